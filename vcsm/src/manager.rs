@@ -1,0 +1,408 @@
+//! The service manager: opens the driver once per process and accounts for
+//! every block.
+
+use std::fmt;
+use std::io;
+use std::os::fd::BorrowedFd;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
+
+use crate::driver::{cma, emulated, legacy, AllocRequest, Driver};
+use crate::sys::{open_device, Kernel};
+use crate::{CacheMode, Error, Result, SharedMemory, Stats};
+
+/// Environment variable choosing the VideoCore: `auto` (the default),
+/// `hardware` or `emulated`.
+pub const VIDEOCORE_VAR: &str = "VIDEOCORE";
+
+/// Which driver a [`ServiceManager`] uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DriverKind {
+    /// vc-sm-cma, `/dev/vcsm-cma`: kernels 5.4 and later, 32- and 64-bit.
+    Cma,
+    /// The legacy vc-sm driver, `/dev/vcsm`: kernels up to 5.4, 32-bit only.
+    Legacy,
+    /// The software VideoCore, for machines without one.
+    Emulated,
+}
+
+impl fmt::Display for DriverKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DriverKind::Cma => "vc-sm-cma",
+            DriverKind::Legacy => "legacy vc-sm",
+            DriverKind::Emulated => "emulated",
+        })
+    }
+}
+
+/// The process's connection to VideoCore shared memory.
+///
+/// There is one per process, opened lazily by the first call to
+/// [`get`](Self::get) and kept until the process exits, so every
+/// [`SharedMemory`] can rely on it (the legacy driver frees every block when
+/// its device is closed).
+///
+/// # Choosing the VideoCore
+///
+/// The `VIDEOCORE` environment variable decides, read on first use:
+///
+/// * `auto` (or unset): `/dev/vcsm-cma` if it exists, else `/dev/vcsm` (on
+///   32-bit ARM); on a Raspberry Pi with neither, an error that says how to
+///   enable the driver; anywhere else, the emulated VideoCore, announced once
+///   through the `log` facade.
+/// * `hardware`: a real driver or an error; never emulation.
+/// * `emulated`: the emulated VideoCore, even on a Pi.
+///
+/// ```
+/// # fn main() -> vcsm::Result<()> {
+/// let manager = vcsm::ServiceManager::get()?;
+/// println!("{}", manager.stats());
+/// # Ok(()) }
+/// ```
+pub struct ServiceManager {
+    driver: Driver,
+    live_allocations: AtomicU64,
+    live_bytes: AtomicU64,
+    total_allocations: AtomicU64,
+    failed_allocations: AtomicU64,
+}
+
+impl fmt::Debug for ServiceManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServiceManager").field("driver", &self.driver()).finish_non_exhaustive()
+    }
+}
+
+static MANAGER: OnceLock<ServiceManager> = OnceLock::new();
+static OPENING: Mutex<()> = Mutex::new(());
+
+/// The user's choice, from `VIDEOCORE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Choice {
+    Auto,
+    Hardware,
+    Emulated,
+}
+
+impl Choice {
+    pub(crate) fn parse(value: Option<&str>) -> Result<Choice> {
+        match value.map(str::trim) {
+            None | Some("" | "auto") => Ok(Choice::Auto),
+            Some("hardware") => Ok(Choice::Hardware),
+            Some("emulated") => Ok(Choice::Emulated),
+            Some(other) => Err(Error::InvalidEnvironment {
+                name: VIDEOCORE_VAR,
+                value: other.to_owned(),
+                expected: "auto, hardware or emulated",
+            }),
+        }
+    }
+
+    pub(crate) fn from_env() -> Result<Choice> {
+        Choice::parse(std::env::var(VIDEOCORE_VAR).ok().as_deref())
+    }
+}
+
+/// What this machine offers.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Probe {
+    pub(crate) cma_node: bool,
+    pub(crate) legacy_node: bool,
+    /// The device-tree model, when it names a Raspberry Pi.
+    pub(crate) raspberry_pi: Option<String>,
+    /// Whether this build can use the legacy driver (32-bit ARM).
+    pub(crate) legacy_usable: bool,
+}
+
+impl Probe {
+    pub(crate) fn this_machine() -> Probe {
+        let model = std::fs::read("/proc/device-tree/model")
+            .ok()
+            .map(|bytes| String::from_utf8_lossy(&bytes).trim_end_matches('\0').trim().to_owned());
+        Probe {
+            cma_node: Path::new(cma::PATH).exists(),
+            legacy_node: Path::new(legacy::PATH).exists(),
+            raspberry_pi: model.filter(|m| m.contains("Raspberry Pi")),
+            legacy_usable: cfg!(target_pointer_width = "32"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Plan {
+    Cma,
+    Legacy,
+    Emulated { announce: bool },
+    Fail(String),
+}
+
+const ENABLE_ADVICE: &str = "enable the legacy camera stack (raspi-config > Interface Options > Legacy Camera, \
+     or start_x=1 and gpu_mem=128 or more in /boot/config.txt), reboot, and check `dmesg | grep -i vcsm`; \
+     or set VIDEOCORE=emulated to use the software VideoCore";
+
+pub(crate) fn plan(choice: Choice, probe: &Probe) -> Plan {
+    if choice == Choice::Emulated {
+        return Plan::Emulated { announce: false };
+    }
+    if probe.cma_node {
+        return Plan::Cma;
+    }
+    if probe.legacy_node {
+        if probe.legacy_usable {
+            return Plan::Legacy;
+        }
+        return Plan::Fail(
+            "only the legacy /dev/vcsm exists, which 64-bit programs cannot use: \
+             run a kernel with /dev/vcsm-cma (5.4 or later), or build for armv7-unknown-linux-gnueabihf"
+                .into(),
+        );
+    }
+    match (&probe.raspberry_pi, choice) {
+        (Some(model), _) => {
+            Plan::Fail(format!("this is a {model} but neither /dev/vcsm-cma nor /dev/vcsm exists: {ENABLE_ADVICE}"))
+        }
+        (None, Choice::Hardware) => Plan::Fail(
+            "VIDEOCORE=hardware, but this machine has neither /dev/vcsm-cma nor /dev/vcsm \
+             (it is not a Raspberry Pi with the VideoCore drivers loaded); unset VIDEOCORE or set VIDEOCORE=emulated"
+                .into(),
+        ),
+        (None, _) => Plan::Emulated { announce: true },
+    }
+}
+
+fn open_node(path: &'static str) -> Result<std::os::fd::OwnedFd> {
+    open_device(path).map_err(|e| match e.kind() {
+        io::ErrorKind::PermissionDenied => Error::PermissionDenied { path, source: e },
+        io::ErrorKind::NotFound => {
+            Error::NoDriver { advice: format!("{path} disappeared while opening it: {ENABLE_ADVICE}") }
+        }
+        _ => Error::syscall(if path == cma::PATH { "open /dev/vcsm-cma" } else { "open /dev/vcsm" }, e),
+    })
+}
+
+impl ServiceManager {
+    /// The process's service manager, opening the driver on first use.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoDriver`] on a Pi without the driver, or with
+    /// `VIDEOCORE=hardware` on a machine without one;
+    /// [`Error::PermissionDenied`] if the user is not in the `video` group;
+    /// [`Error::InvalidEnvironment`] for a bad `VIDEOCORE`,
+    /// `VIDEOCORE_EMU_CMA` or `VIDEOCORE_EMU_FAIL_EVERY`. A failed open is
+    /// retried by the next call.
+    pub fn get() -> Result<&'static ServiceManager> {
+        if let Some(manager) = MANAGER.get() {
+            return Ok(manager);
+        }
+        let _guard = OPENING.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(manager) = MANAGER.get() {
+            return Ok(manager);
+        }
+        let manager = ServiceManager::open(Choice::from_env()?, &Probe::this_machine())?;
+        Ok(MANAGER.get_or_init(|| manager))
+    }
+
+    fn open(choice: Choice, probe: &Probe) -> Result<ServiceManager> {
+        let driver = match plan(choice, probe) {
+            Plan::Cma => Driver::Cma(cma::Cma::new(open_node(cma::PATH)?, Box::new(Kernel))),
+            Plan::Legacy => Driver::Legacy(legacy::Legacy::new(open_node(legacy::PATH)?, Box::new(Kernel))),
+            Plan::Emulated { announce } => {
+                let vc = crate::emulated::videocore()?;
+                if announce {
+                    log::info!("no VideoCore on this machine: using the emulated VideoCore (VIDEOCORE=hardware requires a real one)");
+                }
+                Driver::Emulated(emulated::Emulated::new(vc))
+            }
+            Plan::Fail(advice) => return Err(Error::NoDriver { advice }),
+        };
+        log::debug!("VideoCore shared memory: {} driver", driver.kind());
+        Ok(ServiceManager::with_driver(driver))
+    }
+
+    fn with_driver(driver: Driver) -> ServiceManager {
+        ServiceManager {
+            driver,
+            live_allocations: AtomicU64::new(0),
+            live_bytes: AtomicU64::new(0),
+            total_allocations: AtomicU64::new(0),
+            failed_allocations: AtomicU64::new(0),
+        }
+    }
+
+    /// A manager over a given driver, for driver tests.
+    #[cfg(test)]
+    pub(crate) fn leak_with_driver(driver: Driver) -> &'static ServiceManager {
+        Box::leak(Box::new(ServiceManager::with_driver(driver)))
+    }
+
+    /// The driver in use.
+    pub fn driver(&self) -> DriverKind {
+        self.driver.kind()
+    }
+
+    /// A snapshot of this process's blocks and of the pool they come from.
+    pub fn stats(&self) -> Stats {
+        let mut stats = Stats::new(self.driver());
+        stats.live_allocations = self.live_allocations.load(Ordering::Relaxed);
+        stats.live_bytes = self.live_bytes.load(Ordering::Relaxed);
+        stats.total_allocations = self.total_allocations.load(Ordering::Relaxed);
+        stats.failed_allocations = self.failed_allocations.load(Ordering::Relaxed);
+        self.driver.pool_stats(&mut stats);
+        stats
+    }
+
+    /// The size a request for `size` bytes allocates (page-rounded).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ZeroSize`], or [`Error::SizeTooLarge`] if the driver cannot
+    /// express it.
+    pub fn rounded_size(&self, size: usize) -> Result<usize> {
+        if size == 0 {
+            return Err(Error::ZeroSize);
+        }
+        self.driver.round(size).ok_or(Error::SizeTooLarge {
+            requested: size as u64,
+            max: self.driver.max_size(),
+            driver: self.driver(),
+        })
+    }
+
+    /// Allocates a block of at least `size` bytes. [`SharedMemory::new`] and
+    /// [`SharedMemory::with_cache`] call this on [`get`](Self::get)'s manager.
+    ///
+    /// # Errors
+    ///
+    /// See [`SharedMemory::with_cache`].
+    pub fn allocate(&'static self, size: usize, name: &str, cache: CacheMode) -> Result<SharedMemory> {
+        check_name(name)?;
+        let rounded = self.rounded_size(size)?;
+        let result = self.driver.alloc(AllocRequest { size: rounded, name, cache });
+        self.account(result, size, name, cache)
+    }
+
+    /// Wraps a dma-buf made elsewhere (a camera, a codec, `dma-heap`) so the
+    /// VideoCore can use it. The descriptor is duplicated: the caller may close
+    /// its own.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unsupported`] on the legacy driver; on vc-sm-cma the kernel
+    /// refuses memory that is not physically contiguous (`ENOMEM`).
+    pub fn import_dmabuf(&'static self, fd: BorrowedFd<'_>, name: &str) -> Result<SharedMemory> {
+        check_name(name)?;
+        let result = self.driver.import(fd, name);
+        let size = result.as_ref().map_or(0, |b| b.map.len());
+        self.account(result, size, name, CacheMode::None)
+    }
+
+    fn account(
+        &'static self,
+        result: Result<crate::driver::Block>,
+        requested: usize,
+        name: &str,
+        cache: CacheMode,
+    ) -> Result<SharedMemory> {
+        match result {
+            Ok(block) => {
+                self.total_allocations.fetch_add(1, Ordering::Relaxed);
+                self.live_allocations.fetch_add(1, Ordering::Relaxed);
+                self.live_bytes.fetch_add(block.map.len() as u64, Ordering::Relaxed);
+                Ok(SharedMemory::from_block(self, block, requested, name, cache))
+            }
+            Err(mut e) => {
+                self.failed_allocations.fetch_add(1, Ordering::Relaxed);
+                if let Error::OutOfMemory { stats, .. } = &mut e {
+                    **stats = self.stats();
+                }
+                Err(e)
+            }
+        }
+    }
+
+    pub(crate) fn note_free(&self, size: usize) {
+        self.live_allocations.fetch_sub(1, Ordering::Relaxed);
+        self.live_bytes.fetch_sub(size as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn drv(&self) -> &Driver {
+        &self.driver
+    }
+}
+
+/// Names travel in a 32-byte, NUL-terminated field.
+pub(crate) fn check_name(name: &str) -> Result<()> {
+    if name.len() > 31 {
+        return Err(Error::InvalidName { name: name.to_owned(), reason: "longer than 31 bytes; shorten it" });
+    }
+    if name.contains('\0') {
+        return Err(Error::InvalidName { name: name.to_owned(), reason: "contains a NUL byte; remove it" });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn probe(cma: bool, legacy: bool, pi: bool, legacy_usable: bool) -> Probe {
+        Probe {
+            cma_node: cma,
+            legacy_node: legacy,
+            raspberry_pi: pi.then(|| "Raspberry Pi 3 Model B Rev 1.2".to_owned()),
+            legacy_usable,
+        }
+    }
+
+    #[test]
+    fn choice_parsing() {
+        assert_eq!(Choice::parse(None).unwrap(), Choice::Auto);
+        assert_eq!(Choice::parse(Some("auto")).unwrap(), Choice::Auto);
+        assert_eq!(Choice::parse(Some("hardware")).unwrap(), Choice::Hardware);
+        assert_eq!(Choice::parse(Some(" emulated ")).unwrap(), Choice::Emulated);
+        let err = Choice::parse(Some("gpu")).unwrap_err();
+        assert!(err.to_string().contains("auto, hardware or emulated"), "{err}");
+    }
+
+    #[test]
+    fn selection() {
+        use Choice::*;
+        assert_eq!(plan(Auto, &probe(true, true, true, true)), Plan::Cma, "CMA preferred");
+        assert_eq!(plan(Auto, &probe(false, true, true, true)), Plan::Legacy);
+        assert!(matches!(plan(Auto, &probe(false, true, true, false)), Plan::Fail(m) if m.contains("64-bit")));
+        assert_eq!(plan(Auto, &probe(false, false, false, false)), Plan::Emulated { announce: true });
+        assert_eq!(plan(Emulated, &probe(true, true, true, true)), Plan::Emulated { announce: false });
+        assert_eq!(plan(Hardware, &probe(true, false, false, false)), Plan::Cma);
+        let Plan::Fail(advice) = plan(Auto, &probe(false, false, true, true)) else {
+            panic!("a Pi without driver must fail")
+        };
+        assert!(
+            advice.contains("Raspberry Pi 3")
+                && advice.contains("Legacy Camera")
+                && advice.contains("VIDEOCORE=emulated")
+        );
+        let Plan::Fail(advice) = plan(Hardware, &probe(false, false, false, false)) else {
+            panic!("hardware must not emulate")
+        };
+        assert!(advice.contains("VIDEOCORE=emulated"), "{advice}");
+    }
+
+    #[test]
+    fn names() {
+        assert!(check_name("").is_ok());
+        assert!(check_name(&"n".repeat(31)).is_ok());
+        assert!(matches!(check_name(&"n".repeat(32)), Err(Error::InvalidName { .. })));
+        assert!(matches!(check_name("a\0b"), Err(Error::InvalidName { .. })));
+    }
+
+    #[test]
+    fn name_field_is_truncated_and_terminated() {
+        let field = crate::driver::name_field("héllo");
+        assert_eq!(field[..6].iter().map(|&c| c as u8).collect::<Vec<_>>(), "héllo".as_bytes());
+        assert!(field[6..].iter().all(|&c| c == 0));
+    }
+}

@@ -1,0 +1,7 @@
+fn main() {
+    let lock = {
+        let mut mem = vcsm::SharedMemory::new(16, "x").unwrap();
+        mem.lock().unwrap()
+    };
+    drop(lock);
+}
