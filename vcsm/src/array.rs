@@ -1,14 +1,14 @@
 //! Copying `ndarray`s into VideoCore memory in logical (C) order.
 
 use bytemuck::Pod;
-use ndarray::{s, ArrayBase, ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMutD, Data, Dimension, Ix2};
+use ndarray::{ArrayBase, ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMutD, Data, Dimension, Ix2};
 
 use crate::driver::Access;
 use crate::{Error, Result, SharedMemory};
 
-/// Side of the square tiles used for strided 2-D copies: small enough that a
-/// tile's source lines stay in L1 even at power-of-two strides.
-const TILE: usize = 32;
+/// Bytes of one tile of a strided 2-D copy: small enough for L1 with room to
+/// spare, large enough that each source line is used whole.
+const TILE_BYTES: usize = 4096;
 
 impl SharedMemory {
     /// Copies an array of any dimension and memory layout to the start of the
@@ -87,7 +87,6 @@ fn copy_logical<T: Copy>(src: ArrayViewD<'_, T>, mut dst: ArrayViewMutD<'_, T>) 
 }
 
 fn copy_2d<T: Copy>(src: ArrayView2<'_, T>, mut dst: ArrayViewMut2<'_, T>) {
-    let (rows, cols) = src.dim();
     if src.strides()[1] == 1 {
         // Rows are contiguous: one memcpy each.
         for (s, mut d) in src.outer_iter().zip(dst.outer_iter_mut()) {
@@ -99,17 +98,16 @@ fn copy_2d<T: Copy>(src: ArrayView2<'_, T>, mut dst: ArrayViewMut2<'_, T>) {
         }
         return;
     }
-    for r in (0..rows).step_by(TILE) {
-        let r_end = (r + TILE).min(rows);
-        for c in (0..cols).step_by(TILE) {
-            let c_end = (c + TILE).min(cols);
-            let s = src.slice(s![r..r_end, c..c_end]);
-            let mut d = dst.slice_mut(s![r..r_end, c..c_end]);
-            for (srow, mut drow) in s.outer_iter().zip(d.outer_iter_mut()) {
-                for (d, s) in drow.iter_mut().zip(srow.iter()) {
-                    *d = *s;
-                }
-            }
-        }
-    }
+    // Strided rows (a transposed or stepped view): tiled, see `copy_view_2d`.
+    let Some(dst) = dst.as_slice_mut() else {
+        unreachable!("the destination is a standard-layout view");
+    };
+    crate::sys::copy_view_2d(src, dst, tile_side(std::mem::size_of::<T>()));
+}
+
+/// Side of a square tile of `elem`-byte elements holding about
+/// [`TILE_BYTES`], at least 4.
+fn tile_side(elem: usize) -> usize {
+    let elems = TILE_BYTES / elem.max(1);
+    (elems.isqrt()).max(4)
 }
