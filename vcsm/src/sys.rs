@@ -258,11 +258,12 @@ impl RawRegion {
     }
 }
 
-/// Whether `fd` is open in this process.
+/// The inode behind descriptor `fd`, if it is open: tests compare it before
+/// and after a close, since another thread may reuse the number at once.
 #[cfg(test)]
-pub(crate) fn fd_is_open(fd: RawFd) -> bool {
-    // SAFETY: F_GETFD only queries the descriptor table.
-    unsafe { libc::fcntl(fd, libc::F_GETFD) >= 0 }
+pub(crate) fn fd_inode(fd: RawFd) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/proc/self/fd/{fd}")).ok().map(|m| m.ino())
 }
 
 /// Copies a 2-D view of any strides into `dst` in row-major (logical) order,

@@ -137,7 +137,7 @@ mod tests {
     use super::*;
     use crate::driver::fake::{Call, FakeDevice};
     use crate::driver::Driver;
-    use crate::sys::{fd_is_open, from_bytes, memfd};
+    use crate::sys::{fd_inode, from_bytes, memfd};
     use crate::{CacheMode, ServiceManager};
 
     const VC: u32 = 0x0000_1234;
@@ -214,9 +214,10 @@ mod tests {
         // START|RW, END|RW (lock); START|WRITE, END|WRITE (copy in); START|READ, END|READ (read back).
         assert_eq!(flags, [3, 7, 2, 6, 1, 5]);
         assert!(syncs.iter().all(|s| s.0 == fd && s.1 == 0x4008_6200), "sync goes to the dma-buf fd");
-        assert!(fd_is_open(fd));
+        let inode = fd_inode(fd);
+        assert!(inode.is_some());
         drop(mem);
-        assert!(!fd_is_open(fd), "free closes the dma-buf descriptor");
+        assert_ne!(fd_inode(fd), inode, "free closes the dma-buf descriptor");
     }
 
     #[test]
@@ -232,16 +233,17 @@ mod tests {
 
     #[test]
     fn zero_vc_handle_closes_the_descriptor() {
-        let seen = Arc::new(Mutex::new(-1));
+        let seen = Arc::new(Mutex::new((-1, None)));
         let seen2 = seen.clone();
         let (mgr, _) = manager(kernel(move |a| {
             a.vc_handle = 0;
-            *seen2.lock().unwrap() = a.handle;
+            *seen2.lock().unwrap() = (a.handle, fd_inode(a.handle));
         }));
         let err = mgr.allocate(4096, "x", CacheMode::None).unwrap_err();
         assert!(matches!(err, Error::BadReply { .. }), "{err}");
-        let fd = *seen.lock().unwrap();
-        assert!(fd >= 0 && !fd_is_open(fd), "the reply's fd must not leak");
+        let (fd, inode) = *seen.lock().unwrap();
+        assert!(fd >= 0 && inode.is_some());
+        assert_ne!(fd_inode(fd), inode, "the reply's fd must not leak");
     }
 
     #[test]
