@@ -6,10 +6,6 @@ use ndarray::{ArrayBase, ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMutD, D
 use crate::driver::Access;
 use crate::{Error, Result, SharedMemory};
 
-/// Bytes of one tile of a strided 2-D copy: small enough for L1 with room to
-/// spare, large enough that each source line is used whole.
-const TILE_BYTES: usize = 4096;
-
 impl SharedMemory {
     /// Copies an array of any dimension and memory layout to the start of the
     /// block, element by element in logical C order: `len * size_of::<T>()`
@@ -105,9 +101,15 @@ fn copy_2d<T: Copy>(src: ArrayView2<'_, T>, mut dst: ArrayViewMut2<'_, T>) {
     crate::sys::copy_view_2d(src, dst, tile_side(std::mem::size_of::<T>()));
 }
 
-/// Side of a square tile of `elem`-byte elements holding about
-/// [`TILE_BYTES`], at least 4.
+/// Side of a square tile of `elem`-byte elements for strided 2-D copies: at
+/// most 4 KiB, small enough for L1 with room to spare, large enough that each
+/// source line is used whole.
 fn tile_side(elem: usize) -> usize {
-    let elems = TILE_BYTES / elem.max(1);
-    (elems.isqrt()).max(4)
+    match elem {
+        0 | 1 => 64,
+        2..=4 => 32,
+        5..=16 => 16,
+        17..=64 => 8,
+        _ => 4,
+    }
 }

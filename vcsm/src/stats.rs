@@ -70,7 +70,7 @@ impl fmt::Display for Bytes {
             value /= 1024.0;
             unit += 1;
         }
-        write!(f, "{value:.1} {}", UNITS[unit])
+        write!(f, "{value:.2} {}", UNITS[unit])
     }
 }
 
@@ -120,8 +120,8 @@ mod tests {
     #[test]
     fn human_bytes() {
         assert_eq!(Bytes(512).to_string(), "512 B");
-        assert_eq!(Bytes(1536).to_string(), "1.5 KiB");
-        assert_eq!(Bytes(256 << 20).to_string(), "256.0 MiB");
+        assert_eq!(Bytes(1536).to_string(), "1.50 KiB");
+        assert_eq!(Bytes(256 << 20).to_string(), "256.00 MiB");
     }
 
     #[test]
@@ -131,8 +131,8 @@ mod tests {
         s.pool_free = Some(32 << 20);
         s.largest_free_block = Some(4096);
         let text = s.to_string();
-        assert!(text.contains("32.0 MiB free"), "{text}");
-        assert!(text.contains("largest free block 4.0 KiB"), "{text}");
+        assert!(text.contains("32.00 MiB free"), "{text}");
+        assert!(text.contains("largest free block 4.00 KiB"), "{text}");
         s.pool_total = None;
         assert!(s.to_string().contains("not visible"));
     }

@@ -42,7 +42,7 @@ fn exhaustion_and_fragmentation_are_real_and_explained() {
     assert_eq!(stats.largest_free_block, Some(1 << 20));
     assert_eq!(stats.live_allocations, manager.stats().live_allocations);
     let text = err.to_string();
-    assert!(text.contains("largest free block 1.0 MiB") && text.contains("VIDEOCORE_EMU_CMA"), "{text}");
+    assert!(text.contains("largest free block 1.00 MiB") && text.contains("VIDEOCORE_EMU_CMA"), "{text}");
     assert_eq!(err.raw_os_error(), Some(libc_enomem()));
     // A 1 MiB block still fits a hole.
     assert!(SharedMemory::new(1 << 20, "hole").is_ok());

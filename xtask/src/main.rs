@@ -112,7 +112,10 @@ fn generate(root: &Path, job: &Job) -> Result<String, String> {
         .prepend_enum_name(false)
         .default_enum_style(bindgen::EnumVariation::Consts)
         .generate_comments(false)
-        .disable_header_comment();
+        .disable_header_comment()
+        // prettyplease, not rustfmt: the output must not depend on the
+        // rustfmt installed or on the workspace's rustfmt.toml.
+        .formatter(bindgen::Formatter::Prettyplease);
     for pattern in job.allow {
         builder = builder.allowlist_item(pattern);
     }

@@ -99,25 +99,36 @@ pub struct vc_sm_cma_ioctl_alloc {
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of vc_sm_cma_ioctl_alloc"][::core::mem::size_of::<vc_sm_cma_ioctl_alloc>() - 64usize];
-    ["Alignment of vc_sm_cma_ioctl_alloc"]
-        [::core::mem::align_of::<vc_sm_cma_ioctl_alloc>() - 8usize];
-    ["Offset of field: vc_sm_cma_ioctl_alloc::size"]
-        [::core::mem::offset_of!(vc_sm_cma_ioctl_alloc, size) - 0usize];
-    ["Offset of field: vc_sm_cma_ioctl_alloc::num"]
-        [::core::mem::offset_of!(vc_sm_cma_ioctl_alloc, num) - 4usize];
-    ["Offset of field: vc_sm_cma_ioctl_alloc::cached"]
-        [::core::mem::offset_of!(vc_sm_cma_ioctl_alloc, cached) - 8usize];
-    ["Offset of field: vc_sm_cma_ioctl_alloc::pad"]
-        [::core::mem::offset_of!(vc_sm_cma_ioctl_alloc, pad) - 12usize];
-    ["Offset of field: vc_sm_cma_ioctl_alloc::name"]
-        [::core::mem::offset_of!(vc_sm_cma_ioctl_alloc, name) - 16usize];
-    ["Offset of field: vc_sm_cma_ioctl_alloc::handle"]
-        [::core::mem::offset_of!(vc_sm_cma_ioctl_alloc, handle) - 48usize];
-    ["Offset of field: vc_sm_cma_ioctl_alloc::vc_handle"]
-        [::core::mem::offset_of!(vc_sm_cma_ioctl_alloc, vc_handle) - 52usize];
-    ["Offset of field: vc_sm_cma_ioctl_alloc::dma_addr"]
-        [::core::mem::offset_of!(vc_sm_cma_ioctl_alloc, dma_addr) - 56usize];
+    [
+        "Size of vc_sm_cma_ioctl_alloc",
+    ][::core::mem::size_of::<vc_sm_cma_ioctl_alloc>() - 64usize];
+    [
+        "Alignment of vc_sm_cma_ioctl_alloc",
+    ][::core::mem::align_of::<vc_sm_cma_ioctl_alloc>() - 8usize];
+    [
+        "Offset of field: vc_sm_cma_ioctl_alloc::size",
+    ][::core::mem::offset_of!(vc_sm_cma_ioctl_alloc, size) - 0usize];
+    [
+        "Offset of field: vc_sm_cma_ioctl_alloc::num",
+    ][::core::mem::offset_of!(vc_sm_cma_ioctl_alloc, num) - 4usize];
+    [
+        "Offset of field: vc_sm_cma_ioctl_alloc::cached",
+    ][::core::mem::offset_of!(vc_sm_cma_ioctl_alloc, cached) - 8usize];
+    [
+        "Offset of field: vc_sm_cma_ioctl_alloc::pad",
+    ][::core::mem::offset_of!(vc_sm_cma_ioctl_alloc, pad) - 12usize];
+    [
+        "Offset of field: vc_sm_cma_ioctl_alloc::name",
+    ][::core::mem::offset_of!(vc_sm_cma_ioctl_alloc, name) - 16usize];
+    [
+        "Offset of field: vc_sm_cma_ioctl_alloc::handle",
+    ][::core::mem::offset_of!(vc_sm_cma_ioctl_alloc, handle) - 48usize];
+    [
+        "Offset of field: vc_sm_cma_ioctl_alloc::vc_handle",
+    ][::core::mem::offset_of!(vc_sm_cma_ioctl_alloc, vc_handle) - 52usize];
+    [
+        "Offset of field: vc_sm_cma_ioctl_alloc::dma_addr",
+    ][::core::mem::offset_of!(vc_sm_cma_ioctl_alloc, dma_addr) - 56usize];
 };
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
@@ -133,26 +144,36 @@ pub struct vc_sm_cma_ioctl_import_dmabuf {
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of vc_sm_cma_ioctl_import_dmabuf"]
-        [::core::mem::size_of::<vc_sm_cma_ioctl_import_dmabuf>() - 64usize];
-    ["Alignment of vc_sm_cma_ioctl_import_dmabuf"]
-        [::core::mem::align_of::<vc_sm_cma_ioctl_import_dmabuf>() - 8usize];
-    ["Offset of field: vc_sm_cma_ioctl_import_dmabuf::dmabuf_fd"]
-        [::core::mem::offset_of!(vc_sm_cma_ioctl_import_dmabuf, dmabuf_fd) - 0usize];
-    ["Offset of field: vc_sm_cma_ioctl_import_dmabuf::cached"]
-        [::core::mem::offset_of!(vc_sm_cma_ioctl_import_dmabuf, cached) - 4usize];
-    ["Offset of field: vc_sm_cma_ioctl_import_dmabuf::name"]
-        [::core::mem::offset_of!(vc_sm_cma_ioctl_import_dmabuf, name) - 8usize];
-    ["Offset of field: vc_sm_cma_ioctl_import_dmabuf::handle"]
-        [::core::mem::offset_of!(vc_sm_cma_ioctl_import_dmabuf, handle) - 40usize];
-    ["Offset of field: vc_sm_cma_ioctl_import_dmabuf::vc_handle"]
-        [::core::mem::offset_of!(vc_sm_cma_ioctl_import_dmabuf, vc_handle) - 44usize];
-    ["Offset of field: vc_sm_cma_ioctl_import_dmabuf::size"]
-        [::core::mem::offset_of!(vc_sm_cma_ioctl_import_dmabuf, size) - 48usize];
-    ["Offset of field: vc_sm_cma_ioctl_import_dmabuf::pad"]
-        [::core::mem::offset_of!(vc_sm_cma_ioctl_import_dmabuf, pad) - 52usize];
-    ["Offset of field: vc_sm_cma_ioctl_import_dmabuf::dma_addr"]
-        [::core::mem::offset_of!(vc_sm_cma_ioctl_import_dmabuf, dma_addr) - 56usize];
+    [
+        "Size of vc_sm_cma_ioctl_import_dmabuf",
+    ][::core::mem::size_of::<vc_sm_cma_ioctl_import_dmabuf>() - 64usize];
+    [
+        "Alignment of vc_sm_cma_ioctl_import_dmabuf",
+    ][::core::mem::align_of::<vc_sm_cma_ioctl_import_dmabuf>() - 8usize];
+    [
+        "Offset of field: vc_sm_cma_ioctl_import_dmabuf::dmabuf_fd",
+    ][::core::mem::offset_of!(vc_sm_cma_ioctl_import_dmabuf, dmabuf_fd) - 0usize];
+    [
+        "Offset of field: vc_sm_cma_ioctl_import_dmabuf::cached",
+    ][::core::mem::offset_of!(vc_sm_cma_ioctl_import_dmabuf, cached) - 4usize];
+    [
+        "Offset of field: vc_sm_cma_ioctl_import_dmabuf::name",
+    ][::core::mem::offset_of!(vc_sm_cma_ioctl_import_dmabuf, name) - 8usize];
+    [
+        "Offset of field: vc_sm_cma_ioctl_import_dmabuf::handle",
+    ][::core::mem::offset_of!(vc_sm_cma_ioctl_import_dmabuf, handle) - 40usize];
+    [
+        "Offset of field: vc_sm_cma_ioctl_import_dmabuf::vc_handle",
+    ][::core::mem::offset_of!(vc_sm_cma_ioctl_import_dmabuf, vc_handle) - 44usize];
+    [
+        "Offset of field: vc_sm_cma_ioctl_import_dmabuf::size",
+    ][::core::mem::offset_of!(vc_sm_cma_ioctl_import_dmabuf, size) - 48usize];
+    [
+        "Offset of field: vc_sm_cma_ioctl_import_dmabuf::pad",
+    ][::core::mem::offset_of!(vc_sm_cma_ioctl_import_dmabuf, pad) - 52usize];
+    [
+        "Offset of field: vc_sm_cma_ioctl_import_dmabuf::dma_addr",
+    ][::core::mem::offset_of!(vc_sm_cma_ioctl_import_dmabuf, dma_addr) - 56usize];
 };
 #[repr(C)]
 #[derive(Debug, Copy, Clone, Hash, PartialEq, Eq)]
@@ -165,22 +186,32 @@ pub struct vc_sm_cma_ioctl_clean_invalid_block {
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of vc_sm_cma_ioctl_clean_invalid_block"]
-        [::core::mem::size_of::<vc_sm_cma_ioctl_clean_invalid_block>() - 24usize];
-    ["Alignment of vc_sm_cma_ioctl_clean_invalid_block"]
-        [::core::mem::align_of::<vc_sm_cma_ioctl_clean_invalid_block>() - 8usize];
-    ["Offset of field: vc_sm_cma_ioctl_clean_invalid_block::invalidate_mode"]
-        [::core::mem::offset_of!(vc_sm_cma_ioctl_clean_invalid_block, invalidate_mode) - 0usize];
-    ["Offset of field: vc_sm_cma_ioctl_clean_invalid_block::block_count"]
-        [::core::mem::offset_of!(vc_sm_cma_ioctl_clean_invalid_block, block_count) - 4usize];
-    ["Offset of field: vc_sm_cma_ioctl_clean_invalid_block::start_address"]
-        [::core::mem::offset_of!(vc_sm_cma_ioctl_clean_invalid_block, start_address) - 8usize];
-    ["Offset of field: vc_sm_cma_ioctl_clean_invalid_block::block_size"]
-        [::core::mem::offset_of!(vc_sm_cma_ioctl_clean_invalid_block, block_size) - 16usize];
-    ["Offset of field: vc_sm_cma_ioctl_clean_invalid_block::inter_block_stride"][::core::mem::offset_of!(
-        vc_sm_cma_ioctl_clean_invalid_block,
-        inter_block_stride
-    ) - 20usize];
+    [
+        "Size of vc_sm_cma_ioctl_clean_invalid_block",
+    ][::core::mem::size_of::<vc_sm_cma_ioctl_clean_invalid_block>() - 24usize];
+    [
+        "Alignment of vc_sm_cma_ioctl_clean_invalid_block",
+    ][::core::mem::align_of::<vc_sm_cma_ioctl_clean_invalid_block>() - 8usize];
+    [
+        "Offset of field: vc_sm_cma_ioctl_clean_invalid_block::invalidate_mode",
+    ][::core::mem::offset_of!(vc_sm_cma_ioctl_clean_invalid_block, invalidate_mode)
+        - 0usize];
+    [
+        "Offset of field: vc_sm_cma_ioctl_clean_invalid_block::block_count",
+    ][::core::mem::offset_of!(vc_sm_cma_ioctl_clean_invalid_block, block_count)
+        - 4usize];
+    [
+        "Offset of field: vc_sm_cma_ioctl_clean_invalid_block::start_address",
+    ][::core::mem::offset_of!(vc_sm_cma_ioctl_clean_invalid_block, start_address)
+        - 8usize];
+    [
+        "Offset of field: vc_sm_cma_ioctl_clean_invalid_block::block_size",
+    ][::core::mem::offset_of!(vc_sm_cma_ioctl_clean_invalid_block, block_size)
+        - 16usize];
+    [
+        "Offset of field: vc_sm_cma_ioctl_clean_invalid_block::inter_block_stride",
+    ][::core::mem::offset_of!(vc_sm_cma_ioctl_clean_invalid_block, inter_block_stride)
+        - 20usize];
 };
 impl Default for vc_sm_cma_ioctl_clean_invalid_block {
     fn default() -> Self {
@@ -200,16 +231,21 @@ pub struct vc_sm_cma_ioctl_clean_invalid2 {
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of vc_sm_cma_ioctl_clean_invalid2"]
-        [::core::mem::size_of::<vc_sm_cma_ioctl_clean_invalid2>() - 8usize];
-    ["Alignment of vc_sm_cma_ioctl_clean_invalid2"]
-        [::core::mem::align_of::<vc_sm_cma_ioctl_clean_invalid2>() - 8usize];
-    ["Offset of field: vc_sm_cma_ioctl_clean_invalid2::op_count"]
-        [::core::mem::offset_of!(vc_sm_cma_ioctl_clean_invalid2, op_count) - 0usize];
-    ["Offset of field: vc_sm_cma_ioctl_clean_invalid2::pad"]
-        [::core::mem::offset_of!(vc_sm_cma_ioctl_clean_invalid2, pad) - 4usize];
-    ["Offset of field: vc_sm_cma_ioctl_clean_invalid2::s"]
-        [::core::mem::offset_of!(vc_sm_cma_ioctl_clean_invalid2, s) - 8usize];
+    [
+        "Size of vc_sm_cma_ioctl_clean_invalid2",
+    ][::core::mem::size_of::<vc_sm_cma_ioctl_clean_invalid2>() - 8usize];
+    [
+        "Alignment of vc_sm_cma_ioctl_clean_invalid2",
+    ][::core::mem::align_of::<vc_sm_cma_ioctl_clean_invalid2>() - 8usize];
+    [
+        "Offset of field: vc_sm_cma_ioctl_clean_invalid2::op_count",
+    ][::core::mem::offset_of!(vc_sm_cma_ioctl_clean_invalid2, op_count) - 0usize];
+    [
+        "Offset of field: vc_sm_cma_ioctl_clean_invalid2::pad",
+    ][::core::mem::offset_of!(vc_sm_cma_ioctl_clean_invalid2, pad) - 4usize];
+    [
+        "Offset of field: vc_sm_cma_ioctl_clean_invalid2::s",
+    ][::core::mem::offset_of!(vc_sm_cma_ioctl_clean_invalid2, s) - 8usize];
 };
 impl Default for vc_sm_cma_ioctl_clean_invalid2 {
     fn default() -> Self {
@@ -236,18 +272,27 @@ pub struct vmcs_sm_ioctl_alloc {
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of vmcs_sm_ioctl_alloc"][::core::mem::size_of::<vmcs_sm_ioctl_alloc>() - 48usize];
-    ["Alignment of vmcs_sm_ioctl_alloc"][::core::mem::align_of::<vmcs_sm_ioctl_alloc>() - 4usize];
-    ["Offset of field: vmcs_sm_ioctl_alloc::size"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_alloc, size) - 0usize];
-    ["Offset of field: vmcs_sm_ioctl_alloc::num"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_alloc, num) - 4usize];
-    ["Offset of field: vmcs_sm_ioctl_alloc::cached"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_alloc, cached) - 8usize];
-    ["Offset of field: vmcs_sm_ioctl_alloc::name"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_alloc, name) - 12usize];
-    ["Offset of field: vmcs_sm_ioctl_alloc::handle"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_alloc, handle) - 44usize];
+    [
+        "Size of vmcs_sm_ioctl_alloc",
+    ][::core::mem::size_of::<vmcs_sm_ioctl_alloc>() - 48usize];
+    [
+        "Alignment of vmcs_sm_ioctl_alloc",
+    ][::core::mem::align_of::<vmcs_sm_ioctl_alloc>() - 4usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_alloc::size",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_alloc, size) - 0usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_alloc::num",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_alloc, num) - 4usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_alloc::cached",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_alloc, cached) - 8usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_alloc::name",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_alloc, name) - 12usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_alloc::handle",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_alloc, handle) - 44usize];
 };
 impl Default for vmcs_sm_ioctl_alloc {
     fn default() -> Self {
@@ -266,14 +311,18 @@ pub struct vmcs_sm_ioctl_alloc_share {
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of vmcs_sm_ioctl_alloc_share"]
-        [::core::mem::size_of::<vmcs_sm_ioctl_alloc_share>() - 8usize];
-    ["Alignment of vmcs_sm_ioctl_alloc_share"]
-        [::core::mem::align_of::<vmcs_sm_ioctl_alloc_share>() - 4usize];
-    ["Offset of field: vmcs_sm_ioctl_alloc_share::handle"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_alloc_share, handle) - 0usize];
-    ["Offset of field: vmcs_sm_ioctl_alloc_share::size"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_alloc_share, size) - 4usize];
+    [
+        "Size of vmcs_sm_ioctl_alloc_share",
+    ][::core::mem::size_of::<vmcs_sm_ioctl_alloc_share>() - 8usize];
+    [
+        "Alignment of vmcs_sm_ioctl_alloc_share",
+    ][::core::mem::align_of::<vmcs_sm_ioctl_alloc_share>() - 4usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_alloc_share::handle",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_alloc_share, handle) - 0usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_alloc_share::size",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_alloc_share, size) - 4usize];
 };
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
@@ -282,10 +331,15 @@ pub struct vmcs_sm_ioctl_free {
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of vmcs_sm_ioctl_free"][::core::mem::size_of::<vmcs_sm_ioctl_free>() - 4usize];
-    ["Alignment of vmcs_sm_ioctl_free"][::core::mem::align_of::<vmcs_sm_ioctl_free>() - 4usize];
-    ["Offset of field: vmcs_sm_ioctl_free::handle"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_free, handle) - 0usize];
+    [
+        "Size of vmcs_sm_ioctl_free",
+    ][::core::mem::size_of::<vmcs_sm_ioctl_free>() - 4usize];
+    [
+        "Alignment of vmcs_sm_ioctl_free",
+    ][::core::mem::align_of::<vmcs_sm_ioctl_free>() - 4usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_free::handle",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_free, handle) - 0usize];
 };
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
@@ -295,14 +349,18 @@ pub struct vmcs_sm_ioctl_lock_unlock {
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of vmcs_sm_ioctl_lock_unlock"]
-        [::core::mem::size_of::<vmcs_sm_ioctl_lock_unlock>() - 8usize];
-    ["Alignment of vmcs_sm_ioctl_lock_unlock"]
-        [::core::mem::align_of::<vmcs_sm_ioctl_lock_unlock>() - 4usize];
-    ["Offset of field: vmcs_sm_ioctl_lock_unlock::handle"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_lock_unlock, handle) - 0usize];
-    ["Offset of field: vmcs_sm_ioctl_lock_unlock::addr"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_lock_unlock, addr) - 4usize];
+    [
+        "Size of vmcs_sm_ioctl_lock_unlock",
+    ][::core::mem::size_of::<vmcs_sm_ioctl_lock_unlock>() - 8usize];
+    [
+        "Alignment of vmcs_sm_ioctl_lock_unlock",
+    ][::core::mem::align_of::<vmcs_sm_ioctl_lock_unlock>() - 4usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_lock_unlock::handle",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_lock_unlock, handle) - 0usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_lock_unlock::addr",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_lock_unlock, addr) - 4usize];
 };
 #[repr(C)]
 #[derive(Debug, Copy, Clone, Hash, PartialEq, Eq)]
@@ -312,14 +370,18 @@ pub struct vmcs_sm_ioctl_lock_cache {
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of vmcs_sm_ioctl_lock_cache"]
-        [::core::mem::size_of::<vmcs_sm_ioctl_lock_cache>() - 8usize];
-    ["Alignment of vmcs_sm_ioctl_lock_cache"]
-        [::core::mem::align_of::<vmcs_sm_ioctl_lock_cache>() - 4usize];
-    ["Offset of field: vmcs_sm_ioctl_lock_cache::handle"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_lock_cache, handle) - 0usize];
-    ["Offset of field: vmcs_sm_ioctl_lock_cache::cached"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_lock_cache, cached) - 4usize];
+    [
+        "Size of vmcs_sm_ioctl_lock_cache",
+    ][::core::mem::size_of::<vmcs_sm_ioctl_lock_cache>() - 8usize];
+    [
+        "Alignment of vmcs_sm_ioctl_lock_cache",
+    ][::core::mem::align_of::<vmcs_sm_ioctl_lock_cache>() - 4usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_lock_cache::handle",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_lock_cache, handle) - 0usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_lock_cache::cached",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_lock_cache, cached) - 4usize];
 };
 impl Default for vmcs_sm_ioctl_lock_cache {
     fn default() -> Self {
@@ -339,14 +401,21 @@ pub struct vmcs_sm_ioctl_resize {
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of vmcs_sm_ioctl_resize"][::core::mem::size_of::<vmcs_sm_ioctl_resize>() - 12usize];
-    ["Alignment of vmcs_sm_ioctl_resize"][::core::mem::align_of::<vmcs_sm_ioctl_resize>() - 4usize];
-    ["Offset of field: vmcs_sm_ioctl_resize::handle"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_resize, handle) - 0usize];
-    ["Offset of field: vmcs_sm_ioctl_resize::new_size"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_resize, new_size) - 4usize];
-    ["Offset of field: vmcs_sm_ioctl_resize::old_size"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_resize, old_size) - 8usize];
+    [
+        "Size of vmcs_sm_ioctl_resize",
+    ][::core::mem::size_of::<vmcs_sm_ioctl_resize>() - 12usize];
+    [
+        "Alignment of vmcs_sm_ioctl_resize",
+    ][::core::mem::align_of::<vmcs_sm_ioctl_resize>() - 4usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_resize::handle",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_resize, handle) - 0usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_resize::new_size",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_resize, new_size) - 4usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_resize::old_size",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_resize, old_size) - 8usize];
 };
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
@@ -359,15 +428,21 @@ pub struct vmcs_sm_ioctl_map {
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
     ["Size of vmcs_sm_ioctl_map"][::core::mem::size_of::<vmcs_sm_ioctl_map>() - 16usize];
-    ["Alignment of vmcs_sm_ioctl_map"][::core::mem::align_of::<vmcs_sm_ioctl_map>() - 4usize];
-    ["Offset of field: vmcs_sm_ioctl_map::pid"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_map, pid) - 0usize];
-    ["Offset of field: vmcs_sm_ioctl_map::handle"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_map, handle) - 4usize];
-    ["Offset of field: vmcs_sm_ioctl_map::addr"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_map, addr) - 8usize];
-    ["Offset of field: vmcs_sm_ioctl_map::size"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_map, size) - 12usize];
+    [
+        "Alignment of vmcs_sm_ioctl_map",
+    ][::core::mem::align_of::<vmcs_sm_ioctl_map>() - 4usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_map::pid",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_map, pid) - 0usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_map::handle",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_map, handle) - 4usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_map::addr",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_map, addr) - 8usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_map::size",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_map, size) - 12usize];
 };
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
@@ -376,10 +451,15 @@ pub struct vmcs_sm_ioctl_walk {
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of vmcs_sm_ioctl_walk"][::core::mem::size_of::<vmcs_sm_ioctl_walk>() - 4usize];
-    ["Alignment of vmcs_sm_ioctl_walk"][::core::mem::align_of::<vmcs_sm_ioctl_walk>() - 4usize];
-    ["Offset of field: vmcs_sm_ioctl_walk::pid"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_walk, pid) - 0usize];
+    [
+        "Size of vmcs_sm_ioctl_walk",
+    ][::core::mem::size_of::<vmcs_sm_ioctl_walk>() - 4usize];
+    [
+        "Alignment of vmcs_sm_ioctl_walk",
+    ][::core::mem::align_of::<vmcs_sm_ioctl_walk>() - 4usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_walk::pid",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_walk, pid) - 0usize];
 };
 #[repr(C)]
 #[derive(Debug, Copy, Clone, Hash, PartialEq, Eq)]
@@ -392,15 +472,21 @@ pub struct vmcs_sm_ioctl_chk {
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
     ["Size of vmcs_sm_ioctl_chk"][::core::mem::size_of::<vmcs_sm_ioctl_chk>() - 16usize];
-    ["Alignment of vmcs_sm_ioctl_chk"][::core::mem::align_of::<vmcs_sm_ioctl_chk>() - 4usize];
-    ["Offset of field: vmcs_sm_ioctl_chk::handle"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_chk, handle) - 0usize];
-    ["Offset of field: vmcs_sm_ioctl_chk::addr"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_chk, addr) - 4usize];
-    ["Offset of field: vmcs_sm_ioctl_chk::size"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_chk, size) - 8usize];
-    ["Offset of field: vmcs_sm_ioctl_chk::cache"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_chk, cache) - 12usize];
+    [
+        "Alignment of vmcs_sm_ioctl_chk",
+    ][::core::mem::align_of::<vmcs_sm_ioctl_chk>() - 4usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_chk::handle",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_chk, handle) - 0usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_chk::addr",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_chk, addr) - 4usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_chk::size",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_chk, size) - 8usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_chk::cache",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_chk, cache) - 12usize];
 };
 impl Default for vmcs_sm_ioctl_chk {
     fn default() -> Self {
@@ -419,12 +505,18 @@ pub struct vmcs_sm_ioctl_size {
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of vmcs_sm_ioctl_size"][::core::mem::size_of::<vmcs_sm_ioctl_size>() - 8usize];
-    ["Alignment of vmcs_sm_ioctl_size"][::core::mem::align_of::<vmcs_sm_ioctl_size>() - 4usize];
-    ["Offset of field: vmcs_sm_ioctl_size::handle"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_size, handle) - 0usize];
-    ["Offset of field: vmcs_sm_ioctl_size::size"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_size, size) - 4usize];
+    [
+        "Size of vmcs_sm_ioctl_size",
+    ][::core::mem::size_of::<vmcs_sm_ioctl_size>() - 8usize];
+    [
+        "Alignment of vmcs_sm_ioctl_size",
+    ][::core::mem::align_of::<vmcs_sm_ioctl_size>() - 4usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_size::handle",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_size, handle) - 0usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_size::size",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_size, size) - 4usize];
 };
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
@@ -435,14 +527,21 @@ pub struct vmcs_sm_ioctl_cache {
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of vmcs_sm_ioctl_cache"][::core::mem::size_of::<vmcs_sm_ioctl_cache>() - 12usize];
-    ["Alignment of vmcs_sm_ioctl_cache"][::core::mem::align_of::<vmcs_sm_ioctl_cache>() - 4usize];
-    ["Offset of field: vmcs_sm_ioctl_cache::handle"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_cache, handle) - 0usize];
-    ["Offset of field: vmcs_sm_ioctl_cache::addr"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_cache, addr) - 4usize];
-    ["Offset of field: vmcs_sm_ioctl_cache::size"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_cache, size) - 8usize];
+    [
+        "Size of vmcs_sm_ioctl_cache",
+    ][::core::mem::size_of::<vmcs_sm_ioctl_cache>() - 12usize];
+    [
+        "Alignment of vmcs_sm_ioctl_cache",
+    ][::core::mem::align_of::<vmcs_sm_ioctl_cache>() - 4usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_cache::handle",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_cache, handle) - 0usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_cache::addr",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_cache, addr) - 4usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_cache::size",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_cache, size) - 8usize];
 };
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
@@ -454,18 +553,24 @@ pub struct vmcs_sm_ioctl_clean_invalid_entry {
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of vmcs_sm_ioctl_clean_invalid_entry"]
-        [::core::mem::size_of::<vmcs_sm_ioctl_clean_invalid_entry>() - 16usize];
-    ["Alignment of vmcs_sm_ioctl_clean_invalid_entry"]
-        [::core::mem::align_of::<vmcs_sm_ioctl_clean_invalid_entry>() - 4usize];
-    ["Offset of field: vmcs_sm_ioctl_clean_invalid_entry::cmd"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_clean_invalid_entry, cmd) - 0usize];
-    ["Offset of field: vmcs_sm_ioctl_clean_invalid_entry::handle"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_clean_invalid_entry, handle) - 4usize];
-    ["Offset of field: vmcs_sm_ioctl_clean_invalid_entry::addr"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_clean_invalid_entry, addr) - 8usize];
-    ["Offset of field: vmcs_sm_ioctl_clean_invalid_entry::size"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_clean_invalid_entry, size) - 12usize];
+    [
+        "Size of vmcs_sm_ioctl_clean_invalid_entry",
+    ][::core::mem::size_of::<vmcs_sm_ioctl_clean_invalid_entry>() - 16usize];
+    [
+        "Alignment of vmcs_sm_ioctl_clean_invalid_entry",
+    ][::core::mem::align_of::<vmcs_sm_ioctl_clean_invalid_entry>() - 4usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_clean_invalid_entry::cmd",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_clean_invalid_entry, cmd) - 0usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_clean_invalid_entry::handle",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_clean_invalid_entry, handle) - 4usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_clean_invalid_entry::addr",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_clean_invalid_entry, addr) - 8usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_clean_invalid_entry::size",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_clean_invalid_entry, size) - 12usize];
 };
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
@@ -474,12 +579,15 @@ pub struct vmcs_sm_ioctl_clean_invalid {
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of vmcs_sm_ioctl_clean_invalid"]
-        [::core::mem::size_of::<vmcs_sm_ioctl_clean_invalid>() - 128usize];
-    ["Alignment of vmcs_sm_ioctl_clean_invalid"]
-        [::core::mem::align_of::<vmcs_sm_ioctl_clean_invalid>() - 4usize];
-    ["Offset of field: vmcs_sm_ioctl_clean_invalid::s"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_clean_invalid, s) - 0usize];
+    [
+        "Size of vmcs_sm_ioctl_clean_invalid",
+    ][::core::mem::size_of::<vmcs_sm_ioctl_clean_invalid>() - 128usize];
+    [
+        "Alignment of vmcs_sm_ioctl_clean_invalid",
+    ][::core::mem::align_of::<vmcs_sm_ioctl_clean_invalid>() - 4usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_clean_invalid::s",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_clean_invalid, s) - 0usize];
 };
 #[repr(C)]
 #[derive(Debug, Copy, Clone, Hash, PartialEq, Eq)]
@@ -492,20 +600,30 @@ pub struct vmcs_sm_ioctl_clean_invalid_block {
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of vmcs_sm_ioctl_clean_invalid_block"]
-        [::core::mem::size_of::<vmcs_sm_ioctl_clean_invalid_block>() - 24usize];
-    ["Alignment of vmcs_sm_ioctl_clean_invalid_block"]
-        [::core::mem::align_of::<vmcs_sm_ioctl_clean_invalid_block>() - 8usize];
-    ["Offset of field: vmcs_sm_ioctl_clean_invalid_block::invalidate_mode"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_clean_invalid_block, invalidate_mode) - 0usize];
-    ["Offset of field: vmcs_sm_ioctl_clean_invalid_block::block_count"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_clean_invalid_block, block_count) - 2usize];
-    ["Offset of field: vmcs_sm_ioctl_clean_invalid_block::start_address"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_clean_invalid_block, start_address) - 8usize];
-    ["Offset of field: vmcs_sm_ioctl_clean_invalid_block::block_size"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_clean_invalid_block, block_size) - 16usize];
-    ["Offset of field: vmcs_sm_ioctl_clean_invalid_block::inter_block_stride"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_clean_invalid_block, inter_block_stride) - 20usize];
+    [
+        "Size of vmcs_sm_ioctl_clean_invalid_block",
+    ][::core::mem::size_of::<vmcs_sm_ioctl_clean_invalid_block>() - 24usize];
+    [
+        "Alignment of vmcs_sm_ioctl_clean_invalid_block",
+    ][::core::mem::align_of::<vmcs_sm_ioctl_clean_invalid_block>() - 8usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_clean_invalid_block::invalidate_mode",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_clean_invalid_block, invalidate_mode)
+        - 0usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_clean_invalid_block::block_count",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_clean_invalid_block, block_count) - 2usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_clean_invalid_block::start_address",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_clean_invalid_block, start_address)
+        - 8usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_clean_invalid_block::block_size",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_clean_invalid_block, block_size) - 16usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_clean_invalid_block::inter_block_stride",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_clean_invalid_block, inter_block_stride)
+        - 20usize];
 };
 impl Default for vmcs_sm_ioctl_clean_invalid_block {
     fn default() -> Self {
@@ -525,16 +643,21 @@ pub struct vmcs_sm_ioctl_clean_invalid2 {
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of vmcs_sm_ioctl_clean_invalid2"]
-        [::core::mem::size_of::<vmcs_sm_ioctl_clean_invalid2>() - 8usize];
-    ["Alignment of vmcs_sm_ioctl_clean_invalid2"]
-        [::core::mem::align_of::<vmcs_sm_ioctl_clean_invalid2>() - 8usize];
-    ["Offset of field: vmcs_sm_ioctl_clean_invalid2::op_count"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_clean_invalid2, op_count) - 0usize];
-    ["Offset of field: vmcs_sm_ioctl_clean_invalid2::zero"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_clean_invalid2, zero) - 1usize];
-    ["Offset of field: vmcs_sm_ioctl_clean_invalid2::s"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_clean_invalid2, s) - 8usize];
+    [
+        "Size of vmcs_sm_ioctl_clean_invalid2",
+    ][::core::mem::size_of::<vmcs_sm_ioctl_clean_invalid2>() - 8usize];
+    [
+        "Alignment of vmcs_sm_ioctl_clean_invalid2",
+    ][::core::mem::align_of::<vmcs_sm_ioctl_clean_invalid2>() - 8usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_clean_invalid2::op_count",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_clean_invalid2, op_count) - 0usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_clean_invalid2::zero",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_clean_invalid2, zero) - 1usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_clean_invalid2::s",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_clean_invalid2, s) - 8usize];
 };
 impl Default for vmcs_sm_ioctl_clean_invalid2 {
     fn default() -> Self {
@@ -555,18 +678,24 @@ pub struct vmcs_sm_ioctl_import_dmabuf {
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of vmcs_sm_ioctl_import_dmabuf"]
-        [::core::mem::size_of::<vmcs_sm_ioctl_import_dmabuf>() - 44usize];
-    ["Alignment of vmcs_sm_ioctl_import_dmabuf"]
-        [::core::mem::align_of::<vmcs_sm_ioctl_import_dmabuf>() - 4usize];
-    ["Offset of field: vmcs_sm_ioctl_import_dmabuf::dmabuf_fd"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_import_dmabuf, dmabuf_fd) - 0usize];
-    ["Offset of field: vmcs_sm_ioctl_import_dmabuf::cached"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_import_dmabuf, cached) - 4usize];
-    ["Offset of field: vmcs_sm_ioctl_import_dmabuf::name"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_import_dmabuf, name) - 8usize];
-    ["Offset of field: vmcs_sm_ioctl_import_dmabuf::handle"]
-        [::core::mem::offset_of!(vmcs_sm_ioctl_import_dmabuf, handle) - 40usize];
+    [
+        "Size of vmcs_sm_ioctl_import_dmabuf",
+    ][::core::mem::size_of::<vmcs_sm_ioctl_import_dmabuf>() - 44usize];
+    [
+        "Alignment of vmcs_sm_ioctl_import_dmabuf",
+    ][::core::mem::align_of::<vmcs_sm_ioctl_import_dmabuf>() - 4usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_import_dmabuf::dmabuf_fd",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_import_dmabuf, dmabuf_fd) - 0usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_import_dmabuf::cached",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_import_dmabuf, cached) - 4usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_import_dmabuf::name",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_import_dmabuf, name) - 8usize];
+    [
+        "Offset of field: vmcs_sm_ioctl_import_dmabuf::handle",
+    ][::core::mem::offset_of!(vmcs_sm_ioctl_import_dmabuf, handle) - 40usize];
 };
 impl Default for vmcs_sm_ioctl_import_dmabuf {
     fn default() -> Self {
@@ -586,5 +715,7 @@ pub struct dma_buf_sync {
 const _: () = {
     ["Size of dma_buf_sync"][::core::mem::size_of::<dma_buf_sync>() - 8usize];
     ["Alignment of dma_buf_sync"][::core::mem::align_of::<dma_buf_sync>() - 8usize];
-    ["Offset of field: dma_buf_sync::flags"][::core::mem::offset_of!(dma_buf_sync, flags) - 0usize];
+    [
+        "Offset of field: dma_buf_sync::flags",
+    ][::core::mem::offset_of!(dma_buf_sync, flags) - 0usize];
 };
