@@ -119,14 +119,22 @@ pub(crate) fn memfd(name: &str, len: u64) -> io::Result<OwnedFd> {
 }
 
 /// Size of the file behind `fd` (`lseek(SEEK_END)`, which dma-bufs support).
+/// The offset is put back where it was: `fd` may share it with the caller's
+/// descriptor.
 pub(crate) fn fd_size(fd: BorrowedFd<'_>) -> io::Result<u64> {
-    // SAFETY: plain syscall on a valid descriptor.
-    let end = unsafe { libc::lseek64(fd.as_raw_fd(), 0, libc::SEEK_END) };
-    if end < 0 {
+    // SAFETY: plain syscalls on a valid descriptor.
+    let here = unsafe { libc::lseek64(fd.as_raw_fd(), 0, libc::SEEK_CUR) };
+    if here < 0 {
         return Err(io::Error::last_os_error());
     }
-    // SAFETY: as above; restore the offset so the descriptor is left as found.
-    unsafe { libc::lseek64(fd.as_raw_fd(), 0, libc::SEEK_SET) };
+    // SAFETY: as above.
+    let end = unsafe { libc::lseek64(fd.as_raw_fd(), 0, libc::SEEK_END) };
+    let error = io::Error::last_os_error();
+    // SAFETY: as above; restores the offset read first.
+    unsafe { libc::lseek64(fd.as_raw_fd(), here, libc::SEEK_SET) };
+    if end < 0 {
+        return Err(error);
+    }
     Ok(end as u64)
 }
 

@@ -185,6 +185,15 @@ fn copy_from_array_follows_logical_order_for_every_layout() {
     let floats = Array::from_shape_fn((3, 5, 7, 2), |(a, b, c, d)| (a * 1000 + b * 100 + c * 10 + d) as f32);
     check(&mut mem, floats.view());
     check(&mut mem, floats.view().reversed_axes());
+    // Single bytes over a contiguous axis take the 8 x 8 register transpose:
+    // sizes with ragged edges, tiny ones, more than one 256 x 256 tile, and a
+    // negative column stride.
+    for (rows, cols) in [(8, 8), (37, 21), (3, 5), (9, 300), (300, 517)] {
+        let bytes = Array2::<u8>::from_shape_fn((rows, cols), |(r, c)| (r * 131 + c * 7 + r / 3) as u8);
+        check(&mut mem, bytes.t());
+        check(&mut mem, bytes.t().slice_move(s![.., ..;-1]));
+        check(&mut mem, bytes.t().slice_move(s![1.., 2..;2]));
+    }
     let scalar = ArrayD::<u64>::from_elem(IxDyn(&[]), 0xDEAD_BEEF);
     check(&mut mem, scalar.view());
     let empty = Array2::<u8>::zeros((0, 9));
