@@ -41,6 +41,12 @@ mod pool;
 mod stats;
 mod sys;
 
+/// Locks a mutex whose holders keep its data consistent before anything can
+/// panic, so a poisoned lock is still safe to use.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 pub use bytemuck;
 pub use ndarray;
 

@@ -6,7 +6,7 @@ use std::io;
 use std::os::fd::BorrowedFd;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, OnceLock};
 
 use crate::driver::{cma, emulated, legacy, AllocRequest, Driver};
 use crate::sys::{open_device, Kernel};
@@ -198,7 +198,7 @@ impl ServiceManager {
         if let Some(manager) = MANAGER.get() {
             return Ok(manager);
         }
-        let _guard = OPENING.lock().unwrap_or_else(PoisonError::into_inner);
+        let _guard = crate::lock(&OPENING);
         if let Some(manager) = MANAGER.get() {
             return Ok(manager);
         }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use crate::{manager::check_name, CacheMode, Result, ServiceManager, SharedMemory};
 
@@ -47,7 +47,7 @@ struct Inner {
 
 impl Inner {
     fn idle(&self) -> std::sync::MutexGuard<'_, HashMap<Layout, Vec<SharedMemory>>> {
-        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::lock(&self.idle)
     }
 }
 

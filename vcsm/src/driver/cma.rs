@@ -21,9 +21,9 @@ use vcsm_sys::{
     DMA_BUF_SYNC_START, VC_SM_CMA_IOCTL_MEM_ALLOC, VC_SM_CMA_IOCTL_MEM_IMPORT_DMABUF,
 };
 
-use super::{name_field, Access, AllocRequest, Backing, Block};
+use super::{name_field, request_error, Access, AllocRequest, Backing, Block};
 use crate::sys::{bytes_of_mut, Ioctl, Mapping};
-use crate::{DriverKind, Error, Result, Stats, VcHandle};
+use crate::{DriverKind, Error, Result, VcHandle};
 
 pub(crate) const PATH: &str = "/dev/vcsm-cma";
 
@@ -61,14 +61,6 @@ fn validate(
     Ok((fd, handle, bus))
 }
 
-fn request_error(operation: &'static str, requested: u64, e: std::io::Error) -> Error {
-    if e.raw_os_error() == Some(libc::ENOMEM) {
-        Error::OutOfMemory { requested, stats: Box::new(Stats::new(DriverKind::Cma)), source: Some(e) }
-    } else {
-        Error::syscall(operation, e)
-    }
-}
-
 impl Cma {
     pub(crate) fn new(dev: OwnedFd, io: Box<dyn Ioctl>) -> Cma {
         Cma { dev, io }
@@ -86,7 +78,7 @@ impl Cma {
         };
         self.io
             .ioctl(self.dev.as_fd(), VC_SM_CMA_IOCTL_MEM_ALLOC, bytes_of_mut(&mut alloc))
-            .map_err(|e| request_error("VC_SM_CMA_IOCTL_MEM_ALLOC", req.size as u64, e))?;
+            .map_err(|e| request_error(DriverKind::Cma, "VC_SM_CMA_IOCTL_MEM_ALLOC", req.size as u64, e))?;
         let fd = adopt_reply_fd(alloc.handle);
         let (fd, vc_handle, bus_address) = validate("VC_SM_CMA_IOCTL_MEM_ALLOC", fd, alloc.vc_handle, alloc.dma_addr)?;
         let map = Mapping::new(fd.as_fd(), req.size, 0).map_err(|e| Error::syscall("mmap of the dma-buf", e))?;
@@ -103,7 +95,7 @@ impl Cma {
         };
         self.io
             .ioctl(self.dev.as_fd(), VC_SM_CMA_IOCTL_MEM_IMPORT_DMABUF, bytes_of_mut(&mut import))
-            .map_err(|e| request_error("VC_SM_CMA_IOCTL_MEM_IMPORT_DMABUF", 0, e))?;
+            .map_err(|e| request_error(DriverKind::Cma, "VC_SM_CMA_IOCTL_MEM_IMPORT_DMABUF", 0, e))?;
         let fd = adopt_reply_fd(import.handle);
         let (fd, vc_handle, bus_address) =
             validate("VC_SM_CMA_IOCTL_MEM_IMPORT_DMABUF", fd, import.vc_handle, import.dma_addr)?;

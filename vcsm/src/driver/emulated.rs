@@ -21,6 +21,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use super::{AllocRequest, Backing as BlockBacking, Block};
 use crate::emulated::{next_fault, Fault, VideoCore, BUS_BASE};
+use crate::lock;
 use crate::sys::{fd_size, memfd, Mapping};
 use crate::{DriverKind, Error, Result, Stats, VcHandle};
 
@@ -38,7 +39,7 @@ struct Extent {
 
 impl Drop for Extent {
     fn drop(&mut self) {
-        self.vc.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).release(self.offset, self.len);
+        lock(&self.vc.pool).release(self.offset, self.len);
     }
 }
 
@@ -58,7 +59,7 @@ impl Emulated {
     fn reserve(&self, len: u64, fault: Option<Fault>) -> Result<Extent> {
         let offset = match fault {
             Some(Fault::Pool) => None,
-            _ => self.vc.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).allocate(len),
+            _ => lock(&self.vc.pool).allocate(len),
         };
         match offset {
             Some(offset) => Ok(Extent { vc: self.vc, offset, len }),
@@ -120,7 +121,7 @@ impl Emulated {
     }
 
     pub(crate) fn pool_stats(&self, stats: &mut Stats) {
-        let pool = self.vc.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let pool = lock(&self.vc.pool);
         stats.pool_total = Some(pool.total());
         stats.pool_free = Some(pool.free_bytes());
         stats.largest_free_block = Some(pool.largest_free());

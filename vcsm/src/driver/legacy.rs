@@ -23,9 +23,9 @@ use vcsm_sys::{
     VMCS_SM_IOCTL_MEM_UNLOCK,
 };
 
-use super::{name_field, AllocRequest, Backing, Block};
+use super::{name_field, request_error, AllocRequest, Backing, Block};
 use crate::sys::{bytes_of_mut, pid, Ioctl, Mapping};
-use crate::{CacheMode, DriverKind, Error, Result, Stats, VcHandle};
+use crate::{CacheMode, DriverKind, Error, Result, VcHandle};
 
 pub(crate) const PATH: &str = "/dev/vcsm";
 
@@ -79,17 +79,9 @@ impl Legacy {
             name: name_field(req.name),
             handle: 0,
         };
-        self.io.ioctl(self.dev.as_fd(), VMCS_SM_IOCTL_MEM_ALLOC, bytes_of_mut(&mut alloc)).map_err(|e| {
-            if e.raw_os_error() == Some(libc::ENOMEM) {
-                Error::OutOfMemory {
-                    requested: req.size as u64,
-                    stats: Box::new(Stats::new(DriverKind::Legacy)),
-                    source: Some(e),
-                }
-            } else {
-                Error::syscall("VMCS_SM_IOCTL_MEM_ALLOC", e)
-            }
-        })?;
+        self.io
+            .ioctl(self.dev.as_fd(), VMCS_SM_IOCTL_MEM_ALLOC, bytes_of_mut(&mut alloc))
+            .map_err(|e| request_error(DriverKind::Legacy, "VMCS_SM_IOCTL_MEM_ALLOC", req.size as u64, e))?;
         if alloc.handle == 0 {
             return Err(Error::BadReply { operation: "VMCS_SM_IOCTL_MEM_ALLOC", detail: "user handle 0".into() });
         }

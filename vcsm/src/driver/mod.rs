@@ -92,14 +92,18 @@ impl Driver {
         }
     }
 
-    /// Rounds a size up to what the driver will allocate.
-    pub(crate) fn round(&self, size: usize) -> Option<usize> {
-        let granule = match self {
+    /// The allocation granule: sizes are rounded up to a multiple of it.
+    fn granule(&self) -> usize {
+        match self {
             // The legacy driver aligns to 4096 whatever the page size.
             Driver::Legacy(_) => 4096,
             Driver::Cma(_) | Driver::Emulated(_) => crate::sys::page_size(),
-        };
-        let rounded = size.checked_next_multiple_of(granule)?;
+        }
+    }
+
+    /// Rounds a size up to what the driver will allocate.
+    pub(crate) fn round(&self, size: usize) -> Option<usize> {
+        let rounded = size.checked_next_multiple_of(self.granule())?;
         // Both drivers carry sizes in 32-bit fields.
         u32::try_from(rounded).ok()?;
         Some(rounded)
@@ -107,10 +111,7 @@ impl Driver {
 
     /// The largest size [`round`](Self::round) accepts.
     pub(crate) fn max_size(&self) -> u64 {
-        let granule = match self {
-            Driver::Legacy(_) => 4096,
-            _ => crate::sys::page_size() as u64,
-        };
+        let granule = self.granule() as u64;
         u64::from(u32::MAX) / granule * granule
     }
 
@@ -174,6 +175,16 @@ impl Driver {
             Driver::Legacy(_) => {}
             Driver::Emulated(d) => d.pool_stats(stats),
         }
+    }
+}
+
+/// The error for a failed ALLOC/IMPORT request: `ENOMEM` means the pool is
+/// exhausted or fragmented (the manager fills in the stats snapshot).
+pub(crate) fn request_error(driver: DriverKind, operation: &'static str, requested: u64, e: std::io::Error) -> Error {
+    if e.raw_os_error() == Some(libc::ENOMEM) {
+        Error::OutOfMemory { requested, stats: Box::new(crate::Stats::new(driver)), source: Some(e) }
+    } else {
+        Error::syscall(operation, e)
     }
 }
 

@@ -47,8 +47,9 @@ pub(crate) mod pool;
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Mutex, OnceLock};
 
+use crate::lock;
 use crate::sys::RawRegion;
 use crate::{Error, Result};
 
@@ -104,12 +105,6 @@ static INIT: Mutex<()> = Mutex::new(());
 /// 0 = off.
 static FAIL_EVERY: AtomicU32 = AtomicU32::new(0);
 static ATTEMPTS: AtomicU64 = AtomicU64::new(0);
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // The guarded data is kept consistent by every holder before it can panic,
-    // so a poisoned lock is still usable.
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// Parses a size such as `64M`, `512k`, `1G`, `1GiB` or `268435456`.
 pub(crate) fn parse_size(text: &str) -> Option<u64> {
