@@ -21,6 +21,7 @@ struct Job {
 }
 
 const VCSM_ALLOW: &[&str] = &["vc_sm_.*", "VC_SM_.*", "vmcs_sm_.*", "VMCS_SM_.*", "dma_buf_.*", "DMA_BUF_.*"];
+const MMAL_ALLOW: &[&str] = &["MMAL_.*"];
 
 const JOBS: &[Job] = &[
     Job {
@@ -36,6 +37,20 @@ const JOBS: &[Job] = &[
         output: "vcsm-sys/src/bindings/lp64.rs",
         used_on: "64-bit targets (aarch64, x86_64: LP64)",
         allow: VCSM_ALLOW,
+    },
+    Job {
+        header: "mmal-sys/include/mmal_abi.h",
+        clang_target: "armv7-unknown-linux-gnueabihf",
+        output: "mmal-sys/src/bindings/arm.rs",
+        used_on: "32-bit ARM (armv7/armhf: the only ABI libmmal exists for)",
+        allow: MMAL_ALLOW,
+    },
+    Job {
+        header: "mmal-sys/include/mmal_abi.h",
+        clang_target: "aarch64-unknown-linux-gnu",
+        output: "mmal-sys/src/bindings/lp64.rs",
+        used_on: "64-bit targets (aarch64, x86_64: LP64; the software VideoCore only)",
+        allow: MMAL_ALLOW,
     },
 ];
 

@@ -1,0 +1,574 @@
+/*
+ * MMAL (Multi-Media Abstraction Layer): the part of libmmal's C ABI that the
+ * `mmal` crate uses, and that the `mmal-emu` software VideoCore implements.
+ *
+ * Written for this project from the facts recorded in research/mmal.md
+ * (field order, types, IDs, sizes).  It is the input of `cargo xtask
+ * bindgen`, which turns it into `src/bindings/{arm,lp64}.rs`; nothing
+ * includes it at build time.  Function signatures are not here: the
+ * function table is written in Rust (src/api.rs).
+ *
+ * The header is self-contained so that clang needs no sysroot for any
+ * target.  Pointer-sized fields make the structs differ between 32-bit ARM
+ * (the only ABI real libmmal exists for) and 64-bit hosts (where only the
+ * emulator runs).
+ */
+#ifndef MMAL_ABI_H
+#define MMAL_ABI_H
+
+typedef unsigned char uint8_t;
+typedef unsigned short uint16_t;
+typedef int int32_t;
+typedef unsigned int uint32_t;
+typedef long long int64_t;
+typedef unsigned long long uint64_t;
+
+/* ---------------------------------------------------------------------
+ * Basic types (mmal_types.h, mmal_common.h)
+ * ------------------------------------------------------------------- */
+
+typedef int32_t MMAL_BOOL_T;
+#define MMAL_FALSE 0
+#define MMAL_TRUE 1
+
+/* Status codes; the C enum is forced to 32 bits. */
+typedef enum {
+    MMAL_SUCCESS = 0,
+    MMAL_ENOMEM = 1,
+    MMAL_ENOSPC = 2,
+    MMAL_EINVAL = 3,
+    MMAL_ENOSYS = 4,
+    MMAL_ENOENT = 5,
+    MMAL_ENXIO = 6,
+    MMAL_EIO = 7,
+    MMAL_ESPIPE = 8,
+    MMAL_ECORRUPT = 9,
+    MMAL_ENOTREADY = 10,
+    MMAL_ECONFIG = 11,
+    MMAL_EISCONN = 12,
+    MMAL_ENOTCONN = 13,
+    MMAL_EAGAIN = 14,
+    MMAL_EFAULT = 15,
+    MMAL_STATUS_MAX = 0x7FFFFFFF
+} MMAL_STATUS_T;
+
+typedef struct {
+    int32_t x;
+    int32_t y;
+    int32_t width;
+    int32_t height;
+} MMAL_RECT_T;
+
+typedef struct {
+    int32_t num;
+    int32_t den;
+} MMAL_RATIONAL_T;
+
+/* Timestamps are microseconds; this value means "unknown". */
+#define MMAL_TIME_UNKNOWN (-9223372036854775807LL - 1)
+
+/* Little-endian ASCII: the first character is the lowest byte. */
+#define MMAL_FOURCC(a, b, c, d) \
+    ((uint32_t)(a) | ((uint32_t)(b) << 8) | ((uint32_t)(c) << 16) | ((uint32_t)(d) << 24))
+
+/* ---------------------------------------------------------------------
+ * FourCC encodings and colour spaces (mmal_encodings.h)
+ * ------------------------------------------------------------------- */
+
+typedef enum {
+    MMAL_ENCODING_UNKNOWN = 0,
+    MMAL_ENCODING_I420 = MMAL_FOURCC('I', '4', '2', '0'),
+    MMAL_ENCODING_YV12 = MMAL_FOURCC('Y', 'V', '1', '2'),
+    MMAL_ENCODING_I422 = MMAL_FOURCC('I', '4', '2', '2'),
+    MMAL_ENCODING_NV12 = MMAL_FOURCC('N', 'V', '1', '2'),
+    MMAL_ENCODING_NV21 = MMAL_FOURCC('N', 'V', '2', '1'),
+    MMAL_ENCODING_YUYV = MMAL_FOURCC('Y', 'U', 'Y', 'V'),
+    MMAL_ENCODING_RGB24 = MMAL_FOURCC('R', 'G', 'B', '3'),
+    MMAL_ENCODING_BGR24 = MMAL_FOURCC('B', 'G', 'R', '3'),
+    MMAL_ENCODING_RGBA = MMAL_FOURCC('R', 'G', 'B', 'A'),
+    MMAL_ENCODING_BGRA = MMAL_FOURCC('B', 'G', 'R', 'A'),
+    MMAL_ENCODING_RGB16 = MMAL_FOURCC('R', 'G', 'B', '2'),
+    MMAL_ENCODING_GREY = MMAL_FOURCC('G', 'R', 'E', 'Y'),
+    MMAL_ENCODING_OPAQUE = MMAL_FOURCC('O', 'P', 'Q', 'V'),
+    MMAL_ENCODING_JPEG = MMAL_FOURCC('J', 'P', 'E', 'G'),
+    MMAL_ENCODING_MJPEG = MMAL_FOURCC('M', 'J', 'P', 'G'),
+    MMAL_ENCODING_H264 = MMAL_FOURCC('H', '2', '6', '4'),
+    MMAL_ENCODING_PNG = MMAL_FOURCC('P', 'N', 'G', ' '),
+    MMAL_ENCODING_BMP = MMAL_FOURCC('B', 'M', 'P', ' '),
+    MMAL_ENCODING_BAYER_SBGGR8 = MMAL_FOURCC('B', 'A', '8', '1'),
+    MMAL_ENCODING_BAYER_SRGGB8 = MMAL_FOURCC('R', 'G', 'G', 'B'),
+    MMAL_ENCODING_BAYER_SGBRG8 = MMAL_FOURCC('G', 'B', 'R', 'G'),
+    MMAL_ENCODING_BAYER_SGRBG8 = MMAL_FOURCC('G', 'R', 'B', 'G'),
+    MMAL_ENCODING_BAYER_SBGGR10P = MMAL_FOURCC('p', 'B', 'A', 'A'),
+    MMAL_ENCODING_BAYER_SRGGB10P = MMAL_FOURCC('p', 'R', 'A', 'A'),
+    MMAL_ENCODING_BAYER_SGRBG10P = MMAL_FOURCC('p', 'g', 'A', 'A'),
+    MMAL_ENCODING_BAYER_SGBRG10P = MMAL_FOURCC('p', 'G', 'A', 'A'),
+    MMAL_ENCODING_BAYER_SBGGR12P = MMAL_FOURCC('p', 'B', '1', '2'),
+    MMAL_ENCODING_BAYER_SRGGB12P = MMAL_FOURCC('p', 'R', '1', '2'),
+    MMAL_ENCODING_BAYER_SBGGR16 = MMAL_FOURCC('B', 'G', '1', '6'),
+    MMAL_ENCODING_Y10P = MMAL_FOURCC('Y', '1', '0', 'P'),
+    MMAL_ENCODING_YUVUV128 = MMAL_FOURCC('S', 'A', 'N', 'D'),
+    MMAL_ENCODING_BRCM_STATS = MMAL_FOURCC('S', 'T', 'A', 'T'),
+    MMAL_COLOR_SPACE_UNKNOWN = 0,
+    MMAL_COLOR_SPACE_ITUR_BT601 = MMAL_FOURCC('Y', '6', '0', '1'),
+    MMAL_COLOR_SPACE_ITUR_BT709 = MMAL_FOURCC('Y', '7', '0', '9'),
+    MMAL_COLOR_SPACE_JPEG_JFIF = MMAL_FOURCC('Y', 'J', 'F', 'I'),
+    MMAL_MAGIC = MMAL_FOURCC('m', 'm', 'a', 'l')
+} MMAL_FOURCC_T;
+
+/* ---------------------------------------------------------------------
+ * Elementary stream formats (mmal_format.h)
+ * ------------------------------------------------------------------- */
+
+typedef enum {
+    MMAL_ES_TYPE_UNKNOWN = 0,
+    MMAL_ES_TYPE_CONTROL = 1,
+    MMAL_ES_TYPE_AUDIO = 2,
+    MMAL_ES_TYPE_VIDEO = 3,
+    MMAL_ES_TYPE_SUBPICTURE = 4
+} MMAL_ES_TYPE_T;
+
+#define MMAL_ES_FORMAT_FLAG_FRAMED 0x1
+#define MMAL_ES_FORMAT_FLAG_COL_FMTS_WIDTH_IS_COL_STRIDE 0x2
+
+typedef struct {
+    uint32_t channels;
+    uint32_t sample_rate;
+    uint32_t bits_per_sample;
+    uint32_t block_align;
+} MMAL_AUDIO_FORMAT_T;
+
+typedef struct {
+    uint32_t width;          /* buffer width in pixels (aligned) */
+    uint32_t height;         /* buffer height in pixels (aligned) */
+    MMAL_RECT_T crop;        /* the visible picture */
+    MMAL_RATIONAL_T frame_rate;
+    MMAL_RATIONAL_T par;     /* pixel aspect ratio */
+    uint32_t color_space;    /* a MMAL_COLOR_SPACE_* FourCC */
+} MMAL_VIDEO_FORMAT_T;
+
+typedef struct {
+    uint32_t x_offset;
+    uint32_t y_offset;
+} MMAL_SUBPICTURE_FORMAT_T;
+
+typedef union {
+    MMAL_AUDIO_FORMAT_T audio;
+    MMAL_VIDEO_FORMAT_T video;
+    MMAL_SUBPICTURE_FORMAT_T subpicture;
+} MMAL_ES_SPECIFIC_FORMAT_T;
+
+typedef struct MMAL_ES_FORMAT_T {
+    uint32_t type;                    /* MMAL_ES_TYPE_T */
+    uint32_t encoding;                /* FourCC */
+    uint32_t encoding_variant;        /* FourCC */
+    MMAL_ES_SPECIFIC_FORMAT_T *es;
+    uint32_t bitrate;
+    uint32_t flags;                   /* MMAL_ES_FORMAT_FLAG_* */
+    uint32_t extradata_size;
+    uint8_t *extradata;
+} MMAL_ES_FORMAT_T;
+
+/* ---------------------------------------------------------------------
+ * Buffer headers (mmal_buffer.h)
+ * ------------------------------------------------------------------- */
+
+#define MMAL_BUFFER_HEADER_FLAG_EOS (1u << 0)
+#define MMAL_BUFFER_HEADER_FLAG_FRAME_START (1u << 1)
+#define MMAL_BUFFER_HEADER_FLAG_FRAME_END (1u << 2)
+#define MMAL_BUFFER_HEADER_FLAG_FRAME (MMAL_BUFFER_HEADER_FLAG_FRAME_START | MMAL_BUFFER_HEADER_FLAG_FRAME_END)
+#define MMAL_BUFFER_HEADER_FLAG_KEYFRAME (1u << 3)
+#define MMAL_BUFFER_HEADER_FLAG_DISCONTINUITY (1u << 4)
+#define MMAL_BUFFER_HEADER_FLAG_CONFIG (1u << 5)
+#define MMAL_BUFFER_HEADER_FLAG_ENCRYPTED (1u << 6)
+#define MMAL_BUFFER_HEADER_FLAG_CODECSIDEINFO (1u << 7)
+#define MMAL_BUFFER_HEADER_FLAG_SNAPSHOT (1u << 8)
+#define MMAL_BUFFER_HEADER_FLAG_CORRUPTED (1u << 9)
+#define MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED (1u << 10)
+#define MMAL_BUFFER_HEADER_FLAG_DECODEONLY (1u << 11)
+#define MMAL_BUFFER_HEADER_FLAG_NAL_END (1u << 12)
+
+#define MMAL_BUFFER_HEADER_VIDEO_FLAG_INTERLACED (1u << 16)
+#define MMAL_BUFFER_HEADER_VIDEO_FLAG_TOP_FIELD_FIRST (1u << 17)
+
+typedef struct {
+    uint32_t planes;
+    uint32_t offset[4];
+    uint32_t pitch[4];
+    uint32_t flags;
+} MMAL_BUFFER_HEADER_VIDEO_SPECIFIC_T;
+
+typedef union {
+    MMAL_BUFFER_HEADER_VIDEO_SPECIFIC_T video;
+} MMAL_BUFFER_HEADER_TYPE_SPECIFIC_T;
+
+/* Opaque to clients: libmmal's (or the emulator's) own bookkeeping. */
+typedef struct MMAL_BUFFER_HEADER_PRIVATE_T MMAL_BUFFER_HEADER_PRIVATE_T;
+
+typedef struct MMAL_BUFFER_HEADER_T {
+    struct MMAL_BUFFER_HEADER_T *next;
+    MMAL_BUFFER_HEADER_PRIVATE_T *priv;
+    uint32_t cmd;            /* 0 for data, an event FourCC otherwise */
+    uint8_t *data;
+    uint32_t alloc_size;
+    uint32_t length;
+    uint32_t offset;
+    uint32_t flags;          /* MMAL_BUFFER_HEADER_FLAG_* */
+    int64_t pts;             /* microseconds, or MMAL_TIME_UNKNOWN */
+    int64_t dts;
+    MMAL_BUFFER_HEADER_TYPE_SPECIFIC_T *type;
+    void *user_data;
+} MMAL_BUFFER_HEADER_T;
+
+/* ---------------------------------------------------------------------
+ * Queues and pools (mmal_queue.h, mmal_pool.h)
+ * ------------------------------------------------------------------- */
+
+typedef struct MMAL_QUEUE_T MMAL_QUEUE_T;
+
+typedef struct MMAL_POOL_T {
+    MMAL_QUEUE_T *queue;              /* the headers not in use */
+    uint32_t headers_num;
+    MMAL_BUFFER_HEADER_T **header;
+} MMAL_POOL_T;
+
+typedef MMAL_BOOL_T (*MMAL_POOL_BH_CB_T)(MMAL_POOL_T *pool, MMAL_BUFFER_HEADER_T *buffer, void *userdata);
+
+/* ---------------------------------------------------------------------
+ * Ports and components (mmal_port.h, mmal_component.h)
+ * ------------------------------------------------------------------- */
+
+typedef enum {
+    MMAL_PORT_TYPE_UNKNOWN = 0,
+    MMAL_PORT_TYPE_CONTROL = 1,
+    MMAL_PORT_TYPE_INPUT = 2,
+    MMAL_PORT_TYPE_OUTPUT = 3,
+    MMAL_PORT_TYPE_CLOCK = 4,
+    MMAL_PORT_TYPE_INVALID = 0xffffffff
+} MMAL_PORT_TYPE_T;
+
+#define MMAL_PORT_CAPABILITY_PASSTHROUGH 0x01
+#define MMAL_PORT_CAPABILITY_ALLOCATION 0x02
+#define MMAL_PORT_CAPABILITY_SUPPORTS_EVENT_FORMAT_CHANGE 0x04
+
+typedef struct MMAL_PORT_PRIVATE_T MMAL_PORT_PRIVATE_T;
+typedef struct MMAL_COMPONENT_PRIVATE_T MMAL_COMPONENT_PRIVATE_T;
+struct MMAL_COMPONENT_T;
+
+typedef struct MMAL_PORT_T {
+    MMAL_PORT_PRIVATE_T *priv;
+    const char *name;
+    uint32_t type;                    /* MMAL_PORT_TYPE_T */
+    uint16_t index;
+    uint16_t index_all;
+    uint32_t is_enabled;
+    MMAL_ES_FORMAT_T *format;         /* edit in place, then commit */
+    uint32_t buffer_num_min;
+    uint32_t buffer_size_min;
+    uint32_t buffer_alignment_min;
+    uint32_t buffer_num_recommended;
+    uint32_t buffer_size_recommended;
+    uint32_t buffer_num;              /* set by the client before enabling */
+    uint32_t buffer_size;             /* set by the client before enabling */
+    struct MMAL_COMPONENT_T *component;
+    void *userdata;                   /* the client's; connections write it */
+    uint32_t capabilities;            /* MMAL_PORT_CAPABILITY_* */
+} MMAL_PORT_T;
+
+typedef void (*MMAL_PORT_BH_CB_T)(MMAL_PORT_T *port, MMAL_BUFFER_HEADER_T *buffer);
+
+typedef struct MMAL_COMPONENT_T {
+    MMAL_COMPONENT_PRIVATE_T *priv;
+    void *userdata;
+    const char *name;
+    uint32_t is_enabled;
+    MMAL_PORT_T *control;
+    uint32_t input_num;
+    MMAL_PORT_T **input;
+    uint32_t output_num;
+    MMAL_PORT_T **output;
+    uint32_t clock_num;
+    MMAL_PORT_T **clock;
+    uint32_t port_num;
+    MMAL_PORT_T **port;
+    uint32_t id;
+} MMAL_COMPONENT_T;
+
+/* Event buffers a component's control port owns. */
+#define MMAL_CONTROL_PORT_BUFFERS_MIN 4
+
+/* ---------------------------------------------------------------------
+ * Connections (util/mmal_connection.h)
+ * ------------------------------------------------------------------- */
+
+#define MMAL_CONNECTION_FLAG_TUNNELLING 0x1
+#define MMAL_CONNECTION_FLAG_ALLOCATION_ON_INPUT 0x2
+#define MMAL_CONNECTION_FLAG_ALLOCATION_ON_OUTPUT 0x4
+#define MMAL_CONNECTION_FLAG_KEEP_BUFFER_REQUIREMENTS 0x8
+#define MMAL_CONNECTION_FLAG_DIRECT 0x10
+#define MMAL_CONNECTION_FLAG_KEEP_PORT_FORMATS 0x20
+
+struct MMAL_CONNECTION_T;
+typedef void (*MMAL_CONNECTION_CALLBACK_T)(struct MMAL_CONNECTION_T *connection);
+
+typedef struct MMAL_CONNECTION_T {
+    void *user_data;
+    MMAL_CONNECTION_CALLBACK_T callback;
+    uint32_t is_enabled;
+    uint32_t flags;                   /* MMAL_CONNECTION_FLAG_* */
+    MMAL_PORT_T *in;
+    MMAL_PORT_T *out;
+    MMAL_POOL_T *pool;
+    MMAL_QUEUE_T *queue;
+    const char *name;
+    int64_t time_setup;
+    int64_t time_enable;
+    int64_t time_disable;
+} MMAL_CONNECTION_T;
+
+/* ---------------------------------------------------------------------
+ * Events (mmal_events.h): buffers whose cmd is one of these
+ * ------------------------------------------------------------------- */
+
+typedef enum {
+    MMAL_EVENT_ERROR = MMAL_FOURCC('E', 'R', 'R', 'O'),
+    MMAL_EVENT_EOS = MMAL_FOURCC('E', 'E', 'O', 'S'),
+    MMAL_EVENT_FORMAT_CHANGED = MMAL_FOURCC('E', 'F', 'C', 'H'),
+    MMAL_EVENT_PARAMETER_CHANGED = MMAL_FOURCC('E', 'P', 'C', 'H')
+} MMAL_EVENT_T;
+
+typedef struct {
+    uint32_t port_type;               /* MMAL_PORT_TYPE_T */
+    uint32_t port_index;
+} MMAL_EVENT_END_OF_STREAM_T;
+
+typedef struct {
+    uint32_t buffer_size_min;
+    uint32_t buffer_num_min;
+    uint32_t buffer_size_recommended;
+    uint32_t buffer_num_recommended;
+    MMAL_ES_FORMAT_T *format;
+} MMAL_EVENT_FORMAT_CHANGED_T;
+
+/* ---------------------------------------------------------------------
+ * Parameters (mmal_parameters_common.h, mmal_parameters_camera.h)
+ * ------------------------------------------------------------------- */
+
+#define MMAL_PARAMETER_GROUP_COMMON (0 << 16)
+#define MMAL_PARAMETER_GROUP_CAMERA (1 << 16)
+#define MMAL_PARAMETER_GROUP_VIDEO (2 << 16)
+#define MMAL_PARAMETER_GROUP_AUDIO (3 << 16)
+#define MMAL_PARAMETER_GROUP_CLOCK (4 << 16)
+#define MMAL_PARAMETER_GROUP_MIRACAST (5 << 16)
+
+/* The IDs this ABI uses, with their values spelled out (each group is a C
+ * enum counting up from its base in libmmal). */
+typedef enum {
+    MMAL_PARAMETER_SUPPORTED_ENCODINGS = MMAL_PARAMETER_GROUP_COMMON + 1,
+    MMAL_PARAMETER_URI = MMAL_PARAMETER_GROUP_COMMON + 2,
+    MMAL_PARAMETER_CHANGE_EVENT_REQUEST = MMAL_PARAMETER_GROUP_COMMON + 3,
+    MMAL_PARAMETER_ZERO_COPY = MMAL_PARAMETER_GROUP_COMMON + 4,
+    MMAL_PARAMETER_BUFFER_REQUIREMENTS = MMAL_PARAMETER_GROUP_COMMON + 5,
+    MMAL_PARAMETER_NO_IMAGE_PADDING = MMAL_PARAMETER_GROUP_COMMON + 14,
+    MMAL_PARAMETER_ROTATION = MMAL_PARAMETER_GROUP_CAMERA + 0x02,
+    MMAL_PARAMETER_AWB_MODE = MMAL_PARAMETER_GROUP_CAMERA + 0x05,
+    MMAL_PARAMETER_EXPOSURE_COMP = MMAL_PARAMETER_GROUP_CAMERA + 0x0d,
+    MMAL_PARAMETER_MIRROR = MMAL_PARAMETER_GROUP_CAMERA + 0x0f,
+    MMAL_PARAMETER_CAMERA_NUM = MMAL_PARAMETER_GROUP_CAMERA + 0x10,
+    MMAL_PARAMETER_CAPTURE = MMAL_PARAMETER_GROUP_CAMERA + 0x11,
+    MMAL_PARAMETER_EXPOSURE_MODE = MMAL_PARAMETER_GROUP_CAMERA + 0x12,
+    MMAL_PARAMETER_EXP_METERING_MODE = MMAL_PARAMETER_GROUP_CAMERA + 0x13,
+    MMAL_PARAMETER_CAMERA_CONFIG = MMAL_PARAMETER_GROUP_CAMERA + 0x15,
+    MMAL_PARAMETER_JPEG_Q_FACTOR = MMAL_PARAMETER_GROUP_CAMERA + 0x19,
+    MMAL_PARAMETER_CAMERA_INFO = MMAL_PARAMETER_GROUP_CAMERA + 0x1c,
+    MMAL_PARAMETER_ENABLE_RAW_CAPTURE = MMAL_PARAMETER_GROUP_CAMERA + 0x1f,
+    MMAL_PARAMETER_SHARPNESS = MMAL_PARAMETER_GROUP_CAMERA + 0x2c,
+    MMAL_PARAMETER_CONTRAST = MMAL_PARAMETER_GROUP_CAMERA + 0x2d,
+    MMAL_PARAMETER_BRIGHTNESS = MMAL_PARAMETER_GROUP_CAMERA + 0x2e,
+    MMAL_PARAMETER_SATURATION = MMAL_PARAMETER_GROUP_CAMERA + 0x2f,
+    MMAL_PARAMETER_ISO = MMAL_PARAMETER_GROUP_CAMERA + 0x30,
+    MMAL_PARAMETER_CAMERA_CUSTOM_SENSOR_CONFIG = MMAL_PARAMETER_GROUP_CAMERA + 0x37,
+    MMAL_PARAMETER_FPS_RANGE = MMAL_PARAMETER_GROUP_CAMERA + 0x3e,
+    MMAL_PARAMETER_SHUTTER_SPEED = MMAL_PARAMETER_GROUP_CAMERA + 0x43,
+    MMAL_PARAMETER_CUSTOM_AWB_GAINS = MMAL_PARAMETER_GROUP_CAMERA + 0x44,
+    MMAL_PARAMETER_CAMERA_SETTINGS = MMAL_PARAMETER_GROUP_CAMERA + 0x45,
+    MMAL_PARAMETER_JPEG_RESTART_INTERVAL = MMAL_PARAMETER_GROUP_CAMERA + 0x50,
+    MMAL_PARAMETER_CAMERA_ISP_BLOCK_OVERRIDE = MMAL_PARAMETER_GROUP_CAMERA + 0x51,
+    MMAL_PARAMETER_LENS_SHADING_OVERRIDE = MMAL_PARAMETER_GROUP_CAMERA + 0x52,
+    MMAL_PARAMETER_BLACK_LEVEL = MMAL_PARAMETER_GROUP_CAMERA + 0x53,
+    MMAL_PARAMETER_ANALOG_GAIN = MMAL_PARAMETER_GROUP_CAMERA + 0x59,
+    MMAL_PARAMETER_DIGITAL_GAIN = MMAL_PARAMETER_GROUP_CAMERA + 0x5a,
+    MMAL_PARAMETER_JPEG_IJG_SCALING = MMAL_PARAMETER_GROUP_CAMERA + 0x61,
+    MMAL_PARAMETER_DISPLAYREGION = MMAL_PARAMETER_GROUP_VIDEO + 0x00,
+    MMAL_PARAMETER_VIDEO_BIT_RATE = MMAL_PARAMETER_GROUP_VIDEO + 0x0e
+} MMAL_PARAMETER_ID_T;
+
+/* Largest parameter, header included, that crosses to the VideoCore. */
+#define MMAL_PARAMETER_MAX_SIZE 392
+
+typedef struct {
+    uint32_t id;
+    uint32_t size;                    /* of the whole parameter, header included */
+} MMAL_PARAMETER_HEADER_T;
+
+typedef struct {
+    MMAL_PARAMETER_HEADER_T hdr;
+    MMAL_BOOL_T enable;
+} MMAL_PARAMETER_BOOLEAN_T;
+
+typedef struct {
+    MMAL_PARAMETER_HEADER_T hdr;
+    uint32_t value;
+} MMAL_PARAMETER_UINT32_T;
+
+typedef struct {
+    MMAL_PARAMETER_HEADER_T hdr;
+    int32_t value;
+} MMAL_PARAMETER_INT32_T;
+
+typedef struct {
+    MMAL_PARAMETER_HEADER_T hdr;
+    uint64_t value;
+} MMAL_PARAMETER_UINT64_T;
+
+typedef struct {
+    MMAL_PARAMETER_HEADER_T hdr;
+    MMAL_RATIONAL_T value;
+} MMAL_PARAMETER_RATIONAL_T;
+
+/* SUPPORTED_ENCODINGS: as many FourCCs as `hdr.size` allows. */
+typedef struct {
+    MMAL_PARAMETER_HEADER_T hdr;
+    uint32_t encoding[1];
+} MMAL_PARAMETER_ENCODING_T;
+
+typedef struct {
+    MMAL_PARAMETER_HEADER_T hdr;
+    uint32_t change_id;               /* the parameter to report */
+    MMAL_BOOL_T enable;
+} MMAL_PARAMETER_CHANGE_EVENT_REQUEST_T;
+
+typedef enum {
+    MMAL_PARAM_AWBMODE_OFF = 0,
+    MMAL_PARAM_AWBMODE_AUTO = 1,
+    MMAL_PARAM_AWBMODE_SUNLIGHT = 2,
+    MMAL_PARAM_AWBMODE_CLOUDY = 3,
+    MMAL_PARAM_AWBMODE_SHADE = 4,
+    MMAL_PARAM_AWBMODE_TUNGSTEN = 5,
+    MMAL_PARAM_AWBMODE_FLUORESCENT = 6,
+    MMAL_PARAM_AWBMODE_INCANDESCENT = 7,
+    MMAL_PARAM_AWBMODE_FLASH = 8,
+    MMAL_PARAM_AWBMODE_HORIZON = 9,
+    MMAL_PARAM_AWBMODE_GREYWORLD = 10,
+    MMAL_PARAM_AWBMODE_MAX = 0x7fffffff
+} MMAL_PARAM_AWBMODE_T;
+
+typedef struct {
+    MMAL_PARAMETER_HEADER_T hdr;
+    uint32_t value;                   /* MMAL_PARAM_AWBMODE_T */
+} MMAL_PARAMETER_AWBMODE_T;
+
+typedef enum {
+    MMAL_PARAM_EXPOSUREMODE_OFF = 0,
+    MMAL_PARAM_EXPOSUREMODE_AUTO = 1,
+    MMAL_PARAM_EXPOSUREMODE_NIGHT = 2,
+    MMAL_PARAM_EXPOSUREMODE_NIGHTPREVIEW = 3,
+    MMAL_PARAM_EXPOSUREMODE_BACKLIGHT = 4,
+    MMAL_PARAM_EXPOSUREMODE_SPOTLIGHT = 5,
+    MMAL_PARAM_EXPOSUREMODE_SPORTS = 6,
+    MMAL_PARAM_EXPOSUREMODE_SNOW = 7,
+    MMAL_PARAM_EXPOSUREMODE_BEACH = 8,
+    MMAL_PARAM_EXPOSUREMODE_VERYLONG = 9,
+    MMAL_PARAM_EXPOSUREMODE_FIXEDFPS = 10,
+    MMAL_PARAM_EXPOSUREMODE_ANTISHAKE = 11,
+    MMAL_PARAM_EXPOSUREMODE_FIREWORKS = 12,
+    MMAL_PARAM_EXPOSUREMODE_MAX = 0x7fffffff
+} MMAL_PARAM_EXPOSUREMODE_T;
+
+typedef struct {
+    MMAL_PARAMETER_HEADER_T hdr;
+    uint32_t value;                   /* MMAL_PARAM_EXPOSUREMODE_T */
+} MMAL_PARAMETER_EXPOSUREMODE_T;
+
+typedef struct {
+    MMAL_PARAMETER_HEADER_T hdr;
+    MMAL_RATIONAL_T r_gain;
+    MMAL_RATIONAL_T b_gain;
+} MMAL_PARAMETER_AWB_GAINS_T;
+
+typedef struct {
+    MMAL_PARAMETER_HEADER_T hdr;
+    MMAL_RATIONAL_T fps_low;
+    MMAL_RATIONAL_T fps_high;
+} MMAL_PARAMETER_FPS_RANGE_T;
+
+typedef enum {
+    MMAL_PARAM_TIMESTAMP_MODE_ZERO = 0,
+    MMAL_PARAM_TIMESTAMP_MODE_RAW_STC = 1,
+    MMAL_PARAM_TIMESTAMP_MODE_RESET_STC = 2,
+    MMAL_PARAM_TIMESTAMP_MODE_MAX = 0x7fffffff
+} MMAL_CAMERA_STC_MODE_T;
+
+typedef struct {
+    MMAL_PARAMETER_HEADER_T hdr;
+    uint32_t max_stills_w;
+    uint32_t max_stills_h;
+    uint32_t stills_yuv422;
+    uint32_t one_shot_stills;
+    uint32_t max_preview_video_w;
+    uint32_t max_preview_video_h;
+    uint32_t num_preview_video_frames;
+    uint32_t stills_capture_circular_buffer_height;
+    uint32_t fast_preview_resume;
+    uint32_t use_stc_timestamp;       /* MMAL_CAMERA_STC_MODE_T */
+} MMAL_PARAMETER_CAMERA_CONFIG_T;
+
+#define MMAL_PARAMETER_CAMERA_INFO_MAX_CAMERAS 4
+#define MMAL_PARAMETER_CAMERA_INFO_MAX_FLASHES 2
+#define MMAL_PARAMETER_CAMERA_INFO_MAX_STR_LEN 16
+
+typedef struct {
+    uint32_t port_id;
+    uint32_t max_width;
+    uint32_t max_height;
+    MMAL_BOOL_T lens_present;
+    char camera_name[MMAL_PARAMETER_CAMERA_INFO_MAX_STR_LEN];
+} MMAL_PARAMETER_CAMERA_INFO_CAMERA_T;
+
+typedef struct {
+    uint32_t flash_type;
+} MMAL_PARAMETER_CAMERA_INFO_FLASH_T;
+
+typedef struct {
+    MMAL_PARAMETER_HEADER_T hdr;
+    uint32_t num_cameras;
+    uint32_t num_flashes;
+    MMAL_PARAMETER_CAMERA_INFO_CAMERA_T cameras[MMAL_PARAMETER_CAMERA_INFO_MAX_CAMERAS];
+    MMAL_PARAMETER_CAMERA_INFO_FLASH_T flashes[MMAL_PARAMETER_CAMERA_INFO_MAX_FLASHES];
+} MMAL_PARAMETER_CAMERA_INFO_T;
+
+typedef struct {
+    MMAL_PARAMETER_HEADER_T hdr;
+    uint32_t exposure;                /* microseconds */
+    MMAL_RATIONAL_T analog_gain;
+    MMAL_RATIONAL_T digital_gain;
+    MMAL_RATIONAL_T awb_red_gain;
+    MMAL_RATIONAL_T awb_blue_gain;
+    uint32_t focus_position;
+} MMAL_PARAMETER_CAMERA_SETTINGS_T;
+
+/* The override table: `mem_handle_table` is the VideoCore handle of a VCSM
+ * block holding grid_stride * grid_height * 4 gains (u3.5, planes R, Gr,
+ * Gb, B). */
+typedef struct {
+    MMAL_PARAMETER_HEADER_T hdr;
+    MMAL_BOOL_T enabled;
+    uint32_t grid_cell_size;
+    uint32_t grid_width;
+    uint32_t grid_stride;
+    uint32_t grid_height;
+    uint32_t mem_handle_table;
+    uint32_t ref_transform;
+} MMAL_PARAMETER_LENS_SHADING_T;
+
+#endif /* MMAL_ABI_H */

@@ -1,0 +1,246 @@
+//! Pins parameter IDs, status codes, FourCCs, struct sizes and field offsets
+//! to the figures in research/mmal.md §1 and §3, for the target under test:
+//! the 32-bit ARM column (libmmal's ABI) on ARM, the 64-bit column elsewhere.
+
+use std::mem::{offset_of, size_of};
+
+use mmal_sys::*;
+
+/// Picks the expected figure for the target under test.
+const fn abi(arm: usize, lp64: usize) -> usize {
+    if cfg!(target_arch = "arm") {
+        arm
+    } else {
+        lp64
+    }
+}
+
+macro_rules! pin_struct {
+    ($ty:ident, size = ($arm:expr, $lp64:expr), { $($field:ident @ ($farm:expr, $flp64:expr)),* $(,)? }) => {{
+        assert_eq!(size_of::<$ty>(), abi($arm, $lp64), concat!("size of ", stringify!($ty)));
+        $(
+            assert_eq!(
+                offset_of!($ty, $field),
+                abi($farm, $flp64),
+                concat!("offset of ", stringify!($ty), "::", stringify!($field))
+            );
+        )*
+    }};
+}
+
+#[test]
+fn parameter_ids() {
+    let ids: &[(u32, u32, &str)] = &[
+        (MMAL_PARAMETER_SUPPORTED_ENCODINGS, 1, "SUPPORTED_ENCODINGS"),
+        (MMAL_PARAMETER_CHANGE_EVENT_REQUEST, 3, "CHANGE_EVENT_REQUEST"),
+        (MMAL_PARAMETER_ZERO_COPY, 4, "ZERO_COPY"),
+        (MMAL_PARAMETER_BUFFER_REQUIREMENTS, 5, "BUFFER_REQUIREMENTS"),
+        (MMAL_PARAMETER_NO_IMAGE_PADDING, 14, "NO_IMAGE_PADDING"),
+        (MMAL_PARAMETER_ROTATION, 0x10002, "ROTATION"),
+        (MMAL_PARAMETER_AWB_MODE, 0x10005, "AWB_MODE"),
+        (MMAL_PARAMETER_EXPOSURE_COMP, 0x1000d, "EXPOSURE_COMP"),
+        (MMAL_PARAMETER_MIRROR, 0x1000f, "MIRROR"),
+        (MMAL_PARAMETER_CAMERA_NUM, 0x10010, "CAMERA_NUM"),
+        (MMAL_PARAMETER_CAPTURE, 0x10011, "CAPTURE"),
+        (MMAL_PARAMETER_EXPOSURE_MODE, 0x10012, "EXPOSURE_MODE"),
+        (MMAL_PARAMETER_EXP_METERING_MODE, 0x10013, "EXP_METERING_MODE"),
+        (MMAL_PARAMETER_CAMERA_CONFIG, 0x10015, "CAMERA_CONFIG"),
+        (MMAL_PARAMETER_JPEG_Q_FACTOR, 0x10019, "JPEG_Q_FACTOR"),
+        (MMAL_PARAMETER_CAMERA_INFO, 0x1001c, "CAMERA_INFO"),
+        (MMAL_PARAMETER_ENABLE_RAW_CAPTURE, 0x1001f, "ENABLE_RAW_CAPTURE"),
+        (MMAL_PARAMETER_SHARPNESS, 0x1002c, "SHARPNESS"),
+        (MMAL_PARAMETER_CONTRAST, 0x1002d, "CONTRAST"),
+        (MMAL_PARAMETER_BRIGHTNESS, 0x1002e, "BRIGHTNESS"),
+        (MMAL_PARAMETER_SATURATION, 0x1002f, "SATURATION"),
+        (MMAL_PARAMETER_ISO, 0x10030, "ISO"),
+        (MMAL_PARAMETER_CAMERA_CUSTOM_SENSOR_CONFIG, 0x10037, "CAMERA_CUSTOM_SENSOR_CONFIG"),
+        (MMAL_PARAMETER_FPS_RANGE, 0x1003e, "FPS_RANGE"),
+        (MMAL_PARAMETER_SHUTTER_SPEED, 0x10043, "SHUTTER_SPEED"),
+        (MMAL_PARAMETER_CUSTOM_AWB_GAINS, 0x10044, "CUSTOM_AWB_GAINS"),
+        (MMAL_PARAMETER_CAMERA_SETTINGS, 0x10045, "CAMERA_SETTINGS"),
+        (MMAL_PARAMETER_JPEG_RESTART_INTERVAL, 0x10050, "JPEG_RESTART_INTERVAL"),
+        (MMAL_PARAMETER_CAMERA_ISP_BLOCK_OVERRIDE, 0x10051, "CAMERA_ISP_BLOCK_OVERRIDE"),
+        (MMAL_PARAMETER_LENS_SHADING_OVERRIDE, 0x10052, "LENS_SHADING_OVERRIDE"),
+        (MMAL_PARAMETER_BLACK_LEVEL, 0x10053, "BLACK_LEVEL"),
+        (MMAL_PARAMETER_ANALOG_GAIN, 0x10059, "ANALOG_GAIN"),
+        (MMAL_PARAMETER_DIGITAL_GAIN, 0x1005a, "DIGITAL_GAIN"),
+        (MMAL_PARAMETER_JPEG_IJG_SCALING, 0x10061, "JPEG_IJG_SCALING"),
+        (MMAL_PARAMETER_DISPLAYREGION, 0x20000, "DISPLAYREGION"),
+        (MMAL_PARAMETER_VIDEO_BIT_RATE, 0x2000e, "VIDEO_BIT_RATE"),
+    ];
+    for &(got, want, name) in ids {
+        assert_eq!(got, want, "MMAL_PARAMETER_{name}");
+    }
+    assert_eq!(MMAL_PARAMETER_LENS_SHADING_OVERRIDE, 65618);
+    assert_eq!(MMAL_PARAMETER_GROUP_CAMERA, 1 << 16);
+    assert_eq!(MMAL_PARAMETER_GROUP_VIDEO, 2 << 16);
+    assert_eq!(MMAL_PARAMETER_MAX_SIZE, 392);
+}
+
+#[test]
+fn status_codes() {
+    let codes = [
+        MMAL_SUCCESS,
+        MMAL_ENOMEM,
+        MMAL_ENOSPC,
+        MMAL_EINVAL,
+        MMAL_ENOSYS,
+        MMAL_ENOENT,
+        MMAL_ENXIO,
+        MMAL_EIO,
+        MMAL_ESPIPE,
+        MMAL_ECORRUPT,
+        MMAL_ENOTREADY,
+        MMAL_ECONFIG,
+        MMAL_EISCONN,
+        MMAL_ENOTCONN,
+        MMAL_EAGAIN,
+        MMAL_EFAULT,
+    ];
+    for (value, code) in codes.into_iter().enumerate() {
+        assert_eq!(code as usize, value);
+    }
+    assert_eq!(MMAL_STATUS_MAX, 0x7FFF_FFFF);
+    assert_eq!(size_of::<MMAL_STATUS_T>(), 4);
+}
+
+#[test]
+fn fourccs() {
+    let table: &[(u32, u32, &[u8; 4])] = &[
+        (MMAL_ENCODING_I420, 0x30323449, b"I420"),
+        (MMAL_ENCODING_RGB24, 0x33424752, b"RGB3"),
+        (MMAL_ENCODING_BGR24, 0x33524742, b"BGR3"),
+        (MMAL_ENCODING_RGBA, 0x41424752, b"RGBA"),
+        (MMAL_ENCODING_BGRA, 0x41524742, b"BGRA"),
+        (MMAL_ENCODING_JPEG, 0x4745504a, b"JPEG"),
+        (MMAL_ENCODING_MJPEG, 0x47504a4d, b"MJPG"),
+        (MMAL_ENCODING_H264, 0x34363248, b"H264"),
+        (MMAL_ENCODING_OPAQUE, 0x5651504f, b"OPQV"),
+        (MMAL_ENCODING_YUYV, 0x56595559, b"YUYV"),
+        (MMAL_ENCODING_NV12, 0x3231564e, b"NV12"),
+        (MMAL_ENCODING_BAYER_SBGGR8, 0x31384142, b"BA81"),
+        (MMAL_ENCODING_BAYER_SRGGB8, 0x42474752, b"RGGB"),
+        (MMAL_ENCODING_BAYER_SGBRG8, 0x47524247, b"GBRG"),
+        (MMAL_ENCODING_BAYER_SGRBG8, 0x47425247, b"GRBG"),
+        (MMAL_ENCODING_BAYER_SBGGR10P, 0x41414270, b"pBAA"),
+        (MMAL_ENCODING_BAYER_SRGGB10P, 0x41415270, b"pRAA"),
+        (MMAL_ENCODING_BAYER_SGRBG10P, 0x41416770, b"pgAA"),
+        (MMAL_ENCODING_BAYER_SGBRG10P, 0x41414770, b"pGAA"),
+        (MMAL_ENCODING_BAYER_SBGGR12P, 0x32314270, b"pB12"),
+        (MMAL_ENCODING_BAYER_SRGGB12P, 0x32315270, b"pR12"),
+        (MMAL_ENCODING_BAYER_SBGGR16, 0x36314742, b"BG16"),
+        (MMAL_ENCODING_GREY, 0x59455247, b"GREY"),
+        (MMAL_ENCODING_Y10P, 0x50303159, b"Y10P"),
+        (MMAL_ENCODING_YUVUV128, 0x444e4153, b"SAND"),
+        (MMAL_ENCODING_BRCM_STATS, 0x54415453, b"STAT"),
+        (MMAL_COLOR_SPACE_ITUR_BT601, 0x31303659, b"Y601"),
+        (MMAL_COLOR_SPACE_JPEG_JFIF, 0x49464a59, b"YJFI"),
+        (MMAL_MAGIC, 0x6c616d6d, b"mmal"),
+        (MMAL_EVENT_ERROR, 0x4f525245, b"ERRO"),
+        (MMAL_EVENT_EOS, 0x534f4545, b"EEOS"),
+        (MMAL_EVENT_FORMAT_CHANGED, 0x48434645, b"EFCH"),
+        (MMAL_EVENT_PARAMETER_CHANGED, 0x48435045, b"EPCH"),
+    ];
+    for &(got, want, code) in table {
+        assert_eq!(got, want, "{}", std::str::from_utf8(code).unwrap());
+        assert_eq!(fourcc(code), want, "fourcc({:?})", std::str::from_utf8(code).unwrap());
+    }
+}
+
+#[test]
+fn parameter_structs() {
+    pin_struct!(MMAL_PARAMETER_HEADER_T, size = (8, 8), { id @ (0, 0), size @ (4, 4) });
+    pin_struct!(MMAL_PARAMETER_LENS_SHADING_T, size = (36, 36), {
+        hdr @ (0, 0), enabled @ (8, 8), grid_cell_size @ (12, 12), grid_width @ (16, 16),
+        grid_stride @ (20, 20), grid_height @ (24, 24), mem_handle_table @ (28, 28), ref_transform @ (32, 32),
+    });
+    pin_struct!(MMAL_PARAMETER_CAMERA_CONFIG_T, size = (48, 48), {
+        max_stills_w @ (8, 8), max_stills_h @ (12, 12), stills_yuv422 @ (16, 16), one_shot_stills @ (20, 20),
+        max_preview_video_w @ (24, 24), max_preview_video_h @ (28, 28), num_preview_video_frames @ (32, 32),
+        stills_capture_circular_buffer_height @ (36, 36), fast_preview_resume @ (40, 40),
+        use_stc_timestamp @ (44, 44),
+    });
+    pin_struct!(MMAL_PARAMETER_AWB_GAINS_T, size = (24, 24), { r_gain @ (8, 8), b_gain @ (16, 16) });
+    pin_struct!(MMAL_PARAMETER_FPS_RANGE_T, size = (24, 24), { fps_low @ (8, 8), fps_high @ (16, 16) });
+    pin_struct!(MMAL_PARAMETER_CAMERA_INFO_T, size = (152, 152), {
+        num_cameras @ (8, 8), num_flashes @ (12, 12), cameras @ (16, 16), flashes @ (144, 144),
+    });
+    pin_struct!(MMAL_PARAMETER_CAMERA_INFO_CAMERA_T, size = (32, 32), {
+        port_id @ (0, 0), max_width @ (4, 4), max_height @ (8, 8), lens_present @ (12, 12), camera_name @ (16, 16),
+    });
+    pin_struct!(MMAL_PARAMETER_CAMERA_SETTINGS_T, size = (48, 48), {
+        exposure @ (8, 8), analog_gain @ (12, 12), digital_gain @ (20, 20), awb_red_gain @ (28, 28),
+        awb_blue_gain @ (36, 36), focus_position @ (44, 44),
+    });
+    pin_struct!(MMAL_PARAMETER_CHANGE_EVENT_REQUEST_T, size = (16, 16), { change_id @ (8, 8), enable @ (12, 12) });
+    pin_struct!(MMAL_PARAMETER_BOOLEAN_T, size = (12, 12), { enable @ (8, 8) });
+    pin_struct!(MMAL_PARAMETER_UINT32_T, size = (12, 12), { value @ (8, 8) });
+    pin_struct!(MMAL_PARAMETER_INT32_T, size = (12, 12), { value @ (8, 8) });
+    pin_struct!(MMAL_PARAMETER_UINT64_T, size = (16, 16), { value @ (8, 8) });
+    pin_struct!(MMAL_PARAMETER_RATIONAL_T, size = (16, 16), { value @ (8, 8) });
+    pin_struct!(MMAL_PARAMETER_AWBMODE_T, size = (12, 12), { value @ (8, 8) });
+    pin_struct!(MMAL_PARAMETER_EXPOSUREMODE_T, size = (12, 12), { value @ (8, 8) });
+    pin_struct!(MMAL_PARAMETER_ENCODING_T, size = (12, 12), { encoding @ (8, 8) });
+}
+
+#[test]
+fn object_structs() {
+    pin_struct!(MMAL_PORT_T, size = (64, 96), {
+        priv_ @ (0, 0), name @ (4, 8), type_ @ (8, 16), index @ (12, 20), index_all @ (14, 22),
+        is_enabled @ (16, 24), format @ (20, 32), buffer_num_min @ (24, 40), buffer_size_min @ (28, 44),
+        buffer_alignment_min @ (32, 48), buffer_num_recommended @ (36, 52), buffer_size_recommended @ (40, 56),
+        buffer_num @ (44, 60), buffer_size @ (48, 64), component @ (52, 72), userdata @ (56, 80),
+        capabilities @ (60, 88),
+    });
+    pin_struct!(MMAL_BUFFER_HEADER_T, size = (56, 80), {
+        next @ (0, 0), priv_ @ (4, 8), cmd @ (8, 16), data @ (12, 24), alloc_size @ (16, 32), length @ (20, 36),
+        offset @ (24, 40), flags @ (28, 44), pts @ (32, 48), dts @ (40, 56), type_ @ (48, 64), user_data @ (52, 72),
+    });
+    pin_struct!(MMAL_COMPONENT_T, size = (56, 112), {
+        priv_ @ (0, 0), userdata @ (4, 8), name @ (8, 16), is_enabled @ (12, 24), control @ (16, 32),
+        input_num @ (20, 40), input @ (24, 48), output_num @ (28, 56), output @ (32, 64), clock_num @ (36, 72),
+        clock @ (40, 80), port_num @ (44, 88), port @ (48, 96), id @ (52, 104),
+    });
+    pin_struct!(MMAL_ES_FORMAT_T, size = (32, 48), {
+        type_ @ (0, 0), encoding @ (4, 4), encoding_variant @ (8, 8), es @ (12, 16), bitrate @ (16, 24),
+        flags @ (20, 28), extradata_size @ (24, 32), extradata @ (28, 40),
+    });
+    pin_struct!(MMAL_VIDEO_FORMAT_T, size = (44, 44), {
+        width @ (0, 0), height @ (4, 4), crop @ (8, 8), frame_rate @ (24, 24), par @ (32, 32),
+        color_space @ (40, 40),
+    });
+    assert_eq!(size_of::<MMAL_ES_SPECIFIC_FORMAT_T>(), 44);
+    pin_struct!(MMAL_BUFFER_HEADER_VIDEO_SPECIFIC_T, size = (40, 40), {
+        planes @ (0, 0), offset @ (4, 4), pitch @ (20, 20), flags @ (36, 36),
+    });
+    pin_struct!(MMAL_POOL_T, size = (12, 24), { queue @ (0, 0), headers_num @ (4, 8), header @ (8, 16) });
+    pin_struct!(MMAL_CONNECTION_T, size = (64, 88), {
+        user_data @ (0, 0), callback @ (4, 8), is_enabled @ (8, 16), flags @ (12, 20), in_ @ (16, 24),
+        out @ (20, 32), pool @ (24, 40), queue @ (28, 48), name @ (32, 56), time_setup @ (40, 64),
+        time_enable @ (48, 72), time_disable @ (56, 80),
+    });
+    pin_struct!(MMAL_EVENT_FORMAT_CHANGED_T, size = (20, 24), {
+        buffer_size_min @ (0, 0), buffer_num_min @ (4, 4), buffer_size_recommended @ (8, 8),
+        buffer_num_recommended @ (12, 12), format @ (16, 16),
+    });
+    pin_struct!(MMAL_EVENT_END_OF_STREAM_T, size = (8, 8), { port_type @ (0, 0), port_index @ (4, 4) });
+}
+
+#[test]
+fn flags_and_enums() {
+    assert_eq!(MMAL_BUFFER_HEADER_FLAG_EOS, 1);
+    assert_eq!(MMAL_BUFFER_HEADER_FLAG_FRAME_END, 4);
+    assert_eq!(MMAL_BUFFER_HEADER_FLAG_FRAME, 6);
+    assert_eq!(MMAL_BUFFER_HEADER_FLAG_NAL_END, 1 << 12);
+    assert_eq!(MMAL_CONNECTION_FLAG_TUNNELLING, 1);
+    assert_eq!(MMAL_CONNECTION_FLAG_ALLOCATION_ON_INPUT, 2);
+    assert_eq!(MMAL_CONNECTION_FLAG_KEEP_PORT_FORMATS, 0x20);
+    assert_eq!(MMAL_PORT_TYPE_OUTPUT, 3);
+    assert_eq!(MMAL_ES_TYPE_VIDEO, 3);
+    assert_eq!(MMAL_PARAM_AWBMODE_GREYWORLD, 10);
+    assert_eq!(MMAL_PARAM_EXPOSUREMODE_FIREWORKS, 12);
+    assert_eq!(MMAL_PARAM_TIMESTAMP_MODE_RESET_STC, 2);
+    assert_eq!(MMAL_CONTROL_PORT_BUFFERS_MIN, 4);
+    assert_eq!(MMAL_TIME_UNKNOWN, i64::MIN);
+    assert_eq!(API_SYMBOLS.len() * size_of::<usize>(), size_of::<Api>());
+}
