@@ -184,6 +184,17 @@ impl SharedMemory {
         self.block.bus_address
     }
 
+    /// The CPU address of the block's mapping, for code that hands the
+    /// memory to C (an MMAL buffer payload, say).
+    ///
+    /// The pointer is valid for [`size`](Self::size) bytes while the block
+    /// lives. Reading or writing through it is `unsafe`, skips the cache
+    /// maintenance that [`lock`](Self::lock) does, and must not overlap a
+    /// [`Lock`] on the same block: the caller keeps the two apart.
+    pub fn as_mut_ptr(&mut self) -> *mut u8 {
+        self.block.map.as_mut_slice().as_mut_ptr()
+    }
+
     /// The driver the block came from.
     pub fn driver(&self) -> DriverKind {
         self.manager.driver()
