@@ -1,0 +1,292 @@
+//! The `extern "C"` functions of the table: argument checks and pointer
+//! conversion, then the safe logic in `component.rs`. A panic must not
+//! cross the C boundary, so each entry catches one and reports
+//! `MMAL_EFAULT` (or NULL).
+#![allow(unsafe_code)]
+
+use std::ffi::{c_char, c_uint, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use mmal_sys as sys;
+
+use crate::component;
+use crate::objects::{self, BufPtr, Callback, ComponentPtr, ConnectionPtr, PoolPtr, PortPtr, QueueBox};
+
+pub(crate) static API: sys::Api = sys::Api {
+    component_create,
+    component_release,
+    component_enable,
+    component_disable,
+    port_format_commit,
+    port_enable,
+    port_disable,
+    port_parameter_set,
+    port_parameter_get,
+    port_send_buffer,
+    port_pool_create,
+    port_pool_destroy,
+    queue_get,
+    queue_length,
+    buffer_header_release,
+    event_format_changed_get,
+    connection_create,
+    connection_enable,
+    connection_disable,
+    connection_destroy,
+};
+
+fn guard(name: &str, f: impl FnOnce() -> sys::MMAL_STATUS_T) -> sys::MMAL_STATUS_T {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        log::error!("{name}: the software VideoCore panicked");
+        sys::MMAL_EFAULT
+    })
+}
+
+fn guard_or<T>(name: &str, fallback: T, f: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        log::error!("{name}: the software VideoCore panicked");
+        fallback
+    })
+}
+
+unsafe extern "C" fn component_create(
+    name: *const c_char,
+    out: *mut *mut sys::MMAL_COMPONENT_T,
+) -> sys::MMAL_STATUS_T {
+    guard("mmal_component_create", || {
+        if name.is_null() || out.is_null() {
+            return sys::MMAL_EINVAL;
+        }
+        // SAFETY: the caller passes a NUL-terminated name (libmmal's
+        // contract), checked non-null above.
+        let name = unsafe { CStr::from_ptr(name) };
+        let Ok(name) = name.to_str() else { return sys::MMAL_ENOSYS };
+        match component::create(name) {
+            Ok(c) => {
+                // SAFETY: `out` is a valid pointer to write the result to.
+                unsafe { out.write(c.as_raw()) };
+                sys::MMAL_SUCCESS
+            }
+            Err(status) => status,
+        }
+    })
+}
+
+unsafe extern "C" fn component_release(c: *mut sys::MMAL_COMPONENT_T) -> sys::MMAL_STATUS_T {
+    guard("mmal_component_release", || match ComponentPtr::from_raw(c) {
+        Some(c) if c.release() => {
+            let status = component::destroy(c);
+            if status != sys::MMAL_SUCCESS {
+                // Refused (called from its own thread): keep the reference.
+                c.acquire();
+            }
+            status
+        }
+        Some(_) => sys::MMAL_SUCCESS,
+        None => sys::MMAL_EINVAL,
+    })
+}
+
+unsafe extern "C" fn component_enable(c: *mut sys::MMAL_COMPONENT_T) -> sys::MMAL_STATUS_T {
+    guard("mmal_component_enable", || ComponentPtr::from_raw(c).map_or(sys::MMAL_EINVAL, component::component_enable))
+}
+
+unsafe extern "C" fn component_disable(c: *mut sys::MMAL_COMPONENT_T) -> sys::MMAL_STATUS_T {
+    guard("mmal_component_disable", || ComponentPtr::from_raw(c).map_or(sys::MMAL_EINVAL, component::component_disable))
+}
+
+unsafe extern "C" fn port_format_commit(port: *mut sys::MMAL_PORT_T) -> sys::MMAL_STATUS_T {
+    guard("mmal_port_format_commit", || PortPtr::from_raw(port).map_or(sys::MMAL_EINVAL, component::port_format_commit))
+}
+
+unsafe extern "C" fn port_enable(port: *mut sys::MMAL_PORT_T, cb: sys::MMAL_PORT_BH_CB_T) -> sys::MMAL_STATUS_T {
+    guard("mmal_port_enable", || {
+        PortPtr::from_raw(port).map_or(sys::MMAL_EINVAL, |p| component::port_enable(p, cb.map(Callback)))
+    })
+}
+
+unsafe extern "C" fn port_disable(port: *mut sys::MMAL_PORT_T) -> sys::MMAL_STATUS_T {
+    guard("mmal_port_disable", || PortPtr::from_raw(port).map_or(sys::MMAL_EINVAL, component::port_disable))
+}
+
+unsafe extern "C" fn port_parameter_set(
+    port: *mut sys::MMAL_PORT_T,
+    param: *const sys::MMAL_PARAMETER_HEADER_T,
+) -> sys::MMAL_STATUS_T {
+    guard("mmal_port_parameter_set", || {
+        let Some(port) = PortPtr::from_raw(port) else { return sys::MMAL_EINVAL };
+        if param.is_null() {
+            return sys::MMAL_EINVAL;
+        }
+        // SAFETY: `param` points at a parameter header (checked non-null).
+        let header = unsafe { param.read() };
+        let size = header.size as usize;
+        if size > sys::MMAL_PARAMETER_MAX_SIZE as usize {
+            log::error!("mmal_vc_port_parameter_set: parameter {:#x} of {size} bytes is too large", header.id);
+            return sys::MMAL_ENOSPC;
+        }
+        if size < std::mem::size_of::<sys::MMAL_PARAMETER_HEADER_T>() {
+            return sys::MMAL_EINVAL;
+        }
+        // SAFETY: the caller's parameter is `hdr.size` bytes long, header
+        // included (libmmal's contract).
+        let data = unsafe { std::slice::from_raw_parts(param.cast::<u8>(), size) };
+        component::parameter_set(port, header.id, data)
+    })
+}
+
+unsafe extern "C" fn port_parameter_get(
+    port: *mut sys::MMAL_PORT_T,
+    param: *mut sys::MMAL_PARAMETER_HEADER_T,
+) -> sys::MMAL_STATUS_T {
+    guard("mmal_port_parameter_get", || {
+        let Some(port) = PortPtr::from_raw(port) else { return sys::MMAL_EINVAL };
+        if param.is_null() {
+            return sys::MMAL_EINVAL;
+        }
+        // SAFETY: `param` points at a header (checked non-null).
+        let header = unsafe { param.read() };
+        let head = std::mem::size_of::<sys::MMAL_PARAMETER_HEADER_T>();
+        let size = (header.size as usize).max(head);
+        // SAFETY: the caller's buffer is `hdr.size` bytes long (libmmal's
+        // contract); only the part after the header is written.
+        let payload = unsafe { std::slice::from_raw_parts_mut(param.cast::<u8>().add(head), size - head) };
+        match component::parameter_get(port, header.id, payload) {
+            Ok(full) => {
+                let status = if full > payload.len() { sys::MMAL_ENOSPC } else { sys::MMAL_SUCCESS };
+                // SAFETY: as above; the header is the caller's.
+                unsafe { (*param).size = (head + full) as u32 };
+                status
+            }
+            Err(status) => status,
+        }
+    })
+}
+
+unsafe extern "C" fn port_send_buffer(
+    port: *mut sys::MMAL_PORT_T,
+    buffer: *mut sys::MMAL_BUFFER_HEADER_T,
+) -> sys::MMAL_STATUS_T {
+    guard("mmal_port_send_buffer", || match (PortPtr::from_raw(port), BufPtr::from_raw(buffer)) {
+        (Some(port), Some(buffer)) => component::port_send_buffer(port, buffer),
+        _ => sys::MMAL_EINVAL,
+    })
+}
+
+unsafe extern "C" fn port_pool_create(port: *mut sys::MMAL_PORT_T, headers: c_uint, size: u32) -> *mut sys::MMAL_POOL_T {
+    guard_or("mmal_port_pool_create", std::ptr::null_mut(), || {
+        let Some(port) = PortPtr::from_raw(port) else { return std::ptr::null_mut() };
+        match PoolPtr::create(headers as usize, size as usize, component::zero_copy(port)) {
+            Ok(pool) => pool.as_raw(),
+            Err(_) => std::ptr::null_mut(),
+        }
+    })
+}
+
+unsafe extern "C" fn port_pool_destroy(_port: *mut sys::MMAL_PORT_T, pool: *mut sys::MMAL_POOL_T) {
+    guard_or("mmal_port_pool_destroy", (), || {
+        if let Some(pool) = PoolPtr::from_raw(pool) {
+            pool.destroy();
+        }
+    });
+}
+
+unsafe extern "C" fn queue_get(queue: *mut sys::MMAL_QUEUE_T) -> *mut sys::MMAL_BUFFER_HEADER_T {
+    guard_or("mmal_queue_get", std::ptr::null_mut(), || {
+        QueueBox::from_raw(queue).and_then(QueueBox::get).map_or(std::ptr::null_mut(), BufPtr::as_raw)
+    })
+}
+
+unsafe extern "C" fn queue_length(queue: *mut sys::MMAL_QUEUE_T) -> c_uint {
+    guard_or("mmal_queue_length", 0, || QueueBox::from_raw(queue).map_or(0, |q| q.len() as c_uint))
+}
+
+unsafe extern "C" fn buffer_header_release(buffer: *mut sys::MMAL_BUFFER_HEADER_T) {
+    guard_or("mmal_buffer_header_release", (), || {
+        if let Some(b) = BufPtr::from_raw(buffer) {
+            b.release();
+        }
+    });
+}
+
+unsafe extern "C" fn event_format_changed_get(
+    buffer: *mut sys::MMAL_BUFFER_HEADER_T,
+) -> *mut sys::MMAL_EVENT_FORMAT_CHANGED_T {
+    guard_or("mmal_event_format_changed_get", std::ptr::null_mut(), || {
+        BufPtr::from_raw(buffer).map_or(std::ptr::null_mut(), objects::format_changed_payload)
+    })
+}
+
+unsafe extern "C" fn connection_create(
+    out_connection: *mut *mut sys::MMAL_CONNECTION_T,
+    out: *mut sys::MMAL_PORT_T,
+    input: *mut sys::MMAL_PORT_T,
+    flags: u32,
+) -> sys::MMAL_STATUS_T {
+    guard("mmal_connection_create", || {
+        let (Some(out), Some(input)) = (PortPtr::from_raw(out), PortPtr::from_raw(input)) else {
+            return sys::MMAL_EINVAL;
+        };
+        if out_connection.is_null() {
+            return sys::MMAL_EINVAL;
+        }
+        if flags & sys::MMAL_CONNECTION_FLAG_TUNNELLING == 0 {
+            log::error!("mmal_connection_create: the software VideoCore supports tunnelled connections only");
+            return sys::MMAL_ENOSYS;
+        }
+        let status = component::connect(out, input, flags);
+        if status != sys::MMAL_SUCCESS {
+            return status;
+        }
+        let connection = ConnectionPtr::create(out, input, flags);
+        // SAFETY: `out_connection` is valid for writes (checked non-null).
+        unsafe { out_connection.write(connection.as_raw()) };
+        sys::MMAL_SUCCESS
+    })
+}
+
+unsafe extern "C" fn connection_enable(c: *mut sys::MMAL_CONNECTION_T) -> sys::MMAL_STATUS_T {
+    guard("mmal_connection_enable", || {
+        let Some(c) = ConnectionPtr::from_raw(c) else { return sys::MMAL_EINVAL };
+        if c.is_enabled() {
+            return sys::MMAL_SUCCESS;
+        }
+        let Some((out, _)) = c.ports() else { return sys::MMAL_EINVAL };
+        let status = component::port_enable(out, None);
+        if status == sys::MMAL_SUCCESS {
+            c.set_enabled(true);
+        }
+        status
+    })
+}
+
+unsafe extern "C" fn connection_disable(c: *mut sys::MMAL_CONNECTION_T) -> sys::MMAL_STATUS_T {
+    guard("mmal_connection_disable", || {
+        let Some(c) = ConnectionPtr::from_raw(c) else { return sys::MMAL_EINVAL };
+        if !c.is_enabled() {
+            return sys::MMAL_SUCCESS;
+        }
+        let Some((out, _)) = c.ports() else { return sys::MMAL_EINVAL };
+        let status = component::port_disable(out);
+        if status == sys::MMAL_SUCCESS {
+            c.set_enabled(false);
+        }
+        status
+    })
+}
+
+unsafe extern "C" fn connection_destroy(c: *mut sys::MMAL_CONNECTION_T) -> sys::MMAL_STATUS_T {
+    guard("mmal_connection_destroy", || {
+        let Some(conn) = ConnectionPtr::from_raw(c) else { return sys::MMAL_EINVAL };
+        // SAFETY: `c` is a live connection (the caller's contract).
+        let status = unsafe { connection_disable(c) };
+        if status != sys::MMAL_SUCCESS {
+            return status;
+        }
+        if let Some((out, input)) = conn.ports() {
+            component::disconnect(out, input);
+        }
+        conn.free();
+        sys::MMAL_SUCCESS
+    })
+}

@@ -1,0 +1,644 @@
+//! The emulated sensor, lens and ISP of `vc.ril.camera`.
+//!
+//! Rendering has two stages. [`prepare`] runs when anything that changes
+//! the picture changes (format, mode, exposure, gains, AWB, lens shading
+//! table, scene): it computes the noise-free frame for the port's format.
+//! [`render`] runs per frame: the prepared frame plus fresh noise, which is
+//! a copy-speed loop, so a 1080p stream costs little more than a memcpy.
+
+use std::sync::Arc;
+
+use mmal_sys as sys;
+
+use crate::scene::Scene;
+
+/// An emulated camera module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Sensor {
+    /// Camera Module v1, OmniVision OV5647, 2592×1944.
+    Ov5647,
+    /// Camera Module v2, Sony IMX219, 3280×2464.
+    Imx219,
+    /// HQ Camera, Sony IMX477, 4056×3040.
+    Imx477,
+}
+
+/// One sensor mode (`MMAL_PARAMETER_CAMERA_CUSTOM_SENSOR_CONFIG` 1–7).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct SensorMode {
+    /// Output width of the sensor in this mode.
+    pub width: u32,
+    /// Output height.
+    pub height: u32,
+    /// Lowest frame rate.
+    pub min_fps: f32,
+    /// Highest frame rate.
+    pub max_fps: f32,
+    /// The part of the full sensor it reads, `(x, y, width, height)` in
+    /// full-resolution pixels: the whole sensor unless the mode crops.
+    pub field_of_view: (u32, u32, u32, u32),
+}
+
+const fn centred(full: (u32, u32), w: u32, h: u32) -> (u32, u32, u32, u32) {
+    ((full.0 - w) / 2, (full.1 - h) / 2, w, h)
+}
+
+const fn mode(full: (u32, u32), w: u32, h: u32, min_fps: f32, max_fps: f32, fov: (u32, u32)) -> SensorMode {
+    SensorMode { width: w, height: h, min_fps, max_fps, field_of_view: centred(full, fov.0, fov.1) }
+}
+
+const OV5647: (u32, u32) = (2592, 1944);
+const IMX219: (u32, u32) = (3280, 2464);
+const IMX477: (u32, u32) = (4056, 3040);
+
+static OV5647_MODES: [SensorMode; 7] = [
+    mode(OV5647, 1920, 1080, 1.0, 30.0, (1920, 1080)),
+    mode(OV5647, 2592, 1944, 1.0, 15.0, OV5647),
+    mode(OV5647, 2592, 1944, 0.1666, 1.0, OV5647),
+    mode(OV5647, 1296, 972, 1.0, 42.0, OV5647),
+    mode(OV5647, 1296, 730, 1.0, 49.0, (2592, 1460)),
+    mode(OV5647, 640, 480, 42.1, 60.0, (2560, 1920)),
+    mode(OV5647, 640, 480, 60.1, 90.0, (2560, 1920)),
+];
+
+static IMX219_MODES: [SensorMode; 7] = [
+    mode(IMX219, 1920, 1080, 0.1, 30.0, (1920, 1080)),
+    mode(IMX219, 3280, 2464, 0.1, 15.0, IMX219),
+    mode(IMX219, 3280, 2464, 0.1, 15.0, IMX219),
+    mode(IMX219, 1640, 1232, 0.1, 40.0, IMX219),
+    mode(IMX219, 1640, 922, 0.1, 40.0, (3280, 1844)),
+    mode(IMX219, 1280, 720, 40.0, 90.0, (2560, 1440)),
+    mode(IMX219, 640, 480, 40.0, 200.0, (1280, 960)),
+];
+
+static IMX477_MODES: [SensorMode; 4] = [
+    mode(IMX477, 2028, 1080, 0.1, 50.0, (4056, 2160)),
+    mode(IMX477, 2028, 1520, 0.1, 50.0, IMX477),
+    mode(IMX477, 4056, 3040, 0.005, 10.0, IMX477),
+    mode(IMX477, 1012, 760, 50.1, 120.0, (4048, 3040)),
+];
+
+impl Sensor {
+    /// The name the firmware reports in `MMAL_PARAMETER_CAMERA_INFO`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Sensor::Ov5647 => "ov5647",
+            Sensor::Imx219 => "imx219",
+            Sensor::Imx477 => "imx477",
+        }
+    }
+
+    /// The sensor called `name` (`imx219`, `ov5647`, `imx477`, any case).
+    pub fn from_name(name: &str) -> Option<Sensor> {
+        match name.to_ascii_lowercase().as_str() {
+            "ov5647" => Some(Sensor::Ov5647),
+            "imx219" => Some(Sensor::Imx219),
+            "imx477" => Some(Sensor::Imx477),
+            _ => None,
+        }
+    }
+
+    /// Full resolution, `(width, height)`.
+    pub fn resolution(self) -> (u32, u32) {
+        match self {
+            Sensor::Ov5647 => OV5647,
+            Sensor::Imx219 => IMX219,
+            Sensor::Imx477 => IMX477,
+        }
+    }
+
+    /// Sensor modes 1.. (index 0 here is mode 1).
+    pub fn modes(self) -> &'static [SensorMode] {
+        match self {
+            Sensor::Ov5647 => &OV5647_MODES,
+            Sensor::Imx219 => &IMX219_MODES,
+            Sensor::Imx477 => &IMX477_MODES,
+        }
+    }
+
+    /// Vignetting strength per channel (R, G, B): the relative illumination
+    /// at normalised radius `r` is `1 / (1 + k r²)²`. The red channel falls
+    /// off fastest, as with the wide-angle lenses of these modules.
+    fn vignetting(self) -> [f32; 3] {
+        match self {
+            Sensor::Ov5647 => [0.62, 0.55, 0.52],
+            Sensor::Imx219 => [0.78, 0.62, 0.56],
+            Sensor::Imx477 => [0.58, 0.5, 0.46],
+        }
+    }
+
+    /// Raw channel sensitivities to white light; AWB divides them out.
+    fn sensitivity(self) -> [f32; 3] {
+        match self {
+            Sensor::Ov5647 => [0.62, 1.0, 0.74],
+            Sensor::Imx219 => [0.55, 1.0, 0.68],
+            Sensor::Imx477 => [0.6, 1.0, 0.7],
+        }
+    }
+
+    /// The mode the firmware would pick for an output of this size and
+    /// frame rate when the client leaves the choice to it (mode 0): the
+    /// smallest mode at least as large with the same shape, else the
+    /// largest that can run at that rate.
+    pub(crate) fn auto_mode(self, width: u32, height: u32, fps: f32) -> usize {
+        let modes = self.modes();
+        let aspect = width as f32 / height.max(1) as f32;
+        let fits = |m: &SensorMode| fps <= m.max_fps + 0.01 && fps >= m.min_fps - 0.01;
+        let same_shape = |m: &SensorMode| {
+            let a = m.field_of_view.2 as f32 / m.field_of_view.3 as f32;
+            (a - aspect).abs() / aspect < 0.06
+        };
+        let mut best: Option<usize> = None;
+        for (i, m) in modes.iter().enumerate() {
+            if fits(m) && same_shape(m) && m.width >= width && m.height >= height {
+                let better = match best {
+                    Some(b) => (m.width * m.height) < (modes[b].width * modes[b].height),
+                    None => true,
+                };
+                if better {
+                    best = Some(i);
+                }
+            }
+        }
+        best.or_else(|| {
+            (0..modes.len())
+                .filter(|&i| fits(&modes[i]))
+                .max_by_key(|&i| (modes[i].field_of_view.2 * modes[i].field_of_view.3, modes[i].width))
+        })
+        .unwrap_or(0)
+    }
+}
+
+/// AWB modes, `MMAL_PARAM_AWBMODE_T`.
+fn awb_tint(mode: u32) -> [f32; 3] {
+    match mode {
+        sys::MMAL_PARAM_AWBMODE_SUNLIGHT => [1.05, 1.0, 0.95],
+        sys::MMAL_PARAM_AWBMODE_CLOUDY | sys::MMAL_PARAM_AWBMODE_SHADE => [1.1, 1.0, 0.9],
+        sys::MMAL_PARAM_AWBMODE_TUNGSTEN | sys::MMAL_PARAM_AWBMODE_INCANDESCENT => [0.8, 1.0, 1.25],
+        sys::MMAL_PARAM_AWBMODE_FLUORESCENT => [0.9, 1.0, 1.1],
+        sys::MMAL_PARAM_AWBMODE_HORIZON => [0.85, 1.0, 1.2],
+        sys::MMAL_PARAM_AWBMODE_FLASH => [1.02, 1.0, 0.98],
+        _ => [1.0; 3],
+    }
+}
+
+/// A lens shading table as the firmware keeps it after the parameter set:
+/// copied out of the VCSM block.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ShadingTable {
+    pub(crate) width: usize,
+    pub(crate) height: usize,
+    pub(crate) stride: usize,
+    /// Four planes, R, Gr, Gb, B, each `stride * height` u3.5 gains.
+    pub(crate) gains: Vec<u8>,
+}
+
+/// Everything set on the camera's control port.
+#[derive(Debug, Clone)]
+pub(crate) struct CameraParams {
+    pub(crate) camera_num: i32,
+    pub(crate) sensor_mode: u32,
+    pub(crate) config: sys::MMAL_PARAMETER_CAMERA_CONFIG_T,
+    pub(crate) shutter_us: u32,
+    pub(crate) iso: u32,
+    pub(crate) exposure_mode: u32,
+    pub(crate) awb_mode: u32,
+    pub(crate) awb_gains: (f32, f32),
+    pub(crate) analog_gain: f32,
+    pub(crate) digital_gain: f32,
+    pub(crate) lens_shading: Option<Arc<ShadingTable>>,
+}
+
+impl CameraParams {
+    pub(crate) fn new(sensor: Sensor) -> CameraParams {
+        let (w, h) = sensor.resolution();
+        CameraParams {
+            camera_num: 0,
+            sensor_mode: 0,
+            config: sys::MMAL_PARAMETER_CAMERA_CONFIG_T {
+                hdr: sys::MMAL_PARAMETER_HEADER_T {
+                    id: sys::MMAL_PARAMETER_CAMERA_CONFIG,
+                    size: std::mem::size_of::<sys::MMAL_PARAMETER_CAMERA_CONFIG_T>() as u32,
+                },
+                max_stills_w: w,
+                max_stills_h: h,
+                stills_yuv422: 0,
+                one_shot_stills: 1,
+                max_preview_video_w: w,
+                max_preview_video_h: h,
+                num_preview_video_frames: 3,
+                stills_capture_circular_buffer_height: 0,
+                fast_preview_resume: 0,
+                use_stc_timestamp: sys::MMAL_PARAM_TIMESTAMP_MODE_RESET_STC,
+            },
+            shutter_us: 0,
+            iso: 0,
+            exposure_mode: sys::MMAL_PARAM_EXPOSUREMODE_AUTO,
+            awb_mode: sys::MMAL_PARAM_AWBMODE_AUTO,
+            awb_gains: (0.0, 0.0),
+            analog_gain: 0.0,
+            digital_gain: 0.0,
+            lens_shading: None,
+        }
+    }
+}
+
+/// What a port's picture looks like: the committed format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct VideoFormat {
+    pub(crate) encoding: u32,
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    pub(crate) crop: (u32, u32, u32, u32),
+    pub(crate) frame_rate: (i32, i32),
+}
+
+const fn align(v: u32, a: u32) -> u32 {
+    v.div_ceil(a) * a
+}
+
+impl VideoFormat {
+    /// Visible size: the crop rectangle, or the whole buffer if unset.
+    pub(crate) fn visible(&self) -> (u32, u32) {
+        if self.crop.2 > 0 && self.crop.3 > 0 {
+            (self.crop.2.min(self.width), self.crop.3.min(self.height))
+        } else {
+            (self.width, self.height)
+        }
+    }
+
+    /// Bytes per row of the first plane, and rows.
+    fn geometry(&self) -> (usize, usize) {
+        let stride = align(self.width, 32);
+        let rows = align(self.height, 16) as usize;
+        let bpp = match self.encoding {
+            sys::MMAL_ENCODING_RGB24 | sys::MMAL_ENCODING_BGR24 => 3,
+            sys::MMAL_ENCODING_RGBA | sys::MMAL_ENCODING_BGRA => 4,
+            _ => 1,
+        };
+        (stride as usize * bpp, rows)
+    }
+
+    /// The buffer size one frame needs (`buffer_size_min`).
+    pub(crate) fn frame_size(&self) -> usize {
+        let (stride, rows) = self.geometry();
+        match self.encoding {
+            sys::MMAL_ENCODING_I420 => stride * rows * 3 / 2,
+            sys::MMAL_ENCODING_OPAQUE => OPAQUE_SIZE,
+            _ => stride * rows,
+        }
+    }
+
+    /// Frames per second the format asks for (0 if unset).
+    pub(crate) fn fps(&self) -> f32 {
+        if self.frame_rate.1 > 0 && self.frame_rate.0 > 0 {
+            self.frame_rate.0 as f32 / self.frame_rate.1 as f32
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Payload of an OPAQUE buffer: a handle to an image that stays on the
+/// VideoCore.
+pub(crate) const OPAQUE_SIZE: usize = 128;
+
+/// Encodings the camera's outputs accept, in the firmware's order.
+pub(crate) const ENCODINGS: [u32; 6] = [
+    sys::MMAL_ENCODING_OPAQUE,
+    sys::MMAL_ENCODING_I420,
+    sys::MMAL_ENCODING_RGB24,
+    sys::MMAL_ENCODING_BGR24,
+    sys::MMAL_ENCODING_RGBA,
+    sys::MMAL_ENCODING_BGRA,
+];
+
+/// What the sensor and ISP settle on for one configuration: reported by
+/// `MMAL_PARAMETER_CAMERA_SETTINGS`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Settings {
+    pub(crate) exposure_us: u32,
+    pub(crate) analog_gain: f32,
+    pub(crate) digital_gain: f32,
+    pub(crate) awb_gains: (f32, f32),
+}
+
+/// Everything [`prepare`] needs, copied out of the component's state.
+#[derive(Debug, Clone)]
+pub(crate) struct Setup {
+    pub(crate) sensor: Sensor,
+    pub(crate) params: CameraParams,
+    pub(crate) format: VideoFormat,
+    pub(crate) fps: f32,
+    pub(crate) scene: Arc<Scene>,
+}
+
+impl Setup {
+    /// The mode in use (index into `sensor.modes()`).
+    pub(crate) fn mode(&self) -> SensorMode {
+        let modes = self.sensor.modes();
+        let (w, h) = self.format.visible();
+        let index = match self.params.sensor_mode as usize {
+            0 => self.sensor.auto_mode(w, h, self.fps),
+            n => (n - 1).min(modes.len() - 1),
+        };
+        modes[index]
+    }
+
+    pub(crate) fn settings(&self) -> Settings {
+        let p = &self.params;
+        let auto_exposure = 0.5 / self.scene.mean_luma();
+        let analog = if p.analog_gain > 0.0 {
+            p.analog_gain
+        } else if p.iso > 0 {
+            p.iso as f32 / 100.0
+        } else {
+            1.0
+        };
+        let digital = if p.digital_gain > 0.0 { p.digital_gain } else { 1.0 };
+        let frame_us = 1e6 / self.fps.max(0.1);
+        let exposure_us = if p.shutter_us > 0 {
+            p.shutter_us as f32
+        } else {
+            REFERENCE_SHUTTER_US * auto_exposure / (analog * digital)
+        }
+        .clamp(1.0, frame_us);
+        let sens = self.sensor.sensitivity();
+        let awb_gains = if p.awb_mode == sys::MMAL_PARAM_AWBMODE_OFF {
+            let (r, b) = p.awb_gains;
+            (if r > 0.0 { r } else { 1.0 }, if b > 0.0 { b } else { 1.0 })
+        } else {
+            let tint = awb_tint(p.awb_mode);
+            (tint[0] / sens[0], tint[2] / sens[2])
+        };
+        Settings { exposure_us: exposure_us.round() as u32, analog_gain: analog, digital_gain: digital, awb_gains }
+    }
+}
+
+/// Shutter time at which unity gain gives the scene's own level.
+const REFERENCE_SHUTTER_US: f32 = 10_000.0;
+
+/// A noise-free frame and what to add to it.
+pub(crate) struct Prepared {
+    opaque: bool,
+    base: Vec<u8>,
+    noise: Vec<i8>,
+    pub(crate) settings: Settings,
+    pub(crate) length: usize,
+}
+
+/// Noise table length; per frame each block of this many bytes takes noise
+/// from a random offset in a table twice as long.
+const NOISE_BLOCK: usize = 1 << 16;
+
+/// Computes the noise-free frame for `setup`.
+pub(crate) fn prepare(setup: &Setup) -> Prepared {
+    let settings = setup.settings();
+    let fmt = setup.format;
+    let length = fmt.frame_size();
+    let mut base = vec![0u8; length];
+    if fmt.encoding != sys::MMAL_ENCODING_OPAQUE {
+        draw(setup, &settings, &mut base);
+    }
+    let sigma = 0.6 + 0.8 * settings.analog_gain * settings.digital_gain;
+    let mut noise = vec![0i8; 2 * NOISE_BLOCK];
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    for n in &mut noise {
+        // Sum of four uniforms: close enough to a Gaussian.
+        let s: f32 = (0..4).map(|_| rng.unit()).sum::<f32>() - 2.0;
+        *n = (s * sigma * 1.73).round().clamp(-127.0, 127.0) as i8;
+    }
+    Prepared { opaque: fmt.encoding == sys::MMAL_ENCODING_OPAQUE, base, noise, settings, length }
+}
+
+/// Writes frame `frame` into `out` (at least `prepared.length` bytes).
+pub(crate) fn render(prepared: &Prepared, frame: u64, out: &mut [u8]) {
+    if prepared.opaque {
+        render_opaque(frame, out);
+        return;
+    }
+    let out = &mut out[..prepared.length];
+    let mut rng = Rng(frame.wrapping_mul(0x2545_F491_4F6C_DD1D) | 1);
+    for (dst, src) in out.chunks_mut(NOISE_BLOCK).zip(prepared.base.chunks(NOISE_BLOCK)) {
+        let offset = (rng.next() as usize) % NOISE_BLOCK;
+        let noise = &prepared.noise[offset..offset + src.len()];
+        for ((d, &s), &n) in dst.iter_mut().zip(src).zip(noise) {
+            *d = (i16::from(s) + i16::from(n)).clamp(0, 255) as u8;
+        }
+    }
+}
+
+/// Fills an OPAQUE payload: a tag and the frame number.
+fn render_opaque(frame: u64, out: &mut [u8]) {
+    let out = &mut out[..OPAQUE_SIZE];
+    out.fill(0);
+    out[..4].copy_from_slice(b"OPQV");
+    out[4..12].copy_from_slice(&frame.to_ne_bytes());
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn unit(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 24) as f32
+    }
+}
+
+/// Per-channel gain planes (R, G, B) from a lens shading table, as `f32`.
+struct Shading {
+    width: usize,
+    height: usize,
+    planes: [Vec<f32>; 3],
+}
+
+impl Shading {
+    fn new(table: &ShadingTable) -> Shading {
+        let plane = |p: usize, x: usize, y: usize| f32::from(table.gains[p * table.stride * table.height + y * table.stride + x]) / 32.0;
+        let mut planes = [Vec::new(), Vec::new(), Vec::new()];
+        for y in 0..table.height {
+            for x in 0..table.width {
+                planes[0].push(plane(0, x, y));
+                planes[1].push((plane(1, x, y) + plane(2, x, y)) / 2.0);
+                planes[2].push(plane(3, x, y));
+            }
+        }
+        Shading { width: table.width, height: table.height, planes }
+    }
+
+    /// Gains at sensor position (`sx`, `sy`), interpolated between the
+    /// centres of the 64-pixel cells.
+    fn at(&self, sx: f32, sy: f32) -> [f32; 3] {
+        let gx = ((sx - 32.0) / 64.0).clamp(0.0, (self.width - 1) as f32);
+        let gy = ((sy - 32.0) / 64.0).clamp(0.0, (self.height - 1) as f32);
+        let (x0, y0) = (gx as usize, gy as usize);
+        let (x1, y1) = ((x0 + 1).min(self.width - 1), (y0 + 1).min(self.height - 1));
+        let (fx, fy) = (gx - x0 as f32, gy - y0 as f32);
+        let w = self.width;
+        std::array::from_fn(|c| {
+            let p = &self.planes[c];
+            let top = p[y0 * w + x0] * (1.0 - fx) + p[y0 * w + x1] * fx;
+            let bottom = p[y1 * w + x0] * (1.0 - fx) + p[y1 * w + x1] * fx;
+            top * (1.0 - fy) + bottom * fy
+        })
+    }
+}
+
+/// Renders the noise-free picture into `out` in the port's format.
+fn draw(setup: &Setup, settings: &Settings, out: &mut [u8]) {
+    let fmt = setup.format;
+    let (vw, vh) = fmt.visible();
+    let (stride, rows) = fmt.geometry();
+    let mode = setup.mode();
+    let (fx0, fy0, fw, fh) = mode.field_of_view;
+    let (full_w, full_h) = setup.sensor.resolution();
+    let (cx, cy) = (full_w as f32 / 2.0, full_h as f32 / 2.0);
+    let half_diag2 = cx * cx + cy * cy;
+    let k = setup.sensor.vignetting();
+    let sens = setup.sensor.sensitivity();
+    let exposure =
+        settings.exposure_us as f32 / REFERENCE_SHUTTER_US * settings.analog_gain * settings.digital_gain;
+    let white = [sens[0] * settings.awb_gains.0, sens[1], sens[2] * settings.awb_gains.1];
+    let shading = setup.params.lens_shading.as_deref().map(Shading::new);
+
+    let pixel = |x: u32, y: u32| -> [f32; 3] {
+        let sx = fx0 as f32 + (x as f32 + 0.5) * fw as f32 / vw as f32;
+        let sy = fy0 as f32 + (y as f32 + 0.5) * fh as f32 / vh as f32;
+        let light = setup.scene.sample(sx / full_w as f32, sy / full_h as f32);
+        let r2 = ((sx - cx) * (sx - cx) + (sy - cy) * (sy - cy)) / half_diag2;
+        let gains = shading.as_ref().map_or([1.0; 3], |s| s.at(sx, sy));
+        std::array::from_fn(|c| {
+            let v = 1.0 / (1.0 + k[c] * r2);
+            (light[c] * v * v * gains[c] * exposure * white[c]).clamp(0.0, 1.0)
+        })
+    };
+
+    match fmt.encoding {
+        sys::MMAL_ENCODING_I420 => {
+            let (y_plane, chroma) = out.split_at_mut(stride * rows);
+            let (u_plane, v_plane) = chroma.split_at_mut(stride / 2 * rows / 2);
+            for y in (0..vh).step_by(2) {
+                for x in (0..vw).step_by(2) {
+                    let mut sum = [0.0f32; 3];
+                    for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+                        let (px, py) = ((x + dx).min(vw - 1), (y + dy).min(vh - 1));
+                        let [r, g, b] = pixel(px, py);
+                        if x + dx < vw && y + dy < vh {
+                            y_plane[(py as usize) * stride + px as usize] = to_u8(0.299 * r + 0.587 * g + 0.114 * b);
+                        }
+                        sum = [sum[0] + r, sum[1] + g, sum[2] + b];
+                    }
+                    let [r, g, b] = sum.map(|s| s / 4.0);
+                    let i = (y as usize / 2) * (stride / 2) + x as usize / 2;
+                    u_plane[i] = to_u8(0.5 - 0.168_736 * r - 0.331_264 * g + 0.5 * b);
+                    v_plane[i] = to_u8(0.5 + 0.5 * r - 0.418_688 * g - 0.081_312 * b);
+                }
+            }
+        }
+        encoding => {
+            let (bpp, order): (usize, [usize; 3]) = match encoding {
+                sys::MMAL_ENCODING_RGB24 => (3, [0, 1, 2]),
+                sys::MMAL_ENCODING_BGR24 => (3, [2, 1, 0]),
+                sys::MMAL_ENCODING_RGBA => (4, [0, 1, 2]),
+                _ => (4, [2, 1, 0]),
+            };
+            for y in 0..vh {
+                let row = &mut out[y as usize * stride..];
+                for x in 0..vw {
+                    let rgb = pixel(x, y);
+                    let p = &mut row[x as usize * bpp..];
+                    for c in 0..3 {
+                        p[order[c]] = to_u8(rgb[c]);
+                    }
+                    if bpp == 4 {
+                        p[3] = 255;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn to_u8(v: f32) -> u8 {
+    (v * 255.0 + 0.5).clamp(0.0, 255.0) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup(encoding: u32, w: u32, h: u32, scene: Scene) -> Setup {
+        Setup {
+            sensor: Sensor::Imx219,
+            params: CameraParams::new(Sensor::Imx219),
+            format: VideoFormat {
+                encoding,
+                width: align(w, 32),
+                height: align(h, 16),
+                crop: (0, 0, w, h),
+                frame_rate: (30, 1),
+            },
+            fps: 30.0,
+            scene: Arc::new(scene),
+        }
+    }
+
+    #[test]
+    fn sizes_follow_the_format() {
+        let f = VideoFormat { encoding: sys::MMAL_ENCODING_I420, width: 1920, height: 1080, ..Default::default() };
+        assert_eq!(f.frame_size(), 1920 * 1088 * 3 / 2);
+        let f = VideoFormat { encoding: sys::MMAL_ENCODING_RGB24, width: 100, height: 50, ..Default::default() };
+        assert_eq!(f.frame_size(), 128 * 3 * 64);
+        let f = VideoFormat { encoding: sys::MMAL_ENCODING_OPAQUE, width: 100, height: 50, ..Default::default() };
+        assert_eq!(f.frame_size(), OPAQUE_SIZE);
+    }
+
+    #[test]
+    fn auto_mode_picks_matching_shapes() {
+        let s = Sensor::Imx219;
+        assert_eq!(s.modes()[s.auto_mode(1920, 1080, 30.0)].width, 1920);
+        assert_eq!(s.modes()[s.auto_mode(1640, 1232, 30.0)].width, 1640);
+        assert_eq!(s.modes()[s.auto_mode(640, 480, 30.0)].width, 1640);
+        assert_eq!(s.modes()[s.auto_mode(640, 480, 120.0)].width, 640);
+    }
+
+    #[test]
+    fn flat_field_vignettes_and_a_unity_table_changes_nothing() {
+        let s = setup(sys::MMAL_ENCODING_RGB24, 328, 246, Scene::flat());
+        let p = prepare(&s);
+        let stride = 352 * 3;
+        let at = |img: &[u8], x: usize, y: usize, c: usize| img[y * stride + x * 3 + c];
+        let centre = at(&p.base, 164, 123, 1);
+        let corner = at(&p.base, 1, 1, 1);
+        assert!(centre > 80, "centre level {centre}");
+        assert!((corner as f32) < 0.6 * centre as f32, "corner {corner} centre {centre}");
+        let mut s2 = s.clone();
+        let (gw, gh) = (3280 / 64 + 1, 2464 / 64 + 1);
+        s2.params.lens_shading =
+            Some(Arc::new(ShadingTable { width: gw, height: gh, stride: gw, gains: vec![32; gw * gh * 4] }));
+        assert_eq!(prepare(&s2).base, p.base);
+    }
+
+    #[test]
+    fn noise_varies_per_frame_and_stays_small() {
+        let s = setup(sys::MMAL_ENCODING_I420, 64, 48, Scene::flat());
+        let p = prepare(&s);
+        let mut a = vec![0; p.length];
+        let mut b = vec![0; p.length];
+        render(&p, 1, &mut a);
+        render(&p, 2, &mut b);
+        assert_ne!(a, b);
+        let mean_diff: f64 =
+            a.iter().zip(&p.base).map(|(&x, &y)| (f64::from(x) - f64::from(y)).abs()).sum::<f64>() / a.len() as f64;
+        assert!(mean_diff > 0.2 && mean_diff < 4.0, "mean noise {mean_diff}");
+    }
+}

@@ -1,0 +1,244 @@
+//! A software VideoCore: libmmal's C ABI implemented in Rust.
+//!
+//! [`api()`] returns an [`mmal_sys::Api`] table whose functions behave like
+//! libmmal's on a Raspberry Pi, so that the `mmal` crate (and anything else
+//! written against the table) runs unchanged on a laptop or CI machine:
+//!
+//! * components are reference counted, each with a worker thread on which
+//!   its callbacks run (as libmmal's per-component action thread does), and
+//!   four event buffers on its control port;
+//! * port formats are edited in place and committed; committing recomputes
+//!   the buffer requirements (I420: stride aligned to 32, height to 16);
+//!   enabling checks the buffer count and size (`MMAL_EINVAL`); disabling
+//!   returns every buffer the port holds, waiting for those in flight;
+//! * a parameter read into a short buffer gets `MMAL_ENOSPC` and the full
+//!   size; an unknown component name gets `MMAL_ENOSYS`;
+//! * tunnelled connections move buffers between components with no client
+//!   callback;
+//! * `MMAL_PARAMETER_ZERO_COPY` makes port payloads come from emulated VCSM
+//!   memory (the `vcsm` crate's emulated driver), as libmmal's VC client
+//!   does with real VCSM.
+//!
+//! # Components
+//!
+//! | name | ports | what it does |
+//! | --- | --- | --- |
+//! | `vc.camera_info` | control | `MMAL_PARAMETER_CAMERA_INFO`: one camera, the [`Sensor`] chosen |
+//! | `vc.ril.camera` | outputs 0 preview, 1 video, 2 still | a sensor looking at a [`Scene`] through a lens with per-channel vignetting and noise; exposure, gains, AWB, sensor modes and the lens shading override |
+//! | `vc.null_sink` | 1 input | takes buffers and returns them |
+//! | `vc.ril.video_splitter` | 1 input, 4 outputs | copies each input frame to every enabled output |
+//!
+//! The camera renders linear light (no gamma curve), so the level of a flat
+//! scene falls towards the corners exactly as the vignetting model says,
+//! and a lens shading table computed from one flat capture undoes it.
+//!
+//! # Configuration
+//!
+//! | variable | values | default |
+//! | --- | --- | --- |
+//! | `VIDEOCORE_EMU_SENSOR` | `imx219`, `ov5647`, `imx477` | `imx219` |
+//! | `VIDEOCORE_EMU_SCENE` | `chart`, `flat`, or the path of a binary PPM/PGM image | `chart` |
+//! | `VIDEOCORE_EMU_CAMERA` | `ok`, `disabled` (create fails with `ENOMEM`, as with `start_x=0`), `missing` (enable fails with `ENOSPC` and an error event, as with no sensor attached) | `ok` |
+//!
+//! Each has a function that overrides it for the whole process:
+//! [`set_sensor`], [`set_scene`], [`set_camera_fault`]. [`set_pacing`]
+//! lets the camera run as fast as buffers come back instead of at its frame
+//! rate, for benchmarks.
+#![deny(unsafe_code)]
+
+mod abi;
+mod camera;
+mod component;
+mod objects;
+mod scene;
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+pub use camera::{Sensor, SensorMode};
+pub use scene::{Scene, SceneError};
+
+/// Environment variable choosing the emulated sensor.
+pub const SENSOR_VAR: &str = "VIDEOCORE_EMU_SENSOR";
+/// Environment variable choosing the scene.
+pub const SCENE_VAR: &str = "VIDEOCORE_EMU_SCENE";
+/// Environment variable injecting a camera fault.
+pub const CAMERA_VAR: &str = "VIDEOCORE_EMU_CAMERA";
+
+/// The software VideoCore's function table.
+pub fn api() -> &'static mmal_sys::Api {
+    &abi::API
+}
+
+/// A camera failure to reproduce, as seen on real Raspberry Pis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CameraFault {
+    /// The camera is not enabled in the firmware (`start_x=0`, or the
+    /// legacy camera switched off): creating `vc.ril.camera` fails with
+    /// `MMAL_ENOMEM`.
+    Disabled,
+    /// No sensor answers (cable, power, or another process using it):
+    /// enabling the camera fails with `MMAL_ENOSPC`, and an error event is
+    /// sent on its control port.
+    Missing,
+}
+
+/// How fast the emulated camera produces frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Pacing {
+    /// At the port's frame rate, as a sensor does (the default).
+    FrameRate,
+    /// As fast as the client returns buffers: for measuring throughput.
+    Unlimited,
+}
+
+struct Settings {
+    sensor: Option<Sensor>,
+    scene: Option<Arc<Scene>>,
+    fault: Option<Option<CameraFault>>,
+}
+
+static SETTINGS: Mutex<Settings> = Mutex::new(Settings { sensor: None, scene: None, fault: None });
+static PACING: AtomicU8 = AtomicU8::new(0);
+
+fn settings() -> MutexGuard<'static, Settings> {
+    SETTINGS.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Chooses the sensor that cameras created from now on emulate, overriding
+/// `VIDEOCORE_EMU_SENSOR`; `None` goes back to the variable.
+pub fn set_sensor(sensor: Option<Sensor>) {
+    settings().sensor = sensor;
+}
+
+/// The sensor a camera created now emulates.
+///
+/// An unknown `VIDEOCORE_EMU_SENSOR` value is logged and the default
+/// (IMX219) is used.
+pub fn sensor() -> Sensor {
+    if let Some(sensor) = settings().sensor {
+        return sensor;
+    }
+    match std::env::var(SENSOR_VAR) {
+        Ok(name) => Sensor::from_name(&name).unwrap_or_else(|| {
+            log::warn!("{SENSOR_VAR}={name:?} is not imx219, ov5647 or imx477; emulating an imx219");
+            Sensor::Imx219
+        }),
+        Err(_) => Sensor::Imx219,
+    }
+}
+
+/// Sets the scene every emulated camera sees from its next frame on,
+/// overriding `VIDEOCORE_EMU_SCENE`; `None` goes back to the variable.
+pub fn set_scene(scene: Option<Scene>) {
+    settings().scene = scene.map(Arc::new);
+    component::scene_changed();
+}
+
+/// The scene the cameras see.
+///
+/// A `VIDEOCORE_EMU_SCENE` image that cannot be read is logged and the
+/// chart is used.
+pub fn scene() -> Arc<Scene> {
+    let mut settings = settings();
+    if let Some(scene) = &settings.scene {
+        return scene.clone();
+    }
+    let scene = match std::env::var(SCENE_VAR) {
+        Ok(value) => Scene::from_env_value(&value).unwrap_or_else(|e| {
+            log::warn!("{SCENE_VAR}={value:?}: {e}; showing the test chart");
+            Scene::Chart
+        }),
+        Err(_) => Scene::Chart,
+    };
+    let scene = Arc::new(scene);
+    settings.scene = Some(scene.clone());
+    scene
+}
+
+/// Injects a camera fault for cameras created or enabled from now on,
+/// overriding `VIDEOCORE_EMU_CAMERA`: `Some(None)` forces a healthy camera,
+/// `None` goes back to the variable.
+pub fn set_camera_fault(fault: Option<Option<CameraFault>>) {
+    settings().fault = fault;
+}
+
+/// The camera fault in effect.
+pub fn camera_fault() -> Option<CameraFault> {
+    if let Some(fault) = settings().fault {
+        return fault;
+    }
+    match std::env::var(CAMERA_VAR).as_deref() {
+        Ok("disabled") => Some(CameraFault::Disabled),
+        Ok("missing") => Some(CameraFault::Missing),
+        Ok("ok") | Ok("") | Err(_) => None,
+        Ok(other) => {
+            log::warn!("{CAMERA_VAR}={other:?} is not ok, disabled or missing; the camera works");
+            None
+        }
+    }
+}
+
+/// Sets how fast cameras produce frames.
+pub fn set_pacing(pacing: Pacing) {
+    PACING.store(matches!(pacing, Pacing::Unlimited) as u8, Ordering::Relaxed);
+}
+
+/// How fast cameras produce frames.
+pub fn pacing() -> Pacing {
+    if PACING.load(Ordering::Relaxed) == 1 {
+        Pacing::Unlimited
+    } else {
+        Pacing::FrameRate
+    }
+}
+
+/// What the emulator holds right now: for leak checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Usage {
+    /// Components created and not yet destroyed.
+    pub components: usize,
+    /// Worker threads running.
+    pub threads: usize,
+    /// Buffer pools (client pools, tunnel pools and event pools).
+    pub pools: usize,
+    /// Connections.
+    pub connections: usize,
+}
+
+/// Counts the emulator's live objects.
+pub fn usage() -> Usage {
+    objects::usage()
+}
+
+/// An event to post on a component's control port, as the firmware would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TestEvent {
+    /// `MMAL_EVENT_ERROR` with this status.
+    Error(u32),
+    /// `MMAL_EVENT_EOS` for a port.
+    EndOfStream {
+        /// `MMAL_PORT_TYPE_T`.
+        port_type: u32,
+        /// Index of the port among those of its type.
+        port_index: u32,
+    },
+    /// `MMAL_EVENT_FORMAT_CHANGED` carrying the current format of an output
+    /// port and its buffer requirements.
+    FormatChanged {
+        /// Output port index.
+        output: u32,
+    },
+}
+
+/// Posts `event` on the control port of the live component whose
+/// `MMAL_COMPONENT_T::id` is `component_id`; returns `false` if there is no
+/// such component. The event is delivered on the component's thread if its
+/// control port is enabled (and dropped otherwise, as libmmal does).
+pub fn post_event(component_id: u32, event: TestEvent) -> bool {
+    component::post_test_event(component_id, event)
+}

@@ -1,0 +1,754 @@
+//! The C-visible objects (components, ports, formats, pools, queues, buffer
+//! headers, connections) and the raw pointers between them.
+//!
+//! Every object a client sees is a `#[repr(C)]` box whose first field is
+//! the public MMAL struct, so the pointer the client holds is also the
+//! pointer to the box. This module and `abi.rs` hold all of the emulator's
+//! `unsafe` code.
+#![allow(unsafe_code)]
+
+use std::collections::VecDeque;
+use std::ffi::CString;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use mmal_sys as sys;
+
+use crate::camera::VideoFormat;
+use crate::component::Shared;
+use crate::Usage;
+
+pub(crate) type Status = sys::MMAL_STATUS_T;
+
+static COMPONENTS: AtomicUsize = AtomicUsize::new(0);
+pub(crate) static THREADS: AtomicUsize = AtomicUsize::new(0);
+static POOLS: AtomicUsize = AtomicUsize::new(0);
+static CONNECTIONS: AtomicUsize = AtomicUsize::new(0);
+
+pub(crate) fn usage() -> Usage {
+    Usage {
+        components: COMPONENTS.load(Ordering::SeqCst),
+        threads: THREADS.load(Ordering::SeqCst),
+        pools: POOLS.load(Ordering::SeqCst),
+        connections: CONNECTIONS.load(Ordering::SeqCst),
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+// ---------------------------------------------------------------------------
+// Buffer headers
+
+/// A buffer header and the emulator's bookkeeping for it.
+#[repr(C)]
+struct HeaderBox {
+    raw: sys::MMAL_BUFFER_HEADER_T,
+    video: sys::MMAL_BUFFER_HEADER_TYPE_SPECIFIC_T,
+    refs: AtomicU32,
+    pool: *const PoolBox,
+}
+
+/// A buffer header owned by whoever holds this value: the emulator takes
+/// one out of a queue (a port's, a pool's) and touches it only until it
+/// hands it on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BufPtr(NonNull<sys::MMAL_BUFFER_HEADER_T>);
+
+// SAFETY: a header is plain data; ownership moves between threads with the
+// value, and libmmal's contract lets any thread release or send a header.
+unsafe impl Send for BufPtr {}
+
+impl BufPtr {
+    pub(crate) fn from_raw(raw: *mut sys::MMAL_BUFFER_HEADER_T) -> Option<BufPtr> {
+        NonNull::new(raw).map(BufPtr)
+    }
+
+    pub(crate) fn as_raw(self) -> *mut sys::MMAL_BUFFER_HEADER_T {
+        self.0.as_ptr()
+    }
+
+    fn header(&self) -> &HeaderBox {
+        // SAFETY: every header the emulator hands out is the first field of
+        // a `HeaderBox` inside a live pool (pools outlive their headers'
+        // use: a client destroying a pool with headers in flight breaks
+        // libmmal's contract too).
+        unsafe { &*self.0.as_ptr().cast::<HeaderBox>() }
+    }
+
+    fn raw(&self) -> &sys::MMAL_BUFFER_HEADER_T {
+        &self.header().raw
+    }
+
+    fn raw_mut(&mut self) -> &mut sys::MMAL_BUFFER_HEADER_T {
+        // SAFETY: as in `header`; the holder of a `BufPtr` owns the header.
+        unsafe { &mut *self.0.as_ptr() }
+    }
+
+    pub(crate) fn cmd(self) -> u32 {
+        self.raw().cmd
+    }
+
+    pub(crate) fn length(self) -> usize {
+        self.raw().length as usize
+    }
+
+    pub(crate) fn flags(self) -> u32 {
+        self.raw().flags
+    }
+
+    pub(crate) fn alloc_size(self) -> usize {
+        self.raw().alloc_size as usize
+    }
+
+    /// Marks the header as carrying data (or an event) of `length` bytes.
+    pub(crate) fn set(mut self, cmd: u32, length: usize, flags: u32, pts: i64) {
+        let raw = self.raw_mut();
+        raw.cmd = cmd;
+        raw.offset = 0;
+        raw.length = length as u32;
+        raw.flags = flags;
+        raw.pts = pts;
+        raw.dts = pts;
+    }
+
+    /// Runs `f` on the whole payload.
+    pub(crate) fn with_payload<R>(self, f: impl FnOnce(&mut [u8]) -> R) -> R {
+        let raw = self.raw();
+        if raw.data.is_null() || raw.alloc_size == 0 {
+            return f(&mut []);
+        }
+        // SAFETY: `data` points at `alloc_size` bytes owned by the pool,
+        // and the holder owns the header and so the payload.
+        let payload = unsafe { std::slice::from_raw_parts_mut(raw.data, raw.alloc_size as usize) };
+        f(payload)
+    }
+
+    /// Copies `src`'s data, flags and timestamps into this header (the
+    /// splitter); fails if it does not fit.
+    pub(crate) fn copy_from(self, src: BufPtr) -> bool {
+        let s = *src.raw();
+        let len = s.length as usize;
+        if len > self.alloc_size() {
+            return false;
+        }
+        if len > 0 {
+            src.with_payload(|from| {
+                self.with_payload(|to| to[..len].copy_from_slice(&from[s.offset as usize..s.offset as usize + len]))
+            });
+        }
+        self.set(s.cmd, len, s.flags, s.pts);
+        true
+    }
+
+    /// `mmal_buffer_header_release`: drops one reference; the last resets
+    /// the header and gives it back to its pool.
+    pub(crate) fn release(mut self) {
+        let h = self.header();
+        if h.refs.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return;
+        }
+        h.refs.store(1, Ordering::Release);
+        let pool = h.pool;
+        let raw = self.raw_mut();
+        raw.length = 0;
+        raw.offset = 0;
+        raw.flags = 0;
+        raw.pts = sys::MMAL_TIME_UNKNOWN;
+        raw.dts = sys::MMAL_TIME_UNKNOWN;
+        // SAFETY: the pool outlives its headers (see `header`).
+        let pool = unsafe { &*pool };
+        let keep = match &*lock(&pool.hook) {
+            Some(hook) => hook(self),
+            None => true,
+        };
+        if keep {
+            pool.queue.put(self);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Queues
+
+/// `MMAL_QUEUE_T`: a FIFO of headers. Its capacity is reserved up front, so
+/// putting never allocates.
+#[repr(C)]
+pub(crate) struct QueueBox {
+    items: Mutex<VecDeque<BufPtr>>,
+}
+
+impl QueueBox {
+    pub(crate) fn with_capacity(n: usize) -> QueueBox {
+        QueueBox { items: Mutex::new(VecDeque::with_capacity(n)) }
+    }
+
+    pub(crate) fn put(&self, b: BufPtr) {
+        lock(&self.items).push_back(b);
+    }
+
+    pub(crate) fn get(&self) -> Option<BufPtr> {
+        lock(&self.items).pop_front()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        lock(&self.items).len()
+    }
+
+    /// The queue behind a client's `MMAL_QUEUE_T` pointer.
+    pub(crate) fn from_raw<'a>(raw: *mut sys::MMAL_QUEUE_T) -> Option<&'a QueueBox> {
+        // SAFETY: the emulator only hands out queue pointers to live
+        // `QueueBox`es (the queue of a pool); the client keeps them live
+        // while it uses them.
+        unsafe { raw.cast::<QueueBox>().as_ref() }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Pools
+
+/// Decides what happens to a header released back to a tunnel's pool:
+/// `true` puts it in the pool's queue.
+pub(crate) type Hook = Box<dyn Fn(BufPtr) -> bool + Send + Sync>;
+
+enum Payloads {
+    /// `u64`s so that every payload is 8-byte aligned, as C structs in
+    /// event payloads need.
+    Heap(#[allow(dead_code)] Vec<Box<[u64]>>),
+    Vcsm(#[allow(dead_code)] Vec<vcsm::SharedMemory>),
+}
+
+/// `MMAL_POOL_T` with its headers, payloads and queue.
+#[repr(C)]
+pub(crate) struct PoolBox {
+    raw: sys::MMAL_POOL_T,
+    queue: Box<QueueBox>,
+    headers: Box<[HeaderBox]>,
+    header_ptrs: Box<[*mut sys::MMAL_BUFFER_HEADER_T]>,
+    _payloads: Payloads,
+    hook: Mutex<Option<Hook>>,
+}
+
+/// A live pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PoolPtr(NonNull<PoolBox>);
+
+// SAFETY: a pool's shared state is behind mutexes and atomics.
+unsafe impl Send for PoolPtr {}
+// SAFETY: as above.
+unsafe impl Sync for PoolPtr {}
+
+impl PoolPtr {
+    /// A pool of `n` headers with `size`-byte payloads, from the heap or,
+    /// for a zero-copy port, from emulated VCSM memory.
+    pub(crate) fn create(n: usize, size: usize, zero_copy: bool) -> Result<PoolPtr, Status> {
+        let mut data: Vec<*mut u8> = Vec::with_capacity(n);
+        let payloads = if size == 0 {
+            data.resize(n, ptr::null_mut());
+            Payloads::Heap(Vec::new())
+        } else if zero_copy {
+            let mut blocks = Vec::with_capacity(n);
+            for _ in 0..n {
+                let mut block = vcsm::SharedMemory::new(size, "mmal_vc_port buffer").map_err(|e| {
+                    log::error!("mmal_vc_port_payload_alloc: cannot allocate {size} bytes of VCSM: {e}");
+                    sys::MMAL_ENOMEM
+                })?;
+                data.push(block.as_mut_ptr());
+                blocks.push(block);
+            }
+            Payloads::Vcsm(blocks)
+        } else {
+            let words = size.div_ceil(8);
+            let mut blocks: Vec<Box<[u64]>> = (0..n).map(|_| vec![0u64; words].into_boxed_slice()).collect();
+            data.extend(blocks.iter_mut().map(|b| b.as_mut_ptr().cast::<u8>()));
+            Payloads::Heap(blocks)
+        };
+        let headers: Box<[HeaderBox]> = data
+            .iter()
+            .map(|&d| HeaderBox {
+                raw: sys::MMAL_BUFFER_HEADER_T {
+                    data: d,
+                    alloc_size: if d.is_null() { 0 } else { size as u32 },
+                    pts: sys::MMAL_TIME_UNKNOWN,
+                    dts: sys::MMAL_TIME_UNKNOWN,
+                    ..Default::default()
+                },
+                video: Default::default(),
+                refs: AtomicU32::new(1),
+                pool: ptr::null(),
+            })
+            .collect();
+        let mut pool = Box::new(PoolBox {
+            raw: Default::default(),
+            queue: Box::new(QueueBox::with_capacity(n)),
+            headers,
+            header_ptrs: vec![ptr::null_mut(); n].into_boxed_slice(),
+            _payloads: payloads,
+            hook: Mutex::new(None),
+        });
+        let pool_addr: *const PoolBox = &*pool;
+        let PoolBox { raw, queue, headers, header_ptrs, .. } = &mut *pool;
+        for (h, slot) in headers.iter_mut().zip(header_ptrs.iter_mut()) {
+            h.pool = pool_addr;
+            h.raw.type_ = &mut h.video;
+            let raw_h: *mut sys::MMAL_BUFFER_HEADER_T = &mut h.raw;
+            h.raw.priv_ = raw_h.cast();
+            *slot = raw_h;
+            queue.put(BufPtr(NonNull::from(&mut h.raw)));
+        }
+        raw.queue = (&mut **queue as *mut QueueBox).cast();
+        raw.headers_num = n as u32;
+        raw.header = header_ptrs.as_mut_ptr();
+        POOLS.fetch_add(1, Ordering::SeqCst);
+        Ok(PoolPtr(NonNull::from(Box::leak(pool))))
+    }
+
+    pub(crate) fn from_raw(raw: *mut sys::MMAL_POOL_T) -> Option<PoolPtr> {
+        NonNull::new(raw.cast::<PoolBox>()).map(PoolPtr)
+    }
+
+    pub(crate) fn as_raw(self) -> *mut sys::MMAL_POOL_T {
+        self.0.as_ptr().cast()
+    }
+
+    fn pool(&self) -> &PoolBox {
+        // SAFETY: a `PoolPtr` exists only for pools not yet destroyed.
+        unsafe { self.0.as_ref() }
+    }
+
+    pub(crate) fn queue(&self) -> &QueueBox {
+        &self.pool().queue
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.pool().headers.len()
+    }
+
+    pub(crate) fn set_hook(&self, hook: Option<Hook>) {
+        *lock(&self.pool().hook) = hook;
+    }
+
+    /// Frees the pool, its headers and payloads.
+    pub(crate) fn destroy(self) {
+        self.set_hook(None);
+        // SAFETY: the pool was leaked from a box in `create` and is
+        // destroyed once (the owner gives up its `PoolPtr`).
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+        POOLS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Ports and components
+
+/// A port and its format, side by side so that the format pointer the
+/// client sees never changes.
+#[repr(C)]
+pub(crate) struct PortBox {
+    raw: sys::MMAL_PORT_T,
+    format: sys::MMAL_ES_FORMAT_T,
+    es: sys::MMAL_ES_SPECIFIC_FORMAT_T,
+    name: CString,
+    index_all: usize,
+}
+
+/// A port of a live component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PortPtr(NonNull<sys::MMAL_PORT_T>);
+
+// SAFETY: the fields written after creation are written on the client's
+// thread under libmmal's rules (format, buffer counts) or atomically
+// (`is_enabled`).
+unsafe impl Send for PortPtr {}
+// SAFETY: as above.
+unsafe impl Sync for PortPtr {}
+
+impl PortPtr {
+    pub(crate) fn from_raw(raw: *mut sys::MMAL_PORT_T) -> Option<PortPtr> {
+        NonNull::new(raw).map(PortPtr)
+    }
+
+    pub(crate) fn as_raw(self) -> *mut sys::MMAL_PORT_T {
+        self.0.as_ptr()
+    }
+
+    fn port(&self) -> &PortBox {
+        // SAFETY: ports live as long as their component, and the emulator
+        // drops every `PortPtr` of a component before freeing it.
+        unsafe { &*self.0.as_ptr().cast::<PortBox>() }
+    }
+
+    #[allow(clippy::mut_from_ref)]
+    fn port_mut(&self) -> &mut PortBox {
+        // SAFETY: as in `port`; the fields are written only from the
+        // client's calls, which libmmal's contract serialises per port.
+        unsafe { &mut *self.0.as_ptr().cast::<PortBox>() }
+    }
+
+    /// Position among all the component's ports (control first).
+    pub(crate) fn index_all(self) -> usize {
+        self.port().index_all
+    }
+
+    /// The component's shared state.
+    pub(crate) fn shared(self) -> Arc<Shared> {
+        let component = self.port().raw.component.cast::<ComponentBox>();
+        // SAFETY: `component` is set at creation to the owning box, which
+        // outlives its ports.
+        unsafe { (*component).shared.clone() }
+    }
+
+    pub(crate) fn set_enabled(self, on: bool) {
+        // SAFETY: `is_enabled` is a naturally aligned u32 that clients may
+        // read from callback threads; it is only accessed atomically here.
+        let field = unsafe { AtomicU32::from_ptr(ptr::addr_of_mut!((*self.0.as_ptr()).is_enabled)) };
+        field.store(on as u32, Ordering::Release);
+    }
+
+    /// The format as the client left it, or `MMAL_EFAULT` if it replaced
+    /// the format pointer instead of editing in place.
+    pub(crate) fn read_format(self) -> Result<VideoFormat, Status> {
+        let p = self.port();
+        if !ptr::eq(p.raw.format, &p.format) || !ptr::eq(p.format.es, &p.es) {
+            log::error!("mmal_port_format_commit: {:?}: port format has been overwritten", p.name);
+            return Err(sys::MMAL_EFAULT);
+        }
+        // SAFETY: `es` is a union of plain integers; any bit pattern is a
+        // valid video format.
+        let v = unsafe { p.es.video };
+        Ok(VideoFormat {
+            encoding: p.format.encoding,
+            width: v.width,
+            height: v.height,
+            crop: (v.crop.x.max(0) as u32, v.crop.y.max(0) as u32, v.crop.width.max(0) as u32, v.crop.height.max(0) as u32),
+            frame_rate: (v.frame_rate.num, v.frame_rate.den),
+        })
+    }
+
+    pub(crate) fn write_format(self, f: &VideoFormat) {
+        let p = self.port_mut();
+        p.format.type_ = sys::MMAL_ES_TYPE_VIDEO;
+        p.format.encoding = f.encoding;
+        p.format.flags = sys::MMAL_ES_FORMAT_FLAG_FRAMED;
+        p.es.video = sys::MMAL_VIDEO_FORMAT_T {
+            width: f.width,
+            height: f.height,
+            crop: sys::MMAL_RECT_T {
+                x: f.crop.0 as i32,
+                y: f.crop.1 as i32,
+                width: f.crop.2 as i32,
+                height: f.crop.3 as i32,
+            },
+            frame_rate: sys::MMAL_RATIONAL_T { num: f.frame_rate.0, den: f.frame_rate.1 },
+            par: sys::MMAL_RATIONAL_T { num: 1, den: 1 },
+            color_space: sys::MMAL_COLOR_SPACE_UNKNOWN,
+        };
+    }
+
+    /// Copies the whole format (extradata excepted) from `other`.
+    pub(crate) fn copy_format_from(self, other: PortPtr) {
+        let (src, src_es) = {
+            let o = other.port();
+            (o.format, o.es)
+        };
+        let p = self.port_mut();
+        p.format.type_ = src.type_;
+        p.format.encoding = src.encoding;
+        p.format.encoding_variant = src.encoding_variant;
+        p.format.bitrate = src.bitrate;
+        p.format.flags = src.flags;
+        p.es = src_es;
+    }
+
+    pub(crate) fn set_requirements(self, num_min: u32, size_min: u32, num_recommended: u32, size_recommended: u32) {
+        let raw = &mut self.port_mut().raw;
+        raw.buffer_num_min = num_min;
+        raw.buffer_size_min = size_min;
+        raw.buffer_num_recommended = num_recommended;
+        raw.buffer_size_recommended = size_recommended;
+        raw.buffer_num = raw.buffer_num.max(num_min);
+        raw.buffer_size = raw.buffer_size.max(size_min);
+    }
+
+    /// `(buffer_num, buffer_size)` as the client set them, and the minimums.
+    pub(crate) fn buffers(self) -> (u32, u32, u32, u32) {
+        let raw = &self.port().raw;
+        (raw.buffer_num, raw.buffer_size, raw.buffer_num_min, raw.buffer_size_min)
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        self.port().name.to_str().unwrap_or("?")
+    }
+
+    /// Calls the client's callback.
+    pub(crate) fn call(self, cb: Callback, buffer: BufPtr) {
+        // SAFETY: the callback was given by the client for this port with
+        // libmmal's signature, and the header is handed over to it.
+        unsafe { (cb.0)(self.as_raw(), buffer.as_raw()) }
+    }
+}
+
+/// A client's port callback.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Callback(pub(crate) unsafe extern "C" fn(*mut sys::MMAL_PORT_T, *mut sys::MMAL_BUFFER_HEADER_T));
+
+/// `MMAL_COMPONENT_T` with its ports.
+#[repr(C)]
+pub(crate) struct ComponentBox {
+    raw: sys::MMAL_COMPONENT_T,
+    ports: Box<[PortBox]>,
+    input_ptrs: Box<[*mut sys::MMAL_PORT_T]>,
+    output_ptrs: Box<[*mut sys::MMAL_PORT_T]>,
+    all_ptrs: Box<[*mut sys::MMAL_PORT_T]>,
+    name: CString,
+    refs: AtomicU32,
+    pub(crate) shared: Arc<Shared>,
+}
+
+/// A live component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ComponentPtr(NonNull<ComponentBox>);
+
+impl ComponentPtr {
+    /// Builds the component `name` with `inputs` and `outputs` ports; the
+    /// caller fills in `shared` and the ports' formats.
+    pub(crate) fn create(name: &str, id: u32, inputs: usize, outputs: usize, shared: Arc<Shared>) -> ComponentPtr {
+        let port_name = |kind: &str, i: usize| CString::new(format!("{name}:{kind}:{i}")).unwrap_or_default();
+        let mut ports = Vec::with_capacity(1 + inputs + outputs);
+        let mut push = |ty: u32, index: usize, label: &str| {
+            let index_all = ports.len();
+            ports.push(PortBox {
+                raw: sys::MMAL_PORT_T {
+                    type_: ty,
+                    index: index as u16,
+                    index_all: index_all as u16,
+                    buffer_alignment_min: 16,
+                    ..Default::default()
+                },
+                format: Default::default(),
+                es: Default::default(),
+                name: port_name(label, index),
+                index_all,
+            });
+        };
+        push(sys::MMAL_PORT_TYPE_CONTROL, 0, "ctr");
+        for i in 0..inputs {
+            push(sys::MMAL_PORT_TYPE_INPUT, i, "in");
+        }
+        for i in 0..outputs {
+            push(sys::MMAL_PORT_TYPE_OUTPUT, i, "out");
+        }
+        let mut component = Box::new(ComponentBox {
+            raw: Default::default(),
+            ports: ports.into_boxed_slice(),
+            input_ptrs: vec![ptr::null_mut(); inputs].into_boxed_slice(),
+            output_ptrs: vec![ptr::null_mut(); outputs].into_boxed_slice(),
+            all_ptrs: vec![ptr::null_mut(); 1 + inputs + outputs].into_boxed_slice(),
+            name: CString::new(name).unwrap_or_default(),
+            refs: AtomicU32::new(1),
+            shared,
+        });
+        let raw_component: *mut sys::MMAL_COMPONENT_T = &mut component.raw;
+        let ComponentBox { raw, ports, input_ptrs, output_ptrs, all_ptrs, name, .. } = &mut *component;
+        for (i, p) in ports.iter_mut().enumerate() {
+            p.raw.name = p.name.as_ptr();
+            p.raw.component = raw_component;
+            p.format.es = &mut p.es;
+            p.raw.format = &mut p.format;
+            let raw_port: *mut sys::MMAL_PORT_T = &mut p.raw;
+            p.raw.priv_ = raw_port.cast();
+            all_ptrs[i] = raw_port;
+            if i >= 1 && i <= inputs {
+                input_ptrs[i - 1] = raw_port;
+            } else if i > inputs {
+                output_ptrs[i - 1 - inputs] = raw_port;
+            }
+        }
+        raw.priv_ = raw_component.cast();
+        raw.name = name.as_ptr();
+        raw.control = all_ptrs[0];
+        raw.input_num = inputs as u32;
+        raw.input = input_ptrs.as_mut_ptr();
+        raw.output_num = outputs as u32;
+        raw.output = output_ptrs.as_mut_ptr();
+        raw.port_num = all_ptrs.len() as u32;
+        raw.port = all_ptrs.as_mut_ptr();
+        raw.id = id;
+        COMPONENTS.fetch_add(1, Ordering::SeqCst);
+        ComponentPtr(NonNull::from(Box::leak(component)))
+    }
+
+    pub(crate) fn from_raw(raw: *mut sys::MMAL_COMPONENT_T) -> Option<ComponentPtr> {
+        NonNull::new(raw.cast::<ComponentBox>()).map(ComponentPtr)
+    }
+
+    pub(crate) fn as_raw(self) -> *mut sys::MMAL_COMPONENT_T {
+        self.0.as_ptr().cast()
+    }
+
+    fn component(&self) -> &ComponentBox {
+        // SAFETY: a `ComponentPtr` exists only for components not yet
+        // destroyed.
+        unsafe { self.0.as_ref() }
+    }
+
+    pub(crate) fn shared(self) -> Arc<Shared> {
+        self.component().shared.clone()
+    }
+
+    /// Every port, control first.
+    pub(crate) fn ports(self) -> Vec<PortPtr> {
+        self.component().all_ptrs.iter().filter_map(|&p| PortPtr::from_raw(p)).collect()
+    }
+
+    pub(crate) fn set_enabled(self, on: bool) {
+        // SAFETY: as for `PortPtr::set_enabled`.
+        let field = unsafe { AtomicU32::from_ptr(ptr::addr_of_mut!((*self.as_raw()).is_enabled)) };
+        field.store(on as u32, Ordering::Release);
+    }
+
+    pub(crate) fn acquire(self) {
+        self.component().refs.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Drops one reference; `true` if it was the last.
+    pub(crate) fn release(self) -> bool {
+        self.component().refs.fetch_sub(1, Ordering::AcqRel) == 1
+    }
+
+    /// Frees the component's memory; its worker must have stopped.
+    pub(crate) fn free(self) {
+        // SAFETY: leaked from a box in `create`, freed once, after the last
+        // reference.
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+        COMPONENTS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Connections
+
+#[repr(C)]
+pub(crate) struct ConnectionBox {
+    raw: sys::MMAL_CONNECTION_T,
+    name: CString,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ConnectionPtr(NonNull<ConnectionBox>);
+
+impl ConnectionPtr {
+    pub(crate) fn create(out: PortPtr, input: PortPtr, flags: u32) -> ConnectionPtr {
+        let name = CString::new(format!("{}/{}", out.name(), input.name())).unwrap_or_default();
+        let mut c = Box::new(ConnectionBox {
+            raw: sys::MMAL_CONNECTION_T { flags, in_: input.as_raw(), out: out.as_raw(), ..Default::default() },
+            name,
+        });
+        c.raw.name = c.name.as_ptr();
+        CONNECTIONS.fetch_add(1, Ordering::SeqCst);
+        ConnectionPtr(NonNull::from(Box::leak(c)))
+    }
+
+    pub(crate) fn from_raw(raw: *mut sys::MMAL_CONNECTION_T) -> Option<ConnectionPtr> {
+        NonNull::new(raw.cast::<ConnectionBox>()).map(ConnectionPtr)
+    }
+
+    pub(crate) fn as_raw(self) -> *mut sys::MMAL_CONNECTION_T {
+        self.0.as_ptr().cast()
+    }
+
+    fn raw(&self) -> &sys::MMAL_CONNECTION_T {
+        // SAFETY: a `ConnectionPtr` exists only for live connections.
+        unsafe { &self.0.as_ref().raw }
+    }
+
+    pub(crate) fn ports(self) -> Option<(PortPtr, PortPtr)> {
+        Some((PortPtr::from_raw(self.raw().out)?, PortPtr::from_raw(self.raw().in_)?))
+    }
+
+    pub(crate) fn is_enabled(self) -> bool {
+        self.raw().is_enabled != 0
+    }
+
+    pub(crate) fn set_enabled(self, on: bool) {
+        // SAFETY: live (see `raw`); only the client's calls write it.
+        unsafe { (*self.0.as_ptr()).raw.is_enabled = on as u32 };
+    }
+
+    pub(crate) fn free(self) {
+        // SAFETY: leaked from a box in `create`, freed once.
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+        CONNECTIONS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Event payloads that hold C structs
+
+/// Fills `buffer` with an `MMAL_EVENT_FORMAT_CHANGED` payload: the
+/// requirements, then a format and its video part, which the payload's
+/// format pointer points at. Returns the payload length, or `None` if the
+/// buffer is too small.
+pub(crate) fn write_format_changed(buffer: BufPtr, requirements: [u32; 4], format: &VideoFormat) -> Option<usize> {
+    use std::mem::size_of;
+    let head = size_of::<sys::MMAL_EVENT_FORMAT_CHANGED_T>();
+    let fmt_at = head.next_multiple_of(8);
+    let es_at = (fmt_at + size_of::<sys::MMAL_ES_FORMAT_T>()).next_multiple_of(8);
+    let len = es_at + size_of::<sys::MMAL_ES_SPECIFIC_FORMAT_T>();
+    if buffer.alloc_size() < len {
+        return None;
+    }
+    buffer.with_payload(|bytes| {
+        let base = bytes.as_mut_ptr();
+        // SAFETY: the payload holds `len` bytes (checked above); event
+        // pools are heap pools, whose payloads are 8-byte aligned, and the
+        // offsets are multiples of 8; the three structs do not overlap.
+        unsafe {
+            let es = base.add(es_at).cast::<sys::MMAL_ES_SPECIFIC_FORMAT_T>();
+            let fmt = base.add(fmt_at).cast::<sys::MMAL_ES_FORMAT_T>();
+            let head = base.cast::<sys::MMAL_EVENT_FORMAT_CHANGED_T>();
+            es.write(sys::MMAL_ES_SPECIFIC_FORMAT_T {
+                video: sys::MMAL_VIDEO_FORMAT_T {
+                    width: format.width,
+                    height: format.height,
+                    crop: sys::MMAL_RECT_T {
+                        x: format.crop.0 as i32,
+                        y: format.crop.1 as i32,
+                        width: format.crop.2 as i32,
+                        height: format.crop.3 as i32,
+                    },
+                    frame_rate: sys::MMAL_RATIONAL_T { num: format.frame_rate.0, den: format.frame_rate.1 },
+                    par: sys::MMAL_RATIONAL_T { num: 1, den: 1 },
+                    color_space: 0,
+                },
+            });
+            fmt.write(sys::MMAL_ES_FORMAT_T {
+                type_: sys::MMAL_ES_TYPE_VIDEO,
+                encoding: format.encoding,
+                es,
+                flags: sys::MMAL_ES_FORMAT_FLAG_FRAMED,
+                ..Default::default()
+            });
+            head.write(sys::MMAL_EVENT_FORMAT_CHANGED_T {
+                buffer_size_min: requirements[0],
+                buffer_num_min: requirements[1],
+                buffer_size_recommended: requirements[2],
+                buffer_num_recommended: requirements[3],
+                format: fmt,
+            });
+        }
+    });
+    Some(len)
+}
+
+/// `mmal_event_format_changed_get`: the payload of a FORMAT_CHANGED event.
+pub(crate) fn format_changed_payload(buffer: BufPtr) -> *mut sys::MMAL_EVENT_FORMAT_CHANGED_T {
+    if buffer.cmd() != sys::MMAL_EVENT_FORMAT_CHANGED
+        || buffer.length() < std::mem::size_of::<sys::MMAL_EVENT_FORMAT_CHANGED_T>()
+    {
+        return ptr::null_mut();
+    }
+    buffer.with_payload(|bytes| bytes.as_mut_ptr().cast())
+}
