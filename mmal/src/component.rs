@@ -1,0 +1,427 @@
+//! Components and ports.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use mmal_sys as sys;
+
+use crate::backend::{backend, Backend};
+use crate::error::{check, Error, Result, Status};
+use crate::events::Events;
+use crate::format::Format;
+use crate::params::{GetParameter, SetParameter};
+use crate::raw::{self, RawComponent, RawPort};
+use crate::stream::{Buffer, CallbackPort, FrameStream};
+
+pub(crate) struct ComponentInner {
+    pub(crate) backend: &'static Backend,
+    pub(crate) raw: RawComponent,
+    pub(crate) name: String,
+    /// Serialises format edits and enabling across clones.
+    pub(crate) config: Mutex<()>,
+}
+
+impl Drop for ComponentInner {
+    fn drop(&mut self) {
+        // Streams, event listeners and connections hold a reference, so by
+        // now every port is disabled: disable, then release (raspistill's
+        // order).
+        let api = &self.backend.api;
+        if self.raw.is_enabled() {
+            let status = self.raw.disable(api);
+            if status != sys::MMAL_SUCCESS {
+                log::warn!("disabling {} on drop failed with status {status}", self.name);
+            }
+        }
+        let status = self.raw.release(api);
+        if status != sys::MMAL_SUCCESS {
+            log::error!("releasing {} failed with status {status}; the VideoCore may keep it", self.name);
+        }
+    }
+}
+
+/// An MMAL component (`vc.ril.camera`, `vc.null_sink`…).
+///
+/// Cloning shares the component; the last clone to go (including those
+/// held by ports, streams and connections) disables and releases it.
+/// Configure it while disabled, then [`enable`](Self::enable) it.
+///
+/// ```no_run
+/// use mmal::{params::CameraInfo, Component};
+/// let info = Component::new("vc.camera_info")?;
+/// let cameras = info.control().get::<CameraInfo>()?;
+/// println!("{:?}", cameras.cameras);
+/// # Ok::<(), mmal::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Component {
+    pub(crate) inner: Arc<ComponentInner>,
+}
+
+// Send + Sync: a component is a refcounted handle to libmmal objects, which
+// libmmal lets any thread use; the crate's own state is behind a mutex.
+
+impl fmt::Debug for Component {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Component").field("name", &self.inner.name).field("enabled", &self.is_enabled()).finish()
+    }
+}
+
+fn is_camera(name: &str) -> bool {
+    name == "vc.ril.camera"
+}
+
+impl Component {
+    /// Creates the component `name`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownComponent`] for a name nobody supplies;
+    /// [`Error::CameraNotEnabled`] when the camera is off in the firmware;
+    /// [`Error::NoVideoCoreComponents`] for a `vc.` name when only libmmal's
+    /// host components are installed; the provider's errors (see
+    /// [`provider`](crate::provider)).
+    pub fn new(name: &str) -> Result<Component> {
+        let backend = backend()?;
+        if name.starts_with("vc.") && !backend.vc_components {
+            return Err(Error::NoVideoCoreComponents { name: name.to_owned() });
+        }
+        let c_name = raw::c_name(name).ok_or_else(|| Error::UnknownComponent { name: name.to_owned() })?;
+        let raw = raw::component_create(&backend.api, &c_name).map_err(|status| match status {
+            sys::MMAL_ENOSYS => Error::UnknownComponent { name: name.to_owned() },
+            sys::MMAL_ENOMEM if is_camera(name) => Error::CameraNotEnabled { name: name.to_owned() },
+            other => Error::Mmal {
+                call: "mmal_component_create",
+                object: name.to_owned(),
+                status: Status::from_raw(other).unwrap_or(Status::Unknown(other)),
+            },
+        })?;
+        Ok(Component {
+            inner: Arc::new(ComponentInner { backend, raw, name: name.to_owned(), config: Mutex::new(()) }),
+        })
+    }
+
+    /// The component's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The provider's ID for this component (`MMAL_COMPONENT_T::id`).
+    pub fn id(&self) -> u32 {
+        self.inner.raw.id()
+    }
+
+    /// Whether the component is enabled.
+    pub fn is_enabled(&self) -> bool {
+        self.inner.raw.is_enabled()
+    }
+
+    /// Starts the component.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CameraNotDetected`] when the camera finds no sensor (ENOSPC);
+    /// [`Error::Mmal`] otherwise.
+    pub fn enable(&self) -> Result<()> {
+        let _config = crate::lock(&self.inner.config);
+        let status = self.inner.raw.enable(&self.inner.backend.api);
+        if status == sys::MMAL_ENOSPC && is_camera(&self.inner.name) {
+            return Err(Error::CameraNotDetected { name: self.inner.name.clone() });
+        }
+        check(status, "mmal_component_enable", || self.inner.name.clone())
+    }
+
+    /// Stops the component (ports stay enabled; frames stop).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WouldDeadlock`] when called from one of the component's own
+    /// callbacks; [`Error::Mmal`] otherwise.
+    pub fn disable(&self) -> Result<()> {
+        if raw::in_callback_of(self.inner.raw) {
+            return Err(Error::WouldDeadlock(self.inner.name.clone()));
+        }
+        let _config = crate::lock(&self.inner.config);
+        check(self.inner.raw.disable(&self.inner.backend.api), "mmal_component_disable", || self.inner.name.clone())
+    }
+
+    /// The control port (parameters and events).
+    pub fn control(&self) -> Port {
+        let raw = self.inner.raw.control().expect("every MMAL component has a control port");
+        Port { component: self.inner.clone(), raw }
+    }
+
+    /// Number of input ports.
+    pub fn input_count(&self) -> usize {
+        self.inner.raw.input_count()
+    }
+
+    /// Number of output ports.
+    pub fn output_count(&self) -> usize {
+        self.inner.raw.output_count()
+    }
+
+    /// Input port `index`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoSuchPort`] if there is no such port.
+    pub fn input(&self, index: usize) -> Result<Port> {
+        self.inner.raw.input(index).map(|raw| Port { component: self.inner.clone(), raw }).ok_or_else(|| {
+            Error::NoSuchPort {
+                component: self.inner.name.clone(),
+                kind: "input",
+                index,
+                count: self.input_count(),
+            }
+        })
+    }
+
+    /// Output port `index` (on the camera: 0 preview, 1 video, 2 still).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoSuchPort`] if there is no such port.
+    pub fn output(&self, index: usize) -> Result<Port> {
+        self.inner.raw.output(index).map(|raw| Port { component: self.inner.clone(), raw }).ok_or_else(|| {
+            Error::NoSuchPort {
+                component: self.inner.name.clone(),
+                kind: "output",
+                index,
+                count: self.output_count(),
+            }
+        })
+    }
+
+    /// Enables the control port and returns its events (errors, end of
+    /// stream, format and parameter changes). Event buffers are released as
+    /// soon as they are copied, so the component never runs short of them.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::State`] if the control port is already enabled.
+    pub fn events(&self) -> Result<Events> {
+        Events::new(self.control())
+    }
+}
+
+/// Which kind of port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PortKind {
+    /// The control port.
+    Control,
+    /// An input.
+    Input,
+    /// An output.
+    Output,
+    /// A clock port.
+    Clock,
+    /// Something else.
+    Unknown,
+}
+
+impl PortKind {
+    pub(crate) fn from_raw(raw: u32) -> PortKind {
+        match raw {
+            sys::MMAL_PORT_TYPE_CONTROL => PortKind::Control,
+            sys::MMAL_PORT_TYPE_INPUT => PortKind::Input,
+            sys::MMAL_PORT_TYPE_OUTPUT => PortKind::Output,
+            sys::MMAL_PORT_TYPE_CLOCK => PortKind::Clock,
+            _ => PortKind::Unknown,
+        }
+    }
+}
+
+/// A port's buffer needs, after its format is committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BufferRequirements {
+    /// Fewest buffers the port works with.
+    pub num_min: u32,
+    /// Smallest buffer.
+    pub size_min: u32,
+    /// Payload alignment.
+    pub alignment_min: u32,
+    /// Buffers the port works well with.
+    pub num_recommended: u32,
+    /// Buffer size the port works well with.
+    pub size_recommended: u32,
+    /// Buffers currently asked for.
+    pub num: u32,
+    /// Buffer size currently asked for.
+    pub size: u32,
+}
+
+/// A port of a [`Component`]. It keeps its component alive.
+#[derive(Clone)]
+pub struct Port {
+    pub(crate) component: Arc<ComponentInner>,
+    pub(crate) raw: RawPort,
+}
+
+impl fmt::Debug for Port {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Port").field("name", &self.name()).field("enabled", &self.is_enabled()).finish()
+    }
+}
+
+impl Port {
+    /// The port's name (`vc.ril.camera:out:1`…).
+    pub fn name(&self) -> String {
+        self.raw.name()
+    }
+
+    /// Control, input or output.
+    pub fn kind(&self) -> PortKind {
+        PortKind::from_raw(self.raw.port_type())
+    }
+
+    /// Index among the component's ports of this kind.
+    pub fn index(&self) -> usize {
+        self.raw.index()
+    }
+
+    /// Whether the port is enabled.
+    pub fn is_enabled(&self) -> bool {
+        self.raw.is_enabled()
+    }
+
+    /// The component this port belongs to.
+    pub fn component(&self) -> Component {
+        Component { inner: self.component.clone() }
+    }
+
+    pub(crate) fn api(&self) -> &'static sys::Api {
+        &self.component.backend.api
+    }
+
+    /// The port's current format.
+    pub fn format(&self) -> Format {
+        self.raw.format()
+    }
+
+    /// Writes `format` into the port's format (in place, as libmmal
+    /// requires) and commits it; the buffer requirements follow.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::State`] if the port is enabled; [`Error::Mmal`] (usually
+    /// EINVAL) if the component refuses the format, in which case the port
+    /// keeps the format it had.
+    pub fn set_format(&self, format: &Format) -> Result<()> {
+        let _config = crate::lock(&self.component.config);
+        if self.is_enabled() {
+            return Err(Error::State(format!("{}: disable the port before changing its format", self.name())));
+        }
+        let previous = self.raw.format();
+        self.raw.write_format(format);
+        let status = self.raw.commit(self.api());
+        if status != sys::MMAL_SUCCESS {
+            self.raw.write_format(&previous);
+            let _ = self.raw.commit(self.api());
+        }
+        check(status, "mmal_port_format_commit", || format!("{} ({format})", self.name()))
+    }
+
+    /// The buffer requirements of the committed format.
+    pub fn buffer_requirements(&self) -> BufferRequirements {
+        let b = self.raw.buffers();
+        BufferRequirements {
+            num_min: b.num_min,
+            size_min: b.size_min,
+            alignment_min: b.alignment_min,
+            num_recommended: b.num_recommended,
+            size_recommended: b.size_recommended,
+            num: b.num,
+            size: b.size,
+        }
+    }
+
+    /// Sets how many buffers of what size the port will use (when enabled
+    /// by a connection; streams choose their own).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::State`] if the port is enabled.
+    pub fn set_buffers(&self, num: u32, size: u32) -> Result<()> {
+        let _config = crate::lock(&self.component.config);
+        if self.is_enabled() {
+            return Err(Error::State(format!("{}: disable the port before changing its buffers", self.name())));
+        }
+        self.raw.set_buffers(num, size);
+        Ok(())
+    }
+
+    /// Reads parameter `P`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Mmal`] with ENOSYS if the port does not have it;
+    /// [`Error::ShortParameter`] if the reply is too short.
+    pub fn get<P: GetParameter>(&self) -> Result<P> {
+        let mut words = [0u32; sys::MMAL_PARAMETER_MAX_SIZE as usize / 4];
+        let size = 8 + P::SIZE.min(words.len() * 4 - 8);
+        words[0] = P::ID;
+        words[1] = size as u32;
+        let status = self.raw.parameter_get(self.api(), &mut words);
+        check(status, "mmal_port_parameter_get", || format!("{} ({})", self.name(), P::NAME))?;
+        let returned = (words[1] as usize).clamp(8, size);
+        let mut bytes = [0u8; sys::MMAL_PARAMETER_MAX_SIZE as usize];
+        for (chunk, w) in bytes.chunks_exact_mut(4).zip(words) {
+            chunk.copy_from_slice(&w.to_ne_bytes());
+        }
+        P::decode(&bytes[8..returned])
+    }
+
+    /// Sets parameter `P`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidParameter`] for a value that cannot be sent;
+    /// [`Error::MixedVideoCore`] for lens shading memory from the other
+    /// VideoCore; [`Error::Mmal`] if the port refuses it.
+    pub fn set<P: SetParameter>(&self, value: &P) -> Result<()> {
+        value.check(self.component.backend.provider)?;
+        let mut bytes = [0u8; sys::MMAL_PARAMETER_MAX_SIZE as usize];
+        let n = value.encode(&mut bytes[8..])?;
+        let mut words = [0u32; sys::MMAL_PARAMETER_MAX_SIZE as usize / 4];
+        for (w, chunk) in words.iter_mut().zip(bytes.chunks_exact(4)) {
+            *w = u32::from_ne_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        }
+        words[0] = P::ID;
+        words[1] = (8 + n) as u32;
+        let status = self.raw.parameter_set(self.api(), &words);
+        check(status, "mmal_port_parameter_set", || format!("{} ({})", self.name(), P::NAME))
+    }
+
+    /// Enables the port as a stream of frames: the stream owns a pool of
+    /// `buffers` buffers (at least the port's minimum) of the recommended
+    /// size, hands each filled buffer to [`FrameStream::next_timeout`], and
+    /// gives it back to the port when the [`Frame`](crate::Frame) is
+    /// dropped. MMAL's thread never waits for the reader: when all queued
+    /// frames are unread, the oldest is dropped and counted.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::State`] if the port is enabled or connected;
+    /// [`Error::Mmal`] if the pool cannot be made or the port refuses.
+    pub fn enable_stream(&self, buffers: u32) -> Result<FrameStream> {
+        FrameStream::new(self.clone(), buffers)
+    }
+
+    /// Enables the port with a callback, run on MMAL's thread for every
+    /// buffer (output ports get a pool that is recycled after each call).
+    /// The callback must be quick and must not block; a panic in it is
+    /// caught, reported by [`CallbackPort::check`], and stops further calls.
+    ///
+    /// # Errors
+    ///
+    /// As for [`enable_stream`](Self::enable_stream).
+    pub fn enable_callback<F>(&self, callback: F) -> Result<CallbackPort>
+    where
+        F: FnMut(&Buffer<'_>) + Send + 'static,
+    {
+        CallbackPort::new(self.clone(), Box::new(callback))
+    }
+}

@@ -1,0 +1,354 @@
+//! Lens shading: the override parameter, and tables computed from a flat
+//! field.
+//!
+//! The camera's ISP multiplies each Bayer channel by a gain that varies
+//! across the sensor, to undo the lens's vignetting. The built-in table
+//! suits the stock lens only; microscopes and other custom optics need
+//! their own. A table is four planes (R, Gr, Gb, B) of `width × height`
+//! cells of 64×64 sensor pixels, one byte per cell in unsigned 3.5 fixed
+//! point (32 = ×1.0, 255 = ×7.97). The firmware reads it from VCSM memory
+//! named by its VideoCore handle, while the camera is disabled.
+
+use mmal_sys as sys;
+use vcsm::{DriverKind, SharedMemory, VcHandle};
+
+use crate::backend::Provider;
+use crate::error::{Error, Result};
+use crate::format::{Encoding, Format};
+use crate::params::{put_u32, Parameter, SetParameter};
+
+/// Sensor pixels per grid cell, each way.
+pub const CELL_SIZE: u32 = 64;
+
+/// `MMAL_PARAMETER_LENS_SHADING_OVERRIDE`, set on the camera's control port
+/// while the camera is disabled.
+///
+/// It can only be built from a [`SharedMemory`] block (or as
+/// [`off`](Self::off)), so the handle it carries is a VideoCore handle and
+/// the block is large enough for the grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LensShading {
+    table: Option<(VcHandle, DriverKind)>,
+    grid_width: u32,
+    grid_stride: u32,
+    grid_height: u32,
+    ref_transform: u32,
+}
+
+impl LensShading {
+    /// The override for a `grid_width`×`grid_height` table in `memory`
+    /// (planes R, Gr, Gb, B, rows `grid_width` bytes apart).
+    ///
+    /// The firmware copies the table when the parameter is set, so the block
+    /// may be freed afterwards.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LensShading`] if the grid is empty or the block holds fewer
+    /// than `grid_width * grid_height * 4` bytes.
+    pub fn new(memory: &SharedMemory, grid_width: u32, grid_height: u32) -> Result<LensShading> {
+        let need = grid_width as usize * grid_height as usize * 4;
+        if grid_width == 0 || grid_height == 0 {
+            return Err(Error::LensShading(format!("a {grid_width}x{grid_height} grid is empty")));
+        }
+        if memory.size() < need {
+            return Err(Error::LensShading(format!(
+                "block {:?} holds {} bytes; a {grid_width}x{grid_height} table needs {need}",
+                memory.name(),
+                memory.size()
+            )));
+        }
+        Ok(LensShading {
+            table: Some((memory.vc_handle(), memory.driver())),
+            grid_width,
+            grid_stride: grid_width,
+            grid_height,
+            ref_transform: 0,
+        })
+    }
+
+    /// Turns the override off (the firmware's own table comes back when
+    /// the camera is next configured).
+    pub fn off() -> LensShading {
+        LensShading { table: None, grid_width: 0, grid_stride: 0, grid_height: 0, ref_transform: 0 }
+    }
+
+    /// Sets `ref_transform`: the flips (bit 0 horizontal, bit 1 vertical,
+    /// bit 2 transpose) the table was measured with.
+    pub fn with_ref_transform(mut self, transform: u32) -> LensShading {
+        self.ref_transform = transform;
+        self
+    }
+
+    /// The VideoCore handle of the table, if on.
+    pub fn vc_handle(&self) -> Option<VcHandle> {
+        self.table.map(|(h, _)| h)
+    }
+
+    /// `(width, height)` of the grid.
+    pub fn grid(&self) -> (u32, u32) {
+        (self.grid_width, self.grid_height)
+    }
+}
+
+impl Parameter for LensShading {
+    const ID: u32 = sys::MMAL_PARAMETER_LENS_SHADING_OVERRIDE;
+    const NAME: &'static str = "LENS_SHADING_OVERRIDE";
+}
+
+impl SetParameter for LensShading {
+    fn encode(&self, out: &mut [u8]) -> Result<usize> {
+        // The firmware wants a valid cell size even to switch off.
+        let (enabled, handle, cell) = match self.table {
+            Some((h, _)) => (1, h.get(), CELL_SIZE),
+            None => (0, 0, 16),
+        };
+        let fields = [enabled, cell, self.grid_width, self.grid_stride, self.grid_height, handle, self.ref_transform];
+        for (i, v) in fields.into_iter().enumerate() {
+            put_u32(out, 4 * i, v);
+        }
+        Ok(28)
+    }
+
+    fn check(&self, provider: Provider) -> Result<()> {
+        match (self.table, provider) {
+            (Some((_, DriverKind::Emulated)), Provider::Hardware) => Err(Error::MixedVideoCore {
+                memory: "emulated".to_owned(),
+                mmal: "libmmal (hardware)",
+                hint: "the table was allocated from the software VideoCore",
+            }),
+            (Some((_, driver)), Provider::Emulated) if driver != DriverKind::Emulated => Err(Error::MixedVideoCore {
+                memory: driver.to_string(),
+                mmal: "emulated",
+                hint: "the table was allocated from a real VCSM driver",
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A lens shading table in memory: four planes (R, Gr, Gb, B) of
+/// `width × height` u3.5 gains.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LensShadingTable {
+    width: u32,
+    height: u32,
+    gains: Vec<u8>,
+    ref_transform: u32,
+}
+
+/// A table copied into VCSM memory, and the parameter naming it.
+#[derive(Debug)]
+pub struct UploadedTable {
+    memory: SharedMemory,
+    parameter: LensShading,
+}
+
+impl UploadedTable {
+    /// The parameter to set on the camera's control port.
+    pub fn parameter(&self) -> &LensShading {
+        &self.parameter
+    }
+
+    /// The VCSM block holding the table.
+    pub fn memory(&self) -> &SharedMemory {
+        &self.memory
+    }
+}
+
+impl LensShadingTable {
+    /// The grid for a sensor of full resolution `width`×`height`:
+    /// `(width / 64 + 1, height / 64 + 1)`, as the firmware's own tools size
+    /// it.
+    pub fn grid_for(width: u32, height: u32) -> (u32, u32) {
+        (width / CELL_SIZE + 1, height / CELL_SIZE + 1)
+    }
+
+    /// A table of unity gains (32): no correction.
+    pub fn unity(width: u32, height: u32) -> LensShadingTable {
+        LensShadingTable { width, height, gains: vec![32; (width * height * 4) as usize], ref_transform: 0 }
+    }
+
+    /// A table from its four planes, back to back.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LensShading`] if `gains` is not `width * height * 4` bytes
+    /// or holds gains below 32 (×1.0), which the ISP does not handle.
+    pub fn from_planes(width: u32, height: u32, gains: Vec<u8>) -> Result<LensShadingTable> {
+        let need = width as usize * height as usize * 4;
+        if width == 0 || height == 0 || gains.len() != need {
+            return Err(Error::LensShading(format!(
+                "{} bytes for a {width}x{height} grid; it needs {need} (4 planes R, Gr, Gb, B)",
+                gains.len()
+            )));
+        }
+        if let Some(i) = gains.iter().position(|&g| g < 32) {
+            return Err(Error::LensShading(format!(
+                "gain {} at byte {i} is below 32 (x1.0); the ISP's behaviour is undefined there",
+                gains[i]
+            )));
+        }
+        Ok(LensShadingTable { width, height, gains, ref_transform: 0 })
+    }
+
+    /// Computes the table that flattens `image`, a capture of a uniformly
+    /// lit target through the optics to correct, taken with the override
+    /// off and over the sensor's whole field of view (a full-FOV sensor
+    /// mode) whose full resolution is `sensor`.
+    ///
+    /// Each cell's gain is the brightest cell's level over its own, per
+    /// channel, sampled in a box around the cell centre; gains are rounded
+    /// and clipped to 32–255.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LensShading`] if the format is not RGB24, BGR24, RGBA or
+    /// BGRA, `image` is shorter than the format says, or a channel is black.
+    pub fn from_flat_field(image: &[u8], format: &Format, sensor: (u32, u32)) -> Result<LensShadingTable> {
+        let (bpp, order) = match format.encoding {
+            Encoding::RGB24 => (3, [0, 1, 2]),
+            Encoding::BGR24 => (3, [2, 1, 0]),
+            Encoding::RGBA => (4, [0, 1, 2]),
+            Encoding::BGRA => (4, [2, 1, 0]),
+            other => {
+                return Err(Error::LensShading(format!("capture the flat field as RGB24, BGR24, RGBA or BGRA, not {other}")))
+            }
+        };
+        let (vw, vh) = format.visible();
+        let stride = format.stride();
+        if vw == 0 || vh == 0 || image.len() < stride * (vh as usize - 1) + vw as usize * bpp {
+            return Err(Error::LensShading(format!("{} bytes is too short for a {format} image", image.len())));
+        }
+        let (gw, gh) = Self::grid_for(sensor.0, sensor.1);
+        let (sx, sy) = (vw as f64 / sensor.0 as f64, vh as f64 / sensor.1 as f64);
+        let radius_x = ((CELL_SIZE as f64 * sx) / 4.0).max(1.0) as i64;
+        let radius_y = ((CELL_SIZE as f64 * sy) / 4.0).max(1.0) as i64;
+        let mut levels = vec![[0f64; 3]; (gw * gh) as usize];
+        for j in 0..gh {
+            for i in 0..gw {
+                let cx = (((i * CELL_SIZE + CELL_SIZE / 2) as f64) * sx) as i64;
+                let cy = (((j * CELL_SIZE + CELL_SIZE / 2) as f64) * sy) as i64;
+                let mut sum = [0f64; 3];
+                let mut n = 0.0;
+                for y in (cy - radius_y)..=(cy + radius_y) {
+                    let y = y.clamp(0, vh as i64 - 1) as usize;
+                    for x in (cx - radius_x)..=(cx + radius_x) {
+                        let x = x.clamp(0, vw as i64 - 1) as usize;
+                        let p = &image[y * stride + x * bpp..];
+                        for c in 0..3 {
+                            sum[c] += f64::from(p[order[c]]);
+                        }
+                        n += 1.0;
+                    }
+                }
+                levels[(j * gw + i) as usize] = sum.map(|s| s / n);
+            }
+        }
+        let mut gains = vec![0u8; (gw * gh * 4) as usize];
+        let plane = (gw * gh) as usize;
+        for c in 0..3 {
+            let max = levels.iter().map(|l| l[c]).fold(0.0, f64::max);
+            if max < 1.0 {
+                return Err(Error::LensShading(format!("channel {} is black: light the target", ["R", "G", "B"][c])));
+            }
+            for (k, l) in levels.iter().enumerate() {
+                let g = (32.0 * max / l[c].max(0.5)).round().clamp(32.0, 255.0) as u8;
+                match c {
+                    0 => gains[k] = g,
+                    1 => {
+                        gains[plane + k] = g;
+                        gains[2 * plane + k] = g;
+                    }
+                    _ => gains[3 * plane + k] = g,
+                }
+            }
+        }
+        Ok(LensShadingTable { width: gw, height: gh, gains, ref_transform: 0 })
+    }
+
+    /// Grid width in cells.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Grid height in cells.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// The four planes, back to back.
+    pub fn gains(&self) -> &[u8] {
+        &self.gains
+    }
+
+    /// The gain of `channel` (0 R, 1 Gr, 2 Gb, 3 B) at cell (`x`, `y`).
+    pub fn gain(&self, channel: usize, x: u32, y: u32) -> Option<u8> {
+        if channel >= 4 || x >= self.width || y >= self.height {
+            return None;
+        }
+        let plane = (self.width * self.height) as usize;
+        self.gains.get(channel * plane + (y * self.width + x) as usize).copied()
+    }
+
+    /// Sets `ref_transform` (see [`LensShading::with_ref_transform`]).
+    pub fn with_ref_transform(mut self, transform: u32) -> LensShadingTable {
+        self.ref_transform = transform;
+        self
+    }
+
+    /// Copies the table into new VCSM memory (named `ls_grid`) and returns it
+    /// with the parameter to set.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Vcsm`] if the memory cannot be allocated or written.
+    pub fn upload(&self) -> Result<UploadedTable> {
+        let mut memory = SharedMemory::new(self.gains.len(), "ls_grid")?;
+        memory.copy_from_slice(&self.gains)?;
+        let parameter = LensShading::new(&memory, self.width, self.height)?.with_ref_transform(self.ref_transform);
+        Ok(UploadedTable { memory, parameter })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grids_match_the_published_sizes() {
+        assert_eq!(LensShadingTable::grid_for(2592, 1944), (41, 31));
+        assert_eq!(LensShadingTable::grid_for(3280, 2464), (52, 39));
+        assert_eq!(LensShadingTable::grid_for(4056, 3040), (64, 48));
+    }
+
+    #[test]
+    fn planes_are_checked() {
+        assert!(LensShadingTable::from_planes(2, 2, vec![32; 16]).is_ok());
+        assert!(matches!(LensShadingTable::from_planes(2, 2, vec![32; 15]), Err(Error::LensShading(_))));
+        assert!(matches!(LensShadingTable::from_planes(2, 2, vec![31; 16]), Err(Error::LensShading(_))));
+    }
+
+    #[test]
+    fn a_vignetted_field_gives_larger_gains_at_the_corners() {
+        let format = Format::video(Encoding::RGB24, 128, 96);
+        let stride = format.stride();
+        let mut image = vec![0u8; stride * 96];
+        for y in 0..96 {
+            for x in 0..128 {
+                let r2 = ((x as f64 - 64.0).powi(2) + (y as f64 - 48.0).powi(2)) / (64.0f64.powi(2) + 48.0f64.powi(2));
+                let v = (200.0 / (1.0 + 0.6 * r2).powi(2)) as u8;
+                image[y * stride + x * 3..][..3].copy_from_slice(&[v, v, v]);
+            }
+        }
+        let t = LensShadingTable::from_flat_field(&image, &format, (1280, 960)).unwrap();
+        assert_eq!((t.width(), t.height()), (21, 16));
+        let centre = t.gain(1, 10, 7).unwrap();
+        let corner = t.gain(1, 0, 0).unwrap();
+        assert!(centre <= 34, "centre gain {centre}");
+        assert!(corner > 70, "corner gain {corner}");
+        assert!(t.gains().iter().all(|&g| g >= 32));
+        let grey = Format::video(Encoding::I420, 128, 96);
+        assert!(matches!(LensShadingTable::from_flat_field(&image, &grey, (1280, 960)), Err(Error::LensShading(_))));
+    }
+}

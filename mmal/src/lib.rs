@@ -1,0 +1,142 @@
+//! Safe MMAL for the Raspberry Pi camera, with a software VideoCore for
+//! every other machine.
+//!
+//! MMAL is the VideoCore's multimedia API on Raspberry Pi OS Buster, and on
+//! Bullseye 32-bit with the legacy camera stack. This crate loads libmmal at
+//! run time on a Pi; anywhere else (or with `VIDEOCORE=emulated`) it uses
+//! the software VideoCore of the `mmal-emu` crate, which has a camera, a
+//! null sink and a splitter that behave like the firmware's. The same
+//! program runs on both.
+//!
+//! * [`Component`]: created by name, reference counted, released in
+//!   raspistill's order when the last handle goes.
+//! * [`Port`]: [`format`](Port::format) / [`set_format`](Port::set_format),
+//!   [`get`](Port::get) / [`set`](Port::set) of typed [`params`],
+//!   [`enable_stream`](Port::enable_stream) for frames in Rust and
+//!   [`enable_callback`](Port::enable_callback) for a callback.
+//! * [`Connection`]: a tunnel between two ports.
+//! * [`Events`]: errors, end of stream, format and parameter changes.
+//! * [`LensShadingTable`] and [`params::LensShading`]: compute a table from
+//!   a flat field and upload it through VCSM.
+//!
+//! Callbacks run on MMAL's threads. The crate never blocks them: a slow
+//! reader of a [`FrameStream`] loses frames ([`FrameStream::dropped`])
+//! instead of stalling the camera. Panics in callbacks are caught and
+//! reported, and disabling a port from its own component's callback is an
+//! [`Error::WouldDeadlock`] instead of a deadlock.
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//! use mmal::{params::Capture, Component, Encoding, Format};
+//!
+//! let camera = Component::new("vc.ril.camera")?;
+//! let video = camera.output(1)?;
+//! video.set_format(&Format::video(Encoding::I420, 640, 480).with_frame_rate(30))?;
+//! let frames = video.enable_stream(3)?;
+//! camera.enable()?;
+//! video.set(&Capture(true))?;
+//! let frame = frames.next_timeout(Duration::from_secs(2))?;
+//! assert_eq!(frame.len(), 640 * 480 * 3 / 2);
+//! # Ok::<(), mmal::Error>(())
+//! ```
+#![deny(unsafe_code)]
+
+mod backend;
+mod component;
+mod connection;
+mod error;
+mod events;
+mod format;
+mod lens_shading;
+mod loader;
+pub mod params;
+mod raw;
+mod stream;
+
+pub use backend::{provider, Provider};
+pub use component::{BufferRequirements, Component, Port, PortKind};
+pub use connection::{Connection, ConnectionFlags};
+pub use error::{Error, Result, Status};
+pub use events::{Event, Events};
+pub use format::{Encoding, Format, Rational, Rect};
+pub use lens_shading::{LensShadingTable, UploadedTable, CELL_SIZE};
+pub use loader::MMAL_LIB_DIR_VAR;
+pub use stream::{Buffer, CallbackPort, Frame, FrameStream};
+
+pub use mmal_emu as emulator;
+pub use vcsm;
+
+/// Locks a mutex, ignoring poisoning: every critical section leaves its
+/// data consistent.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn handles_are_send_and_sync() {
+        assert_send_sync::<Component>();
+        assert_send_sync::<Port>();
+        assert_send_sync::<FrameStream>();
+        assert_send_sync::<Frame>();
+        assert_send_sync::<Connection>();
+        assert_send_sync::<Events>();
+        assert_send_sync::<CallbackPort>();
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for raw in 1..=15 {
+            let status = Status::from_raw(raw).unwrap();
+            assert_eq!(status.to_raw(), raw);
+            assert!(!matches!(status, Status::Unknown(_)));
+        }
+        assert_eq!(Status::from_raw(0), None);
+        assert_eq!(Status::from_raw(99), Some(Status::Unknown(99)));
+        assert_eq!(Status::NoSpace.to_string(), "ENOSPC (out of resources)");
+    }
+
+    #[test]
+    fn encodings_print_as_fourcc() {
+        assert_eq!(Encoding::I420.to_string(), "I420");
+        assert_eq!(Encoding::from_fourcc(b"RGB3"), Encoding::RGB24);
+        assert_eq!(Encoding::OPAQUE.fourcc(), *b"OPQV");
+    }
+
+    #[test]
+    fn library_candidates_cover_buster_and_bullseye() {
+        let c = loader::candidates("mmal_core", None);
+        let c: Vec<String> = c.iter().map(|p| p.display().to_string()).collect();
+        assert_eq!(c, ["/opt/vc/lib/libmmal_core.so", "libmmal_core.so.0", "libmmal_core.so"]);
+        let d = loader::candidates("vcos", Some(std::path::Path::new("/x")));
+        assert_eq!(d[0], std::path::Path::new("/x/libvcos.so"));
+        assert_eq!(d[1], std::path::Path::new("/x/libvcos.so.0"));
+    }
+
+    #[test]
+    fn vchiq_errors_carry_advice() {
+        let denied = loader::vchiq_advice(Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied)));
+        assert!(denied.unwrap_err().to_string().contains("video` group"));
+        let missing = loader::vchiq_advice(Err(std::io::Error::from(std::io::ErrorKind::NotFound)));
+        assert!(missing.unwrap_err().to_string().contains("Legacy Camera"));
+    }
+
+    #[test]
+    fn mixed_videocores_are_refused() {
+        use vcsm::DriverKind;
+        assert!(backend::check_pair(Provider::Emulated, Ok(DriverKind::Emulated)).is_ok());
+        assert!(backend::check_pair(Provider::Hardware, Ok(DriverKind::Cma)).is_ok());
+        let e = backend::check_pair(Provider::Emulated, Ok(DriverKind::Cma)).unwrap_err();
+        assert!(matches!(e, Error::MixedVideoCore { .. }), "{e}");
+        assert!(e.to_string().contains("VIDEOCORE=emulated"));
+        let e = backend::check_pair(Provider::Hardware, Ok(DriverKind::Emulated)).unwrap_err();
+        assert!(matches!(e, Error::MixedVideoCore { .. }), "{e}");
+    }
+}

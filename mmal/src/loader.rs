@@ -1,0 +1,182 @@
+//! Loading libmmal at run time (the hardware provider).
+#![allow(unsafe_code)]
+
+use std::path::{Path, PathBuf};
+
+use libloading::os::unix::{Library, RTLD_GLOBAL, RTLD_LAZY};
+use mmal_sys as sys;
+
+use crate::error::{Error, Result};
+
+/// Environment variable naming the directory that holds libmmal.
+pub const MMAL_LIB_DIR_VAR: &str = "MMAL_LIB_DIR";
+
+/// The libraries, in an order that resolves: libvcos first; core and util
+/// need each other, so both are opened with lazy, global binding.
+const LIBRARIES: [(&str, bool); 6] = [
+    ("vcos", true),
+    ("vchiq_arm", false),
+    ("vcsm", false),
+    ("mmal_core", true),
+    ("mmal_util", true),
+    ("mmal_vc_client", false),
+];
+
+/// libmmal's own host-side components (`null_sink`, `splitter`, `copy`…).
+const COMPONENTS_LIBRARY: &str = "mmal_components";
+
+/// Where to look for `lib{name}`: `MMAL_LIB_DIR` alone if set, else
+/// Buster's `/opt/vc/lib` (unversioned) and Bullseye's system path
+/// (`.so.0`, then the `-dev` package's unversioned link).
+pub(crate) fn candidates(name: &str, dir: Option<&Path>) -> Vec<PathBuf> {
+    match dir {
+        Some(dir) => vec![dir.join(format!("lib{name}.so")), dir.join(format!("lib{name}.so.0"))],
+        None => vec![
+            PathBuf::from(format!("/opt/vc/lib/lib{name}.so")),
+            PathBuf::from(format!("lib{name}.so.0")),
+            PathBuf::from(format!("lib{name}.so")),
+        ],
+    }
+}
+
+/// The loaded libraries and the table taken from them.
+pub(crate) struct Loaded {
+    pub(crate) api: sys::Api,
+    pub(crate) vc_components: bool,
+    _libraries: Vec<Library>,
+}
+
+fn open(name: &str, dir: Option<&Path>) -> std::result::Result<Library, String> {
+    let mut errors = Vec::new();
+    for path in candidates(name, dir) {
+        // SAFETY: loading runs the library's initialisers; libmmal's only
+        // register its components and set up vcos, which is what loading
+        // it is for.
+        match unsafe { Library::open(Some(&path), RTLD_LAZY | RTLD_GLOBAL) } {
+            Ok(lib) => {
+                log::debug!("loaded {}", path.display());
+                return Ok(lib);
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    Err(errors.join("; "))
+}
+
+const ADVICE_64: &str = "MMAL exists for 32-bit Raspberry Pi OS only, and this program is 64-bit: build for \
+    armv7-unknown-linux-gnueabihf and run it on 32-bit Buster, or Bullseye with the legacy camera, or set \
+    VIDEOCORE=emulated for the software VideoCore";
+const ADVICE_32: &str = "install the legacy userland (Buster: /opt/vc/lib; Bullseye: the libraspberrypi0 \
+    package); Bookworm no longer has MMAL. Set MMAL_LIB_DIR if the libraries are elsewhere, or VIDEOCORE=emulated \
+    for the software VideoCore";
+
+/// Loads libmmal and fills the function table.
+pub(crate) fn load() -> Result<Loaded> {
+    let dir = std::env::var_os(MMAL_LIB_DIR_VAR).map(PathBuf::from);
+    let advice = if cfg!(target_pointer_width = "64") { ADVICE_64 } else { ADVICE_32 };
+    let mut libraries = Vec::new();
+    let mut core_util = Vec::new();
+    let mut vc_components = false;
+    for (name, required) in LIBRARIES {
+        match open(name, dir.as_deref()) {
+            Ok(lib) => {
+                if name == "mmal_core" || name == "mmal_util" {
+                    core_util.push(libraries.len());
+                }
+                vc_components |= name == "mmal_vc_client";
+                libraries.push(lib);
+            }
+            Err(detail) if required => {
+                return Err(Error::LibraryMissing { detail: format!("lib{name}: {detail}"), advice });
+            }
+            Err(detail) => log::debug!("lib{name} not loaded: {detail}"),
+        }
+    }
+    if let Ok(lib) = open(COMPONENTS_LIBRARY, dir.as_deref()) {
+        libraries.push(lib);
+    }
+    let find = |symbol: &'static str| -> Result<*mut std::ffi::c_void> {
+        let mut last = String::new();
+        for &i in &core_util {
+            // SAFETY: the symbol is looked up as an untyped address; it is
+            // given its C type below, from libmmal's headers.
+            match unsafe { libraries[i].get::<*mut std::ffi::c_void>(symbol.as_bytes()) } {
+                Ok(s) => return Ok(*s),
+                Err(e) => last = e.to_string(),
+            }
+        }
+        Err(Error::SymbolMissing { symbol, detail: last })
+    };
+    macro_rules! table {
+        ($($field:ident = $symbol:literal),* $(,)?) => {
+            sys::Api {
+                $(
+                    // SAFETY: libmmal exports `$symbol` with the signature
+                    // of this field (mmal-sys documents each one).
+                    $field: unsafe { std::mem::transmute::<*mut std::ffi::c_void, _>(find($symbol)?) },
+                )*
+            }
+        };
+    }
+    let api = table! {
+        component_create = "mmal_component_create",
+        component_release = "mmal_component_release",
+        component_enable = "mmal_component_enable",
+        component_disable = "mmal_component_disable",
+        port_format_commit = "mmal_port_format_commit",
+        port_enable = "mmal_port_enable",
+        port_disable = "mmal_port_disable",
+        port_parameter_set = "mmal_port_parameter_set",
+        port_parameter_get = "mmal_port_parameter_get",
+        port_send_buffer = "mmal_port_send_buffer",
+        port_pool_create = "mmal_port_pool_create",
+        port_pool_destroy = "mmal_port_pool_destroy",
+        queue_get = "mmal_queue_get",
+        queue_length = "mmal_queue_length",
+        buffer_header_release = "mmal_buffer_header_release",
+        event_format_changed_get = "mmal_event_format_changed_get",
+        connection_create = "mmal_connection_create",
+        connection_enable = "mmal_connection_enable",
+        connection_disable = "mmal_connection_disable",
+        connection_destroy = "mmal_connection_destroy",
+    };
+    if vc_components {
+        check_vchiq()?;
+        // Make sure the `vc.` supplier is registered and VCHIQ is up: with
+        // older libraries only `mmal_vc_init` does both.
+        let init = libraries.iter().find_map(|lib| {
+            // SAFETY: `mmal_vc_init` takes nothing and returns a status.
+            unsafe { lib.get::<unsafe extern "C" fn() -> sys::MMAL_STATUS_T>(b"mmal_vc_init") }.ok().map(|s| *s)
+        });
+        if let Some(init) = init {
+            // SAFETY: as above; called once per process, and the matching
+            // `mmal_vc_deinit` is left to process exit.
+            let status = unsafe { init() };
+            if status != sys::MMAL_SUCCESS {
+                log::warn!("mmal_vc_init failed with status {status}; VideoCore components may be missing");
+            }
+        }
+    }
+    Ok(Loaded { api, vc_components, _libraries: libraries })
+}
+
+/// Fails with advice when `/dev/vchiq` cannot be opened.
+pub(crate) fn check_vchiq() -> Result<()> {
+    vchiq_advice(std::fs::OpenOptions::new().read(true).write(true).open("/dev/vchiq").map(drop))
+}
+
+pub(crate) fn vchiq_advice(result: std::io::Result<()>) -> Result<()> {
+    result.map_err(|source| {
+        let advice = match source.kind() {
+            std::io::ErrorKind::PermissionDenied => {
+                "add your user to the `video` group (sudo usermod -aG video $USER), then log out and in again"
+            }
+            std::io::ErrorKind::NotFound => {
+                "the VideoCore's VCHIQ device is missing: this is not a Raspberry Pi running the legacy camera stack \
+                 (enable it with raspi-config → Interface Options → Legacy Camera)"
+            }
+            _ => "check that the firmware and kernel are those of Raspberry Pi OS",
+        };
+        Error::VchiqAccess { advice, source }
+    })
+}

@@ -1,0 +1,469 @@
+//! Every call into the function table and every access to an MMAL struct.
+//!
+//! The handle types here wrap pointers that the provider returned. The
+//! crate keeps them valid by construction: ports and pools are used only
+//! while an `Arc` keeps their component alive, buffer headers only while
+//! the crate owns them (from a callback or a pool queue until they are
+//! released or sent), connections until destroyed.
+#![allow(unsafe_code)]
+
+use std::cell::Cell;
+use std::ffi::{CStr, CString};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use mmal_sys as sys;
+
+use crate::format::{Encoding, Format, Rational, Rect};
+
+type Status = u32;
+
+/// A component the provider created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RawComponent(NonNull<sys::MMAL_COMPONENT_T>);
+
+/// A port of a live component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RawPort(NonNull<sys::MMAL_PORT_T>);
+
+/// A pool created on a port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RawPool(NonNull<sys::MMAL_POOL_T>);
+
+/// A buffer header the crate owns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RawBuffer(NonNull<sys::MMAL_BUFFER_HEADER_T>);
+
+/// A connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RawConnection(NonNull<sys::MMAL_CONNECTION_T>);
+
+// SAFETY: libmmal objects may be used from any thread: its functions take
+// their own locks, and the crate serialises what they do not (format edits
+// happen under the component's configuration lock).
+unsafe impl Send for RawComponent {}
+// SAFETY: as above.
+unsafe impl Sync for RawComponent {}
+// SAFETY: as above.
+unsafe impl Send for RawPort {}
+// SAFETY: as above.
+unsafe impl Sync for RawPort {}
+// SAFETY: as above.
+unsafe impl Send for RawPool {}
+// SAFETY: as above.
+unsafe impl Sync for RawPool {}
+// SAFETY: a header moves between threads with its ownership.
+unsafe impl Send for RawBuffer {}
+// SAFETY: shared access only reads the header.
+unsafe impl Sync for RawBuffer {}
+// SAFETY: as for components.
+unsafe impl Send for RawConnection {}
+// SAFETY: as for components.
+unsafe impl Sync for RawConnection {}
+
+/// The callback type the crate hands to `port_enable`.
+pub(crate) type PortCallback = unsafe extern "C" fn(*mut sys::MMAL_PORT_T, *mut sys::MMAL_BUFFER_HEADER_T);
+
+thread_local! {
+    /// The component whose callback this thread is running, if any.
+    static IN_CALLBACK: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Whether the current thread is inside a callback of `component`.
+pub(crate) fn in_callback_of(component: RawComponent) -> bool {
+    IN_CALLBACK.with(|c| c.get() == component.0.as_ptr() as usize)
+}
+
+/// Runs `f` marked as a callback of `port`'s component.
+pub(crate) fn as_callback_of<R>(port: RawPort, f: impl FnOnce() -> R) -> R {
+    // SAFETY: the port is live (its callback is running).
+    let component = unsafe { (*port.0.as_ptr()).component } as usize;
+    let previous = IN_CALLBACK.with(|c| c.replace(component));
+    let result = f();
+    IN_CALLBACK.with(|c| c.set(previous));
+    result
+}
+
+pub(crate) fn component_create(api: &sys::Api, name: &CStr) -> Result<RawComponent, Status> {
+    let mut out = std::ptr::null_mut();
+    // SAFETY: `name` is NUL-terminated and `out` is a valid out-pointer.
+    let status = unsafe { (api.component_create)(name.as_ptr(), &mut out) };
+    match NonNull::new(out) {
+        Some(c) if status == sys::MMAL_SUCCESS => Ok(RawComponent(c)),
+        _ => Err(if status == sys::MMAL_SUCCESS { sys::MMAL_ENOMEM } else { status }),
+    }
+}
+
+impl RawComponent {
+    fn get(&self) -> &sys::MMAL_COMPONENT_T {
+        // SAFETY: live until `release`, which the owner calls last.
+        unsafe { self.0.as_ref() }
+    }
+
+    pub(crate) fn release(self, api: &sys::Api) -> Status {
+        // SAFETY: the component is live and this drops the crate's one
+        // reference.
+        unsafe { (api.component_release)(self.0.as_ptr()) }
+    }
+
+    pub(crate) fn enable(self, api: &sys::Api) -> Status {
+        // SAFETY: live component.
+        unsafe { (api.component_enable)(self.0.as_ptr()) }
+    }
+
+    pub(crate) fn disable(self, api: &sys::Api) -> Status {
+        // SAFETY: live component.
+        unsafe { (api.component_disable)(self.0.as_ptr()) }
+    }
+
+    pub(crate) fn is_enabled(self) -> bool {
+        // SAFETY: live component; the field is read atomically because the
+        // provider may write it from another thread.
+        unsafe { AtomicU32::from_ptr(std::ptr::addr_of_mut!((*self.0.as_ptr()).is_enabled)) }.load(Ordering::Acquire)
+            != 0
+    }
+
+    pub(crate) fn id(self) -> u32 {
+        self.get().id
+    }
+
+    pub(crate) fn control(self) -> Option<RawPort> {
+        NonNull::new(self.get().control).map(RawPort)
+    }
+
+    pub(crate) fn input_count(self) -> usize {
+        self.get().input_num as usize
+    }
+
+    pub(crate) fn output_count(self) -> usize {
+        self.get().output_num as usize
+    }
+
+    pub(crate) fn input(self, i: usize) -> Option<RawPort> {
+        let c = self.get();
+        if i >= c.input_num as usize || c.input.is_null() {
+            return None;
+        }
+        // SAFETY: `input` has `input_num` entries.
+        NonNull::new(unsafe { *c.input.add(i) }).map(RawPort)
+    }
+
+    pub(crate) fn output(self, i: usize) -> Option<RawPort> {
+        let c = self.get();
+        if i >= c.output_num as usize || c.output.is_null() {
+            return None;
+        }
+        // SAFETY: `output` has `output_num` entries.
+        NonNull::new(unsafe { *c.output.add(i) }).map(RawPort)
+    }
+}
+
+/// What `buffer_requirements` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PortBuffers {
+    pub(crate) num_min: u32,
+    pub(crate) size_min: u32,
+    pub(crate) alignment_min: u32,
+    pub(crate) num_recommended: u32,
+    pub(crate) size_recommended: u32,
+    pub(crate) num: u32,
+    pub(crate) size: u32,
+}
+
+impl RawPort {
+    fn get(&self) -> &sys::MMAL_PORT_T {
+        // SAFETY: ports live as long as their component, which the caller
+        // keeps alive.
+        unsafe { self.0.as_ref() }
+    }
+
+    pub(crate) fn name(self) -> String {
+        let p = self.get();
+        if p.name.is_null() {
+            return String::from("?");
+        }
+        // SAFETY: a NUL-terminated name owned by the port.
+        unsafe { CStr::from_ptr(p.name) }.to_string_lossy().into_owned()
+    }
+
+    pub(crate) fn port_type(self) -> u32 {
+        self.get().type_
+    }
+
+    pub(crate) fn index(self) -> usize {
+        usize::from(self.get().index)
+    }
+
+    pub(crate) fn is_enabled(self) -> bool {
+        // SAFETY: live port; written by the provider from other threads, so
+        // read atomically.
+        unsafe { AtomicU32::from_ptr(std::ptr::addr_of_mut!((*self.0.as_ptr()).is_enabled)) }.load(Ordering::Acquire)
+            != 0
+    }
+
+    pub(crate) fn buffers(self) -> PortBuffers {
+        let p = self.get();
+        PortBuffers {
+            num_min: p.buffer_num_min,
+            size_min: p.buffer_size_min,
+            alignment_min: p.buffer_alignment_min,
+            num_recommended: p.buffer_num_recommended,
+            size_recommended: p.buffer_size_recommended,
+            num: p.buffer_num,
+            size: p.buffer_size,
+        }
+    }
+
+    pub(crate) fn set_buffers(self, num: u32, size: u32) {
+        // SAFETY: live port; the client owns these two fields while the
+        // port is disabled.
+        unsafe {
+            (*self.0.as_ptr()).buffer_num = num;
+            (*self.0.as_ptr()).buffer_size = size;
+        }
+    }
+
+    pub(crate) fn format(self) -> Format {
+        let p = self.get();
+        // SAFETY: `format` and `format->es` point at the port's own format.
+        let (f, video) = unsafe {
+            let f = &*p.format;
+            (f, if f.es.is_null() { sys::MMAL_VIDEO_FORMAT_T::default() } else { (*f.es).video })
+        };
+        Format {
+            encoding: Encoding::from_raw(f.encoding),
+            width: video.width,
+            height: video.height,
+            crop: Rect { x: video.crop.x, y: video.crop.y, width: video.crop.width, height: video.crop.height },
+            frame_rate: Rational::new(video.frame_rate.num, video.frame_rate.den),
+            bitrate: f.bitrate,
+        }
+    }
+
+    /// Edits the port's format in place (never replacing the pointer).
+    pub(crate) fn write_format(self, format: &Format) {
+        // SAFETY: as in `format`; the port is disabled and the crate holds
+        // the component's configuration lock.
+        unsafe {
+            let f = &mut *(*self.0.as_ptr()).format;
+            f.type_ = sys::MMAL_ES_TYPE_VIDEO;
+            f.encoding = format.encoding.to_raw();
+            f.bitrate = format.bitrate;
+            if !f.es.is_null() {
+                let v = &mut (*f.es).video;
+                v.width = format.width;
+                v.height = format.height;
+                v.crop = sys::MMAL_RECT_T {
+                    x: format.crop.x,
+                    y: format.crop.y,
+                    width: format.crop.width,
+                    height: format.crop.height,
+                };
+                v.frame_rate = sys::MMAL_RATIONAL_T { num: format.frame_rate.num, den: format.frame_rate.den };
+            }
+        }
+    }
+
+    pub(crate) fn commit(self, api: &sys::Api) -> Status {
+        // SAFETY: live port.
+        unsafe { (api.port_format_commit)(self.0.as_ptr()) }
+    }
+
+    pub(crate) fn set_userdata(self, data: *const ()) {
+        // SAFETY: live, disabled port; the provider never reads userdata.
+        unsafe { (*self.0.as_ptr()).userdata = data.cast_mut().cast() };
+    }
+
+    pub(crate) fn enable(self, api: &sys::Api, cb: PortCallback) -> Status {
+        // SAFETY: live port and a callback of libmmal's type.
+        unsafe { (api.port_enable)(self.0.as_ptr(), Some(cb)) }
+    }
+
+    pub(crate) fn disable(self, api: &sys::Api) -> Status {
+        // SAFETY: live port.
+        unsafe { (api.port_disable)(self.0.as_ptr()) }
+    }
+
+    /// Sets a parameter; `param` starts with its header.
+    pub(crate) fn parameter_set(self, api: &sys::Api, param: &[u32]) -> Status {
+        // SAFETY: `param` is a parameter whose header's size covers no more
+        // than the slice (the caller builds it so).
+        unsafe { (api.port_parameter_set)(self.0.as_ptr(), param.as_ptr().cast()) }
+    }
+
+    /// Gets a parameter into `param`, whose header says its size.
+    pub(crate) fn parameter_get(self, api: &sys::Api, param: &mut [u32]) -> Status {
+        // SAFETY: `param` is at least as long as its header's size.
+        unsafe { (api.port_parameter_get)(self.0.as_ptr(), param.as_mut_ptr().cast()) }
+    }
+
+    pub(crate) fn pool_create(self, api: &sys::Api, headers: u32, size: u32) -> Option<RawPool> {
+        // SAFETY: live port.
+        NonNull::new(unsafe { (api.port_pool_create)(self.0.as_ptr(), headers, size) }).map(RawPool)
+    }
+
+    pub(crate) fn send(self, api: &sys::Api, buffer: RawBuffer) -> Status {
+        // SAFETY: live port; the crate owns the header and hands it over.
+        unsafe { (api.port_send_buffer)(self.0.as_ptr(), buffer.0.as_ptr()) }
+    }
+}
+
+impl RawPool {
+    pub(crate) fn destroy(self, api: &sys::Api, port: RawPort) {
+        // SAFETY: the pool was made on `port`, whose component is alive, and
+        // no header of it is in use any more.
+        unsafe { (api.port_pool_destroy)(port.0.as_ptr(), self.0.as_ptr()) }
+    }
+
+    /// A free header, if any.
+    pub(crate) fn get(self, api: &sys::Api) -> Option<RawBuffer> {
+        // SAFETY: a live pool's queue.
+        let queue = unsafe { (*self.0.as_ptr()).queue };
+        // SAFETY: as above.
+        NonNull::new(unsafe { (api.queue_get)(queue) }).map(RawBuffer)
+    }
+
+    pub(crate) fn size(self) -> usize {
+        // SAFETY: a live pool.
+        unsafe { (*self.0.as_ptr()).headers_num as usize }
+    }
+}
+
+impl RawBuffer {
+    pub(crate) fn from_raw(raw: *mut sys::MMAL_BUFFER_HEADER_T) -> Option<RawBuffer> {
+        NonNull::new(raw).map(RawBuffer)
+    }
+
+    fn get(&self) -> &sys::MMAL_BUFFER_HEADER_T {
+        // SAFETY: the crate owns the header until it releases or sends it.
+        unsafe { self.0.as_ref() }
+    }
+
+    pub(crate) fn release(self, api: &sys::Api) {
+        // SAFETY: the crate gives up its reference.
+        unsafe { (api.buffer_header_release)(self.0.as_ptr()) }
+    }
+
+    pub(crate) fn cmd(&self) -> u32 {
+        self.get().cmd
+    }
+
+    pub(crate) fn flags(&self) -> u32 {
+        self.get().flags
+    }
+
+    pub(crate) fn pts(&self) -> i64 {
+        self.get().pts
+    }
+
+    pub(crate) fn dts(&self) -> i64 {
+        self.get().dts
+    }
+
+    pub(crate) fn length(&self) -> usize {
+        self.get().length as usize
+    }
+
+    /// The valid bytes: `data[offset..offset + length]`.
+    pub(crate) fn data(&self) -> &[u8] {
+        let b = self.get();
+        if b.data.is_null() || b.length == 0 {
+            return &[];
+        }
+        let end = (b.offset as usize).saturating_add(b.length as usize);
+        if end > b.alloc_size as usize {
+            return &[];
+        }
+        // SAFETY: the payload is `alloc_size` bytes, of which the provider
+        // filled `offset..offset + length` (checked in bounds above).
+        unsafe { std::slice::from_raw_parts(b.data.add(b.offset as usize), b.length as usize) }
+    }
+
+    /// The FORMAT_CHANGED payload: requirements and the new format.
+    pub(crate) fn format_changed(&self, api: &sys::Api) -> Option<([u32; 4], Format, Encoding)> {
+        // SAFETY: the crate owns the header.
+        let ev = unsafe { (api.event_format_changed_get)(self.0.as_ptr()) };
+        if ev.is_null() {
+            return None;
+        }
+        // SAFETY: non-null: points into the event's payload, which holds
+        // the struct and the format it points at.
+        let ev = unsafe { &*ev };
+        if ev.format.is_null() {
+            return None;
+        }
+        // SAFETY: as above.
+        let f = unsafe { &*ev.format };
+        // SAFETY: as above.
+        let video = if f.es.is_null() { Default::default() } else { unsafe { (*f.es).video } };
+        let format = Format {
+            encoding: Encoding::from_raw(f.encoding),
+            width: video.width,
+            height: video.height,
+            crop: Rect { x: video.crop.x, y: video.crop.y, width: video.crop.width, height: video.crop.height },
+            frame_rate: Rational::new(video.frame_rate.num, video.frame_rate.den),
+            bitrate: f.bitrate,
+        };
+        let req = [ev.buffer_num_min, ev.buffer_size_min, ev.buffer_num_recommended, ev.buffer_size_recommended];
+        Some((req, format, Encoding::from_raw(f.encoding_variant)))
+    }
+}
+
+pub(crate) fn connection_create(
+    api: &sys::Api,
+    out: RawPort,
+    input: RawPort,
+    flags: u32,
+) -> Result<RawConnection, Status> {
+    let mut c = std::ptr::null_mut();
+    // SAFETY: live ports and a valid out-pointer.
+    let status = unsafe { (api.connection_create)(&mut c, out.0.as_ptr(), input.0.as_ptr(), flags) };
+    match NonNull::new(c) {
+        Some(c) if status == sys::MMAL_SUCCESS => Ok(RawConnection(c)),
+        _ => Err(if status == sys::MMAL_SUCCESS { sys::MMAL_ENOMEM } else { status }),
+    }
+}
+
+impl RawConnection {
+    pub(crate) fn enable(self, api: &sys::Api) -> Status {
+        // SAFETY: a live connection.
+        unsafe { (api.connection_enable)(self.0.as_ptr()) }
+    }
+
+    pub(crate) fn disable(self, api: &sys::Api) -> Status {
+        // SAFETY: a live connection.
+        unsafe { (api.connection_disable)(self.0.as_ptr()) }
+    }
+
+    pub(crate) fn destroy(self, api: &sys::Api) -> Status {
+        // SAFETY: a live connection, destroyed once.
+        unsafe { (api.connection_destroy)(self.0.as_ptr()) }
+    }
+
+    pub(crate) fn is_enabled(self) -> bool {
+        // SAFETY: a live connection.
+        unsafe { (*self.0.as_ptr()).is_enabled != 0 }
+    }
+}
+
+/// A C string for a component name.
+pub(crate) fn c_name(name: &str) -> Option<CString> {
+    CString::new(name).ok()
+}
+
+/// The callback given to every port the crate enables: `userdata` points at
+/// the port's [`Sink`](crate::stream::Sink), which the enabling owner keeps
+/// alive until the port is disabled.
+pub(crate) unsafe extern "C" fn port_callback(port: *mut sys::MMAL_PORT_T, buffer: *mut sys::MMAL_BUFFER_HEADER_T) {
+    let (Some(port), Some(buffer)) = (NonNull::new(port), RawBuffer::from_raw(buffer)) else { return };
+    // SAFETY: `userdata` was set to a live `Sink` before the port was
+    // enabled, and the sink outlives the port's enabled period.
+    let sink = unsafe { &*((*port.as_ptr()).userdata as *const crate::stream::Sink) };
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        as_callback_of(RawPort(port), || sink.on_buffer(buffer));
+    }));
+    if result.is_err() {
+        // The buffer is lost to its pool; the stream reports the panic.
+        *crate::lock(&sink.panic) = Some(String::from("panic while handling a buffer"));
+    }
+}
