@@ -383,6 +383,8 @@ const REFERENCE_SHUTTER_US: f32 = 10_000.0;
 /// A noise-free frame and what to add to it.
 pub(crate) struct Prepared {
     opaque: bool,
+    /// RGBA or BGRA: every fourth byte is alpha, which stays opaque.
+    alpha: bool,
     base: Vec<u8>,
     noise: Vec<i8>,
     pub(crate) settings: Settings,
@@ -410,7 +412,8 @@ pub(crate) fn prepare(setup: &Setup) -> Prepared {
         let s: f32 = (0..4).map(|_| rng.unit()).sum::<f32>() - 2.0;
         *n = (s * sigma * 1.73).round().clamp(-127.0, 127.0) as i8;
     }
-    Prepared { opaque: fmt.encoding == sys::MMAL_ENCODING_OPAQUE, base, noise, settings, length }
+    let alpha = matches!(fmt.encoding, sys::MMAL_ENCODING_RGBA | sys::MMAL_ENCODING_BGRA);
+    Prepared { opaque: fmt.encoding == sys::MMAL_ENCODING_OPAQUE, alpha, base, noise, settings, length }
 }
 
 /// Writes frame `frame` into `out` (at least `prepared.length` bytes).
@@ -426,6 +429,11 @@ pub(crate) fn render(prepared: &Prepared, frame: u64, out: &mut [u8]) {
         let noise = &prepared.noise[offset..offset + src.len()];
         for ((d, &s), &n) in dst.iter_mut().zip(src).zip(noise) {
             *d = (i16::from(s) + i16::from(n)).clamp(0, 255) as u8;
+        }
+    }
+    if prepared.alpha {
+        for px in out.chunks_exact_mut(4) {
+            px[3] = 255;
         }
     }
 }

@@ -1,0 +1,127 @@
+//! Callbacks on MMAL's threads: panics, disabling from inside, slow readers.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{serial, WAIT};
+use mmal::params::Capture;
+use mmal::{Component, Encoding, Error, Format};
+
+fn camera_with_video(width: u32, height: u32, fps: u32) -> (Component, mmal::Port) {
+    let camera = Component::new("vc.ril.camera").unwrap();
+    let video = camera.output(1).unwrap();
+    video.set_format(&Format::video(Encoding::I420, width, height).with_frame_rate(fps)).unwrap();
+    (camera, video)
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_panicking_callback_is_caught_and_reported() {
+    let _s = serial();
+    let (camera, video) = camera_with_video(64, 48, 60);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    let port = video
+        .enable_callback(move |buffer| {
+            let n = seen.fetch_add(1, Ordering::SeqCst);
+            assert!(!buffer.data().is_empty());
+            if n == 2 {
+                panic!("third frame refused");
+            }
+        })
+        .unwrap();
+    camera.enable().unwrap();
+    video.set(&Capture(true)).unwrap();
+    wait_until("the panic", || port.check().is_err());
+    match port.check() {
+        Err(Error::CallbackPanicked { message, .. }) => assert_eq!(message, "third frame refused"),
+        other => panic!("{other:?}"),
+    }
+    // The callback is not called again, and the port still disables cleanly.
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    port.disable().unwrap();
+    assert!(!video.is_enabled());
+}
+
+#[test]
+fn disabling_from_the_components_own_callback_is_an_error_not_a_deadlock() {
+    let _s = serial();
+    let (camera, video) = camera_with_video(64, 48, 60);
+    let results: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = results.clone();
+    let inner = camera.clone();
+    let port = video
+        .enable_callback(move |_| {
+            let mut r = sink.lock().unwrap();
+            if r.is_empty() {
+                r.push(match inner.disable() {
+                    Err(e @ Error::WouldDeadlock(_)) => e.to_string(),
+                    other => format!("unexpected: {other:?}"),
+                });
+            }
+        })
+        .unwrap();
+    camera.enable().unwrap();
+    video.set(&Capture(true)).unwrap();
+    wait_until("a callback", || !results.lock().unwrap().is_empty());
+    let message = results.lock().unwrap()[0].clone();
+    assert!(message.contains("own callback"), "{message}");
+    // From another thread it works.
+    port.disable().unwrap();
+    camera.disable().unwrap();
+}
+
+#[test]
+fn a_slow_reader_drops_frames_without_stalling_the_camera() {
+    let _s = serial();
+    let (camera, video) = camera_with_video(64, 48, 200);
+    let frames = video.enable_stream(3).unwrap();
+    camera.enable().unwrap();
+    video.set(&Capture(true)).unwrap();
+    // Read nothing for a while: the camera keeps delivering and the stream
+    // keeps only the newest frames.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(frames.dropped() > 5, "dropped {}", frames.dropped());
+    let received = frames.received();
+    let mut last = 0;
+    for _ in 0..5 {
+        let frame = frames.next_timeout(WAIT).unwrap();
+        let pts = frame.pts().unwrap();
+        assert!(pts > last);
+        last = pts;
+    }
+    assert!(frames.received() > received);
+    frames.disable().unwrap();
+    assert!(matches!(frames.next_timeout(Duration::from_millis(10)), Err(Error::StreamEnded(_))));
+}
+
+#[test]
+fn frames_outlive_their_stream_and_component_handles() {
+    let _s = serial();
+    let (camera, video) = camera_with_video(64, 48, 60);
+    let frames = video.enable_stream(2).unwrap();
+    camera.enable().unwrap();
+    video.set(&Capture(true)).unwrap();
+    let frame = frames.next_timeout(WAIT).unwrap();
+    let copy = frame.to_vec();
+    drop(frames);
+    drop(video);
+    drop(camera);
+    // The frame still holds its pool and component.
+    assert_eq!(&frame[..], &copy[..]);
+    let before = mmal::emulator::usage();
+    drop(frame);
+    let after = mmal::emulator::usage();
+    assert_eq!(after.components + 1, before.components);
+}

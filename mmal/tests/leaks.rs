@@ -1,0 +1,99 @@
+//! 1 000 cycles of create → configure → stream 10 frames → destroy leave
+//! nothing behind: threads, file descriptors, mappings, emulated VCSM, the
+//! emulator's objects, or heap. Alone in its binary so that nothing else
+//! runs meanwhile.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use mmal::emulator::{self, Pacing};
+use mmal::params::{AnalogGain, CameraConfig, Capture, ShutterSpeed, ZeroCopy};
+use mmal::{Component, Connection, ConnectionFlags, Encoding, Format};
+
+struct Counting;
+
+static LIVE: AtomicI64 = AtomicI64::new(0);
+
+// SAFETY: forwards to the system allocator and only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as i64, Ordering::Relaxed);
+        // SAFETY: the caller's layout is passed through.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as i64, Ordering::Relaxed);
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn count(dir: &str) -> usize {
+    std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
+}
+
+fn mappings() -> usize {
+    std::fs::read_to_string("/proc/self/maps").map(|m| m.lines().filter(|l| l.contains("vcsm")).count()).unwrap_or(0)
+}
+
+fn cycle(i: usize) {
+    let camera = Component::new("vc.ril.camera").unwrap();
+    let sink = Component::new("vc.null_sink").unwrap();
+    let events = camera.events().unwrap();
+    let control = camera.control();
+    control.set(&CameraConfig::for_size(640, 480)).unwrap();
+    control.set(&ShutterSpeed(10_000 + i as u32)).unwrap();
+    control.set(&AnalogGain(1.0 + (i % 4) as f64)).unwrap();
+    let preview = camera.output(0).unwrap();
+    preview.set_format(&Format::video(Encoding::OPAQUE, 320, 240)).unwrap();
+    let link = Connection::new(&preview, &sink.input(0).unwrap(), ConnectionFlags::default()).unwrap();
+    sink.enable().unwrap();
+    let video = camera.output(1).unwrap();
+    video.set(&ZeroCopy(i % 2 == 0)).unwrap();
+    video.set_format(&Format::video(Encoding::I420, 64, 48).with_frame_rate(30)).unwrap();
+    let frames = video.enable_stream(3).unwrap();
+    camera.enable().unwrap();
+    video.set(&Capture(true)).unwrap();
+    for _ in 0..10 {
+        let frame = frames.next_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(frame.len(), 64 * 48 * 3 / 2);
+    }
+    drop(frames);
+    drop(link);
+    drop(events);
+}
+
+#[test]
+fn a_thousand_camera_cycles_leak_nothing() {
+    if std::env::var_os("VIDEOCORE").is_none() {
+        std::env::set_var("VIDEOCORE", "emulated");
+    }
+    emulator::set_pacing(Pacing::Unlimited);
+    // Warm up: first-use allocations (the provider, the VCSM pool, logging).
+    for i in 0..3 {
+        cycle(i);
+    }
+    let manager = mmal::vcsm::ServiceManager::get().unwrap();
+    let threads = count("/proc/self/task");
+    let fds = count("/proc/self/fd");
+    let maps = mappings();
+    let vcsm_before = manager.stats();
+    let heap = LIVE.load(Ordering::SeqCst);
+    for i in 0..1000 {
+        cycle(i);
+    }
+    let usage = emulator::usage();
+    assert_eq!((usage.components, usage.threads, usage.pools, usage.connections), (0, 0, 0, 0), "{usage:?}");
+    assert_eq!(count("/proc/self/task"), threads, "threads");
+    assert_eq!(count("/proc/self/fd"), fds, "file descriptors");
+    assert_eq!(mappings(), maps, "VCSM mappings");
+    let vcsm_after = manager.stats();
+    assert_eq!(vcsm_after.live_allocations, vcsm_before.live_allocations);
+    assert_eq!(vcsm_after.pool_free, vcsm_before.pool_free);
+    let growth = LIVE.load(Ordering::SeqCst) - heap;
+    assert!(growth.abs() < 4096, "heap grew by {growth} bytes over 1000 cycles");
+}
