@@ -49,10 +49,7 @@ fn guard_or<T>(name: &str, fallback: T, f: impl FnOnce() -> T) -> T {
     })
 }
 
-unsafe extern "C" fn component_create(
-    name: *const c_char,
-    out: *mut *mut sys::MMAL_COMPONENT_T,
-) -> sys::MMAL_STATUS_T {
+unsafe extern "C" fn component_create(name: *const c_char, out: *mut *mut sys::MMAL_COMPONENT_T) -> sys::MMAL_STATUS_T {
     guard("mmal_component_create", || {
         if name.is_null() || out.is_null() {
             return sys::MMAL_EINVAL;
@@ -173,7 +170,11 @@ unsafe extern "C" fn port_send_buffer(
     })
 }
 
-unsafe extern "C" fn port_pool_create(port: *mut sys::MMAL_PORT_T, headers: c_uint, size: u32) -> *mut sys::MMAL_POOL_T {
+unsafe extern "C" fn port_pool_create(
+    port: *mut sys::MMAL_PORT_T,
+    headers: c_uint,
+    size: u32,
+) -> *mut sys::MMAL_POOL_T {
     guard_or("mmal_port_pool_create", std::ptr::null_mut(), || {
         let Some(port) = PortPtr::from_raw(port) else { return std::ptr::null_mut() };
         match PoolPtr::create(headers as usize, size as usize, component::zero_copy(port)) {

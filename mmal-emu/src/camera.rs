@@ -471,7 +471,9 @@ struct Shading {
 
 impl Shading {
     fn new(table: &ShadingTable) -> Shading {
-        let plane = |p: usize, x: usize, y: usize| f32::from(table.gains[p * table.stride * table.height + y * table.stride + x]) / 32.0;
+        let plane = |p: usize, x: usize, y: usize| {
+            f32::from(table.gains[p * table.stride * table.height + y * table.stride + x]) / 32.0
+        };
         let mut planes = [Vec::new(), Vec::new(), Vec::new()];
         for y in 0..table.height {
             for x in 0..table.width {
@@ -513,8 +515,7 @@ fn draw(setup: &Setup, settings: &Settings, out: &mut [u8]) {
     let half_diag2 = cx * cx + cy * cy;
     let k = setup.sensor.vignetting();
     let sens = setup.sensor.sensitivity();
-    let exposure =
-        settings.exposure_us as f32 / REFERENCE_SHUTTER_US * settings.analog_gain * settings.digital_gain;
+    let exposure = settings.exposure_us as f32 / REFERENCE_SHUTTER_US * settings.analog_gain * settings.digital_gain;
     let white = [sens[0] * settings.awb_gains.0, sens[1], sens[2] * settings.awb_gains.1];
     let shading = setup.params.lens_shading.as_deref().map(Shading::new);
 

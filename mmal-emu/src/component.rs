@@ -221,7 +221,11 @@ pub(crate) fn destroy(component: ComponentPtr) -> Status {
     }
     let enabled: Vec<PortPtr> = {
         let st = lock(&shared.state);
-        st.ports.iter().filter(|p| p.enabled && (p.peer.is_none() || p.port_type == sys::MMAL_PORT_TYPE_OUTPUT)).map(|p| p.ptr).collect()
+        st.ports
+            .iter()
+            .filter(|p| p.enabled && (p.peer.is_none() || p.port_type == sys::MMAL_PORT_TYPE_OUTPUT))
+            .map(|p| p.ptr)
+            .collect()
     };
     for port in enabled {
         let _ = port_disable(port);
@@ -304,7 +308,11 @@ fn requirements(kind: &Kind, port_type: u32, index: usize, format: &VideoFormat)
     [1, size, recommended, size]
 }
 
-fn commit_locked(st: &mut State, port: usize, format: VideoFormat) -> Result<Vec<(usize, VideoFormat, [u32; 4])>, Status> {
+fn commit_locked(
+    st: &mut State,
+    port: usize,
+    format: VideoFormat,
+) -> Result<Vec<(usize, VideoFormat, [u32; 4])>, Status> {
     let p = &st.ports[port];
     if p.port_type == sys::MMAL_PORT_TYPE_CONTROL {
         return Err(sys::MMAL_EINVAL);
@@ -412,7 +420,11 @@ pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>) -> Status {
     if let Kind::Camera(cam) = &st.kind {
         let f = p.format.visible();
         let c = &cam.params.config;
-        let limit = if p.index == 2 { (c.max_stills_w, c.max_stills_h) } else { (c.max_preview_video_w, c.max_preview_video_h) };
+        let limit = if p.index == 2 {
+            (c.max_stills_w, c.max_stills_h)
+        } else {
+            (c.max_preview_video_w, c.max_preview_video_h)
+        };
         if p.port_type == sys::MMAL_PORT_TYPE_OUTPUT && (f.0 > limit.0 || f.1 > limit.1) {
             log::error!(
                 "mmal_vc_port_enable: {}: {}x{} is larger than the camera config allows ({}x{}): ENOSPC",
@@ -594,7 +606,8 @@ pub(crate) fn post_test_event(id: u32, event: TestEvent) -> bool {
         TestEvent::Error(status) => PendingEvent::Error(status),
         TestEvent::EndOfStream { port_type, port_index } => PendingEvent::Eos { port_type, port_index },
         TestEvent::FormatChanged { output } => {
-            let found = st.ports.iter().position(|p| p.port_type == sys::MMAL_PORT_TYPE_OUTPUT && p.index == output as usize);
+            let found =
+                st.ports.iter().position(|p| p.port_type == sys::MMAL_PORT_TYPE_OUTPUT && p.index == output as usize);
             match found {
                 Some(port) => PendingEvent::FormatChanged { port },
                 None => return false,
@@ -1008,13 +1021,7 @@ impl State {
         } else {
             30.0
         };
-        Some(Setup {
-            sensor: cam.sensor,
-            params: cam.params.clone(),
-            format: p.format,
-            fps,
-            scene: crate::scene(),
-        })
+        Some(Setup { sensor: cam.sensor, params: cam.params.clone(), format: p.format, fps, scene: crate::scene() })
     }
 
     fn generation(&self) -> u64 {

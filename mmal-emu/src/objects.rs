@@ -422,7 +422,12 @@ impl PortPtr {
             encoding: p.format.encoding,
             width: v.width,
             height: v.height,
-            crop: (v.crop.x.max(0) as u32, v.crop.y.max(0) as u32, v.crop.width.max(0) as u32, v.crop.height.max(0) as u32),
+            crop: (
+                v.crop.x.max(0) as u32,
+                v.crop.y.max(0) as u32,
+                v.crop.width.max(0) as u32,
+                v.crop.height.max(0) as u32,
+            ),
             frame_rate: (v.frame_rate.num, v.frame_rate.den),
         })
     }

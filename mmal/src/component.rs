@@ -168,12 +168,7 @@ impl Component {
     /// [`Error::NoSuchPort`] if there is no such port.
     pub fn input(&self, index: usize) -> Result<Port> {
         self.inner.raw.input(index).map(|raw| Port { component: self.inner.clone(), raw }).ok_or_else(|| {
-            Error::NoSuchPort {
-                component: self.inner.name.clone(),
-                kind: "input",
-                index,
-                count: self.input_count(),
-            }
+            Error::NoSuchPort { component: self.inner.name.clone(), kind: "input", index, count: self.input_count() }
         })
     }
 
@@ -184,12 +179,7 @@ impl Component {
     /// [`Error::NoSuchPort`] if there is no such port.
     pub fn output(&self, index: usize) -> Result<Port> {
         self.inner.raw.output(index).map(|raw| Port { component: self.inner.clone(), raw }).ok_or_else(|| {
-            Error::NoSuchPort {
-                component: self.inner.name.clone(),
-                kind: "output",
-                index,
-                count: self.output_count(),
-            }
+            Error::NoSuchPort { component: self.inner.name.clone(), kind: "output", index, count: self.output_count() }
         })
     }
 

@@ -84,7 +84,11 @@ impl Connection {
             ));
         }
         if output.kind() != PortKind::Output || input.kind() != PortKind::Input {
-            return Err(Error::State(format!("connect an output to an input, not {} to {}", output.name(), input.name())));
+            return Err(Error::State(format!(
+                "connect an output to an input, not {} to {}",
+                output.name(),
+                input.name()
+            )));
         }
         if output.is_enabled() || input.is_enabled() {
             return Err(Error::State(format!("{} or {} is already enabled", output.name(), input.name())));
@@ -99,7 +103,8 @@ impl Connection {
         if !flags.contains(ConnectionFlags::KEEP_BUFFER_REQUIREMENTS) {
             for port in [output, input] {
                 let req = port.raw.buffers();
-                port.raw.set_buffers(req.num_recommended.max(req.num_min).max(1), req.size_recommended.max(req.size_min));
+                port.raw
+                    .set_buffers(req.num_recommended.max(req.num_min).max(1), req.size_recommended.max(req.size_min));
             }
         }
         let connection = Connection { raw, output: output.clone(), input: input.clone() };

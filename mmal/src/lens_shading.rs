@@ -212,7 +212,9 @@ impl LensShadingTable {
             Encoding::RGBA => (4, [0, 1, 2]),
             Encoding::BGRA => (4, [2, 1, 0]),
             other => {
-                return Err(Error::LensShading(format!("capture the flat field as RGB24, BGR24, RGBA or BGRA, not {other}")))
+                return Err(Error::LensShading(format!(
+                    "capture the flat field as RGB24, BGR24, RGBA or BGRA, not {other}"
+                )))
             }
         };
         let (vw, vh) = format.visible();

@@ -68,6 +68,11 @@ pub use stream::{Buffer, CallbackPort, Frame, FrameStream};
 pub use mmal_emu as emulator;
 pub use vcsm;
 
+/// The README's examples (VCSM and MMAL), compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 /// Locks a mutex, ignoring poisoning: every critical section leaves its
 /// data consistent.
 pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -95,27 +95,9 @@ pub(crate) fn load() -> Result<Loaded> {
     if let Ok(lib) = open(COMPONENTS_LIBRARY, dir.as_deref()) {
         libraries.push(lib);
     }
-    let find = |symbol: &'static str| -> Result<*mut std::ffi::c_void> {
-        let mut last = String::new();
-        for &i in &core_util {
-            // SAFETY: the symbol is looked up as an untyped address; it is
-            // given its C type below, from libmmal's headers.
-            match unsafe { libraries[i].get::<*mut std::ffi::c_void>(symbol.as_bytes()) } {
-                Ok(s) => return Ok(*s),
-                Err(e) => last = e.to_string(),
-            }
-        }
-        Err(Error::SymbolMissing { symbol, detail: last })
-    };
     macro_rules! table {
         ($($field:ident = $symbol:literal),* $(,)?) => {
-            sys::Api {
-                $(
-                    // SAFETY: libmmal exports `$symbol` with the signature
-                    // of this field (mmal-sys documents each one).
-                    $field: unsafe { std::mem::transmute::<*mut std::ffi::c_void, _>(find($symbol)?) },
-                )*
-            }
+            sys::Api { $($field: symbol(&libraries, &core_util, $symbol)?,)* }
         };
     }
     let api = table! {
@@ -158,6 +140,21 @@ pub(crate) fn load() -> Result<Loaded> {
         }
     }
     Ok(Loaded { api, vc_components, _libraries: libraries })
+}
+
+/// Looks `name` up in libmmal_core and libmmal_util, as the `Api` field
+/// type `T`.
+fn symbol<T: Copy>(libraries: &[Library], core_util: &[usize], name: &'static str) -> Result<T> {
+    let mut last = String::new();
+    for &i in core_util {
+        // SAFETY: `T` is the type of the `Api` field for `name`, which
+        // mmal-sys declares with libmmal's C signature for that function.
+        match unsafe { libraries[i].get::<T>(name.as_bytes()) } {
+            Ok(s) => return Ok(*s),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(Error::SymbolMissing { symbol: name, detail: last })
 }
 
 /// Fails with advice when `/dev/vchiq` cannot be opened.

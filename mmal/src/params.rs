@@ -16,9 +16,9 @@
 
 use mmal_sys as sys;
 
-pub use crate::lens_shading::LensShading;
 use crate::error::{Error, Result};
 use crate::format::{Encoding, Rational};
+pub use crate::lens_shading::LensShading;
 
 /// A parameter's identity.
 pub trait Parameter {
@@ -58,9 +58,11 @@ pub trait SetParameter: Parameter {
 }
 
 pub(crate) fn u32_at(p: &[u8], offset: usize, name: &'static str) -> Result<u32> {
-    p.get(offset..offset + 4)
-        .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-        .ok_or(Error::ShortParameter { name, got: p.len(), want: offset + 4 })
+    p.get(offset..offset + 4).map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]])).ok_or(Error::ShortParameter {
+        name,
+        got: p.len(),
+        want: offset + 4,
+    })
 }
 
 pub(crate) fn put_u32(out: &mut [u8], offset: usize, v: u32) {

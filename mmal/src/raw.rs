@@ -224,20 +224,8 @@ impl RawPort {
     }
 
     pub(crate) fn format(self) -> Format {
-        let p = self.get();
-        // SAFETY: `format` and `format->es` point at the port's own format.
-        let (f, video) = unsafe {
-            let f = &*p.format;
-            (f, if f.es.is_null() { sys::MMAL_VIDEO_FORMAT_T::default() } else { (*f.es).video })
-        };
-        Format {
-            encoding: Encoding::from_raw(f.encoding),
-            width: video.width,
-            height: video.height,
-            crop: Rect { x: video.crop.x, y: video.crop.y, width: video.crop.width, height: video.crop.height },
-            frame_rate: Rational::new(video.frame_rate.num, video.frame_rate.den),
-            bitrate: f.bitrate,
-        }
+        // SAFETY: `format` points at the port's own format.
+        format_from(unsafe { &*self.get().format })
     }
 
     /// Edits the port's format in place (never replacing the pointer).
@@ -394,18 +382,28 @@ impl RawBuffer {
         }
         // SAFETY: as above.
         let f = unsafe { &*ev.format };
-        // SAFETY: as above.
-        let video = if f.es.is_null() { Default::default() } else { unsafe { (*f.es).video } };
-        let format = Format {
-            encoding: Encoding::from_raw(f.encoding),
-            width: video.width,
-            height: video.height,
-            crop: Rect { x: video.crop.x, y: video.crop.y, width: video.crop.width, height: video.crop.height },
-            frame_rate: Rational::new(video.frame_rate.num, video.frame_rate.den),
-            bitrate: f.bitrate,
-        };
+        let format = format_from(f);
         let req = [ev.buffer_num_min, ev.buffer_size_min, ev.buffer_num_recommended, ev.buffer_size_recommended];
         Some((req, format, Encoding::from_raw(f.encoding_variant)))
+    }
+}
+
+/// A [`Format`] from a C format whose `es`, if set, points at its video
+/// part (as libmmal keeps them).
+fn format_from(f: &sys::MMAL_ES_FORMAT_T) -> Format {
+    let video = if f.es.is_null() {
+        sys::MMAL_VIDEO_FORMAT_T::default()
+    } else {
+        // SAFETY: a non-null `es` points at the format's own video part.
+        unsafe { (*f.es).video }
+    };
+    Format {
+        encoding: Encoding::from_raw(f.encoding),
+        width: video.width,
+        height: video.height,
+        crop: Rect { x: video.crop.x, y: video.crop.y, width: video.crop.width, height: video.crop.height },
+        frame_rate: Rational::new(video.frame_rate.num, video.frame_rate.den),
+        bitrate: f.bitrate,
     }
 }
 

@@ -276,7 +276,11 @@ impl FrameStream {
     pub(crate) fn new(port: Port, buffers: u32) -> Result<FrameStream> {
         let format = port.format();
         let capacity = (buffers.max(port.raw.buffers().num_min).max(1) as usize).saturating_sub(1).max(1);
-        let kind = SinkKind::Frames { queue: Mutex::new(VecDeque::with_capacity(capacity + 1)), ready: Condvar::new(), capacity };
+        let kind = SinkKind::Frames {
+            queue: Mutex::new(VecDeque::with_capacity(capacity + 1)),
+            ready: Condvar::new(),
+            capacity,
+        };
         let sink = Sink::enable(port, buffers.max(1), kind)?;
         Ok(FrameStream { sink, format })
     }
@@ -419,7 +423,8 @@ impl fmt::Debug for CallbackPort {
 
 impl CallbackPort {
     pub(crate) fn new(port: Port, callback: UserCallback) -> Result<CallbackPort> {
-        let buffers = if port.kind() == crate::PortKind::Control { 0 } else { port.raw.buffers().num_recommended.max(1) };
+        let buffers =
+            if port.kind() == crate::PortKind::Control { 0 } else { port.raw.buffers().num_recommended.max(1) };
         let sink = Sink::enable(port, buffers, SinkKind::Callback(Mutex::new(callback)))?;
         Ok(CallbackPort { sink })
     }

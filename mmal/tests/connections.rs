@@ -64,10 +64,7 @@ fn only_tunnels_and_output_to_input() {
     let sink = Component::new("vc.null_sink").unwrap();
     let out = camera.output(0).unwrap();
     let input = sink.input(0).unwrap();
-    assert!(matches!(
-        Connection::new(&out, &input, ConnectionFlags::ALLOCATION_ON_INPUT),
-        Err(Error::Unsupported(_))
-    ));
+    assert!(matches!(Connection::new(&out, &input, ConnectionFlags::ALLOCATION_ON_INPUT), Err(Error::Unsupported(_))));
     assert!(matches!(Connection::new(&input, &out, ConnectionFlags::default()), Err(Error::State(_))));
     // Buffers below the minimum: the connection cannot be enabled.
     out.set_buffers(0, 0).unwrap();

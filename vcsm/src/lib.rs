@@ -55,8 +55,3 @@ pub use manager::{DriverKind, ServiceManager, VIDEOCORE_VAR};
 pub use memory::{CacheMode, Lock, SharedMemory, VcHandle};
 pub use pool::{BufferPool, PoolStats, PooledMemory};
 pub use stats::Stats;
-
-/// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;

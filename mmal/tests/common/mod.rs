@@ -7,7 +7,7 @@ use std::time::Duration;
 use mmal::{params, Component, Encoding, Format, FrameStream};
 
 /// Tests run against the software VideoCore unless told otherwise.
-pub fn emulated() {
+pub(crate) fn emulated() {
     if std::env::var_os("VIDEOCORE").is_none() {
         std::env::set_var("VIDEOCORE", "emulated");
     }
@@ -16,15 +16,15 @@ pub fn emulated() {
 static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Serialises tests that change the emulator's process-wide settings.
-pub fn serial() -> MutexGuard<'static, ()> {
+pub(crate) fn serial() -> MutexGuard<'static, ()> {
     emulated();
     SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-pub const WAIT: Duration = Duration::from_secs(5);
+pub(crate) const WAIT: Duration = Duration::from_secs(5);
 
 /// A camera streaming `format` from its video port.
-pub fn video_stream(format: &Format, buffers: u32) -> (Component, FrameStream) {
+pub(crate) fn video_stream(format: &Format, buffers: u32) -> (Component, FrameStream) {
     let camera = Component::new("vc.ril.camera").expect("camera");
     let video = camera.output(1).unwrap();
     video.set_format(format).expect("format");
@@ -36,7 +36,15 @@ pub fn video_stream(format: &Format, buffers: u32) -> (Component, FrameStream) {
 
 /// Mean of a `size`×`size` window of the Y plane (or one channel of a
 /// packed RGB image) centred on (`x`, `y`).
-pub fn window_mean(data: &[u8], stride: usize, bpp: usize, channel: usize, x: usize, y: usize, size: usize) -> f64 {
+pub(crate) fn window_mean(
+    data: &[u8],
+    stride: usize,
+    bpp: usize,
+    channel: usize,
+    x: usize,
+    y: usize,
+    size: usize,
+) -> f64 {
     let mut sum = 0.0;
     for yy in y - size / 2..y + size / 2 {
         for xx in x - size / 2..x + size / 2 {
@@ -48,7 +56,7 @@ pub fn window_mean(data: &[u8], stride: usize, bpp: usize, channel: usize, x: us
 
 /// Corner-to-centre level of one channel: the mean of the four corner
 /// windows over the centre window.
-pub fn corner_ratio(data: &[u8], format: &Format, bpp: usize, channel: usize) -> f64 {
+pub(crate) fn corner_ratio(data: &[u8], format: &Format, bpp: usize, channel: usize) -> f64 {
     let (w, h) = format.visible();
     let (w, h) = (w as usize, h as usize);
     let stride = format.stride();
@@ -60,6 +68,6 @@ pub fn corner_ratio(data: &[u8], format: &Format, bpp: usize, channel: usize) ->
     corner / centre
 }
 
-pub fn rgb(width: u32, height: u32) -> Format {
+pub(crate) fn rgb(width: u32, height: u32) -> Format {
     Format::video(Encoding::RGB24, width, height).with_frame_rate(30)
 }
