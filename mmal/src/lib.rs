@@ -37,7 +37,7 @@
 //! let frames = video.enable_stream(3)?;
 //! camera.enable()?;
 //! video.set(&Capture(true))?;
-//! let frame = frames.next_timeout(Duration::from_secs(2))?;
+//! let frame = frames.next_timeout(Duration::from_secs(10))?;
 //! assert_eq!(frame.len(), 640 * 480 * 3 / 2);
 //! # Ok::<(), mmal::Error>(())
 //! ```
