@@ -4,6 +4,7 @@
 use std::sync::{Mutex, PoisonError};
 
 use mmal_sys as sys;
+use vcsm::VideoCoreChoice;
 
 use crate::error::{Error, Result};
 use crate::loader;
@@ -36,22 +37,6 @@ pub(crate) struct Backend {
 
 static BACKEND: Mutex<Option<&'static Backend>> = Mutex::new(None);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Choice {
-    Auto,
-    Hardware,
-    Emulated,
-}
-
-fn choice() -> Result<Choice> {
-    match std::env::var(vcsm::VIDEOCORE_VAR).as_deref() {
-        Err(_) | Ok("") | Ok("auto") => Ok(Choice::Auto),
-        Ok("hardware") => Ok(Choice::Hardware),
-        Ok("emulated") => Ok(Choice::Emulated),
-        Ok(other) => Err(Error::InvalidEnvironment { value: other.to_owned() }),
-    }
-}
-
 fn emulated() -> Backend {
     Backend { api: *mmal_emu::api(), provider: Provider::Emulated, vc_components: true }
 }
@@ -67,10 +52,11 @@ pub(crate) fn backend() -> Result<&'static Backend> {
     if let Some(b) = *slot {
         return Ok(b);
     }
-    let backend = match choice()? {
-        Choice::Emulated => emulated(),
-        Choice::Hardware => hardware()?,
-        Choice::Auto => {
+    // One parser for `VIDEOCORE`: vcsm's, so memory and MMAL read it alike.
+    let backend = match VideoCoreChoice::from_env()? {
+        VideoCoreChoice::Emulated => emulated(),
+        VideoCoreChoice::Hardware => hardware()?,
+        VideoCoreChoice::Auto => {
             if std::path::Path::new("/dev/vchiq").exists() {
                 match hardware() {
                     Ok(b) => b,
@@ -123,7 +109,8 @@ pub(crate) fn check_pair(provider: Provider, memory: vcsm::Result<vcsm::DriverKi
 /// [`Error::LibraryMissing`], [`Error::VchiqAccess`] and the like when
 /// `VIDEOCORE=hardware` and libmmal cannot be used;
 /// [`Error::MixedVideoCore`] when VCSM and MMAL would come from different
-/// VideoCores; [`Error::InvalidEnvironment`] for a bad `VIDEOCORE`.
+/// VideoCores; [`Error::Vcsm`] carrying `vcsm::Error::InvalidEnvironment`
+/// for a bad `VIDEOCORE`.
 pub fn provider() -> Result<Provider> {
     backend().map(|b| b.provider)
 }

@@ -166,12 +166,6 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// `VIDEOCORE` has a value other than `auto`, `hardware` or `emulated`.
-    #[error("VIDEOCORE={value:?} is not one of auto, hardware, emulated")]
-    InvalidEnvironment {
-        /// The value found.
-        value: String,
-    },
     /// The VCSM memory and MMAL come from different VideoCores.
     #[error(
         "VideoCore shared memory is {memory} but MMAL is {mmal}: a handle from one means nothing to the other. \

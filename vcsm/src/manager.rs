@@ -79,11 +79,16 @@ impl fmt::Debug for ServiceManager {
 static MANAGER: OnceLock<ServiceManager> = OnceLock::new();
 static OPENING: Mutex<()> = Mutex::new(());
 
-/// The user's choice, from `VIDEOCORE`.
+/// The user's choice of VideoCore, from `VIDEOCORE`; exported as
+/// [`VideoCoreChoice`](crate::VideoCoreChoice) so that every crate of the
+/// workspace reads the variable the same way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Choice {
+pub enum Choice {
+    /// `auto` (or unset): the hardware where there is one, else emulation.
     Auto,
+    /// `hardware`: a real VideoCore or an error.
     Hardware,
+    /// `emulated`: the software VideoCore, even on a Pi.
     Emulated,
 }
 
@@ -101,7 +106,13 @@ impl Choice {
         }
     }
 
-    pub(crate) fn from_env() -> Result<Choice> {
+    /// Reads `VIDEOCORE` (surrounding spaces ignored).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidEnvironment`] for a value other than `auto`,
+    /// `hardware` or `emulated`.
+    pub fn from_env() -> Result<Choice> {
         Choice::parse(std::env::var(VIDEOCORE_VAR).ok().as_deref())
     }
 }
