@@ -21,6 +21,9 @@ use crate::{CameraFault, Pacing, TestEvent};
 /// sends inline).
 const EVENT_PAYLOAD: usize = 256;
 
+/// `vc.ril.video_splitter`'s outputs.
+const SPLITTER_OUTPUTS: usize = 4;
+
 static NEXT_ID: AtomicU32 = AtomicU32::new(1);
 static SCENE_GENERATION: AtomicU64 = AtomicU64::new(0);
 static REGISTRY: Mutex<Vec<(u32, Weak<Shared>)>> = Mutex::new(Vec::new());
@@ -113,7 +116,7 @@ pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
             (Kind::Camera(Box::new(camera)), 0, 3)
         }
         "vc.null_sink" => (Kind::NullSink, 1, 0),
-        "vc.ril.video_splitter" => (Kind::Splitter, 1, 4),
+        "vc.ril.video_splitter" => (Kind::Splitter, 1, SPLITTER_OUTPUTS),
         _ => {
             log::error!("mmal_component_create_core: could not find component '{name}'");
             return Err(sys::MMAL_ENOSYS);
@@ -994,17 +997,33 @@ fn write_settings(out: &mut [u8], s: &Settings) -> usize {
 
 enum Work {
     Event(PendingEvent, Option<(PortPtr, Callback)>),
-    Input { port: usize, buffer: BufPtr, outputs: Vec<Delivery> },
-    Prepare { port: usize, generation: u64, setup: Box<Setup> },
-    Frame { port: usize, buffer: BufPtr, prepared: Arc<Prepared>, frame: u64, pts: i64, to: Delivery },
+    /// An input buffer, and a buffer from each enabled output that had
+    /// one (the splitter's, by output index).
+    Input {
+        port: usize,
+        buffer: BufPtr,
+        outputs: [Option<Delivery>; SPLITTER_OUTPUTS],
+    },
+    Prepare {
+        port: usize,
+        generation: u64,
+        setup: Box<Setup>,
+    },
+    Frame {
+        port: usize,
+        prepared: Arc<Prepared>,
+        frame: u64,
+        pts: i64,
+        to: Delivery,
+    },
     Wait(Option<Instant>),
 }
 
-/// Where a buffer leaving an output port goes.
+/// A buffer taken from an output port, and where it goes once filled.
 struct Delivery {
     port: usize,
     ptr: PortPtr,
-    buffer: Option<BufPtr>,
+    buffer: BufPtr,
     cb: Option<Callback>,
     peer: Option<(Arc<Shared>, usize)>,
 }
@@ -1013,15 +1032,22 @@ impl State {
     fn setup(&self, port: usize) -> Option<Setup> {
         let Kind::Camera(cam) = &self.kind else { return None };
         let p = &self.ports[port];
-        let mode_fps = p.format.fps();
-        let fps = if mode_fps > 0.0 {
-            mode_fps
+        let fps = self.port_fps(port);
+        Some(Setup { sensor: cam.sensor, params: cam.params.clone(), format: p.format, fps, scene: crate::scene() })
+    }
+
+    /// The frame rate a camera output runs at: its format's, else the top
+    /// of its FPS range, else 30.
+    fn port_fps(&self, port: usize) -> f32 {
+        let p = &self.ports[port];
+        let f = p.format.fps();
+        if f > 0.0 {
+            f
         } else if p.fps_range.1 > 0.0 {
             p.fps_range.1
         } else {
             30.0
-        };
-        Some(Setup { sensor: cam.sensor, params: cam.params.clone(), format: p.format, fps, scene: crate::scene() })
+        }
     }
 
     fn generation(&self) -> u64 {
@@ -1031,13 +1057,12 @@ impl State {
         }
     }
 
-    fn delivery(&mut self, port: usize, take_buffer: bool) -> Delivery {
+    /// Takes the next buffer queued on output `port`, if any.
+    fn delivery(&mut self, port: usize) -> Option<Delivery> {
         let p = &mut self.ports[port];
-        let buffer = if take_buffer { p.queue.pop_front() } else { None };
-        if buffer.is_some() {
-            p.in_flight += 1;
-        }
-        Delivery { port, ptr: p.ptr, buffer, cb: p.cb, peer: p.peer.clone() }
+        let buffer = p.queue.pop_front()?;
+        p.in_flight += 1;
+        Some(Delivery { port, ptr: p.ptr, buffer, cb: p.cb, peer: p.peer.clone() })
     }
 
     fn next_work(&mut self, now: Instant) -> Work {
@@ -1060,11 +1085,12 @@ impl State {
             }
             let buffer = self.ports[i].queue.pop_front().expect("checked non-empty");
             self.ports[i].in_flight += 1;
-            let mut outputs = Vec::new();
+            let mut outputs: [Option<Delivery>; SPLITTER_OUTPUTS] = Default::default();
             if matches!(self.kind, Kind::Splitter) && self.enabled {
                 for o in 0..self.ports.len() {
-                    if self.ports[o].port_type == sys::MMAL_PORT_TYPE_OUTPUT && self.ports[o].enabled {
-                        outputs.push(self.delivery(o, true));
+                    let (p, index) = (&self.ports[o], self.ports[o].index);
+                    if p.port_type == sys::MMAL_PORT_TYPE_OUTPUT && p.enabled && index < SPLITTER_OUTPUTS {
+                        outputs[index] = self.delivery(o);
                     }
                 }
             }
@@ -1095,7 +1121,7 @@ impl State {
                     return Work::Prepare { port: i, generation, setup: Box::new(setup) };
                 }
             };
-            let fps = self.setup_fps(i);
+            let fps = self.port_fps(i).clamp(0.005, 1000.0);
             let period = Duration::from_secs_f32(1.0 / fps);
             let p = &mut self.ports[i];
             let due = if unlimited || p.index == 2 { now } else { p.next_due.unwrap_or(now) };
@@ -1118,24 +1144,10 @@ impl State {
             }
             let frame = p.frames;
             let pts = now.duration_since(self.started).as_micros() as i64;
-            let to = self.delivery(i, true);
-            let buffer = to.buffer.expect("checked non-empty");
-            return Work::Frame { port: i, buffer, prepared, frame, pts, to };
+            let to = self.delivery(i).expect("checked non-empty");
+            return Work::Frame { port: i, prepared, frame, pts, to };
         }
         Work::Wait(deadline)
-    }
-
-    fn setup_fps(&self, port: usize) -> f32 {
-        let p = &self.ports[port];
-        let f = p.format.fps();
-        let fps = if f > 0.0 {
-            f
-        } else if p.fps_range.1 > 0.0 {
-            p.fps_range.1
-        } else {
-            30.0
-        };
-        fps.clamp(0.005, 1000.0)
     }
 }
 
@@ -1195,15 +1207,11 @@ impl Shared {
                 Work::Input { port, buffer, outputs } => {
                     drop(st);
                     let eos = buffer.flags() & sys::MMAL_BUFFER_HEADER_FLAG_EOS != 0;
-                    let mut done = Vec::with_capacity(0);
-                    for mut out in outputs {
-                        if let Some(b) = out.buffer.take() {
-                            if !b.copy_from(buffer) {
-                                b.set(0, 0, sys::MMAL_BUFFER_HEADER_FLAG_CORRUPTED, sys::MMAL_TIME_UNKNOWN);
-                            }
-                            self.deliver(&out, b);
-                            done.push(out.port);
+                    for out in outputs.iter().flatten() {
+                        if !out.buffer.copy_from(buffer) {
+                            out.buffer.set(0, 0, sys::MMAL_BUFFER_HEADER_FLAG_CORRUPTED, sys::MMAL_TIME_UNKNOWN);
                         }
+                        self.deliver(out);
                     }
                     buffer.release();
                     st = lock(&self.state);
@@ -1211,8 +1219,8 @@ impl Shared {
                         st.events.push_back(PendingEvent::Eos { port_type: sys::MMAL_PORT_TYPE_INPUT, port_index: 0 });
                     }
                     st.ports[port].in_flight -= 1;
-                    for o in done {
-                        st.ports[o].in_flight -= 1;
+                    for out in outputs.iter().flatten() {
+                        st.ports[out.port].in_flight -= 1;
                     }
                     self.wake.notify_all();
                 }
@@ -1230,13 +1238,14 @@ impl Shared {
                         }
                     }
                 }
-                Work::Frame { port, buffer, prepared, frame, pts, to } => {
+                Work::Frame { port, prepared, frame, pts, to } => {
+                    let buffer = to.buffer;
                     drop(st);
                     let length = prepared.length.min(buffer.alloc_size());
                     buffer.with_payload(|payload| camera::render(&prepared, frame, payload));
                     buffer.set(0, length, sys::MMAL_BUFFER_HEADER_FLAG_FRAME_END, pts);
                     drop(prepared);
-                    self.deliver(&to, buffer);
+                    self.deliver(&to);
                     st = lock(&self.state);
                     st.ports[port].in_flight -= 1;
                     self.wake.notify_all();
@@ -1246,7 +1255,8 @@ impl Shared {
     }
 
     /// Hands a filled buffer on: to the connected input, or to the client.
-    fn deliver(&self, to: &Delivery, buffer: BufPtr) {
+    fn deliver(&self, to: &Delivery) {
+        let buffer = to.buffer;
         if let Some((peer, index)) = &to.peer {
             if peer.accept(*index, buffer).is_err() {
                 buffer.release();

@@ -46,6 +46,12 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// Buffers in the pool of a port enabled with `buffers`: at least the
+/// port's minimum, and at least one.
+fn pool_size(port: &Port, buffers: u32) -> u32 {
+    buffers.max(port.raw.buffers().num_min).max(1)
+}
+
 impl Sink {
     /// Enables `port` with a new sink: a pool of `buffers` (0 for none),
     /// then every buffer sent to the port.
@@ -58,7 +64,7 @@ impl Sink {
         let api = port.api();
         let pool = if buffers > 0 {
             let req = port.raw.buffers();
-            let num = buffers.max(req.num_min).max(1);
+            let num = pool_size(&port, buffers);
             let size = req.size_recommended.max(req.size_min).max(req.size);
             port.raw.set_buffers(num, size);
             let pool = port.raw.pool_create(api, num, size).ok_or_else(|| Error::Mmal {
@@ -275,7 +281,7 @@ impl fmt::Debug for FrameStream {
 impl FrameStream {
     pub(crate) fn new(port: Port, buffers: u32) -> Result<FrameStream> {
         let format = port.format();
-        let capacity = (buffers.max(port.raw.buffers().num_min).max(1) as usize).saturating_sub(1).max(1);
+        let capacity = (pool_size(&port, buffers) as usize).saturating_sub(1).max(1);
         let kind = SinkKind::Frames {
             queue: Mutex::new(VecDeque::with_capacity(capacity + 1)),
             ready: Condvar::new(),
