@@ -140,6 +140,18 @@ pub enum Error {
         handle: u32,
     },
 
+    /// The emulated VideoCore was asked to read or write a block while the
+    /// CPU has it locked ([`SharedMemory::lock`](crate::SharedMemory::lock),
+    /// or a copy in progress). Drop the [`Lock`](crate::Lock) before handing
+    /// the block's handle to the VideoCore.
+    #[error(
+        "VideoCore handle {handle:#x}: the CPU holds a lock on this block; drop the Lock before the VideoCore uses it"
+    )]
+    CpuLocked {
+        /// The handle.
+        handle: u32,
+    },
+
     /// An `ndarray` element type's alignment exceeds the block's alignment.
     #[error("element type needs {align}-byte alignment, more than a VideoCore block's page alignment")]
     Alignment {

@@ -236,15 +236,18 @@ impl Drop for Mapping {
 /// Where an emulated block's bytes live, as the emulated VideoCore sees them:
 /// the device side of the memory, which (like DMA) is outside Rust's borrows.
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(feature = "device-access"), allow(dead_code))]
 pub(crate) struct RawRegion {
     ptr: NonNull<u8>,
     len: usize,
 }
 
-// SAFETY: the region is plain memory; the registry serialises its own use and
-// removes the region before the mapping behind it is unmapped.
+// SAFETY: the region is plain memory. The registry uses it only under its
+// mutex and never while the CPU side has the block (`Entry::cpu_accesses`),
+// and removes it before the mapping behind it is unmapped.
 unsafe impl Send for RawRegion {}
 
+#[cfg_attr(not(feature = "device-access"), allow(dead_code))]
 impl RawRegion {
     /// Copies `out.len()` bytes from `offset`. The caller checked the bounds.
     ///

@@ -102,6 +102,9 @@ fn a_copy_larger_than_the_block_copies_nothing() {
     assert!(matches!(mem.copy_from_array(&array.t()), Err(Error::CopyTooLarge { .. })));
 }
 
+// The device side is the software VideoCore's (feature `device-access`,
+// which `cargo test --workspace` turns on through mmal-emu).
+#[cfg(feature = "device-access")]
 #[test]
 fn lock_gives_the_whole_block_and_writes_are_seen_by_the_videocore() {
     emulated();
@@ -120,6 +123,9 @@ fn lock_gives_the_whole_block_and_writes_are_seen_by_the_videocore() {
     assert_eq!(&mem.to_vec().unwrap()[..3], b"aXY");
 }
 
+// The device side is the software VideoCore's (feature `device-access`,
+// which `cargo test --workspace` turns on through mmal-emu).
+#[cfg(feature = "device-access")]
 #[test]
 fn registry_is_bounds_checked_and_forgets_freed_blocks() {
     emulated();

@@ -82,7 +82,7 @@ impl Cma {
         let fd = adopt_reply_fd(alloc.handle);
         let (fd, vc_handle, bus_address) = validate("VC_SM_CMA_IOCTL_MEM_ALLOC", fd, alloc.vc_handle, alloc.dma_addr)?;
         let map = Mapping::new(fd.as_fd(), req.size, 0).map_err(|e| Error::syscall("mmap of the dma-buf", e))?;
-        Ok(Block { _registration: None, map, backing: Backing::Cma(fd), vc_handle, bus_address })
+        Ok(Block { registration: None, map, backing: Backing::Cma(fd), vc_handle, bus_address })
     }
 
     pub(crate) fn import(&self, source: BorrowedFd<'_>, name: &str) -> Result<Block> {
@@ -104,7 +104,7 @@ impl Cma {
         }
         let map =
             Mapping::new(fd.as_fd(), import.size as usize, 0).map_err(|e| Error::syscall("mmap of the dma-buf", e))?;
-        Ok(Block { _registration: None, map, backing: Backing::Cma(fd), vc_handle, bus_address })
+        Ok(Block { registration: None, map, backing: Backing::Cma(fd), vc_handle, bus_address })
     }
 
     /// Begins (`end == false`) or ends CPU access. The direction is always

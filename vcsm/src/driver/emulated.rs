@@ -83,7 +83,7 @@ impl Emulated {
         let vc_handle = VcHandle::new(registration.handle())
             .ok_or_else(|| Error::BadReply { operation: "emulated allocation", detail: "VideoCore handle 0".into() })?;
         Ok(Block {
-            _registration: Some(registration),
+            registration: Some(registration),
             map,
             backing: BlockBacking::Emulated(Backing { fd, _extent: extent }),
             vc_handle,

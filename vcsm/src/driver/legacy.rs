@@ -101,7 +101,7 @@ impl Legacy {
         };
         let mut addr_req = vmcs_sm_ioctl_map { pid: pid(), handle: alloc.handle, addr: 0, size: 0 };
         self.call("VMCS_SM_IOCTL_MAP_VC_ADDR_FR_HDL", VMCS_SM_IOCTL_MAP_VC_ADDR_FR_HDL, &mut addr_req)?;
-        Ok(Block { _registration: None, map, backing: Backing::Legacy(handle), vc_handle, bus_address: addr_req.addr })
+        Ok(Block { registration: None, map, backing: Backing::Legacy(handle), vc_handle, bus_address: addr_req.addr })
     }
 
     fn handle(block: &Block) -> Result<&UserHandle> {

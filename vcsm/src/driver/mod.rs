@@ -48,7 +48,7 @@ pub(crate) struct AllocRequest<'a> {
 pub(crate) struct Block {
     /// Emulated only: dropped first, so the VideoCore side stops reaching the
     /// bytes before they are unmapped.
-    pub(crate) _registration: Option<crate::emulated::Registration>,
+    pub(crate) registration: Option<crate::emulated::Registration>,
     pub(crate) map: Mapping,
     /// Dropped after the mapping: closes the dma-buf / memfd, or sends FREE.
     pub(crate) backing: Backing,
@@ -127,7 +127,12 @@ impl Driver {
         match self {
             Driver::Cma(d) => d.sync(block, access, false),
             Driver::Legacy(d) => d.lock(block),
-            Driver::Emulated(_) => Ok(()),
+            Driver::Emulated(_) => {
+                if let Some(r) = &block.registration {
+                    r.begin_cpu();
+                }
+                Ok(())
+            }
         }
     }
 
@@ -135,7 +140,12 @@ impl Driver {
         match self {
             Driver::Cma(d) => d.sync(block, access, true),
             Driver::Legacy(d) => d.unlock(block),
-            Driver::Emulated(_) => Ok(()),
+            Driver::Emulated(_) => {
+                if let Some(r) = &block.registration {
+                    r.end_cpu();
+                }
+                Ok(())
+            }
         }
     }
 

@@ -23,24 +23,9 @@
 //! left, mapping refused).
 //!
 //! The VideoCore side of a block is reached by handle, as the firmware does
-//! with `mem_handle_table` and zero-copy buffers: [`lookup`], [`read`] and
-//! [`write`]. Like DMA, these may run while the CPU holds a
-//! [`Lock`](crate::Lock) on the same block; ordering the two is the
-//! program's job, exactly as on the real VideoCore.
-//!
-//! ```
-//! # fn main() -> vcsm::Result<()> {
-//! # if vcsm::ServiceManager::get()?.driver() != vcsm::DriverKind::Emulated { return Ok(()); }
-//! let mut table = vcsm::SharedMemory::new(16, "lens shading")?;
-//! table.copy_from_slice(&[32; 16])?;
-//! // What an emulated MMAL component does with the handle it was given:
-//! let info = vcsm::emulated::lookup(table.vc_handle().get())?;
-//! assert_eq!(info.size, table.size());
-//! let mut gains = [0u8; 16];
-//! vcsm::emulated::read(table.vc_handle().get(), 0, &mut gains)?;
-//! assert_eq!(gains, [32; 16]);
-//! # Ok(()) }
-//! ```
+//! with `mem_handle_table` and zero-copy buffers. That part is for the
+//! software VideoCore's components (the `mmal-emu` crate), not for
+//! applications, and is compiled only with the `device-access` feature.
 
 pub(crate) mod pool;
 
@@ -86,9 +71,16 @@ pub struct BlockInfo {
     pub name: String,
 }
 
+// Without `device-access` nothing reads a block through its entry.
+#[cfg_attr(not(feature = "device-access"), allow(dead_code))]
 struct Entry {
     region: RawRegion,
     info: BlockInfo,
+    /// CPU accesses in progress (locks, copies, reads back). The device side
+    /// refuses the block while any is, so the two never touch the bytes at
+    /// the same time: both sides change or check this under the registry
+    /// mutex, and the device copies while holding it.
+    cpu_accesses: u32,
 }
 
 /// The emulated VideoCore's memory state (one per process, like the
@@ -233,10 +225,11 @@ impl VideoCore {
             }
         };
         let info = BlockInfo { handle, size, bus_address, name: name.to_owned() };
-        registry.insert(handle, Entry { region, info });
+        registry.insert(handle, Entry { region, info, cpu_accesses: 0 });
         Registration { vc: self, handle }
     }
 
+    #[cfg(feature = "device-access")]
     fn with_entry<R>(&self, handle: u32, f: impl FnOnce(&Entry) -> Result<R>) -> Result<R> {
         let registry = lock(&self.registry);
         let entry = registry.get(&handle).ok_or(Error::UnknownHandle { handle })?;
@@ -255,6 +248,21 @@ impl Registration {
     pub(crate) fn handle(&self) -> u32 {
         self.handle
     }
+
+    /// The CPU starts using the block: the device side keeps off it until
+    /// [`end_cpu`](Self::end_cpu).
+    pub(crate) fn begin_cpu(&self) {
+        if let Some(entry) = lock(&self.vc.registry).get_mut(&self.handle) {
+            entry.cpu_accesses += 1;
+        }
+    }
+
+    /// Ends one [`begin_cpu`](Self::begin_cpu).
+    pub(crate) fn end_cpu(&self) {
+        if let Some(entry) = lock(&self.vc.registry).get_mut(&self.handle) {
+            entry.cpu_accesses = entry.cpu_accesses.saturating_sub(1);
+        }
+    }
 }
 
 impl Drop for Registration {
@@ -269,58 +277,10 @@ impl std::fmt::Debug for VideoCore {
     }
 }
 
-fn check_range(offset: usize, len: usize, size: usize) -> Result<()> {
-    match offset.checked_add(len) {
-        Some(end) if end <= size => Ok(()),
-        _ => Err(Error::OutOfBounds { offset: offset as u64, len: len as u64, size: size as u64 }),
-    }
-}
-
-fn with_videocore<R>(handle: u32, f: impl FnOnce(&Entry) -> Result<R>) -> Result<R> {
-    match VIDEOCORE.get() {
-        Some(vc) => vc.with_entry(handle, f),
-        None => Err(Error::UnknownHandle { handle }),
-    }
-}
-
-/// Resolves a VideoCore handle (as found in an MMAL struct) to the block
-/// behind it.
-///
-/// # Errors
-///
-/// [`Error::UnknownHandle`] if no live emulated block has that handle.
-pub fn lookup(handle: u32) -> Result<BlockInfo> {
-    with_videocore(handle, |e| Ok(e.info.clone()))
-}
-
-/// Copies `out.len()` bytes from `offset` of the block behind `handle`: what
-/// the VideoCore reads.
-///
-/// # Errors
-///
-/// [`Error::UnknownHandle`], or [`Error::OutOfBounds`] if the range does not
-/// lie inside the block.
-pub fn read(handle: u32, offset: usize, out: &mut [u8]) -> Result<()> {
-    with_videocore(handle, |e| {
-        check_range(offset, out.len(), e.info.size)?;
-        e.region.read(offset, out);
-        Ok(())
-    })
-}
-
-/// Copies `data` to `offset` of the block behind `handle`: what the VideoCore
-/// writes (a zero-copy frame, say).
-///
-/// # Errors
-///
-/// As for [`read`].
-pub fn write(handle: u32, offset: usize, data: &[u8]) -> Result<()> {
-    with_videocore(handle, |e| {
-        check_range(offset, data.len(), e.info.size)?;
-        e.region.write(offset, data);
-        Ok(())
-    })
-}
+#[cfg(feature = "device-access")]
+mod device;
+#[cfg(feature = "device-access")]
+pub use device::{lookup, read, write};
 
 #[cfg(test)]
 mod tests {
