@@ -6,6 +6,7 @@
 //! components' state mutexes at once.
 
 use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
 use std::thread::{JoinHandle, ThreadId};
@@ -63,6 +64,9 @@ struct PortState {
     enabled: bool,
     cb: Option<Callback>,
     queue: VecDeque<BufPtr>,
+    /// Buffers the component refused (too small for a frame): kept, as the
+    /// firmware keeps them, until the port is disabled.
+    rejected: Vec<BufPtr>,
     in_flight: u32,
     format: VideoFormat,
     zero_copy: bool,
@@ -161,6 +165,7 @@ pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
                 enabled: false,
                 cb: None,
                 queue: VecDeque::new(),
+                rejected: Vec::new(),
                 in_flight: 0,
                 format: VideoFormat::default(),
                 zero_copy: false,
@@ -443,7 +448,8 @@ pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>) -> Status {
     let p = &mut st.ports[index];
     p.enabled = true;
     p.cb = cb;
-    p.queue.reserve(num.max(1) as usize);
+    // Room for the usual number of buffers; more grow the queue.
+    p.queue.reserve((num as usize).clamp(1, 64));
     p.next_due = None;
     port.set_enabled(true);
     sys::MMAL_SUCCESS
@@ -505,6 +511,10 @@ pub(crate) fn port_disable(port: PortPtr) -> Status {
         log::error!("mmal_port_disable: {}: port is not enabled", port.name());
         return sys::MMAL_EINVAL;
     }
+    if crate::take_port_disable_fault() {
+        log::error!("mmal_vc_port_disable: {}: the VideoCore did not answer (EIO)", port.name());
+        return sys::MMAL_EIO;
+    }
     st.ports[index].enabled = false;
     port.set_enabled(false);
     while st.ports[index].in_flight > 0 {
@@ -514,7 +524,7 @@ pub(crate) fn port_disable(port: PortPtr) -> Status {
     let cb = p.cb.take();
     let pool = p.tunnel_pool.take();
     let peer = p.peer.clone();
-    let returned: Vec<BufPtr> = p.queue.drain(..).collect();
+    let returned: Vec<BufPtr> = p.queue.drain(..).chain(p.rejected.drain(..)).collect();
     drop(st);
     if let Some(pool) = pool {
         // A tunnel: the buffers belong to the connection's pool.
@@ -847,11 +857,14 @@ fn read_lens_shading(shared: &Shared, data: &[u8]) -> Result<Option<Arc<ShadingT
         log::error!("lens shading: grid cell size {cell}, the camera supports 64");
         return Err(sys::MMAL_EINVAL);
     }
-    if width == 0 || height == 0 || stride < width || width * 64 < w || height * 64 < h || width > 256 || height > 256 {
+    // Widened: every value here comes from the client.
+    let covers = u64::from(width) * 64 >= u64::from(w) && u64::from(height) * 64 >= u64::from(h);
+    if width == 0 || height == 0 || stride < width || !covers || width > 256 || height > 256 || stride > 4096 {
         log::error!("lens shading: a {width}x{height} grid (stride {stride}) does not cover the {w}x{h} sensor");
         return Err(sys::MMAL_EINVAL);
     }
-    let len = (stride * height * 4) as usize;
+    // At most 4096 * 256 * 4 bytes: no overflow even with a 32-bit usize.
+    let len = stride as usize * height as usize * 4;
     let mut gains = vec![0u8; len];
     match vcsm::emulated::lookup(handle) {
         Ok(info) if info.size >= len => {}
@@ -1019,6 +1032,70 @@ enum Work {
     Wait(Option<Instant>),
 }
 
+impl Work {
+    /// The ports whose `in_flight` count [`State::next_work`] raised for
+    /// this work (at most an input and the splitter's outputs).
+    fn busy_ports(&self) -> ([usize; 1 + SPLITTER_OUTPUTS], usize) {
+        let mut ports = [0; 1 + SPLITTER_OUTPUTS];
+        let mut n = 0;
+        match self {
+            Work::Event(_, Some(_)) => {
+                n = 1;
+            }
+            Work::Input { port, outputs, .. } => {
+                ports[0] = *port;
+                n = 1;
+                for out in outputs.iter().flatten() {
+                    ports[n] = out.port;
+                    n += 1;
+                }
+            }
+            Work::Frame { port, .. } => {
+                ports[0] = *port;
+                n = 1;
+            }
+            Work::Event(_, None) | Work::Prepare { .. } | Work::Wait(_) => {}
+        }
+        (ports, n)
+    }
+}
+
+/// Lowers the `in_flight` count of the ports a unit of work holds buffers
+/// of when dropped, also after a panic, and wakes anyone waiting for them.
+struct InFlight<'a> {
+    shared: &'a Shared,
+    ports: [usize; 1 + SPLITTER_OUTPUTS],
+    len: usize,
+}
+
+impl<'a> InFlight<'a> {
+    fn new(shared: &'a Shared, (ports, len): ([usize; 1 + SPLITTER_OUTPUTS], usize)) -> InFlight<'a> {
+        InFlight { shared, ports, len }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if self.len == 0 {
+            return;
+        }
+        let mut st = lock(&self.shared.state);
+        for &port in &self.ports[..self.len] {
+            st.ports[port].in_flight -= 1;
+        }
+        drop(st);
+        self.shared.wake.notify_all();
+    }
+}
+
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("?")
+}
+
 /// A buffer taken from an output port, and where it goes once filled.
 struct Delivery {
     port: usize,
@@ -1131,12 +1208,27 @@ impl State {
             }
             let next = due + period;
             p.next_due = Some(if next < now { now + period } else { next });
-            if p.queue.is_empty() {
+            let Some(&front) = p.queue.front() else {
                 // The sensor's frame finds no buffer: it is lost.
                 if !unlimited && p.index != 2 {
                     deadline = Some(deadline.map_or(next, |d| d.min(next)));
                 }
                 continue;
+            };
+            if front.alloc_size() < prepared.length {
+                // As the firmware does with a buffer shorter than the frame:
+                // an error event, and the buffer stays with the port until it
+                // is disabled.
+                log::error!(
+                    "{}: a buffer of {} bytes cannot hold a {}-byte frame",
+                    p.ptr.name(),
+                    front.alloc_size(),
+                    prepared.length
+                );
+                p.queue.pop_front();
+                p.rejected.push(front);
+                self.events.push_back(PendingEvent::Error(sys::MMAL_EINVAL));
+                return Work::Wait(Some(now));
             }
             p.frames += 1;
             if p.index == 2 {
@@ -1183,73 +1275,81 @@ impl Shared {
             if st.shutdown {
                 break;
             }
-            match st.next_work(Instant::now()) {
-                Work::Wait(deadline) => {
-                    st = match deadline {
-                        Some(d) => {
-                            let timeout = d.saturating_duration_since(Instant::now());
-                            self.wake.wait_timeout(st, timeout).unwrap_or_else(std::sync::PoisonError::into_inner).0
-                        }
-                        None => self.wait(st),
-                    };
+            let work = st.next_work(Instant::now());
+            if let Work::Wait(deadline) = work {
+                st = match deadline {
+                    Some(d) => {
+                        let timeout = d.saturating_duration_since(Instant::now());
+                        self.wake.wait_timeout(st, timeout).unwrap_or_else(std::sync::PoisonError::into_inner).0
+                    }
+                    None => self.wait(st),
+                };
+                continue;
+            }
+            drop(st);
+            // The ports this unit of work holds buffers of: released by the
+            // guard whatever happens, so a disable never waits forever.
+            let _in_flight = InFlight::new(&self, work.busy_ports());
+            let outcome = catch_unwind(AssertUnwindSafe(|| self.perform(work)));
+            drop(_in_flight);
+            st = lock(&self.state);
+            if let Err(payload) = outcome {
+                log::error!("{}: the component failed: {}", self.name, panic_text(payload.as_ref()));
+                st.events.push_back(PendingEvent::Error(sys::MMAL_EFAULT));
+            }
+        }
+    }
+
+    /// One unit of work, run without the state lock.
+    fn perform(&self, work: Work) {
+        match work {
+            Work::Wait(_) => {}
+            Work::Event(event, target) => {
+                if let Some((ptr, cb)) = target {
+                    self.send_event(event, ptr, cb);
                 }
-                Work::Event(event, target) => {
-                    drop(st);
-                    if let Some((ptr, cb)) = target {
-                        self.send_event(event, ptr, cb);
+            }
+            Work::Input { port: _, buffer, outputs } => {
+                let eos = buffer.flags() & sys::MMAL_BUFFER_HEADER_FLAG_EOS != 0;
+                for out in outputs.iter().flatten() {
+                    if !out.buffer.copy_from(buffer) {
+                        out.buffer.set(0, 0, sys::MMAL_BUFFER_HEADER_FLAG_CORRUPTED, sys::MMAL_TIME_UNKNOWN);
                     }
-                    st = lock(&self.state);
-                    if target.is_some() {
-                        st.ports[0].in_flight -= 1;
-                        self.wake.notify_all();
+                    self.deliver(out);
+                }
+                buffer.release();
+                let mut st = lock(&self.state);
+                if eos && matches!(st.kind, Kind::NullSink) {
+                    st.events.push_back(PendingEvent::Eos { port_type: sys::MMAL_PORT_TYPE_INPUT, port_index: 0 });
+                }
+            }
+            Work::Prepare { port, generation, setup } => {
+                let prepared = Arc::new(camera::prepare(&setup));
+                let mut st = lock(&self.state);
+                let settings = prepared.settings;
+                st.ports[port].prepared = Some((generation, prepared));
+                let wants = st.change_events.contains(&sys::MMAL_PARAMETER_CAMERA_SETTINGS);
+                if let Kind::Camera(cam) = &mut st.kind {
+                    if wants && cam.reported != Some(settings) {
+                        cam.reported = Some(settings);
+                        st.events.push_back(PendingEvent::Settings(settings));
                     }
                 }
-                Work::Input { port, buffer, outputs } => {
-                    drop(st);
-                    let eos = buffer.flags() & sys::MMAL_BUFFER_HEADER_FLAG_EOS != 0;
-                    for out in outputs.iter().flatten() {
-                        if !out.buffer.copy_from(buffer) {
-                            out.buffer.set(0, 0, sys::MMAL_BUFFER_HEADER_FLAG_CORRUPTED, sys::MMAL_TIME_UNKNOWN);
-                        }
-                        self.deliver(out);
-                    }
+            }
+            Work::Frame { port: _, prepared, frame, pts, to } => {
+                let buffer = to.buffer;
+                #[cfg(test)]
+                if tests::PANIC_NEXT_FRAME.swap(false, Ordering::SeqCst) {
+                    // Give the buffer back first, as a failure in the
+                    // firmware would not lose it either.
                     buffer.release();
-                    st = lock(&self.state);
-                    if eos && matches!(st.kind, Kind::NullSink) {
-                        st.events.push_back(PendingEvent::Eos { port_type: sys::MMAL_PORT_TYPE_INPUT, port_index: 0 });
-                    }
-                    st.ports[port].in_flight -= 1;
-                    for out in outputs.iter().flatten() {
-                        st.ports[out.port].in_flight -= 1;
-                    }
-                    self.wake.notify_all();
+                    panic!("injected failure");
                 }
-                Work::Prepare { port, generation, setup } => {
-                    drop(st);
-                    let prepared = Arc::new(camera::prepare(&setup));
-                    st = lock(&self.state);
-                    let settings = prepared.settings;
-                    st.ports[port].prepared = Some((generation, prepared));
-                    let wants = st.change_events.contains(&sys::MMAL_PARAMETER_CAMERA_SETTINGS);
-                    if let Kind::Camera(cam) = &mut st.kind {
-                        if wants && cam.reported != Some(settings) {
-                            cam.reported = Some(settings);
-                            st.events.push_back(PendingEvent::Settings(settings));
-                        }
-                    }
-                }
-                Work::Frame { port, prepared, frame, pts, to } => {
-                    let buffer = to.buffer;
-                    drop(st);
-                    let length = prepared.length.min(buffer.alloc_size());
-                    buffer.with_payload(|payload| camera::render(&prepared, frame, payload));
-                    buffer.set(0, length, sys::MMAL_BUFFER_HEADER_FLAG_FRAME_END, pts);
-                    drop(prepared);
-                    self.deliver(&to);
-                    st = lock(&self.state);
-                    st.ports[port].in_flight -= 1;
-                    self.wake.notify_all();
-                }
+                let length = prepared.length.min(buffer.alloc_size());
+                buffer.with_payload(|payload| camera::render(&prepared, frame, payload));
+                buffer.set(0, length, sys::MMAL_BUFFER_HEADER_FLAG_FRAME_END, pts);
+                drop(prepared);
+                self.deliver(&to);
             }
         }
     }
@@ -1313,5 +1413,90 @@ impl Shared {
         buffer.set(cmd, length, 0, sys::MMAL_TIME_UNKNOWN);
         let _action = lock(&self.action);
         control.call(cb, buffer);
+    }
+}
+
+#[cfg(test)]
+#[allow(unsafe_code)]
+pub(crate) mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    use std::time::{Duration, Instant};
+
+    use mmal_sys as sys;
+
+    /// Makes the worker panic while filling the next camera frame.
+    pub(crate) static PANIC_NEXT_FRAME: AtomicBool = AtomicBool::new(false);
+
+    static ERRORS: AtomicU32 = AtomicU32::new(0);
+    static FRAMES: AtomicU32 = AtomicU32::new(0);
+
+    unsafe extern "C" fn on_event(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
+        // SAFETY: the header and its payload are handed to the callback.
+        unsafe {
+            if (*b).cmd == sys::MMAL_EVENT_ERROR && (*b).data.cast::<u32>().read_unaligned() == sys::MMAL_EFAULT {
+                ERRORS.fetch_add(1, Ordering::SeqCst);
+            }
+            (crate::api().buffer_header_release)(b);
+        }
+    }
+
+    unsafe extern "C" fn on_frame(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
+        FRAMES.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: the header is handed to the callback.
+        unsafe { (crate::api().buffer_header_release)(b) };
+    }
+
+    fn wait_for(what: &str, done: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    #[test]
+    fn a_panic_in_the_worker_is_an_error_event_and_never_blocks_disable() {
+        std::env::set_var("VIDEOCORE", "emulated");
+        let api = crate::api();
+        let mut camera = std::ptr::null_mut();
+        // SAFETY: pointers from the live component, used as a C client
+        // would; released at the end.
+        unsafe {
+            assert_eq!((api.component_create)(c"vc.ril.camera".as_ptr(), &mut camera), sys::MMAL_SUCCESS);
+            assert_eq!((api.port_enable)((*camera).control, Some(on_event)), sys::MMAL_SUCCESS);
+            let port = *(*camera).output.add(1);
+            (*(*(*port).format).es).video.width = 64;
+            (*(*(*port).format).es).video.height = 48;
+            (*(*(*port).format).es).video.crop = sys::MMAL_RECT_T { x: 0, y: 0, width: 64, height: 48 };
+            assert_eq!((api.port_format_commit)(port), sys::MMAL_SUCCESS);
+            (*port).buffer_num = 2;
+            let pool = (api.port_pool_create)(port, 2, (*port).buffer_size_min);
+            assert_eq!((api.port_enable)(port, Some(on_frame)), sys::MMAL_SUCCESS);
+            for _ in 0..2 {
+                assert_eq!((api.port_send_buffer)(port, (api.queue_get)((*pool).queue)), sys::MMAL_SUCCESS);
+            }
+            assert_eq!((api.component_enable)(camera), sys::MMAL_SUCCESS);
+            PANIC_NEXT_FRAME.store(true, Ordering::SeqCst);
+            let mut capture = sys::MMAL_PARAMETER_BOOLEAN_T {
+                hdr: sys::MMAL_PARAMETER_HEADER_T {
+                    id: sys::MMAL_PARAMETER_CAPTURE,
+                    size: std::mem::size_of::<sys::MMAL_PARAMETER_BOOLEAN_T>() as u32,
+                },
+                enable: 1,
+            };
+            assert_eq!((api.port_parameter_set)(port, &mut capture.hdr), sys::MMAL_SUCCESS);
+            wait_for("the error event", || ERRORS.load(Ordering::SeqCst) == 1);
+            // The worker lives on: the other buffer still gets a frame.
+            wait_for("a frame after the failure", || FRAMES.load(Ordering::SeqCst) >= 1);
+            let port_addr = port as usize;
+            let disable = std::thread::spawn(move || {
+                // SAFETY: the port is live until the component is released.
+                (crate::api().port_disable)(port_addr as *mut sys::MMAL_PORT_T)
+            });
+            wait_for("mmal_port_disable", || disable.is_finished());
+            assert_eq!(disable.join().unwrap(), sys::MMAL_SUCCESS);
+            (api.port_pool_destroy)(port, pool);
+            assert_eq!((api.component_release)(camera), sys::MMAL_SUCCESS);
+        }
     }
 }

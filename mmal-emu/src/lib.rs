@@ -52,7 +52,7 @@ mod component;
 mod objects;
 mod scene;
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 pub use camera::{Sensor, SensorMode};
@@ -102,6 +102,7 @@ struct Settings {
 
 static SETTINGS: Mutex<Settings> = Mutex::new(Settings { sensor: None, scene: None, fault: None });
 static PACING: AtomicU8 = AtomicU8::new(0);
+static FAIL_NEXT_PORT_DISABLE: AtomicBool = AtomicBool::new(false);
 
 fn settings() -> MutexGuard<'static, Settings> {
     SETTINGS.lock().unwrap_or_else(PoisonError::into_inner)
@@ -193,6 +194,18 @@ pub fn pacing() -> Pacing {
     } else {
         Pacing::FrameRate
     }
+}
+
+/// Makes the next `mmal_port_disable` of an enabled port fail with
+/// `MMAL_EIO` and leave the port enabled, as when the VideoCore stops
+/// answering: for testing what a client does then.
+pub fn fail_next_port_disable() {
+    FAIL_NEXT_PORT_DISABLE.store(true, Ordering::SeqCst);
+}
+
+/// Consumes the fault [`fail_next_port_disable`] injected, if any.
+pub(crate) fn take_port_disable_fault() -> bool {
+    FAIL_NEXT_PORT_DISABLE.swap(false, Ordering::SeqCst)
 }
 
 /// What the emulator holds right now: for leak checks.

@@ -130,14 +130,14 @@ impl BufPtr {
     /// splitter); fails if it does not fit.
     pub(crate) fn copy_from(self, src: BufPtr) -> bool {
         let s = *src.raw();
-        let len = s.length as usize;
-        if len > self.alloc_size() {
+        let (offset, len) = (s.offset as usize, s.length as usize);
+        // `offset` and `length` come from whoever filled the buffer.
+        let in_source = offset.checked_add(len).is_some_and(|end| end <= src.alloc_size());
+        if len > self.alloc_size() || !in_source {
             return false;
         }
         if len > 0 {
-            src.with_payload(|from| {
-                self.with_payload(|to| to[..len].copy_from_slice(&from[s.offset as usize..s.offset as usize + len]))
-            });
+            src.with_payload(|from| self.with_payload(|to| to[..len].copy_from_slice(&from[offset..offset + len])));
         }
         self.set(s.cmd, len, s.flags, s.pts);
         true
@@ -209,6 +209,9 @@ impl QueueBox {
 // ---------------------------------------------------------------------------
 // Pools
 
+/// More headers than any port uses; a larger request is refused with ENOMEM.
+const MAX_POOL_HEADERS: usize = 1 << 16;
+
 /// Decides what happens to a header released back to a tunnel's pool:
 /// `true` puts it in the pool's queue.
 pub(crate) type Hook = Box<dyn Fn(BufPtr) -> bool + Send + Sync>;
@@ -235,21 +238,35 @@ pub(crate) struct PoolBox {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PoolPtr(NonNull<PoolBox>);
 
-// SAFETY: a pool's shared state is behind mutexes and atomics.
+// SAFETY: what a pool shares is behind mutexes (its queue, its hook) or
+// fixed at creation (headers, payloads); it is freed only by `destroy`,
+// which its one owner calls once.
 unsafe impl Send for PoolPtr {}
-// SAFETY: as above.
+// SAFETY: through `&PoolPtr` only the queue, the hook (both locked) and the
+// header count (fixed) are reached.
 unsafe impl Sync for PoolPtr {}
 
 impl PoolPtr {
     /// A pool of `n` headers with `size`-byte payloads, from the heap or,
     /// for a zero-copy port, from emulated VCSM memory.
     pub(crate) fn create(n: usize, size: usize, zero_copy: bool) -> Result<PoolPtr, Status> {
-        let mut data: Vec<*mut u8> = Vec::with_capacity(n);
+        // Counts and sizes come from the client: allocations that cannot be
+        // made are ENOMEM, as libmmal's are, never an abort.
+        let no_memory = |what: &str| {
+            log::error!("mmal_pool_create: cannot allocate {n} buffers of {size} bytes ({what})");
+            sys::MMAL_ENOMEM
+        };
+        if n > MAX_POOL_HEADERS || !matches!(n.checked_mul(size.max(1)), Some(total) if total <= isize::MAX as usize) {
+            return Err(no_memory("too large"));
+        }
+        let mut data: Vec<*mut u8> = Vec::new();
+        data.try_reserve_exact(n).map_err(|_| no_memory("headers"))?;
         let payloads = if size == 0 {
             data.resize(n, ptr::null_mut());
             Payloads::Heap(Vec::new())
         } else if zero_copy {
-            let mut blocks = Vec::with_capacity(n);
+            let mut blocks = Vec::new();
+            blocks.try_reserve_exact(n).map_err(|_| no_memory("VCSM blocks"))?;
             for _ in 0..n {
                 let mut block = vcsm::SharedMemory::new(size, "mmal_vc_port buffer").map_err(|e| {
                     log::error!("mmal_vc_port_payload_alloc: cannot allocate {size} bytes of VCSM: {e}");
@@ -261,7 +278,14 @@ impl PoolPtr {
             Payloads::Vcsm(blocks)
         } else {
             let words = size.div_ceil(8);
-            let mut blocks: Vec<Box<[u64]>> = (0..n).map(|_| vec![0u64; words].into_boxed_slice()).collect();
+            let mut blocks: Vec<Box<[u64]>> = Vec::new();
+            blocks.try_reserve_exact(n).map_err(|_| no_memory("payloads"))?;
+            for _ in 0..n {
+                let mut block = Vec::new();
+                block.try_reserve_exact(words).map_err(|_| no_memory("payloads"))?;
+                block.resize(words, 0u64);
+                blocks.push(block.into_boxed_slice());
+            }
             data.extend(blocks.iter_mut().map(|b| b.as_mut_ptr().cast::<u8>()));
             Payloads::Heap(blocks)
         };

@@ -101,7 +101,7 @@ impl Scene {
     }
 
     /// `chart`, `flat` or a path, as in `VIDEOCORE_EMU_SCENE`.
-    pub(crate) fn from_env_value(value: &str) -> Result<Scene, SceneError> {
+    pub fn from_env_value(value: &str) -> Result<Scene, SceneError> {
         match value {
             "" | "chart" => Ok(Scene::Chart),
             "flat" => Ok(Scene::flat()),

@@ -104,3 +104,155 @@ fn formats_are_edited_in_place_and_enable_checks_buffers() {
         assert_eq!((api.component_release)(camera), sys::MMAL_SUCCESS);
     }
 }
+
+/// Collects what the control port reports: `(cmd, first payload word)`.
+static EVENTS: std::sync::Mutex<Vec<(u32, u32)>> = std::sync::Mutex::new(Vec::new());
+
+unsafe extern "C" fn record_event(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
+    // SAFETY: the header and its payload are handed to the callback.
+    unsafe {
+        let word =
+            if (*b).length >= 4 { (*b).data.add((*b).offset as usize).cast::<u32>().read_unaligned() } else { 0 };
+        EVENTS.lock().unwrap().push(((*b).cmd, word));
+        (mmal_emu::api().buffer_header_release)(b);
+    }
+}
+
+/// Counts buffers returned to a client's output callback.
+static RETURNED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+unsafe extern "C" fn count_returned(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
+    RETURNED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    // SAFETY: the header is handed to the callback.
+    unsafe { (mmal_emu::api().buffer_header_release)(b) };
+}
+
+#[test]
+fn a_buffer_shorter_than_the_frame_is_an_error_event_and_comes_back_on_disable() {
+    let api = mmal_emu::api();
+    let camera = create("vc.ril.camera").unwrap();
+    // SAFETY: pointers from the live component, used as a C client would.
+    unsafe {
+        let control = (*camera).control;
+        assert_eq!((api.port_enable)(control, Some(record_event)), sys::MMAL_SUCCESS);
+        let port = *(*camera).output.add(1);
+        let format = (*port).format;
+        (*format).encoding = sys::MMAL_ENCODING_I420;
+        (*(*format).es).video.width = 320;
+        (*(*format).es).video.height = 240;
+        (*(*format).es).video.crop = sys::MMAL_RECT_T { x: 0, y: 0, width: 320, height: 240 };
+        assert_eq!((api.port_format_commit)(port), sys::MMAL_SUCCESS);
+        (*port).buffer_num = 1;
+        (*port).buffer_size = (*port).buffer_size_min;
+        assert_eq!((api.port_enable)(port, Some(count_returned)), sys::MMAL_SUCCESS);
+        // A pool of buffers a quarter of the frame: libmmal does not check
+        // what is sent against the port's size, the component does.
+        let pool = (api.port_pool_create)(port, 1, (*port).buffer_size_min / 4);
+        let b = (api.queue_get)((*pool).queue);
+        assert_eq!((api.port_send_buffer)(port, b), sys::MMAL_SUCCESS);
+        assert_eq!((api.component_enable)(camera), sys::MMAL_SUCCESS);
+        let mut capture = sys::MMAL_PARAMETER_BOOLEAN_T {
+            hdr: sys::MMAL_PARAMETER_HEADER_T {
+                id: sys::MMAL_PARAMETER_CAPTURE,
+                size: std::mem::size_of::<sys::MMAL_PARAMETER_BOOLEAN_T>() as u32,
+            },
+            enable: 1,
+        };
+        assert_eq!((api.port_parameter_set)(port, &mut capture.hdr), sys::MMAL_SUCCESS);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !EVENTS.lock().unwrap().contains(&(sys::MMAL_EVENT_ERROR, sys::MMAL_EINVAL)) {
+            assert!(std::time::Instant::now() < deadline, "no EINVAL error event: {:?}", EVENTS.lock().unwrap());
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(RETURNED.load(std::sync::atomic::Ordering::SeqCst), 0, "the camera keeps the buffer");
+        // Disabling returns: on a worker that panicked it waited forever.
+        let port_addr = port as usize;
+        let disabled = std::thread::spawn(move || {
+            // SAFETY: the port is live until the component is released below.
+            (mmal_emu::api().port_disable)(port_addr as *mut sys::MMAL_PORT_T)
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !disabled.is_finished() {
+            assert!(std::time::Instant::now() < deadline, "mmal_port_disable hangs");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(disabled.join().unwrap(), sys::MMAL_SUCCESS);
+        assert_eq!(RETURNED.load(std::sync::atomic::Ordering::SeqCst), 1, "the buffer came back on disable");
+        (api.port_pool_destroy)(port, pool);
+        assert_eq!((api.port_disable)(control), sys::MMAL_SUCCESS);
+        assert_eq!((api.component_release)(camera), sys::MMAL_SUCCESS);
+    }
+}
+
+/// Sets a lens shading override of the given grid on `camera`.
+///
+/// # Safety
+///
+/// `camera` is a live camera.
+unsafe fn set_lens_shading(
+    camera: *mut sys::MMAL_COMPONENT_T,
+    width: u32,
+    stride: u32,
+    height: u32,
+    handle: u32,
+) -> u32 {
+    let mut p = sys::MMAL_PARAMETER_LENS_SHADING_T {
+        hdr: sys::MMAL_PARAMETER_HEADER_T {
+            id: sys::MMAL_PARAMETER_LENS_SHADING_OVERRIDE,
+            size: std::mem::size_of::<sys::MMAL_PARAMETER_LENS_SHADING_T>() as u32,
+        },
+        enabled: 1,
+        grid_cell_size: 64,
+        grid_width: width,
+        grid_stride: stride,
+        grid_height: height,
+        mem_handle_table: handle,
+        ref_transform: 0,
+    };
+    // SAFETY: a live camera (the caller's promise) and a whole parameter.
+    unsafe { (mmal_emu::api().port_parameter_set)((*camera).control, &mut p.hdr) }
+}
+
+#[test]
+fn lens_shading_values_from_the_client_are_checked_without_overflow() {
+    let camera = create("vc.ril.camera").unwrap();
+    let mut table = vcsm::SharedMemory::new(52 * 39 * 4, "ls_grid").unwrap();
+    table.copy_from_slice(&[32; 52 * 39 * 4]).unwrap();
+    let handle = table.vc_handle().get();
+    // SAFETY: a live camera, released at the end.
+    unsafe {
+        assert_eq!(set_lens_shading(camera, 52, 52, 39, handle), sys::MMAL_SUCCESS);
+        // Sizes whose products wrap in 32 bits: EINVAL, not a panic.
+        assert_eq!(set_lens_shading(camera, 0x0400_0001, 0x0400_0001, 39, handle), sys::MMAL_EINVAL);
+        assert_eq!(set_lens_shading(camera, 52, 0x4000_0000, 0x4000_0000, handle), sys::MMAL_EINVAL);
+        assert_eq!(set_lens_shading(camera, 52, u32::MAX, 39, handle), sys::MMAL_EINVAL);
+        // A handle that names no block, or a block too small.
+        assert_eq!(set_lens_shading(camera, 52, 52, 39, 0x7fff_fff0), sys::MMAL_EINVAL);
+        assert_eq!(set_lens_shading(camera, 52, 64, 39, handle), sys::MMAL_EINVAL);
+        // The CPU holds the block locked: the VideoCore side keeps off it.
+        let lock = table.lock().unwrap();
+        assert_eq!(set_lens_shading(camera, 52, 52, 39, handle), sys::MMAL_EINVAL);
+        drop(lock);
+        assert_eq!(set_lens_shading(camera, 52, 52, 39, handle), sys::MMAL_SUCCESS);
+        // A freed block no longer resolves.
+        drop(table);
+        assert_eq!(set_lens_shading(camera, 52, 52, 39, handle), sys::MMAL_EINVAL);
+        assert_eq!((mmal_emu::api().component_release)(camera), sys::MMAL_SUCCESS);
+    }
+}
+
+#[test]
+fn pools_too_large_to_allocate_are_null_not_an_abort() {
+    let api = mmal_emu::api();
+    let sink = create("vc.null_sink").unwrap();
+    // SAFETY: a live component's input port; pools made are destroyed.
+    unsafe {
+        let port = *(*sink).input;
+        assert!((api.port_pool_create)(port, u32::MAX, 1 << 20).is_null());
+        assert!((api.port_pool_create)(port, 1 << 20, u32::MAX).is_null());
+        let pool = (api.port_pool_create)(port, 2, 64);
+        assert!(!pool.is_null());
+        (api.port_pool_destroy)(port, pool);
+        assert_eq!((api.component_release)(sink), sys::MMAL_SUCCESS);
+    }
+}
