@@ -107,3 +107,10 @@ pub const API_SYMBOLS: [&str; 20] = [
     "mmal_connection_disable",
     "mmal_connection_destroy",
 ];
+
+/// A symbol that only the software VideoCore's C libraries export (built by
+/// `cargo xtask videocore-libs`): `const char *videocore_emu_identify(void)`
+/// returns a NUL-terminated description. The `mmal` loader looks it up to
+/// know that the "libmmal" it loaded is the software VideoCore, which works
+/// with emulated VCSM memory where real libmmal must not.
+pub const SOFTWARE_VIDEOCORE_SYMBOL: &str = "videocore_emu_identify";

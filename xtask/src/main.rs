@@ -4,9 +4,14 @@
 //! crate from the project's own headers, once per target ABI;
 //! `cargo xtask bindgen --check` regenerates them in memory and fails when
 //! they differ from what is committed (CI runs this).
+//!
+//! `cargo xtask videocore-libs [--target TRIPLE] [--release]` builds the
+//! software VideoCore as a C shared library (the `videocore-c` crate) and
+//! lays it out under `target/videocore/<triple>/lib/` with every name that a
+//! program written for a Raspberry Pi loads.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::process::{Command, ExitCode};
 
 /// One generated file: a header rendered for one target ABI.
 struct Job {
@@ -60,11 +65,117 @@ fn main() -> ExitCode {
     match args.as_slice() {
         ["bindgen"] => run(false),
         ["bindgen", "--check"] => run(true),
-        _ => {
-            eprintln!("usage: cargo xtask bindgen [--check]");
-            ExitCode::from(2)
+        ["videocore-libs", rest @ ..] => match LibsOptions::parse(rest) {
+            Some(options) => videocore_libs(&options),
+            None => usage(),
+        },
+        _ => usage(),
+    }
+}
+
+fn usage() -> ExitCode {
+    eprintln!("usage: cargo xtask bindgen [--check]");
+    eprintln!("       cargo xtask videocore-libs [--target TRIPLE] [--release]");
+    ExitCode::from(2)
+}
+
+/// The names a program loads, each a link to the one library file: libmmal
+/// split (Buster's /opt/vc/lib) and whole, libvcos, libbcm_host.
+const LIBRARY_NAMES: &[&str] = &["mmal_core", "mmal_util", "mmal_vc_client", "mmal", "vcos", "bcm_host"];
+
+/// What `cargo build` names the `videocore-c` library.
+const BUILT_LIBRARY: &str = "libvideocore.so";
+
+struct LibsOptions {
+    target: Option<String>,
+    release: bool,
+}
+
+impl LibsOptions {
+    fn parse(args: &[&str]) -> Option<LibsOptions> {
+        let mut options = LibsOptions { target: None, release: false };
+        let mut args = args.iter();
+        while let Some(&arg) = args.next() {
+            match arg {
+                "--target" => options.target = Some((*args.next()?).to_owned()),
+                "--release" => options.release = true,
+                _ => return None,
+            }
+        }
+        Some(options)
+    }
+}
+
+fn host_triple() -> Result<String, String> {
+    let out = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .arg("-vV")
+        .output()
+        .map_err(|e| format!("running rustc -vV: {e}"))?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
+        .ok_or_else(|| "rustc -vV did not name the host".to_owned())
+}
+
+fn videocore_libs(options: &LibsOptions) -> ExitCode {
+    match build_videocore_libs(options) {
+        Ok(dir) => {
+            println!("{}", dir.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
+}
+
+fn build_videocore_libs(options: &LibsOptions) -> Result<PathBuf, String> {
+    let root = workspace_root();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = Command::new(cargo);
+    build.current_dir(&root).args(["build", "--quiet", "-p", "videocore-c"]);
+    if options.release {
+        build.arg("--release");
+    }
+    if let Some(target) = &options.target {
+        build.args(["--target", target]);
+    }
+    let status = build.status().map_err(|e| format!("running cargo build: {e}"))?;
+    if !status.success() {
+        return Err(format!("cargo build -p videocore-c failed ({status})"));
+    }
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let triple = match &options.target {
+        Some(t) => t.clone(),
+        None => host_triple()?,
+    };
+    let mut built = target_dir.clone();
+    if let Some(t) = &options.target {
+        built.push(t);
+    }
+    built.push(if options.release { "release" } else { "debug" });
+    built.push(BUILT_LIBRARY);
+    let lib = target_dir.join("videocore").join(&triple).join("lib");
+    std::fs::create_dir_all(&lib).map_err(|e| format!("creating {}: {e}", lib.display()))?;
+    // Copied, not linked: the layout stays valid while cargo rebuilds.
+    // Written beside and renamed, so a program that has the library open
+    // keeps its mapping.
+    let staged = lib.join(format!("{BUILT_LIBRARY}.new"));
+    std::fs::copy(&built, &staged).map_err(|e| format!("copying {}: {e}", built.display()))?;
+    std::fs::rename(&staged, lib.join(BUILT_LIBRARY)).map_err(|e| format!("installing {BUILT_LIBRARY}: {e}"))?;
+    for name in LIBRARY_NAMES {
+        for file in [format!("lib{name}.so"), format!("lib{name}.so.0")] {
+            let link = lib.join(&file);
+            match std::fs::remove_file(&link) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(format!("removing {}: {e}", link.display())),
+            }
+            std::os::unix::fs::symlink(BUILT_LIBRARY, &link).map_err(|e| format!("linking {}: {e}", link.display()))?;
+        }
+    }
+    Ok(lib)
 }
 
 fn workspace_root() -> PathBuf {

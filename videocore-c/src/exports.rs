@@ -1,0 +1,216 @@
+//! The exported functions. Each libmmal entry forwards to the software
+//! VideoCore's table, which checks its arguments as libmmal does and never
+//! lets a panic cross into C.
+#![allow(unsafe_code)]
+
+use std::ffi::{c_char, c_int, c_uint, CStr};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use mmal_emu::{CameraFault, Pacing, Scene, Sensor, TestEvent};
+use mmal_sys as sys;
+
+/// Exports `name(args) -> ret` forwarding to the table entry `field`.
+macro_rules! forward {
+    ($($name:ident => $field:ident ( $($arg:ident : $ty:ty),* ) $(-> $ret:ty)?;)*) => {$(
+        #[doc = concat!("`", stringify!($name), "`, as in libmmal.")]
+        ///
+        /// # Safety
+        ///
+        /// libmmal's contract for this function: pointers come from this
+        /// library and are live.
+        #[no_mangle]
+        pub unsafe extern "C" fn $name($($arg: $ty),*) $(-> $ret)? {
+            // SAFETY: the caller keeps libmmal's contract, which is the
+            // table entry's.
+            unsafe { (mmal_emu::api().$field)($($arg),*) }
+        }
+    )*};
+}
+
+forward! {
+    mmal_component_create => component_create(name: *const c_char, component: *mut *mut sys::MMAL_COMPONENT_T) -> sys::MMAL_STATUS_T;
+    mmal_component_release => component_release(component: *mut sys::MMAL_COMPONENT_T) -> sys::MMAL_STATUS_T;
+    mmal_component_enable => component_enable(component: *mut sys::MMAL_COMPONENT_T) -> sys::MMAL_STATUS_T;
+    mmal_component_disable => component_disable(component: *mut sys::MMAL_COMPONENT_T) -> sys::MMAL_STATUS_T;
+    mmal_port_format_commit => port_format_commit(port: *mut sys::MMAL_PORT_T) -> sys::MMAL_STATUS_T;
+    mmal_port_enable => port_enable(port: *mut sys::MMAL_PORT_T, cb: sys::MMAL_PORT_BH_CB_T) -> sys::MMAL_STATUS_T;
+    mmal_port_disable => port_disable(port: *mut sys::MMAL_PORT_T) -> sys::MMAL_STATUS_T;
+    mmal_port_parameter_set => port_parameter_set(port: *mut sys::MMAL_PORT_T, param: *const sys::MMAL_PARAMETER_HEADER_T) -> sys::MMAL_STATUS_T;
+    mmal_port_parameter_get => port_parameter_get(port: *mut sys::MMAL_PORT_T, param: *mut sys::MMAL_PARAMETER_HEADER_T) -> sys::MMAL_STATUS_T;
+    mmal_port_send_buffer => port_send_buffer(port: *mut sys::MMAL_PORT_T, buffer: *mut sys::MMAL_BUFFER_HEADER_T) -> sys::MMAL_STATUS_T;
+    mmal_port_pool_create => port_pool_create(port: *mut sys::MMAL_PORT_T, headers: c_uint, payload_size: u32) -> *mut sys::MMAL_POOL_T;
+    mmal_port_pool_destroy => port_pool_destroy(port: *mut sys::MMAL_PORT_T, pool: *mut sys::MMAL_POOL_T);
+    mmal_queue_get => queue_get(queue: *mut sys::MMAL_QUEUE_T) -> *mut sys::MMAL_BUFFER_HEADER_T;
+    mmal_queue_length => queue_length(queue: *mut sys::MMAL_QUEUE_T) -> c_uint;
+    mmal_buffer_header_release => buffer_header_release(header: *mut sys::MMAL_BUFFER_HEADER_T);
+    mmal_event_format_changed_get => event_format_changed_get(buffer: *mut sys::MMAL_BUFFER_HEADER_T) -> *mut sys::MMAL_EVENT_FORMAT_CHANGED_T;
+    mmal_connection_create => connection_create(connection: *mut *mut sys::MMAL_CONNECTION_T, out: *mut sys::MMAL_PORT_T, input: *mut sys::MMAL_PORT_T, flags: u32) -> sys::MMAL_STATUS_T;
+    mmal_connection_enable => connection_enable(connection: *mut sys::MMAL_CONNECTION_T) -> sys::MMAL_STATUS_T;
+    mmal_connection_disable => connection_disable(connection: *mut sys::MMAL_CONNECTION_T) -> sys::MMAL_STATUS_T;
+    mmal_connection_destroy => connection_destroy(connection: *mut sys::MMAL_CONNECTION_T) -> sys::MMAL_STATUS_T;
+}
+
+/// Calls of `bcm_host_init` and `mmal_vc_init`, for tests of loaders.
+static INIT_CALLS: [AtomicU32; 2] = [AtomicU32::new(0), AtomicU32::new(0)];
+
+/// Environment variable that makes `mmal_vc_init` fail as it does where
+/// the VideoCore's VCHIQ device is missing: `VIDEOCORE_EMU_VCHIQ=missing`.
+const VCHIQ_VAR: &str = "VIDEOCORE_EMU_VCHIQ";
+
+/// `mmal_vc_init` (libmmal_vc_client): the software VideoCore needs no VCHIQ
+/// connection, so this succeeds, unless `VIDEOCORE_EMU_VCHIQ=missing`, when
+/// it fails with `MMAL_EIO` as on a machine without `/dev/vchiq`.
+#[no_mangle]
+pub extern "C" fn mmal_vc_init() -> sys::MMAL_STATUS_T {
+    INIT_CALLS[1].fetch_add(1, Ordering::SeqCst);
+    if std::env::var(VCHIQ_VAR).is_ok_and(|v| v == "missing") {
+        return sys::MMAL_EIO;
+    }
+    sys::MMAL_SUCCESS
+}
+
+/// `mmal_vc_deinit`: nothing to undo.
+#[no_mangle]
+pub extern "C" fn mmal_vc_deinit() {}
+
+/// `bcm_host_init`: there is no VCHIQ service or display to start.
+#[no_mangle]
+pub extern "C" fn bcm_host_init() {
+    INIT_CALLS[0].fetch_add(1, Ordering::SeqCst);
+}
+
+/// How often `bcm_host_init` (`out[0]`) and `mmal_vc_init` (`out[1]`) were
+/// called. Does nothing if `out` is NULL.
+///
+/// # Safety
+///
+/// `out` is NULL or points at two writable `u32`s.
+#[no_mangle]
+pub unsafe extern "C" fn videocore_emu_init_calls(out: *mut u32) {
+    if out.is_null() {
+        return;
+    }
+    let values = [0, 1].map(|i| INIT_CALLS[i].load(Ordering::SeqCst));
+    // SAFETY: the caller passes room for two u32s (checked non-null).
+    unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), out, values.len()) };
+}
+
+/// Makes the next `mmal_port_disable` of an enabled port fail with
+/// `MMAL_EIO` (see `mmal_emu::fail_next_port_disable`).
+#[no_mangle]
+pub extern "C" fn videocore_emu_fail_next_port_disable() {
+    mmal_emu::fail_next_port_disable();
+}
+
+/// `bcm_host_deinit`.
+#[no_mangle]
+pub extern "C" fn bcm_host_deinit() {}
+
+/// The marker the `mmal` loader looks for
+/// ([`mmal_sys::SOFTWARE_VIDEOCORE_SYMBOL`]): a NUL-terminated description.
+#[no_mangle]
+pub extern "C" fn videocore_emu_identify() -> *const c_char {
+    const ID: &CStr = c"videocore-rs software VideoCore";
+    ID.as_ptr()
+}
+
+/// Counts the live objects into `out`: components, worker threads, pools,
+/// connections. Does nothing if `out` is NULL.
+///
+/// # Safety
+///
+/// `out` is NULL or points at four writable `u64`s.
+#[no_mangle]
+pub unsafe extern "C" fn videocore_emu_usage(out: *mut u64) {
+    if out.is_null() {
+        return;
+    }
+    let u = mmal_emu::usage();
+    let values = [u.components, u.threads, u.pools, u.connections].map(|v| v as u64);
+    // SAFETY: the caller passes room for four u64s (checked non-null).
+    unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), out, values.len()) };
+}
+
+/// Reads an optional C string argument: NULL is `None`.
+///
+/// # Safety
+///
+/// `text` is NULL or a NUL-terminated string.
+unsafe fn optional_str<'a>(text: *const c_char) -> Option<std::borrow::Cow<'a, str>> {
+    // SAFETY: as the caller promises.
+    (!text.is_null()).then(|| unsafe { CStr::from_ptr(text) }.to_string_lossy())
+}
+
+/// Chooses the sensor cameras created from now on emulate (`imx219`,
+/// `ov5647`, `imx477`); NULL goes back to `VIDEOCORE_EMU_SENSOR`. Returns 0,
+/// or -1 for an unknown name (nothing changes).
+///
+/// # Safety
+///
+/// `name` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn videocore_emu_set_sensor(name: *const c_char) -> c_int {
+    // SAFETY: as the caller promises.
+    match unsafe { optional_str(name) } {
+        None => mmal_emu::set_sensor(None),
+        Some(name) => match Sensor::from_name(&name) {
+            Some(sensor) => mmal_emu::set_sensor(Some(sensor)),
+            None => return -1,
+        },
+    }
+    0
+}
+
+/// Sets the scene as `VIDEOCORE_EMU_SCENE` would (`chart`, `flat`, or an
+/// image path); NULL goes back to the variable. Returns 0, or -1 if the
+/// scene cannot be read (nothing changes).
+///
+/// # Safety
+///
+/// `value` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn videocore_emu_set_scene(value: *const c_char) -> c_int {
+    // SAFETY: as the caller promises.
+    match unsafe { optional_str(value) } {
+        None => mmal_emu::set_scene(None),
+        Some(value) => match Scene::from_env_value(&value) {
+            Ok(scene) => mmal_emu::set_scene(Some(scene)),
+            Err(_) => return -1,
+        },
+    }
+    0
+}
+
+/// Injects a camera fault: 0 none, 1 disabled, 2 missing; any other value
+/// goes back to `VIDEOCORE_EMU_CAMERA`.
+#[no_mangle]
+pub extern "C" fn videocore_emu_set_camera_fault(fault: c_int) {
+    mmal_emu::set_camera_fault(match fault {
+        0 => Some(None),
+        1 => Some(Some(CameraFault::Disabled)),
+        2 => Some(Some(CameraFault::Missing)),
+        _ => None,
+    });
+}
+
+/// Camera pacing: 0 at the frame rate, anything else as fast as buffers
+/// come back.
+#[no_mangle]
+pub extern "C" fn videocore_emu_set_pacing(unlimited: c_int) {
+    mmal_emu::set_pacing(if unlimited == 0 { Pacing::FrameRate } else { Pacing::Unlimited });
+}
+
+/// Posts an event on the control port of the component with `id`: `kind` 0
+/// is an error with status `a`, 1 the end of stream of port type `a` index
+/// `b`, 2 a format change of output `a`. Returns 1 if posted, 0 if there is
+/// no such component or kind.
+#[no_mangle]
+pub extern "C" fn videocore_emu_post_event(id: u32, kind: u32, a: u32, b: u32) -> c_int {
+    let event = match kind {
+        0 => TestEvent::Error(a),
+        1 => TestEvent::EndOfStream { port_type: a, port_index: b },
+        2 => TestEvent::FormatChanged { output: a },
+        _ => return 0,
+    };
+    c_int::from(mmal_emu::post_event(id, event))
+}
