@@ -7,7 +7,8 @@ use mmal::params::CameraInfo;
 use mmal::Component;
 
 fn run() -> mmal::Result<()> {
-    println!("MMAL provider: {}", mmal::provider()?);
+    let software = if mmal::is_software_videocore()? { " (the software VideoCore)" } else { "" };
+    println!("MMAL provider: {}{software}", mmal::provider()?);
     let info = Component::new("vc.camera_info")?;
     let cameras = info.control().get::<CameraInfo>()?;
     if cameras.cameras.is_empty() {

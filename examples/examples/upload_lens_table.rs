@@ -38,7 +38,7 @@ fn capture(mode: u32, format: &Format, table: Option<&LensShadingTable>) -> mmal
             uploaded.memory().size(),
             uploaded.memory().vc_handle().get()
         );
-        camera.control().set(uploaded.parameter())?;
+        camera.control().set(&uploaded.parameter())?;
     }
     let video = camera.output(1)?;
     video.set_format(format)?;

@@ -50,7 +50,7 @@ fn main() -> mmal::Result<()> {
     let gains: Vec<u8> = (0..gw * gh * 4).map(|i| 32 + (i % 40) as u8).collect();
     let table = LensShadingTable::from_planes(gw, gh, gains)?;
     let uploaded = table.upload()?;
-    camera.control().set(uploaded.parameter())?;
+    camera.control().set(&uploaded.parameter())?;
     let video = camera.output(1)?;
     video.set_format(&Format::video(Encoding::I420, width, height).with_frame_rate(30))?;
     let frames = video.enable_stream(4)?;

@@ -13,9 +13,11 @@ use crate::loader;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Provider {
-    /// libmmal, talking to the VideoCore over `/dev/vchiq`.
+    /// libmmal, loaded at run time: on a Pi, talking to the VideoCore over
+    /// `/dev/vchiq`; elsewhere, the software VideoCore's C library loaded
+    /// the same way (`MMAL_LIB_DIR=target/videocore/<triple>/lib`).
     Hardware,
-    /// The software VideoCore (`mmal-emu`).
+    /// The software VideoCore (`mmal-emu`), linked into this program.
     Emulated,
 }
 
@@ -28,25 +30,60 @@ impl std::fmt::Display for Provider {
     }
 }
 
+/// The provider of this process: its function table, and the libraries the
+/// table points into.
 pub(crate) struct Backend {
     pub(crate) api: sys::Api,
     pub(crate) provider: Provider,
     /// Whether `vc.` components exist (libmmal_vc_client loaded).
     pub(crate) vc_components: bool,
+    /// The loaded libmmal is the software VideoCore's C library, which
+    /// works with emulated VCSM memory.
+    pub(crate) software: bool,
+    /// Keeps the libraries loaded: every pointer in `api` points into them.
+    /// A backend is never dropped (see [`backend`]), so they stay loaded
+    /// until the process exits, as libmmal expects: its components and
+    /// threads live in them.
+    _libraries: Option<loader::Libraries>,
 }
 
 static BACKEND: Mutex<Option<&'static Backend>> = Mutex::new(None);
 
-fn emulated() -> Backend {
-    Backend { api: *mmal_emu::api(), provider: Provider::Emulated, vc_components: true }
+#[cfg(feature = "emulator")]
+fn emulated() -> Result<Backend> {
+    Ok(Backend {
+        api: *mmal_emu::api(),
+        provider: Provider::Emulated,
+        vc_components: true,
+        software: true,
+        _libraries: None,
+    })
+}
+
+#[cfg(not(feature = "emulator"))]
+fn emulated() -> Result<Backend> {
+    Err(Error::Unsupported(
+        "this program was built without the software VideoCore (the `emulator` feature of the mmal crate); \
+         run it on a Raspberry Pi with the legacy camera stack, or set MMAL_LIB_DIR to the software VideoCore's \
+         C libraries (cargo xtask videocore-libs)",
+    ))
 }
 
 fn hardware() -> Result<Backend> {
     let loaded = loader::load()?;
-    Ok(Backend { api: loaded.api, provider: Provider::Hardware, vc_components: loaded.vc_components })
+    Ok(Backend {
+        api: loaded.api,
+        provider: Provider::Hardware,
+        vc_components: loaded.vc_components,
+        software: loaded.software,
+        _libraries: Some(loaded.libraries),
+    })
 }
 
 /// The provider, chosen once per process (a failure is retried next time).
+///
+/// The backend is leaked on purpose: components, ports and buffers made from
+/// it point into its libraries, and libmmal cannot be unloaded safely.
 pub(crate) fn backend() -> Result<&'static Backend> {
     let mut slot = BACKEND.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(b) = *slot {
@@ -54,46 +91,60 @@ pub(crate) fn backend() -> Result<&'static Backend> {
     }
     // One parser for `VIDEOCORE`: vcsm's, so memory and MMAL read it alike.
     let backend = match VideoCoreChoice::from_env()? {
-        VideoCoreChoice::Emulated => emulated(),
+        VideoCoreChoice::Emulated => emulated()?,
         VideoCoreChoice::Hardware => hardware()?,
+        // Asked for by name: use it, or say why not.
+        VideoCoreChoice::Auto if std::env::var_os(loader::MMAL_LIB_DIR_VAR).is_some() => hardware()?,
         VideoCoreChoice::Auto => {
             if std::path::Path::new("/dev/vchiq").exists() {
                 match hardware() {
                     Ok(b) => b,
                     Err(e) => {
                         log::info!("using the software VideoCore: {e}");
-                        emulated()
+                        emulated().map_err(|_| e)?
                     }
                 }
             } else {
-                emulated()
+                emulated()?
             }
         }
     };
-    check_pair(backend.provider, vcsm::ServiceManager::get().map(|m| m.driver()))?;
-    log::info!("MMAL provider: {}", backend.provider);
+    check_pair(backend.provider, backend.software, vcsm::ServiceManager::get().map(|m| m.driver()))?;
+    log::info!("MMAL provider: {}{}", backend.provider, if backend.software { " (software VideoCore)" } else { "" });
     let backend: &'static Backend = Box::leak(Box::new(backend));
     *slot = Some(backend);
     Ok(backend)
 }
 
-/// Refuses emulated memory with hardware MMAL, and the reverse.
-pub(crate) fn check_pair(provider: Provider, memory: vcsm::Result<vcsm::DriverKind>) -> Result<()> {
-    match (provider, memory) {
-        (Provider::Emulated, Ok(vcsm::DriverKind::Emulated)) => Ok(()),
-        (Provider::Emulated, Ok(driver)) => Err(Error::MixedVideoCore {
+/// The provider if one was chosen already.
+pub(crate) fn chosen() -> Option<&'static Backend> {
+    *BACKEND.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Refuses emulated memory with real libmmal, and real memory with the
+/// software VideoCore. `software`: the provider is the software VideoCore,
+/// linked in or loaded as a C library.
+pub(crate) fn check_pair(provider: Provider, software: bool, memory: vcsm::Result<vcsm::DriverKind>) -> Result<()> {
+    match (software, memory) {
+        (true, Ok(vcsm::DriverKind::Emulated)) => Ok(()),
+        (true, Ok(driver)) => Err(Error::MixedVideoCore {
             memory: driver.to_string(),
             mmal: "emulated",
             hint: "libmmal could not be used: it exists for 32-bit Raspberry Pi OS with the legacy camera only",
         }),
-        (Provider::Emulated, Err(e)) => Err(Error::Vcsm(e)),
-        (Provider::Hardware, Ok(vcsm::DriverKind::Emulated)) => Err(Error::MixedVideoCore {
+        // The software VideoCore's C library has memory of its own.
+        (true, Err(e)) if provider == Provider::Hardware => {
+            log::info!("VideoCore shared memory is unavailable ({e}); the software VideoCore library needs none");
+            Ok(())
+        }
+        (true, Err(e)) => Err(Error::Vcsm(e)),
+        (false, Ok(vcsm::DriverKind::Emulated)) => Err(Error::MixedVideoCore {
             memory: "emulated".to_owned(),
             mmal: "libmmal (hardware)",
             hint: "no VCSM device could be opened: check /dev/vcsm-cma or /dev/vcsm and the `video` group",
         }),
-        (Provider::Hardware, Ok(_)) => Ok(()),
-        (Provider::Hardware, Err(e)) => {
+        (false, Ok(_)) => Ok(()),
+        (false, Err(e)) => {
             // libmmal has its own VCSM; only lens shading tables need ours.
             log::warn!("VideoCore shared memory is unavailable ({e}); lens shading uploads will fail");
             Ok(())
@@ -101,16 +152,36 @@ pub(crate) fn check_pair(provider: Provider, memory: vcsm::Result<vcsm::DriverKi
     }
 }
 
-/// Which MMAL provider this process uses, choosing it if not done yet
-/// (`VIDEOCORE=auto|hardware|emulated`, as for `vcsm`).
+/// Which MMAL provider this process uses, choosing it if not done yet.
+///
+/// `VIDEOCORE` chooses, as for `vcsm`: `emulated` links the software
+/// VideoCore in; `hardware` loads libmmal (from `MMAL_LIB_DIR` if set, else
+/// `/opt/vc/lib` and the system path); `auto` (the default) loads libmmal if
+/// `MMAL_LIB_DIR` is set or `/dev/vchiq` exists, and otherwise uses the
+/// software VideoCore.
+///
+/// Loaded libraries stay loaded until the process exits: everything made
+/// from them (components, ports, buffers, the callbacks they call) points
+/// into them.
 ///
 /// # Errors
 ///
 /// [`Error::LibraryMissing`], [`Error::VchiqAccess`] and the like when
-/// `VIDEOCORE=hardware` and libmmal cannot be used;
-/// [`Error::MixedVideoCore`] when VCSM and MMAL would come from different
-/// VideoCores; [`Error::Vcsm`] carrying `vcsm::Error::InvalidEnvironment`
-/// for a bad `VIDEOCORE`.
+/// libmmal is asked for and cannot be used; [`Error::MixedVideoCore`] when
+/// VCSM and MMAL would come from different VideoCores; [`Error::Vcsm`]
+/// carrying `vcsm::Error::InvalidEnvironment` for a bad `VIDEOCORE`;
+/// [`Error::Unsupported`] when the software VideoCore is needed but this
+/// build left it out.
 pub fn provider() -> Result<Provider> {
     backend().map(|b| b.provider)
+}
+
+/// Whether the provider is the software VideoCore, linked in
+/// ([`Provider::Emulated`]) or loaded as a C library in place of libmmal.
+///
+/// # Errors
+///
+/// As for [`provider`].
+pub fn is_software_videocore() -> Result<bool> {
+    backend().map(|b| b.software)
 }

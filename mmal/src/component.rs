@@ -25,25 +25,38 @@ impl Drop for ComponentInner {
     fn drop(&mut self) {
         // Streams, event listeners and connections hold a reference, so by
         // now every port is disabled: disable, then release (raspistill's
-        // order).
-        let api = &self.backend.api;
-        if self.raw.is_enabled() {
-            let status = self.raw.disable(api);
-            if status != sys::MMAL_SUCCESS {
-                log::warn!("disabling {} on drop failed with status {status}", self.name);
-            }
+        // order). From one of the component's own callbacks that would wait
+        // for the callback itself, so another thread does it.
+        let (backend, raw, name) = (self.backend, self.raw, std::mem::take(&mut self.name));
+        if raw::in_callback_of(raw) {
+            crate::release_later(&name.clone(), move || release(backend, raw, &name));
+        } else {
+            release(backend, raw, &name);
         }
-        let status = self.raw.release(api);
+    }
+}
+
+/// Disables (if enabled) and releases a component the crate no longer uses.
+fn release(backend: &Backend, raw: RawComponent, name: &str) {
+    let api = &backend.api;
+    if raw.is_enabled() {
+        let status = raw.disable(api);
         if status != sys::MMAL_SUCCESS {
-            log::error!("releasing {} failed with status {status}; the VideoCore may keep it", self.name);
+            log::warn!("disabling {name} on drop failed with status {status}");
         }
+    }
+    let status = raw.release(api);
+    if status != sys::MMAL_SUCCESS {
+        log::error!("releasing {name} failed with status {status}; the VideoCore may keep it");
     }
 }
 
 /// An MMAL component (`vc.ril.camera`, `vc.null_sink`…).
 ///
 /// Cloning shares the component; the last clone to go (including those
-/// held by ports, streams and connections) disables and releases it.
+/// held by ports, streams and connections) disables and releases it. If
+/// that happens inside one of the component's own callbacks, the release is
+/// handed to a short-lived thread and done once the callback returns.
 /// Configure it while disabled, then [`enable`](Self::enable) it.
 ///
 /// ```no_run
@@ -288,6 +301,7 @@ impl Port {
 
     /// The port's current format.
     pub fn format(&self) -> Format {
+        let _config = crate::lock(&self.component.config);
         self.raw.format()
     }
 
@@ -316,6 +330,7 @@ impl Port {
 
     /// The buffer requirements of the committed format.
     pub fn buffer_requirements(&self) -> BufferRequirements {
+        let _config = crate::lock(&self.component.config);
         let b = self.raw.buffers();
         BufferRequirements {
             num_min: b.num_min,
@@ -395,6 +410,7 @@ impl Port {
     /// # Errors
     ///
     /// [`Error::State`] if the port is enabled or connected;
+    /// [`Error::InvalidParameter`] for more than 256 buffers;
     /// [`Error::Mmal`] if the pool cannot be made or the port refuses.
     pub fn enable_stream(&self, buffers: u32) -> Result<FrameStream> {
         FrameStream::new(self.clone(), buffers)

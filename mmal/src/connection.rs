@@ -148,13 +148,19 @@ impl Connection {
 
 impl Drop for Connection {
     fn drop(&mut self) {
+        let (raw, output, input) = (self.raw, self.output.clone(), self.input.clone());
+        let destroy = move || {
+            let status = raw.destroy(output.api());
+            if status != sys::MMAL_SUCCESS {
+                log::error!("destroying the connection {} -> {}: status {status}", output.name(), input.name());
+            }
+        };
+        // Destroying waits for the components' callbacks: from inside one,
+        // another thread does it once the callback has returned.
         if raw::in_callback_of(self.output.component.raw) || raw::in_callback_of(self.input.component.raw) {
-            log::error!("a connection dropped from a callback of its components is left in place to avoid a deadlock");
-            return;
-        }
-        let status = self.raw.destroy(self.output.api());
-        if status != sys::MMAL_SUCCESS {
-            log::error!("destroying the connection {}: status {status}", self.output.name());
+            crate::release_later("a connection", destroy);
+        } else {
+            destroy();
         }
     }
 }

@@ -166,6 +166,17 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// `mmal_vc_init` failed although `/dev/vchiq` opens: the VideoCore did
+    /// not answer the MMAL service.
+    #[error(
+        "mmal_vc_init failed ({status}): the VideoCore's MMAL service did not answer. Check that the camera is \
+         enabled (raspi-config → Interface Options → Legacy Camera, or start_x=1 and gpu_mem=128 in \
+         /boot/config.txt), that the firmware is Raspberry Pi OS's, and reboot"
+    )]
+    VideoCoreInit {
+        /// What `mmal_vc_init` returned.
+        status: Status,
+    },
     /// The VCSM memory and MMAL come from different VideoCores.
     #[error(
         "VideoCore shared memory is {memory} but MMAL is {mmal}: a handle from one means nothing to the other. \
@@ -185,8 +196,9 @@ pub enum Error {
     /// A `vc.` component was asked for but only libmmal's host-side
     /// components are available.
     #[error(
-        "`{name}` is a VideoCore component, but libmmal_vc_client is not installed, so only host components \
-         (null_sink, splitter, copy…) exist. Install libraspberrypi0 (Bullseye) or the Buster userland"
+        "`{name}` is a VideoCore component, but libmmal_vc_client was not found beside libmmal_core, so only \
+         host components (null_sink, splitter, copy…) exist. Install libraspberrypi0 (Bullseye) or the Buster \
+         userland, or point MMAL_LIB_DIR at a folder that has it"
     )]
     NoVideoCoreComponents {
         /// The component asked for.

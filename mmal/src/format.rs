@@ -163,10 +163,11 @@ impl Format {
 
     /// Bytes between rows of the first plane (packed formats: all of it).
     pub fn stride(&self) -> usize {
-        let w = self.width.div_ceil(32) as usize * 32;
+        // Saturating: a width no port accepts must not wrap on 32 bits.
+        let w = (self.width.div_ceil(32) as usize).saturating_mul(32);
         match self.encoding {
-            Encoding::RGB24 | Encoding::BGR24 => w * 3,
-            Encoding::RGBA | Encoding::BGRA => w * 4,
+            Encoding::RGB24 | Encoding::BGR24 => w.saturating_mul(3),
+            Encoding::RGBA | Encoding::BGRA => w.saturating_mul(4),
             _ => w,
         }
     }

@@ -9,6 +9,8 @@
 //! point (32 = ×1.0, 255 = ×7.97). The firmware reads it from VCSM memory
 //! named by its VideoCore handle, while the camera is disabled.
 
+use std::marker::PhantomData;
+
 use mmal_sys as sys;
 use vcsm::{DriverKind, SharedMemory, VcHandle};
 
@@ -25,17 +27,43 @@ pub const CELL_SIZE: u32 = 64;
 ///
 /// It can only be built from a [`SharedMemory`] block (or as
 /// [`off`](Self::off)), so the handle it carries is a VideoCore handle and
-/// the block is large enough for the grid.
+/// the block is large enough for the grid. It borrows the block, so the
+/// block cannot be freed while the parameter exists:
+///
+/// ```compile_fail
+/// # fn main() -> mmal::Result<()> {
+/// let parameter = {
+///     let memory = mmal::vcsm::SharedMemory::new(4096, "ls_grid")?;
+///     mmal::params::LensShading::new(&memory, 52, 39)?
+/// }; // `memory` is freed here while `parameter` still names it
+/// # let _ = parameter;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LensShading {
+pub struct LensShading<'a> {
     table: Option<(VcHandle, DriverKind)>,
     grid_width: u32,
     grid_stride: u32,
     grid_height: u32,
     ref_transform: u32,
+    memory: PhantomData<&'a SharedMemory>,
 }
 
-impl LensShading {
+/// Bytes of a `width`×`height` table (four planes), checked: grids are at
+/// most 256 cells each way (a 16384-pixel sensor).
+fn table_bytes(width: u32, height: u32) -> Result<usize> {
+    if width == 0 || height == 0 || width > MAX_GRID || height > MAX_GRID {
+        return Err(Error::LensShading(format!(
+            "a {width}x{height} grid: each side must be 1 to {MAX_GRID} cells (LensShadingTable::grid_for sizes it)"
+        )));
+    }
+    Ok(width as usize * height as usize * 4)
+}
+
+/// Most cells a grid has each way.
+const MAX_GRID: u32 = 256;
+
+impl<'a> LensShading<'a> {
     /// The override for a `grid_width`×`grid_height` table in `memory`
     /// (planes R, Gr, Gb, B, rows `grid_width` bytes apart).
     ///
@@ -44,13 +72,11 @@ impl LensShading {
     ///
     /// # Errors
     ///
-    /// [`Error::LensShading`] if the grid is empty or the block holds fewer
-    /// than `grid_width * grid_height * 4` bytes.
-    pub fn new(memory: &SharedMemory, grid_width: u32, grid_height: u32) -> Result<LensShading> {
-        let need = grid_width as usize * grid_height as usize * 4;
-        if grid_width == 0 || grid_height == 0 {
-            return Err(Error::LensShading(format!("a {grid_width}x{grid_height} grid is empty")));
-        }
+    /// [`Error::LensShading`] if the grid is empty or larger than 256 cells
+    /// either way, or the block holds fewer than
+    /// `grid_width * grid_height * 4` bytes.
+    pub fn new(memory: &'a SharedMemory, grid_width: u32, grid_height: u32) -> Result<LensShading<'a>> {
+        let need = table_bytes(grid_width, grid_height)?;
         if memory.size() < need {
             return Err(Error::LensShading(format!(
                 "block {:?} holds {} bytes; a {grid_width}x{grid_height} table needs {need}",
@@ -64,18 +90,26 @@ impl LensShading {
             grid_stride: grid_width,
             grid_height,
             ref_transform: 0,
+            memory: PhantomData,
         })
     }
 
     /// Turns the override off (the firmware's own table comes back when
     /// the camera is next configured).
-    pub fn off() -> LensShading {
-        LensShading { table: None, grid_width: 0, grid_stride: 0, grid_height: 0, ref_transform: 0 }
+    pub fn off() -> LensShading<'static> {
+        LensShading {
+            table: None,
+            grid_width: 0,
+            grid_stride: 0,
+            grid_height: 0,
+            ref_transform: 0,
+            memory: PhantomData,
+        }
     }
 
     /// Sets `ref_transform`: the flips (bit 0 horizontal, bit 1 vertical,
     /// bit 2 transpose) the table was measured with.
-    pub fn with_ref_transform(mut self, transform: u32) -> LensShading {
+    pub fn with_ref_transform(mut self, transform: u32) -> LensShading<'a> {
         self.ref_transform = transform;
         self
     }
@@ -91,12 +125,12 @@ impl LensShading {
     }
 }
 
-impl Parameter for LensShading {
+impl Parameter for LensShading<'_> {
     const ID: u32 = sys::MMAL_PARAMETER_LENS_SHADING_OVERRIDE;
     const NAME: &'static str = "LENS_SHADING_OVERRIDE";
 }
 
-impl SetParameter for LensShading {
+impl SetParameter for LensShading<'_> {
     fn encode(&self, out: &mut [u8]) -> Result<usize> {
         // The firmware wants a valid cell size even to switch off.
         let (enabled, handle, cell) = match self.table {
@@ -141,13 +175,23 @@ pub struct LensShadingTable {
 #[derive(Debug)]
 pub struct UploadedTable {
     memory: SharedMemory,
-    parameter: LensShading,
+    width: u32,
+    height: u32,
+    ref_transform: u32,
 }
 
 impl UploadedTable {
-    /// The parameter to set on the camera's control port.
-    pub fn parameter(&self) -> &LensShading {
-        &self.parameter
+    /// The parameter to set on the camera's control port. It borrows the
+    /// table's memory.
+    pub fn parameter(&self) -> LensShading<'_> {
+        LensShading {
+            table: Some((self.memory.vc_handle(), self.memory.driver())),
+            grid_width: self.width,
+            grid_stride: self.width,
+            grid_height: self.height,
+            ref_transform: self.ref_transform,
+            memory: PhantomData,
+        }
     }
 
     /// The VCSM block holding the table.
@@ -165,8 +209,13 @@ impl LensShadingTable {
     }
 
     /// A table of unity gains (32): no correction.
-    pub fn unity(width: u32, height: u32) -> LensShadingTable {
-        LensShadingTable { width, height, gains: vec![32; (width * height * 4) as usize], ref_transform: 0 }
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LensShading`] if the grid is empty or larger than 256 cells
+    /// either way.
+    pub fn unity(width: u32, height: u32) -> Result<LensShadingTable> {
+        Ok(LensShadingTable { width, height, gains: vec![32; table_bytes(width, height)?], ref_transform: 0 })
     }
 
     /// A table from its four planes, back to back.
@@ -176,8 +225,8 @@ impl LensShadingTable {
     /// [`Error::LensShading`] if `gains` is not `width * height * 4` bytes
     /// or holds gains below 32 (×1.0), which the ISP does not handle.
     pub fn from_planes(width: u32, height: u32, gains: Vec<u8>) -> Result<LensShadingTable> {
-        let need = width as usize * height as usize * 4;
-        if width == 0 || height == 0 || gains.len() != need {
+        let need = table_bytes(width, height)?;
+        if gains.len() != need {
             return Err(Error::LensShading(format!(
                 "{} bytes for a {width}x{height} grid; it needs {need} (4 planes R, Gr, Gb, B)",
                 gains.len()
@@ -219,10 +268,13 @@ impl LensShadingTable {
         };
         let (vw, vh) = format.visible();
         let stride = format.stride();
-        if vw == 0 || vh == 0 || image.len() < stride * (vh as usize - 1) + vw as usize * bpp {
+        // The format comes from the caller: too large is an error, not a wrap.
+        let need = stride.checked_mul(vh.saturating_sub(1) as usize).and_then(|n| n.checked_add(vw as usize * bpp));
+        if vw == 0 || vh == 0 || !need.is_some_and(|n| n <= image.len()) {
             return Err(Error::LensShading(format!("{} bytes is too short for a {format} image", image.len())));
         }
         let (gw, gh) = Self::grid_for(sensor.0, sensor.1);
+        table_bytes(gw, gh)?;
         let (sx, sy) = (vw as f64 / sensor.0 as f64, vh as f64 / sensor.1 as f64);
         let radius_x = ((CELL_SIZE as f64 * sx) / 4.0).max(1.0) as i64;
         let radius_y = ((CELL_SIZE as f64 * sy) / 4.0).max(1.0) as i64;
@@ -308,8 +360,9 @@ impl LensShadingTable {
     pub fn upload(&self) -> Result<UploadedTable> {
         let mut memory = SharedMemory::new(self.gains.len(), "ls_grid")?;
         memory.copy_from_slice(&self.gains)?;
-        let parameter = LensShading::new(&memory, self.width, self.height)?.with_ref_transform(self.ref_transform);
-        Ok(UploadedTable { memory, parameter })
+        // Checks the grid against the block.
+        LensShading::new(&memory, self.width, self.height)?;
+        Ok(UploadedTable { memory, width: self.width, height: self.height, ref_transform: self.ref_transform })
     }
 }
 

@@ -22,8 +22,26 @@
 //! Callbacks run on MMAL's threads. The crate never blocks them: a slow
 //! reader of a [`FrameStream`] loses frames ([`FrameStream::dropped`])
 //! instead of stalling the camera. Panics in callbacks are caught and
-//! reported, and disabling a port from its own component's callback is an
-//! [`Error::WouldDeadlock`] instead of a deadlock.
+//! reported. Disabling a port or component from one of its own component's
+//! callbacks is an [`Error::WouldDeadlock`] instead of a deadlock; dropping
+//! a handle there (a stream, a connection, the last [`Component`]) hands
+//! the release to a short-lived thread, which does it once the callback
+//! has returned.
+//!
+//! # Features
+//!
+//! * `emulator` (default): the software VideoCore, linked in. Without it
+//!   the crate only loads libmmal (on a Pi, or the software VideoCore's C
+//!   libraries through `MMAL_LIB_DIR`).
+//! * `hardware-tests`: the tests that need a Raspberry Pi.
+//!
+//! # Loading libmmal
+//!
+//! libmmal is loaded once per process and stays loaded until it exits:
+//! components, buffers and the callbacks libmmal calls all live in it. Before
+//! the first MMAL call the loader calls `bcm_host_init` and `mmal_vc_init`
+//! when the libraries have them, as raspistill and picamera do, and explains
+//! a failure (`/dev/vchiq` missing or not accessible, camera not enabled).
 //!
 //! # Example
 //!
@@ -55,7 +73,7 @@ pub mod params;
 mod raw;
 mod stream;
 
-pub use backend::{provider, Provider};
+pub use backend::{is_software_videocore, provider, Provider};
 pub use component::{BufferRequirements, Component, Port, PortKind};
 pub use connection::{Connection, ConnectionFlags};
 pub use error::{Error, Result, Status};
@@ -65,6 +83,8 @@ pub use lens_shading::{LensShadingTable, UploadedTable, CELL_SIZE};
 pub use loader::MMAL_LIB_DIR_VAR;
 pub use stream::{Buffer, CallbackPort, Frame, FrameStream};
 
+/// The software VideoCore (with the default `emulator` feature).
+#[cfg(feature = "emulator")]
 pub use mmal_emu as emulator;
 pub use vcsm;
 
@@ -72,6 +92,17 @@ pub use vcsm;
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
+
+/// Runs `release` on a new thread: for handles dropped inside one of their
+/// component's callbacks, where releasing them would wait for the callback
+/// itself. If no thread can be started, `release` is dropped unrun, which
+/// leaks what it would have released rather than deadlock.
+pub(crate) fn release_later(what: &str, release: impl FnOnce() + Send + 'static) {
+    log::debug!("{what} released from its component's callback: releasing it on another thread");
+    if let Err(e) = std::thread::Builder::new().name("mmal-release".into()).spawn(release) {
+        log::error!("{what}: cannot start a thread to release it ({e}); it is leaked");
+    }
+}
 
 /// Locks a mutex, ignoring poisoning: every critical section leaves its
 /// data consistent.
@@ -136,12 +167,25 @@ mod tests {
     #[test]
     fn mixed_videocores_are_refused() {
         use vcsm::DriverKind;
-        assert!(backend::check_pair(Provider::Emulated, Ok(DriverKind::Emulated)).is_ok());
-        assert!(backend::check_pair(Provider::Hardware, Ok(DriverKind::Cma)).is_ok());
-        let e = backend::check_pair(Provider::Emulated, Ok(DriverKind::Cma)).unwrap_err();
+        assert!(backend::check_pair(Provider::Emulated, true, Ok(DriverKind::Emulated)).is_ok());
+        assert!(backend::check_pair(Provider::Hardware, false, Ok(DriverKind::Cma)).is_ok());
+        let e = backend::check_pair(Provider::Emulated, true, Ok(DriverKind::Cma)).unwrap_err();
         assert!(matches!(e, Error::MixedVideoCore { .. }), "{e}");
         assert!(e.to_string().contains("VIDEOCORE=emulated"));
-        let e = backend::check_pair(Provider::Hardware, Ok(DriverKind::Emulated)).unwrap_err();
+        let e = backend::check_pair(Provider::Hardware, false, Ok(DriverKind::Emulated)).unwrap_err();
+        assert!(matches!(e, Error::MixedVideoCore { .. }), "{e}");
+    }
+
+    #[test]
+    fn the_software_videocore_library_may_use_emulated_memory() {
+        use vcsm::DriverKind;
+        // Loaded through the loader, it says what it is: emulated memory
+        // is its own, and no VCSM at all is fine too.
+        assert!(backend::check_pair(Provider::Hardware, true, Ok(DriverKind::Emulated)).is_ok());
+        let missing = vcsm::Error::Unsupported { driver: DriverKind::Cma, operation: "open", advice: "none" };
+        assert!(backend::check_pair(Provider::Hardware, true, Err(missing)).is_ok());
+        // but never with a real VCSM driver.
+        let e = backend::check_pair(Provider::Hardware, true, Ok(DriverKind::Cma)).unwrap_err();
         assert!(matches!(e, Error::MixedVideoCore { .. }), "{e}");
     }
 }

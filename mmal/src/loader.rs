@@ -11,12 +11,15 @@ use crate::error::{Error, Result};
 /// Environment variable naming the directory that holds libmmal.
 pub const MMAL_LIB_DIR_VAR: &str = "MMAL_LIB_DIR";
 
-/// The libraries, in an order that resolves: libvcos first; core and util
-/// need each other, so both are opened with lazy, global binding.
-const LIBRARIES: [(&str, bool); 6] = [
+/// The libraries, in an order that resolves, and whether each is required:
+/// libvcos first; core and util need each other, so everything is opened
+/// with lazy, global binding. `bcm_host` is opened (and initialised) as
+/// raspistill and picamera do before any MMAL call.
+const LIBRARIES: [(&str, bool); 7] = [
     ("vcos", true),
     ("vchiq_arm", false),
     ("vcsm", false),
+    ("bcm_host", false),
     ("mmal_core", true),
     ("mmal_util", true),
     ("mmal_vc_client", false),
@@ -39,11 +42,19 @@ pub(crate) fn candidates(name: &str, dir: Option<&Path>) -> Vec<PathBuf> {
     }
 }
 
+/// Loaded libraries. They must outlive every function pointer and object
+/// taken from them; the backend that owns them is never dropped.
+pub(crate) struct Libraries(#[allow(dead_code)] Vec<Library>);
+
 /// The loaded libraries and the table taken from them.
 pub(crate) struct Loaded {
     pub(crate) api: sys::Api,
+    /// libmmal_vc_client is loaded: `vc.` components can exist.
     pub(crate) vc_components: bool,
-    _libraries: Vec<Library>,
+    /// The libraries are the software VideoCore's (they export
+    /// [`sys::SOFTWARE_VIDEOCORE_SYMBOL`]).
+    pub(crate) software: bool,
+    pub(crate) libraries: Libraries,
 }
 
 fn open(name: &str, dir: Option<&Path>) -> std::result::Result<Library, String> {
@@ -122,24 +133,47 @@ pub(crate) fn load() -> Result<Loaded> {
         connection_disable = "mmal_connection_disable",
         connection_destroy = "mmal_connection_destroy",
     };
-    if vc_components {
-        check_vchiq()?;
-        // Make sure the `vc.` supplier is registered and VCHIQ is up: with
-        // older libraries only `mmal_vc_init` does both.
-        let init = libraries.iter().find_map(|lib| {
-            // SAFETY: `mmal_vc_init` takes nothing and returns a status.
-            unsafe { lib.get::<unsafe extern "C" fn() -> sys::MMAL_STATUS_T>(b"mmal_vc_init") }.ok().map(|s| *s)
-        });
-        if let Some(init) = init {
-            // SAFETY: as above; called once per process, and the matching
-            // `mmal_vc_deinit` is left to process exit.
-            let status = unsafe { init() };
-            if status != sys::MMAL_SUCCESS {
-                log::warn!("mmal_vc_init failed with status {status}; VideoCore components may be missing");
-            }
+    // SAFETY: the marker is `const char *(void)`; only its presence is used.
+    let software = unsafe {
+        optional::<unsafe extern "C" fn() -> *const std::ffi::c_char>(&libraries, sys::SOFTWARE_VIDEOCORE_SYMBOL)
+    }
+    .is_some();
+    // SAFETY: `void bcm_host_init(void)`.
+    if let Some(init) = unsafe { optional::<unsafe extern "C" fn()>(&libraries, "bcm_host_init") } {
+        // SAFETY: takes nothing; called once per process (the backend is
+        // made once), before any MMAL call, as raspistill does. Its
+        // `bcm_host_deinit` is left to process exit.
+        unsafe { init() };
+    }
+    // `mmal_vc_init` connects to the VideoCore and registers the `vc.`
+    // components (older libraries do only the latter from a constructor).
+    // SAFETY: `MMAL_STATUS_T mmal_vc_init(void)`.
+    if let Some(init) = unsafe { optional::<unsafe extern "C" fn() -> sys::MMAL_STATUS_T>(&libraries, "mmal_vc_init") }
+    {
+        // SAFETY: takes nothing; called once per process, and the matching
+        // `mmal_vc_deinit` is left to process exit.
+        let status = unsafe { init() };
+        if status != sys::MMAL_SUCCESS {
+            // Say why, starting with the device it needs.
+            check_vchiq()?;
+            return Err(Error::VideoCoreInit {
+                status: crate::Status::from_raw(status).unwrap_or(crate::Status::Unknown(status)),
+            });
         }
     }
-    Ok(Loaded { api, vc_components, _libraries: libraries })
+    Ok(Loaded { api, vc_components, software, libraries: Libraries(libraries) })
+}
+
+/// Looks up an optional C function `name` in any of `libraries`.
+///
+/// # Safety
+///
+/// `T` must be the function's C signature.
+unsafe fn optional<T: Copy>(libraries: &[Library], name: &str) -> Option<T> {
+    libraries.iter().find_map(|lib| {
+        // SAFETY: `T` is the symbol's type (the caller's promise).
+        unsafe { lib.get::<T>(name.as_bytes()) }.ok().map(|s| *s)
+    })
 }
 
 /// Looks `name` up in libmmal_core and libmmal_util, as the `Api` field

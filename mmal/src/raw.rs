@@ -11,10 +11,12 @@ use std::cell::Cell;
 use std::ffi::{CStr, CString};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 
 use mmal_sys as sys;
 
 use crate::format::{Encoding, Format, Rational, Rect};
+use crate::stream::Sink;
 
 type Status = u32;
 
@@ -38,27 +40,46 @@ pub(crate) struct RawBuffer(NonNull<sys::MMAL_BUFFER_HEADER_T>);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RawConnection(NonNull<sys::MMAL_CONNECTION_T>);
 
-// SAFETY: libmmal objects may be used from any thread: its functions take
-// their own locks, and the crate serialises what they do not (format edits
-// happen under the component's configuration lock).
+// SAFETY: libmmal lets any thread call a component's functions (each takes
+// the component's lock). The fields `RawComponent` reads are set when the
+// component is made and never written again (`id`, the port arrays and
+// counts), except `is_enabled`, which it reads atomically.
 unsafe impl Send for RawComponent {}
-// SAFETY: as above.
+// SAFETY: every method is one of the calls or reads above, none of which
+// needs exclusive access.
 unsafe impl Sync for RawComponent {}
-// SAFETY: as above.
+// SAFETY: libmmal's port functions take the port's lock. The fields
+// `RawPort` writes (the format, `buffer_num`/`buffer_size`, `userdata`) are
+// written only while the port is disabled and under the component's
+// configuration mutex, which is also held where they are read
+// (`Port::format`, `Port::buffer_requirements`, `Sink::enable`);
+// `is_enabled`, which the provider writes, is read atomically; the name,
+// type and index never change.
 unsafe impl Send for RawPort {}
-// SAFETY: as above.
+// SAFETY: as above: every method either calls a locking libmmal function,
+// reads an immutable or atomic field, or is called under the configuration
+// mutex.
 unsafe impl Sync for RawPort {}
-// SAFETY: as above.
+// SAFETY: a pool's queue has its own lock (`mmal_queue_get` is thread-safe),
+// `headers_num` never changes, and the pool is destroyed only by its one
+// owner (`Sink`'s drop) when nothing else refers to it.
 unsafe impl Send for RawPool {}
-// SAFETY: as above.
+// SAFETY: as above: `get` and `size` need no exclusive access.
 unsafe impl Sync for RawPool {}
-// SAFETY: a header moves between threads with its ownership.
+// SAFETY: a header the crate owns moves between threads with its ownership;
+// libmmal lets any thread release or send a header.
 unsafe impl Send for RawBuffer {}
-// SAFETY: shared access only reads the header.
+// SAFETY: through `&RawBuffer` the crate reads the header and its payload
+// (`data`, `format_changed`). While the crate owns a header nobody writes
+// either: the provider filled them before handing the header over and
+// touches them again only after it is released or sent, which takes the
+// `RawBuffer` by value.
 unsafe impl Sync for RawBuffer {}
-// SAFETY: as for components.
+// SAFETY: libmmal's connection functions may be called from any thread; a
+// connection is enabled, disabled and destroyed only through its one owner
+// (`Connection`), and `is_enabled` is read atomically.
 unsafe impl Send for RawConnection {}
-// SAFETY: as for components.
+// SAFETY: as above.
 unsafe impl Sync for RawConnection {}
 
 /// The callback type the crate hands to `port_enable`.
@@ -74,14 +95,30 @@ pub(crate) fn in_callback_of(component: RawComponent) -> bool {
     IN_CALLBACK.with(|c| c.get() == component.0.as_ptr() as usize)
 }
 
+/// Marks this thread as running a callback of a component until dropped,
+/// when the previous mark comes back: also when the callback panics.
+struct CallbackMark {
+    previous: usize,
+}
+
+impl CallbackMark {
+    fn new(component: usize) -> CallbackMark {
+        CallbackMark { previous: IN_CALLBACK.with(|c| c.replace(component)) }
+    }
+}
+
+impl Drop for CallbackMark {
+    fn drop(&mut self) {
+        IN_CALLBACK.with(|c| c.set(self.previous));
+    }
+}
+
 /// Runs `f` marked as a callback of `port`'s component.
 pub(crate) fn as_callback_of<R>(port: RawPort, f: impl FnOnce() -> R) -> R {
     // SAFETY: the port is live (its callback is running).
     let component = unsafe { (*port.0.as_ptr()).component } as usize;
-    let previous = IN_CALLBACK.with(|c| c.replace(component));
-    let result = f();
-    IN_CALLBACK.with(|c| c.set(previous));
-    result
+    let _mark = CallbackMark::new(component);
+    f()
 }
 
 pub(crate) fn component_create(api: &sys::Api, name: &CStr) -> Result<RawComponent, Status> {
@@ -257,9 +294,25 @@ impl RawPort {
         unsafe { (api.port_format_commit)(self.0.as_ptr()) }
     }
 
-    pub(crate) fn set_userdata(self, data: *const ()) {
-        // SAFETY: live, disabled port; the provider never reads userdata.
+    /// Hands the port one strong reference to `sink`, as its `userdata`,
+    /// before it is enabled. [`take_sink`](Self::take_sink) reclaims it.
+    pub(crate) fn give_sink(self, sink: &Arc<Sink>) {
+        let data = Arc::into_raw(sink.clone());
+        // SAFETY: live, disabled port (the caller holds the configuration
+        // mutex); the provider never reads `userdata`.
         unsafe { (*self.0.as_ptr()).userdata = data.cast_mut().cast() };
+    }
+
+    /// Reclaims the reference [`give_sink`](Self::give_sink) handed over,
+    /// once no callback can run any more: the port was never enabled, or
+    /// was disabled successfully. Returns `None` if it holds none.
+    pub(crate) fn take_sink(self) -> Option<Arc<Sink>> {
+        // SAFETY: live port; only `give_sink` and this write `userdata` for
+        // ports the crate enables, under the configuration mutex.
+        let data = unsafe { std::mem::replace(&mut (*self.0.as_ptr()).userdata, std::ptr::null_mut()) };
+        // SAFETY: a non-null `userdata` here came from `Arc::into_raw` in
+        // `give_sink` and has not been reclaimed (it was just cleared).
+        NonNull::new(data).map(|d| unsafe { Arc::from_raw(d.as_ptr().cast::<Sink>().cast_const()) })
     }
 
     pub(crate) fn enable(self, api: &sys::Api, cb: PortCallback) -> Status {
@@ -439,8 +492,10 @@ impl RawConnection {
     }
 
     pub(crate) fn is_enabled(self) -> bool {
-        // SAFETY: a live connection.
-        unsafe { (*self.0.as_ptr()).is_enabled != 0 }
+        // SAFETY: a live connection; the field is read atomically because
+        // the provider writes it.
+        unsafe { AtomicU32::from_ptr(std::ptr::addr_of_mut!((*self.0.as_ptr()).is_enabled)) }.load(Ordering::Acquire)
+            != 0
     }
 }
 
@@ -449,19 +504,83 @@ pub(crate) fn c_name(name: &str) -> Option<CString> {
     CString::new(name).ok()
 }
 
-/// The callback given to every port the crate enables: `userdata` points at
-/// the port's [`Sink`](crate::stream::Sink), which the enabling owner keeps
-/// alive until the port is disabled.
+/// The callback given to every port the crate enables: `userdata` holds a
+/// strong reference to the port's [`Sink`], handed over before the port was
+/// enabled and reclaimed only after it is disabled (see [`Sink`]).
 pub(crate) unsafe extern "C" fn port_callback(port: *mut sys::MMAL_PORT_T, buffer: *mut sys::MMAL_BUFFER_HEADER_T) {
     let (Some(port), Some(buffer)) = (NonNull::new(port), RawBuffer::from_raw(buffer)) else { return };
-    // SAFETY: `userdata` was set to a live `Sink` before the port was
-    // enabled, and the sink outlives the port's enabled period.
-    let sink = unsafe { &*((*port.as_ptr()).userdata as *const crate::stream::Sink) };
+    // SAFETY: the provider calls back with a live port.
+    let userdata = unsafe { (*port.as_ptr()).userdata };
+    if userdata.is_null() {
+        // Not one of the crate's ports any more: give the buffer back.
+        log::error!("a buffer arrived on {} after its stream or callback was released", RawPort(port).name());
+        if let Some(backend) = crate::backend::chosen() {
+            buffer.release(&backend.api);
+        }
+        return;
+    }
+    // SAFETY: a non-null `userdata` is the reference `give_sink` handed
+    // over; it keeps the sink alive until `take_sink`, which runs only once
+    // no callback can come.
+    let sink = unsafe { &*userdata.cast::<Sink>().cast_const() };
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         as_callback_of(RawPort(port), || sink.on_buffer(buffer));
     }));
     if result.is_err() {
         // The buffer is lost to its pool; the stream reports the panic.
         *crate::lock(&sink.panic) = Some(String::from("panic while handling a buffer"));
+    }
+}
+
+#[cfg(all(test, feature = "emulator"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_callback_mark_is_restored_when_a_callback_panics() {
+        let component = RawComponent(NonNull::dangling());
+        let mut port = sys::MMAL_PORT_T { component: component.0.as_ptr(), ..Default::default() };
+        let port = RawPort(NonNull::from(&mut port));
+        let result = std::panic::catch_unwind(|| {
+            as_callback_of(port, || {
+                assert!(in_callback_of(component));
+                panic!("a callback fails");
+            })
+        });
+        assert!(result.is_err());
+        assert!(!in_callback_of(component), "the mark outlived the callback");
+    }
+
+    #[test]
+    fn a_buffer_for_a_port_without_userdata_goes_back_to_its_pool() {
+        std::env::set_var("VIDEOCORE", "emulated");
+        let backend = crate::backend::backend().unwrap();
+        let api = &backend.api;
+        let camera = component_create(api, c"vc.ril.camera").unwrap();
+        let port = camera.output(1).unwrap();
+        port.set_buffers(1, port.buffers().size_min);
+        let pool = port.pool_create(api, 1, port.buffers().size_min).unwrap();
+        // SAFETY: a live pool's queue.
+        let queue = unsafe { (*pool.0.as_ptr()).queue };
+        // Enabled with the crate's callback but no sink, as a port whose
+        // userdata someone else reset.
+        assert_eq!(port.enable(api, port_callback), sys::MMAL_SUCCESS);
+        let b = pool.get(api).unwrap();
+        assert_eq!(port.send(api, b), sys::MMAL_SUCCESS);
+        assert_eq!(camera.enable(api), sys::MMAL_SUCCESS);
+        let mut capture = [0u32; 3];
+        capture[0] = sys::MMAL_PARAMETER_CAPTURE;
+        capture[1] = 12;
+        capture[2] = 1;
+        assert_eq!(port.parameter_set(api, &capture), sys::MMAL_SUCCESS);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        // SAFETY: as above.
+        while unsafe { (api.queue_length)(queue) } == 0 {
+            assert!(std::time::Instant::now() < deadline, "the buffer did not come back");
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        assert_eq!(port.disable(api), sys::MMAL_SUCCESS);
+        pool.destroy(api, port);
+        assert_eq!(camera.release(api), sys::MMAL_SUCCESS);
     }
 }

@@ -23,12 +23,32 @@ pub(crate) enum SinkKind {
     Events { queue: Mutex<VecDeque<Event>>, ready: Condvar },
 }
 
-/// What a port the crate enabled hands its buffers to. `userdata` of the
-/// port points here while it is enabled.
+/// How far disabling a sink's port got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SinkState {
+    Enabled,
+    Disabled,
+    /// `mmal_port_disable` failed with this status: the port may still call
+    /// back, so the sink stays alive for good.
+    Failed(u32),
+}
+
+/// What a port the crate enabled hands its buffers to.
+///
+/// Ownership: the handle the user holds (a [`FrameStream`],
+/// [`CallbackPort`] or [`Events`](crate::Events)) has one `Arc`, and so does
+/// each [`Frame`] taken from it. While the port is enabled its `userdata`
+/// owns one more, handed over by [`RawPort::give_sink`](crate::raw) in
+/// [`enable`](Self::enable) and reclaimed by `take_sink` in
+/// [`disable`](Self::disable) only once the port is disabled (or in `enable`
+/// if it never was). If disabling fails, the port may still call back, so
+/// that reference is leaked, and with it the sink and its pool: the pool is
+/// destroyed when the last reference goes, never while a port may use it.
 pub(crate) struct Sink {
     pub(crate) port: Port,
     pub(crate) port_name: String,
     pool: Option<RawPool>,
+    state: Mutex<SinkState>,
     pub(crate) panic: Mutex<Option<String>>,
     pub(crate) ended: AtomicBool,
     pub(crate) received: AtomicU64,
@@ -45,6 +65,9 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         String::from("(non-string panic payload)")
     }
 }
+
+/// Most buffers a [`FrameStream`] takes (ports work with a handful).
+const MAX_STREAM_BUFFERS: u32 = 256;
 
 /// Buffers in the pool of a port enabled with `buffers`: at least the
 /// port's minimum, and at least one.
@@ -80,16 +103,18 @@ impl Sink {
             port: port.clone(),
             port_name: name.clone(),
             pool,
+            state: Mutex::new(SinkState::Enabled),
             panic: Mutex::new(None),
             ended: AtomicBool::new(false),
             received: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             kind,
         });
-        port.raw.set_userdata(Arc::as_ptr(&sink).cast());
+        port.raw.give_sink(&sink);
         let status = port.raw.enable(api, raw::port_callback);
         if status != sys::MMAL_SUCCESS {
-            port.raw.set_userdata(std::ptr::null());
+            // Never enabled: no callback can come.
+            drop(port.raw.take_sink());
             check(status, "mmal_port_enable", || name.clone())?;
         }
         if let Some(pool) = sink.pool {
@@ -102,8 +127,9 @@ impl Sink {
                 sent += 1;
             }
             if sent < pool.size() {
-                let _ = port.raw.disable(api);
-                port.raw.set_userdata(std::ptr::null());
+                sink.ended.store(true, Ordering::Release);
+                let status = port.raw.disable(api);
+                sink.disabled(status);
                 return Err(Error::State(format!("{name} refused its buffers")));
             }
         }
@@ -172,20 +198,47 @@ impl Sink {
         }
     }
 
-    /// Disables the port; queued frames go back to the pool.
+    /// Records how disabling the port went: on success the port's
+    /// reference is reclaimed; on failure it is leaked (see [`Sink`]).
+    /// Called with the configuration mutex held.
+    fn disabled(&self, status: u32) {
+        if status == sys::MMAL_SUCCESS {
+            *crate::lock(&self.state) = SinkState::Disabled;
+            // Not the last reference: the caller holds one.
+            drop(self.port.raw.take_sink());
+        } else {
+            *crate::lock(&self.state) = SinkState::Failed(status);
+            log::error!(
+                "{}: mmal_port_disable failed with status {status}; the port keeps its buffers and callback state, \
+                 which are never freed, so that no callback can reach freed memory",
+                self.port_name
+            );
+        }
+    }
+
+    /// Disables the port; queued frames go back to the pool. Once disabling
+    /// failed, every later call reports the same failure.
     pub(crate) fn disable(&self) -> Result<()> {
         if raw::in_callback_of(self.port.component.raw) {
             return Err(Error::WouldDeadlock(self.port_name.clone()));
         }
-        if self.ended.swap(true, Ordering::AcqRel) {
-            return Ok(());
-        }
         let status = {
             let _config = crate::lock(&self.port.component.config);
-            if self.port.raw.is_enabled() {
-                self.port.raw.disable(self.port.api())
-            } else {
-                sys::MMAL_SUCCESS
+            let state = *crate::lock(&self.state);
+            match state {
+                SinkState::Disabled => return Ok(()),
+                SinkState::Failed(status) => status,
+                SinkState::Enabled => {
+                    self.ended.store(true, Ordering::Release);
+                    // A port the provider disabled by itself calls back no more.
+                    let status = if self.port.raw.is_enabled() {
+                        self.port.raw.disable(self.port.api())
+                    } else {
+                        sys::MMAL_SUCCESS
+                    };
+                    self.disabled(status);
+                    status
+                }
             }
         };
         match &self.kind {
@@ -202,16 +255,21 @@ impl Sink {
         check(status, "mmal_port_disable", || self.port_name.clone())
     }
 
-    /// Disables on drop of the owner; from inside a callback that would
-    /// deadlock, so the sink is leaked instead (the port stays enabled).
+    /// Disables on drop of the owner. From one of the component's own
+    /// callbacks that would deadlock, so a short-lived thread does it once
+    /// the callback has returned.
     pub(crate) fn disable_on_drop(self: &Arc<Sink>) {
-        match self.disable() {
-            Ok(()) => {}
-            Err(Error::WouldDeadlock(port)) => {
-                log::error!("{port} dropped from its own callback: left enabled to avoid a deadlock");
-                std::mem::forget(self.clone());
-            }
-            Err(e) => log::warn!("{e}"),
+        if raw::in_callback_of(self.port.component.raw) {
+            let sink = self.clone();
+            crate::release_later(&self.port_name, move || {
+                if let Err(e) = sink.disable() {
+                    log::warn!("{e}");
+                }
+            });
+            return;
+        }
+        if let Err(e) = self.disable() {
+            log::warn!("{e}");
         }
     }
 
@@ -280,6 +338,12 @@ impl fmt::Debug for FrameStream {
 
 impl FrameStream {
     pub(crate) fn new(port: Port, buffers: u32) -> Result<FrameStream> {
+        if buffers > MAX_STREAM_BUFFERS {
+            return Err(Error::InvalidParameter(format!(
+                "{}: {buffers} buffers asked for; a stream takes at most {MAX_STREAM_BUFFERS}",
+                port.name()
+            )));
+        }
         let format = port.format();
         let capacity = (pool_size(&port, buffers) as usize).saturating_sub(1).max(1);
         let kind = SinkKind::Frames {

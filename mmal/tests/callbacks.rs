@@ -120,8 +120,65 @@ fn frames_outlive_their_stream_and_component_handles() {
     drop(camera);
     // The frame still holds its pool and component.
     assert_eq!(&frame[..], &copy[..]);
-    let before = mmal::emulator::usage();
+    let before = common::emu::usage();
     drop(frame);
-    let after = mmal::emulator::usage();
+    let after = common::emu::usage();
     assert_eq!(after.components + 1, before.components);
+}
+
+#[test]
+fn a_failed_disable_keeps_the_stream_and_its_buffers_alive() {
+    let _s = serial();
+    let (camera, video) = camera_with_video(64, 48, 60);
+    let frames = video.enable_stream(2).unwrap();
+    camera.enable().unwrap();
+    video.set(&Capture(true)).unwrap();
+    frames.next_timeout(WAIT).unwrap();
+    let before = common::emu::usage();
+
+    // The VideoCore stops answering: the port stays enabled and may still
+    // call back, so the stream's state and pool must stay where they are.
+    common::emu::fail_next_port_disable();
+    let e = frames.disable().unwrap_err();
+    assert_eq!(e.status(), Some(mmal::Status::Io), "{e}");
+    assert!(video.is_enabled());
+    // Failure is not forgotten.
+    assert_eq!(frames.disable().unwrap_err().status(), Some(mmal::Status::Io));
+    // Buffers keep coming back to the kept state, and dropping every handle
+    // frees nothing the port may use: the component and its pool live on.
+    std::thread::sleep(Duration::from_millis(50));
+    drop(frames);
+    std::thread::sleep(Duration::from_millis(50));
+    video.set(&Capture(false)).unwrap();
+    camera.disable().unwrap();
+    drop(video);
+    drop(camera);
+    let after = common::emu::usage();
+    assert_eq!((after.components, after.pools), (before.components, before.pools), "{before:?} -> {after:?}");
+}
+
+#[test]
+fn dropping_a_stream_inside_its_components_callback_releases_it_afterwards() {
+    let _s = serial();
+    let (camera, video) = camera_with_video(64, 48, 60);
+    let preview = camera.output(0).unwrap();
+    preview.set_format(&Format::video(Encoding::I420, 64, 48).with_frame_rate(60)).unwrap();
+    let slot = Arc::new(Mutex::new(Some(preview.enable_stream(2).unwrap())));
+    let taken = slot.clone();
+    let calls = video
+        .enable_callback(move |_| {
+            // The preview stream's last handle goes on the camera's thread.
+            drop(taken.lock().unwrap().take());
+        })
+        .unwrap();
+    camera.enable().unwrap();
+    video.set(&Capture(true)).unwrap();
+    wait_until("the callback", || slot.lock().unwrap().is_none());
+    // Released by another thread once the callback returned: no deadlock,
+    // and nothing left enabled.
+    wait_until("the preview port to be disabled", || !preview.is_enabled());
+    wait_until("more frames", || calls.calls() > 3);
+    calls.check().unwrap();
+    drop(calls);
+    assert!(!video.is_enabled());
 }

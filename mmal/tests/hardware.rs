@@ -14,8 +14,8 @@ fn libmmal_streams_and_takes_a_lens_shading_table() {
     let cam = info.cameras.first().expect("a camera is attached");
     let camera = Component::new("vc.ril.camera").unwrap();
     let (gw, gh) = LensShadingTable::grid_for(cam.max_width, cam.max_height);
-    let uploaded = LensShadingTable::unity(gw, gh).upload().unwrap();
-    camera.control().set(uploaded.parameter()).unwrap();
+    let uploaded = LensShadingTable::unity(gw, gh).unwrap().upload().unwrap();
+    camera.control().set(&uploaded.parameter()).unwrap();
     let video = camera.output(1).unwrap();
     video.set_format(&Format::video(Encoding::I420, 640, 480).with_frame_rate(30)).unwrap();
     let frames = video.enable_stream(3).unwrap();

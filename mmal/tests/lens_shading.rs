@@ -1,11 +1,13 @@
 //! Lens shading: a flat field vignettes, a table computed from it flattens
-//! it, and the override is checked like the firmware checks it.
+//! it, and the override is checked like the firmware checks it. Zero copy.
+//! Both need this process's VCSM memory to be the components' (the
+//! software VideoCore linked in), so the loader suite leaves them out.
 
 mod common;
 
 use common::{corner_ratio, serial, WAIT};
 use mmal::emulator::{self, Scene};
-use mmal::params::{Capture, LensShading, SensorMode};
+use mmal::params::{Capture, LensShading, SensorMode, ZeroCopy};
 use mmal::vcsm::SharedMemory;
 use mmal::{Component, Encoding, Error, Format, LensShadingTable, Status};
 
@@ -16,7 +18,7 @@ fn flat_capture(table: Option<&LensShadingTable>) -> (Vec<u8>, Format) {
     camera.control().set(&SensorMode(4)).unwrap();
     if let Some(table) = table {
         let uploaded = table.upload().unwrap();
-        camera.control().set(uploaded.parameter()).unwrap();
+        camera.control().set(&uploaded.parameter()).unwrap();
         // The firmware copied the table: the block can go now.
         drop(uploaded);
     }
@@ -65,14 +67,41 @@ fn the_override_is_checked_like_the_firmware_does() {
     let short = LensShading::new(&memory, 10, 10).unwrap();
     assert_eq!(control.set(&short).unwrap_err().status(), Some(Status::Invalid));
 
-    // A handle whose block was freed does not resolve.
-    let param = LensShading::new(&memory, w, h).unwrap();
-    drop(memory);
-    assert_eq!(control.set(&param).unwrap_err().status(), Some(Status::Invalid));
+    // A freed block cannot be named: the parameter borrows it (see
+    // tests/ui/lens_shading_outlives_memory.rs; the emulator's own check of
+    // a stale handle is in mmal-emu's C-ABI tests).
+
+    // Grid sizes are checked before any arithmetic can wrap, on 32 bits too.
+    let e = LensShading::new(&memory, 0x1_0000, 0x1_0000).unwrap_err();
+    assert!(matches!(&e, Error::LensShading(m) if m.contains("1 to 256")), "{e}");
+    assert!(matches!(LensShadingTable::unity(u32::MAX, 2), Err(Error::LensShading(_))));
+    assert!(matches!(LensShadingTable::from_planes(1 << 16, 1 << 16, Vec::new()), Err(Error::LensShading(_))));
 
     // A good one, and switching it off.
-    let uploaded = LensShadingTable::unity(w, h).upload().unwrap();
-    control.set(uploaded.parameter()).unwrap();
+    let uploaded = LensShadingTable::unity(w, h).unwrap().upload().unwrap();
+    control.set(&uploaded.parameter()).unwrap();
     control.set(&LensShading::off()).unwrap();
     assert_eq!(uploaded.parameter().vc_handle(), Some(uploaded.memory().vc_handle()));
+}
+
+#[test]
+fn zero_copy_payloads_live_in_vcsm() {
+    let _s = serial();
+    let manager = mmal::vcsm::ServiceManager::get().unwrap();
+    let before = manager.stats();
+    let camera = Component::new("vc.ril.camera").unwrap();
+    let video = camera.output(1).unwrap();
+    video.set(&ZeroCopy(true)).unwrap();
+    let format = Format::video(Encoding::I420, 320, 240).with_frame_rate(30);
+    video.set_format(&format).unwrap();
+    let frames = video.enable_stream(3).unwrap();
+    let during = manager.stats();
+    assert!(during.live_bytes >= before.live_bytes + 3 * 320 * 240 * 3 / 2, "{before:?} {during:?}");
+    camera.enable().unwrap();
+    video.set(&Capture(true)).unwrap();
+    assert_eq!(frames.next_timeout(WAIT).unwrap().len(), 320 * 240 * 3 / 2);
+    drop(frames);
+    drop(video);
+    drop(camera);
+    assert_eq!(manager.stats().live_bytes, before.live_bytes);
 }

@@ -1,4 +1,11 @@
 //! Helpers shared by the integration tests.
+//!
+//! The camera, callback, connection, event and leak tests run twice in CI:
+//! against the software VideoCore linked in (`VIDEOCORE=emulated`, the
+//! default here), and through the loader against its C library
+//! (`VIDEOCORE=hardware MMAL_LIB_DIR=target/videocore/<triple>/lib`), as a
+//! Pi program loads libmmal. [`emu`] reaches the software VideoCore's
+//! settings either way.
 #![allow(dead_code)]
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -70,4 +77,173 @@ pub(crate) fn corner_ratio(data: &[u8], format: &Format, bpp: usize, channel: us
 
 pub(crate) fn rgb(width: u32, height: u32) -> Format {
     Format::video(Encoding::RGB24, width, height).with_frame_rate(30)
+}
+
+/// The software VideoCore's settings and counters, in whichever form this
+/// process uses it: linked in, or the C library the loader opened.
+pub(crate) mod emu {
+    use std::ffi::{c_char, c_int, CString};
+    use std::sync::OnceLock;
+
+    use mmal::emulator::{self, CameraFault, Pacing, Sensor, TestEvent, Usage};
+    use mmal::Provider;
+
+    /// The C library's control functions (see the `videocore-c` crate).
+    struct Library {
+        _library: libloading::Library,
+        usage: unsafe extern "C" fn(*mut u64),
+        set_sensor: unsafe extern "C" fn(*const c_char) -> c_int,
+        set_scene: unsafe extern "C" fn(*const c_char) -> c_int,
+        set_camera_fault: unsafe extern "C" fn(c_int),
+        set_pacing: unsafe extern "C" fn(c_int),
+        post_event: unsafe extern "C" fn(u32, u32, u32, u32) -> c_int,
+        init_calls: unsafe extern "C" fn(*mut u32),
+        fail_next_port_disable: unsafe extern "C" fn(),
+    }
+
+    /// The loaded library: opening it again gives the instance the loader
+    /// loaded (same file), whose functions these are.
+    fn library() -> &'static Library {
+        static LIBRARY: OnceLock<Library> = OnceLock::new();
+        LIBRARY.get_or_init(|| {
+            let dir = std::env::var_os("MMAL_LIB_DIR").expect("the loader tests set MMAL_LIB_DIR");
+            let path = std::path::Path::new(&dir).join("libmmal_core.so");
+            // SAFETY: the library is already loaded (by the mmal loader);
+            // opening it again only takes a reference.
+            let library = unsafe { libloading::Library::new(&path) }.expect("the software VideoCore's library");
+            macro_rules! get {
+                ($name:literal) => {
+                    // SAFETY: the field's type is the C signature that the
+                    // videocore-c crate exports under this name.
+                    *unsafe { library.get($name.as_bytes()) }.expect($name)
+                };
+            }
+            Library {
+                usage: get!("videocore_emu_usage"),
+                set_sensor: get!("videocore_emu_set_sensor"),
+                set_scene: get!("videocore_emu_set_scene"),
+                set_camera_fault: get!("videocore_emu_set_camera_fault"),
+                set_pacing: get!("videocore_emu_set_pacing"),
+                post_event: get!("videocore_emu_post_event"),
+                init_calls: get!("videocore_emu_init_calls"),
+                fail_next_port_disable: get!("videocore_emu_fail_next_port_disable"),
+                _library: library,
+            }
+        })
+    }
+
+    /// Whether the software VideoCore is linked in (else it is the C
+    /// library behind the loader).
+    pub(crate) fn linked() -> bool {
+        match mmal::provider().expect("an MMAL provider") {
+            Provider::Emulated => true,
+            _ => {
+                assert!(
+                    mmal::is_software_videocore().unwrap(),
+                    "these tests need the software VideoCore, linked in or as the C library"
+                );
+                false
+            }
+        }
+    }
+
+    /// Whether this process's VCSM memory is the one the components use, so
+    /// zero copy and lens shading work (not yet through the C library).
+    pub(crate) fn shares_memory() -> bool {
+        linked()
+    }
+
+    fn c_string(text: Option<&str>) -> Option<CString> {
+        text.map(|t| CString::new(t).expect("no NUL"))
+    }
+
+    fn ptr(text: &Option<CString>) -> *const c_char {
+        text.as_ref().map_or(std::ptr::null(), |t| t.as_ptr())
+    }
+
+    pub(crate) fn usage() -> Usage {
+        if linked() {
+            return emulator::usage();
+        }
+        let mut out = [0u64; 4];
+        // SAFETY: room for the four counts.
+        unsafe { (library().usage)(out.as_mut_ptr()) };
+        let mut usage = Usage::default();
+        usage.components = out[0] as usize;
+        usage.threads = out[1] as usize;
+        usage.pools = out[2] as usize;
+        usage.connections = out[3] as usize;
+        usage
+    }
+
+    pub(crate) fn set_sensor(sensor: Option<Sensor>) {
+        if linked() {
+            return emulator::set_sensor(sensor);
+        }
+        let name = c_string(sensor.map(Sensor::name));
+        // SAFETY: NULL or a C string that outlives the call.
+        assert_eq!(unsafe { (library().set_sensor)(ptr(&name)) }, 0);
+    }
+
+    /// `chart`, `flat`, or `None` for `VIDEOCORE_EMU_SCENE`.
+    pub(crate) fn set_scene(scene: Option<&str>) {
+        if linked() {
+            return emulator::set_scene(scene.map(|s| emulator::Scene::from_env_value(s).expect("a scene")));
+        }
+        let value = c_string(scene);
+        // SAFETY: NULL or a C string that outlives the call.
+        assert_eq!(unsafe { (library().set_scene)(ptr(&value)) }, 0);
+    }
+
+    pub(crate) fn set_camera_fault(fault: Option<Option<CameraFault>>) {
+        if linked() {
+            return emulator::set_camera_fault(fault);
+        }
+        let code = match fault {
+            Some(None) => 0,
+            Some(Some(CameraFault::Disabled)) => 1,
+            Some(Some(CameraFault::Missing)) => 2,
+            _ => -1,
+        };
+        // SAFETY: takes a plain int.
+        unsafe { (library().set_camera_fault)(code) };
+    }
+
+    pub(crate) fn set_pacing(pacing: Pacing) {
+        if linked() {
+            return emulator::set_pacing(pacing);
+        }
+        // SAFETY: takes a plain int.
+        unsafe { (library().set_pacing)(c_int::from(pacing == Pacing::Unlimited)) };
+    }
+
+    pub(crate) fn post_event(component_id: u32, event: TestEvent) -> bool {
+        if linked() {
+            return emulator::post_event(component_id, event);
+        }
+        let (kind, a, b) = match event {
+            TestEvent::Error(status) => (0, status, 0),
+            TestEvent::EndOfStream { port_type, port_index } => (1, port_type, port_index),
+            TestEvent::FormatChanged { output } => (2, output, 0),
+            _ => unreachable!("an event the tests do not post"),
+        };
+        // SAFETY: plain integers.
+        unsafe { (library().post_event)(component_id, kind, a, b) != 0 }
+    }
+
+    pub(crate) fn fail_next_port_disable() {
+        if linked() {
+            return emulator::fail_next_port_disable();
+        }
+        // SAFETY: takes nothing.
+        unsafe { (library().fail_next_port_disable)() };
+    }
+
+    /// `[bcm_host_init, mmal_vc_init]` calls seen by the C library.
+    pub(crate) fn init_calls() -> [u32; 2] {
+        let mut out = [0u32; 2];
+        // SAFETY: room for two counts.
+        unsafe { (library().init_calls)(out.as_mut_ptr()) };
+        out
+    }
 }
