@@ -17,8 +17,15 @@ pub(crate) struct ComponentInner {
     pub(crate) backend: &'static Backend,
     pub(crate) raw: RawComponent,
     pub(crate) name: String,
-    /// Serialises format edits and enabling across clones.
+    /// Serialises format edits and enabling across clones. Held across
+    /// provider calls that wait for callbacks (disabling), so callbacks
+    /// must never take it.
     pub(crate) config: Mutex<()>,
+    /// Guards the port fields that the client, and the provider on commit,
+    /// write (formats, buffer numbers and sizes). Held only briefly and never
+    /// across a call that waits for a callback, so callbacks may read them.
+    /// Taken after `config` when both are.
+    pub(crate) fields: Mutex<()>,
 }
 
 impl Drop for ComponentInner {
@@ -110,7 +117,13 @@ impl Component {
             },
         })?;
         Ok(Component {
-            inner: Arc::new(ComponentInner { backend, raw, name: name.to_owned(), config: Mutex::new(()) }),
+            inner: Arc::new(ComponentInner {
+                backend,
+                raw,
+                name: name.to_owned(),
+                config: Mutex::new(()),
+                fields: Mutex::new(()),
+            }),
         })
     }
 
@@ -301,7 +314,7 @@ impl Port {
 
     /// The port's current format.
     pub fn format(&self) -> Format {
-        let _config = crate::lock(&self.component.config);
+        let _fields = crate::lock(&self.component.fields);
         self.raw.format()
     }
 
@@ -318,6 +331,7 @@ impl Port {
         if self.is_enabled() {
             return Err(Error::State(format!("{}: disable the port before changing its format", self.name())));
         }
+        let _fields = crate::lock(&self.component.fields);
         let previous = self.raw.format();
         self.raw.write_format(format);
         let status = self.raw.commit(self.api());
@@ -330,7 +344,7 @@ impl Port {
 
     /// The buffer requirements of the committed format.
     pub fn buffer_requirements(&self) -> BufferRequirements {
-        let _config = crate::lock(&self.component.config);
+        let _fields = crate::lock(&self.component.fields);
         let b = self.raw.buffers();
         BufferRequirements {
             num_min: b.num_min,
@@ -354,6 +368,7 @@ impl Port {
         if self.is_enabled() {
             return Err(Error::State(format!("{}: disable the port before changing its buffers", self.name())));
         }
+        let _fields = crate::lock(&self.component.fields);
         self.raw.set_buffers(num, size);
         Ok(())
     }

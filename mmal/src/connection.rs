@@ -102,6 +102,7 @@ impl Connection {
         })?;
         if !flags.contains(ConnectionFlags::KEEP_BUFFER_REQUIREMENTS) {
             for port in [output, input] {
+                let _fields = crate::lock(&port.component.fields);
                 let req = port.raw.buffers();
                 port.raw
                     .set_buffers(req.num_recommended.max(req.num_min).max(1), req.size_recommended.max(req.size_min));

@@ -48,17 +48,17 @@ unsafe impl Send for RawComponent {}
 // SAFETY: every method is one of the calls or reads above, none of which
 // needs exclusive access.
 unsafe impl Sync for RawComponent {}
-// SAFETY: libmmal's port functions take the port's lock. The fields
-// `RawPort` writes (the format, `buffer_num`/`buffer_size`, `userdata`) are
-// written only while the port is disabled and under the component's
-// configuration mutex, which is also held where they are read
-// (`Port::format`, `Port::buffer_requirements`, `Sink::enable`);
-// `is_enabled`, which the provider writes, is read atomically; the name,
-// type and index never change.
+// SAFETY: libmmal's port functions take the port's lock. The format and
+// buffer fields, which the crate writes and the provider's commit
+// recomputes, are written and read only under the component's `fields`
+// mutex (commits happen inside it); `userdata` is written only while the
+// port is disabled, under the configuration mutex, and read by callbacks
+// only while it is enabled; `is_enabled`, which the provider writes, is read
+// atomically; the name, type and index never change.
 unsafe impl Send for RawPort {}
 // SAFETY: as above: every method either calls a locking libmmal function,
-// reads an immutable or atomic field, or is called under the configuration
-// mutex.
+// reads an immutable or atomic field, or is called under the mutex that
+// guards what it touches.
 unsafe impl Sync for RawPort {}
 // SAFETY: a pool's queue has its own lock (`mmal_queue_get` is thread-safe),
 // `headers_num` never changes, and the pool is destroyed only by its one
@@ -253,7 +253,7 @@ impl RawPort {
 
     pub(crate) fn set_buffers(self, num: u32, size: u32) {
         // SAFETY: live port; the client owns these two fields while the
-        // port is disabled.
+        // port is disabled, and writes them under the `fields` mutex.
         unsafe {
             (*self.0.as_ptr()).buffer_num = num;
             (*self.0.as_ptr()).buffer_size = size;
@@ -268,7 +268,7 @@ impl RawPort {
     /// Edits the port's format in place (never replacing the pointer).
     pub(crate) fn write_format(self, format: &Format) {
         // SAFETY: as in `format`; the port is disabled and the crate holds
-        // the component's configuration lock.
+        // the component's configuration and `fields` mutexes.
         unsafe {
             let f = &mut *(*self.0.as_ptr()).format;
             f.type_ = sys::MMAL_ES_TYPE_VIDEO;

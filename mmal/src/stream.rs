@@ -72,7 +72,7 @@ const MAX_STREAM_BUFFERS: u32 = 256;
 /// Buffers in the pool of a port enabled with `buffers`: at least the
 /// port's minimum, and at least one.
 fn pool_size(port: &Port, buffers: u32) -> u32 {
-    buffers.max(port.raw.buffers().num_min).max(1)
+    buffers.max(port.buffer_requirements().num_min).max(1)
 }
 
 impl Sink {
@@ -86,10 +86,14 @@ impl Sink {
         }
         let api = port.api();
         let pool = if buffers > 0 {
-            let req = port.raw.buffers();
             let num = pool_size(&port, buffers);
-            let size = req.size_recommended.max(req.size_min).max(req.size);
-            port.raw.set_buffers(num, size);
+            let size = {
+                let _fields = crate::lock(&port.component.fields);
+                let req = port.raw.buffers();
+                let size = req.size_recommended.max(req.size_min).max(req.size);
+                port.raw.set_buffers(num, size);
+                size
+            };
             let pool = port.raw.pool_create(api, num, size).ok_or_else(|| Error::Mmal {
                 call: "mmal_port_pool_create",
                 object: name.clone(),
@@ -494,7 +498,7 @@ impl fmt::Debug for CallbackPort {
 impl CallbackPort {
     pub(crate) fn new(port: Port, callback: UserCallback) -> Result<CallbackPort> {
         let buffers =
-            if port.kind() == crate::PortKind::Control { 0 } else { port.raw.buffers().num_recommended.max(1) };
+            if port.kind() == crate::PortKind::Control { 0 } else { port.buffer_requirements().num_recommended.max(1) };
         let sink = Sink::enable(port, buffers, SinkKind::Callback(Mutex::new(callback)))?;
         Ok(CallbackPort { sink })
     }

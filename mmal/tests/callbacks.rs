@@ -182,3 +182,29 @@ fn dropping_a_stream_inside_its_components_callback_releases_it_afterwards() {
     drop(calls);
     assert!(!video.is_enabled());
 }
+
+#[test]
+fn callbacks_may_read_their_port_while_another_thread_disables_it() {
+    let _s = serial();
+    let (camera, video) = camera_with_video(64, 48, 60);
+    let port = video.clone();
+    let reads = Arc::new(AtomicUsize::new(0));
+    let seen = reads.clone();
+    let callback = video
+        .enable_callback(move |_| {
+            assert_eq!(port.format().visible(), (64, 48));
+            assert!(port.buffer_requirements().size_min > 0);
+            std::thread::sleep(Duration::from_millis(2));
+            seen.fetch_add(1, Ordering::SeqCst);
+        })
+        .unwrap();
+    camera.enable().unwrap();
+    video.set(&Capture(true)).unwrap();
+    wait_until("a few callbacks", || reads.load(Ordering::SeqCst) > 2);
+    // Disabling waits for the callback in progress, which reads the port's
+    // fields: neither may wait for the other.
+    let disable = std::thread::spawn(move || callback.disable());
+    wait_until("the disable", || disable.is_finished());
+    disable.join().unwrap().unwrap();
+    assert!(!video.is_enabled());
+}
