@@ -77,6 +77,9 @@ struct PortState {
     fps_range: (f32, f32),
     next_due: Option<Instant>,
     prepared: Option<(u64, Arc<Prepared>)>,
+    /// The generation whose preparation failed: the port makes no frames
+    /// until the configuration changes.
+    broken: Option<u64>,
     frames: u64,
 }
 
@@ -176,6 +179,7 @@ pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
                 fps_range: (0.0, 0.0),
                 next_due: None,
                 prepared: None,
+                broken: None,
                 frames: 0,
             });
         }
@@ -1032,45 +1036,60 @@ enum Work {
     Wait(Option<Instant>),
 }
 
+/// Most ports (and buffers) one unit of work holds: an input and the
+/// splitter's outputs.
+const MAX_HELD: usize = 1 + SPLITTER_OUTPUTS;
+
 impl Work {
     /// The ports whose `in_flight` count [`State::next_work`] raised for
-    /// this work (at most an input and the splitter's outputs).
-    fn busy_ports(&self) -> ([usize; 1 + SPLITTER_OUTPUTS], usize) {
-        let mut ports = [0; 1 + SPLITTER_OUTPUTS];
+    /// this work, and the buffer it holds of each, if any.
+    fn held(&self) -> ([(usize, Option<BufPtr>); MAX_HELD], usize) {
+        let mut held = [(0, None); MAX_HELD];
         let mut n = 0;
         match self {
             Work::Event(_, Some(_)) => {
                 n = 1;
             }
-            Work::Input { port, outputs, .. } => {
-                ports[0] = *port;
+            Work::Input { port, buffer, outputs } => {
+                held[0] = (*port, Some(*buffer));
                 n = 1;
                 for out in outputs.iter().flatten() {
-                    ports[n] = out.port;
+                    held[n] = (out.port, Some(out.buffer));
                     n += 1;
                 }
             }
-            Work::Frame { port, .. } => {
-                ports[0] = *port;
+            Work::Frame { port, to, .. } => {
+                held[0] = (*port, Some(to.buffer));
                 n = 1;
             }
             Work::Event(_, None) | Work::Prepare { .. } | Work::Wait(_) => {}
         }
-        (ports, n)
+        (held, n)
     }
 }
 
-/// Lowers the `in_flight` count of the ports a unit of work holds buffers
-/// of when dropped, also after a panic, and wakes anyone waiting for them.
+/// What a unit of work holds, given back when it ends, also by a panic:
+/// buffers it did not hand on are released to their pools, and the
+/// `in_flight` counts it raised are lowered, waking anyone waiting for them.
 struct InFlight<'a> {
     shared: &'a Shared,
-    ports: [usize; 1 + SPLITTER_OUTPUTS],
+    held: [(usize, Option<BufPtr>); MAX_HELD],
     len: usize,
+    /// Bit `i` set: `held[i]`'s buffer was handed on.
+    handed: std::cell::Cell<u8>,
 }
 
 impl<'a> InFlight<'a> {
-    fn new(shared: &'a Shared, (ports, len): ([usize; 1 + SPLITTER_OUTPUTS], usize)) -> InFlight<'a> {
-        InFlight { shared, ports, len }
+    fn new(shared: &'a Shared, work: &Work) -> InFlight<'a> {
+        let (held, len) = work.held();
+        InFlight { shared, held, len, handed: std::cell::Cell::new(0) }
+    }
+
+    /// Records that the work handed `buffer` on (delivered or released).
+    fn handed(&self, buffer: BufPtr) {
+        if let Some(i) = self.held[..self.len].iter().position(|&(_, b)| b == Some(buffer)) {
+            self.handed.set(self.handed.get() | 1 << i);
+        }
     }
 }
 
@@ -1079,8 +1098,13 @@ impl Drop for InFlight<'_> {
         if self.len == 0 {
             return;
         }
+        for (i, &(_, buffer)) in self.held[..self.len].iter().enumerate() {
+            if let Some(b) = buffer.filter(|_| self.handed.get() & (1 << i) == 0) {
+                b.release();
+            }
+        }
         let mut st = lock(&self.shared.state);
-        for &port in &self.ports[..self.len] {
+        for &(port, _) in &self.held[..self.len] {
             st.ports[port].in_flight -= 1;
         }
         drop(st);
@@ -1191,6 +1215,9 @@ impl State {
             if !active {
                 continue;
             }
+            if p.broken == Some(generation) {
+                continue;
+            }
             let prepared = match &p.prepared {
                 Some((g, prepared)) if *g == generation => prepared.clone(),
                 _ => {
@@ -1287,21 +1314,30 @@ impl Shared {
                 continue;
             }
             drop(st);
-            // The ports this unit of work holds buffers of: released by the
-            // guard whatever happens, so a disable never waits forever.
-            let _in_flight = InFlight::new(&self, work.busy_ports());
-            let outcome = catch_unwind(AssertUnwindSafe(|| self.perform(work)));
-            drop(_in_flight);
+            let prepare = match &work {
+                Work::Prepare { port, generation, .. } => Some((*port, *generation)),
+                _ => None,
+            };
+            // What this unit of work holds: given back by the guard whatever
+            // happens, so a disable never waits forever.
+            let in_flight = InFlight::new(&self, &work);
+            let outcome = catch_unwind(AssertUnwindSafe(|| self.perform(work, &in_flight)));
+            drop(in_flight);
             st = lock(&self.state);
             if let Err(payload) = outcome {
                 log::error!("{}: the component failed: {}", self.name, panic_text(payload.as_ref()));
                 st.events.push_back(PendingEvent::Error(sys::MMAL_EFAULT));
+                if let Some((port, generation)) = prepare {
+                    // Not again until something changes.
+                    st.ports[port].broken = Some(generation);
+                }
             }
         }
     }
 
-    /// One unit of work, run without the state lock.
-    fn perform(&self, work: Work) {
+    /// One unit of work, run without the state lock; it tells `held` of
+    /// every buffer it hands on.
+    fn perform(&self, work: Work, held: &InFlight<'_>) {
         match work {
             Work::Wait(_) => {}
             Work::Event(event, target) => {
@@ -1315,8 +1351,10 @@ impl Shared {
                     if !out.buffer.copy_from(buffer) {
                         out.buffer.set(0, 0, sys::MMAL_BUFFER_HEADER_FLAG_CORRUPTED, sys::MMAL_TIME_UNKNOWN);
                     }
+                    held.handed(out.buffer);
                     self.deliver(out);
                 }
+                held.handed(buffer);
                 buffer.release();
                 let mut st = lock(&self.state);
                 if eos && matches!(st.kind, Kind::NullSink) {
@@ -1324,6 +1362,10 @@ impl Shared {
                 }
             }
             Work::Prepare { port, generation, setup } => {
+                #[cfg(test)]
+                if tests::PANIC_NEXT_PREPARE.swap(false, Ordering::SeqCst) {
+                    panic!("injected failure");
+                }
                 let prepared = Arc::new(camera::prepare(&setup));
                 let mut st = lock(&self.state);
                 let settings = prepared.settings;
@@ -1340,15 +1382,13 @@ impl Shared {
                 let buffer = to.buffer;
                 #[cfg(test)]
                 if tests::PANIC_NEXT_FRAME.swap(false, Ordering::SeqCst) {
-                    // Give the buffer back first, as a failure in the
-                    // firmware would not lose it either.
-                    buffer.release();
                     panic!("injected failure");
                 }
                 let length = prepared.length.min(buffer.alloc_size());
                 buffer.with_payload(|payload| camera::render(&prepared, frame, payload));
                 buffer.set(0, length, sys::MMAL_BUFFER_HEADER_FLAG_FRAME_END, pts);
                 drop(prepared);
+                held.handed(buffer);
                 self.deliver(&to);
             }
         }
@@ -1426,6 +1466,8 @@ pub(crate) mod tests {
 
     /// Makes the worker panic while filling the next camera frame.
     pub(crate) static PANIC_NEXT_FRAME: AtomicBool = AtomicBool::new(false);
+    /// Makes the worker panic while preparing the next picture.
+    pub(crate) static PANIC_NEXT_PREPARE: AtomicBool = AtomicBool::new(false);
 
     static ERRORS: AtomicU32 = AtomicU32::new(0);
     static FRAMES: AtomicU32 = AtomicU32::new(0);
@@ -1486,8 +1528,35 @@ pub(crate) mod tests {
             };
             assert_eq!((api.port_parameter_set)(port, &mut capture.hdr), sys::MMAL_SUCCESS);
             wait_for("the error event", || ERRORS.load(Ordering::SeqCst) == 1);
-            // The worker lives on: the other buffer still gets a frame.
+            // The worker lives on: the other buffer still gets a frame, and
+            // the one the failed frame held went back to its pool.
             wait_for("a frame after the failure", || FRAMES.load(Ordering::SeqCst) >= 1);
+            wait_for("both buffers back in the pool", || (api.queue_length)((*pool).queue) == 2);
+
+            // Preparing the picture fails: one error, and no retry until the
+            // configuration changes.
+            let shutter = |us: u32| {
+                let mut p = sys::MMAL_PARAMETER_UINT32_T {
+                    hdr: sys::MMAL_PARAMETER_HEADER_T {
+                        id: sys::MMAL_PARAMETER_SHUTTER_SPEED,
+                        size: std::mem::size_of::<sys::MMAL_PARAMETER_UINT32_T>() as u32,
+                    },
+                    value: us,
+                };
+                assert_eq!((api.port_parameter_set)((*camera).control, &mut p.hdr), sys::MMAL_SUCCESS);
+            };
+            PANIC_NEXT_PREPARE.store(true, Ordering::SeqCst);
+            shutter(5_000);
+            for _ in 0..2 {
+                assert_eq!((api.port_send_buffer)(port, (api.queue_get)((*pool).queue)), sys::MMAL_SUCCESS);
+            }
+            wait_for("the second error event", || ERRORS.load(Ordering::SeqCst) == 2);
+            let frames = FRAMES.load(Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(100));
+            assert_eq!(ERRORS.load(Ordering::SeqCst), 2, "the failed preparation was retried");
+            assert_eq!(FRAMES.load(Ordering::SeqCst), frames);
+            shutter(6_000);
+            wait_for("frames after the change", || FRAMES.load(Ordering::SeqCst) > frames);
             let port_addr = port as usize;
             let disable = std::thread::spawn(move || {
                 // SAFETY: the port is live until the component is released.
