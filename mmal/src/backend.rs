@@ -99,10 +99,13 @@ pub(crate) fn backend() -> Result<&'static Backend> {
             if std::path::Path::new("/dev/vchiq").exists() {
                 match hardware() {
                     Ok(b) => b,
-                    Err(e) => {
+                    // Emulate only if the memory is emulated too; on a Pi,
+                    // why libmmal failed is the error to report.
+                    Err(e) if vcsm::ServiceManager::get().is_ok_and(|m| m.driver() == vcsm::DriverKind::Emulated) => {
                         log::info!("using the software VideoCore: {e}");
                         emulated().map_err(|_| e)?
                     }
+                    Err(e) => return Err(e),
                 }
             } else {
                 emulated()?
@@ -129,8 +132,12 @@ pub(crate) fn check_pair(provider: Provider, software: bool, memory: vcsm::Resul
         (true, Ok(vcsm::DriverKind::Emulated)) => Ok(()),
         (true, Ok(driver)) => Err(Error::MixedVideoCore {
             memory: driver.to_string(),
-            mmal: "emulated",
-            hint: "libmmal could not be used: it exists for 32-bit Raspberry Pi OS with the legacy camera only",
+            mmal: "the software VideoCore",
+            hint: if provider == Provider::Hardware {
+                "MMAL_LIB_DIR names the software VideoCore's libraries; unset it to use the Pi's libmmal"
+            } else {
+                "libmmal could not be used: it exists for 32-bit Raspberry Pi OS with the legacy camera only"
+            },
         }),
         // The software VideoCore's C library has memory of its own.
         (true, Err(e)) if provider == Provider::Hardware => {

@@ -43,6 +43,19 @@ impl Drop for ComponentInner {
     }
 }
 
+impl ComponentInner {
+    /// Takes the configuration mutex for changing the component or one of
+    /// its ports. Refused from one of the component's own callbacks: a thread
+    /// disabling the component or a port holds the mutex while it waits for
+    /// those callbacks to return.
+    pub(crate) fn configure(&self, what: impl FnOnce() -> String) -> Result<std::sync::MutexGuard<'_, ()>> {
+        if raw::in_callback_of(self.raw) {
+            return Err(Error::WouldDeadlock(what()));
+        }
+        Ok(crate::lock(&self.config))
+    }
+}
+
 /// Disables (if enabled) and releases a component the crate no longer uses.
 fn release(backend: &Backend, raw: RawComponent, name: &str) {
     let api = &backend.api;
@@ -147,9 +160,10 @@ impl Component {
     /// # Errors
     ///
     /// [`Error::CameraNotDetected`] when the camera finds no sensor (ENOSPC);
-    /// [`Error::Mmal`] otherwise.
+    /// [`Error::WouldDeadlock`] when called from one of the component's own
+    /// callbacks; [`Error::Mmal`] otherwise.
     pub fn enable(&self) -> Result<()> {
-        let _config = crate::lock(&self.inner.config);
+        let _config = self.inner.configure(|| self.inner.name.clone())?;
         let status = self.inner.raw.enable(&self.inner.backend.api);
         if status == sys::MMAL_ENOSPC && is_camera(&self.inner.name) {
             return Err(Error::CameraNotDetected { name: self.inner.name.clone() });
@@ -164,10 +178,7 @@ impl Component {
     /// [`Error::WouldDeadlock`] when called from one of the component's own
     /// callbacks; [`Error::Mmal`] otherwise.
     pub fn disable(&self) -> Result<()> {
-        if raw::in_callback_of(self.inner.raw) {
-            return Err(Error::WouldDeadlock(self.inner.name.clone()));
-        }
-        let _config = crate::lock(&self.inner.config);
+        let _config = self.inner.configure(|| self.inner.name.clone())?;
         check(self.inner.raw.disable(&self.inner.backend.api), "mmal_component_disable", || self.inner.name.clone())
     }
 
@@ -323,11 +334,12 @@ impl Port {
     ///
     /// # Errors
     ///
-    /// [`Error::State`] if the port is enabled; [`Error::Mmal`] (usually
+    /// [`Error::State`] if the port is enabled; [`Error::WouldDeadlock`]
+    /// from one of the component's callbacks; [`Error::Mmal`] (usually
     /// EINVAL) if the component refuses the format, in which case the port
     /// keeps the format it had.
     pub fn set_format(&self, format: &Format) -> Result<()> {
-        let _config = crate::lock(&self.component.config);
+        let _config = self.component.configure(|| self.name())?;
         if self.is_enabled() {
             return Err(Error::State(format!("{}: disable the port before changing its format", self.name())));
         }
@@ -362,9 +374,10 @@ impl Port {
     ///
     /// # Errors
     ///
-    /// [`Error::State`] if the port is enabled.
+    /// [`Error::State`] if the port is enabled; [`Error::WouldDeadlock`]
+    /// from one of the component's callbacks.
     pub fn set_buffers(&self, num: u32, size: u32) -> Result<()> {
-        let _config = crate::lock(&self.component.config);
+        let _config = self.component.configure(|| self.name())?;
         if self.is_enabled() {
             return Err(Error::State(format!("{}: disable the port before changing its buffers", self.name())));
         }
@@ -425,6 +438,7 @@ impl Port {
     /// # Errors
     ///
     /// [`Error::State`] if the port is enabled or connected;
+    /// [`Error::WouldDeadlock`] from one of the component's callbacks;
     /// [`Error::InvalidParameter`] for more than 256 buffers;
     /// [`Error::Mmal`] if the pool cannot be made or the port refuses.
     pub fn enable_stream(&self, buffers: u32) -> Result<FrameStream> {

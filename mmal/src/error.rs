@@ -255,11 +255,12 @@ pub enum Error {
     /// The call is not allowed in the port's or component's state.
     #[error("{0}")]
     State(String),
-    /// A port or component was disabled from one of its own callbacks,
-    /// which would deadlock in libmmal.
+    /// A component or one of its ports was disabled, enabled or
+    /// reconfigured from one of the component's own callbacks: a thread
+    /// disabling it waits for those callbacks, so this would deadlock.
     #[error(
-        "{0} cannot be disabled from its own callback (libmmal would deadlock): return from the callback and \
-         disable it from another thread"
+        "{0} cannot be disabled, enabled or reconfigured from its own callback (libmmal would deadlock): \
+         return from the callback and do it from another thread"
     )]
     WouldDeadlock(String),
     /// A callback panicked; the panic was caught on MMAL's thread.

@@ -30,7 +30,7 @@ pub const CELL_SIZE: u32 = 64;
 /// the block is large enough for the grid. It borrows the block, so the
 /// block cannot be freed while the parameter exists:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0597
 /// # fn main() -> mmal::Result<()> {
 /// let parameter = {
 ///     let memory = mmal::vcsm::SharedMemory::new(4096, "ls_grid")?;
@@ -269,7 +269,9 @@ impl LensShadingTable {
         let (vw, vh) = format.visible();
         let stride = format.stride();
         // The format comes from the caller: too large is an error, not a wrap.
-        let need = stride.checked_mul(vh.saturating_sub(1) as usize).and_then(|n| n.checked_add(vw as usize * bpp));
+        let need = stride
+            .checked_mul(vh.saturating_sub(1) as usize)
+            .and_then(|n| n.checked_add((vw as usize).checked_mul(bpp)?));
         if vw == 0 || vh == 0 || !need.is_some_and(|n| n <= image.len()) {
             return Err(Error::LensShading(format!("{} bytes is too short for a {format} image", image.len())));
         }

@@ -43,7 +43,9 @@ pub(crate) fn candidates(name: &str, dir: Option<&Path>) -> Vec<PathBuf> {
 }
 
 /// Loaded libraries. They must outlive every function pointer and object
-/// taken from them; the backend that owns them is never dropped.
+/// taken from them: the backend that owns them is never dropped, and they
+/// are opened with `RTLD_NODELETE`, so a failed load leaves them in place
+/// too.
 pub(crate) struct Libraries(#[allow(dead_code)] Vec<Library>);
 
 /// The loaded libraries and the table taken from them.
@@ -60,10 +62,13 @@ pub(crate) struct Loaded {
 fn open(name: &str, dir: Option<&Path>) -> std::result::Result<Library, String> {
     let mut errors = Vec::new();
     for path in candidates(name, dir) {
+        // Never unloaded (RTLD_NODELETE), even when loading fails later:
+        // bcm_host_init and mmal_vc_init may have started threads that run
+        // the libraries' code.
         // SAFETY: loading runs the library's initialisers; libmmal's only
         // register its components and set up vcos, which is what loading
         // it is for.
-        match unsafe { Library::open(Some(&path), RTLD_LAZY | RTLD_GLOBAL) } {
+        match unsafe { Library::open(Some(&path), RTLD_LAZY | RTLD_GLOBAL | libc::RTLD_NODELETE) } {
             Ok(lib) => {
                 log::debug!("loaded {}", path.display());
                 return Ok(lib);

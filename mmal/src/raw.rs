@@ -32,8 +32,9 @@ pub(crate) struct RawPort(NonNull<sys::MMAL_PORT_T>);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RawPool(NonNull<sys::MMAL_POOL_T>);
 
-/// A buffer header the crate owns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A buffer header the crate owns. Not `Copy`: releasing or sending it
+/// consumes the one value that stands for the crate's ownership.
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) struct RawBuffer(NonNull<sys::MMAL_BUFFER_HEADER_T>);
 
 /// A connection.
@@ -343,9 +344,16 @@ impl RawPort {
         NonNull::new(unsafe { (api.port_pool_create)(self.0.as_ptr(), headers, size) }).map(RawPool)
     }
 
-    pub(crate) fn send(self, api: &sys::Api, buffer: RawBuffer) -> Status {
+    /// Hands `buffer` to the port; if the port refuses it, the crate still
+    /// owns it and gets it back.
+    pub(crate) fn send(self, api: &sys::Api, buffer: RawBuffer) -> Result<(), RawBuffer> {
         // SAFETY: live port; the crate owns the header and hands it over.
-        unsafe { (api.port_send_buffer)(self.0.as_ptr(), buffer.0.as_ptr()) }
+        let status = unsafe { (api.port_send_buffer)(self.0.as_ptr(), buffer.0.as_ptr()) };
+        if status == sys::MMAL_SUCCESS {
+            Ok(())
+        } else {
+            Err(buffer)
+        }
     }
 }
 
@@ -566,7 +574,7 @@ mod tests {
         // userdata someone else reset.
         assert_eq!(port.enable(api, port_callback), sys::MMAL_SUCCESS);
         let b = pool.get(api).unwrap();
-        assert_eq!(port.send(api, b), sys::MMAL_SUCCESS);
+        assert!(port.send(api, b).is_ok());
         assert_eq!(camera.enable(api), sys::MMAL_SUCCESS);
         let mut capture = [0u32; 3];
         capture[0] = sys::MMAL_PARAMETER_CAPTURE;

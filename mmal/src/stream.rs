@@ -79,7 +79,7 @@ impl Sink {
     /// Enables `port` with a new sink: a pool of `buffers` (0 for none),
     /// then every buffer sent to the port.
     pub(crate) fn enable(port: Port, buffers: u32, kind: SinkKind) -> Result<Arc<Sink>> {
-        let _config = crate::lock(&port.component.config);
+        let _config = port.component.configure(|| port.name())?;
         let name = port.name();
         if port.is_enabled() {
             return Err(Error::State(format!("{name} is already enabled")));
@@ -124,7 +124,7 @@ impl Sink {
         if let Some(pool) = sink.pool {
             let mut sent = 0;
             while let Some(b) = pool.get(api) {
-                if port.raw.send(api, b) != sys::MMAL_SUCCESS {
+                if let Err(b) = port.raw.send(api, b) {
                     b.release(api);
                     break;
                 }
@@ -134,6 +134,8 @@ impl Sink {
                 sink.ended.store(true, Ordering::Release);
                 let status = port.raw.disable(api);
                 sink.disabled(status);
+                sink.drain();
+                check(status, "mmal_port_disable", || name.clone())?;
                 return Err(Error::State(format!("{name} refused its buffers")));
             }
         }
@@ -193,7 +195,7 @@ impl Sink {
         if let Some(pool) = self.pool {
             if self.port.raw.is_enabled() && !self.ended.load(Ordering::Acquire) {
                 while let Some(b) = pool.get(api) {
-                    if self.port.raw.send(api, b) != sys::MMAL_SUCCESS {
+                    if let Err(b) = self.port.raw.send(api, b) {
                         b.release(api);
                         break;
                     }
@@ -223,11 +225,8 @@ impl Sink {
     /// Disables the port; queued frames go back to the pool. Once disabling
     /// failed, every later call reports the same failure.
     pub(crate) fn disable(&self) -> Result<()> {
-        if raw::in_callback_of(self.port.component.raw) {
-            return Err(Error::WouldDeadlock(self.port_name.clone()));
-        }
         let status = {
-            let _config = crate::lock(&self.port.component.config);
+            let _config = self.port.component.configure(|| self.port_name.clone())?;
             let state = *crate::lock(&self.state);
             match state {
                 SinkState::Disabled => return Ok(()),
@@ -245,6 +244,13 @@ impl Sink {
                 }
             }
         };
+        self.drain();
+        check(status, "mmal_port_disable", || self.port_name.clone())
+    }
+
+    /// Gives queued frames back to the pool and wakes waiting readers, once
+    /// the port is disabled.
+    fn drain(&self) {
         match &self.kind {
             SinkKind::Frames { queue, ready, .. } => {
                 let queued: Vec<RawBuffer> = crate::lock(queue).drain(..).collect();
@@ -256,7 +262,6 @@ impl Sink {
             SinkKind::Events { ready, .. } => ready.notify_all(),
             SinkKind::Callback(_) => {}
         }
-        check(status, "mmal_port_disable", || self.port_name.clone())
     }
 
     /// Disables on drop of the owner. From one of the component's own
@@ -372,7 +377,7 @@ impl FrameStream {
         let mut q = crate::lock(queue);
         loop {
             if let Some(buffer) = q.pop_front() {
-                return Ok(Frame { sink: self.sink.clone(), buffer });
+                return Ok(Frame { sink: self.sink.clone(), buffer: Some(buffer) });
             }
             if self.sink.ended.load(Ordering::Acquire) {
                 return Err(Error::StreamEnded(self.sink.port_name.clone()));
@@ -388,7 +393,7 @@ impl FrameStream {
     /// A frame if one is waiting.
     pub fn try_next(&self) -> Option<Frame> {
         let SinkKind::Frames { queue, .. } = &self.sink.kind else { unreachable!("a frame sink") };
-        crate::lock(queue).pop_front().map(|buffer| Frame { sink: self.sink.clone(), buffer })
+        crate::lock(queue).pop_front().map(|buffer| Frame { sink: self.sink.clone(), buffer: Some(buffer) })
     }
 
     /// Frames the port delivered.
@@ -433,28 +438,33 @@ impl Drop for FrameStream {
 /// back to the port.
 pub struct Frame {
     sink: Arc<Sink>,
-    buffer: RawBuffer,
+    /// Always `Some` until the frame is dropped.
+    buffer: Option<RawBuffer>,
 }
 
 impl Frame {
+    fn buffer(&self) -> &RawBuffer {
+        self.buffer.as_ref().expect("a frame holds its buffer until dropped")
+    }
+
     /// The frame's bytes.
     pub fn data(&self) -> &[u8] {
-        self.buffer.data()
+        self.buffer().data()
     }
 
     /// Presentation time in microseconds, if known.
     pub fn pts(&self) -> Option<i64> {
-        Some(self.buffer.pts()).filter(|&t| t != sys::MMAL_TIME_UNKNOWN)
+        Some(self.buffer().pts()).filter(|&t| t != sys::MMAL_TIME_UNKNOWN)
     }
 
     /// Decode time in microseconds, if known.
     pub fn dts(&self) -> Option<i64> {
-        Some(self.buffer.dts()).filter(|&t| t != sys::MMAL_TIME_UNKNOWN)
+        Some(self.buffer().dts()).filter(|&t| t != sys::MMAL_TIME_UNKNOWN)
     }
 
     /// `MMAL_BUFFER_HEADER_FLAG_*` bits.
     pub fn flags(&self) -> u32 {
-        self.buffer.flags()
+        self.buffer().flags()
     }
 
     /// Whether this buffer ends a frame.
@@ -473,13 +483,15 @@ impl std::ops::Deref for Frame {
 
 impl fmt::Debug for Frame {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Frame").field("len", &self.buffer.length()).field("pts", &self.pts()).finish()
+        f.debug_struct("Frame").field("len", &self.buffer().length()).field("pts", &self.pts()).finish()
     }
 }
 
 impl Drop for Frame {
     fn drop(&mut self) {
-        self.sink.recycle(self.buffer);
+        if let Some(buffer) = self.buffer.take() {
+            self.sink.recycle(buffer);
+        }
     }
 }
 

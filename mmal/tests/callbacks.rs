@@ -65,18 +65,29 @@ fn disabling_from_the_components_own_callback_is_an_error_not_a_deadlock() {
         .enable_callback(move |_| {
             let mut r = sink.lock().unwrap();
             if r.is_empty() {
-                r.push(match inner.disable() {
+                let message = |result: Result<(), Error>| match result {
                     Err(e @ Error::WouldDeadlock(_)) => e.to_string(),
                     other => format!("unexpected: {other:?}"),
-                });
+                };
+                // Everything that takes the component's configuration lock,
+                // which a disabling thread holds while it waits for us.
+                let preview = inner.output(0).unwrap();
+                r.push(message(inner.disable()));
+                r.push(message(inner.enable()));
+                r.push(message(preview.set_format(&Format::video(Encoding::I420, 32, 32))));
+                r.push(message(preview.set_buffers(2, 4096)));
+                r.push(message(preview.enable_stream(2).map(drop)));
             }
         })
         .unwrap();
     camera.enable().unwrap();
     video.set(&Capture(true)).unwrap();
     wait_until("a callback", || !results.lock().unwrap().is_empty());
-    let message = results.lock().unwrap()[0].clone();
-    assert!(message.contains("own callback"), "{message}");
+    let messages = results.lock().unwrap().clone();
+    assert_eq!(messages.len(), 5);
+    for message in &messages {
+        assert!(message.contains("own callback"), "{message}");
+    }
     // From another thread it works.
     port.disable().unwrap();
     camera.disable().unwrap();

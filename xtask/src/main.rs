@@ -132,9 +132,13 @@ fn videocore_libs(options: &LibsOptions) -> ExitCode {
 
 fn build_videocore_libs(options: &LibsOptions) -> Result<PathBuf, String> {
     let root = workspace_root();
+    // Absolute (a relative CARGO_TARGET_DIR is the caller's): programs are
+    // pointed at the result from other folders.
+    let cwd = std::env::current_dir().map_err(|e| format!("the current folder: {e}"))?;
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |d| cwd.join(d));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = Command::new(cargo);
-    build.current_dir(&root).args(["build", "--quiet", "-p", "videocore-c"]);
+    build.current_dir(&root).env("CARGO_TARGET_DIR", &target_dir).args(["build", "--quiet", "-p", "videocore-c"]);
     if options.release {
         build.arg("--release");
     }
@@ -145,7 +149,7 @@ fn build_videocore_libs(options: &LibsOptions) -> Result<PathBuf, String> {
     if !status.success() {
         return Err(format!("cargo build -p videocore-c failed ({status})"));
     }
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+
     let triple = match &options.target {
         Some(t) => t.clone(),
         None => host_triple()?,

@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests.
 //!
-//! The camera, callback, connection, event and leak tests run twice in CI:
+//! The camera (with its events), callback, connection and leak tests run twice in CI:
 //! against the software VideoCore linked in (`VIDEOCORE=emulated`, the
 //! default here), and through the loader against its C library
 //! (`VIDEOCORE=hardware MMAL_LIB_DIR=target/videocore/<triple>/lib`), as a
