@@ -236,13 +236,19 @@ unsafe extern "C" fn connection_create(
             return sys::MMAL_ENOSYS;
         }
         let status = component::connect(out, input, flags);
-        if status != sys::MMAL_SUCCESS {
+        // As libmmal: a port already connected still gets a connection
+        // object (which connects nothing) along with EISCONN; any other
+        // failure gets none.
+        if status != sys::MMAL_SUCCESS && status != sys::MMAL_EISCONN {
             return status;
         }
-        let connection = ConnectionPtr::create(out, input, flags);
+        let connection = ConnectionPtr::create(out, input, flags, status == sys::MMAL_SUCCESS);
+        // Both ports' userdata point at the connection, as libmmal sets them.
+        out.set_userdata(connection.as_raw().cast());
+        input.set_userdata(connection.as_raw().cast());
         // SAFETY: `out_connection` is valid for writes (checked non-null).
         unsafe { out_connection.write(connection.as_raw()) };
-        sys::MMAL_SUCCESS
+        status
     })
 }
 
@@ -252,7 +258,11 @@ unsafe extern "C" fn connection_enable(c: *mut sys::MMAL_CONNECTION_T) -> sys::M
         if c.is_enabled() {
             return sys::MMAL_SUCCESS;
         }
-        let Some((out, _)) = c.ports() else { return sys::MMAL_EINVAL };
+        let Some((out, input)) = c.ports() else { return sys::MMAL_EINVAL };
+        if c.flags() & sys::MMAL_CONNECTION_FLAG_KEEP_BUFFER_REQUIREMENTS == 0 {
+            out.use_recommended_buffers();
+            input.use_recommended_buffers();
+        }
         let status = component::port_enable(out, None);
         if status == sys::MMAL_SUCCESS {
             c.set_enabled(true);
@@ -284,7 +294,7 @@ unsafe extern "C" fn connection_destroy(c: *mut sys::MMAL_CONNECTION_T) -> sys::
         if status != sys::MMAL_SUCCESS {
             return status;
         }
-        if let Some((out, input)) = conn.ports() {
+        if let (Some((out, input)), true) = (conn.ports(), conn.connects()) {
             component::disconnect(out, input);
         }
         conn.free();

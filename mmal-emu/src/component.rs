@@ -183,6 +183,12 @@ pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
                 frames: 0,
             });
         }
+        // The control port's requirements as libmmal's core sets them:
+        // room for a FORMAT_CHANGED event, four buffers.
+        let event_size = (std::mem::size_of::<sys::MMAL_ES_FORMAT_T>()
+            + std::mem::size_of::<sys::MMAL_ES_SPECIFIC_FORMAT_T>()
+            + std::mem::size_of::<sys::MMAL_EVENT_FORMAT_CHANGED_T>()) as u32;
+        st.ports[0].ptr.set_requirements(sys::MMAL_CONTROL_PORT_BUFFERS_MIN, event_size, 0, 0);
         // Default formats, committed, as the firmware reports them.
         let default = VideoFormat {
             encoding: sys::MMAL_ENCODING_I420,
@@ -326,12 +332,10 @@ fn commit_locked(
     format: VideoFormat,
 ) -> Result<Vec<(usize, VideoFormat, [u32; 4])>, Status> {
     let p = &st.ports[port];
+    // The control port has no format to commit. An enabled port may commit
+    // (libmmal does not check), and its requirements follow.
     if p.port_type == sys::MMAL_PORT_TYPE_CONTROL {
-        return Err(sys::MMAL_EINVAL);
-    }
-    if p.enabled {
-        log::error!("mmal_port_format_commit: {}: port is enabled", p.ptr.name());
-        return Err(sys::MMAL_EINVAL);
+        return Err(sys::MMAL_ENOSYS);
     }
     if format.encoding == 0 || format.width == 0 || format.height == 0 || format.width > 8192 || format.height > 8192 {
         log::error!("mmal_port_format_commit: {}: invalid format", p.ptr.name());
@@ -409,9 +413,21 @@ pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>) -> Status {
         log::error!("mmal_port_enable: {}: port is already enabled", port.name());
         return sys::MMAL_EINVAL;
     }
-    if p.peer.is_some() != cb.is_none() {
-        log::error!("mmal_port_enable: {}: a connected port takes no callback, any other needs one", port.name());
+    // A connected port takes no callback; any other may have none (what it
+    // returns is then released, and its events lost).
+    if p.peer.is_some() && cb.is_some() {
+        log::error!("mmal_port_enable: {}: a connected port takes no callback", port.name());
         return sys::MMAL_EINVAL;
+    }
+    // Enabling either end of a tunnel enables both.
+    if let Some((peer, peer_index)) = p.peer.clone() {
+        let is_output = p.port_type == sys::MMAL_PORT_TYPE_OUTPUT;
+        drop(st);
+        if is_output {
+            return enable_tunnel(&shared, port, &peer, peer_index);
+        }
+        let out = lock(&peer.state).ports[peer_index].ptr;
+        return enable_tunnel(&peer, out, &shared, index);
     }
     let (num, size, num_min, size_min) = port.buffers();
     if p.port_type != sys::MMAL_PORT_TYPE_CONTROL && (num < num_min || size < size_min) {
@@ -420,14 +436,6 @@ pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>) -> Status {
             port.name()
         );
         return sys::MMAL_EINVAL;
-    }
-    if let Some((peer, peer_index)) = p.peer.clone() {
-        if p.port_type != sys::MMAL_PORT_TYPE_OUTPUT {
-            log::error!("mmal_port_enable: {}: enable a connection from its output port", port.name());
-            return sys::MMAL_EINVAL;
-        }
-        drop(st);
-        return enable_tunnel(&shared, port, &peer, peer_index);
     }
     if let Kind::Camera(cam) = &st.kind {
         let f = p.format.visible();
@@ -461,14 +469,22 @@ pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>) -> Status {
 
 fn enable_tunnel(shared: &Arc<Shared>, out: PortPtr, peer: &Arc<Shared>, peer_index: usize) -> Status {
     let input = lock(&peer.state).ports[peer_index].ptr;
+    if lock(&peer.state).ports[peer_index].enabled {
+        log::error!("mmal_port_enable: {}: port is already enabled", input.name());
+        return sys::MMAL_EINVAL;
+    }
+    // As libmmal's core: both ports take the larger of their two values.
     let (out_num, out_size, out_num_min, out_size_min) = out.buffers();
     let (in_num, in_size, in_num_min, in_size_min) = input.buffers();
-    if out_num < out_num_min || out_size < out_size_min || in_num < in_num_min || in_size < in_size_min {
-        log::error!("mmal_port_enable: {}: connection buffers below the minimum", out.name());
+    let (num, size) = (out_num.max(in_num), out_size.max(in_size));
+    out.set_buffers(num, size);
+    input.set_buffers(num, size);
+    if num < out_num_min.max(in_num_min) || size < out_size_min.max(in_size_min) {
+        log::error!("mmal_port_enable: {}: {num} buffers of {size} bytes, below a port's minimum", out.name());
         return sys::MMAL_EINVAL;
     }
     let zero_copy = lock(&shared.state).ports[out.index_all()].zero_copy;
-    let pool = match PoolPtr::create(out_num.max(in_num) as usize, out_size.max(in_size) as usize, zero_copy) {
+    let pool = match PoolPtr::create(num as usize, size as usize, zero_copy) {
         Ok(pool) => pool,
         Err(status) => return status,
     };
@@ -504,6 +520,12 @@ fn enable_tunnel(shared: &Arc<Shared>, out: PortPtr, peer: &Arc<Shared>, peer_in
 
 /// `mmal_port_disable`.
 pub(crate) fn port_disable(port: PortPtr) -> Status {
+    disable(port, true)
+}
+
+/// Disables `port`; the input end of a tunnel disables the whole tunnel
+/// unless `whole_tunnel` is false (the tunnel's output disabling it).
+fn disable(port: PortPtr, whole_tunnel: bool) -> Status {
     let shared = port.shared();
     if shared.on_worker() {
         log::error!("mmal_port_disable: {} disabled from its own callback would deadlock", port.name());
@@ -514,6 +536,16 @@ pub(crate) fn port_disable(port: PortPtr) -> Status {
     if !st.ports[index].enabled {
         log::error!("mmal_port_disable: {}: port is not enabled", port.name());
         return sys::MMAL_EINVAL;
+    }
+    // The input end of a tunnel: libmmal disables the whole tunnel, output
+    // first (a connection over it still says it is enabled).
+    if let (sys::MMAL_PORT_TYPE_INPUT, Some((peer, peer_index)), true) =
+        (st.ports[index].port_type, &st.ports[index].peer, whole_tunnel)
+    {
+        let (peer, peer_index) = (peer.clone(), *peer_index);
+        drop(st);
+        let out = lock(&peer.state).ports[peer_index].ptr;
+        return port_disable(out);
     }
     if crate::take_port_disable_fault() {
         log::error!("mmal_vc_port_disable: {}: the VideoCore did not answer (EIO)", port.name());
@@ -538,7 +570,7 @@ pub(crate) fn port_disable(port: PortPtr) -> Status {
         if let Some((peer, peer_index)) = peer {
             let input = lock(&peer.state).ports[peer_index].ptr;
             if lock(&peer.state).ports[peer_index].enabled {
-                let _ = port_disable(input);
+                let _ = disable(input, false);
             }
         }
         pool.destroy();
@@ -1286,7 +1318,10 @@ impl Shared {
             return Err(sys::MMAL_EINVAL);
         }
         let Some(p) = st.ports.get_mut(index) else { return Err(sys::MMAL_EINVAL) };
-        if !p.enabled || p.port_type == sys::MMAL_PORT_TYPE_CONTROL {
+        if p.port_type == sys::MMAL_PORT_TYPE_CONTROL {
+            return Err(sys::MMAL_ENOSYS);
+        }
+        if !p.enabled {
             return Err(sys::MMAL_EINVAL);
         }
         p.queue.push_back(buffer);

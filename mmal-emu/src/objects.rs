@@ -433,12 +433,16 @@ impl PortPtr {
 
     /// The format as the client left it, or `MMAL_EFAULT` if it replaced
     /// the format pointer instead of editing in place.
+    /// Like libmmal, the port's own format pointer is put back.
     pub(crate) fn read_format(self) -> Result<VideoFormat, Status> {
-        let p = self.port();
+        let p = self.port_mut();
         if !ptr::eq(p.raw.format, &p.format) || !ptr::eq(p.format.es, &p.es) {
             log::error!("mmal_port_format_commit: {:?}: port format has been overwritten", p.name);
+            p.raw.format = &mut p.format;
+            p.format.es = &mut p.es;
             return Err(sys::MMAL_EFAULT);
         }
+        let p = self.port();
         // SAFETY: `es` is a union of plain integers; any bit pattern is a
         // valid video format.
         let v = unsafe { p.es.video };
@@ -501,6 +505,30 @@ impl PortPtr {
         raw.buffer_size = raw.buffer_size.max(size_min);
     }
 
+    /// Sets `buffer_num` and `buffer_size` (a connection does, on enable).
+    pub(crate) fn set_buffers(self, num: u32, size: u32) {
+        let raw = &mut self.port_mut().raw;
+        raw.buffer_num = num;
+        raw.buffer_size = size;
+    }
+
+    /// What `mmal_connection_enable` does to each port unless told to keep
+    /// its buffer requirements: the recommended values, where non-zero.
+    pub(crate) fn use_recommended_buffers(self) {
+        let raw = &mut self.port_mut().raw;
+        if raw.buffer_num_recommended != 0 {
+            raw.buffer_num = raw.buffer_num_recommended;
+        }
+        if raw.buffer_size_recommended != 0 {
+            raw.buffer_size = raw.buffer_size_recommended;
+        }
+    }
+
+    /// Points `userdata` at `data` (a connection does, on create).
+    pub(crate) fn set_userdata(self, data: *mut std::ffi::c_void) {
+        self.port_mut().raw.userdata = data.cast();
+    }
+
     /// `(buffer_num, buffer_size)` as the client set them, and the minimums.
     pub(crate) fn buffers(self) -> (u32, u32, u32, u32) {
         let raw = &self.port().raw;
@@ -553,7 +581,6 @@ impl ComponentPtr {
                     type_: ty,
                     index: index as u16,
                     index_all: index_all as u16,
-                    buffer_alignment_min: 16,
                     ..Default::default()
                 },
                 format: Default::default(),
@@ -663,17 +690,21 @@ impl ComponentPtr {
 pub(crate) struct ConnectionBox {
     raw: sys::MMAL_CONNECTION_T,
     name: CString,
+    /// Whether creating it connected the ports (not so for the object
+    /// handed back with EISCONN).
+    connects: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ConnectionPtr(NonNull<ConnectionBox>);
 
 impl ConnectionPtr {
-    pub(crate) fn create(out: PortPtr, input: PortPtr, flags: u32) -> ConnectionPtr {
+    pub(crate) fn create(out: PortPtr, input: PortPtr, flags: u32, connects: bool) -> ConnectionPtr {
         let name = CString::new(format!("{}/{}", out.name(), input.name())).unwrap_or_default();
         let mut c = Box::new(ConnectionBox {
             raw: sys::MMAL_CONNECTION_T { flags, in_: input.as_raw(), out: out.as_raw(), ..Default::default() },
             name,
+            connects,
         });
         c.raw.name = c.name.as_ptr();
         CONNECTIONS.fetch_add(1, Ordering::SeqCst);
@@ -698,12 +729,25 @@ impl ConnectionPtr {
     }
 
     pub(crate) fn is_enabled(self) -> bool {
-        self.raw().is_enabled != 0
+        // SAFETY: as in `set_enabled`.
+        unsafe { AtomicU32::from_ptr(ptr::addr_of_mut!((*self.0.as_ptr()).raw.is_enabled)) }.load(Ordering::Acquire)
+            != 0
+    }
+
+    pub(crate) fn flags(self) -> u32 {
+        self.raw().flags
+    }
+
+    pub(crate) fn connects(self) -> bool {
+        // SAFETY: as in `raw`.
+        unsafe { self.0.as_ref().connects }
     }
 
     pub(crate) fn set_enabled(self, on: bool) {
-        // SAFETY: live (see `raw`); only the client's calls write it.
-        unsafe { (*self.0.as_ptr()).raw.is_enabled = on as u32 };
+        // SAFETY: live (see `raw`); clients may read the field from other
+        // threads, so it is written atomically.
+        let field = unsafe { AtomicU32::from_ptr(ptr::addr_of_mut!((*self.0.as_ptr()).raw.is_enabled)) };
+        field.store(on as u32, Ordering::Release);
     }
 
     pub(crate) fn free(self) {

@@ -1,12 +1,16 @@
 //! Connections between ports.
 
 use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use mmal_sys as sys;
 
 use crate::component::{Port, PortKind};
 use crate::error::{check, Error, Result, Status};
 use crate::raw::{self, RawConnection};
+
+/// The ports that live connections connect (their addresses).
+static CONNECTED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
 
 /// `MMAL_CONNECTION_FLAG_*` bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -95,21 +99,21 @@ impl Connection {
         }
         let api = output.api();
         let name = || format!("{} -> {}", output.name(), input.name());
+        let mut connected = crate::lock(&CONNECTED);
+        // Refused here: libmmal answers EISCONN with a connection object
+        // that cannot be destroyed without breaking the existing one.
+        if let Some(port) = [output, input].into_iter().find(|p| connected.contains(&p.raw.addr())) {
+            return Err(Error::State(format!("{} is already connected", port.name())));
+        }
         let raw = raw::connection_create(api, output.raw, input.raw, flags.bits()).map_err(|status| Error::Mmal {
             call: "mmal_connection_create",
             object: name(),
             status: Status::from_raw(status).unwrap_or(Status::Unknown(status)),
         })?;
-        if !flags.contains(ConnectionFlags::KEEP_BUFFER_REQUIREMENTS) {
-            for port in [output, input] {
-                let _fields = crate::lock(&port.component.fields);
-                let req = port.raw.buffers();
-                port.raw
-                    .set_buffers(req.num_recommended.max(req.num_min).max(1), req.size_recommended.max(req.size_min));
-            }
-        }
+        connected.extend([output.raw.addr(), input.raw.addr()]);
+        drop(connected);
         let connection = Connection { raw, output: output.clone(), input: input.clone() };
-        check(raw.enable(api), "mmal_connection_enable", name)?;
+        connection.enable()?;
         Ok(connection)
     }
 
@@ -133,6 +137,12 @@ impl Connection {
     ///
     /// [`Error::Mmal`] if a port refuses.
     pub fn enable(&self) -> Result<()> {
+        // libmmal's connection sets both ports' buffer numbers and sizes on
+        // every enable (unless KEEP_BUFFER_REQUIREMENTS).
+        let (a, b) = (&self.output.component, &self.input.component);
+        let (first, second) = if Arc::as_ptr(a) <= Arc::as_ptr(b) { (a, b) } else { (b, a) };
+        let _first = crate::lock(&first.fields);
+        let _second = (!Arc::ptr_eq(a, b)).then(|| crate::lock(&second.fields));
         check(self.raw.enable(self.output.api()), "mmal_connection_enable", || self.output.name())
     }
 
@@ -152,7 +162,10 @@ impl Drop for Connection {
         let (raw, output, input) = (self.raw, self.output.clone(), self.input.clone());
         let destroy = move || {
             let status = raw.destroy(output.api());
-            if status != sys::MMAL_SUCCESS {
+            if status == sys::MMAL_SUCCESS {
+                crate::lock(&CONNECTED).retain(|&p| p != output.raw.addr() && p != input.raw.addr());
+            } else {
+                // The ports stay connected.
                 log::error!("destroying the connection {} -> {}: status {status}", output.name(), input.name());
             }
         };

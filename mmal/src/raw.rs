@@ -224,6 +224,11 @@ impl RawPort {
         unsafe { CStr::from_ptr(p.name) }.to_string_lossy().into_owned()
     }
 
+    /// The port's address, to tell ports apart.
+    pub(crate) fn addr(self) -> usize {
+        self.0.as_ptr() as usize
+    }
+
     pub(crate) fn port_type(self) -> u32 {
         self.get().type_
     }
@@ -479,7 +484,13 @@ pub(crate) fn connection_create(
     let status = unsafe { (api.connection_create)(&mut c, out.0.as_ptr(), input.0.as_ptr(), flags) };
     match NonNull::new(c) {
         Some(c) if status == sys::MMAL_SUCCESS => Ok(RawConnection(c)),
-        _ => Err(if status == sys::MMAL_SUCCESS { sys::MMAL_ENOMEM } else { status }),
+        Some(_) => {
+            // libmmal hands back an object with EISCONN; destroying it would
+            // disconnect the port's existing tunnel, so it is left alone.
+            log::error!("mmal_connection_create failed with status {status} but made a connection; it is leaked");
+            Err(status)
+        }
+        None => Err(if status == sys::MMAL_SUCCESS { sys::MMAL_ENOMEM } else { status }),
     }
 }
 

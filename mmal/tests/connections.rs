@@ -5,7 +5,7 @@ mod common;
 
 use common::{serial, WAIT};
 use mmal::params::Capture;
-use mmal::{Component, Connection, ConnectionFlags, Encoding, Error, Format, Status};
+use mmal::{Component, Connection, ConnectionFlags, Encoding, Error, Format};
 
 #[test]
 fn camera_to_splitter_to_two_streams() {
@@ -66,12 +66,19 @@ fn only_tunnels_and_output_to_input() {
     let input = sink.input(0).unwrap();
     assert!(matches!(Connection::new(&out, &input, ConnectionFlags::ALLOCATION_ON_INPUT), Err(Error::Unsupported(_))));
     assert!(matches!(Connection::new(&input, &out, ConnectionFlags::default()), Err(Error::State(_))));
-    // Buffers below the minimum: the connection cannot be enabled.
-    out.set_buffers(0, 0).unwrap();
-    input.set_buffers(0, 0).unwrap();
+    // As libmmal: the connection sets each port to its recommended buffers,
+    // then both take the larger of the two.
+    let size = out.buffer_requirements().size_recommended;
+    out.set_buffers(7, size + 4096).unwrap();
+    let link = Connection::new(&out, &input, ConnectionFlags::default()).unwrap();
+    let (o, i) = (out.buffer_requirements(), input.buffer_requirements());
+    assert_eq!((o.num, o.size), (o.num_recommended.max(i.num_recommended), size), "{o:?} {i:?}");
+    assert_eq!((i.num, i.size), (o.num, o.size));
+    drop(link);
+    // KEEP_BUFFER_REQUIREMENTS keeps what the ports had (still the larger).
+    out.set_buffers(7, size + 4096).unwrap();
     let flags = ConnectionFlags::default() | ConnectionFlags::KEEP_BUFFER_REQUIREMENTS;
-    let e = Connection::new(&out, &input, flags).unwrap_err();
-    assert_eq!(e.status(), Some(Status::Invalid), "{e}");
-    // Nothing is left connected: a proper connection works afterwards.
-    Connection::new(&out, &input, ConnectionFlags::default()).unwrap();
+    let _link = Connection::new(&out, &input, flags).unwrap();
+    let (o, i) = (out.buffer_requirements(), input.buffer_requirements());
+    assert_eq!((o.num, o.size, i.num, i.size), (7, size + 4096, 7, size + 4096));
 }
