@@ -9,7 +9,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use mmal_sys as sys;
 
-use crate::component;
+use crate::core as component;
 use crate::objects::{self, BufPtr, Callback, ComponentPtr, ConnectionPtr, PoolPtr, PortPtr, QueueBox};
 
 pub(crate) static API: sys::Api = sys::Api {

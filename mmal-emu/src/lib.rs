@@ -44,19 +44,32 @@
 //! [`set_sensor`], [`set_scene`], [`set_camera_fault`]. [`set_pacing`]
 //! lets the camera run as fast as buffers come back instead of at its frame
 //! rate, for benchmarks.
+//!
+//! # Where things live
+//!
+//! | module | what it is |
+//! | --- | --- |
+//! | `core` | libmmal's core: component state, ports (commit, enable, disable, tunnels), parameters the core answers, the per-component worker, events |
+//! | `components` | the firmware components, one file each behind one trait; adding one is a file and a line in `components::create` |
+//! | `sensor`, `scene` | the camera's sensor, lens and ISP model, and what it looks at |
+//! | `format` | video formats and their buffer sizes |
+//! | `objects` | the C-visible objects (components, ports, pools, queues, buffer headers, connections) |
+//! | `abi` | the `extern "C"` functions of the [`api()`] table |
 #![deny(unsafe_code)]
 
 mod abi;
-mod camera;
-mod component;
+mod components;
+mod core;
+mod format;
 mod objects;
 mod scene;
+mod sensor;
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-pub use camera::{Sensor, SensorMode};
 pub use scene::{Scene, SceneError};
+pub use sensor::{Sensor, SensorMode};
 
 /// Environment variable choosing the emulated sensor.
 pub const SENSOR_VAR: &str = "VIDEOCORE_EMU_SENSOR";
@@ -135,7 +148,7 @@ pub fn sensor() -> Sensor {
 /// overriding `VIDEOCORE_EMU_SCENE`; `None` goes back to the variable.
 pub fn set_scene(scene: Option<Scene>) {
     settings().scene = scene.map(Arc::new);
-    component::scene_changed();
+    components::scene_changed();
 }
 
 /// The scene the cameras see.
@@ -253,5 +266,5 @@ pub enum TestEvent {
 /// such component. The event is delivered on the component's thread if its
 /// control port is enabled (and dropped otherwise, as libmmal does).
 pub fn post_event(component_id: u32, event: TestEvent) -> bool {
-    component::post_test_event(component_id, event)
+    core::post_test_event(component_id, event)
 }

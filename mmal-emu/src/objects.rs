@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use mmal_sys as sys;
 
-use crate::camera::VideoFormat;
-use crate::component::Shared;
+use crate::core::Shared;
+use crate::format::VideoFormat;
 use crate::Usage;
 
 pub(crate) type Status = sys::MMAL_STATUS_T;

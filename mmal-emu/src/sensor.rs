@@ -1,4 +1,4 @@
-//! The emulated sensor, lens and ISP of `vc.ril.camera`.
+//! The emulated sensor, lens and ISP behind `vc.ril.camera`.
 //!
 //! Rendering has two stages. [`prepare`] runs when anything that changes
 //! the picture changes (format, mode, exposure, gains, AWB, lens shading
@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use mmal_sys as sys;
 
+use crate::format::{VideoFormat, OPAQUE_SIZE};
 use crate::scene::Scene;
 
 /// An emulated camera module.
@@ -244,76 +245,6 @@ impl CameraParams {
         }
     }
 }
-
-/// What a port's picture looks like: the committed format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct VideoFormat {
-    pub(crate) encoding: u32,
-    pub(crate) width: u32,
-    pub(crate) height: u32,
-    pub(crate) crop: (u32, u32, u32, u32),
-    pub(crate) frame_rate: (i32, i32),
-}
-
-const fn align(v: u32, a: u32) -> u32 {
-    v.div_ceil(a) * a
-}
-
-impl VideoFormat {
-    /// Visible size: the crop rectangle, or the whole buffer if unset.
-    pub(crate) fn visible(&self) -> (u32, u32) {
-        if self.crop.2 > 0 && self.crop.3 > 0 {
-            (self.crop.2.min(self.width), self.crop.3.min(self.height))
-        } else {
-            (self.width, self.height)
-        }
-    }
-
-    /// Bytes per row of the first plane, and rows.
-    fn geometry(&self) -> (usize, usize) {
-        let stride = align(self.width, 32);
-        let rows = align(self.height, 16) as usize;
-        let bpp = match self.encoding {
-            sys::MMAL_ENCODING_RGB24 | sys::MMAL_ENCODING_BGR24 => 3,
-            sys::MMAL_ENCODING_RGBA | sys::MMAL_ENCODING_BGRA => 4,
-            _ => 1,
-        };
-        (stride as usize * bpp, rows)
-    }
-
-    /// The buffer size one frame needs (`buffer_size_min`).
-    pub(crate) fn frame_size(&self) -> usize {
-        let (stride, rows) = self.geometry();
-        match self.encoding {
-            sys::MMAL_ENCODING_I420 => stride * rows * 3 / 2,
-            sys::MMAL_ENCODING_OPAQUE => OPAQUE_SIZE,
-            _ => stride * rows,
-        }
-    }
-
-    /// Frames per second the format asks for (0 if unset).
-    pub(crate) fn fps(&self) -> f32 {
-        if self.frame_rate.1 > 0 && self.frame_rate.0 > 0 {
-            self.frame_rate.0 as f32 / self.frame_rate.1 as f32
-        } else {
-            0.0
-        }
-    }
-}
-
-/// Payload of an OPAQUE buffer: a handle to an image that stays on the
-/// VideoCore.
-pub(crate) const OPAQUE_SIZE: usize = 128;
-
-/// Encodings the camera's outputs accept, in the firmware's order.
-pub(crate) const ENCODINGS: [u32; 6] = [
-    sys::MMAL_ENCODING_OPAQUE,
-    sys::MMAL_ENCODING_I420,
-    sys::MMAL_ENCODING_RGB24,
-    sys::MMAL_ENCODING_BGR24,
-    sys::MMAL_ENCODING_RGBA,
-    sys::MMAL_ENCODING_BGRA,
-];
 
 /// What the sensor and ISP settle on for one configuration: reported by
 /// `MMAL_PARAMETER_CAMERA_SETTINGS`.
@@ -584,6 +515,7 @@ fn to_u8(v: f32) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::align;
 
     fn setup(encoding: u32, w: u32, h: u32, scene: Scene) -> Setup {
         Setup {

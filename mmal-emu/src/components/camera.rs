@@ -1,0 +1,514 @@
+//! `vc.ril.camera`: a sensor looking at the scene through a vignetting
+//! lens, with outputs 0 preview (always running while enabled), 1 video
+//! (while `CAPTURE` is on) and 2 still (one frame per `CAPTURE`). The
+//! picture itself comes from [`crate::sensor`].
+
+use std::any::Any;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mmal_sys as sys;
+
+use super::{Component, Fill, Job, PortId, Produce, Requirements};
+use crate::core::params::{put_rational, put_u32, rational_at, u32_at};
+use crate::core::{Io, PendingEvent};
+use crate::format::VideoFormat;
+use crate::objects::Status;
+use crate::sensor::{self, CameraParams, Prepared, Sensor, Settings, Setup, ShadingTable};
+use crate::{CameraFault, Pacing};
+
+/// Bumped when the scene changes, so every camera prepares its picture anew.
+static SCENE_GENERATION: AtomicU64 = AtomicU64::new(0);
+
+pub(crate) fn scene_changed() {
+    SCENE_GENERATION.fetch_add(1, Ordering::SeqCst);
+}
+
+const STILL: usize = 2;
+
+pub(crate) struct Camera {
+    sensor: Sensor,
+    params: CameraParams,
+    /// Bumped by anything that changes the picture.
+    generation: u64,
+    /// The settings last reported in a change event.
+    reported: Option<Settings>,
+    outputs: [Output; 3],
+}
+
+/// What the camera keeps per output.
+#[derive(Default)]
+struct Output {
+    format: VideoFormat,
+    capture: bool,
+    /// Stills asked for and not yet taken.
+    stills: u32,
+    fps_range: (f32, f32),
+    next_due: Option<Instant>,
+    prepared: Option<(u64, Arc<Prepared>)>,
+    /// The generation being prepared.
+    preparing: Option<u64>,
+    /// The generation whose preparation failed: no frames until a change.
+    broken: Option<u64>,
+    frames: u64,
+}
+
+impl Camera {
+    pub(crate) fn new() -> Result<Camera, Status> {
+        if crate::camera_fault() == Some(CameraFault::Disabled) {
+            log::error!("mmal_vc_component_create: failed to create component 'vc.ril.camera' (1:ENOMEM)");
+            return Err(sys::MMAL_ENOMEM);
+        }
+        let sensor = crate::sensor();
+        Ok(Camera {
+            sensor,
+            params: CameraParams::new(sensor),
+            generation: 0,
+            reported: None,
+            outputs: Default::default(),
+        })
+    }
+
+    fn changed(&mut self) {
+        self.generation += 1;
+        self.reported = None;
+    }
+
+    fn setup(&self, index: usize) -> Setup {
+        Setup {
+            sensor: self.sensor,
+            params: self.params.clone(),
+            format: self.outputs[index].format,
+            fps: self.fps(index),
+            scene: crate::scene(),
+        }
+    }
+
+    /// The frame rate an output runs at: its format's, else the top of its
+    /// FPS range, else 30.
+    fn fps(&self, index: usize) -> f32 {
+        let o = &self.outputs[index];
+        let f = o.format.fps();
+        if f > 0.0 {
+            f
+        } else if o.fps_range.1 > 0.0 {
+            o.fps_range.1
+        } else {
+            30.0
+        }
+    }
+
+    fn current_generation(&self) -> u64 {
+        self.generation.wrapping_add(SCENE_GENERATION.load(Ordering::SeqCst) << 32)
+    }
+
+    fn set_output_parameter(&mut self, index: usize, id: u32, data: &[u8]) -> Result<(), Status> {
+        let o = &mut self.outputs[index];
+        match id {
+            sys::MMAL_PARAMETER_CAPTURE => {
+                let on = u32_at(data, 8)? != 0;
+                if index == STILL && on && !o.capture {
+                    o.stills += 1;
+                }
+                o.capture = on;
+                if index == STILL && !on {
+                    o.stills = 0;
+                }
+            }
+            sys::MMAL_PARAMETER_FPS_RANGE => {
+                let (low, high) = (rational_at(data, 8)?, rational_at(data, 16)?);
+                if low < 0.0 || high < low {
+                    return Err(sys::MMAL_EINVAL);
+                }
+                o.fps_range = (low, high);
+                o.prepared = None;
+            }
+            _ => return Err(sys::MMAL_ENOSYS),
+        }
+        Ok(())
+    }
+
+    fn set_control_parameter(&mut self, id: u32, data: &[u8], enabled: bool) -> Result<(), Status> {
+        let sensor = self.sensor;
+        let p = &mut self.params;
+        match id {
+            sys::MMAL_PARAMETER_CAMERA_NUM => {
+                let n = u32_at(data, 8)? as i32;
+                if !(0..4).contains(&n) {
+                    return Err(sys::MMAL_EINVAL);
+                }
+                p.camera_num = n;
+            }
+            sys::MMAL_PARAMETER_CAMERA_CUSTOM_SENSOR_CONFIG => {
+                let mode = u32_at(data, 8)?;
+                if mode as usize > sensor.modes().len() {
+                    return Err(sys::MMAL_EINVAL);
+                }
+                p.sensor_mode = mode;
+            }
+            sys::MMAL_PARAMETER_CAMERA_CONFIG => {
+                if data.len() < std::mem::size_of::<sys::MMAL_PARAMETER_CAMERA_CONFIG_T>() {
+                    return Err(sys::MMAL_EINVAL);
+                }
+                if enabled {
+                    log::error!("camera config cannot change while the camera is enabled");
+                    return Err(sys::MMAL_EINVAL);
+                }
+                let f = |i: usize| u32_at(data, 8 + 4 * i);
+                let c = &mut p.config;
+                c.max_stills_w = f(0)?;
+                c.max_stills_h = f(1)?;
+                c.stills_yuv422 = f(2)?;
+                c.one_shot_stills = f(3)?;
+                c.max_preview_video_w = f(4)?;
+                c.max_preview_video_h = f(5)?;
+                c.num_preview_video_frames = f(6)?;
+                c.stills_capture_circular_buffer_height = f(7)?;
+                c.fast_preview_resume = f(8)?;
+                c.use_stc_timestamp = f(9)?;
+            }
+            sys::MMAL_PARAMETER_SHUTTER_SPEED => p.shutter_us = u32_at(data, 8)?,
+            sys::MMAL_PARAMETER_ISO => {
+                let iso = u32_at(data, 8)?;
+                if iso > 1600 {
+                    return Err(sys::MMAL_EINVAL);
+                }
+                p.iso = iso;
+            }
+            sys::MMAL_PARAMETER_EXPOSURE_MODE => {
+                let mode = u32_at(data, 8)?;
+                if mode > sys::MMAL_PARAM_EXPOSUREMODE_FIREWORKS {
+                    return Err(sys::MMAL_EINVAL);
+                }
+                p.exposure_mode = mode;
+            }
+            sys::MMAL_PARAMETER_AWB_MODE => {
+                let mode = u32_at(data, 8)?;
+                if mode > sys::MMAL_PARAM_AWBMODE_GREYWORLD {
+                    return Err(sys::MMAL_EINVAL);
+                }
+                p.awb_mode = mode;
+            }
+            sys::MMAL_PARAMETER_CUSTOM_AWB_GAINS => {
+                let (r, b) = (rational_at(data, 8)?, rational_at(data, 16)?);
+                if !(0.0..=8.0).contains(&r) || !(0.0..=8.0).contains(&b) {
+                    return Err(sys::MMAL_EINVAL);
+                }
+                p.awb_gains = (r, b);
+            }
+            sys::MMAL_PARAMETER_ANALOG_GAIN | sys::MMAL_PARAMETER_DIGITAL_GAIN => {
+                let g = rational_at(data, 8)?;
+                let max = if id == sys::MMAL_PARAMETER_DIGITAL_GAIN {
+                    64.0
+                } else if sensor == Sensor::Ov5647 {
+                    8.0
+                } else {
+                    12.0
+                };
+                if g != 0.0 && !(1.0..=max).contains(&g) {
+                    return Err(sys::MMAL_EINVAL);
+                }
+                if id == sys::MMAL_PARAMETER_ANALOG_GAIN {
+                    p.analog_gain = g;
+                } else {
+                    p.digital_gain = g;
+                }
+            }
+            sys::MMAL_PARAMETER_LENS_SHADING_OVERRIDE => p.lens_shading = read_lens_shading(sensor, data)?,
+            _ => return Err(sys::MMAL_ENOSYS),
+        }
+        self.changed();
+        Ok(())
+    }
+}
+
+/// Checks a lens shading override as the firmware does and copies the table
+/// out of VCSM: `None` turns the override off.
+fn read_lens_shading(sensor: Sensor, data: &[u8]) -> Result<Option<Arc<ShadingTable>>, Status> {
+    if data.len() < std::mem::size_of::<sys::MMAL_PARAMETER_LENS_SHADING_T>() {
+        return Err(sys::MMAL_EINVAL);
+    }
+    let f = |i: usize| u32_at(data, 8 + 4 * i);
+    let (enabled, cell, width, stride, height, handle) = (f(0)? != 0, f(1)?, f(2)?, f(3)?, f(4)?, f(5)?);
+    if !enabled {
+        return Ok(None);
+    }
+    let (w, h) = sensor.resolution();
+    if cell != 64 {
+        log::error!("lens shading: grid cell size {cell}, the camera supports 64");
+        return Err(sys::MMAL_EINVAL);
+    }
+    // Widened: every value here comes from the client.
+    let covers = u64::from(width) * 64 >= u64::from(w) && u64::from(height) * 64 >= u64::from(h);
+    if width == 0 || height == 0 || stride < width || !covers || width > 256 || height > 256 || stride > 4096 {
+        log::error!("lens shading: a {width}x{height} grid (stride {stride}) does not cover the {w}x{h} sensor");
+        return Err(sys::MMAL_EINVAL);
+    }
+    // At most 4096 * 256 * 4 bytes: no overflow even with a 32-bit usize.
+    let len = stride as usize * height as usize * 4;
+    let mut gains = vec![0u8; len];
+    match vcsm::emulated::lookup(handle) {
+        Ok(info) if info.size >= len => {}
+        Ok(info) => {
+            log::error!("lens shading: VCSM block {handle:#x} holds {} bytes, the table needs {len}", info.size);
+            return Err(sys::MMAL_EINVAL);
+        }
+        Err(e) => {
+            log::error!("lens shading: mem_handle_table {handle:#x} is not a VCSM VideoCore handle: {e}");
+            return Err(sys::MMAL_EINVAL);
+        }
+    }
+    vcsm::emulated::read(handle, 0, &mut gains).map_err(|e| {
+        log::error!("lens shading: cannot read VCSM block {handle:#x}: {e}");
+        sys::MMAL_EINVAL
+    })?;
+    Ok(Some(Arc::new(ShadingTable { width: width as usize, height: height as usize, stride: stride as usize, gains })))
+}
+
+/// `MMAL_PARAMETER_CAMERA_SETTINGS_T` after its header.
+fn write_settings(out: &mut [u8], s: &Settings) -> usize {
+    put_u32(out, 0, s.exposure_us);
+    put_rational(out, 4, s.analog_gain);
+    put_rational(out, 12, s.digital_gain);
+    put_rational(out, 20, s.awb_gains.0);
+    put_rational(out, 28, s.awb_gains.1);
+    put_u32(out, 36, 0);
+    40
+}
+
+/// Preparing an output's picture for one generation of the settings.
+struct Prepare {
+    generation: u64,
+    setup: Setup,
+}
+
+impl Job for Prepare {
+    fn run(self: Box<Self>) -> Box<dyn Any + Send> {
+        Box::new((self.generation, sensor::prepare(&self.setup)))
+    }
+}
+
+impl Fill for Prepared {
+    fn fill(&self, frame: u64, payload: &mut [u8]) -> (usize, u32) {
+        let length = self.length.min(payload.len());
+        sensor::render(self, frame, payload);
+        (length, sys::MMAL_BUFFER_HEADER_FLAG_FRAME_END)
+    }
+}
+
+impl Component for Camera {
+    fn ports(&self) -> (usize, usize) {
+        (0, 3)
+    }
+
+    fn commit(&mut self, port: PortId, format: &VideoFormat) -> Result<Requirements, Status> {
+        let (w, h) = self.sensor.resolution();
+        let (vw, vh) = format.visible();
+        if vw > w || vh > h {
+            log::error!("mmal_port_format_commit: camera output {}: {vw}x{vh} is larger than the sensor", port.index);
+            return Err(sys::MMAL_EINVAL);
+        }
+        let o = &mut self.outputs[port.index];
+        o.format = *format;
+        o.prepared = None;
+        self.generation += 1;
+        let size = format.frame_size() as u32;
+        Ok([1, size, if port.index == STILL { 1 } else { 3 }, size])
+    }
+
+    fn enable(&mut self, io: &mut Io<'_>) -> Result<(), Status> {
+        let missing = crate::camera_fault() == Some(CameraFault::Missing);
+        if missing || self.params.camera_num != 0 {
+            log::error!("mmal_vc_component_enable: failed to enable component: ENOSPC");
+            io.post(PendingEvent::Error(sys::MMAL_ENOSPC));
+            return Err(sys::MMAL_ENOSPC);
+        }
+        for o in &mut self.outputs {
+            o.next_due = None;
+        }
+        Ok(())
+    }
+
+    fn port_enabling(&mut self, port: PortId, format: &VideoFormat) -> Result<(), Status> {
+        let (w, h) = format.visible();
+        let c = &self.params.config;
+        let limit = if port.index == STILL {
+            (c.max_stills_w, c.max_stills_h)
+        } else {
+            (c.max_preview_video_w, c.max_preview_video_h)
+        };
+        if w > limit.0 || h > limit.1 {
+            log::error!(
+                "mmal_vc_port_enable: camera output {}: {w}x{h} is larger than the camera config allows ({}x{}): \
+                 ENOSPC",
+                port.index,
+                limit.0,
+                limit.1
+            );
+            return Err(sys::MMAL_ENOSPC);
+        }
+        self.outputs[port.index].next_due = None;
+        Ok(())
+    }
+
+    fn set_parameter(&mut self, port: PortId, id: u32, data: &[u8], enabled: bool) -> Result<(), Status> {
+        if port.is_output() {
+            self.set_output_parameter(port.index, id, data)
+        } else {
+            self.set_control_parameter(id, data, enabled)
+        }
+    }
+
+    fn get_parameter(&self, port: PortId, id: u32, out: &mut [u8]) -> Result<usize, Status> {
+        let one = |out: &mut [u8], v: u32| {
+            put_u32(out, 0, v);
+            Ok(4)
+        };
+        if port.is_output() {
+            let o = &self.outputs[port.index];
+            return match id {
+                sys::MMAL_PARAMETER_CAPTURE => one(out, o.capture as u32),
+                sys::MMAL_PARAMETER_FPS_RANGE => {
+                    put_rational(out, 0, o.fps_range.0);
+                    put_rational(out, 8, o.fps_range.1);
+                    Ok(16)
+                }
+                _ => Err(sys::MMAL_ENOSYS),
+            };
+        }
+        let q = &self.params;
+        match id {
+            sys::MMAL_PARAMETER_CAMERA_NUM => one(out, q.camera_num as u32),
+            sys::MMAL_PARAMETER_CAMERA_CUSTOM_SENSOR_CONFIG => one(out, q.sensor_mode),
+            sys::MMAL_PARAMETER_SHUTTER_SPEED => one(out, q.shutter_us),
+            sys::MMAL_PARAMETER_ISO => one(out, q.iso),
+            sys::MMAL_PARAMETER_EXPOSURE_MODE => one(out, q.exposure_mode),
+            sys::MMAL_PARAMETER_AWB_MODE => one(out, q.awb_mode),
+            sys::MMAL_PARAMETER_CAMERA_CONFIG => {
+                let c = &q.config;
+                let fields = [
+                    c.max_stills_w,
+                    c.max_stills_h,
+                    c.stills_yuv422,
+                    c.one_shot_stills,
+                    c.max_preview_video_w,
+                    c.max_preview_video_h,
+                    c.num_preview_video_frames,
+                    c.stills_capture_circular_buffer_height,
+                    c.fast_preview_resume,
+                    c.use_stc_timestamp,
+                ];
+                for (i, v) in fields.into_iter().enumerate() {
+                    put_u32(out, 4 * i, v);
+                }
+                Ok(40)
+            }
+            sys::MMAL_PARAMETER_CUSTOM_AWB_GAINS => {
+                put_rational(out, 0, q.awb_gains.0);
+                put_rational(out, 8, q.awb_gains.1);
+                Ok(16)
+            }
+            sys::MMAL_PARAMETER_ANALOG_GAIN => {
+                put_rational(out, 0, q.analog_gain);
+                Ok(8)
+            }
+            sys::MMAL_PARAMETER_DIGITAL_GAIN => {
+                put_rational(out, 0, q.digital_gain);
+                Ok(8)
+            }
+            sys::MMAL_PARAMETER_CAMERA_SETTINGS => Ok(write_settings(out, &self.setup(1).settings())),
+            _ => Err(sys::MMAL_ENOSYS),
+        }
+    }
+
+    fn change_events_changed(&mut self) {
+        self.reported = None;
+    }
+
+    fn produce(&mut self, io: &mut Io<'_>) -> Produce {
+        let generation = self.current_generation();
+        let unlimited = crate::pacing() == Pacing::Unlimited;
+        let now = io.now;
+        let mut deadline: Option<Instant> = None;
+        for index in 0..self.outputs.len() {
+            let port = 1 + index;
+            let o = &self.outputs[index];
+            let active = io.is_enabled(port)
+                && match index {
+                    0 => true,
+                    1 => o.capture,
+                    _ => o.stills > 0,
+                };
+            if !active || o.broken == Some(generation) {
+                continue;
+            }
+            let prepared = match &o.prepared {
+                Some((g, prepared)) if *g == generation => prepared.clone(),
+                _ => {
+                    self.outputs[index].preparing = Some(generation);
+                    let job = Box::new(Prepare { generation, setup: self.setup(index) });
+                    return Produce::Prepare { port, job };
+                }
+            };
+            let fps = self.fps(index).clamp(0.005, 1000.0);
+            let period = Duration::from_secs_f32(1.0 / fps);
+            let o = &mut self.outputs[index];
+            let due = if unlimited || index == STILL { now } else { o.next_due.unwrap_or(now) };
+            if now < due {
+                deadline = Some(deadline.map_or(due, |d| d.min(due)));
+                continue;
+            }
+            let next = due + period;
+            o.next_due = Some(if next < now { now + period } else { next });
+            let Some(size) = io.front_size(port) else {
+                // The sensor's frame finds no buffer: it is lost.
+                if !unlimited && index != STILL {
+                    deadline = Some(deadline.map_or(next, |d| d.min(next)));
+                }
+                continue;
+            };
+            if size < prepared.length {
+                // As the firmware does with a buffer shorter than the frame:
+                // an error event, and the buffer stays with the port until it
+                // is disabled.
+                log::error!(
+                    "camera output {index}: a buffer of {size} bytes cannot hold a {}-byte frame",
+                    prepared.length
+                );
+                io.reject_front(port);
+                io.post(PendingEvent::Error(sys::MMAL_EINVAL));
+                return Produce::Until(now);
+            }
+            o.frames += 1;
+            if index == STILL {
+                o.stills -= 1;
+            }
+            let frame = o.frames;
+            let pts = now.duration_since(io.started).as_micros() as i64;
+            let to = io.take(port).expect("a buffer was queued");
+            return Produce::Fill { to, fill: prepared, frame, pts };
+        }
+        deadline.map_or(Produce::Idle, Produce::Until)
+    }
+
+    fn job_done(&mut self, port: usize, result: Box<dyn Any + Send>, io: &mut Io<'_>) {
+        let Ok(done) = result.downcast::<(u64, Prepared)>() else { return };
+        let (generation, prepared) = *done;
+        let settings = prepared.settings;
+        let o = &mut self.outputs[port - 1];
+        o.preparing = None;
+        o.prepared = Some((generation, Arc::new(prepared)));
+        if io.wants(sys::MMAL_PARAMETER_CAMERA_SETTINGS) && self.reported != Some(settings) {
+            self.reported = Some(settings);
+            let mut payload = [0u8; 64];
+            let len = write_settings(&mut payload, &settings);
+            io.post(PendingEvent::ParameterChanged { id: sys::MMAL_PARAMETER_CAMERA_SETTINGS, payload, len });
+        }
+    }
+
+    fn job_failed(&mut self, port: usize) {
+        let o = &mut self.outputs[port - 1];
+        o.broken = o.preparing.take();
+    }
+}

@@ -1,0 +1,165 @@
+//! The emulated firmware components, one per file behind [`Component`].
+//!
+//! The core (`crate::core`) owns what libmmal's core owns: ports and their
+//! state, queues, tunnels, the worker thread and events. A component says
+//! what is particular to it: its ports, the formats and parameters it
+//! accepts, and what it does with buffers. Adding a component is a file
+//! here and a line in [`create`].
+
+mod camera;
+mod camera_info;
+mod null_sink;
+mod video_splitter;
+
+use std::any::Any;
+use std::sync::Arc;
+use std::time::Instant;
+
+use mmal_sys as sys;
+
+use crate::core::{Delivery, Io};
+use crate::format::{VideoFormat, VIDEO_ENCODINGS};
+use crate::objects::{BufPtr, Status};
+
+pub(crate) use camera::scene_changed;
+
+/// Makes the component called `name`, or `None` if there is none. A
+/// component may refuse to be made (the camera, when it is disabled).
+pub(crate) fn create(name: &str) -> Option<Result<Box<dyn Component>, Status>> {
+    Some(match name {
+        "vc.camera_info" => Ok(Box::new(camera_info::CameraInfo::new())),
+        "vc.ril.camera" => camera::Camera::new().map(|c| Box::new(c) as Box<dyn Component>),
+        "vc.null_sink" => Ok(Box::new(null_sink::NullSink)),
+        "vc.ril.video_splitter" => Ok(Box::new(video_splitter::VideoSplitter::new())),
+        _ => return None,
+    })
+}
+
+/// A port, as a component sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PortId {
+    /// Position among all the component's ports (the control port is 0).
+    pub(crate) all: usize,
+    /// `MMAL_PORT_TYPE_*`.
+    pub(crate) kind: u32,
+    /// Index among the ports of its kind.
+    pub(crate) index: usize,
+}
+
+impl PortId {
+    pub(crate) fn is_control(self) -> bool {
+        self.kind == sys::MMAL_PORT_TYPE_CONTROL
+    }
+
+    pub(crate) fn is_output(self) -> bool {
+        self.kind == sys::MMAL_PORT_TYPE_OUTPUT
+    }
+}
+
+/// A committed format's buffer needs: `num_min`, `size_min`,
+/// `num_recommended`, `size_recommended`.
+pub(crate) type Requirements = [u32; 4];
+
+/// Work a component runs on its worker thread without the component's
+/// lock (preparing a picture, say); its result goes to
+/// [`Component::job_done`].
+pub(crate) trait Job: Send {
+    fn run(self: Box<Self>) -> Box<dyn Any + Send>;
+}
+
+/// Fills output buffers with frames, without the component's lock.
+pub(crate) trait Fill: Send + Sync {
+    /// Writes frame `frame` into `payload`; returns its length and the
+    /// buffer flags.
+    fn fill(&self, frame: u64, payload: &mut [u8]) -> (usize, u32);
+}
+
+/// Turns an input buffer into output buffers, without the component's
+/// lock: called once for each enabled output that had a buffer queued.
+pub(crate) trait Process: Send + Sync {
+    fn process(&self, input: BufPtr, output: &Delivery);
+}
+
+/// What a component wants done next on its own account.
+pub(crate) enum Produce {
+    /// Nothing until something changes.
+    Idle,
+    /// Nothing before this time.
+    Until(Instant),
+    /// Run `job` for port `port` (see [`Job`]).
+    Prepare { port: usize, job: Box<dyn Job> },
+    /// Fill the buffer of `to` with frame `frame` at time `pts`.
+    Fill { to: Delivery, fill: Arc<dyn Fill>, frame: u64, pts: i64 },
+}
+
+/// An emulated firmware component. Every method runs with the component's
+/// lock held, so none may block; heavy work goes into a [`Job`], a
+/// [`Fill`] or a [`Process`].
+pub(crate) trait Component: Send {
+    /// Numbers of input and output ports.
+    fn ports(&self) -> (usize, usize);
+
+    /// The encodings `port` takes (`MMAL_PARAMETER_SUPPORTED_ENCODINGS`).
+    fn encodings(&self, _port: PortId) -> &'static [u32] {
+        &VIDEO_ENCODINGS
+    }
+
+    /// Accepts or refuses `format` on `port` (an input or output), and says
+    /// what buffers it then needs. The core has already checked that the
+    /// format is a video format of a supported encoding and a sane size.
+    fn commit(&mut self, port: PortId, format: &VideoFormat) -> Result<Requirements, Status>;
+
+    /// Whether the outputs take the input's format when it is committed
+    /// (those not enabled).
+    fn outputs_follow_input(&self) -> bool {
+        false
+    }
+
+    /// `mmal_component_enable`. A refusal may post an event through `io`.
+    fn enable(&mut self, _io: &mut Io<'_>) -> Result<(), Status> {
+        Ok(())
+    }
+
+    /// `mmal_port_enable` of an unconnected port with `format`: the last
+    /// chance to refuse.
+    fn port_enabling(&mut self, _port: PortId, _format: &VideoFormat) -> Result<(), Status> {
+        Ok(())
+    }
+
+    /// `mmal_port_parameter_set` of a parameter the core does not handle
+    /// itself; `data` is the whole parameter, header included.
+    /// `component_enabled` says whether the component is enabled.
+    fn set_parameter(&mut self, _port: PortId, _id: u32, _data: &[u8], _component_enabled: bool) -> Result<(), Status> {
+        Err(sys::MMAL_ENOSYS)
+    }
+
+    /// `mmal_port_parameter_get`: writes the payload (after the header) into
+    /// `out` and returns its full length.
+    fn get_parameter(&self, _port: PortId, _id: u32, _out: &mut [u8]) -> Result<usize, Status> {
+        Err(sys::MMAL_ENOSYS)
+    }
+
+    /// The client asked for (or stopped asking for) a change event.
+    fn change_events_changed(&mut self) {}
+
+    /// How input buffers are turned into output buffers; `None`: they are
+    /// consumed (a sink).
+    fn processor(&self) -> Option<Arc<dyn Process>> {
+        None
+    }
+
+    /// An input buffer with `flags` was handled.
+    fn consumed(&mut self, _port: PortId, _flags: u32, _io: &mut Io<'_>) {}
+
+    /// What to do next, when no event or input is waiting and the
+    /// component is enabled.
+    fn produce(&mut self, _io: &mut Io<'_>) -> Produce {
+        Produce::Idle
+    }
+
+    /// The result of a [`Job`] for `port`.
+    fn job_done(&mut self, _port: usize, _result: Box<dyn Any + Send>, _io: &mut Io<'_>) {}
+
+    /// A [`Job`] for `port` failed (panicked).
+    fn job_failed(&mut self, _port: usize) {}
+}

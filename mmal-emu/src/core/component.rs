@@ -1,0 +1,349 @@
+//! Components as libmmal's core keeps them: their state, the registry,
+//! create and destroy, enable and disable.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
+use std::thread::{JoinHandle, ThreadId};
+use std::time::Instant;
+
+use mmal_sys as sys;
+
+use super::events::PendingEvent;
+use super::port::{self, commit_locked};
+use super::worker::Delivery;
+use crate::components::{self, Component, PortId, Requirements};
+use crate::format::VideoFormat;
+use crate::objects::{lock, BufPtr, Callback, ComponentPtr, PoolPtr, PortPtr, Status, THREADS};
+use crate::TestEvent;
+
+/// Size of each control-port event buffer (the largest event the firmware
+/// sends inline).
+const EVENT_PAYLOAD: usize = 256;
+
+static NEXT_ID: AtomicU32 = AtomicU32::new(1);
+static REGISTRY: Mutex<Vec<(u32, Weak<Shared>)>> = Mutex::new(Vec::new());
+
+/// What the core keeps per port.
+pub(crate) struct PortState {
+    pub(crate) ptr: PortPtr,
+    pub(crate) id: PortId,
+    pub(crate) enabled: bool,
+    pub(crate) cb: Option<Callback>,
+    pub(crate) queue: VecDeque<BufPtr>,
+    /// Buffers the component refused (too small for a frame): kept, as the
+    /// firmware keeps them, until the port is disabled.
+    pub(crate) rejected: Vec<BufPtr>,
+    /// Buffers of this port the worker is handling right now.
+    pub(crate) in_flight: u32,
+    pub(crate) format: VideoFormat,
+    /// The committed format's requirements.
+    pub(crate) requirements: Requirements,
+    pub(crate) zero_copy: bool,
+    /// The other end of a tunnel: its component and port.
+    pub(crate) peer: Option<(Arc<Shared>, usize)>,
+    /// A tunnel's pool, owned by its output port while enabled.
+    pub(crate) tunnel_pool: Option<PoolPtr>,
+}
+
+pub(crate) struct State {
+    pub(crate) enabled: bool,
+    pub(crate) shutdown: bool,
+    pub(crate) destroyed: bool,
+    pub(crate) ports: Vec<PortState>,
+    pub(crate) component: Box<dyn Component>,
+    pub(crate) events: VecDeque<PendingEvent>,
+    /// Parameters whose changes the client asked to hear of.
+    pub(crate) change_events: Vec<u32>,
+    pub(crate) started: Instant,
+}
+
+impl State {
+    /// The component and a view of everything else, for calling it.
+    pub(crate) fn split(&mut self, now: Instant) -> (&mut dyn Component, Io<'_>) {
+        let State { component, ports, events, change_events, started, .. } = self;
+        (&mut **component, Io { ports, events, change_events, now, started: *started })
+    }
+}
+
+/// What a component reaches of the core while the core calls it.
+pub(crate) struct Io<'a> {
+    ports: &'a mut [PortState],
+    events: &'a mut VecDeque<PendingEvent>,
+    change_events: &'a [u32],
+    /// The time of this call.
+    pub(crate) now: Instant,
+    /// When the component was last enabled.
+    pub(crate) started: Instant,
+}
+
+impl Io<'_> {
+    /// Whether port `port` (index among all ports) is enabled.
+    pub(crate) fn is_enabled(&self, port: usize) -> bool {
+        self.ports[port].enabled
+    }
+
+    /// The size of the next buffer queued on `port`, if any.
+    pub(crate) fn front_size(&self, port: usize) -> Option<usize> {
+        self.ports[port].queue.front().map(|b| b.alloc_size())
+    }
+
+    /// Keeps the next buffer queued on `port` aside until the port is
+    /// disabled (the firmware's answer to a buffer it cannot use).
+    pub(crate) fn reject_front(&mut self, port: usize) {
+        let p = &mut self.ports[port];
+        if let Some(b) = p.queue.pop_front() {
+            p.rejected.push(b);
+        }
+    }
+
+    /// Takes the next buffer queued on output `port`, to be filled and
+    /// delivered by the worker.
+    pub(crate) fn take(&mut self, port: usize) -> Option<Delivery> {
+        take(self.ports, port)
+    }
+
+    /// Sends an event on the control port.
+    pub(crate) fn post(&mut self, event: PendingEvent) {
+        self.events.push_back(event);
+    }
+
+    /// Whether the client asked for change events of parameter `id`.
+    pub(crate) fn wants(&self, id: u32) -> bool {
+        self.change_events.contains(&id)
+    }
+}
+
+/// Takes the next buffer queued on `port` for the worker.
+pub(crate) fn take(ports: &mut [PortState], port: usize) -> Option<Delivery> {
+    let p = &mut ports[port];
+    let buffer = p.queue.pop_front()?;
+    p.in_flight += 1;
+    Some(Delivery { port, ptr: p.ptr, buffer, cb: p.cb, peer: p.peer.clone() })
+}
+
+/// The part of a component its worker thread and its peers share.
+pub(crate) struct Shared {
+    pub(crate) name: String,
+    pub(crate) state: Mutex<State>,
+    pub(crate) wake: Condvar,
+    /// Held while a client callback runs, as libmmal's action lock.
+    pub(crate) action: Mutex<()>,
+    pub(crate) worker: Mutex<Option<JoinHandle<()>>>,
+    pub(crate) worker_id: OnceLock<ThreadId>,
+    pub(crate) event_pool: PoolPtr,
+}
+
+impl Shared {
+    pub(crate) fn on_worker(&self) -> bool {
+        self.worker_id.get() == Some(&std::thread::current().id())
+    }
+
+    pub(crate) fn wait<'a>(&self, guard: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        self.wake.wait(guard).unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// `mmal_component_create`.
+pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
+    let component = match components::create(name) {
+        Some(made) => made?,
+        None => {
+            log::error!("mmal_component_create_core: could not find component '{name}'");
+            return Err(sys::MMAL_ENOSYS);
+        }
+    };
+    let (inputs, outputs) = component.ports();
+    let event_pool = PoolPtr::create(sys::MMAL_CONTROL_PORT_BUFFERS_MIN as usize, EVENT_PAYLOAD, false)?;
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let shared = Arc::new(Shared {
+        name: name.to_owned(),
+        state: Mutex::new(State {
+            enabled: false,
+            shutdown: false,
+            destroyed: false,
+            ports: Vec::with_capacity(1 + inputs + outputs),
+            component,
+            events: VecDeque::with_capacity(16),
+            change_events: Vec::with_capacity(4),
+            started: Instant::now(),
+        }),
+        wake: Condvar::new(),
+        action: Mutex::new(()),
+        worker: Mutex::new(None),
+        worker_id: OnceLock::new(),
+        event_pool,
+    });
+    let handle = ComponentPtr::create(name, id, inputs, outputs, shared.clone());
+    {
+        let mut st = lock(&shared.state);
+        let mut counts = [0usize; 5];
+        for ptr in handle.ports() {
+            let kind = match ptr.index_all() {
+                0 => sys::MMAL_PORT_TYPE_CONTROL,
+                i if i <= inputs => sys::MMAL_PORT_TYPE_INPUT,
+                _ => sys::MMAL_PORT_TYPE_OUTPUT,
+            };
+            let index = counts[kind as usize];
+            counts[kind as usize] += 1;
+            st.ports.push(PortState {
+                ptr,
+                id: PortId { all: ptr.index_all(), kind, index },
+                enabled: false,
+                cb: None,
+                queue: VecDeque::new(),
+                rejected: Vec::new(),
+                in_flight: 0,
+                format: VideoFormat::default(),
+                requirements: [0; 4],
+                zero_copy: false,
+                peer: None,
+                tunnel_pool: None,
+            });
+        }
+        // The control port's requirements as libmmal's core sets them:
+        // room for a FORMAT_CHANGED event, four buffers.
+        let event_size = (std::mem::size_of::<sys::MMAL_ES_FORMAT_T>()
+            + std::mem::size_of::<sys::MMAL_ES_SPECIFIC_FORMAT_T>()
+            + std::mem::size_of::<sys::MMAL_EVENT_FORMAT_CHANGED_T>()) as u32;
+        st.ports[0].ptr.set_requirements(sys::MMAL_CONTROL_PORT_BUFFERS_MIN, event_size, 0, 0);
+        // Default formats, committed, as the firmware reports them.
+        let default = VideoFormat {
+            encoding: sys::MMAL_ENCODING_I420,
+            width: 640,
+            height: 480,
+            crop: (0, 0, 640, 480),
+            frame_rate: (30, 1),
+        };
+        for i in 1..st.ports.len() {
+            st.ports[i].ptr.write_format(&default);
+            if let Ok(changed) = commit_locked(&mut st, i, default) {
+                port::apply(&st, &changed, usize::MAX);
+            }
+        }
+    }
+    let worker = shared.clone();
+    let thread = std::thread::Builder::new().name(short_name(name)).spawn(move || worker.run());
+    match thread {
+        Ok(thread) => {
+            THREADS.fetch_add(1, Ordering::SeqCst);
+            *lock(&shared.worker) = Some(thread);
+        }
+        Err(e) => {
+            log::error!("mmal_component_create: cannot start the thread of {name}: {e}");
+            handle.free();
+            shared.event_pool.destroy();
+            return Err(sys::MMAL_ENOMEM);
+        }
+    }
+    let mut registry = lock(&REGISTRY);
+    registry.retain(|(_, w)| w.strong_count() > 0);
+    registry.push((id, Arc::downgrade(&shared)));
+    Ok(handle)
+}
+
+/// Linux thread names hold 15 bytes.
+fn short_name(name: &str) -> String {
+    name.trim_start_matches("vc.").chars().take(15).collect()
+}
+
+/// The last `mmal_component_release`: disables everything, stops the
+/// worker and frees the component.
+pub(crate) fn destroy(component: ComponentPtr) -> Status {
+    let shared = component.shared();
+    if shared.on_worker() {
+        log::error!("mmal_component_destroy: {} destroyed from its own callback", shared.name);
+        return sys::MMAL_EINVAL;
+    }
+    let enabled: Vec<PortPtr> = {
+        let st = lock(&shared.state);
+        st.ports.iter().filter(|p| p.enabled && (p.peer.is_none() || p.id.is_output())).map(|p| p.ptr).collect()
+    };
+    for port in enabled {
+        let _ = port::port_disable(port);
+    }
+    let peers: Vec<(Arc<Shared>, usize)> = {
+        let mut st = lock(&shared.state);
+        st.shutdown = true;
+        st.destroyed = true;
+        st.enabled = false;
+        st.ports.iter_mut().filter_map(|p| p.peer.take()).collect()
+    };
+    for (peer, index) in peers {
+        let mut st = lock(&peer.state);
+        if let Some(p) = st.ports.get_mut(index) {
+            p.peer = None;
+        }
+    }
+    shared.wake.notify_all();
+    if let Some(thread) = lock(&shared.worker).take() {
+        let _ = thread.join();
+        THREADS.fetch_sub(1, Ordering::SeqCst);
+    }
+    shared.event_pool.destroy();
+    component.free();
+    sys::MMAL_SUCCESS
+}
+
+/// `mmal_component_enable`.
+pub(crate) fn component_enable(component: ComponentPtr) -> Status {
+    let shared = component.shared();
+    let mut st = lock(&shared.state);
+    if st.enabled {
+        return sys::MMAL_SUCCESS;
+    }
+    let (behaviour, mut io) = st.split(Instant::now());
+    let result = behaviour.enable(&mut io);
+    if let Err(status) = result {
+        drop(st);
+        shared.wake.notify_all();
+        return status;
+    }
+    st.enabled = true;
+    st.started = Instant::now();
+    component.set_enabled(true);
+    drop(st);
+    shared.wake.notify_all();
+    sys::MMAL_SUCCESS
+}
+
+/// `mmal_component_disable`.
+pub(crate) fn component_disable(component: ComponentPtr) -> Status {
+    let shared = component.shared();
+    if shared.on_worker() {
+        log::error!("mmal_component_disable: {} disabled from its own callback would deadlock", shared.name);
+        return sys::MMAL_EINVAL;
+    }
+    let mut st = lock(&shared.state);
+    st.enabled = false;
+    component.set_enabled(false);
+    // Let a frame being made finish before reporting success.
+    while st.ports.iter().any(|p| p.in_flight > 0 && p.id.is_output()) {
+        st = shared.wait(st);
+    }
+    sys::MMAL_SUCCESS
+}
+
+/// Posts a test event (see [`crate::post_event`]).
+pub(crate) fn post_test_event(id: u32, event: TestEvent) -> bool {
+    let shared = lock(&REGISTRY).iter().find(|(i, _)| *i == id).and_then(|(_, w)| w.upgrade());
+    let Some(shared) = shared else { return false };
+    let mut st = lock(&shared.state);
+    if st.destroyed {
+        return false;
+    }
+    let pending = match event {
+        TestEvent::Error(status) => PendingEvent::Error(status),
+        TestEvent::EndOfStream { port_type, port_index } => PendingEvent::Eos { port_type, port_index },
+        TestEvent::FormatChanged { output } => {
+            match st.ports.iter().position(|p| p.id.is_output() && p.id.index == output as usize) {
+                Some(port) => PendingEvent::FormatChanged { port },
+                None => return false,
+            }
+        }
+    };
+    st.events.push_back(pending);
+    drop(st);
+    shared.wake.notify_all();
+    true
+}

@@ -1,0 +1,74 @@
+//! Control-port events: what the core and components post, and how each is
+//! written into an event buffer.
+
+use mmal_sys as sys;
+
+use super::component::Shared;
+use super::params::put_u32;
+use crate::objects::{lock, Callback, PortPtr};
+
+/// An event waiting to go out on the control port.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PendingEvent {
+    /// `MMAL_EVENT_ERROR` with a status.
+    Error(u32),
+    /// `MMAL_EVENT_EOS` of a port.
+    Eos { port_type: u32, port_index: u32 },
+    /// `MMAL_EVENT_FORMAT_CHANGED` carrying port `port`'s format.
+    FormatChanged { port: usize },
+    /// `MMAL_EVENT_PARAMETER_CHANGED`: parameter `id` with the first `len`
+    /// bytes of `payload` after its header.
+    ParameterChanged { id: u32, payload: [u8; 64], len: usize },
+}
+
+impl Shared {
+    /// Writes `event` into a buffer of the component's event pool and hands
+    /// it to the control port's callback. Without a free buffer the event
+    /// is lost, as libmmal loses it.
+    pub(crate) fn send_event(&self, event: PendingEvent, control: PortPtr, cb: Callback) {
+        let (cmd, name) = match event {
+            PendingEvent::Error(_) => (sys::MMAL_EVENT_ERROR, "ERRO"),
+            PendingEvent::Eos { .. } => (sys::MMAL_EVENT_EOS, "EEOS"),
+            PendingEvent::FormatChanged { .. } => (sys::MMAL_EVENT_FORMAT_CHANGED, "EFCH"),
+            PendingEvent::ParameterChanged { .. } => (sys::MMAL_EVENT_PARAMETER_CHANGED, "EPCH"),
+        };
+        let Some(buffer) = self.event_pool.queue().get() else {
+            log::error!("mmal_port_event_get: {}: no event buffer left for {name}", control.name());
+            return;
+        };
+        let length = match event {
+            PendingEvent::Error(status) => buffer.with_payload(|b| {
+                put_u32(b, 0, status);
+                4
+            }),
+            PendingEvent::Eos { port_type, port_index } => buffer.with_payload(|b| {
+                put_u32(b, 0, port_type);
+                put_u32(b, 4, port_index);
+                8
+            }),
+            PendingEvent::ParameterChanged { id, payload, len } => buffer.with_payload(|b| {
+                put_u32(b, 0, id);
+                put_u32(b, 4, 8 + len as u32);
+                b[8..8 + len].copy_from_slice(&payload[..len]);
+                8 + len
+            }),
+            PendingEvent::FormatChanged { port } => {
+                let (format, [num_min, size_min, num_rec, size_rec]) = {
+                    let st = lock(&self.state);
+                    let p = &st.ports[port];
+                    (p.format, p.requirements)
+                };
+                match crate::objects::write_format_changed(buffer, [size_min, num_min, size_rec, num_rec], &format) {
+                    Some(n) => n,
+                    None => {
+                        buffer.release();
+                        return;
+                    }
+                }
+            }
+        };
+        buffer.set(cmd, length, 0, sys::MMAL_TIME_UNKNOWN);
+        let _action = lock(&self.action);
+        control.call(cb, buffer);
+    }
+}

@@ -1,0 +1,33 @@
+//! The core of the software VideoCore: what libmmal's core does for every
+//! component.
+//!
+//! | file | what it holds |
+//! | --- | --- |
+//! | `component.rs` | component state and registry; create, destroy, enable, disable; [`Io`], what a component reaches of the core |
+//! | `port.rs` | format commit, port enable and disable (tunnels included), sending buffers, connecting |
+//! | `params.rs` | the parameters the core answers itself, the hand-off to the component, byte helpers |
+//! | `worker.rs` | the per-component thread: events, input buffers, production; failure containment |
+//! | `events.rs` | control-port events and their payloads |
+//!
+//! The components themselves are in `crate::components`, one per file; the
+//! C-visible objects in `crate::objects`; the C entry points in
+//! `crate::abi`.
+//!
+//! Locks: each component has a state mutex and an action mutex. Client
+//! callbacks run on the component's worker thread with the action mutex
+//! held and the state mutex released, as in libmmal; no code holds two
+//! components' state mutexes at once.
+
+mod component;
+mod events;
+pub(crate) mod params;
+mod port;
+mod worker;
+
+pub(crate) use component::{component_disable, component_enable, create, destroy, post_test_event, Io, Shared};
+pub(crate) use events::PendingEvent;
+pub(crate) use params::{parameter_get, parameter_set};
+pub(crate) use port::{
+    connect, disconnect, port_disable, port_enable, port_format_commit, port_send_buffer, zero_copy,
+};
+pub(crate) use worker::Delivery;

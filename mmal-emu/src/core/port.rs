@@ -1,0 +1,329 @@
+//! Ports as libmmal's core drives them: format commit, enable and disable
+//! (tunnels included), sending buffers, connecting.
+
+use std::sync::Arc;
+
+use mmal_sys as sys;
+
+use super::component::{Shared, State};
+use crate::components::Requirements;
+use crate::format::VideoFormat;
+use crate::objects::{lock, BufPtr, Callback, PoolPtr, PortPtr, Status};
+
+/// Ports whose format a commit set: the port, and any that follow it.
+pub(crate) type Committed = Vec<(usize, VideoFormat, Requirements)>;
+
+/// Commits `format` on port `port` under the component's lock.
+pub(crate) fn commit_locked(st: &mut State, port: usize, format: VideoFormat) -> Result<Committed, Status> {
+    let id = st.ports[port].id;
+    // The control port has no format. An enabled port may commit (libmmal
+    // does not check), and its requirements follow.
+    if id.is_control() {
+        return Err(sys::MMAL_ENOSYS);
+    }
+    let name = st.ports[port].ptr.name().to_owned();
+    if format.encoding == 0 || format.width == 0 || format.height == 0 || format.width > 8192 || format.height > 8192 {
+        log::error!("mmal_port_format_commit: {name}: invalid format");
+        return Err(sys::MMAL_EINVAL);
+    }
+    if !st.component.encodings(id).contains(&format.encoding) {
+        log::error!("mmal_port_format_commit: {name}: encoding {:#x} not supported", format.encoding);
+        return Err(sys::MMAL_EINVAL);
+    }
+    let mut changed = vec![(port, format, st.component.commit(id, &format)?)];
+    if st.component.outputs_follow_input() && !id.is_output() {
+        for i in 0..st.ports.len() {
+            let out = &st.ports[i];
+            if out.id.is_output() && !out.enabled {
+                if let Ok(requirements) = st.component.commit(out.id, &format) {
+                    changed.push((i, format, requirements));
+                }
+            }
+        }
+    }
+    for &(i, f, requirements) in &changed {
+        st.ports[i].format = f;
+        st.ports[i].requirements = requirements;
+    }
+    Ok(changed)
+}
+
+/// Writes committed formats (except the client's own port's, which it
+/// wrote itself) and their buffer requirements into the C structs.
+pub(crate) fn apply(st: &State, changed: &Committed, committed: usize) {
+    for &(i, f, [num_min, size_min, num_rec, size_rec]) in changed {
+        let ptr = st.ports[i].ptr;
+        if i != committed {
+            ptr.write_format(&f);
+        }
+        ptr.set_requirements(num_min, size_min, num_rec, size_rec);
+    }
+}
+
+/// `mmal_port_format_commit`.
+pub(crate) fn port_format_commit(port: PortPtr) -> Status {
+    let format = match port.read_format() {
+        Ok(f) => f,
+        Err(status) => return status,
+    };
+    let shared = port.shared();
+    let mut st = lock(&shared.state);
+    match commit_locked(&mut st, port.index_all(), format) {
+        Ok(changed) => {
+            apply(&st, &changed, port.index_all());
+            sys::MMAL_SUCCESS
+        }
+        Err(status) => status,
+    }
+}
+
+/// `mmal_port_enable`.
+pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>) -> Status {
+    let shared = port.shared();
+    let index = port.index_all();
+    let mut st = lock(&shared.state);
+    if st.destroyed {
+        return sys::MMAL_EINVAL;
+    }
+    let p = &st.ports[index];
+    if p.enabled {
+        log::error!("mmal_port_enable: {}: port is already enabled", port.name());
+        return sys::MMAL_EINVAL;
+    }
+    // A connected port takes no callback; any other may have none (what it
+    // returns is then released, and its events lost).
+    if p.peer.is_some() && cb.is_some() {
+        log::error!("mmal_port_enable: {}: a connected port takes no callback", port.name());
+        return sys::MMAL_EINVAL;
+    }
+    // Enabling either end of a tunnel enables both.
+    if let Some((peer, peer_index)) = p.peer.clone() {
+        let is_output = p.id.is_output();
+        drop(st);
+        if is_output {
+            return enable_tunnel(&shared, port, &peer, peer_index);
+        }
+        let out = lock(&peer.state).ports[peer_index].ptr;
+        return enable_tunnel(&peer, out, &shared, index);
+    }
+    let (num, size, num_min, size_min) = port.buffers();
+    let (id, format) = (p.id, p.format);
+    if !id.is_control() && (num < num_min || size < size_min) {
+        log::error!(
+            "mmal_port_enable: {}: {num} buffers of {size} bytes, below the minimum {num_min} of {size_min}",
+            port.name()
+        );
+        return sys::MMAL_EINVAL;
+    }
+    if !id.is_control() {
+        if let Err(status) = st.component.port_enabling(id, &format) {
+            return status;
+        }
+    }
+    let p = &mut st.ports[index];
+    p.enabled = true;
+    p.cb = cb;
+    // Room for the usual number of buffers; more grow the queue.
+    p.queue.reserve((num as usize).clamp(1, 64));
+    port.set_enabled(true);
+    sys::MMAL_SUCCESS
+}
+
+fn enable_tunnel(shared: &Arc<Shared>, out: PortPtr, peer: &Arc<Shared>, peer_index: usize) -> Status {
+    let input = lock(&peer.state).ports[peer_index].ptr;
+    if lock(&peer.state).ports[peer_index].enabled {
+        log::error!("mmal_port_enable: {}: port is already enabled", input.name());
+        return sys::MMAL_EINVAL;
+    }
+    // As libmmal's core: both ports take the larger of their two values.
+    let (out_num, out_size, out_num_min, out_size_min) = out.buffers();
+    let (in_num, in_size, in_num_min, in_size_min) = input.buffers();
+    let (num, size) = (out_num.max(in_num), out_size.max(in_size));
+    out.set_buffers(num, size);
+    input.set_buffers(num, size);
+    if num < out_num_min.max(in_num_min) || size < out_size_min.max(in_size_min) {
+        log::error!("mmal_port_enable: {}: {num} buffers of {size} bytes, below a port's minimum", out.name());
+        return sys::MMAL_EINVAL;
+    }
+    {
+        let mut st = lock(&shared.state);
+        let p = &st.ports[out.index_all()];
+        let (id, format) = (p.id, p.format);
+        if let Err(status) = st.component.port_enabling(id, &format) {
+            return status;
+        }
+    }
+    let zero_copy = lock(&shared.state).ports[out.index_all()].zero_copy;
+    let pool = match PoolPtr::create(num as usize, size as usize, zero_copy) {
+        Ok(pool) => pool,
+        Err(status) => return status,
+    };
+    {
+        let mut st = lock(&peer.state);
+        let p = &mut st.ports[peer_index];
+        p.enabled = true;
+        p.cb = None;
+        p.queue.reserve(pool.len());
+        input.set_enabled(true);
+    }
+    let target = Arc::downgrade(shared);
+    let out_index = out.index_all();
+    pool.set_hook(Some(Box::new(move |b| match target.upgrade() {
+        Some(s) => s.accept(out_index, b).is_err(),
+        None => true,
+    })));
+    let mut st = lock(&shared.state);
+    let p = &mut st.ports[out_index];
+    p.enabled = true;
+    p.cb = None;
+    p.tunnel_pool = Some(pool);
+    p.queue.reserve(pool.len());
+    while let Some(b) = pool.queue().get() {
+        p.queue.push_back(b);
+    }
+    out.set_enabled(true);
+    drop(st);
+    shared.wake.notify_all();
+    sys::MMAL_SUCCESS
+}
+
+/// `mmal_port_disable`.
+pub(crate) fn port_disable(port: PortPtr) -> Status {
+    disable(port, true)
+}
+
+/// Disables `port`; the input end of a tunnel disables the whole tunnel
+/// unless `whole_tunnel` is false (the tunnel's output disabling it).
+fn disable(port: PortPtr, whole_tunnel: bool) -> Status {
+    let shared = port.shared();
+    if shared.on_worker() {
+        log::error!("mmal_port_disable: {} disabled from its own callback would deadlock", port.name());
+        return sys::MMAL_EINVAL;
+    }
+    let index = port.index_all();
+    let mut st = lock(&shared.state);
+    if !st.ports[index].enabled {
+        log::error!("mmal_port_disable: {}: port is not enabled", port.name());
+        return sys::MMAL_EINVAL;
+    }
+    // The input end of a tunnel: libmmal disables the whole tunnel, output
+    // first (a connection over it still says it is enabled).
+    if let (false, Some((peer, peer_index)), true) =
+        (st.ports[index].id.is_output(), &st.ports[index].peer, whole_tunnel)
+    {
+        let (peer, peer_index) = (peer.clone(), *peer_index);
+        drop(st);
+        let out = lock(&peer.state).ports[peer_index].ptr;
+        return port_disable(out);
+    }
+    if crate::take_port_disable_fault() {
+        log::error!("mmal_vc_port_disable: {}: the VideoCore did not answer (EIO)", port.name());
+        return sys::MMAL_EIO;
+    }
+    st.ports[index].enabled = false;
+    port.set_enabled(false);
+    while st.ports[index].in_flight > 0 {
+        st = shared.wait(st);
+    }
+    let p = &mut st.ports[index];
+    let cb = p.cb.take();
+    let pool = p.tunnel_pool.take();
+    let peer = p.peer.clone();
+    let returned: Vec<BufPtr> = p.queue.drain(..).chain(p.rejected.drain(..)).collect();
+    drop(st);
+    if let Some(pool) = pool {
+        // A tunnel: the buffers belong to the connection's pool.
+        for b in returned {
+            b.release();
+        }
+        if let Some((peer, peer_index)) = peer {
+            let input = lock(&peer.state).ports[peer_index].ptr;
+            if lock(&peer.state).ports[peer_index].enabled {
+                let _ = disable(input, false);
+            }
+        }
+        pool.destroy();
+    } else if let Some(cb) = cb {
+        let _action = lock(&shared.action);
+        for b in returned {
+            b.set(0, 0, 0, sys::MMAL_TIME_UNKNOWN);
+            port.call(cb, b);
+        }
+    } else {
+        // The input end of a tunnel (back to the connection's pool), or a
+        // port enabled without a callback.
+        for b in returned {
+            b.release();
+        }
+    }
+    sys::MMAL_SUCCESS
+}
+
+/// `mmal_port_send_buffer`.
+pub(crate) fn port_send_buffer(port: PortPtr, buffer: BufPtr) -> Status {
+    match port.shared().accept(port.index_all(), buffer) {
+        Ok(()) => sys::MMAL_SUCCESS,
+        Err(status) => status,
+    }
+}
+
+/// Whether a port is in zero-copy mode (its pools come from VCSM).
+pub(crate) fn zero_copy(port: PortPtr) -> bool {
+    lock(&port.shared().state).ports[port.index_all()].zero_copy
+}
+
+/// `mmal_connection_create` with tunnelling: copies the format across
+/// (unless asked not to) and connects the ports.
+pub(crate) fn connect(out: PortPtr, input: PortPtr, flags: u32) -> Status {
+    let (out_shared, in_shared) = (out.shared(), input.shared());
+    if Arc::ptr_eq(&out_shared, &in_shared) {
+        return sys::MMAL_EINVAL;
+    }
+    for (shared, port, output) in [(&out_shared, out, true), (&in_shared, input, false)] {
+        let st = lock(&shared.state);
+        let p = &st.ports[port.index_all()];
+        if p.id.is_output() != output || p.id.is_control() {
+            return sys::MMAL_EINVAL;
+        }
+        if p.peer.is_some() {
+            return sys::MMAL_EISCONN;
+        }
+    }
+    if flags & sys::MMAL_CONNECTION_FLAG_KEEP_PORT_FORMATS == 0 {
+        input.copy_format_from(out);
+        let status = port_format_commit(input);
+        if status != sys::MMAL_SUCCESS {
+            return status;
+        }
+    }
+    lock(&out_shared.state).ports[out.index_all()].peer = Some((in_shared.clone(), input.index_all()));
+    lock(&in_shared.state).ports[input.index_all()].peer = Some((out_shared, out.index_all()));
+    sys::MMAL_SUCCESS
+}
+
+/// Undoes [`connect`].
+pub(crate) fn disconnect(out: PortPtr, input: PortPtr) {
+    lock(&out.shared().state).ports[out.index_all()].peer = None;
+    lock(&input.shared().state).ports[input.index_all()].peer = None;
+}
+
+impl Shared {
+    /// A buffer sent to port `index` (by the client, or by a tunnel).
+    pub(crate) fn accept(&self, index: usize, buffer: BufPtr) -> Result<(), Status> {
+        let mut st = lock(&self.state);
+        if st.destroyed {
+            return Err(sys::MMAL_EINVAL);
+        }
+        let Some(p) = st.ports.get_mut(index) else { return Err(sys::MMAL_EINVAL) };
+        if p.id.is_control() {
+            return Err(sys::MMAL_ENOSYS);
+        }
+        if !p.enabled {
+            return Err(sys::MMAL_EINVAL);
+        }
+        p.queue.push_back(buffer);
+        drop(st);
+        self.wake.notify_all();
+        Ok(())
+    }
+}

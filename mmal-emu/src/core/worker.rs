@@ -1,0 +1,400 @@
+//! The worker: one thread per component that sends its events, runs its
+//! input buffers through it, and lets it produce (a sensor's frames), with
+//! client callbacks called under the component's action lock, as libmmal's
+//! action thread does. Each unit of work is contained: a panic becomes an
+//! error event, and what the work held is given back.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::Instant;
+
+use mmal_sys as sys;
+
+use super::component::{take, Shared, State};
+use super::events::PendingEvent;
+use crate::components::{Fill, Job, Process, Produce};
+use crate::objects::{lock, BufPtr, Callback, PortPtr};
+
+/// Most outputs that take a buffer for one input buffer.
+const MAX_OUTPUTS: usize = 4;
+
+/// Most ports (and buffers) one unit of work holds: an input and outputs.
+const MAX_HELD: usize = 1 + MAX_OUTPUTS;
+
+/// A buffer taken from an output port, and where it goes once filled.
+pub(crate) struct Delivery {
+    pub(crate) port: usize,
+    pub(crate) ptr: PortPtr,
+    pub(crate) buffer: BufPtr,
+    pub(crate) cb: Option<Callback>,
+    pub(crate) peer: Option<(Arc<Shared>, usize)>,
+}
+
+enum Work {
+    Event(PendingEvent, Option<(PortPtr, Callback)>),
+    /// An input buffer, a buffer from each enabled output that had one (by
+    /// output index), and what turns the one into the others.
+    Input {
+        port: usize,
+        buffer: BufPtr,
+        outputs: [Option<Delivery>; MAX_OUTPUTS],
+        process: Option<Arc<dyn Process>>,
+    },
+    Prepare {
+        port: usize,
+        job: Box<dyn Job>,
+    },
+    Fill {
+        to: Delivery,
+        fill: Arc<dyn Fill>,
+        frame: u64,
+        pts: i64,
+    },
+    Wait(Option<Instant>),
+}
+
+impl Work {
+    /// The ports whose `in_flight` count [`State::next_work`] raised for
+    /// this work, and the buffer it holds of each, if any.
+    fn held(&self) -> ([(usize, Option<BufPtr>); MAX_HELD], usize) {
+        let mut held = [(0, None); MAX_HELD];
+        let mut n = 0;
+        match self {
+            Work::Event(_, Some(_)) => {
+                n = 1;
+            }
+            Work::Input { port, buffer, outputs, .. } => {
+                held[0] = (*port, Some(*buffer));
+                n = 1;
+                for out in outputs.iter().flatten() {
+                    held[n] = (out.port, Some(out.buffer));
+                    n += 1;
+                }
+            }
+            Work::Fill { to, .. } => {
+                held[0] = (to.port, Some(to.buffer));
+                n = 1;
+            }
+            Work::Event(_, None) | Work::Prepare { .. } | Work::Wait(_) => {}
+        }
+        (held, n)
+    }
+}
+
+/// What a unit of work holds, given back when it ends, also by a panic:
+/// buffers it did not hand on are released to their pools, and the
+/// `in_flight` counts it raised are lowered, waking anyone waiting for them.
+struct InFlight<'a> {
+    shared: &'a Shared,
+    held: [(usize, Option<BufPtr>); MAX_HELD],
+    len: usize,
+    /// Bit `i` set: `held[i]`'s buffer was handed on.
+    handed: std::cell::Cell<u8>,
+}
+
+impl<'a> InFlight<'a> {
+    fn new(shared: &'a Shared, work: &Work) -> InFlight<'a> {
+        let (held, len) = work.held();
+        InFlight { shared, held, len, handed: std::cell::Cell::new(0) }
+    }
+
+    /// Records that the work handed `buffer` on (delivered or released).
+    fn handed(&self, buffer: BufPtr) {
+        if let Some(i) = self.held[..self.len].iter().position(|&(_, b)| b == Some(buffer)) {
+            self.handed.set(self.handed.get() | 1 << i);
+        }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if self.len == 0 {
+            return;
+        }
+        for (i, &(_, buffer)) in self.held[..self.len].iter().enumerate() {
+            if let Some(b) = buffer.filter(|_| self.handed.get() & (1 << i) == 0) {
+                b.release();
+            }
+        }
+        let mut st = lock(&self.shared.state);
+        for &(port, _) in &self.held[..self.len] {
+            st.ports[port].in_flight -= 1;
+        }
+        drop(st);
+        self.shared.wake.notify_all();
+    }
+}
+
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("?")
+}
+
+impl State {
+    fn next_work(&mut self, now: Instant) -> Work {
+        if let Some(event) = self.events.pop_front() {
+            let control = &mut self.ports[0];
+            let target = match (control.enabled, control.cb) {
+                (true, Some(cb)) => {
+                    control.in_flight += 1;
+                    Some((control.ptr, cb))
+                }
+                _ => None,
+            };
+            return Work::Event(event, target);
+        }
+        for i in 0..self.ports.len() {
+            let p = &self.ports[i];
+            if p.id.is_output() || p.id.is_control() || !p.enabled || p.queue.is_empty() {
+                continue;
+            }
+            let buffer = self.ports[i].queue.pop_front().expect("checked non-empty");
+            self.ports[i].in_flight += 1;
+            let process = self.component.processor();
+            let mut outputs: [Option<Delivery>; MAX_OUTPUTS] = Default::default();
+            if process.is_some() && self.enabled {
+                for o in 0..self.ports.len() {
+                    let (id, enabled) = (self.ports[o].id, self.ports[o].enabled);
+                    if id.is_output() && enabled && id.index < MAX_OUTPUTS {
+                        outputs[id.index] = take(&mut self.ports, o);
+                    }
+                }
+            }
+            return Work::Input { port: i, buffer, outputs, process };
+        }
+        if !self.enabled {
+            return Work::Wait(None);
+        }
+        let (component, mut io) = self.split(now);
+        match component.produce(&mut io) {
+            Produce::Idle => Work::Wait(None),
+            Produce::Until(when) => Work::Wait(Some(when)),
+            Produce::Prepare { port, job } => Work::Prepare { port, job },
+            Produce::Fill { to, fill, frame, pts } => Work::Fill { to, fill, frame, pts },
+        }
+    }
+}
+
+impl Shared {
+    pub(crate) fn run(self: Arc<Shared>) {
+        let _ = self.worker_id.set(std::thread::current().id());
+        let mut st = lock(&self.state);
+        loop {
+            if st.shutdown {
+                break;
+            }
+            let work = st.next_work(Instant::now());
+            if let Work::Wait(deadline) = work {
+                st = match deadline {
+                    Some(d) => {
+                        let timeout = d.saturating_duration_since(Instant::now());
+                        self.wake.wait_timeout(st, timeout).unwrap_or_else(std::sync::PoisonError::into_inner).0
+                    }
+                    None => self.wait(st),
+                };
+                continue;
+            }
+            drop(st);
+            let preparing = match &work {
+                Work::Prepare { port, .. } => Some(*port),
+                _ => None,
+            };
+            // What this unit of work holds: given back by the guard whatever
+            // happens, so a disable never waits forever.
+            let in_flight = InFlight::new(&self, &work);
+            let outcome = catch_unwind(AssertUnwindSafe(|| self.perform(work, &in_flight)));
+            drop(in_flight);
+            st = lock(&self.state);
+            if let Err(payload) = outcome {
+                log::error!("{}: the component failed: {}", self.name, panic_text(payload.as_ref()));
+                st.events.push_back(PendingEvent::Error(sys::MMAL_EFAULT));
+                if let Some(port) = preparing {
+                    st.component.job_failed(port);
+                }
+            }
+        }
+    }
+
+    /// One unit of work, run without the state lock; it tells `held` of
+    /// every buffer it hands on.
+    fn perform(&self, work: Work, held: &InFlight<'_>) {
+        match work {
+            Work::Wait(_) => {}
+            Work::Event(event, target) => {
+                if let Some((ptr, cb)) = target {
+                    self.send_event(event, ptr, cb);
+                }
+            }
+            Work::Input { port, buffer, outputs, process } => {
+                let flags = buffer.flags();
+                for out in outputs.iter().flatten() {
+                    if let Some(process) = &process {
+                        process.process(buffer, out);
+                    }
+                    held.handed(out.buffer);
+                    self.deliver(out);
+                }
+                held.handed(buffer);
+                buffer.release();
+                let mut st = lock(&self.state);
+                let id = st.ports[port].id;
+                let (component, mut io) = st.split(Instant::now());
+                component.consumed(id, flags, &mut io);
+            }
+            Work::Prepare { port, job } => {
+                #[cfg(test)]
+                if tests::PANIC_NEXT_PREPARE.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                    panic!("injected failure");
+                }
+                let result = job.run();
+                let mut st = lock(&self.state);
+                let (component, mut io) = st.split(Instant::now());
+                component.job_done(port, result, &mut io);
+            }
+            Work::Fill { to, fill, frame, pts } => {
+                let buffer = to.buffer;
+                #[cfg(test)]
+                if tests::PANIC_NEXT_FRAME.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                    panic!("injected failure");
+                }
+                let (length, flags) = buffer.with_payload(|payload| fill.fill(frame, payload));
+                buffer.set(0, length, flags, pts);
+                drop(fill);
+                held.handed(buffer);
+                self.deliver(&to);
+            }
+        }
+    }
+
+    /// Hands a filled buffer on: to the connected input, or to the client.
+    fn deliver(&self, to: &Delivery) {
+        let buffer = to.buffer;
+        if let Some((peer, index)) = &to.peer {
+            if peer.accept(*index, buffer).is_err() {
+                buffer.release();
+            }
+        } else if let Some(cb) = to.cb {
+            let _action = lock(&self.action);
+            to.ptr.call(cb, buffer);
+        } else {
+            buffer.release();
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(unsafe_code)]
+pub(crate) mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    use std::time::{Duration, Instant};
+
+    use mmal_sys as sys;
+
+    /// Makes the worker panic while filling the next camera frame.
+    pub(crate) static PANIC_NEXT_FRAME: AtomicBool = AtomicBool::new(false);
+    /// Makes the worker panic while preparing the next picture.
+    pub(crate) static PANIC_NEXT_PREPARE: AtomicBool = AtomicBool::new(false);
+
+    static ERRORS: AtomicU32 = AtomicU32::new(0);
+    static FRAMES: AtomicU32 = AtomicU32::new(0);
+
+    unsafe extern "C" fn on_event(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
+        // SAFETY: the header and its payload are handed to the callback.
+        unsafe {
+            if (*b).cmd == sys::MMAL_EVENT_ERROR && (*b).data.cast::<u32>().read_unaligned() == sys::MMAL_EFAULT {
+                ERRORS.fetch_add(1, Ordering::SeqCst);
+            }
+            (crate::api().buffer_header_release)(b);
+        }
+    }
+
+    unsafe extern "C" fn on_frame(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
+        FRAMES.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: the header is handed to the callback.
+        unsafe { (crate::api().buffer_header_release)(b) };
+    }
+
+    fn wait_for(what: &str, done: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    #[test]
+    fn a_panic_in_the_worker_is_an_error_event_and_never_blocks_disable() {
+        std::env::set_var("VIDEOCORE", "emulated");
+        let api = crate::api();
+        let mut camera = std::ptr::null_mut();
+        // SAFETY: pointers from the live component, used as a C client
+        // would; released at the end.
+        unsafe {
+            assert_eq!((api.component_create)(c"vc.ril.camera".as_ptr(), &mut camera), sys::MMAL_SUCCESS);
+            assert_eq!((api.port_enable)((*camera).control, Some(on_event)), sys::MMAL_SUCCESS);
+            let port = *(*camera).output.add(1);
+            (*(*(*port).format).es).video.width = 64;
+            (*(*(*port).format).es).video.height = 48;
+            (*(*(*port).format).es).video.crop = sys::MMAL_RECT_T { x: 0, y: 0, width: 64, height: 48 };
+            assert_eq!((api.port_format_commit)(port), sys::MMAL_SUCCESS);
+            (*port).buffer_num = 2;
+            let pool = (api.port_pool_create)(port, 2, (*port).buffer_size_min);
+            assert_eq!((api.port_enable)(port, Some(on_frame)), sys::MMAL_SUCCESS);
+            for _ in 0..2 {
+                assert_eq!((api.port_send_buffer)(port, (api.queue_get)((*pool).queue)), sys::MMAL_SUCCESS);
+            }
+            assert_eq!((api.component_enable)(camera), sys::MMAL_SUCCESS);
+            PANIC_NEXT_FRAME.store(true, Ordering::SeqCst);
+            let mut capture = sys::MMAL_PARAMETER_BOOLEAN_T {
+                hdr: sys::MMAL_PARAMETER_HEADER_T {
+                    id: sys::MMAL_PARAMETER_CAPTURE,
+                    size: std::mem::size_of::<sys::MMAL_PARAMETER_BOOLEAN_T>() as u32,
+                },
+                enable: 1,
+            };
+            assert_eq!((api.port_parameter_set)(port, &mut capture.hdr), sys::MMAL_SUCCESS);
+            wait_for("the error event", || ERRORS.load(Ordering::SeqCst) == 1);
+            // The worker lives on: the other buffer still gets a frame, and
+            // the one the failed frame held went back to its pool.
+            wait_for("a frame after the failure", || FRAMES.load(Ordering::SeqCst) >= 1);
+            wait_for("both buffers back in the pool", || (api.queue_length)((*pool).queue) == 2);
+
+            // Preparing the picture fails: one error, and no retry until the
+            // configuration changes.
+            let shutter = |us: u32| {
+                let mut p = sys::MMAL_PARAMETER_UINT32_T {
+                    hdr: sys::MMAL_PARAMETER_HEADER_T {
+                        id: sys::MMAL_PARAMETER_SHUTTER_SPEED,
+                        size: std::mem::size_of::<sys::MMAL_PARAMETER_UINT32_T>() as u32,
+                    },
+                    value: us,
+                };
+                assert_eq!((api.port_parameter_set)((*camera).control, &mut p.hdr), sys::MMAL_SUCCESS);
+            };
+            PANIC_NEXT_PREPARE.store(true, Ordering::SeqCst);
+            shutter(5_000);
+            for _ in 0..2 {
+                assert_eq!((api.port_send_buffer)(port, (api.queue_get)((*pool).queue)), sys::MMAL_SUCCESS);
+            }
+            wait_for("the second error event", || ERRORS.load(Ordering::SeqCst) == 2);
+            let frames = FRAMES.load(Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(100));
+            assert_eq!(ERRORS.load(Ordering::SeqCst), 2, "the failed preparation was retried");
+            assert_eq!(FRAMES.load(Ordering::SeqCst), frames);
+            shutter(6_000);
+            wait_for("frames after the change", || FRAMES.load(Ordering::SeqCst) > frames);
+            let port_addr = port as usize;
+            let disable = std::thread::spawn(move || {
+                // SAFETY: the port is live until the component is released.
+                (crate::api().port_disable)(port_addr as *mut sys::MMAL_PORT_T)
+            });
+            wait_for("mmal_port_disable", || disable.is_finished());
+            assert_eq!(disable.join().unwrap(), sys::MMAL_SUCCESS);
+            (api.port_pool_destroy)(port, pool);
+            assert_eq!((api.component_release)(camera), sys::MMAL_SUCCESS);
+        }
+    }
+}
