@@ -27,6 +27,7 @@
 //! | `vc.ril.camera` | outputs 0 preview, 1 video, 2 still | a sensor looking at a [`Scene`] through a lens with per-channel vignetting and noise; exposure, gains, AWB, sensor modes and the lens shading override |
 //! | `vc.null_sink` | 1 input | takes buffers and returns them |
 //! | `vc.ril.video_splitter` | 1 input, 4 outputs | copies each input frame to every enabled output |
+//! | `vc.ril.resize` | 1 input, 1 output | scales the input to the output's size and converts between I420, RGB24, BGR24, RGBA and BGRA |
 //!
 //! The camera renders linear light (no gamma curve), so the level of a flat
 //! scene falls towards the corners exactly as the vignetting model says,

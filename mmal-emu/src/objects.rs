@@ -114,6 +114,18 @@ impl BufPtr {
         raw.dts = pts;
     }
 
+    pub(crate) fn pts(self) -> i64 {
+        self.raw().pts
+    }
+
+    /// Runs `f` on the valid bytes (`offset..offset + length`), or on
+    /// nothing if they do not lie inside the payload.
+    pub(crate) fn with_data<R>(self, f: impl FnOnce(&[u8]) -> R) -> R {
+        let (offset, length) = (self.raw().offset as usize, self.length());
+        let inside = offset.checked_add(length).is_some_and(|end| end <= self.alloc_size());
+        self.with_payload(|payload| if inside { f(&payload[offset..offset + length]) } else { f(&[]) })
+    }
+
     /// Runs `f` on the whole payload.
     pub(crate) fn with_payload<R>(self, f: impl FnOnce(&mut [u8]) -> R) -> R {
         let raw = self.raw();

@@ -82,3 +82,65 @@ fn only_tunnels_and_output_to_input() {
     let (o, i) = (out.buffer_requirements(), input.buffer_requirements());
     assert_eq!((o.num, o.size, i.num, i.size), (7, size + 4096, 7, size + 4096));
 }
+
+/// `vc.ril.resize` after the camera, beside a direct copy through the
+/// splitter: the resized picture is the camera's, scaled and converted.
+#[test]
+fn resize_scales_and_converts_the_camera_picture() {
+    let _s = serial();
+    let camera = Component::new("vc.ril.camera").unwrap();
+    let splitter = Component::new("vc.ril.video_splitter").unwrap();
+    let resize = Component::new("vc.ril.resize").unwrap();
+    let video = camera.output(1).unwrap();
+    let source = Format::video(Encoding::RGB24, 320, 240).with_frame_rate(30);
+    video.set_format(&source).unwrap();
+    let _to_splitter = Connection::new(&video, &splitter.input(0).unwrap(), ConnectionFlags::default()).unwrap();
+    let direct = splitter.output(0).unwrap().enable_stream(4).unwrap();
+    let _to_resize =
+        Connection::new(&splitter.output(1).unwrap(), &resize.input(0).unwrap(), ConnectionFlags::default()).unwrap();
+    let out = resize.output(0).unwrap();
+    let small = Format::video(Encoding::I420, 160, 120);
+    out.set_format(&small).unwrap();
+    assert_eq!(out.buffer_requirements().size_min as usize, 160 * 128 * 3 / 2);
+    let resized = out.enable_stream(4).unwrap();
+    for c in [&resize, &splitter, &camera] {
+        c.enable().unwrap();
+    }
+    video.set(&Capture(true)).unwrap();
+    // Pair frames by timestamp: the splitter sends each frame both ways.
+    let (a, b) = loop {
+        let a = direct.next_timeout(WAIT).unwrap();
+        let b = resized.next_timeout(WAIT).unwrap();
+        if a.pts() == b.pts() {
+            break (a, b);
+        }
+    };
+    assert_eq!(b.len(), 160 * 128 * 3 / 2);
+    let stride = source.stride();
+    let mut worst = 0.0f64;
+    for (x, y) in [(10, 10), (80, 60), (150, 100), (40, 90), (120, 20)] {
+        let p = &a[(2 * y) * stride + (2 * x) * 3..][..3];
+        let luma = 0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2]);
+        worst = worst.max((luma - f64::from(b[y * 160 + x])).abs());
+    }
+    assert!(worst <= 2.0, "Y differs from the source's luma by up to {worst}");
+    drop((a, b));
+    video.set(&Capture(false)).unwrap();
+    drop(resized);
+    // Every output encoding it offers.
+    for encoding in [Encoding::RGB24, Encoding::BGR24, Encoding::RGBA, Encoding::BGRA, Encoding::I420] {
+        out.set_format(&Format::video(encoding, 96, 64)).unwrap();
+        let frames = out.enable_stream(2).unwrap();
+        video.set(&Capture(true)).unwrap();
+        let frame = frames.next_timeout(WAIT).unwrap();
+        let expected = match encoding {
+            Encoding::I420 => 96 * 64 * 3 / 2,
+            Encoding::RGB24 | Encoding::BGR24 => 96 * 3 * 64,
+            _ => 96 * 4 * 64,
+        };
+        assert_eq!(frame.len(), expected, "{encoding}");
+        assert_eq!(out.buffer_requirements().size_min as usize, expected);
+        video.set(&Capture(false)).unwrap();
+    }
+    assert!(out.set_format(&Format::video(Encoding::OPAQUE, 96, 64)).is_err(), "the resizer takes no OPAQUE");
+}

@@ -9,6 +9,7 @@
 mod camera;
 mod camera_info;
 mod null_sink;
+mod resize;
 mod video_splitter;
 
 use std::any::Any;
@@ -31,6 +32,7 @@ pub(crate) fn create(name: &str) -> Option<Result<Box<dyn Component>, Status>> {
         "vc.ril.camera" => camera::Camera::new().map(|c| Box::new(c) as Box<dyn Component>),
         "vc.null_sink" => Ok(Box::new(null_sink::NullSink)),
         "vc.ril.video_splitter" => Ok(Box::new(video_splitter::VideoSplitter::new())),
+        "vc.ril.resize" => Ok(Box::new(resize::Resize::new())),
         _ => return None,
     })
 }
