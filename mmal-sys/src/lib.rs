@@ -63,6 +63,8 @@ pub use bindings::*;
 mod api;
 pub use api::*;
 
+pub mod param;
+
 /// `MMAL_FOURCC(a, b, c, d)`: four ASCII bytes, the first in the lowest
 /// byte.
 pub const fn fourcc(code: &[u8; 4]) -> u32 {

@@ -12,6 +12,7 @@ use crate::format::Format;
 use crate::params::{GetParameter, SetParameter};
 use crate::raw::{self, RawComponent, RawPort};
 use crate::stream::{Buffer, CallbackPort, FrameStream};
+use mmal_sys::param::ParameterStruct;
 
 pub(crate) struct ComponentInner {
     pub(crate) backend: &'static Backend,
@@ -393,18 +394,14 @@ impl Port {
     /// [`Error::Mmal`] with ENOSYS if the port does not have it;
     /// [`Error::ShortParameter`] if the reply is too short.
     pub fn get<P: GetParameter>(&self) -> Result<P> {
-        let mut words = [0u32; sys::MMAL_PARAMETER_MAX_SIZE as usize / 4];
-        let size = 8 + P::SIZE.min(words.len() * 4 - 8);
-        words[0] = P::ID;
-        words[1] = size as u32;
-        let status = self.raw.parameter_get(self.api(), &mut words);
+        let mut c = <P::C as ParameterStruct>::with_id(P::ID);
+        let status = self.raw.parameter_get(self.api(), &mut c);
         check(status, "mmal_port_parameter_get", || format!("{} ({})", self.name(), P::NAME))?;
-        let returned = (words[1] as usize).clamp(8, size);
-        let mut bytes = [0u8; sys::MMAL_PARAMETER_MAX_SIZE as usize];
-        for (chunk, w) in bytes.chunks_exact_mut(4).zip(words) {
-            chunk.copy_from_slice(&w.to_ne_bytes());
+        let size = (c.header_mut().size as usize).min(std::mem::size_of::<P::C>());
+        if size < P::MIN_SIZE {
+            return Err(Error::ShortParameter { name: P::NAME, got: size.saturating_sub(8), want: P::MIN_SIZE - 8 });
         }
-        P::decode(&bytes[8..returned])
+        P::from_c(&c, size)
     }
 
     /// Sets parameter `P`.
@@ -416,15 +413,9 @@ impl Port {
     /// VideoCore; [`Error::Mmal`] if the port refuses it.
     pub fn set<P: SetParameter>(&self, value: &P) -> Result<()> {
         value.check(self.component.backend.provider)?;
-        let mut bytes = [0u8; sys::MMAL_PARAMETER_MAX_SIZE as usize];
-        let n = value.encode(&mut bytes[8..])?;
-        let mut words = [0u32; sys::MMAL_PARAMETER_MAX_SIZE as usize / 4];
-        for (w, chunk) in words.iter_mut().zip(bytes.chunks_exact(4)) {
-            *w = u32::from_ne_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-        }
-        words[0] = P::ID;
-        words[1] = (8 + n) as u32;
-        let status = self.raw.parameter_set(self.api(), &words);
+        let mut c = value.to_c()?;
+        *c.header_mut() = sys::MMAL_PARAMETER_HEADER_T { id: P::ID, size: std::mem::size_of::<P::C>() as u32 };
+        let status = self.raw.parameter_set(self.api(), &c);
         check(status, "mmal_port_parameter_set", || format!("{} ({})", self.name(), P::NAME))
     }
 

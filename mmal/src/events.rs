@@ -10,7 +10,7 @@ use mmal_sys as sys;
 use crate::component::{Port, PortKind};
 use crate::error::{Result, Status};
 use crate::format::Format;
-use crate::params::{CameraSettings, GetParameter, Parameter};
+use crate::params::{CameraSettings, Parameter};
 use crate::raw::RawBuffer;
 use crate::stream::{Sink, SinkKind};
 
@@ -97,7 +97,7 @@ impl Event {
     pub fn camera_settings(&self) -> Option<CameraSettings> {
         match self {
             Event::ParameterChanged { id, payload } if *id == CameraSettings::ID => {
-                CameraSettings::decode(payload).ok()
+                crate::params::from_payload::<CameraSettings>(payload).ok()
             }
             _ => None,
         }

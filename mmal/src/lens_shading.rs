@@ -17,7 +17,8 @@ use vcsm::{DriverKind, SharedMemory, VcHandle};
 use crate::backend::Provider;
 use crate::error::{Error, Result};
 use crate::format::{Encoding, Format};
-use crate::params::{put_u32, Parameter, SetParameter};
+use crate::params::{Parameter, SetParameter};
+use mmal_sys::param::ParameterStruct;
 
 /// Sensor pixels per grid cell, each way.
 pub const CELL_SIZE: u32 = 64;
@@ -131,17 +132,23 @@ impl Parameter for LensShading<'_> {
 }
 
 impl SetParameter for LensShading<'_> {
-    fn encode(&self, out: &mut [u8]) -> Result<usize> {
+    type C = sys::MMAL_PARAMETER_LENS_SHADING_T;
+    fn to_c(&self) -> Result<Self::C> {
         // The firmware wants a valid cell size even to switch off.
         let (enabled, handle, cell) = match self.table {
             Some((h, _)) => (1, h.get(), CELL_SIZE),
             None => (0, 0, 16),
         };
-        let fields = [enabled, cell, self.grid_width, self.grid_stride, self.grid_height, handle, self.ref_transform];
-        for (i, v) in fields.into_iter().enumerate() {
-            put_u32(out, 4 * i, v);
-        }
-        Ok(28)
+        Ok(sys::MMAL_PARAMETER_LENS_SHADING_T {
+            hdr: <Self::C as ParameterStruct>::with_id(Self::ID).hdr,
+            enabled,
+            grid_cell_size: cell,
+            grid_width: self.grid_width,
+            grid_stride: self.grid_stride,
+            grid_height: self.grid_height,
+            mem_handle_table: handle,
+            ref_transform: self.ref_transform,
+        })
     }
 
     fn check(&self, provider: Provider) -> Result<()> {

@@ -14,7 +14,10 @@
 //! # Ok::<(), mmal::Error>(())
 //! ```
 
+use std::mem::size_of;
+
 use mmal_sys as sys;
+use sys::param::{as_bytes, from_bytes, ParameterStruct};
 
 use crate::error::{Error, Result};
 use crate::format::{Encoding, Rational};
@@ -28,26 +31,34 @@ pub trait Parameter {
     const NAME: &'static str;
 }
 
-/// A parameter that can be read.
+/// A parameter that can be read. It travels as the C struct `C` (from
+/// `mmal_sys`, whose layout is pinned per ABI), which the port fills in.
 pub trait GetParameter: Parameter + Sized {
-    /// Payload bytes (after the 8-byte header) to ask for.
-    const SIZE: usize;
-    /// Reads the value from the payload the port returned.
+    /// The C struct the port fills in.
+    type C: ParameterStruct;
+    /// Bytes (header included) a reply must hold: the whole struct unless
+    /// the parameter's length varies.
+    const MIN_SIZE: usize = size_of::<Self::C>();
+    /// The value from the struct the port filled; `size` is the reply's
+    /// size, header included (at least [`MIN_SIZE`](Self::MIN_SIZE)).
     ///
     /// # Errors
     ///
-    /// [`Error::ShortParameter`] and the like for a malformed payload.
-    fn decode(payload: &[u8]) -> Result<Self>;
+    /// [`Error::ShortParameter`] and the like for a malformed reply.
+    fn from_c(c: &Self::C, size: usize) -> Result<Self>;
 }
 
-/// A parameter that can be written.
+/// A parameter that can be written, as the C struct `C`.
 pub trait SetParameter: Parameter {
-    /// Writes the payload (after the header) into `out`; returns its length.
+    /// The C struct sent to the port.
+    type C: ParameterStruct;
+    /// The struct to send; its header is filled in by
+    /// [`Port::set`](crate::Port::set).
     ///
     /// # Errors
     ///
     /// [`Error::InvalidParameter`] for a value that cannot be sent.
-    fn encode(&self, out: &mut [u8]) -> Result<usize>;
+    fn to_c(&self) -> Result<Self::C>;
 
     /// Checks the value against the provider before it is sent (lens
     /// shading memory must come from the same VideoCore).
@@ -57,36 +68,43 @@ pub trait SetParameter: Parameter {
     }
 }
 
-pub(crate) fn u32_at(p: &[u8], offset: usize, name: &'static str) -> Result<u32> {
-    p.get(offset..offset + 4).map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]])).ok_or(Error::ShortParameter {
-        name,
-        got: p.len(),
-        want: offset + 4,
-    })
+/// `P` from the payload of a parameter (the bytes after its header), as a
+/// `PARAMETER_CHANGED` event carries it.
+pub(crate) fn from_payload<P: GetParameter>(payload: &[u8]) -> Result<P> {
+    let size = 8 + payload.len();
+    if size < P::MIN_SIZE {
+        return Err(Error::ShortParameter { name: P::NAME, got: payload.len(), want: P::MIN_SIZE - 8 });
+    }
+    let mut bytes = [0u8; sys::MMAL_PARAMETER_MAX_SIZE as usize];
+    let n = payload.len().min(bytes.len() - 8);
+    bytes[8..8 + n].copy_from_slice(&payload[..n]);
+    P::from_c(&from_bytes(&bytes), size.min(size_of::<P::C>()))
 }
 
-pub(crate) fn put_u32(out: &mut [u8], offset: usize, v: u32) {
-    out[offset..offset + 4].copy_from_slice(&v.to_ne_bytes());
+/// The bytes `value` sends, header included (for tests and logs).
+pub fn encoded<P: SetParameter>(value: &P) -> Result<Vec<u8>> {
+    let mut c = value.to_c()?;
+    *c.header_mut() = sys::MMAL_PARAMETER_HEADER_T { id: P::ID, size: size_of::<P::C>() as u32 };
+    Ok(as_bytes(&c).to_vec())
 }
 
-fn rational_at(p: &[u8], offset: usize, name: &'static str) -> Result<Rational> {
-    Ok(Rational::new(u32_at(p, offset, name)? as i32, u32_at(p, offset + 4, name)? as i32))
+fn rational(r: sys::MMAL_RATIONAL_T) -> Rational {
+    Rational::new(r.num, r.den)
 }
 
-fn put_rational(out: &mut [u8], offset: usize, r: Rational) {
-    put_u32(out, offset, r.num as u32);
-    put_u32(out, offset + 4, r.den as u32);
+fn c_rational(r: Rational) -> sys::MMAL_RATIONAL_T {
+    sys::MMAL_RATIONAL_T { num: r.num, den: r.den }
 }
 
-fn gain(value: f64, name: &str) -> Result<Rational> {
+fn gain(value: f64, name: &str) -> Result<sys::MMAL_RATIONAL_T> {
     if !(0.0..=32768.0).contains(&value) || value.is_nan() {
         return Err(Error::InvalidParameter(format!("{name} {value} is not a gain (0 for automatic, or 1.0 and up)")));
     }
-    Ok(Rational::from_f64(value))
+    Ok(c_rational(Rational::from_f64(value)))
 }
 
 macro_rules! scalar {
-    ($(#[$doc:meta])* $name:ident($ty:ty), $id:expr, $label:literal, $from:expr, $to:expr) => {
+    ($(#[$doc:meta])* $name:ident($ty:ty), $id:expr, $label:literal, $c:ty, $field:ident, $from:expr, $to:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub struct $name(pub $ty);
@@ -97,58 +115,72 @@ macro_rules! scalar {
         }
 
         impl GetParameter for $name {
-            const SIZE: usize = 4;
-            fn decode(payload: &[u8]) -> Result<Self> {
-                let raw = u32_at(payload, 0, $label)?;
-                Ok($name(($from)(raw)))
+            type C = $c;
+            fn from_c(c: &$c, _size: usize) -> Result<Self> {
+                Ok($name(($from)(c.$field)))
             }
         }
 
         impl SetParameter for $name {
-            fn encode(&self, out: &mut [u8]) -> Result<usize> {
-                put_u32(out, 0, ($to)(self.0));
-                Ok(4)
+            type C = $c;
+            fn to_c(&self) -> Result<$c> {
+                Ok(<$c>::with_id($id).tap(|c: &mut $c| c.$field = ($to)(self.0)))
             }
         }
     };
 }
 
+/// Sets fields of a freshly made struct in an expression.
+trait Tap: Sized {
+    fn tap(mut self, f: impl FnOnce(&mut Self)) -> Self {
+        f(&mut self);
+        self
+    }
+}
+
+impl<T: ParameterStruct> Tap for T {}
+
 scalar!(
     /// `MMAL_PARAMETER_CAMERA_NUM`: which camera (0 or 1 on a Compute
     /// Module), set on the camera's control port before anything else.
-    CameraNum(i32), sys::MMAL_PARAMETER_CAMERA_NUM, "CAMERA_NUM", |v: u32| v as i32, |v: i32| v as u32
+    CameraNum(i32), sys::MMAL_PARAMETER_CAMERA_NUM, "CAMERA_NUM", sys::MMAL_PARAMETER_INT32_T, value, |v| v, |v| v
 );
 scalar!(
     /// `MMAL_PARAMETER_CAMERA_CUSTOM_SENSOR_CONFIG`: the sensor mode (1–7;
     /// 0 lets the firmware choose from the output size and frame rate).
-    SensorMode(u32), sys::MMAL_PARAMETER_CAMERA_CUSTOM_SENSOR_CONFIG, "CAMERA_CUSTOM_SENSOR_CONFIG", |v| v, |v| v
+    SensorMode(u32), sys::MMAL_PARAMETER_CAMERA_CUSTOM_SENSOR_CONFIG, "CAMERA_CUSTOM_SENSOR_CONFIG",
+    sys::MMAL_PARAMETER_UINT32_T, value, |v| v, |v| v
 );
 scalar!(
     /// `MMAL_PARAMETER_CAPTURE`, on the video or still port: the video port
     /// streams while it is set; the still port takes one picture each time
     /// it is set.
-    Capture(bool), sys::MMAL_PARAMETER_CAPTURE, "CAPTURE", |v| v != 0, |v: bool| v as u32
+    Capture(bool), sys::MMAL_PARAMETER_CAPTURE, "CAPTURE", sys::MMAL_PARAMETER_BOOLEAN_T, enable,
+    |v| v != 0, |v: bool| v as i32
 );
 scalar!(
     /// `MMAL_PARAMETER_ZERO_COPY`: payloads in VCSM memory shared with the
     /// VideoCore instead of copied. Set it before enabling the port.
-    ZeroCopy(bool), sys::MMAL_PARAMETER_ZERO_COPY, "ZERO_COPY", |v| v != 0, |v: bool| v as u32
+    ZeroCopy(bool), sys::MMAL_PARAMETER_ZERO_COPY, "ZERO_COPY", sys::MMAL_PARAMETER_BOOLEAN_T, enable,
+    |v| v != 0, |v: bool| v as i32
 );
 scalar!(
     /// `MMAL_PARAMETER_SHUTTER_SPEED` in microseconds; 0 is automatic.
-    ShutterSpeed(u32), sys::MMAL_PARAMETER_SHUTTER_SPEED, "SHUTTER_SPEED", |v| v, |v| v
+    ShutterSpeed(u32), sys::MMAL_PARAMETER_SHUTTER_SPEED, "SHUTTER_SPEED", sys::MMAL_PARAMETER_UINT32_T, value,
+    |v| v, |v| v
 );
 scalar!(
     /// `MMAL_PARAMETER_ISO` (100–800); 0 is automatic.
-    Iso(u32), sys::MMAL_PARAMETER_ISO, "ISO", |v| v, |v| v
+    Iso(u32), sys::MMAL_PARAMETER_ISO, "ISO", sys::MMAL_PARAMETER_UINT32_T, value, |v| v, |v| v
 );
 scalar!(
     /// `MMAL_PARAMETER_JPEG_Q_FACTOR` (1–100), on an image encoder's output.
-    JpegQuality(u32), sys::MMAL_PARAMETER_JPEG_Q_FACTOR, "JPEG_Q_FACTOR", |v| v, |v| v
+    JpegQuality(u32), sys::MMAL_PARAMETER_JPEG_Q_FACTOR, "JPEG_Q_FACTOR", sys::MMAL_PARAMETER_UINT32_T, value,
+    |v| v, |v| v
 );
 
 macro_rules! mode_enum {
-    ($(#[$doc:meta])* $name:ident, $id:expr, $label:literal, { $($(#[$vdoc:meta])* $variant:ident = $value:expr),* $(,)? }) => {
+    ($(#[$doc:meta])* $name:ident, $id:expr, $label:literal, $c:ty, { $($(#[$vdoc:meta])* $variant:ident = $value:expr),* $(,)? }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[non_exhaustive]
@@ -182,16 +214,16 @@ macro_rules! mode_enum {
         }
 
         impl GetParameter for $name {
-            const SIZE: usize = 4;
-            fn decode(payload: &[u8]) -> Result<Self> {
-                Ok($name::from_raw(u32_at(payload, 0, $label)?))
+            type C = $c;
+            fn from_c(c: &$c, _size: usize) -> Result<Self> {
+                Ok($name::from_raw(c.value))
             }
         }
 
         impl SetParameter for $name {
-            fn encode(&self, out: &mut [u8]) -> Result<usize> {
-                put_u32(out, 0, self.to_raw());
-                Ok(4)
+            type C = $c;
+            fn to_c(&self) -> Result<$c> {
+                Ok(<$c>::with_id($id).tap(|c: &mut $c| c.value = self.to_raw()))
             }
         }
     };
@@ -199,7 +231,7 @@ macro_rules! mode_enum {
 
 mode_enum!(
     /// `MMAL_PARAMETER_EXPOSURE_MODE`.
-    ExposureMode, sys::MMAL_PARAMETER_EXPOSURE_MODE, "EXPOSURE_MODE", {
+    ExposureMode, sys::MMAL_PARAMETER_EXPOSURE_MODE, "EXPOSURE_MODE", sys::MMAL_PARAMETER_EXPOSUREMODE_T, {
         /// Fixed: shutter and gains as set.
         Off = sys::MMAL_PARAM_EXPOSUREMODE_OFF,
         /// Automatic.
@@ -221,7 +253,7 @@ mode_enum!(
 
 mode_enum!(
     /// `MMAL_PARAMETER_AWB_MODE`. [`AwbMode::Off`] applies [`AwbGains`].
-    AwbMode, sys::MMAL_PARAMETER_AWB_MODE, "AWB_MODE", {
+    AwbMode, sys::MMAL_PARAMETER_AWB_MODE, "AWB_MODE", sys::MMAL_PARAMETER_AWBMODE_T, {
         /// Off: the gains set with [`AwbGains`].
         Off = sys::MMAL_PARAM_AWBMODE_OFF,
         /// Automatic.
@@ -259,16 +291,17 @@ macro_rules! gain_param {
         }
 
         impl GetParameter for $name {
-            const SIZE: usize = 8;
-            fn decode(payload: &[u8]) -> Result<Self> {
-                Ok($name(rational_at(payload, 0, $label)?.to_f64()))
+            type C = sys::MMAL_PARAMETER_RATIONAL_T;
+            fn from_c(c: &sys::MMAL_PARAMETER_RATIONAL_T, _size: usize) -> Result<Self> {
+                Ok($name(rational(c.value).to_f64()))
             }
         }
 
         impl SetParameter for $name {
-            fn encode(&self, out: &mut [u8]) -> Result<usize> {
-                put_rational(out, 0, gain(self.0, $label)?);
-                Ok(8)
+            type C = sys::MMAL_PARAMETER_RATIONAL_T;
+            fn to_c(&self) -> Result<sys::MMAL_PARAMETER_RATIONAL_T> {
+                let value = gain(self.0, $label)?;
+                Ok(sys::MMAL_PARAMETER_RATIONAL_T::with_id($id).tap(|c| c.value = value))
             }
         }
     };
@@ -300,17 +333,17 @@ impl Parameter for AwbGains {
 }
 
 impl GetParameter for AwbGains {
-    const SIZE: usize = 16;
-    fn decode(p: &[u8]) -> Result<Self> {
-        Ok(AwbGains { red: rational_at(p, 0, Self::NAME)?.to_f64(), blue: rational_at(p, 8, Self::NAME)?.to_f64() })
+    type C = sys::MMAL_PARAMETER_AWB_GAINS_T;
+    fn from_c(c: &Self::C, _size: usize) -> Result<Self> {
+        Ok(AwbGains { red: rational(c.r_gain).to_f64(), blue: rational(c.b_gain).to_f64() })
     }
 }
 
 impl SetParameter for AwbGains {
-    fn encode(&self, out: &mut [u8]) -> Result<usize> {
-        put_rational(out, 0, gain(self.red, "red gain")?);
-        put_rational(out, 8, gain(self.blue, "blue gain")?);
-        Ok(16)
+    type C = sys::MMAL_PARAMETER_AWB_GAINS_T;
+    fn to_c(&self) -> Result<Self::C> {
+        let (r_gain, b_gain) = (gain(self.red, "red gain")?, gain(self.blue, "blue gain")?);
+        Ok(Self::C::with_id(Self::ID).tap(|c| (c.r_gain, c.b_gain) = (r_gain, b_gain)))
     }
 }
 
@@ -337,20 +370,19 @@ impl Parameter for FpsRange {
 }
 
 impl GetParameter for FpsRange {
-    const SIZE: usize = 16;
-    fn decode(p: &[u8]) -> Result<Self> {
-        Ok(FpsRange { low: rational_at(p, 0, Self::NAME)?, high: rational_at(p, 8, Self::NAME)? })
+    type C = sys::MMAL_PARAMETER_FPS_RANGE_T;
+    fn from_c(c: &Self::C, _size: usize) -> Result<Self> {
+        Ok(FpsRange { low: rational(c.fps_low), high: rational(c.fps_high) })
     }
 }
 
 impl SetParameter for FpsRange {
-    fn encode(&self, out: &mut [u8]) -> Result<usize> {
+    type C = sys::MMAL_PARAMETER_FPS_RANGE_T;
+    fn to_c(&self) -> Result<Self::C> {
         if self.low.den == 0 || self.high.den == 0 || self.low.to_f64() > self.high.to_f64() {
             return Err(Error::InvalidParameter(format!("FPS range {self:?} is empty")));
         }
-        put_rational(out, 0, self.low);
-        put_rational(out, 8, self.high);
-        Ok(16)
+        Ok(Self::C::with_id(Self::ID).tap(|c| (c.fps_low, c.fps_high) = (c_rational(self.low), c_rational(self.high))))
     }
 }
 
@@ -415,51 +447,58 @@ impl Parameter for CameraConfig {
     const NAME: &'static str = "CAMERA_CONFIG";
 }
 
+impl TimestampMode {
+    fn to_raw(self) -> u32 {
+        match self {
+            TimestampMode::Zero => sys::MMAL_PARAM_TIMESTAMP_MODE_ZERO,
+            TimestampMode::RawStc => sys::MMAL_PARAM_TIMESTAMP_MODE_RAW_STC,
+            TimestampMode::ResetStc => sys::MMAL_PARAM_TIMESTAMP_MODE_RESET_STC,
+        }
+    }
+
+    fn from_raw(raw: u32) -> TimestampMode {
+        match raw {
+            sys::MMAL_PARAM_TIMESTAMP_MODE_ZERO => TimestampMode::Zero,
+            sys::MMAL_PARAM_TIMESTAMP_MODE_RAW_STC => TimestampMode::RawStc,
+            _ => TimestampMode::ResetStc,
+        }
+    }
+}
+
 impl GetParameter for CameraConfig {
-    const SIZE: usize = 40;
-    fn decode(p: &[u8]) -> Result<Self> {
-        let f = |i: usize| u32_at(p, 4 * i, Self::NAME);
+    type C = sys::MMAL_PARAMETER_CAMERA_CONFIG_T;
+    fn from_c(c: &Self::C, _size: usize) -> Result<Self> {
         Ok(CameraConfig {
-            max_stills_w: f(0)?,
-            max_stills_h: f(1)?,
-            stills_yuv422: f(2)? != 0,
-            one_shot_stills: f(3)? != 0,
-            max_preview_video_w: f(4)?,
-            max_preview_video_h: f(5)?,
-            num_preview_video_frames: f(6)?,
-            stills_capture_circular_buffer_height: f(7)?,
-            fast_preview_resume: f(8)? != 0,
-            timestamp_mode: match f(9)? {
-                sys::MMAL_PARAM_TIMESTAMP_MODE_ZERO => TimestampMode::Zero,
-                sys::MMAL_PARAM_TIMESTAMP_MODE_RAW_STC => TimestampMode::RawStc,
-                _ => TimestampMode::ResetStc,
-            },
+            max_stills_w: c.max_stills_w,
+            max_stills_h: c.max_stills_h,
+            stills_yuv422: c.stills_yuv422 != 0,
+            one_shot_stills: c.one_shot_stills != 0,
+            max_preview_video_w: c.max_preview_video_w,
+            max_preview_video_h: c.max_preview_video_h,
+            num_preview_video_frames: c.num_preview_video_frames,
+            stills_capture_circular_buffer_height: c.stills_capture_circular_buffer_height,
+            fast_preview_resume: c.fast_preview_resume != 0,
+            timestamp_mode: TimestampMode::from_raw(c.use_stc_timestamp),
         })
     }
 }
 
 impl SetParameter for CameraConfig {
-    fn encode(&self, out: &mut [u8]) -> Result<usize> {
-        let fields = [
-            self.max_stills_w,
-            self.max_stills_h,
-            self.stills_yuv422 as u32,
-            self.one_shot_stills as u32,
-            self.max_preview_video_w,
-            self.max_preview_video_h,
-            self.num_preview_video_frames,
-            self.stills_capture_circular_buffer_height,
-            self.fast_preview_resume as u32,
-            match self.timestamp_mode {
-                TimestampMode::Zero => sys::MMAL_PARAM_TIMESTAMP_MODE_ZERO,
-                TimestampMode::RawStc => sys::MMAL_PARAM_TIMESTAMP_MODE_RAW_STC,
-                TimestampMode::ResetStc => sys::MMAL_PARAM_TIMESTAMP_MODE_RESET_STC,
-            },
-        ];
-        for (i, v) in fields.into_iter().enumerate() {
-            put_u32(out, 4 * i, v);
-        }
-        Ok(40)
+    type C = sys::MMAL_PARAMETER_CAMERA_CONFIG_T;
+    fn to_c(&self) -> Result<Self::C> {
+        Ok(sys::MMAL_PARAMETER_CAMERA_CONFIG_T {
+            hdr: Self::C::with_id(Self::ID).hdr,
+            max_stills_w: self.max_stills_w,
+            max_stills_h: self.max_stills_h,
+            stills_yuv422: self.stills_yuv422 as u32,
+            one_shot_stills: self.one_shot_stills as u32,
+            max_preview_video_w: self.max_preview_video_w,
+            max_preview_video_h: self.max_preview_video_h,
+            num_preview_video_frames: self.num_preview_video_frames,
+            stills_capture_circular_buffer_height: self.stills_capture_circular_buffer_height,
+            fast_preview_resume: self.fast_preview_resume as u32,
+            use_stc_timestamp: self.timestamp_mode.to_raw(),
+        })
     }
 }
 
@@ -493,27 +532,23 @@ impl Parameter for CameraInfo {
 }
 
 impl GetParameter for CameraInfo {
-    const SIZE: usize = std::mem::size_of::<sys::MMAL_PARAMETER_CAMERA_INFO_T>() - 8;
-    fn decode(p: &[u8]) -> Result<Self> {
-        let n = u32_at(p, 0, Self::NAME)?.min(sys::MMAL_PARAMETER_CAMERA_INFO_MAX_CAMERAS) as usize;
-        let mut cameras = Vec::with_capacity(n);
-        for i in 0..n {
-            let at = 8 + 32 * i;
-            let name_bytes = p.get(at + 16..at + 32).ok_or(Error::ShortParameter {
-                name: Self::NAME,
-                got: p.len(),
-                want: at + 32,
-            })?;
-            let end = name_bytes.iter().position(|&b| b == 0).unwrap_or(16);
-            cameras.push(CameraEntry {
-                port_id: u32_at(p, at, Self::NAME)?,
-                max_width: u32_at(p, at + 4, Self::NAME)?,
-                max_height: u32_at(p, at + 8, Self::NAME)?,
-                lens_present: u32_at(p, at + 12, Self::NAME)? != 0,
-                name: String::from_utf8_lossy(&name_bytes[..end]).into_owned(),
-            });
-        }
-        Ok(CameraInfo { cameras, num_flashes: u32_at(p, 4, Self::NAME)? })
+    type C = sys::MMAL_PARAMETER_CAMERA_INFO_T;
+    fn from_c(c: &Self::C, _size: usize) -> Result<Self> {
+        let n = (c.num_cameras as usize).min(c.cameras.len());
+        let cameras = c.cameras[..n]
+            .iter()
+            .map(|cam| {
+                let name: Vec<u8> = cam.camera_name.iter().map(|&b| b as u8).take_while(|&b| b != 0).collect();
+                CameraEntry {
+                    port_id: cam.port_id,
+                    max_width: cam.max_width,
+                    max_height: cam.max_height,
+                    lens_present: cam.lens_present != 0,
+                    name: String::from_utf8_lossy(&name).into_owned(),
+                }
+            })
+            .collect();
+        Ok(CameraInfo { cameras, num_flashes: c.num_flashes })
     }
 }
 
@@ -542,15 +577,15 @@ impl Parameter for CameraSettings {
 }
 
 impl GetParameter for CameraSettings {
-    const SIZE: usize = 40;
-    fn decode(p: &[u8]) -> Result<Self> {
+    type C = sys::MMAL_PARAMETER_CAMERA_SETTINGS_T;
+    fn from_c(c: &Self::C, _size: usize) -> Result<Self> {
         Ok(CameraSettings {
-            exposure_us: u32_at(p, 0, Self::NAME)?,
-            analog_gain: rational_at(p, 4, Self::NAME)?.to_f64(),
-            digital_gain: rational_at(p, 12, Self::NAME)?.to_f64(),
-            awb_red_gain: rational_at(p, 20, Self::NAME)?.to_f64(),
-            awb_blue_gain: rational_at(p, 28, Self::NAME)?.to_f64(),
-            focus_position: u32_at(p, 36, Self::NAME)?,
+            exposure_us: c.exposure,
+            analog_gain: rational(c.analog_gain).to_f64(),
+            digital_gain: rational(c.digital_gain).to_f64(),
+            awb_red_gain: rational(c.awb_red_gain).to_f64(),
+            awb_blue_gain: rational(c.awb_blue_gain).to_f64(),
+            focus_position: c.focus_position,
         })
     }
 }
@@ -580,10 +615,9 @@ impl Parameter for ChangeEventRequest {
 }
 
 impl SetParameter for ChangeEventRequest {
-    fn encode(&self, out: &mut [u8]) -> Result<usize> {
-        put_u32(out, 0, self.id);
-        put_u32(out, 4, self.enable as u32);
-        Ok(8)
+    type C = sys::MMAL_PARAMETER_CHANGE_EVENT_REQUEST_T;
+    fn to_c(&self) -> Result<Self::C> {
+        Ok(Self::C::with_id(Self::ID).tap(|c| (c.change_id, c.enable) = (self.id, self.enable as i32)))
     }
 }
 
@@ -598,22 +632,29 @@ impl Parameter for SupportedEncodings {
 }
 
 impl GetParameter for SupportedEncodings {
-    const SIZE: usize = sys::MMAL_PARAMETER_MAX_SIZE as usize - 8;
-    fn decode(p: &[u8]) -> Result<Self> {
-        Ok(SupportedEncodings(
-            p.chunks_exact(4).map(|c| Encoding::from_raw(u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))).collect(),
-        ))
+    type C = sys::param::MaxParameter;
+    const MIN_SIZE: usize = 8;
+    fn from_c(c: &Self::C, size: usize) -> Result<Self> {
+        let n = ((size - 8) / 4).min(c.words.len());
+        Ok(SupportedEncodings(c.words[..n].iter().map(|&e| Encoding::from_raw(e)).collect()))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::mem::offset_of;
+
     use super::*;
 
     fn round_trip<P: GetParameter + SetParameter + PartialEq + std::fmt::Debug>(p: P) {
-        let mut buf = [0u8; 384];
-        let n = p.encode(&mut buf).unwrap();
-        assert_eq!(P::decode(&buf[..n]).unwrap(), p);
+        let bytes = encoded(&p).unwrap();
+        assert_eq!(bytes.len(), size_of::<<P as SetParameter>::C>());
+        let back = from_bytes::<<P as GetParameter>::C>(&bytes);
+        assert_eq!(P::from_c(&back, bytes.len()).unwrap(), p);
+    }
+
+    fn u32_at(bytes: &[u8], offset: usize) -> u32 {
+        u32::from_ne_bytes(bytes[offset..offset + 4].try_into().unwrap())
     }
 
     #[test]
@@ -632,18 +673,41 @@ mod tests {
     }
 
     #[test]
+    fn fields_land_where_the_abi_puts_them() {
+        let b = encoded(&ShutterSpeed(33_000)).unwrap();
+        assert_eq!(u32_at(&b, 0), sys::MMAL_PARAMETER_SHUTTER_SPEED);
+        assert_eq!(u32_at(&b, 4) as usize, size_of::<sys::MMAL_PARAMETER_UINT32_T>());
+        assert_eq!(u32_at(&b, offset_of!(sys::MMAL_PARAMETER_UINT32_T, value)), 33_000);
+        let b = encoded(&CameraConfig::for_size(1920, 1080)).unwrap();
+        type Config = sys::MMAL_PARAMETER_CAMERA_CONFIG_T;
+        assert_eq!(u32_at(&b, offset_of!(Config, max_stills_w)), 1920);
+        assert_eq!(u32_at(&b, offset_of!(Config, max_preview_video_h)), 1080);
+        assert_eq!(u32_at(&b, offset_of!(Config, num_preview_video_frames)), 3);
+        assert_eq!(u32_at(&b, offset_of!(Config, use_stc_timestamp)), sys::MMAL_PARAM_TIMESTAMP_MODE_RESET_STC);
+        let b = encoded(&AwbGains { red: 1.5, blue: 2.0 }).unwrap();
+        type Gains = sys::MMAL_PARAMETER_AWB_GAINS_T;
+        assert_eq!(u32_at(&b, offset_of!(Gains, r_gain)), 98_304);
+        assert_eq!(u32_at(&b, offset_of!(Gains, b_gain)), 131_072);
+        assert_eq!(u32_at(&b, offset_of!(Gains, b_gain) + 4), 65_536);
+        let b = encoded(&ChangeEventRequest::of::<CameraSettings>()).unwrap();
+        type Request = sys::MMAL_PARAMETER_CHANGE_EVENT_REQUEST_T;
+        assert_eq!(u32_at(&b, offset_of!(Request, change_id)), sys::MMAL_PARAMETER_CAMERA_SETTINGS);
+        assert_eq!(u32_at(&b, offset_of!(Request, enable)), 1);
+        assert_eq!(b.len(), 16);
+    }
+
+    #[test]
     fn bad_values_are_refused() {
-        let mut buf = [0u8; 64];
-        assert!(matches!(AnalogGain(-1.0).encode(&mut buf), Err(Error::InvalidParameter(_))));
-        assert!(matches!(FpsRange::new(30.0, 1.0).encode(&mut buf), Err(Error::InvalidParameter(_))));
-        assert!(matches!(CameraSettings::decode(&[0; 8]), Err(Error::ShortParameter { .. })));
+        assert!(matches!(AnalogGain(-1.0).to_c(), Err(Error::InvalidParameter(_))));
+        assert!(matches!(FpsRange::new(30.0, 1.0).to_c(), Err(Error::InvalidParameter(_))));
+        assert!(matches!(from_payload::<CameraSettings>(&[0; 8]), Err(Error::ShortParameter { .. })));
     }
 
     #[test]
     fn gains_travel_as_raspistill_sends_them() {
-        let mut buf = [0u8; 8];
-        AnalogGain(2.0).encode(&mut buf).unwrap();
-        assert_eq!(u32_at(&buf, 0, "x").unwrap(), 131072);
-        assert_eq!(u32_at(&buf, 4, "x").unwrap(), 65536);
+        let b = encoded(&AnalogGain(2.0)).unwrap();
+        let at = offset_of!(sys::MMAL_PARAMETER_RATIONAL_T, value);
+        assert_eq!(u32_at(&b, at), 131072);
+        assert_eq!(u32_at(&b, at + 4), 65536);
     }
 }

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use mmal_sys as sys;
+use sys::param::ParameterStruct;
 
 use crate::format::{Encoding, Format, Rational, Rect};
 use crate::stream::Sink;
@@ -331,17 +332,18 @@ impl RawPort {
         unsafe { (api.port_disable)(self.0.as_ptr()) }
     }
 
-    /// Sets a parameter; `param` starts with its header.
-    pub(crate) fn parameter_set(self, api: &sys::Api, param: &[u32]) -> Status {
-        // SAFETY: `param` is a parameter whose header's size covers no more
-        // than the slice (the caller builds it so).
-        unsafe { (api.port_parameter_set)(self.0.as_ptr(), param.as_ptr().cast()) }
+    /// Sets a parameter; its header says its ID and size.
+    pub(crate) fn parameter_set<C: ParameterStruct>(self, api: &sys::Api, param: &C) -> Status {
+        debug_assert!(param.clone().header_mut().size as usize <= std::mem::size_of::<C>());
+        // SAFETY: a `ParameterStruct` starts with its header, and the
+        // callers set the header's size to the struct's.
+        unsafe { (api.port_parameter_set)(self.0.as_ptr(), (param as *const C).cast()) }
     }
 
-    /// Gets a parameter into `param`, whose header says its size.
-    pub(crate) fn parameter_get(self, api: &sys::Api, param: &mut [u32]) -> Status {
-        // SAFETY: `param` is at least as long as its header's size.
-        unsafe { (api.port_parameter_get)(self.0.as_ptr(), param.as_mut_ptr().cast()) }
+    /// Gets a parameter into `param`, whose header says its ID and size.
+    pub(crate) fn parameter_get<C: ParameterStruct>(self, api: &sys::Api, param: &mut C) -> Status {
+        // SAFETY: as above; the provider writes at most the header's size.
+        unsafe { (api.port_parameter_get)(self.0.as_ptr(), (param as *mut C).cast()) }
     }
 
     pub(crate) fn pool_create(self, api: &sys::Api, headers: u32, size: u32) -> Option<RawPool> {
@@ -587,10 +589,8 @@ mod tests {
         let b = pool.get(api).unwrap();
         assert!(port.send(api, b).is_ok());
         assert_eq!(camera.enable(api), sys::MMAL_SUCCESS);
-        let mut capture = [0u32; 3];
-        capture[0] = sys::MMAL_PARAMETER_CAPTURE;
-        capture[1] = 12;
-        capture[2] = 1;
+        let mut capture = sys::MMAL_PARAMETER_BOOLEAN_T::with_id(sys::MMAL_PARAMETER_CAPTURE);
+        capture.enable = 1;
         assert_eq!(port.parameter_set(api, &capture), sys::MMAL_SUCCESS);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         // SAFETY: as above.

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mmal_sys as sys;
+use sys::param::ParameterStruct;
 
 use super::{Component, Fill, Job, PortId, Produce, Requirements};
-use crate::core::params::{put_rational, put_u32, rational_at, u32_at};
+use crate::core::params::{ratio, rational, read, reply};
 use crate::core::{Io, PendingEvent};
 use crate::format::VideoFormat;
 use crate::objects::Status;
@@ -107,7 +108,7 @@ impl Camera {
         let o = &mut self.outputs[index];
         match id {
             sys::MMAL_PARAMETER_CAPTURE => {
-                let on = u32_at(data, 8)? != 0;
+                let on = read::<sys::MMAL_PARAMETER_BOOLEAN_T>(data)?.enable != 0;
                 if index == STILL && on && !o.capture {
                     o.stills += 1;
                 }
@@ -117,7 +118,8 @@ impl Camera {
                 }
             }
             sys::MMAL_PARAMETER_FPS_RANGE => {
-                let (low, high) = (rational_at(data, 8)?, rational_at(data, 16)?);
+                let range = read::<sys::MMAL_PARAMETER_FPS_RANGE_T>(data)?;
+                let (low, high) = (ratio(range.fps_low)?, ratio(range.fps_high)?);
                 if low < 0.0 || high < low {
                     return Err(sys::MMAL_EINVAL);
                 }
@@ -132,73 +134,62 @@ impl Camera {
     fn set_control_parameter(&mut self, id: u32, data: &[u8], enabled: bool) -> Result<(), Status> {
         let sensor = self.sensor;
         let p = &mut self.params;
+        let uint = || read::<sys::MMAL_PARAMETER_UINT32_T>(data).map(|p| p.value);
         match id {
             sys::MMAL_PARAMETER_CAMERA_NUM => {
-                let n = u32_at(data, 8)? as i32;
+                let n = read::<sys::MMAL_PARAMETER_INT32_T>(data)?.value;
                 if !(0..4).contains(&n) {
                     return Err(sys::MMAL_EINVAL);
                 }
                 p.camera_num = n;
             }
             sys::MMAL_PARAMETER_CAMERA_CUSTOM_SENSOR_CONFIG => {
-                let mode = u32_at(data, 8)?;
+                let mode = uint()?;
                 if mode as usize > sensor.modes().len() {
                     return Err(sys::MMAL_EINVAL);
                 }
                 p.sensor_mode = mode;
             }
             sys::MMAL_PARAMETER_CAMERA_CONFIG => {
-                if data.len() < std::mem::size_of::<sys::MMAL_PARAMETER_CAMERA_CONFIG_T>() {
-                    return Err(sys::MMAL_EINVAL);
-                }
+                let config = read::<sys::MMAL_PARAMETER_CAMERA_CONFIG_T>(data)?;
                 if enabled {
                     log::error!("camera config cannot change while the camera is enabled");
                     return Err(sys::MMAL_EINVAL);
                 }
-                let f = |i: usize| u32_at(data, 8 + 4 * i);
-                let c = &mut p.config;
-                c.max_stills_w = f(0)?;
-                c.max_stills_h = f(1)?;
-                c.stills_yuv422 = f(2)?;
-                c.one_shot_stills = f(3)?;
-                c.max_preview_video_w = f(4)?;
-                c.max_preview_video_h = f(5)?;
-                c.num_preview_video_frames = f(6)?;
-                c.stills_capture_circular_buffer_height = f(7)?;
-                c.fast_preview_resume = f(8)?;
-                c.use_stc_timestamp = f(9)?;
+                p.config = config;
             }
-            sys::MMAL_PARAMETER_SHUTTER_SPEED => p.shutter_us = u32_at(data, 8)?,
+            sys::MMAL_PARAMETER_SHUTTER_SPEED => p.shutter_us = uint()?,
             sys::MMAL_PARAMETER_ISO => {
-                let iso = u32_at(data, 8)?;
+                let iso = uint()?;
                 if iso > 1600 {
                     return Err(sys::MMAL_EINVAL);
                 }
                 p.iso = iso;
             }
             sys::MMAL_PARAMETER_EXPOSURE_MODE => {
-                let mode = u32_at(data, 8)?;
+                let mode = read::<sys::MMAL_PARAMETER_EXPOSUREMODE_T>(data)?.value;
                 if mode > sys::MMAL_PARAM_EXPOSUREMODE_FIREWORKS {
                     return Err(sys::MMAL_EINVAL);
                 }
                 p.exposure_mode = mode;
             }
             sys::MMAL_PARAMETER_AWB_MODE => {
-                let mode = u32_at(data, 8)?;
+                let mode = read::<sys::MMAL_PARAMETER_AWBMODE_T>(data)?.value;
                 if mode > sys::MMAL_PARAM_AWBMODE_GREYWORLD {
                     return Err(sys::MMAL_EINVAL);
                 }
                 p.awb_mode = mode;
             }
             sys::MMAL_PARAMETER_CUSTOM_AWB_GAINS => {
-                let (r, b) = (rational_at(data, 8)?, rational_at(data, 16)?);
+                let gains = read::<sys::MMAL_PARAMETER_AWB_GAINS_T>(data)?;
+                let (r, b) = (ratio(gains.r_gain)?, ratio(gains.b_gain)?);
                 if !(0.0..=8.0).contains(&r) || !(0.0..=8.0).contains(&b) {
                     return Err(sys::MMAL_EINVAL);
                 }
                 p.awb_gains = (r, b);
             }
             sys::MMAL_PARAMETER_ANALOG_GAIN | sys::MMAL_PARAMETER_DIGITAL_GAIN => {
-                let g = rational_at(data, 8)?;
+                let g = ratio(read::<sys::MMAL_PARAMETER_RATIONAL_T>(data)?.value)?;
                 let max = if id == sys::MMAL_PARAMETER_DIGITAL_GAIN {
                     64.0
                 } else if sensor == Sensor::Ov5647 {
@@ -226,12 +217,10 @@ impl Camera {
 /// Checks a lens shading override as the firmware does and copies the table
 /// out of VCSM: `None` turns the override off.
 fn read_lens_shading(sensor: Sensor, data: &[u8]) -> Result<Option<Arc<ShadingTable>>, Status> {
-    if data.len() < std::mem::size_of::<sys::MMAL_PARAMETER_LENS_SHADING_T>() {
-        return Err(sys::MMAL_EINVAL);
-    }
-    let f = |i: usize| u32_at(data, 8 + 4 * i);
-    let (enabled, cell, width, stride, height, handle) = (f(0)? != 0, f(1)?, f(2)?, f(3)?, f(4)?, f(5)?);
-    if !enabled {
+    let p = read::<sys::MMAL_PARAMETER_LENS_SHADING_T>(data)?;
+    let (cell, width, stride, height, handle) =
+        (p.grid_cell_size, p.grid_width, p.grid_stride, p.grid_height, p.mem_handle_table);
+    if p.enabled == 0 {
         return Ok(None);
     }
     let (w, h) = sensor.resolution();
@@ -268,13 +257,13 @@ fn read_lens_shading(sensor: Sensor, data: &[u8]) -> Result<Option<Arc<ShadingTa
 
 /// `MMAL_PARAMETER_CAMERA_SETTINGS_T` after its header.
 fn write_settings(out: &mut [u8], s: &Settings) -> usize {
-    put_u32(out, 0, s.exposure_us);
-    put_rational(out, 4, s.analog_gain);
-    put_rational(out, 12, s.digital_gain);
-    put_rational(out, 20, s.awb_gains.0);
-    put_rational(out, 28, s.awb_gains.1);
-    put_u32(out, 36, 0);
-    40
+    let mut p = sys::MMAL_PARAMETER_CAMERA_SETTINGS_T::with_id(sys::MMAL_PARAMETER_CAMERA_SETTINGS);
+    p.exposure = s.exposure_us;
+    p.analog_gain = rational(s.analog_gain);
+    p.digital_gain = rational(s.digital_gain);
+    p.awb_red_gain = rational(s.awb_gains.0);
+    p.awb_blue_gain = rational(s.awb_gains.1);
+    reply(out, &p)
 }
 
 /// Preparing an output's picture for one generation of the settings.
@@ -361,62 +350,60 @@ impl Component for Camera {
     }
 
     fn get_parameter(&self, port: PortId, id: u32, out: &mut [u8]) -> Result<usize, Status> {
-        let one = |out: &mut [u8], v: u32| {
-            put_u32(out, 0, v);
-            Ok(4)
+        let uint = |out: &mut [u8], value: u32| {
+            let mut p = sys::MMAL_PARAMETER_UINT32_T::with_id(id);
+            p.value = value;
+            Ok(reply(out, &p))
+        };
+        let gain = |out: &mut [u8], value: f32| {
+            let mut p = sys::MMAL_PARAMETER_RATIONAL_T::with_id(id);
+            p.value = rational(value);
+            Ok(reply(out, &p))
         };
         if port.is_output() {
             let o = &self.outputs[port.index];
             return match id {
-                sys::MMAL_PARAMETER_CAPTURE => one(out, o.capture as u32),
+                sys::MMAL_PARAMETER_CAPTURE => {
+                    let mut p = sys::MMAL_PARAMETER_BOOLEAN_T::with_id(id);
+                    p.enable = o.capture as i32;
+                    Ok(reply(out, &p))
+                }
                 sys::MMAL_PARAMETER_FPS_RANGE => {
-                    put_rational(out, 0, o.fps_range.0);
-                    put_rational(out, 8, o.fps_range.1);
-                    Ok(16)
+                    let mut p = sys::MMAL_PARAMETER_FPS_RANGE_T::with_id(id);
+                    (p.fps_low, p.fps_high) = (rational(o.fps_range.0), rational(o.fps_range.1));
+                    Ok(reply(out, &p))
                 }
                 _ => Err(sys::MMAL_ENOSYS),
             };
         }
         let q = &self.params;
         match id {
-            sys::MMAL_PARAMETER_CAMERA_NUM => one(out, q.camera_num as u32),
-            sys::MMAL_PARAMETER_CAMERA_CUSTOM_SENSOR_CONFIG => one(out, q.sensor_mode),
-            sys::MMAL_PARAMETER_SHUTTER_SPEED => one(out, q.shutter_us),
-            sys::MMAL_PARAMETER_ISO => one(out, q.iso),
-            sys::MMAL_PARAMETER_EXPOSURE_MODE => one(out, q.exposure_mode),
-            sys::MMAL_PARAMETER_AWB_MODE => one(out, q.awb_mode),
-            sys::MMAL_PARAMETER_CAMERA_CONFIG => {
-                let c = &q.config;
-                let fields = [
-                    c.max_stills_w,
-                    c.max_stills_h,
-                    c.stills_yuv422,
-                    c.one_shot_stills,
-                    c.max_preview_video_w,
-                    c.max_preview_video_h,
-                    c.num_preview_video_frames,
-                    c.stills_capture_circular_buffer_height,
-                    c.fast_preview_resume,
-                    c.use_stc_timestamp,
-                ];
-                for (i, v) in fields.into_iter().enumerate() {
-                    put_u32(out, 4 * i, v);
-                }
-                Ok(40)
+            sys::MMAL_PARAMETER_CAMERA_NUM => {
+                let mut p = sys::MMAL_PARAMETER_INT32_T::with_id(id);
+                p.value = q.camera_num;
+                Ok(reply(out, &p))
             }
+            sys::MMAL_PARAMETER_CAMERA_CUSTOM_SENSOR_CONFIG => uint(out, q.sensor_mode),
+            sys::MMAL_PARAMETER_SHUTTER_SPEED => uint(out, q.shutter_us),
+            sys::MMAL_PARAMETER_ISO => uint(out, q.iso),
+            sys::MMAL_PARAMETER_EXPOSURE_MODE => {
+                let mut p = sys::MMAL_PARAMETER_EXPOSUREMODE_T::with_id(id);
+                p.value = q.exposure_mode;
+                Ok(reply(out, &p))
+            }
+            sys::MMAL_PARAMETER_AWB_MODE => {
+                let mut p = sys::MMAL_PARAMETER_AWBMODE_T::with_id(id);
+                p.value = q.awb_mode;
+                Ok(reply(out, &p))
+            }
+            sys::MMAL_PARAMETER_CAMERA_CONFIG => Ok(reply(out, &q.config)),
             sys::MMAL_PARAMETER_CUSTOM_AWB_GAINS => {
-                put_rational(out, 0, q.awb_gains.0);
-                put_rational(out, 8, q.awb_gains.1);
-                Ok(16)
+                let mut p = sys::MMAL_PARAMETER_AWB_GAINS_T::with_id(id);
+                (p.r_gain, p.b_gain) = (rational(q.awb_gains.0), rational(q.awb_gains.1));
+                Ok(reply(out, &p))
             }
-            sys::MMAL_PARAMETER_ANALOG_GAIN => {
-                put_rational(out, 0, q.analog_gain);
-                Ok(8)
-            }
-            sys::MMAL_PARAMETER_DIGITAL_GAIN => {
-                put_rational(out, 0, q.digital_gain);
-                Ok(8)
-            }
+            sys::MMAL_PARAMETER_ANALOG_GAIN => gain(out, q.analog_gain),
+            sys::MMAL_PARAMETER_DIGITAL_GAIN => gain(out, q.digital_gain),
             sys::MMAL_PARAMETER_CAMERA_SETTINGS => Ok(write_settings(out, &self.setup(1).settings())),
             _ => Err(sys::MMAL_ENOSYS),
         }

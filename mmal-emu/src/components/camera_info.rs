@@ -2,9 +2,10 @@
 //! on its control port): the one emulated sensor.
 
 use mmal_sys as sys;
+use sys::param::ParameterStruct;
 
 use super::{Component, PortId, Requirements};
-use crate::core::params::put_u32;
+use crate::core::params::reply;
 use crate::format::VideoFormat;
 use crate::objects::Status;
 use crate::sensor::Sensor;
@@ -33,15 +34,13 @@ impl Component for CameraInfo {
             return Err(sys::MMAL_ENOSYS);
         }
         let (w, h) = self.sensor.resolution();
-        put_u32(out, 0, 1); // num_cameras
-        put_u32(out, 4, 0); // num_flashes
-        put_u32(out, 8, 0); // port_id
-        put_u32(out, 12, w);
-        put_u32(out, 16, h);
-        put_u32(out, 20, 0); // lens_present
-        let name = self.sensor.name().as_bytes();
-        out[24..24 + 16].fill(0);
-        out[24..24 + name.len()].copy_from_slice(name);
-        Ok(std::mem::size_of::<sys::MMAL_PARAMETER_CAMERA_INFO_T>() - 8)
+        let mut info = sys::MMAL_PARAMETER_CAMERA_INFO_T::with_id(id);
+        info.num_cameras = 1;
+        let camera = &mut info.cameras[0];
+        (camera.max_width, camera.max_height) = (w, h);
+        for (to, &from) in camera.camera_name.iter_mut().zip(self.sensor.name().as_bytes()) {
+            *to = from as std::ffi::c_char;
+        }
+        Ok(reply(out, &info))
     }
 }

@@ -4,7 +4,6 @@
 use mmal_sys as sys;
 
 use super::component::Shared;
-use super::params::put_u32;
 use crate::objects::{lock, Callback, PortPtr};
 
 /// An event waiting to go out on the control port.
@@ -19,6 +18,12 @@ pub(crate) enum PendingEvent {
     /// `MMAL_EVENT_PARAMETER_CHANGED`: parameter `id` with the first `len`
     /// bytes of `payload` after its header.
     ParameterChanged { id: u32, payload: [u8; 64], len: usize },
+}
+
+/// Event payloads are plain 32-bit words (`MMAL_EVENT_END_OF_STREAM_T`,
+/// the error's status, a parameter's header).
+fn put_u32(out: &mut [u8], offset: usize, v: u32) {
+    out[offset..offset + 4].copy_from_slice(&v.to_ne_bytes());
 }
 
 impl Shared {

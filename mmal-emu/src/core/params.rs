@@ -1,34 +1,43 @@
 //! Parameters: what the core answers itself (zero copy, change events,
-//! supported encodings), what it hands to the component, and the byte
-//! helpers both use.
+//! supported encodings), what it hands to the component, and the codec
+//! both use: `mmal-sys`'s parameter structs, as the client uses them.
+
+use std::mem::size_of;
 
 use mmal_sys as sys;
+use sys::param::{as_bytes, from_bytes, ParameterStruct};
 
 use crate::objects::{lock, PortPtr, Status};
 
-pub(crate) fn u32_at(data: &[u8], offset: usize) -> Result<u32, Status> {
-    data.get(offset..offset + 4).map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]])).ok_or(sys::MMAL_EINVAL)
-}
-
-/// An `MMAL_RATIONAL_T` at `offset`, as a number; a zero denominator is
-/// EINVAL.
-pub(crate) fn rational_at(data: &[u8], offset: usize) -> Result<f32, Status> {
-    let num = u32_at(data, offset)? as i32;
-    let den = u32_at(data, offset + 4)? as i32;
-    if den == 0 {
+/// The parameter struct `T` (one of `mmal-sys`'s, the layouts the client
+/// uses too) from a parameter's bytes, header included; EINVAL if there are
+/// fewer bytes than the struct.
+pub(crate) fn read<T: ParameterStruct>(data: &[u8]) -> Result<T, Status> {
+    if data.len() < size_of::<T>() {
         return Err(sys::MMAL_EINVAL);
     }
-    Ok(num as f32 / den as f32)
+    Ok(from_bytes(data))
 }
 
-pub(crate) fn put_u32(out: &mut [u8], offset: usize, v: u32) {
-    out[offset..offset + 4].copy_from_slice(&v.to_ne_bytes());
+/// Writes `value`, less its header, into `out` (a reply's payload);
+/// returns the payload's length.
+pub(crate) fn reply<T: ParameterStruct>(out: &mut [u8], value: &T) -> usize {
+    let payload = &as_bytes(value)[size_of::<sys::MMAL_PARAMETER_HEADER_T>()..];
+    out[..payload.len()].copy_from_slice(payload);
+    payload.len()
 }
 
-/// An `MMAL_RATIONAL_T` in 1/65536ths, as the firmware reports them.
-pub(crate) fn put_rational(out: &mut [u8], offset: usize, v: f32) {
-    put_u32(out, offset, (v * 65536.0).round() as i32 as u32);
-    put_u32(out, offset + 4, 65536);
+/// A rational as a number; a zero denominator is EINVAL.
+pub(crate) fn ratio(r: sys::MMAL_RATIONAL_T) -> Result<f32, Status> {
+    if r.den == 0 {
+        return Err(sys::MMAL_EINVAL);
+    }
+    Ok(r.num as f32 / r.den as f32)
+}
+
+/// A number as a rational in 1/65536ths, as the firmware reports them.
+pub(crate) fn rational(v: f32) -> sys::MMAL_RATIONAL_T {
+    sys::MMAL_RATIONAL_T { num: (v * 65536.0).round() as i32, den: 65536 }
 }
 
 /// `mmal_port_parameter_set`: `data` is the whole parameter, header
@@ -43,19 +52,18 @@ pub(crate) fn parameter_set(port: PortPtr, id: u32, data: &[u8]) -> Status {
             if enabled {
                 Err(sys::MMAL_EINVAL)
             } else {
-                u32_at(data, 8).map(|on| st.ports[pid.all].zero_copy = on != 0)
+                read::<sys::MMAL_PARAMETER_BOOLEAN_T>(data).map(|p| st.ports[pid.all].zero_copy = p.enable != 0)
             }
         }
-        sys::MMAL_PARAMETER_CHANGE_EVENT_REQUEST if pid.is_control() => (|| {
-            let change_id = u32_at(data, 8)?;
-            let enable = u32_at(data, 12)? != 0;
-            st.change_events.retain(|&i| i != change_id);
-            if enable {
-                st.change_events.push(change_id);
-            }
-            st.component.change_events_changed();
-            Ok(())
-        })(),
+        sys::MMAL_PARAMETER_CHANGE_EVENT_REQUEST if pid.is_control() => {
+            read::<sys::MMAL_PARAMETER_CHANGE_EVENT_REQUEST_T>(data).map(|request| {
+                st.change_events.retain(|&i| i != request.change_id);
+                if request.enable != 0 {
+                    st.change_events.push(request.change_id);
+                }
+                st.component.change_events_changed();
+            })
+        }
         _ => {
             let component_enabled = st.enabled;
             st.component.set_parameter(pid, id, data, component_enabled)
@@ -83,14 +91,15 @@ pub(crate) fn parameter_get(port: PortPtr, id: u32, out: &mut [u8]) -> Result<us
     let mut scratch = [0u8; sys::MMAL_PARAMETER_MAX_SIZE as usize];
     let n = match id {
         sys::MMAL_PARAMETER_ZERO_COPY if !p.id.is_control() => {
-            put_u32(&mut scratch, 0, p.zero_copy as u32);
-            4
+            let mut value = sys::MMAL_PARAMETER_BOOLEAN_T::with_id(id);
+            value.enable = p.zero_copy as i32;
+            reply(&mut scratch, &value)
         }
         sys::MMAL_PARAMETER_SUPPORTED_ENCODINGS if !p.id.is_control() => {
             let encodings = st.component.encodings(p.id);
-            for (i, e) in encodings.iter().enumerate() {
-                put_u32(&mut scratch, 4 * i, *e);
-            }
+            let mut value = sys::param::MaxParameter::with_id(id);
+            value.words[..encodings.len()].copy_from_slice(encodings);
+            reply(&mut scratch, &value);
             4 * encodings.len()
         }
         _ => st.component.get_parameter(p.id, id, &mut scratch)?,
