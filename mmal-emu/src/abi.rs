@@ -231,10 +231,6 @@ unsafe extern "C" fn connection_create(
         if out_connection.is_null() {
             return sys::MMAL_EINVAL;
         }
-        if flags & sys::MMAL_CONNECTION_FLAG_TUNNELLING == 0 {
-            log::error!("mmal_connection_create: the software VideoCore supports tunnelled connections only");
-            return sys::MMAL_ENOSYS;
-        }
         let status = component::connect(out, input, flags);
         // As libmmal: a port already connected still gets a connection
         // object (which connects nothing) along with EISCONN; any other
@@ -242,7 +238,8 @@ unsafe extern "C" fn connection_create(
         if status != sys::MMAL_SUCCESS && status != sys::MMAL_EISCONN {
             return status;
         }
-        let connection = ConnectionPtr::create(out, input, flags, status == sys::MMAL_SUCCESS);
+        let tunnel = flags & sys::MMAL_CONNECTION_FLAG_TUNNELLING != 0;
+        let connection = ConnectionPtr::create(out, input, flags, tunnel && status == sys::MMAL_SUCCESS);
         // Both ports' userdata point at the connection, as libmmal sets them.
         out.set_userdata(connection.as_raw().cast());
         input.set_userdata(connection.as_raw().cast());
@@ -263,7 +260,8 @@ unsafe extern "C" fn connection_enable(c: *mut sys::MMAL_CONNECTION_T) -> sys::M
             out.use_recommended_buffers();
             input.use_recommended_buffers();
         }
-        let status = component::port_enable(out, None);
+        let status =
+            if c.through_client() { enable_through_client(c, out, input) } else { component::port_enable(out, None) };
         if status == sys::MMAL_SUCCESS {
             c.set_enabled(true);
         }
@@ -277,13 +275,67 @@ unsafe extern "C" fn connection_disable(c: *mut sys::MMAL_CONNECTION_T) -> sys::
         if !c.is_enabled() {
             return sys::MMAL_SUCCESS;
         }
-        let Some((out, _)) = c.ports() else { return sys::MMAL_EINVAL };
-        let status = component::port_disable(out);
+        let Some((out, input)) = c.ports() else { return sys::MMAL_EINVAL };
+        let status = if c.through_client() {
+            // Input, then output (whose buffers come back through the
+            // connection's queue), then whatever the client left queued.
+            let status = component::port_disable(input);
+            let out_status = component::port_disable(out);
+            while let Some(b) = c.queue().get() {
+                b.release();
+            }
+            if status == sys::MMAL_SUCCESS {
+                out_status
+            } else {
+                status
+            }
+        } else {
+            component::port_disable(out)
+        };
         if status == sys::MMAL_SUCCESS {
             c.set_enabled(false);
         }
         status
     })
+}
+
+/// `mmal_connection_enable` without a tunnel, as libmmal's connection code
+/// does it: both ports take the larger buffer numbers and sizes, the
+/// connection's pool is remade to match (from VCSM if both ends are in
+/// zero-copy mode), and both ports are enabled with the connection's
+/// callbacks. Moving buffers is then the client's work.
+fn enable_through_client(c: ConnectionPtr, out: PortPtr, input: PortPtr) -> sys::MMAL_STATUS_T {
+    let (out_num, out_size, _, _) = out.buffers();
+    let (in_num, in_size, _, _) = input.buffers();
+    let (num, size) = (out_num.max(in_num), out_size.max(in_size));
+    out.set_buffers(num, size);
+    input.set_buffers(num, size);
+    if num == 0 {
+        return sys::MMAL_EINVAL;
+    }
+    let zero_copy = component::zero_copy(out) && component::zero_copy(input);
+    let pool = match PoolPtr::create(num as usize, size as usize, zero_copy) {
+        Ok(pool) => pool,
+        Err(status) => return status,
+    };
+    let connection = c;
+    pool.set_hook(Some(Box::new(move |b| {
+        pool.queue().put(b);
+        connection.notify();
+        false
+    })));
+    if let Some(old) = c.set_pool(Some(pool)) {
+        old.destroy();
+    }
+    let status = component::port_enable(out, Some(Callback(objects::connection_output_cb)));
+    if status != sys::MMAL_SUCCESS {
+        return status;
+    }
+    let status = component::port_enable(input, Some(Callback(objects::connection_input_cb)));
+    if status != sys::MMAL_SUCCESS {
+        let _ = component::port_disable(out);
+    }
+    status
 }
 
 unsafe extern "C" fn connection_destroy(c: *mut sys::MMAL_CONNECTION_T) -> sys::MMAL_STATUS_T {
@@ -296,6 +348,9 @@ unsafe extern "C" fn connection_destroy(c: *mut sys::MMAL_CONNECTION_T) -> sys::
         }
         if let (Some((out, input)), true) = (conn.ports(), conn.connects()) {
             component::disconnect(out, input);
+        }
+        if let Some(pool) = conn.set_pool(None) {
+            pool.destroy();
         }
         conn.free();
         sys::MMAL_SUCCESS

@@ -14,7 +14,8 @@
 //! * a parameter read into a short buffer gets `MMAL_ENOSPC` and the full
 //!   size; an unknown component name gets `MMAL_ENOSYS`;
 //! * tunnelled connections move buffers between components with no client
-//!   callback;
+//!   callback; connections without tunnelling own a pool and pass buffers
+//!   through the client's connection callback, as libmmal's do;
 //! * `MMAL_PARAMETER_ZERO_COPY` makes port payloads come from emulated VCSM
 //!   memory (the `vcsm` crate's emulated driver), as libmmal's VC client
 //!   does with real VCSM.

@@ -172,7 +172,9 @@ impl BufPtr {
         raw.dts = sys::MMAL_TIME_UNKNOWN;
         // SAFETY: the pool outlives its headers (see `header`).
         let pool = unsafe { &*pool };
-        let keep = match &*lock(&pool.hook) {
+        // Called without the lock: a hook may release buffers itself.
+        let hook = lock(&pool.hook).clone();
+        let keep = match hook {
             Some(hook) => hook(self),
             None => true,
         };
@@ -243,7 +245,7 @@ pub(crate) struct PoolBox {
     headers: Box<[HeaderBox]>,
     header_ptrs: Box<[*mut sys::MMAL_BUFFER_HEADER_T]>,
     _payloads: Payloads,
-    hook: Mutex<Option<Hook>>,
+    hook: Mutex<Option<Arc<Hook>>>,
 }
 
 /// A live pool.
@@ -363,7 +365,7 @@ impl PoolPtr {
     }
 
     pub(crate) fn set_hook(&self, hook: Option<Hook>) {
-        *lock(&self.pool().hook) = hook;
+        *lock(&self.pool().hook) = hook.map(Arc::new);
     }
 
     /// Frees the pool, its headers and payloads.
@@ -703,9 +705,20 @@ pub(crate) struct ConnectionBox {
     raw: sys::MMAL_CONNECTION_T,
     name: CString,
     /// Whether creating it connected the ports (not so for the object
-    /// handed back with EISCONN).
+    /// handed back with EISCONN, nor for a connection through the client).
     connects: bool,
+    /// Through the client: the buffers the output returned, for the client
+    /// to pass on (`raw.queue` points here).
+    queue: Box<QueueBox>,
 }
+
+// SAFETY: the connection's fields are written by the client's calls
+// (create, enable, disable, destroy) and read by the workers' callbacks
+// only while it is enabled; `is_enabled` is accessed atomically and the
+// queue has its own lock.
+unsafe impl Send for ConnectionPtr {}
+// SAFETY: as above.
+unsafe impl Sync for ConnectionPtr {}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ConnectionPtr(NonNull<ConnectionBox>);
@@ -717,8 +730,12 @@ impl ConnectionPtr {
             raw: sys::MMAL_CONNECTION_T { flags, in_: input.as_raw(), out: out.as_raw(), ..Default::default() },
             name,
             connects,
+            queue: Box::new(QueueBox::with_capacity(8)),
         });
         c.raw.name = c.name.as_ptr();
+        if flags & sys::MMAL_CONNECTION_FLAG_TUNNELLING == 0 {
+            c.raw.queue = (&mut *c.queue as *mut QueueBox).cast();
+        }
         CONNECTIONS.fetch_add(1, Ordering::SeqCst);
         ConnectionPtr(NonNull::from(Box::leak(c)))
     }
@@ -762,10 +779,70 @@ impl ConnectionPtr {
         field.store(on as u32, Ordering::Release);
     }
 
+    /// Whether buffers pass through the client (no tunnel).
+    pub(crate) fn through_client(self) -> bool {
+        self.flags() & sys::MMAL_CONNECTION_FLAG_TUNNELLING == 0
+    }
+
+    /// The buffers the output returned, waiting for the client.
+    pub(crate) fn queue(&self) -> &QueueBox {
+        // SAFETY: as in `raw`.
+        unsafe { &self.0.as_ref().queue }
+    }
+
+    /// The pool of a connection through the client.
+    pub(crate) fn pool(self) -> Option<PoolPtr> {
+        PoolPtr::from_raw(self.raw().pool)
+    }
+
+    /// Replaces the pool (`None` to take it away); returns the old one.
+    pub(crate) fn set_pool(self, pool: Option<PoolPtr>) -> Option<PoolPtr> {
+        let old = self.pool();
+        // SAFETY: live (see `raw`); written only by the client's calls,
+        // while no buffer of the connection is in flight.
+        unsafe { (*self.0.as_ptr()).raw.pool = pool.map_or(ptr::null_mut(), PoolPtr::as_raw) };
+        old
+    }
+
+    /// Calls the client's connection callback, if it set one.
+    pub(crate) fn notify(self) {
+        if let Some(cb) = self.raw().callback {
+            // SAFETY: a callback of libmmal's type, which the client set
+            // for this connection, given the connection.
+            unsafe { cb(self.as_raw()) };
+        }
+    }
+
     pub(crate) fn free(self) {
         // SAFETY: leaked from a box in `create`, freed once.
         drop(unsafe { Box::from_raw(self.0.as_ptr()) });
         CONNECTIONS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The callback a connection through the client puts on its output port:
+/// the buffer goes to the connection's queue, and the client is told.
+pub(crate) unsafe extern "C" fn connection_output_cb(
+    port: *mut sys::MMAL_PORT_T,
+    buffer: *mut sys::MMAL_BUFFER_HEADER_T,
+) {
+    let (Some(port), Some(buffer)) = (PortPtr::from_raw(port), BufPtr::from_raw(buffer)) else { return };
+    let Some(c) = ConnectionPtr::from_raw(port.port().raw.userdata.cast()) else {
+        buffer.release();
+        return;
+    };
+    c.queue().put(buffer);
+    c.notify();
+}
+
+/// The callback on the input port: the buffer goes back to the connection's
+/// pool (whose release hook tells the client).
+pub(crate) unsafe extern "C" fn connection_input_cb(
+    _port: *mut sys::MMAL_PORT_T,
+    buffer: *mut sys::MMAL_BUFFER_HEADER_T,
+) {
+    if let Some(buffer) = BufPtr::from_raw(buffer) {
+        buffer.release();
     }
 }
 

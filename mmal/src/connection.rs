@@ -1,13 +1,15 @@
 //! Connections between ports.
 
 use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use mmal_sys as sys;
 
 use crate::component::{Port, PortKind};
 use crate::error::{check, Error, Result, Status};
-use crate::raw::{self, RawConnection};
+use crate::raw::{self, RawBuffer, RawConnection, RawPort};
 
 /// The ports that live connections connect (their addresses).
 static CONNECTED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
@@ -55,13 +57,128 @@ impl std::ops::BitOr for ConnectionFlags {
     }
 }
 
-/// A tunnelled connection from an output port to an input port, enabled
-/// while it lives. It keeps both components alive; dropping it disables
-/// and destroys it (first, in raspistill's order).
+/// A connection from an output port to an input port, enabled while it
+/// lives: tunnelled (buffers move between the components), or through this
+/// process (buffers pass through a closure of yours on the way; see
+/// [`through_client`](Self::through_client)). It keeps both components
+/// alive; dropping it disables and destroys it (first, in raspistill's
+/// order).
 pub struct Connection {
     raw: RawConnection,
     output: Port,
     input: Port,
+    relay: Option<Arc<Relay>>,
+}
+
+type Inspect = Box<dyn FnMut(&mut PassingBuffer<'_>) + Send>;
+
+/// What a connection through the client runs on MMAL's threads: buffers
+/// from the output go through `inspect` to the input, and empty buffers
+/// from the connection's pool go back to the output.
+///
+/// Ownership: the [`Connection`] holds one `Arc`; while the connection may
+/// call back, its `user_data` holds another, handed over by
+/// `RawConnection::give_relay` before the first enable and reclaimed by
+/// `take_relay` only after a successful disable. If disabling fails it is
+/// leaked, as the connection may still call back.
+pub(crate) struct Relay {
+    output: Port,
+    input: Port,
+    inspect: Mutex<Inspect>,
+    panic: Mutex<Option<String>>,
+    passed: AtomicU64,
+}
+
+impl Relay {
+    pub(crate) fn output_port(&self) -> RawPort {
+        self.output.raw
+    }
+
+    pub(crate) fn note_panic(&self, message: String) {
+        log::error!("a connection's closure on {} panicked: {message}", self.output.name());
+        *crate::lock(&self.panic) = Some(message);
+    }
+
+    /// Moves what is waiting: filled buffers to the input (through
+    /// `inspect`), empty ones to the output. Runs on MMAL's threads, and
+    /// once after each enable.
+    pub(crate) fn pump(&self, connection: RawConnection) {
+        let api = self.output.api();
+        while let Some(mut buffer) = connection.queue_get(api) {
+            if buffer.length() == 0 {
+                // Nothing in it: a buffer the output gave back (as it does
+                // when disabled) goes back to the pool.
+                buffer.release(api);
+                continue;
+            }
+            if buffer.cmd() != 0 {
+                // An event on the output port (a format change, say).
+                log::warn!(
+                    "{}: event {:#x} on a connection through the client is dropped",
+                    self.output.name(),
+                    buffer.cmd()
+                );
+                buffer.release(api);
+                continue;
+            }
+            if crate::lock(&self.panic).is_none() {
+                self.passed.fetch_add(1, Ordering::Relaxed);
+                let mut passing = PassingBuffer { raw: &mut buffer };
+                let result = catch_unwind(AssertUnwindSafe(|| (crate::lock(&self.inspect))(&mut passing)));
+                if let Err(payload) = result {
+                    self.note_panic(crate::stream::panic_message(payload.as_ref()));
+                }
+            }
+            if !self.input.raw.is_enabled() {
+                buffer.release(api);
+            } else if let Err(buffer) = self.input.raw.send(api, buffer) {
+                buffer.release(api);
+            }
+        }
+        // A refused buffer goes back to the pool, which calls back here;
+        // the output is disabled by then, so this loop does not start again.
+        while self.output.raw.is_enabled() {
+            let Some(buffer) = connection.pool_get(api) else { break };
+            if let Err(buffer) = self.output.raw.send(api, buffer) {
+                buffer.release(api);
+                break;
+            }
+        }
+    }
+}
+
+/// A buffer on its way through a connection, inside your closure: look at
+/// it or change it before it goes on to the input.
+pub struct PassingBuffer<'a> {
+    raw: &'a mut RawBuffer,
+}
+
+impl PassingBuffer<'_> {
+    /// The valid bytes.
+    pub fn data(&self) -> &[u8] {
+        self.raw.data()
+    }
+
+    /// The valid bytes, to change them.
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        self.raw.data_mut()
+    }
+
+    /// Presentation time in microseconds, if known.
+    pub fn pts(&self) -> Option<i64> {
+        Some(self.raw.pts()).filter(|&t| t != sys::MMAL_TIME_UNKNOWN)
+    }
+
+    /// `MMAL_BUFFER_HEADER_FLAG_*` bits.
+    pub fn flags(&self) -> u32 {
+        self.raw.flags()
+    }
+}
+
+impl fmt::Debug for PassingBuffer<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PassingBuffer").field("len", &self.raw.length()).field("pts", &self.pts()).finish()
+    }
 }
 
 impl fmt::Debug for Connection {
@@ -73,20 +190,67 @@ impl fmt::Debug for Connection {
 impl Connection {
     /// Connects `output` to `input` (copying the output's format across
     /// unless [`ConnectionFlags::KEEP_PORT_FORMATS`]) and enables the
-    /// connection. Use `ConnectionFlags::default()` unless you know better.
+    /// connection. Use `ConnectionFlags::default()` (a tunnel) unless you
+    /// know better; without [`ConnectionFlags::TUNNELLING`] buffers pass
+    /// through this process untouched (see
+    /// [`through_client`](Self::through_client) to look at them).
     ///
     /// # Errors
     ///
-    /// [`Error::Unsupported`] without [`ConnectionFlags::TUNNELLING`] (use a
-    /// [`FrameStream`](crate::FrameStream) to read frames in Rust);
-    /// [`Error::State`] for ports of the wrong kind or already enabled;
-    /// [`Error::Mmal`] if either side refuses.
+    /// [`Error::State`] for ports of the wrong kind, already enabled or
+    /// already connected; [`Error::Mmal`] if either side refuses.
     pub fn new(output: &Port, input: &Port, flags: ConnectionFlags) -> Result<Connection> {
-        if !flags.contains(ConnectionFlags::TUNNELLING) {
-            return Err(Error::Unsupported(
-                "only tunnelled connections are supported; read frames in Rust with Port::enable_stream",
-            ));
-        }
+        let inspect: Option<Inspect> = if flags.contains(ConnectionFlags::TUNNELLING) {
+            None
+        } else {
+            Some(Box::new(|_: &mut PassingBuffer<'_>| {}))
+        };
+        Connection::create(output, input, flags, inspect)
+    }
+
+    /// Connects `output` to `input` through this process, as libmmal's
+    /// connections without tunnelling do: the connection owns a pool, and
+    /// every buffer the output fills passes through `inspect` (on MMAL's
+    /// thread; keep it quick) before it goes to the input. Use it to read
+    /// frames on their way to an encoder, or to change them. Payloads are
+    /// VCSM memory shared with the VideoCore when both ports are in
+    /// zero-copy mode ([`params::ZeroCopy`](crate::params::ZeroCopy)).
+    ///
+    /// ```
+    /// # fn main() -> mmal::Result<()> {
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use std::sync::Arc;
+    /// use mmal::{params::Capture, Component, Connection, Encoding, Format};
+    ///
+    /// let camera = Component::new("vc.ril.camera")?;
+    /// let sink = Component::new("vc.null_sink")?;
+    /// let video = camera.output(1)?;
+    /// video.set_format(&Format::video(Encoding::I420, 320, 240).with_frame_rate(30))?;
+    /// let bytes = Arc::new(AtomicU64::new(0));
+    /// let seen = bytes.clone();
+    /// let link = Connection::through_client(&video, &sink.input(0)?, move |buffer| {
+    ///     seen.fetch_add(buffer.data().len() as u64, Ordering::Relaxed);
+    /// })?;
+    /// sink.enable()?;
+    /// camera.enable()?;
+    /// video.set(&Capture(true))?;
+    /// # let start = std::time::Instant::now();
+    /// # while link.passed() < 2 && start.elapsed().as_secs() < 10 { std::thread::sleep(std::time::Duration::from_millis(5)); }
+    /// # assert!(link.passed() >= 2);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As for [`new`](Self::new).
+    pub fn through_client<F>(output: &Port, input: &Port, inspect: F) -> Result<Connection>
+    where
+        F: FnMut(&mut PassingBuffer<'_>) + Send + 'static,
+    {
+        Connection::create(output, input, ConnectionFlags::ALLOCATION_ON_INPUT, Some(Box::new(inspect)))
+    }
+
+    fn create(output: &Port, input: &Port, flags: ConnectionFlags, inspect: Option<Inspect>) -> Result<Connection> {
         if output.kind() != PortKind::Output || input.kind() != PortKind::Input {
             return Err(Error::State(format!(
                 "connect an output to an input, not {} to {}",
@@ -112,9 +276,39 @@ impl Connection {
         })?;
         connected.extend([output.raw.addr(), input.raw.addr()]);
         drop(connected);
-        let connection = Connection { raw, output: output.clone(), input: input.clone() };
+        let relay = inspect.map(|inspect| {
+            let relay = Arc::new(Relay {
+                output: output.clone(),
+                input: input.clone(),
+                inspect: Mutex::new(inspect),
+                panic: Mutex::new(None),
+                passed: AtomicU64::new(0),
+            });
+            raw.give_relay(&relay);
+            relay
+        });
+        let connection = Connection { raw, output: output.clone(), input: input.clone(), relay };
         connection.enable()?;
         Ok(connection)
+    }
+
+    /// Buffers that passed through the closure of a connection through the
+    /// client (0 for a tunnel).
+    pub fn passed(&self) -> u64 {
+        self.relay.as_ref().map_or(0, |r| r.passed.load(Ordering::Relaxed))
+    }
+
+    /// `Err` if the closure of a connection through the client panicked
+    /// (it is not called again; buffers keep flowing).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CallbackPanicked`] with the panic message.
+    pub fn check(&self) -> Result<()> {
+        match self.relay.as_ref().and_then(|r| crate::lock(&r.panic).clone()) {
+            Some(message) => Err(Error::CallbackPanicked { port: self.output.name(), message }),
+            None => Ok(()),
+        }
     }
 
     /// Whether buffers are flowing.
@@ -141,9 +335,17 @@ impl Connection {
         // every enable (unless KEEP_BUFFER_REQUIREMENTS).
         let (a, b) = (&self.output.component, &self.input.component);
         let (first, second) = if Arc::as_ptr(a) <= Arc::as_ptr(b) { (a, b) } else { (b, a) };
-        let _first = crate::lock(&first.fields);
-        let _second = (!Arc::ptr_eq(a, b)).then(|| crate::lock(&second.fields));
-        check(self.raw.enable(self.output.api()), "mmal_connection_enable", || self.output.name())
+        let status = {
+            let _first = crate::lock(&first.fields);
+            let _second = (!Arc::ptr_eq(a, b)).then(|| crate::lock(&second.fields));
+            self.raw.enable(self.output.api())
+        };
+        check(status, "mmal_connection_enable", || self.output.name())?;
+        // Through the client: fill the output from the new pool.
+        if let Some(relay) = &self.relay {
+            relay.pump(self.raw);
+        }
+        Ok(())
     }
 
     /// The output port.
@@ -159,8 +361,22 @@ impl Connection {
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        let (raw, output, input) = (self.raw, self.output.clone(), self.input.clone());
+        let (raw, output, input, relay) = (self.raw, self.output.clone(), self.input.clone(), self.relay.is_some());
         let destroy = move || {
+            // Through the client: the relay's reference comes back once the
+            // connection is disabled and can call back no more.
+            if relay {
+                let status = raw.disable(output.api());
+                if status != sys::MMAL_SUCCESS {
+                    log::error!(
+                        "disabling the connection {} -> {}: status {status}; leaked",
+                        output.name(),
+                        input.name()
+                    );
+                    return;
+                }
+                drop(raw.take_relay());
+            }
             let status = raw.destroy(output.api());
             if status == sys::MMAL_SUCCESS {
                 crate::lock(&CONNECTED).retain(|&p| p != output.raw.addr() && p != input.raw.addr());

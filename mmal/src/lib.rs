@@ -75,7 +75,7 @@ mod stream;
 
 pub use backend::{is_software_videocore, provider, Provider};
 pub use component::{BufferRequirements, Component, Port, PortKind};
-pub use connection::{Connection, ConnectionFlags};
+pub use connection::{Connection, ConnectionFlags, PassingBuffer};
 pub use error::{Error, Result, Status};
 pub use events::{Event, Events};
 pub use format::{Encoding, Format, Rational, Rect};

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use mmal_sys as sys;
 use sys::param::ParameterStruct;
 
+use crate::connection::Relay;
 use crate::format::{Encoding, Format, Rational, Rect};
 use crate::stream::Sink;
 
@@ -420,6 +421,18 @@ impl RawBuffer {
         self.get().length as usize
     }
 
+    /// The valid bytes, writable: the crate owns the header and its payload.
+    pub(crate) fn data_mut(&mut self) -> &mut [u8] {
+        let b = self.get();
+        let (data, offset, length, alloc) = (b.data, b.offset as usize, b.length as usize, b.alloc_size as usize);
+        if data.is_null() || length == 0 || offset.saturating_add(length) > alloc {
+            return &mut [];
+        }
+        // SAFETY: as in `data`, and the `&mut self` borrow is the only way
+        // to the payload while it lasts.
+        unsafe { std::slice::from_raw_parts_mut(data.add(offset), length) }
+    }
+
     /// The valid bytes: `data[offset..offset + length]`.
     pub(crate) fn data(&self) -> &[u8] {
         let b = self.get();
@@ -512,6 +525,55 @@ impl RawConnection {
         unsafe { (api.connection_destroy)(self.0.as_ptr()) }
     }
 
+    /// Hands the connection one strong reference to `relay`, as its
+    /// `user_data`, with the callback that pumps buffers through it, before
+    /// it is enabled. [`take_relay`](Self::take_relay) reclaims it.
+    pub(crate) fn give_relay(self, relay: &Arc<Relay>) {
+        let data = Arc::into_raw(relay.clone());
+        // SAFETY: a live connection not yet enabled: no callback reads these
+        // fields yet.
+        unsafe {
+            (*self.0.as_ptr()).user_data = data.cast_mut().cast();
+            (*self.0.as_ptr()).callback = Some(relay_callback);
+        }
+    }
+
+    /// Reclaims the reference [`give_relay`](Self::give_relay) handed over,
+    /// once no callback can come: the connection is disabled.
+    pub(crate) fn take_relay(self) -> Option<Arc<Relay>> {
+        // SAFETY: a live, disabled connection; only `give_relay` and this
+        // write `user_data` and `callback`.
+        let data = unsafe {
+            (*self.0.as_ptr()).callback = None;
+            std::mem::replace(&mut (*self.0.as_ptr()).user_data, std::ptr::null_mut())
+        };
+        // SAFETY: a non-null `user_data` came from `Arc::into_raw` in
+        // `give_relay` and was not reclaimed (it was just cleared).
+        NonNull::new(data).map(|d| unsafe { Arc::from_raw(d.as_ptr().cast::<Relay>().cast_const()) })
+    }
+
+    /// The next buffer the output returned, waiting in the connection's
+    /// queue (connections through the client).
+    pub(crate) fn queue_get(self, api: &sys::Api) -> Option<RawBuffer> {
+        // SAFETY: a live connection through the client, whose queue lives
+        // as long as it does.
+        let queue = unsafe { (*self.0.as_ptr()).queue };
+        if queue.is_null() {
+            return None;
+        }
+        // SAFETY: as above.
+        RawBuffer::from_raw(unsafe { (api.queue_get)(queue) })
+    }
+
+    /// An empty buffer from the connection's pool.
+    pub(crate) fn pool_get(self, api: &sys::Api) -> Option<RawBuffer> {
+        // SAFETY: a live connection; its pool, once made by enable, lives
+        // until it is enabled again or destroyed, neither of which can
+        // happen while its callback runs.
+        let pool = NonNull::new(unsafe { (*self.0.as_ptr()).pool })?;
+        RawPool(pool).get(api)
+    }
+
     pub(crate) fn is_enabled(self) -> bool {
         // SAFETY: a live connection; the field is read atomically because
         // the provider writes it.
@@ -550,6 +612,28 @@ pub(crate) unsafe extern "C" fn port_callback(port: *mut sys::MMAL_PORT_T, buffe
     if result.is_err() {
         // The buffer is lost to its pool; the stream reports the panic.
         *crate::lock(&sink.panic) = Some(String::from("panic while handling a buffer"));
+    }
+}
+
+/// The callback of a connection through the client: `user_data` holds a
+/// strong reference to its [`Relay`], handed over before the connection was
+/// enabled and reclaimed only once it is disabled.
+unsafe extern "C" fn relay_callback(connection: *mut sys::MMAL_CONNECTION_T) {
+    let Some(connection) = NonNull::new(connection) else { return };
+    // SAFETY: the provider calls back with a live connection.
+    let data = unsafe { (*connection.as_ptr()).user_data };
+    if data.is_null() {
+        return;
+    }
+    // SAFETY: a non-null `user_data` is the reference `give_relay` handed
+    // over, alive until `take_relay`, which runs only once no callback can
+    // come.
+    let relay = unsafe { &*data.cast::<Relay>().cast_const() };
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        as_callback_of(relay.output_port(), || relay.pump(RawConnection(connection)));
+    }));
+    if result.is_err() {
+        relay.note_panic(String::from("panic while passing a buffer"));
     }
 }
 

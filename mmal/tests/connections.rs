@@ -58,13 +58,12 @@ fn preview_into_a_null_sink_while_the_video_port_streams() {
 }
 
 #[test]
-fn only_tunnels_and_output_to_input() {
+fn output_to_input_only_and_buffer_numbers_as_libmmal_sets_them() {
     let _s = serial();
     let camera = Component::new("vc.ril.camera").unwrap();
     let sink = Component::new("vc.null_sink").unwrap();
     let out = camera.output(0).unwrap();
     let input = sink.input(0).unwrap();
-    assert!(matches!(Connection::new(&out, &input, ConnectionFlags::ALLOCATION_ON_INPUT), Err(Error::Unsupported(_))));
     assert!(matches!(Connection::new(&input, &out, ConnectionFlags::default()), Err(Error::State(_))));
     // As libmmal: the connection sets each port to its recommended buffers,
     // then both take the larger of the two.
@@ -143,4 +142,70 @@ fn resize_scales_and_converts_the_camera_picture() {
         video.set(&Capture(false)).unwrap();
     }
     assert!(out.set_format(&Format::video(Encoding::OPAQUE, 96, 64)).is_err(), "the resizer takes no OPAQUE");
+}
+
+/// A connection through the client: every frame passes through a closure,
+/// which may change it, on its way from the camera to the resizer.
+#[test]
+fn buffers_pass_through_the_client_on_a_callback_connection() {
+    let _s = serial();
+    for zero_copy in [false, true] {
+        let camera = Component::new("vc.ril.camera").unwrap();
+        let resize = Component::new("vc.ril.resize").unwrap();
+        let video = camera.output(1).unwrap();
+        let input = resize.input(0).unwrap();
+        if zero_copy && common::emu::shares_memory() {
+            video.set(&mmal::params::ZeroCopy(true)).unwrap();
+            input.set(&mmal::params::ZeroCopy(true)).unwrap();
+        }
+        video.set_format(&Format::video(Encoding::I420, 160, 120).with_frame_rate(60)).unwrap();
+        let link = Connection::through_client(&video, &input, |buffer| {
+            assert!(!buffer.data().is_empty());
+            buffer.data_mut().fill(200);
+        })
+        .unwrap();
+        // The connection copied the format across.
+        assert_eq!(input.format().visible(), (160, 120));
+        let out = resize.output(0).unwrap();
+        out.set_format(&Format::video(Encoding::I420, 80, 60)).unwrap();
+        let frames = out.enable_stream(3).unwrap();
+        resize.enable().unwrap();
+        camera.enable().unwrap();
+        video.set(&Capture(true)).unwrap();
+        for _ in 0..3 {
+            let frame = frames.next_timeout(WAIT).unwrap();
+            // The closure's change reached the resizer.
+            assert!(
+                frame[..96 * 60].chunks(96).all(|row| row[..80].iter().all(|&y| y == 200)),
+                "zero copy {zero_copy}"
+            );
+        }
+        assert!(link.passed() >= 3);
+        link.check().unwrap();
+        video.set(&Capture(false)).unwrap();
+        // Dropping it stops the flow and gives every buffer back.
+        drop(link);
+        assert!(!video.is_enabled() && !input.is_enabled());
+    }
+}
+
+/// A closure that panics stops being called, and buffers keep flowing.
+#[test]
+fn a_panicking_connection_closure_is_reported() {
+    let _s = serial();
+    let camera = Component::new("vc.ril.camera").unwrap();
+    let sink = Component::new("vc.null_sink").unwrap();
+    let video = camera.output(1).unwrap();
+    video.set_format(&Format::video(Encoding::I420, 64, 48).with_frame_rate(60)).unwrap();
+    let link = Connection::through_client(&video, &sink.input(0).unwrap(), |_| panic!("no thanks")).unwrap();
+    sink.enable().unwrap();
+    camera.enable().unwrap();
+    video.set(&Capture(true)).unwrap();
+    let start = std::time::Instant::now();
+    while link.check().is_ok() {
+        assert!(start.elapsed() < WAIT, "the panic was not reported");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(matches!(link.check(), Err(Error::CallbackPanicked { .. })));
+    assert_eq!(link.passed(), 1, "called once, then not again");
 }

@@ -54,7 +54,12 @@ fn cycle(i: usize) {
     control.set(&AnalogGain(1.0 + (i % 4) as f64)).unwrap();
     let preview = camera.output(0).unwrap();
     preview.set_format(&Format::video(Encoding::OPAQUE, 320, 240)).unwrap();
-    let link = Connection::new(&preview, &sink.input(0).unwrap(), ConnectionFlags::default()).unwrap();
+    // Tunnelled, or through this process, in turn.
+    let link = if i % 2 == 0 {
+        Connection::new(&preview, &sink.input(0).unwrap(), ConnectionFlags::default()).unwrap()
+    } else {
+        Connection::through_client(&preview, &sink.input(0).unwrap(), |b| assert!(!b.data().is_empty())).unwrap()
+    };
     sink.enable().unwrap();
     let video = camera.output(1).unwrap();
     // Zero copy needs this process's VCSM memory to be the components'.

@@ -272,11 +272,12 @@ pub(crate) fn zero_copy(port: PortPtr) -> bool {
     lock(&port.shared().state).ports[port.index_all()].zero_copy
 }
 
-/// `mmal_connection_create` with tunnelling: copies the format across
-/// (unless asked not to) and connects the ports.
+/// `mmal_connection_create`: copies the format across (unless asked not
+/// to) and, for a tunnel, connects the ports.
 pub(crate) fn connect(out: PortPtr, input: PortPtr, flags: u32) -> Status {
     let (out_shared, in_shared) = (out.shared(), input.shared());
-    if Arc::ptr_eq(&out_shared, &in_shared) {
+    let tunnel = flags & sys::MMAL_CONNECTION_FLAG_TUNNELLING != 0;
+    if tunnel && Arc::ptr_eq(&out_shared, &in_shared) {
         return sys::MMAL_EINVAL;
     }
     for (shared, port, output) in [(&out_shared, out, true), (&in_shared, input, false)] {
@@ -295,6 +296,9 @@ pub(crate) fn connect(out: PortPtr, input: PortPtr, flags: u32) -> Status {
         if status != sys::MMAL_SUCCESS {
             return status;
         }
+    }
+    if !tunnel {
+        return sys::MMAL_SUCCESS;
     }
     lock(&out_shared.state).ports[out.index_all()].peer = Some((in_shared.clone(), input.index_all()));
     lock(&in_shared.state).ports[input.index_all()].peer = Some((out_shared, out.index_all()));
