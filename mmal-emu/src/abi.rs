@@ -240,6 +240,18 @@ unsafe extern "C" fn connection_create(
         }
         let tunnel = flags & sys::MMAL_CONNECTION_FLAG_TUNNELLING != 0;
         let connection = ConnectionPtr::create(out, input, flags, tunnel && status == sys::MMAL_SUCCESS);
+        if !tunnel {
+            // As libmmal: an empty pool from the start, resized on enable.
+            match PoolPtr::create(0, 0, false) {
+                Ok(pool) => {
+                    connection.set_pool(Some(pool));
+                }
+                Err(status) => {
+                    connection.free();
+                    return status;
+                }
+            }
+        }
         // Both ports' userdata point at the connection, as libmmal sets them.
         out.set_userdata(connection.as_raw().cast());
         input.set_userdata(connection.as_raw().cast());
@@ -313,7 +325,17 @@ fn enable_through_client(c: ConnectionPtr, out: PortPtr, input: PortPtr) -> sys:
     if num == 0 {
         return sys::MMAL_EINVAL;
     }
-    let zero_copy = component::zero_copy(out) && component::zero_copy(input);
+    // The pool's payloads come from the port it is allocated on: the output
+    // if asked, else the input if asked, else the output.
+    let allocating = if c.flags() & sys::MMAL_CONNECTION_FLAG_ALLOCATION_ON_OUTPUT != 0 {
+        out
+    } else if c.flags() & sys::MMAL_CONNECTION_FLAG_ALLOCATION_ON_INPUT != 0 {
+        input
+    } else {
+        out
+    };
+    let zero_copy = component::zero_copy(allocating);
+    c.queue().reserve(num as usize);
     let pool = match PoolPtr::create(num as usize, size as usize, zero_copy) {
         Ok(pool) => pool,
         Err(status) => return status,

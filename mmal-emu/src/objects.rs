@@ -187,8 +187,9 @@ impl BufPtr {
 // ---------------------------------------------------------------------------
 // Queues
 
-/// `MMAL_QUEUE_T`: a FIFO of headers. Its capacity is reserved up front, so
-/// putting never allocates.
+/// `MMAL_QUEUE_T`: a FIFO of headers. Its capacity is reserved up front for
+/// every header that can be in it (a pool's, a connection's), so putting
+/// never allocates.
 #[repr(C)]
 pub(crate) struct QueueBox {
     items: Mutex<VecDeque<BufPtr>>,
@@ -209,6 +210,13 @@ impl QueueBox {
 
     pub(crate) fn len(&self) -> usize {
         lock(&self.items).len()
+    }
+
+    /// Makes room for `n` headers, so that putting them never allocates.
+    pub(crate) fn reserve(&self, n: usize) {
+        let mut items = lock(&self.items);
+        let more = n.saturating_sub(items.len());
+        items.reserve(more);
     }
 
     /// The queue behind a client's `MMAL_QUEUE_T` pointer.

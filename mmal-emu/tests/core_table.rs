@@ -327,6 +327,35 @@ const ROWS: &[Row] = &[
             text
         },
     },
+    Row {
+        call: "connection_create without tunnelling: pool, queue, userdata; connection_enable: buffer_num of both",
+        real_core: "SUCCESS, an empty pool and a queue, userdata = connection on both; SUCCESS, out 3 = in 3",
+        run: || {
+            let (camera, sink) = (create("vc.ril.camera"), create("vc.null_sink"));
+            // SAFETY: as above; the connection is destroyed before the
+            // components.
+            let text = unsafe {
+                let (out, input) = (output(camera, 1), *(*sink).input);
+                let (status, conn) = connect(out, input, sys::MMAL_CONNECTION_FLAG_ALLOCATION_ON_INPUT);
+                let pool = (*conn).pool;
+                let empty = !pool.is_null() && (*pool).headers_num == 0 && !(*conn).queue.is_null();
+                let userdata = ptr::eq((*out).userdata.cast(), conn) && ptr::eq((*input).userdata.cast(), conn);
+                let enabled = (sys_api().connection_enable)(conn);
+                let (o, i) = ((*out).buffer_num, (*input).buffer_num);
+                (sys_api().connection_destroy)(conn);
+                format!(
+                    "{}, {}, userdata = {}; {}, out {o} = in {i}",
+                    name(status),
+                    if empty { "an empty pool and a queue" } else { "no pool or queue" },
+                    if userdata { "connection on both" } else { "not the connection" },
+                    name(enabled),
+                )
+            };
+            release(camera);
+            release(sink);
+            text
+        },
+    },
 ];
 
 fn sys_api() -> &'static sys::Api {

@@ -2,8 +2,8 @@
 
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use mmal_sys as sys;
 
@@ -68,6 +68,28 @@ pub struct Connection {
     output: Port,
     input: Port,
     relay: Option<Arc<Relay>>,
+    /// Held across enabling (and the first pump) and disabling, so that
+    /// neither runs while the other replaces or uses the connection's pool.
+    ops: Mutex<()>,
+}
+
+/// Takes both components' configuration mutexes, in address order: what
+/// enables or disables ports takes them. Refused from a callback of either
+/// component.
+fn lock_both<'a>(a: &'a Port, b: &'a Port) -> Result<(MutexGuard<'a, ()>, Option<MutexGuard<'a, ()>>)> {
+    let (ca, cb) = (&a.component, &b.component);
+    if Arc::ptr_eq(ca, cb) {
+        return Ok((ca.configure(|| a.name())?, None));
+    }
+    let (first, second) = if Arc::as_ptr(ca) < Arc::as_ptr(cb) { (a, b) } else { (b, a) };
+    let first_guard = first.component.configure(|| first.name())?;
+    let second_guard = second.component.configure(|| second.name())?;
+    Ok((first_guard, Some(second_guard)))
+}
+
+/// Whether a live [`Connection`] connects `port`.
+pub(crate) fn is_connected(port: &Port) -> bool {
+    crate::lock(&CONNECTED).contains(&port.raw.addr())
 }
 
 type Inspect = Box<dyn FnMut(&mut PassingBuffer<'_>) + Send>;
@@ -87,6 +109,15 @@ pub(crate) struct Relay {
     inspect: Mutex<Inspect>,
     panic: Mutex<Option<String>>,
     passed: AtomicU64,
+    /// One thread pumps at a time, so buffers keep their order and no MMAL
+    /// thread waits for another's closure: the others leave `again` set
+    /// for it.
+    pumping: AtomicBool,
+    again: AtomicBool,
+    /// The output refused an empty buffer while enabled: no more are sent
+    /// until the connection is enabled again (instead of the same buffer
+    /// going round forever).
+    stalled: AtomicBool,
 }
 
 impl Relay {
@@ -101,16 +132,28 @@ impl Relay {
 
     /// Moves what is waiting: filled buffers to the input (through
     /// `inspect`), empty ones to the output. Runs on MMAL's threads, and
-    /// once after each enable.
+    /// after each enable; if another thread is pumping, it leaves the work
+    /// to that one and returns at once.
     pub(crate) fn pump(&self, connection: RawConnection) {
+        self.again.store(true, Ordering::SeqCst);
+        loop {
+            if self.pumping.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_err() {
+                return;
+            }
+            while self.again.swap(false, Ordering::AcqRel) {
+                self.pump_once(connection);
+            }
+            self.pumping.store(false, Ordering::Release);
+            // Work that came after the last look, while still pumping.
+            if !self.again.load(Ordering::Acquire) {
+                return;
+            }
+        }
+    }
+
+    fn pump_once(&self, connection: RawConnection) {
         let api = self.output.api();
         while let Some(mut buffer) = connection.queue_get(api) {
-            if buffer.length() == 0 {
-                // Nothing in it: a buffer the output gave back (as it does
-                // when disabled) goes back to the pool.
-                buffer.release(api);
-                continue;
-            }
             if buffer.cmd() != 0 {
                 // An event on the output port (a format change, say).
                 log::warn!(
@@ -121,12 +164,21 @@ impl Relay {
                 buffer.release(api);
                 continue;
             }
-            if crate::lock(&self.panic).is_none() {
-                self.passed.fetch_add(1, Ordering::Relaxed);
-                let mut passing = PassingBuffer { raw: &mut buffer };
-                let result = catch_unwind(AssertUnwindSafe(|| (crate::lock(&self.inspect))(&mut passing)));
-                if let Err(payload) = result {
-                    self.note_panic(crate::stream::panic_message(payload.as_ref()));
+            if buffer.length() == 0 && buffer.flags() == 0 {
+                // Nothing in it: a buffer the output gave back (as it does
+                // when disabled) goes back to the pool.
+                buffer.release(api);
+                continue;
+            }
+            if buffer.length() > 0 {
+                let mut inspect = crate::lock(&self.inspect);
+                if crate::lock(&self.panic).is_none() {
+                    self.passed.fetch_add(1, Ordering::Relaxed);
+                    let mut passing = PassingBuffer { raw: &mut buffer };
+                    let result = catch_unwind(AssertUnwindSafe(|| inspect(&mut passing)));
+                    if let Err(payload) = result {
+                        self.note_panic(crate::stream::panic_message(payload.as_ref()));
+                    }
                 }
             }
             if !self.input.raw.is_enabled() {
@@ -135,11 +187,13 @@ impl Relay {
                 buffer.release(api);
             }
         }
-        // A refused buffer goes back to the pool, which calls back here;
-        // the output is disabled by then, so this loop does not start again.
-        while self.output.raw.is_enabled() {
+        while self.output.raw.is_enabled() && !self.stalled.load(Ordering::Acquire) {
             let Some(buffer) = connection.pool_get(api) else { break };
             if let Err(buffer) = self.output.raw.send(api, buffer) {
+                if self.output.raw.is_enabled() {
+                    log::error!("{} refused a buffer: the connection stalls until enabled again", self.output.name());
+                    self.stalled.store(true, Ordering::Release);
+                }
                 buffer.release(api);
                 break;
             }
@@ -263,6 +317,7 @@ impl Connection {
         }
         let api = output.api();
         let name = || format!("{} -> {}", output.name(), input.name());
+        let _config = lock_both(output, input)?;
         let mut connected = crate::lock(&CONNECTED);
         // Refused here: libmmal answers EISCONN with a connection object
         // that cannot be destroyed without breaking the existing one.
@@ -283,12 +338,15 @@ impl Connection {
                 inspect: Mutex::new(inspect),
                 panic: Mutex::new(None),
                 passed: AtomicU64::new(0),
+                pumping: AtomicBool::new(false),
+                again: AtomicBool::new(false),
+                stalled: AtomicBool::new(false),
             });
             raw.give_relay(&relay);
             relay
         });
-        let connection = Connection { raw, output: output.clone(), input: input.clone(), relay };
-        connection.enable()?;
+        let connection = Connection { raw, output: output.clone(), input: input.clone(), relay, ops: Mutex::new(()) };
+        connection.enable_locked()?;
         Ok(connection)
     }
 
@@ -322,6 +380,8 @@ impl Connection {
     ///
     /// [`Error::Mmal`] if a port refuses.
     pub fn disable(&self) -> Result<()> {
+        let _config = lock_both(&self.output, &self.input)?;
+        let _ops = crate::lock(&self.ops);
         check(self.raw.disable(self.output.api()), "mmal_connection_disable", || self.output.name())
     }
 
@@ -329,8 +389,18 @@ impl Connection {
     ///
     /// # Errors
     ///
+    /// [`Error::WouldDeadlock`] from a callback of either component (the
+    /// closure of a connection through the client included);
     /// [`Error::Mmal`] if a port refuses.
     pub fn enable(&self) -> Result<()> {
+        let _config = lock_both(&self.output, &self.input)?;
+        self.enable_locked()
+    }
+
+    /// [`enable`](Self::enable), with both components' configuration
+    /// mutexes held by the caller.
+    fn enable_locked(&self) -> Result<()> {
+        let _ops = crate::lock(&self.ops);
         // libmmal's connection sets both ports' buffer numbers and sizes on
         // every enable (unless KEEP_BUFFER_REQUIREMENTS).
         let (a, b) = (&self.output.component, &self.input.component);
@@ -343,6 +413,7 @@ impl Connection {
         check(status, "mmal_connection_enable", || self.output.name())?;
         // Through the client: fill the output from the new pool.
         if let Some(relay) = &self.relay {
+            relay.stalled.store(false, Ordering::Release);
             relay.pump(self.raw);
         }
         Ok(())
@@ -363,6 +434,13 @@ impl Drop for Connection {
     fn drop(&mut self) {
         let (raw, output, input, relay) = (self.raw, self.output.clone(), self.input.clone(), self.relay.is_some());
         let destroy = move || {
+            let _config = match lock_both(&output, &input) {
+                Ok(guards) => guards,
+                Err(e) => {
+                    log::error!("the connection {} -> {} is leaked: {e}", output.name(), input.name());
+                    return;
+                }
+            };
             // Through the client: the relay's reference comes back once the
             // connection is disabled and can call back no more.
             if relay {

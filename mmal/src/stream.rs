@@ -84,6 +84,10 @@ impl Sink {
         if port.is_enabled() {
             return Err(Error::State(format!("{name} is already enabled")));
         }
+        // Its userdata belongs to the connection.
+        if crate::connection::is_connected(&port) {
+            return Err(Error::State(format!("{name} is connected: read its frames through the connection")));
+        }
         let api = port.api();
         let pool = if buffers > 0 {
             let num = pool_size(&port, buffers);

@@ -159,11 +159,19 @@ fn buffers_pass_through_the_client_on_a_callback_connection() {
             input.set(&mmal::params::ZeroCopy(true)).unwrap();
         }
         video.set_format(&Format::video(Encoding::I420, 160, 120).with_frame_rate(60)).unwrap();
-        let link = Connection::through_client(&video, &input, |buffer| {
+        let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = order.clone();
+        let port = video.clone();
+        let link = Connection::through_client(&video, &input, move |buffer| {
             assert!(!buffer.data().is_empty());
             buffer.data_mut().fill(200);
+            seen.lock().unwrap().push(buffer.pts());
+            // Reconfiguring from here would wait for this very callback.
+            assert!(matches!(port.set_buffers(3, 1 << 20), Err(Error::WouldDeadlock(_))));
         })
         .unwrap();
+        // The port belongs to the connection.
+        assert!(matches!(video.enable_stream(2), Err(Error::State(_))));
         // The connection copied the format across.
         assert_eq!(input.format().visible(), (160, 120));
         let out = resize.output(0).unwrap();
@@ -182,6 +190,12 @@ fn buffers_pass_through_the_client_on_a_callback_connection() {
         }
         assert!(link.passed() >= 3);
         link.check().unwrap();
+        let order = order.lock().unwrap().clone();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "frames out of order: {order:?}");
+        // Still the connection's while it is disabled.
+        link.disable().unwrap();
+        assert!(matches!(video.enable_stream(2), Err(Error::State(_))));
+        link.enable().unwrap();
         video.set(&Capture(false)).unwrap();
         // Dropping it stops the flow and gives every buffer back.
         drop(link);

@@ -13,10 +13,12 @@
 //! C-visible objects in `crate::objects`; the C entry points in
 //! `crate::abi`.
 //!
-//! Locks: each component has a state mutex and an action mutex. Client
+//! Locks: each component has a state mutex and an action mutex. Client port
 //! callbacks run on the component's worker thread with the action mutex
 //! held and the state mutex released, as in libmmal; no code holds two
-//! components' state mutexes at once.
+//! components' state mutexes at once. A connection through the client calls
+//! its callback from the output's port callback, and from the release of a
+//! pool buffer, on whichever thread releases it.
 
 mod component;
 mod events;
