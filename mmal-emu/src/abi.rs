@@ -20,6 +20,7 @@ pub(crate) static API: sys::Api = sys::Api {
     port_format_commit,
     port_enable,
     port_disable,
+    port_flush,
     port_parameter_set,
     port_parameter_get,
     port_send_buffer,
@@ -104,6 +105,10 @@ unsafe extern "C" fn port_enable(port: *mut sys::MMAL_PORT_T, cb: sys::MMAL_PORT
 
 unsafe extern "C" fn port_disable(port: *mut sys::MMAL_PORT_T) -> sys::MMAL_STATUS_T {
     guard("mmal_port_disable", || PortPtr::from_raw(port).map_or(sys::MMAL_EINVAL, component::port_disable))
+}
+
+unsafe extern "C" fn port_flush(port: *mut sys::MMAL_PORT_T) -> sys::MMAL_STATUS_T {
+    guard("mmal_port_flush", || PortPtr::from_raw(port).map_or(sys::MMAL_EINVAL, component::port_flush))
 }
 
 unsafe extern "C" fn port_parameter_set(

@@ -356,6 +356,38 @@ const ROWS: &[Row] = &[
             text
         },
     },
+    Row {
+        call: "port_flush of a disabled port; of an enabled port holding 3 buffers; of the control port",
+        real_core: "SUCCESS; SUCCESS, 3 back, still enabled; ENOSYS",
+        run: || {
+            let c = create("vc.ril.camera");
+            // SAFETY: as above.
+            let text = unsafe {
+                let port = output(c, 1);
+                let idle = (sys_api().port_flush)(port);
+                let pool = (sys_api().port_pool_create)(port, 3, (*port).buffer_size_min);
+                (sys_api().port_enable)(port, Some(release_cb));
+                for _ in 0..3 {
+                    (sys_api().port_send_buffer)(port, (sys_api().queue_get)((*pool).queue));
+                }
+                let flushed = (sys_api().port_flush)(port);
+                let back = (sys_api().queue_length)((*pool).queue);
+                let enabled = (*port).is_enabled != 0;
+                let control = (sys_api().port_flush)((*c).control);
+                (sys_api().port_disable)(port);
+                (sys_api().port_pool_destroy)(port, pool);
+                format!(
+                    "{}; {}, {back} back, {}; {}",
+                    name(idle),
+                    name(flushed),
+                    if enabled { "still enabled" } else { "disabled" },
+                    name(control)
+                )
+            };
+            release(c);
+            text
+        },
+    },
 ];
 
 fn sys_api() -> &'static sys::Api {

@@ -39,6 +39,9 @@ pub struct Api {
     pub port_enable: unsafe extern "C" fn(port: *mut MMAL_PORT_T, cb: MMAL_PORT_BH_CB_T) -> MMAL_STATUS_T,
     /// `mmal_port_disable`: returns every buffer the port holds.
     pub port_disable: unsafe extern "C" fn(port: *mut MMAL_PORT_T) -> MMAL_STATUS_T,
+    /// `mmal_port_flush`: an enabled port returns the buffers it holds and
+    /// stays enabled; a disabled one does nothing.
+    pub port_flush: unsafe extern "C" fn(port: *mut MMAL_PORT_T) -> MMAL_STATUS_T,
     /// `mmal_port_parameter_set(port, &param.hdr)`.
     pub port_parameter_set:
         unsafe extern "C" fn(port: *mut MMAL_PORT_T, param: *const MMAL_PARAMETER_HEADER_T) -> MMAL_STATUS_T,
@@ -85,7 +88,7 @@ pub struct Api {
 
 /// The C symbol behind each [`Api`] entry, in field order: what the
 /// hardware loader looks up.
-pub const API_SYMBOLS: [&str; 20] = [
+pub const API_SYMBOLS: [&str; 21] = [
     "mmal_component_create",
     "mmal_component_release",
     "mmal_component_enable",
@@ -93,6 +96,7 @@ pub const API_SYMBOLS: [&str; 20] = [
     "mmal_port_format_commit",
     "mmal_port_enable",
     "mmal_port_disable",
+    "mmal_port_flush",
     "mmal_port_parameter_set",
     "mmal_port_parameter_get",
     "mmal_port_send_buffer",

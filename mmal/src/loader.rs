@@ -124,6 +124,7 @@ pub(crate) fn load() -> Result<Loaded> {
         port_format_commit = "mmal_port_format_commit",
         port_enable = "mmal_port_enable",
         port_disable = "mmal_port_disable",
+        port_flush = "mmal_port_flush",
         port_parameter_set = "mmal_port_parameter_set",
         port_parameter_get = "mmal_port_parameter_get",
         port_send_buffer = "mmal_port_send_buffer",

@@ -333,6 +333,11 @@ impl RawPort {
         unsafe { (api.port_disable)(self.0.as_ptr()) }
     }
 
+    pub(crate) fn flush(self, api: &sys::Api) -> Status {
+        // SAFETY: live port.
+        unsafe { (api.port_flush)(self.0.as_ptr()) }
+    }
+
     /// Sets a parameter; its header says its ID and size.
     pub(crate) fn parameter_set<C: ParameterStruct>(self, api: &sys::Api, param: &C) -> Status {
         debug_assert!(param.clone().header_mut().size as usize <= std::mem::size_of::<C>());

@@ -151,7 +151,10 @@ impl Sink {
         let api = self.port.api();
         match &self.kind {
             SinkKind::Frames { queue, ready, capacity } => {
-                if buffer.cmd() != 0 || !self.port.raw.is_enabled() || self.ended.load(Ordering::Acquire) {
+                // Events, buffers given back empty (by a flush), and
+                // anything after the end go straight back.
+                let empty = buffer.length() == 0 && buffer.flags() == 0;
+                if buffer.cmd() != 0 || empty || !self.port.raw.is_enabled() || self.ended.load(Ordering::Acquire) {
                     self.recycle(buffer);
                     return;
                 }
@@ -169,7 +172,8 @@ impl Sink {
                 }
             }
             SinkKind::Callback(callback) => {
-                if buffer.cmd() == 0 && self.port.raw.is_enabled() && crate::lock(&self.panic).is_none() {
+                let empty = buffer.length() == 0 && buffer.flags() == 0;
+                if buffer.cmd() == 0 && !empty && self.port.raw.is_enabled() && crate::lock(&self.panic).is_none() {
                     self.received.fetch_add(1, Ordering::Relaxed);
                     let view = Buffer { raw: &buffer };
                     let result = catch_unwind(AssertUnwindSafe(|| (crate::lock(callback))(&view)));
@@ -418,6 +422,29 @@ impl FrameStream {
     /// The port this stream reads.
     pub fn port(&self) -> &Port {
         &self.sink.port
+    }
+
+    /// Drops the frames waiting to be read, and has the port give back the
+    /// buffers it holds (`mmal_port_flush`), which go back to it empty: the
+    /// next frame is one made after the call (after new settings, say).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::StreamEnded`] after [`disable`](Self::disable);
+    /// [`Error::WouldDeadlock`] from one of the component's callbacks;
+    /// [`Error::Mmal`] if the port refuses.
+    pub fn flush(&self) -> Result<()> {
+        let SinkKind::Frames { queue, .. } = &self.sink.kind else { unreachable!("a frame sink") };
+        let _config = self.sink.port.component.configure(|| self.sink.port_name.clone())?;
+        if self.sink.ended.load(Ordering::Acquire) {
+            return Err(Error::StreamEnded(self.sink.port_name.clone()));
+        }
+        check(self.sink.port.raw.flush(self.sink.port.api()), "mmal_port_flush", || self.sink.port_name.clone())?;
+        let waiting: Vec<RawBuffer> = crate::lock(queue).drain(..).collect();
+        for buffer in waiting {
+            self.sink.recycle(buffer);
+        }
+        Ok(())
     }
 
     /// Disables the port now, reporting failure (drop does the same but can

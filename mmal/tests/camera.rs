@@ -324,3 +324,20 @@ fn camera_config_limits_the_video_size() {
     video.set(&Capture(true)).unwrap();
     frames.next_timeout(WAIT).unwrap();
 }
+
+#[test]
+fn flush_drops_waiting_frames_and_the_stream_goes_on() {
+    let _s = serial();
+    let (_camera, frames) = video_stream(&Format::video(Encoding::I420, 64, 48).with_frame_rate(30), 4);
+    let first = frames.next_timeout(WAIT).unwrap().pts().unwrap();
+    // Frames pile up unread.
+    std::thread::sleep(Duration::from_millis(300));
+    frames.flush().unwrap();
+    let next = frames.next_timeout(WAIT).unwrap();
+    assert!(next.pts().unwrap() - first > 250_000, "a frame from before the flush: {first} then {:?}", next.pts());
+    assert_eq!(next.len(), 64 * 48 * 3 / 2);
+    drop(next);
+    frames.next_timeout(WAIT).unwrap();
+    frames.disable().unwrap();
+    assert!(matches!(frames.flush(), Err(Error::StreamEnded(_))));
+}

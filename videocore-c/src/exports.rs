@@ -35,6 +35,7 @@ forward! {
     mmal_port_format_commit => port_format_commit(port: *mut sys::MMAL_PORT_T) -> sys::MMAL_STATUS_T;
     mmal_port_enable => port_enable(port: *mut sys::MMAL_PORT_T, cb: sys::MMAL_PORT_BH_CB_T) -> sys::MMAL_STATUS_T;
     mmal_port_disable => port_disable(port: *mut sys::MMAL_PORT_T) -> sys::MMAL_STATUS_T;
+    mmal_port_flush => port_flush(port: *mut sys::MMAL_PORT_T) -> sys::MMAL_STATUS_T;
     mmal_port_parameter_set => port_parameter_set(port: *mut sys::MMAL_PORT_T, param: *const sys::MMAL_PARAMETER_HEADER_T) -> sys::MMAL_STATUS_T;
     mmal_port_parameter_get => port_parameter_get(port: *mut sys::MMAL_PORT_T, param: *mut sys::MMAL_PARAMETER_HEADER_T) -> sys::MMAL_STATUS_T;
     mmal_port_send_buffer => port_send_buffer(port: *mut sys::MMAL_PORT_T, buffer: *mut sys::MMAL_BUFFER_HEADER_T) -> sys::MMAL_STATUS_T;

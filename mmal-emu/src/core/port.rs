@@ -259,6 +259,42 @@ fn disable(port: PortPtr, whole_tunnel: bool) -> Status {
     sys::MMAL_SUCCESS
 }
 
+/// `mmal_port_flush`: an enabled port gives back the buffers it holds
+/// (through its callback, empty) and stays enabled; a disabled port does
+/// nothing, as in libmmal.
+pub(crate) fn port_flush(port: PortPtr) -> Status {
+    let shared = port.shared();
+    if shared.on_worker() {
+        log::error!("mmal_port_flush: {} flushed from its own callback would deadlock", port.name());
+        return sys::MMAL_EINVAL;
+    }
+    let index = port.index_all();
+    let mut st = lock(&shared.state);
+    if st.ports[index].id.is_control() {
+        return sys::MMAL_ENOSYS;
+    }
+    if !st.ports[index].enabled {
+        return sys::MMAL_SUCCESS;
+    }
+    let p = &mut st.ports[index];
+    let cb = p.cb;
+    let returned: Vec<BufPtr> = p.queue.drain(..).chain(p.rejected.drain(..)).collect();
+    drop(st);
+    match cb {
+        Some(cb) => {
+            let _action = lock(&shared.action);
+            for b in returned {
+                b.set(0, 0, 0, sys::MMAL_TIME_UNKNOWN);
+                port.call(cb, b);
+            }
+        }
+        // A tunnel's buffers go back to its pool, whose hook sends them to
+        // the output again.
+        None => returned.into_iter().for_each(BufPtr::release),
+    }
+    sys::MMAL_SUCCESS
+}
+
 /// `mmal_port_send_buffer`.
 pub(crate) fn port_send_buffer(port: PortPtr, buffer: BufPtr) -> Status {
     match port.shared().accept(port.index_all(), buffer) {
