@@ -317,7 +317,7 @@ impl Connection {
         }
         let api = output.api();
         let name = || format!("{} -> {}", output.name(), input.name());
-        let _config = lock_both(output, input)?;
+        let config = lock_both(output, input)?;
         let mut connected = crate::lock(&CONNECTED);
         // Refused here: libmmal answers EISCONN with a connection object
         // that cannot be destroyed without breaking the existing one.
@@ -346,7 +346,16 @@ impl Connection {
             relay
         });
         let connection = Connection { raw, output: output.clone(), input: input.clone(), relay, ops: Mutex::new(()) };
-        connection.enable_locked()?;
+        let enabled = {
+            let _ops = crate::lock(&connection.ops);
+            connection.enable_raw()
+        };
+        // Before `connection` can be dropped: its drop takes these mutexes.
+        drop(config);
+        enabled?;
+        let ops = crate::lock(&connection.ops);
+        connection.first_pump();
+        drop(ops);
         Ok(connection)
     }
 
@@ -393,14 +402,31 @@ impl Connection {
     /// closure of a connection through the client included);
     /// [`Error::Mmal`] if a port refuses.
     pub fn enable(&self) -> Result<()> {
-        let _config = lock_both(&self.output, &self.input)?;
-        self.enable_locked()
+        let ops = {
+            let _config = lock_both(&self.output, &self.input)?;
+            let ops = crate::lock(&self.ops);
+            self.enable_raw()?;
+            ops
+        };
+        self.first_pump();
+        drop(ops);
+        Ok(())
     }
 
-    /// [`enable`](Self::enable), with both components' configuration
-    /// mutexes held by the caller.
-    fn enable_locked(&self) -> Result<()> {
-        let _ops = crate::lock(&self.ops);
+    /// Fills the output of a connection through the client from its new
+    /// pool, passing on what is waiting. Runs with the connection's `ops`
+    /// mutex held and the configuration mutexes released (the closure may
+    /// run here), marked as a callback as on MMAL's threads.
+    fn first_pump(&self) {
+        if let Some(relay) = &self.relay {
+            relay.stalled.store(false, Ordering::Release);
+            raw::as_callback_of(self.output.raw, || relay.pump(self.raw));
+        }
+    }
+
+    /// `mmal_connection_enable`, with both components' configuration
+    /// mutexes and the connection's `ops` mutex held by the caller.
+    fn enable_raw(&self) -> Result<()> {
         // libmmal's connection sets both ports' buffer numbers and sizes on
         // every enable (unless KEEP_BUFFER_REQUIREMENTS).
         let (a, b) = (&self.output.component, &self.input.component);
@@ -410,13 +436,7 @@ impl Connection {
             let _second = (!Arc::ptr_eq(a, b)).then(|| crate::lock(&second.fields));
             self.raw.enable(self.output.api())
         };
-        check(status, "mmal_connection_enable", || self.output.name())?;
-        // Through the client: fill the output from the new pool.
-        if let Some(relay) = &self.relay {
-            relay.stalled.store(false, Ordering::Release);
-            relay.pump(self.raw);
-        }
-        Ok(())
+        check(status, "mmal_connection_enable", || self.output.name())
     }
 
     /// The output port.
