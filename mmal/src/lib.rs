@@ -4,8 +4,8 @@
 //! MMAL is the VideoCore's multimedia API on Raspberry Pi OS Buster, and on
 //! Bullseye 32-bit with the legacy camera stack. This crate loads libmmal at
 //! run time on a Pi; anywhere else (or with `VIDEOCORE=emulated`) it uses
-//! the software VideoCore of the `mmal-emu` crate, which has a camera, a
-//! null sink and a splitter that behave like the firmware's. The same
+//! the software VideoCore of the `mmal-emu` crate, whose camera, null sink,
+//! splitter and resizer behave like the firmware's. The same
 //! program runs on both.
 //!
 //! * [`Component`]: created by name, reference counted, released in
@@ -14,7 +14,8 @@
 //!   [`get`](Port::get) / [`set`](Port::set) of typed [`params`],
 //!   [`enable_stream`](Port::enable_stream) for frames in Rust and
 //!   [`enable_callback`](Port::enable_callback) for a callback.
-//! * [`Connection`]: a tunnel between two ports.
+//! * [`Connection`]: a tunnel between two ports, or a connection whose
+//!   buffers pass through a closure of yours ([`Connection::through_client`]).
 //! * [`Events`]: errors, end of stream, format and parameter changes.
 //! * [`LensShadingTable`] and [`params::LensShading`]: compute a table from
 //!   a flat field and upload it through VCSM.
