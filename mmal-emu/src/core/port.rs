@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use mmal_sys as sys;
 
-use super::component::{Shared, State};
+use super::component::{PortState, Shared, State};
 use crate::components::Requirements;
 use crate::format::VideoFormat;
 use crate::objects::{lock, BufPtr, Callback, PoolPtr, PortPtr, Status};
@@ -229,13 +229,11 @@ fn disable(port: PortPtr, whole_tunnel: bool) -> Status {
     let cb = p.cb.take();
     let pool = p.tunnel_pool.take();
     let peer = p.peer.clone();
-    let returned: Vec<BufPtr> = p.queue.drain(..).chain(p.rejected.drain(..)).collect();
+    let returned = take_held(p);
     drop(st);
     if let Some(pool) = pool {
         // A tunnel: the buffers belong to the connection's pool.
-        for b in returned {
-            b.release();
-        }
+        give_back(&shared, port, None, returned);
         if let Some((peer, peer_index)) = peer {
             let input = lock(&peer.state).ports[peer_index].ptr;
             if lock(&peer.state).ports[peer_index].enabled {
@@ -243,20 +241,31 @@ fn disable(port: PortPtr, whole_tunnel: bool) -> Status {
             }
         }
         pool.destroy();
-    } else if let Some(cb) = cb {
-        let _action = lock(&shared.action);
-        for b in returned {
-            b.set(0, 0, 0, sys::MMAL_TIME_UNKNOWN);
-            port.call(cb, b);
-        }
     } else {
-        // The input end of a tunnel (back to the connection's pool), or a
-        // port enabled without a callback.
-        for b in returned {
-            b.release();
-        }
+        give_back(&shared, port, cb, returned);
     }
     sys::MMAL_SUCCESS
+}
+
+/// Every buffer a port holds: queued, and refused (kept until now).
+fn take_held(p: &mut PortState) -> Vec<BufPtr> {
+    p.queue.drain(..).chain(p.rejected.drain(..)).collect()
+}
+
+/// Gives buffers a port held back to their owner: empty, through the
+/// port's callback under the action lock; without a callback (a tunnel's
+/// ends, a port enabled without one) to their pool.
+fn give_back(shared: &Shared, port: PortPtr, cb: Option<Callback>, returned: Vec<BufPtr>) {
+    match cb {
+        Some(cb) => {
+            let _action = lock(&shared.action);
+            for b in returned {
+                b.set(0, 0, 0, sys::MMAL_TIME_UNKNOWN);
+                port.call(cb, b);
+            }
+        }
+        None => returned.into_iter().for_each(BufPtr::release),
+    }
 }
 
 /// `mmal_port_flush`: an enabled port gives back the buffers it holds
@@ -278,20 +287,11 @@ pub(crate) fn port_flush(port: PortPtr) -> Status {
     }
     let p = &mut st.ports[index];
     let cb = p.cb;
-    let returned: Vec<BufPtr> = p.queue.drain(..).chain(p.rejected.drain(..)).collect();
+    let returned = take_held(p);
     drop(st);
-    match cb {
-        Some(cb) => {
-            let _action = lock(&shared.action);
-            for b in returned {
-                b.set(0, 0, 0, sys::MMAL_TIME_UNKNOWN);
-                port.call(cb, b);
-            }
-        }
-        // A tunnel's buffers go back to its pool, whose hook sends them to
-        // the output again.
-        None => returned.into_iter().for_each(BufPtr::release),
-    }
+    // A tunnel's buffers go back to its pool, whose hook sends them to the
+    // output again.
+    give_back(&shared, port, cb, returned);
     sys::MMAL_SUCCESS
 }
 
