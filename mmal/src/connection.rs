@@ -77,14 +77,24 @@ pub struct Connection {
 /// enables or disables ports takes them. Refused from a callback of either
 /// component.
 fn lock_both<'a>(a: &'a Port, b: &'a Port) -> Result<(MutexGuard<'a, ()>, Option<MutexGuard<'a, ()>>)> {
+    let (first, second) = by_address(a, b);
+    let first_guard = first.component.configure(|| first.name())?;
+    let second_guard = second.map(|p| p.component.configure(|| p.name())).transpose()?;
+    Ok((first_guard, second_guard))
+}
+
+/// The two ports in the order their components' mutexes are taken (by
+/// address, so that two threads never take them crosswise); the second is
+/// `None` when both belong to one component.
+fn by_address<'a>(a: &'a Port, b: &'a Port) -> (&'a Port, Option<&'a Port>) {
     let (ca, cb) = (&a.component, &b.component);
     if Arc::ptr_eq(ca, cb) {
-        return Ok((ca.configure(|| a.name())?, None));
+        (a, None)
+    } else if Arc::as_ptr(ca) < Arc::as_ptr(cb) {
+        (a, Some(b))
+    } else {
+        (b, Some(a))
     }
-    let (first, second) = if Arc::as_ptr(ca) < Arc::as_ptr(cb) { (a, b) } else { (b, a) };
-    let first_guard = first.component.configure(|| first.name())?;
-    let second_guard = second.component.configure(|| second.name())?;
-    Ok((first_guard, Some(second_guard)))
 }
 
 /// Whether a live [`Connection`] connects `port`.
@@ -164,7 +174,7 @@ impl Relay {
                 buffer.release(api);
                 continue;
             }
-            if buffer.length() == 0 && buffer.flags() == 0 {
+            if buffer.is_given_back() {
                 // Nothing in it: a buffer the output gave back (as it does
                 // when disabled) goes back to the pool.
                 buffer.release(api);
@@ -220,7 +230,7 @@ impl PassingBuffer<'_> {
 
     /// Presentation time in microseconds, if known.
     pub fn pts(&self) -> Option<i64> {
-        Some(self.raw.pts()).filter(|&t| t != sys::MMAL_TIME_UNKNOWN)
+        self.raw.pts()
     }
 
     /// `MMAL_BUFFER_HEADER_FLAG_*` bits.
@@ -429,11 +439,10 @@ impl Connection {
     fn enable_raw(&self) -> Result<()> {
         // libmmal's connection sets both ports' buffer numbers and sizes on
         // every enable (unless KEEP_BUFFER_REQUIREMENTS).
-        let (a, b) = (&self.output.component, &self.input.component);
-        let (first, second) = if Arc::as_ptr(a) <= Arc::as_ptr(b) { (a, b) } else { (b, a) };
+        let (first, second) = by_address(&self.output, &self.input);
         let status = {
-            let _first = crate::lock(&first.fields);
-            let _second = (!Arc::ptr_eq(a, b)).then(|| crate::lock(&second.fields));
+            let _first = crate::lock(&first.component.fields);
+            let _second = second.map(|p| crate::lock(&p.component.fields));
             self.raw.enable(self.output.api())
         };
         check(status, "mmal_connection_enable", || self.output.name())

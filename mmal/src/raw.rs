@@ -414,12 +414,20 @@ impl RawBuffer {
         self.get().flags
     }
 
-    pub(crate) fn pts(&self) -> i64 {
-        self.get().pts
+    /// Presentation time in microseconds, if known.
+    pub(crate) fn pts(&self) -> Option<i64> {
+        known_time(self.get().pts)
     }
 
-    pub(crate) fn dts(&self) -> i64 {
-        self.get().dts
+    /// Decode time in microseconds, if known.
+    pub(crate) fn dts(&self) -> Option<i64> {
+        known_time(self.get().dts)
+    }
+
+    /// No data and no flags: a buffer a port gave back (on a flush or a
+    /// disable) rather than filled.
+    pub(crate) fn is_given_back(&self) -> bool {
+        self.length() == 0 && self.flags() == 0
     }
 
     pub(crate) fn length(&self) -> usize {
@@ -472,6 +480,11 @@ impl RawBuffer {
         let req = [ev.buffer_num_min, ev.buffer_size_min, ev.buffer_num_recommended, ev.buffer_size_recommended];
         Some((req, format, Encoding::from_raw(f.encoding_variant)))
     }
+}
+
+/// A timestamp, unless it is `MMAL_TIME_UNKNOWN`.
+fn known_time(t: i64) -> Option<i64> {
+    Some(t).filter(|&t| t != sys::MMAL_TIME_UNKNOWN)
 }
 
 /// A [`Format`] from a C format whose `es`, if set, points at its video

@@ -153,8 +153,11 @@ impl Sink {
             SinkKind::Frames { queue, ready, capacity } => {
                 // Events, buffers given back empty (by a flush), and
                 // anything after the end go straight back.
-                let empty = buffer.length() == 0 && buffer.flags() == 0;
-                if buffer.cmd() != 0 || empty || !self.port.raw.is_enabled() || self.ended.load(Ordering::Acquire) {
+                if buffer.cmd() != 0
+                    || buffer.is_given_back()
+                    || !self.port.raw.is_enabled()
+                    || self.ended.load(Ordering::Acquire)
+                {
                     self.recycle(buffer);
                     return;
                 }
@@ -172,8 +175,11 @@ impl Sink {
                 }
             }
             SinkKind::Callback(callback) => {
-                let empty = buffer.length() == 0 && buffer.flags() == 0;
-                if buffer.cmd() == 0 && !empty && self.port.raw.is_enabled() && crate::lock(&self.panic).is_none() {
+                if buffer.cmd() == 0
+                    && !buffer.is_given_back()
+                    && self.port.raw.is_enabled()
+                    && crate::lock(&self.panic).is_none()
+                {
                     self.received.fetch_add(1, Ordering::Relaxed);
                     let view = Buffer { raw: &buffer };
                     let result = catch_unwind(AssertUnwindSafe(|| (crate::lock(callback))(&view)));
@@ -319,7 +325,7 @@ impl Buffer<'_> {
 
     /// Presentation time in microseconds, if known.
     pub fn pts(&self) -> Option<i64> {
-        Some(self.raw.pts()).filter(|&t| t != sys::MMAL_TIME_UNKNOWN)
+        self.raw.pts()
     }
 
     /// `MMAL_BUFFER_HEADER_FLAG_*` bits.
@@ -485,12 +491,12 @@ impl Frame {
 
     /// Presentation time in microseconds, if known.
     pub fn pts(&self) -> Option<i64> {
-        Some(self.buffer().pts()).filter(|&t| t != sys::MMAL_TIME_UNKNOWN)
+        self.buffer().pts()
     }
 
     /// Decode time in microseconds, if known.
     pub fn dts(&self) -> Option<i64> {
-        Some(self.buffer().dts()).filter(|&t| t != sys::MMAL_TIME_UNKNOWN)
+        self.buffer().dts()
     }
 
     /// `MMAL_BUFFER_HEADER_FLAG_*` bits.
