@@ -34,6 +34,7 @@ pub(crate) static API: sys::Api = sys::Api {
     connection_enable,
     connection_disable,
     connection_destroy,
+    connection_event_format_changed,
 };
 
 fn guard(name: &str, f: impl FnOnce() -> sys::MMAL_STATUS_T) -> sys::MMAL_STATUS_T {
@@ -363,6 +364,61 @@ fn enable_through_client(c: ConnectionPtr, out: PortPtr, input: PortPtr) -> sys:
         let _ = component::port_disable(out);
     }
     status
+}
+
+/// `mmal_connection_event_format_changed`, as libmmal's connection code
+/// does it: if the input takes format-change events and the output's
+/// buffers still fit, the output commits the new format and the event goes
+/// on to the input; otherwise the connection is disabled, the format is
+/// committed on the output and copied to the input, and the connection is
+/// enabled again (with new buffers).
+unsafe extern "C" fn connection_event_format_changed(
+    c: *mut sys::MMAL_CONNECTION_T,
+    buffer: *mut sys::MMAL_BUFFER_HEADER_T,
+) -> sys::MMAL_STATUS_T {
+    guard("mmal_connection_event_format_changed", || {
+        let (Some(c), Some(buffer)) = (ConnectionPtr::from_raw(c), BufPtr::from_raw(buffer)) else {
+            return sys::MMAL_EINVAL;
+        };
+        let Some((out, input)) = c.ports() else { return sys::MMAL_EINVAL };
+        let Some((format, [num_min, size_min, _, _])) = objects::read_format_changed(buffer) else {
+            return sys::MMAL_EINVAL;
+        };
+        let (out_num, out_size, _, _) = out.buffers();
+        let forward = input.capabilities() & sys::MMAL_PORT_CAPABILITY_SUPPORTS_EVENT_FORMAT_CHANGE != 0
+            && size_min <= out_size
+            && num_min <= out_num;
+        if forward {
+            out.write_format(&format);
+            let status = component::port_format_commit(out);
+            if status != sys::MMAL_SUCCESS {
+                return status;
+            }
+            buffer.acquire();
+            let status = component::port_send_buffer(input, buffer);
+            if status != sys::MMAL_SUCCESS {
+                buffer.release();
+            }
+            return status;
+        }
+        // SAFETY: `c` is a live connection (the caller's contract).
+        let status = unsafe { connection_disable(c.as_raw()) };
+        if status != sys::MMAL_SUCCESS {
+            return status;
+        }
+        out.write_format(&format);
+        let status = component::port_format_commit(out);
+        if status != sys::MMAL_SUCCESS {
+            return status;
+        }
+        input.copy_format_from(out);
+        let status = component::port_format_commit(input);
+        if status != sys::MMAL_SUCCESS {
+            return status;
+        }
+        // SAFETY: as above.
+        unsafe { connection_enable(c.as_raw()) }
+    })
 }
 
 unsafe extern "C" fn connection_destroy(c: *mut sys::MMAL_CONNECTION_T) -> sys::MMAL_STATUS_T {

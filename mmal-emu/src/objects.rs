@@ -155,6 +155,11 @@ impl BufPtr {
         true
     }
 
+    /// `mmal_buffer_header_acquire`: one more reference.
+    pub(crate) fn acquire(self) {
+        self.header().refs.fetch_add(1, Ordering::AcqRel);
+    }
+
     /// `mmal_buffer_header_release`: drops one reference; the last resets
     /// the header and gives it back to its pool.
     pub(crate) fn release(mut self) {
@@ -552,6 +557,11 @@ impl PortPtr {
     }
 
     /// `(buffer_num, buffer_size)` as the client set them, and the minimums.
+    /// `MMAL_PORT_CAPABILITY_*` bits.
+    pub(crate) fn capabilities(self) -> u32 {
+        self.port().raw.capabilities
+    }
+
     pub(crate) fn buffers(self) -> (u32, u32, u32, u32) {
         let raw = &self.port().raw;
         (raw.buffer_num, raw.buffer_size, raw.buffer_num_min, raw.buffer_size_min)
@@ -911,6 +921,62 @@ pub(crate) fn write_format_changed(buffer: BufPtr, requirements: [u32; 4], forma
         }
     });
     Some(len)
+}
+
+/// The format and requirements (`buffer_num_min`, `buffer_size_min`,
+/// `buffer_num_recommended`, `buffer_size_recommended`) a FORMAT_CHANGED
+/// event carries, if it is one whose format lies in its own payload (as
+/// every event buffer of the software VideoCore's has it).
+pub(crate) fn read_format_changed(buffer: BufPtr) -> Option<(VideoFormat, [u32; 4])> {
+    use std::mem::size_of;
+    let head = format_changed_payload(buffer);
+    if head.is_null() {
+        return None;
+    }
+    buffer.with_payload(|bytes| {
+        let range = bytes.as_ptr_range();
+        let within = |p: *const u8, len: usize| {
+            let start = p as usize;
+            start >= range.start as usize && start.checked_add(len).is_some_and(|end| end <= range.end as usize)
+        };
+        // SAFETY: `head` points at the payload's start, which holds the
+        // event struct (checked by `format_changed_payload`); the format
+        // and its video part are read only once they are seen to lie
+        // within the payload, unaligned as they may be.
+        unsafe {
+            let event = head.read_unaligned();
+            let fmt = event.format;
+            if !within(fmt.cast(), size_of::<sys::MMAL_ES_FORMAT_T>()) {
+                return None;
+            }
+            let fmt = fmt.read_unaligned();
+            if !within(fmt.es.cast(), size_of::<sys::MMAL_VIDEO_FORMAT_T>()) {
+                return None;
+            }
+            let v = fmt.es.cast::<sys::MMAL_VIDEO_FORMAT_T>().read_unaligned();
+            let format = VideoFormat {
+                encoding: fmt.encoding,
+                width: v.width,
+                height: v.height,
+                crop: (
+                    v.crop.x.max(0) as u32,
+                    v.crop.y.max(0) as u32,
+                    v.crop.width.max(0) as u32,
+                    v.crop.height.max(0) as u32,
+                ),
+                frame_rate: (v.frame_rate.num, v.frame_rate.den),
+            };
+            Some((
+                format,
+                [
+                    event.buffer_num_min,
+                    event.buffer_size_min,
+                    event.buffer_num_recommended,
+                    event.buffer_size_recommended,
+                ],
+            ))
+        }
+    })
 }
 
 /// `mmal_event_format_changed_get`: the payload of a FORMAT_CHANGED event.

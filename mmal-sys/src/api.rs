@@ -84,11 +84,19 @@ pub struct Api {
     /// `mmal_connection_destroy` (libmmal_util): disables, disconnects and
     /// releases.
     pub connection_destroy: unsafe extern "C" fn(connection: *mut MMAL_CONNECTION_T) -> MMAL_STATUS_T,
+    /// `mmal_connection_event_format_changed(connection, buffer)`
+    /// (libmmal_util): applies a FORMAT_CHANGED event from the output of a
+    /// connection through the client: forwarded to the input if the
+    /// buffers still fit and the input takes such events, else by
+    /// disabling the connection, committing the format on both ports and
+    /// enabling it again. Never from a callback of either component.
+    pub connection_event_format_changed:
+        unsafe extern "C" fn(connection: *mut MMAL_CONNECTION_T, buffer: *mut MMAL_BUFFER_HEADER_T) -> MMAL_STATUS_T,
 }
 
 /// The C symbol behind each [`Api`] entry, in field order: what the
 /// hardware loader looks up.
-pub const API_SYMBOLS: [&str; 21] = [
+pub const API_SYMBOLS: [&str; 22] = [
     "mmal_component_create",
     "mmal_component_release",
     "mmal_component_enable",
@@ -110,6 +118,7 @@ pub const API_SYMBOLS: [&str; 21] = [
     "mmal_connection_enable",
     "mmal_connection_disable",
     "mmal_connection_destroy",
+    "mmal_connection_event_format_changed",
 ];
 
 /// A symbol that only the software VideoCore's C libraries export (built by

@@ -68,9 +68,10 @@ pub struct Connection {
     output: Port,
     input: Port,
     relay: Option<Arc<Relay>>,
-    /// Held across enabling (and the first pump) and disabling, so that
-    /// neither runs while the other replaces or uses the connection's pool.
-    ops: Mutex<()>,
+    /// Held across enabling (and the first pump), disabling and applying a
+    /// format change, so that none runs while another replaces or uses the
+    /// connection's pool. `true` once the connection is destroyed.
+    ops: Arc<Mutex<bool>>,
 }
 
 /// Takes both components' configuration mutexes, in address order: what
@@ -128,6 +129,12 @@ pub(crate) struct Relay {
     /// until the connection is enabled again (instead of the same buffer
     /// going round forever).
     stalled: AtomicBool,
+    /// The connection's `ops` mutex (see [`Connection`]).
+    ops: Arc<Mutex<bool>>,
+    /// Format changes applied.
+    format_changes: AtomicU64,
+    /// Why applying the last format change failed, if it did.
+    failure: Mutex<Option<Error>>,
 }
 
 impl Relay {
@@ -144,7 +151,7 @@ impl Relay {
     /// `inspect`), empty ones to the output. Runs on MMAL's threads, and
     /// after each enable; if another thread is pumping, it leaves the work
     /// to that one and returns at once.
-    pub(crate) fn pump(&self, connection: RawConnection) {
+    pub(crate) fn pump(self: &Arc<Relay>, connection: RawConnection) {
         self.again.store(true, Ordering::SeqCst);
         loop {
             if self.pumping.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_err() {
@@ -161,16 +168,18 @@ impl Relay {
         }
     }
 
-    fn pump_once(&self, connection: RawConnection) {
+    fn pump_once(self: &Arc<Relay>, connection: RawConnection) {
         let api = self.output.api();
         while let Some(mut buffer) = connection.queue_get(api) {
+            if buffer.cmd() == sys::MMAL_EVENT_FORMAT_CHANGED {
+                // Applied as libmmal's connections apply it, which may
+                // disable the connection: not on MMAL's threads.
+                let relay = self.clone();
+                crate::run_elsewhere("a format change", move || relay.apply_format_change(connection, buffer));
+                continue;
+            }
             if buffer.cmd() != 0 {
-                // An event on the output port (a format change, say).
-                log::warn!(
-                    "{}: event {:#x} on a connection through the client is dropped",
-                    self.output.name(),
-                    buffer.cmd()
-                );
+                log::debug!("{}: event {:#x} on a connection through the client", self.output.name(), buffer.cmd());
                 buffer.release(api);
                 continue;
             }
@@ -206,6 +215,51 @@ impl Relay {
                 }
                 buffer.release(api);
                 break;
+            }
+        }
+    }
+}
+
+impl Relay {
+    /// `mmal_connection_event_format_changed` for a FORMAT_CHANGED event
+    /// from the output, with both configuration mutexes and `ops` held,
+    /// then a pump to get buffers moving again. The event buffer is
+    /// released here in every case.
+    fn apply_format_change(self: &Arc<Relay>, connection: RawConnection, event: RawBuffer) {
+        let api = self.output.api();
+        let name = || format!("{} -> {}", self.output.name(), self.input.name());
+        let result = (|| {
+            let _config = lock_both(&self.output, &self.input)?;
+            let destroyed = crate::lock(&self.ops);
+            if *destroyed {
+                return Ok(None);
+            }
+            if !connection.is_enabled() {
+                log::warn!("{}: a format change came while the connection was disabled; it is not applied", name());
+                return Ok(None);
+            }
+            let status = {
+                let (first, second) = by_address(&self.output, &self.input);
+                let _first = crate::lock(&first.component.fields);
+                let _second = second.map(|p| crate::lock(&p.component.fields));
+                connection.event_format_changed(api, &event)
+            };
+            check(status, "mmal_connection_event_format_changed", name)?;
+            Ok(Some(destroyed))
+        })();
+        event.release(api);
+        match result {
+            Ok(Some(ops)) => {
+                self.format_changes.fetch_add(1, Ordering::Relaxed);
+                *crate::lock(&self.failure) = None;
+                self.stalled.store(false, Ordering::Release);
+                raw::as_callback_of(self.output.raw, || self.pump(connection));
+                drop(ops);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                log::error!("{}: the format change could not be applied: {e}", name());
+                *crate::lock(&self.failure) = Some(e);
             }
         }
     }
@@ -341,6 +395,7 @@ impl Connection {
         })?;
         connected.extend([output.raw.addr(), input.raw.addr()]);
         drop(connected);
+        let ops = Arc::new(Mutex::new(false));
         let relay = inspect.map(|inspect| {
             let relay = Arc::new(Relay {
                 output: output.clone(),
@@ -351,11 +406,14 @@ impl Connection {
                 pumping: AtomicBool::new(false),
                 again: AtomicBool::new(false),
                 stalled: AtomicBool::new(false),
+                ops: ops.clone(),
+                format_changes: AtomicU64::new(0),
+                failure: Mutex::new(None),
             });
             raw.give_relay(&relay);
             relay
         });
-        let connection = Connection { raw, output: output.clone(), input: input.clone(), relay, ops: Mutex::new(()) };
+        let connection = Connection { raw, output: output.clone(), input: input.clone(), relay, ops };
         let enabled = {
             let _ops = crate::lock(&connection.ops);
             connection.enable_raw()
@@ -375,15 +433,28 @@ impl Connection {
         self.relay.as_ref().map_or(0, |r| r.passed.load(Ordering::Relaxed))
     }
 
+    /// Format changes from the output that the connection applied (a
+    /// connection through the client; see [`through_client`](Self::through_client)).
+    pub fn format_changes(&self) -> u64 {
+        self.relay.as_ref().map_or(0, |r| r.format_changes.load(Ordering::Relaxed))
+    }
+
     /// `Err` if the closure of a connection through the client panicked
-    /// (it is not called again; buffers keep flowing).
+    /// (it is not called again; buffers keep flowing), or if the last
+    /// format change from the output could not be applied.
     ///
     /// # Errors
     ///
-    /// [`Error::CallbackPanicked`] with the panic message.
+    /// [`Error::CallbackPanicked`] with the panic message; the error of
+    /// the failed format change ([`Error::Mmal`] from
+    /// `mmal_connection_event_format_changed`, usually).
     pub fn check(&self) -> Result<()> {
-        match self.relay.as_ref().and_then(|r| crate::lock(&r.panic).clone()) {
-            Some(message) => Err(Error::CallbackPanicked { port: self.output.name(), message }),
+        let Some(relay) = &self.relay else { return Ok(()) };
+        if let Some(message) = crate::lock(&relay.panic).clone() {
+            return Err(Error::CallbackPanicked { port: self.output.name(), message });
+        }
+        match crate::lock(&relay.failure).as_ref() {
+            Some(e) => Err(Error::State(e.to_string())),
             None => Ok(()),
         }
     }
@@ -462,6 +533,7 @@ impl Connection {
 impl Drop for Connection {
     fn drop(&mut self) {
         let (raw, output, input, relay) = (self.raw, self.output.clone(), self.input.clone(), self.relay.is_some());
+        let ops = self.ops.clone();
         let destroy = move || {
             let _config = match lock_both(&output, &input) {
                 Ok(guards) => guards,
@@ -470,6 +542,7 @@ impl Drop for Connection {
                     return;
                 }
             };
+            let mut destroyed = crate::lock(&ops);
             // Through the client: the relay's reference comes back once the
             // connection is disabled and can call back no more.
             if relay {
@@ -486,6 +559,7 @@ impl Drop for Connection {
             }
             let status = raw.destroy(output.api());
             if status == sys::MMAL_SUCCESS {
+                *destroyed = true;
                 crate::lock(&CONNECTED).retain(|&p| p != output.raw.addr() && p != input.raw.addr());
             } else {
                 // The ports stay connected.

@@ -28,8 +28,12 @@ pub enum Event {
         /// The port's index among its kind.
         port_index: u32,
     },
-    /// `MMAL_EVENT_FORMAT_CHANGED`: an output's format changed; reconfigure
-    /// what reads it.
+    /// `MMAL_EVENT_FORMAT_CHANGED`: an output's format changed. On the
+    /// output port itself (decoders, encoders and the ISP send it there),
+    /// a [`FrameStream`](crate::FrameStream), a
+    /// [`CallbackPort`](crate::CallbackPort) and a connection apply the new
+    /// format as libmmal's connections do; on the control port it is only
+    /// news.
     FormatChanged {
         /// The new format.
         format: Format,

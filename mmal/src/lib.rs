@@ -82,7 +82,7 @@ pub use events::{Event, Events};
 pub use format::{Encoding, Format, Rational, Rect};
 pub use lens_shading::{LensShadingTable, UploadedTable, CELL_SIZE};
 pub use loader::MMAL_LIB_DIR_VAR;
-pub use stream::{Buffer, CallbackPort, Frame, FrameStream};
+pub use stream::{Buffer, CallbackPort, Frame, FrameStream, StreamItem};
 
 /// The software VideoCore (with the default `emulator` feature).
 #[cfg(feature = "emulator")]
@@ -102,6 +102,15 @@ pub(crate) fn release_later(what: &str, release: impl FnOnce() + Send + 'static)
     log::debug!("{what} released from its component's callback: releasing it on another thread");
     if let Err(e) = std::thread::Builder::new().name("mmal-release".into()).spawn(release) {
         log::error!("{what}: cannot start a thread to release it ({e}); it is leaked");
+    }
+}
+
+/// Runs `work` on a new thread: for what must not run on MMAL's threads
+/// (applying a format change a callback received). If no thread can be
+/// started, `work` is dropped unrun, and logged.
+pub(crate) fn run_elsewhere(what: &str, work: impl FnOnce() + Send + 'static) {
+    if let Err(e) = std::thread::Builder::new().name("mmal-apply".into()).spawn(work) {
+        log::error!("{what}: cannot start a thread to apply it ({e}); it is not applied");
     }
 }
 

@@ -138,6 +138,7 @@ pub(crate) fn load() -> Result<Loaded> {
         connection_enable = "mmal_connection_enable",
         connection_disable = "mmal_connection_disable",
         connection_destroy = "mmal_connection_destroy",
+        connection_event_format_changed = "mmal_connection_event_format_changed",
     };
     // SAFETY: the marker is `const char *(void)`; only its presence is used.
     let software = unsafe {

@@ -389,6 +389,14 @@ impl RawPool {
         // SAFETY: a live pool.
         unsafe { (*self.0.as_ptr()).headers_num as usize }
     }
+
+    /// Whether every header is back in the pool (none is in use).
+    pub(crate) fn is_full(self, api: &sys::Api) -> bool {
+        // SAFETY: a live pool's queue.
+        let queue = unsafe { (*self.0.as_ptr()).queue };
+        // SAFETY: as above.
+        (unsafe { (api.queue_length)(queue) }) as usize == self.size()
+    }
 }
 
 impl RawBuffer {
@@ -543,6 +551,14 @@ impl RawConnection {
         unsafe { (api.connection_destroy)(self.0.as_ptr()) }
     }
 
+    /// `mmal_connection_event_format_changed`: applies a FORMAT_CHANGED
+    /// event from the connection's output. The caller still owns `event`
+    /// afterwards (libmmal takes its own reference to forward it).
+    pub(crate) fn event_format_changed(self, api: &sys::Api, event: &RawBuffer) -> Status {
+        // SAFETY: a live connection and an event header the crate owns.
+        unsafe { (api.connection_event_format_changed)(self.0.as_ptr(), event.0.as_ptr()) }
+    }
+
     /// Hands the connection one strong reference to `relay`, as its
     /// `user_data`, with the callback that pumps buffers through it, before
     /// it is enabled. [`take_relay`](Self::take_relay) reclaims it.
@@ -621,9 +637,10 @@ pub(crate) unsafe extern "C" fn port_callback(port: *mut sys::MMAL_PORT_T, buffe
         return;
     }
     // SAFETY: a non-null `userdata` is the reference `give_sink` handed
-    // over; it keeps the sink alive until `take_sink`, which runs only once
-    // no callback can come.
-    let sink = unsafe { &*userdata.cast::<Sink>().cast_const() };
+    // over (from `Arc::into_raw`); it keeps the sink alive until
+    // `take_sink`, which runs only once no callback can come. Borrowed, not
+    // taken: `ManuallyDrop` leaves its count alone.
+    let sink = std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(userdata.cast::<Sink>().cast_const()) });
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         as_callback_of(RawPort(port), || sink.on_buffer(buffer));
     }));
@@ -644,9 +661,10 @@ unsafe extern "C" fn relay_callback(connection: *mut sys::MMAL_CONNECTION_T) {
         return;
     }
     // SAFETY: a non-null `user_data` is the reference `give_relay` handed
-    // over, alive until `take_relay`, which runs only once no callback can
-    // come.
-    let relay = unsafe { &*data.cast::<Relay>().cast_const() };
+    // over (from `Arc::into_raw`), alive until `take_relay`, which runs only
+    // once no callback can come. Borrowed: `ManuallyDrop` leaves its count
+    // alone.
+    let relay = std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(data.cast::<Relay>().cast_const()) });
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         as_callback_of(relay.output_port(), || relay.pump(RawConnection(connection)));
     }));

@@ -17,10 +17,25 @@ use crate::raw::{self, RawBuffer, RawPool};
 
 type UserCallback = Box<dyn FnMut(&Buffer<'_>) + Send>;
 
+/// What a frame stream's queue holds: frames, and the events that came on
+/// the port between them, in order.
+pub(crate) enum Queued {
+    Frame(RawBuffer),
+    Event(Event),
+}
+
 pub(crate) enum SinkKind {
-    Frames { queue: Mutex<VecDeque<RawBuffer>>, ready: Condvar, capacity: usize },
+    /// `capacity` frames at most (events are never dropped).
+    Frames {
+        queue: Mutex<VecDeque<Queued>>,
+        ready: Condvar,
+        capacity: usize,
+    },
     Callback(Mutex<UserCallback>),
-    Events { queue: Mutex<VecDeque<Event>>, ready: Condvar },
+    Events {
+        queue: Mutex<VecDeque<Event>>,
+        ready: Condvar,
+    },
 }
 
 /// How far disabling a sink's port got.
@@ -44,12 +59,20 @@ enum SinkState {
 /// if it never was). If disabling fails, the port may still call back, so
 /// that reference is leaked, and with it the sink and its pool: the pool is
 /// destroyed when the last reference goes, never while a port may use it.
+///
+/// A format change that needs new buffers gives the port a new pool; the
+/// old one is kept until all its buffers are back (frames the user still
+/// holds), then destroyed at the next change or with the sink.
 pub(crate) struct Sink {
     pub(crate) port: Port,
     pub(crate) port_name: String,
-    pool: Option<RawPool>,
+    /// Buffers asked for (0 for none: the control port).
+    buffers: u32,
+    pools: Mutex<Pools>,
     state: Mutex<SinkState>,
     pub(crate) panic: Mutex<Option<String>>,
+    /// Why applying a format change failed (the port is then disabled).
+    failure: Mutex<Option<String>>,
     pub(crate) ended: AtomicBool,
     pub(crate) received: AtomicU64,
     pub(crate) dropped: AtomicU64,
@@ -75,6 +98,37 @@ fn pool_size(port: &Port, buffers: u32) -> u32 {
     buffers.max(port.buffer_requirements().num_min).max(1)
 }
 
+/// A sink's pools: the one the port takes its buffers from, and those a
+/// format change replaced whose buffers are not all back yet.
+#[derive(Default)]
+struct Pools {
+    current: Option<RawPool>,
+    retired: Vec<RawPool>,
+}
+
+/// Sets the port's buffers for a pool of `buffers` (at least its minimum)
+/// of the size it recommends, and makes that pool; `None` for 0 buffers.
+fn make_pool(port: &Port, buffers: u32) -> Result<Option<RawPool>> {
+    if buffers == 0 {
+        return Ok(None);
+    }
+    let num = pool_size(port, buffers);
+    let size = {
+        let _fields = crate::lock(&port.component.fields);
+        let req = port.raw.buffers();
+        // The stream chooses its buffers: those the format needs, not a
+        // size left from an earlier (larger) format.
+        let size = req.size_recommended.max(req.size_min);
+        port.raw.set_buffers(num, size);
+        size
+    };
+    port.raw.pool_create(port.api(), num, size).map(Some).ok_or_else(|| Error::Mmal {
+        call: "mmal_port_pool_create",
+        object: port.name(),
+        status: crate::Status::NoMemory,
+    })
+}
+
 impl Sink {
     /// Enables `port` with a new sink: a pool of `buffers` (0 for none),
     /// then every buffer sent to the port.
@@ -88,125 +142,225 @@ impl Sink {
         if crate::connection::is_connected(&port) {
             return Err(Error::State(format!("{name} is connected: read its frames through the connection")));
         }
-        let api = port.api();
-        let pool = if buffers > 0 {
-            let num = pool_size(&port, buffers);
-            let size = {
-                let _fields = crate::lock(&port.component.fields);
-                let req = port.raw.buffers();
-                let size = req.size_recommended.max(req.size_min).max(req.size);
-                port.raw.set_buffers(num, size);
-                size
-            };
-            let pool = port.raw.pool_create(api, num, size).ok_or_else(|| Error::Mmal {
-                call: "mmal_port_pool_create",
-                object: name.clone(),
-                status: crate::Status::NoMemory,
-            })?;
-            Some(pool)
-        } else {
-            None
-        };
+        let pool = make_pool(&port, buffers)?;
         let sink = Arc::new(Sink {
             port: port.clone(),
-            port_name: name.clone(),
-            pool,
+            port_name: name,
+            buffers,
+            pools: Mutex::new(Pools { current: pool, retired: Vec::new() }),
             state: Mutex::new(SinkState::Enabled),
             panic: Mutex::new(None),
+            failure: Mutex::new(None),
             ended: AtomicBool::new(false),
             received: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             kind,
         });
-        port.raw.give_sink(&sink);
+        sink.start()?;
+        Ok(sink)
+    }
+
+    /// Enables the port (disabled, with its pool made) with this sink and
+    /// sends it every buffer of the pool. On failure the port is left
+    /// disabled, the stream ended.
+    fn start(self: &Arc<Sink>) -> Result<()> {
+        let (api, port) = (self.port.api(), &self.port);
+        port.raw.give_sink(self);
         let status = port.raw.enable(api, raw::port_callback);
         if status != sys::MMAL_SUCCESS {
             // Never enabled: no callback can come.
             drop(port.raw.take_sink());
-            check(status, "mmal_port_enable", || name.clone())?;
+            self.ended.store(true, Ordering::Release);
+            *crate::lock(&self.state) = SinkState::Disabled;
+            return check(status, "mmal_port_enable", || self.port_name.clone());
         }
-        if let Some(pool) = sink.pool {
-            let mut sent = 0;
-            while let Some(b) = pool.get(api) {
-                if let Err(b) = port.raw.send(api, b) {
-                    b.release(api);
-                    break;
+        let Some(pool) = crate::lock(&self.pools).current else { return Ok(()) };
+        let mut sent = 0;
+        while let Some(b) = pool.get(api) {
+            if let Err(b) = port.raw.send(api, b) {
+                b.release(api);
+                break;
+            }
+            sent += 1;
+        }
+        if sent < pool.size() {
+            self.ended.store(true, Ordering::Release);
+            let status = port.raw.disable(api);
+            self.disabled(status);
+            self.drain();
+            check(status, "mmal_port_disable", || self.port_name.clone())?;
+            return Err(Error::State(format!("{} refused its buffers", self.port_name)));
+        }
+        Ok(())
+    }
+
+    /// Applies a FORMAT_CHANGED event from the port as libmmal's connection
+    /// code applies one: if the port's buffers still fit, it commits the
+    /// new format while enabled; otherwise it is disabled, commits the
+    /// format, and is enabled again with a new pool of the size now
+    /// needed. Takes the configuration mutex, so never on MMAL's threads.
+    /// If it fails, the port is left disabled and the stream ended.
+    pub(crate) fn apply_format_change(self: &Arc<Sink>, event: &Event) -> Result<()> {
+        let Event::FormatChanged { format, buffer_num_min, buffer_size_min, .. } = event else { return Ok(()) };
+        let _config = self.port.component.configure(|| self.port_name.clone())?;
+        if *crate::lock(&self.state) != SinkState::Enabled || self.ended.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let (api, port) = (self.port.api(), &self.port);
+        let commit = || {
+            let _fields = crate::lock(&port.component.fields);
+            port.raw.write_format(format);
+            check(port.raw.commit(api), "mmal_port_format_commit", || format!("{} ({format})", self.port_name))
+        };
+        let now = {
+            let _fields = crate::lock(&port.component.fields);
+            port.raw.buffers()
+        };
+        if *buffer_size_min <= now.size && *buffer_num_min <= now.num {
+            log::debug!("{}: format changed to {format}; the buffers fit", self.port_name);
+            return commit();
+        }
+        log::debug!("{}: format changed to {format}; new buffers of {buffer_size_min} bytes", self.port_name);
+        let status = port.raw.disable(api);
+        if status != sys::MMAL_SUCCESS {
+            self.ended.store(true, Ordering::Release);
+            self.disabled(status);
+            self.drain();
+            return check(status, "mmal_port_disable", || self.port_name.clone());
+        }
+        // Disabled: no callback can come until `start` hands it back.
+        drop(port.raw.take_sink());
+        let pool = commit().and_then(|()| make_pool(port, self.buffers));
+        let pool = match pool {
+            Ok(pool) => pool,
+            Err(e) => {
+                self.ended.store(true, Ordering::Release);
+                *crate::lock(&self.state) = SinkState::Disabled;
+                self.drain();
+                return Err(e);
+            }
+        };
+        {
+            let mut pools = crate::lock(&self.pools);
+            let old = std::mem::replace(&mut pools.current, pool);
+            pools.retired.extend(old);
+            // Pools whose buffers are all back are no longer needed.
+            pools.retired.retain(|p| {
+                let done = p.is_full(api);
+                if done {
+                    p.destroy(api, port.raw);
                 }
-                sent += 1;
-            }
-            if sent < pool.size() {
-                sink.ended.store(true, Ordering::Release);
-                let status = port.raw.disable(api);
-                sink.disabled(status);
-                sink.drain();
-                check(status, "mmal_port_disable", || name.clone())?;
-                return Err(Error::State(format!("{name} refused its buffers")));
-            }
+                !done
+            });
         }
-        Ok(sink)
+        self.start()
     }
 
     /// Called on MMAL's thread for each buffer.
-    pub(crate) fn on_buffer(&self, buffer: RawBuffer) {
+    pub(crate) fn on_buffer(self: &Arc<Sink>, buffer: RawBuffer) {
         let api = self.port.api();
+        if buffer.cmd() != 0 {
+            self.on_event(buffer);
+            return;
+        }
         match &self.kind {
             SinkKind::Frames { queue, ready, capacity } => {
-                // Events, buffers given back empty (by a flush), and
-                // anything after the end go straight back.
-                if buffer.cmd() != 0
-                    || buffer.is_given_back()
-                    || !self.port.raw.is_enabled()
-                    || self.ended.load(Ordering::Acquire)
-                {
+                // Buffers given back empty (by a flush), and anything after
+                // the end, go straight back.
+                if buffer.is_given_back() || !self.port.raw.is_enabled() || self.ended.load(Ordering::Acquire) {
                     self.recycle(buffer);
                     return;
                 }
                 self.received.fetch_add(1, Ordering::Relaxed);
                 let evicted = {
                     let mut q = crate::lock(queue);
-                    let evicted = if q.len() >= *capacity { q.pop_front() } else { None };
-                    q.push_back(buffer);
+                    let frames = q.iter().filter(|q| matches!(q, Queued::Frame(_))).count();
+                    let evicted = if frames >= *capacity {
+                        q.iter().position(|q| matches!(q, Queued::Frame(_))).and_then(|i| q.remove(i))
+                    } else {
+                        None
+                    };
+                    q.push_back(Queued::Frame(buffer));
                     evicted
                 };
                 ready.notify_one();
-                if let Some(old) = evicted {
+                if let Some(Queued::Frame(old)) = evicted {
                     self.dropped.fetch_add(1, Ordering::Relaxed);
                     self.recycle(old);
                 }
             }
             SinkKind::Callback(callback) => {
-                if buffer.cmd() == 0
-                    && !buffer.is_given_back()
-                    && self.port.raw.is_enabled()
-                    && crate::lock(&self.panic).is_none()
-                {
+                if !buffer.is_given_back() && self.port.raw.is_enabled() {
                     self.received.fetch_add(1, Ordering::Relaxed);
-                    let view = Buffer { raw: &buffer };
-                    let result = catch_unwind(AssertUnwindSafe(|| (crate::lock(callback))(&view)));
-                    if let Err(payload) = result {
-                        let message = panic_message(payload.as_ref());
-                        log::error!("a callback on {} panicked: {message}", self.port_name);
-                        *crate::lock(&self.panic) = Some(message);
-                    }
+                    self.call(callback, &Buffer { raw: &buffer, event: None });
                 }
                 self.recycle(buffer);
             }
+            SinkKind::Events { .. } => buffer.release(api),
+        }
+    }
+
+    /// Runs the user's callback unless it panicked before.
+    fn call(&self, callback: &Mutex<UserCallback>, view: &Buffer<'_>) {
+        if crate::lock(&self.panic).is_some() {
+            return;
+        }
+        let result = catch_unwind(AssertUnwindSafe(|| (crate::lock(callback))(view)));
+        if let Err(payload) = result {
+            let message = panic_message(payload.as_ref());
+            log::error!("a callback on {} panicked: {message}", self.port_name);
+            *crate::lock(&self.panic) = Some(message);
+        }
+    }
+
+    /// An event buffer (from the component's event pool): decoded and
+    /// released at once. A control port's go to its queue; a stream's go
+    /// into its queue between the frames, where the reader applies a
+    /// format change; a callback sees it, and a format change is then
+    /// applied on another thread (it cannot be on MMAL's).
+    fn on_event(self: &Arc<Sink>, buffer: RawBuffer) {
+        let api = self.port.api();
+        let event = Event::from_buffer(api, &buffer);
+        if let (SinkKind::Callback(callback), Some(event)) = (&self.kind, &event) {
+            if self.port.raw.is_enabled() {
+                self.call(callback, &Buffer { raw: &buffer, event: Some(event) });
+            }
+        }
+        buffer.release(api);
+        let Some(event) = event else { return };
+        match &self.kind {
             SinkKind::Events { queue, ready } => {
-                let event = Event::from_buffer(api, &buffer);
-                buffer.release(api);
-                if let Some(event) = event {
-                    crate::lock(queue).push_back(event);
-                    ready.notify_all();
+                crate::lock(queue).push_back(event);
+                ready.notify_all();
+            }
+            SinkKind::Frames { queue, ready, .. } => {
+                if !self.ended.load(Ordering::Acquire) {
+                    crate::lock(queue).push_back(Queued::Event(event));
+                    ready.notify_one();
+                }
+            }
+            SinkKind::Callback(_) => {
+                if matches!(event, Event::FormatChanged { .. }) && self.port.raw.is_enabled() {
+                    let sink = self.clone();
+                    crate::run_elsewhere("a format change", move || {
+                        if let Err(e) = sink.apply_format_change(&event) {
+                            log::error!("{}: the new format could not be applied: {e}", sink.port_name);
+                            *crate::lock(&sink.failure) = Some(e.to_string());
+                        }
+                    });
                 }
             }
         }
     }
 
-    /// Gives a buffer back to the pool and refills the port from it.
+    /// Gives a buffer back to its pool and refills the port from the
+    /// current pool (under the pools' lock, so that no buffer of a pool a
+    /// format change replaced reaches the port again).
     pub(crate) fn recycle(&self, buffer: RawBuffer) {
         let api = self.port.api();
         buffer.release(api);
-        if let Some(pool) = self.pool {
+        let pools = crate::lock(&self.pools);
+        if let Some(pool) = pools.current {
             if self.port.raw.is_enabled() && !self.ended.load(Ordering::Acquire) {
                 while let Some(b) = pool.get(api) {
                     if let Err(b) = self.port.raw.send(api, b) {
@@ -267,9 +421,11 @@ impl Sink {
     fn drain(&self) {
         match &self.kind {
             SinkKind::Frames { queue, ready, .. } => {
-                let queued: Vec<RawBuffer> = crate::lock(queue).drain(..).collect();
-                for b in queued {
-                    b.release(self.port.api());
+                let queued: Vec<Queued> = crate::lock(queue).drain(..).collect();
+                for q in queued {
+                    if let Queued::Frame(b) = q {
+                        b.release(self.port.api());
+                    }
                 }
                 ready.notify_all();
             }
@@ -297,8 +453,14 @@ impl Sink {
     }
 
     pub(crate) fn panicked(&self) -> Result<()> {
-        match &*crate::lock(&self.panic) {
-            Some(message) => Err(Error::CallbackPanicked { port: self.port_name.clone(), message: message.clone() }),
+        if let Some(message) = &*crate::lock(&self.panic) {
+            return Err(Error::CallbackPanicked { port: self.port_name.clone(), message: message.clone() });
+        }
+        match &*crate::lock(&self.failure) {
+            Some(reason) => Err(Error::State(format!(
+                "{}: the component changed the port's format and applying it failed ({reason}); the port is disabled",
+                self.port_name
+            ))),
             None => Ok(()),
         }
     }
@@ -306,21 +468,40 @@ impl Sink {
 
 impl Drop for Sink {
     fn drop(&mut self) {
-        if let Some(pool) = self.pool.take() {
+        let pools = std::mem::take(&mut *crate::lock(&self.pools));
+        for pool in pools.current.into_iter().chain(pools.retired) {
             pool.destroy(self.port.api(), self.port.raw);
         }
     }
 }
 
-/// A borrowed buffer, inside a callback.
+/// A borrowed buffer, inside a callback: a frame (or part of one), or an
+/// event the component sent on the port (see [`event`](Self::event)).
 pub struct Buffer<'a> {
     raw: &'a RawBuffer,
+    event: Option<&'a Event>,
 }
 
 impl Buffer<'_> {
-    /// The valid bytes.
+    /// The valid bytes of a frame; empty for an event.
     pub fn data(&self) -> &[u8] {
+        if self.event.is_some() {
+            return &[];
+        }
         self.raw.data()
+    }
+
+    /// The event this buffer carries, if it is one rather than data. An
+    /// output port gets [`Event::FormatChanged`] when the component sets
+    /// its format itself (decoders, encoders and the ISP do); the crate
+    /// then applies the new format to the port, as libmmal's connections
+    /// do, on another thread once the callback has returned: frames after
+    /// the event are in the new format, and
+    /// [`Port::format`](crate::Port::format) reports it once applied. If
+    /// applying it fails, the port is disabled and
+    /// [`CallbackPort::check`] says why.
+    pub fn event(&self) -> Option<&Event> {
+        self.event
     }
 
     /// Presentation time in microseconds, if known.
@@ -336,7 +517,11 @@ impl Buffer<'_> {
 
 impl fmt::Debug for Buffer<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Buffer").field("len", &self.raw.length()).field("pts", &self.pts()).finish()
+        f.debug_struct("Buffer")
+            .field("len", &self.data().len())
+            .field("pts", &self.pts())
+            .field("event", &self.event)
+            .finish()
     }
 }
 
@@ -346,7 +531,22 @@ impl fmt::Debug for Buffer<'_> {
 /// (and the component) alive until they are dropped.
 pub struct FrameStream {
     sink: Arc<Sink>,
-    format: Format,
+    /// The port's format as of the last format change applied.
+    format: Mutex<Format>,
+}
+
+/// What a [`FrameStream`] delivers: a frame, or an event the component sent
+/// on the port between frames.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StreamItem {
+    /// A filled buffer.
+    Frame(Frame),
+    /// An event on the port, already acted on: for
+    /// [`Event::FormatChanged`], the stream has applied the new format to
+    /// the port (frames after it are in that format; see
+    /// [`FrameStream::format`]).
+    Event(Event),
 }
 
 impl fmt::Debug for FrameStream {
@@ -375,23 +575,77 @@ impl FrameStream {
             capacity,
         };
         let sink = Sink::enable(port, buffers.max(1), kind)?;
-        Ok(FrameStream { sink, format })
+        Ok(FrameStream { sink, format: Mutex::new(format) })
     }
 
-    /// The next frame, waiting up to `timeout`.
+    /// The next frame, waiting up to `timeout`. Events on the port between
+    /// frames are acted on and skipped (a format change is applied: see
+    /// [`next_item_timeout`](Self::next_item_timeout) to see them).
     ///
     /// # Errors
     ///
     /// [`Error::Timeout`] if none came; [`Error::StreamEnded`] after
-    /// [`disable`](Self::disable).
+    /// [`disable`](Self::disable); as for
+    /// [`next_item_timeout`](Self::next_item_timeout) if a format change
+    /// cannot be applied.
     pub fn next_timeout(&self, timeout: Duration) -> Result<Frame> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.next_item_timeout(left) {
+                Ok(StreamItem::Frame(frame)) => return Ok(frame),
+                Ok(StreamItem::Event(event)) => log::debug!("{}: {event:?}", self.sink.port_name),
+                Err(Error::Timeout { port, .. }) => return Err(Error::Timeout { port, waited: timeout }),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The next frame or event on the port, in the order they came,
+    /// waiting up to `timeout`. An [`Event::FormatChanged`] (the component
+    /// set the port's format, as decoders, encoders and the ISP do) is
+    /// applied before it is returned, as libmmal's connections apply one:
+    /// if the port's buffers fit the new format, the port commits it while
+    /// enabled; otherwise the port is disabled, commits it, and is enabled
+    /// again with new buffers. Frames taken before stay valid.
+    ///
+    /// ```
+    /// # fn main() -> mmal::Result<()> {
+    /// use std::time::Duration;
+    /// use mmal::{params::Capture, Component, Encoding, Event, Format, StreamItem};
+    ///
+    /// let camera = Component::new("vc.ril.camera")?;
+    /// let video = camera.output(1)?;
+    /// video.set_format(&Format::video(Encoding::I420, 320, 240).with_frame_rate(30))?;
+    /// let stream = video.enable_stream(3)?;
+    /// camera.enable()?;
+    /// video.set(&Capture(true))?;
+    /// match stream.next_item_timeout(Duration::from_secs(5))? {
+    ///     StreamItem::Frame(frame) => assert_eq!(frame.len(), 320 * 240 * 3 / 2),
+    ///     StreamItem::Event(Event::FormatChanged { format, .. }) => assert_eq!(stream.format(), format),
+    ///     StreamItem::Event(other) => println!("{other:?}"),
+    ///     _ => {}
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] if nothing came; [`Error::StreamEnded`] after
+    /// [`disable`](Self::disable); [`Error::CallbackPanicked`] if a
+    /// callback on the port panicked; for a format change that cannot be
+    /// applied, [`Error::Mmal`] (the port refuses it, or no memory for the
+    /// new buffers: the stream has then ended) or [`Error::WouldDeadlock`]
+    /// from one of the component's callbacks.
+    pub fn next_item_timeout(&self, timeout: Duration) -> Result<StreamItem> {
         let SinkKind::Frames { queue, ready, .. } = &self.sink.kind else { unreachable!("a frame sink") };
         let deadline = Instant::now() + timeout;
         self.sink.panicked()?;
         let mut q = crate::lock(queue);
         loop {
-            if let Some(buffer) = q.pop_front() {
-                return Ok(Frame { sink: self.sink.clone(), buffer: Some(buffer) });
+            if let Some(item) = q.pop_front() {
+                drop(q);
+                return self.deliver(item);
             }
             if self.sink.ended.load(Ordering::Acquire) {
                 return Err(Error::StreamEnded(self.sink.port_name.clone()));
@@ -404,10 +658,36 @@ impl FrameStream {
         }
     }
 
-    /// A frame if one is waiting.
+    /// Hands a queued item to the reader, applying a format change first.
+    fn deliver(&self, item: Queued) -> Result<StreamItem> {
+        match item {
+            Queued::Frame(buffer) => Ok(StreamItem::Frame(Frame { sink: self.sink.clone(), buffer: Some(buffer) })),
+            Queued::Event(event) => {
+                if let Event::FormatChanged { format, .. } = &event {
+                    self.sink.apply_format_change(&event)?;
+                    *crate::lock(&self.format) = *format;
+                }
+                Ok(StreamItem::Event(event))
+            }
+        }
+    }
+
+    /// A frame if one is waiting (events before it are acted on and
+    /// skipped, as in [`next_timeout`](Self::next_timeout); one whose
+    /// format change cannot be applied ends the stream and is logged).
     pub fn try_next(&self) -> Option<Frame> {
         let SinkKind::Frames { queue, .. } = &self.sink.kind else { unreachable!("a frame sink") };
-        crate::lock(queue).pop_front().map(|buffer| Frame { sink: self.sink.clone(), buffer: Some(buffer) })
+        loop {
+            let item = crate::lock(queue).pop_front()?;
+            match self.deliver(item) {
+                Ok(StreamItem::Frame(frame)) => return Some(frame),
+                Ok(StreamItem::Event(_)) => {}
+                Err(e) => {
+                    log::error!("{e}");
+                    return None;
+                }
+            }
+        }
     }
 
     /// Frames the port delivered.
@@ -420,9 +700,10 @@ impl FrameStream {
         self.sink.dropped.load(Ordering::Relaxed)
     }
 
-    /// The port's format when the stream started.
-    pub fn format(&self) -> &Format {
-        &self.format
+    /// The port's format: the one it had when the stream started, or the
+    /// last one a format change on the port set.
+    pub fn format(&self) -> Format {
+        *crate::lock(&self.format)
     }
 
     /// The port this stream reads.
@@ -446,7 +727,18 @@ impl FrameStream {
             return Err(Error::StreamEnded(self.sink.port_name.clone()));
         }
         check(self.sink.port.raw.flush(self.sink.port.api()), "mmal_port_flush", || self.sink.port_name.clone())?;
-        let waiting: Vec<RawBuffer> = crate::lock(queue).drain(..).collect();
+        // Frames go back; events stay, in order, for the reader.
+        let waiting: Vec<RawBuffer> = {
+            let mut q = crate::lock(queue);
+            let mut frames = Vec::with_capacity(q.len());
+            for item in std::mem::take(&mut *q) {
+                match item {
+                    Queued::Frame(buffer) => frames.push(buffer),
+                    Queued::Event(event) => q.push_back(Queued::Event(event)),
+                }
+            }
+            frames
+        };
         for buffer in waiting {
             self.sink.recycle(buffer);
         }

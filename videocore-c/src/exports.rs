@@ -49,6 +49,7 @@ forward! {
     mmal_connection_enable => connection_enable(connection: *mut sys::MMAL_CONNECTION_T) -> sys::MMAL_STATUS_T;
     mmal_connection_disable => connection_disable(connection: *mut sys::MMAL_CONNECTION_T) -> sys::MMAL_STATUS_T;
     mmal_connection_destroy => connection_destroy(connection: *mut sys::MMAL_CONNECTION_T) -> sys::MMAL_STATUS_T;
+    mmal_connection_event_format_changed => connection_event_format_changed(connection: *mut sys::MMAL_CONNECTION_T, buffer: *mut sys::MMAL_BUFFER_HEADER_T) -> sys::MMAL_STATUS_T;
 }
 
 /// Calls of `bcm_host_init` and `mmal_vc_init`, for tests of loaders.
@@ -214,4 +215,20 @@ pub extern "C" fn videocore_emu_post_event(id: u32, kind: u32, a: u32, b: u32) -
         _ => return 0,
     };
     c_int::from(mmal_emu::post_event(id, event))
+}
+
+/// Has the component with `id` set the format of its output `output` to
+/// `encoding` at `width`x`height` itself, with a FORMAT_CHANGED event on
+/// that output port (see `mmal_emu::TestEvent::OutputFormatChanged`).
+/// Returns 1 if done, 0 if there is no such component or port, or the
+/// format is refused.
+#[no_mangle]
+pub extern "C" fn videocore_emu_change_output_format(
+    id: u32,
+    output: u32,
+    encoding: u32,
+    width: u32,
+    height: u32,
+) -> c_int {
+    c_int::from(mmal_emu::post_event(id, TestEvent::OutputFormatChanged { output, encoding, width, height }))
 }

@@ -44,6 +44,9 @@ pub(crate) struct PortState {
     pub(crate) peer: Option<(Arc<Shared>, usize)>,
     /// A tunnel's pool, owned by its output port while enabled.
     pub(crate) tunnel_pool: Option<PoolPtr>,
+    /// The component changed the format and the port's buffers do not fit
+    /// it: nothing is filled until the client commits or disables.
+    pub(crate) awaiting_commit: bool,
 }
 
 pub(crate) struct State {
@@ -52,7 +55,9 @@ pub(crate) struct State {
     pub(crate) destroyed: bool,
     pub(crate) ports: Vec<PortState>,
     pub(crate) component: Box<dyn Component>,
-    pub(crate) events: VecDeque<PendingEvent>,
+    /// Events waiting to go out, each with the port it goes out on (0,
+    /// the control port, for most).
+    pub(crate) events: VecDeque<(usize, PendingEvent)>,
     /// Parameters whose changes the client asked to hear of.
     pub(crate) change_events: Vec<u32>,
     pub(crate) started: Instant,
@@ -69,7 +74,7 @@ impl State {
 /// What a component reaches of the core while the core calls it.
 pub(crate) struct Io<'a> {
     ports: &'a mut [PortState],
-    events: &'a mut VecDeque<PendingEvent>,
+    events: &'a mut VecDeque<(usize, PendingEvent)>,
     change_events: &'a [u32],
     /// The time of this call.
     pub(crate) now: Instant,
@@ -105,7 +110,7 @@ impl Io<'_> {
 
     /// Sends an event on the control port.
     pub(crate) fn post(&mut self, event: PendingEvent) {
-        self.events.push_back(event);
+        self.events.push_back((0, event));
     }
 
     /// Whether the client asked for change events of parameter `id`.
@@ -114,9 +119,34 @@ impl Io<'_> {
     }
 }
 
-/// Takes the next buffer queued on `port` for the worker.
+/// The component set output `port`'s format itself (as decoders, encoders
+/// and the ISP do): the port takes it, with `requirements`, and a
+/// `FORMAT_CHANGED` event goes out on the port. If the port's buffers no
+/// longer fit, it fills none until the client commits a format on it (or
+/// disables it), as the firmware waits for the client to reconfigure.
+fn announce_format(
+    ports: &mut [PortState],
+    events: &mut VecDeque<(usize, PendingEvent)>,
+    port: usize,
+    format: VideoFormat,
+    requirements: Requirements,
+) {
+    let p = &mut ports[port];
+    p.format = format;
+    p.requirements = requirements;
+    let (num, size, _, _) = p.ptr.buffers();
+    let [num_min, size_min, _, _] = requirements;
+    p.awaiting_commit = size < size_min || num < num_min;
+    events.push_back((port, PendingEvent::FormatChanged { port }));
+}
+
+/// Takes the next buffer queued on `port` for the worker (none while the
+/// port waits for the client to take a format the component set).
 pub(crate) fn take(ports: &mut [PortState], port: usize) -> Option<Delivery> {
     let p = &mut ports[port];
+    if p.awaiting_commit {
+        return None;
+    }
     let buffer = p.queue.pop_front()?;
     p.in_flight += 1;
     Some(Delivery { port, ptr: p.ptr, buffer, cb: p.cb, peer: p.peer.clone() })
@@ -199,6 +229,7 @@ pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
                 zero_copy: false,
                 peer: None,
                 tunnel_pool: None,
+                awaiting_commit: false,
             });
         }
         // The control port's requirements as libmmal's core sets them:
@@ -332,17 +363,34 @@ pub(crate) fn post_test_event(id: u32, event: TestEvent) -> bool {
     if st.destroyed {
         return false;
     }
+    let output =
+        |st: &State, output: u32| st.ports.iter().position(|p| p.id.is_output() && p.id.index == output as usize);
     let pending = match event {
         TestEvent::Error(status) => PendingEvent::Error(status),
         TestEvent::EndOfStream { port_type, port_index } => PendingEvent::Eos { port_type, port_index },
-        TestEvent::FormatChanged { output } => {
-            match st.ports.iter().position(|p| p.id.is_output() && p.id.index == output as usize) {
-                Some(port) => PendingEvent::FormatChanged { port },
-                None => return false,
-            }
+        TestEvent::FormatChanged { output: index } => match output(&st, index) {
+            Some(port) => PendingEvent::FormatChanged { port },
+            None => return false,
+        },
+        TestEvent::OutputFormatChanged { output: index, encoding, width, height } => {
+            let Some(port) = output(&st, index) else { return false };
+            let mut format = st.ports[port].format;
+            format.encoding = encoding;
+            format.width = crate::format::align(width, 32);
+            format.height = crate::format::align(height, 16);
+            format.crop = (0, 0, width, height);
+            // The component takes it as if committed, but the client's
+            // port keeps its old format until the client commits.
+            let Ok(changed) = port::commit_locked(&mut st, port, format) else { return false };
+            let requirements = changed[0].2;
+            let State { ports, events, .. } = &mut *st;
+            announce_format(ports, events, port, format, requirements);
+            drop(st);
+            shared.wake.notify_all();
+            return true;
         }
     };
-    st.events.push_back(pending);
+    st.events.push_back((0, pending));
     drop(st);
     shared.wake.notify_all();
     true

@@ -1,12 +1,15 @@
-//! Control-port events: what the core and components post, and how each is
-//! written into an event buffer.
+//! Events: what the core and components post, how each is written into a
+//! buffer of the component's event pool, and where it goes (the control
+//! port's callback for most; an output port's for a format the component
+//! set on it).
 
 use mmal_sys as sys;
 
 use super::component::Shared;
-use crate::objects::{lock, Callback, PortPtr};
+use super::worker::EventTarget;
+use crate::objects::{lock, BufPtr, PortPtr};
 
-/// An event waiting to go out on the control port.
+/// An event waiting to go out.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum PendingEvent {
     /// `MMAL_EVENT_ERROR` with a status.
@@ -28,9 +31,13 @@ fn put_u32(out: &mut [u8], offset: usize, v: u32) {
 
 impl Shared {
     /// Writes `event` into a buffer of the component's event pool and hands
-    /// it to the control port's callback. Without a free buffer the event
-    /// is lost, as libmmal loses it.
-    pub(crate) fn send_event(&self, event: PendingEvent, control: PortPtr, cb: Callback) {
+    /// it to `target`. Without a free buffer the event is lost, as libmmal
+    /// loses it.
+    pub(crate) fn send_event(&self, event: PendingEvent, target: EventTarget) {
+        let port = match &target {
+            EventTarget::Callback(port, _) => *port,
+            EventTarget::Tunnel { output, .. } => *output,
+        };
         let (cmd, name) = match event {
             PendingEvent::Error(_) => (sys::MMAL_EVENT_ERROR, "ERRO"),
             PendingEvent::Eos { .. } => (sys::MMAL_EVENT_EOS, "EEOS"),
@@ -38,7 +45,7 @@ impl Shared {
             PendingEvent::ParameterChanged { .. } => (sys::MMAL_EVENT_PARAMETER_CHANGED, "EPCH"),
         };
         let Some(buffer) = self.event_pool.queue().get() else {
-            log::error!("mmal_port_event_get: {}: no event buffer left for {name}", control.name());
+            log::error!("mmal_port_event_get: {}: no event buffer left for {name}", port.name());
             return;
         };
         let length = match event {
@@ -73,7 +80,43 @@ impl Shared {
             }
         };
         buffer.set(cmd, length, 0, sys::MMAL_TIME_UNKNOWN);
-        let _action = lock(&self.action);
-        control.call(cb, buffer);
+        match target {
+            EventTarget::Callback(port, cb) => {
+                let _action = lock(&self.action);
+                port.call(cb, buffer);
+            }
+            EventTarget::Tunnel { output, peer, index } => self.forward_event(output, buffer, &peer, index),
+        }
+    }
+
+    /// A tunnelled output's event, as libmmal's core handles it: a format
+    /// change is applied to the output (its format written and committed)
+    /// and the event goes on to the input, which takes the format; if
+    /// either step fails, the component reports an error event.
+    fn forward_event(&self, output: PortPtr, buffer: BufPtr, peer: &Shared, index: usize) {
+        let Some((format, _)) = crate::objects::read_format_changed(buffer) else {
+            // Other events stop here.
+            buffer.release();
+            return;
+        };
+        output.write_format(&format);
+        let status = super::port::port_format_commit(output);
+        let status = if status == sys::MMAL_SUCCESS {
+            match peer.accept(index, buffer) {
+                Ok(()) => sys::MMAL_SUCCESS,
+                Err(status) => {
+                    buffer.release();
+                    status
+                }
+            }
+        } else {
+            buffer.release();
+            status
+        };
+        if status != sys::MMAL_SUCCESS {
+            log::error!("{}: the format change did not reach the tunnelled input: status {status}", output.name());
+            lock(&self.state).events.push_back((0, PendingEvent::Error(status)));
+            self.wake.notify_all();
+        }
     }
 }

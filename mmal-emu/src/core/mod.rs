@@ -7,7 +7,7 @@
 //! | `port.rs` | format commit, port enable and disable (tunnels included), sending buffers, connecting |
 //! | `params.rs` | the parameters the core answers itself, the hand-off to the component, byte helpers |
 //! | `worker.rs` | the per-component thread: events, input buffers, production; failure containment |
-//! | `events.rs` | control-port events and their payloads |
+//! | `events.rs` | events and their payloads: on the control port, and FORMAT_CHANGED on an output (forwarded across a tunnel) |
 //!
 //! The components themselves are in `crate::components`, one per file; the
 //! C-visible objects in `crate::objects`; the C entry points in

@@ -71,6 +71,11 @@ pub(crate) fn port_format_commit(port: PortPtr) -> Status {
     match commit_locked(&mut st, port.index_all(), format) {
         Ok(changed) => {
             apply(&st, &changed, port.index_all());
+            // The client took the format (the one the component set, or
+            // another): the port fills buffers again.
+            st.ports[port.index_all()].awaiting_commit = false;
+            drop(st);
+            shared.wake.notify_all();
             sys::MMAL_SUCCESS
         }
         Err(status) => status,
@@ -221,6 +226,7 @@ fn disable(port: PortPtr, whole_tunnel: bool) -> Status {
         return sys::MMAL_EIO;
     }
     st.ports[index].enabled = false;
+    st.ports[index].awaiting_commit = false;
     port.set_enabled(false);
     while st.ports[index].in_flight > 0 {
         st = shared.wait(st);
@@ -360,6 +366,18 @@ impl Shared {
         }
         if !p.enabled {
             return Err(sys::MMAL_EINVAL);
+        }
+        if buffer.cmd() != 0 && !p.id.is_output() {
+            // An event sent to an input (by a tunnel, or a connection
+            // through the client): a format change is taken as committed,
+            // and the buffer goes back to its pool at once.
+            if let Some((format, _)) = crate::objects::read_format_changed(buffer) {
+                let changed = commit_locked(&mut st, index, format)?;
+                apply(&st, &changed, usize::MAX);
+            }
+            drop(st);
+            buffer.release();
+            return Ok(());
         }
         p.queue.push_back(buffer);
         drop(st);

@@ -30,8 +30,21 @@ pub(crate) struct Delivery {
     pub(crate) peer: Option<(Arc<Shared>, usize)>,
 }
 
+/// Where an event goes: the client's callback on a port, or, from an
+/// output tunnelled to an input, across the tunnel.
+pub(crate) enum EventTarget {
+    Callback(PortPtr, Callback),
+    Tunnel { output: PortPtr, peer: Arc<Shared>, index: usize },
+}
+
 enum Work {
-    Event(PendingEvent, Option<(PortPtr, Callback)>),
+    /// An event for port `port`, and where it goes (`None`: it is lost, as
+    /// libmmal loses events of a port without a callback).
+    Event {
+        port: usize,
+        event: PendingEvent,
+        target: Option<EventTarget>,
+    },
     /// An input buffer, a buffer from each enabled output that had one (by
     /// output index), and what turns the one into the others.
     Input {
@@ -60,7 +73,8 @@ impl Work {
         let mut held = [(0, None); MAX_HELD];
         let mut n = 0;
         match self {
-            Work::Event(_, Some(_)) => {
+            Work::Event { port, target: Some(_), .. } => {
+                held[0] = (*port, None);
                 n = 1;
             }
             Work::Input { port, buffer, outputs, .. } => {
@@ -75,7 +89,7 @@ impl Work {
                 held[0] = (to.port, Some(to.buffer));
                 n = 1;
             }
-            Work::Event(_, None) | Work::Prepare { .. } | Work::Wait(_) => {}
+            Work::Event { target: None, .. } | Work::Prepare { .. } | Work::Wait(_) => {}
         }
         (held, n)
     }
@@ -135,16 +149,19 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
 
 impl State {
     fn next_work(&mut self, now: Instant) -> Work {
-        if let Some(event) = self.events.pop_front() {
-            let control = &mut self.ports[0];
-            let target = match (control.enabled, control.cb) {
-                (true, Some(cb)) => {
-                    control.in_flight += 1;
-                    Some((control.ptr, cb))
+        if let Some((port, event)) = self.events.pop_front() {
+            let p = &mut self.ports[port];
+            let target = match (p.enabled, p.cb, &p.peer) {
+                (true, Some(cb), _) => Some(EventTarget::Callback(p.ptr, cb)),
+                (true, None, Some((peer, index))) if p.id.is_output() => {
+                    Some(EventTarget::Tunnel { output: p.ptr, peer: peer.clone(), index: *index })
                 }
                 _ => None,
             };
-            return Work::Event(event, target);
+            if target.is_some() {
+                p.in_flight += 1;
+            }
+            return Work::Event { port, event, target };
         }
         for i in 0..self.ports.len() {
             let p = &self.ports[i];
@@ -210,7 +227,7 @@ impl Shared {
             st = lock(&self.state);
             if let Err(payload) = outcome {
                 log::error!("{}: the component failed: {}", self.name, panic_text(payload.as_ref()));
-                st.events.push_back(PendingEvent::Error(sys::MMAL_EFAULT));
+                st.events.push_back((0, PendingEvent::Error(sys::MMAL_EFAULT)));
                 if let Some(port) = preparing {
                     st.component.job_failed(port);
                 }
@@ -223,9 +240,9 @@ impl Shared {
     fn perform(&self, work: Work, held: &InFlight<'_>) {
         match work {
             Work::Wait(_) => {}
-            Work::Event(event, target) => {
-                if let Some((ptr, cb)) = target {
-                    self.send_event(event, ptr, cb);
+            Work::Event { event, target, .. } => {
+                if let Some(target) = target {
+                    self.send_event(event, target);
                 }
             }
             Work::Input { port, buffer, outputs, process } => {

@@ -97,6 +97,7 @@ pub(crate) mod emu {
         set_camera_fault: unsafe extern "C" fn(c_int),
         set_pacing: unsafe extern "C" fn(c_int),
         post_event: unsafe extern "C" fn(u32, u32, u32, u32) -> c_int,
+        change_output_format: unsafe extern "C" fn(u32, u32, u32, u32, u32) -> c_int,
         init_calls: unsafe extern "C" fn(*mut u32),
         fail_next_port_disable: unsafe extern "C" fn(),
     }
@@ -125,6 +126,7 @@ pub(crate) mod emu {
                 set_camera_fault: get!("videocore_emu_set_camera_fault"),
                 set_pacing: get!("videocore_emu_set_pacing"),
                 post_event: get!("videocore_emu_post_event"),
+                change_output_format: get!("videocore_emu_change_output_format"),
                 init_calls: get!("videocore_emu_init_calls"),
                 fail_next_port_disable: get!("videocore_emu_fail_next_port_disable"),
                 _library: library,
@@ -225,6 +227,10 @@ pub(crate) mod emu {
             TestEvent::Error(status) => (0, status, 0),
             TestEvent::EndOfStream { port_type, port_index } => (1, port_type, port_index),
             TestEvent::FormatChanged { output } => (2, output, 0),
+            TestEvent::OutputFormatChanged { output, encoding, width, height } => {
+                // SAFETY: plain integers.
+                return unsafe { (library().change_output_format)(component_id, output, encoding, width, height) != 0 };
+            }
             _ => unreachable!("an event the tests do not post"),
         };
         // SAFETY: plain integers.
