@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use mmal_sys as sys;
 use sys::param::ParameterStruct;
 
+use super::kept::{self, Kept};
 use super::{Component, Fill, Job, PortId, Produce, Requirements};
 use crate::core::params::{ratio, rational, read, reply};
 use crate::core::{Io, PendingEvent};
@@ -36,6 +37,9 @@ pub(crate) struct Camera {
     /// The settings last reported in a change event.
     reported: Option<Settings>,
     outputs: [Output; 3],
+    /// Parameters kept as given (their effect is not emulated): the control
+    /// port's, then each output's.
+    kept: [Kept; 4],
 }
 
 /// What the camera keeps per output.
@@ -67,6 +71,7 @@ impl Camera {
             params: CameraParams::new(sensor),
             generation: 0,
             reported: None,
+            kept: Default::default(),
             outputs: Default::default(),
         })
     }
@@ -105,6 +110,9 @@ impl Camera {
     }
 
     fn set_output_parameter(&mut self, index: usize, id: u32, data: &[u8]) -> Result<(), Status> {
+        if let Some(result) = self.kept[1 + index].set(kept::CAMERA_OUTPUT, id, data) {
+            return result;
+        }
         let o = &mut self.outputs[index];
         match id {
             sys::MMAL_PARAMETER_CAPTURE => {
@@ -132,6 +140,9 @@ impl Camera {
     }
 
     fn set_control_parameter(&mut self, id: u32, data: &[u8], enabled: bool) -> Result<(), Status> {
+        if let Some(result) = self.kept[0].set(kept::CAMERA_CONTROL, id, data) {
+            return result;
+        }
         let sensor = self.sensor;
         let p = &mut self.params;
         let uint = || read::<sys::MMAL_PARAMETER_UINT32_T>(data).map(|p| p.value);
@@ -373,7 +384,7 @@ impl Component for Camera {
                     (p.fps_low, p.fps_high) = (rational(o.fps_range.0), rational(o.fps_range.1));
                     Ok(reply(out, &p))
                 }
-                _ => Err(sys::MMAL_ENOSYS),
+                _ => self.kept[1 + port.index].get(kept::CAMERA_OUTPUT, id, out).ok_or(sys::MMAL_ENOSYS),
             };
         }
         let q = &self.params;
@@ -405,7 +416,7 @@ impl Component for Camera {
             sys::MMAL_PARAMETER_ANALOG_GAIN => gain(out, q.analog_gain),
             sys::MMAL_PARAMETER_DIGITAL_GAIN => gain(out, q.digital_gain),
             sys::MMAL_PARAMETER_CAMERA_SETTINGS => Ok(write_settings(out, &self.setup(1).settings())),
-            _ => Err(sys::MMAL_ENOSYS),
+            _ => self.kept[0].get(kept::CAMERA_CONTROL, id, out).ok_or(sys::MMAL_ENOSYS),
         }
     }
 

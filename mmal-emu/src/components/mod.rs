@@ -8,6 +8,7 @@
 
 mod camera;
 mod camera_info;
+mod kept;
 mod null_sink;
 mod resize;
 mod video_splitter;
