@@ -424,6 +424,10 @@ unsafe extern "C" fn connection_event_format_changed(
 unsafe extern "C" fn connection_destroy(c: *mut sys::MMAL_CONNECTION_T) -> sys::MMAL_STATUS_T {
     guard("mmal_connection_destroy", || {
         let Some(conn) = ConnectionPtr::from_raw(c) else { return sys::MMAL_EINVAL };
+        // Destroyed with its last reference, as libmmal does.
+        if !conn.release() {
+            return sys::MMAL_SUCCESS;
+        }
         // SAFETY: `c` is a live connection (the caller's contract).
         let status = unsafe { connection_disable(c) };
         if status != sys::MMAL_SUCCESS {

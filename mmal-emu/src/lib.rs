@@ -60,6 +60,7 @@
 #![deny(unsafe_code)]
 
 mod abi;
+pub mod c_api;
 mod components;
 mod core;
 mod format;

@@ -8,10 +8,11 @@
 #![allow(unsafe_code)]
 
 use std::collections::VecDeque;
+use std::ffi::c_void;
 use std::ffi::CString;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use mmal_sys as sys;
 
@@ -49,7 +50,17 @@ struct HeaderBox {
     video: sys::MMAL_BUFFER_HEADER_TYPE_SPECIFIC_T,
     refs: AtomicU32,
     pool: *const PoolBox,
+    /// The client's pre-release callback (a `PreReleaseCb` as `usize`, 0
+    /// for none) and its userdata.
+    pre_release: [AtomicUsize; 2],
+    /// The header whose payload this one borrows
+    /// (`mmal_buffer_header_replicate`), released with it; null for none.
+    reference: AtomicPtr<sys::MMAL_BUFFER_HEADER_T>,
 }
+
+/// `MMAL_BH_PRE_RELEASE_CB_T`: called when a header's last reference goes;
+/// a nonzero answer keeps it until `mmal_buffer_header_release_continue`.
+pub(crate) type PreReleaseCb = unsafe extern "C" fn(*mut sys::MMAL_BUFFER_HEADER_T, *mut c_void) -> sys::MMAL_BOOL_T;
 
 /// A buffer header owned by whoever holds this value: the emulator takes
 /// one out of a queue (a port's, a pool's) and touches it only until it
@@ -160,21 +171,102 @@ impl BufPtr {
         self.header().refs.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// `mmal_buffer_header_release`: drops one reference; the last resets
-    /// the header and gives it back to its pool.
-    pub(crate) fn release(mut self) {
+    /// `mmal_buffer_header_release`: drops one reference; the last runs
+    /// the client's pre-release callback, if any (which may keep the
+    /// header for now), then [`release_continue`](Self::release_continue).
+    pub(crate) fn release(self) {
         let h = self.header();
         if h.refs.fetch_sub(1, Ordering::AcqRel) != 1 {
             return;
         }
-        h.refs.store(1, Ordering::Release);
-        let pool = h.pool;
+        let cb = h.pre_release[0].load(Ordering::Acquire);
+        if cb != 0 {
+            let data = h.pre_release[1].load(Ordering::Acquire) as *mut c_void;
+            // SAFETY: a nonzero value was stored from a `PreReleaseCb` the
+            // client set for this header (`set_pre_release`); it is called
+            // as libmmal calls it, with the header and its userdata.
+            let cb: PreReleaseCb = unsafe { std::mem::transmute::<usize, PreReleaseCb>(cb) };
+            // SAFETY: as above.
+            if unsafe { cb(self.as_raw(), data) } != 0 {
+                return;
+            }
+        }
+        self.release_continue();
+    }
+
+    /// `mmal_buffer_header_acquire`'s count and the pre-release callback:
+    /// sets (or, with `None`, clears) the callback.
+    pub(crate) fn set_pre_release(self, cb: Option<PreReleaseCb>, data: *mut c_void) {
+        let h = self.header();
+        h.pre_release[1].store(data as usize, Ordering::Release);
+        h.pre_release[0].store(cb.map_or(0, |f| f as usize), Ordering::Release);
+    }
+
+    /// `mmal_buffer_header_replicate`: this header takes `src`'s payload
+    /// and fields, and a reference to `src` until it is released.
+    pub(crate) fn replicate(mut self, src: BufPtr) -> Result<(), Status> {
+        if self == src || !self.header().reference.load(Ordering::Acquire).is_null() {
+            return Err(sys::MMAL_EINVAL);
+        }
+        src.acquire();
+        self.header().reference.store(src.as_raw(), Ordering::Release);
+        let s = *src.raw();
+        let video = src.header().video;
+        let raw = self.raw_mut();
+        raw.cmd = s.cmd;
+        raw.alloc_size = s.alloc_size;
+        raw.data = s.data;
+        raw.offset = s.offset;
+        raw.length = s.length;
+        raw.flags = s.flags;
+        raw.pts = s.pts;
+        raw.dts = s.dts;
+        // SAFETY: the holder owns this header, and so its type-specific part.
+        unsafe { (*self.as_raw().cast::<HeaderBox>()).video = video };
+        Ok(())
+    }
+
+    /// `mmal_buffer_header_copy_header`: cmd, offset, length, flags,
+    /// timestamps and the type-specific part, not the payload.
+    pub(crate) fn copy_header(mut self, src: BufPtr) {
+        if self == src {
+            return;
+        }
+        let s = *src.raw();
+        let video = src.header().video;
+        let raw = self.raw_mut();
+        raw.cmd = s.cmd;
+        raw.offset = s.offset;
+        raw.length = s.length;
+        raw.flags = s.flags;
+        raw.pts = s.pts;
+        raw.dts = s.dts;
+        // SAFETY: as in `replicate`.
+        unsafe { (*self.as_raw().cast::<HeaderBox>()).video = video };
+    }
+
+    /// `mmal_buffer_header_reset`: no data, no flags, no timestamps.
+    pub(crate) fn reset(mut self) {
         let raw = self.raw_mut();
         raw.length = 0;
         raw.offset = 0;
         raw.flags = 0;
         raw.pts = sys::MMAL_TIME_UNKNOWN;
         raw.dts = sys::MMAL_TIME_UNKNOWN;
+    }
+
+    /// `mmal_buffer_header_release_continue`: resets the header, releases
+    /// the header it replicated, and gives it back to its pool (whose
+    /// callback may take it instead).
+    pub(crate) fn release_continue(self) {
+        let h = self.header();
+        h.refs.store(1, Ordering::Release);
+        let pool = h.pool;
+        let reference = h.reference.swap(ptr::null_mut(), Ordering::AcqRel);
+        self.reset();
+        if let Some(reference) = BufPtr::from_raw(reference) {
+            reference.release();
+        }
         // SAFETY: the pool outlives its headers (see `header`).
         let pool = unsafe { &*pool };
         // Called without the lock: a hook may release buffers itself.
@@ -197,31 +289,98 @@ impl BufPtr {
 /// never allocates.
 #[repr(C)]
 pub(crate) struct QueueBox {
-    items: Mutex<VecDeque<BufPtr>>,
+    items: Mutex<QueueItems>,
+    /// Signalled on a put while a thread waits (`mmal_queue_wait`).
+    ready: Condvar,
+}
+
+struct QueueItems {
+    items: VecDeque<BufPtr>,
+    /// Threads waiting for a header: a put signals only when there are.
+    waiters: usize,
 }
 
 impl QueueBox {
     pub(crate) fn with_capacity(n: usize) -> QueueBox {
-        QueueBox { items: Mutex::new(VecDeque::with_capacity(n)) }
+        QueueBox {
+            items: Mutex::new(QueueItems { items: VecDeque::with_capacity(n), waiters: 0 }),
+            ready: Condvar::new(),
+        }
     }
 
     pub(crate) fn put(&self, b: BufPtr) {
-        lock(&self.items).push_back(b);
+        let mut q = lock(&self.items);
+        q.items.push_back(b);
+        if q.waiters > 0 {
+            self.ready.notify_one();
+        }
+    }
+
+    /// `mmal_queue_put_back`: at the front, to be taken next.
+    pub(crate) fn put_back(&self, b: BufPtr) {
+        let mut q = lock(&self.items);
+        q.items.push_front(b);
+        if q.waiters > 0 {
+            self.ready.notify_one();
+        }
     }
 
     pub(crate) fn get(&self) -> Option<BufPtr> {
-        lock(&self.items).pop_front()
+        lock(&self.items).items.pop_front()
+    }
+
+    /// `mmal_queue_wait` (`None`) and `mmal_queue_timedwait`: the next
+    /// header, waiting for one up to `timeout`.
+    pub(crate) fn wait(&self, timeout: Option<std::time::Duration>) -> Option<BufPtr> {
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
+        let mut q = lock(&self.items);
+        loop {
+            if let Some(b) = q.items.pop_front() {
+                return Some(b);
+            }
+            q.waiters += 1;
+            q = match deadline {
+                None => self.ready.wait(q).unwrap_or_else(PoisonError::into_inner),
+                Some(d) => {
+                    let left = d.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        q.waiters -= 1;
+                        return None;
+                    }
+                    self.ready.wait_timeout(q, left).unwrap_or_else(PoisonError::into_inner).0
+                }
+            };
+            q.waiters -= 1;
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
-        lock(&self.items).len()
+        lock(&self.items).items.len()
     }
 
     /// Makes room for `n` headers, so that putting them never allocates.
     pub(crate) fn reserve(&self, n: usize) {
-        let mut items = lock(&self.items);
-        let more = n.saturating_sub(items.len());
-        items.reserve(more);
+        let mut q = lock(&self.items);
+        let more = n.saturating_sub(q.items.len());
+        q.items.reserve(more);
+    }
+
+    /// A queue for a client (`mmal_queue_create`), freed by
+    /// [`destroy`](Self::destroy).
+    pub(crate) fn create() -> *mut sys::MMAL_QUEUE_T {
+        Box::into_raw(Box::new(QueueBox::with_capacity(8))).cast()
+    }
+
+    /// `mmal_queue_destroy` of a queue from [`create`](Self::create).
+    ///
+    /// # Safety
+    ///
+    /// `raw` came from `create` and is not used again.
+    pub(crate) unsafe fn destroy(raw: *mut sys::MMAL_QUEUE_T) {
+        if !raw.is_null() {
+            // SAFETY: the caller's contract: a box from `create`, freed once.
+            drop(unsafe { Box::from_raw(raw.cast::<QueueBox>()) });
+        }
     }
 
     /// The queue behind a client's `MMAL_QUEUE_T` pointer.
@@ -248,6 +407,50 @@ enum Payloads {
     /// event payloads need.
     Heap(#[allow(dead_code)] Vec<Box<[u64]>>),
     Vcsm(#[allow(dead_code)] Vec<vcsm::SharedMemory>),
+    /// From a client's allocator (`mmal_pool_create_with_allocator`),
+    /// given back to its free function when the pool goes.
+    Client {
+        allocator: ClientAllocator,
+        blocks: Vec<*mut u8>,
+    },
+}
+
+/// `MMAL_POOL_BH_CB_T`.
+pub(crate) type PoolCb =
+    unsafe extern "C" fn(*mut sys::MMAL_POOL_T, *mut sys::MMAL_BUFFER_HEADER_T, *mut c_void) -> sys::MMAL_BOOL_T;
+
+/// `mmal_pool_allocator_alloc_t`.
+pub(crate) type AllocFn = unsafe extern "C" fn(*mut c_void, u32) -> *mut c_void;
+/// `mmal_pool_allocator_free_t`.
+pub(crate) type FreeFn = unsafe extern "C" fn(*mut c_void, *mut c_void);
+
+/// A client's payload allocator: its context and functions.
+#[derive(Clone, Copy)]
+pub(crate) struct ClientAllocator {
+    pub(crate) context: *mut c_void,
+    pub(crate) alloc: AllocFn,
+    pub(crate) free: FreeFn,
+}
+
+/// Where a pool's payloads come from.
+#[derive(Clone, Copy)]
+pub(crate) enum Allocator {
+    Heap,
+    /// Emulated VCSM memory (zero-copy ports).
+    Vcsm,
+    Client(ClientAllocator),
+}
+
+impl Drop for Payloads {
+    fn drop(&mut self) {
+        if let Payloads::Client { allocator, blocks } = self {
+            for &block in blocks.iter() {
+                // SAFETY: each block came from this allocator's `alloc` with
+                // its context and is freed once, here.
+                unsafe { (allocator.free)(allocator.context, block.cast()) };
+            }
+        }
+    }
 }
 
 /// `MMAL_POOL_T` with its headers, payloads and queue.
@@ -257,8 +460,29 @@ pub(crate) struct PoolBox {
     queue: Box<QueueBox>,
     headers: Box<[HeaderBox]>,
     header_ptrs: Box<[*mut sys::MMAL_BUFFER_HEADER_T]>,
-    _payloads: Payloads,
+    payloads: Payloads,
+    allocator: Allocator,
     hook: Mutex<Option<Arc<Hook>>>,
+}
+
+impl PoolBox {
+    /// Points the headers at their pool and type-specific parts, fills the
+    /// queue with them and the C struct with the queue and header list.
+    fn link(&mut self) {
+        let pool_addr: *const PoolBox = self;
+        let PoolBox { raw, queue, headers, header_ptrs, .. } = self;
+        for (h, slot) in headers.iter_mut().zip(header_ptrs.iter_mut()) {
+            h.pool = pool_addr;
+            h.raw.type_ = &mut h.video;
+            let raw_h: *mut sys::MMAL_BUFFER_HEADER_T = &mut h.raw;
+            h.raw.priv_ = raw_h.cast();
+            *slot = raw_h;
+            queue.put(BufPtr(NonNull::from(&mut h.raw)));
+        }
+        raw.queue = (&mut **queue as *mut QueueBox).cast();
+        raw.headers_num = headers.len() as u32;
+        raw.header = header_ptrs.as_mut_ptr();
+    }
 }
 
 /// A live pool.
@@ -277,6 +501,99 @@ impl PoolPtr {
     /// A pool of `n` headers with `size`-byte payloads, from the heap or,
     /// for a zero-copy port, from emulated VCSM memory.
     pub(crate) fn create(n: usize, size: usize, zero_copy: bool) -> Result<PoolPtr, Status> {
+        PoolPtr::create_with(n, size, if zero_copy { Allocator::Vcsm } else { Allocator::Heap })
+    }
+
+    /// A pool of `n` headers with `size`-byte payloads from `allocator`.
+    pub(crate) fn create_with(n: usize, size: usize, allocator: Allocator) -> Result<PoolPtr, Status> {
+        let (payloads, data) = PoolPtr::payloads(n, size, allocator)?;
+        let mut pool = Box::new(PoolBox {
+            raw: Default::default(),
+            queue: Box::new(QueueBox::with_capacity(n)),
+            headers: PoolPtr::headers(&data, size),
+            header_ptrs: vec![ptr::null_mut(); n].into_boxed_slice(),
+            payloads,
+            allocator,
+            hook: Mutex::new(None),
+        });
+        pool.link();
+        POOLS.fetch_add(1, Ordering::SeqCst);
+        Ok(PoolPtr(NonNull::from(Box::leak(pool))))
+    }
+
+    /// Headers for payloads at `data`, of `size` bytes each.
+    fn headers(data: &[*mut u8], size: usize) -> Box<[HeaderBox]> {
+        data.iter()
+            .map(|&d| HeaderBox {
+                raw: sys::MMAL_BUFFER_HEADER_T {
+                    data: d,
+                    alloc_size: if d.is_null() { 0 } else { size as u32 },
+                    pts: sys::MMAL_TIME_UNKNOWN,
+                    dts: sys::MMAL_TIME_UNKNOWN,
+                    ..Default::default()
+                },
+                video: Default::default(),
+                refs: AtomicU32::new(1),
+                pool: ptr::null(),
+                pre_release: [AtomicUsize::new(0), AtomicUsize::new(0)],
+                reference: AtomicPtr::new(ptr::null_mut()),
+            })
+            .collect()
+    }
+
+    /// `mmal_pool_resize`: `n` headers with `size`-byte payloads from the
+    /// same allocator, in place (the pool and its queue keep their
+    /// addresses). Every header must be back in the pool; EINVAL if not.
+    pub(crate) fn resize(self, n: usize, size: usize) -> Result<(), Status> {
+        // SAFETY: a live pool; its owner (the caller) alone resizes it, and
+        // with every header home no other thread reaches its headers.
+        let pool = unsafe { &mut *self.0.as_ptr() };
+        if pool.queue.len() != pool.headers.len() {
+            log::error!(
+                "mmal_pool_resize: {} of {} headers are in use",
+                pool.headers.len() - pool.queue.len(),
+                pool.headers.len()
+            );
+            return Err(sys::MMAL_EINVAL);
+        }
+        let (payloads, data) = PoolPtr::payloads(n, size, pool.allocator)?;
+        while pool.queue.get().is_some() {}
+        pool.queue.reserve(n);
+        pool.headers = PoolPtr::headers(&data, size);
+        pool.header_ptrs = vec![ptr::null_mut(); n].into_boxed_slice();
+        pool.payloads = payloads;
+        pool.link();
+        Ok(())
+    }
+
+    /// `mmal_pool_callback_set`: `cb` decides, for each header released to
+    /// the pool, whether it goes back into the pool's queue (a nonzero
+    /// answer) or the callback keeps it.
+    pub(crate) fn set_client_callback(self, cb: Option<PoolCb>, userdata: *mut c_void) {
+        let Some(cb) = cb else {
+            self.set_hook(None);
+            return;
+        };
+        let (pool, data) = (self.as_raw() as usize, userdata as usize);
+        self.set_hook(Some(Box::new(move |b: BufPtr| {
+            // SAFETY: the client's callback with libmmal's signature, given
+            // its pool, the released header and its userdata.
+            unsafe { cb(pool as *mut sys::MMAL_POOL_T, b.as_raw(), data as *mut c_void) != 0 }
+        })));
+    }
+
+    /// `mmal_pool_pre_release_callback_set`: on every header of the pool.
+    pub(crate) fn set_pre_release(self, cb: Option<PreReleaseCb>, userdata: *mut c_void) {
+        for &h in self.pool().header_ptrs.iter() {
+            if let Some(b) = BufPtr::from_raw(h) {
+                b.set_pre_release(cb, userdata);
+            }
+        }
+    }
+
+    /// Payloads for `n` headers of `size` bytes, and their addresses (null
+    /// for size 0).
+    fn payloads(n: usize, size: usize, allocator: Allocator) -> Result<(Payloads, Vec<*mut u8>), Status> {
         // Counts and sizes come from the client: allocations that cannot be
         // made are ENOMEM, as libmmal's are, never an abort.
         let no_memory = |what: &str| {
@@ -291,7 +608,28 @@ impl PoolPtr {
         let payloads = if size == 0 {
             data.resize(n, ptr::null_mut());
             Payloads::Heap(Vec::new())
-        } else if zero_copy {
+        } else if let Allocator::Client(allocator) = allocator {
+            let mut payloads = Payloads::Client { allocator, blocks: Vec::new() };
+            let Payloads::Client { blocks, .. } = &mut payloads else { unreachable!() };
+            blocks.try_reserve_exact(n).map_err(|_| no_memory("payloads"))?;
+            for _ in 0..n {
+                // SAFETY: the client's allocator, called as libmmal calls
+                // it, with its context and a size that fits in u32 (the
+                // caller passed it as one).
+                let block = unsafe { (allocator.alloc)(allocator.context, size as u32) }.cast::<u8>();
+                if block.is_null() {
+                    // What was allocated goes back through `Drop`.
+                    return Err(no_memory("the client's allocator"));
+                }
+                blocks.push(block);
+                data.push(block);
+            }
+            payloads
+        } else if matches!(allocator, Allocator::Vcsm) {
+            vcsm::ServiceManager::emulated().map_err(|e| {
+                log::error!("mmal_vc_port_payload_alloc: {e}");
+                sys::MMAL_ENOMEM
+            })?;
             let mut blocks = Vec::new();
             blocks.try_reserve_exact(n).map_err(|_| no_memory("VCSM blocks"))?;
             for _ in 0..n {
@@ -316,44 +654,7 @@ impl PoolPtr {
             data.extend(blocks.iter_mut().map(|b| b.as_mut_ptr().cast::<u8>()));
             Payloads::Heap(blocks)
         };
-        let headers: Box<[HeaderBox]> = data
-            .iter()
-            .map(|&d| HeaderBox {
-                raw: sys::MMAL_BUFFER_HEADER_T {
-                    data: d,
-                    alloc_size: if d.is_null() { 0 } else { size as u32 },
-                    pts: sys::MMAL_TIME_UNKNOWN,
-                    dts: sys::MMAL_TIME_UNKNOWN,
-                    ..Default::default()
-                },
-                video: Default::default(),
-                refs: AtomicU32::new(1),
-                pool: ptr::null(),
-            })
-            .collect();
-        let mut pool = Box::new(PoolBox {
-            raw: Default::default(),
-            queue: Box::new(QueueBox::with_capacity(n)),
-            headers,
-            header_ptrs: vec![ptr::null_mut(); n].into_boxed_slice(),
-            _payloads: payloads,
-            hook: Mutex::new(None),
-        });
-        let pool_addr: *const PoolBox = &*pool;
-        let PoolBox { raw, queue, headers, header_ptrs, .. } = &mut *pool;
-        for (h, slot) in headers.iter_mut().zip(header_ptrs.iter_mut()) {
-            h.pool = pool_addr;
-            h.raw.type_ = &mut h.video;
-            let raw_h: *mut sys::MMAL_BUFFER_HEADER_T = &mut h.raw;
-            h.raw.priv_ = raw_h.cast();
-            *slot = raw_h;
-            queue.put(BufPtr(NonNull::from(&mut h.raw)));
-        }
-        raw.queue = (&mut **queue as *mut QueueBox).cast();
-        raw.headers_num = n as u32;
-        raw.header = header_ptrs.as_mut_ptr();
-        POOLS.fetch_add(1, Ordering::SeqCst);
-        Ok(PoolPtr(NonNull::from(Box::leak(pool))))
+        Ok((payloads, data))
     }
 
     pub(crate) fn from_raw(raw: *mut sys::MMAL_POOL_T) -> Option<PoolPtr> {
@@ -725,6 +1026,8 @@ pub(crate) struct ConnectionBox {
     /// Whether creating it connected the ports (not so for the object
     /// handed back with EISCONN, nor for a connection through the client).
     connects: bool,
+    /// References (`mmal_connection_acquire`); destroy and release drop one.
+    refs: AtomicU32,
     /// Through the client: the buffers the output returned, for the client
     /// to pass on (`raw.queue` points here).
     queue: Box<QueueBox>,
@@ -748,6 +1051,7 @@ impl ConnectionPtr {
             raw: sys::MMAL_CONNECTION_T { flags, in_: input.as_raw(), out: out.as_raw(), ..Default::default() },
             name,
             connects,
+            refs: AtomicU32::new(1),
             queue: Box::new(QueueBox::with_capacity(8)),
         });
         c.raw.name = c.name.as_ptr();
@@ -795,6 +1099,17 @@ impl ConnectionPtr {
         // threads, so it is written atomically.
         let field = unsafe { AtomicU32::from_ptr(ptr::addr_of_mut!((*self.0.as_ptr()).raw.is_enabled)) };
         field.store(on as u32, Ordering::Release);
+    }
+
+    pub(crate) fn acquire(self) {
+        // SAFETY: as in `raw`.
+        unsafe { self.0.as_ref() }.refs.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Drops one reference; `true` if it was the last.
+    pub(crate) fn release(self) -> bool {
+        // SAFETY: as in `raw`.
+        unsafe { self.0.as_ref() }.refs.fetch_sub(1, Ordering::AcqRel) == 1
     }
 
     /// Whether buffers pass through the client (no tunnel).

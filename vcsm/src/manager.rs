@@ -217,6 +217,41 @@ impl ServiceManager {
         Ok(MANAGER.get_or_init(|| manager))
     }
 
+    /// The process's service manager on the emulated VideoCore, whatever
+    /// `VIDEOCORE` says: for the software VideoCore itself, whose
+    /// components know no other memory. Opens it if no manager is open yet.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoDriver`] if this process already opened a real driver
+    /// (the emulated memory cannot join it); [`Error::InvalidEnvironment`]
+    /// for a bad `VIDEOCORE_EMU_CMA` or `VIDEOCORE_EMU_FAIL_EVERY`.
+    pub fn emulated() -> Result<&'static ServiceManager> {
+        let manager = match MANAGER.get() {
+            Some(manager) => manager,
+            None => {
+                let _guard = crate::lock(&OPENING);
+                match MANAGER.get() {
+                    Some(manager) => manager,
+                    None => {
+                        let manager = ServiceManager::open(Choice::Emulated, &Probe::default())?;
+                        MANAGER.get_or_init(|| manager)
+                    }
+                }
+            }
+        };
+        if manager.driver() != DriverKind::Emulated {
+            return Err(Error::NoDriver {
+                advice: format!(
+                    "this process already uses the {} driver, and the software VideoCore's components can use only \
+                     emulated memory: choose one VideoCore per process (VIDEOCORE=emulated or hardware)",
+                    manager.driver()
+                ),
+            });
+        }
+        Ok(manager)
+    }
+
     fn open(choice: Choice, probe: &Probe) -> Result<ServiceManager> {
         let driver = match plan(choice, probe) {
             Plan::Cma => Driver::Cma(cma::Cma::new(open_node(cma::PATH)?, Box::new(Kernel))),

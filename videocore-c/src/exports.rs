@@ -9,6 +9,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use mmal_emu::{CameraFault, Pacing, Scene, Sensor, TestEvent};
 use mmal_sys as sys;
 
+/// Run by the dynamic loader when the library is loaded (an ELF
+/// constructor), before any of its functions: sets up the messages
+/// `VIDEOCORE_EMU_LOG` asks for.
+#[used]
+#[link_section = ".init_array"]
+static INSTALL_LOGGER: extern "C" fn() = crate::logger::install;
+
 /// Exports `name(args) -> ret` forwarding to the table entry `field`.
 macro_rules! forward {
     ($($name:ident => $field:ident ( $($arg:ident : $ty:ty),* ) $(-> $ret:ty)?;)*) => {$(

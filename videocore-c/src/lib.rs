@@ -27,4 +27,16 @@
 //! (`VIDEOCORE=emulated`) until the two share one memory.
 #![deny(unsafe_code)]
 
+#[allow(unsafe_code)]
+pub mod bcm_host;
 pub mod exports;
+#[allow(unsafe_code)]
+pub mod libvcsm;
+mod logger;
+#[allow(unsafe_code)]
+pub mod util;
+
+// The rest of libmmal's surface (buffer headers, queues, pools, port and
+// reference-count helpers) is exported by `mmal_emu::c_api` under the
+// `c-exports` feature; naming it here keeps it in this library.
+pub use mmal_emu::c_api;

@@ -81,7 +81,8 @@ fn usage() -> ExitCode {
 
 /// The names a program loads, each a link to the one library file: libmmal
 /// split (Buster's /opt/vc/lib) and whole, libvcos, libbcm_host.
-const LIBRARY_NAMES: &[&str] = &["mmal_core", "mmal_util", "mmal_vc_client", "mmal", "vcos", "bcm_host"];
+const LIBRARY_NAMES: &[&str] =
+    &["mmal_core", "mmal_util", "mmal_vc_client", "mmal_components", "mmal", "vcos", "bcm_host", "vcsm"];
 
 /// What `cargo build` names the `videocore-c` library.
 const BUILT_LIBRARY: &str = "libvideocore.so";

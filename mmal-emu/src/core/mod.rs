@@ -30,6 +30,7 @@ pub(crate) use component::{component_disable, component_enable, create, destroy,
 pub(crate) use events::PendingEvent;
 pub(crate) use params::{parameter_get, parameter_set};
 pub(crate) use port::{
-    connect, disconnect, port_disable, port_enable, port_flush, port_format_commit, port_send_buffer, zero_copy,
+    connect, disconnect, disconnect_port, port_disable, port_enable, port_flush, port_format_commit, port_send_buffer,
+    zero_copy,
 };
 pub(crate) use worker::Delivery;

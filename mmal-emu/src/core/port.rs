@@ -347,6 +347,31 @@ pub(crate) fn connect(out: PortPtr, input: PortPtr, flags: u32) -> Status {
     sys::MMAL_SUCCESS
 }
 
+/// `mmal_port_disconnect`: undoes a tunnel from either end, disabling it
+/// first if it is enabled; EINVAL for a port not connected.
+pub(crate) fn disconnect_port(port: PortPtr) -> Status {
+    let (peer, enabled, is_output) = {
+        let shared = port.shared();
+        let st = lock(&shared.state);
+        let p = &st.ports[port.index_all()];
+        (p.peer.clone(), p.enabled, p.id.is_output())
+    };
+    let Some((peer, peer_index)) = peer else {
+        log::error!("mmal_port_disconnect: {} is not connected", port.name());
+        return sys::MMAL_EINVAL;
+    };
+    let other = lock(&peer.state).ports[peer_index].ptr;
+    let (out, input) = if is_output { (port, other) } else { (other, port) };
+    if enabled {
+        let status = port_disable(out);
+        if status != sys::MMAL_SUCCESS {
+            return status;
+        }
+    }
+    disconnect(out, input);
+    sys::MMAL_SUCCESS
+}
+
 /// Undoes [`connect`].
 pub(crate) fn disconnect(out: PortPtr, input: PortPtr) {
     lock(&out.shared().state).ports[out.index_all()].peer = None;

@@ -1,0 +1,499 @@
+//! The rest of libmmal's C surface beyond [`crate::api()`]'s table: buffer
+//! headers, queues, pools, port helpers, reference counts. Programs written
+//! for a Pi (picamera, picamerax, raspistill-style C) call these on the
+//! objects the emulator hands out, so they act on the emulator's own
+//! headers, queues and pools, with libmmal's behaviour.
+//!
+//! With the `c-exports` feature (which the `videocore-c` library turns on)
+//! each function is exported under its C name; otherwise they are plain
+//! Rust functions with the C ABI. Every function checks its pointers for
+//! null and answers as libmmal does (`MMAL_EINVAL`, NULL, or nothing), and
+//! none lets a panic cross into C.
+#![allow(unsafe_code)]
+
+use std::collections::HashMap;
+use std::ffi::{c_uint, c_void};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use mmal_sys as sys;
+
+use crate::objects::{
+    lock, AllocFn, Allocator, BufPtr, ClientAllocator, ComponentPtr, ConnectionPtr, FreeFn, PoolCb, PoolPtr, PortPtr,
+    PreReleaseCb, QueueBox,
+};
+
+/// Runs `f`, answering `fallback` if it panics.
+fn guarded<T>(name: &str, fallback: T, f: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        log::error!("{name}: the software VideoCore panicked");
+        fallback
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Buffer headers
+
+/// `mmal_buffer_header_acquire`: one more reference.
+///
+/// # Safety
+///
+/// `header` is null or a header of a live pool.
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub unsafe extern "C" fn mmal_buffer_header_acquire(header: *mut sys::MMAL_BUFFER_HEADER_T) {
+    if let Some(b) = BufPtr::from_raw(header) {
+        b.acquire();
+    }
+}
+
+/// `mmal_buffer_header_reset`: no data, flags or timestamps.
+///
+/// # Safety
+///
+/// As for [`mmal_buffer_header_acquire`], and the caller owns the header.
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub unsafe extern "C" fn mmal_buffer_header_reset(header: *mut sys::MMAL_BUFFER_HEADER_T) {
+    if let Some(b) = BufPtr::from_raw(header) {
+        b.reset();
+    }
+}
+
+/// `mmal_buffer_header_release_continue`: finishes a release that a
+/// pre-release callback held back.
+///
+/// # Safety
+///
+/// As for [`mmal_buffer_header_reset`].
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub unsafe extern "C" fn mmal_buffer_header_release_continue(header: *mut sys::MMAL_BUFFER_HEADER_T) {
+    if let Some(b) = BufPtr::from_raw(header) {
+        guarded("mmal_buffer_header_release_continue", (), || b.release_continue());
+    }
+}
+
+/// `mmal_buffer_header_pre_release_cb_set`: `cb` is called when the last
+/// reference goes; a nonzero answer keeps the header until
+/// [`mmal_buffer_header_release_continue`].
+///
+/// # Safety
+///
+/// As for [`mmal_buffer_header_acquire`]; `cb` has libmmal's signature.
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub unsafe extern "C" fn mmal_buffer_header_pre_release_cb_set(
+    header: *mut sys::MMAL_BUFFER_HEADER_T,
+    cb: Option<PreReleaseCb>,
+    userdata: *mut c_void,
+) {
+    if let Some(b) = BufPtr::from_raw(header) {
+        b.set_pre_release(cb, userdata);
+    }
+}
+
+/// `mmal_buffer_header_replicate`: `dest` takes `src`'s payload and fields,
+/// and holds a reference to `src` until `dest` is released.
+///
+/// # Safety
+///
+/// Both are null or headers of live pools; the caller owns `dest`.
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub unsafe extern "C" fn mmal_buffer_header_replicate(
+    dest: *mut sys::MMAL_BUFFER_HEADER_T,
+    src: *mut sys::MMAL_BUFFER_HEADER_T,
+) -> sys::MMAL_STATUS_T {
+    match (BufPtr::from_raw(dest), BufPtr::from_raw(src)) {
+        (Some(d), Some(s)) => match d.replicate(s) {
+            Ok(()) => sys::MMAL_SUCCESS,
+            Err(status) => status,
+        },
+        _ => sys::MMAL_EINVAL,
+    }
+}
+
+/// `mmal_buffer_header_copy_header`: cmd, offset, length, flags,
+/// timestamps and the type-specific part.
+///
+/// # Safety
+///
+/// As for [`mmal_buffer_header_replicate`].
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub unsafe extern "C" fn mmal_buffer_header_copy_header(
+    dest: *mut sys::MMAL_BUFFER_HEADER_T,
+    src: *const sys::MMAL_BUFFER_HEADER_T,
+) {
+    if let (Some(d), Some(s)) = (BufPtr::from_raw(dest), BufPtr::from_raw(src.cast_mut())) {
+        d.copy_header(s);
+    }
+}
+
+/// `mmal_buffer_header_mem_lock`: payloads are always mapped here, so this
+/// succeeds and changes nothing.
+///
+/// # Safety
+///
+/// Takes any pointer; only null is refused.
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub unsafe extern "C" fn mmal_buffer_header_mem_lock(header: *mut sys::MMAL_BUFFER_HEADER_T) -> sys::MMAL_STATUS_T {
+    if header.is_null() {
+        sys::MMAL_EINVAL
+    } else {
+        sys::MMAL_SUCCESS
+    }
+}
+
+/// `mmal_buffer_header_mem_unlock`: nothing to undo.
+///
+/// # Safety
+///
+/// Takes any pointer.
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub unsafe extern "C" fn mmal_buffer_header_mem_unlock(_header: *mut sys::MMAL_BUFFER_HEADER_T) {}
+
+// ---------------------------------------------------------------------------
+// Queues
+
+/// `mmal_queue_create`: an empty queue, freed by [`mmal_queue_destroy`].
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub extern "C" fn mmal_queue_create() -> *mut sys::MMAL_QUEUE_T {
+    guarded("mmal_queue_create", ptr::null_mut(), QueueBox::create)
+}
+
+/// `mmal_queue_destroy`.
+///
+/// # Safety
+///
+/// `queue` is null or came from [`mmal_queue_create`], and is not used
+/// again.
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub unsafe extern "C" fn mmal_queue_destroy(queue: *mut sys::MMAL_QUEUE_T) {
+    // SAFETY: the caller's contract.
+    unsafe { QueueBox::destroy(queue) };
+}
+
+/// `mmal_queue_put`: at the back.
+///
+/// # Safety
+///
+/// `queue` is null or a live queue (a pool's, a connection's or one from
+/// [`mmal_queue_create`]); the caller hands over `buffer`.
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub unsafe extern "C" fn mmal_queue_put(queue: *mut sys::MMAL_QUEUE_T, buffer: *mut sys::MMAL_BUFFER_HEADER_T) {
+    if let (Some(q), Some(b)) = (QueueBox::from_raw(queue), BufPtr::from_raw(buffer)) {
+        q.put(b);
+    }
+}
+
+/// `mmal_queue_put_back`: at the front.
+///
+/// # Safety
+///
+/// As for [`mmal_queue_put`].
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub unsafe extern "C" fn mmal_queue_put_back(queue: *mut sys::MMAL_QUEUE_T, buffer: *mut sys::MMAL_BUFFER_HEADER_T) {
+    if let (Some(q), Some(b)) = (QueueBox::from_raw(queue), BufPtr::from_raw(buffer)) {
+        q.put_back(b);
+    }
+}
+
+/// `mmal_queue_wait`: the next header, waiting as long as it takes.
+///
+/// # Safety
+///
+/// `queue` is null or a live queue.
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub unsafe extern "C" fn mmal_queue_wait(queue: *mut sys::MMAL_QUEUE_T) -> *mut sys::MMAL_BUFFER_HEADER_T {
+    QueueBox::from_raw(queue).and_then(|q| q.wait(None)).map_or(ptr::null_mut(), BufPtr::as_raw)
+}
+
+/// `mmal_queue_timedwait`: the next header, waiting up to `timeout_ms`.
+///
+/// # Safety
+///
+/// As for [`mmal_queue_wait`].
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub unsafe extern "C" fn mmal_queue_timedwait(
+    queue: *mut sys::MMAL_QUEUE_T,
+    timeout_ms: c_uint,
+) -> *mut sys::MMAL_BUFFER_HEADER_T {
+    let timeout = Duration::from_millis(u64::from(timeout_ms));
+    QueueBox::from_raw(queue).and_then(|q| q.wait(Some(timeout))).map_or(ptr::null_mut(), BufPtr::as_raw)
+}
+
+// ---------------------------------------------------------------------------
+// Pools
+
+/// `mmal_pool_create`: `headers` headers with `payload_size`-byte payloads
+/// from the heap (none for 0). NULL if it cannot be made.
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub extern "C" fn mmal_pool_create(headers: c_uint, payload_size: u32) -> *mut sys::MMAL_POOL_T {
+    guarded("mmal_pool_create", ptr::null_mut(), || {
+        PoolPtr::create_with(headers as usize, payload_size as usize, Allocator::Heap)
+            .map_or(ptr::null_mut(), PoolPtr::as_raw)
+    })
+}
+
+/// `mmal_pool_create_with_allocator`: payloads from `alloc(context, size)`,
+/// given back to `free(context, payload)` when the pool goes.
+///
+/// # Safety
+///
+/// `alloc` and `free` have libmmal's signatures and accept `context`.
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub unsafe extern "C" fn mmal_pool_create_with_allocator(
+    headers: c_uint,
+    payload_size: u32,
+    context: *mut c_void,
+    alloc: Option<AllocFn>,
+    free: Option<FreeFn>,
+) -> *mut sys::MMAL_POOL_T {
+    let (Some(alloc), Some(free)) = (alloc, free) else { return mmal_pool_create(headers, payload_size) };
+    let allocator = Allocator::Client(ClientAllocator { context, alloc, free });
+    guarded("mmal_pool_create_with_allocator", ptr::null_mut(), || {
+        PoolPtr::create_with(headers as usize, payload_size as usize, allocator)
+            .map_or(ptr::null_mut(), PoolPtr::as_raw)
+    })
+}
+
+/// `mmal_pool_destroy`: frees the pool, its headers and payloads.
+///
+/// # Safety
+///
+/// `pool` is null or a pool from the `mmal_pool_create*` functions whose
+/// headers are no longer in use.
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub unsafe extern "C" fn mmal_pool_destroy(pool: *mut sys::MMAL_POOL_T) {
+    if let Some(pool) = PoolPtr::from_raw(pool) {
+        guarded("mmal_pool_destroy", (), || pool.destroy());
+    }
+}
+
+/// `mmal_pool_resize`: `headers` headers of `payload_size` bytes, in place;
+/// every header must be back in the pool (EINVAL otherwise).
+///
+/// # Safety
+///
+/// `pool` is null or a live pool the caller owns.
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub unsafe extern "C" fn mmal_pool_resize(
+    pool: *mut sys::MMAL_POOL_T,
+    headers: c_uint,
+    payload_size: u32,
+) -> sys::MMAL_STATUS_T {
+    let Some(pool) = PoolPtr::from_raw(pool) else { return sys::MMAL_EINVAL };
+    guarded("mmal_pool_resize", sys::MMAL_EFAULT, || match pool.resize(headers as usize, payload_size as usize) {
+        Ok(()) => sys::MMAL_SUCCESS,
+        Err(status) => status,
+    })
+}
+
+/// `mmal_pool_callback_set`: `cb` sees every header released to the pool;
+/// it goes back into the pool's queue if `cb` answers nonzero.
+///
+/// # Safety
+///
+/// `pool` is null or a live pool; `cb` has libmmal's signature.
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub unsafe extern "C" fn mmal_pool_callback_set(
+    pool: *mut sys::MMAL_POOL_T,
+    cb: Option<PoolCb>,
+    userdata: *mut c_void,
+) {
+    if let Some(pool) = PoolPtr::from_raw(pool) {
+        pool.set_client_callback(cb, userdata);
+    }
+}
+
+/// `mmal_pool_pre_release_callback_set`: the pre-release callback of every
+/// header of the pool.
+///
+/// # Safety
+///
+/// As for [`mmal_pool_callback_set`].
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub unsafe extern "C" fn mmal_pool_pre_release_callback_set(
+    pool: *mut sys::MMAL_POOL_T,
+    cb: Option<PreReleaseCb>,
+    userdata: *mut c_void,
+) {
+    if let Some(pool) = PoolPtr::from_raw(pool) {
+        pool.set_pre_release(cb, userdata);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Ports and components
+
+/// Payloads from [`mmal_port_payload_alloc`], by address, until freed.
+static PAYLOADS: Mutex<Option<HashMap<usize, Payload>>> = Mutex::new(None);
+
+enum Payload {
+    /// 8-byte words, so payloads are aligned for C structs.
+    Heap(#[allow(dead_code)] Box<[u64]>),
+    Vcsm(#[allow(dead_code)] vcsm::SharedMemory),
+}
+
+/// `mmal_port_payload_alloc`: `size` bytes for a buffer of `port`: emulated
+/// VCSM memory for a zero-copy port, else the heap. NULL if it cannot be
+/// had.
+///
+/// # Safety
+///
+/// `port` is null or a port of a live component.
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub unsafe extern "C" fn mmal_port_payload_alloc(port: *mut sys::MMAL_PORT_T, size: u32) -> *mut u8 {
+    let Some(port) = PortPtr::from_raw(port) else { return ptr::null_mut() };
+    guarded("mmal_port_payload_alloc", ptr::null_mut(), || {
+        let (payload, addr) = if crate::core::zero_copy(port) {
+            let block = vcsm::ServiceManager::emulated()
+                .and_then(|_| vcsm::SharedMemory::new(size.max(1) as usize, "mmal_vc_port payload"));
+            match block {
+                Ok(mut block) => {
+                    let addr = block.as_mut_ptr();
+                    (Payload::Vcsm(block), addr)
+                }
+                Err(e) => {
+                    log::error!("mmal_port_payload_alloc: {}: {e}", port.name());
+                    return ptr::null_mut();
+                }
+            }
+        } else {
+            let mut words = Vec::new();
+            if words.try_reserve_exact((size as usize).div_ceil(8).max(1)).is_err() {
+                return ptr::null_mut();
+            }
+            words.resize((size as usize).div_ceil(8).max(1), 0u64);
+            let mut words = words.into_boxed_slice();
+            let addr = words.as_mut_ptr().cast::<u8>();
+            (Payload::Heap(words), addr)
+        };
+        lock(&PAYLOADS).get_or_insert_with(HashMap::new).insert(addr as usize, payload);
+        addr
+    })
+}
+
+/// `mmal_port_payload_free`: gives back a payload from
+/// [`mmal_port_payload_alloc`]; others are left alone (and logged).
+///
+/// # Safety
+///
+/// `payload` is not used after this call.
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub unsafe extern "C" fn mmal_port_payload_free(_port: *mut sys::MMAL_PORT_T, payload: *mut u8) {
+    if payload.is_null() {
+        return;
+    }
+    let freed = lock(&PAYLOADS).as_mut().and_then(|m| m.remove(&(payload as usize)));
+    if freed.is_none() {
+        log::error!("mmal_port_payload_free: {payload:p} is not a payload of this VideoCore");
+    }
+}
+
+/// `mmal_port_event_get`: a header from the component's event pool, marked
+/// as event `event`, for the client to send on. ENOSPC when none is free.
+///
+/// # Safety
+///
+/// `port` is null or a port of a live component; `buffer` is null or
+/// valid for a write.
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub unsafe extern "C" fn mmal_port_event_get(
+    port: *mut sys::MMAL_PORT_T,
+    buffer: *mut *mut sys::MMAL_BUFFER_HEADER_T,
+    event: u32,
+) -> sys::MMAL_STATUS_T {
+    let Some(port) = PortPtr::from_raw(port) else { return sys::MMAL_EINVAL };
+    if buffer.is_null() {
+        return sys::MMAL_EINVAL;
+    }
+    guarded("mmal_port_event_get", sys::MMAL_EFAULT, || match port.shared().event_pool.queue().get() {
+        Some(b) => {
+            b.set(event, 0, 0, sys::MMAL_TIME_UNKNOWN);
+            // SAFETY: checked non-null; the caller's contract.
+            unsafe { buffer.write(b.as_raw()) };
+            sys::MMAL_SUCCESS
+        }
+        None => {
+            log::error!("mmal_port_event_get: {}: no event buffer free", port.name());
+            sys::MMAL_ENOSPC
+        }
+    })
+}
+
+/// `mmal_port_connect`: tunnels `output` to `input` (formats are left as
+/// they are; `mmal_connection_create` copies them).
+///
+/// # Safety
+///
+/// Both are null or ports of live components.
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub unsafe extern "C" fn mmal_port_connect(
+    output: *mut sys::MMAL_PORT_T,
+    input: *mut sys::MMAL_PORT_T,
+) -> sys::MMAL_STATUS_T {
+    let (Some(out), Some(input)) = (PortPtr::from_raw(output), PortPtr::from_raw(input)) else {
+        return sys::MMAL_EINVAL;
+    };
+    let flags = sys::MMAL_CONNECTION_FLAG_TUNNELLING | sys::MMAL_CONNECTION_FLAG_KEEP_PORT_FORMATS;
+    guarded("mmal_port_connect", sys::MMAL_EFAULT, || crate::core::connect(out, input, flags))
+}
+
+/// `mmal_port_disconnect`: undoes [`mmal_port_connect`], disabling the
+/// tunnel first if it is enabled. EINVAL for a port not connected.
+///
+/// # Safety
+///
+/// `port` is null or a port of a live component.
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub unsafe extern "C" fn mmal_port_disconnect(port: *mut sys::MMAL_PORT_T) -> sys::MMAL_STATUS_T {
+    let Some(port) = PortPtr::from_raw(port) else { return sys::MMAL_EINVAL };
+    guarded("mmal_port_disconnect", sys::MMAL_EFAULT, || crate::core::disconnect_port(port))
+}
+
+/// `mmal_component_acquire`: one more reference.
+///
+/// # Safety
+///
+/// `component` is null or a live component.
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub unsafe extern "C" fn mmal_component_acquire(component: *mut sys::MMAL_COMPONENT_T) {
+    if let Some(c) = ComponentPtr::from_raw(component) {
+        c.acquire();
+    }
+}
+
+/// `mmal_component_destroy`: as `mmal_component_release` (the component
+/// goes with its last reference).
+///
+/// # Safety
+///
+/// As for [`mmal_component_acquire`].
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub unsafe extern "C" fn mmal_component_destroy(component: *mut sys::MMAL_COMPONENT_T) -> sys::MMAL_STATUS_T {
+    // SAFETY: the caller's contract, which `component_release` shares.
+    unsafe { (crate::api().component_release)(component) }
+}
+
+/// `mmal_connection_acquire`: one more reference.
+///
+/// # Safety
+///
+/// `connection` is null or a live connection.
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub unsafe extern "C" fn mmal_connection_acquire(connection: *mut sys::MMAL_CONNECTION_T) {
+    if let Some(c) = ConnectionPtr::from_raw(connection) {
+        c.acquire();
+    }
+}
+
+/// `mmal_connection_release`: drops a reference; the last destroys the
+/// connection (as `mmal_connection_destroy` does).
+///
+/// # Safety
+///
+/// As for [`mmal_connection_acquire`].
+#[cfg_attr(feature = "c-exports", no_mangle)]
+pub unsafe extern "C" fn mmal_connection_release(connection: *mut sys::MMAL_CONNECTION_T) -> sys::MMAL_STATUS_T {
+    // SAFETY: the caller's contract, which `connection_destroy` shares.
+    unsafe { (crate::api().connection_destroy)(connection) }
+}

@@ -1,0 +1,326 @@
+//! libvcsm's API (`libvcsm.so`), backed by the software VideoCore's
+//! emulated VCSM memory: the same memory its components read, so a handle
+//! from `vcsm_malloc` works as a lens shading table or a zero-copy payload.
+//!
+//! User handles are this library's own numbers (from 1); VideoCore handles
+//! are the emulated memory's. `vcsm_lock` maps nothing new: every block is
+//! mapped while it lives, and the pointer is the same for each lock. Cache
+//! calls succeed and do nothing (the emulated memory is coherent).
+//! `vcsm_exit` with the last `vcsm_init` frees the blocks still allocated,
+//! as closing the driver does on a Pi.
+
+use std::collections::HashMap;
+use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
+use std::os::fd::{BorrowedFd, IntoRawFd};
+use std::sync::Mutex;
+
+use vcsm::{CacheMode, ServiceManager, SharedMemory};
+
+struct Block {
+    memory: SharedMemory,
+    /// Where the block is mapped.
+    addr: usize,
+    /// `vcsm_lock` calls not yet unlocked.
+    locks: u32,
+}
+
+#[derive(Default)]
+struct Blocks {
+    by_handle: HashMap<c_uint, Block>,
+    next: c_uint,
+    /// `vcsm_init` calls not yet matched by `vcsm_exit`.
+    users: u32,
+}
+
+static BLOCKS: Mutex<Option<Blocks>> = Mutex::new(None);
+
+fn with_blocks<R>(f: impl FnOnce(&mut Blocks) -> R) -> R {
+    let mut guard = BLOCKS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    f(guard.get_or_insert_with(Blocks::default))
+}
+
+/// Runs `f`, answering `fallback` if it panics (no panic crosses into C).
+fn guarded<T>(name: &str, fallback: T, f: impl FnOnce() -> T) -> T {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        log::error!("{name}: the software VideoCore panicked");
+        fallback
+    })
+}
+
+/// A block's name as the driver keeps it: at most 31 bytes, no NUL.
+fn block_name(name: *const c_char) -> String {
+    if name.is_null() {
+        return String::new();
+    }
+    // SAFETY: a non-null name is a NUL-terminated C string (libvcsm's
+    // contract).
+    let name = unsafe { CStr::from_ptr(name) }.to_string_lossy();
+    let mut end = name.len().min(31);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    name[..end].to_owned()
+}
+
+fn add(memory: SharedMemory) -> c_uint {
+    with_blocks(|b| {
+        let mut memory = memory;
+        let addr = memory.as_mut_ptr() as usize;
+        b.next = b.next.checked_add(1).unwrap_or(1);
+        while b.by_handle.contains_key(&b.next) || b.next == 0 {
+            b.next = b.next.wrapping_add(1);
+        }
+        let handle = b.next;
+        b.by_handle.insert(handle, Block { memory, addr, locks: 0 });
+        handle
+    })
+}
+
+/// The handle of the block mapped at `ptr` (its start, or inside it).
+fn handle_of(b: &Blocks, ptr: *const c_void) -> Option<c_uint> {
+    let p = ptr as usize;
+    b.by_handle.iter().find(|(_, blk)| p >= blk.addr && p < blk.addr + blk.memory.size()).map(|(&h, _)| h)
+}
+
+fn init() -> c_int {
+    guarded("vcsm_init", -1, || match ServiceManager::emulated() {
+        Ok(_) => {
+            with_blocks(|b| b.users += 1);
+            0
+        }
+        Err(e) => {
+            log::error!("vcsm_init: {e}");
+            -1
+        }
+    })
+}
+
+/// `vcsm_init`: 0 once the emulated memory is open, -1 if not.
+#[no_mangle]
+pub extern "C" fn vcsm_init() -> c_int {
+    init()
+}
+
+/// `vcsm_init_ex(want_export, fd)`: as [`vcsm_init`]; the emulated memory
+/// exports dma-bufs either way, and `fd` is not used.
+#[no_mangle]
+pub extern "C" fn vcsm_init_ex(_want_export: c_int, _fd: c_int) -> c_int {
+    init()
+}
+
+/// `vcsm_exit`: the last one frees the blocks still allocated.
+#[no_mangle]
+pub extern "C" fn vcsm_exit() {
+    let freed = with_blocks(|b| {
+        b.users = b.users.saturating_sub(1);
+        if b.users == 0 {
+            std::mem::take(&mut b.by_handle)
+        } else {
+            HashMap::new()
+        }
+    });
+    if !freed.is_empty() {
+        log::debug!("vcsm_exit: freeing {} blocks still allocated", freed.len());
+    }
+    drop(freed);
+}
+
+/// `vcsm_status`: logs the blocks allocated (at debug level).
+#[no_mangle]
+pub extern "C" fn vcsm_status(_status: c_int, _pid: c_int) {
+    with_blocks(|b| {
+        for (h, blk) in &b.by_handle {
+            log::debug!("vcsm block {h}: {} bytes, {:?}, {} locks", blk.memory.size(), blk.memory.name(), blk.locks);
+        }
+    });
+}
+
+/// `vcsm_malloc_cache(size, cache, name)`: a new block (`cache`: 0 none,
+/// 1 host, 2 VideoCore, 3 both); its user handle, or 0.
+///
+/// # Safety
+///
+/// `name` is null or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn vcsm_malloc_cache(size: c_uint, cache: c_int, name: *const c_char) -> c_uint {
+    let cache = match cache {
+        1 => CacheMode::Host,
+        2 => CacheMode::VideoCore,
+        3 => CacheMode::Both,
+        _ => CacheMode::None,
+    };
+    let name = block_name(name);
+    guarded("vcsm_malloc", 0, || {
+        match ServiceManager::emulated().and_then(|_| SharedMemory::with_cache(size as usize, &name, cache)) {
+            Ok(memory) => add(memory),
+            Err(e) => {
+                log::error!("vcsm_malloc: {size} bytes ({name:?}): {e}");
+                0
+            }
+        }
+    })
+}
+
+/// `vcsm_malloc(size, name)`: [`vcsm_malloc_cache`] without caching.
+///
+/// # Safety
+///
+/// As for [`vcsm_malloc_cache`].
+#[no_mangle]
+pub unsafe extern "C" fn vcsm_malloc(size: c_uint, name: *const c_char) -> c_uint {
+    // SAFETY: the caller's contract.
+    unsafe { vcsm_malloc_cache(size, 0, name) }
+}
+
+/// `vcsm_malloc_share`: sharing another process's block is not offered by
+/// the vc-sm-cma driver, and not here: 0.
+#[no_mangle]
+pub extern "C" fn vcsm_malloc_share(_handle: c_uint) -> c_uint {
+    log::error!("vcsm_malloc_share: not supported (as with vc-sm-cma)");
+    0
+}
+
+/// `vcsm_free`: frees the block (a locked one too).
+#[no_mangle]
+pub extern "C" fn vcsm_free(handle: c_uint) {
+    let block = with_blocks(|b| b.by_handle.remove(&handle));
+    if block.is_none() {
+        log::error!("vcsm_free: no block with handle {handle}");
+    }
+}
+
+/// `vcsm_vc_hdl_from_hdl`: the VideoCore handle of a block, or 0.
+#[no_mangle]
+pub extern "C" fn vcsm_vc_hdl_from_hdl(handle: c_uint) -> c_uint {
+    with_blocks(|b| b.by_handle.get(&handle).map_or(0, |blk| blk.memory.vc_handle().get()))
+}
+
+/// `vcsm_vc_hdl_from_ptr`: the VideoCore handle of the block mapped at
+/// `ptr`, or 0.
+#[no_mangle]
+pub extern "C" fn vcsm_vc_hdl_from_ptr(ptr: *const c_void) -> c_uint {
+    with_blocks(|b| handle_of(b, ptr).and_then(|h| b.by_handle.get(&h)).map_or(0, |blk| blk.memory.vc_handle().get()))
+}
+
+/// `vcsm_vc_addr_from_hdl`: the bus address of a block, or 0.
+#[no_mangle]
+pub extern "C" fn vcsm_vc_addr_from_hdl(handle: c_uint) -> c_uint {
+    with_blocks(|b| b.by_handle.get(&handle).map_or(0, |blk| blk.memory.bus_address()))
+}
+
+/// `vcsm_usr_handle`: the user handle of the block mapped at `ptr`, or 0.
+#[no_mangle]
+pub extern "C" fn vcsm_usr_handle(ptr: *const c_void) -> c_uint {
+    with_blocks(|b| handle_of(b, ptr).unwrap_or(0))
+}
+
+/// `vcsm_lock`: the block's address, or NULL for an unknown handle.
+#[no_mangle]
+pub extern "C" fn vcsm_lock(handle: c_uint) -> *mut c_void {
+    with_blocks(|b| match b.by_handle.get_mut(&handle) {
+        Some(blk) => {
+            blk.locks += 1;
+            blk.addr as *mut c_void
+        }
+        None => {
+            log::error!("vcsm_lock: no block with handle {handle}");
+            std::ptr::null_mut()
+        }
+    })
+}
+
+/// `vcsm_lock_cache`: as [`vcsm_lock`]; the cache setting is not used.
+#[no_mangle]
+pub extern "C" fn vcsm_lock_cache(handle: c_uint, _cache_update: c_int, _cache_result: *mut c_int) -> *mut c_void {
+    vcsm_lock(handle)
+}
+
+fn unlock(handle: Option<c_uint>) -> c_int {
+    with_blocks(|b| match handle.and_then(|h| b.by_handle.get_mut(&h)) {
+        Some(blk) if blk.locks > 0 => {
+            blk.locks -= 1;
+            0
+        }
+        Some(_) => {
+            log::error!("vcsm_unlock: the block is not locked");
+            -1
+        }
+        None => -1,
+    })
+}
+
+/// `vcsm_unlock_hdl`: 0, or -1 for a block unknown or not locked.
+#[no_mangle]
+pub extern "C" fn vcsm_unlock_hdl(handle: c_uint) -> c_int {
+    unlock(Some(handle))
+}
+
+/// `vcsm_unlock_hdl_sp`: as [`vcsm_unlock_hdl`].
+#[no_mangle]
+pub extern "C" fn vcsm_unlock_hdl_sp(handle: c_uint, _cache_no_flush: c_int) -> c_int {
+    unlock(Some(handle))
+}
+
+/// `vcsm_unlock_ptr`: as [`vcsm_unlock_hdl`] for the block at `ptr`.
+#[no_mangle]
+pub extern "C" fn vcsm_unlock_ptr(ptr: *mut c_void) -> c_int {
+    let handle = with_blocks(|b| handle_of(b, ptr));
+    unlock(handle)
+}
+
+/// `vcsm_unlock_ptr_sp`: as [`vcsm_unlock_ptr`].
+#[no_mangle]
+pub extern "C" fn vcsm_unlock_ptr_sp(ptr: *mut c_void, _cache_no_flush: c_int) -> c_int {
+    vcsm_unlock_ptr(ptr)
+}
+
+/// `vcsm_clean_invalid`: the emulated memory is coherent: 0.
+#[no_mangle]
+pub extern "C" fn vcsm_clean_invalid(_structure: *mut c_void) -> c_int {
+    0
+}
+
+/// `vcsm_clean_invalid2`: as [`vcsm_clean_invalid`].
+#[no_mangle]
+pub extern "C" fn vcsm_clean_invalid2(_structure: *mut c_void) -> c_int {
+    0
+}
+
+/// `vcsm_export_dmabuf`: a new dma-buf descriptor for the block (the
+/// caller closes it), or -1.
+#[no_mangle]
+pub extern "C" fn vcsm_export_dmabuf(handle: c_uint) -> c_int {
+    guarded("vcsm_export_dmabuf", -1, || {
+        with_blocks(|b| match b.by_handle.get(&handle).map(|blk| blk.memory.export_dmabuf()) {
+            Some(Ok(fd)) => fd.into_raw_fd(),
+            Some(Err(e)) => {
+                log::error!("vcsm_export_dmabuf: {e}");
+                -1
+            }
+            None => -1,
+        })
+    })
+}
+
+/// `vcsm_import_dmabuf(fd, name)`: a block for a dma-buf this memory
+/// exported; its user handle, or 0.
+///
+/// # Safety
+///
+/// `name` is null or a NUL-terminated string; `fd` is open for the call.
+#[no_mangle]
+pub unsafe extern "C" fn vcsm_import_dmabuf(fd: c_int, name: *const c_char) -> c_uint {
+    if fd < 0 {
+        return 0;
+    }
+    let name = block_name(name);
+    // SAFETY: the caller keeps `fd` open for the call; it is only borrowed.
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+    guarded("vcsm_import_dmabuf", 0, || match SharedMemory::import_dmabuf(fd, &name) {
+        Ok(memory) => add(memory),
+        Err(e) => {
+            log::error!("vcsm_import_dmabuf: {e}");
+            0
+        }
+    })
+}
