@@ -38,10 +38,17 @@ pub(crate) static API: sys::Api = sys::Api {
 };
 
 fn guard(name: &str, f: impl FnOnce() -> sys::MMAL_STATUS_T) -> sys::MMAL_STATUS_T {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+    let status = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
         log::error!("{name}: the software VideoCore panicked");
         sys::MMAL_EFAULT
-    })
+    });
+    log::trace!("{name}: status {status}");
+    status
+}
+
+/// A port's name for messages.
+fn port_name(port: *mut sys::MMAL_PORT_T) -> String {
+    PortPtr::from_raw(port).map_or_else(|| "NULL".to_owned(), |p| p.name().to_owned())
 }
 
 fn guard_or<T>(name: &str, fallback: T, f: impl FnOnce() -> T) -> T {
@@ -95,16 +102,19 @@ unsafe extern "C" fn component_disable(c: *mut sys::MMAL_COMPONENT_T) -> sys::MM
 }
 
 unsafe extern "C" fn port_format_commit(port: *mut sys::MMAL_PORT_T) -> sys::MMAL_STATUS_T {
+    log::trace!("mmal_port_format_commit({})", port_name(port));
     guard("mmal_port_format_commit", || PortPtr::from_raw(port).map_or(sys::MMAL_EINVAL, component::port_format_commit))
 }
 
 unsafe extern "C" fn port_enable(port: *mut sys::MMAL_PORT_T, cb: sys::MMAL_PORT_BH_CB_T) -> sys::MMAL_STATUS_T {
+    log::trace!("mmal_port_enable({}, callback: {})", port_name(port), cb.is_some());
     guard("mmal_port_enable", || {
         PortPtr::from_raw(port).map_or(sys::MMAL_EINVAL, |p| component::port_enable(p, cb.map(Callback)))
     })
 }
 
 unsafe extern "C" fn port_disable(port: *mut sys::MMAL_PORT_T) -> sys::MMAL_STATUS_T {
+    log::trace!("mmal_port_disable({})", port_name(port));
     guard("mmal_port_disable", || PortPtr::from_raw(port).map_or(sys::MMAL_EINVAL, component::port_disable))
 }
 
@@ -118,6 +128,12 @@ unsafe extern "C" fn port_parameter_set(
 ) -> sys::MMAL_STATUS_T {
     guard("mmal_port_parameter_set", || {
         let Some(port) = PortPtr::from_raw(port) else { return sys::MMAL_EINVAL };
+        if !param.is_null() {
+            // SAFETY: a non-null parameter starts with its header (libmmal's
+            // contract); read unaligned, as the client may place it anywhere.
+            let id = unsafe { param.read_unaligned() }.id;
+            log::trace!("mmal_port_parameter_set({}, {id:#x})", port.name());
+        }
         if param.is_null() {
             return sys::MMAL_EINVAL;
         }

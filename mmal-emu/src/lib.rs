@@ -62,9 +62,11 @@
 mod abi;
 pub mod c_api;
 mod components;
+mod convert;
 mod core;
 mod format;
 mod objects;
+mod opaque;
 mod scene;
 mod sensor;
 

@@ -313,7 +313,14 @@ const REFERENCE_SHUTTER_US: f32 = 10_000.0;
 
 /// A noise-free frame and what to add to it.
 pub(crate) struct Prepared {
-    opaque: bool,
+    /// For an OPAQUE port: the picture is drawn in I420 (see `format`),
+    /// and frames go out as handles to images (`crate::opaque`).
+    pub(crate) opaque: bool,
+    /// What `base` holds: the port's format, or I420 at its size for an
+    /// OPAQUE port.
+    pub(crate) format: VideoFormat,
+    /// This picture, for the images OPAQUE frames refer to.
+    pub(crate) me: std::sync::Weak<Prepared>,
     /// RGBA or BGRA: every fourth byte is alpha, which stays opaque.
     alpha: bool,
     base: Vec<u8>,
@@ -327,14 +334,18 @@ pub(crate) struct Prepared {
 const NOISE_BLOCK: usize = 1 << 16;
 
 /// Computes the noise-free frame for `setup`.
-pub(crate) fn prepare(setup: &Setup) -> Prepared {
+pub(crate) fn prepare(setup: &Setup) -> std::sync::Arc<Prepared> {
     let settings = setup.settings();
-    let fmt = setup.format;
+    let opaque = setup.format.encoding == sys::MMAL_ENCODING_OPAQUE;
+    // An OPAQUE port's images are I420 on the VideoCore.
+    let mut drawn = setup.clone();
+    if opaque {
+        drawn.format.encoding = sys::MMAL_ENCODING_I420;
+    }
+    let fmt = drawn.format;
     let length = fmt.frame_size();
     let mut base = vec![0u8; length];
-    if fmt.encoding != sys::MMAL_ENCODING_OPAQUE {
-        draw(setup, &settings, &mut base);
-    }
+    draw(&drawn, &settings, &mut base);
     let sigma = 0.6 + 0.8 * settings.analog_gain * settings.digital_gain;
     let mut noise = vec![0i8; 2 * NOISE_BLOCK];
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
@@ -344,15 +355,33 @@ pub(crate) fn prepare(setup: &Setup) -> Prepared {
         *n = (s * sigma * 1.73).round().clamp(-127.0, 127.0) as i8;
     }
     let alpha = matches!(fmt.encoding, sys::MMAL_ENCODING_RGBA | sys::MMAL_ENCODING_BGRA);
-    Prepared { opaque: fmt.encoding == sys::MMAL_ENCODING_OPAQUE, alpha, base, noise, settings, length }
+    std::sync::Arc::new_cyclic(|me| Prepared {
+        opaque,
+        format: fmt,
+        me: me.clone(),
+        alpha,
+        base,
+        noise,
+        settings,
+        length,
+    })
 }
 
-/// Writes frame `frame` into `out` (at least `prepared.length` bytes).
-pub(crate) fn render(prepared: &Prepared, frame: u64, out: &mut [u8]) {
-    if prepared.opaque {
-        render_opaque(frame, out);
-        return;
+impl Prepared {
+    /// The bytes a buffer needs for one frame: the pixels, or for an
+    /// OPAQUE port the handle.
+    pub(crate) fn buffer_len(&self) -> usize {
+        if self.opaque {
+            OPAQUE_SIZE
+        } else {
+            self.length
+        }
     }
+}
+
+/// Writes frame `frame`'s pixels, in `prepared.format`, into `out` (at
+/// least `prepared.length` bytes).
+pub(crate) fn render(prepared: &Prepared, frame: u64, out: &mut [u8]) {
     let out = &mut out[..prepared.length];
     let mut rng = Rng(frame.wrapping_mul(0x2545_F491_4F6C_DD1D) | 1);
     for (dst, src) in out.chunks_mut(NOISE_BLOCK).zip(prepared.base.chunks(NOISE_BLOCK)) {
@@ -367,14 +396,6 @@ pub(crate) fn render(prepared: &Prepared, frame: u64, out: &mut [u8]) {
             px[3] = 255;
         }
     }
-}
-
-/// Fills an OPAQUE payload: a tag and the frame number.
-fn render_opaque(frame: u64, out: &mut [u8]) {
-    let out = &mut out[..OPAQUE_SIZE];
-    out.fill(0);
-    out[..4].copy_from_slice(b"OPQV");
-    out[4..12].copy_from_slice(&frame.to_ne_bytes());
 }
 
 struct Rng(u64);

@@ -223,3 +223,38 @@ fn a_panicking_connection_closure_is_reported() {
     assert!(matches!(link.check(), Err(Error::CallbackPanicked { .. })));
     assert_eq!(link.passed(), 1, "called once, then not again");
 }
+
+/// On a Pi a splitter processes buffers without `mmal_component_enable`
+/// (picamera never enables it); `mmal_component_disable` pauses it until
+/// it is enabled again. Its outputs convert the camera's OPAQUE images to
+/// I420 and RGB, as picamera's captures from the video port need.
+#[test]
+fn a_splitter_converts_opaque_images_without_being_enabled() {
+    let _s = serial();
+    let camera = Component::new("vc.ril.camera").unwrap();
+    let splitter = Component::new("vc.ril.video_splitter").unwrap();
+    let video = camera.output(1).unwrap();
+    video.set_format(&Format::video(Encoding::OPAQUE, 320, 240).with_frame_rate(30)).unwrap();
+    let link = Connection::new(&video, &splitter.input(0).unwrap(), ConnectionFlags::default()).unwrap();
+    let yuv = splitter.output(0).unwrap();
+    yuv.set_format(&Format::video(Encoding::I420, 320, 240)).unwrap();
+    let rgb = splitter.output(1).unwrap();
+    rgb.set_format(&Format::video(Encoding::RGB24, 160, 120)).unwrap();
+    let (a, b) = (yuv.enable_stream(2).unwrap(), rgb.enable_stream(2).unwrap());
+    camera.enable().unwrap();
+    video.set(&Capture(true)).unwrap();
+    let frame = a.next_timeout(WAIT).unwrap();
+    assert_eq!(frame.len(), 320 * 240 * 3 / 2);
+    let luma = frame[..320 * 240].iter().map(|&v| u64::from(v)).sum::<u64>() / (320 * 240);
+    assert!((20..235).contains(&luma), "a picture, not a blank: mean luma {luma}");
+    let frame = b.next_timeout(WAIT).unwrap();
+    assert_eq!(frame.len(), 160 * 3 * 128, "rows aligned to 16");
+    drop(frame);
+    // Disabled: paused, nothing comes; enabled again: frames again.
+    splitter.disable().unwrap();
+    a.flush().unwrap();
+    assert!(matches!(a.next_timeout(std::time::Duration::from_millis(300)), Err(Error::Timeout { .. })));
+    splitter.enable().unwrap();
+    a.next_timeout(WAIT).unwrap();
+    drop((a, b, link));
+}

@@ -291,8 +291,16 @@ impl Job for Prepare {
 
 impl Fill for Prepared {
     fn fill(&self, frame: u64, payload: &mut [u8]) -> (usize, u32) {
-        let length = self.length.min(payload.len());
-        sensor::render(self, frame, payload);
+        let length = if self.opaque {
+            // A handle to the frame's image, which stays on the VideoCore.
+            match self.me.upgrade() {
+                Some(me) => crate::opaque::write(payload, me, frame),
+                None => 0,
+            }
+        } else {
+            sensor::render(self, frame, payload);
+            self.length.min(payload.len())
+        };
         (length, sys::MMAL_BUFFER_HEADER_FLAG_FRAME_END)
     }
 }
@@ -466,13 +474,13 @@ impl Component for Camera {
                 }
                 continue;
             };
-            if size < prepared.length {
+            if size < prepared.buffer_len() {
                 // As the firmware does with a buffer shorter than the frame:
                 // an error event, and the buffer stays with the port until it
                 // is disabled.
                 log::error!(
                     "camera output {index}: a buffer of {size} bytes cannot hold a {}-byte frame",
-                    prepared.length
+                    prepared.buffer_len()
                 );
                 io.reject_front(port);
                 io.post(PendingEvent::Error(sys::MMAL_EINVAL));
@@ -491,12 +499,12 @@ impl Component for Camera {
     }
 
     fn job_done(&mut self, port: usize, result: Box<dyn Any + Send>, io: &mut Io<'_>) {
-        let Ok(done) = result.downcast::<(u64, Prepared)>() else { return };
+        let Ok(done) = result.downcast::<(u64, Arc<Prepared>)>() else { return };
         let (generation, prepared) = *done;
         let settings = prepared.settings;
         let o = &mut self.outputs[port - 1];
         o.preparing = None;
-        o.prepared = Some((generation, Arc::new(prepared)));
+        o.prepared = Some((generation, prepared));
         if io.wants(sys::MMAL_PARAMETER_CAMERA_SETTINGS) && self.reported != Some(settings) {
             self.reported = Some(settings);
             let mut payload = [0u8; 64];

@@ -51,6 +51,12 @@ pub(crate) struct PortState {
 
 pub(crate) struct State {
     pub(crate) enabled: bool,
+    /// `mmal_component_disable` pauses the inputs (their buffers wait) until
+    /// the next enable. A component never enabled is not paused: as on a
+    /// Pi, where a splitter or an encoder processes buffers without
+    /// `mmal_component_enable` (picamera never enables its splitter); a
+    /// source (the camera) makes nothing until enabled.
+    pub(crate) paused: bool,
     pub(crate) shutdown: bool,
     pub(crate) destroyed: bool,
     pub(crate) ports: Vec<PortState>,
@@ -190,6 +196,7 @@ pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
         name: name.to_owned(),
         state: Mutex::new(State {
             enabled: false,
+            paused: false,
             shutdown: false,
             destroyed: false,
             ports: Vec::with_capacity(1 + inputs + outputs),
@@ -331,6 +338,7 @@ pub(crate) fn component_enable(component: ComponentPtr) -> Status {
         return status;
     }
     st.enabled = true;
+    st.paused = false;
     st.started = Instant::now();
     component.set_enabled(true);
     drop(st);
@@ -347,6 +355,7 @@ pub(crate) fn component_disable(component: ComponentPtr) -> Status {
     }
     let mut st = lock(&shared.state);
     st.enabled = false;
+    st.paused = true;
     component.set_enabled(false);
     // Let a frame being made finish before reporting success.
     while st.ports.iter().any(|p| p.in_flight > 0 && p.id.is_output()) {

@@ -165,14 +165,14 @@ impl State {
         }
         for i in 0..self.ports.len() {
             let p = &self.ports[i];
-            if p.id.is_output() || p.id.is_control() || !p.enabled || p.queue.is_empty() {
+            if p.id.is_output() || p.id.is_control() || !p.enabled || p.queue.is_empty() || self.paused {
                 continue;
             }
             let buffer = self.ports[i].queue.pop_front().expect("checked non-empty");
             self.ports[i].in_flight += 1;
             let process = self.component.processor();
             let mut outputs: [Option<Delivery>; MAX_OUTPUTS] = Default::default();
-            if process.is_some() && self.enabled {
+            if process.is_some() {
                 for o in 0..self.ports.len() {
                     let (id, enabled) = (self.ports[o].id, self.ports[o].enabled);
                     if id.is_output() && enabled && id.index < MAX_OUTPUTS {

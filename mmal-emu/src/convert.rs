@@ -1,0 +1,181 @@
+//! Pictures converted between the uncompressed encodings the components
+//! take (I420, RGB24, BGR24, RGBA, BGRA) and scaled: what the resizer and
+//! the splitter do, with nearest-neighbour sampling and the full-range
+//! BT.601 matrix the camera uses.
+
+use mmal_sys as sys;
+
+use crate::format::VideoFormat;
+
+/// A picture in memory, read pixel by pixel.
+pub(crate) struct Picture<'a> {
+    data: &'a [u8],
+    encoding: u32,
+    /// Bytes per row of the first plane, and rows (aligned).
+    stride: usize,
+    rows: usize,
+    visible: (u32, u32),
+}
+
+impl<'a> Picture<'a> {
+    pub(crate) fn new(format: &VideoFormat, data: &'a [u8]) -> Picture<'a> {
+        let (stride, rows) = format.geometry();
+        Picture { data, encoding: format.encoding, stride, rows, visible: format.visible() }
+    }
+
+    /// `(Y, U, V)` or `(R, G, B)` at `(x, y)`, whichever the encoding holds,
+    /// and whether it is YUV.
+    fn sample(&self, x: usize, y: usize) -> ([u8; 3], bool) {
+        match self.encoding {
+            sys::MMAL_ENCODING_I420 => {
+                let chroma = self.stride * self.rows;
+                let (cs, cr) = (self.stride / 2, self.rows / 2);
+                let i = (y / 2) * cs + x / 2;
+                ([self.data[y * self.stride + x], self.data[chroma + i], self.data[chroma + cs * cr + i]], true)
+            }
+            encoding => {
+                let bpp = if matches!(encoding, sys::MMAL_ENCODING_RGB24 | sys::MMAL_ENCODING_BGR24) { 3 } else { 4 };
+                let p = &self.data[y * self.stride + x * bpp..][..3];
+                let bgr = matches!(encoding, sys::MMAL_ENCODING_BGR24 | sys::MMAL_ENCODING_BGRA);
+                (if bgr { [p[2], p[1], p[0]] } else { [p[0], p[1], p[2]] }, false)
+            }
+        }
+    }
+}
+
+fn clamp(v: i32) -> u8 {
+    v.clamp(0, 255) as u8
+}
+
+/// Full-range BT.601, in 1/1024ths.
+fn yuv_to_rgb([y, u, v]: [u8; 3]) -> [u8; 3] {
+    let (y, u, v) = (i32::from(y), i32::from(u) - 128, i32::from(v) - 128);
+    [clamp(y + (1436 * v) / 1024), clamp(y - (352 * u + 731 * v) / 1024), clamp(y + (1815 * u) / 1024)]
+}
+
+fn rgb_to_yuv([r, g, b]: [u8; 3]) -> [u8; 3] {
+    let (r, g, b) = (i32::from(r), i32::from(g), i32::from(b));
+    [
+        clamp((306 * r + 601 * g + 117 * b + 512) / 1024),
+        clamp(128 + (-173 * r - 339 * g + 512 * b + 512).div_euclid(1024)),
+        clamp(128 + (512 * r - 429 * g - 83 * b + 512).div_euclid(1024)),
+    ]
+}
+
+/// Writes `src` scaled to `format`'s visible size into `dst`.
+pub(crate) fn convert(src: &Picture<'_>, format: &VideoFormat, dst: &mut [u8]) {
+    let (ow, oh) = format.visible();
+    let (iw, ih) = src.visible;
+    if ow == 0 || oh == 0 || iw == 0 || ih == 0 {
+        return;
+    }
+    let (stride, rows) = format.geometry();
+    let at = |x: u32, y: u32| {
+        let sx = (u64::from(x) * u64::from(iw) / u64::from(ow)) as usize;
+        let sy = (u64::from(y) * u64::from(ih) / u64::from(oh)) as usize;
+        src.sample(sx, sy)
+    };
+    match format.encoding {
+        sys::MMAL_ENCODING_I420 => {
+            let (y_plane, chroma) = dst.split_at_mut(stride * rows);
+            let (u_plane, v_plane) = chroma.split_at_mut(stride / 2 * rows / 2);
+            for y in 0..oh {
+                for x in 0..ow {
+                    let (p, yuv) = at(x, y);
+                    let [l, u, v] = if yuv { p } else { rgb_to_yuv(p) };
+                    y_plane[y as usize * stride + x as usize] = l;
+                    if x % 2 == 0 && y % 2 == 0 {
+                        let i = (y as usize / 2) * (stride / 2) + x as usize / 2;
+                        u_plane[i] = u;
+                        v_plane[i] = v;
+                    }
+                }
+            }
+        }
+        encoding => {
+            let bpp = if matches!(encoding, sys::MMAL_ENCODING_RGB24 | sys::MMAL_ENCODING_BGR24) { 3 } else { 4 };
+            let bgr = matches!(encoding, sys::MMAL_ENCODING_BGR24 | sys::MMAL_ENCODING_BGRA);
+            for y in 0..oh {
+                let row = &mut dst[y as usize * stride..];
+                for x in 0..ow {
+                    let (p, yuv) = at(x, y);
+                    let [r, g, b] = if yuv { yuv_to_rgb(p) } else { p };
+                    let px = &mut row[x as usize * bpp..][..bpp];
+                    px[..3].copy_from_slice(&if bgr { [b, g, r] } else { [r, g, b] });
+                    if bpp == 4 {
+                        px[3] = 255;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_conversion_round_trips() {
+        for rgb in [[0, 0, 0], [255, 255, 255], [200, 30, 90], [10, 220, 40], [128, 128, 128]] {
+            let back = yuv_to_rgb(rgb_to_yuv(rgb));
+            for c in 0..3 {
+                assert!((i32::from(back[c]) - i32::from(rgb[c])).abs() <= 3, "{rgb:?} -> {back:?}");
+            }
+        }
+        assert_eq!(rgb_to_yuv([255, 255, 255]), [255, 128, 128]);
+        assert_eq!(rgb_to_yuv([0, 0, 0]), [0, 128, 128]);
+    }
+}
+
+/// Fills `out` (a buffer of a port in `out_format`) from `input` (of a port
+/// in `in_format`): copied when the formats match, else converted and
+/// scaled; an OPAQUE input is rendered from the image it refers to first.
+/// Returns the length written, or `None` if the input does not hold its
+/// picture or `out` is too small.
+pub(crate) fn transfer(
+    input: crate::objects::BufPtr,
+    in_format: &VideoFormat,
+    out: crate::objects::BufPtr,
+    out_format: &VideoFormat,
+) -> Option<usize> {
+    use std::cell::RefCell;
+
+    thread_local! {
+        /// Pixels of an OPAQUE image on their way to another format (one
+        /// per worker thread, reused frame after frame).
+        static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    let need = out_format.frame_size();
+    if out.alloc_size() < need {
+        return None;
+    }
+    if in_format.encoding != sys::MMAL_ENCODING_OPAQUE {
+        if in_format == out_format {
+            return out.copy_from(input).then(|| input.length());
+        }
+        return input.with_data(|src| {
+            if src.len() < in_format.frame_size() {
+                return None;
+            }
+            out.with_payload(|dst| convert(&Picture::new(in_format, src), out_format, &mut dst[..need]));
+            Some(need)
+        });
+    }
+    let image = input.with_data(crate::opaque::read)?;
+    if out_format.encoding == sys::MMAL_ENCODING_OPAQUE {
+        return out.copy_from(input).then(|| input.length());
+    }
+    let pixels = image.format();
+    if pixels == *out_format {
+        out.with_payload(|dst| image.render(&mut dst[..need]));
+        return Some(need);
+    }
+    SCRATCH.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        scratch.resize(pixels.frame_size(), 0);
+        image.render(&mut scratch);
+        out.with_payload(|dst| convert(&Picture::new(&pixels, &scratch), out_format, &mut dst[..need]));
+    });
+    Some(need)
+}
