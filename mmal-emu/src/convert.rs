@@ -111,23 +111,6 @@ pub(crate) fn convert(src: &Picture<'_>, format: &VideoFormat, dst: &mut [u8]) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn colour_conversion_round_trips() {
-        for rgb in [[0, 0, 0], [255, 255, 255], [200, 30, 90], [10, 220, 40], [128, 128, 128]] {
-            let back = yuv_to_rgb(rgb_to_yuv(rgb));
-            for c in 0..3 {
-                assert!((i32::from(back[c]) - i32::from(rgb[c])).abs() <= 3, "{rgb:?} -> {back:?}");
-            }
-        }
-        assert_eq!(rgb_to_yuv([255, 255, 255]), [255, 128, 128]);
-        assert_eq!(rgb_to_yuv([0, 0, 0]), [0, 128, 128]);
-    }
-}
-
 /// Fills `out` (a buffer of a port in `out_format`) from `input` (of a port
 /// in `in_format`): copied when the formats match, else converted and
 /// scaled; an OPAQUE input is rendered from the image it refers to first.
@@ -178,4 +161,21 @@ pub(crate) fn transfer(
         out.with_payload(|dst| convert(&Picture::new(&pixels, &scratch), out_format, &mut dst[..need]));
     });
     Some(need)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_conversion_round_trips() {
+        for rgb in [[0, 0, 0], [255, 255, 255], [200, 30, 90], [10, 220, 40], [128, 128, 128]] {
+            let back = yuv_to_rgb(rgb_to_yuv(rgb));
+            for c in 0..3 {
+                assert!((i32::from(back[c]) - i32::from(rgb[c])).abs() <= 3, "{rgb:?} -> {back:?}");
+            }
+        }
+        assert_eq!(rgb_to_yuv([255, 255, 255]), [255, 128, 128]);
+        assert_eq!(rgb_to_yuv([0, 0, 0]), [0, 128, 128]);
+    }
 }
