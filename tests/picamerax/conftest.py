@@ -27,6 +27,7 @@ class Emulator:
         self.lib.videocore_emu_set_camera_fault.argtypes = [ct.c_int]
         self.lib.videocore_emu_set_pacing.argtypes = [ct.c_int]
         self.lib.videocore_emu_usage.argtypes = [ct.POINTER(ct.c_uint64)]
+        self.lib.videocore_emu_vcsm_usage.argtypes = [ct.POINTER(ct.c_uint64)]
 
     def identify(self):
         return self.lib.videocore_emu_identify().decode()
@@ -48,7 +49,11 @@ class Emulator:
     def usage(self):
         out = (ct.c_uint64 * 4)()
         self.lib.videocore_emu_usage(out)
-        return dict(zip(("components", "threads", "pools", "connections"), out))
+        counts = dict(zip(("components", "threads", "pools", "connections"), out))
+        vcsm = (ct.c_uint64 * 2)()
+        self.lib.videocore_emu_vcsm_usage(vcsm)
+        counts["vcsm_blocks"], counts["vcsm_bytes"] = vcsm
+        return counts
 
 
 @pytest.fixture(scope="session")

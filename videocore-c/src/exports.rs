@@ -202,6 +202,26 @@ pub extern "C" fn videocore_emu_set_camera_fault(fault: c_int) {
     });
 }
 
+/// The emulated VCSM memory in use: `out[0]` blocks, `out[1]` bytes (0
+/// and 0 before any use).
+///
+/// # Safety
+///
+/// `out` is null or points at two `u64`s.
+#[no_mangle]
+pub unsafe extern "C" fn videocore_emu_vcsm_usage(out: *mut u64) {
+    if out.is_null() {
+        return;
+    }
+    let stats = vcsm::ServiceManager::emulated().map(|m| m.stats());
+    let (blocks, bytes) = stats.map_or((0, 0), |s| (s.live_allocations, s.live_bytes));
+    // SAFETY: the caller passes room for two values (checked non-null).
+    unsafe {
+        out.write(blocks);
+        out.add(1).write(bytes);
+    }
+}
+
 /// Camera pacing: 0 at the frame rate, anything else as fast as buffers
 /// come back.
 #[no_mangle]

@@ -1,0 +1,212 @@
+"""picamerax, as its users call it, on the software VideoCore."""
+
+import io
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import picamerax
+import picamerax.array
+
+from conftest import open_fds, threads
+
+SENSORS = {
+    # revision: (MAX_RESOLUTION, number of sensor modes)
+    "ov5647": ((2592, 1944), 7),
+    "imx219": ((3280, 2464), 7),
+    "imx477": ((4056, 3040), 4),
+}
+
+
+def padded(width, height, bpp):
+    """Bytes of a capture picamerax writes: rows padded to 32 pixels,
+    height to 16 rows."""
+    w, h = (width + 31) // 32 * 32, (height + 15) // 16 * 16
+    return int(w * h * bpp)
+
+
+def test_open_and_close_100_times_leaks_nothing(emu):
+    with picamerax.PiCamera():
+        pass
+    before = (open_fds(), threads(), emu.usage())
+    for _ in range(100):
+        with picamerax.PiCamera() as cam:
+            assert cam.revision
+    after = (open_fds(), threads(), emu.usage())
+    assert after == before, f"{before} -> {after}"
+    usage = emu.usage()
+    assert usage["components"] == 0 and usage["connections"] == 0
+    assert usage["vcsm_blocks"] == 0
+
+
+@pytest.mark.parametrize("sensor", sorted(SENSORS))
+def test_each_sensor_reports_itself(sensor):
+    # MAX_RESOLUTION is fixed by the first camera a process opens, as on a
+    # Pi (which has one sensor): one process per sensor.
+    code = (
+        "import picamerax\n"
+        "with picamerax.PiCamera() as c:\n"
+        "    print(c.revision, c.MAX_RESOLUTION.width, c.MAX_RESOLUTION.height)\n"
+    )
+    env = dict(os.environ, VIDEOCORE_EMU_SENSOR=sensor)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    revision, w, h = out.stdout.split()
+    assert revision == sensor
+    assert (int(w), int(h)) == SENSORS[sensor][0]
+
+
+def test_sensor_modes_can_be_chosen(camera):
+    for mode in range(0, 8):
+        camera.sensor_mode = mode
+        assert camera.sensor_mode == mode
+
+
+def test_settings_read_back(camera):
+    camera.resolution = (1280, 720)
+    camera.framerate = 24
+    camera.shutter_speed = 20000
+    camera.iso = 400
+    camera.exposure_mode = "off"
+    camera.awb_mode = "off"
+    camera.awb_gains = (1.5, 1.25)
+    camera.analog_gain = 2
+    camera.digital_gain = 1.5
+    assert camera.resolution == (1280, 720)
+    assert camera.framerate == 24
+    assert camera.shutter_speed == 20000
+    assert camera.iso == 400
+    assert camera.exposure_mode == "off"
+    assert camera.awb_mode == "off"
+    assert camera.awb_gains == (1.5, 1.25)
+    assert camera.analog_gain == 2
+    assert camera.digital_gain == 1.5
+    # Reported back by the camera's settings.
+    camera.capture(io.BytesIO(), "yuv")
+    assert camera.exposure_speed == 20000
+    camera.awb_mode = "auto"
+    assert camera.awb_mode == "auto"
+
+
+@pytest.mark.parametrize("use_video_port", [False, True])
+@pytest.mark.parametrize("fmt,bpp", [("yuv", 1.5), ("rgb", 3), ("bgr", 3), ("rgba", 4), ("bgra", 4)])
+def test_captures_to_files_are_padded_as_on_a_pi(camera, tmp_path, fmt, bpp, use_video_port):
+    camera.resolution = (100, 75)
+    path = tmp_path / f"frame.{fmt}"
+    camera.capture(str(path), fmt, use_video_port=use_video_port)
+    data = path.read_bytes()
+    assert len(data) == padded(100, 75, bpp)
+    assert max(data) > min(data), "a picture, not a blank"
+
+
+def test_rgb_and_bgr_are_the_same_picture_swapped(camera):
+    camera.resolution = (64, 48)
+    rgb, bgr = io.BytesIO(), io.BytesIO()
+    camera.capture(rgb, "rgb")
+    camera.capture(bgr, "bgr")
+    a = np.frombuffer(rgb.getvalue(), dtype=np.uint8).reshape(48, 64, 3).astype(int)
+    b = np.frombuffer(bgr.getvalue(), dtype=np.uint8).reshape(48, 64, 3).astype(int)
+    # Noise differs frame to frame; the picture does not.
+    assert np.abs(a.mean(axis=(0, 1)) - b[:, :, ::-1].mean(axis=(0, 1))).max() < 3
+
+
+@pytest.mark.parametrize("use_video_port", [False, True])
+def test_arrays_have_the_shapes_picamerax_documents(camera, use_video_port):
+    camera.resolution = (100, 75)
+    with picamerax.array.PiRGBArray(camera) as out:
+        camera.capture(out, "rgb", use_video_port=use_video_port)
+        assert out.array.shape == (75, 100, 3)
+        assert out.array.dtype == np.uint8
+    with picamerax.array.PiYUVArray(camera) as out:
+        camera.capture(out, "yuv", use_video_port=use_video_port)
+        assert out.array.shape == (75, 100, 3)
+        assert out.rgb_array.shape == (75, 100, 3)
+
+
+@pytest.mark.parametrize("use_video_port", [False, True])
+@pytest.mark.parametrize("fmt", ["yuv", "rgb", "bgra"])
+def test_capture_continuous(camera, fmt, use_video_port):
+    camera.resolution = (64, 48)
+    bpp = {"yuv": 1.5, "rgb": 3, "bgra": 4}[fmt]
+    sizes = []
+    stream = io.BytesIO()
+    for _ in camera.capture_continuous(stream, fmt, use_video_port=use_video_port):
+        sizes.append(stream.tell())
+        stream.seek(0)
+        stream.truncate()
+        if len(sizes) == 5:
+            break
+    assert sizes == [padded(64, 48, bpp)] * 5
+
+
+@pytest.mark.parametrize("use_video_port", [False, True])
+def test_capture_sequence(camera, use_video_port):
+    camera.resolution = (64, 48)
+    streams = [io.BytesIO() for _ in range(4)]
+    camera.capture_sequence(streams, "rgb", use_video_port=use_video_port)
+    assert [len(s.getvalue()) for s in streams] == [padded(64, 48, 3)] * 4
+
+
+def corner_to_centre(rgb):
+    h, w, _ = rgb.shape
+    s = max(w // 20, 4)
+    centre = rgb[h // 2 - s : h // 2 + s, w // 2 - s : w // 2 + s].mean()
+    corners = [rgb[:s, :s], rgb[:s, -s:], rgb[-s:, :s], rgb[-s:, -s:]]
+    return np.mean([c.mean() for c in corners]) / centre
+
+
+def test_lens_shading_table_set_read_back_and_cleared(emu):
+    emu.set_scene("flat")
+    with picamerax.PiCamera() as camera:
+        camera.resolution = (320, 240)
+        camera.awb_mode = "off"
+        camera.awb_gains = (1, 1)
+
+        def capture():
+            with picamerax.array.PiRGBArray(camera) as out:
+                camera.capture(out, "rgb")
+                return out.array.astype(float)
+
+        before = corner_to_centre(capture())
+        assert before < 0.9, f"the emulated lens vignettes: {before}"
+        # The sensor's grid: 64-pixel cells over its full resolution.
+        w, h = camera.MAX_RESOLUTION
+        shape = (4, (h + 63) // 64, (w + 63) // 64)
+        table = np.full(shape, 32, dtype=np.uint8)
+        ys, xs = np.mgrid[0 : shape[1], 0 : shape[2]]
+        r = np.hypot((xs - shape[2] / 2) / (shape[2] / 2), (ys - shape[1] / 2) / (shape[1] / 2))
+        table[:] = np.clip(32 * (1 + 0.9 * r**2), 32, 255).astype(np.uint8)
+        camera.lens_shading_table = table
+        assert np.array_equal(camera.lens_shading_table, table)
+        after = corner_to_centre(capture())
+        assert after > before + 0.1, f"the table lifts the corners: {before} -> {after}"
+        # A unity table (32 everywhere) takes the correction off again.
+        camera.lens_shading_table = np.full(shape, 32, dtype=np.uint8)
+        unity = corner_to_centre(capture())
+        assert abs(unity - before) < 0.05, f"unity: {before} -> {unity}"
+        # None: picamerax forgets the table and sends nothing. The override
+        # set last stays with the camera (parameters persist across the
+        # camera's reconfiguration, as its other settings do).
+        camera.lens_shading_table = None
+        assert camera.lens_shading_table is None
+        cleared = corner_to_centre(capture())
+        assert abs(cleared - unity) < 0.05, f"after None: {unity} -> {cleared}"
+    usage = emu.usage()
+    assert usage["vcsm_blocks"] == 0, "the table's VCSM block was freed"
+
+
+def test_camera_disabled_raises_what_a_pi_raises(emu):
+    emu.set_camera_fault("disabled")
+    with pytest.raises(picamerax.PiCameraError, match="Camera is not enabled. Try running 'sudo raspi-config'"):
+        picamerax.PiCamera()
+    assert emu.usage()["components"] == 0
+
+
+def test_camera_missing_raises_what_a_pi_raises(emu):
+    emu.set_camera_fault("missing")
+    with pytest.raises(picamerax.PiCameraError, match="No data received from sensor"):
+        picamerax.PiCamera()
+    assert emu.usage()["components"] == 0
