@@ -4,8 +4,9 @@
 //! frame's picture (kept for the last `SLOTS` frames of the process), from
 //! which a component that needs pixels (the splitter, the resizer) renders
 //! them. A handle too old to resolve gives a corrupted frame, as a stale
-//! image would.
+//! image would. A camera's images go when the camera does.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::format::{VideoFormat, OPAQUE_SIZE};
@@ -33,6 +34,27 @@ struct Ring {
 }
 
 static IMAGES: Mutex<Ring> = Mutex::new(Ring { next: 0, slots: [const { (0, None) }; SLOTS] });
+
+static OWNERS: AtomicU64 = AtomicU64::new(1);
+
+/// A new name for a camera's images.
+pub(crate) fn new_owner() -> u64 {
+    OWNERS.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Drops the images of `owner` (a camera that goes).
+pub(crate) fn forget(owner: u64) {
+    let gone: Vec<Image> = {
+        let mut ring = lock(&IMAGES);
+        ring.slots
+            .iter_mut()
+            .filter(|(_, image)| image.as_ref().is_some_and(|i| i.prepared.images == owner))
+            .filter_map(|(_, image)| image.take())
+            .collect()
+    };
+    // The pictures are freed here, outside the lock.
+    drop(gone);
+}
 
 /// Keeps frame `frame` of `prepared` and writes its OPAQUE payload into
 /// `out`; returns the payload's length (0 if `out` is too small).

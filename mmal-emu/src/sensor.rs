@@ -259,6 +259,8 @@ pub(crate) struct Settings {
 /// Everything [`prepare`] needs, copied out of the component's state.
 #[derive(Debug, Clone)]
 pub(crate) struct Setup {
+    /// The camera whose OPAQUE images these frames are (`crate::opaque`).
+    pub(crate) images: u64,
     pub(crate) sensor: Sensor,
     pub(crate) params: CameraParams,
     pub(crate) format: VideoFormat,
@@ -321,6 +323,8 @@ pub(crate) struct Prepared {
     pub(crate) format: VideoFormat,
     /// This picture, for the images OPAQUE frames refer to.
     pub(crate) me: std::sync::Weak<Prepared>,
+    /// The camera whose images these are.
+    pub(crate) images: u64,
     /// RGBA or BGRA: every fourth byte is alpha, which stays opaque.
     alpha: bool,
     base: Vec<u8>,
@@ -359,6 +363,7 @@ pub(crate) fn prepare(setup: &Setup) -> std::sync::Arc<Prepared> {
         opaque,
         format: fmt,
         me: me.clone(),
+        images: setup.images,
         alpha,
         base,
         noise,
@@ -540,6 +545,7 @@ mod tests {
 
     fn setup(encoding: u32, w: u32, h: u32, scene: Scene) -> Setup {
         Setup {
+            images: 0,
             sensor: Sensor::Imx219,
             params: CameraParams::new(Sensor::Imx219),
             format: VideoFormat {

@@ -16,12 +16,18 @@
 #ifndef MMAL_ABI_H
 #define MMAL_ABI_H
 
+/* A C program that includes this header defines MMAL_ABI_USE_STDINT to
+ * take the fixed-width types from its C library instead. */
+#ifdef MMAL_ABI_USE_STDINT
+#include <stdint.h>
+#else
 typedef unsigned char uint8_t;
 typedef unsigned short uint16_t;
 typedef int int32_t;
 typedef unsigned int uint32_t;
 typedef long long int64_t;
 typedef unsigned long long uint64_t;
+#endif
 
 /* ---------------------------------------------------------------------
  * Basic types (mmal_types.h, mmal_common.h)

@@ -40,6 +40,14 @@ pub(crate) struct Camera {
     /// Parameters kept as given (their effect is not emulated): the control
     /// port's, then each output's.
     kept: [Kept; 4],
+    /// Names this camera's OPAQUE images (`crate::opaque`), which go with it.
+    images: u64,
+}
+
+impl Drop for Camera {
+    fn drop(&mut self) {
+        crate::opaque::forget(self.images);
+    }
 }
 
 /// What the camera keeps per output.
@@ -73,6 +81,7 @@ impl Camera {
             reported: None,
             kept: Default::default(),
             outputs: Default::default(),
+            images: crate::opaque::new_owner(),
         })
     }
 
@@ -83,6 +92,7 @@ impl Camera {
 
     fn setup(&self, index: usize) -> Setup {
         Setup {
+            images: self.images,
             sensor: self.sensor,
             params: self.params.clone(),
             format: self.outputs[index].format,

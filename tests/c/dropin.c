@@ -1,0 +1,195 @@
+/* A C program written for a Pi, built against the software VideoCore's
+ * libraries: a camera -> null sink tunnel, a still frame through a port
+ * callback, and a libvcsm round trip whose block becomes a lens shading
+ * table. The types come from the project's own header (mmal-sys); the
+ * functions are declared here as a Pi program's headers declare them.
+ *
+ *   cc -Immal-sys/include tests/c/dropin.c -L"$LIB" -lmmal -lvcsm -lbcm_host -lpthread -o target/dropin
+ *   LD_LIBRARY_PATH="$LIB" target/dropin
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MMAL_ABI_USE_STDINT
+#include "mmal_abi.h"
+
+/* libbcm_host */
+void bcm_host_init(void);
+void bcm_host_deinit(void);
+int32_t graphics_get_display_size(uint16_t display, uint32_t *width, uint32_t *height);
+
+/* libmmal */
+MMAL_STATUS_T mmal_component_create(const char *name, MMAL_COMPONENT_T **component);
+MMAL_STATUS_T mmal_component_destroy(MMAL_COMPONENT_T *component);
+MMAL_STATUS_T mmal_component_enable(MMAL_COMPONENT_T *component);
+MMAL_STATUS_T mmal_component_disable(MMAL_COMPONENT_T *component);
+MMAL_STATUS_T mmal_port_format_commit(MMAL_PORT_T *port);
+MMAL_STATUS_T mmal_port_enable(MMAL_PORT_T *port, MMAL_PORT_BH_CB_T cb);
+MMAL_STATUS_T mmal_port_disable(MMAL_PORT_T *port);
+MMAL_STATUS_T mmal_port_send_buffer(MMAL_PORT_T *port, MMAL_BUFFER_HEADER_T *buffer);
+MMAL_STATUS_T mmal_port_parameter_set(MMAL_PORT_T *port, const MMAL_PARAMETER_HEADER_T *param);
+MMAL_STATUS_T mmal_port_parameter_set_boolean(MMAL_PORT_T *port, uint32_t id, int32_t value);
+MMAL_POOL_T *mmal_port_pool_create(MMAL_PORT_T *port, unsigned int headers, uint32_t payload_size);
+void mmal_port_pool_destroy(MMAL_PORT_T *port, MMAL_POOL_T *pool);
+MMAL_BUFFER_HEADER_T *mmal_queue_get(MMAL_QUEUE_T *queue);
+MMAL_BUFFER_HEADER_T *mmal_queue_timedwait(MMAL_QUEUE_T *queue, unsigned int timeout_ms);
+MMAL_QUEUE_T *mmal_queue_create(void);
+void mmal_queue_put(MMAL_QUEUE_T *queue, MMAL_BUFFER_HEADER_T *buffer);
+void mmal_queue_destroy(MMAL_QUEUE_T *queue);
+void mmal_buffer_header_release(MMAL_BUFFER_HEADER_T *header);
+MMAL_STATUS_T mmal_connection_create(MMAL_CONNECTION_T **connection, MMAL_PORT_T *out, MMAL_PORT_T *in, uint32_t flags);
+MMAL_STATUS_T mmal_connection_enable(MMAL_CONNECTION_T *connection);
+MMAL_STATUS_T mmal_connection_disable(MMAL_CONNECTION_T *connection);
+MMAL_STATUS_T mmal_connection_destroy(MMAL_CONNECTION_T *connection);
+const char *mmal_status_to_string(MMAL_STATUS_T status);
+
+/* libvcsm */
+int vcsm_init(void);
+void vcsm_exit(void);
+unsigned int vcsm_malloc(unsigned int size, const char *name);
+void vcsm_free(unsigned int handle);
+void *vcsm_lock(unsigned int handle);
+int vcsm_unlock_ptr(void *ptr);
+unsigned int vcsm_vc_hdl_from_hdl(unsigned int handle);
+unsigned int vcsm_vc_hdl_from_ptr(void *ptr);
+unsigned int vcsm_usr_handle(void *ptr);
+
+/* The software VideoCore's counters. */
+void videocore_emu_usage(uint64_t *out);
+
+static int passed, failed;
+
+#define CHECK(cond)                                                              \
+    do {                                                                         \
+        if (cond) {                                                              \
+            passed++;                                                            \
+        } else {                                                                 \
+            failed++;                                                            \
+            fprintf(stderr, "%s:%d: failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                        \
+    } while (0)
+
+#define OK(call)                                                                           \
+    do {                                                                                   \
+        MMAL_STATUS_T status_ = (call);                                                    \
+        if (status_ != MMAL_SUCCESS)                                                       \
+            fprintf(stderr, "%s: %s\n", #call, mmal_status_to_string(status_));           \
+        CHECK(status_ == MMAL_SUCCESS);                                                    \
+    } while (0)
+
+static MMAL_QUEUE_T *frames;
+
+static void still_callback(MMAL_PORT_T *port, MMAL_BUFFER_HEADER_T *buffer)
+{
+    (void)port;
+    mmal_queue_put(frames, buffer);
+}
+
+static void control_callback(MMAL_PORT_T *port, MMAL_BUFFER_HEADER_T *buffer)
+{
+    (void)port;
+    mmal_buffer_header_release(buffer);
+}
+
+int main(void)
+{
+    uint32_t width = 0, height = 0;
+    bcm_host_init();
+    CHECK(graphics_get_display_size(0, &width, &height) < 0); /* no display attached */
+
+    /* Camera -> null sink, tunnelled, as a preview is. */
+    MMAL_COMPONENT_T *camera = NULL, *sink = NULL;
+    OK(mmal_component_create("vc.ril.camera", &camera));
+    OK(mmal_component_create("vc.null_sink", &sink));
+    if (!camera || !sink)
+        return 1;
+    CHECK(camera->output_num == 3 && sink->input_num == 1);
+    OK(mmal_port_enable(camera->control, control_callback));
+    MMAL_PORT_T *preview = camera->output[0];
+    preview->format->encoding = MMAL_ENCODING_OPAQUE;
+    preview->format->es->video.width = 320;
+    preview->format->es->video.height = 240;
+    preview->format->es->video.crop.width = 320;
+    preview->format->es->video.crop.height = 240;
+    OK(mmal_port_format_commit(preview));
+    MMAL_CONNECTION_T *connection = NULL;
+    OK(mmal_connection_create(&connection, preview, sink->input[0],
+                              MMAL_CONNECTION_FLAG_TUNNELLING | MMAL_CONNECTION_FLAG_ALLOCATION_ON_INPUT));
+    CHECK(sink->input[0]->format->encoding == MMAL_ENCODING_OPAQUE);
+    OK(mmal_connection_enable(connection));
+    CHECK(preview->is_enabled && sink->input[0]->is_enabled);
+
+    /* A still through a port callback, while the preview runs. */
+    MMAL_PORT_T *still = camera->output[2];
+    still->format->encoding = MMAL_ENCODING_I420;
+    still->format->es->video.width = 320;
+    still->format->es->video.height = 240;
+    still->format->es->video.crop.width = 320;
+    still->format->es->video.crop.height = 240;
+    OK(mmal_port_format_commit(still));
+    CHECK(still->buffer_size_min == 320 * 240 * 3 / 2);
+    still->buffer_num = 1;
+    still->buffer_size = still->buffer_size_min;
+    MMAL_POOL_T *pool = mmal_port_pool_create(still, 1, still->buffer_size);
+    CHECK(pool != NULL);
+    frames = mmal_queue_create();
+    OK(mmal_port_enable(still, still_callback));
+    OK(mmal_port_send_buffer(still, mmal_queue_get(pool->queue)));
+    OK(mmal_component_enable(camera));
+    OK(mmal_port_parameter_set_boolean(still, MMAL_PARAMETER_CAPTURE, 1));
+    MMAL_BUFFER_HEADER_T *frame = mmal_queue_timedwait(frames, 5000);
+    CHECK(frame != NULL);
+    if (frame) {
+        CHECK(frame->length == 320 * 240 * 3 / 2);
+        CHECK(frame->flags & MMAL_BUFFER_HEADER_FLAG_FRAME_END);
+        mmal_buffer_header_release(frame);
+    }
+
+    /* libvcsm: allocate, lock, write, unlock, read back, and hand the
+     * block to the camera as a lens shading table (unity gains). */
+    CHECK(vcsm_init() == 0);
+    unsigned int grid_w = (3280 + 63) / 64, grid_h = (2464 + 63) / 64; /* the default imx219 */
+    unsigned int size = grid_w * grid_h * 4;
+    unsigned int handle = vcsm_malloc(size, "ls_grid");
+    CHECK(handle != 0);
+    uint8_t *table = vcsm_lock(handle);
+    CHECK(table != NULL);
+    if (table) {
+        memset(table, 32, size);
+        unsigned int vc_handle = vcsm_vc_hdl_from_hdl(handle);
+        CHECK(vc_handle != 0 && vcsm_vc_hdl_from_ptr(table) == vc_handle);
+        CHECK(vcsm_usr_handle(table) == handle);
+        CHECK(vcsm_unlock_ptr(table) == 0);
+        uint8_t *again = vcsm_lock(handle);
+        CHECK(again == table && again[0] == 32 && again[size - 1] == 32);
+        CHECK(vcsm_unlock_ptr(again) == 0);
+        MMAL_PARAMETER_LENS_SHADING_T ls = {
+            {MMAL_PARAMETER_LENS_SHADING_OVERRIDE, sizeof(MMAL_PARAMETER_LENS_SHADING_T)},
+            1, 64, grid_w, grid_w, grid_h, vc_handle, 0,
+        };
+        OK(mmal_component_disable(camera));
+        OK(mmal_port_parameter_set(camera->control, &ls.hdr));
+        OK(mmal_component_enable(camera));
+    }
+    vcsm_free(handle);
+    vcsm_exit();
+
+    /* Tear down in raspistill's order; nothing is left behind. */
+    OK(mmal_port_disable(still));
+    mmal_port_pool_destroy(still, pool);
+    mmal_queue_destroy(frames);
+    OK(mmal_connection_destroy(connection));
+    OK(mmal_component_disable(camera));
+    OK(mmal_port_disable(camera->control));
+    OK(mmal_component_destroy(sink));
+    OK(mmal_component_destroy(camera));
+    uint64_t usage[4];
+    videocore_emu_usage(usage);
+    CHECK(usage[0] == 0 && usage[1] == 0 && usage[2] == 0 && usage[3] == 0);
+    bcm_host_deinit();
+
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
