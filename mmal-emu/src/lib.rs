@@ -41,11 +41,10 @@
 //! | `VIDEOCORE_EMU_SENSOR` | `imx219`, `ov5647`, `imx477` | `imx219` |
 //! | `VIDEOCORE_EMU_SCENE` | `chart`, `flat`, or the path of a binary PPM/PGM image | `chart` |
 //! | `VIDEOCORE_EMU_CAMERA` | `ok`, `disabled` (create fails with `ENOMEM`, as with `start_x=0`), `missing` (enable fails with `ENOSPC` and an error event, as with no sensor attached) | `ok` |
+//! | `VIDEOCORE_EMU_PACING` | `frame-rate`, or `unlimited` (frames as fast as buffers come back, for benchmarks) | `frame-rate` |
 //!
 //! Each has a function that overrides it for the whole process:
-//! [`set_sensor`], [`set_scene`], [`set_camera_fault`]. [`set_pacing`]
-//! lets the camera run as fast as buffers come back instead of at its frame
-//! rate, for benchmarks.
+//! [`set_sensor`], [`set_scene`], [`set_camera_fault`], [`set_pacing`].
 //!
 //! # Where things live
 //!
@@ -82,6 +81,8 @@ pub const SENSOR_VAR: &str = "VIDEOCORE_EMU_SENSOR";
 pub const SCENE_VAR: &str = "VIDEOCORE_EMU_SCENE";
 /// Environment variable injecting a camera fault.
 pub const CAMERA_VAR: &str = "VIDEOCORE_EMU_CAMERA";
+/// Environment variable choosing how fast cameras produce frames.
+pub const PACING_VAR: &str = "VIDEOCORE_EMU_PACING";
 
 /// The software VideoCore's function table.
 pub fn api() -> &'static mmal_sys::Api {
@@ -200,17 +201,26 @@ pub fn camera_fault() -> Option<CameraFault> {
     }
 }
 
-/// Sets how fast cameras produce frames.
+/// Sets how fast cameras produce frames, overriding `VIDEOCORE_EMU_PACING`.
 pub fn set_pacing(pacing: Pacing) {
-    PACING.store(matches!(pacing, Pacing::Unlimited) as u8, Ordering::Relaxed);
+    PACING.store(if pacing == Pacing::Unlimited { 2 } else { 1 }, Ordering::Relaxed);
 }
 
-/// How fast cameras produce frames.
+/// How fast cameras produce frames: as set, else as `VIDEOCORE_EMU_PACING`
+/// says (read once).
 pub fn pacing() -> Pacing {
-    if PACING.load(Ordering::Relaxed) == 1 {
-        Pacing::Unlimited
-    } else {
-        Pacing::FrameRate
+    static FROM_ENV: std::sync::OnceLock<Pacing> = std::sync::OnceLock::new();
+    match PACING.load(Ordering::Relaxed) {
+        2 => Pacing::Unlimited,
+        1 => Pacing::FrameRate,
+        _ => *FROM_ENV.get_or_init(|| match std::env::var(PACING_VAR).as_deref().map(str::trim) {
+            Ok("unlimited") => Pacing::Unlimited,
+            Ok("frame-rate") | Ok("") | Err(_) => Pacing::FrameRate,
+            Ok(other) => {
+                log::warn!("{PACING_VAR}={other:?} is not frame-rate or unlimited; frames come at the frame rate");
+                Pacing::FrameRate
+            }
+        }),
     }
 }
 
