@@ -412,7 +412,10 @@ impl Port {
     /// [`Error::MixedVideoCore`] for lens shading memory from the other
     /// VideoCore; [`Error::Mmal`] if the port refuses it.
     pub fn set<P: SetParameter>(&self, value: &P) -> Result<()> {
-        value.check(self.component.backend.provider)?;
+        // The software VideoCore's C library works on emulated memory, as
+        // the linked-in one does.
+        let backend = &self.component.backend;
+        value.check(if backend.software { crate::Provider::Emulated } else { backend.provider })?;
         let mut c = value.to_c()?;
         *c.header_mut() = sys::MMAL_PARAMETER_HEADER_T { id: P::ID, size: std::mem::size_of::<P::C>() as u32 };
         let status = self.raw.parameter_set(self.api(), &c);

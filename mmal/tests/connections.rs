@@ -154,7 +154,7 @@ fn buffers_pass_through_the_client_on_a_callback_connection() {
         let resize = Component::new("vc.ril.resize").unwrap();
         let video = camera.output(1).unwrap();
         let input = resize.input(0).unwrap();
-        if zero_copy && common::emu::shares_memory() {
+        if zero_copy {
             video.set(&mmal::params::ZeroCopy(true)).unwrap();
             input.set(&mmal::params::ZeroCopy(true)).unwrap();
         }

@@ -62,8 +62,8 @@ fn cycle(i: usize) {
     };
     sink.enable().unwrap();
     let video = camera.output(1).unwrap();
-    // Zero copy needs this process's VCSM memory to be the components'.
-    video.set(&ZeroCopy(i % 2 == 0 && emu::shares_memory())).unwrap();
+    // Zero copy: payloads from the components' VCSM memory, one per process.
+    video.set(&ZeroCopy(i % 2 == 0)).unwrap();
     video.set_format(&Format::video(Encoding::I420, 64, 48).with_frame_rate(30)).unwrap();
     let frames = video.enable_stream(3).unwrap();
     camera.enable().unwrap();
@@ -87,12 +87,10 @@ fn a_thousand_camera_cycles_leak_nothing() {
     for i in 0..3 {
         cycle(i);
     }
-    // This process's VCSM memory, when the components use it.
-    let manager = emu::shares_memory().then(|| mmal::vcsm::ServiceManager::get().unwrap());
     let threads = count("/proc/self/task");
     let fds = count("/proc/self/fd");
     let maps = mappings();
-    let vcsm_before = manager.map(|m| m.stats());
+    let vcsm_before = emu::vcsm_usage();
     let heap = LIVE.load(Ordering::SeqCst);
     for i in 0..1000 {
         cycle(i);
@@ -102,11 +100,7 @@ fn a_thousand_camera_cycles_leak_nothing() {
     assert_eq!(count("/proc/self/task"), threads, "threads");
     assert_eq!(count("/proc/self/fd"), fds, "file descriptors");
     assert_eq!(mappings(), maps, "VCSM mappings");
-    if let (Some(manager), Some(vcsm_before)) = (manager, vcsm_before) {
-        let vcsm_after = manager.stats();
-        assert_eq!(vcsm_after.live_allocations, vcsm_before.live_allocations);
-        assert_eq!(vcsm_after.pool_free, vcsm_before.pool_free);
-    }
+    assert_eq!(emu::vcsm_usage(), vcsm_before, "VCSM blocks and bytes");
     let growth = LIVE.load(Ordering::SeqCst) - heap;
     assert!(growth.abs() < 4096, "heap grew by {growth} bytes over 1000 cycles");
 }

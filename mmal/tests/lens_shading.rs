@@ -1,12 +1,12 @@
 //! Lens shading: a flat field vignettes, a table computed from it flattens
 //! it, and the override is checked like the firmware checks it. Zero copy.
-//! Both need this process's VCSM memory to be the components' (the
-//! software VideoCore linked in), so the loader suite leaves them out.
+//! Both need this process's VCSM memory to be the components': so it is,
+//! with the software VideoCore linked in or loaded as the C library (the
+//! loader suite runs these too).
 
 mod common;
 
-use common::{corner_ratio, serial, WAIT};
-use mmal::emulator::{self, Scene};
+use common::{corner_ratio, emu, serial, WAIT};
 use mmal::params::{Capture, LensShading, SensorMode, ZeroCopy};
 use mmal::vcsm::SharedMemory;
 use mmal::{Component, Encoding, Error, Format, LensShadingTable, Status};
@@ -35,7 +35,7 @@ fn flat_capture(table: Option<&LensShadingTable>) -> (Vec<u8>, Format) {
 #[test]
 fn a_table_from_a_flat_capture_flattens_the_field() {
     let _s = serial();
-    emulator::set_scene(Some(Scene::flat()));
+    emu::set_scene(Some("flat"));
     let (before, format) = flat_capture(None);
     let ratios_before = [0, 1, 2].map(|c| corner_ratio(&before, &format, 3, c));
     for r in ratios_before {
@@ -48,7 +48,7 @@ fn a_table_from_a_flat_capture_flattens_the_field() {
     for r in ratios_after {
         assert!(r > 0.95 && r < 1.05, "with the table the field is flat: {ratios_after:?}");
     }
-    emulator::set_scene(None);
+    emu::set_scene(None);
 }
 
 #[test]
@@ -87,21 +87,20 @@ fn the_override_is_checked_like_the_firmware_does() {
 #[test]
 fn zero_copy_payloads_live_in_vcsm() {
     let _s = serial();
-    let manager = mmal::vcsm::ServiceManager::get().unwrap();
-    let before = manager.stats();
+    let (_, before) = emu::vcsm_usage();
     let camera = Component::new("vc.ril.camera").unwrap();
     let video = camera.output(1).unwrap();
     video.set(&ZeroCopy(true)).unwrap();
     let format = Format::video(Encoding::I420, 320, 240).with_frame_rate(30);
     video.set_format(&format).unwrap();
     let frames = video.enable_stream(3).unwrap();
-    let during = manager.stats();
-    assert!(during.live_bytes >= before.live_bytes + 3 * 320 * 240 * 3 / 2, "{before:?} {during:?}");
+    let (_, during) = emu::vcsm_usage();
+    assert!(during >= before + 3 * 320 * 240 * 3 / 2, "{before} -> {during} bytes");
     camera.enable().unwrap();
     video.set(&Capture(true)).unwrap();
     assert_eq!(frames.next_timeout(WAIT).unwrap().len(), 320 * 240 * 3 / 2);
     drop(frames);
     drop(video);
     drop(camera);
-    assert_eq!(manager.stats().live_bytes, before.live_bytes);
+    assert_eq!(emu::vcsm_usage().1, before);
 }

@@ -213,7 +213,7 @@ impl ServiceManager {
         if let Some(manager) = MANAGER.get() {
             return Ok(manager);
         }
-        let manager = ServiceManager::open(Choice::from_env()?, &Probe::this_machine())?;
+        let manager = ServiceManager::open(Choice::from_env()?, &Probe::this_machine(), true)?;
         Ok(MANAGER.get_or_init(|| manager))
     }
 
@@ -234,12 +234,20 @@ impl ServiceManager {
                 match MANAGER.get() {
                     Some(manager) => manager,
                     None => {
-                        let manager = ServiceManager::open(Choice::Emulated, &Probe::default())?;
+                        let manager = ServiceManager::open(Choice::Emulated, &Probe::default(), false)?;
                         MANAGER.get_or_init(|| manager)
                     }
                 }
             }
         };
+        if manager.library_memory() {
+            return Err(Error::NoDriver {
+                advice: "this process uses the memory of the software VideoCore library in MMAL_LIB_DIR, and the \
+                         software VideoCore linked into it cannot use that: use one of the two (unset MMAL_LIB_DIR, \
+                         or VIDEOCORE=hardware to load the library)"
+                    .into(),
+            });
+        }
         if manager.driver() != DriverKind::Emulated {
             return Err(Error::NoDriver {
                 advice: format!(
@@ -252,18 +260,33 @@ impl ServiceManager {
         Ok(manager)
     }
 
-    fn open(choice: Choice, probe: &Probe) -> Result<ServiceManager> {
+    /// Opens the driver `choice` and this machine call for. With `library`,
+    /// emulated memory comes from the software VideoCore library the
+    /// process uses, if any (see [`crate::emulated::library`]): under
+    /// `auto` on a machine without a VideoCore, and under `hardware` where
+    /// there is none but `MMAL_LIB_DIR` names that library.
+    fn open(choice: Choice, probe: &Probe, library: bool) -> Result<ServiceManager> {
+        let from_library = || library.then(crate::emulated::library::find).flatten();
         let driver = match plan(choice, probe) {
             Plan::Cma => Driver::Cma(cma::Cma::new(open_node(cma::PATH)?, Box::new(Kernel))),
             Plan::Legacy => Driver::Legacy(legacy::Legacy::new(open_node(legacy::PATH)?, Box::new(Kernel))),
-            Plan::Emulated { announce } => {
-                let vc = crate::emulated::videocore()?;
-                if announce {
-                    log::info!("no VideoCore on this machine: using the emulated VideoCore (VIDEOCORE=hardware requires a real one)");
+            Plan::Emulated { announce } => match (choice, from_library()) {
+                (Choice::Auto, Some(table)) => Driver::Emulated(emulated::Emulated::library(table)),
+                _ => {
+                    let vc = crate::emulated::videocore()?;
+                    if announce {
+                        log::info!("no VideoCore on this machine: using the emulated VideoCore (VIDEOCORE=hardware requires a real one)");
+                    }
+                    Driver::Emulated(emulated::Emulated::new(vc))
                 }
-                Driver::Emulated(emulated::Emulated::new(vc))
-            }
-            Plan::Fail(advice) => return Err(Error::NoDriver { advice }),
+            },
+            Plan::Fail(advice) => match (choice, &probe.raspberry_pi, from_library()) {
+                (Choice::Hardware, None, Some(table)) => {
+                    log::info!("no VCSM device: using the memory of the software VideoCore in MMAL_LIB_DIR");
+                    Driver::Emulated(emulated::Emulated::library(table))
+                }
+                _ => return Err(Error::NoDriver { advice }),
+            },
         };
         log::debug!("VideoCore shared memory: {} driver", driver.kind());
         Ok(ServiceManager::with_driver(driver))
@@ -283,6 +306,12 @@ impl ServiceManager {
     #[cfg(test)]
     pub(crate) fn leak_with_driver(driver: Driver) -> &'static ServiceManager {
         Box::leak(Box::new(ServiceManager::with_driver(driver)))
+    }
+
+    /// Whether the memory is that of a software VideoCore library this
+    /// process loaded, not this crate's own.
+    fn library_memory(&self) -> bool {
+        matches!(&self.driver, Driver::Emulated(e) if e.table().is_some())
     }
 
     /// The driver in use.

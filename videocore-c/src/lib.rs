@@ -2,29 +2,35 @@
 //!
 //! `cargo xtask videocore-libs` builds this crate and lays it out under
 //! `target/videocore/<triple>/lib/` with the names that programs written for
-//! a Raspberry Pi load: `libmmal_core.so`, `libmmal_util.so`,
-//! `libmmal_vc_client.so`, `libmmal.so`, `libvcos.so`, `libbcm_host.so`, each
-//! also as `.so.0`. Every name is a link to one file, so however many names a
-//! program opens, it gets one software VideoCore.
+//! a Raspberry Pi load: `libmmal.so` (picamera's one name), the split
+//! `libmmal_core.so`, `libmmal_util.so`, `libmmal_vc_client.so`,
+//! `libmmal_components.so`, and `libvcos.so`, `libbcm_host.so`,
+//! `libvcsm.so`, each also as `.so.0`. Every name is a link to one file, so
+//! however many names a program opens, it gets one software VideoCore.
 //!
 //! What it exports, with C linkage:
 //!
-//! * libmmal's functions, one for every entry of [`mmal_sys::Api`], with
-//!   the behaviour of [`mmal_emu::api()`];
+//! * libmmal's functions: every entry of [`mmal_sys::Api`] (with the
+//!   behaviour of [`mmal_emu::api()`]), the rest of what picamera binds
+//!   ([`mmal_emu::c_api`]: buffer headers, queues, pools, reference counts;
+//!   [`util`]: formats, strings, the parameter helpers, `mmal_util_*`);
 //! * `mmal_vc_init` / `mmal_vc_deinit` (libmmal_vc_client), which succeed:
 //!   the software VideoCore needs no VCHIQ;
-//! * `bcm_host_init` / `bcm_host_deinit`, which do nothing (there is no
-//!   display or VCHIQ service to start);
+//! * libvcsm's API ([`libvcsm`]) over the emulated VCSM memory;
+//! * `bcm_host`'s names ([`bcm_host`]), answered as a Pi with no display;
 //! * [`mmal_sys::SOFTWARE_VIDEOCORE_SYMBOL`], which says that this is the
 //!   software VideoCore, and `videocore_emu_*` functions that reach its
 //!   settings (sensor, scene, camera faults, pacing), post events and count
 //!   its live objects, for test suites that load it like libmmal.
 //!
-//! The library carries its own copy of the emulated VCSM memory. A Rust
-//! program that loads it through the `mmal` loader also has the `vcsm`
-//! crate's, and a block of one is unknown to the other: lens shading tables
-//! and zero-copy pools from such a program need the emulator linked in
-//! (`VIDEOCORE=emulated`) until the two share one memory.
+//! One emulated memory per process: the library exports its VCSM memory as
+//! a table of C functions (`videocore_emu_vcsm_table`), and the `vcsm`
+//! crate of a program that loads the library (`MMAL_LIB_DIR`) allocates
+//! through it, so a block from that program, from libvcsm or from a
+//! zero-copy pool is one the components know.
+//!
+//! `VIDEOCORE_EMU_LOG=error|warn|info|debug|trace` prints the library's
+//! messages on standard error.
 #![deny(unsafe_code)]
 
 #[allow(unsafe_code)]

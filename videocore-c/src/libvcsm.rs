@@ -324,3 +324,130 @@ pub unsafe extern "C" fn vcsm_import_dmabuf(fd: c_int, name: *const c_char) -> c
         }
     })
 }
+
+// ---------------------------------------------------------------------------
+// The memory table: this library's emulated memory for the `vcsm` crate of
+// a program that loaded it (see `vcsm::emulated::library`).
+
+use vcsm::emulated::library::{LibraryBlock, LibraryTable, TABLE_VERSION};
+
+/// Blocks allocated or imported through the table, by VideoCore handle.
+static TABLE_BLOCKS: Mutex<Option<HashMap<u32, SharedMemory>>> = Mutex::new(None);
+
+fn keep(memory: SharedMemory, out: *mut LibraryBlock) -> c_int {
+    let fd = match memory.export_dmabuf() {
+        Ok(fd) => fd.into_raw_fd(),
+        Err(e) => {
+            log::error!("vcsm table: cannot duplicate the block's descriptor: {e}");
+            return libc_errno(&e);
+        }
+    };
+    let block = LibraryBlock {
+        handle: memory.vc_handle().get(),
+        bus_address: memory.bus_address(),
+        size: memory.size() as u64,
+        fd,
+    };
+    // SAFETY: the caller passes a block to fill (the table's contract).
+    unsafe { out.write(block) };
+    let mut blocks = TABLE_BLOCKS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    blocks.get_or_insert_with(HashMap::new).insert(block.handle, memory);
+    0
+}
+
+/// An `errno` value for a failed allocation.
+fn libc_errno(e: &vcsm::Error) -> c_int {
+    match e {
+        vcsm::Error::OutOfMemory { .. } => 12,
+        _ => 5,
+    }
+}
+
+unsafe extern "C" fn table_alloc(size: u64, name: *const c_char, cache: u32, out: *mut LibraryBlock) -> c_int {
+    if out.is_null() {
+        return 22;
+    }
+    let name = block_name(name);
+    let cache = match cache {
+        1 => CacheMode::Host,
+        2 => CacheMode::VideoCore,
+        3 => CacheMode::Both,
+        _ => CacheMode::None,
+    };
+    guarded("vcsm table alloc", 5, || {
+        let size = usize::try_from(size).unwrap_or(usize::MAX);
+        match ServiceManager::emulated().and_then(|_| SharedMemory::with_cache(size, &name, cache)) {
+            Ok(memory) => keep(memory, out),
+            Err(e) => {
+                log::debug!("vcsm table alloc: {e}");
+                libc_errno(&e)
+            }
+        }
+    })
+}
+
+unsafe extern "C" fn table_import(fd: c_int, name: *const c_char, out: *mut LibraryBlock) -> c_int {
+    if out.is_null() || fd < 0 {
+        return 22;
+    }
+    let name = block_name(name);
+    // SAFETY: the caller keeps `fd` open for the call; it is only borrowed.
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+    guarded("vcsm table import", 5, || {
+        match ServiceManager::emulated().and_then(|_| SharedMemory::import_dmabuf(fd, &name)) {
+            Ok(memory) => keep(memory, out),
+            Err(e) => {
+                log::debug!("vcsm table import: {e}");
+                libc_errno(&e)
+            }
+        }
+    })
+}
+
+unsafe extern "C" fn table_free(handle: u32) {
+    let block =
+        TABLE_BLOCKS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_mut().and_then(|b| b.remove(&handle));
+    if block.is_none() {
+        log::error!("vcsm table free: no block {handle:#x}");
+    }
+}
+
+unsafe extern "C" fn table_begin_cpu(handle: u32) {
+    if let Err(e) = vcsm::emulated::begin_cpu(handle) {
+        log::error!("vcsm table: {e}");
+    }
+}
+
+unsafe extern "C" fn table_end_cpu(handle: u32) {
+    if let Err(e) = vcsm::emulated::end_cpu(handle) {
+        log::error!("vcsm table: {e}");
+    }
+}
+
+unsafe extern "C" fn table_pool(out: *mut u64) {
+    if out.is_null() {
+        return;
+    }
+    let stats = ServiceManager::emulated().map(|m| m.stats()).ok();
+    let values = stats
+        .map_or([0; 3], |s| [s.pool_total.unwrap_or(0), s.pool_free.unwrap_or(0), s.largest_free_block.unwrap_or(0)]);
+    // SAFETY: the caller passes room for three values (checked non-null).
+    unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), out, 3) };
+}
+
+static TABLE: LibraryTable = LibraryTable {
+    version: TABLE_VERSION,
+    alloc: table_alloc,
+    import: table_import,
+    free: table_free,
+    begin_cpu: table_begin_cpu,
+    end_cpu: table_end_cpu,
+    pool: table_pool,
+};
+
+/// This library's emulated memory as C functions, for the `vcsm` crate of
+/// a program that loaded the library: one emulated memory per process.
+#[no_mangle]
+pub extern "C" fn videocore_emu_vcsm_table() -> *const LibraryTable {
+    &TABLE
+}

@@ -98,6 +98,7 @@ pub(crate) mod emu {
         set_pacing: unsafe extern "C" fn(c_int),
         post_event: unsafe extern "C" fn(u32, u32, u32, u32) -> c_int,
         change_output_format: unsafe extern "C" fn(u32, u32, u32, u32, u32) -> c_int,
+        vcsm_usage: unsafe extern "C" fn(*mut u64),
         init_calls: unsafe extern "C" fn(*mut u32),
         fail_next_port_disable: unsafe extern "C" fn(),
     }
@@ -127,6 +128,7 @@ pub(crate) mod emu {
                 set_pacing: get!("videocore_emu_set_pacing"),
                 post_event: get!("videocore_emu_post_event"),
                 change_output_format: get!("videocore_emu_change_output_format"),
+                vcsm_usage: get!("videocore_emu_vcsm_usage"),
                 init_calls: get!("videocore_emu_init_calls"),
                 fail_next_port_disable: get!("videocore_emu_fail_next_port_disable"),
                 _library: library,
@@ -149,10 +151,18 @@ pub(crate) mod emu {
         }
     }
 
-    /// Whether this process's VCSM memory is the one the components use, so
-    /// zero copy and lens shading work (not yet through the C library).
-    pub(crate) fn shares_memory() -> bool {
-        linked()
+    /// Blocks and bytes of the emulated VCSM memory in use, the components'
+    /// (zero-copy payloads) included: one memory per process, linked in or
+    /// the C library's.
+    pub(crate) fn vcsm_usage() -> (u64, u64) {
+        if linked() {
+            let stats = mmal::vcsm::ServiceManager::get().expect("VCSM").stats();
+            return (stats.live_allocations, stats.live_bytes);
+        }
+        let mut out = [0u64; 2];
+        // SAFETY: room for the two counts.
+        unsafe { (library().vcsm_usage)(out.as_mut_ptr()) };
+        (out[0], out[1])
     }
 
     fn c_string(text: Option<&str>) -> Option<CString> {

@@ -1,5 +1,9 @@
 //! The emulated driver: the software VideoCore's memory (see
-//! [`crate::emulated`]).
+//! [`crate::emulated`]): this crate's own, or the one of the software
+//! VideoCore library the process loaded (see
+//! [`crate::emulated::library`]), allocated through its table and mapped
+//! here.
+#![allow(unsafe_code)]
 //!
 //! System calls per operation (the same shape as on vc-sm-cma, so descriptor
 //! and mapping use match a Pi's):
@@ -16,17 +20,48 @@
 //! The cache mode is recorded (it keys `BufferPool` layouts) and otherwise
 //! ignored, as on vc-sm-cma.
 
+use std::ffi::{c_int, CString};
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use super::{AllocRequest, Backing as BlockBacking, Block};
+use crate::emulated::library::{LibraryBlock, LibraryTable};
 use crate::emulated::{next_fault, Fault, VideoCore, BUS_BASE};
 use crate::lock;
 use crate::sys::{fd_size, memfd, Mapping};
 use crate::{DriverKind, Error, Result, Stats, VcHandle};
 
 pub(crate) struct Emulated {
-    vc: &'static VideoCore,
+    source: Source,
+}
+
+/// Whose emulated memory: this copy of the crate's, or that of the software
+/// VideoCore library the process loaded (see [`crate::emulated::library`]).
+enum Source {
+    Local(&'static VideoCore),
+    Library(&'static LibraryTable),
+}
+
+/// A block of the library's memory: freed through its table on drop, after
+/// the mapping goes and before the descriptor closes.
+pub(crate) struct LibraryBacking {
+    pub(crate) fd: OwnedFd,
+    handle: u32,
+    table: &'static LibraryTable,
+}
+
+impl std::fmt::Debug for LibraryBacking {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LibraryBacking").field("fd", &self.fd).field("handle", &self.handle).finish()
+    }
+}
+
+impl Drop for LibraryBacking {
+    fn drop(&mut self) {
+        // SAFETY: the library's own function, given a handle it handed out
+        // and that is freed once, here.
+        unsafe { (self.table.free)(self.handle) };
+    }
 }
 
 /// An extent of the emulated pool, given back on drop.
@@ -53,16 +88,37 @@ pub(crate) struct Backing {
 
 impl Emulated {
     pub(crate) fn new(vc: &'static VideoCore) -> Emulated {
-        Emulated { vc }
+        Emulated { source: Source::Local(vc) }
+    }
+
+    /// The memory of a software VideoCore library.
+    pub(crate) fn library(table: &'static LibraryTable) -> Emulated {
+        Emulated { source: Source::Library(table) }
+    }
+
+    /// The library's table, if the memory is a library's.
+    pub(crate) fn table(&self) -> Option<&'static LibraryTable> {
+        match self.source {
+            Source::Library(t) => Some(t),
+            Source::Local(_) => None,
+        }
+    }
+
+    fn local(&self) -> &'static VideoCore {
+        match self.source {
+            Source::Local(vc) => vc,
+            Source::Library(_) => unreachable!("only called for local memory"),
+        }
     }
 
     fn reserve(&self, len: u64, fault: Option<Fault>) -> Result<Extent> {
+        let vc = self.local();
         let offset = match fault {
             Some(Fault::Pool) => None,
-            _ => lock(&self.vc.pool).allocate(len),
+            _ => lock(&vc.pool).allocate(len),
         };
         match offset {
-            Some(offset) => Ok(Extent { vc: self.vc, offset, len }),
+            Some(offset) => Ok(Extent { vc, offset, len }),
             None => Err(Error::OutOfMemory {
                 requested: len,
                 stats: Box::new(Stats::new(DriverKind::Emulated)),
@@ -79,7 +135,7 @@ impl Emulated {
         .map_err(|e| Error::syscall("mmap of the emulated dma-buf", e))?;
         // The pool is at most 1 GiB, so the alias address fits 32 bits.
         let bus_address = BUS_BASE + extent.offset as u32;
-        let registration = self.vc.register(map.raw(), len, bus_address, name);
+        let registration = self.local().register(map.raw(), len, bus_address, name);
         let vc_handle = VcHandle::new(registration.handle())
             .ok_or_else(|| Error::BadReply { operation: "emulated allocation", detail: "VideoCore handle 0".into() })?;
         Ok(Block {
@@ -91,7 +147,47 @@ impl Emulated {
         })
     }
 
+    /// Maps a block the library handed over.
+    fn adopt(&self, table: &'static LibraryTable, status: c_int, out: LibraryBlock, what: &str) -> Result<Block> {
+        if status != 0 {
+            let e = io::Error::from_raw_os_error(status);
+            if status == libc::ENOMEM {
+                return Err(Error::OutOfMemory {
+                    requested: out.size,
+                    stats: Box::new(Stats::new(DriverKind::Emulated)),
+                    source: Some(e),
+                });
+            }
+            return Err(Error::syscall("the software VideoCore library's allocation", e));
+        }
+        // SAFETY: the library hands over a new descriptor, which we own.
+        let fd = unsafe { OwnedFd::from_raw_fd(out.fd) };
+        let backing = LibraryBacking { fd, handle: out.handle, table };
+        let len = usize::try_from(out.size)
+            .map_err(|_| Error::BadReply { operation: "emulated allocation", detail: format!("size {}", out.size) })?;
+        let map =
+            Mapping::new(backing.fd.as_fd(), len, 0).map_err(|e| Error::syscall("mmap of the library's block", e))?;
+        let vc_handle = VcHandle::new(out.handle)
+            .ok_or_else(|| Error::BadReply { operation: "emulated allocation", detail: "VideoCore handle 0".into() })?;
+        log::trace!("{what}: block {:#x} of the software VideoCore library", out.handle);
+        Ok(Block {
+            registration: None,
+            map,
+            backing: BlockBacking::Library(backing),
+            vc_handle,
+            bus_address: out.bus_address,
+        })
+    }
+
     pub(crate) fn alloc(&self, req: AllocRequest<'_>) -> Result<Block> {
+        if let Some(table) = self.table() {
+            let name = CString::new(req.name).unwrap_or_default();
+            let mut out = LibraryBlock { size: req.size as u64, ..Default::default() };
+            // SAFETY: the library's function, given a NUL-terminated name
+            // and a block to fill, both live for the call.
+            let status = unsafe { (table.alloc)(req.size as u64, name.as_ptr(), req.cache as u32, &mut out) };
+            return self.adopt(table, status, out, "allocate");
+        }
         let fault = next_fault();
         if let Some(fault) = fault {
             log::debug!("emulated VideoCore: injecting a {fault:?} failure");
@@ -109,6 +205,15 @@ impl Emulated {
     /// Like a dma-buf imported on a Pi, which must be physically contiguous
     /// memory, the block is accounted in the pool.
     pub(crate) fn import(&self, source: BorrowedFd<'_>, name: &str) -> Result<Block> {
+        if let Some(table) = self.table() {
+            let c_name = CString::new(name).unwrap_or_default();
+            let mut out = LibraryBlock::default();
+            // SAFETY: the library's function, given a descriptor open for
+            // the call (it duplicates what it keeps), a NUL-terminated name
+            // and a block to fill.
+            let status = unsafe { (table.import)(source.as_raw_fd(), c_name.as_ptr(), &mut out) };
+            return self.adopt(table, status, out, "import");
+        }
         let fd = source.try_clone_to_owned().map_err(|e| Error::syscall("dup of the imported descriptor", e))?;
         let size = fd_size(fd.as_fd()).map_err(|e| Error::syscall("lseek on the imported descriptor", e))?;
         let len = usize::try_from(size)
@@ -121,9 +226,34 @@ impl Emulated {
     }
 
     pub(crate) fn pool_stats(&self, stats: &mut Stats) {
-        let pool = lock(&self.vc.pool);
-        stats.pool_total = Some(pool.total());
-        stats.pool_free = Some(pool.free_bytes());
-        stats.largest_free_block = Some(pool.largest_free());
+        match self.source {
+            Source::Local(vc) => {
+                let pool = lock(&vc.pool);
+                stats.pool_total = Some(pool.total());
+                stats.pool_free = Some(pool.free_bytes());
+                stats.largest_free_block = Some(pool.largest_free());
+            }
+            Source::Library(table) => {
+                let mut out = [0u64; 3];
+                // SAFETY: the library's function, given room for three values.
+                unsafe { (table.pool)(out.as_mut_ptr()) };
+                (stats.pool_total, stats.pool_free, stats.largest_free_block) =
+                    (Some(out[0]), Some(out[1]), Some(out[2]));
+            }
+        }
+    }
+
+    /// Brackets CPU access to a block of the library's memory.
+    pub(crate) fn library_access(block: &Block, begin: bool) {
+        if let BlockBacking::Library(b) = &block.backing {
+            // SAFETY: the library's functions, given a live block's handle.
+            unsafe {
+                if begin {
+                    (b.table.begin_cpu)(b.handle);
+                } else {
+                    (b.table.end_cpu)(b.handle);
+                }
+            }
+        }
     }
 }

@@ -63,6 +63,8 @@ pub(crate) enum Backing {
     /// The kernel's user handle, freed with MEM_FREE.
     Legacy(legacy::UserHandle),
     Emulated(emulated::Backing),
+    /// A block of a software VideoCore library's memory.
+    Library(emulated::LibraryBacking),
 }
 
 impl Block {
@@ -71,6 +73,7 @@ impl Block {
         match &self.backing {
             Backing::Cma(fd) => Some(fd.as_fd()),
             Backing::Emulated(b) => Some(b.fd.as_fd()),
+            Backing::Library(b) => Some(b.fd.as_fd()),
             Backing::Legacy(_) => None,
         }
     }
@@ -131,6 +134,7 @@ impl Driver {
                 if let Some(r) = &block.registration {
                     r.begin_cpu();
                 }
+                emulated::Emulated::library_access(block, true);
                 Ok(())
             }
         }
@@ -144,6 +148,7 @@ impl Driver {
                 if let Some(r) = &block.registration {
                     r.end_cpu();
                 }
+                emulated::Emulated::library_access(block, false);
                 Ok(())
             }
         }

@@ -83,3 +83,31 @@ pub fn write(handle: u32, offset: usize, data: &[u8]) -> Result<()> {
         Ok(())
     })
 }
+
+/// The CPU begins using the block behind `handle` (for a client of this
+/// memory that maps it itself: the table a software VideoCore library
+/// exports); the device side keeps off it until [`end_cpu`].
+///
+/// # Errors
+///
+/// [`Error::UnknownHandle`].
+pub fn begin_cpu(handle: u32) -> Result<()> {
+    let vc = VIDEOCORE.get().ok_or(Error::UnknownHandle { handle })?;
+    let mut registry = crate::lock(&vc.registry);
+    let entry = registry.get_mut(&handle).ok_or(Error::UnknownHandle { handle })?;
+    entry.cpu_accesses += 1;
+    Ok(())
+}
+
+/// Ends one [`begin_cpu`].
+///
+/// # Errors
+///
+/// [`Error::UnknownHandle`].
+pub fn end_cpu(handle: u32) -> Result<()> {
+    let vc = VIDEOCORE.get().ok_or(Error::UnknownHandle { handle })?;
+    let mut registry = crate::lock(&vc.registry);
+    let entry = registry.get_mut(&handle).ok_or(Error::UnknownHandle { handle })?;
+    entry.cpu_accesses = entry.cpu_accesses.saturating_sub(1);
+    Ok(())
+}

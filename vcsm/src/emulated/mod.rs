@@ -27,6 +27,7 @@
 //! software VideoCore's components (the `mmal-emu` crate), not for
 //! applications, and is compiled only with the `device-access` feature.
 
+pub mod library;
 pub(crate) mod pool;
 
 use std::collections::HashMap;
@@ -280,7 +281,7 @@ impl std::fmt::Debug for VideoCore {
 #[cfg(feature = "device-access")]
 mod device;
 #[cfg(feature = "device-access")]
-pub use device::{lookup, read, write};
+pub use device::{begin_cpu, end_cpu, lookup, read, write};
 
 #[cfg(test)]
 mod tests {
