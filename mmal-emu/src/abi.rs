@@ -10,7 +10,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use mmal_sys as sys;
 
 use crate::core as component;
-use crate::objects::{self, BufPtr, Callback, ComponentPtr, ConnectionPtr, PoolPtr, PortPtr, QueueBox};
+use crate::objects::{self, Allocator, BufPtr, Callback, ComponentPtr, ConnectionPtr, PoolPtr, PortPtr, QueueBox};
 
 pub(crate) static API: sys::Api = sys::Api {
     component_create,
@@ -263,9 +263,15 @@ unsafe extern "C" fn connection_create(
         let tunnel = flags & sys::MMAL_CONNECTION_FLAG_TUNNELLING != 0;
         let connection = ConnectionPtr::create(out, input, flags, tunnel && status == sys::MMAL_SUCCESS);
         if !tunnel {
-            // As libmmal: an empty pool from the start, resized on enable.
+            // As libmmal: an empty pool from the start, resized on enable,
+            // whose release callback tells the client.
             match PoolPtr::create(0, 0, false) {
                 Ok(pool) => {
+                    pool.set_hook(Some(Box::new(move |b| {
+                        pool.queue().put(b);
+                        connection.notify();
+                        false
+                    })));
                     connection.set_pool(Some(pool));
                 }
                 Err(status) => {
@@ -356,20 +362,13 @@ fn enable_through_client(c: ConnectionPtr, out: PortPtr, input: PortPtr) -> sys:
     } else {
         out
     };
-    let zero_copy = component::zero_copy(allocating);
+    let allocator = if component::zero_copy(allocating) { Allocator::Vcsm } else { Allocator::Heap };
     c.queue().reserve(num as usize);
-    let pool = match PoolPtr::create(num as usize, size as usize, zero_copy) {
-        Ok(pool) => pool,
-        Err(status) => return status,
-    };
-    let connection = c;
-    pool.set_hook(Some(Box::new(move |b| {
-        pool.queue().put(b);
-        connection.notify();
-        false
-    })));
-    if let Some(old) = c.set_pool(Some(pool)) {
-        old.destroy();
+    // The connection's pool, made at create, resized (libmmal keeps it for
+    // the connection's life, and clients may hold it or its callback).
+    let Some(pool) = c.pool() else { return sys::MMAL_EINVAL };
+    if let Err(status) = pool.resize_with(num as usize, size as usize, allocator) {
+        return status;
     }
     let status = component::port_enable(out, Some(Callback(objects::connection_output_cb)));
     if status != sys::MMAL_SUCCESS {

@@ -8,7 +8,8 @@
 //! each function is exported under its C name; otherwise they are plain
 //! Rust functions with the C ABI. Every function checks its pointers for
 //! null and answers as libmmal does (`MMAL_EINVAL`, NULL, or nothing), and
-//! none lets a panic cross into C.
+//! none lets a panic cross into C: those that allocate, or call into the
+//! core, run under `catch_unwind`; the others cannot panic.
 #![allow(unsafe_code)]
 
 use std::collections::HashMap;
@@ -343,6 +344,9 @@ enum Payload {
 #[cfg_attr(feature = "c-exports", no_mangle)]
 pub unsafe extern "C" fn mmal_port_payload_alloc(port: *mut sys::MMAL_PORT_T, size: u32) -> *mut u8 {
     let Some(port) = PortPtr::from_raw(port) else { return ptr::null_mut() };
+    if size == 0 {
+        return ptr::null_mut();
+    }
     guarded("mmal_port_payload_alloc", ptr::null_mut(), || {
         let (payload, addr) = if crate::core::zero_copy(port) {
             let block = vcsm::ServiceManager::emulated()
@@ -408,7 +412,14 @@ pub unsafe extern "C" fn mmal_port_event_get(
     }
     guarded("mmal_port_event_get", sys::MMAL_EFAULT, || match port.shared().event_pool.queue().get() {
         Some(b) => {
-            b.set(event, 0, 0, sys::MMAL_TIME_UNKNOWN);
+            // A FORMAT_CHANGED event comes with its payload laid out (a
+            // format for the client to fill in), as libmmal's does.
+            let length = if event == sys::MMAL_EVENT_FORMAT_CHANGED {
+                crate::objects::write_format_changed(b, [0; 4], &crate::format::VideoFormat::default()).unwrap_or(0)
+            } else {
+                0
+            };
+            b.set(event, length, 0, sys::MMAL_TIME_UNKNOWN);
             // SAFETY: checked non-null; the caller's contract.
             unsafe { buffer.write(b.as_raw()) };
             sys::MMAL_SUCCESS
@@ -420,8 +431,9 @@ pub unsafe extern "C" fn mmal_port_event_get(
     })
 }
 
-/// `mmal_port_connect`: tunnels `output` to `input` (formats are left as
-/// they are; `mmal_connection_create` copies them).
+/// `mmal_port_connect`: tunnels an output to an input, given in either
+/// order (formats are left as they are; `mmal_connection_create` copies
+/// them). EINVAL for an enabled port.
 ///
 /// # Safety
 ///
@@ -431,11 +443,18 @@ pub unsafe extern "C" fn mmal_port_connect(
     output: *mut sys::MMAL_PORT_T,
     input: *mut sys::MMAL_PORT_T,
 ) -> sys::MMAL_STATUS_T {
-    let (Some(out), Some(input)) = (PortPtr::from_raw(output), PortPtr::from_raw(input)) else {
+    let (Some(a), Some(b)) = (PortPtr::from_raw(output), PortPtr::from_raw(input)) else {
         return sys::MMAL_EINVAL;
     };
-    let flags = sys::MMAL_CONNECTION_FLAG_TUNNELLING | sys::MMAL_CONNECTION_FLAG_KEEP_PORT_FORMATS;
-    guarded("mmal_port_connect", sys::MMAL_EFAULT, || crate::core::connect(out, input, flags))
+    guarded("mmal_port_connect", sys::MMAL_EFAULT, || {
+        if a.is_enabled() || b.is_enabled() {
+            log::error!("mmal_port_connect: {} or {} is enabled", a.name(), b.name());
+            return sys::MMAL_EINVAL;
+        }
+        let (out, input) = if a.port_type() == sys::MMAL_PORT_TYPE_INPUT { (b, a) } else { (a, b) };
+        let flags = sys::MMAL_CONNECTION_FLAG_TUNNELLING | sys::MMAL_CONNECTION_FLAG_KEEP_PORT_FORMATS;
+        crate::core::connect(out, input, flags)
+    })
 }
 
 /// `mmal_port_disconnect`: undoes [`mmal_port_connect`], disabling the

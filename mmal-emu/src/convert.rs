@@ -133,6 +133,12 @@ pub(crate) fn transfer(
     if out.alloc_size() < need {
         return None;
     }
+    // OPAQUE out only from OPAQUE in (an output left OPAQUE while enabled
+    // when the input changed).
+    let opaque = |f: &VideoFormat| f.encoding == sys::MMAL_ENCODING_OPAQUE;
+    if opaque(out_format) && !opaque(in_format) {
+        return None;
+    }
     if in_format.encoding != sys::MMAL_ENCODING_OPAQUE {
         if in_format == out_format {
             return out.copy_from(input).then(|| input.length());

@@ -56,6 +56,9 @@ struct HeaderBox {
     /// The header whose payload this one borrows
     /// (`mmal_buffer_header_replicate`), released with it; null for none.
     reference: AtomicPtr<sys::MMAL_BUFFER_HEADER_T>,
+    /// The header's own payload and its size, put back when a replicated
+    /// header is released.
+    payload: (*mut u8, u32),
 }
 
 /// `MMAL_BH_PRE_RELEASE_CB_T`: called when a header's last reference goes;
@@ -176,7 +179,14 @@ impl BufPtr {
     /// header for now), then [`release_continue`](Self::release_continue).
     pub(crate) fn release(self) {
         let h = self.header();
-        if h.refs.fetch_sub(1, Ordering::AcqRel) != 1 {
+        let refs = h.refs.fetch_sub(1, Ordering::AcqRel);
+        if refs != 1 {
+            if refs == 0 {
+                // Released more often than acquired: a client bug libmmal
+                // does not catch either; put the count back and say so.
+                h.refs.store(0, Ordering::Release);
+                log::error!("mmal_buffer_header_release: header {:p} released once too often", self.as_raw());
+            }
             return;
         }
         let cb = h.pre_release[0].load(Ordering::Acquire);
@@ -263,8 +273,13 @@ impl BufPtr {
         h.refs.store(1, Ordering::Release);
         let pool = h.pool;
         let reference = h.reference.swap(ptr::null_mut(), Ordering::AcqRel);
-        self.reset();
+        let payload = h.payload;
+        let mut this = self;
+        this.reset();
         if let Some(reference) = BufPtr::from_raw(reference) {
+            // Its own payload again, not the one it borrowed.
+            let raw = this.raw_mut();
+            (raw.data, raw.alloc_size) = payload;
             reference.release();
         }
         // SAFETY: the pool outlives its headers (see `header`).
@@ -471,17 +486,31 @@ impl PoolBox {
     fn link(&mut self) {
         let pool_addr: *const PoolBox = self;
         let PoolBox { raw, queue, headers, header_ptrs, .. } = self;
-        for (h, slot) in headers.iter_mut().zip(header_ptrs.iter_mut()) {
-            h.pool = pool_addr;
-            h.raw.type_ = &mut h.video;
-            let raw_h: *mut sys::MMAL_BUFFER_HEADER_T = &mut h.raw;
-            h.raw.priv_ = raw_h.cast();
-            *slot = raw_h;
-            queue.put(BufPtr(NonNull::from(&mut h.raw)));
-        }
+        let mut items = lock(&queue.items);
+        link_headers(pool_addr, headers, header_ptrs, &mut items.items);
+        drop(items);
         raw.queue = (&mut **queue as *mut QueueBox).cast();
         raw.headers_num = headers.len() as u32;
         raw.header = header_ptrs.as_mut_ptr();
+    }
+}
+
+/// Points `headers` at their pool and type-specific parts, lists them in
+/// `header_ptrs` and puts them in the pool's queue (`items`, locked by the
+/// caller).
+fn link_headers(
+    pool: *const PoolBox,
+    headers: &mut [HeaderBox],
+    header_ptrs: &mut [*mut sys::MMAL_BUFFER_HEADER_T],
+    items: &mut VecDeque<BufPtr>,
+) {
+    for (h, slot) in headers.iter_mut().zip(header_ptrs.iter_mut()) {
+        h.pool = pool;
+        h.raw.type_ = &mut h.video;
+        let raw_h: *mut sys::MMAL_BUFFER_HEADER_T = &mut h.raw;
+        h.raw.priv_ = raw_h.cast();
+        *slot = raw_h;
+        items.push_back(BufPtr(NonNull::from(&mut h.raw)));
     }
 }
 
@@ -537,6 +566,7 @@ impl PoolPtr {
                 pool: ptr::null(),
                 pre_release: [AtomicUsize::new(0), AtomicUsize::new(0)],
                 reference: AtomicPtr::new(ptr::null_mut()),
+                payload: (d, if d.is_null() { 0 } else { size as u32 }),
             })
             .collect()
     }
@@ -545,24 +575,48 @@ impl PoolPtr {
     /// same allocator, in place (the pool and its queue keep their
     /// addresses). Every header must be back in the pool; EINVAL if not.
     pub(crate) fn resize(self, n: usize, size: usize) -> Result<(), Status> {
-        // SAFETY: a live pool; its owner (the caller) alone resizes it, and
-        // with every header home no other thread reaches its headers.
-        let pool = unsafe { &mut *self.0.as_ptr() };
-        if pool.queue.len() != pool.headers.len() {
+        // SAFETY: a live pool; the allocator is fixed since creation.
+        let allocator = unsafe { self.0.as_ref() }.allocator;
+        self.resize_with(n, size, allocator)
+    }
+
+    /// [`resize`](Self::resize), taking payloads from `allocator` from now
+    /// on (a connection's pool, whose ports may have turned zero copy).
+    pub(crate) fn resize_with(self, n: usize, size: usize, new_allocator: Allocator) -> Result<(), Status> {
+        if n == 0 {
+            return Err(sys::MMAL_EINVAL);
+        }
+        let pool_addr = self.0.as_ptr();
+        // SAFETY: a live pool, resized by its owner (the caller). Only the
+        // fields below are touched through this reference, and the queue's
+        // lock is held from the check to the refill, so no header can be
+        // taken out meanwhile (libmmal's contract: every header is home).
+        let pool = unsafe { &mut *pool_addr };
+        let PoolBox { raw, queue, headers, header_ptrs, payloads, allocator, .. } = pool;
+        let mut items = lock(&queue.items);
+        if items.items.len() != headers.len() {
             log::error!(
                 "mmal_pool_resize: {} of {} headers are in use",
-                pool.headers.len() - pool.queue.len(),
-                pool.headers.len()
+                headers.len() - items.items.len(),
+                headers.len()
             );
             return Err(sys::MMAL_EINVAL);
         }
-        let (payloads, data) = PoolPtr::payloads(n, size, pool.allocator)?;
-        while pool.queue.get().is_some() {}
-        pool.queue.reserve(n);
-        pool.headers = PoolPtr::headers(&data, size);
-        pool.header_ptrs = vec![ptr::null_mut(); n].into_boxed_slice();
-        pool.payloads = payloads;
-        pool.link();
+        let same_size = headers.first().map_or(size == 0, |h| h.payload.1 as usize == size);
+        let same_source = std::mem::discriminant(allocator) == std::mem::discriminant(&new_allocator);
+        if n == headers.len() && same_size && same_source {
+            return Ok(());
+        }
+        let (new_payloads, data) = PoolPtr::payloads(n, size, new_allocator)?;
+        *allocator = new_allocator;
+        items.items.clear();
+        items.items.reserve(n);
+        *headers = PoolPtr::headers(&data, size);
+        *header_ptrs = vec![ptr::null_mut(); n].into_boxed_slice();
+        *payloads = new_payloads;
+        link_headers(pool_addr, headers, header_ptrs, &mut items.items);
+        raw.headers_num = n as u32;
+        raw.header = header_ptrs.as_mut_ptr();
         Ok(())
     }
 
@@ -757,6 +811,17 @@ impl PortPtr {
         // read from callback threads; it is only accessed atomically here.
         let field = unsafe { AtomicU32::from_ptr(ptr::addr_of_mut!((*self.0.as_ptr()).is_enabled)) };
         field.store(on as u32, Ordering::Release);
+    }
+
+    pub(crate) fn is_enabled(self) -> bool {
+        // SAFETY: as in `set_enabled`.
+        let field = unsafe { AtomicU32::from_ptr(ptr::addr_of_mut!((*self.0.as_ptr()).is_enabled)) };
+        field.load(Ordering::Acquire) != 0
+    }
+
+    /// `MMAL_PORT_TYPE_*`.
+    pub(crate) fn port_type(self) -> u32 {
+        self.port().raw.type_
     }
 
     /// The format as the client left it, or `MMAL_EFAULT` if it replaced

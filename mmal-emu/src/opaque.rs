@@ -1,7 +1,7 @@
 //! OPAQUE buffers. On a Pi their payload is a handle to an image that
 //! stays in VideoCore memory, and only components read it. Here the camera
 //! writes a tag, a handle and the frame number; the handle names a recent
-//! frame's picture (kept for the last `SLOTS` frames of the process), from
+//! frame's picture (kept for the last 16 frames of the process), from
 //! which a component that needs pixels (the splitter, the resizer) renders
 //! them. A handle too old to resolve gives a corrupted frame, as a stale
 //! image would. A camera's images go when the camera does.
@@ -17,8 +17,9 @@ use crate::sensor::{self, Prepared};
 const TAG: &[u8; 4] = b"OPQV";
 
 /// Images kept: more than the buffers in flight between a camera and the
-/// components reading it.
-const SLOTS: usize = 64;
+/// components reading it (a few per port), and few enough that the
+/// pictures they hold stay a small multiple of one camera's.
+const SLOTS: usize = 16;
 
 /// An image an OPAQUE buffer refers to: a prepared picture and the frame
 /// (its noise) to render.

@@ -135,6 +135,9 @@ pub(crate) struct Relay {
     format_changes: AtomicU64,
     /// Why applying the last format change failed, if it did.
     failure: Mutex<Option<Error>>,
+    /// Format change events waiting to be applied, and whether a thread is
+    /// applying them.
+    changes: Mutex<(std::collections::VecDeque<RawBuffer>, bool)>,
 }
 
 impl Relay {
@@ -173,9 +176,15 @@ impl Relay {
         while let Some(mut buffer) = connection.queue_get(api) {
             if buffer.cmd() == sys::MMAL_EVENT_FORMAT_CHANGED {
                 // Applied as libmmal's connections apply it, which may
-                // disable the connection: not on MMAL's threads.
-                let relay = self.clone();
-                crate::run_elsewhere("a format change", move || relay.apply_format_change(connection, buffer));
+                // disable the connection: not on MMAL's threads, one at a
+                // time, in order.
+                let mut changes = crate::lock(&self.changes);
+                changes.0.push_back(buffer);
+                if !changes.1 {
+                    changes.1 = true;
+                    let relay = self.clone();
+                    crate::run_elsewhere("a format change", move || relay.apply_changes(connection));
+                }
                 continue;
             }
             if buffer.cmd() != 0 {
@@ -221,6 +230,66 @@ impl Relay {
 }
 
 impl Relay {
+    /// What `mmal_connection_event_format_changed` does with a FORMAT_CHANGED
+    /// event from the output. When the input takes such events and the
+    /// buffers fit, libmmal's function itself forwards it (nothing waits
+    /// there). Otherwise its reconfiguration, step by step, so that the
+    /// ports' field mutexes are never held across the disable, which waits
+    /// for callbacks that may read the ports: disable the connection,
+    /// commit the format on the output, then the output's on the input,
+    /// and enable the connection (new buffers).
+    fn reconfigure(&self, connection: RawConnection, event: &RawBuffer) -> Result<()> {
+        let api = self.output.api();
+        let name = || format!("{} -> {}", self.output.name(), self.input.name());
+        let Some(([num_min, size_min, _, _], format, _)) = event.format_changed(api) else {
+            return Err(Error::InvalidParameter(format!("{}: a FORMAT_CHANGED event without a format", name())));
+        };
+        let both_fields = || {
+            let (first, second) = by_address(&self.output, &self.input);
+            (crate::lock(&first.component.fields), second.map(|p| crate::lock(&p.component.fields)))
+        };
+        let fits = {
+            let _fields = both_fields();
+            let out = self.output.raw.buffers();
+            self.input.raw.capabilities() & sys::MMAL_PORT_CAPABILITY_SUPPORTS_EVENT_FORMAT_CHANGE != 0
+                && size_min <= out.size
+                && num_min <= out.num
+        };
+        if fits {
+            let _fields = both_fields();
+            return check(connection.event_format_changed(api, event), "mmal_connection_event_format_changed", name);
+        }
+        check(connection.disable(api), "mmal_connection_disable", name)?;
+        {
+            let _fields = both_fields();
+            self.output.raw.write_format(&format);
+            check(self.output.raw.commit(api), "mmal_port_format_commit", || self.output.name())?;
+            let committed = self.output.raw.format();
+            self.input.raw.write_format(&committed);
+            check(self.input.raw.commit(api), "mmal_port_format_commit", || self.input.name())?;
+        }
+        let _fields = both_fields();
+        check(connection.enable(api), "mmal_connection_enable", name)
+    }
+
+    /// Applies the format change events waiting, in order, until none is
+    /// left (on a thread of its own).
+    fn apply_changes(self: &Arc<Relay>, connection: RawConnection) {
+        loop {
+            let event = {
+                let mut changes = crate::lock(&self.changes);
+                match changes.0.pop_front() {
+                    Some(event) => event,
+                    None => {
+                        changes.1 = false;
+                        return;
+                    }
+                }
+            };
+            self.apply_format_change(connection, event);
+        }
+    }
+
     /// `mmal_connection_event_format_changed` for a FORMAT_CHANGED event
     /// from the output, with both configuration mutexes and `ops` held,
     /// then a pump to get buffers moving again. The event buffer is
@@ -238,13 +307,7 @@ impl Relay {
                 log::warn!("{}: a format change came while the connection was disabled; it is not applied", name());
                 return Ok(None);
             }
-            let status = {
-                let (first, second) = by_address(&self.output, &self.input);
-                let _first = crate::lock(&first.component.fields);
-                let _second = second.map(|p| crate::lock(&p.component.fields));
-                connection.event_format_changed(api, &event)
-            };
-            check(status, "mmal_connection_event_format_changed", name)?;
+            self.reconfigure(connection, &event)?;
             Ok(Some(destroyed))
         })();
         event.release(api);
@@ -409,6 +472,7 @@ impl Connection {
                 ops: ops.clone(),
                 format_changes: AtomicU64::new(0),
                 failure: Mutex::new(None),
+                changes: Mutex::new((std::collections::VecDeque::new(), false)),
             });
             raw.give_relay(&relay);
             relay

@@ -246,6 +246,11 @@ impl RawPort {
             != 0
     }
 
+    /// `MMAL_PORT_CAPABILITY_*` bits.
+    pub(crate) fn capabilities(self) -> u32 {
+        self.get().capabilities
+    }
+
     pub(crate) fn buffers(self) -> PortBuffers {
         let p = self.get();
         PortBuffers {

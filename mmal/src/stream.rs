@@ -73,6 +73,9 @@ pub(crate) struct Sink {
     pub(crate) panic: Mutex<Option<String>>,
     /// Why applying a format change failed (the port is then disabled).
     failure: Mutex<Option<String>>,
+    /// A callback port's format changes waiting to be applied, and whether
+    /// a thread is applying them.
+    changes: Mutex<(VecDeque<Event>, bool)>,
     pub(crate) ended: AtomicBool,
     pub(crate) received: AtomicU64,
     pub(crate) dropped: AtomicU64,
@@ -151,6 +154,7 @@ impl Sink {
             state: Mutex::new(SinkState::Enabled),
             panic: Mutex::new(None),
             failure: Mutex::new(None),
+            changes: Mutex::new((VecDeque::new(), false)),
             ended: AtomicBool::new(false),
             received: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
@@ -174,16 +178,23 @@ impl Sink {
             *crate::lock(&self.state) = SinkState::Disabled;
             return check(status, "mmal_port_enable", || self.port_name.clone());
         }
-        let Some(pool) = crate::lock(&self.pools).current else { return Ok(()) };
-        let mut sent = 0;
-        while let Some(b) = pool.get(api) {
-            if let Err(b) = port.raw.send(api, b) {
-                b.release(api);
-                break;
+        // Under the pools' lock, as `recycle` sends: a buffer the port fills
+        // and gives back at once is sent again by whichever comes first.
+        let refused = {
+            let pools = crate::lock(&self.pools);
+            let mut refused = false;
+            if let Some(pool) = pools.current {
+                while let Some(b) = pool.get(api) {
+                    if let Err(b) = port.raw.send(api, b) {
+                        b.release(api);
+                        refused = true;
+                        break;
+                    }
+                }
             }
-            sent += 1;
-        }
-        if sent < pool.size() {
+            refused
+        };
+        if refused {
             self.ended.store(true, Ordering::Release);
             let status = port.raw.disable(api);
             self.disabled(status);
@@ -341,13 +352,14 @@ impl Sink {
             }
             SinkKind::Callback(_) => {
                 if matches!(event, Event::FormatChanged { .. }) && self.port.raw.is_enabled() {
-                    let sink = self.clone();
-                    crate::run_elsewhere("a format change", move || {
-                        if let Err(e) = sink.apply_format_change(&event) {
-                            log::error!("{}: the new format could not be applied: {e}", sink.port_name);
-                            *crate::lock(&sink.failure) = Some(e.to_string());
-                        }
-                    });
+                    // One applier at a time, in the order the events came.
+                    let mut changes = crate::lock(&self.changes);
+                    changes.0.push_back(event);
+                    if !changes.1 {
+                        changes.1 = true;
+                        let sink = self.clone();
+                        crate::run_elsewhere("a format change", move || sink.apply_changes());
+                    }
                 }
             }
         }
@@ -358,8 +370,10 @@ impl Sink {
     /// format change replaced reaches the port again).
     pub(crate) fn recycle(&self, buffer: RawBuffer) {
         let api = self.port.api();
-        buffer.release(api);
+        // Released under the lock too, so that a retired pool is never seen
+        // full (and destroyed) while a release into it is under way.
         let pools = crate::lock(&self.pools);
+        buffer.release(api);
         if let Some(pool) = pools.current {
             if self.port.raw.is_enabled() && !self.ended.load(Ordering::Acquire) {
                 while let Some(b) = pool.get(api) {
@@ -368,6 +382,27 @@ impl Sink {
                         break;
                     }
                 }
+            }
+        }
+    }
+
+    /// Applies the format changes a callback port received, in order, until
+    /// none is left (on a thread of its own).
+    fn apply_changes(self: &Arc<Sink>) {
+        loop {
+            let event = {
+                let mut changes = crate::lock(&self.changes);
+                match changes.0.pop_front() {
+                    Some(event) => event,
+                    None => {
+                        changes.1 = false;
+                        return;
+                    }
+                }
+            };
+            if let Err(e) = self.apply_format_change(&event) {
+                log::error!("{}: the new format could not be applied: {e}", self.port_name);
+                *crate::lock(&self.failure) = Some(e.to_string());
             }
         }
     }
@@ -422,6 +457,7 @@ impl Sink {
         match &self.kind {
             SinkKind::Frames { queue, ready, .. } => {
                 let queued: Vec<Queued> = crate::lock(queue).drain(..).collect();
+                let _pools = crate::lock(&self.pools);
                 for q in queued {
                     if let Queued::Frame(b) = q {
                         b.release(self.port.api());
@@ -645,7 +681,15 @@ impl FrameStream {
         loop {
             if let Some(item) = q.pop_front() {
                 drop(q);
-                return self.deliver(item);
+                return self.deliver(item).map_err(|failed| {
+                    // Not applied (called from one of the component's own
+                    // callbacks): it stays first in line.
+                    let (e, item) = *failed;
+                    if let Some(item) = item {
+                        crate::lock(queue).push_front(item);
+                    }
+                    e
+                });
             }
             if self.sink.ended.load(Ordering::Acquire) {
                 return Err(Error::StreamEnded(self.sink.port_name.clone()));
@@ -658,14 +702,18 @@ impl FrameStream {
         }
     }
 
-    /// Hands a queued item to the reader, applying a format change first.
-    fn deliver(&self, item: Queued) -> Result<StreamItem> {
+    /// Hands a queued item to the reader, applying a format change first;
+    /// one that could not be applied for now comes back with the error.
+    fn deliver(&self, item: Queued) -> std::result::Result<StreamItem, Box<(Error, Option<Queued>)>> {
         match item {
             Queued::Frame(buffer) => Ok(StreamItem::Frame(Frame { sink: self.sink.clone(), buffer: Some(buffer) })),
             Queued::Event(event) => {
                 if let Event::FormatChanged { format, .. } = &event {
-                    self.sink.apply_format_change(&event)?;
-                    *crate::lock(&self.format) = *format;
+                    match self.sink.apply_format_change(&event) {
+                        Ok(()) => *crate::lock(&self.format) = *format,
+                        Err(e @ Error::WouldDeadlock(_)) => return Err(Box::new((e, Some(Queued::Event(event))))),
+                        Err(e) => return Err(Box::new((e, None))),
+                    }
                 }
                 Ok(StreamItem::Event(event))
             }
@@ -682,7 +730,11 @@ impl FrameStream {
             match self.deliver(item) {
                 Ok(StreamItem::Frame(frame)) => return Some(frame),
                 Ok(StreamItem::Event(_)) => {}
-                Err(e) => {
+                Err(failed) => {
+                    let (e, item) = *failed;
+                    if let Some(item) = item {
+                        crate::lock(queue).push_front(item);
+                    }
                     log::error!("{e}");
                     return None;
                 }

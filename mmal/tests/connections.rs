@@ -250,7 +250,11 @@ fn a_splitter_converts_opaque_images_without_being_enabled() {
     let frame = b.next_timeout(WAIT).unwrap();
     assert_eq!(frame.len(), 160 * 3 * 128, "rows aligned to 16");
     drop(frame);
-    // Disabled: paused, nothing comes; enabled again: frames again.
+    // Disabling one never enabled does nothing (as libmmal); enabled, then
+    // disabled: paused, nothing comes; enabled again: frames again.
+    splitter.disable().unwrap();
+    a.next_timeout(WAIT).unwrap();
+    splitter.enable().unwrap();
     splitter.disable().unwrap();
     a.flush().unwrap();
     assert!(matches!(a.next_timeout(std::time::Duration::from_millis(300)), Err(Error::Timeout { .. })));

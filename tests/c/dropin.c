@@ -39,6 +39,15 @@ MMAL_QUEUE_T *mmal_queue_create(void);
 void mmal_queue_put(MMAL_QUEUE_T *queue, MMAL_BUFFER_HEADER_T *buffer);
 void mmal_queue_destroy(MMAL_QUEUE_T *queue);
 void mmal_buffer_header_release(MMAL_BUFFER_HEADER_T *header);
+MMAL_STATUS_T mmal_port_connect(MMAL_PORT_T *port, MMAL_PORT_T *other_port);
+MMAL_STATUS_T mmal_port_disconnect(MMAL_PORT_T *port);
+MMAL_STATUS_T mmal_port_event_get(MMAL_PORT_T *port, MMAL_BUFFER_HEADER_T **buffer, uint32_t event);
+MMAL_EVENT_FORMAT_CHANGED_T *mmal_event_format_changed_get(MMAL_BUFFER_HEADER_T *buffer);
+MMAL_POOL_T *mmal_pool_create(unsigned int headers, uint32_t payload_size);
+MMAL_STATUS_T mmal_pool_resize(MMAL_POOL_T *pool, unsigned int headers, uint32_t payload_size);
+void mmal_pool_destroy(MMAL_POOL_T *pool);
+unsigned int mmal_queue_length(MMAL_QUEUE_T *queue);
+MMAL_STATUS_T mmal_buffer_header_replicate(MMAL_BUFFER_HEADER_T *dest, MMAL_BUFFER_HEADER_T *src);
 MMAL_STATUS_T mmal_connection_create(MMAL_CONNECTION_T **connection, MMAL_PORT_T *out, MMAL_PORT_T *in, uint32_t flags);
 MMAL_STATUS_T mmal_connection_enable(MMAL_CONNECTION_T *connection);
 MMAL_STATUS_T mmal_connection_disable(MMAL_CONNECTION_T *connection);
@@ -85,6 +94,14 @@ static void still_callback(MMAL_PORT_T *port, MMAL_BUFFER_HEADER_T *buffer)
 {
     (void)port;
     mmal_queue_put(frames, buffer);
+}
+
+static MMAL_QUEUE_T *inputs_back;
+
+static void input_callback(MMAL_PORT_T *port, MMAL_BUFFER_HEADER_T *buffer)
+{
+    (void)port;
+    mmal_queue_put(inputs_back, buffer);
 }
 
 static void control_callback(MMAL_PORT_T *port, MMAL_BUFFER_HEADER_T *buffer)
@@ -175,6 +192,75 @@ int main(void)
     }
     vcsm_free(handle);
     vcsm_exit();
+
+    /* An input buffer comes back through the input port's callback. */
+    MMAL_COMPONENT_T *sink2 = NULL;
+    OK(mmal_component_create("vc.null_sink", &sink2));
+    if (sink2) {
+        MMAL_PORT_T *in = sink2->input[0];
+        MMAL_POOL_T *in_pool = mmal_port_pool_create(in, in->buffer_num, in->buffer_size);
+        inputs_back = mmal_queue_create();
+        OK(mmal_port_enable(in, input_callback));
+        MMAL_BUFFER_HEADER_T *b = mmal_queue_get(in_pool->queue);
+        b->length = 0;
+        OK(mmal_port_send_buffer(in, b));
+        MMAL_BUFFER_HEADER_T *back = mmal_queue_timedwait(inputs_back, 5000);
+        CHECK(back == b);
+        if (back)
+            mmal_buffer_header_release(back);
+        OK(mmal_port_disable(in));
+        mmal_port_pool_destroy(in, in_pool);
+        mmal_queue_destroy(inputs_back);
+
+        /* mmal_port_connect takes the ports in either order; disconnecting
+         * an unconnected port is ENOTCONN. */
+        MMAL_COMPONENT_T *splitter = NULL;
+        OK(mmal_component_create("vc.ril.video_splitter", &splitter));
+        if (splitter) {
+            OK(mmal_port_connect(sink2->input[0], splitter->output[0]));
+            CHECK(mmal_port_connect(splitter->output[0], sink2->input[0]) == MMAL_EISCONN);
+            OK(mmal_port_disconnect(splitter->output[0]));
+            CHECK(mmal_port_disconnect(splitter->output[0]) == MMAL_ENOTCONN);
+            OK(mmal_component_destroy(splitter));
+        }
+        OK(mmal_component_destroy(sink2));
+    }
+
+    /* A FORMAT_CHANGED event a client makes has its payload laid out. */
+    MMAL_BUFFER_HEADER_T *event = NULL;
+    OK(mmal_port_event_get(camera->control, &event, MMAL_EVENT_FORMAT_CHANGED));
+    if (event) {
+        MMAL_EVENT_FORMAT_CHANGED_T *fc = mmal_event_format_changed_get(event);
+        CHECK(fc != NULL && fc->format != NULL);
+        mmal_buffer_header_release(event);
+    }
+
+    /* Pools: resize needs every header home; a replicated header borrows
+     * its source's payload until released, then has its own again. */
+    MMAL_POOL_T *payloads = mmal_pool_create(1, 64), *headers = mmal_pool_create(1, 0);
+    CHECK(payloads && headers);
+    if (payloads && headers) {
+        CHECK(mmal_pool_resize(payloads, 0, 64) == MMAL_EINVAL);
+        MMAL_BUFFER_HEADER_T *first = payloads->header[0];
+        OK(mmal_pool_resize(payloads, 1, 64));
+        CHECK(payloads->header[0] == first); /* nothing to do: untouched */
+        MMAL_BUFFER_HEADER_T *src = mmal_queue_get(payloads->queue);
+        CHECK(mmal_pool_resize(payloads, 2, 128) == MMAL_EINVAL); /* one is out */
+        MMAL_BUFFER_HEADER_T *dest = mmal_queue_get(headers->queue);
+        src->data[0] = 42;
+        src->length = 1;
+        OK(mmal_buffer_header_replicate(dest, src));
+        CHECK(dest->data == src->data && dest->length == 1 && dest->data[0] == 42);
+        mmal_buffer_header_release(src); /* dest still holds it */
+        CHECK(mmal_queue_length(payloads->queue) == 0);
+        mmal_buffer_header_release(dest);
+        CHECK(mmal_queue_length(payloads->queue) == 1 && mmal_queue_length(headers->queue) == 1);
+        CHECK(headers->header[0]->data == NULL && headers->header[0]->alloc_size == 0);
+        OK(mmal_pool_resize(payloads, 2, 128));
+        CHECK(payloads->headers_num == 2 && payloads->header[1]->alloc_size == 128);
+        mmal_pool_destroy(payloads);
+        mmal_pool_destroy(headers);
+    }
 
     /* Tear down in raspistill's order; nothing is left behind. */
     OK(mmal_port_disable(still));

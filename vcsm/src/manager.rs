@@ -270,9 +270,9 @@ impl ServiceManager {
         let driver = match plan(choice, probe) {
             Plan::Cma => Driver::Cma(cma::Cma::new(open_node(cma::PATH)?, Box::new(Kernel))),
             Plan::Legacy => Driver::Legacy(legacy::Legacy::new(open_node(legacy::PATH)?, Box::new(Kernel))),
-            Plan::Emulated { announce } => match (choice, from_library()) {
-                (Choice::Auto, Some(table)) => Driver::Emulated(emulated::Emulated::library(table)),
-                _ => {
+            Plan::Emulated { announce } => match (choice == Choice::Auto).then(from_library).flatten() {
+                Some(table) => Driver::Emulated(emulated::Emulated::library(table)),
+                None => {
                     let vc = crate::emulated::videocore()?;
                     if announce {
                         log::info!("no VideoCore on this machine: using the emulated VideoCore (VIDEOCORE=hardware requires a real one)");
@@ -280,13 +280,16 @@ impl ServiceManager {
                     Driver::Emulated(emulated::Emulated::new(vc))
                 }
             },
-            Plan::Fail(advice) => match (choice, &probe.raspberry_pi, from_library()) {
-                (Choice::Hardware, None, Some(table)) => {
-                    log::info!("no VCSM device: using the memory of the software VideoCore in MMAL_LIB_DIR");
-                    Driver::Emulated(emulated::Emulated::library(table))
+            Plan::Fail(advice) => {
+                let wanted = choice == Choice::Hardware && probe.raspberry_pi.is_none();
+                match wanted.then(from_library).flatten() {
+                    Some(table) => {
+                        log::info!("no VCSM device: using the memory of the software VideoCore in MMAL_LIB_DIR");
+                        Driver::Emulated(emulated::Emulated::library(table))
+                    }
+                    None => return Err(Error::NoDriver { advice }),
                 }
-                _ => return Err(Error::NoDriver { advice }),
-            },
+            }
         };
         log::debug!("VideoCore shared memory: {} driver", driver.kind());
         Ok(ServiceManager::with_driver(driver))

@@ -11,10 +11,19 @@ use mmal_sys as sys;
 
 /// Run by the dynamic loader when the library is loaded (an ELF
 /// constructor), before any of its functions: sets up the messages
-/// `VIDEOCORE_EMU_LOG` asks for.
+/// `VIDEOCORE_EMU_LOG` asks for, and opens the library's own emulated
+/// memory, so that nothing in it ever takes another library's memory
+/// (or its own, through its table) for it.
 #[used]
 #[link_section = ".init_array"]
-static INSTALL_LOGGER: extern "C" fn() = crate::logger::install;
+static AT_LOAD: extern "C" fn() = at_load;
+
+extern "C" fn at_load() {
+    crate::logger::install();
+    if let Err(e) = vcsm::ServiceManager::emulated() {
+        log::error!("the software VideoCore's memory: {e}");
+    }
+}
 
 /// Exports `name(args) -> ret` forwarding to the table entry `field`.
 macro_rules! forward {

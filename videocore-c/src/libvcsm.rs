@@ -112,7 +112,11 @@ pub extern "C" fn vcsm_init_ex(_want_export: c_int, _fd: c_int) -> c_int {
 #[no_mangle]
 pub extern "C" fn vcsm_exit() {
     let freed = with_blocks(|b| {
-        b.users = b.users.saturating_sub(1);
+        if b.users == 0 {
+            log::error!("vcsm_exit without vcsm_init");
+            return HashMap::new();
+        }
+        b.users -= 1;
         if b.users == 0 {
             std::mem::take(&mut b.by_handle)
         } else {
@@ -316,11 +320,13 @@ pub unsafe extern "C" fn vcsm_import_dmabuf(fd: c_int, name: *const c_char) -> c
     let name = block_name(name);
     // SAFETY: the caller keeps `fd` open for the call; it is only borrowed.
     let fd = unsafe { BorrowedFd::borrow_raw(fd) };
-    guarded("vcsm_import_dmabuf", 0, || match SharedMemory::import_dmabuf(fd, &name) {
-        Ok(memory) => add(memory),
-        Err(e) => {
-            log::error!("vcsm_import_dmabuf: {e}");
-            0
+    guarded("vcsm_import_dmabuf", 0, || {
+        match ServiceManager::emulated().and_then(|_| SharedMemory::import_dmabuf(fd, &name)) {
+            Ok(memory) => add(memory),
+            Err(e) => {
+                log::error!("vcsm_import_dmabuf: {e}");
+                0
+            }
         }
     })
 }

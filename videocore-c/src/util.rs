@@ -748,6 +748,11 @@ unsafe fn set_variable_parameter(port: *mut sys::MMAL_PORT_T, id: u32, data: &[u
         Some(needed) if needed <= size => {}
         _ => return sys::MMAL_EINVAL,
     }
+    // Larger parameters never cross to the VideoCore (ENOSPC there): no
+    // need to allocate them first.
+    if size > sys::MMAL_PARAMETER_MAX_SIZE as usize {
+        return sys::MMAL_ENOSPC;
+    }
     let Ok(size32) = u32::try_from(size) else { return sys::MMAL_ENOSPC };
     // Whole u64s: the parameter is aligned for any field.
     let words = size.div_ceil(mem::size_of::<u64>());

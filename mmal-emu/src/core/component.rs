@@ -354,6 +354,11 @@ pub(crate) fn component_disable(component: ComponentPtr) -> Status {
         return sys::MMAL_EINVAL;
     }
     let mut st = lock(&shared.state);
+    // As libmmal: nothing to do for a component not enabled (one never
+    // enabled goes on processing its inputs).
+    if !st.enabled {
+        return sys::MMAL_SUCCESS;
+    }
     st.enabled = false;
     st.paused = true;
     component.set_enabled(false);

@@ -348,7 +348,7 @@ pub(crate) fn connect(out: PortPtr, input: PortPtr, flags: u32) -> Status {
 }
 
 /// `mmal_port_disconnect`: undoes a tunnel from either end, disabling it
-/// first if it is enabled; EINVAL for a port not connected.
+/// first if it is enabled; ENOTCONN for a port not connected.
 pub(crate) fn disconnect_port(port: PortPtr) -> Status {
     let (peer, enabled, is_output) = {
         let shared = port.shared();
@@ -358,7 +358,7 @@ pub(crate) fn disconnect_port(port: PortPtr) -> Status {
     };
     let Some((peer, peer_index)) = peer else {
         log::error!("mmal_port_disconnect: {} is not connected", port.name());
-        return sys::MMAL_EINVAL;
+        return sys::MMAL_ENOTCONN;
     };
     let other = lock(&peer.state).ports[peer_index].ptr;
     let (out, input) = if is_output { (port, other) } else { (other, port) };

@@ -255,7 +255,25 @@ impl Shared {
                     self.deliver(out);
                 }
                 held.handed(buffer);
-                buffer.release();
+                // The input buffer goes back as libmmal gives it back: to
+                // the client through the input port's callback (a tunnel's
+                // to its pool).
+                let back = {
+                    let st = lock(&self.state);
+                    let p = &st.ports[port];
+                    if p.peer.is_none() {
+                        p.cb.map(|cb| (p.ptr, cb))
+                    } else {
+                        None
+                    }
+                };
+                match back {
+                    Some((ptr, cb)) => {
+                        let _action = lock(&self.action);
+                        ptr.call(cb, buffer);
+                    }
+                    None => buffer.release(),
+                }
                 let mut st = lock(&self.state);
                 let id = st.ports[port].id;
                 let (component, mut io) = st.split(Instant::now());

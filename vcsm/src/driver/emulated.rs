@@ -160,7 +160,13 @@ impl Emulated {
             }
             return Err(Error::syscall("the software VideoCore library's allocation", e));
         }
-        // SAFETY: the library hands over a new descriptor, which we own.
+        if out.fd < 0 {
+            // SAFETY: as in `LibraryBacking::drop`: a handle it handed out.
+            unsafe { (table.free)(out.handle) };
+            return Err(Error::BadReply { operation: "emulated allocation", detail: format!("descriptor {}", out.fd) });
+        }
+        // SAFETY: the library hands over a new descriptor (checked valid),
+        // which we own.
         let fd = unsafe { OwnedFd::from_raw_fd(out.fd) };
         let backing = LibraryBacking { fd, handle: out.handle, table };
         let len = usize::try_from(out.size)
