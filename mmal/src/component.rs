@@ -8,9 +8,9 @@ use mmal_sys as sys;
 use crate::backend::{backend, Backend};
 use crate::error::{check, Error, Result, Status};
 use crate::events::Events;
+use crate::ffi::{self, RawComponent, RawPort};
 use crate::format::Format;
 use crate::params::{GetParameter, SetParameter};
-use crate::raw::{self, RawComponent, RawPort};
 use crate::stream::{Buffer, CallbackPort, FrameStream};
 use mmal_sys::param::ParameterStruct;
 
@@ -36,7 +36,7 @@ impl Drop for ComponentInner {
         // order). From one of the component's own callbacks that would wait
         // for the callback itself, so another thread does it.
         let (backend, raw, name) = (self.backend, self.raw, std::mem::take(&mut self.name));
-        if raw::in_callback_of(raw) {
+        if ffi::in_callback_of(raw) {
             crate::release_later(&name.clone(), move || release(backend, raw, &name));
         } else {
             release(backend, raw, &name);
@@ -50,7 +50,7 @@ impl ComponentInner {
     /// disabling the component or a port holds the mutex while it waits for
     /// those callbacks to return.
     pub(crate) fn configure(&self, what: impl FnOnce() -> String) -> Result<std::sync::MutexGuard<'_, ()>> {
-        if raw::in_callback_of(self.raw) {
+        if ffi::in_callback_of(self.raw) {
             return Err(Error::WouldDeadlock(what()));
         }
         Ok(crate::lock(&self.config))
@@ -120,8 +120,8 @@ impl Component {
         if name.starts_with("vc.") && !backend.vc_components {
             return Err(Error::NoVideoCoreComponents { name: name.to_owned() });
         }
-        let c_name = raw::c_name(name).ok_or_else(|| Error::UnknownComponent { name: name.to_owned() })?;
-        let raw = raw::component_create(&backend.api, &c_name).map_err(|status| match status {
+        let c_name = ffi::c_name(name).ok_or_else(|| Error::UnknownComponent { name: name.to_owned() })?;
+        let raw = ffi::component_create(&backend.api, &c_name).map_err(|status| match status {
             sys::MMAL_ENOSYS => Error::UnknownComponent { name: name.to_owned() },
             sys::MMAL_ENOMEM if is_camera(name) => Error::CameraNotEnabled { name: name.to_owned() },
             other => Error::Mmal {

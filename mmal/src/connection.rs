@@ -9,7 +9,7 @@ use mmal_sys as sys;
 
 use crate::component::{Port, PortKind};
 use crate::error::{check, Error, Result, Status};
-use crate::raw::{self, RawBuffer, RawConnection, RawPort};
+use crate::ffi::{self, RawBuffer, RawConnection, RawPort};
 
 /// The ports that live connections connect (their addresses).
 static CONNECTED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
@@ -316,7 +316,7 @@ impl Relay {
                 self.format_changes.fetch_add(1, Ordering::Relaxed);
                 *crate::lock(&self.failure) = None;
                 self.stalled.store(false, Ordering::Release);
-                raw::as_callback_of(self.output.raw, || self.pump(connection));
+                ffi::as_callback_of(self.output.raw, || self.pump(connection));
                 drop(ops);
             }
             Ok(None) => {}
@@ -451,7 +451,7 @@ impl Connection {
         if let Some(port) = [output, input].into_iter().find(|p| connected.contains(&p.raw.addr())) {
             return Err(Error::State(format!("{} is already connected", port.name())));
         }
-        let raw = raw::connection_create(api, output.raw, input.raw, flags.bits()).map_err(|status| Error::Mmal {
+        let raw = ffi::connection_create(api, output.raw, input.raw, flags.bits()).map_err(|status| Error::Mmal {
             call: "mmal_connection_create",
             object: name(),
             status: Status::from_raw(status).unwrap_or(Status::Unknown(status)),
@@ -565,7 +565,7 @@ impl Connection {
     fn first_pump(&self) {
         if let Some(relay) = &self.relay {
             relay.stalled.store(false, Ordering::Release);
-            raw::as_callback_of(self.output.raw, || relay.pump(self.raw));
+            ffi::as_callback_of(self.output.raw, || relay.pump(self.raw));
         }
     }
 
@@ -632,7 +632,7 @@ impl Drop for Connection {
         };
         // Destroying waits for the components' callbacks: from inside one,
         // another thread does it once the callback has returned.
-        if raw::in_callback_of(self.output.component.raw) || raw::in_callback_of(self.input.component.raw) {
+        if ffi::in_callback_of(self.output.component.raw) || ffi::in_callback_of(self.input.component.raw) {
             crate::release_later("a connection", destroy);
         } else {
             destroy();

@@ -301,6 +301,26 @@ pub enum Error {
     /// Unsupported by this build or backend.
     #[error("{0}")]
     Unsupported(&'static str),
+    /// The data holds no raw Bayer block (`BRCM`).
+    #[error(
+        "no raw Bayer data (a BRCM block) in these {len} bytes: capture the JPEG with raw enabled \
+         (params::RawCapture(true) on the still port, raspistill -r, picamera's bayer=True)"
+    )]
+    NoRawData {
+        /// Bytes searched.
+        len: usize,
+    },
+    /// A raw Bayer block is cut short.
+    #[error("the raw Bayer block is truncated: {needed} bytes needed from its start, {have} there")]
+    RawTruncated {
+        /// Bytes the header says the block holds.
+        needed: usize,
+        /// Bytes there are.
+        have: usize,
+    },
+    /// A raw Bayer block this crate cannot read.
+    #[error("raw Bayer block: {0}")]
+    RawFormat(String),
 }
 
 /// `Result` with this crate's [`Error`].

@@ -9,9 +9,9 @@ use mmal_sys as sys;
 
 use crate::component::{Port, PortKind};
 use crate::error::{Result, Status};
+use crate::ffi::RawBuffer;
 use crate::format::Format;
 use crate::params::{CameraSettings, Parameter};
-use crate::raw::RawBuffer;
 use crate::stream::{Sink, SinkKind};
 
 /// An event from a component's control port.

@@ -67,11 +67,12 @@ mod component;
 mod connection;
 mod error;
 mod events;
+mod ffi;
 mod format;
 mod lens_shading;
 mod loader;
 pub mod params;
-mod raw;
+pub mod raw;
 mod stream;
 
 pub use backend::{is_software_videocore, provider, Provider};

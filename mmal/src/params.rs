@@ -173,6 +173,98 @@ scalar!(
     /// `MMAL_PARAMETER_ISO` (100–800); 0 is automatic.
     Iso(u32), sys::MMAL_PARAMETER_ISO, "ISO", sys::MMAL_PARAMETER_UINT32_T, value, |v| v, |v| v
 );
+/// An image control as the firmware takes it: a rational `value/100`.
+macro_rules! level_param {
+    ($(#[$doc:meta])* $name:ident, $id:expr, $label:literal, $range:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $name(pub i32);
+
+        impl Parameter for $name {
+            const ID: u32 = $id;
+            const NAME: &'static str = $label;
+        }
+
+        impl GetParameter for $name {
+            type C = sys::MMAL_PARAMETER_RATIONAL_T;
+            fn from_c(c: &Self::C, _size: usize) -> Result<Self> {
+                let r = rational(c.value);
+                Ok($name((r.to_f64() * 100.0).round() as i32))
+            }
+        }
+
+        impl SetParameter for $name {
+            type C = sys::MMAL_PARAMETER_RATIONAL_T;
+            fn to_c(&self) -> Result<Self::C> {
+                if !($range).contains(&self.0) {
+                    return Err(Error::InvalidParameter(format!(
+                        "{} {} is outside {:?}",
+                        $label, self.0, $range
+                    )));
+                }
+                Ok(Self::C::with_id($id).tap(|c| c.value = sys::MMAL_RATIONAL_T { num: self.0, den: 100 }))
+            }
+        }
+    };
+}
+
+level_param!(
+    /// `MMAL_PARAMETER_BRIGHTNESS`, 0 to 100 (50 is neutral).
+    Brightness, sys::MMAL_PARAMETER_BRIGHTNESS, "BRIGHTNESS", 0..=100
+);
+level_param!(
+    /// `MMAL_PARAMETER_CONTRAST`, -100 to 100 (0 is neutral).
+    Contrast, sys::MMAL_PARAMETER_CONTRAST, "CONTRAST", -100..=100
+);
+level_param!(
+    /// `MMAL_PARAMETER_SATURATION`, -100 to 100 (0 is neutral).
+    Saturation, sys::MMAL_PARAMETER_SATURATION, "SATURATION", -100..=100
+);
+level_param!(
+    /// `MMAL_PARAMETER_SHARPNESS`, -100 to 100 (0 is neutral).
+    Sharpness, sys::MMAL_PARAMETER_SHARPNESS, "SHARPNESS", -100..=100
+);
+
+scalar!(
+    /// `MMAL_PARAMETER_ENABLE_RAW_CAPTURE`, on the camera's still port: the
+    /// raw Bayer data is appended to each JPEG the image encoder makes of
+    /// it, as a `BRCM` block ([`crate::raw`] reads it).
+    RawCapture(bool), sys::MMAL_PARAMETER_ENABLE_RAW_CAPTURE, "ENABLE_RAW_CAPTURE", sys::MMAL_PARAMETER_BOOLEAN_T,
+    enable, |v| v != 0, |v: bool| v as i32
+);
+scalar!(
+    /// `MMAL_PARAMETER_JPEG_RESTART_INTERVAL`, on an image encoder's output:
+    /// a restart marker every this many MCUs (0: none).
+    JpegRestartInterval(u32), sys::MMAL_PARAMETER_JPEG_RESTART_INTERVAL, "JPEG_RESTART_INTERVAL",
+    sys::MMAL_PARAMETER_UINT32_T, value, |v| v, |v| v
+);
+scalar!(
+    /// `MMAL_PARAMETER_EXIF_DISABLE`, on an image encoder's output: no EXIF
+    /// block at all.
+    ExifDisable(bool), sys::MMAL_PARAMETER_EXIF_DISABLE, "EXIF_DISABLE", sys::MMAL_PARAMETER_BOOLEAN_T, enable,
+    |v| v != 0, |v: bool| v as i32
+);
+scalar!(
+    /// `MMAL_PARAMETER_EXPOSURE_COMP` in steps of 1/6 EV (-25 to 25).
+    ExposureCompensation(i32), sys::MMAL_PARAMETER_EXPOSURE_COMP, "EXPOSURE_COMP", sys::MMAL_PARAMETER_INT32_T,
+    value, |v| v, |v| v
+);
+scalar!(
+    /// `MMAL_PARAMETER_ROTATION` of an output, in degrees (0, 90, 180, 270).
+    Rotation(i32), sys::MMAL_PARAMETER_ROTATION, "ROTATION", sys::MMAL_PARAMETER_INT32_T, value, |v| v, |v| v
+);
+scalar!(
+    /// `MMAL_PARAMETER_VIDEO_STABILISATION` on the camera's control port.
+    VideoStabilisation(bool), sys::MMAL_PARAMETER_VIDEO_STABILISATION, "VIDEO_STABILISATION",
+    sys::MMAL_PARAMETER_BOOLEAN_T, enable, |v| v != 0, |v: bool| v as i32
+);
+scalar!(
+    /// `MMAL_PARAMETER_CAPTURE_STATS_PASS`: a statistics pass before each
+    /// still, for exposure and white balance closer to the picture.
+    StatsPass(bool), sys::MMAL_PARAMETER_CAPTURE_STATS_PASS, "CAPTURE_STATS_PASS", sys::MMAL_PARAMETER_BOOLEAN_T,
+    enable, |v| v != 0, |v: bool| v as i32
+);
+
 scalar!(
     /// `MMAL_PARAMETER_JPEG_Q_FACTOR` (1–100), on an image encoder's output.
     JpegQuality(u32), sys::MMAL_PARAMETER_JPEG_Q_FACTOR, "JPEG_Q_FACTOR", sys::MMAL_PARAMETER_UINT32_T, value,
@@ -667,6 +759,17 @@ mod tests {
         round_trip(AwbMode::Other(77));
         round_trip(ExposureMode::Sports);
         round_trip(AnalogGain(2.5));
+        round_trip(Brightness(70));
+        round_trip(Contrast(-20));
+        round_trip(Saturation(15));
+        round_trip(Sharpness(100));
+        round_trip(RawCapture(true));
+        round_trip(JpegRestartInterval(8));
+        round_trip(ExifDisable(true));
+        round_trip(ExposureCompensation(-6));
+        round_trip(Rotation(180));
+        round_trip(VideoStabilisation(true));
+        round_trip(StatsPass(true));
         round_trip(AwbGains { red: 1.5, blue: 2.25 });
         round_trip(FpsRange::new(1.0, 30.0));
         round_trip(CameraConfig::for_size(1920, 1080));
@@ -699,6 +802,8 @@ mod tests {
     #[test]
     fn bad_values_are_refused() {
         assert!(matches!(AnalogGain(-1.0).to_c(), Err(Error::InvalidParameter(_))));
+        assert!(matches!(Brightness(101).to_c(), Err(Error::InvalidParameter(_))));
+        assert!(matches!(Contrast(-101).to_c(), Err(Error::InvalidParameter(_))));
         assert!(matches!(FpsRange::new(30.0, 1.0).to_c(), Err(Error::InvalidParameter(_))));
         assert!(matches!(from_payload::<CameraSettings>(&[0; 8]), Err(Error::ShortParameter { .. })));
     }

@@ -12,8 +12,8 @@ use mmal_sys as sys;
 use crate::component::Port;
 use crate::error::{check, Error, Result};
 use crate::events::Event;
+use crate::ffi::{self, RawBuffer, RawPool};
 use crate::format::Format;
-use crate::raw::{self, RawBuffer, RawPool};
 
 type UserCallback = Box<dyn FnMut(&Buffer<'_>) + Send>;
 
@@ -53,7 +53,7 @@ enum SinkState {
 /// Ownership: the handle the user holds (a [`FrameStream`],
 /// [`CallbackPort`] or [`Events`](crate::Events)) has one `Arc`, and so does
 /// each [`Frame`] taken from it. While the port is enabled its `userdata`
-/// owns one more, handed over by [`RawPort::give_sink`](crate::raw) in
+/// owns one more, handed over by [`RawPort::give_sink`](crate::ffi) in
 /// [`enable`](Self::enable) and reclaimed by `take_sink` in
 /// [`disable`](Self::disable) only once the port is disabled (or in `enable`
 /// if it never was). If disabling fails, the port may still call back, so
@@ -170,7 +170,7 @@ impl Sink {
     fn start(self: &Arc<Sink>) -> Result<()> {
         let (api, port) = (self.port.api(), &self.port);
         port.raw.give_sink(self);
-        let status = port.raw.enable(api, raw::port_callback);
+        let status = port.raw.enable(api, ffi::port_callback);
         if status != sys::MMAL_SUCCESS {
             // Never enabled: no callback can come.
             drop(port.raw.take_sink());
@@ -474,7 +474,7 @@ impl Sink {
     /// callbacks that would deadlock, so a short-lived thread does it once
     /// the callback has returned.
     pub(crate) fn disable_on_drop(self: &Arc<Sink>) {
-        if raw::in_callback_of(self.port.component.raw) {
+        if ffi::in_callback_of(self.port.component.raw) {
             let sink = self.clone();
             crate::release_later(&self.port_name, move || {
                 if let Err(e) = sink.disable() {

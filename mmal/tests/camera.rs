@@ -341,3 +341,30 @@ fn flush_drops_waiting_frames_and_the_stream_goes_on() {
     frames.disable().unwrap();
     assert!(matches!(frames.flush(), Err(Error::StreamEnded(_))));
 }
+
+#[test]
+fn image_controls_are_kept_with_the_firmware_defaults() {
+    let _s = serial();
+    let camera = Component::new("vc.ril.camera").unwrap();
+    let control = camera.control();
+    assert_eq!(control.get::<Brightness>().unwrap(), Brightness(50));
+    assert_eq!(control.get::<Contrast>().unwrap(), Contrast(0));
+    control.set(&Brightness(70)).unwrap();
+    control.set(&Contrast(-20)).unwrap();
+    control.set(&Saturation(15)).unwrap();
+    control.set(&Sharpness(100)).unwrap();
+    control.set(&ExposureCompensation(-6)).unwrap();
+    control.set(&StatsPass(true)).unwrap();
+    assert_eq!(control.get::<Brightness>().unwrap(), Brightness(70));
+    assert_eq!(control.get::<Contrast>().unwrap(), Contrast(-20));
+    assert_eq!(control.get::<Saturation>().unwrap(), Saturation(15));
+    assert_eq!(control.get::<Sharpness>().unwrap(), Sharpness(100));
+    assert_eq!(control.get::<ExposureCompensation>().unwrap(), ExposureCompensation(-6));
+    assert_eq!(control.get::<StatsPass>().unwrap(), StatsPass(true));
+    let still = camera.output(2).unwrap();
+    assert_eq!(still.get::<Rotation>().unwrap(), Rotation(0));
+    still.set(&Rotation(180)).unwrap();
+    assert_eq!(still.get::<Rotation>().unwrap(), Rotation(180));
+    // Each output keeps its own.
+    assert_eq!(camera.output(1).unwrap().get::<Rotation>().unwrap(), Rotation(0));
+}
