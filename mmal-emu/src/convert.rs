@@ -169,6 +169,34 @@ pub(crate) fn transfer(
     Some(need)
 }
 
+/// The picture in `input` (a buffer of a port in `in_format`, OPAQUE
+/// included) as packed RGB24 at its visible size: the bytes, width and
+/// height. `None` if the buffer does not hold its picture.
+pub(crate) fn to_rgb(input: crate::objects::BufPtr, in_format: &VideoFormat) -> Option<(Vec<u8>, u32, u32)> {
+    let (pixels, format) = if in_format.encoding == sys::MMAL_ENCODING_OPAQUE {
+        let image = input.with_data(crate::opaque::read)?;
+        let format = image.format();
+        let mut pixels = vec![0u8; format.frame_size()];
+        image.render(&mut pixels);
+        (pixels, format)
+    } else {
+        let pixels = input.with_data(|d| (d.len() >= in_format.frame_size()).then(|| d.to_vec()))?;
+        (pixels, *in_format)
+    };
+    let (w, h) = format.visible();
+    // Packed: the output format's stride is exactly 3 bytes per pixel.
+    let packed = VideoFormat { encoding: sys::MMAL_ENCODING_RGB24, width: w, height: h, crop: (0, 0, w, h), ..format };
+    let mut rgb = vec![0u8; packed.frame_size()];
+    convert(&Picture::new(&format, &pixels), &packed, &mut rgb);
+    // Rows of `w` pixels, not padded.
+    let (stride, _) = packed.geometry();
+    let mut out = Vec::with_capacity(w as usize * h as usize * 3);
+    for row in rgb.chunks(stride).take(h as usize) {
+        out.extend_from_slice(&row[..w as usize * 3]);
+    }
+    Some((out, w, h))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

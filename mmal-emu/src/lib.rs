@@ -27,8 +27,12 @@
 //! | `vc.camera_info` | control | `MMAL_PARAMETER_CAMERA_INFO`: one camera, the [`Sensor`] chosen |
 //! | `vc.ril.camera` | outputs 0 preview, 1 video, 2 still | a sensor looking at a [`Scene`] through a lens with per-channel vignetting and noise; exposure, gains, AWB, sensor modes and the lens shading override |
 //! | `vc.null_sink` | 1 input | takes buffers and returns them |
-//! | `vc.ril.video_splitter` | 1 input, 4 outputs | copies each input frame to every enabled output |
+//! | `vc.ril.video_splitter` | 1 input, 4 outputs | copies each input frame to every enabled output, converting to each output's encoding and size |
 //! | `vc.ril.resize` | 1 input, 1 output | scales the input to the output's size and converts between I420, RGB24, BGR24, RGBA and BGRA |
+//! | `vc.ril.image_encode` | 1 input, 1 output | JPEG with the quality, restart interval and EXIF tags set; one JPEG per input picture, across as many output buffers as it takes, the last with `FRAME_END` and `EOS` |
+//!
+//! The camera's OPAQUE buffers name an image the splitter, the resizer and
+//! the encoder render.
 //!
 //! The camera renders linear light (no gamma curve), so the level of a flat
 //! scene falls towards the corners exactly as the vignetting model says,

@@ -210,3 +210,38 @@ def test_camera_missing_raises_what_a_pi_raises(emu):
     with pytest.raises(picamerax.PiCameraError, match="No data received from sensor"):
         picamerax.PiCamera()
     assert emu.usage()["components"] == 0
+
+
+@pytest.mark.parametrize("use_video_port", [False, True])
+def test_jpeg_captures_decode_with_pillow_at_the_requested_size(camera, tmp_path, use_video_port):
+    from PIL import Image
+
+    camera.resolution = (640, 480)
+    path = tmp_path / "x.jpg"
+    camera.capture(str(path), use_video_port=use_video_port)
+    with Image.open(path) as im:
+        assert im.format == "JPEG"
+        assert im.size == (640, 480)
+        im.load()
+        exif = im.getexif()
+        assert exif[0x0110] == "RP_imx219"  # IFD0 Model
+        assert exif[0x010F] == "RaspberryPi"  # IFD0 Make
+        assert np.asarray(im).mean() > 20
+
+
+def test_jpeg_quality_and_exif_tags_are_honoured(camera):
+    from PIL import Image
+
+    camera.resolution = (640, 480)
+    sizes = {}
+    for quality in (10, 95):
+        out = io.BytesIO()
+        camera.capture(out, "jpeg", quality=quality)
+        sizes[quality] = len(out.getvalue())
+    assert sizes[95] > 2 * sizes[10], sizes
+    camera.exif_tags["IFD0.Artist"] = "the suite"
+    out = io.BytesIO()
+    camera.capture(out, "jpeg")
+    out.seek(0)
+    with Image.open(out) as im:
+        assert im.getexif()[0x013B] == "the suite"  # IFD0 Artist

@@ -127,7 +127,9 @@ impl Camera {
         match id {
             sys::MMAL_PARAMETER_CAPTURE => {
                 let on = read::<sys::MMAL_PARAMETER_BOOLEAN_T>(data)?.enable != 0;
-                if index == STILL && on && !o.capture {
+                // Each set of the still port's CAPTURE takes one picture (as
+                // raspistill's timelapse sets it again for every frame).
+                if index == STILL && on {
                     o.stills += 1;
                 }
                 o.capture = on;

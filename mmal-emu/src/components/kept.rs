@@ -38,6 +38,7 @@ macro_rules! words {
         BYTES
     }};
 }
+pub(crate) use words;
 
 /// Payload of the largest ANNOTATE revision (V4: V3's 304 bytes and three
 /// words of placement); V1 is the smallest.

@@ -8,6 +8,7 @@
 
 mod camera;
 mod camera_info;
+mod image_encode;
 mod kept;
 mod null_sink;
 mod resize;
@@ -34,6 +35,7 @@ pub(crate) fn create(name: &str) -> Option<Result<Box<dyn Component>, Status>> {
         "vc.null_sink" => Ok(Box::new(null_sink::NullSink)),
         "vc.ril.video_splitter" => Ok(Box::new(video_splitter::VideoSplitter::new())),
         "vc.ril.resize" => Ok(Box::new(resize::Resize::new())),
+        "vc.ril.image_encode" => Ok(Box::new(image_encode::ImageEncode::new())),
         _ => return None,
     })
 }
@@ -81,6 +83,22 @@ pub(crate) trait Fill: Send + Sync {
 /// lock: called once for each enabled output that had a buffer queued.
 pub(crate) trait Process: Send + Sync {
     fn process(&self, input: BufPtr, output: &Delivery);
+}
+
+/// An encoder's result for one input buffer: bytes the core delivers
+/// across its first output's buffers, `flags` on the last (`FRAME_END`,
+/// and `EOS` for a still), `pts` on each.
+pub(crate) struct Encoded {
+    pub(crate) data: Vec<u8>,
+    pub(crate) flags: u32,
+    pub(crate) pts: i64,
+}
+
+/// Turns an input buffer into a stream of bytes, without the component's
+/// lock (an encoder).
+pub(crate) trait Encode: Send + Sync {
+    /// `None` if the buffer holds nothing to encode (an error is logged).
+    fn encode(&self, input: BufPtr) -> Option<Encoded>;
 }
 
 /// What a component wants done next on its own account.
@@ -148,6 +166,13 @@ pub(crate) trait Component: Send {
     /// How input buffers are turned into output buffers; `None`: they are
     /// consumed (a sink).
     fn processor(&self) -> Option<Arc<dyn Process>> {
+        None
+    }
+
+    /// How input buffers become a byte stream on the first output (an
+    /// encoder); `None`: they do not. Takes precedence over
+    /// [`processor`](Self::processor).
+    fn encoder(&self) -> Option<Arc<dyn Encode>> {
         None
     }
 

@@ -47,6 +47,9 @@ pub(crate) struct PortState {
     /// The component changed the format and the port's buffers do not fit
     /// it: nothing is filled until the client commits or disables.
     pub(crate) awaiting_commit: bool,
+    /// An encoder's output waiting for buffers: the bytes, how many went
+    /// out, the flags of the last buffer and the timestamp.
+    pub(crate) pending: VecDeque<(Vec<u8>, usize, u32, i64)>,
 }
 
 pub(crate) struct State {
@@ -237,6 +240,7 @@ pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
                 peer: None,
                 tunnel_pool: None,
                 awaiting_commit: false,
+                pending: VecDeque::new(),
             });
         }
         // The control port's requirements as libmmal's core sets them:
@@ -254,6 +258,13 @@ pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
             frame_rate: (30, 1),
         };
         for i in 1..st.ports.len() {
+            // The port's first encoding where it takes no I420 (an
+            // encoder's output).
+            let encodings = st.component.encodings(st.ports[i].id);
+            let mut default = default;
+            if !encodings.contains(&default.encoding) {
+                default.encoding = encodings.first().copied().unwrap_or(default.encoding);
+            }
             st.ports[i].ptr.write_format(&default);
             if let Ok(changed) = commit_locked(&mut st, i, default) {
                 port::apply(&st, &changed, usize::MAX);

@@ -227,6 +227,7 @@ fn disable(port: PortPtr, whole_tunnel: bool) -> Status {
     }
     st.ports[index].enabled = false;
     st.ports[index].awaiting_commit = false;
+    st.ports[index].pending.clear();
     port.set_enabled(false);
     while st.ports[index].in_flight > 0 {
         st = shared.wait(st);

@@ -12,7 +12,7 @@ use mmal_sys as sys;
 
 use super::component::{take, Shared, State};
 use super::events::PendingEvent;
-use crate::components::{Fill, Job, Process, Produce};
+use crate::components::{Encode, Fill, Job, Process, Produce};
 use crate::objects::{lock, BufPtr, Callback, PortPtr};
 
 /// Most outputs that take a buffer for one input buffer.
@@ -57,6 +57,15 @@ enum Work {
         port: usize,
         job: Box<dyn Job>,
     },
+    /// An input buffer for an encoder, whose bytes go to output `output`.
+    Encode {
+        port: usize,
+        buffer: BufPtr,
+        output: usize,
+        encode: Arc<dyn Encode>,
+    },
+    /// An output buffer filled with the next part of an encoder's bytes.
+    Deliver(Delivery),
     Fill {
         to: Delivery,
         fill: Arc<dyn Fill>,
@@ -85,8 +94,12 @@ impl Work {
                     n += 1;
                 }
             }
-            Work::Fill { to, .. } => {
+            Work::Fill { to, .. } | Work::Deliver(to) => {
                 held[0] = (to.port, Some(to.buffer));
+                n = 1;
+            }
+            Work::Encode { port, buffer, .. } => {
+                held[0] = (*port, Some(*buffer));
                 n = 1;
             }
             Work::Event { target: None, .. } | Work::Prepare { .. } | Work::Wait(_) => {}
@@ -147,6 +160,26 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
         .unwrap_or("?")
 }
 
+/// Fills `buffer` with the next part of the first pending output, and drops
+/// it once all of it went out; the last part carries its flags.
+fn fill_pending(pending: &mut std::collections::VecDeque<(Vec<u8>, usize, u32, i64)>, buffer: BufPtr) {
+    let Some((data, sent, flags, pts)) = pending.front_mut() else { return };
+    let n = (data.len() - *sent).min(buffer.alloc_size());
+    if n == 0 && *sent < data.len() {
+        log::error!("an encoder's output buffer has no room: the picture is dropped");
+        buffer.set(0, 0, sys::MMAL_BUFFER_HEADER_FLAG_CORRUPTED, *pts);
+        pending.pop_front();
+        return;
+    }
+    buffer.with_payload(|out| out[..n].copy_from_slice(&data[*sent..*sent + n]));
+    *sent += n;
+    let last = *sent == data.len();
+    buffer.set(0, n, if last { *flags } else { 0 }, *pts);
+    if last {
+        pending.pop_front();
+    }
+}
+
 impl State {
     fn next_work(&mut self, now: Instant) -> Work {
         if let Some((port, event)) = self.events.pop_front() {
@@ -163,6 +196,17 @@ impl State {
             }
             return Work::Event { port, event, target };
         }
+        // An encoder's bytes go out as buffers come.
+        if let Some(o) = self
+            .ports
+            .iter()
+            .position(|p| p.id.is_output() && p.enabled && !p.pending.is_empty() && !p.queue.is_empty())
+        {
+            if let Some(to) = take(&mut self.ports, o) {
+                fill_pending(&mut self.ports[o].pending, to.buffer);
+                return Work::Deliver(to);
+            }
+        }
         for i in 0..self.ports.len() {
             let p = &self.ports[i];
             if p.id.is_output() || p.id.is_control() || !p.enabled || p.queue.is_empty() || self.paused {
@@ -170,6 +214,10 @@ impl State {
             }
             let buffer = self.ports[i].queue.pop_front().expect("checked non-empty");
             self.ports[i].in_flight += 1;
+            if let Some(encode) = self.component.encoder() {
+                let output = self.ports.iter().position(|p| p.id.is_output()).unwrap_or(i);
+                return Work::Encode { port: i, buffer, output, encode };
+            }
             let process = self.component.processor();
             let mut outputs: [Option<Delivery>; MAX_OUTPUTS] = Default::default();
             if process.is_some() {
@@ -255,29 +303,30 @@ impl Shared {
                     self.deliver(out);
                 }
                 held.handed(buffer);
-                // The input buffer goes back as libmmal gives it back: to
-                // the client through the input port's callback (a tunnel's
-                // to its pool).
-                let back = {
-                    let st = lock(&self.state);
-                    let p = &st.ports[port];
-                    if p.peer.is_none() {
-                        p.cb.map(|cb| (p.ptr, cb))
-                    } else {
-                        None
-                    }
-                };
-                match back {
-                    Some((ptr, cb)) => {
-                        let _action = lock(&self.action);
-                        ptr.call(cb, buffer);
-                    }
-                    None => buffer.release(),
-                }
+                self.give_back_input(port, buffer);
                 let mut st = lock(&self.state);
                 let id = st.ports[port].id;
                 let (component, mut io) = st.split(Instant::now());
                 component.consumed(id, flags, &mut io);
+            }
+            Work::Encode { port, buffer, output, encode } => {
+                let flags = buffer.flags();
+                let encoded = encode.encode(buffer);
+                held.handed(buffer);
+                self.give_back_input(port, buffer);
+                let mut st = lock(&self.state);
+                if let Some(e) = encoded {
+                    if st.ports[output].enabled {
+                        st.ports[output].pending.push_back((e.data, 0, e.flags, e.pts));
+                    }
+                }
+                let id = st.ports[port].id;
+                let (component, mut io) = st.split(Instant::now());
+                component.consumed(id, flags, &mut io);
+            }
+            Work::Deliver(to) => {
+                held.handed(to.buffer);
+                self.deliver(&to);
             }
             Work::Prepare { port, job } => {
                 #[cfg(test)]
@@ -301,6 +350,27 @@ impl Shared {
                 held.handed(buffer);
                 self.deliver(&to);
             }
+        }
+    }
+
+    /// Gives a consumed input buffer back as libmmal does: to the client
+    /// through the input port's callback (a tunnel's to its pool).
+    fn give_back_input(&self, port: usize, buffer: BufPtr) {
+        let back = {
+            let st = lock(&self.state);
+            let p = &st.ports[port];
+            if p.peer.is_none() {
+                p.cb.map(|cb| (p.ptr, cb))
+            } else {
+                None
+            }
+        };
+        match back {
+            Some((ptr, cb)) => {
+                let _action = lock(&self.action);
+                ptr.call(cb, buffer);
+            }
+            None => buffer.release(),
         }
     }
 
