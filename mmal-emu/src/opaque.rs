@@ -105,4 +105,9 @@ impl Image {
     pub(crate) fn render(&self, out: &mut [u8]) {
         sensor::render(&self.prepared, self.frame, out);
     }
+
+    /// The frame's raw Bayer block, when it was captured with raw.
+    pub(crate) fn raw_block(&self) -> Option<Vec<u8>> {
+        sensor::raw_block(&self.prepared, self.frame)
+    }
 }

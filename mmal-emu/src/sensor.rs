@@ -130,6 +130,18 @@ impl Sensor {
         }
     }
 
+    /// The raw data's layout: Bayer order (0 RGGB, 1 GBRG, 2 BGGR, 3 GRBG),
+    /// bits per pixel, and the black level at that bit depth (research
+    /// §7: OV5647 GBRG unflipped, IMX219 RGGB, 64 at 10 bits, 256 for the
+    /// 12-bit IMX477; the IMX477's order, BGGR, is assumed).
+    pub(crate) fn raw_layout(self) -> (u8, u8, u16) {
+        match self {
+            Sensor::Ov5647 => (1, 10, 64),
+            Sensor::Imx219 => (0, 10, 64),
+            Sensor::Imx477 => (2, 12, 256),
+        }
+    }
+
     /// Raw channel sensitivities to white light; AWB divides them out.
     fn sensitivity(self) -> [f32; 3] {
         match self {
@@ -261,6 +273,8 @@ pub(crate) struct Settings {
 pub(crate) struct Setup {
     /// The camera whose OPAQUE images these frames are (`crate::opaque`).
     pub(crate) images: u64,
+    /// The still port's raw capture: each image carries its raw Bayer data.
+    pub(crate) raw: bool,
     pub(crate) sensor: Sensor,
     pub(crate) params: CameraParams,
     pub(crate) format: VideoFormat,
@@ -325,6 +339,9 @@ pub(crate) struct Prepared {
     pub(crate) me: std::sync::Weak<Prepared>,
     /// The camera whose images these are.
     pub(crate) images: u64,
+    /// What it was prepared from, for the raw Bayer data of a frame (when
+    /// the still port captures raw).
+    pub(crate) setup: Option<Setup>,
     /// RGBA or BGRA: every fourth byte is alpha, which stays opaque.
     alpha: bool,
     base: Vec<u8>,
@@ -364,6 +381,7 @@ pub(crate) fn prepare(setup: &Setup) -> std::sync::Arc<Prepared> {
         format: fmt,
         me: me.clone(),
         images: setup.images,
+        setup: setup.raw.then(|| setup.clone()),
         alpha,
         base,
         noise,
@@ -460,6 +478,103 @@ impl Shading {
     }
 }
 
+/// The raw Bayer block (`BRCM`) of frame `frame`, as the camera appends it
+/// to a JPEG with raw capture: the sensor mode's full picture, before the
+/// ISP (no lens shading, no white balance, no gamma), at the sensor's bit
+/// depth over its black level, with noise.
+pub(crate) fn raw_block(prepared: &Prepared, frame: u64) -> Option<Vec<u8>> {
+    let setup = prepared.setup.as_ref()?;
+    let settings = &prepared.settings;
+    // Stills read the whole sensor unless a sensor mode is chosen.
+    let (full_w, full_h) = setup.sensor.resolution();
+    let mode = match setup.params.sensor_mode {
+        0 => SensorMode {
+            width: full_w,
+            height: full_h,
+            min_fps: 0.0,
+            max_fps: 15.0,
+            field_of_view: (0, 0, full_w, full_h),
+        },
+        _ => setup.mode(),
+    };
+    let (order, bits, black) = setup.sensor.raw_layout();
+    let (w, h) = (mode.width as usize, mode.height as usize);
+    let (fx0, fy0, fw, fh) = mode.field_of_view;
+    let (cx, cy) = (full_w as f32 / 2.0, full_h as f32 / 2.0);
+    let half_diag2 = cx * cx + cy * cy;
+    let k = setup.sensor.vignetting();
+    let sens = setup.sensor.sensitivity();
+    let exposure = settings.exposure_us as f32 / REFERENCE_SHUTTER_US * settings.analog_gain * settings.digital_gain;
+    let max = ((1u32 << bits) - 1) as f32;
+    let range = max - f32::from(black);
+    // Colour of each site of a 2x2 cell (0 R, 1 G, 2 B) by Bayer order.
+    let cell: [[usize; 2]; 2] = match order {
+        0 => [[0, 1], [1, 2]],
+        1 => [[1, 2], [0, 1]],
+        2 => [[2, 1], [1, 0]],
+        _ => [[1, 0], [2, 1]],
+    };
+    let mut rng = Rng(frame.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut pixels = vec![0u16; w * h];
+    for y in 0..h {
+        let sy = fy0 as f32 + (y as f32 + 0.5) * fh as f32 / h as f32;
+        for x in 0..w {
+            let sx = fx0 as f32 + (x as f32 + 0.5) * fw as f32 / w as f32;
+            let c = cell[y % 2][x % 2];
+            let light = setup.scene.sample(sx / full_w as f32, sy / full_h as f32)[c];
+            let r2 = ((sx - cx) * (sx - cx) + (sy - cy) * (sy - cy)) / half_diag2;
+            let v = 1.0 / (1.0 + k[c] * r2);
+            let signal = (light * v * v * exposure * sens[c]).clamp(0.0, 1.0) * range;
+            let noise = (rng.unit() - 0.5) * 4.0;
+            pixels[y * w + x] = (f32::from(black) + signal + noise).round().clamp(0.0, max) as u16;
+        }
+    }
+    Some(pack_raw(&pixels, w, h, order, bits, setup.sensor.name()))
+}
+
+/// Packs `pixels` (`w × h`) into a `BRCM` block as the Pi's camera lays
+/// one out (research §7): a 32768-byte header, then rows of RAW10 (four
+/// high bytes, then their low bits, pixel A in bits 1:0) or RAW12 (two
+/// high bytes, then their low nibbles, the first pixel's low), each row
+/// padded to 32 bytes, and at least one padding row, to a multiple of 16.
+fn pack_raw(pixels: &[u16], w: usize, h: usize, order: u8, bits: u8, name: &str) -> Vec<u8> {
+    const HEADER: usize = 32768;
+    let bytes_per_4 = if bits == 10 { 5 } else { 6 };
+    let stride = (w * bytes_per_4).div_ceil(4).next_multiple_of(32);
+    let rows = (h + 1).next_multiple_of(16);
+    let mut block = vec![0u8; HEADER + stride * rows];
+    block[..4].copy_from_slice(b"BRCM");
+    block[4..8].copy_from_slice(&1u32.to_le_bytes());
+    block[8..12].copy_from_slice(&(HEADER as u32).to_le_bytes());
+    let name = name.as_bytes();
+    block[176..176 + name.len().min(31)].copy_from_slice(&name[..name.len().min(31)]);
+    block[208..210].copy_from_slice(&(w as u16).to_le_bytes());
+    block[210..212].copy_from_slice(&(h as u16).to_le_bytes());
+    block[214..216].copy_from_slice(&((rows - h) as u16).to_le_bytes());
+    block[242..244].copy_from_slice(&33u16.to_le_bytes());
+    block[244] = order;
+    block[245] = if bits == 10 { 3 } else { 4 };
+    for (y, row_px) in pixels.chunks(w).enumerate() {
+        let row = &mut block[HEADER + y * stride..HEADER + (y + 1) * stride];
+        if bits == 10 {
+            for (group, px) in row.chunks_exact_mut(5).zip(row_px.chunks(4)) {
+                for (i, &v) in px.iter().enumerate() {
+                    group[i] = (v >> 2) as u8;
+                    group[4] |= ((v & 0b11) as u8) << (2 * i);
+                }
+            }
+        } else {
+            for (group, px) in row.chunks_exact_mut(3).zip(row_px.chunks(2)) {
+                for (i, &v) in px.iter().enumerate() {
+                    group[i] = (v >> 4) as u8;
+                    group[2] |= ((v & 0x0f) as u8) << (4 * i);
+                }
+            }
+        }
+    }
+    block
+}
+
 /// Renders the noise-free picture into `out` in the port's format.
 fn draw(setup: &Setup, settings: &Settings, out: &mut [u8]) {
     let fmt = setup.format;
@@ -546,6 +661,7 @@ mod tests {
     fn setup(encoding: u32, w: u32, h: u32, scene: Scene) -> Setup {
         Setup {
             images: 0,
+            raw: false,
             sensor: Sensor::Imx219,
             params: CameraParams::new(Sensor::Imx219),
             format: VideoFormat {

@@ -426,8 +426,10 @@ impl Port {
     /// `buffers` buffers (at least the port's minimum) of the recommended
     /// size, hands each filled buffer to [`FrameStream::next_timeout`], and
     /// gives it back to the port when the [`Frame`](crate::Frame) is
-    /// dropped. MMAL's thread never waits for the reader: when all queued
-    /// frames are unread, the oldest is dropped and counted.
+    /// dropped. MMAL's thread never waits for the reader: for pictures,
+    /// when all queued frames are unread, the oldest is dropped and
+    /// counted; a compressed stream (JPEG, H.264, MJPEG) is never cut, and
+    /// the component waits for buffers to come back instead.
     ///
     /// # Errors
     ///

@@ -18,6 +18,7 @@ use crate::backend::Provider;
 use crate::error::{Error, Result};
 use crate::format::{Encoding, Format};
 use crate::params::{Parameter, SetParameter};
+use crate::raw::RawImage;
 use mmal_sys::param::ParameterStruct;
 
 /// Sensor pixels per grid cell, each way.
@@ -168,6 +169,17 @@ impl SetParameter for LensShading<'_> {
     }
 }
 
+/// The cell a table made from a capture makes x1.0 (see
+/// [`LensShadingTable::from_raw`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Normalise {
+    /// The centre cell, as 6by9's `lens_shading_analyse` does.
+    #[default]
+    Centre,
+    /// The brightest cell, as OpenFlexure's recalibration does.
+    Brightest,
+}
+
 /// A lens shading table in memory: four planes (R, Gr, Gb, B) of
 /// `width × height` u3.5 gains.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,6 +258,73 @@ impl LensShadingTable {
             )));
         }
         Ok(LensShadingTable { width, height, gains, ref_transform: 0 })
+    }
+
+    /// Computes the table that flattens a raw Bayer capture of a uniformly
+    /// lit target (a JPEG with raw, taken with the override set to unity,
+    /// parsed by [`RawImage::parse`](crate::raw::RawImage::parse)): the
+    /// method that works on a Pi, where processed pictures already carry
+    /// the firmware's own lens shading, white balance, colour matrix and
+    /// gamma.
+    ///
+    /// Per 64x64-pixel cell of the sensor (32x32 per Bayer plane), the mean
+    /// of each plane over the black level (`black_level`, or 64 at 10 bits
+    /// and 256 at 12 as the Pi's sensors have it) is compared with the
+    /// reference cell's ([`Normalise`]); the gain, in u3.5 (32 = x1.0), is
+    /// clipped to 32–255. Planes come out in R, Gr, Gb, B order, by the
+    /// header's Bayer order, and the table's `ref_transform` is the
+    /// header's transform. The grid covers the raw picture (`ceil(w/64)` by
+    /// `ceil(h/64)`): capture at the sensor's full resolution.
+    ///
+    /// ```
+    /// # let file = mmal::raw::test_block(256, 128);
+    /// use mmal::raw::RawImage;
+    /// use mmal::{LensShadingTable, Normalise};
+    ///
+    /// let raw = RawImage::parse(&file)?;
+    /// let table = LensShadingTable::from_raw(&raw, Normalise::Centre, None)?;
+    /// assert_eq!((table.width(), table.height()), LensShadingTable::grid_for(256, 128));
+    /// # Ok::<(), mmal::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LensShading`] if a cell of a plane is at or below the black
+    /// level (the target is not lit there).
+    pub fn from_raw(raw: &RawImage, normalise: Normalise, black_level: Option<u16>) -> Result<LensShadingTable> {
+        let header = raw.header();
+        let black = f64::from(black_level.unwrap_or(if header.bit_depth == 12 { 256 } else { 64 }));
+        let (gw, gh) = LensShadingTable::grid_for(u32::from(header.width), u32::from(header.height));
+        let planes = raw.planes();
+        let mut gains = Vec::with_capacity((gw * gh * 4) as usize);
+        for (name, plane) in [("R", &planes.r), ("Gr", &planes.gr), ("Gb", &planes.gb), ("B", &planes.b)] {
+            let (ph, pw) = plane.dim();
+            // Each cell's mean over the black level.
+            let mut levels = Vec::with_capacity((gw * gh) as usize);
+            for cy in 0..gh as usize {
+                for cx in 0..gw as usize {
+                    // A cell past the picture's edge (the grid rounds up)
+                    // takes the edge's pixels, as the edge is replicated.
+                    let (y0, x0) = ((cy * 32).min(ph.saturating_sub(32)), (cx * 32).min(pw.saturating_sub(32)));
+                    let (y1, x1) = ((y0 + 32).min(ph), (x0 + 32).min(pw));
+                    let cell = plane.slice(vcsm::ndarray::s![y0..y1, x0..x1]);
+                    let mean = cell.iter().map(|&v| f64::from(v)).sum::<f64>() / cell.len().max(1) as f64;
+                    let level = mean - black;
+                    if level <= 0.0 {
+                        return Err(Error::LensShading(format!(
+                            "{name} at cell ({cx}, {cy}) is at the black level: light the target evenly and expose it"
+                        )));
+                    }
+                    levels.push(level);
+                }
+            }
+            let reference = match normalise {
+                Normalise::Centre => levels[(gh as usize / 2) * gw as usize + gw as usize / 2],
+                Normalise::Brightest => levels.iter().copied().fold(0.0, f64::max),
+            };
+            gains.extend(levels.iter().map(|&l| (reference / l * 32.0).round().clamp(32.0, 255.0) as u8));
+        }
+        Ok(LensShadingTable::from_planes(gw, gh, gains)?.with_ref_transform(u32::from(header.transform)))
     }
 
     /// Computes the table that flattens `image`, a capture of a uniformly

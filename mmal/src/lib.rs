@@ -81,7 +81,7 @@ pub use connection::{Connection, ConnectionFlags, PassingBuffer};
 pub use error::{Error, Result, Status};
 pub use events::{Event, Events};
 pub use format::{Encoding, Format, Rational, Rect};
-pub use lens_shading::{LensShadingTable, UploadedTable, CELL_SIZE};
+pub use lens_shading::{LensShadingTable, Normalise, UploadedTable, CELL_SIZE};
 pub use loader::MMAL_LIB_DIR_VAR;
 pub use stream::{Buffer, CallbackPort, Frame, FrameStream, StreamItem};
 

@@ -386,7 +386,8 @@ pub fn header_for(width: u16, height: u16, order: BayerOrder, bit_depth: u8, mod
 #[doc(hidden)]
 pub fn test_block(width: u16, height: u16) -> Vec<u8> {
     let header = header_for(width, height, BayerOrder::Rggb, 10, "test");
-    let pixels = Array2::from_shape_fn((usize::from(height), usize::from(width)), |(y, x)| (y * 64 + x * 3) as u16);
+    let pixels =
+        Array2::from_shape_fn((usize::from(height), usize::from(width)), |(y, x)| (100 + (y * 4 + x * 2) % 900) as u16);
     pack(&header, &pixels)
 }
 

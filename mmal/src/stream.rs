@@ -13,7 +13,7 @@ use crate::component::Port;
 use crate::error::{check, Error, Result};
 use crate::events::Event;
 use crate::ffi::{self, RawBuffer, RawPool};
-use crate::format::Format;
+use crate::format::{Encoding, Format};
 
 type UserCallback = Box<dyn FnMut(&Buffer<'_>) + Send>;
 
@@ -604,9 +604,14 @@ impl FrameStream {
             )));
         }
         let format = port.format();
-        let capacity = (pool_size(&port, buffers) as usize).saturating_sub(1).max(1);
+        // Pictures: the latest are kept, older ones dropped if the reader
+        // falls behind. A compressed stream (JPEG, H.264, MJPEG) is never
+        // cut: the port waits for the reader to give buffers back.
+        let compressed = matches!(format.encoding, Encoding::JPEG | Encoding::H264 | Encoding::MJPEG);
+        let capacity =
+            if compressed { usize::MAX } else { (pool_size(&port, buffers) as usize).saturating_sub(1).max(1) };
         let kind = SinkKind::Frames {
-            queue: Mutex::new(VecDeque::with_capacity(capacity + 1)),
+            queue: Mutex::new(VecDeque::with_capacity(capacity.min(MAX_STREAM_BUFFERS as usize) + 1)),
             ready: Condvar::new(),
             capacity,
         };

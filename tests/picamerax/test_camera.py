@@ -245,3 +245,13 @@ def test_jpeg_quality_and_exif_tags_are_honoured(camera):
     out.seek(0)
     with Image.open(out) as im:
         assert im.getexif()[0x013B] == "the suite"  # IFD0 Artist
+
+
+def test_bayer_capture_parses_with_picamerax(camera):
+    with picamerax.array.PiBayerArray(camera) as out:
+        camera.capture(out, "jpeg", bayer=True)
+        assert out.array.shape == (2464, 3280, 3)
+        # 10-bit values, above the black level at the centre.
+        assert out.array.max() < 1024
+        centre = out.array[1200:1260, 1600:1680].sum(axis=2)
+        assert centre.mean() > 64

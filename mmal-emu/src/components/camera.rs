@@ -65,6 +65,8 @@ struct Output {
     /// The generation whose preparation failed: no frames until a change.
     broken: Option<u64>,
     frames: u64,
+    /// The still port's `ENABLE_RAW_CAPTURE`.
+    raw: bool,
 }
 
 impl Camera {
@@ -93,6 +95,7 @@ impl Camera {
     fn setup(&self, index: usize) -> Setup {
         Setup {
             images: self.images,
+            raw: index == STILL && self.outputs[index].raw,
             sensor: self.sensor,
             params: self.params.clone(),
             format: self.outputs[index].format,
@@ -136,6 +139,10 @@ impl Camera {
                 if index == STILL && !on {
                     o.stills = 0;
                 }
+            }
+            sys::MMAL_PARAMETER_ENABLE_RAW_CAPTURE if index == STILL => {
+                o.raw = read::<sys::MMAL_PARAMETER_BOOLEAN_T>(data)?.enable != 0;
+                o.prepared = None;
             }
             sys::MMAL_PARAMETER_FPS_RANGE => {
                 let range = read::<sys::MMAL_PARAMETER_FPS_RANGE_T>(data)?;
@@ -397,6 +404,11 @@ impl Component for Camera {
                 sys::MMAL_PARAMETER_CAPTURE => {
                     let mut p = sys::MMAL_PARAMETER_BOOLEAN_T::with_id(id);
                     p.enable = o.capture as i32;
+                    Ok(reply(out, &p))
+                }
+                sys::MMAL_PARAMETER_ENABLE_RAW_CAPTURE if port.index == STILL => {
+                    let mut p = sys::MMAL_PARAMETER_BOOLEAN_T::with_id(id);
+                    p.enable = i32::from(o.raw);
                     Ok(reply(out, &p))
                 }
                 sys::MMAL_PARAMETER_FPS_RANGE => {

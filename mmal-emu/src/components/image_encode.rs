@@ -3,8 +3,11 @@
 //! (`JPEG_Q_FACTOR`), restart interval (`JPEG_RESTART_INTERVAL`) and EXIF
 //! block (`EXIF` tags, `EXIF_DISABLE`) the firmware honours. The JPEG goes
 //! out across as many output buffers as it needs; the last carries
-//! `FRAME_END` and `EOS`, as a Pi's still does. Thumbnails are accepted
-//! (`THUMBNAIL_CONFIGURATION` is kept) but not embedded.
+//! `FRAME_END` and `EOS`, as a Pi's still does. A still the camera took
+//! with raw capture (`ENABLE_RAW_CAPTURE` on its still port, OPAQUE
+//! input) gets its raw Bayer block appended, as `raspistill -r` files
+//! have it. Thumbnails are accepted (`THUMBNAIL_CONFIGURATION` is kept)
+//! but not embedded.
 
 use std::sync::{Arc, Mutex};
 
@@ -186,6 +189,12 @@ impl Encode for Jpeg {
         if let Err(e) = encoder.encode(&rgb, w, h, jpeg_encoder::ColorType::Rgb) {
             log::error!("vc.ril.image_encode: {e}");
             return None;
+        }
+        // A still captured with raw: its Bayer data follows the JPEG.
+        if s.input.encoding == sys::MMAL_ENCODING_OPAQUE {
+            if let Some(raw) = input.with_data(crate::opaque::read).and_then(|image| image.raw_block()) {
+                data.extend_from_slice(&raw);
+            }
         }
         let flags = sys::MMAL_BUFFER_HEADER_FLAG_FRAME_END | sys::MMAL_BUFFER_HEADER_FLAG_EOS;
         Some(Encoded { data, flags, pts: input.pts() })
