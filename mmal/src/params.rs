@@ -409,6 +409,105 @@ gain_param!(
     DigitalGain, sys::MMAL_PARAMETER_DIGITAL_GAIN, "DIGITAL_GAIN"
 );
 
+mode_enum!(
+    /// `MMAL_PARAMETER_EXP_METERING_MODE`: how exposure is measured.
+    MeteringMode, sys::MMAL_PARAMETER_EXP_METERING_MODE, "EXP_METERING_MODE", sys::MMAL_PARAMETER_UINT32_T, {
+        /// The whole picture, averaged (the default).
+        Average = 0,
+        /// The centre.
+        Spot = 1,
+        /// Weighted for a bright background.
+        Backlit = 2,
+        /// Zones.
+        Matrix = 3,
+    }
+);
+mode_enum!(
+    /// `MMAL_PARAMETER_IMAGE_EFFECT`.
+    ImageEffect, sys::MMAL_PARAMETER_IMAGE_EFFECT, "IMAGE_EFFECT", sys::MMAL_PARAMETER_UINT32_T, {
+        /// None (the default).
+        None = 0,
+        /// Negative.
+        Negative = 1,
+        /// Solarise.
+        Solarize = 2,
+        /// Sketch.
+        Sketch = 6,
+        /// Denoise.
+        Denoise = 7,
+        /// Emboss.
+        Emboss = 8,
+        /// Oil paint.
+        OilPaint = 9,
+        /// Hatch.
+        Hatch = 10,
+        /// Graphite pen.
+        GPen = 11,
+        /// Pastel.
+        Pastel = 12,
+        /// Watercolour.
+        Watercolour = 13,
+        /// Film grain.
+        Film = 14,
+        /// Blur.
+        Blur = 15,
+        /// Saturation.
+        Saturation = 16,
+        /// Swapped colours.
+        ColourSwap = 17,
+        /// Washed out.
+        WashedOut = 18,
+        /// Posterise.
+        Posterise = 19,
+        /// Colour point.
+        ColourPoint = 20,
+        /// Colour balance.
+        ColourBalance = 21,
+        /// Cartoon.
+        Cartoon = 22,
+    }
+);
+mode_enum!(
+    /// `MMAL_PARAMETER_FLICKER_AVOID`: exposure times that avoid the
+    /// flicker of mains lighting.
+    FlickerAvoid, sys::MMAL_PARAMETER_FLICKER_AVOID, "FLICKER_AVOID", sys::MMAL_PARAMETER_UINT32_T, {
+        /// Off (the default).
+        Off = 0,
+        /// Detected.
+        Auto = 1,
+        /// 50 Hz mains.
+        Hz50 = 2,
+        /// 60 Hz mains.
+        Hz60 = 3,
+    }
+);
+mode_enum!(
+    /// `MMAL_PARAMETER_MIRROR` of an output.
+    Mirror, sys::MMAL_PARAMETER_MIRROR, "MIRROR", sys::MMAL_PARAMETER_UINT32_T, {
+        /// None (the default).
+        None = 0,
+        /// Flipped top to bottom.
+        Vertical = 1,
+        /// Flipped left to right.
+        Horizontal = 2,
+        /// Both (rotated 180 degrees).
+        Both = 3,
+    }
+);
+mode_enum!(
+    /// `MMAL_PARAMETER_DYNAMIC_RANGE_COMPRESSION` strength.
+    Drc, sys::MMAL_PARAMETER_DYNAMIC_RANGE_COMPRESSION, "DYNAMIC_RANGE_COMPRESSION", sys::MMAL_PARAMETER_UINT32_T, {
+        /// Off (the default).
+        Off = 0,
+        /// Low.
+        Low = 1,
+        /// Medium.
+        Medium = 2,
+        /// High.
+        High = 3,
+    }
+);
+
 /// `MMAL_PARAMETER_CUSTOM_AWB_GAINS`: red and blue gains, used while
 /// [`AwbMode::Off`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -732,6 +831,53 @@ impl GetParameter for SupportedEncodings {
     }
 }
 
+/// `MMAL_PARAMETER_EXIF`, on an image encoder's output: one EXIF tag for
+/// the JPEGs it makes, by its firmware name (`IFD0.Model`, `IFD0.Artist`,
+/// `EXIF.DateTimeOriginal`...). Set-only; set each tag in turn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exif {
+    /// The tag, as `IFD0.Artist`.
+    pub key: String,
+    /// Its value.
+    pub value: String,
+}
+
+impl Exif {
+    /// The tag `key` with `value`.
+    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Exif {
+        Exif { key: key.into(), value: value.into() }
+    }
+}
+
+impl Parameter for Exif {
+    const ID: u32 = sys::MMAL_PARAMETER_EXIF;
+    const NAME: &'static str = "EXIF";
+}
+
+impl SetParameter for Exif {
+    type C = sys::param::MaxParameter;
+    fn to_c(&self) -> Result<Self::C> {
+        // keylen, value_offset and valuelen 0: the firmware splits
+        // "key=value" itself. Then the NUL-terminated text.
+        let text = format!("{}={}", self.key, self.value);
+        let mut c = Self::C::with_id(Self::ID);
+        let room = (c.words.len() - 3) * 4 - 1;
+        if text.len() > room || text.contains('\0') || self.key.contains('=') {
+            return Err(Error::InvalidParameter(format!(
+                "EXIF tag {:?}: at most {room} bytes of key=value, no NUL, no '=' in the key",
+                self.key
+            )));
+        }
+        let mut bytes = [0u8; 4];
+        for (i, chunk) in text.as_bytes().chunks(4).enumerate() {
+            bytes.fill(0);
+            bytes[..chunk.len()].copy_from_slice(chunk);
+            c.words[3 + i] = u32::from_ne_bytes(bytes);
+        }
+        Ok(c)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::mem::offset_of;
@@ -770,6 +916,14 @@ mod tests {
         round_trip(Rotation(180));
         round_trip(VideoStabilisation(true));
         round_trip(StatsPass(true));
+        round_trip(MeteringMode::Spot);
+        round_trip(ImageEffect::Negative);
+        round_trip(FlickerAvoid::Hz50);
+        round_trip(Mirror::Both);
+        round_trip(Drc::High);
+        let exif = encoded(&Exif::new("IFD0.Artist", "me")).unwrap();
+        assert_eq!(&exif[20..35], b"IFD0.Artist=me\0");
+        assert!(matches!(Exif::new("a=b", "c").to_c(), Err(Error::InvalidParameter(_))));
         round_trip(AwbGains { red: 1.5, blue: 2.25 });
         round_trip(FpsRange::new(1.0, 30.0));
         round_trip(CameraConfig::for_size(1920, 1080));

@@ -367,4 +367,18 @@ fn image_controls_are_kept_with_the_firmware_defaults() {
     assert_eq!(still.get::<Rotation>().unwrap(), Rotation(180));
     // Each output keeps its own.
     assert_eq!(camera.output(1).unwrap().get::<Rotation>().unwrap(), Rotation(0));
+    assert_eq!(still.get::<Mirror>().unwrap(), Mirror::None);
+    still.set(&Mirror::Both).unwrap();
+    assert_eq!(still.get::<Mirror>().unwrap(), Mirror::Both);
+    for (set, expected) in [(MeteringMode::Spot, MeteringMode::Spot), (MeteringMode::Matrix, MeteringMode::Matrix)] {
+        control.set(&set).unwrap();
+        assert_eq!(control.get::<MeteringMode>().unwrap(), expected);
+    }
+    assert_eq!(control.get::<ImageEffect>().unwrap(), ImageEffect::None);
+    control.set(&ImageEffect::Cartoon).unwrap();
+    assert_eq!(control.get::<ImageEffect>().unwrap(), ImageEffect::Cartoon);
+    control.set(&FlickerAvoid::Hz50).unwrap();
+    assert_eq!(control.get::<FlickerAvoid>().unwrap(), FlickerAvoid::Hz50);
+    control.set(&Drc::Medium).unwrap();
+    assert_eq!(control.get::<Drc>().unwrap(), Drc::Medium);
 }

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{emu, serial, WAIT};
-use mmal::params::{Capture, ExifDisable, JpegQuality, JpegRestartInterval, RawCapture};
+use mmal::params::{Capture, Exif, ExifDisable, JpegQuality, JpegRestartInterval, RawCapture};
 use mmal::raw::{BayerOrder, RawImage};
 use mmal::{Component, Connection, ConnectionFlags, Encoding, Format, FrameStream};
 
@@ -91,6 +91,11 @@ fn quality_exif_and_restart_markers_are_honoured() {
     // EXIF: the Pi's Make and Model (RP_ and the sensor).
     let has = |jpeg: &[u8], text: &[u8]| jpeg.windows(text.len()).any(|w| w == text);
     assert!(has(&large, b"Exif\0\0") && has(&large, b"RaspberryPi") && has(&large, b"RP_imx219"));
+    // A tag of the client's, and the Model replaced.
+    output.set(&Exif::new("IFD0.Artist", "the suite")).unwrap();
+    output.set(&Exif::new("IFD0.Model", "RP_custom")).unwrap();
+    let tagged = s.capture();
+    assert!(has(&tagged, b"the suite") && has(&tagged, b"RP_custom") && !has(&tagged, b"RP_imx219"));
     output.set(&ExifDisable(true)).unwrap();
     let bare = s.capture();
     assert!(!has(&bare, b"Exif\0\0"));
