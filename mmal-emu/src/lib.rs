@@ -34,9 +34,14 @@
 //! The camera's OPAQUE buffers name an image the splitter, the resizer and
 //! the encoder render.
 //!
-//! The camera renders linear light (no gamma curve), so the level of a flat
-//! scene falls towards the corners exactly as the vignetting model says,
-//! and a lens shading table computed from one flat capture undoes it.
+//! The camera goes through an ISP as the Pi's does: the sensor sees the
+//! scene through optics that vignette harder than the stock lens (as a
+//! microscope's do), and the ISP applies, in the Pi's order, lens shading
+//! (the override, else the built-in table, made for the stock lens), white
+//! balance, a colour matrix and gamma. An uncorrected flat field has
+//! visibly dark corners; a table computed from the processed picture does
+//! not undo them; one computed from the raw Bayer data (`ENABLE_RAW_CAPTURE`
+//! on the still port) does.
 //!
 //! # Configuration
 //!

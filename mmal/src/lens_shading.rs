@@ -16,7 +16,6 @@ use vcsm::{DriverKind, SharedMemory, VcHandle};
 
 use crate::backend::Provider;
 use crate::error::{Error, Result};
-use crate::format::{Encoding, Format};
 use crate::params::{Parameter, SetParameter};
 use crate::raw::RawImage;
 use mmal_sys::param::ParameterStruct;
@@ -327,88 +326,6 @@ impl LensShadingTable {
         Ok(LensShadingTable::from_planes(gw, gh, gains)?.with_ref_transform(u32::from(header.transform)))
     }
 
-    /// Computes the table that flattens `image`, a capture of a uniformly
-    /// lit target through the optics to correct, taken with the override
-    /// off and over the sensor's whole field of view (a full-FOV sensor
-    /// mode) whose full resolution is `sensor`.
-    ///
-    /// Each cell's gain is the brightest cell's level over its own, per
-    /// channel, sampled in a box around the cell centre; gains are rounded
-    /// and clipped to 32–255.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::LensShading`] if the format is not RGB24, BGR24, RGBA or
-    /// BGRA, `image` is shorter than the format says, or a channel is black.
-    pub fn from_flat_field(image: &[u8], format: &Format, sensor: (u32, u32)) -> Result<LensShadingTable> {
-        let (bpp, order) = match format.encoding {
-            Encoding::RGB24 => (3, [0, 1, 2]),
-            Encoding::BGR24 => (3, [2, 1, 0]),
-            Encoding::RGBA => (4, [0, 1, 2]),
-            Encoding::BGRA => (4, [2, 1, 0]),
-            other => {
-                return Err(Error::LensShading(format!(
-                    "capture the flat field as RGB24, BGR24, RGBA or BGRA, not {other}"
-                )))
-            }
-        };
-        let (vw, vh) = format.visible();
-        let stride = format.stride();
-        // The format comes from the caller: too large is an error, not a wrap.
-        let need = stride
-            .checked_mul(vh.saturating_sub(1) as usize)
-            .and_then(|n| n.checked_add((vw as usize).checked_mul(bpp)?));
-        if vw == 0 || vh == 0 || !need.is_some_and(|n| n <= image.len()) {
-            return Err(Error::LensShading(format!("{} bytes is too short for a {format} image", image.len())));
-        }
-        let (gw, gh) = Self::grid_for(sensor.0, sensor.1);
-        table_bytes(gw, gh)?;
-        let (sx, sy) = (vw as f64 / sensor.0 as f64, vh as f64 / sensor.1 as f64);
-        let radius_x = ((CELL_SIZE as f64 * sx) / 4.0).max(1.0) as i64;
-        let radius_y = ((CELL_SIZE as f64 * sy) / 4.0).max(1.0) as i64;
-        let mut levels = vec![[0f64; 3]; (gw * gh) as usize];
-        for j in 0..gh {
-            for i in 0..gw {
-                let cx = (((i * CELL_SIZE + CELL_SIZE / 2) as f64) * sx) as i64;
-                let cy = (((j * CELL_SIZE + CELL_SIZE / 2) as f64) * sy) as i64;
-                let mut sum = [0f64; 3];
-                let mut n = 0.0;
-                for y in (cy - radius_y)..=(cy + radius_y) {
-                    let y = y.clamp(0, vh as i64 - 1) as usize;
-                    for x in (cx - radius_x)..=(cx + radius_x) {
-                        let x = x.clamp(0, vw as i64 - 1) as usize;
-                        let p = &image[y * stride + x * bpp..];
-                        for c in 0..3 {
-                            sum[c] += f64::from(p[order[c]]);
-                        }
-                        n += 1.0;
-                    }
-                }
-                levels[(j * gw + i) as usize] = sum.map(|s| s / n);
-            }
-        }
-        let mut gains = vec![0u8; (gw * gh * 4) as usize];
-        let plane = (gw * gh) as usize;
-        for c in 0..3 {
-            let max = levels.iter().map(|l| l[c]).fold(0.0, f64::max);
-            if max < 1.0 {
-                return Err(Error::LensShading(format!("channel {} is black: light the target", ["R", "G", "B"][c])));
-            }
-            for (k, l) in levels.iter().enumerate() {
-                let g = (32.0 * max / l[c].max(0.5)).round().clamp(32.0, 255.0) as u8;
-                match c {
-                    0 => gains[k] = g,
-                    1 => {
-                        gains[plane + k] = g;
-                        gains[2 * plane + k] = g;
-                    }
-                    _ => gains[3 * plane + k] = g,
-                }
-            }
-        }
-        Ok(LensShadingTable { width: gw, height: gh, gains, ref_transform: 0 })
-    }
-
     /// Grid width in cells.
     pub fn width(&self) -> u32 {
         self.width
@@ -470,28 +387,5 @@ mod tests {
         assert!(LensShadingTable::from_planes(2, 2, vec![32; 16]).is_ok());
         assert!(matches!(LensShadingTable::from_planes(2, 2, vec![32; 15]), Err(Error::LensShading(_))));
         assert!(matches!(LensShadingTable::from_planes(2, 2, vec![31; 16]), Err(Error::LensShading(_))));
-    }
-
-    #[test]
-    fn a_vignetted_field_gives_larger_gains_at_the_corners() {
-        let format = Format::video(Encoding::RGB24, 128, 96);
-        let stride = format.stride();
-        let mut image = vec![0u8; stride * 96];
-        for y in 0..96 {
-            for x in 0..128 {
-                let r2 = ((x as f64 - 64.0).powi(2) + (y as f64 - 48.0).powi(2)) / (64.0f64.powi(2) + 48.0f64.powi(2));
-                let v = (200.0 / (1.0 + 0.6 * r2).powi(2)) as u8;
-                image[y * stride + x * 3..][..3].copy_from_slice(&[v, v, v]);
-            }
-        }
-        let t = LensShadingTable::from_flat_field(&image, &format, (1280, 960)).unwrap();
-        assert_eq!((t.width(), t.height()), (21, 16));
-        let centre = t.gain(1, 10, 7).unwrap();
-        let corner = t.gain(1, 0, 0).unwrap();
-        assert!(centre <= 34, "centre gain {centre}");
-        assert!(corner > 70, "corner gain {corner}");
-        assert!(t.gains().iter().all(|&g| g >= 32));
-        let grey = Format::video(Encoding::I420, 128, 96);
-        assert!(matches!(LensShadingTable::from_flat_field(&image, &grey, (1280, 960)), Err(Error::LensShading(_))));
     }
 }

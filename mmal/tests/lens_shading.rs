@@ -32,22 +32,45 @@ fn flat_capture(table: Option<&LensShadingTable>) -> (Vec<u8>, Format) {
     (frame.to_vec(), format)
 }
 
+/// The tempting method, a table from a processed flat capture, fails: the
+/// picture has been through the ISP (the built-in lens shading, white
+/// balance, colour matrix, gamma), so its levels are not the light's. The
+/// raw method (`LensShadingTable::from_raw`, tests/stills.rs) is the one
+/// that works, on a Pi as here.
 #[test]
-fn a_table_from_a_flat_capture_flattens_the_field() {
+fn a_table_from_a_processed_flat_capture_does_not_flatten_it() {
     let _s = serial();
     emu::set_scene(Some("flat"));
     let (before, format) = flat_capture(None);
     let ratios_before = [0, 1, 2].map(|c| corner_ratio(&before, &format, 3, c));
     for r in ratios_before {
-        assert!(r < 0.6, "without a table the corners are dark: {ratios_before:?}");
+        assert!(r < 0.85, "without a table the corners are visibly dark: {ratios_before:?}");
     }
-    let table = LensShadingTable::from_flat_field(&before, &format, (3280, 2464)).unwrap();
-    assert_eq!((table.width(), table.height()), (52, 39));
+    // Gains from the processed levels: the brightest cell over each cell.
+    let (gw, gh) = LensShadingTable::grid_for(3280, 2464);
+    let (w, h) = format.visible();
+    let stride = format.stride();
+    let level = |c: usize, gx: u32, gy: u32| {
+        let x = ((gx as f64 + 0.5) / gw as f64 * w as f64).min(w as f64 - 1.0) as usize;
+        let y = ((gy as f64 + 0.5) / gh as f64 * h as f64).min(h as f64 - 1.0) as usize;
+        f64::from(before[y * stride + x * 3 + c]).max(1.0)
+    };
+    let mut gains = Vec::new();
+    for c in [0, 1, 1, 2] {
+        let max = (0..gh).flat_map(|y| (0..gw).map(move |x| (x, y))).map(|(x, y)| level(c, x, y)).fold(0.0, f64::max);
+        gains.extend(
+            (0..gh)
+                .flat_map(|y| (0..gw).map(move |x| (x, y)))
+                .map(|(x, y)| (max / level(c, x, y) * 32.0).round().clamp(32.0, 255.0) as u8),
+        );
+    }
+    let table = LensShadingTable::from_planes(gw, gh, gains).unwrap();
     let (after, _) = flat_capture(Some(&table));
     let ratios_after = [0, 1, 2].map(|c| corner_ratio(&after, &format, 3, c));
-    for r in ratios_after {
-        assert!(r > 0.95 && r < 1.05, "with the table the field is flat: {ratios_after:?}");
-    }
+    assert!(
+        ratios_after.iter().any(|r| (r - 1.0).abs() > 0.1),
+        "a table from processed levels leaves the field uneven: {ratios_after:?}"
+    );
     emu::set_scene(None);
 }
 
