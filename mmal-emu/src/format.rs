@@ -17,6 +17,18 @@ pub(crate) const fn align(v: u32, a: u32) -> u32 {
 }
 
 impl VideoFormat {
+    /// From a C format's encoding and video part.
+    pub(crate) fn from_c(encoding: u32, v: &mmal_sys::MMAL_VIDEO_FORMAT_T) -> VideoFormat {
+        let c = &v.crop;
+        VideoFormat {
+            encoding,
+            width: v.width,
+            height: v.height,
+            crop: (c.x.max(0) as u32, c.y.max(0) as u32, c.width.max(0) as u32, c.height.max(0) as u32),
+            frame_rate: (v.frame_rate.num, v.frame_rate.den),
+        }
+    }
+
     /// Visible size: the crop rectangle, or the whole buffer if unset.
     pub(crate) fn visible(&self) -> (u32, u32) {
         if self.crop.2 > 0 && self.crop.3 > 0 {

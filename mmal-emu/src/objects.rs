@@ -220,19 +220,11 @@ impl BufPtr {
         }
         src.acquire();
         self.header().reference.store(src.as_raw(), Ordering::Release);
+        self.copy_header(src);
         let s = *src.raw();
-        let video = src.header().video;
         let raw = self.raw_mut();
-        raw.cmd = s.cmd;
         raw.alloc_size = s.alloc_size;
         raw.data = s.data;
-        raw.offset = s.offset;
-        raw.length = s.length;
-        raw.flags = s.flags;
-        raw.pts = s.pts;
-        raw.dts = s.dts;
-        // SAFETY: the holder owns this header, and so its type-specific part.
-        unsafe { (*self.as_raw().cast::<HeaderBox>()).video = video };
         Ok(())
     }
 
@@ -839,18 +831,7 @@ impl PortPtr {
         // SAFETY: `es` is a union of plain integers; any bit pattern is a
         // valid video format.
         let v = unsafe { p.es.video };
-        Ok(VideoFormat {
-            encoding: p.format.encoding,
-            width: v.width,
-            height: v.height,
-            crop: (
-                v.crop.x.max(0) as u32,
-                v.crop.y.max(0) as u32,
-                v.crop.width.max(0) as u32,
-                v.crop.height.max(0) as u32,
-            ),
-            frame_rate: (v.frame_rate.num, v.frame_rate.den),
-        })
+        Ok(VideoFormat::from_c(p.format.encoding, &v))
     }
 
     pub(crate) fn write_format(self, f: &VideoFormat) {
@@ -1334,18 +1315,7 @@ pub(crate) fn read_format_changed(buffer: BufPtr) -> Option<(VideoFormat, [u32; 
                 return None;
             }
             let v = fmt.es.cast::<sys::MMAL_VIDEO_FORMAT_T>().read_unaligned();
-            let format = VideoFormat {
-                encoding: fmt.encoding,
-                width: v.width,
-                height: v.height,
-                crop: (
-                    v.crop.x.max(0) as u32,
-                    v.crop.y.max(0) as u32,
-                    v.crop.width.max(0) as u32,
-                    v.crop.height.max(0) as u32,
-                ),
-                frame_rate: (v.frame_rate.num, v.frame_rate.den),
-            };
+            let format = VideoFormat::from_c(fmt.encoding, &v);
             Some((
                 format,
                 [

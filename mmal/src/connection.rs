@@ -137,7 +137,7 @@ pub(crate) struct Relay {
     failure: Mutex<Option<Error>>,
     /// Format change events waiting to be applied, and whether a thread is
     /// applying them.
-    changes: Mutex<(std::collections::VecDeque<RawBuffer>, bool)>,
+    changes: crate::InOrder<(RawConnection, RawBuffer)>,
 }
 
 impl Relay {
@@ -178,13 +178,14 @@ impl Relay {
                 // Applied as libmmal's connections apply it, which may
                 // disable the connection: not on MMAL's threads, one at a
                 // time, in order.
-                let mut changes = crate::lock(&self.changes);
-                changes.0.push_back(buffer);
-                if !changes.1 {
-                    changes.1 = true;
-                    let relay = self.clone();
-                    crate::run_elsewhere("a format change", move || relay.apply_changes(connection));
-                }
+                crate::apply_in_order(
+                    self,
+                    |r| &r.changes,
+                    (connection, buffer),
+                    |relay, (connection, event)| {
+                        relay.apply_format_change(connection, event);
+                    },
+                );
                 continue;
             }
             if buffer.cmd() != 0 {
@@ -270,24 +271,6 @@ impl Relay {
         }
         let _fields = both_fields();
         check(connection.enable(api), "mmal_connection_enable", name)
-    }
-
-    /// Applies the format change events waiting, in order, until none is
-    /// left (on a thread of its own).
-    fn apply_changes(self: &Arc<Relay>, connection: RawConnection) {
-        loop {
-            let event = {
-                let mut changes = crate::lock(&self.changes);
-                match changes.0.pop_front() {
-                    Some(event) => event,
-                    None => {
-                        changes.1 = false;
-                        return;
-                    }
-                }
-            };
-            self.apply_format_change(connection, event);
-        }
     }
 
     /// `mmal_connection_event_format_changed` for a FORMAT_CHANGED event

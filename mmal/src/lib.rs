@@ -115,6 +115,40 @@ pub(crate) fn run_elsewhere(what: &str, work: impl FnOnce() + Send + 'static) {
     }
 }
 
+/// Work to apply one item at a time, in the order it came, on a thread of
+/// its own: the items waiting, and whether a thread is applying them.
+pub(crate) type InOrder<T> = std::sync::Mutex<(std::collections::VecDeque<T>, bool)>;
+
+/// Queues `item` on `queue`; if no thread is applying its items, starts
+/// one that runs `apply` on each until none is left.
+pub(crate) fn apply_in_order<T: Send + 'static, S: Send + Sync + 'static>(
+    owner: &std::sync::Arc<S>,
+    queue: fn(&S) -> &InOrder<T>,
+    item: T,
+    apply: fn(&std::sync::Arc<S>, T),
+) {
+    let mut pending = lock(queue(owner));
+    pending.0.push_back(item);
+    if pending.1 {
+        return;
+    }
+    pending.1 = true;
+    let owner = owner.clone();
+    run_elsewhere("a format change", move || loop {
+        let next = {
+            let mut pending = lock(queue(&owner));
+            match pending.0.pop_front() {
+                Some(item) => item,
+                None => {
+                    pending.1 = false;
+                    return;
+                }
+            }
+        };
+        apply(&owner, next);
+    });
+}
+
 /// Locks a mutex, ignoring poisoning: every critical section leaves its
 /// data consistent.
 pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -75,7 +75,7 @@ pub(crate) struct Sink {
     failure: Mutex<Option<String>>,
     /// A callback port's format changes waiting to be applied, and whether
     /// a thread is applying them.
-    changes: Mutex<(VecDeque<Event>, bool)>,
+    changes: crate::InOrder<Event>,
     pub(crate) ended: AtomicBool,
     pub(crate) received: AtomicU64,
     pub(crate) dropped: AtomicU64,
@@ -353,13 +353,17 @@ impl Sink {
             SinkKind::Callback(_) => {
                 if matches!(event, Event::FormatChanged { .. }) && self.port.raw.is_enabled() {
                     // One applier at a time, in the order the events came.
-                    let mut changes = crate::lock(&self.changes);
-                    changes.0.push_back(event);
-                    if !changes.1 {
-                        changes.1 = true;
-                        let sink = self.clone();
-                        crate::run_elsewhere("a format change", move || sink.apply_changes());
-                    }
+                    crate::apply_in_order(
+                        self,
+                        |s| &s.changes,
+                        event,
+                        |sink, event| {
+                            if let Err(e) = sink.apply_format_change(&event) {
+                                log::error!("{}: the new format could not be applied: {e}", sink.port_name);
+                                *crate::lock(&sink.failure) = Some(e.to_string());
+                            }
+                        },
+                    );
                 }
             }
         }
@@ -382,27 +386,6 @@ impl Sink {
                         break;
                     }
                 }
-            }
-        }
-    }
-
-    /// Applies the format changes a callback port received, in order, until
-    /// none is left (on a thread of its own).
-    fn apply_changes(self: &Arc<Sink>) {
-        loop {
-            let event = {
-                let mut changes = crate::lock(&self.changes);
-                match changes.0.pop_front() {
-                    Some(event) => event,
-                    None => {
-                        changes.1 = false;
-                        return;
-                    }
-                }
-            };
-            if let Err(e) = self.apply_format_change(&event) {
-                log::error!("{}: the new format could not be applied: {e}", self.port_name);
-                *crate::lock(&self.failure) = Some(e.to_string());
             }
         }
     }

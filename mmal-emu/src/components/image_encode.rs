@@ -17,18 +17,8 @@ use sys::param::ParameterStruct;
 use super::kept::{self, Kept, Spec};
 use super::{Component, Encode, Encoded, PortId, Requirements};
 use crate::core::params::read;
-use crate::format::VideoFormat;
+use crate::format::{VideoFormat, VIDEO_ENCODINGS};
 use crate::objects::{lock, BufPtr, Status};
-
-/// What the input takes.
-const INPUT_ENCODINGS: [u32; 6] = [
-    sys::MMAL_ENCODING_OPAQUE,
-    sys::MMAL_ENCODING_I420,
-    sys::MMAL_ENCODING_RGB24,
-    sys::MMAL_ENCODING_BGR24,
-    sys::MMAL_ENCODING_RGBA,
-    sys::MMAL_ENCODING_BGRA,
-];
 
 /// What the output gives.
 const OUTPUT_ENCODINGS: [u32; 1] = [sys::MMAL_ENCODING_JPEG];
@@ -95,7 +85,7 @@ impl Component for ImageEncode {
         if port.is_output() {
             &OUTPUT_ENCODINGS
         } else {
-            &INPUT_ENCODINGS
+            &VIDEO_ENCODINGS
         }
     }
 

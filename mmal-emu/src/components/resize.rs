@@ -9,21 +9,11 @@ use mmal_sys as sys;
 
 use super::{Component, PortId, Process, Requirements};
 use crate::core::Delivery;
-use crate::format::VideoFormat;
+use crate::format::{VideoFormat, VIDEO_ENCODINGS};
 use crate::objects::{BufPtr, Status};
 
 /// What the resizer takes and gives.
 const ENCODINGS: [u32; 5] = [
-    sys::MMAL_ENCODING_I420,
-    sys::MMAL_ENCODING_RGB24,
-    sys::MMAL_ENCODING_BGR24,
-    sys::MMAL_ENCODING_RGBA,
-    sys::MMAL_ENCODING_BGRA,
-];
-
-/// The input also takes OPAQUE images (from the camera or the splitter).
-const INPUT_ENCODINGS: [u32; 6] = [
-    sys::MMAL_ENCODING_OPAQUE,
     sys::MMAL_ENCODING_I420,
     sys::MMAL_ENCODING_RGB24,
     sys::MMAL_ENCODING_BGR24,
@@ -54,7 +44,8 @@ impl Component for Resize {
         if port.is_output() {
             &ENCODINGS
         } else {
-            &INPUT_ENCODINGS
+            // OPAQUE images too (from the camera or the splitter).
+            &VIDEO_ENCODINGS
         }
     }
 
