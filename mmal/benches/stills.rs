@@ -34,7 +34,7 @@ fn still_cpu(size: (u32, u32), raw: bool, n: u32) -> mmal::Result<(f64, usize)> 
     output.set_format(&Format::video(Encoding::JPEG, size.0, size.1))?;
     let buffers = output.enable_stream(3)?;
     camera.enable()?;
-    let mut take = || -> mmal::Result<usize> {
+    let take = || -> mmal::Result<usize> {
         port.set(&Capture(true))?;
         let mut len = 0;
         loop {
