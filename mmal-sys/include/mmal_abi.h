@@ -592,4 +592,76 @@ typedef struct {
     uint32_t ref_transform;
 } MMAL_PARAMETER_LENS_SHADING_T;
 
+/* A fixed colour for every pixel (U and V, 0 to 255), luma kept. */
+typedef struct {
+    MMAL_PARAMETER_HEADER_T hdr;
+    MMAL_BOOL_T enable;
+    uint32_t u;
+    uint32_t v;
+} MMAL_PARAMETER_COLOURFX_T;
+
+/* The image encoder's EXIF thumbnail (its control port). */
+typedef struct {
+    MMAL_PARAMETER_HEADER_T hdr;
+    uint32_t enable;
+    uint32_t width;
+    uint32_t height;
+    uint32_t quality;
+} MMAL_PARAMETER_THUMBNAIL_CONFIG_T;
+
+#define MMAL_CAMERA_ANNOTATE_MAX_TEXT_LEN_V3 256
+
+/* Text and figures the camera writes over its frames, third revision
+ * (payload 304 bytes). The colours are Y, U, V bytes. */
+typedef struct {
+    MMAL_PARAMETER_HEADER_T hdr;
+    MMAL_BOOL_T enable;
+    MMAL_BOOL_T show_shutter;
+    MMAL_BOOL_T show_analog_gain;
+    MMAL_BOOL_T show_lens;
+    MMAL_BOOL_T show_caf;
+    MMAL_BOOL_T show_motion;
+    MMAL_BOOL_T show_frame_num;
+    MMAL_BOOL_T enable_text_background;
+    MMAL_BOOL_T custom_background_colour;
+    uint8_t custom_background_Y;
+    uint8_t custom_background_U;
+    uint8_t custom_background_V;
+    uint8_t dummy1;
+    MMAL_BOOL_T custom_text_colour;
+    uint8_t custom_text_Y;
+    uint8_t custom_text_U;
+    uint8_t custom_text_V;
+    uint8_t text_size;
+    char text[MMAL_CAMERA_ANNOTATE_MAX_TEXT_LEN_V3];
+} MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T;
+
+/* The fourth revision: the third's fields, then where the text goes
+ * (justify: 0 centre, 1 left, 2 right; offsets in pixels). */
+typedef struct {
+    MMAL_PARAMETER_HEADER_T hdr;
+    MMAL_BOOL_T enable;
+    MMAL_BOOL_T show_shutter;
+    MMAL_BOOL_T show_analog_gain;
+    MMAL_BOOL_T show_lens;
+    MMAL_BOOL_T show_caf;
+    MMAL_BOOL_T show_motion;
+    MMAL_BOOL_T show_frame_num;
+    MMAL_BOOL_T enable_text_background;
+    MMAL_BOOL_T custom_background_colour;
+    uint8_t custom_background_Y;
+    uint8_t custom_background_U;
+    uint8_t custom_background_V;
+    uint8_t dummy1;
+    MMAL_BOOL_T custom_text_colour;
+    uint8_t custom_text_Y;
+    uint8_t custom_text_U;
+    uint8_t custom_text_V;
+    uint8_t text_size;
+    char text[MMAL_CAMERA_ANNOTATE_MAX_TEXT_LEN_V3];
+    uint32_t justify;
+    uint32_t x_offset;
+    uint32_t y_offset;
+} MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T;
+
 #endif /* MMAL_ABI_H */

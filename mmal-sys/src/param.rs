@@ -76,8 +76,9 @@ macro_rules! parameter_structs {
     ($($t:ty),* $(,)?) => {$(
         // SAFETY: a `#[repr(C)]` struct generated from the project's header
         // whose first field is `hdr`, made of 32-bit (and, for UINT64, one
-        // 64-bit) integers in an order that leaves no padding; bindgen's
-        // layout assertions and tests/abi.rs pin its size and offsets.
+        // 64-bit) integers, and for ANNOTATE bytes in groups of four, in an
+        // order that leaves no padding; bindgen's layout assertions and
+        // tests/abi.rs pin its size and offsets.
         unsafe impl ParameterStruct for $t {}
     )*};
 }
@@ -98,5 +99,9 @@ parameter_structs!(
     MMAL_PARAMETER_CAMERA_SETTINGS_T,
     MMAL_PARAMETER_CHANGE_EVENT_REQUEST_T,
     MMAL_PARAMETER_LENS_SHADING_T,
+    MMAL_PARAMETER_COLOURFX_T,
+    MMAL_PARAMETER_THUMBNAIL_CONFIG_T,
+    MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T,
+    MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T,
     MaxParameter,
 );

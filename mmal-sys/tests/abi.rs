@@ -196,6 +196,19 @@ fn parameter_structs() {
     pin_struct!(MMAL_PARAMETER_AWBMODE_T, size = (12, 12), { value @ (8, 8) });
     pin_struct!(MMAL_PARAMETER_EXPOSUREMODE_T, size = (12, 12), { value @ (8, 8) });
     pin_struct!(MMAL_PARAMETER_ENCODING_T, size = (12, 12), { encoding @ (8, 8) });
+    pin_struct!(MMAL_PARAMETER_COLOURFX_T, size = (20, 20), { enable @ (8, 8), u @ (12, 12), v @ (16, 16) });
+    pin_struct!(MMAL_PARAMETER_THUMBNAIL_CONFIG_T, size = (24, 24), {
+        enable @ (8, 8), width @ (12, 12), height @ (16, 16), quality @ (20, 20),
+    });
+    // 304 bytes of payload (V3), 316 (V4): the sizes the camera takes.
+    pin_struct!(MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T, size = (312, 312), {
+        enable @ (8, 8), show_shutter @ (12, 12), show_frame_num @ (32, 32), enable_text_background @ (36, 36),
+        custom_background_colour @ (40, 40), custom_background_Y @ (44, 44), custom_background_V @ (46, 46),
+        custom_text_colour @ (48, 48), custom_text_Y @ (52, 52), text_size @ (55, 55), text @ (56, 56),
+    });
+    pin_struct!(MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T, size = (324, 324), {
+        text @ (56, 56), justify @ (312, 312), x_offset @ (316, 316), y_offset @ (320, 320),
+    });
 }
 
 #[test]

@@ -42,6 +42,7 @@ pub const MMAL_PARAMETER_MAX_SIZE: u32 = 392;
 pub const MMAL_PARAMETER_CAMERA_INFO_MAX_CAMERAS: u32 = 4;
 pub const MMAL_PARAMETER_CAMERA_INFO_MAX_FLASHES: u32 = 2;
 pub const MMAL_PARAMETER_CAMERA_INFO_MAX_STR_LEN: u32 = 16;
+pub const MMAL_CAMERA_ANNOTATE_MAX_TEXT_LEN_V3: u32 = 256;
 pub type MMAL_BOOL_T = i32;
 pub const MMAL_SUCCESS: MMAL_STATUS_T = 0;
 pub const MMAL_ENOMEM: MMAL_STATUS_T = 1;
@@ -1408,3 +1409,311 @@ const _: () = {
         "Offset of field: MMAL_PARAMETER_LENS_SHADING_T::ref_transform",
     ][::core::mem::offset_of!(MMAL_PARAMETER_LENS_SHADING_T, ref_transform) - 32usize];
 };
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct MMAL_PARAMETER_COLOURFX_T {
+    pub hdr: MMAL_PARAMETER_HEADER_T,
+    pub enable: MMAL_BOOL_T,
+    pub u: u32,
+    pub v: u32,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of MMAL_PARAMETER_COLOURFX_T",
+    ][::core::mem::size_of::<MMAL_PARAMETER_COLOURFX_T>() - 20usize];
+    [
+        "Alignment of MMAL_PARAMETER_COLOURFX_T",
+    ][::core::mem::align_of::<MMAL_PARAMETER_COLOURFX_T>() - 4usize];
+    [
+        "Offset of field: MMAL_PARAMETER_COLOURFX_T::hdr",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_COLOURFX_T, hdr) - 0usize];
+    [
+        "Offset of field: MMAL_PARAMETER_COLOURFX_T::enable",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_COLOURFX_T, enable) - 8usize];
+    [
+        "Offset of field: MMAL_PARAMETER_COLOURFX_T::u",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_COLOURFX_T, u) - 12usize];
+    [
+        "Offset of field: MMAL_PARAMETER_COLOURFX_T::v",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_COLOURFX_T, v) - 16usize];
+};
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct MMAL_PARAMETER_THUMBNAIL_CONFIG_T {
+    pub hdr: MMAL_PARAMETER_HEADER_T,
+    pub enable: u32,
+    pub width: u32,
+    pub height: u32,
+    pub quality: u32,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of MMAL_PARAMETER_THUMBNAIL_CONFIG_T",
+    ][::core::mem::size_of::<MMAL_PARAMETER_THUMBNAIL_CONFIG_T>() - 24usize];
+    [
+        "Alignment of MMAL_PARAMETER_THUMBNAIL_CONFIG_T",
+    ][::core::mem::align_of::<MMAL_PARAMETER_THUMBNAIL_CONFIG_T>() - 4usize];
+    [
+        "Offset of field: MMAL_PARAMETER_THUMBNAIL_CONFIG_T::hdr",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_THUMBNAIL_CONFIG_T, hdr) - 0usize];
+    [
+        "Offset of field: MMAL_PARAMETER_THUMBNAIL_CONFIG_T::enable",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_THUMBNAIL_CONFIG_T, enable) - 8usize];
+    [
+        "Offset of field: MMAL_PARAMETER_THUMBNAIL_CONFIG_T::width",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_THUMBNAIL_CONFIG_T, width) - 12usize];
+    [
+        "Offset of field: MMAL_PARAMETER_THUMBNAIL_CONFIG_T::height",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_THUMBNAIL_CONFIG_T, height) - 16usize];
+    [
+        "Offset of field: MMAL_PARAMETER_THUMBNAIL_CONFIG_T::quality",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_THUMBNAIL_CONFIG_T, quality) - 20usize];
+};
+#[repr(C)]
+#[derive(Debug, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T {
+    pub hdr: MMAL_PARAMETER_HEADER_T,
+    pub enable: MMAL_BOOL_T,
+    pub show_shutter: MMAL_BOOL_T,
+    pub show_analog_gain: MMAL_BOOL_T,
+    pub show_lens: MMAL_BOOL_T,
+    pub show_caf: MMAL_BOOL_T,
+    pub show_motion: MMAL_BOOL_T,
+    pub show_frame_num: MMAL_BOOL_T,
+    pub enable_text_background: MMAL_BOOL_T,
+    pub custom_background_colour: MMAL_BOOL_T,
+    pub custom_background_Y: u8,
+    pub custom_background_U: u8,
+    pub custom_background_V: u8,
+    pub dummy1: u8,
+    pub custom_text_colour: MMAL_BOOL_T,
+    pub custom_text_Y: u8,
+    pub custom_text_U: u8,
+    pub custom_text_V: u8,
+    pub text_size: u8,
+    pub text: [::core::ffi::c_char; 256usize],
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T",
+    ][::core::mem::size_of::<MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T>() - 312usize];
+    [
+        "Alignment of MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T",
+    ][::core::mem::align_of::<MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T>() - 4usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T::hdr",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T, hdr) - 0usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T::enable",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T, enable) - 8usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T::show_shutter",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T, show_shutter)
+        - 12usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T::show_analog_gain",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T, show_analog_gain)
+        - 16usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T::show_lens",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T, show_lens) - 20usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T::show_caf",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T, show_caf) - 24usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T::show_motion",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T, show_motion)
+        - 28usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T::show_frame_num",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T, show_frame_num)
+        - 32usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T::enable_text_background",
+    ][::core::mem::offset_of!(
+        MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T, enable_text_background
+    ) - 36usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T::custom_background_colour",
+    ][::core::mem::offset_of!(
+        MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T, custom_background_colour
+    ) - 40usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T::custom_background_Y",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T, custom_background_Y)
+        - 44usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T::custom_background_U",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T, custom_background_U)
+        - 45usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T::custom_background_V",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T, custom_background_V)
+        - 46usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T::dummy1",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T, dummy1) - 47usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T::custom_text_colour",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T, custom_text_colour)
+        - 48usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T::custom_text_Y",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T, custom_text_Y)
+        - 52usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T::custom_text_U",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T, custom_text_U)
+        - 53usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T::custom_text_V",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T, custom_text_V)
+        - 54usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T::text_size",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T, text_size) - 55usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T::text",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T, text) - 56usize];
+};
+impl Default for MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T {
+    pub hdr: MMAL_PARAMETER_HEADER_T,
+    pub enable: MMAL_BOOL_T,
+    pub show_shutter: MMAL_BOOL_T,
+    pub show_analog_gain: MMAL_BOOL_T,
+    pub show_lens: MMAL_BOOL_T,
+    pub show_caf: MMAL_BOOL_T,
+    pub show_motion: MMAL_BOOL_T,
+    pub show_frame_num: MMAL_BOOL_T,
+    pub enable_text_background: MMAL_BOOL_T,
+    pub custom_background_colour: MMAL_BOOL_T,
+    pub custom_background_Y: u8,
+    pub custom_background_U: u8,
+    pub custom_background_V: u8,
+    pub dummy1: u8,
+    pub custom_text_colour: MMAL_BOOL_T,
+    pub custom_text_Y: u8,
+    pub custom_text_U: u8,
+    pub custom_text_V: u8,
+    pub text_size: u8,
+    pub text: [::core::ffi::c_char; 256usize],
+    pub justify: u32,
+    pub x_offset: u32,
+    pub y_offset: u32,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T",
+    ][::core::mem::size_of::<MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T>() - 324usize];
+    [
+        "Alignment of MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T",
+    ][::core::mem::align_of::<MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T>() - 4usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T::hdr",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T, hdr) - 0usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T::enable",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T, enable) - 8usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T::show_shutter",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T, show_shutter)
+        - 12usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T::show_analog_gain",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T, show_analog_gain)
+        - 16usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T::show_lens",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T, show_lens) - 20usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T::show_caf",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T, show_caf) - 24usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T::show_motion",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T, show_motion)
+        - 28usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T::show_frame_num",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T, show_frame_num)
+        - 32usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T::enable_text_background",
+    ][::core::mem::offset_of!(
+        MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T, enable_text_background
+    ) - 36usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T::custom_background_colour",
+    ][::core::mem::offset_of!(
+        MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T, custom_background_colour
+    ) - 40usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T::custom_background_Y",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T, custom_background_Y)
+        - 44usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T::custom_background_U",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T, custom_background_U)
+        - 45usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T::custom_background_V",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T, custom_background_V)
+        - 46usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T::dummy1",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T, dummy1) - 47usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T::custom_text_colour",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T, custom_text_colour)
+        - 48usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T::custom_text_Y",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T, custom_text_Y)
+        - 52usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T::custom_text_U",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T, custom_text_U)
+        - 53usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T::custom_text_V",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T, custom_text_V)
+        - 54usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T::text_size",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T, text_size) - 55usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T::text",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T, text) - 56usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T::justify",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T, justify) - 312usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T::x_offset",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T, x_offset) - 316usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T::y_offset",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T, y_offset) - 320usize];
+};
+impl Default for MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
