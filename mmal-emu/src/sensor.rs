@@ -206,6 +206,11 @@ pub(crate) struct ShadingTable {
     pub(crate) stride: usize,
     /// Four planes, R, Gr, Gb, B, each `stride * height` u3.5 gains.
     pub(crate) gains: Vec<u8>,
+    /// The orientation the table was measured in (`ref_transform`: the
+    /// raw header's `transform` of the calibration capture, bit 0 a
+    /// horizontal flip, bit 1 a vertical one). The ISP maps the table to
+    /// the orientation in use, so a table stays right when flips change.
+    pub(crate) ref_transform: u8,
 }
 
 /// Everything set on the camera's control port.
@@ -222,6 +227,9 @@ pub(crate) struct CameraParams {
     pub(crate) analog_gain: f32,
     pub(crate) digital_gain: f32,
     pub(crate) lens_shading: Option<Arc<ShadingTable>>,
+    /// `BLACK_LEVEL` as set: what the ISP subtracts, at the sensor's bit
+    /// depth; `None` for the sensor's own.
+    pub(crate) black_level: Option<u32>,
 }
 
 impl CameraParams {
@@ -254,6 +262,7 @@ impl CameraParams {
             analog_gain: 0.0,
             digital_gain: 0.0,
             lens_shading: None,
+            black_level: None,
         }
     }
 }
@@ -277,9 +286,135 @@ pub(crate) struct Setup {
     pub(crate) raw: bool,
     pub(crate) sensor: Sensor,
     pub(crate) params: CameraParams,
+    /// The picture controls and the output's orientation.
+    pub(crate) look: Look,
     pub(crate) format: VideoFormat,
     pub(crate) fps: f32,
     pub(crate) scene: Arc<Scene>,
+}
+
+/// The ISP's picture controls (the camera's image parameters) and an
+/// output's orientation, as numbers the ISP uses.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Look {
+    /// `BRIGHTNESS`, 0 to 1 (0.5 changes nothing): an offset of the levels.
+    pub(crate) brightness: f32,
+    /// `CONTRAST`, -1 to 1: levels stretched about mid-grey (-1 flat grey).
+    pub(crate) contrast: f32,
+    /// `SATURATION`, -1 to 1: colour scaled about grey (-1 grey).
+    pub(crate) saturation: f32,
+    /// `SHARPNESS`, -1 to 1: an unsharp mask (negative blurs).
+    pub(crate) sharpness: f32,
+    /// `EXPOSURE_COMP` in sixths of a stop: the automatic exposure's target.
+    pub(crate) exposure_comp: i32,
+    /// `IMAGE_EFFECT` (`MMAL_PARAM_IMAGEFX_T`).
+    pub(crate) effect: u32,
+    /// `COLOUR_EFFECT` when enabled: the fixed U and V of every pixel.
+    pub(crate) colour: Option<(u8, u8)>,
+    /// `DYNAMIC_RANGE_COMPRESSION` strength, 0 (off) to 3 (high).
+    pub(crate) drc: u32,
+    /// The output's `MIRROR` and `ROTATION` 180 as a transform: bit 0 a
+    /// horizontal flip, bit 1 a vertical one, as the raw header counts them.
+    pub(crate) transform: u8,
+}
+
+impl Default for Look {
+    fn default() -> Look {
+        Look {
+            brightness: 0.5,
+            contrast: 0.0,
+            saturation: 0.0,
+            sharpness: 0.0,
+            exposure_comp: 0,
+            effect: IMAGEFX_NONE,
+            colour: None,
+            drc: 0,
+            transform: 0,
+        }
+    }
+}
+
+/// `MMAL_PARAM_IMAGEFX_T` values the ISP draws; the others are kept and
+/// read back but leave the picture as it is.
+const IMAGEFX_NONE: u32 = 0;
+const IMAGEFX_NEGATIVE: u32 = 1;
+const IMAGEFX_SOLARIZE: u32 = 2;
+const IMAGEFX_POSTERIZE: u32 = 3;
+const IMAGEFX_BLUR: u32 = 15;
+const IMAGEFX_SATURATION: u32 = 16;
+const IMAGEFX_COLOURSWAP: u32 = 17;
+const IMAGEFX_WASHEDOUT: u32 = 18;
+const IMAGEFX_POSTERISE: u32 = 19;
+
+/// The effects [`draw`] shows on the picture.
+pub(crate) fn effect_is_drawn(effect: u32) -> bool {
+    matches!(
+        effect,
+        IMAGEFX_NONE
+            | IMAGEFX_NEGATIVE
+            | IMAGEFX_SOLARIZE
+            | IMAGEFX_POSTERIZE
+            | IMAGEFX_BLUR
+            | IMAGEFX_SATURATION
+            | IMAGEFX_COLOURSWAP
+            | IMAGEFX_WASHEDOUT
+            | IMAGEFX_POSTERISE
+    )
+}
+
+impl Look {
+    /// The picture controls applied to one pixel (gamma-encoded RGB), in
+    /// the ISP's order: contrast and brightness, saturation, the image
+    /// effect, then the colour effect.
+    fn apply(&self, rgb: [f32; 3]) -> [f32; 3] {
+        let luma = |c: [f32; 3]| 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2];
+        let mut c = rgb.map(|v| (v - 0.5) * (1.0 + self.contrast) + 0.5 + (self.brightness - 0.5));
+        let mut saturation = 1.0 + self.saturation;
+        match self.effect {
+            IMAGEFX_SATURATION => saturation *= 1.6,
+            IMAGEFX_WASHEDOUT => saturation *= 0.4,
+            _ => {}
+        }
+        let y = luma(c);
+        c = c.map(|v| y + (v - y) * saturation);
+        c = match self.effect {
+            IMAGEFX_NEGATIVE => c.map(|v| 1.0 - v),
+            IMAGEFX_SOLARIZE => c.map(|v| if v > 0.5 { 1.0 - v } else { v }),
+            IMAGEFX_POSTERIZE | IMAGEFX_POSTERISE => c.map(|v| (v.clamp(0.0, 1.0) * 3.999).floor() / 3.0),
+            IMAGEFX_COLOURSWAP => [c[2], c[1], c[0]],
+            IMAGEFX_WASHEDOUT => c.map(|v| 0.15 + 0.85 * v),
+            _ => c,
+        };
+        if let Some((u, v)) = self.colour {
+            let y = luma(c);
+            let (u, v) = ((f32::from(u) - 128.0) / 255.0, (f32::from(v) - 128.0) / 255.0);
+            c = [y + 1.402 * v, y - 0.344_136 * u - 0.714_136 * v, y + 1.772 * u];
+        }
+        c.map(|v| v.clamp(0.0, 1.0))
+    }
+
+    /// The unsharp mask's amount: the sharpness, and a blur for the effect.
+    fn sharpen_amount(&self) -> f32 {
+        if self.effect == IMAGEFX_BLUR {
+            -1.0
+        } else {
+            self.sharpness.clamp(-1.0, 1.0)
+        }
+    }
+}
+
+/// The Bayer order a sensor of order `order` (0 RGGB, 1 GBRG, 2 BGGR,
+/// 3 GRBG) reads out with `transform` (bit 0 a horizontal flip, bit 1 a
+/// vertical one): a flip swaps the columns, or the rows, of the 2x2 cell.
+pub(crate) fn flipped_order(order: u8, transform: u8) -> u8 {
+    let mut o = order & 3;
+    if transform & 1 != 0 {
+        o = [3, 2, 1, 0][usize::from(o)];
+    }
+    if transform & 2 != 0 {
+        o = [1, 0, 3, 2][usize::from(o)];
+    }
+    o
 }
 
 impl Setup {
@@ -309,7 +444,8 @@ impl Setup {
         let exposure_us = if p.shutter_us > 0 {
             p.shutter_us as f32
         } else {
-            REFERENCE_SHUTTER_US * auto_exposure / (analog * digital)
+            let compensation = 2f32.powf(self.look.exposure_comp.clamp(-25, 25) as f32 / 6.0);
+            REFERENCE_SHUTTER_US * auto_exposure * compensation / (analog * digital)
         }
         .clamp(1.0, frame_us);
         let sens = self.sensor.sensitivity();
@@ -498,16 +634,18 @@ pub(crate) fn raw_block(prepared: &Prepared, frame: u64) -> Option<Vec<u8>> {
         _ => setup.mode(),
     };
     let (order, bits, black) = setup.sensor.raw_layout();
+    // Flips are the sensor's: it reads out mirrored, so the Bayer order
+    // the raw shows changes with them.
+    let transform = setup.look.transform & 3;
     let (w, h) = (mode.width as usize, mode.height as usize);
     let (fx0, fy0, fw, fh) = mode.field_of_view;
-    let (cx, cy) = (full_w as f32 / 2.0, full_h as f32 / 2.0);
-    let half_diag2 = cx * cx + cy * cy;
+    let optics = Optics::new(full_w, full_h);
     let k = setup.sensor.vignetting();
     let sens = setup.sensor.sensitivity();
     let exposure = settings.exposure_us as f32 / REFERENCE_SHUTTER_US * settings.analog_gain * settings.digital_gain;
     let max = ((1u32 << bits) - 1) as f32;
     let range = max - f32::from(black);
-    // Colour of each site of a 2x2 cell (0 R, 1 G, 2 B) by Bayer order.
+    // Colour of each site of the sensor's own 2x2 cell (0 R, 1 G, 2 B).
     let cell: [[usize; 2]; 2] = match order {
         0 => [[0, 1], [1, 2]],
         1 => [[1, 2], [0, 1]],
@@ -517,19 +655,32 @@ pub(crate) fn raw_block(prepared: &Prepared, frame: u64) -> Option<Vec<u8>> {
     let mut rng = Rng(frame.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut pixels = vec![0u16; w * h];
     for y in 0..h {
-        let sy = fy0 as f32 + (y as f32 + 0.5) * fh as f32 / h as f32;
+        let py = if transform & 2 != 0 { h - 1 - y } else { y };
+        let sy = fy0 as f32 + (py as f32 + 0.5) * fh as f32 / h as f32;
         for x in 0..w {
-            let sx = fx0 as f32 + (x as f32 + 0.5) * fw as f32 / w as f32;
-            let c = cell[y % 2][x % 2];
+            let px = if transform & 1 != 0 { w - 1 - x } else { x };
+            let sx = fx0 as f32 + (px as f32 + 0.5) * fw as f32 / w as f32;
+            let c = cell[py % 2][px % 2];
             let light = setup.scene.sample(sx / full_w as f32, sy / full_h as f32)[c];
-            let r2 = ((sx - cx) * (sx - cx) + (sy - cy) * (sy - cy)) / half_diag2;
-            let v = 1.0 / (1.0 + k[c] * r2);
+            let v = 1.0 / (1.0 + k[c] * optics.r2(sx, sy));
             let signal = (light * v * v * exposure * sens[c]).clamp(0.0, 1.0) * range;
             let noise = (rng.unit() - 0.5) * 4.0;
             pixels[y * w + x] = (f32::from(black) + signal + noise).round().clamp(0.0, max) as u16;
         }
     }
-    Some(pack_raw(&pixels, w, h, order, bits, setup.sensor.name()))
+    let layout = RawLayout { order: flipped_order(order, transform), transform, bits };
+    Some(pack_raw(&pixels, w, h, layout, setup.sensor.name()))
+}
+
+/// How a raw block's pixels are laid out, as its header says.
+#[derive(Debug, Clone, Copy)]
+struct RawLayout {
+    /// Bayer order as read out (0 RGGB, 1 GBRG, 2 BGGR, 3 GRBG).
+    order: u8,
+    /// Bit 0 a horizontal flip, bit 1 a vertical one.
+    transform: u8,
+    /// 10 or 12.
+    bits: u8,
 }
 
 /// Packs `pixels` (`w × h`) into a `BRCM` block as the Pi's camera lays
@@ -537,8 +688,9 @@ pub(crate) fn raw_block(prepared: &Prepared, frame: u64) -> Option<Vec<u8>> {
 /// high bytes, then their low bits, pixel A in bits 1:0) or RAW12 (two
 /// high bytes, then their low nibbles, the first pixel's low), each row
 /// padded to 32 bytes, and at least one padding row, to a multiple of 16.
-fn pack_raw(pixels: &[u16], w: usize, h: usize, order: u8, bits: u8, name: &str) -> Vec<u8> {
+fn pack_raw(pixels: &[u16], w: usize, h: usize, layout: RawLayout, name: &str) -> Vec<u8> {
     const HEADER: usize = 32768;
+    let RawLayout { order, transform, bits } = layout;
     let bytes_per_4 = if bits == 10 { 5 } else { 6 };
     let stride = (w * bytes_per_4).div_ceil(4).next_multiple_of(32);
     let rows = (h + 1).next_multiple_of(16);
@@ -551,6 +703,7 @@ fn pack_raw(pixels: &[u16], w: usize, h: usize, order: u8, bits: u8, name: &str)
     block[208..210].copy_from_slice(&(w as u16).to_le_bytes());
     block[210..212].copy_from_slice(&(h as u16).to_le_bytes());
     block[214..216].copy_from_slice(&((rows - h) as u16).to_le_bytes());
+    block[240..242].copy_from_slice(&u16::from(transform).to_le_bytes());
     block[242..244].copy_from_slice(&33u16.to_le_bytes());
     block[244] = order;
     block[245] = if bits == 10 { 3 } else { 4 };
@@ -587,6 +740,45 @@ const GAMMA: f32 = 2.2;
 /// microscope's, say) vignette harder.
 const STOCK_LENS_SHARE: f32 = 0.3;
 
+/// Where the optics' axis meets the sensor, as a fraction of its width
+/// and height: off the centre, as in a microscope whose optics are not
+/// quite aligned. So a table only fits the orientation it was measured in
+/// (its `ref_transform` says which), and the stock lens's built-in table,
+/// centred, fits even less.
+const OPTICAL_AXIS: (f32, f32) = (0.53, 0.47);
+
+/// Distances on the sensor from the optics' axis and from its centre.
+struct Optics {
+    axis: (f32, f32),
+    centre: (f32, f32),
+    /// The squared half-diagonal: radii are normalised by it.
+    half_diag2: f32,
+}
+
+impl Optics {
+    fn new(full_w: u32, full_h: u32) -> Optics {
+        let (w, h) = (full_w as f32, full_h as f32);
+        let centre = (w / 2.0, h / 2.0);
+        Optics {
+            axis: (w * OPTICAL_AXIS.0, h * OPTICAL_AXIS.1),
+            centre,
+            half_diag2: centre.0 * centre.0 + centre.1 * centre.1,
+        }
+    }
+
+    /// Normalised radius² of sensor position (`sx`, `sy`) from the axis.
+    fn r2(&self, sx: f32, sy: f32) -> f32 {
+        let (dx, dy) = (sx - self.axis.0, sy - self.axis.1);
+        (dx * dx + dy * dy) / self.half_diag2
+    }
+
+    /// The same from the sensor's centre, where the stock lens is centred.
+    fn r2_stock(&self, sx: f32, sy: f32) -> f32 {
+        let (dx, dy) = (sx - self.centre.0, sy - self.centre.1);
+        (dx * dx + dy * dy) / self.half_diag2
+    }
+}
+
 /// The built-in table's gain at normalised radius² `r2`, for a channel
 /// whose optics vignette with strength `k`.
 fn stock_lens_gain(k: f32, r2: f32) -> f32 {
@@ -602,34 +794,52 @@ fn draw(setup: &Setup, settings: &Settings, out: &mut [u8]) {
     let mode = setup.mode();
     let (fx0, fy0, fw, fh) = mode.field_of_view;
     let (full_w, full_h) = setup.sensor.resolution();
-    let (cx, cy) = (full_w as f32 / 2.0, full_h as f32 / 2.0);
-    let half_diag2 = cx * cx + cy * cy;
+    let optics = Optics::new(full_w, full_h);
     let k = setup.sensor.vignetting();
     let sens = setup.sensor.sensitivity();
     let exposure = settings.exposure_us as f32 / REFERENCE_SHUTTER_US * settings.analog_gain * settings.digital_gain;
     let awb = [settings.awb_gains.0, 1.0, settings.awb_gains.1];
-    let shading = setup.params.lens_shading.as_deref().map(Shading::new);
+    let table = setup.params.lens_shading.as_deref();
+    let shading = table.map(Shading::new);
+    let ref_transform = table.map_or(0, |t| t.ref_transform);
+    let look = setup.look;
+    let drc = 1.0 - 0.1 * look.drc.min(3) as f32;
+    // The ISP's black level subtraction: exact with the sensor's own level;
+    // a lower one set by the client lifts the blacks, a higher one crushes.
+    let (_, bits, black) = setup.sensor.raw_layout();
+    let (max, black) = (((1u32 << bits) - 1) as f32, f32::from(black));
+    let assumed = setup.params.black_level.map_or(black, |b| b as f32);
+    let (black_scale, black_offset) = ((max - black) / (max - assumed), (black - assumed) / (max - assumed));
 
     let pixel = |x: u32, y: u32| -> [f32; 3] {
+        // The output's flips: which part of the sensor this pixel shows.
+        let x = if look.transform & 1 != 0 { vw - 1 - x } else { x };
+        let y = if look.transform & 2 != 0 { vh - 1 - y } else { y };
         let sx = fx0 as f32 + (x as f32 + 0.5) * fw as f32 / vw as f32;
         let sy = fy0 as f32 + (y as f32 + 0.5) * fh as f32 / vh as f32;
         let light = setup.scene.sample(sx / full_w as f32, sy / full_h as f32);
-        let r2 = ((sx - cx) * (sx - cx) + (sy - cy) * (sy - cy)) / half_diag2;
-        let gains = shading.as_ref().map(|s| s.at(sx, sy));
+        let (r2, r2_stock) = (optics.r2(sx, sy), optics.r2_stock(sx, sy));
+        // The table is laid out as the calibration raw was read out.
+        let gains = shading.as_ref().map(|s| {
+            let tx = if ref_transform & 1 != 0 { full_w as f32 - sx } else { sx };
+            let ty = if ref_transform & 2 != 0 { full_h as f32 - sy } else { sy };
+            s.at(tx, ty)
+        });
         // The ISP, in the Pi's order, on what the sensor saw (the raw): lens
         // shading (the override, else the stock lens's own table), white
-        // balance, (demosaic), colour matrix, gamma.
+        // balance, (demosaic), dynamic range compression, colour matrix,
+        // gamma, then the picture controls.
         let linear: [f32; 3] = std::array::from_fn(|c| {
             let v = 1.0 / (1.0 + k[c] * r2);
-            let raw = light[c] * v * v * exposure * sens[c];
-            let shading = gains.map_or_else(|| stock_lens_gain(k[c], r2), |g| g[c]);
-            (raw * shading * awb[c]).clamp(0.0, 1.0)
+            let raw = (light[c] * v * v * exposure * sens[c]).min(1.0) * black_scale + black_offset;
+            let shading = gains.map_or_else(|| stock_lens_gain(k[c], r2_stock), |g| g[c]);
+            (raw * shading * awb[c]).clamp(0.0, 1.0).powf(drc)
         });
-        std::array::from_fn(|c| {
+        look.apply(std::array::from_fn(|c| {
             let m = &COLOUR_MATRIX[c];
             let mixed = (m[0] * linear[0] + m[1] * linear[1] + m[2] * linear[2]).clamp(0.0, 1.0);
             mixed.powf(1.0 / GAMMA)
-        })
+        }))
     };
 
     match fmt.encoding {
@@ -676,6 +886,52 @@ fn draw(setup: &Setup, settings: &Settings, out: &mut [u8]) {
             }
         }
     }
+    let amount = look.sharpen_amount();
+    if amount != 0.0 {
+        match fmt.encoding {
+            // Luma only, as the ISP sharpens.
+            sys::MMAL_ENCODING_I420 => unsharp(out, 0, 1, stride, (vw as usize, vh as usize), amount),
+            sys::MMAL_ENCODING_RGB24 | sys::MMAL_ENCODING_BGR24 => {
+                for c in 0..3 {
+                    unsharp(out, c, 3, stride, (vw as usize, vh as usize), amount);
+                }
+            }
+            _ => {
+                for c in 0..3 {
+                    unsharp(out, c, 4, stride, (vw as usize, vh as usize), amount);
+                }
+            }
+        }
+    }
+}
+
+/// An unsharp mask over one channel (bytes `first`, `first + step`, ...
+/// of each row of `stride` bytes, `size` pixels): each pixel moves away
+/// from its 3x3 neighbourhood's mean by `amount` of the difference, so
+/// 1 sharpens and -1 gives the mean (a blur).
+fn unsharp(out: &mut [u8], first: usize, step: usize, stride: usize, size: (usize, usize), amount: f32) {
+    let (w, h) = size;
+    if w < 3 || h < 3 {
+        return;
+    }
+    let at = |x: usize, y: usize| y * stride + first + x * step;
+    let mut previous = vec![0u8; w];
+    let mut current: Vec<u8> = (0..w).map(|x| out[at(x, 0)]).collect();
+    for y in 0..h {
+        let next: Vec<u8> = (0..w).map(|x| out[at(x, (y + 1).min(h - 1))]).collect();
+        let above = if y == 0 { &current } else { &previous };
+        for x in 0..w {
+            let (l, r) = (x.saturating_sub(1), (x + 1).min(w - 1));
+            let sum: u32 = [above, &current, &next]
+                .iter()
+                .map(|row| u32::from(row[l]) + u32::from(row[x]) + u32::from(row[r]))
+                .sum();
+            let mean = sum as f32 / 9.0;
+            let v = f32::from(current[x]);
+            out[at(x, y)] = (v + amount * (v - mean)).round().clamp(0.0, 255.0) as u8;
+        }
+        previous = std::mem::replace(&mut current, next);
+    }
 }
 
 fn to_u8(v: f32) -> u8 {
@@ -693,6 +949,7 @@ mod tests {
             raw: false,
             sensor: Sensor::Imx219,
             params: CameraParams::new(Sensor::Imx219),
+            look: Look::default(),
             format: VideoFormat {
                 encoding,
                 width: align(w, 32),
@@ -738,13 +995,170 @@ mod tests {
         assert!((corner as f32) < 0.85 * centre as f32, "corner {corner} centre {centre}");
         let mut s2 = s.clone();
         let (gw, gh) = (3280 / 64 + 1, 2464 / 64 + 1);
-        s2.params.lens_shading =
-            Some(Arc::new(ShadingTable { width: gw, height: gh, stride: gw, gains: vec![32; gw * gh * 4] }));
+        s2.params.lens_shading = Some(Arc::new(ShadingTable {
+            width: gw,
+            height: gh,
+            stride: gw,
+            gains: vec![32; gw * gh * 4],
+            ref_transform: 0,
+        }));
         // A unity override replaces the built-in table: darker corners, the
         // same centre.
         let unity = prepare(&s2);
         assert!(at(&unity.base, 1, 1, 1) < corner, "unity {} built-in {corner}", at(&unity.base, 1, 1, 1));
         assert!(at(&unity.base, 164, 123, 1).abs_diff(centre) <= 2);
+    }
+
+    /// The noise-free RGB24 picture of `s` as rows of pixels.
+    fn rgb(s: &Setup) -> Vec<Vec<[u8; 3]>> {
+        let p = prepare(s);
+        let (w, h) = s.format.visible();
+        let stride = s.format.geometry().0;
+        (0..h as usize)
+            .map(|y| (0..w as usize).map(|x| std::array::from_fn(|c| p.base[y * stride + x * 3 + c])).collect())
+            .collect()
+    }
+
+    fn mean(img: &[Vec<[u8; 3]>]) -> f64 {
+        let n = img.len() * img[0].len() * 3;
+        img.iter().flatten().flatten().map(|&v| f64::from(v)).sum::<f64>() / n as f64
+    }
+
+    /// Sum of absolute differences between horizontal neighbours: detail.
+    fn detail(img: &[Vec<[u8; 3]>]) -> f64 {
+        img.iter().flat_map(|row| row.windows(2).map(|w| f64::from(w[0][1].abs_diff(w[1][1])))).sum()
+    }
+
+    #[test]
+    fn picture_controls_change_the_picture_as_named() {
+        let plain = setup(sys::MMAL_ENCODING_RGB24, 160, 120, Scene::Chart);
+        let base = rgb(&plain);
+        let with = |f: &dyn Fn(&mut Look)| {
+            let mut s = plain.clone();
+            f(&mut s.look);
+            rgb(&s)
+        };
+        assert!(mean(&with(&|l| l.brightness = 0.7)) > mean(&base) + 30.0);
+        assert!(mean(&with(&|l| l.brightness = 0.3)) < mean(&base) - 30.0);
+        // Contrast -100: flat mid-grey.
+        assert!(with(&|l| l.contrast = -1.0).iter().flatten().flatten().all(|&v| v.abs_diff(128) <= 1));
+        // Saturation -100: grey, every pixel.
+        let grey = with(&|l| l.saturation = -1.0);
+        assert!(grey.iter().flatten().all(|p| p[0].abs_diff(p[1]) <= 1 && p[1].abs_diff(p[2]) <= 1));
+        assert!(base.iter().flatten().any(|p| p[0].abs_diff(p[2]) > 20), "the chart has colour");
+        // Negative: each level inverted.
+        let negative = with(&|l| l.effect = IMAGEFX_NEGATIVE);
+        for (a, b) in base.iter().flatten().zip(negative.iter().flatten()) {
+            for c in 0..3 {
+                assert!((255 - a[c]).abs_diff(b[c]) <= 1, "{a:?} {b:?}");
+            }
+        }
+        // Colour swap: red and blue trade places.
+        let swapped = with(&|l| l.effect = IMAGEFX_COLOURSWAP);
+        assert!(base.iter().flatten().zip(swapped.iter().flatten()).all(|(a, b)| a[0] == b[2] && a[2] == b[0]));
+        // A colour effect with U = V = 128: grey.
+        let mono = with(&|l| l.colour = Some((128, 128)));
+        assert!(mono.iter().flatten().all(|p| p[0].abs_diff(p[1]) <= 1 && p[1].abs_diff(p[2]) <= 1));
+        // Sharpness: more detail, or less.
+        assert!(detail(&with(&|l| l.sharpness = 1.0)) > 1.2 * detail(&base));
+        assert!(detail(&with(&|l| l.sharpness = -1.0)) < 0.9 * detail(&base));
+        assert!(detail(&with(&|l| l.effect = IMAGEFX_BLUR)) < 0.9 * detail(&base));
+        // Dynamic range compression lifts the shadows.
+        let darkest = |img: &[Vec<[u8; 3]>]| img.iter().flatten().map(|p| p[1]).min().unwrap();
+        let mut dark = plain.clone();
+        dark.params.shutter_us = 2000;
+        let lifted = {
+            let mut s = dark.clone();
+            s.look.drc = 3;
+            rgb(&s)
+        };
+        assert!(darkest(&lifted) > darkest(&rgb(&dark)));
+        // A black level set below the sensor's lifts the blacks too.
+        let mut low_black = dark.clone();
+        low_black.params.black_level = Some(0);
+        assert!(darkest(&rgb(&low_black)) > darkest(&rgb(&dark)) + 10);
+        // Kept, not drawn: an effect the ISP does not draw leaves the picture.
+        assert!(!effect_is_drawn(22));
+        assert_eq!(with(&|l| l.effect = 22), base);
+    }
+
+    #[test]
+    fn exposure_compensation_moves_the_automatic_exposure_in_sixths_of_a_stop() {
+        let mut s = setup(sys::MMAL_ENCODING_I420, 64, 48, Scene::flat());
+        let plain = s.settings().exposure_us;
+        s.look.exposure_comp = 6;
+        assert_eq!(s.settings().exposure_us, plain * 2);
+        s.look.exposure_comp = -6;
+        assert_eq!(s.settings().exposure_us, plain / 2);
+        // A fixed shutter is not compensated.
+        s.params.shutter_us = 5000;
+        assert_eq!(s.settings().exposure_us, 5000);
+    }
+
+    #[test]
+    fn flips_mirror_the_picture() {
+        let plain = setup(sys::MMAL_ENCODING_RGB24, 160, 120, Scene::Chart);
+        let base = rgb(&plain);
+        for transform in 1..4u8 {
+            let mut s = plain.clone();
+            s.look.transform = transform;
+            let flipped = rgb(&s);
+            let (w, h) = (base[0].len(), base.len());
+            for (y, row) in flipped.iter().enumerate() {
+                for (x, px) in row.iter().enumerate() {
+                    let sx = if transform & 1 != 0 { w - 1 - x } else { x };
+                    let sy = if transform & 2 != 0 { h - 1 - y } else { y };
+                    assert_eq!(*px, base[sy][sx], "transform {transform} at {x},{y}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn flips_change_the_bayer_order_as_the_ov5647_shows() {
+        // Research §7 and cpixip's observations on the OV5647 (GBRG): vflip
+        // gives RGGB, hflip BGGR, both GRBG.
+        assert_eq!([0, 2, 1, 3].map(|t| flipped_order(1, t)), [1, 0, 2, 3]);
+        for order in 0..4 {
+            assert_eq!(flipped_order(flipped_order(order, 3), 3), order);
+            assert_eq!(flipped_order(flipped_order(order, 1), 2), flipped_order(order, 3));
+        }
+    }
+
+    #[test]
+    fn the_raw_reads_out_flipped_with_the_order_and_transform_in_its_header() {
+        let mut s = setup(sys::MMAL_ENCODING_I420, 64, 48, Scene::flat());
+        s.raw = true;
+        s.params.sensor_mode = 7; // 640x480: a small raw
+        for transform in 0..4u8 {
+            s.look.transform = transform;
+            let block = raw_block(&prepare(&s), 1).unwrap();
+            assert_eq!(u16::from_le_bytes([block[240], block[241]]), u16::from(transform));
+            let order = block[244];
+            assert_eq!(order, flipped_order(0, transform));
+            // Mean high byte of each site of the 2x2 cell near the centre;
+            // the IMX219 sees white light as G > B > R.
+            let stride = (640 * 5 / 4usize).next_multiple_of(32);
+            let site = |dx: usize, dy: usize| -> f64 {
+                (0..40)
+                    .map(|i| {
+                        let (x, y) = (300 + 2 * (i % 10) + dx, 220 + 2 * (i / 10) + dy);
+                        f64::from(block[32768 + y * stride + x / 4 * 5 + x % 4])
+                    })
+                    .sum::<f64>()
+                    / 40.0
+            };
+            // Where this order puts R, G and B.
+            let (r, b) = match order {
+                0 => ((0, 0), (1, 1)),
+                1 => ((0, 1), (1, 0)),
+                2 => ((1, 1), (0, 0)),
+                _ => ((1, 0), (0, 1)),
+            };
+            let g = (1 - r.0, r.1);
+            let (r, g, b) = (site(r.0, r.1), site(g.0, g.1), site(b.0, b.1));
+            assert!(r < b && b < g, "transform {transform}, order {order}: R {r} G {g} B {b}");
+        }
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::core::params::{ratio, rational, read, reply};
 use crate::core::{Io, PendingEvent};
 use crate::format::VideoFormat;
 use crate::objects::Status;
-use crate::sensor::{self, CameraParams, Prepared, Sensor, Settings, Setup, ShadingTable};
+use crate::sensor::{self, CameraParams, Look, Prepared, Sensor, Settings, Setup, ShadingTable};
 use crate::{CameraFault, Pacing};
 
 /// Bumped when the scene changes, so every camera prepares its picture anew.
@@ -37,8 +37,8 @@ pub(crate) struct Camera {
     /// The settings last reported in a change event.
     reported: Option<Settings>,
     outputs: [Output; 3],
-    /// Parameters kept as given (their effect is not emulated): the control
-    /// port's, then each output's.
+    /// Parameters kept as given, the picture controls among them (see
+    /// [`Camera::look`]): the control port's, then each output's.
     kept: [Kept; 4],
     /// Names this camera's OPAQUE images (`crate::opaque`), which go with it.
     images: u64,
@@ -98,9 +98,50 @@ impl Camera {
             raw: index == STILL && self.outputs[index].raw,
             sensor: self.sensor,
             params: self.params.clone(),
+            look: self.look(index),
             format: self.outputs[index].format,
             fps: self.fps(index),
             scene: crate::scene(),
+        }
+    }
+
+    /// The picture controls set on the control port and output `index`'s
+    /// orientation (`MIRROR`, and `ROTATION` 180 as both flips).
+    fn look(&self, index: usize) -> Look {
+        let control = |id| self.kept[0].words(kept::CAMERA_CONTROL, id);
+        let output = |id| self.kept[1 + index].words(kept::CAMERA_OUTPUT, id);
+        let rational = |id| {
+            let w = control(id);
+            let (num, den) = (w[0] as i32, w[1] as i32);
+            if den == 0 {
+                0.0
+            } else {
+                num as f32 / den as f32
+            }
+        };
+        let colour = control(sys::MMAL_PARAMETER_COLOUR_EFFECT);
+        let mirror = output(sys::MMAL_PARAMETER_MIRROR)[0];
+        // MMAL_PARAM_MIRROR_T: 1 vertical, 2 horizontal, 3 both; as a
+        // transform, bit 0 is horizontal and bit 1 vertical.
+        let mut transform = match mirror {
+            1 => 2,
+            2 => 1,
+            3 => 3,
+            _ => 0,
+        };
+        if output(sys::MMAL_PARAMETER_ROTATION)[0] as i32 % 360 == 180 {
+            transform ^= 3;
+        }
+        Look {
+            brightness: rational(sys::MMAL_PARAMETER_BRIGHTNESS).clamp(0.0, 1.0),
+            contrast: rational(sys::MMAL_PARAMETER_CONTRAST).clamp(-1.0, 1.0),
+            saturation: rational(sys::MMAL_PARAMETER_SATURATION).clamp(-1.0, 1.0),
+            sharpness: rational(sys::MMAL_PARAMETER_SHARPNESS).clamp(-1.0, 1.0),
+            exposure_comp: control(sys::MMAL_PARAMETER_EXPOSURE_COMP)[0] as i32,
+            effect: control(sys::MMAL_PARAMETER_IMAGE_EFFECT)[0],
+            colour: (colour[0] != 0).then(|| (colour[1].min(255) as u8, colour[2].min(255) as u8)),
+            drc: control(sys::MMAL_PARAMETER_DYNAMIC_RANGE_COMPRESSION)[0],
+            transform,
         }
     }
 
@@ -124,6 +165,10 @@ impl Camera {
 
     fn set_output_parameter(&mut self, index: usize, id: u32, data: &[u8]) -> Result<(), Status> {
         if let Some(result) = self.kept[1 + index].set(kept::CAMERA_OUTPUT, id, data) {
+            // Mirror and rotation change the picture.
+            if result.is_ok() {
+                self.changed();
+            }
             return result;
         }
         let o = &mut self.outputs[index];
@@ -160,6 +205,16 @@ impl Camera {
 
     fn set_control_parameter(&mut self, id: u32, data: &[u8], enabled: bool) -> Result<(), Status> {
         if let Some(result) = self.kept[0].set(kept::CAMERA_CONTROL, id, data) {
+            // The picture controls change the picture.
+            if result.is_ok() {
+                if id == sys::MMAL_PARAMETER_IMAGE_EFFECT {
+                    let effect = self.kept[0].words(kept::CAMERA_CONTROL, id)[0];
+                    if !sensor::effect_is_drawn(effect) {
+                        log::info!("image effect {effect} is kept; the software VideoCore does not draw it");
+                    }
+                }
+                self.changed();
+            }
             return result;
         }
         let sensor = self.sensor;
@@ -237,6 +292,15 @@ impl Camera {
                 }
             }
             sys::MMAL_PARAMETER_LENS_SHADING_OVERRIDE => p.lens_shading = read_lens_shading(sensor, data)?,
+            sys::MMAL_PARAMETER_BLACK_LEVEL => {
+                let level = uint()?;
+                let (_, bits, _) = sensor.raw_layout();
+                if level >= (1 << bits) - 1 {
+                    log::error!("black level {level}: the {}-bit sensor's levels end at {}", bits, (1 << bits) - 1);
+                    return Err(sys::MMAL_EINVAL);
+                }
+                p.black_level = Some(level);
+            }
             _ => return Err(sys::MMAL_ENOSYS),
         }
         self.changed();
@@ -250,6 +314,9 @@ fn read_lens_shading(sensor: Sensor, data: &[u8]) -> Result<Option<Arc<ShadingTa
     let p = read::<sys::MMAL_PARAMETER_LENS_SHADING_T>(data)?;
     let (cell, width, stride, height, handle) =
         (p.grid_cell_size, p.grid_width, p.grid_stride, p.grid_height, p.mem_handle_table);
+    // VC_IMAGE_TRANSFORM_T: flips are bits 0 and 1; a transpose (bit 2)
+    // has no sensor readout to match and is taken as none.
+    let ref_transform = (p.ref_transform & 3) as u8;
     if p.enabled == 0 {
         return Ok(None);
     }
@@ -282,7 +349,13 @@ fn read_lens_shading(sensor: Sensor, data: &[u8]) -> Result<Option<Arc<ShadingTa
         log::error!("lens shading: cannot read VCSM block {handle:#x}: {e}");
         sys::MMAL_EINVAL
     })?;
-    Ok(Some(Arc::new(ShadingTable { width: width as usize, height: height as usize, stride: stride as usize, gains })))
+    Ok(Some(Arc::new(ShadingTable {
+        width: width as usize,
+        height: height as usize,
+        stride: stride as usize,
+        gains,
+        ref_transform,
+    })))
 }
 
 /// `MMAL_PARAMETER_CAMERA_SETTINGS_T` after its header.
@@ -448,6 +521,9 @@ impl Component for Camera {
             sys::MMAL_PARAMETER_ANALOG_GAIN => gain(out, q.analog_gain),
             sys::MMAL_PARAMETER_DIGITAL_GAIN => gain(out, q.digital_gain),
             sys::MMAL_PARAMETER_CAMERA_SETTINGS => Ok(write_settings(out, &self.setup(1).settings())),
+            sys::MMAL_PARAMETER_BLACK_LEVEL => {
+                uint(out, q.black_level.unwrap_or(u32::from(self.sensor.raw_layout().2)))
+            }
             _ => self.kept[0].get(kept::CAMERA_CONTROL, id, out).ok_or(sys::MMAL_ENOSYS),
         }
     }

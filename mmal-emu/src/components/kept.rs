@@ -1,6 +1,8 @@
-//! Parameters a component accepts and answers back, as the firmware does,
-//! whose effect on the picture is not emulated: the value set is kept and
-//! read back; until one is set, the firmware's default is answered.
+//! Parameters a component keeps as given and answers back, as the firmware
+//! does: the value set is read back; until one is set, the firmware's
+//! default is answered. A component acts on those it emulates (the
+//! camera's picture controls, through [`Kept::words`]); the others only
+//! read back.
 
 use mmal_sys as sys;
 
@@ -111,6 +113,18 @@ impl Kept {
             None => self.values.push((id, payload)),
         }
         Some(Ok(()))
+    }
+
+    /// The first words of a parameter of `specs` (the value set, or the
+    /// default), for the component to act on; zeros past its end.
+    pub(crate) fn words(&self, specs: &[Spec], id: u32) -> [u32; 4] {
+        let default = specs.iter().find(|s| s.id == id).map_or(&[][..], |s| s.default);
+        let value = self.values.iter().find(|(i, _)| *i == id).map_or(default, |(_, v)| v.as_slice());
+        let mut out = [0u32; 4];
+        for (w, bytes) in out.iter_mut().zip(value.chunks_exact(4)) {
+            *w = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+        }
+        out
     }
 
     /// Answers a parameter of `specs` into `out` (a reply's payload): the
