@@ -6,8 +6,9 @@
 //! `FRAME_END` and `EOS`, as a Pi's still does. A still the camera took
 //! with raw capture (`ENABLE_RAW_CAPTURE` on its still port, OPAQUE
 //! input) gets its raw Bayer block appended, as `raspistill -r` files
-//! have it. Thumbnails are accepted (`THUMBNAIL_CONFIGURATION` is kept)
-//! but not embedded.
+//! have it. A thumbnail (`THUMBNAIL_CONFIGURATION` on the control port)
+//! goes into the EXIF block's IFD1 as a small JPEG, where readers of EXIF
+//! look for it.
 
 use std::sync::{Arc, Mutex};
 
@@ -31,7 +32,8 @@ const DEFAULT_QUALITY: u32 = 85;
 
 /// The control port's parameters kept as given.
 static CONTROL: &[Spec] = &[
-    // Enabled, 64x48 at quality 35 when enabled by a client.
+    // enable, width, height, quality: off until a client asks (raspistill
+    // and picamera ask for 64x48 at quality 35).
     Spec { id: sys::MMAL_PARAMETER_THUMBNAIL_CONFIGURATION, sizes: (16, 16), default: kept::words!(0, 0, 0, 0) },
 ];
 
@@ -44,6 +46,8 @@ struct Settings {
     exif_disabled: bool,
     /// EXIF tags set by the client, `IFD0.Model`-style keys, in order.
     exif: Vec<(String, String)>,
+    /// The thumbnail's width, height and quality, when enabled.
+    thumbnail: Option<(u32, u32, u8)>,
 }
 
 pub(crate) struct ImageEncode {
@@ -60,6 +64,7 @@ impl ImageEncode {
                 restart_interval: 0,
                 exif_disabled: false,
                 exif: Vec::new(),
+                thumbnail: None,
             })),
             control: Kept::default(),
         }
@@ -149,7 +154,11 @@ impl Component for ImageEncode {
     }
 
     fn encoder(&self) -> Option<Arc<dyn Encode>> {
-        Some(Arc::new(Jpeg { settings: lock(&self.settings).clone() }))
+        let mut settings = lock(&self.settings).clone();
+        let [enable, width, height, quality] = self.control.words(CONTROL, sys::MMAL_PARAMETER_THUMBNAIL_CONFIGURATION);
+        settings.thumbnail = (enable != 0 && width > 0 && height > 0)
+            .then(|| (width.min(u32::from(u16::MAX)), height.min(u32::from(u16::MAX)), quality.clamp(1, 100) as u8));
+        Some(Arc::new(Jpeg { settings }))
     }
 }
 
@@ -172,7 +181,9 @@ impl Encode for Jpeg {
             encoder.set_restart_interval(s.restart_interval as u16);
         }
         if !s.exif_disabled {
-            if let Err(e) = encoder.add_app_segment(1, exif_block(&s.exif)) {
+            let thumbnail =
+                s.thumbnail.and_then(|(tw, th, quality)| thumbnail(&rgb, (width, height), (tw, th), quality));
+            if let Err(e) = encoder.add_app_segment(1, exif_block(&s.exif, thumbnail.as_deref())) {
                 log::error!("vc.ril.image_encode: EXIF: {e}");
             }
         }
@@ -202,11 +213,53 @@ const IFD0_TAGS: [(&str, u16); 7] = [
     ("IFD0.Copyright", 0x8298),
 ];
 
+/// The largest EXIF block an APP1 segment holds (its length field counts
+/// itself).
+const APP1_MAX: usize = 65533;
+
+/// A `tw` x `th` JPEG at `quality` of the packed RGB24 picture `rgb`
+/// (`size`), each pixel the mean of the area it covers. `None`, logged,
+/// when it cannot be made.
+fn thumbnail(rgb: &[u8], size: (u32, u32), thumb: (u32, u32), quality: u8) -> Option<Vec<u8>> {
+    let ((w, h), (tw, th)) = ((size.0 as usize, size.1 as usize), (thumb.0 as usize, thumb.1 as usize));
+    if tw > w || th > h {
+        log::warn!("vc.ril.image_encode: a {tw}x{th} thumbnail of a {w}x{h} picture is not made");
+        return None;
+    }
+    let mut small = Vec::with_capacity(tw * th * 3);
+    for ty in 0..th {
+        let (y0, y1) = (ty * h / th, ((ty + 1) * h / th).max(ty * h / th + 1));
+        for tx in 0..tw {
+            let (x0, x1) = (tx * w / tw, ((tx + 1) * w / tw).max(tx * w / tw + 1));
+            let mut sum = [0u64; 3];
+            for y in y0..y1 {
+                for px in rgb[(y * w + x0) * 3..(y * w + x1) * 3].chunks_exact(3) {
+                    for c in 0..3 {
+                        sum[c] += u64::from(px[c]);
+                    }
+                }
+            }
+            let n = ((y1 - y0) * (x1 - x0)) as u64;
+            small.extend(sum.map(|v| ((v + n / 2) / n) as u8));
+        }
+    }
+    let mut data = Vec::new();
+    let encoder = jpeg_encoder::Encoder::new(&mut data, quality);
+    match encoder.encode(&small, tw as u16, th as u16, jpeg_encoder::ColorType::Rgb) {
+        Ok(()) => Some(data),
+        Err(e) => {
+            log::error!("vc.ril.image_encode: thumbnail: {e}");
+            None
+        }
+    }
+}
+
 /// An APP1 `Exif` block: a little-endian TIFF with IFD0 holding the
 /// client's tags over the defaults a Pi writes (`Make` `RaspberryPi`,
-/// `Model` `RP_` and the sensor's name). Tags the encoder does not know
-/// are logged and left out.
-fn exif_block(tags: &[(String, String)]) -> Vec<u8> {
+/// `Model` `RP_` and the sensor's name), and IFD1 with the thumbnail, if
+/// any, after it. Tags the encoder does not know are logged and left out;
+/// a thumbnail too large for the segment is logged and left out.
+fn exif_block(tags: &[(String, String)], thumbnail: Option<&[u8]>) -> Vec<u8> {
     let model = format!("RP_{}", crate::sensor().name());
     let mut entries: Vec<(u16, String)> = vec![(0x010f, "RaspberryPi".to_owned()), (0x0110, model)];
     for (key, value) in tags {
@@ -242,9 +295,35 @@ fn exif_block(tags: &[(String, String)]) -> Vec<u8> {
             strings.extend_from_slice(&text);
         }
     }
+    let next_ifd_at = b.len();
     b.extend_from_slice(&0u32.to_le_bytes());
     debug_assert_eq!(b.len() - tiff_start, 8 + ifd_len);
     b.extend_from_slice(&strings);
+    // IFD1: Compression 6 (JPEG), JPEGInterchangeFormat and its length,
+    // then the thumbnail.
+    const IFD1_LEN: usize = 2 + 12 * 3 + 4;
+    match thumbnail {
+        Some(jpeg) if b.len() + IFD1_LEN + jpeg.len() <= APP1_MAX => {
+            let ifd1 = b.len() - tiff_start;
+            b[next_ifd_at..next_ifd_at + 4].copy_from_slice(&(ifd1 as u32).to_le_bytes());
+            let entry = |b: &mut Vec<u8>, tag: u16, kind: u16, value: u32| {
+                b.extend_from_slice(&tag.to_le_bytes());
+                b.extend_from_slice(&kind.to_le_bytes());
+                b.extend_from_slice(&1u32.to_le_bytes());
+                b.extend_from_slice(&value.to_le_bytes());
+            };
+            b.extend_from_slice(&3u16.to_le_bytes());
+            entry(&mut b, 0x0103, 3, 6); // SHORT, left-justified in the word
+            entry(&mut b, 0x0201, 4, (ifd1 + IFD1_LEN) as u32);
+            entry(&mut b, 0x0202, 4, jpeg.len() as u32);
+            b.extend_from_slice(&0u32.to_le_bytes());
+            b.extend_from_slice(jpeg);
+        }
+        Some(jpeg) => {
+            log::warn!("vc.ril.image_encode: a {}-byte thumbnail does not fit the EXIF block; left out", jpeg.len())
+        }
+        None => {}
+    }
     b
 }
 
@@ -254,7 +333,10 @@ mod tests {
 
     #[test]
     fn the_exif_block_is_a_tiff_with_the_pi_defaults() {
-        let b = exif_block(&[("IFD0.Artist".to_owned(), "me".to_owned()), ("GPS.Nothing".to_owned(), "x".to_owned())]);
+        let b = exif_block(
+            &[("IFD0.Artist".to_owned(), "me".to_owned()), ("GPS.Nothing".to_owned(), "x".to_owned())],
+            None,
+        );
         assert_eq!(&b[..6], b"Exif\0\0");
         let tiff = &b[6..];
         assert_eq!(&tiff[..4], b"II\x2a\x00");
@@ -276,6 +358,42 @@ mod tests {
         assert_eq!(string(0), "RaspberryPi");
         assert_eq!(string(1), format!("RP_{}", crate::sensor().name()));
         assert_eq!(string(2), "me");
+        // No thumbnail: no IFD1.
+        let next = 10 + 12 * 3;
+        assert_eq!(&tiff[next..next + 4], &[0; 4]);
+    }
+
+    #[test]
+    fn a_thumbnail_goes_into_ifd1_as_a_jpeg_of_the_asked_size() {
+        // A left-to-right ramp, 320x240.
+        let rgb: Vec<u8> = (0..240).flat_map(|_| (0..320u32).flat_map(|x| [(x * 255 / 319) as u8; 3])).collect();
+        let jpeg = thumbnail(&rgb, (320, 240), (64, 48), 35).unwrap();
+        let b = exif_block(&[], Some(&jpeg));
+        let tiff = &b[6..];
+        let u16_at = |at: usize| u16::from_le_bytes([tiff[at], tiff[at + 1]]);
+        let u32_at = |at: usize| u32::from_le_bytes([tiff[at], tiff[at + 1], tiff[at + 2], tiff[at + 3]]) as usize;
+        let count = usize::from(u16_at(8));
+        let ifd1 = u32_at(10 + 12 * count);
+        assert!(ifd1 > 0);
+        assert_eq!(u16_at(ifd1), 3);
+        let tag = |i: usize| (u16_at(ifd1 + 2 + 12 * i), u32_at(ifd1 + 10 + 12 * i));
+        assert_eq!(tag(0), (0x0103, 6));
+        let (offset, len) = (tag(1), tag(2));
+        assert_eq!((offset.0, len.0), (0x0201, 0x0202));
+        let embedded = &tiff[offset.1..offset.1 + len.1];
+        assert_eq!(embedded, &jpeg[..]);
+        let mut decoder = jpeg_decoder::Decoder::new(embedded);
+        let pixels = decoder.decode().unwrap();
+        let info = decoder.info().unwrap();
+        assert_eq!((info.width, info.height), (64, 48));
+        // Still the ramp: dark on the left, light on the right.
+        assert!(pixels[3 * (24 * 64 + 2)] < 40 && pixels[3 * (24 * 64 + 61)] > 215);
+        // Larger than the picture: none.
+        assert!(thumbnail(&rgb, (320, 240), (640, 48), 35).is_none());
+        // Too large for the segment: left out, IFD0 still there.
+        let huge = vec![0u8; APP1_MAX];
+        let b = exif_block(&[], Some(&huge));
+        assert!(b.len() < 1024);
     }
 
     #[test]
