@@ -431,6 +431,12 @@ mode_enum!(
         Negative = 1,
         /// Solarise.
         Solarize = 2,
+        /// Posterise (the first of two).
+        Posterize = 3,
+        /// Whiteboard.
+        Whiteboard = 4,
+        /// Blackboard.
+        Blackboard = 5,
         /// Sketch.
         Sketch = 6,
         /// Denoise.
@@ -507,6 +513,289 @@ mode_enum!(
         High = 3,
     }
 );
+
+scalar!(
+    /// `MMAL_PARAMETER_BLACK_LEVEL`: the level the ISP takes as black, at
+    /// the sensor's bit depth (64 of 1023 on the OV5647 and IMX219, 256 of
+    /// 4095 on the IMX477). The camera's control port reports its sensor's;
+    /// set on an ISP input, it tells the ISP what the raw data holds.
+    BlackLevel(u32), sys::MMAL_PARAMETER_BLACK_LEVEL, "BLACK_LEVEL", sys::MMAL_PARAMETER_UINT32_T, value,
+    |v| v, |v| v
+);
+
+/// `MMAL_PARAMETER_COLOUR_EFFECT`: every pixel gets the same chroma (U
+/// and V, 0 to 255), keeping its luma; U = V = 128 gives a grey picture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ColourEffect {
+    /// Off (the default): the picture's own colours.
+    Off,
+    /// Fixed chroma.
+    Fixed {
+        /// U, 128 is neutral.
+        u: u8,
+        /// V, 128 is neutral.
+        v: u8,
+    },
+}
+
+impl Parameter for ColourEffect {
+    const ID: u32 = sys::MMAL_PARAMETER_COLOUR_EFFECT;
+    const NAME: &'static str = "COLOUR_EFFECT";
+}
+
+impl GetParameter for ColourEffect {
+    type C = sys::MMAL_PARAMETER_COLOURFX_T;
+    fn from_c(c: &Self::C, _size: usize) -> Result<Self> {
+        Ok(if c.enable == 0 {
+            ColourEffect::Off
+        } else {
+            ColourEffect::Fixed { u: c.u.min(255) as u8, v: c.v.min(255) as u8 }
+        })
+    }
+}
+
+impl SetParameter for ColourEffect {
+    type C = sys::MMAL_PARAMETER_COLOURFX_T;
+    fn to_c(&self) -> Result<Self::C> {
+        let (enable, u, v) = match *self {
+            ColourEffect::Off => (0, 128, 128),
+            ColourEffect::Fixed { u, v } => (1, u32::from(u), u32::from(v)),
+        };
+        Ok(Self::C::with_id(Self::ID).tap(|c| (c.enable, c.u, c.v) = (enable, u, v)))
+    }
+}
+
+/// `MMAL_PARAMETER_THUMBNAIL_CONFIGURATION`, on an image encoder's control
+/// port: a small JPEG of each picture in its EXIF block (IFD1), where
+/// viewers look for a preview. Off by default; raspistill and picamera ask
+/// for `Thumbnail::new(64, 48, 35)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Thumbnail {
+    /// Whether to embed one.
+    pub enable: bool,
+    /// Its width in pixels.
+    pub width: u32,
+    /// Its height in pixels.
+    pub height: u32,
+    /// Its JPEG quality, 1 to 100.
+    pub quality: u32,
+}
+
+impl Thumbnail {
+    /// No thumbnail.
+    pub const OFF: Thumbnail = Thumbnail { enable: false, width: 0, height: 0, quality: 0 };
+
+    /// A `width` x `height` thumbnail at JPEG `quality`.
+    pub fn new(width: u32, height: u32, quality: u32) -> Thumbnail {
+        Thumbnail { enable: true, width, height, quality }
+    }
+}
+
+impl Parameter for Thumbnail {
+    const ID: u32 = sys::MMAL_PARAMETER_THUMBNAIL_CONFIGURATION;
+    const NAME: &'static str = "THUMBNAIL_CONFIGURATION";
+}
+
+impl GetParameter for Thumbnail {
+    type C = sys::MMAL_PARAMETER_THUMBNAIL_CONFIG_T;
+    fn from_c(c: &Self::C, _size: usize) -> Result<Self> {
+        Ok(Thumbnail { enable: c.enable != 0, width: c.width, height: c.height, quality: c.quality })
+    }
+}
+
+impl SetParameter for Thumbnail {
+    type C = sys::MMAL_PARAMETER_THUMBNAIL_CONFIG_T;
+    fn to_c(&self) -> Result<Self::C> {
+        if self.enable && (self.width == 0 || self.height == 0 || !(1..=100).contains(&self.quality)) {
+            return Err(Error::InvalidParameter(format!(
+                "thumbnail {}x{} at quality {}: the size must not be 0 and the quality must be 1 to 100",
+                self.width, self.height, self.quality
+            )));
+        }
+        Ok(Self::C::with_id(Self::ID).tap(|c| {
+            (c.enable, c.width, c.height, c.quality) = (u32::from(self.enable), self.width, self.height, self.quality);
+        }))
+    }
+}
+
+/// The longest annotation text, in bytes (the firmware's buffer holds 256
+/// with the terminating NUL).
+pub const ANNOTATE_MAX_TEXT: usize = 255;
+
+/// `MMAL_PARAMETER_ANNOTATE` (its third revision, which picamera and
+/// raspistill send): text and figures the camera writes over its frames.
+/// [`AnnotateV4`] adds where the text goes.
+///
+/// ```
+/// use mmal::params::Annotate;
+/// let note = Annotate { show_frame_num: true, ..Annotate::text("bench 3") };
+/// assert!(note.enable);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Annotate {
+    /// Whether anything is written.
+    pub enable: bool,
+    /// The text, at most [`ANNOTATE_MAX_TEXT`] bytes, no NUL.
+    pub text: String,
+    /// The shutter speed.
+    pub show_shutter: bool,
+    /// The analogue gain.
+    pub show_analog_gain: bool,
+    /// The lens position.
+    pub show_lens: bool,
+    /// The autofocus state.
+    pub show_caf: bool,
+    /// Motion figures.
+    pub show_motion: bool,
+    /// The frame number.
+    pub show_frame_num: bool,
+    /// A background behind the text (black unless `background` is set).
+    pub text_background: bool,
+    /// The background's colour as Y, U, V.
+    pub background: Option<[u8; 3]>,
+    /// The text's colour as Y, U, V (white by default).
+    pub text_colour: Option<[u8; 3]>,
+    /// Text height in pixels, 6 to 160; 0 leaves the firmware's default.
+    pub text_size: u8,
+}
+
+impl Annotate {
+    /// `text`, enabled, the rest as the firmware defaults them.
+    pub fn text(text: impl Into<String>) -> Annotate {
+        Annotate { enable: true, text: text.into(), ..Annotate::default() }
+    }
+}
+
+impl Parameter for Annotate {
+    const ID: u32 = sys::MMAL_PARAMETER_ANNOTATE;
+    const NAME: &'static str = "ANNOTATE";
+}
+
+impl GetParameter for Annotate {
+    type C = sys::MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T;
+    fn from_c(c: &Self::C, _size: usize) -> Result<Self> {
+        let text: Vec<u8> = c.text.iter().map(|&b| b as u8).take_while(|&b| b != 0).collect();
+        let colour = |on: i32, yuv: [u8; 3]| (on != 0).then_some(yuv);
+        Ok(Annotate {
+            enable: c.enable != 0,
+            text: String::from_utf8_lossy(&text).into_owned(),
+            show_shutter: c.show_shutter != 0,
+            show_analog_gain: c.show_analog_gain != 0,
+            show_lens: c.show_lens != 0,
+            show_caf: c.show_caf != 0,
+            show_motion: c.show_motion != 0,
+            show_frame_num: c.show_frame_num != 0,
+            text_background: c.enable_text_background != 0,
+            background: colour(
+                c.custom_background_colour,
+                [c.custom_background_Y, c.custom_background_U, c.custom_background_V],
+            ),
+            text_colour: colour(c.custom_text_colour, [c.custom_text_Y, c.custom_text_U, c.custom_text_V]),
+            text_size: c.text_size,
+        })
+    }
+}
+
+impl SetParameter for Annotate {
+    type C = sys::MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T;
+    fn to_c(&self) -> Result<Self::C> {
+        if self.text.len() > ANNOTATE_MAX_TEXT || self.text.contains('\0') {
+            return Err(Error::InvalidParameter(format!(
+                "annotation text of {} bytes: at most {ANNOTATE_MAX_TEXT}, with no NUL",
+                self.text.len()
+            )));
+        }
+        let mut c = Self::C::with_id(Self::ID);
+        for (dst, &b) in c.text.iter_mut().zip(self.text.as_bytes()) {
+            *dst = b as core::ffi::c_char;
+        }
+        let flag = |b: bool| i32::from(b);
+        c.enable = flag(self.enable);
+        c.show_shutter = flag(self.show_shutter);
+        c.show_analog_gain = flag(self.show_analog_gain);
+        c.show_lens = flag(self.show_lens);
+        c.show_caf = flag(self.show_caf);
+        c.show_motion = flag(self.show_motion);
+        c.show_frame_num = flag(self.show_frame_num);
+        c.enable_text_background = flag(self.text_background);
+        if let Some([y, u, v]) = self.background {
+            c.custom_background_colour = 1;
+            (c.custom_background_Y, c.custom_background_U, c.custom_background_V) = (y, u, v);
+        }
+        if let Some([y, u, v]) = self.text_colour {
+            c.custom_text_colour = 1;
+            (c.custom_text_Y, c.custom_text_U, c.custom_text_V) = (y, u, v);
+        }
+        c.text_size = self.text_size;
+        Ok(c)
+    }
+}
+
+/// Where [`AnnotateV4`] puts the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Justify {
+    /// Centred (the default).
+    #[default]
+    Centre,
+    /// From the left edge.
+    Left,
+    /// From the right edge.
+    Right,
+}
+
+/// `MMAL_PARAMETER_ANNOTATE`, fourth revision: [`Annotate`] and where the
+/// text goes. Older firmware takes only the third revision.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct AnnotateV4 {
+    /// What is written.
+    pub annotate: Annotate,
+    /// Which edge the text is placed from.
+    pub justify: Justify,
+    /// Pixels from that edge.
+    pub x_offset: u32,
+    /// Pixels from the top.
+    pub y_offset: u32,
+}
+
+impl Parameter for AnnotateV4 {
+    const ID: u32 = sys::MMAL_PARAMETER_ANNOTATE;
+    const NAME: &'static str = "ANNOTATE";
+}
+
+impl GetParameter for AnnotateV4 {
+    type C = sys::MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T;
+    fn from_c(c: &Self::C, size: usize) -> Result<Self> {
+        // The fourth revision starts with the third's fields.
+        let v3 = from_bytes::<sys::MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T>(as_bytes(c));
+        let justify = match c.justify {
+            1 => Justify::Left,
+            2 => Justify::Right,
+            _ => Justify::Centre,
+        };
+        Ok(AnnotateV4 {
+            annotate: Annotate::from_c(&v3, size.min(size_of::<sys::MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T>()))?,
+            justify,
+            x_offset: c.x_offset,
+            y_offset: c.y_offset,
+        })
+    }
+}
+
+impl SetParameter for AnnotateV4 {
+    type C = sys::MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T;
+    fn to_c(&self) -> Result<Self::C> {
+        let v3 = self.annotate.to_c()?;
+        let mut c = from_bytes::<Self::C>(as_bytes(&v3));
+        c.hdr = sys::MMAL_PARAMETER_HEADER_T { id: Self::ID, size: size_of::<Self::C>() as u32 };
+        c.justify = match self.justify {
+            Justify::Centre => 0,
+            Justify::Left => 1,
+            Justify::Right => 2,
+        };
+        (c.x_offset, c.y_offset) = (self.x_offset, self.y_offset);
+        Ok(c)
+    }
+}
 
 /// `MMAL_PARAMETER_CUSTOM_AWB_GAINS`: red and blue gains, used while
 /// [`AwbMode::Off`].
@@ -921,6 +1210,20 @@ mod tests {
         round_trip(FlickerAvoid::Hz50);
         round_trip(Mirror::Both);
         round_trip(Drc::High);
+        round_trip(BlackLevel(64));
+        round_trip(ColourEffect::Fixed { u: 90, v: 200 });
+        round_trip(ColourEffect::Off);
+        round_trip(Thumbnail::new(64, 48, 35));
+        round_trip(Thumbnail::OFF);
+        let note = Annotate {
+            show_frame_num: true,
+            background: Some([16, 128, 128]),
+            text_colour: Some([235, 100, 150]),
+            text_size: 32,
+            ..Annotate::text("bench 3")
+        };
+        round_trip(note.clone());
+        round_trip(AnnotateV4 { annotate: note, justify: Justify::Right, x_offset: 10, y_offset: 20 });
         let exif = encoded(&Exif::new("IFD0.Artist", "me")).unwrap();
         assert_eq!(&exif[20..35], b"IFD0.Artist=me\0");
         assert!(matches!(Exif::new("a=b", "c").to_c(), Err(Error::InvalidParameter(_))));
@@ -951,6 +1254,30 @@ mod tests {
         assert_eq!(u32_at(&b, offset_of!(Request, change_id)), sys::MMAL_PARAMETER_CAMERA_SETTINGS);
         assert_eq!(u32_at(&b, offset_of!(Request, enable)), 1);
         assert_eq!(b.len(), 16);
+        // Annotation: the text and colours at their offsets, 304 bytes of
+        // payload (V3) and 316 (V4).
+        let note = Annotate { text_colour: Some([235, 100, 150]), text_size: 32, ..Annotate::text("hi") };
+        let b = encoded(&note).unwrap();
+        type V3 = sys::MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T;
+        assert_eq!(b.len() - 8, 304);
+        assert_eq!(u32_at(&b, offset_of!(V3, enable)), 1);
+        assert_eq!(u32_at(&b, offset_of!(V3, custom_text_colour)), 1);
+        assert_eq!(b[offset_of!(V3, custom_text_Y)..offset_of!(V3, custom_text_Y) + 3], [235, 100, 150]);
+        assert_eq!(b[offset_of!(V3, text_size)], 32);
+        assert_eq!(&b[offset_of!(V3, text)..offset_of!(V3, text) + 3], b"hi\0");
+        let b = encoded(&AnnotateV4 { annotate: note, justify: Justify::Left, x_offset: 7, y_offset: 9 }).unwrap();
+        type V4 = sys::MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T;
+        assert_eq!(b.len() - 8, 316);
+        assert_eq!(u32_at(&b, 4) as usize, b.len());
+        assert_eq!(&b[offset_of!(V4, text)..offset_of!(V4, text) + 3], b"hi\0");
+        assert_eq!(u32_at(&b, offset_of!(V4, justify)), 1);
+        assert_eq!(u32_at(&b, offset_of!(V4, y_offset)), 9);
+        let b = encoded(&Thumbnail::new(64, 48, 35)).unwrap();
+        type Thumb = sys::MMAL_PARAMETER_THUMBNAIL_CONFIG_T;
+        assert_eq!(
+            [offset_of!(Thumb, enable), offset_of!(Thumb, width), offset_of!(Thumb, quality)].map(|at| u32_at(&b, at)),
+            [1, 64, 35]
+        );
     }
 
     #[test]
@@ -959,6 +1286,12 @@ mod tests {
         assert!(matches!(Brightness(101).to_c(), Err(Error::InvalidParameter(_))));
         assert!(matches!(Contrast(-101).to_c(), Err(Error::InvalidParameter(_))));
         assert!(matches!(FpsRange::new(30.0, 1.0).to_c(), Err(Error::InvalidParameter(_))));
+        assert!(matches!(Thumbnail::new(64, 48, 0).to_c(), Err(Error::InvalidParameter(_))));
+        assert!(matches!(Thumbnail::new(0, 48, 35).to_c(), Err(Error::InvalidParameter(_))));
+        assert!(Thumbnail::OFF.to_c().is_ok());
+        assert!(matches!(Annotate::text("x".repeat(256)).to_c(), Err(Error::InvalidParameter(_))));
+        assert!(Annotate::text("x".repeat(255)).to_c().is_ok());
+        assert!(matches!(Annotate::text("a\0b").to_c(), Err(Error::InvalidParameter(_))));
         assert!(matches!(from_payload::<CameraSettings>(&[0; 8]), Err(Error::ShortParameter { .. })));
     }
 

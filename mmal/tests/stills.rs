@@ -6,7 +6,10 @@ mod common;
 use std::time::Duration;
 
 use common::{emu, serial, WAIT};
-use mmal::params::{Capture, Exif, ExifDisable, JpegQuality, JpegRestartInterval, RawCapture};
+use mmal::emulator::Sensor;
+use mmal::params::{
+    BlackLevel, Capture, Exif, ExifDisable, JpegQuality, JpegRestartInterval, Mirror, RawCapture, Thumbnail,
+};
 use mmal::raw::{BayerOrder, RawImage};
 use mmal::{Component, Connection, ConnectionFlags, Encoding, Format, FrameStream};
 
@@ -190,4 +193,186 @@ fn a_table_from_a_raw_flat_field_flattens_the_picture() {
         assert!((0.9..1.1).contains(&ratio), "channel {channel}: corner/centre {ratio}");
     }
     emu::set_scene(None);
+}
+
+/// Each cell of a `cols` x `rows` grid over a decoded RGB picture, per
+/// channel, as a ratio to the centre cell.
+fn cell_ratios(pixels: &[u8], w: usize, h: usize, cols: usize, rows: usize) -> Vec<[f64; 3]> {
+    let cell = |cx: usize, cy: usize| -> [f64; 3] {
+        let (x0, x1, y0, y1) = (cx * w / cols, (cx + 1) * w / cols, cy * h / rows, (cy + 1) * h / rows);
+        let mut sum = [0.0; 3];
+        for y in y0..y1 {
+            for px in pixels[(y * w + x0) * 3..(y * w + x1) * 3].chunks_exact(3) {
+                for c in 0..3 {
+                    sum[c] += f64::from(px[c]);
+                }
+            }
+        }
+        sum.map(|v| v / ((x1 - x0) * (y1 - y0)) as f64)
+    };
+    let centre = cell(cols / 2, rows / 2);
+    (0..rows)
+        .flat_map(|cy| (0..cols).map(move |cx| (cx, cy)))
+        .map(|(cx, cy)| {
+            let c = cell(cx, cy);
+            std::array::from_fn(|i| c[i] / centre[i])
+        })
+        .collect()
+}
+
+/// The target: a table calibrated from the raw of a flat field
+/// makes every cell of the decoded JPEG within 5% of the centre, on each
+/// of the three sensors (before it, the corners are far darker).
+#[test]
+fn after_calibration_every_cell_of_the_jpeg_is_within_5_percent_on_each_sensor() {
+    use mmal::{LensShadingTable, Normalise};
+    let _s = serial();
+    emu::set_scene(Some("flat"));
+    for sensor in [Sensor::Ov5647, Sensor::Imx219, Sensor::Imx477] {
+        emu::set_sensor(Some(sensor));
+        let (fw, fh) = sensor.resolution();
+        let (w, h) = (fw / 4 / 32 * 32, fh / 4 / 16 * 16);
+        let s = still(w, h, Encoding::OPAQUE);
+        s.camera.output(2).unwrap().set(&RawCapture(true)).unwrap();
+        let file = s.capture();
+        drop(s);
+        let raw = RawImage::parse(&file).unwrap();
+        assert_eq!((u32::from(raw.header().width), u32::from(raw.header().height)), (fw, fh));
+        let (before, bw, bh) = decode(&file);
+        let worst = |ratios: &[[f64; 3]]| ratios.iter().flatten().map(|r| (r - 1.0).abs()).fold(0.0, f64::max);
+        let uncorrected = worst(&cell_ratios(&before, bw.into(), bh.into(), 16, 12));
+        assert!(uncorrected > 0.15, "{sensor:?}: uncorrected, the corners are dark ({uncorrected:.3})");
+
+        let table = LensShadingTable::from_raw(&raw, Normalise::Centre, None).unwrap();
+        let uploaded = table.upload().unwrap();
+        let s = {
+            // The override is set on the control port before enabling.
+            let camera = Component::new("vc.ril.camera").unwrap();
+            camera.control().set(&uploaded.parameter()).unwrap();
+            let encoder = Component::new("vc.ril.image_encode").unwrap();
+            let port = camera.output(2).unwrap();
+            port.set_format(&Format::video(Encoding::OPAQUE, w, h)).unwrap();
+            let link = Connection::new(&port, &encoder.input(0).unwrap(), ConnectionFlags::default()).unwrap();
+            let output = encoder.output(0).unwrap();
+            output.set_format(&Format::video(Encoding::JPEG, w, h)).unwrap();
+            let jpegs = output.enable_stream(3).unwrap();
+            camera.enable().unwrap();
+            Still { camera, encoder, _link: link, jpegs }
+        };
+        let (after, aw, ah) = decode(&s.capture());
+        let ratios = cell_ratios(&after, aw.into(), ah.into(), 16, 12);
+        let corrected = worst(&ratios);
+        assert!(corrected <= 0.05, "{sensor:?}: a cell is {:.1}% off the centre after calibration", corrected * 100.0);
+        eprintln!("{sensor:?}: worst cell {:.1}% before, {:.1}% after", uncorrected * 100.0, corrected * 100.0);
+    }
+    emu::set_sensor(None);
+    emu::set_scene(None);
+}
+
+/// Flips are the sensor's: the raw reads out mirrored, its header's Bayer
+/// order and transform say so, and a table measured in one orientation
+/// (its `ref_transform`) still flattens the picture in another.
+#[test]
+fn flips_change_the_raw_order_and_a_table_follows_its_ref_transform() {
+    use mmal::{LensShadingTable, Normalise};
+    let _s = serial();
+    emu::set_scene(Some("flat"));
+    // The IMX219 reads out RGGB; research §7's OV5647 observations give
+    // the flipped orders.
+    let mut calibration = None;
+    for (mirror, transform, order) in [
+        (Mirror::None, 0, BayerOrder::Rggb),
+        (Mirror::Horizontal, 1, BayerOrder::Grbg),
+        (Mirror::Vertical, 2, BayerOrder::Gbrg),
+        (Mirror::Both, 3, BayerOrder::Bggr),
+    ] {
+        let s = still(640, 480, Encoding::OPAQUE);
+        let port = s.camera.output(2).unwrap();
+        port.set(&mirror).unwrap();
+        port.set(&RawCapture(true)).unwrap();
+        let raw = RawImage::parse(&s.capture()).unwrap();
+        assert_eq!((raw.header().transform, raw.header().bayer_order), (transform, order), "{mirror:?}");
+        // The planes still sort out the colours: the IMX219 sees white as
+        // G > B > R.
+        let planes = raw.planes();
+        let centre = |p: &mmal::vcsm::ndarray::Array2<u16>| {
+            let (h, w) = p.dim();
+            p.slice(mmal::vcsm::ndarray::s![h / 2 - 8..h / 2 + 8, w / 2 - 8..w / 2 + 8]).mapv(f64::from).mean().unwrap()
+        };
+        let (r, g, b) = (centre(&planes.r), centre(&planes.gr), centre(&planes.b));
+        assert!(r < b && b < g, "{mirror:?}: R {r} G {g} B {b}");
+        if mirror == Mirror::Horizontal {
+            calibration = Some(raw);
+        }
+    }
+    // Calibrated mirrored left to right, used unflipped and upside down.
+    let table = LensShadingTable::from_raw(&calibration.unwrap(), Normalise::Centre, None).unwrap();
+    let uploaded = table.upload().unwrap();
+    for mirror in [Mirror::None, Mirror::Vertical] {
+        let camera = Component::new("vc.ril.camera").unwrap();
+        camera.control().set(&uploaded.parameter()).unwrap();
+        let video = camera.output(1).unwrap();
+        video.set(&mirror).unwrap();
+        let format = common::rgb(640, 480);
+        video.set_format(&format).unwrap();
+        let frames = video.enable_stream(2).unwrap();
+        camera.enable().unwrap();
+        video.set(&Capture(true)).unwrap();
+        let frame = frames.next_timeout(WAIT).unwrap();
+        // The optics' axis is off the centre, so a table mapped the wrong
+        // way leaves one side darker than the other.
+        let ratios = cell_ratios(&frame, 640, 480, 8, 6);
+        for (i, r) in ratios.iter().enumerate() {
+            for (channel, ratio) in r.iter().enumerate() {
+                assert!(
+                    (0.95..1.05).contains(ratio),
+                    "{mirror:?}, cell {i}, channel {channel}: {ratio:.3} of the centre"
+                );
+            }
+        }
+    }
+    emu::set_scene(None);
+}
+
+#[test]
+fn a_thumbnail_rides_in_the_exif_block_and_the_black_level_reads_back() {
+    let _s = serial();
+    let s = still(640, 480, Encoding::OPAQUE);
+    assert_eq!(s.encoder.control().get::<Thumbnail>().unwrap(), Thumbnail::OFF);
+    s.encoder.control().set(&Thumbnail::new(64, 48, 35)).unwrap();
+    assert_eq!(s.encoder.control().get::<Thumbnail>().unwrap(), Thumbnail::new(64, 48, 35));
+    let jpeg = s.capture();
+    // The EXIF block's TIFF, IFD0's next pointer, IFD1's JPEG.
+    let tiff = jpeg.windows(6).position(|w| w == b"Exif\0\0").expect("an EXIF block") + 6;
+    let t = &jpeg[tiff..];
+    let u16_at = |at: usize| usize::from(u16::from_le_bytes([t[at], t[at + 1]]));
+    let u32_at = |at: usize| u32::from_le_bytes([t[at], t[at + 1], t[at + 2], t[at + 3]]) as usize;
+    let ifd1 = u32_at(10 + 12 * u16_at(8));
+    let entries: Vec<(usize, usize)> =
+        (0..u16_at(ifd1)).map(|i| (u16_at(ifd1 + 2 + 12 * i), u32_at(ifd1 + 10 + 12 * i))).collect();
+    let find = |tag| entries.iter().find(|e| e.0 == tag).map(|e| e.1).unwrap();
+    let (offset, len) = (find(0x0201), find(0x0202));
+    let (thumb, w, h) = decode(&t[offset..offset + len]);
+    assert_eq!((w, h), (64, 48));
+    // A picture of the same scene: the main picture's mean, roughly.
+    let mean = |p: &[u8]| p.iter().map(|&v| f64::from(v)).sum::<f64>() / p.len() as f64;
+    let (main, _, _) = decode(&jpeg);
+    assert!((mean(&thumb) - mean(&main)).abs() < 10.0, "thumbnail {} picture {}", mean(&thumb), mean(&main));
+    // Off again: no IFD1.
+    s.encoder.control().set(&Thumbnail::OFF).unwrap();
+    let plain = s.capture();
+    let tiff = plain.windows(6).position(|w| w == b"Exif\0\0").unwrap() + 6;
+    let t = &plain[tiff..];
+    let count = usize::from(u16::from_le_bytes([t[8], t[9]]));
+    assert_eq!(&t[10 + 12 * count..14 + 12 * count], &[0; 4]);
+    // The sensor's black level: 64 of the IMX219's 10 bits.
+    assert_eq!(s.camera.control().get::<BlackLevel>().unwrap(), BlackLevel(64));
+    drop(s);
+    emu::set_sensor(Some(Sensor::Imx477));
+    let camera = Component::new("vc.ril.camera").unwrap();
+    assert_eq!(camera.control().get::<BlackLevel>().unwrap(), BlackLevel(256));
+    assert!(camera.control().set(&BlackLevel(4095)).is_err(), "above the 12-bit range");
+    camera.control().set(&BlackLevel(240)).unwrap();
+    assert_eq!(camera.control().get::<BlackLevel>().unwrap(), BlackLevel(240));
+    emu::set_sensor(None);
 }
