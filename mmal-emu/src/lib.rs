@@ -29,19 +29,29 @@
 //! | `vc.null_sink` | 1 input | takes buffers and returns them |
 //! | `vc.ril.video_splitter` | 1 input, 4 outputs | copies each input frame to every enabled output, converting to each output's encoding and size |
 //! | `vc.ril.resize` | 1 input, 1 output | scales the input to the output's size and converts between I420, RGB24, BGR24, RGBA and BGRA |
-//! | `vc.ril.image_encode` | 1 input, 1 output | JPEG with the quality, restart interval and EXIF tags set; one JPEG per input picture, across as many output buffers as it takes, the last with `FRAME_END` and `EOS` |
+//! | `vc.ril.image_encode` | 1 input, 1 output | JPEG with the quality, restart interval, EXIF tags and thumbnail set; one JPEG per input picture, across as many output buffers as it takes, the last with `FRAME_END` and `EOS` |
 //!
 //! The camera's OPAQUE buffers name an image the splitter, the resizer and
 //! the encoder render.
 //!
 //! The camera goes through an ISP as the Pi's does: the sensor sees the
 //! scene through optics that vignette harder than the stock lens (as a
-//! microscope's do), and the ISP applies, in the Pi's order, lens shading
-//! (the override, else the built-in table, made for the stock lens), white
-//! balance, a colour matrix and gamma. An uncorrected flat field has
-//! visibly dark corners; a table computed from the processed picture does
-//! not undo them; one computed from the raw Bayer data (`ENABLE_RAW_CAPTURE`
-//! on the still port) does.
+//! microscope's do, their axis a little off the sensor's centre), and the
+//! ISP applies, in the Pi's order, black level subtraction (`BLACK_LEVEL`),
+//! lens shading (the override, mapped from the orientation its
+//! `ref_transform` names, else the built-in table, made for the stock
+//! lens), white balance, dynamic range compression, a colour matrix, gamma,
+//! then the picture controls: contrast, brightness, saturation, the image
+//! effects `negative`, `solarize`, `posterize`/`posterise`, `saturation`,
+//! `colourswap`, `washedout` and `blur`, the colour effect, and sharpness.
+//! Other image effects, metering, flicker avoidance, stabilisation,
+//! denoise, annotation and rotation by 90 or 270 degrees are kept and read
+//! back, but leave the picture as it is. `MIRROR` and `ROTATION` 180 flip
+//! the sensor's readout, so the raw data's Bayer order and transform change
+//! with them as a Pi's do. An uncorrected flat field has visibly dark
+//! corners; a table computed from the processed picture does not undo
+//! them; one computed from the raw Bayer data (`ENABLE_RAW_CAPTURE` on the
+//! still port) does.
 //!
 //! # Configuration
 //!

@@ -248,6 +248,74 @@ def test_jpeg_quality_and_exif_tags_are_honoured(camera):
         assert im.getexif()[0x013B] == "the suite"  # IFD0 Artist
 
 
+def test_picture_controls_change_the_picture_as_named(camera):
+    camera.resolution = (320, 240)
+
+    def rgb():
+        with picamerax.array.PiRGBArray(camera) as out:
+            camera.capture(out, "rgb")
+            return out.array.astype(float)
+
+    def spread(a):
+        """How far apart the channels are: 0 for grey."""
+        return np.abs(a - a.mean(axis=2, keepdims=True)).mean()
+
+    base = rgb()
+    camera.brightness = 75
+    assert rgb().mean() > base.mean() + 30
+    camera.brightness = 50
+    camera.contrast = -100
+    assert rgb().std() < 3, "contrast -100: flat grey"
+    camera.contrast = 0
+    camera.saturation = -100
+    assert spread(rgb()) < 1.5 < spread(base)
+    camera.saturation = 0
+    camera.image_effect = "negative"
+    assert abs(rgb().mean() - (255 - base.mean())) < 3
+    camera.image_effect = "none"
+    camera.color_effects = (128, 128)
+    assert spread(rgb()) < 1.5
+    camera.color_effects = None
+    camera.exposure_compensation = 12  # two stops
+    assert rgb().mean() > base.mean() + 20
+    camera.exposure_compensation = 0
+    camera.hflip = True
+    mirrored = rgb()
+    assert np.abs(mirrored[:, ::-1] - base).mean() < 3 < np.abs(mirrored - base).mean()
+    camera.hflip = False
+    camera.rotation = 180
+    turned = rgb()
+    assert np.abs(turned[::-1, ::-1] - base).mean() < 3
+    camera.rotation = 0
+    assert np.abs(rgb() - base).mean() < 3, "back to the start"
+
+
+def test_jpeg_thumbnails_are_what_picamerax_asks_for(camera):
+    from PIL import ExifTags, Image
+
+    camera.resolution = (640, 480)
+
+    def thumbnail(**kw):
+        out = io.BytesIO()
+        camera.capture(out, "jpeg", **kw)
+        out.seek(0)
+        with Image.open(out) as im:
+            ifd1 = im.getexif().get_ifd(ExifTags.IFD.IFD1)
+            if not ifd1:
+                return None
+            tiff = im.info["exif"][6:]  # after "Exif\0\0"
+            offset, length = ifd1[0x0201], ifd1[0x0202]  # JPEGInterchangeFormat(Length)
+            assert ifd1[0x0103] == 6  # Compression: JPEG
+            thumb = Image.open(io.BytesIO(tiff[offset : offset + length]))
+            thumb.load()
+            return thumb
+
+    # picamerax's default: 64x48 at quality 35.
+    assert thumbnail().size == (64, 48)
+    assert thumbnail(thumbnail=(128, 96, 70)).size == (128, 96)
+    assert thumbnail(thumbnail=None) is None
+
+
 def test_bayer_capture_parses_with_picamerax(camera):
     with picamerax.array.PiBayerArray(camera) as out:
         camera.capture(out, "jpeg", bayer=True)
@@ -256,3 +324,109 @@ def test_bayer_capture_parses_with_picamerax(camera):
         assert out.array.max() < 1024
         centre = out.array[1200:1260, 1600:1680].sum(axis=2)
         assert centre.mean() > 64
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def calibrate_raw(*args):
+    """Runs the `calibrate_raw` example (mmal::raw and the Rust client's
+    calibration) on a file picamerax wrote."""
+    done = subprocess.run(
+        ["cargo", "run", "-q", "-p", "examples", "--example", "calibrate_raw", "--", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.parametrize("sensor", ["ov5647", "imx219", "imx477"])
+def test_bayer_array_equals_what_mmal_raw_unpacks(emu, tmp_path, sensor):
+    emu.set_sensor(sensor)
+    with picamerax.PiCamera() as camera:
+        camera.resolution = (640, 480)
+        stream = io.BytesIO()
+        camera.capture(stream, "jpeg", bayer=True)
+        path = tmp_path / "still.jpg"
+        path.write_bytes(stream.getvalue())
+        # picamerax's own parser on the same bytes.
+        bayer = picamerax.array.PiBayerArray(camera)
+        bayer.write(stream.getvalue())
+        bayer.flush()
+    calibrate_raw(path, tmp_path / "table.npy", "--bayer", tmp_path / "bayer.npy", "--planes", tmp_path / "planes.npy")
+    ours = np.load(tmp_path / "bayer.npy")
+    planes = np.load(tmp_path / "planes.npy")
+    theirs = bayer.array
+    assert theirs.shape[:2] == ours.shape
+    # The same pixel values, RAW10 and RAW12 alike: each lands in one channel.
+    assert np.array_equal(theirs.sum(axis=2), ours)
+    # The same colours: mmal::raw's R and B planes are picamerax's red and
+    # blue sites, by the header's Bayer order.
+    sites = [(dy, dx) for dy in (0, 1) for dx in (0, 1)]
+    r = [s for s in sites if np.array_equal(theirs[s[0] :: 2, s[1] :: 2, 0], planes[0]) and planes[0].any()]
+    b = [s for s in sites if np.array_equal(theirs[s[0] :: 2, s[1] :: 2, 2], planes[3]) and planes[3].any()]
+    assert len(r) == 1 and len(b) == 1 and r != b, (r, b)
+
+
+def cell_ratios(rgb, cols=16, rows=12):
+    """Each cell's mean per channel over the centre cell's."""
+    h, w, _ = rgb.shape
+    cells = np.array(
+        [
+            [rgb[y * h // rows : (y + 1) * h // rows, x * w // cols : (x + 1) * w // cols].mean(axis=(0, 1)) for x in range(cols)]
+            for y in range(rows)
+        ]
+    )
+    return cells / cells[rows // 2, cols // 2]
+
+
+CALIBRATE_THROUGH_PICAMERAX = """
+import subprocess, sys
+import numpy as np
+import picamerax
+
+folder, command = sys.argv[1], sys.argv[2:]
+with picamerax.PiCamera() as camera:
+    camera.resolution = (648, 486)
+    camera.capture(folder + "/before.jpg", bayer=True)
+    done = subprocess.run(command + [folder + "/before.jpg", folder + "/table.npy"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    print(done.stdout)
+    table = np.load(folder + "/table.npy")
+    camera.lens_shading_table = table
+    assert np.array_equal(camera.lens_shading_table, table)
+    camera.capture(folder + "/after.jpg")
+"""
+
+
+def test_a_table_from_mmal_calibration_set_through_picamerax_flattens_the_jpeg(tmp_path):
+    from PIL import Image
+
+    # The OV5647: picamerax sends ref_transform 0 for it, the transform of
+    # an unflipped calibration raw (for the IMX219 it sends 3). A process of
+    # its own: picamerax fixes MAX_RESOLUTION, and so the table's shape, by
+    # the first camera a process opens.
+    env = dict(os.environ, VIDEOCORE_EMU_SENSOR="ov5647", VIDEOCORE_EMU_SCENE="flat")
+    command = ["cargo", "run", "-q", "-p", "examples", "--example", "calibrate_raw", "--"]
+    done = subprocess.run(
+        [sys.executable, "-c", CALIBRATE_THROUGH_PICAMERAX, str(tmp_path), *command],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Gbrg" in done.stdout, done.stdout  # the OV5647's order, read from the raw
+
+    def decoded(name):
+        with Image.open(tmp_path / name) as im:
+            assert im.size == (648, 486)
+            return np.asarray(im.convert("RGB"), dtype=float)
+
+    worst = lambda ratios: np.abs(ratios - 1).max()
+    assert worst(cell_ratios(decoded("before.jpg"))) > 0.15, "uncorrected, the corners are dark"
+    after = cell_ratios(decoded("after.jpg"))
+    assert worst(after) <= 0.05, after.round(3)
