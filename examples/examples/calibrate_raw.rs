@@ -10,6 +10,15 @@
 //! camera.lens_shading_table = numpy.load("table.npy")
 //! ```
 //!
+//! picamerax sends no orientation of its own with the table: it always
+//! says `ref_transform` 0 for the OV5647 and 3 (both flips) for the others,
+//! while the raw header says how the calibration picture was read out. So
+//! for the IMX219 and IMX477, take the flat field with `hflip` and `vflip`
+//! both set (as OpenFlexure users found), and for the OV5647 with neither;
+//! the example warns when the raw's transform differs. Through `mmal`
+//! (`LensShadingTable::upload`), the header's transform travels with the
+//! table and any orientation works.
+//!
 //! `--bayer FILE` also writes the unpacked pixels (`uint16`, `(height,
 //! width)`), and `--planes FILE` the four colour planes (`uint16`, `(4,
 //! height / 2, width / 2)`, R, Gr, Gb, B by the header's Bayer order), for
@@ -72,6 +81,35 @@ fn u16_bytes<'a>(values: impl IntoIterator<Item = &'a u16>) -> Vec<u8> {
     values.into_iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
+/// Warns where picamerax would use the table in another orientation than
+/// it was measured in, or reject its shape.
+fn check_for_picamerax(h: &mmal::raw::RawHeader) {
+    let name = h.mode_name.to_ascii_lowercase();
+    let (full, picamerax_transform) = if name.contains("ov5647") {
+        ((2592, 1944), 0)
+    } else if name.contains("imx219") {
+        ((3280, 2464), 3)
+    } else if name.contains("imx477") {
+        ((4056, 3040), 3)
+    } else {
+        return;
+    };
+    if h.transform != picamerax_transform {
+        let flips = if picamerax_transform == 3 { "both set" } else { "both off" };
+        eprintln!(
+            "note: picamerax sends this sensor's tables with ref_transform {picamerax_transform}, and this raw was \
+             read out with transform {}: for picamerax, capture the flat field with hflip and vflip {flips}",
+            h.transform
+        );
+    }
+    if (u32::from(h.width), u32::from(h.height)) != full {
+        eprintln!(
+            "note: a {}x{} raw is not the sensor's full {}x{}: picamerax takes tables sized for the full sensor",
+            h.width, h.height, full.0, full.1
+        );
+    }
+}
+
 fn run(o: &Options) -> Result<(), String> {
     let file = std::fs::read(&o.input).map_err(|e| format!("{}: {e}", o.input))?;
     let raw = RawImage::parse(&file).map_err(|e| format!("{}: {e}", o.input))?;
@@ -80,6 +118,7 @@ fn run(o: &Options) -> Result<(), String> {
         "{}: {}x{} {}-bit raw, Bayer order {:?}, transform {} (mode {:?})",
         o.input, h.width, h.height, h.bit_depth, h.bayer_order, h.transform, h.mode_name
     );
+    check_for_picamerax(h);
     let table = LensShadingTable::from_raw(&raw, o.normalise, None).map_err(|e| e.to_string())?;
     let (w, hh) = (table.width() as usize, table.height() as usize);
     write_npy(&o.table, "|u1", &[4, hh, w], table.gains()).map_err(|e| format!("{}: {e}", o.table))?;

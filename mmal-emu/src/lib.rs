@@ -45,8 +45,12 @@
 //! effects `negative`, `solarize`, `posterize`/`posterise`, `saturation`,
 //! `colourswap`, `washedout` and `blur`, the colour effect, and sharpness.
 //! Other image effects, metering, flicker avoidance, stabilisation,
-//! denoise, annotation and rotation by 90 or 270 degrees are kept and read
-//! back, but leave the picture as it is. `MIRROR` and `ROTATION` 180 flip
+//! denoise, annotation, input crop (picamera's `zoom`), the ISP block
+//! override, the statistics pass, zero shutter lag, stereoscopic mode and
+//! rotation by 90 or 270 degrees are kept and read back, but leave the
+//! picture as it is. Values the ISP acts on are checked as they are set
+//! (`EINVAL` for a brightness past 100, a zero denominator, an unknown
+//! effect). `MIRROR` and `ROTATION` 180 flip
 //! the sensor's readout, so the raw data's Bayer order and transform change
 //! with them as a Pi's do. An uncorrected flat field has visibly dark
 //! corners; a table computed from the processed picture does not undo

@@ -517,8 +517,11 @@ mode_enum!(
 scalar!(
     /// `MMAL_PARAMETER_BLACK_LEVEL`: the level the ISP takes as black, at
     /// the sensor's bit depth (64 of 1023 on the OV5647 and IMX219, 256 of
-    /// 4095 on the IMX477). The camera's control port reports its sensor's;
-    /// set on an ISP input, it tells the ISP what the raw data holds.
+    /// 4095 on the IMX477). On an ISP input it tells the ISP what the raw
+    /// data holds. The software VideoCore's camera answers its sensor's on
+    /// the control port, and a value set there changes what its ISP
+    /// subtracts (blacks lift or crush), not the raw data: calibrate from
+    /// the raw with the sensor's own level.
     BlackLevel(u32), sys::MMAL_PARAMETER_BLACK_LEVEL, "BLACK_LEVEL", sys::MMAL_PARAMETER_UINT32_T, value,
     |v| v, |v| v
 );
@@ -622,9 +625,9 @@ impl SetParameter for Thumbnail {
 /// with the terminating NUL).
 pub const ANNOTATE_MAX_TEXT: usize = 255;
 
-/// `MMAL_PARAMETER_ANNOTATE` (its third revision, which picamera and
-/// raspistill send): text and figures the camera writes over its frames.
-/// [`AnnotateV4`] adds where the text goes.
+/// `MMAL_PARAMETER_ANNOTATE`, its third revision (the one picamera sends;
+/// raspistill sends the fourth, [`AnnotateV4`], which adds where the text
+/// goes): text and figures the camera writes over its frames.
 ///
 /// ```
 /// use mmal::params::Annotate;
@@ -705,6 +708,12 @@ impl SetParameter for Annotate {
                 self.text.len()
             )));
         }
+        if self.text_size != 0 && !(6..=160).contains(&self.text_size) {
+            return Err(Error::InvalidParameter(format!(
+                "annotation text size {}: 6 to 160 pixels, or 0 for the default",
+                self.text_size
+            )));
+        }
         let mut c = Self::C::with_id(Self::ID);
         for (dst, &b) in c.text.iter_mut().zip(self.text.as_bytes()) {
             *dst = b as core::ffi::c_char;
@@ -764,6 +773,9 @@ impl Parameter for AnnotateV4 {
 
 impl GetParameter for AnnotateV4 {
     type C = sys::MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T;
+    /// A component holding the third revision answers with it: the
+    /// placement is then the default.
+    const MIN_SIZE: usize = size_of::<sys::MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T>();
     fn from_c(c: &Self::C, size: usize) -> Result<Self> {
         // The fourth revision starts with the third's fields.
         let v3 = from_bytes::<sys::MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T>(as_bytes(c));
@@ -1292,6 +1304,7 @@ mod tests {
         assert!(matches!(Annotate::text("x".repeat(256)).to_c(), Err(Error::InvalidParameter(_))));
         assert!(Annotate::text("x".repeat(255)).to_c().is_ok());
         assert!(matches!(Annotate::text("a\0b").to_c(), Err(Error::InvalidParameter(_))));
+        assert!(matches!(Annotate { text_size: 5, ..Annotate::text("a") }.to_c(), Err(Error::InvalidParameter(_))));
         assert!(matches!(from_payload::<CameraSettings>(&[0; 8]), Err(Error::ShortParameter { .. })));
     }
 

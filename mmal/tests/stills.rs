@@ -8,10 +8,15 @@ use std::time::Duration;
 use common::{emu, serial, WAIT};
 use mmal::emulator::Sensor;
 use mmal::params::{
-    BlackLevel, Capture, Exif, ExifDisable, JpegQuality, JpegRestartInterval, Mirror, RawCapture, Thumbnail,
+    Annotate, AnnotateV4, BlackLevel, Brightness, Capture, Exif, ExifDisable, JpegQuality, JpegRestartInterval,
+    Justify, Mirror, RawCapture, Thumbnail,
 };
 use mmal::raw::{BayerOrder, RawImage};
 use mmal::{Component, Connection, ConnectionFlags, Encoding, Format, FrameStream};
+
+/// How long a still may take: a full-resolution raw is 12 megapixels on
+/// the IMX477, made and packed on the CPU (under qemu, slowly).
+const STILL_WAIT: Duration = Duration::from_secs(60);
 
 /// The camera and encoder, tunnelled, with the encoder's output streaming.
 struct Still {
@@ -41,7 +46,7 @@ impl Still {
         self.camera.output(2).unwrap().set(&Capture(true)).unwrap();
         let mut jpeg = Vec::new();
         loop {
-            let buffer = self.jpegs.next_timeout(WAIT).unwrap();
+            let buffer = self.jpegs.next_timeout(STILL_WAIT).unwrap();
             jpeg.extend_from_slice(&buffer);
             if buffer.is_frame_end() {
                 assert_ne!(buffer.flags() & mmal_sys::MMAL_BUFFER_HEADER_FLAG_EOS, 0, "EOS ends a still");
@@ -114,6 +119,7 @@ fn quality_exif_and_restart_markers_are_honoured() {
 #[test]
 fn raw_capture_appends_the_bayer_block_before_the_isp() {
     let _s = serial();
+    let _restore = emu::Restore;
     emu::set_scene(Some("flat"));
     let s = still(640, 480, Encoding::OPAQUE);
     let port = s.camera.output(2).unwrap();
@@ -146,7 +152,6 @@ fn raw_capture_appends_the_bayer_block_before_the_isp() {
     port.set(&RawCapture(false)).unwrap();
     let plain = s.capture();
     assert!(matches!(RawImage::parse(&plain), Err(mmal::Error::NoRawData { .. })));
-    emu::set_scene(None);
 }
 
 /// The headline recipe: a raw flat field, a table from it, uploaded, and
@@ -156,6 +161,7 @@ fn a_table_from_a_raw_flat_field_flattens_the_picture() {
     use mmal::params::SensorMode;
     use mmal::{LensShadingTable, Normalise};
     let _s = serial();
+    let _restore = emu::Restore;
     emu::set_scene(Some("flat"));
     let file = {
         let s = still(640, 480, Encoding::OPAQUE);
@@ -192,7 +198,6 @@ fn a_table_from_a_raw_flat_field_flattens_the_picture() {
         let ratio = common::corner_ratio(&frame, &video.format(), 3, channel);
         assert!((0.9..1.1).contains(&ratio), "channel {channel}: corner/centre {ratio}");
     }
-    emu::set_scene(None);
 }
 
 /// Each cell of a `cols` x `rows` grid over a decoded RGB picture, per
@@ -227,6 +232,7 @@ fn cell_ratios(pixels: &[u8], w: usize, h: usize, cols: usize, rows: usize) -> V
 fn after_calibration_every_cell_of_the_jpeg_is_within_5_percent_on_each_sensor() {
     use mmal::{LensShadingTable, Normalise};
     let _s = serial();
+    let _restore = emu::Restore;
     emu::set_scene(Some("flat"));
     for sensor in [Sensor::Ov5647, Sensor::Imx219, Sensor::Imx477] {
         emu::set_sensor(Some(sensor));
@@ -265,8 +271,6 @@ fn after_calibration_every_cell_of_the_jpeg_is_within_5_percent_on_each_sensor()
         assert!(corrected <= 0.05, "{sensor:?}: a cell is {:.1}% off the centre after calibration", corrected * 100.0);
         eprintln!("{sensor:?}: worst cell {:.1}% before, {:.1}% after", uncorrected * 100.0, corrected * 100.0);
     }
-    emu::set_sensor(None);
-    emu::set_scene(None);
 }
 
 /// Flips are the sensor's: the raw reads out mirrored, its header's Bayer
@@ -276,6 +280,7 @@ fn after_calibration_every_cell_of_the_jpeg_is_within_5_percent_on_each_sensor()
 fn flips_change_the_raw_order_and_a_table_follows_its_ref_transform() {
     use mmal::{LensShadingTable, Normalise};
     let _s = serial();
+    let _restore = emu::Restore;
     emu::set_scene(Some("flat"));
     // The IMX219 reads out RGGB; research §7's OV5647 observations give
     // the flipped orders.
@@ -331,12 +336,12 @@ fn flips_change_the_raw_order_and_a_table_follows_its_ref_transform() {
             }
         }
     }
-    emu::set_scene(None);
 }
 
 #[test]
 fn a_thumbnail_rides_in_the_exif_block_and_the_black_level_reads_back() {
     let _s = serial();
+    let _restore = emu::Restore;
     let s = still(640, 480, Encoding::OPAQUE);
     assert_eq!(s.encoder.control().get::<Thumbnail>().unwrap(), Thumbnail::OFF);
     s.encoder.control().set(&Thumbnail::new(64, 48, 35)).unwrap();
@@ -371,8 +376,47 @@ fn a_thumbnail_rides_in_the_exif_block_and_the_black_level_reads_back() {
     emu::set_sensor(Some(Sensor::Imx477));
     let camera = Component::new("vc.ril.camera").unwrap();
     assert_eq!(camera.control().get::<BlackLevel>().unwrap(), BlackLevel(256));
-    assert!(camera.control().set(&BlackLevel(4095)).is_err(), "above the 12-bit range");
+    assert!(camera.control().set(&BlackLevel(4095)).is_err(), "the top of the 12-bit range is no black level");
     camera.control().set(&BlackLevel(240)).unwrap();
     assert_eq!(camera.control().get::<BlackLevel>().unwrap(), BlackLevel(240));
-    emu::set_sensor(None);
+}
+
+/// The camera keeps what it does not draw and checks what it acts on.
+#[test]
+fn annotations_read_back_in_either_revision_and_bad_controls_are_refused() {
+    let _s = serial();
+    let camera = Component::new("vc.ril.camera").unwrap();
+    let control = camera.control();
+    // Nothing set: the third revision's defaults, in either type.
+    assert_eq!(control.get::<Annotate>().unwrap(), Annotate::default());
+    assert_eq!(control.get::<AnnotateV4>().unwrap(), AnnotateV4::default());
+    let note = Annotate { show_frame_num: true, text_size: 32, ..Annotate::text("bench 3") };
+    let placed = AnnotateV4 { annotate: note.clone(), justify: Justify::Left, x_offset: 8, y_offset: 16 };
+    control.set(&placed).unwrap();
+    assert_eq!(control.get::<AnnotateV4>().unwrap(), placed);
+    // The fourth revision starts with the third.
+    assert_eq!(control.get::<Annotate>().unwrap(), note);
+    control.set(&Annotate::text("again")).unwrap();
+    assert_eq!(control.get::<AnnotateV4>().unwrap().annotate, Annotate::text("again"));
+    // Brightness is checked by the camera too, past the client's checks.
+    struct UncheckedBrightness(i32, i32);
+    impl mmal::params::Parameter for UncheckedBrightness {
+        const ID: u32 = mmal_sys::MMAL_PARAMETER_BRIGHTNESS;
+        const NAME: &'static str = "BRIGHTNESS";
+    }
+    impl mmal::params::SetParameter for UncheckedBrightness {
+        type C = mmal_sys::MMAL_PARAMETER_RATIONAL_T;
+        fn to_c(&self) -> mmal::Result<Self::C> {
+            use mmal_sys::param::ParameterStruct;
+            let mut c = Self::C::with_id(mmal_sys::MMAL_PARAMETER_BRIGHTNESS);
+            c.value = mmal_sys::MMAL_RATIONAL_T { num: self.0, den: self.1 };
+            Ok(c)
+        }
+    }
+    assert!(control.set(&UncheckedBrightness(150, 100)).is_err());
+    assert!(control.set(&UncheckedBrightness(50, 0)).is_err());
+    control.set(&UncheckedBrightness(3, 4)).unwrap();
+    assert_eq!(control.get::<Brightness>().unwrap(), Brightness(75));
+    control.set(&Brightness(50)).unwrap();
+    assert_eq!(control.get::<Brightness>().unwrap(), Brightness(50), "the value stays");
 }

@@ -29,6 +29,18 @@ pub(crate) fn scene_changed() {
 
 const STILL: usize = 2;
 
+/// The control port's kept parameters that change the picture.
+const PICTURE_CONTROLS: [u32; 8] = [
+    sys::MMAL_PARAMETER_BRIGHTNESS,
+    sys::MMAL_PARAMETER_CONTRAST,
+    sys::MMAL_PARAMETER_SATURATION,
+    sys::MMAL_PARAMETER_SHARPNESS,
+    sys::MMAL_PARAMETER_EXPOSURE_COMP,
+    sys::MMAL_PARAMETER_IMAGE_EFFECT,
+    sys::MMAL_PARAMETER_COLOUR_EFFECT,
+    sys::MMAL_PARAMETER_DYNAMIC_RANGE_COMPRESSION,
+];
+
 pub(crate) struct Camera {
     sensor: Sensor,
     params: CameraParams,
@@ -129,7 +141,8 @@ impl Camera {
             3 => 3,
             _ => 0,
         };
-        if output(sys::MMAL_PARAMETER_ROTATION)[0] as i32 % 360 == 180 {
+        // Rotation by 90 or 270 degrees is kept, not drawn.
+        if (output(sys::MMAL_PARAMETER_ROTATION)[0] as i32).rem_euclid(360) == 180 {
             transform ^= 3;
         }
         Look {
@@ -166,8 +179,8 @@ impl Camera {
     fn set_output_parameter(&mut self, index: usize, id: u32, data: &[u8]) -> Result<(), Status> {
         if let Some(result) = self.kept[1 + index].set(kept::CAMERA_OUTPUT, id, data) {
             // Mirror and rotation change the picture.
-            if result.is_ok() {
-                self.changed();
+            if result.is_ok() && matches!(id, sys::MMAL_PARAMETER_MIRROR | sys::MMAL_PARAMETER_ROTATION) {
+                self.generation += 1;
             }
             return result;
         }
@@ -205,15 +218,20 @@ impl Camera {
 
     fn set_control_parameter(&mut self, id: u32, data: &[u8], enabled: bool) -> Result<(), Status> {
         if let Some(result) = self.kept[0].set(kept::CAMERA_CONTROL, id, data) {
-            // The picture controls change the picture.
-            if result.is_ok() {
+            // The picture controls change the picture; the others only read back.
+            if result.is_ok() && PICTURE_CONTROLS.contains(&id) {
                 if id == sys::MMAL_PARAMETER_IMAGE_EFFECT {
                     let effect = self.kept[0].words(kept::CAMERA_CONTROL, id)[0];
                     if !sensor::effect_is_drawn(effect) {
                         log::info!("image effect {effect} is kept; the software VideoCore does not draw it");
                     }
                 }
-                self.changed();
+                if id == sys::MMAL_PARAMETER_EXPOSURE_COMP {
+                    // The exposure changes: report the settings anew.
+                    self.changed();
+                } else {
+                    self.generation += 1;
+                }
             }
             return result;
         }
@@ -316,6 +334,9 @@ fn read_lens_shading(sensor: Sensor, data: &[u8]) -> Result<Option<Arc<ShadingTa
         (p.grid_cell_size, p.grid_width, p.grid_stride, p.grid_height, p.mem_handle_table);
     // VC_IMAGE_TRANSFORM_T: flips are bits 0 and 1; a transpose (bit 2)
     // has no sensor readout to match and is taken as none.
+    if p.ref_transform & !3 != 0 {
+        log::warn!("lens shading: ref_transform {:#x}: only the flips (bits 0 and 1) are used", p.ref_transform);
+    }
     let ref_transform = (p.ref_transform & 3) as u8;
     if p.enabled == 0 {
         return Ok(None);

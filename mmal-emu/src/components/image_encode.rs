@@ -34,7 +34,12 @@ const DEFAULT_QUALITY: u32 = 85;
 static CONTROL: &[Spec] = &[
     // enable, width, height, quality: off until a client asks (raspistill
     // and picamera ask for 64x48 at quality 35).
-    Spec { id: sys::MMAL_PARAMETER_THUMBNAIL_CONFIGURATION, sizes: (16, 16), default: kept::words!(0, 0, 0, 0) },
+    Spec {
+        id: sys::MMAL_PARAMETER_THUMBNAIL_CONFIGURATION,
+        sizes: (16, 16),
+        default: kept::words!(0, 0, 0, 0),
+        valid: Some(kept::thumbnail),
+    },
 ];
 
 /// How the encoder is set up, shared with its encoding work.
@@ -217,13 +222,21 @@ const IFD0_TAGS: [(&str, u16); 7] = [
 /// itself).
 const APP1_MAX: usize = 65533;
 
+/// The largest thumbnail made: more would not fit the EXIF block (64 KiB)
+/// at any useful quality.
+const THUMBNAIL_MAX_PIXELS: usize = 256 * 256;
+
 /// A `tw` x `th` JPEG at `quality` of the packed RGB24 picture `rgb`
 /// (`size`), each pixel the mean of the area it covers. `None`, logged,
 /// when it cannot be made.
 fn thumbnail(rgb: &[u8], size: (u32, u32), thumb: (u32, u32), quality: u8) -> Option<Vec<u8>> {
     let ((w, h), (tw, th)) = ((size.0 as usize, size.1 as usize), (thumb.0 as usize, thumb.1 as usize));
-    if tw > w || th > h {
-        log::warn!("vc.ril.image_encode: a {tw}x{th} thumbnail of a {w}x{h} picture is not made");
+    if tw == 0 || th == 0 || tw > w || th > h || tw * th > THUMBNAIL_MAX_PIXELS {
+        log::warn!(
+            "vc.ril.image_encode: a {tw}x{th} thumbnail of a {w}x{h} picture is not made (at most {} pixels, and \
+             no larger than the picture)",
+            THUMBNAIL_MAX_PIXELS
+        );
         return None;
     }
     let mut small = Vec::with_capacity(tw * th * 3);
@@ -290,33 +303,47 @@ fn exif_block(tags: &[(String, String)], thumbnail: Option<&[u8]>) -> Vec<u8> {
             inline[..text.len()].copy_from_slice(&text);
             b.extend_from_slice(&inline);
         } else {
+            // Offsets are even (TIFF words): each string is padded.
             let offset = 8 + ifd_len + strings.len();
             b.extend_from_slice(&(offset as u32).to_le_bytes());
             strings.extend_from_slice(&text);
+            if strings.len() % 2 == 1 {
+                strings.push(0);
+            }
         }
     }
     let next_ifd_at = b.len();
     b.extend_from_slice(&0u32.to_le_bytes());
     debug_assert_eq!(b.len() - tiff_start, 8 + ifd_len);
     b.extend_from_slice(&strings);
-    // IFD1: Compression 6 (JPEG), JPEGInterchangeFormat and its length,
-    // then the thumbnail.
-    const IFD1_LEN: usize = 2 + 12 * 3 + 4;
+    // IFD1: Compression 6 (JPEG), the resolution tags Exif asks for with
+    // it (72 dpi), JPEGInterchangeFormat and its length; then the two
+    // rationals and the thumbnail.
+    const IFD1_LEN: usize = 2 + 12 * 6 + 4;
     match thumbnail {
-        Some(jpeg) if b.len() + IFD1_LEN + jpeg.len() <= APP1_MAX => {
+        Some(jpeg) if b.len() + IFD1_LEN + 16 + jpeg.len() <= APP1_MAX => {
             let ifd1 = b.len() - tiff_start;
             b[next_ifd_at..next_ifd_at + 4].copy_from_slice(&(ifd1 as u32).to_le_bytes());
+            let (resolution, data) = (ifd1 + IFD1_LEN, ifd1 + IFD1_LEN + 16);
             let entry = |b: &mut Vec<u8>, tag: u16, kind: u16, value: u32| {
                 b.extend_from_slice(&tag.to_le_bytes());
                 b.extend_from_slice(&kind.to_le_bytes());
                 b.extend_from_slice(&1u32.to_le_bytes());
                 b.extend_from_slice(&value.to_le_bytes());
             };
-            b.extend_from_slice(&3u16.to_le_bytes());
+            b.extend_from_slice(&6u16.to_le_bytes());
             entry(&mut b, 0x0103, 3, 6); // SHORT, left-justified in the word
-            entry(&mut b, 0x0201, 4, (ifd1 + IFD1_LEN) as u32);
+            entry(&mut b, 0x011a, 5, resolution as u32); // XResolution, RATIONAL
+            entry(&mut b, 0x011b, 5, resolution as u32 + 8); // YResolution
+            entry(&mut b, 0x0128, 3, 2); // ResolutionUnit: inches
+            entry(&mut b, 0x0201, 4, data as u32);
             entry(&mut b, 0x0202, 4, jpeg.len() as u32);
             b.extend_from_slice(&0u32.to_le_bytes());
+            for _ in 0..2 {
+                b.extend_from_slice(&72u32.to_le_bytes());
+                b.extend_from_slice(&1u32.to_le_bytes());
+            }
+            debug_assert_eq!(b.len() - tiff_start, data);
             b.extend_from_slice(jpeg);
         }
         Some(jpeg) => {
@@ -375,10 +402,14 @@ mod tests {
         let count = usize::from(u16_at(8));
         let ifd1 = u32_at(10 + 12 * count);
         assert!(ifd1 > 0);
-        assert_eq!(u16_at(ifd1), 3);
+        assert_eq!(ifd1 % 2, 0, "IFDs start on a word boundary");
+        assert_eq!(u16_at(ifd1), 6);
         let tag = |i: usize| (u16_at(ifd1 + 2 + 12 * i), u32_at(ifd1 + 10 + 12 * i));
         assert_eq!(tag(0), (0x0103, 6));
-        let (offset, len) = (tag(1), tag(2));
+        assert_eq!(tag(3), (0x0128, 2));
+        let x_resolution = tag(1).1;
+        assert_eq!((u32_at(x_resolution), u32_at(x_resolution + 4)), (72, 1));
+        let (offset, len) = (tag(4), tag(5));
         assert_eq!((offset.0, len.0), (0x0201, 0x0202));
         let embedded = &tiff[offset.1..offset.1 + len.1];
         assert_eq!(embedded, &jpeg[..]);
@@ -388,8 +419,14 @@ mod tests {
         assert_eq!((info.width, info.height), (64, 48));
         // Still the ramp: dark on the left, light on the right.
         assert!(pixels[3 * (24 * 64 + 2)] < 40 && pixels[3 * (24 * 64 + 61)] > 215);
-        // Larger than the picture: none.
+        // Larger than the picture, empty or too large for EXIF: none.
         assert!(thumbnail(&rgb, (320, 240), (640, 48), 35).is_none());
+        assert!(thumbnail(&rgb, (320, 240), (0, 48), 35).is_none());
+        // An odd-length string before IFD1 keeps it on a word boundary.
+        let b = exif_block(&[("IFD0.Artist".to_owned(), "abcd".to_owned())], Some(&jpeg));
+        let tiff = &b[6..];
+        let next = 10 + 12 * usize::from(u16::from_le_bytes([tiff[8], tiff[9]]));
+        assert_eq!(u32::from_le_bytes(tiff[next..next + 4].try_into().unwrap()) % 2, 0);
         // Too large for the segment: left out, IFD0 still there.
         let huge = vec![0u8; APP1_MAX];
         let b = exif_block(&[], Some(&huge));

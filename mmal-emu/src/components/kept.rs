@@ -17,6 +17,80 @@ pub(crate) struct Spec {
     /// revisions, such as ANNOTATE, takes each revision's size).
     pub(crate) sizes: (usize, usize),
     pub(crate) default: &'static [u8],
+    /// For a value the component acts on: what it accepts, given the
+    /// payload's first words; the error says what is wrong.
+    pub(crate) valid: Option<Check>,
+}
+
+/// Checks a value's first words; the error says what is wrong.
+pub(crate) type Check = fn([u32; 4]) -> Result<(), &'static str>;
+
+/// A rational's value, or an error for a zero denominator.
+fn rational(num: u32, den: u32) -> Result<f64, &'static str> {
+    if den as i32 == 0 {
+        return Err("a rational with denominator 0");
+    }
+    Ok(f64::from(num as i32) / f64::from(den as i32))
+}
+
+fn brightness(w: [u32; 4]) -> Result<(), &'static str> {
+    let v = rational(w[0], w[1])?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(())
+    } else {
+        Err("brightness takes 0 to 100 (as n/100)")
+    }
+}
+
+fn level(w: [u32; 4]) -> Result<(), &'static str> {
+    let v = rational(w[0], w[1])?;
+    if (-1.0..=1.0).contains(&v) {
+        Ok(())
+    } else {
+        Err("contrast, saturation and sharpness take -100 to 100 (as n/100)")
+    }
+}
+
+fn exposure_comp(w: [u32; 4]) -> Result<(), &'static str> {
+    if (-25..=25).contains(&(w[0] as i32)) {
+        Ok(())
+    } else {
+        Err("exposure compensation takes -25 to 25 (sixths of a stop)")
+    }
+}
+
+fn image_effect(w: [u32; 4]) -> Result<(), &'static str> {
+    if w[0] <= 22 {
+        Ok(())
+    } else {
+        Err("not an image effect of the camera (MMAL_PARAM_IMAGEFX_T 0 to 22)")
+    }
+}
+
+fn colour_effect(w: [u32; 4]) -> Result<(), &'static str> {
+    if w[1] <= 255 && w[2] <= 255 {
+        Ok(())
+    } else {
+        Err("the colour effect's U and V take 0 to 255")
+    }
+}
+
+fn up_to_3(w: [u32; 4]) -> Result<(), &'static str> {
+    if w[0] <= 3 {
+        Ok(())
+    } else {
+        Err("takes 0 to 3 (MIRROR: none, vertical, horizontal, both; DRC: off, low, medium, high)")
+    }
+}
+
+/// `MMAL_PARAMETER_THUMBNAIL_CONFIG_T`: enable, width, height, quality.
+pub(crate) fn thumbnail(w: [u32; 4]) -> Result<(), &'static str> {
+    let [enable, width, height, quality] = w;
+    if enable == 0 || (width > 0 && height > 0 && (1..=100).contains(&quality)) {
+        Ok(())
+    } else {
+        Err("an enabled thumbnail needs a width and height above 0 and a quality of 1 to 100")
+    }
 }
 
 /// 32-bit little-endian words, as the parameter structs lay them out.
@@ -43,50 +117,61 @@ macro_rules! words {
 pub(crate) use words;
 
 /// Payload of the largest ANNOTATE revision (V4: V3's 304 bytes and three
-/// words of placement); V1 is the smallest.
+/// words of placement); V1 (enable, 32 bytes of text, five flags) is the
+/// smallest.
 const ANNOTATE_V4: usize = 316;
-const ANNOTATE_V1: usize = 4 * 4 + 32;
+const ANNOTATE_V1: usize = 4 + 32 + 5 * 4;
 const ANNOTATE_V3: usize = 304;
 static ANNOTATE_DEFAULT: [u8; ANNOTATE_V3] = [0; ANNOTATE_V3];
 
 /// The camera's control-port parameters kept as given.
 pub(crate) static CAMERA_CONTROL: &[Spec] = &[
     // Rationals: sharpness, contrast and saturation 0/100, brightness 50/100.
-    Spec { id: sys::MMAL_PARAMETER_SHARPNESS, sizes: (8, 8), default: words!(0, 100) },
-    Spec { id: sys::MMAL_PARAMETER_CONTRAST, sizes: (8, 8), default: words!(0, 100) },
-    Spec { id: sys::MMAL_PARAMETER_BRIGHTNESS, sizes: (8, 8), default: words!(50, 100) },
-    Spec { id: sys::MMAL_PARAMETER_SATURATION, sizes: (8, 8), default: words!(0, 100) },
-    Spec { id: sys::MMAL_PARAMETER_EXPOSURE_COMP, sizes: (4, 4), default: words!(0) },
+    Spec { id: sys::MMAL_PARAMETER_SHARPNESS, sizes: (8, 8), default: words!(0, 100), valid: Some(level) },
+    Spec { id: sys::MMAL_PARAMETER_CONTRAST, sizes: (8, 8), default: words!(0, 100), valid: Some(level) },
+    Spec { id: sys::MMAL_PARAMETER_BRIGHTNESS, sizes: (8, 8), default: words!(50, 100), valid: Some(brightness) },
+    Spec { id: sys::MMAL_PARAMETER_SATURATION, sizes: (8, 8), default: words!(0, 100), valid: Some(level) },
+    Spec { id: sys::MMAL_PARAMETER_EXPOSURE_COMP, sizes: (4, 4), default: words!(0), valid: Some(exposure_comp) },
     // MMAL_PARAM_EXPOSUREMETERINGMODE_AVERAGE.
-    Spec { id: sys::MMAL_PARAMETER_EXP_METERING_MODE, sizes: (4, 4), default: words!(0) },
+    Spec { id: sys::MMAL_PARAMETER_EXP_METERING_MODE, sizes: (4, 4), default: words!(0), valid: None },
     // MMAL_PARAM_IMAGEFX_NONE.
-    Spec { id: sys::MMAL_PARAMETER_IMAGE_EFFECT, sizes: (4, 4), default: words!(0) },
+    Spec { id: sys::MMAL_PARAMETER_IMAGE_EFFECT, sizes: (4, 4), default: words!(0), valid: Some(image_effect) },
     // Off, with U and V at 128.
-    Spec { id: sys::MMAL_PARAMETER_COLOUR_EFFECT, sizes: (12, 12), default: words!(0, 128, 128) },
+    Spec {
+        id: sys::MMAL_PARAMETER_COLOUR_EFFECT,
+        sizes: (12, 12),
+        default: words!(0, 128, 128),
+        valid: Some(colour_effect),
+    },
     // MMAL_PARAM_FLICKERAVOID_OFF.
-    Spec { id: sys::MMAL_PARAMETER_FLICKER_AVOID, sizes: (4, 4), default: words!(0) },
-    Spec { id: sys::MMAL_PARAMETER_VIDEO_STABILISATION, sizes: (4, 4), default: words!(0) },
+    Spec { id: sys::MMAL_PARAMETER_FLICKER_AVOID, sizes: (4, 4), default: words!(0), valid: None },
+    Spec { id: sys::MMAL_PARAMETER_VIDEO_STABILISATION, sizes: (4, 4), default: words!(0), valid: None },
     // The whole sensor: 0, 0, 65536, 65536 (fractions of 65536).
-    Spec { id: sys::MMAL_PARAMETER_INPUT_CROP, sizes: (16, 16), default: words!(0, 0, 65536, 65536) },
+    Spec { id: sys::MMAL_PARAMETER_INPUT_CROP, sizes: (16, 16), default: words!(0, 0, 65536, 65536), valid: None },
     // MMAL_PARAMETER_DRC_STRENGTH_OFF.
-    Spec { id: sys::MMAL_PARAMETER_DYNAMIC_RANGE_COMPRESSION, sizes: (4, 4), default: words!(0) },
-    Spec { id: sys::MMAL_PARAMETER_CAPTURE_STATS_PASS, sizes: (4, 4), default: words!(0) },
-    Spec { id: sys::MMAL_PARAMETER_ZERO_SHUTTER_LAG, sizes: (8, 8), default: words!(0, 0) },
-    Spec { id: sys::MMAL_PARAMETER_VIDEO_DENOISE, sizes: (4, 4), default: words!(1) },
-    Spec { id: sys::MMAL_PARAMETER_STILLS_DENOISE, sizes: (4, 4), default: words!(1) },
-    Spec { id: sys::MMAL_PARAMETER_ANNOTATE, sizes: (ANNOTATE_V1, ANNOTATE_V4), default: &ANNOTATE_DEFAULT },
+    Spec { id: sys::MMAL_PARAMETER_DYNAMIC_RANGE_COMPRESSION, sizes: (4, 4), default: words!(0), valid: Some(up_to_3) },
+    Spec { id: sys::MMAL_PARAMETER_CAPTURE_STATS_PASS, sizes: (4, 4), default: words!(0), valid: None },
+    Spec { id: sys::MMAL_PARAMETER_ZERO_SHUTTER_LAG, sizes: (8, 8), default: words!(0, 0), valid: None },
+    Spec { id: sys::MMAL_PARAMETER_VIDEO_DENOISE, sizes: (4, 4), default: words!(1), valid: None },
+    Spec { id: sys::MMAL_PARAMETER_STILLS_DENOISE, sizes: (4, 4), default: words!(1), valid: None },
+    Spec {
+        id: sys::MMAL_PARAMETER_ANNOTATE,
+        sizes: (ANNOTATE_V1, ANNOTATE_V4),
+        default: &ANNOTATE_DEFAULT,
+        valid: None,
+    },
     // A mask of ISP blocks to bypass: none.
-    Spec { id: sys::MMAL_PARAMETER_CAMERA_ISP_BLOCK_OVERRIDE, sizes: (4, 4), default: words!(0) },
+    Spec { id: sys::MMAL_PARAMETER_CAMERA_ISP_BLOCK_OVERRIDE, sizes: (4, 4), default: words!(0), valid: None },
     // MMAL_STEREOSCOPIC_MODE_NONE, no decimation, no swap.
-    Spec { id: sys::MMAL_PARAMETER_STEREOSCOPIC_MODE, sizes: (12, 12), default: words!(0, 0, 0) },
+    Spec { id: sys::MMAL_PARAMETER_STEREOSCOPIC_MODE, sizes: (12, 12), default: words!(0, 0, 0), valid: None },
 ];
 
 /// The camera's output-port parameters kept as given.
 pub(crate) static CAMERA_OUTPUT: &[Spec] = &[
-    Spec { id: sys::MMAL_PARAMETER_ROTATION, sizes: (4, 4), default: words!(0) },
+    Spec { id: sys::MMAL_PARAMETER_ROTATION, sizes: (4, 4), default: words!(0), valid: None },
     // MMAL_PARAM_MIRROR_NONE.
-    Spec { id: sys::MMAL_PARAMETER_MIRROR, sizes: (4, 4), default: words!(0) },
-    Spec { id: sys::MMAL_PARAMETER_VIDEO_STABILISATION, sizes: (4, 4), default: words!(0) },
+    Spec { id: sys::MMAL_PARAMETER_MIRROR, sizes: (4, 4), default: words!(0), valid: Some(up_to_3) },
+    Spec { id: sys::MMAL_PARAMETER_VIDEO_STABILISATION, sizes: (4, 4), default: words!(0), valid: None },
 ];
 
 /// The values set on one port: the payloads, by parameter ID.
@@ -106,6 +191,16 @@ impl Kept {
         if payload.len() < min {
             log::error!("parameter {id:#x}: {} bytes of payload, it takes {min} to {max}", payload.len());
             return Some(Err(sys::MMAL_EINVAL));
+        }
+        if let Some(valid) = spec.valid {
+            let mut words = [0u32; 4];
+            for (w, b) in words.iter_mut().zip(payload.chunks_exact(4)) {
+                *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            }
+            if let Err(why) = valid(words) {
+                log::error!("parameter {id:#x}: {why}");
+                return Some(Err(sys::MMAL_EINVAL));
+            }
         }
         let payload = payload[..payload.len().min(max)].to_vec();
         match self.values.iter_mut().find(|(i, _)| *i == id) {
@@ -134,6 +229,11 @@ impl Kept {
         let value = self.values.iter().find(|(i, _)| *i == id).map_or(spec.default, |(_, v)| v.as_slice());
         let n = value.len().min(out.len());
         out[..n].copy_from_slice(&value[..n]);
+        // ANNOTATE's fourth revision starts with the third: a V4 value
+        // answers a V3 request with its start.
+        if id == sys::MMAL_PARAMETER_ANNOTATE && value.len() == ANNOTATE_V4 && out.len() >= ANNOTATE_V3 {
+            return Some(n);
+        }
         Some(value.len())
     }
 }

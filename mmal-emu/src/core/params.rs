@@ -19,11 +19,12 @@ pub(crate) fn read<T: ParameterStruct>(data: &[u8]) -> Result<T, Status> {
     Ok(from_bytes(data))
 }
 
-/// Writes `value`, less its header, into `out` (a reply's payload);
-/// returns the payload's length.
+/// Writes `value`, less its header, into `out` (a reply's payload) as far
+/// as it fits; returns the payload's whole length.
 pub(crate) fn reply<T: ParameterStruct>(out: &mut [u8], value: &T) -> usize {
     let payload = &as_bytes(value)[size_of::<sys::MMAL_PARAMETER_HEADER_T>()..];
-    out[..payload.len()].copy_from_slice(payload);
+    let n = payload.len().min(out.len());
+    out[..n].copy_from_slice(&payload[..n]);
     payload.len()
 }
 
@@ -102,7 +103,13 @@ pub(crate) fn parameter_get(port: PortPtr, id: u32, out: &mut [u8]) -> Result<us
             reply(&mut scratch, &value);
             4 * encodings.len()
         }
-        _ => st.component.get_parameter(p.id, id, &mut scratch)?,
+        // The component sees the size asked for: a parameter with several
+        // revisions (ANNOTATE) answers the one the caller's size names.
+        _ => st.component.get_parameter(
+            p.id,
+            id,
+            &mut scratch[..out.len().min(sys::MMAL_PARAMETER_MAX_SIZE as usize)],
+        )?,
     };
     let copy = n.min(out.len());
     out[..copy].copy_from_slice(&scratch[..copy]);

@@ -188,6 +188,17 @@ pub(crate) mod emu {
         usage
     }
 
+    /// Puts the sensor and scene back to the environment's when dropped,
+    /// so a test that fails half-way leaves them as it found them.
+    pub(crate) struct Restore;
+
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            set_sensor(None);
+            set_scene(None);
+        }
+    }
+
     pub(crate) fn set_sensor(sensor: Option<Sensor>) {
         if linked() {
             return emulator::set_sensor(sensor);
