@@ -196,6 +196,8 @@ fn parameter_structs() {
     pin_struct!(MMAL_PARAMETER_AWBMODE_T, size = (12, 12), { value @ (8, 8) });
     pin_struct!(MMAL_PARAMETER_EXPOSUREMODE_T, size = (12, 12), { value @ (8, 8) });
     pin_struct!(MMAL_PARAMETER_ENCODING_T, size = (12, 12), { encoding @ (8, 8) });
+    pin_struct!(MMAL_PARAMETER_VIDEO_PROFILE_T, size = (16, 16), { profile @ (8, 8) });
+    pin_struct!(MMAL_PARAMETER_VIDEO_PROFILE_ENTRY_T, size = (8, 8), { profile @ (0, 0), level @ (4, 4) });
     pin_struct!(MMAL_PARAMETER_COLOURFX_T, size = (20, 20), { enable @ (8, 8), u @ (12, 12), v @ (16, 16) });
     pin_struct!(MMAL_PARAMETER_THUMBNAIL_CONFIG_T, size = (24, 24), {
         enable @ (8, 8), width @ (12, 12), height @ (16, 16), quality @ (20, 20),

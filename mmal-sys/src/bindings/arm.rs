@@ -38,6 +38,27 @@ pub const MMAL_PARAMETER_GROUP_VIDEO: u32 = 131072;
 pub const MMAL_PARAMETER_GROUP_AUDIO: u32 = 196608;
 pub const MMAL_PARAMETER_GROUP_CLOCK: u32 = 262144;
 pub const MMAL_PARAMETER_GROUP_MIRACAST: u32 = 327680;
+pub const MMAL_VIDEO_PROFILE_H264_BASELINE: u32 = 25;
+pub const MMAL_VIDEO_PROFILE_H264_MAIN: u32 = 26;
+pub const MMAL_VIDEO_PROFILE_H264_EXTENDED: u32 = 27;
+pub const MMAL_VIDEO_PROFILE_H264_HIGH: u32 = 28;
+pub const MMAL_VIDEO_PROFILE_H264_CONSTRAINED_BASELINE: u32 = 32;
+pub const MMAL_VIDEO_LEVEL_H264_1: u32 = 17;
+pub const MMAL_VIDEO_LEVEL_H264_1b: u32 = 18;
+pub const MMAL_VIDEO_LEVEL_H264_11: u32 = 19;
+pub const MMAL_VIDEO_LEVEL_H264_12: u32 = 20;
+pub const MMAL_VIDEO_LEVEL_H264_13: u32 = 21;
+pub const MMAL_VIDEO_LEVEL_H264_2: u32 = 22;
+pub const MMAL_VIDEO_LEVEL_H264_21: u32 = 23;
+pub const MMAL_VIDEO_LEVEL_H264_22: u32 = 24;
+pub const MMAL_VIDEO_LEVEL_H264_3: u32 = 25;
+pub const MMAL_VIDEO_LEVEL_H264_31: u32 = 26;
+pub const MMAL_VIDEO_LEVEL_H264_32: u32 = 27;
+pub const MMAL_VIDEO_LEVEL_H264_4: u32 = 28;
+pub const MMAL_VIDEO_LEVEL_H264_41: u32 = 29;
+pub const MMAL_VIDEO_LEVEL_H264_42: u32 = 30;
+pub const MMAL_VIDEO_LEVEL_H264_5: u32 = 31;
+pub const MMAL_VIDEO_LEVEL_H264_51: u32 = 32;
 pub const MMAL_PARAMETER_MAX_SIZE: u32 = 392;
 pub const MMAL_PARAMETER_CAMERA_INFO_MAX_CAMERAS: u32 = 4;
 pub const MMAL_PARAMETER_CAMERA_INFO_MAX_FLASHES: u32 = 2;
@@ -870,7 +891,19 @@ pub const MMAL_PARAMETER_ANALOG_GAIN: MMAL_PARAMETER_ID_T = 65625;
 pub const MMAL_PARAMETER_DIGITAL_GAIN: MMAL_PARAMETER_ID_T = 65626;
 pub const MMAL_PARAMETER_JPEG_IJG_SCALING: MMAL_PARAMETER_ID_T = 65633;
 pub const MMAL_PARAMETER_DISPLAYREGION: MMAL_PARAMETER_ID_T = 131072;
+pub const MMAL_PARAMETER_SUPPORTED_PROFILES: MMAL_PARAMETER_ID_T = 131073;
+pub const MMAL_PARAMETER_PROFILE: MMAL_PARAMETER_ID_T = 131074;
+pub const MMAL_PARAMETER_INTRAPERIOD: MMAL_PARAMETER_ID_T = 131075;
+pub const MMAL_PARAMETER_VIDEO_REQUEST_I_FRAME: MMAL_PARAMETER_ID_T = 131083;
+pub const MMAL_PARAMETER_VIDEO_IMMUTABLE_INPUT: MMAL_PARAMETER_ID_T = 131085;
 pub const MMAL_PARAMETER_VIDEO_BIT_RATE: MMAL_PARAMETER_ID_T = 131086;
+pub const MMAL_PARAMETER_VIDEO_ENCODE_MIN_QUANT: MMAL_PARAMETER_ID_T = 131088;
+pub const MMAL_PARAMETER_VIDEO_ENCODE_MAX_QUANT: MMAL_PARAMETER_ID_T = 131089;
+pub const MMAL_PARAMETER_VIDEO_ENCODE_INITIAL_QUANT: MMAL_PARAMETER_ID_T = 131095;
+pub const MMAL_PARAMETER_VIDEO_ENCODE_QP_P: MMAL_PARAMETER_ID_T = 131096;
+pub const MMAL_PARAMETER_VIDEO_ENCODE_INLINE_HEADER: MMAL_PARAMETER_ID_T = 131114;
+pub const MMAL_PARAMETER_VIDEO_ENCODE_INLINE_VECTORS: MMAL_PARAMETER_ID_T = 131116;
+pub const MMAL_PARAMETER_VIDEO_ENCODE_SPS_TIMING: MMAL_PARAMETER_ID_T = 131120;
 pub type MMAL_PARAMETER_ID_T = ::core::ffi::c_uint;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
@@ -1408,6 +1441,48 @@ const _: () = {
     [
         "Offset of field: MMAL_PARAMETER_LENS_SHADING_T::ref_transform",
     ][::core::mem::offset_of!(MMAL_PARAMETER_LENS_SHADING_T, ref_transform) - 32usize];
+};
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct MMAL_PARAMETER_VIDEO_PROFILE_ENTRY_T {
+    pub profile: u32,
+    pub level: u32,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of MMAL_PARAMETER_VIDEO_PROFILE_ENTRY_T",
+    ][::core::mem::size_of::<MMAL_PARAMETER_VIDEO_PROFILE_ENTRY_T>() - 8usize];
+    [
+        "Alignment of MMAL_PARAMETER_VIDEO_PROFILE_ENTRY_T",
+    ][::core::mem::align_of::<MMAL_PARAMETER_VIDEO_PROFILE_ENTRY_T>() - 4usize];
+    [
+        "Offset of field: MMAL_PARAMETER_VIDEO_PROFILE_ENTRY_T::profile",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_VIDEO_PROFILE_ENTRY_T, profile) - 0usize];
+    [
+        "Offset of field: MMAL_PARAMETER_VIDEO_PROFILE_ENTRY_T::level",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_VIDEO_PROFILE_ENTRY_T, level) - 4usize];
+};
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct MMAL_PARAMETER_VIDEO_PROFILE_T {
+    pub hdr: MMAL_PARAMETER_HEADER_T,
+    pub profile: [MMAL_PARAMETER_VIDEO_PROFILE_ENTRY_T; 1usize],
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of MMAL_PARAMETER_VIDEO_PROFILE_T",
+    ][::core::mem::size_of::<MMAL_PARAMETER_VIDEO_PROFILE_T>() - 16usize];
+    [
+        "Alignment of MMAL_PARAMETER_VIDEO_PROFILE_T",
+    ][::core::mem::align_of::<MMAL_PARAMETER_VIDEO_PROFILE_T>() - 4usize];
+    [
+        "Offset of field: MMAL_PARAMETER_VIDEO_PROFILE_T::hdr",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_VIDEO_PROFILE_T, hdr) - 0usize];
+    [
+        "Offset of field: MMAL_PARAMETER_VIDEO_PROFILE_T::profile",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_VIDEO_PROFILE_T, profile) - 8usize];
 };
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
