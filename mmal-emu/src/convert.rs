@@ -170,6 +170,45 @@ pub(crate) fn transfer(
 }
 
 /// The picture in `input` (a buffer of a port in `in_format`, OPAQUE
+/// included) as I420 at its visible size, rows padded as a port pads them.
+/// `None` if the buffer does not hold its picture.
+pub(crate) fn to_i420(
+    input: crate::objects::BufPtr,
+    in_format: &VideoFormat,
+) -> Option<crate::components::video_encode::I420> {
+    let (pixels, format) = if in_format.encoding == sys::MMAL_ENCODING_OPAQUE {
+        let image = input.with_data(crate::opaque::read)?;
+        let format = image.format();
+        let mut pixels = vec![0u8; format.frame_size()];
+        image.render(&mut pixels);
+        (pixels, format)
+    } else {
+        let pixels = input.with_data(|d| (d.len() >= in_format.frame_size()).then(|| d.to_vec()))?;
+        (pixels, *in_format)
+    };
+    let (w, h) = format.visible();
+    let i420 = VideoFormat { encoding: sys::MMAL_ENCODING_I420, ..format };
+    let pixels = if format.encoding == sys::MMAL_ENCODING_I420 {
+        pixels
+    } else {
+        let mut out = vec![0u8; i420.frame_size()];
+        convert(&Picture::new(&format, &pixels), &i420, &mut out);
+        out
+    };
+    let (stride, rows) = i420.geometry();
+    let (y, chroma) = pixels.split_at(stride * rows);
+    let (u, v) = chroma.split_at(stride / 2 * rows / 2);
+    Some(crate::components::video_encode::I420 {
+        width: w as usize,
+        height: h as usize,
+        stride,
+        y: y.to_vec(),
+        u: u.to_vec(),
+        v: v[..stride / 2 * rows / 2].to_vec(),
+    })
+}
+
+/// The picture in `input` (a buffer of a port in `in_format`, OPAQUE
 /// included) as packed RGB24 at its visible size: the bytes, width and
 /// height. `None` if the buffer does not hold its picture.
 pub(crate) fn to_rgb(input: crate::objects::BufPtr, in_format: &VideoFormat) -> Option<(Vec<u8>, u32, u32)> {

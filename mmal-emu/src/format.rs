@@ -10,6 +10,8 @@ pub(crate) struct VideoFormat {
     pub(crate) height: u32,
     pub(crate) crop: (u32, u32, u32, u32),
     pub(crate) frame_rate: (i32, i32),
+    /// The format's `bitrate` (an encoder's output: what to aim for).
+    pub(crate) bitrate: u32,
 }
 
 pub(crate) const fn align(v: u32, a: u32) -> u32 {
@@ -26,6 +28,7 @@ impl VideoFormat {
             height: v.height,
             crop: (c.x.max(0) as u32, c.y.max(0) as u32, c.width.max(0) as u32, c.height.max(0) as u32),
             frame_rate: (v.frame_rate.num, v.frame_rate.den),
+            bitrate: 0,
         }
     }
 

@@ -29,6 +29,7 @@
 //! | `vc.null_sink` | 1 input | takes buffers and returns them |
 //! | `vc.ril.video_splitter` | 1 input, 4 outputs | copies each input frame to every enabled output, converting to each output's encoding and size |
 //! | `vc.ril.resize` | 1 input, 1 output | scales the input to the output's size and converts between I420, RGB24, BGR24, RGBA and BGRA |
+//! | `vc.ril.video_encode` | 1 input, 1 output | H.264 (OpenH264, the SPS signalling the profile, level and timing set) or MJPEG; the stream's headers in a `CONFIG` buffer (before every IDR with inline headers), each frame with `FRAME_END` (`KEYFRAME` on IDRs), motion vectors in a `CODECSIDEINFO` buffer when asked for; bitrate, intra period, quantisers, I-frame requests |
 //! | `vc.ril.image_encode` | 1 input, 1 output | JPEG with the quality, restart interval, EXIF tags and thumbnail set; one JPEG per input picture, across as many output buffers as it takes, the last with `FRAME_END` and `EOS` |
 //!
 //! The camera's OPAQUE buffers name an image the splitter, the resizer and
@@ -87,6 +88,7 @@ mod components;
 mod convert;
 mod core;
 mod format;
+mod h264;
 mod objects;
 mod opaque;
 mod scene;

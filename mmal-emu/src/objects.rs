@@ -831,13 +831,14 @@ impl PortPtr {
         // SAFETY: `es` is a union of plain integers; any bit pattern is a
         // valid video format.
         let v = unsafe { p.es.video };
-        Ok(VideoFormat::from_c(p.format.encoding, &v))
+        Ok(VideoFormat { bitrate: p.format.bitrate, ..VideoFormat::from_c(p.format.encoding, &v) })
     }
 
     pub(crate) fn write_format(self, f: &VideoFormat) {
         let p = self.port_mut();
         p.format.type_ = sys::MMAL_ES_TYPE_VIDEO;
         p.format.encoding = f.encoding;
+        p.format.bitrate = f.bitrate;
         p.format.flags = sys::MMAL_ES_FORMAT_FLAG_FRAMED;
         p.es.video = sys::MMAL_VIDEO_FORMAT_T {
             width: f.width,

@@ -972,6 +972,7 @@ mod tests {
                 height: align(h, 16),
                 crop: (0, 0, w, h),
                 frame_rate: (30, 1),
+                bitrate: 0,
             },
             fps: 30.0,
             scene: Arc::new(scene),

@@ -203,7 +203,7 @@ impl Encode for Jpeg {
             }
         }
         let flags = sys::MMAL_BUFFER_HEADER_FLAG_FRAME_END | sys::MMAL_BUFFER_HEADER_FLAG_EOS;
-        Some(Encoded { data, flags, pts: input.pts() })
+        Some(Encoded { parts: vec![(data, flags)], pts: input.pts() })
     }
 }
 

@@ -12,6 +12,7 @@ mod image_encode;
 mod kept;
 mod null_sink;
 mod resize;
+pub(crate) mod video_encode;
 mod video_splitter;
 
 use std::any::Any;
@@ -36,6 +37,7 @@ pub(crate) fn create(name: &str) -> Option<Result<Box<dyn Component>, Status>> {
         "vc.ril.video_splitter" => Ok(Box::new(video_splitter::VideoSplitter::new())),
         "vc.ril.resize" => Ok(Box::new(resize::Resize::new())),
         "vc.ril.image_encode" => Ok(Box::new(image_encode::ImageEncode::new())),
+        "vc.ril.video_encode" => Ok(Box::new(video_encode::VideoEncode::new())),
         _ => return None,
     })
 }
@@ -85,12 +87,12 @@ pub(crate) trait Process: Send + Sync {
     fn process(&self, input: BufPtr, output: &Delivery);
 }
 
-/// An encoder's result for one input buffer: bytes the core delivers
-/// across its first output's buffers, `flags` on the last (`FRAME_END`,
-/// and `EOS` for a still), `pts` on each.
+/// An encoder's result for one input buffer: parts the core delivers in
+/// turn across its first output's buffers, each part starting a buffer of
+/// its own and its flags on its last buffer (`CONFIG` for stream headers,
+/// `FRAME_END`, `KEYFRAME`, `EOS` for a still...), `pts` on each.
 pub(crate) struct Encoded {
-    pub(crate) data: Vec<u8>,
-    pub(crate) flags: u32,
+    pub(crate) parts: Vec<(Vec<u8>, u32)>,
     pub(crate) pts: i64,
 }
 

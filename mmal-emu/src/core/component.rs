@@ -256,6 +256,7 @@ pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
             height: 480,
             crop: (0, 0, 640, 480),
             frame_rate: (30, 1),
+            bitrate: 0,
         };
         for i in 1..st.ports.len() {
             // The port's first encoding where it takes no I420 (an

@@ -317,7 +317,9 @@ impl Shared {
                 let mut st = lock(&self.state);
                 if let Some(e) = encoded {
                     if st.ports[output].enabled {
-                        st.ports[output].pending.push_back((e.data, 0, e.flags, e.pts));
+                        for (data, flags) in e.parts {
+                            st.ports[output].pending.push_back((data, 0, flags, e.pts));
+                        }
                     }
                 }
                 let id = st.ports[port].id;

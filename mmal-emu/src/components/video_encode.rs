@@ -1,0 +1,414 @@
+//! `vc.ril.video_encode`: pictures in (I420, RGB or BGR, or the camera's
+//! OPAQUE images), H.264 or MJPEG out, one frame per input buffer.
+//!
+//! H.264 comes from OpenH264 (constrained baseline; the SPS is rewritten to
+//! signal the profile and level set, which such a stream conforms to, see
+//! [`crate::h264`]). What goes out is what a Pi's encoder sends: the SPS
+//! and PPS in a buffer of their own flagged `CONFIG` (at the start, and
+//! before every IDR with `VIDEO_ENCODE_INLINE_HEADER`), then each frame
+//! with `FRAME_END` and `NAL_END` (`KEYFRAME` on IDRs), and with
+//! `VIDEO_ENCODE_INLINE_VECTORS` a buffer of motion vectors after each
+//! frame, flagged `CODECSIDEINFO`. The input's timestamps are carried
+//! through. The rate follows `format->bitrate` or `VIDEO_BIT_RATE` (0:
+//! constant quantiser from `VIDEO_ENCODE_MIN_QUANT`/`INITIAL_QUANT`),
+//! `INTRAPERIOD` sets the distance between IDRs, and `VIDEO_REQUEST_I_FRAME`
+//! makes the next frame one.
+//!
+//! MJPEG is one baseline JPEG per frame (`jpeg-encoder`), each a keyframe.
+
+use std::sync::{Arc, Mutex};
+
+use mmal_sys as sys;
+use sys::param::ParameterStruct;
+
+use super::{Component, Encode, Encoded, PortId, Requirements};
+use crate::core::params::{read, reply};
+use crate::format::{VideoFormat, VIDEO_ENCODINGS};
+use crate::objects::{lock, BufPtr, Status};
+
+const OUTPUT_ENCODINGS: [u32; 2] = [sys::MMAL_ENCODING_H264, sys::MMAL_ENCODING_MJPEG];
+
+/// Output buffers: as the firmware recommends for a 1080p stream.
+const OUTPUT_REQUIREMENTS: Requirements = [1, 64 << 10, 3, 256 << 10];
+
+/// The firmware's defaults: High profile, level 4, an IDR every 60 frames.
+const DEFAULT_PROFILE: (u32, u32) = (sys::MMAL_VIDEO_PROFILE_H264_HIGH, sys::MMAL_VIDEO_LEVEL_H264_4);
+const DEFAULT_INTRA_PERIOD: u32 = 60;
+
+/// Quantiser when there is no bitrate to aim for and none is set.
+const DEFAULT_QUANT: u32 = 26;
+
+/// How the encoder is set up: what the client set, copied to the encoding
+/// work as it changes.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Settings {
+    pub(crate) input: VideoFormat,
+    pub(crate) output: VideoFormat,
+    /// Bits per second; 0 for a constant quantiser.
+    pub(crate) bitrate: u32,
+    pub(crate) profile: (u32, u32),
+    pub(crate) intra_period: u32,
+    pub(crate) inline_headers: bool,
+    pub(crate) sps_timing: bool,
+    pub(crate) inline_vectors: bool,
+    /// `VIDEO_ENCODE_MIN_QUANT`, `MAX_QUANT`, `INITIAL_QUANT` (0: unset).
+    pub(crate) quant: (u32, u32, u32),
+    pub(crate) immutable_input: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            input: VideoFormat::default(),
+            output: VideoFormat { encoding: sys::MMAL_ENCODING_H264, ..VideoFormat::default() },
+            bitrate: 0,
+            profile: DEFAULT_PROFILE,
+            intra_period: DEFAULT_INTRA_PERIOD,
+            inline_headers: false,
+            sps_timing: false,
+            inline_vectors: false,
+            quant: (0, 0, 0),
+            immutable_input: false,
+        }
+    }
+}
+
+pub(crate) struct VideoEncode {
+    settings: Settings,
+    /// The stream being encoded: its state lives as long as the output
+    /// stays enabled, and starts over (headers, an IDR) when it is enabled
+    /// again.
+    stream: Arc<Stream>,
+}
+
+impl VideoEncode {
+    pub(crate) fn new() -> VideoEncode {
+        VideoEncode { settings: Settings::default(), stream: Arc::new(Stream::default()) }
+    }
+
+    /// Hands the current settings to the encoding work.
+    fn publish(&self) {
+        lock(&self.stream.state).settings = self.settings.clone();
+    }
+}
+
+impl Component for VideoEncode {
+    fn ports(&self) -> (usize, usize) {
+        (1, 1)
+    }
+
+    fn encodings(&self, port: PortId) -> &'static [u32] {
+        if port.is_output() {
+            &OUTPUT_ENCODINGS
+        } else {
+            &VIDEO_ENCODINGS
+        }
+    }
+
+    fn commit(&mut self, port: PortId, format: &VideoFormat) -> Result<Requirements, Status> {
+        if port.is_output() {
+            if !OUTPUT_ENCODINGS.contains(&format.encoding) {
+                log::error!("vc.ril.video_encode: the output takes H264 or MJPG");
+                return Err(sys::MMAL_EINVAL);
+            }
+            self.settings.output = *format;
+            self.settings.bitrate = format.bitrate;
+            self.publish();
+            return Ok(OUTPUT_REQUIREMENTS);
+        }
+        let (w, h) = format.visible();
+        if w % 2 != 0 || h % 2 != 0 || w < 16 || h < 16 {
+            log::error!("vc.ril.video_encode: a {w}x{h} picture: the encoder takes even sizes of 16 and up");
+            return Err(sys::MMAL_EINVAL);
+        }
+        self.settings.input = *format;
+        self.publish();
+        let size = format.frame_size() as u32;
+        Ok([1, size, 1, size])
+    }
+
+    fn port_enabling(&mut self, port: PortId, _format: &VideoFormat) -> Result<(), Status> {
+        if port.is_output() {
+            // A new recording: headers first, then an IDR.
+            self.stream = Arc::new(Stream::default());
+            self.publish();
+        }
+        Ok(())
+    }
+
+    fn set_parameter(&mut self, port: PortId, id: u32, data: &[u8], _enabled: bool) -> Result<(), Status> {
+        if port.is_control() {
+            return Err(sys::MMAL_ENOSYS);
+        }
+        let s = &mut self.settings;
+        let uint = || read::<sys::MMAL_PARAMETER_UINT32_T>(data).map(|p| p.value);
+        let boolean = || read::<sys::MMAL_PARAMETER_BOOLEAN_T>(data).map(|p| p.enable != 0);
+        match id {
+            sys::MMAL_PARAMETER_VIDEO_IMMUTABLE_INPUT if !port.is_output() => s.immutable_input = boolean()?,
+            _ if !port.is_output() => return Err(sys::MMAL_ENOSYS),
+            sys::MMAL_PARAMETER_PROFILE => {
+                let p = read::<sys::MMAL_PARAMETER_VIDEO_PROFILE_T>(data)?.profile[0];
+                if crate::h264::profile_idc(p.profile).is_none() || crate::h264::level_idc(p.level).is_none() {
+                    log::error!("vc.ril.video_encode: profile {} level {} is not an H.264 one", p.profile, p.level);
+                    return Err(sys::MMAL_EINVAL);
+                }
+                s.profile = (p.profile, p.level);
+            }
+            sys::MMAL_PARAMETER_INTRAPERIOD => s.intra_period = uint()?,
+            sys::MMAL_PARAMETER_VIDEO_ENCODE_INLINE_HEADER => s.inline_headers = boolean()?,
+            sys::MMAL_PARAMETER_VIDEO_ENCODE_SPS_TIMING => s.sps_timing = boolean()?,
+            sys::MMAL_PARAMETER_VIDEO_ENCODE_INLINE_VECTORS => s.inline_vectors = boolean()?,
+            sys::MMAL_PARAMETER_VIDEO_BIT_RATE => s.bitrate = uint()?,
+            sys::MMAL_PARAMETER_VIDEO_ENCODE_MIN_QUANT
+            | sys::MMAL_PARAMETER_VIDEO_ENCODE_MAX_QUANT
+            | sys::MMAL_PARAMETER_VIDEO_ENCODE_INITIAL_QUANT => {
+                let q = uint()?;
+                if q > 51 {
+                    log::error!("vc.ril.video_encode: quantiser {q}: H.264 takes 0 to 51");
+                    return Err(sys::MMAL_EINVAL);
+                }
+                match id {
+                    sys::MMAL_PARAMETER_VIDEO_ENCODE_MIN_QUANT => s.quant.0 = q,
+                    sys::MMAL_PARAMETER_VIDEO_ENCODE_MAX_QUANT => s.quant.1 = q,
+                    _ => s.quant.2 = q,
+                }
+            }
+            sys::MMAL_PARAMETER_VIDEO_REQUEST_I_FRAME => {
+                if boolean()? {
+                    lock(&self.stream.state).request_idr = true;
+                }
+                return Ok(());
+            }
+            _ => return Err(sys::MMAL_ENOSYS),
+        }
+        self.publish();
+        Ok(())
+    }
+
+    fn get_parameter(&self, port: PortId, id: u32, out: &mut [u8]) -> Result<usize, Status> {
+        let s = &self.settings;
+        let uint = |out: &mut [u8], value: u32| {
+            let mut p = sys::MMAL_PARAMETER_UINT32_T::with_id(id);
+            p.value = value;
+            Ok(reply(out, &p))
+        };
+        let boolean = |out: &mut [u8], value: bool| {
+            let mut p = sys::MMAL_PARAMETER_BOOLEAN_T::with_id(id);
+            p.enable = i32::from(value);
+            Ok(reply(out, &p))
+        };
+        if !port.is_output() {
+            return match id {
+                sys::MMAL_PARAMETER_VIDEO_IMMUTABLE_INPUT if !port.is_control() => boolean(out, s.immutable_input),
+                _ => Err(sys::MMAL_ENOSYS),
+            };
+        }
+        match id {
+            sys::MMAL_PARAMETER_PROFILE => {
+                let mut p = sys::MMAL_PARAMETER_VIDEO_PROFILE_T::with_id(id);
+                p.profile[0] = sys::MMAL_PARAMETER_VIDEO_PROFILE_ENTRY_T { profile: s.profile.0, level: s.profile.1 };
+                Ok(reply(out, &p))
+            }
+            sys::MMAL_PARAMETER_INTRAPERIOD => uint(out, s.intra_period),
+            sys::MMAL_PARAMETER_VIDEO_ENCODE_INLINE_HEADER => boolean(out, s.inline_headers),
+            sys::MMAL_PARAMETER_VIDEO_ENCODE_SPS_TIMING => boolean(out, s.sps_timing),
+            sys::MMAL_PARAMETER_VIDEO_ENCODE_INLINE_VECTORS => boolean(out, s.inline_vectors),
+            sys::MMAL_PARAMETER_VIDEO_BIT_RATE => uint(out, s.bitrate),
+            sys::MMAL_PARAMETER_VIDEO_ENCODE_MIN_QUANT => uint(out, s.quant.0),
+            sys::MMAL_PARAMETER_VIDEO_ENCODE_MAX_QUANT => uint(out, s.quant.1),
+            sys::MMAL_PARAMETER_VIDEO_ENCODE_INITIAL_QUANT => uint(out, s.quant.2),
+            _ => Err(sys::MMAL_ENOSYS),
+        }
+    }
+
+    fn encoder(&self) -> Option<Arc<dyn Encode>> {
+        Some(self.stream.clone())
+    }
+}
+
+/// One recording: the encoder and where it is in the stream.
+#[derive(Default)]
+struct Stream {
+    state: Mutex<StreamState>,
+}
+
+#[derive(Default)]
+struct StreamState {
+    settings: Settings,
+    /// The H.264 encoder and the settings it was made with.
+    h264: Option<(openh264::encoder::Encoder, Settings)>,
+    /// Frames since the last IDR (the intra period counts from it).
+    since_idr: u32,
+    /// Whether the stream's headers went out.
+    headers_sent: bool,
+    /// The last SPS and PPS, for IDRs the codec sends without them.
+    headers: Vec<u8>,
+    request_idr: bool,
+    /// The previous frame's luma, for motion vectors.
+    previous: Vec<u8>,
+}
+
+impl Encode for Stream {
+    fn encode(&self, input: BufPtr) -> Option<Encoded> {
+        let mut st = lock(&self.state);
+        let pts = input.pts();
+        let settings = st.settings.clone();
+        let picture = crate::convert::to_i420(input, &settings.input)?;
+        let parts = match settings.output.encoding {
+            sys::MMAL_ENCODING_MJPEG => vec![(mjpeg(&picture)?, FRAME | sys::MMAL_BUFFER_HEADER_FLAG_KEYFRAME)],
+            _ => st.h264(&settings, &picture)?,
+        };
+        Some(Encoded { parts, pts })
+    }
+}
+
+/// Flags of a whole frame in one buffer.
+const FRAME: u32 = sys::MMAL_BUFFER_HEADER_FLAG_FRAME_END | sys::MMAL_BUFFER_HEADER_FLAG_NAL_END;
+
+/// A picture in I420 at its visible size: the planes, with rows of `stride`
+/// bytes (luma) and `stride / 2` (chroma).
+pub(crate) struct I420 {
+    pub(crate) width: usize,
+    pub(crate) height: usize,
+    pub(crate) stride: usize,
+    pub(crate) y: Vec<u8>,
+    pub(crate) u: Vec<u8>,
+    pub(crate) v: Vec<u8>,
+}
+
+fn mjpeg(p: &I420) -> Option<Vec<u8>> {
+    // jpeg-encoder takes packed pixels: YCbCr rows without padding.
+    let mut ycbcr = Vec::with_capacity(p.width * p.height * 3);
+    for y in 0..p.height {
+        for x in 0..p.width {
+            let c = (y / 2) * (p.stride / 2) + x / 2;
+            ycbcr.extend_from_slice(&[p.y[y * p.stride + x], p.u[c], p.v[c]]);
+        }
+    }
+    let mut data = Vec::with_capacity(ycbcr.len() / 10);
+    let encoder = jpeg_encoder::Encoder::new(&mut data, 85);
+    match encoder.encode(&ycbcr, p.width as u16, p.height as u16, jpeg_encoder::ColorType::Ycbcr) {
+        Ok(()) => Some(data),
+        Err(e) => {
+            log::error!("vc.ril.video_encode: MJPEG: {e}");
+            None
+        }
+    }
+}
+
+impl StreamState {
+    /// The buffers one picture makes: headers when due, the frame, and
+    /// motion vectors when asked for.
+    fn h264(&mut self, settings: &Settings, picture: &I420) -> Option<Vec<(Vec<u8>, u32)>> {
+        use openh264::encoder::{BitRate, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, QpRange};
+        use openh264::encoder::{RateControlMode, UsageType};
+        use openh264::formats::YUVSlices;
+        use openh264::OpenH264API;
+
+        // Made anew when what it was made with changes (the next frame is
+        // then an IDR, as the firmware's after a reconfiguration).
+        if self.h264.as_ref().is_none_or(|(_, made)| made != settings) {
+            let fps = settings.input.fps().max(settings.output.fps());
+            let fps = if fps > 0.0 { fps } else { 30.0 };
+            let (min_q, max_q, initial_q) = settings.quant;
+            let mut config = EncoderConfig::new()
+                .usage_type(UsageType::CameraVideoRealTime)
+                .max_frame_rate(FrameRate::from_hz(fps))
+                .skip_frames(false)
+                .num_threads(1)
+                .intra_frame_period(IntraFramePeriod::from_num_frames(0))
+                .scene_change_detect(false)
+                .background_detection(false);
+            if settings.bitrate > 0 {
+                let (lo, hi) = (min_q.min(51) as u8, if max_q > 0 { max_q.min(51) as u8 } else { 51 });
+                config = config
+                    .rate_control_mode(RateControlMode::Bitrate)
+                    .bitrate(BitRate::from_bps(settings.bitrate))
+                    .qp(QpRange::new(lo.min(hi), hi));
+            } else {
+                let q = [initial_q, min_q].into_iter().find(|&q| q > 0).unwrap_or(DEFAULT_QUANT).min(51) as u8;
+                config = config.rate_control_mode(RateControlMode::Off).qp(QpRange::new(q, q));
+            }
+            let encoder = match Encoder::with_api_config(OpenH264API::from_source(), config) {
+                Ok(e) => e,
+                Err(e) => {
+                    log::error!("vc.ril.video_encode: H.264 encoder: {e}");
+                    return None;
+                }
+            };
+            self.h264 = Some((encoder, settings.clone()));
+            self.request_idr = true;
+        }
+        let (encoder, _) = self.h264.as_mut().expect("made above");
+        let period = settings.intra_period;
+        let idr = self.request_idr || !self.headers_sent || (period > 0 && self.since_idr >= period);
+        if idr {
+            encoder.force_intra_frame();
+        }
+        let (w, h, s) = (picture.width, picture.height, picture.stride);
+        let yuv = YUVSlices::new(
+            (&picture.y[..h * s], &picture.u[..h / 2 * (s / 2)], &picture.v[..h / 2 * (s / 2)]),
+            (w, h),
+            (s, s / 2, s / 2),
+        );
+        let bits = match encoder.encode(&yuv) {
+            Ok(bits) => bits,
+            Err(e) => {
+                log::error!("vc.ril.video_encode: H.264: {e}");
+                return None;
+            }
+        };
+        let keyframe = matches!(bits.frame_type(), FrameType::IDR);
+        let (mut headers, mut frame) = (Vec::new(), Vec::new());
+        for l in 0..bits.num_layers() {
+            let Some(layer) = bits.layer(l) else { continue };
+            for n in 0..layer.nal_count() {
+                let Some(nal) = layer.nal_unit(n) else { continue };
+                match crate::h264::nal_type(nal) {
+                    Some(crate::h264::NAL_SPS) => {
+                        let fps = settings.input.fps().max(settings.output.fps());
+                        let target = crate::h264::SpsTarget {
+                            profile: settings.profile,
+                            timing: (settings.sps_timing && fps > 0.0).then_some(fps),
+                            size: (w, h),
+                            fps: if fps > 0.0 { fps } else { 30.0 },
+                            bitrate: settings.bitrate,
+                        };
+                        headers.extend_from_slice(&crate::h264::rewrite_sps(nal, &target));
+                    }
+                    Some(crate::h264::NAL_PPS) => headers.extend_from_slice(nal),
+                    _ => frame.extend_from_slice(nal),
+                }
+            }
+        }
+        self.request_idr = false;
+        self.since_idr = if keyframe { 1 } else { self.since_idr + 1 };
+        if headers.is_empty() {
+            if keyframe {
+                headers = self.headers.clone();
+            }
+        } else {
+            self.headers = headers.clone();
+        }
+        let mut parts = Vec::with_capacity(3);
+        // The headers open the stream, and precede each IDR when inline.
+        if keyframe && !headers.is_empty() && (!self.headers_sent || settings.inline_headers) {
+            parts.push((headers, sys::MMAL_BUFFER_HEADER_FLAG_CONFIG));
+            self.headers_sent = true;
+        }
+        if frame.is_empty() {
+            return Some(parts);
+        }
+        let flags = if keyframe { FRAME | sys::MMAL_BUFFER_HEADER_FLAG_KEYFRAME } else { FRAME };
+        parts.push((frame, flags));
+        if settings.inline_vectors {
+            let vectors = crate::h264::motion_vectors(picture, &self.previous);
+            parts.push((vectors, sys::MMAL_BUFFER_HEADER_FLAG_CODECSIDEINFO));
+            self.previous.clear();
+            for row in picture.y.chunks(s).take(h) {
+                self.previous.extend_from_slice(&row[..w]);
+            }
+        }
+        Some(parts)
+    }
+}

@@ -1,0 +1,419 @@
+//! H.264 bitstream details the video encoder needs beyond what its codec
+//! does: NAL types, the SPS rewritten to signal the profile, level and
+//! timing the client set, and the motion vectors a Pi's encoder emits.
+//!
+//! The codec (OpenH264) writes constrained baseline: CAVLC, no B slices,
+//! no interlace, one slice group. Such a stream conforms to the Main and
+//! High profiles as well (both are supersets for it), so signalling them
+//! is true; the High profile's SPS carries four more fields, written here
+//! with their 4:2:0, 8-bit, no-scaling-matrix values. A level is signalled
+//! as set when the stream fits its limits (frame size, macroblock rate,
+//! bitrate), else the lowest level that fits it.
+
+use mmal_sys as sys;
+
+use crate::components::video_encode::I420;
+
+pub(crate) const NAL_SPS: u8 = 7;
+pub(crate) const NAL_PPS: u8 = 8;
+
+/// Where a NAL unit's header byte is, after its Annex B start code.
+fn header_at(nal: &[u8]) -> Option<usize> {
+    let zeros = nal.iter().take_while(|&&b| b == 0).count();
+    (zeros >= 2 && nal.get(zeros) == Some(&1)).then_some(zeros + 1).filter(|&at| at < nal.len())
+}
+
+/// The type of a NAL unit (with its start code).
+pub(crate) fn nal_type(nal: &[u8]) -> Option<u8> {
+    header_at(nal).map(|at| nal[at] & 0x1f)
+}
+
+/// `profile_idc` for an `MMAL_VIDEO_PROFILE_T`, if it is an H.264 one.
+pub(crate) fn profile_idc(profile: u32) -> Option<u8> {
+    match profile {
+        sys::MMAL_VIDEO_PROFILE_H264_BASELINE | sys::MMAL_VIDEO_PROFILE_H264_CONSTRAINED_BASELINE => Some(66),
+        sys::MMAL_VIDEO_PROFILE_H264_MAIN => Some(77),
+        sys::MMAL_VIDEO_PROFILE_H264_EXTENDED => Some(88),
+        sys::MMAL_VIDEO_PROFILE_H264_HIGH => Some(100),
+        _ => None,
+    }
+}
+
+/// `level_idc` for an `MMAL_VIDEO_LEVEL_T`, if it is an H.264 one (1b is
+/// signalled as 1.1, which every 1b stream fits).
+pub(crate) fn level_idc(level: u32) -> Option<u8> {
+    const IDC: [u8; 16] = [10, 11, 11, 12, 13, 20, 21, 22, 30, 31, 32, 40, 41, 42, 50, 51];
+    let i = level.checked_sub(sys::MMAL_VIDEO_LEVEL_H264_1)?;
+    IDC.get(i as usize).copied()
+}
+
+/// Table A-1: level_idc, MaxFS (macroblocks), MaxMBPS, MaxBR (1000 bit/s
+/// for Baseline and Main; High allows 1.25 times).
+const LEVELS: [(u8, u32, u32, u32); 15] = [
+    (10, 99, 1_485, 64),
+    (11, 396, 3_000, 192),
+    (12, 396, 6_000, 384),
+    (13, 396, 11_880, 768),
+    (20, 396, 11_880, 2_000),
+    (21, 792, 19_800, 4_000),
+    (22, 1_620, 20_250, 4_000),
+    (30, 1_620, 40_500, 10_000),
+    (31, 3_600, 108_000, 14_000),
+    (32, 5_120, 216_000, 20_000),
+    (40, 8_192, 245_760, 20_000),
+    (41, 8_192, 245_760, 50_000),
+    (42, 8_704, 522_240, 50_000),
+    (50, 22_080, 589_824, 135_000),
+    (51, 36_864, 983_040, 240_000),
+];
+
+/// What the SPS should say.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SpsTarget {
+    /// `MMAL_VIDEO_PROFILE_T` and `MMAL_VIDEO_LEVEL_T`.
+    pub(crate) profile: (u32, u32),
+    /// Frames per second, for VUI timing (`SPS_TIMING`).
+    pub(crate) timing: Option<f32>,
+    /// Picture size in pixels.
+    pub(crate) size: (usize, usize),
+    pub(crate) fps: f32,
+    /// Bits per second (0: unknown).
+    pub(crate) bitrate: u32,
+}
+
+/// The level to signal: the one asked for if the stream fits it, else the
+/// lowest that fits.
+fn level_for(target: &SpsTarget, high: bool) -> u8 {
+    let asked = level_idc(target.profile.1).unwrap_or(40);
+    let mbs = (target.size.0.div_ceil(16) * target.size.1.div_ceil(16)) as u32;
+    let mbps = (mbs as f32 * target.fps.max(1.0)).ceil() as u32;
+    let factor = if high { 1250 } else { 1000 };
+    let fits = |&(_, fs, rate, br): &(u8, u32, u32, u32)| {
+        mbs <= fs && mbps <= rate && u64::from(target.bitrate) <= u64::from(br) * factor
+    };
+    match LEVELS.iter().find(|l| l.0 == asked) {
+        Some(l) if fits(l) => asked,
+        _ => LEVELS
+            .iter()
+            .find(|l| l.0 >= asked && fits(l))
+            .or_else(|| LEVELS.iter().find(|l| fits(l)))
+            .map_or(51, |l| l.0),
+    }
+}
+
+/// Bits of an RBSP, read from the front.
+struct Reader<'a> {
+    data: &'a [u8],
+    bit: usize,
+}
+
+impl Reader<'_> {
+    fn u(&mut self, n: usize) -> Option<u32> {
+        let mut v = 0u32;
+        for _ in 0..n {
+            let byte = *self.data.get(self.bit / 8)?;
+            v = (v << 1) | u32::from((byte >> (7 - self.bit % 8)) & 1);
+            self.bit += 1;
+        }
+        Some(v)
+    }
+
+    fn ue(&mut self) -> Option<u32> {
+        let mut zeros = 0;
+        while self.u(1)? == 0 {
+            zeros += 1;
+            if zeros > 31 {
+                return None;
+            }
+        }
+        Some((1u32 << zeros) - 1 + self.u(zeros)?)
+    }
+}
+
+/// Bits of an RBSP, written from the front.
+#[derive(Default)]
+struct Writer {
+    data: Vec<u8>,
+    bit: usize,
+}
+
+impl Writer {
+    fn u(&mut self, n: usize, v: u32) {
+        for i in (0..n).rev() {
+            if self.bit % 8 == 0 {
+                self.data.push(0);
+            }
+            let last = self.data.len() - 1;
+            self.data[last] |= (((v >> i) & 1) as u8) << (7 - self.bit % 8);
+            self.bit += 1;
+        }
+    }
+
+    fn ue(&mut self, v: u32) {
+        let code = u64::from(v) + 1;
+        let len = 64 - code.leading_zeros() as usize;
+        self.u(len - 1, 0);
+        for i in (0..len).rev() {
+            self.u(1, ((code >> i) & 1) as u32);
+        }
+    }
+
+    /// `rbsp_trailing_bits`.
+    fn finish(mut self) -> Vec<u8> {
+        self.u(1, 1);
+        while self.bit % 8 != 0 {
+            self.u(1, 0);
+        }
+        self.data
+    }
+}
+
+/// The RBSP of a NAL unit's payload: emulation prevention bytes removed.
+fn unescape(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len());
+    let mut zeros = 0;
+    for &b in payload {
+        if zeros >= 2 && b == 3 {
+            zeros = 0;
+            continue;
+        }
+        zeros = if b == 0 { zeros + 1 } else { 0 };
+        out.push(b);
+    }
+    out
+}
+
+/// A NAL unit's payload from its RBSP: emulation prevention bytes added.
+fn escape(rbsp: &[u8], out: &mut Vec<u8>) {
+    let mut zeros = 0;
+    for &b in rbsp {
+        if zeros >= 2 && b <= 3 {
+            out.push(3);
+            zeros = 0;
+        }
+        zeros = if b == 0 { zeros + 1 } else { 0 };
+        out.push(b);
+    }
+}
+
+/// The fields of a baseline SPS between `seq_parameter_set_id` and the VUI.
+struct Sps {
+    id: u32,
+    log2_max_frame_num_minus4: u32,
+    poc_type: u32,
+    log2_max_poc_lsb_minus4: u32,
+    max_num_ref_frames: u32,
+    gaps_allowed: u32,
+    width_in_mbs_minus1: u32,
+    height_in_map_units_minus1: u32,
+    direct_8x8_inference: u32,
+    cropping: Option<[u32; 4]>,
+}
+
+fn parse(rbsp: &[u8]) -> Option<Sps> {
+    let mut r = Reader { data: rbsp, bit: 0 };
+    let profile = r.u(8)?;
+    r.u(16)?; // constraint flags, level
+    let id = r.ue()?;
+    if profile != 66 && profile != 77 && profile != 88 {
+        return None; // the codec writes baseline
+    }
+    let log2_max_frame_num_minus4 = r.ue()?;
+    let poc_type = r.ue()?;
+    let log2_max_poc_lsb_minus4 = match poc_type {
+        0 => r.ue()?,
+        2 => 0,
+        _ => return None,
+    };
+    let max_num_ref_frames = r.ue()?;
+    let gaps_allowed = r.u(1)?;
+    let width_in_mbs_minus1 = r.ue()?;
+    let height_in_map_units_minus1 = r.ue()?;
+    if r.u(1)? != 1 {
+        return None; // frame_mbs_only_flag: progressive only
+    }
+    let direct_8x8_inference = r.u(1)?;
+    let cropping = if r.u(1)? == 1 { Some([r.ue()?, r.ue()?, r.ue()?, r.ue()?]) } else { None };
+    let _vui = r.u(1)?;
+    Some(Sps {
+        id,
+        log2_max_frame_num_minus4,
+        poc_type,
+        log2_max_poc_lsb_minus4,
+        max_num_ref_frames,
+        gaps_allowed,
+        width_in_mbs_minus1,
+        height_in_map_units_minus1,
+        direct_8x8_inference,
+        cropping,
+    })
+}
+
+/// `nal` (an SPS with its start code) rewritten for `target`; unchanged
+/// (and logged) if it is not one this module reads.
+pub(crate) fn rewrite_sps(nal: &[u8], target: &SpsTarget) -> Vec<u8> {
+    let Some(at) = header_at(nal) else { return nal.to_vec() };
+    let Some(sps) = parse(&unescape(&nal[at + 1..])) else {
+        log::warn!("vc.ril.video_encode: an SPS this encoder does not read; sent as the codec wrote it");
+        return nal.to_vec();
+    };
+    let profile = profile_idc(target.profile.0).unwrap_or(100);
+    let high = profile == 100;
+    let mut w = Writer::default();
+    w.u(8, u32::from(profile));
+    // constraint_set0..2: the stream also conforms to Baseline, Main and
+    // Extended where those are signalled; set1 alone for Main.
+    let constraints = match profile {
+        66 => 0b1100_0000,
+        77 => 0b0100_0000,
+        88 => 0b1110_0000,
+        _ => 0,
+    };
+    w.u(8, constraints);
+    w.u(8, u32::from(level_for(target, high)));
+    w.ue(sps.id);
+    if high {
+        w.ue(1); // chroma_format_idc: 4:2:0
+        w.ue(0); // bit_depth_luma_minus8
+        w.ue(0); // bit_depth_chroma_minus8
+        w.u(1, 0); // qpprime_y_zero_transform_bypass_flag
+        w.u(1, 0); // seq_scaling_matrix_present_flag
+    }
+    w.ue(sps.log2_max_frame_num_minus4);
+    w.ue(sps.poc_type);
+    if sps.poc_type == 0 {
+        w.ue(sps.log2_max_poc_lsb_minus4);
+    }
+    w.ue(sps.max_num_ref_frames);
+    w.u(1, sps.gaps_allowed);
+    w.ue(sps.width_in_mbs_minus1);
+    w.ue(sps.height_in_map_units_minus1);
+    w.u(1, 1); // frame_mbs_only_flag
+    w.u(1, sps.direct_8x8_inference);
+    match sps.cropping {
+        Some(c) => {
+            w.u(1, 1);
+            c.iter().for_each(|&v| w.ue(v));
+        }
+        None => w.u(1, 0),
+    }
+    match target.timing {
+        Some(fps) => {
+            w.u(1, 1); // vui_parameters_present_flag
+            w.u(4, 0); // aspect ratio, overscan, video signal type, chroma location: absent
+            w.u(1, 1); // timing_info_present_flag
+                       // A frame is two ticks (a field each).
+            let (units, scale) = (1000u32, (fps * 2000.0).round() as u32);
+            w.u(32, units);
+            w.u(32, scale);
+            w.u(1, 1); // fixed_frame_rate_flag
+            w.u(5, 0); // no HRD, pic_struct, or bitstream restriction
+        }
+        None => w.u(1, 0),
+    }
+    let mut out = nal[..=at].to_vec();
+    escape(&w.finish(), &mut out);
+    out
+}
+
+/// Motion vectors as a Pi's encoder sends them after each frame: for each
+/// macroblock row, one record per macroblock and one more, each `x` and
+/// `y` (i8, pixels) and `sad` (u16, the match's sum of absolute
+/// differences). Found by a small search against the previous frame's
+/// luma (`previous`, rows of the picture's width; empty for the first).
+pub(crate) fn motion_vectors(picture: &I420, previous: &[u8]) -> Vec<u8> {
+    const RANGE: i32 = 8;
+    const STEP: usize = 2;
+    let (w, h, s) = (picture.width, picture.height, picture.stride);
+    let (cols, rows) = (w.div_ceil(16), h.div_ceil(16));
+    let mut out = Vec::with_capacity(rows * (cols + 1) * 4);
+    let luma = |x: usize, y: usize| i32::from(picture.y[y.min(h - 1) * s + x.min(w - 1)]);
+    let before = |x: i32, y: i32| {
+        let (x, y) = (x.clamp(0, w as i32 - 1) as usize, y.clamp(0, h as i32 - 1) as usize);
+        i32::from(previous[y * w + x])
+    };
+    for my in 0..rows {
+        for mx in 0..=cols {
+            if mx == cols || previous.len() < w * h {
+                out.extend_from_slice(&[0, 0, 0, 0]);
+                continue;
+            }
+            let (x0, y0) = (mx * 16, my * 16);
+            let sad = |dx: i32, dy: i32| -> u32 {
+                let mut sum = 0u32;
+                for y in (0..16).step_by(STEP) {
+                    for x in (0..16).step_by(STEP) {
+                        let now = luma(x0 + x, y0 + y);
+                        let then = before((x0 + x) as i32 + dx, (y0 + y) as i32 + dy);
+                        sum += now.abs_diff(then);
+                    }
+                }
+                sum * (STEP * STEP) as u32
+            };
+            let mut best = (0, 0, sad(0, 0));
+            for dy in (-RANGE..=RANGE).step_by(2) {
+                for dx in (-RANGE..=RANGE).step_by(2) {
+                    let cost = sad(dx, dy);
+                    if cost < best.2 {
+                        best = (dx, dy, cost);
+                    }
+                }
+            }
+            out.extend_from_slice(&[best.0 as i8 as u8, best.1 as i8 as u8]);
+            out.extend_from_slice(&(best.2.min(u32::from(u16::MAX)) as u16).to_le_bytes());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_golomb_codes_round_trip() {
+        let mut w = Writer::default();
+        for v in [0, 1, 2, 3, 7, 8, 254, 255, 65_535] {
+            w.ue(v);
+        }
+        let data = w.finish();
+        let mut r = Reader { data: &data, bit: 0 };
+        for v in [0, 1, 2, 3, 7, 8, 254, 255, 65_535] {
+            assert_eq!(r.ue(), Some(v));
+        }
+        // Known codes: 0 is "1", 1 is "010", 2 is "011".
+        let mut w = Writer::default();
+        w.ue(0);
+        w.ue(1);
+        w.ue(2);
+        assert_eq!(w.finish(), vec![0b1010_0111], "1, 010, 011, then the stop bit");
+    }
+
+    #[test]
+    fn emulation_prevention_round_trips() {
+        let rbsp = [0, 0, 0, 1, 0, 0, 3, 5, 0, 0, 2];
+        let mut nal = Vec::new();
+        escape(&rbsp, &mut nal);
+        assert_eq!(nal, [0, 0, 3, 0, 1, 0, 0, 3, 3, 5, 0, 0, 3, 2]);
+        assert_eq!(unescape(&nal), rbsp);
+    }
+
+    #[test]
+    fn levels_are_kept_when_the_stream_fits_and_raised_when_not() {
+        let t = |size, fps, bitrate| SpsTarget {
+            profile: (sys::MMAL_VIDEO_PROFILE_H264_HIGH, sys::MMAL_VIDEO_LEVEL_H264_4),
+            timing: None,
+            size,
+            fps,
+            bitrate,
+        };
+        assert_eq!(level_for(&t((1920, 1080), 30.0, 17_000_000), true), 40);
+        // 25 Mbit/s is past level 4's 20 (x1.25 for High): 4.1.
+        assert_eq!(level_for(&t((1920, 1080), 30.0, 30_000_000), true), 41);
+        // 1080p at 60 is past level 4's macroblock rate: 4.2.
+        assert_eq!(level_for(&t((1920, 1080), 60.0, 17_000_000), true), 42);
+        assert_eq!(level_idc(sys::MMAL_VIDEO_LEVEL_H264_31), Some(31));
+        assert_eq!(level_idc(sys::MMAL_VIDEO_LEVEL_H264_51), Some(51));
+        assert_eq!(level_idc(3), None);
+    }
+}
