@@ -161,6 +161,13 @@ impl Format {
         self
     }
 
+    /// The same format at `bps` bits per second (an encoder's output: the
+    /// rate it aims for).
+    pub fn with_bitrate(mut self, bps: u32) -> Format {
+        self.bitrate = bps;
+        self
+    }
+
     /// Bytes between rows of the first plane (packed formats: all of it).
     pub fn stride(&self) -> usize {
         // Saturating: a width no port accepts must not wrap on 32 bits.
