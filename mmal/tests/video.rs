@@ -1,0 +1,257 @@
+//! Video: the camera's video port tunnelled to `vc.ril.video_encode`, the
+//! H.264 and MJPEG it makes checked by an independent decoder, ffmpeg's
+//! (`ffprobe` and `ffmpeg` from Debian's packages; `.ci/run` installs them).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{emu, serial, WAIT};
+use mmal::emulator::Pacing;
+use mmal::params::{
+    Capture, H264Profile, InlineHeader, InlineVectors, IntraPeriod, RequestIFrame, SpsTiming, VideoProfile,
+};
+use mmal::{Component, Connection, ConnectionFlags, Encoding, Format, FrameStream};
+use mmal_sys as sys;
+
+/// The camera and encoder, tunnelled, with the encoder's output streaming.
+struct Recorder {
+    camera: Component,
+    encoder: Component,
+    _link: Connection,
+    stream: Option<FrameStream>,
+}
+
+fn recorder(input: Encoding, output: Format, configure: impl FnOnce(&mmal::Port)) -> Recorder {
+    let camera = Component::new("vc.ril.camera").unwrap();
+    let encoder = Component::new("vc.ril.video_encode").unwrap();
+    let video = camera.output(1).unwrap();
+    let (w, h) = output.visible();
+    // The camera runs at the rate the output names.
+    let mut camera_format = Format::video(input, w, h);
+    camera_format.frame_rate = output.frame_rate;
+    video.set_format(&camera_format).unwrap();
+    let link = Connection::new(&video, &encoder.input(0).unwrap(), ConnectionFlags::default()).unwrap();
+    let out = encoder.output(0).unwrap();
+    out.set_format(&output).unwrap();
+    configure(&out);
+    let stream = out.enable_stream(3).unwrap();
+    camera.enable().unwrap();
+    Recorder { camera, encoder, _link: link, stream: Some(stream) }
+}
+
+impl Recorder {
+    /// Records `frames` frames: every buffer, with its flags.
+    fn record(&self, frames: usize) -> Vec<(Vec<u8>, u32)> {
+        let video = self.camera.output(1).unwrap();
+        video.set(&Capture(true)).unwrap();
+        let stream = self.stream.as_ref().unwrap();
+        let mut buffers = Vec::new();
+        let mut done = 0;
+        while done < frames {
+            let b = stream.next_timeout(WAIT).unwrap();
+            if b.is_frame_end() {
+                done += 1;
+            }
+            buffers.push((b.to_vec(), b.flags()));
+        }
+        video.set(&Capture(false)).unwrap();
+        buffers
+    }
+}
+
+fn write(buffers: &[(Vec<u8>, u32)], name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("videocore-video-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    let bytes: Vec<u8> = buffers.iter().flat_map(|(d, _)| d.iter().copied()).collect();
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// Runs an ffmpeg tool, with a clear failure when it is not installed.
+fn run(tool: &str, args: &[&str]) -> String {
+    let out = Command::new(tool).args(args).output().unwrap_or_else(|e| {
+        panic!("{tool}: {e}: these tests check streams with ffmpeg's tools (apt-get install ffmpeg)")
+    });
+    assert!(out.status.success(), "{tool} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Decodes the whole file: no errors.
+fn decodes_cleanly(path: &Path) {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "null", "-"])
+        .output()
+        .expect("ffmpeg (apt-get install ffmpeg)");
+    let errors = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && errors.trim().is_empty(), "{}: {errors}", path.display());
+}
+
+/// The stream's `key=value` facts from ffprobe.
+fn probe(path: &Path, entries: &str) -> Vec<(String, String)> {
+    let path = path.to_str().unwrap();
+    let text = run(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-count_frames",
+            "-show_entries",
+            entries,
+            "-of",
+            "default=nw=1",
+            path,
+        ],
+    );
+    text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
+}
+
+fn fact<'a>(facts: &'a [(String, String)], key: &str) -> &'a str {
+    facts.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or_else(|| panic!("no {key} in {facts:?}"))
+}
+
+/// Which decoded frames are keyframes.
+fn keyframes(path: &Path) -> Vec<bool> {
+    let text = run(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "frame=key_frame",
+            "-of",
+            "csv=p=0",
+            path.to_str().unwrap(),
+        ],
+    );
+    text.lines().map(|l| l.trim() == "1").collect()
+}
+
+#[test]
+fn h264_decodes_with_ffmpeg_with_its_profile_level_and_intra_period() {
+    let _s = serial();
+    emu::set_pacing(Pacing::Unlimited);
+    let format = Format::video(Encoding::H264, 640, 480).with_frame_rate(30).with_bitrate(2_000_000);
+    let r = recorder(Encoding::OPAQUE, format, |out| {
+        out.set(&IntraPeriod(10)).unwrap();
+        out.set(&VideoProfile { profile: H264Profile::High, level: 40 }).unwrap();
+    });
+    assert_eq!(r.encoder.output(0).unwrap().get::<IntraPeriod>().unwrap(), IntraPeriod(10));
+    let buffers = r.record(25);
+    // The stream opens with its headers, in a buffer of their own.
+    assert_eq!(buffers[0].1 & sys::MMAL_BUFFER_HEADER_FLAG_CONFIG, sys::MMAL_BUFFER_HEADER_FLAG_CONFIG);
+    assert_ne!(buffers[1].1 & sys::MMAL_BUFFER_HEADER_FLAG_KEYFRAME, 0, "then an IDR");
+    let configs = buffers.iter().filter(|b| b.1 & sys::MMAL_BUFFER_HEADER_FLAG_CONFIG != 0).count();
+    assert_eq!(configs, 1, "headers once without inline headers");
+    let path = write(&buffers, "intra.h264");
+    decodes_cleanly(&path);
+    let facts = probe(&path, "stream=codec_name,width,height,profile,level,nb_read_frames");
+    assert_eq!(fact(&facts, "codec_name"), "h264");
+    assert_eq!((fact(&facts, "width"), fact(&facts, "height")), ("640", "480"));
+    assert_eq!(fact(&facts, "profile"), "High");
+    assert_eq!(fact(&facts, "level"), "40");
+    assert_eq!(fact(&facts, "nb_read_frames"), "25");
+    let keys = keyframes(&path);
+    let at: Vec<usize> = keys.iter().enumerate().filter(|(_, &k)| k).map(|(i, _)| i).collect();
+    assert_eq!(at, [0, 10, 20], "an IDR every 10 frames");
+    // The encoder's flags agree with the decoder.
+    let flagged: Vec<bool> = buffers
+        .iter()
+        .filter(|b| b.1 & sys::MMAL_BUFFER_HEADER_FLAG_FRAME_END != 0)
+        .map(|b| b.1 & sys::MMAL_BUFFER_HEADER_FLAG_KEYFRAME != 0)
+        .collect();
+    assert_eq!(flagged, keys);
+    emu::set_pacing(Pacing::FrameRate);
+}
+
+#[test]
+fn inline_headers_precede_every_idr_and_an_i_frame_comes_when_asked() {
+    let _s = serial();
+    emu::set_pacing(Pacing::Unlimited);
+    let format = Format::video(Encoding::H264, 320, 240).with_frame_rate(25).with_bitrate(1_000_000);
+    let r = recorder(Encoding::I420, format, |out| {
+        out.set(&IntraPeriod(8)).unwrap();
+        out.set(&InlineHeader(true)).unwrap();
+        out.set(&SpsTiming(true)).unwrap();
+        out.set(&VideoProfile { profile: H264Profile::Main, level: 31 }).unwrap();
+    });
+    let mut buffers = r.record(5);
+    r.encoder.output(0).unwrap().set(&RequestIFrame(true)).unwrap();
+    buffers.extend(r.record(12));
+    for (i, b) in buffers.iter().enumerate() {
+        if b.1 & sys::MMAL_BUFFER_HEADER_FLAG_KEYFRAME != 0 {
+            assert_ne!(buffers[i - 1].1 & sys::MMAL_BUFFER_HEADER_FLAG_CONFIG, 0, "headers before the IDR at {i}");
+        }
+    }
+    let path = write(&buffers, "inline.h264");
+    decodes_cleanly(&path);
+    let keys = keyframes(&path);
+    assert_eq!(keys.len(), 17);
+    // The first frame; then the next the encoder takes after the request
+    // (frames already on their way come first); then every 8 from it.
+    assert!(keys[0], "{keys:?}");
+    let asked = (1..keys.len()).find(|&i| keys[i]).expect("an IDR after the request");
+    assert!((5..=7).contains(&asked), "the IDR asked for after frame 5 came at {asked}: {keys:?}");
+    assert!(keys[asked + 8], "then every 8 frames from it: {keys:?}");
+    assert_eq!(keys.iter().filter(|&&k| k).count(), 3, "{keys:?}");
+    let facts = probe(&path, "stream=profile,level,r_frame_rate");
+    assert_eq!(fact(&facts, "profile"), "Main");
+    assert_eq!(fact(&facts, "level"), "31");
+    // SPS timing: the frame rate is in the stream itself.
+    assert_eq!(fact(&facts, "r_frame_rate"), "25/1");
+    emu::set_pacing(Pacing::FrameRate);
+}
+
+#[test]
+fn mjpeg_frames_are_jpegs_and_motion_vectors_follow_h264_frames() {
+    let _s = serial();
+    emu::set_pacing(Pacing::Unlimited);
+    let r = recorder(Encoding::I420, Format::video(Encoding::MJPEG, 320, 240).with_frame_rate(30), |_| {});
+    let buffers = r.record(3);
+    let frames: Vec<&(Vec<u8>, u32)> =
+        buffers.iter().filter(|b| b.1 & sys::MMAL_BUFFER_HEADER_FLAG_FRAME_END != 0).collect();
+    assert_eq!(frames.len(), 3);
+    let path = write(&buffers, "frames.mjpeg");
+    let text = run(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-f",
+            "mjpeg",
+            "-count_frames",
+            "-show_entries",
+            "stream=codec_name,width,nb_read_frames",
+            "-of",
+            "default=nw=1",
+            path.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        text.contains("codec_name=mjpeg") && text.contains("width=320") && text.contains("nb_read_frames=3"),
+        "{text}"
+    );
+    drop(r);
+
+    let format = Format::video(Encoding::H264, 320, 240).with_frame_rate(30).with_bitrate(1_000_000);
+    let r = recorder(Encoding::I420, format, |out| out.set(&InlineVectors(true)).unwrap());
+    let buffers = r.record(4);
+    let vectors: Vec<&(Vec<u8>, u32)> =
+        buffers.iter().filter(|b| b.1 & sys::MMAL_BUFFER_HEADER_FLAG_CODECSIDEINFO != 0).collect();
+    // 320x240: 15 rows of 20 macroblocks and one more, 4 bytes each.
+    assert!(vectors.len() >= 3, "{} vector buffers", vectors.len());
+    assert!(vectors.iter().all(|v| v.0.len() == 15 * 21 * 4));
+    // The H.264 around them still decodes (the vectors are not part of it).
+    let video: Vec<(Vec<u8>, u32)> =
+        buffers.iter().filter(|b| b.1 & sys::MMAL_BUFFER_HEADER_FLAG_CODECSIDEINFO == 0).cloned().collect();
+    decodes_cleanly(&write(&video, "vectors.h264"));
+    emu::set_pacing(Pacing::FrameRate);
+}
