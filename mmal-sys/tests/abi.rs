@@ -70,6 +70,7 @@ fn parameter_ids() {
         (MMAL_PARAMETER_ISO, 0x10030, "ISO"),
         (MMAL_PARAMETER_CAMERA_CUSTOM_SENSOR_CONFIG, 0x10037, "CAMERA_CUSTOM_SENSOR_CONFIG"),
         (MMAL_PARAMETER_FPS_RANGE, 0x1003e, "FPS_RANGE"),
+        (MMAL_PARAMETER_FRAME_RATE, 0x1001a, "FRAME_RATE"),
         (MMAL_PARAMETER_SHUTTER_SPEED, 0x10043, "SHUTTER_SPEED"),
         (MMAL_PARAMETER_CUSTOM_AWB_GAINS, 0x10044, "CUSTOM_AWB_GAINS"),
         (MMAL_PARAMETER_CAMERA_SETTINGS, 0x10045, "CAMERA_SETTINGS"),
@@ -81,7 +82,21 @@ fn parameter_ids() {
         (MMAL_PARAMETER_DIGITAL_GAIN, 0x1005a, "DIGITAL_GAIN"),
         (MMAL_PARAMETER_JPEG_IJG_SCALING, 0x10061, "JPEG_IJG_SCALING"),
         (MMAL_PARAMETER_DISPLAYREGION, 0x20000, "DISPLAYREGION"),
+        (MMAL_PARAMETER_SUPPORTED_PROFILES, 0x20001, "SUPPORTED_PROFILES"),
+        (MMAL_PARAMETER_PROFILE, 0x20002, "PROFILE"),
+        (MMAL_PARAMETER_INTRAPERIOD, 0x20003, "INTRAPERIOD"),
+        (MMAL_PARAMETER_VIDEO_REQUEST_I_FRAME, 0x2000b, "VIDEO_REQUEST_I_FRAME"),
+        (MMAL_PARAMETER_VIDEO_INTRA_REFRESH, 0x2000c, "VIDEO_INTRA_REFRESH"),
+        (MMAL_PARAMETER_VIDEO_IMMUTABLE_INPUT, 0x2000d, "VIDEO_IMMUTABLE_INPUT"),
         (MMAL_PARAMETER_VIDEO_BIT_RATE, 0x2000e, "VIDEO_BIT_RATE"),
+        (MMAL_PARAMETER_VIDEO_ENCODE_MIN_QUANT, 0x20010, "VIDEO_ENCODE_MIN_QUANT"),
+        (MMAL_PARAMETER_VIDEO_ENCODE_MAX_QUANT, 0x20011, "VIDEO_ENCODE_MAX_QUANT"),
+        (MMAL_PARAMETER_VIDEO_ENCODE_INITIAL_QUANT, 0x20017, "VIDEO_ENCODE_INITIAL_QUANT"),
+        (MMAL_PARAMETER_VIDEO_ENCODE_QP_P, 0x20018, "VIDEO_ENCODE_QP_P"),
+        (MMAL_PARAMETER_VIDEO_ENCODE_INLINE_HEADER, 0x2002a, "VIDEO_ENCODE_INLINE_HEADER"),
+        (MMAL_PARAMETER_VIDEO_ENCODE_SEI_ENABLE, 0x2002b, "VIDEO_ENCODE_SEI_ENABLE"),
+        (MMAL_PARAMETER_VIDEO_ENCODE_INLINE_VECTORS, 0x2002c, "VIDEO_ENCODE_INLINE_VECTORS"),
+        (MMAL_PARAMETER_VIDEO_ENCODE_SPS_TIMING, 0x20030, "VIDEO_ENCODE_SPS_TIMING"),
     ];
     for &(got, want, name) in ids {
         assert_eq!(got, want, "MMAL_PARAMETER_{name}");
@@ -90,6 +105,46 @@ fn parameter_ids() {
     assert_eq!(MMAL_PARAMETER_GROUP_CAMERA, 1 << 16);
     assert_eq!(MMAL_PARAMETER_GROUP_VIDEO, 2 << 16);
     assert_eq!(MMAL_PARAMETER_MAX_SIZE, 392);
+}
+
+#[test]
+fn h264_profiles_levels_and_intra_refresh_modes() {
+    let profiles = [
+        MMAL_VIDEO_PROFILE_H264_BASELINE,
+        MMAL_VIDEO_PROFILE_H264_MAIN,
+        MMAL_VIDEO_PROFILE_H264_EXTENDED,
+        MMAL_VIDEO_PROFILE_H264_HIGH,
+        MMAL_VIDEO_PROFILE_H264_CONSTRAINED_BASELINE,
+    ];
+    assert_eq!(profiles, [25, 26, 27, 28, 32]);
+    // Levels 1, 1b, 1.1 to 1.3, 2 to 2.2, 3 to 3.2, 4 to 4.2, 5 and 5.1.
+    let levels = [
+        MMAL_VIDEO_LEVEL_H264_1,
+        MMAL_VIDEO_LEVEL_H264_1b,
+        MMAL_VIDEO_LEVEL_H264_11,
+        MMAL_VIDEO_LEVEL_H264_12,
+        MMAL_VIDEO_LEVEL_H264_13,
+        MMAL_VIDEO_LEVEL_H264_2,
+        MMAL_VIDEO_LEVEL_H264_21,
+        MMAL_VIDEO_LEVEL_H264_22,
+        MMAL_VIDEO_LEVEL_H264_3,
+        MMAL_VIDEO_LEVEL_H264_31,
+        MMAL_VIDEO_LEVEL_H264_32,
+        MMAL_VIDEO_LEVEL_H264_4,
+        MMAL_VIDEO_LEVEL_H264_41,
+        MMAL_VIDEO_LEVEL_H264_42,
+        MMAL_VIDEO_LEVEL_H264_5,
+        MMAL_VIDEO_LEVEL_H264_51,
+    ];
+    assert_eq!(levels, [17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32]);
+    let modes = [
+        MMAL_VIDEO_INTRA_REFRESH_CYCLIC,
+        MMAL_VIDEO_INTRA_REFRESH_ADAPTIVE,
+        MMAL_VIDEO_INTRA_REFRESH_BOTH,
+        MMAL_VIDEO_INTRA_REFRESH_CYCLIC_MROWS,
+        MMAL_VIDEO_INTRA_REFRESH_PSEUDO_RAND,
+    ];
+    assert_eq!(modes, [0, 1, 2, 0x7F00_0001, 0x7F00_0002]);
 }
 
 #[test]
@@ -177,6 +232,7 @@ fn parameter_structs() {
     });
     pin_struct!(MMAL_PARAMETER_AWB_GAINS_T, size = (24, 24), { r_gain @ (8, 8), b_gain @ (16, 16) });
     pin_struct!(MMAL_PARAMETER_FPS_RANGE_T, size = (24, 24), { fps_low @ (8, 8), fps_high @ (16, 16) });
+    pin_struct!(MMAL_PARAMETER_FRAME_RATE_T, size = (16, 16), { frame_rate @ (8, 8) });
     pin_struct!(MMAL_PARAMETER_CAMERA_INFO_T, size = (152, 152), {
         num_cameras @ (8, 8), num_flashes @ (12, 12), cameras @ (16, 16), flashes @ (144, 144),
     });
@@ -197,6 +253,7 @@ fn parameter_structs() {
     pin_struct!(MMAL_PARAMETER_EXPOSUREMODE_T, size = (12, 12), { value @ (8, 8) });
     pin_struct!(MMAL_PARAMETER_ENCODING_T, size = (12, 12), { encoding @ (8, 8) });
     pin_struct!(MMAL_PARAMETER_VIDEO_PROFILE_T, size = (16, 16), { profile @ (8, 8) });
+    pin_struct!(MMAL_PARAMETER_VIDEO_INTRA_REFRESH_T, size = (28, 28), { refresh_mode @ (8, 8), pir_mbs @ (24, 24) });
     pin_struct!(MMAL_PARAMETER_VIDEO_PROFILE_ENTRY_T, size = (8, 8), { profile @ (0, 0), level @ (4, 4) });
     pin_struct!(MMAL_PARAMETER_COLOURFX_T, size = (20, 20), { enable @ (8, 8), u @ (12, 12), v @ (16, 16) });
     pin_struct!(MMAL_PARAMETER_THUMBNAIL_CONFIG_T, size = (24, 24), {

@@ -63,6 +63,11 @@ pub const MMAL_PARAMETER_MAX_SIZE: u32 = 392;
 pub const MMAL_PARAMETER_CAMERA_INFO_MAX_CAMERAS: u32 = 4;
 pub const MMAL_PARAMETER_CAMERA_INFO_MAX_FLASHES: u32 = 2;
 pub const MMAL_PARAMETER_CAMERA_INFO_MAX_STR_LEN: u32 = 16;
+pub const MMAL_VIDEO_INTRA_REFRESH_CYCLIC: u32 = 0;
+pub const MMAL_VIDEO_INTRA_REFRESH_ADAPTIVE: u32 = 1;
+pub const MMAL_VIDEO_INTRA_REFRESH_BOTH: u32 = 2;
+pub const MMAL_VIDEO_INTRA_REFRESH_CYCLIC_MROWS: u32 = 2130706433;
+pub const MMAL_VIDEO_INTRA_REFRESH_PSEUDO_RAND: u32 = 2130706434;
 pub const MMAL_CAMERA_ANNOTATE_MAX_TEXT_LEN_V3: u32 = 256;
 pub type MMAL_BOOL_T = i32;
 pub const MMAL_SUCCESS: MMAL_STATUS_T = 0;
@@ -862,6 +867,7 @@ pub const MMAL_PARAMETER_EXPOSURE_MODE: MMAL_PARAMETER_ID_T = 65554;
 pub const MMAL_PARAMETER_EXP_METERING_MODE: MMAL_PARAMETER_ID_T = 65555;
 pub const MMAL_PARAMETER_CAMERA_CONFIG: MMAL_PARAMETER_ID_T = 65557;
 pub const MMAL_PARAMETER_JPEG_Q_FACTOR: MMAL_PARAMETER_ID_T = 65561;
+pub const MMAL_PARAMETER_FRAME_RATE: MMAL_PARAMETER_ID_T = 65562;
 pub const MMAL_PARAMETER_CAMERA_INFO: MMAL_PARAMETER_ID_T = 65564;
 pub const MMAL_PARAMETER_VIDEO_STABILISATION: MMAL_PARAMETER_ID_T = 65565;
 pub const MMAL_PARAMETER_ENABLE_RAW_CAPTURE: MMAL_PARAMETER_ID_T = 65567;
@@ -895,6 +901,7 @@ pub const MMAL_PARAMETER_SUPPORTED_PROFILES: MMAL_PARAMETER_ID_T = 131073;
 pub const MMAL_PARAMETER_PROFILE: MMAL_PARAMETER_ID_T = 131074;
 pub const MMAL_PARAMETER_INTRAPERIOD: MMAL_PARAMETER_ID_T = 131075;
 pub const MMAL_PARAMETER_VIDEO_REQUEST_I_FRAME: MMAL_PARAMETER_ID_T = 131083;
+pub const MMAL_PARAMETER_VIDEO_INTRA_REFRESH: MMAL_PARAMETER_ID_T = 131084;
 pub const MMAL_PARAMETER_VIDEO_IMMUTABLE_INPUT: MMAL_PARAMETER_ID_T = 131085;
 pub const MMAL_PARAMETER_VIDEO_BIT_RATE: MMAL_PARAMETER_ID_T = 131086;
 pub const MMAL_PARAMETER_VIDEO_ENCODE_MIN_QUANT: MMAL_PARAMETER_ID_T = 131088;
@@ -902,6 +909,7 @@ pub const MMAL_PARAMETER_VIDEO_ENCODE_MAX_QUANT: MMAL_PARAMETER_ID_T = 131089;
 pub const MMAL_PARAMETER_VIDEO_ENCODE_INITIAL_QUANT: MMAL_PARAMETER_ID_T = 131095;
 pub const MMAL_PARAMETER_VIDEO_ENCODE_QP_P: MMAL_PARAMETER_ID_T = 131096;
 pub const MMAL_PARAMETER_VIDEO_ENCODE_INLINE_HEADER: MMAL_PARAMETER_ID_T = 131114;
+pub const MMAL_PARAMETER_VIDEO_ENCODE_SEI_ENABLE: MMAL_PARAMETER_ID_T = 131115;
 pub const MMAL_PARAMETER_VIDEO_ENCODE_INLINE_VECTORS: MMAL_PARAMETER_ID_T = 131116;
 pub const MMAL_PARAMETER_VIDEO_ENCODE_SPS_TIMING: MMAL_PARAMETER_ID_T = 131120;
 pub type MMAL_PARAMETER_ID_T = ::core::ffi::c_uint;
@@ -1198,6 +1206,27 @@ const _: () = {
         "Offset of field: MMAL_PARAMETER_FPS_RANGE_T::fps_high",
     ][::core::mem::offset_of!(MMAL_PARAMETER_FPS_RANGE_T, fps_high) - 16usize];
 };
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct MMAL_PARAMETER_FRAME_RATE_T {
+    pub hdr: MMAL_PARAMETER_HEADER_T,
+    pub frame_rate: MMAL_RATIONAL_T,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of MMAL_PARAMETER_FRAME_RATE_T",
+    ][::core::mem::size_of::<MMAL_PARAMETER_FRAME_RATE_T>() - 16usize];
+    [
+        "Alignment of MMAL_PARAMETER_FRAME_RATE_T",
+    ][::core::mem::align_of::<MMAL_PARAMETER_FRAME_RATE_T>() - 4usize];
+    [
+        "Offset of field: MMAL_PARAMETER_FRAME_RATE_T::hdr",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_FRAME_RATE_T, hdr) - 0usize];
+    [
+        "Offset of field: MMAL_PARAMETER_FRAME_RATE_T::frame_rate",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_FRAME_RATE_T, frame_rate) - 8usize];
+};
 pub const MMAL_PARAM_TIMESTAMP_MODE_ZERO: MMAL_CAMERA_STC_MODE_T = 0;
 pub const MMAL_PARAM_TIMESTAMP_MODE_RAW_STC: MMAL_CAMERA_STC_MODE_T = 1;
 pub const MMAL_PARAM_TIMESTAMP_MODE_RESET_STC: MMAL_CAMERA_STC_MODE_T = 2;
@@ -1483,6 +1512,44 @@ const _: () = {
     [
         "Offset of field: MMAL_PARAMETER_VIDEO_PROFILE_T::profile",
     ][::core::mem::offset_of!(MMAL_PARAMETER_VIDEO_PROFILE_T, profile) - 8usize];
+};
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct MMAL_PARAMETER_VIDEO_INTRA_REFRESH_T {
+    pub hdr: MMAL_PARAMETER_HEADER_T,
+    pub refresh_mode: u32,
+    pub air_mbs: u32,
+    pub air_ref: u32,
+    pub cir_mbs: u32,
+    pub pir_mbs: u32,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of MMAL_PARAMETER_VIDEO_INTRA_REFRESH_T",
+    ][::core::mem::size_of::<MMAL_PARAMETER_VIDEO_INTRA_REFRESH_T>() - 28usize];
+    [
+        "Alignment of MMAL_PARAMETER_VIDEO_INTRA_REFRESH_T",
+    ][::core::mem::align_of::<MMAL_PARAMETER_VIDEO_INTRA_REFRESH_T>() - 4usize];
+    [
+        "Offset of field: MMAL_PARAMETER_VIDEO_INTRA_REFRESH_T::hdr",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_VIDEO_INTRA_REFRESH_T, hdr) - 0usize];
+    [
+        "Offset of field: MMAL_PARAMETER_VIDEO_INTRA_REFRESH_T::refresh_mode",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_VIDEO_INTRA_REFRESH_T, refresh_mode)
+        - 8usize];
+    [
+        "Offset of field: MMAL_PARAMETER_VIDEO_INTRA_REFRESH_T::air_mbs",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_VIDEO_INTRA_REFRESH_T, air_mbs) - 12usize];
+    [
+        "Offset of field: MMAL_PARAMETER_VIDEO_INTRA_REFRESH_T::air_ref",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_VIDEO_INTRA_REFRESH_T, air_ref) - 16usize];
+    [
+        "Offset of field: MMAL_PARAMETER_VIDEO_INTRA_REFRESH_T::cir_mbs",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_VIDEO_INTRA_REFRESH_T, cir_mbs) - 20usize];
+    [
+        "Offset of field: MMAL_PARAMETER_VIDEO_INTRA_REFRESH_T::pir_mbs",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_VIDEO_INTRA_REFRESH_T, pir_mbs) - 24usize];
 };
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
