@@ -70,6 +70,8 @@ struct Output {
     /// Stills asked for and not yet taken.
     stills: u32,
     fps_range: (f32, f32),
+    /// `FRAME_RATE` set on the port since its format was committed.
+    frame_rate: Option<f32>,
     next_due: Option<Instant>,
     prepared: Option<(u64, Arc<Prepared>)>,
     /// The generation being prepared.
@@ -162,7 +164,7 @@ impl Camera {
     /// FPS range, else 30.
     fn fps(&self, index: usize) -> f32 {
         let o = &self.outputs[index];
-        let f = o.format.fps();
+        let f = o.frame_rate.unwrap_or_else(|| o.format.fps());
         if f > 0.0 {
             f
         } else if o.fps_range.1 > 0.0 {
@@ -209,6 +211,16 @@ impl Camera {
                     return Err(sys::MMAL_EINVAL);
                 }
                 o.fps_range = (low, high);
+                o.prepared = None;
+            }
+            sys::MMAL_PARAMETER_FRAME_RATE => {
+                // A live change of rate, as picamera's `framerate_delta`
+                // makes; 0 hands the rate back to the format and FPS range.
+                let rate = ratio(read::<sys::MMAL_PARAMETER_FRAME_RATE_T>(data)?.frame_rate)?;
+                if !(0.0..=1000.0).contains(&rate) {
+                    return Err(sys::MMAL_EINVAL);
+                }
+                o.frame_rate = (rate > 0.0).then_some(rate);
                 o.prepared = None;
             }
             _ => return Err(sys::MMAL_ENOSYS),
@@ -432,6 +444,7 @@ impl Component for Camera {
         }
         let o = &mut self.outputs[port.index];
         o.format = *format;
+        o.frame_rate = None;
         o.prepared = None;
         self.generation += 1;
         let size = format.frame_size() as u32;
@@ -508,6 +521,11 @@ impl Component for Camera {
                 sys::MMAL_PARAMETER_FPS_RANGE => {
                     let mut p = sys::MMAL_PARAMETER_FPS_RANGE_T::with_id(id);
                     (p.fps_low, p.fps_high) = (rational(o.fps_range.0), rational(o.fps_range.1));
+                    Ok(reply(out, &p))
+                }
+                sys::MMAL_PARAMETER_FRAME_RATE => {
+                    let mut p = sys::MMAL_PARAMETER_FRAME_RATE_T::with_id(id);
+                    p.frame_rate = rational(self.fps(port.index));
                     Ok(reply(out, &p))
                 }
                 _ => self.kept[1 + port.index].get(kept::CAMERA_OUTPUT, id, out).ok_or(sys::MMAL_ENOSYS),

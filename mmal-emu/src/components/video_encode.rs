@@ -8,7 +8,10 @@
 //! before every IDR with `VIDEO_ENCODE_INLINE_HEADER`), then each frame
 //! with `FRAME_END` and `NAL_END` (`KEYFRAME` on IDRs), and with
 //! `VIDEO_ENCODE_INLINE_VECTORS` a buffer of motion vectors after each
-//! frame, flagged `CODECSIDEINFO`. The input's timestamps are carried
+//! frame, flagged `CODECSIDEINFO`. Header and vector buffers end with
+//! `FRAME_END` too: picamera counts each as a frame of its own (its
+//! `PiVideoFrame.index` documents this) and its circular stream keeps only
+//! frames so ended, the headers among them as split points. The input's timestamps are carried
 //! through. The rate follows `format->bitrate` or `VIDEO_BIT_RATE` (0:
 //! constant quantiser from `VIDEO_ENCODE_MIN_QUANT`/`INITIAL_QUANT`),
 //! `INTRAPERIOD` sets the distance between IDRs, and `VIDEO_REQUEST_I_FRAME`
@@ -75,6 +78,11 @@ impl Default for Settings {
 
 pub(crate) struct VideoEncode {
     settings: Settings,
+    /// Kept and read back, not acted on: `VIDEO_ENCODE_SEI_ENABLE` (the
+    /// stream carries no SEI) and `VIDEO_INTRA_REFRESH` (refreshes come
+    /// as whole IDR frames).
+    sei: bool,
+    intra_refresh: sys::MMAL_PARAMETER_VIDEO_INTRA_REFRESH_T,
     /// The stream being encoded: its state lives as long as the output
     /// stays enabled, and starts over (headers, an IDR) when it is enabled
     /// again.
@@ -83,7 +91,10 @@ pub(crate) struct VideoEncode {
 
 impl VideoEncode {
     pub(crate) fn new() -> VideoEncode {
-        VideoEncode { settings: Settings::default(), stream: Arc::new(Stream::default()) }
+        let mut intra_refresh =
+            sys::MMAL_PARAMETER_VIDEO_INTRA_REFRESH_T::with_id(sys::MMAL_PARAMETER_VIDEO_INTRA_REFRESH);
+        intra_refresh.refresh_mode = sys::MMAL_VIDEO_INTRA_REFRESH_CYCLIC;
+        VideoEncode { settings: Settings::default(), sei: false, intra_refresh, stream: Arc::new(Stream::default()) }
     }
 
     /// Hands the current settings to the encoding work.
@@ -137,13 +148,19 @@ impl Component for VideoEncode {
     }
 
     fn set_parameter(&mut self, port: PortId, id: u32, data: &[u8], _enabled: bool) -> Result<(), Status> {
-        if port.is_control() {
-            return Err(sys::MMAL_ENOSYS);
-        }
         let s = &mut self.settings;
         let uint = || read::<sys::MMAL_PARAMETER_UINT32_T>(data).map(|p| p.value);
         let boolean = || read::<sys::MMAL_PARAMETER_BOOLEAN_T>(data).map(|p| p.enable != 0);
         match id {
+            // Asked for on the control port (picamera) or the output
+            // (raspivid): the next frame the encoder takes is an IDR.
+            sys::MMAL_PARAMETER_VIDEO_REQUEST_I_FRAME if port.is_control() || port.is_output() => {
+                if boolean()? {
+                    lock(&self.stream.state).request_idr = true;
+                }
+                return Ok(());
+            }
+            _ if port.is_control() => return Err(sys::MMAL_ENOSYS),
             sys::MMAL_PARAMETER_VIDEO_IMMUTABLE_INPUT if !port.is_output() => s.immutable_input = boolean()?,
             _ if !port.is_output() => return Err(sys::MMAL_ENOSYS),
             sys::MMAL_PARAMETER_PROFILE => {
@@ -173,10 +190,13 @@ impl Component for VideoEncode {
                     _ => s.quant.2 = q,
                 }
             }
-            sys::MMAL_PARAMETER_VIDEO_REQUEST_I_FRAME => {
-                if boolean()? {
-                    lock(&self.stream.state).request_idr = true;
-                }
+            sys::MMAL_PARAMETER_VIDEO_ENCODE_SEI_ENABLE => {
+                self.sei = boolean()?;
+                return Ok(());
+            }
+            sys::MMAL_PARAMETER_VIDEO_INTRA_REFRESH => {
+                let p = read::<sys::MMAL_PARAMETER_VIDEO_INTRA_REFRESH_T>(data)?;
+                self.intra_refresh = sys::MMAL_PARAMETER_VIDEO_INTRA_REFRESH_T { hdr: self.intra_refresh.hdr, ..p };
                 return Ok(());
             }
             _ => return Err(sys::MMAL_ENOSYS),
@@ -217,6 +237,8 @@ impl Component for VideoEncode {
             sys::MMAL_PARAMETER_VIDEO_ENCODE_MIN_QUANT => uint(out, s.quant.0),
             sys::MMAL_PARAMETER_VIDEO_ENCODE_MAX_QUANT => uint(out, s.quant.1),
             sys::MMAL_PARAMETER_VIDEO_ENCODE_INITIAL_QUANT => uint(out, s.quant.2),
+            sys::MMAL_PARAMETER_VIDEO_ENCODE_SEI_ENABLE => boolean(out, self.sei),
+            sys::MMAL_PARAMETER_VIDEO_INTRA_REFRESH => Ok(reply(out, &self.intra_refresh)),
             _ => Err(sys::MMAL_ENOSYS),
         }
     }
@@ -329,13 +351,14 @@ impl StreamState {
                 let q = [initial_q, min_q].into_iter().find(|&q| q > 0).unwrap_or(DEFAULT_QUANT).min(51) as u8;
                 config = config.rate_control_mode(RateControlMode::Off).qp(QpRange::new(q, q));
             }
-            let encoder = match Encoder::with_api_config(OpenH264API::from_source(), config) {
+            let mut encoder = match Encoder::with_api_config(OpenH264API::from_source(), config) {
                 Ok(e) => e,
                 Err(e) => {
                     log::error!("vc.ril.video_encode: H.264 encoder: {e}");
                     return None;
                 }
             };
+            codec_log::quiet(&mut encoder);
             self.h264 = Some((encoder, settings.clone()));
             self.request_idr = true;
         }
@@ -393,7 +416,7 @@ impl StreamState {
         let mut parts = Vec::with_capacity(3);
         // The headers open the stream, and precede each IDR when inline.
         if keyframe && !headers.is_empty() && (!self.headers_sent || settings.inline_headers) {
-            parts.push((headers, sys::MMAL_BUFFER_HEADER_FLAG_CONFIG));
+            parts.push((headers, sys::MMAL_BUFFER_HEADER_FLAG_CONFIG | FRAME));
             self.headers_sent = true;
         }
         if frame.is_empty() {
@@ -403,12 +426,34 @@ impl StreamState {
         parts.push((frame, flags));
         if settings.inline_vectors {
             let vectors = crate::h264::motion_vectors(picture, &self.previous);
-            parts.push((vectors, sys::MMAL_BUFFER_HEADER_FLAG_CODECSIDEINFO));
+            parts.push((vectors, sys::MMAL_BUFFER_HEADER_FLAG_CODECSIDEINFO | FRAME));
             self.previous.clear();
             for row in picture.y.chunks(s).take(h) {
                 self.previous.extend_from_slice(&row[..w]);
             }
         }
         Some(parts)
+    }
+}
+
+/// OpenH264 writes its warnings to stderr (one at every start, as frame
+/// skipping is off on purpose: a camera encoder answers every frame); the
+/// emulator reports through `log` instead.
+mod codec_log {
+    #![allow(unsafe_code)]
+
+    use openh264::encoder::Encoder;
+    use openh264_sys2::{ENCODER_OPTION_TRACE_LEVEL, WELS_LOG_QUIET};
+
+    /// Turns the codec's own logging off, before its first frame.
+    pub(super) fn quiet(encoder: &mut Encoder) {
+        let mut level = WELS_LOG_QUIET as std::os::raw::c_int;
+        // SAFETY: `raw_api` is the encoder's own instance, made and not yet
+        // initialised; TRACE_LEVEL takes a pointer to an int, read during
+        // the call only, and `level` outlives it. A failure leaves logging
+        // as it was, so its status is not needed.
+        unsafe {
+            encoder.raw_api().set_option(ENCODER_OPTION_TRACE_LEVEL, (&raw mut level).cast());
+        }
     }
 }
