@@ -5,7 +5,7 @@
 //! Bullseye 32-bit with the legacy camera stack. This crate loads libmmal at
 //! run time on a Pi; anywhere else (or with `VIDEOCORE=emulated`) it uses
 //! the software VideoCore of the `mmal-emu` crate, whose camera, null sink,
-//! splitter and resizer behave like the firmware's. The same
+//! splitter, resizer and encoders behave like the firmware's. The same
 //! program runs on both.
 //!
 //! * [`Component`]: created by name, reference counted, released in
@@ -19,6 +19,9 @@
 //! * [`Events`]: errors, end of stream, format and parameter changes.
 //! * [`LensShadingTable`] and [`params::LensShading`]: compute a table from
 //!   a flat field and upload it through VCSM.
+//! * [`Recorder`]: the camera tunnelled to the H.264 or MJPEG encoder, its
+//!   buffers read as a stream with their [`kind`](Frame::kind), started and
+//!   stopped at will.
 //!
 //! Callbacks run on MMAL's threads. The crate never blocks them: a slow
 //! reader of a [`FrameStream`] loses frames ([`FrameStream::dropped`])
@@ -73,6 +76,7 @@ mod lens_shading;
 mod loader;
 pub mod params;
 pub mod raw;
+mod recorder;
 mod stream;
 
 pub use backend::{is_software_videocore, provider, Provider};
@@ -83,6 +87,7 @@ pub use events::{Event, Events};
 pub use format::{Encoding, Format, Rational, Rect};
 pub use lens_shading::{LensShadingTable, Normalise, UploadedTable, CELL_SIZE};
 pub use loader::MMAL_LIB_DIR_VAR;
+pub use recorder::{Codec, EncodedKind, Recorder, RecorderConfig};
 pub use stream::{Buffer, CallbackPort, Frame, FrameStream, StreamItem};
 
 /// The software VideoCore (with the default `emulator` feature).

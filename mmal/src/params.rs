@@ -842,8 +842,15 @@ scalar!(
     sys::MMAL_PARAMETER_BOOLEAN_T, enable, |v| v != 0, |v: bool| v as i32
 );
 scalar!(
-    /// `MMAL_PARAMETER_VIDEO_REQUEST_I_FRAME`, on a video encoder's output:
-    /// the next frame is an IDR.
+    /// `MMAL_PARAMETER_VIDEO_ENCODE_SEI_ENABLE`, on a video encoder's output:
+    /// SEI messages (buffering period, picture timing) in the stream. The
+    /// software VideoCore keeps and reads back the setting but sends no SEI.
+    SeiEnable(bool), sys::MMAL_PARAMETER_VIDEO_ENCODE_SEI_ENABLE, "VIDEO_ENCODE_SEI_ENABLE",
+    sys::MMAL_PARAMETER_BOOLEAN_T, enable, |v| v != 0, |v: bool| v as i32
+);
+scalar!(
+    /// `MMAL_PARAMETER_VIDEO_REQUEST_I_FRAME`, on a video encoder's output
+    /// or control port (picamera uses the latter): the next frame is an IDR.
     RequestIFrame(bool), sys::MMAL_PARAMETER_VIDEO_REQUEST_I_FRAME, "VIDEO_REQUEST_I_FRAME",
     sys::MMAL_PARAMETER_BOOLEAN_T, enable, |v| v != 0, |v: bool| v as i32
 );
@@ -1045,6 +1052,49 @@ impl SetParameter for FpsRange {
             return Err(Error::InvalidParameter(format!("FPS range {self:?} is empty")));
         }
         Ok(Self::C::with_id(Self::ID).tap(|c| (c.fps_low, c.fps_high) = (c_rational(self.low), c_rational(self.high))))
+    }
+}
+
+/// `MMAL_PARAMETER_FRAME_RATE` on a camera output: the rate it runs at,
+/// which may change while it runs (picamera's `framerate_delta` nudges it
+/// by 1/256ths to follow another clock). Reads back the rate in use; 0
+/// hands the rate back to the port's format and [`FpsRange`].
+///
+/// ```no_run
+/// # fn main() -> mmal::Result<()> {
+/// use mmal::params::FrameRate;
+/// let camera = mmal::Component::new("vc.ril.camera")?;
+/// let video = camera.output(1)?;
+/// video.set(&FrameRate(mmal::Rational::new(30 * 256 + 1, 256)))?;
+/// assert_eq!(video.get::<FrameRate>()?.0.to_f64(), 30.0 + 1.0 / 256.0);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FrameRate(pub Rational);
+
+impl Parameter for FrameRate {
+    const ID: u32 = sys::MMAL_PARAMETER_FRAME_RATE;
+    const NAME: &'static str = "FRAME_RATE";
+}
+
+impl GetParameter for FrameRate {
+    type C = sys::MMAL_PARAMETER_FRAME_RATE_T;
+    fn from_c(c: &Self::C, _size: usize) -> Result<Self> {
+        Ok(FrameRate(rational(c.frame_rate)))
+    }
+}
+
+impl SetParameter for FrameRate {
+    type C = sys::MMAL_PARAMETER_FRAME_RATE_T;
+    fn to_c(&self) -> Result<Self::C> {
+        if self.0.den <= 0 || self.0.num < 0 {
+            return Err(Error::InvalidParameter(format!(
+                "frame rate {}/{}: give a positive rate, or 0 for the format's",
+                self.0.num, self.0.den
+            )));
+        }
+        Ok(Self::C::with_id(Self::ID).tap(|c| c.frame_rate = c_rational(self.0)))
     }
 }
 
@@ -1396,6 +1446,7 @@ mod tests {
         round_trip(IntraPeriod(30));
         round_trip(VideoBitRate(17_000_000));
         round_trip(InlineHeader(true));
+        round_trip(SeiEnable(true));
         round_trip(SpsTiming(true));
         round_trip(InlineVectors(true));
         round_trip(MinQuant(20));
@@ -1419,6 +1470,7 @@ mod tests {
         assert!(matches!(Exif::new("a=b", "c").to_c(), Err(Error::InvalidParameter(_))));
         round_trip(AwbGains { red: 1.5, blue: 2.25 });
         round_trip(FpsRange::new(1.0, 30.0));
+        round_trip(FrameRate(Rational::new(7681, 256)));
         round_trip(CameraConfig::for_size(1920, 1080));
     }
 
@@ -1476,6 +1528,7 @@ mod tests {
         assert!(matches!(Brightness(101).to_c(), Err(Error::InvalidParameter(_))));
         assert!(matches!(Contrast(-101).to_c(), Err(Error::InvalidParameter(_))));
         assert!(matches!(FpsRange::new(30.0, 1.0).to_c(), Err(Error::InvalidParameter(_))));
+        assert!(matches!(FrameRate(Rational::new(30, 0)).to_c(), Err(Error::InvalidParameter(_))));
         assert!(matches!(Thumbnail::new(64, 48, 0).to_c(), Err(Error::InvalidParameter(_))));
         assert!(matches!(
             VideoProfile { profile: H264Profile::High, level: 43 }.to_c(),

@@ -12,18 +12,20 @@ use mmal::emulator::Pacing;
 use mmal::params::{
     Capture, H264Profile, InlineHeader, InlineVectors, IntraPeriod, RequestIFrame, SpsTiming, VideoProfile,
 };
-use mmal::{Component, Connection, ConnectionFlags, Encoding, Format, FrameStream};
+use mmal::{
+    Component, Connection, ConnectionFlags, EncodedKind, Encoding, Error, Format, FrameStream, Recorder, RecorderConfig,
+};
 use mmal_sys as sys;
 
 /// The camera and encoder, tunnelled, with the encoder's output streaming.
-struct Recorder {
+struct Tunnel {
     camera: Component,
     encoder: Component,
     _link: Connection,
     stream: Option<FrameStream>,
 }
 
-fn recorder(input: Encoding, output: Format, configure: impl FnOnce(&mmal::Port)) -> Recorder {
+fn recorder(input: Encoding, output: Format, configure: impl FnOnce(&mmal::Port)) -> Tunnel {
     let camera = Component::new("vc.ril.camera").unwrap();
     let encoder = Component::new("vc.ril.video_encode").unwrap();
     let video = camera.output(1).unwrap();
@@ -38,10 +40,10 @@ fn recorder(input: Encoding, output: Format, configure: impl FnOnce(&mmal::Port)
     configure(&out);
     let stream = out.enable_stream(3).unwrap();
     camera.enable().unwrap();
-    Recorder { camera, encoder, _link: link, stream: Some(stream) }
+    Tunnel { camera, encoder, _link: link, stream: Some(stream) }
 }
 
-impl Recorder {
+impl Tunnel {
     /// Records `frames` frames: every buffer, with its flags.
     fn record(&self, frames: usize) -> Vec<(Vec<u8>, u32)> {
         let video = self.camera.output(1).unwrap();
@@ -51,7 +53,7 @@ impl Recorder {
         let mut done = 0;
         while done < frames {
             let b = stream.next_timeout(WAIT).unwrap();
-            if b.is_frame_end() {
+            if b.ends_picture() {
                 done += 1;
             }
             buffers.push((b.to_vec(), b.flags()));
@@ -148,6 +150,8 @@ fn h264_decodes_with_ffmpeg_with_its_profile_level_and_intra_period() {
     let buffers = r.record(25);
     // The stream opens with its headers, in a buffer of their own.
     assert_eq!(buffers[0].1 & sys::MMAL_BUFFER_HEADER_FLAG_CONFIG, sys::MMAL_BUFFER_HEADER_FLAG_CONFIG);
+    // ...and end a "frame" of their own, as picamera counts them.
+    assert_ne!(buffers[0].1 & sys::MMAL_BUFFER_HEADER_FLAG_FRAME_END, 0);
     assert_ne!(buffers[1].1 & sys::MMAL_BUFFER_HEADER_FLAG_KEYFRAME, 0, "then an IDR");
     let configs = buffers.iter().filter(|b| b.1 & sys::MMAL_BUFFER_HEADER_FLAG_CONFIG != 0).count();
     assert_eq!(configs, 1, "headers once without inline headers");
@@ -166,6 +170,7 @@ fn h264_decodes_with_ffmpeg_with_its_profile_level_and_intra_period() {
     let flagged: Vec<bool> = buffers
         .iter()
         .filter(|b| b.1 & sys::MMAL_BUFFER_HEADER_FLAG_FRAME_END != 0)
+        .filter(|b| b.1 & sys::MMAL_BUFFER_HEADER_FLAG_CONFIG == 0)
         .map(|b| b.1 & sys::MMAL_BUFFER_HEADER_FLAG_KEYFRAME != 0)
         .collect();
     assert_eq!(flagged, keys);
@@ -254,4 +259,72 @@ fn mjpeg_frames_are_jpegs_and_motion_vectors_follow_h264_frames() {
         buffers.iter().filter(|b| b.1 & sys::MMAL_BUFFER_HEADER_FLAG_CODECSIDEINFO == 0).cloned().collect();
     decodes_cleanly(&write(&video, "vectors.h264"));
     emu::set_pacing(Pacing::FrameRate);
+}
+
+#[test]
+fn a_recorder_started_and_stopped_makes_parts_that_each_decode_on_their_own() {
+    let _s = serial();
+    emu::set_pacing(Pacing::Unlimited);
+    let config = RecorderConfig::h264(320, 240).bitrate(1_000_000).intra_period(100).motion_vectors(true);
+    let mut recorder = Recorder::new(&config).unwrap();
+    assert!(!recorder.is_recording());
+    // Three recordings; each later one opens with headers, so the stream
+    // splits at them (frames still on their way after a stop come first).
+    let mut kinds = Vec::new();
+    let mut parts: Vec<Vec<u8>> = Vec::new();
+    let mut vectors = 0;
+    for _ in 0..3 {
+        recorder.start().unwrap();
+        assert!(recorder.is_recording());
+        let mut pictures = 0;
+        while pictures < 6 {
+            let b = recorder.next_timeout(WAIT).unwrap();
+            kinds.push(b.kind());
+            match b.kind() {
+                EncodedKind::Headers => parts.push(b.to_vec()),
+                EncodedKind::MotionVectors => {
+                    assert_eq!(b.len(), 15 * 21 * 4);
+                    vectors += 1;
+                }
+                _ => parts.last_mut().expect("headers first").extend_from_slice(&b),
+            }
+            pictures += usize::from(b.ends_picture());
+        }
+        recorder.stop().unwrap();
+    }
+    assert_eq!(&kinds[..2], &[EncodedKind::Headers, EncodedKind::Keyframe]);
+    assert_eq!(parts.len(), 3, "{kinds:?}");
+    assert!(vectors >= 17, "a vector buffer after each of 18 frames, got {vectors}");
+    let mut decoded = 0;
+    for (i, part) in parts.iter().enumerate() {
+        let path = write(&[(part.clone(), 0)], &format!("part{i}.h264"));
+        decodes_cleanly(&path);
+        let keys = keyframes(&path);
+        // Frames still on their way at a stop are read in the next loop,
+        // but land in their own part, before the next headers.
+        assert!(keys[0] && keys.len() >= 3, "part {i}: {keys:?}");
+        decoded += keys.len();
+        assert_eq!(keys.iter().filter(|&&k| k).count(), 1, "part {i}: one IDR, at its start");
+    }
+    assert_eq!(decoded, 18, "every picture read decodes, in its part");
+    drop(recorder);
+    emu::set_pacing(Pacing::FrameRate);
+}
+
+#[test]
+fn a_recorder_refuses_what_no_encoder_takes_and_says_why() {
+    let _s = serial();
+    let refused = |config: RecorderConfig| match Recorder::new(&config) {
+        Err(Error::InvalidParameter(why)) => why,
+        other => panic!("{config:?}: {other:?}"),
+    };
+    assert!(refused(RecorderConfig::h264(641, 480)).contains("even width and height"));
+    assert!(refused(RecorderConfig::h264(0, 480)).contains("even width and height"));
+    assert!(refused(RecorderConfig::h264(640, 480).frame_rate(0)).contains("frame rate 0"));
+    assert!(refused(RecorderConfig::h264(640, 480).quantiser(52)).contains("0 to 51"));
+    let profile = VideoProfile { profile: H264Profile::Main, level: 31 };
+    assert!(refused(RecorderConfig::mjpeg(640, 480).profile(profile)).contains("MJPEG"));
+    // A level no encoder knows: the error names the ones it does.
+    let profile = VideoProfile { profile: H264Profile::Main, level: 33 };
+    assert!(refused(RecorderConfig::h264(640, 480).profile(profile)).contains("H.264 level 33"));
 }
