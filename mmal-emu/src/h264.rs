@@ -334,7 +334,7 @@ pub(crate) fn motion_vectors(picture: &I420, previous: &[u8]) -> Vec<u8> {
     };
     for my in 0..rows {
         for mx in 0..=cols {
-            if mx == cols || previous.len() < w * h {
+            if mx == cols || previous.len() != w * h {
                 out.extend_from_slice(&[0, 0, 0, 0]);
                 continue;
             }

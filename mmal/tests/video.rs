@@ -8,12 +8,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{emu, serial, WAIT};
-use mmal::emulator::Pacing;
+use mmal::emulator::{Pacing, TestEvent};
 use mmal::params::{
     Capture, H264Profile, InlineHeader, InlineVectors, IntraPeriod, RequestIFrame, SpsTiming, VideoProfile,
 };
 use mmal::{
-    Component, Connection, ConnectionFlags, EncodedKind, Encoding, Error, Format, FrameStream, Recorder, RecorderConfig,
+    Component, Connection, ConnectionFlags, EncodedKind, Encoding, Error, Event, Format, FrameStream, Recorder,
+    RecorderConfig, StreamItem,
 };
 use mmal_sys as sys;
 
@@ -327,4 +328,71 @@ fn a_recorder_refuses_what_no_encoder_takes_and_says_why() {
     // A level no encoder knows: the error names the ones it does.
     let profile = VideoProfile { profile: H264Profile::Main, level: 33 };
     assert!(refused(RecorderConfig::h264(640, 480).profile(profile)).contains("H.264 level 33"));
+}
+
+/// Each decoded frame's size.
+fn frame_sizes(path: &Path) -> Vec<String> {
+    let text = run(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "frame=width,height",
+            "-of",
+            "csv=p=0",
+            path.to_str().unwrap(),
+        ],
+    );
+    text.lines().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()).collect()
+}
+
+#[test]
+fn a_camera_mode_change_mid_recording_changes_the_stream_with_a_format_change() {
+    let _s = serial();
+    emu::set_pacing(Pacing::Unlimited);
+    let format = Format::video(Encoding::H264, 320, 240).with_frame_rate(30).with_bitrate(1_000_000);
+    // Without inline headers: the new size brings its own SPS all the same.
+    let r = recorder(Encoding::OPAQUE, format, |_| {});
+    let stream = r.stream.as_ref().unwrap();
+    let video = r.camera.output(1).unwrap();
+    video.set(&Capture(true)).unwrap();
+    let mut bytes = Vec::new();
+    let mut pictures = 0;
+    while pictures < 5 {
+        let b = stream.next_timeout(WAIT).unwrap();
+        pictures += usize::from(b.ends_picture());
+        bytes.extend_from_slice(&b);
+    }
+    // The camera changes mode (as the firmware may): the tunnel carries
+    // the new format to the encoder's input, and its output follows with a
+    // FORMAT_CHANGED of its own.
+    let event =
+        TestEvent::OutputFormatChanged { output: 1, encoding: Encoding::OPAQUE.to_raw(), width: 640, height: 480 };
+    assert!(emu::post_event(r.camera.id(), event));
+    let mut changed = None;
+    let mut after = 0;
+    while after < 5 {
+        match stream.next_item_timeout(WAIT).unwrap() {
+            StreamItem::Frame(b) => {
+                after += usize::from(changed.is_some() && b.ends_picture());
+                bytes.extend_from_slice(&b);
+            }
+            StreamItem::Event(Event::FormatChanged { format, .. }) => changed = Some(format),
+            StreamItem::Event(other) => panic!("unexpected event {other:?}"),
+            other => panic!("unexpected item {other:?}"),
+        }
+    }
+    video.set(&Capture(false)).unwrap();
+    let format = changed.expect("a FORMAT_CHANGED on the encoder's output");
+    assert_eq!((format.encoding, format.visible()), (Encoding::H264, (640, 480)));
+    assert_eq!(r.encoder.output(0).unwrap().format().visible(), (640, 480), "the stream took it");
+    let path = write(&[(bytes, 0)], "mode-change.h264");
+    decodes_cleanly(&path);
+    let sizes = frame_sizes(&path);
+    assert_eq!(sizes.first().map(String::as_str), Some("320,240"), "{sizes:?}");
+    assert_eq!(sizes.last().map(String::as_str), Some("640,480"), "{sizes:?}");
+    emu::set_pacing(Pacing::FrameRate);
 }

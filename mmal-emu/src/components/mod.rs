@@ -138,6 +138,15 @@ pub(crate) trait Component: Send {
         false
     }
 
+    /// The format the component gives output `output` itself when `input`
+    /// is committed on its input, if it sets it (an encoder's output takes
+    /// the input's size and rate). The core commits it, silently while the
+    /// output is disabled, and with `MMAL_EVENT_FORMAT_CHANGED` on the
+    /// output while it is enabled.
+    fn output_for_input(&self, _output: PortId, _input: &VideoFormat, _current: &VideoFormat) -> Option<VideoFormat> {
+        None
+    }
+
     /// `mmal_component_enable`. A refusal may post an event through `io`.
     fn enable(&mut self, _io: &mut Io<'_>) -> Result<(), Status> {
         Ok(())

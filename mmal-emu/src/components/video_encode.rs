@@ -138,6 +138,17 @@ impl Component for VideoEncode {
         Ok([1, size, 1, size])
     }
 
+    fn output_for_input(&self, _output: PortId, input: &VideoFormat, current: &VideoFormat) -> Option<VideoFormat> {
+        // The stream is the input's size, at its rate: the output follows
+        // (a tunnelled camera changing mode changes the stream).
+        let mut f = *current;
+        (f.width, f.height, f.crop) = (input.width, input.height, input.crop);
+        if input.fps() > 0.0 {
+            f.frame_rate = input.frame_rate;
+        }
+        Some(f)
+    }
+
     fn port_enabling(&mut self, port: PortId, _format: &VideoFormat) -> Result<(), Status> {
         if port.is_output() {
             // A new recording: headers first, then an IDR.
@@ -263,6 +274,8 @@ struct StreamState {
     since_idr: u32,
     /// Whether the stream's headers went out.
     headers_sent: bool,
+    /// The picture size the headers sent describe.
+    headers_size: (usize, usize),
     /// The last SPS and PPS, for IDRs the codec sends without them.
     headers: Vec<u8>,
     request_idr: bool,
@@ -362,6 +375,11 @@ impl StreamState {
             self.h264 = Some((encoder, settings.clone()));
             self.request_idr = true;
         }
+        if self.headers_sent && self.headers_size != (picture.width, picture.height) {
+            // A new picture size (the camera changed mode): the codec starts
+            // over with an IDR, whose new SPS goes out whether inline or not.
+            self.headers_sent = false;
+        }
         let (encoder, _) = self.h264.as_mut().expect("made above");
         let period = settings.intra_period;
         let idr = self.request_idr || !self.headers_sent || (period > 0 && self.since_idr >= period);
@@ -418,6 +436,7 @@ impl StreamState {
         if keyframe && !headers.is_empty() && (!self.headers_sent || settings.inline_headers) {
             parts.push((headers, sys::MMAL_BUFFER_HEADER_FLAG_CONFIG | FRAME));
             self.headers_sent = true;
+            self.headers_size = (picture.width, picture.height);
         }
         if frame.is_empty() {
             return Some(parts);

@@ -133,7 +133,7 @@ impl Io<'_> {
 /// `FORMAT_CHANGED` event goes out on the port. If the port's buffers no
 /// longer fit, it fills none until the client commits a format on it (or
 /// disables it), as the firmware waits for the client to reconfigure.
-fn announce_format(
+pub(crate) fn announce_format(
     ports: &mut [PortState],
     events: &mut VecDeque<(usize, PendingEvent)>,
     port: usize,

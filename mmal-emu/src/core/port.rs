@@ -41,6 +41,26 @@ pub(crate) fn commit_locked(st: &mut State, port: usize, format: VideoFormat) ->
             }
         }
     }
+    if !id.is_output() {
+        for i in 0..st.ports.len() {
+            let (out, current, enabled) = (st.ports[i].id, st.ports[i].format, st.ports[i].enabled);
+            if !out.is_output() || changed.iter().any(|c| c.0 == i) {
+                continue;
+            }
+            let Some(f) = st.component.output_for_input(out, &format, &current).filter(|f| *f != current) else {
+                continue;
+            };
+            let Ok(requirements) = st.component.commit(out, &f) else { continue };
+            if enabled {
+                // The client's port keeps its format until it takes this
+                // one, as after a component's own change.
+                let State { ports, events, .. } = &mut *st;
+                super::component::announce_format(ports, events, i, f, requirements);
+            } else {
+                changed.push((i, f, requirements));
+            }
+        }
+    }
     for &(i, f, requirements) in &changed {
         st.ports[i].format = f;
         st.ports[i].requirements = requirements;
@@ -403,6 +423,8 @@ impl Shared {
             }
             drop(st);
             buffer.release();
+            // An output's format may have followed, with an event to send.
+            self.wake.notify_all();
             return Ok(());
         }
         p.queue.push_back(buffer);
