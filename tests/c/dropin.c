@@ -1,11 +1,13 @@
 /* A C program written for a Pi, built against the software VideoCore's
  * libraries: a camera -> null sink tunnel, a still frame through a port
- * callback, and a libvcsm round trip whose block becomes a lens shading
- * table. The types come from the project's own header (mmal-sys); the
+ * callback, a libvcsm round trip whose block becomes a lens shading
+ * table, and the program's own I420 pictures through vc.ril.video_encode
+ * (the H.264 goes to the file named on the command line, for ffmpeg to
+ * check). The types come from the project's own header (mmal-sys); the
  * functions are declared here as a Pi program's headers declare them.
  *
  *   cc -Immal-sys/include tests/c/dropin.c -L"$LIB" -lmmal -lvcsm -lbcm_host -lpthread -o target/dropin
- *   LD_LIBRARY_PATH="$LIB" target/dropin
+ *   LD_LIBRARY_PATH="$LIB" target/dropin target/dropin.h264
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -110,7 +112,144 @@ static void control_callback(MMAL_PORT_T *port, MMAL_BUFFER_HEADER_T *buffer)
     mmal_buffer_header_release(buffer);
 }
 
-int main(void)
+static MMAL_QUEUE_T *encoded;
+
+static void encoded_callback(MMAL_PORT_T *port, MMAL_BUFFER_HEADER_T *buffer)
+{
+    (void)port;
+    mmal_queue_put(encoded, buffer);
+}
+
+#define ENC_W 320
+#define ENC_H 240
+#define ENC_FRAMES 30
+#define ENC_PERIOD_US 40000
+
+/* What the encoder sent, as a Pi program tallies it. */
+struct tally {
+    FILE *file;
+    int buffers, headers, pictures, keyframes, pts_ok;
+    uint32_t first_flags, second_flags;
+};
+
+/* Writes one encoded buffer out and gives the port another. */
+static void take_encoded(struct tally *t, MMAL_BUFFER_HEADER_T *b, MMAL_PORT_T *out, MMAL_POOL_T *pool)
+{
+    if (t->buffers == 0)
+        t->first_flags = b->flags;
+    else if (t->buffers == 1)
+        t->second_flags = b->flags;
+    t->buffers++;
+    if (b->flags & MMAL_BUFFER_HEADER_FLAG_CONFIG) {
+        t->headers++;
+    } else if (b->flags & MMAL_BUFFER_HEADER_FLAG_FRAME_END) {
+        /* pts goes through: picture n was sent at n * 40 ms. */
+        t->pts_ok += b->pts == (int64_t)t->pictures * ENC_PERIOD_US;
+        t->pictures++;
+        t->keyframes += (b->flags & MMAL_BUFFER_HEADER_FLAG_KEYFRAME) != 0;
+    }
+    if (t->file)
+        fwrite(b->data + b->offset, 1, b->length, t->file);
+    mmal_buffer_header_release(b);
+    MMAL_BUFFER_HEADER_T *again = mmal_queue_get(pool->queue);
+    if (again)
+        mmal_port_send_buffer(out, again);
+}
+
+/* The program's own pictures (a gradient moving right) through the video
+ * encoder: H.264 with inline headers and an IDR every 10 frames. */
+static void encode_own_pictures(const char *path)
+{
+    MMAL_COMPONENT_T *enc = NULL;
+    OK(mmal_component_create("vc.ril.video_encode", &enc));
+    if (!enc)
+        return;
+    MMAL_PORT_T *in = enc->input[0], *out = enc->output[0];
+    in->format->encoding = MMAL_ENCODING_I420;
+    in->format->es->video.width = ENC_W;
+    in->format->es->video.height = ENC_H;
+    in->format->es->video.crop.width = ENC_W;
+    in->format->es->video.crop.height = ENC_H;
+    in->format->es->video.frame_rate.num = 25;
+    in->format->es->video.frame_rate.den = 1;
+    OK(mmal_port_format_commit(in));
+    /* The output follows the input's size; the client names the codec. */
+    CHECK(out->format->es->video.width == ENC_W && out->format->es->video.crop.height == ENC_H);
+    out->format->encoding = MMAL_ENCODING_H264;
+    out->format->bitrate = 1000000;
+    OK(mmal_port_format_commit(out));
+    MMAL_PARAMETER_UINT32_T period = {{MMAL_PARAMETER_INTRAPERIOD, sizeof(period)}, 10};
+    OK(mmal_port_parameter_set(out, &period.hdr));
+    OK(mmal_port_parameter_set_boolean(out, MMAL_PARAMETER_VIDEO_ENCODE_INLINE_HEADER, 1));
+    in->buffer_num = in->buffer_num_recommended;
+    in->buffer_size = in->buffer_size_recommended;
+    out->buffer_num = 3;
+    out->buffer_size = out->buffer_size_recommended;
+    CHECK(in->buffer_size >= ENC_W * ENC_H * 3 / 2);
+    MMAL_POOL_T *in_pool = mmal_port_pool_create(in, in->buffer_num, in->buffer_size);
+    MMAL_POOL_T *out_pool = mmal_port_pool_create(out, out->buffer_num, out->buffer_size);
+    inputs_back = mmal_queue_create();
+    encoded = mmal_queue_create();
+    OK(mmal_port_enable(out, encoded_callback));
+    OK(mmal_port_enable(in, input_callback));
+    MMAL_BUFFER_HEADER_T *b;
+    while ((b = mmal_queue_get(out_pool->queue)) != NULL)
+        OK(mmal_port_send_buffer(out, b));
+
+    struct tally t = {0};
+    t.file = path ? fopen(path, "wb") : NULL;
+    for (int n = 0; n < ENC_FRAMES; n++) {
+        while ((b = mmal_queue_get(in_pool->queue)) == NULL) {
+            MMAL_BUFFER_HEADER_T *back = mmal_queue_timedwait(inputs_back, 5000);
+            CHECK(back != NULL);
+            if (!back)
+                break;
+            mmal_buffer_header_release(back);
+        }
+        if (!b)
+            break;
+        for (int y = 0; y < ENC_H; y++)
+            for (int x = 0; x < ENC_W; x++)
+                b->data[y * ENC_W + x] = (uint8_t)(x + y + 4 * n);
+        memset(b->data + ENC_W * ENC_H, 128, ENC_W * ENC_H / 2);
+        b->length = ENC_W * ENC_H * 3 / 2;
+        b->offset = 0;
+        b->pts = b->dts = (int64_t)n * ENC_PERIOD_US;
+        b->flags = MMAL_BUFFER_HEADER_FLAG_FRAME_END;
+        OK(mmal_port_send_buffer(in, b));
+        MMAL_BUFFER_HEADER_T *e;
+        while ((e = mmal_queue_get(encoded)) != NULL)
+            take_encoded(&t, e, out, out_pool);
+    }
+    while (t.pictures < ENC_FRAMES) {
+        MMAL_BUFFER_HEADER_T *e = mmal_queue_timedwait(encoded, 5000);
+        CHECK(e != NULL);
+        if (!e)
+            break;
+        take_encoded(&t, e, out, out_pool);
+    }
+    if (t.file)
+        fclose(t.file);
+    /* Headers first, in a buffer of their own; then the first IDR. */
+    CHECK(t.first_flags & MMAL_BUFFER_HEADER_FLAG_CONFIG);
+    CHECK((t.second_flags & (MMAL_BUFFER_HEADER_FLAG_KEYFRAME | MMAL_BUFFER_HEADER_FLAG_FRAME_END))
+          == (MMAL_BUFFER_HEADER_FLAG_KEYFRAME | MMAL_BUFFER_HEADER_FLAG_FRAME_END));
+    CHECK(t.pictures == ENC_FRAMES && t.pts_ok == ENC_FRAMES);
+    CHECK(t.keyframes == 3 && t.headers == 3); /* 0, 10, 20, each with headers */
+    OK(mmal_port_disable(in));
+    OK(mmal_port_disable(out));
+    while ((b = mmal_queue_get(inputs_back)) != NULL)
+        mmal_buffer_header_release(b);
+    while ((b = mmal_queue_get(encoded)) != NULL)
+        mmal_buffer_header_release(b);
+    mmal_port_pool_destroy(in, in_pool);
+    mmal_port_pool_destroy(out, out_pool);
+    mmal_queue_destroy(inputs_back);
+    mmal_queue_destroy(encoded);
+    OK(mmal_component_destroy(enc));
+}
+
+int main(int argc, char **argv)
 {
     uint32_t width = 0, height = 0;
     bcm_host_init();
@@ -261,6 +400,8 @@ int main(void)
         mmal_pool_destroy(payloads);
         mmal_pool_destroy(headers);
     }
+
+    encode_own_pictures(argc > 1 ? argv[1] : NULL);
 
     /* Tear down in raspistill's order; nothing is left behind. */
     OK(mmal_port_disable(still));
