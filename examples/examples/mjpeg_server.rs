@@ -14,7 +14,14 @@ use mmal::{Recorder, RecorderConfig};
 
 const BOUNDARY: &str = "videocore-frame";
 
-fn options() -> Result<(u16, (u32, u32), u32, Option<usize>), String> {
+struct Options {
+    port: u16,
+    size: (u32, u32),
+    fps: u32,
+    viewers: Option<usize>,
+}
+
+fn options() -> Result<Options, String> {
     let (mut port, mut size, mut fps, mut viewers) = (8080, (640, 480), 15, None);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -31,7 +38,7 @@ fn options() -> Result<(u16, (u32, u32), u32, Option<usize>), String> {
             _ => return Err(format!("unknown option {arg}: use [--port P] [--size WxH] [--fps F] [--viewers N]")),
         }
     }
-    Ok((port, size, fps, viewers))
+    Ok(Options { port, size, fps, viewers })
 }
 
 /// Sends JPEGs to one viewer until it goes away.
@@ -76,7 +83,7 @@ fn io(e: std::io::Error) -> mmal::Error {
 }
 
 fn main() {
-    let (port, (w, h), fps, viewers) = options().unwrap_or_else(|e| {
+    let Options { port, size: (w, h), fps, viewers } = options().unwrap_or_else(|e| {
         eprintln!("mjpeg_server: {e}");
         std::process::exit(2);
     });
