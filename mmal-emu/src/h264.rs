@@ -206,7 +206,6 @@ struct Sps {
     gaps_allowed: u32,
     width_in_mbs_minus1: u32,
     height_in_map_units_minus1: u32,
-    direct_8x8_inference: u32,
     cropping: Option<[u32; 4]>,
 }
 
@@ -232,7 +231,7 @@ fn parse(rbsp: &[u8]) -> Option<Sps> {
     if r.u(1)? != 1 {
         return None; // frame_mbs_only_flag: progressive only
     }
-    let direct_8x8_inference = r.u(1)?;
+    r.u(1)?; // direct_8x8_inference_flag
     let cropping = if r.u(1)? == 1 { Some([r.ue()?, r.ue()?, r.ue()?, r.ue()?]) } else { None };
     let _vui = r.u(1)?;
     Some(Sps {
@@ -244,7 +243,6 @@ fn parse(rbsp: &[u8]) -> Option<Sps> {
         gaps_allowed,
         width_in_mbs_minus1,
         height_in_map_units_minus1,
-        direct_8x8_inference,
         cropping,
     })
 }
@@ -289,7 +287,9 @@ pub(crate) fn rewrite_sps(nal: &[u8], target: &SpsTarget) -> Vec<u8> {
     w.ue(sps.width_in_mbs_minus1);
     w.ue(sps.height_in_map_units_minus1);
     w.u(1, 1); // frame_mbs_only_flag
-    w.u(1, sps.direct_8x8_inference);
+    // 1 whatever the codec wrote: Main and High from level 3, and Extended,
+    // require it, and with no B slices it changes nothing.
+    w.u(1, 1); // direct_8x8_inference_flag
     match sps.cropping {
         Some(c) => {
             w.u(1, 1);
@@ -297,20 +297,31 @@ pub(crate) fn rewrite_sps(nal: &[u8], target: &SpsTarget) -> Vec<u8> {
         }
         None => w.u(1, 0),
     }
+    w.u(1, 1); // vui_parameters_present_flag
+    w.u(4, 0); // aspect ratio, overscan, video signal type, chroma location: absent
     match target.timing {
         Some(fps) => {
-            w.u(1, 1); // vui_parameters_present_flag
-            w.u(4, 0); // aspect ratio, overscan, video signal type, chroma location: absent
             w.u(1, 1); // timing_info_present_flag
-                       // A frame is two ticks (a field each).
+            // A frame is two ticks (a field each).
             let (units, scale) = (1000u32, (fps * 2000.0).round() as u32);
             w.u(32, units);
             w.u(32, scale);
             w.u(1, 1); // fixed_frame_rate_flag
-            w.u(5, 0); // no HRD, pic_struct, or bitstream restriction
         }
         None => w.u(1, 0),
     }
+    w.u(1, 0); // nal_hrd_parameters_present_flag
+    w.u(1, 0); // vcl_hrd_parameters_present_flag
+    w.u(1, 0); // pic_struct_present_flag
+    // Frames come out in the order they go in: a decoder need not wait.
+    w.u(1, 1); // bitstream_restriction_flag
+    w.u(1, 1); // motion_vectors_over_pic_boundaries_flag
+    w.ue(2); // max_bytes_per_pic_denom (the default)
+    w.ue(1); // max_bits_per_mb_denom (the default)
+    w.ue(15); // log2_max_mv_length_horizontal (the default)
+    w.ue(15); // log2_max_mv_length_vertical
+    w.ue(0); // max_num_reorder_frames
+    w.ue(sps.max_num_ref_frames.max(1)); // max_dec_frame_buffering
     let mut out = nal[..=at].to_vec();
     escape(&w.finish(), &mut out);
     out
@@ -396,6 +407,68 @@ mod tests {
         escape(&rbsp, &mut nal);
         assert_eq!(nal, [0, 0, 3, 0, 1, 0, 0, 3, 3, 5, 0, 0, 3, 2]);
         assert_eq!(unescape(&nal), rbsp);
+    }
+
+    /// Reads a rewritten High-profile SPS to its end: every field where
+    /// the syntax puts it, then exactly the stop bit.
+    #[test]
+    fn a_rewritten_sps_reads_back_to_its_stop_bit() {
+        // A baseline SPS as the codec writes one: 640x480 (40x30 macroblocks).
+        let mut w = Writer::default();
+        w.u(8, 66);
+        w.u(8, 0xc0);
+        w.u(8, 30);
+        w.ue(0); // id
+        w.ue(0); // log2_max_frame_num_minus4
+        w.ue(2); // poc type 2
+        w.ue(1); // max_num_ref_frames
+        w.u(1, 0);
+        w.ue(39);
+        w.ue(29);
+        w.u(1, 1); // frame_mbs_only_flag
+        w.u(1, 0); // direct_8x8_inference_flag
+        w.u(1, 0); // no cropping
+        w.u(1, 0); // no VUI
+        let mut nal = vec![0, 0, 0, 1, 0x67];
+        escape(&w.finish(), &mut nal);
+        for timing in [None, Some(25.0)] {
+            let target = SpsTarget {
+                profile: (sys::MMAL_VIDEO_PROFILE_H264_HIGH, sys::MMAL_VIDEO_LEVEL_H264_31),
+                timing,
+                size: (640, 480),
+                fps: 25.0,
+                bitrate: 2_000_000,
+            };
+            let out = rewrite_sps(&nal, &target);
+            assert_eq!(out[..5], nal[..5]);
+            let rbsp = unescape(&out[5..]);
+            let mut r = Reader { data: &rbsp, bit: 0 };
+            assert_eq!((r.u(8), r.u(8), r.u(8)), (Some(100), Some(0), Some(31)), "High, level 3.1");
+            assert_eq!(r.ue(), Some(0));
+            assert_eq!((r.ue(), r.ue(), r.ue(), r.u(1)), (Some(1), Some(0), Some(0), Some(0)), "4:2:0, 8 bits");
+            assert_eq!(r.u(1), Some(0), "no scaling matrix");
+            assert_eq!((r.ue(), r.ue(), r.ue(), r.u(1)), (Some(0), Some(2), Some(1), Some(0)));
+            assert_eq!((r.ue(), r.ue()), (Some(39), Some(29)));
+            assert_eq!((r.u(1), r.u(1), r.u(1)), (Some(1), Some(1), Some(0)), "frame MBs, direct 8x8, no crop");
+            assert_eq!(r.u(1), Some(1), "VUI");
+            assert_eq!(r.u(4), Some(0));
+            if timing.is_some() {
+                assert_eq!((r.u(1), r.u(32), r.u(32), r.u(1)), (Some(1), Some(1000), Some(50_000), Some(1)));
+            } else {
+                assert_eq!(r.u(1), Some(0));
+            }
+            assert_eq!((r.u(1), r.u(1), r.u(1)), (Some(0), Some(0), Some(0)), "no HRD, no pic_struct");
+            assert_eq!((r.u(1), r.u(1)), (Some(1), Some(1)), "bitstream restriction");
+            let restriction: Vec<_> = (0..6).map(|_| r.ue()).collect();
+            assert_eq!(restriction, [Some(2), Some(1), Some(15), Some(15), Some(0), Some(1)]);
+            // rbsp_trailing_bits: a 1, then zeros to the end of the byte,
+            // and nothing after.
+            assert_eq!(r.u(1), Some(1), "the stop bit");
+            while r.bit % 8 != 0 {
+                assert_eq!(r.u(1), Some(0));
+            }
+            assert_eq!(r.bit, rbsp.len() * 8, "nothing after the trailing bits");
+        }
     }
 
     #[test]

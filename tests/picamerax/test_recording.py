@@ -36,6 +36,12 @@ def decodes_cleanly(path, fmt=None):
     args = ["ffmpeg", "-v", "error"] + (["-f", fmt] if fmt else []) + ["-i", str(path), "-f", "null", "-"]
     out = subprocess.run(args, capture_output=True, text=True)
     assert out.returncode == 0 and not out.stderr.strip(), f"{path}: {out.stderr}"
+    if fmt is None:
+        # ffmpeg's strict parser of the H.264 syntax: every header field
+        # where it belongs (the decoder forgives more).
+        args = ["ffmpeg", "-v", "error", "-i", str(path), "-c", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"]
+        out = subprocess.run(args, capture_output=True, text=True)
+        assert out.returncode == 0 and not out.stderr.strip(), f"{path}: {out.stderr}"
 
 
 def probe(path, fmt=None):
