@@ -287,8 +287,8 @@ pub(crate) fn rewrite_sps(nal: &[u8], target: &SpsTarget) -> Vec<u8> {
     w.ue(sps.width_in_mbs_minus1);
     w.ue(sps.height_in_map_units_minus1);
     w.u(1, 1); // frame_mbs_only_flag
-    // 1 whatever the codec wrote: Main and High from level 3, and Extended,
-    // require it, and with no B slices it changes nothing.
+               // 1 whatever the codec wrote: Main and High from level 3, and Extended,
+               // require it, and with no B slices it changes nothing.
     w.u(1, 1); // direct_8x8_inference_flag
     match sps.cropping {
         Some(c) => {
@@ -302,7 +302,7 @@ pub(crate) fn rewrite_sps(nal: &[u8], target: &SpsTarget) -> Vec<u8> {
     match target.timing {
         Some(fps) => {
             w.u(1, 1); // timing_info_present_flag
-            // A frame is two ticks (a field each).
+                       // A frame is two ticks (a field each).
             let (units, scale) = (1000u32, (fps * 2000.0).round() as u32);
             w.u(32, units);
             w.u(32, scale);
@@ -313,7 +313,7 @@ pub(crate) fn rewrite_sps(nal: &[u8], target: &SpsTarget) -> Vec<u8> {
     w.u(1, 0); // nal_hrd_parameters_present_flag
     w.u(1, 0); // vcl_hrd_parameters_present_flag
     w.u(1, 0); // pic_struct_present_flag
-    // Frames come out in the order they go in: a decoder need not wait.
+               // Frames come out in the order they go in: a decoder need not wait.
     w.u(1, 1); // bitstream_restriction_flag
     w.u(1, 1); // motion_vectors_over_pic_boundaries_flag
     w.ue(2); // max_bytes_per_pic_denom (the default)

@@ -6,6 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use common::{emu, serial, WAIT};
 use mmal::emulator::{Pacing, TestEvent};
@@ -407,4 +408,35 @@ fn a_camera_mode_change_mid_recording_changes_the_stream_with_a_format_change() 
     assert_eq!(sizes.first().map(String::as_str), Some("320,240"), "{sizes:?}");
     assert_eq!(sizes.last().map(String::as_str), Some("640,480"), "{sizes:?}");
     emu::set_pacing(Pacing::FrameRate);
+}
+
+#[test]
+fn a_reader_that_holds_buffers_holds_the_encoder_back_and_frames_are_dropped_not_queued() {
+    let _s = serial();
+    // Paced as a sensor: 30 fps.
+    let format = Format::video(Encoding::H264, 320, 240).with_frame_rate(30).with_bitrate(1_000_000);
+    let r = recorder(Encoding::OPAQUE, format, |_| {});
+    let stream = r.stream.as_ref().unwrap();
+    r.camera.output(1).unwrap().set(&Capture(true)).unwrap();
+    let first = stream.next_timeout(WAIT).unwrap();
+    let start = first.pts().expect("a pts");
+    // Hold every buffer the stream has for a second: the encoder cannot
+    // send anything, so it stops taking pictures, and the camera drops them.
+    let mut held = vec![first];
+    while held.len() < 3 {
+        held.push(stream.next_timeout(WAIT).unwrap());
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    drop(held);
+    // Within a few pictures (those already on their way) the stream is back
+    // to the present: nothing from the second held piled up.
+    let mut pts = Vec::new();
+    while pts.len() < 8 {
+        let b = stream.next_timeout(WAIT).unwrap();
+        if b.ends_picture() {
+            pts.push(b.pts().unwrap() - start);
+        }
+    }
+    r.camera.output(1).unwrap().set(&Capture(false)).unwrap();
+    assert!(pts[7] >= 900_000, "picture pts after the hold, from the start: {pts:?}");
 }

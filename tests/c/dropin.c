@@ -128,7 +128,7 @@ static void encoded_callback(MMAL_PORT_T *port, MMAL_BUFFER_HEADER_T *buffer)
 /* What the encoder sent, as a Pi program tallies it. */
 struct tally {
     FILE *file;
-    int buffers, headers, pictures, keyframes, pts_ok;
+    int buffers, headers, pictures, keyframes, pts_ok, eos;
     uint32_t first_flags, second_flags;
 };
 
@@ -140,7 +140,10 @@ static void take_encoded(struct tally *t, MMAL_BUFFER_HEADER_T *b, MMAL_PORT_T *
     else if (t->buffers == 1)
         t->second_flags = b->flags;
     t->buffers++;
-    if (b->flags & MMAL_BUFFER_HEADER_FLAG_CONFIG) {
+    if (b->flags & MMAL_BUFFER_HEADER_FLAG_EOS) {
+        t->eos++; /* after the last picture, empty */
+        CHECK(b->length == 0 && t->pictures == ENC_FRAMES);
+    } else if (b->flags & MMAL_BUFFER_HEADER_FLAG_CONFIG) {
         t->headers++;
     } else if (b->flags & MMAL_BUFFER_HEADER_FLAG_FRAME_END) {
         /* pts goes through: picture n was sent at n * 40 ms. */
@@ -215,13 +218,14 @@ static void encode_own_pictures(const char *path)
         b->length = ENC_W * ENC_H * 3 / 2;
         b->offset = 0;
         b->pts = b->dts = (int64_t)n * ENC_PERIOD_US;
-        b->flags = MMAL_BUFFER_HEADER_FLAG_FRAME_END;
+        /* The last picture ends the stream. */
+        b->flags = MMAL_BUFFER_HEADER_FLAG_FRAME_END | (n == ENC_FRAMES - 1 ? MMAL_BUFFER_HEADER_FLAG_EOS : 0);
         OK(mmal_port_send_buffer(in, b));
         MMAL_BUFFER_HEADER_T *e;
         while ((e = mmal_queue_get(encoded)) != NULL)
             take_encoded(&t, e, out, out_pool);
     }
-    while (t.pictures < ENC_FRAMES) {
+    while (!t.eos) {
         MMAL_BUFFER_HEADER_T *e = mmal_queue_timedwait(encoded, 5000);
         CHECK(e != NULL);
         if (!e)
@@ -236,6 +240,7 @@ static void encode_own_pictures(const char *path)
           == (MMAL_BUFFER_HEADER_FLAG_KEYFRAME | MMAL_BUFFER_HEADER_FLAG_FRAME_END));
     CHECK(t.pictures == ENC_FRAMES && t.pts_ok == ENC_FRAMES);
     CHECK(t.keyframes == 3 && t.headers == 3); /* 0, 10, 20, each with headers */
+    CHECK(t.eos == 1);
     OK(mmal_port_disable(in));
     OK(mmal_port_disable(out));
     while ((b = mmal_queue_get(inputs_back)) != NULL)

@@ -3,19 +3,32 @@
 //!
 //! H.264 comes from OpenH264 (constrained baseline; the SPS is rewritten to
 //! signal the profile and level set, which such a stream conforms to, see
-//! [`crate::h264`]). What goes out is what a Pi's encoder sends: the SPS
-//! and PPS in a buffer of their own flagged `CONFIG` (at the start, and
-//! before every IDR with `VIDEO_ENCODE_INLINE_HEADER`), then each frame
-//! with `FRAME_END` and `NAL_END` (`KEYFRAME` on IDRs), and with
-//! `VIDEO_ENCODE_INLINE_VECTORS` a buffer of motion vectors after each
-//! frame, flagged `CODECSIDEINFO`. Header and vector buffers end with
-//! `FRAME_END` too: picamera counts each as a frame of its own (its
-//! `PiVideoFrame.index` documents this) and its circular stream keeps only
-//! frames so ended, the headers among them as split points. The input's timestamps are carried
-//! through. The rate follows `format->bitrate` or `VIDEO_BIT_RATE` (0:
-//! constant quantiser from `VIDEO_ENCODE_MIN_QUANT`/`INITIAL_QUANT`),
-//! `INTRAPERIOD` sets the distance between IDRs, and `VIDEO_REQUEST_I_FRAME`
-//! makes the next frame one.
+//! [`crate::h264`]). What goes out is what a Pi's encoder sends:
+//!
+//! * the SPS and PPS in a buffer of their own flagged `CONFIG` (at the
+//!   start, before every IDR with `VIDEO_ENCODE_INLINE_HEADER`, and after a
+//!   change of picture size), then each frame with `FRAME_END` and
+//!   `NAL_END` (`KEYFRAME` on IDRs), and with `VIDEO_ENCODE_INLINE_VECTORS`
+//!   a buffer of motion vectors after each frame, flagged `CODECSIDEINFO`;
+//! * header and vector buffers end with `FRAME_END` too: picamera counts
+//!   each as a frame of its own (its `PiVideoFrame.index` documents this)
+//!   and its circular stream keeps only frames so ended, the headers among
+//!   them as split points;
+//! * a part larger than a buffer goes out over several, each with the
+//!   part's kind (`CONFIG`, `KEYFRAME`, `CODECSIDEINFO`), the last with
+//!   `FRAME_END`; an input flagged `EOS` ends the output with an empty
+//!   buffer flagged `EOS`.
+//!
+//! The input's timestamps are carried through. The rate follows
+//! `format->bitrate` or `VIDEO_BIT_RATE`, also while running (0: a
+//! constant quantiser, `VIDEO_ENCODE_INITIAL_QUANT` or `MIN_QUANT` within
+//! `MAX_QUANT`); `INTRAPERIOD` sets the distance between IDRs and
+//! `VIDEO_REQUEST_I_FRAME` makes the next frame one. The output takes the
+//! input's size: a new one while it runs brings `FORMAT_CHANGED`. One
+//! picture is encoded at a time, the next only once the last went out, so
+//! a reader that does not give buffers back holds the encoder (and the
+//! camera, which then drops frames) back, as on a Pi. H.264 is refused
+//! (EINVAL, at enable) beyond a Pi encoder's 1920 pixels of width.
 //!
 //! MJPEG is one baseline JPEG per frame (`jpeg-encoder`), each a keyframe.
 
@@ -37,6 +50,16 @@ const OUTPUT_REQUIREMENTS: Requirements = [1, 64 << 10, 3, 256 << 10];
 /// The firmware's defaults: High profile, level 4, an IDR every 60 frames.
 const DEFAULT_PROFILE: (u32, u32) = (sys::MMAL_VIDEO_PROFILE_H264_HIGH, sys::MMAL_VIDEO_LEVEL_H264_4);
 const DEFAULT_INTRA_PERIOD: u32 = 60;
+
+/// The largest H.264 pictures: a Pi's encoder is 1920 pixels wide at most
+/// (picamera's documentation), and its highest level, 4.2, allows 8704
+/// macroblocks a frame.
+pub(crate) const H264_MAX_WIDTH: u32 = 1920;
+pub(crate) const H264_MAX_MACROBLOCKS: u32 = 8704;
+
+fn fits_h264(w: u32, h: u32) -> bool {
+    w <= H264_MAX_WIDTH && w.div_ceil(16) * h.div_ceil(16) <= H264_MAX_MACROBLOCKS
+}
 
 /// Quantiser when there is no bitrate to aim for and none is set.
 const DEFAULT_QUANT: u32 = 26;
@@ -143,6 +166,8 @@ impl Component for VideoEncode {
         // (a tunnelled camera changing mode changes the stream).
         let mut f = *current;
         (f.width, f.height, f.crop) = (input.width, input.height, input.crop);
+        // The rate the encoder runs at, `VIDEO_BIT_RATE` included.
+        f.bitrate = self.settings.bitrate;
         if input.fps() > 0.0 {
             f.frame_rate = input.frame_rate;
         }
@@ -150,6 +175,14 @@ impl Component for VideoEncode {
     }
 
     fn port_enabling(&mut self, port: PortId, _format: &VideoFormat) -> Result<(), Status> {
+        let (w, h) = self.settings.input.visible();
+        if port.is_output() && self.settings.output.encoding == sys::MMAL_ENCODING_H264 && !fits_h264(w, h) {
+            log::error!(
+                "mmal_vc_port_enable: vc.ril.video_encode: H.264 of {w}x{h}: the encoder takes widths up to \
+                 {H264_MAX_WIDTH} and {H264_MAX_MACROBLOCKS} macroblocks (1920x1080 fits); EINVAL"
+            );
+            return Err(sys::MMAL_EINVAL);
+        }
         if port.is_output() {
             // A new recording: headers first, then an IDR.
             self.stream = Arc::new(Stream::default());
@@ -288,12 +321,34 @@ impl Encode for Stream {
         let mut st = lock(&self.state);
         let pts = input.pts();
         let settings = st.settings.clone();
-        let picture = crate::convert::to_i420(input, &settings.input)?;
-        let parts = match settings.output.encoding {
-            sys::MMAL_ENCODING_MJPEG => vec![(mjpeg(&picture)?, FRAME | sys::MMAL_BUFFER_HEADER_FLAG_KEYFRAME)],
-            _ => st.h264(&settings, &picture)?,
-        };
-        Some(Encoded { parts, pts })
+        let mut parts = Vec::new();
+        if input.length() > 0 {
+            match crate::convert::to_i420(input, &settings.input) {
+                Some(picture) => {
+                    let encoded = match settings.output.encoding {
+                        sys::MMAL_ENCODING_MJPEG => {
+                            mjpeg(&picture).map(|jpeg| vec![(jpeg, FRAME | sys::MMAL_BUFFER_HEADER_FLAG_KEYFRAME)])
+                        }
+                        _ => st.h264(&settings, &picture),
+                    };
+                    parts = encoded.unwrap_or_default();
+                }
+                None => {
+                    let (w, h) = settings.input.visible();
+                    log::error!(
+                        "vc.ril.video_encode: an input buffer of {} bytes does not hold a {w}x{h} picture \
+                         ({} bytes): dropped",
+                        input.length(),
+                        settings.input.frame_size()
+                    );
+                }
+            }
+        }
+        // The end of the stream goes on, after the last frame.
+        if input.flags() & sys::MMAL_BUFFER_HEADER_FLAG_EOS != 0 {
+            parts.push((Vec::new(), sys::MMAL_BUFFER_HEADER_FLAG_EOS));
+        }
+        (!parts.is_empty()).then_some(Encoded { parts, pts })
     }
 }
 
@@ -331,6 +386,14 @@ fn mjpeg(p: &I420) -> Option<Vec<u8>> {
     }
 }
 
+/// What the codec is made with: frame rate, quantisers, and whether it
+/// aims for a bitrate. Other settings (profile, intra period, headers,
+/// vectors, the bitrate's value) apply to a running codec.
+fn codec_key(s: &Settings) -> (u32, (u32, u32, u32), bool) {
+    let fps = s.input.fps().max(s.output.fps());
+    (fps.to_bits(), s.quant, s.bitrate > 0)
+}
+
 impl StreamState {
     /// The buffers one picture makes: headers when due, the frame, and
     /// motion vectors when asked for.
@@ -341,8 +404,15 @@ impl StreamState {
         use openh264::OpenH264API;
 
         // Made anew when what it was made with changes (the next frame is
-        // then an IDR, as the firmware's after a reconfiguration).
-        if self.h264.as_ref().is_none_or(|(_, made)| made != settings) {
+        // then an IDR, as the firmware's after a reconfiguration); a new
+        // bitrate is taken as it runs, as the firmware takes it.
+        if let Some((encoder, made)) = self.h264.as_mut() {
+            if codec_key(made) == codec_key(settings) && made.bitrate != settings.bitrate {
+                codec::set_bitrate(encoder, settings.bitrate);
+                made.bitrate = settings.bitrate;
+            }
+        }
+        if self.h264.as_ref().is_none_or(|(_, made)| codec_key(made) != codec_key(settings)) {
             let fps = settings.input.fps().max(settings.output.fps());
             let fps = if fps > 0.0 { fps } else { 30.0 };
             let (min_q, max_q, initial_q) = settings.quant;
@@ -361,7 +431,10 @@ impl StreamState {
                     .bitrate(BitRate::from_bps(settings.bitrate))
                     .qp(QpRange::new(lo.min(hi), hi));
             } else {
-                let q = [initial_q, min_q].into_iter().find(|&q| q > 0).unwrap_or(DEFAULT_QUANT).min(51) as u8;
+                // The initial quantiser (else the minimum, else 26), within
+                // the limits set.
+                let q = [initial_q, min_q].into_iter().find(|&q| q > 0).unwrap_or(DEFAULT_QUANT);
+                let q = q.max(min_q).min(if max_q > 0 { max_q } else { 51 }).min(51) as u8;
                 config = config.rate_control_mode(RateControlMode::Off).qp(QpRange::new(q, q));
             }
             let mut encoder = match Encoder::with_api_config(OpenH264API::from_source(), config) {
@@ -371,7 +444,7 @@ impl StreamState {
                     return None;
                 }
             };
-            codec_log::quiet(&mut encoder);
+            codec::quiet(&mut encoder);
             self.h264 = Some((encoder, settings.clone()));
             self.request_idr = true;
         }
@@ -455,16 +528,32 @@ impl StreamState {
     }
 }
 
-/// OpenH264 writes its warnings to stderr (one at every start, as frame
-/// skipping is off on purpose: a camera encoder answers every frame); the
-/// emulator reports through `log` instead.
-mod codec_log {
+/// What the `openh264` crate does not wrap: its logging and live bitrate.
+mod codec {
     #![allow(unsafe_code)]
 
     use openh264::encoder::Encoder;
-    use openh264_sys2::{ENCODER_OPTION_TRACE_LEVEL, WELS_LOG_QUIET};
+    use openh264_sys2::{
+        SBitrateInfo, ENCODER_OPTION_BITRATE, ENCODER_OPTION_TRACE_LEVEL, SPATIAL_LAYER_ALL, WELS_LOG_QUIET,
+    };
 
-    /// Turns the codec's own logging off, before its first frame.
+    /// A new target bitrate for a running encoder (as `VIDEO_BIT_RATE`
+    /// changes it on a Pi), without starting over.
+    pub(super) fn set_bitrate(encoder: &mut Encoder, bps: u32) {
+        let mut info = SBitrateInfo { iLayer: SPATIAL_LAYER_ALL, iBitrate: bps.min(i32::MAX as u32) as i32 };
+        // SAFETY: `raw_api` is the encoder's own instance; BITRATE takes a
+        // pointer to an `SBitrateInfo`, read during the call only, and
+        // `info` outlives it.
+        let status = unsafe { encoder.raw_api().set_option(ENCODER_OPTION_BITRATE, (&raw mut info).cast()) };
+        if status != 0 {
+            log::warn!("vc.ril.video_encode: the codec kept its bitrate ({bps} bit/s refused: {status})");
+        }
+    }
+
+    /// OpenH264 writes its warnings to stderr (one at every start, as frame
+    /// skipping is off on purpose: a camera encoder answers every frame);
+    /// the emulator reports through `log` instead. Turns the codec's own
+    /// logging off, before its first frame.
     pub(super) fn quiet(encoder: &mut Encoder) {
         let mut level = WELS_LOG_QUIET as std::os::raw::c_int;
         // SAFETY: `raw_api` is the encoder's own instance, made and not yet

@@ -152,6 +152,11 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// Whether two handles are the same encoder (its data, whatever the vtable).
+fn same_encoder(a: &Arc<dyn Encode>, b: &Arc<dyn Encode>) -> bool {
+    std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b))
+}
+
 fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
     payload
         .downcast_ref::<&str>()
@@ -160,8 +165,15 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
         .unwrap_or("?")
 }
 
+/// Flags that end a part: on its last buffer only. The others (what the
+/// part is: `CONFIG`, `KEYFRAME`, `CODECSIDEINFO`) go on every buffer of
+/// it, as a Pi's encoder sends them (raspivid takes a buffer with no flags
+/// at all for the middle of a frame).
+const ENDING_FLAGS: u32 =
+    sys::MMAL_BUFFER_HEADER_FLAG_FRAME_END | sys::MMAL_BUFFER_HEADER_FLAG_NAL_END | sys::MMAL_BUFFER_HEADER_FLAG_EOS;
+
 /// Fills `buffer` with the next part of the first pending output, and drops
-/// it once all of it went out; the last part carries its flags.
+/// it once all of it went out; the last buffer of a part ends it.
 fn fill_pending(pending: &mut std::collections::VecDeque<(Vec<u8>, usize, u32, i64)>, buffer: BufPtr) {
     let Some((data, sent, flags, pts)) = pending.front_mut() else { return };
     let n = (data.len() - *sent).min(buffer.alloc_size());
@@ -174,7 +186,7 @@ fn fill_pending(pending: &mut std::collections::VecDeque<(Vec<u8>, usize, u32, i
     buffer.with_payload(|out| out[..n].copy_from_slice(&data[*sent..*sent + n]));
     *sent += n;
     let last = *sent == data.len();
-    buffer.set(0, n, if last { *flags } else { 0 }, *pts);
+    buffer.set(0, n, if last { *flags } else { *flags & !ENDING_FLAGS }, *pts);
     if last {
         pending.pop_front();
     }
@@ -207,17 +219,29 @@ impl State {
                 return Work::Deliver(to);
             }
         }
+        let encoder = self.component.encoder();
         for i in 0..self.ports.len() {
             let p = &self.ports[i];
             if p.id.is_output() || p.id.is_control() || !p.enabled || p.queue.is_empty() || self.paused {
                 continue;
             }
-            let buffer = self.ports[i].queue.pop_front().expect("checked non-empty");
-            self.ports[i].in_flight += 1;
-            if let Some(encode) = self.component.encoder() {
+            if let Some(encode) = encoder.clone() {
                 let output = self.ports.iter().position(|p| p.id.is_output()).unwrap_or(i);
+                // One picture at a time: the next waits until the last one's
+                // bytes went out in buffers the client gave back, so a slow
+                // reader holds the encoder back (and the camera drops
+                // frames), as on a Pi, instead of bytes piling up here.
+                // (The input's `in_flight` counts the picture being encoded.)
+                let out = &self.ports[output];
+                if out.enabled && (!out.pending.is_empty() || self.ports[i].in_flight > 0) {
+                    continue;
+                }
+                let buffer = self.ports[i].queue.pop_front().expect("checked non-empty");
+                self.ports[i].in_flight += 1;
                 return Work::Encode { port: i, buffer, output, encode };
             }
+            let buffer = self.ports[i].queue.pop_front().expect("checked non-empty");
+            self.ports[i].in_flight += 1;
             let process = self.component.processor();
             let mut outputs: [Option<Delivery>; MAX_OUTPUTS] = Default::default();
             if process.is_some() {
@@ -315,7 +339,11 @@ impl Shared {
                 held.handed(buffer);
                 self.give_back_input(port, buffer);
                 let mut st = lock(&self.state);
-                if let Some(e) = encoded {
+                // Only into the stream it was encoded for: if the output was
+                // disabled and enabled meanwhile, a new stream has begun
+                // (headers, then an IDR) and this picture is not part of it.
+                let current = st.component.encoder().is_some_and(|now| same_encoder(&now, &encode));
+                if let Some(e) = encoded.filter(|_| current) {
                     if st.ports[output].enabled {
                         for (data, flags) in e.parts {
                             st.ports[output].pending.push_back((data, 0, flags, e.pts));
