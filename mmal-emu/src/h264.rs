@@ -333,6 +333,8 @@ pub(crate) fn rewrite_sps(nal: &[u8], target: &SpsTarget) -> Vec<u8> {
 /// differences). Found by a small search against the previous frame's
 /// luma (`previous`, rows of the picture's width; empty for the first).
 pub(crate) fn motion_vectors(picture: &I420, previous: &[u8]) -> Vec<u8> {
+    const LARGE_DIAMOND: [(i32, i32); 8] = [(0, -2), (1, -1), (2, 0), (1, 1), (0, 2), (-1, 1), (-2, 0), (-1, -1)];
+    const SMALL_DIAMOND: [(i32, i32); 4] = [(0, -1), (1, 0), (0, 1), (-1, 0)];
     const RANGE: i32 = 8;
     const STEP: usize = 2;
     let (w, h, s) = (picture.width, picture.height, picture.stride);
@@ -361,12 +363,25 @@ pub(crate) fn motion_vectors(picture: &I420, previous: &[u8]) -> Vec<u8> {
                 }
                 sum * (STEP * STEP) as u32
             };
+            // A diamond search: the large diamond moves while a neighbour
+            // matches better, then the small one settles it; a few dozen
+            // candidates where a full search of the range takes hundreds.
             let mut best = (0, 0, sad(0, 0));
-            for dy in (-RANGE..=RANGE).step_by(2) {
-                for dx in (-RANGE..=RANGE).step_by(2) {
-                    let cost = sad(dx, dy);
-                    if cost < best.2 {
-                        best = (dx, dy, cost);
+            for pattern in [&LARGE_DIAMOND[..], &SMALL_DIAMOND[..]] {
+                for _ in 0..RANGE {
+                    let centre = best;
+                    for &(px, py) in pattern {
+                        let (dx, dy) = (centre.0 + px, centre.1 + py);
+                        if dx.abs() > RANGE || dy.abs() > RANGE {
+                            continue;
+                        }
+                        let cost = sad(dx, dy);
+                        if cost < best.2 {
+                            best = (dx, dy, cost);
+                        }
+                    }
+                    if best == centre || pattern.len() == SMALL_DIAMOND.len() {
+                        break;
                     }
                 }
             }
@@ -469,6 +484,36 @@ mod tests {
             }
             assert_eq!(r.bit, rbsp.len() * 8, "nothing after the trailing bits");
         }
+    }
+
+    #[test]
+    fn motion_vectors_find_a_picture_moved_by_a_few_pixels() {
+        use crate::components::video_encode::I420;
+        let (w, h) = (128usize, 96usize);
+        // Smooth texture: the search's cost falls towards the true motion.
+        let texture = |x: i32, y: i32| {
+            let (x, y) = (f64::from(x), f64::from(y));
+            (128.0 + 60.0 * (x / 9.0).sin() + 50.0 * (y / 7.0).cos()) as u8
+        };
+        let previous: Vec<u8> = (0..h * w).map(|i| texture((i % w) as i32, (i / w) as i32)).collect();
+        // The content moved 4 right and 2 up: what is at (x, y) now was at
+        // (x - 4, y + 2).
+        let y: Vec<u8> = (0..h * w).map(|i| texture((i % w) as i32 - 4, (i / w) as i32 + 2)).collect();
+        let picture = I420 { width: w, height: h, stride: w, y, u: vec![128; w * h / 4], v: vec![128; w * h / 4] };
+        let out = motion_vectors(&picture, &previous);
+        let (cols, rows) = (w / 16 + 1, h / 16);
+        assert_eq!(out.len(), cols * rows * 4);
+        // Interior macroblocks (away from the clamped edges).
+        for my in 1..rows - 1 {
+            for mx in 1..cols - 2 {
+                let at = (my * cols + mx) * 4;
+                assert_eq!((out[at] as i8, out[at + 1] as i8), (-4, 2), "macroblock ({mx}, {my})");
+                assert_eq!(u16::from_le_bytes([out[at + 2], out[at + 3]]), 0, "an exact match");
+            }
+        }
+        // The extra column is zero; with no previous picture, all are.
+        assert_eq!(&out[(cols - 1) * 4..cols * 4], &[0, 0, 0, 0]);
+        assert!(motion_vectors(&picture, &[]).iter().all(|&b| b == 0));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! ```text
 //! taskset -c 0 cargo bench -p mmal --bench video -- 720p     # one core
 //! cargo bench -p mmal --bench video -- 1080p                 # two cores
+//! taskset -c 0 cargo bench -p mmal --bench video -- 720p-vectors
 //! ```
 //!
 //! With no argument, both on the cores it is given. Prints figures measured
@@ -27,15 +28,18 @@ fn cpu_seconds() -> f64 {
 
 /// Encoded frames per second and CPU milliseconds per frame over `n`
 /// frames at `width`×`height`, after a warm-up.
-fn rate(width: u32, height: u32, bitrate: u32, n: u32) -> mmal::Result<(f64, f64, f64)> {
-    let mut recorder = Recorder::new(&RecorderConfig::h264(width, height).bitrate(bitrate))?;
+fn rate(width: u32, height: u32, bitrate: u32, vectors: bool, n: u32) -> mmal::Result<(f64, f64, f64)> {
+    let config = RecorderConfig::h264(width, height).bitrate(bitrate).motion_vectors(vectors);
+    let mut recorder = Recorder::new(&config)?;
     recorder.start()?;
     let pictures = |count: u32| -> mmal::Result<u64> {
         let (mut done, mut bytes) = (0, 0);
         while done < count {
             let b = recorder.next_timeout(Duration::from_secs(30))?;
             done += u32::from(b.ends_picture());
-            bytes += b.len() as u64;
+            if b.kind() != mmal::EncodedKind::MotionVectors {
+                bytes += b.len() as u64;
+            }
         }
         Ok(bytes)
     };
@@ -55,15 +59,20 @@ fn main() -> mmal::Result<()> {
     mmal::emulator::set_pacing(Pacing::Unlimited);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let which: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
-    let cases = [("720p", 1280, 720, 4_000_000), ("1080p", 1920, 1080, 17_000_000)];
-    for (name, w, h, bitrate) in cases {
+    let cases = [
+        ("720p", 1280, 720, 4_000_000, false),
+        ("1080p", 1920, 1080, 17_000_000, false),
+        ("720p-vectors", 1280, 720, 4_000_000, true),
+    ];
+    for (name, w, h, bitrate, vectors) in cases {
         if !which.is_empty() && !which.iter().any(|a| a == name) {
             continue;
         }
-        let (fps, cpu_ms, bits) = rate(w, h, bitrate, 150)?;
+        let (fps, cpu_ms, bits) = rate(w, h, bitrate, vectors, 150)?;
         println!(
-            "{w}x{h} H.264 on {cores} core{}: {fps:.1} frames/s ({:.2}x real time at 30 fps), {cpu_ms:.1} ms of CPU \
+            "{w}x{h} H.264{} on {cores} core{}: {fps:.1} frames/s ({:.2}x real time at 30 fps), {cpu_ms:.1} ms of CPU \
              per frame, {:.1} Mbit/s at 30 fps (target {:.0})",
+            if vectors { " with motion vectors" } else { "" },
             if cores == 1 { "" } else { "s" },
             fps / 30.0,
             bits / 1e6,

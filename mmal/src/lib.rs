@@ -87,7 +87,7 @@ pub use events::{Event, Events};
 pub use format::{Encoding, Format, Rational, Rect};
 pub use lens_shading::{LensShadingTable, Normalise, UploadedTable, CELL_SIZE};
 pub use loader::MMAL_LIB_DIR_VAR;
-pub use recorder::{Codec, EncodedKind, Recorder, RecorderConfig};
+pub use recorder::{EncodedKind, Recorder, RecorderConfig};
 pub use stream::{Buffer, CallbackPort, Frame, FrameStream, StreamItem};
 
 /// The software VideoCore (with the default `emulator` feature).

@@ -8,15 +8,14 @@ use crate::connection::{Connection, ConnectionFlags};
 use crate::error::{Error, Result};
 use crate::format::{Encoding, Format};
 use crate::params::{
-    CameraConfig, Capture, ImmutableInput, InlineHeader, InlineVectors, IntraPeriod, MaxQuant, MinQuant, RequestIFrame,
-    SetParameter, SpsTiming, VideoProfile,
+    CameraConfig, Capture, ImmutableInput, InitialQuant, InlineHeader, InlineVectors, IntraPeriod, MaxQuant, MinQuant,
+    RequestIFrame, SetParameter, SpsTiming, VideoProfile,
 };
 use crate::stream::{Frame, FrameStream};
 
 /// What a [`Recorder`] encodes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Codec {
+enum Codec {
     /// H.264 (Annex B byte stream, as `.h264` files hold it).
     H264,
     /// Motion JPEG: one JPEG per frame.
@@ -25,8 +24,10 @@ pub enum Codec {
 
 /// How to record: size, rate and the encoder's settings. Start from
 /// [`RecorderConfig::h264`] or [`RecorderConfig::mjpeg`]; the defaults are
-/// raspivid's and picamera's: 30 fps, 17 Mbit/s, inline headers on, the
-/// encoder's own intra period (60 on a Pi) and profile (High, level 4).
+/// picamera's: 30 fps, 17 Mbit/s, inline headers on, and the encoder's own
+/// intra period (60 on a Pi) and profile (High, level 4). The settings
+/// after [`bitrate`](Self::bitrate) are H.264's: an MJPEG recording refuses
+/// them.
 #[derive(Debug, Clone, PartialEq)]
 #[must_use]
 pub struct RecorderConfig {
@@ -62,7 +63,7 @@ impl RecorderConfig {
         }
     }
 
-    /// H.264 at `width`×`height`.
+    /// H.264 at `width`×`height` (a Pi's encoder takes up to 1920 wide).
     pub fn h264(width: u32, height: u32) -> RecorderConfig {
         RecorderConfig::new(Codec::H264, width, height)
     }
@@ -117,8 +118,10 @@ impl RecorderConfig {
         self
     }
 
-    /// The quantiser (0 to 51, H.264): bounds both ends of the rate
-    /// control, or with [`bitrate`](Self::bitrate) 0 fixes it.
+    /// A fixed quantiser (0 to 51, lower is finer), as picamera's
+    /// `quality`: with [`bitrate`](Self::bitrate) 0 the stream's size then
+    /// follows the picture. With a bitrate too, the rate control may use
+    /// this quantiser only, so the bitrate is no longer met.
     pub fn quantiser(mut self, q: u32) -> Self {
         self.quantiser = Some(q);
         self
@@ -141,14 +144,33 @@ impl RecorderConfig {
         if let Some(q) = self.quantiser.filter(|&q| q > 51) {
             return bad(format!("quantiser {q}: H.264 takes 0 to 51"));
         }
-        match (self.codec, self.profile) {
-            (Codec::Mjpeg, Some(_)) => bad("an H.264 profile for an MJPEG recording: leave it unset".into()),
-            // The level is checked before anything is made.
-            (_, Some(p)) => p.to_c().map(drop),
-            _ => Ok(()),
+        if self.codec == Codec::Mjpeg {
+            let h264_only = [
+                ("profile", self.profile.is_some()),
+                ("intra_period", self.intra_period.is_some()),
+                ("quantiser", self.quantiser.is_some()),
+                ("sps_timing", self.sps_timing),
+                ("motion_vectors", self.motion_vectors),
+            ];
+            let set: Vec<&str> = h264_only.iter().filter(|(_, on)| *on).map(|(name, _)| *name).collect();
+            if !set.is_empty() {
+                return bad(format!("{} for an MJPEG recording: H.264 settings; leave them unset", set.join(", ")));
+            }
+            return Ok(());
         }
+        if self.width > H264_MAX_WIDTH {
+            return bad(format!(
+                "H.264 of {}x{}: a Pi's encoder takes widths up to {H264_MAX_WIDTH}; record MJPEG, or less wide",
+                self.width, self.height
+            ));
+        }
+        // The level is checked before anything is made.
+        self.profile.map_or(Ok(()), |p| p.to_c().map(drop))
     }
 }
+
+/// A Pi's H.264 encoder's widest picture.
+const H264_MAX_WIDTH: u32 = 1920;
 
 /// What an encoded buffer holds, from its flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -165,7 +187,8 @@ pub enum EncodedKind {
     /// of the stream, one `(x: i8, y: i8, sad: u16)` per macroblock, with
     /// one extra column per row.
     MotionVectors,
-    /// Part of a frame: more buffers follow before its end.
+    /// Part of a frame: more buffers follow before its end (those of a
+    /// keyframe still have `KEYFRAME` in [`Frame::flags`]).
     Partial,
 }
 
@@ -199,10 +222,11 @@ impl Frame {
 /// as a stream of encoded buffers: recording in a few lines.
 ///
 /// [`start`](Self::start) and [`stop`](Self::stop) may alternate as often
-/// as you like; each start after the first begins with a keyframe (and,
-/// with inline headers, the headers before it), so every recording
-/// decodes on its own. Dropping the recorder stops it and releases the
-/// camera, encoder and connection in order.
+/// as you like; each start after the first begins with a keyframe, and
+/// with inline headers (the default) the headers before it, so every
+/// recording decodes on its own. Buffers come from the stream in order,
+/// those of a recording before those of the next. Dropping the recorder
+/// stops it and releases the camera, encoder and connection in order.
 ///
 /// ```
 /// use std::time::Duration;
@@ -227,7 +251,7 @@ pub struct Recorder {
     // Dropped in this order: the output stream, the tunnel, then the
     // components.
     stream: FrameStream,
-    _link: Connection,
+    link: Connection,
     encoder: Component,
     camera: Component,
     recording: bool,
@@ -271,20 +295,22 @@ impl Recorder {
         }
         let stream = out.enable_stream(config.buffers)?;
         camera.enable()?;
-        Ok(Recorder { stream, _link: link, encoder, camera, recording: false, started: false })
+        Ok(Recorder { stream, link, encoder, camera, recording: false, started: false })
     }
 
     /// Starts recording (the camera's `CAPTURE`). After a [`stop`](Self::stop)
-    /// the encoder is asked for a keyframe first.
+    /// the camera and encoder are connected again and the encoder is asked
+    /// for a keyframe, which is then the first frame it takes.
     ///
     /// # Errors
     ///
-    /// As [`Port::set`].
+    /// As [`Port::set`] and [`Connection::enable`].
     pub fn start(&mut self) -> Result<()> {
         if self.recording {
             return Ok(());
         }
         if self.started {
+            self.link.enable()?;
             self.request_keyframe()?;
         }
         self.camera.output(1)?.set(&Capture(true))?;
@@ -292,14 +318,18 @@ impl Recorder {
         Ok(())
     }
 
-    /// Stops recording. Buffers already encoded can still be read.
+    /// Stops recording: the camera stops capturing, and the connection to
+    /// the encoder is disabled once the frame it is encoding is done
+    /// (frames still waiting for it are dropped). What it encoded can
+    /// still be read.
     ///
     /// # Errors
     ///
-    /// As [`Port::set`].
+    /// As [`Port::set`] and [`Connection::disable`].
     pub fn stop(&mut self) -> Result<()> {
         if self.recording {
             self.camera.output(1)?.set(&Capture(false))?;
+            self.link.disable()?;
             self.recording = false;
         }
         Ok(())
@@ -356,6 +386,9 @@ fn configure_h264(out: &Port, config: &RecorderConfig) -> Result<()> {
     if let Some(q) = config.quantiser {
         out.set(&MinQuant(q))?;
         out.set(&MaxQuant(q))?;
+    }
+    if let Some(q) = config.quantiser {
+        out.set(&InitialQuant(q))?;
     }
     out.set(&InlineHeader(config.inline_headers))?;
     out.set(&SpsTiming(config.sps_timing))?;
