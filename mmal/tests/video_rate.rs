@@ -25,8 +25,7 @@ fn the_average_bitrate_over_10_s_of_1080p30_is_within_25_percent_of_the_target()
         let camera = Component::new("vc.ril.camera").unwrap();
         let encoder = Component::new("vc.ril.video_encode").unwrap();
         let video = camera.output(1).unwrap();
-        camera.control().set(&CameraConfig::for_size(2592, 1944)).unwrap();
-        video.set_format(&Format::video(Encoding::OPAQUE, 2592, 1944).with_frame_rate(30)).unwrap();
+        video.set_format(&Format::video(Encoding::OPAQUE, 1920, 1080).with_frame_rate(30)).unwrap();
         let _link = Connection::new(&video, &encoder.input(0).unwrap(), ConnectionFlags::default()).unwrap();
         let out = encoder.output(0).unwrap();
         out.set_format(&Format::video(Encoding::H264, 1920, 1080).with_frame_rate(30).with_bitrate(target)).unwrap();

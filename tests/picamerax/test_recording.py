@@ -249,6 +249,23 @@ def test_mjpeg_recording_is_jpeg_frames(camera, tmp_path):
     assert Image.open(io.BytesIO(first)).size == RESOLUTION
 
 
+def test_mjpeg_quality_and_bitrate_change_the_frames(camera, tmp_path):
+    sizes = {}
+    for name, options in [("q20", {"quality": 20}), ("q90", {"quality": 90}),
+                          ("low", {"bitrate": 2_000_000}), ("high", {"bitrate": 25_000_000})]:
+        path = tmp_path / f"{name}.mjpeg"
+        camera.start_recording(str(path), format="mjpeg", **options)
+        camera.wait_recording(1)
+        camera.stop_recording()
+        decodes_cleanly(path, fmt="mjpeg")
+        frames = int(probe(path, fmt="mjpeg")["nb_read_frames"])
+        sizes[name] = path.stat().st_size / frames
+    # picamerax's quality is the JPEG quality; without one the frames
+    # follow the bitrate (2 Mbit/s at 30 fps: about 8 KB a frame).
+    assert sizes["q20"] < 0.6 * sizes["q90"], sizes
+    assert sizes["low"] < 0.5 * sizes["high"], sizes
+
+
 def test_motion_output_has_a_vector_per_macroblock_per_frame(camera, tmp_path):
     import picamerax.array
 

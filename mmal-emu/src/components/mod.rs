@@ -187,6 +187,13 @@ pub(crate) trait Component: Send {
         None
     }
 
+    /// Which stream an [`encoder`](Self::encoder)'s output is on: a picture
+    /// encoded for an earlier one (the output was enabled again meanwhile)
+    /// is dropped.
+    fn output_stream(&self) -> u64 {
+        0
+    }
+
     /// An input buffer with `flags` was handled.
     fn consumed(&mut self, _port: PortId, _flags: u32, _io: &mut Io<'_>) {}
 

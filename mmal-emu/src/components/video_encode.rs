@@ -30,7 +30,10 @@
 //! camera, which then drops frames) back, as on a Pi. H.264 is refused
 //! (EINVAL, at enable) beyond a Pi encoder's 1920 pixels of width.
 //!
-//! MJPEG is one baseline JPEG per frame (`jpeg-encoder`), each a keyframe.
+//! MJPEG is one baseline JPEG per frame (`jpeg-encoder`), each a keyframe,
+//! at the quality set (`VIDEO_ENCODE_INITIAL_QUANT` or `MIN_QUANT`, 1 to
+//! 100: picamera's `quality`), else with its quality moved frame by frame
+//! towards the bitrate.
 
 use std::sync::{Arc, Mutex};
 
@@ -106,6 +109,8 @@ pub(crate) struct VideoEncode {
     /// as whole IDR frames).
     sei: bool,
     intra_refresh: sys::MMAL_PARAMETER_VIDEO_INTRA_REFRESH_T,
+    /// Streams begun (output enables): what a picture was encoded for.
+    streams: u64,
     /// The stream being encoded: its state lives as long as the output
     /// stays enabled, and starts over (headers, an IDR) when it is enabled
     /// again.
@@ -117,7 +122,13 @@ impl VideoEncode {
         let mut intra_refresh =
             sys::MMAL_PARAMETER_VIDEO_INTRA_REFRESH_T::with_id(sys::MMAL_PARAMETER_VIDEO_INTRA_REFRESH);
         intra_refresh.refresh_mode = sys::MMAL_VIDEO_INTRA_REFRESH_CYCLIC;
-        VideoEncode { settings: Settings::default(), sei: false, intra_refresh, stream: Arc::new(Stream::default()) }
+        VideoEncode {
+            settings: Settings::default(),
+            sei: false,
+            intra_refresh,
+            streams: 0,
+            stream: Arc::new(Stream::default()),
+        }
     }
 
     /// Hands the current settings to the encoding work.
@@ -186,6 +197,7 @@ impl Component for VideoEncode {
         if port.is_output() {
             // A new recording: headers first, then an IDR.
             self.stream = Arc::new(Stream::default());
+            self.streams += 1;
             self.publish();
         }
         Ok(())
@@ -224,8 +236,14 @@ impl Component for VideoEncode {
             | sys::MMAL_PARAMETER_VIDEO_ENCODE_MAX_QUANT
             | sys::MMAL_PARAMETER_VIDEO_ENCODE_INITIAL_QUANT => {
                 let q = uint()?;
-                if q > 51 {
-                    log::error!("vc.ril.video_encode: quantiser {q}: H.264 takes 0 to 51");
+                // MJPEG takes a JPEG quality here (picamera's `quality`).
+                let (limit, what) = if s.output.encoding == sys::MMAL_ENCODING_MJPEG {
+                    (100, "an MJPEG quality: MJPEG takes 1 to 100")
+                } else {
+                    (51, "a quantiser: H.264 takes 0 to 51")
+                };
+                if q > limit {
+                    log::error!("vc.ril.video_encode: {q} as {what}");
                     return Err(sys::MMAL_EINVAL);
                 }
                 match id {
@@ -290,6 +308,10 @@ impl Component for VideoEncode {
     fn encoder(&self) -> Option<Arc<dyn Encode>> {
         Some(self.stream.clone())
     }
+
+    fn output_stream(&self) -> u64 {
+        self.streams
+    }
 }
 
 /// One recording: the encoder and where it is in the stream.
@@ -312,6 +334,8 @@ struct StreamState {
     /// The last SPS and PPS, for IDRs the codec sends without them.
     headers: Vec<u8>,
     request_idr: bool,
+    /// MJPEG's rate-controlled quality, once a bitrate applies.
+    mjpeg_quality: Option<u8>,
     /// The previous frame's luma, for motion vectors.
     previous: Vec<u8>,
 }
@@ -327,7 +351,12 @@ impl Encode for Stream {
                 Some(picture) => {
                     let encoded = match settings.output.encoding {
                         sys::MMAL_ENCODING_MJPEG => {
-                            mjpeg(&picture).map(|jpeg| vec![(jpeg, FRAME | sys::MMAL_BUFFER_HEADER_FLAG_KEYFRAME)])
+                            let quality = st.mjpeg_quality(&settings);
+                            let jpeg = mjpeg(&picture, quality);
+                            if let Some(jpeg) = &jpeg {
+                                st.mjpeg_sent(&settings, jpeg.len());
+                            }
+                            jpeg.map(|jpeg| vec![(jpeg, FRAME | sys::MMAL_BUFFER_HEADER_FLAG_KEYFRAME)])
                         }
                         _ => st.h264(&settings, &picture),
                     };
@@ -366,7 +395,7 @@ pub(crate) struct I420 {
     pub(crate) v: Vec<u8>,
 }
 
-fn mjpeg(p: &I420) -> Option<Vec<u8>> {
+fn mjpeg(p: &I420, quality: u8) -> Option<Vec<u8>> {
     // jpeg-encoder takes packed pixels: YCbCr rows without padding.
     let mut ycbcr = Vec::with_capacity(p.width * p.height * 3);
     for y in 0..p.height {
@@ -376,7 +405,7 @@ fn mjpeg(p: &I420) -> Option<Vec<u8>> {
         }
     }
     let mut data = Vec::with_capacity(ycbcr.len() / 10);
-    let encoder = jpeg_encoder::Encoder::new(&mut data, 85);
+    let encoder = jpeg_encoder::Encoder::new(&mut data, quality);
     match encoder.encode(&ycbcr, p.width as u16, p.height as u16, jpeg_encoder::ColorType::Ycbcr) {
         Ok(()) => Some(data),
         Err(e) => {
@@ -394,7 +423,37 @@ fn codec_key(s: &Settings) -> (u32, (u32, u32, u32), bool) {
     (fps.to_bits(), s.quant, s.bitrate > 0)
 }
 
+/// MJPEG's quality when neither a quality nor a bitrate says otherwise, and
+/// where its rate control starts.
+const MJPEG_QUALITY: u8 = 85;
+
 impl StreamState {
+    /// The JPEG quality of the next MJPEG frame: the one set (`INITIAL_QUANT`
+    /// or `MIN_QUANT`, 1 to 100), else the rate control's.
+    fn mjpeg_quality(&mut self, settings: &Settings) -> u8 {
+        let (min_q, _, initial_q) = settings.quant;
+        match [initial_q, min_q].into_iter().find(|&q| q > 0) {
+            Some(q) => q.clamp(1, 100) as u8,
+            None if settings.bitrate > 0 => *self.mjpeg_quality.get_or_insert(MJPEG_QUALITY),
+            None => MJPEG_QUALITY,
+        }
+    }
+
+    /// Rate control for MJPEG: each frame's size against the bitrate's
+    /// share of it moves the quality a step (10 to 95).
+    fn mjpeg_sent(&mut self, settings: &Settings, bytes: usize) {
+        let Some(q) = self.mjpeg_quality.as_mut() else { return };
+        let fps = settings.input.fps().max(settings.output.fps());
+        let fps = if fps > 0.0 { fps } else { 30.0 };
+        let target = f64::from(settings.bitrate) / 8.0 / f64::from(fps);
+        let ratio = bytes as f64 / target;
+        if ratio > 1.1 {
+            *q = q.saturating_sub(if ratio > 1.5 { 5 } else { 1 }).max(10);
+        } else if ratio < 0.9 {
+            *q = (*q + if ratio < 0.5 { 5 } else { 1 }).min(95);
+        }
+    }
+
     /// The buffers one picture makes: headers when due, the frame, and
     /// motion vectors when asked for.
     fn h264(&mut self, settings: &Settings, picture: &I420) -> Option<Vec<(Vec<u8>, u32)>> {

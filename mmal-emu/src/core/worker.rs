@@ -63,6 +63,8 @@ enum Work {
         buffer: BufPtr,
         output: usize,
         encode: Arc<dyn Encode>,
+        /// The component's output stream when the work began.
+        stream: u64,
     },
     /// An output buffer filled with the next part of an encoder's bytes.
     Deliver(Delivery),
@@ -152,11 +154,6 @@ impl Drop for InFlight<'_> {
     }
 }
 
-/// Whether two handles are the same encoder (its data, whatever the vtable).
-fn same_encoder(a: &Arc<dyn Encode>, b: &Arc<dyn Encode>) -> bool {
-    std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b))
-}
-
 fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
     payload
         .downcast_ref::<&str>()
@@ -238,7 +235,8 @@ impl State {
                 }
                 let buffer = self.ports[i].queue.pop_front().expect("checked non-empty");
                 self.ports[i].in_flight += 1;
-                return Work::Encode { port: i, buffer, output, encode };
+                let stream = self.component.output_stream();
+                return Work::Encode { port: i, buffer, output, encode, stream };
             }
             let buffer = self.ports[i].queue.pop_front().expect("checked non-empty");
             self.ports[i].in_flight += 1;
@@ -333,7 +331,7 @@ impl Shared {
                 let (component, mut io) = st.split(Instant::now());
                 component.consumed(id, flags, &mut io);
             }
-            Work::Encode { port, buffer, output, encode } => {
+            Work::Encode { port, buffer, output, encode, stream } => {
                 let flags = buffer.flags();
                 let encoded = encode.encode(buffer);
                 held.handed(buffer);
@@ -342,8 +340,7 @@ impl Shared {
                 // Only into the stream it was encoded for: if the output was
                 // disabled and enabled meanwhile, a new stream has begun
                 // (headers, then an IDR) and this picture is not part of it.
-                let current = st.component.encoder().is_some_and(|now| same_encoder(&now, &encode));
-                if let Some(e) = encoded.filter(|_| current) {
+                if let Some(e) = encoded.filter(|_| st.component.output_stream() == stream) {
                     if st.ports[output].enabled {
                         for (data, flags) in e.parts {
                             st.ports[output].pending.push_back((data, 0, flags, e.pts));
