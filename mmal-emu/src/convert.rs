@@ -169,6 +169,21 @@ pub(crate) fn transfer(
     Some(need)
 }
 
+/// The pixels `input` holds and their format: an OPAQUE buffer's image
+/// drawn, any other buffer's bytes if there are enough of them.
+fn picture_of(input: crate::objects::BufPtr, in_format: &VideoFormat) -> Option<(Vec<u8>, VideoFormat)> {
+    if in_format.encoding == sys::MMAL_ENCODING_OPAQUE {
+        let image = input.with_data(crate::opaque::read)?;
+        let format = image.format();
+        let mut pixels = vec![0u8; format.frame_size()];
+        image.render(&mut pixels);
+        Some((pixels, format))
+    } else {
+        let pixels = input.with_data(|d| (d.len() >= in_format.frame_size()).then(|| d.to_vec()))?;
+        Some((pixels, *in_format))
+    }
+}
+
 /// The picture in `input` (a buffer of a port in `in_format`, OPAQUE
 /// included) as I420 at its visible size, rows padded as a port pads them.
 /// `None` if the buffer does not hold its picture.
@@ -176,16 +191,7 @@ pub(crate) fn to_i420(
     input: crate::objects::BufPtr,
     in_format: &VideoFormat,
 ) -> Option<crate::components::video_encode::I420> {
-    let (pixels, format) = if in_format.encoding == sys::MMAL_ENCODING_OPAQUE {
-        let image = input.with_data(crate::opaque::read)?;
-        let format = image.format();
-        let mut pixels = vec![0u8; format.frame_size()];
-        image.render(&mut pixels);
-        (pixels, format)
-    } else {
-        let pixels = input.with_data(|d| (d.len() >= in_format.frame_size()).then(|| d.to_vec()))?;
-        (pixels, *in_format)
-    };
+    let (pixels, format) = picture_of(input, in_format)?;
     let (w, h) = format.visible();
     let i420 = VideoFormat { encoding: sys::MMAL_ENCODING_I420, ..format };
     let pixels = if format.encoding == sys::MMAL_ENCODING_I420 {
@@ -212,16 +218,7 @@ pub(crate) fn to_i420(
 /// included) as packed RGB24 at its visible size: the bytes, width and
 /// height. `None` if the buffer does not hold its picture.
 pub(crate) fn to_rgb(input: crate::objects::BufPtr, in_format: &VideoFormat) -> Option<(Vec<u8>, u32, u32)> {
-    let (pixels, format) = if in_format.encoding == sys::MMAL_ENCODING_OPAQUE {
-        let image = input.with_data(crate::opaque::read)?;
-        let format = image.format();
-        let mut pixels = vec![0u8; format.frame_size()];
-        image.render(&mut pixels);
-        (pixels, format)
-    } else {
-        let pixels = input.with_data(|d| (d.len() >= in_format.frame_size()).then(|| d.to_vec()))?;
-        (pixels, *in_format)
-    };
+    let (pixels, format) = picture_of(input, in_format)?;
     let (w, h) = format.visible();
     // Packed: the output format's stride is exactly 3 bytes per pixel.
     let packed = VideoFormat { encoding: sys::MMAL_ENCODING_RGB24, width: w, height: h, crop: (0, 0, w, h), ..format };

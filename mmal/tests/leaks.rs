@@ -4,41 +4,17 @@
 //! library, when the loader runs it, has an allocator of its own). Alone in
 //! its binary so that nothing else runs meanwhile.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 mod common;
 
-use common::emu;
+use common::{count, emu};
 use mmal::emulator::Pacing;
 use mmal::params::{AnalogGain, CameraConfig, Capture, ShutterSpeed, ZeroCopy};
 use mmal::{Component, Connection, ConnectionFlags, Encoding, Format};
 
-struct Counting;
-
-static LIVE: AtomicI64 = AtomicI64::new(0);
-
-// SAFETY: forwards to the system allocator and only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as i64, Ordering::Relaxed);
-        // SAFETY: the caller's layout is passed through.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as i64, Ordering::Relaxed);
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-fn count(dir: &str) -> usize {
-    std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
-}
+static ALLOCATOR: common::Counting = common::Counting;
 
 fn mappings() -> usize {
     std::fs::read_to_string("/proc/self/maps").map(|m| m.lines().filter(|l| l.contains("vcsm")).count()).unwrap_or(0)
@@ -91,7 +67,7 @@ fn a_thousand_camera_cycles_leak_nothing() {
     let fds = count("/proc/self/fd");
     let maps = mappings();
     let vcsm_before = emu::vcsm_usage();
-    let heap = LIVE.load(Ordering::SeqCst);
+    let heap = common::live_bytes();
     for i in 0..1000 {
         cycle(i);
     }
@@ -101,6 +77,6 @@ fn a_thousand_camera_cycles_leak_nothing() {
     assert_eq!(count("/proc/self/fd"), fds, "file descriptors");
     assert_eq!(mappings(), maps, "VCSM mappings");
     assert_eq!(emu::vcsm_usage(), vcsm_before, "VCSM blocks and bytes");
-    let growth = LIVE.load(Ordering::SeqCst) - heap;
+    let growth = common::live_bytes() - heap;
     assert!(growth.abs() < 4096, "heap grew by {growth} bytes over 1000 cycles");
 }

@@ -8,40 +8,16 @@
 //! `start_recording`/`stop_recording` make and destroy an encoder each
 //! time. CI runs 200 cycles; `MMAL_SOAK_CYCLES=10000` runs the soak.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 mod common;
 
-use common::emu;
+use common::{count, emu};
 use mmal::emulator::Pacing;
 use mmal::{EncodedKind, Recorder, RecorderConfig};
 
-struct Counting;
-
-static LIVE: AtomicI64 = AtomicI64::new(0);
-
-// SAFETY: forwards to the system allocator and only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as i64, Ordering::Relaxed);
-        // SAFETY: the caller's layout is passed through.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as i64, Ordering::Relaxed);
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-fn count(dir: &str) -> usize {
-    std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
-}
+static ALLOCATOR: common::Counting = common::Counting;
 
 /// Bytes glibc's malloc has handed out and not had back: every allocation
 /// in the process, C++ ones included.
@@ -89,14 +65,14 @@ fn recording_started_and_stopped_over_and_over_leaks_nothing() {
     let threads = count("/proc/self/task");
     let fds = count("/proc/self/fd");
     let vcsm_before = emu::vcsm_usage();
-    let (heap, c_heap_before) = (LIVE.load(Ordering::SeqCst), c_heap());
+    let (heap, c_heap_before) = (common::live_bytes(), c_heap());
     let start = Instant::now();
     for i in 0..cycles {
         cycle(i);
     }
     let seconds = start.elapsed().as_secs_f64();
     let usage = emu::usage();
-    let growth = LIVE.load(Ordering::SeqCst) - heap;
+    let growth = common::live_bytes() - heap;
     let c_growth = c_heap() - c_heap_before;
     eprintln!(
         "{cycles} recording cycles in {seconds:.1} s: threads {threads} -> {}, fds {fds} -> {}, heap {growth:+} B, \

@@ -132,23 +132,21 @@ fn fact<'a>(facts: &'a [(String, String)], key: &str) -> &'a str {
     facts.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or_else(|| panic!("no {key} in {facts:?}"))
 }
 
+/// Each decoded frame's `entries` (`frame=...`), one line per frame.
+fn per_frame(path: &Path, entries: &str) -> Vec<String> {
+    let args = ["-v", "error", "-select_streams", "v:0", "-show_entries", entries, "-of", "csv=p=0"];
+    let text = run("ffprobe", &[&args[..], &[path.to_str().unwrap()]].concat());
+    text.lines().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()).collect()
+}
+
+/// The NAL unit types of an Annex B stream, in order.
+fn nal_types(stream: &[u8]) -> Vec<u8> {
+    stream.windows(4).filter(|w| w[..3] == [0, 0, 1]).map(|w| w[3] & 0x1f).collect()
+}
+
 /// Which decoded frames are keyframes.
 fn keyframes(path: &Path) -> Vec<bool> {
-    let text = run(
-        "ffprobe",
-        &[
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "frame=key_frame",
-            "-of",
-            "csv=p=0",
-            path.to_str().unwrap(),
-        ],
-    );
-    text.lines().map(|l| l.trim() == "1").collect()
+    per_frame(path, "frame=key_frame").iter().map(|l| l == "1").collect()
 }
 
 #[test]
@@ -213,6 +211,12 @@ fn inline_headers_precede_every_idr_and_an_i_frame_comes_when_asked() {
     }
     let path = write(&buffers, "inline.h264");
     decodes_cleanly(&path);
+    // In the bytes themselves, not only the flags: SPS (7) and PPS (8)
+    // right before each IDR slice (5).
+    let types = nal_types(&std::fs::read(&path).unwrap());
+    let idrs: Vec<usize> = (0..types.len()).filter(|&i| types[i] == 5).collect();
+    assert_eq!(idrs.len(), 2, "{types:?}");
+    assert!(idrs.iter().all(|&i| i >= 2 && types[i - 2..i] == [7, 8]), "{types:?}");
     let keys = keyframes(&path);
     assert_eq!(keys.len(), 17);
     // The first frame; then the next the encoder takes after the request
@@ -349,21 +353,7 @@ fn a_recorder_refuses_what_no_encoder_takes_and_says_why() {
 
 /// Each decoded frame's size.
 fn frame_sizes(path: &Path) -> Vec<String> {
-    let text = run(
-        "ffprobe",
-        &[
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "frame=width,height",
-            "-of",
-            "csv=p=0",
-            path.to_str().unwrap(),
-        ],
-    );
-    text.lines().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()).collect()
+    per_frame(path, "frame=width,height")
 }
 
 #[test]

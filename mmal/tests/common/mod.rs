@@ -8,6 +8,8 @@
 //! settings either way.
 #![allow(dead_code)]
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -18,6 +20,36 @@ pub(crate) fn emulated() {
     if std::env::var_os("VIDEOCORE").is_none() {
         std::env::set_var("VIDEOCORE", "emulated");
     }
+}
+
+/// The system allocator, counting the bytes live: a leak test makes it
+/// its binary's `#[global_allocator]` and reads [`live_bytes`].
+pub(crate) struct Counting;
+
+static LIVE: AtomicI64 = AtomicI64::new(0);
+
+// SAFETY: forwards to the system allocator and only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as i64, Ordering::Relaxed);
+        // SAFETY: the caller's layout is passed through.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as i64, Ordering::Relaxed);
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+/// Bytes this program has allocated through [`Counting`] and not freed.
+pub(crate) fn live_bytes() -> i64 {
+    LIVE.load(Ordering::SeqCst)
+}
+
+/// Entries of a `/proc/self` directory (`task`: threads, `fd`: open files).
+pub(crate) fn count(dir: &str) -> usize {
+    std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
 }
 
 static SERIAL: Mutex<()> = Mutex::new(());
