@@ -13,7 +13,7 @@ use sys::param::ParameterStruct;
 
 use super::kept::{self, Kept};
 use super::{Component, Fill, Job, PortId, Produce, Requirements};
-use crate::core::params::{ratio, rational, read, reply};
+use crate::core::params::{ratio, rational, read, read_bool, read_u32, reply, reply_bool, reply_u32};
 use crate::core::{Io, PendingEvent};
 use crate::format::VideoFormat;
 use crate::objects::Status;
@@ -189,7 +189,7 @@ impl Camera {
         let o = &mut self.outputs[index];
         match id {
             sys::MMAL_PARAMETER_CAPTURE => {
-                let on = read::<sys::MMAL_PARAMETER_BOOLEAN_T>(data)?.enable != 0;
+                let on = read_bool(data)?;
                 // Each set of the still port's CAPTURE takes one picture (as
                 // raspistill's timelapse sets it again for every frame).
                 if index == STILL && on {
@@ -201,7 +201,7 @@ impl Camera {
                 }
             }
             sys::MMAL_PARAMETER_ENABLE_RAW_CAPTURE if index == STILL => {
-                o.raw = read::<sys::MMAL_PARAMETER_BOOLEAN_T>(data)?.enable != 0;
+                o.raw = read_bool(data)?;
                 o.prepared = None;
             }
             sys::MMAL_PARAMETER_FPS_RANGE => {
@@ -249,7 +249,6 @@ impl Camera {
         }
         let sensor = self.sensor;
         let p = &mut self.params;
-        let uint = || read::<sys::MMAL_PARAMETER_UINT32_T>(data).map(|p| p.value);
         match id {
             sys::MMAL_PARAMETER_CAMERA_NUM => {
                 let n = read::<sys::MMAL_PARAMETER_INT32_T>(data)?.value;
@@ -259,7 +258,7 @@ impl Camera {
                 p.camera_num = n;
             }
             sys::MMAL_PARAMETER_CAMERA_CUSTOM_SENSOR_CONFIG => {
-                let mode = uint()?;
+                let mode = read_u32(data)?;
                 if mode as usize > sensor.modes().len() {
                     return Err(sys::MMAL_EINVAL);
                 }
@@ -273,9 +272,9 @@ impl Camera {
                 }
                 p.config = config;
             }
-            sys::MMAL_PARAMETER_SHUTTER_SPEED => p.shutter_us = uint()?,
+            sys::MMAL_PARAMETER_SHUTTER_SPEED => p.shutter_us = read_u32(data)?,
             sys::MMAL_PARAMETER_ISO => {
-                let iso = uint()?;
+                let iso = read_u32(data)?;
                 if iso > 1600 {
                     return Err(sys::MMAL_EINVAL);
                 }
@@ -323,7 +322,7 @@ impl Camera {
             }
             sys::MMAL_PARAMETER_LENS_SHADING_OVERRIDE => p.lens_shading = read_lens_shading(sensor, data)?,
             sys::MMAL_PARAMETER_BLACK_LEVEL => {
-                let level = uint()?;
+                let level = read_u32(data)?;
                 let (_, bits, _) = sensor.raw_layout();
                 if level >= (1 << bits) - 1 {
                     log::error!("black level {level}: the {}-bit sensor's levels end at {}", bits, (1 << bits) - 1);
@@ -495,11 +494,6 @@ impl Component for Camera {
     }
 
     fn get_parameter(&self, port: PortId, id: u32, out: &mut [u8]) -> Result<usize, Status> {
-        let uint = |out: &mut [u8], value: u32| {
-            let mut p = sys::MMAL_PARAMETER_UINT32_T::with_id(id);
-            p.value = value;
-            Ok(reply(out, &p))
-        };
         let gain = |out: &mut [u8], value: f32| {
             let mut p = sys::MMAL_PARAMETER_RATIONAL_T::with_id(id);
             p.value = rational(value);
@@ -508,16 +502,8 @@ impl Component for Camera {
         if port.is_output() {
             let o = &self.outputs[port.index];
             return match id {
-                sys::MMAL_PARAMETER_CAPTURE => {
-                    let mut p = sys::MMAL_PARAMETER_BOOLEAN_T::with_id(id);
-                    p.enable = o.capture as i32;
-                    Ok(reply(out, &p))
-                }
-                sys::MMAL_PARAMETER_ENABLE_RAW_CAPTURE if port.index == STILL => {
-                    let mut p = sys::MMAL_PARAMETER_BOOLEAN_T::with_id(id);
-                    p.enable = i32::from(o.raw);
-                    Ok(reply(out, &p))
-                }
+                sys::MMAL_PARAMETER_CAPTURE => Ok(reply_bool(out, id, o.capture)),
+                sys::MMAL_PARAMETER_ENABLE_RAW_CAPTURE if port.index == STILL => Ok(reply_bool(out, id, o.raw)),
                 sys::MMAL_PARAMETER_FPS_RANGE => {
                     let mut p = sys::MMAL_PARAMETER_FPS_RANGE_T::with_id(id);
                     (p.fps_low, p.fps_high) = (rational(o.fps_range.0), rational(o.fps_range.1));
@@ -538,9 +524,9 @@ impl Component for Camera {
                 p.value = q.camera_num;
                 Ok(reply(out, &p))
             }
-            sys::MMAL_PARAMETER_CAMERA_CUSTOM_SENSOR_CONFIG => uint(out, q.sensor_mode),
-            sys::MMAL_PARAMETER_SHUTTER_SPEED => uint(out, q.shutter_us),
-            sys::MMAL_PARAMETER_ISO => uint(out, q.iso),
+            sys::MMAL_PARAMETER_CAMERA_CUSTOM_SENSOR_CONFIG => Ok(reply_u32(out, id, q.sensor_mode)),
+            sys::MMAL_PARAMETER_SHUTTER_SPEED => Ok(reply_u32(out, id, q.shutter_us)),
+            sys::MMAL_PARAMETER_ISO => Ok(reply_u32(out, id, q.iso)),
             sys::MMAL_PARAMETER_EXPOSURE_MODE => {
                 let mut p = sys::MMAL_PARAMETER_EXPOSUREMODE_T::with_id(id);
                 p.value = q.exposure_mode;
@@ -561,7 +547,7 @@ impl Component for Camera {
             sys::MMAL_PARAMETER_DIGITAL_GAIN => gain(out, q.digital_gain),
             sys::MMAL_PARAMETER_CAMERA_SETTINGS => Ok(write_settings(out, &self.setup(1).settings())),
             sys::MMAL_PARAMETER_BLACK_LEVEL => {
-                uint(out, q.black_level.unwrap_or(u32::from(self.sensor.raw_layout().2)))
+                Ok(reply_u32(out, id, q.black_level.unwrap_or(u32::from(self.sensor.raw_layout().2))))
             }
             _ => self.kept[0].get(kept::CAMERA_CONTROL, id, out).ok_or(sys::MMAL_ENOSYS),
         }

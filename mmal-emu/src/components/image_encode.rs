@@ -13,11 +13,10 @@
 use std::sync::{Arc, Mutex};
 
 use mmal_sys as sys;
-use sys::param::ParameterStruct;
 
 use super::kept::{self, Kept, Spec};
 use super::{Component, Encode, Encoded, PortId, Requirements};
-use crate::core::params::read;
+use crate::core::params::{read_bool, read_u32, reply_bool, reply_u32};
 use crate::format::{VideoFormat, VIDEO_ENCODINGS};
 use crate::objects::{lock, BufPtr, Status};
 
@@ -113,18 +112,17 @@ impl Component for ImageEncode {
             return self.control.set(CONTROL, id, data).unwrap_or(Err(sys::MMAL_ENOSYS));
         }
         let mut s = lock(&self.settings);
-        let uint = || read::<sys::MMAL_PARAMETER_UINT32_T>(data).map(|p| p.value);
         match id {
             sys::MMAL_PARAMETER_JPEG_Q_FACTOR => {
-                let q = uint()?;
+                let q = read_u32(data)?;
                 if !(1..=100).contains(&q) {
                     return Err(sys::MMAL_EINVAL);
                 }
                 s.quality = q;
             }
-            sys::MMAL_PARAMETER_JPEG_RESTART_INTERVAL => s.restart_interval = uint()?.min(u32::from(u16::MAX)),
+            sys::MMAL_PARAMETER_JPEG_RESTART_INTERVAL => s.restart_interval = read_u32(data)?.min(u32::from(u16::MAX)),
             sys::MMAL_PARAMETER_EXIF_DISABLE => {
-                s.exif_disabled = read::<sys::MMAL_PARAMETER_BOOLEAN_T>(data)?.enable != 0;
+                s.exif_disabled = read_bool(data)?;
             }
             sys::MMAL_PARAMETER_EXIF => {
                 let (key, value) = exif_tag(data)?;
@@ -141,19 +139,10 @@ impl Component for ImageEncode {
             return self.control.get(CONTROL, id, out).ok_or(sys::MMAL_ENOSYS);
         }
         let s = lock(&self.settings);
-        let uint = |out: &mut [u8], value: u32| {
-            let mut p = sys::MMAL_PARAMETER_UINT32_T::with_id(id);
-            p.value = value;
-            Ok(crate::core::params::reply(out, &p))
-        };
         match id {
-            sys::MMAL_PARAMETER_JPEG_Q_FACTOR => uint(out, s.quality),
-            sys::MMAL_PARAMETER_JPEG_RESTART_INTERVAL => uint(out, s.restart_interval),
-            sys::MMAL_PARAMETER_EXIF_DISABLE => {
-                let mut p = sys::MMAL_PARAMETER_BOOLEAN_T::with_id(id);
-                p.enable = i32::from(s.exif_disabled);
-                Ok(crate::core::params::reply(out, &p))
-            }
+            sys::MMAL_PARAMETER_JPEG_Q_FACTOR => Ok(reply_u32(out, id, s.quality)),
+            sys::MMAL_PARAMETER_JPEG_RESTART_INTERVAL => Ok(reply_u32(out, id, s.restart_interval)),
+            sys::MMAL_PARAMETER_EXIF_DISABLE => Ok(reply_bool(out, id, s.exif_disabled)),
             _ => Err(sys::MMAL_ENOSYS),
         }
     }

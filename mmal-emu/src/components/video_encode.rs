@@ -41,7 +41,7 @@ use mmal_sys as sys;
 use sys::param::ParameterStruct;
 
 use super::{Component, Encode, Encoded, PortId, Requirements};
-use crate::core::params::{read, reply};
+use crate::core::params::{read, read_bool, read_u32, reply, reply_bool, reply_u32};
 use crate::format::{VideoFormat, VIDEO_ENCODINGS};
 use crate::objects::{lock, BufPtr, Status};
 
@@ -99,6 +99,29 @@ impl Default for Settings {
             quant: (0, 0, 0),
             immutable_input: false,
         }
+    }
+}
+
+impl Settings {
+    /// Frames per second the formats name (0: neither does).
+    fn fps(&self) -> f32 {
+        self.input.fps().max(self.output.fps())
+    }
+
+    /// The rate to encode for: the formats', else 30.
+    fn rate(&self) -> f32 {
+        let fps = self.fps();
+        if fps > 0.0 {
+            fps
+        } else {
+            30.0
+        }
+    }
+
+    /// The quantiser set (for MJPEG, the JPEG quality): `INITIAL_QUANT`,
+    /// else `MIN_QUANT`.
+    fn quant_set(&self) -> Option<u32> {
+        [self.quant.2, self.quant.0].into_iter().find(|&q| q > 0)
     }
 }
 
@@ -205,19 +228,17 @@ impl Component for VideoEncode {
 
     fn set_parameter(&mut self, port: PortId, id: u32, data: &[u8], _enabled: bool) -> Result<(), Status> {
         let s = &mut self.settings;
-        let uint = || read::<sys::MMAL_PARAMETER_UINT32_T>(data).map(|p| p.value);
-        let boolean = || read::<sys::MMAL_PARAMETER_BOOLEAN_T>(data).map(|p| p.enable != 0);
         match id {
             // Asked for on the control port (picamera) or the output
             // (raspivid): the next frame the encoder takes is an IDR.
             sys::MMAL_PARAMETER_VIDEO_REQUEST_I_FRAME if port.is_control() || port.is_output() => {
-                if boolean()? {
+                if read_bool(data)? {
                     lock(&self.stream.state).request_idr = true;
                 }
                 return Ok(());
             }
             _ if port.is_control() => return Err(sys::MMAL_ENOSYS),
-            sys::MMAL_PARAMETER_VIDEO_IMMUTABLE_INPUT if !port.is_output() => s.immutable_input = boolean()?,
+            sys::MMAL_PARAMETER_VIDEO_IMMUTABLE_INPUT if !port.is_output() => s.immutable_input = read_bool(data)?,
             _ if !port.is_output() => return Err(sys::MMAL_ENOSYS),
             sys::MMAL_PARAMETER_PROFILE => {
                 let p = read::<sys::MMAL_PARAMETER_VIDEO_PROFILE_T>(data)?.profile[0];
@@ -227,15 +248,15 @@ impl Component for VideoEncode {
                 }
                 s.profile = (p.profile, p.level);
             }
-            sys::MMAL_PARAMETER_INTRAPERIOD => s.intra_period = uint()?,
-            sys::MMAL_PARAMETER_VIDEO_ENCODE_INLINE_HEADER => s.inline_headers = boolean()?,
-            sys::MMAL_PARAMETER_VIDEO_ENCODE_SPS_TIMING => s.sps_timing = boolean()?,
-            sys::MMAL_PARAMETER_VIDEO_ENCODE_INLINE_VECTORS => s.inline_vectors = boolean()?,
-            sys::MMAL_PARAMETER_VIDEO_BIT_RATE => s.bitrate = uint()?,
+            sys::MMAL_PARAMETER_INTRAPERIOD => s.intra_period = read_u32(data)?,
+            sys::MMAL_PARAMETER_VIDEO_ENCODE_INLINE_HEADER => s.inline_headers = read_bool(data)?,
+            sys::MMAL_PARAMETER_VIDEO_ENCODE_SPS_TIMING => s.sps_timing = read_bool(data)?,
+            sys::MMAL_PARAMETER_VIDEO_ENCODE_INLINE_VECTORS => s.inline_vectors = read_bool(data)?,
+            sys::MMAL_PARAMETER_VIDEO_BIT_RATE => s.bitrate = read_u32(data)?,
             sys::MMAL_PARAMETER_VIDEO_ENCODE_MIN_QUANT
             | sys::MMAL_PARAMETER_VIDEO_ENCODE_MAX_QUANT
             | sys::MMAL_PARAMETER_VIDEO_ENCODE_INITIAL_QUANT => {
-                let q = uint()?;
+                let q = read_u32(data)?;
                 // MJPEG takes a JPEG quality here (picamera's `quality`).
                 let (limit, what) = if s.output.encoding == sys::MMAL_ENCODING_MJPEG {
                     (100, "an MJPEG quality: MJPEG takes 1 to 100")
@@ -253,7 +274,7 @@ impl Component for VideoEncode {
                 }
             }
             sys::MMAL_PARAMETER_VIDEO_ENCODE_SEI_ENABLE => {
-                self.sei = boolean()?;
+                self.sei = read_bool(data)?;
                 return Ok(());
             }
             sys::MMAL_PARAMETER_VIDEO_INTRA_REFRESH => {
@@ -269,40 +290,33 @@ impl Component for VideoEncode {
 
     fn get_parameter(&self, port: PortId, id: u32, out: &mut [u8]) -> Result<usize, Status> {
         let s = &self.settings;
-        let uint = |out: &mut [u8], value: u32| {
-            let mut p = sys::MMAL_PARAMETER_UINT32_T::with_id(id);
-            p.value = value;
-            Ok(reply(out, &p))
-        };
-        let boolean = |out: &mut [u8], value: bool| {
-            let mut p = sys::MMAL_PARAMETER_BOOLEAN_T::with_id(id);
-            p.enable = i32::from(value);
-            Ok(reply(out, &p))
-        };
         if !port.is_output() {
             return match id {
-                sys::MMAL_PARAMETER_VIDEO_IMMUTABLE_INPUT if !port.is_control() => boolean(out, s.immutable_input),
+                sys::MMAL_PARAMETER_VIDEO_IMMUTABLE_INPUT if !port.is_control() => {
+                    Ok(reply_bool(out, id, s.immutable_input))
+                }
                 _ => Err(sys::MMAL_ENOSYS),
             };
         }
-        match id {
+        let n = match id {
             sys::MMAL_PARAMETER_PROFILE => {
                 let mut p = sys::MMAL_PARAMETER_VIDEO_PROFILE_T::with_id(id);
                 p.profile[0] = sys::MMAL_PARAMETER_VIDEO_PROFILE_ENTRY_T { profile: s.profile.0, level: s.profile.1 };
-                Ok(reply(out, &p))
+                reply(out, &p)
             }
-            sys::MMAL_PARAMETER_INTRAPERIOD => uint(out, s.intra_period),
-            sys::MMAL_PARAMETER_VIDEO_ENCODE_INLINE_HEADER => boolean(out, s.inline_headers),
-            sys::MMAL_PARAMETER_VIDEO_ENCODE_SPS_TIMING => boolean(out, s.sps_timing),
-            sys::MMAL_PARAMETER_VIDEO_ENCODE_INLINE_VECTORS => boolean(out, s.inline_vectors),
-            sys::MMAL_PARAMETER_VIDEO_BIT_RATE => uint(out, s.bitrate),
-            sys::MMAL_PARAMETER_VIDEO_ENCODE_MIN_QUANT => uint(out, s.quant.0),
-            sys::MMAL_PARAMETER_VIDEO_ENCODE_MAX_QUANT => uint(out, s.quant.1),
-            sys::MMAL_PARAMETER_VIDEO_ENCODE_INITIAL_QUANT => uint(out, s.quant.2),
-            sys::MMAL_PARAMETER_VIDEO_ENCODE_SEI_ENABLE => boolean(out, self.sei),
-            sys::MMAL_PARAMETER_VIDEO_INTRA_REFRESH => Ok(reply(out, &self.intra_refresh)),
-            _ => Err(sys::MMAL_ENOSYS),
-        }
+            sys::MMAL_PARAMETER_INTRAPERIOD => reply_u32(out, id, s.intra_period),
+            sys::MMAL_PARAMETER_VIDEO_ENCODE_INLINE_HEADER => reply_bool(out, id, s.inline_headers),
+            sys::MMAL_PARAMETER_VIDEO_ENCODE_SPS_TIMING => reply_bool(out, id, s.sps_timing),
+            sys::MMAL_PARAMETER_VIDEO_ENCODE_INLINE_VECTORS => reply_bool(out, id, s.inline_vectors),
+            sys::MMAL_PARAMETER_VIDEO_BIT_RATE => reply_u32(out, id, s.bitrate),
+            sys::MMAL_PARAMETER_VIDEO_ENCODE_MIN_QUANT => reply_u32(out, id, s.quant.0),
+            sys::MMAL_PARAMETER_VIDEO_ENCODE_MAX_QUANT => reply_u32(out, id, s.quant.1),
+            sys::MMAL_PARAMETER_VIDEO_ENCODE_INITIAL_QUANT => reply_u32(out, id, s.quant.2),
+            sys::MMAL_PARAMETER_VIDEO_ENCODE_SEI_ENABLE => reply_bool(out, id, self.sei),
+            sys::MMAL_PARAMETER_VIDEO_INTRA_REFRESH => reply(out, &self.intra_refresh),
+            _ => return Err(sys::MMAL_ENOSYS),
+        };
+        Ok(n)
     }
 
     fn encoder(&self) -> Option<Arc<dyn Encode>> {
@@ -419,8 +433,7 @@ fn mjpeg(p: &I420, quality: u8) -> Option<Vec<u8>> {
 /// aims for a bitrate. Other settings (profile, intra period, headers,
 /// vectors, the bitrate's value) apply to a running codec.
 fn codec_key(s: &Settings) -> (u32, (u32, u32, u32), bool) {
-    let fps = s.input.fps().max(s.output.fps());
-    (fps.to_bits(), s.quant, s.bitrate > 0)
+    (s.fps().to_bits(), s.quant, s.bitrate > 0)
 }
 
 /// MJPEG's quality when neither a quality nor a bitrate says otherwise, and
@@ -431,8 +444,7 @@ impl StreamState {
     /// The JPEG quality of the next MJPEG frame: the one set (`INITIAL_QUANT`
     /// or `MIN_QUANT`, 1 to 100), else the rate control's.
     fn mjpeg_quality(&mut self, settings: &Settings) -> u8 {
-        let (min_q, _, initial_q) = settings.quant;
-        match [initial_q, min_q].into_iter().find(|&q| q > 0) {
+        match settings.quant_set() {
             Some(q) => q.clamp(1, 100) as u8,
             None if settings.bitrate > 0 => *self.mjpeg_quality.get_or_insert(MJPEG_QUALITY),
             None => MJPEG_QUALITY,
@@ -443,9 +455,7 @@ impl StreamState {
     /// share of it moves the quality a step (10 to 95).
     fn mjpeg_sent(&mut self, settings: &Settings, bytes: usize) {
         let Some(q) = self.mjpeg_quality.as_mut() else { return };
-        let fps = settings.input.fps().max(settings.output.fps());
-        let fps = if fps > 0.0 { fps } else { 30.0 };
-        let target = f64::from(settings.bitrate) / 8.0 / f64::from(fps);
+        let target = f64::from(settings.bitrate) / 8.0 / f64::from(settings.rate());
         let ratio = bytes as f64 / target;
         if ratio > 1.1 {
             *q = q.saturating_sub(if ratio > 1.5 { 5 } else { 1 }).max(10);
@@ -472,12 +482,10 @@ impl StreamState {
             }
         }
         if self.h264.as_ref().is_none_or(|(_, made)| codec_key(made) != codec_key(settings)) {
-            let fps = settings.input.fps().max(settings.output.fps());
-            let fps = if fps > 0.0 { fps } else { 30.0 };
-            let (min_q, max_q, initial_q) = settings.quant;
+            let (min_q, max_q, _) = settings.quant;
             let mut config = EncoderConfig::new()
                 .usage_type(UsageType::CameraVideoRealTime)
-                .max_frame_rate(FrameRate::from_hz(fps))
+                .max_frame_rate(FrameRate::from_hz(settings.rate()))
                 .skip_frames(false)
                 .num_threads(1)
                 .intra_frame_period(IntraFramePeriod::from_num_frames(0))
@@ -492,7 +500,7 @@ impl StreamState {
             } else {
                 // The initial quantiser (else the minimum, else 26), within
                 // the limits set.
-                let q = [initial_q, min_q].into_iter().find(|&q| q > 0).unwrap_or(DEFAULT_QUANT);
+                let q = settings.quant_set().unwrap_or(DEFAULT_QUANT);
                 let q = q.max(min_q).min(if max_q > 0 { max_q } else { 51 }).min(51) as u8;
                 config = config.rate_control_mode(RateControlMode::Off).qp(QpRange::new(q, q));
             }
@@ -539,12 +547,11 @@ impl StreamState {
                 let Some(nal) = layer.nal_unit(n) else { continue };
                 match crate::h264::nal_type(nal) {
                     Some(crate::h264::NAL_SPS) => {
-                        let fps = settings.input.fps().max(settings.output.fps());
                         let target = crate::h264::SpsTarget {
                             profile: settings.profile,
-                            timing: (settings.sps_timing && fps > 0.0).then_some(fps),
+                            timing: (settings.sps_timing && settings.fps() > 0.0).then_some(settings.fps()),
                             size: (w, h),
-                            fps: if fps > 0.0 { fps } else { 30.0 },
+                            fps: settings.rate(),
                             bitrate: settings.bitrate,
                         };
                         headers.extend_from_slice(&crate::h264::rewrite_sps(nal, &target));

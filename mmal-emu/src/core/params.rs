@@ -28,6 +28,30 @@ pub(crate) fn reply<T: ParameterStruct>(out: &mut [u8], value: &T) -> usize {
     payload.len()
 }
 
+/// The value of an `MMAL_PARAMETER_UINT32_T`.
+pub(crate) fn read_u32(data: &[u8]) -> Result<u32, Status> {
+    read::<sys::MMAL_PARAMETER_UINT32_T>(data).map(|p| p.value)
+}
+
+/// The value of an `MMAL_PARAMETER_BOOLEAN_T`.
+pub(crate) fn read_bool(data: &[u8]) -> Result<bool, Status> {
+    read::<sys::MMAL_PARAMETER_BOOLEAN_T>(data).map(|p| p.enable != 0)
+}
+
+/// Answers parameter `id` with an `MMAL_PARAMETER_UINT32_T` of `value`.
+pub(crate) fn reply_u32(out: &mut [u8], id: u32, value: u32) -> usize {
+    let mut p = sys::MMAL_PARAMETER_UINT32_T::with_id(id);
+    p.value = value;
+    reply(out, &p)
+}
+
+/// Answers parameter `id` with an `MMAL_PARAMETER_BOOLEAN_T` of `value`.
+pub(crate) fn reply_bool(out: &mut [u8], id: u32, value: bool) -> usize {
+    let mut p = sys::MMAL_PARAMETER_BOOLEAN_T::with_id(id);
+    p.enable = i32::from(value);
+    reply(out, &p)
+}
+
 /// A rational as a number; a zero denominator is EINVAL.
 pub(crate) fn ratio(r: sys::MMAL_RATIONAL_T) -> Result<f32, Status> {
     if r.den == 0 {
@@ -53,7 +77,7 @@ pub(crate) fn parameter_set(port: PortPtr, id: u32, data: &[u8]) -> Status {
             if enabled {
                 Err(sys::MMAL_EINVAL)
             } else {
-                read::<sys::MMAL_PARAMETER_BOOLEAN_T>(data).map(|p| st.ports[pid.all].zero_copy = p.enable != 0)
+                read_bool(data).map(|on| st.ports[pid.all].zero_copy = on)
             }
         }
         sys::MMAL_PARAMETER_CHANGE_EVENT_REQUEST if pid.is_control() => {
@@ -91,11 +115,7 @@ pub(crate) fn parameter_get(port: PortPtr, id: u32, out: &mut [u8]) -> Result<us
     let p = &st.ports[port.index_all()];
     let mut scratch = [0u8; sys::MMAL_PARAMETER_MAX_SIZE as usize];
     let n = match id {
-        sys::MMAL_PARAMETER_ZERO_COPY if !p.id.is_control() => {
-            let mut value = sys::MMAL_PARAMETER_BOOLEAN_T::with_id(id);
-            value.enable = p.zero_copy as i32;
-            reply(&mut scratch, &value)
-        }
+        sys::MMAL_PARAMETER_ZERO_COPY if !p.id.is_control() => reply_bool(&mut scratch, id, p.zero_copy),
         sys::MMAL_PARAMETER_SUPPORTED_ENCODINGS if !p.id.is_control() => {
             let encodings = st.component.encodings(p.id);
             let mut value = sys::param::MaxParameter::with_id(id);

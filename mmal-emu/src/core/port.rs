@@ -31,25 +31,23 @@ pub(crate) fn commit_locked(st: &mut State, port: usize, format: VideoFormat) ->
         return Err(sys::MMAL_EINVAL);
     }
     let mut changed = vec![(port, format, st.component.commit(id, &format)?)];
-    if st.component.outputs_follow_input() && !id.is_output() {
-        for i in 0..st.ports.len() {
-            let out = &st.ports[i];
-            if out.id.is_output() && !out.enabled {
-                if let Ok(requirements) = st.component.commit(out.id, &format) {
-                    changed.push((i, format, requirements));
-                }
-            }
-        }
-    }
+    // The outputs an input's format reaches: a component whose outputs
+    // follow its input (splitter, resizer) gives it to those not enabled;
+    // one that derives its outputs' formats (an encoder) gives them what it
+    // derives, with FORMAT_CHANGED on those enabled.
     if !id.is_output() {
+        let follows = st.component.outputs_follow_input();
         for i in 0..st.ports.len() {
             let (out, current, enabled) = (st.ports[i].id, st.ports[i].format, st.ports[i].enabled);
-            if !out.is_output() || changed.iter().any(|c| c.0 == i) {
+            if !out.is_output() {
                 continue;
             }
-            let Some(f) = st.component.output_for_input(out, &format, &current).filter(|f| *f != current) else {
-                continue;
+            let derived = if follows && !enabled {
+                Some(format)
+            } else {
+                st.component.output_for_input(out, &format, &current).filter(|f| *f != current)
             };
+            let Some(f) = derived else { continue };
             let Ok(requirements) = st.component.commit(out, &f) else { continue };
             if enabled {
                 // The client's port keeps its format until it takes this
