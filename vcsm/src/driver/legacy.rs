@@ -7,7 +7,7 @@
 //! | --- | --- |
 //! | open | `open("/dev/vcsm")` once per process; the descriptor lives as long as the process, since closing it frees every block |
 //! | allocate | `ioctl(VMCS_SM_IOCTL_MEM_ALLOC)`, `mmap(device fd, offset = user handle)`, `ioctl(VMCS_SM_IOCTL_MAP_VC_HDL_FR_HDL)`, `ioctl(VMCS_SM_IOCTL_MAP_VC_ADDR_FR_HDL)` |
-//! | lock / copy in / read back | `ioctl(VMCS_SM_IOCTL_MEM_LOCK)` (+ `MEM_INVALID` when host-cached), then `MEM_FLUSH` (when host-cached) and `ioctl(VMCS_SM_IOCTL_MEM_UNLOCK)` |
+//! | lock / copy in / read back | `ioctl(VMCS_SM_IOCTL_MEM_LOCK)` (+ `MEM_INVALID` when host-cached; if that fails, `MEM_UNLOCK` at once and the error), then `MEM_FLUSH` (when host-cached) and `ioctl(VMCS_SM_IOCTL_MEM_UNLOCK)` |
 //! | free | `munmap`, `ioctl(VMCS_SM_IOCTL_MEM_FREE)` |
 //!
 //! This driver honours the cache mode. The bus address is read at allocation;
@@ -126,7 +126,18 @@ impl Legacy {
             log::debug!("VMCS_SM_IOCTL_MEM_LOCK returned {:#x}, mapping is at {:#x}", lock.addr, block.map.addr());
         }
         if host_cached(handle.cache) {
-            self.cache_op(block, handle, "VMCS_SM_IOCTL_MEM_INVALID", VMCS_SM_IOCTL_MEM_INVALID)?;
+            if let Err(e) = self.cache_op(block, handle, "VMCS_SM_IOCTL_MEM_INVALID", VMCS_SM_IOCTL_MEM_INVALID) {
+                // The caller gets no `Lock` on an error, so nothing would ever
+                // send the UNLOCK that balances the LOCK above: the kernel's
+                // lock count would stay raised for the block's life (and the
+                // firmware could not move or free it). Unlock here; the
+                // invalidate's error is the one worth reporting.
+                let mut unlock = vmcs_sm_ioctl_lock_unlock { handle: handle.handle, addr: 0 };
+                if let Err(u) = self.call("VMCS_SM_IOCTL_MEM_UNLOCK", VMCS_SM_IOCTL_MEM_UNLOCK, &mut unlock) {
+                    log::warn!("unlocking handle {:#x} after a failed invalidate failed too: {u}", handle.handle);
+                }
+                return Err(e);
+            }
         }
         Ok(())
     }
@@ -156,27 +167,30 @@ mod tests {
     const USER_HANDLE: u32 = 3 << 12;
 
     fn device() -> FakeDevice {
-        FakeDevice::new(|request, arg| {
-            match request {
-                VMCS_SM_IOCTL_MEM_ALLOC => {
-                    let mut a: vmcs_sm_ioctl_alloc = from_bytes(arg);
-                    a.handle = USER_HANDLE;
-                    arg.copy_from_slice(bytes_of_mut(&mut a));
-                }
-                VMCS_SM_IOCTL_MAP_VC_HDL_FR_HDL => {
-                    let mut m: vmcs_sm_ioctl_map = from_bytes(arg);
-                    m.handle = 0x55;
-                    arg.copy_from_slice(bytes_of_mut(&mut m));
-                }
-                VMCS_SM_IOCTL_MAP_VC_ADDR_FR_HDL => {
-                    let mut m: vmcs_sm_ioctl_map = from_bytes(arg);
-                    m.addr = 0xC040_0000;
-                    arg.copy_from_slice(bytes_of_mut(&mut m));
-                }
-                _ => {}
+        FakeDevice::new(reply)
+    }
+
+    /// What the kernel answers to a successful request.
+    fn reply(request: u32, arg: &mut [u8]) -> std::io::Result<()> {
+        match request {
+            VMCS_SM_IOCTL_MEM_ALLOC => {
+                let mut a: vmcs_sm_ioctl_alloc = from_bytes(arg);
+                a.handle = USER_HANDLE;
+                arg.copy_from_slice(bytes_of_mut(&mut a));
             }
-            Ok(())
-        })
+            VMCS_SM_IOCTL_MAP_VC_HDL_FR_HDL => {
+                let mut m: vmcs_sm_ioctl_map = from_bytes(arg);
+                m.handle = 0x55;
+                arg.copy_from_slice(bytes_of_mut(&mut m));
+            }
+            VMCS_SM_IOCTL_MAP_VC_ADDR_FR_HDL => {
+                let mut m: vmcs_sm_ioctl_map = from_bytes(arg);
+                m.addr = 0xC040_0000;
+                arg.copy_from_slice(bytes_of_mut(&mut m));
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     fn manager() -> (&'static ServiceManager, std::sync::Arc<std::sync::Mutex<Vec<crate::driver::fake::Call>>>) {
@@ -261,6 +275,32 @@ mod tests {
         assert_eq!(last.request, VMCS_SM_IOCTL_MEM_FREE, "the half-made block is freed");
         assert_eq!(&last.sent[..], &USER_HANDLE.to_ne_bytes());
         assert_eq!(mgr.stats().live_allocations, 0);
+    }
+
+    #[test]
+    fn a_failed_invalidate_unlocks_again() {
+        let dev = FakeDevice::new(|request, arg| {
+            if request == VMCS_SM_IOCTL_MEM_INVALID {
+                return Err(std::io::Error::from_raw_os_error(libc::EIO));
+            }
+            reply(request, arg)
+        });
+        let calls = dev.calls();
+        let node = memfd("fake-vcsm", u64::from(USER_HANDLE) + (1 << 20)).unwrap();
+        let mgr = ServiceManager::leak_with_driver(Driver::Legacy(Legacy::new(node, Box::new(dev))));
+        let mut mem = mgr.allocate(1, "x", CacheMode::Host).unwrap();
+        let err = mem.lock().unwrap_err();
+        assert!(err.to_string().contains("VMCS_SM_IOCTL_MEM_INVALID"), "{err}");
+        let requests: Vec<u32> = calls.lock().unwrap().iter().skip(3).map(|c| c.request).collect();
+        assert_eq!(
+            requests,
+            [VMCS_SM_IOCTL_MEM_LOCK, VMCS_SM_IOCTL_MEM_INVALID, VMCS_SM_IOCTL_MEM_UNLOCK],
+            "the lock taken before the failed invalidate is given back"
+        );
+        assert!(calls.lock().unwrap()[5].sent[0..4] == USER_HANDLE.to_ne_bytes());
+        // The block is still usable and is freed as usual.
+        drop(mem);
+        assert_eq!(calls.lock().unwrap().last().unwrap().request, VMCS_SM_IOCTL_MEM_FREE);
     }
 
     #[test]
