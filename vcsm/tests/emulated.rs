@@ -119,7 +119,9 @@ fn lock_gives_the_whole_block_and_writes_are_seen_by_the_videocore() {
     emu::read(mem.vc_handle().get(), 0, &mut seen).unwrap();
     assert_eq!(&seen, b"abc");
     // And the other way: what the VideoCore writes, the CPU reads.
-    emu::write(mem.vc_handle().get(), 1, b"XY").unwrap();
+    // SAFETY: no reference to the block's bytes is live (nothing is locked
+    // and no slice of it was taken), and no begin/end_cpu is unbalanced.
+    unsafe { emu::write(mem.vc_handle().get(), 1, b"XY") }.unwrap();
     assert_eq!(&mem.to_vec().unwrap()[..3], b"aXY");
 }
 
@@ -138,7 +140,8 @@ fn registry_is_bounds_checked_and_forgets_freed_blocks() {
     );
     let mut buf = vec![0u8; mem.size() + 1];
     assert!(matches!(emu::read(handle, 0, &mut buf), Err(Error::OutOfBounds { .. })));
-    assert!(matches!(emu::write(handle, usize::MAX, b"x"), Err(Error::OutOfBounds { .. })));
+    // SAFETY: the range is refused before anything is written.
+    assert!(matches!(unsafe { emu::write(handle, usize::MAX, b"x") }, Err(Error::OutOfBounds { .. })));
     assert!(emu::read(handle, mem.size() - 1, &mut buf[..1]).is_ok());
     drop(mem);
     assert!(matches!(emu::lookup(handle), Err(Error::UnknownHandle { handle: h }) if h == handle));

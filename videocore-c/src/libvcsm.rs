@@ -419,13 +419,18 @@ unsafe extern "C" fn table_free(handle: u32) {
 }
 
 unsafe extern "C" fn table_begin_cpu(handle: u32) {
-    if let Err(e) = vcsm::emulated::begin_cpu(handle) {
+    // SAFETY: the table's contract (`LibraryTable::begin_cpu`): the program's
+    // `vcsm` calls it once per CPU access to a block it got from this table,
+    // and `table_end_cpu` once when that access ends.
+    if let Err(e) = unsafe { vcsm::emulated::begin_cpu(handle) } {
         log::error!("vcsm table: {e}");
     }
 }
 
 unsafe extern "C" fn table_end_cpu(handle: u32) {
-    if let Err(e) = vcsm::emulated::end_cpu(handle) {
+    // SAFETY: the table's contract: called once per `table_begin_cpu`, when
+    // the program's CPU access to the block has ended.
+    if let Err(e) = unsafe { vcsm::emulated::end_cpu(handle) } {
         log::error!("vcsm table: {e}");
     }
 }

@@ -2,6 +2,17 @@
 //! components do with a VideoCore handle (`mem_handle_table`, zero-copy
 //! buffers). Compiled with the `device-access` feature, for `mmal-emu`.
 //!
+//! Cargo unifies features, so any program that also links `mmal-emu` has
+//! these functions too. Those that only look ([`lookup`], [`read`]) are
+//! safe: the CPU side holds no `&mut` to a block's bytes without counting a
+//! CPU access, and [`read`] refuses a block while one is counted. Those that
+//! change bytes or the count ([`write`], [`begin_cpu`], [`end_cpu`]) are
+//! `unsafe`: a handle names memory that safe code may be reading through a
+//! shared slice the count does not cover (an MMAL buffer's payload, an
+//! `mmal::Frame`), or an unbalanced [`end_cpu`] would let the device write
+//! behind a live [`Lock`](crate::Lock). Only the software VideoCore, which
+//! owns the buffers it writes, has the knowledge to call them.
+//!
 //! ```
 //! # fn main() -> vcsm::Result<()> {
 //! # if vcsm::ServiceManager::get()?.driver() != vcsm::DriverKind::Emulated { return Ok(()); }
@@ -21,6 +32,9 @@
 //! vcsm::emulated::read(handle, 0, &mut gains)?;
 //! # Ok(()) }
 //! ```
+// `unsafe fn` declarations only (the contracts of `write`, `begin_cpu`,
+// `end_cpu`); the raw copies themselves are in `sys::RawRegion`.
+#![allow(unsafe_code)]
 
 use super::{BlockInfo, Entry, VIDEOCORE};
 use crate::{Error, Result};
@@ -76,7 +90,18 @@ pub fn read(handle: u32, offset: usize, out: &mut [u8]) -> Result<()> {
 /// # Errors
 ///
 /// As for [`read`].
-pub fn write(handle: u32, offset: usize, data: &[u8]) -> Result<()> {
+///
+/// # Safety
+///
+/// While the call runs, no Rust reference to the bytes written may be live
+/// anywhere in the process: no slice of an MMAL buffer payload or frame in
+/// this memory, no `&[u8]` from `SharedMemory::as_mut_ptr` or from the
+/// library table's mapping. A [`Lock`](crate::Lock) and `SharedMemory`'s own
+/// copies are covered by the CPU-access count (the call then fails with
+/// [`Error::CpuLocked`]) as long as every [`end_cpu`] matched a
+/// [`begin_cpu`]. The software VideoCore meets this by writing only buffers
+/// it owns at that moment (between receiving a buffer and sending it back).
+pub unsafe fn write(handle: u32, offset: usize, data: &[u8]) -> Result<()> {
     with_idle_block(handle, |e| {
         check_range(offset, data.len(), e.info.size)?;
         e.region.write(offset, data);
@@ -91,7 +116,14 @@ pub fn write(handle: u32, offset: usize, data: &[u8]) -> Result<()> {
 /// # Errors
 ///
 /// [`Error::UnknownHandle`].
-pub fn begin_cpu(handle: u32) -> Result<()> {
+///
+/// # Safety
+///
+/// Each call must be matched by exactly one later [`end_cpu`] of the same
+/// handle, by the same client: the count is shared with this process's own
+/// [`Lock`](crate::Lock)s, and a caller that begins for one client and ends
+/// for another can end someone else's access early (see [`end_cpu`]).
+pub unsafe fn begin_cpu(handle: u32) -> Result<()> {
     let vc = VIDEOCORE.get().ok_or(Error::UnknownHandle { handle })?;
     let mut registry = crate::lock(&vc.registry);
     let entry = registry.get_mut(&handle).ok_or(Error::UnknownHandle { handle })?;
@@ -104,7 +136,15 @@ pub fn begin_cpu(handle: u32) -> Result<()> {
 /// # Errors
 ///
 /// [`Error::UnknownHandle`].
-pub fn end_cpu(handle: u32) -> Result<()> {
+///
+/// # Safety
+///
+/// The caller must end an access it began with [`begin_cpu`] and has not
+/// ended yet, and must hold no reference to the block's bytes afterwards.
+/// An unmatched call lowers the count that a live [`Lock`](crate::Lock) of
+/// this process raised, after which [`write`] would change bytes the lock
+/// hands out as `&mut [u8]`.
+pub unsafe fn end_cpu(handle: u32) -> Result<()> {
     let vc = VIDEOCORE.get().ok_or(Error::UnknownHandle { handle })?;
     let mut registry = crate::lock(&vc.registry);
     let entry = registry.get_mut(&handle).ok_or(Error::UnknownHandle { handle })?;

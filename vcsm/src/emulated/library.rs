@@ -51,9 +51,12 @@ pub struct LibraryTable {
     /// Frees a block by VideoCore handle.
     pub free: unsafe extern "C" fn(handle: u32),
     /// The CPU begins using a block: the components keep off it until
-    /// `end_cpu`.
+    /// `end_cpu`. Called once per CPU access, each matched by one `end_cpu`
+    /// (the library's components trust the count to keep off bytes the
+    /// caller is using).
     pub begin_cpu: unsafe extern "C" fn(handle: u32),
-    /// Ends one `begin_cpu`.
+    /// Ends one `begin_cpu`, once the caller holds no reference to the
+    /// block's bytes.
     pub end_cpu: unsafe extern "C" fn(handle: u32),
     /// Writes the pool's total, free and largest free bytes into `out[0..3]`.
     pub pool: unsafe extern "C" fn(out: *mut u64),
