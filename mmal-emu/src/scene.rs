@@ -196,7 +196,10 @@ fn parse_pnm(bytes: &[u8]) -> Result<Scene, SceneError> {
         return Err(SceneError::Format(format!("maximum sample {max}, expected 255")));
     }
     let len = width.checked_mul(height).and_then(|n| n.checked_mul(channels)).ok_or_else(|| bad("too large"))?;
-    let data = bytes.get(pos..pos + len).ok_or_else(|| bad("fewer samples than the header says"))?;
+    let data = pos
+        .checked_add(len)
+        .and_then(|end| bytes.get(pos..end))
+        .ok_or_else(|| bad("fewer samples than the header says"))?;
     if channels == 3 {
         Scene::from_rgb8(width, height, data)
     } else {
@@ -220,6 +223,32 @@ mod tests {
         assert!(matches!(parse_pnm(b"P3 1 1 255 0 0 0"), Err(SceneError::Format(_))));
         assert!(matches!(parse_pnm(b"P6 2 2 255 \x00"), Err(SceneError::Format(_))));
         assert!(matches!(parse_pnm(b"P6 2 2 65535 \x00"), Err(SceneError::Format(_))));
+    }
+
+    #[test]
+    fn sizes_too_large_for_memory_are_errors_not_panics() {
+        let max = usize::MAX;
+        for header in [
+            // The sample count overflows.
+            format!("P6 {max} {max} 255 "),
+            format!("P6 {} 3 255 ", max / 2),
+            // The sample count fits, the end of the samples does not.
+            format!("P5 {max} 1 255 "),
+            format!("P5 {} 1 255 ", max - 3),
+            format!("P6 1 {} 255 ", max / 3),
+            // Not a number a usize holds.
+            "P6 99999999999999999999999 1 255 ".to_owned(),
+        ] {
+            let mut bytes = header.into_bytes();
+            bytes.extend_from_slice(&[0; 12]);
+            assert!(matches!(parse_pnm(&bytes), Err(SceneError::Format(_))), "{}", String::from_utf8_lossy(&bytes));
+        }
+        // From the environment variable's path, too.
+        let path = std::env::temp_dir().join(format!("mmal-emu-huge-{}.pgm", std::process::id()));
+        std::fs::write(&path, format!("P5 {max} 1 255 \n\0")).unwrap();
+        let loaded = Scene::from_env_value(path.to_str().unwrap());
+        std::fs::remove_file(&path).unwrap();
+        assert!(matches!(loaded, Err(SceneError::Format(_))));
     }
 
     #[test]
