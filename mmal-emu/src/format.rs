@@ -14,8 +14,24 @@ pub(crate) struct VideoFormat {
     pub(crate) bitrate: u32,
 }
 
+/// `v` rounded up to a multiple of `a`; `None` if that does not fit in a
+/// `u32` (or `a` is 0). For sizes from outside (a client, a test hook).
+pub(crate) const fn checked_align(v: u32, a: u32) -> Option<u32> {
+    if a == 0 {
+        return None;
+    }
+    v.div_ceil(a).checked_mul(a)
+}
+
+/// `v` rounded up to a multiple of `a`, or the largest multiple of `a` a
+/// `u32` holds if that is smaller: never panics. For sizes already
+/// checked (a committed format's are at most 8192).
 pub(crate) const fn align(v: u32, a: u32) -> u32 {
-    v.div_ceil(a) * a
+    match checked_align(v, a) {
+        Some(aligned) => aligned,
+        None if a == 0 => v,
+        None => u32::MAX - u32::MAX % a,
+    }
 }
 
 impl VideoFormat {
@@ -41,25 +57,28 @@ impl VideoFormat {
         }
     }
 
-    /// Bytes per row of the first plane, and rows.
+    /// Bytes per row of the first plane, and rows. (Saturating, so an
+    /// unchecked format's absurd size gives an absurd answer, not a
+    /// panic; the core commits no format over 8192 pixels a side.)
     pub(crate) fn geometry(&self) -> (usize, usize) {
-        let stride = align(self.width, 32);
+        let stride = align(self.width, 32) as usize;
         let rows = align(self.height, 16) as usize;
         let bpp = match self.encoding {
             sys::MMAL_ENCODING_RGB24 | sys::MMAL_ENCODING_BGR24 => 3,
             sys::MMAL_ENCODING_RGBA | sys::MMAL_ENCODING_BGRA => 4,
             _ => 1,
         };
-        (stride as usize * bpp, rows)
+        (stride.saturating_mul(bpp), rows)
     }
 
     /// The buffer size one frame needs (`buffer_size_min`).
     pub(crate) fn frame_size(&self) -> usize {
         let (stride, rows) = self.geometry();
+        let plane = stride.saturating_mul(rows);
         match self.encoding {
-            sys::MMAL_ENCODING_I420 => stride * rows * 3 / 2,
+            sys::MMAL_ENCODING_I420 => plane.saturating_mul(3) / 2,
             sys::MMAL_ENCODING_OPAQUE => OPAQUE_SIZE,
-            _ => stride * rows,
+            _ => plane,
         }
     }
 
@@ -87,3 +106,24 @@ pub(crate) const VIDEO_ENCODINGS: [u32; 6] = [
     sys::MMAL_ENCODING_RGBA,
     sys::MMAL_ENCODING_BGRA,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aligning_a_huge_size_never_panics() {
+        assert_eq!(checked_align(100, 32), Some(128));
+        assert_eq!(checked_align(u32::MAX, 32), None);
+        assert_eq!(checked_align(u32::MAX - 15, 16), Some(u32::MAX - 15));
+        assert_eq!(checked_align(u32::MAX - 14, 16), None);
+        assert_eq!(checked_align(7, 0), None);
+        assert_eq!(align(100, 16), 112);
+        assert_eq!(align(u32::MAX, 32), u32::MAX - 31);
+        let huge =
+            VideoFormat { encoding: sys::MMAL_ENCODING_RGBA, width: u32::MAX, height: u32::MAX, ..Default::default() };
+        assert!(huge.frame_size() > 0);
+        let i420 = VideoFormat { encoding: sys::MMAL_ENCODING_I420, width: 100, height: 100, ..Default::default() };
+        assert_eq!(i420.frame_size(), 21504);
+    }
+}

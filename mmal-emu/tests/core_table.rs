@@ -497,3 +497,181 @@ fn the_emulator_behaves_as_libmmals_core() {
     }
     assert!(mismatches.is_empty(), "{} of {} rows differ:\n{}", mismatches.len(), ROWS.len(), mismatches.join("\n"));
 }
+
+// Beyond the table: refusals that keep a C caller's memory valid where
+// libmmal would hand it a dangling pointer.
+
+fn emulated() {
+    if std::env::var_os("VIDEOCORE").is_none() {
+        std::env::set_var("VIDEOCORE", "emulated");
+    }
+}
+
+fn wait_for(what: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn connecting_an_enabled_port_is_refused_and_leaves_its_userdata() {
+    emulated();
+    let (camera, sink) = (create("vc.ril.camera"), create("vc.null_sink"));
+    // What the client's stream keeps in the port's userdata.
+    let mut stream_state = 0u64;
+    let mine: *mut std::ffi::c_void = (&raw mut stream_state).cast();
+    // SAFETY: live ports of live components, used as a C client would;
+    // the port is disabled and the components released at the end.
+    unsafe {
+        let (out, input) = (output(camera, 1), *(*sink).input);
+        (*out).userdata = mine;
+        assert_eq!((sys_api().port_enable)(out, Some(release_cb)), sys::MMAL_SUCCESS);
+        for flags in [
+            sys::MMAL_CONNECTION_FLAG_TUNNELLING,
+            sys::MMAL_CONNECTION_FLAG_TUNNELLING | sys::MMAL_CONNECTION_FLAG_KEEP_PORT_FORMATS,
+            0,
+            sys::MMAL_CONNECTION_FLAG_ALLOCATION_ON_INPUT,
+        ] {
+            let (status, conn) = connect(out, input, flags);
+            assert_eq!(name(status), "EINVAL", "connection_create (flags {flags:#x}) on an enabled output");
+            assert!(conn.is_null(), "a refused connection hands back no object");
+            assert!(ptr::eq((*out).userdata, mine), "the enabled port's userdata was overwritten");
+            assert!((*input).userdata.is_null(), "the input's userdata was written");
+            assert_ne!((*out).is_enabled, 0);
+        }
+        assert_eq!((sys_api().port_disable)(out), sys::MMAL_SUCCESS);
+
+        // The same for an enabled input.
+        (*input).userdata = mine;
+        (*out).userdata = ptr::null_mut();
+        assert_eq!((sys_api().port_enable)(input, Some(release_cb)), sys::MMAL_SUCCESS);
+        for flags in [sys::MMAL_CONNECTION_FLAG_TUNNELLING, 0] {
+            let (status, conn) = connect(out, input, flags);
+            assert_eq!(name(status), "EINVAL", "connection_create (flags {flags:#x}) on an enabled input");
+            assert!(conn.is_null());
+            assert!(ptr::eq((*input).userdata, mine));
+            assert!((*out).userdata.is_null());
+        }
+        assert_eq!((sys_api().port_disable)(input), sys::MMAL_SUCCESS);
+
+        // Once disabled, the ports connect.
+        let (status, conn) = connect(out, input, sys::MMAL_CONNECTION_FLAG_TUNNELLING);
+        assert_eq!(name(status), "SUCCESS");
+        assert_eq!((sys_api().connection_destroy)(conn), sys::MMAL_SUCCESS);
+    }
+    release(camera);
+    release(sink);
+}
+
+/// What a client callback on the tunnelled input's component does, once.
+struct Probe {
+    action: Action,
+    /// The status the call gave, once made.
+    status: std::sync::atomic::AtomicU32,
+    done: std::sync::atomic::AtomicBool,
+}
+
+#[derive(Clone, Copy)]
+enum Action {
+    /// `mmal_port_disable` of the tunnel's output.
+    DisableTunnelOutput(*mut sys::MMAL_PORT_T),
+    /// `mmal_component_release` of the tunnel's output component (its last
+    /// reference).
+    ReleaseOutputComponent(*mut sys::MMAL_COMPONENT_T),
+}
+
+/// The splitter's output callback: runs on the splitter's worker while the
+/// splitter's input still holds the tunnel's buffer the frame came in.
+unsafe extern "C" fn probe_cb(port: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
+    use std::sync::atomic::Ordering;
+    // SAFETY: the port's userdata is the test's `Probe`, which outlives the
+    // port's enabled time; the header is handed to the callback.
+    unsafe {
+        let probe = &*(*port).userdata.cast::<Probe>();
+        if !probe.done.load(Ordering::SeqCst) {
+            let status = match probe.action {
+                Action::DisableTunnelOutput(out) => (sys_api().port_disable)(out),
+                Action::ReleaseOutputComponent(c) => (sys_api().component_release)(c),
+            };
+            probe.status.store(status, Ordering::SeqCst);
+            probe.done.store(true, Ordering::SeqCst);
+        }
+        (sys_api().buffer_header_release)(b);
+    }
+}
+
+/// camera preview → tunnel → splitter input; splitter output 0 to
+/// `probe_cb`, which runs `action` on the splitter's worker. Returns the
+/// status the action gave, after tearing everything down (each teardown
+/// step checked).
+fn tunnel_probe(action: impl FnOnce(*mut sys::MMAL_COMPONENT_T) -> Action) -> u32 {
+    use std::sync::atomic::Ordering;
+    emulated();
+    let (camera, splitter) = (create("vc.ril.camera"), create("vc.ril.video_splitter"));
+    let probe = Probe {
+        action: action(camera),
+        status: std::sync::atomic::AtomicU32::new(u32::MAX),
+        done: std::sync::atomic::AtomicBool::new(false),
+    };
+    // SAFETY: live ports, used as a C client would; everything is torn
+    // down before `probe` goes out of scope.
+    unsafe {
+        let (out, input) = (output(camera, 0), *(*splitter).input);
+        set_video(out, sys::MMAL_ENCODING_I420, 64, 48);
+        assert_eq!((sys_api().port_format_commit)(out), sys::MMAL_SUCCESS);
+        let (status, conn) = connect(out, input, sys::MMAL_CONNECTION_FLAG_TUNNELLING);
+        assert_eq!(name(status), "SUCCESS");
+        let split = output(splitter, 0);
+        (*split).buffer_num = 2;
+        (*split).buffer_size = (*split).buffer_size_min;
+        let pool = (sys_api().port_pool_create)(split, 2, (*split).buffer_size_min);
+        (*split).userdata = (&raw const probe).cast_mut().cast();
+        assert_eq!((sys_api().port_enable)(split, Some(probe_cb)), sys::MMAL_SUCCESS);
+        for _ in 0..2 {
+            assert_eq!((sys_api().port_send_buffer)(split, (sys_api().queue_get)((*pool).queue)), sys::MMAL_SUCCESS);
+        }
+        assert_eq!((sys_api().connection_enable)(conn), sys::MMAL_SUCCESS);
+        assert_eq!((sys_api().component_enable)(camera), sys::MMAL_SUCCESS);
+        wait_for("the splitter's output callback", || probe.done.load(Ordering::SeqCst));
+
+        // The tunnel is as it was, and tears down from this thread.
+        assert_ne!((*out).is_enabled, 0, "the tunnel's output was disabled");
+        assert_ne!((*input).is_enabled, 0, "the tunnel's input was disabled");
+        assert_eq!((sys_api().connection_destroy)(conn), sys::MMAL_SUCCESS);
+        assert_eq!((sys_api().port_disable)(split), sys::MMAL_SUCCESS);
+        assert_eq!((sys_api().queue_length)((*pool).queue), 2);
+        (sys_api().port_pool_destroy)(split, pool);
+    }
+    release(camera);
+    release(splitter);
+    probe.status.load(Ordering::SeqCst)
+}
+
+#[test]
+fn disabling_a_tunnel_from_a_callback_of_its_input_component_is_refused() {
+    // SAFETY: a live component's output.
+    let status = tunnel_probe(|camera| Action::DisableTunnelOutput(unsafe { output(camera, 0) }));
+    assert_eq!(name(status), "EINVAL", "mmal_port_disable of the tunnel's output on the input's worker");
+}
+
+#[test]
+fn destroying_a_component_from_a_callback_of_the_component_it_is_tunnelled_to_is_refused() {
+    let status = tunnel_probe(Action::ReleaseOutputComponent);
+    assert_eq!(name(status), "EINVAL", "mmal_component_release of the tunnel's output component on the input's worker");
+}
+
+#[test]
+fn a_format_change_too_large_to_align_is_refused_not_a_panic() {
+    emulated();
+    let camera = create("vc.ril.camera");
+    // SAFETY: a live component.
+    let id = unsafe { (*camera).id };
+    for (width, height) in [(u32::MAX, 480), (640, u32::MAX), (u32::MAX - 1, u32::MAX - 1), (9000, 480)] {
+        let event =
+            mmal_emu::TestEvent::OutputFormatChanged { output: 1, encoding: sys::MMAL_ENCODING_I420, width, height };
+        assert!(!mmal_emu::post_event(id, event), "{width}x{height} was taken");
+    }
+    release(camera);
+}

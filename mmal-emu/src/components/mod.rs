@@ -8,6 +8,8 @@
 
 mod camera;
 mod camera_info;
+#[cfg(test)]
+mod faulty;
 mod image_encode;
 mod kept;
 mod null_sink;
@@ -38,6 +40,8 @@ pub(crate) fn create(name: &str) -> Option<Result<Box<dyn Component>, Status>> {
         "vc.ril.resize" => Ok(Box::new(resize::Resize::new())),
         "vc.ril.image_encode" => Ok(Box::new(image_encode::ImageEncode::new())),
         "vc.ril.video_encode" => Ok(Box::new(video_encode::VideoEncode::new())),
+        #[cfg(test)]
+        "vc.test.panics_producing" => Ok(Box::new(faulty::PanicsProducing)),
         _ => return None,
     })
 }

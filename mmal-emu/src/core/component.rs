@@ -42,6 +42,10 @@ pub(crate) struct PortState {
     pub(crate) zero_copy: bool,
     /// The other end of a tunnel: its component and port.
     pub(crate) peer: Option<(Arc<Shared>, usize)>,
+    /// `mmal_connection_create` is connecting the port: it takes no
+    /// enable and no other connection until that is done (see
+    /// `port::connect`).
+    pub(crate) connecting: bool,
     /// A tunnel's pool, owned by its output port while enabled.
     pub(crate) tunnel_pool: Option<PoolPtr>,
     /// The component changed the format and the port's buffers do not fit
@@ -60,6 +64,10 @@ pub(crate) struct State {
     /// `mmal_component_enable` (picamera never enables its splitter); a
     /// source (the camera) makes nothing until enabled.
     pub(crate) paused: bool,
+    /// The component panicked while the worker asked it what to do next:
+    /// it is asked nothing more (its events still go out, its ports still
+    /// disable) until the client enables it, or one of its ports, again.
+    pub(crate) stalled: bool,
     pub(crate) shutdown: bool,
     pub(crate) destroyed: bool,
     pub(crate) ports: Vec<PortState>,
@@ -76,7 +84,7 @@ impl State {
     /// The component and a view of everything else, for calling it.
     pub(crate) fn split(&mut self, now: Instant) -> (&mut dyn Component, Io<'_>) {
         let State { component, ports, events, change_events, started, .. } = self;
-        (&mut **component, Io { ports, events, change_events, now, started: *started })
+        (&mut **component, Io { ports, events, change_events, now, started: *started, taken: Vec::new() })
     }
 }
 
@@ -89,6 +97,9 @@ pub(crate) struct Io<'a> {
     pub(crate) now: Instant,
     /// When the component was last enabled.
     pub(crate) started: Instant,
+    /// The buffers [`Io::take`] took, so that a call that panics can give
+    /// them back (see [`Io::put_back_taken`]).
+    taken: Vec<(usize, BufPtr)>,
 }
 
 impl Io<'_> {
@@ -114,7 +125,20 @@ impl Io<'_> {
     /// Takes the next buffer queued on output `port`, to be filled and
     /// delivered by the worker.
     pub(crate) fn take(&mut self, port: usize) -> Option<Delivery> {
-        take(self.ports, port)
+        let delivery = take(self.ports, port)?;
+        self.taken.push((port, delivery.buffer));
+        Some(delivery)
+    }
+
+    /// Undoes every [`take`](Self::take) of this call: the buffers go back
+    /// to the front of their ports' queues, no longer in flight. For a
+    /// component that panicked after taking them.
+    pub(crate) fn put_back_taken(&mut self) {
+        while let Some((port, buffer)) = self.taken.pop() {
+            let p = &mut self.ports[port];
+            p.in_flight -= 1;
+            p.queue.push_front(buffer);
+        }
     }
 
     /// Sends an event on the control port.
@@ -200,6 +224,7 @@ pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
         state: Mutex::new(State {
             enabled: false,
             paused: false,
+            stalled: false,
             shutdown: false,
             destroyed: false,
             ports: Vec::with_capacity(1 + inputs + outputs),
@@ -238,6 +263,7 @@ pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
                 requirements: [0; 4],
                 zero_copy: false,
                 peer: None,
+                connecting: false,
                 tunnel_pool: None,
                 awaiting_commit: false,
                 pending: VecDeque::new(),
@@ -299,6 +325,13 @@ fn short_name(name: &str) -> String {
 
 /// The last `mmal_component_release`: disables everything, stops the
 /// worker and frees the component.
+///
+/// A port that cannot be disabled (destroyed from its own worker, or from
+/// that of a component it is tunnelled to, or the VideoCore not
+/// answering) fails the destroy with that port's status and frees
+/// nothing: the port, its callback and the buffers it holds stay valid,
+/// the caller keeps its reference and may release it again later. Ports
+/// disabled before the failing one stay disabled.
 pub(crate) fn destroy(component: ComponentPtr) -> Status {
     let shared = component.shared();
     if shared.on_worker() {
@@ -307,10 +340,27 @@ pub(crate) fn destroy(component: ComponentPtr) -> Status {
     }
     let enabled: Vec<PortPtr> = {
         let st = lock(&shared.state);
+        // Refused before anything changes: a tunnel whose other component
+        // is the one calling (a disable from its worker would be refused).
+        if let Some(peer) = st.ports.iter().filter(|p| p.enabled).find_map(|p| p.peer.as_ref().map(|(s, _)| s)) {
+            if peer.on_worker() {
+                log::error!(
+                    "mmal_component_destroy: {} destroyed from a callback of {}, which it is tunnelled to",
+                    shared.name,
+                    peer.name
+                );
+                return sys::MMAL_EINVAL;
+            }
+        }
         st.ports.iter().filter(|p| p.enabled && (p.peer.is_none() || p.id.is_output())).map(|p| p.ptr).collect()
     };
     for port in enabled {
-        let _ = port::port_disable(port);
+        let status = port::port_disable(port);
+        // A port someone else disabled meanwhile is not a failure.
+        if status != sys::MMAL_SUCCESS && lock(&shared.state).ports[port.index_all()].enabled {
+            log::error!("mmal_component_destroy: {}: {} could not be disabled ({status})", shared.name, port.name());
+            return status;
+        }
     }
     let peers: Vec<(Arc<Shared>, usize)> = {
         let mut st = lock(&shared.state);
@@ -351,6 +401,7 @@ pub(crate) fn component_enable(component: ComponentPtr) -> Status {
     }
     st.enabled = true;
     st.paused = false;
+    st.stalled = false;
     st.started = Instant::now();
     component.set_enabled(true);
     drop(st);
@@ -402,8 +453,15 @@ pub(crate) fn post_test_event(id: u32, event: TestEvent) -> bool {
             let Some(port) = output(&st, index) else { return false };
             let mut format = st.ports[port].format;
             format.encoding = encoding;
-            format.width = crate::format::align(width, 32);
-            format.height = crate::format::align(height, 16);
+            // Sizes past the largest a port takes are refused by the
+            // commit below; those too large to align, here.
+            let (Some(aligned_width), Some(aligned_height)) =
+                (crate::format::checked_align(width, 32), crate::format::checked_align(height, 16))
+            else {
+                return false;
+            };
+            format.width = aligned_width;
+            format.height = aligned_height;
             format.crop = (0, 0, width, height);
             // The component takes it as if committed, but the client's
             // port keeps its old format until the client commits.

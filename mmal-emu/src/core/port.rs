@@ -113,6 +113,12 @@ pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>) -> Status {
         log::error!("mmal_port_enable: {}: port is already enabled", port.name());
         return sys::MMAL_EINVAL;
     }
+    // A connection being made on the port is decided first, as libmmal's
+    // connection lock orders the two.
+    if p.connecting {
+        log::error!("mmal_port_enable: {}: a connection is being made on the port", port.name());
+        return sys::MMAL_EINVAL;
+    }
     // A connected port takes no callback; any other may have none (what it
     // returns is then released, and its events lost).
     if p.peer.is_some() && cb.is_some() {
@@ -143,6 +149,7 @@ pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>) -> Status {
             return status;
         }
     }
+    st.stalled = false;
     let p = &mut st.ports[index];
     p.enabled = true;
     p.cb = cb;
@@ -212,12 +219,18 @@ fn enable_tunnel(shared: &Arc<Shared>, out: PortPtr, peer: &Arc<Shared>, peer_in
 
 /// `mmal_port_disable`.
 pub(crate) fn port_disable(port: PortPtr) -> Status {
-    disable(port, true)
+    disable(port, false)
 }
 
-/// Disables `port`; the input end of a tunnel disables the whole tunnel
-/// unless `whole_tunnel` is false (the tunnel's output disabling it).
-fn disable(port: PortPtr, whole_tunnel: bool) -> Status {
+/// Disables `port`. The input end of a tunnel disables the whole tunnel
+/// (output first), unless `by_output`: the tunnel's output disabling its
+/// input, after itself.
+///
+/// Refused (`MMAL_EINVAL`, nothing changed) on the worker of the port's
+/// component, or of the component at the other end of a tunnel: a disable
+/// waits for the buffers that worker holds, and a tunnel's output frees
+/// the tunnel's pool only once its input has given every buffer back.
+fn disable(port: PortPtr, by_output: bool) -> Status {
     let shared = port.shared();
     if shared.on_worker() {
         log::error!("mmal_port_disable: {} disabled from its own callback would deadlock", port.name());
@@ -229,17 +242,29 @@ fn disable(port: PortPtr, whole_tunnel: bool) -> Status {
         log::error!("mmal_port_disable: {}: port is not enabled", port.name());
         return sys::MMAL_EINVAL;
     }
+    if let Some((peer, _)) = &st.ports[index].peer {
+        if peer.on_worker() {
+            log::error!(
+                "mmal_port_disable: {}: disabled from a callback of the component it is tunnelled to ({}), \
+                 which could not give the tunnel's buffers back",
+                port.name(),
+                peer.name
+            );
+            return sys::MMAL_EINVAL;
+        }
+    }
     // The input end of a tunnel: libmmal disables the whole tunnel, output
     // first (a connection over it still says it is enabled).
-    if let (false, Some((peer, peer_index)), true) =
-        (st.ports[index].id.is_output(), &st.ports[index].peer, whole_tunnel)
+    if let (false, Some((peer, peer_index)), false) = (st.ports[index].id.is_output(), &st.ports[index].peer, by_output)
     {
         let (peer, peer_index) = (peer.clone(), *peer_index);
         drop(st);
         let out = lock(&peer.state).ports[peer_index].ptr;
         return port_disable(out);
     }
-    if crate::take_port_disable_fault() {
+    // The fault is the public call's: a tunnel's input, disabled by its
+    // output, does not take it.
+    if !by_output && crate::take_port_disable_fault() {
         log::error!("mmal_vc_port_disable: {}: the VideoCore did not answer (EIO)", port.name());
         return sys::MMAL_EIO;
     }
@@ -256,19 +281,32 @@ fn disable(port: PortPtr, whole_tunnel: bool) -> Status {
     let peer = p.peer.clone();
     let returned = take_held(p);
     drop(st);
-    if let Some(pool) = pool {
-        // A tunnel: the buffers belong to the connection's pool.
-        give_back(&shared, port, None, returned);
-        if let Some((peer, peer_index)) = peer {
-            let input = lock(&peer.state).ports[peer_index].ptr;
-            if lock(&peer.state).ports[peer_index].enabled {
-                let _ = disable(input, false);
-            }
-        }
-        pool.destroy();
-    } else {
+    let Some(pool) = pool else {
         give_back(&shared, port, cb, returned);
+        return sys::MMAL_SUCCESS;
+    };
+    // A tunnel: the buffers belong to the connection's pool, which the
+    // input holds too until it is disabled.
+    give_back(&shared, port, None, returned);
+    if let Some((peer, peer_index)) = peer {
+        let (input, enabled) = {
+            let st = lock(&peer.state);
+            (st.ports[peer_index].ptr, st.ports[peer_index].enabled)
+        };
+        let status = if enabled { disable(input, true) } else { sys::MMAL_SUCCESS };
+        if lock(&peer.state).ports[peer_index].enabled {
+            // Not expected (the checks above cover the known causes): the
+            // input may still hold the pool's buffers, so the pool is
+            // leaked rather than freed under it.
+            log::error!(
+                "mmal_port_disable: {}: its tunnelled input {} stays enabled; the tunnel's pool is kept",
+                port.name(),
+                input.name()
+            );
+            return if status == sys::MMAL_SUCCESS { sys::MMAL_EIO } else { status };
+        }
     }
+    pool.destroy();
     sys::MMAL_SUCCESS
 }
 
@@ -333,37 +371,71 @@ pub(crate) fn zero_copy(port: PortPtr) -> bool {
     lock(&port.shared().state).ports[port.index_all()].zero_copy
 }
 
-/// `mmal_connection_create`: copies the format across (unless asked not
-/// to) and, for a tunnel, connects the ports.
+/// `mmal_connection_create` (and `mmal_port_connect`): copies the format
+/// across (unless asked not to) and, for a tunnel, connects the ports.
+///
+/// An enabled port is refused with `MMAL_EINVAL`, as libmmal's
+/// `mmal_port_connect` refuses it, and before any other check, so that the
+/// caller never writes a connection into the `userdata` of a port that is
+/// streaming to a callback. This goes beyond libmmal in two cases: a
+/// connection without tunnelling (libmmal makes it, and takes over the
+/// port's `userdata`), and a port both connected and enabled (libmmal
+/// answers `MMAL_EISCONN` with a connection object). A port already
+/// connected gets `MMAL_EISCONN`.
+///
+/// The checks and the connecting are one step for a concurrent
+/// `mmal_port_enable`: each port is reserved under its component's lock
+/// as it is checked, an enable of a reserved port is refused, and the
+/// reservation ends once the tunnel is made (or the connection refused).
 pub(crate) fn connect(out: PortPtr, input: PortPtr, flags: u32) -> Status {
     let (out_shared, in_shared) = (out.shared(), input.shared());
     let tunnel = flags & sys::MMAL_CONNECTION_FLAG_TUNNELLING != 0;
     if tunnel && Arc::ptr_eq(&out_shared, &in_shared) {
         return sys::MMAL_EINVAL;
     }
-    for (shared, port, output) in [(&out_shared, out, true), (&in_shared, input, false)] {
-        let st = lock(&shared.state);
-        let p = &st.ports[port.index_all()];
-        if p.id.is_output() != output || p.id.is_control() {
-            return sys::MMAL_EINVAL;
-        }
-        if p.peer.is_some() {
-            return sys::MMAL_EISCONN;
+    let ends = [(&out_shared, out, true), (&in_shared, input, false)];
+    // Each end is checked, and reserved if free, under its own
+    // component's lock (never two at once).
+    let (mut reserved, mut invalid, mut connected) = ([false; 2], false, false);
+    for (i, &(shared, port, output)) in ends.iter().enumerate() {
+        let mut st = lock(&shared.state);
+        let destroyed = st.destroyed;
+        let p = &mut st.ports[port.index_all()];
+        if destroyed || p.id.is_output() != output || p.id.is_control() {
+            invalid = true;
+        } else if p.enabled {
+            log::error!("mmal_connection_create: {} should not be enabled", port.name());
+            invalid = true;
+        } else if p.peer.is_some() || p.connecting {
+            log::error!("mmal_connection_create: {} is already connected", port.name());
+            connected = true;
+        } else {
+            p.connecting = true;
+            reserved[i] = true;
         }
     }
-    if flags & sys::MMAL_CONNECTION_FLAG_KEEP_PORT_FORMATS == 0 {
+    // EINVAL outranks EISCONN, which the caller answers with a connection
+    // object whose address goes into both ports' userdata.
+    let mut status = match (invalid, connected) {
+        (true, _) => sys::MMAL_EINVAL,
+        (false, true) => sys::MMAL_EISCONN,
+        (false, false) => sys::MMAL_SUCCESS,
+    };
+    if status == sys::MMAL_SUCCESS && flags & sys::MMAL_CONNECTION_FLAG_KEEP_PORT_FORMATS == 0 {
         input.copy_format_from(out);
-        let status = port_format_commit(input);
-        if status != sys::MMAL_SUCCESS {
-            return status;
+        status = port_format_commit(input);
+    }
+    if tunnel && status == sys::MMAL_SUCCESS {
+        lock(&out_shared.state).ports[out.index_all()].peer = Some((in_shared.clone(), input.index_all()));
+        lock(&in_shared.state).ports[input.index_all()].peer = Some((out_shared.clone(), out.index_all()));
+    }
+    // Both peers are set before either port takes an enable.
+    for (i, &(shared, port, _)) in ends.iter().enumerate() {
+        if reserved[i] {
+            lock(&shared.state).ports[port.index_all()].connecting = false;
         }
     }
-    if !tunnel {
-        return sys::MMAL_SUCCESS;
-    }
-    lock(&out_shared.state).ports[out.index_all()].peer = Some((in_shared.clone(), input.index_all()));
-    lock(&in_shared.state).ports[input.index_all()].peer = Some((out_shared, out.index_all()));
-    sys::MMAL_SUCCESS
+    status
 }
 
 /// `mmal_port_disconnect`: undoes a tunnel from either end, disabling it

@@ -2,7 +2,9 @@
 //! input buffers through it, and lets it produce (a sensor's frames), with
 //! client callbacks called under the component's action lock, as libmmal's
 //! action thread does. Each unit of work is contained: a panic becomes an
-//! error event, and what the work held is given back.
+//! error event, and what the work held is given back. So is asking the
+//! component for the next unit: a panic there also stalls the component
+//! until the client enables it again, rather than failing in a loop.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -216,6 +218,11 @@ impl State {
                 return Work::Deliver(to);
             }
         }
+        // What is left asks the component; one that panicked doing so is
+        // asked nothing more until the client enables it again.
+        if self.stalled {
+            return Work::Wait(None);
+        }
         let encoder = self.component.encoder();
         for i in 0..self.ports.len() {
             let p = &self.ports[i];
@@ -233,14 +240,16 @@ impl State {
                 if out.enabled && (!out.pending.is_empty() || self.ports[i].in_flight > 0) {
                     continue;
                 }
-                let buffer = self.ports[i].queue.pop_front().expect("checked non-empty");
-                self.ports[i].in_flight += 1;
+                // The component is asked before anything is taken, so that
+                // a panic leaves the ports as they were.
                 let stream = self.component.output_stream();
+                let Some(buffer) = self.ports[i].queue.pop_front() else { continue };
+                self.ports[i].in_flight += 1;
                 return Work::Encode { port: i, buffer, output, encode, stream };
             }
-            let buffer = self.ports[i].queue.pop_front().expect("checked non-empty");
-            self.ports[i].in_flight += 1;
             let process = self.component.processor();
+            let Some(buffer) = self.ports[i].queue.pop_front() else { continue };
+            self.ports[i].in_flight += 1;
             let mut outputs: [Option<Delivery>; MAX_OUTPUTS] = Default::default();
             if process.is_some() {
                 for o in 0..self.ports.len() {
@@ -256,7 +265,16 @@ impl State {
             return Work::Wait(None);
         }
         let (component, mut io) = self.split(now);
-        match component.produce(&mut io) {
+        let produced = match catch_unwind(AssertUnwindSafe(|| component.produce(&mut io))) {
+            Ok(produced) => produced,
+            Err(payload) => {
+                // What it took goes back to its ports, then the worker
+                // reports the failure (see `Shared::run`).
+                io.put_back_taken();
+                std::panic::resume_unwind(payload);
+            }
+        };
+        match produced {
             Produce::Idle => Work::Wait(None),
             Produce::Until(when) => Work::Wait(Some(when)),
             Produce::Prepare { port, job } => Work::Prepare { port, job },
@@ -273,7 +291,17 @@ impl Shared {
             if st.shutdown {
                 break;
             }
-            let work = st.next_work(Instant::now());
+            // Asking the component what to do next is contained as the work
+            // is: a panic is an error event, and the component is stalled.
+            let work = match catch_unwind(AssertUnwindSafe(|| st.next_work(Instant::now()))) {
+                Ok(work) => work,
+                Err(payload) => {
+                    log::error!("{}: the component failed: {}", self.name, panic_text(payload.as_ref()));
+                    st.stalled = true;
+                    st.events.push_back((0, PendingEvent::Error(sys::MMAL_EFAULT)));
+                    continue;
+                }
+            };
             if let Work::Wait(deadline) = work {
                 st = match deadline {
                     Some(d) => {
@@ -454,6 +482,64 @@ pub(crate) mod tests {
         while !done() {
             assert!(Instant::now() < deadline, "timed out waiting for {what}");
             std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    static STALL_ERRORS: AtomicU32 = AtomicU32::new(0);
+    static STALL_RETURNED: AtomicU32 = AtomicU32::new(0);
+
+    unsafe extern "C" fn on_stall_event(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
+        // SAFETY: the header and its payload are handed to the callback.
+        unsafe {
+            if (*b).cmd == sys::MMAL_EVENT_ERROR && (*b).data.cast::<u32>().read_unaligned() == sys::MMAL_EFAULT {
+                STALL_ERRORS.fetch_add(1, Ordering::SeqCst);
+            }
+            (crate::api().buffer_header_release)(b);
+        }
+    }
+
+    unsafe extern "C" fn on_stall_buffer(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
+        STALL_RETURNED.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: the header is handed to the callback.
+        unsafe { (crate::api().buffer_header_release)(b) };
+    }
+
+    #[test]
+    fn a_panic_while_the_worker_asks_what_to_do_next_is_an_error_event_and_never_blocks_disable() {
+        std::env::set_var("VIDEOCORE", "emulated");
+        let api = crate::api();
+        let mut c = std::ptr::null_mut();
+        // SAFETY: pointers from the live component, used as a C client
+        // would; released at the end.
+        unsafe {
+            assert_eq!((api.component_create)(c"vc.test.panics_producing".as_ptr(), &mut c), sys::MMAL_SUCCESS);
+            assert_eq!((api.port_enable)((*c).control, Some(on_stall_event)), sys::MMAL_SUCCESS);
+            let port = *(*c).output;
+            let pool = (api.port_pool_create)(port, 2, (*port).buffer_size_min);
+            assert_eq!((api.port_enable)(port, Some(on_stall_buffer)), sys::MMAL_SUCCESS);
+            for _ in 0..2 {
+                assert_eq!((api.port_send_buffer)(port, (api.queue_get)((*pool).queue)), sys::MMAL_SUCCESS);
+            }
+            // The component takes a buffer and panics in `produce`, which
+            // the worker calls while choosing its next unit of work.
+            assert_eq!((api.component_enable)(c), sys::MMAL_SUCCESS);
+            wait_for("the error event", || STALL_ERRORS.load(Ordering::SeqCst) == 1);
+            // Stalled, not failing in a loop (it would panic again at once).
+            std::thread::sleep(Duration::from_millis(50));
+            assert_eq!(STALL_ERRORS.load(Ordering::SeqCst), 1, "the failing component was asked again");
+            // The buffer it took went back to the port: disable returns
+            // both, and does not wait for the one the panic held.
+            let port_addr = port as usize;
+            let disable = std::thread::spawn(move || {
+                // SAFETY: the port is live until the component is released.
+                (crate::api().port_disable)(port_addr as *mut sys::MMAL_PORT_T)
+            });
+            wait_for("mmal_port_disable", || disable.is_finished());
+            assert_eq!(disable.join().unwrap(), sys::MMAL_SUCCESS);
+            assert_eq!(STALL_RETURNED.load(Ordering::SeqCst), 2);
+            assert_eq!((api.queue_length)((*pool).queue), 2);
+            (api.port_pool_destroy)(port, pool);
+            assert_eq!((api.component_release)(c), sys::MMAL_SUCCESS);
         }
     }
 
