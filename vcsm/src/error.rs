@@ -152,12 +152,29 @@ pub enum Error {
         handle: u32,
     },
 
+    /// A dma-buf was imported that this process already maps as a live
+    /// [`SharedMemory`](crate::SharedMemory) (or is importing on another
+    /// thread): two blocks over the same bytes would let a
+    /// [`Lock`](crate::Lock)'s `&mut [u8]` and another's `&[u8]` alias.
+    #[error("this dma-buf is already mapped by this process as VideoCore block {} ({name:?}): use that SharedMemory, or import after dropping it", handle_text(*handle))]
+    AlreadyMapped {
+        /// The VideoCore handle of the block that maps it (`None` while that
+        /// block's import is still in progress).
+        handle: Option<u32>,
+        /// That block's name.
+        name: String,
+    },
+
     /// An `ndarray` element type's alignment exceeds the block's alignment.
     #[error("element type needs {align}-byte alignment, more than a VideoCore block's page alignment")]
     Alignment {
         /// The alignment required.
         align: usize,
     },
+}
+
+fn handle_text(handle: Option<u32>) -> String {
+    handle.map_or_else(|| "(still being imported)".to_owned(), |h| format!("{h:#x}"))
 }
 
 fn advice_suffix(advice: &str) -> String {
@@ -181,6 +198,7 @@ impl Error {
                 source.as_ref().and_then(io::Error::raw_os_error).or(Some(libc::ENOMEM))
             }
             Error::ZeroSize => Some(libc::EINVAL),
+            Error::AlreadyMapped { .. } => Some(libc::EBUSY),
             _ => None,
         }
     }

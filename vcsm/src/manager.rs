@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use crate::driver::{cma, emulated, legacy, AllocRequest, Driver};
-use crate::sys::{open_device, Kernel};
+use crate::live::Claim;
+use crate::sys::{file_id, open_device, Kernel};
 use crate::{CacheMode, Error, Result, SharedMemory, Stats};
 
 /// Environment variable choosing the VideoCore: `auto` (the default),
@@ -359,38 +360,75 @@ impl ServiceManager {
     pub fn allocate(&'static self, size: usize, name: &str, cache: CacheMode) -> Result<SharedMemory> {
         check_name(name)?;
         let rounded = self.rounded_size(size)?;
-        let result = self.driver.alloc(AllocRequest { size: rounded, name, cache });
-        self.account(result, size, name, cache)
+        let result = self.driver.alloc(AllocRequest { size: rounded, name, cache }).and_then(|block| {
+            let mut claim = Claim::default();
+            claim_own(&block, &mut claim, name)?;
+            Ok((block, claim))
+        });
+        self.account(result, |_| size, name, cache)
     }
 
-    /// Wraps a dma-buf made elsewhere (a camera, a codec, `dma-heap`) so the
-    /// VideoCore can use it. The descriptor is duplicated: the caller may close
-    /// its own.
+    /// Wraps a dma-buf made elsewhere (a camera, a codec, `dma-heap`, another
+    /// process) so the VideoCore can use it. The descriptor is duplicated:
+    /// the caller may close its own.
+    ///
+    /// # Aliasing
+    ///
+    /// A dma-buf that this process already maps as a live [`SharedMemory`]
+    /// (one it allocated and exported, or imported before) is refused with
+    /// [`Error::AlreadyMapped`]: two blocks over the same pages would let one
+    /// [`Lock`](crate::Lock) hand out `&mut [u8]` while another hands out
+    /// `&[u8]` to the same bytes. Use the block you have, or drop it first.
+    ///
+    /// What is not in this process cannot be checked: the device or process
+    /// that exported the dma-buf (or any other holder of it) can write it at
+    /// any time, as the VideoCore can write any block it has been given, and
+    /// the bytes a [`Lock`](crate::Lock) shows are then changing under it.
+    /// That is the contract of all memory shared with hardware or other
+    /// processes (it is why `memmap2::Mmap::map` is `unsafe`): keep the
+    /// exporter off the buffer while you hold a `Lock`, through whatever
+    /// protocol hands the buffer between you (MMAL gives a buffer back only
+    /// when it is done with it; a V4L2 camera does not write a dequeued
+    /// buffer until it is queued again). The descriptor itself cannot pull
+    /// the pages away: a dma-buf never shrinks, and the emulated VideoCore
+    /// only imports dma-bufs and memfds sealed against shrinking.
     ///
     /// # Errors
     ///
-    /// [`Error::Unsupported`] on the legacy driver; on vc-sm-cma the kernel
-    /// refuses memory that is not physically contiguous (`ENOMEM`).
+    /// [`Error::AlreadyMapped`] as above; [`Error::Unsupported`] on the
+    /// legacy driver, and on the emulated VideoCore for a descriptor that is
+    /// neither a dma-buf nor a memfd that can be sealed against shrinking;
+    /// on vc-sm-cma the kernel refuses memory that is not physically
+    /// contiguous (`ENOMEM`).
     pub fn import_dmabuf(&'static self, fd: BorrowedFd<'_>, name: &str) -> Result<SharedMemory> {
         check_name(name)?;
-        let result = self.driver.import(fd, name);
-        let size = result.as_ref().map_or(0, |b| b.map.len());
-        self.account(result, size, name, CacheMode::None)
+        let result = (|| {
+            let mut claim = Claim::default();
+            let id = file_id(fd).map_err(|e| Error::syscall("fstat of the imported descriptor", e))?;
+            // Claimed before the import, so that a second import of the same
+            // dma-buf on another thread meanwhile is refused too.
+            claim.take(id, None, name)?;
+            let block = self.driver.import(fd, name)?;
+            claim_own(&block, &mut claim, name)?;
+            Ok((block, claim))
+        })();
+        self.account(result, |block| block.map.len(), name, CacheMode::None)
     }
 
     fn account(
         &'static self,
-        result: Result<crate::driver::Block>,
-        requested: usize,
+        result: Result<(crate::driver::Block, Claim)>,
+        requested: impl FnOnce(&crate::driver::Block) -> usize,
         name: &str,
         cache: CacheMode,
     ) -> Result<SharedMemory> {
         match result {
-            Ok(block) => {
+            Ok((block, claim)) => {
                 self.total_allocations.fetch_add(1, Ordering::Relaxed);
                 self.live_allocations.fetch_add(1, Ordering::Relaxed);
                 self.live_bytes.fetch_add(block.map.len() as u64, Ordering::Relaxed);
-                Ok(SharedMemory::from_block(self, block, requested, name, cache))
+                let requested = requested(&block);
+                Ok(SharedMemory::from_block(self, block, claim, requested, name, cache))
             }
             Err(mut e) => {
                 self.failed_allocations.fetch_add(1, Ordering::Relaxed);
@@ -410,6 +448,17 @@ impl ServiceManager {
     pub(crate) fn drv(&self) -> &Driver {
         &self.driver
     }
+}
+
+/// Claims the identity of the descriptor a new block keeps (none for the
+/// legacy driver, whose memory has no descriptor and cannot be imported).
+fn claim_own(block: &crate::driver::Block, claim: &mut Claim, name: &str) -> Result<()> {
+    if let Some(fd) = block.fd() {
+        let id = file_id(fd).map_err(|e| Error::syscall("fstat of the block's descriptor", e))?;
+        claim.take(id, Some(block.vc_handle), name)?;
+    }
+    claim.set_handle(block.vc_handle);
+    Ok(())
 }
 
 /// Names travel in a 32-byte, NUL-terminated field.

@@ -6,6 +6,7 @@ use std::ops::{Deref, DerefMut};
 use std::os::fd::{BorrowedFd, OwnedFd};
 
 use crate::driver::{Access, Block};
+use crate::live::Claim;
 use crate::{DriverKind, Error, Result, ServiceManager};
 
 /// A VideoCore memory handle (`MEM_HANDLE_T`): what MMAL is given to find a
@@ -74,6 +75,9 @@ pub enum CacheMode {
 /// read access, and writes need `&mut`.
 pub struct SharedMemory {
     block: Block,
+    /// This block's place among the memory the process maps (see
+    /// [`ServiceManager::import_dmabuf`]); given up after the block is gone.
+    _claim: Claim,
     manager: &'static ServiceManager,
     requested_size: usize,
     name: String,
@@ -98,11 +102,12 @@ impl SharedMemory {
     pub(crate) fn from_block(
         manager: &'static ServiceManager,
         block: Block,
+        claim: Claim,
         requested_size: usize,
         name: &str,
         cache: CacheMode,
     ) -> SharedMemory {
-        SharedMemory { block, manager, requested_size, name: name.to_owned(), cache }
+        SharedMemory { block, _claim: claim, manager, requested_size, name: name.to_owned(), cache }
     }
 
     /// Allocates at least `size` bytes, uncached, named `name` (shown in the
@@ -131,7 +136,8 @@ impl SharedMemory {
         ServiceManager::get()?.allocate(size, name, cache)
     }
 
-    /// Imports a dma-buf made elsewhere; see [`ServiceManager::import_dmabuf`].
+    /// Imports a dma-buf made elsewhere; see [`ServiceManager::import_dmabuf`]
+    /// (a dma-buf this process already maps is refused).
     ///
     /// # Errors
     ///
@@ -142,7 +148,11 @@ impl SharedMemory {
 
     /// A new dma-buf descriptor for this block, to share it with another
     /// device or process (vc-sm-cma and emulated only). The block stays
-    /// allocated while the descriptor is open.
+    /// allocated while the descriptor is open. Whoever you give it to can
+    /// write the bytes: keep them off while you hold a [`Lock`]. This process
+    /// cannot import it while the block lives
+    /// ([`Error::AlreadyMapped`]); on the emulated VideoCore it is a memfd
+    /// sealed at its size, so it cannot be truncated under the mapping.
     ///
     /// # Errors
     ///
@@ -296,7 +306,16 @@ impl Drop for SharedMemory {
 /// CPU access to a [`SharedMemory`] block, as a byte slice. Ends on drop.
 ///
 /// A lock borrows its block mutably, so the block cannot be freed, locked
-/// again or copied into while the lock lives.
+/// again or copied into while the lock lives, and no other `SharedMemory` of
+/// this process maps the same bytes (see
+/// [`ServiceManager::import_dmabuf`]).
+///
+/// A lock does not keep the VideoCore, or another holder of the block's
+/// dma-buf, off the bytes: lock a block only while MMAL does not have it
+/// (not between sending a buffer to a port and getting it back). The
+/// emulated VideoCore refuses to touch a locked block
+/// ([`Error::CpuLocked`]); the hardware does not check. See
+/// [the crate documentation](crate#who-may-touch-the-bytes).
 #[must_use = "the lock ends CPU access as soon as it is dropped"]
 pub struct Lock<'a> {
     mem: &'a mut SharedMemory,

@@ -1,5 +1,9 @@
-//! Every system call and raw-memory operation of the crate. This is the only
-//! module where `unsafe` is allowed; each block says why it is sound.
+//! The crate's system calls and raw-memory operations. `unsafe` is denied
+//! crate-wide and allowed only here and in three other private modules, each
+//! block with the reason it is sound: `driver::cma` (adopting the descriptor
+//! in a kernel reply), `driver::emulated` and `emulated::library` (the C
+//! table of a software VideoCore library); `emulated::device` declares the
+//! `unsafe fn`s of the device side and has no `unsafe` block.
 #![allow(unsafe_code)]
 
 use std::ffi::CString;
@@ -105,17 +109,89 @@ pub(crate) fn open_device(path: &str) -> io::Result<OwnedFd> {
     Ok(unsafe { owned_fd(fd) })
 }
 
-/// An anonymous shared-memory file of `len` bytes (the emulated dma-buf).
+/// `MFD_ALLOW_SEALING` (not in every libc target's bindings).
+const MFD_ALLOW_SEALING: libc::c_uint = 0x0002;
+
+/// An anonymous shared-memory file of `len` bytes (the emulated dma-buf),
+/// sealed at that size: like a dma-buf it can neither shrink (which would
+/// turn the next access through a mapping into SIGBUS) nor grow, and its
+/// seals cannot change, whoever holds a descriptor of it.
 pub(crate) fn memfd(name: &str, len: u64) -> io::Result<OwnedFd> {
     let c = CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     // SAFETY: `c` is NUL-terminated and outlives the call.
-    let fd = cvt(unsafe { libc::memfd_create(c.as_ptr(), libc::MFD_CLOEXEC) })?;
+    let fd = cvt(unsafe { libc::memfd_create(c.as_ptr(), libc::MFD_CLOEXEC | MFD_ALLOW_SEALING) })?;
     // SAFETY: `memfd_create` returned a new descriptor that nothing else owns.
     let fd = unsafe { owned_fd(fd) };
     let len = libc::off64_t::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::EFBIG))?;
     // SAFETY: `fd` is a valid memfd.
     cvt(unsafe { libc::ftruncate64(fd.as_raw_fd(), len) })?;
+    let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL;
+    // SAFETY: fcntl on a valid descriptor, with an integer argument.
+    cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) })?;
     Ok(fd)
+}
+
+/// Makes sure the memfd (or other shmem file) behind `fd` cannot shrink
+/// under a mapping: returns at once if it is sealed against shrinking, else
+/// adds `F_SEAL_SHRINK | F_SEAL_GROW`.
+///
+/// # Errors
+///
+/// `EINVAL` if the file takes no seals (it is not shmem: a dma-buf, a plain
+/// file); `EPERM` if it may not be sealed (made without
+/// `MFD_ALLOW_SEALING`, or `F_SEAL_SEAL`).
+pub(crate) fn seal_against_shrinking(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: fcntl on a valid descriptor, no argument.
+    let seals = cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) })?;
+    if seals & libc::F_SEAL_SHRINK != 0 {
+        return Ok(());
+    }
+    // SAFETY: fcntl on a valid descriptor, with an integer argument.
+    cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, libc::F_SEAL_SHRINK | libc::F_SEAL_GROW) })?;
+    Ok(())
+}
+
+/// `DMA_BUF_MAGIC`: the file system of dma-buf files (Linux 5.3 and later).
+const DMA_BUF_MAGIC: u32 = 0x444d_4142;
+/// `ANON_INODE_FS_MAGIC`: where dma-bufs lived before Linux 5.3, all on one
+/// shared inode.
+const ANON_INODE_FS_MAGIC: u32 = 0x0904_1934;
+
+/// The magic number of the file system holding the file behind `fd`.
+fn fs_magic(fd: BorrowedFd<'_>) -> io::Result<Option<u32>> {
+    // SAFETY: `statfs64` is plain data, valid zeroed.
+    let mut st: libc::statfs64 = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid descriptor and a buffer of the type the call fills.
+    cvt(unsafe { libc::fstatfs64(fd.as_raw_fd(), &mut st) })?;
+    Ok(u32::try_from(st.f_type).ok())
+}
+
+/// Whether `fd` is a dma-buf (known by its file system, Linux 5.3 and later).
+pub(crate) fn is_dma_buf(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    Ok(fs_magic(fd)? == Some(DMA_BUF_MAGIC))
+}
+
+/// What identifies the object behind a descriptor: the same for every `dup`
+/// of it, different for another object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+/// The identity of the file behind `fd` (`fstat`'s device and inode), or
+/// `None` where the inode is shared by unrelated objects (dma-bufs on
+/// kernels before 5.3 all sit on the one anonymous inode).
+pub(crate) fn file_id(fd: BorrowedFd<'_>) -> io::Result<Option<FileId>> {
+    if fs_magic(fd)? == Some(ANON_INODE_FS_MAGIC) {
+        return Ok(None);
+    }
+    // SAFETY: `stat64` is plain data, valid zeroed.
+    let mut st: libc::stat64 = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid descriptor and a buffer of the type the call fills.
+    cvt(unsafe { libc::fstat64(fd.as_raw_fd(), &mut st) })?;
+    #[allow(clippy::useless_conversion)] // the field types differ between targets
+    Ok(Some(FileId { dev: u64::from(st.st_dev), ino: u64::from(st.st_ino) }))
 }
 
 /// Size of the file behind `fd` (`lseek(SEEK_END)`, which dma-bufs support).

@@ -153,19 +153,91 @@ fn registry_is_bounds_checked_and_forgets_freed_blocks() {
 }
 
 #[test]
-fn dmabuf_export_and_import_share_the_bytes() {
+fn an_exported_block_outlives_its_block_and_imports_with_its_bytes() {
     emulated();
     let mut original = SharedMemory::new(5000, "orig").unwrap();
     original.copy_from_slice(b"shared bytes").unwrap();
+    let (size, handle) = (original.size(), original.vc_handle());
     let fd = original.export_dmabuf().unwrap();
+    drop(original);
+    // The descriptor holds the memory; imported, it is one block again.
     let imported = SharedMemory::import_dmabuf(std::os::fd::AsFd::as_fd(&fd), "imported").unwrap();
     drop(fd);
-    assert_ne!(imported.vc_handle(), original.vc_handle());
-    assert_eq!(imported.size(), original.size());
+    assert_ne!(imported.vc_handle(), handle);
+    assert_eq!(imported.size(), size);
     assert_eq!(&imported.to_vec().unwrap()[..12], b"shared bytes");
+}
+
+/// Two blocks over the same pages would let one `Lock`'s `&mut [u8]` and
+/// another's `&[u8]` alias: importing memory this process already maps is
+/// refused, whichever descriptor of it is given.
+#[test]
+fn importing_memory_this_process_maps_is_refused() {
+    use std::os::fd::AsFd;
+    emulated();
+    let mut original = SharedMemory::new(5000, "orig").unwrap();
+    original.copy_from_slice(b"mine").unwrap();
+    let fd = original.export_dmabuf().unwrap();
+    let err = SharedMemory::import_dmabuf(fd.as_fd(), "again").unwrap_err();
+    assert!(
+        matches!(&err, Error::AlreadyMapped { handle: Some(h), name } if *h == original.vc_handle().get() && name == "orig"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("already mapped by this process"), "{err}");
+    assert_eq!(err.raw_os_error(), Some(libc::EBUSY));
+    {
+        // The refusal left the block whole, and it still locks.
+        let lock = original.lock().unwrap();
+        assert_eq!(&lock[..4], b"mine");
+    }
+    // Once the block is gone its memory may be imported, once.
     drop(original);
-    // The import holds its own reference to the memory.
-    assert_eq!(&imported.to_vec().unwrap()[..12], b"shared bytes");
+    let imported = SharedMemory::import_dmabuf(fd.as_fd(), "imported").unwrap();
+    assert!(matches!(SharedMemory::import_dmabuf(fd.as_fd(), "twice"), Err(Error::AlreadyMapped { .. })));
+    let exported_again = imported.export_dmabuf().unwrap();
+    assert!(matches!(
+        SharedMemory::import_dmabuf(exported_again.as_fd(), "via export"),
+        Err(Error::AlreadyMapped { name, .. }) if name == "imported"
+    ));
+    assert_eq!(&imported.to_vec().unwrap()[..4], b"mine");
+    drop(imported);
+    assert!(SharedMemory::import_dmabuf(exported_again.as_fd(), "after").is_ok());
+}
+
+/// A dma-buf cannot change size; neither can the emulated one, whoever
+/// holds its descriptor (a truncated memfd would make the next access
+/// through a `Lock` die with SIGBUS).
+#[test]
+fn an_exported_block_cannot_be_resized() {
+    emulated();
+    let mut mem = SharedMemory::new(5000, "sealed").unwrap();
+    mem.copy_from_slice(b"still here").unwrap();
+    let file = std::fs::File::from(mem.export_dmabuf().unwrap());
+    // Checked before the memory is touched again, so that without the seal
+    // this fails as an assertion, not as SIGBUS.
+    let err = file.set_len(0).expect_err("a VideoCore block cannot be truncated");
+    assert_eq!(err.raw_os_error(), Some(libc::EPERM), "{err}");
+    let err = file.set_len(mem.size() as u64 * 2).expect_err("nor grown");
+    assert_eq!(err.raw_os_error(), Some(libc::EPERM), "{err}");
+    assert_eq!(file.metadata().unwrap().len(), mem.size() as u64);
+    let mut lock = mem.lock().unwrap();
+    assert_eq!(&lock[..10], b"still here");
+    let last = lock.len() - 1;
+    lock[last] = 1;
+    lock.finish().unwrap();
+}
+
+/// What can be truncated under the mapping is not imported.
+#[test]
+fn a_plain_file_is_not_imported() {
+    emulated();
+    let path = std::env::temp_dir().join(format!("vcsm-import-test-{}", std::process::id()));
+    let file = std::fs::File::options().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    file.set_len(4096).unwrap();
+    let err = SharedMemory::import_dmabuf(std::os::fd::AsFd::as_fd(&file), "file").unwrap_err();
+    assert!(matches!(err, Error::Unsupported { driver: DriverKind::Emulated, .. }), "{err}");
+    assert!(err.to_string().contains("neither a dma-buf nor a memfd"), "{err}");
 }
 
 #[test]

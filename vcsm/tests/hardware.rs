@@ -47,6 +47,11 @@ fn dmabuf_export_import_on_cma() {
     let mut mem = SharedMemory::new(8192, "export").unwrap();
     mem.copy_from_slice(b"dma-buf").unwrap();
     let fd = mem.export_dmabuf().unwrap();
+    // Not while this process maps it: the two blocks would alias.
+    let err = SharedMemory::import_dmabuf(std::os::fd::AsFd::as_fd(&fd), "import").unwrap_err();
+    assert!(matches!(err, vcsm::Error::AlreadyMapped { .. }), "{err}");
+    // The descriptor keeps the dma-buf alive; imported, it is one block again.
+    drop(mem);
     let imported = SharedMemory::import_dmabuf(std::os::fd::AsFd::as_fd(&fd), "import").unwrap();
     assert_eq!(&imported.to_vec().unwrap()[..7], b"dma-buf");
 }

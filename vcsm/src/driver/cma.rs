@@ -5,11 +5,11 @@
 //! | operation | calls |
 //! | --- | --- |
 //! | open | `open("/dev/vcsm-cma")` once per process |
-//! | allocate | `ioctl(VC_SM_CMA_IOCTL_MEM_ALLOC)` (returns a dma-buf fd), `mmap(fd)` |
+//! | allocate | `ioctl(VC_SM_CMA_IOCTL_MEM_ALLOC)` (returns a dma-buf fd), `mmap(fd)`, `fstatfs` + `fstat` (its identity) |
 //! | lock / copy in | `ioctl(fd, DMA_BUF_IOCTL_SYNC, START | RW or WRITE)`, then `END` with the same direction |
 //! | read back | `DMA_BUF_IOCTL_SYNC` `START | READ`, `END | READ` |
 //! | free | `munmap`, `close(fd)` (the VideoCore frees when the last reference goes) |
-//! | import | `ioctl(VC_SM_CMA_IOCTL_MEM_IMPORT_DMABUF)` (returns a new fd), `mmap` |
+//! | import | `fstatfs` + `fstat` of the fd given (refused if this process maps it already), `ioctl(VC_SM_CMA_IOCTL_MEM_IMPORT_DMABUF)` (returns a new fd), `mmap`, `fstatfs` + `fstat` of the new fd |
 //! | export | `dup(fd)` |
 //!
 //! The driver allocates uncached memory whatever cache mode is asked for.
@@ -286,5 +286,55 @@ mod tests {
         assert_eq!(&sent[40..44], &(-1i32).to_ne_bytes(), "handle pre-filled with -1");
         let exported = mem.export_dmabuf().unwrap();
         assert_ne!(exported.as_raw_fd(), source.as_raw_fd());
+    }
+
+    /// A device that answers IMPORT with a new dma-buf wrapping the one
+    /// given (a memfd stands in for it), as vc-sm-cma does.
+    fn importer() -> FakeDevice {
+        FakeDevice::new(|request, arg| {
+            if request == VC_SM_CMA_IOCTL_MEM_IMPORT_DMABUF {
+                let mut import: vc_sm_cma_ioctl_import_dmabuf = from_bytes(arg);
+                let fd = memfd("wrapper", 4096)?;
+                import.handle = fd.into_raw_fd();
+                import.vc_handle = 0x77;
+                import.size = 4096;
+                import.dma_addr = 0xC000_8000;
+                arg.copy_from_slice(bytes_of_mut(&mut import));
+            } else if request == VC_SM_CMA_IOCTL_MEM_ALLOC {
+                let mut alloc: vc_sm_cma_ioctl_alloc = from_bytes(arg);
+                let fd = memfd("fake-dmabuf", u64::from(alloc.size))?;
+                alloc.handle = fd.into_raw_fd();
+                alloc.vc_handle = VC;
+                alloc.dma_addr = BUS;
+                arg.copy_from_slice(bytes_of_mut(&mut alloc));
+            }
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn memory_this_process_maps_is_not_imported_again() {
+        let (mgr, calls) = manager(importer());
+        let imports =
+            || calls.lock().unwrap().iter().filter(|c| c.request == VC_SM_CMA_IOCTL_MEM_IMPORT_DMABUF).count();
+        // A block's own export.
+        let mem = mgr.allocate(4096, "mine", CacheMode::None).unwrap();
+        let exported = mem.export_dmabuf().unwrap();
+        let err = mgr.import_dmabuf(exported.as_fd(), "again").unwrap_err();
+        assert!(matches!(&err, Error::AlreadyMapped { handle: Some(VC), name } if name == "mine"), "{err}");
+        assert_eq!(imports(), 0, "refused before the kernel is asked");
+        // A foreign dma-buf, imported twice, or through the import's export.
+        let source = memfd("camera", 4096).unwrap();
+        let first = mgr.import_dmabuf(source.as_fd(), "first").unwrap();
+        assert!(matches!(mgr.import_dmabuf(source.as_fd(), "second"), Err(Error::AlreadyMapped { .. })));
+        let wrapper = first.export_dmabuf().unwrap();
+        assert!(matches!(mgr.import_dmabuf(wrapper.as_fd(), "third"), Err(Error::AlreadyMapped { .. })));
+        assert_eq!(imports(), 1);
+        assert_eq!(mgr.stats().live_allocations, 2);
+        // Freed, the memory can be imported again.
+        drop(first);
+        assert!(mgr.import_dmabuf(source.as_fd(), "again").is_ok());
+        drop(mem);
+        assert!(mgr.import_dmabuf(exported.as_fd(), "after free").is_ok());
     }
 }

@@ -11,10 +11,10 @@
 //! | operation | calls |
 //! | --- | --- |
 //! | open | none |
-//! | allocate | `memfd_create`, `ftruncate`, `mmap(fd)` |
+//! | allocate | `memfd_create(MFD_ALLOW_SEALING)`, `ftruncate`, `fcntl(F_ADD_SEALS)` (the size is sealed, as a dma-buf's is fixed), `mmap(fd)`; `fstatfs`, `fstat` (the block's identity) |
 //! | lock / copy in / read back | none (there is no cache to maintain) |
 //! | free | `munmap`, `close(fd)` |
-//! | import | `dup(fd)`, `lseek(SEEK_END)` for the size, `mmap` |
+//! | import | `fstatfs`, `fstat` (is it mapped already?), `dup(fd)`, `fcntl(F_GET_SEALS)` (+ `F_ADD_SEALS`, or `fstatfs` for a dma-buf), `lseek(SEEK_END)` for the size, `mmap` |
 //! | export | `dup(fd)` |
 //!
 //! The cache mode is recorded (it keys `BufferPool` layouts) and otherwise
@@ -28,7 +28,7 @@ use super::{AllocRequest, Backing as BlockBacking, Block};
 use crate::emulated::library::{LibraryBlock, LibraryTable};
 use crate::emulated::{next_fault, Fault, VideoCore, BUS_BASE};
 use crate::lock;
-use crate::sys::{fd_size, memfd, Mapping};
+use crate::sys::{fd_size, is_dma_buf, memfd, seal_against_shrinking, Mapping};
 use crate::{DriverKind, Error, Result, Stats, VcHandle};
 
 pub(crate) struct Emulated {
@@ -84,6 +84,33 @@ pub(crate) struct Backing {
     pub(crate) fd: OwnedFd,
     // Dropped after `fd`: the pool space is free once the memory is gone.
     _extent: Extent,
+}
+
+/// Refuses memory whose size can change under the mapping: a truncated file
+/// turns the next access through a `Lock` into SIGBUS. A dma-buf never
+/// changes size; a memfd is sealed against shrinking (as this driver's own
+/// blocks are), or refused if it cannot be; anything else (a plain file) is
+/// refused, as a Pi's vc-sm-cma refuses what is not a dma-buf.
+fn fixed_size(fd: BorrowedFd<'_>) -> Result<()> {
+    let unsupported = |operation, advice| Error::Unsupported { driver: DriverKind::Emulated, operation, advice };
+    match seal_against_shrinking(fd) {
+        Ok(()) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => Err(unsupported(
+            "import of a memfd that can shrink (the mapping would fault once it is truncated)",
+            "create it with MFD_ALLOW_SEALING (the import then seals it against shrinking) or seal it with \
+             F_SEAL_SHRINK before importing",
+        )),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            match is_dma_buf(fd).map_err(|e| Error::syscall("fstatfs on the imported descriptor", e))? {
+                true => Ok(()),
+                false => Err(unsupported(
+                    "import of a file that is neither a dma-buf nor a memfd (it could be truncated under the mapping)",
+                    "put the data in a memfd or a dma-buf",
+                )),
+            }
+        }
+        Err(e) => Err(Error::syscall("sealing the imported memfd", e)),
+    }
 }
 
 impl Emulated {
@@ -221,6 +248,7 @@ impl Emulated {
             return self.adopt(table, status, out, "import");
         }
         let fd = source.try_clone_to_owned().map_err(|e| Error::syscall("dup of the imported descriptor", e))?;
+        fixed_size(fd.as_fd())?;
         let size = fd_size(fd.as_fd()).map_err(|e| Error::syscall("lseek on the imported descriptor", e))?;
         let len = usize::try_from(size)
             .ok()
@@ -261,5 +289,53 @@ impl Emulated {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+
+    use super::*;
+    use crate::driver::Driver;
+    use crate::ServiceManager;
+
+    fn manager() -> &'static ServiceManager {
+        let vc = crate::emulated::videocore().unwrap();
+        ServiceManager::leak_with_driver(Driver::Emulated(Emulated::new(vc)))
+    }
+
+    /// A memfd of one page, made with `flags`.
+    fn raw_memfd(flags: libc::c_uint) -> std::fs::File {
+        // SAFETY: a NUL-terminated name; the result is checked.
+        let fd = unsafe { libc::memfd_create(c"foreign".as_ptr(), libc::MFD_CLOEXEC | flags) };
+        assert!(fd >= 0, "{}", io::Error::last_os_error());
+        // SAFETY: a new descriptor nothing else owns.
+        let file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+        file.set_len(4096).unwrap();
+        file
+    }
+
+    #[test]
+    fn an_imported_memfd_is_sealed_against_shrinking() {
+        let file = raw_memfd(0x0002); // MFD_ALLOW_SEALING
+        let mem = manager().import_dmabuf(file.as_fd(), "sealable").unwrap();
+        assert_eq!(mem.size(), 4096);
+        // The exporter can no longer pull the pages from under the mapping.
+        assert_eq!(file.set_len(0).unwrap_err().raw_os_error(), Some(libc::EPERM));
+        assert_eq!(mem.to_vec().unwrap().len(), 4096);
+    }
+
+    #[test]
+    fn a_memfd_that_cannot_be_sealed_is_refused() {
+        let file = raw_memfd(0);
+        let mgr = manager();
+        let err = mgr.import_dmabuf(file.as_fd(), "unsealable").unwrap_err();
+        assert!(matches!(err, Error::Unsupported { driver: DriverKind::Emulated, .. }), "{err}");
+        assert!(err.to_string().contains("MFD_ALLOW_SEALING"), "{err}");
+        assert_eq!(mgr.stats().live_allocations, 0);
+        // The refusal left nothing behind: a sealable memfd imports.
+        let ok = raw_memfd(0x0002);
+        assert!(mgr.import_dmabuf(ok.as_fd(), "ok").is_ok());
     }
 }

@@ -6,7 +6,7 @@
 //! these functions too. Those that only look ([`lookup`], [`read`]) are
 //! safe: the CPU side holds no `&mut` to a block's bytes without counting a
 //! CPU access, and [`read`] refuses a block while one is counted. Those that
-//! change bytes or the count ([`write`], [`begin_cpu`], [`end_cpu`]) are
+//! change bytes or the count ([`write()`], [`begin_cpu`], [`end_cpu`]) are
 //! `unsafe`: a handle names memory that safe code may be reading through a
 //! shared slice the count does not cover (an MMAL buffer's payload, an
 //! `mmal::Frame`), or an unbalanced [`end_cpu`] would let the device write
@@ -142,7 +142,7 @@ pub unsafe fn begin_cpu(handle: u32) -> Result<()> {
 /// The caller must end an access it began with [`begin_cpu`] and has not
 /// ended yet, and must hold no reference to the block's bytes afterwards.
 /// An unmatched call lowers the count that a live [`Lock`](crate::Lock) of
-/// this process raised, after which [`write`] would change bytes the lock
+/// this process raised, after which [`write()`] would change bytes the lock
 /// hands out as `&mut [u8]`.
 pub unsafe fn end_cpu(handle: u32) -> Result<()> {
     let vc = VIDEOCORE.get().ok_or(Error::UnknownHandle { handle })?;

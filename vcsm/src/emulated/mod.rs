@@ -6,7 +6,12 @@
 //!
 //! * sizes are rounded up to whole pages, size 0 is refused;
 //! * every block is a real file descriptor (a memfd) mapped exactly as a
-//!   dma-buf is, so descriptor and mapping leaks show up as they would;
+//!   dma-buf is, so descriptor and mapping leaks show up as they would; it
+//!   is sealed at its size (`F_SEAL_SHRINK | F_SEAL_GROW`), as a dma-buf
+//!   cannot be resized, so no holder of its descriptor can truncate it
+//!   under a mapping;
+//! * importing memory this process already maps is refused, and only
+//!   dma-bufs and memfds that can be sealed against shrinking are imported;
 //! * VideoCore handles come from their own number space (`0x4000_0001` on),
 //!   disjoint from file descriptors, so passing an fd where a handle belongs
 //!   is caught; a handle is not reused while the process runs (up to 2³⁰
