@@ -11,8 +11,17 @@ use crate::component::{Port, PortKind};
 use crate::error::{check, Error, Result, Status};
 use crate::ffi::{self, RawBuffer, RawConnection, RawPort};
 
-/// The ports that live connections connect (their addresses).
-static CONNECTED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+/// The ports that live connections connect. Each entry holds its port, and
+/// so its component: a port stays here until its connection is destroyed,
+/// for good if destroying it fails (the connection is then leaked, and
+/// still refers to both ports), and a port here is never freed, so its
+/// address cannot be reused by another component's port meanwhile.
+static CONNECTED: Mutex<Vec<Port>> = Mutex::new(Vec::new());
+
+/// Whether `port` is in `connected`.
+fn listed(connected: &[Port], port: &Port) -> bool {
+    connected.iter().any(|p| p.raw == port.raw)
+}
 
 /// `MMAL_CONNECTION_FLAG_*` bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -100,7 +109,7 @@ fn by_address<'a>(a: &'a Port, b: &'a Port) -> (&'a Port, Option<&'a Port>) {
 
 /// Whether a live [`Connection`] connects `port`.
 pub(crate) fn is_connected(port: &Port) -> bool {
-    crate::lock(&CONNECTED).contains(&port.raw.addr())
+    listed(&crate::lock(&CONNECTED), port)
 }
 
 type Inspect = Box<dyn FnMut(&mut PassingBuffer<'_>) + Send>;
@@ -143,6 +152,10 @@ pub(crate) struct Relay {
 impl Relay {
     pub(crate) fn output_port(&self) -> RawPort {
         self.output.raw
+    }
+
+    pub(crate) fn input_port(&self) -> RawPort {
+        self.input.raw
     }
 
     pub(crate) fn note_panic(&self, message: String) {
@@ -239,7 +252,7 @@ impl Relay {
     /// for callbacks that may read the ports: disable the connection,
     /// commit the format on the output, then the output's on the input,
     /// and enable the connection (new buffers).
-    fn reconfigure(&self, connection: RawConnection, event: &RawBuffer) -> Result<()> {
+    fn reconfigure(&self, connection: RawConnection, event: &mut RawBuffer) -> Result<()> {
         let api = self.output.api();
         let name = || format!("{} -> {}", self.output.name(), self.input.name());
         let Some(([num_min, size_min, _, _], format, _)) = event.format_changed(api) else {
@@ -277,7 +290,7 @@ impl Relay {
     /// from the output, with both configuration mutexes and `ops` held,
     /// then a pump to get buffers moving again. The event buffer is
     /// released here in every case.
-    fn apply_format_change(self: &Arc<Relay>, connection: RawConnection, event: RawBuffer) {
+    fn apply_format_change(self: &Arc<Relay>, connection: RawConnection, mut event: RawBuffer) {
         let api = self.output.api();
         let name = || format!("{} -> {}", self.output.name(), self.input.name());
         let result = (|| {
@@ -290,7 +303,7 @@ impl Relay {
                 log::warn!("{}: a format change came while the connection was disabled; it is not applied", name());
                 return Ok(None);
             }
-            self.reconfigure(connection, &event)?;
+            self.reconfigure(connection, &mut event)?;
             Ok(Some(destroyed))
         })();
         event.release(api);
@@ -299,7 +312,7 @@ impl Relay {
                 self.format_changes.fetch_add(1, Ordering::Relaxed);
                 *crate::lock(&self.failure) = None;
                 self.stalled.store(false, Ordering::Release);
-                ffi::as_callback_of(self.output.raw, || self.pump(connection));
+                ffi::as_callback_of_both(self.output.raw, self.input.raw, || self.pump(connection));
                 drop(ops);
             }
             Ok(None) => {}
@@ -422,16 +435,23 @@ impl Connection {
                 input.name()
             )));
         }
-        if output.is_enabled() || input.is_enabled() {
-            return Err(Error::State(format!("{} or {} is already enabled", output.name(), input.name())));
-        }
         let api = output.api();
         let name = || format!("{} -> {}", output.name(), input.name());
         let config = lock_both(output, input)?;
+        // Checked with both configuration mutexes held, which whatever
+        // enables a port (a stream, a callback, another connection) holds
+        // too: libmmal's connection overwrites the ports' `userdata`, and an
+        // enabled port belongs to its stream.
+        if let Some(port) = [output, input].into_iter().find(|p| p.is_enabled()) {
+            return Err(Error::State(format!(
+                "{} is enabled (a stream or callback reads it): disable it before connecting it",
+                port.name()
+            )));
+        }
         let mut connected = crate::lock(&CONNECTED);
         // Refused here: libmmal answers EISCONN with a connection object
         // that cannot be destroyed without breaking the existing one.
-        if let Some(port) = [output, input].into_iter().find(|p| connected.contains(&p.raw.addr())) {
+        if let Some(port) = [output, input].into_iter().find(|p| listed(&connected, p)) {
             return Err(Error::State(format!("{} is already connected", port.name())));
         }
         let raw = ffi::connection_create(api, output.raw, input.raw, flags.bits()).map_err(|status| Error::Mmal {
@@ -439,7 +459,7 @@ impl Connection {
             object: name(),
             status: Status::from_raw(status).unwrap_or(Status::Unknown(status)),
         })?;
-        connected.extend([output.raw.addr(), input.raw.addr()]);
+        connected.extend([output.clone(), input.clone()]);
         drop(connected);
         let ops = Arc::new(Mutex::new(false));
         let relay = inspect.map(|inspect| {
@@ -548,7 +568,7 @@ impl Connection {
     fn first_pump(&self) {
         if let Some(relay) = &self.relay {
             relay.stalled.store(false, Ordering::Release);
-            ffi::as_callback_of(self.output.raw, || relay.pump(self.raw));
+            ffi::as_callback_of_both(self.output.raw, self.input.raw, || relay.pump(self.raw));
         }
     }
 
@@ -607,7 +627,17 @@ impl Drop for Connection {
             let status = raw.destroy(output.api());
             if status == sys::MMAL_SUCCESS {
                 *destroyed = true;
-                crate::lock(&CONNECTED).retain(|&p| p != output.raw.addr() && p != input.raw.addr());
+                // Dropped after the lock: `output` and `input` still hold
+                // the components, so no release runs here anyway.
+                let gone: Vec<Port> = {
+                    let mut connected = crate::lock(&CONNECTED);
+                    let (gone, kept) = std::mem::take(&mut *connected)
+                        .into_iter()
+                        .partition(|p| p.raw == output.raw || p.raw == input.raw);
+                    *connected = kept;
+                    gone
+                };
+                drop(gone);
             } else {
                 // The ports stay connected.
                 log::error!("destroying the connection {} -> {}: status {status}", output.name(), input.name());

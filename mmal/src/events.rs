@@ -66,7 +66,7 @@ fn u32_at(data: &[u8], offset: usize) -> Option<u32> {
 }
 
 impl Event {
-    pub(crate) fn from_buffer(api: &sys::Api, buffer: &RawBuffer) -> Option<Event> {
+    pub(crate) fn from_buffer(api: &sys::Api, buffer: &mut RawBuffer) -> Option<Event> {
         let data = buffer.data();
         Some(match buffer.cmd() {
             0 => return None,

@@ -5,13 +5,27 @@
 //! while an `Arc` keeps their component alive, buffer headers only while
 //! the crate owns them (from a callback or a pool queue until they are
 //! released or sent), connections until destroyed.
+//!
+//! Ports, components and connections are C structs that the provider's
+//! threads write while the crate reads them (`is_enabled`, `userdata`, the
+//! buffer numbers a connection sets, `priv` state). No `&` or `&mut` to one
+//! of them is ever formed: each field is read or written on its own through
+//! a raw pointer (`addr_of!((*p).field).read()`), and `is_enabled` is
+//! accessed atomically.
+//!
+//! The crate never trusts a pointer that C may write: the callbacks find
+//! their [`Sink`] or [`Relay`] in a registry keyed by the port or
+//! connection the provider calls back with, never through `userdata` or
+//! `user_data` (libmmal's connection code points both ports' `userdata` at
+//! the connection, and nothing stops other C code from writing them).
 #![allow(unsafe_code)]
 
 use std::cell::Cell;
+use std::collections::BTreeMap;
 use std::ffi::{CStr, CString};
-use std::ptr::NonNull;
+use std::ptr::{addr_of, addr_of_mut, NonNull};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use mmal_sys as sys;
 use sys::param::ParameterStruct;
@@ -21,6 +35,19 @@ use crate::format::{Encoding, Format, Rational, Rect};
 use crate::stream::Sink;
 
 type Status = u32;
+
+/// Reads one field of a C struct through a raw pointer, never forming a
+/// reference to the whole struct (which other threads may be writing).
+macro_rules! field {
+    ($ptr:expr, $($field:ident).+) => {{
+        let ptr = $ptr;
+        // SAFETY: the callers pass a pointer to a live struct (see each
+        // handle type), and read a field that no other thread writes at
+        // the same time (see the `Send`/`Sync` reasons below); only that
+        // field is read, through a raw pointer.
+        unsafe { addr_of!((*ptr).$($field).+).read() }
+    }};
+}
 
 /// A component the provider created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,41 +73,48 @@ pub(crate) struct RawConnection(NonNull<sys::MMAL_CONNECTION_T>);
 // SAFETY: libmmal lets any thread call a component's functions (each takes
 // the component's lock). The fields `RawComponent` reads are set when the
 // component is made and never written again (`id`, the port arrays and
-// counts), except `is_enabled`, which it reads atomically.
+// counts), except `is_enabled`, which the provider writes and the crate
+// reads atomically. Each is read on its own through a raw pointer: no
+// reference to the struct is formed while the provider writes other fields.
 unsafe impl Send for RawComponent {}
 // SAFETY: every method is one of the calls or reads above, none of which
 // needs exclusive access.
 unsafe impl Sync for RawComponent {}
-// SAFETY: libmmal's port functions take the port's lock. The format and
-// buffer fields, which the crate writes and the provider's commit
-// recomputes, are written and read only under the component's `fields`
-// mutex (commits happen inside it); `userdata` is written only while the
-// port is disabled, under the configuration mutex, and read by callbacks
-// only while it is enabled; `is_enabled`, which the provider writes, is read
-// atomically; the name, type and index never change.
+// SAFETY: libmmal's port functions take the port's lock. The provider
+// writes some of the port's fields from its own threads: `is_enabled`
+// (read atomically here), `userdata` (libmmal's connections point it at
+// themselves: the crate neither reads nor writes it), and the buffer
+// numbers and format on a commit or a connection's enable, which the crate
+// calls only with the component's `fields` mutex held, the mutex it holds
+// to read or write those fields. The name, type, index, capabilities and
+// component pointer never change. Every access is to one field through a
+// raw pointer, never through a reference to the whole struct.
 unsafe impl Send for RawPort {}
 // SAFETY: as above: every method either calls a locking libmmal function,
 // reads an immutable or atomic field, or is called under the mutex that
 // guards what it touches.
 unsafe impl Sync for RawPort {}
 // SAFETY: a pool's queue has its own lock (`mmal_queue_get` is thread-safe),
-// `headers_num` never changes, and the pool is destroyed only by its one
-// owner (`Sink`'s drop) when nothing else refers to it.
+// `headers_num` and `queue` never change, and the pool is destroyed only by
+// its one owner (`Sink`'s drop) when nothing else refers to it.
 unsafe impl Send for RawPool {}
 // SAFETY: as above: `get` and `size` need no exclusive access.
 unsafe impl Sync for RawPool {}
 // SAFETY: a header the crate owns moves between threads with its ownership;
 // libmmal lets any thread release or send a header.
 unsafe impl Send for RawBuffer {}
-// SAFETY: through `&RawBuffer` the crate reads the header and its payload
-// (`data`, `format_changed`). While the crate owns a header nobody writes
-// either: the provider filled them before handing the header over and
-// touches them again only after it is released or sent, which takes the
-// `RawBuffer` by value.
+// SAFETY: through `&RawBuffer` the crate only reads the header and its
+// payload (`data`, `cmd`, `flags`...). While the crate owns a header nobody
+// writes either: the provider filled them before handing the header over
+// and touches them again only after it is released or sent, which takes
+// the `RawBuffer` by value. The one call that lets C write into an owned
+// header's payload (`mmal_event_format_changed_get`, which fixes up the
+// event's pointers in place) takes `&mut RawBuffer`.
 unsafe impl Sync for RawBuffer {}
 // SAFETY: libmmal's connection functions may be called from any thread; a
 // connection is enabled, disabled and destroyed only through its one owner
-// (`Connection`), and `is_enabled` is read atomically.
+// (`Connection`), `is_enabled` is read atomically, and the fields the crate
+// writes (`callback`) are written only while the connection is disabled.
 unsafe impl Send for RawConnection {}
 // SAFETY: as above.
 unsafe impl Sync for RawConnection {}
@@ -88,25 +122,39 @@ unsafe impl Sync for RawConnection {}
 /// The callback type the crate hands to `port_enable`.
 pub(crate) type PortCallback = unsafe extern "C" fn(*mut sys::MMAL_PORT_T, *mut sys::MMAL_BUFFER_HEADER_T);
 
+/// The sink of every port the crate enabled, by the port's address: what
+/// [`port_callback`] hands each buffer to. An entry holds a strong
+/// reference to its sink, and through it to the port's component, so the
+/// port cannot be freed (and its address reused) while the entry exists.
+static SINKS: Mutex<BTreeMap<usize, Arc<Sink>>> = Mutex::new(BTreeMap::new());
+
+/// The relay of every connection through the client the crate enabled, by
+/// the connection's address: what [`relay_callback`] pumps. An entry holds
+/// a strong reference to its relay (and through it to both components).
+static RELAYS: Mutex<BTreeMap<usize, Arc<Relay>>> = Mutex::new(BTreeMap::new());
+
 thread_local! {
-    /// The component whose callback this thread is running, if any.
-    static IN_CALLBACK: Cell<usize> = const { Cell::new(0) };
+    /// The components whose callback this thread is running, if any (two
+    /// for a connection's closure: it runs inside both).
+    static IN_CALLBACK: Cell<[usize; 2]> = const { Cell::new([0; 2]) };
 }
 
 /// Whether the current thread is inside a callback of `component`.
 pub(crate) fn in_callback_of(component: RawComponent) -> bool {
-    IN_CALLBACK.with(|c| c.get() == component.0.as_ptr() as usize)
+    let component = component.0.as_ptr() as usize;
+    IN_CALLBACK.with(|c| c.get().contains(&component))
 }
 
-/// Marks this thread as running a callback of a component until dropped,
-/// when the previous mark comes back: also when the callback panics.
+/// Marks this thread as running a callback of one or two components until
+/// dropped, when the previous mark comes back: also when the callback
+/// panics.
 struct CallbackMark {
-    previous: usize,
+    previous: [usize; 2],
 }
 
 impl CallbackMark {
-    fn new(component: usize) -> CallbackMark {
-        CallbackMark { previous: IN_CALLBACK.with(|c| c.replace(component)) }
+    fn new(components: [usize; 2]) -> CallbackMark {
+        CallbackMark { previous: IN_CALLBACK.with(|c| c.replace(components)) }
     }
 }
 
@@ -118,9 +166,17 @@ impl Drop for CallbackMark {
 
 /// Runs `f` marked as a callback of `port`'s component.
 pub(crate) fn as_callback_of<R>(port: RawPort, f: impl FnOnce() -> R) -> R {
-    // SAFETY: the port is live (its callback is running).
-    let component = unsafe { (*port.0.as_ptr()).component } as usize;
-    let _mark = CallbackMark::new(component);
+    let _mark = CallbackMark::new([port.component_addr(), 0]);
+    f()
+}
+
+/// Runs `f` marked as a callback of both ports' components: a connection's
+/// closure, which runs inside the output's callback while the connection
+/// holds the input too, so that configuring either from it is
+/// `WouldDeadlock` (a thread dropping the connection holds both
+/// configuration mutexes while it waits for the closure).
+pub(crate) fn as_callback_of_both<R>(output: RawPort, input: RawPort, f: impl FnOnce() -> R) -> R {
+    let _mark = CallbackMark::new([output.component_addr(), input.component_addr()]);
     f()
 }
 
@@ -134,10 +190,22 @@ pub(crate) fn component_create(api: &sys::Api, name: &CStr) -> Result<RawCompone
     }
 }
 
+/// Reads a `u32` field that other threads write, atomically.
+///
+/// # Safety
+///
+/// `field` points at a naturally aligned `u32` of a live struct, which
+/// every writer writes whole (C stores an `uint32_t` in one instruction on
+/// every target the crate supports).
+unsafe fn load_u32(field: *mut u32) -> u32 {
+    // SAFETY: as the caller promises.
+    unsafe { AtomicU32::from_ptr(field) }.load(Ordering::Acquire)
+}
+
 impl RawComponent {
-    fn get(&self) -> &sys::MMAL_COMPONENT_T {
-        // SAFETY: live until `release`, which the owner calls last.
-        unsafe { self.0.as_ref() }
+    fn ptr(self) -> *mut sys::MMAL_COMPONENT_T {
+        // Live until `release`, which the owner calls last.
+        self.0.as_ptr()
     }
 
     pub(crate) fn release(self, api: &sys::Api) -> Status {
@@ -159,42 +227,43 @@ impl RawComponent {
     pub(crate) fn is_enabled(self) -> bool {
         // SAFETY: live component; the field is read atomically because the
         // provider may write it from another thread.
-        unsafe { AtomicU32::from_ptr(std::ptr::addr_of_mut!((*self.0.as_ptr()).is_enabled)) }.load(Ordering::Acquire)
-            != 0
+        unsafe { load_u32(addr_of_mut!((*self.ptr()).is_enabled)) != 0 }
     }
 
     pub(crate) fn id(self) -> u32 {
-        self.get().id
+        field!(self.ptr(), id)
     }
 
     pub(crate) fn control(self) -> Option<RawPort> {
-        NonNull::new(self.get().control).map(RawPort)
+        NonNull::new(field!(self.ptr(), control)).map(RawPort)
     }
 
     pub(crate) fn input_count(self) -> usize {
-        self.get().input_num as usize
+        field!(self.ptr(), input_num) as usize
     }
 
     pub(crate) fn output_count(self) -> usize {
-        self.get().output_num as usize
+        field!(self.ptr(), output_num) as usize
     }
 
     pub(crate) fn input(self, i: usize) -> Option<RawPort> {
-        let c = self.get();
-        if i >= c.input_num as usize || c.input.is_null() {
+        let (num, ports) = (field!(self.ptr(), input_num) as usize, field!(self.ptr(), input));
+        if i >= num || ports.is_null() {
             return None;
         }
-        // SAFETY: `input` has `input_num` entries.
-        NonNull::new(unsafe { *c.input.add(i) }).map(RawPort)
+        // SAFETY: `input` has `input_num` entries, set when the component
+        // was made.
+        NonNull::new(unsafe { ports.add(i).read() }).map(RawPort)
     }
 
     pub(crate) fn output(self, i: usize) -> Option<RawPort> {
-        let c = self.get();
-        if i >= c.output_num as usize || c.output.is_null() {
+        let (num, ports) = (field!(self.ptr(), output_num) as usize, field!(self.ptr(), output));
+        if i >= num || ports.is_null() {
             return None;
         }
-        // SAFETY: `output` has `output_num` entries.
-        NonNull::new(unsafe { *c.output.add(i) }).map(RawPort)
+        // SAFETY: `output` has `output_num` entries, set when the component
+        // was made.
+        NonNull::new(unsafe { ports.add(i).read() }).map(RawPort)
     }
 }
 
@@ -211,19 +280,19 @@ pub(crate) struct PortBuffers {
 }
 
 impl RawPort {
-    fn get(&self) -> &sys::MMAL_PORT_T {
-        // SAFETY: ports live as long as their component, which the caller
-        // keeps alive.
-        unsafe { self.0.as_ref() }
+    fn ptr(self) -> *mut sys::MMAL_PORT_T {
+        // Ports live as long as their component, which the caller keeps
+        // alive.
+        self.0.as_ptr()
     }
 
     pub(crate) fn name(self) -> String {
-        let p = self.get();
-        if p.name.is_null() {
+        let name = field!(self.ptr(), name);
+        if name.is_null() {
             return String::from("?");
         }
-        // SAFETY: a NUL-terminated name owned by the port.
-        unsafe { CStr::from_ptr(p.name) }.to_string_lossy().into_owned()
+        // SAFETY: a NUL-terminated name owned by the port, never changed.
+        unsafe { CStr::from_ptr(name) }.to_string_lossy().into_owned()
     }
 
     /// The port's address, to tell ports apart.
@@ -231,73 +300,87 @@ impl RawPort {
         self.0.as_ptr() as usize
     }
 
+    /// The address of the port's component (set when it was made).
+    fn component_addr(self) -> usize {
+        field!(self.ptr(), component) as usize
+    }
+
     pub(crate) fn port_type(self) -> u32 {
-        self.get().type_
+        field!(self.ptr(), type_)
     }
 
     pub(crate) fn index(self) -> usize {
-        usize::from(self.get().index)
+        usize::from(field!(self.ptr(), index))
     }
 
     pub(crate) fn is_enabled(self) -> bool {
         // SAFETY: live port; written by the provider from other threads, so
         // read atomically.
-        unsafe { AtomicU32::from_ptr(std::ptr::addr_of_mut!((*self.0.as_ptr()).is_enabled)) }.load(Ordering::Acquire)
-            != 0
+        unsafe { load_u32(addr_of_mut!((*self.ptr()).is_enabled)) != 0 }
     }
 
     /// `MMAL_PORT_CAPABILITY_*` bits.
     pub(crate) fn capabilities(self) -> u32 {
-        self.get().capabilities
+        field!(self.ptr(), capabilities)
     }
 
+    /// The buffer fields; the caller holds the component's `fields` mutex.
     pub(crate) fn buffers(self) -> PortBuffers {
-        let p = self.get();
+        let p = self.ptr();
         PortBuffers {
-            num_min: p.buffer_num_min,
-            size_min: p.buffer_size_min,
-            alignment_min: p.buffer_alignment_min,
-            num_recommended: p.buffer_num_recommended,
-            size_recommended: p.buffer_size_recommended,
-            num: p.buffer_num,
-            size: p.buffer_size,
+            num_min: field!(p, buffer_num_min),
+            size_min: field!(p, buffer_size_min),
+            alignment_min: field!(p, buffer_alignment_min),
+            num_recommended: field!(p, buffer_num_recommended),
+            size_recommended: field!(p, buffer_size_recommended),
+            num: field!(p, buffer_num),
+            size: field!(p, buffer_size),
         }
     }
 
     pub(crate) fn set_buffers(self, num: u32, size: u32) {
         // SAFETY: live port; the client owns these two fields while the
-        // port is disabled, and writes them under the `fields` mutex.
+        // port is disabled, and writes them under the `fields` mutex. Each
+        // is written on its own through a raw pointer.
         unsafe {
-            (*self.0.as_ptr()).buffer_num = num;
-            (*self.0.as_ptr()).buffer_size = size;
+            addr_of_mut!((*self.ptr()).buffer_num).write(num);
+            addr_of_mut!((*self.ptr()).buffer_size).write(size);
         }
     }
 
+    /// The port's format; the caller holds the component's `fields` mutex.
     pub(crate) fn format(self) -> Format {
-        // SAFETY: `format` points at the port's own format.
-        format_from(unsafe { &*self.get().format })
+        // `format` points at the port's own format, for the port's life.
+        format_from(field!(self.ptr(), format))
     }
 
     /// Edits the port's format in place (never replacing the pointer).
     pub(crate) fn write_format(self, format: &Format) {
-        // SAFETY: as in `format`; the port is disabled and the crate holds
-        // the component's configuration and `fields` mutexes.
+        let f = field!(self.ptr(), format);
+        if f.is_null() {
+            return;
+        }
+        let es = field!(f, es);
+        // SAFETY: `f` is the port's own format and `es` (if set) its video
+        // part; the port is disabled and the crate holds the component's
+        // configuration and `fields` mutexes, so nobody else reads or writes
+        // them. Each field is written through a raw pointer.
         unsafe {
-            let f = &mut *(*self.0.as_ptr()).format;
-            f.type_ = sys::MMAL_ES_TYPE_VIDEO;
-            f.encoding = format.encoding.to_raw();
-            f.bitrate = format.bitrate;
-            if !f.es.is_null() {
-                let v = &mut (*f.es).video;
-                v.width = format.width;
-                v.height = format.height;
-                v.crop = sys::MMAL_RECT_T {
+            addr_of_mut!((*f).type_).write(sys::MMAL_ES_TYPE_VIDEO);
+            addr_of_mut!((*f).encoding).write(format.encoding.to_raw());
+            addr_of_mut!((*f).bitrate).write(format.bitrate);
+            if !es.is_null() {
+                let v = addr_of_mut!((*es).video);
+                addr_of_mut!((*v).width).write(format.width);
+                addr_of_mut!((*v).height).write(format.height);
+                addr_of_mut!((*v).crop).write(sys::MMAL_RECT_T {
                     x: format.crop.x,
                     y: format.crop.y,
                     width: format.crop.width,
                     height: format.crop.height,
-                };
-                v.frame_rate = sys::MMAL_RATIONAL_T { num: format.frame_rate.num, den: format.frame_rate.den };
+                });
+                addr_of_mut!((*v).frame_rate)
+                    .write(sys::MMAL_RATIONAL_T { num: format.frame_rate.num, den: format.frame_rate.den });
             }
         }
     }
@@ -307,25 +390,31 @@ impl RawPort {
         unsafe { (api.port_format_commit)(self.0.as_ptr()) }
     }
 
-    /// Hands the port one strong reference to `sink`, as its `userdata`,
-    /// before it is enabled. [`take_sink`](Self::take_sink) reclaims it.
-    pub(crate) fn give_sink(self, sink: &Arc<Sink>) {
-        let data = Arc::into_raw(sink.clone());
-        // SAFETY: live, disabled port (the caller holds the configuration
-        // mutex); the provider never reads `userdata`.
-        unsafe { (*self.0.as_ptr()).userdata = data.cast_mut().cast() };
+    /// Registers `sink` as the port's, before the port is enabled: the
+    /// registry holds one strong reference until
+    /// [`take_sink`](Self::take_sink). `false` (and nothing registered) if
+    /// the port has one already: a sink whose disable failed, which stays.
+    /// The port's `userdata` is left alone: C writes it.
+    pub(crate) fn give_sink(self, sink: &Arc<Sink>) -> bool {
+        let mut sinks = crate::lock(&SINKS);
+        if sinks.contains_key(&self.addr()) {
+            return false;
+        }
+        sinks.insert(self.addr(), sink.clone());
+        true
     }
 
-    /// Reclaims the reference [`give_sink`](Self::give_sink) handed over,
+    /// Reclaims the reference [`give_sink`](Self::give_sink) registered,
     /// once no callback can run any more: the port was never enabled, or
-    /// was disabled successfully. Returns `None` if it holds none.
+    /// was disabled successfully. Returns `None` if it holds none. The
+    /// caller drops it after the registry's lock is released.
     pub(crate) fn take_sink(self) -> Option<Arc<Sink>> {
-        // SAFETY: live port; only `give_sink` and this write `userdata` for
-        // ports the crate enables, under the configuration mutex.
-        let data = unsafe { std::mem::replace(&mut (*self.0.as_ptr()).userdata, std::ptr::null_mut()) };
-        // SAFETY: a non-null `userdata` here came from `Arc::into_raw` in
-        // `give_sink` and has not been reclaimed (it was just cleared).
-        NonNull::new(data).map(|d| unsafe { Arc::from_raw(d.as_ptr().cast::<Sink>().cast_const()) })
+        crate::lock(&SINKS).remove(&self.addr())
+    }
+
+    /// The sink registered for this port, if any: another strong reference.
+    fn sink(self) -> Option<Arc<Sink>> {
+        crate::lock(&SINKS).get(&self.addr()).cloned()
     }
 
     pub(crate) fn enable(self, api: &sys::Api, cb: PortCallback) -> Status {
@@ -384,22 +473,19 @@ impl RawPool {
 
     /// A free header, if any.
     pub(crate) fn get(self, api: &sys::Api) -> Option<RawBuffer> {
+        let queue = field!(self.0.as_ptr(), queue);
         // SAFETY: a live pool's queue.
-        let queue = unsafe { (*self.0.as_ptr()).queue };
-        // SAFETY: as above.
         NonNull::new(unsafe { (api.queue_get)(queue) }).map(RawBuffer)
     }
 
     pub(crate) fn size(self) -> usize {
-        // SAFETY: a live pool.
-        unsafe { (*self.0.as_ptr()).headers_num as usize }
+        field!(self.0.as_ptr(), headers_num) as usize
     }
 
     /// Whether every header is back in the pool (none is in use).
     pub(crate) fn is_full(self, api: &sys::Api) -> bool {
+        let queue = field!(self.0.as_ptr(), queue);
         // SAFETY: a live pool's queue.
-        let queue = unsafe { (*self.0.as_ptr()).queue };
-        // SAFETY: as above.
         (unsafe { (api.queue_length)(queue) }) as usize == self.size()
     }
 }
@@ -410,7 +496,9 @@ impl RawBuffer {
     }
 
     fn get(&self) -> &sys::MMAL_BUFFER_HEADER_T {
-        // SAFETY: the crate owns the header until it releases or sends it.
+        // SAFETY: the crate owns the header until it releases or sends it,
+        // and nobody else writes it meanwhile (see the `Sync` reason); the
+        // one call that writes it takes `&mut self`.
         unsafe { self.0.as_ref() }
     }
 
@@ -475,23 +563,33 @@ impl RawBuffer {
     }
 
     /// The FORMAT_CHANGED payload: requirements and the new format.
-    pub(crate) fn format_changed(&self, api: &sys::Api) -> Option<([u32; 4], Format, Encoding)> {
-        // SAFETY: the crate owns the header.
+    ///
+    /// `&mut self`: `mmal_event_format_changed_get` writes into the event's
+    /// payload (libmmal points the event's `format`, and the format's `es`,
+    /// at the copies that follow the struct), so no other reference to the
+    /// header or its payload may be live meanwhile.
+    pub(crate) fn format_changed(&mut self, api: &sys::Api) -> Option<([u32; 4], Format, Encoding)> {
+        // SAFETY: the crate owns the header, and `&mut self` is the only way
+        // to it (and its payload) while the call runs.
         let ev = unsafe { (api.event_format_changed_get)(self.0.as_ptr()) };
         if ev.is_null() {
             return None;
         }
-        // SAFETY: non-null: points into the event's payload, which holds
-        // the struct and the format it points at.
-        let ev = unsafe { &*ev };
-        if ev.format.is_null() {
+        // `ev` points into the event's payload, which holds the struct and
+        // the format it points at; nobody else touches the payload while
+        // the crate owns the header.
+        let f = field!(ev, format);
+        if f.is_null() {
             return None;
         }
-        // SAFETY: as above.
-        let f = unsafe { &*ev.format };
         let format = format_from(f);
-        let req = [ev.buffer_num_min, ev.buffer_size_min, ev.buffer_num_recommended, ev.buffer_size_recommended];
-        Some((req, format, Encoding::from_raw(f.encoding_variant)))
+        let req = [
+            field!(ev, buffer_num_min),
+            field!(ev, buffer_size_min),
+            field!(ev, buffer_num_recommended),
+            field!(ev, buffer_size_recommended),
+        ];
+        Some((req, format, Encoding::from_raw(field!(f, encoding_variant))))
     }
 }
 
@@ -500,22 +598,22 @@ fn known_time(t: i64) -> Option<i64> {
     Some(t).filter(|&t| t != sys::MMAL_TIME_UNKNOWN)
 }
 
-/// A [`Format`] from a C format whose `es`, if set, points at its video
-/// part (as libmmal keeps them).
-fn format_from(f: &sys::MMAL_ES_FORMAT_T) -> Format {
-    let video = if f.es.is_null() {
-        sys::MMAL_VIDEO_FORMAT_T::default()
-    } else {
-        // SAFETY: a non-null `es` points at the format's own video part.
-        unsafe { (*f.es).video }
-    };
+/// A [`Format`] from a C format (null: an empty one) whose `es`, if set,
+/// points at its video part (as libmmal keeps them). Read field by field
+/// through raw pointers.
+fn format_from(f: *const sys::MMAL_ES_FORMAT_T) -> Format {
+    if f.is_null() {
+        return Format::video(Encoding::from_raw(0), 0, 0);
+    }
+    let es = field!(f, es);
+    let video = if es.is_null() { sys::MMAL_VIDEO_FORMAT_T::default() } else { field!(es, video) };
     Format {
-        encoding: Encoding::from_raw(f.encoding),
+        encoding: Encoding::from_raw(field!(f, encoding)),
         width: video.width,
         height: video.height,
         crop: Rect { x: video.crop.x, y: video.crop.y, width: video.crop.width, height: video.crop.height },
         frame_rate: Rational::new(video.frame_rate.num, video.frame_rate.den),
-        bitrate: f.bitrate,
+        bitrate: field!(f, bitrate),
     }
 }
 
@@ -564,39 +662,41 @@ impl RawConnection {
         unsafe { (api.connection_event_format_changed)(self.0.as_ptr(), event.0.as_ptr()) }
     }
 
-    /// Hands the connection one strong reference to `relay`, as its
-    /// `user_data`, with the callback that pumps buffers through it, before
-    /// it is enabled. [`take_relay`](Self::take_relay) reclaims it.
+    /// Registers `relay` as the connection's, and sets the callback that
+    /// pumps buffers through it, before the connection is enabled: the
+    /// registry holds one strong reference until
+    /// [`take_relay`](Self::take_relay). The connection's `user_data` is
+    /// left alone: the callback looks the relay up by the connection.
     pub(crate) fn give_relay(self, relay: &Arc<Relay>) {
-        let data = Arc::into_raw(relay.clone());
-        // SAFETY: a live connection not yet enabled: no callback reads these
-        // fields yet.
-        unsafe {
-            (*self.0.as_ptr()).user_data = data.cast_mut().cast();
-            (*self.0.as_ptr()).callback = Some(relay_callback);
-        }
+        let previous = crate::lock(&RELAYS).insert(self.addr(), relay.clone());
+        // A new connection: no relay can be registered at its address (an
+        // entry is removed before its connection is destroyed).
+        debug_assert!(previous.is_none(), "a relay registered for a connection the crate just made");
+        // SAFETY: a live connection not yet enabled: no callback reads the
+        // field yet, and libmmal never writes it.
+        unsafe { addr_of_mut!((*self.0.as_ptr()).callback).write(Some(relay_callback)) };
     }
 
-    /// Reclaims the reference [`give_relay`](Self::give_relay) handed over,
-    /// once no callback can come: the connection is disabled.
+    /// Reclaims the reference [`give_relay`](Self::give_relay) registered,
+    /// once no callback can come: the connection is disabled. The caller
+    /// drops it after the registry's lock is released.
     pub(crate) fn take_relay(self) -> Option<Arc<Relay>> {
-        // SAFETY: a live, disabled connection; only `give_relay` and this
-        // write `user_data` and `callback`.
-        let data = unsafe {
-            (*self.0.as_ptr()).callback = None;
-            std::mem::replace(&mut (*self.0.as_ptr()).user_data, std::ptr::null_mut())
-        };
-        // SAFETY: a non-null `user_data` came from `Arc::into_raw` in
-        // `give_relay` and was not reclaimed (it was just cleared).
-        NonNull::new(data).map(|d| unsafe { Arc::from_raw(d.as_ptr().cast::<Relay>().cast_const()) })
+        // SAFETY: a live, disabled connection: no callback reads the field.
+        unsafe { addr_of_mut!((*self.0.as_ptr()).callback).write(None) };
+        crate::lock(&RELAYS).remove(&self.addr())
+    }
+
+    /// The connection's address, to find its relay.
+    fn addr(self) -> usize {
+        self.0.as_ptr() as usize
     }
 
     /// The next buffer the output returned, waiting in the connection's
     /// queue (connections through the client).
     pub(crate) fn queue_get(self, api: &sys::Api) -> Option<RawBuffer> {
-        // SAFETY: a live connection through the client, whose queue lives
-        // as long as it does.
-        let queue = unsafe { (*self.0.as_ptr()).queue };
+        // A live connection through the client, whose queue lives as long
+        // as it does.
+        let queue = field!(self.0.as_ptr(), queue);
         if queue.is_null() {
             return None;
         }
@@ -606,18 +706,18 @@ impl RawConnection {
 
     /// An empty buffer from the connection's pool.
     pub(crate) fn pool_get(self, api: &sys::Api) -> Option<RawBuffer> {
-        // SAFETY: a live connection; its pool, once made by enable, lives
-        // until it is enabled again or destroyed, neither of which can
-        // happen while its callback runs.
-        let pool = NonNull::new(unsafe { (*self.0.as_ptr()).pool })?;
+        // A live connection; its pool, once made by enable, lives until it
+        // is enabled again or destroyed, neither of which can happen while
+        // its callback runs (the crate enables and destroys it holding the
+        // `ops` mutex that pumping outside MMAL's threads holds too).
+        let pool = NonNull::new(field!(self.0.as_ptr(), pool))?;
         RawPool(pool).get(api)
     }
 
     pub(crate) fn is_enabled(self) -> bool {
         // SAFETY: a live connection; the field is read atomically because
         // the provider writes it.
-        unsafe { AtomicU32::from_ptr(std::ptr::addr_of_mut!((*self.0.as_ptr()).is_enabled)) }.load(Ordering::Acquire)
-            != 0
+        unsafe { load_u32(addr_of_mut!((*self.0.as_ptr()).is_enabled)) != 0 }
     }
 }
 
@@ -626,52 +726,47 @@ pub(crate) fn c_name(name: &str) -> Option<CString> {
     CString::new(name).ok()
 }
 
-/// The callback given to every port the crate enables: `userdata` holds a
-/// strong reference to the port's [`Sink`], handed over before the port was
-/// enabled and reclaimed only after it is disabled (see [`Sink`]).
+/// The callback given to every port the crate enables: the port's [`Sink`]
+/// is the one registered for it (see [`RawPort::give_sink`]), registered
+/// before the port was enabled and removed only after it is disabled. The
+/// port's `userdata` is never read: C writes it (libmmal's connections do).
 pub(crate) unsafe extern "C" fn port_callback(port: *mut sys::MMAL_PORT_T, buffer: *mut sys::MMAL_BUFFER_HEADER_T) {
     let (Some(port), Some(buffer)) = (NonNull::new(port), RawBuffer::from_raw(buffer)) else { return };
-    // SAFETY: the provider calls back with a live port.
-    let userdata = unsafe { (*port.as_ptr()).userdata };
-    if userdata.is_null() {
+    let port = RawPort(port);
+    let Some(sink) = port.sink() else {
         // Not one of the crate's ports any more: give the buffer back.
-        log::error!("a buffer arrived on {} after its stream or callback was released", RawPort(port).name());
+        log::error!("a buffer arrived on {} after its stream or callback was released", port.name());
         if let Some(backend) = crate::backend::chosen() {
             buffer.release(&backend.api);
         }
         return;
-    }
-    // SAFETY: a non-null `userdata` is the reference `give_sink` handed
-    // over (from `Arc::into_raw`); it keeps the sink alive until
-    // `take_sink`, which runs only once no callback can come. Borrowed, not
-    // taken: `ManuallyDrop` leaves its count alone.
-    let sink = std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(userdata.cast::<Sink>().cast_const()) });
+    };
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        as_callback_of(RawPort(port), || sink.on_buffer(buffer));
+        as_callback_of(port, || sink.on_buffer(buffer));
     }));
     if result.is_err() {
         // The buffer is lost to its pool; the stream reports the panic.
         *crate::lock(&sink.panic) = Some(String::from("panic while handling a buffer"));
     }
+    // The registry keeps its reference until no callback can come, so
+    // this one is normally not the last.
+    drop(sink);
 }
 
-/// The callback of a connection through the client: `user_data` holds a
-/// strong reference to its [`Relay`], handed over before the connection was
-/// enabled and reclaimed only once it is disabled.
+/// The callback of a connection through the client: its [`Relay`] is the
+/// one registered for the connection (see [`RawConnection::give_relay`]),
+/// registered before it was enabled and removed only once it is disabled.
 unsafe extern "C" fn relay_callback(connection: *mut sys::MMAL_CONNECTION_T) {
     let Some(connection) = NonNull::new(connection) else { return };
-    // SAFETY: the provider calls back with a live connection.
-    let data = unsafe { (*connection.as_ptr()).user_data };
-    if data.is_null() {
+    let connection = RawConnection(connection);
+    let Some(relay) = crate::lock(&RELAYS).get(&connection.addr()).cloned() else {
+        log::error!("a connection called back after its relay was released");
         return;
-    }
-    // SAFETY: a non-null `user_data` is the reference `give_relay` handed
-    // over (from `Arc::into_raw`), alive until `take_relay`, which runs only
-    // once no callback can come. Borrowed: `ManuallyDrop` leaves its count
-    // alone.
-    let relay = std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(data.cast::<Relay>().cast_const()) });
+    };
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        as_callback_of(relay.output_port(), || relay.pump(RawConnection(connection)));
+        // Inside both components: the closure must not configure either
+        // (a thread dropping the connection holds both while it waits).
+        as_callback_of_both(relay.output_port(), relay.input_port(), || relay.pump(connection));
     }));
     if result.is_err() {
         relay.note_panic(String::from("panic while passing a buffer"));
@@ -698,7 +793,24 @@ mod tests {
     }
 
     #[test]
-    fn a_buffer_for_a_port_without_userdata_goes_back_to_its_pool() {
+    fn a_connection_closure_is_inside_both_components() {
+        // Two addresses, never dereferenced.
+        let component = |addr: usize| RawComponent(NonNull::new(addr as *mut sys::MMAL_COMPONENT_T).unwrap());
+        let (a, b) = (component(0x1000), component(0x2000));
+        let mut out = sys::MMAL_PORT_T { component: a.0.as_ptr(), ..Default::default() };
+        let mut input = sys::MMAL_PORT_T { component: b.0.as_ptr(), ..Default::default() };
+        let (out, input) = (RawPort(NonNull::from(&mut out)), RawPort(NonNull::from(&mut input)));
+        as_callback_of_both(out, input, || {
+            assert!(in_callback_of(a) && in_callback_of(b));
+            // A callback of one inside: the other mark comes back after.
+            as_callback_of(out, || assert!(in_callback_of(a) && !in_callback_of(b)));
+            assert!(in_callback_of(a) && in_callback_of(b));
+        });
+        assert!(!in_callback_of(a) && !in_callback_of(b));
+    }
+
+    #[test]
+    fn a_buffer_for_a_port_without_a_registered_sink_goes_back_to_its_pool() {
         std::env::set_var("VIDEOCORE", "emulated");
         let backend = crate::backend::backend().unwrap();
         let api = &backend.api;
@@ -706,10 +818,9 @@ mod tests {
         let port = camera.output(1).unwrap();
         port.set_buffers(1, port.buffers().size_min);
         let pool = port.pool_create(api, 1, port.buffers().size_min).unwrap();
-        // SAFETY: a live pool's queue.
-        let queue = unsafe { (*pool.0.as_ptr()).queue };
+        let queue = field!(pool.0.as_ptr(), queue);
         // Enabled with the crate's callback but no sink, as a port whose
-        // userdata someone else reset.
+        // sink is gone.
         assert_eq!(port.enable(api, port_callback), sys::MMAL_SUCCESS);
         let b = pool.get(api).unwrap();
         assert!(port.send(api, b).is_ok());
@@ -718,7 +829,7 @@ mod tests {
         capture.enable = 1;
         assert_eq!(port.parameter_set(api, &capture), sys::MMAL_SUCCESS);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        // SAFETY: as above.
+        // SAFETY: a live pool's queue.
         while unsafe { (api.queue_length)(queue) } == 0 {
             assert!(std::time::Instant::now() < deadline, "the buffer did not come back");
             std::thread::sleep(std::time::Duration::from_millis(2));
@@ -726,5 +837,41 @@ mod tests {
         assert_eq!(port.disable(api), sys::MMAL_SUCCESS);
         pool.destroy(api, port);
         assert_eq!(camera.release(api), sys::MMAL_SUCCESS);
+    }
+
+    /// C may write a port's `userdata` (libmmal's connections point it at
+    /// themselves): a stream's callback must not read it. Before, the
+    /// callback took `userdata` for the stream's `Sink`, and this test died
+    /// of a segfault at the first frame after the write.
+    #[test]
+    fn a_stream_ignores_userdata_that_c_writes_while_it_runs() {
+        use crate::params::Capture;
+        use std::time::Duration;
+
+        std::env::set_var("VIDEOCORE", "emulated");
+        let camera = crate::Component::new("vc.ril.camera").unwrap();
+        let video = camera.output(1).unwrap();
+        video.set_format(&Format::video(Encoding::I420, 64, 48).with_frame_rate(30)).unwrap();
+        let frames = video.enable_stream(3).unwrap();
+        camera.enable().unwrap();
+        video.set(&Capture(true)).unwrap();
+        frames.next_timeout(Duration::from_secs(10)).unwrap();
+        // Not a sink: memory that cannot be read.
+        let bogus = 0x40usize as *mut std::ffi::c_void;
+        // SAFETY: a live port's field, written as C would (the test stands
+        // for a C caller).
+        let userdata = unsafe { addr_of_mut!((*video.raw.ptr()).userdata) };
+        // SAFETY: as above.
+        let previous = unsafe { std::ptr::replace(userdata, bogus) };
+        let received = frames.received();
+        for _ in 0..5 {
+            frames.next_timeout(Duration::from_secs(10)).unwrap();
+        }
+        assert!(frames.received() >= received + 5);
+        drop(frames);
+        // Disabling did not touch it either.
+        // SAFETY: as above.
+        assert_eq!(unsafe { std::ptr::replace(userdata, previous) }, bogus);
+        assert!(video.raw.sink().is_none(), "the sink was not reclaimed");
     }
 }

@@ -136,8 +136,17 @@ impl Sink {
     /// Enables `port` with a new sink: a pool of `buffers` (0 for none),
     /// then every buffer sent to the port.
     pub(crate) fn enable(port: Port, buffers: u32, kind: SinkKind) -> Result<Arc<Sink>> {
-        let _config = port.component.configure(|| port.name())?;
         let name = port.name();
+        // An input port's buffers come from the client, not back from the
+        // component: a sink would send its empty buffers to be consumed and
+        // get them straight back, round and round on a core.
+        if port.kind() == crate::PortKind::Input {
+            return Err(Error::InvalidParameter(format!(
+                "{name} is an input port: streams and callbacks are for output and control ports; send buffers \
+                 to an input through a Connection from an output port"
+            )));
+        }
+        let _config = port.component.configure(|| port.name())?;
         if port.is_enabled() {
             return Err(Error::State(format!("{name} is already enabled")));
         }
@@ -169,7 +178,16 @@ impl Sink {
     /// disabled, the stream ended.
     fn start(self: &Arc<Sink>) -> Result<()> {
         let (api, port) = (self.port.api(), &self.port);
-        port.raw.give_sink(self);
+        if !port.raw.give_sink(self) {
+            // A sink whose disable failed is still registered: the port may
+            // still call it back, so it stays.
+            self.ended.store(true, Ordering::Release);
+            *crate::lock(&self.state) = SinkState::Disabled;
+            return Err(Error::State(format!(
+                "{}: an earlier stream or callback on this port could not be disabled",
+                self.port_name
+            )));
+        }
         let status = port.raw.enable(api, ffi::port_callback);
         if status != sys::MMAL_SUCCESS {
             // Never enabled: no callback can come.
@@ -329,9 +347,9 @@ impl Sink {
     /// into its queue between the frames, where the reader applies a
     /// format change; a callback sees it, and a format change is then
     /// applied on another thread (it cannot be on MMAL's).
-    fn on_event(self: &Arc<Sink>, buffer: RawBuffer) {
+    fn on_event(self: &Arc<Sink>, mut buffer: RawBuffer) {
         let api = self.port.api();
-        let event = Event::from_buffer(api, &buffer);
+        let event = Event::from_buffer(api, &mut buffer);
         if let (SinkKind::Callback(callback), Some(event)) = (&self.kind, &event) {
             if self.port.raw.is_enabled() {
                 self.call(callback, &Buffer { raw: &buffer, event: Some(event) });
