@@ -20,6 +20,28 @@
 //!   memory (the `vcsm` crate's emulated driver), as libmmal's VC client
 //!   does with real VCSM.
 //!
+//! # Stricter than libmmal
+//!
+//! Where libmmal would go on and leave a caller's pointer dangling, the
+//! emulator refuses and changes nothing:
+//!
+//! * `mmal_connection_create` refuses an enabled port with `MMAL_EINVAL`
+//!   and hands back no connection, so it never takes over the `userdata` of
+//!   a port streaming to a callback (libmmal refuses only a tunnel, and
+//!   still hands back a connection and writes both ports' `userdata`);
+//! * `mmal_port_disable` of a tunnel, and `mmal_component_release` of a
+//!   component in one, called from a callback of the component at the other
+//!   end, are refused with `MMAL_EINVAL` (that component's worker holds the
+//!   tunnel's buffers, and could not give them back);
+//! * a component whose port cannot be disabled is not destroyed: the last
+//!   release returns the port's status and frees nothing (the reference
+//!   stays with the caller, who may release it again), rather than free a
+//!   port a callback may still use. A tunnel's pool is likewise kept, not
+//!   freed, if its input could not be disabled;
+//! * a component that fails (panics) is reported with an `MMAL_EVENT_ERROR`
+//!   event (`MMAL_EFAULT`) on its control port, and what it held is given
+//!   back, so a disable never waits forever.
+//!
 //! # Components
 //!
 //! | name | ports | what it does |
@@ -78,8 +100,14 @@
 //! | `components` | the firmware components, one file each behind one trait; adding one is a file and a line in `components::create` |
 //! | `sensor`, `scene` | the camera's sensor, lens and ISP model, and what it looks at |
 //! | `format` | video formats and their buffer sizes |
+//! | `convert`, `opaque`, `h264` | picture conversion and scaling, OPAQUE image handles, H.264 bitstream details |
 //! | `objects` | the C-visible objects (components, ports, pools, queues, buffer headers, connections) |
 //! | `abi` | the `extern "C"` functions of the [`api()`] table |
+//! | [`c_api`] | the rest of libmmal's C functions (buffer headers, queues, pools, port helpers) |
+//!
+//! `unsafe` code is in `objects`, `abi` and `c_api`, and in the video
+//! encoder's two calls into OpenH264 the `openh264` crate does not wrap
+//! (and in tests); the rest of the crate denies it.
 #![deny(unsafe_code)]
 
 mod abi;
@@ -322,7 +350,9 @@ pub enum TestEvent {
 
 /// Posts `event` on the control port of the live component whose
 /// `MMAL_COMPONENT_T::id` is `component_id`; returns `false` if there is no
-/// such component. The event is delivered on the component's thread if its
+/// such component, or the event names no such port, or (for
+/// [`TestEvent::OutputFormatChanged`]) a format the port does not take (an
+/// unsupported encoding, a side of 0 or over 8192 pixels). The event is delivered on the component's thread if its
 /// control port is enabled (and dropped otherwise, as libmmal does).
 pub fn post_event(component_id: u32, event: TestEvent) -> bool {
     core::post_test_event(component_id, event)

@@ -249,9 +249,11 @@ const ROWS: &[Row] = &[
                 set_video(out, sys::MMAL_ENCODING_RGB24, 320, 240);
                 (sys_api().port_format_commit)(out);
                 let (status, conn) = connect(out, input, sys::MMAL_CONNECTION_FLAG_TUNNELLING);
-                let f = &*(*input).format;
-                let v = (*f.es).video;
-                let fourcc = String::from_utf8_lossy(&f.encoding.to_le_bytes()).into_owned();
+                // Read through the raw pointers: no reference to a struct
+                // the emulator writes.
+                let f = (*input).format;
+                let v = (*(*f).es).video;
+                let fourcc = String::from_utf8_lossy(&(*f).encoding.to_le_bytes()).into_owned();
                 let userdata = ptr::eq((*out).userdata.cast(), conn) && ptr::eq((*input).userdata.cast(), conn);
                 (sys_api().connection_destroy)(conn);
                 format!(
@@ -452,13 +454,15 @@ unsafe fn output(c: *mut sys::MMAL_COMPONENT_T, i: usize) -> *mut sys::MMAL_PORT
 /// `port` is live and not a control port.
 unsafe fn set_video(port: *mut sys::MMAL_PORT_T, encoding: u32, width: u32, height: u32) {
     // SAFETY: as the caller promises; `es` points at the port's video part.
+    // Written field by field through the raw pointers, never through a
+    // reference to a struct the emulator also writes.
     unsafe {
         let f = (*port).format;
         (*f).encoding = encoding;
-        let v = &mut (*(*f).es).video;
-        v.width = width;
-        v.height = height;
-        v.crop = sys::MMAL_RECT_T { x: 0, y: 0, width: width as i32, height: height as i32 };
+        let v = &raw mut (*(*f).es).video;
+        (*v).width = width;
+        (*v).height = height;
+        (*v).crop = sys::MMAL_RECT_T { x: 0, y: 0, width: width as i32, height: height as i32 };
     }
 }
 

@@ -298,6 +298,8 @@ pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
             }
         }
     }
+    // The only thread the emulator starts: if it cannot, the create is
+    // undone and fails with ENOMEM.
     let worker = shared.clone();
     let thread = std::thread::Builder::new().name(short_name(name)).spawn(move || worker.run());
     match thread {
@@ -340,17 +342,19 @@ pub(crate) fn destroy(component: ComponentPtr) -> Status {
     }
     let enabled: Vec<PortPtr> = {
         let st = lock(&shared.state);
-        // Refused before anything changes: a tunnel whose other component
-        // is the one calling (a disable from its worker would be refused).
-        if let Some(peer) = st.ports.iter().filter(|p| p.enabled).find_map(|p| p.peer.as_ref().map(|(s, _)| s)) {
-            if peer.on_worker() {
-                log::error!(
-                    "mmal_component_destroy: {} destroyed from a callback of {}, which it is tunnelled to",
-                    shared.name,
-                    peer.name
-                );
-                return sys::MMAL_EINVAL;
-            }
+        // Refused before anything changes: an enabled tunnel output whose
+        // input's component is the one calling (its disable would be
+        // refused, see `port::disable`).
+        let calling_peer = st.ports.iter().filter(|p| p.enabled && p.id.is_output()).find_map(|p| match &p.peer {
+            Some((peer, _)) if peer.on_worker() => Some(peer.name.clone()),
+            _ => None,
+        });
+        if let Some(peer) = calling_peer {
+            log::error!(
+                "mmal_component_destroy: {} destroyed from a callback of {peer}, which it is tunnelled to",
+                shared.name
+            );
+            return sys::MMAL_EINVAL;
         }
         st.ports.iter().filter(|p| p.enabled && (p.peer.is_none() || p.id.is_output())).map(|p| p.ptr).collect()
     };
