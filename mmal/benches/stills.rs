@@ -66,7 +66,7 @@ fn main() -> mmal::Result<()> {
 
     let header = raw::header_for(3280, 2464, BayerOrder::Rggb, 10, "imx219");
     let pixels = Array2::from_shape_fn((2464, 3280), |(y, x)| ((y * 7 + x * 13) % 1024) as u16);
-    let block = raw::pack(&header, &pixels);
+    let block = raw::pack(&header, &pixels)?;
     let start = Instant::now();
     let n = 10;
     for _ in 0..n {

@@ -37,7 +37,9 @@ impl Drop for ComponentInner {
         // for the callback itself, so another thread does it.
         let (backend, raw, name) = (self.backend, self.raw, std::mem::take(&mut self.name));
         if ffi::in_callback_of(raw) {
-            crate::release_later(&name.clone(), move || release(backend, raw, &name));
+            crate::release_later(&name.clone(), move || {
+                release(backend, raw, &name);
+            });
         } else {
             release(backend, raw, &name);
         }
@@ -58,18 +60,30 @@ impl ComponentInner {
 }
 
 /// Disables (if enabled) and releases a component the crate no longer uses.
-fn release(backend: &Backend, raw: RawComponent, name: &str) {
-    let api = &backend.api;
+/// If disabling fails, the component may still be working and calling back
+/// (into pools and sinks that go with it), so it is not released: it is
+/// leaked, and logged, rather than freed under a callback. Returns whether
+/// it was released.
+fn release(backend: &Backend, raw: RawComponent, name: &str) -> bool {
+    release_with(&backend.api, raw, name)
+}
+
+fn release_with(api: &sys::Api, raw: RawComponent, name: &str) -> bool {
     if raw.is_enabled() {
         let status = raw.disable(api);
         if status != sys::MMAL_SUCCESS {
-            log::warn!("disabling {name} on drop failed with status {status}");
+            log::error!(
+                "disabling {name} on drop failed with status {status}: it is leaked (never released), as it may \
+                 still call back"
+            );
+            return false;
         }
     }
     let status = raw.release(api);
     if status != sys::MMAL_SUCCESS {
         log::error!("releasing {name} failed with status {status}; the VideoCore may keep it");
     }
+    true
 }
 
 /// An MMAL component (`vc.ril.camera`, `vc.null_sink`…).
@@ -77,7 +91,9 @@ fn release(backend: &Backend, raw: RawComponent, name: &str) {
 /// Cloning shares the component; the last clone to go (including those
 /// held by ports, streams and connections) disables and releases it. If
 /// that happens inside one of the component's own callbacks, the release is
-/// handed to a short-lived thread and done once the callback returns.
+/// handed to a short-lived thread and done once the callback returns. If
+/// the component refuses to be disabled, it is leaked on purpose (and the
+/// failure logged) rather than freed while it may still call back.
 /// Configure it while disabled, then [`enable`](Self::enable) it.
 ///
 /// ```no_run
@@ -433,16 +449,19 @@ impl Port {
     ///
     /// # Errors
     ///
+    /// [`Error::InvalidParameter`] for an input port (streams are for
+    /// output ports: an input's buffers come from a [`Connection`](crate::Connection))
+    /// or for more than 256 buffers;
     /// [`Error::State`] if the port is enabled or connected;
     /// [`Error::WouldDeadlock`] from one of the component's callbacks;
-    /// [`Error::InvalidParameter`] for more than 256 buffers;
     /// [`Error::Mmal`] if the pool cannot be made or the port refuses.
     pub fn enable_stream(&self, buffers: u32) -> Result<FrameStream> {
         FrameStream::new(self.clone(), buffers)
     }
 
     /// Enables the port with a callback, run on MMAL's thread for every
-    /// buffer (output ports get a pool that is recycled after each call).
+    /// buffer (output ports get a pool that is recycled after each call;
+    /// the control port's events come without one). Not for input ports.
     /// The callback must be quick and must not block; a panic in it is
     /// caught, reported by [`CallbackPort::check`], and stops further calls.
     ///
@@ -454,5 +473,40 @@ impl Port {
         F: FnMut(&Buffer<'_>) + Send + 'static,
     {
         CallbackPort::new(self.clone(), Box::new(callback))
+    }
+}
+
+#[cfg(all(test, feature = "emulator"))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    static RELEASED: AtomicU32 = AtomicU32::new(0);
+
+    extern "C" fn refuse_disable(_: *mut sys::MMAL_COMPONENT_T) -> sys::MMAL_STATUS_T {
+        sys::MMAL_EIO
+    }
+
+    extern "C" fn count_release(_: *mut sys::MMAL_COMPONENT_T) -> sys::MMAL_STATUS_T {
+        RELEASED.fetch_add(1, Ordering::SeqCst);
+        sys::MMAL_SUCCESS
+    }
+
+    /// A component that refuses to be disabled is not released under its
+    /// callbacks. Before, the failure was logged and the component released
+    /// (freed) all the same.
+    #[test]
+    fn a_component_that_refuses_to_be_disabled_is_leaked_not_released() {
+        let mut api = *mmal_emu::api();
+        api.component_disable = refuse_disable;
+        api.component_release = count_release;
+        let mut enabled = sys::MMAL_COMPONENT_T { is_enabled: 1, ..Default::default() };
+        let raw = ffi::RawComponent::for_test(&mut enabled);
+        assert!(!release_with(&api, raw, "refusing"));
+        assert_eq!(RELEASED.load(Ordering::SeqCst), 0, "released while it may still call back");
+        // A disabled one is released as before.
+        let mut disabled = sys::MMAL_COMPONENT_T::default();
+        assert!(release_with(&api, ffi::RawComponent::for_test(&mut disabled), "idle"));
+        assert_eq!(RELEASED.load(Ordering::SeqCst), 1);
     }
 }

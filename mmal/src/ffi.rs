@@ -203,6 +203,12 @@ unsafe fn load_u32(field: *mut u32) -> u32 {
 }
 
 impl RawComponent {
+    /// A component the test made itself (or a fake one).
+    #[cfg(test)]
+    pub(crate) fn for_test(component: &mut sys::MMAL_COMPONENT_T) -> RawComponent {
+        RawComponent(NonNull::from(component))
+    }
+
     fn ptr(self) -> *mut sys::MMAL_COMPONENT_T {
         // Live until `release`, which the owner calls last.
         self.0.as_ptr()

@@ -111,13 +111,13 @@ pub(crate) fn release_later(what: &str, release: impl FnOnce() + Send + 'static)
     }
 }
 
-/// Runs `work` on a new thread: for what must not run on MMAL's threads
-/// (applying a format change a callback received). If no thread can be
-/// started, `work` is dropped unrun, and logged.
-pub(crate) fn run_elsewhere(what: &str, work: impl FnOnce() + Send + 'static) {
-    if let Err(e) = std::thread::Builder::new().name("mmal-apply".into()).spawn(work) {
-        log::error!("{what}: cannot start a thread to apply it ({e}); it is not applied");
-    }
+/// Work handed to another thread.
+pub(crate) type Work = Box<dyn FnOnce() + Send + 'static>;
+
+/// Starts `work` on a new thread: for what must not run on MMAL's threads
+/// (applying a format change a callback received).
+fn spawn_apply(work: Work) -> std::io::Result<()> {
+    std::thread::Builder::new().name("mmal-apply".into()).spawn(work).map(drop)
 }
 
 /// Work to apply one item at a time, in the order it came, on a thread of
@@ -132,16 +132,33 @@ pub(crate) fn apply_in_order<T: Send + 'static, S: Send + Sync + 'static>(
     item: T,
     apply: fn(&std::sync::Arc<S>, T),
 ) {
-    let mut pending = lock(queue(owner));
-    pending.0.push_back(item);
-    if pending.1 {
-        return;
+    apply_in_order_with(owner, queue, item, apply, spawn_apply);
+}
+
+/// [`apply_in_order`], starting its thread with `spawn`. If no thread can
+/// be started, the item stays queued and no thread is marked as applying:
+/// the next item queued tries again and applies both, in order. (Applying
+/// on the caller's thread instead is no choice: the callers are MMAL's
+/// threads, where applying a change would wait for themselves.)
+fn apply_in_order_with<T: Send + 'static, S: Send + Sync + 'static>(
+    owner: &std::sync::Arc<S>,
+    queue: fn(&S) -> &InOrder<T>,
+    item: T,
+    apply: fn(&std::sync::Arc<S>, T),
+    spawn: impl FnOnce(Work) -> std::io::Result<()>,
+) {
+    {
+        let mut pending = lock(queue(owner));
+        pending.0.push_back(item);
+        if pending.1 {
+            return;
+        }
+        pending.1 = true;
     }
-    pending.1 = true;
-    let owner = owner.clone();
-    run_elsewhere("a format change", move || loop {
+    let worker = owner.clone();
+    let work: Work = Box::new(move || loop {
         let next = {
-            let mut pending = lock(queue(&owner));
+            let mut pending = lock(queue(&worker));
             match pending.0.pop_front() {
                 Some(item) => item,
                 None => {
@@ -150,8 +167,16 @@ pub(crate) fn apply_in_order<T: Send + 'static, S: Send + Sync + 'static>(
                 }
             }
         };
-        apply(&owner, next);
+        apply(&worker, next);
     });
+    if let Err(e) = spawn(work) {
+        let waiting = {
+            let mut pending = lock(queue(owner));
+            pending.1 = false;
+            pending.0.len()
+        };
+        log::error!("cannot start a thread to apply a format change ({e}); {waiting} wait for the next one");
+    }
 }
 
 /// Locks a mutex, ignoring poisoning: every critical section leaves its
@@ -175,6 +200,44 @@ mod tests {
         assert_send_sync::<Connection>();
         assert_send_sync::<Events>();
         assert_send_sync::<CallbackPort>();
+    }
+
+    struct Changes {
+        queue: InOrder<u32>,
+        applied: std::sync::Mutex<Vec<u32>>,
+    }
+
+    /// When no thread can be started, the change waits and the next one
+    /// applies both, in order. Before, the queue stayed marked as being
+    /// applied by a thread that never started: every later change waited
+    /// behind it for ever.
+    #[test]
+    fn changes_wait_for_the_next_thread_when_one_cannot_start() {
+        let changes = std::sync::Arc::new(Changes { queue: Default::default(), applied: Default::default() });
+        let apply = |c: &std::sync::Arc<Changes>, item| lock(&c.applied).push(item);
+        apply_in_order_with(&changes, |c| &c.queue, 1, apply, |_| Err(std::io::Error::other("no threads left")));
+        assert!(!lock(&changes.queue).1, "marked as applying with no thread to apply");
+        assert_eq!(lock(&changes.queue).0.len(), 1);
+        apply_in_order_with(
+            &changes,
+            |c| &c.queue,
+            2,
+            apply,
+            |work| {
+                work();
+                Ok(())
+            },
+        );
+        assert_eq!(*lock(&changes.applied), [1, 2]);
+        assert!(!lock(&changes.queue).1);
+        // and with real threads.
+        apply_in_order(&changes, |c| &c.queue, 3, apply);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while lock(&changes.applied).len() < 3 {
+            assert!(std::time::Instant::now() < deadline, "the change was not applied");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert_eq!(*lock(&changes.applied), [1, 2, 3]);
     }
 
     #[test]

@@ -163,6 +163,17 @@ impl RawHeader {
         // Some modes pad their rows otherwise: the block's size says how.
         let stored = block.len().saturating_sub(data_offset);
         let min_stride = (usize::from(width) * bytes_per_4).div_ceil(4);
+        // Checked: on a 32-bit target a crafted header's rows (up to 128 Ki
+        // of up to 192 KiB) do not fit in `usize`.
+        let too_large = || {
+            Error::RawFormat(format!(
+                "a {width}x{height} picture (+{padding_right}x{padding_down} padding) at offset {data_offset}: \
+                 too large to address"
+            ))
+        };
+        if stride.checked_mul(rows).and_then(|s| s.checked_add(data_offset)).is_none() {
+            return Err(too_large());
+        }
         if stored != stride * rows && stored % rows == 0 && stored / rows >= min_stride {
             stride = stored / rows;
         }
@@ -183,9 +194,16 @@ impl RawHeader {
         })
     }
 
-    /// Bytes of the whole block: header and stored rows.
+    /// Bytes of the whole block: header and stored rows. `usize::MAX` for
+    /// a header whose block could not be addressed (which
+    /// [`parse`](Self::parse) refuses).
     pub fn block_len(&self) -> usize {
-        self.data_offset + self.stride * self.rows
+        self.checked_block_len().unwrap_or(usize::MAX)
+    }
+
+    /// Bytes of the whole block, if they can be addressed.
+    fn checked_block_len(&self) -> Option<usize> {
+        self.stride.checked_mul(self.rows)?.checked_add(self.data_offset)
     }
 }
 
@@ -287,9 +305,11 @@ impl RawImage {
 /// Unpacks the stored rows of `data` into `height × width` pixels.
 fn unpack(header: &RawHeader, data: &[u8]) -> Result<Array2<u16>> {
     let (w, h) = (usize::from(header.width), usize::from(header.height));
-    let needed = header.stride * header.rows;
-    if data.len() < needed {
-        return Err(Error::RawTruncated { needed: header.data_offset + needed, have: header.data_offset + data.len() });
+    let needed =
+        header.checked_block_len().ok_or_else(|| Error::RawFormat(String::from("a block too large to address")))?;
+    let have = header.data_offset.saturating_add(data.len());
+    if have < needed || header.rows < h {
+        return Err(Error::RawTruncated { needed, have });
     }
     let mut pixels = Array2::<u16>::zeros((h, w));
     for (y, mut row_out) in pixels.rows_mut().into_iter().enumerate() {
@@ -317,9 +337,31 @@ fn unpack(header: &RawHeader, data: &[u8]) -> Result<Array2<u16>> {
 /// Packs `pixels` (`height × width`, 10 or 12 bits) into a `BRCM` block
 /// with `header`'s fields, as the camera writes one (the header's
 /// geometry is taken from `pixels` and its padding fields).
-pub fn pack(header: &RawHeader, pixels: &Array2<u16>) -> Vec<u8> {
+///
+/// # Errors
+///
+/// [`Error::RawFormat`] if `header`'s rows cannot hold `pixels` (too few,
+/// too short, pixels starting inside the header, a picture wider or taller
+/// than a header can say) or its block is too large to address.
+pub fn pack(header: &RawHeader, pixels: &Array2<u16>) -> Result<Vec<u8>> {
     let (h, w) = pixels.dim();
-    let mut block = vec![0u8; header.block_len()];
+    let bytes_per_4 = if header.bit_depth == 10 { 5 } else { 6 };
+    let fits = u16::try_from(w).is_ok()
+        && u16::try_from(h).is_ok()
+        && header.rows >= h
+        && header.stride >= w.div_ceil(4) * bytes_per_4
+        && header.data_offset >= at::END;
+    if !fits {
+        return Err(Error::RawFormat(format!(
+            "{w}x{h} pixels do not fit {} rows of {} bytes at offset {}",
+            header.rows, header.stride, header.data_offset
+        )));
+    }
+    let len =
+        header.checked_block_len().ok_or_else(|| Error::RawFormat(String::from("a block too large to address")))?;
+    let mut block = Vec::new();
+    block.try_reserve_exact(len).map_err(|e| Error::RawFormat(format!("a block of {len} bytes: {e}")))?;
+    block.resize(len, 0u8);
     block[..4].copy_from_slice(TAG);
     let put16 = |block: &mut Vec<u8>, o: usize, v: u16| block[o..o + 2].copy_from_slice(&v.to_le_bytes());
     block[at::VERSION..at::VERSION + 4].copy_from_slice(&header.version.to_le_bytes());
@@ -354,7 +396,7 @@ pub fn pack(header: &RawHeader, pixels: &Array2<u16>) -> Vec<u8> {
             }
         }
     }
-    block
+    Ok(block)
 }
 
 /// A header for a `width × height` picture in `order`, `bit_depth` bits,
@@ -388,7 +430,7 @@ pub fn test_block(width: u16, height: u16) -> Vec<u8> {
     let header = header_for(width, height, BayerOrder::Rggb, 10, "test");
     let pixels =
         Array2::from_shape_fn((usize::from(height), usize::from(width)), |(y, x)| (100 + (y * 4 + x * 2) % 900) as u16);
-    pack(&header, &pixels)
+    pack(&header, &pixels).expect("a header made for these pixels")
 }
 
 #[cfg(test)]
@@ -405,7 +447,7 @@ mod tests {
         let header = header_for(4, 2, BayerOrder::Rggb, 10, "t");
         let px =
             Array2::from_shape_vec((2, 4), vec![0b11_1111_1101, 0b10, 0b01_0000_0011, 0b1000, 4, 5, 6, 7]).unwrap();
-        let block = pack(&header, &px);
+        let block = pack(&header, &px).unwrap();
         let row = &block[HEADER_SIZE..HEADER_SIZE + 5];
         // High bytes of A..D, then DDCCBBAA.
         assert_eq!(row, &[0b1111_1111, 0b0000_0000, 0b0100_0000, 0b0000_0010, 0b00_11_10_01]);
@@ -417,7 +459,7 @@ mod tests {
     fn raw12_packing_puts_the_first_pixel_in_the_low_nibble() {
         let header = header_for(2, 2, BayerOrder::Rggb, 12, "t");
         let px = Array2::from_shape_vec((2, 2), vec![0xABC, 0x123, 0, 0]).unwrap();
-        let block = pack(&header, &px);
+        let block = pack(&header, &px).unwrap();
         assert_eq!(&block[HEADER_SIZE..HEADER_SIZE + 3], &[0xAB, 0x12, 0x3C]);
         assert_eq!(RawImage::parse(&block).unwrap().pixels(), &px);
     }
@@ -431,7 +473,7 @@ mod tests {
             file.extend_from_slice(b"....BRCM....BRCM..");
             file.extend_from_slice(&[0xFF, 0xD9]);
             let jpeg_len = file.len();
-            file.extend_from_slice(&pack(&header, &px));
+            file.extend_from_slice(&pack(&header, &px).unwrap());
             assert_eq!(find(&file).unwrap(), jpeg_len);
             let raw = RawImage::parse(&file).unwrap();
             assert_eq!(raw.pixels(), &px);
@@ -450,7 +492,7 @@ mod tests {
             for (value, (row, col)) in [r, gr, gb, b].into_iter().zip(order.positions()) {
                 px[[row, col]] = value;
             }
-            let raw = RawImage::parse(&pack(&header_for(2, 2, order, 10, "t"), &px)).unwrap();
+            let raw = RawImage::parse(&pack(&header_for(2, 2, order, 10, "t"), &px).unwrap()).unwrap();
             let planes = raw.planes();
             assert_eq!((planes.r[[0, 0]], planes.gr[[0, 0]], planes.gb[[0, 0]], planes.b[[0, 0]]), (r, gr, gb, b));
         }
@@ -488,5 +530,37 @@ mod tests {
         {
             assert_eq!(header_for(w, hgt, BayerOrder::Rggb, bits, "").block_len(), tail, "{w}x{hgt}");
         }
+    }
+
+    /// A crafted header: the largest geometry a block can say. Its rows do
+    /// not fit in a 32-bit `usize`, where the size once overflowed (a panic
+    /// in a debug build, a wrong size in a release one): a clear error
+    /// everywhere.
+    #[test]
+    fn a_crafted_header_too_large_to_address_is_an_error() {
+        let mut block = test_block(16, 16);
+        block.truncate(HEADER_SIZE);
+        for (field, value) in
+            [(at::WIDTH, 65534u16), (at::HEIGHT, 65534), (at::PADDING_RIGHT, 65535), (at::PADDING_DOWN, 65535)]
+        {
+            block[field..field + 2].copy_from_slice(&value.to_le_bytes());
+        }
+        block[at::BAYER_FORMAT] = 4;
+        block[at::DATA_OFFSET..at::DATA_OFFSET + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        let e = RawImage::parse(&block).unwrap_err();
+        assert!(matches!(e, Error::RawTruncated { .. } | Error::RawFormat(_)), "{e}");
+        assert!(find(&block).is_err());
+        // A header with fields set by hand: sizes saturate, packing refuses.
+        let mut header = header_for(16, 16, BayerOrder::Rggb, 10, "t");
+        header.stride = usize::MAX / 2 + 1;
+        assert_eq!(header.block_len(), usize::MAX);
+        let e = pack(&header, &pixels(16, 16, 10)).unwrap_err();
+        assert!(e.to_string().contains("too large"), "{e}");
+        // and rows that cannot hold the pixels.
+        let header = header_for(16, 16, BayerOrder::Rggb, 10, "t");
+        let e = pack(&header, &pixels(64, 16, 10)).unwrap_err();
+        assert!(matches!(e, Error::RawFormat(_)), "{e}");
+        let e = pack(&header, &pixels(16, 64, 10)).unwrap_err();
+        assert!(matches!(e, Error::RawFormat(_)), "{e}");
     }
 }
