@@ -527,6 +527,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::unnecessary_cast)] // c_char is i8 on x86, u8 on ARM
     fn name_field_is_truncated_and_terminated() {
         let field = crate::driver::name_field("héllo");
         assert_eq!(field[..6].iter().map(|&c| c as u8).collect::<Vec<_>>(), "héllo".as_bytes());
