@@ -279,7 +279,9 @@ pub fn pacing() -> Pacing {
 
 /// Makes the next `mmal_port_disable` of an enabled port fail with
 /// `MMAL_EIO` and leave the port enabled, as when the VideoCore stops
-/// answering: for testing what a client does then.
+/// answering: for testing what a client does then. The disable a
+/// component's last release makes counts: that release then fails with
+/// `MMAL_EIO` and frees nothing.
 pub fn fail_next_port_disable() {
     FAIL_NEXT_PORT_DISABLE.store(true, Ordering::SeqCst);
 }

@@ -11,7 +11,7 @@
 //!
 //! The components themselves are in `crate::components`, one per file; the
 //! C-visible objects in `crate::objects`; the C entry points in
-//! `crate::abi`.
+//! `crate::abi` and `crate::c_api`.
 //!
 //! Locks: each component has a state mutex and an action mutex. Client port
 //! callbacks run on the component's worker thread with the action mutex
