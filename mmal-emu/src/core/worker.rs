@@ -297,8 +297,14 @@ impl Shared {
                 Ok(work) => work,
                 Err(payload) => {
                     log::error!("{}: the component failed: {}", self.name, panic_text(payload.as_ref()));
-                    st.stalled = true;
-                    st.events.push_back((0, PendingEvent::Error(sys::MMAL_EFAULT)));
+                    if st.stalled {
+                        // Failing again while stalled: not the component
+                        // then; wait for a change rather than spin.
+                        st = self.wait(st);
+                    } else {
+                        st.stalled = true;
+                        st.events.push_back((0, PendingEvent::Error(sys::MMAL_EFAULT)));
+                    }
                     continue;
                 }
             };
