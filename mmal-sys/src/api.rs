@@ -94,8 +94,10 @@ pub struct Api {
         unsafe extern "C" fn(connection: *mut MMAL_CONNECTION_T, buffer: *mut MMAL_BUFFER_HEADER_T) -> MMAL_STATUS_T,
 }
 
-/// The C symbol behind each [`Api`] entry, in field order: what the
-/// hardware loader looks up.
+/// The C symbol behind each [`Api`] entry, in field order: a reference list
+/// (this crate's ABI test checks that the table has one entry per symbol).
+/// The `mmal` crate's loader does not read it: it names each symbol next to
+/// the field it fills, in its own table.
 pub const API_SYMBOLS: [&str; 22] = [
     "mmal_component_create",
     "mmal_component_release",

@@ -71,7 +71,12 @@ impl std::ops::BitOr for ConnectionFlags {
 /// process (buffers pass through a closure of yours on the way; see
 /// [`through_client`](Self::through_client)). It keeps both components
 /// alive; dropping it disables and destroys it (first, in raspistill's
-/// order).
+/// order). If the provider refuses to disable or destroy it, it is leaked,
+/// with both components and an error logged, and its ports stay connected.
+///
+/// A connection through the client runs its closure inside both
+/// components: configuring either of them from it (a format, buffers,
+/// enabling or disabling) is [`Error::WouldDeadlock`].
 pub struct Connection {
     raw: RawConnection,
     output: Port,
@@ -119,10 +124,11 @@ type Inspect = Box<dyn FnMut(&mut PassingBuffer<'_>) + Send>;
 /// from the connection's pool go back to the output.
 ///
 /// Ownership: the [`Connection`] holds one `Arc`; while the connection may
-/// call back, its `user_data` holds another, handed over by
-/// `RawConnection::give_relay` before the first enable and reclaimed by
-/// `take_relay` only after a successful disable. If disabling fails it is
-/// leaked, as the connection may still call back.
+/// call back, the crate's registry of relays holds another under the
+/// connection's address (the callback finds it there, not through
+/// `user_data`), registered by `RawConnection::give_relay` before the first
+/// enable and reclaimed by `take_relay` only after a successful disable. If
+/// disabling fails it is leaked, as the connection may still call back.
 pub(crate) struct Relay {
     output: Port,
     input: Port,

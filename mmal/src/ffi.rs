@@ -204,7 +204,7 @@ unsafe fn load_u32(field: *mut u32) -> u32 {
 
 impl RawComponent {
     /// A component the test made itself (or a fake one).
-    #[cfg(test)]
+    #[cfg(all(test, feature = "emulator"))]
     pub(crate) fn for_test(component: &mut sys::MMAL_COMPONENT_T) -> RawComponent {
         RawComponent(NonNull::from(component))
     }

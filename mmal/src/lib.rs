@@ -32,6 +32,22 @@
 //! the release to a short-lived thread, which does it once the callback
 //! has returned.
 //!
+//! # Ownership and leaks
+//!
+//! Every handle releases what it holds when the last one goes: streams and
+//! callbacks disable their port and free their pool, connections disable
+//! and destroy themselves, components are disabled and released. The
+//! exceptions are deliberate: a port, connection or component that refuses
+//! to be disabled (or a connection that refuses to be destroyed) is leaked,
+//! with an error logged, together with what it may still call back into
+//! (its pool, its sink, the components it belongs to), rather than freed
+//! while the VideoCore may still call back; and a release handed to a
+//! thread that cannot be started is leaked rather than run where it would
+//! deadlock.
+//!
+//! Streams and callbacks are for output ports (and the control port's
+//! events); an input port gets its buffers through a [`Connection`].
+//!
 //! # Features
 //!
 //! * `emulator` (default): the software VideoCore, linked in. Without it

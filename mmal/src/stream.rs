@@ -52,13 +52,15 @@ enum SinkState {
 ///
 /// Ownership: the handle the user holds (a [`FrameStream`],
 /// [`CallbackPort`] or [`Events`](crate::Events)) has one `Arc`, and so does
-/// each [`Frame`] taken from it. While the port is enabled its `userdata`
-/// owns one more, handed over by [`RawPort::give_sink`](crate::ffi) in
-/// [`enable`](Self::enable) and reclaimed by `take_sink` in
-/// [`disable`](Self::disable) only once the port is disabled (or in `enable`
-/// if it never was). If disabling fails, the port may still call back, so
-/// that reference is leaked, and with it the sink and its pool: the pool is
-/// destroyed when the last reference goes, never while a port may use it.
+/// each [`Frame`] taken from it. While the port is enabled the crate's
+/// registry of sinks owns one more, under the port's address (the callback
+/// finds the sink there, never through the port's `userdata`, which C
+/// writes), registered by `RawPort::give_sink` in [`enable`](Self::enable)
+/// and reclaimed by `take_sink` in [`disable`](Self::disable) only once the
+/// port is disabled (or in `enable` if it never was). If disabling fails,
+/// the port may still call back, so that reference is leaked, and with it
+/// the sink, its pool and its component: the pool is destroyed when the
+/// last reference goes, never while a port may use it.
 ///
 /// A format change that needs new buffers gives the port a new pool; the
 /// old one is kept until all its buffers are back (frames the user still
