@@ -1,7 +1,11 @@
 //! The `extern "C"` functions of the table: argument checks and pointer
-//! conversion, then the safe logic in `component.rs`. A panic must not
-//! cross the C boundary, so each entry catches one and reports
-//! `MMAL_EFAULT` (or NULL).
+//! conversion, then the safe logic in `core`. A panic must not cross the C
+//! boundary, so each entry catches one and reports `MMAL_EFAULT` (or NULL).
+//!
+//! Every component, port, pool, queue and connection pointer is looked up
+//! among the live objects (`objects.rs`, "Live objects") and pinned for the
+//! call: a destroyed one, or one destroyed twice, is `MMAL_EINVAL` (or NULL)
+//! and a message, never a use of freed memory.
 #![allow(unsafe_code)]
 
 use std::ffi::{c_char, c_uint, CStr};
@@ -46,11 +50,6 @@ fn guard(name: &str, f: impl FnOnce() -> sys::MMAL_STATUS_T) -> sys::MMAL_STATUS
     status
 }
 
-/// A port's name for messages.
-fn port_name(port: *mut sys::MMAL_PORT_T) -> String {
-    PortPtr::from_raw(port).map_or_else(|| "NULL".to_owned(), |p| p.name().to_owned())
-}
-
 fn guard_or<T>(name: &str, fallback: T, f: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
         log::error!("{name}: the software VideoCore panicked");
@@ -79,66 +78,100 @@ unsafe extern "C" fn component_create(name: *const c_char, out: *mut *mut sys::M
 }
 
 unsafe extern "C" fn component_release(c: *mut sys::MMAL_COMPONENT_T) -> sys::MMAL_STATUS_T {
-    guard("mmal_component_release", || match ComponentPtr::from_raw(c) {
-        Some(c) if c.release() => {
-            let status = component::destroy(c);
-            if status != sys::MMAL_SUCCESS {
-                // Refused (called from its own thread): keep the reference.
-                c.acquire();
+    guard("mmal_component_release", || {
+        let Some(c) = ComponentPtr::live(c, "mmal_component_release") else { return sys::MMAL_EINVAL };
+        match c.release() {
+            Some(true) => {
+                let status = component::destroy(*c);
+                if status != sys::MMAL_SUCCESS {
+                    // Refused (called from its own thread): keep the reference.
+                    c.acquire();
+                }
+                status
             }
-            status
+            Some(false) => sys::MMAL_SUCCESS,
+            None => {
+                log::error!("mmal_component_release: {:p} is being destroyed already", c.as_raw());
+                sys::MMAL_EINVAL
+            }
         }
-        Some(_) => sys::MMAL_SUCCESS,
-        None => sys::MMAL_EINVAL,
     })
 }
 
 unsafe extern "C" fn component_enable(c: *mut sys::MMAL_COMPONENT_T) -> sys::MMAL_STATUS_T {
-    guard("mmal_component_enable", || ComponentPtr::from_raw(c).map_or(sys::MMAL_EINVAL, component::component_enable))
-}
-
-unsafe extern "C" fn component_disable(c: *mut sys::MMAL_COMPONENT_T) -> sys::MMAL_STATUS_T {
-    guard("mmal_component_disable", || ComponentPtr::from_raw(c).map_or(sys::MMAL_EINVAL, component::component_disable))
-}
-
-unsafe extern "C" fn port_format_commit(port: *mut sys::MMAL_PORT_T) -> sys::MMAL_STATUS_T {
-    log::trace!("mmal_port_format_commit({})", port_name(port));
-    guard("mmal_port_format_commit", || PortPtr::from_raw(port).map_or(sys::MMAL_EINVAL, component::port_format_commit))
-}
-
-unsafe extern "C" fn port_enable(port: *mut sys::MMAL_PORT_T, cb: sys::MMAL_PORT_BH_CB_T) -> sys::MMAL_STATUS_T {
-    log::trace!("mmal_port_enable({}, callback: {})", port_name(port), cb.is_some());
-    guard("mmal_port_enable", || {
-        PortPtr::from_raw(port).map_or(sys::MMAL_EINVAL, |p| component::port_enable(p, cb.map(Callback)))
+    guard("mmal_component_enable", || {
+        ComponentPtr::live(c, "mmal_component_enable").map_or(sys::MMAL_EINVAL, |c| component::component_enable(*c))
     })
 }
 
+unsafe extern "C" fn component_disable(c: *mut sys::MMAL_COMPONENT_T) -> sys::MMAL_STATUS_T {
+    guard("mmal_component_disable", || {
+        ComponentPtr::live(c, "mmal_component_disable").map_or(sys::MMAL_EINVAL, |c| component::component_disable(*c))
+    })
+}
+
+/// Runs `f` on the live port `port` for the C function `name`, or answers
+/// `MMAL_EINVAL`.
+fn with_port(
+    name: &str,
+    port: *mut sys::MMAL_PORT_T,
+    f: impl FnOnce(PortPtr) -> sys::MMAL_STATUS_T,
+) -> sys::MMAL_STATUS_T {
+    guard(name, || match PortPtr::live(port, name) {
+        Some(p) => {
+            log::trace!("{name}({})", p.name());
+            f(*p)
+        }
+        None => sys::MMAL_EINVAL,
+    })
+}
+
+unsafe extern "C" fn port_format_commit(port: *mut sys::MMAL_PORT_T) -> sys::MMAL_STATUS_T {
+    with_port("mmal_port_format_commit", port, component::port_format_commit)
+}
+
+unsafe extern "C" fn port_enable(port: *mut sys::MMAL_PORT_T, cb: sys::MMAL_PORT_BH_CB_T) -> sys::MMAL_STATUS_T {
+    with_port("mmal_port_enable", port, |p| component::port_enable(p, cb.map(Callback)))
+}
+
 unsafe extern "C" fn port_disable(port: *mut sys::MMAL_PORT_T) -> sys::MMAL_STATUS_T {
-    log::trace!("mmal_port_disable({})", port_name(port));
-    guard("mmal_port_disable", || PortPtr::from_raw(port).map_or(sys::MMAL_EINVAL, component::port_disable))
+    with_port("mmal_port_disable", port, component::port_disable)
 }
 
 unsafe extern "C" fn port_flush(port: *mut sys::MMAL_PORT_T) -> sys::MMAL_STATUS_T {
-    guard("mmal_port_flush", || PortPtr::from_raw(port).map_or(sys::MMAL_EINVAL, component::port_flush))
+    with_port("mmal_port_flush", port, component::port_flush)
 }
+
+// A parameter is a header (id, size) and `size` bytes in all, header
+// included. The C caller's struct may be smaller than the size it declares
+// (libmmal trusts it, and so must any implementation: the real size of the
+// memory behind a pointer cannot be known). What can be bounded is bounded:
+//
+// * set reads the header, refuses a size past `MMAL_PARAMETER_MAX_SIZE`
+//   (ENOSPC, as libmmal's VC client does) before reading anything more,
+//   then copies exactly `size` bytes, once, into its own buffer: no more
+//   than the caller declared, and no reference to the caller's memory is
+//   held while the component works;
+// * get reads only the header; the component answers into the emulator's
+//   own buffer (sized as the caller declared, capped at the largest
+//   parameter), and only the answer's bytes that fit in the declared size
+//   are written back: never more than the caller declared, and never more
+//   than the parameter really is, so a caller whose struct is the right
+//   one for the id is safe whatever size it declares. The header's `size`
+//   then says the answer's full size (libmmal's ENOSPC protocol).
 
 unsafe extern "C" fn port_parameter_set(
     port: *mut sys::MMAL_PORT_T,
     param: *const sys::MMAL_PARAMETER_HEADER_T,
 ) -> sys::MMAL_STATUS_T {
-    guard("mmal_port_parameter_set", || {
-        let Some(port) = PortPtr::from_raw(port) else { return sys::MMAL_EINVAL };
-        if !param.is_null() {
-            // SAFETY: a non-null parameter starts with its header (libmmal's
-            // contract); read unaligned, as the client may place it anywhere.
-            let id = unsafe { param.read_unaligned() }.id;
-            log::trace!("mmal_port_parameter_set({}, {id:#x})", port.name());
-        }
+    with_port("mmal_port_parameter_set", port, |port| {
         if param.is_null() {
             return sys::MMAL_EINVAL;
         }
-        // SAFETY: `param` points at a parameter header (checked non-null).
-        let header = unsafe { param.read() };
+        // SAFETY: a non-null parameter starts with its header (libmmal's
+        // contract); read unaligned, as the client may place it anywhere.
+        let header = unsafe { param.read_unaligned() };
+        log::trace!("mmal_port_parameter_set({}, {:#x})", port.name(), header.id);
         let size = header.size as usize;
         if size > sys::MMAL_PARAMETER_MAX_SIZE as usize {
             log::error!("mmal_vc_port_parameter_set: parameter {:#x} of {size} bytes is too large", header.id);
@@ -147,10 +180,12 @@ unsafe extern "C" fn port_parameter_set(
         if size < std::mem::size_of::<sys::MMAL_PARAMETER_HEADER_T>() {
             return sys::MMAL_EINVAL;
         }
+        let mut data = [0u8; sys::MMAL_PARAMETER_MAX_SIZE as usize];
         // SAFETY: the caller's parameter is `hdr.size` bytes long, header
-        // included (libmmal's contract).
-        let data = unsafe { std::slice::from_raw_parts(param.cast::<u8>(), size) };
-        component::parameter_set(port, header.id, data)
+        // included (libmmal's contract; see above), at most the buffer's
+        // length (checked); the two do not overlap.
+        unsafe { std::ptr::copy_nonoverlapping(param.cast::<u8>(), data.as_mut_ptr(), size) };
+        component::parameter_set(port, header.id, &data[..size])
     })
 }
 
@@ -158,23 +193,28 @@ unsafe extern "C" fn port_parameter_get(
     port: *mut sys::MMAL_PORT_T,
     param: *mut sys::MMAL_PARAMETER_HEADER_T,
 ) -> sys::MMAL_STATUS_T {
-    guard("mmal_port_parameter_get", || {
-        let Some(port) = PortPtr::from_raw(port) else { return sys::MMAL_EINVAL };
+    with_port("mmal_port_parameter_get", port, |port| {
         if param.is_null() {
             return sys::MMAL_EINVAL;
         }
-        // SAFETY: `param` points at a header (checked non-null).
-        let header = unsafe { param.read() };
+        // SAFETY: `param` points at a header (checked non-null), read
+        // unaligned as in `port_parameter_set`.
+        let header = unsafe { param.read_unaligned() };
         let head = std::mem::size_of::<sys::MMAL_PARAMETER_HEADER_T>();
-        let size = (header.size as usize).max(head);
-        // SAFETY: the caller's buffer is `hdr.size` bytes long (libmmal's
-        // contract); only the part after the header is written.
-        let payload = unsafe { std::slice::from_raw_parts_mut(param.cast::<u8>().add(head), size - head) };
-        match component::parameter_get(port, header.id, payload) {
+        let declared = (header.size as usize).max(head) - head;
+        let mut answer = [0u8; sys::MMAL_PARAMETER_MAX_SIZE as usize];
+        let room = declared.min(answer.len());
+        match component::parameter_get(port, header.id, &mut answer[..room]) {
             Ok(full) => {
-                let status = if full > payload.len() { sys::MMAL_ENOSPC } else { sys::MMAL_SUCCESS };
-                // SAFETY: as above; the header is the caller's.
-                unsafe { (*param).size = (head + full) as u32 };
+                let status = if full > declared { sys::MMAL_ENOSPC } else { sys::MMAL_SUCCESS };
+                let written = full.min(room);
+                // SAFETY: `written` is at most the payload size the caller
+                // declared (see above); the header is the caller's, written
+                // unaligned.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(answer.as_ptr(), param.cast::<u8>().add(head), written);
+                    std::ptr::addr_of_mut!((*param).size).write_unaligned((head + full) as u32);
+                }
                 status
             }
             Err(status) => status,
@@ -186,9 +226,9 @@ unsafe extern "C" fn port_send_buffer(
     port: *mut sys::MMAL_PORT_T,
     buffer: *mut sys::MMAL_BUFFER_HEADER_T,
 ) -> sys::MMAL_STATUS_T {
-    guard("mmal_port_send_buffer", || match (PortPtr::from_raw(port), BufPtr::from_raw(buffer)) {
-        (Some(port), Some(buffer)) => component::port_send_buffer(port, buffer),
-        _ => sys::MMAL_EINVAL,
+    with_port("mmal_port_send_buffer", port, |port| match BufPtr::from_raw(buffer) {
+        Some(buffer) => component::port_send_buffer(port, buffer),
+        None => sys::MMAL_EINVAL,
     })
 }
 
@@ -198,9 +238,9 @@ unsafe extern "C" fn port_pool_create(
     size: u32,
 ) -> *mut sys::MMAL_POOL_T {
     guard_or("mmal_port_pool_create", std::ptr::null_mut(), || {
-        let Some(port) = PortPtr::from_raw(port) else { return std::ptr::null_mut() };
-        match PoolPtr::create(headers as usize, size as usize, component::zero_copy(port)) {
-            Ok(pool) => pool.as_raw(),
+        let Some(port) = PortPtr::live(port, "mmal_port_pool_create") else { return std::ptr::null_mut() };
+        match PoolPtr::create(headers as usize, size as usize, component::zero_copy(*port)) {
+            Ok(pool) => pool.hand_to_client().as_raw(),
             Err(_) => std::ptr::null_mut(),
         }
     })
@@ -208,7 +248,7 @@ unsafe extern "C" fn port_pool_create(
 
 unsafe extern "C" fn port_pool_destroy(_port: *mut sys::MMAL_PORT_T, pool: *mut sys::MMAL_POOL_T) {
     guard_or("mmal_port_pool_destroy", (), || {
-        if let Some(pool) = PoolPtr::from_raw(pool) {
+        if let Some(pool) = PoolPtr::live(pool, "mmal_port_pool_destroy", true) {
             pool.destroy();
         }
     });
@@ -216,12 +256,12 @@ unsafe extern "C" fn port_pool_destroy(_port: *mut sys::MMAL_PORT_T, pool: *mut 
 
 unsafe extern "C" fn queue_get(queue: *mut sys::MMAL_QUEUE_T) -> *mut sys::MMAL_BUFFER_HEADER_T {
     guard_or("mmal_queue_get", std::ptr::null_mut(), || {
-        QueueBox::from_raw(queue).and_then(QueueBox::get).map_or(std::ptr::null_mut(), BufPtr::as_raw)
+        QueueBox::live(queue, "mmal_queue_get").and_then(|q| q.get()).map_or(std::ptr::null_mut(), BufPtr::as_raw)
     })
 }
 
 unsafe extern "C" fn queue_length(queue: *mut sys::MMAL_QUEUE_T) -> c_uint {
-    guard_or("mmal_queue_length", 0, || QueueBox::from_raw(queue).map_or(0, |q| q.len() as c_uint))
+    guard_or("mmal_queue_length", 0, || QueueBox::live(queue, "mmal_queue_length").map_or(0, |q| q.len() as c_uint))
 }
 
 unsafe extern "C" fn buffer_header_release(buffer: *mut sys::MMAL_BUFFER_HEADER_T) {
@@ -247,9 +287,12 @@ unsafe extern "C" fn connection_create(
     flags: u32,
 ) -> sys::MMAL_STATUS_T {
     guard("mmal_connection_create", || {
-        let (Some(out), Some(input)) = (PortPtr::from_raw(out), PortPtr::from_raw(input)) else {
+        let (Some(out), Some(input)) =
+            (PortPtr::live(out, "mmal_connection_create"), PortPtr::live(input, "mmal_connection_create"))
+        else {
             return sys::MMAL_EINVAL;
         };
+        let (out, input) = (*out, *input);
         if out_connection.is_null() {
             return sys::MMAL_EINVAL;
         }
@@ -267,9 +310,15 @@ unsafe extern "C" fn connection_create(
             // whose release callback tells the client.
             match PoolPtr::create(0, 0, false) {
                 Ok(pool) => {
+                    // The connection is looked up, not trusted: a header can
+                    // come home while the connection is being destroyed.
+                    let raw = connection.as_raw() as usize;
                     pool.set_hook(Some(Box::new(move |b| {
                         pool.queue().put(b);
-                        connection.notify();
+                        let live = ConnectionPtr::live(raw as *mut sys::MMAL_CONNECTION_T, "mmal_connection (pool)");
+                        if let Some(c) = live {
+                            c.notify();
+                        }
                         false
                     })));
                     connection.set_pool(Some(pool));
@@ -291,7 +340,8 @@ unsafe extern "C" fn connection_create(
 
 unsafe extern "C" fn connection_enable(c: *mut sys::MMAL_CONNECTION_T) -> sys::MMAL_STATUS_T {
     guard("mmal_connection_enable", || {
-        let Some(c) = ConnectionPtr::from_raw(c) else { return sys::MMAL_EINVAL };
+        let Some(c) = ConnectionPtr::live(c, "mmal_connection_enable") else { return sys::MMAL_EINVAL };
+        let c = *c;
         if c.is_enabled() {
             return sys::MMAL_SUCCESS;
         }
@@ -311,7 +361,8 @@ unsafe extern "C" fn connection_enable(c: *mut sys::MMAL_CONNECTION_T) -> sys::M
 
 unsafe extern "C" fn connection_disable(c: *mut sys::MMAL_CONNECTION_T) -> sys::MMAL_STATUS_T {
     guard("mmal_connection_disable", || {
-        let Some(c) = ConnectionPtr::from_raw(c) else { return sys::MMAL_EINVAL };
+        let Some(c) = ConnectionPtr::live(c, "mmal_connection_disable") else { return sys::MMAL_EINVAL };
+        let c = *c;
         if !c.is_enabled() {
             return sys::MMAL_SUCCESS;
         }
@@ -392,7 +443,9 @@ unsafe extern "C" fn connection_event_format_changed(
     buffer: *mut sys::MMAL_BUFFER_HEADER_T,
 ) -> sys::MMAL_STATUS_T {
     guard("mmal_connection_event_format_changed", || {
-        let (Some(c), Some(buffer)) = (ConnectionPtr::from_raw(c), BufPtr::from_raw(buffer)) else {
+        let (Some(c), Some(buffer)) =
+            (ConnectionPtr::live(c, "mmal_connection_event_format_changed"), BufPtr::from_raw(buffer))
+        else {
             return sys::MMAL_EINVAL;
         };
         let Some((out, input)) = c.ports() else { return sys::MMAL_EINVAL };
@@ -416,7 +469,7 @@ unsafe extern "C" fn connection_event_format_changed(
             }
             return status;
         }
-        // SAFETY: `c` is a live connection (the caller's contract).
+        // SAFETY: `c` is a live connection (looked up above, and pinned).
         let status = unsafe { connection_disable(c.as_raw()) };
         if status != sys::MMAL_SUCCESS {
             return status;
@@ -436,17 +489,32 @@ unsafe extern "C" fn connection_event_format_changed(
     })
 }
 
+/// `mmal_connection_destroy` (and `mmal_connection_release`): drops a
+/// reference; the last disables the connection, then disconnects and frees
+/// it. A disable that fails is the answer, and the connection stays whole
+/// (enabled, connected, with its last reference) for the caller to retry.
 unsafe extern "C" fn connection_destroy(c: *mut sys::MMAL_CONNECTION_T) -> sys::MMAL_STATUS_T {
     guard("mmal_connection_destroy", || {
-        let Some(conn) = ConnectionPtr::from_raw(c) else { return sys::MMAL_EINVAL };
-        // Destroyed with its last reference, as libmmal does.
-        if !conn.release() {
-            return sys::MMAL_SUCCESS;
+        let Some(conn) = ConnectionPtr::live(c, "mmal_connection_destroy") else { return sys::MMAL_EINVAL };
+        let conn = *conn;
+        match conn.release_unless_last() {
+            Ok(()) => return sys::MMAL_SUCCESS,
+            Err(false) => {
+                log::error!("mmal_connection_destroy: {c:p} is being destroyed already");
+                return sys::MMAL_EINVAL;
+            }
+            Err(true) => {}
         }
-        // SAFETY: `c` is a live connection (the caller's contract).
+        // The last reference, still held: disable first.
+        // SAFETY: `c` is a live connection (looked up above, and pinned).
         let status = unsafe { connection_disable(c) };
         if status != sys::MMAL_SUCCESS {
+            log::error!("mmal_connection_destroy: {c:p} could not be disabled; it is kept as it was");
             return status;
+        }
+        if !conn.drop_last() {
+            // Another thread took a reference meanwhile: it is theirs now.
+            return sys::MMAL_SUCCESS;
         }
         if let (Some((out, input)), true) = (conn.ports(), conn.connects()) {
             component::disconnect(out, input);

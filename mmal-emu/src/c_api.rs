@@ -10,6 +10,12 @@
 //! null and answers as libmmal does (`MMAL_EINVAL`, NULL, or nothing), and
 //! none lets a panic cross into C: those that allocate, or call into the
 //! core, run under `catch_unwind`; the others cannot panic.
+//!
+//! Beyond libmmal: components, ports, pools, queues and connections are
+//! looked up among the live objects before they are used (see `objects.rs`,
+//! "Live objects"), so a destroyed one, or one destroyed twice, is refused
+//! (`MMAL_EINVAL`, NULL or nothing) and logged rather than undefined
+//! behaviour. Buffer headers are trusted, as libmmal trusts them.
 #![allow(unsafe_code)]
 
 use std::collections::HashMap;
@@ -23,7 +29,7 @@ use mmal_sys as sys;
 
 use crate::objects::{
     lock, AllocFn, Allocator, BufPtr, ClientAllocator, ComponentPtr, ConnectionPtr, FreeFn, PoolCb, PoolPtr, PortPtr,
-    PreReleaseCb, QueueBox,
+    PreReleaseCb, QueueBox, ZeroedBlock,
 };
 
 /// Runs `f`, answering `fallback` if it panics.
@@ -164,12 +170,11 @@ pub extern "C" fn mmal_queue_create() -> *mut sys::MMAL_QUEUE_T {
 ///
 /// # Safety
 ///
-/// `queue` is null or came from [`mmal_queue_create`], and is not used
-/// again.
+/// None beyond libmmal's: a queue destroyed already, or not from
+/// [`mmal_queue_create`], is refused and logged.
 #[cfg_attr(feature = "c-exports", no_mangle)]
 pub unsafe extern "C" fn mmal_queue_destroy(queue: *mut sys::MMAL_QUEUE_T) {
-    // SAFETY: the caller's contract.
-    unsafe { QueueBox::destroy(queue) };
+    guarded("mmal_queue_destroy", (), || QueueBox::destroy(queue));
 }
 
 /// `mmal_queue_put`: at the back.
@@ -180,7 +185,7 @@ pub unsafe extern "C" fn mmal_queue_destroy(queue: *mut sys::MMAL_QUEUE_T) {
 /// [`mmal_queue_create`]); the caller hands over `buffer`.
 #[cfg_attr(feature = "c-exports", no_mangle)]
 pub unsafe extern "C" fn mmal_queue_put(queue: *mut sys::MMAL_QUEUE_T, buffer: *mut sys::MMAL_BUFFER_HEADER_T) {
-    if let (Some(q), Some(b)) = (QueueBox::from_raw(queue), BufPtr::from_raw(buffer)) {
+    if let (Some(q), Some(b)) = (QueueBox::live(queue, "mmal_queue_put"), BufPtr::from_raw(buffer)) {
         q.put(b);
     }
 }
@@ -192,7 +197,7 @@ pub unsafe extern "C" fn mmal_queue_put(queue: *mut sys::MMAL_QUEUE_T, buffer: *
 /// As for [`mmal_queue_put`].
 #[cfg_attr(feature = "c-exports", no_mangle)]
 pub unsafe extern "C" fn mmal_queue_put_back(queue: *mut sys::MMAL_QUEUE_T, buffer: *mut sys::MMAL_BUFFER_HEADER_T) {
-    if let (Some(q), Some(b)) = (QueueBox::from_raw(queue), BufPtr::from_raw(buffer)) {
+    if let (Some(q), Some(b)) = (QueueBox::live(queue, "mmal_queue_put_back"), BufPtr::from_raw(buffer)) {
         q.put_back(b);
     }
 }
@@ -204,7 +209,7 @@ pub unsafe extern "C" fn mmal_queue_put_back(queue: *mut sys::MMAL_QUEUE_T, buff
 /// `queue` is null or a live queue.
 #[cfg_attr(feature = "c-exports", no_mangle)]
 pub unsafe extern "C" fn mmal_queue_wait(queue: *mut sys::MMAL_QUEUE_T) -> *mut sys::MMAL_BUFFER_HEADER_T {
-    QueueBox::from_raw(queue).and_then(|q| q.wait(None)).map_or(ptr::null_mut(), BufPtr::as_raw)
+    QueueBox::live(queue, "mmal_queue_wait").and_then(|q| q.wait(None)).map_or(ptr::null_mut(), BufPtr::as_raw)
 }
 
 /// `mmal_queue_timedwait`: the next header, waiting up to `timeout_ms`.
@@ -218,7 +223,9 @@ pub unsafe extern "C" fn mmal_queue_timedwait(
     timeout_ms: c_uint,
 ) -> *mut sys::MMAL_BUFFER_HEADER_T {
     let timeout = Duration::from_millis(u64::from(timeout_ms));
-    QueueBox::from_raw(queue).and_then(|q| q.wait(Some(timeout))).map_or(ptr::null_mut(), BufPtr::as_raw)
+    QueueBox::live(queue, "mmal_queue_timedwait")
+        .and_then(|q| q.wait(Some(timeout)))
+        .map_or(ptr::null_mut(), BufPtr::as_raw)
 }
 
 // ---------------------------------------------------------------------------
@@ -230,7 +237,7 @@ pub unsafe extern "C" fn mmal_queue_timedwait(
 pub extern "C" fn mmal_pool_create(headers: c_uint, payload_size: u32) -> *mut sys::MMAL_POOL_T {
     guarded("mmal_pool_create", ptr::null_mut(), || {
         PoolPtr::create_with(headers as usize, payload_size as usize, Allocator::Heap)
-            .map_or(ptr::null_mut(), PoolPtr::as_raw)
+            .map_or(ptr::null_mut(), |p| p.hand_to_client().as_raw())
     })
 }
 
@@ -252,7 +259,7 @@ pub unsafe extern "C" fn mmal_pool_create_with_allocator(
     let allocator = Allocator::Client(ClientAllocator { context, alloc, free });
     guarded("mmal_pool_create_with_allocator", ptr::null_mut(), || {
         PoolPtr::create_with(headers as usize, payload_size as usize, allocator)
-            .map_or(ptr::null_mut(), PoolPtr::as_raw)
+            .map_or(ptr::null_mut(), |p| p.hand_to_client().as_raw())
     })
 }
 
@@ -260,13 +267,15 @@ pub unsafe extern "C" fn mmal_pool_create_with_allocator(
 ///
 /// # Safety
 ///
-/// `pool` is null or a pool from the `mmal_pool_create*` functions whose
-/// headers are no longer in use.
+/// The pool's headers are no longer in use. A pool destroyed already, or
+/// not the client's (a connection's), is refused and logged.
 #[cfg_attr(feature = "c-exports", no_mangle)]
 pub unsafe extern "C" fn mmal_pool_destroy(pool: *mut sys::MMAL_POOL_T) {
-    if let Some(pool) = PoolPtr::from_raw(pool) {
-        guarded("mmal_pool_destroy", (), || pool.destroy());
-    }
+    guarded("mmal_pool_destroy", (), || {
+        if let Some(pool) = PoolPtr::live(pool, "mmal_pool_destroy", true) {
+            pool.destroy();
+        }
+    });
 }
 
 /// `mmal_pool_resize`: `headers` headers of `payload_size` bytes, in place;
@@ -281,10 +290,12 @@ pub unsafe extern "C" fn mmal_pool_resize(
     headers: c_uint,
     payload_size: u32,
 ) -> sys::MMAL_STATUS_T {
-    let Some(pool) = PoolPtr::from_raw(pool) else { return sys::MMAL_EINVAL };
-    guarded("mmal_pool_resize", sys::MMAL_EFAULT, || match pool.resize(headers as usize, payload_size as usize) {
-        Ok(()) => sys::MMAL_SUCCESS,
-        Err(status) => status,
+    guarded("mmal_pool_resize", sys::MMAL_EFAULT, || {
+        let Some(pool) = PoolPtr::live(pool, "mmal_pool_resize", false) else { return sys::MMAL_EINVAL };
+        match pool.resize(headers as usize, payload_size as usize) {
+            Ok(()) => sys::MMAL_SUCCESS,
+            Err(status) => status,
+        }
     })
 }
 
@@ -300,9 +311,11 @@ pub unsafe extern "C" fn mmal_pool_callback_set(
     cb: Option<PoolCb>,
     userdata: *mut c_void,
 ) {
-    if let Some(pool) = PoolPtr::from_raw(pool) {
-        pool.set_client_callback(cb, userdata);
-    }
+    guarded("mmal_pool_callback_set", (), || {
+        if let Some(pool) = PoolPtr::live(pool, "mmal_pool_callback_set", false) {
+            pool.set_client_callback(cb, userdata);
+        }
+    });
 }
 
 /// `mmal_pool_pre_release_callback_set`: the pre-release callback of every
@@ -317,9 +330,11 @@ pub unsafe extern "C" fn mmal_pool_pre_release_callback_set(
     cb: Option<PreReleaseCb>,
     userdata: *mut c_void,
 ) {
-    if let Some(pool) = PoolPtr::from_raw(pool) {
-        pool.set_pre_release(cb, userdata);
-    }
+    guarded("mmal_pool_pre_release_callback_set", (), || {
+        if let Some(pool) = PoolPtr::live(pool, "mmal_pool_pre_release_callback_set", false) {
+            pool.set_pre_release(cb, userdata);
+        }
+    });
 }
 
 // ---------------------------------------------------------------------------
@@ -329,8 +344,8 @@ pub unsafe extern "C" fn mmal_pool_pre_release_callback_set(
 static PAYLOADS: Mutex<Option<HashMap<usize, Payload>>> = Mutex::new(None);
 
 enum Payload {
-    /// 8-byte words, so payloads are aligned for C structs.
-    Heap(#[allow(dead_code)] Box<[u64]>),
+    /// 8-byte aligned, so payloads are aligned for C structs.
+    Heap(#[allow(dead_code)] ZeroedBlock),
     Vcsm(#[allow(dead_code)] vcsm::SharedMemory),
 }
 
@@ -343,12 +358,16 @@ enum Payload {
 /// `port` is null or a port of a live component.
 #[cfg_attr(feature = "c-exports", no_mangle)]
 pub unsafe extern "C" fn mmal_port_payload_alloc(port: *mut sys::MMAL_PORT_T, size: u32) -> *mut u8 {
-    let Some(port) = PortPtr::from_raw(port) else { return ptr::null_mut() };
     if size == 0 {
         return ptr::null_mut();
     }
     guarded("mmal_port_payload_alloc", ptr::null_mut(), || {
-        let (payload, addr) = if crate::core::zero_copy(port) {
+        let Some(port) = PortPtr::live(port, "mmal_port_payload_alloc") else { return ptr::null_mut() };
+        if size as usize > crate::objects::payload_limit() {
+            log::error!("mmal_port_payload_alloc: {size} bytes is more than the VideoCore's memory");
+            return ptr::null_mut();
+        }
+        let (payload, addr) = if crate::core::zero_copy(*port) {
             let block = vcsm::ServiceManager::emulated()
                 .and_then(|_| vcsm::SharedMemory::new(size.max(1) as usize, "mmal_vc_port payload"));
             match block {
@@ -362,14 +381,9 @@ pub unsafe extern "C" fn mmal_port_payload_alloc(port: *mut sys::MMAL_PORT_T, si
                 }
             }
         } else {
-            let mut words = Vec::new();
-            if words.try_reserve_exact((size as usize).div_ceil(8).max(1)).is_err() {
-                return ptr::null_mut();
-            }
-            words.resize((size as usize).div_ceil(8).max(1), 0u64);
-            let mut words = words.into_boxed_slice();
-            let addr = words.as_mut_ptr().cast::<u8>();
-            (Payload::Heap(words), addr)
+            let Some(mut block) = ZeroedBlock::new(size as usize) else { return ptr::null_mut() };
+            let addr = block.as_mut_ptr();
+            (Payload::Heap(block), addr)
         };
         lock(&PAYLOADS).get_or_insert_with(HashMap::new).insert(addr as usize, payload);
         addr
@@ -406,11 +420,18 @@ pub unsafe extern "C" fn mmal_port_event_get(
     buffer: *mut *mut sys::MMAL_BUFFER_HEADER_T,
     event: u32,
 ) -> sys::MMAL_STATUS_T {
-    let Some(port) = PortPtr::from_raw(port) else { return sys::MMAL_EINVAL };
     if buffer.is_null() {
         return sys::MMAL_EINVAL;
     }
-    guarded("mmal_port_event_get", sys::MMAL_EFAULT, || match port.shared().event_pool.queue().get() {
+    guarded("mmal_port_event_get", sys::MMAL_EFAULT, || {
+        let Some(port) = PortPtr::live(port, "mmal_port_event_get") else { return sys::MMAL_EINVAL };
+        event_get(*port, buffer, event)
+    })
+}
+
+/// The work of [`mmal_port_event_get`], on a live port.
+fn event_get(port: PortPtr, buffer: *mut *mut sys::MMAL_BUFFER_HEADER_T, event: u32) -> sys::MMAL_STATUS_T {
+    match port.shared().event_pool.queue().get() {
         Some(b) => {
             // A FORMAT_CHANGED event comes with its payload laid out (a
             // format for the client to fill in), as libmmal's does.
@@ -428,7 +449,7 @@ pub unsafe extern "C" fn mmal_port_event_get(
             log::error!("mmal_port_event_get: {}: no event buffer free", port.name());
             sys::MMAL_ENOSPC
         }
-    })
+    }
 }
 
 /// `mmal_port_connect`: tunnels an output to an input, given in either
@@ -443,10 +464,13 @@ pub unsafe extern "C" fn mmal_port_connect(
     output: *mut sys::MMAL_PORT_T,
     input: *mut sys::MMAL_PORT_T,
 ) -> sys::MMAL_STATUS_T {
-    let (Some(a), Some(b)) = (PortPtr::from_raw(output), PortPtr::from_raw(input)) else {
-        return sys::MMAL_EINVAL;
-    };
     guarded("mmal_port_connect", sys::MMAL_EFAULT, || {
+        let (Some(a), Some(b)) =
+            (PortPtr::live(output, "mmal_port_connect"), PortPtr::live(input, "mmal_port_connect"))
+        else {
+            return sys::MMAL_EINVAL;
+        };
+        let (a, b) = (*a, *b);
         if a.is_enabled() || b.is_enabled() {
             log::error!("mmal_port_connect: {} or {} is enabled", a.name(), b.name());
             return sys::MMAL_EINVAL;
@@ -465,8 +489,9 @@ pub unsafe extern "C" fn mmal_port_connect(
 /// `port` is null or a port of a live component.
 #[cfg_attr(feature = "c-exports", no_mangle)]
 pub unsafe extern "C" fn mmal_port_disconnect(port: *mut sys::MMAL_PORT_T) -> sys::MMAL_STATUS_T {
-    let Some(port) = PortPtr::from_raw(port) else { return sys::MMAL_EINVAL };
-    guarded("mmal_port_disconnect", sys::MMAL_EFAULT, || crate::core::disconnect_port(port))
+    guarded("mmal_port_disconnect", sys::MMAL_EFAULT, || {
+        PortPtr::live(port, "mmal_port_disconnect").map_or(sys::MMAL_EINVAL, |p| crate::core::disconnect_port(*p))
+    })
 }
 
 /// `mmal_component_acquire`: one more reference.
@@ -476,9 +501,11 @@ pub unsafe extern "C" fn mmal_port_disconnect(port: *mut sys::MMAL_PORT_T) -> sy
 /// `component` is null or a live component.
 #[cfg_attr(feature = "c-exports", no_mangle)]
 pub unsafe extern "C" fn mmal_component_acquire(component: *mut sys::MMAL_COMPONENT_T) {
-    if let Some(c) = ComponentPtr::from_raw(component) {
-        c.acquire();
-    }
+    guarded("mmal_component_acquire", (), || {
+        if let Some(c) = ComponentPtr::live(component, "mmal_component_acquire") {
+            c.acquire();
+        }
+    });
 }
 
 /// `mmal_component_destroy`: as `mmal_component_release` (the component
@@ -500,9 +527,11 @@ pub unsafe extern "C" fn mmal_component_destroy(component: *mut sys::MMAL_COMPON
 /// `connection` is null or a live connection.
 #[cfg_attr(feature = "c-exports", no_mangle)]
 pub unsafe extern "C" fn mmal_connection_acquire(connection: *mut sys::MMAL_CONNECTION_T) {
-    if let Some(c) = ConnectionPtr::from_raw(connection) {
-        c.acquire();
-    }
+    guarded("mmal_connection_acquire", (), || {
+        if let Some(c) = ConnectionPtr::live(connection, "mmal_connection_acquire") {
+            c.acquire();
+        }
+    });
 }
 
 /// `mmal_connection_release`: drops a reference; the last destroys the
@@ -515,4 +544,22 @@ pub unsafe extern "C" fn mmal_connection_acquire(connection: *mut sys::MMAL_CONN
 pub unsafe extern "C" fn mmal_connection_release(connection: *mut sys::MMAL_CONNECTION_T) -> sys::MMAL_STATUS_T {
     // SAFETY: the caller's contract, which `connection_destroy` shares.
     unsafe { (crate::api().connection_destroy)(connection) }
+}
+
+// ---------------------------------------------------------------------------
+// Live objects, for the rest of the C library
+
+/// Runs `f` while `component` is a live component of this VideoCore, kept
+/// from being freed until `f` returns; `None` (and a message naming
+/// `func`) if it is not one (destroyed, or never made here). For C
+/// functions outside this module that read the component's struct.
+pub fn with_live_component<R>(component: *mut sys::MMAL_COMPONENT_T, func: &str, f: impl FnOnce() -> R) -> Option<R> {
+    let _live = ComponentPtr::live(component, func)?;
+    Some(f())
+}
+
+/// [`with_live_component`] for a port: one of a live component's.
+pub fn with_live_port<R>(port: *mut sys::MMAL_PORT_T, func: &str, f: impl FnOnce() -> R) -> Option<R> {
+    let _live = PortPtr::live(port, func)?;
+    Some(f())
 }

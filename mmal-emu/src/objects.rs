@@ -41,6 +41,189 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 // ---------------------------------------------------------------------------
+// Live objects
+//
+// libmmal trusts every pointer a client passes: a component, pool, queue or
+// connection used after its destroy (or destroyed twice) is undefined
+// behaviour there. Here every such object is listed by address while it is
+// live, and every pointer a C caller passes in is looked up before it is
+// used ([`ComponentPtr::live`] and its siblings): one not listed is refused
+// (`MMAL_EINVAL`, NULL or nothing, as the function's type allows) and
+// logged, and its memory is never touched.
+//
+// A lookup also pins the object's memory for as long as the caller uses it:
+// each box counts its pins, the list holding one; destroying an object
+// takes it off the list (no new pins) and drops the list's pin, and the
+// memory goes with the last pin. So a destroy racing a call on another
+// thread cannot free what that call reads; the call finds the object torn
+// down (its ports disabled, its worker stopped) but never freed under it.
+//
+// Ports are listed with their component, and a port pointer pins it: the
+// ports of a destroyed component are refused with it. Buffer headers are
+// not listed (a lookup per buffer would cost every frame); a header of a
+// destroyed pool stays the client's bug, as in libmmal.
+//
+// An address freed and then reused by a new object of the same kind names
+// the new object: a stale pointer is caught only until then.
+
+/// What a listed address is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Component,
+    Port,
+    /// `client`: made by the client (`mmal_pool_create*`,
+    /// `mmal_port_pool_create`), which alone may destroy it.
+    Pool {
+        client: bool,
+    },
+    /// `client`: from `mmal_queue_create`, which alone may be destroyed.
+    Queue {
+        client: bool,
+    },
+    Connection,
+}
+
+/// The box whose memory holds a listed object, and its pin count.
+#[derive(Debug, Clone, Copy)]
+enum Owner {
+    Component(NonNull<ComponentBox>),
+    Pool(NonNull<PoolBox>),
+    Queue(NonNull<ClientQueue>),
+    Connection(NonNull<ConnectionBox>),
+}
+
+// SAFETY: an `Owner` is an address and a kind; its memory is reached only
+// through `pins` and `unpin`, which keep the pin protocol above.
+unsafe impl Send for Owner {}
+
+impl Owner {
+    fn pins(&self) -> &AtomicUsize {
+        // SAFETY: an `Owner` is used only while it holds a pin (the list's
+        // or a caller's), so its box is not yet freed; `pins` is atomic.
+        unsafe {
+            match self {
+                Owner::Component(b) => &b.as_ref().pins,
+                Owner::Pool(b) => &b.as_ref().pins,
+                Owner::Queue(b) => &b.as_ref().pins,
+                Owner::Connection(b) => &b.as_ref().pins,
+            }
+        }
+    }
+
+    /// Drops one pin; the last frees the box.
+    fn unpin(self) {
+        if self.pins().fetch_sub(1, Ordering::AcqRel) != 1 {
+            return;
+        }
+        // SAFETY: the last pin is gone: the box is off the list (the list's
+        // pin is dropped only after that), so no one can reach it any more;
+        // each was leaked from a box of its type and is freed once, here.
+        unsafe {
+            match self {
+                Owner::Component(b) => {
+                    drop(Box::from_raw(b.as_ptr()));
+                    COMPONENTS.fetch_sub(1, Ordering::SeqCst);
+                }
+                Owner::Pool(b) => {
+                    drop(Box::from_raw(b.as_ptr()));
+                    POOLS.fetch_sub(1, Ordering::SeqCst);
+                }
+                Owner::Queue(b) => drop(Box::from_raw(b.as_ptr())),
+                Owner::Connection(b) => {
+                    drop(Box::from_raw(b.as_ptr()));
+                    CONNECTIONS.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
+        }
+    }
+}
+
+/// The live objects: address, what it is, and the box that holds it.
+static LIVE: Mutex<Option<std::collections::HashMap<usize, (Kind, Owner)>>> = Mutex::new(None);
+
+fn live_list() -> MutexGuard<'static, Option<std::collections::HashMap<usize, (Kind, Owner)>>> {
+    lock(&LIVE)
+}
+
+/// Lists `entries` (the owner's pin count starts at 1, the list's pin).
+fn list(entries: &[(usize, Kind)], owner: Owner) {
+    let mut live = live_list();
+    let map = live.get_or_insert_with(Default::default);
+    for &(addr, kind) in entries {
+        map.insert(addr, (kind, owner));
+    }
+}
+
+/// Takes `addrs` off the list and drops the list's pin; `false` (nothing
+/// done) if the first was not listed: the object is already gone.
+fn unlist(addrs: &[usize]) -> bool {
+    let owner = {
+        let mut live = live_list();
+        let Some(map) = live.as_mut() else { return false };
+        let Some(&(_, owner)) = addrs.first().and_then(|a| map.get(a)) else { return false };
+        for a in addrs {
+            map.remove(a);
+        }
+        owner
+    };
+    owner.unpin();
+    true
+}
+
+/// Changes what a listed address is (a pool handed to the client).
+fn relist(addr: usize, kind: Kind) {
+    if let Some((k, _)) = live_list().as_mut().and_then(|m| m.get_mut(&addr)) {
+        *k = kind;
+    }
+}
+
+/// A pin on a live object's memory, dropped with this value.
+#[derive(Debug)]
+pub(crate) struct Pin(Owner);
+
+impl Drop for Pin {
+    fn drop(&mut self) {
+        self.0.unpin();
+    }
+}
+
+/// A live object a C caller named, pinned while this value lives.
+#[derive(Debug)]
+pub(crate) struct Live<T> {
+    ptr: T,
+    _pin: Pin,
+}
+
+impl<T> std::ops::Deref for Live<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.ptr
+    }
+}
+
+/// Looks `raw` up as `what` for the C function `func`, pinning it: `None`
+/// (and a message, unless `raw` is null) if it is not a live one.
+fn pin(raw: *const c_void, func: &str, what: &str, accept: impl Fn(Kind) -> bool) -> Option<Pin> {
+    if raw.is_null() {
+        return None;
+    }
+    let found = {
+        let live = live_list();
+        match live.as_ref().and_then(|m| m.get(&(raw as usize))) {
+            Some(&(kind, owner)) if accept(kind) => {
+                owner.pins().fetch_add(1, Ordering::AcqRel);
+                Some(Pin(owner))
+            }
+            _ => None,
+        }
+    };
+    if found.is_none() {
+        log::error!("{func}: {raw:p} is not a live {what} (destroyed, or never made by this VideoCore)");
+    }
+    found
+}
+
+// ---------------------------------------------------------------------------
 // Buffer headers
 
 /// A buffer header and the emulator's bookkeeping for it.
@@ -274,16 +457,15 @@ impl BufPtr {
             (raw.data, raw.alloc_size) = payload;
             reference.release();
         }
-        // SAFETY: the pool outlives its headers (see `header`).
-        let pool = unsafe { &*pool };
+        // The pool outlives its headers (see `header`).
+        let Some(pool) = NonNull::new(pool.cast_mut()).map(PoolPtr) else { return };
         // Called without the lock: a hook may release buffers itself.
-        let hook = lock(&pool.hook).clone();
-        let keep = match hook {
+        let keep = match pool.hook() {
             Some(hook) => hook(self),
             None => true,
         };
         if keep {
-            pool.queue.put(self);
+            pool.queue().put(self);
         }
     }
 }
@@ -375,27 +557,52 @@ impl QueueBox {
     /// A queue for a client (`mmal_queue_create`), freed by
     /// [`destroy`](Self::destroy).
     pub(crate) fn create() -> *mut sys::MMAL_QUEUE_T {
-        Box::into_raw(Box::new(QueueBox::with_capacity(8))).cast()
+        let q = Box::new(ClientQueue { queue: QueueBox::with_capacity(8), pins: AtomicUsize::new(1) });
+        let q = NonNull::from(Box::leak(q));
+        list(&[(q.as_ptr() as usize, Kind::Queue { client: true })], Owner::Queue(q));
+        q.as_ptr().cast()
     }
 
-    /// `mmal_queue_destroy` of a queue from [`create`](Self::create).
-    ///
-    /// # Safety
-    ///
-    /// `raw` came from `create` and is not used again.
-    pub(crate) unsafe fn destroy(raw: *mut sys::MMAL_QUEUE_T) {
-        if !raw.is_null() {
-            // SAFETY: the caller's contract: a box from `create`, freed once.
-            drop(unsafe { Box::from_raw(raw.cast::<QueueBox>()) });
-        }
+    /// `mmal_queue_destroy` of a queue from [`create`](Self::create); any
+    /// other pointer (a pool's or a connection's queue, one destroyed
+    /// already) is refused and logged.
+    pub(crate) fn destroy(raw: *mut sys::MMAL_QUEUE_T) {
+        let Some(_pin) = pin(raw.cast(), "mmal_queue_destroy", "queue from mmal_queue_create", |k| {
+            k == Kind::Queue { client: true }
+        }) else {
+            return;
+        };
+        unlist(&[raw as usize]);
     }
 
-    /// The queue behind a client's `MMAL_QUEUE_T` pointer.
-    pub(crate) fn from_raw<'a>(raw: *mut sys::MMAL_QUEUE_T) -> Option<&'a QueueBox> {
-        // SAFETY: the emulator only hands out queue pointers to live
-        // `QueueBox`es (the queue of a pool); the client keeps them live
-        // while it uses them.
-        unsafe { raw.cast::<QueueBox>().as_ref() }
+    /// The live queue behind a client's `MMAL_QUEUE_T` pointer (a pool's,
+    /// a connection's, or one from `mmal_queue_create`), pinned while the
+    /// answer lives; `None` (logged, as `func`) for any other pointer.
+    pub(crate) fn live(raw: *mut sys::MMAL_QUEUE_T, func: &str) -> Option<LiveQueue> {
+        let pin = pin(raw.cast(), func, "queue", |k| matches!(k, Kind::Queue { .. }))?;
+        Some(LiveQueue { queue: NonNull::new(raw.cast())?, _pin: pin })
+    }
+}
+
+/// A queue from `mmal_queue_create`, with its pin count.
+#[repr(C)]
+struct ClientQueue {
+    queue: QueueBox,
+    pins: AtomicUsize,
+}
+
+/// A live queue a C caller named, pinned while this value lives.
+pub(crate) struct LiveQueue {
+    queue: NonNull<QueueBox>,
+    _pin: Pin,
+}
+
+impl std::ops::Deref for LiveQueue {
+    type Target = QueueBox;
+    fn deref(&self) -> &QueueBox {
+        // SAFETY: listed as a queue and pinned: its memory lives as long as
+        // `self`; a `QueueBox` is shared only through its lock.
+        unsafe { self.queue.as_ref() }
     }
 }
 
@@ -410,9 +617,7 @@ const MAX_POOL_HEADERS: usize = 1 << 16;
 pub(crate) type Hook = Box<dyn Fn(BufPtr) -> bool + Send + Sync>;
 
 enum Payloads {
-    /// `u64`s so that every payload is 8-byte aligned, as C structs in
-    /// event payloads need.
-    Heap(#[allow(dead_code)] Vec<Box<[u64]>>),
+    Heap(#[allow(dead_code)] Vec<ZeroedBlock>),
     Vcsm(#[allow(dead_code)] Vec<vcsm::SharedMemory>),
     /// From a client's allocator (`mmal_pool_create_with_allocator`),
     /// given back to its free function when the pool goes.
@@ -420,6 +625,52 @@ enum Payloads {
         allocator: ClientAllocator,
         blocks: Vec<*mut u8>,
     },
+}
+
+/// Zeroed heap memory, 8-byte aligned (as C structs in event payloads
+/// need), from `alloc_zeroed`: the allocator gets large blocks from the
+/// system as pages that are zero until written, so a large pool costs
+/// memory only as its buffers fill, and a block that cannot be had is an
+/// error, never an abort.
+pub(crate) struct ZeroedBlock {
+    ptr: NonNull<u8>,
+    layout: std::alloc::Layout,
+}
+
+// SAFETY: the block is plain bytes owned by this value.
+unsafe impl Send for ZeroedBlock {}
+
+impl ZeroedBlock {
+    /// `size` zeroed bytes (at least one); `None` if they cannot be had.
+    pub(crate) fn new(size: usize) -> Option<ZeroedBlock> {
+        let layout = std::alloc::Layout::from_size_align(size.max(1), 8).ok()?;
+        // SAFETY: the layout is not zero-sized.
+        let ptr = NonNull::new(unsafe { std::alloc::alloc_zeroed(layout) })?;
+        Some(ZeroedBlock { ptr, layout })
+    }
+
+    pub(crate) fn as_mut_ptr(&mut self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+}
+
+impl Drop for ZeroedBlock {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout, freed once.
+        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), self.layout) };
+    }
+}
+
+/// The most payload bytes one pool may hold: the emulated VideoCore's
+/// memory (`VIDEOCORE_EMU_CMA`), as a Pi's pools come from its GPU memory.
+/// A larger request is ENOMEM at once, rather than a process that grows
+/// until the system's OOM killer ends it.
+pub(crate) fn payload_limit() -> usize {
+    let total = vcsm::ServiceManager::emulated()
+        .ok()
+        .and_then(|m| m.stats().pool_total)
+        .unwrap_or(vcsm::emulated::MAX_POOL_SIZE);
+    usize::try_from(total).unwrap_or(usize::MAX)
 }
 
 /// `MMAL_POOL_BH_CB_T`.
@@ -470,6 +721,8 @@ pub(crate) struct PoolBox {
     payloads: Payloads,
     allocator: Allocator,
     hook: Mutex<Option<Arc<Hook>>>,
+    /// Pins on its memory (see "Live objects").
+    pins: AtomicUsize,
 }
 
 impl PoolBox {
@@ -511,11 +764,11 @@ fn link_headers(
 pub(crate) struct PoolPtr(NonNull<PoolBox>);
 
 // SAFETY: what a pool shares is behind mutexes (its queue, its hook) or
-// fixed at creation (headers, payloads); it is freed only by `destroy`,
-// which its one owner calls once.
+// changed only by its owner's `resize`, with every header home; its memory
+// goes with its last pin (see "Live objects").
 unsafe impl Send for PoolPtr {}
 // SAFETY: through `&PoolPtr` only the queue, the hook (both locked) and the
-// header count (fixed) are reached.
+// header list (changed only by `resize`, as above) are reached.
 unsafe impl Sync for PoolPtr {}
 
 impl PoolPtr {
@@ -536,10 +789,37 @@ impl PoolPtr {
             payloads,
             allocator,
             hook: Mutex::new(None),
+            pins: AtomicUsize::new(1),
         });
         pool.link();
+        let queue_addr = &*pool.queue as *const QueueBox as usize;
         POOLS.fetch_add(1, Ordering::SeqCst);
-        Ok(PoolPtr(NonNull::from(Box::leak(pool))))
+        let pool = NonNull::from(Box::leak(pool));
+        list(
+            &[(pool.as_ptr() as usize, Kind::Pool { client: false }), (queue_addr, Kind::Queue { client: false })],
+            Owner::Pool(pool),
+        );
+        Ok(PoolPtr(pool))
+    }
+
+    /// Marks the pool as the client's (made by `mmal_pool_create*` or
+    /// `mmal_port_pool_create`): only such pools may be destroyed by the
+    /// client's `mmal_pool_destroy`.
+    pub(crate) fn hand_to_client(self) -> PoolPtr {
+        relist(self.0.as_ptr() as usize, Kind::Pool { client: true });
+        self
+    }
+
+    /// The live pool behind a client's pointer, pinned while the answer
+    /// lives; `client_only` accepts only the client's own pools (to
+    /// destroy). `None`, logged as `func`, for anything else.
+    pub(crate) fn live(raw: *mut sys::MMAL_POOL_T, func: &str, client_only: bool) -> Option<Live<PoolPtr>> {
+        let what = if client_only { "pool of the client's" } else { "pool" };
+        let pin = pin(raw.cast(), func, what, |k| match k {
+            Kind::Pool { client } => client || !client_only,
+            _ => false,
+        })?;
+        Some(Live { ptr: PoolPtr(NonNull::new(raw.cast())?), _pin: pin })
     }
 
     /// Headers for payloads at `data`, of `size` bytes each.
@@ -567,48 +847,75 @@ impl PoolPtr {
     /// same allocator, in place (the pool and its queue keep their
     /// addresses). Every header must be back in the pool; EINVAL if not.
     pub(crate) fn resize(self, n: usize, size: usize) -> Result<(), Status> {
-        // SAFETY: a live pool; the allocator is fixed since creation.
-        let allocator = unsafe { self.0.as_ref() }.allocator;
+        // SAFETY: a live pool; the allocator is changed only by `resize`,
+        // which its owner does not run on two threads at once.
+        let allocator = unsafe { ptr::addr_of!((*self.0.as_ptr()).allocator).read() };
         self.resize_with(n, size, allocator)
     }
 
     /// [`resize`](Self::resize), taking payloads from `allocator` from now
     /// on (a connection's pool, whose ports may have turned zero copy).
+    ///
+    /// The new payloads are made, and the old ones given back, with the
+    /// queue's lock released: a client's allocator or free function may
+    /// call back into the library.
     pub(crate) fn resize_with(self, n: usize, size: usize, new_allocator: Allocator) -> Result<(), Status> {
         if n == 0 {
             return Err(sys::MMAL_EINVAL);
         }
         let pool_addr = self.0.as_ptr();
-        // SAFETY: a live pool, resized by its owner (the caller). Only the
-        // fields below are touched through this reference, and the queue's
-        // lock is held from the check to the refill, so no header can be
-        // taken out meanwhile (libmmal's contract: every header is home).
-        let pool = unsafe { &mut *pool_addr };
-        let PoolBox { raw, queue, headers, header_ptrs, payloads, allocator, .. } = pool;
-        let mut items = lock(&queue.items);
-        if items.items.len() != headers.len() {
-            log::error!(
-                "mmal_pool_resize: {} of {} headers are in use",
-                headers.len() - items.items.len(),
-                headers.len()
-            );
+        let all_home = |items: &QueueItems, headers: usize| {
+            if items.items.len() == headers {
+                return true;
+            }
+            log::error!("mmal_pool_resize: {} of {headers} headers are in use", headers - items.items.len());
+            false
+        };
+        // SAFETY: a live pool. The fields below are reached through raw
+        // pointers, never a reference to the whole box (other threads read
+        // its queue); `headers`, `payloads` and `allocator` change only
+        // here, by the pool's owner, with every header home.
+        let (queue, headers_len, same) = unsafe {
+            let queue: &QueueBox = &**ptr::addr_of!((*pool_addr).queue);
+            let headers = &*ptr::addr_of!((*pool_addr).headers);
+            let allocator = &*ptr::addr_of!((*pool_addr).allocator);
+            let same_size = headers.first().map_or(size == 0, |h| h.payload.1 as usize == size);
+            let same_source = std::mem::discriminant(allocator) == std::mem::discriminant(&new_allocator);
+            (queue, headers.len(), n == headers.len() && same_size && same_source)
+        };
+        if !all_home(&lock(&queue.items), headers_len) {
             return Err(sys::MMAL_EINVAL);
         }
-        let same_size = headers.first().map_or(size == 0, |h| h.payload.1 as usize == size);
-        let same_source = std::mem::discriminant(allocator) == std::mem::discriminant(&new_allocator);
-        if n == headers.len() && same_size && same_source {
+        if same {
             return Ok(());
         }
         let (new_payloads, data) = PoolPtr::payloads(n, size, new_allocator)?;
-        *allocator = new_allocator;
+        let mut new_headers = PoolPtr::headers(&data, size);
+        let mut new_ptrs = vec![ptr::null_mut(); n].into_boxed_slice();
+        let mut items = lock(&queue.items);
+        if !all_home(&items, headers_len) {
+            drop(items);
+            return Err(sys::MMAL_EINVAL);
+        }
         items.items.clear();
         items.items.reserve(n);
-        *headers = PoolPtr::headers(&data, size);
-        *header_ptrs = vec![ptr::null_mut(); n].into_boxed_slice();
-        *payloads = new_payloads;
-        link_headers(pool_addr, headers, header_ptrs, &mut items.items);
-        raw.headers_num = n as u32;
-        raw.header = header_ptrs.as_mut_ptr();
+        link_headers(pool_addr, &mut new_headers, &mut new_ptrs, &mut items.items);
+        // SAFETY: as above; every header is home and the queue's lock is
+        // held, so no one holds a header of the old list.
+        let old = unsafe {
+            let raw = ptr::addr_of_mut!((*pool_addr).raw);
+            ptr::addr_of_mut!((*raw).headers_num).write(n as u32);
+            ptr::addr_of_mut!((*raw).header).write(new_ptrs.as_mut_ptr());
+            (
+                ptr::replace(ptr::addr_of_mut!((*pool_addr).headers), new_headers),
+                ptr::replace(ptr::addr_of_mut!((*pool_addr).header_ptrs), new_ptrs),
+                ptr::replace(ptr::addr_of_mut!((*pool_addr).payloads), new_payloads),
+                ptr::replace(ptr::addr_of_mut!((*pool_addr).allocator), new_allocator),
+            )
+        };
+        drop(items);
+        // The old payloads go back (a client's free function) unlocked.
+        drop(old);
         Ok(())
     }
 
@@ -630,7 +937,7 @@ impl PoolPtr {
 
     /// `mmal_pool_pre_release_callback_set`: on every header of the pool.
     pub(crate) fn set_pre_release(self, cb: Option<PreReleaseCb>, userdata: *mut c_void) {
-        for &h in self.pool().header_ptrs.iter() {
+        for &h in self.header_ptrs().iter() {
             if let Some(b) = BufPtr::from_raw(h) {
                 b.set_pre_release(cb, userdata);
             }
@@ -648,6 +955,9 @@ impl PoolPtr {
         };
         if n > MAX_POOL_HEADERS || !matches!(n.checked_mul(size.max(1)), Some(total) if total <= isize::MAX as usize) {
             return Err(no_memory("too large"));
+        }
+        if size > 0 && n * size > payload_limit() {
+            return Err(no_memory("more than the VideoCore's memory"));
         }
         let mut data: Vec<*mut u8> = Vec::new();
         data.try_reserve_exact(n).map_err(|_| no_memory("headers"))?;
@@ -688,16 +998,12 @@ impl PoolPtr {
             }
             Payloads::Vcsm(blocks)
         } else {
-            let words = size.div_ceil(8);
-            let mut blocks: Vec<Box<[u64]>> = Vec::new();
+            let mut blocks: Vec<ZeroedBlock> = Vec::new();
             blocks.try_reserve_exact(n).map_err(|_| no_memory("payloads"))?;
             for _ in 0..n {
-                let mut block = Vec::new();
-                block.try_reserve_exact(words).map_err(|_| no_memory("payloads"))?;
-                block.resize(words, 0u64);
-                blocks.push(block.into_boxed_slice());
+                blocks.push(ZeroedBlock::new(size).ok_or_else(|| no_memory("payloads"))?);
             }
-            data.extend(blocks.iter_mut().map(|b| b.as_mut_ptr().cast::<u8>()));
+            data.extend(blocks.iter_mut().map(ZeroedBlock::as_mut_ptr));
             Payloads::Heap(blocks)
         };
         Ok((payloads, data))
@@ -711,30 +1017,44 @@ impl PoolPtr {
         self.0.as_ptr().cast()
     }
 
-    fn pool(&self) -> &PoolBox {
-        // SAFETY: a `PoolPtr` exists only for pools not yet destroyed.
-        unsafe { self.0.as_ref() }
+    pub(crate) fn queue(&self) -> &QueueBox {
+        // SAFETY: a `PoolPtr` is used only while its pool is live; the
+        // queue box is fixed at creation and shared through its lock.
+        unsafe { &**ptr::addr_of!((*self.0.as_ptr()).queue) }
     }
 
-    pub(crate) fn queue(&self) -> &QueueBox {
-        &self.pool().queue
+    fn header_ptrs(&self) -> &[*mut sys::MMAL_BUFFER_HEADER_T] {
+        // SAFETY: as in `queue`; the list changes only in `resize`.
+        unsafe { &*ptr::addr_of!((*self.0.as_ptr()).header_ptrs) }
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.pool().headers.len()
+        self.header_ptrs().len()
+    }
+
+    fn hook(&self) -> Option<Arc<Hook>> {
+        // SAFETY: as in `queue`; the hook has its own lock.
+        let slot = unsafe { &*ptr::addr_of!((*self.0.as_ptr()).hook) };
+        lock(slot).clone()
     }
 
     pub(crate) fn set_hook(&self, hook: Option<Hook>) {
-        *lock(&self.pool().hook) = hook.map(Arc::new);
+        // SAFETY: as in `queue`; the hook has its own lock.
+        let slot = unsafe { &*ptr::addr_of!((*self.0.as_ptr()).hook) };
+        *lock(slot) = hook.map(Arc::new);
     }
 
-    /// Frees the pool, its headers and payloads.
+    /// Frees the pool, its headers and payloads (once no C call still
+    /// uses it: see "Live objects"). A pool destroyed already is left
+    /// alone, and logged.
     pub(crate) fn destroy(self) {
+        let Some(_pin) = pin(self.as_raw().cast(), "mmal_pool_destroy", "pool", |k| matches!(k, Kind::Pool { .. }))
+        else {
+            return;
+        };
         self.set_hook(None);
-        // SAFETY: the pool was leaked from a box in `create` and is
-        // destroyed once (the owner gives up its `PoolPtr`).
-        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
-        POOLS.fetch_sub(1, Ordering::SeqCst);
+        let queue = self.queue() as *const QueueBox as usize;
+        unlist(&[self.0.as_ptr() as usize, queue]);
     }
 }
 
@@ -756,167 +1076,230 @@ pub(crate) struct PortBox {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PortPtr(NonNull<sys::MMAL_PORT_T>);
 
-// SAFETY: the fields written after creation are written on the client's
-// thread under libmmal's rules (format, buffer counts) or atomically
-// (`is_enabled`).
+// SAFETY: a port's fields are reached only through raw pointers, one field
+// at a time, never a reference to the whole struct (the client reads and
+// writes the same struct from its own threads): `is_enabled` atomically;
+// the format and buffer fields are written on the client's calls under
+// libmmal's rules (a port is configured by one thread at a time); the
+// name and index are fixed at creation.
 unsafe impl Send for PortPtr {}
 // SAFETY: as above.
 unsafe impl Sync for PortPtr {}
+
+/// A field of the port's box, by raw pointer: `field!(port, raw.buffer_num)`.
+macro_rules! port_field {
+    ($port:expr, $($field:tt)+) => {
+        ptr::addr_of_mut!((*$port.boxed()).$($field)+)
+    };
+}
 
 impl PortPtr {
     pub(crate) fn from_raw(raw: *mut sys::MMAL_PORT_T) -> Option<PortPtr> {
         NonNull::new(raw).map(PortPtr)
     }
 
+    /// The port of a live component behind a client's pointer, with its
+    /// component pinned while the answer lives; `None`, logged as `func`,
+    /// for any other pointer (the port of a destroyed component).
+    pub(crate) fn live(raw: *mut sys::MMAL_PORT_T, func: &str) -> Option<Live<PortPtr>> {
+        let pin = pin(raw.cast(), func, "port", |k| k == Kind::Port)?;
+        Some(Live { ptr: PortPtr(NonNull::new(raw)?), _pin: pin })
+    }
+
     pub(crate) fn as_raw(self) -> *mut sys::MMAL_PORT_T {
         self.0.as_ptr()
     }
 
-    fn port(&self) -> &PortBox {
-        // SAFETY: ports live as long as their component, and the emulator
-        // drops every `PortPtr` of a component before freeing it.
-        unsafe { &*self.0.as_ptr().cast::<PortBox>() }
-    }
-
-    #[allow(clippy::mut_from_ref)]
-    fn port_mut(&self) -> &mut PortBox {
-        // SAFETY: as in `port`; the fields are written only from the
-        // client's calls, which libmmal's contract serialises per port.
-        unsafe { &mut *self.0.as_ptr().cast::<PortBox>() }
+    /// The port's box. Ports live as long as their component, and the
+    /// emulator uses a `PortPtr` only while its component is live (pinned
+    /// by a C call, or held by the component's own code).
+    fn boxed(self) -> *mut PortBox {
+        self.0.as_ptr().cast()
     }
 
     /// Position among all the component's ports (control first).
     pub(crate) fn index_all(self) -> usize {
-        self.port().index_all
+        // SAFETY: live (see `boxed`); fixed at creation.
+        unsafe { port_field!(self, index_all).read() }
     }
 
     /// The component's shared state.
     pub(crate) fn shared(self) -> Arc<Shared> {
-        let component = self.port().raw.component.cast::<ComponentBox>();
-        // SAFETY: `component` is set at creation to the owning box, which
-        // outlives its ports.
-        unsafe { (*component).shared.clone() }
+        // SAFETY: live (see `boxed`); `component` is set at creation to the
+        // owning box, which outlives its ports; `shared` is fixed.
+        unsafe {
+            let component = port_field!(self, raw.component).read().cast::<ComponentBox>();
+            (*ptr::addr_of!((*component).shared)).clone()
+        }
+    }
+
+    fn enabled_field(&self) -> &AtomicU32 {
+        // SAFETY: `is_enabled` is a naturally aligned u32 of a live port
+        // that clients may read from callback threads; it is only accessed
+        // atomically here, and the reference is used at once, while the
+        // port is live.
+        unsafe { AtomicU32::from_ptr(ptr::addr_of_mut!((*self.0.as_ptr()).is_enabled)) }
     }
 
     pub(crate) fn set_enabled(self, on: bool) {
-        // SAFETY: `is_enabled` is a naturally aligned u32 that clients may
-        // read from callback threads; it is only accessed atomically here.
-        let field = unsafe { AtomicU32::from_ptr(ptr::addr_of_mut!((*self.0.as_ptr()).is_enabled)) };
-        field.store(on as u32, Ordering::Release);
+        self.enabled_field().store(on as u32, Ordering::Release);
     }
 
     pub(crate) fn is_enabled(self) -> bool {
-        // SAFETY: as in `set_enabled`.
-        let field = unsafe { AtomicU32::from_ptr(ptr::addr_of_mut!((*self.0.as_ptr()).is_enabled)) };
-        field.load(Ordering::Acquire) != 0
+        self.enabled_field().load(Ordering::Acquire) != 0
     }
 
     /// `MMAL_PORT_TYPE_*`.
     pub(crate) fn port_type(self) -> u32 {
-        self.port().raw.type_
+        // SAFETY: live (see `boxed`); fixed at creation.
+        unsafe { port_field!(self, raw.type_).read() }
     }
 
     /// The format as the client left it, or `MMAL_EFAULT` if it replaced
     /// the format pointer instead of editing in place.
     /// Like libmmal, the port's own format pointer is put back.
     pub(crate) fn read_format(self) -> Result<VideoFormat, Status> {
-        let p = self.port_mut();
-        if !ptr::eq(p.raw.format, &p.format) || !ptr::eq(p.format.es, &p.es) {
-            log::error!("mmal_port_format_commit: {:?}: port format has been overwritten", p.name);
-            p.raw.format = &mut p.format;
-            p.format.es = &mut p.es;
-            return Err(sys::MMAL_EFAULT);
+        // SAFETY: live (see `boxed`); each field is read or written through
+        // its own pointer; the format is the client's to edit between
+        // calls, read here on its call.
+        unsafe {
+            let own_format = port_field!(self, format);
+            let own_es = port_field!(self, es);
+            let format_ptr = port_field!(self, raw.format);
+            let es_ptr = port_field!(self, format.es);
+            if !ptr::eq(format_ptr.read(), own_format) || !ptr::eq(es_ptr.read(), own_es) {
+                log::error!("mmal_port_format_commit: {}: port format has been overwritten", self.name());
+                format_ptr.write(own_format);
+                es_ptr.write(own_es);
+                return Err(sys::MMAL_EFAULT);
+            }
+            // `es` is a union of plain integers; any bit pattern is a valid
+            // video format.
+            let v = ptr::addr_of!((*own_es).video).read();
+            let (encoding, bitrate) =
+                (port_field!(self, format.encoding).read(), port_field!(self, format.bitrate).read());
+            Ok(VideoFormat { bitrate, ..VideoFormat::from_c(encoding, &v) })
         }
-        let p = self.port();
-        // SAFETY: `es` is a union of plain integers; any bit pattern is a
-        // valid video format.
-        let v = unsafe { p.es.video };
-        Ok(VideoFormat { bitrate: p.format.bitrate, ..VideoFormat::from_c(p.format.encoding, &v) })
     }
 
     pub(crate) fn write_format(self, f: &VideoFormat) {
-        let p = self.port_mut();
-        p.format.type_ = sys::MMAL_ES_TYPE_VIDEO;
-        p.format.encoding = f.encoding;
-        p.format.bitrate = f.bitrate;
-        p.format.flags = sys::MMAL_ES_FORMAT_FLAG_FRAMED;
-        p.es.video = sys::MMAL_VIDEO_FORMAT_T {
-            width: f.width,
-            height: f.height,
-            crop: sys::MMAL_RECT_T {
-                x: f.crop.0 as i32,
-                y: f.crop.1 as i32,
-                width: f.crop.2 as i32,
-                height: f.crop.3 as i32,
-            },
-            frame_rate: sys::MMAL_RATIONAL_T { num: f.frame_rate.0, den: f.frame_rate.1 },
-            par: sys::MMAL_RATIONAL_T { num: 1, den: 1 },
-            color_space: sys::MMAL_COLOR_SPACE_UNKNOWN,
-        };
+        // SAFETY: live (see `boxed`); written field by field on a call that
+        // configures the port.
+        unsafe {
+            port_field!(self, format.type_).write(sys::MMAL_ES_TYPE_VIDEO);
+            port_field!(self, format.encoding).write(f.encoding);
+            port_field!(self, format.bitrate).write(f.bitrate);
+            port_field!(self, format.flags).write(sys::MMAL_ES_FORMAT_FLAG_FRAMED);
+            port_field!(self, es.video).write(sys::MMAL_VIDEO_FORMAT_T {
+                width: f.width,
+                height: f.height,
+                crop: sys::MMAL_RECT_T {
+                    x: f.crop.0 as i32,
+                    y: f.crop.1 as i32,
+                    width: f.crop.2 as i32,
+                    height: f.crop.3 as i32,
+                },
+                frame_rate: sys::MMAL_RATIONAL_T { num: f.frame_rate.0, den: f.frame_rate.1 },
+                par: sys::MMAL_RATIONAL_T { num: 1, den: 1 },
+                color_space: sys::MMAL_COLOR_SPACE_UNKNOWN,
+            });
+        }
     }
 
     /// Copies the whole format (extradata excepted) from `other`.
     pub(crate) fn copy_format_from(self, other: PortPtr) {
-        let (src, src_es) = {
-            let o = other.port();
-            (o.format, o.es)
-        };
-        let p = self.port_mut();
-        p.format.type_ = src.type_;
-        p.format.encoding = src.encoding;
-        p.format.encoding_variant = src.encoding_variant;
-        p.format.bitrate = src.bitrate;
-        p.format.flags = src.flags;
-        p.es = src_es;
+        // SAFETY: both live (see `boxed`); field by field, as in
+        // `write_format`.
+        unsafe {
+            port_field!(self, format.type_).write(port_field!(other, format.type_).read());
+            port_field!(self, format.encoding).write(port_field!(other, format.encoding).read());
+            port_field!(self, format.encoding_variant).write(port_field!(other, format.encoding_variant).read());
+            port_field!(self, format.bitrate).write(port_field!(other, format.bitrate).read());
+            port_field!(self, format.flags).write(port_field!(other, format.flags).read());
+            port_field!(self, es).write(port_field!(other, es).read());
+        }
     }
 
     pub(crate) fn set_requirements(self, num_min: u32, size_min: u32, num_recommended: u32, size_recommended: u32) {
-        let raw = &mut self.port_mut().raw;
-        raw.buffer_num_min = num_min;
-        raw.buffer_size_min = size_min;
-        raw.buffer_num_recommended = num_recommended;
-        raw.buffer_size_recommended = size_recommended;
-        raw.buffer_num = raw.buffer_num.max(num_min);
-        raw.buffer_size = raw.buffer_size.max(size_min);
+        // SAFETY: live (see `boxed`); field by field, on a call that
+        // configures the port.
+        unsafe {
+            port_field!(self, raw.buffer_num_min).write(num_min);
+            port_field!(self, raw.buffer_size_min).write(size_min);
+            port_field!(self, raw.buffer_num_recommended).write(num_recommended);
+            port_field!(self, raw.buffer_size_recommended).write(size_recommended);
+            let num = port_field!(self, raw.buffer_num);
+            num.write(num.read().max(num_min));
+            let size = port_field!(self, raw.buffer_size);
+            size.write(size.read().max(size_min));
+        }
     }
 
     /// Sets `buffer_num` and `buffer_size` (a connection does, on enable).
     pub(crate) fn set_buffers(self, num: u32, size: u32) {
-        let raw = &mut self.port_mut().raw;
-        raw.buffer_num = num;
-        raw.buffer_size = size;
+        // SAFETY: as in `set_requirements`.
+        unsafe {
+            port_field!(self, raw.buffer_num).write(num);
+            port_field!(self, raw.buffer_size).write(size);
+        }
     }
 
     /// What `mmal_connection_enable` does to each port unless told to keep
     /// its buffer requirements: the recommended values, where non-zero.
     pub(crate) fn use_recommended_buffers(self) {
-        let raw = &mut self.port_mut().raw;
-        if raw.buffer_num_recommended != 0 {
-            raw.buffer_num = raw.buffer_num_recommended;
-        }
-        if raw.buffer_size_recommended != 0 {
-            raw.buffer_size = raw.buffer_size_recommended;
+        let (_, _, num, size) = self.recommended();
+        self.set_buffers(
+            if num != 0 { num } else { self.buffers().0 },
+            if size != 0 { size } else { self.buffers().1 },
+        );
+    }
+
+    /// `(buffer_num_min, buffer_size_min, buffer_num_recommended,
+    /// buffer_size_recommended)`.
+    fn recommended(self) -> (u32, u32, u32, u32) {
+        // SAFETY: live (see `boxed`); plain reads of single fields.
+        unsafe {
+            (
+                port_field!(self, raw.buffer_num_min).read(),
+                port_field!(self, raw.buffer_size_min).read(),
+                port_field!(self, raw.buffer_num_recommended).read(),
+                port_field!(self, raw.buffer_size_recommended).read(),
+            )
         }
     }
 
     /// Points `userdata` at `data` (a connection does, on create).
     pub(crate) fn set_userdata(self, data: *mut std::ffi::c_void) {
-        self.port_mut().raw.userdata = data.cast();
+        // SAFETY: live (see `boxed`); a single field.
+        unsafe { port_field!(self, raw.userdata).write(data.cast()) };
+    }
+
+    /// The port's `userdata`, as the client or a connection set it.
+    pub(crate) fn userdata(self) -> *mut std::ffi::c_void {
+        // SAFETY: as in `set_userdata`.
+        unsafe { port_field!(self, raw.userdata).read().cast() }
+    }
+
+    /// `MMAL_PORT_CAPABILITY_*` bits.
+    pub(crate) fn capabilities(self) -> u32 {
+        // SAFETY: live (see `boxed`); a single field.
+        unsafe { port_field!(self, raw.capabilities).read() }
     }
 
     /// `(buffer_num, buffer_size)` as the client set them, and the minimums.
-    /// `MMAL_PORT_CAPABILITY_*` bits.
-    pub(crate) fn capabilities(self) -> u32 {
-        self.port().raw.capabilities
-    }
-
     pub(crate) fn buffers(self) -> (u32, u32, u32, u32) {
-        let raw = &self.port().raw;
-        (raw.buffer_num, raw.buffer_size, raw.buffer_num_min, raw.buffer_size_min)
+        let (num_min, size_min, _, _) = self.recommended();
+        // SAFETY: live (see `boxed`); plain reads of single fields.
+        let (num, size) =
+            unsafe { (port_field!(self, raw.buffer_num).read(), port_field!(self, raw.buffer_size).read()) };
+        (num, size, num_min, size_min)
     }
 
     pub(crate) fn name(&self) -> &str {
-        self.port().name.to_str().unwrap_or("?")
+        // SAFETY: live (see `boxed`); the name is fixed at creation and
+        // only this field is borrowed.
+        let name = unsafe { &*ptr::addr_of!((*self.boxed()).name) };
+        name.to_str().unwrap_or("?")
     }
 
     /// Calls the client's callback.
@@ -942,6 +1325,8 @@ pub(crate) struct ComponentBox {
     name: CString,
     refs: AtomicU32,
     pub(crate) shared: Arc<Shared>,
+    /// Pins on its memory (see "Live objects").
+    pins: AtomicUsize,
 }
 
 /// A live component.
@@ -985,6 +1370,7 @@ impl ComponentPtr {
             name: CString::new(name).unwrap_or_default(),
             refs: AtomicU32::new(1),
             shared,
+            pins: AtomicUsize::new(1),
         });
         let raw_component: *mut sys::MMAL_COMPONENT_T = &mut component.raw;
         let ComponentBox { raw, ports, input_ptrs, output_ptrs, all_ptrs, name, .. } = &mut *component;
@@ -1012,31 +1398,46 @@ impl ComponentPtr {
         raw.port_num = all_ptrs.len() as u32;
         raw.port = all_ptrs.as_mut_ptr();
         raw.id = id;
+        let mut entries = vec![(raw_component as usize, Kind::Component)];
+        entries.extend(all_ptrs.iter().map(|&p| (p as usize, Kind::Port)));
         COMPONENTS.fetch_add(1, Ordering::SeqCst);
-        ComponentPtr(NonNull::from(Box::leak(component)))
+        let component = NonNull::from(Box::leak(component));
+        list(&entries, Owner::Component(component));
+        ComponentPtr(component)
     }
 
-    pub(crate) fn from_raw(raw: *mut sys::MMAL_COMPONENT_T) -> Option<ComponentPtr> {
-        NonNull::new(raw.cast::<ComponentBox>()).map(ComponentPtr)
+    /// The live component behind a client's pointer, pinned while the
+    /// answer lives; `None`, logged as `func`, for any other pointer.
+    pub(crate) fn live(raw: *mut sys::MMAL_COMPONENT_T, func: &str) -> Option<Live<ComponentPtr>> {
+        let pin = pin(raw.cast(), func, "component", |k| k == Kind::Component)?;
+        Some(Live { ptr: ComponentPtr(NonNull::new(raw.cast())?), _pin: pin })
     }
 
     pub(crate) fn as_raw(self) -> *mut sys::MMAL_COMPONENT_T {
         self.0.as_ptr().cast()
     }
 
-    fn component(&self) -> &ComponentBox {
-        // SAFETY: a `ComponentPtr` exists only for components not yet
-        // destroyed.
-        unsafe { self.0.as_ref() }
-    }
+    // The box's fields are reached one at a time, never through a
+    // reference to the whole of it (the client writes the public struct,
+    // e.g. its `userdata`, from its own threads). A `ComponentPtr` is used
+    // only while the component is live (pinned by a C call, or held by the
+    // component's own code).
 
     pub(crate) fn shared(self) -> Arc<Shared> {
-        self.component().shared.clone()
+        // SAFETY: live (see above); `shared` is fixed at creation.
+        unsafe { (*ptr::addr_of!((*self.0.as_ptr()).shared)).clone() }
     }
 
     /// Every port, control first.
     pub(crate) fn ports(self) -> Vec<PortPtr> {
-        self.component().all_ptrs.iter().filter_map(|&p| PortPtr::from_raw(p)).collect()
+        // SAFETY: live (see above); the list is fixed at creation.
+        let all = unsafe { &*ptr::addr_of!((*self.0.as_ptr()).all_ptrs) };
+        all.iter().filter_map(|&p| PortPtr::from_raw(p)).collect()
+    }
+
+    fn refs(&self) -> &AtomicU32 {
+        // SAFETY: live (see above); the count is atomic.
+        unsafe { &*ptr::addr_of!((*self.0.as_ptr()).refs) }
     }
 
     pub(crate) fn set_enabled(self, on: bool) {
@@ -1046,20 +1447,36 @@ impl ComponentPtr {
     }
 
     pub(crate) fn acquire(self) {
-        self.component().refs.fetch_add(1, Ordering::AcqRel);
+        self.refs().fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Drops one reference; `true` if it was the last.
-    pub(crate) fn release(self) -> bool {
-        self.component().refs.fetch_sub(1, Ordering::AcqRel) == 1
+    /// Drops one reference: `Some(true)` if it was the last, `None` if
+    /// there was none left (a component being destroyed).
+    pub(crate) fn release(self) -> Option<bool> {
+        let refs = self.refs();
+        let mut n = refs.load(Ordering::Acquire);
+        loop {
+            if n == 0 {
+                return None;
+            }
+            match refs.compare_exchange(n, n - 1, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return Some(n == 1),
+                Err(now) => n = now,
+            }
+        }
     }
 
-    /// Frees the component's memory; its worker must have stopped.
+    /// Frees the component's memory (once no C call still uses it: see
+    /// "Live objects"); its worker must have stopped. Its ports are
+    /// refused from now on. A component freed already is left alone.
     pub(crate) fn free(self) {
-        // SAFETY: leaked from a box in `create`, freed once, after the last
-        // reference.
-        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
-        COMPONENTS.fetch_sub(1, Ordering::SeqCst);
+        let Some(_pin) = pin(self.as_raw().cast(), "mmal_component_destroy", "component", |k| k == Kind::Component)
+        else {
+            return;
+        };
+        let mut addrs = vec![self.as_raw() as usize];
+        addrs.extend(self.ports().iter().map(|p| p.as_raw() as usize));
+        unlist(&addrs);
     }
 }
 
@@ -1078,18 +1495,28 @@ pub(crate) struct ConnectionBox {
     /// Through the client: the buffers the output returned, for the client
     /// to pass on (`raw.queue` points here).
     queue: Box<QueueBox>,
+    /// Pins on its memory (see "Live objects").
+    pins: AtomicUsize,
 }
 
-// SAFETY: the connection's fields are written by the client's calls
-// (create, enable, disable, destroy) and read by the workers' callbacks
-// only while it is enabled; `is_enabled` is accessed atomically and the
-// queue has its own lock.
+// SAFETY: the connection's fields are reached one at a time through raw
+// pointers, never a reference to the whole struct (the client writes its
+// `callback` and `user_data` from its own threads): `is_enabled` and the
+// counts atomically; `pool` written only by the client's calls (create,
+// enable, destroy); the rest fixed at creation; the queue has its own lock.
 unsafe impl Send for ConnectionPtr {}
 // SAFETY: as above.
 unsafe impl Sync for ConnectionPtr {}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ConnectionPtr(NonNull<ConnectionBox>);
+
+/// A field of the connection's box, by raw pointer.
+macro_rules! conn_field {
+    ($c:expr, $($field:tt)+) => {
+        ptr::addr_of_mut!((*$c.0.as_ptr()).$($field)+)
+    };
+}
 
 impl ConnectionPtr {
     pub(crate) fn create(out: PortPtr, input: PortPtr, flags: u32, connects: bool) -> ConnectionPtr {
@@ -1100,63 +1527,105 @@ impl ConnectionPtr {
             connects,
             refs: AtomicU32::new(1),
             queue: Box::new(QueueBox::with_capacity(8)),
+            pins: AtomicUsize::new(1),
         });
         c.raw.name = c.name.as_ptr();
         if flags & sys::MMAL_CONNECTION_FLAG_TUNNELLING == 0 {
             c.raw.queue = (&mut *c.queue as *mut QueueBox).cast();
         }
+        let queue_addr = &*c.queue as *const QueueBox as usize;
         CONNECTIONS.fetch_add(1, Ordering::SeqCst);
-        ConnectionPtr(NonNull::from(Box::leak(c)))
+        let c = NonNull::from(Box::leak(c));
+        list(
+            &[(c.as_ptr() as usize, Kind::Connection), (queue_addr, Kind::Queue { client: false })],
+            Owner::Connection(c),
+        );
+        ConnectionPtr(c)
     }
 
-    pub(crate) fn from_raw(raw: *mut sys::MMAL_CONNECTION_T) -> Option<ConnectionPtr> {
-        NonNull::new(raw.cast::<ConnectionBox>()).map(ConnectionPtr)
+    /// The live connection behind a client's pointer, pinned while the
+    /// answer lives; `None`, logged as `func`, for any other pointer.
+    pub(crate) fn live(raw: *mut sys::MMAL_CONNECTION_T, func: &str) -> Option<Live<ConnectionPtr>> {
+        let pin = pin(raw.cast(), func, "connection", |k| k == Kind::Connection)?;
+        Some(Live { ptr: ConnectionPtr(NonNull::new(raw.cast())?), _pin: pin })
     }
 
     pub(crate) fn as_raw(self) -> *mut sys::MMAL_CONNECTION_T {
         self.0.as_ptr().cast()
     }
 
-    fn raw(&self) -> &sys::MMAL_CONNECTION_T {
-        // SAFETY: a `ConnectionPtr` exists only for live connections.
-        unsafe { &self.0.as_ref().raw }
-    }
+    // A `ConnectionPtr` is used only while the connection is live (pinned
+    // by a C call, or held by the code that created it until it frees it).
 
     pub(crate) fn ports(self) -> Option<(PortPtr, PortPtr)> {
-        Some((PortPtr::from_raw(self.raw().out)?, PortPtr::from_raw(self.raw().in_)?))
+        // SAFETY: live (see above); the port pointers are fixed at creation.
+        let (out, input) = unsafe { (conn_field!(self, raw.out).read(), conn_field!(self, raw.in_).read()) };
+        Some((PortPtr::from_raw(out)?, PortPtr::from_raw(input)?))
+    }
+
+    fn enabled_field(&self) -> &AtomicU32 {
+        // SAFETY: live (see above); clients may read the field from other
+        // threads, so it is accessed only atomically.
+        unsafe { AtomicU32::from_ptr(conn_field!(self, raw.is_enabled)) }
     }
 
     pub(crate) fn is_enabled(self) -> bool {
-        // SAFETY: as in `set_enabled`.
-        unsafe { AtomicU32::from_ptr(ptr::addr_of_mut!((*self.0.as_ptr()).raw.is_enabled)) }.load(Ordering::Acquire)
-            != 0
+        self.enabled_field().load(Ordering::Acquire) != 0
     }
 
     pub(crate) fn flags(self) -> u32 {
-        self.raw().flags
+        // SAFETY: live (see above); fixed at creation.
+        unsafe { conn_field!(self, raw.flags).read() }
     }
 
     pub(crate) fn connects(self) -> bool {
-        // SAFETY: as in `raw`.
-        unsafe { self.0.as_ref().connects }
+        // SAFETY: live (see above); fixed at creation.
+        unsafe { conn_field!(self, connects).read() }
     }
 
     pub(crate) fn set_enabled(self, on: bool) {
-        // SAFETY: live (see `raw`); clients may read the field from other
-        // threads, so it is written atomically.
-        let field = unsafe { AtomicU32::from_ptr(ptr::addr_of_mut!((*self.0.as_ptr()).raw.is_enabled)) };
-        field.store(on as u32, Ordering::Release);
+        self.enabled_field().store(on as u32, Ordering::Release);
+    }
+
+    fn refs(&self) -> &AtomicU32 {
+        // SAFETY: live (see above); the count is atomic.
+        unsafe { &*conn_field!(self, refs) }
     }
 
     pub(crate) fn acquire(self) {
-        // SAFETY: as in `raw`.
-        unsafe { self.0.as_ref() }.refs.fetch_add(1, Ordering::AcqRel);
+        self.refs().fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Drops one reference; `true` if it was the last.
-    pub(crate) fn release(self) -> bool {
-        // SAFETY: as in `raw`.
-        unsafe { self.0.as_ref() }.refs.fetch_sub(1, Ordering::AcqRel) == 1
+    /// Drops one reference unless it is the last: `Ok(())` if dropped,
+    /// `Err(true)` if the caller holds the last one (which stays, for the
+    /// caller to destroy with [`drop_last`](Self::drop_last)), `Err(false)`
+    /// if none is left (a connection being destroyed).
+    pub(crate) fn release_unless_last(self) -> Result<(), bool> {
+        let refs = self.refs();
+        let mut n = refs.load(Ordering::Acquire);
+        loop {
+            match n {
+                0 => return Err(false),
+                1 => return Err(true),
+                _ => match refs.compare_exchange(n, n - 1, Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => return Ok(()),
+                    Err(now) => n = now,
+                },
+            }
+        }
+    }
+
+    /// Drops the last reference: `false` if it was not the last any more
+    /// (another thread acquired one meanwhile; then one is dropped, as by
+    /// [`release_unless_last`](Self::release_unless_last), or none was left).
+    pub(crate) fn drop_last(self) -> bool {
+        match self.refs().compare_exchange(1, 0, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => true,
+            Err(_) => {
+                let _ = self.release_unless_last();
+                false
+            }
+        }
     }
 
     /// Whether buffers pass through the client (no tunnel).
@@ -1166,48 +1635,59 @@ impl ConnectionPtr {
 
     /// The buffers the output returned, waiting for the client.
     pub(crate) fn queue(&self) -> &QueueBox {
-        // SAFETY: as in `raw`.
-        unsafe { &self.0.as_ref().queue }
+        // SAFETY: live (see above); the queue box is fixed at creation and
+        // shared through its lock.
+        unsafe { &**conn_field!(self, queue) }
     }
 
     /// The pool of a connection through the client.
     pub(crate) fn pool(self) -> Option<PoolPtr> {
-        PoolPtr::from_raw(self.raw().pool)
+        // SAFETY: live (see above); written only by the client's calls.
+        PoolPtr::from_raw(unsafe { conn_field!(self, raw.pool).read() })
     }
 
     /// Replaces the pool (`None` to take it away); returns the old one.
     pub(crate) fn set_pool(self, pool: Option<PoolPtr>) -> Option<PoolPtr> {
         let old = self.pool();
-        // SAFETY: live (see `raw`); written only by the client's calls,
+        // SAFETY: live (see above); written only by the client's calls,
         // while no buffer of the connection is in flight.
-        unsafe { (*self.0.as_ptr()).raw.pool = pool.map_or(ptr::null_mut(), PoolPtr::as_raw) };
+        unsafe { conn_field!(self, raw.pool).write(pool.map_or(ptr::null_mut(), PoolPtr::as_raw)) };
         old
     }
 
     /// Calls the client's connection callback, if it set one.
     pub(crate) fn notify(self) {
-        if let Some(cb) = self.raw().callback {
+        // SAFETY: live (see above); the client sets the callback before it
+        // enables the connection (libmmal's contract).
+        if let Some(cb) = unsafe { conn_field!(self, raw.callback).read() } {
             // SAFETY: a callback of libmmal's type, which the client set
             // for this connection, given the connection.
             unsafe { cb(self.as_raw()) };
         }
     }
 
+    /// Frees the connection (once no C call still uses it: see "Live
+    /// objects"). A connection freed already is left alone.
     pub(crate) fn free(self) {
-        // SAFETY: leaked from a box in `create`, freed once.
-        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
-        CONNECTIONS.fetch_sub(1, Ordering::SeqCst);
+        let Some(_pin) = pin(self.as_raw().cast(), "mmal_connection_destroy", "connection", |k| k == Kind::Connection)
+        else {
+            return;
+        };
+        let queue = self.queue() as *const QueueBox as usize;
+        unlist(&[self.0.as_ptr() as usize, queue]);
     }
 }
 
 /// The callback a connection through the client puts on its output port:
-/// the buffer goes to the connection's queue, and the client is told.
+/// the buffer goes to the connection's queue, and the client is told. The
+/// connection is the port's `userdata`, which the client can also write:
+/// it is looked up among the live connections before it is used.
 pub(crate) unsafe extern "C" fn connection_output_cb(
     port: *mut sys::MMAL_PORT_T,
     buffer: *mut sys::MMAL_BUFFER_HEADER_T,
 ) {
     let (Some(port), Some(buffer)) = (PortPtr::from_raw(port), BufPtr::from_raw(buffer)) else { return };
-    let Some(c) = ConnectionPtr::from_raw(port.port().raw.userdata.cast()) else {
+    let Some(c) = ConnectionPtr::live(port.userdata().cast(), "mmal_connection (output callback)") else {
         buffer.release();
         return;
     };
@@ -1229,29 +1709,38 @@ pub(crate) unsafe extern "C" fn connection_input_cb(
 // ---------------------------------------------------------------------------
 // Event payloads that hold C structs
 
-/// Fills `buffer` with an `MMAL_EVENT_FORMAT_CHANGED` payload: the
-/// requirements, then a format and its video part, which the payload's
-/// format pointer points at. Returns the payload length, or `None` if the
-/// buffer is too small.
-pub(crate) fn write_format_changed(buffer: BufPtr, requirements: [u32; 4], format: &VideoFormat) -> Option<usize> {
+/// Where libmmal lays out a FORMAT_CHANGED payload (`mmal_events.c`): the
+/// event struct, the format right after it, its ES-specific part right
+/// after that, then any extradata. Returns the offsets of the format and
+/// the ES part, and the smallest length of such a payload.
+fn format_changed_layout() -> (usize, usize, usize) {
     use std::mem::size_of;
-    let head = size_of::<sys::MMAL_EVENT_FORMAT_CHANGED_T>();
-    let fmt_at = head.next_multiple_of(8);
-    let es_at = (fmt_at + size_of::<sys::MMAL_ES_FORMAT_T>()).next_multiple_of(8);
-    let len = es_at + size_of::<sys::MMAL_ES_SPECIFIC_FORMAT_T>();
+    let fmt_at = size_of::<sys::MMAL_EVENT_FORMAT_CHANGED_T>();
+    let es_at = fmt_at + size_of::<sys::MMAL_ES_FORMAT_T>();
+    (fmt_at, es_at, es_at + size_of::<sys::MMAL_ES_SPECIFIC_FORMAT_T>())
+}
+
+/// Fills `buffer` with an `MMAL_EVENT_FORMAT_CHANGED` payload laid out as
+/// libmmal lays it out: the requirements, then a format and its video part,
+/// which the payload's pointers point at. Returns the payload length, or
+/// `None` if the buffer is too small.
+pub(crate) fn write_format_changed(buffer: BufPtr, requirements: [u32; 4], format: &VideoFormat) -> Option<usize> {
+    let (fmt_at, es_at, len) = format_changed_layout();
     if buffer.alloc_size() < len {
         return None;
     }
     buffer.with_payload(|bytes| {
+        debug_assert!(bytes.len() >= len);
         let base = bytes.as_mut_ptr();
-        // SAFETY: the payload holds `len` bytes (checked above); event
-        // pools are heap pools, whose payloads are 8-byte aligned, and the
-        // offsets are multiples of 8; the three structs do not overlap.
+        // SAFETY: the payload holds `len` bytes (checked above), so the
+        // three structs, at the offsets of `format_changed_layout`, lie
+        // inside it and do not overlap; they are written unaligned, as a
+        // payload may come from a client's allocator.
         unsafe {
             let es = base.add(es_at).cast::<sys::MMAL_ES_SPECIFIC_FORMAT_T>();
             let fmt = base.add(fmt_at).cast::<sys::MMAL_ES_FORMAT_T>();
             let head = base.cast::<sys::MMAL_EVENT_FORMAT_CHANGED_T>();
-            es.write(sys::MMAL_ES_SPECIFIC_FORMAT_T {
+            es.write_unaligned(sys::MMAL_ES_SPECIFIC_FORMAT_T {
                 video: sys::MMAL_VIDEO_FORMAT_T {
                     width: format.width,
                     height: format.height,
@@ -1266,14 +1755,15 @@ pub(crate) fn write_format_changed(buffer: BufPtr, requirements: [u32; 4], forma
                     color_space: 0,
                 },
             });
-            fmt.write(sys::MMAL_ES_FORMAT_T {
+            fmt.write_unaligned(sys::MMAL_ES_FORMAT_T {
                 type_: sys::MMAL_ES_TYPE_VIDEO,
                 encoding: format.encoding,
                 es,
                 flags: sys::MMAL_ES_FORMAT_FLAG_FRAMED,
+                extradata: base.add(len),
                 ..Default::default()
             });
-            head.write(sys::MMAL_EVENT_FORMAT_CHANGED_T {
+            head.write_unaligned(sys::MMAL_EVENT_FORMAT_CHANGED_T {
                 buffer_size_min: requirements[0],
                 buffer_num_min: requirements[1],
                 buffer_size_recommended: requirements[2],
@@ -1287,55 +1777,71 @@ pub(crate) fn write_format_changed(buffer: BufPtr, requirements: [u32; 4], forma
 
 /// The format and requirements (`buffer_num_min`, `buffer_size_min`,
 /// `buffer_num_recommended`, `buffer_size_recommended`) a FORMAT_CHANGED
-/// event carries, if it is one whose format lies in its own payload (as
-/// every event buffer of the software VideoCore's has it).
+/// event carries. As libmmal's `mmal_event_format_changed_get` does, the
+/// format is taken where libmmal lays it out (right after the event
+/// struct), whatever pointers the payload holds; the whole of it must lie
+/// within the payload (see [`format_changed_payload`]).
 pub(crate) fn read_format_changed(buffer: BufPtr) -> Option<(VideoFormat, [u32; 4])> {
-    use std::mem::size_of;
+    let (fmt_at, es_at, _) = format_changed_layout();
     let head = format_changed_payload(buffer);
     if head.is_null() {
         return None;
     }
-    buffer.with_payload(|bytes| {
-        let range = bytes.as_ptr_range();
-        let within = |p: *const u8, len: usize| {
-            let start = p as usize;
-            start >= range.start as usize && start.checked_add(len).is_some_and(|end| end <= range.end as usize)
-        };
-        // SAFETY: `head` points at the payload's start, which holds the
-        // event struct (checked by `format_changed_payload`); the format
-        // and its video part are read only once they are seen to lie
-        // within the payload, unaligned as they may be.
-        unsafe {
-            let event = head.read_unaligned();
-            let fmt = event.format;
-            if !within(fmt.cast(), size_of::<sys::MMAL_ES_FORMAT_T>()) {
-                return None;
-            }
-            let fmt = fmt.read_unaligned();
-            if !within(fmt.es.cast(), size_of::<sys::MMAL_VIDEO_FORMAT_T>()) {
-                return None;
-            }
-            let v = fmt.es.cast::<sys::MMAL_VIDEO_FORMAT_T>().read_unaligned();
-            let format = VideoFormat::from_c(fmt.encoding, &v);
-            Some((
-                format,
-                [
-                    event.buffer_num_min,
-                    event.buffer_size_min,
-                    event.buffer_num_recommended,
-                    event.buffer_size_recommended,
-                ],
-            ))
-        }
-    })
+    // SAFETY: `format_changed_payload` checked that the payload holds the
+    // event struct, the format and its ES part at the layout's offsets (and
+    // pointed the payload's pointers at them); each is read unaligned, as
+    // plain integers and pointers that are not followed.
+    let (event, fmt, v) = unsafe {
+        let base = head.cast::<u8>();
+        (
+            head.read_unaligned(),
+            base.add(fmt_at).cast::<sys::MMAL_ES_FORMAT_T>().read_unaligned(),
+            base.add(es_at).cast::<sys::MMAL_VIDEO_FORMAT_T>().read_unaligned(),
+        )
+    };
+    let format = VideoFormat::from_c(fmt.encoding, &v);
+    Some((
+        format,
+        [event.buffer_num_min, event.buffer_size_min, event.buffer_num_recommended, event.buffer_size_recommended],
+    ))
 }
 
-/// `mmal_event_format_changed_get`: the payload of a FORMAT_CHANGED event.
+/// `mmal_event_format_changed_get`: the payload of a FORMAT_CHANGED event,
+/// or null. As libmmal: the command must be FORMAT_CHANGED and `length` at
+/// least the event struct, a format and its ES part; the format pointer is
+/// then pointed at the format after the struct, the format's `es` at the
+/// ES part after it, and its extradata at the rest of `length`. Beyond
+/// libmmal (which trusts `length`): the payload must exist and hold
+/// `length` bytes, so that nothing is read or written past it.
 pub(crate) fn format_changed_payload(buffer: BufPtr) -> *mut sys::MMAL_EVENT_FORMAT_CHANGED_T {
-    if buffer.cmd() != sys::MMAL_EVENT_FORMAT_CHANGED
-        || buffer.length() < std::mem::size_of::<sys::MMAL_EVENT_FORMAT_CHANGED_T>()
-    {
+    let (fmt_at, es_at, min) = format_changed_layout();
+    let (length, alloc) = (buffer.length(), buffer.alloc_size());
+    if buffer.cmd() != sys::MMAL_EVENT_FORMAT_CHANGED || length < min {
         return ptr::null_mut();
     }
-    buffer.with_payload(|bytes| bytes.as_mut_ptr().cast())
+    if buffer.raw().data.is_null() || length > alloc {
+        log::error!(
+            "mmal_event_format_changed_get: the event's length ({length}) is more than its payload ({alloc} bytes)"
+        );
+        return ptr::null_mut();
+    }
+    buffer.with_payload(|bytes| {
+        if bytes.len() < length {
+            return ptr::null_mut();
+        }
+        let base = bytes.as_mut_ptr();
+        // SAFETY: the payload holds `length >= min` bytes (checked above),
+        // so the pointer fields written here, at the layout's offsets, lie
+        // inside it; the holder of the header owns the payload. Written
+        // unaligned: a client's payload may be anywhere.
+        unsafe {
+            let fmt = base.add(fmt_at).cast::<sys::MMAL_ES_FORMAT_T>();
+            let es = base.add(es_at);
+            ptr::addr_of_mut!((*base.cast::<sys::MMAL_EVENT_FORMAT_CHANGED_T>()).format).write_unaligned(fmt);
+            ptr::addr_of_mut!((*fmt).es).write_unaligned(es.cast());
+            ptr::addr_of_mut!((*fmt).extradata).write_unaligned(base.add(min));
+            ptr::addr_of_mut!((*fmt).extradata_size).write_unaligned((length - min) as u32);
+        }
+        base.cast()
+    })
 }

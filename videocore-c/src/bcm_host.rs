@@ -34,11 +34,33 @@
 //!   (property not found) and write nothing;
 //! * `vc_gencmd_until` returns 1 (timed out).
 //!
-//! Pointers are written only when they are not NULL. `vc_gencmd_send` and
-//! `vc_gencmd` take a printf-style format and arguments in C; they are
-//! defined here with their fixed parameters only, which a C caller passes
-//! where a function without variable arguments expects them, and the format
-//! is never read.
+//! Pointers are written only when they are not NULL.
+//!
+//! `vc_gencmd_send` and `vc_gencmd` are variadic in C (a printf-style
+//! format and its arguments). Stable Rust cannot define a C-variadic
+//! function, and a C file built by a build script would bring a C compiler
+//! into every build of the crate for two functions that fail. They are
+//! defined here without the variable part, with their fixed parameters
+//! only, and never read the format nor anything after it. That is
+//! ABI-compatible with a caller that sees the variadic prototype, on every
+//! target the library is built for:
+//!
+//! * x86_64 (System V): a variadic call passes its fixed arguments in the
+//!   same registers as a plain call (here `rdi`, `esi`, `rdx`), the rest in
+//!   the following registers and on the stack, which the caller pops; it
+//!   also sets `al` to the number of vector registers used, which only a
+//!   variadic callee's prologue reads and a plain callee ignores;
+//! * armv7 (AAPCS, hard-float): a variadic call uses the base standard,
+//!   which differs from the hard-float one only for floating-point
+//!   arguments (core registers instead of VFP ones); the fixed parameters
+//!   here are pointers and integers, in `r0`-`r2` either way, and the
+//!   caller owns the stack;
+//! * aarch64 (AAPCS64 on Linux): variadic arguments are passed as named
+//!   ones; the fixed ones are in `x0`-`x2` either way.
+//!
+//! The return value is in the usual register in every case.
+//! `tests/c/careless.c` calls both with a format and arguments (an integer,
+//! a string, a double) against the built library.
 
 use std::ffi::{c_char, c_int, c_void};
 
@@ -333,7 +355,8 @@ stubs! {
     fn vc_gencmd_init() -> c_int = 0;
     /// `vc_gencmd_stop`: nothing to stop.
     fn vc_gencmd_stop();
-    /// `vc_gencmd_send`: no general-command service; -1.
+    /// `vc_gencmd_send`: no general-command service; -1. Variadic in C;
+    /// defined with its fixed parameter only (see the module's notes).
     fn vc_gencmd_send(_format: *const c_char) -> c_int = FAILED;
     /// `vc_gencmd_string_property`: 0 (not found); `value` and `length` untouched.
     fn vc_gencmd_string_property(
@@ -368,7 +391,9 @@ pub unsafe extern "C" fn vc_gencmd_read_response(response: *mut c_char, maxlen: 
 }
 
 /// `vc_gencmd`: no general-command service; -1, with an empty string in
-/// `response` when it has room for one. The format is not read.
+/// `response` when it has room for one. Variadic in C; defined with its
+/// fixed parameters only, and the format is not read (see the module's
+/// notes on why that is ABI-compatible).
 ///
 /// # Safety
 ///

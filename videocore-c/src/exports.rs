@@ -1,10 +1,22 @@
 //! The exported functions. Each libmmal entry forwards to the software
 //! VideoCore's table, which checks its arguments as libmmal does and never
-//! lets a panic cross into C.
+//! lets a panic cross into C. The `videocore_emu_*` hooks and the init
+//! functions run under [`hook`], which turns a panic into an error value
+//! (a panic that reached C would abort the caller's process).
 #![allow(unsafe_code)]
 
 use std::ffi::{c_char, c_int, c_uint, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Runs the body of the exported function `name`, answering `fallback`
+/// (and a message) if it panics.
+fn hook<T>(name: &str, fallback: T, f: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        log::error!("{name}: the software VideoCore panicked");
+        fallback
+    })
+}
 
 use mmal_emu::{CameraFault, Pacing, Scene, Sensor, TestEvent};
 use mmal_sys as sys;
@@ -19,10 +31,12 @@ use mmal_sys as sys;
 static AT_LOAD: extern "C" fn() = at_load;
 
 extern "C" fn at_load() {
-    crate::logger::install();
-    if let Err(e) = vcsm::ServiceManager::emulated() {
-        log::error!("the software VideoCore's memory: {e}");
-    }
+    hook("the software VideoCore's constructor", (), || {
+        crate::logger::install();
+        if let Err(e) = vcsm::ServiceManager::emulated() {
+            log::error!("the software VideoCore's memory: {e}");
+        }
+    });
 }
 
 /// Exports `name(args) -> ret` forwarding to the table entry `field`.
@@ -75,16 +89,32 @@ static INIT_CALLS: [AtomicU32; 2] = [AtomicU32::new(0), AtomicU32::new(0)];
 /// the VideoCore's VCHIQ device is missing: `VIDEOCORE_EMU_VCHIQ=missing`.
 const VCHIQ_VAR: &str = "VIDEOCORE_EMU_VCHIQ";
 
+// Init after a failed init. Userland's `mmal_vc_init` counts its
+// successful calls (each paired with an `mmal_vc_deinit`) and marks itself
+// initialised only once VCHIQ is open and the service connected; a failure
+// tears down what it had set up, so the next call starts over. Its
+// `bcm_host_init` runs once per process (a static flag) and exits the
+// process if VCHIQ cannot be opened. The software VideoCore has nothing to
+// open: neither function holds any state but the call counters, so a
+// failed `mmal_vc_init` leaves nothing half done, and calling it again
+// simply tries again (succeeding once `VIDEOCORE_EMU_VCHIQ` no longer says
+// `missing`), as userland's does; `bcm_host_init` cannot fail, and running
+// it again is harmless, as userland's second call is.
+
 /// `mmal_vc_init` (libmmal_vc_client): the software VideoCore needs no VCHIQ
 /// connection, so this succeeds, unless `VIDEOCORE_EMU_VCHIQ=missing`, when
-/// it fails with `MMAL_EIO` as on a machine without `/dev/vchiq`.
+/// it fails with `MMAL_EIO` as on a machine without `/dev/vchiq`; it can be
+/// called again after a failure (see above).
 #[no_mangle]
 pub extern "C" fn mmal_vc_init() -> sys::MMAL_STATUS_T {
-    INIT_CALLS[1].fetch_add(1, Ordering::SeqCst);
-    if std::env::var(VCHIQ_VAR).is_ok_and(|v| v == "missing") {
-        return sys::MMAL_EIO;
-    }
-    sys::MMAL_SUCCESS
+    hook("mmal_vc_init", sys::MMAL_EIO, || {
+        INIT_CALLS[1].fetch_add(1, Ordering::SeqCst);
+        if std::env::var(VCHIQ_VAR).is_ok_and(|v| v == "missing") {
+            log::error!("mmal_vc_init: no VCHIQ ({VCHIQ_VAR}=missing)");
+            return sys::MMAL_EIO;
+        }
+        sys::MMAL_SUCCESS
+    })
 }
 
 /// `mmal_vc_deinit`: nothing to undo.
@@ -109,7 +139,8 @@ pub unsafe extern "C" fn videocore_emu_init_calls(out: *mut u32) {
         return;
     }
     let values = [0, 1].map(|i| INIT_CALLS[i].load(Ordering::SeqCst));
-    // SAFETY: the caller passes room for two u32s (checked non-null).
+    // SAFETY: the caller passes room for two u32s (checked non-null); no
+    // Rust code that could panic runs here.
     unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), out, values.len()) };
 }
 
@@ -117,7 +148,7 @@ pub unsafe extern "C" fn videocore_emu_init_calls(out: *mut u32) {
 /// `MMAL_EIO` (see `mmal_emu::fail_next_port_disable`).
 #[no_mangle]
 pub extern "C" fn videocore_emu_fail_next_port_disable() {
-    mmal_emu::fail_next_port_disable();
+    hook("videocore_emu_fail_next_port_disable", (), mmal_emu::fail_next_port_disable);
 }
 
 /// `bcm_host_deinit`.
@@ -143,7 +174,7 @@ pub unsafe extern "C" fn videocore_emu_usage(out: *mut u64) {
     if out.is_null() {
         return;
     }
-    let u = mmal_emu::usage();
+    let Some(u) = hook("videocore_emu_usage", None, || Some(mmal_emu::usage())) else { return };
     let values = [u.components, u.threads, u.pools, u.connections].map(|v| v as u64);
     // SAFETY: the caller passes room for four u64s (checked non-null).
     unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), out, values.len()) };
@@ -168,15 +199,17 @@ unsafe fn optional_str<'a>(text: *const c_char) -> Option<std::borrow::Cow<'a, s
 /// `name` is NULL or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn videocore_emu_set_sensor(name: *const c_char) -> c_int {
-    // SAFETY: as the caller promises.
-    match unsafe { optional_str(name) } {
-        None => mmal_emu::set_sensor(None),
-        Some(name) => match Sensor::from_name(&name) {
-            Some(sensor) => mmal_emu::set_sensor(Some(sensor)),
-            None => return -1,
-        },
-    }
-    0
+    hook("videocore_emu_set_sensor", -1, || {
+        // SAFETY: as the caller promises.
+        match unsafe { optional_str(name) } {
+            None => mmal_emu::set_sensor(None),
+            Some(name) => match Sensor::from_name(&name) {
+                Some(sensor) => mmal_emu::set_sensor(Some(sensor)),
+                None => return -1,
+            },
+        }
+        0
+    })
 }
 
 /// Sets the scene as `VIDEOCORE_EMU_SCENE` would (`chart`, `flat`, or an
@@ -188,26 +221,30 @@ pub unsafe extern "C" fn videocore_emu_set_sensor(name: *const c_char) -> c_int 
 /// `value` is NULL or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn videocore_emu_set_scene(value: *const c_char) -> c_int {
-    // SAFETY: as the caller promises.
-    match unsafe { optional_str(value) } {
-        None => mmal_emu::set_scene(None),
-        Some(value) => match Scene::from_env_value(&value) {
-            Ok(scene) => mmal_emu::set_scene(Some(scene)),
-            Err(_) => return -1,
-        },
-    }
-    0
+    hook("videocore_emu_set_scene", -1, || {
+        // SAFETY: as the caller promises.
+        match unsafe { optional_str(value) } {
+            None => mmal_emu::set_scene(None),
+            Some(value) => match Scene::from_env_value(&value) {
+                Ok(scene) => mmal_emu::set_scene(Some(scene)),
+                Err(_) => return -1,
+            },
+        }
+        0
+    })
 }
 
 /// Injects a camera fault: 0 none, 1 disabled, 2 missing; any other value
 /// goes back to `VIDEOCORE_EMU_CAMERA`.
 #[no_mangle]
 pub extern "C" fn videocore_emu_set_camera_fault(fault: c_int) {
-    mmal_emu::set_camera_fault(match fault {
-        0 => Some(None),
-        1 => Some(Some(CameraFault::Disabled)),
-        2 => Some(Some(CameraFault::Missing)),
-        _ => None,
+    hook("videocore_emu_set_camera_fault", (), || {
+        mmal_emu::set_camera_fault(match fault {
+            0 => Some(None),
+            1 => Some(Some(CameraFault::Disabled)),
+            2 => Some(Some(CameraFault::Missing)),
+            _ => None,
+        })
     });
 }
 
@@ -222,8 +259,10 @@ pub unsafe extern "C" fn videocore_emu_vcsm_usage(out: *mut u64) {
     if out.is_null() {
         return;
     }
-    let stats = vcsm::ServiceManager::emulated().map(|m| m.stats());
-    let (blocks, bytes) = stats.map_or((0, 0), |s| (s.live_allocations, s.live_bytes));
+    let (blocks, bytes) = hook("videocore_emu_vcsm_usage", (0, 0), || {
+        let stats = vcsm::ServiceManager::emulated().map(|m| m.stats());
+        stats.map_or((0, 0), |s| (s.live_allocations, s.live_bytes))
+    });
     // SAFETY: the caller passes room for two values (checked non-null).
     unsafe {
         out.write(blocks);
@@ -235,7 +274,9 @@ pub unsafe extern "C" fn videocore_emu_vcsm_usage(out: *mut u64) {
 /// come back.
 #[no_mangle]
 pub extern "C" fn videocore_emu_set_pacing(unlimited: c_int) {
-    mmal_emu::set_pacing(if unlimited == 0 { Pacing::FrameRate } else { Pacing::Unlimited });
+    hook("videocore_emu_set_pacing", (), || {
+        mmal_emu::set_pacing(if unlimited == 0 { Pacing::FrameRate } else { Pacing::Unlimited })
+    });
 }
 
 /// Posts an event on the control port of the component with `id`: `kind` 0
@@ -244,13 +285,15 @@ pub extern "C" fn videocore_emu_set_pacing(unlimited: c_int) {
 /// no such component or kind.
 #[no_mangle]
 pub extern "C" fn videocore_emu_post_event(id: u32, kind: u32, a: u32, b: u32) -> c_int {
-    let event = match kind {
-        0 => TestEvent::Error(a),
-        1 => TestEvent::EndOfStream { port_type: a, port_index: b },
-        2 => TestEvent::FormatChanged { output: a },
-        _ => return 0,
-    };
-    c_int::from(mmal_emu::post_event(id, event))
+    hook("videocore_emu_post_event", 0, || {
+        let event = match kind {
+            0 => TestEvent::Error(a),
+            1 => TestEvent::EndOfStream { port_type: a, port_index: b },
+            2 => TestEvent::FormatChanged { output: a },
+            _ => return 0,
+        };
+        c_int::from(mmal_emu::post_event(id, event))
+    })
 }
 
 /// Has the component with `id` set the format of its output `output` to
@@ -266,5 +309,7 @@ pub extern "C" fn videocore_emu_change_output_format(
     width: u32,
     height: u32,
 ) -> c_int {
-    c_int::from(mmal_emu::post_event(id, TestEvent::OutputFormatChanged { output, encoding, width, height }))
+    hook("videocore_emu_change_output_format", 0, || {
+        c_int::from(mmal_emu::post_event(id, TestEvent::OutputFormatChanged { output, encoding, width, height }))
+    })
 }

@@ -1082,8 +1082,8 @@ pub unsafe extern "C" fn mmal_util_get_core_port_stats(
 ///
 /// # Safety
 ///
-/// `component` is NULL or a live component, whose port lists hold as many
-/// ports as their counts say.
+/// None beyond libmmal's: a component that is not a live one of this
+/// library (destroyed, say) is NULL, and logged.
 #[no_mangle]
 pub unsafe extern "C" fn mmal_util_get_port(
     component: *mut sys::MMAL_COMPONENT_T,
@@ -1093,21 +1093,30 @@ pub unsafe extern "C" fn mmal_util_get_port(
     if component.is_null() {
         return ptr::null_mut();
     }
-    // SAFETY: `component` is live (the caller's promise; checked non-null).
-    let c = unsafe { component.read() };
-    let (count, list) = match port_type {
-        sys::MMAL_PORT_TYPE_INPUT => (c.input_num, c.input),
-        sys::MMAL_PORT_TYPE_OUTPUT => (c.output_num, c.output),
-        sys::MMAL_PORT_TYPE_CLOCK => (c.clock_num, c.clock),
-        sys::MMAL_PORT_TYPE_CONTROL => return if index == 0 { c.control } else { ptr::null_mut() },
-        _ => return ptr::null_mut(),
-    };
-    if index >= count || list.is_null() {
-        return ptr::null_mut();
-    }
-    // SAFETY: the list holds `count` port pointers (the caller's promise)
-    // and `index < count`.
-    unsafe { list.add(index as usize).read() }
+    let found = mmal_emu::c_api::with_live_component(component, "mmal_util_get_port", || {
+        // SAFETY: `component` is a live component of this library (looked
+        // up, and kept live until this returns); its fields are read by
+        // value, one at a time.
+        let (count, list, control) = unsafe {
+            match port_type {
+                sys::MMAL_PORT_TYPE_INPUT => ((*component).input_num, (*component).input, ptr::null_mut()),
+                sys::MMAL_PORT_TYPE_OUTPUT => ((*component).output_num, (*component).output, ptr::null_mut()),
+                sys::MMAL_PORT_TYPE_CLOCK => ((*component).clock_num, (*component).clock, ptr::null_mut()),
+                sys::MMAL_PORT_TYPE_CONTROL => (0, ptr::null_mut(), (*component).control),
+                _ => return ptr::null_mut(),
+            }
+        };
+        if port_type == sys::MMAL_PORT_TYPE_CONTROL {
+            return if index == 0 { control } else { ptr::null_mut() };
+        }
+        if index >= count || list.is_null() {
+            return ptr::null_mut();
+        }
+        // SAFETY: the list holds `count` port pointers (this library made
+        // it so) and `index < count`.
+        unsafe { list.add(index as usize).read() }
+    });
+    found.unwrap_or(ptr::null_mut())
 }
 
 // ---------------------------------------------------------------------------
@@ -1201,7 +1210,22 @@ pub unsafe extern "C" fn mmal_log_dump_port(port: *mut sys::MMAL_PORT_T) {
         return;
     }
     quietly(|| {
-        // SAFETY: `port` is live (the caller's promise; checked non-null).
+        let _ = mmal_emu::c_api::with_live_port(port, "mmal_log_dump_port", || {
+            // SAFETY: a live port of this library (looked up, and kept live
+            // until this returns).
+            unsafe { dump_port(port) }
+        });
+    });
+}
+
+/// The work of [`mmal_log_dump_port`].
+///
+/// # Safety
+///
+/// `port` is a live port of this library.
+unsafe fn dump_port(port: *mut sys::MMAL_PORT_T) {
+    {
+        // SAFETY: `port` is live (the caller's promise).
         let p = unsafe { port.read() };
         let name = if p.name.is_null() {
             Cow::Borrowed("(null)")
@@ -1226,7 +1250,7 @@ pub unsafe extern "C" fn mmal_log_dump_port(port: *mut sys::MMAL_PORT_T) {
             p.buffer_size_min,
             p.buffer_alignment_min
         );
-    });
+    }
 }
 
 /// `mmal_log_dump_format`: describes `format` in the debug log (`log`
