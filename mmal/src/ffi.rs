@@ -133,10 +133,15 @@ static SINKS: Mutex<BTreeMap<usize, Arc<Sink>>> = Mutex::new(BTreeMap::new());
 /// a strong reference to its relay (and through it to both components).
 static RELAYS: Mutex<BTreeMap<usize, Arc<Relay>>> = Mutex::new(BTreeMap::new());
 
+/// How many components a thread can be marked inside at once: a
+/// connection's closure is inside two, and a callback that runs inside
+/// another (a provider calling back synchronously) adds its own.
+const MARKS: usize = 4;
+
 thread_local! {
-    /// The components whose callback this thread is running, if any (two
-    /// for a connection's closure: it runs inside both).
-    static IN_CALLBACK: Cell<[usize; 2]> = const { Cell::new([0; 2]) };
+    /// The components whose callbacks this thread is running, if any (0
+    /// for an empty slot).
+    static IN_CALLBACK: Cell<[usize; MARKS]> = const { Cell::new([0; MARKS]) };
 }
 
 /// Whether the current thread is inside a callback of `component`.
@@ -145,16 +150,27 @@ pub(crate) fn in_callback_of(component: RawComponent) -> bool {
     IN_CALLBACK.with(|c| c.get().contains(&component))
 }
 
-/// Marks this thread as running a callback of one or two components until
-/// dropped, when the previous mark comes back: also when the callback
-/// panics.
+/// Marks this thread as running a callback of one or two more components
+/// (those it is already inside stay marked) until dropped, when the
+/// previous marks come back: also when the callback panics.
 struct CallbackMark {
-    previous: [usize; 2],
+    previous: [usize; MARKS],
 }
 
 impl CallbackMark {
     fn new(components: [usize; 2]) -> CallbackMark {
-        CallbackMark { previous: IN_CALLBACK.with(|c| c.replace(components)) }
+        let previous = IN_CALLBACK.with(Cell::get);
+        let mut marks = previous;
+        for component in components.into_iter().filter(|&c| c != 0 && !previous.contains(&c)) {
+            match marks.iter_mut().find(|m| **m == 0) {
+                Some(slot) => *slot = component,
+                // Deeper than any provider nests: the innermost wins, as a
+                // thread waiting for the outer ones waits for it too.
+                None => marks[MARKS - 1] = component,
+            }
+        }
+        IN_CALLBACK.with(|c| c.set(marks));
+        CallbackMark { previous }
     }
 }
 
@@ -808,11 +824,18 @@ mod tests {
         let (out, input) = (RawPort(NonNull::from(&mut out)), RawPort(NonNull::from(&mut input)));
         as_callback_of_both(out, input, || {
             assert!(in_callback_of(a) && in_callback_of(b));
-            // A callback of one inside: the other mark comes back after.
-            as_callback_of(out, || assert!(in_callback_of(a) && !in_callback_of(b)));
+            // A callback inside it keeps both marks.
+            as_callback_of(out, || assert!(in_callback_of(a) && in_callback_of(b)));
             assert!(in_callback_of(a) && in_callback_of(b));
         });
         assert!(!in_callback_of(a) && !in_callback_of(b));
+        // Nested callbacks of other components add their marks, and take
+        // them away when they return.
+        as_callback_of(out, || {
+            as_callback_of(input, || assert!(in_callback_of(a) && in_callback_of(b)));
+            assert!(in_callback_of(a) && !in_callback_of(b));
+        });
+        assert!(!in_callback_of(a));
     }
 
     #[test]
