@@ -258,3 +258,167 @@ fn pools_too_large_to_allocate_are_null_not_an_abort() {
         assert_eq!((api.component_release)(sink), sys::MMAL_SUCCESS);
     }
 }
+
+/// A header of a new pool of one buffer with `payload` bytes, and the pool.
+fn one_header(payload: u32) -> (*mut sys::MMAL_POOL_T, *mut sys::MMAL_BUFFER_HEADER_T) {
+    let pool = mmal_emu::c_api::mmal_pool_create(1, payload);
+    assert!(!pool.is_null());
+    // SAFETY: a live pool's queue.
+    let b = unsafe { (mmal_emu::api().queue_get)((*pool).queue) };
+    assert!(!b.is_null());
+    (pool, b)
+}
+
+#[test]
+fn format_changed_events_are_read_within_their_payload_as_libmmal_lays_them_out() {
+    let api = mmal_emu::api();
+    let sink = create("vc.null_sink").unwrap();
+    // SAFETY: every pointer comes from the live component or pools, used as
+    // a C client would, and is released at the end.
+    unsafe {
+        // An event of the component's: libmmal's layout and pointers.
+        let mut ev = ptr::null_mut();
+        let control = (*sink).control;
+        let status = mmal_emu::c_api::mmal_port_event_get(control, &mut ev, sys::MMAL_EVENT_FORMAT_CHANGED);
+        assert_eq!(status, sys::MMAL_SUCCESS);
+        let e = (api.event_format_changed_get)(ev);
+        assert_eq!(e.cast::<u8>(), (*ev).data);
+        let head = std::mem::size_of::<sys::MMAL_EVENT_FORMAT_CHANGED_T>();
+        assert_eq!((*e).format.cast::<u8>(), (*ev).data.add(head));
+        assert_eq!((*(*e).format).es.cast::<sys::MMAL_ES_FORMAT_T>(), (*e).format.add(1));
+        (api.buffer_header_release)(ev);
+
+        // A length past the payload, or no payload at all: NULL, as no
+        // event could be read there (libmmal would read past the payload;
+        // this emulator answered the payload, or 0x1 for none).
+        let (small, b) = one_header(8);
+        (*b).cmd = sys::MMAL_EVENT_FORMAT_CHANGED;
+        (*b).length = 4096;
+        assert!((api.event_format_changed_get)(b).is_null());
+        let (empty, b0) = one_header(0);
+        (*b0).cmd = sys::MMAL_EVENT_FORMAT_CHANGED;
+        (*b0).length = 256;
+        assert!((api.event_format_changed_get)(b0).is_null());
+        (api.buffer_header_release)(b0);
+
+        // Sent to an input, it is not taken as a format (nor read past its
+        // 8 bytes) and goes back to its pool.
+        let input = *(*sink).input;
+        unsafe extern "C" fn keep(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
+            // SAFETY: the header is handed to the callback.
+            unsafe { (mmal_emu::api().buffer_header_release)(b) };
+        }
+        assert_eq!((api.port_enable)(input, Some(keep)), sys::MMAL_SUCCESS);
+        assert_eq!((api.port_send_buffer)(input, b), sys::MMAL_SUCCESS);
+        assert_eq!((api.port_disable)(input), sys::MMAL_SUCCESS);
+        assert_eq!((api.queue_length)((*small).queue), 1);
+        mmal_emu::c_api::mmal_pool_destroy(small);
+        mmal_emu::c_api::mmal_pool_destroy(empty);
+        assert_eq!((api.component_release)(sink), sys::MMAL_SUCCESS);
+    }
+}
+
+unsafe extern "C" fn release_it(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
+    // SAFETY: the header is handed to the callback.
+    unsafe { (mmal_emu::api().buffer_header_release)(b) };
+}
+
+#[test]
+fn destroyed_objects_are_refused_not_used() {
+    let api = mmal_emu::api();
+    let sink = create("vc.null_sink").unwrap();
+    // SAFETY: pointers from live objects, kept after their destroy: the
+    // emulator looks each up before it touches it.
+    unsafe {
+        let (input, control) = (*(*sink).input, (*sink).control);
+        assert_eq!((api.component_release)(sink), sys::MMAL_SUCCESS);
+        assert_eq!((api.component_release)(sink), sys::MMAL_EINVAL);
+        assert_eq!((api.component_enable)(sink), sys::MMAL_EINVAL);
+        assert_eq!((api.port_enable)(input, Some(release_it)), sys::MMAL_EINVAL);
+        assert_eq!((api.port_format_commit)(input), sys::MMAL_EINVAL);
+        assert!((api.port_pool_create)(input, 1, 64).is_null());
+        let mut flag = sys::MMAL_PARAMETER_BOOLEAN_T {
+            hdr: sys::MMAL_PARAMETER_HEADER_T {
+                id: sys::MMAL_PARAMETER_ZERO_COPY,
+                size: std::mem::size_of::<sys::MMAL_PARAMETER_BOOLEAN_T>() as u32,
+            },
+            enable: 1,
+        };
+        assert_eq!((api.port_parameter_set)(input, &flag.hdr), sys::MMAL_EINVAL);
+        assert_eq!((api.port_parameter_get)(control, &mut flag.hdr), sys::MMAL_EINVAL);
+        mmal_emu::c_api::mmal_component_acquire(sink);
+
+        let (pool, b) = one_header(64);
+        let queue = (*pool).queue;
+        (api.buffer_header_release)(b);
+        mmal_emu::c_api::mmal_pool_destroy(pool);
+        mmal_emu::c_api::mmal_pool_destroy(pool);
+        assert!((api.queue_get)(queue).is_null());
+        assert_eq!((api.queue_length)(queue), 0);
+        assert_eq!(mmal_emu::c_api::mmal_pool_resize(pool, 2, 64), sys::MMAL_EINVAL);
+
+        let q = mmal_emu::c_api::mmal_queue_create();
+        mmal_emu::c_api::mmal_queue_destroy(q);
+        mmal_emu::c_api::mmal_queue_destroy(q);
+        assert!(mmal_emu::c_api::mmal_queue_timedwait(q, 1).is_null());
+    }
+}
+
+#[test]
+fn connections_destroyed_twice_are_refused() {
+    let api = mmal_emu::api();
+    let camera = create("vc.ril.camera").unwrap();
+    let sink = create("vc.null_sink").unwrap();
+    // SAFETY: pointers from live objects; the connection's is kept after
+    // its destroy, and looked up by the emulator.
+    unsafe {
+        let mut c = ptr::null_mut();
+        let out = *(*camera).output;
+        let status = (api.connection_create)(&mut c, out, *(*sink).input, sys::MMAL_CONNECTION_FLAG_TUNNELLING);
+        assert_eq!(status, sys::MMAL_SUCCESS);
+        assert_eq!((api.connection_enable)(c), sys::MMAL_SUCCESS);
+        mmal_emu::c_api::mmal_connection_acquire(c);
+        assert_eq!((api.connection_destroy)(c), sys::MMAL_SUCCESS);
+        assert_eq!((*c).is_enabled, 1, "one reference left");
+        assert_eq!(mmal_emu::c_api::mmal_connection_release(c), sys::MMAL_SUCCESS);
+        assert_eq!((api.connection_destroy)(c), sys::MMAL_EINVAL);
+        assert_eq!((api.connection_enable)(c), sys::MMAL_EINVAL);
+        assert_eq!((api.connection_disable)(c), sys::MMAL_EINVAL);
+        assert_eq!((api.component_release)(sink), sys::MMAL_SUCCESS);
+        assert_eq!((api.component_release)(camera), sys::MMAL_SUCCESS);
+    }
+}
+
+#[test]
+fn pools_past_the_videocores_memory_are_null_at_once() {
+    // 8 GiB: more than the emulated memory (256 MiB by default), refused
+    // before anything is allocated (it was zero-filled, page by page).
+    assert!(mmal_emu::c_api::mmal_pool_create(4, 0x8000_0000).is_null());
+    let sink = create("vc.null_sink").unwrap();
+    // SAFETY: a live component's input.
+    unsafe {
+        assert!((mmal_emu::api().port_pool_create)(*(*sink).input, 2, 0xF000_0000).is_null());
+        assert_eq!((mmal_emu::api().component_release)(sink), sys::MMAL_SUCCESS);
+    }
+}
+
+#[test]
+fn a_parameter_read_writes_no_more_than_the_answer() {
+    let sink = create("vc.null_sink").unwrap();
+    // The header says the largest parameter; the answer is a boolean:
+    // nothing past it is written.
+    let mut bytes = [0xAAu8; 64];
+    let param = bytes.as_mut_ptr().cast::<sys::MMAL_PARAMETER_HEADER_T>();
+    // SAFETY: `bytes` holds a header (written unaligned) and more; the
+    // emulator writes no more than the answer, which fits.
+    unsafe {
+        param.write_unaligned(sys::MMAL_PARAMETER_HEADER_T {
+            id: sys::MMAL_PARAMETER_ZERO_COPY,
+            size: sys::MMAL_PARAMETER_MAX_SIZE,
+        });
+        assert_eq!((mmal_emu::api().port_parameter_get)(*(*sink).input, param), sys::MMAL_SUCCESS);
+        assert_eq!(param.read_unaligned().size as usize, std::mem::size_of::<sys::MMAL_PARAMETER_BOOLEAN_T>());
+        assert!(bytes[std::mem::size_of::<sys::MMAL_PARAMETER_BOOLEAN_T>()..].iter().all(|&b| b == 0xAA));
+        assert_eq!((mmal_emu::api().component_release)(sink), sys::MMAL_SUCCESS);
+    }
+}
