@@ -876,7 +876,7 @@ impl PoolPtr {
         // its queue); `headers`, `payloads` and `allocator` change only
         // here, by the pool's owner, with every header home.
         let (queue, headers_len, same) = unsafe {
-            let queue: &QueueBox = &**ptr::addr_of!((*pool_addr).queue);
+            let queue: &QueueBox = &*ptr::addr_of!((*pool_addr).queue);
             let headers = &*ptr::addr_of!((*pool_addr).headers);
             let allocator = &*ptr::addr_of!((*pool_addr).allocator);
             let same_size = headers.first().map_or(size == 0, |h| h.payload.1 as usize == size);
@@ -1020,7 +1020,7 @@ impl PoolPtr {
     pub(crate) fn queue(&self) -> &QueueBox {
         // SAFETY: a `PoolPtr` is used only while its pool is live; the
         // queue box is fixed at creation and shared through its lock.
-        unsafe { &**ptr::addr_of!((*self.0.as_ptr()).queue) }
+        unsafe { &*ptr::addr_of!((*self.0.as_ptr()).queue) }
     }
 
     fn header_ptrs(&self) -> &[*mut sys::MMAL_BUFFER_HEADER_T] {
@@ -1637,7 +1637,7 @@ impl ConnectionPtr {
     pub(crate) fn queue(&self) -> &QueueBox {
         // SAFETY: live (see above); the queue box is fixed at creation and
         // shared through its lock.
-        unsafe { &**conn_field!(self, queue) }
+        unsafe { &*conn_field!(self, queue) }
     }
 
     /// The pool of a connection through the client.
