@@ -422,3 +422,58 @@ fn a_parameter_read_writes_no_more_than_the_answer() {
         assert_eq!((mmal_emu::api().component_release)(sink), sys::MMAL_SUCCESS);
     }
 }
+
+/// The pool whose allocator `free_and_look` belongs to.
+static LOOKED_AT: std::sync::atomic::AtomicPtr<sys::MMAL_POOL_T> = std::sync::atomic::AtomicPtr::new(ptr::null_mut());
+/// How many payloads `free_and_look` gave back.
+static FREED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+unsafe extern "C" fn alloc_payload(_: *mut std::ffi::c_void, size: u32) -> *mut std::ffi::c_void {
+    Box::into_raw(vec![0u8; size as usize].into_boxed_slice()).cast()
+}
+
+/// A client's free function that calls back into the library, as a C one
+/// may: it reads the pool's queue (whose lock must not be held).
+unsafe extern "C" fn free_and_look(_: *mut std::ffi::c_void, payload: *mut std::ffi::c_void) {
+    let pool = LOOKED_AT.load(std::sync::atomic::Ordering::SeqCst);
+    // SAFETY: the pool is live while its payloads are given back on resize.
+    let _ = unsafe { (mmal_emu::api().queue_length)((*pool).queue) };
+    // SAFETY: each payload came from `alloc_payload` with 64 bytes (the
+    // only size this test allocates with).
+    drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(payload.cast::<u8>(), 64)) });
+    FREED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+#[test]
+fn a_clients_free_function_runs_outside_the_pools_lock() {
+    // SAFETY: the allocator's functions have libmmal's signatures.
+    let pool = unsafe {
+        mmal_emu::c_api::mmal_pool_create_with_allocator(
+            2,
+            64,
+            ptr::null_mut(),
+            Some(alloc_payload),
+            Some(free_and_look),
+        )
+    };
+    assert!(!pool.is_null());
+    LOOKED_AT.store(pool, std::sync::atomic::Ordering::SeqCst);
+    // The resize gives the two old payloads back; were the queue's lock
+    // held, the free function's call would never return: the resize runs
+    // on a thread, and a minute without an answer is that hang.
+    let (done, finished) = std::sync::mpsc::channel();
+    let raw = pool as usize;
+    std::thread::spawn(move || {
+        // SAFETY: a live pool with every header home; it keeps the client's
+        // allocator, which is asked for 64-byte blocks again.
+        let status = unsafe { mmal_emu::c_api::mmal_pool_resize(raw as *mut sys::MMAL_POOL_T, 3, 64) };
+        let _ = done.send(status);
+    });
+    let status = finished.recv_timeout(std::time::Duration::from_secs(60));
+    assert_eq!(status, Ok(sys::MMAL_SUCCESS), "the resize did not return");
+    assert_eq!(FREED.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // SAFETY: the pool is live, destroyed once; its three payloads go back
+    // through the free function.
+    unsafe { mmal_emu::c_api::mmal_pool_destroy(pool) };
+    assert_eq!(FREED.load(std::sync::atomic::Ordering::SeqCst), 5);
+}

@@ -24,8 +24,10 @@
 #define MMAL_ABI_USE_STDINT
 #include "mmal_abi.h"
 
-/* libbcm_host */
+/* libbcm_host, libmmal_vc_client */
 void bcm_host_init(void);
+MMAL_STATUS_T mmal_vc_init(void);
+void mmal_vc_deinit(void);
 int vc_gencmd(char *response, int maxlen, const char *format, ...);
 int vc_gencmd_send(const char *format, ...);
 
@@ -460,6 +462,22 @@ static void gencmd_is_variadic(void)
     CHECK(vc_gencmd_send("get_camera %s", "now") == -1);
 }
 
+/* mmal_vc_init after a failed one: nothing is left half done, and the next
+ * call tries again (as userland's does). */
+static void init_after_failed_init(void)
+{
+    setenv("VIDEOCORE_EMU_VCHIQ", "missing", 1);
+    IS(mmal_vc_init(), MMAL_EIO);
+    unsetenv("VIDEOCORE_EMU_VCHIQ");
+    OK(mmal_vc_init());
+    mmal_vc_deinit();
+    bcm_host_init();
+    MMAL_COMPONENT_T *sink = NULL;
+    OK(mmal_component_create("vc.null_sink", &sink));
+    if (sink)
+        OK(mmal_component_destroy(sink));
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -475,6 +493,7 @@ static const struct {
     {"oversized", oversized_pools},
     {"hooks", hooks_do_not_abort},
     {"gencmd", gencmd_is_variadic},
+    {"init", init_after_failed_init},
 };
 
 int main(int argc, char **argv)
