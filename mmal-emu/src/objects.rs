@@ -3,8 +3,16 @@
 //!
 //! Every object a client sees is a `#[repr(C)]` box whose first field is
 //! the public MMAL struct, so the pointer the client holds is also the
-//! pointer to the box. This module and `abi.rs` hold all of the emulator's
-//! `unsafe` code.
+//! pointer to the box. Components, ports, pools, queues and connections are
+//! listed while live, and every pointer a C caller passes is looked up and
+//! pinned before it is used ("Live objects" below); buffer headers are
+//! trusted, as libmmal trusts them. The public structs are read and written
+//! one field at a time through raw pointers, never through a reference to
+//! the whole (the client writes them too, from its own threads).
+//!
+//! The emulator's `unsafe` code is here, in `abi.rs` and `c_api.rs` (the C
+//! entry points), and in the few places that declare it (`core/worker.rs`,
+//! `components/video_encode.rs`).
 #![allow(unsafe_code)]
 
 use std::collections::VecDeque;
