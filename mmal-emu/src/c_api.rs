@@ -181,8 +181,9 @@ pub unsafe extern "C" fn mmal_queue_destroy(queue: *mut sys::MMAL_QUEUE_T) {
 ///
 /// # Safety
 ///
-/// `queue` is null or a live queue (a pool's, a connection's or one from
-/// [`mmal_queue_create`]); the caller hands over `buffer`.
+/// The caller hands over `buffer`, a header of a live pool. `queue` may be
+/// anything: one that is not a live queue (a pool's, a connection's or one
+/// from [`mmal_queue_create`]) is refused and logged.
 #[cfg_attr(feature = "c-exports", no_mangle)]
 pub unsafe extern "C" fn mmal_queue_put(queue: *mut sys::MMAL_QUEUE_T, buffer: *mut sys::MMAL_BUFFER_HEADER_T) {
     if let (Some(q), Some(b)) = (QueueBox::live(queue, "mmal_queue_put"), BufPtr::from_raw(buffer)) {
@@ -206,7 +207,7 @@ pub unsafe extern "C" fn mmal_queue_put_back(queue: *mut sys::MMAL_QUEUE_T, buff
 ///
 /// # Safety
 ///
-/// `queue` is null or a live queue.
+/// None for `queue`: one that is not live is NULL, and logged.
 #[cfg_attr(feature = "c-exports", no_mangle)]
 pub unsafe extern "C" fn mmal_queue_wait(queue: *mut sys::MMAL_QUEUE_T) -> *mut sys::MMAL_BUFFER_HEADER_T {
     QueueBox::live(queue, "mmal_queue_wait").and_then(|q| q.wait(None)).map_or(ptr::null_mut(), BufPtr::as_raw)
@@ -283,7 +284,8 @@ pub unsafe extern "C" fn mmal_pool_destroy(pool: *mut sys::MMAL_POOL_T) {
 ///
 /// # Safety
 ///
-/// `pool` is null or a live pool the caller owns.
+/// The caller owns the pool; a pointer that is not a live pool is EINVAL,
+/// and logged.
 #[cfg_attr(feature = "c-exports", no_mangle)]
 pub unsafe extern "C" fn mmal_pool_resize(
     pool: *mut sys::MMAL_POOL_T,
@@ -304,7 +306,8 @@ pub unsafe extern "C" fn mmal_pool_resize(
 ///
 /// # Safety
 ///
-/// `pool` is null or a live pool; `cb` has libmmal's signature.
+/// `cb` has libmmal's signature; a pointer that is not a live pool is
+/// ignored, and logged.
 #[cfg_attr(feature = "c-exports", no_mangle)]
 pub unsafe extern "C" fn mmal_pool_callback_set(
     pool: *mut sys::MMAL_POOL_T,
@@ -355,7 +358,8 @@ enum Payload {
 ///
 /// # Safety
 ///
-/// `port` is null or a port of a live component.
+/// None for `port`: one that is not a port of a live component is NULL,
+/// and logged.
 #[cfg_attr(feature = "c-exports", no_mangle)]
 pub unsafe extern "C" fn mmal_port_payload_alloc(port: *mut sys::MMAL_PORT_T, size: u32) -> *mut u8 {
     if size == 0 {
@@ -412,8 +416,8 @@ pub unsafe extern "C" fn mmal_port_payload_free(_port: *mut sys::MMAL_PORT_T, pa
 ///
 /// # Safety
 ///
-/// `port` is null or a port of a live component; `buffer` is null or
-/// valid for a write.
+/// `buffer` is null or valid for a write; a `port` that is not a port of
+/// a live component is EINVAL, and logged.
 #[cfg_attr(feature = "c-exports", no_mangle)]
 pub unsafe extern "C" fn mmal_port_event_get(
     port: *mut sys::MMAL_PORT_T,
@@ -458,7 +462,8 @@ fn event_get(port: PortPtr, buffer: *mut *mut sys::MMAL_BUFFER_HEADER_T, event: 
 ///
 /// # Safety
 ///
-/// Both are null or ports of live components.
+/// None: a pointer that is not a port of a live component is EINVAL, and
+/// logged.
 #[cfg_attr(feature = "c-exports", no_mangle)]
 pub unsafe extern "C" fn mmal_port_connect(
     output: *mut sys::MMAL_PORT_T,
@@ -486,7 +491,8 @@ pub unsafe extern "C" fn mmal_port_connect(
 ///
 /// # Safety
 ///
-/// `port` is null or a port of a live component.
+/// None: a pointer that is not a port of a live component is EINVAL, and
+/// logged.
 #[cfg_attr(feature = "c-exports", no_mangle)]
 pub unsafe extern "C" fn mmal_port_disconnect(port: *mut sys::MMAL_PORT_T) -> sys::MMAL_STATUS_T {
     guarded("mmal_port_disconnect", sys::MMAL_EFAULT, || {
@@ -498,7 +504,8 @@ pub unsafe extern "C" fn mmal_port_disconnect(port: *mut sys::MMAL_PORT_T) -> sy
 ///
 /// # Safety
 ///
-/// `component` is null or a live component.
+/// None: a pointer that is not a live component is refused (EINVAL or
+/// nothing), and logged.
 #[cfg_attr(feature = "c-exports", no_mangle)]
 pub unsafe extern "C" fn mmal_component_acquire(component: *mut sys::MMAL_COMPONENT_T) {
     guarded("mmal_component_acquire", (), || {
@@ -524,7 +531,8 @@ pub unsafe extern "C" fn mmal_component_destroy(component: *mut sys::MMAL_COMPON
 ///
 /// # Safety
 ///
-/// `connection` is null or a live connection.
+/// None: a pointer that is not a live connection is refused (EINVAL or
+/// nothing), and logged.
 #[cfg_attr(feature = "c-exports", no_mangle)]
 pub unsafe extern "C" fn mmal_connection_acquire(connection: *mut sys::MMAL_CONNECTION_T) {
     guarded("mmal_connection_acquire", (), || {
