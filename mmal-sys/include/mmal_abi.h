@@ -375,6 +375,7 @@ typedef enum {
     MMAL_PARAMETER_CHANGE_EVENT_REQUEST = MMAL_PARAMETER_GROUP_COMMON + 3,
     MMAL_PARAMETER_ZERO_COPY = MMAL_PARAMETER_GROUP_COMMON + 4,
     MMAL_PARAMETER_BUFFER_REQUIREMENTS = MMAL_PARAMETER_GROUP_COMMON + 5,
+    MMAL_PARAMETER_CORE_STATISTICS = MMAL_PARAMETER_GROUP_COMMON + 7,
     MMAL_PARAMETER_NO_IMAGE_PADDING = MMAL_PARAMETER_GROUP_COMMON + 14,
     MMAL_PARAMETER_THUMBNAIL_CONFIGURATION = MMAL_PARAMETER_GROUP_CAMERA + 0x00,
     MMAL_PARAMETER_ROTATION = MMAL_PARAMETER_GROUP_CAMERA + 0x02,
@@ -393,6 +394,7 @@ typedef enum {
     MMAL_PARAMETER_CAMERA_CONFIG = MMAL_PARAMETER_GROUP_CAMERA + 0x15,
     MMAL_PARAMETER_JPEG_Q_FACTOR = MMAL_PARAMETER_GROUP_CAMERA + 0x19,
     MMAL_PARAMETER_FRAME_RATE = MMAL_PARAMETER_GROUP_CAMERA + 0x1a,
+    MMAL_PARAMETER_USE_STC = MMAL_PARAMETER_GROUP_CAMERA + 0x1b,
     MMAL_PARAMETER_CAMERA_INFO = MMAL_PARAMETER_GROUP_CAMERA + 0x1c,
     MMAL_PARAMETER_VIDEO_STABILISATION = MMAL_PARAMETER_GROUP_CAMERA + 0x1d,
     MMAL_PARAMETER_ENABLE_RAW_CAPTURE = MMAL_PARAMETER_GROUP_CAMERA + 0x1f,
@@ -490,6 +492,13 @@ typedef struct {
     MMAL_PARAMETER_HEADER_T hdr;
     uint64_t value;
 } MMAL_PARAMETER_UINT64_T;
+
+/* A signed 64-bit value: 8-byte aligned after the header on 32-bit ARM
+ * (EABI) as on 64-bit targets, so 16 bytes on both. */
+typedef struct {
+    MMAL_PARAMETER_HEADER_T hdr;
+    int64_t value;
+} MMAL_PARAMETER_INT64_T;
 
 typedef struct {
     MMAL_PARAMETER_HEADER_T hdr;
@@ -737,5 +746,189 @@ typedef struct {
     uint32_t x_offset;
     uint32_t y_offset;
 } MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T;
+
+/* ---------------------------------------------------------------------
+ * Camera picture controls (mmal_parameters_camera.h): the values of the
+ * UINT32 parameters IMAGE_EFFECT, MIRROR, EXP_METERING_MODE,
+ * FLICKER_AVOID and DYNAMIC_RANGE_COMPRESSION.
+ * ------------------------------------------------------------------- */
+
+typedef enum {
+    MMAL_PARAM_IMAGEFX_NONE = 0,
+    MMAL_PARAM_IMAGEFX_NEGATIVE = 1,
+    MMAL_PARAM_IMAGEFX_SOLARIZE = 2,
+    MMAL_PARAM_IMAGEFX_POSTERIZE = 3,
+    MMAL_PARAM_IMAGEFX_WHITEBOARD = 4,
+    MMAL_PARAM_IMAGEFX_BLACKBOARD = 5,
+    MMAL_PARAM_IMAGEFX_SKETCH = 6,
+    MMAL_PARAM_IMAGEFX_DENOISE = 7,
+    MMAL_PARAM_IMAGEFX_EMBOSS = 8,
+    MMAL_PARAM_IMAGEFX_OILPAINT = 9,
+    MMAL_PARAM_IMAGEFX_HATCH = 10,
+    MMAL_PARAM_IMAGEFX_GPEN = 11,
+    MMAL_PARAM_IMAGEFX_PASTEL = 12,
+    MMAL_PARAM_IMAGEFX_WATERCOLOUR = 13,
+    MMAL_PARAM_IMAGEFX_FILM = 14,
+    MMAL_PARAM_IMAGEFX_BLUR = 15,
+    MMAL_PARAM_IMAGEFX_SATURATION = 16,
+    MMAL_PARAM_IMAGEFX_COLOURSWAP = 17,
+    MMAL_PARAM_IMAGEFX_WASHEDOUT = 18,
+    MMAL_PARAM_IMAGEFX_POSTERISE = 19,
+    MMAL_PARAM_IMAGEFX_COLOURPOINT = 20,
+    MMAL_PARAM_IMAGEFX_COLOURBALANCE = 21,
+    MMAL_PARAM_IMAGEFX_CARTOON = 22,      /* the last the camera takes */
+    MMAL_PARAM_IMAGEFX_DEINTERLACE_DOUBLE = 23,
+    MMAL_PARAM_IMAGEFX_DEINTERLACE_ADV = 24,
+    MMAL_PARAM_IMAGEFX_DEINTERLACE_FAST = 25,
+    MMAL_PARAM_IMAGEFX_MAX = 0x7fffffff
+} MMAL_PARAM_IMAGEFX_T;
+
+typedef enum {
+    MMAL_PARAM_MIRROR_NONE = 0,
+    MMAL_PARAM_MIRROR_VERTICAL = 1,
+    MMAL_PARAM_MIRROR_HORIZONTAL = 2,
+    MMAL_PARAM_MIRROR_BOTH = 3
+} MMAL_PARAM_MIRROR_T;
+
+typedef enum {
+    MMAL_PARAM_EXPOSUREMETERINGMODE_AVERAGE = 0,
+    MMAL_PARAM_EXPOSUREMETERINGMODE_SPOT = 1,
+    MMAL_PARAM_EXPOSUREMETERINGMODE_BACKLIT = 2,
+    MMAL_PARAM_EXPOSUREMETERINGMODE_MATRIX = 3,
+    MMAL_PARAM_EXPOSUREMETERINGMODE_MAX = 0x7fffffff
+} MMAL_PARAM_EXPOSUREMETERINGMODE_T;
+
+typedef enum {
+    MMAL_PARAM_FLICKERAVOID_OFF = 0,
+    MMAL_PARAM_FLICKERAVOID_AUTO = 1,
+    MMAL_PARAM_FLICKERAVOID_50HZ = 2,
+    MMAL_PARAM_FLICKERAVOID_60HZ = 3,
+    MMAL_PARAM_FLICKERAVOID_MAX = 0x7fffffff
+} MMAL_PARAM_FLICKERAVOID_T;
+
+typedef enum {
+    MMAL_PARAMETER_DRC_STRENGTH_OFF = 0,
+    MMAL_PARAMETER_DRC_STRENGTH_LOW = 1,
+    MMAL_PARAMETER_DRC_STRENGTH_MEDIUM = 2,
+    MMAL_PARAMETER_DRC_STRENGTH_HIGH = 3,
+    MMAL_PARAMETER_DRC_STRENGTH_MAX = 0x7fffffff
+} MMAL_PARAMETER_DRC_STRENGTH_T;
+
+/* EXIF on an image encoder's output: one tag. With keylen, value_offset
+ * and valuelen 0, `data` is "key=value" and its NUL, and the parameter is
+ * as long as the text needs (`data` is a variable-length tail). */
+typedef struct {
+    MMAL_PARAMETER_HEADER_T hdr;
+    uint32_t keylen;
+    uint32_t value_offset;
+    uint32_t valuelen;
+    uint8_t data[1];
+} MMAL_PARAMETER_EXIF_T;
+
+/* ---------------------------------------------------------------------
+ * Renderer region (mmal_parameters_video.h): MMAL_PARAMETER_DISPLAYREGION
+ * ------------------------------------------------------------------- */
+
+/* MMAL_DISPLAYTRANSFORM_T: combinations of 1 (reflect in a vertical
+ * axis), 2 (rotate 180 degrees) and 4 (reflect in the leading diagonal). */
+typedef enum {
+    MMAL_DISPLAY_ROT0 = 0,
+    MMAL_DISPLAY_MIRROR_ROT0 = 1,
+    MMAL_DISPLAY_MIRROR_ROT180 = 2,
+    MMAL_DISPLAY_ROT180 = 3,
+    MMAL_DISPLAY_MIRROR_ROT90 = 4,
+    MMAL_DISPLAY_ROT270 = 5,
+    MMAL_DISPLAY_ROT90 = 6,
+    MMAL_DISPLAY_MIRROR_ROT270 = 7,
+    MMAL_DISPLAY_DUMMY = 0x7fffffff
+} MMAL_DISPLAYTRANSFORM_T;
+
+typedef enum {
+    MMAL_DISPLAY_MODE_FILL = 0,
+    MMAL_DISPLAY_MODE_LETTERBOX = 1,
+    MMAL_DISPLAY_MODE_STEREO_LEFT_TO_LEFT = 2,
+    MMAL_DISPLAY_MODE_STEREO_TOP_TO_TOP = 3,
+    MMAL_DISPLAY_MODE_STEREO_LEFT_TO_TOP = 4,
+    MMAL_DISPLAY_MODE_STEREO_TOP_TO_LEFT = 5,
+    MMAL_DISPLAY_MODE_DUMMY = 0x7fffffff
+} MMAL_DISPLAYMODE_T;
+
+/* MMAL_DISPLAYSET_T: the bits of `set`, the fields to apply. */
+typedef enum {
+    MMAL_DISPLAY_SET_NONE = 0,
+    MMAL_DISPLAY_SET_NUM = 0x1,
+    MMAL_DISPLAY_SET_FULLSCREEN = 0x2,
+    MMAL_DISPLAY_SET_TRANSFORM = 0x4,
+    MMAL_DISPLAY_SET_DEST_RECT = 0x8,
+    MMAL_DISPLAY_SET_SRC_RECT = 0x10,
+    MMAL_DISPLAY_SET_MODE = 0x20,
+    MMAL_DISPLAY_SET_PIXEL = 0x40,
+    MMAL_DISPLAY_SET_NOASPECT = 0x80,
+    MMAL_DISPLAY_SET_LAYER = 0x100,
+    MMAL_DISPLAY_SET_COPYPROTECT = 0x200,
+    MMAL_DISPLAY_SET_ALPHA = 0x400,
+    MMAL_DISPLAY_SET_DUMMY = 0x7fffffff
+} MMAL_DISPLAYSET_T;
+
+/* MMAL_DISPLAYALPHAFLAGS_T: bits 31-8 of `alpha`. */
+#define MMAL_DISPLAY_ALPHA_FLAGS_NONE 0
+#define MMAL_DISPLAY_ALPHA_FLAGS_DISCARD_LOWER_LAYERS (1u << 29)
+#define MMAL_DISPLAY_ALPHA_FLAGS_PREMULT (1u << 30)
+#define MMAL_DISPLAY_ALPHA_FLAGS_MIX (1u << 31)
+
+typedef struct {
+    MMAL_PARAMETER_HEADER_T hdr;
+    uint32_t set;                     /* MMAL_DISPLAY_SET_* bits */
+    uint32_t display_num;
+    MMAL_BOOL_T fullscreen;
+    uint32_t transform;               /* MMAL_DISPLAYTRANSFORM_T */
+    MMAL_RECT_T dest_rect;
+    MMAL_RECT_T src_rect;
+    MMAL_BOOL_T noaspect;
+    uint32_t mode;                    /* MMAL_DISPLAYMODE_T */
+    uint32_t pixel_x;
+    uint32_t pixel_y;
+    int32_t layer;
+    MMAL_BOOL_T copyprotect_required;
+    uint32_t alpha;                   /* opacity in bits 7-0, MMAL_DISPLAY_ALPHA_FLAGS_* above */
+} MMAL_DISPLAYREGION_T;
+
+/* ---------------------------------------------------------------------
+ * Core statistics (mmal_types.h, mmal_parameters_common.h)
+ * ------------------------------------------------------------------- */
+
+/* MMAL_CORE_STATS_DIR: which direction of a port. */
+#define MMAL_CORE_STATS_RX 0
+#define MMAL_CORE_STATS_TX 1
+
+typedef struct {
+    uint32_t buffer_count;
+    uint32_t first_buffer_time;
+    uint32_t last_buffer_time;
+    uint32_t max_delay;
+} MMAL_CORE_STATISTICS_T;
+
+typedef struct {
+    MMAL_PARAMETER_HEADER_T hdr;
+    uint32_t dir;                     /* MMAL_CORE_STATS_DIR */
+    MMAL_BOOL_T reset;                /* reset the counts after reading them */
+    MMAL_CORE_STATISTICS_T stats;
+} MMAL_PARAMETER_CORE_STATISTICS_T;
+
+/* ---------------------------------------------------------------------
+ * mmal_format_compare's answer (mmal_format.h)
+ * ------------------------------------------------------------------- */
+
+#define MMAL_ES_FORMAT_COMPARE_FLAG_TYPE 0x01
+#define MMAL_ES_FORMAT_COMPARE_FLAG_ENCODING 0x02
+#define MMAL_ES_FORMAT_COMPARE_FLAG_BITRATE 0x04
+#define MMAL_ES_FORMAT_COMPARE_FLAG_FLAGS 0x08
+#define MMAL_ES_FORMAT_COMPARE_FLAG_EXTRADATA 0x10
+#define MMAL_ES_FORMAT_COMPARE_FLAG_VIDEO_RESOLUTION 0x0100
+#define MMAL_ES_FORMAT_COMPARE_FLAG_VIDEO_CROPPING 0x0200
+#define MMAL_ES_FORMAT_COMPARE_FLAG_VIDEO_FRAME_RATE 0x0400
+#define MMAL_ES_FORMAT_COMPARE_FLAG_VIDEO_ASPECT_RATIO 0x0800
+#define MMAL_ES_FORMAT_COMPARE_FLAG_VIDEO_COLOR_SPACE 0x1000
+#define MMAL_ES_FORMAT_COMPARE_FLAG_ES_OTHER 0x10000000
 
 #endif /* MMAL_ABI_H */

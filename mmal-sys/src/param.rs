@@ -75,8 +75,8 @@ impl Default for MaxParameter {
 macro_rules! parameter_structs {
     ($($t:ty),* $(,)?) => {$(
         // SAFETY: a `#[repr(C)]` struct generated from the project's header
-        // whose first field is `hdr`, made of 32-bit (and, for UINT64, one
-        // 64-bit) integers, and for ANNOTATE bytes in groups of four, in an
+        // whose first field is `hdr`, made of 32-bit (and, for UINT64 and
+        // INT64, one 64-bit) integers, and for ANNOTATE bytes in groups of four, in an
         // order that leaves no padding; bindgen's layout assertions and
         // tests/abi.rs pin its size and offsets.
         unsafe impl ParameterStruct for $t {}
@@ -88,6 +88,7 @@ parameter_structs!(
     MMAL_PARAMETER_UINT32_T,
     MMAL_PARAMETER_INT32_T,
     MMAL_PARAMETER_UINT64_T,
+    MMAL_PARAMETER_INT64_T,
     MMAL_PARAMETER_BOOLEAN_T,
     MMAL_PARAMETER_RATIONAL_T,
     MMAL_PARAMETER_AWBMODE_T,
@@ -106,5 +107,7 @@ parameter_structs!(
     MMAL_PARAMETER_THUMBNAIL_CONFIG_T,
     MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T,
     MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T,
+    MMAL_DISPLAYREGION_T,
+    MMAL_PARAMETER_CORE_STATISTICS_T,
     MaxParameter,
 );

@@ -35,6 +35,8 @@ fn parameter_ids() {
         (MMAL_PARAMETER_CHANGE_EVENT_REQUEST, 3, "CHANGE_EVENT_REQUEST"),
         (MMAL_PARAMETER_ZERO_COPY, 4, "ZERO_COPY"),
         (MMAL_PARAMETER_BUFFER_REQUIREMENTS, 5, "BUFFER_REQUIREMENTS"),
+        (MMAL_PARAMETER_CORE_STATISTICS, 7, "CORE_STATISTICS"),
+        (MMAL_PARAMETER_USE_STC, 0x1001b, "USE_STC"),
         (MMAL_PARAMETER_NO_IMAGE_PADDING, 14, "NO_IMAGE_PADDING"),
         (MMAL_PARAMETER_ROTATION, 0x10002, "ROTATION"),
         (MMAL_PARAMETER_AWB_MODE, 0x10005, "AWB_MODE"),
@@ -248,7 +250,21 @@ fn parameter_structs() {
     pin_struct!(MMAL_PARAMETER_UINT32_T, size = (12, 12), { value @ (8, 8) });
     pin_struct!(MMAL_PARAMETER_INT32_T, size = (12, 12), { value @ (8, 8) });
     pin_struct!(MMAL_PARAMETER_UINT64_T, size = (16, 16), { value @ (8, 8) });
+    pin_struct!(MMAL_PARAMETER_INT64_T, size = (16, 16), { value @ (8, 8) });
     pin_struct!(MMAL_PARAMETER_RATIONAL_T, size = (16, 16), { value @ (8, 8) });
+    // A variable-length tail: the text starts at 20.
+    pin_struct!(MMAL_PARAMETER_EXIF_T, size = (24, 24), {
+        keylen @ (8, 8), value_offset @ (12, 12), valuelen @ (16, 16), data @ (20, 20),
+    });
+    pin_struct!(MMAL_DISPLAYREGION_T, size = (84, 84), {
+        set @ (8, 8), display_num @ (12, 12), fullscreen @ (16, 16), transform @ (20, 20), dest_rect @ (24, 24),
+        src_rect @ (40, 40), noaspect @ (56, 56), mode @ (60, 60), pixel_x @ (64, 64), pixel_y @ (68, 68),
+        layer @ (72, 72), copyprotect_required @ (76, 76), alpha @ (80, 80),
+    });
+    pin_struct!(MMAL_CORE_STATISTICS_T, size = (16, 16), {
+        buffer_count @ (0, 0), first_buffer_time @ (4, 4), last_buffer_time @ (8, 8), max_delay @ (12, 12),
+    });
+    pin_struct!(MMAL_PARAMETER_CORE_STATISTICS_T, size = (32, 32), { dir @ (8, 8), reset @ (12, 12), stats @ (16, 16) });
     pin_struct!(MMAL_PARAMETER_AWBMODE_T, size = (12, 12), { value @ (8, 8) });
     pin_struct!(MMAL_PARAMETER_EXPOSUREMODE_T, size = (12, 12), { value @ (8, 8) });
     pin_struct!(MMAL_PARAMETER_ENCODING_T, size = (12, 12), { encoding @ (8, 8) });
@@ -327,6 +343,25 @@ fn flags_and_enums() {
     assert_eq!(MMAL_PARAM_AWBMODE_GREYWORLD, 10);
     assert_eq!(MMAL_PARAM_EXPOSUREMODE_FIREWORKS, 12);
     assert_eq!(MMAL_PARAM_TIMESTAMP_MODE_RESET_STC, 2);
+    assert_eq!(
+        [MMAL_PARAM_IMAGEFX_NONE, MMAL_PARAM_IMAGEFX_POSTERIZE, MMAL_PARAM_IMAGEFX_BLUR, MMAL_PARAM_IMAGEFX_POSTERISE],
+        [0, 3, 15, 19]
+    );
+    assert_eq!((MMAL_PARAM_IMAGEFX_CARTOON, MMAL_PARAM_IMAGEFX_DEINTERLACE_FAST), (22, 25));
+    assert_eq!((MMAL_PARAM_MIRROR_NONE, MMAL_PARAM_MIRROR_VERTICAL, MMAL_PARAM_MIRROR_HORIZONTAL), (0, 1, 2));
+    assert_eq!(MMAL_PARAM_MIRROR_BOTH, 3);
+    assert_eq!((MMAL_PARAM_EXPOSUREMETERINGMODE_AVERAGE, MMAL_PARAM_EXPOSUREMETERINGMODE_MATRIX), (0, 3));
+    assert_eq!((MMAL_PARAM_FLICKERAVOID_OFF, MMAL_PARAM_FLICKERAVOID_50HZ, MMAL_PARAM_FLICKERAVOID_60HZ), (0, 2, 3));
+    assert_eq!((MMAL_PARAMETER_DRC_STRENGTH_OFF, MMAL_PARAMETER_DRC_STRENGTH_HIGH), (0, 3));
+    assert_eq!((MMAL_DISPLAY_ROT0, MMAL_DISPLAY_ROT180, MMAL_DISPLAY_ROT90, MMAL_DISPLAY_MIRROR_ROT270), (0, 3, 6, 7));
+    assert_eq!((MMAL_DISPLAY_MODE_FILL, MMAL_DISPLAY_MODE_LETTERBOX, MMAL_DISPLAY_MODE_STEREO_TOP_TO_LEFT), (0, 1, 5));
+    assert_eq!((MMAL_DISPLAY_SET_NUM, MMAL_DISPLAY_SET_DEST_RECT, MMAL_DISPLAY_SET_LAYER), (1, 8, 0x100));
+    assert_eq!(MMAL_DISPLAY_SET_ALPHA, 0x400);
+    assert_eq!(MMAL_DISPLAY_ALPHA_FLAGS_MIX, 1 << 31);
+    assert_eq!((MMAL_CORE_STATS_RX, MMAL_CORE_STATS_TX), (0, 1));
+    assert_eq!((MMAL_ES_FORMAT_COMPARE_FLAG_TYPE, MMAL_ES_FORMAT_COMPARE_FLAG_VIDEO_RESOLUTION), (1, 0x100));
+    assert_eq!(MMAL_ES_FORMAT_COMPARE_FLAG_VIDEO_COLOR_SPACE, 0x1000);
+    assert_eq!(MMAL_ES_FORMAT_COMPARE_FLAG_ES_OTHER, 0x1000_0000);
     assert_eq!(MMAL_CONTROL_PORT_BUFFERS_MIN, 4);
     assert_eq!(MMAL_TIME_UNKNOWN, i64::MIN);
     assert_eq!(API_SYMBOLS.len() * size_of::<usize>(), size_of::<Api>());

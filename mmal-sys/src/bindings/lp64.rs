@@ -69,6 +69,23 @@ pub const MMAL_VIDEO_INTRA_REFRESH_BOTH: u32 = 2;
 pub const MMAL_VIDEO_INTRA_REFRESH_CYCLIC_MROWS: u32 = 2130706433;
 pub const MMAL_VIDEO_INTRA_REFRESH_PSEUDO_RAND: u32 = 2130706434;
 pub const MMAL_CAMERA_ANNOTATE_MAX_TEXT_LEN_V3: u32 = 256;
+pub const MMAL_DISPLAY_ALPHA_FLAGS_NONE: u32 = 0;
+pub const MMAL_DISPLAY_ALPHA_FLAGS_DISCARD_LOWER_LAYERS: u32 = 536870912;
+pub const MMAL_DISPLAY_ALPHA_FLAGS_PREMULT: u32 = 1073741824;
+pub const MMAL_DISPLAY_ALPHA_FLAGS_MIX: u32 = 2147483648;
+pub const MMAL_CORE_STATS_RX: u32 = 0;
+pub const MMAL_CORE_STATS_TX: u32 = 1;
+pub const MMAL_ES_FORMAT_COMPARE_FLAG_TYPE: u32 = 1;
+pub const MMAL_ES_FORMAT_COMPARE_FLAG_ENCODING: u32 = 2;
+pub const MMAL_ES_FORMAT_COMPARE_FLAG_BITRATE: u32 = 4;
+pub const MMAL_ES_FORMAT_COMPARE_FLAG_FLAGS: u32 = 8;
+pub const MMAL_ES_FORMAT_COMPARE_FLAG_EXTRADATA: u32 = 16;
+pub const MMAL_ES_FORMAT_COMPARE_FLAG_VIDEO_RESOLUTION: u32 = 256;
+pub const MMAL_ES_FORMAT_COMPARE_FLAG_VIDEO_CROPPING: u32 = 512;
+pub const MMAL_ES_FORMAT_COMPARE_FLAG_VIDEO_FRAME_RATE: u32 = 1024;
+pub const MMAL_ES_FORMAT_COMPARE_FLAG_VIDEO_ASPECT_RATIO: u32 = 2048;
+pub const MMAL_ES_FORMAT_COMPARE_FLAG_VIDEO_COLOR_SPACE: u32 = 4096;
+pub const MMAL_ES_FORMAT_COMPARE_FLAG_ES_OTHER: u32 = 268435456;
 pub type MMAL_BOOL_T = i32;
 pub const MMAL_SUCCESS: MMAL_STATUS_T = 0;
 pub const MMAL_ENOMEM: MMAL_STATUS_T = 1;
@@ -850,6 +867,7 @@ pub const MMAL_PARAMETER_URI: MMAL_PARAMETER_ID_T = 2;
 pub const MMAL_PARAMETER_CHANGE_EVENT_REQUEST: MMAL_PARAMETER_ID_T = 3;
 pub const MMAL_PARAMETER_ZERO_COPY: MMAL_PARAMETER_ID_T = 4;
 pub const MMAL_PARAMETER_BUFFER_REQUIREMENTS: MMAL_PARAMETER_ID_T = 5;
+pub const MMAL_PARAMETER_CORE_STATISTICS: MMAL_PARAMETER_ID_T = 7;
 pub const MMAL_PARAMETER_NO_IMAGE_PADDING: MMAL_PARAMETER_ID_T = 14;
 pub const MMAL_PARAMETER_THUMBNAIL_CONFIGURATION: MMAL_PARAMETER_ID_T = 65536;
 pub const MMAL_PARAMETER_ROTATION: MMAL_PARAMETER_ID_T = 65538;
@@ -868,6 +886,7 @@ pub const MMAL_PARAMETER_EXP_METERING_MODE: MMAL_PARAMETER_ID_T = 65555;
 pub const MMAL_PARAMETER_CAMERA_CONFIG: MMAL_PARAMETER_ID_T = 65557;
 pub const MMAL_PARAMETER_JPEG_Q_FACTOR: MMAL_PARAMETER_ID_T = 65561;
 pub const MMAL_PARAMETER_FRAME_RATE: MMAL_PARAMETER_ID_T = 65562;
+pub const MMAL_PARAMETER_USE_STC: MMAL_PARAMETER_ID_T = 65563;
 pub const MMAL_PARAMETER_CAMERA_INFO: MMAL_PARAMETER_ID_T = 65564;
 pub const MMAL_PARAMETER_VIDEO_STABILISATION: MMAL_PARAMETER_ID_T = 65565;
 pub const MMAL_PARAMETER_ENABLE_RAW_CAPTURE: MMAL_PARAMETER_ID_T = 65567;
@@ -1017,6 +1036,27 @@ const _: () = {
     [
         "Offset of field: MMAL_PARAMETER_UINT64_T::value",
     ][::core::mem::offset_of!(MMAL_PARAMETER_UINT64_T, value) - 8usize];
+};
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct MMAL_PARAMETER_INT64_T {
+    pub hdr: MMAL_PARAMETER_HEADER_T,
+    pub value: i64,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of MMAL_PARAMETER_INT64_T",
+    ][::core::mem::size_of::<MMAL_PARAMETER_INT64_T>() - 16usize];
+    [
+        "Alignment of MMAL_PARAMETER_INT64_T",
+    ][::core::mem::align_of::<MMAL_PARAMETER_INT64_T>() - 8usize];
+    [
+        "Offset of field: MMAL_PARAMETER_INT64_T::hdr",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_INT64_T, hdr) - 0usize];
+    [
+        "Offset of field: MMAL_PARAMETER_INT64_T::value",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_INT64_T, value) - 8usize];
 };
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
@@ -1859,3 +1899,246 @@ impl Default for MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T {
         }
     }
 }
+pub const MMAL_PARAM_IMAGEFX_NONE: MMAL_PARAM_IMAGEFX_T = 0;
+pub const MMAL_PARAM_IMAGEFX_NEGATIVE: MMAL_PARAM_IMAGEFX_T = 1;
+pub const MMAL_PARAM_IMAGEFX_SOLARIZE: MMAL_PARAM_IMAGEFX_T = 2;
+pub const MMAL_PARAM_IMAGEFX_POSTERIZE: MMAL_PARAM_IMAGEFX_T = 3;
+pub const MMAL_PARAM_IMAGEFX_WHITEBOARD: MMAL_PARAM_IMAGEFX_T = 4;
+pub const MMAL_PARAM_IMAGEFX_BLACKBOARD: MMAL_PARAM_IMAGEFX_T = 5;
+pub const MMAL_PARAM_IMAGEFX_SKETCH: MMAL_PARAM_IMAGEFX_T = 6;
+pub const MMAL_PARAM_IMAGEFX_DENOISE: MMAL_PARAM_IMAGEFX_T = 7;
+pub const MMAL_PARAM_IMAGEFX_EMBOSS: MMAL_PARAM_IMAGEFX_T = 8;
+pub const MMAL_PARAM_IMAGEFX_OILPAINT: MMAL_PARAM_IMAGEFX_T = 9;
+pub const MMAL_PARAM_IMAGEFX_HATCH: MMAL_PARAM_IMAGEFX_T = 10;
+pub const MMAL_PARAM_IMAGEFX_GPEN: MMAL_PARAM_IMAGEFX_T = 11;
+pub const MMAL_PARAM_IMAGEFX_PASTEL: MMAL_PARAM_IMAGEFX_T = 12;
+pub const MMAL_PARAM_IMAGEFX_WATERCOLOUR: MMAL_PARAM_IMAGEFX_T = 13;
+pub const MMAL_PARAM_IMAGEFX_FILM: MMAL_PARAM_IMAGEFX_T = 14;
+pub const MMAL_PARAM_IMAGEFX_BLUR: MMAL_PARAM_IMAGEFX_T = 15;
+pub const MMAL_PARAM_IMAGEFX_SATURATION: MMAL_PARAM_IMAGEFX_T = 16;
+pub const MMAL_PARAM_IMAGEFX_COLOURSWAP: MMAL_PARAM_IMAGEFX_T = 17;
+pub const MMAL_PARAM_IMAGEFX_WASHEDOUT: MMAL_PARAM_IMAGEFX_T = 18;
+pub const MMAL_PARAM_IMAGEFX_POSTERISE: MMAL_PARAM_IMAGEFX_T = 19;
+pub const MMAL_PARAM_IMAGEFX_COLOURPOINT: MMAL_PARAM_IMAGEFX_T = 20;
+pub const MMAL_PARAM_IMAGEFX_COLOURBALANCE: MMAL_PARAM_IMAGEFX_T = 21;
+pub const MMAL_PARAM_IMAGEFX_CARTOON: MMAL_PARAM_IMAGEFX_T = 22;
+pub const MMAL_PARAM_IMAGEFX_DEINTERLACE_DOUBLE: MMAL_PARAM_IMAGEFX_T = 23;
+pub const MMAL_PARAM_IMAGEFX_DEINTERLACE_ADV: MMAL_PARAM_IMAGEFX_T = 24;
+pub const MMAL_PARAM_IMAGEFX_DEINTERLACE_FAST: MMAL_PARAM_IMAGEFX_T = 25;
+pub const MMAL_PARAM_IMAGEFX_MAX: MMAL_PARAM_IMAGEFX_T = 2147483647;
+pub type MMAL_PARAM_IMAGEFX_T = ::core::ffi::c_uint;
+pub const MMAL_PARAM_MIRROR_NONE: MMAL_PARAM_MIRROR_T = 0;
+pub const MMAL_PARAM_MIRROR_VERTICAL: MMAL_PARAM_MIRROR_T = 1;
+pub const MMAL_PARAM_MIRROR_HORIZONTAL: MMAL_PARAM_MIRROR_T = 2;
+pub const MMAL_PARAM_MIRROR_BOTH: MMAL_PARAM_MIRROR_T = 3;
+pub type MMAL_PARAM_MIRROR_T = ::core::ffi::c_uint;
+pub const MMAL_PARAM_EXPOSUREMETERINGMODE_AVERAGE: MMAL_PARAM_EXPOSUREMETERINGMODE_T = 0;
+pub const MMAL_PARAM_EXPOSUREMETERINGMODE_SPOT: MMAL_PARAM_EXPOSUREMETERINGMODE_T = 1;
+pub const MMAL_PARAM_EXPOSUREMETERINGMODE_BACKLIT: MMAL_PARAM_EXPOSUREMETERINGMODE_T = 2;
+pub const MMAL_PARAM_EXPOSUREMETERINGMODE_MATRIX: MMAL_PARAM_EXPOSUREMETERINGMODE_T = 3;
+pub const MMAL_PARAM_EXPOSUREMETERINGMODE_MAX: MMAL_PARAM_EXPOSUREMETERINGMODE_T = 2147483647;
+pub type MMAL_PARAM_EXPOSUREMETERINGMODE_T = ::core::ffi::c_uint;
+pub const MMAL_PARAM_FLICKERAVOID_OFF: MMAL_PARAM_FLICKERAVOID_T = 0;
+pub const MMAL_PARAM_FLICKERAVOID_AUTO: MMAL_PARAM_FLICKERAVOID_T = 1;
+pub const MMAL_PARAM_FLICKERAVOID_50HZ: MMAL_PARAM_FLICKERAVOID_T = 2;
+pub const MMAL_PARAM_FLICKERAVOID_60HZ: MMAL_PARAM_FLICKERAVOID_T = 3;
+pub const MMAL_PARAM_FLICKERAVOID_MAX: MMAL_PARAM_FLICKERAVOID_T = 2147483647;
+pub type MMAL_PARAM_FLICKERAVOID_T = ::core::ffi::c_uint;
+pub const MMAL_PARAMETER_DRC_STRENGTH_OFF: MMAL_PARAMETER_DRC_STRENGTH_T = 0;
+pub const MMAL_PARAMETER_DRC_STRENGTH_LOW: MMAL_PARAMETER_DRC_STRENGTH_T = 1;
+pub const MMAL_PARAMETER_DRC_STRENGTH_MEDIUM: MMAL_PARAMETER_DRC_STRENGTH_T = 2;
+pub const MMAL_PARAMETER_DRC_STRENGTH_HIGH: MMAL_PARAMETER_DRC_STRENGTH_T = 3;
+pub const MMAL_PARAMETER_DRC_STRENGTH_MAX: MMAL_PARAMETER_DRC_STRENGTH_T = 2147483647;
+pub type MMAL_PARAMETER_DRC_STRENGTH_T = ::core::ffi::c_uint;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct MMAL_PARAMETER_EXIF_T {
+    pub hdr: MMAL_PARAMETER_HEADER_T,
+    pub keylen: u32,
+    pub value_offset: u32,
+    pub valuelen: u32,
+    pub data: [u8; 1usize],
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of MMAL_PARAMETER_EXIF_T",
+    ][::core::mem::size_of::<MMAL_PARAMETER_EXIF_T>() - 24usize];
+    [
+        "Alignment of MMAL_PARAMETER_EXIF_T",
+    ][::core::mem::align_of::<MMAL_PARAMETER_EXIF_T>() - 4usize];
+    [
+        "Offset of field: MMAL_PARAMETER_EXIF_T::hdr",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_EXIF_T, hdr) - 0usize];
+    [
+        "Offset of field: MMAL_PARAMETER_EXIF_T::keylen",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_EXIF_T, keylen) - 8usize];
+    [
+        "Offset of field: MMAL_PARAMETER_EXIF_T::value_offset",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_EXIF_T, value_offset) - 12usize];
+    [
+        "Offset of field: MMAL_PARAMETER_EXIF_T::valuelen",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_EXIF_T, valuelen) - 16usize];
+    [
+        "Offset of field: MMAL_PARAMETER_EXIF_T::data",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_EXIF_T, data) - 20usize];
+};
+pub const MMAL_DISPLAY_ROT0: MMAL_DISPLAYTRANSFORM_T = 0;
+pub const MMAL_DISPLAY_MIRROR_ROT0: MMAL_DISPLAYTRANSFORM_T = 1;
+pub const MMAL_DISPLAY_MIRROR_ROT180: MMAL_DISPLAYTRANSFORM_T = 2;
+pub const MMAL_DISPLAY_ROT180: MMAL_DISPLAYTRANSFORM_T = 3;
+pub const MMAL_DISPLAY_MIRROR_ROT90: MMAL_DISPLAYTRANSFORM_T = 4;
+pub const MMAL_DISPLAY_ROT270: MMAL_DISPLAYTRANSFORM_T = 5;
+pub const MMAL_DISPLAY_ROT90: MMAL_DISPLAYTRANSFORM_T = 6;
+pub const MMAL_DISPLAY_MIRROR_ROT270: MMAL_DISPLAYTRANSFORM_T = 7;
+pub const MMAL_DISPLAY_DUMMY: MMAL_DISPLAYTRANSFORM_T = 2147483647;
+pub type MMAL_DISPLAYTRANSFORM_T = ::core::ffi::c_uint;
+pub const MMAL_DISPLAY_MODE_FILL: MMAL_DISPLAYMODE_T = 0;
+pub const MMAL_DISPLAY_MODE_LETTERBOX: MMAL_DISPLAYMODE_T = 1;
+pub const MMAL_DISPLAY_MODE_STEREO_LEFT_TO_LEFT: MMAL_DISPLAYMODE_T = 2;
+pub const MMAL_DISPLAY_MODE_STEREO_TOP_TO_TOP: MMAL_DISPLAYMODE_T = 3;
+pub const MMAL_DISPLAY_MODE_STEREO_LEFT_TO_TOP: MMAL_DISPLAYMODE_T = 4;
+pub const MMAL_DISPLAY_MODE_STEREO_TOP_TO_LEFT: MMAL_DISPLAYMODE_T = 5;
+pub const MMAL_DISPLAY_MODE_DUMMY: MMAL_DISPLAYMODE_T = 2147483647;
+pub type MMAL_DISPLAYMODE_T = ::core::ffi::c_uint;
+pub const MMAL_DISPLAY_SET_NONE: MMAL_DISPLAYSET_T = 0;
+pub const MMAL_DISPLAY_SET_NUM: MMAL_DISPLAYSET_T = 1;
+pub const MMAL_DISPLAY_SET_FULLSCREEN: MMAL_DISPLAYSET_T = 2;
+pub const MMAL_DISPLAY_SET_TRANSFORM: MMAL_DISPLAYSET_T = 4;
+pub const MMAL_DISPLAY_SET_DEST_RECT: MMAL_DISPLAYSET_T = 8;
+pub const MMAL_DISPLAY_SET_SRC_RECT: MMAL_DISPLAYSET_T = 16;
+pub const MMAL_DISPLAY_SET_MODE: MMAL_DISPLAYSET_T = 32;
+pub const MMAL_DISPLAY_SET_PIXEL: MMAL_DISPLAYSET_T = 64;
+pub const MMAL_DISPLAY_SET_NOASPECT: MMAL_DISPLAYSET_T = 128;
+pub const MMAL_DISPLAY_SET_LAYER: MMAL_DISPLAYSET_T = 256;
+pub const MMAL_DISPLAY_SET_COPYPROTECT: MMAL_DISPLAYSET_T = 512;
+pub const MMAL_DISPLAY_SET_ALPHA: MMAL_DISPLAYSET_T = 1024;
+pub const MMAL_DISPLAY_SET_DUMMY: MMAL_DISPLAYSET_T = 2147483647;
+pub type MMAL_DISPLAYSET_T = ::core::ffi::c_uint;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct MMAL_DISPLAYREGION_T {
+    pub hdr: MMAL_PARAMETER_HEADER_T,
+    pub set: u32,
+    pub display_num: u32,
+    pub fullscreen: MMAL_BOOL_T,
+    pub transform: u32,
+    pub dest_rect: MMAL_RECT_T,
+    pub src_rect: MMAL_RECT_T,
+    pub noaspect: MMAL_BOOL_T,
+    pub mode: u32,
+    pub pixel_x: u32,
+    pub pixel_y: u32,
+    pub layer: i32,
+    pub copyprotect_required: MMAL_BOOL_T,
+    pub alpha: u32,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of MMAL_DISPLAYREGION_T",
+    ][::core::mem::size_of::<MMAL_DISPLAYREGION_T>() - 84usize];
+    [
+        "Alignment of MMAL_DISPLAYREGION_T",
+    ][::core::mem::align_of::<MMAL_DISPLAYREGION_T>() - 4usize];
+    [
+        "Offset of field: MMAL_DISPLAYREGION_T::hdr",
+    ][::core::mem::offset_of!(MMAL_DISPLAYREGION_T, hdr) - 0usize];
+    [
+        "Offset of field: MMAL_DISPLAYREGION_T::set",
+    ][::core::mem::offset_of!(MMAL_DISPLAYREGION_T, set) - 8usize];
+    [
+        "Offset of field: MMAL_DISPLAYREGION_T::display_num",
+    ][::core::mem::offset_of!(MMAL_DISPLAYREGION_T, display_num) - 12usize];
+    [
+        "Offset of field: MMAL_DISPLAYREGION_T::fullscreen",
+    ][::core::mem::offset_of!(MMAL_DISPLAYREGION_T, fullscreen) - 16usize];
+    [
+        "Offset of field: MMAL_DISPLAYREGION_T::transform",
+    ][::core::mem::offset_of!(MMAL_DISPLAYREGION_T, transform) - 20usize];
+    [
+        "Offset of field: MMAL_DISPLAYREGION_T::dest_rect",
+    ][::core::mem::offset_of!(MMAL_DISPLAYREGION_T, dest_rect) - 24usize];
+    [
+        "Offset of field: MMAL_DISPLAYREGION_T::src_rect",
+    ][::core::mem::offset_of!(MMAL_DISPLAYREGION_T, src_rect) - 40usize];
+    [
+        "Offset of field: MMAL_DISPLAYREGION_T::noaspect",
+    ][::core::mem::offset_of!(MMAL_DISPLAYREGION_T, noaspect) - 56usize];
+    [
+        "Offset of field: MMAL_DISPLAYREGION_T::mode",
+    ][::core::mem::offset_of!(MMAL_DISPLAYREGION_T, mode) - 60usize];
+    [
+        "Offset of field: MMAL_DISPLAYREGION_T::pixel_x",
+    ][::core::mem::offset_of!(MMAL_DISPLAYREGION_T, pixel_x) - 64usize];
+    [
+        "Offset of field: MMAL_DISPLAYREGION_T::pixel_y",
+    ][::core::mem::offset_of!(MMAL_DISPLAYREGION_T, pixel_y) - 68usize];
+    [
+        "Offset of field: MMAL_DISPLAYREGION_T::layer",
+    ][::core::mem::offset_of!(MMAL_DISPLAYREGION_T, layer) - 72usize];
+    [
+        "Offset of field: MMAL_DISPLAYREGION_T::copyprotect_required",
+    ][::core::mem::offset_of!(MMAL_DISPLAYREGION_T, copyprotect_required) - 76usize];
+    [
+        "Offset of field: MMAL_DISPLAYREGION_T::alpha",
+    ][::core::mem::offset_of!(MMAL_DISPLAYREGION_T, alpha) - 80usize];
+};
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct MMAL_CORE_STATISTICS_T {
+    pub buffer_count: u32,
+    pub first_buffer_time: u32,
+    pub last_buffer_time: u32,
+    pub max_delay: u32,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of MMAL_CORE_STATISTICS_T",
+    ][::core::mem::size_of::<MMAL_CORE_STATISTICS_T>() - 16usize];
+    [
+        "Alignment of MMAL_CORE_STATISTICS_T",
+    ][::core::mem::align_of::<MMAL_CORE_STATISTICS_T>() - 4usize];
+    [
+        "Offset of field: MMAL_CORE_STATISTICS_T::buffer_count",
+    ][::core::mem::offset_of!(MMAL_CORE_STATISTICS_T, buffer_count) - 0usize];
+    [
+        "Offset of field: MMAL_CORE_STATISTICS_T::first_buffer_time",
+    ][::core::mem::offset_of!(MMAL_CORE_STATISTICS_T, first_buffer_time) - 4usize];
+    [
+        "Offset of field: MMAL_CORE_STATISTICS_T::last_buffer_time",
+    ][::core::mem::offset_of!(MMAL_CORE_STATISTICS_T, last_buffer_time) - 8usize];
+    [
+        "Offset of field: MMAL_CORE_STATISTICS_T::max_delay",
+    ][::core::mem::offset_of!(MMAL_CORE_STATISTICS_T, max_delay) - 12usize];
+};
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct MMAL_PARAMETER_CORE_STATISTICS_T {
+    pub hdr: MMAL_PARAMETER_HEADER_T,
+    pub dir: u32,
+    pub reset: MMAL_BOOL_T,
+    pub stats: MMAL_CORE_STATISTICS_T,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of MMAL_PARAMETER_CORE_STATISTICS_T",
+    ][::core::mem::size_of::<MMAL_PARAMETER_CORE_STATISTICS_T>() - 32usize];
+    [
+        "Alignment of MMAL_PARAMETER_CORE_STATISTICS_T",
+    ][::core::mem::align_of::<MMAL_PARAMETER_CORE_STATISTICS_T>() - 4usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CORE_STATISTICS_T::hdr",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CORE_STATISTICS_T, hdr) - 0usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CORE_STATISTICS_T::dir",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CORE_STATISTICS_T, dir) - 8usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CORE_STATISTICS_T::reset",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CORE_STATISTICS_T, reset) - 12usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CORE_STATISTICS_T::stats",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CORE_STATISTICS_T, stats) - 16usize];
+};
