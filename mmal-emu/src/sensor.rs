@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use mmal_sys as sys;
+use sys::raw as brcm;
 
 use crate::format::{VideoFormat, OPAQUE_SIZE};
 use crate::scene::Scene;
@@ -687,46 +688,33 @@ struct RawLayout {
 }
 
 /// Packs `pixels` (`w × h`) into a `BRCM` block as the Pi's camera lays
-/// one out (research §7): a 32768-byte header, then rows of RAW10 (four
-/// high bytes, then their low bits, pixel A in bits 1:0) or RAW12 (two
-/// high bytes, then their low nibbles, the first pixel's low), each row
-/// padded to 32 bytes, and at least one padding row, to a multiple of 16.
+/// one out (research §7, `mmal_sys::raw`): a 32768-byte header, then rows
+/// of RAW10 or RAW12, each row padded to 32 bytes, and at least one
+/// padding row, to a multiple of 16.
 fn pack_raw(pixels: &[u16], w: usize, h: usize, layout: RawLayout, name: &str) -> Vec<u8> {
-    const HEADER: usize = 32768;
     let RawLayout { order, transform, bits } = layout;
-    let bytes_per_4 = if bits == 10 { 5 } else { 6 };
-    let stride = (w * bytes_per_4).div_ceil(4).next_multiple_of(32);
-    let rows = (h + 1).next_multiple_of(16);
-    let mut block = vec![0u8; HEADER + stride * rows];
-    block[..4].copy_from_slice(b"BRCM");
-    block[4..8].copy_from_slice(&1u32.to_le_bytes());
-    block[8..12].copy_from_slice(&(HEADER as u32).to_le_bytes());
-    let name = name.as_bytes();
-    block[176..176 + name.len().min(31)].copy_from_slice(&name[..name.len().min(31)]);
-    block[208..210].copy_from_slice(&(w as u16).to_le_bytes());
-    block[210..212].copy_from_slice(&(h as u16).to_le_bytes());
-    block[214..216].copy_from_slice(&((rows - h) as u16).to_le_bytes());
-    block[240..242].copy_from_slice(&u16::from(transform).to_le_bytes());
-    block[242..244].copy_from_slice(&33u16.to_le_bytes());
-    block[244] = order;
-    block[245] = if bits == 10 { 3 } else { 4 };
-    for (y, row_px) in pixels.chunks(w).enumerate() {
-        let row = &mut block[HEADER + y * stride..HEADER + (y + 1) * stride];
-        if bits == 10 {
-            for (group, px) in row.chunks_exact_mut(5).zip(row_px.chunks(4)) {
-                for (i, &v) in px.iter().enumerate() {
-                    group[i] = (v >> 2) as u8;
-                    group[4] |= ((v & 0b11) as u8) << (2 * i);
-                }
-            }
-        } else {
-            for (group, px) in row.chunks_exact_mut(3).zip(row_px.chunks(2)) {
-                for (i, &v) in px.iter().enumerate() {
-                    group[i] = (v >> 4) as u8;
-                    group[2] |= ((v & 0x0f) as u8) << (4 * i);
-                }
-            }
-        }
+    // Sensor modes are at most 4056x3040.
+    let (width, height) = (w as u16, h as u16);
+    let stride = brcm::stride(width, 0, bits);
+    let rows = brcm::camera_rows(height);
+    let mut block = vec![0u8; brcm::HEADER_SIZE + stride * rows];
+    let fields = brcm::Fields {
+        version: 1,
+        data_offset: brcm::HEADER_SIZE as u32,
+        name: brcm::Fields::name_field(name.as_bytes()),
+        width,
+        height,
+        padding_right: 0,
+        padding_down: (rows - h) as u16,
+        transform: u16::from(transform),
+        format: brcm::FORMAT_BAYER,
+        bayer_order: order,
+        bayer_format: brcm::bayer_format(bits),
+    };
+    fields.write(&mut block).expect("a block longer than its header");
+    let data = &mut block[brcm::HEADER_SIZE..];
+    for (row_px, row) in pixels.chunks(w).zip(data.chunks_exact_mut(stride)) {
+        brcm::pack_row(bits, row_px, row);
     }
     block
 }

@@ -15,7 +15,10 @@
 //!   its size and field offsets, and the tests pin the published figures;
 //! * [`Api`], a table with one function pointer per libmmal function the
 //!   safe `mmal` crate calls. The `mmal` crate fills it from libmmal at run
-//!   time, or takes the software VideoCore's table: both speak this same ABI.
+//!   time, or takes the software VideoCore's table: both speak this same ABI;
+//! * [`raw`], the layout of the `BRCM` raw Bayer block the camera appends
+//!   to a JPEG: its header, row geometry and RAW10/RAW12 packing, read by
+//!   `mmal::raw` and written by the software VideoCore.
 //!
 //! Nothing is linked: the crate builds, and cross-compiles, anywhere. It has
 //! no dependencies and is `no_std`.
@@ -64,6 +67,7 @@ mod api;
 pub use api::*;
 
 pub mod param;
+pub mod raw;
 
 /// `MMAL_FOURCC(a, b, c, d)`: four ASCII bytes, the first in the lowest
 /// byte.

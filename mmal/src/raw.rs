@@ -17,35 +17,19 @@
 //! # Ok::<(), mmal::Error>(())
 //! ```
 
+use mmal_sys::raw::{self as brcm, at};
 use vcsm::ndarray::{s, Array2};
 
 use crate::error::{Error, Result};
 
 /// The block's tag.
-pub const TAG: &[u8; 4] = b"BRCM";
+pub const TAG: &[u8; 4] = brcm::TAG;
 
 /// Bytes of header before the pixels (where the header does not say).
-pub const HEADER_SIZE: usize = 32768;
-
-/// Where the header fields are, from the tag.
-mod at {
-    pub(super) const VERSION: usize = 4;
-    pub(super) const DATA_OFFSET: usize = 8;
-    pub(super) const NAME: usize = 176;
-    pub(super) const WIDTH: usize = 208;
-    pub(super) const HEIGHT: usize = 210;
-    pub(super) const PADDING_RIGHT: usize = 212;
-    pub(super) const PADDING_DOWN: usize = 214;
-    pub(super) const TRANSFORM: usize = 240;
-    pub(super) const FORMAT: usize = 242;
-    pub(super) const BAYER_ORDER: usize = 244;
-    pub(super) const BAYER_FORMAT: usize = 245;
-    /// The header's fields end here.
-    pub(super) const END: usize = 246;
-}
+pub const HEADER_SIZE: usize = brcm::HEADER_SIZE;
 
 /// The `format` value of a Bayer image.
-const FORMAT_BAYER: u16 = 33;
+const FORMAT_BAYER: u16 = brcm::FORMAT_BAYER;
 
 /// The colour of the top-left 2x2 cell, row by row: `Rggb` is R G / G B.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -127,64 +111,56 @@ impl RawHeader {
     /// the pixel geometry comes from the header and, where the sensor pads
     /// otherwise, from the block's size.
     pub fn parse(block: &[u8]) -> Result<RawHeader> {
-        if block.len() < at::END || &block[..4] != TAG {
-            return Err(Error::RawTruncated { needed: at::END, have: block.len() });
-        }
-        let u16_at = |o: usize| u16::from_le_bytes([block[o], block[o + 1]]);
-        let u32_at = |o: usize| u32::from_le_bytes([block[o], block[o + 1], block[o + 2], block[o + 3]]);
-        let name = &block[at::NAME..at::NAME + 32];
-        let name = String::from_utf8_lossy(&name[..name.iter().position(|&b| b == 0).unwrap_or(32)]).into_owned();
-        let format = u16_at(at::FORMAT);
+        let fields = brcm::Fields::read(block).ok_or(Error::RawTruncated { needed: at::END, have: block.len() })?;
+        let name = String::from_utf8_lossy(fields.name()).into_owned();
+        let format = fields.format;
         if format != FORMAT_BAYER {
             return Err(Error::RawFormat(format!("image format {format}, not Bayer ({FORMAT_BAYER})")));
         }
-        let order = block[at::BAYER_ORDER];
+        let order = fields.bayer_order;
         let bayer_order =
             BayerOrder::from_raw(order).ok_or_else(|| Error::RawFormat(format!("unknown Bayer order {order}")))?;
-        let bit_depth = match block[at::BAYER_FORMAT] {
-            3 => 10,
-            4 => 12,
-            other => return Err(Error::RawFormat(format!("unknown Bayer packing {other} (3 is RAW10, 4 RAW12)"))),
+        let bit_depth = match brcm::bit_depth(fields.bayer_format) {
+            Some(bits) => bits,
+            None => {
+                let other = fields.bayer_format;
+                return Err(Error::RawFormat(format!("unknown Bayer packing {other} (3 is RAW10, 4 RAW12)")));
+            }
         };
-        let (width, height) = (u16_at(at::WIDTH), u16_at(at::HEIGHT));
-        let (padding_right, padding_down) = (u16_at(at::PADDING_RIGHT), u16_at(at::PADDING_DOWN));
+        let (width, height) = (fields.width, fields.height);
+        let (padding_right, padding_down) = (fields.padding_right, fields.padding_down);
         if width == 0 || height == 0 || width % 2 != 0 || height % 2 != 0 {
             return Err(Error::RawFormat(format!("a {width}x{height} picture")));
         }
-        let data_offset = match u32_at(at::DATA_OFFSET) as usize {
+        let data_offset = match fields.data_offset as usize {
             0 => HEADER_SIZE,
             o if o >= at::END => o,
             o => return Err(Error::RawFormat(format!("pixels at offset {o}, inside the header"))),
         };
-        let row_pixels = usize::from(width) + usize::from(padding_right);
-        let bytes_per_4 = if bit_depth == 10 { 5 } else { 6 };
-        let mut stride = (row_pixels * bytes_per_4).div_ceil(4).next_multiple_of(32);
-        let rows = (usize::from(height) + usize::from(padding_down)).next_multiple_of(16);
+        let mut stride = brcm::stride(width, padding_right, bit_depth);
+        let rows = brcm::rows(height, padding_down);
         // Some modes pad their rows otherwise: the block's size says how.
         let stored = block.len().saturating_sub(data_offset);
-        let min_stride = (usize::from(width) * bytes_per_4).div_ceil(4);
+        let min_stride = brcm::packed_len(u32::from(width), bit_depth);
         // Checked: on a 32-bit target a crafted header's rows (up to 128 Ki
         // of up to 192 KiB) do not fit in `usize`.
-        let too_large = || {
-            Error::RawFormat(format!(
+        if brcm::block_len(data_offset, stride, rows).is_none() {
+            return Err(Error::RawFormat(format!(
                 "a {width}x{height} picture (+{padding_right}x{padding_down} padding) at offset {data_offset}: \
                  too large to address"
-            ))
-        };
-        if stride.checked_mul(rows).and_then(|s| s.checked_add(data_offset)).is_none() {
-            return Err(too_large());
+            )));
         }
         if stored != stride * rows && stored % rows == 0 && stored / rows >= min_stride {
             stride = stored / rows;
         }
         Ok(RawHeader {
-            version: u32_at(at::VERSION),
+            version: fields.version,
             mode_name: name,
             width,
             height,
             padding_right,
             padding_down,
-            transform: u16_at(at::TRANSFORM),
+            transform: fields.transform,
             format,
             bayer_order,
             bit_depth,
@@ -203,7 +179,7 @@ impl RawHeader {
 
     /// Bytes of the whole block, if they can be addressed.
     fn checked_block_len(&self) -> Option<usize> {
-        self.stride.checked_mul(self.rows)?.checked_add(self.data_offset)
+        brcm::block_len(self.data_offset, self.stride, self.rows)
     }
 }
 
@@ -315,21 +291,7 @@ fn unpack(header: &RawHeader, data: &[u8]) -> Result<Array2<u16>> {
     for (y, mut row_out) in pixels.rows_mut().into_iter().enumerate() {
         let row = &data[y * header.stride..(y + 1) * header.stride];
         let out = row_out.as_slice_mut().expect("a standard-layout array's rows are contiguous");
-        if header.bit_depth == 10 {
-            // Four high bytes, then one of low bits: pixel A in bits 1:0.
-            for (group, px) in row.chunks_exact(5).zip(out.chunks_mut(4)) {
-                for (i, p) in px.iter_mut().enumerate() {
-                    *p = (u16::from(group[i]) << 2) | u16::from((group[4] >> (2 * i)) & 0b11);
-                }
-            }
-        } else {
-            // Two high bytes, then one whose low nibble is the first pixel's.
-            for (group, px) in row.chunks_exact(3).zip(out.chunks_mut(2)) {
-                for (i, p) in px.iter_mut().enumerate() {
-                    *p = (u16::from(group[i]) << 4) | u16::from((group[2] >> (4 * i)) & 0x0f);
-                }
-            }
-        }
+        brcm::unpack_row(header.bit_depth, row, out);
     }
     Ok(pixels)
 }
@@ -345,11 +307,12 @@ fn unpack(header: &RawHeader, data: &[u8]) -> Result<Array2<u16>> {
 /// than a header can say) or its block is too large to address.
 pub fn pack(header: &RawHeader, pixels: &Array2<u16>) -> Result<Vec<u8>> {
     let (h, w) = pixels.dim();
-    let bytes_per_4 = if header.bit_depth == 10 { 5 } else { 6 };
     let fits = u16::try_from(w).is_ok()
         && u16::try_from(h).is_ok()
         && header.rows >= h
-        && header.stride >= w.div_ceil(4) * bytes_per_4
+        // Whole groups: a RAW10 row of 6 pixels packs into two of five
+        // bytes. (`w` fits in a `u16` here.)
+        && header.stride >= brcm::packed_len(w.div_ceil(4) as u32 * 4, header.bit_depth)
         && header.data_offset >= at::END;
     if !fits {
         return Err(Error::RawFormat(format!(
@@ -362,38 +325,26 @@ pub fn pack(header: &RawHeader, pixels: &Array2<u16>) -> Result<Vec<u8>> {
     let mut block = Vec::new();
     block.try_reserve_exact(len).map_err(|e| Error::RawFormat(format!("a block of {len} bytes: {e}")))?;
     block.resize(len, 0u8);
-    block[..4].copy_from_slice(TAG);
-    let put16 = |block: &mut Vec<u8>, o: usize, v: u16| block[o..o + 2].copy_from_slice(&v.to_le_bytes());
-    block[at::VERSION..at::VERSION + 4].copy_from_slice(&header.version.to_le_bytes());
-    block[at::DATA_OFFSET..at::DATA_OFFSET + 4].copy_from_slice(&(header.data_offset as u32).to_le_bytes());
-    let name = header.mode_name.as_bytes();
-    block[at::NAME..at::NAME + name.len().min(31)].copy_from_slice(&name[..name.len().min(31)]);
-    put16(&mut block, at::WIDTH, w as u16);
-    put16(&mut block, at::HEIGHT, h as u16);
-    put16(&mut block, at::PADDING_RIGHT, header.padding_right);
-    put16(&mut block, at::PADDING_DOWN, header.padding_down);
-    put16(&mut block, at::TRANSFORM, header.transform);
-    put16(&mut block, at::FORMAT, FORMAT_BAYER);
-    block[at::BAYER_ORDER] = header.bayer_order.to_raw();
-    block[at::BAYER_FORMAT] = if header.bit_depth == 10 { 3 } else { 4 };
+    let fields = brcm::Fields {
+        version: header.version,
+        data_offset: header.data_offset as u32,
+        name: brcm::Fields::name_field(header.mode_name.as_bytes()),
+        width: w as u16,
+        height: h as u16,
+        padding_right: header.padding_right,
+        padding_down: header.padding_down,
+        transform: header.transform,
+        format: FORMAT_BAYER,
+        bayer_order: header.bayer_order.to_raw(),
+        bayer_format: brcm::bayer_format(header.bit_depth),
+    };
+    fields.write(&mut block).map_err(|e| Error::RawFormat(format!("a block of {} bytes: too short", e.have)))?;
     let data = &mut block[header.data_offset..];
     for (y, row_in) in pixels.rows().into_iter().enumerate() {
         let row = &mut data[y * header.stride..(y + 1) * header.stride];
-        let px: Vec<u16> = row_in.iter().copied().collect();
-        if header.bit_depth == 10 {
-            for (group, p) in row.chunks_exact_mut(5).zip(px.chunks(4)) {
-                for (i, &v) in p.iter().enumerate() {
-                    group[i] = (v >> 2) as u8;
-                    group[4] |= ((v & 0b11) as u8) << (2 * i);
-                }
-            }
-        } else {
-            for (group, p) in row.chunks_exact_mut(3).zip(px.chunks(2)) {
-                for (i, &v) in p.iter().enumerate() {
-                    group[i] = (v >> 4) as u8;
-                    group[2] |= ((v & 0x0f) as u8) << (4 * i);
-                }
-            }
+        match row_in.as_slice() {
+            Some(px) => brcm::pack_row(header.bit_depth, px, row),
+            None => brcm::pack_row(header.bit_depth, &row_in.iter().copied().collect::<Vec<u16>>(), row),
         }
     }
     Ok(block)
@@ -404,9 +355,8 @@ pub fn pack(header: &RawHeader, pixels: &Array2<u16>) -> Result<Vec<u8>> {
 /// least one padding row, then to a multiple of 16 (IMX219 3280x2464:
 /// 4128 bytes by 2480 rows).
 pub fn header_for(width: u16, height: u16, order: BayerOrder, bit_depth: u8, mode_name: &str) -> RawHeader {
-    let bytes_per_4 = if bit_depth == 10 { 5 } else { 6 };
-    let stride = (usize::from(width) * bytes_per_4).div_ceil(4).next_multiple_of(32);
-    let rows = (usize::from(height) + 1).next_multiple_of(16);
+    let stride = brcm::stride(width, 0, bit_depth);
+    let rows = brcm::camera_rows(height);
     RawHeader {
         version: 1,
         mode_name: mode_name.to_owned(),
