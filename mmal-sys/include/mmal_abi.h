@@ -692,6 +692,43 @@ typedef struct {
     uint32_t quality;
 } MMAL_PARAMETER_THUMBNAIL_CONFIG_T;
 
+/* INPUT_CROP: the part of the sensor used, in fractions of 65536. */
+typedef struct {
+    MMAL_PARAMETER_HEADER_T hdr;
+    MMAL_RECT_T rect;
+} MMAL_PARAMETER_INPUT_CROP_T;
+
+typedef struct {
+    MMAL_PARAMETER_HEADER_T hdr;
+    MMAL_BOOL_T zero_shutter_lag_mode;
+    MMAL_BOOL_T concurrent_capture;
+} MMAL_PARAMETER_ZEROSHUTTERLAG_T;
+
+#define MMAL_STEREOSCOPIC_MODE_NONE 0
+#define MMAL_STEREOSCOPIC_MODE_SIDE_BY_SIDE 1
+#define MMAL_STEREOSCOPIC_MODE_TOP_BOTTOM 2
+
+typedef struct {
+    MMAL_PARAMETER_HEADER_T hdr;
+    uint32_t mode;                    /* MMAL_STEREOSCOPIC_MODE_* */
+    MMAL_BOOL_T decimate;
+    MMAL_BOOL_T swap_eyes;
+} MMAL_PARAMETER_STEREOSCOPIC_MODE_T;
+
+#define MMAL_CAMERA_ANNOTATE_MAX_TEXT_LEN 32
+
+/* Text over the frames, first revision (payload 56 bytes). */
+typedef struct {
+    MMAL_PARAMETER_HEADER_T hdr;
+    MMAL_BOOL_T enable;
+    char text[MMAL_CAMERA_ANNOTATE_MAX_TEXT_LEN];
+    MMAL_BOOL_T show_shutter;
+    MMAL_BOOL_T show_analog_gain;
+    MMAL_BOOL_T show_lens;
+    MMAL_BOOL_T show_caf;
+    MMAL_BOOL_T show_motion;
+} MMAL_PARAMETER_CAMERA_ANNOTATE_T;
+
 #define MMAL_CAMERA_ANNOTATE_MAX_TEXT_LEN_V3 256
 
 /* Text and figures the camera writes over its frames, third revision

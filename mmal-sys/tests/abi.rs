@@ -275,7 +275,17 @@ fn parameter_structs() {
     pin_struct!(MMAL_PARAMETER_THUMBNAIL_CONFIG_T, size = (24, 24), {
         enable @ (8, 8), width @ (12, 12), height @ (16, 16), quality @ (20, 20),
     });
-    // 304 bytes of payload (V3), 316 (V4): the sizes the camera takes.
+    pin_struct!(MMAL_PARAMETER_INPUT_CROP_T, size = (24, 24), { rect @ (8, 8) });
+    pin_struct!(MMAL_PARAMETER_ZEROSHUTTERLAG_T, size = (16, 16), {
+        zero_shutter_lag_mode @ (8, 8), concurrent_capture @ (12, 12),
+    });
+    pin_struct!(MMAL_PARAMETER_STEREOSCOPIC_MODE_T, size = (20, 20), {
+        mode @ (8, 8), decimate @ (12, 12), swap_eyes @ (16, 16),
+    });
+    // 56 bytes of payload (V1), 304 (V3), 316 (V4): the sizes the camera takes.
+    pin_struct!(MMAL_PARAMETER_CAMERA_ANNOTATE_T, size = (64, 64), {
+        enable @ (8, 8), text @ (12, 12), show_shutter @ (44, 44), show_motion @ (60, 60),
+    });
     pin_struct!(MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T, size = (312, 312), {
         enable @ (8, 8), show_shutter @ (12, 12), show_frame_num @ (32, 32), enable_text_background @ (36, 36),
         custom_background_colour @ (40, 40), custom_background_Y @ (44, 44), custom_background_V @ (46, 46),
@@ -343,6 +353,7 @@ fn flags_and_enums() {
     assert_eq!(MMAL_PARAM_AWBMODE_GREYWORLD, 10);
     assert_eq!(MMAL_PARAM_EXPOSUREMODE_FIREWORKS, 12);
     assert_eq!(MMAL_PARAM_TIMESTAMP_MODE_RESET_STC, 2);
+    assert_eq!(MMAL_STEREOSCOPIC_MODE_TOP_BOTTOM, 2);
     assert_eq!(
         [MMAL_PARAM_IMAGEFX_NONE, MMAL_PARAM_IMAGEFX_POSTERIZE, MMAL_PARAM_IMAGEFX_BLUR, MMAL_PARAM_IMAGEFX_POSTERISE],
         [0, 3, 15, 19]

@@ -68,6 +68,10 @@ pub const MMAL_VIDEO_INTRA_REFRESH_ADAPTIVE: u32 = 1;
 pub const MMAL_VIDEO_INTRA_REFRESH_BOTH: u32 = 2;
 pub const MMAL_VIDEO_INTRA_REFRESH_CYCLIC_MROWS: u32 = 2130706433;
 pub const MMAL_VIDEO_INTRA_REFRESH_PSEUDO_RAND: u32 = 2130706434;
+pub const MMAL_STEREOSCOPIC_MODE_NONE: u32 = 0;
+pub const MMAL_STEREOSCOPIC_MODE_SIDE_BY_SIDE: u32 = 1;
+pub const MMAL_STEREOSCOPIC_MODE_TOP_BOTTOM: u32 = 2;
+pub const MMAL_CAMERA_ANNOTATE_MAX_TEXT_LEN: u32 = 32;
 pub const MMAL_CAMERA_ANNOTATE_MAX_TEXT_LEN_V3: u32 = 256;
 pub const MMAL_DISPLAY_ALPHA_FLAGS_NONE: u32 = 0;
 pub const MMAL_DISPLAY_ALPHA_FLAGS_DISCARD_LOWER_LAYERS: u32 = 536870912;
@@ -1652,6 +1656,129 @@ const _: () = {
     [
         "Offset of field: MMAL_PARAMETER_THUMBNAIL_CONFIG_T::quality",
     ][::core::mem::offset_of!(MMAL_PARAMETER_THUMBNAIL_CONFIG_T, quality) - 20usize];
+};
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct MMAL_PARAMETER_INPUT_CROP_T {
+    pub hdr: MMAL_PARAMETER_HEADER_T,
+    pub rect: MMAL_RECT_T,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of MMAL_PARAMETER_INPUT_CROP_T",
+    ][::core::mem::size_of::<MMAL_PARAMETER_INPUT_CROP_T>() - 24usize];
+    [
+        "Alignment of MMAL_PARAMETER_INPUT_CROP_T",
+    ][::core::mem::align_of::<MMAL_PARAMETER_INPUT_CROP_T>() - 4usize];
+    [
+        "Offset of field: MMAL_PARAMETER_INPUT_CROP_T::hdr",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_INPUT_CROP_T, hdr) - 0usize];
+    [
+        "Offset of field: MMAL_PARAMETER_INPUT_CROP_T::rect",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_INPUT_CROP_T, rect) - 8usize];
+};
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct MMAL_PARAMETER_ZEROSHUTTERLAG_T {
+    pub hdr: MMAL_PARAMETER_HEADER_T,
+    pub zero_shutter_lag_mode: MMAL_BOOL_T,
+    pub concurrent_capture: MMAL_BOOL_T,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of MMAL_PARAMETER_ZEROSHUTTERLAG_T",
+    ][::core::mem::size_of::<MMAL_PARAMETER_ZEROSHUTTERLAG_T>() - 16usize];
+    [
+        "Alignment of MMAL_PARAMETER_ZEROSHUTTERLAG_T",
+    ][::core::mem::align_of::<MMAL_PARAMETER_ZEROSHUTTERLAG_T>() - 4usize];
+    [
+        "Offset of field: MMAL_PARAMETER_ZEROSHUTTERLAG_T::hdr",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_ZEROSHUTTERLAG_T, hdr) - 0usize];
+    [
+        "Offset of field: MMAL_PARAMETER_ZEROSHUTTERLAG_T::zero_shutter_lag_mode",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_ZEROSHUTTERLAG_T, zero_shutter_lag_mode)
+        - 8usize];
+    [
+        "Offset of field: MMAL_PARAMETER_ZEROSHUTTERLAG_T::concurrent_capture",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_ZEROSHUTTERLAG_T, concurrent_capture)
+        - 12usize];
+};
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct MMAL_PARAMETER_STEREOSCOPIC_MODE_T {
+    pub hdr: MMAL_PARAMETER_HEADER_T,
+    pub mode: u32,
+    pub decimate: MMAL_BOOL_T,
+    pub swap_eyes: MMAL_BOOL_T,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of MMAL_PARAMETER_STEREOSCOPIC_MODE_T",
+    ][::core::mem::size_of::<MMAL_PARAMETER_STEREOSCOPIC_MODE_T>() - 20usize];
+    [
+        "Alignment of MMAL_PARAMETER_STEREOSCOPIC_MODE_T",
+    ][::core::mem::align_of::<MMAL_PARAMETER_STEREOSCOPIC_MODE_T>() - 4usize];
+    [
+        "Offset of field: MMAL_PARAMETER_STEREOSCOPIC_MODE_T::hdr",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_STEREOSCOPIC_MODE_T, hdr) - 0usize];
+    [
+        "Offset of field: MMAL_PARAMETER_STEREOSCOPIC_MODE_T::mode",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_STEREOSCOPIC_MODE_T, mode) - 8usize];
+    [
+        "Offset of field: MMAL_PARAMETER_STEREOSCOPIC_MODE_T::decimate",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_STEREOSCOPIC_MODE_T, decimate) - 12usize];
+    [
+        "Offset of field: MMAL_PARAMETER_STEREOSCOPIC_MODE_T::swap_eyes",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_STEREOSCOPIC_MODE_T, swap_eyes) - 16usize];
+};
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct MMAL_PARAMETER_CAMERA_ANNOTATE_T {
+    pub hdr: MMAL_PARAMETER_HEADER_T,
+    pub enable: MMAL_BOOL_T,
+    pub text: [::core::ffi::c_char; 32usize],
+    pub show_shutter: MMAL_BOOL_T,
+    pub show_analog_gain: MMAL_BOOL_T,
+    pub show_lens: MMAL_BOOL_T,
+    pub show_caf: MMAL_BOOL_T,
+    pub show_motion: MMAL_BOOL_T,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of MMAL_PARAMETER_CAMERA_ANNOTATE_T",
+    ][::core::mem::size_of::<MMAL_PARAMETER_CAMERA_ANNOTATE_T>() - 64usize];
+    [
+        "Alignment of MMAL_PARAMETER_CAMERA_ANNOTATE_T",
+    ][::core::mem::align_of::<MMAL_PARAMETER_CAMERA_ANNOTATE_T>() - 4usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_T::hdr",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_T, hdr) - 0usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_T::enable",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_T, enable) - 8usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_T::text",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_T, text) - 12usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_T::show_shutter",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_T, show_shutter) - 44usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_T::show_analog_gain",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_T, show_analog_gain)
+        - 48usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_T::show_lens",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_T, show_lens) - 52usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_T::show_caf",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_T, show_caf) - 56usize];
+    [
+        "Offset of field: MMAL_PARAMETER_CAMERA_ANNOTATE_T::show_motion",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_CAMERA_ANNOTATE_T, show_motion) - 60usize];
 };
 #[repr(C)]
 #[derive(Debug, Copy, Clone, Hash, PartialEq, Eq)]
