@@ -327,39 +327,28 @@ impl Default for Look {
             saturation: 0.0,
             sharpness: 0.0,
             exposure_comp: 0,
-            effect: IMAGEFX_NONE,
+            effect: sys::MMAL_PARAM_IMAGEFX_NONE,
             colour: None,
-            drc: 0,
+            drc: sys::MMAL_PARAMETER_DRC_STRENGTH_OFF,
             transform: 0,
         }
     }
 }
 
-/// `MMAL_PARAM_IMAGEFX_T` values the ISP draws; the others are kept and
-/// read back but leave the picture as it is.
-const IMAGEFX_NONE: u32 = 0;
-const IMAGEFX_NEGATIVE: u32 = 1;
-const IMAGEFX_SOLARIZE: u32 = 2;
-const IMAGEFX_POSTERIZE: u32 = 3;
-const IMAGEFX_BLUR: u32 = 15;
-const IMAGEFX_SATURATION: u32 = 16;
-const IMAGEFX_COLOURSWAP: u32 = 17;
-const IMAGEFX_WASHEDOUT: u32 = 18;
-const IMAGEFX_POSTERISE: u32 = 19;
-
-/// The effects [`draw`] shows on the picture.
+/// The effects [`draw`] shows on the picture (`MMAL_PARAM_IMAGEFX_T`);
+/// the others are kept and read back but leave the picture as it is.
 pub(crate) fn effect_is_drawn(effect: u32) -> bool {
     matches!(
         effect,
-        IMAGEFX_NONE
-            | IMAGEFX_NEGATIVE
-            | IMAGEFX_SOLARIZE
-            | IMAGEFX_POSTERIZE
-            | IMAGEFX_BLUR
-            | IMAGEFX_SATURATION
-            | IMAGEFX_COLOURSWAP
-            | IMAGEFX_WASHEDOUT
-            | IMAGEFX_POSTERISE
+        sys::MMAL_PARAM_IMAGEFX_NONE
+            | sys::MMAL_PARAM_IMAGEFX_NEGATIVE
+            | sys::MMAL_PARAM_IMAGEFX_SOLARIZE
+            | sys::MMAL_PARAM_IMAGEFX_POSTERIZE
+            | sys::MMAL_PARAM_IMAGEFX_BLUR
+            | sys::MMAL_PARAM_IMAGEFX_SATURATION
+            | sys::MMAL_PARAM_IMAGEFX_COLOURSWAP
+            | sys::MMAL_PARAM_IMAGEFX_WASHEDOUT
+            | sys::MMAL_PARAM_IMAGEFX_POSTERISE
     )
 }
 
@@ -372,18 +361,20 @@ impl Look {
         let mut c = rgb.map(|v| (v - 0.5) * (1.0 + self.contrast) + 0.5 + (self.brightness - 0.5));
         let mut saturation = 1.0 + self.saturation;
         match self.effect {
-            IMAGEFX_SATURATION => saturation *= 1.6,
-            IMAGEFX_WASHEDOUT => saturation *= 0.4,
+            sys::MMAL_PARAM_IMAGEFX_SATURATION => saturation *= 1.6,
+            sys::MMAL_PARAM_IMAGEFX_WASHEDOUT => saturation *= 0.4,
             _ => {}
         }
         let y = luma(c);
         c = c.map(|v| y + (v - y) * saturation);
         c = match self.effect {
-            IMAGEFX_NEGATIVE => c.map(|v| 1.0 - v),
-            IMAGEFX_SOLARIZE => c.map(|v| if v > 0.5 { 1.0 - v } else { v }),
-            IMAGEFX_POSTERIZE | IMAGEFX_POSTERISE => c.map(|v| (v.clamp(0.0, 1.0) * 3.999).floor() / 3.0),
-            IMAGEFX_COLOURSWAP => [c[2], c[1], c[0]],
-            IMAGEFX_WASHEDOUT => c.map(|v| 0.15 + 0.85 * v),
+            sys::MMAL_PARAM_IMAGEFX_NEGATIVE => c.map(|v| 1.0 - v),
+            sys::MMAL_PARAM_IMAGEFX_SOLARIZE => c.map(|v| if v > 0.5 { 1.0 - v } else { v }),
+            sys::MMAL_PARAM_IMAGEFX_POSTERIZE | sys::MMAL_PARAM_IMAGEFX_POSTERISE => {
+                c.map(|v| (v.clamp(0.0, 1.0) * 3.999).floor() / 3.0)
+            }
+            sys::MMAL_PARAM_IMAGEFX_COLOURSWAP => [c[2], c[1], c[0]],
+            sys::MMAL_PARAM_IMAGEFX_WASHEDOUT => c.map(|v| 0.15 + 0.85 * v),
             _ => c,
         };
         if let Some((u, v)) = self.colour {
@@ -396,7 +387,7 @@ impl Look {
 
     /// The unsharp mask's amount: the sharpness, and a blur for the effect.
     fn sharpen_amount(&self) -> f32 {
-        if self.effect == IMAGEFX_BLUR {
+        if self.effect == sys::MMAL_PARAM_IMAGEFX_BLUR {
             -1.0
         } else {
             self.sharpness.clamp(-1.0, 1.0)
@@ -794,9 +785,9 @@ fn draw(setup: &Setup, settings: &Settings, out: &mut [u8]) {
     let shading = table.map(Shading::new);
     let ref_transform = table.map_or(0, |t| t.ref_transform);
     let look = setup.look;
-    let drc = 1.0 - 0.1 * look.drc.min(3) as f32;
+    let drc = 1.0 - 0.1 * look.drc.min(sys::MMAL_PARAMETER_DRC_STRENGTH_HIGH) as f32;
     // Per-pixel work skipped where it would change nothing.
-    let compress = look.drc > 0;
+    let compress = look.drc > sys::MMAL_PARAMETER_DRC_STRENGTH_OFF;
     let neutral = Look { transform: 0, exposure_comp: 0, sharpness: 0.0, ..look } == Look::default();
     // The ISP's black level subtraction: exact with the sensor's own level;
     // a lower one set by the client lifts the blacks, a higher one crushes.
@@ -1052,14 +1043,14 @@ mod tests {
         assert!(grey.iter().flatten().all(|p| p[0].abs_diff(p[1]) <= 1 && p[1].abs_diff(p[2]) <= 1));
         assert!(base.iter().flatten().any(|p| p[0].abs_diff(p[2]) > 20), "the chart has colour");
         // Negative: each level inverted.
-        let negative = with(&|l| l.effect = IMAGEFX_NEGATIVE);
+        let negative = with(&|l| l.effect = sys::MMAL_PARAM_IMAGEFX_NEGATIVE);
         for (a, b) in base.iter().flatten().zip(negative.iter().flatten()) {
             for c in 0..3 {
                 assert!((255 - a[c]).abs_diff(b[c]) <= 1, "{a:?} {b:?}");
             }
         }
         // Colour swap: red and blue trade places.
-        let swapped = with(&|l| l.effect = IMAGEFX_COLOURSWAP);
+        let swapped = with(&|l| l.effect = sys::MMAL_PARAM_IMAGEFX_COLOURSWAP);
         assert!(base.iter().flatten().zip(swapped.iter().flatten()).all(|(a, b)| a[0] == b[2] && a[2] == b[0]));
         // A colour effect with U = V = 128: grey.
         let mono = with(&|l| l.colour = Some((128, 128)));
@@ -1067,7 +1058,7 @@ mod tests {
         // Sharpness: more detail, or less.
         assert!(detail(&with(&|l| l.sharpness = 1.0)) > 1.2 * detail(&base));
         assert!(detail(&with(&|l| l.sharpness = -1.0)) < 0.9 * detail(&base));
-        assert!(detail(&with(&|l| l.effect = IMAGEFX_BLUR)) < 0.9 * detail(&base));
+        assert!(detail(&with(&|l| l.effect = sys::MMAL_PARAM_IMAGEFX_BLUR)) < 0.9 * detail(&base));
         // Dynamic range compression lifts the shadows.
         let darkest = |img: &[Vec<[u8; 3]>]| img.iter().flatten().map(|p| p[1]).min().unwrap();
         let mut dark = plain.clone();

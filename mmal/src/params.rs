@@ -413,64 +413,64 @@ mode_enum!(
     /// `MMAL_PARAMETER_EXP_METERING_MODE`: how exposure is measured.
     MeteringMode, sys::MMAL_PARAMETER_EXP_METERING_MODE, "EXP_METERING_MODE", sys::MMAL_PARAMETER_UINT32_T, {
         /// The whole picture, averaged (the default).
-        Average = 0,
+        Average = sys::MMAL_PARAM_EXPOSUREMETERINGMODE_AVERAGE,
         /// The centre.
-        Spot = 1,
+        Spot = sys::MMAL_PARAM_EXPOSUREMETERINGMODE_SPOT,
         /// Weighted for a bright background.
-        Backlit = 2,
+        Backlit = sys::MMAL_PARAM_EXPOSUREMETERINGMODE_BACKLIT,
         /// Zones.
-        Matrix = 3,
+        Matrix = sys::MMAL_PARAM_EXPOSUREMETERINGMODE_MATRIX,
     }
 );
 mode_enum!(
     /// `MMAL_PARAMETER_IMAGE_EFFECT`.
     ImageEffect, sys::MMAL_PARAMETER_IMAGE_EFFECT, "IMAGE_EFFECT", sys::MMAL_PARAMETER_UINT32_T, {
         /// None (the default).
-        None = 0,
+        None = sys::MMAL_PARAM_IMAGEFX_NONE,
         /// Negative.
-        Negative = 1,
+        Negative = sys::MMAL_PARAM_IMAGEFX_NEGATIVE,
         /// Solarise.
-        Solarize = 2,
+        Solarize = sys::MMAL_PARAM_IMAGEFX_SOLARIZE,
         /// Posterise (the first of two).
-        Posterize = 3,
+        Posterize = sys::MMAL_PARAM_IMAGEFX_POSTERIZE,
         /// Whiteboard.
-        Whiteboard = 4,
+        Whiteboard = sys::MMAL_PARAM_IMAGEFX_WHITEBOARD,
         /// Blackboard.
-        Blackboard = 5,
+        Blackboard = sys::MMAL_PARAM_IMAGEFX_BLACKBOARD,
         /// Sketch.
-        Sketch = 6,
+        Sketch = sys::MMAL_PARAM_IMAGEFX_SKETCH,
         /// Denoise.
-        Denoise = 7,
+        Denoise = sys::MMAL_PARAM_IMAGEFX_DENOISE,
         /// Emboss.
-        Emboss = 8,
+        Emboss = sys::MMAL_PARAM_IMAGEFX_EMBOSS,
         /// Oil paint.
-        OilPaint = 9,
+        OilPaint = sys::MMAL_PARAM_IMAGEFX_OILPAINT,
         /// Hatch.
-        Hatch = 10,
+        Hatch = sys::MMAL_PARAM_IMAGEFX_HATCH,
         /// Graphite pen.
-        GPen = 11,
+        GPen = sys::MMAL_PARAM_IMAGEFX_GPEN,
         /// Pastel.
-        Pastel = 12,
+        Pastel = sys::MMAL_PARAM_IMAGEFX_PASTEL,
         /// Watercolour.
-        Watercolour = 13,
+        Watercolour = sys::MMAL_PARAM_IMAGEFX_WATERCOLOUR,
         /// Film grain.
-        Film = 14,
+        Film = sys::MMAL_PARAM_IMAGEFX_FILM,
         /// Blur.
-        Blur = 15,
+        Blur = sys::MMAL_PARAM_IMAGEFX_BLUR,
         /// Saturation.
-        Saturation = 16,
+        Saturation = sys::MMAL_PARAM_IMAGEFX_SATURATION,
         /// Swapped colours.
-        ColourSwap = 17,
+        ColourSwap = sys::MMAL_PARAM_IMAGEFX_COLOURSWAP,
         /// Washed out.
-        WashedOut = 18,
+        WashedOut = sys::MMAL_PARAM_IMAGEFX_WASHEDOUT,
         /// Posterise.
-        Posterise = 19,
+        Posterise = sys::MMAL_PARAM_IMAGEFX_POSTERISE,
         /// Colour point.
-        ColourPoint = 20,
+        ColourPoint = sys::MMAL_PARAM_IMAGEFX_COLOURPOINT,
         /// Colour balance.
-        ColourBalance = 21,
+        ColourBalance = sys::MMAL_PARAM_IMAGEFX_COLOURBALANCE,
         /// Cartoon.
-        Cartoon = 22,
+        Cartoon = sys::MMAL_PARAM_IMAGEFX_CARTOON,
     }
 );
 mode_enum!(
@@ -478,39 +478,39 @@ mode_enum!(
     /// flicker of mains lighting.
     FlickerAvoid, sys::MMAL_PARAMETER_FLICKER_AVOID, "FLICKER_AVOID", sys::MMAL_PARAMETER_UINT32_T, {
         /// Off (the default).
-        Off = 0,
+        Off = sys::MMAL_PARAM_FLICKERAVOID_OFF,
         /// Detected.
-        Auto = 1,
+        Auto = sys::MMAL_PARAM_FLICKERAVOID_AUTO,
         /// 50 Hz mains.
-        Hz50 = 2,
+        Hz50 = sys::MMAL_PARAM_FLICKERAVOID_50HZ,
         /// 60 Hz mains.
-        Hz60 = 3,
+        Hz60 = sys::MMAL_PARAM_FLICKERAVOID_60HZ,
     }
 );
 mode_enum!(
     /// `MMAL_PARAMETER_MIRROR` of an output.
     Mirror, sys::MMAL_PARAMETER_MIRROR, "MIRROR", sys::MMAL_PARAMETER_UINT32_T, {
         /// None (the default).
-        None = 0,
+        None = sys::MMAL_PARAM_MIRROR_NONE,
         /// Flipped top to bottom.
-        Vertical = 1,
+        Vertical = sys::MMAL_PARAM_MIRROR_VERTICAL,
         /// Flipped left to right.
-        Horizontal = 2,
+        Horizontal = sys::MMAL_PARAM_MIRROR_HORIZONTAL,
         /// Both (rotated 180 degrees).
-        Both = 3,
+        Both = sys::MMAL_PARAM_MIRROR_BOTH,
     }
 );
 mode_enum!(
     /// `MMAL_PARAMETER_DYNAMIC_RANGE_COMPRESSION` strength.
     Drc, sys::MMAL_PARAMETER_DYNAMIC_RANGE_COMPRESSION, "DYNAMIC_RANGE_COMPRESSION", sys::MMAL_PARAMETER_UINT32_T, {
         /// Off (the default).
-        Off = 0,
+        Off = sys::MMAL_PARAMETER_DRC_STRENGTH_OFF,
         /// Low.
-        Low = 1,
+        Low = sys::MMAL_PARAMETER_DRC_STRENGTH_LOW,
         /// Medium.
-        Medium = 2,
+        Medium = sys::MMAL_PARAMETER_DRC_STRENGTH_MEDIUM,
         /// High.
-        High = 3,
+        High = sys::MMAL_PARAMETER_DRC_STRENGTH_HIGH,
     }
 );
 
@@ -1375,6 +1375,12 @@ impl Parameter for Exif {
     const NAME: &'static str = "EXIF";
 }
 
+/// The word of [`MaxParameter`](sys::param::MaxParameter)`::words` where
+/// the text of an `MMAL_PARAMETER_EXIF_T` starts, after its `keylen`,
+/// `value_offset` and `valuelen`.
+const EXIF_TEXT_WORD: usize =
+    (std::mem::offset_of!(sys::MMAL_PARAMETER_EXIF_T, data) - size_of::<sys::MMAL_PARAMETER_HEADER_T>()) / 4;
+
 impl SetParameter for Exif {
     type C = sys::param::MaxParameter;
     fn to_c(&self) -> Result<Self::C> {
@@ -1382,7 +1388,7 @@ impl SetParameter for Exif {
         // "key=value" itself. Then the NUL-terminated text.
         let text = format!("{}={}", self.key, self.value);
         let mut c = Self::C::with_id(Self::ID);
-        let room = (c.words.len() - 3) * 4 - 1;
+        let room = (c.words.len() - EXIF_TEXT_WORD) * 4 - 1;
         if text.len() > room || text.contains('\0') || self.key.contains('=') {
             return Err(Error::InvalidParameter(format!(
                 "EXIF tag {:?}: at most {room} bytes of key=value, no NUL, no '=' in the key",
@@ -1393,7 +1399,7 @@ impl SetParameter for Exif {
         for (i, chunk) in text.as_bytes().chunks(4).enumerate() {
             bytes.fill(0);
             bytes[..chunk.len()].copy_from_slice(chunk);
-            c.words[3 + i] = u32::from_ne_bytes(bytes);
+            c.words[EXIF_TEXT_WORD + i] = u32::from_ne_bytes(bytes);
         }
         Ok(c)
     }

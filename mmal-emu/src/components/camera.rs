@@ -135,12 +135,11 @@ impl Camera {
         };
         let colour = control(sys::MMAL_PARAMETER_COLOUR_EFFECT);
         let mirror = output(sys::MMAL_PARAMETER_MIRROR)[0];
-        // MMAL_PARAM_MIRROR_T: 1 vertical, 2 horizontal, 3 both; as a
-        // transform, bit 0 is horizontal and bit 1 vertical.
+        // As a transform, bit 0 is horizontal and bit 1 vertical.
         let mut transform = match mirror {
-            1 => 2,
-            2 => 1,
-            3 => 3,
+            sys::MMAL_PARAM_MIRROR_VERTICAL => 2,
+            sys::MMAL_PARAM_MIRROR_HORIZONTAL => 1,
+            sys::MMAL_PARAM_MIRROR_BOTH => 3,
             _ => 0,
         };
         // Rotation by 90 or 270 degrees is kept, not drawn.

@@ -35,7 +35,7 @@ static CONTROL: &[Spec] = &[
     // and picamera ask for 64x48 at quality 35).
     Spec {
         id: sys::MMAL_PARAMETER_THUMBNAIL_CONFIGURATION,
-        sizes: (16, 16),
+        sizes: kept::exactly::<sys::MMAL_PARAMETER_THUMBNAIL_CONFIG_T>(),
         default: kept::words!(0, 0, 0, 0),
         valid: Some(kept::thumbnail),
     },
@@ -78,7 +78,7 @@ impl ImageEncode {
 /// The `key=value` string of an `MMAL_PARAMETER_EXIF_T` (header, three
 /// words, then the string).
 fn exif_tag(data: &[u8]) -> Result<(String, String), Status> {
-    let text = data.get(20..).ok_or(sys::MMAL_EINVAL)?;
+    let text = data.get(std::mem::offset_of!(sys::MMAL_PARAMETER_EXIF_T, data)..).ok_or(sys::MMAL_EINVAL)?;
     let text = &text[..text.iter().position(|&b| b == 0).unwrap_or(text.len())];
     let text = std::str::from_utf8(text).map_err(|_| sys::MMAL_EINVAL)?;
     let (key, value) = text.split_once('=').ok_or(sys::MMAL_EINVAL)?;

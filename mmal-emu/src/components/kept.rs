@@ -60,7 +60,7 @@ fn exposure_comp(w: [u32; 4]) -> Result<(), &'static str> {
 }
 
 fn image_effect(w: [u32; 4]) -> Result<(), &'static str> {
-    if w[0] <= 22 {
+    if w[0] <= sys::MMAL_PARAM_IMAGEFX_CARTOON {
         Ok(())
     } else {
         Err("not an image effect of the camera (MMAL_PARAM_IMAGEFX_T 0 to 22)")
@@ -75,11 +75,19 @@ fn colour_effect(w: [u32; 4]) -> Result<(), &'static str> {
     }
 }
 
-fn up_to_3(w: [u32; 4]) -> Result<(), &'static str> {
-    if w[0] <= 3 {
+fn mirror(w: [u32; 4]) -> Result<(), &'static str> {
+    if w[0] <= sys::MMAL_PARAM_MIRROR_BOTH {
         Ok(())
     } else {
-        Err("takes 0 to 3 (MIRROR: none, vertical, horizontal, both; DRC: off, low, medium, high)")
+        Err("takes 0 to 3 (MIRROR: none, vertical, horizontal, both)")
+    }
+}
+
+fn drc(w: [u32; 4]) -> Result<(), &'static str> {
+    if w[0] <= sys::MMAL_PARAMETER_DRC_STRENGTH_HIGH {
+        Ok(())
+    } else {
+        Err("takes 0 to 3 (DRC: off, low, medium, high)")
     }
 }
 
@@ -116,44 +124,125 @@ macro_rules! words {
 }
 pub(crate) use words;
 
+/// Bytes of a parameter `T` after its header.
+const fn payload<T>() -> usize {
+    size_of::<T>() - size_of::<sys::MMAL_PARAMETER_HEADER_T>()
+}
+
+/// The payload of a parameter `T`, as the smallest and largest accepted.
+pub(crate) const fn exactly<T>() -> (usize, usize) {
+    (payload::<T>(), payload::<T>())
+}
+
 /// Payload of the largest ANNOTATE revision (V4: V3's 304 bytes and three
 /// words of placement); V1 (enable, 32 bytes of text, five flags) is the
 /// smallest.
-const ANNOTATE_V4: usize = 316;
-const ANNOTATE_V1: usize = 4 + 32 + 5 * 4;
-const ANNOTATE_V3: usize = 304;
+const ANNOTATE_V4: usize = payload::<sys::MMAL_PARAMETER_CAMERA_ANNOTATE_V4_T>();
+const ANNOTATE_V1: usize = payload::<sys::MMAL_PARAMETER_CAMERA_ANNOTATE_T>();
+const ANNOTATE_V3: usize = payload::<sys::MMAL_PARAMETER_CAMERA_ANNOTATE_V3_T>();
 static ANNOTATE_DEFAULT: [u8; ANNOTATE_V3] = [0; ANNOTATE_V3];
 
 /// The camera's control-port parameters kept as given.
 pub(crate) static CAMERA_CONTROL: &[Spec] = &[
     // Rationals: sharpness, contrast and saturation 0/100, brightness 50/100.
-    Spec { id: sys::MMAL_PARAMETER_SHARPNESS, sizes: (8, 8), default: words!(0, 100), valid: Some(level) },
-    Spec { id: sys::MMAL_PARAMETER_CONTRAST, sizes: (8, 8), default: words!(0, 100), valid: Some(level) },
-    Spec { id: sys::MMAL_PARAMETER_BRIGHTNESS, sizes: (8, 8), default: words!(50, 100), valid: Some(brightness) },
-    Spec { id: sys::MMAL_PARAMETER_SATURATION, sizes: (8, 8), default: words!(0, 100), valid: Some(level) },
-    Spec { id: sys::MMAL_PARAMETER_EXPOSURE_COMP, sizes: (4, 4), default: words!(0), valid: Some(exposure_comp) },
-    // MMAL_PARAM_EXPOSUREMETERINGMODE_AVERAGE.
-    Spec { id: sys::MMAL_PARAMETER_EXP_METERING_MODE, sizes: (4, 4), default: words!(0), valid: None },
-    // MMAL_PARAM_IMAGEFX_NONE.
-    Spec { id: sys::MMAL_PARAMETER_IMAGE_EFFECT, sizes: (4, 4), default: words!(0), valid: Some(image_effect) },
+    Spec {
+        id: sys::MMAL_PARAMETER_SHARPNESS,
+        sizes: exactly::<sys::MMAL_PARAMETER_RATIONAL_T>(),
+        default: words!(0, 100),
+        valid: Some(level),
+    },
+    Spec {
+        id: sys::MMAL_PARAMETER_CONTRAST,
+        sizes: exactly::<sys::MMAL_PARAMETER_RATIONAL_T>(),
+        default: words!(0, 100),
+        valid: Some(level),
+    },
+    Spec {
+        id: sys::MMAL_PARAMETER_BRIGHTNESS,
+        sizes: exactly::<sys::MMAL_PARAMETER_RATIONAL_T>(),
+        default: words!(50, 100),
+        valid: Some(brightness),
+    },
+    Spec {
+        id: sys::MMAL_PARAMETER_SATURATION,
+        sizes: exactly::<sys::MMAL_PARAMETER_RATIONAL_T>(),
+        default: words!(0, 100),
+        valid: Some(level),
+    },
+    Spec {
+        id: sys::MMAL_PARAMETER_EXPOSURE_COMP,
+        sizes: exactly::<sys::MMAL_PARAMETER_INT32_T>(),
+        default: words!(0),
+        valid: Some(exposure_comp),
+    },
+    Spec {
+        id: sys::MMAL_PARAMETER_EXP_METERING_MODE,
+        sizes: exactly::<sys::MMAL_PARAMETER_UINT32_T>(),
+        default: words!(sys::MMAL_PARAM_EXPOSUREMETERINGMODE_AVERAGE),
+        valid: None,
+    },
+    Spec {
+        id: sys::MMAL_PARAMETER_IMAGE_EFFECT,
+        sizes: exactly::<sys::MMAL_PARAMETER_UINT32_T>(),
+        default: words!(sys::MMAL_PARAM_IMAGEFX_NONE),
+        valid: Some(image_effect),
+    },
     // Off, with U and V at 128.
     Spec {
         id: sys::MMAL_PARAMETER_COLOUR_EFFECT,
-        sizes: (12, 12),
+        sizes: exactly::<sys::MMAL_PARAMETER_COLOURFX_T>(),
         default: words!(0, 128, 128),
         valid: Some(colour_effect),
     },
-    // MMAL_PARAM_FLICKERAVOID_OFF.
-    Spec { id: sys::MMAL_PARAMETER_FLICKER_AVOID, sizes: (4, 4), default: words!(0), valid: None },
-    Spec { id: sys::MMAL_PARAMETER_VIDEO_STABILISATION, sizes: (4, 4), default: words!(0), valid: None },
+    Spec {
+        id: sys::MMAL_PARAMETER_FLICKER_AVOID,
+        sizes: exactly::<sys::MMAL_PARAMETER_UINT32_T>(),
+        default: words!(sys::MMAL_PARAM_FLICKERAVOID_OFF),
+        valid: None,
+    },
+    Spec {
+        id: sys::MMAL_PARAMETER_VIDEO_STABILISATION,
+        sizes: exactly::<sys::MMAL_PARAMETER_BOOLEAN_T>(),
+        default: words!(0),
+        valid: None,
+    },
     // The whole sensor: 0, 0, 65536, 65536 (fractions of 65536).
-    Spec { id: sys::MMAL_PARAMETER_INPUT_CROP, sizes: (16, 16), default: words!(0, 0, 65536, 65536), valid: None },
-    // MMAL_PARAMETER_DRC_STRENGTH_OFF.
-    Spec { id: sys::MMAL_PARAMETER_DYNAMIC_RANGE_COMPRESSION, sizes: (4, 4), default: words!(0), valid: Some(up_to_3) },
-    Spec { id: sys::MMAL_PARAMETER_CAPTURE_STATS_PASS, sizes: (4, 4), default: words!(0), valid: None },
-    Spec { id: sys::MMAL_PARAMETER_ZERO_SHUTTER_LAG, sizes: (8, 8), default: words!(0, 0), valid: None },
-    Spec { id: sys::MMAL_PARAMETER_VIDEO_DENOISE, sizes: (4, 4), default: words!(1), valid: None },
-    Spec { id: sys::MMAL_PARAMETER_STILLS_DENOISE, sizes: (4, 4), default: words!(1), valid: None },
+    Spec {
+        id: sys::MMAL_PARAMETER_INPUT_CROP,
+        sizes: exactly::<sys::MMAL_PARAMETER_INPUT_CROP_T>(),
+        default: words!(0, 0, 65536, 65536),
+        valid: None,
+    },
+    Spec {
+        id: sys::MMAL_PARAMETER_DYNAMIC_RANGE_COMPRESSION,
+        sizes: exactly::<sys::MMAL_PARAMETER_UINT32_T>(),
+        default: words!(sys::MMAL_PARAMETER_DRC_STRENGTH_OFF),
+        valid: Some(drc),
+    },
+    Spec {
+        id: sys::MMAL_PARAMETER_CAPTURE_STATS_PASS,
+        sizes: exactly::<sys::MMAL_PARAMETER_BOOLEAN_T>(),
+        default: words!(0),
+        valid: None,
+    },
+    Spec {
+        id: sys::MMAL_PARAMETER_ZERO_SHUTTER_LAG,
+        sizes: exactly::<sys::MMAL_PARAMETER_ZEROSHUTTERLAG_T>(),
+        default: words!(0, 0),
+        valid: None,
+    },
+    Spec {
+        id: sys::MMAL_PARAMETER_VIDEO_DENOISE,
+        sizes: exactly::<sys::MMAL_PARAMETER_BOOLEAN_T>(),
+        default: words!(1),
+        valid: None,
+    },
+    Spec {
+        id: sys::MMAL_PARAMETER_STILLS_DENOISE,
+        sizes: exactly::<sys::MMAL_PARAMETER_BOOLEAN_T>(),
+        default: words!(1),
+        valid: None,
+    },
     Spec {
         id: sys::MMAL_PARAMETER_ANNOTATE,
         sizes: (ANNOTATE_V1, ANNOTATE_V4),
@@ -161,17 +250,41 @@ pub(crate) static CAMERA_CONTROL: &[Spec] = &[
         valid: None,
     },
     // A mask of ISP blocks to bypass: none.
-    Spec { id: sys::MMAL_PARAMETER_CAMERA_ISP_BLOCK_OVERRIDE, sizes: (4, 4), default: words!(0), valid: None },
-    // MMAL_STEREOSCOPIC_MODE_NONE, no decimation, no swap.
-    Spec { id: sys::MMAL_PARAMETER_STEREOSCOPIC_MODE, sizes: (12, 12), default: words!(0, 0, 0), valid: None },
+    Spec {
+        id: sys::MMAL_PARAMETER_CAMERA_ISP_BLOCK_OVERRIDE,
+        sizes: exactly::<sys::MMAL_PARAMETER_UINT32_T>(),
+        default: words!(0),
+        valid: None,
+    },
+    // No decimation, no swap.
+    Spec {
+        id: sys::MMAL_PARAMETER_STEREOSCOPIC_MODE,
+        sizes: exactly::<sys::MMAL_PARAMETER_STEREOSCOPIC_MODE_T>(),
+        default: words!(sys::MMAL_STEREOSCOPIC_MODE_NONE, 0, 0),
+        valid: None,
+    },
 ];
 
 /// The camera's output-port parameters kept as given.
 pub(crate) static CAMERA_OUTPUT: &[Spec] = &[
-    Spec { id: sys::MMAL_PARAMETER_ROTATION, sizes: (4, 4), default: words!(0), valid: None },
-    // MMAL_PARAM_MIRROR_NONE.
-    Spec { id: sys::MMAL_PARAMETER_MIRROR, sizes: (4, 4), default: words!(0), valid: Some(up_to_3) },
-    Spec { id: sys::MMAL_PARAMETER_VIDEO_STABILISATION, sizes: (4, 4), default: words!(0), valid: None },
+    Spec {
+        id: sys::MMAL_PARAMETER_ROTATION,
+        sizes: exactly::<sys::MMAL_PARAMETER_INT32_T>(),
+        default: words!(0),
+        valid: None,
+    },
+    Spec {
+        id: sys::MMAL_PARAMETER_MIRROR,
+        sizes: exactly::<sys::MMAL_PARAMETER_UINT32_T>(),
+        default: words!(sys::MMAL_PARAM_MIRROR_NONE),
+        valid: Some(mirror),
+    },
+    Spec {
+        id: sys::MMAL_PARAMETER_VIDEO_STABILISATION,
+        sizes: exactly::<sys::MMAL_PARAMETER_BOOLEAN_T>(),
+        default: words!(0),
+        valid: None,
+    },
 ];
 
 /// The values set on one port: the payloads, by parameter ID.
