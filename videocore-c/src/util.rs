@@ -40,42 +40,27 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use mmal_sys as sys;
 use mmal_sys::{
-    MMAL_PARAMETER_BOOLEAN_T, MMAL_PARAMETER_INT32_T, MMAL_PARAMETER_RATIONAL_T, MMAL_PARAMETER_UINT32_T,
-    MMAL_PARAMETER_UINT64_T,
+    MMAL_PARAMETER_BOOLEAN_T, MMAL_PARAMETER_INT32_T, MMAL_PARAMETER_INT64_T, MMAL_PARAMETER_RATIONAL_T,
+    MMAL_PARAMETER_UINT32_T, MMAL_PARAMETER_UINT64_T,
 };
 
 // ---------------------------------------------------------------------------
 // Constants
 
-/// `MMAL_PARAMETER_CORE_STATISTICS`: the common group, entry 7.
-const MMAL_PARAMETER_CORE_STATISTICS: u32 = sys::MMAL_PARAMETER_GROUP_COMMON + 7;
-/// `MMAL_PARAMETER_USE_STC`: the camera group, entry 0x1b (between
-/// `FRAME_RATE`, 0x1a, and `CAMERA_INFO`, 0x1c).
-const MMAL_PARAMETER_USE_STC: u32 = sys::MMAL_PARAMETER_GROUP_CAMERA + 0x1b;
-
-/// `MMAL_ES_FORMAT_COMPARE_FLAG_TYPE`: the types differ (and nothing else
-/// is compared).
-const COMPARE_TYPE: u32 = 0x01;
-/// `MMAL_ES_FORMAT_COMPARE_FLAG_ENCODING`.
-const COMPARE_ENCODING: u32 = 0x02;
-/// `MMAL_ES_FORMAT_COMPARE_FLAG_BITRATE`.
-const COMPARE_BITRATE: u32 = 0x04;
-/// `MMAL_ES_FORMAT_COMPARE_FLAG_FLAGS`.
-const COMPARE_FLAGS: u32 = 0x08;
-/// `MMAL_ES_FORMAT_COMPARE_FLAG_EXTRADATA`.
-const COMPARE_EXTRADATA: u32 = 0x10;
-/// `MMAL_ES_FORMAT_COMPARE_FLAG_VIDEO_RESOLUTION`.
-const COMPARE_VIDEO_RESOLUTION: u32 = 0x0100;
-/// `MMAL_ES_FORMAT_COMPARE_FLAG_VIDEO_CROPPING`.
-const COMPARE_VIDEO_CROPPING: u32 = 0x0200;
-/// `MMAL_ES_FORMAT_COMPARE_FLAG_VIDEO_FRAME_RATE`.
-const COMPARE_VIDEO_FRAME_RATE: u32 = 0x0400;
-/// `MMAL_ES_FORMAT_COMPARE_FLAG_VIDEO_ASPECT_RATIO`.
-const COMPARE_VIDEO_ASPECT_RATIO: u32 = 0x0800;
-/// `MMAL_ES_FORMAT_COMPARE_FLAG_VIDEO_COLOR_SPACE`.
-const COMPARE_VIDEO_COLOR_SPACE: u32 = 0x1000;
-/// `MMAL_ES_FORMAT_COMPARE_FLAG_ES_OTHER`: another ES-specific field.
-const COMPARE_ES_OTHER: u32 = 0x1000_0000;
+// The `MMAL_ES_FORMAT_COMPARE_FLAG_*` bits, by shorter names: `TYPE`
+// alone says the types differ (and nothing else is compared); `ES_OTHER`,
+// another ES-specific field.
+use sys::{
+    MMAL_ES_FORMAT_COMPARE_FLAG_BITRATE as COMPARE_BITRATE, MMAL_ES_FORMAT_COMPARE_FLAG_ENCODING as COMPARE_ENCODING,
+    MMAL_ES_FORMAT_COMPARE_FLAG_ES_OTHER as COMPARE_ES_OTHER,
+    MMAL_ES_FORMAT_COMPARE_FLAG_EXTRADATA as COMPARE_EXTRADATA, MMAL_ES_FORMAT_COMPARE_FLAG_FLAGS as COMPARE_FLAGS,
+    MMAL_ES_FORMAT_COMPARE_FLAG_TYPE as COMPARE_TYPE,
+    MMAL_ES_FORMAT_COMPARE_FLAG_VIDEO_ASPECT_RATIO as COMPARE_VIDEO_ASPECT_RATIO,
+    MMAL_ES_FORMAT_COMPARE_FLAG_VIDEO_COLOR_SPACE as COMPARE_VIDEO_COLOR_SPACE,
+    MMAL_ES_FORMAT_COMPARE_FLAG_VIDEO_CROPPING as COMPARE_VIDEO_CROPPING,
+    MMAL_ES_FORMAT_COMPARE_FLAG_VIDEO_FRAME_RATE as COMPARE_VIDEO_FRAME_RATE,
+    MMAL_ES_FORMAT_COMPARE_FLAG_VIDEO_RESOLUTION as COMPARE_VIDEO_RESOLUTION,
+};
 
 // A video format ends with its colour space: no other video field exists
 // for `COMPARE_ES_OTHER` to report.
@@ -124,82 +109,15 @@ const PIXEL_PITCH: [(u32, u32); 19] = [
 ];
 
 // ---------------------------------------------------------------------------
-// C structs that `mmal_sys` does not define
+// C structs of the helpers
 
 /// `MMAL_DISPLAYREGION_T`, the `MMAL_PARAMETER_DISPLAYREGION` parameter:
 /// where and how a renderer shows its frames.
-#[repr(C)]
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct DisplayRegion {
-    /// The parameter header, which [`mmal_util_set_display_region`] fills.
-    pub hdr: sys::MMAL_PARAMETER_HEADER_T,
-    /// `MMAL_DISPLAY_SET_*` bits: the fields to apply.
-    pub set: u32,
-    /// The display device.
-    pub display_num: u32,
-    /// Nonzero for the whole screen, zero for `dest_rect`.
-    pub fullscreen: sys::MMAL_BOOL_T,
-    /// `MMAL_DISPLAYTRANSFORM_T`: rotation and mirroring.
-    pub transform: u32,
-    /// Where on the screen, unless `fullscreen`.
-    pub dest_rect: sys::MMAL_RECT_T,
-    /// The part of the frame shown; all zero for the whole frame.
-    pub src_rect: sys::MMAL_RECT_T,
-    /// Nonzero to scale without keeping the aspect ratio.
-    pub noaspect: sys::MMAL_BOOL_T,
-    /// `MMAL_DISPLAYMODE_T`: fill or letterbox.
-    pub mode: u32,
-    /// Pixel width relative to `pixel_y`; zero for square pixels.
-    pub pixel_x: u32,
-    /// Pixel height relative to `pixel_x`; zero for square pixels.
-    pub pixel_y: u32,
-    /// Depth: greater layers are in front.
-    pub layer: i32,
-    /// Nonzero to require copy protection on the output.
-    pub copyprotect_required: sys::MMAL_BOOL_T,
-    /// Opacity in bits 7-0, `MMAL_DISPLAYALPHAFLAGS_T` above.
-    pub alpha: u32,
-}
-
-const _: () = assert!(mem::size_of::<DisplayRegion>() == 84);
+pub type DisplayRegion = sys::MMAL_DISPLAYREGION_T;
 
 /// `MMAL_CORE_STATISTICS_T`: what the core counted on one direction of a
 /// port.
-#[repr(C)]
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct CoreStatistics {
-    /// Buffers seen.
-    pub buffer_count: u32,
-    /// When the first buffer was seen.
-    pub first_buffer_time: u32,
-    /// When the last buffer was seen.
-    pub last_buffer_time: u32,
-    /// The longest delay between buffers.
-    pub max_delay: u32,
-}
-
-/// `MMAL_PARAMETER_CORE_STATISTICS_T`.
-#[repr(C)]
-struct ParameterCoreStatistics {
-    hdr: sys::MMAL_PARAMETER_HEADER_T,
-    /// `MMAL_CORE_STATS_DIR`: 0 received, 1 sent.
-    dir: u32,
-    /// Nonzero to reset the counts after reading them.
-    reset: sys::MMAL_BOOL_T,
-    stats: CoreStatistics,
-}
-
-const _: () = assert!(mem::size_of::<ParameterCoreStatistics>() == 32);
-
-/// `MMAL_PARAMETER_INT64_T`: the value is 8-byte aligned, after the header,
-/// on 32-bit ARM as on 64-bit targets.
-#[repr(C)]
-struct ParameterInt64 {
-    hdr: sys::MMAL_PARAMETER_HEADER_T,
-    value: i64,
-}
-
-const _: () = assert!(mem::size_of::<ParameterInt64>() == 16 && mem::offset_of!(ParameterInt64, value) == HEADER);
+pub type CoreStatistics = sys::MMAL_CORE_STATISTICS_T;
 
 // ---------------------------------------------------------------------------
 // Names
@@ -822,7 +740,7 @@ value_parameters! {
     "64-bit unsigned": mmal_port_parameter_set_uint64, mmal_port_parameter_get_uint64,
         MMAL_PARAMETER_UINT64_T, value: u64;
     "64-bit signed": mmal_port_parameter_set_int64, mmal_port_parameter_get_int64,
-        ParameterInt64, value: i64;
+        MMAL_PARAMETER_INT64_T, value: i64;
     "32-bit unsigned": mmal_port_parameter_set_uint32, mmal_port_parameter_get_uint32,
         MMAL_PARAMETER_UINT32_T, value: u32;
     "32-bit signed": mmal_port_parameter_set_int32, mmal_port_parameter_get_int32,
@@ -1036,7 +954,8 @@ pub unsafe extern "C" fn mmal_util_camera_use_stc_timestamp(
     port: *mut sys::MMAL_PORT_T,
     mode: sys::MMAL_CAMERA_STC_MODE_T,
 ) -> sys::MMAL_STATUS_T {
-    let param = MMAL_PARAMETER_UINT32_T { hdr: header::<MMAL_PARAMETER_UINT32_T>(MMAL_PARAMETER_USE_STC), value: mode };
+    let param =
+        MMAL_PARAMETER_UINT32_T { hdr: header::<MMAL_PARAMETER_UINT32_T>(sys::MMAL_PARAMETER_USE_STC), value: mode };
     // SAFETY: as the caller promises; `param` is the whole parameter.
     unsafe { set_parameter(port, &param) }
 }
@@ -1060,8 +979,8 @@ pub unsafe extern "C" fn mmal_util_get_core_port_stats(
     if stats.is_null() {
         return sys::MMAL_EINVAL;
     }
-    let mut param = ParameterCoreStatistics {
-        hdr: header::<ParameterCoreStatistics>(MMAL_PARAMETER_CORE_STATISTICS),
+    let mut param = sys::MMAL_PARAMETER_CORE_STATISTICS_T {
+        hdr: header::<sys::MMAL_PARAMETER_CORE_STATISTICS_T>(sys::MMAL_PARAMETER_CORE_STATISTICS),
         dir,
         reset,
         stats: CoreStatistics { buffer_count: 0, first_buffer_time: 0, last_buffer_time: 0, max_delay: 0 },
