@@ -6,6 +6,7 @@
 use mmal_sys as sys;
 
 use crate::format::VideoFormat;
+use crate::yuv::{self, rgb_to_yuv, yuv_to_rgb};
 
 /// A picture in memory, read pixel by pixel.
 pub(crate) struct Picture<'a> {
@@ -28,10 +29,9 @@ impl<'a> Picture<'a> {
     fn sample(&self, x: usize, y: usize) -> ([u8; 3], bool) {
         match self.encoding {
             sys::MMAL_ENCODING_I420 => {
-                let chroma = self.stride * self.rows;
-                let (cs, cr) = (self.stride / 2, self.rows / 2);
-                let i = (y / 2) * cs + x / 2;
-                ([self.data[y * self.stride + x], self.data[chroma + i], self.data[chroma + cs * cr + i]], true)
+                let (luma, chroma) = yuv::plane_sizes(self.stride, self.rows);
+                let i = (y / 2) * (self.stride / 2) + x / 2;
+                ([self.data[y * self.stride + x], self.data[luma + i], self.data[luma + chroma + i]], true)
             }
             encoding => {
                 let bpp = if matches!(encoding, sys::MMAL_ENCODING_RGB24 | sys::MMAL_ENCODING_BGR24) { 3 } else { 4 };
@@ -41,25 +41,6 @@ impl<'a> Picture<'a> {
             }
         }
     }
-}
-
-fn clamp(v: i32) -> u8 {
-    v.clamp(0, 255) as u8
-}
-
-/// Full-range BT.601, in 1/1024ths.
-fn yuv_to_rgb([y, u, v]: [u8; 3]) -> [u8; 3] {
-    let (y, u, v) = (i32::from(y), i32::from(u) - 128, i32::from(v) - 128);
-    [clamp(y + (1436 * v) / 1024), clamp(y - (352 * u + 731 * v) / 1024), clamp(y + (1815 * u) / 1024)]
-}
-
-fn rgb_to_yuv([r, g, b]: [u8; 3]) -> [u8; 3] {
-    let (r, g, b) = (i32::from(r), i32::from(g), i32::from(b));
-    [
-        clamp((306 * r + 601 * g + 117 * b + 512) / 1024),
-        clamp(128 + (-173 * r - 339 * g + 512 * b + 512).div_euclid(1024)),
-        clamp(128 + (512 * r - 429 * g - 83 * b + 512).div_euclid(1024)),
-    ]
 }
 
 /// Writes `src` scaled to `format`'s visible size into `dst`.
@@ -77,8 +58,7 @@ pub(crate) fn convert(src: &Picture<'_>, format: &VideoFormat, dst: &mut [u8]) {
     };
     match format.encoding {
         sys::MMAL_ENCODING_I420 => {
-            let (y_plane, chroma) = dst.split_at_mut(stride * rows);
-            let (u_plane, v_plane) = chroma.split_at_mut(stride / 2 * rows / 2);
+            let (y_plane, u_plane, v_plane) = yuv::planes_mut(dst, stride, rows);
             for y in 0..oh {
                 for x in 0..ow {
                     let (p, yuv) = at(x, y);
@@ -202,15 +182,14 @@ pub(crate) fn to_i420(
         out
     };
     let (stride, rows) = i420.geometry();
-    let (y, chroma) = pixels.split_at(stride * rows);
-    let (u, v) = chroma.split_at(stride / 2 * rows / 2);
+    let (y, u, v) = yuv::planes(&pixels, stride, rows);
     Some(crate::components::video_encode::I420 {
         width: w as usize,
         height: h as usize,
         stride,
         y: y.to_vec(),
         u: u.to_vec(),
-        v: v[..stride / 2 * rows / 2].to_vec(),
+        v: v.to_vec(),
     })
 }
 

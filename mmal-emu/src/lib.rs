@@ -101,6 +101,7 @@
 //! | `sensor`, `scene` | the camera's sensor, lens and ISP model, and what it looks at |
 //! | `format` | video formats and their buffer sizes |
 //! | `convert`, `opaque`, `h264` | picture conversion and scaling, OPAQUE image handles, H.264 bitstream details |
+//! | `yuv` | the I420 planes and the BT.601 matrix, shared by the ISP and the conversions |
 //! | `objects` | the C-visible objects (components, ports, pools, queues, buffer headers, connections) |
 //! | `abi` | the `extern "C"` functions of the [`api()`] table |
 //! | [`c_api`] | the rest of libmmal's C functions (buffer headers, queues, pools, port helpers) |
@@ -121,6 +122,7 @@ mod objects;
 mod opaque;
 mod scene;
 mod sensor;
+mod yuv;
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

@@ -13,6 +13,7 @@ use sys::raw as brcm;
 
 use crate::format::{VideoFormat, OPAQUE_SIZE};
 use crate::scene::Scene;
+use crate::yuv;
 
 /// An emulated camera module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -357,7 +358,8 @@ impl Look {
     /// the ISP's order: contrast and brightness, saturation, the image
     /// effect, then the colour effect.
     fn apply(&self, rgb: [f32; 3]) -> [f32; 3] {
-        let luma = |c: [f32; 3]| 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2];
+        let [ky, _, _] = yuv::RGB_TO_YUV;
+        let luma = |c: [f32; 3]| ky[0] * c[0] + ky[1] * c[1] + ky[2] * c[2];
         let mut c = rgb.map(|v| (v - 0.5) * (1.0 + self.contrast) + 0.5 + (self.brightness - 0.5));
         let mut saturation = 1.0 + self.saturation;
         match self.effect {
@@ -839,8 +841,8 @@ fn draw(setup: &Setup, settings: &Settings, out: &mut [u8]) {
 
     match fmt.encoding {
         sys::MMAL_ENCODING_I420 => {
-            let (y_plane, chroma) = out.split_at_mut(stride * rows);
-            let (u_plane, v_plane) = chroma.split_at_mut(stride / 2 * rows / 2);
+            let (y_plane, u_plane, v_plane) = yuv::planes_mut(out, stride, rows);
+            let [ky, ku, kv] = yuv::RGB_TO_YUV;
             for y in (0..vh).step_by(2) {
                 for x in (0..vw).step_by(2) {
                     let mut sum = [0.0f32; 3];
@@ -848,14 +850,14 @@ fn draw(setup: &Setup, settings: &Settings, out: &mut [u8]) {
                         let (px, py) = ((x + dx).min(vw - 1), (y + dy).min(vh - 1));
                         let [r, g, b] = pixel(px, py);
                         if x + dx < vw && y + dy < vh {
-                            y_plane[(py as usize) * stride + px as usize] = to_u8(0.299 * r + 0.587 * g + 0.114 * b);
+                            y_plane[(py as usize) * stride + px as usize] = to_u8(ky[0] * r + ky[1] * g + ky[2] * b);
                         }
                         sum = [sum[0] + r, sum[1] + g, sum[2] + b];
                     }
                     let [r, g, b] = sum.map(|s| s / 4.0);
                     let i = (y as usize / 2) * (stride / 2) + x as usize / 2;
-                    u_plane[i] = to_u8(0.5 - 0.168_736 * r - 0.331_264 * g + 0.5 * b);
-                    v_plane[i] = to_u8(0.5 + 0.5 * r - 0.418_688 * g - 0.081_312 * b);
+                    u_plane[i] = to_u8(0.5 + ku[0] * r + ku[1] * g + ku[2] * b);
+                    v_plane[i] = to_u8(0.5 + kv[0] * r + kv[1] * g + kv[2] * b);
                 }
             }
         }
