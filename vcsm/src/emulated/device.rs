@@ -10,8 +10,10 @@
 //! `unsafe`: a handle names memory that safe code may be reading through a
 //! shared slice the count does not cover (an MMAL buffer's payload, an
 //! `mmal::Frame`), or an unbalanced [`end_cpu`] would let the device write
-//! behind a live [`Lock`](crate::Lock). Only the software VideoCore, which
-//! owns the buffers it writes, has the knowledge to call them.
+//! behind a live [`Lock`](crate::Lock). The software VideoCore (`mmal-emu`)
+//! calls none of them; the only caller is `videocore-c`'s library table,
+//! whose `begin_cpu`/`end_cpu` entries count the accesses of a C program
+//! that maps a block (each call matched, as the table's contract says).
 //!
 //! ```
 //! # fn main() -> vcsm::Result<()> {
@@ -99,7 +101,7 @@ pub fn read(handle: u32, offset: usize, out: &mut [u8]) -> Result<()> {
 /// library table's mapping. A [`Lock`](crate::Lock) and `SharedMemory`'s own
 /// copies are covered by the CPU-access count (the call then fails with
 /// [`Error::CpuLocked`]) as long as every [`end_cpu`] matched a
-/// [`begin_cpu`]. The software VideoCore meets this by writing only buffers
+/// [`begin_cpu`]. A device-side caller meets this by writing only buffers
 /// it owns at that moment (between receiving a buffer and sending it back).
 pub unsafe fn write(handle: u32, offset: usize, data: &[u8]) -> Result<()> {
     with_idle_block(handle, |e| {
