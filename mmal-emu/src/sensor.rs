@@ -138,9 +138,9 @@ impl Sensor {
     /// 12-bit IMX477; the IMX477's order, BGGR, is assumed).
     pub(crate) fn raw_layout(self) -> (u8, u8, u16) {
         match self {
-            Sensor::Ov5647 => (1, 10, 64),
-            Sensor::Imx219 => (0, 10, 64),
-            Sensor::Imx477 => (2, 12, 256),
+            Sensor::Ov5647 => (brcm::BAYER_ORDER_GBRG, 10, 64),
+            Sensor::Imx219 => (brcm::BAYER_ORDER_RGGB, 10, 64),
+            Sensor::Imx477 => (brcm::BAYER_ORDER_BGGR, 12, 256),
         }
     }
 
@@ -401,12 +401,16 @@ impl Look {
 /// 3 GRBG) reads out with `transform` (bit 0 a horizontal flip, bit 1 a
 /// vertical one): a flip swaps the columns, or the rows, of the 2x2 cell.
 pub(crate) fn flipped_order(order: u8, transform: u8) -> u8 {
+    use brcm::{
+        BAYER_ORDER_BGGR as BGGR, BAYER_ORDER_GBRG as GBRG, BAYER_ORDER_GRBG as GRBG, BAYER_ORDER_RGGB as RGGB,
+    };
     let mut o = order & 3;
+    // By order: RGGB, GBRG, BGGR, GRBG.
     if transform & 1 != 0 {
-        o = [3, 2, 1, 0][usize::from(o)];
+        o = [GRBG, BGGR, GBRG, RGGB][usize::from(o)];
     }
     if transform & 2 != 0 {
-        o = [1, 0, 3, 2][usize::from(o)];
+        o = [GBRG, RGGB, GRBG, BGGR][usize::from(o)];
     }
     o
 }
@@ -641,9 +645,9 @@ pub(crate) fn raw_block(prepared: &Prepared, frame: u64) -> Option<Vec<u8>> {
     let range = max - f32::from(black);
     // Colour of each site of the sensor's own 2x2 cell (0 R, 1 G, 2 B).
     let cell: [[usize; 2]; 2] = match order {
-        0 => [[0, 1], [1, 2]],
-        1 => [[1, 2], [0, 1]],
-        2 => [[2, 1], [1, 0]],
+        brcm::BAYER_ORDER_RGGB => [[0, 1], [1, 2]],
+        brcm::BAYER_ORDER_GBRG => [[1, 2], [0, 1]],
+        brcm::BAYER_ORDER_BGGR => [[2, 1], [1, 0]],
         _ => [[1, 0], [2, 1]],
     };
     // The header's order is that of the top-left cell as read out, which

@@ -49,6 +49,15 @@ pub mod at {
     pub const NAME_LEN: usize = 32;
 }
 
+/// A `bayer_order`: the top-left 2x2 cell is R G / G B.
+pub const BAYER_ORDER_RGGB: u8 = 0;
+/// A `bayer_order`: G B / R G.
+pub const BAYER_ORDER_GBRG: u8 = 1;
+/// A `bayer_order`: B G / G R.
+pub const BAYER_ORDER_BGGR: u8 = 2;
+/// A `bayer_order`: G R / B G.
+pub const BAYER_ORDER_GRBG: u8 = 3;
+
 /// The `format` of a Bayer image.
 pub const FORMAT_BAYER: u16 = 33;
 /// The `bayer_format` of RAW10.

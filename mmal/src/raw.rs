@@ -35,23 +35,23 @@ const FORMAT_BAYER: u16 = brcm::FORMAT_BAYER;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BayerOrder {
     /// R G / G B.
-    Rggb,
+    Rggb = brcm::BAYER_ORDER_RGGB as isize,
     /// G B / R G.
-    Gbrg,
+    Gbrg = brcm::BAYER_ORDER_GBRG as isize,
     /// B G / G R.
-    Bggr,
+    Bggr = brcm::BAYER_ORDER_BGGR as isize,
     /// G R / B G.
-    Grbg,
+    Grbg = brcm::BAYER_ORDER_GRBG as isize,
 }
 
 impl BayerOrder {
     /// From the header's `bayer_order` byte (0 RGGB, 1 GBRG, 2 BGGR, 3 GRBG).
     pub fn from_raw(value: u8) -> Option<BayerOrder> {
         Some(match value {
-            0 => BayerOrder::Rggb,
-            1 => BayerOrder::Gbrg,
-            2 => BayerOrder::Bggr,
-            3 => BayerOrder::Grbg,
+            brcm::BAYER_ORDER_RGGB => BayerOrder::Rggb,
+            brcm::BAYER_ORDER_GBRG => BayerOrder::Gbrg,
+            brcm::BAYER_ORDER_BGGR => BayerOrder::Bggr,
+            brcm::BAYER_ORDER_GRBG => BayerOrder::Grbg,
             _ => return None,
         })
     }
