@@ -9,10 +9,10 @@
 #![allow(unsafe_code)]
 
 use std::ffi::{c_char, c_uint, CStr};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use mmal_sys as sys;
 
+use crate::c_api::guarded;
 use crate::core as component;
 use crate::objects::{self, Allocator, BufPtr, Callback, ComponentPtr, ConnectionPtr, PoolPtr, PortPtr, QueueBox};
 
@@ -41,20 +41,12 @@ pub(crate) static API: sys::Api = sys::Api {
     connection_event_format_changed,
 };
 
+/// [`guarded`] for a function that answers a status: `MMAL_EFAULT` on a
+/// panic; the status is traced.
 fn guard(name: &str, f: impl FnOnce() -> sys::MMAL_STATUS_T) -> sys::MMAL_STATUS_T {
-    let status = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
-        log::error!("{name}: the software VideoCore panicked");
-        sys::MMAL_EFAULT
-    });
+    let status = guarded(name, sys::MMAL_EFAULT, f);
     log::trace!("{name}: status {status}");
     status
-}
-
-fn guard_or<T>(name: &str, fallback: T, f: impl FnOnce() -> T) -> T {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
-        log::error!("{name}: the software VideoCore panicked");
-        fallback
-    })
 }
 
 unsafe extern "C" fn component_create(name: *const c_char, out: *mut *mut sys::MMAL_COMPONENT_T) -> sys::MMAL_STATUS_T {
@@ -237,7 +229,7 @@ unsafe extern "C" fn port_pool_create(
     headers: c_uint,
     size: u32,
 ) -> *mut sys::MMAL_POOL_T {
-    guard_or("mmal_port_pool_create", std::ptr::null_mut(), || {
+    guarded("mmal_port_pool_create", std::ptr::null_mut(), || {
         let Some(port) = PortPtr::live(port, "mmal_port_pool_create") else { return std::ptr::null_mut() };
         match PoolPtr::create(headers as usize, size as usize, component::zero_copy(*port)) {
             Ok(pool) => pool.hand_to_client().as_raw(),
@@ -247,7 +239,7 @@ unsafe extern "C" fn port_pool_create(
 }
 
 unsafe extern "C" fn port_pool_destroy(_port: *mut sys::MMAL_PORT_T, pool: *mut sys::MMAL_POOL_T) {
-    guard_or("mmal_port_pool_destroy", (), || {
+    guarded("mmal_port_pool_destroy", (), || {
         if let Some(pool) = PoolPtr::live(pool, "mmal_port_pool_destroy", true) {
             pool.destroy();
         }
@@ -255,17 +247,17 @@ unsafe extern "C" fn port_pool_destroy(_port: *mut sys::MMAL_PORT_T, pool: *mut 
 }
 
 unsafe extern "C" fn queue_get(queue: *mut sys::MMAL_QUEUE_T) -> *mut sys::MMAL_BUFFER_HEADER_T {
-    guard_or("mmal_queue_get", std::ptr::null_mut(), || {
+    guarded("mmal_queue_get", std::ptr::null_mut(), || {
         QueueBox::live(queue, "mmal_queue_get").and_then(|q| q.get()).map_or(std::ptr::null_mut(), BufPtr::as_raw)
     })
 }
 
 unsafe extern "C" fn queue_length(queue: *mut sys::MMAL_QUEUE_T) -> c_uint {
-    guard_or("mmal_queue_length", 0, || QueueBox::live(queue, "mmal_queue_length").map_or(0, |q| q.len() as c_uint))
+    guarded("mmal_queue_length", 0, || QueueBox::live(queue, "mmal_queue_length").map_or(0, |q| q.len() as c_uint))
 }
 
 unsafe extern "C" fn buffer_header_release(buffer: *mut sys::MMAL_BUFFER_HEADER_T) {
-    guard_or("mmal_buffer_header_release", (), || {
+    guarded("mmal_buffer_header_release", (), || {
         if let Some(b) = BufPtr::from_raw(buffer) {
             b.release();
         }
@@ -275,7 +267,7 @@ unsafe extern "C" fn buffer_header_release(buffer: *mut sys::MMAL_BUFFER_HEADER_
 unsafe extern "C" fn event_format_changed_get(
     buffer: *mut sys::MMAL_BUFFER_HEADER_T,
 ) -> *mut sys::MMAL_EVENT_FORMAT_CHANGED_T {
-    guard_or("mmal_event_format_changed_get", std::ptr::null_mut(), || {
+    guarded("mmal_event_format_changed_get", std::ptr::null_mut(), || {
         BufPtr::from_raw(buffer).map_or(std::ptr::null_mut(), objects::format_changed_payload)
     })
 }
@@ -342,10 +334,15 @@ unsafe extern "C" fn connection_enable(c: *mut sys::MMAL_CONNECTION_T) -> sys::M
     guard("mmal_connection_enable", || {
         let Some(c) = ConnectionPtr::live(c, "mmal_connection_enable") else { return sys::MMAL_EINVAL };
         let c = *c;
+        // Held for the whole enable: a destroy under way refuses it, and
+        // one that starts waits for it (it frees the pool enable resizes).
+        let Some(_op) = c.begin_enable() else { return sys::MMAL_EINVAL };
+        // A component of it destroyed: EINVAL, even if it says it is
+        // enabled (it no longer carries anything).
+        let Some((out, input)) = c.ports("mmal_connection_enable") else { return sys::MMAL_EINVAL };
         if c.is_enabled() {
             return sys::MMAL_SUCCESS;
         }
-        let Some((out, input)) = c.ports() else { return sys::MMAL_EINVAL };
         if c.flags() & sys::MMAL_CONNECTION_FLAG_KEEP_BUFFER_REQUIREMENTS == 0 {
             out.use_recommended_buffers();
             input.use_recommended_buffers();
@@ -362,32 +359,66 @@ unsafe extern "C" fn connection_enable(c: *mut sys::MMAL_CONNECTION_T) -> sys::M
 unsafe extern "C" fn connection_disable(c: *mut sys::MMAL_CONNECTION_T) -> sys::MMAL_STATUS_T {
     guard("mmal_connection_disable", || {
         let Some(c) = ConnectionPtr::live(c, "mmal_connection_disable") else { return sys::MMAL_EINVAL };
-        let c = *c;
-        if !c.is_enabled() {
-            return sys::MMAL_SUCCESS;
-        }
-        let Some((out, input)) = c.ports() else { return sys::MMAL_EINVAL };
-        let status = if c.through_client() {
-            // Input, then output (whose buffers come back through the
-            // connection's queue), then whatever the client left queued.
-            let status = component::port_disable(input);
-            let out_status = component::port_disable(out);
-            while let Some(b) = c.queue().get() {
-                b.release();
-            }
-            if status == sys::MMAL_SUCCESS {
-                out_status
-            } else {
-                status
-            }
-        } else {
-            component::port_disable(out)
-        };
-        if status == sys::MMAL_SUCCESS {
-            c.set_enabled(false);
-        }
-        status
+        disable(*c, "mmal_connection_disable")
     })
+}
+
+/// `mmal_connection_disable` of a live connection (for `func`): EINVAL if
+/// a component of it has been destroyed.
+///
+/// Through the client, as libmmal: the input, then the output (whose
+/// buffers come back through the connection's queue), then whatever the
+/// client left queued; the first failure is the answer, at once, with the
+/// connection still enabled and the ports not yet disabled left as they
+/// were. A port already disabled (by such an earlier call) is skipped, so
+/// that a retry finishes the work rather than failing on it.
+fn disable(c: ConnectionPtr, func: &str) -> sys::MMAL_STATUS_T {
+    if !c.is_enabled() {
+        return sys::MMAL_SUCCESS;
+    }
+    let Some((out, input)) = c.ports(func) else { return sys::MMAL_EINVAL };
+    if c.through_client() {
+        for port in [input, out] {
+            if port.is_enabled() {
+                let status = component::port_disable(port);
+                if status != sys::MMAL_SUCCESS {
+                    log::error!("{func}: {} could not be disabled", port.name());
+                    return status;
+                }
+            }
+        }
+        while let Some(b) = c.queue().get() {
+            b.release();
+        }
+    } else {
+        let status = component::port_disable(out);
+        if status != sys::MMAL_SUCCESS {
+            return status;
+        }
+    }
+    c.set_enabled(false);
+    sys::MMAL_SUCCESS
+}
+
+/// What [`disable`] cannot do, for a destroy: a connection whose other
+/// component has been destroyed (which disabled and disconnected that
+/// component's ports). Whichever of its ports still belongs to a live
+/// component, is enabled and still the connection's (its `userdata`), is
+/// disabled.
+fn disable_what_is_left(c: ConnectionPtr) -> sys::MMAL_STATUS_T {
+    for (port, alive) in c.ends() {
+        if alive && port.is_enabled() && port.userdata() == c.as_raw().cast() {
+            let status = component::port_disable(port);
+            if status != sys::MMAL_SUCCESS {
+                return status;
+            }
+        }
+    }
+    while let Some(b) = c.queue().get() {
+        b.release();
+    }
+    c.set_enabled(false);
+    sys::MMAL_SUCCESS
 }
 
 /// `mmal_connection_enable` without a tunnel, as libmmal's connection code
@@ -448,7 +479,7 @@ unsafe extern "C" fn connection_event_format_changed(
         else {
             return sys::MMAL_EINVAL;
         };
-        let Some((out, input)) = c.ports() else { return sys::MMAL_EINVAL };
+        let Some((out, input)) = c.ports("mmal_connection_event_format_changed") else { return sys::MMAL_EINVAL };
         let Some((format, [num_min, size_min, _, _])) = objects::read_format_changed(buffer) else {
             return sys::MMAL_EINVAL;
         };
@@ -493,30 +524,39 @@ unsafe extern "C" fn connection_event_format_changed(
 /// reference; the last disables the connection, then disconnects and frees
 /// it. A disable that fails is the answer, and the connection stays whole
 /// (enabled, connected, with its last reference) for the caller to retry.
+/// While the last reference's destroy runs, another destroy (or release)
+/// and an enable are EINVAL: of two destroys racing for one reference,
+/// one succeeds and the other is refused.
+///
+/// Beyond libmmal (where it reads freed memory): a connection one of
+/// whose components has been destroyed is still freed, its surviving port
+/// disabled if the connection left it enabled; it is never reconnected.
 unsafe extern "C" fn connection_destroy(c: *mut sys::MMAL_CONNECTION_T) -> sys::MMAL_STATUS_T {
     guard("mmal_connection_destroy", || {
         let Some(conn) = ConnectionPtr::live(c, "mmal_connection_destroy") else { return sys::MMAL_EINVAL };
         let conn = *conn;
-        match conn.release_unless_last() {
-            Ok(()) => return sys::MMAL_SUCCESS,
-            Err(false) => {
+        match conn.begin_destroy() {
+            Ok(false) => return sys::MMAL_SUCCESS,
+            Err(()) => {
                 log::error!("mmal_connection_destroy: {c:p} is being destroyed already");
                 return sys::MMAL_EINVAL;
             }
-            Err(true) => {}
+            Ok(true) => {}
         }
         // The last reference, still held: disable first.
-        // SAFETY: `c` is a live connection (looked up above, and pinned).
-        let status = unsafe { connection_disable(c) };
+        let whole = conn.ends().iter().all(|&(_, alive)| alive);
+        let status = if whole { disable(conn, "mmal_connection_destroy") } else { disable_what_is_left(conn) };
         if status != sys::MMAL_SUCCESS {
+            conn.abort_destroy();
             log::error!("mmal_connection_destroy: {c:p} could not be disabled; it is kept as it was");
             return status;
         }
-        if !conn.drop_last() {
+        // Held until the connection is off the list: no enable comes in.
+        let Some(_op) = conn.finish_destroy() else {
             // Another thread took a reference meanwhile: it is theirs now.
             return sys::MMAL_SUCCESS;
-        }
-        if let (Some((out, input)), true) = (conn.ports(), conn.connects()) {
+        };
+        if let ([(out, true), (input, true)], true) = (conn.ends(), conn.connects()) {
             component::disconnect(out, input);
         }
         if let Some(pool) = conn.set_pool(None) {

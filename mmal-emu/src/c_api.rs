@@ -28,12 +28,17 @@ use std::time::Duration;
 use mmal_sys as sys;
 
 use crate::objects::{
-    lock, AllocFn, Allocator, BufPtr, ClientAllocator, ComponentPtr, ConnectionPtr, FreeFn, PoolCb, PoolPtr, PortPtr,
-    PreReleaseCb, QueueBox, ZeroedBlock,
+    lock, AllocFn, Allocator, BufPtr, ClientAllocator, ComponentPtr, ConnectionPtr, FreeFn, HeapCharge, PoolCb,
+    PoolPtr, PortPtr, PreReleaseCb, QueueBox, ZeroedBlock,
 };
 
-/// Runs `f`, answering `fallback` if it panics.
-fn guarded<T>(name: &str, fallback: T, f: impl FnOnce() -> T) -> T {
+/// Runs the body of the C function `name`, answering `fallback` (and a
+/// message) if it panics: a panic must not cross into C, where it would
+/// abort the caller's process. The one guard of the software VideoCore's C
+/// entry points (the emulator's table, these functions, and the
+/// `videocore-c` library's own exports).
+#[doc(hidden)]
+pub fn guarded<T>(name: &str, fallback: T, f: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
         log::error!("{name}: the software VideoCore panicked");
         fallback
@@ -205,6 +210,14 @@ pub unsafe extern "C" fn mmal_queue_put_back(queue: *mut sys::MMAL_QUEUE_T, buff
 
 /// `mmal_queue_wait`: the next header, waiting as long as it takes.
 ///
+/// The queue stays pinned (see `objects.rs`, "Live objects") for as long
+/// as the call waits: a `mmal_pool_destroy` (or connection destroy) of its
+/// pool meanwhile takes the pool off the list, but its memory, the queue
+/// included, is freed only once this call returns, so a waiter is never
+/// left on freed memory. It then waits on: nothing puts to a destroyed
+/// pool's queue, as with libmmal, where destroying a pool that a thread
+/// waits on is the client's bug (here a hang, never a use after free).
+///
 /// # Safety
 ///
 /// None for `queue`: one that is not live is NULL, and logged.
@@ -347,14 +360,16 @@ pub unsafe extern "C" fn mmal_pool_pre_release_callback_set(
 static PAYLOADS: Mutex<Option<HashMap<usize, Payload>>> = Mutex::new(None);
 
 enum Payload {
-    /// 8-byte aligned, so payloads are aligned for C structs.
-    Heap(#[allow(dead_code)] ZeroedBlock),
+    /// 8-byte aligned, so payloads are aligned for C structs; counted
+    /// against the VideoCore's memory until freed.
+    Heap(#[allow(dead_code)] ZeroedBlock, #[allow(dead_code)] HeapCharge),
     Vcsm(#[allow(dead_code)] vcsm::SharedMemory),
 }
 
 /// `mmal_port_payload_alloc`: `size` bytes for a buffer of `port`: emulated
 /// VCSM memory for a zero-copy port, else the heap. NULL if it cannot be
-/// had.
+/// had: heap payloads, with the heap pools, may not hold more than the
+/// VideoCore's memory all together.
 ///
 /// # Safety
 ///
@@ -385,9 +400,13 @@ pub unsafe extern "C" fn mmal_port_payload_alloc(port: *mut sys::MMAL_PORT_T, si
                 }
             }
         } else {
+            let Some(charge) = HeapCharge::take(size as usize) else {
+                log::error!("mmal_port_payload_alloc: {size} bytes more than the VideoCore's memory has left");
+                return ptr::null_mut();
+            };
             let Some(mut block) = ZeroedBlock::new(size as usize) else { return ptr::null_mut() };
             let addr = block.as_mut_ptr();
-            (Payload::Heap(block), addr)
+            (Payload::Heap(block, charge), addr)
         };
         lock(&PAYLOADS).get_or_insert_with(HashMap::new).insert(addr as usize, payload);
         addr
@@ -476,12 +495,11 @@ pub unsafe extern "C" fn mmal_port_connect(
             return sys::MMAL_EINVAL;
         };
         let (a, b) = (*a, *b);
-        if a.is_enabled() || b.is_enabled() {
-            log::error!("mmal_port_connect: {} or {} is enabled", a.name(), b.name());
-            return sys::MMAL_EINVAL;
-        }
+        // An enabled port is refused by `connect`, under each component's
+        // lock (a check here, before any lock, would prove nothing).
         let (out, input) = if a.port_type() == sys::MMAL_PORT_TYPE_INPUT { (b, a) } else { (a, b) };
         let flags = sys::MMAL_CONNECTION_FLAG_TUNNELLING | sys::MMAL_CONNECTION_FLAG_KEEP_PORT_FORMATS;
+        // No userdata to write: the reservation ends here.
         crate::core::connect(out, input, flags)
     })
 }

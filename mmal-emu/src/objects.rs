@@ -275,16 +275,43 @@ impl BufPtr {
         self.0.as_ptr()
     }
 
-    fn header(&self) -> &HeaderBox {
-        // SAFETY: every header the emulator hands out is the first field of
-        // a `HeaderBox` inside a live pool (pools outlive their headers'
-        // use: a client destroying a pool with headers in flight breaks
-        // libmmal's contract too).
-        unsafe { &*self.0.as_ptr().cast::<HeaderBox>() }
+    /// The bookkeeping box around the header, as a raw pointer: its parts
+    /// are reached one at a time (`addr_of!`), never through a reference to
+    /// the whole box, whose `raw` part the holder may be writing through
+    /// [`raw_mut`](Self::raw_mut).
+    fn boxed(&self) -> *mut HeaderBox {
+        self.0.as_ptr().cast::<HeaderBox>()
+    }
+
+    fn refs(&self) -> &AtomicU32 {
+        // SAFETY: as in `raw`; the count is atomic, and the reference
+        // covers only it.
+        unsafe { &*ptr::addr_of!((*self.boxed()).refs) }
+    }
+
+    fn pre_release(&self) -> &[AtomicUsize; 2] {
+        // SAFETY: as in `refs`.
+        unsafe { &*ptr::addr_of!((*self.boxed()).pre_release) }
+    }
+
+    fn reference(&self) -> &AtomicPtr<sys::MMAL_BUFFER_HEADER_T> {
+        // SAFETY: as in `refs`.
+        unsafe { &*ptr::addr_of!((*self.boxed()).reference) }
+    }
+
+    /// The header's pool and own payload, fixed at creation.
+    fn home(&self) -> (*const PoolBox, (*mut u8, u32)) {
+        // SAFETY: as in `raw`; plain values written once, when the pool
+        // was made (or resized, with every header home).
+        unsafe { (ptr::addr_of!((*self.boxed()).pool).read(), ptr::addr_of!((*self.boxed()).payload).read()) }
     }
 
     fn raw(&self) -> &sys::MMAL_BUFFER_HEADER_T {
-        &self.header().raw
+        // SAFETY: every header the emulator hands out is the first field of
+        // a `HeaderBox` inside a live pool (pools outlive their headers'
+        // use: a client destroying a pool with headers in flight breaks
+        // libmmal's contract too); the holder of the `BufPtr` owns it.
+        unsafe { &*self.0.as_ptr() }
     }
 
     fn raw_mut(&mut self) -> &mut sys::MMAL_BUFFER_HEADER_T {
@@ -362,27 +389,26 @@ impl BufPtr {
 
     /// `mmal_buffer_header_acquire`: one more reference.
     pub(crate) fn acquire(self) {
-        self.header().refs.fetch_add(1, Ordering::AcqRel);
+        self.refs().fetch_add(1, Ordering::AcqRel);
     }
 
     /// `mmal_buffer_header_release`: drops one reference; the last runs
     /// the client's pre-release callback, if any (which may keep the
     /// header for now), then [`release_continue`](Self::release_continue).
     pub(crate) fn release(self) {
-        let h = self.header();
-        let refs = h.refs.fetch_sub(1, Ordering::AcqRel);
+        let refs = self.refs().fetch_sub(1, Ordering::AcqRel);
         if refs != 1 {
             if refs == 0 {
                 // Released more often than acquired: a client bug libmmal
                 // does not catch either; put the count back and say so.
-                h.refs.store(0, Ordering::Release);
+                self.refs().store(0, Ordering::Release);
                 log::error!("mmal_buffer_header_release: header {:p} released once too often", self.as_raw());
             }
             return;
         }
-        let cb = h.pre_release[0].load(Ordering::Acquire);
+        let cb = self.pre_release()[0].load(Ordering::Acquire);
         if cb != 0 {
-            let data = h.pre_release[1].load(Ordering::Acquire) as *mut c_void;
+            let data = self.pre_release()[1].load(Ordering::Acquire) as *mut c_void;
             // SAFETY: a nonzero value was stored from a `PreReleaseCb` the
             // client set for this header (`set_pre_release`); it is called
             // as libmmal calls it, with the header and its userdata.
@@ -398,19 +424,19 @@ impl BufPtr {
     /// `mmal_buffer_header_acquire`'s count and the pre-release callback:
     /// sets (or, with `None`, clears) the callback.
     pub(crate) fn set_pre_release(self, cb: Option<PreReleaseCb>, data: *mut c_void) {
-        let h = self.header();
-        h.pre_release[1].store(data as usize, Ordering::Release);
-        h.pre_release[0].store(cb.map_or(0, |f| f as usize), Ordering::Release);
+        let h = self.pre_release();
+        h[1].store(data as usize, Ordering::Release);
+        h[0].store(cb.map_or(0, |f| f as usize), Ordering::Release);
     }
 
     /// `mmal_buffer_header_replicate`: this header takes `src`'s payload
     /// and fields, and a reference to `src` until it is released.
     pub(crate) fn replicate(mut self, src: BufPtr) -> Result<(), Status> {
-        if self == src || !self.header().reference.load(Ordering::Acquire).is_null() {
+        if self == src || !self.reference().load(Ordering::Acquire).is_null() {
             return Err(sys::MMAL_EINVAL);
         }
         src.acquire();
-        self.header().reference.store(src.as_raw(), Ordering::Release);
+        self.reference().store(src.as_raw(), Ordering::Release);
         self.copy_header(src);
         let s = *src.raw();
         let raw = self.raw_mut();
@@ -426,7 +452,8 @@ impl BufPtr {
             return;
         }
         let s = *src.raw();
-        let video = src.header().video;
+        // SAFETY: as in `raw`; the holder owns `src` too.
+        let video = unsafe { ptr::addr_of!((*src.boxed()).video).read() };
         let raw = self.raw_mut();
         raw.cmd = s.cmd;
         raw.offset = s.offset;
@@ -435,7 +462,7 @@ impl BufPtr {
         raw.pts = s.pts;
         raw.dts = s.dts;
         // SAFETY: as in `replicate`.
-        unsafe { (*self.as_raw().cast::<HeaderBox>()).video = video };
+        unsafe { ptr::addr_of_mut!((*self.boxed()).video).write(video) };
     }
 
     /// `mmal_buffer_header_reset`: no data, no flags, no timestamps.
@@ -452,11 +479,9 @@ impl BufPtr {
     /// the header it replicated, and gives it back to its pool (whose
     /// callback may take it instead).
     pub(crate) fn release_continue(self) {
-        let h = self.header();
-        h.refs.store(1, Ordering::Release);
-        let pool = h.pool;
-        let reference = h.reference.swap(ptr::null_mut(), Ordering::AcqRel);
-        let payload = h.payload;
+        self.refs().store(1, Ordering::Release);
+        let (pool, payload) = self.home();
+        let reference = self.reference().swap(ptr::null_mut(), Ordering::AcqRel);
         let mut this = self;
         this.reset();
         if let Some(reference) = BufPtr::from_raw(reference) {
@@ -465,7 +490,7 @@ impl BufPtr {
             (raw.data, raw.alloc_size) = payload;
             reference.release();
         }
-        // The pool outlives its headers (see `header`).
+        // The pool outlives its headers (see `raw`).
         let Some(pool) = NonNull::new(pool.cast_mut()).map(PoolPtr) else { return };
         // Called without the lock: a hook may release buffers itself.
         let keep = match pool.hook() {
@@ -625,7 +650,7 @@ const MAX_POOL_HEADERS: usize = 1 << 16;
 pub(crate) type Hook = Box<dyn Fn(BufPtr) -> bool + Send + Sync>;
 
 enum Payloads {
-    Heap(#[allow(dead_code)] Vec<ZeroedBlock>),
+    Heap(#[allow(dead_code)] Vec<ZeroedBlock>, #[allow(dead_code)] Option<HeapCharge>),
     Vcsm(#[allow(dead_code)] Vec<vcsm::SharedMemory>),
     /// From a client's allocator (`mmal_pool_create_with_allocator`),
     /// given back to its free function when the pool goes.
@@ -669,10 +694,42 @@ impl Drop for ZeroedBlock {
     }
 }
 
-/// The most payload bytes one pool may hold: the emulated VideoCore's
-/// memory (`VIDEOCORE_EMU_CMA`), as a Pi's pools come from its GPU memory.
-/// A larger request is ENOMEM at once, rather than a process that grows
-/// until the system's OOM killer ends it.
+/// Heap payload bytes live now: pools (the client's, the ports', the
+/// connections') and [`mmal_port_payload_alloc`](crate::c_api::mmal_port_payload_alloc)'s.
+static HEAP_PAYLOAD_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// `bytes` of heap payload counted against [`payload_limit`], given back
+/// when this value goes.
+#[derive(Debug)]
+pub(crate) struct HeapCharge(usize);
+
+impl HeapCharge {
+    /// Counts `bytes` more, if the total of live heap payloads stays within
+    /// the emulated VideoCore's memory; `None` (nothing counted) if not.
+    pub(crate) fn take(bytes: usize) -> Option<HeapCharge> {
+        let limit = payload_limit();
+        HEAP_PAYLOAD_BYTES
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |now| {
+                now.checked_add(bytes).filter(|&total| total <= limit)
+            })
+            .ok()
+            .map(|_| HeapCharge(bytes))
+    }
+}
+
+impl Drop for HeapCharge {
+    fn drop(&mut self) {
+        HEAP_PAYLOAD_BYTES.fetch_sub(self.0, Ordering::AcqRel);
+    }
+}
+
+/// The most payload bytes the heap pools and payloads may hold at once,
+/// all together: the emulated VideoCore's memory (`VIDEOCORE_EMU_CMA`), as
+/// a Pi's pools come from its GPU memory. A request past what is left is
+/// ENOMEM (or NULL) at once, rather than a process that grows until the
+/// system's OOM killer ends it. (Emulated VCSM blocks count against the
+/// same memory through VCSM's own allocator; a client's allocator is the
+/// client's business.)
 pub(crate) fn payload_limit() -> usize {
     let total = vcsm::ServiceManager::emulated()
         .ok()
@@ -971,7 +1028,7 @@ impl PoolPtr {
         data.try_reserve_exact(n).map_err(|_| no_memory("headers"))?;
         let payloads = if size == 0 {
             data.resize(n, ptr::null_mut());
-            Payloads::Heap(Vec::new())
+            Payloads::Heap(Vec::new(), None)
         } else if let Allocator::Client(allocator) = allocator {
             let mut payloads = Payloads::Client { allocator, blocks: Vec::new() };
             let Payloads::Client { blocks, .. } = &mut payloads else { unreachable!() };
@@ -1006,13 +1063,15 @@ impl PoolPtr {
             }
             Payloads::Vcsm(blocks)
         } else {
+            // `n * size` cannot overflow (checked above).
+            let charge = HeapCharge::take(n * size).ok_or_else(|| no_memory("the VideoCore's memory is used up"))?;
             let mut blocks: Vec<ZeroedBlock> = Vec::new();
             blocks.try_reserve_exact(n).map_err(|_| no_memory("payloads"))?;
             for _ in 0..n {
                 blocks.push(ZeroedBlock::new(size).ok_or_else(|| no_memory("payloads"))?);
             }
             data.extend(blocks.iter_mut().map(ZeroedBlock::as_mut_ptr));
-            Payloads::Heap(blocks)
+            Payloads::Heap(blocks, Some(charge))
         };
         Ok((payloads, data))
     }
@@ -1094,7 +1153,9 @@ unsafe impl Send for PortPtr {}
 // SAFETY: as above.
 unsafe impl Sync for PortPtr {}
 
-/// A field of the port's box, by raw pointer: `field!(port, raw.buffer_num)`.
+/// A field of the port's box, by raw pointer:
+/// `port_field!(port, raw.buffer_num)` (to use inside `unsafe`, on a port
+/// whose component is live: see [`PortPtr::boxed`]).
 macro_rules! port_field {
     ($port:expr, $($field:tt)+) => {
         ptr::addr_of_mut!((*$port.boxed()).$($field)+)
@@ -1129,6 +1190,19 @@ impl PortPtr {
     pub(crate) fn index_all(self) -> usize {
         // SAFETY: live (see `boxed`); fixed at creation.
         unsafe { port_field!(self, index_all).read() }
+    }
+
+    /// One more pin on the port's component (see "Live objects"): its
+    /// memory, the port's included, stays until the pin is dropped. The
+    /// caller holds a pin on it already (a live port).
+    fn pin_component(self) -> Pin {
+        // SAFETY: live (see `boxed`): the caller's pin keeps the component
+        // box, whose address `component` holds from creation, from being
+        // freed while its count goes up.
+        let component = unsafe { port_field!(self, raw.component).read().cast::<ComponentBox>() };
+        let owner = Owner::Component(NonNull::new(component).expect("a port's component is set at creation"));
+        owner.pins().fetch_add(1, Ordering::AcqRel);
+        Pin(owner)
     }
 
     /// The component's shared state.
@@ -1500,6 +1574,17 @@ pub(crate) struct ConnectionBox {
     connects: bool,
     /// References (`mmal_connection_acquire`); destroy and release drop one.
     refs: AtomicU32,
+    /// The output and the input, as created (the client may write the
+    /// public struct's `out` and `in_`; these are what the emulator uses).
+    ports: [PortPtr; 2],
+    /// A pin on each port's component: the ports' memory stays valid for
+    /// as long as the connection's does, even once a component is
+    /// destroyed (then [`ConnectionPtr::ports`] refuses them). Dropped
+    /// with the box.
+    #[allow(dead_code)]
+    component_pins: [Pin; 2],
+    /// Decisions on the connection's life (see [`ConnectionPtr::begin_destroy`]).
+    op: Mutex<ConnectionOp>,
     /// Through the client: the buffers the output returned, for the client
     /// to pass on (`raw.queue` points here).
     queue: Box<QueueBox>,
@@ -1507,11 +1592,19 @@ pub(crate) struct ConnectionBox {
     pins: AtomicUsize,
 }
 
+/// What only one call at a time may decide about a connection.
+#[derive(Debug, Default)]
+pub(crate) struct ConnectionOp {
+    /// A destroy holding the last reference is under way: enables and
+    /// other destroys are refused.
+    destroying: bool,
+}
+
 // SAFETY: the connection's fields are reached one at a time through raw
 // pointers, never a reference to the whole struct (the client writes its
 // `callback` and `user_data` from its own threads): `is_enabled` and the
-// counts atomically; `pool` written only by the client's calls (create,
-// enable, destroy); the rest fixed at creation; the queue has its own lock.
+// counts atomically; `pool` written by enable and destroy, each under the
+// `op` lock; the rest fixed at creation; the queue has its own lock.
 unsafe impl Send for ConnectionPtr {}
 // SAFETY: as above.
 unsafe impl Sync for ConnectionPtr {}
@@ -1527,6 +1620,8 @@ macro_rules! conn_field {
 }
 
 impl ConnectionPtr {
+    /// A connection of `out` to `input`, ports of live components that the
+    /// caller keeps pinned for the call.
     pub(crate) fn create(out: PortPtr, input: PortPtr, flags: u32, connects: bool) -> ConnectionPtr {
         let name = CString::new(format!("{}/{}", out.name(), input.name())).unwrap_or_default();
         let mut c = Box::new(ConnectionBox {
@@ -1534,6 +1629,9 @@ impl ConnectionPtr {
             name,
             connects,
             refs: AtomicU32::new(1),
+            ports: [out, input],
+            component_pins: [out.pin_component(), input.pin_component()],
+            op: Mutex::new(ConnectionOp::default()),
             queue: Box::new(QueueBox::with_capacity(8)),
             pins: AtomicUsize::new(1),
         });
@@ -1565,10 +1663,90 @@ impl ConnectionPtr {
     // A `ConnectionPtr` is used only while the connection is live (pinned
     // by a C call, or held by the code that created it until it frees it).
 
-    pub(crate) fn ports(self) -> Option<(PortPtr, PortPtr)> {
-        // SAFETY: live (see above); the port pointers are fixed at creation.
-        let (out, input) = unsafe { (conn_field!(self, raw.out).read(), conn_field!(self, raw.in_).read()) };
-        Some((PortPtr::from_raw(out)?, PortPtr::from_raw(input)?))
+    /// The output and the input, each with whether its component is still
+    /// there (not destroyed). Their memory is valid while the connection's
+    /// is (the connection pins both components), so a port whose component
+    /// is destroyed may still be asked about its own fields, never used.
+    pub(crate) fn ends(self) -> [(PortPtr, bool); 2] {
+        // SAFETY: live (see above); fixed at creation.
+        let ports = unsafe { conn_field!(self, ports).read() };
+        ports.map(|p| (p, !lock(&p.shared().state).destroyed))
+    }
+
+    /// The output and the input, or `None` (and a message naming `func`)
+    /// if either's component has been destroyed.
+    pub(crate) fn ports(self, func: &str) -> Option<(PortPtr, PortPtr)> {
+        match self.ends() {
+            [(out, true), (input, true)] => Some((out, input)),
+            _ => {
+                log::error!("{func}: a component of connection {:p} has been destroyed", self.as_raw());
+                None
+            }
+        }
+    }
+
+    fn op(&self) -> MutexGuard<'_, ConnectionOp> {
+        // SAFETY: live (see above); the lock is shared by reference.
+        lock(unsafe { &*conn_field!(self, op) })
+    }
+
+    /// Held by `mmal_connection_enable` for its whole work: `None` (and a
+    /// message) if the connection is being destroyed or has no reference
+    /// left, so an enable never races the destroy that frees its pool.
+    pub(crate) fn begin_enable(&self) -> Option<MutexGuard<'_, ConnectionOp>> {
+        let op = self.op();
+        if op.destroying || self.refs().load(Ordering::Acquire) == 0 {
+            log::error!("mmal_connection_enable: connection {:p} is being destroyed", self.as_raw());
+            return None;
+        }
+        Some(op)
+    }
+
+    /// The first step of `mmal_connection_destroy`: `Err(())` if the
+    /// connection is being destroyed already (or has no reference left);
+    /// `Ok(false)` if a reference was dropped and others remain; `Ok(true)`
+    /// if the caller holds the last one, which stays until
+    /// [`finish_destroy`](Self::finish_destroy) (or
+    /// [`abort_destroy`](Self::abort_destroy)), other destroys and enables
+    /// being refused meanwhile.
+    pub(crate) fn begin_destroy(self) -> Result<bool, ()> {
+        let mut op = self.op();
+        let refs = self.refs();
+        match refs.load(Ordering::Acquire) {
+            _ if op.destroying => Err(()),
+            0 => Err(()),
+            1 => {
+                op.destroying = true;
+                Ok(true)
+            }
+            _ => {
+                refs.fetch_sub(1, Ordering::AcqRel);
+                Ok(false)
+            }
+        }
+    }
+
+    /// A destroy that failed: the connection is as it was.
+    pub(crate) fn abort_destroy(self) {
+        self.op().destroying = false;
+    }
+
+    /// Drops the last reference: the lock, held while the connection is
+    /// torn down, or `None` if another thread acquired a reference
+    /// meanwhile (then the destroy's reference is dropped, and the
+    /// connection is theirs).
+    pub(crate) fn finish_destroy(&self) -> Option<MutexGuard<'_, ConnectionOp>> {
+        let mut op = self.op();
+        let refs = self.refs();
+        // Only an acquire can change the count meanwhile (releases and
+        // destroys take the lock): 1 becomes 0, or one reference of more
+        // is dropped.
+        if refs.compare_exchange(1, 0, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            return Some(op);
+        }
+        refs.fetch_sub(1, Ordering::AcqRel);
+        op.destroying = false;
+        None
     }
 
     fn enabled_field(&self) -> &AtomicU32 {
@@ -1600,39 +1778,14 @@ impl ConnectionPtr {
         unsafe { &*conn_field!(self, refs) }
     }
 
+    /// `mmal_connection_acquire`: one more reference, unless none is left
+    /// (a connection being freed).
+    /// (Lock-free: a client may acquire from a callback while another
+    /// thread holds the `op` lock.)
     pub(crate) fn acquire(self) {
-        self.refs().fetch_add(1, Ordering::AcqRel);
-    }
-
-    /// Drops one reference unless it is the last: `Ok(())` if dropped,
-    /// `Err(true)` if the caller holds the last one (which stays, for the
-    /// caller to destroy with [`drop_last`](Self::drop_last)), `Err(false)`
-    /// if none is left (a connection being destroyed).
-    pub(crate) fn release_unless_last(self) -> Result<(), bool> {
-        let refs = self.refs();
-        let mut n = refs.load(Ordering::Acquire);
-        loop {
-            match n {
-                0 => return Err(false),
-                1 => return Err(true),
-                _ => match refs.compare_exchange(n, n - 1, Ordering::AcqRel, Ordering::Acquire) {
-                    Ok(_) => return Ok(()),
-                    Err(now) => n = now,
-                },
-            }
-        }
-    }
-
-    /// Drops the last reference: `false` if it was not the last any more
-    /// (another thread acquired one meanwhile; then one is dropped, as by
-    /// [`release_unless_last`](Self::release_unless_last), or none was left).
-    pub(crate) fn drop_last(self) -> bool {
-        match self.refs().compare_exchange(1, 0, Ordering::AcqRel, Ordering::Acquire) {
-            Ok(_) => true,
-            Err(_) => {
-                let _ = self.release_unless_last();
-                false
-            }
+        let more = self.refs().fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n > 0).then(|| n + 1));
+        if more.is_err() {
+            log::error!("mmal_connection_acquire: connection {:p} is being destroyed", self.as_raw());
         }
     }
 

@@ -57,6 +57,8 @@ void mmal_queue_destroy(MMAL_QUEUE_T *queue);
 unsigned int mmal_queue_length(MMAL_QUEUE_T *queue);
 void mmal_buffer_header_release(MMAL_BUFFER_HEADER_T *header);
 MMAL_POOL_T *mmal_pool_create(unsigned int headers, uint32_t payload_size);
+uint8_t *mmal_port_payload_alloc(MMAL_PORT_T *port, uint32_t payload_size);
+void mmal_port_payload_free(MMAL_PORT_T *port, uint8_t *payload);
 MMAL_STATUS_T mmal_pool_resize(MMAL_POOL_T *pool, unsigned int headers, uint32_t payload_size);
 void mmal_pool_destroy(MMAL_POOL_T *pool);
 MMAL_STATUS_T mmal_connection_create(MMAL_CONNECTION_T **connection, MMAL_PORT_T *out, MMAL_PORT_T *in, uint32_t flags);
@@ -199,8 +201,9 @@ static void queue_after_destroy(void)
     mmal_pool_destroy(pool);
 }
 
-/* A camera preview tunnelled to a null sink, as dropin.c makes it. */
-static int tunnel(MMAL_COMPONENT_T **camera, MMAL_COMPONENT_T **sink, MMAL_CONNECTION_T **connection)
+/* A camera preview connected to a null sink with `flags`. */
+static int connect_preview(MMAL_COMPONENT_T **camera, MMAL_COMPONENT_T **sink, MMAL_CONNECTION_T **connection,
+                           uint32_t flags)
 {
     *camera = *sink = NULL;
     *connection = NULL;
@@ -215,8 +218,100 @@ static int tunnel(MMAL_COMPONENT_T **camera, MMAL_COMPONENT_T **sink, MMAL_CONNE
     preview->format->es->video.crop.width = 160;
     preview->format->es->video.crop.height = 120;
     OK(mmal_port_format_commit(preview));
-    OK(mmal_connection_create(connection, preview, (*sink)->input[0], MMAL_CONNECTION_FLAG_TUNNELLING));
+    OK(mmal_connection_create(connection, preview, (*sink)->input[0], flags));
     return *connection != NULL;
+}
+
+/* A camera preview tunnelled to a null sink, as dropin.c makes it. */
+static int tunnel(MMAL_COMPONENT_T **camera, MMAL_COMPONENT_T **sink, MMAL_CONNECTION_T **connection)
+{
+    return connect_preview(camera, sink, connection, MMAL_CONNECTION_FLAG_TUNNELLING);
+}
+
+/* A connection whose components are destroyed before it (an enabled
+ * tunnel, from either end; one through the client): its memory and its
+ * ports' are never read after the components are freed (valgrind). Enable
+ * and disable of it are EINVAL; its destroy disables what is left of it
+ * on the other component and frees it. */
+static void component_destroyed_before_connection(void)
+{
+    for (int which = 0; which < 3; which++) {
+        MMAL_COMPONENT_T *camera, *sink;
+        MMAL_CONNECTION_T *connection;
+        uint32_t flags = which == 2 ? 0 : MMAL_CONNECTION_FLAG_TUNNELLING;
+        if (!connect_preview(&camera, &sink, &connection, flags))
+            return;
+        OK(mmal_connection_enable(connection));
+        MMAL_COMPONENT_T *gone = which == 1 ? sink : camera, *kept = which == 1 ? camera : sink;
+        OK(mmal_component_destroy(gone));
+        IS(mmal_connection_enable(connection), MMAL_EINVAL);
+        IS(mmal_connection_disable(connection), MMAL_EINVAL);
+        OK(mmal_connection_destroy(connection));
+        CHECK(live(CONNECTIONS) == 0);
+        IS(mmal_connection_destroy(connection), MMAL_EINVAL);
+        CHECK(!kept->input_num || !kept->input[0]->is_enabled);
+        CHECK(!kept->output_num || !kept->output[0]->is_enabled);
+        OK(mmal_component_destroy(kept));
+        CHECK(live(COMPONENTS) == 0 && live(POOLS) == 0);
+    }
+}
+
+/* A connection through the client whose disable fails on its input: the
+ * answer at once, the output left as it was (as libmmal); a retry
+ * finishes the disable, and the destroy succeeds. */
+static void connection_disable_fails_through_client(void)
+{
+    MMAL_COMPONENT_T *camera, *sink;
+    MMAL_CONNECTION_T *connection;
+    if (!connect_preview(&camera, &sink, &connection, 0))
+        return;
+    OK(mmal_connection_enable(connection));
+    videocore_emu_fail_next_port_disable();
+    IS(mmal_connection_disable(connection), MMAL_EIO);
+    CHECK(connection->is_enabled);
+    CHECK(sink->input[0]->is_enabled && camera->output[0]->is_enabled);
+    OK(mmal_connection_disable(connection));
+    CHECK(!connection->is_enabled);
+    CHECK(!sink->input[0]->is_enabled && !camera->output[0]->is_enabled);
+    OK(mmal_connection_destroy(connection));
+    CHECK(live(CONNECTIONS) == 0);
+    OK(mmal_component_destroy(sink));
+    OK(mmal_component_destroy(camera));
+    CHECK(live(COMPONENTS) == 0);
+}
+
+/* Heap payloads all together stay within the VideoCore's memory: of two
+ * pools each of 60% of it, the second is NULL while the first lives, and
+ * made once it is gone; the same for mmal_port_payload_alloc. */
+static void payloads_share_the_memory(void)
+{
+    /* The emulated memory: 256 MiB unless VIDEOCORE_EMU_CMA says else. */
+    if (getenv("VIDEOCORE_EMU_CMA")) {
+        printf("payloads_share_the_memory: skipped (VIDEOCORE_EMU_CMA is set)\n");
+        return;
+    }
+    uint32_t size = (uint32_t)((256u << 20) / 10 * 6);
+    MMAL_POOL_T *first = mmal_pool_create(1, size);
+    CHECK(first != NULL);
+    if (!first)
+        return;
+    CHECK(mmal_pool_create(1, size) == NULL);
+    MMAL_COMPONENT_T *sink = NULL;
+    OK(mmal_component_create("vc.null_sink", &sink));
+    if (sink)
+        CHECK(mmal_port_payload_alloc(sink->input[0], size) == NULL);
+    mmal_pool_destroy(first);
+    MMAL_POOL_T *second = mmal_pool_create(1, size);
+    CHECK(second != NULL);
+    if (second)
+        mmal_pool_destroy(second);
+    if (sink) {
+        uint8_t *payload = mmal_port_payload_alloc(sink->input[0], size);
+        CHECK(payload != NULL);
+        CHECK(mmal_pool_create(1, size) == NULL);
+        mmal_port_payload_free(sink->input[0], payload);
+        OK(mmal_component_destroy(sink));
+    }
 }
 
 /* A connection destroyed twice, and used after its destroy. */
@@ -487,6 +582,9 @@ static const struct {
     {"queue", queue_after_destroy},
     {"connection", connection_after_destroy},
     {"connection_destroy_fails", connection_destroy_fails},
+    {"component_destroyed_before_connection", component_destroyed_before_connection},
+    {"connection_disable_fails_through_client", connection_disable_fails_through_client},
+    {"payloads_share_the_memory", payloads_share_the_memory},
     {"format_changed", format_changed},
     {"parameter", parameter_sizes},
     {"disable_from_callback", disable_tunnel_from_input_callback},

@@ -1,23 +1,14 @@
 //! The exported functions. Each libmmal entry forwards to the software
 //! VideoCore's table, which checks its arguments as libmmal does and never
 //! lets a panic cross into C. The `videocore_emu_*` hooks and the init
-//! functions run under [`hook`], which turns a panic into an error value
-//! (a panic that reached C would abort the caller's process).
+//! functions run under the emulator's [`guarded`], which turns a panic into
+//! an error value (a panic that reached C would abort the caller's process).
 #![allow(unsafe_code)]
 
 use std::ffi::{c_char, c_int, c_uint, CStr};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-/// Runs the body of the exported function `name`, answering `fallback`
-/// (and a message) if it panics.
-fn hook<T>(name: &str, fallback: T, f: impl FnOnce() -> T) -> T {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
-        log::error!("{name}: the software VideoCore panicked");
-        fallback
-    })
-}
-
+use mmal_emu::c_api::guarded;
 use mmal_emu::{CameraFault, Pacing, Scene, Sensor, TestEvent};
 use mmal_sys as sys;
 
@@ -31,7 +22,7 @@ use mmal_sys as sys;
 static AT_LOAD: extern "C" fn() = at_load;
 
 extern "C" fn at_load() {
-    hook("the software VideoCore's constructor", (), || {
+    guarded("the software VideoCore's constructor", (), || {
         crate::logger::install();
         if let Err(e) = vcsm::ServiceManager::emulated() {
             log::error!("the software VideoCore's memory: {e}");
@@ -107,7 +98,7 @@ const VCHIQ_VAR: &str = "VIDEOCORE_EMU_VCHIQ";
 /// called again after a failure (see above).
 #[no_mangle]
 pub extern "C" fn mmal_vc_init() -> sys::MMAL_STATUS_T {
-    hook("mmal_vc_init", sys::MMAL_EIO, || {
+    guarded("mmal_vc_init", sys::MMAL_EIO, || {
         INIT_CALLS[1].fetch_add(1, Ordering::SeqCst);
         if std::env::var(VCHIQ_VAR).is_ok_and(|v| v == "missing") {
             log::error!("mmal_vc_init: no VCHIQ ({VCHIQ_VAR}=missing)");
@@ -148,7 +139,7 @@ pub unsafe extern "C" fn videocore_emu_init_calls(out: *mut u32) {
 /// `MMAL_EIO` (see `mmal_emu::fail_next_port_disable`).
 #[no_mangle]
 pub extern "C" fn videocore_emu_fail_next_port_disable() {
-    hook("videocore_emu_fail_next_port_disable", (), mmal_emu::fail_next_port_disable);
+    guarded("videocore_emu_fail_next_port_disable", (), mmal_emu::fail_next_port_disable);
 }
 
 /// `bcm_host_deinit`.
@@ -174,7 +165,7 @@ pub unsafe extern "C" fn videocore_emu_usage(out: *mut u64) {
     if out.is_null() {
         return;
     }
-    let Some(u) = hook("videocore_emu_usage", None, || Some(mmal_emu::usage())) else { return };
+    let Some(u) = guarded("videocore_emu_usage", None, || Some(mmal_emu::usage())) else { return };
     let values = [u.components, u.threads, u.pools, u.connections].map(|v| v as u64);
     // SAFETY: the caller passes room for four u64s (checked non-null).
     unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), out, values.len()) };
@@ -199,7 +190,7 @@ unsafe fn optional_str<'a>(text: *const c_char) -> Option<std::borrow::Cow<'a, s
 /// `name` is NULL or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn videocore_emu_set_sensor(name: *const c_char) -> c_int {
-    hook("videocore_emu_set_sensor", -1, || {
+    guarded("videocore_emu_set_sensor", -1, || {
         // SAFETY: as the caller promises.
         match unsafe { optional_str(name) } {
             None => mmal_emu::set_sensor(None),
@@ -221,7 +212,7 @@ pub unsafe extern "C" fn videocore_emu_set_sensor(name: *const c_char) -> c_int 
 /// `value` is NULL or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn videocore_emu_set_scene(value: *const c_char) -> c_int {
-    hook("videocore_emu_set_scene", -1, || {
+    guarded("videocore_emu_set_scene", -1, || {
         // SAFETY: as the caller promises.
         match unsafe { optional_str(value) } {
             None => mmal_emu::set_scene(None),
@@ -238,7 +229,7 @@ pub unsafe extern "C" fn videocore_emu_set_scene(value: *const c_char) -> c_int 
 /// goes back to `VIDEOCORE_EMU_CAMERA`.
 #[no_mangle]
 pub extern "C" fn videocore_emu_set_camera_fault(fault: c_int) {
-    hook("videocore_emu_set_camera_fault", (), || {
+    guarded("videocore_emu_set_camera_fault", (), || {
         mmal_emu::set_camera_fault(match fault {
             0 => Some(None),
             1 => Some(Some(CameraFault::Disabled)),
@@ -259,7 +250,7 @@ pub unsafe extern "C" fn videocore_emu_vcsm_usage(out: *mut u64) {
     if out.is_null() {
         return;
     }
-    let (blocks, bytes) = hook("videocore_emu_vcsm_usage", (0, 0), || {
+    let (blocks, bytes) = guarded("videocore_emu_vcsm_usage", (0, 0), || {
         let stats = vcsm::ServiceManager::emulated().map(|m| m.stats());
         stats.map_or((0, 0), |s| (s.live_allocations, s.live_bytes))
     });
@@ -274,7 +265,7 @@ pub unsafe extern "C" fn videocore_emu_vcsm_usage(out: *mut u64) {
 /// come back.
 #[no_mangle]
 pub extern "C" fn videocore_emu_set_pacing(unlimited: c_int) {
-    hook("videocore_emu_set_pacing", (), || {
+    guarded("videocore_emu_set_pacing", (), || {
         mmal_emu::set_pacing(if unlimited == 0 { Pacing::FrameRate } else { Pacing::Unlimited })
     });
 }
@@ -285,7 +276,7 @@ pub extern "C" fn videocore_emu_set_pacing(unlimited: c_int) {
 /// no such component or kind.
 #[no_mangle]
 pub extern "C" fn videocore_emu_post_event(id: u32, kind: u32, a: u32, b: u32) -> c_int {
-    hook("videocore_emu_post_event", 0, || {
+    guarded("videocore_emu_post_event", 0, || {
         let event = match kind {
             0 => TestEvent::Error(a),
             1 => TestEvent::EndOfStream { port_type: a, port_index: b },
@@ -309,7 +300,7 @@ pub extern "C" fn videocore_emu_change_output_format(
     width: u32,
     height: u32,
 ) -> c_int {
-    hook("videocore_emu_change_output_format", 0, || {
+    guarded("videocore_emu_change_output_format", 0, || {
         c_int::from(mmal_emu::post_event(id, TestEvent::OutputFormatChanged { output, encoding, width, height }))
     })
 }

@@ -39,13 +39,8 @@ fn with_blocks<R>(f: impl FnOnce(&mut Blocks) -> R) -> R {
     f(guard.get_or_insert_with(Blocks::default))
 }
 
-/// Runs `f`, answering `fallback` if it panics (no panic crosses into C).
-fn guarded<T>(name: &str, fallback: T, f: impl FnOnce() -> T) -> T {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
-        log::error!("{name}: the software VideoCore panicked");
-        fallback
-    })
-}
+// No panic crosses into C: the emulator's guard, shared by every export.
+use mmal_emu::c_api::guarded;
 
 /// A block's name as the driver keeps it: at most 31 bytes, no NUL.
 fn block_name(name: *const c_char) -> String {

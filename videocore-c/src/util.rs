@@ -1144,30 +1144,38 @@ pub unsafe extern "C" fn mmal_log_dump_port(port: *mut sys::MMAL_PORT_T) {
 /// `port` is a live port of this library.
 unsafe fn dump_port(port: *mut sys::MMAL_PORT_T) {
     {
-        // SAFETY: `port` is live (the caller's promise).
-        let p = unsafe { port.read() };
-        let name = if p.name.is_null() {
+        // Field by field, never a copy of the whole struct: the emulator
+        // stores `is_enabled` atomically from other threads meanwhile.
+        macro_rules! field {
+            ($f:ident) => {
+                // SAFETY: `port` is live (the caller's promise); one plain
+                // field, which only the client writes, read by raw pointer.
+                unsafe { std::ptr::addr_of!((*port).$f).read() }
+            };
+        }
+        let (name_ptr, format) = (field!(name), field!(format));
+        let name = if name_ptr.is_null() {
             Cow::Borrowed("(null)")
         } else {
             // SAFETY: the name is a NUL-terminated string (the caller's
             // promise; checked non-null).
-            unsafe { CStr::from_ptr(p.name) }.to_string_lossy()
+            unsafe { CStr::from_ptr(name_ptr) }.to_string_lossy()
         };
         log::debug!("{name}({port:p})");
-        if !p.format.is_null() {
+        if !format.is_null() {
             // SAFETY: the format is live (the caller's promise; checked
             // non-null).
-            unsafe { log_format(p.format) };
+            unsafe { log_format(format) };
         }
         log::debug!(
             " buffers num: {}(opt {}, min {}), size: {}(opt {}, min: {}), align: {}",
-            p.buffer_num,
-            p.buffer_num_recommended,
-            p.buffer_num_min,
-            p.buffer_size,
-            p.buffer_size_recommended,
-            p.buffer_size_min,
-            p.buffer_alignment_min
+            field!(buffer_num),
+            field!(buffer_num_recommended),
+            field!(buffer_num_min),
+            field!(buffer_size),
+            field!(buffer_size_recommended),
+            field!(buffer_size_min),
+            field!(buffer_alignment_min)
         );
     }
 }
