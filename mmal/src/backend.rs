@@ -60,6 +60,16 @@ fn emulated() -> Result<Backend> {
     })
 }
 
+/// A backend on the software VideoCore whose function table the test
+/// changed (to watch what the crate calls, and on which thread). Leaked,
+/// as every backend is.
+#[cfg(all(test, feature = "emulator"))]
+pub(crate) fn emulated_with(edit: impl FnOnce(&mut sys::Api)) -> &'static Backend {
+    let mut backend = emulated().expect("the software VideoCore");
+    edit(&mut backend.api);
+    Box::leak(Box::new(backend))
+}
+
 #[cfg(not(feature = "emulator"))]
 fn emulated() -> Result<Backend> {
     Err(Error::Unsupported(

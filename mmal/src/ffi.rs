@@ -20,7 +20,7 @@
 //! the connection, and nothing stops other C code from writing them).
 #![allow(unsafe_code)]
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::ffi::{CStr, CString};
 use std::ptr::{addr_of, addr_of_mut, NonNull};
@@ -37,15 +37,23 @@ use crate::stream::Sink;
 type Status = u32;
 
 /// Reads one field of a C struct through a raw pointer, never forming a
-/// reference to the whole struct (which other threads may be writing).
+/// reference to the whole struct (which other threads may be writing):
+/// `field!(ptr, a.b)` is `addr_of!((*ptr).a.b).read()`, and
+/// `field!(unaligned ptr, a.b)` the same with `read_unaligned` (for structs
+/// in a payload, which C need not align).
+///
+/// It dereferences `ptr`, so it must be used inside an `unsafe` block,
+/// whose `// SAFETY:` comment says why `ptr` points at a live struct (and,
+/// without `unaligned`, a suitably aligned one) and why no other thread
+/// writes that field meanwhile.
 macro_rules! field {
+    (unaligned $ptr:expr, $($field:ident).+) => {{
+        let ptr = $ptr;
+        addr_of!((*ptr).$($field).+).read_unaligned()
+    }};
     ($ptr:expr, $($field:ident).+) => {{
         let ptr = $ptr;
-        // SAFETY: the callers pass a pointer to a live struct (see each
-        // handle type), and read a field that no other thread writes at
-        // the same time (see the `Send`/`Sync` reasons below); only that
-        // field is read, through a raw pointer.
-        unsafe { addr_of!((*ptr).$($field).+).read() }
+        addr_of!((*ptr).$($field).+).read()
     }};
 }
 
@@ -107,9 +115,12 @@ unsafe impl Send for RawBuffer {}
 // payload (`data`, `cmd`, `flags`...). While the crate owns a header nobody
 // writes either: the provider filled them before handing the header over
 // and touches them again only after it is released or sent, which takes
-// the `RawBuffer` by value. The one call that lets C write into an owned
-// header's payload (`mmal_event_format_changed_get`, which fixes up the
-// event's pointers in place) takes `&mut RawBuffer`.
+// the `RawBuffer` by value. The calls that let C write into an owned
+// header or its payload take `&mut RawBuffer`: `mmal_event_format_changed_get`
+// (`RawBuffer::format_changed`), which fixes up the event's pointers in
+// place, and `mmal_connection_event_format_changed`
+// (`RawConnection::event_format_changed`), which does the same and takes a
+// reference to forward the event.
 unsafe impl Sync for RawBuffer {}
 // SAFETY: libmmal's connection functions may be called from any thread; a
 // connection is enabled, disabled and destroyed only through its one owner
@@ -133,50 +144,48 @@ static SINKS: Mutex<BTreeMap<usize, Arc<Sink>>> = Mutex::new(BTreeMap::new());
 /// a strong reference to its relay (and through it to both components).
 static RELAYS: Mutex<BTreeMap<usize, Arc<Relay>>> = Mutex::new(BTreeMap::new());
 
-/// How many components a thread can be marked inside at once: a
-/// connection's closure is inside two, and a callback that runs inside
-/// another (a provider calling back synchronously) adds its own.
-const MARKS: usize = 4;
-
 thread_local! {
-    /// The components whose callbacks this thread is running, if any (0
-    /// for an empty slot).
-    static IN_CALLBACK: Cell<[usize; MARKS]> = const { Cell::new([0; MARKS]) };
+    /// The components whose callbacks this thread is running, innermost
+    /// last: as many as nest (a connection's closure is inside two, and a
+    /// callback that runs inside another, a provider calling back
+    /// synchronously, adds its own). None is ever dropped to make room: a
+    /// lost mark would turn `WouldDeadlock` into a deadlock.
+    static IN_CALLBACK: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Whether the current thread is inside a callback of `component`.
 pub(crate) fn in_callback_of(component: RawComponent) -> bool {
     let component = component.0.as_ptr() as usize;
-    IN_CALLBACK.with(|c| c.get().contains(&component))
+    IN_CALLBACK.with(|c| c.borrow().contains(&component))
 }
 
 /// Marks this thread as running a callback of one or two more components
 /// (those it is already inside stay marked) until dropped, when the
-/// previous marks come back: also when the callback panics.
+/// previous marks come back: also when the callback panics. Marks nest
+/// (each is dropped before the one outside it), so dropping one takes the
+/// list back to the length it had.
 struct CallbackMark {
-    previous: [usize; MARKS],
+    previous: usize,
 }
 
 impl CallbackMark {
     fn new(components: [usize; 2]) -> CallbackMark {
-        let previous = IN_CALLBACK.with(Cell::get);
-        let mut marks = previous;
-        for component in components.into_iter().filter(|&c| c != 0 && !previous.contains(&c)) {
-            match marks.iter_mut().find(|m| **m == 0) {
-                Some(slot) => *slot = component,
-                // Deeper than any provider nests: the innermost wins, as a
-                // thread waiting for the outer ones waits for it too.
-                None => marks[MARKS - 1] = component,
+        IN_CALLBACK.with(|c| {
+            let mut marks = c.borrow_mut();
+            let previous = marks.len();
+            for component in components {
+                if component != 0 && !marks.contains(&component) {
+                    marks.push(component);
+                }
             }
-        }
-        IN_CALLBACK.with(|c| c.set(marks));
-        CallbackMark { previous }
+            CallbackMark { previous }
+        })
     }
 }
 
 impl Drop for CallbackMark {
     fn drop(&mut self) {
-        IN_CALLBACK.with(|c| c.set(self.previous));
+        IN_CALLBACK.with(|c| c.borrow_mut().truncate(self.previous));
     }
 }
 
@@ -253,23 +262,29 @@ impl RawComponent {
     }
 
     pub(crate) fn id(self) -> u32 {
-        field!(self.ptr(), id)
+        // SAFETY: a live component (see `ptr`); set when it was made, never
+        // written again.
+        unsafe { field!(self.ptr(), id) }
     }
 
     pub(crate) fn control(self) -> Option<RawPort> {
-        NonNull::new(field!(self.ptr(), control)).map(RawPort)
+        // SAFETY: as in `id`.
+        NonNull::new(unsafe { field!(self.ptr(), control) }).map(RawPort)
     }
 
     pub(crate) fn input_count(self) -> usize {
-        field!(self.ptr(), input_num) as usize
+        // SAFETY: as in `id`.
+        unsafe { field!(self.ptr(), input_num) as usize }
     }
 
     pub(crate) fn output_count(self) -> usize {
-        field!(self.ptr(), output_num) as usize
+        // SAFETY: as in `id`.
+        unsafe { field!(self.ptr(), output_num) as usize }
     }
 
     pub(crate) fn input(self, i: usize) -> Option<RawPort> {
-        let (num, ports) = (field!(self.ptr(), input_num) as usize, field!(self.ptr(), input));
+        // SAFETY: as in `id`.
+        let (num, ports) = unsafe { (field!(self.ptr(), input_num) as usize, field!(self.ptr(), input)) };
         if i >= num || ports.is_null() {
             return None;
         }
@@ -279,7 +294,8 @@ impl RawComponent {
     }
 
     pub(crate) fn output(self, i: usize) -> Option<RawPort> {
-        let (num, ports) = (field!(self.ptr(), output_num) as usize, field!(self.ptr(), output));
+        // SAFETY: as in `id`.
+        let (num, ports) = unsafe { (field!(self.ptr(), output_num) as usize, field!(self.ptr(), output)) };
         if i >= num || ports.is_null() {
             return None;
         }
@@ -309,7 +325,8 @@ impl RawPort {
     }
 
     pub(crate) fn name(self) -> String {
-        let name = field!(self.ptr(), name);
+        // SAFETY: a live port (see `ptr`); its name pointer never changes.
+        let name = unsafe { field!(self.ptr(), name) };
         if name.is_null() {
             return String::from("?");
         }
@@ -324,15 +341,18 @@ impl RawPort {
 
     /// The address of the port's component (set when it was made).
     fn component_addr(self) -> usize {
-        field!(self.ptr(), component) as usize
+        // SAFETY: a live port; set when it was made, never written again.
+        unsafe { field!(self.ptr(), component) as usize }
     }
 
     pub(crate) fn port_type(self) -> u32 {
-        field!(self.ptr(), type_)
+        // SAFETY: as in `component_addr`.
+        unsafe { field!(self.ptr(), type_) }
     }
 
     pub(crate) fn index(self) -> usize {
-        usize::from(field!(self.ptr(), index))
+        // SAFETY: as in `component_addr`.
+        usize::from(unsafe { field!(self.ptr(), index) })
     }
 
     pub(crate) fn is_enabled(self) -> bool {
@@ -343,20 +363,26 @@ impl RawPort {
 
     /// `MMAL_PORT_CAPABILITY_*` bits.
     pub(crate) fn capabilities(self) -> u32 {
-        field!(self.ptr(), capabilities)
+        // SAFETY: as in `component_addr`.
+        unsafe { field!(self.ptr(), capabilities) }
     }
 
     /// The buffer fields; the caller holds the component's `fields` mutex.
     pub(crate) fn buffers(self) -> PortBuffers {
         let p = self.ptr();
-        PortBuffers {
-            num_min: field!(p, buffer_num_min),
-            size_min: field!(p, buffer_size_min),
-            alignment_min: field!(p, buffer_alignment_min),
-            num_recommended: field!(p, buffer_num_recommended),
-            size_recommended: field!(p, buffer_size_recommended),
-            num: field!(p, buffer_num),
-            size: field!(p, buffer_size),
+        // SAFETY: a live port; the provider writes these fields only on a
+        // commit or a connection's enable, which the crate calls with the
+        // `fields` mutex held, as the caller holds it now.
+        unsafe {
+            PortBuffers {
+                num_min: field!(p, buffer_num_min),
+                size_min: field!(p, buffer_size_min),
+                alignment_min: field!(p, buffer_alignment_min),
+                num_recommended: field!(p, buffer_num_recommended),
+                size_recommended: field!(p, buffer_size_recommended),
+                num: field!(p, buffer_num),
+                size: field!(p, buffer_size),
+            }
         }
     }
 
@@ -372,17 +398,22 @@ impl RawPort {
 
     /// The port's format; the caller holds the component's `fields` mutex.
     pub(crate) fn format(self) -> Format {
-        // `format` points at the port's own format, for the port's life.
-        format_from(field!(self.ptr(), format))
+        // SAFETY: a live port; `format` points at the port's own format,
+        // for the port's life, which the provider writes only under the
+        // `fields` mutex the caller holds.
+        unsafe { format_from(field!(self.ptr(), format)) }
     }
 
     /// Edits the port's format in place (never replacing the pointer).
     pub(crate) fn write_format(self, format: &Format) {
-        let f = field!(self.ptr(), format);
+        // SAFETY: a live port; its `format` pointer never changes.
+        let f = unsafe { field!(self.ptr(), format) };
         if f.is_null() {
             return;
         }
-        let es = field!(f, es);
+        // SAFETY: the port's own format (above), whose `es` pointer never
+        // changes.
+        let es = unsafe { field!(f, es) };
         // SAFETY: `f` is the port's own format and `es` (if set) its video
         // part; the port is disabled and the crate holds the component's
         // configuration and `fields` mutexes, so nobody else reads or writes
@@ -495,18 +526,22 @@ impl RawPool {
 
     /// A free header, if any.
     pub(crate) fn get(self, api: &sys::Api) -> Option<RawBuffer> {
-        let queue = field!(self.0.as_ptr(), queue);
+        // SAFETY: a live pool (see `RawPool`'s `Send`); `queue` never
+        // changes.
+        let queue = unsafe { field!(self.0.as_ptr(), queue) };
         // SAFETY: a live pool's queue.
         NonNull::new(unsafe { (api.queue_get)(queue) }).map(RawBuffer)
     }
 
     pub(crate) fn size(self) -> usize {
-        field!(self.0.as_ptr(), headers_num) as usize
+        // SAFETY: a live pool; `headers_num` never changes.
+        unsafe { field!(self.0.as_ptr(), headers_num) as usize }
     }
 
     /// Whether every header is back in the pool (none is in use).
     pub(crate) fn is_full(self, api: &sys::Api) -> bool {
-        let queue = field!(self.0.as_ptr(), queue);
+        // SAFETY: as in `get`.
+        let queue = unsafe { field!(self.0.as_ptr(), queue) };
         // SAFETY: a live pool's queue.
         (unsafe { (api.queue_length)(queue) }) as usize == self.size()
     }
@@ -520,7 +555,7 @@ impl RawBuffer {
     fn get(&self) -> &sys::MMAL_BUFFER_HEADER_T {
         // SAFETY: the crate owns the header until it releases or sends it,
         // and nobody else writes it meanwhile (see the `Sync` reason); the
-        // one call that writes it takes `&mut self`.
+        // calls that let C write it or its payload take `&mut RawBuffer`.
         unsafe { self.0.as_ref() }
     }
 
@@ -597,21 +632,25 @@ impl RawBuffer {
         if ev.is_null() {
             return None;
         }
-        // `ev` points into the event's payload, which holds the struct and
-        // the format it points at; nobody else touches the payload while
-        // the crate owns the header.
-        let f = field!(ev, format);
-        if f.is_null() {
-            return None;
+        // SAFETY: `ev` points into the event's payload, which holds the
+        // struct and the format it points at (the provider checked that
+        // they fit); nobody else touches the payload while the crate owns
+        // the header and `&mut self` lasts. C need not align a payload's
+        // structs: every read is unaligned.
+        unsafe {
+            let f = field!(unaligned ev, format);
+            if f.is_null() {
+                return None;
+            }
+            let format = format_from(f);
+            let req = [
+                field!(unaligned ev, buffer_num_min),
+                field!(unaligned ev, buffer_size_min),
+                field!(unaligned ev, buffer_num_recommended),
+                field!(unaligned ev, buffer_size_recommended),
+            ];
+            Some((req, format, Encoding::from_raw(field!(unaligned f, encoding_variant))))
         }
-        let format = format_from(f);
-        let req = [
-            field!(ev, buffer_num_min),
-            field!(ev, buffer_size_min),
-            field!(ev, buffer_num_recommended),
-            field!(ev, buffer_size_recommended),
-        ];
-        Some((req, format, Encoding::from_raw(field!(f, encoding_variant))))
     }
 }
 
@@ -622,20 +661,30 @@ fn known_time(t: i64) -> Option<i64> {
 
 /// A [`Format`] from a C format (null: an empty one) whose `es`, if set,
 /// points at its video part (as libmmal keeps them). Read field by field
-/// through raw pointers.
-fn format_from(f: *const sys::MMAL_ES_FORMAT_T) -> Format {
+/// through raw pointers, unaligned: an event's format is in its payload,
+/// which C need not align.
+///
+/// # Safety
+///
+/// `f` is null or points at a live format whose `es` is null or points at
+/// a live `MMAL_ES_SPECIFIC_FORMAT_T`, neither written by another thread
+/// meanwhile.
+unsafe fn format_from(f: *const sys::MMAL_ES_FORMAT_T) -> Format {
     if f.is_null() {
         return Format::video(Encoding::from_raw(0), 0, 0);
     }
-    let es = field!(f, es);
-    let video = if es.is_null() { sys::MMAL_VIDEO_FORMAT_T::default() } else { field!(es, video) };
+    // SAFETY: as the caller promises.
+    let (es, encoding, bitrate) =
+        unsafe { (field!(unaligned f, es), field!(unaligned f, encoding), field!(unaligned f, bitrate)) };
+    // SAFETY: as the caller promises.
+    let video = if es.is_null() { sys::MMAL_VIDEO_FORMAT_T::default() } else { unsafe { field!(unaligned es, video) } };
     Format {
-        encoding: Encoding::from_raw(field!(f, encoding)),
+        encoding: Encoding::from_raw(encoding),
         width: video.width,
         height: video.height,
         crop: Rect { x: video.crop.x, y: video.crop.y, width: video.crop.width, height: video.crop.height },
         frame_rate: Rational::new(video.frame_rate.num, video.frame_rate.den),
-        bitrate: field!(f, bitrate),
+        bitrate,
     }
 }
 
@@ -679,8 +728,14 @@ impl RawConnection {
     /// `mmal_connection_event_format_changed`: applies a FORMAT_CHANGED
     /// event from the connection's output. The caller still owns `event`
     /// afterwards (libmmal takes its own reference to forward it).
-    pub(crate) fn event_format_changed(self, api: &sys::Api, event: &RawBuffer) -> Status {
-        // SAFETY: a live connection and an event header the crate owns.
+    ///
+    /// `&mut`: libmmal reads the event through
+    /// `mmal_event_format_changed_get`, which writes the event's pointers in
+    /// its payload, so no other reference to the header or its payload may
+    /// be live meanwhile (see `RawBuffer`'s `Sync`).
+    pub(crate) fn event_format_changed(self, api: &sys::Api, event: &mut RawBuffer) -> Status {
+        // SAFETY: a live connection and an event header the crate owns,
+        // borrowed exclusively while C writes its payload.
         unsafe { (api.connection_event_format_changed)(self.0.as_ptr(), event.0.as_ptr()) }
     }
 
@@ -716,9 +771,9 @@ impl RawConnection {
     /// The next buffer the output returned, waiting in the connection's
     /// queue (connections through the client).
     pub(crate) fn queue_get(self, api: &sys::Api) -> Option<RawBuffer> {
-        // A live connection through the client, whose queue lives as long
-        // as it does.
-        let queue = field!(self.0.as_ptr(), queue);
+        // SAFETY: a live connection through the client, whose queue lives
+        // as long as it does; libmmal sets the field at create only.
+        let queue = unsafe { field!(self.0.as_ptr(), queue) };
         if queue.is_null() {
             return None;
         }
@@ -728,11 +783,12 @@ impl RawConnection {
 
     /// An empty buffer from the connection's pool.
     pub(crate) fn pool_get(self, api: &sys::Api) -> Option<RawBuffer> {
-        // A live connection; its pool, once made by enable, lives until it
-        // is enabled again or destroyed, neither of which can happen while
-        // its callback runs (the crate enables and destroys it holding the
-        // `ops` mutex that pumping outside MMAL's threads holds too).
-        let pool = NonNull::new(field!(self.0.as_ptr(), pool))?;
+        // SAFETY: a live connection; its pool, once made by enable, lives
+        // until it is enabled again or destroyed, neither of which can
+        // happen while its callback runs (the crate enables and destroys it
+        // holding the `ops` mutex that pumping outside MMAL's threads holds
+        // too), and the field is written only by those.
+        let pool = NonNull::new(unsafe { field!(self.0.as_ptr(), pool) })?;
         RawPool(pool).get(api)
     }
 
@@ -770,9 +826,24 @@ pub(crate) unsafe extern "C" fn port_callback(port: *mut sys::MMAL_PORT_T, buffe
         // The buffer is lost to its pool; the stream reports the panic.
         *crate::lock(&sink.panic) = Some(String::from("panic while handling a buffer"));
     }
-    // The registry keeps its reference until no callback can come, so
-    // this one is normally not the last.
-    drop(sink);
+    let_go("a stream's last reference, from its callback", sink);
+}
+
+/// Drops a callback's own reference to its [`Sink`] or [`Relay`]. The
+/// registry keeps its reference until no callback can come, so this one is
+/// normally not the last; but a provider that reports a port disabled while
+/// a callback still runs (or C that disables the crate's port behind its
+/// back) lets the registry's and the user's references go first. The last
+/// reference must not be dropped here, on MMAL's thread and outside the
+/// callback's mark: its drop destroys pools and may release the component,
+/// which from the component's own thread the provider refuses (the
+/// component is leaked) or waits for forever. Another thread drops it; if
+/// none can be started, it is leaked (`ManuallyDrop`), never dropped here.
+fn let_go<T: Send + 'static>(what: &str, reference: Arc<T>) {
+    if let Some(last) = Arc::into_inner(reference) {
+        let last = std::mem::ManuallyDrop::new(last);
+        crate::release_later(what, move || drop(std::mem::ManuallyDrop::into_inner(last)));
+    }
 }
 
 /// The callback of a connection through the client: its [`Relay`] is the
@@ -793,11 +864,13 @@ unsafe extern "C" fn relay_callback(connection: *mut sys::MMAL_CONNECTION_T) {
     if result.is_err() {
         relay.note_panic(String::from("panic while passing a buffer"));
     }
+    let_go("a connection's last reference, from its callback", relay);
 }
 
 #[cfg(all(test, feature = "emulator"))]
 mod tests {
     use super::*;
+    use std::cell::Cell;
 
     #[test]
     fn the_callback_mark_is_restored_when_a_callback_panics() {
@@ -838,6 +911,40 @@ mod tests {
         assert!(!in_callback_of(a));
     }
 
+    /// More marks than any provider nests: none is lost. Before, the marks
+    /// were four slots, and a fifth component overwrote the fourth: from
+    /// then on the thread was not inside it, and configuring it was a
+    /// deadlock instead of `WouldDeadlock`.
+    #[test]
+    fn deeply_nested_callbacks_keep_every_mark() {
+        // Addresses, never dereferenced.
+        let components: Vec<RawComponent> =
+            (1..=9).map(|i| RawComponent(NonNull::new((i * 0x1000) as *mut sys::MMAL_COMPONENT_T).unwrap())).collect();
+        let mut ports: Vec<sys::MMAL_PORT_T> =
+            components.iter().map(|c| sys::MMAL_PORT_T { component: c.0.as_ptr(), ..Default::default() }).collect();
+        let ports: Vec<RawPort> = ports.iter_mut().map(|p| RawPort(NonNull::from(p))).collect();
+        fn nest(ports: &[RawPort], components: &[RawComponent], depth: usize) {
+            if depth == ports.len() {
+                assert!(components.iter().all(|&c| in_callback_of(c)), "a mark was lost");
+                return;
+            }
+            as_callback_of(ports[depth], || nest(ports, components, depth + 1));
+            // Back out of the deeper ones: only the outer marks remain.
+            assert!(components[..depth].iter().all(|&c| in_callback_of(c)));
+            assert!(components[depth..].iter().all(|&c| !in_callback_of(c)));
+        }
+        nest(&ports, &components, 0);
+        // Two at a time too (connections' closures).
+        as_callback_of_both(ports[0], ports[1], || {
+            as_callback_of_both(ports[2], ports[3], || {
+                as_callback_of_both(ports[4], ports[5], || {
+                    assert!(components[..6].iter().all(|&c| in_callback_of(c)));
+                });
+            });
+        });
+        assert!(components.iter().all(|&c| !in_callback_of(c)));
+    }
+
     #[test]
     fn a_buffer_for_a_port_without_a_registered_sink_goes_back_to_its_pool() {
         std::env::set_var("VIDEOCORE", "emulated");
@@ -847,7 +954,8 @@ mod tests {
         let port = camera.output(1).unwrap();
         port.set_buffers(1, port.buffers().size_min);
         let pool = port.pool_create(api, 1, port.buffers().size_min).unwrap();
-        let queue = field!(pool.0.as_ptr(), queue);
+        // SAFETY: the pool just made.
+        let queue = unsafe { field!(pool.0.as_ptr(), queue) };
         // Enabled with the crate's callback but no sink, as a port whose
         // sink is gone.
         assert_eq!(port.enable(api, port_callback), sys::MMAL_SUCCESS);
@@ -866,6 +974,166 @@ mod tests {
         assert_eq!(port.disable(api), sys::MMAL_SUCCESS);
         pool.destroy(api, port);
         assert_eq!(camera.release(api), sys::MMAL_SUCCESS);
+    }
+
+    thread_local! {
+        /// Whether this thread stands for one of MMAL's threads.
+        static PLAYING_MMAL: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Each `mmal_component_release` through [`recording_release`]: whether
+    /// it ran on a thread standing for MMAL's, and its status.
+    static RELEASES: Mutex<Vec<(bool, Status)>> = Mutex::new(Vec::new());
+
+    unsafe extern "C" fn recording_release(component: *mut sys::MMAL_COMPONENT_T) -> Status {
+        // SAFETY: forwarded as the crate called it.
+        let status = unsafe { (mmal_emu::api().component_release)(component) };
+        crate::lock(&RELEASES).push((PLAYING_MMAL.with(Cell::get), status));
+        status
+    }
+
+    /// A provider that reports a port disabled while one of its callbacks
+    /// still runs (the software VideoCore's disable did, for a moment; C
+    /// that disables the crate's port behind its back does) lets the
+    /// registry's and the user's references to the stream's sink go first:
+    /// the callback's own is the last. Before, the callback dropped it on
+    /// MMAL's thread, outside its mark: the sink's drop released the
+    /// component synchronously from MMAL's thread (which the provider
+    /// refuses from a component's own worker, leaking it, or waits for
+    /// forever). Now another thread drops it. This test's callback thread
+    /// stands for MMAL's (the provider does not count it as a callback in
+    /// flight, so the port's disable does not wait for it).
+    #[test]
+    fn a_callback_holding_the_last_reference_to_its_sink_lets_another_thread_release_it() {
+        use crate::component::{ComponentInner, Port};
+        use crate::stream::{Sink, SinkKind};
+        use std::sync::mpsc;
+        use std::time::{Duration, Instant};
+
+        let backend = crate::backend::emulated_with(|api| api.component_release = recording_release);
+        let api = &backend.api;
+        let raw = component_create(api, c"vc.ril.camera").unwrap();
+        let inner = Arc::new(ComponentInner {
+            backend,
+            raw,
+            name: String::from("vc.ril.camera"),
+            config: Mutex::new(()),
+            fields: Mutex::new(()),
+        });
+        let video = Port { component: inner.clone(), raw: raw.output(1).unwrap() };
+        video.set_format(&Format::video(Encoding::I420, 64, 48).with_frame_rate(30)).unwrap();
+        let (entered_tx, entered_rx) = mpsc::channel();
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        let callback = move |_: &crate::Buffer<'_>| {
+            let _ = entered_tx.send(());
+            // Bounded: the test answers at once.
+            let _ = go_rx.recv_timeout(Duration::from_secs(20));
+        };
+        let kind = SinkKind::Callback(Mutex::new(Box::new(callback)));
+        let sink = Sink::enable(video.clone(), 1, kind).unwrap();
+        // A filled buffer for the callback, from a pool of another
+        // component's, which outlives this one.
+        std::env::set_var("VIDEOCORE", "emulated");
+        let other = crate::Component::new("vc.null_sink").unwrap();
+        let other_port = other.input(0).unwrap().raw;
+        let extra = other_port.pool_create(api, 1, 4096).unwrap();
+        let buffer = extra.get(api).unwrap();
+        // SAFETY: a header the test owns, written before it is handed over.
+        unsafe { addr_of_mut!((*buffer.0.as_ptr()).flags).write(sys::MMAL_BUFFER_HEADER_FLAG_FRAME_END) };
+        let port = video.raw.0.as_ptr() as usize;
+        let mmal = std::thread::spawn(move || {
+            // The whole header, owned (not its pointer field alone).
+            let buffer = buffer;
+            PLAYING_MMAL.with(|p| p.set(true));
+            // SAFETY: a live port the crate enabled and a header handed
+            // over, as the provider calls back.
+            unsafe { port_callback(port as *mut sys::MMAL_PORT_T, buffer.0.as_ptr()) };
+        });
+        entered_rx.recv_timeout(Duration::from_secs(20)).expect("the callback ran");
+        // The provider disables the port without waiting for the callback.
+        assert_eq!(video.raw.disable(api), sys::MMAL_SUCCESS);
+        // The user's handle goes: the port says it is disabled, so the
+        // registry's reference goes too.
+        sink.disable().unwrap();
+        drop((sink, video, inner));
+        go_tx.send(()).unwrap();
+        mmal.join().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let release = loop {
+            if let Some(&release) = crate::lock(&RELEASES).first() {
+                break release;
+            }
+            assert!(Instant::now() < deadline, "the component was never released");
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        assert!(extra.is_full(api), "the callback's buffer did not come back");
+        extra.destroy(api, other_port);
+        drop(other);
+        assert_eq!(release, (false, sys::MMAL_SUCCESS), "released on MMAL's thread (true) or refused");
+    }
+
+    /// C need not align a FORMAT_CHANGED payload (the software VideoCore
+    /// writes its pointers unaligned, as a client's payload may be
+    /// anywhere): the crate reads it unaligned. Before, it read the structs
+    /// with aligned reads, undefined behaviour here; a debug build's
+    /// precondition check aborted the test process at the first read.
+    #[test]
+    fn a_format_changed_event_at_an_unaligned_address_is_read_unaligned() {
+        use std::mem::size_of;
+
+        std::env::set_var("VIDEOCORE", "emulated");
+        let backend = crate::backend::backend().unwrap();
+        let api = &backend.api;
+        let sink = crate::Component::new("vc.null_sink").unwrap();
+        let port = sink.input(0).unwrap().raw;
+        let pool = port.pool_create(api, 1, 4096).unwrap();
+        let mut buffer = pool.get(api).unwrap();
+        let h = buffer.0.as_ptr();
+        let fmt_at = size_of::<sys::MMAL_EVENT_FORMAT_CHANGED_T>();
+        let es_at = fmt_at + size_of::<sys::MMAL_ES_FORMAT_T>();
+        let min = es_at + size_of::<sys::MMAL_ES_SPECIFIC_FORMAT_T>();
+        // SAFETY: a header the test owns.
+        let (data, alloc) = unsafe { (field!(h, data), field!(h, alloc_size)) };
+        // One byte past an 8-byte boundary: no struct of the payload is
+        // aligned there.
+        let skip = (9 - data as usize % 8) % 8;
+        assert!(alloc as usize >= skip + min);
+        // SAFETY: the test owns the header and its `alloc` bytes of payload,
+        // and writes the event inside them (checked above), unaligned.
+        let base = unsafe {
+            let base = data.add(skip);
+            addr_of_mut!((*h).data).write(base);
+            addr_of_mut!((*h).alloc_size).write(alloc - skip as u32);
+            addr_of_mut!((*h).offset).write(0);
+            addr_of_mut!((*h).length).write(min as u32);
+            addr_of_mut!((*h).cmd).write(sys::MMAL_EVENT_FORMAT_CHANGED);
+            let ev = base.cast::<sys::MMAL_EVENT_FORMAT_CHANGED_T>();
+            addr_of_mut!((*ev).buffer_num_min).write_unaligned(3);
+            addr_of_mut!((*ev).buffer_size_min).write_unaligned(1000);
+            addr_of_mut!((*ev).buffer_num_recommended).write_unaligned(4);
+            addr_of_mut!((*ev).buffer_size_recommended).write_unaligned(2000);
+            let f = base.add(fmt_at).cast::<sys::MMAL_ES_FORMAT_T>();
+            addr_of_mut!((*f).encoding).write_unaligned(Encoding::I420.to_raw());
+            addr_of_mut!((*f).encoding_variant).write_unaligned(0);
+            addr_of_mut!((*f).bitrate).write_unaligned(0);
+            let v = addr_of_mut!((*base.add(es_at).cast::<sys::MMAL_ES_SPECIFIC_FORMAT_T>()).video);
+            addr_of_mut!((*v).width).write_unaligned(64);
+            addr_of_mut!((*v).height).write_unaligned(48);
+            base
+        };
+        assert_ne!(base as usize % std::mem::align_of::<sys::MMAL_EVENT_FORMAT_CHANGED_T>(), 0);
+        let (requirements, format, _) = buffer.format_changed(api).expect("a FORMAT_CHANGED event");
+        assert_eq!(requirements, [3, 1000, 4, 2000]);
+        assert_eq!((format.encoding, format.width, format.height), (Encoding::I420, 64, 48));
+        // SAFETY: as above: the header goes back to its pool as it came.
+        unsafe {
+            addr_of_mut!((*h).data).write(data);
+            addr_of_mut!((*h).alloc_size).write(alloc);
+            addr_of_mut!((*h).length).write(0);
+            addr_of_mut!((*h).cmd).write(0);
+        }
+        buffer.release(api);
+        pool.destroy(api, port);
     }
 
     /// C may write a port's `userdata` (libmmal's connections point it at
