@@ -288,7 +288,9 @@ unsafe extern "C" fn connection_create(
         if out_connection.is_null() {
             return sys::MMAL_EINVAL;
         }
-        let status = component::connect(out, input, flags);
+        // The ports stay reserved (no enable, no other connection) until
+        // `reserved` is dropped, once their userdata is written.
+        let (status, reserved) = component::connect(out, input, flags);
         // As libmmal: a port already connected still gets a connection
         // object (which connects nothing) along with EISCONN; any other
         // failure gets none.
@@ -321,9 +323,16 @@ unsafe extern "C" fn connection_create(
                 }
             }
         }
-        // Both ports' userdata point at the connection, as libmmal sets them.
-        out.set_userdata(connection.as_raw().cast());
-        input.set_userdata(connection.as_raw().cast());
+        // Both ports' userdata point at the connection, as libmmal sets
+        // them, written while the ports are reserved; with EISCONN, only
+        // those of the ports this call reserved (not one another caller is
+        // connecting, whose userdata that caller writes).
+        for port in [out, input] {
+            if reserved.holds(port) {
+                port.set_userdata(connection.as_raw().cast());
+            }
+        }
+        drop(reserved);
         // SAFETY: `out_connection` is valid for writes (checked non-null).
         unsafe { out_connection.write(connection.as_raw()) };
         status

@@ -500,7 +500,7 @@ pub unsafe extern "C" fn mmal_port_connect(
         let (out, input) = if a.port_type() == sys::MMAL_PORT_TYPE_INPUT { (b, a) } else { (a, b) };
         let flags = sys::MMAL_CONNECTION_FLAG_TUNNELLING | sys::MMAL_CONNECTION_FLAG_KEEP_PORT_FORMATS;
         // No userdata to write: the reservation ends here.
-        crate::core::connect(out, input, flags)
+        crate::core::connect(out, input, flags).0
     })
 }
 

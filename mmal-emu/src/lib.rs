@@ -30,9 +30,22 @@
 //!   a port streaming to a callback (libmmal refuses only a tunnel, and
 //!   still hands back a connection and writes both ports' `userdata`);
 //! * `mmal_port_disable` of a tunnel, and `mmal_component_release` of a
-//!   component in one, called from a callback of the component at the other
-//!   end, are refused with `MMAL_EINVAL` (that component's worker holds the
-//!   tunnel's buffers, and could not give them back);
+//!   component at either end of an enabled one, called from a callback of
+//!   the component at the other end, are refused with `MMAL_EINVAL` (that
+//!   component's worker holds the tunnel's buffers, and could not give them
+//!   back). The last release of a tunnel's input component disables the
+//!   tunnel through its output first, as libmmal's destroy disables every
+//!   port (and waits for a disable of that output already under way), so
+//!   no tunnel ever reaches into a freed component;
+//! * a port being disabled still reads `is_enabled` 1 until its disable
+//!   has given back every buffer and no callback of it can run any more;
+//!   meanwhile it refuses `mmal_port_enable` and `mmal_connection_create`
+//!   with `MMAL_EINVAL`, as an enabled port (libmmal clears `is_enabled`
+//!   first, and an enable waits on the port's lock for the disable to end);
+//! * `mmal_connection_create` keeps both ports reserved (no enable, no
+//!   other connection) until it has written the connection into their
+//!   `userdata`; an `MMAL_EISCONN` answer writes only the `userdata` of the
+//!   ports no other call is connecting;
 //! * a component whose port cannot be disabled is not destroyed: the last
 //!   release returns the port's status and frees nothing (the reference
 //!   stays with the caller, who may release it again), rather than free a

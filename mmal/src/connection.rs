@@ -128,7 +128,9 @@ type Inspect = Box<dyn FnMut(&mut PassingBuffer<'_>) + Send>;
 /// connection's address (the callback finds it there, not through
 /// `user_data`), registered by `RawConnection::give_relay` before the first
 /// enable and reclaimed by `take_relay` only after a successful disable. If
-/// disabling fails it is leaked, as the connection may still call back.
+/// disabling fails it is leaked, as the connection may still call back. The
+/// callback holds one more while it runs, dropped on another thread should
+/// it be the last.
 pub(crate) struct Relay {
     output: Port,
     input: Port,

@@ -60,7 +60,10 @@ enum SinkState {
 /// port is disabled (or in `enable` if it never was). If disabling fails,
 /// the port may still call back, so that reference is leaked, and with it
 /// the sink, its pool and its component: the pool is destroyed when the
-/// last reference goes, never while a port may use it.
+/// last reference goes, never while a port may use it. A callback holds one
+/// more while it runs; should that be the last (a provider that reported
+/// the port disabled while the callback still ran), another thread drops
+/// it, never MMAL's.
 ///
 /// A format change that needs new buffers gives the port a new pool; the
 /// old one is kept until all its buffers are back (frames the user still

@@ -46,6 +46,10 @@ pub(crate) struct PortState {
     /// enable and no other connection until that is done (see
     /// `port::connect`).
     pub(crate) connecting: bool,
+    /// A disable has begun (`enabled` is false) and not ended (the C
+    /// struct's `is_enabled` still reads 1): the port takes no enable and
+    /// no connection (see `port::disable`).
+    pub(crate) disabling: bool,
     /// A tunnel's pool, owned by its output port while enabled.
     pub(crate) tunnel_pool: Option<PoolPtr>,
     /// The component changed the format and the port's buffers do not fit
@@ -264,6 +268,7 @@ pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
                 zero_copy: false,
                 peer: None,
                 connecting: false,
+                disabling: false,
                 tunnel_pool: None,
                 awaiting_commit: false,
                 pending: VecDeque::new(),
@@ -334,6 +339,12 @@ fn short_name(name: &str) -> String {
 /// nothing: the port, its callback and the buffers it holds stay valid,
 /// the caller keeps its reference and may release it again later. Ports
 /// disabled before the failing one stay disabled.
+///
+/// Every enabled port is disabled, as libmmal's destroy disables them
+/// all: the input end of a tunnel too, which disables the tunnel through
+/// its output (and waits for a disable of that output already under way).
+/// So once the component is marked destroyed no tunnel reaches into it,
+/// and the other end never needs its ports again.
 pub(crate) fn destroy(component: ComponentPtr) -> Status {
     let shared = component.shared();
     if shared.on_worker() {
@@ -342,10 +353,10 @@ pub(crate) fn destroy(component: ComponentPtr) -> Status {
     }
     let enabled: Vec<PortPtr> = {
         let st = lock(&shared.state);
-        // Refused before anything changes: an enabled tunnel output whose
-        // input's component is the one calling (its disable would be
+        // Refused before anything changes: an enabled end of a tunnel whose
+        // other end's component is the one calling (its disable would be
         // refused, see `port::disable`).
-        let calling_peer = st.ports.iter().filter(|p| p.enabled && p.id.is_output()).find_map(|p| match &p.peer {
+        let calling_peer = st.ports.iter().filter(|p| p.enabled).find_map(|p| match &p.peer {
             Some((peer, _)) if peer.on_worker() => Some(peer.name.clone()),
             _ => None,
         });
@@ -356,7 +367,7 @@ pub(crate) fn destroy(component: ComponentPtr) -> Status {
             );
             return sys::MMAL_EINVAL;
         }
-        st.ports.iter().filter(|p| p.enabled && (p.peer.is_none() || p.id.is_output())).map(|p| p.ptr).collect()
+        st.ports.iter().filter(|p| p.enabled).map(|p| p.ptr).collect()
     };
     for port in enabled {
         let status = port::port_disable(port);

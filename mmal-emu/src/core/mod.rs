@@ -8,6 +8,8 @@
 //! | `params.rs` | the parameters the core answers itself, the hand-off to the component, byte helpers |
 //! | `worker.rs` | the per-component thread: events, input buffers, production; failure containment |
 //! | `events.rs` | events and their payloads: on the control port, and FORMAT_CHANGED on an output (forwarded across a tunnel) |
+//! | `pause.rs` | pause points, which tests use to lay a race out step by step (nothing outside tests) |
+//! | `races.rs` | tests: races between the core's calls, with pause points |
 //!
 //! The components themselves are in `crate::components`, one per file; the
 //! C-visible objects in `crate::objects`; the C entry points in
@@ -16,14 +18,21 @@
 //! Locks: each component has a state mutex and an action mutex. Client port
 //! callbacks run on the component's worker thread with the action mutex
 //! held and the state mutex released, as in libmmal; no code holds two
-//! components' state mutexes at once. A connection through the client calls
+//! components' state mutexes at once. The other end of a tunnel is reached
+//! through its component's shared state and a port index, and its port
+//! struct only pinned (looked up among the live objects while its
+//! component is not marked destroyed), never through a `PortPtr` kept
+//! from before: that component may be destroyed meanwhile. A connection through the client calls
 //! its callback from the output's port callback, and from the release of a
 //! pool buffer, on whichever thread releases it.
 
 mod component;
 mod events;
 pub(crate) mod params;
+pub(crate) mod pause;
 mod port;
+#[cfg(test)]
+mod races;
 mod worker;
 
 pub(crate) use component::{component_disable, component_enable, create, destroy, post_test_event, Io, Shared};

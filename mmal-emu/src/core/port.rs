@@ -8,7 +8,7 @@ use mmal_sys as sys;
 use super::component::{PortState, Shared, State};
 use crate::components::Requirements;
 use crate::format::VideoFormat;
-use crate::objects::{lock, BufPtr, Callback, PoolPtr, PortPtr, Status};
+use crate::objects::{lock, BufPtr, Callback, Live, PoolPtr, PortPtr, Status};
 
 /// Ports whose format a commit set: the port, and any that follow it.
 pub(crate) type Committed = Vec<(usize, VideoFormat, Requirements)>;
@@ -113,6 +113,13 @@ pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>) -> Status {
         log::error!("mmal_port_enable: {}: port is already enabled", port.name());
         return sys::MMAL_EINVAL;
     }
+    // Still enabled for the client (`is_enabled` reads 1) until its
+    // disable has drained: libmmal's enable would wait for it on the port
+    // lock; this one refuses, as for an enabled port.
+    if p.disabling {
+        log::error!("mmal_port_enable: {}: port is being disabled", port.name());
+        return sys::MMAL_EINVAL;
+    }
     // A connection being made on the port is decided first, as libmmal's
     // connection lock orders the two.
     if p.connecting {
@@ -125,15 +132,19 @@ pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>) -> Status {
         log::error!("mmal_port_enable: {}: a connected port takes no callback", port.name());
         return sys::MMAL_EINVAL;
     }
-    // Enabling either end of a tunnel enables both.
+    // Enabling either end of a tunnel enables both; the other end is
+    // reached pinned (its component may be being destroyed).
     if let Some((peer, peer_index)) = p.peer.clone() {
         let is_output = p.id.is_output();
         drop(st);
+        let Some(other) = pinned(&peer, peer_index, "mmal_port_enable") else {
+            log::error!("mmal_port_enable: {}: the component it is tunnelled to is destroyed", port.name());
+            return sys::MMAL_EINVAL;
+        };
         if is_output {
-            return enable_tunnel(&shared, port, &peer, peer_index);
+            return enable_tunnel(&shared, port, &peer, *other);
         }
-        let out = lock(&peer.state).ports[peer_index].ptr;
-        return enable_tunnel(&peer, out, &shared, index);
+        return enable_tunnel(&peer, *other, &shared, port);
     }
     let (num, size, num_min, size_min) = port.buffers();
     let (id, format) = (p.id, p.format);
@@ -159,11 +170,17 @@ pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>) -> Status {
     sys::MMAL_SUCCESS
 }
 
-fn enable_tunnel(shared: &Arc<Shared>, out: PortPtr, peer: &Arc<Shared>, peer_index: usize) -> Status {
-    let input = lock(&peer.state).ports[peer_index].ptr;
-    if lock(&peer.state).ports[peer_index].enabled {
-        log::error!("mmal_port_enable: {}: port is already enabled", input.name());
-        return sys::MMAL_EINVAL;
+/// Enables the tunnel from `out` (of `shared`) to `input` (of `peer`); the
+/// caller holds a pin on both ports.
+fn enable_tunnel(shared: &Arc<Shared>, out: PortPtr, peer: &Arc<Shared>, input: PortPtr) -> Status {
+    let peer_index = input.index_all();
+    for (s, port) in [(shared, out), (peer, input)] {
+        let st = lock(&s.state);
+        let p = &st.ports[port.index_all()];
+        if p.enabled || p.disabling {
+            log::error!("mmal_port_enable: {}: port is already enabled", port.name());
+            return sys::MMAL_EINVAL;
+        }
     }
     // As libmmal's core: both ports take the larger of their two values.
     let (out_num, out_size, out_num_min, out_size_min) = out.buffers();
@@ -190,6 +207,13 @@ fn enable_tunnel(shared: &Arc<Shared>, out: PortPtr, peer: &Arc<Shared>, peer_in
     };
     {
         let mut st = lock(&peer.state);
+        // Destroyed, or enabled by another caller, since the checks above.
+        if st.destroyed || st.ports[peer_index].enabled || st.ports[peer_index].disabling {
+            drop(st);
+            log::error!("mmal_port_enable: {}: the tunnel changed while it was being enabled", out.name());
+            pool.destroy();
+            return sys::MMAL_EINVAL;
+        }
         let p = &mut st.ports[peer_index];
         p.enabled = true;
         p.cb = None;
@@ -217,6 +241,21 @@ fn enable_tunnel(shared: &Arc<Shared>, out: PortPtr, peer: &Arc<Shared>, peer_in
     sys::MMAL_SUCCESS
 }
 
+/// Port `index` of `shared`'s component, pinned (its memory stays while
+/// the answer lives), or `None` once the component is destroyed. The other
+/// end of a tunnel is reached only this way: a `PortPtr` read from a
+/// peer's state says nothing of whether its box is still there.
+fn pinned(shared: &Shared, index: usize, func: &str) -> Option<Live<PortPtr>> {
+    let st = lock(&shared.state);
+    if st.destroyed {
+        return None;
+    }
+    // Not destroyed, under the lock: the component's destroy has not begun
+    // freeing it (it marks the state destroyed first), so the port is still
+    // listed, and pinned before this lock is dropped.
+    PortPtr::live(st.ports.get(index)?.ptr.as_raw(), func)
+}
+
 /// `mmal_port_disable`.
 pub(crate) fn port_disable(port: PortPtr) -> Status {
     disable(port, false)
@@ -230,6 +269,15 @@ pub(crate) fn port_disable(port: PortPtr) -> Status {
 /// component, or of the component at the other end of a tunnel: a disable
 /// waits for the buffers that worker holds, and a tunnel's output frees
 /// the tunnel's pool only once its input has given every buffer back.
+///
+/// While it waits for those, the port is *disabling*: it takes no buffer,
+/// no enable and no connection, but `is_enabled` still reads 1. It reads
+/// 0 only once no callback of the port can run any more (the buffers it
+/// held given back, a tunnel's input disabled too). libmmal clears
+/// `is_enabled` first and holds the port's locks throughout, so that an
+/// enable waits for the disable to end; here an enable is refused instead,
+/// and a client that finds `is_enabled` at 0 may rely on no callback
+/// coming.
 fn disable(port: PortPtr, by_output: bool) -> Status {
     let shared = port.shared();
     if shared.on_worker() {
@@ -239,7 +287,8 @@ fn disable(port: PortPtr, by_output: bool) -> Status {
     let index = port.index_all();
     let mut st = lock(&shared.state);
     if !st.ports[index].enabled {
-        log::error!("mmal_port_disable: {}: port is not enabled", port.name());
+        let why = if st.ports[index].disabling { "is being disabled" } else { "is not enabled" };
+        log::error!("mmal_port_disable: {}: port {why}", port.name());
         return sys::MMAL_EINVAL;
     }
     if let Some((peer, _)) = &st.ports[index].peer {
@@ -259,8 +308,7 @@ fn disable(port: PortPtr, by_output: bool) -> Status {
     {
         let (peer, peer_index) = (peer.clone(), *peer_index);
         drop(st);
-        let out = lock(&peer.state).ports[peer_index].ptr;
-        return port_disable(out);
+        return disable_from_input(port, &peer, peer_index);
     }
     // The fault is the public call's: a tunnel's input, disabled by its
     // output, does not take it.
@@ -268,10 +316,12 @@ fn disable(port: PortPtr, by_output: bool) -> Status {
         log::error!("mmal_vc_port_disable: {}: the VideoCore did not answer (EIO)", port.name());
         return sys::MMAL_EIO;
     }
-    st.ports[index].enabled = false;
-    st.ports[index].awaiting_commit = false;
-    st.ports[index].pending.clear();
-    port.set_enabled(false);
+    let p = &mut st.ports[index];
+    p.enabled = false;
+    p.disabling = true;
+    p.awaiting_commit = false;
+    p.pending.clear();
+    super::pause::at("disable: draining", port.as_raw() as usize);
     while st.ports[index].in_flight > 0 {
         st = shared.wait(st);
     }
@@ -281,33 +331,87 @@ fn disable(port: PortPtr, by_output: bool) -> Status {
     let peer = p.peer.clone();
     let returned = take_held(p);
     drop(st);
-    let Some(pool) = pool else {
-        give_back(&shared, port, cb, returned);
+    let status = match pool {
+        None => {
+            give_back(&shared, port, cb, returned);
+            sys::MMAL_SUCCESS
+        }
+        Some(pool) => {
+            // A tunnel: the buffers belong to the connection's pool, which
+            // the input holds too until it is disabled.
+            give_back(&shared, port, None, returned);
+            disable_input_and_free(port, peer, pool)
+        }
+    };
+    // Published last: no callback of the port runs after this.
+    let mut st = lock(&shared.state);
+    st.ports[index].disabling = false;
+    port.set_enabled(false);
+    drop(st);
+    shared.wake.notify_all();
+    status
+}
+
+/// The second half of a tunnel output's disable: its input (reached
+/// pinned), then the tunnel's pool, kept if the input stays enabled.
+fn disable_input_and_free(out: PortPtr, peer: Option<(Arc<Shared>, usize)>, pool: PoolPtr) -> Status {
+    let Some((peer, peer_index)) = peer else {
+        pool.destroy();
         return sys::MMAL_SUCCESS;
     };
-    // A tunnel: the buffers belong to the connection's pool, which the
-    // input holds too until it is disabled.
-    give_back(&shared, port, None, returned);
-    if let Some((peer, peer_index)) = peer {
-        let (input, enabled) = {
-            let st = lock(&peer.state);
-            (st.ports[peer_index].ptr, st.ports[peer_index].enabled)
-        };
-        let status = if enabled { disable(input, true) } else { sys::MMAL_SUCCESS };
-        if lock(&peer.state).ports[peer_index].enabled {
-            // Not expected (the checks above cover the known causes): the
-            // input may still hold the pool's buffers, so the pool is
-            // leaked rather than freed under it.
-            log::error!(
-                "mmal_port_disable: {}: its tunnelled input {} stays enabled; the tunnel's pool is kept",
-                port.name(),
-                input.name()
-            );
-            return if status == sys::MMAL_SUCCESS { sys::MMAL_EIO } else { status };
-        }
+    super::pause::at("disable: tunnel output reaches its input", out.as_raw() as usize);
+    // A destroyed input component cannot hold the pool's buffers: its
+    // destroy disables the tunnel, through this output, before it marks
+    // itself destroyed (see `component::destroy`).
+    let input = pinned(&peer, peer_index, "mmal_port_disable").filter(|_| lock(&peer.state).ports[peer_index].enabled);
+    let status = match &input {
+        Some(input) => disable(**input, true),
+        None => sys::MMAL_SUCCESS,
+    };
+    if lock(&peer.state).ports[peer_index].enabled {
+        // Not expected (the checks above cover the known causes): the
+        // input may still hold the pool's buffers, so the pool is leaked
+        // rather than freed under it.
+        let name = input.as_ref().map_or("?", |i| i.name());
+        log::error!(
+            "mmal_port_disable: {}: its tunnelled input {name} stays enabled; the tunnel's pool is kept",
+            out.name()
+        );
+        return if status == sys::MMAL_SUCCESS { sys::MMAL_EIO } else { status };
     }
     pool.destroy();
     sys::MMAL_SUCCESS
+}
+
+/// `mmal_port_disable` of a tunnel's input: disables the tunnel through its
+/// output (reached pinned). If the output is being disabled already, this
+/// waits for that to end (it disables the input too), then answers as
+/// libmmal's second disable does once the first has ended: `MMAL_EINVAL`,
+/// not enabled.
+fn disable_from_input(input: PortPtr, peer: &Arc<Shared>, peer_index: usize) -> Status {
+    let mut st = lock(&peer.state);
+    if !st.destroyed && st.ports[peer_index].disabling {
+        super::pause::at("disable: input waits for its output", input.as_raw() as usize);
+        while !st.destroyed && st.ports[peer_index].disabling {
+            st = peer.wait(st);
+        }
+    }
+    let out_enabled = !st.destroyed && st.ports[peer_index].enabled;
+    drop(st);
+    let out = if out_enabled { pinned(peer, peer_index, "mmal_port_disable") } else { None };
+    match out {
+        Some(out) => port_disable(*out),
+        None => {
+            let shared = input.shared();
+            let enabled = lock(&shared.state).ports[input.index_all()].enabled;
+            if enabled {
+                log::error!("mmal_port_disable: {}: the tunnel's output is not enabled", input.name());
+            } else {
+                log::error!("mmal_port_disable: {}: port is not enabled", input.name());
+            }
+            sys::MMAL_EINVAL
+        }
+    }
 }
 
 /// Every buffer a port holds: queued, and refused (kept until now).
@@ -371,56 +475,93 @@ pub(crate) fn zero_copy(port: PortPtr) -> bool {
     lock(&port.shared().state).ports[port.index_all()].zero_copy
 }
 
+/// The ports a [`connect`] reserved: until this is dropped, each takes no
+/// enable and no other connection, so that the caller can write the
+/// connection into their `userdata` before anyone else can use them.
+#[must_use = "the ports stay reserved until this is dropped"]
+pub(crate) struct Reservation {
+    ends: Vec<(Arc<Shared>, PortPtr)>,
+}
+
+impl Reservation {
+    /// Whether this reservation holds `port` (the caller may write its
+    /// `userdata`).
+    pub(crate) fn holds(&self, port: PortPtr) -> bool {
+        self.ends.iter().any(|&(_, p)| p == port)
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        for (shared, port) in self.ends.drain(..) {
+            lock(&shared.state).ports[port.index_all()].connecting = false;
+        }
+    }
+}
+
 /// `mmal_connection_create` (and `mmal_port_connect`): copies the format
 /// across (unless asked not to) and, for a tunnel, connects the ports.
 ///
-/// An enabled port is refused with `MMAL_EINVAL`, as libmmal's
-/// `mmal_port_connect` refuses it, and before any other check, so that the
-/// caller never writes a connection into the `userdata` of a port that is
-/// streaming to a callback. This goes beyond libmmal in two cases: a
-/// connection without tunnelling (libmmal makes it, and takes over the
-/// port's `userdata`), and a port both connected and enabled (libmmal
-/// answers `MMAL_EISCONN` with a connection object). A port already
-/// connected gets `MMAL_EISCONN`.
+/// An enabled port (or one being disabled) is refused with `MMAL_EINVAL`,
+/// as libmmal's `mmal_port_connect` refuses it, and before any other
+/// check, so that the caller never writes a connection into the `userdata`
+/// of a port that is streaming to a callback. This goes beyond libmmal in
+/// two cases: a connection without tunnelling (libmmal makes it, and takes
+/// over the port's `userdata`), and a port both connected and enabled
+/// (libmmal answers `MMAL_EISCONN` with a connection object). A port
+/// already connected, or being connected by another caller, gets
+/// `MMAL_EISCONN`.
 ///
-/// The checks and the connecting are one step for a concurrent
-/// `mmal_port_enable`: each port is reserved under its component's lock
-/// as it is checked, an enable of a reserved port is refused, and the
-/// reservation ends once the tunnel is made (or the connection refused).
-pub(crate) fn connect(out: PortPtr, input: PortPtr, flags: u32) -> Status {
+/// The checks, the connecting and the caller's writes of `userdata` are
+/// one step for a concurrent `mmal_port_enable` or connection: each port
+/// is reserved under its component's lock as it is checked, and stays
+/// reserved until the caller drops the [`Reservation`] returned with the
+/// status; an enable or a connection of a reserved port is refused. With
+/// `MMAL_EISCONN`, the reservation holds only the ports no other caller
+/// was connecting: the caller writes only theirs.
+pub(crate) fn connect(out: PortPtr, input: PortPtr, flags: u32) -> (Status, Reservation) {
     let (out_shared, in_shared) = (out.shared(), input.shared());
+    let mut reservation = Reservation { ends: Vec::with_capacity(2) };
     let tunnel = flags & sys::MMAL_CONNECTION_FLAG_TUNNELLING != 0;
     if tunnel && Arc::ptr_eq(&out_shared, &in_shared) {
-        return sys::MMAL_EINVAL;
+        return (sys::MMAL_EINVAL, reservation);
     }
     let ends = [(&out_shared, out, true), (&in_shared, input, false)];
-    // Each end is checked, and reserved if free, under its own
-    // component's lock (never two at once).
-    let (mut reserved, mut invalid, mut connected) = ([false; 2], false, false);
-    for (i, &(shared, port, output)) in ends.iter().enumerate() {
+    // Each end is checked, and reserved if no one else is connecting it,
+    // under its own component's lock (never two at once).
+    let (mut invalid, mut connected) = (false, false);
+    for &(shared, port, output) in &ends {
         let mut st = lock(&shared.state);
         let destroyed = st.destroyed;
         let p = &mut st.ports[port.index_all()];
         if destroyed || p.id.is_output() != output || p.id.is_control() {
             invalid = true;
-        } else if p.enabled {
+        } else if p.enabled || p.disabling {
             log::error!("mmal_connection_create: {} should not be enabled", port.name());
             invalid = true;
-        } else if p.peer.is_some() || p.connecting {
-            log::error!("mmal_connection_create: {} is already connected", port.name());
+        } else if p.connecting {
+            log::error!("mmal_connection_create: {} is being connected", port.name());
             connected = true;
         } else {
+            if p.peer.is_some() {
+                log::error!("mmal_connection_create: {} is already connected", port.name());
+                connected = true;
+            }
             p.connecting = true;
-            reserved[i] = true;
+            reservation.ends.push((shared.clone(), port));
         }
     }
     // EINVAL outranks EISCONN, which the caller answers with a connection
-    // object whose address goes into both ports' userdata.
+    // object whose address goes into the reserved ports' userdata.
     let mut status = match (invalid, connected) {
         (true, _) => sys::MMAL_EINVAL,
         (false, true) => sys::MMAL_EISCONN,
         (false, false) => sys::MMAL_SUCCESS,
     };
+    if status == sys::MMAL_EINVAL {
+        drop(reservation);
+        return (status, Reservation { ends: Vec::new() });
+    }
     if status == sys::MMAL_SUCCESS && flags & sys::MMAL_CONNECTION_FLAG_KEEP_PORT_FORMATS == 0 {
         input.copy_format_from(out);
         status = port_format_commit(input);
@@ -429,13 +570,8 @@ pub(crate) fn connect(out: PortPtr, input: PortPtr, flags: u32) -> Status {
         lock(&out_shared.state).ports[out.index_all()].peer = Some((in_shared.clone(), input.index_all()));
         lock(&in_shared.state).ports[input.index_all()].peer = Some((out_shared.clone(), out.index_all()));
     }
-    // Both peers are set before either port takes an enable.
-    for (i, &(shared, port, _)) in ends.iter().enumerate() {
-        if reserved[i] {
-            lock(&shared.state).ports[port.index_all()].connecting = false;
-        }
-    }
-    status
+    super::pause::at("connect: made", out.as_raw() as usize);
+    (status, reservation)
 }
 
 /// `mmal_port_disconnect`: undoes a tunnel from either end, disabling it
@@ -451,8 +587,13 @@ pub(crate) fn disconnect_port(port: PortPtr) -> Status {
         log::error!("mmal_port_disconnect: {} is not connected", port.name());
         return sys::MMAL_ENOTCONN;
     };
-    let other = lock(&peer.state).ports[peer_index].ptr;
-    let (out, input) = if is_output { (port, other) } else { (other, port) };
+    // The other end, pinned: its component may be being destroyed (which
+    // undoes the tunnel itself).
+    let Some(other) = pinned(&peer, peer_index, "mmal_port_disconnect") else {
+        log::error!("mmal_port_disconnect: {} is not connected", port.name());
+        return sys::MMAL_ENOTCONN;
+    };
+    let (out, input) = if is_output { (port, *other) } else { (*other, port) };
     if enabled {
         let status = port_disable(out);
         if status != sys::MMAL_SUCCESS {

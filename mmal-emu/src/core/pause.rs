@@ -1,0 +1,42 @@
+//! Pause points for tests: a test registers a function for a named point
+//! and a key (the address of the port concerned), and the core calls it
+//! when it gets there, so that a race can be laid out step by step instead
+//! of hoped for. Compiled into tests only; elsewhere [`at`] does nothing.
+
+#[cfg(test)]
+type Hook = std::sync::Arc<dyn Fn() + Send + Sync>;
+
+#[cfg(test)]
+static HOOKS: std::sync::Mutex<Vec<(&'static str, usize, Hook)>> = std::sync::Mutex::new(Vec::new());
+
+/// Calls `f` each time the core reaches `point` for `key`, until [`clear`]
+/// (tests run in parallel: the key keeps them apart).
+#[cfg(test)]
+pub(crate) fn set(point: &'static str, key: usize, f: impl Fn() + Send + Sync + 'static) {
+    crate::objects::lock(&HOOKS).push((point, key, std::sync::Arc::new(f)));
+}
+
+/// Removes every function registered for `key`.
+#[cfg(test)]
+pub(crate) fn clear(key: usize) {
+    crate::objects::lock(&HOOKS).retain(|(_, k, _)| *k != key);
+}
+
+/// Reaching pause point `point` for `key`: calls what a test registered
+/// for it (outside the registry's lock).
+#[cfg(test)]
+pub(crate) fn at(point: &'static str, key: usize) {
+    let hooks: Vec<Hook> = crate::objects::lock(&HOOKS)
+        .iter()
+        .filter(|(p, k, _)| *p == point && *k == key)
+        .map(|(_, _, f)| f.clone())
+        .collect();
+    for f in hooks {
+        f();
+    }
+}
+
+/// Reaching pause point `point` for `key`: nothing outside tests.
+#[cfg(not(test))]
+#[inline(always)]
+pub(crate) fn at(_point: &'static str, _key: usize) {}

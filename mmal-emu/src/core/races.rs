@@ -1,0 +1,255 @@
+//! Races between the core's calls, laid out step by step with pause points
+//! (see `pause`), each the way a C caller on two threads can meet it.
+#![allow(unsafe_code)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+use mmal_sys as sys;
+
+use super::pause;
+
+/// Long enough for any step here; the tests wait this long only on failure.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+fn api() -> &'static sys::Api {
+    std::env::set_var("VIDEOCORE", "emulated");
+    crate::api()
+}
+
+fn create(name: &std::ffi::CStr) -> *mut sys::MMAL_COMPONENT_T {
+    let mut c = std::ptr::null_mut();
+    // SAFETY: a valid name and out pointer.
+    assert_eq!(unsafe { (api().component_create)(name.as_ptr(), &mut c) }, sys::MMAL_SUCCESS);
+    c
+}
+
+/// `is_enabled` as another thread sees it (the core stores it atomically).
+///
+/// # Safety
+/// `port` is a live port.
+unsafe fn is_enabled(port: *mut sys::MMAL_PORT_T) -> u32 {
+    // SAFETY: a live port's aligned u32, written atomically by the core.
+    unsafe { AtomicU32::from_ptr(std::ptr::addr_of_mut!((*port).is_enabled)).load(Ordering::SeqCst) }
+}
+
+/// A channel a pause point (a `Fn`, on another thread) can send on.
+fn channel() -> (Mutex<SyncSender<&'static str>>, Receiver<&'static str>) {
+    let (tx, rx) = sync_channel(8);
+    (Mutex::new(tx), rx)
+}
+
+// --- a disable waits for callbacks with `is_enabled` still 1 ----------------
+
+/// The first callback blocks until `GO`; every callback notes whether it
+/// ran on a port whose `is_enabled` read 0.
+static GO: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
+static IN_CALLBACK: (Mutex<u32>, Condvar) = (Mutex::new(0), Condvar::new());
+static CALLED_WHILE_DISABLED: AtomicU32 = AtomicU32::new(0);
+
+unsafe extern "C" fn blocking_cb(port: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
+    // SAFETY: the port is live while its callback runs.
+    if unsafe { is_enabled(port) } == 0 {
+        CALLED_WHILE_DISABLED.fetch_add(1, Ordering::SeqCst);
+    }
+    *crate::objects::lock(&IN_CALLBACK.0) += 1;
+    IN_CALLBACK.1.notify_all();
+    let go = crate::objects::lock(&GO.0);
+    let (_go, timeout) = GO.1.wait_timeout_while(go, PATIENCE, |go| !*go).unwrap();
+    assert!(!timeout.timed_out(), "the test never let the callback go");
+    // SAFETY: the header is handed to the callback.
+    unsafe { (api().buffer_header_release)(b) };
+}
+
+unsafe extern "C" fn other_cb(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
+    // SAFETY: the header is handed to the callback.
+    unsafe { (api().buffer_header_release)(b) };
+}
+
+#[test]
+fn a_port_being_disabled_reads_enabled_and_refuses_enable_and_connect_until_its_callbacks_are_done() {
+    let api = api();
+    let sink = create(c"vc.null_sink");
+    let resize = create(c"vc.ril.resize");
+    // SAFETY: pointers from the live components, used as a C client would.
+    unsafe {
+        let input = *(*sink).input;
+        let pool = (api.port_pool_create)(input, 2, (*input).buffer_size_min);
+        (*input).buffer_num = 2;
+        assert_eq!((api.port_enable)(input, Some(blocking_cb)), sys::MMAL_SUCCESS);
+        // The first buffer's callback blocks on the worker (the buffer in
+        // flight); the second waits in the port's queue.
+        for _ in 0..2 {
+            assert_eq!((api.port_send_buffer)(input, (api.queue_get)((*pool).queue)), sys::MMAL_SUCCESS);
+        }
+        let calls = crate::objects::lock(&IN_CALLBACK.0);
+        let (calls, timeout) = IN_CALLBACK.1.wait_timeout_while(calls, PATIENCE, |n| *n == 0).unwrap();
+        assert!(!timeout.timed_out(), "no callback");
+        drop(calls);
+
+        let key = input as usize;
+        let (tx, draining) = channel();
+        pause::set("disable: draining", key, move || {
+            let _ = crate::objects::lock(&tx).send("draining");
+        });
+        let disabling = std::thread::spawn(move || (crate::api().port_disable)(key as *mut sys::MMAL_PORT_T));
+        assert_eq!(draining.recv_timeout(PATIENCE), Ok("draining"));
+        pause::clear(key);
+
+        // The disable waits for the callback: the port still reads enabled,
+        // and takes no enable (which would install a callback the disable
+        // then takes) and no connection.
+        let enabled = is_enabled(input);
+        let enable = (api.port_enable)(input, Some(other_cb));
+        let mut connection = std::ptr::null_mut();
+        let connect = (api.connection_create)(&mut connection, *(*resize).output, input, 0);
+
+        *crate::objects::lock(&GO.0) = true;
+        GO.1.notify_all();
+        assert_eq!(disabling.join().unwrap(), sys::MMAL_SUCCESS);
+        assert_eq!(enabled, 1, "is_enabled read 0 while a callback of the port was still running");
+        assert_eq!(enable, sys::MMAL_EINVAL, "a port being disabled took an enable");
+        assert_eq!(connect, sys::MMAL_EINVAL, "a port being disabled took a connection");
+        assert!(connection.is_null());
+        // Both buffers came back through the callback, never on a port
+        // reading disabled; the port reads disabled once the disable is done.
+        assert_eq!(*crate::objects::lock(&IN_CALLBACK.0), 2);
+        assert_eq!(CALLED_WHILE_DISABLED.load(Ordering::SeqCst), 0);
+        assert_eq!(is_enabled(input), 0);
+        assert_eq!((api.queue_length)((*pool).queue), 2);
+        (api.port_pool_destroy)(input, pool);
+        assert_eq!((api.component_release)(sink), sys::MMAL_SUCCESS);
+        assert_eq!((api.component_release)(resize), sys::MMAL_SUCCESS);
+    }
+}
+
+// --- a tunnel's output disable against its input component's destroy -------
+
+#[test]
+fn destroying_a_tunnels_input_component_waits_for_a_disable_of_its_output() {
+    let api = api();
+    let resize = create(c"vc.ril.resize");
+    let sink = create(c"vc.null_sink");
+    // SAFETY: pointers from the live components, used as a C client would.
+    unsafe {
+        let (out, input) = (*(*resize).output, *(*sink).input);
+        assert_eq!(crate::c_api::mmal_port_connect(out, input), sys::MMAL_SUCCESS);
+        (*out).buffer_num = 2;
+        assert_eq!((api.port_enable)(out, None), sys::MMAL_SUCCESS);
+        assert_eq!(is_enabled(input), 1);
+
+        // Thread A disables the output and, before it reaches the input,
+        // thread B destroys the input's component.
+        let (tx, events) = channel();
+        let tx = std::sync::Arc::new(tx);
+        let order = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let (sink_addr, tx_b) = (sink as usize, tx.clone());
+        let (events, seen) = (Mutex::new(events), order.clone());
+        let destroyer = Mutex::new(None);
+        let destroyer = std::sync::Arc::new(destroyer);
+        let spawned = destroyer.clone();
+        pause::set("disable: tunnel output reaches its input", out as usize, move || {
+            let tx = tx_b.clone();
+            let b = std::thread::spawn(move || {
+                let status = (crate::api().component_release)(sink_addr as *mut sys::MMAL_COMPONENT_T);
+                let _ = crate::objects::lock(&tx).send("destroyed");
+                status
+            });
+            *crate::objects::lock(&spawned) = Some(b);
+            // B either waits for this disable (as it must) or gets through.
+            let event = crate::objects::lock(&events).recv_timeout(PATIENCE).unwrap_or("nothing");
+            crate::objects::lock(&seen).push(event);
+        });
+        let tx_wait = tx.clone();
+        pause::set("disable: input waits for its output", input as usize, move || {
+            let _ = crate::objects::lock(&tx_wait).send("destroy waits for the output's disable");
+        });
+        let status = (api.port_disable)(out);
+        pause::clear(out as usize);
+        pause::clear(input as usize);
+        let b = crate::objects::lock(&destroyer).take().expect("the destroy started");
+        assert_eq!(b.join().unwrap(), sys::MMAL_SUCCESS, "the input's component is destroyed");
+        assert_eq!(status, sys::MMAL_SUCCESS);
+        assert_eq!(
+            *crate::objects::lock(&order),
+            ["destroy waits for the output's disable"],
+            "the input's component was destroyed while its tunnel's output was reaching it"
+        );
+        assert_eq!(is_enabled(out), 0);
+        assert_eq!((api.component_release)(resize), sys::MMAL_SUCCESS);
+    }
+}
+
+#[test]
+fn destroying_a_tunnels_input_component_disables_the_tunnel_first() {
+    let api = api();
+    let resize = create(c"vc.ril.resize");
+    let sink = create(c"vc.null_sink");
+    // SAFETY: pointers from the live components, used as a C client would.
+    unsafe {
+        let (out, input) = (*(*resize).output, *(*sink).input);
+        assert_eq!(crate::c_api::mmal_port_connect(out, input), sys::MMAL_SUCCESS);
+        (*out).buffer_num = 2;
+        assert_eq!((api.port_enable)(out, None), sys::MMAL_SUCCESS);
+        assert_eq!((api.component_release)(sink), sys::MMAL_SUCCESS);
+        // The output was disabled with it, and is no longer connected.
+        assert_eq!(is_enabled(out), 0);
+        assert_eq!(crate::c_api::mmal_port_disconnect(out), sys::MMAL_ENOTCONN);
+        assert_eq!((api.component_release)(resize), sys::MMAL_SUCCESS);
+    }
+}
+
+// --- connect's reservation covers the userdata writes -----------------------
+
+#[test]
+fn a_connection_being_made_takes_no_enable_and_its_userdata_is_not_overwritten() {
+    let api = api();
+    let (first, second) = (create(c"vc.ril.resize"), create(c"vc.ril.resize"));
+    let sink = create(c"vc.null_sink");
+    // SAFETY: pointers from the live components, used as a C client would.
+    unsafe {
+        let (out, out2, input) = (*(*first).output, *(*second).output, *(*sink).input);
+        let seen = std::sync::Arc::new(Mutex::new(None));
+        let seen_in_hook = seen.clone();
+        let (out_addr, out2_addr, in_addr) = (out as usize, out2 as usize, input as usize);
+        // Between the connecting and the userdata writes of the first
+        // connection: an enable of its output, and a second connection to
+        // its input (EISCONN, with a connection object of its own).
+        pause::set("connect: made", out_addr, move || {
+            let api = crate::api();
+            let enable = (api.port_enable)(out_addr as *mut sys::MMAL_PORT_T, None);
+            let mut other = std::ptr::null_mut();
+            let status = (api.connection_create)(
+                &mut other,
+                out2_addr as *mut sys::MMAL_PORT_T,
+                in_addr as *mut sys::MMAL_PORT_T,
+                sys::MMAL_CONNECTION_FLAG_TUNNELLING,
+            );
+            let input_userdata = (*(in_addr as *mut sys::MMAL_PORT_T)).userdata as usize;
+            *crate::objects::lock(&seen_in_hook) = Some((enable, status, other as usize, input_userdata));
+        });
+        let mut connection = std::ptr::null_mut();
+        let status = (api.connection_create)(&mut connection, out, input, sys::MMAL_CONNECTION_FLAG_TUNNELLING);
+        pause::clear(out_addr);
+        assert_eq!(status, sys::MMAL_SUCCESS);
+        let (enable, other_status, other, input_userdata) = crate::objects::lock(&seen).take().unwrap();
+        assert_eq!(enable, sys::MMAL_EINVAL, "a port being connected took an enable");
+        assert_eq!(other_status, sys::MMAL_EISCONN);
+        assert_ne!(other, 0, "EISCONN comes with a connection object");
+        assert_ne!(input_userdata, other, "EISCONN wrote the userdata of a port another call was connecting");
+        assert_eq!((*out2).userdata as usize, other, "the port it reserved takes its connection");
+        assert_eq!((*out).userdata, connection.cast());
+        assert_eq!((*input).userdata, connection.cast());
+        assert_eq!(is_enabled(out), 0);
+        assert_eq!((api.connection_destroy)(other as *mut sys::MMAL_CONNECTION_T), sys::MMAL_SUCCESS);
+        // The first connection works as usual.
+        assert_eq!((api.connection_enable)(connection), sys::MMAL_SUCCESS);
+        assert_eq!(is_enabled(input), 1);
+        assert_eq!((api.connection_destroy)(connection), sys::MMAL_SUCCESS);
+        for c in [first, second, sink] {
+            assert_eq!((api.component_release)(c), sys::MMAL_SUCCESS);
+        }
+    }
+}
