@@ -63,7 +63,7 @@ fn a_thousand_camera_cycles_leak_nothing() {
     for i in 0..3 {
         cycle(i);
     }
-    let threads = count("/proc/self/task");
+    let threads = common::settled_threads();
     let fds = count("/proc/self/fd");
     let maps = mappings();
     let vcsm_before = emu::vcsm_usage();
@@ -73,7 +73,7 @@ fn a_thousand_camera_cycles_leak_nothing() {
     }
     let usage = emu::usage();
     assert_eq!((usage.components, usage.threads, usage.pools, usage.connections), (0, 0, 0, 0), "{usage:?}");
-    assert_eq!(count("/proc/self/task"), threads, "threads");
+    assert_eq!(common::threads_back_to(threads), threads, "threads");
     assert_eq!(count("/proc/self/fd"), fds, "file descriptors");
     assert_eq!(mappings(), maps, "VCSM mappings");
     assert_eq!(emu::vcsm_usage(), vcsm_before, "VCSM blocks and bytes");

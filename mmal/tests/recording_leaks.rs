@@ -62,7 +62,7 @@ fn recording_started_and_stopped_over_and_over_leaks_nothing() {
     for i in 0..3 {
         cycle(i);
     }
-    let threads = count("/proc/self/task");
+    let threads = common::settled_threads();
     let fds = count("/proc/self/fd");
     let vcsm_before = emu::vcsm_usage();
     let (heap, c_heap_before) = (common::live_bytes(), c_heap());
@@ -81,7 +81,7 @@ fn recording_started_and_stopped_over_and_over_leaks_nothing() {
         count("/proc/self/fd"),
     );
     assert_eq!((usage.components, usage.threads, usage.pools, usage.connections), (0, 0, 0, 0), "{usage:?}");
-    assert_eq!(count("/proc/self/task"), threads, "threads");
+    assert_eq!(common::threads_back_to(threads), threads, "threads");
     assert_eq!(count("/proc/self/fd"), fds, "file descriptors");
     assert_eq!(emu::vcsm_usage(), vcsm_before, "VCSM blocks and bytes");
     assert!(growth.abs() < 4096, "heap grew by {growth} bytes over {cycles} cycles");

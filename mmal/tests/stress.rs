@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{count, emu};
+use common::{count, emu, eventually};
 use mmal::params::Capture;
 use mmal::{CallbackPort, Component, Connection, ConnectionFlags, Encoding, Error, Events, Format, FrameStream};
 
@@ -247,18 +247,6 @@ impl Shared {
             }
         }
     }
-}
-
-/// Waits up to `limit` for `done`.
-fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    true
 }
 
 #[test]

@@ -11,6 +11,7 @@ camera faults, live-object counts) in the same library picamerax loaded.
 
 import ctypes as ct
 import os
+import time
 
 import pytest
 
@@ -92,5 +93,21 @@ def open_fds():
     return len(os.listdir("/proc/self/fd"))
 
 
-def threads():
-    return len(os.listdir("/proc/self/task"))
+def threads(expected=None):
+    """This process's threads, once settled.
+
+    A joined thread can stay listed in /proc/self/task for a moment after
+    the join returns (the kernel wakes the joiner before it reaps the
+    thread), longer under load. Waits up to 10 s for the count to reach
+    `expected`, or without one for the same count twice 20 ms apart; a
+    thread that never ends still shows.
+    """
+    deadline = time.monotonic() + 10
+    last = len(os.listdir("/proc/self/task"))
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        now = len(os.listdir("/proc/self/task"))
+        if now == (last if expected is None else expected):
+            return now
+        last = now
+    return last

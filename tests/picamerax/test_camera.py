@@ -35,7 +35,7 @@ def test_open_and_close_100_times_leaks_nothing(emu):
     for _ in range(100):
         with picamerax.PiCamera() as cam:
             assert cam.revision
-    after = (open_fds(), threads(), emu.usage())
+    after = (open_fds(), threads(before[1]), emu.usage())
     assert after == before, f"{before} -> {after}"
     usage = emu.usage()
     assert usage["components"] == 0 and usage["connections"] == 0

@@ -338,7 +338,7 @@ def test_recording_starts_and_stops_100_times_without_growth(emu, camera, tmp_pa
     before = (emu.usage(), open_fds(), threads())
     for _ in range(100):
         out = cycle()
-    after = (emu.usage(), open_fds(), threads())
+    after = (emu.usage(), open_fds(), threads(before[2]))
     emu.set_pacing(False)
     assert after == before
     assert out.getvalue()[:4] == b"\x00\x00\x00\x01"

@@ -52,6 +52,53 @@ pub(crate) fn count(dir: &str) -> usize {
     std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
 }
 
+/// Waits up to `limit` for `done`; whether it came.
+pub(crate) fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    while !done() {
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
+}
+
+/// Whether a thread of the client's short-lived kinds (a release or a
+/// format change handed off a callback) is running.
+fn short_lived_thread_running() -> bool {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return false };
+    tasks.flatten().any(|task| {
+        std::fs::read_to_string(task.path().join("comm"))
+            .is_ok_and(|name| name.starts_with("mmal-release") || name.starts_with("mmal-apply"))
+    })
+}
+
+/// This process's threads once they have settled: no short-lived client
+/// thread running, and the same count twice, 20 ms apart. A joined thread
+/// can stay listed in `/proc/self/task` for a moment after `join` returns
+/// (the kernel wakes the joiner before it reaps the thread), longer under
+/// load or qemu; waits up to 10 s, then counts as it is.
+pub(crate) fn settled_threads() -> usize {
+    let mut last = count("/proc/self/task");
+    eventually(Duration::from_secs(10), || {
+        std::thread::sleep(Duration::from_millis(20));
+        let now = count("/proc/self/task");
+        let settled = now == last && !short_lived_thread_running();
+        last = now;
+        settled
+    });
+    last
+}
+
+/// This process's threads, once any beyond `expected` have had up to 10 s
+/// to finish leaving (see [`settled_threads`]): a thread that never ends
+/// still shows.
+pub(crate) fn threads_back_to(expected: usize) -> usize {
+    eventually(Duration::from_secs(10), || count("/proc/self/task") <= expected);
+    count("/proc/self/task")
+}
+
 static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Serialises tests that change the emulator's process-wide settings.
