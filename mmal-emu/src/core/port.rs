@@ -321,6 +321,9 @@ fn disable(port: PortPtr, by_output: bool) -> Status {
     p.disabling = true;
     p.awaiting_commit = false;
     p.pending.clear();
+    // The tunnel as it is now: a disconnect meanwhile must not make its
+    // pool look free while the input may still hold its buffers.
+    let peer = p.peer.clone();
     super::pause::at("disable: draining", port.as_raw() as usize);
     while st.ports[index].in_flight > 0 {
         st = shared.wait(st);
@@ -328,7 +331,6 @@ fn disable(port: PortPtr, by_output: bool) -> Status {
     let p = &mut st.ports[index];
     let cb = p.cb.take();
     let pool = p.tunnel_pool.take();
-    let peer = p.peer.clone();
     let returned = take_held(p);
     drop(st);
     let status = match pool {
@@ -581,7 +583,9 @@ pub(crate) fn disconnect_port(port: PortPtr) -> Status {
         let shared = port.shared();
         let st = lock(&shared.state);
         let p = &st.ports[port.index_all()];
-        (p.peer.clone(), p.enabled, p.id.is_output())
+        // A tunnel being disabled is disconnected once that is done (the
+        // disable below refuses it meanwhile).
+        (p.peer.clone(), p.enabled || p.disabling, p.id.is_output())
     };
     let Some((peer, peer_index)) = peer else {
         log::error!("mmal_port_disconnect: {} is not connected", port.name());

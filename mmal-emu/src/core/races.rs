@@ -253,3 +253,49 @@ fn a_connection_being_made_takes_no_enable_and_its_userdata_is_not_overwritten()
         }
     }
 }
+
+// --- releasing a tunnel's input component from its output's worker -------
+
+static PEER_TO_RELEASE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static RELEASE_STATUS: (Mutex<Option<u32>>, Condvar) = (Mutex::new(None), Condvar::new());
+
+unsafe extern "C" fn release_peer_cb(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
+    let peer = PEER_TO_RELEASE.swap(0, Ordering::SeqCst);
+    if peer != 0 {
+        // SAFETY: the test's live component, released by this callback alone.
+        let status = unsafe { (api().component_release)(peer as *mut sys::MMAL_COMPONENT_T) };
+        *crate::objects::lock(&RELEASE_STATUS.0) = Some(status);
+        RELEASE_STATUS.1.notify_all();
+    }
+    // SAFETY: the header is handed to the callback.
+    unsafe { (api().buffer_header_release)(b) };
+}
+
+#[test]
+fn releasing_a_tunnels_input_component_from_a_callback_of_its_output_component_is_refused() {
+    let api = api();
+    let resize = create(c"vc.ril.resize");
+    let sink = create(c"vc.null_sink");
+    // SAFETY: pointers from the live components, used as a C client would.
+    unsafe {
+        let (out, input) = (*(*resize).output, *(*sink).input);
+        assert_eq!(crate::c_api::mmal_port_connect(out, input), sys::MMAL_SUCCESS);
+        (*out).buffer_num = 2;
+        assert_eq!((api.port_enable)(out, None), sys::MMAL_SUCCESS);
+        assert_eq!((api.port_enable)((*resize).control, Some(release_peer_cb)), sys::MMAL_SUCCESS);
+        PEER_TO_RELEASE.store(sink as usize, Ordering::SeqCst);
+        assert!(crate::post_event((*resize).id, crate::TestEvent::Error(sys::MMAL_EIO)));
+        let status = crate::objects::lock(&RELEASE_STATUS.0);
+        let (status, timeout) = RELEASE_STATUS.1.wait_timeout_while(status, PATIENCE, |s| s.is_none()).unwrap();
+        assert!(!timeout.timed_out(), "no event");
+        assert_eq!(*status, Some(sys::MMAL_EINVAL), "the input's component was destroyed on its output's worker");
+        drop(status);
+        // Nothing changed: the tunnel is enabled, the reference still ours.
+        assert_eq!(is_enabled(out), 1);
+        assert_eq!(is_enabled(input), 1);
+        assert_eq!((api.component_release)(sink), sys::MMAL_SUCCESS);
+        assert_eq!(is_enabled(out), 0);
+        assert_eq!((api.port_disable)((*resize).control), sys::MMAL_SUCCESS);
+        assert_eq!((api.component_release)(resize), sys::MMAL_SUCCESS);
+    }
+}
