@@ -6,7 +6,7 @@
 use mmal_sys as sys;
 
 use crate::format::VideoFormat;
-use crate::yuv::{self, rgb_to_yuv, yuv_to_rgb};
+use crate::yuv::{self, rgb_to_yuv, yuv_to_rgb, I420};
 
 /// A picture in memory, read pixel by pixel.
 pub(crate) struct Picture<'a> {
@@ -167,10 +167,7 @@ fn picture_of(input: crate::objects::BufPtr, in_format: &VideoFormat) -> Option<
 /// The picture in `input` (a buffer of a port in `in_format`, OPAQUE
 /// included) as I420 at its visible size, rows padded as a port pads them.
 /// `None` if the buffer does not hold its picture.
-pub(crate) fn to_i420(
-    input: crate::objects::BufPtr,
-    in_format: &VideoFormat,
-) -> Option<crate::components::video_encode::I420> {
+pub(crate) fn to_i420(input: crate::objects::BufPtr, in_format: &VideoFormat) -> Option<I420> {
     let (pixels, format) = picture_of(input, in_format)?;
     let (w, h) = format.visible();
     let i420 = VideoFormat { encoding: sys::MMAL_ENCODING_I420, ..format };
@@ -183,14 +180,7 @@ pub(crate) fn to_i420(
     };
     let (stride, rows) = i420.geometry();
     let (y, u, v) = yuv::planes(&pixels, stride, rows);
-    Some(crate::components::video_encode::I420 {
-        width: w as usize,
-        height: h as usize,
-        stride,
-        y: y.to_vec(),
-        u: u.to_vec(),
-        v: v.to_vec(),
-    })
+    Some(I420 { width: w as usize, height: h as usize, stride, y: y.to_vec(), u: u.to_vec(), v: v.to_vec() })
 }
 
 /// The picture in `input` (a buffer of a port in `in_format`, OPAQUE

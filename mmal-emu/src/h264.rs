@@ -12,7 +12,7 @@
 
 use mmal_sys as sys;
 
-use crate::components::video_encode::I420;
+use crate::yuv::I420;
 
 pub(crate) const NAL_SPS: u8 = 7;
 pub(crate) const NAL_PPS: u8 = 8;
@@ -488,7 +488,6 @@ mod tests {
 
     #[test]
     fn motion_vectors_find_a_picture_moved_by_a_few_pixels() {
-        use crate::components::video_encode::I420;
         let (w, h) = (128usize, 96usize);
         // Smooth texture: the search's cost falls towards the true motion.
         let texture = |x: i32, y: i32| {

@@ -4,6 +4,8 @@ use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::yuv;
+
 /// A deterministic scene, in linear light (0.0 black, 1.0 white), spread
 /// over the sensor's full field of view.
 #[derive(Clone, PartialEq)]
@@ -143,8 +145,7 @@ fn mean_luma_of(sample: impl Fn(f32, f32) -> [f32; 3]) -> f32 {
     let n = 32;
     for j in 0..n {
         for i in 0..n {
-            let [r, g, b] = sample((i as f32 + 0.5) / n as f32, (j as f32 + 0.5) / n as f32);
-            sum += 0.299 * r + 0.587 * g + 0.114 * b;
+            sum += yuv::luma(sample((i as f32 + 0.5) / n as f32, (j as f32 + 0.5) / n as f32));
         }
     }
     (sum / (n * n) as f32).max(0.01)

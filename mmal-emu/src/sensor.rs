@@ -358,8 +358,6 @@ impl Look {
     /// the ISP's order: contrast and brightness, saturation, the image
     /// effect, then the colour effect.
     fn apply(&self, rgb: [f32; 3]) -> [f32; 3] {
-        let [ky, _, _] = yuv::RGB_TO_YUV;
-        let luma = |c: [f32; 3]| ky[0] * c[0] + ky[1] * c[1] + ky[2] * c[2];
         let mut c = rgb.map(|v| (v - 0.5) * (1.0 + self.contrast) + 0.5 + (self.brightness - 0.5));
         let mut saturation = 1.0 + self.saturation;
         match self.effect {
@@ -367,7 +365,7 @@ impl Look {
             sys::MMAL_PARAM_IMAGEFX_WASHEDOUT => saturation *= 0.4,
             _ => {}
         }
-        let y = luma(c);
+        let y = yuv::luma(c);
         c = c.map(|v| y + (v - y) * saturation);
         c = match self.effect {
             sys::MMAL_PARAM_IMAGEFX_NEGATIVE => c.map(|v| 1.0 - v),
@@ -380,7 +378,7 @@ impl Look {
             _ => c,
         };
         if let Some((u, v)) = self.colour {
-            let y = luma(c);
+            let y = yuv::luma(c);
             let (u, v) = ((f32::from(u) - 128.0) / 255.0, (f32::from(v) - 128.0) / 255.0);
             c = [y + 1.402 * v, y - 0.344_136 * u - 0.714_136 * v, y + 1.772 * u];
         }

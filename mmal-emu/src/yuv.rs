@@ -1,8 +1,9 @@
-//! YUV as the VideoCore lays it out and computes it: the I420 planes of a
-//! port's buffer, and the full-range BT.601 matrix (JFIF's) of the
-//! camera's ISP. The ISP draws in floating point; conversions between
-//! 8-bit pictures use the same matrix in fixed point (1/1024ths), derived
-//! from it at compile time, so the two cannot drift apart.
+//! YUV as the VideoCore lays it out and computes it: an I420 picture, the
+//! I420 planes of a port's buffer, and the full-range BT.601 matrix
+//! (JFIF's) of the camera's ISP. The ISP draws in floating point;
+//! conversions between 8-bit pictures use the same matrix in fixed point
+//! (1/1024ths), derived from it at compile time, so the two cannot drift
+//! apart. A leaf: it uses nothing else of the crate.
 
 /// The planes of an I420 picture whose luma rows are `stride` bytes and
 /// `rows` rows (aligned): bytes of the luma plane, and of each chroma plane
@@ -37,10 +38,27 @@ pub(crate) fn planes_mut(data: &mut [u8], stride: usize, rows: usize) -> (&mut [
     (y, u, &mut v[..n])
 }
 
+/// A picture in I420 at its visible size: the planes, with rows of `stride`
+/// bytes (luma) and `stride / 2` (chroma).
+pub(crate) struct I420 {
+    pub(crate) width: usize,
+    pub(crate) height: usize,
+    pub(crate) stride: usize,
+    pub(crate) y: Vec<u8>,
+    pub(crate) u: Vec<u8>,
+    pub(crate) v: Vec<u8>,
+}
+
 /// Full-range BT.601: Y, and U and V about 0 (add one half, or 128), from
 /// R, G and B, each row a weighted sum.
 pub(crate) const RGB_TO_YUV: [[f32; 3]; 3] =
     [[0.299, 0.587, 0.114], [-0.168_736, -0.331_264, 0.5], [0.5, -0.418_688, -0.081_312]];
+
+/// Luma (0 to 1) of a pixel's RGB (0 to 1): [`RGB_TO_YUV`]'s first row.
+pub(crate) fn luma([r, g, b]: [f32; 3]) -> f32 {
+    let [ky, _, _] = RGB_TO_YUV;
+    ky[0] * r + ky[1] * g + ky[2] * b
+}
 
 /// `v` in 1/1024ths, rounded to the nearest.
 const fn fixed(v: f64) -> i32 {
@@ -108,6 +126,16 @@ mod tests {
     fn the_fixed_point_matrix_is_the_float_one_rounded() {
         assert_eq!(RGB_TO_YUV_FIXED, [[306, 601, 117], [-173, -339, 512], [512, -429, -83]]);
         assert_eq!(YUV_TO_RGB_FIXED, [1436, 352, 731, 1815]);
+    }
+
+    /// The scene's automatic exposure summed these literal weights before
+    /// it used [`luma`]: the same figures, in the same order.
+    #[test]
+    fn luma_is_the_literal_weighted_sum() {
+        for i in 0..=64u8 {
+            let c = [f32::from(i) / 64.0, f32::from(64 - i) / 64.0, f32::from(i % 7) / 6.0];
+            assert_eq!(luma(c).to_bits(), (0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]).to_bits());
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ mod image_encode;
 mod kept;
 mod null_sink;
 mod resize;
-pub(crate) mod video_encode;
+mod video_encode;
 mod video_splitter;
 
 use std::any::Any;

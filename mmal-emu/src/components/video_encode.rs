@@ -44,6 +44,7 @@ use super::{Component, Encode, Encoded, PortId, Requirements};
 use crate::core::params::{read, read_bool, read_u32, reply, reply_bool, reply_u32};
 use crate::format::{VideoFormat, VIDEO_ENCODINGS};
 use crate::objects::{lock, BufPtr, Status};
+use crate::yuv::I420;
 
 const OUTPUT_ENCODINGS: [u32; 2] = [sys::MMAL_ENCODING_H264, sys::MMAL_ENCODING_MJPEG];
 
@@ -397,17 +398,6 @@ impl Encode for Stream {
 
 /// Flags of a whole frame in one buffer.
 const FRAME: u32 = sys::MMAL_BUFFER_HEADER_FLAG_FRAME_END | sys::MMAL_BUFFER_HEADER_FLAG_NAL_END;
-
-/// A picture in I420 at its visible size: the planes, with rows of `stride`
-/// bytes (luma) and `stride / 2` (chroma).
-pub(crate) struct I420 {
-    pub(crate) width: usize,
-    pub(crate) height: usize,
-    pub(crate) stride: usize,
-    pub(crate) y: Vec<u8>,
-    pub(crate) u: Vec<u8>,
-    pub(crate) v: Vec<u8>,
-}
 
 fn mjpeg(p: &I420, quality: u8) -> Option<Vec<u8>> {
     // jpeg-encoder takes packed pixels: YCbCr rows without padding.
