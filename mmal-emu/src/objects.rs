@@ -20,7 +20,7 @@ use std::ffi::c_void;
 use std::ffi::CString;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use mmal_sys as sys;
 
@@ -67,7 +67,10 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 // down (its ports disabled, its worker stopped) but never freed under it.
 //
 // Ports are listed with their component, and a port pointer pins it: the
-// ports of a destroyed component are refused with it. Buffer headers are
+// ports of a destroyed component are refused with it. A connection holds a
+// pin on each of its ports' components for its whole life, so its ports'
+// memory outlives a component destroyed before it (the connection then
+// refuses them: `ConnectionPtr::ports`). Buffer headers are
 // not listed (a lookup per buffer would cost every frame); a header of a
 // destroyed pool stays the client's bug, as in libmmal.
 //
@@ -103,6 +106,8 @@ enum Owner {
 // SAFETY: an `Owner` is an address and a kind; its memory is reached only
 // through `pins` and `unpin`, which keep the pin protocol above.
 unsafe impl Send for Owner {}
+// SAFETY: as above; through `&Owner` only the atomic pin count is reached.
+unsafe impl Sync for Owner {}
 
 impl Owner {
     fn pins(&self) -> &AtomicUsize {
@@ -146,11 +151,26 @@ impl Owner {
     }
 }
 
-/// The live objects: address, what it is, and the box that holds it.
-static LIVE: Mutex<Option<std::collections::HashMap<usize, (Kind, Owner)>>> = Mutex::new(None);
+type LiveMap = Option<std::collections::HashMap<usize, (Kind, Owner)>>;
 
-fn live_list() -> MutexGuard<'static, Option<std::collections::HashMap<usize, (Kind, Owner)>>> {
-    lock(&LIVE)
+/// The live objects: address, what it is, and the box that holds it.
+///
+/// A read-write lock: every C call looks its objects up (`pin`, on the
+/// frame path too: `mmal_queue_get`, `mmal_port_send_buffer`), and those
+/// lookups share the lock; only making and destroying objects take it
+/// alone. A lookup raises the pin count while it holds the lock, and a
+/// destroy takes the entry off the list (holding the lock alone) before it
+/// drops the list's pin, so a pin taken is always one the memory waits for.
+static LIVE: RwLock<LiveMap> = RwLock::new(None);
+
+/// The list, to change.
+fn live_list() -> RwLockWriteGuard<'static, LiveMap> {
+    LIVE.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The list, to look up.
+fn live_read() -> RwLockReadGuard<'static, LiveMap> {
+    LIVE.read().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Lists `entries` (the owner's pin count starts at 1, the list's pin).
@@ -216,7 +236,7 @@ fn pin(raw: *const c_void, func: &str, what: &str, accept: impl Fn(Kind) -> bool
         return None;
     }
     let found = {
-        let live = live_list();
+        let live = live_read();
         match live.as_ref().and_then(|m| m.get(&(raw as usize))) {
             Some(&(kind, owner)) if accept(kind) => {
                 owner.pins().fetch_add(1, Ordering::AcqRel);

@@ -13,6 +13,7 @@
  *
  * With no argument every case runs; otherwise the cases named.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -274,6 +275,55 @@ static void connection_disable_fails_through_client(void)
     CHECK(!connection->is_enabled);
     CHECK(!sink->input[0]->is_enabled && !camera->output[0]->is_enabled);
     OK(mmal_connection_destroy(connection));
+    CHECK(live(CONNECTIONS) == 0);
+    OK(mmal_component_destroy(sink));
+    OK(mmal_component_destroy(camera));
+    CHECK(live(COMPONENTS) == 0);
+}
+
+/* A destroy of a connection's last reference under way: another destroy
+ * and an enable are EINVAL (they came in while it disables the ports),
+ * the destroy itself succeeds. The connection's callback, on the camera's
+ * thread, waits until the destroy has disabled the input (the output's
+ * disable then waits for this callback), and tries both from there. */
+static MMAL_CONNECTION_T *racing;
+static pthread_t racing_main;
+static volatile int racing_started, racing_done;
+static MMAL_STATUS_T racing_enable, racing_destroy;
+
+static void racing_cb(MMAL_CONNECTION_T *connection)
+{
+    if (pthread_equal(pthread_self(), racing_main) || racing_started)
+        return;
+    racing_started = 1;
+    /* Bounded: 20 s at most. */
+    for (int i = 0; i < 2000 && connection->in->is_enabled; i++)
+        sleep_ms(10);
+    racing_enable = mmal_connection_enable(connection);
+    racing_destroy = mmal_connection_destroy(connection);
+    racing_done = 1;
+}
+
+static void connection_destroy_races(void)
+{
+    MMAL_COMPONENT_T *camera, *sink;
+    if (!connect_preview(&camera, &sink, &racing, 0))
+        return;
+    racing_main = pthread_self();
+    racing_started = racing_done = 0;
+    racing->callback = racing_cb;
+    OK(mmal_connection_enable(racing));
+    OK(mmal_component_enable(camera));
+    MMAL_BUFFER_HEADER_T *b;
+    while ((b = mmal_queue_get(racing->pool->queue)) != NULL)
+        OK(mmal_port_send_buffer(racing->out, b));
+    for (int i = 0; i < 2000 && !racing_started; i++)
+        sleep_ms(10);
+    CHECK(racing_started);
+    OK(mmal_connection_destroy(racing));
+    CHECK(racing_done);
+    IS(racing_enable, MMAL_EINVAL);
+    IS(racing_destroy, MMAL_EINVAL);
     CHECK(live(CONNECTIONS) == 0);
     OK(mmal_component_destroy(sink));
     OK(mmal_component_destroy(camera));
@@ -584,6 +634,7 @@ static const struct {
     {"connection_destroy_fails", connection_destroy_fails},
     {"component_destroyed_before_connection", component_destroyed_before_connection},
     {"connection_disable_fails_through_client", connection_disable_fails_through_client},
+    {"connection_destroy_races", connection_destroy_races},
     {"payloads_share_the_memory", payloads_share_the_memory},
     {"format_changed", format_changed},
     {"parameter", parameter_sizes},
