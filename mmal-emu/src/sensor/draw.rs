@@ -1,0 +1,174 @@
+//! The noise-free picture [`prepare`](super::prepare) draws: the scene
+//! through the optics and the sensor, then the ISP in the Pi's order, in
+//! the port's format.
+
+use mmal_sys as sys;
+
+use super::exposure::{Settings, REFERENCE_SHUTTER_US};
+use super::isp::{unsharp, Look, Shading, COLOUR_MATRIX, GAMMA};
+use super::optics::{stock_lens_gain, Optics};
+use super::Setup;
+use crate::yuv;
+
+/// Renders the noise-free picture into `out` in the port's format.
+pub(super) fn draw(setup: &Setup, settings: &Settings, out: &mut [u8]) {
+    let fmt = setup.format;
+    let (vw, vh) = fmt.visible();
+    let (stride, rows) = fmt.geometry();
+    let mode = setup.mode();
+    let (fx0, fy0, fw, fh) = mode.field_of_view;
+    let (full_w, full_h) = setup.sensor.resolution();
+    let optics = Optics::new(full_w, full_h);
+    let k = setup.sensor.vignetting();
+    let sens = setup.sensor.sensitivity();
+    let exposure = settings.exposure_us as f32 / REFERENCE_SHUTTER_US * settings.analog_gain * settings.digital_gain;
+    let awb = [settings.awb_gains.0, 1.0, settings.awb_gains.1];
+    let table = setup.params.lens_shading.as_deref();
+    let shading = table.map(Shading::new);
+    let ref_transform = table.map_or(0, |t| t.ref_transform);
+    let look = setup.look;
+    let drc = 1.0 - 0.1 * look.drc.min(sys::MMAL_PARAMETER_DRC_STRENGTH_HIGH) as f32;
+    // Per-pixel work skipped where it would change nothing.
+    let compress = look.drc > sys::MMAL_PARAMETER_DRC_STRENGTH_OFF;
+    let neutral = Look { transform: 0, exposure_comp: 0, sharpness: 0.0, ..look } == Look::default();
+    // The ISP's black level subtraction: exact with the sensor's own level;
+    // a lower one set by the client lifts the blacks, a higher one crushes.
+    let (_, bits, black) = setup.sensor.raw_layout();
+    let (max, black) = (((1u32 << bits) - 1) as f32, f32::from(black));
+    let assumed = setup.params.black_level.map_or(black, |b| b as f32);
+    let (black_scale, black_offset) = ((max - black) / (max - assumed), (black - assumed) / (max - assumed));
+
+    let pixel = |x: u32, y: u32| -> [f32; 3] {
+        // The output's flips: which part of the sensor this pixel shows.
+        let x = if look.transform & 1 != 0 { vw - 1 - x } else { x };
+        let y = if look.transform & 2 != 0 { vh - 1 - y } else { y };
+        let sx = fx0 as f32 + (x as f32 + 0.5) * fw as f32 / vw as f32;
+        let sy = fy0 as f32 + (y as f32 + 0.5) * fh as f32 / vh as f32;
+        let light = setup.scene.sample(sx / full_w as f32, sy / full_h as f32);
+        let (r2, r2_stock) = (optics.r2(sx, sy), optics.r2_stock(sx, sy));
+        // The table is laid out as the calibration raw was read out.
+        let gains = shading.as_ref().map(|s| {
+            let tx = if ref_transform & 1 != 0 { full_w as f32 - sx } else { sx };
+            let ty = if ref_transform & 2 != 0 { full_h as f32 - sy } else { sy };
+            s.at(tx, ty)
+        });
+        // The ISP, in the Pi's order, on what the sensor saw (the raw): lens
+        // shading (the override, else the stock lens's own table), white
+        // balance, (demosaic), dynamic range compression, colour matrix,
+        // gamma, then the picture controls.
+        let linear: [f32; 3] = std::array::from_fn(|c| {
+            let v = 1.0 / (1.0 + k[c] * r2);
+            let raw = (light[c] * v * v * exposure * sens[c]).min(1.0) * black_scale + black_offset;
+            let shading = gains.map_or_else(|| stock_lens_gain(k[c], r2_stock), |g| g[c]);
+            let v = (raw * shading * awb[c]).clamp(0.0, 1.0);
+            if compress {
+                v.powf(drc)
+            } else {
+                v
+            }
+        });
+        let rgb = std::array::from_fn(|c| {
+            let m = &COLOUR_MATRIX[c];
+            let mixed = (m[0] * linear[0] + m[1] * linear[1] + m[2] * linear[2]).clamp(0.0, 1.0);
+            mixed.powf(1.0 / GAMMA)
+        });
+        if neutral {
+            rgb
+        } else {
+            look.apply(rgb)
+        }
+    };
+
+    match fmt.encoding {
+        sys::MMAL_ENCODING_I420 => {
+            let (y_plane, u_plane, v_plane) = yuv::planes_mut(out, stride, rows);
+            let [ky, ku, kv] = yuv::RGB_TO_YUV;
+            for y in (0..vh).step_by(2) {
+                for x in (0..vw).step_by(2) {
+                    let mut sum = [0.0f32; 3];
+                    for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+                        let (px, py) = ((x + dx).min(vw - 1), (y + dy).min(vh - 1));
+                        let [r, g, b] = pixel(px, py);
+                        if x + dx < vw && y + dy < vh {
+                            y_plane[(py as usize) * stride + px as usize] = to_u8(ky[0] * r + ky[1] * g + ky[2] * b);
+                        }
+                        sum = [sum[0] + r, sum[1] + g, sum[2] + b];
+                    }
+                    let [r, g, b] = sum.map(|s| s / 4.0);
+                    let i = (y as usize / 2) * (stride / 2) + x as usize / 2;
+                    u_plane[i] = to_u8(0.5 + ku[0] * r + ku[1] * g + ku[2] * b);
+                    v_plane[i] = to_u8(0.5 + kv[0] * r + kv[1] * g + kv[2] * b);
+                }
+            }
+        }
+        encoding => {
+            let (bpp, order): (usize, [usize; 3]) = match encoding {
+                sys::MMAL_ENCODING_RGB24 => (3, [0, 1, 2]),
+                sys::MMAL_ENCODING_BGR24 => (3, [2, 1, 0]),
+                sys::MMAL_ENCODING_RGBA => (4, [0, 1, 2]),
+                _ => (4, [2, 1, 0]),
+            };
+            for y in 0..vh {
+                let row = &mut out[y as usize * stride..];
+                for x in 0..vw {
+                    let rgb = pixel(x, y);
+                    let p = &mut row[x as usize * bpp..];
+                    for c in 0..3 {
+                        p[order[c]] = to_u8(rgb[c]);
+                    }
+                    if bpp == 4 {
+                        p[3] = 255;
+                    }
+                }
+            }
+        }
+    }
+    let amount = look.sharpen_amount();
+    if amount != 0.0 {
+        match fmt.encoding {
+            // Luma only, as the ISP sharpens.
+            sys::MMAL_ENCODING_I420 => unsharp(out, 0, 1, stride, (vw as usize, vh as usize), amount),
+            sys::MMAL_ENCODING_RGB24 | sys::MMAL_ENCODING_BGR24 => {
+                for c in 0..3 {
+                    unsharp(out, c, 3, stride, (vw as usize, vh as usize), amount);
+                }
+            }
+            _ => {
+                for c in 0..3 {
+                    unsharp(out, c, 4, stride, (vw as usize, vh as usize), amount);
+                }
+            }
+        }
+    }
+}
+
+fn to_u8(v: f32) -> u8 {
+    (v * 255.0 + 0.5).clamp(0.0, 255.0) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use mmal_sys as sys;
+
+    use crate::scene::Scene;
+    use crate::sensor::tests::{rgb, setup};
+
+    #[test]
+    fn flips_mirror_the_picture() {
+        let plain = setup(sys::MMAL_ENCODING_RGB24, 160, 120, Scene::Chart);
+        let base = rgb(&plain);
+        for transform in 1..4u8 {
+            let mut s = plain.clone();
+            s.look.transform = transform;
+            let flipped = rgb(&s);
+            let (w, h) = (base[0].len(), base.len());
+            for (y, row) in flipped.iter().enumerate() {
+                for (x, px) in row.iter().enumerate() {
+                    let sx = if transform & 1 != 0 { w - 1 - x } else { x };
+                    let sy = if transform & 2 != 0 { h - 1 - y } else { y };
+                    assert_eq!(*px, base[sy][sx], "transform {transform} at {x},{y}");
+                }
+            }
+        }
+    }
+}
