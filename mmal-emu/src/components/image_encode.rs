@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use mmal_sys as sys;
 
 use super::kept::{self, Kept, Spec};
-use super::{Component, Encode, Encoded, PortId, Requirements};
+use super::{Component, Encode, Encoded, PortId, Processor, Requirements};
 use crate::core::params::{read_bool, read_u32, reply_bool, reply_u32};
 use crate::format::{VideoFormat, VIDEO_ENCODINGS};
 use crate::objects::{lock, BufPtr, Status};
@@ -147,12 +147,12 @@ impl Component for ImageEncode {
         }
     }
 
-    fn encoder(&self) -> Option<Arc<dyn Encode>> {
+    fn processor(&self) -> Option<Processor> {
         let mut settings = lock(&self.settings).clone();
         let [enable, width, height, quality] = self.control.words(CONTROL, sys::MMAL_PARAMETER_THUMBNAIL_CONFIGURATION);
         settings.thumbnail = (enable != 0 && width > 0 && height > 0)
             .then(|| (width.min(u32::from(u16::MAX)), height.min(u32::from(u16::MAX)), quality.clamp(1, 100) as u8));
-        Some(Arc::new(Jpeg { settings }))
+        Some(Processor::Encoder(Arc::new(Jpeg { settings })))
     }
 }
 

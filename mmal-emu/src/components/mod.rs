@@ -107,6 +107,19 @@ pub(crate) trait Encode: Send + Sync {
     fn encode(&self, input: BufPtr) -> Option<Encoded>;
 }
 
+/// What a component does with its input buffers, without its lock
+/// ([`Component::processor`]).
+#[derive(Clone)]
+pub(crate) enum Processor {
+    /// Each input buffer goes into a buffer of each enabled output that had
+    /// one queued (an output without one misses it): a converter.
+    Filter(Arc<dyn Process>),
+    /// Each input buffer becomes parts on the first output, which the core
+    /// delivers across as many of its buffers as they take, one picture at
+    /// a time: an encoder.
+    Encoder(Arc<dyn Encode>),
+}
+
 /// What a component wants done next on its own account.
 pub(crate) enum Produce {
     /// Nothing until something changes.
@@ -121,7 +134,7 @@ pub(crate) enum Produce {
 
 /// An emulated firmware component. Every method runs with the component's
 /// lock held, so none may block; heavy work goes into a [`Job`], a
-/// [`Fill`] or a [`Process`].
+/// [`Fill`] or a [`Processor`].
 pub(crate) trait Component: Send {
     /// Numbers of input and output ports.
     fn ports(&self) -> (usize, usize);
@@ -180,18 +193,11 @@ pub(crate) trait Component: Send {
 
     /// How input buffers are turned into output buffers; `None`: they are
     /// consumed (a sink).
-    fn processor(&self) -> Option<Arc<dyn Process>> {
+    fn processor(&self) -> Option<Processor> {
         None
     }
 
-    /// How input buffers become a byte stream on the first output (an
-    /// encoder); `None`: they do not. Takes precedence over
-    /// [`processor`](Self::processor).
-    fn encoder(&self) -> Option<Arc<dyn Encode>> {
-        None
-    }
-
-    /// Which stream an [`encoder`](Self::encoder)'s output is on: a picture
+    /// Which stream a [`Processor::Encoder`]'s output is on: a picture
     /// encoded for an earlier one (the output was enabled again meanwhile)
     /// is dropped.
     fn output_stream(&self) -> u64 {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use mmal_sys as sys;
 
-use super::{Component, PortId, Process, Requirements};
+use super::{Component, PortId, Process, Processor, Requirements};
 use crate::core::Delivery;
 use crate::format::{VideoFormat, VIDEO_ENCODINGS};
 use crate::objects::{BufPtr, Status};
@@ -60,8 +60,8 @@ impl Component for Resize {
         Ok([1, size, if port.is_output() { 3 } else { 1 }, size])
     }
 
-    fn processor(&self) -> Option<Arc<dyn Process>> {
-        Some(self.scale.clone())
+    fn processor(&self) -> Option<Processor> {
+        Some(Processor::Filter(self.scale.clone()))
     }
 }
 

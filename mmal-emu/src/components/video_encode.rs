@@ -40,7 +40,7 @@ use std::sync::{Arc, Mutex};
 use mmal_sys as sys;
 use sys::param::ParameterStruct;
 
-use super::{Component, Encode, Encoded, PortId, Requirements};
+use super::{Component, Encode, Encoded, PortId, Processor, Requirements};
 use crate::core::params::{read, read_bool, read_u32, reply, reply_bool, reply_u32};
 use crate::format::{VideoFormat, VIDEO_ENCODINGS};
 use crate::objects::{lock, BufPtr, Status};
@@ -320,8 +320,8 @@ impl Component for VideoEncode {
         Ok(n)
     }
 
-    fn encoder(&self) -> Option<Arc<dyn Encode>> {
-        Some(self.stream.clone())
+    fn processor(&self) -> Option<Processor> {
+        Some(Processor::Encoder(self.stream.clone()))
     }
 
     fn output_stream(&self) -> u64 {

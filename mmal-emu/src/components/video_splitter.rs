@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use mmal_sys as sys;
 
-use super::{Component, PortId, Process, Requirements};
+use super::{Component, PortId, Process, Processor, Requirements};
 use crate::core::Delivery;
 use crate::format::VideoFormat;
 use crate::objects::{BufPtr, Status};
@@ -71,7 +71,7 @@ impl Component for VideoSplitter {
         true
     }
 
-    fn processor(&self) -> Option<Arc<dyn Process>> {
-        Some(self.copy.clone())
+    fn processor(&self) -> Option<Processor> {
+        Some(Processor::Filter(self.copy.clone()))
     }
 }

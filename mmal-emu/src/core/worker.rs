@@ -14,7 +14,7 @@ use mmal_sys as sys;
 
 use super::component::{take, Shared, State};
 use super::events::PendingEvent;
-use crate::components::{Encode, Fill, Job, Process, Produce};
+use crate::components::{Encode, Fill, Job, Process, Processor, Produce};
 use crate::objects::{lock, BufPtr, Callback, PortPtr};
 
 /// Most outputs that take a buffer for one input buffer.
@@ -223,13 +223,13 @@ impl State {
         if self.stalled {
             return Work::Wait(None);
         }
-        let encoder = self.component.encoder();
+        let processor = self.component.processor();
         for i in 0..self.ports.len() {
             let p = &self.ports[i];
             if p.id.is_output() || p.id.is_control() || !p.enabled || p.queue.is_empty() || self.paused {
                 continue;
             }
-            if let Some(encode) = encoder.clone() {
+            if let Some(Processor::Encoder(encode)) = processor.clone() {
                 let output = self.ports.iter().position(|p| p.id.is_output()).unwrap_or(i);
                 // One picture at a time: the next waits until the last one's
                 // bytes went out in buffers the client gave back, so a slow
@@ -247,7 +247,10 @@ impl State {
                 self.ports[i].in_flight += 1;
                 return Work::Encode { port: i, buffer, output, encode, stream };
             }
-            let process = self.component.processor();
+            let process = match &processor {
+                Some(Processor::Filter(process)) => Some(process.clone()),
+                _ => None,
+            };
             let Some(buffer) = self.ports[i].queue.pop_front() else { continue };
             self.ports[i].in_flight += 1;
             let mut outputs: [Option<Delivery>; MAX_OUTPUTS] = Default::default();
