@@ -1,9 +1,9 @@
 //! Choosing the MMAL provider: libmmal on a Pi, the software VideoCore
 //! elsewhere.
 
-use std::sync::{Mutex, PoisonError};
 
 use mmal_sys as sys;
+use parking_lot::Mutex;
 use vcsm::VideoCoreChoice;
 
 use crate::error::{Error, Result};
@@ -95,7 +95,7 @@ fn hardware() -> Result<Backend> {
 /// The backend is leaked on purpose: components, ports and buffers made from
 /// it point into its libraries, and libmmal cannot be unloaded safely.
 pub(crate) fn backend() -> Result<&'static Backend> {
-    let mut slot = BACKEND.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut slot = BACKEND.lock();
     if let Some(b) = *slot {
         return Ok(b);
     }
@@ -131,7 +131,7 @@ pub(crate) fn backend() -> Result<&'static Backend> {
 
 /// The provider if one was chosen already.
 pub(crate) fn chosen() -> Option<&'static Backend> {
-    *BACKEND.lock().unwrap_or_else(PoisonError::into_inner)
+    *BACKEND.lock()
 }
 
 /// Refuses emulated memory with real libmmal, and real memory with the

@@ -1,9 +1,10 @@
 //! Components and ports.
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use mmal_sys as sys;
+use parking_lot::{Mutex, MutexGuard};
 
 use crate::backend::{backend, Backend};
 use crate::error::{check, Error, Result, Status};
@@ -51,11 +52,11 @@ impl ComponentInner {
     /// its ports. Refused from one of the component's own callbacks: a thread
     /// disabling the component or a port holds the mutex while it waits for
     /// those callbacks to return.
-    pub(crate) fn configure(&self, what: impl FnOnce() -> String) -> Result<std::sync::MutexGuard<'_, ()>> {
+    pub(crate) fn configure(&self, what: impl FnOnce() -> String) -> Result<MutexGuard<'_, ()>> {
         if ffi::in_callback_of(self.raw) {
             return Err(Error::WouldDeadlock(what()));
         }
-        Ok(crate::lock(&self.config))
+        Ok(self.config.lock())
     }
 }
 
@@ -342,7 +343,7 @@ impl Port {
 
     /// The port's current format.
     pub fn format(&self) -> Format {
-        let _fields = crate::lock(&self.component.fields);
+        let _fields = self.component.fields.lock();
         self.raw.format()
     }
 
@@ -360,7 +361,7 @@ impl Port {
         if self.is_enabled() {
             return Err(Error::State(format!("{}: disable the port before changing its format", self.name())));
         }
-        let _fields = crate::lock(&self.component.fields);
+        let _fields = self.component.fields.lock();
         let previous = self.raw.format();
         self.raw.write_format(format);
         let status = self.raw.commit(self.api());
@@ -373,7 +374,7 @@ impl Port {
 
     /// The buffer requirements of the committed format.
     pub fn buffer_requirements(&self) -> BufferRequirements {
-        let _fields = crate::lock(&self.component.fields);
+        let _fields = self.component.fields.lock();
         let b = self.raw.buffers();
         BufferRequirements {
             num_min: b.num_min,
@@ -398,7 +399,7 @@ impl Port {
         if self.is_enabled() {
             return Err(Error::State(format!("{}: disable the port before changing its buffers", self.name())));
         }
-        let _fields = crate::lock(&self.component.fields);
+        let _fields = self.component.fields.lock();
         self.raw.set_buffers(num, size);
         Ok(())
     }

@@ -3,9 +3,10 @@
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use mmal_sys as sys;
+use parking_lot::{Mutex, MutexGuard};
 
 use crate::component::{Port, PortKind};
 use crate::error::{check, Error, Result, Status};
@@ -114,7 +115,7 @@ fn by_address<'a>(a: &'a Port, b: &'a Port) -> (&'a Port, Option<&'a Port>) {
 
 /// Whether a live [`Connection`] connects `port`.
 pub(crate) fn is_connected(port: &Port) -> bool {
-    listed(&crate::lock(&CONNECTED), port)
+    listed(&CONNECTED.lock(), port)
 }
 
 type Inspect = Box<dyn FnMut(&mut PassingBuffer<'_>) + Send>;
@@ -168,7 +169,7 @@ impl Relay {
 
     pub(crate) fn note_panic(&self, message: String) {
         log::error!("a connection's closure on {} panicked: {message}", self.output.name());
-        *crate::lock(&self.panic) = Some(message);
+        *self.panic.lock() = Some(message);
     }
 
     /// Moves what is waiting: filled buffers to the input (through
@@ -221,8 +222,8 @@ impl Relay {
                 continue;
             }
             if buffer.length() > 0 {
-                let mut inspect = crate::lock(&self.inspect);
-                if crate::lock(&self.panic).is_none() {
+                let mut inspect = self.inspect.lock();
+                if self.panic.lock().is_none() {
                     self.passed.fetch_add(1, Ordering::Relaxed);
                     let mut passing = PassingBuffer { raw: &mut buffer };
                     let result = catch_unwind(AssertUnwindSafe(|| inspect(&mut passing)));
@@ -268,7 +269,7 @@ impl Relay {
         };
         let both_fields = || {
             let (first, second) = by_address(&self.output, &self.input);
-            (crate::lock(&first.component.fields), second.map(|p| crate::lock(&p.component.fields)))
+            (first.component.fields.lock(), second.map(|p| p.component.fields.lock()))
         };
         let fits = {
             let _fields = both_fields();
@@ -303,7 +304,7 @@ impl Relay {
         let name = || format!("{} -> {}", self.output.name(), self.input.name());
         let result = (|| {
             let _config = lock_both(&self.output, &self.input)?;
-            let destroyed = crate::lock(&self.ops);
+            let destroyed = self.ops.lock();
             if *destroyed {
                 return Ok(None);
             }
@@ -318,7 +319,7 @@ impl Relay {
         match result {
             Ok(Some(ops)) => {
                 self.format_changes.fetch_add(1, Ordering::Relaxed);
-                *crate::lock(&self.failure) = None;
+                *self.failure.lock() = None;
                 self.stalled.store(false, Ordering::Release);
                 ffi::as_callback_of_both(self.output.raw, self.input.raw, || self.pump(connection));
                 drop(ops);
@@ -326,7 +327,7 @@ impl Relay {
             Ok(None) => {}
             Err(e) => {
                 log::error!("{}: the format change could not be applied: {e}", name());
-                *crate::lock(&self.failure) = Some(e);
+                *self.failure.lock() = Some(e);
             }
         }
     }
@@ -456,7 +457,7 @@ impl Connection {
                 port.name()
             )));
         }
-        let mut connected = crate::lock(&CONNECTED);
+        let mut connected = CONNECTED.lock();
         // Refused here: libmmal answers EISCONN with a connection object
         // that cannot be destroyed without breaking the existing one.
         if let Some(port) = [output, input].into_iter().find(|p| listed(&connected, p)) {
@@ -490,13 +491,13 @@ impl Connection {
         });
         let connection = Connection { raw, output: output.clone(), input: input.clone(), relay, ops };
         let enabled = {
-            let _ops = crate::lock(&connection.ops);
+            let _ops = connection.ops.lock();
             connection.enable_raw()
         };
         // Before `connection` can be dropped: its drop takes these mutexes.
         drop(config);
         enabled?;
-        let ops = crate::lock(&connection.ops);
+        let ops = connection.ops.lock();
         connection.first_pump();
         drop(ops);
         Ok(connection)
@@ -525,10 +526,10 @@ impl Connection {
     /// `mmal_connection_event_format_changed`, usually).
     pub fn check(&self) -> Result<()> {
         let Some(relay) = &self.relay else { return Ok(()) };
-        if let Some(message) = crate::lock(&relay.panic).clone() {
+        if let Some(message) = relay.panic.lock().clone() {
             return Err(Error::CallbackPanicked { port: self.output.name(), message });
         }
-        match crate::lock(&relay.failure).as_ref() {
+        match relay.failure.lock().as_ref() {
             Some(e) => Err(Error::State(e.to_string())),
             None => Ok(()),
         }
@@ -546,7 +547,7 @@ impl Connection {
     /// [`Error::Mmal`] if a port refuses.
     pub fn disable(&self) -> Result<()> {
         let _config = lock_both(&self.output, &self.input)?;
-        let _ops = crate::lock(&self.ops);
+        let _ops = self.ops.lock();
         check(self.raw.disable(self.output.api()), "mmal_connection_disable", || self.output.name())
     }
 
@@ -560,7 +561,7 @@ impl Connection {
     pub fn enable(&self) -> Result<()> {
         let ops = {
             let _config = lock_both(&self.output, &self.input)?;
-            let ops = crate::lock(&self.ops);
+            let ops = self.ops.lock();
             self.enable_raw()?;
             ops
         };
@@ -587,8 +588,8 @@ impl Connection {
         // every enable (unless KEEP_BUFFER_REQUIREMENTS).
         let (first, second) = by_address(&self.output, &self.input);
         let status = {
-            let _first = crate::lock(&first.component.fields);
-            let _second = second.map(|p| crate::lock(&p.component.fields));
+            let _first = first.component.fields.lock();
+            let _second = second.map(|p| p.component.fields.lock());
             self.raw.enable(self.output.api())
         };
         check(status, "mmal_connection_enable", || self.output.name())
@@ -617,7 +618,7 @@ impl Drop for Connection {
                     return;
                 }
             };
-            let mut destroyed = crate::lock(&ops);
+            let mut destroyed = ops.lock();
             // Through the client: the relay's reference comes back once the
             // connection is disabled and can call back no more.
             if relay {
@@ -638,7 +639,7 @@ impl Drop for Connection {
                 // Dropped after the lock: `output` and `input` still hold
                 // the components, so no release runs here anyway.
                 let gone: Vec<Port> = {
-                    let mut connected = crate::lock(&CONNECTED);
+                    let mut connected = CONNECTED.lock();
                     let (gone, kept) = std::mem::take(&mut *connected)
                         .into_iter()
                         .partition(|p| p.raw == output.raw || p.raw == input.raw);

@@ -2,10 +2,11 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mmal_sys as sys;
+use parking_lot::{Condvar, Mutex};
 
 use crate::component::{Port, PortKind};
 use crate::error::{Result, Status};
@@ -138,7 +139,7 @@ impl Events {
     pub fn next_timeout(&self, timeout: Duration) -> Option<Event> {
         let (queue, ready) = self.parts();
         let deadline = Instant::now() + timeout;
-        let mut q = crate::lock(queue);
+        let mut q = queue.lock();
         loop {
             if let Some(e) = q.pop_front() {
                 return Some(e);
@@ -147,13 +148,13 @@ impl Events {
             if now >= deadline || self.sink.ended.load(std::sync::atomic::Ordering::Acquire) {
                 return None;
             }
-            q = ready.wait_timeout(q, deadline - now).unwrap_or_else(std::sync::PoisonError::into_inner).0;
+            ready.wait_until(&mut q, deadline);
         }
     }
 
     /// An event if one is waiting.
     pub fn try_next(&self) -> Option<Event> {
-        crate::lock(self.parts().0).pop_front()
+        self.parts().0.lock().pop_front()
     }
 
     /// Disables the control port now.

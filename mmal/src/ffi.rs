@@ -25,7 +25,9 @@ use std::collections::BTreeMap;
 use std::ffi::{CStr, CString};
 use std::ptr::{addr_of, addr_of_mut, NonNull};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use mmal_sys as sys;
 use sys::param::ParameterStruct;
@@ -449,7 +451,7 @@ impl RawPort {
     /// the port has one already: a sink whose disable failed, which stays.
     /// The port's `userdata` is left alone: C writes it.
     pub(crate) fn give_sink(self, sink: &Arc<Sink>) -> bool {
-        let mut sinks = crate::lock(&SINKS);
+        let mut sinks = SINKS.lock();
         if sinks.contains_key(&self.addr()) {
             return false;
         }
@@ -462,12 +464,12 @@ impl RawPort {
     /// was disabled successfully. Returns `None` if it holds none. The
     /// caller drops it after the registry's lock is released.
     pub(crate) fn take_sink(self) -> Option<Arc<Sink>> {
-        crate::lock(&SINKS).remove(&self.addr())
+        SINKS.lock().remove(&self.addr())
     }
 
     /// The sink registered for this port, if any: another strong reference.
     fn sink(self) -> Option<Arc<Sink>> {
-        crate::lock(&SINKS).get(&self.addr()).cloned()
+        SINKS.lock().get(&self.addr()).cloned()
     }
 
     pub(crate) fn enable(self, api: &sys::Api, cb: PortCallback) -> Status {
@@ -745,7 +747,7 @@ impl RawConnection {
     /// [`take_relay`](Self::take_relay). The connection's `user_data` is
     /// left alone: the callback looks the relay up by the connection.
     pub(crate) fn give_relay(self, relay: &Arc<Relay>) {
-        let previous = crate::lock(&RELAYS).insert(self.addr(), relay.clone());
+        let previous = RELAYS.lock().insert(self.addr(), relay.clone());
         // A new connection: no relay can be registered at its address (an
         // entry is removed before its connection is destroyed).
         debug_assert!(previous.is_none(), "a relay registered for a connection the crate just made");
@@ -760,7 +762,7 @@ impl RawConnection {
     pub(crate) fn take_relay(self) -> Option<Arc<Relay>> {
         // SAFETY: a live, disabled connection: no callback reads the field.
         unsafe { addr_of_mut!((*self.0.as_ptr()).callback).write(None) };
-        crate::lock(&RELAYS).remove(&self.addr())
+        RELAYS.lock().remove(&self.addr())
     }
 
     /// The connection's address, to find its relay.
@@ -824,7 +826,7 @@ pub(crate) unsafe extern "C" fn port_callback(port: *mut sys::MMAL_PORT_T, buffe
     }));
     if result.is_err() {
         // The buffer is lost to its pool; the stream reports the panic.
-        *crate::lock(&sink.panic) = Some(String::from("panic while handling a buffer"));
+        *sink.panic.lock() = Some(String::from("panic while handling a buffer"));
     }
     let_go("a stream's last reference, from its callback", sink);
 }
@@ -852,7 +854,7 @@ fn let_go<T: Send + 'static>(what: &str, reference: Arc<T>) {
 unsafe extern "C" fn relay_callback(connection: *mut sys::MMAL_CONNECTION_T) {
     let Some(connection) = NonNull::new(connection) else { return };
     let connection = RawConnection(connection);
-    let Some(relay) = crate::lock(&RELAYS).get(&connection.addr()).cloned() else {
+    let Some(relay) = RELAYS.lock().get(&connection.addr()).cloned() else {
         log::error!("a connection called back after its relay was released");
         return;
     };
@@ -988,7 +990,7 @@ mod tests {
     unsafe extern "C" fn recording_release(component: *mut sys::MMAL_COMPONENT_T) -> Status {
         // SAFETY: forwarded as the crate called it.
         let status = unsafe { (mmal_emu::api().component_release)(component) };
-        crate::lock(&RELEASES).push((PLAYING_MMAL.with(Cell::get), status));
+        RELEASES.lock().push((PLAYING_MMAL.with(Cell::get), status));
         status
     }
 
@@ -1060,7 +1062,7 @@ mod tests {
         mmal.join().unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
         let release = loop {
-            if let Some(&release) = crate::lock(&RELEASES).first() {
+            if let Some(&release) = RELEASES.lock().first() {
                 break release;
             }
             assert!(Instant::now() < deadline, "the component was never released");

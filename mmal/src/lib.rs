@@ -48,6 +48,16 @@
 //! Streams and callbacks are for output ports (and the control port's
 //! events); an input port gets its buffers through a [`Connection`].
 //!
+//! # Locks
+//!
+//! The crate's mutexes and condition variables are `parking_lot`'s: they
+//! have no poisoning (a panic caught in a callback leaves no lock unusable;
+//! every critical section leaves its data consistent), and a timed wait
+//! returns a plain flag. What is made once per process and never fails is
+//! made with `std::sync::OnceLock`, which has taken the role of the
+//! `once_cell` crate; the provider is chosen under a mutex instead, because
+//! a failed choice is retried.
+//!
 //! # Features
 //!
 //! * `emulator` (default): the software VideoCore, linked in. Without it
@@ -138,7 +148,7 @@ fn spawn_apply(work: Work) -> std::io::Result<()> {
 
 /// Work to apply one item at a time, in the order it came, on a thread of
 /// its own: the items waiting, and whether a thread is applying them.
-pub(crate) type InOrder<T> = std::sync::Mutex<(std::collections::VecDeque<T>, bool)>;
+pub(crate) type InOrder<T> = parking_lot::Mutex<(std::collections::VecDeque<T>, bool)>;
 
 /// Queues `item` on `queue`; if no thread is applying its items, starts
 /// one that runs `apply` on each until none is left.
@@ -164,7 +174,7 @@ fn apply_in_order_with<T: Send + 'static, S: Send + Sync + 'static>(
     spawn: impl FnOnce(Work) -> std::io::Result<()>,
 ) {
     {
-        let mut pending = lock(queue(owner));
+        let mut pending = queue(owner).lock();
         pending.0.push_back(item);
         if pending.1 {
             return;
@@ -174,7 +184,7 @@ fn apply_in_order_with<T: Send + 'static, S: Send + Sync + 'static>(
     let worker = owner.clone();
     let work: Work = Box::new(move || loop {
         let next = {
-            let mut pending = lock(queue(&worker));
+            let mut pending = queue(&worker).lock();
             match pending.0.pop_front() {
                 Some(item) => item,
                 None => {
@@ -187,18 +197,12 @@ fn apply_in_order_with<T: Send + 'static, S: Send + Sync + 'static>(
     });
     if let Err(e) = spawn(work) {
         let waiting = {
-            let mut pending = lock(queue(owner));
+            let mut pending = queue(owner).lock();
             pending.1 = false;
             pending.0.len()
         };
         log::error!("cannot start a thread to apply a format change ({e}); {waiting} wait for the next one");
     }
-}
-
-/// Locks a mutex, ignoring poisoning: every critical section leaves its
-/// data consistent.
-pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
@@ -220,7 +224,7 @@ mod tests {
 
     struct Changes {
         queue: InOrder<u32>,
-        applied: std::sync::Mutex<Vec<u32>>,
+        applied: parking_lot::Mutex<Vec<u32>>,
     }
 
     /// When no thread can be started, the change waits and the next one
@@ -230,10 +234,10 @@ mod tests {
     #[test]
     fn changes_wait_for_the_next_thread_when_one_cannot_start() {
         let changes = std::sync::Arc::new(Changes { queue: Default::default(), applied: Default::default() });
-        let apply = |c: &std::sync::Arc<Changes>, item| lock(&c.applied).push(item);
+        let apply = |c: &std::sync::Arc<Changes>, item| c.applied.lock().push(item);
         apply_in_order_with(&changes, |c| &c.queue, 1, apply, |_| Err(std::io::Error::other("no threads left")));
-        assert!(!lock(&changes.queue).1, "marked as applying with no thread to apply");
-        assert_eq!(lock(&changes.queue).0.len(), 1);
+        assert!(!changes.queue.lock().1, "marked as applying with no thread to apply");
+        assert_eq!(changes.queue.lock().0.len(), 1);
         apply_in_order_with(
             &changes,
             |c| &c.queue,
@@ -244,16 +248,16 @@ mod tests {
                 Ok(())
             },
         );
-        assert_eq!(*lock(&changes.applied), [1, 2]);
-        assert!(!lock(&changes.queue).1);
+        assert_eq!(*changes.applied.lock(), [1, 2]);
+        assert!(!changes.queue.lock().1);
         // and with real threads.
         apply_in_order(&changes, |c| &c.queue, 3, apply);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while lock(&changes.applied).len() < 3 {
+        while changes.applied.lock().len() < 3 {
             assert!(std::time::Instant::now() < deadline, "the change was not applied");
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
-        assert_eq!(*lock(&changes.applied), [1, 2, 3]);
+        assert_eq!(*changes.applied.lock(), [1, 2, 3]);
     }
 
     #[test]

@@ -4,10 +4,11 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mmal_sys as sys;
+use parking_lot::{Condvar, Mutex};
 
 use crate::component::Port;
 use crate::error::{check, Error, Result};
@@ -122,7 +123,7 @@ fn make_pool(port: &Port, buffers: u32) -> Result<Option<RawPool>> {
     }
     let num = pool_size(port, buffers);
     let size = {
-        let _fields = crate::lock(&port.component.fields);
+        let _fields = port.component.fields.lock();
         let req = port.raw.buffers();
         // The stream chooses its buffers: those the format needs, not a
         // size left from an earlier (larger) format.
@@ -187,7 +188,7 @@ impl Sink {
             // A sink whose disable failed is still registered: the port may
             // still call it back, so it stays.
             self.ended.store(true, Ordering::Release);
-            *crate::lock(&self.state) = SinkState::Disabled;
+            *self.state.lock() = SinkState::Disabled;
             return Err(Error::State(format!(
                 "{}: an earlier stream or callback on this port could not be disabled",
                 self.port_name
@@ -198,13 +199,13 @@ impl Sink {
             // Never enabled: no callback can come.
             drop(port.raw.take_sink());
             self.ended.store(true, Ordering::Release);
-            *crate::lock(&self.state) = SinkState::Disabled;
+            *self.state.lock() = SinkState::Disabled;
             return check(status, "mmal_port_enable", || self.port_name.clone());
         }
         // Under the pools' lock, as `recycle` sends: a buffer the port fills
         // and gives back at once is sent again by whichever comes first.
         let refused = {
-            let pools = crate::lock(&self.pools);
+            let pools = self.pools.lock();
             let mut refused = false;
             if let Some(pool) = pools.current {
                 while let Some(b) = pool.get(api) {
@@ -237,17 +238,17 @@ impl Sink {
     pub(crate) fn apply_format_change(self: &Arc<Sink>, event: &Event) -> Result<()> {
         let Event::FormatChanged { format, buffer_num_min, buffer_size_min, .. } = event else { return Ok(()) };
         let _config = self.port.component.configure(|| self.port_name.clone())?;
-        if *crate::lock(&self.state) != SinkState::Enabled || self.ended.load(Ordering::Acquire) {
+        if *self.state.lock() != SinkState::Enabled || self.ended.load(Ordering::Acquire) {
             return Ok(());
         }
         let (api, port) = (self.port.api(), &self.port);
         let commit = || {
-            let _fields = crate::lock(&port.component.fields);
+            let _fields = port.component.fields.lock();
             port.raw.write_format(format);
             check(port.raw.commit(api), "mmal_port_format_commit", || format!("{} ({format})", self.port_name))
         };
         let now = {
-            let _fields = crate::lock(&port.component.fields);
+            let _fields = port.component.fields.lock();
             port.raw.buffers()
         };
         if *buffer_size_min <= now.size && *buffer_num_min <= now.num {
@@ -269,13 +270,13 @@ impl Sink {
             Ok(pool) => pool,
             Err(e) => {
                 self.ended.store(true, Ordering::Release);
-                *crate::lock(&self.state) = SinkState::Disabled;
+                *self.state.lock() = SinkState::Disabled;
                 self.drain();
                 return Err(e);
             }
         };
         {
-            let mut pools = crate::lock(&self.pools);
+            let mut pools = self.pools.lock();
             let old = std::mem::replace(&mut pools.current, pool);
             pools.retired.extend(old);
             // Pools whose buffers are all back are no longer needed.
@@ -307,7 +308,7 @@ impl Sink {
                 }
                 self.received.fetch_add(1, Ordering::Relaxed);
                 let evicted = {
-                    let mut q = crate::lock(queue);
+                    let mut q = queue.lock();
                     let frames = q.iter().filter(|q| matches!(q, Queued::Frame(_))).count();
                     let evicted = if frames >= *capacity {
                         q.iter().position(|q| matches!(q, Queued::Frame(_))).and_then(|i| q.remove(i))
@@ -336,14 +337,14 @@ impl Sink {
 
     /// Runs the user's callback unless it panicked before.
     fn call(&self, callback: &Mutex<UserCallback>, view: &Buffer<'_>) {
-        if crate::lock(&self.panic).is_some() {
+        if self.panic.lock().is_some() {
             return;
         }
-        let result = catch_unwind(AssertUnwindSafe(|| (crate::lock(callback))(view)));
+        let result = catch_unwind(AssertUnwindSafe(|| (callback.lock())(view)));
         if let Err(payload) = result {
             let message = panic_message(payload.as_ref());
             log::error!("a callback on {} panicked: {message}", self.port_name);
-            *crate::lock(&self.panic) = Some(message);
+            *self.panic.lock() = Some(message);
         }
     }
 
@@ -364,12 +365,12 @@ impl Sink {
         let Some(event) = event else { return };
         match &self.kind {
             SinkKind::Events { queue, ready } => {
-                crate::lock(queue).push_back(event);
+                queue.lock().push_back(event);
                 ready.notify_all();
             }
             SinkKind::Frames { queue, ready, .. } => {
                 if !self.ended.load(Ordering::Acquire) {
-                    crate::lock(queue).push_back(Queued::Event(event));
+                    queue.lock().push_back(Queued::Event(event));
                     ready.notify_one();
                 }
             }
@@ -383,7 +384,7 @@ impl Sink {
                         |sink, event| {
                             if let Err(e) = sink.apply_format_change(&event) {
                                 log::error!("{}: the new format could not be applied: {e}", sink.port_name);
-                                *crate::lock(&sink.failure) = Some(e.to_string());
+                                *sink.failure.lock() = Some(e.to_string());
                             }
                         },
                     );
@@ -399,7 +400,7 @@ impl Sink {
         let api = self.port.api();
         // Released under the lock too, so that a retired pool is never seen
         // full (and destroyed) while a release into it is under way.
-        let pools = crate::lock(&self.pools);
+        let pools = self.pools.lock();
         buffer.release(api);
         if let Some(pool) = pools.current {
             if self.port.raw.is_enabled() && !self.ended.load(Ordering::Acquire) {
@@ -418,11 +419,11 @@ impl Sink {
     /// Called with the configuration mutex held.
     fn disabled(&self, status: u32) {
         if status == sys::MMAL_SUCCESS {
-            *crate::lock(&self.state) = SinkState::Disabled;
+            *self.state.lock() = SinkState::Disabled;
             // Not the last reference: the caller holds one.
             drop(self.port.raw.take_sink());
         } else {
-            *crate::lock(&self.state) = SinkState::Failed(status);
+            *self.state.lock() = SinkState::Failed(status);
             log::error!(
                 "{}: mmal_port_disable failed with status {status}; the port keeps its buffers and callback state, \
                  which are never freed, so that no callback can reach freed memory",
@@ -436,7 +437,7 @@ impl Sink {
     pub(crate) fn disable(&self) -> Result<()> {
         let status = {
             let _config = self.port.component.configure(|| self.port_name.clone())?;
-            let state = *crate::lock(&self.state);
+            let state = *self.state.lock();
             match state {
                 SinkState::Disabled => return Ok(()),
                 SinkState::Failed(status) => status,
@@ -462,8 +463,8 @@ impl Sink {
     fn drain(&self) {
         match &self.kind {
             SinkKind::Frames { queue, ready, .. } => {
-                let queued: Vec<Queued> = crate::lock(queue).drain(..).collect();
-                let _pools = crate::lock(&self.pools);
+                let queued: Vec<Queued> = queue.lock().drain(..).collect();
+                let _pools = self.pools.lock();
                 for q in queued {
                     if let Queued::Frame(b) = q {
                         b.release(self.port.api());
@@ -471,7 +472,9 @@ impl Sink {
                 }
                 ready.notify_all();
             }
-            SinkKind::Events { ready, .. } => ready.notify_all(),
+            SinkKind::Events { ready, .. } => {
+                ready.notify_all();
+            }
             SinkKind::Callback(_) => {}
         }
     }
@@ -495,10 +498,10 @@ impl Sink {
     }
 
     pub(crate) fn panicked(&self) -> Result<()> {
-        if let Some(message) = &*crate::lock(&self.panic) {
+        if let Some(message) = &*self.panic.lock() {
             return Err(Error::CallbackPanicked { port: self.port_name.clone(), message: message.clone() });
         }
-        match &*crate::lock(&self.failure) {
+        match &*self.failure.lock() {
             Some(reason) => Err(Error::State(format!(
                 "{}: the component changed the port's format and applying it failed ({reason}); the port is disabled",
                 self.port_name
@@ -510,7 +513,7 @@ impl Sink {
 
 impl Drop for Sink {
     fn drop(&mut self) {
-        let pools = std::mem::take(&mut *crate::lock(&self.pools));
+        let pools = std::mem::take(&mut *self.pools.lock());
         for pool in pools.current.into_iter().chain(pools.retired) {
             pool.destroy(self.port.api(), self.port.raw);
         }
@@ -688,7 +691,7 @@ impl FrameStream {
         let SinkKind::Frames { queue, ready, .. } = &self.sink.kind else { unreachable!("a frame sink") };
         let deadline = Instant::now() + timeout;
         self.sink.panicked()?;
-        let mut q = crate::lock(queue);
+        let mut q = queue.lock();
         loop {
             if let Some(item) = q.pop_front() {
                 drop(q);
@@ -697,7 +700,7 @@ impl FrameStream {
                     // callbacks): it stays first in line.
                     let (e, item) = *failed;
                     if let Some(item) = item {
-                        crate::lock(queue).push_front(item);
+                        queue.lock().push_front(item);
                     }
                     e
                 });
@@ -709,7 +712,7 @@ impl FrameStream {
             if now >= deadline {
                 return Err(Error::Timeout { port: self.sink.port_name.clone(), waited: timeout });
             }
-            q = ready.wait_timeout(q, deadline - now).unwrap_or_else(std::sync::PoisonError::into_inner).0;
+            ready.wait_until(&mut q, deadline);
         }
     }
 
@@ -721,7 +724,7 @@ impl FrameStream {
             Queued::Event(event) => {
                 if let Event::FormatChanged { format, .. } = &event {
                     match self.sink.apply_format_change(&event) {
-                        Ok(()) => *crate::lock(&self.format) = *format,
+                        Ok(()) => *self.format.lock() = *format,
                         Err(e @ Error::WouldDeadlock(_)) => return Err(Box::new((e, Some(Queued::Event(event))))),
                         Err(e) => return Err(Box::new((e, None))),
                     }
@@ -737,14 +740,14 @@ impl FrameStream {
     pub fn try_next(&self) -> Option<Frame> {
         let SinkKind::Frames { queue, .. } = &self.sink.kind else { unreachable!("a frame sink") };
         loop {
-            let item = crate::lock(queue).pop_front()?;
+            let item = queue.lock().pop_front()?;
             match self.deliver(item) {
                 Ok(StreamItem::Frame(frame)) => return Some(frame),
                 Ok(StreamItem::Event(_)) => {}
                 Err(failed) => {
                     let (e, item) = *failed;
                     if let Some(item) = item {
-                        crate::lock(queue).push_front(item);
+                        queue.lock().push_front(item);
                     }
                     log::error!("{e}");
                     return None;
@@ -766,7 +769,7 @@ impl FrameStream {
     /// The port's format: the one it had when the stream started, or the
     /// last one a format change on the port set.
     pub fn format(&self) -> Format {
-        *crate::lock(&self.format)
+        *self.format.lock()
     }
 
     /// The port this stream reads.
@@ -792,7 +795,7 @@ impl FrameStream {
         check(self.sink.port.raw.flush(self.sink.port.api()), "mmal_port_flush", || self.sink.port_name.clone())?;
         // Frames go back; events stay, in order, for the reader.
         let waiting: Vec<RawBuffer> = {
-            let mut q = crate::lock(queue);
+            let mut q = queue.lock();
             let mut frames = Vec::with_capacity(q.len());
             for item in std::mem::take(&mut *q) {
                 match item {
