@@ -110,11 +110,11 @@
 //! | module | what it is |
 //! | --- | --- |
 //! | `core` | libmmal's core: component state, ports (commit, enable, disable, tunnels), parameters the core answers, the per-component worker, events |
-//! | `components` | the firmware components, one file each behind one trait; adding one is a file and a line in `components::create` |
-//! | `sensor`, `scene` | the camera's sensor, lens and ISP model, and what it looks at |
+//! | `components` | the firmware components, one file each behind one trait (a filter or an encoder says so in its `processor`); adding one is a file and a line in `components::create` |
+//! | `sensor`, `scene` | the camera's model, a file per stage (`modes`, `exposure`, `optics`, `isp`, `draw`, `raw`), and what it looks at |
 //! | `format` | video formats and their buffer sizes |
 //! | `convert`, `opaque`, `h264` | picture conversion and scaling, OPAQUE image handles, H.264 bitstream details |
-//! | `yuv` | the I420 planes and the BT.601 matrix, shared by the ISP and the conversions |
+//! | `yuv` | an I420 picture, its planes and the BT.601 matrix, shared by the ISP, the conversions and the encoders (a leaf: components → convert, h264 → yuv) |
 //! | `objects` | the C-visible objects (components, ports, pools, queues, buffer headers, connections) |
 //! | `abi` | the `extern "C"` functions of the [`api()`] table |
 //! | [`c_api`] | the rest of libmmal's C functions (buffer headers, queues, pools, port helpers) |
