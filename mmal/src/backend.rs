@@ -1,7 +1,6 @@
 //! Choosing the MMAL provider: libmmal on a Pi, the software VideoCore
 //! elsewhere.
 
-
 use mmal_sys as sys;
 use parking_lot::Mutex;
 use vcsm::VideoCoreChoice;

@@ -158,16 +158,30 @@ pub(crate) struct Relay {
     changes: crate::InOrder<(RawConnection, RawBuffer)>,
 }
 
+/// The relay of every connection through the client the crate enabled
+/// (see [`Relay`]'s ownership).
+static RELAYS: ffi::Registry<Relay> = ffi::Registry::new();
+
+impl ffi::ConnectionHandler for Relay {
+    fn registry() -> &'static ffi::Registry<Relay> {
+        &RELAYS
+    }
+
+    fn ports(&self) -> (RawPort, RawPort) {
+        (self.output.raw, self.input.raw)
+    }
+
+    fn pump(self: &Arc<Relay>, connection: RawConnection) {
+        Relay::pump(self, connection);
+    }
+
+    fn note_panic(&self, message: String) {
+        Relay::note_panic(self, message);
+    }
+}
+
 impl Relay {
-    pub(crate) fn output_port(&self) -> RawPort {
-        self.output.raw
-    }
-
-    pub(crate) fn input_port(&self) -> RawPort {
-        self.input.raw
-    }
-
-    pub(crate) fn note_panic(&self, message: String) {
+    fn note_panic(&self, message: String) {
         log::error!("a connection's closure on {} panicked: {message}", self.output.name());
         *self.panic.lock() = Some(message);
     }
@@ -631,7 +645,7 @@ impl Drop for Connection {
                     );
                     return;
                 }
-                drop(raw.take_relay());
+                drop(raw.take_relay::<Relay>());
             }
             let status = raw.destroy(output.api());
             if status == sys::MMAL_SUCCESS {

@@ -14,10 +14,13 @@
 //! accessed atomically.
 //!
 //! The crate never trusts a pointer that C may write: the callbacks find
-//! their [`Sink`] or [`Relay`] in a registry keyed by the port or
-//! connection the provider calls back with, never through `userdata` or
-//! `user_data` (libmmal's connection code points both ports' `userdata` at
-//! the connection, and nothing stops other C code from writing them).
+//! their state (a [`PortHandler`], the stream's sink; a
+//! [`ConnectionHandler`], the connection's relay) in a [`Registry`] keyed by
+//! the port or connection the provider calls back with, never through
+//! `userdata` or `user_data` (libmmal's connection code points both ports'
+//! `userdata` at the connection, and nothing stops other C code from writing
+//! them). The state types live above this module; the callbacks here are
+//! generic over them.
 #![allow(unsafe_code)]
 
 use std::cell::RefCell;
@@ -32,9 +35,7 @@ use parking_lot::Mutex;
 use mmal_sys as sys;
 use sys::param::ParameterStruct;
 
-use crate::connection::Relay;
 use crate::format::{Encoding, Format, Rational, Rect};
-use crate::stream::Sink;
 
 type Status = u32;
 
@@ -135,16 +136,47 @@ unsafe impl Sync for RawConnection {}
 /// The callback type the crate hands to `port_enable`.
 pub(crate) type PortCallback = unsafe extern "C" fn(*mut sys::MMAL_PORT_T, *mut sys::MMAL_BUFFER_HEADER_T);
 
-/// The sink of every port the crate enabled, by the port's address: what
-/// [`port_callback`] hands each buffer to. An entry holds a strong
-/// reference to its sink, and through it to the port's component, so the
-/// port cannot be freed (and its address reused) while the entry exists.
-static SINKS: Mutex<BTreeMap<usize, Arc<Sink>>> = Mutex::new(BTreeMap::new());
+/// The state of every port (or connection) the crate enabled, by the
+/// port's (or connection's) address: what [`port_callback`] hands each
+/// buffer to, what [`relay_callback`] pumps. An entry holds a strong
+/// reference to its state, and through it to the port's component (a
+/// connection's: both components), so the port cannot be freed (and its
+/// address reused) while the entry exists. A callback clones its entry's
+/// reference out under the lock and drops it with [`let_go`].
+///
+/// One static per state type, declared beside the type (the stream's sinks,
+/// the connections' relays) and handed out by its trait's `registry`.
+pub(crate) struct Registry<T>(Mutex<BTreeMap<usize, Arc<T>>>);
 
-/// The relay of every connection through the client the crate enabled, by
-/// the connection's address: what [`relay_callback`] pumps. An entry holds
-/// a strong reference to its relay (and through it to both components).
-static RELAYS: Mutex<BTreeMap<usize, Arc<Relay>>> = Mutex::new(BTreeMap::new());
+impl<T> Registry<T> {
+    pub(crate) const fn new() -> Registry<T> {
+        Registry(Mutex::new(BTreeMap::new()))
+    }
+}
+
+/// What a port's callback hands its buffers to (the stream's `Sink`).
+pub(crate) trait PortHandler: Send + Sync + Sized + 'static {
+    /// The registry of this type's states, by port.
+    fn registry() -> &'static Registry<Self>;
+    /// Takes a buffer the port returned, inside the component's callback
+    /// mark.
+    fn on_buffer(self: &Arc<Self>, buffer: RawBuffer);
+    /// Records that `on_buffer` panicked (the buffer is lost to its pool).
+    fn note_panic(&self, message: String);
+}
+
+/// What a connection's callback pumps (the connection's `Relay`).
+pub(crate) trait ConnectionHandler: Send + Sync + Sized + 'static {
+    /// The registry of this type's states, by connection.
+    fn registry() -> &'static Registry<Self>;
+    /// The connection's output and input ports, whose components' callback
+    /// marks the pump runs inside.
+    fn ports(&self) -> (RawPort, RawPort);
+    /// Moves what is waiting in the connection.
+    fn pump(self: &Arc<Self>, connection: RawConnection);
+    /// Records that `pump` panicked.
+    fn note_panic(&self, message: String);
+}
 
 thread_local! {
     /// The components whose callbacks this thread is running, innermost
@@ -450,8 +482,8 @@ impl RawPort {
     /// [`take_sink`](Self::take_sink). `false` (and nothing registered) if
     /// the port has one already: a sink whose disable failed, which stays.
     /// The port's `userdata` is left alone: C writes it.
-    pub(crate) fn give_sink(self, sink: &Arc<Sink>) -> bool {
-        let mut sinks = SINKS.lock();
+    pub(crate) fn give_sink<T: PortHandler>(self, sink: &Arc<T>) -> bool {
+        let mut sinks = T::registry().0.lock();
         if sinks.contains_key(&self.addr()) {
             return false;
         }
@@ -463,13 +495,13 @@ impl RawPort {
     /// once no callback can run any more: the port was never enabled, or
     /// was disabled successfully. Returns `None` if it holds none. The
     /// caller drops it after the registry's lock is released.
-    pub(crate) fn take_sink(self) -> Option<Arc<Sink>> {
-        SINKS.lock().remove(&self.addr())
+    pub(crate) fn take_sink<T: PortHandler>(self) -> Option<Arc<T>> {
+        T::registry().0.lock().remove(&self.addr())
     }
 
     /// The sink registered for this port, if any: another strong reference.
-    fn sink(self) -> Option<Arc<Sink>> {
-        SINKS.lock().get(&self.addr()).cloned()
+    fn sink<T: PortHandler>(self) -> Option<Arc<T>> {
+        T::registry().0.lock().get(&self.addr()).cloned()
     }
 
     pub(crate) fn enable(self, api: &sys::Api, cb: PortCallback) -> Status {
@@ -746,23 +778,23 @@ impl RawConnection {
     /// registry holds one strong reference until
     /// [`take_relay`](Self::take_relay). The connection's `user_data` is
     /// left alone: the callback looks the relay up by the connection.
-    pub(crate) fn give_relay(self, relay: &Arc<Relay>) {
-        let previous = RELAYS.lock().insert(self.addr(), relay.clone());
+    pub(crate) fn give_relay<T: ConnectionHandler>(self, relay: &Arc<T>) {
+        let previous = T::registry().0.lock().insert(self.addr(), relay.clone());
         // A new connection: no relay can be registered at its address (an
         // entry is removed before its connection is destroyed).
         debug_assert!(previous.is_none(), "a relay registered for a connection the crate just made");
         // SAFETY: a live connection not yet enabled: no callback reads the
         // field yet, and libmmal never writes it.
-        unsafe { addr_of_mut!((*self.0.as_ptr()).callback).write(Some(relay_callback)) };
+        unsafe { addr_of_mut!((*self.0.as_ptr()).callback).write(Some(relay_callback::<T>)) };
     }
 
     /// Reclaims the reference [`give_relay`](Self::give_relay) registered,
     /// once no callback can come: the connection is disabled. The caller
     /// drops it after the registry's lock is released.
-    pub(crate) fn take_relay(self) -> Option<Arc<Relay>> {
+    pub(crate) fn take_relay<T: ConnectionHandler>(self) -> Option<Arc<T>> {
         // SAFETY: a live, disabled connection: no callback reads the field.
         unsafe { addr_of_mut!((*self.0.as_ptr()).callback).write(None) };
-        RELAYS.lock().remove(&self.addr())
+        T::registry().0.lock().remove(&self.addr())
     }
 
     /// The connection's address, to find its relay.
@@ -806,14 +838,17 @@ pub(crate) fn c_name(name: &str) -> Option<CString> {
     CString::new(name).ok()
 }
 
-/// The callback given to every port the crate enables: the port's [`Sink`]
-/// is the one registered for it (see [`RawPort::give_sink`]), registered
+/// The callback given to every port the crate enables: the port's sink
+/// (its [`PortHandler`]) is the one registered for it (see [`RawPort::give_sink`]), registered
 /// before the port was enabled and removed only after it is disabled. The
 /// port's `userdata` is never read: C writes it (libmmal's connections do).
-pub(crate) unsafe extern "C" fn port_callback(port: *mut sys::MMAL_PORT_T, buffer: *mut sys::MMAL_BUFFER_HEADER_T) {
+pub(crate) unsafe extern "C" fn port_callback<T: PortHandler>(
+    port: *mut sys::MMAL_PORT_T,
+    buffer: *mut sys::MMAL_BUFFER_HEADER_T,
+) {
     let (Some(port), Some(buffer)) = (NonNull::new(port), RawBuffer::from_raw(buffer)) else { return };
     let port = RawPort(port);
-    let Some(sink) = port.sink() else {
+    let Some(sink) = port.sink::<T>() else {
         // Not one of the crate's ports any more: give the buffer back.
         log::error!("a buffer arrived on {} after its stream or callback was released", port.name());
         if let Some(backend) = crate::backend::chosen() {
@@ -826,12 +861,12 @@ pub(crate) unsafe extern "C" fn port_callback(port: *mut sys::MMAL_PORT_T, buffe
     }));
     if result.is_err() {
         // The buffer is lost to its pool; the stream reports the panic.
-        *sink.panic.lock() = Some(String::from("panic while handling a buffer"));
+        sink.note_panic(String::from("panic while handling a buffer"));
     }
     let_go("a stream's last reference, from its callback", sink);
 }
 
-/// Drops a callback's own reference to its [`Sink`] or [`Relay`]. The
+/// Drops a callback's own reference to its sink or relay. The
 /// registry keeps its reference until no callback can come, so this one is
 /// normally not the last; but a provider that reports a port disabled while
 /// a callback still runs (or C that disables the crate's port behind its
@@ -848,20 +883,21 @@ fn let_go<T: Send + 'static>(what: &str, reference: Arc<T>) {
     }
 }
 
-/// The callback of a connection through the client: its [`Relay`] is the
-/// one registered for the connection (see [`RawConnection::give_relay`]),
+/// The callback of a connection through the client: its relay (its
+/// [`ConnectionHandler`]) is the one registered for the connection (see [`RawConnection::give_relay`]),
 /// registered before it was enabled and removed only once it is disabled.
-unsafe extern "C" fn relay_callback(connection: *mut sys::MMAL_CONNECTION_T) {
+unsafe extern "C" fn relay_callback<T: ConnectionHandler>(connection: *mut sys::MMAL_CONNECTION_T) {
     let Some(connection) = NonNull::new(connection) else { return };
     let connection = RawConnection(connection);
-    let Some(relay) = RELAYS.lock().get(&connection.addr()).cloned() else {
+    let Some(relay) = T::registry().0.lock().get(&connection.addr()).cloned() else {
         log::error!("a connection called back after its relay was released");
         return;
     };
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // Inside both components: the closure must not configure either
         // (a thread dropping the connection holds both while it waits).
-        as_callback_of_both(relay.output_port(), relay.input_port(), || relay.pump(connection));
+        let (output, input) = relay.ports();
+        as_callback_of_both(output, input, || relay.pump(connection));
     }));
     if result.is_err() {
         relay.note_panic(String::from("panic while passing a buffer"));
@@ -960,7 +996,7 @@ mod tests {
         let queue = unsafe { field!(pool.0.as_ptr(), queue) };
         // Enabled with the crate's callback but no sink, as a port whose
         // sink is gone.
-        assert_eq!(port.enable(api, port_callback), sys::MMAL_SUCCESS);
+        assert_eq!(port.enable(api, port_callback::<crate::stream::Sink>), sys::MMAL_SUCCESS);
         let b = pool.get(api).unwrap();
         assert!(port.send(api, b).is_ok());
         assert_eq!(camera.enable(api), sys::MMAL_SUCCESS);
@@ -1049,7 +1085,7 @@ mod tests {
             PLAYING_MMAL.with(|p| p.set(true));
             // SAFETY: a live port the crate enabled and a header handed
             // over, as the provider calls back.
-            unsafe { port_callback(port as *mut sys::MMAL_PORT_T, buffer.0.as_ptr()) };
+            unsafe { port_callback::<Sink>(port as *mut sys::MMAL_PORT_T, buffer.0.as_ptr()) };
         });
         entered_rx.recv_timeout(Duration::from_secs(20)).expect("the callback ran");
         // The provider disables the port without waiting for the callback.
@@ -1171,6 +1207,6 @@ mod tests {
         // Disabling did not touch it either.
         // SAFETY: as above.
         assert_eq!(unsafe { std::ptr::replace(userdata, previous) }, bogus);
-        assert!(video.raw.sink().is_none(), "the sink was not reclaimed");
+        assert!(video.raw.sink::<crate::stream::Sink>().is_none(), "the sink was not reclaimed");
     }
 }

@@ -76,7 +76,7 @@ pub(crate) struct Sink {
     buffers: u32,
     pools: Mutex<Pools>,
     state: Mutex<SinkState>,
-    pub(crate) panic: Mutex<Option<String>>,
+    panic: Mutex<Option<String>>,
     /// Why applying a format change failed (the port is then disabled).
     failure: Mutex<Option<String>>,
     /// A callback port's format changes waiting to be applied, and whether
@@ -138,6 +138,23 @@ fn make_pool(port: &Port, buffers: u32) -> Result<Option<RawPool>> {
     })
 }
 
+/// The sink of every port the crate enabled (see [`Sink`]'s ownership).
+static SINKS: ffi::Registry<Sink> = ffi::Registry::new();
+
+impl ffi::PortHandler for Sink {
+    fn registry() -> &'static ffi::Registry<Sink> {
+        &SINKS
+    }
+
+    fn on_buffer(self: &Arc<Sink>, buffer: RawBuffer) {
+        Sink::on_buffer(self, buffer);
+    }
+
+    fn note_panic(&self, message: String) {
+        *self.panic.lock() = Some(message);
+    }
+}
+
 impl Sink {
     /// Enables `port` with a new sink: a pool of `buffers` (0 for none),
     /// then every buffer sent to the port.
@@ -194,10 +211,10 @@ impl Sink {
                 self.port_name
             )));
         }
-        let status = port.raw.enable(api, ffi::port_callback);
+        let status = port.raw.enable(api, ffi::port_callback::<Sink>);
         if status != sys::MMAL_SUCCESS {
             // Never enabled: no callback can come.
-            drop(port.raw.take_sink());
+            drop(port.raw.take_sink::<Sink>());
             self.ended.store(true, Ordering::Release);
             *self.state.lock() = SinkState::Disabled;
             return check(status, "mmal_port_enable", || self.port_name.clone());
@@ -264,7 +281,7 @@ impl Sink {
             return check(status, "mmal_port_disable", || self.port_name.clone());
         }
         // Disabled: no callback can come until `start` hands it back.
-        drop(port.raw.take_sink());
+        drop(port.raw.take_sink::<Sink>());
         let pool = commit().and_then(|()| make_pool(port, self.buffers));
         let pool = match pool {
             Ok(pool) => pool,
@@ -421,7 +438,7 @@ impl Sink {
         if status == sys::MMAL_SUCCESS {
             *self.state.lock() = SinkState::Disabled;
             // Not the last reference: the caller holds one.
-            drop(self.port.raw.take_sink());
+            drop(self.port.raw.take_sink::<Sink>());
         } else {
             *self.state.lock() = SinkState::Failed(status);
             log::error!(
