@@ -1,17 +1,127 @@
-//! The noise-free picture [`prepare`](super::prepare) draws: the scene
-//! through the optics and the sensor, then the ISP in the Pi's order, in
-//! the port's format.
+//! The two stages of a frame: the noise-free picture (the scene through
+//! the optics and the sensor, then the ISP in the Pi's order, in the
+//! port's format), prepared once, and each frame's noise on top of it.
 
 use mmal_sys as sys;
 
-use super::exposure::{Settings, REFERENCE_SHUTTER_US};
+use super::exposure::{Settings, Setup, REFERENCE_SHUTTER_US};
 use super::isp::{unsharp, Look, Shading, COLOUR_MATRIX, GAMMA};
 use super::optics::{stock_lens_gain, Optics};
-use super::Setup;
+use crate::format::{VideoFormat, OPAQUE_SIZE};
 use crate::yuv;
 
+/// A noise-free frame and what to add to it.
+pub(crate) struct Prepared {
+    /// For an OPAQUE port: the picture is drawn in I420 (see `format`),
+    /// and frames go out as handles to images (`crate::opaque`).
+    pub(crate) opaque: bool,
+    /// What `base` holds: the port's format, or I420 at its size for an
+    /// OPAQUE port.
+    pub(crate) format: VideoFormat,
+    /// This picture, for the images OPAQUE frames refer to.
+    pub(crate) me: std::sync::Weak<Prepared>,
+    /// The camera whose images these are.
+    pub(crate) images: u64,
+    /// What it was prepared from, for the raw Bayer data of a frame (when
+    /// the still port captures raw).
+    pub(crate) setup: Option<Setup>,
+    /// RGBA or BGRA: every fourth byte is alpha, which stays opaque.
+    alpha: bool,
+    pub(super) base: Vec<u8>,
+    noise: Vec<i8>,
+    pub(crate) settings: Settings,
+    pub(crate) length: usize,
+}
+
+/// Noise table length; per frame each block of this many bytes takes noise
+/// from a random offset in a table twice as long.
+const NOISE_BLOCK: usize = 1 << 16;
+
+/// Computes the noise-free frame for `setup`.
+pub(crate) fn prepare(setup: &Setup) -> std::sync::Arc<Prepared> {
+    let settings = setup.settings();
+    let opaque = setup.format.encoding == sys::MMAL_ENCODING_OPAQUE;
+    // An OPAQUE port's images are I420 on the VideoCore.
+    let mut drawn = setup.clone();
+    if opaque {
+        drawn.format.encoding = sys::MMAL_ENCODING_I420;
+    }
+    let fmt = drawn.format;
+    let length = fmt.frame_size();
+    let mut base = vec![0u8; length];
+    draw(&drawn, &settings, &mut base);
+    let sigma = 0.6 + 0.8 * settings.analog_gain * settings.digital_gain;
+    let mut noise = vec![0i8; 2 * NOISE_BLOCK];
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    for n in &mut noise {
+        // Sum of four uniforms: close enough to a Gaussian.
+        let s: f32 = (0..4).map(|_| rng.unit()).sum::<f32>() - 2.0;
+        *n = (s * sigma * 1.73).round().clamp(-127.0, 127.0) as i8;
+    }
+    let alpha = matches!(fmt.encoding, sys::MMAL_ENCODING_RGBA | sys::MMAL_ENCODING_BGRA);
+    std::sync::Arc::new_cyclic(|me| Prepared {
+        opaque,
+        format: fmt,
+        me: me.clone(),
+        images: setup.images,
+        setup: setup.raw.then(|| setup.clone()),
+        alpha,
+        base,
+        noise,
+        settings,
+        length,
+    })
+}
+
+impl Prepared {
+    /// The bytes a buffer needs for one frame: the pixels, or for an
+    /// OPAQUE port the handle.
+    pub(crate) fn buffer_len(&self) -> usize {
+        if self.opaque {
+            OPAQUE_SIZE
+        } else {
+            self.length
+        }
+    }
+}
+
+/// Writes frame `frame`'s pixels, in `prepared.format`, into `out` (at
+/// least `prepared.length` bytes).
+pub(crate) fn render(prepared: &Prepared, frame: u64, out: &mut [u8]) {
+    let out = &mut out[..prepared.length];
+    let mut rng = Rng(frame.wrapping_mul(0x2545_F491_4F6C_DD1D) | 1);
+    for (dst, src) in out.chunks_mut(NOISE_BLOCK).zip(prepared.base.chunks(NOISE_BLOCK)) {
+        let offset = (rng.next() as usize) % NOISE_BLOCK;
+        let noise = &prepared.noise[offset..offset + src.len()];
+        for ((d, &s), &n) in dst.iter_mut().zip(src).zip(noise) {
+            *d = (i16::from(s) + i16::from(n)).clamp(0, 255) as u8;
+        }
+    }
+    if prepared.alpha {
+        for px in out.chunks_exact_mut(4) {
+            px[3] = 255;
+        }
+    }
+}
+
+pub(super) struct Rng(pub(super) u64);
+
+impl Rng {
+    pub(super) fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub(super) fn unit(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 24) as f32
+    }
+}
+
 /// Renders the noise-free picture into `out` in the port's format.
-pub(super) fn draw(setup: &Setup, settings: &Settings, out: &mut [u8]) {
+fn draw(setup: &Setup, settings: &Settings, out: &mut [u8]) {
     let fmt = setup.format;
     let (vw, vh) = fmt.visible();
     let (stride, rows) = fmt.geometry();
@@ -148,8 +258,7 @@ fn to_u8(v: f32) -> u8 {
 
 #[cfg(test)]
 mod tests {
-    use mmal_sys as sys;
-
+    use super::*;
     use crate::scene::Scene;
     use crate::sensor::tests::{rgb, setup};
 
@@ -170,5 +279,19 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn noise_varies_per_frame_and_stays_small() {
+        let s = setup(sys::MMAL_ENCODING_I420, 64, 48, Scene::flat());
+        let p = prepare(&s);
+        let mut a = vec![0; p.length];
+        let mut b = vec![0; p.length];
+        render(&p, 1, &mut a);
+        render(&p, 2, &mut b);
+        assert_ne!(a, b);
+        let mean_diff: f64 =
+            a.iter().zip(&p.base).map(|(&x, &y)| (f64::from(x) - f64::from(y)).abs()).sum::<f64>() / a.len() as f64;
+        assert!(mean_diff > 0.2 && mean_diff < 4.0, "mean noise {mean_diff}");
     }
 }

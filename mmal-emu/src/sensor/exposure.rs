@@ -1,9 +1,85 @@
-//! What the sensor and ISP settle on for one configuration: the sensor
-//! mode in use, exposure time, gains and white balance.
+//! What the camera is set to, and what the sensor and ISP settle on for
+//! one configuration: the sensor mode in use, exposure time, gains and
+//! white balance.
+
+use std::sync::Arc;
 
 use mmal_sys as sys;
 
-use super::{SensorMode, Setup};
+use super::isp::{Look, ShadingTable};
+use super::modes::{Sensor, SensorMode};
+use crate::format::VideoFormat;
+use crate::scene::Scene;
+
+/// Everything set on the camera's control port.
+#[derive(Debug, Clone)]
+pub(crate) struct CameraParams {
+    pub(crate) camera_num: i32,
+    pub(crate) sensor_mode: u32,
+    pub(crate) config: sys::MMAL_PARAMETER_CAMERA_CONFIG_T,
+    pub(crate) shutter_us: u32,
+    pub(crate) iso: u32,
+    pub(crate) exposure_mode: u32,
+    pub(crate) awb_mode: u32,
+    pub(crate) awb_gains: (f32, f32),
+    pub(crate) analog_gain: f32,
+    pub(crate) digital_gain: f32,
+    pub(crate) lens_shading: Option<Arc<ShadingTable>>,
+    /// `BLACK_LEVEL` as set: what the ISP subtracts, at the sensor's bit
+    /// depth; `None` for the sensor's own.
+    pub(crate) black_level: Option<u32>,
+}
+
+impl CameraParams {
+    pub(crate) fn new(sensor: Sensor) -> CameraParams {
+        let (w, h) = sensor.resolution();
+        CameraParams {
+            camera_num: 0,
+            sensor_mode: 0,
+            config: sys::MMAL_PARAMETER_CAMERA_CONFIG_T {
+                hdr: sys::MMAL_PARAMETER_HEADER_T {
+                    id: sys::MMAL_PARAMETER_CAMERA_CONFIG,
+                    size: std::mem::size_of::<sys::MMAL_PARAMETER_CAMERA_CONFIG_T>() as u32,
+                },
+                max_stills_w: w,
+                max_stills_h: h,
+                stills_yuv422: 0,
+                one_shot_stills: 1,
+                max_preview_video_w: w,
+                max_preview_video_h: h,
+                num_preview_video_frames: 3,
+                stills_capture_circular_buffer_height: 0,
+                fast_preview_resume: 0,
+                use_stc_timestamp: sys::MMAL_PARAM_TIMESTAMP_MODE_RESET_STC,
+            },
+            shutter_us: 0,
+            iso: 0,
+            exposure_mode: sys::MMAL_PARAM_EXPOSUREMODE_AUTO,
+            awb_mode: sys::MMAL_PARAM_AWBMODE_AUTO,
+            awb_gains: (0.0, 0.0),
+            analog_gain: 0.0,
+            digital_gain: 0.0,
+            lens_shading: None,
+            black_level: None,
+        }
+    }
+}
+
+/// Everything [`prepare`](super::prepare) needs, copied out of the component's state.
+#[derive(Debug, Clone)]
+pub(crate) struct Setup {
+    /// The camera whose OPAQUE images these frames are (`crate::opaque`).
+    pub(crate) images: u64,
+    /// The still port's raw capture: each image carries its raw Bayer data.
+    pub(crate) raw: bool,
+    pub(crate) sensor: Sensor,
+    pub(crate) params: CameraParams,
+    /// The picture controls and the output's orientation.
+    pub(crate) look: Look,
+    pub(crate) format: VideoFormat,
+    pub(crate) fps: f32,
+    pub(crate) scene: Arc<Scene>,
+}
 
 /// AWB modes, `MMAL_PARAM_AWBMODE_T`.
 fn awb_tint(mode: u32) -> [f32; 3] {
@@ -77,7 +153,6 @@ pub(super) const REFERENCE_SHUTTER_US: f32 = 10_000.0;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scene::Scene;
     use crate::sensor::tests::setup;
 
     #[test]

@@ -1,11 +1,26 @@
 //! The ISP's stages after the sensor, as numbers it uses: the lens
-//! shading table's gains, the colour matrix and gamma, the picture
+//! shading table and its gains, the colour matrix and gamma, the picture
 //! controls and image effects, and sharpening.
 
 use mmal_sys as sys;
 
-use super::ShadingTable;
 use crate::yuv;
+
+/// A lens shading table as the firmware keeps it after the parameter set:
+/// copied out of the VCSM block.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ShadingTable {
+    pub(crate) width: usize,
+    pub(crate) height: usize,
+    pub(crate) stride: usize,
+    /// Four planes, R, Gr, Gb, B, each `stride * height` u3.5 gains.
+    pub(crate) gains: Vec<u8>,
+    /// The orientation the table was measured in (`ref_transform`: the
+    /// raw header's `transform` of the calibration capture, bit 0 a
+    /// horizontal flip, bit 1 a vertical one). The ISP maps the table to
+    /// the orientation in use, so a table stays right when flips change.
+    pub(crate) ref_transform: u8,
+}
 
 /// The ISP's picture controls (the camera's image parameters) and an
 /// output's orientation, as numbers the ISP uses.

@@ -1,6 +1,9 @@
 //! The emulated camera modules: their resolutions, the sensor modes the
-//! firmware offers and the one it picks, and how each sensor's channels
-//! respond to white light.
+//! firmware offers and the one it picks, how each sensor's channels
+//! respond to white light, and the layout of its raw data.
+
+use mmal_sys as sys;
+use sys::raw as brcm;
 
 /// An emulated camera module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -105,6 +108,18 @@ impl Sensor {
             Sensor::Ov5647 => &OV5647_MODES,
             Sensor::Imx219 => &IMX219_MODES,
             Sensor::Imx477 => &IMX477_MODES,
+        }
+    }
+
+    /// The raw data's layout: Bayer order (0 RGGB, 1 GBRG, 2 BGGR, 3 GRBG),
+    /// bits per pixel, and the black level at that bit depth (research
+    /// §7: OV5647 GBRG unflipped, IMX219 RGGB, 64 at 10 bits, 256 for the
+    /// 12-bit IMX477; the IMX477's order, BGGR, is assumed).
+    pub(crate) fn raw_layout(self) -> (u8, u8, u16) {
+        match self {
+            Sensor::Ov5647 => (brcm::BAYER_ORDER_GBRG, 10, 64),
+            Sensor::Imx219 => (brcm::BAYER_ORDER_RGGB, 10, 64),
+            Sensor::Imx477 => (brcm::BAYER_ORDER_BGGR, 12, 256),
         }
     }
 

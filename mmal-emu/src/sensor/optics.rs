@@ -2,7 +2,7 @@
 //! a little off the sensor's centre, and the part of it the firmware's
 //! built-in lens shading table (made for the stock lens) corrects.
 
-use super::Sensor;
+use super::modes::Sensor;
 
 impl Sensor {
     /// Vignetting strength per channel (R, G, B): the relative illumination

@@ -5,23 +5,10 @@
 use mmal_sys as sys;
 use sys::raw as brcm;
 
+use super::draw::{Prepared, Rng};
 use super::exposure::REFERENCE_SHUTTER_US;
+use super::modes::SensorMode;
 use super::optics::Optics;
-use super::{Prepared, Rng, Sensor, SensorMode};
-
-impl Sensor {
-    /// The raw data's layout: Bayer order (0 RGGB, 1 GBRG, 2 BGGR, 3 GRBG),
-    /// bits per pixel, and the black level at that bit depth (research
-    /// §7: OV5647 GBRG unflipped, IMX219 RGGB, 64 at 10 bits, 256 for the
-    /// 12-bit IMX477; the IMX477's order, BGGR, is assumed).
-    pub(crate) fn raw_layout(self) -> (u8, u8, u16) {
-        match self {
-            Sensor::Ov5647 => (brcm::BAYER_ORDER_GBRG, 10, 64),
-            Sensor::Imx219 => (brcm::BAYER_ORDER_RGGB, 10, 64),
-            Sensor::Imx477 => (brcm::BAYER_ORDER_BGGR, 12, 256),
-        }
-    }
-}
 
 /// The Bayer order a sensor of order `order` (0 RGGB, 1 GBRG, 2 BGGR,
 /// 3 GRBG) reads out with `transform` (bit 0 a horizontal flip, bit 1 a
