@@ -8,11 +8,9 @@ use parking_lot::{Mutex, MutexGuard};
 
 use crate::backend::{backend, Backend};
 use crate::error::{check, Error, Result, Status};
-use crate::events::Events;
 use crate::ffi::{self, RawComponent, RawPort};
 use crate::format::Format;
 use crate::params::{GetParameter, SetParameter};
-use crate::stream::{Buffer, CallbackPort, FrameStream};
 use mmal_sys::param::ParameterStruct;
 
 pub(crate) struct ComponentInner {
@@ -237,17 +235,6 @@ impl Component {
             Error::NoSuchPort { component: self.inner.name.clone(), kind: "output", index, count: self.output_count() }
         })
     }
-
-    /// Enables the control port and returns its events (errors, end of
-    /// stream, format and parameter changes). Event buffers are released as
-    /// soon as they are copied, so the component never runs short of them.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::State`] if the control port is already enabled.
-    pub fn events(&self) -> Result<Events> {
-        Events::new(self.control())
-    }
 }
 
 /// Which kind of port.
@@ -437,43 +424,6 @@ impl Port {
         *c.header_mut() = sys::MMAL_PARAMETER_HEADER_T { id: P::ID, size: std::mem::size_of::<P::C>() as u32 };
         let status = self.raw.parameter_set(self.api(), &c);
         check(status, "mmal_port_parameter_set", || format!("{} ({})", self.name(), P::NAME))
-    }
-
-    /// Enables the port as a stream of frames: the stream owns a pool of
-    /// `buffers` buffers (at least the port's minimum) of the recommended
-    /// size, hands each filled buffer to [`FrameStream::next_timeout`], and
-    /// gives it back to the port when the [`Frame`](crate::Frame) is
-    /// dropped. MMAL's thread never waits for the reader: for pictures,
-    /// when all queued frames are unread, the oldest is dropped and
-    /// counted; a compressed stream (JPEG, H.264, MJPEG) is never cut, and
-    /// the component waits for buffers to come back instead.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidParameter`] for an input port (streams are for
-    /// output ports: an input's buffers come from a [`Connection`](crate::Connection))
-    /// or for more than 256 buffers;
-    /// [`Error::State`] if the port is enabled or connected;
-    /// [`Error::WouldDeadlock`] from one of the component's callbacks;
-    /// [`Error::Mmal`] if the pool cannot be made or the port refuses.
-    pub fn enable_stream(&self, buffers: u32) -> Result<FrameStream> {
-        FrameStream::new(self.clone(), buffers)
-    }
-
-    /// Enables the port with a callback, run on MMAL's thread for every
-    /// buffer (output ports get a pool that is recycled after each call;
-    /// the control port's events come without one). Not for input ports.
-    /// The callback must be quick and must not block; a panic in it is
-    /// caught, reported by [`CallbackPort::check`], and stops further calls.
-    ///
-    /// # Errors
-    ///
-    /// As for [`enable_stream`](Self::enable_stream).
-    pub fn enable_callback<F>(&self, callback: F) -> Result<CallbackPort>
-    where
-        F: FnMut(&Buffer<'_>) + Send + 'static,
-    {
-        CallbackPort::new(self.clone(), Box::new(callback))
     }
 }
 

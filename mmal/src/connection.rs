@@ -242,7 +242,7 @@ impl Relay {
                     let mut passing = PassingBuffer { raw: &mut buffer };
                     let result = catch_unwind(AssertUnwindSafe(|| inspect(&mut passing)));
                     if let Err(payload) = result {
-                        self.note_panic(crate::stream::panic_message(payload.as_ref()));
+                        self.note_panic(crate::panic_message(payload.as_ref()));
                     }
                 }
             }

@@ -95,6 +95,7 @@ mod backend;
 mod component;
 mod connection;
 mod error;
+mod event;
 mod events;
 mod ffi;
 mod format;
@@ -109,10 +110,12 @@ pub use backend::{is_software_videocore, provider, Provider};
 pub use component::{BufferRequirements, Component, Port, PortKind};
 pub use connection::{Connection, ConnectionFlags, PassingBuffer};
 pub use error::{Error, Result, Status};
-pub use events::{Event, Events};
+pub use event::Event;
+pub use events::Events;
 pub use format::{Encoding, Format, Rational, Rect};
-pub use lens_shading::{LensShadingTable, Normalise, UploadedTable, CELL_SIZE};
+pub use lens_shading::{LensShadingTable, Normalise, UploadedTable};
 pub use loader::MMAL_LIB_DIR_VAR;
+pub use params::lens::CELL_SIZE;
 pub use recorder::{EncodedKind, Recorder, RecorderConfig};
 pub use stream::{Buffer, CallbackPort, Frame, FrameStream, StreamItem};
 
@@ -134,6 +137,17 @@ pub(crate) fn release_later(what: &str, release: impl FnOnce() + Send + 'static)
     log::debug!("{what} released from its component's callback: releasing it on another thread");
     if let Err(e) = std::thread::Builder::new().name("mmal-release".into()).spawn(release) {
         log::error!("{what}: cannot start a thread to release it ({e}); it is leaked");
+    }
+}
+
+/// The message of a panic caught in a callback.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        String::from("(non-string panic payload)")
     }
 }
 

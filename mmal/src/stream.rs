@@ -12,7 +12,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::component::Port;
 use crate::error::{check, Error, Result};
-use crate::events::Event;
+use crate::event::Event;
 use crate::ffi::{self, RawBuffer, RawPool};
 use crate::format::{Encoding, Format};
 
@@ -88,16 +88,6 @@ pub(crate) struct Sink {
     pub(crate) kind: SinkKind,
 }
 
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        String::from("(non-string panic payload)")
-    }
-}
-
 /// Most buffers a [`FrameStream`] takes (ports work with a handful).
 const MAX_STREAM_BUFFERS: u32 = 256;
 
@@ -136,6 +126,47 @@ fn make_pool(port: &Port, buffers: u32) -> Result<Option<RawPool>> {
         object: port.name(),
         status: crate::Status::NoMemory,
     })
+}
+
+/// Streams and callbacks of a port; here rather than in `component`, which
+/// the stream's types build on.
+impl Port {
+    /// Enables the port as a stream of frames: the stream owns a pool of
+    /// `buffers` buffers (at least the port's minimum) of the recommended
+    /// size, hands each filled buffer to [`FrameStream::next_timeout`], and
+    /// gives it back to the port when the [`Frame`](crate::Frame) is
+    /// dropped. MMAL's thread never waits for the reader: for pictures,
+    /// when all queued frames are unread, the oldest is dropped and
+    /// counted; a compressed stream (JPEG, H.264, MJPEG) is never cut, and
+    /// the component waits for buffers to come back instead.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidParameter`] for an input port (streams are for
+    /// output ports: an input's buffers come from a [`Connection`](crate::Connection))
+    /// or for more than 256 buffers;
+    /// [`Error::State`] if the port is enabled or connected;
+    /// [`Error::WouldDeadlock`] from one of the component's callbacks;
+    /// [`Error::Mmal`] if the pool cannot be made or the port refuses.
+    pub fn enable_stream(&self, buffers: u32) -> Result<FrameStream> {
+        FrameStream::new(self.clone(), buffers)
+    }
+
+    /// Enables the port with a callback, run on MMAL's thread for every
+    /// buffer (output ports get a pool that is recycled after each call;
+    /// the control port's events come without one). Not for input ports.
+    /// The callback must be quick and must not block; a panic in it is
+    /// caught, reported by [`CallbackPort::check`], and stops further calls.
+    ///
+    /// # Errors
+    ///
+    /// As for [`enable_stream`](Self::enable_stream).
+    pub fn enable_callback<F>(&self, callback: F) -> Result<CallbackPort>
+    where
+        F: FnMut(&Buffer<'_>) + Send + 'static,
+    {
+        CallbackPort::new(self.clone(), Box::new(callback))
+    }
 }
 
 /// The sink of every port the crate enabled (see [`Sink`]'s ownership).
@@ -359,7 +390,7 @@ impl Sink {
         }
         let result = catch_unwind(AssertUnwindSafe(|| (callback.lock())(view)));
         if let Err(payload) = result {
-            let message = panic_message(payload.as_ref());
+            let message = crate::panic_message(payload.as_ref());
             log::error!("a callback on {} panicked: {message}", self.port_name);
             *self.panic.lock() = Some(message);
         }

@@ -21,7 +21,6 @@ use sys::param::{as_bytes, from_bytes, ParameterStruct};
 
 use crate::error::{Error, Result};
 use crate::format::Rational;
-pub use crate::lens_shading::LensShading;
 
 /// A parameter's identity.
 pub trait Parameter {
@@ -270,6 +269,7 @@ mod prelude {
 // path `mmal::params::Name`. The macros above are in scope in each file.
 mod annotate;
 mod camera;
+pub(crate) mod lens;
 mod picture;
 mod port;
 mod still;
@@ -277,6 +277,7 @@ mod video;
 
 pub use annotate::*;
 pub use camera::*;
+pub use lens::LensShading;
 pub use picture::*;
 pub use port::*;
 pub use still::*;
