@@ -5,23 +5,8 @@
 
 use mmal_sys as sys;
 
-use super::component::Shared;
-use super::worker::EventTarget;
+use super::state::{EventTarget, PendingEvent, Shared};
 use crate::objects::{lock, BufPtr, PortPtr};
-
-/// An event waiting to go out.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum PendingEvent {
-    /// `MMAL_EVENT_ERROR` with a status.
-    Error(u32),
-    /// `MMAL_EVENT_EOS` of a port.
-    Eos { port_type: u32, port_index: u32 },
-    /// `MMAL_EVENT_FORMAT_CHANGED` carrying port `port`'s format.
-    FormatChanged { port: usize },
-    /// `MMAL_EVENT_PARAMETER_CHANGED`: parameter `id` with the first `len`
-    /// bytes of `payload` after its header.
-    ParameterChanged { id: u32, payload: [u8; 64], len: usize },
-}
 
 /// Event payloads are plain 32-bit words (`MMAL_EVENT_END_OF_STREAM_T`,
 /// the error's status, a parameter's header).

@@ -3,13 +3,19 @@
 //!
 //! | file | what it holds |
 //! | --- | --- |
-//! | `component.rs` | component state and registry; create, destroy, enable, disable; [`Io`], what a component reaches of the core |
+//! | `state.rs` | what a component's callers, worker and peers share: [`Shared`], its `State` and `PortState`, [`Io`] (what a component reaches of the core), and the [`PendingEvent`]s and [`Delivery`]s that travel between them |
+//! | `component.rs` | the registry; create, destroy, enable, disable |
 //! | `port.rs` | format commit, port enable and disable (tunnels included), sending buffers, connecting |
 //! | `params.rs` | the parameters the core answers itself, the hand-off to the component, byte helpers |
 //! | `worker.rs` | the per-component thread: events, input buffers, production; failure containment |
 //! | `events.rs` | events and their payloads: on the control port, and FORMAT_CHANGED on an output (forwarded across a tunnel) |
 //! | `pause.rs` | pause points, which tests use to lay a race out step by step (nothing outside tests) |
 //! | `races.rs` | tests: races between the core's calls, with pause points |
+//!
+//! Imports point one way: `state` imports no other module of the core;
+//! `port` imports `state` (and `pause`); `component` imports `state` and
+//! `port`; `events` imports `state` and `port`; `worker` imports `state`;
+//! `params` and `pause` import none of them.
 //!
 //! The components themselves are in `crate::components`, one per file; the
 //! C-visible objects in `crate::objects`; the C entry points in
@@ -33,13 +39,13 @@ pub(crate) mod pause;
 mod port;
 #[cfg(test)]
 mod races;
+mod state;
 mod worker;
 
-pub(crate) use component::{component_disable, component_enable, create, destroy, post_test_event, Io, Shared};
-pub(crate) use events::PendingEvent;
+pub(crate) use component::{component_disable, component_enable, create, destroy, post_test_event};
 pub(crate) use params::{parameter_get, parameter_set};
 pub(crate) use port::{
     connect, disconnect, disconnect_port, port_disable, port_enable, port_flush, port_format_commit, port_send_buffer,
     zero_copy,
 };
-pub(crate) use worker::Delivery;
+pub(crate) use state::{Delivery, Io, PendingEvent, Shared};

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use mmal_sys as sys;
 
-use super::component::{PortState, Shared, State};
+use super::state::{announce_format, PortState, Shared, State};
 use crate::components::Requirements;
 use crate::format::VideoFormat;
 use crate::objects::{lock, BufPtr, Callback, Live, PoolPtr, PortPtr, Status};
@@ -53,7 +53,7 @@ pub(crate) fn commit_locked(st: &mut State, port: usize, format: VideoFormat) ->
                 // The client's port keeps its format until it takes this
                 // one, as after a component's own change.
                 let State { ports, events, .. } = &mut *st;
-                super::component::announce_format(ports, events, i, f, requirements);
+                announce_format(ports, events, i, f, requirements);
             } else {
                 changed.push((i, f, requirements));
             }

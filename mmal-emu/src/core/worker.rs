@@ -12,32 +12,15 @@ use std::time::Instant;
 
 use mmal_sys as sys;
 
-use super::component::{take, Shared, State};
-use super::events::PendingEvent;
+use super::state::{take, Delivery, EventTarget, PendingEvent, Shared, State};
 use crate::components::{Encode, Fill, Job, Process, Processor, Produce};
-use crate::objects::{lock, BufPtr, Callback, PortPtr};
+use crate::objects::{lock, BufPtr};
 
 /// Most outputs that take a buffer for one input buffer.
 const MAX_OUTPUTS: usize = 4;
 
 /// Most ports (and buffers) one unit of work holds: an input and outputs.
 const MAX_HELD: usize = 1 + MAX_OUTPUTS;
-
-/// A buffer taken from an output port, and where it goes once filled.
-pub(crate) struct Delivery {
-    pub(crate) port: usize,
-    pub(crate) ptr: PortPtr,
-    pub(crate) buffer: BufPtr,
-    pub(crate) cb: Option<Callback>,
-    pub(crate) peer: Option<(Arc<Shared>, usize)>,
-}
-
-/// Where an event goes: the client's callback on a port, or, from an
-/// output tunnelled to an input, across the tunnel.
-pub(crate) enum EventTarget {
-    Callback(PortPtr, Callback),
-    Tunnel { output: PortPtr, peer: Arc<Shared>, index: usize },
-}
 
 enum Work {
     /// An event for port `port`, and where it goes (`None`: it is lost, as

@@ -1,0 +1,232 @@
+//! The state a component's callers, its worker and its peers share: the
+//! [`Shared`] part of a component, its [`State`] under the state mutex, the
+//! per-port [`PortState`], what a component reaches of it ([`Io`]), and the
+//! values that travel between them ([`PendingEvent`], [`Delivery`],
+//! [`EventTarget`]). The other modules of the core import these; this one
+//! imports none of them.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::thread::{JoinHandle, ThreadId};
+use std::time::Instant;
+
+use crate::components::{Component, PortId, Requirements};
+use crate::format::VideoFormat;
+use crate::objects::{BufPtr, Callback, PoolPtr, PortPtr};
+
+/// An event waiting to go out.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PendingEvent {
+    /// `MMAL_EVENT_ERROR` with a status.
+    Error(u32),
+    /// `MMAL_EVENT_EOS` of a port.
+    Eos { port_type: u32, port_index: u32 },
+    /// `MMAL_EVENT_FORMAT_CHANGED` carrying port `port`'s format.
+    FormatChanged { port: usize },
+    /// `MMAL_EVENT_PARAMETER_CHANGED`: parameter `id` with the first `len`
+    /// bytes of `payload` after its header.
+    ParameterChanged { id: u32, payload: [u8; 64], len: usize },
+}
+
+/// A buffer taken from an output port, and where it goes once filled.
+pub(crate) struct Delivery {
+    pub(crate) port: usize,
+    pub(crate) ptr: PortPtr,
+    pub(crate) buffer: BufPtr,
+    pub(crate) cb: Option<Callback>,
+    pub(crate) peer: Option<(Arc<Shared>, usize)>,
+}
+
+/// Where an event goes: the client's callback on a port, or, from an
+/// output tunnelled to an input, across the tunnel.
+pub(crate) enum EventTarget {
+    Callback(PortPtr, Callback),
+    Tunnel { output: PortPtr, peer: Arc<Shared>, index: usize },
+}
+
+/// What the core keeps per port.
+pub(crate) struct PortState {
+    pub(crate) ptr: PortPtr,
+    pub(crate) id: PortId,
+    pub(crate) enabled: bool,
+    pub(crate) cb: Option<Callback>,
+    pub(crate) queue: VecDeque<BufPtr>,
+    /// Buffers the component refused (too small for a frame): kept, as the
+    /// firmware keeps them, until the port is disabled.
+    pub(crate) rejected: Vec<BufPtr>,
+    /// Buffers of this port the worker is handling right now.
+    pub(crate) in_flight: u32,
+    pub(crate) format: VideoFormat,
+    /// The committed format's requirements.
+    pub(crate) requirements: Requirements,
+    pub(crate) zero_copy: bool,
+    /// The other end of a tunnel: its component and port.
+    pub(crate) peer: Option<(Arc<Shared>, usize)>,
+    /// `mmal_connection_create` is connecting the port: it takes no
+    /// enable and no other connection until that is done (see
+    /// `port::connect`).
+    pub(crate) connecting: bool,
+    /// A disable has begun (`enabled` is false) and not ended (the C
+    /// struct's `is_enabled` still reads 1): the port takes no enable and
+    /// no connection (see `port::disable`).
+    pub(crate) disabling: bool,
+    /// A tunnel's pool, owned by its output port while enabled.
+    pub(crate) tunnel_pool: Option<PoolPtr>,
+    /// The component changed the format and the port's buffers do not fit
+    /// it: nothing is filled until the client commits or disables.
+    pub(crate) awaiting_commit: bool,
+    /// An encoder's output waiting for buffers: the bytes, how many went
+    /// out, the flags of the last buffer and the timestamp.
+    pub(crate) pending: VecDeque<(Vec<u8>, usize, u32, i64)>,
+}
+
+pub(crate) struct State {
+    pub(crate) enabled: bool,
+    /// `mmal_component_disable` pauses the inputs (their buffers wait) until
+    /// the next enable. A component never enabled is not paused: as on a
+    /// Pi, where a splitter or an encoder processes buffers without
+    /// `mmal_component_enable` (picamera never enables its splitter); a
+    /// source (the camera) makes nothing until enabled.
+    pub(crate) paused: bool,
+    /// The component panicked while the worker asked it what to do next:
+    /// it is asked nothing more (its events still go out, its ports still
+    /// disable) until the client enables it, or one of its ports, again.
+    pub(crate) stalled: bool,
+    pub(crate) shutdown: bool,
+    pub(crate) destroyed: bool,
+    pub(crate) ports: Vec<PortState>,
+    pub(crate) component: Box<dyn Component>,
+    /// Events waiting to go out, each with the port it goes out on (0,
+    /// the control port, for most).
+    pub(crate) events: VecDeque<(usize, PendingEvent)>,
+    /// Parameters whose changes the client asked to hear of.
+    pub(crate) change_events: Vec<u32>,
+    pub(crate) started: Instant,
+}
+
+impl State {
+    /// The component and a view of everything else, for calling it.
+    pub(crate) fn split(&mut self, now: Instant) -> (&mut dyn Component, Io<'_>) {
+        let State { component, ports, events, change_events, started, .. } = self;
+        (&mut **component, Io { ports, events, change_events, now, started: *started, taken: Vec::new() })
+    }
+}
+
+/// What a component reaches of the core while the core calls it.
+pub(crate) struct Io<'a> {
+    ports: &'a mut [PortState],
+    events: &'a mut VecDeque<(usize, PendingEvent)>,
+    change_events: &'a [u32],
+    /// The time of this call.
+    pub(crate) now: Instant,
+    /// When the component was last enabled.
+    pub(crate) started: Instant,
+    /// The buffers [`Io::take`] took, so that a call that panics can give
+    /// them back (see [`Io::put_back_taken`]).
+    taken: Vec<(usize, BufPtr)>,
+}
+
+impl Io<'_> {
+    /// Whether port `port` (index among all ports) is enabled.
+    pub(crate) fn is_enabled(&self, port: usize) -> bool {
+        self.ports[port].enabled
+    }
+
+    /// The size of the next buffer queued on `port`, if any.
+    pub(crate) fn front_size(&self, port: usize) -> Option<usize> {
+        self.ports[port].queue.front().map(|b| b.alloc_size())
+    }
+
+    /// Keeps the next buffer queued on `port` aside until the port is
+    /// disabled (the firmware's answer to a buffer it cannot use).
+    pub(crate) fn reject_front(&mut self, port: usize) {
+        let p = &mut self.ports[port];
+        if let Some(b) = p.queue.pop_front() {
+            p.rejected.push(b);
+        }
+    }
+
+    /// Takes the next buffer queued on output `port`, to be filled and
+    /// delivered by the worker.
+    pub(crate) fn take(&mut self, port: usize) -> Option<Delivery> {
+        let delivery = take(self.ports, port)?;
+        self.taken.push((port, delivery.buffer));
+        Some(delivery)
+    }
+
+    /// Undoes every [`take`](Self::take) of this call: the buffers go back
+    /// to the front of their ports' queues, no longer in flight. For a
+    /// component that panicked after taking them.
+    pub(crate) fn put_back_taken(&mut self) {
+        while let Some((port, buffer)) = self.taken.pop() {
+            let p = &mut self.ports[port];
+            p.in_flight -= 1;
+            p.queue.push_front(buffer);
+        }
+    }
+
+    /// Sends an event on the control port.
+    pub(crate) fn post(&mut self, event: PendingEvent) {
+        self.events.push_back((0, event));
+    }
+
+    /// Whether the client asked for change events of parameter `id`.
+    pub(crate) fn wants(&self, id: u32) -> bool {
+        self.change_events.contains(&id)
+    }
+}
+
+/// The component set output `port`'s format itself (as decoders, encoders
+/// and the ISP do): the port takes it, with `requirements`, and a
+/// `FORMAT_CHANGED` event goes out on the port. If the port's buffers no
+/// longer fit, it fills none until the client commits a format on it (or
+/// disables it), as the firmware waits for the client to reconfigure.
+pub(crate) fn announce_format(
+    ports: &mut [PortState],
+    events: &mut VecDeque<(usize, PendingEvent)>,
+    port: usize,
+    format: VideoFormat,
+    requirements: Requirements,
+) {
+    let p = &mut ports[port];
+    p.format = format;
+    p.requirements = requirements;
+    let (num, size, _, _) = p.ptr.buffers();
+    let [num_min, size_min, _, _] = requirements;
+    p.awaiting_commit = size < size_min || num < num_min;
+    events.push_back((port, PendingEvent::FormatChanged { port }));
+}
+
+/// Takes the next buffer queued on `port` for the worker (none while the
+/// port waits for the client to take a format the component set).
+pub(crate) fn take(ports: &mut [PortState], port: usize) -> Option<Delivery> {
+    let p = &mut ports[port];
+    if p.awaiting_commit {
+        return None;
+    }
+    let buffer = p.queue.pop_front()?;
+    p.in_flight += 1;
+    Some(Delivery { port, ptr: p.ptr, buffer, cb: p.cb, peer: p.peer.clone() })
+}
+
+/// The part of a component its worker thread and its peers share.
+pub(crate) struct Shared {
+    pub(crate) name: String,
+    pub(crate) state: Mutex<State>,
+    pub(crate) wake: Condvar,
+    /// Held while a client callback runs, as libmmal's action lock.
+    pub(crate) action: Mutex<()>,
+    pub(crate) worker: Mutex<Option<JoinHandle<()>>>,
+    pub(crate) worker_id: OnceLock<ThreadId>,
+    pub(crate) event_pool: PoolPtr,
+}
+
+impl Shared {
+    pub(crate) fn on_worker(&self) -> bool {
+        self.worker_id.get() == Some(&std::thread::current().id())
+    }
+
+    pub(crate) fn wait<'a>(&self, guard: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        self.wake.wait(guard).unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
