@@ -9,7 +9,8 @@
 //! prints its seed). Runs against the software VideoCore linked in, or
 //! through the loader against its C library (`VIDEOCORE=hardware
 //! MMAL_LIB_DIR=...`). Alone in its binary so that nothing else runs
-//! meanwhile.
+//! meanwhile. With `--features deadlock-detection`, parking_lot's detector
+//! watches the locks too.
 
 mod common;
 
@@ -249,9 +250,41 @@ impl Shared {
     }
 }
 
+/// With the `deadlock-detection` feature, a thread that asks parking_lot's
+/// detector every 100 ms whether threads wait on each other's locks, and
+/// ends the process with their backtraces if they do: a deadlock reported
+/// where it forms instead of by the test's timeout. Started before the
+/// baseline of threads is taken, and runs until the process exits.
+#[cfg(feature = "deadlock-detection")]
+fn watch_for_deadlocks() {
+    use std::io::Write;
+
+    std::thread::Builder::new()
+        .name("deadlock-watchdog".into())
+        .spawn(|| loop {
+            std::thread::sleep(Duration::from_millis(100));
+            let deadlocks = parking_lot::deadlock::check_deadlock();
+            if !deadlocks.is_empty() {
+                // Straight to stderr: the test harness captures `eprintln!`
+                // and would lose it at the exit.
+                let mut stderr = std::io::stderr().lock();
+                for (i, threads) in deadlocks.iter().enumerate() {
+                    let _ = writeln!(stderr, "deadlock {i}:");
+                    for thread in threads {
+                        let _ = writeln!(stderr, "thread {:?}:\n{:?}", thread.thread_id(), thread.backtrace());
+                    }
+                }
+                std::process::exit(101);
+            }
+        })
+        .unwrap();
+}
+
 #[test]
 fn threads_racing_connections_streams_disables_and_drops() {
     common::emulated();
+    #[cfg(feature = "deadlock-detection")]
+    watch_for_deadlocks();
     let seconds = env_number("MMAL_STRESS_SECONDS", 3);
     let threads = env_number("MMAL_STRESS_THREADS", 6).max(2) as usize;
     let seed = env_number(
