@@ -107,6 +107,7 @@ pub(crate) fn render(prepared: &Prepared, frame: u64, out: &mut [u8]) {
 pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
+    #[inline]
     pub(super) fn next(&mut self) -> u64 {
         // xorshift64*
         self.0 ^= self.0 >> 12;
@@ -115,6 +116,7 @@ impl Rng {
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
+    #[inline]
     pub(super) fn unit(&mut self) -> f32 {
         (self.next() >> 40) as f32 / (1u64 << 24) as f32
     }

@@ -84,6 +84,7 @@ impl Look {
     /// The picture controls applied to one pixel (gamma-encoded RGB), in
     /// the ISP's order: contrast and brightness, saturation, the image
     /// effect, then the colour effect.
+    #[inline]
     pub(super) fn apply(&self, rgb: [f32; 3]) -> [f32; 3] {
         let mut c = rgb.map(|v| (v - 0.5) * (1.0 + self.contrast) + 0.5 + (self.brightness - 0.5));
         let mut saturation = 1.0 + self.saturation;
@@ -154,6 +155,7 @@ impl Shading {
 
     /// Gains at sensor position (`sx`, `sy`), interpolated between the
     /// centres of the 64-pixel cells.
+    #[inline]
     pub(super) fn at(&self, sx: f32, sy: f32) -> [f32; 3] {
         let gx = ((sx - 32.0) / 64.0).clamp(0.0, (self.width - 1) as f32);
         let gy = ((sy - 32.0) / 64.0).clamp(0.0, (self.height - 1) as f32);

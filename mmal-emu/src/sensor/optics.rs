@@ -49,12 +49,14 @@ impl Optics {
     }
 
     /// Normalised radius² of sensor position (`sx`, `sy`) from the axis.
+    #[inline]
     pub(super) fn r2(&self, sx: f32, sy: f32) -> f32 {
         let (dx, dy) = (sx - self.axis.0, sy - self.axis.1);
         (dx * dx + dy * dy) / self.half_diag2
     }
 
     /// The same from the sensor's centre, where the stock lens is centred.
+    #[inline]
     pub(super) fn r2_stock(&self, sx: f32, sy: f32) -> f32 {
         let (dx, dy) = (sx - self.centre.0, sy - self.centre.1);
         (dx * dx + dy * dy) / self.half_diag2
@@ -63,6 +65,7 @@ impl Optics {
 
 /// The built-in table's gain at normalised radius² `r2`, for a channel
 /// whose optics vignette with strength `k`.
+#[inline]
 pub(super) fn stock_lens_gain(k: f32, r2: f32) -> f32 {
     let stock = 1.0 + STOCK_LENS_SHARE * k * r2;
     stock * stock
