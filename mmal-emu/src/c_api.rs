@@ -22,14 +22,14 @@ use std::collections::HashMap;
 use std::ffi::{c_uint, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use mmal_sys as sys;
+use parking_lot::Mutex;
 
 use crate::objects::{
-    lock, AllocFn, Allocator, BufPtr, ClientAllocator, ComponentPtr, ConnectionPtr, FreeFn, HeapCharge, PoolCb,
-    PoolPtr, PortPtr, PreReleaseCb, QueueBox, ZeroedBlock,
+    AllocFn, Allocator, BufPtr, ClientAllocator, ComponentPtr, ConnectionPtr, FreeFn, HeapCharge, PoolCb, PoolPtr,
+    PortPtr, PreReleaseCb, QueueBox, ZeroedBlock,
 };
 
 /// Runs the body of the C function `name`, answering `fallback` (and a
@@ -408,7 +408,7 @@ pub unsafe extern "C" fn mmal_port_payload_alloc(port: *mut sys::MMAL_PORT_T, si
             let addr = block.as_mut_ptr();
             (Payload::Heap(block, charge), addr)
         };
-        lock(&PAYLOADS).get_or_insert_with(HashMap::new).insert(addr as usize, payload);
+        PAYLOADS.lock().get_or_insert_with(HashMap::new).insert(addr as usize, payload);
         addr
     })
 }
@@ -424,7 +424,7 @@ pub unsafe extern "C" fn mmal_port_payload_free(_port: *mut sys::MMAL_PORT_T, pa
     if payload.is_null() {
         return;
     }
-    let freed = lock(&PAYLOADS).as_mut().and_then(|m| m.remove(&(payload as usize)));
+    let freed = PAYLOADS.lock().as_mut().and_then(|m| m.remove(&(payload as usize)));
     if freed.is_none() {
         log::error!("mmal_port_payload_free: {payload:p} is not a payload of this VideoCore");
     }

@@ -3,16 +3,17 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Instant;
 
 use mmal_sys as sys;
+use parking_lot::{Condvar, Mutex};
 
 use super::port::{self, commit_locked};
 use super::state::{announce_format, PendingEvent, PortState, Shared, State};
 use crate::components::{self, PortId};
 use crate::format::VideoFormat;
-use crate::objects::{lock, ComponentPtr, PoolPtr, PortPtr, Status, THREADS};
+use crate::objects::{ComponentPtr, PoolPtr, PortPtr, Status, THREADS};
 use crate::TestEvent;
 
 /// Size of each control-port event buffer (the largest event the firmware
@@ -56,7 +57,7 @@ pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
     });
     let handle = ComponentPtr::create(name, id, inputs, outputs, shared.clone());
     {
-        let mut st = lock(&shared.state);
+        let mut st = shared.state.lock();
         let mut counts = [0usize; 5];
         for ptr in handle.ports() {
             let kind = match ptr.index_all() {
@@ -121,7 +122,7 @@ pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
     match thread {
         Ok(thread) => {
             THREADS.fetch_add(1, Ordering::SeqCst);
-            *lock(&shared.worker) = Some(thread);
+            *shared.worker.lock() = Some(thread);
         }
         Err(e) => {
             log::error!("mmal_component_create: cannot start the thread of {name}: {e}");
@@ -130,7 +131,7 @@ pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
             return Err(sys::MMAL_ENOMEM);
         }
     }
-    let mut registry = lock(&REGISTRY);
+    let mut registry = REGISTRY.lock();
     registry.retain(|(_, w)| w.strong_count() > 0);
     registry.push((id, Arc::downgrade(&shared)));
     Ok(handle)
@@ -163,7 +164,7 @@ pub(crate) fn destroy(component: ComponentPtr) -> Status {
         return sys::MMAL_EINVAL;
     }
     let enabled: Vec<PortPtr> = {
-        let st = lock(&shared.state);
+        let st = shared.state.lock();
         // Refused before anything changes: an enabled end of a tunnel whose
         // other end's component is the one calling (its disable would be
         // refused, see `port::disable`).
@@ -183,26 +184,26 @@ pub(crate) fn destroy(component: ComponentPtr) -> Status {
     for port in enabled {
         let status = port::port_disable(port);
         // A port someone else disabled meanwhile is not a failure.
-        if status != sys::MMAL_SUCCESS && lock(&shared.state).ports[port.index_all()].enabled {
+        if status != sys::MMAL_SUCCESS && shared.state.lock().ports[port.index_all()].enabled {
             log::error!("mmal_component_destroy: {}: {} could not be disabled ({status})", shared.name, port.name());
             return status;
         }
     }
     let peers: Vec<(Arc<Shared>, usize)> = {
-        let mut st = lock(&shared.state);
+        let mut st = shared.state.lock();
         st.shutdown = true;
         st.destroyed = true;
         st.enabled = false;
         st.ports.iter_mut().filter_map(|p| p.peer.take()).collect()
     };
     for (peer, index) in peers {
-        let mut st = lock(&peer.state);
+        let mut st = peer.state.lock();
         if let Some(p) = st.ports.get_mut(index) {
             p.peer = None;
         }
     }
     shared.wake.notify_all();
-    if let Some(thread) = lock(&shared.worker).take() {
+    if let Some(thread) = shared.worker.lock().take() {
         let _ = thread.join();
         THREADS.fetch_sub(1, Ordering::SeqCst);
     }
@@ -214,7 +215,7 @@ pub(crate) fn destroy(component: ComponentPtr) -> Status {
 /// `mmal_component_enable`.
 pub(crate) fn component_enable(component: ComponentPtr) -> Status {
     let shared = component.shared();
-    let mut st = lock(&shared.state);
+    let mut st = shared.state.lock();
     if st.enabled {
         return sys::MMAL_SUCCESS;
     }
@@ -242,7 +243,7 @@ pub(crate) fn component_disable(component: ComponentPtr) -> Status {
         log::error!("mmal_component_disable: {} disabled from its own callback would deadlock", shared.name);
         return sys::MMAL_EINVAL;
     }
-    let mut st = lock(&shared.state);
+    let mut st = shared.state.lock();
     // As libmmal: nothing to do for a component not enabled (one never
     // enabled goes on processing its inputs).
     if !st.enabled {
@@ -253,16 +254,16 @@ pub(crate) fn component_disable(component: ComponentPtr) -> Status {
     component.set_enabled(false);
     // Let a frame being made finish before reporting success.
     while st.ports.iter().any(|p| p.in_flight > 0 && p.id.is_output()) {
-        st = shared.wait(st);
+        shared.wait(&mut st);
     }
     sys::MMAL_SUCCESS
 }
 
 /// Posts a test event (see [`crate::post_event`]).
 pub(crate) fn post_test_event(id: u32, event: TestEvent) -> bool {
-    let shared = lock(&REGISTRY).iter().find(|(i, _)| *i == id).and_then(|(_, w)| w.upgrade());
+    let shared = REGISTRY.lock().iter().find(|(i, _)| *i == id).and_then(|(_, w)| w.upgrade());
     let Some(shared) = shared else { return false };
-    let mut st = lock(&shared.state);
+    let mut st = shared.state.lock();
     if st.destroyed {
         return false;
     }

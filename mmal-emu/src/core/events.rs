@@ -6,7 +6,7 @@
 use mmal_sys as sys;
 
 use super::state::{EventTarget, PendingEvent, Shared};
-use crate::objects::{lock, BufPtr, PortPtr};
+use crate::objects::{BufPtr, PortPtr};
 
 /// Event payloads are plain 32-bit words (`MMAL_EVENT_END_OF_STREAM_T`,
 /// the error's status, a parameter's header).
@@ -51,7 +51,7 @@ impl Shared {
             }),
             PendingEvent::FormatChanged { port } => {
                 let (format, [num_min, size_min, num_rec, size_rec]) = {
-                    let st = lock(&self.state);
+                    let st = self.state.lock();
                     let p = &st.ports[port];
                     (p.format, p.requirements)
                 };
@@ -67,7 +67,7 @@ impl Shared {
         buffer.set(cmd, length, 0, sys::MMAL_TIME_UNKNOWN);
         match target {
             EventTarget::Callback(port, cb) => {
-                let _action = lock(&self.action);
+                let _action = self.action.lock();
                 port.call(cb, buffer);
             }
             EventTarget::Tunnel { output, peer, index } => self.forward_event(output, buffer, &peer, index),
@@ -100,7 +100,7 @@ impl Shared {
         };
         if status != sys::MMAL_SUCCESS {
             log::error!("{}: the format change did not reach the tunnelled input: status {status}", output.name());
-            lock(&self.state).events.push_back((0, PendingEvent::Error(status)));
+            self.state.lock().events.push_back((0, PendingEvent::Error(status)));
             self.wake.notify_all();
         }
     }

@@ -21,7 +21,8 @@
 //! C-visible objects in `crate::objects`; the C entry points in
 //! `crate::abi` and `crate::c_api`.
 //!
-//! Locks: each component has a state mutex and an action mutex. Client port
+//! Locks (`parking_lot`'s: no poisoning; a timed wait waits until a
+//! deadline): each component has a state mutex and an action mutex. Client port
 //! callbacks run on the component's worker thread with the action mutex
 //! held and the state mutex released, as in libmmal; no code holds two
 //! components' state mutexes at once. The other end of a tunnel is reached

@@ -7,7 +7,7 @@ use std::mem::size_of;
 use mmal_sys as sys;
 use sys::param::{as_bytes, from_bytes, ParameterStruct};
 
-use crate::objects::{lock, PortPtr, Status};
+use crate::objects::{PortPtr, Status};
 
 /// The parameter struct `T` (one of `mmal-sys`'s, the layouts the client
 /// uses too) from a parameter's bytes, header included; EINVAL if there are
@@ -69,7 +69,7 @@ pub(crate) fn rational(v: f32) -> sys::MMAL_RATIONAL_T {
 /// included.
 pub(crate) fn parameter_set(port: PortPtr, id: u32, data: &[u8]) -> Status {
     let shared = port.shared();
-    let mut st = lock(&shared.state);
+    let mut st = shared.state.lock();
     let p = &st.ports[port.index_all()];
     let (pid, enabled) = (p.id, p.enabled);
     let result = match id {
@@ -111,7 +111,7 @@ pub(crate) fn parameter_set(port: PortPtr, id: u32, data: &[u8]) -> Status {
 /// returns the payload's full size, which may exceed `out.len()`.
 pub(crate) fn parameter_get(port: PortPtr, id: u32, out: &mut [u8]) -> Result<usize, Status> {
     let shared = port.shared();
-    let st = lock(&shared.state);
+    let st = shared.state.lock();
     let p = &st.ports[port.index_all()];
     let mut scratch = [0u8; sys::MMAL_PARAMETER_MAX_SIZE as usize];
     let n = match id {

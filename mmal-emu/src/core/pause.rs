@@ -7,30 +7,27 @@
 type Hook = std::sync::Arc<dyn Fn() + Send + Sync>;
 
 #[cfg(test)]
-static HOOKS: std::sync::Mutex<Vec<(&'static str, usize, Hook)>> = std::sync::Mutex::new(Vec::new());
+static HOOKS: parking_lot::Mutex<Vec<(&'static str, usize, Hook)>> = parking_lot::Mutex::new(Vec::new());
 
 /// Calls `f` each time the core reaches `point` for `key`, until [`clear`]
 /// (tests run in parallel: the key keeps them apart).
 #[cfg(test)]
 pub(crate) fn set(point: &'static str, key: usize, f: impl Fn() + Send + Sync + 'static) {
-    crate::objects::lock(&HOOKS).push((point, key, std::sync::Arc::new(f)));
+    HOOKS.lock().push((point, key, std::sync::Arc::new(f)));
 }
 
 /// Removes every function registered for `key`.
 #[cfg(test)]
 pub(crate) fn clear(key: usize) {
-    crate::objects::lock(&HOOKS).retain(|(_, k, _)| *k != key);
+    HOOKS.lock().retain(|(_, k, _)| *k != key);
 }
 
 /// Reaching pause point `point` for `key`: calls what a test registered
 /// for it (outside the registry's lock).
 #[cfg(test)]
 pub(crate) fn at(point: &'static str, key: usize) {
-    let hooks: Vec<Hook> = crate::objects::lock(&HOOKS)
-        .iter()
-        .filter(|(p, k, _)| *p == point && *k == key)
-        .map(|(_, _, f)| f.clone())
-        .collect();
+    let hooks: Vec<Hook> =
+        HOOKS.lock().iter().filter(|(p, k, _)| *p == point && *k == key).map(|(_, _, f)| f.clone()).collect();
     for f in hooks {
         f();
     }

@@ -8,7 +8,7 @@ use mmal_sys as sys;
 use super::state::{announce_format, PortState, Shared, State};
 use crate::components::Requirements;
 use crate::format::VideoFormat;
-use crate::objects::{lock, BufPtr, Callback, Live, PoolPtr, PortPtr, Status};
+use crate::objects::{BufPtr, Callback, Live, PoolPtr, PortPtr, Status};
 
 /// Ports whose format a commit set: the port, and any that follow it.
 pub(crate) type Committed = Vec<(usize, VideoFormat, Requirements)>;
@@ -85,7 +85,7 @@ pub(crate) fn port_format_commit(port: PortPtr) -> Status {
         Err(status) => return status,
     };
     let shared = port.shared();
-    let mut st = lock(&shared.state);
+    let mut st = shared.state.lock();
     match commit_locked(&mut st, port.index_all(), format) {
         Ok(changed) => {
             apply(&st, &changed, port.index_all());
@@ -104,7 +104,7 @@ pub(crate) fn port_format_commit(port: PortPtr) -> Status {
 pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>) -> Status {
     let shared = port.shared();
     let index = port.index_all();
-    let mut st = lock(&shared.state);
+    let mut st = shared.state.lock();
     if st.destroyed {
         return sys::MMAL_EINVAL;
     }
@@ -175,7 +175,7 @@ pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>) -> Status {
 fn enable_tunnel(shared: &Arc<Shared>, out: PortPtr, peer: &Arc<Shared>, input: PortPtr) -> Status {
     let peer_index = input.index_all();
     for (s, port) in [(shared, out), (peer, input)] {
-        let st = lock(&s.state);
+        let st = s.state.lock();
         let p = &st.ports[port.index_all()];
         if p.enabled || p.disabling {
             log::error!("mmal_port_enable: {}: port is already enabled", port.name());
@@ -193,20 +193,20 @@ fn enable_tunnel(shared: &Arc<Shared>, out: PortPtr, peer: &Arc<Shared>, input: 
         return sys::MMAL_EINVAL;
     }
     {
-        let mut st = lock(&shared.state);
+        let mut st = shared.state.lock();
         let p = &st.ports[out.index_all()];
         let (id, format) = (p.id, p.format);
         if let Err(status) = st.component.port_enabling(id, &format) {
             return status;
         }
     }
-    let zero_copy = lock(&shared.state).ports[out.index_all()].zero_copy;
+    let zero_copy = shared.state.lock().ports[out.index_all()].zero_copy;
     let pool = match PoolPtr::create(num as usize, size as usize, zero_copy) {
         Ok(pool) => pool,
         Err(status) => return status,
     };
     {
-        let mut st = lock(&peer.state);
+        let mut st = peer.state.lock();
         // Destroyed, or enabled by another caller, since the checks above.
         if st.destroyed || st.ports[peer_index].enabled || st.ports[peer_index].disabling {
             drop(st);
@@ -226,7 +226,7 @@ fn enable_tunnel(shared: &Arc<Shared>, out: PortPtr, peer: &Arc<Shared>, input: 
         Some(s) => s.accept(out_index, b).is_err(),
         None => true,
     })));
-    let mut st = lock(&shared.state);
+    let mut st = shared.state.lock();
     let p = &mut st.ports[out_index];
     p.enabled = true;
     p.cb = None;
@@ -246,7 +246,7 @@ fn enable_tunnel(shared: &Arc<Shared>, out: PortPtr, peer: &Arc<Shared>, input: 
 /// end of a tunnel is reached only this way: a `PortPtr` read from a
 /// peer's state says nothing of whether its box is still there.
 fn pinned(shared: &Shared, index: usize, func: &str) -> Option<Live<PortPtr>> {
-    let st = lock(&shared.state);
+    let st = shared.state.lock();
     if st.destroyed {
         return None;
     }
@@ -285,7 +285,7 @@ fn disable(port: PortPtr, by_output: bool) -> Status {
         return sys::MMAL_EINVAL;
     }
     let index = port.index_all();
-    let mut st = lock(&shared.state);
+    let mut st = shared.state.lock();
     if !st.ports[index].enabled {
         let why = if st.ports[index].disabling { "is being disabled" } else { "is not enabled" };
         log::error!("mmal_port_disable: {}: port {why}", port.name());
@@ -326,7 +326,7 @@ fn disable(port: PortPtr, by_output: bool) -> Status {
     let peer = p.peer.clone();
     super::pause::at("disable: draining", port.as_raw() as usize);
     while st.ports[index].in_flight > 0 {
-        st = shared.wait(st);
+        shared.wait(&mut st);
     }
     let p = &mut st.ports[index];
     let cb = p.cb.take();
@@ -346,7 +346,7 @@ fn disable(port: PortPtr, by_output: bool) -> Status {
         }
     };
     // Published last: no callback of the port runs after this.
-    let mut st = lock(&shared.state);
+    let mut st = shared.state.lock();
     st.ports[index].disabling = false;
     port.set_enabled(false);
     drop(st);
@@ -365,12 +365,12 @@ fn disable_input_and_free(out: PortPtr, peer: Option<(Arc<Shared>, usize)>, pool
     // A destroyed input component cannot hold the pool's buffers: its
     // destroy disables the tunnel, through this output, before it marks
     // itself destroyed (see `component::destroy`).
-    let input = pinned(&peer, peer_index, "mmal_port_disable").filter(|_| lock(&peer.state).ports[peer_index].enabled);
+    let input = pinned(&peer, peer_index, "mmal_port_disable").filter(|_| peer.state.lock().ports[peer_index].enabled);
     let status = match &input {
         Some(input) => disable(**input, true),
         None => sys::MMAL_SUCCESS,
     };
-    if lock(&peer.state).ports[peer_index].enabled {
+    if peer.state.lock().ports[peer_index].enabled {
         // Not expected (the checks above cover the known causes): the
         // input may still hold the pool's buffers, so the pool is leaked
         // rather than freed under it.
@@ -391,11 +391,11 @@ fn disable_input_and_free(out: PortPtr, peer: Option<(Arc<Shared>, usize)>, pool
 /// libmmal's second disable does once the first has ended: `MMAL_EINVAL`,
 /// not enabled.
 fn disable_from_input(input: PortPtr, peer: &Arc<Shared>, peer_index: usize) -> Status {
-    let mut st = lock(&peer.state);
+    let mut st = peer.state.lock();
     if !st.destroyed && st.ports[peer_index].disabling {
         super::pause::at("disable: input waits for its output", input.as_raw() as usize);
         while !st.destroyed && st.ports[peer_index].disabling {
-            st = peer.wait(st);
+            peer.wait(&mut st);
         }
     }
     let out_enabled = !st.destroyed && st.ports[peer_index].enabled;
@@ -405,7 +405,7 @@ fn disable_from_input(input: PortPtr, peer: &Arc<Shared>, peer_index: usize) -> 
         Some(out) => port_disable(*out),
         None => {
             let shared = input.shared();
-            let enabled = lock(&shared.state).ports[input.index_all()].enabled;
+            let enabled = shared.state.lock().ports[input.index_all()].enabled;
             if enabled {
                 log::error!("mmal_port_disable: {}: the tunnel's output is not enabled", input.name());
             } else {
@@ -427,7 +427,7 @@ fn take_held(p: &mut PortState) -> Vec<BufPtr> {
 fn give_back(shared: &Shared, port: PortPtr, cb: Option<Callback>, returned: Vec<BufPtr>) {
     match cb {
         Some(cb) => {
-            let _action = lock(&shared.action);
+            let _action = shared.action.lock();
             for b in returned {
                 b.set(0, 0, 0, sys::MMAL_TIME_UNKNOWN);
                 port.call(cb, b);
@@ -447,7 +447,7 @@ pub(crate) fn port_flush(port: PortPtr) -> Status {
         return sys::MMAL_EINVAL;
     }
     let index = port.index_all();
-    let mut st = lock(&shared.state);
+    let mut st = shared.state.lock();
     if st.ports[index].id.is_control() {
         return sys::MMAL_ENOSYS;
     }
@@ -474,7 +474,7 @@ pub(crate) fn port_send_buffer(port: PortPtr, buffer: BufPtr) -> Status {
 
 /// Whether a port is in zero-copy mode (its pools come from VCSM).
 pub(crate) fn zero_copy(port: PortPtr) -> bool {
-    lock(&port.shared().state).ports[port.index_all()].zero_copy
+    port.shared().state.lock().ports[port.index_all()].zero_copy
 }
 
 /// The ports a [`connect`] reserved: until this is dropped, each takes no
@@ -496,7 +496,7 @@ impl Reservation {
 impl Drop for Reservation {
     fn drop(&mut self) {
         for (shared, port) in self.ends.drain(..) {
-            lock(&shared.state).ports[port.index_all()].connecting = false;
+            shared.state.lock().ports[port.index_all()].connecting = false;
         }
     }
 }
@@ -533,7 +533,7 @@ pub(crate) fn connect(out: PortPtr, input: PortPtr, flags: u32) -> (Status, Rese
     // under its own component's lock (never two at once).
     let (mut invalid, mut connected) = (false, false);
     for &(shared, port, output) in &ends {
-        let mut st = lock(&shared.state);
+        let mut st = shared.state.lock();
         let destroyed = st.destroyed;
         let p = &mut st.ports[port.index_all()];
         if destroyed || p.id.is_output() != output || p.id.is_control() {
@@ -569,8 +569,8 @@ pub(crate) fn connect(out: PortPtr, input: PortPtr, flags: u32) -> (Status, Rese
         status = port_format_commit(input);
     }
     if tunnel && status == sys::MMAL_SUCCESS {
-        lock(&out_shared.state).ports[out.index_all()].peer = Some((in_shared.clone(), input.index_all()));
-        lock(&in_shared.state).ports[input.index_all()].peer = Some((out_shared.clone(), out.index_all()));
+        out_shared.state.lock().ports[out.index_all()].peer = Some((in_shared.clone(), input.index_all()));
+        in_shared.state.lock().ports[input.index_all()].peer = Some((out_shared.clone(), out.index_all()));
     }
     super::pause::at("connect: made", out.as_raw() as usize);
     (status, reservation)
@@ -581,7 +581,7 @@ pub(crate) fn connect(out: PortPtr, input: PortPtr, flags: u32) -> (Status, Rese
 pub(crate) fn disconnect_port(port: PortPtr) -> Status {
     let (peer, enabled, is_output) = {
         let shared = port.shared();
-        let st = lock(&shared.state);
+        let st = shared.state.lock();
         let p = &st.ports[port.index_all()];
         // A tunnel being disabled is disconnected once that is done (the
         // disable below refuses it meanwhile).
@@ -610,14 +610,14 @@ pub(crate) fn disconnect_port(port: PortPtr) -> Status {
 
 /// Undoes [`connect`].
 pub(crate) fn disconnect(out: PortPtr, input: PortPtr) {
-    lock(&out.shared().state).ports[out.index_all()].peer = None;
-    lock(&input.shared().state).ports[input.index_all()].peer = None;
+    out.shared().state.lock().ports[out.index_all()].peer = None;
+    input.shared().state.lock().ports[input.index_all()].peer = None;
 }
 
 impl Shared {
     /// A buffer sent to port `index` (by the client, or by a tunnel).
     pub(crate) fn accept(&self, index: usize, buffer: BufPtr) -> Result<(), Status> {
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock();
         if st.destroyed {
             return Err(sys::MMAL_EINVAL);
         }

@@ -4,10 +4,10 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use mmal_sys as sys;
+use parking_lot::{Condvar, Mutex};
 
 use super::pause;
 
@@ -54,10 +54,10 @@ unsafe extern "C" fn blocking_cb(port: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_
     if unsafe { is_enabled(port) } == 0 {
         CALLED_WHILE_DISABLED.fetch_add(1, Ordering::SeqCst);
     }
-    *crate::objects::lock(&IN_CALLBACK.0) += 1;
+    *IN_CALLBACK.0.lock() += 1;
     IN_CALLBACK.1.notify_all();
-    let go = crate::objects::lock(&GO.0);
-    let (_go, timeout) = GO.1.wait_timeout_while(go, PATIENCE, |go| !*go).unwrap();
+    let mut go = GO.0.lock();
+    let timeout = GO.1.wait_while_for(&mut go, |go| !*go, PATIENCE);
     assert!(!timeout.timed_out(), "the test never let the callback go");
     // SAFETY: the header is handed to the callback.
     unsafe { (api().buffer_header_release)(b) };
@@ -84,15 +84,15 @@ fn a_port_being_disabled_reads_enabled_and_refuses_enable_and_connect_until_its_
         for _ in 0..2 {
             assert_eq!((api.port_send_buffer)(input, (api.queue_get)((*pool).queue)), sys::MMAL_SUCCESS);
         }
-        let calls = crate::objects::lock(&IN_CALLBACK.0);
-        let (calls, timeout) = IN_CALLBACK.1.wait_timeout_while(calls, PATIENCE, |n| *n == 0).unwrap();
+        let mut calls = IN_CALLBACK.0.lock();
+        let timeout = IN_CALLBACK.1.wait_while_for(&mut calls, |n| *n == 0, PATIENCE);
         assert!(!timeout.timed_out(), "no callback");
         drop(calls);
 
         let key = input as usize;
         let (tx, draining) = channel();
         pause::set("disable: draining", key, move || {
-            let _ = crate::objects::lock(&tx).send("draining");
+            let _ = tx.lock().send("draining");
         });
         let disabling = std::thread::spawn(move || (crate::api().port_disable)(key as *mut sys::MMAL_PORT_T));
         assert_eq!(draining.recv_timeout(PATIENCE), Ok("draining"));
@@ -106,7 +106,7 @@ fn a_port_being_disabled_reads_enabled_and_refuses_enable_and_connect_until_its_
         let mut connection = std::ptr::null_mut();
         let connect = (api.connection_create)(&mut connection, *(*resize).output, input, 0);
 
-        *crate::objects::lock(&GO.0) = true;
+        *GO.0.lock() = true;
         GO.1.notify_all();
         assert_eq!(disabling.join().unwrap(), sys::MMAL_SUCCESS);
         assert_eq!(enabled, 1, "is_enabled read 0 while a callback of the port was still running");
@@ -115,7 +115,7 @@ fn a_port_being_disabled_reads_enabled_and_refuses_enable_and_connect_until_its_
         assert!(connection.is_null());
         // Both buffers came back through the callback, never on a port
         // reading disabled; the port reads disabled once the disable is done.
-        assert_eq!(*crate::objects::lock(&IN_CALLBACK.0), 2);
+        assert_eq!(*IN_CALLBACK.0.lock(), 2);
         assert_eq!(CALLED_WHILE_DISABLED.load(Ordering::SeqCst), 0);
         assert_eq!(is_enabled(input), 0);
         assert_eq!((api.queue_length)((*pool).queue), 2);
@@ -154,26 +154,26 @@ fn destroying_a_tunnels_input_component_waits_for_a_disable_of_its_output() {
             let tx = tx_b.clone();
             let b = std::thread::spawn(move || {
                 let status = (crate::api().component_release)(sink_addr as *mut sys::MMAL_COMPONENT_T);
-                let _ = crate::objects::lock(&tx).send("destroyed");
+                let _ = tx.lock().send("destroyed");
                 status
             });
-            *crate::objects::lock(&spawned) = Some(b);
+            *spawned.lock() = Some(b);
             // B either waits for this disable (as it must) or gets through.
-            let event = crate::objects::lock(&events).recv_timeout(PATIENCE).unwrap_or("nothing");
-            crate::objects::lock(&seen).push(event);
+            let event = events.lock().recv_timeout(PATIENCE).unwrap_or("nothing");
+            seen.lock().push(event);
         });
         let tx_wait = tx.clone();
         pause::set("disable: input waits for its output", input as usize, move || {
-            let _ = crate::objects::lock(&tx_wait).send("destroy waits for the output's disable");
+            let _ = tx_wait.lock().send("destroy waits for the output's disable");
         });
         let status = (api.port_disable)(out);
         pause::clear(out as usize);
         pause::clear(input as usize);
-        let b = crate::objects::lock(&destroyer).take().expect("the destroy started");
+        let b = destroyer.lock().take().expect("the destroy started");
         assert_eq!(b.join().unwrap(), sys::MMAL_SUCCESS, "the input's component is destroyed");
         assert_eq!(status, sys::MMAL_SUCCESS);
         assert_eq!(
-            *crate::objects::lock(&order),
+            *order.lock(),
             ["destroy waits for the output's disable"],
             "the input's component was destroyed while its tunnel's output was reaching it"
         );
@@ -228,13 +228,13 @@ fn a_connection_being_made_takes_no_enable_and_its_userdata_is_not_overwritten()
                 sys::MMAL_CONNECTION_FLAG_TUNNELLING,
             );
             let input_userdata = (*(in_addr as *mut sys::MMAL_PORT_T)).userdata as usize;
-            *crate::objects::lock(&seen_in_hook) = Some((enable, status, other as usize, input_userdata));
+            *seen_in_hook.lock() = Some((enable, status, other as usize, input_userdata));
         });
         let mut connection = std::ptr::null_mut();
         let status = (api.connection_create)(&mut connection, out, input, sys::MMAL_CONNECTION_FLAG_TUNNELLING);
         pause::clear(out_addr);
         assert_eq!(status, sys::MMAL_SUCCESS);
-        let (enable, other_status, other, input_userdata) = crate::objects::lock(&seen).take().unwrap();
+        let (enable, other_status, other, input_userdata) = seen.lock().take().unwrap();
         assert_eq!(enable, sys::MMAL_EINVAL, "a port being connected took an enable");
         assert_eq!(other_status, sys::MMAL_EISCONN);
         assert_ne!(other, 0, "EISCONN comes with a connection object");
@@ -264,7 +264,7 @@ unsafe extern "C" fn release_peer_cb(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL
     if peer != 0 {
         // SAFETY: the test's live component, released by this callback alone.
         let status = unsafe { (api().component_release)(peer as *mut sys::MMAL_COMPONENT_T) };
-        *crate::objects::lock(&RELEASE_STATUS.0) = Some(status);
+        *RELEASE_STATUS.0.lock() = Some(status);
         RELEASE_STATUS.1.notify_all();
     }
     // SAFETY: the header is handed to the callback.
@@ -285,8 +285,8 @@ fn releasing_a_tunnels_input_component_from_a_callback_of_its_output_component_i
         assert_eq!((api.port_enable)((*resize).control, Some(release_peer_cb)), sys::MMAL_SUCCESS);
         PEER_TO_RELEASE.store(sink as usize, Ordering::SeqCst);
         assert!(crate::post_event((*resize).id, crate::TestEvent::Error(sys::MMAL_EIO)));
-        let status = crate::objects::lock(&RELEASE_STATUS.0);
-        let (status, timeout) = RELEASE_STATUS.1.wait_timeout_while(status, PATIENCE, |s| s.is_none()).unwrap();
+        let mut status = RELEASE_STATUS.0.lock();
+        let timeout = RELEASE_STATUS.1.wait_while_for(&mut status, |s| s.is_none(), PATIENCE);
         assert!(!timeout.timed_out(), "no event");
         assert_eq!(*status, Some(sys::MMAL_EINVAL), "the input's component was destroyed on its output's worker");
         drop(status);

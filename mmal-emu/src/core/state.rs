@@ -6,9 +6,11 @@
 //! imports none of them.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::Instant;
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::components::{Component, PortId, Requirements};
 use crate::format::VideoFormat;
@@ -226,7 +228,7 @@ impl Shared {
         self.worker_id.get() == Some(&std::thread::current().id())
     }
 
-    pub(crate) fn wait<'a>(&self, guard: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
-        self.wake.wait(guard).unwrap_or_else(std::sync::PoisonError::into_inner)
+    pub(crate) fn wait(&self, guard: &mut MutexGuard<'_, State>) {
+        self.wake.wait(guard);
     }
 }

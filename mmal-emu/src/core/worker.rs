@@ -14,7 +14,7 @@ use mmal_sys as sys;
 
 use super::state::{take, Delivery, EventTarget, PendingEvent, Shared, State};
 use crate::components::{Encode, Fill, Job, Process, Processor, Produce};
-use crate::objects::{lock, BufPtr};
+use crate::objects::BufPtr;
 
 /// Most outputs that take a buffer for one input buffer.
 const MAX_OUTPUTS: usize = 4;
@@ -130,7 +130,7 @@ impl Drop for InFlight<'_> {
                 b.release();
             }
         }
-        let mut st = lock(&self.shared.state);
+        let mut st = self.shared.state.lock();
         for &(port, _) in &self.held[..self.len] {
             st.ports[port].in_flight -= 1;
         }
@@ -272,7 +272,7 @@ impl State {
 impl Shared {
     pub(crate) fn run(self: Arc<Shared>) {
         let _ = self.worker_id.set(std::thread::current().id());
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock();
         loop {
             if st.shutdown {
                 break;
@@ -286,7 +286,7 @@ impl Shared {
                     if st.stalled {
                         // Failing again while stalled: not the component
                         // then; wait for a change rather than spin.
-                        st = self.wait(st);
+                        self.wait(&mut st);
                     } else {
                         st.stalled = true;
                         st.events.push_back((0, PendingEvent::Error(sys::MMAL_EFAULT)));
@@ -295,13 +295,13 @@ impl Shared {
                 }
             };
             if let Work::Wait(deadline) = work {
-                st = match deadline {
+                match deadline {
+                    // Timed out or woken, the loop asks again.
                     Some(d) => {
-                        let timeout = d.saturating_duration_since(Instant::now());
-                        self.wake.wait_timeout(st, timeout).unwrap_or_else(std::sync::PoisonError::into_inner).0
+                        let _ = self.wake.wait_until(&mut st, d);
                     }
-                    None => self.wait(st),
-                };
+                    None => self.wait(&mut st),
+                }
                 continue;
             }
             drop(st);
@@ -314,7 +314,7 @@ impl Shared {
             let in_flight = InFlight::new(&self, &work);
             let outcome = catch_unwind(AssertUnwindSafe(|| self.perform(work, &in_flight)));
             drop(in_flight);
-            st = lock(&self.state);
+            st = self.state.lock();
             if let Err(payload) = outcome {
                 log::error!("{}: the component failed: {}", self.name, panic_text(payload.as_ref()));
                 st.events.push_back((0, PendingEvent::Error(sys::MMAL_EFAULT)));
@@ -346,7 +346,7 @@ impl Shared {
                 }
                 held.handed(buffer);
                 self.give_back_input(port, buffer);
-                let mut st = lock(&self.state);
+                let mut st = self.state.lock();
                 let id = st.ports[port].id;
                 let (component, mut io) = st.split(Instant::now());
                 component.consumed(id, flags, &mut io);
@@ -356,7 +356,7 @@ impl Shared {
                 let encoded = encode.encode(buffer);
                 held.handed(buffer);
                 self.give_back_input(port, buffer);
-                let mut st = lock(&self.state);
+                let mut st = self.state.lock();
                 // Only into the stream it was encoded for: if the output was
                 // disabled and enabled meanwhile, a new stream has begun
                 // (headers, then an IDR) and this picture is not part of it.
@@ -381,7 +381,7 @@ impl Shared {
                     panic!("injected failure");
                 }
                 let result = job.run();
-                let mut st = lock(&self.state);
+                let mut st = self.state.lock();
                 let (component, mut io) = st.split(Instant::now());
                 component.job_done(port, result, &mut io);
             }
@@ -404,7 +404,7 @@ impl Shared {
     /// through the input port's callback (a tunnel's to its pool).
     fn give_back_input(&self, port: usize, buffer: BufPtr) {
         let back = {
-            let st = lock(&self.state);
+            let st = self.state.lock();
             let p = &st.ports[port];
             if p.peer.is_none() {
                 p.cb.map(|cb| (p.ptr, cb))
@@ -414,7 +414,7 @@ impl Shared {
         };
         match back {
             Some((ptr, cb)) => {
-                let _action = lock(&self.action);
+                let _action = self.action.lock();
                 ptr.call(cb, buffer);
             }
             None => buffer.release(),
@@ -429,7 +429,7 @@ impl Shared {
                 buffer.release();
             }
         } else if let Some(cb) = to.cb {
-            let _action = lock(&self.action);
+            let _action = self.action.lock();
             to.ptr.call(cb, buffer);
         } else {
             buffer.release();

@@ -4,16 +4,16 @@
 use std::ffi::CString;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
 
 use mmal_sys as sys;
+use parking_lot::{Mutex, MutexGuard};
 
 use super::buffers::BufPtr;
 use super::live::{list, pin, unlist, Kind, Live, Owner, Pin};
 use super::pools::PoolPtr;
 use super::ports::PortPtr;
 use super::queues::QueueBox;
-use super::{lock, CONNECTIONS};
+use super::CONNECTIONS;
 
 #[repr(C)]
 pub(crate) struct ConnectionBox {
@@ -120,7 +120,7 @@ impl ConnectionPtr {
     pub(crate) fn ends(self) -> [(PortPtr, bool); 2] {
         // SAFETY: live (see above); fixed at creation.
         let ports = unsafe { conn_field!(self, ports).read() };
-        ports.map(|p| (p, !lock(&p.shared().state).destroyed))
+        ports.map(|p| (p, !p.shared().state.lock().destroyed))
     }
 
     /// The output and the input, or `None` (and a message naming `func`)
@@ -137,7 +137,7 @@ impl ConnectionPtr {
 
     fn op(&self) -> MutexGuard<'_, ConnectionOp> {
         // SAFETY: live (see above); the lock is shared by reference.
-        lock(unsafe { &*conn_field!(self, op) })
+        unsafe { &*conn_field!(self, op) }.lock()
     }
 
     /// Held by `mmal_connection_enable` for its whole work: `None` (and a

@@ -31,7 +31,8 @@
 use std::ffi::c_void;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::components::ComponentBox;
 use super::connections::ConnectionBox;
@@ -127,12 +128,12 @@ static LIVE: RwLock<LiveMap> = RwLock::new(None);
 
 /// The list, to change.
 fn live_list() -> RwLockWriteGuard<'static, LiveMap> {
-    LIVE.write().unwrap_or_else(PoisonError::into_inner)
+    LIVE.write()
 }
 
 /// The list, to look up.
 fn live_read() -> RwLockReadGuard<'static, LiveMap> {
-    LIVE.read().unwrap_or_else(PoisonError::into_inner)
+    LIVE.read()
 }
 
 /// Lists `entries` (the owner's pin count starts at 1, the list's pin).

@@ -72,6 +72,10 @@ pub(crate) fn usage() -> Usage {
     }
 }
 
+/// Locks a `std::sync` mutex, taking it even if a thread panicked while
+/// holding it. The objects and the core use `parking_lot`'s locks, which
+/// have no poisoning; this is for the modules whose mutexes are still
+/// std's (the image and video encoders, `opaque`).
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -5,14 +5,15 @@ use std::collections::VecDeque;
 use std::ffi::c_void;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use mmal_sys as sys;
+use parking_lot::Mutex;
 
 use super::buffers::{BufPtr, HeaderBox, PreReleaseCb};
 use super::live::{list, pin, relist, unlist, Kind, Live, Owner};
 use super::queues::{QueueBox, QueueItems};
-use super::{lock, Status, POOLS};
+use super::{Status, POOLS};
 
 /// More headers than any port uses; a larger request is refused with ENOMEM.
 const MAX_POOL_HEADERS: usize = 1 << 16;
@@ -168,7 +169,7 @@ impl PoolBox {
     fn link(&mut self) {
         let pool_addr: *const PoolBox = self;
         let PoolBox { raw, queue, headers, header_ptrs, .. } = self;
-        let mut items = lock(&queue.items);
+        let mut items = queue.items.lock();
         link_headers(pool_addr, headers, header_ptrs, &mut items.items);
         drop(items);
         raw.queue = (&mut **queue as *mut QueueBox).cast();
@@ -320,7 +321,7 @@ impl PoolPtr {
             let same_source = std::mem::discriminant(allocator) == std::mem::discriminant(&new_allocator);
             (queue, headers.len(), n == headers.len() && same_size && same_source)
         };
-        if !all_home(&lock(&queue.items), headers_len) {
+        if !all_home(&queue.items.lock(), headers_len) {
             return Err(sys::MMAL_EINVAL);
         }
         if same {
@@ -329,7 +330,7 @@ impl PoolPtr {
         let (new_payloads, data) = PoolPtr::payloads(n, size, new_allocator)?;
         let mut new_headers = PoolPtr::headers(&data, size);
         let mut new_ptrs = vec![ptr::null_mut(); n].into_boxed_slice();
-        let mut items = lock(&queue.items);
+        let mut items = queue.items.lock();
         if !all_home(&items, headers_len) {
             drop(items);
             return Err(sys::MMAL_EINVAL);
@@ -474,13 +475,13 @@ impl PoolPtr {
     pub(super) fn hook(&self) -> Option<Arc<Hook>> {
         // SAFETY: as in `queue`; the hook has its own lock.
         let slot = unsafe { &*ptr::addr_of!((*self.0.as_ptr()).hook) };
-        lock(slot).clone()
+        slot.lock().clone()
     }
 
     pub(crate) fn set_hook(&self, hook: Option<Hook>) {
         // SAFETY: as in `queue`; the hook has its own lock.
         let slot = unsafe { &*ptr::addr_of!((*self.0.as_ptr()).hook) };
-        *lock(slot) = hook.map(Arc::new);
+        *slot.lock() = hook.map(Arc::new);
     }
 
     /// Frees the pool, its headers and payloads (once no C call still

@@ -3,13 +3,12 @@
 use std::collections::VecDeque;
 use std::ptr::NonNull;
 use std::sync::atomic::AtomicUsize;
-use std::sync::{Condvar, Mutex, PoisonError};
 
 use mmal_sys as sys;
+use parking_lot::{Condvar, Mutex};
 
 use super::buffers::BufPtr;
 use super::live::{list, pin, unlist, Kind, Owner, Pin};
-use super::lock;
 
 /// `MMAL_QUEUE_T`: a FIFO of headers. Its capacity is reserved up front for
 /// every header that can be in it (a pool's, a connection's), so putting
@@ -36,7 +35,7 @@ impl QueueBox {
     }
 
     pub(crate) fn put(&self, b: BufPtr) {
-        let mut q = lock(&self.items);
+        let mut q = self.items.lock();
         q.items.push_back(b);
         if q.waiters > 0 {
             self.ready.notify_one();
@@ -45,7 +44,7 @@ impl QueueBox {
 
     /// `mmal_queue_put_back`: at the front, to be taken next.
     pub(crate) fn put_back(&self, b: BufPtr) {
-        let mut q = lock(&self.items);
+        let mut q = self.items.lock();
         q.items.push_front(b);
         if q.waiters > 0 {
             self.ready.notify_one();
@@ -53,41 +52,41 @@ impl QueueBox {
     }
 
     pub(crate) fn get(&self) -> Option<BufPtr> {
-        lock(&self.items).items.pop_front()
+        self.items.lock().items.pop_front()
     }
 
     /// `mmal_queue_wait` (`None`) and `mmal_queue_timedwait`: the next
     /// header, waiting for one up to `timeout`.
     pub(crate) fn wait(&self, timeout: Option<std::time::Duration>) -> Option<BufPtr> {
         let deadline = timeout.map(|t| std::time::Instant::now() + t);
-        let mut q = lock(&self.items);
+        let mut q = self.items.lock();
         loop {
             if let Some(b) = q.items.pop_front() {
                 return Some(b);
             }
             q.waiters += 1;
-            q = match deadline {
-                None => self.ready.wait(q).unwrap_or_else(PoisonError::into_inner),
+            match deadline {
+                None => self.ready.wait(&mut q),
                 Some(d) => {
-                    let left = d.saturating_duration_since(std::time::Instant::now());
-                    if left.is_zero() {
+                    if std::time::Instant::now() >= d {
                         q.waiters -= 1;
                         return None;
                     }
-                    self.ready.wait_timeout(q, left).unwrap_or_else(PoisonError::into_inner).0
+                    // Whether it timed out is seen on the next turn.
+                    let _ = self.ready.wait_until(&mut q, d);
                 }
-            };
+            }
             q.waiters -= 1;
         }
     }
 
     pub(crate) fn len(&self) -> usize {
-        lock(&self.items).items.len()
+        self.items.lock().items.len()
     }
 
     /// Makes room for `n` headers, so that putting them never allocates.
     pub(crate) fn reserve(&self, n: usize) {
-        let mut q = lock(&self.items);
+        let mut q = self.items.lock();
         let more = n.saturating_sub(q.items.len());
         q.items.reserve(more);
     }
