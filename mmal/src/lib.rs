@@ -64,6 +64,9 @@
 //!   the crate only loads libmmal (on a Pi, or the software VideoCore's C
 //!   libraries through `MMAL_LIB_DIR`).
 //! * `hardware-tests`: the tests that need a Raspberry Pi.
+//! * `deadlock-detection`: parking_lot's deadlock detector, for the
+//!   threaded stress test (`cargo test -p mmal --features deadlock-detection
+//!   --test stress`); off by default, as it slows every lock.
 //!
 //! # Loading libmmal
 //!
