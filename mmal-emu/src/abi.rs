@@ -16,30 +16,15 @@ use crate::c_api::guarded;
 use crate::core as component;
 use crate::objects::{self, Allocator, BufPtr, Callback, ComponentPtr, ConnectionPtr, PoolPtr, PortPtr, QueueBox};
 
-pub(crate) static API: sys::Api = sys::Api {
-    component_create,
-    component_release,
-    component_enable,
-    component_disable,
-    port_format_commit,
-    port_enable,
-    port_disable,
-    port_flush,
-    port_parameter_set,
-    port_parameter_get,
-    port_send_buffer,
-    port_pool_create,
-    port_pool_destroy,
-    queue_get,
-    queue_length,
-    buffer_header_release,
-    event_format_changed_get,
-    connection_create,
-    connection_enable,
-    connection_disable,
-    connection_destroy,
-    connection_event_format_changed,
-};
+/// Builds the table from [`sys::for_each_api!`]: each field points at the
+/// function of this module with the field's name.
+macro_rules! table {
+    ($($(#[$doc:meta])* $symbol:ident => $field:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)?;)*) => {
+        pub(crate) static API: sys::Api = sys::Api { $($field: $field,)* };
+    };
+}
+
+sys::for_each_api!(table);
 
 /// [`guarded`] for a function that answers a status: `MMAL_EFAULT` on a
 /// panic; the status is traced.

@@ -111,35 +111,14 @@ pub(crate) fn load() -> Result<Loaded> {
     if let Ok(lib) = open(COMPONENTS_LIBRARY, dir.as_deref()) {
         libraries.push(lib);
     }
+    // One lookup per entry of the list that declares the table: each C
+    // symbol into its field, with the field's type.
     macro_rules! table {
-        ($($field:ident = $symbol:literal),* $(,)?) => {
-            sys::Api { $($field: symbol(&libraries, &core_util, $symbol)?,)* }
+        ($($(#[$doc:meta])* $symbol:ident => $field:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)?;)*) => {
+            sys::Api { $($field: symbol(&libraries, &core_util, stringify!($symbol))?,)* }
         };
     }
-    let api = table! {
-        component_create = "mmal_component_create",
-        component_release = "mmal_component_release",
-        component_enable = "mmal_component_enable",
-        component_disable = "mmal_component_disable",
-        port_format_commit = "mmal_port_format_commit",
-        port_enable = "mmal_port_enable",
-        port_disable = "mmal_port_disable",
-        port_flush = "mmal_port_flush",
-        port_parameter_set = "mmal_port_parameter_set",
-        port_parameter_get = "mmal_port_parameter_get",
-        port_send_buffer = "mmal_port_send_buffer",
-        port_pool_create = "mmal_port_pool_create",
-        port_pool_destroy = "mmal_port_pool_destroy",
-        queue_get = "mmal_queue_get",
-        queue_length = "mmal_queue_length",
-        buffer_header_release = "mmal_buffer_header_release",
-        event_format_changed_get = "mmal_event_format_changed_get",
-        connection_create = "mmal_connection_create",
-        connection_enable = "mmal_connection_enable",
-        connection_disable = "mmal_connection_disable",
-        connection_destroy = "mmal_connection_destroy",
-        connection_event_format_changed = "mmal_connection_event_format_changed",
-    };
+    let api = sys::for_each_api!(table);
     // SAFETY: the marker is `const char *(void)`; only its presence is used.
     let software = unsafe {
         optional::<unsafe extern "C" fn() -> *const std::ffi::c_char>(&libraries, sys::SOFTWARE_VIDEOCORE_SYMBOL)

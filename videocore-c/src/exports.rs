@@ -5,7 +5,7 @@
 //! an error value (a panic that reached C would abort the caller's process).
 #![allow(unsafe_code)]
 
-use std::ffi::{c_char, c_int, c_uint, CStr};
+use std::ffi::{c_char, c_int, CStr};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use mmal_emu::c_api::guarded;
@@ -30,9 +30,10 @@ extern "C" fn at_load() {
     });
 }
 
-/// Exports `name(args) -> ret` forwarding to the table entry `field`.
+/// Exports each entry of [`sys::for_each_api!`], `symbol(args) -> ret`,
+/// forwarding to the table entry `field`.
 macro_rules! forward {
-    ($($name:ident => $field:ident ( $($arg:ident : $ty:ty),* ) $(-> $ret:ty)?;)*) => {$(
+    ($($(#[$doc:meta])* $name:ident => $field:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)?;)*) => {$(
         #[doc = concat!("`", stringify!($name), "`, as in libmmal.")]
         ///
         /// # Safety
@@ -48,30 +49,7 @@ macro_rules! forward {
     )*};
 }
 
-forward! {
-    mmal_component_create => component_create(name: *const c_char, component: *mut *mut sys::MMAL_COMPONENT_T) -> sys::MMAL_STATUS_T;
-    mmal_component_release => component_release(component: *mut sys::MMAL_COMPONENT_T) -> sys::MMAL_STATUS_T;
-    mmal_component_enable => component_enable(component: *mut sys::MMAL_COMPONENT_T) -> sys::MMAL_STATUS_T;
-    mmal_component_disable => component_disable(component: *mut sys::MMAL_COMPONENT_T) -> sys::MMAL_STATUS_T;
-    mmal_port_format_commit => port_format_commit(port: *mut sys::MMAL_PORT_T) -> sys::MMAL_STATUS_T;
-    mmal_port_enable => port_enable(port: *mut sys::MMAL_PORT_T, cb: sys::MMAL_PORT_BH_CB_T) -> sys::MMAL_STATUS_T;
-    mmal_port_disable => port_disable(port: *mut sys::MMAL_PORT_T) -> sys::MMAL_STATUS_T;
-    mmal_port_flush => port_flush(port: *mut sys::MMAL_PORT_T) -> sys::MMAL_STATUS_T;
-    mmal_port_parameter_set => port_parameter_set(port: *mut sys::MMAL_PORT_T, param: *const sys::MMAL_PARAMETER_HEADER_T) -> sys::MMAL_STATUS_T;
-    mmal_port_parameter_get => port_parameter_get(port: *mut sys::MMAL_PORT_T, param: *mut sys::MMAL_PARAMETER_HEADER_T) -> sys::MMAL_STATUS_T;
-    mmal_port_send_buffer => port_send_buffer(port: *mut sys::MMAL_PORT_T, buffer: *mut sys::MMAL_BUFFER_HEADER_T) -> sys::MMAL_STATUS_T;
-    mmal_port_pool_create => port_pool_create(port: *mut sys::MMAL_PORT_T, headers: c_uint, payload_size: u32) -> *mut sys::MMAL_POOL_T;
-    mmal_port_pool_destroy => port_pool_destroy(port: *mut sys::MMAL_PORT_T, pool: *mut sys::MMAL_POOL_T);
-    mmal_queue_get => queue_get(queue: *mut sys::MMAL_QUEUE_T) -> *mut sys::MMAL_BUFFER_HEADER_T;
-    mmal_queue_length => queue_length(queue: *mut sys::MMAL_QUEUE_T) -> c_uint;
-    mmal_buffer_header_release => buffer_header_release(header: *mut sys::MMAL_BUFFER_HEADER_T);
-    mmal_event_format_changed_get => event_format_changed_get(buffer: *mut sys::MMAL_BUFFER_HEADER_T) -> *mut sys::MMAL_EVENT_FORMAT_CHANGED_T;
-    mmal_connection_create => connection_create(connection: *mut *mut sys::MMAL_CONNECTION_T, out: *mut sys::MMAL_PORT_T, input: *mut sys::MMAL_PORT_T, flags: u32) -> sys::MMAL_STATUS_T;
-    mmal_connection_enable => connection_enable(connection: *mut sys::MMAL_CONNECTION_T) -> sys::MMAL_STATUS_T;
-    mmal_connection_disable => connection_disable(connection: *mut sys::MMAL_CONNECTION_T) -> sys::MMAL_STATUS_T;
-    mmal_connection_destroy => connection_destroy(connection: *mut sys::MMAL_CONNECTION_T) -> sys::MMAL_STATUS_T;
-    mmal_connection_event_format_changed => connection_event_format_changed(connection: *mut sys::MMAL_CONNECTION_T, buffer: *mut sys::MMAL_BUFFER_HEADER_T) -> sys::MMAL_STATUS_T;
-}
+sys::for_each_api!(forward);
 
 /// Calls of `bcm_host_init` and `mmal_vc_init`, for tests of loaders.
 static INIT_CALLS: [AtomicU32; 2] = [AtomicU32::new(0), AtomicU32::new(0)];
