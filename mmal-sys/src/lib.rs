@@ -15,7 +15,9 @@
 //!   its size and field offsets, and the tests pin the published figures;
 //! * [`Api`], a table with one function pointer per libmmal function the
 //!   safe `mmal` crate calls. The `mmal` crate fills it from libmmal at run
-//!   time, or takes the software VideoCore's table: both speak this same ABI;
+//!   time, or takes the software VideoCore's table: both speak this same ABI.
+//!   The table, the loader's lookups, the emulator's table and the C
+//!   library's exports are all generated from one list, [`for_each_api!`];
 //! * [`raw`], the layout of the `BRCM` raw Bayer block the camera appends
 //!   to a JPEG: its header, row geometry and RAW10/RAW12 packing, read by
 //!   `mmal::raw` and written by the software VideoCore.
