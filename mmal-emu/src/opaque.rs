@@ -7,10 +7,11 @@
 //! image would. A camera's images go when the camera does.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use crate::format::{VideoFormat, OPAQUE_SIZE};
-use crate::objects::lock;
 use crate::sensor::{self, Prepared};
 
 /// The tag at the start of every OPAQUE payload.
@@ -46,7 +47,7 @@ pub(crate) fn new_owner() -> u64 {
 /// Drops the images of `owner` (a camera that goes).
 pub(crate) fn forget(owner: u64) {
     let gone: Vec<Image> = {
-        let mut ring = lock(&IMAGES);
+        let mut ring = IMAGES.lock();
         ring.slots
             .iter_mut()
             .filter(|(_, image)| image.as_ref().is_some_and(|i| i.prepared.images == owner))
@@ -64,7 +65,7 @@ pub(crate) fn write(out: &mut [u8], prepared: Arc<Prepared>, frame: u64) -> usiz
         return 0;
     }
     let handle = {
-        let mut ring = lock(&IMAGES);
+        let mut ring = IMAGES.lock();
         ring.next = ring.next.wrapping_add(1).max(1);
         let handle = ring.next;
         ring.slots[handle as usize % SLOTS] = (handle, Some(Image { prepared, frame }));
@@ -84,7 +85,7 @@ pub(crate) fn read(data: &[u8]) -> Option<Image> {
         return None;
     }
     let handle = u32::from_ne_bytes([data[4], data[5], data[6], data[7]]);
-    let ring = lock(&IMAGES);
+    let ring = IMAGES.lock();
     match &ring.slots[handle as usize % SLOTS] {
         (h, Some(image)) if *h == handle => Some(image.clone()),
         _ => {

@@ -12,8 +12,8 @@
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
 use std::os::fd::{BorrowedFd, IntoRawFd};
-use std::sync::Mutex;
 
+use parking_lot::Mutex;
 use vcsm::{CacheMode, ServiceManager, SharedMemory};
 
 struct Block {
@@ -35,7 +35,7 @@ struct Blocks {
 static BLOCKS: Mutex<Option<Blocks>> = Mutex::new(None);
 
 fn with_blocks<R>(f: impl FnOnce(&mut Blocks) -> R) -> R {
-    let mut guard = BLOCKS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut guard = BLOCKS.lock();
     f(guard.get_or_insert_with(Blocks::default))
 }
 
@@ -351,7 +351,7 @@ fn keep(memory: SharedMemory, out: *mut LibraryBlock) -> c_int {
     };
     // SAFETY: the caller passes a block to fill (the table's contract).
     unsafe { out.write(block) };
-    let mut blocks = TABLE_BLOCKS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut blocks = TABLE_BLOCKS.lock();
     blocks.get_or_insert_with(HashMap::new).insert(block.handle, memory);
     0
 }
@@ -406,8 +406,7 @@ unsafe extern "C" fn table_import(fd: c_int, name: *const c_char, out: *mut Libr
 }
 
 unsafe extern "C" fn table_free(handle: u32) {
-    let block =
-        TABLE_BLOCKS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_mut().and_then(|b| b.remove(&handle));
+    let block = TABLE_BLOCKS.lock().as_mut().and_then(|b| b.remove(&handle));
     if block.is_none() {
         log::error!("vcsm table free: no block {handle:#x}");
     }

@@ -10,7 +10,9 @@
 //! goes into the EXIF block's IFD1 as a small JPEG, where readers of EXIF
 //! look for it.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use mmal_sys as sys;
 
@@ -18,7 +20,7 @@ use super::kept::{self, Kept, Spec};
 use super::{Component, Encode, Encoded, PortId, Processor, Requirements};
 use crate::core::params::{read_bool, read_u32, reply_bool, reply_u32};
 use crate::format::{VideoFormat, VIDEO_ENCODINGS};
-use crate::objects::{lock, BufPtr, Status};
+use crate::objects::{BufPtr, Status};
 
 /// What the output gives.
 const OUTPUT_ENCODINGS: [u32; 1] = [sys::MMAL_ENCODING_JPEG];
@@ -102,7 +104,7 @@ impl Component for ImageEncode {
         if port.is_output() {
             return Ok(OUTPUT_REQUIREMENTS);
         }
-        lock(&self.settings).input = *format;
+        self.settings.lock().input = *format;
         let size = format.frame_size() as u32;
         Ok([1, size, 1, size])
     }
@@ -111,7 +113,7 @@ impl Component for ImageEncode {
         if port.is_control() {
             return self.control.set(CONTROL, id, data).unwrap_or(Err(sys::MMAL_ENOSYS));
         }
-        let mut s = lock(&self.settings);
+        let mut s = self.settings.lock();
         match id {
             sys::MMAL_PARAMETER_JPEG_Q_FACTOR => {
                 let q = read_u32(data)?;
@@ -138,7 +140,7 @@ impl Component for ImageEncode {
         if port.is_control() {
             return self.control.get(CONTROL, id, out).ok_or(sys::MMAL_ENOSYS);
         }
-        let s = lock(&self.settings);
+        let s = self.settings.lock();
         match id {
             sys::MMAL_PARAMETER_JPEG_Q_FACTOR => Ok(reply_u32(out, id, s.quality)),
             sys::MMAL_PARAMETER_JPEG_RESTART_INTERVAL => Ok(reply_u32(out, id, s.restart_interval)),
@@ -148,7 +150,7 @@ impl Component for ImageEncode {
     }
 
     fn processor(&self) -> Option<Processor> {
-        let mut settings = lock(&self.settings).clone();
+        let mut settings = self.settings.lock().clone();
         let [enable, width, height, quality] = self.control.words(CONTROL, sys::MMAL_PARAMETER_THUMBNAIL_CONFIGURATION);
         settings.thumbnail = (enable != 0 && width > 0 && height > 0)
             .then(|| (width.min(u32::from(u16::MAX)), height.min(u32::from(u16::MAX)), quality.clamp(1, 100) as u8));

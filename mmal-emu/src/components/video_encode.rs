@@ -35,7 +35,9 @@
 //! 100: picamera's `quality`), else with its quality moved frame by frame
 //! towards the bitrate.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use mmal_sys as sys;
 use sys::param::ParameterStruct;
@@ -43,7 +45,7 @@ use sys::param::ParameterStruct;
 use super::{Component, Encode, Encoded, PortId, Processor, Requirements};
 use crate::core::params::{read, read_bool, read_u32, reply, reply_bool, reply_u32};
 use crate::format::{VideoFormat, VIDEO_ENCODINGS};
-use crate::objects::{lock, BufPtr, Status};
+use crate::objects::{BufPtr, Status};
 use crate::yuv::I420;
 
 const OUTPUT_ENCODINGS: [u32; 2] = [sys::MMAL_ENCODING_H264, sys::MMAL_ENCODING_MJPEG];
@@ -157,7 +159,7 @@ impl VideoEncode {
 
     /// Hands the current settings to the encoding work.
     fn publish(&self) {
-        lock(&self.stream.state).settings = self.settings.clone();
+        self.stream.state.lock().settings = self.settings.clone();
     }
 }
 
@@ -234,7 +236,7 @@ impl Component for VideoEncode {
             // (raspivid): the next frame the encoder takes is an IDR.
             sys::MMAL_PARAMETER_VIDEO_REQUEST_I_FRAME if port.is_control() || port.is_output() => {
                 if read_bool(data)? {
-                    lock(&self.stream.state).request_idr = true;
+                    self.stream.state.lock().request_idr = true;
                 }
                 return Ok(());
             }
@@ -357,7 +359,7 @@ struct StreamState {
 
 impl Encode for Stream {
     fn encode(&self, input: BufPtr) -> Option<Encoded> {
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock();
         let pts = input.pts();
         let settings = st.settings.clone();
         let mut parts = Vec::new();

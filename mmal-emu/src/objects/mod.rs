@@ -50,7 +50,6 @@ pub(crate) use ports::PortPtr;
 pub(crate) use queues::QueueBox;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use mmal_sys as sys;
 
@@ -70,12 +69,4 @@ pub(crate) fn usage() -> Usage {
         pools: POOLS.load(Ordering::SeqCst),
         connections: CONNECTIONS.load(Ordering::SeqCst),
     }
-}
-
-/// Locks a `std::sync` mutex, taking it even if a thread panicked while
-/// holding it. The objects and the core use `parking_lot`'s locks, which
-/// have no poisoning; this is for the modules whose mutexes are still
-/// std's (the image and video encoders, `opaque`).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }

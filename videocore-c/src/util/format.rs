@@ -7,9 +7,9 @@ use std::collections::BTreeSet;
 use std::ffi::c_uint;
 use std::mem;
 use std::ptr;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use mmal_sys as sys;
+use parking_lot::Mutex;
 
 // ---------------------------------------------------------------------------
 // Constants
@@ -108,12 +108,6 @@ struct FormatBlock {
 /// Addresses of the live [`FormatBlock`]s.
 static FORMATS: Mutex<BTreeSet<usize>> = Mutex::new(BTreeSet::new());
 
-/// The registry of formats. Its data stays consistent whatever a panic
-/// elsewhere interrupted, so a poisoned lock is simply taken.
-fn formats() -> MutexGuard<'static, BTreeSet<usize>> {
-    FORMATS.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// A heap extradata buffer a format no longer uses, freed when dropped.
 struct Retired {
     ptr: *mut u8,
@@ -184,7 +178,7 @@ unsafe fn extradata_buffer(
     if size > MAX_EXTRADATA {
         return Err(sys::MMAL_EINVAL);
     }
-    let owned = formats();
+    let owned = FORMATS.lock();
     if owned.contains(&(format as usize)) {
         // SAFETY: a registered address is a live `FormatBlock`, whose format
         // is its first field; the registry stays locked meanwhile.
@@ -223,7 +217,7 @@ pub extern "C" fn mmal_format_alloc() -> *mut sys::MMAL_ES_FORMAT_T {
         block.write(value);
         (*block).format.es = ptr::addr_of_mut!((*block).es);
     }
-    formats().insert(block as usize);
+    FORMATS.lock().insert(block as usize);
     block.cast::<sys::MMAL_ES_FORMAT_T>()
 }
 
@@ -236,7 +230,7 @@ pub extern "C" fn mmal_format_alloc() -> *mut sys::MMAL_ES_FORMAT_T {
 /// Nothing uses the format, or extradata it owns, afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn mmal_format_free(format: *mut sys::MMAL_ES_FORMAT_T) {
-    if format.is_null() || !formats().remove(&(format as usize)) {
+    if format.is_null() || !FORMATS.lock().remove(&(format as usize)) {
         return;
     }
     let block = format.cast::<FormatBlock>();

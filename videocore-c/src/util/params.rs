@@ -8,13 +8,13 @@ use std::collections::BTreeMap;
 use std::ffi::{c_char, c_uint, CStr};
 use std::mem;
 use std::ptr;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use mmal_sys as sys;
 use mmal_sys::{
     MMAL_PARAMETER_BOOLEAN_T, MMAL_PARAMETER_INT32_T, MMAL_PARAMETER_INT64_T, MMAL_PARAMETER_RATIONAL_T,
     MMAL_PARAMETER_UINT32_T, MMAL_PARAMETER_UINT64_T,
 };
+use parking_lot::Mutex;
 
 /// Size of a parameter header.
 const HEADER: usize = mem::size_of::<sys::MMAL_PARAMETER_HEADER_T>();
@@ -40,12 +40,6 @@ pub type CoreStatistics = sys::MMAL_CORE_STATISTICS_T;
 /// Parameters made by [`mmal_port_parameter_alloc_get`], by address, with
 /// their layouts.
 static PARAMETERS: Mutex<BTreeMap<usize, Layout>> = Mutex::new(BTreeMap::new());
-
-/// The registry of parameters. Its data stays consistent whatever a panic
-/// elsewhere interrupted, so a poisoned lock is simply taken.
-fn parameters() -> MutexGuard<'static, BTreeMap<usize, Layout>> {
-    PARAMETERS.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 // ---------------------------------------------------------------------------
 // Parameters
@@ -278,7 +272,7 @@ unsafe fn alloc_get(
         // `port` is as the caller promises.
         let status = unsafe { (mmal_emu::api().port_parameter_get)(port, param) };
         if status == sys::MMAL_SUCCESS {
-            parameters().insert(param as usize, layout);
+            PARAMETERS.lock().insert(param as usize, layout);
             return (param, status);
         }
         // SAFETY: `param` is live: allocated above and not handed out.
@@ -333,7 +327,7 @@ pub unsafe extern "C" fn mmal_port_parameter_free(param: *mut sys::MMAL_PARAMETE
     if param.is_null() {
         return;
     }
-    let layout = parameters().remove(&(param as usize));
+    let layout = PARAMETERS.lock().remove(&(param as usize));
     if let Some(layout) = layout {
         // SAFETY: the address was registered, so `alloc_parameter` made it
         // with this layout; it is no longer registered, so it is freed once.
