@@ -111,6 +111,7 @@
 //! | --- | --- |
 //! | `core` | libmmal's core: component state, ports (commit, enable, disable, tunnels), parameters the core answers, the per-component worker, events |
 //! | `components` | the firmware components, one file each behind one trait (a filter or an encoder says so in its `processor`); adding one is a file and a line in `components::create` |
+//! | `settings` | the process-wide settings above (sensor, scene, camera fault, pacing), read by the components; re-exported here |
 //! | `sensor`, `scene` | the camera's model, a file per stage (`modes`, `exposure`, `optics`, `isp`, `draw`, `raw`), and what it looks at |
 //! | `format` | video formats and their buffer sizes |
 //! | `convert`, `opaque`, `h264` | picture conversion and scaling, OPAQUE image handles, H.264 bitstream details |
@@ -135,162 +136,25 @@ mod objects;
 mod opaque;
 mod scene;
 mod sensor;
+mod settings;
 mod yuv;
 
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use scene::{Scene, SceneError};
 pub use sensor::{Sensor, SensorMode};
 
-/// Environment variable choosing the emulated sensor.
-pub const SENSOR_VAR: &str = "VIDEOCORE_EMU_SENSOR";
-/// Environment variable choosing the scene.
-pub const SCENE_VAR: &str = "VIDEOCORE_EMU_SCENE";
-/// Environment variable injecting a camera fault.
-pub const CAMERA_VAR: &str = "VIDEOCORE_EMU_CAMERA";
-/// Environment variable choosing how fast cameras produce frames.
-pub const PACING_VAR: &str = "VIDEOCORE_EMU_PACING";
+pub use settings::{
+    camera_fault, pacing, scene, sensor, set_camera_fault, set_pacing, set_scene, set_sensor, CameraFault, Pacing,
+    CAMERA_VAR, PACING_VAR, SCENE_VAR, SENSOR_VAR,
+};
 
 /// The software VideoCore's function table.
 pub fn api() -> &'static mmal_sys::Api {
     &abi::API
 }
 
-/// A camera failure to reproduce, as seen on real Raspberry Pis.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum CameraFault {
-    /// The camera is not enabled in the firmware (`start_x=0`, or the
-    /// legacy camera switched off): creating `vc.ril.camera` fails with
-    /// `MMAL_ENOMEM`.
-    Disabled,
-    /// No sensor answers (cable, power, or another process using it):
-    /// enabling the camera fails with `MMAL_ENOSPC`, and an error event is
-    /// sent on its control port.
-    Missing,
-}
-
-/// How fast the emulated camera produces frames.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Pacing {
-    /// At the port's frame rate, as a sensor does (the default).
-    FrameRate,
-    /// As fast as the client returns buffers: for measuring throughput.
-    Unlimited,
-}
-
-struct Settings {
-    sensor: Option<Sensor>,
-    scene: Option<Arc<Scene>>,
-    fault: Option<Option<CameraFault>>,
-}
-
-static SETTINGS: Mutex<Settings> = Mutex::new(Settings { sensor: None, scene: None, fault: None });
-static PACING: AtomicU8 = AtomicU8::new(0);
 static FAIL_NEXT_PORT_DISABLE: AtomicBool = AtomicBool::new(false);
-
-fn settings() -> MutexGuard<'static, Settings> {
-    SETTINGS.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Chooses the sensor that cameras created from now on emulate, overriding
-/// `VIDEOCORE_EMU_SENSOR`; `None` goes back to the variable.
-pub fn set_sensor(sensor: Option<Sensor>) {
-    settings().sensor = sensor;
-}
-
-/// The sensor a camera created now emulates.
-///
-/// An unknown `VIDEOCORE_EMU_SENSOR` value is logged and the default
-/// (IMX219) is used.
-pub fn sensor() -> Sensor {
-    if let Some(sensor) = settings().sensor {
-        return sensor;
-    }
-    match std::env::var(SENSOR_VAR) {
-        Ok(name) => Sensor::from_name(&name).unwrap_or_else(|| {
-            log::warn!("{SENSOR_VAR}={name:?} is not imx219, ov5647 or imx477; emulating an imx219");
-            Sensor::Imx219
-        }),
-        Err(_) => Sensor::Imx219,
-    }
-}
-
-/// Sets the scene every emulated camera sees from its next frame on,
-/// overriding `VIDEOCORE_EMU_SCENE`; `None` goes back to the variable.
-pub fn set_scene(scene: Option<Scene>) {
-    settings().scene = scene.map(Arc::new);
-    components::scene_changed();
-}
-
-/// The scene the cameras see.
-///
-/// A `VIDEOCORE_EMU_SCENE` image that cannot be read is logged and the
-/// chart is used.
-pub fn scene() -> Arc<Scene> {
-    let mut settings = settings();
-    if let Some(scene) = &settings.scene {
-        return scene.clone();
-    }
-    let scene = match std::env::var(SCENE_VAR) {
-        Ok(value) => Scene::from_env_value(&value).unwrap_or_else(|e| {
-            log::warn!("{SCENE_VAR}={value:?}: {e}; showing the test chart");
-            Scene::Chart
-        }),
-        Err(_) => Scene::Chart,
-    };
-    let scene = Arc::new(scene);
-    settings.scene = Some(scene.clone());
-    scene
-}
-
-/// Injects a camera fault for cameras created or enabled from now on,
-/// overriding `VIDEOCORE_EMU_CAMERA`: `Some(None)` forces a healthy camera,
-/// `None` goes back to the variable.
-pub fn set_camera_fault(fault: Option<Option<CameraFault>>) {
-    settings().fault = fault;
-}
-
-/// The camera fault in effect.
-pub fn camera_fault() -> Option<CameraFault> {
-    if let Some(fault) = settings().fault {
-        return fault;
-    }
-    match std::env::var(CAMERA_VAR).as_deref() {
-        Ok("disabled") => Some(CameraFault::Disabled),
-        Ok("missing") => Some(CameraFault::Missing),
-        Ok("ok") | Ok("") | Err(_) => None,
-        Ok(other) => {
-            log::warn!("{CAMERA_VAR}={other:?} is not ok, disabled or missing; the camera works");
-            None
-        }
-    }
-}
-
-/// Sets how fast cameras produce frames, overriding `VIDEOCORE_EMU_PACING`.
-pub fn set_pacing(pacing: Pacing) {
-    PACING.store(if pacing == Pacing::Unlimited { 2 } else { 1 }, Ordering::Relaxed);
-}
-
-/// How fast cameras produce frames: as set, else as `VIDEOCORE_EMU_PACING`
-/// says (read once).
-pub fn pacing() -> Pacing {
-    static FROM_ENV: std::sync::OnceLock<Pacing> = std::sync::OnceLock::new();
-    match PACING.load(Ordering::Relaxed) {
-        2 => Pacing::Unlimited,
-        1 => Pacing::FrameRate,
-        _ => *FROM_ENV.get_or_init(|| match std::env::var(PACING_VAR).as_deref().map(str::trim) {
-            Ok("unlimited") => Pacing::Unlimited,
-            Ok("frame-rate") | Ok("") | Err(_) => Pacing::FrameRate,
-            Ok(other) => {
-                log::warn!("{PACING_VAR}={other:?} is not frame-rate or unlimited; frames come at the frame rate");
-                Pacing::FrameRate
-            }
-        }),
-    }
-}
 
 /// Makes the next `mmal_port_disable` of an enabled port fail with
 /// `MMAL_EIO` and leave the port enabled, as when the VideoCore stops

@@ -4,7 +4,6 @@
 //! picture itself comes from [`crate::sensor`].
 
 use std::any::Any;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,14 +17,7 @@ use crate::core::{Io, PendingEvent};
 use crate::format::VideoFormat;
 use crate::objects::Status;
 use crate::sensor::{self, CameraParams, Look, Prepared, Sensor, Settings, Setup, ShadingTable};
-use crate::{CameraFault, Pacing};
-
-/// Bumped when the scene changes, so every camera prepares its picture anew.
-static SCENE_GENERATION: AtomicU64 = AtomicU64::new(0);
-
-pub(crate) fn scene_changed() {
-    SCENE_GENERATION.fetch_add(1, Ordering::SeqCst);
-}
+use crate::settings::{self, CameraFault, Pacing};
 
 const STILL: usize = 2;
 
@@ -85,11 +77,11 @@ struct Output {
 
 impl Camera {
     pub(crate) fn new() -> Result<Camera, Status> {
-        if crate::camera_fault() == Some(CameraFault::Disabled) {
+        if settings::camera_fault() == Some(CameraFault::Disabled) {
             log::error!("mmal_vc_component_create: failed to create component 'vc.ril.camera' (1:ENOMEM)");
             return Err(sys::MMAL_ENOMEM);
         }
-        let sensor = crate::sensor();
+        let sensor = settings::sensor();
         Ok(Camera {
             sensor,
             params: CameraParams::new(sensor),
@@ -115,7 +107,7 @@ impl Camera {
             look: self.look(index),
             format: self.outputs[index].format,
             fps: self.fps(index),
-            scene: crate::scene(),
+            scene: settings::scene(),
         }
     }
 
@@ -174,7 +166,7 @@ impl Camera {
     }
 
     fn current_generation(&self) -> u64 {
-        self.generation.wrapping_add(SCENE_GENERATION.load(Ordering::SeqCst) << 32)
+        self.generation.wrapping_add(settings::scene_generation() << 32)
     }
 
     fn set_output_parameter(&mut self, index: usize, id: u32, data: &[u8]) -> Result<(), Status> {
@@ -450,7 +442,7 @@ impl Component for Camera {
     }
 
     fn enable(&mut self, io: &mut Io<'_>) -> Result<(), Status> {
-        let missing = crate::camera_fault() == Some(CameraFault::Missing);
+        let missing = settings::camera_fault() == Some(CameraFault::Missing);
         if missing || self.params.camera_num != 0 {
             log::error!("mmal_vc_component_enable: failed to enable component: ENOSPC");
             io.post(PendingEvent::Error(sys::MMAL_ENOSPC));
@@ -558,7 +550,7 @@ impl Component for Camera {
 
     fn produce(&mut self, io: &mut Io<'_>) -> Produce {
         let generation = self.current_generation();
-        let unlimited = crate::pacing() == Pacing::Unlimited;
+        let unlimited = settings::pacing() == Pacing::Unlimited;
         let now = io.now;
         let mut deadline: Option<Instant> = None;
         for index in 0..self.outputs.len() {

@@ -16,7 +16,7 @@ pub(crate) struct CameraInfo {
 
 impl CameraInfo {
     pub(crate) fn new() -> CameraInfo {
-        CameraInfo { sensor: crate::sensor() }
+        CameraInfo { sensor: crate::settings::sensor() }
     }
 }
 

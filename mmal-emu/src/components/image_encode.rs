@@ -264,7 +264,7 @@ fn thumbnail(rgb: &[u8], size: (u32, u32), thumb: (u32, u32), quality: u8) -> Op
 /// any, after it. Tags the encoder does not know are logged and left out;
 /// a thumbnail too large for the segment is logged and left out.
 fn exif_block(tags: &[(String, String)], thumbnail: Option<&[u8]>) -> Vec<u8> {
-    let model = format!("RP_{}", crate::sensor().name());
+    let model = format!("RP_{}", crate::settings::sensor().name());
     let mut entries: Vec<(u16, String)> = vec![(0x010f, "RaspberryPi".to_owned()), (0x0110, model)];
     for (key, value) in tags {
         match IFD0_TAGS.iter().find(|(k, _)| k == key) {
@@ -374,7 +374,7 @@ mod tests {
         };
         assert_eq!(u16::from_le_bytes([entry(0)[0], entry(0)[1]]), 0x010f);
         assert_eq!(string(0), "RaspberryPi");
-        assert_eq!(string(1), format!("RP_{}", crate::sensor().name()));
+        assert_eq!(string(1), format!("RP_{}", crate::settings::sensor().name()));
         assert_eq!(string(2), "me");
         // No thumbnail: no IFD1.
         let next = 10 + 12 * 3;

@@ -27,8 +27,6 @@ use crate::core::{Delivery, Io};
 use crate::format::{VideoFormat, VIDEO_ENCODINGS};
 use crate::objects::{BufPtr, Status};
 
-pub(crate) use camera::scene_changed;
-
 /// Makes the component called `name`, or `None` if there is none. A
 /// component may refuse to be made (the camera, when it is disabled).
 pub(crate) fn create(name: &str) -> Option<Result<Box<dyn Component>, Status>> {
