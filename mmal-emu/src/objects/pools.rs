@@ -68,7 +68,7 @@ impl Drop for ZeroedBlock {
 }
 
 /// Heap payload bytes live now: pools (the client's, the ports', the
-/// connections') and [`mmal_port_payload_alloc`](crate::c_api::mmal_port_payload_alloc)'s.
+/// connections') and the C API's `mmal_port_payload_alloc`'s.
 static HEAP_PAYLOAD_BYTES: AtomicUsize = AtomicUsize::new(0);
 
 /// `bytes` of heap payload counted against [`payload_limit`], given back
