@@ -3,7 +3,7 @@
 //! boundary, so each entry catches one and reports `MMAL_EFAULT` (or NULL).
 //!
 //! Every component, port, pool, queue and connection pointer is looked up
-//! among the live objects (`objects.rs`, "Live objects") and pinned for the
+//! among the live objects (`objects/live.rs`) and pinned for the
 //! call: a destroyed one, or one destroyed twice, is `MMAL_EINVAL` (or NULL)
 //! and a message, never a use of freed memory.
 #![allow(unsafe_code)]

@@ -12,8 +12,8 @@
 //! core, run under `catch_unwind`; the others cannot panic.
 //!
 //! Beyond libmmal: components, ports, pools, queues and connections are
-//! looked up among the live objects before they are used (see `objects.rs`,
-//! "Live objects"), so a destroyed one, or one destroyed twice, is refused
+//! looked up among the live objects before they are used (see
+//! `objects/live.rs`), so a destroyed one, or one destroyed twice, is refused
 //! (`MMAL_EINVAL`, NULL or nothing) and logged rather than undefined
 //! behaviour. Buffer headers are trusted, as libmmal trusts them.
 #![allow(unsafe_code)]
@@ -210,7 +210,7 @@ pub unsafe extern "C" fn mmal_queue_put_back(queue: *mut sys::MMAL_QUEUE_T, buff
 
 /// `mmal_queue_wait`: the next header, waiting as long as it takes.
 ///
-/// The queue stays pinned (see `objects.rs`, "Live objects") for as long
+/// The queue stays pinned (see `objects/live.rs`) for as long
 /// as the call waits: a `mmal_pool_destroy` (or connection destroy) of its
 /// pool meanwhile takes the pool off the list, but its memory, the queue
 /// included, is freed only once this call returns, so a waiter is never
