@@ -37,11 +37,11 @@
 //!   tunnel through its output first, as libmmal's destroy disables every
 //!   port (and waits for a disable of that output already under way), so
 //!   no tunnel ever reaches into a freed component;
-//! * a port being disabled still reads `is_enabled` 1 until its disable
-//!   has given back every buffer and no callback of it can run any more;
-//!   meanwhile it refuses `mmal_port_enable` and `mmal_connection_create`
-//!   with `MMAL_EINVAL`, as an enabled port (libmmal clears `is_enabled`
-//!   first, and an enable waits on the port's lock for the disable to end);
+//! * a port being disabled reads `is_enabled` 0 from the start, as in
+//!   libmmal, but until its disable has given back every buffer and no
+//!   callback of it can run any more it refuses `mmal_port_enable` and
+//!   `mmal_connection_create` with `MMAL_EINVAL`, as an enabled port
+//!   (in libmmal an enable waits on the port's lock for the disable to end);
 //! * `mmal_connection_create` keeps both ports reserved (no enable, no
 //!   other connection) until it has written the connection into their
 //!   `userdata`; an `MMAL_EISCONN` answer writes only the `userdata` of the

@@ -270,14 +270,16 @@ pub(crate) fn port_disable(port: PortPtr) -> Status {
 /// waits for the buffers that worker holds, and a tunnel's output frees
 /// the tunnel's pool only once its input has given every buffer back.
 ///
-/// While it waits for those, the port is *disabling*: it takes no buffer,
-/// no enable and no connection, but `is_enabled` still reads 1. It reads
-/// 0 only once no callback of the port can run any more (the buffers it
-/// held given back, a tunnel's input disabled too). libmmal clears
-/// `is_enabled` first and holds the port's locks throughout, so that an
-/// enable waits for the disable to end; here an enable is refused instead,
-/// and a client that finds `is_enabled` at 0 may rely on no callback
-/// coming.
+/// `is_enabled` reads 0 from the start, as in libmmal, which clears it
+/// first and then gives the port's buffers back through its callback:
+/// picamera's callbacks read it there to tell a port being disabled
+/// (whose `mmal_port_send_buffer` is refused) from a real error. While it
+/// waits for those buffers, the port is *disabling*: it takes no buffer,
+/// no enable and no connection until no callback of it can run any more
+/// (the buffers it held given back, a tunnel's input disabled too).
+/// libmmal holds the port's locks throughout, so that an enable waits for
+/// the disable to end; here an enable is refused instead, so it can never
+/// install a callback that the disable would then take.
 fn disable(port: PortPtr, by_output: bool) -> Status {
     let shared = port.shared();
     if shared.on_worker() {
@@ -321,6 +323,7 @@ fn disable(port: PortPtr, by_output: bool) -> Status {
     p.disabling = true;
     p.awaiting_commit = false;
     p.pending.clear();
+    port.set_enabled(false);
     // The tunnel as it is now: a disconnect meanwhile must not make its
     // pool look free while the input may still hold its buffers.
     let peer = p.peer.clone();
@@ -345,10 +348,9 @@ fn disable(port: PortPtr, by_output: bool) -> Status {
             disable_input_and_free(port, peer, pool)
         }
     };
-    // Published last: no callback of the port runs after this.
+    // No callback of the port runs after this: it may be enabled again.
     let mut st = shared.state.lock();
     st.ports[index].disabling = false;
-    port.set_enabled(false);
     drop(st);
     shared.wake.notify_all();
     status

@@ -442,7 +442,10 @@ impl Sink {
                 SinkState::Failed(status) => status,
                 SinkState::Enabled => {
                     self.ended.store(true, Ordering::Release);
-                    // A port the provider disabled by itself calls back no more.
+                    // A port found disabled was disabled behind the stream's
+                    // back (through the raw table, as C may): that disable
+                    // owns the port's drain, as in libmmal, which clears
+                    // `is_enabled` before giving the buffers back.
                     let status = if self.port.raw.is_enabled() {
                         self.port.raw.disable(self.port.api())
                     } else {
