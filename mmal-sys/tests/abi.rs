@@ -54,6 +54,9 @@ fn parameter_ids() {
         (MMAL_PARAMETER_IMAGE_EFFECT, 0x10006, "IMAGE_EFFECT"),
         (MMAL_PARAMETER_COLOUR_EFFECT, 0x10007, "COLOUR_EFFECT"),
         (MMAL_PARAMETER_FLICKER_AVOID, 0x10008, "FLICKER_AVOID"),
+        (MMAL_PARAMETER_FLASH, 0x10009, "FLASH"),
+        (MMAL_PARAMETER_IMAGE_EFFECT_PARAMETERS, 0x10032, "IMAGE_EFFECT_PARAMETERS"),
+        (MMAL_PARAMETER_CAMERA_BURST_CAPTURE, 0x10033, "CAMERA_BURST_CAPTURE"),
         (MMAL_PARAMETER_VIDEO_STABILISATION, 0x1001d, "VIDEO_STABILISATION"),
         (MMAL_PARAMETER_INPUT_CROP, 0x10025, "INPUT_CROP"),
         (MMAL_PARAMETER_DYNAMIC_RANGE_COMPRESSION, 0x1002a, "DYNAMIC_RANGE_COMPRESSION"),
@@ -287,6 +290,10 @@ fn parameter_structs() {
     pin_struct!(MMAL_PARAMETER_STEREOSCOPIC_MODE_T, size = (20, 20), {
         mode @ (8, 8), decimate @ (12, 12), swap_eyes @ (16, 16),
     });
+    pin_struct!(MMAL_PARAMETER_IMAGEFX_PARAMETERS_T, size = (40, 40), {
+        effect @ (8, 8), num_effect_params @ (12, 12), effect_parameter @ (16, 16),
+    });
+    pin_struct!(MMAL_PARAMETER_FLASH_T, size = (12, 12), { value @ (8, 8) });
     // 56 bytes of payload (V1), 304 (V3), 316 (V4): the sizes the camera takes.
     pin_struct!(MMAL_PARAMETER_CAMERA_ANNOTATE_T, size = (64, 64), {
         enable @ (8, 8), text @ (12, 12), show_shutter @ (44, 44), show_motion @ (60, 60),
@@ -364,6 +371,8 @@ fn flags_and_enums() {
         [0, 3, 15, 19]
     );
     assert_eq!((MMAL_PARAM_IMAGEFX_CARTOON, MMAL_PARAM_IMAGEFX_DEINTERLACE_FAST), (22, 25));
+    assert_eq!(MMAL_MAX_IMAGEFX_PARAMETERS, 6);
+    assert_eq!((MMAL_PARAM_FLASH_OFF, MMAL_PARAM_FLASH_REDEYE, MMAL_PARAM_FLASH_TORCH), (0, 3, 5));
     assert_eq!((MMAL_PARAM_MIRROR_NONE, MMAL_PARAM_MIRROR_VERTICAL, MMAL_PARAM_MIRROR_HORIZONTAL), (0, 1, 2));
     assert_eq!(MMAL_PARAM_MIRROR_BOTH, 3);
     assert_eq!((MMAL_PARAM_EXPOSUREMETERINGMODE_AVERAGE, MMAL_PARAM_EXPOSUREMETERINGMODE_MATRIX), (0, 3));

@@ -73,6 +73,7 @@ pub const MMAL_STEREOSCOPIC_MODE_SIDE_BY_SIDE: u32 = 1;
 pub const MMAL_STEREOSCOPIC_MODE_TOP_BOTTOM: u32 = 2;
 pub const MMAL_CAMERA_ANNOTATE_MAX_TEXT_LEN: u32 = 32;
 pub const MMAL_CAMERA_ANNOTATE_MAX_TEXT_LEN_V3: u32 = 256;
+pub const MMAL_MAX_IMAGEFX_PARAMETERS: u32 = 6;
 pub const MMAL_DISPLAY_ALPHA_FLAGS_NONE: u32 = 0;
 pub const MMAL_DISPLAY_ALPHA_FLAGS_DISCARD_LOWER_LAYERS: u32 = 536870912;
 pub const MMAL_DISPLAY_ALPHA_FLAGS_PREMULT: u32 = 1073741824;
@@ -884,6 +885,7 @@ pub const MMAL_PARAMETER_AWB_MODE: MMAL_PARAMETER_ID_T = 65541;
 pub const MMAL_PARAMETER_IMAGE_EFFECT: MMAL_PARAMETER_ID_T = 65542;
 pub const MMAL_PARAMETER_COLOUR_EFFECT: MMAL_PARAMETER_ID_T = 65543;
 pub const MMAL_PARAMETER_FLICKER_AVOID: MMAL_PARAMETER_ID_T = 65544;
+pub const MMAL_PARAMETER_FLASH: MMAL_PARAMETER_ID_T = 65545;
 pub const MMAL_PARAMETER_EXPOSURE_COMP: MMAL_PARAMETER_ID_T = 65549;
 pub const MMAL_PARAMETER_MIRROR: MMAL_PARAMETER_ID_T = 65551;
 pub const MMAL_PARAMETER_CAMERA_NUM: MMAL_PARAMETER_ID_T = 65552;
@@ -904,6 +906,8 @@ pub const MMAL_PARAMETER_CONTRAST: MMAL_PARAMETER_ID_T = 65581;
 pub const MMAL_PARAMETER_BRIGHTNESS: MMAL_PARAMETER_ID_T = 65582;
 pub const MMAL_PARAMETER_SATURATION: MMAL_PARAMETER_ID_T = 65583;
 pub const MMAL_PARAMETER_ISO: MMAL_PARAMETER_ID_T = 65584;
+pub const MMAL_PARAMETER_IMAGE_EFFECT_PARAMETERS: MMAL_PARAMETER_ID_T = 65586;
+pub const MMAL_PARAMETER_CAMERA_BURST_CAPTURE: MMAL_PARAMETER_ID_T = 65587;
 pub const MMAL_PARAMETER_CAPTURE_STATS_PASS: MMAL_PARAMETER_ID_T = 65590;
 pub const MMAL_PARAMETER_CAMERA_CUSTOM_SENSOR_CONFIG: MMAL_PARAMETER_ID_T = 65591;
 pub const MMAL_PARAMETER_ZERO_SHUTTER_LAG: MMAL_PARAMETER_ID_T = 65597;
@@ -2080,6 +2084,84 @@ pub const MMAL_PARAMETER_DRC_STRENGTH_MEDIUM: MMAL_PARAMETER_DRC_STRENGTH_T = 2;
 pub const MMAL_PARAMETER_DRC_STRENGTH_HIGH: MMAL_PARAMETER_DRC_STRENGTH_T = 3;
 pub const MMAL_PARAMETER_DRC_STRENGTH_MAX: MMAL_PARAMETER_DRC_STRENGTH_T = 2147483647;
 pub type MMAL_PARAMETER_DRC_STRENGTH_T = ::core::ffi::c_uint;
+#[repr(C)]
+#[derive(Debug, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct MMAL_PARAMETER_IMAGEFX_PARAMETERS_T {
+    pub hdr: MMAL_PARAMETER_HEADER_T,
+    pub effect: MMAL_PARAM_IMAGEFX_T,
+    pub num_effect_params: u32,
+    pub effect_parameter: [u32; 6usize],
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of MMAL_PARAMETER_IMAGEFX_PARAMETERS_T",
+    ][::core::mem::size_of::<MMAL_PARAMETER_IMAGEFX_PARAMETERS_T>() - 40usize];
+    [
+        "Alignment of MMAL_PARAMETER_IMAGEFX_PARAMETERS_T",
+    ][::core::mem::align_of::<MMAL_PARAMETER_IMAGEFX_PARAMETERS_T>() - 4usize];
+    [
+        "Offset of field: MMAL_PARAMETER_IMAGEFX_PARAMETERS_T::hdr",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_IMAGEFX_PARAMETERS_T, hdr) - 0usize];
+    [
+        "Offset of field: MMAL_PARAMETER_IMAGEFX_PARAMETERS_T::effect",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_IMAGEFX_PARAMETERS_T, effect) - 8usize];
+    [
+        "Offset of field: MMAL_PARAMETER_IMAGEFX_PARAMETERS_T::num_effect_params",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_IMAGEFX_PARAMETERS_T, num_effect_params)
+        - 12usize];
+    [
+        "Offset of field: MMAL_PARAMETER_IMAGEFX_PARAMETERS_T::effect_parameter",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_IMAGEFX_PARAMETERS_T, effect_parameter)
+        - 16usize];
+};
+impl Default for MMAL_PARAMETER_IMAGEFX_PARAMETERS_T {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub const MMAL_PARAM_FLASH_OFF: MMAL_PARAM_FLASH_T = 0;
+pub const MMAL_PARAM_FLASH_AUTO: MMAL_PARAM_FLASH_T = 1;
+pub const MMAL_PARAM_FLASH_ON: MMAL_PARAM_FLASH_T = 2;
+pub const MMAL_PARAM_FLASH_REDEYE: MMAL_PARAM_FLASH_T = 3;
+pub const MMAL_PARAM_FLASH_FILLIN: MMAL_PARAM_FLASH_T = 4;
+pub const MMAL_PARAM_FLASH_TORCH: MMAL_PARAM_FLASH_T = 5;
+pub const MMAL_PARAM_FLASH_MAX: MMAL_PARAM_FLASH_T = 2147483647;
+pub type MMAL_PARAM_FLASH_T = ::core::ffi::c_uint;
+#[repr(C)]
+#[derive(Debug, Copy, Clone, Hash, PartialEq, Eq)]
+pub struct MMAL_PARAMETER_FLASH_T {
+    pub hdr: MMAL_PARAMETER_HEADER_T,
+    pub value: MMAL_PARAM_FLASH_T,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    [
+        "Size of MMAL_PARAMETER_FLASH_T",
+    ][::core::mem::size_of::<MMAL_PARAMETER_FLASH_T>() - 12usize];
+    [
+        "Alignment of MMAL_PARAMETER_FLASH_T",
+    ][::core::mem::align_of::<MMAL_PARAMETER_FLASH_T>() - 4usize];
+    [
+        "Offset of field: MMAL_PARAMETER_FLASH_T::hdr",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_FLASH_T, hdr) - 0usize];
+    [
+        "Offset of field: MMAL_PARAMETER_FLASH_T::value",
+    ][::core::mem::offset_of!(MMAL_PARAMETER_FLASH_T, value) - 8usize];
+};
+impl Default for MMAL_PARAMETER_FLASH_T {
+    fn default() -> Self {
+        let mut s = ::core::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::core::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone, Hash, PartialEq, Eq)]
 pub struct MMAL_PARAMETER_EXIF_T {
