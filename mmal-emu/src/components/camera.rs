@@ -33,6 +33,41 @@ const PICTURE_CONTROLS: [u32; 8] = [
     sys::MMAL_PARAMETER_DYNAMIC_RANGE_COMPRESSION,
 ];
 
+/// `MMAL_PARAMETER_DRAW_BOX_FACES_AND_FOCUS` (userland's
+/// mmal_parameters_camera.h: the camera group's 0x18, a
+/// `MMAL_PARAMETER_BOOLEAN_T`), not in the ABI header yet.
+const DRAW_BOX_FACES_AND_FOCUS: u32 = sys::MMAL_PARAMETER_GROUP_CAMERA + 0x18;
+
+/// Kept per output besides [`kept::CAMERA_OUTPUT`]: the stereoscopic mode,
+/// which raspistill, raspiyuv and raspivid set on each of the three outputs
+/// (and give up if refused); none, side by side or top and bottom.
+static OUTPUT_STEREO: &[kept::Spec] = &[kept::Spec {
+    id: sys::MMAL_PARAMETER_STEREOSCOPIC_MODE,
+    sizes: kept::exactly::<sys::MMAL_PARAMETER_STEREOSCOPIC_MODE_T>(),
+    default: kept::words!(sys::MMAL_STEREOSCOPIC_MODE_NONE, 0, 0),
+    valid: Some(stereo_mode),
+}];
+
+/// Kept on the control port besides [`kept::CAMERA_CONTROL`]: the boxes
+/// drawn round faces and the focus region, which the apps turn off (the
+/// software VideoCore finds no faces, so it draws none either way).
+static CONTROL_DRAW_BOX: &[kept::Spec] = &[kept::Spec {
+    id: DRAW_BOX_FACES_AND_FOCUS,
+    sizes: kept::exactly::<sys::MMAL_PARAMETER_BOOLEAN_T>(),
+    default: kept::words!(0),
+    valid: None,
+}];
+
+/// A stereoscopic mode the header names.
+fn stereo_mode(w: [u32; 4]) -> Result<(), &'static str> {
+    match w[0] {
+        sys::MMAL_STEREOSCOPIC_MODE_NONE
+        | sys::MMAL_STEREOSCOPIC_MODE_SIDE_BY_SIDE
+        | sys::MMAL_STEREOSCOPIC_MODE_TOP_BOTTOM => Ok(()),
+        _ => Err("stereoscopic mode is none, side by side or top and bottom"),
+    }
+}
+
 pub(crate) struct Camera {
     sensor: Sensor,
     params: CameraParams,
@@ -177,6 +212,9 @@ impl Camera {
             }
             return result;
         }
+        if let Some(result) = self.kept[1 + index].set(OUTPUT_STEREO, id, data) {
+            return result;
+        }
         let o = &mut self.outputs[index];
         match id {
             sys::MMAL_PARAMETER_CAPTURE => {
@@ -236,6 +274,9 @@ impl Camera {
                     self.generation += 1;
                 }
             }
+            return result;
+        }
+        if let Some(result) = self.kept[0].set(CONTROL_DRAW_BOX, id, data) {
             return result;
         }
         let sensor = self.sensor;
@@ -505,7 +546,9 @@ impl Component for Camera {
                     p.frame_rate = rational(self.fps(port.index));
                     Ok(reply(out, &p))
                 }
-                _ => self.kept[1 + port.index].get(kept::CAMERA_OUTPUT, id, out).ok_or(sys::MMAL_ENOSYS),
+                _ => (self.kept[1 + port.index].get(kept::CAMERA_OUTPUT, id, out))
+                    .or_else(|| self.kept[1 + port.index].get(OUTPUT_STEREO, id, out))
+                    .ok_or(sys::MMAL_ENOSYS),
             };
         }
         let q = &self.params;
@@ -540,7 +583,9 @@ impl Component for Camera {
             sys::MMAL_PARAMETER_BLACK_LEVEL => {
                 Ok(reply_u32(out, id, q.black_level.unwrap_or(u32::from(self.sensor.raw_layout().2))))
             }
-            _ => self.kept[0].get(kept::CAMERA_CONTROL, id, out).ok_or(sys::MMAL_ENOSYS),
+            _ => (self.kept[0].get(kept::CAMERA_CONTROL, id, out))
+                .or_else(|| self.kept[0].get(CONTROL_DRAW_BOX, id, out))
+                .ok_or(sys::MMAL_ENOSYS),
         }
     }
 
