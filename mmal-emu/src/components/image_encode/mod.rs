@@ -1,5 +1,9 @@
 //! `vc.ril.image_encode`: a picture in (I420, RGB24, BGR24, RGBA, BGRA, or
-//! the camera's OPAQUE images) to a JPEG out, with the quality
+//! the camera's OPAQUE images) to an image file out, in any format the
+//! firmware's encoder offers: JPEG, GIF, PNG, BMP, PPM or TGA (the output
+//! port's encoding). Every format gets the same RGB picture; the lossless
+//! ones keep it exactly, GIF in a palette of 256 colours. A JPEG has the
+//! quality
 //! (`JPEG_Q_FACTOR`), restart interval (`JPEG_RESTART_INTERVAL`) and EXIF
 //! block (`EXIF` tags, `EXIF_DISABLE`) the firmware honours. The JPEG goes
 //! out across as many output buffers as it needs; the last carries
@@ -8,7 +12,13 @@
 //! input) gets its raw Bayer block appended, as `raspistill -r` files
 //! have it. A thumbnail (`THUMBNAIL_CONFIGURATION` on the control port)
 //! goes into the EXIF block's IFD1 as a small JPEG, where readers of EXIF
-//! look for it.
+//! look for it. The other formats have no EXIF, thumbnail or raw block.
+
+mod bmp;
+mod gif;
+mod png;
+mod ppm;
+mod tga;
 
 use std::sync::Arc;
 
@@ -22,8 +32,16 @@ use crate::core::params::{read_bool, read_u32, reply_bool, reply_u32};
 use crate::format::{VideoFormat, VIDEO_ENCODINGS};
 use crate::objects::{BufPtr, Status};
 
-/// What the output gives.
-const OUTPUT_ENCODINGS: [u32; 1] = [sys::MMAL_ENCODING_JPEG];
+/// What the output gives, in the order the firmware lists them
+/// (picamera's `MMALPort._supported_formats_patch`, from newer firmware).
+const OUTPUT_ENCODINGS: [u32; 6] = [
+    sys::MMAL_ENCODING_JPEG,
+    sys::MMAL_ENCODING_GIF,
+    sys::MMAL_ENCODING_PNG,
+    sys::MMAL_ENCODING_BMP,
+    sys::MMAL_ENCODING_PPM,
+    sys::MMAL_ENCODING_TGA,
+];
 
 /// Output buffers: the firmware recommends three of 80 KiB.
 const OUTPUT_REQUIREMENTS: Requirements = [1, 16 << 10, 3, 80 << 10];
@@ -47,6 +65,8 @@ static CONTROL: &[Spec] = &[
 #[derive(Debug, Clone)]
 struct Settings {
     input: VideoFormat,
+    /// The output's encoding: one of [`OUTPUT_ENCODINGS`].
+    output: u32,
     quality: u32,
     restart_interval: u32,
     exif_disabled: bool,
@@ -66,6 +86,7 @@ impl ImageEncode {
         ImageEncode {
             settings: Arc::new(Mutex::new(Settings {
                 input: VideoFormat::default(),
+                output: sys::MMAL_ENCODING_JPEG,
                 quality: DEFAULT_QUALITY,
                 restart_interval: 0,
                 exif_disabled: false,
@@ -102,6 +123,8 @@ impl Component for ImageEncode {
 
     fn commit(&mut self, port: PortId, format: &VideoFormat) -> Result<Requirements, Status> {
         if port.is_output() {
+            // The core has checked it is one of OUTPUT_ENCODINGS.
+            self.settings.lock().output = format.encoding;
             return Ok(OUTPUT_REQUIREMENTS);
         }
         self.settings.lock().input = *format;
@@ -154,48 +177,70 @@ impl Component for ImageEncode {
         let [enable, width, height, quality] = self.control.words(CONTROL, sys::MMAL_PARAMETER_THUMBNAIL_CONFIGURATION);
         settings.thumbnail = (enable != 0 && width > 0 && height > 0)
             .then(|| (width.min(u32::from(u16::MAX)), height.min(u32::from(u16::MAX)), quality.clamp(1, 100) as u8));
-        Some(Processor::Encoder(Arc::new(Jpeg { settings })))
+        Some(Processor::Encoder(Arc::new(Still { settings })))
     }
 }
 
 /// Encodes one picture with the settings at the time its buffer came.
-struct Jpeg {
+struct Still {
     settings: Settings,
 }
 
-impl Encode for Jpeg {
+impl Encode for Still {
     fn encode(&self, input: BufPtr) -> Option<Encoded> {
         let s = &self.settings;
         let (rgb, width, height) = crate::convert::to_rgb(input, &s.input)?;
-        let (Ok(w), Ok(h)) = (u16::try_from(width), u16::try_from(height)) else {
-            log::error!("vc.ril.image_encode: a {width}x{height} picture is too large for JPEG");
+        let data = match s.output {
+            sys::MMAL_ENCODING_JPEG => jpeg(s, input, &rgb, width, height),
+            sys::MMAL_ENCODING_GIF => gif::encode(&rgb, width, height),
+            sys::MMAL_ENCODING_PNG => png::encode(&rgb, width, height),
+            sys::MMAL_ENCODING_BMP => bmp::encode(&rgb, width, height),
+            sys::MMAL_ENCODING_PPM => Some(ppm::encode(&rgb, width, height)),
+            sys::MMAL_ENCODING_TGA => tga::encode(&rgb, width, height),
+            other => {
+                log::error!("vc.ril.image_encode: no encoder for {other:#x}");
+                None
+            }
+        };
+        let Some(data) = data else {
+            log::error!("vc.ril.image_encode: a {width}x{height} picture cannot be written in {:#x}", s.output);
             return None;
         };
-        let mut data = Vec::with_capacity(rgb.len() / 8);
-        let mut encoder = jpeg_encoder::Encoder::new(&mut data, s.quality.clamp(1, 100) as u8);
-        if s.restart_interval > 0 {
-            encoder.set_restart_interval(s.restart_interval as u16);
-        }
-        if !s.exif_disabled {
-            let thumbnail =
-                s.thumbnail.and_then(|(tw, th, quality)| thumbnail(&rgb, (width, height), (tw, th), quality));
-            if let Err(e) = encoder.add_app_segment(1, exif_block(&s.exif, thumbnail.as_deref())) {
-                log::error!("vc.ril.image_encode: EXIF: {e}");
-            }
-        }
-        if let Err(e) = encoder.encode(&rgb, w, h, jpeg_encoder::ColorType::Rgb) {
-            log::error!("vc.ril.image_encode: {e}");
-            return None;
-        }
-        // A still captured with raw: its Bayer data follows the JPEG.
-        if s.input.encoding == sys::MMAL_ENCODING_OPAQUE {
-            if let Some(raw) = input.with_data(crate::opaque::read).and_then(|image| image.raw_block()) {
-                data.extend_from_slice(&raw);
-            }
-        }
         let flags = sys::MMAL_BUFFER_HEADER_FLAG_FRAME_END | sys::MMAL_BUFFER_HEADER_FLAG_EOS;
         Some(Encoded { parts: vec![(data, flags)], pts: input.pts() })
     }
+}
+
+/// The JPEG of the packed RGB24 picture `rgb`, with the EXIF block,
+/// thumbnail and raw block `s` asks for; `None`, logged, if it cannot be
+/// made.
+fn jpeg(s: &Settings, input: BufPtr, rgb: &[u8], width: u32, height: u32) -> Option<Vec<u8>> {
+    let (Ok(w), Ok(h)) = (u16::try_from(width), u16::try_from(height)) else {
+        log::error!("vc.ril.image_encode: a {width}x{height} picture is too large for JPEG");
+        return None;
+    };
+    let mut data = Vec::with_capacity(rgb.len() / 8);
+    let mut encoder = jpeg_encoder::Encoder::new(&mut data, s.quality.clamp(1, 100) as u8);
+    if s.restart_interval > 0 {
+        encoder.set_restart_interval(s.restart_interval as u16);
+    }
+    if !s.exif_disabled {
+        let thumbnail = s.thumbnail.and_then(|(tw, th, quality)| thumbnail(rgb, (width, height), (tw, th), quality));
+        if let Err(e) = encoder.add_app_segment(1, exif_block(&s.exif, thumbnail.as_deref())) {
+            log::error!("vc.ril.image_encode: EXIF: {e}");
+        }
+    }
+    if let Err(e) = encoder.encode(rgb, w, h, jpeg_encoder::ColorType::Rgb) {
+        log::error!("vc.ril.image_encode: {e}");
+        return None;
+    }
+    // A still captured with raw: its Bayer data follows the JPEG.
+    if s.input.encoding == sys::MMAL_ENCODING_OPAQUE {
+        if let Some(raw) = input.with_data(crate::opaque::read).and_then(|image| image.raw_block()) {
+            data.extend_from_slice(&raw);
+        }
+    }
+    Some(data)
 }
 
 /// IFD0 tags the encoder writes, by the key a client names them with.
