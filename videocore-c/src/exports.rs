@@ -42,11 +42,33 @@ macro_rules! forward {
         /// library and are live.
         #[no_mangle]
         pub unsafe extern "C" fn $name($($arg: $ty),*) $(-> $ret)? {
+            if const { same_name(stringify!($name), "mmal_component_create") } {
+                // libmmal's core sets up its log category before creating
+                // its first component.
+                crate::vcos::mmal_core_init();
+            }
             // SAFETY: the caller keeps libmmal's contract, which is the
             // table entry's.
             unsafe { (mmal_emu::api().$field)($($arg),*) }
         }
     )*};
+}
+
+/// Whether two names are the same (in a constant context, so that each
+/// forwarder keeps only its own branch).
+const fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 sys::for_each_api!(forward);

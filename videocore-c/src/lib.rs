@@ -18,6 +18,9 @@
 //!   the software VideoCore needs no VCHIQ;
 //! * libvcsm's API ([`libvcsm`]) over the emulated VCSM memory;
 //! * `bcm_host`'s names ([`bcm_host`]), answered as a Pi with no display;
+//! * libvcos's logging, assertion and errno functions and libmmal's log
+//!   category `mmal_log_category` ([`vcos`]), which programs built from
+//!   userland's sources (raspistill, raspiyuv, raspivid) link to;
 //! * [`mmal_sys::SOFTWARE_VIDEOCORE_SYMBOL`], which says that this is the
 //!   software VideoCore, and `videocore_emu_*` functions that reach its
 //!   settings (sensor, scene, camera faults, pacing), post events and count
@@ -41,6 +44,7 @@ pub mod libvcsm;
 mod logger;
 #[allow(unsafe_code)]
 pub mod util;
+pub mod vcos;
 
 // The rest of libmmal's surface (buffer headers, queues, pools, port and
 // reference-count helpers) is exported by `mmal_emu::c_api` under the

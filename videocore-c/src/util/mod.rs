@@ -10,9 +10,9 @@
 //! * typed parameters: `mmal_port_parameter_set_uint32` and the rest of the
 //!   family, `mmal_port_parameter_alloc_get`/`_free`, and the
 //!   `mmal_util_*` helpers (URI, display region, STC timestamps, core
-//!   statistics, ports by type). They build the parameter struct and call
-//!   `mmal_port_parameter_set`/`_get` of [`mmal_emu::api()`], which checks
-//!   the port and answers for it;
+//!   statistics, ports by type, the firmware's RGB order). They build the
+//!   parameter struct and call `mmal_port_parameter_set`/`_get` of
+//!   [`mmal_emu::api()`], which checks the port and answers for it;
 //! * `mmal_log_dump_port`/`_format`, which describe a port or a format in
 //!   the debug log (the `log` crate, level debug).
 //!

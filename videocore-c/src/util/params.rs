@@ -1,7 +1,7 @@
 //! Typed parameters: `mmal_port_parameter_set_uint32` and the rest of the
 //! family, `mmal_port_parameter_alloc_get`/`_free`, and the `mmal_util_*`
 //! port helpers (URI, display region, STC timestamps, core statistics,
-//! ports by type).
+//! ports by type, the firmware's RGB order).
 
 use std::alloc::{self, Layout};
 use std::collections::BTreeMap;
@@ -467,4 +467,49 @@ pub unsafe extern "C" fn mmal_util_get_port(
         unsafe { list.add(index as usize).read() }
     });
     found.unwrap_or(ptr::null_mut())
+}
+
+/// The encodings [`mmal_util_rgb_order_fixed`] reads: libmmal's
+/// `MAX_ENCODINGS_NUM`.
+const RGB_ORDER_ENCODINGS: usize = 25;
+
+/// `MMAL_PARAMETER_SUPPORTED_ENCODINGS` with room for
+/// [`RGB_ORDER_ENCODINGS`] FourCCs, as `mmal_util_rgb_order_fixed` asks.
+#[repr(C)]
+struct SupportedEncodings {
+    hdr: sys::MMAL_PARAMETER_HEADER_T,
+    encodings: [u32; RGB_ORDER_ENCODINGS],
+}
+
+/// `mmal_util_rgb_order_fixed`: whether the firmware behind `port` (a
+/// camera's or a splitter's) has RGB24 and BGR24 the right way round, as
+/// firmware since June 2016 does: 1 if `MMAL_PARAMETER_SUPPORTED_ENCODINGS`
+/// (read with room for 25, a reply too long for that also counting) lists
+/// RGB24 before any BGR24, else 0 (0 too for a NULL port or a port that
+/// does not answer).
+///
+/// # Safety
+///
+/// `port` is NULL or a live port of this library.
+#[no_mangle]
+pub unsafe extern "C" fn mmal_util_rgb_order_fixed(port: *mut sys::MMAL_PORT_T) -> std::ffi::c_int {
+    let mut param = SupportedEncodings {
+        hdr: header::<SupportedEncodings>(sys::MMAL_PARAMETER_SUPPORTED_ENCODINGS),
+        encodings: [0; RGB_ORDER_ENCODINGS],
+    };
+    // SAFETY: as the caller promises; `param` is the whole parameter.
+    let status = unsafe { get_parameter(port, &mut param) };
+    if status != sys::MMAL_SUCCESS && status != sys::MMAL_ENOSPC {
+        return 0;
+    }
+    let listed = (param.hdr.size as usize).saturating_sub(HEADER) / mem::size_of::<u32>();
+    for &encoding in param.encodings.iter().take(listed) {
+        if encoding == sys::MMAL_ENCODING_BGR24 {
+            return 0;
+        }
+        if encoding == sys::MMAL_ENCODING_RGB24 {
+            return 1;
+        }
+    }
+    0
 }
