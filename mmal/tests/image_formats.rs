@@ -10,7 +10,7 @@ mod common;
 use std::time::Duration;
 
 use common::serial;
-use mmal::params::{Capture, RawCapture};
+use mmal::params::{Capture, JpegQuality, JpegRestartInterval, RawCapture, Thumbnail};
 use mmal::{Component, Connection, ConnectionFlags, Encoding, Format, FrameStream};
 
 /// How long a still may take (under qemu, slowly).
@@ -36,6 +36,11 @@ fn still(output: Encoding) -> Still {
     let link = Connection::new(&port, &encoder.input(0).unwrap(), ConnectionFlags::default()).unwrap();
     let out = encoder.output(0).unwrap();
     out.set_format(&Format::video(output, SIZE.0, SIZE.1)).unwrap();
+    // raspistill sets these whatever the encoding (`-e png` too), and
+    // gives up if one is refused: the firmware takes them.
+    out.set(&JpegQuality(85)).unwrap();
+    out.set(&JpegRestartInterval(0)).unwrap();
+    encoder.control().set(&Thumbnail::new(64, 48, 35)).unwrap();
     let files = out.enable_stream(3).unwrap();
     camera.enable().unwrap();
     Still { camera, _encoder: encoder, _link: link, files }
