@@ -12,8 +12,9 @@ use std::ffi::{c_char, c_uint, CStr};
 
 use mmal_sys as sys;
 
-use crate::c_api::guarded;
+use crate::components;
 use crate::core as component;
+use crate::guard::guarded;
 use crate::objects::{self, Allocator, BufPtr, Callback, ComponentPtr, ConnectionPtr, PoolPtr, PortPtr, QueueBox};
 
 /// Builds the table from [`sys::for_each_api!`]: each field points at the
@@ -43,7 +44,15 @@ unsafe extern "C" fn component_create(name: *const c_char, out: *mut *mut sys::M
         // contract), checked non-null above.
         let name = unsafe { CStr::from_ptr(name) };
         let Ok(name) = name.to_str() else { return sys::MMAL_ENOSYS };
-        match component::create(name) {
+        let made = match components::create(name) {
+            Some(Ok(made)) => made,
+            Some(Err(status)) => return status,
+            None => {
+                log::error!("mmal_component_create_core: could not find component '{name}'");
+                return sys::MMAL_ENOSYS;
+            }
+        };
+        match component::create(name, made) {
             Ok(c) => {
                 // SAFETY: `out` is a valid pointer to write the result to.
                 unsafe { out.write(c.as_raw()) };
@@ -333,7 +342,9 @@ unsafe extern "C" fn connection_enable(c: *mut sys::MMAL_CONNECTION_T) -> sys::M
         let Some(_op) = c.begin_enable() else { return sys::MMAL_EINVAL };
         // A component of it destroyed: EINVAL, even if it says it is
         // enabled (it no longer carries anything).
-        let Some((out, input)) = c.ports("mmal_connection_enable") else { return sys::MMAL_EINVAL };
+        let Some((out, input)) = component::connection_ports(c, "mmal_connection_enable") else {
+            return sys::MMAL_EINVAL;
+        };
         if c.is_enabled() {
             return sys::MMAL_SUCCESS;
         }
@@ -370,7 +381,7 @@ fn disable(c: ConnectionPtr, func: &str) -> sys::MMAL_STATUS_T {
     if !c.is_enabled() {
         return sys::MMAL_SUCCESS;
     }
-    let Some((out, input)) = c.ports(func) else { return sys::MMAL_EINVAL };
+    let Some((out, input)) = component::connection_ports(c, func) else { return sys::MMAL_EINVAL };
     if c.through_client() {
         for port in [input, out] {
             if port.is_enabled() {
@@ -400,7 +411,7 @@ fn disable(c: ConnectionPtr, func: &str) -> sys::MMAL_STATUS_T {
 /// component, is enabled and still the connection's (its `userdata`), is
 /// disabled.
 fn disable_what_is_left(c: ConnectionPtr) -> sys::MMAL_STATUS_T {
-    for (port, alive) in c.ends() {
+    for (port, alive) in component::connection_ends(c) {
         if alive && port.is_enabled() && port.userdata() == c.as_raw().cast() {
             let status = component::port_disable(port);
             if status != sys::MMAL_SUCCESS {
@@ -473,7 +484,9 @@ unsafe extern "C" fn connection_event_format_changed(
         else {
             return sys::MMAL_EINVAL;
         };
-        let Some((out, input)) = c.ports("mmal_connection_event_format_changed") else { return sys::MMAL_EINVAL };
+        let Some((out, input)) = component::connection_ports(*c, "mmal_connection_event_format_changed") else {
+            return sys::MMAL_EINVAL;
+        };
         let Some((format, [num_min, size_min, _, _])) = objects::read_format_changed(buffer) else {
             return sys::MMAL_EINVAL;
         };
@@ -538,7 +551,7 @@ unsafe extern "C" fn connection_destroy(c: *mut sys::MMAL_CONNECTION_T) -> sys::
             Ok(true) => {}
         }
         // The last reference, still held: disable first.
-        let whole = conn.ends().iter().all(|&(_, alive)| alive);
+        let whole = component::connection_ends(conn).iter().all(|&(_, alive)| alive);
         let status = if whole { disable(conn, "mmal_connection_destroy") } else { disable_what_is_left(conn) };
         if status != sys::MMAL_SUCCESS {
             conn.abort_destroy();
@@ -550,7 +563,7 @@ unsafe extern "C" fn connection_destroy(c: *mut sys::MMAL_CONNECTION_T) -> sys::
             // Another thread took a reference meanwhile: it is theirs now.
             return sys::MMAL_SUCCESS;
         };
-        if let ([(out, true), (input, true)], true) = (conn.ends(), conn.connects()) {
+        if let ([(out, true), (input, true)], true) = (component::connection_ends(conn), conn.connects()) {
             component::disconnect(out, input);
         }
         if let Some(pool) = conn.set_pool(None) {

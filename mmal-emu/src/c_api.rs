@@ -20,30 +20,20 @@
 
 use std::collections::HashMap;
 use std::ffi::{c_uint, c_void};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::time::Duration;
 
 use mmal_sys as sys;
 use parking_lot::Mutex;
 
+use crate::core::SharedOf;
 use crate::objects::{
     AllocFn, Allocator, BufPtr, ClientAllocator, ComponentPtr, ConnectionPtr, FreeFn, HeapCharge, PoolCb, PoolPtr,
     PortPtr, PreReleaseCb, QueueBox, ZeroedBlock,
 };
 
-/// Runs the body of the C function `name`, answering `fallback` (and a
-/// message) if it panics: a panic must not cross into C, where it would
-/// abort the caller's process. The one guard of the software VideoCore's C
-/// entry points (the emulator's table, these functions, and the
-/// `videocore-c` library's own exports).
 #[doc(hidden)]
-pub fn guarded<T>(name: &str, fallback: T, f: impl FnOnce() -> T) -> T {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
-        log::error!("{name}: the software VideoCore panicked");
-        fallback
-    })
-}
+pub use crate::guard::guarded;
 
 // ---------------------------------------------------------------------------
 // Buffer headers

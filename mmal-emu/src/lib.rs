@@ -119,6 +119,14 @@
 //! | `objects` | the C-visible objects (components, ports, pools, queues, buffer headers, connections) |
 //! | `abi` | the `extern "C"` functions of the [`api()`] table |
 //! | [`c_api`] | the rest of libmmal's C functions (buffer headers, queues, pools, port helpers) |
+//! | `guard` | the panic guard every C entry point runs its body in |
+//!
+//! Imports point one way, from the entry points down: `abi` and `c_api`
+//! import `components`, `core` and `objects`; `components` import `core`
+//! (the trait they implement), `objects` and the picture modules; `core`
+//! imports `objects`; `objects` imports only `format`. No module imports
+//! one that imports it (`.ci/module_cycles.py` checks every crate of the
+//! workspace for cycles, in CI).
 //!
 //! `unsafe` code is in `objects`, `abi` and `c_api`, and in the video
 //! encoder's two calls into OpenH264 the `openh264` crate does not wrap
@@ -131,22 +139,25 @@ mod components;
 mod convert;
 mod core;
 mod format;
+mod guard;
 mod h264;
 mod objects;
 mod opaque;
 mod scene;
 mod sensor;
 mod settings;
+#[cfg(test)]
+mod tests;
 mod yuv;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
+pub use core::TestEvent;
+pub use objects::Usage;
 pub use scene::{Scene, SceneError};
 pub use sensor::{Sensor, SensorMode};
 
 pub use settings::{
-    camera_fault, pacing, scene, sensor, set_camera_fault, set_pacing, set_scene, set_sensor, CameraFault, Pacing,
-    CAMERA_VAR, PACING_VAR, SCENE_VAR, SENSOR_VAR,
+    camera_fault, fail_next_port_disable, pacing, scene, sensor, set_camera_fault, set_pacing, set_scene, set_sensor,
+    CameraFault, Pacing, CAMERA_VAR, PACING_VAR, SCENE_VAR, SENSOR_VAR,
 };
 
 /// The software VideoCore's function table.
@@ -154,79 +165,9 @@ pub fn api() -> &'static mmal_sys::Api {
     &abi::API
 }
 
-static FAIL_NEXT_PORT_DISABLE: AtomicBool = AtomicBool::new(false);
-
-/// Makes the next `mmal_port_disable` of an enabled port fail with
-/// `MMAL_EIO` and leave the port enabled, as when the VideoCore stops
-/// answering: for testing what a client does then. The disable a
-/// component's last release makes counts: that release then fails with
-/// `MMAL_EIO` and frees nothing.
-pub fn fail_next_port_disable() {
-    FAIL_NEXT_PORT_DISABLE.store(true, Ordering::SeqCst);
-}
-
-/// Consumes the fault [`fail_next_port_disable`] injected, if any.
-pub(crate) fn take_port_disable_fault() -> bool {
-    FAIL_NEXT_PORT_DISABLE.swap(false, Ordering::SeqCst)
-}
-
-/// What the emulator holds right now: for leak checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub struct Usage {
-    /// Components created and not yet destroyed.
-    pub components: usize,
-    /// Worker threads running.
-    pub threads: usize,
-    /// Buffer pools (client pools, tunnel pools and event pools).
-    pub pools: usize,
-    /// Connections.
-    pub connections: usize,
-}
-
 /// Counts the emulator's live objects.
 pub fn usage() -> Usage {
     objects::usage()
-}
-
-/// An event to post on a component's control port, as the firmware would.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TestEvent {
-    /// `MMAL_EVENT_ERROR` with this status.
-    Error(u32),
-    /// `MMAL_EVENT_EOS` for a port.
-    EndOfStream {
-        /// `MMAL_PORT_TYPE_T`.
-        port_type: u32,
-        /// Index of the port among those of its type.
-        port_index: u32,
-    },
-    /// `MMAL_EVENT_FORMAT_CHANGED` carrying the current format of an output
-    /// port and its buffer requirements.
-    FormatChanged {
-        /// Output port index.
-        output: u32,
-    },
-    /// The component sets the format of an output itself, as decoders,
-    /// encoders and the ISP do, and sends `MMAL_EVENT_FORMAT_CHANGED` on
-    /// that output port (not the control port): `encoding` at
-    /// `width`x`height` (the port's width and height are aligned up to 32
-    /// and 16, the crop is the size given). It produces in the new format
-    /// at once; if the port's buffers are too few or too small for it, the
-    /// port fills none until the client commits a format on it or disables
-    /// it. A tunnelled output applies the change and forwards the event to
-    /// the input it is tunnelled to, as libmmal's core does.
-    OutputFormatChanged {
-        /// Output port index.
-        output: u32,
-        /// The new encoding (a FourCC the port supports).
-        encoding: u32,
-        /// Visible width.
-        width: u32,
-        /// Visible height.
-        height: u32,
-    },
 }
 
 /// Posts `event` on the control port of the live component whose

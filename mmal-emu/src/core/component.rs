@@ -9,12 +9,11 @@ use std::time::Instant;
 use mmal_sys as sys;
 use parking_lot::{Condvar, Mutex};
 
+use super::events::TestEvent;
 use super::port::{self, commit_locked};
-use super::state::{announce_format, PendingEvent, PortState, Shared, State};
-use crate::components::{self, PortId};
+use super::state::{announce_format, Component, PendingEvent, PortId, PortState, Shared, SharedOf, State};
 use crate::format::VideoFormat;
 use crate::objects::{ComponentPtr, PoolPtr, PortPtr, Status, THREADS};
-use crate::TestEvent;
 
 /// Size of each control-port event buffer (the largest event the firmware
 /// sends inline).
@@ -23,15 +22,8 @@ const EVENT_PAYLOAD: usize = 256;
 static NEXT_ID: AtomicU32 = AtomicU32::new(1);
 static REGISTRY: Mutex<Vec<(u32, Weak<Shared>)>> = Mutex::new(Vec::new());
 
-/// `mmal_component_create`.
-pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
-    let component = match components::create(name) {
-        Some(made) => made?,
-        None => {
-            log::error!("mmal_component_create_core: could not find component '{name}'");
-            return Err(sys::MMAL_ENOSYS);
-        }
-    };
+/// `mmal_component_create` of `component`, made for the name `name`.
+pub(crate) fn create(name: &str, component: Box<dyn Component>) -> Result<ComponentPtr, Status> {
     let (inputs, outputs) = component.ports();
     let event_pool = PoolPtr::create(sys::MMAL_CONTROL_PORT_BUFFERS_MIN as usize, EVENT_PAYLOAD, false)?;
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);

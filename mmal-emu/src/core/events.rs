@@ -105,3 +105,43 @@ impl Shared {
         }
     }
 }
+
+/// An event to post on a component's control port, as the firmware would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TestEvent {
+    /// `MMAL_EVENT_ERROR` with this status.
+    Error(u32),
+    /// `MMAL_EVENT_EOS` for a port.
+    EndOfStream {
+        /// `MMAL_PORT_TYPE_T`.
+        port_type: u32,
+        /// Index of the port among those of its type.
+        port_index: u32,
+    },
+    /// `MMAL_EVENT_FORMAT_CHANGED` carrying the current format of an output
+    /// port and its buffer requirements.
+    FormatChanged {
+        /// Output port index.
+        output: u32,
+    },
+    /// The component sets the format of an output itself, as decoders,
+    /// encoders and the ISP do, and sends `MMAL_EVENT_FORMAT_CHANGED` on
+    /// that output port (not the control port): `encoding` at
+    /// `width`x`height` (the port's width and height are aligned up to 32
+    /// and 16, the crop is the size given). It produces in the new format
+    /// at once; if the port's buffers are too few or too small for it, the
+    /// port fills none until the client commits a format on it or disables
+    /// it. A tunnelled output applies the change and forwards the event to
+    /// the input it is tunnelled to, as libmmal's core does.
+    OutputFormatChanged {
+        /// Output port index.
+        output: u32,
+        /// The new encoding (a FourCC the port supports).
+        encoding: u32,
+        /// Visible width.
+        width: u32,
+        /// Visible height.
+        height: u32,
+    },
+}

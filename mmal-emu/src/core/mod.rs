@@ -3,23 +3,28 @@
 //!
 //! | file | what it holds |
 //! | --- | --- |
-//! | `state.rs` | what a component's callers, worker and peers share: [`Shared`], its `State` and `PortState`, [`Io`] (what a component reaches of the core), and the [`PendingEvent`]s and [`Delivery`]s that travel between them |
+//! | `state.rs` | what a component's callers, worker and peers share: `Shared`, its `State` and `PortState`, [`Io`] (what a component reaches of the core), the [`PendingEvent`]s and [`Delivery`]s that travel between them; and the [`Component`] trait the firmware components implement, with the work they hand the worker ([`Processor`], [`Produce`], [`Job`], [`Fill`]) |
 //! | `component.rs` | the registry; create, destroy, enable, disable |
 //! | `port.rs` | format commit, port enable and disable (tunnels included), sending buffers, connecting |
 //! | `params.rs` | the parameters the core answers itself, the hand-off to the component, byte helpers |
 //! | `worker.rs` | the per-component thread: events, input buffers, production; failure containment |
 //! | `events.rs` | events and their payloads: on the control port, and FORMAT_CHANGED on an output (forwarded across a tunnel) |
-//! | `pause.rs` | pause points, which tests use to lay a race out step by step (nothing outside tests) |
-//! | `races.rs` | tests: races between the core's calls, with pause points |
+//! | `pause.rs` | pause points, which tests use to lay a race out step by step, and failures they inject into the worker (nothing outside tests) |
 //!
 //! Imports point one way: `state` imports no other module of the core;
-//! `port` imports `state` (and `pause`); `component` imports `state` and
-//! `port`; `events` imports `state` and `port`; `worker` imports `state`;
-//! `params` and `pause` import none of them.
+//! `port` and `worker` import `state` and `pause`; `events` imports
+//! `state` and `port`; `component` imports `state`, `port` and `events`;
+//! `params` imports `state`; `pause` imports none of them.
 //!
-//! The components themselves are in `crate::components`, one per file; the
-//! C-visible objects in `crate::objects`; the C entry points in
-//! `crate::abi` and `crate::c_api`.
+//! Below the core are the C-visible objects (`crate::objects`), which hold
+//! the core's state of a component only as an opaque `CoreState` (a
+//! component's [`Shared`], got back through [`SharedOf`]). Above it are
+//! the components (`crate::components`, one per file, made by name there:
+//! the core never names one) and the C entry points (`crate::abi`,
+//! `crate::c_api`), which ask `components::create` for a component and
+//! hand it to [`create`]. The core's races and the worker's failure
+//! containment are tested from above too, through the C table
+//! (`crate::tests`).
 //!
 //! Locks (`parking_lot`'s: no poisoning; a timed wait waits until a
 //! deadline): each component has a state mutex and an action mutex. Client port
@@ -38,15 +43,17 @@ mod events;
 pub(crate) mod params;
 pub(crate) mod pause;
 mod port;
-#[cfg(test)]
-mod races;
 mod state;
 mod worker;
 
 pub(crate) use component::{component_disable, component_enable, create, destroy, post_test_event};
+pub use events::TestEvent;
 pub(crate) use params::{parameter_get, parameter_set};
 pub(crate) use port::{
-    connect, disconnect, disconnect_port, port_disable, port_enable, port_flush, port_format_commit, port_send_buffer,
-    zero_copy,
+    connect, connection_ends, connection_ports, disconnect, disconnect_port, port_disable, port_enable, port_flush,
+    port_format_commit, port_send_buffer, zero_copy,
 };
-pub(crate) use state::{Delivery, Io, PendingEvent, Shared};
+pub(crate) use state::{
+    Component, Delivery, Encode, Encoded, Fill, Io, Job, PendingEvent, PortId, Process, Processor, Produce,
+    Requirements, SharedOf,
+};

@@ -7,6 +7,7 @@ use std::mem::size_of;
 use mmal_sys as sys;
 use sys::param::{as_bytes, from_bytes, ParameterStruct};
 
+use super::state::SharedOf;
 use crate::objects::{PortPtr, Status};
 
 /// The parameter struct `T` (one of `mmal-sys`'s, the layouts the client

@@ -1,7 +1,15 @@
 //! Pause points for tests: a test registers a function for a named point
 //! and a key (the address of the port concerned), and the core calls it
 //! when it gets there, so that a race can be laid out step by step instead
-//! of hoped for. Compiled into tests only; elsewhere [`at`] does nothing.
+//! of hoped for; and failures a test injects into the worker. Compiled into
+//! tests only; elsewhere [`at`] does nothing.
+
+/// Makes the worker panic while filling the next camera frame.
+#[cfg(test)]
+pub(crate) static PANIC_NEXT_FRAME: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Makes the worker panic while preparing the next picture.
+#[cfg(test)]
+pub(crate) static PANIC_NEXT_PREPARE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 #[cfg(test)]
 type Hook = std::sync::Arc<dyn Fn() + Send + Sync>;

@@ -5,10 +5,9 @@ use std::sync::Arc;
 
 use mmal_sys as sys;
 
-use super::state::{announce_format, PortState, Shared, State};
-use crate::components::Requirements;
+use super::state::{announce_format, PortState, Requirements, Shared, SharedOf, State};
 use crate::format::VideoFormat;
-use crate::objects::{BufPtr, Callback, Live, PoolPtr, PortPtr, Status};
+use crate::objects::{BufPtr, Callback, ConnectionPtr, Live, PoolPtr, PortPtr, Status};
 
 /// Ports whose format a commit set: the port, and any that follow it.
 pub(crate) type Committed = Vec<(usize, VideoFormat, Requirements)>;
@@ -314,7 +313,7 @@ fn disable(port: PortPtr, by_output: bool) -> Status {
     }
     // The fault is the public call's: a tunnel's input, disabled by its
     // output, does not take it.
-    if !by_output && crate::take_port_disable_fault() {
+    if !by_output && crate::settings::take_port_disable_fault() {
         log::error!("mmal_vc_port_disable: {}: the VideoCore did not answer (EIO)", port.name());
         return sys::MMAL_EIO;
     }
@@ -648,5 +647,24 @@ impl Shared {
         drop(st);
         self.wake.notify_all();
         Ok(())
+    }
+}
+
+/// A connection's output and input, each with whether its component is
+/// still there (not destroyed): a port whose component is destroyed may be
+/// asked about its own fields, never used (see `ConnectionPtr::port_ptrs`).
+pub(crate) fn connection_ends(connection: ConnectionPtr) -> [(PortPtr, bool); 2] {
+    connection.port_ptrs().map(|p| (p, !p.shared().state.lock().destroyed))
+}
+
+/// A connection's output and input, or `None` (and a message naming
+/// `func`) if either's component has been destroyed.
+pub(crate) fn connection_ports(connection: ConnectionPtr, func: &str) -> Option<(PortPtr, PortPtr)> {
+    match connection_ends(connection) {
+        [(out, true), (input, true)] => Some((out, input)),
+        _ => {
+            log::error!("{func}: a component of connection {:p} has been destroyed", connection.as_raw());
+            None
+        }
     }
 }

@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 
 use mmal_sys as sys;
 
-use super::pools::{PoolBox, PoolPtr};
 use super::Status;
 
 /// A buffer header and the emulator's bookkeeping for it.
@@ -16,7 +15,12 @@ pub(super) struct HeaderBox {
     pub(super) raw: sys::MMAL_BUFFER_HEADER_T,
     pub(super) video: sys::MMAL_BUFFER_HEADER_TYPE_SPECIFIC_T,
     pub(super) refs: AtomicU32,
-    pub(super) pool: *const PoolBox,
+    /// Where the header goes when its last reference is released: its
+    /// pool, as `give_back`'s first argument (null: nowhere). Set by the
+    /// pool that made it (`pools.rs`), as libmmal's pool sets a header's
+    /// release function.
+    pub(super) home: *const c_void,
+    pub(super) give_back: GiveBack,
     /// The client's pre-release callback (a `PreReleaseCb` as `usize`, 0
     /// for none) and its userdata.
     pub(super) pre_release: [AtomicUsize; 2],
@@ -27,6 +31,15 @@ pub(super) struct HeaderBox {
     /// header is released.
     pub(super) payload: (*mut u8, u32),
 }
+
+/// Takes a released header back into the pool at `home` (see
+/// [`HeaderBox::home`]).
+///
+/// # Safety
+///
+/// `home` is the live pool the header belongs to, and the caller owns the
+/// header.
+pub(super) type GiveBack = unsafe fn(home: *const c_void, BufPtr);
 
 /// `MMAL_BH_PRE_RELEASE_CB_T`: called when a header's last reference goes;
 /// a nonzero answer keeps it until `mmal_buffer_header_release_continue`.
@@ -75,11 +88,15 @@ impl BufPtr {
         unsafe { &*ptr::addr_of!((*self.boxed()).reference) }
     }
 
-    /// The header's pool and own payload, fixed at creation.
-    fn home(&self) -> (*const PoolBox, (*mut u8, u32)) {
+    /// The header's pool, how to give it back there, and its own payload,
+    /// fixed at creation.
+    fn home(&self) -> (*const c_void, GiveBack, (*mut u8, u32)) {
+        let b = self.boxed();
         // SAFETY: as in `raw`; plain values written once, when the pool
         // was made (or resized, with every header home).
-        unsafe { (ptr::addr_of!((*self.boxed()).pool).read(), ptr::addr_of!((*self.boxed()).payload).read()) }
+        unsafe {
+            (ptr::addr_of!((*b).home).read(), ptr::addr_of!((*b).give_back).read(), ptr::addr_of!((*b).payload).read())
+        }
     }
 
     pub(super) fn raw(&self) -> &sys::MMAL_BUFFER_HEADER_T {
@@ -256,7 +273,7 @@ impl BufPtr {
     /// callback may take it instead).
     pub(crate) fn release_continue(self) {
         self.refs().store(1, Ordering::Release);
-        let (pool, payload) = self.home();
+        let (home, give_back, payload) = self.home();
         let reference = self.reference().swap(ptr::null_mut(), Ordering::AcqRel);
         let mut this = self;
         this.reset();
@@ -266,15 +283,11 @@ impl BufPtr {
             (raw.data, raw.alloc_size) = payload;
             reference.release();
         }
-        // The pool outlives its headers (see `raw`).
-        let Some(pool) = NonNull::new(pool.cast_mut()).map(PoolPtr) else { return };
-        // Called without the lock: a hook may release buffers itself.
-        let keep = match pool.hook() {
-            Some(hook) => hook(self),
-            None => true,
-        };
-        if keep {
-            pool.queue().put(self);
+        if !home.is_null() {
+            // SAFETY: `home` is the header's pool, which outlives its
+            // headers (see `raw`), and `give_back` the function it set; the
+            // header is ours.
+            unsafe { give_back(home, self) };
         }
     }
 }

@@ -9,9 +9,9 @@ use mmal_sys as sys;
 use parking_lot::{Mutex, MutexGuard};
 
 use super::buffers::BufPtr;
-use super::live::{list, pin, unlist, Kind, Live, Owner, Pin};
+use super::components::PortPtr;
+use super::live::{list, pin, unlist, Kind, Live, Owner, Pin, Pinned};
 use super::pools::PoolPtr;
-use super::ports::PortPtr;
 use super::queues::QueueBox;
 use super::CONNECTIONS;
 
@@ -40,6 +40,14 @@ pub(crate) struct ConnectionBox {
     queue: Box<QueueBox>,
     /// Pins on its memory (see `live.rs`).
     pub(super) pins: AtomicUsize,
+}
+
+// SAFETY: `pins` is a field of the box, and the box is reached only
+// through pins once listed.
+unsafe impl Pinned for ConnectionBox {
+    fn pins(&self) -> &AtomicUsize {
+        &self.pins
+    }
 }
 
 /// What only one call at a time may decide about a connection.
@@ -94,7 +102,7 @@ impl ConnectionPtr {
         let c = NonNull::from(Box::leak(c));
         list(
             &[(c.as_ptr() as usize, Kind::Connection), (queue_addr, Kind::Queue { client: false })],
-            Owner::Connection(c),
+            Owner::new(c, Kind::Connection),
         );
         ConnectionPtr(c)
     }
@@ -113,26 +121,13 @@ impl ConnectionPtr {
     // A `ConnectionPtr` is used only while the connection is live (pinned
     // by a C call, or held by the code that created it until it frees it).
 
-    /// The output and the input, each with whether its component is still
-    /// there (not destroyed). Their memory is valid while the connection's
-    /// is (the connection pins both components), so a port whose component
-    /// is destroyed may still be asked about its own fields, never used.
-    pub(crate) fn ends(self) -> [(PortPtr, bool); 2] {
+    /// The output and the input. Their memory is valid while the
+    /// connection's is (the connection pins both components), so a port
+    /// whose component is destroyed may still be asked about its own
+    /// fields, never used (the core tells which: `core::connection_ends`).
+    pub(crate) fn port_ptrs(self) -> [PortPtr; 2] {
         // SAFETY: live (see above); fixed at creation.
-        let ports = unsafe { conn_field!(self, ports).read() };
-        ports.map(|p| (p, !p.shared().state.lock().destroyed))
-    }
-
-    /// The output and the input, or `None` (and a message naming `func`)
-    /// if either's component has been destroyed.
-    pub(crate) fn ports(self, func: &str) -> Option<(PortPtr, PortPtr)> {
-        match self.ends() {
-            [(out, true), (input, true)] => Some((out, input)),
-            _ => {
-                log::error!("{func}: a component of connection {:p} has been destroyed", self.as_raw());
-                None
-            }
-        }
+        unsafe { conn_field!(self, ports).read() }
     }
 
     fn op(&self) -> MutexGuard<'_, ConnectionOp> {

@@ -34,10 +34,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use super::components::ComponentBox;
-use super::connections::ConnectionBox;
-use super::pools::PoolBox;
-use super::queues::ClientQueue;
 use super::{COMPONENTS, CONNECTIONS, POOLS};
 
 /// What a listed address is.
@@ -57,33 +53,73 @@ pub(super) enum Kind {
     Connection,
 }
 
-/// The box whose memory holds a listed object, and its pin count.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Owner {
-    Component(NonNull<ComponentBox>),
-    Pool(NonNull<PoolBox>),
-    Queue(NonNull<ClientQueue>),
-    Connection(NonNull<ConnectionBox>),
+impl Kind {
+    /// The count of live objects of this kind in [`usage`](super::usage),
+    /// if it has one.
+    fn counter(self) -> Option<&'static AtomicUsize> {
+        match self {
+            Kind::Component => Some(&COMPONENTS),
+            Kind::Pool { .. } => Some(&POOLS),
+            Kind::Connection => Some(&CONNECTIONS),
+            Kind::Port | Kind::Queue { .. } => None,
+        }
+    }
 }
 
-// SAFETY: an `Owner` is an address and a kind; its memory is reached only
-// through `pins` and `unpin`, which keep the pin protocol above.
+/// A box that holds listed objects: leaked from a `Box<Self>` when listed,
+/// freed by its last pin.
+///
+/// # Safety
+///
+/// `pins` returns the same counter for the box's whole life, and the box
+/// is reached only through pins once listed (so the last one may free it).
+pub(super) unsafe trait Pinned: Sized {
+    fn pins(&self) -> &AtomicUsize;
+}
+
+/// The box whose memory holds a listed object, its pin count, and how to
+/// free it (a function fixed by the box's type), so that the registry
+/// needs to know no kind of object.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Owner {
+    addr: NonNull<()>,
+    pins: NonNull<AtomicUsize>,
+    free: unsafe fn(NonNull<()>),
+    counter: Option<&'static AtomicUsize>,
+}
+
+// SAFETY: an `Owner` is two addresses and a function; its memory is
+// reached only through `pins` and `unpin`, which keep the pin protocol
+// above, and every `Pinned` box is shared between threads by design.
 unsafe impl Send for Owner {}
 // SAFETY: as above; through `&Owner` only the atomic pin count is reached.
 unsafe impl Sync for Owner {}
 
+/// [`Owner::unpin`]'s free of a `T`.
+///
+/// # Safety
+///
+/// `addr` was leaked from a `Box<T>`, and no pin on it is left.
+unsafe fn free_of<T: Pinned>(addr: NonNull<()>) {
+    // SAFETY: the caller's contract.
+    drop(unsafe { Box::from_raw(addr.cast::<T>().as_ptr()) });
+}
+
 impl Owner {
+    /// The owner of `boxed`, leaked from a `Box<T>`, listed as `kind` (its
+    /// count in [`usage`](super::usage) goes down when it is freed).
+    pub(super) fn new<T: Pinned>(boxed: NonNull<T>, kind: Kind) -> Owner {
+        // SAFETY: the box was just leaked and is not yet listed: live, and
+        // freed by no one before its pins are gone.
+        let pins = NonNull::from(unsafe { boxed.as_ref() }.pins());
+        Owner { addr: boxed.cast(), pins, free: free_of::<T>, counter: kind.counter() }
+    }
+
     pub(super) fn pins(&self) -> &AtomicUsize {
         // SAFETY: an `Owner` is used only while it holds a pin (the list's
-        // or a caller's), so its box is not yet freed; `pins` is atomic.
-        unsafe {
-            match self {
-                Owner::Component(b) => &b.as_ref().pins,
-                Owner::Pool(b) => &b.as_ref().pins,
-                Owner::Queue(b) => &b.as_ref().pins,
-                Owner::Connection(b) => &b.as_ref().pins,
-            }
-        }
+        // or a caller's), so its box is not yet freed; the counter is
+        // atomic, and the same for the box's whole life (`Pinned`).
+        unsafe { self.pins.as_ref() }
     }
 
     /// Drops one pin; the last frees the box.
@@ -93,23 +129,11 @@ impl Owner {
         }
         // SAFETY: the last pin is gone: the box is off the list (the list's
         // pin is dropped only after that), so no one can reach it any more;
-        // each was leaked from a box of its type and is freed once, here.
-        unsafe {
-            match self {
-                Owner::Component(b) => {
-                    drop(Box::from_raw(b.as_ptr()));
-                    COMPONENTS.fetch_sub(1, Ordering::SeqCst);
-                }
-                Owner::Pool(b) => {
-                    drop(Box::from_raw(b.as_ptr()));
-                    POOLS.fetch_sub(1, Ordering::SeqCst);
-                }
-                Owner::Queue(b) => drop(Box::from_raw(b.as_ptr())),
-                Owner::Connection(b) => {
-                    drop(Box::from_raw(b.as_ptr()));
-                    CONNECTIONS.fetch_sub(1, Ordering::SeqCst);
-                }
-            }
+        // it was leaked from a box of the type `free` was made for
+        // (`Owner::new`) and is freed once, here.
+        unsafe { (self.free)(self.addr) };
+        if let Some(counter) = self.counter {
+            counter.fetch_sub(1, Ordering::SeqCst);
         }
     }
 }

@@ -10,22 +10,29 @@
 //! one field at a time through raw pointers, never through a reference to
 //! the whole (the client writes them too, from its own threads).
 //!
-//!
 //! | file | what it holds |
 //! | --- | --- |
 //! | `live.rs` | the live-object registry: listing, lookup and pins |
 //! | `buffers.rs` | buffer headers and [`BufPtr`] |
 //! | `queues.rs` | queues ([`QueueBox`]), the client's included |
 //! | `pools.rs` | pools ([`PoolPtr`]), payload allocation, the cap on heap payload bytes |
-//! | `ports.rs` | ports ([`PortPtr`]) and their formats |
-//! | `components.rs` | components ([`ComponentPtr`]) and client port callbacks |
+//! | `components.rs` | components ([`ComponentPtr`]) with their ports ([`PortPtr`]), formats and client port callbacks |
 //! | `connections.rs` | connections ([`ConnectionPtr`]) |
 //! | `events.rs` | event payloads that hold C structs (FORMAT_CHANGED) |
 //!
+//! Imports point one way: `live` knows no kind of object (a box it lists
+//! is only `Pinned`: a pin count and how to free it); a buffer header goes
+//! home through the function its pool set in it, so `buffers` imports none
+//! of the others; `queues` imports `buffers` and `live`; `pools` imports
+//! those three; `components` imports `buffers` and `live`; `connections`
+//! imports all but `events`; `events` imports `buffers`. Above them all,
+//! the core's state of a component is held as an opaque [`CoreState`].
+//!
 //! The emulator's `unsafe` code is in these private modules (all but
 //! `mod.rs` itself), each block with its `// SAFETY:` comment; in `abi.rs`
-//! and `c_api.rs` (the C entry points); and in the few places that declare
-//! it (`core/worker.rs`, `components/video_encode.rs`). Other modules reach
+//! and `c_api.rs` (the C entry points); in the video encoder's calls into
+//! OpenH264 (`components/video_encode.rs`); and in the crate's tests
+//! (`tests/`), which play a C caller. Other modules reach
 //! the objects through the re-exports below, never their fields.
 #![allow(unsafe_code)]
 
@@ -35,25 +42,21 @@ mod connections;
 mod events;
 mod live;
 mod pools;
-mod ports;
 mod queues;
 
 pub(crate) use buffers::{BufPtr, PreReleaseCb};
-pub(crate) use components::{Callback, ComponentPtr};
+pub(crate) use components::{Callback, ComponentPtr, CoreState, PortPtr};
 pub(crate) use connections::{connection_input_cb, connection_output_cb, ConnectionPtr};
 pub(crate) use events::{format_changed_payload, read_format_changed, write_format_changed};
 pub(crate) use live::Live;
 pub(crate) use pools::{
     payload_limit, AllocFn, Allocator, ClientAllocator, FreeFn, HeapCharge, PoolCb, PoolPtr, ZeroedBlock,
 };
-pub(crate) use ports::PortPtr;
 pub(crate) use queues::QueueBox;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use mmal_sys as sys;
-
-use crate::Usage;
 
 pub(crate) type Status = sys::MMAL_STATUS_T;
 
@@ -62,6 +65,21 @@ pub(crate) static THREADS: AtomicUsize = AtomicUsize::new(0);
 static POOLS: AtomicUsize = AtomicUsize::new(0);
 static CONNECTIONS: AtomicUsize = AtomicUsize::new(0);
 
+/// What the emulator holds right now: for leak checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Usage {
+    /// Components created and not yet destroyed.
+    pub components: usize,
+    /// Worker threads running.
+    pub threads: usize,
+    /// Buffer pools (client pools, tunnel pools and event pools).
+    pub pools: usize,
+    /// Connections.
+    pub connections: usize,
+}
+
+/// Counts the emulator's live objects.
 pub(crate) fn usage() -> Usage {
     Usage {
         components: COMPONENTS.load(Ordering::SeqCst),

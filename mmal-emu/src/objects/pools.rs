@@ -11,7 +11,7 @@ use mmal_sys as sys;
 use parking_lot::Mutex;
 
 use super::buffers::{BufPtr, HeaderBox, PreReleaseCb};
-use super::live::{list, pin, relist, unlist, Kind, Live, Owner};
+use super::live::{list, pin, relist, unlist, Kind, Live, Owner, Pinned};
 use super::queues::{QueueBox, QueueItems};
 use super::{Status, POOLS};
 
@@ -163,6 +163,14 @@ pub(crate) struct PoolBox {
     pub(super) pins: AtomicUsize,
 }
 
+// SAFETY: `pins` is a field of the box, and the box is reached only
+// through pins once listed.
+unsafe impl Pinned for PoolBox {
+    fn pins(&self) -> &AtomicUsize {
+        &self.pins
+    }
+}
+
 impl PoolBox {
     /// Points the headers at their pool and type-specific parts, fills the
     /// queue with them and the C struct with the queue and header list.
@@ -188,12 +196,32 @@ fn link_headers(
     items: &mut VecDeque<BufPtr>,
 ) {
     for (h, slot) in headers.iter_mut().zip(header_ptrs.iter_mut()) {
-        h.pool = pool;
+        h.home = pool.cast();
         h.raw.type_ = &mut h.video;
         let raw_h: *mut sys::MMAL_BUFFER_HEADER_T = &mut h.raw;
         h.raw.priv_ = raw_h.cast();
         *slot = raw_h;
         items.push_back(BufPtr(NonNull::from(&mut h.raw)));
+    }
+}
+
+/// A header released for the last time comes home: the pool's hook (a
+/// tunnel's) decides, else the pool's queue takes it back.
+///
+/// # Safety
+///
+/// `home` is a live `PoolBox` (a header's pool outlives its use), and the
+/// caller owns `buffer`, a header of that pool.
+unsafe fn give_back(home: *const c_void, buffer: BufPtr) {
+    // SAFETY: the caller's contract.
+    let pool = PoolPtr(unsafe { NonNull::new_unchecked(home.cast_mut().cast::<PoolBox>()) });
+    // Called without the lock: a hook may release buffers itself.
+    let keep = match pool.hook() {
+        Some(hook) => hook(buffer),
+        None => true,
+    };
+    if keep {
+        pool.queue().put(buffer);
     }
 }
 
@@ -235,7 +263,7 @@ impl PoolPtr {
         let pool = NonNull::from(Box::leak(pool));
         list(
             &[(pool.as_ptr() as usize, Kind::Pool { client: false }), (queue_addr, Kind::Queue { client: false })],
-            Owner::Pool(pool),
+            Owner::new(pool, Kind::Pool { client: false }),
         );
         Ok(PoolPtr(pool))
     }
@@ -273,7 +301,8 @@ impl PoolPtr {
                 },
                 video: Default::default(),
                 refs: AtomicU32::new(1),
-                pool: ptr::null(),
+                home: ptr::null(),
+                give_back,
                 pre_release: [AtomicUsize::new(0), AtomicUsize::new(0)],
                 reference: AtomicPtr::new(ptr::null_mut()),
                 payload: (d, if d.is_null() { 0 } else { size as u32 }),

@@ -8,7 +8,7 @@ use mmal_sys as sys;
 use parking_lot::{Condvar, Mutex};
 
 use super::buffers::BufPtr;
-use super::live::{list, pin, unlist, Kind, Owner, Pin};
+use super::live::{list, pin, unlist, Kind, Owner, Pin, Pinned};
 
 /// `MMAL_QUEUE_T`: a FIFO of headers. Its capacity is reserved up front for
 /// every header that can be in it (a pool's, a connection's), so putting
@@ -96,7 +96,7 @@ impl QueueBox {
     pub(crate) fn create() -> *mut sys::MMAL_QUEUE_T {
         let q = Box::new(ClientQueue { queue: QueueBox::with_capacity(8), pins: AtomicUsize::new(1) });
         let q = NonNull::from(Box::leak(q));
-        list(&[(q.as_ptr() as usize, Kind::Queue { client: true })], Owner::Queue(q));
+        list(&[(q.as_ptr() as usize, Kind::Queue { client: true })], Owner::new(q, Kind::Queue { client: true }));
         q.as_ptr().cast()
     }
 
@@ -126,6 +126,14 @@ impl QueueBox {
 pub(super) struct ClientQueue {
     queue: QueueBox,
     pub(super) pins: AtomicUsize,
+}
+
+// SAFETY: `pins` is a field of the box, and the box is reached only
+// through pins once listed.
+unsafe impl Pinned for ClientQueue {
+    fn pins(&self) -> &AtomicUsize {
+        &self.pins
+    }
 }
 
 /// A live queue a C caller named, pinned while this value lives.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use mmal_sys as sys;
 use parking_lot::{Condvar, Mutex};
 
-use super::pause;
+use crate::core::pause;
 
 /// Long enough for any step here; the tests wait this long only on failure.
 const PATIENCE: Duration = Duration::from_secs(20);
