@@ -78,6 +78,22 @@ pub(crate) struct RawPool(NonNull<sys::MMAL_POOL_T>);
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct RawBuffer(NonNull<sys::MMAL_BUFFER_HEADER_T>);
 
+#[cfg(test)]
+impl RawPool {
+    /// The C struct, for tests that play the provider's part.
+    pub(crate) fn as_ptr(self) -> *mut sys::MMAL_POOL_T {
+        self.0.as_ptr()
+    }
+}
+
+#[cfg(test)]
+impl RawBuffer {
+    /// The C struct, for tests that play the provider's part.
+    pub(crate) fn as_ptr(&self) -> *mut sys::MMAL_BUFFER_HEADER_T {
+        self.0.as_ptr()
+    }
+}
+
 /// A connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RawConnection(NonNull<sys::MMAL_CONNECTION_T>);
@@ -257,7 +273,7 @@ pub(crate) struct PortBuffers {
 }
 
 impl RawPort {
-    fn ptr(self) -> *mut sys::MMAL_PORT_T {
+    pub(crate) fn ptr(self) -> *mut sys::MMAL_PORT_T {
         // Ports live as long as their component, which the caller keeps
         // alive.
         self.0.as_ptr()
@@ -405,7 +421,7 @@ impl RawPort {
     }
 
     /// The sink registered for this port, if any: another strong reference.
-    fn sink<T: PortHandler>(self) -> Option<Arc<T>> {
+    pub(crate) fn sink<T: PortHandler>(self) -> Option<Arc<T>> {
         T::registry().0.lock().get(&self.addr()).cloned()
     }
 

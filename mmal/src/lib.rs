@@ -95,6 +95,8 @@
 #![deny(unsafe_code)]
 
 mod backend;
+#[cfg(test)]
+mod callback_tests;
 mod component;
 mod connection;
 mod error;
