@@ -26,6 +26,24 @@ fn create(name: &std::ffi::CStr) -> *mut sys::MMAL_COMPONENT_T {
     c
 }
 
+/// A resizer tunnelled to a null sink (`mmal_port_connect`, as picamera's
+/// older connections do) with the tunnel enabled: the two components, the
+/// output and the input.
+fn enabled_tunnel(
+) -> (*mut sys::MMAL_COMPONENT_T, *mut sys::MMAL_COMPONENT_T, *mut sys::MMAL_PORT_T, *mut sys::MMAL_PORT_T) {
+    let api = api();
+    let resize = create(c"vc.ril.resize");
+    let sink = create(c"vc.null_sink");
+    // SAFETY: pointers from the live components, used as a C client would.
+    unsafe {
+        let (out, input) = (*(*resize).output, *(*sink).input);
+        assert_eq!(crate::c_api::mmal_port_connect(out, input), sys::MMAL_SUCCESS);
+        (*out).buffer_num = 2;
+        assert_eq!((api.port_enable)(out, None), sys::MMAL_SUCCESS);
+        (resize, sink, out, input)
+    }
+}
+
 /// `is_enabled` as another thread sees it (the core stores it atomically).
 ///
 /// # Safety
@@ -131,14 +149,9 @@ fn a_port_being_disabled_reads_disabled_and_refuses_enable_and_connect_until_its
 #[test]
 fn destroying_a_tunnels_input_component_waits_for_a_disable_of_its_output() {
     let api = api();
-    let resize = create(c"vc.ril.resize");
-    let sink = create(c"vc.null_sink");
+    let (resize, sink, out, input) = enabled_tunnel();
     // SAFETY: pointers from the live components, used as a C client would.
     unsafe {
-        let (out, input) = (*(*resize).output, *(*sink).input);
-        assert_eq!(crate::c_api::mmal_port_connect(out, input), sys::MMAL_SUCCESS);
-        (*out).buffer_num = 2;
-        assert_eq!((api.port_enable)(out, None), sys::MMAL_SUCCESS);
         assert_eq!(is_enabled(input), 1);
 
         // Thread A disables the output and, before it reaches the input,
@@ -186,14 +199,9 @@ fn destroying_a_tunnels_input_component_waits_for_a_disable_of_its_output() {
 #[test]
 fn destroying_a_tunnels_input_component_disables_the_tunnel_first() {
     let api = api();
-    let resize = create(c"vc.ril.resize");
-    let sink = create(c"vc.null_sink");
+    let (resize, sink, out, _) = enabled_tunnel();
     // SAFETY: pointers from the live components, used as a C client would.
     unsafe {
-        let (out, input) = (*(*resize).output, *(*sink).input);
-        assert_eq!(crate::c_api::mmal_port_connect(out, input), sys::MMAL_SUCCESS);
-        (*out).buffer_num = 2;
-        assert_eq!((api.port_enable)(out, None), sys::MMAL_SUCCESS);
         assert_eq!((api.component_release)(sink), sys::MMAL_SUCCESS);
         // The output was disabled with it, and is no longer connected.
         assert_eq!(is_enabled(out), 0);
@@ -275,14 +283,9 @@ unsafe extern "C" fn release_peer_cb(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL
 #[test]
 fn releasing_a_tunnels_input_component_from_a_callback_of_its_output_component_is_refused() {
     let api = api();
-    let resize = create(c"vc.ril.resize");
-    let sink = create(c"vc.null_sink");
+    let (resize, sink, out, input) = enabled_tunnel();
     // SAFETY: pointers from the live components, used as a C client would.
     unsafe {
-        let (out, input) = (*(*resize).output, *(*sink).input);
-        assert_eq!(crate::c_api::mmal_port_connect(out, input), sys::MMAL_SUCCESS);
-        (*out).buffer_num = 2;
-        assert_eq!((api.port_enable)(out, None), sys::MMAL_SUCCESS);
         assert_eq!((api.port_enable)((*resize).control, Some(release_peer_cb)), sys::MMAL_SUCCESS);
         PEER_TO_RELEASE.store(sink as usize, Ordering::SeqCst);
         assert!(crate::post_event((*resize).id, crate::TestEvent::Error(sys::MMAL_EIO)));
