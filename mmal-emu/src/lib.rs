@@ -150,14 +150,14 @@ mod settings;
 mod tests;
 mod yuv;
 
-pub use core::TestEvent;
+pub use core::{fail_next_port_disable, TestEvent};
 pub use objects::Usage;
 pub use scene::{Scene, SceneError};
 pub use sensor::{Sensor, SensorMode};
 
 pub use settings::{
-    camera_fault, fail_next_port_disable, pacing, scene, sensor, set_camera_fault, set_pacing, set_scene, set_sensor,
-    CameraFault, Pacing, CAMERA_VAR, PACING_VAR, SCENE_VAR, SENSOR_VAR,
+    camera_fault, pacing, scene, sensor, set_camera_fault, set_pacing, set_scene, set_sensor, CameraFault, Pacing,
+    CAMERA_VAR, PACING_VAR, SCENE_VAR, SENSOR_VAR,
 };
 
 /// The software VideoCore's function table.

@@ -1,12 +1,11 @@
 //! The process-wide emulator settings: the sensor cameras emulate, the
 //! scene they see, an injected camera fault and the frame pacing, each
-//! from its environment variable unless a setter overrides it; and the
-//! port-disable fault a test injects ([`fail_next_port_disable`]). A leaf
+//! from its environment variable unless a setter overrides it. A leaf
 //! below the components: they read the settings here, and a scene change
 //! reaches running cameras through [`scene_generation`], which they check
 //! for every frame.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -159,20 +158,4 @@ pub fn pacing() -> Pacing {
 /// under another count prepares it anew.
 pub(crate) fn scene_generation() -> u64 {
     SCENE_GENERATION.load(Ordering::SeqCst)
-}
-
-static FAIL_NEXT_PORT_DISABLE: AtomicBool = AtomicBool::new(false);
-
-/// Makes the next `mmal_port_disable` of an enabled port fail with
-/// `MMAL_EIO` and leave the port enabled, as when the VideoCore stops
-/// answering: for testing what a client does then. The disable a
-/// component's last release makes counts: that release then fails with
-/// `MMAL_EIO` and frees nothing.
-pub fn fail_next_port_disable() {
-    FAIL_NEXT_PORT_DISABLE.store(true, Ordering::SeqCst);
-}
-
-/// Consumes the fault [`fail_next_port_disable`] injected, if any.
-pub(crate) fn take_port_disable_fault() -> bool {
-    FAIL_NEXT_PORT_DISABLE.swap(false, Ordering::SeqCst)
 }

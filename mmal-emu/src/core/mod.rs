@@ -49,6 +49,7 @@ mod worker;
 pub(crate) use component::{component_disable, component_enable, create, destroy, post_test_event};
 pub use events::TestEvent;
 pub(crate) use params::{parameter_get, parameter_set};
+pub use port::fail_next_port_disable;
 pub(crate) use port::{
     connect, connection_ends, connection_ports, disconnect, disconnect_port, port_disable, port_enable, port_flush,
     port_format_commit, port_send_buffer, zero_copy,

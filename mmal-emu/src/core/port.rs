@@ -1,6 +1,7 @@
 //! Ports as libmmal's core drives them: format commit, enable and disable
 //! (tunnels included), sending buffers, connecting.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use mmal_sys as sys;
@@ -313,7 +314,7 @@ fn disable(port: PortPtr, by_output: bool) -> Status {
     }
     // The fault is the public call's: a tunnel's input, disabled by its
     // output, does not take it.
-    if !by_output && crate::settings::take_port_disable_fault() {
+    if !by_output && take_port_disable_fault() {
         log::error!("mmal_vc_port_disable: {}: the VideoCore did not answer (EIO)", port.name());
         return sys::MMAL_EIO;
     }
@@ -667,4 +668,20 @@ pub(crate) fn connection_ports(connection: ConnectionPtr, func: &str) -> Option<
             None
         }
     }
+}
+
+static FAIL_NEXT_PORT_DISABLE: AtomicBool = AtomicBool::new(false);
+
+/// Makes the next `mmal_port_disable` of an enabled port fail with
+/// `MMAL_EIO` and leave the port enabled, as when the VideoCore stops
+/// answering: for testing what a client does then. The disable a
+/// component's last release makes counts: that release then fails with
+/// `MMAL_EIO` and frees nothing.
+pub fn fail_next_port_disable() {
+    FAIL_NEXT_PORT_DISABLE.store(true, Ordering::SeqCst);
+}
+
+/// Consumes the fault [`fail_next_port_disable`] injected, if any.
+fn take_port_disable_fault() -> bool {
+    FAIL_NEXT_PORT_DISABLE.swap(false, Ordering::SeqCst)
 }
