@@ -9,7 +9,8 @@
 //!   `vcos_demand`);
 //! * `vcos_pthreads_map_error` and `vcos_pthreads_map_errno` (the inline
 //!   `vcos_semaphore_create` and `vcos_mutex_create` call the second when
-//!   they fail);
+//!   they fail), and `vcos_getmicrosecs64_internal` (the inline
+//!   `vcos_getmicrosecs64`);
 //! * libmmal's log category `mmal_log_category`, the `VCOS_LOG_CAT_T` that
 //!   libmmal's logging macros (`mmal_logging.h`, which raspistill, raspiyuv
 //!   and raspivid include) read and pass to `vcos_log_impl`.
@@ -579,6 +580,20 @@ pub extern "C" fn vcos_pthreads_map_error(error: c_int) -> u32 {
 #[no_mangle]
 pub extern "C" fn vcos_pthreads_map_errno() -> u32 {
     vcos_pthreads_map_error(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+}
+
+// ---------------------------------------------------------------------------
+// Time
+
+/// `vcos_getmicrosecs64_internal()`, behind the inline
+/// `vcos_getmicrosecs64`/`vcos_getmicrosecs` (raspistill's timelapse
+/// before 2018 reads it): the wall clock in microseconds since 1970, as
+/// vcos's `gettimeofday` gives it (0 if the clock is before 1970).
+#[no_mangle]
+pub extern "C" fn vcos_getmicrosecs64_internal() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

@@ -274,3 +274,13 @@ extern "C" {
     /// glibc's `errno`.
     fn __errno_location() -> *mut c_int;
 }
+
+#[test]
+fn microseconds_are_the_wall_clock() {
+    let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() as u64;
+    let now = vcos_getmicrosecs64_internal();
+    // The same clock, in microseconds (not milliseconds or seconds): within
+    // an hour of the wall clock read just before, whatever the machine's
+    // load.
+    assert!(now.abs_diff(wall) < 3_600_000_000, "{now} against {wall}");
+}
