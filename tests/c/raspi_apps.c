@@ -22,9 +22,14 @@
  * block follows the JPEG, the sizes of the YUV and RGB stills and of the
  * motion vectors.
  *
+ * Linked as the apps are (userland's CMakeLists: libmmal split in three,
+ * libvcos, libbcm_host), with vcos's declarations from the project's own
+ * header (videocore-c/include/videocore_vcos.h):
+ *
  *   cc -Wall -Wextra -Werror -Immal-sys/include -Ivideocore-c/include tests/c/raspi_apps.c \
- *       -L"$LIB" -lmmal -lvcos -lbcm_host -lpthread -o target/raspi_apps
- *   LD_LIBRARY_PATH="$LIB" target/raspi_apps target/raspi_apps
+ *       -L"$LIB" -lmmal_core -lmmal_util -lmmal_vc_client -lvcos -lbcm_host -lpthread -o target/raspi_apps
+ *   mkdir -p target/raspi_apps.out
+ *   LD_LIBRARY_PATH="$LIB" target/raspi_apps target/raspi_apps.out
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -698,6 +703,7 @@ static void raspiyuv(const char *dir, const char *name, int width, int height, i
     sensor_defaults(0, sensor, &max_w, &max_h);
 
     /* raspiyuv asks the camera which way round RGB is before choosing. */
+    CHECK(mmal_util_rgb_order_fixed(NULL) == 0);
     if (rgb) {
         MMAL_COMPONENT_T *probe = NULL;
         OK(mmal_component_create("vc.ril.camera", &probe));
