@@ -190,6 +190,12 @@ unsafe extern "C" fn port_parameter_get(
         let declared = (header.size as usize).max(head) - head;
         let mut answer = [0u8; sys::MMAL_PARAMETER_MAX_SIZE as usize];
         let room = declared.min(answer.len());
+        // The caller's payload goes in first: a few parameters carry a
+        // request in it (CORE_STATISTICS: the direction, and whether to
+        // reset).
+        // SAFETY: the caller's parameter is `header.size` bytes (libmmal's
+        // contract), of which `room` are read after the header, unaligned.
+        unsafe { std::ptr::copy_nonoverlapping(param.cast::<u8>().add(head), answer.as_mut_ptr(), room) };
         match component::parameter_get(port, header.id, &mut answer[..room]) {
             Ok(full) => {
                 let status = if full > declared { sys::MMAL_ENOSPC } else { sys::MMAL_SUCCESS };

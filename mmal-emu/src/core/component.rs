@@ -76,6 +76,7 @@ pub(crate) fn create(name: &str, component: Box<dyn Component>) -> Result<Compon
                 tunnel_pool: None,
                 awaiting_commit: false,
                 pending: VecDeque::new(),
+                stats: Default::default(),
             });
         }
         // The control port's requirements as libmmal's core sets them:

@@ -108,13 +108,44 @@ pub(crate) fn parameter_set(port: PortPtr, id: u32, data: &[u8]) -> Status {
     }
 }
 
-/// `mmal_port_parameter_get` into `out` (the payload after the header);
+/// `MMAL_PARAMETER_CORE_STATISTICS`: the direction and reset flag come in
+/// `request` (the caller's payload), the statistics go out in `reply`;
+/// the counts of that direction start again if asked.
+fn core_statistics(
+    stats: &mut [sys::MMAL_CORE_STATISTICS_T; 2],
+    request: &[u8],
+    reply_to: &mut [u8],
+) -> Result<usize, Status> {
+    type Param = sys::MMAL_PARAMETER_CORE_STATISTICS_T;
+    let head = size_of::<sys::MMAL_PARAMETER_HEADER_T>();
+    let mut whole = [0u8; size_of::<Param>()];
+    let given = request.len().min(whole.len() - head);
+    whole[head..head + given].copy_from_slice(&request[..given]);
+    let mut param: Param = from_bytes(&whole);
+    // libmmal: RX is RX, anything else TX.
+    let dir = if param.dir == sys::MMAL_CORE_STATS_RX { 0 } else { 1 };
+    param.stats = stats[dir];
+    if param.reset != 0 {
+        stats[dir] = Default::default();
+    }
+    Ok(reply(reply_to, &param))
+}
+
+/// `mmal_port_parameter_get` into `out` (the payload after the header, which
+/// holds the caller's payload on entry: a few parameters carry a request);
 /// returns the payload's full size, which may exceed `out.len()`.
 pub(crate) fn parameter_get(port: PortPtr, id: u32, out: &mut [u8]) -> Result<usize, Status> {
     let shared = port.shared();
-    let st = shared.state.lock();
-    let p = &st.ports[port.index_all()];
+    let mut st = shared.state.lock();
     let mut scratch = [0u8; sys::MMAL_PARAMETER_MAX_SIZE as usize];
+    if id == sys::MMAL_PARAMETER_CORE_STATISTICS {
+        // libmmal's core answers it on every port (its components do not).
+        let n = core_statistics(&mut st.ports[port.index_all()].stats, out, &mut scratch)?;
+        let copy = n.min(out.len());
+        out[..copy].copy_from_slice(&scratch[..copy]);
+        return Ok(n);
+    }
+    let p = &st.ports[port.index_all()];
     let n = match id {
         sys::MMAL_PARAMETER_ZERO_COPY if !p.id.is_control() => reply_bool(&mut scratch, id, p.zero_copy),
         sys::MMAL_PARAMETER_SUPPORTED_ENCODINGS if !p.id.is_control() => {

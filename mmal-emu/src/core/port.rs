@@ -2,7 +2,8 @@
 //! (tunnels included), sending buffers, connecting.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use mmal_sys as sys;
 
@@ -468,7 +469,7 @@ pub(crate) fn port_flush(port: PortPtr) -> Status {
 
 /// `mmal_port_send_buffer`.
 pub(crate) fn port_send_buffer(port: PortPtr, buffer: BufPtr) -> Status {
-    match port.shared().accept(port.index_all(), buffer) {
+    match port.shared().take(port.index_all(), buffer, true) {
         Ok(()) => sys::MMAL_SUCCESS,
         Err(status) => status,
     }
@@ -617,8 +618,15 @@ pub(crate) fn disconnect(out: PortPtr, input: PortPtr) {
 }
 
 impl Shared {
-    /// A buffer sent to port `index` (by the client, or by a tunnel).
+    /// A buffer a tunnel sends to port `index`.
     pub(crate) fn accept(&self, index: usize, buffer: BufPtr) -> Result<(), Status> {
+        self.take(index, buffer, false)
+    }
+
+    /// A buffer sent to port `index`: by the client (`from_client`: counted
+    /// in the port's statistics, as libmmal's core counts each buffer
+    /// `mmal_port_send_buffer` takes), or by a tunnel.
+    fn take(&self, index: usize, buffer: BufPtr, from_client: bool) -> Result<(), Status> {
         let mut st = self.state.lock();
         if st.destroyed {
             return Err(sys::MMAL_EINVAL);
@@ -645,10 +653,29 @@ impl Shared {
             return Ok(());
         }
         p.queue.push_back(buffer);
+        if from_client {
+            count(&mut p.stats[sys::MMAL_CORE_STATS_RX as usize]);
+        }
         drop(st);
         self.wake.notify_all();
         Ok(())
     }
+}
+
+/// One more buffer in `stats`, now: libmmal's clock (`vcos_getmicrosecs`,
+/// microseconds on the monotonic clock, as 32 bits), with the longest gap
+/// between two buffers.
+fn count(stats: &mut sys::MMAL_CORE_STATISTICS_T) {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    // Never 0: a first time of 0 means no buffer yet.
+    let now = (EPOCH.get_or_init(Instant::now).elapsed().as_micros() as u32).max(1);
+    stats.buffer_count = stats.buffer_count.wrapping_add(1);
+    if stats.first_buffer_time == 0 {
+        stats.first_buffer_time = now;
+    } else {
+        stats.max_delay = stats.max_delay.max(now.wrapping_sub(stats.last_buffer_time));
+    }
+    stats.last_buffer_time = now;
 }
 
 /// A connection's output and input, each with whether its component is

@@ -83,6 +83,11 @@ pub(crate) struct PortState {
     /// An encoder's output waiting for buffers: the bytes, how many went
     /// out, the flags of the last buffer and the timestamp.
     pub(crate) pending: VecDeque<(Vec<u8>, usize, u32, i64)>,
+    /// `MMAL_PARAMETER_CORE_STATISTICS`, indexed by `MMAL_CORE_STATS_DIR`:
+    /// the buffers the client sent the port (received), and those it gave
+    /// back (sent), which libmmal's core counts only when built with
+    /// `MMAL_COLLECT_PORT_STATS` (its releases are not): always zero here.
+    pub(crate) stats: [sys::MMAL_CORE_STATISTICS_T; 2],
 }
 
 pub(crate) struct State {
