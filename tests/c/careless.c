@@ -74,28 +74,7 @@ void videocore_emu_usage(uint64_t *out);
 void videocore_emu_fail_next_port_disable(void);
 int videocore_emu_set_scene(const char *value);
 
-static int passed, failed;
-
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (cond) {                                                              \
-            passed++;                                                            \
-        } else {                                                                 \
-            failed++;                                                            \
-            fprintf(stderr, "%s:%d: failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                        \
-    } while (0)
-
-#define IS(call, want)                                                                   \
-    do {                                                                                 \
-        MMAL_STATUS_T status_ = (call);                                                  \
-        if (status_ != (want))                                                           \
-            fprintf(stderr, "%s: %s, not %s\n", #call, mmal_status_to_string(status_),  \
-                    mmal_status_to_string(want));                                        \
-        CHECK(status_ == (want));                                                        \
-    } while (0)
-
-#define OK(call) IS(call, MMAL_SUCCESS)
+#include "check.h"
 
 static uint64_t live(int what)
 {
@@ -656,10 +635,10 @@ int main(int argc, char **argv)
             wanted |= strcmp(argv[a], cases[i].name) == 0;
         if (!wanted)
             continue;
-        int before = failed;
+        int before = checks.failed;
         cases[i].run();
-        printf("%s: %s\n", cases[i].name, failed == before ? "ok" : "FAILED");
+        printf("%s: %s\n", cases[i].name, checks.failed == before ? "ok" : "FAILED");
     }
-    printf("careless: %d checks passed, %d failed\n", passed, failed);
-    return failed != 0;
+    printf("careless: %d checks passed, %d failed\n", checks.passed, checks.failed);
+    return checks.failed != 0;
 }

@@ -70,25 +70,7 @@ unsigned int vcsm_usr_handle(void *ptr);
 /* The software VideoCore's counters. */
 void videocore_emu_usage(uint64_t *out);
 
-static int passed, failed;
-
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (cond) {                                                              \
-            passed++;                                                            \
-        } else {                                                                 \
-            failed++;                                                            \
-            fprintf(stderr, "%s:%d: failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                        \
-    } while (0)
-
-#define OK(call)                                                                           \
-    do {                                                                                   \
-        MMAL_STATUS_T status_ = (call);                                                    \
-        if (status_ != MMAL_SUCCESS)                                                       \
-            fprintf(stderr, "%s: %s\n", #call, mmal_status_to_string(status_));           \
-        CHECK(status_ == MMAL_SUCCESS);                                                    \
-    } while (0)
+#include "check.h"
 
 static MMAL_QUEUE_T *frames;
 
@@ -422,6 +404,6 @@ int main(int argc, char **argv)
     CHECK(usage[0] == 0 && usage[1] == 0 && usage[2] == 0 && usage[3] == 0);
     bcm_host_deinit();
 
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    printf("%d passed, %d failed\n", checks.passed, checks.failed);
+    return checks.failed ? 1 : 0;
 }

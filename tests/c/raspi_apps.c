@@ -94,24 +94,7 @@ typedef struct {
 #define CAMERA_VIDEO 1
 #define CAMERA_STILL 2
 
-static int failed;
-
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            failed++;                                                            \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                        \
-    } while (0)
-
-#define OK(call)                                                                           \
-    do {                                                                                   \
-        MMAL_STATUS_T status_ = (call);                                                    \
-        if (status_ != MMAL_SUCCESS)                                                       \
-            fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call,                  \
-                    mmal_status_to_string(status_));                                       \
-        CHECK(status_ == MMAL_SUCCESS);                                                    \
-    } while (0)
+#include "check.h"
 
 /* vcos's inline semaphores (pthreads/vcos_platform.h), as the apps get
  * them from the header; the wait is bounded here so that a lost frame
@@ -981,10 +964,10 @@ int main(int argc, char **argv)
     raspivid(dir);
     bcm_host_deinit();
 
-    if (failed) {
-        fprintf(stderr, "raspi_apps: %d checks failed\n", failed);
+    if (checks.failed) {
+        fprintf(stderr, "raspi_apps: %d checks passed, %d failed\n", checks.passed, checks.failed);
         return 1;
     }
-    printf("raspi_apps: raspistill, raspiyuv and raspivid ran as on a Pi\n");
+    printf("raspi_apps: raspistill, raspiyuv and raspivid ran as on a Pi (%d checks)\n", checks.passed);
     return 0;
 }
