@@ -65,7 +65,7 @@
 //! | `vc.ril.video_splitter` | 1 input, 4 outputs | copies each input frame to every enabled output, converting to each output's encoding and size |
 //! | `vc.ril.resize` | 1 input, 1 output | scales the input to the output's size and converts between I420, RGB24, BGR24, RGBA and BGRA |
 //! | `vc.ril.video_encode` | 1 input, 1 output | H.264 (OpenH264, the SPS signalling the profile, level and timing set) or MJPEG; the stream's headers in a `CONFIG` buffer (before every IDR with inline headers), each frame with `FRAME_END` (`KEYFRAME` on IDRs), motion vectors in a `CODECSIDEINFO` buffer when asked for; bitrate, intra period, quantisers, I-frame requests |
-//! | `vc.ril.image_encode` | 1 input, 1 output | JPEG with the quality, restart interval, EXIF tags and thumbnail set; one JPEG per input picture, across as many output buffers as it takes, the last with `FRAME_END` and `EOS` |
+//! | `vc.ril.image_encode` | 1 input, 1 output | JPEG, GIF, PNG, BMP, PPM or TGA (the output's encoding, the firmware's list); a JPEG with the quality, restart interval, EXIF tags and thumbnail set; one file per input picture, across as many output buffers as it takes, the last with `FRAME_END` and `EOS` |
 //!
 //! The camera's OPAQUE buffers name an image the splitter, the resizer and
 //! the encoder render.
@@ -82,7 +82,8 @@
 //! `colourswap`, `washedout` and `blur`, the colour effect, and sharpness.
 //! Other image effects, metering, flicker avoidance, stabilisation,
 //! denoise, annotation, input crop (picamera's `zoom`), the ISP block
-//! override, the statistics pass, zero shutter lag, stereoscopic mode and
+//! override, the statistics pass, zero shutter lag, stereoscopic mode (on
+//! the control port and each output) and
 //! rotation by 90 or 270 degrees are kept and read back, but leave the
 //! picture as it is. Values the ISP acts on are checked as they are set
 //! (`EINVAL` for a brightness past 100, a zero denominator, an unknown
