@@ -5,14 +5,16 @@
 //! | --- | --- |
 //! | `state.rs` | what a component's callers, worker and peers share: `Shared`, its `State` and `PortState`, [`Io`] (what a component reaches of the core), the [`PendingEvent`]s and [`Delivery`]s that travel between them; and the [`Component`] trait the firmware components implement, with the work they hand the worker ([`Processor`], [`Produce`], [`Job`], [`Fill`]) |
 //! | `component.rs` | the registry; create, destroy, enable, disable |
-//! | `port.rs` | format commit, port enable and disable (tunnels included), sending buffers, connecting |
+//! | `port.rs` | format commit, port enable and disable (tunnels included), sending buffers, the ports' statistics |
+//! | `connect.rs` | connecting and disconnecting ports, the reservation a connection being made holds, a connection's ends |
 //! | `params.rs` | the parameters the core answers itself, the hand-off to the component, byte helpers |
 //! | `worker.rs` | the per-component thread: events, input buffers, production; failure containment |
 //! | `events.rs` | events and their payloads: on the control port, and FORMAT_CHANGED on an output (forwarded across a tunnel) |
 //! | `pause.rs` | pause points, which tests use to lay a race out step by step, and failures they inject into the worker (nothing outside tests) |
 //!
 //! Imports point one way: `state` imports no other module of the core;
-//! `port` and `worker` import `state` and `pause`; `events` imports
+//! `port` and `worker` import `state` and `pause`; `connect` imports
+//! `state` and `port`; `events` imports
 //! `state` and `port`; `component` imports `state`, `port` and `events`;
 //! `params` imports `state`; `pause` imports none of them.
 //!
@@ -39,6 +41,7 @@
 //! pool buffer, on whichever thread releases it.
 
 mod component;
+mod connect;
 mod events;
 pub(crate) mod params;
 pub(crate) mod pause;
@@ -47,13 +50,11 @@ mod state;
 mod worker;
 
 pub(crate) use component::{component_disable, component_enable, create, destroy, post_test_event};
+pub(crate) use connect::{connect, connection_ends, connection_ports, disconnect, disconnect_port};
 pub use events::TestEvent;
 pub(crate) use params::{parameter_get, parameter_set};
 pub use port::fail_next_port_disable;
-pub(crate) use port::{
-    connect, connection_ends, connection_ports, disconnect, disconnect_port, port_disable, port_enable, port_flush,
-    port_format_commit, port_send_buffer, zero_copy,
-};
+pub(crate) use port::{port_disable, port_enable, port_flush, port_format_commit, port_send_buffer, zero_copy};
 pub(crate) use state::{
     Component, Delivery, Encode, Encoded, Fill, Io, Job, PendingEvent, PortId, Process, Processor, Produce,
     Requirements, SharedOf,
