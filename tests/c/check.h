@@ -1,15 +1,23 @@
 /* The checks the C test programs count, each with the file and line of a
  * failure: CHECK(cond), IS(call, status) and OK(call) (a call answering
- * MMAL_SUCCESS). Included once per program; `checks` holds its counts.
- * IS and OK need mmal_status_to_string declared first. */
+ * MMAL_SUCCESS). `checks` holds the counts: the file's own, or, with
+ * CHECK_SHARED defined, the program's, defined by one of its files
+ * (`struct check_counts checks;`). IS and OK need mmal_status_to_string
+ * declared first. */
 #ifndef VIDEOCORE_TESTS_CHECK_H
 #define VIDEOCORE_TESTS_CHECK_H
 
 #include <stdio.h>
 
-static struct {
+struct check_counts {
     int passed, failed;
-} checks;
+};
+
+#ifdef CHECK_SHARED
+extern struct check_counts checks;
+#else
+static struct check_counts checks;
+#endif
 
 #define CHECK(cond)                                                                  \
     do {                                                                             \
