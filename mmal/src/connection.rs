@@ -369,9 +369,9 @@ impl PassingBuffer<'_> {
         self.raw.pts()
     }
 
-    /// `MMAL_BUFFER_HEADER_FLAG_*` bits.
-    pub fn flags(&self) -> u32 {
-        self.raw.flags()
+    /// The buffer's flags.
+    pub fn flags(&self) -> crate::BufferFlags {
+        crate::BufferFlags::from_bits(self.raw.flags())
     }
 }
 

@@ -282,6 +282,16 @@ pub enum Error {
     /// The stream ended (its port was disabled).
     #[error("the stream from {0} has ended")]
     StreamEnded(String),
+    /// A file or socket of yours could not be opened, read or written
+    /// (a capture's file, a recording's output).
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done, with the path or peer.
+        what: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
     /// A parameter value cannot be represented or is out of range.
     #[error("invalid parameter: {0}")]
     InvalidParameter(String),
@@ -335,6 +345,11 @@ pub(crate) fn check(status: u32, call: &'static str, object: impl FnOnce() -> St
 }
 
 impl Error {
+    /// An [`Error::Io`] saying what was being done.
+    pub fn io(what: impl Into<String>, source: std::io::Error) -> Error {
+        Error::Io { what: what.into(), source }
+    }
+
     /// The MMAL status behind this error, if there is one.
     pub fn status(&self) -> Option<Status> {
         match self {

@@ -616,3 +616,16 @@ impl RawConnection {
 pub(crate) fn c_name(name: &str) -> Option<CString> {
     CString::new(name).ok()
 }
+
+/// The time on `CLOCK_MONOTONIC` (the clock `std::time::Instant` reads on
+/// Linux, which it does not expose as a value).
+pub(crate) fn monotonic_now() -> std::time::Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC exists on
+    // every Linux, and the call writes nothing else.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    if rc != 0 {
+        return std::time::Duration::ZERO;
+    }
+    std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}

@@ -31,6 +31,16 @@ impl Encoding {
     pub const NV12: Encoding = Encoding(sys::MMAL_ENCODING_NV12);
     /// 8-bit greyscale.
     pub const GREY: Encoding = Encoding(sys::MMAL_ENCODING_GREY);
+    /// PNG, from the image encoder.
+    pub const PNG: Encoding = Encoding(sys::MMAL_ENCODING_PNG);
+    /// GIF, from the image encoder.
+    pub const GIF: Encoding = Encoding(sys::MMAL_ENCODING_GIF);
+    /// BMP, from the image encoder.
+    pub const BMP: Encoding = Encoding(sys::MMAL_ENCODING_BMP);
+    /// PPM (binary `P6`), from the image encoder.
+    pub const PPM: Encoding = Encoding(sys::MMAL_ENCODING_PPM);
+    /// TGA, from the image encoder.
+    pub const TGA: Encoding = Encoding(sys::MMAL_ENCODING_TGA);
 
     /// The encoding with this FourCC, e.g. `Encoding::from_fourcc(b"I420")`.
     pub const fn from_fourcc(code: &[u8; 4]) -> Encoding {

@@ -97,12 +97,15 @@
 mod backend;
 #[cfg(test)]
 mod callback_tests;
+mod camera;
 mod component;
+pub mod components;
 mod connection;
 mod error;
 mod event;
 mod events;
 mod ffi;
+mod flags;
 mod format;
 mod lens_shading;
 mod loader;
@@ -110,19 +113,27 @@ pub mod params;
 pub mod raw;
 mod recorder;
 mod stream;
+mod view;
 
 pub use backend::{is_software_videocore, provider, Provider};
+pub use camera::{
+    Camera, CameraOptions, CircularBuffer, FrameCallback, Frames, Recording, SensorModeInfo, Settings, StillOptions,
+    VideoOutput,
+};
 pub use component::{BufferRequirements, Component, Port, PortKind};
 pub use connection::{Connection, ConnectionFlags, PassingBuffer};
 pub use error::{Error, Result, Status};
 pub use event::Event;
 pub use events::Events;
+pub use flags::BufferFlags;
 pub use format::{Encoding, Format, Rational, Rect};
 pub use lens_shading::{LensShadingTable, Normalise, UploadedTable};
 pub use loader::MMAL_LIB_DIR_VAR;
 pub use params::lens::CELL_SIZE;
 pub use recorder::{EncodedKind, Recorder, RecorderConfig};
 pub use stream::{Buffer, CallbackPort, Frame, FrameStream, StreamItem};
+pub use vcsm::ndarray;
+pub use view::{Plane, Planes};
 
 /// The software VideoCore (with the default `emulator` feature).
 #[cfg(feature = "emulator")]

@@ -133,6 +133,11 @@ impl RecorderConfig {
         self
     }
 
+    /// The size asked for.
+    pub(crate) fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
     fn check(&self) -> Result<()> {
         let bad = |why: String| Err(Error::InvalidParameter(why));
         if self.width == 0 || self.height == 0 || self.width % 2 != 0 || self.height % 2 != 0 {
@@ -196,7 +201,7 @@ impl Frame {
     /// What this encoded buffer holds, from its flags.
     pub fn kind(&self) -> EncodedKind {
         use mmal_sys as sys;
-        let flags = self.flags();
+        let flags = self.flags().bits();
         if flags & sys::MMAL_BUFFER_HEADER_FLAG_CODECSIDEINFO != 0 {
             EncodedKind::MotionVectors
         } else if flags & sys::MMAL_BUFFER_HEADER_FLAG_CONFIG != 0 {
@@ -254,6 +259,10 @@ pub struct Recorder {
     link: Connection,
     encoder: Component,
     camera: Component,
+    /// The camera's video port, whose `CAPTURE` starts and stops the
+    /// frames; `None` when the source's owner does that
+    /// ([`from_port`](Self::from_port)).
+    capture: Option<Port>,
     recording: bool,
     started: bool,
 }
@@ -276,15 +285,42 @@ impl Recorder {
     pub fn new(config: &RecorderConfig) -> Result<Recorder> {
         config.check()?;
         let (w, h) = (config.width, config.height);
-        let camera = Component::new("vc.ril.camera")?;
+        let camera = crate::components::CameraComponent::new()?;
         camera.control().set(&CameraConfig::for_size(w, h))?;
-        let encoder = Component::new("vc.ril.video_encode")?;
-        let video = camera.output(1)?;
+        let video = camera.video().clone();
         video.set_format(&Format::video(Encoding::OPAQUE, w, h).with_frame_rate(config.frame_rate))?;
-        let input = encoder.input(0)?;
-        let link = Connection::new(&video, &input, ConnectionFlags::default())?;
+        let mut recorder = Recorder::attach(&video, config)?;
+        recorder.capture = Some(video);
+        camera.enable()?;
+        Ok(recorder)
+    }
+
+    /// A recorder of the frames of `source`, an output whose format is set
+    /// (OPAQUE from the camera or a splitter, or I420): the encoder is
+    /// made, set up as `config` says, and tunnelled from it. Frames flow
+    /// when the source's component does (for the camera's video port, when
+    /// its `CAPTURE` is on); [`start`](Self::start) and [`stop`](Self::stop)
+    /// enable and disable the tunnel.
+    ///
+    /// # Errors
+    ///
+    /// As for [`new`](Self::new).
+    pub fn from_port(source: &Port, config: &RecorderConfig) -> Result<Recorder> {
+        let mut recorder = Recorder::attach(source, config)?;
+        // Not recording until started.
+        recorder.link.disable()?;
+        recorder.started = true;
+        Ok(recorder)
+    }
+
+    fn attach(source: &Port, config: &RecorderConfig) -> Result<Recorder> {
+        config.check()?;
+        let (w, h) = (config.width, config.height);
+        let encoder = crate::components::VideoEncoder::new()?;
+        let input = encoder.input().clone();
+        let link = Connection::new(source, &input, ConnectionFlags::default())?;
         input.set(&ImmutableInput(true))?;
-        let out = encoder.output(0)?;
+        let out = encoder.output().clone();
         let encoding = match config.codec {
             Codec::H264 => Encoding::H264,
             Codec::Mjpeg => Encoding::MJPEG,
@@ -294,8 +330,15 @@ impl Recorder {
             configure_h264(&out, config)?;
         }
         let stream = out.enable_stream(config.buffers)?;
-        camera.enable()?;
-        Ok(Recorder { stream, link, encoder, camera, recording: false, started: false })
+        Ok(Recorder {
+            stream,
+            link,
+            encoder: encoder.into(),
+            camera: source.component(),
+            capture: None,
+            recording: false,
+            started: false,
+        })
     }
 
     /// Starts recording (the camera's `CAPTURE`). After a [`stop`](Self::stop)
@@ -313,7 +356,9 @@ impl Recorder {
             self.link.enable()?;
             self.request_keyframe()?;
         }
-        self.camera.output(1)?.set(&Capture(true))?;
+        if let Some(video) = &self.capture {
+            video.set(&Capture(true))?;
+        }
         (self.recording, self.started) = (true, true);
         Ok(())
     }
@@ -328,7 +373,9 @@ impl Recorder {
     /// As [`Port::set`] and [`Connection::disable`].
     pub fn stop(&mut self) -> Result<()> {
         if self.recording {
-            self.camera.output(1)?.set(&Capture(false))?;
+            if let Some(video) = &self.capture {
+                video.set(&Capture(false))?;
+            }
             self.link.disable()?;
             self.recording = false;
         }
@@ -364,7 +411,8 @@ impl Recorder {
         &self.stream
     }
 
-    /// The camera, for its picture settings.
+    /// The component whose output it records: the camera, for its picture
+    /// settings (for [`from_port`](Self::from_port), the source's).
     pub fn camera(&self) -> &Component {
         &self.camera
     }

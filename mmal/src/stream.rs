@@ -6,16 +6,17 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use mmal_sys as sys;
 use parking_lot::{Condvar, Mutex};
 
 use crate::component::Port;
 use crate::error::{check, Error, Result};
 use crate::event::Event;
 use crate::ffi::RawBuffer;
+use crate::flags::BufferFlags;
 use crate::format::{Encoding, Format};
+use crate::params::CameraSettings;
 
 type UserCallback = Box<dyn FnMut(&Buffer<'_>) + Send>;
 
@@ -107,9 +108,9 @@ impl Buffer<'_> {
         self.raw.pts()
     }
 
-    /// `MMAL_BUFFER_HEADER_FLAG_*` bits.
-    pub fn flags(&self) -> u32 {
-        self.raw.flags()
+    /// The buffer's flags.
+    pub fn flags(&self) -> BufferFlags {
+        BufferFlags::from_bits(self.raw.flags())
     }
 }
 
@@ -273,7 +274,14 @@ impl FrameStream {
     /// one that could not be applied for now comes back with the error.
     fn deliver(&self, item: Queued) -> std::result::Result<StreamItem, Box<(Error, Option<Queued>)>> {
         match item {
-            Queued::Frame(buffer) => Ok(StreamItem::Frame(Frame { sink: self.sink.clone(), buffer: Some(buffer) })),
+            Queued::Frame(buffer, index) => Ok(StreamItem::Frame(Frame {
+                sink: self.sink.clone(),
+                buffer: Some(buffer),
+                format: *self.format.lock(),
+                index,
+                clock: None,
+                settings: None,
+            })),
             Queued::Event(event) => {
                 if let Event::FormatChanged { format, .. } = &event {
                     match self.sink.apply_format_change(&event) {
@@ -352,7 +360,7 @@ impl FrameStream {
             let mut frames = Vec::with_capacity(q.len());
             for item in std::mem::take(&mut *q) {
                 match item {
-                    Queued::Frame(buffer) => frames.push(buffer),
+                    Queued::Frame(buffer, _) => frames.push(buffer),
                     Queued::Event(event) => q.push_back(Queued::Event(event)),
                 }
             }
@@ -382,12 +390,28 @@ impl Drop for FrameStream {
     }
 }
 
-/// A filled buffer from a [`FrameStream`]; dropping it sends the buffer
-/// back to the port.
+/// A buffer you hold: a frame (or an encoded piece of one) from a
+/// [`FrameStream`], a [`Camera`](crate::Camera)'s frames or a
+/// [`Recorder`](crate::Recorder). Its bytes are the port's buffer itself,
+/// never copied by the crate (on a Pi, VideoCore memory mapped into the
+/// process); [`planes`](Self::planes) and [`as_array`](Self::as_array)
+/// view them as pictures. Dropping it sends the buffer back to the port.
+///
+/// (Inside callbacks, a [`Buffer`] and a
+/// [`PassingBuffer`](crate::PassingBuffer) are borrowed views of a buffer
+/// the port lends for the call; a `Frame` is the one buffer you keep.)
 pub struct Frame {
     sink: Arc<Sink>,
     /// Always `Some` until the frame is dropped.
     buffer: Option<RawBuffer>,
+    /// The stream's format when it was delivered.
+    format: Format,
+    /// Its index among the buffers the port delivered.
+    index: u64,
+    /// How the camera's timestamps map to the host's clocks, when known.
+    clock: Option<crate::camera::Clock>,
+    /// What the camera reported it used, when known.
+    settings: Option<CameraSettings>,
 }
 
 impl Frame {
@@ -410,14 +434,56 @@ impl Frame {
         self.buffer().dts()
     }
 
-    /// `MMAL_BUFFER_HEADER_FLAG_*` bits.
-    pub fn flags(&self) -> u32 {
-        self.buffer().flags()
+    /// The buffer's flags.
+    pub fn flags(&self) -> BufferFlags {
+        BufferFlags::from_bits(self.buffer().flags())
     }
 
     /// Whether this buffer ends a frame.
     pub fn is_frame_end(&self) -> bool {
-        self.flags() & sys::MMAL_BUFFER_HEADER_FLAG_FRAME_END != 0
+        self.flags().contains(BufferFlags::FRAME_END)
+    }
+
+    /// The format the frame is in (the stream's when it was delivered).
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The frame's index among those its port delivered, from 0: a gap
+    /// between two frames you read is frames dropped in between.
+    pub fn index(&self) -> u64 {
+        self.index
+    }
+
+    /// The camera's timestamp: time since the camera started, if known.
+    pub fn timestamp(&self) -> Option<Duration> {
+        self.pts().and_then(|us| u64::try_from(us).ok()).map(Duration::from_micros)
+    }
+
+    /// When the frame was taken, on `CLOCK_MONOTONIC` (the clock of
+    /// [`Instant`], of `clock_gettime(CLOCK_MONOTONIC)` and of the
+    /// kernel's frame timestamps): for frames from a
+    /// [`Camera`](crate::Camera), with a timestamp.
+    pub fn monotonic_time(&self) -> Option<Duration> {
+        Some(self.clock?.monotonic(self.timestamp()?))
+    }
+
+    /// When the frame was taken, by the wall clock (as `monotonic_time`,
+    /// moved by the wall clock's offset when the camera started).
+    pub fn wall_time(&self) -> Option<SystemTime> {
+        Some(self.clock?.wall(self.timestamp()?))
+    }
+
+    /// What the camera reported it used for this frame (exposure time,
+    /// gains, white balance): the last `CAMERA_SETTINGS` report before it,
+    /// for frames from a [`Camera`](crate::Camera).
+    pub fn settings(&self) -> Option<&CameraSettings> {
+        self.settings.as_ref()
+    }
+
+    pub(crate) fn set_camera_info(&mut self, clock: crate::camera::Clock, settings: Option<CameraSettings>) {
+        self.clock = Some(clock);
+        self.settings = settings;
     }
 }
 
@@ -431,7 +497,12 @@ impl std::ops::Deref for Frame {
 
 impl fmt::Debug for Frame {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Frame").field("len", &self.buffer().length()).field("pts", &self.pts()).finish()
+        f.debug_struct("Frame")
+            .field("len", &self.buffer().length())
+            .field("pts", &self.pts())
+            .field("index", &self.index)
+            .field("format", &self.format)
+            .finish()
     }
 }
 

@@ -55,7 +55,7 @@ impl Still {
             let buffer = self.files.next_timeout(STILL_WAIT).unwrap();
             file.extend_from_slice(&buffer);
             if buffer.is_frame_end() {
-                assert_ne!(buffer.flags() & mmal_sys::MMAL_BUFFER_HEADER_FLAG_EOS, 0, "EOS ends a still");
+                assert_ne!(buffer.flags().bits() & mmal_sys::MMAL_BUFFER_HEADER_FLAG_EOS, 0, "EOS ends a still");
                 return file;
             }
         }

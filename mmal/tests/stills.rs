@@ -49,10 +49,10 @@ impl Still {
             let buffer = self.jpegs.next_timeout(STILL_WAIT).unwrap();
             jpeg.extend_from_slice(&buffer);
             if buffer.is_frame_end() {
-                assert_ne!(buffer.flags() & mmal_sys::MMAL_BUFFER_HEADER_FLAG_EOS, 0, "EOS ends a still");
+                assert_ne!(buffer.flags().bits() & mmal_sys::MMAL_BUFFER_HEADER_FLAG_EOS, 0, "EOS ends a still");
                 return jpeg;
             }
-            assert_eq!(buffer.flags() & mmal_sys::MMAL_BUFFER_HEADER_FLAG_EOS, 0, "EOS only on the last");
+            assert_eq!(buffer.flags().bits() & mmal_sys::MMAL_BUFFER_HEADER_FLAG_EOS, 0, "EOS only on the last");
         }
     }
 }

@@ -58,7 +58,7 @@ impl Tunnel {
             if b.ends_picture() {
                 done += 1;
             }
-            buffers.push((b.to_vec(), b.flags()));
+            buffers.push((b.to_vec(), b.flags().bits()));
         }
         video.set(&Capture(false)).unwrap();
         buffers

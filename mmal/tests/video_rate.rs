@@ -81,7 +81,7 @@ fn a_part_larger_than_a_buffer_keeps_its_kind_on_every_buffer() {
     loop {
         let b = stream.next_timeout(WAIT).unwrap();
         assert!(b.len() <= size as usize);
-        assert_ne!(b.flags() & sys::MMAL_BUFFER_HEADER_FLAG_KEYFRAME, 0, "every piece says keyframe");
+        assert_ne!(b.flags().bits() & sys::MMAL_BUFFER_HEADER_FLAG_KEYFRAME, 0, "every piece says keyframe");
         jpeg.extend_from_slice(&b);
         pieces += 1;
         if b.is_frame_end() {

@@ -21,7 +21,8 @@ use super::{pool_size, Buffer, UserCallback};
 /// What a frame stream's queue holds: frames, and the events that came on
 /// the port between them, in order.
 pub(crate) enum Queued {
-    Frame(RawBuffer),
+    /// A filled buffer and its index among those the port delivered.
+    Frame(RawBuffer, u64),
     Event(Event),
 }
 
@@ -305,20 +306,20 @@ impl Sink {
                     self.recycle(buffer);
                     return;
                 }
-                self.received.fetch_add(1, Ordering::Relaxed);
+                let index = self.received.fetch_add(1, Ordering::Relaxed);
                 let evicted = {
                     let mut q = queue.lock();
-                    let frames = q.iter().filter(|q| matches!(q, Queued::Frame(_))).count();
+                    let frames = q.iter().filter(|q| matches!(q, Queued::Frame(..))).count();
                     let evicted = if frames >= *capacity {
-                        q.iter().position(|q| matches!(q, Queued::Frame(_))).and_then(|i| q.remove(i))
+                        q.iter().position(|q| matches!(q, Queued::Frame(..))).and_then(|i| q.remove(i))
                     } else {
                         None
                     };
-                    q.push_back(Queued::Frame(buffer));
+                    q.push_back(Queued::Frame(buffer, index));
                     evicted
                 };
                 ready.notify_one();
-                if let Some(Queued::Frame(old)) = evicted {
+                if let Some(Queued::Frame(old, _)) = evicted {
                     self.dropped.fetch_add(1, Ordering::Relaxed);
                     self.recycle(old);
                 }
@@ -468,7 +469,7 @@ impl Sink {
                 let queued: Vec<Queued> = queue.lock().drain(..).collect();
                 let _pools = self.pools.lock();
                 for q in queued {
-                    if let Queued::Frame(b) = q {
+                    if let Queued::Frame(b, _) = q {
                         b.release(self.port.api());
                     }
                 }
