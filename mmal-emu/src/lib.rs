@@ -66,6 +66,7 @@
 //! | `vc.ril.resize` | 1 input, 1 output | scales the input to the output's size and converts between I420, RGB24, BGR24, RGBA and BGRA |
 //! | `vc.ril.video_encode` | 1 input, 1 output | H.264 (OpenH264, the SPS signalling the profile, level and timing set) or MJPEG; the stream's headers in a `CONFIG` buffer (before every IDR with inline headers), each frame with `FRAME_END` (`KEYFRAME` on IDRs), motion vectors in a `CODECSIDEINFO` buffer when asked for; bitrate, intra period, quantisers, I-frame requests |
 //! | `vc.ril.image_encode` | 1 input, 1 output | JPEG, GIF, PNG, BMP, PPM or TGA (the output's encoding, the firmware's list); a JPEG with the quality, restart interval, EXIF tags and thumbnail set; one file per input picture, across as many output buffers as it takes, the last with `FRAME_END` and `EOS` |
+//! | `vc.ril.video_render` | 1 input | shows its pictures (OPAQUE from the camera, tunnelled, or a client's I420, RGB24, BGR24, RGBA, BGRA) on the off-screen [`display`], placed by `MMAL_PARAMETER_DISPLAYREGION` (kept and read back whole; a set changes the fields its mask names): layer, opacity, window or full screen, crop, rotation and mirrors, letterboxed unless `noaspect`; a client's pictures at most one per 60 Hz refresh, each buffer returned once shown |
 //!
 //! The camera's OPAQUE buffers name an image the splitter, the resizer and
 //! the encoder render.
@@ -102,9 +103,13 @@
 //! | `VIDEOCORE_EMU_SCENE` | `chart`, `flat`, or the path of a binary PPM/PGM image | `chart` |
 //! | `VIDEOCORE_EMU_CAMERA` | `ok`, `disabled` (create fails with `ENOMEM`, as with `start_x=0`), `missing` (enable fails with `ENOSPC` and an error event, as with no sensor attached) | `ok` |
 //! | `VIDEOCORE_EMU_PACING` | `frame-rate`, or `unlimited` (frames as fast as buffers come back, for benchmarks) | `frame-rate` |
+//! | `VIDEOCORE_EMU_DISPLAY` | the off-screen [`display`]'s `WIDTHxHEIGHT` (sides 1 to 8192; another value is logged and the default used) | `1920x1080` |
+//! | `VIDEOCORE_EMU_DISPLAY_PNG` | a path: the display is written there as a PNG when a renderer shows a picture, at most once a second | unset |
 //!
 //! Each has a function that overrides it for the whole process:
-//! [`set_sensor`], [`set_scene`], [`set_camera_fault`], [`set_pacing`].
+//! [`set_sensor`], [`set_scene`], [`set_camera_fault`], [`set_pacing`],
+//! [`display::set_size`] (and [`display::dump_png`] writes the display on
+//! request).
 //!
 //! # Where things live
 //!
@@ -112,6 +117,7 @@
 //! | --- | --- |
 //! | `core` | libmmal's core: component state, ports (commit, enable, disable, tunnels), parameters the core answers, the per-component worker, events |
 //! | `components` | the firmware components, one file each behind one trait (a filter or an encoder says so in its `processor`); adding one is a file and a line in `components::create` |
+//! | [`display`] | the off-screen display the renderers show on: its size, snapshots and PNG dumps (the planes and their compositing live with `vc.ril.video_render` in `components`) |
 //! | `settings` | the process-wide settings above (sensor, scene, camera fault, pacing), read by the components; re-exported here |
 //! | `sensor`, `scene` | the camera's model, a file per stage (`modes`, `exposure`, `optics`, `isp`, `draw`, `raw`), and what it looks at |
 //! | `format` | video formats and their buffer sizes |
@@ -139,6 +145,7 @@ pub mod c_api;
 mod components;
 mod convert;
 mod core;
+pub mod display;
 mod format;
 mod guard;
 mod h264;

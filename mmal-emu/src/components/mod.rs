@@ -18,6 +18,7 @@ mod kept;
 mod null_sink;
 mod resize;
 mod video_encode;
+pub(crate) mod video_render;
 mod video_splitter;
 
 use crate::objects::Status;
@@ -37,6 +38,7 @@ pub(crate) fn create(name: &str) -> Option<Result<Box<dyn Component>, Status>> {
         "vc.ril.resize" => Ok(Box::new(resize::Resize::new())),
         "vc.ril.image_encode" => Ok(Box::new(image_encode::ImageEncode::new())),
         "vc.ril.video_encode" => Ok(Box::new(video_encode::VideoEncode::new())),
+        "vc.ril.video_render" => Ok(Box::new(video_render::VideoRender::new())),
         #[cfg(test)]
         "vc.test.panics_producing" => Ok(Box::new(faulty::PanicsProducing)),
         _ => return None,

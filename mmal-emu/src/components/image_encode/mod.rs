@@ -16,7 +16,7 @@
 
 mod bmp;
 mod gif;
-mod png;
+pub(crate) mod png;
 mod ppm;
 mod tga;
 

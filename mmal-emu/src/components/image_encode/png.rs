@@ -9,7 +9,7 @@ const LEVEL: u8 = 3;
 
 /// The PNG of the packed RGB24 picture `rgb`, `width` x `height`; `None`
 /// when a side is beyond the format's 31 bits.
-pub(super) fn encode(rgb: &[u8], width: u32, height: u32) -> Option<Vec<u8>> {
+pub(crate) fn encode(rgb: &[u8], width: u32, height: u32) -> Option<Vec<u8>> {
     let (w, h) = (width as usize, height as usize);
     debug_assert_eq!(rgb.len(), w * h * 3);
     if width == 0 || height == 0 || width > i32::MAX as u32 || height > i32::MAX as u32 {
