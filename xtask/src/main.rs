@@ -27,6 +27,7 @@ struct Job {
 
 const VCSM_ALLOW: &[&str] = &["vc_sm_.*", "VC_SM_.*", "vmcs_sm_.*", "VMCS_SM_.*", "dma_buf_.*", "DMA_BUF_.*"];
 const MMAL_ALLOW: &[&str] = &["MMAL_.*"];
+const VCHIQ_ALLOW: &[&str] = &["vchiq_.*", "VCHIQ_.*", "VC_MMAL_.*", "mmal_.*", "MMAL_.*"];
 
 const JOBS: &[Job] = &[
     Job {
@@ -56,6 +57,20 @@ const JOBS: &[Job] = &[
         output: "mmal-sys/src/bindings/lp64.rs",
         used_on: "64-bit targets (aarch64, x86_64: LP64; the software VideoCore only)",
         allow: MMAL_ALLOW,
+    },
+    Job {
+        header: "vchiq-sys/include/vchiq_abi.h",
+        clang_target: "armv7-unknown-linux-gnueabihf",
+        output: "vchiq-sys/src/bindings/arm.rs",
+        used_on: "32-bit ARM (armv7/armhf: the ILP32 ioctl forms)",
+        allow: VCHIQ_ALLOW,
+    },
+    Job {
+        header: "vchiq-sys/include/vchiq_abi.h",
+        clang_target: "aarch64-unknown-linux-gnu",
+        output: "vchiq-sys/src/bindings/lp64.rs",
+        used_on: "64-bit targets (aarch64, x86_64: LP64)",
+        allow: VCHIQ_ALLOW,
     },
 ];
 

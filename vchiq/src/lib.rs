@@ -1,0 +1,1 @@
+//! A safe VCHIQ connection (work in progress).
