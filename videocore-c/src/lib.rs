@@ -38,6 +38,7 @@
 
 #[allow(unsafe_code)]
 pub mod bcm_host;
+pub mod display;
 pub mod exports;
 #[allow(unsafe_code)]
 pub mod libvcsm;
