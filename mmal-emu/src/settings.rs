@@ -21,6 +21,9 @@ pub const SCENE_VAR: &str = "VIDEOCORE_EMU_SCENE";
 pub const CAMERA_VAR: &str = "VIDEOCORE_EMU_CAMERA";
 /// Environment variable choosing how fast cameras produce frames.
 pub const PACING_VAR: &str = "VIDEOCORE_EMU_PACING";
+/// Environment variable naming the programs whose cameras contend for the
+/// sensor (by default the user's), or `off`.
+pub(crate) const CAMERA_LOCK_VAR: &str = "VIDEOCORE_EMU_CAMERA_LOCK";
 
 /// A camera failure to reproduce, as seen on real Raspberry Pis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -158,4 +161,19 @@ pub fn pacing() -> Pacing {
 /// under another count prepares it anew.
 pub(crate) fn scene_generation() -> u64 {
     SCENE_GENERATION.load(Ordering::SeqCst)
+}
+
+/// Whose camera components contend for a sensor, as `VIDEOCORE_EMU_CAMERA_LOCK`
+/// says (read at each enable): `None` when it is `off`; by default, the
+/// user's programs (as on a Pi, where they share one VideoCore).
+pub(crate) fn camera_lock_scope() -> Option<String> {
+    match std::env::var(CAMERA_LOCK_VAR) {
+        Ok(value) if value.trim() == "off" => None,
+        Ok(value) if !value.trim().is_empty() => Some(value.trim().to_owned()),
+        _ => {
+            use std::os::unix::fs::MetadataExt;
+            let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(0);
+            Some(format!("uid{uid}"))
+        }
+    }
 }

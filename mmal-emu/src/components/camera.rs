@@ -21,14 +21,18 @@ use crate::settings::{self, CameraFault, Pacing};
 
 const STILL: usize = 2;
 
+/// The smallest picture an output gives, a side.
+const MIN_SIZE: u32 = 16;
+
 /// The control port's kept parameters that change the picture.
-const PICTURE_CONTROLS: [u32; 8] = [
+const PICTURE_CONTROLS: [u32; 9] = [
     sys::MMAL_PARAMETER_BRIGHTNESS,
     sys::MMAL_PARAMETER_CONTRAST,
     sys::MMAL_PARAMETER_SATURATION,
     sys::MMAL_PARAMETER_SHARPNESS,
     sys::MMAL_PARAMETER_EXPOSURE_COMP,
     sys::MMAL_PARAMETER_IMAGE_EFFECT,
+    sys::MMAL_PARAMETER_IMAGE_EFFECT_PARAMETERS,
     sys::MMAL_PARAMETER_COLOUR_EFFECT,
     sys::MMAL_PARAMETER_DYNAMIC_RANGE_COMPRESSION,
 ];
@@ -81,6 +85,8 @@ pub(crate) struct Camera {
     kept: [Kept; 4],
     /// Names this camera's OPAQUE images (`crate::opaque`), which go with it.
     images: u64,
+    /// The sensor, held from the first enable until the camera goes.
+    sensor_lock: Option<SensorLock>,
 }
 
 impl Drop for Camera {
@@ -125,6 +131,7 @@ impl Camera {
             kept: Default::default(),
             outputs: Default::default(),
             images: crate::opaque::new_owner(),
+            sensor_lock: None,
         })
     }
 
@@ -161,6 +168,14 @@ impl Camera {
             }
         };
         let colour = control(sys::MMAL_PARAMETER_COLOUR_EFFECT);
+        let effect = control(sys::MMAL_PARAMETER_IMAGE_EFFECT)[0];
+        // The parameters act on the effect they were set for.
+        let fx: [u32; 8] = self.kept[0].words_n(kept::CAMERA_CONTROL, sys::MMAL_PARAMETER_IMAGE_EFFECT_PARAMETERS);
+        let effect_params = if fx[0] == effect && fx[1] > 0 {
+            (fx[1].min(6), [fx[2], fx[3], fx[4], fx[5], fx[6], fx[7]])
+        } else {
+            (0, [0; 6])
+        };
         let mirror = output(sys::MMAL_PARAMETER_MIRROR)[0];
         // As a transform, bit 0 is horizontal and bit 1 vertical.
         let mut transform = match mirror {
@@ -179,7 +194,8 @@ impl Camera {
             saturation: rational(sys::MMAL_PARAMETER_SATURATION).clamp(-1.0, 1.0),
             sharpness: rational(sys::MMAL_PARAMETER_SHARPNESS).clamp(-1.0, 1.0),
             exposure_comp: control(sys::MMAL_PARAMETER_EXPOSURE_COMP)[0] as i32,
-            effect: control(sys::MMAL_PARAMETER_IMAGE_EFFECT)[0],
+            effect,
+            effect_params,
             colour: (colour[0] != 0).then(|| (colour[1].min(255) as u8, colour[2].min(255) as u8)),
             drc: control(sys::MMAL_PARAMETER_DYNAMIC_RANGE_COMPRESSION)[0],
             transform,
@@ -198,6 +214,14 @@ impl Camera {
         } else {
             30.0
         }
+    }
+
+    /// `SHUTTER_SPEED` as the firmware answers it: the value set, bounded
+    /// by the frame period the sensor runs at (the preview port's rate),
+    /// as the exposure is; 0 (automatic) stays 0.
+    fn shutter_speed(&self) -> u32 {
+        let period = (1e6 / f64::from(self.fps(0))).floor();
+        self.params.shutter_us.min(period.clamp(1.0, f64::from(u32::MAX)) as u32)
     }
 
     fn current_generation(&self) -> u64 {
@@ -369,6 +393,92 @@ impl Camera {
     }
 }
 
+/// A sensor held by one enabled camera component: the firmware lets one
+/// camera component at a time run on a sensor, and answers the enable of a
+/// second with ENOSPC ("Out of resources" to picamera), from the same
+/// program or another. Across processes: an abstract Unix socket named for
+/// the camera, bound while held, which the kernel frees when the socket is
+/// closed or its process dies (no file left behind; close-on-exec).
+///
+/// `VIDEOCORE_EMU_CAMERA_LOCK` names the set of programs that contend for
+/// the cameras (by default the user's); `off` lets every camera component
+/// run at once.
+struct SensorLock {
+    _held: Held,
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+type Held = std::os::unix::net::UnixListener;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+type Held = local::Held;
+
+impl SensorLock {
+    /// Takes camera `camera_num`'s sensor: `None` with the lock off,
+    /// ENOSPC while another camera component holds it.
+    fn take(camera_num: i32) -> Result<Option<SensorLock>, Status> {
+        let Some(scope) = settings::camera_lock_scope() else { return Ok(None) };
+        let name = format!("videocore-emu/camera{camera_num}/{scope}");
+        match bind(&name) {
+            Ok(held) => Ok(Some(SensorLock { _held: held })),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                log::error!(
+                    "mmal_vc_component_enable: failed to enable component: ENOSPC (camera {camera_num} is in use by \
+                     another camera component, in this program or another)"
+                );
+                Err(sys::MMAL_ENOSPC)
+            }
+            Err(e) => {
+                // Not the sensor being busy: the emulator cannot tell, and
+                // lets the camera run.
+                log::warn!("camera {camera_num}: cannot take the sensor's lock {name:?}: {e}; running without it");
+                Ok(None)
+            }
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn bind(name: &str) -> std::io::Result<Held> {
+    use std::os::linux::net::SocketAddrExt;
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
+    std::os::unix::net::UnixListener::bind_addr(&addr)
+}
+
+#[cfg(target_os = "android")]
+fn bind(name: &str) -> std::io::Result<Held> {
+    use std::os::android::net::SocketAddrExt;
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
+    std::os::unix::net::UnixListener::bind_addr(&addr)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+use local::bind;
+
+/// Without abstract sockets: the cameras of this process only.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+mod local {
+    use parking_lot::Mutex;
+
+    static HELD: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    pub(super) struct Held(String);
+
+    impl Drop for Held {
+        fn drop(&mut self) {
+            HELD.lock().retain(|n| *n != self.0);
+        }
+    }
+
+    pub(super) fn bind(name: &str) -> std::io::Result<Held> {
+        let mut held = HELD.lock();
+        if held.iter().any(|n| n == name) {
+            return Err(std::io::ErrorKind::AddrInUse.into());
+        }
+        held.push(name.to_owned());
+        Ok(Held(name.to_owned()))
+    }
+}
+
 /// Checks a lens shading override as the firmware does and copies the table
 /// out of VCSM: `None` turns the override off.
 fn read_lens_shading(sensor: Sensor, data: &[u8]) -> Result<Option<Arc<ShadingTable>>, Status> {
@@ -473,6 +583,15 @@ impl Component for Camera {
             log::error!("mmal_port_format_commit: camera output {}: {vw}x{vh} is larger than the sensor", port.index);
             return Err(sys::MMAL_EINVAL);
         }
+        // The firmware's camera works in blocks of 16 rows: smaller
+        // pictures are refused (picamera's tests: 15x15).
+        if vw < MIN_SIZE || vh < MIN_SIZE {
+            log::error!(
+                "mmal_port_format_commit: camera output {}: {vw}x{vh} is smaller than {MIN_SIZE}x{MIN_SIZE}",
+                port.index
+            );
+            return Err(sys::MMAL_EINVAL);
+        }
         let o = &mut self.outputs[port.index];
         o.format = *format;
         o.frame_rate = None;
@@ -488,6 +607,15 @@ impl Component for Camera {
             log::error!("mmal_vc_component_enable: failed to enable component: ENOSPC");
             io.post(PendingEvent::Error(sys::MMAL_ENOSPC));
             return Err(sys::MMAL_ENOSPC);
+        }
+        if self.sensor_lock.is_none() {
+            match SensorLock::take(self.params.camera_num) {
+                Ok(lock) => self.sensor_lock = lock,
+                Err(status) => {
+                    io.post(PendingEvent::Error(status));
+                    return Err(status);
+                }
+            }
         }
         for o in &mut self.outputs {
             o.next_due = None;
@@ -559,7 +687,7 @@ impl Component for Camera {
                 Ok(reply(out, &p))
             }
             sys::MMAL_PARAMETER_CAMERA_CUSTOM_SENSOR_CONFIG => Ok(reply_u32(out, id, q.sensor_mode)),
-            sys::MMAL_PARAMETER_SHUTTER_SPEED => Ok(reply_u32(out, id, q.shutter_us)),
+            sys::MMAL_PARAMETER_SHUTTER_SPEED => Ok(reply_u32(out, id, self.shutter_speed())),
             sys::MMAL_PARAMETER_ISO => Ok(reply_u32(out, id, q.iso)),
             sys::MMAL_PARAMETER_EXPOSURE_MODE => {
                 let mut p = sys::MMAL_PARAMETER_EXPOSUREMODE_T::with_id(id);

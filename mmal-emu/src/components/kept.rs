@@ -91,6 +91,25 @@ fn drc(w: [u32; 4]) -> Result<(), &'static str> {
     }
 }
 
+fn flash(w: [u32; 4]) -> Result<(), &'static str> {
+    if w[0] <= sys::MMAL_PARAM_FLASH_TORCH {
+        Ok(())
+    } else {
+        Err("takes 0 to 5 (FLASH: off, auto, on, redeye, fill-in, torch)")
+    }
+}
+
+/// `MMAL_PARAMETER_IMAGEFX_PARAMETERS_T`: an effect of the camera and at
+/// most six parameters.
+fn effect_parameters(w: [u32; 4]) -> Result<(), &'static str> {
+    image_effect(w)?;
+    if w[1] <= sys::MMAL_MAX_IMAGEFX_PARAMETERS {
+        Ok(())
+    } else {
+        Err("num_effect_params takes 0 to 6 (MMAL_MAX_IMAGEFX_PARAMETERS)")
+    }
+}
+
 /// `MMAL_PARAMETER_THUMBNAIL_CONFIG_T`: enable, width, height, quality.
 pub(crate) fn thumbnail(w: [u32; 4]) -> Result<(), &'static str> {
     let [enable, width, height, quality] = w;
@@ -249,6 +268,27 @@ pub(crate) static CAMERA_CONTROL: &[Spec] = &[
         default: &ANNOTATE_DEFAULT,
         valid: None,
     },
+    // Off: the camera modules have no flash; kept and read back.
+    Spec {
+        id: sys::MMAL_PARAMETER_FLASH,
+        sizes: exactly::<sys::MMAL_PARAMETER_FLASH_T>(),
+        default: words!(sys::MMAL_PARAM_FLASH_OFF),
+        valid: Some(flash),
+    },
+    // raspistill's burst mode sets it on the control port.
+    Spec {
+        id: sys::MMAL_PARAMETER_CAMERA_BURST_CAPTURE,
+        sizes: exactly::<sys::MMAL_PARAMETER_BOOLEAN_T>(),
+        default: words!(0),
+        valid: None,
+    },
+    // No effect's parameters: the ISP's own for each effect.
+    Spec {
+        id: sys::MMAL_PARAMETER_IMAGE_EFFECT_PARAMETERS,
+        sizes: exactly::<sys::MMAL_PARAMETER_IMAGEFX_PARAMETERS_T>(),
+        default: words!(sys::MMAL_PARAM_IMAGEFX_NONE, 0, 0, 0, 0, 0, 0, 0),
+        valid: Some(effect_parameters),
+    },
     // A mask of ISP blocks to bypass: none.
     Spec {
         id: sys::MMAL_PARAMETER_CAMERA_ISP_BLOCK_OVERRIDE,
@@ -281,6 +321,13 @@ pub(crate) static CAMERA_OUTPUT: &[Spec] = &[
     },
     Spec {
         id: sys::MMAL_PARAMETER_VIDEO_STABILISATION,
+        sizes: exactly::<sys::MMAL_PARAMETER_BOOLEAN_T>(),
+        default: words!(0),
+        valid: None,
+    },
+    // picamera's `capture_sequence(burst=True)` sets it on the still port.
+    Spec {
+        id: sys::MMAL_PARAMETER_CAMERA_BURST_CAPTURE,
         sizes: exactly::<sys::MMAL_PARAMETER_BOOLEAN_T>(),
         default: words!(0),
         valid: None,
@@ -326,9 +373,14 @@ impl Kept {
     /// The first words of a parameter of `specs` (the value set, or the
     /// default), for the component to act on; zeros past its end.
     pub(crate) fn words(&self, specs: &[Spec], id: u32) -> [u32; 4] {
+        self.words_n(specs, id)
+    }
+
+    /// The first `N` words of a parameter of `specs`, as [`Kept::words`].
+    pub(crate) fn words_n<const N: usize>(&self, specs: &[Spec], id: u32) -> [u32; N] {
         let default = specs.iter().find(|s| s.id == id).map_or(&[][..], |s| s.default);
         let value = self.values.iter().find(|(i, _)| *i == id).map_or(default, |(_, v)| v.as_slice());
-        let mut out = [0u32; 4];
+        let mut out = [0u32; N];
         for (w, bytes) in out.iter_mut().zip(value.chunks_exact(4)) {
             *w = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
         }

@@ -236,7 +236,7 @@ fn draw(setup: &Setup, settings: &Settings, out: &mut [u8]) {
         }
     }
     let amount = look.sharpen_amount();
-    if amount != 0.0 {
+    for _ in 0..if amount != 0.0 { look.sharpen_passes() } else { 0 } {
         match fmt.encoding {
             // Luma only, as the ISP sharpens.
             sys::MMAL_ENCODING_I420 => unsharp(out, 0, 1, stride, (vw as usize, vh as usize), amount),

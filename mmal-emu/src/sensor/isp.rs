@@ -38,6 +38,9 @@ pub(crate) struct Look {
     pub(crate) exposure_comp: i32,
     /// `IMAGE_EFFECT` (`MMAL_PARAM_IMAGEFX_T`).
     pub(crate) effect: u32,
+    /// `IMAGE_EFFECT_PARAMETERS` set for that effect: how many (0 for the
+    /// effect's defaults), and their values.
+    pub(crate) effect_params: (u32, [u32; 6]),
     /// `COLOUR_EFFECT` when enabled: the fixed U and V of every pixel.
     pub(crate) colour: Option<(u8, u8)>,
     /// `DYNAMIC_RANGE_COMPRESSION` strength, 0 (off) to 3 (high).
@@ -56,6 +59,7 @@ impl Default for Look {
             sharpness: 0.0,
             exposure_comp: 0,
             effect: sys::MMAL_PARAM_IMAGEFX_NONE,
+            effect_params: (0, [0; 6]),
             colour: None,
             drc: sys::MMAL_PARAMETER_DRC_STRENGTH_OFF,
             transform: 0,
@@ -95,12 +99,26 @@ impl Look {
         }
         let y = yuv::luma(c);
         c = c.map(|v| y + (v - y) * saturation);
+        let (n, p) = self.effect_params;
         c = match self.effect {
             sys::MMAL_PARAM_IMAGEFX_NEGATIVE => c.map(|v| 1.0 - v),
-            sys::MMAL_PARAM_IMAGEFX_SOLARIZE => c.map(|v| if v > 0.5 { 1.0 - v } else { v }),
-            sys::MMAL_PARAM_IMAGEFX_POSTERIZE | sys::MMAL_PARAM_IMAGEFX_POSTERISE => {
-                c.map(|v| (v.clamp(0.0, 1.0) * 3.999).floor() / 3.0)
+            sys::MMAL_PARAM_IMAGEFX_SOLARIZE => {
+                let s = Solarize::from_params(n, p);
+                if s.yuv {
+                    let y = yuv::luma(c);
+                    let shift = s.map(y) - y;
+                    c.map(|v| v + shift)
+                } else {
+                    c.map(|v| s.map(v))
+                }
             }
+            sys::MMAL_PARAM_IMAGEFX_POSTERIZE | sys::MMAL_PARAM_IMAGEFX_POSTERISE => {
+                // Steps 2 to 32, 4 by default.
+                let steps = if n >= 1 { p[0].clamp(2, 32) as f32 } else { 4.0 };
+                c.map(|v| (v.clamp(0.0, 1.0) * (steps - 0.001)).floor() / (steps - 1.0))
+            }
+            // Direction 0: RGB to BGR; 1: RGB to BRG.
+            sys::MMAL_PARAM_IMAGEFX_COLOURSWAP if n >= 1 && p[0] != 0 => [c[2], c[0], c[1]],
             sys::MMAL_PARAM_IMAGEFX_COLOURSWAP => [c[2], c[1], c[0]],
             sys::MMAL_PARAM_IMAGEFX_WASHEDOUT => c.map(|v| 0.15 + 0.85 * v),
             _ => c,
@@ -113,6 +131,17 @@ impl Look {
         c.map(|v| v.clamp(0.0, 1.0))
     }
 
+    /// How many times the unsharp mask runs: the blur effect's kernel
+    /// size (1 or 2, a 3x3 or 5x5 blur), else once.
+    pub(super) fn sharpen_passes(&self) -> usize {
+        let (n, p) = self.effect_params;
+        if self.effect == sys::MMAL_PARAM_IMAGEFX_BLUR && n >= 1 {
+            p[0].clamp(1, 2) as usize
+        } else {
+            1
+        }
+    }
+
     /// The unsharp mask's amount: the sharpness, and a blur for the effect.
     pub(super) fn sharpen_amount(&self) -> f32 {
         if self.effect == sys::MMAL_PARAM_IMAGEFX_BLUR {
@@ -120,6 +149,43 @@ impl Look {
         } else {
             self.sharpness.clamp(-1.0, 1.0)
         }
+    }
+}
+
+/// The solarize effect's curve (picamera's `image_effect_params`): levels
+/// below `x0` rise linearly from 0 to `y0`, those from `x0` up go linearly
+/// from `y1` to `y2`; on RGB, or on luma alone with `yuv`.
+struct Solarize {
+    yuv: bool,
+    x0: f32,
+    y0: f32,
+    y1: f32,
+    y2: f32,
+}
+
+impl Solarize {
+    /// From the effect's parameters: (yuv, x0, y0, y1, y2), (x0, y0, y1,
+    /// y2) or (yuv); by default 128, 128, 128, 0 on RGB.
+    fn from_params(n: u32, p: [u32; 6]) -> Solarize {
+        let byte = |v: u32| v.min(255) as f32;
+        let (yuv, [x0, y0, y1, y2]) = match n {
+            5 => (p[0] != 0, [p[1], p[2], p[3], p[4]]),
+            4 => (false, [p[0], p[1], p[2], p[3]]),
+            1 => (p[0] != 0, [128, 128, 128, 0]),
+            _ => (false, [128, 128, 128, 0]),
+        };
+        Solarize { yuv, x0: byte(x0), y0: byte(y0), y1: byte(y1), y2: byte(y2) }
+    }
+
+    #[inline]
+    fn map(&self, v: f32) -> f32 {
+        let v = v.clamp(0.0, 1.0) * 255.0;
+        let out = if v < self.x0 {
+            v * self.y0 / self.x0
+        } else {
+            self.y1 + (v - self.x0) * (self.y2 - self.y1) / (255.0 - self.x0).max(1.0)
+        };
+        out / 255.0
     }
 }
 
@@ -268,5 +334,56 @@ mod tests {
         // Kept, not drawn: an effect the ISP does not draw leaves the picture.
         assert!(!effect_is_drawn(22));
         assert_eq!(with(&|l| l.effect = 22), base);
+    }
+
+    #[test]
+    fn effect_parameters_shape_the_effects() {
+        let plain = setup(sys::MMAL_ENCODING_RGB24, 160, 120, Scene::Chart);
+        let with = |effect, params: &[u32]| {
+            let mut s = plain.clone();
+            s.look.effect = effect;
+            let mut p = [0; 6];
+            p[..params.len()].copy_from_slice(params);
+            s.look.effect_params = (params.len() as u32, p);
+            rgb(&s)
+        };
+        // Posterise in 2 steps: black or white; in 8, more levels than in 4.
+        let two = with(sys::MMAL_PARAM_IMAGEFX_POSTERISE, &[2]);
+        assert!(two.iter().flatten().flatten().all(|&v| v == 0 || v == 255));
+        let levels = |img: &[Vec<[u8; 3]>]| {
+            let mut seen = [false; 256];
+            img.iter().flatten().flatten().for_each(|&v| seen[v as usize] = true);
+            seen.iter().filter(|&&s| s).count()
+        };
+        let four = with(sys::MMAL_PARAM_IMAGEFX_POSTERISE, &[]);
+        assert_eq!(levels(&four), 4);
+        assert_eq!(levels(&with(sys::MMAL_PARAM_IMAGEFX_POSTERISE, &[8])), 8);
+        // Colour swap: direction 0 RGB to BGR, 1 RGB to BRG.
+        let bgr = with(sys::MMAL_PARAM_IMAGEFX_COLOURSWAP, &[0]);
+        let brg = with(sys::MMAL_PARAM_IMAGEFX_COLOURSWAP, &[1]);
+        assert_eq!(bgr, with(sys::MMAL_PARAM_IMAGEFX_COLOURSWAP, &[]));
+        assert!(bgr.iter().flatten().zip(brg.iter().flatten()).all(|(a, b)| b == &[a[0], a[2], a[1]]));
+        // Solarize: the default folds the upper half down; with every
+        // threshold at 255 the curve is the identity.
+        let none = with(sys::MMAL_PARAM_IMAGEFX_NONE, &[]);
+        let folded = with(sys::MMAL_PARAM_IMAGEFX_SOLARIZE, &[]);
+        assert!(folded.iter().flatten().flatten().all(|&v| v <= 129));
+        let straight = with(sys::MMAL_PARAM_IMAGEFX_SOLARIZE, &[255, 255, 255, 255]);
+        assert!(none
+            .iter()
+            .flatten()
+            .flatten()
+            .zip(straight.iter().flatten().flatten())
+            .all(|(a, b)| a.abs_diff(*b) <= 1));
+        // (yuv) alone: the luma folds, the colour stays.
+        let on_luma = with(sys::MMAL_PARAM_IMAGEFX_SOLARIZE, &[1]);
+        assert_ne!(on_luma, folded);
+        // Blur of size 2 blurs more than of size 1: the steps between
+        // neighbours spread wider, so their squares sum lower.
+        let energy = |img: &[Vec<[u8; 3]>]| -> f64 {
+            img.iter().flat_map(|row| row.windows(2).map(|w| f64::from(w[0][1].abs_diff(w[1][1])).powi(2))).sum()
+        };
+        let blur = |size| energy(&with(sys::MMAL_PARAM_IMAGEFX_BLUR, &[size]));
+        assert!(blur(2) < 0.8 * blur(1), "{} {}", blur(2), blur(1));
     }
 }
