@@ -1,14 +1,15 @@
 //! Continuous frames from a [`Camera`]: an iterator, and a callback form.
 
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{Camera, Claim, Shared};
 use crate::components::Resizer;
 use crate::connection::{Connection, ConnectionFlags};
 use crate::error::{Error, Result};
+use crate::flags::BufferFlags;
 use crate::format::{Encoding, Format};
 use crate::stream::{Frame, FrameStream};
 
@@ -38,6 +39,7 @@ pub struct Frames<'a> {
     _resizer: Option<Resizer>,
     claim: Claim,
     timeout: Duration,
+    corrupted: AtomicU64,
     _camera: PhantomData<&'a Camera>,
 }
 
@@ -86,6 +88,7 @@ impl<'a> Frames<'a> {
             _resizer: resizer,
             claim,
             timeout: Duration::from_secs(5),
+            corrupted: AtomicU64::new(0),
             _camera: PhantomData,
         })
     }
@@ -103,18 +106,44 @@ impl<'a> Frames<'a> {
     /// [`Error::Timeout`] if none came; as
     /// [`FrameStream::next_timeout`].
     pub fn next_timeout(&self, timeout: Duration) -> Result<Frame> {
-        let mut frame = self.stream.next_timeout(timeout)?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let frame = match self.stream.next_timeout(left) {
+                Err(Error::Timeout { port, .. }) => return Err(Error::Timeout { port, waited: timeout }),
+                other => other?,
+            };
+            if let Some(frame) = self.accept(frame) {
+                return Ok(frame);
+            }
+        }
+    }
+
+    /// The frame with the camera's clock and settings, or `None` for one
+    /// the VideoCore could not fill (flagged `CORRUPTED`, empty), which is
+    /// counted and given back.
+    fn accept(&self, mut frame: Frame) -> Option<Frame> {
+        if frame.flags().contains(BufferFlags::CORRUPTED) || frame.is_empty() {
+            self.corrupted.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
         let shared: &Arc<Shared> = self.claim.shared();
         frame.set_camera_info(shared.clock(), shared.latest_settings());
-        Ok(frame)
+        Some(frame)
+    }
+
+    /// Frames the VideoCore could not fill (flagged `CORRUPTED`), skipped.
+    pub fn corrupted(&self) -> u64 {
+        self.corrupted.load(Ordering::Relaxed)
     }
 
     /// A frame if one is waiting.
     pub fn try_next(&self) -> Option<Frame> {
-        let mut frame = self.stream.try_next()?;
-        let shared = self.claim.shared();
-        frame.set_camera_info(shared.clock(), shared.latest_settings());
-        Some(frame)
+        loop {
+            if let Some(frame) = self.accept(self.stream.try_next()?) {
+                return Some(frame);
+            }
+        }
     }
 
     /// The frames' format.
@@ -170,8 +199,8 @@ impl<'a> FrameCallback<'a> {
     {
         // The thread is joined before the camera can go (this handle borrows
         // it for 'a), so the frames' pipeline may travel as 'static.
-        let Frames { stream, _link, _resizer, claim, timeout, .. } = frames;
-        let frames = Arc::new(Frames { stream, _link, _resizer, claim, timeout, _camera: PhantomData });
+        let Frames { stream, _link, _resizer, claim, timeout, corrupted, .. } = frames;
+        let frames = Arc::new(Frames { stream, _link, _resizer, claim, timeout, corrupted, _camera: PhantomData });
         let stop = Arc::new(AtomicBool::new(false));
         let (reader, stopping) = (frames.clone(), stop.clone());
         let thread = std::thread::Builder::new()

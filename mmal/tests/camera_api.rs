@@ -1,0 +1,327 @@
+//! `mmal::Camera`: open, settings, stills by extension, frames as views
+//! over the buffer, recordings, several outputs at once, and clear errors
+//! that leave nothing behind.
+
+mod common;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use common::{emu, serial};
+use mmal::emulator::Pacing;
+use mmal::params::AwbMode;
+use mmal::{Camera, CameraOptions, CircularBuffer, Encoding, Error, RecorderConfig, Settings, StillOptions};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn setup() -> std::sync::MutexGuard<'static, ()> {
+    let guard = serial();
+    common::emulated();
+    emu::set_pacing(Pacing::FrameRate);
+    guard
+}
+
+fn small() -> CameraOptions {
+    CameraOptions::new().resolution(320, 240)
+}
+
+fn temp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mmal-camera-api-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn a_jpeg_is_taken_at_the_camera_resolution() {
+    let _s = setup();
+    let camera = Camera::open(0, &small()).unwrap();
+    let jpeg = camera.capture_jpeg().unwrap();
+    let mut decoder = jpeg_decoder::Decoder::new(&jpeg[..]);
+    decoder.decode().unwrap();
+    let info = decoder.info().unwrap();
+    assert_eq!((info.width, info.height), (320, 240));
+    // From the video port too, with options.
+    let jpeg = camera.capture_as(Encoding::JPEG, &StillOptions::new().use_video_port(true).quality(50)).unwrap();
+    assert_eq!(&jpeg[..2], &[0xff, 0xd8]);
+}
+
+#[test]
+fn captures_follow_the_extension() {
+    let _s = setup();
+    let camera = Camera::open(0, &small()).unwrap();
+    let signatures: [(&str, &[u8]); 5] =
+        [("a.png", b"\x89PNG"), ("a.gif", b"GIF8"), ("a.bmp", b"BM"), ("a.ppm", b"P6"), ("a.JPG", b"\xff\xd8")];
+    for (name, signature) in signatures {
+        let path = temp(name);
+        camera.capture(&path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(bytes.starts_with(signature), "{name}: {:?}", &bytes[..4]);
+    }
+    camera.capture(temp("a.tga")).unwrap();
+    for (name, len) in [("a.yuv", 320 * 240 * 3 / 2), ("a.rgb", 320 * 240 * 3), ("a.bgra", 320 * 240 * 4)] {
+        let path = temp(name);
+        camera.capture(&path).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), len, "{name}: rows packed without padding");
+    }
+}
+
+#[test]
+fn a_bad_extension_or_path_is_a_clear_error_and_writes_nothing() {
+    let _s = setup();
+    let camera = Camera::open(0, &small()).unwrap();
+    let path = temp("picture.xyz");
+    let e = camera.capture(&path).unwrap_err();
+    assert!(matches!(e, Error::InvalidParameter(_)), "{e}");
+    assert!(e.to_string().contains("png") && e.to_string().contains(".xyz"), "{e}");
+    assert!(!path.exists());
+    let e = camera.capture(temp("noextension")).unwrap_err();
+    assert!(e.to_string().contains("no extension"), "{e}");
+    // A folder that is not there: an I/O error, with the path.
+    let e = camera.capture(temp("missing/folder/a.jpg")).unwrap_err();
+    assert!(matches!(e, Error::Io { .. }), "{e:?}");
+    assert!(e.to_string().contains("missing/folder/a.jpg"), "{e}");
+    let e = camera.capture_as(Encoding::I420, &StillOptions::new()).unwrap_err();
+    assert!(matches!(e, Error::InvalidParameter(_)), "{e}");
+    let e = camera.capture_as(Encoding::JPEG, &StillOptions::new().quality(0)).unwrap_err();
+    assert!(e.to_string().contains("quality"), "{e}");
+}
+
+#[test]
+fn frames_are_views_over_the_buffer_itself() {
+    let _s = setup();
+    let camera = Camera::open(0, &small()).unwrap();
+    // Resized on the VideoCore, and not a multiple of 32 wide: rows padded.
+    let frames = camera.frames(Encoding::RGB24, 100, 74).unwrap();
+    let frame = frames.next_timeout(WAIT).unwrap();
+    let rgb = frame.as_array().unwrap();
+    assert_eq!(rgb.shape(), &[74, 100, 3]);
+    assert_eq!(rgb.strides(), &[128 * 3, 3, 1]);
+    assert_eq!(rgb.as_ptr(), frame.data().as_ptr());
+    assert_eq!(rgb[[1, 2, 1]], frame.data()[128 * 3 + 2 * 3 + 1]);
+    drop(frames);
+    let frames = camera.frames(Encoding::I420, 320, 240).unwrap();
+    let frame = frames.next_timeout(WAIT).unwrap();
+    let planes = frame.planes().unwrap();
+    let (u, v) = (planes.u.unwrap(), planes.v.unwrap());
+    assert_eq!((planes.y.width(), planes.y.height(), planes.y.stride()), (320, 240, 320));
+    assert_eq!((u.width(), u.height(), u.stride()), (160, 120, 160));
+    let base = frame.data().as_ptr() as usize;
+    assert_eq!(u.data().as_ptr() as usize - base, 320 * 240);
+    assert_eq!(v.data().as_ptr() as usize - base, 320 * 240 + 160 * 120);
+    assert_eq!(u.as_array().dim(), (120, 160));
+    assert_eq!(frame.as_array().unwrap().shape(), &[240, 320, 1], "the luma plane");
+}
+
+#[test]
+fn frames_carry_their_index_time_and_settings() {
+    let _s = setup();
+    let opened = mmal_monotonic();
+    let camera = Camera::open(0, &small()).unwrap();
+    let mut last: Option<(u64, Duration)> = None;
+    for frame in camera.frames(Encoding::I420, 320, 240).unwrap().take(10) {
+        let frame = frame.unwrap();
+        let taken = frame.monotonic_time().expect("a camera frame has a time");
+        let now = mmal_monotonic();
+        assert!(taken >= opened && taken <= now, "taken {taken:?}, opened {opened:?}, now {now:?}");
+        let wall = frame.wall_time().unwrap();
+        let age = SystemTime::now().duration_since(wall).expect("taken before now");
+        assert!(age < Duration::from_secs(5), "{age:?}");
+        if let Some((index, time)) = last {
+            assert!(frame.index() > index && taken > time);
+        }
+        last = Some((frame.index(), taken));
+        let used = frame.settings().expect("the camera reports what it used");
+        assert!(used.exposure_us > 0 && used.analog_gain >= 1.0, "{used:?}");
+    }
+    assert!(camera.used_settings().unwrap().exposure_us > 0);
+}
+
+/// `CLOCK_MONOTONIC`, as `Instant` reads it.
+fn mmal_monotonic() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: a valid timespec to write.
+    assert_eq!(unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) }, 0);
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+#[test]
+fn settings_apply_together_and_read_back() {
+    let _s = setup();
+    let camera = Camera::open(0, &small()).unwrap();
+    let mut settings = Settings::default();
+    settings.brightness = 60;
+    settings.contrast = 10;
+    settings.saturation = -20;
+    settings.exposure_compensation = 6;
+    settings.awb_mode = AwbMode::Off;
+    settings.awb_gains = Some((1.5, 1.25));
+    camera.set_settings(&settings).unwrap();
+    assert_eq!(camera.settings().unwrap(), settings);
+    // A bad value: refused before anything is sent.
+    let mut bad = settings;
+    bad.brightness = 20;
+    bad.contrast = 500;
+    let e = camera.set_settings(&bad).unwrap_err();
+    assert!(matches!(e, Error::InvalidParameter(_)) && e.to_string().contains("CONTRAST"), "{e}");
+    assert_eq!(camera.settings().unwrap(), settings, "nothing half applied");
+}
+
+#[test]
+fn bad_options_are_refused_clearly_and_leave_nothing() {
+    let _s = setup();
+    let cases = [
+        (CameraOptions::new().resolution(0, 0), "even width and height"),
+        (CameraOptions::new().resolution(99_998, 480), "full resolution"),
+        (CameraOptions::new().frame_rate(0), "frames per second"),
+        (CameraOptions::new().frame_rate(1000), "frames per second"),
+        (CameraOptions::new().sensor_mode(99), "sensor mode 99"),
+        (CameraOptions::new().rotation(45), "rotation 45"),
+    ];
+    for (options, says) in cases {
+        let e = Camera::open(0, &options).unwrap_err();
+        assert!(matches!(e, Error::InvalidParameter(_)), "{e}");
+        assert!(e.to_string().contains(says), "{e}");
+    }
+    let e = Camera::open(7, &CameraOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("camera 7"), "{e}");
+    let camera = Camera::open(0, &small()).unwrap();
+    for (encoding, w, h) in [(Encoding::JPEG, 64, 64), (Encoding::RGB24, 0, 10), (Encoding::I420, 63, 64)] {
+        let e = camera.frames(encoding, w, h).unwrap_err();
+        assert!(matches!(e, Error::InvalidParameter(_)), "{e}");
+    }
+    // Four video outputs at most, then a clear error.
+    let held: Vec<_> = (0..4).map(|_| camera.frames(Encoding::I420, 320, 240).unwrap()).collect();
+    let e = camera.frames(Encoding::I420, 320, 240).unwrap_err();
+    assert!(matches!(e, Error::State(_)) && e.to_string().contains("four"), "{e}");
+    drop(held);
+    camera.frames(Encoding::I420, 320, 240).unwrap();
+    drop(camera);
+    let usage = emu::usage();
+    assert_eq!((usage.components, usage.pools, usage.connections), (0, 0, 0), "{usage:?}");
+}
+
+#[test]
+fn waits_time_out_with_an_error() {
+    let _s = setup();
+    let camera = Camera::open(0, &small().frame_rate(1)).unwrap();
+    let frames = camera.frames(Encoding::I420, 320, 240).unwrap();
+    frames.next_timeout(WAIT).unwrap();
+    let e = frames.next_timeout(Duration::from_millis(20)).unwrap_err();
+    assert!(matches!(e, Error::Timeout { waited, .. } if waited == Duration::from_millis(20)), "{e}");
+}
+
+#[test]
+fn reconfigure_changes_the_size_and_keeps_settings_and_lens_shading() {
+    let _s = setup();
+    let mut camera = Camera::open(0, &small()).unwrap();
+    let mut settings = Settings::default();
+    settings.sharpness = 33;
+    camera.set_settings(&settings).unwrap();
+    let (gw, gh) = mmal::LensShadingTable::grid_for(camera.full_resolution().0, camera.full_resolution().1);
+    let table = mmal::LensShadingTable::unity(gw, gh).unwrap();
+    camera.set_lens_shading(&table).unwrap();
+    camera.reconfigure(&CameraOptions::new().resolution(640, 480).vflip(true)).unwrap();
+    assert_eq!(camera.options().size(), (640, 480));
+    assert_eq!(camera.settings().unwrap().sharpness, 33);
+    assert_eq!(camera.lens_shading(), Some(&table));
+    let mut decoder = jpeg_decoder::Decoder::new(std::io::Cursor::new(camera.capture_jpeg().unwrap()));
+    decoder.read_info().unwrap();
+    assert_eq!(decoder.info().map(|i| (i.width, i.height)), Some((640, 480)));
+    // A bad one: refused, and the camera runs as before.
+    assert!(camera.reconfigure(&CameraOptions::new().resolution(1, 1)).is_err());
+    assert_eq!(camera.options().size(), (640, 480));
+    camera.capture_jpeg().unwrap();
+}
+
+#[test]
+fn several_outputs_run_at_once() {
+    let _s = setup();
+    let camera = Camera::open(0, &small()).unwrap();
+    let frames = camera.frames(Encoding::RGB24, 160, 120).unwrap();
+    let counted = Arc::new(AtomicU64::new(0));
+    let seen = counted.clone();
+    let callback = camera
+        .on_frames(Encoding::BGR24, 64, 48, move |frame| {
+            assert_eq!(frame.as_array().unwrap().shape(), &[48, 64, 3]);
+            seen.fetch_add(1, Ordering::Relaxed);
+        })
+        .unwrap();
+    let mut recording = camera.start_recording(Vec::new(), &RecorderConfig::h264(320, 240)).unwrap();
+    recording.wait(Duration::from_millis(300)).unwrap();
+    let still = camera.capture_as(Encoding::JPEG, &StillOptions::new().use_video_port(true)).unwrap();
+    assert_eq!(&still[..2], &[0xff, 0xd8]);
+    let jpeg = camera.capture_jpeg().unwrap();
+    assert_eq!(&jpeg[..2], &[0xff, 0xd8]);
+    for _ in 0..3 {
+        assert_eq!(frames.next_timeout(WAIT).unwrap().as_array().unwrap().shape(), &[120, 160, 3]);
+    }
+    let h264 = recording.stop().unwrap();
+    assert_eq!(&h264[..4], &[0, 0, 0, 1]);
+    assert!(common::eventually(WAIT, || counted.load(Ordering::Relaxed) >= 3));
+    callback.stop().unwrap();
+}
+
+#[test]
+fn recordings_split_at_keyframes_and_the_circular_buffer_keeps_the_last_seconds() {
+    let _s = setup();
+    emu::set_pacing(Pacing::Unlimited);
+    let camera = Camera::open(0, &small()).unwrap();
+    let config = RecorderConfig::h264(320, 240).intra_period(10);
+    let mut recording = camera.start_recording(Vec::new(), &config).unwrap();
+    recording.wait(Duration::from_millis(500)).unwrap();
+    let first = recording.split(Vec::new()).unwrap();
+    recording.wait(Duration::from_millis(500)).unwrap();
+    let second = recording.stop().unwrap();
+    for part in [&first, &second] {
+        assert_eq!((&part[..4], part[4] & 0x1f), (&[0, 0, 0, 1][..], 7), "each part starts with the SPS");
+    }
+    let last = CircularBuffer::new(Duration::from_secs(1));
+    let mut recording = camera.start_recording(last.clone(), &config).unwrap();
+    recording.wait(Duration::from_secs(3)).unwrap();
+    drop(recording);
+    let held = last.duration();
+    assert!(held >= Duration::from_secs(1) && held < Duration::from_millis(1500), "{held:?}");
+    let mut saved = Vec::new();
+    last.save(&mut saved).unwrap();
+    assert_eq!((&saved[..4], saved[4] & 0x1f), (&[0, 0, 0, 1][..], 7));
+    // Recording at another size than the camera's: a clear error.
+    let e = camera.start_recording(Vec::new(), &RecorderConfig::h264(640, 480)).unwrap_err();
+    assert!(e.to_string().contains("camera's resolution"), "{e}");
+    // A file in a folder that is not there: an I/O error.
+    let e = camera.record(temp("missing/v.h264"), Duration::from_millis(100)).unwrap_err();
+    assert!(matches!(e, Error::Io { .. }), "{e:?}");
+    emu::set_pacing(Pacing::FrameRate);
+}
+
+#[test]
+fn a_raw_capture_parses_and_sensor_modes_are_listed() {
+    let _s = setup();
+    let camera = Camera::open(0, &small()).unwrap();
+    let (jpeg, raw) = camera.capture_raw().unwrap();
+    assert_eq!(&jpeg[..2], &[0xff, 0xd8]);
+    assert!(raw.pixels().dim().0 > 0);
+    let modes = camera.sensor_modes();
+    assert!(modes.len() >= 4);
+    let full = camera.full_resolution();
+    assert!(modes.iter().any(|m| m.size == full && m.binning == (1, 1)));
+    assert!(modes.iter().any(|m| m.binning.0 >= 2 && m.is_full_field_of_view(full)));
+    // The next JPEG has no raw block.
+    assert!(mmal::raw::find(&camera.capture_jpeg().unwrap()).is_err());
+}
+
+#[test]
+fn typed_components_name_their_ports() {
+    let _s = setup();
+    use mmal::components::{CameraComponent, ImageEncoder, NullSink, Resizer, Splitter, SplitterOutput, VideoEncoder};
+    let camera = CameraComponent::new().unwrap();
+    assert_eq!(camera.preview().name(), "vc.ril.camera:out:0");
+    assert_eq!(camera.video().index(), 1);
+    assert_eq!(camera.still().index(), 2);
+    let splitter = Splitter::new().unwrap();
+    assert_eq!(splitter.output(SplitterOutput::Fourth).index(), 3);
+    assert_eq!(ImageEncoder::new().unwrap().output().kind(), mmal::PortKind::Output);
+    assert_eq!(VideoEncoder::new().unwrap().input().kind(), mmal::PortKind::Input);
+    assert_eq!(Resizer::new().unwrap().name(), "vc.ril.resize");
+    assert_eq!(NullSink::new().unwrap().inputs().len(), 1);
+}
