@@ -349,6 +349,16 @@ fn a_second_camera_is_refused_while_the_first_is_enabled() {
     let second = Camera::new();
     assert_eq!(first.enable(), sys::MMAL_SUCCESS);
     assert_eq!(second.enable(), sys::MMAL_ENOSPC, "the sensor is the first camera's");
+    // Nor can its outputs run (picamera enables the preview's connection
+    // before the camera).
+    let video = second.output(1);
+    assert_eq!(commit(video, sys::MMAL_ENCODING_I420, (64, 48), 30), sys::MMAL_SUCCESS);
+    // SAFETY: a live port, enabled as a C client does.
+    unsafe {
+        (*video).buffer_num = (*video).buffer_num_min;
+        (*video).buffer_size = (*video).buffer_size_min;
+        assert_eq!((api().port_enable)(video, Some(keep_frame)), sys::MMAL_ENOSPC);
+    }
     // Enabling the first again (after a disable too) keeps it.
     assert_eq!(first.enable(), sys::MMAL_SUCCESS);
     assert_eq!(first.disable(), sys::MMAL_SUCCESS);

@@ -85,7 +85,8 @@ pub(crate) struct Camera {
     kept: [Kept; 4],
     /// Names this camera's OPAQUE images (`crate::opaque`), which go with it.
     images: u64,
-    /// The sensor, held from the first enable until the camera goes.
+    /// The sensor, held from the first enable (of the camera or an output)
+    /// until the camera goes.
     sensor_lock: Option<SensorLock>,
 }
 
@@ -214,6 +215,20 @@ impl Camera {
         } else {
             30.0
         }
+    }
+
+    /// Takes the sensor for this camera, if it has not got it: ENOSPC while
+    /// another camera component holds it (`what` failed, the log says).
+    fn take_sensor(&mut self, what: &str) -> Result<(), Status> {
+        if self.sensor_lock.is_none() {
+            self.sensor_lock = SensorLock::take(self.params.camera_num).inspect_err(|_| {
+                log::error!(
+                    "{what}: ENOSPC (camera {} is in use by another camera component, in this program or another)",
+                    self.params.camera_num
+                )
+            })?;
+        }
+        Ok(())
     }
 
     /// `SHUTTER_SPEED` as the firmware answers it: the value set, bounded
@@ -393,12 +408,13 @@ impl Camera {
     }
 }
 
-/// A sensor held by one enabled camera component: the firmware lets one
-/// camera component at a time run on a sensor, and answers the enable of a
-/// second with ENOSPC ("Out of resources" to picamera), from the same
-/// program or another. Across processes: an abstract Unix socket named for
-/// the camera, bound while held, which the kernel frees when the socket is
-/// closed or its process dies (no file left behind; close-on-exec).
+/// A sensor held by one camera component: the firmware lets one camera
+/// component at a time run on a sensor, and answers the enable of a
+/// second, or of one of its outputs, with ENOSPC ("Out of resources" to
+/// picamera), from the same program or another. Across processes: an
+/// abstract Unix socket named for the camera, bound while held, which the
+/// kernel frees when the socket is closed or its process dies (no file
+/// left behind; close-on-exec).
 ///
 /// `VIDEOCORE_EMU_CAMERA_LOCK` names the set of programs that contend for
 /// the cameras (by default the user's); `off` lets every camera component
@@ -420,13 +436,7 @@ impl SensorLock {
         let name = format!("videocore-emu/camera{camera_num}/{scope}");
         match bind(&name) {
             Ok(held) => Ok(Some(SensorLock { _held: held })),
-            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-                log::error!(
-                    "mmal_vc_component_enable: failed to enable component: ENOSPC (camera {camera_num} is in use by \
-                     another camera component, in this program or another)"
-                );
-                Err(sys::MMAL_ENOSPC)
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(sys::MMAL_ENOSPC),
             Err(e) => {
                 // Not the sensor being busy: the emulator cannot tell, and
                 // lets the camera run.
@@ -608,15 +618,7 @@ impl Component for Camera {
             io.post(PendingEvent::Error(sys::MMAL_ENOSPC));
             return Err(sys::MMAL_ENOSPC);
         }
-        if self.sensor_lock.is_none() {
-            match SensorLock::take(self.params.camera_num) {
-                Ok(lock) => self.sensor_lock = lock,
-                Err(status) => {
-                    io.post(PendingEvent::Error(status));
-                    return Err(status);
-                }
-            }
-        }
+        self.take_sensor("mmal_vc_component_enable: failed to enable component")?;
         for o in &mut self.outputs {
             o.next_due = None;
         }
@@ -624,6 +626,10 @@ impl Component for Camera {
     }
 
     fn port_enabling(&mut self, port: PortId, format: &VideoFormat) -> Result<(), Status> {
+        // An output runs on the sensor: picamera enables the preview's
+        // connection before the camera, and a busy camera refuses it
+        // ("Failed to enable connection: Out of resources").
+        self.take_sensor(&format!("mmal_vc_port_enable: failed to enable camera output {}", port.index))?;
         let (w, h) = format.visible();
         let c = &self.params.config;
         let limit = if port.index == STILL {
