@@ -1,0 +1,905 @@
+//! Services: messages, requests matched to replies, ordered bulk
+//! transfers, the VideoCore's use count, events.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{mpsc, Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
+use vchiq_sys as sys;
+
+use crate::connection::{retry, Inner, Owner};
+use crate::device::{Bulk, BulkDirection, Fourcc, ServiceHandle, ServiceParams};
+use crate::error::{Error, Result};
+
+/// Finds the context of a reply in a message from the VideoCore: `Some` only
+/// for replies to requests.
+type ReplyContext = dyn Fn(&[u8]) -> Option<u32> + Send + Sync;
+/// Receives a service's events on the completion thread.
+type EventCallback = dyn Fn(ServiceEvent) + Send + Sync;
+
+/// What a service receives from the VideoCore, other than replies to its
+/// requests.
+///
+/// ```
+/// let event = vchiq::ServiceEvent::Message(vec![1, 2, 3]);
+/// assert!(matches!(event, vchiq::ServiceEvent::Message(ref m) if m.len() == 3));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServiceEvent {
+    /// A message that is not a reply (for MMAL: a buffer or an event).
+    Message(Vec<u8>),
+    /// A reply whose request is no longer waiting (it timed out): its
+    /// context is free again.
+    LateReply {
+        /// The context the reply carries.
+        context: u32,
+        /// The reply.
+        message: Vec<u8>,
+    },
+    /// The service closed (by the VideoCore, by [`Service::close`], or
+    /// because the connection failed). Nothing follows.
+    Closed,
+}
+
+/// What to open, and how to hand over what arrives.
+///
+/// ```
+/// use vchiq::{Fourcc, ServiceOptions};
+/// // MMAL: the context is the header's fourth word; replies are the
+/// // message types that are not BUFFER_TO_HOST (12) or EVENT_TO_HOST (16).
+/// let options = ServiceOptions::new(Fourcc::MMAL, 15, 10).reply_context(|m| {
+///     let word = |i: usize| Some(u32::from_le_bytes(m.get(i * 4..i * 4 + 4)?.try_into().ok()?));
+///     match word(1)? {
+///         12 | 16 => None,
+///         _ => word(3),
+///     }
+/// });
+/// ```
+pub struct ServiceOptions {
+    fourcc: Fourcc,
+    version: i16,
+    version_min: i16,
+    reply_context: Option<Box<ReplyContext>>,
+    callback: Option<Box<EventCallback>>,
+}
+
+impl std::fmt::Debug for ServiceOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceOptions")
+            .field("fourcc", &self.fourcc)
+            .field("version", &self.version)
+            .field("version_min", &self.version_min)
+            .field("reply_context", &self.reply_context.is_some())
+            .field("callback", &self.callback.is_some())
+            .finish()
+    }
+}
+
+impl ServiceOptions {
+    /// The service `fourcc`, offering protocol `version` and accepting
+    /// `version_min` and later. Without [`reply_context`], every message is
+    /// an event; without [`on_event`], events queue for
+    /// [`Service::next_event`].
+    ///
+    /// [`reply_context`]: ServiceOptions::reply_context
+    /// [`on_event`]: ServiceOptions::on_event
+    ///
+    /// ```
+    /// let options = vchiq::ServiceOptions::new(vchiq::Fourcc::MMAL, 15, 10);
+    /// ```
+    pub fn new(fourcc: Fourcc, version: i16, version_min: i16) -> ServiceOptions {
+        ServiceOptions { fourcc, version, version_min, reply_context: None, callback: None }
+    }
+
+    /// How to find the context of a reply: `f` returns it for a message that
+    /// answers a request sent with [`Service::request`], `None` for any other.
+    ///
+    /// ```
+    /// let options = vchiq::ServiceOptions::new(vchiq::Fourcc::new(*b"echo"), 1, 1)
+    ///     .reply_context(|m| Some(u32::from_le_bytes(m.get(..4)?.try_into().ok()?)));
+    /// ```
+    pub fn reply_context(mut self, f: impl Fn(&[u8]) -> Option<u32> + Send + Sync + 'static) -> ServiceOptions {
+        self.reply_context = Some(Box::new(f));
+        self
+    }
+
+    /// Hands events to `f` on the connection's completion thread, in the
+    /// order they arrive. `f` must not wait: calls that wait for the
+    /// VideoCore fail there with [`Error::OnCompletionThread`]. A panic in
+    /// `f` is caught and logged.
+    ///
+    /// ```
+    /// let options = vchiq::ServiceOptions::new(vchiq::Fourcc::MMAL, 15, 10)
+    ///     .on_event(|event| println!("{event:?}"));
+    /// ```
+    pub fn on_event(mut self, f: impl Fn(ServiceEvent) + Send + Sync + 'static) -> ServiceOptions {
+        self.callback = Some(Box::new(f));
+        self
+    }
+
+    pub(crate) fn params(&self, userdata: u32) -> ServiceParams {
+        ServiceParams { fourcc: self.fourcc, userdata, version: self.version, version_min: self.version_min }
+    }
+}
+
+/// Why a service is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Closed {
+    ByClient,
+    ByVideoCore,
+    ConnectionFailed,
+}
+
+/// How a bulk transfer ended.
+#[derive(Debug)]
+enum BulkOutcome {
+    Done(Vec<u8>),
+    Aborted,
+    OutOfOrder,
+}
+
+#[derive(Default)]
+struct State {
+    closed: Option<Closed>,
+    /// Requests waiting, by context: `Some` once the reply is in.
+    pending: HashMap<u32, Option<Vec<u8>>>,
+    /// Bulk transfers with the device, per direction, in queue order.
+    outstanding: [VecDeque<u32>; 2],
+    finished: HashMap<u32, BulkOutcome>,
+    /// Transfers nobody waits for any more: their completion is dropped.
+    abandoned: HashSet<u32>,
+    events: VecDeque<ServiceEvent>,
+}
+
+fn slot(direction: BulkDirection) -> usize {
+    match direction {
+        BulkDirection::Transmit => 0,
+        BulkDirection::Receive => 1,
+    }
+}
+
+/// What a [`Service`] and the completion thread share.
+pub(crate) struct ServiceShared {
+    key: u32,
+    pub(crate) handle: OnceLock<ServiceHandle>,
+    fourcc: Fourcc,
+    reply_context: Option<Box<ReplyContext>>,
+    callback: Option<Box<EventCallback>>,
+    state: Mutex<State>,
+    cond: Condvar,
+    /// Uses of the VideoCore held for this service's traffic.
+    uses: Mutex<u32>,
+    /// Keeps bulk transfers in the device in the order of `outstanding`.
+    bulk_order: Mutex<()>,
+}
+
+impl ServiceShared {
+    pub(crate) fn new(key: u32, options: ServiceOptions) -> ServiceShared {
+        ServiceShared {
+            key,
+            handle: OnceLock::new(),
+            fourcc: options.fourcc,
+            reply_context: options.reply_context,
+            callback: options.callback,
+            state: Mutex::new(State::default()),
+            cond: Condvar::new(),
+            uses: Mutex::new(0),
+            bulk_order: Mutex::new(()),
+        }
+    }
+
+    fn deliver(&self, event: ServiceEvent) {
+        match &self.callback {
+            Some(f) => {
+                if catch_unwind(AssertUnwindSafe(|| f(event))).is_err() {
+                    log::error!("vchiq: the event callback of '{}' panicked; the event is lost", self.fourcc);
+                }
+            }
+            None => {
+                self.state.lock().events.push_back(event);
+                self.cond.notify_all();
+            }
+        }
+    }
+
+    /// A message from the VideoCore (completion thread).
+    pub(crate) fn on_message(&self, data: Vec<u8>) {
+        if let Some(context) = self.reply_context.as_ref().and_then(|f| f(&data)) {
+            let mut st = self.state.lock();
+            if let Some(slot @ None) = st.pending.get_mut(&context) {
+                *slot = Some(data);
+                drop(st);
+                self.cond.notify_all();
+                return;
+            }
+            drop(st);
+            log::debug!("vchiq: '{}': reply with context {context} nobody waits for", self.fourcc);
+            self.deliver(ServiceEvent::LateReply { context, message: data });
+            return;
+        }
+        self.deliver(ServiceEvent::Message(data));
+    }
+
+    /// A bulk transfer came back (completion thread).
+    pub(crate) fn on_bulk(&self, inner: &Inner, bulk: Bulk, aborted: bool) {
+        let id = bulk.userdata;
+        let mut st = self.state.lock();
+        let queue = &mut st.outstanding[slot(bulk.direction)];
+        let in_order = queue.front() == Some(&id);
+        let Some(pos) = queue.iter().position(|&x| x == id) else {
+            drop(st);
+            log::warn!("vchiq: '{}': completion of bulk transfer {id}, which is not queued; dropped", self.fourcc);
+            return;
+        };
+        queue.remove(pos);
+        if !in_order {
+            log::error!("vchiq: '{}': bulk transfer {id} completed out of order", self.fourcc);
+        }
+        if !st.abandoned.remove(&id) {
+            let outcome = match (in_order, aborted) {
+                (false, _) => BulkOutcome::OutOfOrder,
+                (true, true) => BulkOutcome::Aborted,
+                (true, false) => BulkOutcome::Done(bulk.buffer),
+            };
+            st.finished.insert(id, outcome);
+        }
+        drop(st);
+        self.cond.notify_all();
+        self.release_use(inner);
+    }
+
+    /// The service closed (completion thread).
+    pub(crate) fn on_closed(&self) {
+        let mut st = self.state.lock();
+        if st.closed.is_none() {
+            st.closed = Some(Closed::ByVideoCore);
+        }
+        drop(st);
+        self.cond.notify_all();
+        self.deliver(ServiceEvent::Closed);
+    }
+
+    /// The connection failed (completion thread, on its way out).
+    pub(crate) fn on_connection_failed(&self) {
+        let mut st = self.state.lock();
+        let was_open = st.closed.is_none();
+        if was_open {
+            st.closed = Some(Closed::ConnectionFailed);
+        }
+        drop(st);
+        self.cond.notify_all();
+        if was_open {
+            self.deliver(ServiceEvent::Closed);
+        }
+    }
+
+    /// The error for a call on a closed service, if it is.
+    fn closed_error(&self, inner: &Inner, st: &State) -> Option<Error> {
+        match st.closed? {
+            Closed::ConnectionFailed => {
+                Some(Error::ConnectionFailed(inner.failure().unwrap_or_else(|| "completion thread stopped".into())))
+            }
+            Closed::ByClient | Closed::ByVideoCore => Some(Error::ServiceClosed(self.fourcc)),
+        }
+    }
+
+    fn handle(&self) -> ServiceHandle {
+        *self.handle.get().expect("a Service exists only once its handle is set")
+    }
+
+    /// Takes a use of the VideoCore for traffic (USE_SERVICE on the first).
+    fn acquire_use(&self, inner: &Inner) -> Result<()> {
+        let mut uses = self.uses.lock();
+        if *uses == 0 {
+            retry("USE_SERVICE", || inner.device.use_service(self.handle()))?;
+        }
+        *uses += 1;
+        Ok(())
+    }
+
+    /// Gives a use back (RELEASE_SERVICE on the last).
+    fn release_use(&self, inner: &Inner) {
+        let mut uses = self.uses.lock();
+        match *uses {
+            0 => log::error!("vchiq: '{}': use count underflow", self.fourcc),
+            1 => {
+                *uses = 0;
+                if self.state.lock().closed.is_none() {
+                    if let Err(e) = retry("RELEASE_SERVICE", || inner.device.release_service(self.handle())) {
+                        log::warn!("vchiq: '{}': {e}", self.fourcc);
+                    }
+                }
+            }
+            _ => *uses -= 1,
+        }
+    }
+}
+
+/// An open service on the VideoCore. Closed when dropped (or with
+/// [`close`](Service::close)).
+///
+/// ```no_run
+/// use vchiq::{Connection, Fourcc, ServiceOptions};
+/// let connection = Connection::open()?;
+/// let service = connection.open_service(ServiceOptions::new(Fourcc::new(*b"echo"), 1, 1))?;
+/// service.send(&[b"hello"])?;
+/// let event = service.next_event(std::time::Duration::from_secs(1))?;
+/// # Ok::<(), vchiq::Error>(())
+/// ```
+pub struct Service {
+    owner: Arc<Owner>,
+    shared: Arc<ServiceShared>,
+    closed: bool,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("fourcc", &self.shared.fourcc)
+            .field("handle", &self.shared.handle.get())
+            .finish()
+    }
+}
+
+/// A use of the VideoCore held by [`Service::hold_use`]: given back on drop.
+///
+/// ```no_run
+/// # let connection = vchiq::Connection::open()?;
+/// # let service = connection.open_service(vchiq::ServiceOptions::new(vchiq::Fourcc::MMAL, 15, 10))?;
+/// let streaming = service.hold_use()?; // the VideoCore stays awake
+/// drop(streaming);
+/// # Ok::<(), vchiq::Error>(())
+/// ```
+#[must_use = "the use is given back when the guard is dropped"]
+pub struct UseGuard<'a> {
+    service: &'a Service,
+}
+
+impl Drop for UseGuard<'_> {
+    fn drop(&mut self) {
+        self.service.shared.release_use(self.service.inner());
+    }
+}
+
+impl std::fmt::Debug for UseGuard<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UseGuard").field("service", &self.service.shared.fourcc).finish()
+    }
+}
+
+impl Service {
+    pub(crate) fn new(owner: Arc<Owner>, shared: Arc<ServiceShared>) -> Service {
+        Service { owner, shared, closed: false }
+    }
+
+    fn inner(&self) -> &Inner {
+        &self.owner.inner
+    }
+
+    /// The service's 4CC.
+    ///
+    /// ```no_run
+    /// # let connection = vchiq::Connection::open()?;
+    /// let service = connection.open_service(vchiq::ServiceOptions::new(vchiq::Fourcc::MMAL, 15, 10))?;
+    /// assert_eq!(service.fourcc(), vchiq::Fourcc::MMAL);
+    /// # Ok::<(), vchiq::Error>(())
+    /// ```
+    pub fn fourcc(&self) -> Fourcc {
+        self.shared.fourcc
+    }
+
+    /// The driver's handle of the service.
+    ///
+    /// ```no_run
+    /// # let connection = vchiq::Connection::open()?;
+    /// let service = connection.open_service(vchiq::ServiceOptions::new(vchiq::Fourcc::MMAL, 15, 10))?;
+    /// println!("handle {:#x}", service.handle().0);
+    /// # Ok::<(), vchiq::Error>(())
+    /// ```
+    pub fn handle(&self) -> ServiceHandle {
+        self.shared.handle()
+    }
+
+    /// Whether the service has closed (the VideoCore closed it, or the
+    /// connection failed).
+    ///
+    /// ```no_run
+    /// # let connection = vchiq::Connection::open()?;
+    /// let service = connection.open_service(vchiq::ServiceOptions::new(vchiq::Fourcc::MMAL, 15, 10))?;
+    /// assert!(!service.is_closed());
+    /// # Ok::<(), vchiq::Error>(())
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.shared.state.lock().closed.is_some()
+    }
+
+    fn check_message(&self, elements: &[&[u8]]) -> Result<()> {
+        if elements.len() > sys::VCHIQ_MAX_ELEMENTS as usize {
+            return Err(Error::InvalidArgument("a message has at most 8 elements"));
+        }
+        let size: usize = elements.iter().map(|e| e.len()).sum();
+        let max = self.inner().config.max_msg_size as usize;
+        if size > max {
+            return Err(Error::MessageTooLarge { size, max });
+        }
+        if let Some(e) = self.shared.closed_error(self.inner(), &self.shared.state.lock()) {
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Sends one message made of `elements` (QUEUE_MESSAGE), holding a use
+    /// of the VideoCore while it is queued.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MessageTooLarge`], [`Error::InvalidArgument`] (more than 8
+    /// elements), [`Error::ServiceClosed`], [`Error::OutOfMemory`], the
+    /// driver's other errors. `EINTR` is retried.
+    ///
+    /// ```no_run
+    /// # let connection = vchiq::Connection::open()?;
+    /// # let service = connection.open_service(vchiq::ServiceOptions::new(vchiq::Fourcc::MMAL, 15, 10))?;
+    /// let header = [0u8; 24];
+    /// let payload = [0u8; 12];
+    /// service.send(&[&header, &payload])?;
+    /// # Ok::<(), vchiq::Error>(())
+    /// ```
+    pub fn send(&self, elements: &[&[u8]]) -> Result<()> {
+        self.check_message(elements)?;
+        let inner = self.inner();
+        self.shared.acquire_use(inner)?;
+        let result = retry("QUEUE_MESSAGE", || inner.device.queue_message(self.handle(), elements));
+        self.shared.release_use(inner);
+        result
+    }
+
+    /// Sends a request and waits for the reply carrying `context` (found by
+    /// [`ServiceOptions::reply_context`]), at most
+    /// [`Options::reply_timeout`](crate::Options::reply_timeout). Several
+    /// threads may wait at once, each with its own context. A use of the
+    /// VideoCore is held from the send to the reply.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] if no reply comes (a reply that comes later is
+    /// handed over as [`ServiceEvent::LateReply`]); [`Error::ContextInUse`];
+    /// [`Error::OnCompletionThread`] from a callback;
+    /// [`Error::ServiceClosed`] or [`Error::ConnectionFailed`] if it
+    /// closes meanwhile; those of [`send`](Service::send).
+    ///
+    /// ```no_run
+    /// # let connection = vchiq::Connection::open()?;
+    /// # let service = connection.open_service(vchiq::ServiceOptions::new(vchiq::Fourcc::MMAL, 15, 10))?;
+    /// let request = [0u8; 24]; // with context 7 inside, as the protocol puts it
+    /// let reply = service.request(&[&request], 7)?;
+    /// # Ok::<(), vchiq::Error>(())
+    /// ```
+    pub fn request(&self, elements: &[&[u8]], context: u32) -> Result<Vec<u8>> {
+        let timeout = self.inner().options.reply_timeout;
+        self.request_timeout(elements, context, timeout)
+    }
+
+    /// [`request`](Service::request) with its own timeout.
+    ///
+    /// ```no_run
+    /// # let connection = vchiq::Connection::open()?;
+    /// # let service = connection.open_service(vchiq::ServiceOptions::new(vchiq::Fourcc::MMAL, 15, 10))?;
+    /// let reply = service.request_timeout(&[&[0u8; 24]], 7, std::time::Duration::from_millis(500))?;
+    /// # Ok::<(), vchiq::Error>(())
+    /// ```
+    pub fn request_timeout(&self, elements: &[&[u8]], context: u32, timeout: Duration) -> Result<Vec<u8>> {
+        let inner = self.inner();
+        if inner.on_completion_thread() {
+            return Err(Error::OnCompletionThread("Service::request"));
+        }
+        self.check_message(elements)?;
+        {
+            let mut st = self.shared.state.lock();
+            if st.pending.contains_key(&context) {
+                return Err(Error::ContextInUse(context));
+            }
+            st.pending.insert(context, None);
+        }
+        let forget = |st: &mut MutexGuard<'_, State>| {
+            st.pending.remove(&context);
+        };
+        if let Err(e) = self.shared.acquire_use(inner) {
+            forget(&mut self.shared.state.lock());
+            return Err(e);
+        }
+        if let Err(e) = retry("QUEUE_MESSAGE", || inner.device.queue_message(self.handle(), elements)) {
+            forget(&mut self.shared.state.lock());
+            self.shared.release_use(inner);
+            return Err(e);
+        }
+        let deadline = Instant::now() + timeout;
+        let mut st = self.shared.state.lock();
+        let result = loop {
+            if let Some(Some(_)) = st.pending.get(&context) {
+                break Ok(st.pending.remove(&context).flatten().expect("checked above"));
+            }
+            if let Some(e) = self.shared.closed_error(inner, &st) {
+                forget(&mut st);
+                break Err(e);
+            }
+            if self.shared.cond.wait_until(&mut st, deadline).timed_out() {
+                if let Some(Some(_)) = st.pending.get(&context) {
+                    continue;
+                }
+                forget(&mut st);
+                break Err(Error::Timeout { what: "the reply to a request", after: timeout });
+            }
+        };
+        drop(st);
+        self.shared.release_use(inner);
+        result
+    }
+
+    /// Waits up to `timeout` for the next event, when the service has no
+    /// [`on_event`](ServiceOptions::on_event) callback.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] if none comes; [`Error::ServiceClosed`] once the
+    /// [`ServiceEvent::Closed`] event has been taken;
+    /// [`Error::OnCompletionThread`] from a callback;
+    /// [`Error::InvalidArgument`] if events go to a callback.
+    ///
+    /// ```no_run
+    /// # let connection = vchiq::Connection::open()?;
+    /// # let service = connection.open_service(vchiq::ServiceOptions::new(vchiq::Fourcc::MMAL, 15, 10))?;
+    /// match service.next_event(std::time::Duration::from_secs(1))? {
+    ///     vchiq::ServiceEvent::Message(m) => println!("{} bytes", m.len()),
+    ///     other => println!("{other:?}"),
+    /// }
+    /// # Ok::<(), vchiq::Error>(())
+    /// ```
+    pub fn next_event(&self, timeout: Duration) -> Result<ServiceEvent> {
+        let inner = self.inner();
+        if self.shared.callback.is_some() {
+            return Err(Error::InvalidArgument("the service's events go to its on_event callback"));
+        }
+        if inner.on_completion_thread() {
+            return Err(Error::OnCompletionThread("Service::next_event"));
+        }
+        let deadline = Instant::now() + timeout;
+        let mut st = self.shared.state.lock();
+        loop {
+            if let Some(event) = st.events.pop_front() {
+                return Ok(event);
+            }
+            if let Some(e) = self.shared.closed_error(inner, &st) {
+                return Err(e);
+            }
+            if self.shared.cond.wait_until(&mut st, deadline).timed_out() && st.events.is_empty() {
+                return Err(Error::Timeout { what: "the next event", after: timeout });
+            }
+        }
+    }
+
+    /// Holds a use of the VideoCore (USE_SERVICE) until the guard is dropped:
+    /// for a stream of traffic whose replies come later (buffers sent to a
+    /// port).
+    ///
+    /// ```no_run
+    /// # let connection = vchiq::Connection::open()?;
+    /// # let service = connection.open_service(vchiq::ServiceOptions::new(vchiq::Fourcc::MMAL, 15, 10))?;
+    /// let _awake = service.hold_use()?;
+    /// # Ok::<(), vchiq::Error>(())
+    /// ```
+    pub fn hold_use(&self) -> Result<UseGuard<'_>> {
+        if let Some(e) = self.shared.closed_error(self.inner(), &self.shared.state.lock()) {
+            return Err(e);
+        }
+        self.shared.acquire_use(self.inner())?;
+        Ok(UseGuard { service: self })
+    }
+
+    /// Sends `data` to the VideoCore by bulk transfer (QUEUE_BULK_TRANSMIT).
+    /// See [`bulk_receive`](Service::bulk_receive) for the ordering.
+    ///
+    /// ```no_run
+    /// # let connection = vchiq::Connection::open()?;
+    /// # let service = connection.open_service(vchiq::ServiceOptions::new(vchiq::Fourcc::MMAL, 15, 10))?;
+    /// let sent = service.bulk_transmit(vec![0u8; 4096])?;
+    /// let buffer = sent.wait()?; // the buffer comes back
+    /// # Ok::<(), vchiq::Error>(())
+    /// ```
+    pub fn bulk_transmit(&self, data: Vec<u8>) -> Result<BulkTransfer> {
+        let size = data.len();
+        self.queue_bulk(BulkDirection::Transmit, data, size)
+    }
+
+    /// Receives `size` bytes from the VideoCore into `buffer[..size]` by bulk
+    /// transfer (QUEUE_BULK_RECEIVE).
+    ///
+    /// Transfers of one direction complete in the order they were queued,
+    /// which is the order of these calls; at most
+    /// [`Config::max_outstanding_bulks`](crate::Config::max_outstanding_bulks)
+    /// (4) are queued per direction: a further call waits up to
+    /// [`Options::bulk_timeout`](crate::Options::bulk_timeout) for one to
+    /// complete. A use of the VideoCore is held until the transfer completes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] if `size` is 0 or exceeds the buffer,
+    /// [`Error::Timeout`] if no slot frees, [`Error::OnCompletionThread`]
+    /// from a callback (queue from another thread, in order),
+    /// [`Error::ServiceClosed`], the driver's errors.
+    ///
+    /// ```no_run
+    /// # let connection = vchiq::Connection::open()?;
+    /// # let service = connection.open_service(vchiq::ServiceOptions::new(vchiq::Fourcc::MMAL, 15, 10))?;
+    /// let frame = service.bulk_receive(vec![0u8; 1 << 20], 4096)?.wait()?;
+    /// println!("first byte {}", frame[0]);
+    /// # Ok::<(), vchiq::Error>(())
+    /// ```
+    pub fn bulk_receive(&self, buffer: Vec<u8>, size: usize) -> Result<BulkTransfer> {
+        self.queue_bulk(BulkDirection::Receive, buffer, size)
+    }
+
+    fn queue_bulk(&self, direction: BulkDirection, buffer: Vec<u8>, size: usize) -> Result<BulkTransfer> {
+        let inner = self.inner();
+        if inner.on_completion_thread() {
+            return Err(Error::OnCompletionThread("a bulk transfer"));
+        }
+        if size == 0 || size > buffer.len() || u32::try_from(size).is_err() {
+            return Err(Error::InvalidArgument("a bulk transfer's size must be 1..=buffer length (and fit 32 bits)"));
+        }
+        let limit = (inner.config.max_outstanding_bulks as usize).clamp(1, sys::VCHIQ_NUM_SERVICE_BULKS as usize);
+        let timeout = inner.options.bulk_timeout;
+        let deadline = Instant::now() + timeout;
+        let _order = self.shared.bulk_order.lock();
+        let id = inner.next_bulk_id();
+        {
+            let mut st = self.shared.state.lock();
+            loop {
+                if let Some(e) = self.shared.closed_error(inner, &st) {
+                    return Err(e);
+                }
+                if st.outstanding[slot(direction)].len() < limit {
+                    break;
+                }
+                if self.shared.cond.wait_until(&mut st, deadline).timed_out()
+                    && st.outstanding[slot(direction)].len() >= limit
+                {
+                    return Err(Error::Timeout { what: "a free bulk transfer slot", after: timeout });
+                }
+            }
+            // Queued before the device sees it: its completion may arrive
+            // before queue_bulk returns.
+            st.outstanding[slot(direction)].push_back(id);
+        }
+        if let Err(e) = self.shared.acquire_use(inner) {
+            self.unqueue(direction, id);
+            return Err(e);
+        }
+        let mut bulk = Bulk { direction, buffer, size, userdata: id };
+        let call = match direction {
+            BulkDirection::Transmit => "QUEUE_BULK_TRANSMIT",
+            BulkDirection::Receive => "QUEUE_BULK_RECEIVE",
+        };
+        loop {
+            match inner.device.queue_bulk(self.handle(), bulk) {
+                Ok(()) => break,
+                Err((e, back)) if e.kind() == std::io::ErrorKind::Interrupted => bulk = back,
+                Err((e, _back)) => {
+                    self.unqueue(direction, id);
+                    self.shared.release_use(inner);
+                    return Err(Error::from_io(call, e));
+                }
+            }
+        }
+        Ok(BulkTransfer { owner: Arc::clone(&self.owner), shared: Arc::clone(&self.shared), id, taken: false })
+    }
+
+    fn unqueue(&self, direction: BulkDirection, id: u32) {
+        let mut st = self.shared.state.lock();
+        st.outstanding[slot(direction)].retain(|&x| x != id);
+        drop(st);
+        self.shared.cond.notify_all();
+    }
+
+    /// Closes the service (CLOSE_SERVICE), waiting at most
+    /// [`Options::close_timeout`](crate::Options::close_timeout). Requests
+    /// and transfers still waiting fail with [`Error::ServiceClosed`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OnCompletionThread`] from a callback (drop the service
+    /// instead: it is then closed on another thread), [`Error::Timeout`],
+    /// the driver's errors. Closing a service the VideoCore already closed
+    /// succeeds.
+    ///
+    /// ```no_run
+    /// # let connection = vchiq::Connection::open()?;
+    /// let service = connection.open_service(vchiq::ServiceOptions::new(vchiq::Fourcc::MMAL, 15, 10))?;
+    /// service.close()?;
+    /// # Ok::<(), vchiq::Error>(())
+    /// ```
+    pub fn close(mut self) -> Result<()> {
+        if self.inner().on_completion_thread() {
+            return Err(Error::OnCompletionThread("Service::close"));
+        }
+        self.closed = true;
+        close_service(&self.owner, &self.shared)
+    }
+}
+
+/// CLOSE_SERVICE on a helper thread, waited for with the close timeout: the
+/// driver returns only once the completion thread has acknowledged the
+/// close, which a stuck device may never let happen.
+fn close_service(owner: &Arc<Owner>, shared: &Arc<ServiceShared>) -> Result<()> {
+    let inner = &owner.inner;
+    {
+        let mut st = shared.state.lock();
+        match st.closed {
+            Some(_) => {
+                inner.forget_service(shared.key);
+                return Ok(());
+            }
+            None => st.closed = Some(Closed::ByClient),
+        }
+    }
+    shared.cond.notify_all();
+    let handle = shared.handle();
+    let (tx, rx) = mpsc::channel();
+    let owner2 = Arc::clone(owner);
+    let spawned = std::thread::Builder::new().name("vchiq-close".into()).spawn(move || {
+        let result = retry("CLOSE_SERVICE", || owner2.inner.device.close_service(handle));
+        let _ = tx.send(result);
+    });
+    let timeout = inner.options.close_timeout;
+    let result = match spawned {
+        Ok(_) => match rx.recv_timeout(timeout) {
+            Ok(result) => result,
+            Err(_) => Err(Error::Timeout { what: "the close of a service", after: timeout }),
+        },
+        Err(e) => Err(Error::Io { call: "starting a thread to close the service", source: e }),
+    };
+    if result.is_ok() {
+        inner.forget_service(shared.key);
+    }
+    // Otherwise it stays known, so that a late SERVICE_CLOSED is still
+    // acknowledged (CLOSE_DELIVERED) and the driver's close can finish.
+    result
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if self.closed {
+            return;
+        }
+        if self.inner().on_completion_thread() {
+            // Dropped in a callback: the close must not wait here.
+            let (owner, shared) = (Arc::clone(&self.owner), Arc::clone(&self.shared));
+            let spawned = std::thread::Builder::new().name("vchiq-close".into()).spawn(move || {
+                if let Err(e) = close_service(&owner, &shared) {
+                    log::warn!("vchiq: closing '{}': {e}", shared.fourcc);
+                }
+            });
+            if let Err(e) = spawned {
+                log::warn!(
+                    "vchiq: closing '{}': no thread to close it on ({e}); it closes with the connection",
+                    self.shared.fourcc
+                );
+            }
+            return;
+        }
+        if let Err(e) = close_service(&self.owner, &self.shared) {
+            log::warn!("vchiq: closing '{}': {e}", self.shared.fourcc);
+        }
+    }
+}
+
+/// A queued bulk transfer: [`wait`](BulkTransfer::wait) for it to complete
+/// and get the buffer back. Dropping it abandons the transfer (the buffer
+/// is dropped when the driver hands it back).
+///
+/// ```no_run
+/// # let connection = vchiq::Connection::open()?;
+/// # let service = connection.open_service(vchiq::ServiceOptions::new(vchiq::Fourcc::MMAL, 15, 10))?;
+/// let transfer = service.bulk_receive(vec![0; 4096], 4096)?;
+/// let data = transfer.wait()?;
+/// # Ok::<(), vchiq::Error>(())
+/// ```
+pub struct BulkTransfer {
+    owner: Arc<Owner>,
+    shared: Arc<ServiceShared>,
+    id: u32,
+    taken: bool,
+}
+
+impl std::fmt::Debug for BulkTransfer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BulkTransfer").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+impl BulkTransfer {
+    /// Whether it has completed (a [`wait`](BulkTransfer::wait) would not
+    /// block).
+    ///
+    /// ```no_run
+    /// # let connection = vchiq::Connection::open()?;
+    /// # let service = connection.open_service(vchiq::ServiceOptions::new(vchiq::Fourcc::MMAL, 15, 10))?;
+    /// let transfer = service.bulk_transmit(vec![1; 64])?;
+    /// while !transfer.is_done() { std::thread::yield_now(); }
+    /// # Ok::<(), vchiq::Error>(())
+    /// ```
+    pub fn is_done(&self) -> bool {
+        let st = self.shared.state.lock();
+        st.finished.contains_key(&self.id) || st.closed.is_some()
+    }
+
+    /// Waits up to [`Options::bulk_timeout`](crate::Options::bulk_timeout)
+    /// for the transfer and returns its buffer (received data in
+    /// `buffer[..size]`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`], [`Error::BulkAborted`], [`Error::BulkOutOfOrder`],
+    /// [`Error::ServiceClosed`], [`Error::ConnectionFailed`],
+    /// [`Error::OnCompletionThread`] from a callback.
+    ///
+    /// ```no_run
+    /// # let connection = vchiq::Connection::open()?;
+    /// # let service = connection.open_service(vchiq::ServiceOptions::new(vchiq::Fourcc::MMAL, 15, 10))?;
+    /// let buffer = service.bulk_transmit(vec![1; 64])?.wait()?;
+    /// assert_eq!(buffer.len(), 64);
+    /// # Ok::<(), vchiq::Error>(())
+    /// ```
+    pub fn wait(self) -> Result<Vec<u8>> {
+        let timeout = self.owner.inner.options.bulk_timeout;
+        self.wait_timeout(timeout)
+    }
+
+    /// [`wait`](BulkTransfer::wait) with its own timeout.
+    ///
+    /// ```no_run
+    /// # let connection = vchiq::Connection::open()?;
+    /// # let service = connection.open_service(vchiq::ServiceOptions::new(vchiq::Fourcc::MMAL, 15, 10))?;
+    /// let buffer = service.bulk_transmit(vec![1; 64])?.wait_timeout(std::time::Duration::from_secs(1))?;
+    /// # Ok::<(), vchiq::Error>(())
+    /// ```
+    pub fn wait_timeout(mut self, timeout: Duration) -> Result<Vec<u8>> {
+        let inner = &self.owner.inner;
+        if inner.on_completion_thread() {
+            return Err(Error::OnCompletionThread("BulkTransfer::wait"));
+        }
+        let deadline = Instant::now() + timeout;
+        let mut st = self.shared.state.lock();
+        loop {
+            if let Some(outcome) = st.finished.remove(&self.id) {
+                self.taken = true;
+                return match outcome {
+                    BulkOutcome::Done(buffer) => Ok(buffer),
+                    BulkOutcome::Aborted => Err(Error::BulkAborted),
+                    BulkOutcome::OutOfOrder => Err(Error::BulkOutOfOrder),
+                };
+            }
+            if let Some(e) = self.shared.closed_error(inner, &st) {
+                return Err(e);
+            }
+            if self.shared.cond.wait_until(&mut st, deadline).timed_out() && !st.finished.contains_key(&self.id) {
+                return Err(Error::Timeout { what: "a bulk transfer", after: timeout });
+            }
+        }
+    }
+}
+
+impl Drop for BulkTransfer {
+    fn drop(&mut self) {
+        if self.taken {
+            return;
+        }
+        let mut st = self.shared.state.lock();
+        if st.finished.remove(&self.id).is_none() && st.outstanding.iter().any(|q| q.contains(&self.id)) {
+            st.abandoned.insert(self.id);
+        }
+    }
+}
