@@ -175,11 +175,19 @@ struct Show {
 
 impl Encode for Show {
     fn encode(&self, input: BufPtr) -> Option<Encoded> {
+        let opaque = self.format.encoding == sys::MMAL_ENCODING_OPAQUE;
         if input.length() == 0 {
-            // An empty buffer (an EOS): nothing to show.
+            // An empty buffer: nothing to show. (picamerax's overlays send
+            // one back for each buffer the renderer returns; on a Pi they
+            // cycle as fast as they come back, keeping a core busy,
+            // picamera#487: here a client's empty buffer too goes back on
+            // the next refresh.)
+            if !opaque {
+                self.plane.wait_for_refresh();
+            }
             return None;
         }
-        let pixels = if self.format.encoding == sys::MMAL_ENCODING_OPAQUE {
+        let pixels = if opaque {
             input.with_data(crate::opaque::read).map(Pixels::Opaque)
         } else {
             let size = self.format.frame_size();
@@ -194,7 +202,7 @@ impl Encode for Show {
             );
             return None;
         };
-        if !matches!(pixels, Pixels::Opaque(_)) {
+        if !opaque {
             self.plane.wait_for_refresh();
         }
         self.plane.show(self.format, pixels);
