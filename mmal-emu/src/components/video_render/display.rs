@@ -304,7 +304,10 @@ pub(crate) fn dump_png(path: &std::path::Path) -> std::io::Result<()> {
 }
 
 /// Writes the display to `VIDEOCORE_EMU_DISPLAY_PNG` if it is set and the
-/// last write is older than [`DUMP_PERIOD`].
+/// last write ended more than [`DUMP_PERIOD`] ago. (A 1920x1080 PNG takes
+/// the better part of a second to make: counting from the end keeps the
+/// writes to at most half of one core's time, on the thread of the
+/// renderer showing a picture, whose buffer waits meanwhile.)
 fn dump_if_asked() {
     let Some(path) = std::env::var_os(DISPLAY_PNG_VAR).filter(|p| !p.is_empty()) else { return };
     {
@@ -312,11 +315,13 @@ fn dump_if_asked() {
         if last.is_some_and(|t| t.elapsed() < DUMP_PERIOD) {
             return;
         }
-        *last = Some(Instant::now());
+        // No other renderer starts a write meanwhile.
+        *last = Some(Instant::now() + Duration::from_secs(3600));
     }
     if let Err(e) = dump_png(std::path::Path::new(&path)) {
         log::error!("{DISPLAY_PNG_VAR}={path:?}: the display cannot be written: {e}");
     }
+    *LAST_DUMP.lock() = Some(Instant::now());
 }
 
 #[cfg(test)]
