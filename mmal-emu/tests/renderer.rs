@@ -441,6 +441,9 @@ fn a_client_sending_faster_than_the_display_refreshes_waits_for_its_buffers() {
 fn the_cameras_preview_shows_through_a_tunnel() {
     let _serial = serial();
     small_display(160, 90);
+    // The camera is this process's alone: other programs' cameras (test
+    // suites running alongside) do not contend for it.
+    std::env::set_var("VIDEOCORE_EMU_CAMERA_LOCK", format!("renderer-test-{}", std::process::id()));
     let api = mmal_emu::api();
     let camera = create(c"vc.ril.camera");
     let render = create(c"vc.ril.video_render");
