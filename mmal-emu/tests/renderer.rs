@@ -173,6 +173,11 @@ impl Renderer {
 
 impl Drop for Renderer {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            // A failed test: left as it is (a panic here would abort the
+            // whole run).
+            return;
+        }
         let api = mmal_emu::api();
         // SAFETY: the objects made in `new`, each given back once.
         unsafe {
