@@ -230,6 +230,15 @@ pub enum Error {
         /// The component.
         name: String,
     },
+    /// The camera is already open (ENOSPC), in this program or another.
+    #[error(
+        "camera {number} is in use (ENOSPC), by another Camera in this program or by another program (raspistill, \
+         motion, a stream): close it first"
+    )]
+    CameraInUse {
+        /// The camera's number.
+        number: u32,
+    },
     /// An MMAL call failed.
     #[error("{call} on {object}: {status}")]
     Mmal {
@@ -355,7 +364,7 @@ impl Error {
         match self {
             Error::Mmal { status, .. } => Some(*status),
             Error::CameraNotEnabled { .. } => Some(Status::NoMemory),
-            Error::CameraNotDetected { .. } => Some(Status::NoSpace),
+            Error::CameraNotDetected { .. } | Error::CameraInUse { .. } => Some(Status::NoSpace),
             Error::UnknownComponent { .. } | Error::NoVideoCoreComponents { .. } => Some(Status::NotImplemented),
             _ => None,
         }

@@ -53,18 +53,26 @@ impl Events {
         }
     }
 
-    /// The next event, waiting up to `timeout`; `None` if none came.
-    pub fn next_timeout(&self, timeout: Duration) -> Option<Event> {
+    /// The next event, waiting up to `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`](crate::Error::Timeout) if none came;
+    /// [`Error::StreamEnded`](crate::Error::StreamEnded) once the control
+    /// port is disabled and no event is left.
+    pub fn next_timeout(&self, timeout: Duration) -> Result<Event> {
         let (queue, ready) = self.parts();
         let deadline = Instant::now() + timeout;
         let mut q = queue.lock();
         loop {
             if let Some(e) = q.pop_front() {
-                return Some(e);
+                return Ok(e);
             }
-            let now = Instant::now();
-            if now >= deadline || self.sink.ended.load(std::sync::atomic::Ordering::Acquire) {
-                return None;
+            if self.sink.ended.load(std::sync::atomic::Ordering::Acquire) {
+                return Err(crate::Error::StreamEnded(self.sink.port_name.clone()));
+            }
+            if Instant::now() >= deadline {
+                return Err(crate::Error::Timeout { port: self.sink.port_name.clone(), waited: timeout });
             }
             ready.wait_until(&mut q, deadline);
         }

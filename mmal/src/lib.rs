@@ -8,6 +8,45 @@
 //! splitter, resizer and encoders behave like the firmware's. The same
 //! program runs on both.
 //!
+//! # A camera in a few lines
+//!
+//! [`Camera`] opens the camera with its [`CameraOptions`] and does the
+//! common jobs in a line each. A JPEG:
+//!
+//! ```
+//! use mmal::{Camera, CameraOptions};
+//! let camera = Camera::open(0, &CameraOptions::default())?;
+//! std::fs::write(std::env::temp_dir().join("still.jpg"), camera.capture_jpeg()?).unwrap();
+//! # Ok::<(), mmal::Error>(())
+//! ```
+//!
+//! RGB frames as `ndarray` views over the VideoCore's buffer (no copy, no
+//! allocation per frame), each with its index, timestamps and settings:
+//!
+//! ```
+//! use mmal::{Camera, CameraOptions, Encoding};
+//! let camera = Camera::open(0, &CameraOptions::default())?;
+//! for frame in camera.frames(Encoding::RGB24, 640, 480)?.take(3) {
+//!     println!("{:?} pixels, first {:?}", frame?.as_array()?.dim(), ());
+//! }
+//! # Ok::<(), mmal::Error>(())
+//! ```
+//!
+//! Ten seconds of H.264:
+//!
+//! ```
+//! # mmal::emulator::set_pacing(mmal::emulator::Pacing::Unlimited);
+//! # std::env::set_current_dir(std::env::temp_dir()).unwrap();
+//! use mmal::{Camera, CameraOptions};
+//! let camera = Camera::open(0, &CameraOptions::new().resolution(640, 480))?;
+//! camera.record("video.h264", std::time::Duration::from_secs(10))?;
+//! # Ok::<(), mmal::Error>(())
+//! ```
+//!
+//! Beneath it, the object layer:
+//!
+//! * [`components`]: typed components with named ports
+//!   (`camera.still()`, `encoder.output()`).
 //! * [`Component`]: created by name, reference counted, released in
 //!   raspistill's order when the last handle goes.
 //! * [`Port`]: [`format`](Port::format) / [`set_format`](Port::set_format),

@@ -24,6 +24,22 @@ mod sink;
 
 pub(crate) use sink::{Queued, Sink, SinkKind};
 
+/// Whether `encoding` is a stream of encoded data, whose buffers are parts
+/// of one file or stream (none may be dropped), rather than pictures.
+fn is_encoded(encoding: Encoding) -> bool {
+    matches!(
+        encoding,
+        Encoding::JPEG
+            | Encoding::H264
+            | Encoding::MJPEG
+            | Encoding::PNG
+            | Encoding::GIF
+            | Encoding::BMP
+            | Encoding::PPM
+            | Encoding::TGA
+    )
+}
+
 /// Most buffers a [`FrameStream`] takes (ports work with a handful).
 const MAX_STREAM_BUFFERS: u32 = 256;
 
@@ -42,7 +58,8 @@ impl Port {
     /// gives it back to the port when the [`Frame`](crate::Frame) is
     /// dropped. MMAL's thread never waits for the reader: for pictures,
     /// when all queued frames are unread, the oldest is dropped and
-    /// counted; a compressed stream (JPEG, H.264, MJPEG) is never cut, and
+    /// counted; an encoded stream (JPEG, H.264, MJPEG, and the image
+    /// encoder's PNG, GIF, BMP, PPM and TGA files) is never cut, and
     /// the component waits for buffers to come back instead.
     ///
     /// # Errors
@@ -168,9 +185,10 @@ impl FrameStream {
         }
         let format = port.format();
         // Pictures: the latest are kept, older ones dropped if the reader
-        // falls behind. A compressed stream (JPEG, H.264, MJPEG) is never
+        // falls behind. An encoded stream (JPEG, H.264, MJPEG, the image
+        // encoder's files) is never
         // cut: the port waits for the reader to give buffers back.
-        let compressed = matches!(format.encoding, Encoding::JPEG | Encoding::H264 | Encoding::MJPEG);
+        let compressed = is_encoded(format.encoding);
         let capacity =
             if compressed { usize::MAX } else { (pool_size(&port, buffers) as usize).saturating_sub(1).max(1) };
         let kind = SinkKind::Frames {

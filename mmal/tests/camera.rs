@@ -271,9 +271,9 @@ fn posted_events_decode() {
     assert!(emu::post_event(splitter.id(), TestEvent::Error(mmal_sys::MMAL_EIO)));
     assert!(emu::post_event(splitter.id(), TestEvent::EndOfStream { port_type: 3, port_index: 1 }));
     assert!(emu::post_event(splitter.id(), TestEvent::FormatChanged { output: 2 }));
-    assert_eq!(events.next_timeout(WAIT), Some(Event::Error(Status::Io)));
-    assert_eq!(events.next_timeout(WAIT), Some(Event::EndOfStream { port_kind: PortKind::Output, port_index: 1 }));
-    match events.next_timeout(WAIT) {
+    assert_eq!(events.next_timeout(WAIT).ok(), Some(Event::Error(Status::Io)));
+    assert_eq!(events.next_timeout(WAIT).ok(), Some(Event::EndOfStream { port_kind: PortKind::Output, port_index: 1 }));
+    match events.next_timeout(WAIT).ok() {
         Some(Event::FormatChanged { format, buffer_size_min, .. }) => {
             assert_eq!(format.encoding, Encoding::RGB24);
             assert_eq!(format.visible(), (200, 100));
@@ -301,7 +301,7 @@ fn camera_faults_carry_advice() {
     let e = camera.enable().unwrap_err();
     assert!(matches!(e, Error::CameraNotDetected { .. }), "{e}");
     assert!(e.to_string().contains("ribbon cable"), "{e}");
-    assert_eq!(events.next_timeout(WAIT), Some(Event::Error(Status::NoSpace)));
+    assert_eq!(events.next_timeout(WAIT).ok(), Some(Event::Error(Status::NoSpace)));
     assert!(!camera.is_enabled());
 
     emu::set_camera_fault(None);

@@ -58,12 +58,47 @@ fn captures_follow_the_extension() {
         let bytes = std::fs::read(&path).unwrap();
         assert!(bytes.starts_with(signature), "{name}: {:?}", &bytes[..4]);
     }
+    // Whole files: a BMP as long as its header says.
+    let bmp = std::fs::read(temp("a.bmp")).unwrap();
+    assert_eq!(u32::from_le_bytes(bmp[2..6].try_into().unwrap()) as usize, bmp.len());
     camera.capture(temp("a.tga")).unwrap();
     for (name, len) in [("a.yuv", 320 * 240 * 3 / 2), ("a.rgb", 320 * 240 * 3), ("a.bgra", 320 * 240 * 4)] {
         let path = temp(name);
         camera.capture(&path).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().len(), len, "{name}: rows packed without padding");
     }
+}
+
+/// The image encoder's files come in several buffers, none of which a slow
+/// reader may lose. Before, a stream kept only JPEG, H.264 and MJPEG whole:
+/// a BMP's buffers were pictures to it, and all but the last two waiting
+/// were dropped.
+#[test]
+fn a_slow_reader_gets_every_buffer_of_an_image_file() {
+    let _s = setup();
+    use mmal::components::{CameraComponent, ImageEncoder};
+    use mmal::{Connection, ConnectionFlags, Format};
+    let camera = CameraComponent::new().unwrap();
+    let encoder = ImageEncoder::new().unwrap();
+    camera.still().set_format(&Format::video(Encoding::OPAQUE, 640, 480)).unwrap();
+    let _link = Connection::new(camera.still(), encoder.input(), ConnectionFlags::default()).unwrap();
+    encoder.output().set_format(&Format::video(Encoding::BMP, 640, 480)).unwrap();
+    let files = encoder.output().enable_stream(3).unwrap();
+    camera.enable().unwrap();
+    camera.still().set(&mmal::params::Capture(true)).unwrap();
+    // The reader comes late: the encoder has filled every buffer it had.
+    std::thread::sleep(Duration::from_millis(500));
+    let mut bmp = Vec::new();
+    loop {
+        let buffer = files.next_timeout(WAIT).unwrap();
+        bmp.extend_from_slice(&buffer);
+        if buffer.is_frame_end() {
+            break;
+        }
+    }
+    assert_eq!(files.dropped(), 0);
+    assert_eq!(&bmp[..2], b"BM");
+    assert_eq!(u32::from_le_bytes(bmp[2..6].try_into().unwrap()) as usize, bmp.len());
 }
 
 #[test]
@@ -323,5 +358,9 @@ fn typed_components_name_their_ports() {
     assert_eq!(ImageEncoder::new().unwrap().output().kind(), mmal::PortKind::Output);
     assert_eq!(VideoEncoder::new().unwrap().input().kind(), mmal::PortKind::Input);
     assert_eq!(Resizer::new().unwrap().name(), "vc.ril.resize");
-    assert_eq!(NullSink::new().unwrap().inputs().len(), 1);
+    let sink = NullSink::new().unwrap();
+    assert_eq!(sink.inputs().len(), 1);
+    // Every wait is a Result: no event in time is an error that says so.
+    let e = sink.events().unwrap().next_timeout(Duration::from_millis(10)).unwrap_err();
+    assert!(matches!(e, Error::Timeout { .. }), "{e}");
 }

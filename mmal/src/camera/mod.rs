@@ -585,7 +585,7 @@ impl Camera {
         })?;
         let (full, modes) = modes::modes_of(&entry.name).unwrap_or(((entry.max_width, entry.max_height), Vec::new()));
         options.check(full, &modes)?;
-        Camera::start(number, *options, entry.name.clone(), full, modes)
+        Camera::start(number, *options, entry.name.clone(), full, modes).map_err(|e| in_use(e, number))
     }
 
     fn start(
@@ -627,13 +627,14 @@ impl Camera {
 
         let events = camera.events()?;
         control.set(&ChangeEventRequest::of::<CameraSettings>())?;
-        let before = crate::ffi::monotonic_now();
-        let wall_before = SystemTime::now();
+        // The camera's clock starts inside `enable`: taking the moment
+        // before it as its zero maps each frame to a time no later than it
+        // was taken (never in the future), early by at most the call's
+        // duration.
+        let monotonic_at_zero = crate::ffi::monotonic_now();
+        let wall_at_zero = SystemTime::now();
         camera.enable()?;
-        let after = crate::ffi::monotonic_now();
-        // The camera's clock starts inside `enable`.
-        let half = (after - before) / 2;
-        let clock = Clock { monotonic_at_zero: before + half, wall_at_zero: wall_before + half };
+        let clock = Clock { monotonic_at_zero, wall_at_zero };
         let shared = Arc::new(Shared {
             camera,
             splitter,
@@ -669,7 +670,7 @@ impl Camera {
         // The old pipeline goes first: a camera is opened once at a time.
         self.pipe = None;
         let (number, sensor, full, modes) = (self.number, self.sensor.clone(), self.full, self.modes.clone());
-        match Camera::start(number, *options, sensor.clone(), full, modes.clone()) {
+        match Camera::start(number, *options, sensor.clone(), full, modes.clone()).map_err(|e| in_use(e, number)) {
             Ok(fresh) => {
                 *self = fresh;
                 self.restore(settings, lens)
@@ -987,6 +988,16 @@ impl Camera {
         recording.wait(duration)?;
         let mut file = recording.stop()?;
         file.flush().map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+    }
+}
+
+/// ENOSPC from the camera while it starts: its sensor is taken.
+fn in_use(e: Error, number: u32) -> Error {
+    match e {
+        Error::Mmal { status: crate::Status::NoSpace, ref object, .. } if object.starts_with(CameraComponent::NAME) => {
+            Error::CameraInUse { number }
+        }
+        other => other,
     }
 }
 
