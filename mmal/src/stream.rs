@@ -292,11 +292,12 @@ impl FrameStream {
     /// one that could not be applied for now comes back with the error.
     fn deliver(&self, item: Queued) -> std::result::Result<StreamItem, Box<(Error, Option<Queued>)>> {
         match item {
-            Queued::Frame(buffer, index) => Ok(StreamItem::Frame(Frame {
+            Queued::Frame(buffer, index, arrived) => Ok(StreamItem::Frame(Frame {
                 sink: self.sink.clone(),
                 buffer: Some(buffer),
                 format: *self.format.lock(),
                 index,
+                arrived,
                 clock: None,
                 settings: None,
             })),
@@ -378,7 +379,7 @@ impl FrameStream {
             let mut frames = Vec::with_capacity(q.len());
             for item in std::mem::take(&mut *q) {
                 match item {
-                    Queued::Frame(buffer, _) => frames.push(buffer),
+                    Queued::Frame(buffer, ..) => frames.push(buffer),
                     Queued::Event(event) => q.push_back(Queued::Event(event)),
                 }
             }
@@ -426,6 +427,8 @@ pub struct Frame {
     format: Format,
     /// Its index among the buffers the port delivered.
     index: u64,
+    /// When the port delivered it (`CLOCK_MONOTONIC`).
+    arrived: Duration,
     /// How the camera's timestamps map to the host's clocks, when known.
     clock: Option<crate::camera::Clock>,
     /// What the camera reported it used, when known.
@@ -473,6 +476,13 @@ impl Frame {
         self.index
     }
 
+    /// When the port handed the frame to this process, on
+    /// `CLOCK_MONOTONIC`: with [`monotonic_time`](Self::monotonic_time),
+    /// how long it took from the sensor.
+    pub fn arrival_time(&self) -> Duration {
+        self.arrived
+    }
+
     /// The camera's timestamp: time since the camera started, if known.
     pub fn timestamp(&self) -> Option<Duration> {
         self.pts().and_then(|us| u64::try_from(us).ok()).map(Duration::from_micros)
@@ -493,8 +503,10 @@ impl Frame {
     }
 
     /// What the camera reported it used for this frame (exposure time,
-    /// gains, white balance): the last `CAMERA_SETTINGS` report before it,
-    /// for frames from a [`Camera`](crate::Camera).
+    /// gains, white balance), for frames from a [`Camera`](crate::Camera):
+    /// the last `CAMERA_SETTINGS` report that arrived before the frame
+    /// (the camera reports when the values change, before the first frame
+    /// made with them).
     pub fn settings(&self) -> Option<&CameraSettings> {
         self.settings.as_ref()
     }

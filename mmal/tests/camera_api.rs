@@ -172,6 +172,37 @@ fn frames_carry_their_index_time_and_settings() {
     assert!(camera.used_settings().unwrap().exposure_us > 0);
 }
 
+/// A frame carries the settings it was taken with, not the latest: one
+/// taken before a change and read after the camera reported the change
+/// still says the old exposure. Before, frames took the latest report at
+/// the moment they were read.
+#[test]
+fn a_frame_read_late_carries_the_settings_it_was_taken_with() {
+    let _s = setup();
+    let camera = Camera::open(0, &small().frame_rate(5)).unwrap();
+    let mut settings = Settings::default();
+    settings.exposure_mode = mmal::params::ExposureMode::Off;
+    settings.shutter_speed_us = 10_000;
+    camera.set_settings(&settings).unwrap();
+    let frames = camera.frames(Encoding::I420, 320, 240).unwrap();
+    let exposure = |f: &mmal::Frame| f.settings().map(|s| s.exposure_us);
+    // Until the frames are taken at 10 ms.
+    while exposure(&frames.next_timeout(WAIT).unwrap()) != Some(10_000) {}
+    // A frame taken at 10 ms waits unread while the change is reported.
+    let read = frames.next_timeout(WAIT).unwrap();
+    assert_eq!(exposure(&read), Some(10_000));
+    drop(read);
+    std::thread::sleep(Duration::from_millis(250));
+    settings.shutter_speed_us = 20_000;
+    camera.set_settings(&settings).unwrap();
+    assert!(common::eventually(WAIT, || camera.used_settings().unwrap().exposure_us == 20_000));
+    let late = frames.next_timeout(WAIT).unwrap();
+    assert_eq!(exposure(&late), Some(10_000), "taken before the change");
+    assert!(late.arrival_time() >= late.monotonic_time().unwrap());
+    // And the frames after it say 20 ms.
+    while exposure(&frames.next_timeout(WAIT).unwrap()) != Some(20_000) {}
+}
+
 /// `CLOCK_MONOTONIC`, as `Instant` reads it.
 fn mmal_monotonic() -> Duration {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };

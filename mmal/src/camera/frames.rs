@@ -128,7 +128,8 @@ impl<'a> Frames<'a> {
             return None;
         }
         let shared: &Arc<Shared> = self.claim.shared();
-        frame.set_camera_info(shared.clock(), shared.latest_settings());
+        let settings = shared.settings_before(frame.arrival_time());
+        frame.set_camera_info(shared.clock(), settings);
         Some(frame)
     }
 

@@ -19,7 +19,6 @@ use crate::components::{CameraComponent, CameraInfoComponent, ImageEncoder, Null
 use crate::connection::{Connection, ConnectionFlags};
 use crate::error::{Error, Result};
 use crate::event::Event;
-use crate::events::Events;
 use crate::flags::BufferFlags;
 use crate::format::{Encoding, Format};
 use crate::lens_shading::{LensShadingTable, UploadedTable};
@@ -28,7 +27,7 @@ use crate::params::{
     Contrast, Drc, Exif, ExifDisable, ExposureCompensation, ExposureMode, ImageEffect, Iso, JpegQuality, MeteringMode,
     Mirror, RawCapture, Rotation, Saturation, SensorMode, Sharpness, ShutterSpeed, Thumbnail, VideoStabilisation,
 };
-use crate::stream::{Frame, FrameStream};
+use crate::stream::{CallbackPort, Frame, FrameStream};
 
 mod frames;
 mod modes;
@@ -409,29 +408,24 @@ pub(crate) struct Shared {
     splitter: Splitter,
     /// Which splitter outputs are taken.
     taken: Mutex<[bool; 4]>,
-    events: Events,
-    last_settings: Mutex<Option<CameraSettings>>,
+    /// The control port, its `CAMERA_SETTINGS` reports going to `reports`.
+    _control: CallbackPort,
+    reports: Arc<Mutex<Reports>>,
     clock: Clock,
     size: (u32, u32),
     frame_rate: u32,
 }
 
 impl Shared {
-    /// Takes the camera's latest `CAMERA_SETTINGS` reports (they come only
-    /// when the values change) and returns the latest.
-    pub(crate) fn latest_settings(&self) -> Option<CameraSettings> {
-        let mut last = self.last_settings.lock();
-        while let Some(event) = self.events.try_next() {
-            if let Event::ParameterChanged { id, payload } = event {
-                if id == <CameraSettings as params::Parameter>::ID {
-                    match params::from_payload::<CameraSettings>(&payload) {
-                        Ok(s) => *last = Some(s),
-                        Err(e) => log::warn!("camera settings report: {e}"),
-                    }
-                }
-            }
-        }
-        *last
+    /// The settings the camera last reported before `arrived` (a frame's
+    /// arrival on `CLOCK_MONOTONIC`).
+    pub(crate) fn settings_before(&self, arrived: Duration) -> Option<CameraSettings> {
+        self.reports.lock().before(arrived)
+    }
+
+    /// The settings the camera last reported.
+    fn latest_settings(&self) -> Option<CameraSettings> {
+        self.reports.lock().before(Duration::MAX)
     }
 
     pub(crate) fn clock(&self) -> Clock {
@@ -454,6 +448,30 @@ impl Shared {
         }
         taken[index] = true;
         Ok(Claim { shared: self.clone(), output: SplitterOutput::ALL[index] })
+    }
+}
+
+/// The camera's `CAMERA_SETTINGS` reports, with when each arrived: the
+/// last few, and the one before them.
+#[derive(Debug, Default)]
+pub(crate) struct Reports {
+    recent: std::collections::VecDeque<(Duration, CameraSettings)>,
+    older: Option<CameraSettings>,
+}
+
+/// Reports kept with their arrival: more than a stream's queue holds.
+const REPORTS_KEPT: usize = 16;
+
+impl Reports {
+    fn push(&mut self, arrived: Duration, settings: CameraSettings) {
+        if self.recent.len() == REPORTS_KEPT {
+            self.older = self.recent.pop_front().map(|(_, s)| s);
+        }
+        self.recent.push_back((arrived, settings));
+    }
+
+    fn before(&self, arrived: Duration) -> Option<CameraSettings> {
+        self.recent.iter().rev().find(|(at, _)| *at <= arrived).map(|(_, s)| *s).or(self.older)
     }
 }
 
@@ -625,7 +643,22 @@ impl Camera {
         let encoder = ImageEncoder::new()?;
         let still_link = Connection::new(camera.still(), encoder.input(), ConnectionFlags::default())?;
 
-        let events = camera.events()?;
+        let reports = Arc::new(Mutex::new(Reports {
+            recent: std::collections::VecDeque::with_capacity(REPORTS_KEPT),
+            older: None,
+        }));
+        let sink = reports.clone();
+        let report_id = <CameraSettings as params::Parameter>::ID;
+        let control_port = control.enable_callback(move |buffer| {
+            if let Some(Event::ParameterChanged { id, payload }) = buffer.event() {
+                if *id == report_id {
+                    match params::from_payload::<CameraSettings>(payload) {
+                        Ok(s) => sink.lock().push(crate::ffi::monotonic_now(), s),
+                        Err(e) => log::warn!("camera settings report: {e}"),
+                    }
+                }
+            }
+        })?;
         control.set(&ChangeEventRequest::of::<CameraSettings>())?;
         // The camera's clock starts inside `enable`: taking the moment
         // before it as its zero maps each frame to a time no later than it
@@ -639,8 +672,8 @@ impl Camera {
             camera,
             splitter,
             taken: Mutex::new([false; 4]),
-            events,
-            last_settings: Mutex::new(None),
+            _control: control_port,
+            reports,
             clock,
             size: (w, h),
             frame_rate: options.frame_rate,

@@ -21,8 +21,9 @@ use super::{pool_size, Buffer, UserCallback};
 /// What a frame stream's queue holds: frames, and the events that came on
 /// the port between them, in order.
 pub(crate) enum Queued {
-    /// A filled buffer and its index among those the port delivered.
-    Frame(RawBuffer, u64),
+    /// A filled buffer, its index among those the port delivered, and
+    /// when it arrived (`CLOCK_MONOTONIC`).
+    Frame(RawBuffer, u64, std::time::Duration),
     Event(Event),
 }
 
@@ -307,6 +308,7 @@ impl Sink {
                     return;
                 }
                 let index = self.received.fetch_add(1, Ordering::Relaxed);
+                let arrived = ffi::monotonic_now();
                 let evicted = {
                     let mut q = queue.lock();
                     let frames = q.iter().filter(|q| matches!(q, Queued::Frame(..))).count();
@@ -315,11 +317,11 @@ impl Sink {
                     } else {
                         None
                     };
-                    q.push_back(Queued::Frame(buffer, index));
+                    q.push_back(Queued::Frame(buffer, index, arrived));
                     evicted
                 };
                 ready.notify_one();
-                if let Some(Queued::Frame(old, _)) = evicted {
+                if let Some(Queued::Frame(old, ..)) = evicted {
                     self.dropped.fetch_add(1, Ordering::Relaxed);
                     self.recycle(old);
                 }
@@ -469,7 +471,7 @@ impl Sink {
                 let queued: Vec<Queued> = queue.lock().drain(..).collect();
                 let _pools = self.pools.lock();
                 for q in queued {
-                    if let Queued::Frame(b, _) = q {
+                    if let Queued::Frame(b, ..) = q {
                         b.release(self.port.api());
                     }
                 }
