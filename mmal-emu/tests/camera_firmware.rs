@@ -419,3 +419,16 @@ fn a_camera_enabled_in_another_process_keeps_the_sensor() {
     assert_eq!(refused, sys::MMAL_ENOSPC, "the other process's camera holds the sensor");
     assert_eq!(camera.enable(), sys::MMAL_SUCCESS, "released when that process died");
 }
+
+#[test]
+fn system_time_counts_microseconds_on_every_port() {
+    let _s = serial();
+    let camera = Camera::new();
+    // picamera's `timestamp` reads it on the control port.
+    let time = |port| get::<sys::MMAL_PARAMETER_UINT64_T>(port, sys::MMAL_PARAMETER_SYSTEM_TIME).map(|p| p.value);
+    let first = time(camera.control()).expect("SYSTEM_TIME on the control port");
+    std::thread::sleep(Duration::from_millis(20));
+    let second = time(camera.output(1)).expect("SYSTEM_TIME on an output");
+    assert!(second >= first + 20_000, "{first} then {second}");
+    assert!(second < first + 20_000_000, "{first} then {second}");
+}

@@ -542,6 +542,22 @@ fn read_lens_shading(sensor: Sensor, data: &[u8]) -> Result<Option<Arc<ShadingTa
     })))
 }
 
+/// `SYSTEM_TIME`, which every port of the camera answers (picamera's
+/// `timestamp`): microseconds since the system booted, as the VideoCore's
+/// clock counts. The boot time is read once from `/proc/uptime` (to the
+/// hundredth of a second); the count then follows the monotonic clock.
+fn system_time_us() -> u64 {
+    static BASE: std::sync::OnceLock<(Instant, u64)> = std::sync::OnceLock::new();
+    let (at, uptime) = *BASE.get_or_init(|| {
+        let uptime = std::fs::read_to_string("/proc/uptime")
+            .ok()
+            .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse::<f64>().ok()))
+            .unwrap_or(0.0);
+        (Instant::now(), (uptime * 1e6) as u64)
+    });
+    uptime.saturating_add(at.elapsed().as_micros() as u64)
+}
+
 /// `MMAL_PARAMETER_CAMERA_SETTINGS_T` after its header.
 fn write_settings(out: &mut [u8], s: &Settings) -> usize {
     let mut p = sys::MMAL_PARAMETER_CAMERA_SETTINGS_T::with_id(sys::MMAL_PARAMETER_CAMERA_SETTINGS);
@@ -665,6 +681,11 @@ impl Component for Camera {
             p.value = rational(value);
             Ok(reply(out, &p))
         };
+        if id == sys::MMAL_PARAMETER_SYSTEM_TIME {
+            let mut p = sys::MMAL_PARAMETER_UINT64_T::with_id(id);
+            p.value = system_time_us();
+            return Ok(reply(out, &p));
+        }
         if port.is_output() {
             let o = &self.outputs[port.index];
             return match id {
