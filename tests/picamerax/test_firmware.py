@@ -7,6 +7,7 @@ import io
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -136,6 +137,14 @@ def test_shutter_speed_is_bounded_by_the_frame_rate(camera):
     # The speed set is kept: at a slower rate it comes back.
     camera.framerate = 1
     assert camera.shutter_speed == 199950
+
+
+def test_timestamp_counts_microseconds(camera):
+    first = camera.timestamp
+    time.sleep(0.02)
+    second = camera.timestamp
+    assert isinstance(first, int)
+    assert first + 20_000 <= second < first + 20_000_000
 
 
 def test_a_second_picamera_is_refused_while_the_first_is_open():
