@@ -157,7 +157,7 @@ mod view;
 pub use backend::{is_software_videocore, provider, Provider};
 pub use camera::{
     Camera, CameraOptions, CircularBuffer, FrameCallback, Frames, Recording, SensorModeInfo, Settings, StillOptions,
-    VideoOutput,
+    VideoOutput, WithMotion,
 };
 pub use component::{BufferRequirements, Component, Port, PortKind};
 pub use connection::{Connection, ConnectionFlags, PassingBuffer};
@@ -169,7 +169,7 @@ pub use format::{Encoding, Format, Rational, Rect};
 pub use lens_shading::{LensShadingTable, Normalise, UploadedTable};
 pub use loader::MMAL_LIB_DIR_VAR;
 pub use params::lens::CELL_SIZE;
-pub use recorder::{EncodedKind, Recorder, RecorderConfig};
+pub use recorder::{EncodedKind, MotionVector, Recorder, RecorderConfig};
 pub use stream::{Buffer, CallbackPort, Frame, FrameStream, StreamItem};
 pub use vcsm::ndarray;
 pub use view::{Plane, Planes};

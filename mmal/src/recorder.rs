@@ -197,6 +197,18 @@ pub enum EncodedKind {
     Partial,
 }
 
+/// One macroblock's motion, as the H.264 encoder reports it (see
+/// [`RecorderConfig::motion_vectors`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MotionVector {
+    /// Horizontal motion, in pixels.
+    pub x: i8,
+    /// Vertical motion, in pixels.
+    pub y: i8,
+    /// Sum of absolute differences: how poorly the block matched.
+    pub sad: u16,
+}
+
 impl Frame {
     /// What this encoded buffer holds, from its flags.
     pub fn kind(&self) -> EncodedKind {
@@ -213,6 +225,21 @@ impl Frame {
         } else {
             EncodedKind::Frame
         }
+    }
+
+    /// The motion vectors this buffer holds (for
+    /// [`EncodedKind::MotionVectors`]; `None` for another kind): one per
+    /// 16×16 macroblock, row by row, each row with one extra column.
+    /// Read in place, nothing copied.
+    pub fn motion_vectors(&self) -> Option<impl ExactSizeIterator<Item = MotionVector> + '_> {
+        if self.kind() != EncodedKind::MotionVectors {
+            return None;
+        }
+        Some(self.data().chunks_exact(4).map(|v| MotionVector {
+            x: v[0] as i8,
+            y: v[1] as i8,
+            sad: u16::from_le_bytes([v[2], v[3]]),
+        }))
     }
 
     /// Whether this buffer ends a picture of the stream: a keyframe or

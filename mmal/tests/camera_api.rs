@@ -361,6 +361,41 @@ fn recordings_split_at_keyframes_and_the_circular_buffer_keeps_the_last_seconds(
 }
 
 #[test]
+fn motion_vectors_go_to_their_own_output() {
+    let _s = setup();
+    emu::set_pacing(Pacing::Unlimited);
+    let camera = Camera::open(0, &small()).unwrap();
+    let config = RecorderConfig::h264(320, 240).motion_vectors(true);
+    let output = mmal::WithMotion { video: Vec::new(), motion: Vec::new() };
+    let mut recording = camera.start_recording(output, &config).unwrap();
+    recording.wait(Duration::from_millis(300)).unwrap();
+    let pictures = recording.pictures();
+    let mmal::WithMotion { video, motion } = recording.stop().unwrap();
+    emu::set_pacing(Pacing::FrameRate);
+    // One (x, y, sad) per macroblock, with an extra column on each row.
+    let per_picture = (320 / 16 + 1) * (240 / 16) * 4;
+    assert!(pictures >= 9 && !motion.is_empty(), "{pictures} pictures, {} bytes of vectors", motion.len());
+    assert_eq!(motion.len() % per_picture, 0, "{}", motion.len());
+    assert_eq!((&video[..4], video[4] & 0x1f), (&[0, 0, 0, 1][..], 7), "the stream without vectors");
+    // Read in place, one per macroblock.
+    struct Vectors(usize);
+    impl mmal::VideoOutput for Vectors {
+        fn write_buffer(&mut self, buffer: &mmal::Frame) -> std::io::Result<()> {
+            if let Some(vectors) = buffer.motion_vectors() {
+                assert_eq!(vectors.len(), 21 * 15);
+                self.0 += 1;
+            }
+            Ok(())
+        }
+    }
+    emu::set_pacing(Pacing::Unlimited);
+    let mut recording = camera.start_recording(Vectors(0), &config).unwrap();
+    recording.wait(Duration::from_millis(100)).unwrap();
+    assert!(recording.stop().unwrap().0 > 0);
+    emu::set_pacing(Pacing::FrameRate);
+}
+
+#[test]
 fn a_raw_capture_parses_and_sensor_modes_are_listed() {
     let _s = setup();
     let camera = Camera::open(0, &small()).unwrap();

@@ -35,7 +35,7 @@ mod recording;
 
 pub use frames::{FrameCallback, Frames};
 pub use modes::SensorModeInfo;
-pub use recording::{CircularBuffer, Recording, VideoOutput};
+pub use recording::{CircularBuffer, Recording, VideoOutput, WithMotion};
 
 /// How long one buffer of a still may take before [`Error::Timeout`]
 /// (a full-resolution still takes about a second on a Pi).

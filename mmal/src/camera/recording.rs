@@ -41,6 +41,27 @@ impl<W: Write> VideoOutput for W {
     }
 }
 
+/// A [`VideoOutput`] that writes the stream to `video` and the motion
+/// vectors (recorded with [`RecorderConfig::motion_vectors`]) to `motion`,
+/// as picamera's `motion_output`.
+#[derive(Debug, Default)]
+pub struct WithMotion<V, M> {
+    /// Where the stream goes.
+    pub video: V,
+    /// Where the motion vectors go: for each picture, one `(x: i8, y: i8,
+    /// sad: u16)` per macroblock (see [`Frame::motion_vectors`]).
+    pub motion: M,
+}
+
+impl<V: VideoOutput, M: Write> VideoOutput for WithMotion<V, M> {
+    fn write_buffer(&mut self, buffer: &Frame) -> std::io::Result<()> {
+        if buffer.kind() == EncodedKind::MotionVectors {
+            return self.motion.write_all(buffer);
+        }
+        self.video.write_buffer(buffer)
+    }
+}
+
 /// Whether an encoded buffer starts a piece that decodes on its own: the
 /// headers, or a keyframe's first buffer when no headers came before it.
 fn starts_keyframe(flags: BufferFlags, after_headers: bool) -> bool {
