@@ -4,7 +4,7 @@
 #![cfg(not(target_arch = "arm"))]
 
 #[test]
-fn handles_cannot_outlive_their_memory() {
+fn handles_cannot_outlive_their_memory_and_ports_are_named() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/*.rs");
 }
