@@ -396,18 +396,30 @@ fn a_camera_enabled_in_another_process_keeps_the_sensor() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    // The test harness may print the test's name on the same line.
-    let mut line = String::new();
-    let status = loop {
-        line.clear();
-        if out.read_line(&mut line).unwrap() == 0 {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the child ended without enabling its camera");
+    // The child's lines, read on a thread so that the wait is bounded.
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let (lines, said) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in out.lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
         }
-        if let Some((_, status)) = line.split_once("enabled ") {
-            break status.trim().to_owned();
+    });
+    // The test harness may print the test's name on the same line.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        match said.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) => {
+                if let Some((_, status)) = line.split_once("enabled ") {
+                    break status.trim().to_owned();
+                }
+            }
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the child did not enable its camera: {e}");
+            }
         }
     };
     assert_eq!(status, sys::MMAL_SUCCESS.to_string(), "the child's camera enabled");

@@ -5,6 +5,7 @@ another), and resolutions the firmware refuses."""
 
 import io
 import os
+import select
 import subprocess
 import sys
 import time
@@ -177,7 +178,7 @@ camera.close()
 """
 
 
-def child(timeout=60):
+def child():
     return subprocess.Popen(
         [sys.executable, "-c", OPEN_IN_CHILD],
         stdin=subprocess.PIPE,
@@ -187,13 +188,23 @@ def child(timeout=60):
     )
 
 
+def first_line(p, timeout=60):
+    """The child's first line, waiting at most `timeout` seconds."""
+    ready, _, _ = select.select([p.stdout], [], [], timeout)
+    if not ready:
+        p.kill()
+        p.wait()
+        pytest.fail("the child said nothing")
+    return p.stdout.readline().strip()
+
+
 def test_a_picamera_in_another_process_is_refused_while_this_one_is_open():
     with picamerax.PiCamera():
         p = child()
         out, _ = p.communicate(timeout=60)
         assert out.startswith("refused:") and "Out of resources" in out, out
     p = child()
-    assert p.stdout.readline().strip() == "open"
+    assert first_line(p) == "open"
     p.communicate("\n", timeout=60)
     assert p.returncode == 0
 
@@ -201,7 +212,7 @@ def test_a_picamera_in_another_process_is_refused_while_this_one_is_open():
 def test_a_picamera_held_by_a_process_that_dies_is_released():
     p = child()
     try:
-        assert p.stdout.readline().strip() == "open"
+        assert first_line(p) == "open"
         with pytest.raises(picamerax.PiCameraError, match="Out of resources"):
             picamerax.PiCamera()
     finally:
