@@ -3,7 +3,8 @@
 //! CAMERA_BURST_CAPTURE and IMAGE_EFFECT_PARAMETERS kept and read back (the
 //! effect's parameters acting on the picture), the shutter speed bounded by
 //! the frame period, one enabled camera component per sensor (in this
-//! process or another), and pictures under 16x16 refused.
+//! process or another), pictures under 16x16 refused, and SYSTEM_TIME
+//! answered (picamera's `timestamp`).
 //!
 //! The tests run one at a time (they contend for the one sensor), with the
 //! camera lock scoped to this test run (`VIDEOCORE_EMU_CAMERA_LOCK`), so
