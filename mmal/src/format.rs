@@ -165,6 +165,12 @@ impl Format {
         }
     }
 
+    /// The same format in `encoding`.
+    pub fn with_encoding(mut self, encoding: Encoding) -> Format {
+        self.encoding = encoding;
+        self
+    }
+
     /// The same format at `fps` frames per second.
     pub fn with_frame_rate(mut self, fps: u32) -> Format {
         self.frame_rate = Rational::new(fps as i32, 1);

@@ -75,7 +75,7 @@ impl<'a> Frames<'a> {
             out.set_format(&Format::video(encoding, width, height).with_frame_rate(fps))?;
             (out.enable_stream(FRAME_BUFFERS)?, None, None)
         } else {
-            out.set_format(&Format::video(Encoding::OPAQUE, cw, ch).with_frame_rate(fps))?;
+            out.set_format(&Format::video(super::VIDEO_ENCODING, cw, ch).with_frame_rate(fps))?;
             let resizer = Resizer::new()?;
             let link = Connection::new(&out, resizer.input(), ConnectionFlags::default())?;
             resizer.output().set_format(&Format::video(encoding, width, height).with_frame_rate(fps))?;

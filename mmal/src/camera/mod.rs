@@ -37,6 +37,10 @@ pub use frames::{FrameCallback, Frames};
 pub use modes::SensorModeInfo;
 pub use recording::{CircularBuffer, Recording, VideoOutput, WithMotion};
 
+/// The camera's video output, and the splitter's outputs unless a frame
+/// stream asks for another encoding.
+pub(crate) const VIDEO_ENCODING: Encoding = Encoding::I420;
+
 /// How long one buffer of a still may take before [`Error::Timeout`]
 /// (a full-resolution still takes about a second on a Pi).
 const STILL_WAIT: Duration = Duration::from_secs(20);
@@ -633,7 +637,9 @@ impl Camera {
         }
         let video = Format::video(Encoding::OPAQUE, w, h).with_frame_rate(options.frame_rate);
         camera.preview().set_format(&video)?;
-        camera.video().set_format(&video)?;
+        // The video output in I420: the splitter copies it to frame streams
+        // and encoders as it is, or converts it, with no image to render.
+        camera.video().set_format(&video.with_encoding(VIDEO_ENCODING))?;
         camera.still().set_format(&Format::video(Encoding::OPAQUE, w, h))?;
 
         let null = NullSink::new()?;
@@ -946,7 +952,7 @@ impl Camera {
         let claim = shared.claim()?;
         let out = claim.port();
         let (w, h) = shared.size;
-        out.set_format(&Format::video(Encoding::OPAQUE, w, h).with_frame_rate(shared.frame_rate))?;
+        out.set_format(&Format::video(VIDEO_ENCODING, w, h).with_frame_rate(shared.frame_rate))?;
         let encoder = ImageEncoder::new()?;
         let link = Connection::new(out, encoder.input(), ConnectionFlags::default())?;
         let mut stills = Stills { encoder, _link: link, stream: None };

@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use super::{Camera, Claim};
 use crate::error::{Error, Result};
 use crate::flags::BufferFlags;
-use crate::format::{Encoding, Format};
+use crate::format::Format;
 use crate::recorder::{EncodedKind, Recorder, RecorderConfig};
 use crate::stream::Frame;
 
@@ -99,7 +99,7 @@ impl<'a, O: VideoOutput> Recording<'a, O> {
         }
         let claim = shared.claim()?;
         let (w, h) = shared.size;
-        claim.port().set_format(&Format::video(Encoding::OPAQUE, w, h).with_frame_rate(shared.frame_rate))?;
+        claim.port().set_format(&Format::video(super::VIDEO_ENCODING, w, h).with_frame_rate(shared.frame_rate))?;
         let mut recorder = Recorder::from_port(claim.port(), config)?;
         recorder.start()?;
         Ok(Recording { recorder, claim, output, after_headers: false, pictures: 0, _camera: PhantomData })
