@@ -78,6 +78,16 @@ impl Events {
         }
     }
 
+    /// The events as an iterator, each waited for up to `timeout`; it ends
+    /// when the control port is disabled, and yields the error of a wait
+    /// that fails ([`Error::Timeout`](crate::Error::Timeout)).
+    pub fn iter(&self, timeout: Duration) -> impl Iterator<Item = Result<Event>> + '_ {
+        std::iter::from_fn(move || match self.next_timeout(timeout) {
+            Err(crate::Error::StreamEnded(_)) => None,
+            other => Some(other),
+        })
+    }
+
     /// An event if one is waiting.
     pub fn try_next(&self) -> Option<Event> {
         self.parts().0.lock().pop_front()

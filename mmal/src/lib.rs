@@ -289,6 +289,12 @@ mod tests {
         assert_send_sync::<Connection>();
         assert_send_sync::<Events>();
         assert_send_sync::<CallbackPort>();
+        assert_send_sync::<Camera>();
+        assert_send_sync::<Frames<'static>>();
+        assert_send_sync::<Recording<'static, Vec<u8>>>();
+        assert_send_sync::<CircularBuffer>();
+        assert_send_sync::<components::CameraComponent>();
+        assert_send_sync::<components::Splitter>();
     }
 
     struct Changes {

@@ -423,6 +423,12 @@ impl Recorder {
         self.stream.next_timeout(timeout)
     }
 
+    /// The encoded buffers as an iterator, each waited for up to
+    /// `timeout` (see [`FrameStream::iter`]).
+    pub fn iter(&self, timeout: Duration) -> impl Iterator<Item = Result<Frame>> + '_ {
+        self.stream.iter(timeout)
+    }
+
     /// Asks the encoder to make the next frame a keyframe (with inline
     /// headers, the headers come before it): to split the recording there.
     ///

@@ -314,6 +314,30 @@ impl FrameStream {
         }
     }
 
+    /// The frames as an iterator, each waited for up to `timeout`; it
+    /// ends when the stream does (after [`disable`](Self::disable)), and
+    /// yields the error of a wait that fails ([`Error::Timeout`]…).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use mmal::{params::Capture, components::CameraComponent, Encoding, Format};
+    /// let camera = CameraComponent::new()?;
+    /// camera.video().set_format(&Format::video(Encoding::I420, 320, 240).with_frame_rate(30))?;
+    /// let stream = camera.video().enable_stream(3)?;
+    /// camera.enable()?;
+    /// camera.video().set(&Capture(true))?;
+    /// for frame in stream.iter(Duration::from_secs(5)).take(3) {
+    ///     assert_eq!(frame?.len(), 320 * 240 * 3 / 2);
+    /// }
+    /// # Ok::<(), mmal::Error>(())
+    /// ```
+    pub fn iter(&self, timeout: Duration) -> impl Iterator<Item = Result<Frame>> + '_ {
+        std::iter::from_fn(move || match self.next_timeout(timeout) {
+            Err(Error::StreamEnded(_)) => None,
+            other => Some(other),
+        })
+    }
+
     /// A frame if one is waiting (events before it are acted on and
     /// skipped, as in [`next_timeout`](Self::next_timeout); one whose
     /// format change cannot be applied ends the stream and is logged).

@@ -427,6 +427,14 @@ fn typed_components_name_their_ports() {
     let sink = NullSink::new().unwrap();
     assert_eq!(sink.inputs().len(), 1);
     // Every wait is a Result: no event in time is an error that says so.
-    let e = sink.events().unwrap().next_timeout(Duration::from_millis(10)).unwrap_err();
+    let events = sink.events().unwrap();
+    let e = events.next_timeout(Duration::from_millis(10)).unwrap_err();
     assert!(matches!(e, Error::Timeout { .. }), "{e}");
+    // Streams are iterators, that end with their port.
+    assert!(matches!(events.iter(Duration::from_millis(10)).next(), Some(Err(Error::Timeout { .. }))));
+    events.disable().unwrap();
+    assert!(events.iter(Duration::from_millis(10)).next().is_none());
+    let mut recorder = mmal::Recorder::new(&RecorderConfig::h264(320, 240)).unwrap();
+    recorder.start().unwrap();
+    assert_eq!(recorder.iter(WAIT).take(5).filter(|b| b.is_ok()).count(), 5);
 }

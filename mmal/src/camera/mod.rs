@@ -548,6 +548,10 @@ struct Stills {
 /// # Ok::<(), mmal::Error>(())
 /// ```
 ///
+/// `Camera` is `Send` and `Sync` (its parts are handles to libmmal
+/// objects, which any thread may use, and state behind mutexes): frames
+/// can be read on one thread while another takes stills.
+///
 /// Frames and recordings borrow the camera, so it cannot be reconfigured
 /// ([`reconfigure`](Self::reconfigure) takes `&mut self`) or dropped while
 /// they run. Up to four run at once (the splitter's outputs), each
