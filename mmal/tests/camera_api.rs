@@ -66,7 +66,20 @@ fn captures_follow_the_extension() {
         let path = temp(name);
         camera.capture(&path).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().len(), len, "{name}: rows packed without padding");
+        let from_video = temp(&format!("video-{name}"));
+        camera.capture_with(&from_video, &StillOptions::new().use_video_port(true)).unwrap();
+        assert_eq!(std::fs::metadata(&from_video).unwrap().len(), len, "{name} from the video port");
     }
+    // The same scene from either port.
+    let mean = |name: &str| {
+        let y = &std::fs::read(temp(name)).unwrap()[..320 * 240];
+        y.iter().map(|&v| f64::from(v)).sum::<f64>() / y.len() as f64
+    };
+    let (still, video) = (mean("a.yuv"), mean("video-a.yuv"));
+    assert!(still > 16.0 && (still - video).abs() < 24.0, "luma {still} from the still port, {video} from the video's");
+    // The still port's tunnel is back after raw stills.
+    camera.capture(temp("b.jpg")).unwrap();
+    assert_eq!(&std::fs::read(temp("b.jpg")).unwrap()[..2], &[0xff, 0xd8]);
 }
 
 /// The image encoder's files come in several buffers, none of which a slow

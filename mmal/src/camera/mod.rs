@@ -510,9 +510,11 @@ impl Drop for Claim {
 /// The still path: the encoder's output stream in the encoding of the
 /// last still.
 struct Stills {
-    encoder: ImageEncoder,
-    _link: Connection,
+    // Dropped in this order: the stream, the tunnel, the encoder.
     stream: Option<FrameStream>,
+    /// `None` only while a raw still is taken from the port itself.
+    link: Option<Connection>,
+    encoder: ImageEncoder,
 }
 
 /// The camera, opened and running: stills, frames, recordings, settings.
@@ -689,7 +691,7 @@ impl Camera {
             frame_rate: options.frame_rate,
         });
         let pipe = Pipeline {
-            stills: Mutex::new(Stills { encoder, _link: still_link, stream: None }),
+            stills: Mutex::new(Stills { stream: None, link: Some(still_link), encoder }),
             _video_link: video_link,
             _preview_link: preview_link,
             _null: null,
@@ -905,10 +907,10 @@ impl Camera {
     }
 
     /// Captures to `path`, in the format its extension names: `jpg`/`jpeg`,
-    /// `png`, `gif`, `bmp`, `ppm`, `tga` (from the still port, through the
-    /// image encoder), or a raw frame at the camera's resolution from the
-    /// video port, its rows packed without padding: `yuv` (I420), `rgb`,
-    /// `bgr`, `rgba`, `bgra`.
+    /// `png`, `gif`, `bmp`, `ppm`, `tga` (through the image encoder), or a
+    /// raw picture at the camera's resolution, its rows packed without
+    /// padding: `yuv` (I420), `rgb`, `bgr`, `rgba`, `bgra`. From the still
+    /// port (see [`capture_with`](Self::capture_with) for the video port).
     ///
     /// ```
     /// # use mmal::{Camera, CameraOptions};
@@ -940,14 +942,44 @@ impl Camera {
         let path = path.as_ref();
         let bytes = match file_kind(path)? {
             FileKind::Encoded(encoding) => self.capture_as(encoding, options)?,
-            FileKind::Raw(encoding) => {
+            FileKind::Raw(encoding) if options.use_video_port => {
                 let (w, h) = self.shared()?.size;
                 let frames = self.frames(encoding, w, h)?;
                 let frame = frames.next_after_now(STILL_WAIT)?;
                 packed_bytes(&frame)?
             }
+            FileKind::Raw(encoding) => self.capture_raw_still(encoding)?,
         };
         std::fs::write(path, &bytes).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+    }
+
+    /// A raw still in `encoding` from the still port itself: its tunnel
+    /// to the encoder is taken down meanwhile and made again after.
+    fn capture_raw_still(&self, encoding: Encoding) -> Result<Vec<u8>> {
+        let pipe = self.pipe()?;
+        let still = pipe.shared.camera.still();
+        let (w, h) = pipe.shared.size;
+        let mut stills = pipe.stills.lock();
+        stills.stream = None;
+        stills.link = None;
+        let taken = (|| {
+            still.set_format(&Format::video(encoding, w, h))?;
+            let stream = still.enable_stream(1)?;
+            still.set(&Capture(true))?;
+            let frame = stream.next_timeout(STILL_WAIT)?;
+            packed_bytes(&frame)
+        })();
+        let restored = still
+            .set_format(&Format::video(Encoding::OPAQUE, w, h))
+            .and_then(|()| Connection::new(still, stills.encoder.input(), ConnectionFlags::default()));
+        match restored {
+            Ok(link) => stills.link = Some(link),
+            Err(e) => {
+                log::error!("camera: the still port's tunnel to the encoder could not be made again: {e}");
+                return Err(taken.err().unwrap_or(e));
+            }
+        }
+        taken
     }
 
     fn capture_from_video(&self, encoding: Encoding, options: &StillOptions) -> Result<Vec<u8>> {
@@ -959,7 +991,7 @@ impl Camera {
         out.set_format(&Format::video(VIDEO_ENCODING, w, h).with_frame_rate(shared.frame_rate))?;
         let encoder = ImageEncoder::new()?;
         let link = Connection::new(out, encoder.input(), ConnectionFlags::default())?;
-        let mut stills = Stills { encoder, _link: link, stream: None };
+        let mut stills = Stills { stream: None, link: Some(link), encoder };
         let stream = prepare_encoder(&mut stills, encoding, (w, h), options)?;
         loop {
             let (file, pts) = collect_still_with_pts(stream)?;
