@@ -14,9 +14,10 @@
 //! common jobs in a line each. A JPEG:
 //!
 //! ```
+//! # std::env::set_current_dir(std::env::temp_dir()).unwrap();
 //! use mmal::{Camera, CameraOptions};
 //! let camera = Camera::open(0, &CameraOptions::default())?;
-//! std::fs::write(std::env::temp_dir().join("still.jpg"), camera.capture_jpeg()?).unwrap();
+//! camera.capture("still.jpg")?; // or .png, .bmp, .gif, .yuv, .rgb…; capture_jpeg() gives the bytes
 //! # Ok::<(), mmal::Error>(())
 //! ```
 //!
@@ -27,7 +28,7 @@
 //! use mmal::{Camera, CameraOptions, Encoding};
 //! let camera = Camera::open(0, &CameraOptions::default())?;
 //! for frame in camera.frames(Encoding::RGB24, 640, 480)?.take(3) {
-//!     println!("{:?} pixels, first {:?}", frame?.as_array()?.dim(), ());
+//!     println!("red at the centre: {}", frame?.as_array()?[[240, 320, 0]]);
 //! }
 //! # Ok::<(), mmal::Error>(())
 //! ```
