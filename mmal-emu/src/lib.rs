@@ -103,6 +103,7 @@
 //! | `VIDEOCORE_EMU_SCENE` | `chart`, `flat`, or the path of a binary PPM/PGM image | `chart` |
 //! | `VIDEOCORE_EMU_CAMERA` | `ok`, `disabled` (create fails with `ENOMEM`, as with `start_x=0`), `missing` (enable fails with `ENOSPC` and an error event, as with no sensor attached) | `ok` |
 //! | `VIDEOCORE_EMU_PACING` | `frame-rate`, or `unlimited` (frames as fast as buffers come back, for benchmarks) | `frame-rate` |
+//! | `VIDEOCORE_EMU_CAMERA_LOCK` | a name: the programs whose cameras contend for the sensor, as on a Pi (one enabled camera component per camera at a time, in this process or another: `ENOSPC` for a second, until the first is destroyed or its process ends), or `off` | the user's programs (`off` for programs cargo runs in this workspace, whose tests run cameras side by side: `.cargo/config.toml`) |
 //! | `VIDEOCORE_EMU_DISPLAY` | the off-screen [`display`]'s `WIDTHxHEIGHT` (sides 1 to 8192; another value is logged and the default used) | `1920x1080` |
 //! | `VIDEOCORE_EMU_DISPLAY_PNG` | a path: the display is written there as a PNG when a renderer shows a picture, at most once a second | unset |
 //!
@@ -165,7 +166,7 @@ pub use sensor::{Sensor, SensorMode};
 
 pub use settings::{
     camera_fault, pacing, scene, sensor, set_camera_fault, set_pacing, set_scene, set_sensor, CameraFault, Pacing,
-    CAMERA_VAR, PACING_VAR, SCENE_VAR, SENSOR_VAR,
+    CAMERA_LOCK_VAR, CAMERA_VAR, PACING_VAR, SCENE_VAR, SENSOR_VAR,
 };
 
 /// The software VideoCore's function table.

@@ -23,7 +23,7 @@ pub const CAMERA_VAR: &str = "VIDEOCORE_EMU_CAMERA";
 pub const PACING_VAR: &str = "VIDEOCORE_EMU_PACING";
 /// Environment variable naming the programs whose cameras contend for the
 /// sensor (by default the user's), or `off`.
-pub(crate) const CAMERA_LOCK_VAR: &str = "VIDEOCORE_EMU_CAMERA_LOCK";
+pub const CAMERA_LOCK_VAR: &str = "VIDEOCORE_EMU_CAMERA_LOCK";
 
 /// A camera failure to reproduce, as seen on real Raspberry Pis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
