@@ -194,6 +194,11 @@ impl Drop for Owner {
         if let Err(e) = retry("SHUTDOWN", || inner.device.shutdown()) {
             log::warn!("vchiq: {e}");
         }
+        if inner.on_completion_thread() {
+            // The last handle went in a callback: the thread ends by itself
+            // once it returns (it sees `closing`); it cannot wait for itself.
+            return;
+        }
         let timeout = inner.options.close_timeout;
         let mut done = inner.thread_done.lock();
         if !*done {

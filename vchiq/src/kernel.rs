@@ -38,7 +38,9 @@ impl Kernel {
     }
 
     /// An ioctl whose argument is a plain integer.
-    fn ioctl_value(&self, request: u32, value: libc::c_ulong) -> io::Result<libc::c_int> {
+    fn ioctl_value(&self, request: u32, value: u32) -> io::Result<libc::c_int> {
+        #[allow(clippy::useless_conversion)] // `c_ulong` is `u32` on 32-bit ARM
+        let value = libc::c_ulong::from(value);
         // SAFETY: the requests passed here (`_IO` numbers) take their argument
         // by value; the kernel dereferences nothing. `fd` is open.
         let rc = unsafe { libc::ioctl(self.fd.as_raw_fd(), request as _, value) };
@@ -88,7 +90,7 @@ impl Device for Kernel {
     }
 
     fn lib_version(&self, version: u32) -> io::Result<()> {
-        self.ioctl_value(sys::VCHIQ_IOC_LIB_VERSION, version.into()).map(drop)
+        self.ioctl_value(sys::VCHIQ_IOC_LIB_VERSION, version).map(drop)
     }
 
     fn connect(&self) -> io::Result<()> {
@@ -123,23 +125,23 @@ impl Device for Kernel {
     }
 
     fn close_service(&self, handle: ServiceHandle) -> io::Result<()> {
-        self.ioctl_value(sys::VCHIQ_IOC_CLOSE_SERVICE, handle.0.into()).map(drop)
+        self.ioctl_value(sys::VCHIQ_IOC_CLOSE_SERVICE, handle.0).map(drop)
     }
 
     fn remove_service(&self, handle: ServiceHandle) -> io::Result<()> {
-        self.ioctl_value(sys::VCHIQ_IOC_REMOVE_SERVICE, handle.0.into()).map(drop)
+        self.ioctl_value(sys::VCHIQ_IOC_REMOVE_SERVICE, handle.0).map(drop)
     }
 
     fn close_delivered(&self, handle: ServiceHandle) -> io::Result<()> {
-        self.ioctl_value(sys::VCHIQ_IOC_CLOSE_DELIVERED, handle.0.into()).map(drop)
+        self.ioctl_value(sys::VCHIQ_IOC_CLOSE_DELIVERED, handle.0).map(drop)
     }
 
     fn use_service(&self, handle: ServiceHandle) -> io::Result<()> {
-        self.ioctl_value(sys::VCHIQ_IOC_USE_SERVICE, handle.0.into()).map(drop)
+        self.ioctl_value(sys::VCHIQ_IOC_USE_SERVICE, handle.0).map(drop)
     }
 
     fn release_service(&self, handle: ServiceHandle) -> io::Result<()> {
-        self.ioctl_value(sys::VCHIQ_IOC_RELEASE_SERVICE, handle.0.into()).map(drop)
+        self.ioctl_value(sys::VCHIQ_IOC_RELEASE_SERVICE, handle.0).map(drop)
     }
 
     fn queue_message(&self, handle: ServiceHandle, elements: &[&[u8]]) -> io::Result<()> {

@@ -278,6 +278,9 @@ impl ServiceShared {
 
     /// The error for a call on a closed service, if it is.
     fn closed_error(&self, inner: &Inner, st: &State) -> Option<Error> {
+        if let Some(why) = inner.failure() {
+            return Some(Error::ConnectionFailed(why));
+        }
         match st.closed? {
             Closed::ConnectionFailed => {
                 Some(Error::ConnectionFailed(inner.failure().unwrap_or_else(|| "completion thread stopped".into())))

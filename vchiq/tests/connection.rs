@@ -94,9 +94,7 @@ fn replies_out_of_order_reach_their_own_requests() {
     std::thread::scope(|scope| {
         let a = scope.spawn(|| s.request(&[&message(REQUEST, 1, b"one")], 1));
         // Make sure the first is queued before the second.
-        while vc.count("QUEUE_MESSAGE") < 1 {
-            std::thread::yield_now();
-        }
+        wait_until("the request to be sent", || vc.count("QUEUE_MESSAGE") >= 1);
         let b = scope.spawn(|| s.request(&[&message(REQUEST, 2, b"two")], 2));
         assert_eq!(a.join().unwrap().unwrap(), message(REPLY, 1, b"one"));
         assert_eq!(b.join().unwrap().unwrap(), message(REPLY, 2, b"two"));
@@ -198,9 +196,7 @@ fn bulk_transfers_complete_in_order_and_at_most_four_are_queued() {
         // A fifth transmit waiting for a slot gets the first one freed.
         let fifth = scope.spawn(|| s.bulk_transmit(vec![4; 16]).and_then(|t| t.wait_timeout(Duration::from_secs(5))));
         vc.complete_held(&[0]);
-        while vc.count("QUEUE_BULK_TRANSMIT") < 5 {
-            std::thread::yield_now();
-        }
+        wait_until("the fifth transfer to be queued", || vc.count("QUEUE_BULK_TRANSMIT") >= 5);
         vc.complete_held(&[0, 1, 2, 3, 4]);
         assert_eq!(fifth.join().unwrap().unwrap(), vec![4; 16]);
     });
@@ -268,9 +264,7 @@ fn a_context_already_waiting_is_refused() {
     let s = c.open_service(echo_options()).unwrap();
     std::thread::scope(|scope| {
         let first = scope.spawn(|| s.request(&[&message(REQUEST, 3, b"")], 3));
-        while vc.count("QUEUE_MESSAGE") < 1 {
-            std::thread::yield_now();
-        }
+        wait_until("the request to be sent", || vc.count("QUEUE_MESSAGE") >= 1);
         assert!(matches!(s.request(&[&message(REQUEST, 3, b"")], 3), Err(Error::ContextInUse(3))));
         assert!(matches!(first.join().unwrap(), Err(Error::Timeout { .. })));
     });

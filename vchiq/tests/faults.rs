@@ -121,9 +121,7 @@ fn a_service_the_videocore_closes_fails_its_waiters_at_once() {
     vc.push_message(handle, message(NOTE, 0, b"before"));
     std::thread::scope(|scope| {
         let waiting = scope.spawn(|| s.request(&[&message(REQUEST, 1, b"")], 1));
-        while vc.count("QUEUE_MESSAGE") < 1 {
-            std::thread::yield_now();
-        }
+        wait_until("the request to be sent", || vc.count("QUEUE_MESSAGE") >= 1);
         vc.vc_close(handle);
         let err = waiting.join().unwrap().unwrap_err();
         assert!(matches!(err, Error::ServiceClosed(f) if f == ECHO), "{err:?}");
@@ -157,13 +155,11 @@ fn a_failed_completion_thread_fails_everything_without_hanging() {
     })
     .unwrap();
     let s = c.open_service(echo_options()).unwrap();
-    vc.fail("AWAIT_COMPLETION", libc::EIO, 1);
     std::thread::scope(|scope| {
         let waiting = scope.spawn(|| s.request(&[&message(REQUEST, 1, b"")], 1));
-        while vc.count("QUEUE_MESSAGE") < 1 {
-            std::thread::yield_now();
-        }
-        // Wake the thread into its injected failure.
+        wait_until("the request to be sent", || vc.count("QUEUE_MESSAGE") >= 1);
+        // Wake the thread into an injected failure while the request waits.
+        vc.fail("AWAIT_COMPLETION", libc::EIO, 1);
         vc.push_message(s.handle(), message(NOTE, 0, b""));
         let err = waiting.join().unwrap().unwrap_err();
         assert!(matches!(err, Error::ConnectionFailed(ref why) if why.contains("AWAIT_COMPLETION")), "{err:?}");
@@ -306,4 +302,60 @@ fn bad_options_are_refused() {
         Err(Error::Io { call: "GET_CONFIG", .. })
     ));
     let _ = ServiceOptions::new(ECHO, 1, 1);
+}
+
+#[test]
+fn after_a_connection_failure_even_a_closed_service_says_to_reconnect() {
+    let vc = FakeVc::new();
+    let c = connect(&vc);
+    let s = c.open_service(echo_options()).unwrap();
+    vc.vc_close(s.handle());
+    assert_eq!(s.next_event(Duration::from_secs(2)).unwrap(), ServiceEvent::Closed);
+    vc.fail("AWAIT_COMPLETION", libc::EIO, 1);
+    vc.push_message(s.handle(), message(NOTE, 0, b"")); // wakes the thread into the fault
+                                                        // Reopening the service cannot help: the error must say to reconnect.
+    wait_until("the send to report the failed connection", || {
+        matches!(s.send(&[b"x"]), Err(Error::ConnectionFailed(_)))
+    });
+    assert!(matches!(c.open_service(echo_options()), Err(Error::ConnectionFailed(_))));
+}
+
+#[test]
+fn the_last_handle_dropped_in_a_callback_stops_the_thread_at_once() {
+    let vc = FakeVc::new();
+    let c = vchiq::Connection::with_device(vc.device(), {
+        let mut o = options();
+        // Waiting for itself would take this long: far beyond the test's
+        // deadline below.
+        o.close_timeout = Duration::from_secs(60);
+        o
+    })
+    .unwrap();
+    let clone = c.clone();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let go_rx = Mutex::new(go_rx);
+    let s = c
+        .open_service(echo_options().on_event(move |e| {
+            // The callback owns a connection handle (`clone`), dropped with it.
+            let _keep = &clone;
+            if e == ServiceEvent::Closed {
+                let _ = go_rx.lock().unwrap().recv_timeout(Duration::from_secs(10));
+            }
+        }))
+        .unwrap();
+    drop(c);
+    vc.vc_close(s.handle());
+    // The callback is now waiting on the completion thread; the service is
+    // closed, so dropping it asks the driver nothing.
+    wait_until("the close", || s.is_closed());
+    drop(s);
+    // The callback returns; the completion thread drops the service state,
+    // and with it the callback and the last connection handle.
+    go_tx.send(()).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while Arc::strong_count(&vc) > 1 {
+        assert!(std::time::Instant::now() < deadline, "the completion thread still holds the device");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(vc.count("SHUTDOWN"), 1);
 }

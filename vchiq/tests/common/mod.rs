@@ -419,3 +419,12 @@ pub fn connect(vc: &Arc<FakeVc>) -> vchiq::Connection {
 pub fn echo_options() -> vchiq::ServiceOptions {
     vchiq::ServiceOptions::new(ECHO, 3, 1).reply_context(|m| (word(m, 0)? == REPLY).then(|| word(m, 1)).flatten())
 }
+
+/// Waits until `cond` holds; fails the test after 10 s instead of hanging.
+pub fn wait_until(what: &str, cond: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
