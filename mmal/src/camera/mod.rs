@@ -940,17 +940,28 @@ impl Camera {
     /// As for [`capture`](Self::capture).
     pub fn capture_with(&self, path: impl AsRef<Path>, options: &StillOptions) -> Result<()> {
         let path = path.as_ref();
-        let bytes = match file_kind(path)? {
-            FileKind::Encoded(encoding) => self.capture_as(encoding, options)?,
-            FileKind::Raw(encoding) if options.use_video_port => {
-                let (w, h) = self.shared()?.size;
+        let kind = file_kind(path)?;
+        // The file first: a path that cannot be written fails before the
+        // camera works, and a capture that fails leaves no file.
+        let mut file = File::create(path).map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
+        let bytes = match kind {
+            FileKind::Encoded(encoding) => self.capture_as(encoding, options),
+            FileKind::Raw(encoding) if options.use_video_port => self.shared().and_then(|shared| {
+                let (w, h) = shared.size;
                 let frames = self.frames(encoding, w, h)?;
                 let frame = frames.next_after_now(STILL_WAIT)?;
-                packed_bytes(&frame)?
-            }
-            FileKind::Raw(encoding) => self.capture_raw_still(encoding)?,
+                packed_bytes(&frame)
+            }),
+            FileKind::Raw(encoding) => self.capture_raw_still(encoding),
         };
-        std::fs::write(path, &bytes).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+        let written = bytes.and_then(|bytes| {
+            file.write_all(&bytes).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+        });
+        if written.is_err() {
+            drop(file);
+            let _ = std::fs::remove_file(path);
+        }
+        written
     }
 
     /// A raw still in `encoding` from the still port itself: its tunnel
