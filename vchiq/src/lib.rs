@@ -44,12 +44,17 @@
 mod connection;
 mod device;
 mod error;
+mod event;
 mod kernel;
+mod options;
 mod service;
+mod shared;
 
-pub use connection::{Connection, Options, DEVICE_PATH};
+pub use connection::{Connection, DEVICE_PATH};
 pub use device::{
     Bulk, BulkDirection, Completion, Config, Device, Fourcc, MessageBuffers, ServiceHandle, ServiceParams,
 };
 pub use error::{Error, Result};
-pub use service::{BulkTransfer, Service, ServiceEvent, ServiceOptions, UseGuard};
+pub use event::ServiceEvent;
+pub use options::{Options, ServiceOptions};
+pub use service::{BulkTransfer, Service, UseGuard};
