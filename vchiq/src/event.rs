@@ -20,7 +20,7 @@ pub enum ServiceEvent {
         /// The reply.
         message: Vec<u8>,
     },
-    /// The service closed (by the VideoCore, by [`Service::close`], or
+    /// The service closed (by the VideoCore, by [`Service::close`](crate::Service::close), or
     /// because the connection failed). Nothing follows.
     Closed,
 }

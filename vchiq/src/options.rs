@@ -17,7 +17,7 @@ use crate::event::ServiceEvent;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Options {
-    /// How long [`Service::request`] waits for its reply (3 s, as the
+    /// How long [`Service::request`](crate::Service::request) waits for its reply (3 s, as the
     /// kernel's own MMAL client).
     pub reply_timeout: Duration,
     /// How long a bulk transfer may take, and how long queuing one waits for
@@ -87,7 +87,7 @@ impl ServiceOptions {
     /// The service `fourcc`, offering protocol `version` and accepting
     /// `version_min` and later. Without [`reply_context`], every message is
     /// an event; without [`on_event`], events queue for
-    /// [`Service::next_event`].
+    /// [`Service::next_event`](crate::Service::next_event).
     ///
     /// [`reply_context`]: ServiceOptions::reply_context
     /// [`on_event`]: ServiceOptions::on_event
@@ -100,7 +100,7 @@ impl ServiceOptions {
     }
 
     /// How to find the context of a reply: `f` returns it for a message that
-    /// answers a request sent with [`Service::request`], `None` for any other.
+    /// answers a request sent with [`Service::request`](crate::Service::request), `None` for any other.
     ///
     /// ```
     /// let options = vchiq::ServiceOptions::new(vchiq::Fourcc::new(*b"echo"), 1, 1)
@@ -113,7 +113,7 @@ impl ServiceOptions {
 
     /// Hands events to `f` on the connection's completion thread, in the
     /// order they arrive. `f` must not wait: calls that wait for the
-    /// VideoCore fail there with [`Error::OnCompletionThread`]. A panic in
+    /// VideoCore fail there with [`Error::OnCompletionThread`](crate::Error::OnCompletionThread). A panic in
     /// `f` is caught and logged.
     ///
     /// ```

@@ -152,7 +152,7 @@ impl Service {
     }
 
     /// Sends a request and waits for the reply carrying `context` (found by
-    /// [`ServiceOptions::reply_context`]), at most
+    /// [`ServiceOptions::reply_context`](crate::ServiceOptions::reply_context)), at most
     /// [`Options::reply_timeout`](crate::Options::reply_timeout). Several
     /// threads may wait at once, each with its own context. A use of the
     /// VideoCore is held from the send to the reply.
@@ -234,7 +234,7 @@ impl Service {
     }
 
     /// Waits up to `timeout` for the next event, when the service has no
-    /// [`on_event`](ServiceOptions::on_event) callback.
+    /// [`on_event`](crate::ServiceOptions::on_event) callback.
     ///
     /// # Errors
     ///
