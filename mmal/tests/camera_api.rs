@@ -256,6 +256,7 @@ fn bad_options_are_refused_clearly_and_leave_nothing() {
         (CameraOptions::new().frame_rate(1000), "frames per second"),
         (CameraOptions::new().sensor_mode(99), "sensor mode 99"),
         (CameraOptions::new().rotation(45), "rotation 45"),
+        (CameraOptions::new().sensor_mode(2).frame_rate(30), "in sensor mode 2"),
     ];
     for (options, says) in cases {
         let e = Camera::open(0, &options).unwrap_err();
@@ -278,6 +279,44 @@ fn bad_options_are_refused_clearly_and_leave_nothing() {
     drop(camera);
     let usage = emu::usage();
     assert_eq!((usage.components, usage.pools, usage.connections), (0, 0, 0), "{usage:?}");
+}
+
+/// Mean luma of a raw still, and the left and right halves' difference.
+fn still_luma(camera: &Camera, name: &str) -> (f64, Vec<f64>) {
+    camera.capture(temp(name)).unwrap();
+    let y = std::fs::read(temp(name)).unwrap();
+    let (w, h) = camera.options().size();
+    let y = &y[..(w * h) as usize];
+    let columns: Vec<f64> = (0..w as usize)
+        .map(|x| (0..h as usize).map(|r| f64::from(y[r * w as usize + x])).sum::<f64>() / f64::from(h))
+        .collect();
+    (y.iter().map(|&v| f64::from(v)).sum::<f64>() / y.len() as f64, columns)
+}
+
+#[test]
+fn options_and_settings_reach_the_picture() {
+    let _s = setup();
+    let mut camera = Camera::open(0, &small()).unwrap();
+    // A still taken after the call has the settings set before it.
+    let mut settings = Settings::default();
+    settings.brightness = 20;
+    camera.set_settings(&settings).unwrap();
+    let (dark, columns) = still_luma(&camera, "dark.yuv");
+    settings.brightness = 80;
+    camera.set_settings(&settings).unwrap();
+    let (bright, _) = still_luma(&camera, "bright.yuv");
+    assert!(bright > dark + 40.0, "brightness 20: {dark}, 80: {bright}");
+    // Mirrored left to right.
+    settings.brightness = 20;
+    camera.set_settings(&settings).unwrap();
+    camera.reconfigure(&small().hflip(true)).unwrap();
+    let (_, mirrored) = still_luma(&camera, "mirrored.yuv");
+    let differ = |a: &[f64], b: &mut dyn Iterator<Item = f64>| {
+        a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f64>() / a.len() as f64
+    };
+    let as_mirror = differ(&columns, &mut mirrored.iter().rev().copied());
+    let as_is = differ(&columns, &mut mirrored.iter().copied());
+    assert!(as_mirror * 2.0 < as_is, "columns mirrored differ by {as_mirror}, as they are by {as_is}");
 }
 
 #[test]

@@ -168,6 +168,15 @@ impl CameraOptions {
                 modes.len()
             ));
         }
+        if let Some(mode) = modes.get((self.sensor_mode as usize).wrapping_sub(1)) {
+            let fps = f64::from(self.frame_rate);
+            if fps < mode.fps.0.floor() || fps > mode.fps.1 {
+                return bad(format!(
+                    "frame rate {} in sensor mode {}: that mode runs at {} to {} frames per second",
+                    self.frame_rate, self.sensor_mode, mode.fps.0, mode.fps.1
+                ));
+            }
+        }
         if self.rotation % 90 != 0 || self.rotation >= 360 {
             return bad(format!("rotation {}: give 0, 90, 180 or 270", self.rotation));
         }
