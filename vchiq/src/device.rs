@@ -370,3 +370,54 @@ pub trait Device: Send + Sync + 'static {
     /// to `max`, message payloads taken through `buffers`.
     fn await_completion(&self, max: usize, buffers: &mut MessageBuffers) -> io::Result<Vec<Completion>>;
 }
+
+/// A shared device is a device: the software VideoCore, or a test, can keep
+/// a handle on the device it gives a connection.
+///
+/// ```
+/// use std::sync::Arc;
+/// fn connect(device: Arc<dyn vchiq::Device>) -> vchiq::Result<vchiq::Connection> {
+///     vchiq::Connection::with_device(Arc::clone(&device), vchiq::Options::default())
+/// }
+/// ```
+impl<D: Device + ?Sized> Device for std::sync::Arc<D> {
+    fn get_config(&self) -> io::Result<Config> {
+        (**self).get_config()
+    }
+    fn lib_version(&self, version: u32) -> io::Result<()> {
+        (**self).lib_version(version)
+    }
+    fn connect(&self) -> io::Result<()> {
+        (**self).connect()
+    }
+    fn shutdown(&self) -> io::Result<()> {
+        (**self).shutdown()
+    }
+    fn create_service(&self, params: &ServiceParams) -> io::Result<ServiceHandle> {
+        (**self).create_service(params)
+    }
+    fn close_service(&self, handle: ServiceHandle) -> io::Result<()> {
+        (**self).close_service(handle)
+    }
+    fn remove_service(&self, handle: ServiceHandle) -> io::Result<()> {
+        (**self).remove_service(handle)
+    }
+    fn close_delivered(&self, handle: ServiceHandle) -> io::Result<()> {
+        (**self).close_delivered(handle)
+    }
+    fn use_service(&self, handle: ServiceHandle) -> io::Result<()> {
+        (**self).use_service(handle)
+    }
+    fn release_service(&self, handle: ServiceHandle) -> io::Result<()> {
+        (**self).release_service(handle)
+    }
+    fn queue_message(&self, handle: ServiceHandle, elements: &[&[u8]]) -> io::Result<()> {
+        (**self).queue_message(handle, elements)
+    }
+    fn queue_bulk(&self, handle: ServiceHandle, bulk: Bulk) -> Result<(), (io::Error, Bulk)> {
+        (**self).queue_bulk(handle, bulk)
+    }
+    fn await_completion(&self, max: usize, buffers: &mut MessageBuffers) -> io::Result<Vec<Completion>> {
+        (**self).await_completion(max, buffers)
+    }
+}

@@ -269,3 +269,15 @@ fn a_context_already_waiting_is_refused() {
         assert!(matches!(first.join().unwrap(), Err(Error::Timeout { .. })));
     });
 }
+
+#[test]
+fn a_shared_device_serves_a_connection() {
+    let vc = FakeVc::new();
+    vc.set_firmware(echo_firmware);
+    let device: std::sync::Arc<dyn vchiq::Device> = std::sync::Arc::new(vc.device());
+    let c = vchiq::Connection::with_device(std::sync::Arc::clone(&device), options()).unwrap();
+    let s = c.open_service(echo_options()).unwrap();
+    assert_eq!(s.request(&[&message(REQUEST, 8, b"ok")], 8).unwrap(), message(REPLY, 8, b"ok"));
+    drop((s, c));
+    assert_eq!(std::sync::Arc::strong_count(&device), 1, "the connection let go of its handle");
+}
