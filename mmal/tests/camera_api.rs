@@ -320,6 +320,33 @@ fn options_and_settings_reach_the_picture() {
 }
 
 #[test]
+fn the_preview_is_shown_where_asked_and_stopped() {
+    let _s = setup();
+    let camera = Camera::open(0, &small()).unwrap();
+    assert_eq!(camera.preview_region().unwrap(), None);
+    let region = mmal::params::DisplayRegion {
+        fullscreen: Some(false),
+        dest_rect: Some(mmal::Rect { x: 10, y: 20, width: 320, height: 240 }),
+        layer: Some(3),
+        alpha: Some(200),
+        ..Default::default()
+    };
+    camera.start_preview(&region).unwrap();
+    let shown = camera.preview_region().unwrap().expect("a preview");
+    assert_eq!(
+        (shown.fullscreen, shown.dest_rect, shown.layer, shown.alpha),
+        (region.fullscreen, region.dest_rect, region.layer, region.alpha)
+    );
+    // Moved, and the camera goes on meanwhile.
+    camera.start_preview(&mmal::params::DisplayRegion { layer: Some(5), ..Default::default() }).unwrap();
+    assert_eq!(camera.preview_region().unwrap().unwrap().layer, Some(5));
+    camera.capture_jpeg().unwrap();
+    camera.stop_preview().unwrap();
+    assert_eq!(camera.preview_region().unwrap(), None);
+    camera.capture_jpeg().unwrap();
+}
+
+#[test]
 fn waits_time_out_with_an_error() {
     let _s = setup();
     let camera = Camera::open(0, &small().frame_rate(1)).unwrap();

@@ -15,7 +15,9 @@ use std::time::{Duration, Instant, SystemTime};
 use parking_lot::Mutex;
 
 use crate::component::Port;
-use crate::components::{CameraComponent, CameraInfoComponent, ImageEncoder, NullSink, Splitter, SplitterOutput};
+use crate::components::{
+    CameraComponent, CameraInfoComponent, ImageEncoder, NullSink, Renderer, Splitter, SplitterOutput,
+};
 use crate::connection::{Connection, ConnectionFlags};
 use crate::error::{Error, Result};
 use crate::event::Event;
@@ -585,9 +587,17 @@ struct Pipeline {
     // Dropped in this order: the still path, the links, then what they join.
     stills: Mutex<Stills>,
     _video_link: Connection,
-    _preview_link: Connection,
-    _null: NullSink,
+    preview: Mutex<Preview>,
     shared: Arc<Shared>,
+}
+
+/// Where the camera's preview output goes: a null sink (exposure and white
+/// balance need it running), or a renderer.
+struct Preview {
+    // Dropped in this order: the tunnel, then what it joins.
+    link: Option<Connection>,
+    renderer: Option<Renderer>,
+    null: NullSink,
 }
 
 impl std::fmt::Debug for Camera {
@@ -702,8 +712,7 @@ impl Camera {
         let pipe = Pipeline {
             stills: Mutex::new(Stills { stream: None, link: Some(still_link), encoder }),
             _video_link: video_link,
-            _preview_link: preview_link,
-            _null: null,
+            preview: Mutex::new(Preview { link: Some(preview_link), renderer: None, null }),
             shared,
         };
         Ok(Camera { pipe: Some(pipe), number, options, sensor, full, modes, lens: None })
@@ -836,6 +845,68 @@ impl Camera {
             Some(s) => Ok(s),
             None => self.shared()?.camera.control().get(),
         }
+    }
+
+    /// Shows the preview on the display (`vc.ril.video_render`), placed as
+    /// `region` says; [`stop_preview`](Self::stop_preview) goes back to no
+    /// preview. Called again, it moves the preview.
+    ///
+    /// # Errors
+    ///
+    /// What making the renderer, setting its region or connecting it
+    /// returns; the preview then goes on as before.
+    pub fn start_preview(&self, region: &params::DisplayRegion) -> Result<()> {
+        let pipe = self.pipe()?;
+        let mut preview = pipe.preview.lock();
+        if let Some(renderer) = &preview.renderer {
+            return renderer.input().set(region);
+        }
+        let renderer = Renderer::new()?;
+        renderer.input().set(region)?;
+        preview.link = None;
+        match Connection::new(pipe.shared.camera.preview(), renderer.input(), ConnectionFlags::default()) {
+            Ok(link) => {
+                preview.link = Some(link);
+                preview.renderer = Some(renderer);
+                Ok(())
+            }
+            Err(e) => {
+                let back =
+                    Connection::new(pipe.shared.camera.preview(), preview.null.input(), ConnectionFlags::default())?;
+                preview.link = Some(back);
+                Err(e)
+            }
+        }
+    }
+
+    /// Where the preview is shown, read back from the renderer; `None`
+    /// when there is no preview.
+    ///
+    /// # Errors
+    ///
+    /// As [`Port::get`].
+    pub fn preview_region(&self) -> Result<Option<params::DisplayRegion>> {
+        let preview = self.pipe()?.preview.lock();
+        preview.renderer.as_ref().map(|r| r.input().get()).transpose()
+    }
+
+    /// Stops showing the preview (the camera's preview output goes back to
+    /// a null sink).
+    ///
+    /// # Errors
+    ///
+    /// What connecting the null sink returns.
+    pub fn stop_preview(&self) -> Result<()> {
+        let pipe = self.pipe()?;
+        let mut preview = pipe.preview.lock();
+        if preview.renderer.is_none() {
+            return Ok(());
+        }
+        preview.link = None;
+        preview.renderer = None;
+        preview.link =
+            Some(Connection::new(pipe.shared.camera.preview(), preview.null.input(), ConnectionFlags::default())?);
+        Ok(())
     }
 
     /// Sets a lens shading table, kept across [`reconfigure`](Self::reconfigure).

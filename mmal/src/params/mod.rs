@@ -269,6 +269,7 @@ mod prelude {
 // path `mmal::params::Name`. The macros above are in scope in each file.
 mod annotate;
 mod camera;
+mod display;
 pub(crate) mod lens;
 mod picture;
 mod port;
@@ -277,6 +278,7 @@ mod video;
 
 pub use annotate::*;
 pub use camera::*;
+pub use display::*;
 pub use lens::LensShading;
 pub use picture::*;
 pub use port::*;
