@@ -138,7 +138,7 @@ impl RecorderConfig {
         (self.width, self.height)
     }
 
-    fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         let bad = |why: String| Err(Error::InvalidParameter(why));
         if self.width == 0 || self.height == 0 || self.width % 2 != 0 || self.height % 2 != 0 {
             return bad(format!("recording size {}x{}: give an even width and height", self.width, self.height));

@@ -430,9 +430,14 @@ fn recordings_split_at_keyframes_and_the_circular_buffer_keeps_the_last_seconds(
     let mut saved = Vec::new();
     last.save(&mut saved).unwrap();
     assert_eq!((&saved[..4], saved[4] & 0x1f), (&[0, 0, 0, 1][..], 7));
-    // Recording at another size than the camera's: a clear error.
-    let e = camera.start_recording(Vec::new(), &RecorderConfig::h264(640, 480)).unwrap_err();
-    assert!(e.to_string().contains("camera's resolution"), "{e}");
+    // At another size than the camera's, scaled on the VideoCore.
+    let mut smaller = camera.start_recording(Vec::new(), &RecorderConfig::h264(160, 120)).unwrap();
+    smaller.wait(Duration::from_millis(100)).unwrap();
+    let h264 = smaller.stop().unwrap();
+    assert_eq!((&h264[..4], h264[4] & 0x1f), (&[0, 0, 0, 1][..], 7));
+    // A size no encoder takes: a clear error, and the video output free.
+    let e = camera.start_recording(Vec::new(), &RecorderConfig::h264(2048, 1536)).unwrap_err();
+    assert!(e.to_string().contains("1920"), "{e}");
     // A file in a folder that is not there: an I/O error.
     let e = camera.record(temp("missing/v.h264"), Duration::from_millis(100)).unwrap_err();
     assert!(matches!(e, Error::Io { .. }), "{e:?}");

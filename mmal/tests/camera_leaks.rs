@@ -34,7 +34,12 @@ fn cycle(i: usize) {
     // Errors on the way leave nothing either.
     assert!(camera.frames(Encoding::JPEG, 64, 48).is_err());
     assert!(camera.capture("nowhere/x.jpg").is_err());
-    assert!(camera.start_recording(Vec::new(), &RecorderConfig::h264(320, 240)).is_err());
+    assert!(camera.start_recording(Vec::new(), &RecorderConfig::h264(3000, 240)).is_err());
+    if i % 3 == 0 {
+        let mut scaled = camera.start_recording(Vec::new(), &RecorderConfig::h264(96, 64)).unwrap();
+        scaled.wait(Duration::from_millis(50)).unwrap();
+        drop(scaled);
+    }
 }
 
 #[test]

@@ -1122,7 +1122,8 @@ impl Camera {
     }
 
     /// Starts recording H.264 (or MJPEG) as `config` says into `output`: a
-    /// file, a socket, any [`Write`], or a [`CircularBuffer`]. Call
+    /// file, a socket, any [`Write`], or a [`CircularBuffer`]. At another
+    /// size than the camera's, the video is scaled on the VideoCore. Call
     /// [`Recording::wait`] to let it record (buffers are written as they
     /// are read), and [`Recording::stop`] to end it.
     ///

@@ -10,11 +10,16 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use super::{Camera, Claim};
+use crate::components::Resizer;
+use crate::connection::{Connection, ConnectionFlags};
 use crate::error::{Error, Result};
 use crate::flags::BufferFlags;
 use crate::format::Format;
 use crate::recorder::{EncodedKind, Recorder, RecorderConfig};
 use crate::stream::Frame;
+
+/// The largest picture the resizer makes, either way.
+const MAX_SIDE: u32 = 4096;
 
 /// How long a recording waits for one encoded buffer.
 const BUFFER_WAIT: Duration = Duration::from_secs(10);
@@ -71,8 +76,11 @@ fn starts_keyframe(flags: BufferFlags, after_headers: bool) -> bool {
 /// A recording from a [`Camera`]; see [`Camera::start_recording`]. It
 /// writes as it reads: call [`wait`](Self::wait) to let it record.
 pub struct Recording<'a, O: VideoOutput> {
-    // Dropped in this order: the encoder and its tunnel, then the output.
+    // Dropped in this order: the encoder and its tunnel, the resizer's,
+    // the resizer, the video output, then the output.
     recorder: Recorder,
+    _link: Option<Connection>,
+    _resizer: Option<Resizer>,
     claim: Claim,
     output: O,
     /// Whether the last buffer written was the stream's headers.
@@ -90,19 +98,40 @@ impl<O: VideoOutput> std::fmt::Debug for Recording<'_, O> {
 impl<'a, O: VideoOutput> Recording<'a, O> {
     pub(super) fn new(camera: &'a Camera, output: O, config: &RecorderConfig) -> Result<Recording<'a, O>> {
         let shared = camera.shared()?;
-        if config.size() != shared.size {
-            let ((w, h), (cw, ch)) = (config.size(), shared.size);
+        // The config's own checks first, before a video output is taken.
+        config.check()?;
+        let (w, h) = config.size();
+        if w > MAX_SIDE || h > MAX_SIDE {
             return Err(Error::InvalidParameter(format!(
-                "recording at {w}x{h} from a camera at {cw}x{ch}: record at the camera's resolution (or reconfigure \
-                 the camera)"
+                "recording at {w}x{h}: the resizer makes pictures up to {MAX_SIDE} either way"
             )));
         }
         let claim = shared.claim()?;
-        let (w, h) = shared.size;
-        claim.port().set_format(&Format::video(super::VIDEO_ENCODING, w, h).with_frame_rate(shared.frame_rate))?;
-        let mut recorder = Recorder::from_port(claim.port(), config)?;
+        let (cw, ch) = shared.size;
+        let fps = shared.frame_rate;
+        claim.port().set_format(&Format::video(super::VIDEO_ENCODING, cw, ch).with_frame_rate(fps))?;
+        // Another size than the camera's: scaled on the VideoCore first.
+        let (resizer, link) = if (w, h) == (cw, ch) {
+            (None, None)
+        } else {
+            let resizer = Resizer::new()?;
+            let link = Connection::new(claim.port(), resizer.input(), ConnectionFlags::default())?;
+            resizer.output().set_format(&Format::video(super::VIDEO_ENCODING, w, h).with_frame_rate(fps))?;
+            (Some(resizer), Some(link))
+        };
+        let source = resizer.as_ref().map_or(claim.port(), |r| r.output());
+        let mut recorder = Recorder::from_port(source, config)?;
         recorder.start()?;
-        Ok(Recording { recorder, claim, output, after_headers: false, pictures: 0, _camera: PhantomData })
+        Ok(Recording {
+            recorder,
+            _link: link,
+            _resizer: resizer,
+            claim,
+            output,
+            after_headers: false,
+            pictures: 0,
+            _camera: PhantomData,
+        })
     }
 
     fn write(&mut self, buffer: &Frame) -> Result<()> {
@@ -189,8 +218,10 @@ impl<'a, O: VideoOutput> Recording<'a, O> {
                 Err(e) => return Err(e),
             }
         }
-        let Recording { recorder, claim, output, .. } = self;
+        let Recording { recorder, _link, _resizer, claim, output, .. } = self;
         drop(recorder);
+        drop(_link);
+        drop(_resizer);
         drop(claim);
         Ok(output)
     }
