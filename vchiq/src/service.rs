@@ -449,8 +449,13 @@ fn close_service(owner: &Arc<Owner>, shared: &Arc<ServiceShared>) -> Result<()> 
     });
     let timeout = inner.options.close_timeout;
     let result = match spawned {
-        Ok(_) => match rx.recv_timeout(timeout) {
-            Ok(result) => result,
+        Ok(helper) => match rx.recv_timeout(timeout) {
+            Ok(result) => {
+                // It has sent its result: it ends now, and leaves no thread.
+                let _ = helper.join();
+                result
+            }
+            // Left to finish (or not) on its own.
             Err(_) => Err(Error::Timeout { what: "the close of a service", after: timeout }),
         },
         Err(e) => Err(Error::Io { call: "starting a thread to close the service", source: e }),
@@ -592,7 +597,9 @@ impl Drop for BulkTransfer {
             return;
         }
         let mut st = self.shared.state.lock();
-        if st.finished.remove(&self.id).is_none() && st.outstanding.iter().any(|q| q.contains(&self.id)) {
+        if st.finished.remove(&self.id).is_none() {
+            // Still with the driver (or about to be handed over): its
+            // completion drops the buffer.
             st.abandoned.insert(self.id);
         }
     }

@@ -331,20 +331,25 @@ impl ServiceShared {
             return;
         };
         queue.remove(pos);
+        drop(st);
         if !in_order {
             log::error!("vchiq: '{}': bulk transfer {id} completed out of order", self.fourcc);
         }
+        // The use goes back before the waiter learns of the end, so that a
+        // finished transfer never still holds the VideoCore awake.
+        self.release_use(inner);
+        let outcome = match (in_order, aborted) {
+            (false, _) => BulkOutcome::OutOfOrder,
+            (true, true) => BulkOutcome::Aborted,
+            (true, false) => BulkOutcome::Done(bulk.buffer),
+        };
+        let mut st = self.state.lock();
+        // Nobody waits for an abandoned transfer: its buffer is dropped.
         if !st.abandoned.remove(&id) {
-            let outcome = match (in_order, aborted) {
-                (false, _) => BulkOutcome::OutOfOrder,
-                (true, true) => BulkOutcome::Aborted,
-                (true, false) => BulkOutcome::Done(bulk.buffer),
-            };
             st.finished.insert(id, outcome);
         }
         drop(st);
         self.cond.notify_all();
-        self.release_use(inner);
     }
 
     /// The service closed (completion thread).
