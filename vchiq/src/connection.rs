@@ -2,15 +2,18 @@
 
 use std::io;
 use std::sync::Arc;
+use std::thread;
+
+use parking_lot::{Condvar, Mutex};
 
 use vchiq_sys as sys;
 
-use crate::device::{Config, Device};
+use crate::device::{Config, Device, ServiceHandle, ServiceParams};
 use crate::error::{Error, Result};
 use crate::kernel::Kernel;
 use crate::options::{Options, ServiceOptions};
 use crate::service::Service;
-use crate::shared::{retry, Owner};
+use crate::shared::{retry, Owner, ServiceShared};
 
 /// The device node.
 pub const DEVICE_PATH: &str = "/dev/vchiq";
@@ -151,10 +154,9 @@ impl Connection {
             return Err(Error::ConnectionFailed(reason));
         }
         let (params, shared) = inner.register(options);
-        let handle = match retry("CREATE_SERVICE", || inner.device.create_service(&params)) {
+        let handle = match self.create_service(&params, &shared) {
             Ok(h) => h,
             Err(e) => {
-                inner.forget_service(shared.key);
                 return Err(match e {
                     Error::Io { source, .. } => Error::ServiceUnavailable {
                         fourcc: params.fourcc,
@@ -174,4 +176,70 @@ impl Connection {
         }
         Ok(Service::new(Arc::clone(&self.owner), shared))
     }
+
+    /// CREATE_SERVICE on a helper thread, waited for at most the reply
+    /// timeout: the driver waits for the VideoCore to accept the service, and
+    /// a hung VideoCore never does. A service that opens after the caller
+    /// gave up is closed by the helper.
+    fn create_service(&self, params: &ServiceParams, shared: &Arc<ServiceShared>) -> Result<ServiceHandle> {
+        let inner = &self.owner.inner;
+        let slot = Arc::new((Mutex::new(Opening::Waiting), Condvar::new()));
+        let (owner, late, params, helper_slot) =
+            (Arc::clone(&self.owner), Arc::clone(shared), *params, Arc::clone(&slot));
+        let spawned = thread::Builder::new().name("vchiq-open".into()).spawn(move || {
+            let result = retry("CREATE_SERVICE", || owner.inner.device.create_service(&params));
+            let mut state = helper_slot.0.lock();
+            if matches!(*state, Opening::GaveUp) {
+                drop(state);
+                match result {
+                    Ok(handle) => {
+                        let _ = late.handle.set(handle);
+                        if let Err(e) = retry("CLOSE_SERVICE", || owner.inner.device.close_service(handle)) {
+                            log::warn!("vchiq: closing '{}', opened too late: {e}", params.fourcc);
+                        }
+                    }
+                    Err(_) => owner.inner.forget_service(late.key),
+                }
+                return;
+            }
+            *state = Opening::Done(result);
+            helper_slot.1.notify_all();
+        });
+        let helper = match spawned {
+            Ok(h) => h,
+            Err(e) => {
+                inner.forget_service(shared.key);
+                return Err(Error::Io { call: "starting a thread to open the service", source: e });
+            }
+        };
+        let timeout = inner.options.reply_timeout;
+        let mut state = slot.0.lock();
+        if matches!(*state, Opening::Waiting) {
+            slot.1.wait_while_for(&mut state, |s| matches!(s, Opening::Waiting), timeout);
+        }
+        match std::mem::replace(&mut *state, Opening::GaveUp) {
+            Opening::Done(result) => {
+                drop(state);
+                // It has handed over its result: it ends now.
+                let _ = helper.join();
+                if result.is_err() {
+                    inner.forget_service(shared.key);
+                }
+                result
+            }
+            _ => {
+                // The helper closes the service if it ever opens; until then
+                // it stays known, so that its close can be acknowledged.
+                shared.mark_closed_by_client();
+                Err(Error::Timeout { what: "the VideoCore to open the service", after: timeout })
+            }
+        }
+    }
+}
+
+/// Where an opening on the helper thread stands.
+enum Opening {
+    Waiting,
+    Done(Result<ServiceHandle>),
+    GaveUp,
 }

@@ -352,6 +352,16 @@ impl ServiceShared {
         self.cond.notify_all();
     }
 
+    /// The client gave the service up (before it opened).
+    pub(crate) fn mark_closed_by_client(&self) {
+        let mut st = self.state.lock();
+        if st.closed.is_none() {
+            st.closed = Some(Closed::ByClient);
+        }
+        drop(st);
+        self.cond.notify_all();
+    }
+
     /// The service closed (completion thread).
     pub(crate) fn on_closed(&self) {
         let mut st = self.state.lock();

@@ -359,3 +359,22 @@ fn the_last_handle_dropped_in_a_callback_stops_the_thread_at_once() {
     }
     assert_eq!(vc.count("SHUTDOWN"), 1);
 }
+
+#[test]
+fn a_videocore_that_never_opens_the_service_times_out_and_it_is_closed_later() {
+    let vc = FakeVc::new();
+    let c = connect(&vc);
+    vc.hang_create(true);
+    let err = c.open_service(echo_options()).unwrap_err();
+    assert!(matches!(err, Error::Timeout { what: "the VideoCore to open the service", .. }), "{err:?}");
+    assert_eq!(vc.count("CLOSE_SERVICE"), 0);
+    // The VideoCore answers after all: the service it opened is closed
+    // again, and the close acknowledged.
+    vc.hang_create(false);
+    wait_until("the late service to be closed", || vc.count("CLOSE_DELIVERED") == 1);
+    assert_eq!(vc.count("CLOSE_SERVICE"), 1);
+    // The connection is fine.
+    vc.set_firmware(echo_firmware);
+    let s = c.open_service(echo_options()).unwrap();
+    assert_eq!(s.request(&[&message(REQUEST, 1, b"")], 1).unwrap(), message(REPLY, 1, b""));
+}

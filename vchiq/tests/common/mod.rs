@@ -53,6 +53,10 @@ pub struct FakeVc {
     firmware: Mutex<Option<Arc<Firmware>>>,
     /// Complete bulk transfers as soon as they are queued.
     pub auto_complete_bulks: Mutex<bool>,
+    /// CREATE_SERVICE waits (for the VideoCore, which does not answer)
+    /// while this is set, 10 s at most.
+    hang_create: Mutex<bool>,
+    hang_cond: Condvar,
 }
 
 /// The `Device` given to the connection; the test keeps the `Arc`.
@@ -67,6 +71,8 @@ impl FakeVc {
             offered: Mutex::new(vec![Fourcc::MMAL, Fourcc::new(*b"echo")]),
             firmware: Mutex::new(None),
             auto_complete_bulks: Mutex::new(true),
+            hang_create: Mutex::new(false),
+            hang_cond: Condvar::new(),
         })
     }
 
@@ -77,6 +83,12 @@ impl FakeVc {
     /// What the VideoCore does with each message.
     pub fn set_firmware(&self, f: impl Fn(&FakeVc, ServiceHandle, &[u8]) + Send + Sync + 'static) {
         *self.firmware.lock() = Some(Arc::new(f));
+    }
+
+    /// Makes CREATE_SERVICE wait (`true`) or lets it go on (`false`).
+    pub fn hang_create(&self, hang: bool) {
+        *self.hang_create.lock() = hang;
+        self.hang_cond.notify_all();
     }
 
     /// The next `times` calls of `op` (an ioctl name) fail with `errno`.
@@ -224,6 +236,11 @@ impl Device for FakeDevice {
     fn create_service(&self, params: &ServiceParams) -> io::Result<ServiceHandle> {
         let vc = &self.0;
         vc.enter("CREATE_SERVICE", format!("{} v{}/{}", params.fourcc, params.version, params.version_min))?;
+        {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let mut hang = vc.hang_create.lock();
+            while *hang && !vc.hang_cond.wait_until(&mut hang, deadline).timed_out() {}
+        }
         if !vc.offered.lock().contains(&params.fourcc) {
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
         }
