@@ -17,8 +17,10 @@ use crate::event::ServiceEvent;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Options {
-    /// How long [`Service::request`](crate::Service::request) waits for its reply (3 s, as the
-    /// kernel's own MMAL client).
+    /// How long [`Service::request`](crate::Service::request) waits for its
+    /// reply (3 s, as the kernel's own MMAL client), and
+    /// [`Connection::open_service`](crate::Connection::open_service) for the
+    /// VideoCore to accept the service.
     pub reply_timeout: Duration,
     /// How long a bulk transfer may take, and how long queuing one waits for
     /// a free slot.
