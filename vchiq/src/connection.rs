@@ -140,6 +140,7 @@ impl Connection {
     /// # Errors
     ///
     /// [`Error::ServiceUnavailable`] if the VideoCore refuses it,
+    /// [`Error::Timeout`] if it does not answer within the reply timeout,
     /// [`Error::OutOfMemory`], [`Error::ConnectionFailed`].
     ///
     /// ```no_run
