@@ -135,11 +135,11 @@ pub(crate) fn transfer(
     if out_format.encoding == sys::MMAL_ENCODING_OPAQUE {
         return out.copy_from(input).then(|| input.length());
     }
-    let pixels = image.format();
-    if pixels == *out_format {
-        out.with_payload(|dst| image.render(&mut dst[..need]));
+    // The image drawn in the output's format and size (see `sensor::draw`).
+    if out.with_payload(|dst| image.render_as(out_format, &mut dst[..need])) {
         return Some(need);
     }
+    let pixels = image.format();
     SCRATCH.with(|scratch| {
         let mut scratch = scratch.borrow_mut();
         scratch.resize(pixels.frame_size(), 0);

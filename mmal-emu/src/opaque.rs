@@ -107,6 +107,13 @@ impl Image {
         sensor::render(&self.prepared, self.frame, out);
     }
 
+    /// Writes the pixels in `format` (its encoding and size) into `out` (at
+    /// least `format.frame_size()` bytes), drawn so rather than converted;
+    /// `false` (nothing written) for a format the ISP does not write.
+    pub(crate) fn render_as(&self, format: &VideoFormat, out: &mut [u8]) -> bool {
+        sensor::render_as(&self.prepared, self.frame, format, out)
+    }
+
     /// The frame's raw Bayer block, when it was captured with raw.
     pub(crate) fn raw_block(&self) -> Option<Vec<u8>> {
         sensor::raw_block(&self.prepared, self.frame)

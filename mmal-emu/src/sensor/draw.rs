@@ -1,11 +1,20 @@
 //! The two stages of a frame: the noise-free picture (the scene through
 //! the optics and the sensor, then the ISP in the Pi's order, in the
 //! port's format), prepared once, and each frame's noise on top of it.
+//!
+//! An OPAQUE port's picture is drawn only when a component reads one of
+//! its images, and in the format that component asks for: a resizer
+//! taking the full sensor down to 640x480 has the ISP draw 640x480, as
+//! the firmware's ISP writes its output at the size asked for, not the
+//! sensor's whole picture first.
+
+use std::sync::{Arc, OnceLock};
 
 use mmal_sys as sys;
+use parking_lot::Mutex;
 
 use super::exposure::{Settings, Setup, REFERENCE_SHUTTER_US};
-use super::isp::{unsharp, Look, Shading, COLOUR_MATRIX, GAMMA};
+use super::isp::{unsharp, Gamma, Look, Shading, COLOUR_MATRIX};
 use super::optics::{stock_lens_gain, Optics};
 use crate::format::{VideoFormat, OPAQUE_SIZE};
 use crate::yuv;
@@ -22,12 +31,15 @@ pub(crate) struct Prepared {
     pub(crate) me: std::sync::Weak<Prepared>,
     /// The camera whose images these are.
     pub(crate) images: u64,
-    /// What it was prepared from, for the raw Bayer data of a frame (when
-    /// the still port captures raw).
-    pub(crate) setup: Option<Setup>,
-    /// RGBA or BGRA: every fourth byte is alpha, which stays opaque.
-    alpha: bool,
-    pub(super) base: Vec<u8>,
+    /// What it was prepared from: to draw it in another format, and for
+    /// the raw Bayer data of a frame (when the still port captures raw).
+    setup: Setup,
+    /// The noise-free picture in `format`: drawn at once for a port that
+    /// takes pixels, on first use for an OPAQUE port's images.
+    base: OnceLock<Vec<u8>>,
+    /// The picture drawn in other formats components asked for (the most
+    /// recent few), each drawn once.
+    others: Mutex<Vec<(VideoFormat, Drawn)>>,
     noise: Vec<i8>,
     pub(crate) settings: Settings,
     pub(crate) length: usize,
@@ -37,19 +49,27 @@ pub(crate) struct Prepared {
 /// from a random offset in a table twice as long.
 const NOISE_BLOCK: usize = 1 << 16;
 
-/// Computes the noise-free frame for `setup`.
-pub(crate) fn prepare(setup: &Setup) -> std::sync::Arc<Prepared> {
+/// A picture drawn in one format, once, by the first to need it.
+type Drawn = Arc<OnceLock<Vec<u8>>>;
+
+/// Formats other than its own a picture keeps drawn.
+const OTHER_FORMATS: usize = 4;
+
+/// Computes the noise-free frame for `setup` (for an OPAQUE port, what it
+/// takes to draw it when asked).
+pub(crate) fn prepare(setup: &Setup) -> Arc<Prepared> {
     let settings = setup.settings();
     let opaque = setup.format.encoding == sys::MMAL_ENCODING_OPAQUE;
     // An OPAQUE port's images are I420 on the VideoCore.
-    let mut drawn = setup.clone();
+    let mut fmt = setup.format;
     if opaque {
-        drawn.format.encoding = sys::MMAL_ENCODING_I420;
+        fmt.encoding = sys::MMAL_ENCODING_I420;
     }
-    let fmt = drawn.format;
     let length = fmt.frame_size();
-    let mut base = vec![0u8; length];
-    draw(&drawn, &settings, &mut base);
+    let base = OnceLock::new();
+    if !opaque {
+        let _ = base.set(drawn(setup, &settings, &fmt));
+    }
     let sigma = 0.6 + 0.8 * settings.analog_gain * settings.digital_gain;
     let mut noise = vec![0i8; 2 * NOISE_BLOCK];
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
@@ -58,22 +78,75 @@ pub(crate) fn prepare(setup: &Setup) -> std::sync::Arc<Prepared> {
         let s: f32 = (0..4).map(|_| rng.unit()).sum::<f32>() - 2.0;
         *n = (s * sigma * 1.73).round().clamp(-127.0, 127.0) as i8;
     }
-    let alpha = matches!(fmt.encoding, sys::MMAL_ENCODING_RGBA | sys::MMAL_ENCODING_BGRA);
-    std::sync::Arc::new_cyclic(|me| Prepared {
+    Arc::new_cyclic(|me| Prepared {
         opaque,
         format: fmt,
         me: me.clone(),
         images: setup.images,
-        setup: setup.raw.then(|| setup.clone()),
-        alpha,
+        setup: setup.clone(),
         base,
+        others: Mutex::new(Vec::new()),
         noise,
         settings,
         length,
     })
 }
 
+/// The noise-free picture of `setup` with `settings`, drawn in `format`.
+fn drawn(setup: &Setup, settings: &Settings, format: &VideoFormat) -> Vec<u8> {
+    let mut setup = setup.clone();
+    setup.format = *format;
+    let mut base = vec![0u8; format.frame_size()];
+    draw(&setup, settings, &mut base);
+    base
+}
+
+/// Whether [`draw`] writes `encoding`.
+fn drawable(encoding: u32) -> bool {
+    matches!(
+        encoding,
+        sys::MMAL_ENCODING_I420
+            | sys::MMAL_ENCODING_RGB24
+            | sys::MMAL_ENCODING_BGR24
+            | sys::MMAL_ENCODING_RGBA
+            | sys::MMAL_ENCODING_BGRA
+    )
+}
+
 impl Prepared {
+    /// The noise-free picture in its own format, drawn now if it was not.
+    pub(super) fn base(&self) -> &[u8] {
+        self.base.get_or_init(|| drawn(&self.setup, &self.settings, &self.format))
+    }
+
+    /// What it was prepared from, if the still port captures raw.
+    pub(super) fn raw_setup(&self) -> Option<&Setup> {
+        self.setup.raw.then_some(&self.setup)
+    }
+
+    /// The noise-free picture in `format` (a [`drawable`] one), drawn on
+    /// first use; a few formats are kept.
+    fn base_in(&self, format: &VideoFormat) -> Drawn {
+        let cell = {
+            let mut others = self.others.lock();
+            match others.iter().position(|(f, _)| f == format) {
+                Some(i) => others[i].1.clone(),
+                None => {
+                    if others.len() == OTHER_FORMATS {
+                        others.remove(0);
+                    }
+                    let cell = Arc::new(OnceLock::new());
+                    others.push((*format, cell.clone()));
+                    cell
+                }
+            }
+        };
+        // Drawn outside the list's lock: another format's reader need not
+        // wait; one of this format waits for this drawing.
+        cell.get_or_init(|| drawn(&self.setup, &self.settings, format));
+        cell
+    }
+
     /// The bytes a buffer needs for one frame: the pixels, or for an
     /// OPAQUE port the handle.
     pub(crate) fn buffer_len(&self) -> usize {
@@ -88,16 +161,39 @@ impl Prepared {
 /// Writes frame `frame`'s pixels, in `prepared.format`, into `out` (at
 /// least `prepared.length` bytes).
 pub(crate) fn render(prepared: &Prepared, frame: u64, out: &mut [u8]) {
-    let out = &mut out[..prepared.length];
+    with_noise(prepared.base(), &prepared.noise, frame, prepared.format.encoding, out);
+}
+
+/// Writes frame `frame`'s pixels in `format` into `out` (at least
+/// `format.frame_size()` bytes), drawn in that format (at its size) rather
+/// than converted from the picture's own; `false` (nothing written) if
+/// `format` is not one the ISP writes.
+pub(crate) fn render_as(prepared: &Prepared, frame: u64, format: &VideoFormat, out: &mut [u8]) -> bool {
+    if *format == prepared.format {
+        render(prepared, frame, out);
+        return true;
+    }
+    if !drawable(format.encoding) {
+        return false;
+    }
+    let base = prepared.base_in(format);
+    let base = base.get().map_or(&[][..], Vec::as_slice);
+    with_noise(base, &prepared.noise, frame, format.encoding, out);
+    true
+}
+
+/// `base` with frame `frame`'s noise, into `out`; alpha stays opaque.
+fn with_noise(base: &[u8], noise: &[i8], frame: u64, encoding: u32, out: &mut [u8]) {
+    let out = &mut out[..base.len()];
     let mut rng = Rng(frame.wrapping_mul(0x2545_F491_4F6C_DD1D) | 1);
-    for (dst, src) in out.chunks_mut(NOISE_BLOCK).zip(prepared.base.chunks(NOISE_BLOCK)) {
+    for (dst, src) in out.chunks_mut(NOISE_BLOCK).zip(base.chunks(NOISE_BLOCK)) {
         let offset = (rng.next() as usize) % NOISE_BLOCK;
-        let noise = &prepared.noise[offset..offset + src.len()];
+        let noise = &noise[offset..offset + src.len()];
         for ((d, &s), &n) in dst.iter_mut().zip(src).zip(noise) {
             *d = (i16::from(s) + i16::from(n)).clamp(0, 255) as u8;
         }
     }
-    if prepared.alpha {
+    if matches!(encoding, sys::MMAL_ENCODING_RGBA | sys::MMAL_ENCODING_BGRA) {
         for px in out.chunks_exact_mut(4) {
             px[3] = 255;
         }
@@ -150,6 +246,7 @@ fn draw(setup: &Setup, settings: &Settings, out: &mut [u8]) {
     let assumed = setup.params.black_level.map_or(black, |b| b as f32);
     let (black_scale, black_offset) = ((max - black) / (max - assumed), (black - assumed) / (max - assumed));
 
+    let gamma = Gamma::new();
     let pixel = |x: u32, y: u32| -> [f32; 3] {
         // The output's flips: which part of the sensor this pixel shows.
         let x = if look.transform & 1 != 0 { vw - 1 - x } else { x };
@@ -182,7 +279,7 @@ fn draw(setup: &Setup, settings: &Settings, out: &mut [u8]) {
         let rgb = std::array::from_fn(|c| {
             let m = &COLOUR_MATRIX[c];
             let mixed = (m[0] * linear[0] + m[1] * linear[1] + m[2] * linear[2]).clamp(0.0, 1.0);
-            mixed.powf(1.0 / GAMMA)
+            gamma.apply(mixed)
         });
         if neutral {
             rgb
@@ -293,7 +390,7 @@ mod tests {
         render(&p, 2, &mut b);
         assert_ne!(a, b);
         let mean_diff: f64 =
-            a.iter().zip(&p.base).map(|(&x, &y)| (f64::from(x) - f64::from(y)).abs()).sum::<f64>() / a.len() as f64;
+            a.iter().zip(p.base()).map(|(&x, &y)| (f64::from(x) - f64::from(y)).abs()).sum::<f64>() / a.len() as f64;
         assert!(mean_diff > 0.2 && mean_diff < 4.0, "mean noise {mean_diff}");
     }
 }

@@ -24,7 +24,7 @@ mod modes;
 mod optics;
 mod raw;
 
-pub(crate) use draw::{prepare, render, Prepared};
+pub(crate) use draw::{prepare, render, render_as, Prepared};
 pub(crate) use exposure::{CameraParams, Settings, Setup};
 pub(crate) use isp::{effect_is_drawn, Look, ShadingTable};
 pub use modes::{Sensor, SensorMode};
@@ -66,7 +66,7 @@ mod tests {
         let (w, h) = s.format.visible();
         let stride = s.format.geometry().0;
         (0..h as usize)
-            .map(|y| (0..w as usize).map(|x| std::array::from_fn(|c| p.base[y * stride + x * 3 + c])).collect())
+            .map(|y| (0..w as usize).map(|x| std::array::from_fn(|c| p.base()[y * stride + x * 3 + c])).collect())
             .collect()
     }
 

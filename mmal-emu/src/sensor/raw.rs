@@ -33,7 +33,7 @@ pub(crate) fn flipped_order(order: u8, transform: u8) -> u8 {
 /// ISP (no lens shading, no white balance, no gamma), at the sensor's bit
 /// depth over its black level, with noise.
 pub(crate) fn raw_block(prepared: &Prepared, frame: u64) -> Option<Vec<u8>> {
-    let setup = prepared.setup.as_ref()?;
+    let setup = prepared.raw_setup()?;
     let settings = &prepared.settings;
     // Stills read the whole sensor unless a sensor mode is chosen.
     let (full_w, full_h) = setup.sensor.resolution();
