@@ -287,6 +287,36 @@ def test_motion_output_has_a_vector_per_macroblock_per_frame(camera, tmp_path):
     assert vectors["sad"][1:].max() > 0
 
 
+# picamera's own test matrix of modes (its tests/conftest.py), on the
+# OV5647 it was written for: the largest is the whole 2592x1944 sensor.
+PICAMERA_MODES = [((100, 100), 60), ((320, 240), 5), ((1280, 720), 30), ((1920, 1080), 24), ((2592, 1944), 15)]
+
+
+@pytest.mark.parametrize("resolution,framerate", PICAMERA_MODES, ids=lambda v: str(v))
+def test_motion_output_with_resize_in_every_mode(emu, tmp_path, resolution, framerate):
+    import picamerax
+    import picamerax.array
+
+    emu.set_sensor("ov5647")
+    path = tmp_path / "resized.h264"
+    with picamerax.PiCamera(resolution=resolution, framerate=framerate) as camera:
+        with picamerax.array.PiMotionArray(camera, size=(320, 240)) as motion:
+            camera.start_recording(str(path), resize=(320, 240), motion_output=motion)
+            camera.wait_recording(1.5)
+            camera.stop_recording()
+            vectors = motion.array
+    facts = probe(path)
+    decodes_cleanly(path)
+    assert (int(facts["width"]), int(facts["height"])) == (320, 240), facts
+    frames = int(facts["nb_read_frames"])
+    # Frames in every mode, the full sensor's included (its pictures drawn
+    # at the resizer's size, not the sensor's), each with its vectors: 15
+    # rows of 20 macroblocks and one more column.
+    assert frames >= 1, facts
+    assert vectors.shape[1:] == (15, 21), vectors.shape
+    assert frames - 1 <= vectors.shape[0] <= frames, (vectors.shape, frames)
+
+
 def test_circular_io_copy_to_from_the_last_keyframe(camera, tmp_path):
     import picamerax
 
