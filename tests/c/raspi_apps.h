@@ -55,9 +55,8 @@ MMAL_STATUS_T mmal_format_full_copy(MMAL_ES_FORMAT_T *dst, MMAL_ES_FORMAT_T *src
 const char *mmal_status_to_string(MMAL_STATUS_T status);
 int mmal_util_rgb_order_fixed(MMAL_PORT_T *port);
 
-/* Parameters and structs not in mmal_abi.h (userland's
+/* A struct not in mmal_abi.h (userland's
  * mmal_parameters_camera.h). */
-#define MMAL_PARAMETER_DRAW_BOX_FACES_AND_FOCUS (MMAL_PARAMETER_GROUP_CAMERA + 0x18)
 typedef struct {
     MMAL_PARAMETER_HEADER_T hdr;
     uint32_t value;

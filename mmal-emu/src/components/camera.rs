@@ -37,11 +37,6 @@ const PICTURE_CONTROLS: [u32; 9] = [
     sys::MMAL_PARAMETER_DYNAMIC_RANGE_COMPRESSION,
 ];
 
-/// `MMAL_PARAMETER_DRAW_BOX_FACES_AND_FOCUS` (userland's
-/// mmal_parameters_camera.h: the camera group's 0x18, a
-/// `MMAL_PARAMETER_BOOLEAN_T`), not in the ABI header yet.
-const DRAW_BOX_FACES_AND_FOCUS: u32 = sys::MMAL_PARAMETER_GROUP_CAMERA + 0x18;
-
 /// Kept per output besides [`kept::CAMERA_OUTPUT`]: the stereoscopic mode,
 /// which raspistill, raspiyuv and raspivid set on each of the three outputs
 /// (and give up if refused); none, side by side or top and bottom.
@@ -56,7 +51,7 @@ static OUTPUT_STEREO: &[kept::Spec] = &[kept::Spec {
 /// drawn round faces and the focus region, which the apps turn off (the
 /// software VideoCore finds no faces, so it draws none either way).
 static CONTROL_DRAW_BOX: &[kept::Spec] = &[kept::Spec {
-    id: DRAW_BOX_FACES_AND_FOCUS,
+    id: sys::MMAL_PARAMETER_DRAW_BOX_FACES_AND_FOCUS,
     sizes: kept::exactly::<sys::MMAL_PARAMETER_BOOLEAN_T>(),
     default: kept::words!(0),
     valid: None,
