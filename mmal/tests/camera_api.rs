@@ -139,8 +139,11 @@ fn a_bad_extension_or_path_is_a_clear_error_and_writes_nothing() {
 fn frames_are_views_over_the_buffer_itself() {
     let _s = setup();
     let camera = Camera::open(0, &small()).unwrap();
+    let (shared_blocks, _) = emu::vcsm_usage();
     // Resized on the VideoCore, and not a multiple of 32 wide: rows padded.
     let frames = camera.frames(Encoding::RGB24, 100, 74).unwrap();
+    // The buffers are memory shared with the VideoCore (zero copy).
+    assert!(emu::vcsm_usage().0 >= shared_blocks + 4, "{:?}", emu::vcsm_usage());
     let frame = frames.next_timeout(WAIT).unwrap();
     let rgb = frame.as_array().unwrap();
     assert_eq!(rgb.shape(), &[74, 100, 3]);

@@ -11,6 +11,7 @@ use crate::connection::{Connection, ConnectionFlags};
 use crate::error::{Error, Result};
 use crate::flags::BufferFlags;
 use crate::format::{Encoding, Format};
+use crate::params::ZeroCopy;
 use crate::stream::{Frame, FrameStream};
 
 /// Buffers a frame stream holds: one being filled, one waiting, and one
@@ -19,6 +20,17 @@ const FRAME_BUFFERS: u32 = 4;
 
 /// The largest picture the resizer makes, either way.
 const MAX_SIDE: u32 = 4096;
+
+/// Asks `port` for buffers in memory shared with the VideoCore (VCSM), so
+/// that frames are filled where this process reads them, with no copy on
+/// the way (picamera does the same for the ports it reads). A provider
+/// without it (ENOSYS) fills ordinary buffers instead.
+fn zero_copy(port: &crate::Port) -> Result<()> {
+    match port.set(&ZeroCopy(true)) {
+        Err(e) if e.status() == Some(crate::Status::NotImplemented) => Ok(()),
+        other => other,
+    }
+}
 
 /// Frames from a [`Camera`]'s video port, in one encoding and size; see
 /// [`Camera::frames`]. Each [`Frame`] is the VideoCore's buffer itself
@@ -73,12 +85,14 @@ impl<'a> Frames<'a> {
         let fps = shared.frame_rate;
         let (stream, link, resizer) = if (width, height) == (cw, ch) {
             out.set_format(&Format::video(encoding, width, height).with_frame_rate(fps))?;
+            zero_copy(&out)?;
             (out.enable_stream(FRAME_BUFFERS)?, None, None)
         } else {
             out.set_format(&Format::video(super::VIDEO_ENCODING, cw, ch).with_frame_rate(fps))?;
             let resizer = Resizer::new()?;
             let link = Connection::new(&out, resizer.input(), ConnectionFlags::default())?;
             resizer.output().set_format(&Format::video(encoding, width, height).with_frame_rate(fps))?;
+            zero_copy(resizer.output())?;
             let stream = resizer.output().enable_stream(FRAME_BUFFERS)?;
             (stream, Some(link), Some(resizer))
         };
