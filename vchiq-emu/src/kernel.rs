@@ -1,0 +1,206 @@
+//! The kernel driver's side of the emulated `/dev/vchiq`: services, the
+//! completion queue AWAIT_COMPLETION drains, and bulk transfers paired in
+//! order between the host and the emulated VideoCore.
+//!
+//! Knows nothing of MMAL: the VideoCore's service thread (`mmal`) calls
+//! [`Kernel::push_message`], [`Kernel::push_with_bulk`] and
+//! [`Kernel::vc_receive`].
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::sync::mpsc::Sender;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+use vchiq::{Bulk, BulkDirection, Completion, ServiceHandle};
+
+/// Bulk transfers a service may have queued per direction
+/// (`VCHIQ_NUM_SERVICE_BULKS`).
+const MAX_BULKS: usize = vchiq_sys::VCHIQ_NUM_SERVICE_BULKS as usize;
+
+/// One open service.
+pub(crate) struct Svc {
+    pub(crate) userdata: u32,
+    pub(crate) closed: bool,
+    pub(crate) delivered: bool,
+    pub(crate) uses: i32,
+    /// Messages to the VideoCore's service thread; `None` once closed.
+    pub(crate) inbox: Option<Sender<Vec<u8>>>,
+    /// The service thread, joined by whoever closes or removes the service.
+    pub(crate) thread: Option<JoinHandle<()>>,
+    /// Host transmits not yet taken by the VideoCore.
+    host_tx: VecDeque<Bulk>,
+    /// Host receives not yet filled.
+    host_rx: VecDeque<Bulk>,
+    /// Data the VideoCore sends, not yet received by the host.
+    vc_tx: VecDeque<Vec<u8>>,
+}
+
+#[derive(Default)]
+pub(crate) struct State {
+    pub(crate) connected: bool,
+    pub(crate) shutdown: bool,
+    pub(crate) services: HashMap<u32, Svc>,
+    next_handle: u32,
+    pub(crate) completions: VecDeque<Completion>,
+}
+
+/// The driver's state, shared by the device and the VideoCore's threads.
+pub(crate) struct Kernel {
+    pub(crate) state: Mutex<State>,
+    pub(crate) cond: Condvar,
+}
+
+pub(crate) fn errno(e: i32) -> io::Error {
+    io::Error::from_raw_os_error(e)
+}
+
+impl Kernel {
+    pub(crate) fn new() -> Kernel {
+        Kernel { state: Mutex::new(State { next_handle: 0x1000, ..State::default() }), cond: Condvar::new() }
+    }
+
+    /// Adds an open service (its opening completion queued).
+    pub(crate) fn add_service(&self, userdata: u32, inbox: Sender<Vec<u8>>) -> ServiceHandle {
+        let mut st = self.state.lock();
+        let handle = st.next_handle;
+        st.next_handle = st.next_handle.wrapping_add(1).max(0x1000);
+        st.services.insert(
+            handle,
+            Svc {
+                userdata,
+                closed: false,
+                delivered: false,
+                uses: 1,
+                inbox: Some(inbox),
+                thread: None,
+                host_tx: VecDeque::new(),
+                host_rx: VecDeque::new(),
+                vc_tx: VecDeque::new(),
+            },
+        );
+        st.completions.push_back(Completion::ServiceOpened { service: userdata });
+        drop(st);
+        self.cond.notify_all();
+        ServiceHandle(handle)
+    }
+
+    /// Closes a service (the host's CLOSE_SERVICE or the VideoCore's
+    /// decision): queued transfers are aborted, then SERVICE_CLOSED; the
+    /// service thread's inbox is dropped so that it ends. Returns whether
+    /// it was open.
+    pub(crate) fn close(&self, handle: ServiceHandle) -> bool {
+        let mut st = self.state.lock();
+        let Some(s) = st.services.get_mut(&handle.0) else { return false };
+        if s.closed {
+            return false;
+        }
+        s.closed = true;
+        s.inbox = None;
+        s.vc_tx.clear();
+        let service = s.userdata;
+        let aborted: Vec<Bulk> = s.host_tx.drain(..).chain(s.host_rx.drain(..)).collect();
+        for bulk in aborted {
+            st.completions.push_back(Completion::BulkAborted { service, bulk });
+        }
+        st.completions.push_back(Completion::ServiceClosed { service });
+        drop(st);
+        self.cond.notify_all();
+        true
+    }
+
+    /// Takes the service thread's handle, to join it outside the lock.
+    pub(crate) fn take_thread(&self, handle: ServiceHandle) -> Option<JoinHandle<()>> {
+        self.state.lock().services.get_mut(&handle.0).and_then(|s| s.thread.take())
+    }
+
+    /// A message from the VideoCore (dropped if the service has closed).
+    pub(crate) fn push_message(&self, handle: ServiceHandle, data: Vec<u8>) {
+        self.push_with_bulk(handle, data, None);
+    }
+
+    /// A message and, right after it in the bulk order, the data the
+    /// VideoCore transmits for it: both at once, so that messages and bulk
+    /// data from several threads stay in the same order.
+    pub(crate) fn push_with_bulk(&self, handle: ServiceHandle, data: Vec<u8>, bulk: Option<Vec<u8>>) {
+        let mut st = self.state.lock();
+        let st = &mut *st;
+        let Some(s) = st.services.get_mut(&handle.0) else { return };
+        if s.closed {
+            return;
+        }
+        st.completions.push_back(Completion::Message { service: s.userdata, data });
+        if let Some(b) = bulk {
+            s.vc_tx.push_back(b);
+        }
+        Self::pair(s, &mut st.completions);
+        self.cond.notify_all();
+    }
+
+    /// Completes host receives with the VideoCore's data, in order.
+    fn pair(s: &mut Svc, completions: &mut VecDeque<Completion>) {
+        while !s.vc_tx.is_empty() && !s.host_rx.is_empty() {
+            let data = s.vc_tx.pop_front().expect("not empty");
+            let mut bulk = s.host_rx.pop_front().expect("not empty");
+            let n = data.len().min(bulk.size);
+            bulk.buffer[..n].copy_from_slice(&data[..n]);
+            completions.push_back(Completion::BulkDone { service: s.userdata, bulk });
+        }
+    }
+
+    /// The VideoCore receives the host's next bulk transmit, waiting at
+    /// most `timeout`; `None` if the service closed or nothing came.
+    pub(crate) fn vc_receive(&self, handle: ServiceHandle, timeout: Duration) -> Option<Vec<u8>> {
+        let deadline = Instant::now() + timeout;
+        let mut st = self.state.lock();
+        loop {
+            let st2 = &mut *st;
+            let s = st2.services.get_mut(&handle.0)?;
+            if s.closed {
+                return None;
+            }
+            if let Some(bulk) = s.host_tx.pop_front() {
+                let data = bulk.data().to_vec();
+                st2.completions.push_back(Completion::BulkDone { service: s.userdata, bulk });
+                self.cond.notify_all();
+                return Some(data);
+            }
+            if self.cond.wait_until(&mut st, deadline).timed_out() {
+                return None;
+            }
+        }
+    }
+
+    /// QUEUE_BULK_TRANSMIT/RECEIVE.
+    pub(crate) fn queue_bulk(&self, handle: ServiceHandle, bulk: Bulk) -> Result<(), (io::Error, Bulk)> {
+        let mut st = self.state.lock();
+        let st = &mut *st;
+        let Some(s) = st.services.get_mut(&handle.0).filter(|s| !s.closed) else {
+            return Err((errno(EINVAL), bulk));
+        };
+        if bulk.size == 0 || bulk.size > bulk.buffer.len() {
+            return Err((errno(EINVAL), bulk));
+        }
+        let queue = match bulk.direction {
+            BulkDirection::Transmit => &mut s.host_tx,
+            BulkDirection::Receive => &mut s.host_rx,
+        };
+        if queue.len() >= MAX_BULKS {
+            return Err((errno(EBUSY), bulk));
+        }
+        queue.push_back(bulk);
+        Self::pair(s, &mut st.completions);
+        self.cond.notify_all();
+        Ok(())
+    }
+}
+
+/// `EINVAL`, `EBUSY` and the rest, as Linux numbers them (the emulated
+/// driver answers as Linux's does, whatever the host).
+pub(crate) const EINVAL: i32 = 22;
+pub(crate) const EBUSY: i32 = 16;
+pub(crate) const ENOTCONN: i32 = 107;
+pub(crate) const EAGAIN: i32 = 11;
+pub(crate) const ETIMEDOUT: i32 = 110;
+pub(crate) const ECONNREFUSED: i32 = 111;

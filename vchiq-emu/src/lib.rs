@@ -1,0 +1,354 @@
+//! An emulated `/dev/vchiq`: the kernel driver and the VideoCore's MMAL
+//! service, in process, serving the software VideoCore's components
+//! (`mmal-emu`).
+//!
+//! [`EmulatedVchiq`] implements [`vchiq::Device`], one method per ioctl, so
+//! a [`vchiq::Connection`] opened on it speaks to the emulated firmware
+//! exactly as it would to a Raspberry Pi's: the same messages (the
+//! `mmal_msg_*` layouts of `vchiq-sys`), the same bulk transfers, the same
+//! answers.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use vchiq::{Connection, Fourcc, Options, ServiceOptions};
+//!
+//! let device = Arc::new(vchiq_emu::EmulatedVchiq::new());
+//! let connection = Connection::with_device(Arc::clone(&device), Options::default()).unwrap();
+//! let mmal = connection.open_service(ServiceOptions::new(Fourcc::MMAL, 15, 10)).unwrap();
+//! // Any other service is refused, as the VideoCore refuses it.
+//! assert!(connection.open_service(ServiceOptions::new(Fourcc::new(*b"nope"), 1, 1)).is_err());
+//! mmal.close().unwrap();
+//! ```
+//!
+//! # The driver
+//!
+//! GET_CONFIG reports what a current kernel reports ([`vchiq::Config`]'s
+//! default: version 8, minimum 3, 4 bulks per direction); LIB_VERSION
+//! takes versions from 3 to 8; CONNECT comes before any service.
+//! CREATE_SERVICE opens `mmal` when the client's versions overlap the
+//! service's (10 to 16) and fails with `ECONNREFUSED` for any other 4CC or
+//! version, as the VideoCore refuses it; a service opens with one use held
+//! (USE/RELEASE_SERVICE count it, a release below zero is `EINVAL`).
+//! QUEUE_MESSAGE takes at most 8 elements and `max_msg_size` bytes
+//! (`EINVAL`). QUEUE_BULK_* take at most 4 transfers per direction
+//! (`EBUSY`), and complete in order: a host receive takes the next data the
+//! VideoCore transmits, a VideoCore receive the next host transmit.
+//! AWAIT_COMPLETION blocks until something is there (or SHUTDOWN), takes a
+//! message buffer per message from the caller's ([`vchiq::MessageBuffers`]:
+//! `EMSGSIZE` for a message that does not fit, none left returns what it
+//! has). CLOSE_SERVICE aborts the service's queued transfers, queues
+//! SERVICE_CLOSED, ends the service (its components destroyed) and returns
+//! once CLOSE_DELIVERED acknowledged it (10 s at most: `ETIMEDOUT`).
+//!
+//! # Threads
+//!
+//! Each open service has one VideoCore thread, which takes the host's
+//! messages in order (QUEUE_MESSAGE only hands them over) and replies on
+//! it; buffers and events come back on the emulated components' own worker
+//! threads, which queue BUFFER_TO_HOST (with its bulk data, atomically, so
+//! that the bulk order matches the message order) and EVENT_TO_HOST. The
+//! VideoCore thread waits for an input buffer's bulk data (5 s at most);
+//! nothing else blocks on the host. The thread ends with its service, after
+//! destroying every component the service created; [`threads`] counts
+//! them.
+//!
+//! # The MMAL service, and what it checks
+//!
+//! Every message is checked as the firmware would:
+//!
+//! * shorter than the 24-byte header, or a wrong magic: the service is
+//!   closed (SERVICE_CLOSED), since no reply can be attributed;
+//! * longer than 512 bytes, or shorter than its type's struct, or with a
+//!   parameter size outside 8..=392, a component name without its NUL, an
+//!   extradata size over 128: an error reply (`MMAL_MSG_STATUS_EINVAL`, the
+//!   status in the header and the reply's first word, the rest of the
+//!   reply's struct zero);
+//! * an unknown or unserved type (QUIT, GET_STATS, OPAQUE_ALLOCATOR …):
+//!   `ENOSYS`;
+//! * an unknown component handle, a port handle not of that component, an
+//!   unknown port action: `EINVAL`; an unknown port type or index in
+//!   PORT_INFO_GET/SET: `ENOENT`; more than 64 components: `ENOMEM`;
+//! * a BUFFER_FROM_HOST refused (driver-buffer magic, handles, a disabled
+//!   port, `alloc_size` below the port's buffer size, `length` above
+//!   `alloc_size`, inline data over 128 bytes, a reference, more buffers
+//!   than the port was enabled with) comes straight back as BUFFER_TO_HOST
+//!   with the status in its header and length 0, every word the host sent
+//!   (the client context included) unchanged.
+//!
+//! Replies echo the request's header (magic, type, `control_service`,
+//! `context`). COMPONENT_CREATE takes the name without `vc.` (as the host
+//! sends it); handles are process-unique integers, never 0. PORT_INFO_GET
+//! and _SET answer the 292-byte reply (`found` 1); _SET writes
+//! `buffer_num`, `buffer_size`, `userdata` and the format, and commits it.
+//! PORT_ACTION ENABLE makes a pool of the port's `buffer_num` buffers of
+//! `buffer_size` (after the counts in the message's port struct), DISABLE
+//! returns every buffer the port holds (length 0), FLUSH returns them and
+//! keeps the port enabled, CONNECT/DISCONNECT make and destroy a tunnel
+//! (enabled and disabled through its output port). Output buffers come back
+//! with their data by bulk (offset 0; an empty EOS buffer with the 8-byte
+//! dummy the kernel's client receives); input data comes inline
+//! (`payload_in_message`) or by the bulk transmit that follows the message.
+//! EVENT_TO_HOST carries the event's first 256 bytes; a FORMAT_CHANGED event
+//! carries the four buffer words, a null format word, the format and its
+//! video `es` (96 bytes). GET_VERSION answers 16.1, minimum 10.
+//!
+//! # Not emulated
+//!
+//! Zero copy (`is_zero_copy`, a VCSM handle in `data`) is refused with
+//! `ENOSYS`; events longer than 256 bytes are cut (no delayed bulk);
+//! GET_STATS, OPAQUE_ALLOCATOR, CONSUME_MEM, LMK, DRM_*, HOST_LOG,
+//! COMPACT and PORT_FLUSH (the message; PORT_ACTION FLUSH works) answer
+//! `ENOSYS`; VCHI-style services (DEQUEUE_MESSAGE), SET_SERVICE_OPTION and
+//! synchronous mode are not part of the trait.
+
+mod emu;
+mod kernel;
+mod mmal;
+mod wire;
+
+use std::io;
+use std::sync::atomic::Ordering;
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use vchiq::{Bulk, Completion, Config, Device, Fourcc, MessageBuffers, ServiceHandle, ServiceParams};
+
+use kernel::{errno, Kernel, EINVAL, ENOTCONN, ETIMEDOUT};
+
+/// The MMAL service's protocol versions on the VideoCore: it opens for a
+/// client whose versions overlap these.
+pub const MMAL_SERVICE_VERSION: i16 = 16;
+/// The oldest client version the MMAL service accepts.
+pub const MMAL_SERVICE_VERSION_MIN: i16 = 10;
+
+/// How long CLOSE_SERVICE waits for its CLOSE_DELIVERED.
+const CLOSE_WAIT: Duration = Duration::from_secs(10);
+
+/// The emulated `/dev/vchiq`, with the VideoCore behind it. Share it
+/// (`Arc`) with the connection to keep a handle on it; dropping the last
+/// handle closes every service still open.
+pub struct EmulatedVchiq {
+    kernel: Arc<Kernel>,
+    config: Config,
+}
+
+impl Default for EmulatedVchiq {
+    fn default() -> EmulatedVchiq {
+        EmulatedVchiq::new()
+    }
+}
+
+/// The emulated VideoCore's service threads running in the process.
+///
+/// ```
+/// let before = vchiq_emu::threads();
+/// drop(vchiq_emu::EmulatedVchiq::new());
+/// assert_eq!(vchiq_emu::threads(), before);
+/// ```
+pub fn threads() -> usize {
+    mmal::THREADS.load(Ordering::SeqCst)
+}
+
+impl EmulatedVchiq {
+    /// A device with no service open.
+    pub fn new() -> EmulatedVchiq {
+        EmulatedVchiq { kernel: Arc::new(Kernel::new()), config: Config::default() }
+    }
+
+    /// Services open (not yet closed).
+    ///
+    /// ```
+    /// assert_eq!(vchiq_emu::EmulatedVchiq::new().open_services(), 0);
+    /// ```
+    pub fn open_services(&self) -> usize {
+        self.kernel.state.lock().services.values().filter(|s| !s.closed).count()
+    }
+
+    fn service_open(&self, handle: ServiceHandle) -> io::Result<()> {
+        match self.kernel.state.lock().services.get(&handle.0) {
+            Some(s) if !s.closed => Ok(()),
+            _ => Err(errno(EINVAL)),
+        }
+    }
+
+    /// Closes and ends a service: its thread is joined (its components
+    /// are destroyed by then).
+    fn end(&self, handle: ServiceHandle) {
+        self.kernel.close(handle);
+        if let Some(t) = self.kernel.take_thread(handle) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for EmulatedVchiq {
+    fn drop(&mut self) {
+        let handles: Vec<u32> = self.kernel.state.lock().services.keys().copied().collect();
+        for h in handles {
+            self.end(ServiceHandle(h));
+        }
+    }
+}
+
+impl Device for EmulatedVchiq {
+    fn get_config(&self) -> io::Result<Config> {
+        Ok(self.config)
+    }
+
+    fn lib_version(&self, version: u32) -> io::Result<()> {
+        let ok = (self.config.version_min as u32..=self.config.version as u32).contains(&version);
+        if ok {
+            Ok(())
+        } else {
+            Err(errno(EINVAL))
+        }
+    }
+
+    fn connect(&self) -> io::Result<()> {
+        self.kernel.state.lock().connected = true;
+        Ok(())
+    }
+
+    fn shutdown(&self) -> io::Result<()> {
+        let handles: Vec<u32> = {
+            let mut st = self.kernel.state.lock();
+            st.shutdown = true;
+            st.services.keys().copied().collect()
+        };
+        self.kernel.cond.notify_all();
+        for h in handles {
+            self.kernel.close(ServiceHandle(h));
+        }
+        Ok(())
+    }
+
+    fn create_service(&self, params: &ServiceParams) -> io::Result<ServiceHandle> {
+        if !self.kernel.state.lock().connected {
+            return Err(errno(ENOTCONN));
+        }
+        let versions_overlap = params.version >= MMAL_SERVICE_VERSION_MIN && params.version_min <= MMAL_SERVICE_VERSION;
+        if params.fourcc != Fourcc::MMAL || !versions_overlap {
+            return Err(errno(kernel::ECONNREFUSED));
+        }
+        let (tx, rx) = mpsc::channel();
+        let handle = self.kernel.add_service(params.userdata, tx);
+        let kernel = Arc::clone(&self.kernel);
+        mmal::THREADS.fetch_add(1, Ordering::SeqCst);
+        let spawned = std::thread::Builder::new().name("vc-mmal".into()).spawn(move || mmal::run(kernel, handle, rx));
+        match spawned {
+            Ok(t) => {
+                if let Some(s) = self.kernel.state.lock().services.get_mut(&handle.0) {
+                    s.thread = Some(t);
+                }
+                Ok(handle)
+            }
+            Err(e) => {
+                mmal::THREADS.fetch_sub(1, Ordering::SeqCst);
+                self.kernel.close(handle);
+                self.kernel.state.lock().services.remove(&handle.0);
+                Err(e)
+            }
+        }
+    }
+
+    fn close_service(&self, handle: ServiceHandle) -> io::Result<()> {
+        if !self.kernel.state.lock().services.contains_key(&handle.0) {
+            return Err(errno(EINVAL));
+        }
+        self.end(handle);
+        let deadline = Instant::now() + CLOSE_WAIT;
+        let mut st = self.kernel.state.lock();
+        loop {
+            match st.services.get(&handle.0) {
+                Some(s) if !s.delivered => {}
+                _ => return Ok(()),
+            }
+            if st.shutdown {
+                return Ok(());
+            }
+            if self.kernel.cond.wait_until(&mut st, deadline).timed_out() {
+                return Err(errno(ETIMEDOUT));
+            }
+        }
+    }
+
+    fn remove_service(&self, handle: ServiceHandle) -> io::Result<()> {
+        if !self.kernel.state.lock().services.contains_key(&handle.0) {
+            return Err(errno(EINVAL));
+        }
+        self.end(handle);
+        self.kernel.state.lock().services.remove(&handle.0);
+        Ok(())
+    }
+
+    fn close_delivered(&self, handle: ServiceHandle) -> io::Result<()> {
+        let mut st = self.kernel.state.lock();
+        match st.services.get_mut(&handle.0) {
+            Some(s) if s.closed => s.delivered = true,
+            _ => return Err(errno(EINVAL)),
+        }
+        drop(st);
+        self.kernel.cond.notify_all();
+        Ok(())
+    }
+
+    fn use_service(&self, handle: ServiceHandle) -> io::Result<()> {
+        let mut st = self.kernel.state.lock();
+        match st.services.get_mut(&handle.0) {
+            Some(s) if !s.closed => {
+                s.uses += 1;
+                Ok(())
+            }
+            _ => Err(errno(EINVAL)),
+        }
+    }
+
+    fn release_service(&self, handle: ServiceHandle) -> io::Result<()> {
+        let mut st = self.kernel.state.lock();
+        match st.services.get_mut(&handle.0) {
+            Some(s) if !s.closed && s.uses > 0 => {
+                s.uses -= 1;
+                Ok(())
+            }
+            _ => Err(errno(EINVAL)),
+        }
+    }
+
+    fn queue_message(&self, handle: ServiceHandle, elements: &[&[u8]]) -> io::Result<()> {
+        let message: Vec<u8> = elements.concat();
+        if elements.len() > vchiq_sys::VCHIQ_MAX_ELEMENTS as usize || message.len() > self.config.max_msg_size as usize
+        {
+            return Err(errno(EINVAL));
+        }
+        self.service_open(handle)?;
+        let st = self.kernel.state.lock();
+        let inbox = st.services.get(&handle.0).and_then(|s| s.inbox.as_ref()).ok_or_else(|| errno(EINVAL))?;
+        inbox.send(message).map_err(|_| errno(EINVAL))
+    }
+
+    fn queue_bulk(&self, handle: ServiceHandle, bulk: Bulk) -> Result<(), (io::Error, Bulk)> {
+        self.kernel.queue_bulk(handle, bulk)
+    }
+
+    fn await_completion(&self, max: usize, buffers: &mut MessageBuffers) -> io::Result<Vec<Completion>> {
+        let mut st = self.kernel.state.lock();
+        while st.completions.is_empty() && !st.shutdown {
+            self.kernel.cond.wait(&mut st);
+        }
+        let mut out = Vec::new();
+        while out.len() < max.max(1) {
+            let Some(c) = st.completions.pop_front() else { break };
+            if let Completion::Message { data, .. } = &c {
+                if let Err(e) = buffers.consume(data.len()) {
+                    st.completions.push_front(c);
+                    if out.is_empty() && e.raw_os_error() != Some(kernel::EAGAIN) {
+                        return Err(e);
+                    }
+                    break;
+                }
+            }
+            out.push(c);
+        }
+        Ok(out)
+    }
+}

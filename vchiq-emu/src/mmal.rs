@@ -1,0 +1,734 @@
+//! The firmware's MMAL service: one thread per open service takes the
+//! host's messages in order, checks each, drives the emulated components
+//! (`emu`) and queues the replies; buffers and events come back on the
+//! components' threads through [`on_buffer`].
+
+use std::collections::HashMap;
+use std::ffi::CString;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use mmal_sys as sys;
+use parking_lot::Mutex;
+use vchiq::ServiceHandle;
+use vchiq_sys::*;
+
+use crate::emu::{self, Comp, Format, Header, Pool, Port, PortInfo, Tunnel};
+use crate::kernel::Kernel;
+use crate::wire::{bytes, read, zeroed};
+
+const HEADER: usize = MMAL_MSG_HEADER_SIZE as usize;
+const MAX_MSG: usize = MMAL_MSG_MAX_SIZE as usize;
+/// Fixed part of BUFFER_FROM_HOST, up to `short_data`.
+const BUFFER_FIXED: usize = 140;
+/// How long the VideoCore waits for the bulk transmit that carries an
+/// input buffer's data.
+const BULK_WAIT: Duration = Duration::from_secs(5);
+/// The MMAL worker version the firmware reports (VC 16.1, minimum 10).
+pub(crate) const VERSION: (u32, u32, u32) = (16, 1, 10);
+
+/// Service threads running.
+pub(crate) static THREADS: AtomicUsize = AtomicUsize::new(0);
+/// Handles of components and ports: unique in the process, never 0.
+static NEXT_HANDLE: AtomicU32 = AtomicU32::new(1);
+/// Ports the services have enabled, by address, for the callbacks.
+static PORTS: LazyLock<Mutex<HashMap<usize, Arc<PortCtx>>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn next_handle() -> u32 {
+    loop {
+        let h = NEXT_HANDLE.fetch_add(1, Ordering::Relaxed);
+        if h != 0 {
+            return h;
+        }
+    }
+}
+
+/// What a callback needs to know of an enabled port.
+struct PortCtx {
+    kernel: Arc<Kernel>,
+    service: ServiceHandle,
+    client_component: u32,
+    control_service: u32,
+    wire_type: u32,
+    index: u32,
+    /// Buffers the host sent, by the header carrying each.
+    inflight: Mutex<HashMap<usize, (mmal_msg_header, mmal_msg_buffer_from_host)>>,
+}
+
+struct PortEntry {
+    handle: u32,
+    wire_type: u32,
+    index: u32,
+    port: Port,
+    userdata: u32,
+    pool: Option<Pool>,
+    tunnel: Option<Tunnel>,
+    ctx: Option<Arc<PortCtx>>,
+}
+
+struct CompEntry {
+    comp: Comp,
+    client_component: u32,
+    control_service: u32,
+    ports: Vec<PortEntry>,
+}
+
+/// One open MMAL service.
+struct Service {
+    kernel: Arc<Kernel>,
+    handle: ServiceHandle,
+    comps: HashMap<u32, CompEntry>,
+}
+
+/// The service thread: messages in order until the service closes, then
+/// every component it created is destroyed.
+pub(crate) fn run(kernel: Arc<Kernel>, handle: ServiceHandle, inbox: Receiver<Vec<u8>>) {
+    emu::set_handler(on_buffer);
+    let mut svc = Service { kernel, handle, comps: HashMap::new() };
+    while let Ok(m) = inbox.recv() {
+        if !svc.message(&m) {
+            svc.kernel.close(handle);
+            break;
+        }
+    }
+    svc.teardown();
+    THREADS.fetch_sub(1, Ordering::SeqCst);
+}
+
+fn word(p: &[u8], off: usize) -> u32 {
+    p.get(off..off + 4).map_or(0, |b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+}
+
+/// The size of the reply to each message type (the firmware's structs).
+fn reply_size(ty: u32) -> usize {
+    match ty {
+        MMAL_MSG_TYPE_GET_VERSION => 16,
+        MMAL_MSG_TYPE_COMPONENT_CREATE => 20,
+        MMAL_MSG_TYPE_PORT_INFO_GET | MMAL_MSG_TYPE_PORT_INFO_SET => 292,
+        MMAL_MSG_TYPE_PORT_PARAMETER_SET | MMAL_MSG_TYPE_PORT_PARAMETER_GET => 12,
+        _ => 4,
+    }
+}
+
+fn reply(h: &mmal_msg_header, status: u32, payload: &[u8]) -> Vec<u8> {
+    let rh = mmal_msg_header { status, padding: 0, ..*h };
+    let mut m = bytes(&rh);
+    m.extend_from_slice(payload);
+    m
+}
+
+/// An error reply: the status in the header and in the payload's first
+/// word, the rest of the reply zero.
+fn error_reply(h: &mmal_msg_header, status: u32) -> Vec<u8> {
+    let mut payload = vec![0u8; reply_size(h.type_)];
+    payload[..4].copy_from_slice(&status.to_le_bytes());
+    reply(h, status, &payload)
+}
+
+impl Service {
+    /// Handles one message; `false` closes the service.
+    fn message(&mut self, m: &[u8]) -> bool {
+        if m.len() < HEADER {
+            log::warn!("vchiq-emu: MMAL message of {} bytes, shorter than its header: closing the service", m.len());
+            return false;
+        }
+        let h: mmal_msg_header = read(m);
+        if h.magic != MMAL_MAGIC {
+            log::warn!("vchiq-emu: MMAL message with magic {:#x}: closing the service", h.magic);
+            return false;
+        }
+        let p = &m[HEADER..];
+        let out = if m.len() > MAX_MSG {
+            Some(error_reply(&h, MMAL_MSG_STATUS_EINVAL))
+        } else {
+            match h.type_ {
+                MMAL_MSG_TYPE_GET_VERSION => {
+                    let v = mmal_msg_version { flags: 0, major: VERSION.0, minor: VERSION.1, minimum: VERSION.2 };
+                    Some(reply(&h, 0, &bytes(&v)))
+                }
+                MMAL_MSG_TYPE_COMPONENT_CREATE => Some(self.create(&h, p)),
+                MMAL_MSG_TYPE_COMPONENT_DESTROY | MMAL_MSG_TYPE_COMPONENT_ENABLE | MMAL_MSG_TYPE_COMPONENT_DISABLE => {
+                    Some(self.component_op(&h, p))
+                }
+                MMAL_MSG_TYPE_PORT_INFO_GET => Some(self.port_info_get(&h, p)),
+                MMAL_MSG_TYPE_PORT_INFO_SET => Some(self.port_info_set(&h, p)),
+                MMAL_MSG_TYPE_PORT_ACTION => Some(self.port_action(&h, p)),
+                MMAL_MSG_TYPE_PORT_PARAMETER_SET => Some(self.parameter_set(&h, p)),
+                MMAL_MSG_TYPE_PORT_PARAMETER_GET => Some(self.parameter_get(&h, p)),
+                MMAL_MSG_TYPE_BUFFER_FROM_HOST | MMAL_MSG_TYPE_BUFFER_FROM_HOST_ZEROLEN => self.buffer_from_host(&h, p),
+                _ => Some(error_reply(&h, MMAL_MSG_STATUS_ENOSYS)),
+            }
+        };
+        if let Some(out) = out {
+            self.kernel.push_message(self.handle, out);
+        }
+        true
+    }
+
+    fn create(&mut self, h: &mmal_msg_header, p: &[u8]) -> Vec<u8> {
+        if p.len() < std::mem::size_of::<mmal_msg_component_create>() {
+            return error_reply(h, MMAL_MSG_STATUS_EINVAL);
+        }
+        let client_component = word(p, 0);
+        let raw = &p[4..4 + MMAL_WORKER_COMPONENT_NAME_SIZE as usize];
+        let Some(nul) = raw.iter().position(|&c| c == 0) else {
+            return error_reply(h, MMAL_MSG_STATUS_EINVAL);
+        };
+        if self.comps.len() >= VCHIQ_MMAL_MAX_COMPONENTS as usize {
+            return error_reply(h, MMAL_MSG_STATUS_ENOMEM);
+        }
+        // The host sends the name without the "vc." prefix.
+        let mut name = b"vc.".to_vec();
+        name.extend_from_slice(&raw[..nul]);
+        let name = CString::new(name).expect("no NUL before `nul`");
+        let comp = match emu::create(&name) {
+            Ok(c) => c,
+            Err(status) => return error_reply(h, status),
+        };
+        let handle = next_handle();
+        let ports: Vec<PortEntry> = comp
+            .ports()
+            .into_iter()
+            .map(|(ty, index, port)| PortEntry {
+                handle: next_handle(),
+                wire_type: ty,
+                index,
+                port,
+                userdata: 0,
+                pool: None,
+                tunnel: None,
+                ctx: None,
+            })
+            .collect();
+        let count = |t| ports.iter().filter(|p| p.wire_type == t).count() as u32;
+        let r = mmal_msg_component_create_reply {
+            status: 0,
+            component_handle: handle,
+            input_num: count(sys::MMAL_PORT_TYPE_INPUT),
+            output_num: count(sys::MMAL_PORT_TYPE_OUTPUT),
+            clock_num: count(sys::MMAL_PORT_TYPE_CLOCK),
+        };
+        self.comps.insert(handle, CompEntry { comp, client_component, control_service: h.control_service, ports });
+        reply(h, 0, &bytes(&r))
+    }
+
+    fn component_op(&mut self, h: &mmal_msg_header, p: &[u8]) -> Vec<u8> {
+        if p.len() < 4 {
+            return error_reply(h, MMAL_MSG_STATUS_EINVAL);
+        }
+        let handle = word(p, 0);
+        let Some(entry) = self.comps.get(&handle) else {
+            return error_reply(h, MMAL_MSG_STATUS_EINVAL);
+        };
+        let status = match h.type_ {
+            MMAL_MSG_TYPE_COMPONENT_ENABLE => entry.comp.enable(),
+            MMAL_MSG_TYPE_COMPONENT_DISABLE => entry.comp.disable(),
+            _ => {
+                let entry = self.comps.remove(&handle).expect("checked");
+                match destroy(entry) {
+                    Ok(()) => 0,
+                    Err((status, entry)) => {
+                        self.comps.insert(handle, *entry);
+                        status
+                    }
+                }
+            }
+        };
+        reply(h, status, &status.to_le_bytes())
+    }
+
+    /// The component and port named by handles; `None` if either is
+    /// unknown or the port is not the component's.
+    fn port(&mut self, comp: u32, port: u32) -> Option<(&mut CompEntry, usize)> {
+        let c = self.comps.get_mut(&comp)?;
+        let i = c.ports.iter().position(|p| p.handle == port)?;
+        Some((c, i))
+    }
+
+    fn info_reply(h: &mmal_msg_header, status: u32, comp: u32, pe: &PortEntry) -> Vec<u8> {
+        let info = pe.port.info();
+        let mut r: mmal_msg_port_info_get_reply = zeroed();
+        r.status = status;
+        r.component_handle = comp;
+        r.port_type = pe.wire_type;
+        r.port_index = pe.index;
+        r.found = 1;
+        r.port_handle = pe.handle;
+        r.port = wire_port(&info, comp, pe);
+        r.format = mmal_msg_es_format {
+            type_: info.format.type_,
+            encoding: info.format.encoding,
+            encoding_variant: info.format.encoding_variant,
+            es: 0,
+            bitrate: info.format.bitrate,
+            flags: info.format.flags,
+            extradata_size: info.format.extradata_size,
+            extradata: 0,
+        };
+        let v = info.format.video;
+        r.es.video = mmal_msg_video_format {
+            width: v[0],
+            height: v[1],
+            crop: mmal_msg_rect { x: v[2] as i32, y: v[3] as i32, width: v[4] as i32, height: v[5] as i32 },
+            frame_rate: mmal_msg_rational { num: v[6] as i32, den: v[7] as i32 },
+            par: mmal_msg_rational { num: v[8] as i32, den: v[9] as i32 },
+            color_space: v[10],
+        };
+        r.extradata = info.format.extradata;
+        reply(h, status, &bytes(&r))
+    }
+
+    fn port_info_get(&mut self, h: &mmal_msg_header, p: &[u8]) -> Vec<u8> {
+        if p.len() < 12 {
+            return error_reply(h, MMAL_MSG_STATUS_EINVAL);
+        }
+        let (comp, ty, index) = (word(p, 0), word(p, 4), word(p, 8));
+        let Some(c) = self.comps.get(&comp) else {
+            return error_reply(h, MMAL_MSG_STATUS_EINVAL);
+        };
+        match c.ports.iter().find(|pe| pe.wire_type == ty && pe.index == index) {
+            Some(pe) => Self::info_reply(h, 0, comp, pe),
+            None => error_reply(h, MMAL_MSG_STATUS_ENOENT),
+        }
+    }
+
+    fn port_info_set(&mut self, h: &mmal_msg_header, p: &[u8]) -> Vec<u8> {
+        if p.len() < std::mem::size_of::<mmal_msg_port_info_set>() {
+            return error_reply(h, MMAL_MSG_STATUS_EINVAL);
+        }
+        let (comp, ty, index) = (word(p, 0), word(p, 4), word(p, 8));
+        let Some(c) = self.comps.get_mut(&comp) else {
+            return error_reply(h, MMAL_MSG_STATUS_EINVAL);
+        };
+        let Some(pe) = c.ports.iter_mut().find(|pe| pe.wire_type == ty && pe.index == index) else {
+            return error_reply(h, MMAL_MSG_STATUS_ENOENT);
+        };
+        let port: mmal_msg_port = read(&p[12..]);
+        let fmt: mmal_msg_es_format = read(&p[12 + 64..]);
+        let es_off = 12 + 64 + 32;
+        let extradata_size = fmt.extradata_size;
+        if extradata_size > MMAL_FORMAT_EXTRADATA_MAX_SIZE {
+            return error_reply(h, MMAL_MSG_STATUS_EINVAL);
+        }
+        let mut video = [0u32; 11];
+        for (i, w) in video.iter_mut().enumerate() {
+            *w = word(p, es_off + 4 * i);
+        }
+        let mut extradata = [0u8; 128];
+        extradata.copy_from_slice(&p[es_off + 44..es_off + 44 + 128]);
+        let f = Format {
+            type_: fmt.type_,
+            encoding: fmt.encoding,
+            encoding_variant: fmt.encoding_variant,
+            bitrate: fmt.bitrate,
+            flags: fmt.flags,
+            video,
+            extradata,
+            extradata_size,
+        };
+        let status = if pe.port.info().is_enabled != 0 {
+            // Like libmmal: a format cannot change under an enabled port.
+            MMAL_MSG_STATUS_EINVAL
+        } else {
+            pe.port.set(port.buffer_num, port.buffer_size, &f)
+        };
+        if status == 0 {
+            pe.userdata = port.userdata;
+        }
+        let pe = &*pe;
+        Self::info_reply(h, status, comp, pe)
+    }
+
+    fn port_action(&mut self, h: &mmal_msg_header, p: &[u8]) -> Vec<u8> {
+        if p.len() < 12 {
+            return error_reply(h, MMAL_MSG_STATUS_EINVAL);
+        }
+        let (comp, port, action) = (word(p, 0), word(p, 4), word(p, 8));
+        let needed = match action {
+            MMAL_MSG_PORT_ACTION_TYPE_ENABLE | MMAL_MSG_PORT_ACTION_TYPE_DISABLE | MMAL_MSG_PORT_ACTION_TYPE_FLUSH => {
+                std::mem::size_of::<mmal_msg_port_action_port>()
+            }
+            MMAL_MSG_PORT_ACTION_TYPE_CONNECT | MMAL_MSG_PORT_ACTION_TYPE_DISCONNECT => {
+                std::mem::size_of::<mmal_msg_port_action_handle>()
+            }
+            _ => return error_reply(h, MMAL_MSG_STATUS_EINVAL),
+        };
+        if p.len() < needed {
+            return error_reply(h, MMAL_MSG_STATUS_EINVAL);
+        }
+        let kernel = Arc::clone(&self.kernel);
+        let service = self.handle;
+        let peer = if action == MMAL_MSG_PORT_ACTION_TYPE_CONNECT {
+            match self.port(word(p, 12), word(p, 16)) {
+                Some((c, i)) => Some(c.ports[i].port),
+                None => return error_reply(h, MMAL_MSG_STATUS_EINVAL),
+            }
+        } else {
+            None
+        };
+        let Some((c, i)) = self.port(comp, port) else {
+            return error_reply(h, MMAL_MSG_STATUS_EINVAL);
+        };
+        let (client_component, control_service) = (c.client_component, c.control_service);
+        let pe = &mut c.ports[i];
+        let status = match action {
+            MMAL_MSG_PORT_ACTION_TYPE_ENABLE => {
+                let wp: mmal_msg_port = read(&p[12..]);
+                enable(pe, &wp, kernel, service, client_component, control_service)
+            }
+            MMAL_MSG_PORT_ACTION_TYPE_DISABLE => disable(pe),
+            MMAL_MSG_PORT_ACTION_TYPE_FLUSH => pe.port.flush(),
+            MMAL_MSG_PORT_ACTION_TYPE_CONNECT => {
+                if pe.tunnel.is_some() || pe.wire_type != sys::MMAL_PORT_TYPE_OUTPUT {
+                    MMAL_MSG_STATUS_EINVAL
+                } else {
+                    match pe.port.connect(peer.expect("looked up")) {
+                        Ok(t) => {
+                            pe.tunnel = Some(t);
+                            0
+                        }
+                        Err(s) => s,
+                    }
+                }
+            }
+            _ => match pe.tunnel.take() {
+                None => MMAL_MSG_STATUS_ENOTCONN,
+                Some(t) => match t.destroy() {
+                    Ok(()) => 0,
+                    Err((s, t)) => {
+                        pe.tunnel = Some(t);
+                        s
+                    }
+                },
+            },
+        };
+        reply(h, status, &status.to_le_bytes())
+    }
+
+    fn parameter_set(&mut self, h: &mmal_msg_header, p: &[u8]) -> Vec<u8> {
+        if p.len() < 16 {
+            return error_reply(h, MMAL_MSG_STATUS_EINVAL);
+        }
+        let (comp, port, id, size) = (word(p, 0), word(p, 4), word(p, 8), word(p, 12) as usize);
+        if !(8..=8 + MMAL_WORKER_PORT_PARAMETER_SPACE_BYTES as usize).contains(&size) || p.len() < 16 + size - 8 {
+            return error_reply(h, MMAL_MSG_STATUS_EINVAL);
+        }
+        let Some((c, i)) = self.port(comp, port) else {
+            return error_reply(h, MMAL_MSG_STATUS_EINVAL);
+        };
+        let status = c.ports[i].port.parameter_set(id, &p[16..16 + size - 8]);
+        let mut out = status.to_le_bytes().to_vec();
+        out.extend_from_slice(&id.to_le_bytes());
+        out.extend_from_slice(&(size as u32).to_le_bytes());
+        reply(h, status, &out)
+    }
+
+    fn parameter_get(&mut self, h: &mmal_msg_header, p: &[u8]) -> Vec<u8> {
+        if p.len() < 16 {
+            return error_reply(h, MMAL_MSG_STATUS_EINVAL);
+        }
+        let (comp, port, id, size) = (word(p, 0), word(p, 4), word(p, 8), word(p, 12) as usize);
+        if !(8..=8 + MMAL_WORKER_PORT_PARAMETER_SPACE_BYTES as usize).contains(&size) {
+            return error_reply(h, MMAL_MSG_STATUS_EINVAL);
+        }
+        let Some((c, i)) = self.port(comp, port) else {
+            return error_reply(h, MMAL_MSG_STATUS_EINVAL);
+        };
+        let input = &p[16.min(p.len())..];
+        let (status, got, value) = c.ports[i].port.parameter_get(id, size - 8, input);
+        let mut out = status.to_le_bytes().to_vec();
+        out.extend_from_slice(&id.to_le_bytes());
+        out.extend_from_slice(&got.to_le_bytes());
+        if status == 0 {
+            out.extend_from_slice(&value);
+        }
+        reply(h, status, &out)
+    }
+
+    /// BUFFER_FROM_HOST: no reply unless the buffer is refused, in which
+    /// case it comes straight back (BUFFER_TO_HOST, the status in the
+    /// header, length 0, the host's words unchanged).
+    fn buffer_from_host(&mut self, h: &mmal_msg_header, p: &[u8]) -> Option<Vec<u8>> {
+        let b: mmal_msg_buffer_from_host = read(p);
+        let refuse = |status: u32| {
+            let mut back = b;
+            back.buffer_header.length = 0;
+            let rh = mmal_msg_header { type_: MMAL_MSG_TYPE_BUFFER_TO_HOST, status, padding: 0, ..*h };
+            let mut m = bytes(&rh);
+            m.extend_from_slice(&bytes(&back));
+            Some(m)
+        };
+        if p.len() < BUFFER_FIXED
+            || b.drvbuf.magic != MMAL_MAGIC
+            || b.payload_in_message > MMAL_VC_SHORT_DATA
+            || p.len() < BUFFER_FIXED + b.payload_in_message as usize
+            || b.has_reference != 0
+        {
+            return refuse(MMAL_MSG_STATUS_EINVAL);
+        }
+        if b.is_zero_copy != 0 {
+            // Not emulated yet: the VCSM handle cannot be resolved here.
+            return refuse(MMAL_MSG_STATUS_ENOSYS);
+        }
+        let kernel = Arc::clone(&self.kernel);
+        let service = self.handle;
+        let Some((c, i)) = self.port(b.drvbuf.component_handle, b.drvbuf.port_handle) else {
+            return refuse(MMAL_MSG_STATUS_EINVAL);
+        };
+        let pe = &mut c.ports[i];
+        let (Some(pool), Some(ctx)) = (pe.pool.as_ref(), pe.ctx.as_ref()) else {
+            return refuse(MMAL_MSG_STATUS_EINVAL);
+        };
+        let info = pe.port.info();
+        let bh = b.buffer_header;
+        let input = pe.wire_type == sys::MMAL_PORT_TYPE_INPUT;
+        if info.is_enabled == 0 || bh.alloc_size < info.buffer_size || bh.length > bh.alloc_size {
+            return refuse(MMAL_MSG_STATUS_EINVAL);
+        }
+        let data = if !input || bh.length == 0 {
+            Vec::new()
+        } else if b.payload_in_message > 0 {
+            if bh.length > b.payload_in_message {
+                return refuse(MMAL_MSG_STATUS_EINVAL);
+            }
+            b.short_data[..bh.length as usize].to_vec()
+        } else {
+            // The data follows by bulk transmit, in order.
+            match kernel.vc_receive(service, BULK_WAIT) {
+                Some(mut d) if d.len() >= bh.length as usize => {
+                    d.truncate(bh.length as usize);
+                    d
+                }
+                _ => return refuse(MMAL_MSG_STATUS_EIO),
+            }
+        };
+        let Some(header) = pool.get() else {
+            // More buffers than the port was enabled with.
+            return refuse(MMAL_MSG_STATUS_ENOSPC);
+        };
+        let n = header.write(&data);
+        header.set(if input { n as u32 } else { 0 }, bh.flags, bh.pts, bh.dts);
+        ctx.inflight.lock().insert(header.key(), (*h, b));
+        let status = pe.port.send(header);
+        if status != 0 {
+            ctx.inflight.lock().remove(&header.key());
+            header.release();
+            return refuse(status);
+        }
+        None
+    }
+
+    fn teardown(&mut self) {
+        for (handle, entry) in self.comps.drain() {
+            if let Err((status, _)) = destroy(entry) {
+                // Left alive (leaked) rather than freed under a callback.
+                log::warn!("vchiq-emu: component {handle:#x} could not be destroyed: status {status}");
+            }
+        }
+    }
+}
+
+fn wire_port(info: &PortInfo, comp: u32, pe: &PortEntry) -> mmal_msg_port {
+    mmal_msg_port {
+        priv_: 0,
+        name: 0,
+        type_: pe.wire_type,
+        index: info.index,
+        index_all: info.index_all,
+        is_enabled: info.is_enabled,
+        format: 0,
+        buffer_num_min: info.buffer_num_min,
+        buffer_size_min: info.buffer_size_min,
+        buffer_alignment_min: info.buffer_alignment_min,
+        buffer_num_recommended: info.buffer_num_recommended,
+        buffer_size_recommended: info.buffer_size_recommended,
+        buffer_num: info.buffer_num,
+        buffer_size: info.buffer_size,
+        component: comp,
+        userdata: pe.userdata,
+        capabilities: info.capabilities,
+    }
+}
+
+/// PORT_ACTION ENABLE: a tunnel's output enables the tunnel; any other
+/// port gets a pool for the host's buffers (control ports none: their
+/// buffers are events) and the service's callback.
+fn enable(
+    pe: &mut PortEntry,
+    wp: &mmal_msg_port,
+    kernel: Arc<Kernel>,
+    service: ServiceHandle,
+    client_component: u32,
+    control_service: u32,
+) -> u32 {
+    if pe.ctx.is_some() {
+        return MMAL_MSG_STATUS_EINVAL;
+    }
+    if let Some(t) = &pe.tunnel {
+        return t.enable();
+    }
+    if pe.wire_type != sys::MMAL_PORT_TYPE_CONTROL && wp.buffer_num != 0 {
+        pe.port.set_buffers(wp.buffer_num, wp.buffer_size);
+    }
+    let info = pe.port.info();
+    let pool = if pe.wire_type == sys::MMAL_PORT_TYPE_CONTROL {
+        None
+    } else {
+        match pe.port.pool_create(info.buffer_num, info.buffer_size) {
+            Some(p) => Some(p),
+            None => return MMAL_MSG_STATUS_ENOMEM,
+        }
+    };
+    let ctx = Arc::new(PortCtx {
+        kernel,
+        service,
+        client_component,
+        control_service,
+        wire_type: pe.wire_type,
+        index: pe.index,
+        inflight: Mutex::new(HashMap::new()),
+    });
+    PORTS.lock().insert(pe.port.key(), Arc::clone(&ctx));
+    let status = pe.port.enable();
+    if status != 0 {
+        PORTS.lock().remove(&pe.port.key());
+        if let Some(p) = pool {
+            pe.port.pool_destroy(p);
+        }
+        return status;
+    }
+    pe.pool = pool;
+    pe.ctx = Some(ctx);
+    0
+}
+
+/// PORT_ACTION DISABLE: every buffer the port holds comes back to the
+/// host (length 0), then its pool is destroyed.
+fn disable(pe: &mut PortEntry) -> u32 {
+    if let Some(t) = &pe.tunnel {
+        return t.disable();
+    }
+    if pe.ctx.is_none() {
+        return MMAL_MSG_STATUS_EINVAL;
+    }
+    let status = pe.port.disable();
+    if status != 0 {
+        return status;
+    }
+    PORTS.lock().remove(&pe.port.key());
+    pe.ctx = None;
+    if let Some(p) = pe.pool.take() {
+        pe.port.pool_destroy(p);
+    }
+    0
+}
+
+/// Disables what the service enabled and releases the component; on
+/// failure the entry is handed back.
+fn destroy(mut entry: CompEntry) -> Result<(), (u32, Box<CompEntry>)> {
+    for pe in &mut entry.ports {
+        if let Some(t) = pe.tunnel.take() {
+            let _ = t.disable();
+            if let Err((status, t)) = t.destroy() {
+                pe.tunnel = Some(t);
+                return Err((status, Box::new(entry)));
+            }
+        }
+    }
+    for pe in &mut entry.ports {
+        if pe.ctx.is_some() {
+            let status = disable(pe);
+            if status != 0 {
+                return Err((status, Box::new(entry)));
+            }
+        }
+    }
+    let CompEntry { comp, client_component, control_service, ports } = entry;
+    comp.release()
+        .map_err(|(status, comp)| (status, Box::new(CompEntry { comp, client_component, control_service, ports })))
+}
+
+/// A buffer or event from a port a service enabled (on the component's
+/// thread): to the host as BUFFER_TO_HOST (its data by bulk) or
+/// EVENT_TO_HOST.
+fn on_buffer(port: Port, header: Header) {
+    let ctx = PORTS.lock().get(&port.key()).cloned();
+    let Some(ctx) = ctx else {
+        header.release();
+        return;
+    };
+    let info = header.info();
+    if info.cmd != 0 {
+        let event = event_message(&ctx, header, info.cmd);
+        header.release();
+        ctx.kernel.push_message(ctx.service, event);
+        return;
+    }
+    let sent = ctx.inflight.lock().remove(&header.key());
+    let data = header.data();
+    header.release();
+    let Some((h, mut b)) = sent else { return };
+    let bh = &mut b.buffer_header;
+    bh.cmd = 0;
+    bh.length = data.len() as u32;
+    bh.offset = 0;
+    bh.flags = info.flags;
+    bh.pts = info.pts;
+    bh.dts = info.dts;
+    b.payload_in_message = 0;
+    let bulk = if !data.is_empty() {
+        Some(data)
+    } else if info.flags & MMAL_MSG_BUFFER_FLAG_EOS != 0 {
+        // The host receives an 8-byte dummy for an empty EOS buffer.
+        Some(vec![0; 8])
+    } else {
+        None
+    };
+    let rh = mmal_msg_header { type_: MMAL_MSG_TYPE_BUFFER_TO_HOST, status: 0, padding: 0, ..h };
+    let mut m = bytes(&rh);
+    m.extend_from_slice(&bytes(&b));
+    ctx.kernel.push_with_bulk(ctx.service, m, bulk);
+}
+
+fn event_message(ctx: &PortCtx, header: Header, cmd: u32) -> Vec<u8> {
+    let mut e: mmal_msg_event_to_host = zeroed();
+    e.client_component = ctx.client_component;
+    e.port_type = ctx.wire_type;
+    e.port_num = ctx.index;
+    e.cmd = cmd;
+    let data = match header.format_changed() {
+        Some(fc) if cmd == MMAL_MSG_EVENT_FORMAT_CHANGED => {
+            // The firmware's layout: the four buffer words, a (null) format
+            // pointer, then the format, its es and no extradata.
+            let mut d = Vec::new();
+            for w in [fc.buffer_size_min, fc.buffer_num_min, fc.buffer_size_recommended, fc.buffer_num_recommended, 0] {
+                d.extend_from_slice(&w.to_le_bytes());
+            }
+            let f = fc.format;
+            for w in [f.type_, f.encoding, f.encoding_variant, 0, f.bitrate, f.flags, 0, 0] {
+                d.extend_from_slice(&w.to_le_bytes());
+            }
+            for w in f.video {
+                d.extend_from_slice(&w.to_le_bytes());
+            }
+            d
+        }
+        _ => header.data(),
+    };
+    let n = data.len().min(MMAL_WORKER_EVENT_SPACE as usize);
+    e.length = n as u32;
+    e.data[..n].copy_from_slice(&data[..n]);
+    let h = mmal_msg_header {
+        magic: MMAL_MAGIC,
+        type_: MMAL_MSG_TYPE_EVENT_TO_HOST,
+        control_service: ctx.control_service,
+        context: 0,
+        status: 0,
+        padding: 0,
+    };
+    let mut m = bytes(&h);
+    m.extend_from_slice(&bytes(&e));
+    m
+}
