@@ -138,6 +138,7 @@ mod backend;
 #[cfg(test)]
 mod callback_tests;
 mod camera;
+mod clock;
 mod component;
 pub mod components;
 mod connection;

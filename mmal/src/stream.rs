@@ -454,7 +454,7 @@ pub struct Frame {
     /// When the port delivered it (`CLOCK_MONOTONIC`).
     arrived: Duration,
     /// How the camera's timestamps map to the host's clocks, when known.
-    clock: Option<crate::camera::Clock>,
+    clock: Option<crate::clock::Clock>,
     /// What the camera reported it used, when known.
     settings: Option<CameraSettings>,
 }
@@ -535,7 +535,7 @@ impl Frame {
         self.settings.as_ref()
     }
 
-    pub(crate) fn set_camera_info(&mut self, clock: crate::camera::Clock, settings: Option<CameraSettings>) {
+    pub(crate) fn set_camera_info(&mut self, clock: crate::clock::Clock, settings: Option<CameraSettings>) {
         self.clock = Some(clock);
         self.settings = settings;
     }

@@ -5,6 +5,16 @@
 //! image encoder, and its video output to a splitter, whose four outputs
 //! serve frame streams, recordings and video-port stills at once, each
 //! independent of the others.
+//!
+//! | file | what it holds |
+//! | --- | --- |
+//! | `mod.rs` | [`Camera`]: opening and reconfiguring, the pipeline and what its users share, settings, preview, lens shading |
+//! | `options.rs` | [`CameraOptions`], checked against the sensor |
+//! | `settings.rs` | [`Settings`], checked, applied together, read back |
+//! | `modes.rs` | [`SensorModeInfo`], the sensors' modes |
+//! | `stills.rs` | [`StillOptions`] and the captures (still port or video port, files by extension, raw) |
+//! | `frames.rs` | [`Frames`] and [`FrameCallback`]: continuous frames through the splitter |
+//! | `recording.rs` | [`Recording`], [`CircularBuffer`], [`VideoOutput`], [`WithMotion`] |
 
 use std::fs::File;
 use std::io::Write;
@@ -14,6 +24,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use parking_lot::Mutex;
 
+use crate::clock::Clock;
 use crate::component::Port;
 use crate::components::{
     CameraComponent, CameraInfoComponent, ImageEncoder, NullSink, Renderer, Splitter, SplitterOutput,
@@ -21,23 +32,26 @@ use crate::components::{
 use crate::connection::{Connection, ConnectionFlags};
 use crate::error::{Error, Result};
 use crate::event::Event;
-use crate::flags::BufferFlags;
 use crate::format::{Encoding, Format};
 use crate::lens_shading::{LensShadingTable, UploadedTable};
 use crate::params::{
-    self, AwbGains, AwbMode, Brightness, CameraConfig, CameraNum, CameraSettings, Capture, ChangeEventRequest,
-    Contrast, Drc, Exif, ExifDisable, ExposureCompensation, ExposureMode, ImageEffect, Iso, JpegQuality, MeteringMode,
-    Mirror, RawCapture, Rotation, Saturation, SensorMode, Sharpness, ShutterSpeed, Thumbnail, VideoStabilisation,
+    self, CameraConfig, CameraNum, CameraSettings, Capture, ChangeEventRequest, Mirror, Rotation, SensorMode,
 };
 use crate::stream::{CallbackPort, Frame, FrameStream};
 
 mod frames;
 mod modes;
+mod options;
 mod recording;
+mod settings;
+mod stills;
 
 pub use frames::{FrameCallback, Frames};
 pub use modes::SensorModeInfo;
+pub use options::CameraOptions;
 pub use recording::{CircularBuffer, Recording, VideoOutput, WithMotion};
+pub use settings::Settings;
+pub use stills::StillOptions;
 
 /// The camera's video output, and the splitter's outputs unless a frame
 /// stream asks for another encoding.
@@ -46,374 +60,6 @@ pub(crate) const VIDEO_ENCODING: Encoding = Encoding::I420;
 /// How long one buffer of a still may take before [`Error::Timeout`]
 /// (a full-resolution still takes about a second on a Pi).
 const STILL_WAIT: Duration = Duration::from_secs(20);
-
-/// How the camera's timestamps (microseconds since it was enabled) map to
-/// the host's clocks.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Clock {
-    /// `CLOCK_MONOTONIC` when the camera's clock read 0.
-    monotonic_at_zero: Duration,
-    /// The wall clock at that moment.
-    wall_at_zero: SystemTime,
-}
-
-impl Clock {
-    pub(crate) fn monotonic(&self, timestamp: Duration) -> Duration {
-        self.monotonic_at_zero + timestamp
-    }
-
-    pub(crate) fn wall(&self, timestamp: Duration) -> SystemTime {
-        self.wall_at_zero + timestamp
-    }
-}
-
-/// How to open a [`Camera`]: the size of its pictures, its frame rate,
-/// the sensor mode, and the picture's orientation. The defaults: 1280×720
-/// at 30 fps, the firmware's choice of mode, no flip or rotation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[must_use]
-pub struct CameraOptions {
-    width: u32,
-    height: u32,
-    frame_rate: u32,
-    sensor_mode: u32,
-    hflip: bool,
-    vflip: bool,
-    rotation: u32,
-}
-
-impl Default for CameraOptions {
-    fn default() -> CameraOptions {
-        CameraOptions {
-            width: 1280,
-            height: 720,
-            frame_rate: 30,
-            sensor_mode: 0,
-            hflip: false,
-            vflip: false,
-            rotation: 0,
-        }
-    }
-}
-
-impl CameraOptions {
-    /// The defaults (see [`CameraOptions`]).
-    pub fn new() -> CameraOptions {
-        CameraOptions::default()
-    }
-
-    /// The size of stills and of the video the camera makes (frames may be
-    /// asked for at any other size).
-    pub fn resolution(mut self, width: u32, height: u32) -> Self {
-        (self.width, self.height) = (width, height);
-        self
-    }
-
-    /// Frames per second.
-    pub fn frame_rate(mut self, fps: u32) -> Self {
-        self.frame_rate = fps;
-        self
-    }
-
-    /// The sensor mode (1 and up, see [`Camera::sensor_modes`]); 0 lets
-    /// the firmware choose from the size and frame rate.
-    pub fn sensor_mode(mut self, mode: u32) -> Self {
-        self.sensor_mode = mode;
-        self
-    }
-
-    /// Mirror left to right.
-    pub fn hflip(mut self, on: bool) -> Self {
-        self.hflip = on;
-        self
-    }
-
-    /// Mirror top to bottom.
-    pub fn vflip(mut self, on: bool) -> Self {
-        self.vflip = on;
-        self
-    }
-
-    /// Rotate by 0, 90, 180 or 270 degrees.
-    pub fn rotation(mut self, degrees: u32) -> Self {
-        self.rotation = degrees;
-        self
-    }
-
-    /// The size asked for.
-    pub fn size(&self) -> (u32, u32) {
-        (self.width, self.height)
-    }
-
-    /// The frame rate asked for.
-    pub fn fps(&self) -> u32 {
-        self.frame_rate
-    }
-
-    fn check(&self, full: (u32, u32), modes: &[SensorModeInfo]) -> Result<()> {
-        let bad = |why: String| Err(Error::InvalidParameter(why));
-        let (w, h) = (self.width, self.height);
-        if w < 16 || h < 16 || w % 2 != 0 || h % 2 != 0 {
-            return bad(format!("camera resolution {w}x{h}: give an even width and height of 16 or more"));
-        }
-        if w > full.0 || h > full.1 {
-            return bad(format!("camera resolution {w}x{h}: the sensor's full resolution is {}x{}", full.0, full.1));
-        }
-        let top = modes.iter().map(|m| m.fps.1).fold(0.0, f64::max);
-        if self.frame_rate == 0 || (top > 0.0 && f64::from(self.frame_rate) > top) {
-            return bad(format!("frame rate {}: give 1 to {top} frames per second", self.frame_rate));
-        }
-        if self.sensor_mode as usize > modes.len() {
-            return bad(format!(
-                "sensor mode {}: this sensor has modes 1 to {} (0 to let it choose)",
-                self.sensor_mode,
-                modes.len()
-            ));
-        }
-        if let Some(mode) = modes.get((self.sensor_mode as usize).wrapping_sub(1)) {
-            let fps = f64::from(self.frame_rate);
-            if fps < mode.fps.0.floor() || fps > mode.fps.1 {
-                return bad(format!(
-                    "frame rate {} in sensor mode {}: that mode runs at {} to {} frames per second",
-                    self.frame_rate, self.sensor_mode, mode.fps.0, mode.fps.1
-                ));
-            }
-        }
-        if self.rotation % 90 != 0 || self.rotation >= 360 {
-            return bad(format!("rotation {}: give 0, 90, 180 or 270", self.rotation));
-        }
-        Ok(())
-    }
-}
-
-/// The camera's picture settings, applied together with
-/// [`Camera::set_settings`] and read back with [`Camera::settings`]. The
-/// defaults are the firmware's (and picamera's).
-#[derive(Debug, Clone, Copy, PartialEq)]
-#[non_exhaustive]
-pub struct Settings {
-    /// How exposure is chosen.
-    pub exposure_mode: ExposureMode,
-    /// Exposure time in microseconds; 0 lets exposure choose.
-    pub shutter_speed_us: u32,
-    /// ISO (100 to 800); 0 is automatic.
-    pub iso: u32,
-    /// Exposure compensation in steps of 1/6 EV (-25 to 25).
-    pub exposure_compensation: i32,
-    /// How exposure is measured.
-    pub metering: MeteringMode,
-    /// How white balance is chosen.
-    pub awb_mode: AwbMode,
-    /// Red and blue gains, used while `awb_mode` is [`AwbMode::Off`].
-    pub awb_gains: Option<(f64, f64)>,
-    /// 0 to 100 (50 is neutral).
-    pub brightness: i32,
-    /// -100 to 100 (0 is neutral).
-    pub contrast: i32,
-    /// -100 to 100 (0 is neutral).
-    pub saturation: i32,
-    /// -100 to 100 (0 is neutral).
-    pub sharpness: i32,
-    /// An effect on the picture.
-    pub image_effect: ImageEffect,
-    /// Dynamic range compression.
-    pub drc: Drc,
-    /// Video stabilisation.
-    pub video_stabilisation: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Settings {
-        Settings {
-            exposure_mode: ExposureMode::Auto,
-            shutter_speed_us: 0,
-            iso: 0,
-            exposure_compensation: 0,
-            metering: MeteringMode::Average,
-            awb_mode: AwbMode::Auto,
-            awb_gains: None,
-            brightness: 50,
-            contrast: 0,
-            saturation: 0,
-            sharpness: 0,
-            image_effect: ImageEffect::None,
-            drc: Drc::Off,
-            video_stabilisation: false,
-        }
-    }
-}
-
-impl Settings {
-    /// Each value checked before anything is sent.
-    fn check(&self) -> Result<()> {
-        params::encoded(&Brightness(self.brightness))?;
-        params::encoded(&Contrast(self.contrast))?;
-        params::encoded(&Saturation(self.saturation))?;
-        params::encoded(&Sharpness(self.sharpness))?;
-        if !(-25..=25).contains(&self.exposure_compensation) {
-            return Err(Error::InvalidParameter(format!(
-                "exposure compensation {}: give -25 to 25 (steps of 1/6 EV)",
-                self.exposure_compensation
-            )));
-        }
-        if self.iso != 0 && !(100..=1600).contains(&self.iso) {
-            return Err(Error::InvalidParameter(format!("ISO {}: give 100 to 800, or 0 for automatic", self.iso)));
-        }
-        if let Some((r, b)) = self.awb_gains {
-            params::encoded(&AwbGains { red: r, blue: b })?;
-        }
-        Ok(())
-    }
-
-    fn apply(&self, control: &Port) -> Result<()> {
-        control.set(&self.exposure_mode)?;
-        control.set(&ShutterSpeed(self.shutter_speed_us))?;
-        control.set(&Iso(self.iso))?;
-        control.set(&ExposureCompensation(self.exposure_compensation))?;
-        control.set(&self.metering)?;
-        control.set(&self.awb_mode)?;
-        if let Some((red, blue)) = self.awb_gains {
-            control.set(&AwbGains { red, blue })?;
-        }
-        control.set(&Brightness(self.brightness))?;
-        control.set(&Contrast(self.contrast))?;
-        control.set(&Saturation(self.saturation))?;
-        control.set(&Sharpness(self.sharpness))?;
-        control.set(&self.image_effect)?;
-        control.set(&self.drc)?;
-        control.set(&VideoStabilisation(self.video_stabilisation))?;
-        Ok(())
-    }
-
-    fn read(control: &Port) -> Result<Settings> {
-        let awb_mode: AwbMode = control.get()?;
-        let awb_gains =
-            if awb_mode == AwbMode::Off { control.get::<AwbGains>().ok().map(|g| (g.red, g.blue)) } else { None };
-        Ok(Settings {
-            exposure_mode: control.get()?,
-            shutter_speed_us: control.get::<ShutterSpeed>()?.0,
-            iso: control.get::<Iso>()?.0,
-            exposure_compensation: control.get::<ExposureCompensation>()?.0,
-            metering: control.get()?,
-            awb_mode,
-            awb_gains,
-            brightness: control.get::<Brightness>()?.0,
-            contrast: control.get::<Contrast>()?.0,
-            saturation: control.get::<Saturation>()?.0,
-            sharpness: control.get::<Sharpness>()?.0,
-            image_effect: control.get()?,
-            drc: control.get()?,
-            video_stabilisation: control.get::<VideoStabilisation>()?.0,
-        })
-    }
-}
-
-/// How to take a still: from which port, and what goes into the file
-/// besides the picture.
-#[derive(Debug, Clone, PartialEq)]
-#[must_use]
-pub struct StillOptions {
-    use_video_port: bool,
-    quality: u32,
-    thumbnail: Option<(u32, u32, u32)>,
-    exif: Vec<(String, String)>,
-    exif_disabled: bool,
-}
-
-impl Default for StillOptions {
-    fn default() -> StillOptions {
-        StillOptions {
-            use_video_port: false,
-            quality: 85,
-            thumbnail: Some((64, 48, 35)),
-            exif: Vec::new(),
-            exif_disabled: false,
-        }
-    }
-}
-
-impl StillOptions {
-    /// The defaults: from the still port, JPEG quality 85, a 64×48
-    /// thumbnail (raspistill's and picamera's choices).
-    pub fn new() -> StillOptions {
-        StillOptions::default()
-    }
-
-    /// Take the picture from the video port: quicker (no mode switch), at
-    /// the video's quality, while recordings and frame streams go on.
-    pub fn use_video_port(mut self, on: bool) -> Self {
-        self.use_video_port = on;
-        self
-    }
-
-    /// JPEG quality, 1 to 100.
-    pub fn quality(mut self, quality: u32) -> Self {
-        self.quality = quality;
-        self
-    }
-
-    /// A thumbnail of `width`×`height` at JPEG `quality` in the EXIF
-    /// block; `None` for none.
-    pub fn thumbnail(mut self, thumbnail: Option<(u32, u32, u32)>) -> Self {
-        self.thumbnail = thumbnail;
-        self
-    }
-
-    /// An EXIF tag (`IFD0.Artist`, `EXIF.UserComment`…), added to those
-    /// the encoder writes.
-    pub fn exif(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.exif.push((key.into(), value.into()));
-        self
-    }
-
-    /// No EXIF block at all.
-    pub fn no_exif(mut self) -> Self {
-        self.exif_disabled = true;
-        self
-    }
-
-    fn check(&self) -> Result<()> {
-        if !(1..=100).contains(&self.quality) {
-            return Err(Error::InvalidParameter(format!("JPEG quality {}: give 1 to 100", self.quality)));
-        }
-        Ok(())
-    }
-}
-
-/// What a file's extension says to capture.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FileKind {
-    /// Through the image encoder.
-    Encoded(Encoding),
-    /// A raw frame, its rows packed without padding.
-    Raw(Encoding),
-}
-
-const EXTENSIONS: &str = "jpg, jpeg, png, gif, bmp, ppm, tga, yuv (I420), rgb, bgr, rgba, bgra";
-
-fn file_kind(path: &Path) -> Result<FileKind> {
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    Ok(match ext.as_deref() {
-        Some("jpg" | "jpeg") => FileKind::Encoded(Encoding::JPEG),
-        Some("png") => FileKind::Encoded(Encoding::PNG),
-        Some("gif") => FileKind::Encoded(Encoding::GIF),
-        Some("bmp") => FileKind::Encoded(Encoding::BMP),
-        Some("ppm") => FileKind::Encoded(Encoding::PPM),
-        Some("tga") => FileKind::Encoded(Encoding::TGA),
-        Some("yuv" | "i420") => FileKind::Raw(Encoding::I420),
-        Some("rgb") => FileKind::Raw(Encoding::RGB24),
-        Some("bgr") => FileKind::Raw(Encoding::BGR24),
-        Some("rgba") => FileKind::Raw(Encoding::RGBA),
-        Some("bgra") => FileKind::Raw(Encoding::BGRA),
-        other => {
-            return Err(Error::InvalidParameter(format!(
-                "{}: {} extension; the format follows the extension, one of {EXTENSIONS}",
-                path.display(),
-                other.map_or_else(|| "no".to_owned(), |e| format!("an unknown `.{e}`"))
-            )))
-        }
-    })
-}
 
 /// What frame streams, recordings and video-port stills share: the camera
 /// and its splitter, which of the splitter's outputs are in use, the
@@ -698,7 +344,7 @@ impl Camera {
         let monotonic_at_zero = crate::ffi::monotonic_now();
         let wall_at_zero = SystemTime::now();
         camera.enable()?;
-        let clock = Clock { monotonic_at_zero, wall_at_zero };
+        let clock = Clock::new(monotonic_at_zero, wall_at_zero);
         let shared = Arc::new(Shared {
             camera,
             splitter,
@@ -926,175 +572,6 @@ impl Camera {
         self.lens.as_ref().map(|(t, _)| t)
     }
 
-    /// A JPEG from the still port, at the camera's resolution, with
-    /// raspistill's EXIF block and thumbnail. The picture is taken after
-    /// the call.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Timeout`] if the camera gives nothing; as [`Port::set`].
-    pub fn capture_jpeg(&self) -> Result<Vec<u8>> {
-        self.capture_as(Encoding::JPEG, &StillOptions::default())
-    }
-
-    /// A still in `encoding` (JPEG, PNG, GIF, BMP, PPM or TGA) as `options`
-    /// say. The picture is taken after the call: from the still port, the
-    /// capture starts when asked; from the video port, frames taken before
-    /// the call are skipped.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidParameter`] for another encoding or a bad option;
-    /// [`Error::Timeout`] if the camera gives nothing.
-    pub fn capture_as(&self, encoding: Encoding, options: &StillOptions) -> Result<Vec<u8>> {
-        options.check()?;
-        if !matches!(
-            encoding,
-            Encoding::JPEG | Encoding::PNG | Encoding::GIF | Encoding::BMP | Encoding::PPM | Encoding::TGA
-        ) {
-            return Err(Error::InvalidParameter(format!(
-                "a still in {encoding}: the image encoder writes JPEG, PNG, GIF, BMP, PPM and TGA; for raw pictures \
-                 read a frame (Camera::frames) or capture to a .yuv or .rgb file"
-            )));
-        }
-        if options.use_video_port {
-            return self.capture_from_video(encoding, options);
-        }
-        let pipe = self.pipe()?;
-        let mut stills = pipe.stills.lock();
-        let stream = prepare_encoder(&mut stills, encoding, pipe.shared.size, options)?;
-        stream.flush()?;
-        pipe.shared.camera.still().set(&Capture(true))?;
-        collect_still(stream)
-    }
-
-    /// A JPEG with the sensor's raw Bayer data after it (the BRCM block),
-    /// and that data parsed.
-    ///
-    /// # Errors
-    ///
-    /// As [`capture_jpeg`](Self::capture_jpeg), and
-    /// [`raw::RawImage::parse`](crate::raw::RawImage::parse)'s.
-    pub fn capture_raw(&self) -> Result<(Vec<u8>, crate::raw::RawImage)> {
-        let still = self.shared()?.camera.still();
-        still.set(&RawCapture(true))?;
-        let jpeg = self.capture_jpeg();
-        let off = still.set(&RawCapture(false));
-        let jpeg = jpeg?;
-        off?;
-        let raw = crate::raw::RawImage::parse(&jpeg)?;
-        Ok((jpeg, raw))
-    }
-
-    /// Captures to `path`, in the format its extension names: `jpg`/`jpeg`,
-    /// `png`, `gif`, `bmp`, `ppm`, `tga` (through the image encoder), or a
-    /// raw picture at the camera's resolution, its rows packed without
-    /// padding: `yuv` (I420), `rgb`, `bgr`, `rgba`, `bgra`. From the still
-    /// port (see [`capture_with`](Self::capture_with) for the video port).
-    ///
-    /// ```
-    /// # use mmal::{Camera, CameraOptions};
-    /// # let dir = std::env::temp_dir().join(format!("mmal-doc-png-{}", std::process::id()));
-    /// # std::fs::create_dir_all(&dir).unwrap();
-    /// # let path = dir.join("picture.png");
-    /// let camera = Camera::open(0, &CameraOptions::new().resolution(320, 240))?;
-    /// camera.capture(&path)?;
-    /// # assert_eq!(&std::fs::read(&path).unwrap()[1..4], b"PNG");
-    /// # std::fs::remove_dir_all(&dir).unwrap();
-    /// # Ok::<(), mmal::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidParameter`] for an extension it does not know (the
-    /// message lists them; nothing is written); [`Error::Io`] if the file
-    /// cannot be written; as [`capture_as`](Self::capture_as).
-    pub fn capture(&self, path: impl AsRef<Path>) -> Result<()> {
-        self.capture_with(path, &StillOptions::default())
-    }
-
-    /// [`capture`](Self::capture) with options.
-    ///
-    /// # Errors
-    ///
-    /// As for [`capture`](Self::capture).
-    pub fn capture_with(&self, path: impl AsRef<Path>, options: &StillOptions) -> Result<()> {
-        let path = path.as_ref();
-        let kind = file_kind(path)?;
-        // The file first: a path that cannot be written fails before the
-        // camera works, and a capture that fails leaves no file.
-        let mut file = File::create(path).map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
-        let bytes = match kind {
-            FileKind::Encoded(encoding) => self.capture_as(encoding, options),
-            FileKind::Raw(encoding) if options.use_video_port => self.shared().and_then(|shared| {
-                let (w, h) = shared.size;
-                let frames = self.frames(encoding, w, h)?;
-                let frame = frames.next_after_now(STILL_WAIT)?;
-                packed_bytes(&frame)
-            }),
-            FileKind::Raw(encoding) => self.capture_raw_still(encoding),
-        };
-        let written = bytes.and_then(|bytes| {
-            file.write_all(&bytes).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
-        });
-        if written.is_err() {
-            drop(file);
-            let _ = std::fs::remove_file(path);
-        }
-        written
-    }
-
-    /// A raw still in `encoding` from the still port itself: its tunnel
-    /// to the encoder is taken down meanwhile and made again after.
-    fn capture_raw_still(&self, encoding: Encoding) -> Result<Vec<u8>> {
-        let pipe = self.pipe()?;
-        let still = pipe.shared.camera.still();
-        let (w, h) = pipe.shared.size;
-        let mut stills = pipe.stills.lock();
-        stills.stream = None;
-        stills.link = None;
-        let taken = (|| {
-            still.set_format(&Format::video(encoding, w, h))?;
-            let stream = still.enable_stream(1)?;
-            still.set(&Capture(true))?;
-            let frame = stream.next_timeout(STILL_WAIT)?;
-            packed_bytes(&frame)
-        })();
-        let restored = still
-            .set_format(&Format::video(Encoding::OPAQUE, w, h))
-            .and_then(|()| Connection::new(still, stills.encoder.input(), ConnectionFlags::default()));
-        match restored {
-            Ok(link) => stills.link = Some(link),
-            Err(e) => {
-                log::error!("camera: the still port's tunnel to the encoder could not be made again: {e}");
-                return Err(taken.err().unwrap_or(e));
-            }
-        }
-        taken
-    }
-
-    fn capture_from_video(&self, encoding: Encoding, options: &StillOptions) -> Result<Vec<u8>> {
-        let called = crate::ffi::monotonic_now();
-        let shared = self.shared()?;
-        let claim = shared.claim()?;
-        let out = claim.port();
-        let (w, h) = shared.size;
-        out.set_format(&Format::video(VIDEO_ENCODING, w, h).with_frame_rate(shared.frame_rate))?;
-        let encoder = ImageEncoder::new()?;
-        let link = Connection::new(out, encoder.input(), ConnectionFlags::default())?;
-        let mut stills = Stills { stream: None, link: Some(link), encoder };
-        let stream = prepare_encoder(&mut stills, encoding, (w, h), options)?;
-        loop {
-            let (file, pts) = collect_still_with_pts(stream)?;
-            let taken = pts.map(|us| shared.clock.monotonic(Duration::from_micros(us.max(0) as u64)));
-            if taken.is_none_or(|t| t >= called) {
-                drop(stills);
-                drop(claim);
-                return Ok(file);
-            }
-        }
-    }
-
     /// Frames from the video port in `encoding` (I420, RGB24, BGR24, RGBA
     /// or BGRA) at `width`×`height`, scaled on the VideoCore if that is
     /// not the camera's resolution. See [`Frames`].
@@ -1166,65 +643,6 @@ fn in_use(e: Error, number: u32) -> Error {
         }
         other => other,
     }
-}
-
-/// Sets the encoder's output to `encoding` (re-enabling its stream if that
-/// changed) with `options`' quality, thumbnail and EXIF.
-fn prepare_encoder<'s>(
-    stills: &'s mut Stills,
-    encoding: Encoding,
-    (w, h): (u32, u32),
-    options: &StillOptions,
-) -> Result<&'s FrameStream> {
-    let out = stills.encoder.output().clone();
-    let current = stills.stream.as_ref().map(|s| s.format().encoding);
-    if current != Some(encoding) {
-        stills.stream = None;
-        out.set_format(&Format::video(encoding, w, h))?;
-    }
-    out.set(&JpegQuality(options.quality))?;
-    out.set(&ExifDisable(options.exif_disabled))?;
-    for (key, value) in &options.exif {
-        out.set(&Exif::new(key.clone(), value.clone()))?;
-    }
-    let thumbnail = options.thumbnail.map_or(Thumbnail::OFF, |(w, h, q)| Thumbnail::new(w, h, q));
-    stills.encoder.control().set(&thumbnail)?;
-    if stills.stream.is_none() {
-        stills.stream = Some(out.enable_stream(3)?);
-    }
-    Ok(stills.stream.as_ref().expect("made above"))
-}
-
-fn collect_still(stream: &FrameStream) -> Result<Vec<u8>> {
-    collect_still_with_pts(stream).map(|(file, _)| file)
-}
-
-/// One file from the encoder: its buffers up to the one that ends it, and
-/// the picture's timestamp.
-fn collect_still_with_pts(stream: &FrameStream) -> Result<(Vec<u8>, Option<i64>)> {
-    let mut file = Vec::new();
-    let mut pts = None;
-    loop {
-        let buffer = stream.next_timeout(STILL_WAIT)?;
-        file.extend_from_slice(&buffer);
-        pts = pts.or(buffer.pts());
-        let flags = buffer.flags();
-        if flags.contains(BufferFlags::FRAME_END) || flags.contains(BufferFlags::EOS) {
-            return Ok((file, pts));
-        }
-    }
-}
-
-/// A raw frame's visible rows, without the padding.
-fn packed_bytes(frame: &Frame) -> Result<Vec<u8>> {
-    let planes = frame.planes()?;
-    let mut out = Vec::new();
-    for plane in [Some(planes.y), planes.u, planes.v].into_iter().flatten() {
-        for y in 0..plane.height() {
-            out.extend_from_slice(plane.row(y));
-        }
-    }
-    Ok(out)
 }
 
 impl Frames<'_> {
