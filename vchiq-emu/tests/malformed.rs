@@ -1,0 +1,313 @@
+//! Every kind of bad message gets the firmware's answer: an error reply
+//! (the status in the header and the reply's first word), a buffer sent
+//! straight back with its cookie, or a closed service; never a crash or a
+//! hang, and nothing left behind.
+
+mod common;
+
+use std::mem::{offset_of, size_of};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use mmal_sys as sys;
+use vchiq::{Connection, Error, Fourcc, ServiceEvent, ServiceOptions};
+use vchiq_emu::EmulatedVchiq;
+use vchiq_sys::*;
+
+fn camera(m: &Mmal) -> (u32, u32, Vec<u8>) {
+    let (status, r) = m.create("ril.camera");
+    assert_eq!(status, 0);
+    let comp = w(&r, H + offset_of!(mmal_msg_component_create_reply, component_handle));
+    assert_eq!(m.component(MMAL_MSG_TYPE_COMPONENT_ENABLE, comp), 0);
+    let info = m.port_info(comp, MMAL_MSG_PORT_TYPE_OUTPUT, 0);
+    let port = w(&info, H + offset_of!(mmal_msg_port_info_get_reply, port_handle));
+    (comp, port, info)
+}
+
+fn expect_closed(m: &Mmal) {
+    match m.svc.next_event(Duration::from_secs(10)) {
+        Ok(ServiceEvent::Closed) | Err(Error::ServiceClosed(_)) => {}
+        other => panic!("expected the service to close, got {other:?}"),
+    }
+    assert!(m.svc.is_closed());
+    assert_eq!(m.device.open_services(), 0);
+}
+
+#[test]
+fn a_message_shorter_than_its_header_closes_the_service() {
+    let _s = serial();
+    let m = open();
+    camera(&m);
+    m.send(&header(MMAL_MSG_TYPE_GET_VERSION, 1)[..20]);
+    expect_closed(&m);
+    // The components it had are gone with it.
+    drop(m);
+    assert_nothing_left();
+}
+
+#[test]
+fn a_wrong_magic_closes_the_service() {
+    let _s = serial();
+    let m = open();
+    let mut h = header(MMAL_MSG_TYPE_GET_VERSION, 1);
+    put(&mut h, 0, 0x1234_5678);
+    m.send(&h);
+    expect_closed(&m);
+    // A closed service takes no more messages.
+    assert!(m.svc.send(&[&header(MMAL_MSG_TYPE_GET_VERSION, 2)]).is_err());
+    drop(m);
+    assert_nothing_left();
+}
+
+#[test]
+fn a_message_over_512_bytes_is_einval() {
+    let _s = serial();
+    let m = open();
+    let r = m.request(MMAL_MSG_TYPE_GET_VERSION, &[0; 489]);
+    assert_eq!(w(&r, STATUS), MMAL_MSG_STATUS_EINVAL);
+    // 512 exactly is fine.
+    let r = m.request(MMAL_MSG_TYPE_GET_VERSION, &[0; 488]);
+    assert_eq!(w(&r, STATUS), 0);
+    drop(m);
+    assert_nothing_left();
+}
+
+#[test]
+fn unknown_and_unserved_types_are_enosys() {
+    let _s = serial();
+    let m = open();
+    for ty in [0, MMAL_MSG_TYPE_QUIT, MMAL_MSG_TYPE_GET_STATS, MMAL_MSG_TYPE_OPAQUE_ALLOCATOR, 99, u32::MAX] {
+        let r = m.request(ty, &[0; 16]);
+        assert_eq!(Mmal::status(&r), MMAL_MSG_STATUS_ENOSYS, "type {ty}");
+    }
+    drop(m);
+    assert_nothing_left();
+}
+
+#[test]
+fn short_payloads_are_einval_with_a_whole_reply() {
+    let _s = serial();
+    let m = open();
+    let (comp, port, _) = camera(&m);
+    let cases: [(u32, usize, usize); 7] = [
+        (MMAL_MSG_TYPE_COMPONENT_CREATE, size_of::<mmal_msg_component_create>() - 1, 20),
+        (MMAL_MSG_TYPE_COMPONENT_DESTROY, 3, 4),
+        (MMAL_MSG_TYPE_PORT_INFO_GET, 11, 292),
+        (MMAL_MSG_TYPE_PORT_INFO_SET, size_of::<mmal_msg_port_info_set>() - 1, 292),
+        (MMAL_MSG_TYPE_PORT_ACTION, 11, 4),
+        (MMAL_MSG_TYPE_PORT_PARAMETER_SET, 15, 12),
+        (MMAL_MSG_TYPE_PORT_PARAMETER_GET, 15, 12),
+    ];
+    for (ty, len, reply) in cases {
+        let mut p = vec![0u8; len];
+        // Valid handles where they fit, so that only the size is wrong.
+        if len >= 8 && ty != MMAL_MSG_TYPE_COMPONENT_CREATE {
+            put(&mut p, 0, comp);
+            put(&mut p, 4, port);
+        }
+        let r = m.request(ty, &p);
+        assert_eq!(r.len(), H + reply, "type {ty}");
+        assert_eq!(Mmal::status(&r), MMAL_MSG_STATUS_EINVAL, "type {ty}");
+    }
+    // A port action's struct is checked for the action's size.
+    let mut p = vec![0u8; size_of::<mmal_msg_port_action_port>() - 1];
+    put(&mut p, 0, comp);
+    put(&mut p, 4, port);
+    put(&mut p, 8, MMAL_MSG_PORT_ACTION_TYPE_ENABLE);
+    assert_eq!(Mmal::status(&m.request(MMAL_MSG_TYPE_PORT_ACTION, &p)), MMAL_MSG_STATUS_EINVAL);
+    assert_eq!(m.component(MMAL_MSG_TYPE_COMPONENT_DESTROY, comp), 0);
+    drop(m);
+    assert_nothing_left();
+}
+
+#[test]
+fn component_names_are_checked() {
+    let _s = serial();
+    let m = open();
+    // No NUL in the 128 bytes.
+    let mut p = vec![b'a'; size_of::<mmal_msg_component_create>()];
+    put(&mut p, 0, 1);
+    assert_eq!(Mmal::status(&m.request(MMAL_MSG_TYPE_COMPONENT_CREATE, &p)), MMAL_MSG_STATUS_EINVAL);
+    // Unknown, or with the prefix the host must strip.
+    assert_eq!(m.create("ril.nothing").0, MMAL_MSG_STATUS_ENOSYS);
+    assert_eq!(m.create("vc.ril.camera").0, MMAL_MSG_STATUS_ENOSYS);
+    assert_eq!(mmal_emu::usage().components, 0);
+    drop(m);
+    assert_nothing_left();
+}
+
+#[test]
+fn handles_are_checked() {
+    let _s = serial();
+    let m = open();
+    let (comp, port, _) = camera(&m);
+    let (status, r) = m.create("null_sink");
+    assert_eq!(status, 0);
+    let sink = w(&r, H + offset_of!(mmal_msg_component_create_reply, component_handle));
+    let bogus = [0, comp ^ 0x8000_0000, port, u32::MAX];
+    for h in bogus {
+        for ty in [MMAL_MSG_TYPE_COMPONENT_ENABLE, MMAL_MSG_TYPE_COMPONENT_DISABLE, MMAL_MSG_TYPE_COMPONENT_DESTROY] {
+            assert_eq!(m.component(ty, h), MMAL_MSG_STATUS_EINVAL, "type {ty} handle {h:#x}");
+        }
+        assert_eq!(Mmal::status(&m.port_info(h, MMAL_MSG_PORT_TYPE_OUTPUT, 0)), MMAL_MSG_STATUS_EINVAL);
+    }
+    // Ports that do not exist.
+    assert_eq!(Mmal::status(&m.port_info(comp, MMAL_MSG_PORT_TYPE_OUTPUT, 3)), MMAL_MSG_STATUS_ENOENT);
+    assert_eq!(Mmal::status(&m.port_info(comp, MMAL_MSG_PORT_TYPE_INPUT, 0)), MMAL_MSG_STATUS_ENOENT);
+    assert_eq!(Mmal::status(&m.port_info(comp, 77, 0)), MMAL_MSG_STATUS_ENOENT);
+    // A port handle of another component, or a component handle as a port.
+    assert_eq!(m.port_action(sink, port, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, None), MMAL_MSG_STATUS_EINVAL);
+    assert_eq!(m.port_action(comp, comp, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, None), MMAL_MSG_STATUS_EINVAL);
+    assert_eq!(Mmal::status(&m.parameter_set(sink, port, sys::MMAL_PARAMETER_CAPTURE, &[1, 0, 0, 0])), 3);
+    assert_eq!(Mmal::status(&m.parameter_get(comp, 0, sys::MMAL_PARAMETER_CAPTURE, 12)), 3);
+    // Unknown actions, and a disable of a port never enabled.
+    assert_eq!(m.port_action(comp, port, 0, None), MMAL_MSG_STATUS_EINVAL);
+    assert_eq!(m.port_action(comp, port, 42, None), MMAL_MSG_STATUS_EINVAL);
+    assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_DISABLE, None), MMAL_MSG_STATUS_EINVAL);
+    // Destroyed means gone.
+    assert_eq!(m.component(MMAL_MSG_TYPE_COMPONENT_DESTROY, sink), 0);
+    assert_eq!(m.component(MMAL_MSG_TYPE_COMPONENT_DESTROY, sink), MMAL_MSG_STATUS_EINVAL);
+    drop(m);
+    assert_nothing_left();
+}
+
+#[test]
+fn parameter_sizes_are_checked() {
+    let _s = serial();
+    let m = open();
+    let (comp, port, _) = camera(&m);
+    let mut p = vec![0u8; 16 + 4];
+    put(&mut p, 0, comp);
+    put(&mut p, 4, port);
+    put(&mut p, 8, sys::MMAL_PARAMETER_CAPTURE);
+    for size in [0, 7, 8 + 385, u32::MAX] {
+        put(&mut p, 12, size);
+        let r = m.request(MMAL_MSG_TYPE_PORT_PARAMETER_SET, &p);
+        assert_eq!(Mmal::status(&r), MMAL_MSG_STATUS_EINVAL, "set size {size}");
+        let r = m.request(MMAL_MSG_TYPE_PORT_PARAMETER_GET, &p[..16]);
+        assert_eq!(Mmal::status(&r), MMAL_MSG_STATUS_EINVAL, "get size {size}");
+    }
+    // A size claiming more value than the message carries.
+    put(&mut p, 12, 8 + 8);
+    assert_eq!(Mmal::status(&m.request(MMAL_MSG_TYPE_PORT_PARAMETER_SET, &p)), MMAL_MSG_STATUS_EINVAL);
+    // Too little room for the value: ENOSPC and the size needed.
+    let r = m.parameter_get(comp, port, sys::MMAL_PARAMETER_CAPTURE, 8);
+    assert_eq!(Mmal::status(&r), MMAL_MSG_STATUS_ENOSPC);
+    assert_eq!(w(&r, H + 8), 12);
+    drop(m);
+    assert_nothing_left();
+}
+
+#[test]
+fn port_info_set_is_checked() {
+    let _s = serial();
+    let m = open();
+    let (comp, port, info) = camera(&m);
+    let mut set = info_set_from(&info);
+    put(&mut set, SET_FORMAT + offset_of!(mmal_msg_es_format, extradata_size), 129);
+    assert_eq!(Mmal::status(&m.request(MMAL_MSG_TYPE_PORT_INFO_SET, &set)), MMAL_MSG_STATUS_EINVAL);
+    // A format the port does not take: the emulator's EINVAL, nothing
+    // changed.
+    let mut set = info_set_from(&info);
+    put(&mut set, SET_ES + offset_of!(mmal_msg_video_format, width), 0);
+    let r = m.request(MMAL_MSG_TYPE_PORT_INFO_SET, &set);
+    assert_ne!(Mmal::status(&r), 0);
+    // Not while enabled.
+    assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, Some(&info)), 0);
+    let set = info_set_from(&info);
+    assert_eq!(Mmal::status(&m.request(MMAL_MSG_TYPE_PORT_INFO_SET, &set)), MMAL_MSG_STATUS_EINVAL);
+    assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, Some(&info)), MMAL_MSG_STATUS_EINVAL);
+    drop(m);
+    assert_nothing_left();
+}
+
+/// A refused buffer: BUFFER_TO_HOST at once, the status in its header,
+/// length 0, the cookie unchanged.
+fn expect_refused(m: &Mmal, cookie: u32, status: u32) {
+    let b = m.next_message();
+    assert_eq!(w(&b, 4), MMAL_MSG_TYPE_BUFFER_TO_HOST);
+    assert_eq!(w(&b, STATUS), status);
+    assert_eq!(w(&b, COOKIE), cookie);
+    assert_eq!(w(&b, LENGTH), 0);
+}
+
+#[test]
+fn bad_buffers_come_straight_back_with_their_cookie() {
+    let _s = serial();
+    let m = open();
+    let (comp, port, info) = camera(&m);
+    let size = w(&info, info_port(offset_of!(mmal_msg_port, buffer_size_recommended)));
+    // A disabled port.
+    m.send(&buffer_msg(comp, port, 0xB0_0001, size, 0));
+    expect_refused(&m, 0xB0_0001, MMAL_MSG_STATUS_EINVAL);
+    let mut set = info_set_from(&info);
+    put(&mut set, SET_PORT + offset_of!(mmal_msg_port, buffer_num), 1);
+    put(&mut set, SET_PORT + offset_of!(mmal_msg_port, buffer_size), size);
+    let info = m.request(MMAL_MSG_TYPE_PORT_INFO_SET, &set);
+    assert_eq!(Mmal::status(&info), 0);
+    assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, Some(&info)), 0);
+    // The driver buffer's magic.
+    let mut b = buffer_msg(comp, port, 0xB0_0002, size, 0);
+    put(&mut b, DRV_MAGIC, 0xDEAD);
+    m.send(&b);
+    expect_refused(&m, 0xB0_0002, MMAL_MSG_STATUS_EINVAL);
+    // Handles.
+    m.send(&buffer_msg(comp, comp, 0xB0_0003, size, 0));
+    expect_refused(&m, 0xB0_0003, MMAL_MSG_STATUS_EINVAL);
+    m.send(&buffer_msg(0, port, 0xB0_0004, size, 0));
+    expect_refused(&m, 0xB0_0004, MMAL_MSG_STATUS_EINVAL);
+    // Too small a buffer, a length past the allocation.
+    m.send(&buffer_msg(comp, port, 0xB0_0005, size - 1, 0));
+    expect_refused(&m, 0xB0_0005, MMAL_MSG_STATUS_EINVAL);
+    m.send(&buffer_msg(comp, port, 0xB0_0006, size, size + 1));
+    expect_refused(&m, 0xB0_0006, MMAL_MSG_STATUS_EINVAL);
+    // Cut short.
+    let b = buffer_msg(comp, port, 0xB0_0007, size, 0);
+    m.send(&b[..H + 100]);
+    expect_refused(&m, 0xB0_0007, MMAL_MSG_STATUS_EINVAL);
+    // Zero copy is not emulated.
+    let mut b = buffer_msg(comp, port, 0xB0_0008, size, 0);
+    put(&mut b, IS_ZERO_COPY, 1);
+    m.send(&b);
+    expect_refused(&m, 0xB0_0008, MMAL_MSG_STATUS_ENOSYS);
+    // More buffers than the port was enabled with (1): the second comes
+    // back at once, the first with a frame.
+    m.send(&buffer_msg(comp, port, 0xB0_0009, size, 0));
+    m.send(&buffer_msg(comp, port, 0xB0_000A, size, 0));
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let b = m.next_message();
+        assert_eq!(w(&b, 4), MMAL_MSG_TYPE_BUFFER_TO_HOST);
+        match w(&b, COOKIE) {
+            0xB0_000A => assert_eq!(w(&b, STATUS), MMAL_MSG_STATUS_ENOSPC),
+            0xB0_0009 => {
+                assert_eq!(w(&b, STATUS), 0);
+                let len = w(&b, LENGTH).next_multiple_of(4) as usize;
+                m.svc.bulk_receive(vec![0; len], len).unwrap().wait().unwrap();
+            }
+            other => panic!("cookie {other:#x}"),
+        }
+        seen.push(w(&b, COOKIE));
+    }
+    // The service still works.
+    assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_DISABLE, None), 0);
+    assert_eq!(m.component(MMAL_MSG_TYPE_COMPONENT_DESTROY, comp), 0);
+    m.svc.close().unwrap();
+    assert_nothing_left();
+}
+
+#[test]
+fn other_services_and_versions_are_refused() {
+    let _s = serial();
+    let device = Arc::new(EmulatedVchiq::new());
+    let conn = Connection::with_device(Arc::clone(&device), options()).unwrap();
+    for (fourcc, v, min) in [(*b"nope", 15, 10), (*b"mmal", 9, 3), (*b"mmal", 20, 17)] {
+        let err = conn.open_service(ServiceOptions::new(Fourcc::new(fourcc), v, min)).unwrap_err();
+        assert!(matches!(err, Error::ServiceUnavailable { .. }), "{err:?}");
+    }
+    assert_eq!(device.open_services(), 0);
+    drop(conn);
+    drop(device);
+    assert_nothing_left();
+}
