@@ -40,6 +40,7 @@ pub(crate) fn create(name: &str, component: Box<dyn Component>) -> Result<Compon
             events: VecDeque::with_capacity(16),
             change_events: Vec::with_capacity(4),
             started: Instant::now(),
+            taken: Vec::with_capacity(4),
         }),
         wake: Condvar::new(),
         action: Mutex::new(()),

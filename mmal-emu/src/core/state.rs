@@ -112,13 +112,17 @@ pub(crate) struct State {
     /// Parameters whose changes the client asked to hear of.
     pub(crate) change_events: Vec<u32>,
     pub(crate) started: Instant,
+    /// What [`Io`] lends each call to note the buffers it takes: kept, so
+    /// that a frame's call allocates nothing.
+    pub(crate) taken: Vec<(usize, BufPtr)>,
 }
 
 impl State {
     /// The component and a view of everything else, for calling it.
     pub(crate) fn split(&mut self, now: Instant) -> (&mut dyn Component, Io<'_>) {
-        let State { component, ports, events, change_events, started, .. } = self;
-        (&mut **component, Io { ports, events, change_events, now, started: *started, taken: Vec::new() })
+        let State { component, ports, events, change_events, started, taken, .. } = self;
+        taken.clear();
+        (&mut **component, Io { ports, events, change_events, now, started: *started, taken })
     }
 }
 
@@ -133,7 +137,7 @@ pub(crate) struct Io<'a> {
     pub(crate) started: Instant,
     /// The buffers [`Io::take`] took, so that a call that panics can give
     /// them back (see [`Io::put_back_taken`]).
-    taken: Vec<(usize, BufPtr)>,
+    taken: &'a mut Vec<(usize, BufPtr)>,
 }
 
 impl Io<'_> {
