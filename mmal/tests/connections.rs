@@ -144,6 +144,66 @@ fn resize_scales_and_converts_the_camera_picture() {
     assert!(out.set_format(&Format::video(Encoding::OPAQUE, 96, 64)).is_err(), "the resizer takes no OPAQUE");
 }
 
+/// The camera's OPAQUE pictures resized show what the camera delivered:
+/// the same field of view as its own pixels at that size (IMX219 1080p is
+/// a crop of the sensor's middle; the whole 4:3 sensor, which a 640x480
+/// picture of its own would see, is not what the resizer is given).
+#[test]
+fn resizing_opaque_keeps_the_cameras_field_of_view() {
+    let _s = serial();
+    // A white band over the sensor's left 15% (outside the 1080p crop), the
+    // rest dark grey.
+    let (w, h) = (328usize, 246usize);
+    let mut ppm = format!("P6\n{w} {h}\n255\n").into_bytes();
+    for _ in 0..h {
+        for x in 0..w {
+            ppm.extend_from_slice(&[if x < w * 15 / 100 { 250 } else { 40 }; 3]);
+        }
+    }
+    let path = std::env::temp_dir().join(format!("fov-scene-{}.ppm", std::process::id()));
+    std::fs::write(&path, &ppm).unwrap();
+    common::emu::set_sensor(Some(mmal::emulator::Sensor::Imx219));
+    common::emu::set_scene(Some(path.to_str().unwrap()));
+    // The left twentieth's mean luma of an I420 picture `width` wide.
+    let left = |frame: &[u8], width: usize, height: usize| {
+        let stride = (width + 31) / 32 * 32;
+        let cols = width / 20;
+        let sum: u64 = (0..height).flat_map(|y| (0..cols).map(move |x| u64::from(frame[y * stride + x]))).sum();
+        sum as f64 / (cols * height) as f64
+    };
+    let direct = {
+        let camera = Component::new("vc.ril.camera").unwrap();
+        let video = camera.output(1).unwrap();
+        video.set_format(&Format::video(Encoding::I420, 1920, 1080).with_frame_rate(30)).unwrap();
+        let frames = video.enable_stream(2).unwrap();
+        camera.enable().unwrap();
+        video.set(&Capture(true)).unwrap();
+        let frame = frames.next_timeout(WAIT).unwrap();
+        left(&frame, 1920, 1080)
+    };
+    let resized = {
+        let camera = Component::new("vc.ril.camera").unwrap();
+        let resize = Component::new("vc.ril.resize").unwrap();
+        let video = camera.output(1).unwrap();
+        video.set_format(&Format::video(Encoding::OPAQUE, 1920, 1080).with_frame_rate(30)).unwrap();
+        let _link = Connection::new(&video, &resize.input(0).unwrap(), ConnectionFlags::default()).unwrap();
+        let out = resize.output(0).unwrap();
+        out.set_format(&Format::video(Encoding::I420, 640, 480)).unwrap();
+        let frames = out.enable_stream(2).unwrap();
+        resize.enable().unwrap();
+        camera.enable().unwrap();
+        video.set(&Capture(true)).unwrap();
+        let frame = frames.next_timeout(WAIT).unwrap();
+        left(&frame, 640, 480)
+    };
+    common::emu::set_scene(None);
+    common::emu::set_sensor(None);
+    let _ = std::fs::remove_file(&path);
+    // Exposure lifts the grey to mid-grey; the band would be near white.
+    assert!(direct < 190.0, "the 1080p crop shows no band: {direct}");
+    assert!((resized - direct).abs() < 20.0, "resized {resized}, the camera's own {direct}");
+}
+
 /// A connection through the client: every frame passes through a closure,
 /// which may change it, on its way from the camera to the resizer.
 #[test]

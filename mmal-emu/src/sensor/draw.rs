@@ -92,9 +92,17 @@ pub(crate) fn prepare(setup: &Setup) -> Arc<Prepared> {
     })
 }
 
-/// The noise-free picture of `setup` with `settings`, drawn in `format`.
+/// The noise-free picture of `setup` with `settings`, drawn in `format`
+/// over the field of view of `setup`'s own format.
 fn drawn(setup: &Setup, settings: &Settings, format: &VideoFormat) -> Vec<u8> {
     let mut setup = setup.clone();
+    // The port's own sensor mode, and so its field of view, whatever the
+    // size drawn: a resizer scales what the camera delivered (the mode a
+    // size would choose by itself may see more of the sensor).
+    let mode = setup.mode();
+    if let Some(i) = setup.sensor.modes().iter().position(|m| *m == mode) {
+        setup.params.sensor_mode = i as u32 + 1;
+    }
     setup.format = *format;
     let mut base = vec![0u8; format.frame_size()];
     draw(&setup, settings, &mut base);
