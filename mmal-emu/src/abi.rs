@@ -190,12 +190,17 @@ unsafe extern "C" fn port_parameter_get(
         let declared = (header.size as usize).max(head) - head;
         let mut answer = [0u8; sys::MMAL_PARAMETER_MAX_SIZE as usize];
         let room = declared.min(answer.len());
-        // The caller's payload goes in first: a few parameters carry a
-        // request in it (CORE_STATISTICS: the direction, and whether to
-        // reset).
-        // SAFETY: the caller's parameter is `header.size` bytes (libmmal's
-        // contract), of which `room` are read after the header, unaligned.
-        unsafe { std::ptr::copy_nonoverlapping(param.cast::<u8>().add(head), answer.as_mut_ptr(), room) };
+        // A parameter whose get carries a request in its payload
+        // (CORE_STATISTICS: the direction, and whether to reset): that
+        // payload goes in first. Of any other, nothing of the caller's is
+        // read (a caller may declare more room than it has).
+        if header.id == sys::MMAL_PARAMETER_CORE_STATISTICS {
+            let request = room.min(std::mem::size_of::<sys::MMAL_PARAMETER_CORE_STATISTICS_T>() - head);
+            // SAFETY: the caller's parameter is `header.size` bytes
+            // (libmmal's contract), of which at most the struct's payload
+            // is read after the header, unaligned.
+            unsafe { std::ptr::copy_nonoverlapping(param.cast::<u8>().add(head), answer.as_mut_ptr(), request) };
+        }
         match component::parameter_get(port, header.id, &mut answer[..room]) {
             Ok(full) => {
                 let status = if full > declared { sys::MMAL_ENOSPC } else { sys::MMAL_SUCCESS };
