@@ -146,6 +146,12 @@ impl Comp {
         unsafe { (api().component_disable)(self.0.as_ptr()) }
     }
 
+    /// `MMAL_COMPONENT_T::id`: the emulator's name for it.
+    pub(crate) fn id(&self) -> u32 {
+        // SAFETY: a live component.
+        unsafe { self.0.as_ref().id }
+    }
+
     /// Its ports: control, inputs, outputs, clocks, with their MMAL types.
     pub(crate) fn ports(&self) -> Vec<(u32, u32, Port)> {
         // SAFETY: a live component: its port arrays hold `*_num` live ports.
@@ -518,4 +524,26 @@ impl Header {
             })
         }
     }
+}
+
+/// The VCSM block behind a VideoCore handle: its size, or `None` if no
+/// live block has that handle.
+pub(crate) fn block_size(handle: u32) -> Option<usize> {
+    vcsm::emulated::lookup(handle).ok().map(|b| b.size)
+}
+
+/// What the VideoCore reads of a zero-copy input buffer.
+pub(crate) fn block_read(handle: u32, out: &mut [u8]) -> bool {
+    vcsm::emulated::read(handle, 0, out).is_ok()
+}
+
+/// What the VideoCore writes into a zero-copy output buffer: `false` if
+/// the block is gone, too small, or in use by the CPU.
+pub(crate) fn block_write(handle: u32, data: &[u8]) -> bool {
+    // SAFETY: the block belongs to a buffer the host has handed to the
+    // VideoCore (BUFFER_FROM_HOST) and not yet got back: by the MMAL
+    // contract the host keeps no reference to its bytes until the
+    // BUFFER_TO_HOST this write precedes; a CPU access it still counts
+    // makes the write fail (CpuLocked) instead.
+    unsafe { vcsm::emulated::write(handle, 0, data) }.is_ok()
 }

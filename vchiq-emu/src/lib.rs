@@ -70,10 +70,13 @@
 //!   PORT_INFO_GET/SET: `ENOENT`; more than 64 components: `ENOMEM`;
 //! * a BUFFER_FROM_HOST refused (driver-buffer magic, handles, a disabled
 //!   port, `alloc_size` below the port's buffer size, `length` above
-//!   `alloc_size`, inline data over 128 bytes, a reference, more buffers
-//!   than the port was enabled with) comes straight back as BUFFER_TO_HOST
-//!   with the status in its header and length 0, every word the host sent
-//!   (the client context included) unchanged.
+//!   `alloc_size`, inline data over 128 bytes or shorter than `length`, a
+//!   reference, zero copy on a port without `MMAL_PARAMETER_ZERO_COPY` or
+//!   naming no live VCSM block of `alloc_size` bytes, more buffers than the
+//!   port was enabled with: `ENOSPC`; input data whose bulk transmit never
+//!   comes: `EIO`) comes straight back as BUFFER_TO_HOST with the status in
+//!   its header and length 0, every word the host sent (the client context
+//!   included) unchanged.
 //!
 //! Replies echo the request's header (magic, type, `control_service`,
 //! `context`). COMPONENT_CREATE takes the name without `vc.` (as the host
@@ -86,16 +89,24 @@
 //! keeps the port enabled, CONNECT/DISCONNECT make and destroy a tunnel
 //! (enabled and disabled through its output port). Output buffers come back
 //! with their data by bulk (offset 0; an empty EOS buffer with the 8-byte
-//! dummy the kernel's client receives); input data comes inline
-//! (`payload_in_message`) or by the bulk transmit that follows the message.
+//! dummy the kernel's client receives); input buffers come back consumed
+//! (length 0, no data); input data comes inline (`payload_in_message`) or by
+//! the bulk transmit that follows the message. Zero copy, once
+//! `MMAL_PARAMETER_ZERO_COPY` is on for the port: `data` is the VideoCore
+//! handle of an emulated VCSM block (`vcsm`'s emulated memory); the
+//! VideoCore reads an input's data from it and writes an output's frame into
+//! it (a copy the VideoCore makes, from the component's own buffer: the
+//! client copies nothing), and the buffer comes back with `is_zero_copy`
+//! and no bulk (`EFAULT` in the header if the block went away or the CPU
+//! holds it locked).
 //! EVENT_TO_HOST carries the event's first 256 bytes; a FORMAT_CHANGED event
 //! carries the four buffer words, a null format word, the format and its
 //! video `es` (96 bytes). GET_VERSION answers 16.1, minimum 10.
 //!
 //! # Not emulated
 //!
-//! Zero copy (`is_zero_copy`, a VCSM handle in `data`) is refused with
-//! `ENOSYS`; events longer than 256 bytes are cut (no delayed bulk);
+//! Reference buffers (`has_reference`, passthrough) are refused; events
+//! longer than 256 bytes are cut (no delayed bulk);
 //! GET_STATS, OPAQUE_ALLOCATOR, CONSUME_MEM, LMK, DRM_*, HOST_LOG,
 //! COMPACT and PORT_FLUSH (the message; PORT_ACTION FLUSH works) answer
 //! `ENOSYS`; VCHI-style services (DEQUEUE_MESSAGE), SET_SERVICE_OPTION and
@@ -147,6 +158,17 @@ impl Default for EmulatedVchiq {
 /// ```
 pub fn threads() -> usize {
     mmal::THREADS.load(Ordering::SeqCst)
+}
+
+/// The software VideoCore's id (`MMAL_COMPONENT_T::id`) of the live
+/// component with this handle on the wire (COMPONENT_CREATE's reply), for
+/// [`mmal_emu::post_event`] in tests.
+///
+/// ```
+/// assert_eq!(vchiq_emu::component_id(0), None);
+/// ```
+pub fn component_id(handle: u32) -> Option<u32> {
+    mmal::component_id(handle)
 }
 
 impl EmulatedVchiq {

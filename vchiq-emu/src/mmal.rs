@@ -36,6 +36,15 @@ static NEXT_HANDLE: AtomicU32 = AtomicU32::new(1);
 /// Ports the services have enabled, by address, for the callbacks.
 static PORTS: LazyLock<Mutex<HashMap<usize, Arc<PortCtx>>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
+/// The emulator's id of each live component, by its handle on the wire.
+static COMPONENT_IDS: LazyLock<Mutex<HashMap<u32, u32>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// The emulator's id (`MMAL_COMPONENT_T::id`) of the component a service
+/// created with this handle.
+pub(crate) fn component_id(handle: u32) -> Option<u32> {
+    COMPONENT_IDS.lock().get(&handle).copied()
+}
+
 fn next_handle() -> u32 {
     loop {
         let h = NEXT_HANDLE.fetch_add(1, Ordering::Relaxed);
@@ -66,6 +75,8 @@ struct PortEntry {
     pool: Option<Pool>,
     tunnel: Option<Tunnel>,
     ctx: Option<Arc<PortCtx>>,
+    /// `MMAL_PARAMETER_ZERO_COPY` is on: buffers may name VCSM blocks.
+    zero_copy: bool,
 }
 
 struct CompEntry {
@@ -200,6 +211,7 @@ impl Service {
                 pool: None,
                 tunnel: None,
                 ctx: None,
+                zero_copy: false,
             })
             .collect();
         let count = |t| ports.iter().filter(|p| p.wire_type == t).count() as u32;
@@ -210,6 +222,7 @@ impl Service {
             output_num: count(sys::MMAL_PORT_TYPE_OUTPUT),
             clock_num: count(sys::MMAL_PORT_TYPE_CLOCK),
         };
+        COMPONENT_IDS.lock().insert(handle, comp.id());
         self.comps.insert(handle, CompEntry { comp, client_component, control_service: h.control_service, ports });
         reply(h, 0, &bytes(&r))
     }
@@ -228,7 +241,10 @@ impl Service {
             _ => {
                 let entry = self.comps.remove(&handle).expect("checked");
                 match destroy(entry) {
-                    Ok(()) => 0,
+                    Ok(()) => {
+                        COMPONENT_IDS.lock().remove(&handle);
+                        0
+                    }
                     Err((status, entry)) => {
                         self.comps.insert(handle, *entry);
                         status
@@ -418,7 +434,12 @@ impl Service {
         let Some((c, i)) = self.port(comp, port) else {
             return error_reply(h, MMAL_MSG_STATUS_EINVAL);
         };
-        let status = c.ports[i].port.parameter_set(id, &p[16..16 + size - 8]);
+        let value = &p[16..16 + size - 8];
+        let pe = &mut c.ports[i];
+        let status = pe.port.parameter_set(id, value);
+        if status == 0 && id == sys::MMAL_PARAMETER_ZERO_COPY {
+            pe.zero_copy = value.iter().any(|&b| b != 0);
+        }
         let mut out = status.to_le_bytes().to_vec();
         out.extend_from_slice(&id.to_le_bytes());
         out.extend_from_slice(&(size as u32).to_le_bytes());
@@ -468,10 +489,6 @@ impl Service {
         {
             return refuse(MMAL_MSG_STATUS_EINVAL);
         }
-        if b.is_zero_copy != 0 {
-            // Not emulated yet: the VCSM handle cannot be resolved here.
-            return refuse(MMAL_MSG_STATUS_ENOSYS);
-        }
         let kernel = Arc::clone(&self.kernel);
         let service = self.handle;
         let Some((c, i)) = self.port(b.drvbuf.component_handle, b.drvbuf.port_handle) else {
@@ -487,8 +504,23 @@ impl Service {
         if info.is_enabled == 0 || bh.alloc_size < info.buffer_size || bh.length > bh.alloc_size {
             return refuse(MMAL_MSG_STATUS_EINVAL);
         }
+        let zero_copy = b.is_zero_copy != 0;
+        if zero_copy {
+            // Only where the port was told (ZERO_COPY), and `data` must be
+            // a live block of at least `alloc_size` bytes.
+            let fits = emu::block_size(bh.data).is_some_and(|size| size >= bh.alloc_size as usize);
+            if !pe.zero_copy || !fits || b.payload_in_message != 0 {
+                return refuse(MMAL_MSG_STATUS_EINVAL);
+            }
+        }
         let data = if !input || bh.length == 0 {
             Vec::new()
+        } else if zero_copy {
+            let mut d = vec![0u8; bh.length as usize];
+            if !emu::block_read(bh.data, &mut d) {
+                return refuse(MMAL_MSG_STATUS_EFAULT);
+            }
+            d
         } else if b.payload_in_message > 0 {
             if bh.length > b.payload_in_message {
                 return refuse(MMAL_MSG_STATUS_EINVAL);
@@ -522,6 +554,7 @@ impl Service {
 
     fn teardown(&mut self) {
         for (handle, entry) in self.comps.drain() {
+            COMPONENT_IDS.lock().remove(&handle);
             if let Err((status, _)) = destroy(entry) {
                 // Left alive (leaked) rather than freed under a callback.
                 log::warn!("vchiq-emu: component {handle:#x} could not be destroyed: status {status}");
@@ -670,15 +703,27 @@ fn on_buffer(port: Port, header: Header) {
     let data = header.data();
     header.release();
     let Some((h, mut b)) = sent else { return };
+    // An input buffer comes back consumed: empty.
+    let data = if ctx.wire_type == sys::MMAL_PORT_TYPE_INPUT { Vec::new() } else { data };
+    let mut status = 0;
+    let zero_copy = b.is_zero_copy != 0;
+    let mut length = data.len() as u32;
+    if zero_copy && !data.is_empty() && !emu::block_write(b.buffer_header.data, &data) {
+        status = MMAL_MSG_STATUS_EFAULT;
+        length = 0;
+    }
     let bh = &mut b.buffer_header;
     bh.cmd = 0;
-    bh.length = data.len() as u32;
+    bh.length = length;
     bh.offset = 0;
     bh.flags = info.flags;
     bh.pts = info.pts;
     bh.dts = info.dts;
     b.payload_in_message = 0;
-    let bulk = if !data.is_empty() {
+    let bulk = if zero_copy {
+        // The data is in the host's block already.
+        None
+    } else if !data.is_empty() {
         Some(data)
     } else if info.flags & MMAL_MSG_BUFFER_FLAG_EOS != 0 {
         // The host receives an 8-byte dummy for an empty EOS buffer.
@@ -686,7 +731,7 @@ fn on_buffer(port: Port, header: Header) {
     } else {
         None
     };
-    let rh = mmal_msg_header { type_: MMAL_MSG_TYPE_BUFFER_TO_HOST, status: 0, padding: 0, ..h };
+    let rh = mmal_msg_header { type_: MMAL_MSG_TYPE_BUFFER_TO_HOST, status, padding: 0, ..h };
     let mut m = bytes(&rh);
     m.extend_from_slice(&bytes(&b));
     ctx.kernel.push_with_bulk(ctx.service, m, bulk);

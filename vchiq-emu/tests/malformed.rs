@@ -266,11 +266,16 @@ fn bad_buffers_come_straight_back_with_their_cookie() {
     let b = buffer_msg(comp, port, 0xB0_0007, size, 0);
     m.send(&b[..H + 100]);
     expect_refused(&m, 0xB0_0007, MMAL_MSG_STATUS_EINVAL);
-    // Zero copy is not emulated.
+    // Zero copy on a port without ZERO_COPY.
     let mut b = buffer_msg(comp, port, 0xB0_0008, size, 0);
     put(&mut b, IS_ZERO_COPY, 1);
     m.send(&b);
-    expect_refused(&m, 0xB0_0008, MMAL_MSG_STATUS_ENOSYS);
+    expect_refused(&m, 0xB0_0008, MMAL_MSG_STATUS_EINVAL);
+    // A reference (passthrough) buffer.
+    let mut b = buffer_msg(comp, port, 0xB0_000B, size, 0);
+    put(&mut b, H + std::mem::offset_of!(mmal_msg_buffer_from_host, has_reference), 1);
+    m.send(&b);
+    expect_refused(&m, 0xB0_000B, MMAL_MSG_STATUS_EINVAL);
     // More buffers than the port was enabled with (1): the second comes
     // back at once, the first with a frame.
     m.send(&buffer_msg(comp, port, 0xB0_0009, size, 0));

@@ -1,0 +1,235 @@
+//! Zero copy, input buffers (inline and by bulk), events, tunnels: the
+//! other paths of the MMAL service.
+
+mod common;
+
+use std::mem::offset_of;
+
+use common::*;
+use mmal_sys as sys;
+use vchiq_sys::*;
+
+fn create(m: &Mmal, name: &str) -> u32 {
+    let (status, r) = m.create(name);
+    assert_eq!(status, 0, "{name}");
+    let comp = w(&r, H + offset_of!(mmal_msg_component_create_reply, component_handle));
+    assert_eq!(m.component(MMAL_MSG_TYPE_COMPONENT_ENABLE, comp), 0);
+    comp
+}
+
+fn port_handle(info: &[u8]) -> u32 {
+    w(info, H + offset_of!(mmal_msg_port_info_get_reply, port_handle))
+}
+
+/// Sets `num` buffers of the recommended size; the reply.
+fn set_buffers(m: &Mmal, info: &[u8], num: u32) -> Vec<u8> {
+    let size = w(info, info_port(offset_of!(mmal_msg_port, buffer_size_recommended)));
+    let mut set = info_set_from(info);
+    put(&mut set, SET_PORT + offset_of!(mmal_msg_port, buffer_num), num);
+    put(&mut set, SET_PORT + offset_of!(mmal_msg_port, buffer_size), size);
+    let r = m.request(MMAL_MSG_TYPE_PORT_INFO_SET, &set);
+    assert_eq!(Mmal::status(&r), 0);
+    r
+}
+
+const B: usize = H + offset_of!(mmal_msg_buffer_from_host, buffer_header);
+const DATA: usize = B + offset_of!(mmal_msg_buffer_header, data);
+const PAYLOAD_IN_MESSAGE: usize = H + offset_of!(mmal_msg_buffer_from_host, payload_in_message);
+const SHORT_DATA: usize = H + offset_of!(mmal_msg_buffer_from_host, short_data);
+
+#[test]
+fn zero_copy_frames_land_in_the_hosts_vcsm_blocks_without_bulk() {
+    let _s = serial();
+    vcsm::ServiceManager::emulated().unwrap();
+    let m = open();
+    let comp = create(&m, "ril.camera");
+    let info = m.port_info(comp, MMAL_MSG_PORT_TYPE_OUTPUT, 0);
+    let port = port_handle(&info);
+    let info = set_buffers(&m, &info, 2);
+    let size = w(&info, info_port(offset_of!(mmal_msg_port, buffer_size)));
+    let mut blocks: Vec<vcsm::SharedMemory> =
+        (0..2).map(|_| vcsm::SharedMemory::new(size as usize, "zero copy").unwrap()).collect();
+
+    assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, Some(&info)), 0);
+    // Before ZERO_COPY the port takes no VCSM handle.
+    let mut b = buffer_msg(comp, port, 0x2C_0000, size, 0);
+    put(&mut b, IS_ZERO_COPY, 1);
+    put(&mut b, DATA, blocks[0].vc_handle().get());
+    m.send(&b);
+    let r = m.next_message();
+    assert_eq!((w(&r, STATUS), w(&r, COOKIE)), (MMAL_MSG_STATUS_EINVAL, 0x2C_0000));
+    assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_DISABLE, None), 0);
+
+    let r = m.parameter_set(comp, port, sys::MMAL_PARAMETER_ZERO_COPY, &1u32.to_le_bytes());
+    assert_eq!(Mmal::status(&r), 0);
+    assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, Some(&info)), 0);
+    // A handle no block has, or a block smaller than the buffer.
+    let mut b = buffer_msg(comp, port, 0x2C_0001, size, 0);
+    put(&mut b, IS_ZERO_COPY, 1);
+    put(&mut b, DATA, 0xDEAD_BEEF);
+    m.send(&b);
+    let r = m.next_message();
+    assert_eq!((w(&r, STATUS), w(&r, COOKIE)), (MMAL_MSG_STATUS_EINVAL, 0x2C_0001));
+    let small = vcsm::SharedMemory::new(4096, "small").unwrap();
+    put(&mut b, DATA, small.vc_handle().get());
+    m.send(&b);
+    let r = m.next_message();
+    assert_eq!(w(&r, STATUS), MMAL_MSG_STATUS_EINVAL);
+
+    for (i, block) in blocks.iter().enumerate() {
+        let mut b = buffer_msg(comp, port, 0x2C_0010 + i as u32, size, 0);
+        put(&mut b, IS_ZERO_COPY, 1);
+        put(&mut b, DATA, block.vc_handle().get());
+        m.send(&b);
+    }
+    let mut got = 0;
+    while got < 2 {
+        let r = m.next_message();
+        assert_eq!(w(&r, 4), MMAL_MSG_TYPE_BUFFER_TO_HOST);
+        assert_eq!(w(&r, STATUS), 0);
+        assert_eq!(w(&r, IS_ZERO_COPY), 1);
+        let i = (w(&r, COOKIE) - 0x2C_0010) as usize;
+        assert_eq!(w(&r, DATA), blocks[i].vc_handle().get(), "the handle comes back");
+        let len = w(&r, LENGTH) as usize;
+        assert!(len > 0 && len <= size as usize);
+        let bytes = blocks[i].lock().unwrap().to_vec();
+        assert!(bytes[..len].iter().any(|&b| b != 0), "the frame is in the block");
+        got += 1;
+    }
+    assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_DISABLE, None), 0);
+    assert_eq!(m.component(MMAL_MSG_TYPE_COMPONENT_DESTROY, comp), 0);
+    m.svc.close().unwrap();
+    drop(blocks);
+    assert_nothing_left();
+}
+
+#[test]
+fn input_buffers_take_their_data_inline_or_by_bulk_and_come_back_empty() {
+    let _s = serial();
+    let m = open();
+    let comp = create(&m, "null_sink");
+    let info = m.port_info(comp, MMAL_MSG_PORT_TYPE_INPUT, 0);
+    assert_eq!(Mmal::status(&info), 0);
+    let port = port_handle(&info);
+    let info = set_buffers(&m, &info, 2);
+    let size = w(&info, info_port(offset_of!(mmal_msg_port, buffer_size)));
+    assert!(size >= 256);
+    assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, Some(&info)), 0);
+
+    // Inline.
+    let mut b = buffer_msg(comp, port, 0x1A_0001, size, 100);
+    put(&mut b, PAYLOAD_IN_MESSAGE, 100);
+    b[SHORT_DATA..SHORT_DATA + 100].fill(7);
+    m.send(&b);
+    let r = m.next_message();
+    assert_eq!((w(&r, STATUS), w(&r, COOKIE), w(&r, LENGTH)), (0, 0x1A_0001, 0));
+    // Inline data longer than the inline space, or than it says.
+    put(&mut b, PAYLOAD_IN_MESSAGE, 129);
+    m.send(&b);
+    assert_eq!(w(&m.next_message(), STATUS), MMAL_MSG_STATUS_EINVAL);
+    put(&mut b, PAYLOAD_IN_MESSAGE, 50);
+    m.send(&b);
+    assert_eq!(w(&m.next_message(), STATUS), MMAL_MSG_STATUS_EINVAL);
+
+    // By bulk, after the message.
+    let b = buffer_msg(comp, port, 0x1A_0002, size, 256);
+    m.send(&b);
+    m.svc.bulk_transmit(vec![9; 256]).unwrap().wait().unwrap();
+    let r = m.next_message();
+    assert_eq!((w(&r, STATUS), w(&r, COOKIE), w(&r, LENGTH)), (0, 0x1A_0002, 0));
+
+    // An empty EOS buffer: the 8-byte dummy follows it by bulk.
+    let mut b = buffer_msg(comp, port, 0x1A_0003, size, 0);
+    put(&mut b, FLAGS, MMAL_MSG_BUFFER_FLAG_EOS);
+    m.send(&b);
+    let r = m.next_message();
+    assert_eq!((w(&r, STATUS), w(&r, COOKIE), w(&r, LENGTH)), (0, 0x1A_0003, 0));
+    assert_ne!(w(&r, FLAGS) & MMAL_MSG_BUFFER_FLAG_EOS, 0);
+    let dummy = m.svc.bulk_receive(vec![1; 8], 8).unwrap().wait().unwrap();
+    assert_eq!(dummy, [0; 8]);
+
+    assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_FLUSH, None), 0);
+    assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_DISABLE, None), 0);
+    assert_eq!(m.component(MMAL_MSG_TYPE_COMPONENT_DESTROY, comp), 0);
+    m.svc.close().unwrap();
+    assert_nothing_left();
+}
+
+#[test]
+fn events_reach_the_host_with_the_client_component() {
+    let _s = serial();
+    let m = open();
+    let comp = create(&m, "ril.camera");
+    let control = m.port_info(comp, MMAL_MSG_PORT_TYPE_CONTROL, 0);
+    assert_eq!(Mmal::status(&control), 0);
+    let port = port_handle(&control);
+    assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, Some(&control)), 0);
+    let id = vchiq_emu::component_id(comp).expect("a live component");
+    assert!(mmal_emu::post_event(id, mmal_emu::TestEvent::Error(sys::MMAL_EIO)));
+    let e = m.next_message();
+    let f = |o| H + o;
+    assert_eq!(w(&e, 4), MMAL_MSG_TYPE_EVENT_TO_HOST);
+    assert_eq!(w(&e, f(offset_of!(mmal_msg_event_to_host, client_component))), 0xC11E);
+    assert_eq!(w(&e, f(offset_of!(mmal_msg_event_to_host, port_type))), MMAL_MSG_PORT_TYPE_CONTROL);
+    assert_eq!(w(&e, f(offset_of!(mmal_msg_event_to_host, cmd))), MMAL_MSG_EVENT_ERROR);
+    assert!(w(&e, f(offset_of!(mmal_msg_event_to_host, length))) >= 4);
+    assert_eq!(w(&e, f(offset_of!(mmal_msg_event_to_host, data))), sys::MMAL_EIO);
+
+    // FORMAT_CHANGED, in the firmware's layout: four buffer words, a null
+    // format word, the format, its video es.
+    assert!(mmal_emu::post_event(id, mmal_emu::TestEvent::FormatChanged { output: 1 }));
+    let e = m.next_message();
+    assert_eq!(w(&e, f(offset_of!(mmal_msg_event_to_host, cmd))), MMAL_MSG_EVENT_FORMAT_CHANGED);
+    assert_eq!(w(&e, f(offset_of!(mmal_msg_event_to_host, length))), 96);
+    let d = f(offset_of!(mmal_msg_event_to_host, data));
+    let video = m.port_info(comp, MMAL_MSG_PORT_TYPE_OUTPUT, 1);
+    assert_eq!(w(&e, d), w(&video, info_port(offset_of!(mmal_msg_port, buffer_size_min))));
+    assert_eq!(w(&e, d + 20 + 4), w(&video, info_format(offset_of!(mmal_msg_es_format, encoding))));
+    assert_eq!(w(&e, d + 52), w(&video, info_video(offset_of!(mmal_msg_video_format, width))));
+
+    assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_DISABLE, None), 0);
+    assert_eq!(m.component(MMAL_MSG_TYPE_COMPONENT_DESTROY, comp), 0);
+    assert_eq!(vchiq_emu::component_id(comp), None);
+    m.svc.close().unwrap();
+    assert_nothing_left();
+}
+
+fn connect(m: &Mmal, comp: u32, port: u32, action: u32, peer: (u32, u32)) -> u32 {
+    let mut p = vec![0u8; std::mem::size_of::<mmal_msg_port_action_handle>()];
+    put(&mut p, offset_of!(mmal_msg_port_action_handle, component_handle), comp);
+    put(&mut p, offset_of!(mmal_msg_port_action_handle, port_handle), port);
+    put(&mut p, offset_of!(mmal_msg_port_action_handle, action), action);
+    put(&mut p, offset_of!(mmal_msg_port_action_handle, connect_component_handle), peer.0);
+    put(&mut p, offset_of!(mmal_msg_port_action_handle, connect_port_handle), peer.1);
+    Mmal::status(&m.request(MMAL_MSG_TYPE_PORT_ACTION, &p))
+}
+
+#[test]
+fn a_tunnel_is_connected_enabled_and_taken_down() {
+    let _s = serial();
+    let m = open();
+    let camera = create(&m, "ril.camera");
+    let sink = create(&m, "null_sink");
+    let out = port_handle(&m.port_info(camera, MMAL_MSG_PORT_TYPE_OUTPUT, 0));
+    let input = port_handle(&m.port_info(sink, MMAL_MSG_PORT_TYPE_INPUT, 0));
+    // Unknown peers, an input as the source, a disconnect of nothing.
+    assert_eq!(connect(&m, camera, out, MMAL_MSG_PORT_ACTION_TYPE_CONNECT, (sink, out)), MMAL_MSG_STATUS_EINVAL);
+    assert_eq!(connect(&m, sink, input, MMAL_MSG_PORT_ACTION_TYPE_CONNECT, (camera, out)), MMAL_MSG_STATUS_EINVAL);
+    assert_eq!(connect(&m, camera, out, MMAL_MSG_PORT_ACTION_TYPE_DISCONNECT, (0, 0)), MMAL_MSG_STATUS_ENOTCONN);
+
+    assert_eq!(connect(&m, camera, out, MMAL_MSG_PORT_ACTION_TYPE_CONNECT, (sink, input)), 0);
+    assert_eq!(connect(&m, camera, out, MMAL_MSG_PORT_ACTION_TYPE_CONNECT, (sink, input)), MMAL_MSG_STATUS_EINVAL);
+    assert_eq!(mmal_emu::usage().connections, 1);
+    assert_eq!(m.port_action(camera, out, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, None), 0);
+    let info = m.port_info(sink, MMAL_MSG_PORT_TYPE_INPUT, 0);
+    assert_eq!(w(&info, info_port(offset_of!(mmal_msg_port, is_enabled))), 1, "the tunnel enables the input");
+    assert_eq!(m.port_action(camera, out, MMAL_MSG_PORT_ACTION_TYPE_DISABLE, None), 0);
+    assert_eq!(connect(&m, camera, out, MMAL_MSG_PORT_ACTION_TYPE_DISCONNECT, (0, 0)), 0);
+    assert_eq!(mmal_emu::usage().connections, 0);
+
+    // Left connected and enabled: destroying the service takes it down.
+    assert_eq!(connect(&m, camera, out, MMAL_MSG_PORT_ACTION_TYPE_CONNECT, (sink, input)), 0);
+    assert_eq!(m.port_action(camera, out, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, None), 0);
+    m.svc.close().unwrap();
+    assert_nothing_left();
+}
