@@ -136,9 +136,10 @@
 //! one that imports it (`.ci/module_cycles.py` checks every crate of the
 //! workspace for cycles, in CI).
 //!
-//! `unsafe` code is in `objects`, `abi` and `c_api`, and in the video
-//! encoder's two calls into OpenH264 the `openh264` crate does not wrap
-//! (and in tests); the rest of the crate denies it.
+//! `unsafe` code is in `objects`, `abi` and `c_api`, in the camera lock's
+//! fork handler, and in the video encoder's two calls into OpenH264 the
+//! `openh264` crate does not wrap (and in tests); the rest of the crate
+//! denies it.
 #![deny(unsafe_code)]
 
 mod abi;

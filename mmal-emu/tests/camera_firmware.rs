@@ -371,6 +371,67 @@ fn a_second_camera_is_refused_while_the_first_is_enabled() {
     assert_eq!(third.enable(), sys::MMAL_ENOSPC);
 }
 
+/// This test binary run again as the child that holds a camera, and the
+/// status its enable gave. Started directly, or, where that runs nothing
+/// (an armv7 binary under qemu-user with no binfmt handler, as CI runs the
+/// armv7 tests: the exec fails in the child, which says nothing), through
+/// the runner `.cargo/config.toml` names for armv7.
+fn start_camera_child() -> (std::process::Child, String) {
+    let exe = std::env::current_exe().unwrap();
+    let mut ways = vec![Command::new(&exe)];
+    if cfg!(target_arch = "arm") {
+        let mut runner = Command::new("qemu-arm");
+        runner.args(["-L", "/usr/arm-linux-gnueabihf"]).arg(&exe);
+        ways.push(runner);
+    }
+    let last = ways.len() - 1;
+    for (i, mut way) in ways.into_iter().enumerate() {
+        way.args(["--exact", "child_holds_a_camera", "--nocapture", "--test-threads", "1"])
+            .env(CHILD_VAR, "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut child = match way.spawn() {
+            Ok(child) => child,
+            Err(e) if i < last => {
+                eprintln!("starting the child: {e}; trying the next way");
+                continue;
+            }
+            Err(e) => panic!("starting the child: {e}"),
+        };
+        // The child's lines, read on a thread so that the wait is bounded.
+        let out = BufReader::new(child.stdout.take().unwrap());
+        let (lines, said) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in out.lines().map_while(Result::ok) {
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        // The test harness may print the test's name on the same line.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            match said.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(line) => {
+                    if let Some((_, status)) = line.split_once("enabled ") {
+                        return (child, status.trim().to_owned());
+                    }
+                }
+                Err(e) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    if i < last && e == std::sync::mpsc::RecvTimeoutError::Disconnected {
+                        break;
+                    }
+                    panic!("the child did not enable its camera: {e}");
+                }
+            }
+        }
+    }
+    unreachable!("the last way panics or returns")
+}
+
 /// In the child process only: enables a camera, says so, and keeps it
 /// until killed or its input closes.
 #[test]
@@ -389,40 +450,7 @@ fn child_holds_a_camera() {
 #[test]
 fn a_camera_enabled_in_another_process_keeps_the_sensor() {
     let _s = serial();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_holds_a_camera", "--nocapture", "--test-threads", "1"])
-        .env(CHILD_VAR, "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // The child's lines, read on a thread so that the wait is bounded.
-    let out = BufReader::new(child.stdout.take().unwrap());
-    let (lines, said) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in out.lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    // The test harness may print the test's name on the same line.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        match said.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(line) => {
-                if let Some((_, status)) = line.split_once("enabled ") {
-                    break status.trim().to_owned();
-                }
-            }
-            Err(e) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("the child did not enable its camera: {e}");
-            }
-        }
-    };
+    let (mut child, status) = start_camera_child();
     assert_eq!(status, sys::MMAL_SUCCESS.to_string(), "the child's camera enabled");
     let camera = Camera::new();
     let refused = camera.enable();
@@ -431,6 +459,50 @@ fn a_camera_enabled_in_another_process_keeps_the_sensor() {
     child.wait().unwrap();
     assert_eq!(refused, sys::MMAL_ENOSPC, "the other process's camera holds the sensor");
     assert_eq!(camera.enable(), sys::MMAL_SUCCESS, "released when that process died");
+}
+
+/// A scope too long for an abstract socket's name still makes cameras
+/// exclusive (it is hashed), rather than turning the lock off.
+#[test]
+fn a_long_lock_scope_still_locks() {
+    let _s = serial();
+    let scope = std::env::var("VIDEOCORE_EMU_CAMERA_LOCK").unwrap();
+    std::env::set_var("VIDEOCORE_EMU_CAMERA_LOCK", format!("{scope}-{}", "x".repeat(200)));
+    let first = Camera::new();
+    let second = Camera::new();
+    let (a, b) = (first.enable(), second.enable());
+    drop((first, second));
+    std::env::set_var("VIDEOCORE_EMU_CAMERA_LOCK", scope);
+    assert_eq!((a, b), (sys::MMAL_SUCCESS, sys::MMAL_ENOSPC));
+}
+
+/// A child forked while the camera is enabled (as Python's
+/// multiprocessing forks) does not hold the sensor: the parent's release
+/// frees it, the child still running.
+#[test]
+fn a_forked_child_does_not_keep_the_sensor() {
+    let _s = serial();
+    let first = Camera::new();
+    assert_eq!(first.enable(), sys::MMAL_SUCCESS);
+    // SAFETY: the child only sleeps and exits, both async-signal-safe.
+    let child = unsafe { libc::fork() };
+    assert!(child >= 0, "fork failed");
+    if child == 0 {
+        // SAFETY: as above.
+        unsafe {
+            libc::sleep(5);
+            libc::_exit(0);
+        }
+    }
+    drop(first);
+    let second = Camera::new();
+    let status = second.enable();
+    // SAFETY: our child; its status is not needed.
+    unsafe {
+        libc::kill(child, libc::SIGKILL);
+        libc::waitpid(child, ptr::null_mut(), 0);
+    }
+    assert_eq!(status, sys::MMAL_SUCCESS, "the forked child kept the sensor");
 }
 
 #[test]
