@@ -2,8 +2,8 @@
 //! (tunnels included), sending buffers, connecting.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use mmal_sys as sys;
 
@@ -525,13 +525,13 @@ impl Shared {
     }
 }
 
-/// One more buffer in `stats`, now: libmmal's clock (`vcos_getmicrosecs`,
-/// microseconds on the monotonic clock, as 32 bits), with the longest gap
-/// between two buffers.
+/// One more buffer in `stats`, now: libmmal's clock (`vcos_getmicrosecs`:
+/// on Linux, vcos's pthreads port reads `gettimeofday`, in microseconds,
+/// as 32 bits), with the longest gap between two buffers.
 fn count(stats: &mut sys::MMAL_CORE_STATISTICS_T) {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     // Never 0: a first time of 0 means no buffer yet.
-    let now = (EPOCH.get_or_init(Instant::now).elapsed().as_micros() as u32).max(1);
+    let now = (since_epoch.as_micros() as u32).max(1);
     stats.buffer_count = stats.buffer_count.wrapping_add(1);
     if stats.first_buffer_time == 0 {
         stats.first_buffer_time = now;
