@@ -39,6 +39,8 @@ pub(crate) struct Svc {
 
 #[derive(Default)]
 pub(crate) struct State {
+    /// LIB_VERSION's argument (0 until given).
+    pub(crate) lib_version: u32,
     pub(crate) connected: bool,
     pub(crate) shutdown: bool,
     pub(crate) services: HashMap<u32, Svc>,

@@ -24,7 +24,8 @@
 //!
 //! GET_CONFIG reports what a current kernel reports ([`vchiq::Config`]'s
 //! default: version 8, minimum 3, 4 bulks per direction); LIB_VERSION
-//! takes versions from 3 to 8; CONNECT comes before any service.
+//! refuses a version below 3 (`EINVAL`) and takes any other; CONNECT comes
+//! before any service (`ENOTCONN`).
 //! CREATE_SERVICE opens `mmal` when the client's versions overlap the
 //! service's (10 to 16) and fails with `ECONNREFUSED` for any other 4CC or
 //! version, as the VideoCore refuses it; a service opens with one use held
@@ -37,8 +38,9 @@
 //! message buffer per message from the caller's ([`vchiq::MessageBuffers`]:
 //! `EMSGSIZE` for a message that does not fit, none left returns what it
 //! has). CLOSE_SERVICE aborts the service's queued transfers, queues
-//! SERVICE_CLOSED, ends the service (its components destroyed) and returns
-//! once CLOSE_DELIVERED acknowledged it (10 s at most: `ETIMEDOUT`).
+//! SERVICE_CLOSED, ends the service (its components destroyed) and, for a
+//! client that gave LIB_VERSION 7 or later, returns once CLOSE_DELIVERED
+//! acknowledged it (10 s at most: `ETIMEDOUT`), as the kernel does.
 //!
 //! # Threads
 //!
@@ -218,12 +220,13 @@ impl Device for EmulatedVchiq {
     }
 
     fn lib_version(&self, version: u32) -> io::Result<()> {
-        let ok = (self.config.version_min as u32..=self.config.version as u32).contains(&version);
-        if ok {
-            Ok(())
-        } else {
-            Err(errno(EINVAL))
+        // As vchiq_dev.c: below the minimum is refused, anything else is
+        // taken (newer clients included).
+        if version < self.config.version_min as u32 {
+            return Err(errno(EINVAL));
         }
+        self.kernel.state.lock().lib_version = version;
+        Ok(())
     }
 
     fn connect(&self) -> io::Result<()> {
@@ -280,6 +283,10 @@ impl Device for EmulatedVchiq {
         self.end(handle);
         let deadline = Instant::now() + CLOSE_WAIT;
         let mut st = self.kernel.state.lock();
+        if st.lib_version < vchiq_sys::VCHIQ_VERSION_CLOSE_DELIVERED {
+            // An older client never sends CLOSE_DELIVERED: no wait.
+            return Ok(());
+        }
         loop {
             match st.services.get(&handle.0) {
                 Some(s) if !s.delivered => {}

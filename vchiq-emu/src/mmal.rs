@@ -73,7 +73,11 @@ struct PortEntry {
     port: Port,
     userdata: u32,
     pool: Option<Pool>,
-    tunnel: Option<Tunnel>,
+    /// The tunnel from this output, and the input's (component, port)
+    /// handles.
+    tunnel: Option<(Tunnel, (u32, u32))>,
+    /// This input is the far end of a tunnel: driven through its output.
+    tunnelled: bool,
     ctx: Option<Arc<PortCtx>>,
     /// `MMAL_PARAMETER_ZERO_COPY` is on: buffers may name VCSM blocks.
     zero_copy: bool,
@@ -210,6 +214,7 @@ impl Service {
                 userdata: 0,
                 pool: None,
                 tunnel: None,
+                tunnelled: false,
                 ctx: None,
                 zero_copy: false,
             })
@@ -239,6 +244,12 @@ impl Service {
             MMAL_MSG_TYPE_COMPONENT_ENABLE => entry.comp.enable(),
             MMAL_MSG_TYPE_COMPONENT_DISABLE => entry.comp.disable(),
             _ => {
+                // Its tunnels go first, as the firmware's destroy
+                // disconnects every port.
+                let status = self.untunnel(Some(handle));
+                if status != 0 {
+                    return reply(h, status, &status.to_le_bytes());
+                }
                 let entry = self.comps.remove(&handle).expect("checked");
                 match destroy(entry) {
                     Ok(()) => {
@@ -344,11 +355,17 @@ impl Service {
             extradata,
             extradata_size,
         };
-        let status = if pe.port.info().is_enabled != 0 {
+        let before = pe.port.info();
+        let status = if before.is_enabled != 0 || pe.tunnelled {
             // Like libmmal: a format cannot change under an enabled port.
             MMAL_MSG_STATUS_EINVAL
         } else {
-            pe.port.set(port.buffer_num, port.buffer_size, &f)
+            let status = pe.port.set(port.buffer_num, port.buffer_size, &f);
+            if status != 0 {
+                // Refused: the port keeps the format it had.
+                pe.port.set(before.buffer_num, before.buffer_size, &before.format);
+            }
+            status
         };
         if status == 0 {
             pe.userdata = port.userdata;
@@ -376,9 +393,16 @@ impl Service {
         }
         let kernel = Arc::clone(&self.kernel);
         let service = self.handle;
+        let peer_handles = (word(p, 12), word(p, 16));
         let peer = if action == MMAL_MSG_PORT_ACTION_TYPE_CONNECT {
-            match self.port(word(p, 12), word(p, 16)) {
-                Some((c, i)) => Some(c.ports[i].port),
+            match self.port(peer_handles.0, peer_handles.1) {
+                Some((c, i)) => {
+                    let pe = &c.ports[i];
+                    if pe.wire_type != sys::MMAL_PORT_TYPE_INPUT || pe.tunnelled || pe.ctx.is_some() {
+                        return error_reply(h, MMAL_MSG_STATUS_EINVAL);
+                    }
+                    Some(pe.port)
+                }
                 None => return error_reply(h, MMAL_MSG_STATUS_EINVAL),
             }
         } else {
@@ -389,6 +413,12 @@ impl Service {
         };
         let (client_component, control_service) = (c.client_component, c.control_service);
         let pe = &mut c.ports[i];
+        if pe.tunnelled {
+            // The far end of a tunnel is driven through its output.
+            return error_reply(h, MMAL_MSG_STATUS_EINVAL);
+        }
+        let mut connected = None;
+        let mut disconnected = None;
         let status = match action {
             MMAL_MSG_PORT_ACTION_TYPE_ENABLE => {
                 let wp: mmal_msg_port = read(&p[12..]);
@@ -397,12 +427,13 @@ impl Service {
             MMAL_MSG_PORT_ACTION_TYPE_DISABLE => disable(pe),
             MMAL_MSG_PORT_ACTION_TYPE_FLUSH => pe.port.flush(),
             MMAL_MSG_PORT_ACTION_TYPE_CONNECT => {
-                if pe.tunnel.is_some() || pe.wire_type != sys::MMAL_PORT_TYPE_OUTPUT {
+                if pe.tunnel.is_some() || pe.ctx.is_some() || pe.wire_type != sys::MMAL_PORT_TYPE_OUTPUT {
                     MMAL_MSG_STATUS_EINVAL
                 } else {
                     match pe.port.connect(peer.expect("looked up")) {
                         Ok(t) => {
-                            pe.tunnel = Some(t);
+                            pe.tunnel = Some((t, peer_handles));
+                            connected = Some(peer_handles);
                             0
                         }
                         Err(s) => s,
@@ -411,15 +442,23 @@ impl Service {
             }
             _ => match pe.tunnel.take() {
                 None => MMAL_MSG_STATUS_ENOTCONN,
-                Some(t) => match t.destroy() {
-                    Ok(()) => 0,
+                Some((t, peer)) => match t.destroy() {
+                    Ok(()) => {
+                        disconnected = Some(peer);
+                        0
+                    }
                     Err((s, t)) => {
-                        pe.tunnel = Some(t);
+                        pe.tunnel = Some((t, peer));
                         s
                     }
                 },
             },
         };
+        for (peer, tunnelled) in [(connected, true), (disconnected, false)] {
+            if let Some((c, i)) = peer.and_then(|(comp, port)| self.port(comp, port)) {
+                c.ports[i].tunnelled = tunnelled;
+            }
+        }
         reply(h, status, &status.to_le_bytes())
     }
 
@@ -552,7 +591,41 @@ impl Service {
         None
     }
 
+    /// Takes down the tunnels from or into component `of` (every tunnel
+    /// for `None`): disabled, destroyed, their input free again. Stops at
+    /// the first failure (its status), leaving that tunnel as it is.
+    fn untunnel(&mut self, of: Option<u32>) -> u32 {
+        let mut freed = Vec::new();
+        for (&owner, c) in self.comps.iter_mut() {
+            for pe in &mut c.ports {
+                let Some((t, peer)) = pe.tunnel.take() else { continue };
+                if of.is_some_and(|h| h != peer.0 && h != owner) {
+                    pe.tunnel = Some((t, peer));
+                    continue;
+                }
+                let _ = t.disable();
+                match t.destroy() {
+                    Ok(()) => freed.push(peer),
+                    Err((status, t)) => {
+                        pe.tunnel = Some((t, peer));
+                        return status;
+                    }
+                }
+            }
+        }
+        for (comp, port) in freed {
+            if let Some((c, i)) = self.port(comp, port) {
+                c.ports[i].tunnelled = false;
+            }
+        }
+        0
+    }
+
     fn teardown(&mut self) {
+        let status = self.untunnel(None);
+        if status != 0 {
+            log::warn!("vchiq-emu: a tunnel could not be destroyed: status {status}");
+        }
         for (handle, entry) in self.comps.drain() {
             COMPONENT_IDS.lock().remove(&handle);
             if let Err((status, _)) = destroy(entry) {
@@ -599,19 +672,28 @@ fn enable(
     if pe.ctx.is_some() {
         return MMAL_MSG_STATUS_EINVAL;
     }
-    if let Some(t) = &pe.tunnel {
+    if let Some((t, _)) = &pe.tunnel {
         return t.enable();
+    }
+    let before = pe.port.info();
+    if before.is_enabled != 0 {
+        return MMAL_MSG_STATUS_EINVAL;
     }
     if pe.wire_type != sys::MMAL_PORT_TYPE_CONTROL && wp.buffer_num != 0 {
         pe.port.set_buffers(wp.buffer_num, wp.buffer_size);
     }
     let info = pe.port.info();
+    // A refused enable leaves the port's buffer counts as they were.
+    let undo = |pe: &PortEntry| pe.port.set_buffers(before.buffer_num, before.buffer_size);
     let pool = if pe.wire_type == sys::MMAL_PORT_TYPE_CONTROL {
         None
     } else {
         match pe.port.pool_create(info.buffer_num, info.buffer_size) {
             Some(p) => Some(p),
-            None => return MMAL_MSG_STATUS_ENOMEM,
+            None => {
+                undo(pe);
+                return MMAL_MSG_STATUS_ENOMEM;
+            }
         }
     };
     let ctx = Arc::new(PortCtx {
@@ -630,6 +712,7 @@ fn enable(
         if let Some(p) = pool {
             pe.port.pool_destroy(p);
         }
+        undo(pe);
         return status;
     }
     pe.pool = pool;
@@ -640,7 +723,7 @@ fn enable(
 /// PORT_ACTION DISABLE: every buffer the port holds comes back to the
 /// host (length 0), then its pool is destroyed.
 fn disable(pe: &mut PortEntry) -> u32 {
-    if let Some(t) = &pe.tunnel {
+    if let Some((t, _)) = &pe.tunnel {
         return t.disable();
     }
     if pe.ctx.is_none() {
@@ -662,10 +745,10 @@ fn disable(pe: &mut PortEntry) -> u32 {
 /// failure the entry is handed back.
 fn destroy(mut entry: CompEntry) -> Result<(), (u32, Box<CompEntry>)> {
     for pe in &mut entry.ports {
-        if let Some(t) = pe.tunnel.take() {
+        if let Some((t, peer)) = pe.tunnel.take() {
             let _ = t.disable();
             if let Err((status, t)) = t.destroy() {
-                pe.tunnel = Some(t);
+                pe.tunnel = Some((t, peer));
                 return Err((status, Box::new(entry)));
             }
         }

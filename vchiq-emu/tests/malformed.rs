@@ -213,6 +213,9 @@ fn port_info_set_is_checked() {
     put(&mut set, SET_ES + offset_of!(mmal_msg_video_format, width), 0);
     let r = m.request(MMAL_MSG_TYPE_PORT_INFO_SET, &set);
     assert_ne!(Mmal::status(&r), 0);
+    let now = m.port_info(comp, MMAL_MSG_PORT_TYPE_OUTPUT, 0);
+    let width = info_video(offset_of!(mmal_msg_video_format, width));
+    assert_eq!(w(&now, width), w(&info, width), "a refused format leaves the port as it was");
     // Not while enabled.
     assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, Some(&info)), 0);
     let set = info_set_from(&info);

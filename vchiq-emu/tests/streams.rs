@@ -227,8 +227,30 @@ fn a_tunnel_is_connected_enabled_and_taken_down() {
     assert_eq!(connect(&m, camera, out, MMAL_MSG_PORT_ACTION_TYPE_DISCONNECT, (0, 0)), 0);
     assert_eq!(mmal_emu::usage().connections, 0);
 
-    // Left connected and enabled: destroying the service takes it down.
+    // The far end is driven through the output only.
     assert_eq!(connect(&m, camera, out, MMAL_MSG_PORT_ACTION_TYPE_CONNECT, (sink, input)), 0);
+    assert_eq!(m.port_action(sink, input, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, None), MMAL_MSG_STATUS_EINVAL);
+    let info = m.port_info(sink, MMAL_MSG_PORT_TYPE_INPUT, 0);
+    assert_eq!(Mmal::status(&m.request(MMAL_MSG_TYPE_PORT_INFO_SET, &info_set_from(&info))), 3);
+    // Destroying the input's component while the tunnel runs takes the
+    // tunnel down first; the output is free again.
+    assert_eq!(m.port_action(camera, out, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, None), 0);
+    assert_eq!(m.component(MMAL_MSG_TYPE_COMPONENT_DESTROY, sink), 0);
+    assert_eq!(mmal_emu::usage().connections, 0);
+    assert_eq!(connect(&m, camera, out, MMAL_MSG_PORT_ACTION_TYPE_DISCONNECT, (0, 0)), MMAL_MSG_STATUS_ENOTCONN);
+
+    // And the other way round; and left connected and enabled, closing
+    // the service takes it all down.
+    let sink = create(&m, "null_sink");
+    let input = port_handle(&m.port_info(sink, MMAL_MSG_PORT_TYPE_INPUT, 0));
+    assert_eq!(connect(&m, camera, out, MMAL_MSG_PORT_ACTION_TYPE_CONNECT, (sink, input)), 0);
+    assert_eq!(m.port_action(camera, out, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, None), 0);
+    assert_eq!(m.component(MMAL_MSG_TYPE_COMPONENT_DESTROY, camera), 0);
+    let info = m.port_info(sink, MMAL_MSG_PORT_TYPE_INPUT, 0);
+    assert_eq!(w(&info, info_port(offset_of!(mmal_msg_port, is_enabled))), 0);
+    let camera = create(&m, "ril.camera");
+    let out = port_handle(&m.port_info(camera, MMAL_MSG_PORT_TYPE_OUTPUT, 0));
+    assert_eq!(connect(&m, camera, out, MMAL_MSG_PORT_ACTION_TYPE_CONNECT, (sink, input)), 0, "input free again");
     assert_eq!(m.port_action(camera, out, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, None), 0);
     m.svc.close().unwrap();
     assert_nothing_left();
