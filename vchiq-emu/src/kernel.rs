@@ -23,6 +23,7 @@ const MAX_BULKS: usize = vchiq_sys::VCHIQ_NUM_SERVICE_BULKS as usize;
 pub(crate) struct Svc {
     pub(crate) userdata: u32,
     pub(crate) closed: bool,
+    /// CLOSE_DELIVERED has come (the service is being freed).
     pub(crate) delivered: bool,
     pub(crate) uses: i32,
     /// Messages to the VideoCore's service thread; `None` once closed.

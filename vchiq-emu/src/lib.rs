@@ -40,7 +40,10 @@
 //! has). CLOSE_SERVICE aborts the service's queued transfers, queues
 //! SERVICE_CLOSED, ends the service (its components destroyed) and, for a
 //! client that gave LIB_VERSION 7 or later, returns once CLOSE_DELIVERED
-//! acknowledged it (10 s at most: `ETIMEDOUT`), as the kernel does.
+//! acknowledged it (10 s at most: `ETIMEDOUT`), as the kernel does. The
+//! service is then freed (its handle refused with `EINVAL`): by
+//! CLOSE_DELIVERED (also after the VideoCore closed it), by the close
+//! itself for an older client, or by REMOVE_SERVICE.
 //!
 //! # Threads
 //!
@@ -179,6 +182,15 @@ impl EmulatedVchiq {
         EmulatedVchiq { kernel: Arc::new(Kernel::new()), config: Config::default() }
     }
 
+    /// Services known to the driver (open, or closed and not yet freed).
+    ///
+    /// ```
+    /// assert_eq!(vchiq_emu::EmulatedVchiq::new().services(), 0);
+    /// ```
+    pub fn services(&self) -> usize {
+        self.kernel.state.lock().services.len()
+    }
+
     /// Services open (not yet closed).
     ///
     /// ```
@@ -284,21 +296,18 @@ impl Device for EmulatedVchiq {
         let deadline = Instant::now() + CLOSE_WAIT;
         let mut st = self.kernel.state.lock();
         if st.lib_version < vchiq_sys::VCHIQ_VERSION_CLOSE_DELIVERED {
-            // An older client never sends CLOSE_DELIVERED: no wait.
+            // An older client never sends CLOSE_DELIVERED: the service is
+            // freed now.
+            st.services.remove(&handle.0);
             return Ok(());
         }
-        loop {
-            match st.services.get(&handle.0) {
-                Some(s) if !s.delivered => {}
-                _ => return Ok(()),
-            }
-            if st.shutdown {
-                return Ok(());
-            }
+        // CLOSE_DELIVERED frees the service.
+        while st.services.contains_key(&handle.0) && !st.shutdown {
             if self.kernel.cond.wait_until(&mut st, deadline).timed_out() {
                 return Err(errno(ETIMEDOUT));
             }
         }
+        Ok(())
     }
 
     fn remove_service(&self, handle: ServiceHandle) -> io::Result<()> {
@@ -307,16 +316,27 @@ impl Device for EmulatedVchiq {
         }
         self.end(handle);
         self.kernel.state.lock().services.remove(&handle.0);
+        self.kernel.cond.notify_all();
         Ok(())
     }
 
     fn close_delivered(&self, handle: ServiceHandle) -> io::Result<()> {
-        let mut st = self.kernel.state.lock();
-        match st.services.get_mut(&handle.0) {
-            Some(s) if s.closed => s.delivered = true,
-            _ => return Err(errno(EINVAL)),
+        let thread = {
+            let mut st = self.kernel.state.lock();
+            match st.services.get_mut(&handle.0) {
+                Some(s) if s.closed && !s.delivered => {
+                    s.delivered = true;
+                    s.thread.take()
+                }
+                _ => return Err(errno(EINVAL)),
+            }
+        };
+        // The service ends (its components destroyed) before it is freed;
+        // its thread needs nothing of the caller's.
+        if let Some(t) = thread {
+            let _ = t.join();
         }
-        drop(st);
+        self.kernel.state.lock().services.remove(&handle.0);
         self.kernel.cond.notify_all();
         Ok(())
     }

@@ -166,3 +166,25 @@ fn dropping_the_device_ends_its_services() {
     drop(device);
     assert_nothing_left();
 }
+
+#[test]
+fn service_and_component_cycles_leave_nothing() {
+    let _s = serial();
+    let m = open();
+    for _ in 0..20 {
+        let svc = m.conn.open_service(mmal_options()).unwrap();
+        let mut p = vec![0u8; std::mem::size_of::<mmal_msg_component_create>()];
+        p[4..14].copy_from_slice(b"ril.camera");
+        let mut msg = header(MMAL_MSG_TYPE_COMPONENT_CREATE, 1);
+        msg.extend_from_slice(&p);
+        let r = svc.request(&[&msg], 1).unwrap();
+        assert_eq!(w(&r, H), 0);
+        svc.close().unwrap();
+        assert_eq!(mmal_emu::usage().components, 0);
+    }
+    // Each closed service was freed, and its thread ended.
+    assert_eq!(m.device.services(), 1);
+    m.svc.close().unwrap();
+    assert_eq!(m.device.services(), 0);
+    assert_nothing_left();
+}

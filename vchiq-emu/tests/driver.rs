@@ -58,7 +58,9 @@ fn an_old_client_closes_without_close_delivered() {
     d.connect().unwrap();
     let h = d.create_service(&mmal(3)).unwrap();
     d.close_service(h).unwrap();
-    d.remove_service(h).unwrap();
+    // Freed by the close.
+    assert_eq!(d.services(), 0);
+    assert_eq!(errno(d.remove_service(h)), 22);
     assert_eq!(errno(d.close_service(h)), 22);
 }
 
@@ -110,7 +112,9 @@ fn messages_uses_and_bulks_are_bounded_as_the_kernels() {
     assert_eq!(await_one(&d), Completion::ServiceClosed { service: 7 });
     d.close_delivered(h).unwrap();
     closer.join().unwrap().unwrap();
-    // A closed service takes nothing more.
+    // A closed service takes nothing more, and is freed.
+    assert_eq!(d.services(), 0);
+    assert_eq!(errno(d.close_delivered(h)), 22);
     assert_eq!(errno(d.use_service(h)), 22);
     assert_eq!(errno(d.queue_message(h, &[&m])), 22);
 }
