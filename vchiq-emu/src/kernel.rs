@@ -206,4 +206,4 @@ pub(crate) const EBUSY: i32 = 16;
 pub(crate) const ENOTCONN: i32 = 107;
 pub(crate) const EAGAIN: i32 = 11;
 pub(crate) const ETIMEDOUT: i32 = 110;
-pub(crate) const ECONNREFUSED: i32 = 111;
+pub(crate) const EIO: i32 = 5;

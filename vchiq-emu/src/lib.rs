@@ -27,8 +27,8 @@
 //! refuses a version below 3 (`EINVAL`) and takes any other; CONNECT comes
 //! before any service (`ENOTCONN`).
 //! CREATE_SERVICE opens `mmal` when the client's versions overlap the
-//! service's (10 to 16) and fails with `ECONNREFUSED` for any other 4CC or
-//! version, as the VideoCore refuses it; a service opens with one use held
+//! service's (10 to 16) and fails with `EIO` for any other 4CC or version,
+//! as the kernel does when the VideoCore refuses the open; a service opens with one use held
 //! (USE/RELEASE_SERVICE count it, a release below zero is `EINVAL`).
 //! QUEUE_MESSAGE takes at most 8 elements and `max_msg_size` bytes
 //! (`EINVAL`). QUEUE_BULK_* take at most 4 transfers per direction
@@ -54,8 +54,10 @@
 //! that the bulk order matches the message order) and EVENT_TO_HOST. The
 //! VideoCore thread waits for an input buffer's bulk data (5 s at most);
 //! nothing else blocks on the host. The thread ends with its service, after
-//! destroying every component the service created; [`threads`] counts
-//! them.
+//! destroying every component the service created; CLOSE_SERVICE, or the
+//! CLOSE_DELIVERED of a service the VideoCore closed, joins it before the
+//! service is freed, so no component outlives its service; [`threads`]
+//! counts them.
 //!
 //! # The MMAL service, and what it checks
 //!
@@ -73,15 +75,16 @@
 //! * an unknown component handle, a port handle not of that component, an
 //!   unknown port action: `EINVAL`; an unknown port type or index in
 //!   PORT_INFO_GET/SET: `ENOENT`; more than 64 components: `ENOMEM`;
-//! * a BUFFER_FROM_HOST refused (driver-buffer magic, handles, a disabled
-//!   port, `alloc_size` below the port's buffer size, `length` above
-//!   `alloc_size`, inline data over 128 bytes or shorter than `length`, a
-//!   reference, zero copy on a port without `MMAL_PARAMETER_ZERO_COPY` or
-//!   naming no live VCSM block of `alloc_size` bytes, more buffers than the
-//!   port was enabled with: `ENOSPC`; input data whose bulk transmit never
-//!   comes: `EIO`) comes straight back as BUFFER_TO_HOST with the status in
-//!   its header and length 0, every word the host sent (the client context
-//!   included) unchanged.
+//! * a BUFFER_FROM_HOST refused comes straight back as BUFFER_TO_HOST with
+//!   the status in its header and length 0, every word the host sent (the
+//!   client context included) unchanged: `EINVAL` for a wrong driver-buffer
+//!   magic, unknown handles, a disabled port, `alloc_size` below the port's
+//!   buffer size, `length` above `alloc_size`, inline data over 128 bytes
+//!   or shorter than `length`, a reference, zero copy on a port without
+//!   `MMAL_PARAMETER_ZERO_COPY` or naming no live VCSM block of
+//!   `alloc_size` bytes; `ENOSPC` for more buffers than the port was
+//!   enabled with; `EIO` for input data whose bulk transmit does not come
+//!   within 5 s; `EFAULT` for a zero-copy block the VideoCore cannot read.
 //!
 //! Replies echo the request's header (magic, type, `control_service`,
 //! `context`). COMPONENT_CREATE takes the name without `vc.` (as the host
@@ -265,7 +268,7 @@ impl Device for EmulatedVchiq {
         }
         let versions_overlap = params.version >= MMAL_SERVICE_VERSION_MIN && params.version_min <= MMAL_SERVICE_VERSION;
         if params.fourcc != Fourcc::MMAL || !versions_overlap {
-            return Err(errno(kernel::ECONNREFUSED));
+            return Err(errno(kernel::EIO));
         }
         let (tx, rx) = mpsc::channel();
         let handle = self.kernel.add_service(params.userdata, tx);

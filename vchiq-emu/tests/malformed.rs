@@ -313,6 +313,8 @@ fn other_services_and_versions_are_refused() {
     for (fourcc, v, min) in [(*b"nope", 15, 10), (*b"mmal", 9, 3), (*b"mmal", 20, 17)] {
         let err = conn.open_service(ServiceOptions::new(Fourcc::new(fourcc), v, min)).unwrap_err();
         assert!(matches!(err, Error::ServiceUnavailable { .. }), "{err:?}");
+        // The kernel's answer when the VideoCore refuses an open.
+        assert_eq!(err.raw_os_error(), Some(5), "EIO");
     }
     assert_eq!(device.open_services(), 0);
     drop(conn);
