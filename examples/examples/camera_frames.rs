@@ -1,51 +1,117 @@
-//! Streams 1920x1080 I420 from the camera's video port for a few seconds and
-//! prints the frame rate, the mean level and the frames dropped.
+//! Streams frames from the camera through `mmal::Camera` for a few seconds
+//! and prints, once a second, the frame rate over that second, the mean
+//! level, the exposure and gains the camera used, and the frames dropped.
 //!
-//! `cargo run --release --example camera_frames [seconds]`
+//! `cargo run --release --example camera_frames -- --help`
 
 use std::time::{Duration, Instant};
 
-use mmal::params::{CameraConfig, Capture};
-use mmal::{Component, Encoding, Format};
+use examples::lexopt::prelude::*;
+use examples::{Error, Result};
+use mmal::{Camera, CameraOptions, Encoding};
 
-fn run() -> mmal::Result<()> {
-    let seconds: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(3);
-    let (width, height) = (1920, 1080);
-    let camera = Component::new("vc.ril.camera")?;
-    camera.control().set(&CameraConfig::for_size(width, height))?;
-    let video = camera.output(1)?;
-    video.set_format(&Format::video(Encoding::I420, width, height).with_frame_rate(30))?;
-    let frames = video.enable_stream(3)?;
-    camera.enable()?;
-    video.set(&Capture(true))?;
-    println!("streaming {} from {} ({}) for {seconds} s", video.format(), camera.name(), mmal::provider()?);
+const HELP: &str = "\
+camera_frames: streams I420 frames from the camera's video port for a few
+seconds, read as ndarray views over the VideoCore's buffers (no copy), and
+prints once a second the frame rate over that second, the mean level of
+the Y plane, the exposure and gains the camera reported, and the frames
+dropped (read too late).
 
-    let start = Instant::now();
-    let mut count = 0u64;
-    let mut last_report = start;
-    while start.elapsed() < Duration::from_secs(seconds) {
-        let frame = frames.next_timeout(Duration::from_secs(2))?;
-        count += 1;
-        if last_report.elapsed() >= Duration::from_secs(1) {
-            // Mean of the Y plane, sampled.
-            let y = &frame[..(width * height) as usize];
-            let mean = y.iter().step_by(97).map(|&v| f64::from(v)).sum::<f64>() / (y.len() / 97) as f64;
-            println!(
-                "{:5.1} fps, mean level {mean:5.1}, pts {:>9} us, dropped {}",
-                count as f64 / start.elapsed().as_secs_f64(),
-                frame.pts().unwrap_or(0),
-                frames.dropped()
-            );
-            last_report = Instant::now();
-        }
-    }
-    println!("{count} frames in {:.2} s, {} dropped", start.elapsed().as_secs_f64(), frames.dropped());
-    Ok(())
+usage: camera_frames [--size WxH] [--fps F] [SECONDS]
+
+arguments:
+  SECONDS        how long to stream, 1 to 3600 (default 3)
+
+options:
+  --size WxH     the frames' size (default 1920x1080)
+  --fps F        frames per second, 1 to 200 (default 30; the sensor's
+                 modes may allow less)
+  --camera N     which camera (default 0)
+  -h, --help     print this help
+";
+
+struct Options {
+    seconds: u64,
+    size: (u32, u32),
+    fps: u32,
+    camera: u32,
 }
 
-fn main() {
-    if let Err(e) = run() {
-        eprintln!("error: {e}");
-        std::process::exit(1);
+fn options() -> Result<Options> {
+    let mut o = Options { seconds: 3, size: (1920, 1080), fps: 30, camera: 0 };
+    let mut seconds = None;
+    let mut args = lexopt::Parser::from_env();
+    while let Some(arg) = args.next()? {
+        match arg {
+            Short('h') | Long("help") => examples::print_help(HELP),
+            Long("size") => o.size = examples::size("--size", args.value()?)?,
+            Long("fps") => o.fps = examples::number("--fps", args.value()?, 1..=200, "frames per second")?,
+            Long("camera") => o.camera = examples::number("--camera", args.value()?, 0..=3, "a camera number")?,
+            Value(v) if seconds.is_none() => seconds = Some(examples::number("SECONDS", v, 1..=3600, "seconds")?),
+            Value(v) => {
+                return Err(Error::usage(format!("{}: one SECONDS argument only", v.to_string_lossy())));
+            }
+            Short(c) if c.is_ascii_digit() => {
+                return Err(Error::usage("SECONDS: give a whole number of seconds from 1 to 3600, not a negative one"));
+            }
+            _ => return Err(arg.unexpected().into()),
+        }
     }
+    o.seconds = seconds.unwrap_or(o.seconds);
+    Ok(o)
+}
+
+fn main() -> Result<()> {
+    let o = options()?;
+    examples::check_environment()?;
+    let (width, height) = o.size;
+    let camera = Camera::open(o.camera, &CameraOptions::new().resolution(width, height).frame_rate(o.fps))?;
+    let frames = camera.frames(Encoding::I420, width, height)?;
+    println!(
+        "streaming {} from the {} camera through {} for {} s",
+        frames.format(),
+        camera.sensor(),
+        mmal::provider()?,
+        o.seconds
+    );
+    let start = Instant::now();
+    let (mut count, mut last_count, mut last_dropped, mut last_report) = (0u64, 0u64, 0u64, start);
+    while start.elapsed() < Duration::from_secs(o.seconds) {
+        let frame = frames.next_timeout(Duration::from_secs(5))?;
+        count += 1;
+        let since = last_report.elapsed();
+        if since >= Duration::from_secs(1) {
+            // The Y plane's mean, sampled every 97th pixel, read in place.
+            let planes = frame.planes()?;
+            let y = planes.y.as_array();
+            let mean = y.iter().step_by(97).map(|&v| f64::from(v)).sum::<f64>() / (y.len() / 97).max(1) as f64;
+            let used = frame
+                .settings()
+                .map(|s| {
+                    format!(
+                        ", exposure {:.1} ms, gains {:.2} analogue {:.2} digital",
+                        f64::from(s.exposure_us) / 1000.0,
+                        s.analog_gain,
+                        s.digital_gain
+                    )
+                })
+                .unwrap_or_default();
+            let dropped = frames.dropped();
+            println!(
+                "{:5.1} fps over the last second, frame {}, mean level {mean:5.1}{used}, dropped {}",
+                (count - last_count) as f64 / since.as_secs_f64(),
+                frame.index(),
+                dropped - last_dropped
+            );
+            (last_count, last_dropped, last_report) = (count, dropped, Instant::now());
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    println!(
+        "{} in {seconds:.2} s ({:.1} fps), {} dropped",
+        examples::plural(count, "frame"),
+        count as f64 / seconds,
+        frames.dropped()
+    );
+    Ok(())
 }
