@@ -1,162 +1,202 @@
-//! Records H.264 from the camera, as `raspivid` does: N seconds to a
-//! `.h264` file (an Annex B stream that ffmpeg, VLC and `ffprobe` read),
-//! printing frames, keyframes and the bitrate. With `--split S`, a new file
-//! starts every S seconds, each at a keyframe with the stream's headers
-//! before it, so each plays on its own: `video-000.h264`, `video-001.h264`...
+//! Records H.264 through `mmal::Camera`, as `raspivid` does: N seconds to
+//! a `.h264` file (an Annex B stream with its frame rate in the SPS, which
+//! ffmpeg, VLC and `ffprobe` read), printing frames, keyframes and the
+//! bitrate. With `--split S`, a new file starts every S seconds, each at a
+//! keyframe with the stream's headers before it, so each plays on its own:
+//! `video-000.h264`, `video-001.h264`...
 //!
-//! `cargo run --example record_h264 -- [--seconds N] [--size WxH] [--fps F]
-//! [--bitrate BPS] [--intra N] [--split S] [file.h264]`
+//! `cargo run --example record_h264 -- --help`
 
 use std::fs::File;
-use std::io::Write;
-use std::time::{Duration, Instant};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use mmal::{EncodedKind, Recorder, RecorderConfig};
+use examples::lexopt::prelude::*;
+use examples::{plural, Error, Result};
+use mmal::{Camera, CameraOptions, EncodedKind, Frame, RecorderConfig, VideoOutput};
+
+const HELP: &str = "\
+record_h264: records H.264 from the camera's video port into FILE, an
+Annex B stream with the frame rate in its SPS (ffplay, VLC and ffprobe read
+it at the right speed), and prints frames, keyframes and the bitrate.
+
+usage: record_h264 [--seconds N] [--size WxH] [--fps F] [--bitrate BPS]
+                   [--intra N] [--split S] [FILE]
+
+arguments:
+  FILE             where to write (default: video.h264 in the folder
+                   videocore-examples of the system's temporary folder);
+                   with --split, FILE-000.h264, FILE-001.h264...
+
+options:
+  --seconds N      how long to record, above 0 and at most 3600 (default 5)
+  --size WxH       the video's size, up to 1920 wide (default 1280x720)
+  --fps F          frames per second, 1 to 200 (default 30; the sensor's
+                   modes may allow less)
+  --bitrate BPS    bits per second, 100000 to 25000000 (default 4000000)
+  --intra N        frames from one keyframe to the next, 1 to 1000
+                   (default: the encoder's, 60)
+  --split S        start a new file every S seconds, above 0 and at most
+                   3600, each from a keyframe (default: one file)
+  --camera N       which camera (default 0)
+  -h, --help       print this help
+";
+
+/// Longest recording, and longest part, in seconds.
+const MAX_SECONDS: f64 = 3600.0;
 
 struct Options {
-    seconds: f64,
+    seconds: Duration,
     size: (u32, u32),
     fps: u32,
     bitrate: u32,
     intra: Option<u32>,
-    split: Option<f64>,
-    path: String,
+    split: Option<Duration>,
+    camera: u32,
+    path: Option<PathBuf>,
 }
 
-const USAGE: &str = "use [--seconds N] [--size WxH] [--fps F] [--bitrate BPS] [--intra N] [--split S] [file.h264]";
-
-fn options() -> Result<Options, String> {
+fn options() -> Result<Options> {
     let mut o = Options {
-        seconds: 5.0,
+        seconds: Duration::from_secs(5),
         size: (1280, 720),
         fps: 30,
         bitrate: 4_000_000,
         intra: None,
         split: None,
-        path: "video.h264".to_owned(),
+        camera: 0,
+        path: None,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = |what: &str| args.next().ok_or(format!("{arg} takes {what}"));
-        match arg.as_str() {
-            "--seconds" => o.seconds = number(&value("seconds")?).filter(|s| *s > 0.0).ok_or("--seconds: above 0")?,
-            "--split" => o.split = Some(number(&value("seconds")?).filter(|s| *s > 0.0).ok_or("--split: above 0")?),
-            "--fps" => o.fps = value("a frame rate")?.parse().map_err(|_| "--fps takes a whole number")?,
-            "--bitrate" => o.bitrate = value("bits per second")?.parse().map_err(|_| "--bitrate takes bits/s")?,
-            "--intra" => o.intra = Some(value("frames")?.parse().map_err(|_| "--intra takes a frame count")?),
-            "--size" => {
-                let v = value("WxH")?;
-                let (w, h) = v.split_once('x').ok_or("--size takes WxH, as 1280x720")?;
-                o.size = (w.parse().map_err(|_| "--size: width")?, h.parse().map_err(|_| "--size: height")?);
+    let mut args = lexopt::Parser::from_env();
+    while let Some(arg) = args.next()? {
+        match arg {
+            Short('h') | Long("help") => examples::print_help(HELP),
+            Long("seconds") => o.seconds = examples::seconds("--seconds", args.value()?, MAX_SECONDS)?,
+            Long("split") => o.split = Some(examples::seconds("--split", args.value()?, MAX_SECONDS)?),
+            Long("size") => o.size = examples::size("--size", args.value()?)?,
+            Long("fps") => o.fps = examples::number("--fps", args.value()?, 1..=200, "frames per second")?,
+            Long("bitrate") => {
+                o.bitrate = examples::number("--bitrate", args.value()?, 100_000..=25_000_000, "bits per second")?
             }
-            path if !path.starts_with('-') => o.path = path.to_owned(),
-            other => return Err(format!("unknown option {other}: {USAGE}")),
+            Long("intra") => o.intra = Some(examples::number("--intra", args.value()?, 1..=1000, "a frame count")?),
+            Long("camera") => o.camera = examples::number("--camera", args.value()?, 0..=3, "a camera number")?,
+            Value(path) if o.path.is_none() => o.path = Some(examples::path(path)),
+            Value(path) => {
+                return Err(Error::usage(format!("{}: one output file only", path.to_string_lossy())));
+            }
+            _ => return Err(arg.unexpected().into()),
         }
+    }
+    if o.size.0 > 1920 {
+        return Err(Error::usage(format!(
+            "--size {}x{}: a Pi's H.264 encoder takes widths up to 1920",
+            o.size.0, o.size.1
+        )));
     }
     Ok(o)
 }
 
-fn number(s: &str) -> Option<f64> {
-    s.parse::<f64>().ok().filter(|v| v.is_finite())
+/// One output file, counting what goes into it.
+struct Part {
+    path: PathBuf,
+    file: BufWriter<File>,
+    bytes: u64,
+    frames: u64,
+    keyframes: u64,
 }
 
-/// Where the recording goes: one file, or a numbered file per part.
-struct Output {
-    path: String,
-    split: bool,
-    part: usize,
-    file: Option<File>,
-    written: u64,
-}
-
-impl Output {
-    /// The name of part `n`: `video.h264` gives `video-000.h264`.
-    fn part_path(&self, n: usize) -> String {
-        if !self.split {
-            return self.path.clone();
-        }
-        match self.path.rsplit_once('.') {
-            Some((stem, ext)) => format!("{stem}-{n:03}.{ext}"),
-            None => format!("{}-{n:03}", self.path),
-        }
+impl Part {
+    fn create(path: PathBuf) -> Result<Part> {
+        let file = File::create(&path).map_err(|e| Error::new(format!("cannot create {}: {e}", path.display())))?;
+        Ok(Part { path, file: BufWriter::new(file), bytes: 0, frames: 0, keyframes: 0 })
     }
 
-    /// Starts the next file (the first, or the next part).
-    fn next_file(&mut self) -> mmal::Result<()> {
-        let path = self.part_path(self.part);
-        let file =
-            File::create(&path).map_err(|e| mmal::Error::InvalidParameter(format!("cannot create {path}: {e}")))?;
-        if let Some(done) = self.file.replace(file) {
-            drop(done);
-            println!("{}: done", self.part_path(self.part - 1));
-        }
-        self.part += 1;
-        Ok(())
-    }
-
-    fn write(&mut self, data: &[u8]) -> mmal::Result<()> {
-        let path = self.part_path(self.part.saturating_sub(1));
-        let Some(file) = self.file.as_mut() else { return Ok(()) };
-        file.write_all(data).map_err(|e| mmal::Error::InvalidParameter(format!("cannot write {path}: {e}")))?;
-        self.written += data.len() as u64;
-        Ok(())
+    /// Flushes the file and says what it holds.
+    fn finish(mut self) -> Result<Part> {
+        self.file.flush().map_err(|e| Error::new(format!("cannot write {}: {e}", self.path.display())))?;
+        Ok(self)
     }
 }
 
-fn run(o: &Options) -> mmal::Result<()> {
+impl VideoOutput for Part {
+    fn write_buffer(&mut self, buffer: &Frame) -> std::io::Result<()> {
+        match buffer.kind() {
+            EncodedKind::MotionVectors => return Ok(()),
+            EncodedKind::Keyframe => self.keyframes += 1,
+            _ => {}
+        }
+        self.frames += u64::from(buffer.ends_picture());
+        self.bytes += buffer.len() as u64;
+        self.file.write_all(buffer)
+    }
+}
+
+/// The name of part `n`: `video.h264` gives `video-000.h264`.
+fn part_path(path: &Path, n: usize) -> PathBuf {
+    let stem = path.file_stem().map_or_else(|| "video".into(), |s| s.to_string_lossy().into_owned());
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}-{n:03}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-{n:03}"),
+    };
+    path.with_file_name(name)
+}
+
+fn main() -> Result<()> {
+    let o = options()?;
+    let path = match &o.path {
+        Some(path) => path.clone(),
+        None => examples::output_dir()?.join("video.h264"),
+    };
+    examples::check_environment()?;
     let (w, h) = o.size;
-    let mut config = RecorderConfig::h264(w, h).frame_rate(o.fps).bitrate(o.bitrate);
+    let camera = Camera::open(o.camera, &CameraOptions::new().resolution(w, h).frame_rate(o.fps))?;
+    // SPS timing: the frame rate in the stream, so that players do not
+    // assume 25 fps.
+    let mut config = RecorderConfig::h264(w, h).frame_rate(o.fps).bitrate(o.bitrate).sps_timing(true);
     if let Some(frames) = o.intra {
         config = config.intra_period(frames);
     }
-    let mut recorder = Recorder::new(&config)?;
-    let mut out = Output { path: o.path.clone(), split: o.split.is_some(), part: 0, file: None, written: 0 };
-    let (mut frames, mut keyframes) = (0u64, 0u64);
-    let started = Instant::now();
-    let mut next_split = o.split.map(Duration::from_secs_f64);
-    let mut split_asked = false;
-    recorder.start()?;
-    while started.elapsed().as_secs_f64() < o.seconds {
-        if let Some(at) = next_split.filter(|at| started.elapsed() >= *at) {
-            // The split comes at the next keyframe: ask for one now.
-            recorder.request_keyframe()?;
-            split_asked = true;
-            next_split = Some(at + Duration::from_secs_f64(o.split.unwrap_or_default()));
+    let first = if o.split.is_some() { part_path(&path, 0) } else { path.clone() };
+    let mut recording = camera.start_recording(Part::create(first)?, &config)?;
+    let mut done = Vec::new();
+    match o.split {
+        None => recording.wait(o.seconds)?,
+        Some(split) => {
+            let mut recorded = Duration::ZERO;
+            loop {
+                let part = split.min(o.seconds - recorded);
+                recording.wait(part)?;
+                recorded += part;
+                if recorded >= o.seconds {
+                    break;
+                }
+                let next = Part::create(part_path(&path, done.len() + 1))?;
+                let old = recording.split(next)?.finish()?;
+                println!("{}: {}", old.path.display(), plural(old.frames, "frame"));
+                done.push(old);
+            }
         }
-        let buffer = recorder.next_timeout(Duration::from_secs(10))?;
-        // Headers precede each keyframe: where a part starts.
-        if out.file.is_none() || (split_asked && buffer.kind() == EncodedKind::Headers) {
-            out.next_file()?;
-            split_asked = false;
-        }
-        keyframes += u64::from(buffer.kind() == EncodedKind::Keyframe);
-        frames += u64::from(buffer.ends_picture());
-        out.write(&buffer)?;
     }
-    recorder.stop()?;
-    let seconds = started.elapsed().as_secs_f64();
-    let last = out.part_path(out.part.saturating_sub(1));
+    let last = recording.stop()?.finish()?;
+    let frames_total: u64 = done.iter().map(|p| p.frames).sum::<u64>() + last.frames;
+    // The video's length by its frame rate, as a player shows it.
+    let seconds = frames_total as f64 / f64::from(o.fps);
+    if o.split.is_some() {
+        println!("{}: {}", last.path.display(), plural(last.frames, "frame"));
+    }
+    done.push(last);
+    let (frames, keyframes, bytes) =
+        done.iter().fold((0, 0, 0), |(f, k, b), p| (f + p.frames, k + p.keyframes, b + p.bytes));
     println!(
-        "{last}: {w}x{h} at {} fps, {frames} frames ({keyframes} keyframes) in {seconds:.1} s: {:.2} Mbit/s \
-         (asked for {:.2}){}",
+        "{}: {w}x{h} at {} fps, {} ({}), {seconds:.1} s of video: {:.2} Mbit/s (asked for {:.2}){}",
+        if o.split.is_some() { part_path(&path, 0).display().to_string() + "..." } else { path.display().to_string() },
         o.fps,
-        out.written as f64 * 8.0 / seconds / 1e6,
+        plural(frames, "frame"),
+        plural(keyframes, "keyframe"),
+        bytes as f64 * 8.0 / seconds / 1e6,
         f64::from(o.bitrate) / 1e6,
-        if out.split { format!(", {} files", out.part) } else { String::new() },
+        if o.split.is_some() { format!(", {}", plural(done.len() as u64, "file")) } else { String::new() },
     );
     Ok(())
-}
-
-fn main() {
-    let o = match options() {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("record_h264: {e}");
-            std::process::exit(2);
-        }
-    };
-    if let Err(e) = run(&o) {
-        eprintln!("record_h264: {e}");
-        std::process::exit(1);
-    }
 }
