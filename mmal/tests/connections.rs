@@ -166,7 +166,7 @@ fn resizing_opaque_keeps_the_cameras_field_of_view() {
     common::emu::set_scene(Some(path.to_str().unwrap()));
     // The left twentieth's mean luma of an I420 picture `width` wide.
     let left = |frame: &[u8], width: usize, height: usize| {
-        let stride = (width + 31) / 32 * 32;
+        let stride = width.div_ceil(32) * 32;
         let cols = width / 20;
         let sum: u64 = (0..height).flat_map(|y| (0..cols).map(move |x| u64::from(frame[y * stride + x]))).sum();
         sum as f64 / (cols * height) as f64
