@@ -6,7 +6,7 @@
 //! names, the flat field's JPEG+raw, the before and after JPEGs, and the
 //! table's four gain planes as heatmap PNGs.
 //!
-//! `cargo run --example upload_lens_table [folder]`
+//! `cargo run --example upload_lens_table -- --help`
 //!
 //! On a Pi, point the camera at a uniformly lit target (a diffuser, an
 //! empty microscope slide). Without a Pi the software VideoCore shows a
@@ -16,9 +16,55 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use examples::lexopt::prelude::*;
+use examples::{Error, Result};
+
 use mmal::params::{CameraInfo, Capture, RawCapture};
 use mmal::raw::RawImage;
 use mmal::{Component, Connection, ConnectionFlags, Encoding, Format, LensShadingTable, Normalise};
+
+const HELP: &str = "\
+upload_lens_table: lens shading calibration as it works on a Pi. Captures a
+JPEG with the raw Bayer data of a flat field (the lens shading override set
+to unity), computes the table from the raw, uploads it through VCSM, and
+captures JPEGs before and after. Prints the corner-to-centre levels of the
+decoded JPEGs, and writes into FOLDER the flat field's JPEG+raw, the before
+and after JPEGs, and the table's four gain planes as heatmap PNGs (blue at
+x1.0, red at the plane's largest gain, which it prints).
+
+usage: upload_lens_table [FOLDER]
+
+arguments:
+  FOLDER      where to write (default: lens-shading in the folder
+              videocore-examples of the system's temporary folder)
+
+options:
+  -h, --help  print this help
+
+On a Pi, point the camera at a uniformly lit target (a diffuser, an empty
+microscope slide). The software VideoCore shows a flat field (unless
+VIDEOCORE_EMU_SCENE says otherwise) through optics that vignette harder
+than the stock lens.
+";
+
+fn folder() -> Result<PathBuf> {
+    let mut folder = None;
+    let mut args = lexopt::Parser::from_env();
+    while let Some(arg) = args.next()? {
+        match arg {
+            Short('h') | Long("help") => examples::print_help(HELP),
+            Value(path) if folder.is_none() => folder = Some(examples::path(path)),
+            Value(path) => {
+                return Err(Error::usage(format!("{}: one FOLDER only", path.to_string_lossy())));
+            }
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    match folder {
+        Some(folder) => Ok(folder),
+        None => Ok(examples::output_dir()?.join("lens-shading")),
+    }
+}
 
 /// Captures one JPEG (with its raw appended if `raw`) with `table` as the
 /// lens shading override, if given.
@@ -75,26 +121,43 @@ fn corner_ratios(jpeg: &[u8]) -> [f64; 3] {
     })
 }
 
+/// Pixels a heatmap gives each cell of the table, either way.
+const GRID: u32 = 8;
+
+/// The heatmap's colour for `t` from 0 (blue) through green to 1 (red).
+fn colour(t: f32) -> [u8; 3] {
+    [(255.0 * t) as u8, (255.0 * (1.0 - (2.0 * t - 1.0).abs())) as u8, (255.0 * (1.0 - t)) as u8]
+}
+
 /// A gain plane (u3.5, 32 = x1.0) as a heatmap: blue at x1, red at the
-/// plane's largest gain, each cell 8x8 pixels.
-fn heatmap(table: &LensShadingTable, plane: usize) -> (Vec<u8>, u32, u32) {
+/// plane's largest gain, each cell [`GRID`] pixels square; below it, a
+/// colour bar of that scale (x1 at the left, the largest gain at the
+/// right) between two black lines. Returns the pixels, their size, and
+/// the largest gain.
+fn heatmap(table: &LensShadingTable, plane: usize) -> (Vec<u8>, u32, u32, u8) {
     let (gw, gh) = (table.width(), table.height());
     let max = (0..gh).flat_map(|y| (0..gw).map(move |x| (x, y))).filter_map(|(x, y)| table.gain(plane, x, y)).max();
-    let span = f32::from(max.unwrap_or(33).max(33)) - 32.0;
-    let (w, h) = (gw * 8, gh * 8);
+    let max = max.unwrap_or(33).max(33);
+    let span = f32::from(max) - 32.0;
+    let (w, map_h) = (gw * GRID, gh * GRID);
+    let bar = 2 * GRID;
+    let h = map_h + bar + 2;
     let mut rgb = Vec::with_capacity((w * h * 3) as usize);
-    for y in 0..h {
+    for y in 0..map_h {
         for x in 0..w {
-            let g = table.gain(plane, x / 8, y / 8).unwrap_or(32);
-            let t = ((f32::from(g) - 32.0) / span).clamp(0.0, 1.0);
-            rgb.extend_from_slice(&[
-                (255.0 * t) as u8,
-                (255.0 * (1.0 - (2.0 * t - 1.0).abs())) as u8,
-                (255.0 * (1.0 - t)) as u8,
-            ]);
+            let g = table.gain(plane, x / GRID, y / GRID).unwrap_or(32);
+            rgb.extend_from_slice(&colour(((f32::from(g) - 32.0) / span).clamp(0.0, 1.0)));
         }
     }
-    (rgb, w, h)
+    let line = vec![0; (w * 3) as usize];
+    rgb.extend_from_slice(&line);
+    for _ in 0..bar {
+        for x in 0..w {
+            rgb.extend_from_slice(&colour(x as f32 / (w - 1).max(1) as f32));
+        }
+    }
+    rgb.extend_from_slice(&line);
+    (rgb, w, h, max)
 }
 
 /// A PNG of 8-bit RGB, stored without compression (deflate "stored"
@@ -151,22 +214,25 @@ fn png(rgb: &[u8], width: u32, height: u32) -> Vec<u8> {
     out
 }
 
-fn write(folder: &Path, name: &str, bytes: &[u8]) -> mmal::Result<()> {
+fn write(folder: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     std::fs::write(folder.join(name), bytes)
-        .map_err(|e| mmal::Error::InvalidParameter(format!("cannot write {}: {e}", folder.join(name).display())))
+        .map_err(|e| Error::new(format!("cannot write {}: {e}", folder.join(name).display())))
 }
 
-fn run() -> mmal::Result<()> {
+fn main() -> Result<()> {
+    let folder = folder()?;
+    examples::check_environment()?;
     if std::env::var_os(mmal::emulator::SCENE_VAR).is_none() {
         mmal::emulator::set_scene(Some(mmal::emulator::Scene::flat()));
     }
     let info = Component::new("vc.camera_info")?.control().get::<CameraInfo>()?;
-    let camera = info.cameras.first().ok_or(mmal::Error::Unsupported("no camera detected"))?;
+    let camera = info
+        .cameras
+        .first()
+        .ok_or_else(|| Error::new("no camera detected: check the cable, and that the camera is enabled"))?;
     let (full_w, full_h) = (camera.max_width, camera.max_height);
-    println!("{} camera {} ({full_w}x{full_h})", mmal::provider()?, camera.name);
-    let folder = std::env::args().nth(1).map_or_else(|| PathBuf::from("lens-shading"), PathBuf::from);
-    std::fs::create_dir_all(&folder)
-        .map_err(|e| mmal::Error::InvalidParameter(format!("cannot make {}: {e}", folder.display())))?;
+    println!("camera {} ({full_w}x{full_h}) through {}", camera.name, mmal::provider()?);
+    std::fs::create_dir_all(&folder).map_err(|e| Error::new(format!("cannot make {}: {e}", folder.display())))?;
     let size = (full_w / 2, full_h / 2);
 
     // The flat field, nothing corrected (a unity override), with its raw.
@@ -198,17 +264,16 @@ fn run() -> mmal::Result<()> {
     write(&folder, "flat-field-with-raw.jpg", &flat)?;
     write(&folder, "before.jpg", &before)?;
     write(&folder, "after.jpg", &after)?;
-    for (plane, name) in ["r", "gr", "gb", "b"].iter().enumerate() {
-        let (rgb, w, h) = heatmap(&table, plane);
+    let mut scales = Vec::new();
+    for (plane, (name, label)) in [("r", "R"), ("gr", "Gr"), ("gb", "Gb"), ("b", "B")].into_iter().enumerate() {
+        let (rgb, w, h, max) = heatmap(&table, plane);
         write(&folder, &format!("gains-{name}.png"), &png(&rgb, w, h))?;
+        scales.push(format!("{label} x{:.2}", f64::from(max) / 32.0));
     }
     println!("wrote {}/: flat-field-with-raw.jpg before.jpg after.jpg gains-{{r,gr,gb,b}}.png", folder.display());
+    println!(
+        "heatmaps: {GRID}x{GRID} pixels a cell, blue at x1.00 to red at the plane's largest gain ({}), a colour bar of that scale below",
+        scales.join(", ")
+    );
     Ok(())
-}
-
-fn main() {
-    if let Err(e) = run() {
-        eprintln!("error: {e}");
-        std::process::exit(1);
-    }
 }
