@@ -2,12 +2,14 @@
 //! it, and show what MMAL would be given.
 //!
 //! ```text
-//! cargo run --example vcsm_basic
+//! cargo run --example vcsm_basic -- --help
 //! ```
 //!
 //! Runs on the emulated VideoCore anywhere, and on a Pi's `/dev/vcsm-cma`
 //! or `/dev/vcsm` (`VIDEOCORE=hardware` to insist on the real one).
 
+use examples::lexopt::prelude::*;
+use examples::Result;
 use vcsm::ndarray::Array3;
 use vcsm::{ServiceManager, SharedMemory};
 
@@ -17,15 +19,29 @@ const CHANNELS: usize = 4;
 const ROWS: usize = 39;
 const COLUMNS: usize = 52;
 
-fn main() {
-    // Print the error's message (it says what to do), not its Debug form.
-    if let Err(e) = run() {
-        eprintln!("error: {e}");
-        std::process::exit(1);
-    }
-}
+const HELP: &str = "\
+vcsm_basic: allocates VideoCore shared memory (VCSM), copies an
+IMX219-sized lens shading table (4 x 39 x 52 gains) into it, and prints
+what MMAL would be given: the VideoCore handle, the bus address, the sizes,
+and the pool's statistics before and after the block is freed.
 
-fn run() -> vcsm::Result<()> {
+usage: vcsm_basic
+
+options:
+  -h, --help  print this help
+
+environment: VIDEOCORE=emulated|hardware chooses the driver (by default
+/dev/vcsm-cma or /dev/vcsm on a Pi, the emulated VideoCore elsewhere).
+";
+
+fn main() -> Result<()> {
+    let mut args = lexopt::Parser::from_env();
+    if let Some(arg) = args.next()? {
+        match arg {
+            Short('h') | Long("help") => examples::print_help(HELP),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
     let manager = ServiceManager::get()?;
     println!("VideoCore shared memory driver: {}", manager.driver());
 
