@@ -28,40 +28,70 @@
 //! `cargo run --example calibrate_raw -- flat.jpg table.npy [--bayer F] [--planes F] [--brightest]`
 
 use std::io::Write;
+use std::path::PathBuf;
+
+use examples::lexopt::prelude::*;
+use examples::{Error, Result};
 
 use mmal::raw::RawImage;
 use mmal::{LensShadingTable, Normalise};
 
 struct Options {
-    input: String,
-    table: String,
-    bayer: Option<String>,
-    planes: Option<String>,
+    input: PathBuf,
+    table: PathBuf,
+    bayer: Option<PathBuf>,
+    planes: Option<PathBuf>,
     normalise: Normalise,
 }
 
-const USAGE: &str = "use: calibrate_raw FILE.jpg TABLE.npy [--bayer F.npy] [--planes F.npy] [--brightest]";
+const HELP: &str = "\
+calibrate_raw: computes a lens shading table from a JPEG+raw file of a
+flat field (from raspistill -r, picamera's capture(..., bayer=True) or
+capture_still --raw), with no camera, and writes it as a NumPy .npy file
+(uint8, shape (4, rows, columns), planes R, Gr, Gb, B) that picamerax takes
+as it is: camera.lens_shading_table = numpy.load(\"table.npy\").
 
-fn options() -> Result<Options, String> {
+usage: calibrate_raw [--bayer F.npy] [--planes F.npy] [--brightest] FILE.jpg TABLE.npy
+
+arguments:
+  FILE.jpg        the JPEG with the raw Bayer data appended
+  TABLE.npy       where to write the table
+
+options:
+  --bayer F.npy   also write the unpacked pixels (uint16, (height, width))
+  --planes F.npy  also write the four colour planes (uint16,
+                  (4, height / 2, width / 2), R, Gr, Gb, B)
+  --brightest     normalise to the brightest cell (OpenFlexure's way)
+                  instead of the centre (default, 6by9's)
+  -h, --help      print this help
+
+For picamerax, take the flat field with hflip and vflip both set for the
+IMX219 and IMX477, and with neither for the OV5647 (it warns otherwise).
+";
+
+fn options() -> Result<Options> {
     let mut paths = Vec::new();
     let (mut bayer, mut planes, mut normalise) = (None, None, Normalise::Centre);
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--bayer" => bayer = Some(args.next().ok_or("--bayer takes a file name")?),
-            "--planes" => planes = Some(args.next().ok_or("--planes takes a file name")?),
-            "--brightest" => normalise = Normalise::Brightest,
-            path if !path.starts_with('-') => paths.push(path.to_owned()),
-            other => return Err(format!("unknown option {other}: {USAGE}")),
+    let mut args = lexopt::Parser::from_env();
+    while let Some(arg) = args.next()? {
+        match arg {
+            Short('h') | Long("help") => examples::print_help(HELP),
+            Long("bayer") => bayer = Some(examples::path(args.value()?)),
+            Long("planes") => planes = Some(examples::path(args.value()?)),
+            Long("brightest") => normalise = Normalise::Brightest,
+            Value(path) => paths.push(examples::path(path)),
+            _ => return Err(arg.unexpected().into()),
         }
     }
-    let [input, table] = <[String; 2]>::try_from(paths).map_err(|_| USAGE.to_owned())?;
+    let count = paths.len();
+    let [input, table] = <[PathBuf; 2]>::try_from(paths)
+        .map_err(|_| Error::usage(format!("give two files, the JPEG+raw and the table to write ({count} given)")))?;
     Ok(Options { input, table, bayer, planes, normalise })
 }
 
 /// Writes a little-endian `.npy` (format 1.0) holding `data`, of NumPy type
 /// `descr` and `shape`, in C order.
-fn write_npy(path: &str, descr: &str, shape: &[usize], data: &[u8]) -> std::io::Result<()> {
+fn write_npy(path: &std::path::Path, descr: &str, shape: &[usize], data: &[u8]) -> std::io::Result<()> {
     let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
     let shape = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
     let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
@@ -110,42 +140,35 @@ fn check_for_picamerax(h: &mmal::raw::RawHeader) {
     }
 }
 
-fn run(o: &Options) -> Result<(), String> {
-    let file = std::fs::read(&o.input).map_err(|e| format!("{}: {e}", o.input))?;
-    let raw = RawImage::parse(&file).map_err(|e| format!("{}: {e}", o.input))?;
+fn main() -> Result<()> {
+    let o = options()?;
+    let (input, table_path) = (o.input.display(), o.table.display());
+    let file = std::fs::read(&o.input).map_err(|e| Error::new(format!("{input}: {e}")))?;
+    let raw = RawImage::parse(&file).map_err(|e| Error::new(format!("{input}: {e}")))?;
     let h = raw.header();
     println!(
-        "{}: {}x{} {}-bit raw, Bayer order {:?}, transform {} (mode {:?})",
-        o.input, h.width, h.height, h.bit_depth, h.bayer_order, h.transform, h.mode_name
+        "{input}: {}x{} {}-bit raw, Bayer order {:?}, transform {} (mode {:?})",
+        h.width, h.height, h.bit_depth, h.bayer_order, h.transform, h.mode_name
     );
     check_for_picamerax(h);
-    let table = LensShadingTable::from_raw(&raw, o.normalise, None).map_err(|e| e.to_string())?;
+    let table = LensShadingTable::from_raw(&raw, o.normalise, None)?;
     let (w, hh) = (table.width() as usize, table.height() as usize);
-    write_npy(&o.table, "|u1", &[4, hh, w], table.gains()).map_err(|e| format!("{}: {e}", o.table))?;
+    write_npy(&o.table, "|u1", &[4, hh, w], table.gains()).map_err(|e| Error::new(format!("{table_path}: {e}")))?;
     let (min, max) = table.gains().iter().fold((u8::MAX, 0), |(lo, hi), &g| (lo.min(g), hi.max(g)));
-    println!("wrote {}: {w}x{hh} cells, gains {min}..{max} (32 is x1.0)", o.table);
+    println!("wrote {table_path}: {w}x{hh} cells, gains {min}..{max} (32 is x1.0)");
     if let Some(path) = &o.bayer {
         let pixels = raw.pixels();
         let (rows, cols) = pixels.dim();
-        write_npy(path, "<u2", &[rows, cols], &u16_bytes(pixels.iter())).map_err(|e| format!("{path}: {e}"))?;
-        println!("wrote {path}: the pixels, {rows}x{cols}");
+        write_npy(path, "<u2", &[rows, cols], &u16_bytes(pixels.iter()))
+            .map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+        println!("wrote {}: the pixels, {rows}x{cols}", path.display());
     }
     if let Some(path) = &o.planes {
         let p = raw.planes();
         let (rows, cols) = p.r.dim();
         let data = u16_bytes(p.r.iter().chain(&p.gr).chain(&p.gb).chain(&p.b));
-        write_npy(path, "<u2", &[4, rows, cols], &data).map_err(|e| format!("{path}: {e}"))?;
-        println!("wrote {path}: R, Gr, Gb, B, each {rows}x{cols}");
+        write_npy(path, "<u2", &[4, rows, cols], &data).map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+        println!("wrote {}: R, Gr, Gb, B, each {rows}x{cols}", path.display());
     }
     Ok(())
-}
-
-fn main() -> std::process::ExitCode {
-    match options().and_then(|o| run(&o)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("calibrate_raw: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
 }
