@@ -74,6 +74,8 @@ fn main() -> Result<()> {
         mmal::provider()?,
         o.seconds
     );
+    // Timed from the first frame: the camera's start is not counted.
+    frames.next_timeout(Duration::from_secs(10))?;
     let start = Instant::now();
     let (mut count, mut last_count, mut last_dropped, mut last_report) = (0u64, 0u64, 0u64, start);
     while start.elapsed() < Duration::from_secs(o.seconds) {

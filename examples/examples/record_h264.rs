@@ -190,7 +190,11 @@ fn main() -> Result<()> {
         done.iter().fold((0, 0, 0), |(f, k, b), p| (f + p.frames, k + p.keyframes, b + p.bytes));
     println!(
         "{}: {w}x{h} at {} fps, {} ({}), {seconds:.1} s of video: {:.2} Mbit/s (asked for {:.2}){}",
-        if o.split.is_some() { part_path(&path, 0).display().to_string() + "..." } else { path.display().to_string() },
+        if o.split.is_some() {
+            format!("{} to {}", part_path(&path, 0).display(), part_path(&path, done.len() - 1).display())
+        } else {
+            path.display().to_string()
+        },
         o.fps,
         plural(frames, "frame"),
         plural(keyframes, "keyframe"),
