@@ -50,6 +50,11 @@ fn command(name: &str) -> Command {
     for var in ["VIDEOCORE_EMU_SENSOR", "VIDEOCORE_EMU_SCENE", "VIDEOCORE_EMU_CAMERA"] {
         command.env_remove(var);
     }
+    // A camera lock of its own: examples run by tests at once (and any
+    // other program's camera) do not contend for the emulated sensor.
+    static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    command.env("VIDEOCORE_EMU_CAMERA_LOCK", format!("examples-test-{}-{run}", std::process::id()));
     command.stdin(Stdio::null());
     command
 }
