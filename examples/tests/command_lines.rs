@@ -36,8 +36,17 @@ fn binary(name: &str) -> PathBuf {
 /// qemu-arm where the binary cannot be started directly (CI's armv7 run).
 fn command(name: &str) -> Command {
     let path = binary(name);
-    let cannot_start =
-        || Command::new(&path).arg("--help").stdout(Stdio::null()).stderr(Stdio::null()).status().is_err();
+    // Every example answers `--help` with success. Under qemu-user with no
+    // binfmt handler the exec fails in the child, which may still be
+    // reported as a started process: its failure, not the spawn's, tells.
+    let cannot_start = || {
+        !Command::new(&path)
+            .arg("--help")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
     let mut command = if cfg!(target_arch = "arm") && cannot_start() {
         let mut runner = Command::new("qemu-arm");
         runner.args(["-L", "/usr/arm-linux-gnueabihf"]).arg(&path);
