@@ -113,5 +113,9 @@ fn frames_into_arrays_allocate_nothing_per_frame() {
     WATCHING.store(false, Ordering::SeqCst);
     assert!(scene.is_ok());
     assert!(VIDEOCORE.load(Ordering::SeqCst) > videocore, "no allocation attributed to the software VideoCore");
-    assert_eq!(ALLOCATIONS.load(Ordering::SeqCst), client, "the software VideoCore's allocation taken for the client's");
+    assert_eq!(
+        ALLOCATIONS.load(Ordering::SeqCst),
+        client,
+        "the software VideoCore's allocation taken for the client's"
+    );
 }
