@@ -151,6 +151,8 @@ fn resize_scales_and_converts_the_camera_picture() {
 #[test]
 fn resizing_opaque_keeps_the_cameras_field_of_view() {
     let _s = serial();
+    // A 1080p picture through the ISP takes seconds under qemu.
+    const SLOW: std::time::Duration = std::time::Duration::from_secs(60);
     // A white band over the sensor's left 15% (outside the 1080p crop), the
     // rest dark grey.
     let (w, h) = (328usize, 246usize);
@@ -178,7 +180,7 @@ fn resizing_opaque_keeps_the_cameras_field_of_view() {
         let frames = video.enable_stream(2).unwrap();
         camera.enable().unwrap();
         video.set(&Capture(true)).unwrap();
-        let frame = frames.next_timeout(WAIT).unwrap();
+        let frame = frames.next_timeout(SLOW).unwrap();
         left(&frame, 1920, 1080)
     };
     let resized = {
@@ -193,7 +195,7 @@ fn resizing_opaque_keeps_the_cameras_field_of_view() {
         resize.enable().unwrap();
         camera.enable().unwrap();
         video.set(&Capture(true)).unwrap();
-        let frame = frames.next_timeout(WAIT).unwrap();
+        let frame = frames.next_timeout(SLOW).unwrap();
         left(&frame, 640, 480)
     };
     common::emu::set_scene(None);
