@@ -484,15 +484,30 @@ fn a_forked_child_does_not_keep_the_sensor() {
     let _s = serial();
     let first = Camera::new();
     assert_eq!(first.enable(), sys::MMAL_SUCCESS);
-    // SAFETY: the child only sleeps and exits, both async-signal-safe.
+    // The child says when it runs (its fork handlers have run by then),
+    // so that the parent releases the camera after that, not in the
+    // instant before the child gives its copy up.
+    let mut started = [0i32; 2];
+    // SAFETY: a valid array of two descriptors.
+    assert_eq!(unsafe { libc::pipe(started.as_mut_ptr()) }, 0);
+    // SAFETY: the child only writes a byte, sleeps and exits, all
+    // async-signal-safe.
     let child = unsafe { libc::fork() };
     assert!(child >= 0, "fork failed");
     if child == 0 {
-        // SAFETY: as above.
+        // SAFETY: as above; the pipe's descriptors are this process's.
         unsafe {
+            libc::write(started[1], [1u8].as_ptr().cast(), 1);
             libc::sleep(5);
             libc::_exit(0);
         }
+    }
+    let mut byte = 0u8;
+    // SAFETY: our pipe's descriptors; one byte into a byte.
+    unsafe {
+        libc::close(started[1]);
+        assert_eq!(libc::read(started[0], (&raw mut byte).cast(), 1), 1, "the child did not start");
+        libc::close(started[0]);
     }
     drop(first);
     let second = Camera::new();

@@ -14,7 +14,9 @@ use crate::settings;
 /// left behind; close-on-exec). A child forked while it is held does not
 /// hold it (on Linux its copy of the socket is swapped for `/dev/null` as
 /// it starts): closing the camera in the parent frees it, as on a Pi,
-/// where the firmware's camera belongs to the process that opened it.
+/// where the firmware's camera belongs to the process that opened it (a
+/// camera closed in the very instant a child is forked may stay held until
+/// the child has started).
 ///
 /// `VIDEOCORE_EMU_CAMERA_LOCK` names the set of programs that contend for
 /// the cameras (by default the user's); `off` lets every camera component
