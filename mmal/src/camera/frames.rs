@@ -14,6 +14,10 @@ use crate::format::{Encoding, Format};
 use crate::params::ZeroCopy;
 use crate::stream::{Frame, FrameStream};
 
+/// How long a [`Frames`] iterator waits for a frame unless told otherwise:
+/// long enough for the first, which waits for the pipeline to start (a
+/// second on a Pi, longer on a slow emulated machine).
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Buffers a frame stream holds: one being filled, one waiting, and one
 /// or two with the reader.
 const FRAME_BUFFERS: u32 = 4;
@@ -39,7 +43,7 @@ fn zero_copy(port: &crate::Port) -> Result<()> {
 /// wall clock, and the [`settings`](Frame::settings) it was taken with.
 ///
 /// It is an [`Iterator`] of `Result<Frame>` whose `next` waits up to
-/// [`timeout`](Self::timeout) (5 s unless set); [`next_timeout`](Self::next_timeout)
+/// [`timeout`](Self::timeout) (30 s unless set); [`next_timeout`](Self::next_timeout)
 /// waits as long as you say. A reader that falls behind loses the oldest
 /// frames, never stalls the camera: a gap in [`Frame::index`] says how
 /// many. Dropping it frees its video output.
@@ -101,13 +105,14 @@ impl<'a> Frames<'a> {
             _link: link,
             _resizer: resizer,
             claim,
-            timeout: Duration::from_secs(5),
+            timeout: DEFAULT_TIMEOUT,
             corrupted: AtomicU64::new(0),
             _camera: PhantomData,
         })
     }
 
-    /// How long the iterator's `next` waits for a frame (5 s unless set).
+    /// How long the iterator's `next` waits for a frame (30 s unless set:
+    /// long enough for the first, which waits for the pipeline to start).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
