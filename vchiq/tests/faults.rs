@@ -255,7 +255,11 @@ fn a_bulk_transfer_that_never_completes_times_out_and_keeps_its_slot() {
 fn a_panicking_callback_does_not_stop_the_connection() {
     let vc = FakeVc::new();
     vc.set_firmware(echo_firmware);
-    let c = connect(&vc);
+    // The panic's report (a backtrace, slow under qemu) comes before the
+    // reply on the same thread: a reply timeout that allows for it.
+    let mut o = options();
+    o.reply_timeout = Duration::from_secs(30);
+    let c = vchiq::Connection::with_device(vc.device(), o).expect("connect to the fake");
     let seen = Arc::new(Mutex::new(Vec::new()));
     let seen2 = Arc::clone(&seen);
     let s = c
