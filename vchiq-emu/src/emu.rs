@@ -209,20 +209,7 @@ impl Port {
                 format.bitrate = f.bitrate;
                 format.flags = f.flags;
                 if let Some(es) = f.es.as_ref() {
-                    let v = es.video;
-                    format.video = [
-                        v.width,
-                        v.height,
-                        v.crop.x as u32,
-                        v.crop.y as u32,
-                        v.crop.width as u32,
-                        v.crop.height as u32,
-                        v.frame_rate.num as u32,
-                        v.frame_rate.den as u32,
-                        v.par.num as u32,
-                        v.par.den as u32,
-                        v.color_space,
-                    ];
+                    format.video = video_words(&es.video);
                 }
                 let n = (f.extradata_size as usize).min(128);
                 if n > 0 && !f.extradata.is_null() {
@@ -500,20 +487,7 @@ impl Header {
                 extradata_size: 0,
             };
             if let Some(es) = f.es.as_ref() {
-                let v = es.video;
-                format.video = [
-                    v.width,
-                    v.height,
-                    v.crop.x as u32,
-                    v.crop.y as u32,
-                    v.crop.width as u32,
-                    v.crop.height as u32,
-                    v.frame_rate.num as u32,
-                    v.frame_rate.den as u32,
-                    v.par.num as u32,
-                    v.par.den as u32,
-                    v.color_space,
-                ];
+                format.video = video_words(&es.video);
             }
             Some(FormatChanged {
                 buffer_size_min: ev.buffer_size_min,
@@ -546,4 +520,22 @@ pub(crate) fn block_write(handle: u32, data: &[u8]) -> bool {
     // BUFFER_TO_HOST this write precedes; a CPU access it still counts
     // makes the write fail (CpuLocked) instead.
     unsafe { vcsm::emulated::write(handle, 0, data) }.is_ok()
+}
+
+/// A port's video format as the wire's eleven words: size, crop, frame
+/// rate, pixel aspect ratio and colour space.
+fn video_words(v: &sys::MMAL_VIDEO_FORMAT_T) -> [u32; 11] {
+    [
+        v.width,
+        v.height,
+        v.crop.x as u32,
+        v.crop.y as u32,
+        v.crop.width as u32,
+        v.crop.height as u32,
+        v.frame_rate.num as u32,
+        v.frame_rate.den as u32,
+        v.par.num as u32,
+        v.par.den as u32,
+        v.color_space,
+    ]
 }
