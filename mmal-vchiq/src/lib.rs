@@ -1,0 +1,2 @@
+//! A typed host-side MMAL client over one VCHIQ service.
+#![forbid(unsafe_code)]
