@@ -1,0 +1,430 @@
+//! The C boundary: the interposed libc functions, the real ones they
+//! forward to, the caller's memory an ioctl names, `errno`, and the fork
+//! handlers. The one module where `unsafe` is allowed (the crate root
+//! denies it), each block with the reason it is sound.
+//!
+//! # ABI of the interposed functions
+//!
+//! `open`, `open64`, `openat`, `openat64` and `ioctl` are C-variadic
+//! (`int open(const char *, int, ...)`, `int ioctl(int, unsigned long,
+//! ...)`). Stable Rust cannot define a variadic function, so each is
+//! defined with its one optional argument as a fixed trailing parameter: a
+//! `mode_t` (`c_uint`) for the opens, a pointer-sized word for `ioctl`. For
+//! integer and pointer arguments this is the same calling convention on the
+//! three targets the library is built for: x86_64 System V passes variadic
+//! integer arguments in the same registers as fixed ones (`%al`, the
+//! caller's count of vector registers, is ignored by a non-variadic callee);
+//! AArch64 Linux (AAPCS64, unlike Apple's) passes anonymous arguments
+//! exactly as named ones; 32-bit ARM AAPCS (hard-float too, whose variadic
+//! calls use the base standard) passes both in r0–r3, then the stack. A
+//! caller that passes no third argument (an `open` without `O_CREAT`, an
+//! `_IO` request) leaves garbage in that register or stack slot: it is read
+//! as a plain integer, never dereferenced, and forwarded unchanged (the
+//! real function ignores it as the kernel does), or, for the emulated
+//! device, used only where the request takes an argument.
+//!
+//! # Panics
+//!
+//! No panic crosses the C boundary: each function runs its body under
+//! `catch_unwind`, and a panic becomes `-1` with `errno` `EIO`.
+#![allow(unsafe_code)]
+
+use std::ffi::{c_char, c_int, c_uint, c_ulong, CStr};
+use std::mem::size_of;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::{on_close, on_ioctl, on_open, Errno, Target};
+
+// ---------------------------------------------------------------------------
+// The real functions, resolved once with dlsym(RTLD_NEXT).
+
+/// A libc function's address, looked up on first use. A race between two
+/// first uses resolves it twice to the same address.
+struct Real {
+    name: &'static CStr,
+    addr: AtomicUsize,
+}
+
+impl Real {
+    const fn new(name: &'static CStr) -> Real {
+        Real { name, addr: AtomicUsize::new(0) }
+    }
+
+    /// The next definition after this library's (libc's), or `None` if
+    /// there is none (`ENOSYS` for the caller).
+    fn addr(&self) -> Option<usize> {
+        let cached = self.addr.load(Ordering::Acquire);
+        if cached != 0 {
+            return Some(cached);
+        }
+        // SAFETY: `name` is a NUL-terminated static string; RTLD_NEXT is a
+        // valid pseudo-handle for a shared object looking past itself.
+        let found = unsafe { libc::dlsym(libc::RTLD_NEXT, self.name.as_ptr()) } as usize;
+        if found == 0 {
+            return None;
+        }
+        self.addr.store(found, Ordering::Release);
+        Some(found)
+    }
+}
+
+static REAL_OPEN: Real = Real::new(c"open");
+static REAL_OPEN64: Real = Real::new(c"open64");
+static REAL_OPENAT: Real = Real::new(c"openat");
+static REAL_OPENAT64: Real = Real::new(c"openat64");
+static REAL_OPEN_2: Real = Real::new(c"__open_2");
+static REAL_OPEN64_2: Real = Real::new(c"__open64_2");
+static REAL_OPENAT_2: Real = Real::new(c"__openat_2");
+static REAL_OPENAT64_2: Real = Real::new(c"__openat64_2");
+static REAL_IOCTL: Real = Real::new(c"ioctl");
+static REAL_CLOSE: Real = Real::new(c"close");
+
+type OpenFn = unsafe extern "C" fn(*const c_char, c_int, c_uint) -> c_int;
+type OpenatFn = unsafe extern "C" fn(c_int, *const c_char, c_int, c_uint) -> c_int;
+type Open2Fn = unsafe extern "C" fn(*const c_char, c_int) -> c_int;
+type Openat2Fn = unsafe extern "C" fn(c_int, *const c_char, c_int) -> c_int;
+type IoctlFn = unsafe extern "C" fn(c_int, c_ulong, usize) -> c_int;
+type CloseFn = unsafe extern "C" fn(c_int) -> c_int;
+
+/// Sets `errno` and returns -1.
+pub(crate) fn fail(e: Errno) -> c_int {
+    // SAFETY: `__errno_location` returns the calling thread's errno slot,
+    // valid for writes for the thread's life.
+    unsafe { *libc::__errno_location() = e.0 };
+    -1
+}
+
+/// Runs `f`; a panic becomes -1/`EIO`.
+fn guarded(f: impl FnOnce() -> c_int) -> c_int {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| fail(Errno(libc::EIO)))
+}
+
+/// Which emulated device, if any, `path` names.
+fn target(path: *const c_char) -> Option<Target> {
+    if path.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null path handed to open() is a NUL-terminated string
+    // the caller keeps alive for the call (the function's contract).
+    let path = unsafe { CStr::from_ptr(path) };
+    Target::of(path.to_bytes())
+}
+
+/// The real `open` of `/dev/null` with the access mode and close-on-exec
+/// flag the caller asked for: the descriptor an emulated device's open
+/// returns (a real, unique descriptor, which `close`, `dup`, `fcntl` and
+/// fork treat as any other).
+pub(crate) fn open_placeholder(flags: c_int) -> Result<c_int, Errno> {
+    let Some(addr) = REAL_OPEN.addr() else { return Err(Errno(libc::ENOSYS)) };
+    let flags = (flags & (libc::O_ACCMODE | libc::O_CLOEXEC)) | libc::O_NOCTTY;
+    // SAFETY: `addr` is libc's `open`, whose signature (variadic, called
+    // with one `mode_t`) `OpenFn` matches as the module's ABI note says;
+    // the path is a static NUL-terminated string.
+    let fd = unsafe {
+        let real: OpenFn = std::mem::transmute::<usize, OpenFn>(addr);
+        real(c"/dev/null".as_ptr(), flags, 0)
+    };
+    if fd < 0 {
+        // SAFETY: reading the calling thread's errno slot.
+        Err(Errno(unsafe { *libc::__errno_location() }))
+    } else {
+        Ok(fd)
+    }
+}
+
+/// The real `close`.
+pub(crate) fn close_real(fd: c_int) -> c_int {
+    let Some(addr) = REAL_CLOSE.addr() else { return fail(Errno(libc::ENOSYS)) };
+    // SAFETY: `addr` is libc's `close`, of this signature.
+    unsafe { std::mem::transmute::<usize, CloseFn>(addr)(fd) }
+}
+
+/// An open of a path: the emulated device's, or the real one.
+fn open_with(path: *const c_char, flags: c_int, real: impl FnOnce() -> c_int) -> c_int {
+    guarded(|| match target(path) {
+        Some(t) => on_open(t, flags).unwrap_or_else(fail),
+        None => real(),
+    })
+}
+
+macro_rules! forward {
+    ($real:expr, $ty:ty, $($arg:expr),*) => {{
+        match $real.addr() {
+            // SAFETY: `addr` is the libc function of that name, whose C
+            // signature `$ty` matches (see the module's ABI note); the
+            // arguments are the caller's, passed on unchanged.
+            Some(addr) => unsafe { std::mem::transmute::<usize, $ty>(addr)($($arg),*) },
+            None => fail(Errno(libc::ENOSYS)),
+        }
+    }};
+}
+
+/// `open(2)`: `/dev/vchiq` (and `/dev/vcsm-cma`) emulated, anything else
+/// forwarded.
+///
+/// # Safety
+///
+/// As `open(2)`: `path` is null or a NUL-terminated string.
+#[no_mangle]
+#[allow(unreachable_pub)] // Exported by its symbol name, not by path.
+pub unsafe extern "C" fn open(path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+    open_with(path, flags, || forward!(REAL_OPEN, OpenFn, path, flags, mode))
+}
+
+/// `open64(2)`, as [`open`].
+///
+/// # Safety
+///
+/// As `open(2)`.
+#[no_mangle]
+#[allow(unreachable_pub)] // Exported by its symbol name, not by path.
+pub unsafe extern "C" fn open64(path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+    open_with(path, flags, || forward!(REAL_OPEN64, OpenFn, path, flags, mode))
+}
+
+/// glibc's fortified `open` (`_FORTIFY_SOURCE` routes a two-argument
+/// `open` here).
+///
+/// # Safety
+///
+/// As `open(2)`.
+#[no_mangle]
+#[allow(unreachable_pub)] // Exported by its symbol name, not by path.
+pub unsafe extern "C" fn __open_2(path: *const c_char, flags: c_int) -> c_int {
+    open_with(path, flags, || forward!(REAL_OPEN_2, Open2Fn, path, flags))
+}
+
+/// glibc's fortified `open64`.
+///
+/// # Safety
+///
+/// As `open(2)`.
+#[no_mangle]
+#[allow(unreachable_pub)] // Exported by its symbol name, not by path.
+pub unsafe extern "C" fn __open64_2(path: *const c_char, flags: c_int) -> c_int {
+    open_with(path, flags, || forward!(REAL_OPEN64_2, Open2Fn, path, flags))
+}
+
+/// `openat(2)`: an absolute device path is emulated whatever `dirfd`.
+///
+/// # Safety
+///
+/// As `openat(2)`.
+#[no_mangle]
+#[allow(unreachable_pub)] // Exported by its symbol name, not by path.
+pub unsafe extern "C" fn openat(dirfd: c_int, path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+    open_with(path, flags, || forward!(REAL_OPENAT, OpenatFn, dirfd, path, flags, mode))
+}
+
+/// `openat64(2)`, as [`openat`].
+///
+/// # Safety
+///
+/// As `openat(2)`.
+#[no_mangle]
+#[allow(unreachable_pub)] // Exported by its symbol name, not by path.
+pub unsafe extern "C" fn openat64(dirfd: c_int, path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+    open_with(path, flags, || forward!(REAL_OPENAT64, OpenatFn, dirfd, path, flags, mode))
+}
+
+/// glibc's fortified `openat`.
+///
+/// # Safety
+///
+/// As `openat(2)`.
+#[no_mangle]
+#[allow(unreachable_pub)] // Exported by its symbol name, not by path.
+pub unsafe extern "C" fn __openat_2(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int {
+    open_with(path, flags, || forward!(REAL_OPENAT_2, Openat2Fn, dirfd, path, flags))
+}
+
+/// glibc's fortified `openat64`.
+///
+/// # Safety
+///
+/// As `openat(2)`.
+#[no_mangle]
+#[allow(unreachable_pub)] // Exported by its symbol name, not by path.
+pub unsafe extern "C" fn __openat64_2(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int {
+    open_with(path, flags, || forward!(REAL_OPENAT64_2, Openat2Fn, dirfd, path, flags))
+}
+
+/// `ioctl(2)`: on a descriptor of an emulated device, the device's answer;
+/// on any other, the real call.
+///
+/// # Safety
+///
+/// As `ioctl(2)`: `arg` is what `request` takes (for the emulated device,
+/// every pointer in it valid for what the kernel would read and write).
+#[no_mangle]
+#[allow(unreachable_pub)] // Exported by its symbol name, not by path.
+pub unsafe extern "C" fn ioctl(fd: c_int, request: c_ulong, arg: usize) -> c_int {
+    guarded(|| {
+        // The kernel's `cmd` is an `unsigned int`: the upper bits of a
+        // 64-bit `unsigned long` are dropped, as the system call does.
+        match on_ioctl(fd, request as u32, arg) {
+            Some(result) => result.unwrap_or_else(fail),
+            None => forward!(REAL_IOCTL, IoctlFn, fd, request, arg),
+        }
+    })
+}
+
+/// `close(2)`: an emulated device's instance ends with its descriptor.
+#[no_mangle]
+#[allow(unreachable_pub)] // Exported by its symbol name, not by path.
+pub extern "C" fn close(fd: c_int) -> c_int {
+    guarded(|| {
+        on_close(fd);
+        close_real(fd)
+    })
+}
+
+// ---------------------------------------------------------------------------
+// The caller's memory, as an ioctl names it.
+
+/// An address in the calling program, taken from an ioctl's argument (or
+/// from a struct it points to).
+///
+/// The kernel reads and writes such addresses with `copy_from_user` and
+/// `copy_to_user`, which fail with `EFAULT` on an unmapped address; a
+/// library in the same process cannot check a mapping without a system call
+/// per access, so it relies on what `ioctl(2)`'s contract (and the
+/// program's own `ioctl` declaration) promises: every pointer a request
+/// takes is valid for the access the driver makes. Only null is refused
+/// with `EFAULT`; a wild pointer faults as it would in any library call.
+/// Accesses are unaligned-safe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct User(pub(crate) usize);
+
+impl User {
+    fn checked(self) -> Result<usize, Errno> {
+        if self.0 == 0 {
+            Err(Errno(libc::EFAULT))
+        } else {
+            Ok(self.0)
+        }
+    }
+
+    /// The address `bytes` further on.
+    pub(crate) fn offset(self, bytes: usize) -> User {
+        User(self.0.wrapping_add(bytes))
+    }
+
+    /// Reads a `T` (a plain-data `vchiq-sys` struct, a pointer, an
+    /// integer: `Copy`, no invariants beyond its bits).
+    pub(crate) fn read<T: Copy>(self) -> Result<T, Errno> {
+        let addr = self.checked()?;
+        // SAFETY: the ioctl contract (see the type's docs) makes `addr`
+        // readable for a `T`; `read_unaligned` needs no alignment, and the
+        // `T`s read are C structs of integers and pointers, valid for any
+        // bits.
+        Ok(unsafe { std::ptr::read_unaligned(addr as *const T) })
+    }
+
+    /// Reads the `index`th `T` of an array at this address.
+    pub(crate) fn read_at<T: Copy>(self, index: usize) -> Result<T, Errno> {
+        self.offset(index.wrapping_mul(size_of::<T>())).read()
+    }
+
+    /// Writes a `T`.
+    pub(crate) fn write<T: Copy>(self, value: T) -> Result<(), Errno> {
+        let addr = self.checked()?;
+        // SAFETY: the ioctl contract makes `addr` writable for a `T` the
+        // driver returns there; no alignment is needed.
+        unsafe { std::ptr::write_unaligned(addr as *mut T, value) };
+        Ok(())
+    }
+
+    /// Writes the `index`th `T` of an array at this address.
+    pub(crate) fn write_at<T: Copy>(self, index: usize, value: T) -> Result<(), Errno> {
+        self.offset(index.wrapping_mul(size_of::<T>())).write(value)
+    }
+
+    /// Copies `len` bytes out.
+    pub(crate) fn read_bytes(self, len: usize) -> Result<Vec<u8>, Errno> {
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        let addr = self.checked()?;
+        // SAFETY: the ioctl contract makes `len` bytes at `addr` readable
+        // (a message element or a bulk transmit's buffer) for the call.
+        Ok(unsafe { std::slice::from_raw_parts(addr as *const u8, len) }.to_vec())
+    }
+
+    /// Copies `data` in.
+    pub(crate) fn write_bytes(self, data: &[u8]) -> Result<(), Errno> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        let addr = self.checked()?;
+        // SAFETY: the ioctl contract makes `data.len()` bytes at `addr`
+        // writable (a message buffer of `msgbufsize` bytes, a bulk
+        // receive's buffer of its `size`, both checked by the caller), and
+        // they cannot overlap `data`, which this library owns.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), addr as *mut u8, data.len()) };
+        Ok(())
+    }
+
+    /// Writes the first `len` bytes of a `T` (GET_CONFIG copies as many
+    /// bytes of its struct as the caller asks for).
+    pub(crate) fn write_prefix<T: Copy>(self, value: &T, len: usize) -> Result<(), Errno> {
+        let len = len.min(size_of::<T>());
+        // SAFETY: `value` is a live `T` of `size_of::<T>()` bytes and `len`
+        // is no more; the `T`s passed are padding-free C structs of
+        // integers (vchiq_config), so every byte is initialised.
+        let bytes = unsafe { std::slice::from_raw_parts((value as *const T).cast::<u8>(), len) };
+        self.write_bytes(bytes)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// fork.
+
+/// Registers the fork handlers, once (at the first emulated open).
+pub(crate) fn register_fork_handlers() -> Result<(), Errno> {
+    extern "C" fn prepare() {
+        crate::table::fork_prepare();
+    }
+    extern "C" fn parent() {
+        crate::table::fork_parent();
+    }
+    extern "C" fn child() {
+        crate::table::fork_child();
+    }
+    // SAFETY: the handlers are `extern "C"` functions of this library,
+    // which (preloaded) is never unloaded; none unwinds (each only takes or
+    // releases a lock and bumps a counter).
+    let rc = unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(Errno(rc))
+    }
+}
+
+/// Releases the table's lock taken by the fork's prepare handler (in the
+/// parent and the child alike).
+pub(crate) fn force_unlock<T>(mutex: &parking_lot::Mutex<T>) {
+    // SAFETY: called only from the fork's parent and child handlers, after
+    // the prepare handler locked `mutex` and forgot its guard on the same
+    // (forking) thread: the lock is held and owned by this thread.
+    unsafe { mutex.force_unlock() };
+}
+
+/// The argument of an `_IO` request, passed by value: the kernel takes it
+/// as an `unsigned int` (a service handle, a version).
+pub(crate) fn value_arg(arg: usize) -> u32 {
+    arg as u32
+}
+
+/// `c_void` pointers of the ABI as addresses.
+pub(crate) fn addr<T>(p: *mut T) -> User {
+    User(p as usize)
+}
+
+/// An address as one of the ABI's pointers (it comes back to the caller
+/// verbatim, never dereferenced here).
+pub(crate) fn ptr<T>(addr: usize) -> *mut T {
+    addr as *mut T
+}

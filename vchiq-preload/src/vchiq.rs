@@ -1,0 +1,382 @@
+//! `/dev/vchiq`: each ioctl decoded for this build's ABI (the `vchiq-sys`
+//! structs and request numbers of the target: LP64 on x86_64 and aarch64,
+//! ILP32 on 32-bit ARM) and answered by one [`EmulatedVchiq`] per open
+//! descriptor, with the results written back into the caller's structs as
+//! the kernel's `vchiq_dev.c` writes them.
+//!
+//! The device takes integer userdata and owned buffers where the kernel
+//! takes the caller's pointers, so each instance keeps two small tables:
+//! services (a token given to the device → the caller's `userdata`
+//! pointer, returned in every completion of the service) and bulk
+//! transfers (a token → the caller's buffer, size and `userdata`; a
+//! receive's data is copied into the caller's buffer when its completion
+//! is collected, before AWAIT_COMPLETION reports it).
+
+use std::collections::HashMap;
+use std::ffi::{c_int, c_void};
+use std::io;
+use std::mem::{offset_of, size_of};
+
+use parking_lot::Mutex;
+use vchiq::{Bulk, BulkDirection, Completion, Device, Fourcc, MessageBuffers, ServiceHandle, ServiceParams};
+use vchiq_emu::EmulatedVchiq;
+use vchiq_sys as sys;
+
+use crate::sys::{addr, ptr, value_arg, User};
+use crate::Errno;
+
+/// A bulk transfer queued by the caller, until its completion is collected.
+struct PendingBulk {
+    direction: BulkDirection,
+    /// The caller's buffer (written on a receive's completion).
+    data: User,
+    size: usize,
+    /// The caller's `userdata`, returned in the completion.
+    userdata: usize,
+    /// `VCHIQ_BULK_MODE_NOCALLBACK`: no completion is reported.
+    report: bool,
+}
+
+#[derive(Default)]
+struct Tables {
+    connected: bool,
+    /// Service tokens (the device's userdata) → the caller's userdata.
+    services: HashMap<u32, usize>,
+    next_service: u32,
+    bulks: HashMap<u32, PendingBulk>,
+    next_bulk: u32,
+    /// AWAIT_COMPLETION's message-buffer accounting, kept between calls of
+    /// the same shape.
+    buffers: Option<MessageBuffers>,
+}
+
+/// One open of `/dev/vchiq`: an instance of the driver, as the kernel
+/// makes one per open.
+pub(crate) struct Vchiq {
+    device: EmulatedVchiq,
+    tables: Mutex<Tables>,
+}
+
+fn errno(e: io::Error) -> Errno {
+    Errno(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+/// A fresh token not in `map` (never 0).
+fn token<V>(next: &mut u32, map: &HashMap<u32, V>) -> u32 {
+    loop {
+        *next = next.wrapping_add(1);
+        if *next != 0 && !map.contains_key(next) {
+            return *next;
+        }
+    }
+}
+
+impl Vchiq {
+    pub(crate) fn new() -> Vchiq {
+        Vchiq { device: EmulatedVchiq::new(), tables: Mutex::new(Tables::default()) }
+    }
+
+    /// The descriptor is closing: close every service and wake a thread in
+    /// AWAIT_COMPLETION (as the kernel's release does; a thread still in an
+    /// ioctl then returns, and the instance ends with the last of them).
+    pub(crate) fn shut_down(&self) {
+        let _ = self.device.shutdown();
+    }
+
+    /// One ioctl: its result (≥ 0) or the errno.
+    pub(crate) fn ioctl(&self, request: u32, arg: usize) -> Result<c_int, Errno> {
+        let handle = ServiceHandle(value_arg(arg));
+        let done = |r: io::Result<()>| r.map(|()| 0).map_err(errno);
+        match request {
+            sys::VCHIQ_IOC_CONNECT => {
+                // The kernel refuses a second CONNECT.
+                let mut t = self.tables.lock();
+                if t.connected {
+                    return Err(Errno(libc::EINVAL));
+                }
+                self.device.connect().map_err(errno)?;
+                t.connected = true;
+                Ok(0)
+            }
+            sys::VCHIQ_IOC_SHUTDOWN => {
+                // Not connected: nothing to do, success (vchiq_dev.c).
+                if !self.tables.lock().connected {
+                    return Ok(0);
+                }
+                done(self.device.shutdown())
+            }
+            sys::VCHIQ_IOC_CREATE_SERVICE => self.create_service(User(arg)),
+            sys::VCHIQ_IOC_REMOVE_SERVICE => done(self.device.remove_service(handle)),
+            sys::VCHIQ_IOC_CLOSE_SERVICE => done(self.device.close_service(handle)),
+            sys::VCHIQ_IOC_CLOSE_DELIVERED => done(self.device.close_delivered(handle)),
+            sys::VCHIQ_IOC_USE_SERVICE => done(self.device.use_service(handle)),
+            sys::VCHIQ_IOC_RELEASE_SERVICE => done(self.device.release_service(handle)),
+            sys::VCHIQ_IOC_LIB_VERSION => done(self.device.lib_version(value_arg(arg))),
+            sys::VCHIQ_IOC_QUEUE_MESSAGE => self.queue_message(User(arg)),
+            sys::VCHIQ_IOC_QUEUE_BULK_TRANSMIT => self.queue_bulk(BulkDirection::Transmit, User(arg)),
+            sys::VCHIQ_IOC_QUEUE_BULK_RECEIVE => self.queue_bulk(BulkDirection::Receive, User(arg)),
+            sys::VCHIQ_IOC_AWAIT_COMPLETION => self.await_completion(User(arg)),
+            sys::VCHIQ_IOC_GET_CONFIG => self.get_config(User(arg)),
+            // No VCHI-style service can be made here (CREATE_SERVICE
+            // refuses `is_vchi`), and the kernel refuses DEQUEUE_MESSAGE on
+            // any other.
+            sys::VCHIQ_IOC_DEQUEUE_MESSAGE => Err(Errno(libc::EINVAL)),
+            // GET_CLIENT_ID, SET_SERVICE_OPTION, DUMP_PHYS_MEM (gone from
+            // current kernels) and anything else: not this device's.
+            _ => Err(Errno(libc::ENOTTY)),
+        }
+    }
+
+    fn create_service(&self, arg: User) -> Result<c_int, Errno> {
+        let a: sys::vchiq_create_service = arg.read()?;
+        if a.is_open == 0 {
+            // The kernel requires CONNECT only for an open; a listening
+            // (server) service is not emulated: the VideoCore never opens
+            // one towards the host here.
+            return Err(Errno(libc::EINVAL));
+        }
+        if !self.tables.lock().connected {
+            return Err(Errno(libc::ENOTCONN));
+        }
+        if a.is_vchi != 0 {
+            // VCHI-style services (messages by DEQUEUE_MESSAGE) are not
+            // emulated; MMAL is not one.
+            return Err(Errno(libc::EINVAL));
+        }
+        let token = {
+            let mut t = self.tables.lock();
+            let t = &mut *t;
+            let token = token(&mut t.next_service, &t.services);
+            t.services.insert(token, a.params.userdata as usize);
+            token
+        };
+        let params = ServiceParams {
+            fourcc: Fourcc::from_u32(a.params.fourcc as u32),
+            userdata: token,
+            version: a.params.version,
+            version_min: a.params.version_min,
+        };
+        match self.device.create_service(&params) {
+            Ok(handle) => {
+                // Only the handle is written back, as the kernel does.
+                arg.offset(offset_of!(sys::vchiq_create_service, handle)).write::<u32>(handle.0)?;
+                Ok(0)
+            }
+            Err(e) => {
+                self.tables.lock().services.remove(&token);
+                Err(errno(e))
+            }
+        }
+    }
+
+    fn queue_message(&self, arg: User) -> Result<c_int, Errno> {
+        let a: sys::vchiq_queue_message = arg.read()?;
+        let count = a.count as usize;
+        if count > sys::VCHIQ_MAX_ELEMENTS as usize {
+            return Err(Errno(libc::EINVAL));
+        }
+        let max = self.device.get_config().map_err(errno)?.max_msg_size as usize;
+        let elements = addr(a.elements.cast_mut());
+        let mut parts = Vec::with_capacity(count);
+        let mut total = 0usize;
+        for i in 0..count {
+            let e: sys::vchiq_element = elements.read_at(i)?;
+            total = total.saturating_add(e.size as usize);
+            if total > max {
+                return Err(Errno(libc::EINVAL));
+            }
+            parts.push(addr(e.data.cast_mut()).read_bytes(e.size as usize)?);
+        }
+        let slices: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+        self.device.queue_message(ServiceHandle(a.handle), &slices).map(|()| 0).map_err(errno)
+    }
+
+    fn queue_bulk(&self, direction: BulkDirection, arg: User) -> Result<c_int, Errno> {
+        let a: sys::vchiq_queue_bulk_transfer = arg.read()?;
+        let report = match a.mode {
+            sys::VCHIQ_BULK_MODE_CALLBACK => true,
+            sys::VCHIQ_BULK_MODE_NOCALLBACK => false,
+            // A blocking transfer is not emulated (the vchiq crate, and
+            // libmmal's data path, queue in callback mode); WAITING resumes
+            // a blocking transfer, and there is none to resume.
+            sys::VCHIQ_BULK_MODE_BLOCKING => return Err(Errno(libc::EINVAL)),
+            sys::VCHIQ_BULK_MODE_WAITING => return Err(Errno(libc::ESRCH)),
+            _ => return Err(Errno(libc::EINVAL)),
+        };
+        let size = a.size as usize;
+        let data = addr(a.data);
+        if size > 0 && data.0 == 0 {
+            return Err(Errno(libc::EFAULT));
+        }
+        let buffer = match direction {
+            BulkDirection::Transmit => data.read_bytes(size)?,
+            BulkDirection::Receive => vec![0; size],
+        };
+        let token = {
+            let mut t = self.tables.lock();
+            let t = &mut *t;
+            let token = token(&mut t.next_bulk, &t.bulks);
+            let pending = PendingBulk { direction, data, size, userdata: a.userdata as usize, report };
+            t.bulks.insert(token, pending);
+            token
+        };
+        let bulk = Bulk { direction, buffer, size, userdata: token };
+        match self.device.queue_bulk(ServiceHandle(a.handle), bulk) {
+            Ok(()) => Ok(0),
+            Err((e, _)) => {
+                self.tables.lock().bulks.remove(&token);
+                Err(errno(e))
+            }
+        }
+    }
+
+    fn get_config(&self, arg: User) -> Result<c_int, Errno> {
+        let a: sys::vchiq_get_config = arg.read()?;
+        let size = a.config_size as usize;
+        if size > size_of::<sys::vchiq_config>() {
+            return Err(Errno(libc::EINVAL));
+        }
+        let c = self.device.get_config().map_err(errno)?;
+        let config = sys::vchiq_config {
+            max_msg_size: c.max_msg_size,
+            bulk_threshold: c.bulk_threshold,
+            max_outstanding_bulks: c.max_outstanding_bulks,
+            max_services: c.max_services,
+            version: c.version,
+            version_min: c.version_min,
+        };
+        addr(a.pconfig).write_prefix(&config, size)?;
+        Ok(0)
+    }
+
+    fn await_completion(&self, arg: User) -> Result<c_int, Errno> {
+        let a: sys::vchiq_await_completion = arg.read()?;
+        if !self.tables.lock().connected {
+            return Err(Errno(libc::ENOTCONN));
+        }
+        if a.count == 0 {
+            return Ok(0);
+        }
+        let out = addr(a.buf);
+        if out.0 == 0 {
+            return Err(Errno(libc::EFAULT));
+        }
+        let msgbufs = addr(a.msgbufs);
+        let mut msgbufcount = a.msgbufcount as usize;
+        let size = a.msgbufsize as usize;
+        let mut written = 0usize;
+        // Completions the caller is not told of (NOCALLBACK transfers) do
+        // not end the wait, as they never reach the kernel's queue.
+        while written == 0 {
+            let mut buffers = self.take_buffers(a.msgbufcount as usize, size, msgbufcount);
+            let completions = self.device.await_completion(a.count as usize, &mut buffers);
+            self.tables.lock().buffers = Some(buffers);
+            let completions = completions.map_err(errno)?;
+            if completions.is_empty() {
+                // SHUTDOWN, or no message buffer left for the next message.
+                break;
+            }
+            for c in completions {
+                let Some(data) = self.translate(c, msgbufs, &mut msgbufcount)? else { continue };
+                out.write_at(written, data)?;
+                written += 1;
+            }
+        }
+        if msgbufcount != a.msgbufcount as usize {
+            arg.offset(offset_of!(sys::vchiq_await_completion, msgbufcount)).write::<u32>(msgbufcount as u32)?;
+        }
+        Ok(written as c_int)
+    }
+
+    /// Message-buffer accounting for `available` buffers of `size` bytes.
+    fn take_buffers(&self, count: usize, size: usize, available: usize) -> MessageBuffers {
+        let cached = self.tables.lock().buffers.take();
+        let mut buffers = match cached {
+            Some(b) if b.count() == count && b.size() == size => b,
+            _ => MessageBuffers::new(count, size),
+        };
+        buffers.refill();
+        // Take the ones the caller has already used.
+        for _ in available..count {
+            let _ = buffers.consume(0);
+        }
+        buffers
+    }
+
+    /// A completion as the caller sees it: `None` for one it is not told
+    /// of. A message is copied into the caller's next message buffer (from
+    /// the end of `msgbufs`, as the kernel takes them), a received bulk's
+    /// data into the caller's buffer.
+    fn translate(
+        &self,
+        c: Completion,
+        msgbufs: User,
+        msgbufcount: &mut usize,
+    ) -> Result<Option<sys::vchiq_completion_data>, Errno> {
+        let mut out = sys::vchiq_completion_data::default();
+        let service_userdata = |t: &Tables, service: u32| t.services.get(&service).copied().unwrap_or(0);
+        match c {
+            Completion::ServiceOpened { service } => {
+                out.reason = sys::VCHIQ_SERVICE_OPENED;
+                out.service_userdata = ptr(service_userdata(&self.tables.lock(), service));
+            }
+            Completion::ServiceClosed { service } => {
+                out.reason = sys::VCHIQ_SERVICE_CLOSED;
+                // The service's last completion: its token is done with.
+                let userdata = self.tables.lock().services.remove(&service).unwrap_or(0);
+                out.service_userdata = ptr(userdata);
+            }
+            Completion::Message { service, data } => {
+                out.reason = sys::VCHIQ_MESSAGE_AVAILABLE;
+                out.service_userdata = ptr(service_userdata(&self.tables.lock(), service));
+                // The device has checked that a buffer was left and that
+                // the message fits one (`MessageBuffers::consume`).
+                *msgbufcount = msgbufcount.checked_sub(1).ok_or(Errno(libc::EIO))?;
+                let buf: User = addr(msgbufs.read_at::<*mut c_void>(*msgbufcount)?);
+                // Clients read only the size; the message id is the slot's,
+                // meaningless outside the driver.
+                buf.offset(offset_of!(sys::vchiq_header, msgid)).write::<i32>(0)?;
+                buf.offset(offset_of!(sys::vchiq_header, size)).write::<u32>(data.len() as u32)?;
+                buf.offset(size_of::<sys::vchiq_header>()).write_bytes(&data)?;
+                out.header = ptr(buf.0);
+            }
+            Completion::BulkDone { service, bulk } => return self.bulk_completion(service, bulk, true),
+            Completion::BulkAborted { service, bulk } => return self.bulk_completion(service, bulk, false),
+        }
+        Ok(Some(out))
+    }
+
+    fn bulk_completion(
+        &self,
+        service: u32,
+        bulk: Bulk,
+        done: bool,
+    ) -> Result<Option<sys::vchiq_completion_data>, Errno> {
+        let (pending, userdata) = {
+            let mut t = self.tables.lock();
+            let pending = t.bulks.remove(&bulk.userdata);
+            (pending, t.services.get(&service).copied().unwrap_or(0))
+        };
+        // A transfer this instance did not queue cannot complete here.
+        let Some(pending) = pending else { return Ok(None) };
+        if done && pending.direction == BulkDirection::Receive {
+            let n = bulk.data().len().min(pending.size);
+            pending.data.write_bytes(&bulk.data()[..n])?;
+        }
+        if !pending.report {
+            return Ok(None);
+        }
+        let reason = match (pending.direction, done) {
+            (BulkDirection::Transmit, true) => sys::VCHIQ_BULK_TRANSMIT_DONE,
+            (BulkDirection::Receive, true) => sys::VCHIQ_BULK_RECEIVE_DONE,
+            (BulkDirection::Transmit, false) => sys::VCHIQ_BULK_TRANSMIT_ABORTED,
+            (BulkDirection::Receive, false) => sys::VCHIQ_BULK_RECEIVE_ABORTED,
+        };
+        Ok(Some(sys::vchiq_completion_data {
+            reason,
+            header: std::ptr::null_mut(),
+            service_userdata: ptr(userdata),
+            bulk_userdata: ptr(pending.userdata),
+        }))
+    }
+}

@@ -1,0 +1,689 @@
+//! The preload library under a real program: this test binary, run again
+//! as a child with `LD_PRELOAD` naming the library, opens `/dev/vchiq`
+//! through libc (`vchiq::Connection::open`, the kernel path: `open`,
+//! `ioctl`, `close`) and speaks MMAL to the software VideoCore behind it;
+//! unrelated files, descriptors and ioctls pass through untouched.
+//!
+//! Each `child_*` test does nothing unless it is that child (the variable
+//! [`CHILD`] set); its parent test starts it and checks it passed. Under
+//! qemu-user without a binfmt handler (CI's armv7 run) the child runs
+//! through `qemu-arm` (or `qemu-aarch64`), the library given to the guest
+//! with `-E LD_PRELOAD=…` (the host's `LD_PRELOAD` would reach the
+//! emulator itself).
+
+use std::ffi::CString;
+use std::mem::{offset_of, size_of};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use mmal_sys as mmal;
+use vchiq::{Connection, Fourcc, Options, Service, ServiceEvent, ServiceOptions};
+use vchiq_sys::*;
+
+/// Set in a child to the name of the test it runs.
+const CHILD: &str = "VCHIQ_PRELOAD_TEST_CHILD";
+
+/// Whether this process is the child running `test`.
+fn is_child(test: &str) -> bool {
+    std::env::var(CHILD).is_ok_and(|v| v == test)
+}
+
+/// The library: `target/<triple>/<profile>/libvchiq_preload.so`, beside
+/// this test's `deps` folder (cargo builds the package's library before its
+/// tests).
+fn library() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    let deps = exe.parent().expect("target/<profile>/deps");
+    let candidates = [deps.parent().map(|d| d.join("libvchiq_preload.so")), Some(deps.join("libvchiq_preload.so"))];
+    candidates.into_iter().flatten().find(|p| p.exists()).unwrap_or_else(|| {
+        panic!("libvchiq_preload.so not found near {}: `cargo build -p vchiq-preload`", deps.display())
+    })
+}
+
+/// The qemu-user runner and its sysroot, for a cross-built test.
+fn qemu() -> Option<(&'static str, &'static str)> {
+    if cfg!(target_arch = "arm") {
+        Some(("qemu-arm", "/usr/arm-linux-gnueabihf"))
+    } else if cfg!(target_arch = "aarch64") {
+        Some(("qemu-aarch64", "/usr/aarch64-linux-gnu"))
+    } else {
+        None
+    }
+}
+
+/// Runs this binary's test `name` as the child, under the library.
+fn run_child(name: &str) -> Output {
+    let exe = std::env::current_exe().unwrap();
+    let lib = library();
+    // Started directly where that works (the host, or qemu-user with a
+    // binfmt handler); under qemu-user without one the exec fails in the
+    // child, which the spawn may not report: a probe's failure tells.
+    let direct = || {
+        Command::new(&exe)
+            .args(["--list", "--exact", name])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let mut command = match qemu() {
+        Some((runner, sysroot)) if !direct() => {
+            let mut c = Command::new(runner);
+            c.args(["-L", sysroot, "-E"]).arg(format!("LD_PRELOAD={}", lib.display())).arg(&exe);
+            c
+        }
+        _ => {
+            let mut c = Command::new(&exe);
+            c.env("LD_PRELOAD", &lib);
+            c
+        }
+    };
+    command
+        .args(["--exact", name, "--nocapture", "--test-threads", "1"])
+        .env(CHILD, name)
+        .env("VIDEOCORE_EMU_CAMERA_LOCK", "off")
+        .stdin(Stdio::null());
+    let out = command.output().expect("the child runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "child {name} failed: {}\n{stdout}\n{stderr}", out.status);
+    // The harness ran the test (not zero tests), and the test its body.
+    assert!(stdout.contains("1 passed"), "child {name} ran no test:\n{stdout}\n{stderr}");
+    assert!(stdout.contains(&format!("{name}: done")), "child {name} did not run its body:\n{stdout}\n{stderr}");
+    out
+}
+
+// ---------------------------------------------------------------------------
+// MMAL messages (the vchiq-sys layouts).
+
+const H: usize = size_of::<mmal_msg_header>();
+
+fn w(m: &[u8], off: usize) -> u32 {
+    u32::from_le_bytes(m[off..off + 4].try_into().unwrap())
+}
+
+fn put(m: &mut [u8], off: usize, v: u32) {
+    m[off..off + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+fn options() -> Options {
+    let mut o = Options::default();
+    o.reply_timeout = Duration::from_secs(30);
+    o.bulk_timeout = Duration::from_secs(30);
+    o.close_timeout = Duration::from_secs(30);
+    o
+}
+
+fn mmal_service(conn: &Connection) -> Service {
+    let options = ServiceOptions::new(Fourcc::MMAL, VC_MMAL_VER as i16, VC_MMAL_MIN_VER as i16).reply_context(|m| {
+        let ty = w(m, offset_of!(mmal_msg_header, type_));
+        (ty != MMAL_MSG_TYPE_BUFFER_TO_HOST && ty != MMAL_MSG_TYPE_EVENT_TO_HOST)
+            .then(|| w(m, offset_of!(mmal_msg_header, context)))
+    });
+    conn.open_service(options).expect("the MMAL service opens")
+}
+
+/// A request and its reply (same magic, type and context).
+fn request(svc: &Service, ty: u32, context: u32, payload: &[u8]) -> Vec<u8> {
+    let mut m = vec![0u8; H];
+    put(&mut m, offset_of!(mmal_msg_header, magic), MMAL_MAGIC);
+    put(&mut m, offset_of!(mmal_msg_header, type_), ty);
+    put(&mut m, offset_of!(mmal_msg_header, context), context);
+    m.extend_from_slice(payload);
+    let r = svc.request(&[&m], context).expect("a reply");
+    assert_eq!(w(&r, 0), MMAL_MAGIC);
+    assert_eq!(w(&r, offset_of!(mmal_msg_header, type_)), ty);
+    assert_eq!(w(&r, offset_of!(mmal_msg_header, context)), context);
+    r
+}
+
+fn status(r: &[u8]) -> u32 {
+    w(r, offset_of!(mmal_msg_header, status))
+}
+
+fn create(svc: &Service, name: &str) -> Vec<u8> {
+    let mut p = vec![0u8; size_of::<mmal_msg_component_create>()];
+    let n = offset_of!(mmal_msg_component_create, name);
+    p[n..n + name.len()].copy_from_slice(name.as_bytes());
+    request(svc, MMAL_MSG_TYPE_COMPONENT_CREATE, 2, &p)
+}
+
+fn port_info(svc: &Service, comp: u32, ty: u32, index: u32) -> Vec<u8> {
+    let mut p = vec![0u8; size_of::<mmal_msg_port_info_get>()];
+    put(&mut p, offset_of!(mmal_msg_port_info_get, component_handle), comp);
+    put(&mut p, offset_of!(mmal_msg_port_info_get, port_type), ty);
+    put(&mut p, offset_of!(mmal_msg_port_info_get, index), index);
+    request(svc, MMAL_MSG_TYPE_PORT_INFO_GET, 3, &p)
+}
+
+fn next_message(svc: &Service) -> Vec<u8> {
+    match svc.next_event(Duration::from_secs(60)).expect("a message from the VideoCore") {
+        ServiceEvent::Message(m) => m,
+        other => panic!("expected a message, got {other:?}"),
+    }
+}
+
+/// Descriptors open in this process.
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// Where descriptor `fd` leads.
+fn fd_target(fd: i32) -> PathBuf {
+    std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap_or_default()
+}
+
+/// The descriptors leading to `/dev/null` (the emulated device's).
+fn null_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|p| p == Path::new("/dev/null"))
+        .count()
+}
+
+// ---------------------------------------------------------------------------
+
+#[test]
+fn mmal_over_the_kernel_path() {
+    run_child("child_mmal_over_the_kernel_path");
+}
+
+#[test]
+fn child_mmal_over_the_kernel_path() {
+    if !is_child("child_mmal_over_the_kernel_path") {
+        return;
+    }
+    let nulls = null_fds();
+    // The kernel path: `open("/dev/vchiq")`, GET_CONFIG, LIB_VERSION,
+    // CONNECT, a completion thread in AWAIT_COMPLETION.
+    let conn = Connection::open_path(vchiq::DEVICE_PATH, options()).expect("/dev/vchiq opens under the library");
+    assert_eq!(null_fds(), nulls + 1, "the device is a descriptor of its own");
+    let config = conn.config();
+    assert_eq!(config.version, VCHIQ_VERSION as i16);
+    assert_eq!(config.max_msg_size, VCHIQ_MAX_MSG_SIZE);
+    let svc = mmal_service(&conn);
+
+    // GET_VERSION: 16.1, minimum 10.
+    let r = request(&svc, MMAL_MSG_TYPE_GET_VERSION, 1, &[]);
+    assert_eq!(r.len(), H + size_of::<mmal_msg_version>());
+    assert_eq!(w(&r, H + offset_of!(mmal_msg_version, major)), 16);
+    assert_eq!(w(&r, H + offset_of!(mmal_msg_version, minor)), 1);
+    assert_eq!(w(&r, H + offset_of!(mmal_msg_version, minimum)), 10);
+
+    // vc.ril.camera (named without "vc." on the wire).
+    let r = create(&svc, "ril.camera");
+    assert_eq!(status(&r), MMAL_MSG_STATUS_SUCCESS);
+    let comp = w(&r, H + offset_of!(mmal_msg_component_create_reply, component_handle));
+    assert_ne!(comp, 0);
+    assert_eq!(w(&r, H + offset_of!(mmal_msg_component_create_reply, output_num)), 3);
+    let e = request(&svc, MMAL_MSG_TYPE_COMPONENT_ENABLE, 4, &comp.to_le_bytes());
+    assert_eq!(status(&e), MMAL_MSG_STATUS_SUCCESS);
+
+    // The video port's info, through the whole reply.
+    let info = port_info(&svc, comp, MMAL_MSG_PORT_TYPE_OUTPUT, 1);
+    assert_eq!(info.len(), H + size_of::<mmal_msg_port_info_get_reply>());
+    assert_eq!(status(&info), MMAL_MSG_STATUS_SUCCESS);
+    let port = w(&info, H + offset_of!(mmal_msg_port_info_get_reply, port_handle));
+    assert_ne!(port, 0);
+    let at = |f: usize| H + offset_of!(mmal_msg_port_info_get_reply, port) + f;
+    assert_eq!(w(&info, at(offset_of!(mmal_msg_port, type_))), MMAL_MSG_PORT_TYPE_OUTPUT);
+    assert_eq!(w(&info, at(offset_of!(mmal_msg_port, component))), comp);
+
+    // A frame by bulk: 640x480 I420, three buffers, CAPTURE on.
+    let mut set = vec![0u8; size_of::<mmal_msg_port_info_set>()];
+    put(&mut set, offset_of!(mmal_msg_port_info_set, component_handle), comp);
+    put(&mut set, offset_of!(mmal_msg_port_info_set, port_type), MMAL_MSG_PORT_TYPE_OUTPUT);
+    put(&mut set, offset_of!(mmal_msg_port_info_set, port_index), 1);
+    let from = H + offset_of!(mmal_msg_port_info_get_reply, port);
+    let to = offset_of!(mmal_msg_port_info_set, port);
+    let n = set.len() - to;
+    set[to..].copy_from_slice(&info[from..from + n]);
+    let fmt = offset_of!(mmal_msg_port_info_set, format);
+    let es = offset_of!(mmal_msg_port_info_set, es);
+    put(&mut set, fmt + offset_of!(mmal_msg_es_format, encoding), mmal::MMAL_ENCODING_I420);
+    put(&mut set, es + offset_of!(mmal_msg_video_format, width), 640);
+    put(&mut set, es + offset_of!(mmal_msg_video_format, height), 480);
+    let crop = es + offset_of!(mmal_msg_video_format, crop);
+    put(&mut set, crop + offset_of!(mmal_msg_rect, x), 0);
+    put(&mut set, crop + offset_of!(mmal_msg_rect, y), 0);
+    put(&mut set, crop + offset_of!(mmal_msg_rect, width), 640);
+    put(&mut set, crop + offset_of!(mmal_msg_rect, height), 480);
+    let frame = 640 * 480 * 3 / 2;
+    put(&mut set, to + offset_of!(mmal_msg_port, buffer_num), 3);
+    put(&mut set, to + offset_of!(mmal_msg_port, buffer_size), frame);
+    let info = request(&svc, MMAL_MSG_TYPE_PORT_INFO_SET, 5, &set);
+    assert_eq!(status(&info), MMAL_MSG_STATUS_SUCCESS);
+    assert_eq!(w(&info, at(offset_of!(mmal_msg_port, buffer_size))), frame);
+
+    let mut p = vec![0u8; 16];
+    put(&mut p, 0, comp);
+    put(&mut p, 4, port);
+    put(&mut p, 8, mmal::MMAL_PARAMETER_CAPTURE);
+    put(&mut p, 12, 12);
+    p.extend_from_slice(&1u32.to_le_bytes());
+    assert_eq!(status(&request(&svc, MMAL_MSG_TYPE_PORT_PARAMETER_SET, 6, &p)), MMAL_MSG_STATUS_SUCCESS);
+
+    let mut a = vec![0u8; size_of::<mmal_msg_port_action_port>()];
+    put(&mut a, offset_of!(mmal_msg_port_action_port, component_handle), comp);
+    put(&mut a, offset_of!(mmal_msg_port_action_port, port_handle), port);
+    put(&mut a, offset_of!(mmal_msg_port_action_port, action), MMAL_MSG_PORT_ACTION_TYPE_ENABLE);
+    let pa = offset_of!(mmal_msg_port_action_port, port);
+    a[pa..pa + size_of::<mmal_msg_port>()].copy_from_slice(&info[from..from + size_of::<mmal_msg_port>()]);
+    assert_eq!(status(&request(&svc, MMAL_MSG_TYPE_PORT_ACTION, 7, &a)), MMAL_MSG_STATUS_SUCCESS);
+
+    let mut b = vec![0u8; MMAL_MSG_BUFFER_TO_HOST_WIRE_SIZE as usize];
+    put(&mut b, offset_of!(mmal_msg_header, magic), MMAL_MAGIC);
+    put(&mut b, offset_of!(mmal_msg_header, type_), MMAL_MSG_TYPE_BUFFER_FROM_HOST);
+    let d = H + offset_of!(mmal_msg_buffer_from_host, drvbuf);
+    put(&mut b, d + offset_of!(mmal_msg_driver_buffer, magic), MMAL_MAGIC);
+    put(&mut b, d + offset_of!(mmal_msg_driver_buffer, component_handle), comp);
+    put(&mut b, d + offset_of!(mmal_msg_driver_buffer, port_handle), port);
+    let bh = H + offset_of!(mmal_msg_buffer_from_host, buffer_header);
+    put(&mut b, bh + offset_of!(mmal_msg_buffer_header, alloc_size), frame);
+    for cookie in [0xC0DE, 0xC0DF, 0xC0E0] {
+        put(&mut b, d + offset_of!(mmal_msg_driver_buffer, client_context), cookie);
+        svc.send(&[&b]).unwrap();
+    }
+    let r = next_message(&svc);
+    assert_eq!(w(&r, offset_of!(mmal_msg_header, type_)), MMAL_MSG_TYPE_BUFFER_TO_HOST);
+    assert_eq!(status(&r), MMAL_MSG_STATUS_SUCCESS);
+    assert_eq!(w(&r, d + offset_of!(mmal_msg_driver_buffer, client_context)), 0xC0DE, "the first buffer first");
+    let len = w(&r, bh + offset_of!(mmal_msg_buffer_header, length));
+    assert_eq!(len, frame);
+    let size = len.next_multiple_of(4) as usize;
+    // QUEUE_BULK_RECEIVE into this buffer; the data lands in it by the
+    // time AWAIT_COMPLETION reports the transfer done.
+    let data = svc.bulk_receive(vec![0; size], size).unwrap().wait().unwrap();
+    assert!(data[..len as usize].iter().any(|&b| b != 0), "a picture, not zeros");
+
+    // Disable (the other buffers come back, with a frame's data by bulk
+    // if one was finished), destroy, close.
+    put(&mut a, offset_of!(mmal_msg_port_action_port, action), MMAL_MSG_PORT_ACTION_TYPE_DISABLE);
+    assert_eq!(status(&request(&svc, MMAL_MSG_TYPE_PORT_ACTION, 8, &a)), MMAL_MSG_STATUS_SUCCESS);
+    for _ in 0..2 {
+        let r = next_message(&svc);
+        assert_eq!(w(&r, offset_of!(mmal_msg_header, type_)), MMAL_MSG_TYPE_BUFFER_TO_HOST);
+        let len = w(&r, bh + offset_of!(mmal_msg_buffer_header, length));
+        if len != 0 {
+            let size = len.next_multiple_of(4) as usize;
+            svc.bulk_receive(vec![0; size], size).unwrap().wait().unwrap();
+        }
+    }
+    let destroyed = request(&svc, MMAL_MSG_TYPE_COMPONENT_DESTROY, 9, &comp.to_le_bytes());
+    assert_eq!(status(&destroyed), MMAL_MSG_STATUS_SUCCESS);
+    svc.close().expect("CLOSE_SERVICE, CLOSE_DELIVERED");
+    drop(conn);
+    assert_eq!(null_fds(), nulls, "the device's descriptor closed with the connection");
+    println!("child_mmal_over_the_kernel_path: done");
+}
+
+#[test]
+fn services_and_connections_leak_no_descriptor() {
+    run_child("child_services_and_connections_leak_no_descriptor");
+}
+
+#[test]
+fn child_services_and_connections_leak_no_descriptor() {
+    if !is_child("child_services_and_connections_leak_no_descriptor") {
+        return;
+    }
+    let before = open_fds();
+    let conn = Connection::open_path(vchiq::DEVICE_PATH, options()).unwrap();
+    mmal_service(&conn).close().unwrap();
+    let with_connection = open_fds();
+    assert_eq!(with_connection, before + 1, "one descriptor for the device");
+    for _ in 0..3 {
+        let svc = mmal_service(&conn);
+        assert_eq!(status(&request(&svc, MMAL_MSG_TYPE_GET_VERSION, 1, &[])), MMAL_MSG_STATUS_SUCCESS);
+        svc.close().unwrap();
+        assert_eq!(open_fds(), with_connection, "a service opened and closed leaks no descriptor");
+    }
+    drop(conn);
+    assert_eq!(open_fds(), before);
+    // Two connections at once: two instances, each its own descriptor.
+    let a = Connection::open_path(vchiq::DEVICE_PATH, options()).unwrap();
+    let b = Connection::open_path(vchiq::DEVICE_PATH, options()).unwrap();
+    let (sa, sb) = (mmal_service(&a), mmal_service(&b));
+    assert_eq!(open_fds(), before + 2);
+    assert_eq!(status(&request(&sb, MMAL_MSG_TYPE_GET_VERSION, 1, &[])), MMAL_MSG_STATUS_SUCCESS);
+    sb.close().unwrap();
+    drop(b);
+    assert_eq!(status(&request(&sa, MMAL_MSG_TYPE_GET_VERSION, 2, &[])), MMAL_MSG_STATUS_SUCCESS);
+    sa.close().unwrap();
+    drop(a);
+    assert_eq!(open_fds(), before);
+    println!("child_services_and_connections_leak_no_descriptor: done");
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap()
+}
+
+fn open_device(flags: i32) -> i32 {
+    let path = CString::new(vchiq::DEVICE_PATH).unwrap();
+    // SAFETY: a NUL-terminated path; the flags take no mode.
+    let fd = unsafe { libc::open(path.as_ptr(), flags) };
+    assert!(fd >= 0, "open /dev/vchiq: errno {}", errno());
+    fd
+}
+
+/// `ioctl` with a pointer argument: its result and errno.
+fn ioctl_ptr<T>(fd: i32, request: u32, arg: *mut T) -> (i32, i32) {
+    // SAFETY: `arg` is null or a live `T` matching `request` (or a request
+    // the device refuses before reading anything).
+    let rc = unsafe { libc::ioctl(fd, request as _, arg) };
+    (rc, if rc < 0 { errno() } else { 0 })
+}
+
+fn ioctl_value(fd: i32, request: u32, value: u32) -> (i32, i32) {
+    // SAFETY: `_IO` requests take their argument by value.
+    let rc = unsafe { libc::ioctl(fd, request as _, value as libc::c_ulong) };
+    (rc, if rc < 0 { errno() } else { 0 })
+}
+
+fn close_fd(fd: i32) -> i32 {
+    // SAFETY: closing a descriptor this test opened.
+    unsafe { libc::close(fd) }
+}
+
+#[test]
+fn raw_ioctls_answer_as_the_kernel_does() {
+    run_child("child_raw_ioctls_answer_as_the_kernel_does");
+}
+
+#[test]
+fn child_raw_ioctls_answer_as_the_kernel_does() {
+    if !is_child("child_raw_ioctls_answer_as_the_kernel_does") {
+        return;
+    }
+    // Close-on-exec as asked, a descriptor that leads to /dev/null.
+    let fd = open_device(libc::O_RDWR | libc::O_CLOEXEC);
+    // SAFETY: F_GETFD on an open descriptor.
+    assert_ne!(unsafe { libc::fcntl(fd, libc::F_GETFD) } & libc::FD_CLOEXEC, 0);
+    assert_eq!(fd_target(fd), Path::new("/dev/null"));
+    let plain = open_device(libc::O_RDWR);
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::fcntl(plain, libc::F_GETFD) } & libc::FD_CLOEXEC, 0);
+    assert_ne!(plain, fd);
+    assert_eq!(close_fd(plain), 0);
+
+    // GET_CONFIG: as many bytes as asked for, no more; too many EINVAL.
+    let mut config = vchiq_config { max_msg_size: 0xAAAA_AAAA, bulk_threshold: 0xBBBB_BBBB, ..Default::default() };
+    let mut arg = vchiq_get_config { config_size: 4, pconfig: &mut config };
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_GET_CONFIG, &mut arg), (0, 0));
+    assert_eq!((config.max_msg_size, config.bulk_threshold), (VCHIQ_MAX_MSG_SIZE, 0xBBBB_BBBB));
+    arg.config_size = size_of::<vchiq_config>() as u32;
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_GET_CONFIG, &mut arg), (0, 0));
+    assert_eq!(config.max_outstanding_bulks, VCHIQ_NUM_SERVICE_BULKS);
+    assert_eq!((config.version, config.version_min), (VCHIQ_VERSION as i16, VCHIQ_VERSION_MIN as i16));
+    arg.config_size += 4;
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_GET_CONFIG, &mut arg).1, libc::EINVAL);
+    // A null argument: EFAULT.
+    assert_eq!(ioctl_ptr::<vchiq_get_config>(fd, VCHIQ_IOC_GET_CONFIG, std::ptr::null_mut()).1, libc::EFAULT);
+
+    // LIB_VERSION below the minimum; AWAIT_COMPLETION and CREATE_SERVICE
+    // before CONNECT; a second CONNECT.
+    assert_eq!(ioctl_value(fd, VCHIQ_IOC_LIB_VERSION, VCHIQ_VERSION_MIN - 1).1, libc::EINVAL);
+    assert_eq!(ioctl_value(fd, VCHIQ_IOC_LIB_VERSION, VCHIQ_VERSION), (0, 0));
+    let mut completions = [vchiq_completion_data::default(); 4];
+    let mut await_arg = vchiq_await_completion {
+        count: 4,
+        buf: completions.as_mut_ptr(),
+        msgbufsize: 0,
+        msgbufcount: 0,
+        msgbufs: std::ptr::null_mut(),
+    };
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_AWAIT_COMPLETION, &mut await_arg).1, libc::ENOTCONN);
+    let mut create = vchiq_create_service {
+        params: vchiq_service_params {
+            fourcc: make_fourcc(*b"mmal") as i32,
+            callback: std::ptr::null_mut(),
+            userdata: 0x5EED as *mut libc::c_void,
+            version: VC_MMAL_VER as i16,
+            version_min: VC_MMAL_MIN_VER as i16,
+        },
+        is_open: 1,
+        is_vchi: 0,
+        handle: 0,
+    };
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_CREATE_SERVICE, &mut create).1, libc::ENOTCONN);
+    assert_eq!(ioctl_value(fd, VCHIQ_IOC_CONNECT, 0), (0, 0));
+    assert_eq!(ioctl_value(fd, VCHIQ_IOC_CONNECT, 0).1, libc::EINVAL);
+
+    // A service the VideoCore does not have: EIO; MMAL: a handle.
+    let mut nope = create;
+    nope.params.fourcc = make_fourcc(*b"nope") as i32;
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_CREATE_SERVICE, &mut nope).1, libc::EIO);
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_CREATE_SERVICE, &mut create), (0, 0));
+    assert_ne!(create.handle, 0);
+
+    // GET_VERSION by QUEUE_MESSAGE in two elements; the reply by
+    // AWAIT_COMPLETION: SERVICE_OPENED first (the caller's userdata), then
+    // the message in the LAST of the message buffers, their count written
+    // back.
+    let mut m = vec![0u8; H];
+    put(&mut m, offset_of!(mmal_msg_header, magic), MMAL_MAGIC);
+    put(&mut m, offset_of!(mmal_msg_header, type_), MMAL_MSG_TYPE_GET_VERSION);
+    put(&mut m, offset_of!(mmal_msg_header, context), 77);
+    let elements = [
+        vchiq_element { data: m.as_ptr().cast(), size: 8 },
+        vchiq_element { data: m[8..].as_ptr().cast(), size: (H - 8) as u32 },
+    ];
+    let mut queue = vchiq_queue_message { handle: create.handle, count: 2, elements: elements.as_ptr() };
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_QUEUE_MESSAGE, &mut queue), (0, 0));
+    let mut too_many = vchiq_queue_message { count: VCHIQ_MAX_ELEMENTS + 1, ..queue };
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_QUEUE_MESSAGE, &mut too_many).1, libc::EINVAL);
+    let mut bufs = [[0u8; 256]; 3];
+    let mut pointers: Vec<*mut libc::c_void> = bufs.iter_mut().map(|b| b.as_mut_ptr().cast()).collect();
+    await_arg.msgbufsize = 256;
+    await_arg.msgbufcount = 3;
+    await_arg.msgbufs = pointers.as_mut_ptr();
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        let (n, e) = ioctl_ptr(fd, VCHIQ_IOC_AWAIT_COMPLETION, &mut await_arg);
+        assert!(n > 0, "AWAIT_COMPLETION: {n} errno {e}");
+        got.extend_from_slice(&completions[..n as usize]);
+    }
+    assert_eq!(got[0].reason, VCHIQ_SERVICE_OPENED);
+    assert_eq!(got[0].service_userdata as usize, 0x5EED);
+    assert_eq!(got[1].reason, VCHIQ_MESSAGE_AVAILABLE);
+    assert_eq!(got[1].service_userdata as usize, 0x5EED);
+    assert_eq!(await_arg.msgbufcount, 2, "one message buffer taken");
+    assert_eq!(got[1].header.cast::<libc::c_void>(), pointers[2], "the last one");
+    let reply = &bufs[2];
+    let size = u32::from_ne_bytes(reply[4..8].try_into().unwrap()) as usize;
+    assert_eq!(size, H + size_of::<mmal_msg_version>());
+    let r = &reply[8..8 + size];
+    assert_eq!(w(r, offset_of!(mmal_msg_header, context)), 77);
+    assert_eq!(w(r, H + offset_of!(mmal_msg_version, major)), 16);
+
+    // A message buffer too small: EMSGSIZE.
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_QUEUE_MESSAGE, &mut queue), (0, 0));
+    await_arg.msgbufsize = 16;
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_AWAIT_COMPLETION, &mut await_arg).1, libc::EMSGSIZE);
+    await_arg.msgbufsize = 256;
+    let (n, _) = ioctl_ptr(fd, VCHIQ_IOC_AWAIT_COMPLETION, &mut await_arg);
+    assert_eq!((n, completions[0].reason), (1, VCHIQ_MESSAGE_AVAILABLE));
+
+    // Bulk transfers: a zero size EINVAL, a blocking one not emulated.
+    let mut data = [0u8; 64];
+    let mut bulk = vchiq_queue_bulk_transfer {
+        handle: create.handle,
+        data: data.as_mut_ptr().cast(),
+        size: 0,
+        userdata: 0xB0 as *mut libc::c_void,
+        mode: VCHIQ_BULK_MODE_CALLBACK,
+    };
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_QUEUE_BULK_RECEIVE, &mut bulk).1, libc::EINVAL);
+    bulk.size = 64;
+    bulk.mode = VCHIQ_BULK_MODE_BLOCKING;
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_QUEUE_BULK_RECEIVE, &mut bulk).1, libc::EINVAL);
+    // A receive queued, then aborted by the close: reported with the
+    // caller's userdata, then SERVICE_CLOSED.
+    bulk.mode = VCHIQ_BULK_MODE_CALLBACK;
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_QUEUE_BULK_RECEIVE, &mut bulk), (0, 0));
+    let closer = std::thread::spawn(move || ioctl_value(fd, VCHIQ_IOC_CLOSE_SERVICE, create.handle));
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        let (n, e) = ioctl_ptr(fd, VCHIQ_IOC_AWAIT_COMPLETION, &mut await_arg);
+        assert!(n > 0, "AWAIT_COMPLETION: {n} errno {e}");
+        got.extend_from_slice(&completions[..n as usize]);
+    }
+    assert_eq!(got[0].reason, VCHIQ_BULK_RECEIVE_ABORTED);
+    assert_eq!(got[0].bulk_userdata as usize, 0xB0);
+    assert_eq!(got[1].reason, VCHIQ_SERVICE_CLOSED);
+    assert_eq!(got[1].service_userdata as usize, 0x5EED);
+    assert_eq!(ioctl_value(fd, VCHIQ_IOC_CLOSE_DELIVERED, create.handle), (0, 0));
+    assert_eq!(closer.join().unwrap(), (0, 0));
+    assert_eq!(ioctl_value(fd, VCHIQ_IOC_USE_SERVICE, create.handle).1, libc::EINVAL, "freed");
+
+    // Requests the driver does not know, or not in this ABI: ENOTTY (a
+    // terminal's request, and CREATE_SERVICE sized for the other ABI).
+    let mut termios = std::mem::MaybeUninit::<libc::termios>::zeroed();
+    assert_eq!(ioctl_ptr(fd, libc::TCGETS as u32, termios.as_mut_ptr()).1, libc::ENOTTY);
+    let other_abi = if size_of::<usize>() == 8 { 0xC01C_C402 } else { 0xC030_C402 };
+    assert_ne!(other_abi, VCHIQ_IOC_CREATE_SERVICE);
+    assert_eq!(ioctl_ptr(fd, other_abi, &mut create).1, libc::ENOTTY);
+
+    // SHUTDOWN wakes a waiter, which returns with nothing.
+    let waiter = std::thread::spawn(move || {
+        let mut completions = [vchiq_completion_data::default(); 1];
+        let mut a = vchiq_await_completion {
+            count: 1,
+            buf: completions.as_mut_ptr(),
+            msgbufsize: 0,
+            msgbufcount: 0,
+            msgbufs: std::ptr::null_mut(),
+        };
+        ioctl_ptr(fd, VCHIQ_IOC_AWAIT_COMPLETION, &mut a)
+    });
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(ioctl_value(fd, VCHIQ_IOC_SHUTDOWN, 0), (0, 0));
+    assert_eq!(waiter.join().unwrap(), (0, 0));
+    assert_eq!(close_fd(fd), 0);
+    // Closed: the descriptor is gone, as any other.
+    assert_eq!(ioctl_value(fd, VCHIQ_IOC_CONNECT, 0).1, libc::EBADF);
+    println!("child_raw_ioctls_answer_as_the_kernel_does: done");
+}
+
+#[test]
+fn other_files_and_ioctls_pass_through() {
+    run_child("child_other_files_and_ioctls_pass_through");
+}
+
+#[test]
+fn child_other_files_and_ioctls_pass_through() {
+    if !is_child("child_other_files_and_ioctls_pass_through") {
+        return;
+    }
+    // A regular file through std (open64) and through openat with a mode
+    // (the variadic argument forwarded).
+    let dir = std::env::temp_dir().join(format!("vchiq-preload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("plain");
+    std::fs::write(&file, b"hello").unwrap();
+    assert_eq!(std::fs::read(&file).unwrap(), b"hello");
+    let made = CString::new(dir.join("made").to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path and a mode, as O_CREAT takes.
+    let fd =
+        unsafe { libc::openat(libc::AT_FDCWD, made.as_ptr(), libc::O_CREAT | libc::O_WRONLY, 0o640 as libc::c_uint) };
+    assert!(fd >= 0);
+    assert_eq!(close_fd(fd), 0);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.join("made")).unwrap().permissions().mode() & 0o777;
+    // SAFETY: umask only reads and resets the process's mask.
+    let mask = unsafe {
+        let m = libc::umask(0);
+        libc::umask(m);
+        m
+    };
+    assert_eq!(mode, 0o640 & !mask);
+    // A missing file: the real errno.
+    let missing = CString::new(dir.join("missing").to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::open(missing.as_ptr(), libc::O_RDONLY) }, -1);
+    assert_eq!(errno(), libc::ENOENT);
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // ioctls on other descriptors: FIONREAD on a pipe, a terminal's request
+    // on a pipe (ENOTTY from the kernel), a pseudo-terminal's number.
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: writing 5 bytes of a static string to the pipe.
+    assert_eq!(unsafe { libc::write(fds[1], b"12345".as_ptr().cast(), 5) }, 5);
+    let mut pending: libc::c_int = 0;
+    assert_eq!(ioctl_ptr(fds[0], libc::FIONREAD as u32, &mut pending), (0, 0));
+    assert_eq!(pending, 5);
+    let mut termios = std::mem::MaybeUninit::<libc::termios>::zeroed();
+    assert_eq!(ioctl_ptr(fds[0], libc::TCGETS as u32, termios.as_mut_ptr()).1, libc::ENOTTY);
+    // A vchiq request on a pipe is the kernel's business too.
+    assert_eq!(ioctl_value(fds[0], VCHIQ_IOC_CONNECT, 0).1, libc::ENOTTY);
+    assert_eq!(close_fd(fds[0]), 0);
+    assert_eq!(close_fd(fds[1]), 0);
+    // SAFETY: posix_openpt takes flags only.
+    let master = unsafe { libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY) };
+    if master >= 0 {
+        let mut n: libc::c_uint = u32::MAX;
+        assert_eq!(ioctl_ptr(master, libc::TIOCGPTN as u32, &mut n), (0, 0));
+        assert_ne!(n, u32::MAX, "the kernel wrote the terminal's number");
+        assert_eq!(close_fd(master), 0);
+    }
+    // Closing what is not open: the real EBADF.
+    assert_eq!(close_fd(9999), -1);
+    assert_eq!(errno(), libc::EBADF);
+    println!("child_other_files_and_ioctls_pass_through: done");
+}
+
+#[test]
+fn a_forked_child_cannot_use_the_parents_instance() {
+    run_child("child_a_forked_child_cannot_use_the_parents_instance");
+}
+
+#[test]
+fn child_a_forked_child_cannot_use_the_parents_instance() {
+    if !is_child("child_a_forked_child_cannot_use_the_parents_instance") {
+        return;
+    }
+    let conn = Connection::open_path(vchiq::DEVICE_PATH, options()).unwrap();
+    let svc = mmal_service(&conn);
+    let fd = open_device(libc::O_RDWR);
+    // SAFETY: the child runs only the async-signal-safe calls below (the
+    // library's ioctl and close take a lock its fork handler released, and
+    // the VideoCore's threads are not touched) and leaves with `_exit`.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        let mut config = vchiq_config::default();
+        let mut arg = vchiq_get_config { config_size: size_of::<vchiq_config>() as u32, pconfig: &mut config };
+        let (rc, e) = ioctl_ptr(fd, VCHIQ_IOC_GET_CONFIG, &mut arg);
+        let code = if (rc, e) != (-1, libc::EIO) {
+            1
+        } else if close_fd(fd) != 0 {
+            2
+        } else if ioctl_value(fd, VCHIQ_IOC_CONNECT, 0).1 != libc::EBADF {
+            3
+        } else {
+            0
+        };
+        // SAFETY: ends the forked child without running the parent's
+        // destructors or atexit handlers.
+        unsafe { libc::_exit(code) };
+    }
+    let mut wait = 0;
+    // SAFETY: waits for the child just forked.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut wait, 0) }, pid);
+    assert!(libc::WIFEXITED(wait), "the forked child ended: {wait:#x}");
+    assert_eq!(libc::WEXITSTATUS(wait), 0, "the forked child's checks");
+    // The parent's instance works on.
+    assert_eq!(status(&request(&svc, MMAL_MSG_TYPE_GET_VERSION, 1, &[])), MMAL_MSG_STATUS_SUCCESS);
+    let mut config = vchiq_config::default();
+    let mut arg = vchiq_get_config { config_size: size_of::<vchiq_config>() as u32, pconfig: &mut config };
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_GET_CONFIG, &mut arg), (0, 0));
+    assert_eq!(close_fd(fd), 0);
+    svc.close().unwrap();
+    drop(conn);
+    println!("child_a_forked_child_cannot_use_the_parents_instance: done");
+}
