@@ -412,6 +412,20 @@ pub(crate) fn force_unlock<T>(mutex: &parking_lot::Mutex<T>) {
     unsafe { mutex.force_unlock() };
 }
 
+/// A descriptor the caller names in an ioctl's struct (IMPORT_DMABUF's
+/// `dmabuf_fd`), if it is open (`EBADF` if not).
+pub(crate) fn borrow_fd(fd: c_int) -> Result<std::os::fd::BorrowedFd<'static>, Errno> {
+    // SAFETY: F_GETFD only reads the descriptor's flags.
+    if fd < 0 || unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+        return Err(Errno(libc::EBADF));
+    }
+    // SAFETY: `fd` is open; the caller lends it for the ioctl, during which
+    // it stays open unless the program closes it from another thread, a
+    // race the kernel's own fdget would lose in the same way (the import
+    // then fails on a closed or reused descriptor, as it would there).
+    Ok(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) })
+}
+
 /// The argument of an `_IO` request, passed by value: the kernel takes it
 /// as an `unsigned int` (a service handle, a version).
 pub(crate) fn value_arg(arg: usize) -> u32 {

@@ -20,6 +20,7 @@ use std::time::Duration;
 use mmal_sys as mmal;
 use vchiq::{Connection, Fourcc, Options, Service, ServiceEvent, ServiceOptions};
 use vchiq_sys::*;
+use vcsm_sys as vcsm;
 
 /// Set in a child to the name of the test it runs.
 const CHILD: &str = "VCHIQ_PRELOAD_TEST_CHILD";
@@ -702,4 +703,209 @@ fn child_a_forked_child_cannot_use_the_parents_instance() {
     svc.close().unwrap();
     drop(conn);
     println!("child_a_forked_child_cannot_use_the_parents_instance: done");
+}
+
+/// Sends a camera's video port (640x480 I420, `buffers` buffers) a
+/// PORT_INFO_SET and returns (component, port, reply, frame size).
+fn camera_video_port(svc: &Service, buffers: u32) -> (u32, u32, Vec<u8>, u32) {
+    let r = create(svc, "ril.camera");
+    assert_eq!(status(&r), MMAL_MSG_STATUS_SUCCESS);
+    let comp = w(&r, H + offset_of!(mmal_msg_component_create_reply, component_handle));
+    assert_eq!(status(&request(svc, MMAL_MSG_TYPE_COMPONENT_ENABLE, 4, &comp.to_le_bytes())), 0);
+    let info = port_info(svc, comp, MMAL_MSG_PORT_TYPE_OUTPUT, 1);
+    let port = w(&info, H + offset_of!(mmal_msg_port_info_get_reply, port_handle));
+    let mut set = vec![0u8; size_of::<mmal_msg_port_info_set>()];
+    put(&mut set, offset_of!(mmal_msg_port_info_set, component_handle), comp);
+    put(&mut set, offset_of!(mmal_msg_port_info_set, port_type), MMAL_MSG_PORT_TYPE_OUTPUT);
+    put(&mut set, offset_of!(mmal_msg_port_info_set, port_index), 1);
+    let from = H + offset_of!(mmal_msg_port_info_get_reply, port);
+    let to = offset_of!(mmal_msg_port_info_set, port);
+    let n = set.len() - to;
+    set[to..].copy_from_slice(&info[from..from + n]);
+    let fmt = offset_of!(mmal_msg_port_info_set, format);
+    let es = offset_of!(mmal_msg_port_info_set, es);
+    put(&mut set, fmt + offset_of!(mmal_msg_es_format, encoding), mmal::MMAL_ENCODING_I420);
+    put(&mut set, es + offset_of!(mmal_msg_video_format, width), 640);
+    put(&mut set, es + offset_of!(mmal_msg_video_format, height), 480);
+    let crop = es + offset_of!(mmal_msg_video_format, crop);
+    put(&mut set, crop + offset_of!(mmal_msg_rect, width), 640);
+    put(&mut set, crop + offset_of!(mmal_msg_rect, height), 480);
+    let frame = 640 * 480 * 3 / 2;
+    put(&mut set, to + offset_of!(mmal_msg_port, buffer_num), buffers);
+    put(&mut set, to + offset_of!(mmal_msg_port, buffer_size), frame);
+    let info = request(svc, MMAL_MSG_TYPE_PORT_INFO_SET, 5, &set);
+    assert_eq!(status(&info), MMAL_MSG_STATUS_SUCCESS);
+    (comp, port, info, frame)
+}
+
+fn parameter_set(svc: &Service, comp: u32, port: u32, id: u32, value: u32) -> u32 {
+    let mut p = vec![0u8; 16];
+    put(&mut p, 0, comp);
+    put(&mut p, 4, port);
+    put(&mut p, 8, id);
+    put(&mut p, 12, 12);
+    p.extend_from_slice(&value.to_le_bytes());
+    status(&request(svc, MMAL_MSG_TYPE_PORT_PARAMETER_SET, 6, &p))
+}
+
+fn port_action(svc: &Service, comp: u32, port: u32, action: u32, info: &[u8]) -> u32 {
+    let mut a = vec![0u8; size_of::<mmal_msg_port_action_port>()];
+    put(&mut a, offset_of!(mmal_msg_port_action_port, component_handle), comp);
+    put(&mut a, offset_of!(mmal_msg_port_action_port, port_handle), port);
+    put(&mut a, offset_of!(mmal_msg_port_action_port, action), action);
+    let pa = offset_of!(mmal_msg_port_action_port, port);
+    let from = H + offset_of!(mmal_msg_port_info_get_reply, port);
+    a[pa..pa + size_of::<mmal_msg_port>()].copy_from_slice(&info[from..from + size_of::<mmal_msg_port>()]);
+    status(&request(svc, MMAL_MSG_TYPE_PORT_ACTION, 7, &a))
+}
+
+/// A zero-copy BUFFER_FROM_HOST naming VideoCore block `vc_handle`.
+fn zero_copy_buffer(comp: u32, port: u32, cookie: u32, vc_handle: u32, alloc_size: u32) -> Vec<u8> {
+    let mut b = vec![0u8; MMAL_MSG_BUFFER_TO_HOST_WIRE_SIZE as usize];
+    put(&mut b, offset_of!(mmal_msg_header, magic), MMAL_MAGIC);
+    put(&mut b, offset_of!(mmal_msg_header, type_), MMAL_MSG_TYPE_BUFFER_FROM_HOST);
+    let d = H + offset_of!(mmal_msg_buffer_from_host, drvbuf);
+    put(&mut b, d + offset_of!(mmal_msg_driver_buffer, magic), MMAL_MAGIC);
+    put(&mut b, d + offset_of!(mmal_msg_driver_buffer, component_handle), comp);
+    put(&mut b, d + offset_of!(mmal_msg_driver_buffer, port_handle), port);
+    put(&mut b, d + offset_of!(mmal_msg_driver_buffer, client_context), cookie);
+    let bh = H + offset_of!(mmal_msg_buffer_from_host, buffer_header);
+    put(&mut b, bh + offset_of!(mmal_msg_buffer_header, data), vc_handle);
+    put(&mut b, bh + offset_of!(mmal_msg_buffer_header, alloc_size), alloc_size);
+    put(&mut b, H + offset_of!(mmal_msg_buffer_from_host, is_zero_copy), 1);
+    b
+}
+
+fn open_path(path: &str, flags: i32) -> i32 {
+    let c = CString::new(path).unwrap();
+    // SAFETY: a NUL-terminated path; the flags take no mode.
+    let fd = unsafe { libc::open(c.as_ptr(), flags) };
+    assert!(fd >= 0, "open {path}: errno {}", errno());
+    fd
+}
+
+fn alloc(cma: i32, size: u32, name: &[u8]) -> (i32, vcsm::vc_sm_cma_ioctl_alloc) {
+    let mut a = vcsm::vc_sm_cma_ioctl_alloc { size, num: 1, handle: -1, ..Default::default() };
+    for (d, &c) in a.name.iter_mut().zip(name) {
+        *d = c as libc::c_char;
+    }
+    let (rc, e) = ioctl_ptr(cma, vcsm::VC_SM_CMA_IOCTL_MEM_ALLOC, &mut a);
+    (if rc < 0 { e } else { 0 }, a)
+}
+
+fn sync(fd: i32, flags: u32) -> (i32, i32) {
+    let mut s = vcsm::dma_buf_sync { flags: u64::from(flags) };
+    ioctl_ptr(fd, vcsm::DMA_BUF_IOCTL_SYNC, &mut s)
+}
+
+#[test]
+fn vcsm_cma_blocks_are_the_videocores_zero_copy_memory() {
+    run_child("child_vcsm_cma_blocks_are_the_videocores_zero_copy_memory");
+}
+
+#[test]
+fn child_vcsm_cma_blocks_are_the_videocores_zero_copy_memory() {
+    if !is_child("child_vcsm_cma_blocks_are_the_videocores_zero_copy_memory") {
+        return;
+    }
+    let cma = open_path("/dev/vcsm-cma", libc::O_RDWR | libc::O_CLOEXEC);
+    assert_eq!(fd_target(cma), Path::new("/dev/null"));
+    // The emulated memory's pool keeps a descriptor of its own from the
+    // first allocation on: counted from then.
+    let (e, warm) = alloc(cma, 4096, b"warm up");
+    assert_eq!((e, close_fd(warm.handle)), (0, 0));
+    let before = open_fds();
+
+    // ALLOC: a dma-buf descriptor (close-on-exec), a VideoCore handle, a
+    // bus address; size 0 refused.
+    assert_eq!(alloc(cma, 0, b"zero").0, libc::EINVAL);
+    let (e, a) = alloc(cma, 640 * 480 * 3 / 2, b"frame");
+    assert_eq!(e, 0);
+    assert!(a.handle >= 0);
+    // SAFETY: F_GETFD on the descriptor the driver returned.
+    assert_ne!(unsafe { libc::fcntl(a.handle, libc::F_GETFD) } & libc::FD_CLOEXEC, 0);
+    assert_ne!(a.vc_handle, 0);
+    assert!(a.dma_addr >= 0xC000_0000, "{:#x}", a.dma_addr);
+    // The caller's dma-buf, and the emulated memory's own descriptor of the
+    // block (which a kernel keeps out of the process): both go with the
+    // dma-buf's close, checked below.
+    assert_eq!(open_fds(), before + 2);
+
+    // The dma-buf maps; DMA_BUF_IOCTL_SYNC checks its flags.
+    let size = (640 * 480 * 3 / 2usize).next_multiple_of(4096);
+    // SAFETY: a shared mapping of the dma-buf's `size` bytes, unmapped below.
+    let map = unsafe {
+        libc::mmap(std::ptr::null_mut(), size, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, a.handle, 0)
+    };
+    assert_ne!(map, libc::MAP_FAILED, "mmap of the dma-buf: errno {}", errno());
+    // SAFETY: the mapping is `size` bytes, readable and writable, and this
+    // test's only view of them while the VideoCore is not using the block.
+    let bytes = unsafe { std::slice::from_raw_parts_mut(map.cast::<u8>(), size) };
+    assert_eq!(sync(a.handle, vcsm::DMA_BUF_SYNC_START | vcsm::DMA_BUF_SYNC_WRITE), (0, 0));
+    bytes.fill(0);
+    assert_eq!(sync(a.handle, vcsm::DMA_BUF_SYNC_END | vcsm::DMA_BUF_SYNC_WRITE), (0, 0));
+    assert_eq!(sync(a.handle, vcsm::DMA_BUF_SYNC_START).1, libc::EINVAL, "no direction");
+    assert_eq!(sync(a.handle, 8 | vcsm::DMA_BUF_SYNC_READ).1, libc::EINVAL, "an unknown flag");
+
+    // The camera writes a frame into the block (zero copy): no bulk, the
+    // picture in this process's mapping.
+    let conn = Connection::open_path(vchiq::DEVICE_PATH, options()).unwrap();
+    let svc = mmal_service(&conn);
+    let (comp, port, info, frame) = camera_video_port(&svc, 1);
+    assert_eq!(parameter_set(&svc, comp, port, mmal::MMAL_PARAMETER_ZERO_COPY, 1), 0);
+    assert_eq!(parameter_set(&svc, comp, port, mmal::MMAL_PARAMETER_CAPTURE, 1), 0);
+    assert_eq!(port_action(&svc, comp, port, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, &info), 0);
+    // A handle no block has is refused.
+    svc.send(&[&zero_copy_buffer(comp, port, 0x2C, 0xDEAD_BEEF, frame)]).unwrap();
+    let r = next_message(&svc);
+    assert_eq!(status(&r), MMAL_MSG_STATUS_EINVAL);
+    svc.send(&[&zero_copy_buffer(comp, port, 0x2D, a.vc_handle, frame)]).unwrap();
+    let r = next_message(&svc);
+    assert_eq!(w(&r, offset_of!(mmal_msg_header, type_)), MMAL_MSG_TYPE_BUFFER_TO_HOST);
+    assert_eq!(status(&r), MMAL_MSG_STATUS_SUCCESS);
+    assert_eq!(w(&r, H + offset_of!(mmal_msg_buffer_from_host, is_zero_copy)), 1);
+    let bh = H + offset_of!(mmal_msg_buffer_from_host, buffer_header);
+    assert_eq!(w(&r, bh + offset_of!(mmal_msg_buffer_header, length)), frame);
+    assert_eq!(sync(a.handle, vcsm::DMA_BUF_SYNC_START | vcsm::DMA_BUF_SYNC_READ), (0, 0));
+    assert!(bytes[..frame as usize].iter().any(|&b| b != 0), "the VideoCore's picture in the mapping");
+    assert_eq!(sync(a.handle, vcsm::DMA_BUF_SYNC_END | vcsm::DMA_BUF_SYNC_READ), (0, 0));
+
+    // Closing the dma-buf frees the block: its handle is refused.
+    assert_eq!(port_action(&svc, comp, port, MMAL_MSG_PORT_ACTION_TYPE_DISABLE, &info), 0);
+    // SAFETY: unmapping the mapping made above; `bytes` is not used after.
+    assert_eq!(unsafe { libc::munmap(map, size) }, 0);
+    assert_eq!(close_fd(a.handle), 0);
+    assert_eq!(port_action(&svc, comp, port, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, &info), 0);
+    svc.send(&[&zero_copy_buffer(comp, port, 0x2E, a.vc_handle, frame)]).unwrap();
+    let r = next_message(&svc);
+    assert_eq!(
+        (status(&r), w(&r, H + offset_of!(mmal_msg_buffer_from_host, is_zero_copy))),
+        (MMAL_MSG_STATUS_EINVAL, 1)
+    );
+    svc.close().unwrap();
+    drop(conn);
+
+    // IMPORT_DMABUF of a memfd: a new descriptor and handle, the size.
+    let memfd = {
+        // SAFETY: a NUL-terminated name and flags.
+        let fd = unsafe { libc::memfd_create(c"import".as_ptr(), libc::MFD_ALLOW_SEALING | libc::MFD_CLOEXEC) };
+        assert!(fd >= 0);
+        // SAFETY: sizing the memfd just made.
+        assert_eq!(unsafe { libc::ftruncate(fd, 8192) }, 0);
+        fd
+    };
+    let mut import = vcsm::vc_sm_cma_ioctl_import_dmabuf { dmabuf_fd: memfd, handle: -1, ..Default::default() };
+    assert_eq!(ioctl_ptr(cma, vcsm::VC_SM_CMA_IOCTL_MEM_IMPORT_DMABUF, &mut import), (0, 0));
+    assert!(import.handle >= 0 && import.handle != memfd);
+    assert_ne!(import.vc_handle, 0);
+    assert_eq!(import.size, 8192);
+    import.dmabuf_fd = 9999;
+    assert_eq!(ioctl_ptr(cma, vcsm::VC_SM_CMA_IOCTL_MEM_IMPORT_DMABUF, &mut import).1, libc::EBADF);
+    assert_eq!(close_fd(import.handle), 0);
+    assert_eq!(close_fd(memfd), 0);
+    // Requests vc-sm-cma does not know: ENOTTY.
+    assert_eq!(ioctl_value(cma, VCHIQ_IOC_CONNECT, 0).1, libc::ENOTTY);
+    assert_eq!(open_fds(), before, "no descriptor left");
+    assert_eq!(close_fd(cma), 0);
+    println!("child_vcsm_cma_blocks_are_the_videocores_zero_copy_memory: done");
 }
