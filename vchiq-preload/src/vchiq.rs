@@ -265,9 +265,10 @@ impl Vchiq {
         let mut msgbufcount = a.msgbufcount as usize;
         let size = a.msgbufsize as usize;
         let mut written = 0usize;
+        let mut failed = None;
         // Completions the caller is not told of (NOCALLBACK transfers) do
         // not end the wait, as they never reach the kernel's queue.
-        while written == 0 {
+        'wait: while written == 0 {
             let mut buffers = self.take_buffers(a.msgbufcount as usize, size, msgbufcount);
             let completions = self.device.await_completion(a.count as usize, &mut buffers);
             self.tables.lock().buffers = Some(buffers);
@@ -277,15 +278,30 @@ impl Vchiq {
                 break;
             }
             for c in completions {
-                let Some(data) = self.translate(c, msgbufs, &mut msgbufcount)? else { continue };
-                out.write_at(written, data)?;
-                written += 1;
+                let reported = self.translate(c, msgbufs, &mut msgbufcount).and_then(|data| match data {
+                    Some(data) => out.write_at(written, data).map(|()| true),
+                    None => Ok(false),
+                });
+                match reported {
+                    Ok(true) => written += 1,
+                    Ok(false) => {}
+                    // As the kernel: the error if nothing was written, else
+                    // what was (the completions after it are lost here,
+                    // where the kernel would keep them).
+                    Err(e) => {
+                        failed = Some(e);
+                        break 'wait;
+                    }
+                }
             }
         }
         if msgbufcount != a.msgbufcount as usize {
             arg.offset(offset_of!(sys::vchiq_await_completion, msgbufcount)).write::<u32>(msgbufcount as u32)?;
         }
-        Ok(written as c_int)
+        match failed {
+            Some(e) if written == 0 => Err(e),
+            _ => Ok(written as c_int),
+        }
     }
 
     /// Message-buffer accounting for `available` buffers of `size` bytes.

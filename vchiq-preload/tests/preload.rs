@@ -532,8 +532,13 @@ fn child_raw_ioctls_answer_as_the_kernel_does() {
     bulk.size = 64;
     bulk.mode = VCHIQ_BULK_MODE_BLOCKING;
     assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_QUEUE_BULK_RECEIVE, &mut bulk).1, libc::EINVAL);
-    // A receive queued, then aborted by the close: reported with the
-    // caller's userdata, then SERVICE_CLOSED.
+    // Two receives queued, then aborted by the close: the one without
+    // callback is not reported, the other is with the caller's userdata,
+    // then SERVICE_CLOSED.
+    bulk.mode = VCHIQ_BULK_MODE_NOCALLBACK;
+    let mut silent = [0u8; 64];
+    let mut quiet = vchiq_queue_bulk_transfer { data: silent.as_mut_ptr().cast(), userdata: 0xB1 as *mut _, ..bulk };
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_QUEUE_BULK_RECEIVE, &mut quiet), (0, 0));
     bulk.mode = VCHIQ_BULK_MODE_CALLBACK;
     assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_QUEUE_BULK_RECEIVE, &mut bulk), (0, 0));
     let closer = std::thread::spawn(move || ioctl_value(fd, VCHIQ_IOC_CLOSE_SERVICE, create.handle));
@@ -543,6 +548,7 @@ fn child_raw_ioctls_answer_as_the_kernel_does() {
         assert!(n > 0, "AWAIT_COMPLETION: {n} errno {e}");
         got.extend_from_slice(&completions[..n as usize]);
     }
+    assert_eq!(got.len(), 2, "no completion for the NOCALLBACK receive");
     assert_eq!(got[0].reason, VCHIQ_BULK_RECEIVE_ABORTED);
     assert_eq!(got[0].bulk_userdata as usize, 0xB0);
     assert_eq!(got[1].reason, VCHIQ_SERVICE_CLOSED);
