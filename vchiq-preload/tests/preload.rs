@@ -172,6 +172,25 @@ fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
 
+/// Threads running in this process.
+fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task").unwrap().count()
+}
+
+/// The thread count once it is down to `expected`, or after 10 s: a thread
+/// joined may still be listed for a moment while the kernel (or qemu-user)
+/// finishes its exit.
+fn settled_threads(expected: usize) -> usize {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let n = threads();
+        if n <= expected || std::time::Instant::now() > deadline {
+            return n;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// Where descriptor `fd` leads.
 fn fd_target(fd: i32) -> PathBuf {
     std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap_or_default()
@@ -332,7 +351,17 @@ fn child_services_and_connections_leak_no_descriptor() {
     if !is_child("child_services_and_connections_leak_no_descriptor") {
         return;
     }
+    // A first cycle starts what the software VideoCore keeps for the
+    // process; counted from then.
+    let conn = Connection::open_path(vchiq::DEVICE_PATH, options()).unwrap();
+    let svc = mmal_service(&conn);
+    let r = create(&svc, "ril.camera");
+    let comp = w(&r, H + offset_of!(mmal_msg_component_create_reply, component_handle));
+    assert_eq!(status(&request(&svc, MMAL_MSG_TYPE_COMPONENT_DESTROY, 9, &comp.to_le_bytes())), 0);
+    svc.close().unwrap();
+    drop(conn);
     let before = open_fds();
+    let threads = self::threads();
     let conn = Connection::open_path(vchiq::DEVICE_PATH, options()).unwrap();
     mmal_service(&conn).close().unwrap();
     let with_connection = open_fds();
@@ -340,6 +369,9 @@ fn child_services_and_connections_leak_no_descriptor() {
     for _ in 0..3 {
         let svc = mmal_service(&conn);
         assert_eq!(status(&request(&svc, MMAL_MSG_TYPE_GET_VERSION, 1, &[])), MMAL_MSG_STATUS_SUCCESS);
+        let r = create(&svc, "ril.camera");
+        assert_eq!(status(&r), MMAL_MSG_STATUS_SUCCESS);
+        // Closed with its component alive: the service destroys it.
         svc.close().unwrap();
         assert_eq!(open_fds(), with_connection, "a service opened and closed leaks no descriptor");
     }
@@ -357,6 +389,7 @@ fn child_services_and_connections_leak_no_descriptor() {
     sa.close().unwrap();
     drop(a);
     assert_eq!(open_fds(), before);
+    assert_eq!(settled_threads(threads), threads, "no thread left behind");
     println!("child_services_and_connections_leak_no_descriptor: done");
 }
 
@@ -914,4 +947,67 @@ fn child_vcsm_cma_blocks_are_the_videocores_zero_copy_memory() {
     assert_eq!(open_fds(), before, "no descriptor left");
     assert_eq!(close_fd(cma), 0);
     println!("child_vcsm_cma_blocks_are_the_videocores_zero_copy_memory: done");
+}
+
+extern "C" {
+    // glibc's fortified opens (`_FORTIFY_SOURCE` routes two-argument opens
+    // here), which the library takes over too.
+    fn __open_2(path: *const libc::c_char, flags: libc::c_int) -> libc::c_int;
+    fn __open64_2(path: *const libc::c_char, flags: libc::c_int) -> libc::c_int;
+    fn __openat_2(dirfd: libc::c_int, path: *const libc::c_char, flags: libc::c_int) -> libc::c_int;
+    fn __openat64_2(dirfd: libc::c_int, path: *const libc::c_char, flags: libc::c_int) -> libc::c_int;
+}
+
+#[test]
+fn every_open_reaches_the_emulated_device() {
+    run_child("child_every_open_reaches_the_emulated_device");
+}
+
+#[test]
+fn child_every_open_reaches_the_emulated_device() {
+    if !is_child("child_every_open_reaches_the_emulated_device") {
+        return;
+    }
+    let path = CString::new(vchiq::DEVICE_PATH).unwrap();
+    let p = path.as_ptr();
+    let flags = libc::O_RDWR | libc::O_CLOEXEC;
+    // SAFETY: each is called with a NUL-terminated path and flags that take
+    // no mode (a mode given anyway is ignored).
+    let fds = unsafe {
+        [
+            libc::open(p, flags),
+            libc::open64(p, flags),
+            libc::openat(libc::AT_FDCWD, p, flags),
+            libc::openat64(libc::AT_FDCWD, p, flags),
+            // An absolute path ignores the directory, even a bad one.
+            libc::openat(-1, p, flags),
+            __open_2(p, flags),
+            __open64_2(p, flags),
+            __openat_2(libc::AT_FDCWD, p, flags),
+            __openat64_2(libc::AT_FDCWD, p, flags),
+        ]
+    };
+    for (i, fd) in fds.into_iter().enumerate() {
+        assert!(fd >= 0, "open #{i}: errno {}", errno());
+        // The emulated device answers.
+        let mut config = vchiq_config::default();
+        let mut arg = vchiq_get_config { config_size: size_of::<vchiq_config>() as u32, pconfig: &mut config };
+        assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_GET_CONFIG, &mut arg), (0, 0), "open #{i}");
+        assert_eq!(config.version, VCHIQ_VERSION as i16);
+        assert_eq!(close_fd(fd), 0);
+    }
+    // A relative path is the file system's, not the library's (where this
+    // machine has no /dev/vchiq of its own: `stat` is not taken over).
+    if !Path::new(vchiq::DEVICE_PATH).exists() {
+        let dev = CString::new("/dev").unwrap();
+        // SAFETY: a NUL-terminated path.
+        let dir = unsafe { libc::open(dev.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+        assert!(dir >= 0);
+        let name = CString::new("vchiq").unwrap();
+        // SAFETY: a directory descriptor and a NUL-terminated name.
+        assert_eq!(unsafe { libc::openat(dir, name.as_ptr(), libc::O_RDWR) }, -1);
+        assert_eq!(errno(), libc::ENOENT);
+        assert_eq!(close_fd(dir), 0);
+    }
+    println!("child_every_open_reaches_the_emulated_device: done");
 }
