@@ -1,0 +1,349 @@
+//! The delivery thread: takes what the VCHIQ callback queued, in order,
+//! receives each buffer's data (the bulk transfer that follows its
+//! message), and calls the handler.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use vchiq_sys as sys;
+
+use super::Client;
+use crate::core::{key, Held, InFlight, Item};
+use crate::error::{Error, Result};
+use crate::types::{Cookie, Event, Memory, PortType, Returned, VideoPlanes};
+use crate::wire::{self, BufferIn};
+
+/// The most bytes received for data nobody will read (a stale buffer's):
+/// more than any frame the VideoCore makes.
+const MAX_STRAY: usize = 64 << 20;
+/// The most bytes of an event received by bulk.
+const MAX_EVENT: usize = 1 << 20;
+
+/// The thread's body: until the client closes (or the service does).
+pub(super) fn run(client: Client) {
+    let core = &client.core;
+    let _ = core.delivery_thread.set(std::thread::current().id());
+    loop {
+        let item = {
+            let mut st = core.router.state.lock();
+            loop {
+                if let Some(item) = st.queue.pop_front() {
+                    break Some(item);
+                }
+                if st.stop {
+                    break None;
+                }
+                core.router.cond.wait(&mut st);
+            }
+        };
+        match item {
+            Some(Item::Closed) | None => break,
+            Some(item) => process(&client, item),
+        }
+    }
+    finish(&client);
+}
+
+/// From inside the handler (a port disable waiting for its buffers): takes
+/// and delivers the next item, waiting for one until `deadline`. Leaves a
+/// close for the thread's loop. Returns whether it delivered something.
+pub(super) fn pump(client: &Client, deadline: Instant) -> bool {
+    let core = &client.core;
+    let item = {
+        let mut st = core.router.state.lock();
+        loop {
+            match st.queue.front() {
+                Some(Item::Closed) => return false,
+                Some(_) => break st.queue.pop_front().expect("not empty"),
+                None if st.stop => return false,
+                None => {
+                    if core.router.cond.wait_until(&mut st, deadline).timed_out() && st.queue.is_empty() {
+                        return false;
+                    }
+                }
+            }
+        }
+    };
+    process(client, item);
+    true
+}
+
+fn process(client: &Client, item: Item) {
+    match item {
+        Item::Message(m) => match wire::message_type(&m) {
+            Some(sys::MMAL_MSG_TYPE_BUFFER_TO_HOST) => buffer(client, &m),
+            Some(sys::MMAL_MSG_TYPE_EVENT_TO_HOST) => event(client, &m),
+            Some(ty) => {
+                log::warn!("mmal-vchiq: unexpected {} (type {ty}) from the VideoCore; dropped", wire::type_name(ty))
+            }
+            None => log::warn!("mmal-vchiq: a message of {} bytes without an MMAL header; dropped", m.len()),
+        },
+        Item::Released(cookie) => {
+            let entry = take(client, cookie, |e| e.released);
+            if let Some(e) = entry {
+                deliver(client, released(cookie, e));
+            }
+        }
+        Item::Closed => {}
+    }
+}
+
+/// Takes the entry under `cookie` out of the slab if `ok` accepts it,
+/// marking its port as being delivered.
+fn take(client: &Client, cookie: Cookie, ok: impl FnOnce(&InFlight) -> bool) -> Option<InFlight> {
+    let mut b = client.core.buffers.lock();
+    if !b.slab.get(cookie).is_some_and(ok) {
+        return None;
+    }
+    let e = b.slab.remove(cookie)?;
+    b.delivering.push(e.port);
+    Some(e)
+}
+
+/// Hands a buffer to the handler; then its port is no longer delivering.
+fn deliver(client: &Client, returned: Returned) {
+    let handler = &client.handler;
+    if catch_unwind(AssertUnwindSafe(|| handler.buffer(client, returned))).is_err() {
+        log::error!("mmal-vchiq: the buffer handler panicked; the buffer is lost");
+    }
+    client.core.buffers.lock().delivering.pop();
+    client.core.buffers_cond.notify_all();
+}
+
+fn released(cookie: Cookie, e: InFlight) -> Returned {
+    let memory = match e.memory {
+        Held::Host(v) => Memory::Host(v),
+        Held::VideoCore(handle) => Memory::VideoCore { handle },
+        // Done by now if the VideoCore took the data; if not, the
+        // transfer is abandoned (the driver drops the memory).
+        Held::Sending(t) if t.is_done() => Memory::Host(t.wait().unwrap_or_default()),
+        Held::Sending(_) => Memory::Host(Vec::new()),
+    };
+    Returned {
+        port: e.port,
+        cookie,
+        tag: e.tag,
+        status: crate::Status::Success,
+        memory,
+        alloc_size: e.alloc_size,
+        length: 0,
+        offset: 0,
+        flags: 0,
+        pts: sys::MMAL_MSG_TIME_UNKNOWN,
+        dts: sys::MMAL_MSG_TIME_UNKNOWN,
+        cmd: 0,
+        video: VideoPlanes::default(),
+        released: true,
+    }
+}
+
+/// Receives `size` bytes (rounded up to a word) by bulk into `buffer`.
+fn receive(client: &Client, mut buffer: Vec<u8>, size: usize) -> Result<Vec<u8>> {
+    let n = size.next_multiple_of(4);
+    buffer.resize(n, 0);
+    let transfer = client.core.with_service(|s| s.bulk_receive(buffer, n).map_err(Error::from))?;
+    Ok(transfer.wait_timeout(client.core.bulk_timeout)?)
+}
+
+/// Whether the VideoCore sends this buffer's data by bulk, and how much.
+fn bulk_size(b: &BufferIn) -> Option<usize> {
+    if !b.status.is_success() || b.zero_copy || b.inline.is_some() {
+        return None;
+    }
+    match b.length {
+        // An empty EOS buffer comes with an 8-byte dummy, to keep the bulk
+        // order.
+        0 if b.flags & sys::MMAL_MSG_BUFFER_FLAG_EOS != 0 => Some(8),
+        0 => None,
+        n => Some(n as usize),
+    }
+}
+
+/// Receives and drops data nobody will read, to keep the bulk order.
+fn discard(client: &Client, size: usize, why: &str) {
+    if size > MAX_STRAY {
+        log::error!("mmal-vchiq: {why}: {size} bytes of data follow, too many to skip; the data order may be lost");
+        return;
+    }
+    if let Err(e) = receive(client, Vec::new(), size) {
+        log::warn!("mmal-vchiq: {why}: skipping its data: {e}");
+    }
+}
+
+fn buffer(client: &Client, m: &[u8]) {
+    let core = &client.core;
+    let b = match wire::buffer_to_host(m) {
+        Ok(b) => b,
+        Err(e) => {
+            log::error!("mmal-vchiq: {e}; dropped");
+            return;
+        }
+    };
+    let cookie = Cookie(b.cookie);
+    let entry = take(client, cookie, |e| !e.released && key(&e.port) == (b.component, b.port));
+    let Some(e) = entry else {
+        core.stale.fetch_add(1, Ordering::Relaxed);
+        log::warn!(
+            "mmal-vchiq: a buffer came back with cookie {:#x}, which is not out (stale or unknown); dropped",
+            b.cookie
+        );
+        if let Some(size) = bulk_size(&b) {
+            discard(client, size, "a stale buffer");
+        }
+        return;
+    };
+    let mut flags = b.flags;
+    let mut length = b.length;
+    let mut offset = b.offset;
+    let handle = e.memory_handle();
+    let memory = match e.memory {
+        Held::Host(v) => Some(v),
+        Held::Sending(t) => Some(t.wait_timeout(core.bulk_timeout).unwrap_or_else(|err| {
+            log::warn!("mmal-vchiq: an input buffer's data transfer: {err}");
+            Vec::new()
+        })),
+        Held::VideoCore(_) => None,
+    };
+    let memory = match (memory, handle) {
+        (Some(mut v), _) => {
+            if let Some(d) = &b.inline {
+                v.clear();
+                v.extend_from_slice(d);
+                (length, offset) = (d.len() as u32, 0);
+            } else if let Some(size) = bulk_size(&b) {
+                let fits = b.length == 0 || u64::from(b.offset) + u64::from(b.length) <= u64::from(e.alloc_size);
+                if !fits {
+                    log::warn!(
+                        "mmal-vchiq: a buffer of {} bytes came back with {} at offset {}; its data is dropped",
+                        e.alloc_size,
+                        b.length,
+                        b.offset
+                    );
+                    discard(client, size, "an oversized buffer");
+                    (length, offset) = (0, 0);
+                    flags |= sys::MMAL_MSG_BUFFER_FLAG_TRANSMISSION_FAILED;
+                } else if b.length == 0 {
+                    discard(client, size, "an empty EOS buffer");
+                } else {
+                    match receive(client, v, size) {
+                        Ok(mut d) => {
+                            d.truncate(length as usize);
+                            if offset > 0 {
+                                d.splice(0..0, std::iter::repeat_n(0, offset as usize));
+                            }
+                            v = d;
+                        }
+                        Err(err) => {
+                            log::warn!("mmal-vchiq: receiving a buffer's data: {err}");
+                            v = Vec::new();
+                            (length, offset) = (0, 0);
+                            flags |= sys::MMAL_MSG_BUFFER_FLAG_TRANSMISSION_FAILED;
+                        }
+                    }
+                }
+            }
+            // Otherwise no data: an input comes back consumed (its memory
+            // as it went), a refused buffer empty.
+            Memory::Host(v)
+        }
+        (None, handle) => {
+            if let Some(size) = bulk_size(&b) {
+                discard(client, size, "a zero-copy buffer answered by bulk");
+            }
+            Memory::VideoCore { handle }
+        }
+    };
+    let returned = Returned {
+        port: e.port,
+        cookie,
+        tag: e.tag,
+        status: b.status,
+        memory,
+        alloc_size: e.alloc_size,
+        length,
+        offset,
+        flags,
+        pts: b.pts,
+        dts: b.dts,
+        cmd: b.cmd,
+        video: b.video,
+        released: false,
+    };
+    deliver(client, returned);
+}
+
+fn event(client: &Client, m: &[u8]) {
+    let e = match wire::event_to_host(m) {
+        Ok(e) => e,
+        Err(err) => {
+            log::error!("mmal-vchiq: {err}; dropped");
+            return;
+        }
+    };
+    let data = match e.data {
+        Some(d) => d,
+        None => {
+            let size = e.length as usize;
+            if size > MAX_EVENT {
+                log::error!("mmal-vchiq: an event of {size} bytes; dropped (its data order may be lost)");
+                return;
+            }
+            match receive(client, Vec::new(), size) {
+                Ok(mut d) => {
+                    d.truncate(size);
+                    d
+                }
+                Err(err) => {
+                    log::warn!("mmal-vchiq: receiving an event's data: {err}; dropped");
+                    return;
+                }
+            }
+        }
+    };
+    let component = client.core.components.lock().get(&e.client_component).copied();
+    let (Some(component), Some(port_type)) = (component, PortType::from_u32(e.port_type)) else {
+        log::warn!(
+            "mmal-vchiq: an event {:#x} for component cookie {:#x}, port type {}, which are not known; dropped",
+            e.cmd,
+            e.client_component,
+            e.port_type
+        );
+        return;
+    };
+    let event = Event { component, port_type, port_index: e.port_num, cmd: e.cmd, data };
+    let handler = &client.handler;
+    if catch_unwind(AssertUnwindSafe(|| handler.event(client, event))).is_err() {
+        log::error!("mmal-vchiq: the event handler panicked");
+    }
+}
+
+/// The client closed: what is still queued is delivered (its data can no
+/// longer be received), every buffer still out is released, then the
+/// handler hears of the close.
+fn finish(client: &Client) {
+    let core = &client.core;
+    loop {
+        let item = core.router.state.lock().queue.pop_front();
+        match item {
+            Some(item) => process(client, item),
+            None => break,
+        }
+    }
+    loop {
+        let cookies = core.buffers.lock().slab.cookies_where(|_| true);
+        if cookies.is_empty() {
+            break;
+        }
+        core.released.fetch_add(cookies.len() as u64, Ordering::Relaxed);
+        for c in cookies {
+            if let Some(e) = take(client, c, |_| true) {
+                deliver(client, released(c, e));
+            }
+        }
+    }
+    let handler = &client.handler;
+    if catch_unwind(AssertUnwindSafe(|| handler.closed())).is_err() {
+        log::error!("mmal-vchiq: the close handler panicked");
+    }
+}

@@ -1,0 +1,830 @@
+//! The client: open, the typed calls, buffers by cookie, close.
+
+mod delivery;
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use vchiq::{Connection, Fourcc, ServiceOptions};
+use vchiq_sys as sys;
+
+use crate::core::{key, Core, Held, InFlight, Item, Router};
+use crate::error::{Error, Result};
+use crate::types::{BufferToSend, Component, Cookie, Event, Memory, PortInfo, PortRef, PortType, Returned, Stats};
+use crate::wire;
+
+/// Receives what the VideoCore sends on its own: returned buffers and
+/// events, in arrival order, on the client's delivery thread (never on the
+/// VCHIQ completion thread). The handler may call back into the client
+/// (send a buffer again, get a parameter, disable a port): `client` is a
+/// handle for that; do not keep it (a handle kept by the handler keeps the
+/// client open).
+///
+/// ```
+/// use mmal_vchiq::{Client, Event, Handler, Returned};
+/// struct Print;
+/// impl Handler for Print {
+///     fn buffer(&self, _client: &Client, buffer: Returned) {
+///         println!("{} bytes", buffer.length);
+///     }
+///     fn event(&self, _client: &Client, event: Event) {
+///         println!("event {:#x}", event.cmd);
+///     }
+/// }
+/// ```
+pub trait Handler: Send + Sync + 'static {
+    /// A buffer came back (or was released by the client: see
+    /// [`Returned::released`]). Its cookie is free again.
+    fn buffer(&self, client: &Client, buffer: Returned);
+    /// An event from a port.
+    fn event(&self, client: &Client, event: Event) {
+        let _ = (client, event);
+    }
+    /// The client closed (or the VideoCore closed the service): every
+    /// buffer has been handed back; nothing follows.
+    fn closed(&self) {}
+}
+
+/// How the client waits and how many buffers it can have out.
+///
+/// ```
+/// let mut options = mmal_vchiq::Options::default();
+/// options.cookies = 64;
+/// assert_eq!(options.reply_timeout, std::time::Duration::from_secs(3));
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// How long a request waits for its reply (3 s, as the kernel's own
+    /// MMAL client).
+    pub reply_timeout: Duration,
+    /// How long a port disable waits for the VideoCore to return the
+    /// port's buffers before the client releases them itself.
+    pub drain_timeout: Duration,
+    /// How long a bulk transfer of buffer data may take.
+    pub bulk_timeout: Duration,
+    /// Buffers the client can have with the VideoCore at once (cookies).
+    pub cookies: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            reply_timeout: Duration::from_secs(3),
+            drain_timeout: Duration::from_secs(3),
+            bulk_timeout: Duration::from_secs(5),
+            cookies: 1024,
+        }
+    }
+}
+
+/// Closes the client when the last handle goes.
+struct Owner {
+    core: Arc<Core>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        if let Err(e) = self.core.close() {
+            log::warn!("mmal-vchiq: closing: {e}");
+        }
+        let thread = self.thread.lock().take();
+        if self.core.on_delivery_thread() {
+            // Dropped by the handler: the delivery thread finishes by
+            // itself once the handler returns (it sees `stop`); it cannot
+            // join itself. Dropping the handle detaches it.
+            return;
+        }
+        if let Some(t) = thread {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A host-side MMAL client over one VCHIQ service: typed requests (each
+/// with a timeout), buffers identified by generation-tagged cookies, and a
+/// delivery thread that hands returned buffers and events to a
+/// [`Handler`].
+///
+/// Cloning is cheap; the last clone closes the client (as does
+/// [`close`](Client::close)). Every call may be made from any thread,
+/// the handler's included, but not from the VCHIQ completion thread (a
+/// callback of another service on the same connection).
+///
+/// ```
+/// # use std::sync::Arc;
+/// use mmal_vchiq::{Client, Handler, Returned};
+/// struct Ignore;
+/// impl Handler for Ignore {
+///     fn buffer(&self, _: &Client, _: Returned) {}
+/// }
+/// let device = Arc::new(vchiq_emu::EmulatedVchiq::new());
+/// let connection = vchiq::Connection::with_device(device, vchiq::Options::default())?;
+/// let client = Client::open(&connection, Ignore)?;
+/// let camera = client.component_create("vc.ril.camera")?;
+/// assert_eq!(camera.outputs, 3);
+/// client.component_destroy(camera.handle)?;
+/// client.close()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    core: Arc<Core>,
+    handler: Arc<dyn Handler>,
+    options: Arc<Options>,
+    version: (u32, u32, u32),
+    /// `None` for the delivery thread's handle, which closes nothing.
+    owner: Option<Arc<Owner>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("version", &self.version).field("stats", &self.stats()).finish()
+    }
+}
+
+impl Client {
+    /// Opens the MMAL service on `connection` (version 15, accepting 10
+    /// and later, as the kernel's client) and checks the VideoCore's MMAL
+    /// version (GET_VERSION), with the default [`Options`].
+    ///
+    /// # Errors
+    ///
+    /// The connection's ([`Error::Vchiq`]: the service is unavailable),
+    /// [`Error::IncompatibleVersion`], [`Error::Timeout`].
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # struct Ignore;
+    /// # impl mmal_vchiq::Handler for Ignore { fn buffer(&self, _: &mmal_vchiq::Client, _: mmal_vchiq::Returned) {} }
+    /// let connection = vchiq::Connection::with_device(Arc::new(vchiq_emu::EmulatedVchiq::new()), Default::default())?;
+    /// let client = mmal_vchiq::Client::open(&connection, Ignore)?;
+    /// assert!(client.version().0 >= 10);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open(connection: &Connection, handler: impl Handler) -> Result<Client> {
+        Client::open_with(connection, Options::default(), handler)
+    }
+
+    /// [`open`](Client::open) with its own [`Options`].
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # struct Ignore;
+    /// # impl mmal_vchiq::Handler for Ignore { fn buffer(&self, _: &mmal_vchiq::Client, _: mmal_vchiq::Returned) {} }
+    /// # let connection = vchiq::Connection::with_device(Arc::new(vchiq_emu::EmulatedVchiq::new()), Default::default())?;
+    /// let mut options = mmal_vchiq::Options::default();
+    /// options.cookies = 16;
+    /// let client = mmal_vchiq::Client::open_with(&connection, options, Ignore)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_with(connection: &Connection, options: Options, handler: impl Handler) -> Result<Client> {
+        if options.cookies == 0 || options.cookies > crate::slab::MAX_SLOTS {
+            return Err(Error::InvalidArgument("Options::cookies must be 1..=1048575"));
+        }
+        let router = Arc::new(Router::default());
+        let callback_router = Arc::clone(&router);
+        let service_options = ServiceOptions::new(Fourcc::MMAL, sys::VC_MMAL_VER as i16, sys::VC_MMAL_MIN_VER as i16)
+            .reply_context(wire::reply_context)
+            .on_event(move |event| callback_router.on_event(event));
+        let service = connection.open_service(service_options).map_err(Error::from)?;
+        let core = Arc::new(Core::new(service, router, options.cookies, options.reply_timeout, options.bulk_timeout));
+        let owner = Arc::new(Owner { core: Arc::clone(&core), thread: Mutex::new(None) });
+        let mut client = Client {
+            core,
+            handler: Arc::new(handler),
+            options: Arc::new(options),
+            version: (0, 0, 0),
+            owner: Some(owner),
+        };
+        // Dropping `client` on a failure closes the service again.
+        let reply = client.core.request(sys::MMAL_MSG_TYPE_GET_VERSION, |ctx| {
+            Ok(wire::message(sys::MMAL_MSG_TYPE_GET_VERSION, ctx, 16))
+        })?;
+        let v = wire::version_reply(&reply)?;
+        if v.major < sys::VC_MMAL_MIN_VER || v.minimum > sys::VC_MMAL_VER {
+            return Err(Error::IncompatibleVersion {
+                major: v.major,
+                minor: v.minor,
+                minimum: v.minimum,
+                client: sys::VC_MMAL_VER,
+                client_min: sys::VC_MMAL_MIN_VER,
+            });
+        }
+        client.version = (v.major, v.minor, v.minimum);
+        let view = client.view();
+        let thread = std::thread::Builder::new()
+            .name("mmal-delivery".into())
+            .spawn(move || delivery::run(view))
+            .map_err(|e| Error::Vchiq(vchiq::Error::Io { call: "starting the delivery thread", source: e }))?;
+        if let Some(owner) = &client.owner {
+            *owner.thread.lock() = Some(thread);
+        }
+        Ok(client)
+    }
+
+    /// A handle that does not keep the client open (the delivery thread's).
+    fn view(&self) -> Client {
+        Client { owner: None, ..self.clone() }
+    }
+
+    /// The VideoCore's MMAL version: major, minor, and the oldest client
+    /// version it accepts.
+    ///
+    /// ```no_run
+    /// # fn f(client: &mmal_vchiq::Client) {
+    /// let (major, minor, _) = client.version();
+    /// println!("MMAL {major}.{minor}");
+    /// # }
+    /// ```
+    pub fn version(&self) -> (u32, u32, u32) {
+        self.version
+    }
+
+    /// Counters: buffers out, stale cookies dropped, buffers released.
+    ///
+    /// ```no_run
+    /// # fn f(client: &mmal_vchiq::Client) {
+    /// assert_eq!(client.stats().stale_buffers, 0);
+    /// # }
+    /// ```
+    pub fn stats(&self) -> Stats {
+        Stats {
+            buffers_in_flight: self.core.buffers.lock().slab.len(),
+            stale_buffers: self.core.stale.load(std::sync::atomic::Ordering::Relaxed),
+            released_buffers: self.core.released.load(std::sync::atomic::Ordering::Relaxed),
+            components: self.core.components.lock().len(),
+        }
+    }
+
+    /// Creates a component (COMPONENT_CREATE). `name` may carry libmmal's
+    /// `vc.` prefix or not: the wire takes it without (`ril.camera`,
+    /// `null_sink`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for an empty name, one of 128 bytes or
+    /// more, or one with a NUL; [`Error::Mmal`] if the VideoCore has no
+    /// such component (`ENOENT`, `ENOSYS`) or too many (`ENOMEM`).
+    ///
+    /// ```no_run
+    /// # fn f(client: &mmal_vchiq::Client) -> mmal_vchiq::Result<()> {
+    /// let camera = client.component_create("vc.ril.camera")?;
+    /// println!("{} outputs", camera.outputs);
+    /// # Ok(()) }
+    /// ```
+    pub fn component_create(&self, name: &str) -> Result<Component> {
+        let wire_name = name.strip_prefix("vc.").unwrap_or(name).as_bytes();
+        if wire_name.is_empty()
+            || wire_name.len() >= sys::MMAL_WORKER_COMPONENT_NAME_SIZE as usize
+            || wire_name.contains(&0)
+        {
+            return Err(Error::InvalidArgument("a component name is 1 to 127 bytes without NUL"));
+        }
+        let cookie = loop {
+            let c = self.core.next_component.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if c != 0 {
+                break c;
+            }
+        };
+        let ty = sys::MMAL_MSG_TYPE_COMPONENT_CREATE;
+        let reply = self.core.request(ty, |ctx| Ok(wire::component_create(ctx, cookie, wire_name)))?;
+        let component = wire::component_create_reply(&reply)?;
+        self.core.components.lock().insert(cookie, component.handle);
+        Ok(component)
+    }
+
+    fn component_op(&self, ty: u32, handle: u32) -> Result<()> {
+        let reply = self.core.request(ty, |ctx| Ok(wire::component_op(ty, ctx, handle)))?;
+        wire::check_reply(&reply, ty, 4, true)
+    }
+
+    /// Destroys a component (COMPONENT_DESTROY): the VideoCore disables its
+    /// ports and returns their buffers, which the client waits for (and
+    /// releases itself after [`Options::drain_timeout`]).
+    ///
+    /// ```no_run
+    /// # fn f(client: &mmal_vchiq::Client, c: mmal_vchiq::Component) -> mmal_vchiq::Result<()> {
+    /// client.component_destroy(c.handle)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn component_destroy(&self, handle: u32) -> Result<()> {
+        let removed: Vec<_> = {
+            let mut enabled = self.core.enabled.lock();
+            let ports: Vec<_> = enabled.iter().filter(|k| k.0 == handle).copied().collect();
+            ports.iter().for_each(|k| {
+                enabled.remove(k);
+            });
+            ports
+        };
+        if let Err(e) = self.component_op(sys::MMAL_MSG_TYPE_COMPONENT_DESTROY, handle) {
+            if matches!(e, Error::Mmal { .. }) {
+                self.core.enabled.lock().extend(removed);
+            }
+            return Err(e);
+        }
+        self.core.components.lock().retain(|_, h| *h != handle);
+        self.drain(|p| p.component == handle);
+        Ok(())
+    }
+
+    /// Enables a component (COMPONENT_ENABLE).
+    ///
+    /// ```no_run
+    /// # fn f(client: &mmal_vchiq::Client, c: mmal_vchiq::Component) -> mmal_vchiq::Result<()> {
+    /// client.component_enable(c.handle)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn component_enable(&self, handle: u32) -> Result<()> {
+        self.component_op(sys::MMAL_MSG_TYPE_COMPONENT_ENABLE, handle)
+    }
+
+    /// Disables a component (COMPONENT_DISABLE).
+    ///
+    /// ```no_run
+    /// # fn f(client: &mmal_vchiq::Client, c: mmal_vchiq::Component) -> mmal_vchiq::Result<()> {
+    /// client.component_disable(c.handle)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn component_disable(&self, handle: u32) -> Result<()> {
+        self.component_op(sys::MMAL_MSG_TYPE_COMPONENT_DISABLE, handle)
+    }
+
+    /// A port's description (PORT_INFO_GET): its handle, buffer needs and
+    /// format.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Mmal`] `ENOENT` for no such port, `EINVAL` for an unknown
+    /// component; [`Error::Malformed`] if the reply describes another kind
+    /// of port.
+    ///
+    /// ```no_run
+    /// # fn f(client: &mmal_vchiq::Client, c: mmal_vchiq::Component) -> mmal_vchiq::Result<()> {
+    /// let video = client.port_info_get(c.handle, mmal_vchiq::PortType::Output, 1)?;
+    /// println!("{}x{}", video.format.video.width, video.format.video.height);
+    /// # Ok(()) }
+    /// ```
+    pub fn port_info_get(&self, component: u32, kind: PortType, index: u32) -> Result<PortInfo> {
+        let ty = sys::MMAL_MSG_TYPE_PORT_INFO_GET;
+        let reply = self.core.request(ty, |ctx| Ok(wire::port_info_get(ctx, component, kind, index)))?;
+        let info = wire::port_info_reply(&reply, ty)?;
+        // The VideoCore may leave `found` 0 on success: the status and the
+        // port's identity are what count.
+        if info.port.kind != kind || info.port.index != index || info.port.component != component {
+            return Err(Error::Malformed {
+                call: wire::type_name(ty),
+                what: format!("{:?} asked for, {:?} described", (component, kind, index), info.port),
+            });
+        }
+        if info.port.handle == 0 {
+            return Err(Error::Malformed { call: wire::type_name(ty), what: "port handle 0".into() });
+        }
+        Ok(info)
+    }
+
+    /// Sets a port's format, buffer count and size and userdata
+    /// (PORT_INFO_SET; the VideoCore commits the format) and returns the
+    /// port as the VideoCore now describes it. The port's identity is the
+    /// one given (the handle in a SET reply is not relied on).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Mmal`] if the VideoCore refuses the format (the port keeps
+    /// its old one), [`Error::InvalidArgument`] for extradata over 128
+    /// bytes.
+    ///
+    /// ```no_run
+    /// # fn f(client: &mmal_vchiq::Client, c: mmal_vchiq::Component) -> mmal_vchiq::Result<()> {
+    /// let mut info = client.port_info_get(c.handle, mmal_vchiq::PortType::Output, 1)?;
+    /// info.format.encoding = mmal_sys::MMAL_ENCODING_I420;
+    /// let info = client.port_info_set(&info)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn port_info_set(&self, info: &PortInfo) -> Result<PortInfo> {
+        let ty = sys::MMAL_MSG_TYPE_PORT_INFO_SET;
+        let reply = self.core.request(ty, |ctx| wire::port_info_set(ctx, info))?;
+        let mut answer = wire::port_info_reply(&reply, ty)?;
+        if answer.port != info.port {
+            log::debug!("mmal-vchiq: PORT_INFO_SET answered for {:?}, asked for {:?}", answer.port, info.port);
+        }
+        answer.port = info.port;
+        Ok(answer)
+    }
+
+    fn port_action(&self, port: &PortRef, action: u32, num: u32, size: u32) -> Result<()> {
+        let ty = sys::MMAL_MSG_TYPE_PORT_ACTION;
+        let reply = self.core.request(ty, |ctx| Ok(wire::port_action_port(ctx, port, action, num, size)))?;
+        wire::check_reply(&reply, ty, 4, true)
+    }
+
+    /// Enables a port (PORT_ACTION ENABLE) for `buffer_num` buffers of
+    /// `buffer_size` bytes (0, 0: the counts the port has); from then on
+    /// buffers may be sent to it. For the output of a tunnel, this enables
+    /// the tunnel (no buffers go through the host).
+    ///
+    /// ```no_run
+    /// # fn f(client: &mmal_vchiq::Client, info: &mmal_vchiq::PortInfo) -> mmal_vchiq::Result<()> {
+    /// client.port_enable(&info.port, 3, info.buffer_size)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn port_enable(&self, port: &PortRef, buffer_num: u32, buffer_size: u32) -> Result<()> {
+        self.port_action(port, sys::MMAL_MSG_PORT_ACTION_TYPE_ENABLE, buffer_num, buffer_size)?;
+        self.core.enabled.lock().insert(key(port));
+        Ok(())
+    }
+
+    /// Disables a port (PORT_ACTION DISABLE). Buffers can no longer be sent
+    /// to it from the moment it is called. Once the VideoCore has answered,
+    /// waits (at most [`Options::drain_timeout`]) until every buffer of the
+    /// port has come back through the handler; any it did not return are
+    /// then released by the client (handed to the handler with
+    /// [`Returned::released`]) and their cookies freed: when this returns,
+    /// every buffer sent to the port has been through the handler, as
+    /// `mmal_port_disable` guarantees. Called from the handler, it delivers
+    /// what arrives meanwhile itself.
+    ///
+    /// ```no_run
+    /// # fn f(client: &mmal_vchiq::Client, port: &mmal_vchiq::PortRef) -> mmal_vchiq::Result<()> {
+    /// client.port_disable(port)?;
+    /// assert_eq!(client.stats().buffers_in_flight, 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn port_disable(&self, port: &PortRef) -> Result<()> {
+        let k = key(port);
+        let was_enabled = self.core.enabled.lock().remove(&k);
+        if let Err(e) = self.port_action(port, sys::MMAL_MSG_PORT_ACTION_TYPE_DISABLE, 0, 0) {
+            if was_enabled && matches!(e, Error::Mmal { .. }) {
+                // Refused: the port is still enabled on the VideoCore.
+                self.core.enabled.lock().insert(k);
+            }
+            return Err(e);
+        }
+        self.drain(|p| key(p) == k);
+        Ok(())
+    }
+
+    /// Waits (bounded) until no buffer `of` picks is out; releases those
+    /// left and waits for their delivery.
+    fn drain(&self, of: impl Fn(&PortRef) -> bool + Copy) {
+        if self.wait_drained(of, Instant::now() + self.options.drain_timeout) {
+            return;
+        }
+        let cookies = {
+            let mut b = self.core.buffers.lock();
+            let cookies = b.slab.cookies_where(|e| of(&e.port) && !e.released);
+            for c in &cookies {
+                if let Some(e) = b.slab.get_mut(*c) {
+                    e.released = true;
+                }
+            }
+            cookies
+        };
+        if !cookies.is_empty() {
+            log::warn!(
+                "mmal-vchiq: the VideoCore did not return {} buffer(s) within {:?}; released",
+                cookies.len(),
+                self.options.drain_timeout
+            );
+            self.core.released.fetch_add(cookies.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            let mut st = self.core.router.state.lock();
+            st.queue.extend(cookies.into_iter().map(Item::Released));
+            drop(st);
+            self.core.router.cond.notify_all();
+        }
+        if !self.wait_drained(of, Instant::now() + self.options.drain_timeout) {
+            log::warn!("mmal-vchiq: released buffers not yet delivered (the handler is slow)");
+        }
+    }
+
+    fn wait_drained(&self, of: impl Fn(&PortRef) -> bool + Copy, deadline: Instant) -> bool {
+        let on_delivery = self.core.on_delivery_thread();
+        loop {
+            let mut b = self.core.buffers.lock();
+            if self.core.outstanding(&b, of) == 0 {
+                return true;
+            }
+            if Instant::now() >= deadline || self.core.closed_error().is_some() {
+                return false;
+            }
+            if on_delivery {
+                drop(b);
+                delivery::pump(self, deadline);
+            } else {
+                self.core.buffers_cond.wait_until(&mut b, deadline);
+            }
+        }
+    }
+
+    /// Flushes a port (PORT_ACTION FLUSH): the VideoCore returns the
+    /// buffers it holds (through the handler); the port stays enabled.
+    ///
+    /// ```no_run
+    /// # fn f(client: &mmal_vchiq::Client, port: &mmal_vchiq::PortRef) -> mmal_vchiq::Result<()> {
+    /// client.port_flush(port)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn port_flush(&self, port: &PortRef) -> Result<()> {
+        self.port_action(port, sys::MMAL_MSG_PORT_ACTION_TYPE_FLUSH, 0, 0)
+    }
+
+    /// Connects an output port to an input port on the VideoCore
+    /// (PORT_ACTION CONNECT): a tunnel, enabled and disabled through the
+    /// output; its frames never come to the host.
+    ///
+    /// ```no_run
+    /// # fn f(client: &mmal_vchiq::Client, out: &mmal_vchiq::PortRef, input: &mmal_vchiq::PortRef) -> mmal_vchiq::Result<()> {
+    /// client.port_connect(out, input)?;
+    /// client.port_enable(out, 0, 0)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn port_connect(&self, output: &PortRef, input: &PortRef) -> Result<()> {
+        let ty = sys::MMAL_MSG_TYPE_PORT_ACTION;
+        let action = sys::MMAL_MSG_PORT_ACTION_TYPE_CONNECT;
+        let reply = self.core.request(ty, |ctx| Ok(wire::port_action_handle(ctx, output, action, Some(input))))?;
+        wire::check_reply(&reply, ty, 4, true)
+    }
+
+    /// Takes down the tunnel from an output port (PORT_ACTION DISCONNECT).
+    ///
+    /// ```no_run
+    /// # fn f(client: &mmal_vchiq::Client, out: &mmal_vchiq::PortRef) -> mmal_vchiq::Result<()> {
+    /// client.port_disconnect(out)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn port_disconnect(&self, output: &PortRef) -> Result<()> {
+        let ty = sys::MMAL_MSG_TYPE_PORT_ACTION;
+        let action = sys::MMAL_MSG_PORT_ACTION_TYPE_DISCONNECT;
+        let reply = self.core.request(ty, |ctx| Ok(wire::port_action_handle(ctx, output, action, None)))?;
+        wire::check_reply(&reply, ty, 4, true)
+    }
+
+    /// Sets a parameter given as MMAL lays it out: `id` (u32), `size` (u32,
+    /// header included, equal to `param.len()`), then the value (at most 384
+    /// bytes), little-endian (PORT_PARAMETER_SET).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] if the header is missing or its size
+    /// disagrees; [`Error::Mmal`] as the VideoCore answers (`ENOSYS` for a
+    /// parameter the port does not know).
+    ///
+    /// ```no_run
+    /// # fn f(client: &mmal_vchiq::Client, control: &mmal_vchiq::PortRef) -> mmal_vchiq::Result<()> {
+    /// let mut p = mmal_sys::MMAL_PARAMETER_CAMERA_NUM.to_le_bytes().to_vec();
+    /// p.extend_from_slice(&12u32.to_le_bytes());
+    /// p.extend_from_slice(&0u32.to_le_bytes());
+    /// client.parameter_set(control, &p)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn parameter_set(&self, port: &PortRef, param: &[u8]) -> Result<()> {
+        let (id, value) = split_parameter(param)?;
+        self.parameter_set_value(port, id, value)
+    }
+
+    /// Sets parameter `id` to `value` (at most 384 bytes).
+    ///
+    /// ```no_run
+    /// # fn f(client: &mmal_vchiq::Client, port: &mmal_vchiq::PortRef) -> mmal_vchiq::Result<()> {
+    /// client.parameter_set_value(port, mmal_sys::MMAL_PARAMETER_CAPTURE, &1u32.to_le_bytes())?;
+    /// # Ok(()) }
+    /// ```
+    pub fn parameter_set_value(&self, port: &PortRef, id: u32, value: &[u8]) -> Result<()> {
+        if value.len() > wire::PARAM_SPACE {
+            return Err(Error::InvalidArgument("a parameter's value is at most 384 bytes"));
+        }
+        let ty = sys::MMAL_MSG_TYPE_PORT_PARAMETER_SET;
+        let reply = self.core.request(ty, |ctx| Ok(wire::parameter_set(ctx, port, id, value)))?;
+        wire::check_reply(&reply, ty, 4, true)
+    }
+
+    /// Gets a parameter given as MMAL lays it out: `param` holds its header
+    /// (`id`, and `size`: the room for the answer, header included, at most
+    /// 392) and any value bytes the parameter takes as input; the answer is
+    /// the parameter as the VideoCore fills it (header with the size it
+    /// reports, then the value).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ParameterTooSmall`] (with the size needed) if the room is
+    /// too small; [`Error::Mmal`] as the VideoCore answers.
+    ///
+    /// ```no_run
+    /// # fn f(client: &mmal_vchiq::Client, port: &mmal_vchiq::PortRef) -> mmal_vchiq::Result<()> {
+    /// let mut p = mmal_sys::MMAL_PARAMETER_CAPTURE.to_le_bytes().to_vec();
+    /// p.extend_from_slice(&12u32.to_le_bytes());
+    /// let answer = client.parameter_get(port, &p)?;
+    /// assert_eq!(answer.len(), 12);
+    /// # Ok(()) }
+    /// ```
+    pub fn parameter_get(&self, port: &PortRef, param: &[u8]) -> Result<Vec<u8>> {
+        if param.len() < wire::PARAM_HEADER {
+            return Err(Error::InvalidArgument("a parameter starts with its 8-byte header"));
+        }
+        let id = wire::get(param, 0);
+        let size = wire::get(param, 4) as usize;
+        if !(wire::PARAM_HEADER..=wire::PARAM_HEADER + wire::PARAM_SPACE).contains(&size) {
+            return Err(Error::InvalidArgument("a parameter's size is 8 to 392 bytes, its header included"));
+        }
+        let input = &param[wire::PARAM_HEADER..param.len().min(size)];
+        self.get_parameter(port, id, size - wire::PARAM_HEADER, input)
+    }
+
+    fn get_parameter(&self, port: &PortRef, id: u32, space: usize, input: &[u8]) -> Result<Vec<u8>> {
+        let ty = sys::MMAL_MSG_TYPE_PORT_PARAMETER_GET;
+        let reply = self.core.request(ty, |ctx| Ok(wire::parameter_get(ctx, port, id, space, input)))?;
+        wire::parameter_get_reply(&reply, id, space)
+    }
+
+    /// Gets parameter `id`'s value, with room for `space` bytes (at most
+    /// 384): the value the VideoCore reports (without the header).
+    ///
+    /// ```no_run
+    /// # fn f(client: &mmal_vchiq::Client, port: &mmal_vchiq::PortRef) -> mmal_vchiq::Result<()> {
+    /// let value = client.parameter_get_value(port, mmal_sys::MMAL_PARAMETER_CAPTURE, 4)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn parameter_get_value(&self, port: &PortRef, id: u32, space: usize) -> Result<Vec<u8>> {
+        if space > wire::PARAM_SPACE {
+            return Err(Error::InvalidArgument("a parameter's value is at most 384 bytes"));
+        }
+        let mut p = self.get_parameter(port, id, space, &[])?;
+        p.drain(..wire::PARAM_HEADER);
+        Ok(p)
+    }
+
+    /// Sets a 32-bit parameter (booleans, integers).
+    ///
+    /// ```no_run
+    /// # fn f(client: &mmal_vchiq::Client, port: &mmal_vchiq::PortRef) -> mmal_vchiq::Result<()> {
+    /// client.parameter_set_u32(port, mmal_sys::MMAL_PARAMETER_ZERO_COPY, 1)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn parameter_set_u32(&self, port: &PortRef, id: u32, value: u32) -> Result<()> {
+        self.parameter_set_value(port, id, &value.to_le_bytes())
+    }
+
+    /// Gets a 32-bit parameter.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`parameter_get_value`](Client::parameter_get_value);
+    /// [`Error::Malformed`] if the answer is not 4 bytes.
+    ///
+    /// ```no_run
+    /// # fn f(client: &mmal_vchiq::Client, port: &mmal_vchiq::PortRef) -> mmal_vchiq::Result<()> {
+    /// let capturing = client.parameter_get_u32(port, mmal_sys::MMAL_PARAMETER_CAPTURE)? != 0;
+    /// # Ok(()) }
+    /// ```
+    pub fn parameter_get_u32(&self, port: &PortRef, id: u32) -> Result<u32> {
+        let v = self.parameter_get_value(port, id, 4)?;
+        match <[u8; 4]>::try_from(v.as_slice()) {
+            Ok(w) => Ok(u32::from_le_bytes(w)),
+            Err(_) => Err(Error::Malformed {
+                call: wire::type_name(sys::MMAL_MSG_TYPE_PORT_PARAMETER_GET),
+                what: format!("a value of {} bytes for a 32-bit parameter {id:#x}", v.len()),
+            }),
+        }
+    }
+
+    /// Hands a buffer to a port this client enabled (BUFFER_FROM_HOST) and
+    /// returns its cookie. An input's payload goes inline when it is at
+    /// most 128 bytes, else by a bulk transmit queued right after the
+    /// message; an output's data comes back by bulk into its memory; with
+    /// [`Memory::VideoCore`] nothing is copied (zero copy). A zero-length
+    /// input (an empty EOS) carries no data. The buffer comes back through
+    /// the handler, in the order the VideoCore returns it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PortNotEnabled`], [`Error::NoCookies`],
+    /// [`Error::InvalidArgument`] (a control port, `length` over
+    /// `alloc_size` or over the memory given), [`Error::Closed`],
+    /// [`Error::ServiceClosed`]. On an error the buffer's memory is dropped
+    /// and no cookie is used.
+    ///
+    /// ```no_run
+    /// # fn f(client: &mmal_vchiq::Client, info: &mmal_vchiq::PortInfo) -> mmal_vchiq::Result<()> {
+    /// let size = info.buffer_size;
+    /// let cookie = client.send_buffer(&info.port, mmal_vchiq::BufferToSend::output(Vec::new(), size))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn send_buffer(&self, port: &PortRef, buffer: BufferToSend) -> Result<Cookie> {
+        if port.kind == PortType::Control {
+            return Err(Error::InvalidArgument("buffers go to input, output and clock ports"));
+        }
+        if let Some(e) = self.core.closed_error() {
+            return Err(e);
+        }
+        if !self.core.enabled.lock().contains(&key(port)) {
+            return Err(Error::PortNotEnabled { component: port.component, port: port.handle });
+        }
+        let input = port.kind != PortType::Output;
+        let length = if input { buffer.length } else { 0 };
+        if length > buffer.alloc_size {
+            return Err(Error::InvalidArgument("a buffer's length is at most its alloc_size"));
+        }
+        let (data_word, zero_copy, mut host) = match buffer.memory {
+            Memory::VideoCore { handle } => (handle, true, None),
+            Memory::Host(v) => {
+                if (v.len() as u64) < u64::from(length) {
+                    return Err(Error::InvalidArgument("a buffer's length is more than its memory holds"));
+                }
+                (0, false, Some(v))
+            }
+        };
+        let inline = host.as_ref().filter(|_| length > 0 && length as usize <= wire::SHORT_DATA_MAX);
+        let inline = inline.map(|v| v[..length as usize].to_vec());
+        let bulk = host.is_some() && inline.is_none() && length > 0;
+        let mut buffers = self.core.buffers.lock();
+        let entry = InFlight {
+            port: *port,
+            tag: buffer.tag,
+            alloc_size: buffer.alloc_size,
+            memory: Held::VideoCore(data_word),
+            released: false,
+        };
+        let capacity = buffers.slab.capacity();
+        let cookie = buffers.slab.insert(entry).map_err(|_| Error::NoCookies { capacity })?;
+        let message = wire::buffer_from_host(&wire::BufferOut {
+            port,
+            cookie: cookie.to_u32(),
+            data: data_word,
+            alloc_size: buffer.alloc_size,
+            length,
+            flags: buffer.flags,
+            pts: buffer.pts,
+            dts: buffer.dts,
+            zero_copy,
+            inline: inline.as_deref(),
+        });
+        // The slab stays locked until the entry holds its memory: the
+        // buffer may come back as soon as it is sent.
+        let sent = self.core.with_service(|s| {
+            let _order = self.core.send_lock.lock();
+            s.send(&[&message])?;
+            if bulk {
+                let mut data = host.take().expect("bulk data is host memory");
+                // VCHIQ moves whole words: the payload, rounded up.
+                data.resize((length as usize).next_multiple_of(4), 0);
+                Ok(Some(s.bulk_transmit(data)?))
+            } else {
+                Ok(None)
+            }
+        });
+        match sent {
+            Ok(transfer) => {
+                let memory = match (transfer, host) {
+                    (Some(t), _) => Held::Sending(t),
+                    (None, Some(v)) => Held::Host(v),
+                    (None, None) => Held::VideoCore(data_word),
+                };
+                if let Some(e) = buffers.slab.get_mut(cookie) {
+                    e.memory = memory;
+                }
+                Ok(cookie)
+            }
+            Err(e) => {
+                buffers.slab.remove(cookie);
+                Err(e)
+            }
+        }
+    }
+
+    /// Closes the client: calls waiting for a reply fail with
+    /// [`Error::Closed`], the service closes, and the delivery thread hands
+    /// every buffer still out to the handler (as released), calls
+    /// [`Handler::closed`] and ends (joined here, unless this is called by
+    /// the handler). Later calls fail with [`Error::Closed`].
+    ///
+    /// ```no_run
+    /// # fn f(client: mmal_vchiq::Client) -> mmal_vchiq::Result<()> {
+    /// client.close()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn close(&self) -> Result<()> {
+        let result = self.core.close();
+        if !self.core.on_delivery_thread() {
+            if let Some(owner) = &self.owner {
+                if let Some(t) = owner.thread.lock().take() {
+                    let _ = t.join();
+                }
+            }
+        }
+        result
+    }
+}
+
+/// A parameter's id and value, its header checked.
+fn split_parameter(param: &[u8]) -> Result<(u32, &[u8])> {
+    if param.len() < wire::PARAM_HEADER {
+        return Err(Error::InvalidArgument("a parameter starts with its 8-byte header"));
+    }
+    if wire::get(param, 4) as usize != param.len() {
+        return Err(Error::InvalidArgument("a parameter's size must be its length, header included"));
+    }
+    Ok((wire::get(param, 0), &param[wire::PARAM_HEADER..]))
+}

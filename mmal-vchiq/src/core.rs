@@ -1,0 +1,278 @@
+//! What the client's handles, its delivery thread and the VCHIQ callback
+//! share: the service, the replies awaited, the queue of what arrived, the
+//! buffer cookies and the enabled ports.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::thread::{self, ThreadId};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex, RwLock};
+use vchiq::{BulkTransfer, Service, ServiceEvent};
+
+use crate::error::{Error, Result};
+use crate::slab::Slab;
+use crate::types::{Cookie, PortRef};
+use crate::wire;
+
+/// Why the client no longer talks to the VideoCore.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Closed {
+    /// `close`, or the last handle dropped.
+    ByClient,
+    /// The VideoCore closed the service, or the connection failed.
+    ByVideoCore,
+}
+
+/// What the delivery thread takes, in arrival order.
+pub(crate) enum Item {
+    /// A message that is not a reply: a buffer, an event.
+    Message(Vec<u8>),
+    /// A buffer the client released (its port was disabled and the
+    /// VideoCore did not return it in time): delivered as released.
+    Released(Cookie),
+    /// The service closed: nothing follows.
+    Closed,
+}
+
+#[derive(Default)]
+pub(crate) struct RouterState {
+    pub(crate) closed: Option<Closed>,
+    /// Replies awaited, by context: `Some` once in.
+    pub(crate) replies: HashMap<u32, Option<Vec<u8>>>,
+    pub(crate) queue: VecDeque<Item>,
+    /// The delivery thread is to finish.
+    pub(crate) stop: bool,
+}
+
+/// Routes what the VCHIQ callback receives (on the completion thread,
+/// never blocking): replies to their waiters, the rest to the delivery
+/// queue.
+#[derive(Default)]
+pub(crate) struct Router {
+    pub(crate) state: Mutex<RouterState>,
+    pub(crate) cond: Condvar,
+}
+
+impl Router {
+    /// The service's event callback.
+    pub(crate) fn on_event(&self, event: ServiceEvent) {
+        let mut st = self.state.lock();
+        match event {
+            ServiceEvent::Message(m) => st.queue.push_back(Item::Message(m)),
+            ServiceEvent::LateReply { context, message } => match st.replies.get_mut(&context) {
+                Some(slot @ None) => *slot = Some(message),
+                _ => log::warn!("mmal-vchiq: a reply with context {context} nobody waits for; dropped"),
+            },
+            ServiceEvent::Closed => {
+                st.closed.get_or_insert(Closed::ByVideoCore);
+                st.queue.push_back(Item::Closed);
+            }
+            other => log::debug!("mmal-vchiq: {other:?} ignored"),
+        }
+        drop(st);
+        self.cond.notify_all();
+    }
+}
+
+/// The memory of a buffer with the VideoCore.
+pub(crate) enum Held {
+    Host(Vec<u8>),
+    /// Its data is on its way by bulk transmit: the buffer comes back with
+    /// the transfer.
+    Sending(BulkTransfer),
+    VideoCore(u32),
+}
+
+/// A buffer with the VideoCore, under its cookie.
+pub(crate) struct InFlight {
+    pub(crate) port: PortRef,
+    pub(crate) tag: u64,
+    pub(crate) alloc_size: u32,
+    pub(crate) memory: Held,
+    /// Released by the client (port disabled, VideoCore silent): waiting
+    /// for the delivery thread; a BUFFER_TO_HOST naming it is stale.
+    pub(crate) released: bool,
+}
+
+impl InFlight {
+    /// The VideoCore handle of a zero-copy buffer (0 otherwise).
+    pub(crate) fn memory_handle(&self) -> u32 {
+        match self.memory {
+            Held::VideoCore(h) => h,
+            _ => 0,
+        }
+    }
+}
+
+pub(crate) type PortKey = (u32, u32);
+
+pub(crate) fn key(port: &PortRef) -> PortKey {
+    (port.component, port.handle)
+}
+
+pub(crate) struct Buffers {
+    pub(crate) slab: Slab<InFlight>,
+    /// Ports of the buffers being delivered right now (removed from the
+    /// slab, handler not yet returned), innermost last.
+    pub(crate) delivering: Vec<PortRef>,
+}
+
+/// The client's shared state.
+pub(crate) struct Core {
+    pub(crate) service: RwLock<Option<Service>>,
+    pub(crate) router: Arc<Router>,
+    pub(crate) buffers: Mutex<Buffers>,
+    pub(crate) buffers_cond: Condvar,
+    /// Ports enabled through this client (buffers may be sent to them).
+    pub(crate) enabled: Mutex<HashSet<PortKey>>,
+    /// Live components: the host's cookie for each (echoed in events) and
+    /// the VideoCore's handle.
+    pub(crate) components: Mutex<HashMap<u32, u32>>,
+    next_context: AtomicU32,
+    pub(crate) next_component: AtomicU32,
+    /// Keeps a buffer's message and its bulk data together.
+    pub(crate) send_lock: Mutex<()>,
+    pub(crate) reply_timeout: Duration,
+    pub(crate) bulk_timeout: Duration,
+    pub(crate) delivery_thread: OnceLock<ThreadId>,
+    pub(crate) stale: AtomicU64,
+    pub(crate) released: AtomicU64,
+}
+
+impl Core {
+    pub(crate) fn new(
+        service: Service,
+        router: Arc<Router>,
+        cookies: usize,
+        reply_timeout: Duration,
+        bulk_timeout: Duration,
+    ) -> Core {
+        Core {
+            service: RwLock::new(Some(service)),
+            router,
+            buffers: Mutex::new(Buffers { slab: Slab::new(cookies), delivering: Vec::new() }),
+            buffers_cond: Condvar::new(),
+            enabled: Mutex::new(HashSet::new()),
+            components: Mutex::new(HashMap::new()),
+            next_context: AtomicU32::new(1),
+            next_component: AtomicU32::new(1),
+            send_lock: Mutex::new(()),
+            reply_timeout,
+            bulk_timeout,
+            delivery_thread: OnceLock::new(),
+            stale: AtomicU64::new(0),
+            released: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn on_delivery_thread(&self) -> bool {
+        self.delivery_thread.get() == Some(&thread::current().id())
+    }
+
+    /// The error for a call on a closed client, if it is.
+    pub(crate) fn closed_error(&self) -> Option<Error> {
+        match self.router.state.lock().closed? {
+            Closed::ByClient => Some(Error::Closed),
+            Closed::ByVideoCore => Some(Error::ServiceClosed),
+        }
+    }
+
+    /// Runs `f` on the open service.
+    pub(crate) fn with_service<T>(&self, f: impl FnOnce(&Service) -> Result<T>) -> Result<T> {
+        let service = self.service.read();
+        match service.as_ref() {
+            Some(s) => f(s),
+            None => Err(self.closed_error().unwrap_or(Error::Closed)),
+        }
+    }
+
+    /// Sends a request built by `build` (given its context) and waits for
+    /// its reply.
+    pub(crate) fn request(&self, ty: u32, build: impl FnOnce(u32) -> Result<Vec<u8>>) -> Result<Vec<u8>> {
+        let call = wire::type_name(ty);
+        let context = {
+            let mut st = self.router.state.lock();
+            if let Some(why) = st.closed {
+                return Err(if why == Closed::ByClient { Error::Closed } else { Error::ServiceClosed });
+            }
+            let context = loop {
+                let c = self.next_context.fetch_add(1, Ordering::Relaxed);
+                if c != 0 && !st.replies.contains_key(&c) {
+                    break c;
+                }
+            };
+            st.replies.insert(context, None);
+            context
+        };
+        let forget = || {
+            self.router.state.lock().replies.remove(&context);
+        };
+        let message = match build(context) {
+            Ok(m) => m,
+            Err(e) => {
+                forget();
+                return Err(e);
+            }
+        };
+        let sent = self.with_service(|s| {
+            let _order = self.send_lock.lock();
+            s.send(&[&message]).map_err(Error::from)
+        });
+        if let Err(e) = sent {
+            forget();
+            return Err(e);
+        }
+        let deadline = Instant::now() + self.reply_timeout;
+        let mut st = self.router.state.lock();
+        loop {
+            if let Some(Some(_)) = st.replies.get(&context) {
+                return Ok(st.replies.remove(&context).flatten().expect("checked above"));
+            }
+            if let Some(why) = st.closed {
+                st.replies.remove(&context);
+                return Err(if why == Closed::ByClient { Error::Closed } else { Error::ServiceClosed });
+            }
+            if self.router.cond.wait_until(&mut st, deadline).timed_out()
+                && !matches!(st.replies.get(&context), Some(Some(_)))
+            {
+                st.replies.remove(&context);
+                return Err(Error::Timeout { call, after: self.reply_timeout });
+            }
+        }
+    }
+
+    /// Closes the client: calls waiting fail, the service closes (a
+    /// close the VideoCore made already counts), the delivery thread is
+    /// told to finish.
+    pub(crate) fn close(&self) -> Result<()> {
+        {
+            let mut st = self.router.state.lock();
+            st.closed.get_or_insert(Closed::ByClient);
+            st.stop = true;
+        }
+        self.router.cond.notify_all();
+        self.buffers_cond.notify_all();
+        let service = self.service.write().take();
+        match service {
+            Some(s) => match s.close() {
+                Ok(()) | Err(vchiq::Error::ServiceClosed(_)) | Err(vchiq::Error::ConnectionFailed(_)) => Ok(()),
+                Err(e) => Err(Error::from(e)),
+            },
+            None => Ok(()),
+        }
+    }
+
+    /// Buffers of `port` still out: with the VideoCore, released and not
+    /// yet delivered, or (seen from another thread) being delivered.
+    pub(crate) fn outstanding(&self, b: &Buffers, of: impl Fn(&PortRef) -> bool) -> usize {
+        let with_vc = b.slab.count_where(|e| of(&e.port));
+        if self.on_delivery_thread() {
+            // What the delivery thread is delivering is its caller's own.
+            with_vc
+        } else {
+            with_vc + b.delivering.iter().filter(|p| of(p)).count()
+        }
+    }
+}

@@ -1,0 +1,437 @@
+//! The client against the emulated VideoCore (`vchiq-emu`): requests,
+//! streams, cookies, the handler's calls, disable, close, tunnels, faults.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use mmal_sys as sys;
+use mmal_vchiq::{BufferToSend, Client, Error, Memory, PortType, Status};
+use vchiq::Connection;
+use vchiq_sys::{MMAL_MSG_TYPE_BUFFER_TO_HOST, MMAL_MSG_TYPE_PORT_PARAMETER_GET};
+
+const FRAME: u32 = 640 * 480 * 3 / 2;
+
+#[test]
+fn version_and_components() {
+    let _s = serial();
+    let connection = connect();
+    let client = Client::open_with(&connection, client_options(), Recorder::new()).unwrap();
+    assert_eq!(client.version(), (16, 1, 10), "the emulated firmware's MMAL version");
+
+    // With libmmal's "vc." prefix or without: the wire takes it without.
+    for name in ["ril.camera", "vc.ril.camera"] {
+        let camera = client.component_create(name).unwrap();
+        assert_ne!(camera.handle, 0);
+        assert_eq!((camera.inputs, camera.outputs, camera.clocks), (0, 3, 0), "{name}");
+        client.component_enable(camera.handle).unwrap();
+        client.component_disable(camera.handle).unwrap();
+        client.component_destroy(camera.handle).unwrap();
+    }
+    let sink = client.component_create("vc.null_sink").unwrap();
+    assert_eq!((sink.inputs, sink.outputs), (1, 0));
+    assert_eq!(client.stats().components, 1);
+    client.component_destroy(sink.handle).unwrap();
+    assert_eq!(client.stats().components, 0);
+
+    for bad in ["", "vc.", &"x".repeat(128), "a\0b"] {
+        assert!(matches!(client.component_create(bad), Err(Error::InvalidArgument(_))), "{bad:?}");
+    }
+    assert!(matches!(client.component_create("ril.nothing"), Err(Error::Mmal { .. })));
+    assert!(matches!(client.component_destroy(0x7FFF_FFFF), Err(Error::Mmal { status: Status::Einval, .. })));
+    client.close().unwrap();
+    assert!(matches!(client.component_create("ril.camera"), Err(Error::Closed)));
+    assert_eq!(mmal_emu::usage().components, 0);
+}
+
+#[test]
+fn port_info_and_parameters() {
+    let _s = serial();
+    let connection = connect();
+    let client = Client::open_with(&connection, client_options(), Recorder::new()).unwrap();
+    let camera = client.component_create("ril.camera").unwrap();
+
+    let info = video_port(&client, camera.handle, 640, 480);
+    assert_eq!(info.port.kind, PortType::Output);
+    assert_eq!((info.port.component, info.port.index), (camera.handle, 1));
+    assert_eq!(info.format.encoding, sys::MMAL_ENCODING_I420);
+    assert_eq!((info.format.video.width, info.format.video.height), (640, 480));
+    assert_eq!(info.buffer_size_min, FRAME, "I420 640x480");
+    let again = client.port_info_get(camera.handle, PortType::Output, 1).unwrap();
+    assert_eq!(again, info, "read back as committed");
+
+    // Buffer counts and userdata are the host's to write.
+    let mut set = info.clone();
+    set.buffer_num = 3;
+    set.buffer_size = FRAME;
+    set.userdata = 0xDA7A;
+    let set = client.port_info_set(&set).unwrap();
+    assert_eq!((set.buffer_num, set.buffer_size, set.userdata), (3, FRAME, 0xDA7A));
+
+    // A format the port refuses; a port that does not exist.
+    let mut bad = info.clone();
+    bad.format.encoding = sys::MMAL_ENCODING_OPAQUE ^ 0x5A5A;
+    assert!(matches!(client.port_info_set(&bad), Err(Error::Mmal { .. })));
+    bad.format.extradata = vec![0; 129];
+    assert!(matches!(client.port_info_set(&bad), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        client.port_info_get(camera.handle, PortType::Output, 7),
+        Err(Error::Mmal { status: Status::Enoent, .. })
+    ));
+
+    // Parameters: typed and raw, on the control port and the video port.
+    let control = client.port_info_get(camera.handle, PortType::Control, 0).unwrap().port;
+    client.parameter_set_u32(&control, sys::MMAL_PARAMETER_CAMERA_NUM, 0).unwrap();
+    assert_eq!(client.parameter_get_u32(&control, sys::MMAL_PARAMETER_CAMERA_NUM).unwrap(), 0);
+    client.parameter_set_u32(&info.port, sys::MMAL_PARAMETER_CAPTURE, 1).unwrap();
+    let mut raw = sys::MMAL_PARAMETER_CAPTURE.to_le_bytes().to_vec();
+    raw.extend_from_slice(&12u32.to_le_bytes());
+    let got = client.parameter_get(&info.port, &raw).unwrap();
+    assert_eq!(got.len(), 12);
+    assert_eq!(got[..4], sys::MMAL_PARAMETER_CAPTURE.to_le_bytes());
+    assert_eq!(got[4..8], 12u32.to_le_bytes());
+    assert_eq!(got[8..], 1u32.to_le_bytes());
+    let mut set_raw = raw.clone();
+    set_raw.extend_from_slice(&0u32.to_le_bytes());
+    client.parameter_set(&info.port, &set_raw).unwrap();
+    assert_eq!(client.parameter_get_u32(&info.port, sys::MMAL_PARAMETER_CAPTURE).unwrap(), 0);
+
+    // Too little room: the size needed comes back.
+    match client.parameter_get_value(&info.port, sys::MMAL_PARAMETER_CAPTURE, 0) {
+        Err(Error::ParameterTooSmall { id, needed }) => {
+            assert_eq!((id, needed), (sys::MMAL_PARAMETER_CAPTURE, 12));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Bad headers are refused before anything is sent.
+    assert!(matches!(client.parameter_set(&info.port, &raw[..4]), Err(Error::InvalidArgument(_))));
+    assert!(matches!(client.parameter_set(&info.port, &raw), Err(Error::InvalidArgument(_))), "size 12, 8 given");
+    assert!(matches!(client.parameter_set_value(&info.port, 1, &[0; 385]), Err(Error::InvalidArgument(_))));
+    // A parameter the port does not know.
+    assert!(matches!(client.parameter_get_u32(&info.port, 0x7FFF_0000), Err(Error::Mmal { .. })));
+
+    client.component_destroy(camera.handle).unwrap();
+    client.close().unwrap();
+}
+
+/// Streams the camera's video port with three buffers sent again from the
+/// handler, and makes a synchronous call from the handler.
+#[test]
+fn frames_stream_with_buffers_sent_again_from_the_handler() {
+    let _s = serial();
+    let connection = connect();
+    let recorder = Recorder::on_buffer(|client, b, seen| {
+        if b.released || !b.status.is_success() {
+            return;
+        }
+        if seen.buffers.is_empty() {
+            // A synchronous call from the handler: no deadlock.
+            let capture = client.parameter_get_u32(&b.port, sys::MMAL_PARAMETER_CAPTURE);
+            seen.notes.push(format!("{capture:?}"));
+        }
+        if let Memory::Host(data) = &b.memory {
+            let again = BufferToSend { tag: b.tag, ..BufferToSend::output(data.clone(), b.alloc_size) };
+            if let Err(e) = client.send_buffer(&b.port, again) {
+                seen.notes.push(format!("send: {e}"));
+            }
+        }
+    });
+    let client = Client::open_with(&connection, client_options(), recorder.clone()).unwrap();
+    let camera = client.component_create("ril.camera").unwrap();
+    client.component_enable(camera.handle).unwrap();
+    let video = video_port(&client, camera.handle, 640, 480);
+    client.parameter_set_u32(&video.port, sys::MMAL_PARAMETER_CAPTURE, 1).unwrap();
+
+    // Not enabled yet: refused, no cookie used.
+    let early = client.send_buffer(&video.port, BufferToSend::output(Vec::new(), FRAME));
+    assert!(matches!(early, Err(Error::PortNotEnabled { .. })), "{early:?}");
+    client.port_enable(&video.port, 3, FRAME).unwrap();
+    let mut cookies = Vec::new();
+    for tag in 0..3u64 {
+        let b = BufferToSend { tag, ..BufferToSend::output(Vec::new(), FRAME) };
+        cookies.push(client.send_buffer(&video.port, b).unwrap());
+    }
+    assert_eq!(client.stats().buffers_in_flight, 3);
+    recorder.wait("ten frames", |s| s.buffers.len() >= 10);
+
+    // Disable mid-stream: every buffer comes back before it returns.
+    client.port_disable(&video.port).unwrap();
+    assert_eq!(client.stats().buffers_in_flight, 0, "every cookie freed");
+    let seen = recorder.lock();
+    assert_eq!(seen.notes.first().map(String::as_str), Some("Ok(1)"), "the handler's call");
+    let frames: Vec<_> = seen.buffers.iter().filter(|b| b.length > 0).collect();
+    assert!(frames.len() >= 10);
+    let mut sums = Vec::new();
+    for f in &frames {
+        assert!(f.status.is_success() && !f.released);
+        assert_eq!(f.length, FRAME, "a whole frame");
+        let Memory::Host(data) = &f.memory else { panic!("host memory") };
+        let frame = &data[f.offset as usize..(f.offset + f.length) as usize];
+        assert!(frame.iter().any(|&b| b != 0), "a picture, not zeros");
+        sums.push(frame.iter().map(|&b| u64::from(b)).sum::<u64>());
+        assert!(f.tag < 3);
+    }
+    sums.dedup();
+    assert!(sums.len() > 1, "the frames vary");
+    // Three buffers out at the end, each back once the port was disabled:
+    // the last three deliveries hold the three tags.
+    let mut last: Vec<u64> = seen.buffers.iter().rev().take(3).map(|b| b.tag).collect();
+    last.sort_unstable();
+    assert_eq!(last, [0, 1, 2]);
+    assert!(seen.notes.iter().skip(1).all(|n| n.contains("not enabled")), "{:?}", seen.notes);
+    drop(seen);
+    assert_eq!(client.stats().stale_buffers, 0);
+    assert_eq!(client.stats().released_buffers, 0, "the VideoCore returned them all");
+
+    client.component_destroy(camera.handle).unwrap();
+    client.close().unwrap();
+    assert!(recorder.lock().closed);
+}
+
+#[test]
+fn input_buffers_go_inline_or_by_bulk_and_come_back_with_their_memory() {
+    let _s = serial();
+    let connection = connect();
+    let recorder = Recorder::new();
+    let client = Client::open_with(&connection, client_options(), recorder.clone()).unwrap();
+    let sink = client.component_create("null_sink").unwrap();
+    client.component_enable(sink.handle).unwrap();
+    let mut input = client.port_info_get(sink.handle, PortType::Input, 0).unwrap();
+    input.buffer_num = 3;
+    input.buffer_size = input.buffer_size_recommended.max(4096);
+    let input = client.port_info_set(&input).unwrap();
+    let size = input.buffer_size;
+    client.port_enable(&input.port, 3, size).unwrap();
+    let small = vec![7u8; 100];
+    let big = vec![9u8; 3001];
+    client.send_buffer(&input.port, BufferToSend { tag: 1, ..BufferToSend::input(small.clone(), size) }).unwrap();
+    client.send_buffer(&input.port, BufferToSend { tag: 2, ..BufferToSend::input(big.clone(), size) }).unwrap();
+    let eos = BufferToSend { tag: 3, flags: sys::MMAL_BUFFER_HEADER_FLAG_EOS, ..BufferToSend::input(Vec::new(), size) };
+    client.send_buffer(&input.port, eos).unwrap();
+    recorder.wait("three inputs back", |s| s.buffers.len() == 3);
+    let seen = recorder.lock();
+    for b in &seen.buffers {
+        assert!(b.status.is_success(), "{b:?}");
+        assert_eq!(b.length, 0, "consumed");
+        match b.tag {
+            1 => assert_eq!(b.memory, Memory::Host(small.clone())),
+            2 => {
+                let Memory::Host(v) = &b.memory else { panic!() };
+                assert_eq!(v[..3001], big[..], "the memory as it went");
+            }
+            _ => assert_ne!(b.flags & sys::MMAL_BUFFER_HEADER_FLAG_EOS, 0),
+        }
+    }
+    drop(seen);
+    // Refused before sending: too long for its memory or its size, a
+    // control port.
+    let bad = BufferToSend { length: 10, ..BufferToSend::input(vec![0; 4], size) };
+    assert!(matches!(client.send_buffer(&input.port, bad), Err(Error::InvalidArgument(_))));
+    let bad = BufferToSend::input(vec![0; 64], 32);
+    assert!(matches!(client.send_buffer(&input.port, bad), Err(Error::InvalidArgument(_))));
+    let control = client.port_info_get(sink.handle, PortType::Control, 0).unwrap();
+    assert!(matches!(
+        client.send_buffer(&control.port, BufferToSend::input(vec![], 0)),
+        Err(Error::InvalidArgument(_))
+    ));
+    // A buffer smaller than the port's: the VideoCore refuses it and it
+    // comes back with the status.
+    client.send_buffer(&input.port, BufferToSend { tag: 4, ..BufferToSend::input(vec![1; 8], 8) }).unwrap();
+    recorder.wait("the refused buffer", |s| s.buffers.len() == 4);
+    let refused = recorder.lock().buffers[3].clone();
+    assert_eq!((refused.tag, refused.status), (4, Status::Einval));
+    client.port_disable(&input.port).unwrap();
+    assert_eq!(client.stats().buffers_in_flight, 0);
+    client.close().unwrap();
+}
+
+#[test]
+fn cookies_run_out_with_a_clear_error_and_come_back() {
+    let _s = serial();
+    let connection = connect();
+    let recorder = Recorder::new();
+    let mut options = client_options();
+    options.cookies = 2;
+    let client = Client::open_with(&connection, options, recorder.clone()).unwrap();
+    let camera = client.component_create("ril.camera").unwrap();
+    let video = video_port(&client, camera.handle, 64, 48);
+    let size = video.buffer_size_min;
+    // Capture off: the buffers stay with the VideoCore.
+    client.port_enable(&video.port, 3, size).unwrap();
+    let a = client.send_buffer(&video.port, BufferToSend::output(Vec::new(), size)).unwrap();
+    let b = client.send_buffer(&video.port, BufferToSend::output(Vec::new(), size)).unwrap();
+    assert_ne!(a, b);
+    let third = client.send_buffer(&video.port, BufferToSend::output(Vec::new(), size));
+    assert!(matches!(third, Err(Error::NoCookies { capacity: 2 })), "{third:?}");
+    // Disabled: both back, their cookies free again.
+    client.port_disable(&video.port).unwrap();
+    assert_eq!(client.stats().buffers_in_flight, 0);
+    let mut back: Vec<_> = recorder.lock().buffers.iter().map(|r| r.cookie).collect();
+    back.sort();
+    let mut sent = vec![a, b];
+    sent.sort();
+    assert_eq!(back, sent);
+    client.port_enable(&video.port, 3, size).unwrap();
+    let c = client.send_buffer(&video.port, BufferToSend::output(Vec::new(), size)).unwrap();
+    assert!(c != a && c != b, "a slot reused under a new generation");
+    client.port_disable(&video.port).unwrap();
+    client.close().unwrap();
+}
+
+/// A buffer message naming a cookie that is no longer out (its buffer came
+/// back already) is dropped, never delivered.
+#[test]
+fn a_stale_cookie_is_logged_and_dropped() {
+    let _s = serial();
+    let device = Faulty::new();
+    let connection = Connection::with_device(Arc::clone(&device), vchiq_options()).unwrap();
+    let recorder = Recorder::new();
+    let client = Client::open_with(&connection, client_options(), recorder.clone()).unwrap();
+    let sink = client.component_create("null_sink").unwrap();
+    client.component_enable(sink.handle).unwrap();
+    let mut input = client.port_info_get(sink.handle, PortType::Input, 0).unwrap();
+    input.buffer_size = input.buffer_size.max(256);
+    let input = client.port_info_set(&input).unwrap();
+    client.port_enable(&input.port, 0, 0).unwrap();
+    let cookie = client.send_buffer(&input.port, BufferToSend::input(vec![5; 16], input.buffer_size)).unwrap();
+    recorder.wait("the buffer back", |s| s.buffers.len() == 1);
+
+    // The same message again, as a confused VideoCore would send it.
+    let mut m = vec![0u8; vchiq_sys::MMAL_MSG_BUFFER_TO_HOST_WIRE_SIZE as usize];
+    let h = std::mem::size_of::<vchiq_sys::mmal_msg_header>();
+    let put = |m: &mut [u8], off: usize, v: u32| m[off..off + 4].copy_from_slice(&v.to_le_bytes());
+    put(&mut m, 0, vchiq_sys::MMAL_MAGIC);
+    put(&mut m, 4, MMAL_MSG_TYPE_BUFFER_TO_HOST);
+    let drv = h + std::mem::offset_of!(vchiq_sys::mmal_msg_buffer_from_host, drvbuf);
+    put(&mut m, drv, vchiq_sys::MMAL_MAGIC);
+    put(&mut m, drv + 4, input.port.component);
+    put(&mut m, drv + 8, input.port.handle);
+    put(&mut m, drv + 12, cookie.to_u32());
+    device.inject(m.clone());
+    // And one with a cookie never given out.
+    put(&mut m, drv + 12, 0xFFF0_0FFF);
+    device.inject(m);
+    // Traffic brings the injected messages in, after its reply.
+    client.parameter_get_u32(&input.port, sys::MMAL_PARAMETER_ZERO_COPY).ok();
+    wait_until("two stale buffers", || client.stats().stale_buffers == 2);
+    client.parameter_get_u32(&input.port, sys::MMAL_PARAMETER_ZERO_COPY).ok();
+    assert_eq!(recorder.lock().buffers.len(), 1, "not delivered");
+
+    // The client goes on.
+    client.send_buffer(&input.port, BufferToSend::input(vec![6; 16], input.buffer_size)).unwrap();
+    recorder.wait("the next buffer", |s| s.buffers.len() == 2);
+    client.port_disable(&input.port).unwrap();
+    client.close().unwrap();
+}
+
+#[test]
+fn the_service_closed_under_a_request_fails_it() {
+    let _s = serial();
+    let device = Faulty::new();
+    let connection = Connection::with_device(Arc::clone(&device), vchiq_options()).unwrap();
+    let recorder = Recorder::new();
+    let mut options = client_options();
+    // A timeout would take a minute: the close must come first.
+    options.reply_timeout = Duration::from_secs(60);
+    let client = Client::open_with(&connection, options, recorder.clone()).unwrap();
+    let camera = client.component_create("ril.camera").unwrap();
+    let control = client.port_info_get(camera.handle, PortType::Control, 0).unwrap().port;
+    device.arm(MMAL_MSG_TYPE_PORT_PARAMETER_GET, Fault::BreakMagic);
+    let r = client.parameter_get_u32(&control, sys::MMAL_PARAMETER_CAMERA_NUM);
+    assert!(matches!(r, Err(Error::ServiceClosed)), "{r:?}");
+    recorder.wait("the handler told", |s| s.closed);
+    assert!(matches!(client.component_create("ril.camera"), Err(Error::ServiceClosed)));
+    drop(client);
+    assert_eq!(device.inner.open_services(), 0);
+}
+
+#[test]
+fn close_fails_a_request_waiting_on_another_thread() {
+    let _s = serial();
+    let device = Faulty::new();
+    let connection = Connection::with_device(Arc::clone(&device), vchiq_options()).unwrap();
+    let mut options = client_options();
+    options.reply_timeout = Duration::from_secs(60);
+    let client = Client::open_with(&connection, options, Recorder::new()).unwrap();
+    let camera = client.component_create("ril.camera").unwrap();
+    let control = client.port_info_get(camera.handle, PortType::Control, 0).unwrap().port;
+    device.arm(MMAL_MSG_TYPE_PORT_PARAMETER_GET, Fault::Swallow);
+    let waiting = {
+        let client = client.clone();
+        std::thread::spawn(move || client.parameter_get_u32(&control, sys::MMAL_PARAMETER_CAMERA_NUM))
+    };
+    wait_until("the request to be sent", || device.faulted.load(std::sync::atomic::Ordering::SeqCst));
+    client.close().unwrap();
+    let r = waiting.join().unwrap();
+    assert!(matches!(r, Err(Error::Closed)), "{r:?}");
+}
+
+#[test]
+fn a_tunnel_carries_frames_on_the_videocore() {
+    let _s = serial();
+    let connection = connect();
+    let recorder = Recorder::on_buffer(|client, b, _| {
+        if let (false, Memory::Host(d)) = (b.released, &b.memory) {
+            let _ = client.send_buffer(&b.port, BufferToSend::output(d.clone(), b.alloc_size));
+        }
+    });
+    let client = Client::open_with(&connection, client_options(), recorder.clone()).unwrap();
+    let camera = client.component_create("ril.camera").unwrap();
+    let resize = client.component_create("ril.resize").unwrap();
+    client.component_enable(camera.handle).unwrap();
+    client.component_enable(resize.handle).unwrap();
+    let video = video_port(&client, camera.handle, 640, 480);
+    // The input takes the output's format, as the kernel's client does.
+    let mut input = client.port_info_get(resize.handle, PortType::Input, 0).unwrap();
+    input.format = video.format.clone();
+    let input = client.port_info_set(&input).unwrap();
+    let mut out = client.port_info_get(resize.handle, PortType::Output, 0).unwrap();
+    out.format.encoding = sys::MMAL_ENCODING_I420;
+    out.format.video.width = 320;
+    out.format.video.height = 240;
+    out.format.video.crop = mmal_vchiq::Rect { x: 0, y: 0, width: 320, height: 240 };
+    let out = client.port_info_set(&out).unwrap();
+    let small = 320 * 240 * 3 / 2;
+    assert_eq!(out.buffer_size_min, small);
+
+    client.port_connect(&video.port, &input.port).unwrap();
+    let twice = client.port_connect(&video.port, &input.port);
+    assert!(matches!(twice, Err(Error::Mmal { .. })), "{twice:?}");
+    client.port_enable(&out.port, 2, small).unwrap();
+    for _ in 0..2 {
+        client.send_buffer(&out.port, BufferToSend::output(Vec::new(), small)).unwrap();
+    }
+    client.port_enable(&video.port, 0, 0).unwrap();
+    client.parameter_set_u32(&video.port, sys::MMAL_PARAMETER_CAPTURE, 1).unwrap();
+    recorder.wait("resized frames", |s| s.buffers.iter().filter(|b| b.length == small).count() >= 3);
+    // The camera's frames never came to the host: only the resized ones.
+    assert!(recorder.lock().buffers.iter().all(|b| b.port == out.port));
+
+    client.port_disable(&video.port).unwrap();
+    client.port_disable(&out.port).unwrap();
+    client.port_disconnect(&video.port).unwrap();
+    assert!(matches!(client.port_disconnect(&video.port), Err(Error::Mmal { status: Status::Enotconn, .. })));
+    assert_eq!(client.stats().buffers_in_flight, 0);
+    client.close().unwrap();
+    assert_eq!(mmal_emu::usage().connections, 0);
+}
+
+#[test]
+fn events_reach_the_handler() {
+    let _s = serial();
+    let connection = connect();
+    let recorder = Recorder::new();
+    let client = Client::open_with(&connection, client_options(), recorder.clone()).unwrap();
+    let camera = client.component_create("ril.camera").unwrap();
+    let control = client.port_info_get(camera.handle, PortType::Control, 0).unwrap();
+    client.port_enable(&control.port, 0, 0).unwrap();
+    let id = vchiq_emu::component_id(camera.handle).expect("live");
+    assert!(mmal_emu::post_event(id, mmal_emu::TestEvent::Error(sys::MMAL_EIO)));
+    recorder.wait("the event", |s| !s.events.is_empty());
+    let e = recorder.lock().events[0].clone();
+    assert_eq!((e.component, e.port_type, e.port_index), (camera.handle, PortType::Control, 0));
+    assert_eq!(e.cmd, sys::MMAL_EVENT_ERROR);
+    client.close().unwrap();
+}

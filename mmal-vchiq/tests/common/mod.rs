@@ -1,0 +1,256 @@
+//! The emulated VideoCore behind a VCHIQ connection, a handler that
+//! records what it is given, and a device that injects faults.
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mmal_vchiq::{Client, Event, Handler, Options, PortInfo, PortType, Rect, Returned};
+use parking_lot::{Condvar, Mutex, MutexGuard};
+use vchiq::{Bulk, Completion, Config, Connection, Device, MessageBuffers, ServiceHandle, ServiceParams};
+use vchiq_emu::EmulatedVchiq;
+
+/// The tests of a file share the emulator's counters: one at a time.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    mmal_emu::set_pacing(mmal_emu::Pacing::Unlimited);
+    LOCK.lock()
+}
+
+/// Threads of this process that the client, the VCHIQ connection and the
+/// emulated VideoCore run (by name: the test harness's threads, which come
+/// and go as other tests wait for their turn, are not counted).
+pub fn threads() -> usize {
+    const OURS: [&str; 5] = ["mmal-", "vchiq-", "vc-mmal", "ril.", "null_sink"];
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0 };
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| OURS.iter().any(|p| name.starts_with(p)))
+        .count()
+}
+
+/// Waits (bounded: a minute, for slow emulated machines) until `f` holds.
+pub fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Generous waits: the tests run under qemu too.
+pub fn vchiq_options() -> vchiq::Options {
+    let mut o = vchiq::Options::default();
+    o.reply_timeout = Duration::from_secs(20);
+    o.bulk_timeout = Duration::from_secs(20);
+    o.close_timeout = Duration::from_secs(20);
+    o
+}
+
+pub fn client_options() -> Options {
+    let mut o = Options::default();
+    o.reply_timeout = Duration::from_secs(20);
+    o.bulk_timeout = Duration::from_secs(20);
+    o.drain_timeout = Duration::from_secs(20);
+    o
+}
+
+/// What the handler was given.
+#[derive(Default)]
+pub struct Seen {
+    pub buffers: Vec<Returned>,
+    pub events: Vec<Event>,
+    pub closed: bool,
+    pub notes: Vec<String>,
+}
+
+type OnBuffer = dyn Fn(&Client, &Returned, &mut Seen) + Send + Sync;
+
+/// Records everything; `on_buffer` runs first (with the record locked).
+#[derive(Clone, Default)]
+pub struct Recorder {
+    pub seen: Arc<(Mutex<Seen>, Condvar)>,
+    on_buffer: Option<Arc<OnBuffer>>,
+}
+
+impl Recorder {
+    pub fn new() -> Recorder {
+        Recorder::default()
+    }
+
+    pub fn on_buffer(f: impl Fn(&Client, &Returned, &mut Seen) + Send + Sync + 'static) -> Recorder {
+        Recorder { on_buffer: Some(Arc::new(f)), ..Recorder::default() }
+    }
+
+    /// Waits (bounded) until `f` holds of what was seen.
+    pub fn wait(&self, what: &str, f: impl Fn(&Seen) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let (lock, cond) = &*self.seen;
+        let mut seen = lock.lock();
+        while !f(&seen) {
+            assert!(!cond.wait_until(&mut seen, deadline).timed_out() || f(&seen), "timed out waiting for {what}");
+        }
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, Seen> {
+        self.seen.0.lock()
+    }
+}
+
+impl Handler for Recorder {
+    fn buffer(&self, client: &Client, buffer: Returned) {
+        let (lock, cond) = &*self.seen;
+        let mut seen = lock.lock();
+        if let Some(f) = &self.on_buffer {
+            f(client, &buffer, &mut seen);
+        }
+        seen.buffers.push(buffer);
+        drop(seen);
+        cond.notify_all();
+    }
+
+    fn event(&self, _client: &Client, event: Event) {
+        self.seen.0.lock().events.push(event);
+        self.seen.1.notify_all();
+    }
+
+    fn closed(&self) {
+        self.seen.0.lock().closed = true;
+        self.seen.1.notify_all();
+    }
+}
+
+/// A connection to a fresh emulated VideoCore.
+pub fn connect() -> Connection {
+    Connection::with_device(Arc::new(EmulatedVchiq::new()), vchiq_options()).expect("connect")
+}
+
+/// The camera's video port (output 1) set to I420 at `width`×`height`.
+pub fn video_port(client: &Client, camera: u32, width: u32, height: u32) -> PortInfo {
+    let mut info = client.port_info_get(camera, PortType::Output, 1).expect("video port");
+    info.format.encoding = mmal_sys::MMAL_ENCODING_I420;
+    info.format.video.width = width;
+    info.format.video.height = height;
+    info.format.video.crop = Rect { x: 0, y: 0, width: width as i32, height: height as i32 };
+    client.port_info_set(&info).expect("I420")
+}
+
+/// What a [`Faulty`] device does to the next message of a type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Sends it with a wrong magic: the VideoCore closes the service.
+    BreakMagic,
+    /// Never sends it: no reply comes.
+    Swallow,
+}
+
+/// The emulated device, with faults on demand: a message of a type broken
+/// or swallowed, fabricated messages injected as if from the VideoCore.
+pub struct Faulty {
+    pub inner: Arc<EmulatedVchiq>,
+    fault: Mutex<Option<(u32, Fault)>>,
+    pub faulted: AtomicBool,
+    inject: Mutex<VecDeque<Vec<u8>>>,
+    userdata: AtomicU32,
+}
+
+impl Faulty {
+    pub fn new() -> Arc<Faulty> {
+        Arc::new(Faulty {
+            inner: Arc::new(EmulatedVchiq::new()),
+            fault: Mutex::new(None),
+            faulted: AtomicBool::new(false),
+            inject: Mutex::new(VecDeque::new()),
+            userdata: AtomicU32::new(0),
+        })
+    }
+
+    /// The next message of type `ty` suffers `fault`.
+    pub fn arm(&self, ty: u32, fault: Fault) {
+        *self.fault.lock() = Some((ty, fault));
+    }
+
+    /// `message` arrives as if the VideoCore sent it, once the device is
+    /// next asked for completions.
+    pub fn inject(&self, message: Vec<u8>) {
+        // Picked up with the next completions: make a request after it.
+        self.inject.lock().push_back(message);
+    }
+}
+
+impl Device for Faulty {
+    fn get_config(&self) -> io::Result<Config> {
+        self.inner.get_config()
+    }
+    fn lib_version(&self, version: u32) -> io::Result<()> {
+        self.inner.lib_version(version)
+    }
+    fn connect(&self) -> io::Result<()> {
+        self.inner.connect()
+    }
+    fn shutdown(&self) -> io::Result<()> {
+        self.inner.shutdown()
+    }
+    fn create_service(&self, params: &ServiceParams) -> io::Result<ServiceHandle> {
+        self.userdata.store(params.userdata, Ordering::SeqCst);
+        self.inner.create_service(params)
+    }
+    fn close_service(&self, handle: ServiceHandle) -> io::Result<()> {
+        self.inner.close_service(handle)
+    }
+    fn remove_service(&self, handle: ServiceHandle) -> io::Result<()> {
+        self.inner.remove_service(handle)
+    }
+    fn close_delivered(&self, handle: ServiceHandle) -> io::Result<()> {
+        self.inner.close_delivered(handle)
+    }
+    fn use_service(&self, handle: ServiceHandle) -> io::Result<()> {
+        self.inner.use_service(handle)
+    }
+    fn release_service(&self, handle: ServiceHandle) -> io::Result<()> {
+        self.inner.release_service(handle)
+    }
+    fn queue_message(&self, handle: ServiceHandle, elements: &[&[u8]]) -> io::Result<()> {
+        let message = elements.concat();
+        let ty = u32::from_le_bytes(message[4..8].try_into().unwrap());
+        let fault = {
+            let mut f = self.fault.lock();
+            match *f {
+                Some((t, fault)) if t == ty => {
+                    *f = None;
+                    Some(fault)
+                }
+                _ => None,
+            }
+        };
+        match fault {
+            Some(Fault::Swallow) => {
+                self.faulted.store(true, Ordering::SeqCst);
+                Ok(())
+            }
+            Some(Fault::BreakMagic) => {
+                let mut broken = message;
+                broken[..4].copy_from_slice(&0xBAD0_BAD0u32.to_le_bytes());
+                self.faulted.store(true, Ordering::SeqCst);
+                self.inner.queue_message(handle, &[&broken])
+            }
+            None => self.inner.queue_message(handle, elements),
+        }
+    }
+    fn queue_bulk(&self, handle: ServiceHandle, bulk: Bulk) -> Result<(), (io::Error, Bulk)> {
+        self.inner.queue_bulk(handle, bulk)
+    }
+    fn await_completion(&self, max: usize, buffers: &mut MessageBuffers) -> io::Result<Vec<Completion>> {
+        let mut out = self.inner.await_completion(max, buffers)?;
+        let service = self.userdata.load(Ordering::SeqCst);
+        // Injected messages go after what the device had: in order with
+        // the traffic that woke the thread.
+        while let Some(m) = self.inject.lock().pop_front() {
+            out.push(Completion::Message { service, data: m });
+        }
+        Ok(out)
+    }
+}
