@@ -37,6 +37,7 @@ fn errno(e: &vcsm::Error) -> Errno {
 
 /// A NUL-terminated (or full) name field.
 fn name(field: &[std::ffi::c_char]) -> String {
+    #[allow(clippy::unnecessary_cast)] // `c_char` is `i8` on x86_64, `u8` on ARM.
     let bytes: Vec<u8> = field.iter().map(|&c| c as u8).take_while(|&b| b != 0).collect();
     String::from_utf8_lossy(&bytes).into_owned()
 }

@@ -263,7 +263,9 @@ pub unsafe extern "C" fn ioctl(fd: c_int, request: c_ulong, arg: usize) -> c_int
     guarded(|| {
         // The kernel's `cmd` is an `unsigned int`: the upper bits of a
         // 64-bit `unsigned long` are dropped, as the system call does.
-        match on_ioctl(fd, request as u32, arg) {
+        #[allow(clippy::unnecessary_cast)] // `c_ulong` is `u32` on 32-bit ARM.
+        let cmd = request as u32;
+        match on_ioctl(fd, cmd, arg) {
             Some(result) => result.unwrap_or_else(fail),
             None => forward!(REAL_IOCTL, IoctlFn, fd, request, arg),
         }

@@ -413,6 +413,12 @@ fn ioctl_ptr<T>(fd: i32, request: u32, arg: *mut T) -> (i32, i32) {
     (rc, if rc < 0 { errno() } else { 0 })
 }
 
+/// A libc request number (`c_ulong`) as the kernel's `unsigned int`.
+#[allow(clippy::unnecessary_cast)] // `c_ulong` is `u32` on 32-bit ARM.
+fn libc_request(number: libc::c_ulong) -> u32 {
+    number as u32
+}
+
 fn ioctl_value(fd: i32, request: u32, value: u32) -> (i32, i32) {
     // SAFETY: `_IO` requests take their argument by value.
     let rc = unsafe { libc::ioctl(fd, request as _, value as libc::c_ulong) };
@@ -593,7 +599,7 @@ fn child_raw_ioctls_answer_as_the_kernel_does() {
     // Requests the driver does not know, or not in this ABI: ENOTTY (a
     // terminal's request, and CREATE_SERVICE sized for the other ABI).
     let mut termios = std::mem::MaybeUninit::<libc::termios>::zeroed();
-    assert_eq!(ioctl_ptr(fd, libc::TCGETS as u32, termios.as_mut_ptr()).1, libc::ENOTTY);
+    assert_eq!(ioctl_ptr(fd, libc_request(libc::TCGETS), termios.as_mut_ptr()).1, libc::ENOTTY);
     let other_abi = if size_of::<usize>() == 8 { 0xC01C_C402 } else { 0xC030_C402 };
     assert_ne!(other_abi, VCHIQ_IOC_CREATE_SERVICE);
     assert_eq!(ioctl_ptr(fd, other_abi, &mut create).1, libc::ENOTTY);
@@ -668,10 +674,10 @@ fn child_other_files_and_ioctls_pass_through() {
     // SAFETY: writing 5 bytes of a static string to the pipe.
     assert_eq!(unsafe { libc::write(fds[1], b"12345".as_ptr().cast(), 5) }, 5);
     let mut pending: libc::c_int = 0;
-    assert_eq!(ioctl_ptr(fds[0], libc::FIONREAD as u32, &mut pending), (0, 0));
+    assert_eq!(ioctl_ptr(fds[0], libc_request(libc::FIONREAD), &mut pending), (0, 0));
     assert_eq!(pending, 5);
     let mut termios = std::mem::MaybeUninit::<libc::termios>::zeroed();
-    assert_eq!(ioctl_ptr(fds[0], libc::TCGETS as u32, termios.as_mut_ptr()).1, libc::ENOTTY);
+    assert_eq!(ioctl_ptr(fds[0], libc_request(libc::TCGETS), termios.as_mut_ptr()).1, libc::ENOTTY);
     // A vchiq request on a pipe is the kernel's business too (ENOTTY from
     // a kernel).
     let piped = ioctl_value(fds[0], VCHIQ_IOC_CONNECT, 0);
@@ -683,7 +689,7 @@ fn child_other_files_and_ioctls_pass_through() {
     let master = unsafe { libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY) };
     if master >= 0 {
         let mut n: libc::c_uint = u32::MAX;
-        assert_eq!(ioctl_ptr(master, libc::TIOCGPTN as u32, &mut n), (0, 0));
+        assert_eq!(ioctl_ptr(master, libc_request(libc::TIOCGPTN), &mut n), (0, 0));
         assert_ne!(n, u32::MAX, "the kernel wrote the terminal's number");
         assert_eq!(close_fd(master), 0);
     }
