@@ -30,8 +30,9 @@ vc.null_sink instead of read (for the JPEG, read and dropped: a null sink
 does not say when a file is whole). The two clients build different
 graphs (mmal::Camera feeds its splitter I420, picamerax OPAQUE; the
 splitter then converts to RGB, which costs the software VideoCore very
-different amounts), so each is measured against its own; the camera's
-video port straight to a null sink ("bare") is printed too.
+different amounts; mmal::Camera keeps one image encoder, picamerax makes
+one per still), so each is measured against its own; the camera's video
+port straight to a null sink ("bare") is printed too.
 
 The client's own CPU per frame:
   picamerax: its process's CPU per frame minus its graph's baseline (its
@@ -72,6 +73,31 @@ SIZE = {"rgb": (640, 480), "i420": (1920, 1080), "jpeg": (1920, 1080)}
 WARM_FRAMES, WARM_STILLS = 10, 2
 
 
+def thread_cpu():
+    """This process's CPU seconds per live thread's name, from
+    /proc/self/task/*/schedstat (the VideoCore's threads are named after
+    their components). A thread that ended is not in it: picamerax's image
+    encoder, made for each still, takes its thread (and the Python
+    callbacks that ran on it) with it."""
+    by_name = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                name = f.read().strip()
+            with open(f"/proc/self/task/{tid}/schedstat") as f:
+                ns = int(f.read().split()[0])
+        except OSError:
+            continue
+        if tid == str(os.getpid()):
+            name = "main thread"
+        by_name[name] = by_name.get(name, 0) + ns / 1e9
+    return by_name
+
+
+def thread_delta(before, after):
+    return {k: v - before.get(k, 0.0) for k, v in after.items() if v - before.get(k, 0.0) > 0}
+
+
 def picamerax_frames(case, count):
     """capture_continuous into PiRGBArray or PiYUVArray: frames, seconds,
     CPU seconds, bytes written into the array output, net new blocks."""
@@ -102,9 +128,11 @@ def picamerax_frames(case, count):
             if i + 1 == WARM_FRAMES:
                 Counted.written = 0
                 blocks = sys.getallocatedblocks()
+                threads = thread_cpu()
                 start = (time.perf_counter(), time.process_time())
             elif i + 1 == WARM_FRAMES + count:
                 end = (time.perf_counter(), time.process_time())
+                threads = thread_delta(threads, thread_cpu())
                 blocks = sys.getallocatedblocks() - blocks
                 break
         frames.close()
@@ -114,6 +142,7 @@ def picamerax_frames(case, count):
         "cpu": end[1] - start[1],
         "copied": Counted.written / count,
         "blocks": blocks / count,
+        "threads": threads,
     }
 
 
@@ -126,12 +155,14 @@ def picamerax_stills(count):
             camera.capture(io.BytesIO(), "jpeg")
         written = 0
         blocks = sys.getallocatedblocks()
+        threads = thread_cpu()
         start = (time.perf_counter(), time.process_time())
         for _ in range(count):
             stream = io.BytesIO()
             camera.capture(stream, "jpeg")
             written += stream.tell()
         end = (time.perf_counter(), time.process_time())
+        threads = thread_delta(threads, thread_cpu())
         blocks = sys.getallocatedblocks() - blocks
     return {
         "frames": count,
@@ -139,6 +170,7 @@ def picamerax_stills(count):
         "cpu": end[1] - start[1],
         "copied": written / count,
         "blocks": blocks / count,
+        "threads": threads,
     }
 
 
@@ -188,6 +220,8 @@ def report(case, count, rust, py, baselines):
         f"{rust_total - vc_rust:+.1f} us/{unit} (within the baseline's spread)"
     )
     print(f"picamerax: process minus its graph's baseline {py_client:.1f} us/{unit}")
+    split = ", ".join(f"{name} {us(cpu, py['frames']):.0f}" for name, cpu in sorted(py["threads"].items()))
+    print(f"picamerax's CPU by thread, us/{unit}: {split}")
     if case == "jpeg":
         print(
             f"bytes copied per still: Rust {rust['bytes']} (the encoder's buffers gathered into the returned Vec), "

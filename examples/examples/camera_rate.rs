@@ -66,11 +66,9 @@ static ALLOCATOR: Counting = Counting;
 /// CPU time of this process in seconds: the sum of its threads' time on a
 /// CPU from `/proc/self/task/*/schedstat` (nanoseconds; the kernel's
 /// 10 ms ticks of `/proc/self/stat` are too coarse for a few microseconds
-/// per frame). Every thread of the VideoCore lives through the measured
-/// frames, so none of its time is lost with an ended thread.
-///
-/// Also the main thread's share: the client's own loop (the buffers'
-/// callbacks run on the VideoCore's threads, and are not in it).
+/// per frame), and the main thread's share: the client's own loop (the
+/// buffers' callbacks run on the VideoCore's threads, and are not in it).
+/// A thread that ends takes its time out of the sum: see [`ticks`].
 fn cpu_seconds() -> (f64, f64) {
     let main = std::process::id().to_string();
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return (0.0, 0.0) };
@@ -84,6 +82,18 @@ fn cpu_seconds() -> (f64, f64) {
         }
     }
     (all as f64 / 1e9, main_thread as f64 / 1e9)
+}
+
+/// User plus system CPU time of the whole process, ended threads included,
+/// from `/proc/self/stat` (in ticks of 1/100 s): for a graph whose
+/// components (and their threads) come and go with each still.
+fn ticks() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name, which is in parentheses.
+    let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+    let field = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 here.
+    (field(11) + field(12)) as f64 / 100.0
 }
 
 const HELP: &str = "\
@@ -112,8 +122,9 @@ options:
                     camera (the one mmal::Camera builds: preview to a null
                     sink, the video port in I420 to a splitter, the still
                     port in OPAQUE to an image encoder), picamerax (its
-                    graph: the video port in OPAQUE to the splitter, the
-                    still port to the encoder), or bare (the camera's video
+                    graph: the video port in OPAQUE to the splitter, and
+                    for each still a new image encoder on the still
+                    port), or bare (the camera's video
                     port in the case's encoding straight to the null sink)
   -h, --help        print this help
 
@@ -239,19 +250,22 @@ fn print(f: &Figures) {
 
 /// Starts counting: the moment, the CPU time, and the allocator's count.
 /// (Reading the CPU time allocates: it is read outside the count.)
-fn start() -> (Instant, (f64, f64)) {
+fn start() -> (Instant, (f64, f64), f64) {
     let cpu = cpu_seconds();
+    let ticks = ticks();
     ALLOCATIONS.store(0, Ordering::Relaxed);
     COUNTING.store(true, Ordering::Relaxed);
-    (Instant::now(), cpu)
+    (Instant::now(), cpu, ticks)
 }
 
-fn stop((at, (cpu, main)): (Instant, (f64, f64)), figures: &mut Figures) {
+/// Stops counting. With `threads_end` (components made and dropped while
+/// counting), the process's CPU time is read from its ticks.
+fn stop((at, (cpu, main), ticks_then): (Instant, (f64, f64), f64), figures: &mut Figures, threads_end: bool) {
     COUNTING.store(false, Ordering::Relaxed);
     figures.allocations = ALLOCATIONS.load(Ordering::Relaxed);
     figures.seconds = at.elapsed().as_secs_f64();
     let (cpu_now, main_now) = cpu_seconds();
-    figures.cpu_seconds = cpu_now - cpu;
+    figures.cpu_seconds = if threads_end { ticks() - ticks_then } else { cpu_now - cpu };
     figures.main_thread_seconds = main_now - main;
 }
 
@@ -286,7 +300,7 @@ fn frames(case: Case, count: u32, fps: u32) -> Result<Figures> {
         f.bytes += array.len() as u64;
         f.frames += 1;
     }
-    stop(started, &mut f);
+    stop(started, &mut f, false);
     f.buffers = seen.iter().filter(|s| **s != 0).count();
     Ok(f)
 }
@@ -306,10 +320,31 @@ fn stills(count: u32, fps: u32) -> Result<Figures> {
         f.checksum = f.checksum.wrapping_add(u64::from(jpeg[jpeg.len() / 2]));
         f.frames += 1;
     }
-    stop(started, &mut f);
+    stop(started, &mut f, false);
     // A JPEG is gathered from the encoder's buffers into one Vec: copied.
     f.copied_frames = f.frames;
     Ok(f)
+}
+
+/// The camera's still port through an image encoder to JPEG, read as a
+/// stream only to know when a file is whole (its FRAME_END: a null sink
+/// says nothing). Dropped in order: the stream, the link, the encoder.
+struct StillPath {
+    stream: mmal::FrameStream,
+    _link: Connection,
+    _encoder: ImageEncoder,
+}
+
+impl StillPath {
+    fn new(camera: &CameraComponent, (w, h): (u32, u32)) -> Result<StillPath> {
+        let encoder = ImageEncoder::new()?;
+        let link = Connection::new(camera.still(), encoder.input(), ConnectionFlags::default())?;
+        encoder.output().set_format(&Format::video(Encoding::JPEG, w, h))?;
+        encoder.output().set(&JpegQuality(85))?;
+        encoder.control().set(&Thumbnail::new(64, 48, 35))?;
+        let stream = encoder.output().enable_stream(3)?;
+        Ok(StillPath { stream, _link: link, _encoder: encoder })
+    }
 }
 
 /// The VideoCore alone on `graph`: the case's final output goes to a null
@@ -324,8 +359,7 @@ fn baseline(case: Case, count: u32, fps: u32, graph: Graph) -> Result<Figures> {
     let preview_sink = NullSink::new()?;
     let splitter = Splitter::new()?;
     let sink = NullSink::new()?;
-    let encoder = ImageEncoder::new()?;
-    let mut stream = None;
+    let mut still_path = None;
     if graph == Graph::Bare {
         // The video port straight to the null sink, nothing else.
         let format = if case == Case::Jpeg { Encoding::I420 } else { case.encoding() };
@@ -339,13 +373,10 @@ fn baseline(case: Case, count: u32, fps: u32, graph: Graph) -> Result<Figures> {
         links.push(Connection::new(camera.preview(), preview_sink.input(), ConnectionFlags::default())?);
         links.push(Connection::new(camera.video(), splitter.input(), ConnectionFlags::default())?);
         if case == Case::Jpeg {
-            links.push(Connection::new(camera.still(), encoder.input(), ConnectionFlags::default())?);
-            encoder.output().set_format(&Format::video(Encoding::JPEG, w, h))?;
-            encoder.output().set(&JpegQuality(85))?;
-            encoder.control().set(&Thumbnail::new(64, 48, 35))?;
-            // The encoder's output read as a stream, only to know when a
-            // file is whole (its FRAME_END): a null sink says nothing.
-            stream = Some(encoder.output().enable_stream(3)?);
+            // mmal::Camera keeps its encoder; picamerax makes one per still.
+            if graph == Graph::Camera {
+                still_path = Some(StillPath::new(&camera, (w, h))?);
+            }
         } else {
             let out = splitter.output(SplitterOutput::First);
             out.set_format(&Format::video(case.encoding(), w, h).with_frame_rate(fps))?;
@@ -355,8 +386,12 @@ fn baseline(case: Case, count: u32, fps: u32, graph: Graph) -> Result<Figures> {
     camera.enable()?;
     let mut f = Figures::default();
     if case == Case::Jpeg {
-        let stream = stream.as_ref().expect("made for jpeg");
         let still = || -> Result<()> {
+            let fresh = match &still_path {
+                Some(_) => None,
+                None => Some(StillPath::new(&camera, (w, h))?),
+            };
+            let stream = &still_path.as_ref().or(fresh.as_ref()).expect("one of them").stream;
             camera.still().set(&Capture(true))?;
             loop {
                 let buffer = stream.next_timeout(Duration::from_secs(20))?;
@@ -372,7 +407,7 @@ fn baseline(case: Case, count: u32, fps: u32, graph: Graph) -> Result<Figures> {
         for _ in 0..count {
             still()?;
         }
-        stop(started, &mut f);
+        stop(started, &mut f, still_path.is_none());
         f.frames = u64::from(count);
     } else {
         camera.video().set(&Capture(true))?;
@@ -380,7 +415,7 @@ fn baseline(case: Case, count: u32, fps: u32, graph: Graph) -> Result<Figures> {
         std::thread::sleep(Duration::from_secs_f64(10.0 / f64::from(fps)));
         let started = start();
         std::thread::sleep(Duration::from_secs_f64(f64::from(count) / f64::from(fps)));
-        stop(started, &mut f);
+        stop(started, &mut f, false);
         // The camera is paced: frames at its rate through the time measured.
         f.frames = (f.seconds * f64::from(fps)).round() as u64;
         camera.video().set(&Capture(false))?;
