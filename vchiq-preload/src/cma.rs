@@ -25,8 +25,7 @@ use std::os::fd::IntoRawFd;
 use vcsm::{CacheMode, ServiceManager, SharedMemory};
 use vcsm_sys as sys;
 
-use crate::sys::User;
-use crate::{table, Errno, Instance};
+use crate::sys::{borrow_fd, Errno, User};
 
 fn errno(e: &vcsm::Error) -> Errno {
     Errno(match e {
@@ -47,43 +46,46 @@ fn manager() -> Result<&'static ServiceManager, Errno> {
     ServiceManager::emulated().map_err(|e| errno(&e))
 }
 
-/// A block's new dma-buf descriptor, registered so that its ioctls and its
-/// close reach the block.
-fn hand_out(memory: SharedMemory) -> Result<(c_int, u32, u64, usize), Errno> {
-    let fd = memory.export_dmabuf().map_err(|e| errno(&e))?.into_raw_fd();
-    let (vc_handle, bus, size) = (memory.vc_handle().get(), u64::from(memory.bus_address()), memory.size());
-    table::insert(fd, std::sync::Arc::new(Instance::DmaBuf(DmaBuf { _memory: memory })));
-    Ok((fd, vc_handle, bus, size))
+/// Where the dma-bufs handed out go: the descriptor table.
+pub(crate) struct DmaBufs<'a> {
+    /// Registers a new descriptor, so that its ioctls and its close reach
+    /// the block.
+    pub(crate) register: &'a dyn Fn(c_int, DmaBuf),
+    /// Takes back a descriptor whose reply could not be written: the block
+    /// is freed, the descriptor closed.
+    pub(crate) take_back: &'a dyn Fn(c_int),
 }
 
-/// Takes back a descriptor whose reply could not be written: the block is
-/// freed, the descriptor closed.
-fn take_back(fd: c_int) {
-    crate::on_close(fd);
-    crate::sys::close_real(fd);
+/// A block's new dma-buf descriptor, registered.
+fn hand_out(memory: SharedMemory, bufs: &DmaBufs<'_>) -> Result<(c_int, u32, u64, usize), Errno> {
+    let fd = memory.export_dmabuf().map_err(|e| errno(&e))?.into_raw_fd();
+    let (vc_handle, bus, size) = (memory.vc_handle().get(), u64::from(memory.bus_address()), memory.size());
+    (bufs.register)(fd, DmaBuf { _memory: memory });
+    Ok((fd, vc_handle, bus, size))
 }
 
 /// One open of `/dev/vcsm-cma`.
 pub(crate) struct Cma;
 
 impl Cma {
-    pub(crate) fn ioctl(&self, request: u32, arg: usize) -> Result<c_int, Errno> {
+    pub(crate) fn ioctl(&self, request: u32, arg: usize, bufs: &DmaBufs<'_>) -> Result<c_int, Errno> {
         let arg = User(arg);
+        let take_back = |fd| (bufs.take_back)(fd);
         match request {
             sys::VC_SM_CMA_IOCTL_MEM_ALLOC => {
                 let mut a: sys::vc_sm_cma_ioctl_alloc = arg.read()?;
                 let cache = if a.cached == 0 { CacheMode::None } else { CacheMode::Host };
                 let memory = manager()?.allocate(a.size as usize, &name(&a.name), cache).map_err(|e| errno(&e))?;
-                let (fd, vc_handle, bus, _) = hand_out(memory)?;
+                let (fd, vc_handle, bus, _) = hand_out(memory, bufs)?;
                 (a.handle, a.vc_handle, a.dma_addr) = (fd, vc_handle, bus);
                 arg.write(a).inspect_err(|_| take_back(fd))?;
                 Ok(0)
             }
             sys::VC_SM_CMA_IOCTL_MEM_IMPORT_DMABUF => {
                 let mut a: sys::vc_sm_cma_ioctl_import_dmabuf = arg.read()?;
-                let source = crate::sys::borrow_fd(a.dmabuf_fd)?;
+                let source = borrow_fd(a.dmabuf_fd)?;
                 let memory = manager()?.import_dmabuf(source, &name(&a.name)).map_err(|e| errno(&e))?;
-                let (fd, vc_handle, bus, size) = hand_out(memory)?;
+                let (fd, vc_handle, bus, size) = hand_out(memory, bufs)?;
                 let size = u32::try_from(size).map_err(|_| Errno(libc::EINVAL));
                 let size = size.inspect_err(|_| take_back(fd))?;
                 (a.handle, a.vc_handle, a.size, a.dma_addr) = (fd, vc_handle, size, bus);

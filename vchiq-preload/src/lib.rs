@@ -43,94 +43,11 @@
 //! only so that cargo builds it before the tests).
 #![deny(unsafe_code)]
 
+// The modules, each using only those above it: the unsafe primitives, the
+// descriptor table, the two devices, the dispatch, the exported functions.
 mod cma;
+mod dispatch;
+mod exports;
 mod sys;
 mod table;
 mod vchiq;
-
-use std::ffi::c_int;
-use std::sync::{Arc, OnceLock};
-
-/// An errno value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Errno(c_int);
-
-/// The device nodes the library takes over.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Target {
-    /// `/dev/vchiq`.
-    Vchiq,
-    /// `/dev/vcsm-cma`.
-    VcsmCma,
-}
-
-/// The path of vc-sm-cma's device node.
-const VCSM_CMA_PATH: &str = "/dev/vcsm-cma";
-
-impl Target {
-    /// The device `path` names, if it is one of the emulated ones.
-    fn of(path: &[u8]) -> Option<Target> {
-        if path == ::vchiq::DEVICE_PATH.as_bytes() {
-            Some(Target::Vchiq)
-        } else if path == VCSM_CMA_PATH.as_bytes() {
-            Some(Target::VcsmCma)
-        } else {
-            None
-        }
-    }
-}
-
-/// What an emulated descriptor stands for.
-enum Instance {
-    /// An instance of the VCHIQ driver.
-    Vchiq(vchiq::Vchiq),
-    /// An open of vc-sm-cma.
-    VcsmCma(cma::Cma),
-    /// A dma-buf of vc-sm-cma: an emulated VideoCore block.
-    DmaBuf(cma::DmaBuf),
-}
-
-impl Instance {
-    /// The descriptor is being closed.
-    fn shut_down(&self) {
-        match self {
-            Instance::Vchiq(v) => v.shut_down(),
-            Instance::VcsmCma(_) | Instance::DmaBuf(_) => {}
-        }
-    }
-
-    fn ioctl(&self, request: u32, arg: usize) -> Result<c_int, Errno> {
-        match self {
-            Instance::Vchiq(v) => v.ioctl(request, arg),
-            Instance::VcsmCma(c) => c.ioctl(request, arg),
-            Instance::DmaBuf(b) => b.ioctl(request, arg),
-        }
-    }
-}
-
-/// An open of an emulated device: a new instance behind a new descriptor.
-fn on_open(target: Target, flags: c_int) -> Result<c_int, Errno> {
-    static FORK_HANDLERS: OnceLock<Result<(), Errno>> = OnceLock::new();
-    (*FORK_HANDLERS.get_or_init(sys::register_fork_handlers))?;
-    let instance = match target {
-        Target::Vchiq => Instance::Vchiq(vchiq::Vchiq::new()),
-        Target::VcsmCma => Instance::VcsmCma(cma::Cma),
-    };
-    let fd = sys::open_placeholder(flags)?;
-    table::insert(fd, Arc::new(instance));
-    Ok(fd)
-}
-
-/// An ioctl: `None` if `fd` is not an emulated device's (the real ioctl
-/// then runs).
-fn on_ioctl(fd: c_int, request: u32, arg: usize) -> Option<Result<c_int, Errno>> {
-    match table::get(fd)? {
-        table::Lookup::Live(instance) => Some(instance.ioctl(request, arg)),
-        table::Lookup::Inherited => Some(Err(Errno(libc::EIO))),
-    }
-}
-
-/// A close: an emulated device's instance ends (the real close follows).
-fn on_close(fd: c_int) {
-    table::remove(fd);
-}

@@ -1,40 +1,39 @@
-//! The C boundary: the interposed libc functions, the real ones they
-//! forward to, the caller's memory an ioctl names, `errno`, and the fork
-//! handlers. The one module where `unsafe` is allowed (the crate root
-//! denies it), each block with the reason it is sound.
+//! The C boundary's unsafe primitives, and the only `unsafe` blocks of the
+//! crate (the crate root denies unsafe code; each block here says why it
+//! is sound): libc's own functions, looked up once with
+//! `dlsym(RTLD_NEXT)` and called; the caller's memory an ioctl names;
+//! `errno`; the fork handlers' registration and lock release.
 //!
 //! # ABI of the interposed functions
 //!
 //! `open`, `open64`, `openat`, `openat64` and `ioctl` are C-variadic
 //! (`int open(const char *, int, ...)`, `int ioctl(int, unsigned long,
 //! ...)`). Stable Rust cannot define a variadic function, so each is
-//! defined with its one optional argument as a fixed trailing parameter: a
-//! `mode_t` (`c_uint`) for the opens, a pointer-sized word for `ioctl`. For
-//! integer and pointer arguments this is the same calling convention on the
-//! three targets the library is built for: x86_64 System V passes variadic
-//! integer arguments in the same registers as fixed ones (`%al`, the
-//! caller's count of vector registers, is ignored by a non-variadic callee);
-//! AArch64 Linux (AAPCS64, unlike Apple's) passes anonymous arguments
-//! exactly as named ones; 32-bit ARM AAPCS (hard-float too, whose variadic
-//! calls use the base standard) passes both in r0–r3, then the stack. A
-//! caller that passes no third argument (an `open` without `O_CREAT`, an
-//! `_IO` request) leaves garbage in that register or stack slot: it is read
-//! as a plain integer, never dereferenced, and forwarded unchanged (the
-//! real function ignores it as the kernel does), or, for the emulated
-//! device, used only where the request takes an argument.
-//!
-//! # Panics
-//!
-//! No panic crosses the C boundary: each function runs its body under
-//! `catch_unwind`, and a panic becomes `-1` with `errno` `EIO`.
+//! defined (in `exports`) and called here with its one optional argument as
+//! a fixed trailing parameter: a `mode_t` (`c_uint`) for the opens, a
+//! pointer-sized word for `ioctl`. For integer and pointer arguments this
+//! is the same calling convention on the three targets the library is built
+//! for: x86_64 System V passes variadic integer arguments in the same
+//! registers as fixed ones (`%al`, the caller's count of vector registers,
+//! is ignored by a non-variadic callee and is harmless to a variadic one,
+//! which only reads it to spill vector registers); AArch64 Linux (AAPCS64,
+//! unlike Apple's) passes anonymous arguments exactly as named ones; 32-bit
+//! ARM AAPCS (hard-float too, whose variadic calls use the base standard)
+//! passes both in r0–r3, then the stack. A caller that passes no third
+//! argument (an `open` without `O_CREAT`, an `_IO` request) leaves garbage
+//! in that register or stack slot: it is read as a plain integer, never
+//! dereferenced, and forwarded unchanged (the real function ignores it as
+//! the kernel does), or, for the emulated device, used only where the
+//! request takes an argument.
 #![allow(unsafe_code)]
 
 use std::ffi::{c_char, c_int, c_uint, c_ulong, CStr};
 use std::mem::size_of;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::{on_close, on_ioctl, on_open, Errno, Target};
+/// An errno value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Errno(pub(crate) c_int);
 
 // ---------------------------------------------------------------------------
 // The real functions, resolved once with dlsym(RTLD_NEXT).
@@ -95,20 +94,15 @@ pub(crate) fn fail(e: Errno) -> c_int {
     -1
 }
 
-/// Runs `f`; a panic becomes -1/`EIO`.
-fn guarded(f: impl FnOnce() -> c_int) -> c_int {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| fail(Errno(libc::EIO)))
-}
-
-/// Which emulated device, if any, `path` names.
-fn target(path: *const c_char) -> Option<Target> {
+/// The bytes of a path handed to an open (`None` for null).
+pub(crate) fn path_bytes<'a>(path: *const c_char) -> Option<&'a [u8]> {
     if path.is_null() {
         return None;
     }
     // SAFETY: a non-null path handed to open() is a NUL-terminated string
-    // the caller keeps alive for the call (the function's contract).
-    let path = unsafe { CStr::from_ptr(path) };
-    Target::of(path.to_bytes())
+    // the caller keeps alive for the call (the function's contract); the
+    // bytes are used during the call only.
+    Some(unsafe { CStr::from_ptr(path) }.to_bytes())
 }
 
 /// The real `open` of `/dev/null` with the access mode and close-on-exec
@@ -140,146 +134,63 @@ pub(crate) fn close_real(fd: c_int) -> c_int {
     unsafe { std::mem::transmute::<usize, CloseFn>(addr)(fd) }
 }
 
-/// An open of a path: the emulated device's, or the real one.
-fn open_with(path: *const c_char, flags: c_int, real: impl FnOnce() -> c_int) -> c_int {
-    guarded(|| match target(path) {
-        Some(t) => on_open(t, flags).unwrap_or_else(fail),
-        None => real(),
-    })
-}
-
 macro_rules! forward {
     ($real:expr, $ty:ty, $($arg:expr),*) => {{
         match $real.addr() {
             // SAFETY: `addr` is the libc function of that name, whose C
             // signature `$ty` matches (see the module's ABI note); the
-            // arguments are the caller's, passed on unchanged.
+            // arguments are the caller's, passed on unchanged, and the
+            // caller of this function vouches for them as its own caller
+            // did (each is the C function's contract).
             Some(addr) => unsafe { std::mem::transmute::<usize, $ty>(addr)($($arg),*) },
             None => fail(Errno(libc::ENOSYS)),
         }
     }};
 }
 
-/// `open(2)`: `/dev/vchiq` (and `/dev/vcsm-cma`) emulated, anything else
-/// forwarded.
-///
-/// # Safety
-///
-/// As `open(2)`: `path` is null or a NUL-terminated string.
-#[no_mangle]
-#[allow(unreachable_pub)] // Exported by its symbol name, not by path.
-pub unsafe extern "C" fn open(path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
-    open_with(path, flags, || forward!(REAL_OPEN, OpenFn, path, flags, mode))
+/// libc's `open`.
+pub(crate) fn real_open(path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+    forward!(REAL_OPEN, OpenFn, path, flags, mode)
 }
 
-/// `open64(2)`, as [`open`].
-///
-/// # Safety
-///
-/// As `open(2)`.
-#[no_mangle]
-#[allow(unreachable_pub)] // Exported by its symbol name, not by path.
-pub unsafe extern "C" fn open64(path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
-    open_with(path, flags, || forward!(REAL_OPEN64, OpenFn, path, flags, mode))
+/// libc's `open64`.
+pub(crate) fn real_open64(path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+    forward!(REAL_OPEN64, OpenFn, path, flags, mode)
 }
 
-/// glibc's fortified `open` (`_FORTIFY_SOURCE` routes a two-argument
-/// `open` here).
-///
-/// # Safety
-///
-/// As `open(2)`.
-#[no_mangle]
-#[allow(unreachable_pub)] // Exported by its symbol name, not by path.
-pub unsafe extern "C" fn __open_2(path: *const c_char, flags: c_int) -> c_int {
-    open_with(path, flags, || forward!(REAL_OPEN_2, Open2Fn, path, flags))
+/// libc's `__open_2`.
+pub(crate) fn real_open_2(path: *const c_char, flags: c_int) -> c_int {
+    forward!(REAL_OPEN_2, Open2Fn, path, flags)
 }
 
-/// glibc's fortified `open64`.
-///
-/// # Safety
-///
-/// As `open(2)`.
-#[no_mangle]
-#[allow(unreachable_pub)] // Exported by its symbol name, not by path.
-pub unsafe extern "C" fn __open64_2(path: *const c_char, flags: c_int) -> c_int {
-    open_with(path, flags, || forward!(REAL_OPEN64_2, Open2Fn, path, flags))
+/// libc's `__open64_2`.
+pub(crate) fn real_open64_2(path: *const c_char, flags: c_int) -> c_int {
+    forward!(REAL_OPEN64_2, Open2Fn, path, flags)
 }
 
-/// `openat(2)`: an absolute device path is emulated whatever `dirfd`.
-///
-/// # Safety
-///
-/// As `openat(2)`.
-#[no_mangle]
-#[allow(unreachable_pub)] // Exported by its symbol name, not by path.
-pub unsafe extern "C" fn openat(dirfd: c_int, path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
-    open_with(path, flags, || forward!(REAL_OPENAT, OpenatFn, dirfd, path, flags, mode))
+/// libc's `openat`.
+pub(crate) fn real_openat(dirfd: c_int, path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+    forward!(REAL_OPENAT, OpenatFn, dirfd, path, flags, mode)
 }
 
-/// `openat64(2)`, as [`openat`].
-///
-/// # Safety
-///
-/// As `openat(2)`.
-#[no_mangle]
-#[allow(unreachable_pub)] // Exported by its symbol name, not by path.
-pub unsafe extern "C" fn openat64(dirfd: c_int, path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
-    open_with(path, flags, || forward!(REAL_OPENAT64, OpenatFn, dirfd, path, flags, mode))
+/// libc's `openat64`.
+pub(crate) fn real_openat64(dirfd: c_int, path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+    forward!(REAL_OPENAT64, OpenatFn, dirfd, path, flags, mode)
 }
 
-/// glibc's fortified `openat`.
-///
-/// # Safety
-///
-/// As `openat(2)`.
-#[no_mangle]
-#[allow(unreachable_pub)] // Exported by its symbol name, not by path.
-pub unsafe extern "C" fn __openat_2(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int {
-    open_with(path, flags, || forward!(REAL_OPENAT_2, Openat2Fn, dirfd, path, flags))
+/// libc's `__openat_2`.
+pub(crate) fn real_openat_2(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int {
+    forward!(REAL_OPENAT_2, Openat2Fn, dirfd, path, flags)
 }
 
-/// glibc's fortified `openat64`.
-///
-/// # Safety
-///
-/// As `openat(2)`.
-#[no_mangle]
-#[allow(unreachable_pub)] // Exported by its symbol name, not by path.
-pub unsafe extern "C" fn __openat64_2(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int {
-    open_with(path, flags, || forward!(REAL_OPENAT64_2, Openat2Fn, dirfd, path, flags))
+/// libc's `__openat64_2`.
+pub(crate) fn real_openat64_2(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int {
+    forward!(REAL_OPENAT64_2, Openat2Fn, dirfd, path, flags)
 }
 
-/// `ioctl(2)`: on a descriptor of an emulated device, the device's answer;
-/// on any other, the real call.
-///
-/// # Safety
-///
-/// As `ioctl(2)`: `arg` is what `request` takes (for the emulated device,
-/// every pointer in it valid for what the kernel would read and write).
-#[no_mangle]
-#[allow(unreachable_pub)] // Exported by its symbol name, not by path.
-pub unsafe extern "C" fn ioctl(fd: c_int, request: c_ulong, arg: usize) -> c_int {
-    guarded(|| {
-        // The kernel's `cmd` is an `unsigned int`: the upper bits of a
-        // 64-bit `unsigned long` are dropped, as the system call does.
-        #[allow(clippy::unnecessary_cast)] // `c_ulong` is `u32` on 32-bit ARM.
-        let cmd = request as u32;
-        match on_ioctl(fd, cmd, arg) {
-            Some(result) => result.unwrap_or_else(fail),
-            None => forward!(REAL_IOCTL, IoctlFn, fd, request, arg),
-        }
-    })
-}
-
-/// `close(2)`: an emulated device's instance ends with its descriptor.
-#[no_mangle]
-#[allow(unreachable_pub)] // Exported by its symbol name, not by path.
-pub extern "C" fn close(fd: c_int) -> c_int {
-    guarded(|| {
-        on_close(fd);
-        close_real(fd)
-    })
+/// libc's `ioctl`.
+pub(crate) fn real_ioctl(fd: c_int, request: c_ulong, arg: usize) -> c_int {
+    forward!(REAL_IOCTL, IoctlFn, fd, request, arg)
 }
 
 // ---------------------------------------------------------------------------
@@ -383,17 +294,12 @@ impl User {
 // ---------------------------------------------------------------------------
 // fork.
 
-/// Registers the fork handlers, once (at the first emulated open).
-pub(crate) fn register_fork_handlers() -> Result<(), Errno> {
-    extern "C" fn prepare() {
-        crate::table::fork_prepare();
-    }
-    extern "C" fn parent() {
-        crate::table::fork_parent();
-    }
-    extern "C" fn child() {
-        crate::table::fork_child();
-    }
+/// Registers fork handlers (`pthread_atfork`).
+pub(crate) fn register_fork_handlers(
+    prepare: extern "C" fn(),
+    parent: extern "C" fn(),
+    child: extern "C" fn(),
+) -> Result<(), Errno> {
     // SAFETY: the handlers are `extern "C"` functions of this library,
     // which (preloaded) is never unloaded; none unwinds (each only takes or
     // releases a lock and bumps a counter).

@@ -22,8 +22,7 @@ use vchiq::{Bulk, BulkDirection, Completion, Device, Fourcc, MessageBuffers, Ser
 use vchiq_emu::EmulatedVchiq;
 use vchiq_sys as sys;
 
-use crate::sys::{addr, ptr, value_arg, User};
-use crate::Errno;
+use crate::sys::{addr, ptr, value_arg, Errno, User};
 
 /// A bulk transfer queued by the caller, until its completion is collected.
 struct PendingBulk {

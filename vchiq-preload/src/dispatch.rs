@@ -1,0 +1,109 @@
+//! Which descriptors are emulated devices, and what answers them: the
+//! decisions behind the interposed functions (`exports`).
+
+use std::ffi::c_int;
+use std::sync::{Arc, OnceLock};
+
+use crate::cma;
+use crate::sys::{self, Errno};
+use crate::table::{End, Lookup, Table};
+use crate::vchiq;
+
+/// The path of vc-sm-cma's device node.
+const VCSM_CMA_PATH: &str = "/dev/vcsm-cma";
+
+/// The device nodes the library takes over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// `/dev/vchiq`.
+    Vchiq,
+    /// `/dev/vcsm-cma`.
+    VcsmCma,
+}
+
+impl Target {
+    /// The device `path` names, if it is one of the emulated ones.
+    pub(crate) fn of(path: &[u8]) -> Option<Target> {
+        if path == ::vchiq::DEVICE_PATH.as_bytes() {
+            Some(Target::Vchiq)
+        } else if path == VCSM_CMA_PATH.as_bytes() {
+            Some(Target::VcsmCma)
+        } else {
+            None
+        }
+    }
+}
+
+/// What an emulated descriptor stands for.
+enum Instance {
+    /// An instance of the VCHIQ driver.
+    Vchiq(vchiq::Vchiq),
+    /// An open of vc-sm-cma.
+    VcsmCma(cma::Cma),
+    /// A dma-buf of vc-sm-cma: an emulated VideoCore block.
+    DmaBuf(cma::DmaBuf),
+}
+
+impl End for Instance {
+    fn end(&self) {
+        match self {
+            Instance::Vchiq(v) => v.shut_down(),
+            Instance::VcsmCma(_) | Instance::DmaBuf(_) => {}
+        }
+    }
+}
+
+static TABLE: Table<Instance> = Table::new();
+
+extern "C" fn fork_prepare() {
+    TABLE.fork_prepare();
+}
+
+extern "C" fn fork_parent() {
+    TABLE.fork_parent();
+}
+
+extern "C" fn fork_child() {
+    TABLE.fork_child();
+}
+
+/// An open of an emulated device: a new instance behind a new descriptor.
+pub(crate) fn on_open(target: Target, flags: c_int) -> Result<c_int, Errno> {
+    static FORK_HANDLERS: OnceLock<Result<(), Errno>> = OnceLock::new();
+    (*FORK_HANDLERS.get_or_init(|| sys::register_fork_handlers(fork_prepare, fork_parent, fork_child)))?;
+    let instance = match target {
+        Target::Vchiq => Instance::Vchiq(vchiq::Vchiq::new()),
+        Target::VcsmCma => Instance::VcsmCma(cma::Cma),
+    };
+    let fd = sys::open_placeholder(flags)?;
+    TABLE.insert(fd, Arc::new(instance));
+    Ok(fd)
+}
+
+/// An ioctl: `None` if `fd` is not an emulated device's (the real ioctl
+/// then runs).
+pub(crate) fn on_ioctl(fd: c_int, request: u32, arg: usize) -> Option<Result<c_int, Errno>> {
+    let instance = match TABLE.get(fd)? {
+        Lookup::Live(instance) => instance,
+        Lookup::Inherited => return Some(Err(Errno(libc::EIO))),
+    };
+    Some(match &*instance {
+        Instance::Vchiq(v) => v.ioctl(request, arg),
+        Instance::VcsmCma(c) => {
+            let dma_bufs = cma::DmaBufs {
+                register: &|fd, buf| TABLE.insert(fd, Arc::new(Instance::DmaBuf(buf))),
+                take_back: &|fd| {
+                    on_close(fd);
+                    sys::close_real(fd);
+                },
+            };
+            c.ioctl(request, arg, &dma_bufs)
+        }
+        Instance::DmaBuf(b) => b.ioctl(request, arg),
+    })
+}
+
+/// A close: an emulated device's instance ends (the real close follows).
+pub(crate) fn on_close(fd: c_int) {
+    TABLE.remove(fd);
+}
