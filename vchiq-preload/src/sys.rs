@@ -8,22 +8,23 @@
 //!
 //! `open`, `open64`, `openat`, `openat64` and `ioctl` are C-variadic
 //! (`int open(const char *, int, ...)`, `int ioctl(int, unsigned long,
-//! ...)`). Stable Rust cannot define a variadic function, so each is
-//! defined (in `exports`) and called here with its one optional argument as
-//! a fixed trailing parameter: a `mode_t` (`c_uint`) for the opens, a
-//! pointer-sized word for `ioctl`. For integer and pointer arguments this
-//! is the same calling convention on the three targets the library is built
-//! for: x86_64 System V passes variadic integer arguments in the same
-//! registers as fixed ones (`%al`, the caller's count of vector registers,
-//! is ignored by a non-variadic callee and is harmless to a variadic one,
-//! which only reads it to spill vector registers); AArch64 Linux (AAPCS64,
-//! unlike Apple's) passes anonymous arguments exactly as named ones; 32-bit
-//! ARM AAPCS (hard-float too, whose variadic calls use the base standard)
-//! passes both in r0–r3, then the stack. A caller that passes no third
-//! argument (an `open` without `O_CREAT`, an `_IO` request) leaves garbage
-//! in that register or stack slot: it is read as a plain integer, never
-//! dereferenced, and forwarded unchanged (the real function ignores it as
-//! the kernel does), or, for the emulated device, used only where the
+//! ...)`). Stable Rust can call a variadic function but not define one, so
+//! `exports` defines each with its one optional argument as a fixed
+//! trailing parameter: a `mode_t` (`c_uint`) for the opens, a pointer-sized
+//! word for `ioctl`; libc's own are called here as variadic functions. For
+//! integer and pointer arguments a variadic caller and a fixed callee agree
+//! on the three targets the library is built for: x86_64 System V passes
+//! variadic integer arguments in the same registers as fixed ones (`%al`,
+//! the caller's count of vector registers, is ignored by a non-variadic
+//! callee); AArch64 Linux (AAPCS64, unlike Apple's) passes anonymous
+//! arguments exactly as named ones; 32-bit ARM AAPCS (hard-float too, whose
+//! variadic calls use the base standard) passes both in r0–r3, then the
+//! stack; none of these functions takes more than four integer arguments,
+//! so every one travels in a register on all three. A caller that passes
+//! no optional argument (an `open` without `O_CREAT`, an `_IO` request)
+//! leaves a stale value in that register: it is read as a plain integer,
+//! never dereferenced, and forwarded unchanged (the real function ignores
+//! it as the kernel does), or, for the emulated device, used only where the
 //! request takes an argument.
 #![allow(unsafe_code)]
 
@@ -79,11 +80,13 @@ static REAL_OPENAT64_2: Real = Real::new(c"__openat64_2");
 static REAL_IOCTL: Real = Real::new(c"ioctl");
 static REAL_CLOSE: Real = Real::new(c"close");
 
-type OpenFn = unsafe extern "C" fn(*const c_char, c_int, c_uint) -> c_int;
-type OpenatFn = unsafe extern "C" fn(c_int, *const c_char, c_int, c_uint) -> c_int;
+// libc's variadic functions are called as what they are (so that the
+// x86_64 caller's `%al` is set as a variadic callee expects).
+type OpenFn = unsafe extern "C" fn(*const c_char, c_int, ...) -> c_int;
+type OpenatFn = unsafe extern "C" fn(c_int, *const c_char, c_int, ...) -> c_int;
 type Open2Fn = unsafe extern "C" fn(*const c_char, c_int) -> c_int;
 type Openat2Fn = unsafe extern "C" fn(c_int, *const c_char, c_int) -> c_int;
-type IoctlFn = unsafe extern "C" fn(c_int, c_ulong, usize) -> c_int;
+type IoctlFn = unsafe extern "C" fn(c_int, c_ulong, ...) -> c_int;
 type CloseFn = unsafe extern "C" fn(c_int) -> c_int;
 
 /// Sets `errno` and returns -1.
@@ -112,12 +115,12 @@ pub(crate) fn path_bytes<'a>(path: *const c_char) -> Option<&'a [u8]> {
 pub(crate) fn open_placeholder(flags: c_int) -> Result<c_int, Errno> {
     let Some(addr) = REAL_OPEN.addr() else { return Err(Errno(libc::ENOSYS)) };
     let flags = (flags & (libc::O_ACCMODE | libc::O_CLOEXEC)) | libc::O_NOCTTY;
-    // SAFETY: `addr` is libc's `open`, whose signature (variadic, called
-    // with one `mode_t`) `OpenFn` matches as the module's ABI note says;
-    // the path is a static NUL-terminated string.
+    // SAFETY: `addr` is libc's `open`, whose (variadic) signature `OpenFn`
+    // is; the path is a static NUL-terminated string and the flags take no
+    // mode.
     let fd = unsafe {
         let real: OpenFn = std::mem::transmute::<usize, OpenFn>(addr);
-        real(c"/dev/null".as_ptr(), flags, 0)
+        real(c"/dev/null".as_ptr(), flags)
     };
     if fd < 0 {
         // SAFETY: reading the calling thread's errno slot.
