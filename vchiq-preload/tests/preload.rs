@@ -86,8 +86,10 @@ fn run_child(name: &str) -> Output {
         .args(["--exact", name, "--nocapture", "--test-threads", "1"])
         .env(CHILD, name)
         .env("VIDEOCORE_EMU_CAMERA_LOCK", "off")
-        .stdin(Stdio::null());
-    let out = command.output().expect("the child runs");
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let out = bounded(command.spawn().expect("the child runs"), name);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "child {name} failed: {}\n{stdout}\n{stderr}", out.status);
@@ -95,6 +97,36 @@ fn run_child(name: &str) -> Output {
     assert!(stdout.contains("1 passed"), "child {name} ran no test:\n{stdout}\n{stderr}");
     assert!(stdout.contains(&format!("{name}: done")), "child {name} did not run its body:\n{stdout}\n{stderr}");
     out
+}
+
+/// The child's output once it ends, or a failure if it has not ended in
+/// two minutes (a hang: it is killed).
+fn bounded(mut child: std::process::Child, name: &str) -> Output {
+    let (done, finished) = std::sync::mpsc::channel();
+    let pid = child.id();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let err = std::thread::spawn(move || {
+        let mut e = Vec::new();
+        std::io::Read::read_to_end(&mut stderr, &mut e).ok();
+        e
+    });
+    std::thread::spawn(move || {
+        let mut o = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut o).ok();
+        let _ = done.send(o);
+    });
+    match finished.recv_timeout(Duration::from_secs(120)) {
+        Ok(stdout) => {
+            let status = child.wait().unwrap();
+            Output { status, stdout, stderr: err.join().unwrap() }
+        }
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("child {name} (pid {pid}) still running after 120 s: killed");
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1016,4 +1048,64 @@ fn child_every_open_reaches_the_emulated_device() {
         assert_eq!(close_fd(dir), 0);
     }
     println!("child_every_open_reaches_the_emulated_device: done");
+}
+
+#[test]
+fn closing_wakes_a_waiter_and_threads_open_and_close_at_once() {
+    run_child("child_closing_wakes_a_waiter_and_threads_open_and_close_at_once");
+}
+
+#[test]
+fn child_closing_wakes_a_waiter_and_threads_open_and_close_at_once() {
+    if !is_child("child_closing_wakes_a_waiter_and_threads_open_and_close_at_once") {
+        return;
+    }
+    let before = open_fds();
+    // A thread waiting in AWAIT_COMPLETION when another closes the
+    // descriptor returns (with nothing) instead of waiting for ever.
+    let fd = open_device(libc::O_RDWR | libc::O_CLOEXEC);
+    assert_eq!(ioctl_value(fd, VCHIQ_IOC_CONNECT, 0), (0, 0));
+    let (started, waiting) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let mut completions = [vchiq_completion_data::default(); 1];
+        let mut a = vchiq_await_completion {
+            count: 1,
+            buf: completions.as_mut_ptr(),
+            msgbufsize: 0,
+            msgbufcount: 0,
+            msgbufs: std::ptr::null_mut(),
+        };
+        started.send(()).unwrap();
+        ioctl_ptr(fd, VCHIQ_IOC_AWAIT_COMPLETION, &mut a)
+    });
+    waiting.recv().unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(close_fd(fd), 0);
+    assert_eq!(waiter.join().unwrap(), (0, 0));
+
+    // Threads opening, using and closing devices at once: each descriptor
+    // its own instance, none left.
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::spawn(|| {
+                for _ in 0..10 {
+                    let fd = open_device(libc::O_RDWR | libc::O_CLOEXEC);
+                    let mut config = vchiq_config::default();
+                    let mut arg =
+                        vchiq_get_config { config_size: size_of::<vchiq_config>() as u32, pconfig: &mut config };
+                    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_GET_CONFIG, &mut arg), (0, 0));
+                    assert_eq!(ioctl_value(fd, VCHIQ_IOC_CONNECT, 0), (0, 0));
+                    // A second CONNECT on the same descriptor is refused:
+                    // this one is not shared with another thread's.
+                    assert_eq!(ioctl_value(fd, VCHIQ_IOC_CONNECT, 0).1, libc::EINVAL);
+                    assert_eq!(close_fd(fd), 0);
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    assert_eq!(open_fds(), before);
+    println!("child_closing_wakes_a_waiter_and_threads_open_and_close_at_once: done");
 }
