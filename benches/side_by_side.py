@@ -31,8 +31,10 @@ does not say when a file is whole). The two clients build different
 graphs (mmal::Camera feeds its splitter I420, picamerax OPAQUE; the
 splitter then converts to RGB, which costs the software VideoCore very
 different amounts; mmal::Camera keeps one image encoder, picamerax makes
-one per still), so each is measured against its own; the camera's video
-port straight to a null sink ("bare") is printed too.
+one per still and commits the still port's format again first, after
+which the software VideoCore prepares its picture again), so each is
+measured against its own; the camera's video port straight to a null
+sink ("bare") is printed too.
 
 The client's own CPU per frame:
   picamerax: its process's CPU per frame minus its graph's baseline (its

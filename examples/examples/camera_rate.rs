@@ -123,8 +123,8 @@ options:
                     sink, the video port in I420 to a splitter, the still
                     port in OPAQUE to an image encoder), picamerax (its
                     graph: the video port in OPAQUE to the splitter, and
-                    for each still a new image encoder on the still
-                    port), or bare (the camera's video
+                    for each still the still port's format committed
+                    again and a new image encoder on it), or bare (the camera's video
                     port in the case's encoding straight to the null sink)
   -h, --help        print this help
 
@@ -336,7 +336,13 @@ struct StillPath {
 }
 
 impl StillPath {
-    fn new(camera: &CameraComponent, (w, h): (u32, u32)) -> Result<StillPath> {
+    /// With `commit`, the still port's format is committed again first, as
+    /// picamerax does for each still (the software VideoCore then prepares
+    /// its picture again).
+    fn new(camera: &CameraComponent, (w, h): (u32, u32), commit: bool) -> Result<StillPath> {
+        if commit {
+            camera.still().set_format(&Format::video(Encoding::OPAQUE, w, h))?;
+        }
         let encoder = ImageEncoder::new()?;
         let link = Connection::new(camera.still(), encoder.input(), ConnectionFlags::default())?;
         encoder.output().set_format(&Format::video(Encoding::JPEG, w, h))?;
@@ -375,7 +381,7 @@ fn baseline(case: Case, count: u32, fps: u32, graph: Graph) -> Result<Figures> {
         if case == Case::Jpeg {
             // mmal::Camera keeps its encoder; picamerax makes one per still.
             if graph == Graph::Camera {
-                still_path = Some(StillPath::new(&camera, (w, h))?);
+                still_path = Some(StillPath::new(&camera, (w, h), false)?);
             }
         } else {
             let out = splitter.output(SplitterOutput::First);
@@ -389,7 +395,7 @@ fn baseline(case: Case, count: u32, fps: u32, graph: Graph) -> Result<Figures> {
         let still = || -> Result<()> {
             let fresh = match &still_path {
                 Some(_) => None,
-                None => Some(StillPath::new(&camera, (w, h))?),
+                None => Some(StillPath::new(&camera, (w, h), true)?),
             };
             let stream = &still_path.as_ref().or(fresh.as_ref()).expect("one of them").stream;
             camera.still().set(&Capture(true))?;
