@@ -9,8 +9,9 @@ use std::time::Duration;
 use common::*;
 use mmal_sys as sys;
 use mmal_vchiq::{BufferToSend, Client, Error, Memory, PortType, Status};
+use parking_lot::{Condvar, Mutex};
 use vchiq::Connection;
-use vchiq_sys::{MMAL_MSG_TYPE_BUFFER_TO_HOST, MMAL_MSG_TYPE_PORT_PARAMETER_GET};
+use vchiq_sys::{MMAL_MSG_TYPE_BUFFER_FROM_HOST, MMAL_MSG_TYPE_BUFFER_TO_HOST, MMAL_MSG_TYPE_PORT_PARAMETER_GET};
 
 const FRAME: u32 = 640 * 480 * 3 / 2;
 
@@ -372,11 +373,7 @@ fn close_fails_a_request_waiting_on_another_thread() {
 fn a_tunnel_carries_frames_on_the_videocore() {
     let _s = serial();
     let connection = connect();
-    let recorder = Recorder::on_buffer(|client, b, _| {
-        if let (false, Memory::Host(d)) = (b.released, &b.memory) {
-            let _ = client.send_buffer(&b.port, BufferToSend::output(d.clone(), b.alloc_size));
-        }
-    });
+    let recorder = Recorder::resending();
     let client = Client::open_with(&connection, client_options(), recorder.clone()).unwrap();
     let camera = client.component_create("ril.camera").unwrap();
     let resize = client.component_create("ril.resize").unwrap();
@@ -433,5 +430,142 @@ fn events_reach_the_handler() {
     let e = recorder.lock().events[0].clone();
     assert_eq!((e.component, e.port_type, e.port_index), (camera.handle, PortType::Control, 0));
     assert_eq!(e.cmd, sys::MMAL_EVENT_ERROR);
+    client.close().unwrap();
+}
+
+#[test]
+fn zero_copy_frames_land_in_vcsm_blocks_without_a_copy() {
+    let _s = serial();
+    vcsm::ServiceManager::emulated().unwrap();
+    let connection = connect();
+    let recorder = Recorder::new();
+    let client = Client::open_with(&connection, client_options(), recorder.clone()).unwrap();
+    let camera = client.component_create("ril.camera").unwrap();
+    client.component_enable(camera.handle).unwrap();
+    let video = video_port(&client, camera.handle, 64, 48);
+    let size = video.buffer_size_min;
+    let mut blocks: Vec<vcsm::SharedMemory> =
+        (0..2).map(|_| vcsm::SharedMemory::new(size as usize, "zero copy").unwrap()).collect();
+    let zero_copy = |b: &vcsm::SharedMemory| BufferToSend {
+        memory: Memory::VideoCore { handle: b.vc_handle().get() },
+        ..BufferToSend::output(Vec::new(), size)
+    };
+
+    // Without ZERO_COPY on the port, the VideoCore refuses the handle.
+    client.port_enable(&video.port, 2, size).unwrap();
+    client.send_buffer(&video.port, zero_copy(&blocks[0])).unwrap();
+    recorder.wait("the refusal", |s| s.buffers.len() == 1);
+    assert_eq!(recorder.lock().buffers[0].status, Status::Einval);
+    client.port_disable(&video.port).unwrap();
+
+    client.parameter_set_u32(&video.port, sys::MMAL_PARAMETER_ZERO_COPY, 1).unwrap();
+    client.parameter_set_u32(&video.port, sys::MMAL_PARAMETER_CAPTURE, 1).unwrap();
+    client.port_enable(&video.port, 2, size).unwrap();
+    for b in &blocks {
+        client.send_buffer(&video.port, zero_copy(b)).unwrap();
+    }
+    recorder.wait("two frames", |s| s.buffers.len() == 3);
+    client.port_disable(&video.port).unwrap();
+    let seen = recorder.lock();
+    for r in &seen.buffers[1..] {
+        assert!(r.status.is_success(), "{r:?}");
+        assert_eq!(r.length, size);
+        let Memory::VideoCore { handle } = r.memory else { panic!("{r:?}") };
+        let block = blocks.iter_mut().find(|b| b.vc_handle().get() == handle).expect("one of ours");
+        assert!(block.lock().unwrap().iter().any(|&x| x != 0), "the frame is in the block");
+    }
+    drop(seen);
+    client.close().unwrap();
+}
+
+/// A buffer the VideoCore never returns is released by the client once the
+/// port is disabled (after the drain timeout), and by the close.
+#[test]
+fn buffers_the_videocore_keeps_are_released_by_disable_and_close() {
+    let _s = serial();
+    let device = Faulty::new();
+    let connection = Connection::with_device(Arc::clone(&device), vchiq_options()).unwrap();
+    let recorder = Recorder::new();
+    let mut options = client_options();
+    options.drain_timeout = Duration::from_millis(500);
+    let client = Client::open_with(&connection, options, recorder.clone()).unwrap();
+    let camera = client.component_create("ril.camera").unwrap();
+    let video = video_port(&client, camera.handle, 64, 48);
+    let size = video.buffer_size_min;
+    client.port_enable(&video.port, 2, size).unwrap();
+    let kept = BufferToSend { tag: 7, ..BufferToSend::output(vec![0; 16], size) };
+    device.arm(MMAL_MSG_TYPE_BUFFER_FROM_HOST, Fault::Swallow);
+    let lost = client.send_buffer(&video.port, kept).unwrap();
+    client.send_buffer(&video.port, BufferToSend { tag: 8, ..BufferToSend::output(Vec::new(), size) }).unwrap();
+    client.port_disable(&video.port).unwrap();
+    let stats = client.stats();
+    assert_eq!((stats.buffers_in_flight, stats.released_buffers), (0, 1));
+    {
+        let seen = recorder.lock();
+        assert_eq!(seen.buffers.len(), 2);
+        let released: Vec<_> = seen.buffers.iter().filter(|b| b.released).collect();
+        assert_eq!(released.len(), 1);
+        assert_eq!((released[0].cookie, released[0].tag), (lost, 7));
+        assert_eq!(released[0].memory, Memory::Host(vec![0; 16]), "its memory comes back");
+    }
+
+    // Out when the client closes: released through the handler too.
+    client.port_enable(&video.port, 2, size).unwrap();
+    device.arm(MMAL_MSG_TYPE_BUFFER_FROM_HOST, Fault::Swallow);
+    client.send_buffer(&video.port, BufferToSend { tag: 9, ..BufferToSend::output(Vec::new(), size) }).unwrap();
+    client.close().unwrap();
+    let seen = recorder.lock();
+    assert!(seen.closed);
+    let last = seen.buffers.last().unwrap();
+    assert!(last.released && last.tag == 9, "{last:?}");
+}
+
+/// The handler disables the port it streams from: the disable delivers
+/// the port's other buffers itself (to the same handler, nested), then
+/// returns with none left out.
+#[test]
+fn a_port_disabled_from_the_handler_returns_every_buffer() {
+    struct Disabler {
+        calls: Mutex<Vec<String>>,
+        done: Condvar,
+    }
+    impl mmal_vchiq::Handler for Disabler {
+        fn buffer(&self, client: &Client, b: mmal_vchiq::Returned) {
+            let first = {
+                let mut calls = self.calls.lock();
+                calls.push(format!("buffer {}", b.tag));
+                calls.len() == 1
+            };
+            if first {
+                let r = client.port_disable(&b.port);
+                let line = format!("disabled {r:?}, {} out", client.stats().buffers_in_flight);
+                self.calls.lock().push(line);
+                self.done.notify_all();
+            }
+        }
+    }
+    let _s = serial();
+    let connection = connect();
+    let handler = Arc::new(Disabler { calls: Mutex::new(Vec::new()), done: Condvar::new() });
+    let client = Client::open_with(&connection, client_options(), Arc::clone(&handler)).unwrap();
+    let camera = client.component_create("ril.camera").unwrap();
+    client.component_enable(camera.handle).unwrap();
+    let video = video_port(&client, camera.handle, 64, 48);
+    let size = video.buffer_size_min;
+    client.parameter_set_u32(&video.port, sys::MMAL_PARAMETER_CAPTURE, 1).unwrap();
+    client.port_enable(&video.port, 3, size).unwrap();
+    for tag in 0..3 {
+        client.send_buffer(&video.port, BufferToSend { tag, ..BufferToSend::output(Vec::new(), size) }).unwrap();
+    }
+    let mut calls = handler.calls.lock();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !calls.iter().any(|c| c.starts_with("disabled")) {
+        assert!(!handler.done.wait_until(&mut calls, deadline).timed_out(), "{calls:?}");
+    }
+    // The first buffer's handler delivered the other two before its
+    // disable returned.
+    assert_eq!(calls.len(), 4, "{calls:?}");
+    assert_eq!(calls[3], "disabled Ok(()), 0 out");
+    drop(calls);
     client.close().unwrap();
 }

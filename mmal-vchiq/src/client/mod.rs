@@ -47,6 +47,30 @@ pub trait Handler: Send + Sync + 'static {
     fn closed(&self) {}
 }
 
+/// A shared handler is a handler: the caller can keep a handle on it.
+///
+/// ```
+/// # use std::sync::Arc;
+/// struct Count(std::sync::atomic::AtomicUsize);
+/// impl mmal_vchiq::Handler for Count {
+///     fn buffer(&self, _: &mmal_vchiq::Client, _: mmal_vchiq::Returned) {
+///         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+///     }
+/// }
+/// fn shared(h: Arc<Count>) -> impl mmal_vchiq::Handler { h }
+/// ```
+impl<H: Handler + ?Sized> Handler for Arc<H> {
+    fn buffer(&self, client: &Client, buffer: Returned) {
+        (**self).buffer(client, buffer)
+    }
+    fn event(&self, client: &Client, event: Event) {
+        (**self).event(client, event)
+    }
+    fn closed(&self) {
+        (**self).closed()
+    }
+}
+
 /// How the client waits and how many buffers it can have out.
 ///
 /// ```

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mmal_vchiq::{Client, Event, Handler, Options, PortInfo, PortType, Rect, Returned};
+use mmal_vchiq::{BufferToSend, Client, Event, Handler, Memory, Options, PortInfo, PortType, Rect, Returned};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use vchiq::{Bulk, Completion, Config, Connection, Device, MessageBuffers, ServiceHandle, ServiceParams};
 use vchiq_emu::EmulatedVchiq;
@@ -83,6 +83,16 @@ impl Recorder {
 
     pub fn on_buffer(f: impl Fn(&Client, &Returned, &mut Seen) + Send + Sync + 'static) -> Recorder {
         Recorder { on_buffer: Some(Arc::new(f)), ..Recorder::default() }
+    }
+
+    /// Sends every buffer that comes back (not released) to its port
+    /// again, with its memory, while the port takes it.
+    pub fn resending() -> Recorder {
+        Recorder::on_buffer(|client, b, _| {
+            if let (false, Memory::Host(d)) = (b.released, &b.memory) {
+                let _ = client.send_buffer(&b.port, BufferToSend::output(d.clone(), b.alloc_size));
+            }
+        })
     }
 
     /// Waits (bounded) until `f` holds of what was seen.
