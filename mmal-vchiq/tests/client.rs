@@ -569,3 +569,52 @@ fn a_port_disabled_from_the_handler_returns_every_buffer() {
     drop(calls);
     client.close().unwrap();
 }
+
+/// A stale buffer whose data follows by bulk: the data is received and
+/// dropped, so the next buffer gets its own data, not the stale one's.
+#[test]
+fn a_stale_buffers_data_is_received_and_dropped() {
+    let _s = serial();
+    let device = Faulty::new();
+    let connection = Connection::with_device(Arc::clone(&device), vchiq_options()).unwrap();
+    let recorder = Recorder::new();
+    let client = Client::open_with(&connection, client_options(), recorder.clone()).unwrap();
+    let camera = client.component_create("ril.camera").unwrap();
+    client.component_enable(camera.handle).unwrap();
+    let video = video_port(&client, camera.handle, 64, 48);
+    let size = video.buffer_size_min;
+    client.port_enable(&video.port, 1, size).unwrap();
+
+    // A BUFFER_TO_HOST for a cookie never given out, 100 bytes of data
+    // following it by bulk: the next bulk the host receives.
+    let mut m = vec![0u8; vchiq_sys::MMAL_MSG_BUFFER_TO_HOST_WIRE_SIZE as usize];
+    let h = std::mem::size_of::<vchiq_sys::mmal_msg_header>();
+    let put = |m: &mut [u8], off: usize, v: u32| m[off..off + 4].copy_from_slice(&v.to_le_bytes());
+    put(&mut m, 0, vchiq_sys::MMAL_MAGIC);
+    put(&mut m, 4, MMAL_MSG_TYPE_BUFFER_TO_HOST);
+    let drv = h + std::mem::offset_of!(vchiq_sys::mmal_msg_buffer_from_host, drvbuf);
+    put(&mut m, drv, vchiq_sys::MMAL_MAGIC);
+    put(&mut m, drv + 4, video.port.component);
+    put(&mut m, drv + 8, video.port.handle);
+    put(&mut m, drv + 12, 0x0FF0_0001);
+    let bh = h + std::mem::offset_of!(vchiq_sys::mmal_msg_buffer_from_host, buffer_header);
+    put(&mut m, bh + std::mem::offset_of!(vchiq_sys::mmal_msg_buffer_header, length), 100);
+    device.fake_bulk(vec![0xEE; 100]);
+    device.inject(m);
+    // Requests wake the completion thread: the message, then its data.
+    wait_until("the stale data received", || {
+        client.parameter_get_u32(&video.port, sys::MMAL_PARAMETER_CAPTURE).unwrap();
+        device.fakes_taken.load(std::sync::atomic::Ordering::SeqCst) == 1 && client.stats().stale_buffers == 1
+    });
+
+    // A real frame now: its own data.
+    client.parameter_set_u32(&video.port, sys::MMAL_PARAMETER_CAPTURE, 1).unwrap();
+    client.send_buffer(&video.port, BufferToSend::output(Vec::new(), size)).unwrap();
+    recorder.wait("a frame", |s| s.buffers.len() == 1);
+    let frame = recorder.lock().buffers[0].clone();
+    assert_eq!(frame.length, size);
+    let Memory::Host(data) = &frame.memory else { panic!() };
+    assert_ne!(data[..100], [0xEE; 100], "not the stale buffer's data");
+    client.port_disable(&video.port).unwrap();
+    client.close().unwrap();
+}

@@ -164,6 +164,13 @@ pub struct Faulty {
     fault: Mutex<Option<(u32, Fault)>>,
     pub faulted: AtomicBool,
     inject: Mutex<VecDeque<Vec<u8>>>,
+    /// Data the next host bulk receive gets instead of the VideoCore's,
+    /// as if the VideoCore had sent it first.
+    fake_rx: Mutex<Option<Vec<u8>>>,
+    /// Receives completed with fake data, reported with the next
+    /// completions.
+    faked: Mutex<Vec<Completion>>,
+    pub fakes_taken: AtomicU32,
     userdata: AtomicU32,
 }
 
@@ -174,6 +181,9 @@ impl Faulty {
             fault: Mutex::new(None),
             faulted: AtomicBool::new(false),
             inject: Mutex::new(VecDeque::new()),
+            fake_rx: Mutex::new(None),
+            faked: Mutex::new(Vec::new()),
+            fakes_taken: AtomicU32::new(0),
             userdata: AtomicU32::new(0),
         })
     }
@@ -181,6 +191,12 @@ impl Faulty {
     /// The next message of type `ty` suffers `fault`.
     pub fn arm(&self, ty: u32, fault: Fault) {
         *self.fault.lock() = Some((ty, fault));
+    }
+
+    /// The next bulk receive the host queues gets `data` (its completion
+    /// reported with the next completions: make a request after it).
+    pub fn fake_bulk(&self, data: Vec<u8>) {
+        *self.fake_rx.lock() = Some(data);
     }
 
     /// `message` arrives as if the VideoCore sent it, once the device is
@@ -250,12 +266,23 @@ impl Device for Faulty {
             None => self.inner.queue_message(handle, elements),
         }
     }
-    fn queue_bulk(&self, handle: ServiceHandle, bulk: Bulk) -> Result<(), (io::Error, Bulk)> {
+    fn queue_bulk(&self, handle: ServiceHandle, mut bulk: Bulk) -> Result<(), (io::Error, Bulk)> {
+        if bulk.direction == vchiq::BulkDirection::Receive {
+            if let Some(data) = self.fake_rx.lock().take() {
+                let n = data.len().min(bulk.size);
+                bulk.buffer[..n].copy_from_slice(&data[..n]);
+                let service = self.userdata.load(Ordering::SeqCst);
+                self.faked.lock().push(Completion::BulkDone { service, bulk });
+                self.fakes_taken.fetch_add(1, Ordering::SeqCst);
+                return Ok(());
+            }
+        }
         self.inner.queue_bulk(handle, bulk)
     }
     fn await_completion(&self, max: usize, buffers: &mut MessageBuffers) -> io::Result<Vec<Completion>> {
         let mut out = self.inner.await_completion(max, buffers)?;
         let service = self.userdata.load(Ordering::SeqCst);
+        out.append(&mut self.faked.lock());
         // Injected messages go after what the device had: in order with
         // the traffic that woke the thread.
         while let Some(m) = self.inject.lock().pop_front() {
