@@ -53,11 +53,21 @@ pub(crate) struct RouterState {
 pub(crate) struct Router {
     pub(crate) state: Mutex<RouterState>,
     pub(crate) cond: Condvar,
+    /// The connection's completion thread (known from the first event:
+    /// the reply to GET_VERSION at open).
+    completion_thread: OnceLock<ThreadId>,
 }
 
 impl Router {
+    /// Whether the caller is the connection's completion thread, where a
+    /// request could only wait for itself.
+    pub(crate) fn on_completion_thread(&self) -> bool {
+        self.completion_thread.get() == Some(&thread::current().id())
+    }
+
     /// The service's event callback.
     pub(crate) fn on_event(&self, event: ServiceEvent) {
+        let _ = self.completion_thread.set(thread::current().id());
         let mut st = self.state.lock();
         match event {
             ServiceEvent::Message(m) => st.queue.push_back(Item::Message(m)),
@@ -192,6 +202,9 @@ impl Core {
     /// its reply.
     pub(crate) fn request(&self, ty: u32, build: impl FnOnce(u32) -> Result<Vec<u8>>) -> Result<Vec<u8>> {
         let call = wire::type_name(ty);
+        if self.router.on_completion_thread() {
+            return Err(Error::Vchiq(vchiq::Error::OnCompletionThread("an MMAL request")));
+        }
         let context = {
             let mut st = self.router.state.lock();
             if let Some(why) = st.closed {

@@ -110,3 +110,31 @@ fn calls_from_many_threads_at_once() {
     }
     client.close().unwrap();
 }
+
+/// A call made on the connection's completion thread (from the callback of
+/// another service on the same connection) fails at once: its reply could
+/// only come through that very thread.
+#[test]
+fn a_call_from_the_completion_thread_fails_at_once() {
+    let _s = serial();
+    let connection = connect();
+    let client = Client::open_with(&connection, client_options(), Recorder::new()).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let in_callback = client.clone();
+    let tx = Mutex::new(tx);
+    let other = connection
+        .open_service(vchiq::ServiceOptions::new(vchiq::Fourcc::MMAL, 15, 10).on_event(move |_| {
+            let _ = tx.lock().send(in_callback.component_create("ril.camera").map(|c| c.handle));
+        }))
+        .unwrap();
+    // Any message: the VideoCore answers it on the other service.
+    let mut get_version = vec![0u8; 24 + 16];
+    get_version[..4].copy_from_slice(&vchiq_sys::MMAL_MAGIC.to_le_bytes());
+    get_version[4..8].copy_from_slice(&vchiq_sys::MMAL_MSG_TYPE_GET_VERSION.to_le_bytes());
+    other.send(&[&get_version]).unwrap();
+    let r = rx.recv_timeout(std::time::Duration::from_secs(60)).unwrap();
+    assert!(matches!(r, Err(mmal_vchiq::Error::Vchiq(vchiq::Error::OnCompletionThread(_)))), "{r:?}");
+    drop(rx);
+    other.close().unwrap();
+    client.close().unwrap();
+}

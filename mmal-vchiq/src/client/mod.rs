@@ -135,8 +135,10 @@ impl Drop for Owner {
 ///
 /// Cloning is cheap; the last clone closes the client (as does
 /// [`close`](Client::close)). Every call may be made from any thread,
-/// the handler's included, but not from the VCHIQ completion thread (a
-/// callback of another service on the same connection).
+/// the handler's included; on the VCHIQ completion thread (a callback of
+/// another service on the same connection), where its reply could never
+/// arrive, a request fails at once with
+/// `Error::Vchiq(vchiq::Error::OnCompletionThread(_))`.
 ///
 /// ```
 /// # use std::sync::Arc;
