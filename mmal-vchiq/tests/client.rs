@@ -11,7 +11,7 @@ use mmal_sys as sys;
 use mmal_vchiq::{BufferToSend, Client, Error, Memory, PortType, Status};
 use parking_lot::{Condvar, Mutex};
 use vchiq::Connection;
-use vchiq_sys::{MMAL_MSG_TYPE_BUFFER_FROM_HOST, MMAL_MSG_TYPE_BUFFER_TO_HOST, MMAL_MSG_TYPE_PORT_PARAMETER_GET};
+use vchiq_sys::{MMAL_MSG_TYPE_BUFFER_FROM_HOST, MMAL_MSG_TYPE_PORT_PARAMETER_GET};
 
 const FRAME: u32 = 640 * 480 * 3 / 2;
 
@@ -299,21 +299,10 @@ fn a_stale_cookie_is_logged_and_dropped() {
     let cookie = client.send_buffer(&input.port, BufferToSend::input(vec![5; 16], input.buffer_size)).unwrap();
     recorder.wait("the buffer back", |s| s.buffers.len() == 1);
 
-    // The same message again, as a confused VideoCore would send it.
-    let mut m = vec![0u8; vchiq_sys::MMAL_MSG_BUFFER_TO_HOST_WIRE_SIZE as usize];
-    let h = std::mem::size_of::<vchiq_sys::mmal_msg_header>();
-    let put = |m: &mut [u8], off: usize, v: u32| m[off..off + 4].copy_from_slice(&v.to_le_bytes());
-    put(&mut m, 0, vchiq_sys::MMAL_MAGIC);
-    put(&mut m, 4, MMAL_MSG_TYPE_BUFFER_TO_HOST);
-    let drv = h + std::mem::offset_of!(vchiq_sys::mmal_msg_buffer_from_host, drvbuf);
-    put(&mut m, drv, vchiq_sys::MMAL_MAGIC);
-    put(&mut m, drv + 4, input.port.component);
-    put(&mut m, drv + 8, input.port.handle);
-    put(&mut m, drv + 12, cookie.to_u32());
-    device.inject(m.clone());
-    // And one with a cookie never given out.
-    put(&mut m, drv + 12, 0xFFF0_0FFF);
-    device.inject(m);
+    // The same message again, as a confused VideoCore would send it, and
+    // one with a cookie never given out.
+    device.inject(buffer_to_host(&input.port, cookie.to_u32(), 0));
+    device.inject(buffer_to_host(&input.port, 0xFFF0_0FFF, 0));
     // Traffic brings the injected messages in, after its reply.
     client.parameter_get_u32(&input.port, sys::MMAL_PARAMETER_ZERO_COPY).ok();
     wait_until("two stale buffers", || client.stats().stale_buffers == 2);
@@ -587,18 +576,7 @@ fn a_stale_buffers_data_is_received_and_dropped() {
 
     // A BUFFER_TO_HOST for a cookie never given out, 100 bytes of data
     // following it by bulk: the next bulk the host receives.
-    let mut m = vec![0u8; vchiq_sys::MMAL_MSG_BUFFER_TO_HOST_WIRE_SIZE as usize];
-    let h = std::mem::size_of::<vchiq_sys::mmal_msg_header>();
-    let put = |m: &mut [u8], off: usize, v: u32| m[off..off + 4].copy_from_slice(&v.to_le_bytes());
-    put(&mut m, 0, vchiq_sys::MMAL_MAGIC);
-    put(&mut m, 4, MMAL_MSG_TYPE_BUFFER_TO_HOST);
-    let drv = h + std::mem::offset_of!(vchiq_sys::mmal_msg_buffer_from_host, drvbuf);
-    put(&mut m, drv, vchiq_sys::MMAL_MAGIC);
-    put(&mut m, drv + 4, video.port.component);
-    put(&mut m, drv + 8, video.port.handle);
-    put(&mut m, drv + 12, 0x0FF0_0001);
-    let bh = h + std::mem::offset_of!(vchiq_sys::mmal_msg_buffer_from_host, buffer_header);
-    put(&mut m, bh + std::mem::offset_of!(vchiq_sys::mmal_msg_buffer_header, length), 100);
+    let m = buffer_to_host(&video.port, 0x0FF0_0001, 100);
     device.fake_bulk(vec![0xEE; 100]);
     device.inject(m);
     // Requests wake the completion thread: the message, then its data.

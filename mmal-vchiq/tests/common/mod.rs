@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mmal_vchiq::{BufferToSend, Client, Event, Handler, Memory, Options, PortInfo, PortType, Rect, Returned};
+use mmal_vchiq::{BufferToSend, Client, Event, Handler, Memory, Options, PortInfo, PortRef, PortType, Rect, Returned};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use vchiq::{Bulk, Completion, Config, Connection, Device, MessageBuffers, ServiceHandle, ServiceParams};
 use vchiq_emu::EmulatedVchiq;
@@ -146,6 +146,25 @@ pub fn video_port(client: &Client, camera: u32, width: u32, height: u32) -> Port
     info.format.video.height = height;
     info.format.video.crop = Rect { x: 0, y: 0, width: width as i32, height: height as i32 };
     client.port_info_set(&info).expect("I420")
+}
+
+/// A BUFFER_TO_HOST for `port` with `cookie` and `length` bytes (which
+/// would follow by bulk), as a confused VideoCore would send it.
+pub fn buffer_to_host(port: &PortRef, cookie: u32, length: u32) -> Vec<u8> {
+    use std::mem::{offset_of, size_of};
+    use vchiq_sys::*;
+    let mut m = vec![0u8; MMAL_MSG_BUFFER_TO_HOST_WIRE_SIZE as usize];
+    let put = |m: &mut [u8], off: usize, v: u32| m[off..off + 4].copy_from_slice(&v.to_le_bytes());
+    put(&mut m, offset_of!(mmal_msg_header, magic), MMAL_MAGIC);
+    put(&mut m, offset_of!(mmal_msg_header, type_), MMAL_MSG_TYPE_BUFFER_TO_HOST);
+    let drv = size_of::<mmal_msg_header>() + offset_of!(mmal_msg_buffer_from_host, drvbuf);
+    put(&mut m, drv + offset_of!(mmal_msg_driver_buffer, magic), MMAL_MAGIC);
+    put(&mut m, drv + offset_of!(mmal_msg_driver_buffer, component_handle), port.component);
+    put(&mut m, drv + offset_of!(mmal_msg_driver_buffer, port_handle), port.handle);
+    put(&mut m, drv + offset_of!(mmal_msg_driver_buffer, client_context), cookie);
+    let bh = size_of::<mmal_msg_header>() + offset_of!(mmal_msg_buffer_from_host, buffer_header);
+    put(&mut m, bh + offset_of!(mmal_msg_buffer_header, length), length);
+    m
 }
 
 /// What a [`Faulty`] device does to the next message of a type.
