@@ -596,3 +596,40 @@ fn a_stale_buffers_data_is_received_and_dropped() {
     client.port_disable(&video.port).unwrap();
     client.close().unwrap();
 }
+
+/// A cookie of an earlier generation of a slot now holding another buffer
+/// names nothing: that buffer stays out until the VideoCore returns it.
+#[test]
+fn an_old_generation_of_a_reused_slot_is_stale() {
+    let _s = serial();
+    let device = Faulty::new();
+    let connection = Connection::with_device(Arc::clone(&device), vchiq_options()).unwrap();
+    let recorder = Recorder::new();
+    let client = Client::open_with(&connection, client_options(), recorder.clone()).unwrap();
+    let camera = client.component_create("ril.camera").unwrap();
+    let video = video_port(&client, camera.handle, 64, 48);
+    let size = video.buffer_size_min;
+    // Capture off: buffers stay with the VideoCore until the disable.
+    client.port_enable(&video.port, 1, size).unwrap();
+    let old =
+        client.send_buffer(&video.port, BufferToSend { tag: 1, ..BufferToSend::output(Vec::new(), size) }).unwrap();
+    client.port_disable(&video.port).unwrap();
+    client.port_enable(&video.port, 1, size).unwrap();
+    let new =
+        client.send_buffer(&video.port, BufferToSend { tag: 2, ..BufferToSend::output(Vec::new(), size) }).unwrap();
+    assert_eq!(old.to_u32() & 0xF_FFFF, new.to_u32() & 0xF_FFFF, "the same slot");
+    assert_ne!(old, new, "another generation");
+
+    device.inject(buffer_to_host(&video.port, old.to_u32(), 0));
+    client.parameter_get_u32(&video.port, sys::MMAL_PARAMETER_CAPTURE).unwrap();
+    wait_until("the stale buffer", || client.stats().stale_buffers == 1);
+    assert_eq!(client.stats().buffers_in_flight, 1, "the new buffer is still out");
+    assert_eq!(recorder.lock().buffers.len(), 1, "only the first, at its disable");
+
+    client.port_disable(&video.port).unwrap();
+    let seen = recorder.lock();
+    assert_eq!(seen.buffers.len(), 2);
+    assert_eq!((seen.buffers[1].cookie, seen.buffers[1].tag, seen.buffers[1].released), (new, 2, false));
+    drop(seen);
+    client.close().unwrap();
+}
