@@ -386,7 +386,7 @@ impl Client {
     ///
     /// [`Error::Mmal`] `ENOENT` for no such port, `EINVAL` for an unknown
     /// component; [`Error::Malformed`] if the reply describes another kind
-    /// of port.
+    /// of port, or a port handle 0.
     ///
     /// ```no_run
     /// # fn f(client: &mmal_vchiq::Client, c: mmal_vchiq::Component) -> mmal_vchiq::Result<()> {
@@ -397,14 +397,19 @@ impl Client {
     pub fn port_info_get(&self, component: u32, kind: PortType, index: u32) -> Result<PortInfo> {
         let ty = sys::MMAL_MSG_TYPE_PORT_INFO_GET;
         let reply = self.core.request(ty, |ctx| Ok(wire::port_info_get(ctx, component, kind, index)))?;
-        let info = wire::port_info_reply(&reply, ty)?;
+        let mut info = wire::port_info_reply(&reply, ty)?;
         // The VideoCore may leave `found` 0 on success: the status and the
-        // port's identity are what count.
-        if info.port.kind != kind || info.port.index != index || info.port.component != component {
+        // port's type are what count (a reply describing another kind of
+        // port is not this port's); the handle is the reply's.
+        if info.port.kind != kind {
             return Err(Error::Malformed {
                 call: wire::type_name(ty),
-                what: format!("{:?} asked for, {:?} described", (component, kind, index), info.port),
+                what: format!("a {:?} port asked for, a {:?} port described", kind, info.port.kind),
             });
+        }
+        if (info.port.component, info.port.index) != (component, index) {
+            log::debug!("mmal-vchiq: PORT_INFO_GET answered for {:?}, asked for {:?}", info.port, (component, index));
+            (info.port.component, info.port.index) = (component, index);
         }
         if info.port.handle == 0 {
             return Err(Error::Malformed { call: wire::type_name(ty), what: "port handle 0".into() });
