@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const EXAMPLES: [&str; 10] = [
+const EXAMPLES: [&str; 11] = [
     "calibrate_raw",
     "camera_frames",
     "camera_info",
+    "camera_rate",
     "capture_still",
     "mjpeg_server",
     "record_h264",
