@@ -68,7 +68,8 @@ static ALLOCATOR: Counting = Counting;
 /// 10 ms ticks of `/proc/self/stat` are too coarse for a few microseconds
 /// per frame), and the main thread's share: the client's own loop (the
 /// buffers' callbacks run on the VideoCore's threads, and are not in it).
-/// A thread that ends takes its time out of the sum: see [`ticks`].
+/// A thread that ends takes its time out of the sum: see
+/// [`examples::process_cpu_seconds`].
 fn cpu_seconds() -> (f64, f64) {
     let main = std::process::id().to_string();
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return (0.0, 0.0) };
@@ -82,18 +83,6 @@ fn cpu_seconds() -> (f64, f64) {
         }
     }
     (all as f64 / 1e9, main_thread as f64 / 1e9)
-}
-
-/// User plus system CPU time of the whole process, ended threads included,
-/// from `/proc/self/stat` (in ticks of 1/100 s): for a graph whose
-/// components (and their threads) come and go with each still.
-fn ticks() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // The fields after the command name, which is in parentheses.
-    let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
-    let field = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 here.
-    (field(11) + field(12)) as f64 / 100.0
 }
 
 const HELP: &str = "\
@@ -252,7 +241,7 @@ fn print(f: &Figures) {
 /// (Reading the CPU time allocates: it is read outside the count.)
 fn start() -> (Instant, (f64, f64), f64) {
     let cpu = cpu_seconds();
-    let ticks = ticks();
+    let ticks = examples::process_cpu_seconds();
     ALLOCATIONS.store(0, Ordering::Relaxed);
     COUNTING.store(true, Ordering::Relaxed);
     (Instant::now(), cpu, ticks)
@@ -265,7 +254,7 @@ fn stop((at, (cpu, main), ticks_then): (Instant, (f64, f64), f64), figures: &mut
     figures.allocations = ALLOCATIONS.load(Ordering::Relaxed);
     figures.seconds = at.elapsed().as_secs_f64();
     let (cpu_now, main_now) = cpu_seconds();
-    figures.cpu_seconds = if threads_end { ticks() - ticks_then } else { cpu_now - cpu };
+    figures.cpu_seconds = if threads_end { examples::process_cpu_seconds() - ticks_then } else { cpu_now - cpu };
     figures.main_thread_seconds = main_now - main;
 }
 

@@ -286,39 +286,12 @@ fn child_mmal_over_the_kernel_path() {
     assert_eq!(w(&info, at(offset_of!(mmal_msg_port, component))), comp);
 
     // A frame by bulk: 640x480 I420, three buffers, CAPTURE on.
-    let mut set = vec![0u8; size_of::<mmal_msg_port_info_set>()];
-    put(&mut set, offset_of!(mmal_msg_port_info_set, component_handle), comp);
-    put(&mut set, offset_of!(mmal_msg_port_info_set, port_type), MMAL_MSG_PORT_TYPE_OUTPUT);
-    put(&mut set, offset_of!(mmal_msg_port_info_set, port_index), 1);
-    let from = H + offset_of!(mmal_msg_port_info_get_reply, port);
-    let to = offset_of!(mmal_msg_port_info_set, port);
-    let n = set.len() - to;
-    set[to..].copy_from_slice(&info[from..from + n]);
-    let fmt = offset_of!(mmal_msg_port_info_set, format);
-    let es = offset_of!(mmal_msg_port_info_set, es);
-    put(&mut set, fmt + offset_of!(mmal_msg_es_format, encoding), mmal::MMAL_ENCODING_I420);
-    put(&mut set, es + offset_of!(mmal_msg_video_format, width), 640);
-    put(&mut set, es + offset_of!(mmal_msg_video_format, height), 480);
-    let crop = es + offset_of!(mmal_msg_video_format, crop);
-    put(&mut set, crop + offset_of!(mmal_msg_rect, x), 0);
-    put(&mut set, crop + offset_of!(mmal_msg_rect, y), 0);
-    put(&mut set, crop + offset_of!(mmal_msg_rect, width), 640);
-    put(&mut set, crop + offset_of!(mmal_msg_rect, height), 480);
-    let frame = 640 * 480 * 3 / 2;
-    put(&mut set, to + offset_of!(mmal_msg_port, buffer_num), 3);
-    put(&mut set, to + offset_of!(mmal_msg_port, buffer_size), frame);
-    let info = request(&svc, MMAL_MSG_TYPE_PORT_INFO_SET, 5, &set);
+    let (info, frame) = set_video_i420(&svc, comp, &info, 3);
     assert_eq!(status(&info), MMAL_MSG_STATUS_SUCCESS);
     assert_eq!(w(&info, at(offset_of!(mmal_msg_port, buffer_size))), frame);
+    assert_eq!(parameter_set(&svc, comp, port, mmal::MMAL_PARAMETER_CAPTURE, 1), MMAL_MSG_STATUS_SUCCESS);
 
-    let mut p = vec![0u8; 16];
-    put(&mut p, 0, comp);
-    put(&mut p, 4, port);
-    put(&mut p, 8, mmal::MMAL_PARAMETER_CAPTURE);
-    put(&mut p, 12, 12);
-    p.extend_from_slice(&1u32.to_le_bytes());
-    assert_eq!(status(&request(&svc, MMAL_MSG_TYPE_PORT_PARAMETER_SET, 6, &p)), MMAL_MSG_STATUS_SUCCESS);
-
+    let from = H + offset_of!(mmal_msg_port_info_get_reply, port);
     let mut a = vec![0u8; size_of::<mmal_msg_port_action_port>()];
     put(&mut a, offset_of!(mmal_msg_port_action_port, component_handle), comp);
     put(&mut a, offset_of!(mmal_msg_port_action_port, port_handle), port);
@@ -791,6 +764,15 @@ fn camera_video_port(svc: &Service, buffers: u32) -> (u32, u32, Vec<u8>, u32) {
     assert_eq!(status(&request(svc, MMAL_MSG_TYPE_COMPONENT_ENABLE, 4, &comp.to_le_bytes())), 0);
     let info = port_info(svc, comp, MMAL_MSG_PORT_TYPE_OUTPUT, 1);
     let port = w(&info, H + offset_of!(mmal_msg_port_info_get_reply, port_handle));
+    let (info, frame) = set_video_i420(svc, comp, &info, buffers);
+    assert_eq!(status(&info), MMAL_MSG_STATUS_SUCCESS);
+    (comp, port, info, frame)
+}
+
+/// Sends the camera `comp`'s video port a PORT_INFO_SET: the port as `info`
+/// (its PORT_INFO_GET reply) describes it, with a 640x480 I420 format and
+/// `buffers` buffers of a frame each. Returns the reply and the frame size.
+fn set_video_i420(svc: &Service, comp: u32, info: &[u8], buffers: u32) -> (Vec<u8>, u32) {
     let mut set = vec![0u8; size_of::<mmal_msg_port_info_set>()];
     put(&mut set, offset_of!(mmal_msg_port_info_set, component_handle), comp);
     put(&mut set, offset_of!(mmal_msg_port_info_set, port_type), MMAL_MSG_PORT_TYPE_OUTPUT);
@@ -805,14 +787,14 @@ fn camera_video_port(svc: &Service, buffers: u32) -> (u32, u32, Vec<u8>, u32) {
     put(&mut set, es + offset_of!(mmal_msg_video_format, width), 640);
     put(&mut set, es + offset_of!(mmal_msg_video_format, height), 480);
     let crop = es + offset_of!(mmal_msg_video_format, crop);
+    put(&mut set, crop + offset_of!(mmal_msg_rect, x), 0);
+    put(&mut set, crop + offset_of!(mmal_msg_rect, y), 0);
     put(&mut set, crop + offset_of!(mmal_msg_rect, width), 640);
     put(&mut set, crop + offset_of!(mmal_msg_rect, height), 480);
     let frame = 640 * 480 * 3 / 2;
     put(&mut set, to + offset_of!(mmal_msg_port, buffer_num), buffers);
     put(&mut set, to + offset_of!(mmal_msg_port, buffer_size), frame);
-    let info = request(svc, MMAL_MSG_TYPE_PORT_INFO_SET, 5, &set);
-    assert_eq!(status(&info), MMAL_MSG_STATUS_SUCCESS);
-    (comp, port, info, frame)
+    (request(svc, MMAL_MSG_TYPE_PORT_INFO_SET, 5, &set), frame)
 }
 
 fn parameter_set(svc: &Service, comp: u32, port: u32, id: u32, value: u32) -> u32 {
