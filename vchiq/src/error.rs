@@ -127,6 +127,16 @@ pub enum Error {
     /// A bulk transfer was aborted (the service closed while it was queued).
     #[error("the bulk transfer was aborted by the driver: the service is closing; reopen it")]
     BulkAborted,
+    /// [`Service::send_with_bulk`](crate::Service::send_with_bulk): the
+    /// message went out, but its bulk transmit could not be queued (the
+    /// reason inside). The peer waits for data that will not come, or pairs
+    /// the message with the next transfer: the service's data stream is
+    /// out of step.
+    #[error(
+        "a message went out but its bulk data could not be queued ({0}): the data stream is out of step; close \
+         the service and open it again"
+    )]
+    BulkNotQueued(Box<Error>),
 }
 
 impl Error {

@@ -336,42 +336,104 @@ impl Service {
         self.queue_bulk(BulkDirection::Receive, buffer, size)
     }
 
-    fn queue_bulk(&self, direction: BulkDirection, buffer: Vec<u8>, size: usize) -> Result<BulkTransfer> {
+    /// Sends one message made of `elements` and queues `data` as the bulk
+    /// transmit that follows it, as one ordered step: a bulk slot is
+    /// reserved first (waiting up to
+    /// [`Options::bulk_timeout`](crate::Options::bulk_timeout) for one),
+    /// then the message is sent, then the transmit queued, with no other
+    /// bulk transfer of the service in between. A protocol that pairs a
+    /// message with the next bulk (MMAL's BUFFER_FROM_HOST) stays in step:
+    /// when no slot frees, nothing is sent.
+    ///
+    /// # Errors
+    ///
+    /// Before anything is sent: those of [`send`](Service::send) and of
+    /// [`bulk_transmit`](Service::bulk_transmit) ([`Error::Timeout`] when no
+    /// slot frees). After the message went out but the transmit could not
+    /// be queued: [`Error::BulkNotQueued`] (the peer expects data that will
+    /// not come: the stream is out of step).
+    ///
+    /// ```no_run
+    /// # let connection = vchiq::Connection::open()?;
+    /// # let service = connection.open_service(vchiq::ServiceOptions::new(vchiq::Fourcc::MMAL, 15, 10))?;
+    /// let header = [0u8; 24];
+    /// let sent = service.send_with_bulk(&[&header], vec![0u8; 4096])?;
+    /// let buffer = sent.wait()?;
+    /// # Ok::<(), vchiq::Error>(())
+    /// ```
+    pub fn send_with_bulk(&self, elements: &[&[u8]], data: Vec<u8>) -> Result<BulkTransfer> {
+        let size = data.len();
+        self.check_bulk(&data, size)?;
+        self.check_message(elements)?;
+        let direction = BulkDirection::Transmit;
+        let (_order, id) = self.reserve(direction)?;
         let inner = self.inner();
-        if inner.on_completion_thread() {
+        if let Err(e) = retry("QUEUE_MESSAGE", || inner.device.queue_message(self.handle(), elements)) {
+            self.unqueue(direction, id);
+            self.shared.release_use(inner);
+            return Err(e);
+        }
+        self.submit(direction, id, data, size).map_err(|e| Error::BulkNotQueued(Box::new(e)))
+    }
+
+    fn check_bulk(&self, buffer: &[u8], size: usize) -> Result<()> {
+        if self.inner().on_completion_thread() {
             return Err(Error::OnCompletionThread("a bulk transfer"));
         }
         if size == 0 || size > buffer.len() || u32::try_from(size).is_err() {
             return Err(Error::InvalidArgument("a bulk transfer's size must be 1..=buffer length (and fit 32 bits)"));
         }
+        Ok(())
+    }
+
+    fn queue_bulk(&self, direction: BulkDirection, buffer: Vec<u8>, size: usize) -> Result<BulkTransfer> {
+        self.check_bulk(&buffer, size)?;
+        let (_order, id) = self.reserve(direction)?;
+        self.submit(direction, id, buffer, size)
+    }
+
+    /// Reserves a bulk slot of `direction` (waiting up to the bulk timeout
+    /// for one) and a use of the VideoCore for the transfer. Returns the
+    /// bulk order held: whatever the caller queues under it is the next
+    /// transfer of that direction. The order is not held while waiting, so
+    /// that a wait for one direction's slot never delays the other's.
+    fn reserve(&self, direction: BulkDirection) -> Result<(MutexGuard<'_, ()>, u32)> {
+        let inner = self.inner();
         let limit = (inner.config.max_outstanding_bulks as usize).clamp(1, sys::VCHIQ_NUM_SERVICE_BULKS as usize);
         let timeout = inner.options.bulk_timeout;
         let deadline = Instant::now() + timeout;
-        let _order = self.shared.bulk_order.lock();
-        let id = inner.next_bulk_id();
-        {
+        let (order, id) = loop {
+            let order = self.shared.bulk_order.lock();
             let mut st = self.shared.state.lock();
-            loop {
-                if let Some(e) = self.shared.closed_error(inner, &st) {
-                    return Err(e);
-                }
-                if st.outstanding[slot(direction)].len() < limit {
-                    break;
-                }
-                if self.shared.cond.wait_until(&mut st, deadline).timed_out()
-                    && st.outstanding[slot(direction)].len() >= limit
-                {
-                    return Err(Error::Timeout { what: "a free bulk transfer slot", after: timeout });
-                }
+            if let Some(e) = self.shared.closed_error(inner, &st) {
+                return Err(e);
             }
-            // Queued before the device sees it: its completion may arrive
-            // before queue_bulk returns.
-            st.outstanding[slot(direction)].push_back(id);
-        }
+            if st.outstanding[slot(direction)].len() < limit {
+                let id = inner.next_bulk_id();
+                // Queued before the device sees it: its completion may
+                // arrive before the transfer is handed over.
+                st.outstanding[slot(direction)].push_back(id);
+                break (order, id);
+            }
+            drop(order);
+            if self.shared.cond.wait_until(&mut st, deadline).timed_out()
+                && st.outstanding[slot(direction)].len() >= limit
+                && self.shared.closed_error(inner, &st).is_none()
+            {
+                return Err(Error::Timeout { what: "a free bulk transfer slot", after: timeout });
+            }
+        };
         if let Err(e) = self.shared.acquire_use(inner) {
             self.unqueue(direction, id);
             return Err(e);
         }
+        Ok((order, id))
+    }
+
+    /// Hands a reserved transfer to the driver; on failure, its slot and
+    /// use are given back.
+    fn submit(&self, direction: BulkDirection, id: u32, buffer: Vec<u8>, size: usize) -> Result<BulkTransfer> {
+        let inner = self.inner();
         let mut bulk = Bulk { direction, buffer, size, userdata: id };
         let call = match direction {
             BulkDirection::Transmit => "QUEUE_BULK_TRANSMIT",

@@ -382,3 +382,65 @@ fn a_videocore_that_never_opens_the_service_times_out_and_it_is_closed_later() {
     let s = c.open_service(echo_options()).unwrap();
     assert_eq!(s.request(&[&message(REQUEST, 1, b"")], 1).unwrap(), message(REPLY, 1, b""));
 }
+
+/// A message that promises bulk data goes out only once its transmit has a
+/// slot: with four transmits queued, `send_with_bulk` times out having sent
+/// nothing, and when a slot frees, the message and its transmit go to the
+/// driver back to back.
+#[test]
+fn send_with_bulk_reserves_the_slot_before_the_message() {
+    let vc = FakeVc::new();
+    *vc.auto_complete_bulks.lock() = false;
+    let c = connect(&vc);
+    let s = c.open_service(echo_options()).unwrap();
+    let held: Vec<_> = (0..4u8).map(|i| s.bulk_transmit(vec![i; 8]).unwrap()).collect();
+    let err = s.send_with_bulk(&[b"promise"], vec![9; 8]).unwrap_err();
+    assert!(matches!(err, Error::Timeout { what: "a free bulk transfer slot", .. }), "{err:?}");
+    assert_eq!(vc.count("QUEUE_MESSAGE"), 0, "nothing sent without a slot");
+    assert_eq!(vc.uses(s.handle()), 1, "only the held transfers' use");
+
+    vc.complete_held(&[0, 1, 2, 3]);
+    for t in held {
+        t.wait().unwrap();
+    }
+    let t = s.send_with_bulk(&[b"promise"], vec![4; 8]).unwrap();
+    let calls = vc.calls();
+    let at = calls.iter().position(|c| c.starts_with("QUEUE_MESSAGE")).expect("sent");
+    assert!(calls[at + 1].starts_with("QUEUE_BULK_TRANSMIT"), "{calls:?}");
+    vc.complete_held(&[0]);
+    assert_eq!(t.wait().unwrap(), vec![4; 8]);
+    assert_eq!(vc.received().last().unwrap(), &vec![4; 8]);
+
+    // Refused arguments send nothing either.
+    assert!(matches!(s.send_with_bulk(&[b"x"], Vec::new()), Err(Error::InvalidArgument(_))));
+    assert_eq!(vc.count("QUEUE_MESSAGE"), 1);
+}
+
+/// The message went out, the transmit was refused: a distinct error (the
+/// stream is out of step), with the slot and the use given back.
+#[test]
+fn a_transmit_refused_after_its_message_is_bulk_not_queued() {
+    let vc = FakeVc::new();
+    *vc.auto_complete_bulks.lock() = false;
+    let c = connect(&vc);
+    let s = c.open_service(echo_options()).unwrap();
+    vc.fail("QUEUE_BULK_TRANSMIT", libc::EIO, 1);
+    let err = s.send_with_bulk(&[b"promise"], vec![1; 8]).unwrap_err();
+    let Error::BulkNotQueued(inner) = &err else { panic!("{err:?}") };
+    assert!(matches!(**inner, Error::Io { call: "QUEUE_BULK_TRANSMIT", .. }), "{inner:?}");
+    assert!(err.to_string().contains("out of step"), "{err}");
+    assert_eq!(vc.count("QUEUE_MESSAGE"), 1);
+    assert_eq!(vc.uses(s.handle()), 0, "the use is given back");
+    // A message refused sends no transmit.
+    vc.fail("QUEUE_MESSAGE", libc::EIO, 1);
+    let err = s.send_with_bulk(&[b"promise"], vec![1; 8]).unwrap_err();
+    assert!(matches!(err, Error::Io { call: "QUEUE_MESSAGE", .. }), "{err:?}");
+    assert_eq!(vc.count("QUEUE_BULK_TRANSMIT"), 1);
+    assert_eq!(vc.uses(s.handle()), 0);
+    // All four slots are free again.
+    let t: Vec<_> = (0..4).map(|_| s.bulk_transmit(vec![0; 8]).unwrap()).collect();
+    vc.complete_held(&[0, 1, 2, 3]);
+    for t in t {
+        t.wait().unwrap();
+    }
+}
