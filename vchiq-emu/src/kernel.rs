@@ -47,6 +47,9 @@ pub(crate) struct State {
     pub(crate) services: HashMap<u32, Svc>,
     next_handle: u32,
     pub(crate) completions: VecDeque<Completion>,
+    /// A test knob ([`EmulatedVchiq::hold_bulks`](crate::EmulatedVchiq::hold_bulks)):
+    /// while set, no bulk data moves in either direction.
+    pub(crate) hold_bulks: bool,
 }
 
 /// The driver's state, shared by the device and the VideoCore's threads.
@@ -137,7 +140,24 @@ impl Kernel {
         if let Some(b) = bulk {
             s.vc_tx.push_back(b);
         }
-        Self::pair(s, &mut st.completions);
+        if !st.hold_bulks {
+            Self::pair(s, &mut st.completions);
+        }
+        self.cond.notify_all();
+    }
+
+    /// Holds (or lets go of) every bulk transfer: see
+    /// [`EmulatedVchiq::hold_bulks`](crate::EmulatedVchiq::hold_bulks).
+    pub(crate) fn hold_bulks(&self, hold: bool) {
+        let mut guard = self.state.lock();
+        let st = &mut *guard;
+        st.hold_bulks = hold;
+        if !hold {
+            for s in st.services.values_mut().filter(|s| !s.closed) {
+                Self::pair(s, &mut st.completions);
+            }
+        }
+        drop(guard);
         self.cond.notify_all();
     }
 
@@ -162,6 +182,11 @@ impl Kernel {
             let s = st2.services.get_mut(&handle.0)?;
             if s.closed {
                 return None;
+            }
+            if st2.hold_bulks {
+                // Held: the wait does not count.
+                self.cond.wait(&mut st);
+                continue;
             }
             if let Some(bulk) = s.host_tx.pop_front() {
                 let data = bulk.data().to_vec();
@@ -193,7 +218,9 @@ impl Kernel {
             return Err((errno(EBUSY), bulk));
         }
         queue.push_back(bulk);
-        Self::pair(s, &mut st.completions);
+        if !st.hold_bulks {
+            Self::pair(s, &mut st.completions);
+        }
         self.cond.notify_all();
         Ok(())
     }

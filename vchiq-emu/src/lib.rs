@@ -185,6 +185,23 @@ impl EmulatedVchiq {
         EmulatedVchiq { kernel: Arc::new(Kernel::new()), config: Config::default() }
     }
 
+    /// A test knob, not firmware behaviour: while `hold` is set, no bulk
+    /// data moves in either direction, as if the VideoCore's DMA stalled.
+    /// The host's transfers stay queued (they keep their slots: at most
+    /// four per direction), the VideoCore's data for the host waits, and
+    /// the VideoCore waiting for a host transmit waits without its usual
+    /// time limit. Released (`false`), everything moves on in order. A
+    /// service that closes meanwhile aborts its queued transfers as usual.
+    ///
+    /// ```
+    /// let vchiq = vchiq_emu::EmulatedVchiq::new();
+    /// vchiq.hold_bulks(true);
+    /// vchiq.hold_bulks(false);
+    /// ```
+    pub fn hold_bulks(&self, hold: bool) {
+        self.kernel.hold_bulks(hold);
+    }
+
     /// Services known to the driver (open, or closed and not yet freed).
     ///
     /// ```
