@@ -23,6 +23,20 @@ pub(crate) enum Closed {
     ByClient,
     /// The VideoCore closed the service, or the connection failed.
     ByVideoCore,
+    /// A bulk transfer could not be completed or skipped in order: the
+    /// client closed the service itself (what happened, for the error).
+    DataOrderLost(&'static str),
+}
+
+impl Closed {
+    /// The error for a call on a client closed this way.
+    pub(crate) fn error(self) -> Error {
+        match self {
+            Closed::ByClient => Error::Closed,
+            Closed::ByVideoCore => Error::ServiceClosed,
+            Closed::DataOrderLost(what) => Error::DataOrderLost { what },
+        }
+    }
 }
 
 /// What the delivery thread takes, in arrival order.
@@ -93,6 +107,9 @@ pub(crate) enum Held {
     /// the transfer.
     Sending(BulkTransfer),
     VideoCore(u32),
+    /// Its message is being sent (by the thread that inserted it, without
+    /// the slab locked): what the memory becomes is known once that is done.
+    Pending,
 }
 
 /// A buffer with the VideoCore, under its cookie.
@@ -127,6 +144,12 @@ pub(crate) struct Buffers {
     /// Ports of the buffers being delivered right now (removed from the
     /// slab, handler not yet returned), innermost last.
     pub(crate) delivering: Vec<PortRef>,
+    /// Ports enabled through this client (buffers may be sent to them):
+    /// checked and changed under the same lock as the slab, so that a
+    /// buffer is either in the slab before a disable looks, or refused.
+    pub(crate) enabled: HashSet<PortKey>,
+    /// The client is closing (or closed): the slab no longer grows.
+    pub(crate) closing: bool,
 }
 
 /// The client's shared state.
@@ -135,15 +158,11 @@ pub(crate) struct Core {
     pub(crate) router: Arc<Router>,
     pub(crate) buffers: Mutex<Buffers>,
     pub(crate) buffers_cond: Condvar,
-    /// Ports enabled through this client (buffers may be sent to them).
-    pub(crate) enabled: Mutex<HashSet<PortKey>>,
     /// Live components: the host's cookie for each (echoed in events) and
     /// the VideoCore's handle.
     pub(crate) components: Mutex<HashMap<u32, u32>>,
     next_context: AtomicU32,
     pub(crate) next_component: AtomicU32,
-    /// Keeps a buffer's message and its bulk data together.
-    pub(crate) send_lock: Mutex<()>,
     pub(crate) reply_timeout: Duration,
     pub(crate) bulk_timeout: Duration,
     pub(crate) delivery_thread: OnceLock<ThreadId>,
@@ -162,13 +181,16 @@ impl Core {
         Core {
             service: RwLock::new(Some(service)),
             router,
-            buffers: Mutex::new(Buffers { slab: Slab::new(cookies), delivering: Vec::new() }),
+            buffers: Mutex::new(Buffers {
+                slab: Slab::new(cookies),
+                delivering: Vec::new(),
+                enabled: HashSet::new(),
+                closing: false,
+            }),
             buffers_cond: Condvar::new(),
-            enabled: Mutex::new(HashSet::new()),
             components: Mutex::new(HashMap::new()),
             next_context: AtomicU32::new(1),
             next_component: AtomicU32::new(1),
-            send_lock: Mutex::new(()),
             reply_timeout,
             bulk_timeout,
             delivery_thread: OnceLock::new(),
@@ -183,10 +205,7 @@ impl Core {
 
     /// The error for a call on a closed client, if it is.
     pub(crate) fn closed_error(&self) -> Option<Error> {
-        match self.router.state.lock().closed? {
-            Closed::ByClient => Some(Error::Closed),
-            Closed::ByVideoCore => Some(Error::ServiceClosed),
-        }
+        self.router.state.lock().closed.map(Closed::error)
     }
 
     /// Runs `f` on the open service.
@@ -208,7 +227,7 @@ impl Core {
         let context = {
             let mut st = self.router.state.lock();
             if let Some(why) = st.closed {
-                return Err(if why == Closed::ByClient { Error::Closed } else { Error::ServiceClosed });
+                return Err(why.error());
             }
             let context = loop {
                 let c = self.next_context.fetch_add(1, Ordering::Relaxed);
@@ -229,10 +248,7 @@ impl Core {
                 return Err(e);
             }
         };
-        let sent = self.with_service(|s| {
-            let _order = self.send_lock.lock();
-            s.send(&[&message]).map_err(Error::from)
-        });
+        let sent = self.with_service(|s| s.send(&[&message]).map_err(Error::from));
         if let Err(e) = sent {
             forget();
             return Err(e);
@@ -245,7 +261,7 @@ impl Core {
             }
             if let Some(why) = st.closed {
                 st.replies.remove(&context);
-                return Err(if why == Closed::ByClient { Error::Closed } else { Error::ServiceClosed });
+                return Err(why.error());
             }
             if self.router.cond.wait_until(&mut st, deadline).timed_out()
                 && !matches!(st.replies.get(&context), Some(Some(_)))
@@ -260,9 +276,32 @@ impl Core {
     /// close the VideoCore made already counts), the delivery thread is
     /// told to finish.
     pub(crate) fn close(&self) -> Result<()> {
+        self.close_as(Closed::ByClient)
+    }
+
+    /// The data stream is out of step (`what` happened): fatal for the
+    /// client. Later calls fail with [`Error::DataOrderLost`], the service
+    /// closes (which aborts the transfers still queued), and the delivery
+    /// thread hands back every buffer still out, as for a close. Not to be
+    /// called with the service or the slab locked.
+    pub(crate) fn fail_data_order(&self, what: &'static str) {
+        if self.router.state.lock().closed.is_none() {
+            log::error!(
+                "mmal-vchiq: {what}: the bulk data no longer follows the messages; the client closes (open a new one)"
+            );
+        }
+        if let Err(e) = self.close_as(Closed::DataOrderLost(what)) {
+            log::warn!("mmal-vchiq: closing after the data order was lost: {e}");
+        }
+    }
+
+    fn close_as(&self, why: Closed) -> Result<()> {
+        // The slab stops growing first: what the delivery thread finds in
+        // it when it finishes is all there will be.
+        self.buffers.lock().closing = true;
         {
             let mut st = self.router.state.lock();
-            st.closed.get_or_insert(Closed::ByClient);
+            st.closed.get_or_insert(why);
             st.stop = true;
         }
         self.router.cond.notify_all();

@@ -184,6 +184,20 @@ pub enum Error {
     /// nothing more can be sent or received on it.
     #[error("the VideoCore closed the MMAL service (it may have rejected a message or restarted): open a new client")]
     ServiceClosed,
+    /// A bulk transfer of buffer data could not be completed in order (no
+    /// data within [`Options::bulk_timeout`](crate::Options::bulk_timeout),
+    /// data too large to skip, or an input's data not queued after its
+    /// message). VCHIQ cannot withdraw a queued transfer, so every later
+    /// buffer would get another buffer's data: the client closed itself
+    /// instead, handing every buffer still out back through the handler.
+    #[error(
+        "the MMAL client lost the order of its bulk data ({what}): every later buffer would get another's data, \
+         so the client closed; open a new client"
+    )]
+    DataOrderLost {
+        /// What happened.
+        what: &'static str,
+    },
     /// A message from the VideoCore is not what the protocol says: the
     /// message is dropped, never trusted.
     #[error("a malformed {call} reply from the VideoCore: {what}")]

@@ -138,3 +138,115 @@ fn a_call_from_the_completion_thread_fails_at_once() {
     other.close().unwrap();
     client.close().unwrap();
 }
+
+/// Counts what the handler is given; remembers the count when the client
+/// closed.
+#[derive(Default)]
+struct Count {
+    buffers: std::sync::atomic::AtomicUsize,
+    at_close: Mutex<Option<usize>>,
+}
+
+impl mmal_vchiq::Handler for Count {
+    fn buffer(&self, _: &Client, _: mmal_vchiq::Returned) {
+        self.buffers.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+    fn closed(&self) {
+        *self.at_close.lock() = Some(self.buffers.load(std::sync::atomic::Ordering::SeqCst));
+    }
+}
+
+/// Threads sending small inputs to `port` until `stop` says so; returns how
+/// many sends succeeded.
+fn send_until(
+    client: &Client,
+    port: &mmal_vchiq::PortRef,
+    size: u32,
+    stop: impl Fn(&mmal_vchiq::Error) -> bool,
+) -> usize {
+    let mut ok = 0;
+    loop {
+        match client.send_buffer(port, BufferToSend::input(vec![3; 8], size)) {
+            Ok(_) => ok += 1,
+            Err(e) if stop(&e) => return ok,
+            Err(mmal_vchiq::Error::NoCookies { .. }) => std::thread::yield_now(),
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+}
+
+/// A null sink's input, enabled.
+fn sink_input(client: &Client) -> mmal_vchiq::PortInfo {
+    let sink = client.component_create("null_sink").unwrap();
+    client.component_enable(sink.handle).unwrap();
+    let mut input = client.port_info_get(sink.handle, mmal_vchiq::PortType::Input, 0).unwrap();
+    input.buffer_size = input.buffer_size.max(64);
+    client.port_info_set(&input).unwrap()
+}
+
+/// Buffers sent while the port is being disabled: each send either fails
+/// (`PortNotEnabled`) or its buffer has been through the handler by the
+/// time the disable returns.
+#[test]
+fn a_buffer_sent_during_a_disable_is_back_before_it_returns() {
+    let _s = serial();
+    let connection = connect();
+    let count = Arc::new(Count::default());
+    let mut options = client_options();
+    options.drain_timeout = std::time::Duration::from_millis(50);
+    let client = Client::open_with(&connection, options, Arc::clone(&count)).unwrap();
+    let input = sink_input(&client);
+    let size = input.buffer_size;
+    for round in 0..300 {
+        client.port_enable(&input.port, 0, 0).unwrap();
+        let before = count.buffers.load(std::sync::atomic::Ordering::SeqCst);
+        let (sent, at_return, in_flight) = std::thread::scope(|scope| {
+            let senders: Vec<_> = (0..2)
+                .map(|_| {
+                    scope.spawn(|| {
+                        send_until(&client, &input.port, size, |e| {
+                            matches!(e, mmal_vchiq::Error::PortNotEnabled { .. })
+                        })
+                    })
+                })
+                .collect();
+            wait_until("sends", || {
+                client.stats().buffers_in_flight > 0 || count.buffers.load(std::sync::atomic::Ordering::SeqCst) > before
+            });
+            client.port_disable(&input.port).unwrap();
+            let at_return = count.buffers.load(std::sync::atomic::Ordering::SeqCst);
+            let in_flight = client.stats().buffers_in_flight;
+            (senders.into_iter().map(|s| s.join().unwrap()).sum::<usize>(), at_return, in_flight)
+        });
+        assert_eq!(in_flight, 0, "round {round}: a buffer still out after the disable");
+        assert_eq!(at_return - before, sent, "round {round}: every buffer sent is back when the disable returns");
+    }
+    client.close().unwrap();
+}
+
+/// Buffers sent while the client closes: each send either fails (`Closed`)
+/// or its buffer has been through the handler when it hears of the close.
+#[test]
+fn a_buffer_sent_during_a_close_is_back_before_closed() {
+    let _s = serial();
+    let connection = connect();
+    for round in 0..200 {
+        let count = Arc::new(Count::default());
+        let client = Client::open_with(&connection, client_options(), Arc::clone(&count)).unwrap();
+        let input = sink_input(&client);
+        let size = input.buffer_size;
+        client.port_enable(&input.port, 0, 0).unwrap();
+        let sent = std::thread::scope(|scope| {
+            let senders: Vec<_> = (0..2)
+                .map(|_| {
+                    scope.spawn(|| send_until(&client, &input.port, size, |e| matches!(e, mmal_vchiq::Error::Closed)))
+                })
+                .collect();
+            wait_until("sends", || count.buffers.load(std::sync::atomic::Ordering::SeqCst) > 0);
+            client.close().unwrap();
+            senders.into_iter().map(|s| s.join().unwrap()).sum::<usize>()
+        });
+        let at_close = count.at_close.lock().expect("closed() was called");
+        assert_eq!(at_close, sent, "round {round}: every buffer sent is back before closed()");
+    }
+}

@@ -80,7 +80,7 @@ fn process(client: &Client, item: Item) {
             None => log::warn!("mmal-vchiq: a message of {} bytes without an MMAL header; dropped", m.len()),
         },
         Item::Released(cookie) => {
-            let entry = take(client, cookie, |e| e.released);
+            let entry = take(client, cookie, true, |e| e.released);
             if let Some(e) = entry {
                 deliver(client, released(cookie, e));
             }
@@ -90,9 +90,23 @@ fn process(client: &Client, item: Item) {
 }
 
 /// Takes the entry under `cookie` out of the slab if `ok` accepts it,
-/// marking its port as being delivered.
-fn take(client: &Client, cookie: Cookie, ok: impl FnOnce(&InFlight) -> bool) -> Option<InFlight> {
-    let mut b = client.core.buffers.lock();
+/// marking its port as being delivered. An entry whose message is still
+/// being sent is waited for (bounded: the sender's waits are); if it is
+/// still pending then, it is taken only if `pending_too`.
+fn take(client: &Client, cookie: Cookie, pending_too: bool, ok: impl FnOnce(&InFlight) -> bool) -> Option<InFlight> {
+    let core = &client.core;
+    let mut b = core.buffers.lock();
+    let deadline = Instant::now() + core.bulk_timeout + core.reply_timeout;
+    let pending = |b: &crate::core::Buffers| b.slab.get(cookie).is_some_and(|e| matches!(e.memory, Held::Pending));
+    while pending(&b) {
+        if core.buffers_cond.wait_until(&mut b, deadline).timed_out() && pending(&b) {
+            log::warn!("mmal-vchiq: buffer {:#x} is still being sent", cookie.to_u32());
+            if !pending_too {
+                return None;
+            }
+            break;
+        }
+    }
     if !b.slab.get(cookie).is_some_and(ok) {
         return None;
     }
@@ -118,7 +132,7 @@ fn released(cookie: Cookie, e: InFlight) -> Returned {
         // Done by now if the VideoCore took the data; if not, the
         // transfer is abandoned (the driver drops the memory).
         Held::Sending(t) if t.is_done() => Memory::Host(t.wait().unwrap_or_default()),
-        Held::Sending(_) => Memory::Host(Vec::new()),
+        Held::Sending(_) | Held::Pending => Memory::Host(Vec::new()),
     };
     Returned {
         port: e.port,
@@ -139,11 +153,21 @@ fn released(cookie: Cookie, e: InFlight) -> Returned {
 }
 
 /// Receives `size` bytes (rounded up to a word) by bulk into `buffer`.
+/// The VideoCore sends them whatever happens here: a receive not queued,
+/// or queued and not completed in time (it cannot be withdrawn, and would
+/// take the next buffer's data), loses the data order, which is fatal for
+/// the client.
 fn receive(client: &Client, mut buffer: Vec<u8>, size: usize) -> Result<Vec<u8>> {
     let n = size.next_multiple_of(4);
     buffer.resize(n, 0);
-    let transfer = client.core.with_service(|s| s.bulk_receive(buffer, n).map_err(Error::from))?;
-    Ok(transfer.wait_timeout(client.core.bulk_timeout)?)
+    let received = client
+        .core
+        .with_service(|s| s.bulk_receive(buffer, n).map_err(Error::from))
+        .and_then(|t| t.wait_timeout(client.core.bulk_timeout).map_err(Error::from));
+    if received.is_err() {
+        client.core.fail_data_order("a bulk receive of the VideoCore's data failed or timed out");
+    }
+    received
 }
 
 /// Whether the VideoCore sends this buffer's data by bulk, and how much.
@@ -163,7 +187,8 @@ fn bulk_size(b: &BufferIn) -> Option<usize> {
 /// Receives and drops data nobody will read, to keep the bulk order.
 fn discard(client: &Client, size: usize, why: &str) {
     if size > MAX_STRAY {
-        log::error!("mmal-vchiq: {why}: {size} bytes of data follow, too many to skip; the data order may be lost");
+        log::error!("mmal-vchiq: {why}: {size} bytes of data follow, too many to skip");
+        client.core.fail_data_order("data too large to skip followed a buffer");
         return;
     }
     if let Err(e) = receive(client, Vec::new(), size) {
@@ -181,7 +206,7 @@ fn buffer(client: &Client, m: &[u8]) {
         }
     };
     let cookie = Cookie(b.cookie);
-    let entry = take(client, cookie, |e| !e.released && key(&e.port) == (b.component, b.port));
+    let entry = take(client, cookie, false, |e| !e.released && key(&e.port) == (b.component, b.port));
     let Some(e) = entry else {
         core.stale.fetch_add(1, Ordering::Relaxed);
         log::warn!(
@@ -199,11 +224,17 @@ fn buffer(client: &Client, m: &[u8]) {
     let handle = e.memory_handle();
     let memory = match e.memory {
         Held::Host(v) => Some(v),
+        // Back from the VideoCore, which took its data before: the
+        // transmit is done, or about to be reported done.
         Held::Sending(t) => Some(t.wait_timeout(core.bulk_timeout).unwrap_or_else(|err| {
             log::warn!("mmal-vchiq: an input buffer's data transfer: {err}");
+            // Still queued: the VideoCore would take it as another
+            // buffer's data.
+            core.fail_data_order("an input buffer came back before its data was taken");
             Vec::new()
         })),
         Held::VideoCore(_) => None,
+        Held::Pending => Some(Vec::new()),
     };
     let memory = match (memory, handle) {
         (Some(mut v), _) => {
@@ -286,7 +317,8 @@ fn event(client: &Client, m: &[u8]) {
         None => {
             let size = e.length as usize;
             if size > MAX_EVENT {
-                log::error!("mmal-vchiq: an event of {size} bytes; dropped (its data order may be lost)");
+                log::error!("mmal-vchiq: an event of {size} bytes; dropped");
+                client.core.fail_data_order("an event's data was too large to receive");
                 return;
             }
             match receive(client, Vec::new(), size) {
@@ -323,6 +355,8 @@ fn event(client: &Client, m: &[u8]) {
 /// handler hears of the close.
 fn finish(client: &Client) {
     let core = &client.core;
+    // Closed by the VideoCore: no more buffers go into the slab either.
+    core.buffers.lock().closing = true;
     loop {
         let item = core.router.state.lock().queue.pop_front();
         match item {
@@ -337,7 +371,7 @@ fn finish(client: &Client) {
         }
         core.released.fetch_add(cookies.len() as u64, Ordering::Relaxed);
         for c in cookies {
-            if let Some(e) = take(client, c, |_| true) {
+            if let Some(e) = take(client, c, true, |_| true) {
                 deliver(client, released(c, e));
             }
         }

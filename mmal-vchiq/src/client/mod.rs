@@ -42,8 +42,10 @@ pub trait Handler: Send + Sync + 'static {
     fn event(&self, client: &Client, event: Event) {
         let _ = (client, event);
     }
-    /// The client closed (or the VideoCore closed the service): every
-    /// buffer has been handed back; nothing follows.
+    /// The client closed (or the VideoCore closed the service, or the
+    /// client closed itself because its bulk data order was lost: later
+    /// calls say which): every buffer has been handed back; nothing
+    /// follows.
     fn closed(&self) {}
 }
 
@@ -87,7 +89,10 @@ pub struct Options {
     /// How long a port disable waits for the VideoCore to return the
     /// port's buffers before the client releases them itself.
     pub drain_timeout: Duration,
-    /// How long a bulk transfer of buffer data may take.
+    /// How long a bulk transfer of buffer data may take. A transfer not
+    /// done by then cannot be withdrawn from VCHIQ (it would take the next
+    /// buffer's data), so the client closes with
+    /// [`Error::DataOrderLost`](crate::Error::DataOrderLost).
     pub bulk_timeout: Duration,
     /// Buffers the client can have with the VideoCore at once (cookies).
     pub cookies: usize,
@@ -339,16 +344,16 @@ impl Client {
     /// ```
     pub fn component_destroy(&self, handle: u32) -> Result<()> {
         let removed: Vec<_> = {
-            let mut enabled = self.core.enabled.lock();
-            let ports: Vec<_> = enabled.iter().filter(|k| k.0 == handle).copied().collect();
+            let mut b = self.core.buffers.lock();
+            let ports: Vec<_> = b.enabled.iter().filter(|k| k.0 == handle).copied().collect();
             ports.iter().for_each(|k| {
-                enabled.remove(k);
+                b.enabled.remove(k);
             });
             ports
         };
         if let Err(e) = self.component_op(sys::MMAL_MSG_TYPE_COMPONENT_DESTROY, handle) {
             if matches!(e, Error::Mmal { .. }) {
-                self.core.enabled.lock().extend(removed);
+                self.core.buffers.lock().enabled.extend(removed);
             }
             return Err(e);
         }
@@ -464,7 +469,7 @@ impl Client {
     /// ```
     pub fn port_enable(&self, port: &PortRef, buffer_num: u32, buffer_size: u32) -> Result<()> {
         self.port_action(port, sys::MMAL_MSG_PORT_ACTION_TYPE_ENABLE, buffer_num, buffer_size)?;
-        self.core.enabled.lock().insert(key(port));
+        self.core.buffers.lock().enabled.insert(key(port));
         Ok(())
     }
 
@@ -486,11 +491,11 @@ impl Client {
     /// ```
     pub fn port_disable(&self, port: &PortRef) -> Result<()> {
         let k = key(port);
-        let was_enabled = self.core.enabled.lock().remove(&k);
+        let was_enabled = self.core.buffers.lock().enabled.remove(&k);
         if let Err(e) = self.port_action(port, sys::MMAL_MSG_PORT_ACTION_TYPE_DISABLE, 0, 0) {
             if was_enabled && matches!(e, Error::Mmal { .. }) {
                 // Refused: the port is still enabled on the VideoCore.
-                self.core.enabled.lock().insert(k);
+                self.core.buffers.lock().enabled.insert(k);
             }
             return Err(e);
         }
@@ -731,11 +736,16 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::PortNotEnabled`], [`Error::NoCookies`],
-    /// [`Error::InvalidArgument`] (a control port, `length` over
-    /// `alloc_size` or over the memory given), [`Error::Closed`],
-    /// [`Error::ServiceClosed`]. On an error the buffer's memory is dropped
-    /// and no cookie is used.
+    /// [`Error::PortNotEnabled`] (also once a disable of the port has
+    /// begun), [`Error::NoCookies`], [`Error::InvalidArgument`] (a control
+    /// port, `length` over `alloc_size` or over the memory given),
+    /// [`Error::Closed`], [`Error::ServiceClosed`], [`Error::DataOrderLost`];
+    /// `Error::Vchiq(vchiq::Error::Timeout { .. })` when an input's bulk
+    /// transfer gets no slot within the connection's bulk timeout (nothing
+    /// was sent: the client goes on). If an input's data cannot be queued
+    /// after its message went out, the client closes
+    /// ([`Error::DataOrderLost`]). On an error the buffer's memory is
+    /// dropped and no cookie is used.
     ///
     /// ```no_run
     /// # fn f(client: &mmal_vchiq::Client, info: &mmal_vchiq::PortInfo) -> mmal_vchiq::Result<()> {
@@ -746,12 +756,6 @@ impl Client {
     pub fn send_buffer(&self, port: &PortRef, buffer: BufferToSend) -> Result<Cookie> {
         if port.kind == PortType::Control {
             return Err(Error::InvalidArgument("buffers go to input, output and clock ports"));
-        }
-        if let Some(e) = self.core.closed_error() {
-            return Err(e);
-        }
-        if !self.core.enabled.lock().contains(&key(port)) {
-            return Err(Error::PortNotEnabled { component: port.component, port: port.handle });
         }
         let input = port.kind != PortType::Output;
         let length = if input { buffer.length } else { 0 };
@@ -770,16 +774,29 @@ impl Client {
         let inline = host.as_ref().filter(|_| length > 0 && length as usize <= wire::SHORT_DATA_MAX);
         let inline = inline.map(|v| v[..length as usize].to_vec());
         let bulk = host.is_some() && inline.is_none() && length > 0;
-        let mut buffers = self.core.buffers.lock();
-        let entry = InFlight {
-            port: *port,
-            tag: buffer.tag,
-            alloc_size: buffer.alloc_size,
-            memory: Held::VideoCore(data_word),
-            released: false,
+        let cookie = {
+            // Checked under the lock that guards them: a disable or a close
+            // that has begun sees this buffer in the slab, or refuses it.
+            let mut buffers = self.core.buffers.lock();
+            if buffers.closing {
+                return Err(self.core.closed_error().unwrap_or(Error::Closed));
+            }
+            if let Some(e) = self.core.closed_error() {
+                return Err(e);
+            }
+            if !buffers.enabled.contains(&key(port)) {
+                return Err(Error::PortNotEnabled { component: port.component, port: port.handle });
+            }
+            let entry = InFlight {
+                port: *port,
+                tag: buffer.tag,
+                alloc_size: buffer.alloc_size,
+                memory: Held::Pending,
+                released: false,
+            };
+            let capacity = buffers.slab.capacity();
+            buffers.slab.insert(entry).map_err(|_| Error::NoCookies { capacity })?
         };
-        let capacity = buffers.slab.capacity();
-        let cookie = buffers.slab.insert(entry).map_err(|_| Error::NoCookies { capacity })?;
         let message = wire::buffer_from_host(&wire::BufferOut {
             port,
             cookie: cookie.to_u32(),
@@ -792,37 +809,57 @@ impl Client {
             zero_copy,
             inline: inline.as_deref(),
         });
-        // The slab stays locked until the entry holds its memory: the
-        // buffer may come back as soon as it is sent.
+        // Sent without the slab locked (the send may block); the entry
+        // stays pending until it is known what its memory is: a buffer
+        // that comes back meanwhile waits for that.
         let sent = self.core.with_service(|s| {
-            let _order = self.core.send_lock.lock();
-            s.send(&[&message])?;
             if bulk {
                 let mut data = host.take().expect("bulk data is host memory");
                 // VCHIQ moves whole words: the payload, rounded up.
                 data.resize((length as usize).next_multiple_of(4), 0);
-                Ok(Some(s.bulk_transmit(data)?))
+                // The bulk slot is reserved before the message goes out:
+                // the message never promises data that cannot follow.
+                match s.send_with_bulk(&[&message], data) {
+                    Ok(t) => Ok(Some(t)),
+                    Err(vchiq::Error::BulkNotQueued(e)) => {
+                        log::warn!("mmal-vchiq: an input buffer's data could not follow its message: {e}");
+                        Err(Error::DataOrderLost { what: "an input buffer's data could not follow its message" })
+                    }
+                    Err(e) => Err(Error::from(e)),
+                }
             } else {
-                Ok(None)
+                s.send(&[&message]).map(|()| None).map_err(Error::from)
             }
         });
-        match sent {
+        let mut buffers = self.core.buffers.lock();
+        let result = match sent {
             Ok(transfer) => {
                 let memory = match (transfer, host) {
                     (Some(t), _) => Held::Sending(t),
                     (None, Some(v)) => Held::Host(v),
                     (None, None) => Held::VideoCore(data_word),
                 };
-                if let Some(e) = buffers.slab.get_mut(cookie) {
-                    e.memory = memory;
+                match buffers.slab.get_mut(cookie) {
+                    Some(e) => e.memory = memory,
+                    // Taken while still pending (the delivery thread gave up
+                    // waiting): it has been through the handler already.
+                    None => log::warn!("mmal-vchiq: buffer {:#x} was handed back while being sent", cookie.to_u32()),
                 }
                 Ok(cookie)
             }
             Err(e) => {
+                // Not sent (or, for a lost data order, never to be answered
+                // in step): no cookie is used.
                 buffers.slab.remove(cookie);
                 Err(e)
             }
+        };
+        drop(buffers);
+        self.core.buffers_cond.notify_all();
+        if let Err(Error::DataOrderLost { what }) = &result {
+            self.core.fail_data_order(what);
         }
+        result
     }
 
     /// Closes the client: calls waiting for a reply fail with

@@ -1,0 +1,111 @@
+//! The bulk data stays in step with the buffer messages, or the client
+//! closes: a transfer VCHIQ cannot withdraw never shifts later buffers'
+//! data onto each other. The emulated VideoCore's bulk transfers are held
+//! (`EmulatedVchiq::hold_bulks`) to stand for a stalled VideoCore.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use mmal_sys as sys;
+use mmal_vchiq::{BufferToSend, Client, Error, PortType, Status};
+use vchiq::Connection;
+use vchiq_emu::EmulatedVchiq;
+
+/// A frame whose data does not come within the bulk timeout: its receive
+/// stays queued in the driver and would take the next frame's data. The
+/// client closes instead, with `Error::DataOrderLost`, and every buffer
+/// comes back through the handler, none of them with data.
+#[test]
+fn a_bulk_receive_that_times_out_closes_the_client() {
+    let _s = serial();
+    let emu = Arc::new(EmulatedVchiq::new());
+    let connection = Connection::with_device(Arc::clone(&emu), vchiq_options()).unwrap();
+    let recorder = Recorder::new();
+    let mut options = client_options();
+    options.bulk_timeout = Duration::from_millis(100);
+    let client = Client::open_with(&connection, options, recorder.clone()).unwrap();
+    let camera = client.component_create("ril.camera").unwrap();
+    client.component_enable(camera.handle).unwrap();
+    let video = video_port(&client, camera.handle, 64, 48);
+    let size = video.buffer_size_min;
+    client.parameter_set_u32(&video.port, sys::MMAL_PARAMETER_CAPTURE, 1).unwrap();
+    client.port_enable(&video.port, 2, size).unwrap();
+
+    // The VideoCore's data stalls: the first frame's receive times out.
+    emu.hold_bulks(true);
+    let sent: BTreeSet<_> =
+        (0..2).map(|_| client.send_buffer(&video.port, BufferToSend::output(Vec::new(), size)).unwrap()).collect();
+    recorder.wait("the client to close", |s| s.closed);
+    emu.hold_bulks(false);
+
+    let seen = recorder.lock();
+    let back: BTreeSet<_> = seen.buffers.iter().map(|b| b.cookie).collect();
+    assert_eq!(back, sent, "every buffer back through the handler");
+    for b in &seen.buffers {
+        let failed = b.flags & sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED != 0;
+        assert!(b.released || (failed && b.length == 0), "no data delivered: {b:?}");
+    }
+    drop(seen);
+    let err = client.send_buffer(&video.port, BufferToSend::output(Vec::new(), size)).unwrap_err();
+    assert!(matches!(err, Error::DataOrderLost { .. }), "{err:?}");
+    assert!(err.to_string().contains("open a new client"), "{err}");
+    let err = client.parameter_get_u32(&video.port, sys::MMAL_PARAMETER_CAPTURE).unwrap_err();
+    assert!(matches!(err, Error::DataOrderLost { .. }), "{err:?}");
+    assert_eq!(client.stats().buffers_in_flight, 0);
+    client.close().unwrap();
+}
+
+/// Four inputs' transmits fill the bulk slots and the VideoCore takes none:
+/// the fifth input is refused with nothing sent (its message would promise
+/// data that cannot follow, and the VideoCore would pair it with the next
+/// input's data). Once the transmits move, the next input is processed with
+/// its own data, and no buffer comes back stale.
+#[test]
+fn an_input_without_a_bulk_slot_is_not_sent() {
+    let _s = serial();
+    let emu = Arc::new(EmulatedVchiq::new());
+    let mut vchiq_options = vchiq_options();
+    // How long a transmit waits for a slot.
+    vchiq_options.bulk_timeout = Duration::from_millis(300);
+    let connection = Connection::with_device(Arc::clone(&emu), vchiq_options).unwrap();
+    let recorder = Recorder::new();
+    let client = Client::open_with(&connection, client_options(), recorder.clone()).unwrap();
+    let sink = client.component_create("null_sink").unwrap();
+    client.component_enable(sink.handle).unwrap();
+    let mut input = client.port_info_get(sink.handle, PortType::Input, 0).unwrap();
+    input.buffer_num = 8;
+    input.buffer_size = input.buffer_size_recommended.max(4096);
+    let input = client.port_info_set(&input).unwrap();
+    let size = input.buffer_size;
+    client.port_enable(&input.port, 8, size).unwrap();
+    let send = |tag: u64| {
+        client.send_buffer(&input.port, BufferToSend { tag, ..BufferToSend::input(vec![tag as u8; 4096], size) })
+    };
+
+    emu.hold_bulks(true);
+    for tag in 0..4 {
+        send(tag).unwrap();
+    }
+    let err = send(4).unwrap_err();
+    assert!(matches!(err, Error::Vchiq(vchiq::Error::Timeout { .. })), "{err:?}");
+    assert_eq!(client.stats().buffers_in_flight, 4, "no cookie used");
+    emu.hold_bulks(false);
+    recorder.wait("four inputs back", |s| s.buffers.len() == 4);
+
+    send(5).unwrap();
+    recorder.wait("the next input back", |s| s.buffers.len() == 5);
+    let seen = recorder.lock();
+    let tags: Vec<_> = seen.buffers.iter().map(|b| b.tag).collect();
+    assert_eq!(tags, [0, 1, 2, 3, 5]);
+    for b in &seen.buffers {
+        assert_eq!(b.status, Status::Success, "{b:?}");
+    }
+    drop(seen);
+    assert_eq!(client.stats().stale_buffers, 0, "the VideoCore never had the refused input");
+    client.port_disable(&input.port).unwrap();
+    client.close().unwrap();
+}
