@@ -245,8 +245,12 @@ pub enum Completion {
 /// ```
 #[derive(Debug)]
 pub struct MessageBuffers {
+    /// The buffers' memory: `count` of `size` bytes, or none for an
+    /// accounting-only set.
     pub(crate) buffers: Vec<Vec<u8>>,
     pub(crate) available: usize,
+    count: usize,
+    size: usize,
 }
 
 /// Bytes of the `vchiq_header` in front of every message in a buffer.
@@ -259,7 +263,42 @@ impl MessageBuffers {
     /// assert_eq!(vchiq::MessageBuffers::new(8, 4096).count(), 8);
     /// ```
     pub fn new(count: usize, size: usize) -> MessageBuffers {
-        MessageBuffers { buffers: (0..count).map(|_| vec![0; size]).collect(), available: count }
+        MessageBuffers { buffers: (0..count).map(|_| vec![0; size]).collect(), available: count, count, size }
+    }
+
+    /// The accounting of `count` buffers of `size` bytes, with no memory
+    /// behind them: for a device that copies messages somewhere else (an
+    /// emulated driver answering a caller that has buffers of its own), and
+    /// only counts and checks sizes here. Nothing is allocated, whatever
+    /// `count` and `size`. The kernel's device needs memory to hand the
+    /// driver: given an accounting-only set it passes no buffer, and so
+    /// receives no message.
+    ///
+    /// ```
+    /// let mut bufs = vchiq::MessageBuffers::accounting(1 << 16, 1 << 20);
+    /// assert_eq!((bufs.count(), bufs.size(), bufs.available()), (1 << 16, 1 << 20, 1 << 16));
+    /// assert!(!bufs.has_memory());
+    /// bufs.consume(100).unwrap();
+    /// assert_eq!(bufs.available(), (1 << 16) - 1);
+    /// let mut none = vchiq::MessageBuffers::accounting(0, 64);
+    /// // With none left, a message that fits waits (EAGAIN); one that
+    /// // cannot fit is an error (EMSGSIZE), as the driver checks the size
+    /// // first.
+    /// assert_eq!(none.consume(8).unwrap_err().raw_os_error(), Some(libc::EAGAIN));
+    /// assert_eq!(none.consume(64).unwrap_err().raw_os_error(), Some(libc::EMSGSIZE));
+    /// ```
+    pub fn accounting(count: usize, size: usize) -> MessageBuffers {
+        MessageBuffers { buffers: Vec::new(), available: count, count, size }
+    }
+
+    /// Whether the buffers have memory (made by [`new`](MessageBuffers::new)).
+    ///
+    /// ```
+    /// assert!(vchiq::MessageBuffers::new(1, 16).has_memory());
+    /// assert!(!vchiq::MessageBuffers::accounting(1, 16).has_memory());
+    /// ```
+    pub fn has_memory(&self) -> bool {
+        self.buffers.len() == self.count
     }
 
     /// How many buffers there are.
@@ -268,7 +307,7 @@ impl MessageBuffers {
     /// assert_eq!(vchiq::MessageBuffers::new(3, 16).count(), 3);
     /// ```
     pub fn count(&self) -> usize {
-        self.buffers.len()
+        self.count
     }
 
     /// The size of each.
@@ -277,7 +316,7 @@ impl MessageBuffers {
     /// assert_eq!(vchiq::MessageBuffers::new(3, 16).size(), 16);
     /// ```
     pub fn size(&self) -> usize {
-        self.buffers.first().map_or(0, Vec::len)
+        self.size
     }
 
     /// How many the device may still fill in this call.
@@ -299,7 +338,7 @@ impl MessageBuffers {
     /// assert_eq!(bufs.consume(1).unwrap_err().raw_os_error(), Some(libc::EAGAIN));
     /// ```
     pub fn consume(&mut self, len: usize) -> io::Result<()> {
-        if len + HEADER_SIZE > self.size() {
+        if len.saturating_add(HEADER_SIZE) > self.size {
             return Err(io::Error::from_raw_os_error(libc::EMSGSIZE));
         }
         if self.available == 0 {
@@ -319,7 +358,7 @@ impl MessageBuffers {
     /// assert_eq!(bufs.available(), 1);
     /// ```
     pub fn refill(&mut self) {
-        self.available = self.buffers.len();
+        self.available = self.count;
     }
 }
 
