@@ -1,7 +1,7 @@
 //! Which descriptors are emulated devices, and what answers them: the
 //! decisions behind the interposed functions (`exports`).
 
-use std::ffi::c_int;
+use std::ffi::{c_int, c_uint};
 use std::sync::{Arc, OnceLock};
 
 use crate::cma;
@@ -106,4 +106,24 @@ pub(crate) fn on_ioctl(fd: c_int, request: u32, arg: usize) -> Option<Result<c_i
 /// A close: an emulated device's instance ends (the real close follows).
 pub(crate) fn on_close(fd: c_int) {
     TABLE.remove(fd);
+}
+
+/// `fd` was closed by a `dup2` or `dup3` onto it (the real call has
+/// succeeded): an emulated device's instance behind it ends.
+pub(crate) fn on_replaced(fd: c_int) {
+    TABLE.remove(fd);
+}
+
+/// A `close_range(first, last, flags)`, before the real call: the emulated
+/// devices' descriptors in the range end, when the call closes them (no
+/// `CLOSE_RANGE_CLOEXEC`, no flag the kernel refuses, a range the kernel
+/// takes).
+pub(crate) fn on_close_range(first: c_uint, last: c_uint, flags: c_int) {
+    let closes = libc::CLOSE_RANGE_UNSHARE as c_int;
+    if flags & !closes != 0 || first > last {
+        return;
+    }
+    let Ok(first) = c_int::try_from(first) else { return };
+    let last = c_int::try_from(last).unwrap_or(c_int::MAX);
+    TABLE.remove_range(first..=last);
 }

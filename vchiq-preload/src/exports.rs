@@ -1,6 +1,9 @@
 //! The functions the library exports, in place of libc's: `open`,
 //! `open64`, `openat`, `openat64`, glibc's fortified `__open_2`,
-//! `__open64_2`, `__openat_2`, `__openat64_2`, `ioctl` and `close`.
+//! `__open64_2`, `__openat_2`, `__openat64_2`, `ioctl` (and, on 32-bit
+//! targets, `__ioctl_time64`, which glibc's headers call `ioctl` in a
+//! program built with 64-bit `time_t`), `close`, and the calls that close
+//! a descriptor without `close`: `dup2`, `dup3` and `close_range`.
 //!
 //! Unsafe code is allowed here for the `#[no_mangle]` definitions and
 //! their `unsafe extern "C"` signatures only (the C functions' contracts);
@@ -16,7 +19,7 @@
 use std::ffi::{c_char, c_int, c_uint, c_ulong};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::dispatch::{on_close, on_ioctl, on_open, Target};
+use crate::dispatch::{on_close, on_close_range, on_ioctl, on_open, on_replaced, Target};
 use crate::sys::{self, fail, Errno};
 
 /// Runs `f`; a panic becomes -1/`EIO`.
@@ -114,6 +117,20 @@ pub unsafe extern "C" fn __openat64_2(dirfd: c_int, path: *const c_char, flags: 
     open_with(path, flags, || sys::real_openat64_2(dirfd, path, flags))
 }
 
+/// An ioctl: the emulated device's answer, or the real call's.
+fn ioctl_with(fd: c_int, request: c_ulong, arg: usize, real: impl FnOnce() -> c_int) -> c_int {
+    guarded(|| {
+        // The kernel's `cmd` is an `unsigned int`: the upper bits of a
+        // 64-bit `unsigned long` are dropped, as the system call does.
+        #[allow(clippy::unnecessary_cast)] // `c_ulong` is `u32` on 32-bit ARM.
+        let cmd = request as u32;
+        match on_ioctl(fd, cmd, arg) {
+            Some(result) => result.unwrap_or_else(fail),
+            None => real(),
+        }
+    })
+}
+
 /// `ioctl(2)`: on a descriptor of an emulated device, the device's answer;
 /// on any other, the real call.
 ///
@@ -123,16 +140,22 @@ pub unsafe extern "C" fn __openat64_2(dirfd: c_int, path: *const c_char, flags: 
 /// every pointer in it valid for what the kernel would read and write).
 #[no_mangle]
 pub unsafe extern "C" fn ioctl(fd: c_int, request: c_ulong, arg: usize) -> c_int {
-    guarded(|| {
-        // The kernel's `cmd` is an `unsigned int`: the upper bits of a
-        // 64-bit `unsigned long` are dropped, as the system call does.
-        #[allow(clippy::unnecessary_cast)] // `c_ulong` is `u32` on 32-bit ARM.
-        let cmd = request as u32;
-        match on_ioctl(fd, cmd, arg) {
-            Some(result) => result.unwrap_or_else(fail),
-            None => sys::real_ioctl(fd, request, arg),
-        }
-    })
+    ioctl_with(fd, request, arg, || sys::real_ioctl(fd, request, arg))
+}
+
+/// glibc's `ioctl` for a program built with 64-bit `time_t` on a 32-bit
+/// target (`<sys/ioctl.h>` redirects `ioctl` here under `_TIME_BITS=64`,
+/// as Debian's and Raspberry Pi OS's armhf builds are since the 64-bit
+/// time transition): as [`ioctl`], other descriptors going to libc's
+/// `__ioctl_time64` (which converts the requests that carry a time).
+///
+/// # Safety
+///
+/// As `ioctl(2)`.
+#[cfg(target_pointer_width = "32")]
+#[no_mangle]
+pub unsafe extern "C" fn __ioctl_time64(fd: c_int, request: c_ulong, arg: usize) -> c_int {
+    ioctl_with(fd, request, arg, || sys::real_ioctl_time64(fd, request, arg))
 }
 
 /// `close(2)`: an emulated device's instance ends with its descriptor.
@@ -141,5 +164,41 @@ pub extern "C" fn close(fd: c_int) -> c_int {
     guarded(|| {
         on_close(fd);
         sys::close_real(fd)
+    })
+}
+
+/// `dup2(2)`: a descriptor of an emulated device that `new` was is closed
+/// by it, and its instance ends.
+#[no_mangle]
+pub extern "C" fn dup2(old: c_int, new: c_int) -> c_int {
+    guarded(|| {
+        let fd = sys::real_dup2(old, new);
+        if fd >= 0 && old != new {
+            on_replaced(new);
+        }
+        fd
+    })
+}
+
+/// `dup3(2)`, as [`dup2`].
+#[no_mangle]
+pub extern "C" fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
+    guarded(|| {
+        let fd = sys::real_dup3(old, new, flags);
+        if fd >= 0 {
+            on_replaced(new);
+        }
+        fd
+    })
+}
+
+/// `close_range(2)`: the emulated devices' descriptors in the range end
+/// first, as with [`close`] (unless the call only marks them
+/// close-on-exec, or has flags the kernel refuses).
+#[no_mangle]
+pub extern "C" fn close_range(first: c_uint, last: c_uint, flags: c_int) -> c_int {
+    guarded(|| {
+        on_close_range(first, last, flags);
+        sys::real_close_range(first, last, flags)
     })
 }

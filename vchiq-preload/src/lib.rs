@@ -7,8 +7,11 @@
 //!
 //! The library defines `open`, `open64`, `openat`, `openat64` (and glibc's
 //! fortified `__open_2`, `__open64_2`, `__openat_2`, `__openat64_2`),
-//! `ioctl` and `close`, and nothing else (no MMAL or VCSM symbol, so a
-//! program's own libraries are never displaced). An open of `/dev/vchiq`
+//! `ioctl` (and on 32-bit targets `__ioctl_time64`, glibc's `ioctl` for a
+//! program built with 64-bit `time_t`), `close`, and the other calls that
+//! close a descriptor, `dup2`, `dup3` and `close_range`, and nothing else
+//! (no MMAL or VCSM symbol, so a program's own libraries are never
+//! displaced). An open of `/dev/vchiq`
 //! or `/dev/vcsm-cma` (the path exactly as given, or absolute under
 //! `openat`) returns a real, unique descriptor (of `/dev/null`, with the
 //! caller's access mode and `O_CLOEXEC`), behind which the emulated device
@@ -35,9 +38,19 @@
 //! `dup` of a descriptor is a duplicate of `/dev/null` (or of the memfd),
 //! not of the instance; an open the C library makes internally (`fopen`)
 //! and a `stat` of the node are not seen (so a program that looks for the
-//! node before opening it does not find it). A descriptor inherited across
-//! `fork` is unusable in the child (`EIO`; the emulated VideoCore lives in
-//! the parent's memory) and its `close` only closes it.
+//! node before opening it does not find it); a descriptor closed by the C
+//! library itself (`fclose` of an `fdopen`ed stream, `closefrom`) keeps its
+//! instance until its number is next opened as an emulated device. A
+//! descriptor inherited across `fork` is unusable in the child (`EIO`; the
+//! emulated VideoCore lives in the parent's memory) and its `close` only
+//! closes it.
+//!
+//! `close` and `ioctl` on any other descriptor take no lock (they are
+//! async-signal-safe, as POSIX makes them), and a `vfork` child's `close`
+//! of its copy leaves the parent's instance alone. A size the caller gives
+//! (a bulk receive's, the message buffers') allocates nothing that cannot
+//! be had: a receive too large to allocate fails with `ENOMEM`, and the
+//! message buffers are the caller's own.
 //!
 //! This crate has no Rust API: it is built as a `cdylib` (its rlib exists
 //! only so that cargo builds it before the tests).

@@ -78,7 +78,14 @@ static REAL_OPEN64_2: Real = Real::new(c"__open64_2");
 static REAL_OPENAT_2: Real = Real::new(c"__openat_2");
 static REAL_OPENAT64_2: Real = Real::new(c"__openat64_2");
 static REAL_IOCTL: Real = Real::new(c"ioctl");
+/// glibc's `ioctl` for programs built with 64-bit `time_t` on a 32-bit
+/// target (`_TIME_BITS=64`; glibc 2.34 on).
+#[cfg(target_pointer_width = "32")]
+static REAL_IOCTL_TIME64: Real = Real::new(c"__ioctl_time64");
 static REAL_CLOSE: Real = Real::new(c"close");
+static REAL_DUP2: Real = Real::new(c"dup2");
+static REAL_DUP3: Real = Real::new(c"dup3");
+static REAL_CLOSE_RANGE: Real = Real::new(c"close_range");
 
 // libc's variadic functions are called as what they are (so that the
 // x86_64 caller's `%al` is set as a variadic callee expects).
@@ -88,6 +95,9 @@ type Open2Fn = unsafe extern "C" fn(*const c_char, c_int) -> c_int;
 type Openat2Fn = unsafe extern "C" fn(c_int, *const c_char, c_int) -> c_int;
 type IoctlFn = unsafe extern "C" fn(c_int, c_ulong, ...) -> c_int;
 type CloseFn = unsafe extern "C" fn(c_int) -> c_int;
+type Dup2Fn = unsafe extern "C" fn(c_int, c_int) -> c_int;
+type Dup3Fn = unsafe extern "C" fn(c_int, c_int, c_int) -> c_int;
+type CloseRangeFn = unsafe extern "C" fn(c_uint, c_uint, c_int) -> c_int;
 
 /// Sets `errno` and returns -1.
 pub(crate) fn fail(e: Errno) -> c_int {
@@ -196,6 +206,31 @@ pub(crate) fn real_ioctl(fd: c_int, request: c_ulong, arg: usize) -> c_int {
     forward!(REAL_IOCTL, IoctlFn, fd, request, arg)
 }
 
+/// libc's `__ioctl_time64` (its `ioctl` if it has none: a C library
+/// without 64-bit time support has no time64 requests to convert).
+#[cfg(target_pointer_width = "32")]
+pub(crate) fn real_ioctl_time64(fd: c_int, request: c_ulong, arg: usize) -> c_int {
+    if REAL_IOCTL_TIME64.addr().is_none() {
+        return real_ioctl(fd, request, arg);
+    }
+    forward!(REAL_IOCTL_TIME64, IoctlFn, fd, request, arg)
+}
+
+/// libc's `dup2`.
+pub(crate) fn real_dup2(old: c_int, new: c_int) -> c_int {
+    forward!(REAL_DUP2, Dup2Fn, old, new)
+}
+
+/// libc's `dup3`.
+pub(crate) fn real_dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
+    forward!(REAL_DUP3, Dup3Fn, old, new, flags)
+}
+
+/// libc's `close_range`.
+pub(crate) fn real_close_range(first: c_uint, last: c_uint, flags: c_int) -> c_int {
+    forward!(REAL_CLOSE_RANGE, CloseRangeFn, first, last, flags)
+}
+
 // ---------------------------------------------------------------------------
 // The caller's memory, as an ioctl names it.
 
@@ -257,15 +292,18 @@ impl User {
         self.offset(index.wrapping_mul(size_of::<T>())).write(value)
     }
 
-    /// Copies `len` bytes out.
+    /// Copies `len` bytes out (`ENOMEM` if they cannot be allocated).
     pub(crate) fn read_bytes(self, len: usize) -> Result<Vec<u8>, Errno> {
         if len == 0 {
             return Ok(Vec::new());
         }
         let addr = self.checked()?;
+        let mut copy = Vec::new();
+        copy.try_reserve_exact(len).map_err(|_| Errno(libc::ENOMEM))?;
         // SAFETY: the ioctl contract makes `len` bytes at `addr` readable
         // (a message element or a bulk transmit's buffer) for the call.
-        Ok(unsafe { std::slice::from_raw_parts(addr as *const u8, len) }.to_vec())
+        copy.extend_from_slice(unsafe { std::slice::from_raw_parts(addr as *const u8, len) });
+        Ok(copy)
     }
 
     /// Copies `data` in.
@@ -292,6 +330,26 @@ impl User {
         let bytes = unsafe { std::slice::from_raw_parts((value as *const T).cast::<u8>(), len) };
         self.write_bytes(bytes)
     }
+}
+
+/// `len` zeroed bytes, or `ENOMEM` (where `vec![0; len]` would abort the
+/// process): allocated zeroed, as `vec!` does, so that pages never written
+/// are never touched.
+pub(crate) fn zeroed_bytes(len: usize) -> Result<Vec<u8>, Errno> {
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    let layout = std::alloc::Layout::array::<u8>(len).map_err(|_| Errno(libc::ENOMEM))?;
+    // SAFETY: `layout` has a non-zero size (`len > 0`).
+    let p = unsafe { std::alloc::alloc_zeroed(layout) };
+    if p.is_null() {
+        return Err(Errno(libc::ENOMEM));
+    }
+    // SAFETY: `p` was allocated by the global allocator with the layout of
+    // `len` bytes (alignment 1), which is what a `Vec<u8>` of capacity
+    // `len` frees; its `len` bytes are initialised (zeroed); the vector is
+    // its only owner.
+    Ok(unsafe { Vec::from_raw_parts(p, len, len) })
 }
 
 // ---------------------------------------------------------------------------
@@ -335,6 +393,13 @@ pub(crate) fn borrow_fd(fd: c_int) -> Result<std::os::fd::BorrowedFd<'static>, E
     // race the kernel's own fdget would lose in the same way (the import
     // then fails on a closed or reused descriptor, as it would there).
     Ok(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) })
+}
+
+/// This process's id (a system call, async-signal-safe: in a `vfork`
+/// child it is the child's, though the memory is the parent's).
+pub(crate) fn pid() -> c_int {
+    // SAFETY: getpid has no preconditions.
+    unsafe { libc::getpid() }
 }
 
 /// The argument of an `_IO` request, passed by value: the kernel takes it

@@ -12,10 +12,21 @@
 //! kernel's sharing of one instance between the two processes cannot be
 //! emulated) nor ended (its drop would join threads that do not exist
 //! here): its `close` forgets it.
+//!
+//! Whether a descriptor is in the table at all is answered without the
+//! lock, so that `close` and `ioctl` on every other descriptor (a pipe
+//! closed in a signal handler, a socket's ioctl) never wait on it: one bit
+//! per descriptor below [`BITMAP_FDS`], set and cleared under the lock with
+//! the entry, and a count of the entries at or above it (any of those and a
+//! larger descriptor takes the lock to find out). A descriptor's bit
+//! changes only through that descriptor's own open and close (or a
+//! `dup2`, `close_range` over it), which the program orders with its uses
+//! of it, so a clear bit is a final answer.
 
 use std::collections::BTreeMap;
 use std::ffi::c_int;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::ops::RangeInclusive;
+use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -37,6 +48,17 @@ struct Entry<T> {
 /// Forks since the library was loaded, in this process's line.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 
+/// The process the table belongs to (0 until the first entry): a `vfork`
+/// child (or a `clone` sharing the memory) runs in it without the fork
+/// handlers, with descriptors of its own, and must not end the parent's
+/// instances when it closes its copies.
+static OWNER: AtomicI32 = AtomicI32::new(0);
+
+/// Whether this process owns the table (the `vfork` child does not).
+fn owned_here() -> bool {
+    OWNER.load(Ordering::SeqCst) == sys::pid()
+}
+
 /// What a descriptor is.
 pub(crate) enum Lookup<T> {
     /// An emulated device opened in this process.
@@ -45,11 +67,18 @@ pub(crate) enum Lookup<T> {
     Inherited,
 }
 
+/// Descriptors below this have a bit each (65536: a process's default
+/// hard limit is far below it).
+const BITMAP_FDS: usize = 1 << 16;
+
 /// Descriptors and what is behind them.
 pub(crate) struct Table<T> {
     map: Mutex<BTreeMap<c_int, Entry<T>>>,
-    /// Entries in the table: with none, a `close` or `ioctl` takes no lock.
-    entries: AtomicUsize,
+    /// Bit `fd % 64` of word `fd / 64`: `fd` (below [`BITMAP_FDS`]) is in
+    /// the map. Written under the lock only.
+    bits: [AtomicU64; BITMAP_FDS / 64],
+    /// Entries at or above [`BITMAP_FDS`]. Written under the lock only.
+    high: AtomicUsize,
 }
 
 /// Ends an entry taken out of a table: ended and dropped if it is this
@@ -65,26 +94,67 @@ fn retire<T: End>(entry: Entry<T>) {
 
 impl<T: End> Table<T> {
     pub(crate) const fn new() -> Table<T> {
-        Table { map: Mutex::new(BTreeMap::new()), entries: AtomicUsize::new(0) }
+        Table {
+            map: Mutex::new(BTreeMap::new()),
+            bits: [const { AtomicU64::new(0) }; BITMAP_FDS / 64],
+            high: AtomicUsize::new(0),
+        }
+    }
+
+    /// Whether `fd` may be in the table (false: it is not), without the
+    /// lock: no lock, no allocation, so safe in a signal handler.
+    pub(crate) fn may_hold(&self, fd: c_int) -> bool {
+        match usize::try_from(fd) {
+            Err(_) => false,
+            Ok(i) if i < BITMAP_FDS => self.bits[i / 64].load(Ordering::Acquire) & (1 << (i % 64)) != 0,
+            Ok(_) => self.high.load(Ordering::Acquire) != 0,
+        }
+    }
+
+    /// Marks `fd` present or absent (with the lock held).
+    fn mark(&self, fd: c_int, present: bool) {
+        match usize::try_from(fd) {
+            Err(_) => {}
+            Ok(i) if i < BITMAP_FDS => {
+                let bit = 1 << (i % 64);
+                if present {
+                    self.bits[i / 64].fetch_or(bit, Ordering::Release);
+                } else {
+                    self.bits[i / 64].fetch_and(!bit, Ordering::Release);
+                }
+            }
+            Ok(_) => {
+                if present {
+                    self.high.fetch_add(1, Ordering::Release);
+                } else {
+                    self.high.fetch_sub(1, Ordering::Release);
+                }
+            }
+        }
     }
 
     /// Adds what is behind a new descriptor. An entry already there is a
-    /// descriptor closed behind the library's back (`dup2` over it,
-    /// `close_range`): it ends now.
+    /// descriptor closed behind the library's back (an `fclose` of an
+    /// `fdopen`ed stream, a `closefrom`): it ends now.
     pub(crate) fn insert(&self, fd: c_int, value: Arc<T>) {
         let entry = Entry { generation: GENERATION.load(Ordering::SeqCst), value };
-        let old = self.map.lock().insert(fd, entry);
-        match old {
-            Some(old) => retire(old),
-            None => {
-                self.entries.fetch_add(1, Ordering::SeqCst);
+        let _ = OWNER.compare_exchange(0, sys::pid(), Ordering::SeqCst, Ordering::SeqCst);
+        let old = {
+            let mut map = self.map.lock();
+            let old = map.insert(fd, entry);
+            if old.is_none() {
+                self.mark(fd, true);
             }
+            old
+        };
+        if let Some(old) = old {
+            retire(old);
         }
     }
 
     /// What is behind `fd`, if it is an emulated device's.
     pub(crate) fn get(&self, fd: c_int) -> Option<Lookup<T>> {
-        if self.entries.load(Ordering::SeqCst) == 0 {
+        if !self.may_hold(fd) {
             return None;
         }
         let map = self.map.lock();
@@ -98,14 +168,43 @@ impl<T: End> Table<T> {
 
     /// Takes `fd` out of the table and ends what was behind it (outside
     /// the lock: ending may join the VideoCore's threads, or close
-    /// descriptors, which comes back here).
+    /// descriptors, which comes back here). Nothing in a `vfork` child.
     pub(crate) fn remove(&self, fd: c_int) {
-        if self.entries.load(Ordering::SeqCst) == 0 {
+        if !self.may_hold(fd) || !owned_here() {
             return;
         }
-        let entry = self.map.lock().remove(&fd);
+        let entry = {
+            let mut map = self.map.lock();
+            let entry = map.remove(&fd);
+            if entry.is_some() {
+                self.mark(fd, false);
+            }
+            entry
+        };
         if let Some(entry) = entry {
-            self.entries.fetch_sub(1, Ordering::SeqCst);
+            retire(entry);
+        }
+    }
+
+    /// Takes every descriptor in `fds` out of the table and ends what was
+    /// behind them (`close_range`).
+    pub(crate) fn remove_range(&self, fds: RangeInclusive<c_int>) {
+        if fds.is_empty() || !owned_here() {
+            return;
+        }
+        let taken = {
+            let mut map = self.map.lock();
+            let keys: Vec<c_int> = map.range(fds).map(|(&fd, _)| fd).collect();
+            let mut taken = Vec::with_capacity(keys.len());
+            for fd in keys {
+                if let Some(entry) = map.remove(&fd) {
+                    self.mark(fd, false);
+                    taken.push(entry);
+                }
+            }
+            taken
+        };
+        for entry in taken {
             retire(entry);
         }
     }
@@ -123,6 +222,7 @@ impl<T: End> Table<T> {
     /// The fork's handler in the child: every entry so far is inherited.
     pub(crate) fn fork_child(&self) {
         GENERATION.fetch_add(1, Ordering::SeqCst);
+        OWNER.store(sys::pid(), Ordering::SeqCst);
         sys::force_unlock(&self.map);
     }
 }

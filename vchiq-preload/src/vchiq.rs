@@ -11,8 +11,16 @@
 //! transfers (a token → the caller's buffer, size and `userdata`; a
 //! receive's data is copied into the caller's buffer when its completion
 //! is collected, before AWAIT_COMPLETION reports it).
+//!
+//! As the kernel, AWAIT_COMPLETION removes a completion from the queue only
+//! once it has been copied out: one that cannot be (a message buffer that
+//! is null, too small, or none left) is kept, with those after it, for the
+//! next call, and the message buffer count is taken down only for a message
+//! copied. Nothing is allocated from a caller's sizes beyond what a
+//! transfer holds: a bulk receive's buffer that cannot be allocated is
+//! `ENOMEM`, and the message buffers are counted, not allocated.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::ffi::{c_int, c_void};
 use std::io;
 use std::mem::{offset_of, size_of};
@@ -22,9 +30,10 @@ use vchiq::{Bulk, BulkDirection, Completion, Device, Fourcc, MessageBuffers, Ser
 use vchiq_emu::EmulatedVchiq;
 use vchiq_sys as sys;
 
-use crate::sys::{addr, ptr, value_arg, Errno, User};
+use crate::sys::{addr, ptr, value_arg, zeroed_bytes, Errno, User};
 
 /// A bulk transfer queued by the caller, until its completion is collected.
+#[derive(Clone, Copy)]
 struct PendingBulk {
     direction: BulkDirection,
     /// The caller's buffer (written on a receive's completion).
@@ -44,9 +53,20 @@ struct Tables {
     next_service: u32,
     bulks: HashMap<u32, PendingBulk>,
     next_bulk: u32,
-    /// AWAIT_COMPLETION's message-buffer accounting, kept between calls of
-    /// the same shape.
-    buffers: Option<MessageBuffers>,
+    /// Completions taken from the device and not yet copied out to the
+    /// caller (one failed, or the call's `count` was reached), for the next
+    /// AWAIT_COMPLETION, in order before the device's.
+    carry: VecDeque<Completion>,
+}
+
+/// What became of one completion in AWAIT_COMPLETION.
+enum Outcome {
+    /// Copied out to the caller.
+    Reported,
+    /// Done with, not for the caller (a NOCALLBACK transfer's).
+    Silent,
+    /// A message with no message buffer left: it waits for the next call.
+    Stall,
 }
 
 /// One open of `/dev/vchiq`: an instance of the driver, as the kernel
@@ -209,7 +229,7 @@ impl Vchiq {
         }
         let buffer = match direction {
             BulkDirection::Transmit => data.read_bytes(size)?,
-            BulkDirection::Receive => vec![0; size],
+            BulkDirection::Receive => zeroed_bytes(size)?,
         };
         let token = {
             let mut t = self.tables.lock();
@@ -260,38 +280,56 @@ impl Vchiq {
         if out.0 == 0 {
             return Err(Errno(libc::EFAULT));
         }
-        let msgbufs = addr(a.msgbufs);
+        let max = a.count as usize;
+        let msgbufs = Msgbufs { at: addr(a.msgbufs), size: a.msgbufsize as usize };
         let mut msgbufcount = a.msgbufcount as usize;
-        let size = a.msgbufsize as usize;
         let mut written = 0usize;
         let mut failed = None;
         // Completions the caller is not told of (NOCALLBACK transfers) do
         // not end the wait, as they never reach the kernel's queue.
-        'wait: while written == 0 {
-            let mut buffers = self.take_buffers(a.msgbufcount as usize, size, msgbufcount);
-            let completions = self.device.await_completion(a.count as usize, &mut buffers);
-            self.tables.lock().buffers = Some(buffers);
-            let completions = completions.map_err(errno)?;
-            if completions.is_empty() {
-                // SHUTDOWN, or no message buffer left for the next message.
-                break;
+        while written == 0 {
+            // What an earlier call left first; the device's when none.
+            let mut batch = std::mem::take(&mut self.tables.lock().carry);
+            if batch.is_empty() {
+                // Accounting only: the messages are copied into the
+                // caller's buffers, nothing is allocated for them here.
+                let mut buffers = MessageBuffers::accounting(msgbufcount, msgbufs.size);
+                let completions = self.device.await_completion(max, &mut buffers).map_err(errno)?;
+                if completions.is_empty() {
+                    // SHUTDOWN, or no message buffer left for the next message.
+                    break;
+                }
+                batch = completions.into();
             }
-            for c in completions {
-                let reported = self.translate(c, msgbufs, &mut msgbufcount).and_then(|data| match data {
-                    Some(data) => out.write_at(written, data).map(|()| true),
-                    None => Ok(false),
-                });
-                match reported {
-                    Ok(true) => written += 1,
-                    Ok(false) => {}
-                    // As the kernel: the error if nothing was written, else
-                    // what was (the completions after it are lost here,
-                    // where the kernel would keep them).
-                    Err(e) => {
-                        failed = Some(e);
-                        break 'wait;
+            let mut stop = false;
+            while let Some(c) = batch.pop_front() {
+                let outcome = if written == max {
+                    Ok(Outcome::Stall)
+                } else {
+                    self.report(&c, out, written, msgbufs, &mut msgbufcount)
+                };
+                match outcome {
+                    Ok(Outcome::Reported) => written += 1,
+                    Ok(Outcome::Silent) => {}
+                    Ok(Outcome::Stall) | Err(_) => {
+                        // Kept, with the rest, for the next call (as the
+                        // kernel leaves them queued). As the kernel: the
+                        // error if nothing was written, else what was.
+                        failed = outcome.err();
+                        batch.push_front(c);
+                        stop = true;
+                        break;
                     }
                 }
+            }
+            if !batch.is_empty() {
+                let mut t = self.tables.lock();
+                while let Some(c) = batch.pop_back() {
+                    t.carry.push_front(c);
+                }
+            }
+            if stop {
+                break;
             }
         }
         if msgbufcount != a.msgbufcount as usize {
@@ -303,95 +341,96 @@ impl Vchiq {
         }
     }
 
-    /// Message-buffer accounting for `available` buffers of `size` bytes.
-    fn take_buffers(&self, count: usize, size: usize, available: usize) -> MessageBuffers {
-        let cached = self.tables.lock().buffers.take();
-        let mut buffers = match cached {
-            Some(b) if b.count() == count && b.size() == size => b,
-            _ => MessageBuffers::new(count, size),
-        };
-        buffers.refill();
-        // Take the ones the caller has already used.
-        for _ in available..count {
-            let _ = buffers.consume(0);
-        }
-        buffers
-    }
-
-    /// A completion as the caller sees it: `None` for one it is not told
-    /// of. A message is copied into the caller's next message buffer (from
-    /// the end of `msgbufs`, as the kernel takes them), a received bulk's
-    /// data into the caller's buffer.
-    fn translate(
+    /// Copies completion `c` out as the caller's `index`th (`out` the
+    /// caller's array): a message into the caller's next message buffer
+    /// (from the end of `msgbufs`, as the kernel takes them), a received
+    /// bulk's data into the caller's buffer. What the completion releases
+    /// (the message buffer, a service's or a transfer's token) is taken
+    /// only once everything is written: a completion that fails is left
+    /// whole, to be reported again.
+    fn report(
         &self,
-        c: Completion,
-        msgbufs: User,
+        c: &Completion,
+        out: User,
+        index: usize,
+        msgbufs: Msgbufs,
         msgbufcount: &mut usize,
-    ) -> Result<Option<sys::vchiq_completion_data>, Errno> {
-        let mut out = sys::vchiq_completion_data::default();
-        let service_userdata = |t: &Tables, service: u32| t.services.get(&service).copied().unwrap_or(0);
+    ) -> Result<Outcome, Errno> {
+        let service_userdata = |service: u32| self.tables.lock().services.get(&service).copied().unwrap_or(0);
+        let mut data = sys::vchiq_completion_data::default();
         match c {
             Completion::ServiceOpened { service } => {
-                out.reason = sys::VCHIQ_SERVICE_OPENED;
-                out.service_userdata = ptr(service_userdata(&self.tables.lock(), service));
+                data.reason = sys::VCHIQ_SERVICE_OPENED;
+                data.service_userdata = ptr(service_userdata(*service));
+                out.write_at(index, data)?;
             }
             Completion::ServiceClosed { service } => {
-                out.reason = sys::VCHIQ_SERVICE_CLOSED;
+                data.reason = sys::VCHIQ_SERVICE_CLOSED;
+                data.service_userdata = ptr(service_userdata(*service));
+                out.write_at(index, data)?;
                 // The service's last completion: its token is done with.
-                let userdata = self.tables.lock().services.remove(&service).unwrap_or(0);
-                out.service_userdata = ptr(userdata);
+                self.tables.lock().services.remove(service);
             }
-            Completion::Message { service, data } => {
-                out.reason = sys::VCHIQ_MESSAGE_AVAILABLE;
-                out.service_userdata = ptr(service_userdata(&self.tables.lock(), service));
-                // The device has checked that a buffer was left and that
-                // the message fits one (`MessageBuffers::consume`).
-                *msgbufcount = msgbufcount.checked_sub(1).ok_or(Errno(libc::EIO))?;
-                let buf: User = addr(msgbufs.read_at::<*mut c_void>(*msgbufcount)?);
+            Completion::Message { service, data: message } => {
+                // As the kernel: too large for the caller's buffers is an
+                // error, none left waits.
+                if message.len().saturating_add(size_of::<sys::vchiq_header>()) > msgbufs.size {
+                    return Err(Errno(libc::EMSGSIZE));
+                }
+                let Some(next) = msgbufcount.checked_sub(1) else { return Ok(Outcome::Stall) };
+                let buf: User = addr(msgbufs.at.read_at::<*mut c_void>(next)?);
                 // Clients read only the size; the message id is the slot's,
                 // meaningless outside the driver.
                 buf.offset(offset_of!(sys::vchiq_header, msgid)).write::<i32>(0)?;
-                buf.offset(offset_of!(sys::vchiq_header, size)).write::<u32>(data.len() as u32)?;
-                buf.offset(size_of::<sys::vchiq_header>()).write_bytes(&data)?;
-                out.header = ptr(buf.0);
+                buf.offset(offset_of!(sys::vchiq_header, size)).write::<u32>(message.len() as u32)?;
+                buf.offset(size_of::<sys::vchiq_header>()).write_bytes(message)?;
+                data.reason = sys::VCHIQ_MESSAGE_AVAILABLE;
+                data.service_userdata = ptr(service_userdata(*service));
+                data.header = ptr(buf.0);
+                out.write_at(index, data)?;
+                *msgbufcount = next;
             }
-            Completion::BulkDone { service, bulk } => return self.bulk_completion(service, bulk, true),
-            Completion::BulkAborted { service, bulk } => return self.bulk_completion(service, bulk, false),
+            Completion::BulkDone { service, bulk } => return self.report_bulk(*service, bulk, true, out, index),
+            Completion::BulkAborted { service, bulk } => return self.report_bulk(*service, bulk, false, out, index),
         }
-        Ok(Some(out))
+        Ok(Outcome::Reported)
     }
 
-    fn bulk_completion(
-        &self,
-        service: u32,
-        bulk: Bulk,
-        done: bool,
-    ) -> Result<Option<sys::vchiq_completion_data>, Errno> {
+    fn report_bulk(&self, service: u32, bulk: &Bulk, done: bool, out: User, index: usize) -> Result<Outcome, Errno> {
         let (pending, userdata) = {
-            let mut t = self.tables.lock();
-            let pending = t.bulks.remove(&bulk.userdata);
-            (pending, t.services.get(&service).copied().unwrap_or(0))
+            let t = self.tables.lock();
+            (t.bulks.get(&bulk.userdata).copied(), t.services.get(&service).copied().unwrap_or(0))
         };
         // A transfer this instance did not queue cannot complete here.
-        let Some(pending) = pending else { return Ok(None) };
+        let Some(pending) = pending else { return Ok(Outcome::Silent) };
         if done && pending.direction == BulkDirection::Receive {
             let n = bulk.data().len().min(pending.size);
             pending.data.write_bytes(&bulk.data()[..n])?;
         }
-        if !pending.report {
-            return Ok(None);
+        if pending.report {
+            let reason = match (pending.direction, done) {
+                (BulkDirection::Transmit, true) => sys::VCHIQ_BULK_TRANSMIT_DONE,
+                (BulkDirection::Receive, true) => sys::VCHIQ_BULK_RECEIVE_DONE,
+                (BulkDirection::Transmit, false) => sys::VCHIQ_BULK_TRANSMIT_ABORTED,
+                (BulkDirection::Receive, false) => sys::VCHIQ_BULK_RECEIVE_ABORTED,
+            };
+            let data = sys::vchiq_completion_data {
+                reason,
+                header: std::ptr::null_mut(),
+                service_userdata: ptr(userdata),
+                bulk_userdata: ptr(pending.userdata),
+            };
+            out.write_at(index, data)?;
         }
-        let reason = match (pending.direction, done) {
-            (BulkDirection::Transmit, true) => sys::VCHIQ_BULK_TRANSMIT_DONE,
-            (BulkDirection::Receive, true) => sys::VCHIQ_BULK_RECEIVE_DONE,
-            (BulkDirection::Transmit, false) => sys::VCHIQ_BULK_TRANSMIT_ABORTED,
-            (BulkDirection::Receive, false) => sys::VCHIQ_BULK_RECEIVE_ABORTED,
-        };
-        Ok(Some(sys::vchiq_completion_data {
-            reason,
-            header: std::ptr::null_mut(),
-            service_userdata: ptr(userdata),
-            bulk_userdata: ptr(pending.userdata),
-        }))
+        self.tables.lock().bulks.remove(&bulk.userdata);
+        Ok(if pending.report { Outcome::Reported } else { Outcome::Silent })
     }
+}
+
+/// AWAIT_COMPLETION's message buffers: the caller's array of pointers and
+/// the size of each.
+#[derive(Clone, Copy)]
+struct Msgbufs {
+    at: User,
+    size: usize,
 }

@@ -1091,3 +1091,362 @@ fn child_closing_wakes_a_waiter_and_threads_open_and_close_at_once() {
     assert_eq!(open_fds(), before);
     println!("child_closing_wakes_a_waiter_and_threads_open_and_close_at_once: done");
 }
+
+// ---------------------------------------------------------------------------
+// Descriptors, signals, completions and sizes.
+
+/// A pipe: (read end, write end).
+fn pipe() -> (i32, i32) {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    (fds[0], fds[1])
+}
+
+/// FIONREAD: the result, errno and the count.
+fn fionread(fd: i32) -> (i32, i32, libc::c_int) {
+    let mut n: libc::c_int = -1;
+    let (rc, e) = ioctl_ptr(fd, libc_request(libc::FIONREAD), &mut n);
+    (rc, e, n)
+}
+
+/// GET_CONFIG on `fd`: the result and errno (the config checked on success).
+fn get_config(fd: i32) -> (i32, i32) {
+    let mut config = vchiq_config::default();
+    let mut arg = vchiq_get_config { config_size: size_of::<vchiq_config>() as u32, pconfig: &mut config };
+    let r = ioctl_ptr(fd, VCHIQ_IOC_GET_CONFIG, &mut arg);
+    if r.0 == 0 {
+        assert_eq!(config.max_msg_size, VCHIQ_MAX_MSG_SIZE);
+    }
+    r
+}
+
+/// LIB_VERSION `version`, CONNECT and CREATE_SERVICE of MMAL (userdata
+/// 0x5EED) on `fd`: the service's handle (its VideoCore thread running).
+fn open_mmal(fd: i32, version: u32) -> u32 {
+    assert_eq!(ioctl_value(fd, VCHIQ_IOC_LIB_VERSION, version), (0, 0));
+    assert_eq!(ioctl_value(fd, VCHIQ_IOC_CONNECT, 0), (0, 0));
+    let mut create = vchiq_create_service {
+        params: vchiq_service_params {
+            fourcc: make_fourcc(*b"mmal") as i32,
+            callback: std::ptr::null_mut(),
+            userdata: 0x5EED as *mut libc::c_void,
+            version: VC_MMAL_VER as i16,
+            version_min: VC_MMAL_MIN_VER as i16,
+        },
+        is_open: 1,
+        is_vchi: 0,
+        handle: 0,
+    };
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_CREATE_SERVICE, &mut create), (0, 0));
+    create.handle
+}
+
+#[test]
+fn ioctl_time64_reaches_the_emulated_device() {
+    run_child("child_ioctl_time64_reaches_the_emulated_device");
+}
+
+#[test]
+fn child_ioctl_time64_reaches_the_emulated_device() {
+    if !is_child("child_ioctl_time64_reaches_the_emulated_device") {
+        return;
+    }
+    // What a program built with `_TIME_BITS=64` calls for `ioctl` on a
+    // 32-bit target: the first definition, the library's.
+    // SAFETY: a NUL-terminated name; RTLD_DEFAULT is a valid handle.
+    let symbol = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"__ioctl_time64".as_ptr()) };
+    if size_of::<usize>() == 8 {
+        // No such function on a 64-bit target, in libc or the library.
+        assert!(symbol.is_null());
+    } else {
+        assert!(!symbol.is_null(), "__ioctl_time64 is defined");
+        type IoctlFn = unsafe extern "C" fn(libc::c_int, libc::c_ulong, ...) -> libc::c_int;
+        // SAFETY: `__ioctl_time64` has `ioctl`'s C signature.
+        let ioctl_time64 = unsafe { std::mem::transmute::<*mut libc::c_void, IoctlFn>(symbol) };
+        let fd = open_device(libc::O_RDWR | libc::O_CLOEXEC);
+        let mut config = vchiq_config::default();
+        let mut arg = vchiq_get_config { config_size: size_of::<vchiq_config>() as u32, pconfig: &mut config };
+        // SAFETY: GET_CONFIG's argument, live for the call.
+        let rc = unsafe { ioctl_time64(fd, VCHIQ_IOC_GET_CONFIG as libc::c_ulong, &mut arg as *mut vchiq_get_config) };
+        assert_eq!((rc, if rc < 0 { errno() } else { 0 }), (0, 0), "the emulated device answers");
+        assert_eq!(config.version, VCHIQ_VERSION as i16);
+        assert_eq!(close_fd(fd), 0);
+        // Any other descriptor: libc's own.
+        let (r, wr) = pipe();
+        // SAFETY: writing 3 bytes of a static string to the pipe.
+        assert_eq!(unsafe { libc::write(wr, b"abc".as_ptr().cast(), 3) }, 3);
+        let mut n: libc::c_int = -1;
+        // SAFETY: FIONREAD's argument, live for the call.
+        let rc = unsafe { ioctl_time64(r, libc::FIONREAD as libc::c_ulong, &mut n as *mut libc::c_int) };
+        assert_eq!((rc, n), (0, 3));
+        assert_eq!((close_fd(r), close_fd(wr)), (0, 0));
+    }
+    println!("child_ioctl_time64_reaches_the_emulated_device: done");
+}
+
+/// The read end of the pipe the signal handler duplicates and closes.
+static SIGNAL_PIPE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+/// Signals the handler has run for.
+static SIGNALS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Closes a descriptor, as a SIGCHLD or SIGTERM handler may: `close` is
+/// async-signal-safe.
+extern "C" fn close_a_duplicate(_: libc::c_int) {
+    use std::sync::atomic::Ordering;
+    // SAFETY: errno is the interrupted thread's; dup and close are
+    // async-signal-safe; the duplicate is this handler's own.
+    unsafe {
+        let saved = *libc::__errno_location();
+        let d = libc::dup(SIGNAL_PIPE.load(Ordering::Relaxed));
+        if d >= 0 {
+            libc::close(d);
+        }
+        *libc::__errno_location() = saved;
+    }
+    SIGNALS.fetch_add(1, Ordering::Relaxed);
+}
+
+#[test]
+fn a_signal_handler_may_close_while_the_device_is_in_use() {
+    run_child("child_a_signal_handler_may_close_while_the_device_is_in_use");
+}
+
+#[test]
+fn child_a_signal_handler_may_close_while_the_device_is_in_use() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    if !is_child("child_a_signal_handler_may_close_while_the_device_is_in_use") {
+        return;
+    }
+    let fd = open_device(libc::O_RDWR | libc::O_CLOEXEC);
+    let (r, wr) = pipe();
+    SIGNAL_PIPE.store(r, Ordering::Relaxed);
+    close_a_duplicate(0);
+    // SAFETY: a zeroed sigaction with a handler of the right signature and
+    // an empty mask; SIGUSR1 is this test's.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = close_a_duplicate as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        action.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut action.sa_mask);
+        assert_eq!(libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut()), 0);
+    }
+    // This thread, signalled every 50 µs or so while it makes ioctls on
+    // the device (which look it up in the library's table) and on the pipe.
+    // SAFETY: pthread_self has no preconditions.
+    let target = unsafe { libc::pthread_self() };
+    static STOP: AtomicBool = AtomicBool::new(false);
+    let signaller = std::thread::spawn(move || {
+        while !STOP.load(Ordering::Relaxed) {
+            // SAFETY: `target` is the test's thread, alive until it has
+            // stopped this loop and joined this thread.
+            unsafe { libc::pthread_kill(target, libc::SIGUSR1) };
+            std::thread::sleep(Duration::from_micros(50));
+        }
+    });
+    // A deadlock (the handler waiting for the lock this thread holds) ends
+    // the run here: the parent's bound fails the test.
+    for _ in 0..200_000 {
+        assert_eq!(get_config(fd), (0, 0));
+        assert_eq!(fionread(r), (0, 0, 0));
+    }
+    STOP.store(true, Ordering::Relaxed);
+    signaller.join().unwrap();
+    assert!(SIGNALS.load(Ordering::Relaxed) > 1, "signals were handled");
+    // SAFETY: back to the default action.
+    unsafe { libc::signal(libc::SIGUSR1, libc::SIG_DFL) };
+    assert_eq!((close_fd(fd), close_fd(r), close_fd(wr)), (0, 0, 0));
+    println!("child_a_signal_handler_may_close_while_the_device_is_in_use: done");
+}
+
+/// AWAIT_COMPLETION into `completions`, with these message buffers.
+fn await_into(
+    fd: i32,
+    completions: &mut [vchiq_completion_data],
+    msgbufsize: u32,
+    msgbufs: &mut [*mut libc::c_void],
+) -> (i32, i32, u32) {
+    let mut a = vchiq_await_completion {
+        count: completions.len() as u32,
+        buf: completions.as_mut_ptr(),
+        msgbufsize,
+        msgbufcount: msgbufs.len() as u32,
+        msgbufs: msgbufs.as_mut_ptr(),
+    };
+    let (rc, e) = ioctl_ptr(fd, VCHIQ_IOC_AWAIT_COMPLETION, &mut a);
+    (rc, e, a.msgbufcount)
+}
+
+#[test]
+fn a_completion_that_cannot_be_copied_out_is_kept() {
+    run_child("child_a_completion_that_cannot_be_copied_out_is_kept");
+}
+
+#[test]
+fn child_a_completion_that_cannot_be_copied_out_is_kept() {
+    if !is_child("child_a_completion_that_cannot_be_copied_out_is_kept") {
+        return;
+    }
+    let fd = open_device(libc::O_RDWR | libc::O_CLOEXEC);
+    // A client of version 6 (before CLOSE_DELIVERED): CLOSE_SERVICE returns
+    // at once, its completions queued.
+    let handle = open_mmal(fd, 6);
+    let mut completions = [vchiq_completion_data::default(); 4];
+    let (n, e, _) = await_into(fd, &mut completions, 256, &mut []);
+    assert_eq!((n, e, completions[0].reason), (1, 0, VCHIQ_SERVICE_OPENED));
+    // GET_VERSION; its reply pending once a call with no message buffer
+    // stalls on it (returns nothing, as the kernel does).
+    let mut m = vec![0u8; H];
+    put(&mut m, offset_of!(mmal_msg_header, magic), MMAL_MAGIC);
+    put(&mut m, offset_of!(mmal_msg_header, type_), MMAL_MSG_TYPE_GET_VERSION);
+    put(&mut m, offset_of!(mmal_msg_header, context), 78);
+    let elements = [vchiq_element { data: m.as_ptr().cast(), size: H as u32 }];
+    let mut queue = vchiq_queue_message { handle, count: 1, elements: elements.as_ptr() };
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_QUEUE_MESSAGE, &mut queue), (0, 0));
+    assert_eq!(await_into(fd, &mut completions, 256, &mut []), (0, 0, 0));
+    // A receive, then the close: three completions pending, in order (the
+    // message, the receive aborted, the service closed).
+    let mut data = [0u8; 64];
+    let mut bulk = vchiq_queue_bulk_transfer {
+        handle,
+        data: data.as_mut_ptr().cast(),
+        size: 64,
+        userdata: 0xB0 as *mut libc::c_void,
+        mode: VCHIQ_BULK_MODE_CALLBACK,
+    };
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_QUEUE_BULK_RECEIVE, &mut bulk), (0, 0));
+    assert_eq!(ioctl_value(fd, VCHIQ_IOC_CLOSE_SERVICE, handle), (0, 0));
+
+    // The last message buffer (the one the message takes) is null: EFAULT,
+    // and no buffer counted as used.
+    let mut bufs = [[0u8; 256]; 2];
+    let mut pointers: Vec<*mut libc::c_void> = bufs.iter_mut().map(|b| b.as_mut_ptr().cast()).collect();
+    let mut bad = [pointers[0], std::ptr::null_mut()];
+    assert_eq!(await_into(fd, &mut completions, 256, &mut bad), (-1, libc::EFAULT, 2));
+    // The next calls get every completion, in order, two at most per call.
+    let (n, e, left) = await_into(fd, &mut completions[..2], 256, &mut pointers);
+    assert_eq!((n, e, left), (2, 0, 1), "the message and the receive");
+    assert_eq!(completions[0].reason, VCHIQ_MESSAGE_AVAILABLE);
+    assert_eq!(completions[0].service_userdata as usize, 0x5EED);
+    assert_eq!(completions[0].header.cast::<libc::c_void>(), pointers[1], "the last buffer");
+    let size = u32::from_ne_bytes(bufs[1][4..8].try_into().unwrap()) as usize;
+    assert_eq!(size, H + size_of::<mmal_msg_version>());
+    assert_eq!(w(&bufs[1][8..8 + size], offset_of!(mmal_msg_header, context)), 78);
+    assert_eq!(completions[1].reason, VCHIQ_BULK_RECEIVE_ABORTED);
+    assert_eq!(completions[1].bulk_userdata as usize, 0xB0);
+    let (n, e, _) = await_into(fd, &mut completions, 256, &mut pointers);
+    assert_eq!((n, e, completions[0].reason), (1, 0, VCHIQ_SERVICE_CLOSED));
+    assert_eq!(completions[0].service_userdata as usize, 0x5EED);
+    assert_eq!(close_fd(fd), 0);
+    println!("child_a_completion_that_cannot_be_copied_out_is_kept: done");
+}
+
+/// Limits this process's address space to what it uses now and `extra`
+/// bytes more (qemu-user ignores the limit: a 32-bit guest has its own).
+fn limit_address_space(extra: u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmSize:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0);
+    let limit = kib * 1024 + extra;
+    let rlimit = libc::rlimit { rlim_cur: limit as libc::rlim_t, rlim_max: libc::RLIM_INFINITY };
+    // SAFETY: setrlimit reads the struct.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &rlimit) }, 0);
+}
+
+#[test]
+fn sizes_from_the_caller_allocate_nothing_they_cannot() {
+    run_child("child_sizes_from_the_caller_allocate_nothing_they_cannot");
+}
+
+#[test]
+fn child_sizes_from_the_caller_allocate_nothing_they_cannot() {
+    if !is_child("child_sizes_from_the_caller_allocate_nothing_they_cannot") {
+        return;
+    }
+    let fd = open_device(libc::O_RDWR | libc::O_CLOEXEC);
+    let handle = open_mmal(fd, VCHIQ_VERSION);
+    limit_address_space(2 << 30);
+    // 65536 message buffers of 1 MiB (64 GiB): the caller's, nothing
+    // allocated for them; SERVICE_OPENED comes back.
+    let mut completions = [vchiq_completion_data::default(); 4];
+    let mut a = vchiq_await_completion {
+        count: 4,
+        buf: completions.as_mut_ptr(),
+        msgbufsize: 1 << 20,
+        msgbufcount: 1 << 16,
+        msgbufs: std::ptr::null_mut(),
+    };
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_AWAIT_COMPLETION, &mut a), (1, 0));
+    assert_eq!(completions[0].reason, VCHIQ_SERVICE_OPENED);
+    assert_eq!(a.msgbufcount, 1 << 16, "no buffer used");
+    // A receive of almost 4 GiB, more than the process may map: ENOMEM.
+    let mut data = [0u8; 64];
+    let mut bulk = vchiq_queue_bulk_transfer {
+        handle,
+        data: data.as_mut_ptr().cast(),
+        size: u32::MAX - 15,
+        userdata: 0xB0 as *mut libc::c_void,
+        mode: VCHIQ_BULK_MODE_CALLBACK,
+    };
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_QUEUE_BULK_RECEIVE, &mut bulk), (-1, libc::ENOMEM));
+    // The instance works on.
+    assert_eq!(get_config(fd), (0, 0));
+    assert_eq!(close_fd(fd), 0);
+    println!("child_sizes_from_the_caller_allocate_nothing_they_cannot: done");
+}
+
+#[test]
+fn a_descriptor_closed_by_dup2_dup3_or_close_range_ends_its_instance() {
+    run_child("child_a_descriptor_closed_by_dup2_dup3_or_close_range_ends_its_instance");
+}
+
+#[test]
+fn child_a_descriptor_closed_by_dup2_dup3_or_close_range_ends_its_instance() {
+    if !is_child("child_a_descriptor_closed_by_dup2_dup3_or_close_range_ends_its_instance") {
+        return;
+    }
+    let (r, wr) = pipe();
+    let threads = self::threads();
+    // Each way of closing a descriptor behind `close`: the number then
+    // leads to the pipe, whose ioctls are the kernel's, and the instance
+    // that was there has ended (its VideoCore thread gone).
+    for way in ["dup2", "dup3", "close_range"] {
+        let fd = open_device(libc::O_RDWR | libc::O_CLOEXEC);
+        open_mmal(fd, VCHIQ_VERSION);
+        assert_eq!(settled_threads(threads + 1), threads + 1, "{way}: the service's thread");
+        // SAFETY: descriptors this test opened; `fd` is replaced or closed.
+        let got = unsafe {
+            match way {
+                "dup2" => libc::dup2(r, fd),
+                "dup3" => libc::dup3(r, fd, libc::O_CLOEXEC),
+                _ => {
+                    // Marking close-on-exec closes nothing.
+                    assert_eq!(libc::close_range(fd as u32, fd as u32, libc::CLOSE_RANGE_CLOEXEC as i32), 0);
+                    assert_eq!(get_config(fd), (0, 0), "close_range(CLOEXEC) keeps the device");
+                    assert_eq!(libc::close_range(fd as u32, fd as u32, 0), 0);
+                    // The lowest free number from `fd` on: `fd` itself.
+                    libc::fcntl(r, libc::F_DUPFD, fd)
+                }
+            }
+        };
+        assert_eq!(got, fd, "{way}");
+        assert_eq!(fionread(fd), (0, 0, 0), "{way}: the pipe answers");
+        assert_eq!(settled_threads(threads), threads, "{way}: the instance ended");
+        assert_eq!(close_fd(fd), 0);
+    }
+    // dup2 of a descriptor onto itself changes nothing.
+    let fd = open_device(libc::O_RDWR | libc::O_CLOEXEC);
+    // SAFETY: a descriptor this test opened.
+    assert_eq!(unsafe { libc::dup2(fd, fd) }, fd);
+    assert_eq!(get_config(fd), (0, 0));
+    // A failed dup2 (a bad source) leaves the device in place.
+    // SAFETY: as above; 9999 is not open.
+    assert_eq!(unsafe { libc::dup2(9999, fd) }, -1);
+    assert_eq!(errno(), libc::EBADF);
+    assert_eq!(get_config(fd), (0, 0));
+    assert_eq!((close_fd(fd), close_fd(r), close_fd(wr)), (0, 0, 0));
+    println!("child_a_descriptor_closed_by_dup2_dup3_or_close_range_ends_its_instance: done");
+}
