@@ -223,6 +223,13 @@ fn settled_threads(expected: usize) -> usize {
     }
 }
 
+/// Whether this process's thread `tid` is asleep (state `S`).
+fn thread_sleeps(tid: libc::pid_t) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap_or_default();
+    // After the command's parenthesis: the state.
+    stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('S'))
+}
+
 /// Where descriptor `fd` leads.
 fn fd_target(fd: i32) -> PathBuf {
     std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap_or_default()
@@ -1057,10 +1064,17 @@ fn child_closing_wakes_a_waiter_and_threads_open_and_close_at_once() {
             msgbufcount: 0,
             msgbufs: std::ptr::null_mut(),
         };
-        started.send(()).unwrap();
+        // SAFETY: gettid has no preconditions.
+        started.send(unsafe { libc::gettid() }).unwrap();
         ioctl_ptr(fd, VCHIQ_IOC_AWAIT_COMPLETION, &mut a)
     });
-    waiting.recv().unwrap();
+    // The waiter asleep (in the device's wait: it sleeps nowhere else), on
+    // a loaded machine too.
+    let tid = waiting.recv().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !thread_sleeps(tid) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
     std::thread::sleep(Duration::from_millis(50));
     assert_eq!(close_fd(fd), 0);
     assert_eq!(waiter.join().unwrap(), (0, 0));
