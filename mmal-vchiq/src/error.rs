@@ -198,6 +198,19 @@ pub enum Error {
         /// What happened.
         what: &'static str,
     },
+    /// A port disable (or component destroy) is done on the VideoCore and
+    /// every buffer of the port is back from it, but one is still in the
+    /// handler (slow, or blocked in another call) after
+    /// [`Options::drain_timeout`](crate::Options::drain_timeout) twice: the
+    /// call cannot promise that every buffer has been through the handler.
+    #[error(
+        "a buffer of the port was still in the handler after {after:?} (twice): the port is disabled, but not \
+         every buffer has been through the handler yet; return from the handler sooner"
+    )]
+    HandlerBusy {
+        /// How long each wait lasted.
+        after: Duration,
+    },
     /// A message from the VideoCore is not what the protocol says: the
     /// message is dropped, never trusted.
     #[error("a malformed {call} reply from the VideoCore: {what}")]

@@ -633,3 +633,51 @@ fn an_old_generation_of_a_reused_slot_is_stale() {
     drop(seen);
     client.close().unwrap();
 }
+
+/// A buffer of the port still in the handler (blocked) when the disable
+/// has waited twice its drain timeout: the disable says so instead of
+/// claiming that every buffer has been through the handler.
+#[test]
+fn a_disable_with_a_buffer_still_in_the_handler_says_so() {
+    let _s = serial();
+    let connection = connect();
+    let gate = Arc::new((Mutex::new((false, false)), Condvar::new()));
+    let in_handler = Arc::clone(&gate);
+    let recorder = Recorder::on_buffer(move |_, _, _| {
+        let (lock, cond) = &*in_handler;
+        let mut g = lock.lock();
+        g.0 = true;
+        cond.notify_all();
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !g.1 && !cond.wait_until(&mut g, deadline).timed_out() {}
+    });
+    let mut options = client_options();
+    options.drain_timeout = Duration::from_millis(50);
+    let client = Client::open_with(&connection, options, recorder.clone()).unwrap();
+    let sink = client.component_create("null_sink").unwrap();
+    client.component_enable(sink.handle).unwrap();
+    let mut input = client.port_info_get(sink.handle, PortType::Input, 0).unwrap();
+    input.buffer_size = input.buffer_size.max(64);
+    let input = client.port_info_set(&input).unwrap();
+    client.port_enable(&input.port, 0, 0).unwrap();
+    client.send_buffer(&input.port, BufferToSend::input(vec![1; 8], input.buffer_size)).unwrap();
+    {
+        let (lock, cond) = &*gate;
+        let mut g = lock.lock();
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !g.0 {
+            assert!(!cond.wait_until(&mut g, deadline).timed_out(), "the buffer never reached the handler");
+        }
+    }
+    let err = client.port_disable(&input.port).unwrap_err();
+    assert!(matches!(err, Error::HandlerBusy { .. }), "{err:?}");
+    assert!(err.to_string().contains("still in the handler"), "{err}");
+    {
+        let (lock, cond) = &*gate;
+        lock.lock().1 = true;
+        cond.notify_all();
+    }
+    recorder.wait("the buffer delivered", |s| s.buffers.len() == 1);
+    assert_eq!(client.stats().buffers_in_flight, 0);
+    client.close().unwrap();
+}

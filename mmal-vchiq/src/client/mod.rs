@@ -337,6 +337,11 @@ impl Client {
     /// ports and returns their buffers, which the client waits for (and
     /// releases itself after [`Options::drain_timeout`]).
     ///
+    /// # Errors
+    ///
+    /// Those of a request; [`Error::HandlerBusy`] if the component is
+    /// destroyed but a buffer of it is still in the handler.
+    ///
     /// ```no_run
     /// # fn f(client: &mmal_vchiq::Client, c: mmal_vchiq::Component) -> mmal_vchiq::Result<()> {
     /// client.component_destroy(c.handle)?;
@@ -358,8 +363,7 @@ impl Client {
             return Err(e);
         }
         self.core.components.lock().retain(|_, h| *h != handle);
-        self.drain(|p| p.component == handle);
-        Ok(())
+        self.drain(|p| p.component == handle)
     }
 
     /// Enables a component (COMPONENT_ENABLE).
@@ -483,6 +487,13 @@ impl Client {
     /// `mmal_port_disable` guarantees. Called from the handler, it delivers
     /// what arrives meanwhile itself.
     ///
+    /// # Errors
+    ///
+    /// Those of a request (the port stays enabled if the VideoCore refuses);
+    /// [`Error::HandlerBusy`] if the port is disabled but one of its buffers
+    /// is still in the handler (on another thread) after the drain timeout,
+    /// twice.
+    ///
     /// ```no_run
     /// # fn f(client: &mmal_vchiq::Client, port: &mmal_vchiq::PortRef) -> mmal_vchiq::Result<()> {
     /// client.port_disable(port)?;
@@ -499,15 +510,14 @@ impl Client {
             }
             return Err(e);
         }
-        self.drain(|p| key(p) == k);
-        Ok(())
+        self.drain(|p| key(p) == k)
     }
 
     /// Waits (bounded) until no buffer `of` picks is out; releases those
     /// left and waits for their delivery.
-    fn drain(&self, of: impl Fn(&PortRef) -> bool + Copy) {
+    fn drain(&self, of: impl Fn(&PortRef) -> bool + Copy) -> Result<()> {
         if self.wait_drained(of, Instant::now() + self.options.drain_timeout) {
-            return;
+            return Ok(());
         }
         let cookies = {
             let mut b = self.core.buffers.lock();
@@ -531,9 +541,14 @@ impl Client {
             drop(st);
             self.core.router.cond.notify_all();
         }
-        if !self.wait_drained(of, Instant::now() + self.options.drain_timeout) {
-            log::warn!("mmal-vchiq: released buffers not yet delivered (the handler is slow)");
+        if self.wait_drained(of, Instant::now() + self.options.drain_timeout) {
+            return Ok(());
         }
+        if let Some(e) = self.core.closed_error() {
+            // The delivery thread hands them back as it finishes.
+            return Err(e);
+        }
+        Err(Error::HandlerBusy { after: self.options.drain_timeout })
     }
 
     fn wait_drained(&self, of: impl Fn(&PortRef) -> bool + Copy, deadline: Instant) -> bool {
