@@ -75,7 +75,11 @@ pub(crate) fn on_open(target: Target, flags: c_int) -> Result<c_int, Errno> {
         Target::Vchiq => Instance::Vchiq(vchiq::Vchiq::new()),
         Target::VcsmCma => Instance::VcsmCma(cma::Cma),
     };
-    let fd = sys::open_placeholder(flags)?;
+    let name = match target {
+        Target::Vchiq => c"/dev/vchiq",
+        Target::VcsmCma => c"/dev/vcsm-cma",
+    };
+    let fd = sys::open_placeholder(name, flags)?;
     TABLE.insert(fd, Arc::new(instance));
     Ok(fd)
 }

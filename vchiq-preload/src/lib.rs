@@ -11,11 +11,12 @@
 //! program built with 64-bit `time_t`), `close`, and the other calls that
 //! close a descriptor, `dup2`, `dup3` and `close_range`, and nothing else
 //! (no MMAL or VCSM symbol, so a program's own libraries are never
-//! displaced). An open of `/dev/vchiq`
-//! or `/dev/vcsm-cma` (the path exactly as given, or absolute under
-//! `openat`) returns a real, unique descriptor (of `/dev/null`, with the
-//! caller's access mode and `O_CLOEXEC`), behind which the emulated device
-//! answers every ioctl. Each ioctl is decoded for the ABI the library is
+//! displaced). An open of `/dev/vchiq` or `/dev/vcsm-cma` (the path
+//! exactly as given, or absolute under `openat`) returns a real, unique
+//! descriptor (of an empty, sealed memfd named after the device, so
+//! `/proc/self/fd` shows `/memfd:/dev/vchiq (deleted)`, with the caller's
+//! `O_CLOEXEC`; `/dev/null` where the kernel has no memfd), behind which
+//! the emulated device answers every ioctl. Each ioctl is decoded for the ABI the library is
 //! built for (the `vchiq-sys` and `vcsm-sys` request numbers and structs:
 //! LP64 on x86_64 and aarch64, ILP32 on 32-bit ARM), and its results are
 //! written into the caller's structs as the kernel writes them; errors are
@@ -35,12 +36,14 @@
 //!
 //! Not emulated: VCHI-style and listening services, blocking bulk
 //! transfers (`EINVAL`), GET_CLIENT_ID and SET_SERVICE_OPTION (`ENOTTY`); a
-//! `dup` of a descriptor is a duplicate of `/dev/null` (or of the memfd),
-//! not of the instance; an open the C library makes internally (`fopen`)
+//! `dup` of a descriptor is a duplicate of the placeholder (or of the
+//! block's memfd), not of the instance; an open the C library makes internally (`fopen`)
 //! and a `stat` of the node are not seen (so a program that looks for the
 //! node before opening it does not find it); a descriptor closed by the C
 //! library itself (`fclose` of an `fdopen`ed stream, `closefrom`) keeps its
-//! instance until its number is next opened as an emulated device. A
+//! instance until the next `ioctl` or `close` of its number, which finds
+//! another file there (each placeholder is a file of its own) and ends it.
+//! A
 //! descriptor inherited across `fork` is unusable in the child (`EIO`; the
 //! emulated VideoCore lives in the parent's memory) and its `close` only
 //! closes it.

@@ -118,11 +118,26 @@ pub(crate) fn path_bytes<'a>(path: *const c_char) -> Option<&'a [u8]> {
     Some(unsafe { CStr::from_ptr(path) }.to_bytes())
 }
 
-/// The real `open` of `/dev/null` with the access mode and close-on-exec
-/// flag the caller asked for: the descriptor an emulated device's open
-/// returns (a real, unique descriptor, which `close`, `dup`, `fcntl` and
-/// fork treat as any other).
-pub(crate) fn open_placeholder(flags: c_int) -> Result<c_int, Errno> {
+/// The descriptor an emulated device's open returns: a real descriptor of
+/// an object of its own, which `close`, `dup`, `fcntl` and fork treat as
+/// any other, and whose identity ([`identity`]) no other open file shares,
+/// so that a descriptor closed behind the library's back and its number
+/// reused is told apart. A sealed, empty memfd named `name` (the device's
+/// path: `/proc/self/fd` shows `/memfd:/dev/vchiq (deleted)`), with the
+/// close-on-exec flag the caller asked for: reads give end of file, writes
+/// `EPERM`. Where the kernel has no memfd, `/dev/null` (with the caller's
+/// access mode), whose identity every open of it shares.
+pub(crate) fn open_placeholder(name: &CStr, flags: c_int) -> Result<c_int, Errno> {
+    let cloexec = flags & libc::O_CLOEXEC != 0;
+    let memfd_flags = libc::MFD_ALLOW_SEALING | if cloexec { libc::MFD_CLOEXEC } else { 0 };
+    // SAFETY: `name` is a NUL-terminated string; the flags are memfd's.
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), memfd_flags) };
+    if fd >= 0 {
+        let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+        // SAFETY: F_ADD_SEALS on the memfd just made; it takes an int.
+        unsafe { libc::fcntl(fd, libc::F_ADD_SEALS, seals) };
+        return Ok(fd);
+    }
     let Some(addr) = REAL_OPEN.addr() else { return Err(Errno(libc::ENOSYS)) };
     let flags = (flags & (libc::O_ACCMODE | libc::O_CLOEXEC)) | libc::O_NOCTTY;
     // SAFETY: `addr` is libc's `open`, whose (variadic) signature `OpenFn`
@@ -138,6 +153,25 @@ pub(crate) fn open_placeholder(flags: c_int) -> Result<c_int, Errno> {
     } else {
         Ok(fd)
     }
+}
+
+/// What open file `fd` is: its device and inode numbers (`None` if it is
+/// not open). A system call, async-signal-safe; `errno` is kept.
+pub(crate) fn identity(fd: c_int) -> Option<(u64, u64)> {
+    // SAFETY: reading the calling thread's errno slot.
+    let saved = unsafe { *libc::__errno_location() };
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fstat writes a `struct stat` into `st`, valid for it.
+    let rc = unsafe { libc::fstat(fd, st.as_mut_ptr()) };
+    // SAFETY: restoring the errno read above.
+    unsafe { *libc::__errno_location() = saved };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: fstat succeeded, so it filled `st`.
+    let st = unsafe { st.assume_init() };
+    #[allow(clippy::unnecessary_cast)] // 32 bits on some targets.
+    Some((st.st_dev as u64, st.st_ino as u64))
 }
 
 /// The real `close`.

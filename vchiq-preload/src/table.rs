@@ -42,6 +42,10 @@ pub(crate) trait End {
 
 struct Entry<T> {
     generation: u64,
+    /// The open file behind the descriptor when it was added
+    /// ([`sys::identity`]): another one there now is a descriptor closed
+    /// behind the library's back and its number reused.
+    identity: Option<(u64, u64)>,
     value: Arc<T>,
 }
 
@@ -137,7 +141,7 @@ impl<T: End> Table<T> {
     /// descriptor closed behind the library's back (an `fclose` of an
     /// `fdopen`ed stream, a `closefrom`): it ends now.
     pub(crate) fn insert(&self, fd: c_int, value: Arc<T>) {
-        let entry = Entry { generation: GENERATION.load(Ordering::SeqCst), value };
+        let entry = Entry { generation: GENERATION.load(Ordering::SeqCst), identity: sys::identity(fd), value };
         let _ = OWNER.compare_exchange(0, sys::pid(), Ordering::SeqCst, Ordering::SeqCst);
         let old = {
             let mut map = self.map.lock();
@@ -157,12 +161,45 @@ impl<T: End> Table<T> {
         if !self.may_hold(fd) {
             return None;
         }
-        let map = self.map.lock();
-        let entry = map.get(&fd)?;
-        if entry.generation == GENERATION.load(Ordering::SeqCst) {
-            Some(Lookup::Live(Arc::clone(&entry.value)))
-        } else {
-            Some(Lookup::Inherited)
+        let (lookup, identity) = {
+            let map = self.map.lock();
+            let entry = map.get(&fd)?;
+            let lookup = if entry.generation == GENERATION.load(Ordering::SeqCst) {
+                Lookup::Live(Arc::clone(&entry.value))
+            } else {
+                Lookup::Inherited
+            };
+            (lookup, entry.identity)
+        };
+        // The descriptor still the one added (one system call, for the
+        // emulated devices' descriptors only)? If not, it was closed
+        // behind the library's back (an `fclose` of an `fdopen`ed stream, a
+        // `closefrom`) and its number is something else's now: the stale
+        // entry ends, and the call is the real one's.
+        if identity.is_some() && sys::identity(fd) != identity {
+            drop(lookup);
+            self.remove_stale(fd, identity);
+            return None;
+        }
+        Some(lookup)
+    }
+
+    /// Takes `fd`'s entry out and ends it if it is still the one added for
+    /// the open file `identity` (another thread may have replaced it).
+    fn remove_stale(&self, fd: c_int, identity: Option<(u64, u64)>) {
+        if !owned_here() {
+            return;
+        }
+        let entry = {
+            let mut map = self.map.lock();
+            if map.get(&fd).is_none_or(|e| e.identity != identity) {
+                return;
+            }
+            self.mark(fd, false);
+            map.remove(&fd)
+        };
+        if let Some(entry) = entry {
+            retire(entry);
         }
     }
 

@@ -235,12 +235,18 @@ fn fd_target(fd: i32) -> PathBuf {
     std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap_or_default()
 }
 
-/// The descriptors leading to `/dev/null` (the emulated device's).
-fn null_fds() -> usize {
+/// Whether a descriptor leading to `target` is the library's placeholder
+/// for the device at `path` (a memfd named after it).
+fn is_placeholder(target: &Path, path: &str) -> bool {
+    target.to_str().is_some_and(|t| t.starts_with(&format!("/memfd:{path} ")))
+}
+
+/// The descriptors of the emulated `/dev/vchiq`.
+fn device_fds() -> usize {
     std::fs::read_dir("/proc/self/fd")
         .unwrap()
         .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
-        .filter(|p| p == Path::new("/dev/null"))
+        .filter(|p| is_placeholder(p, vchiq::DEVICE_PATH))
         .count()
 }
 
@@ -256,11 +262,11 @@ fn child_mmal_over_the_kernel_path() {
     if !is_child("child_mmal_over_the_kernel_path") {
         return;
     }
-    let nulls = null_fds();
+    let devices = device_fds();
     // The kernel path: `open("/dev/vchiq")`, GET_CONFIG, LIB_VERSION,
     // CONNECT, a completion thread in AWAIT_COMPLETION.
     let conn = Connection::open_path(vchiq::DEVICE_PATH, options()).expect("/dev/vchiq opens under the library");
-    assert_eq!(null_fds(), nulls + 1, "the device is a descriptor of its own");
+    assert_eq!(device_fds(), devices + 1, "the device is a descriptor of its own");
     let config = conn.config();
     assert_eq!(config.version, VCHIQ_VERSION as i16);
     assert_eq!(config.max_msg_size, VCHIQ_MAX_MSG_SIZE);
@@ -349,7 +355,7 @@ fn child_mmal_over_the_kernel_path() {
     assert_eq!(status(&destroyed), MMAL_MSG_STATUS_SUCCESS);
     svc.close().expect("CLOSE_SERVICE, CLOSE_DELIVERED");
     drop(conn);
-    assert_eq!(null_fds(), nulls, "the device's descriptor closed with the connection");
+    assert_eq!(device_fds(), devices, "the device's descriptor closed with the connection");
     println!("child_mmal_over_the_kernel_path: done");
 }
 
@@ -461,11 +467,12 @@ fn child_raw_ioctls_answer_as_the_kernel_does() {
     if !is_child("child_raw_ioctls_answer_as_the_kernel_does") {
         return;
     }
-    // Close-on-exec as asked, a descriptor that leads to /dev/null.
+    // Close-on-exec as asked, a descriptor of its own (a memfd named after
+    // the device).
     let fd = open_device(libc::O_RDWR | libc::O_CLOEXEC);
     // SAFETY: F_GETFD on an open descriptor.
     assert_ne!(unsafe { libc::fcntl(fd, libc::F_GETFD) } & libc::FD_CLOEXEC, 0);
-    assert_eq!(fd_target(fd), Path::new("/dev/null"));
+    assert!(is_placeholder(&fd_target(fd), vchiq::DEVICE_PATH), "{}", fd_target(fd).display());
     let plain = open_device(libc::O_RDWR);
     // SAFETY: as above.
     assert_eq!(unsafe { libc::fcntl(plain, libc::F_GETFD) } & libc::FD_CLOEXEC, 0);
@@ -875,7 +882,7 @@ fn child_vcsm_cma_blocks_are_the_videocores_zero_copy_memory() {
         return;
     }
     let cma = open_path("/dev/vcsm-cma", libc::O_RDWR | libc::O_CLOEXEC);
-    assert_eq!(fd_target(cma), Path::new("/dev/null"));
+    assert!(is_placeholder(&fd_target(cma), "/dev/vcsm-cma"), "{}", fd_target(cma).display());
     // The emulated memory's pool keeps a descriptor of its own from the
     // first allocation on: counted from then.
     let (e, warm) = alloc(cma, 4096, b"warm up");
@@ -1463,4 +1470,47 @@ fn child_a_descriptor_closed_by_dup2_dup3_or_close_range_ends_its_instance() {
     assert_eq!(get_config(fd), (0, 0));
     assert_eq!((close_fd(fd), close_fd(r), close_fd(wr)), (0, 0, 0));
     println!("child_a_descriptor_closed_by_dup2_dup3_or_close_range_ends_its_instance: done");
+}
+
+#[test]
+fn a_descriptor_closed_behind_the_library_is_told_apart() {
+    run_child("child_a_descriptor_closed_behind_the_library_is_told_apart");
+}
+
+#[test]
+fn child_a_descriptor_closed_behind_the_library_is_told_apart() {
+    if !is_child("child_a_descriptor_closed_behind_the_library_is_told_apart") {
+        return;
+    }
+    let (r, wr) = pipe();
+    // SAFETY: writing 2 bytes of a static string to the pipe.
+    assert_eq!(unsafe { libc::write(wr, b"ab".as_ptr().cast(), 2) }, 2);
+    let threads = self::threads();
+    let fd = open_device(libc::O_RDWR | libc::O_CLOEXEC);
+    open_mmal(fd, VCHIQ_VERSION);
+    assert_eq!(settled_threads(threads + 1), threads + 1, "the service's thread");
+    // The placeholder reads as empty and refuses writes.
+    let mut byte = 0u8;
+    // SAFETY: reading into and writing from one live byte.
+    unsafe {
+        assert_eq!(libc::read(fd, (&mut byte as *mut u8).cast(), 1), 0);
+        assert_eq!(libc::write(fd, (&byte as *const u8).cast(), 1), -1);
+    }
+    // A stream over the descriptor, closed: the C library closes the
+    // descriptor itself, past the library.
+    // SAFETY: a descriptor this test opened; the stream owns it from here,
+    // and fclose ends both.
+    unsafe {
+        let stream = libc::fdopen(fd, c"r".as_ptr());
+        assert!(!stream.is_null());
+        assert_eq!(libc::fclose(stream), 0);
+    }
+    // The number reused (the lowest free from `fd` on is `fd`): its ioctls
+    // are the pipe's, and the instance that was there ends.
+    // SAFETY: duplicating the pipe's read end.
+    assert_eq!(unsafe { libc::fcntl(r, libc::F_DUPFD, fd) }, fd);
+    assert_eq!(fionread(fd), (0, 0, 2), "the pipe answers");
+    assert_eq!(settled_threads(threads), threads, "the instance ended");
+    assert_eq!((close_fd(fd), close_fd(r), close_fd(wr)), (0, 0, 0));
+    println!("child_a_descriptor_closed_behind_the_library_is_told_apart: done");
 }
