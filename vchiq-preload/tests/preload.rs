@@ -1514,3 +1514,48 @@ fn child_a_descriptor_closed_behind_the_library_is_told_apart() {
     assert_eq!((close_fd(fd), close_fd(r), close_fd(wr)), (0, 0, 0));
     println!("child_a_descriptor_closed_behind_the_library_is_told_apart: done");
 }
+
+/// A `vfork`-style child (sharing this process's memory): closes its copy
+/// of the descriptor `arg` points to, as a spawning library's child closes
+/// what it does not pass on.
+extern "C" fn close_in_vfork_child(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the parent's `i32`, alive while the parent waits.
+    let fd = unsafe { *arg.cast::<i32>() };
+    close_fd(fd)
+}
+
+#[test]
+fn a_vfork_childs_close_leaves_the_parents_instance() {
+    run_child("child_a_vfork_childs_close_leaves_the_parents_instance");
+}
+
+#[test]
+fn child_a_vfork_childs_close_leaves_the_parents_instance() {
+    if !is_child("child_a_vfork_childs_close_leaves_the_parents_instance") {
+        return;
+    }
+    let mut fd = open_device(libc::O_RDWR | libc::O_CLOEXEC);
+    assert_eq!(get_config(fd), (0, 0));
+    let mut stack = vec![0u8; 256 * 1024];
+    // SAFETY: the child runs on `stack` (its top, 16-byte aligned), shares
+    // this memory and this process's descriptors' copies, and only closes
+    // one; the parent is suspended until it has exited.
+    let pid = unsafe {
+        let top = stack.as_mut_ptr().add(stack.len()) as usize & !15;
+        libc::clone(
+            close_in_vfork_child,
+            top as *mut libc::c_void,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            (&mut fd as *mut i32).cast(),
+        )
+    };
+    assert!(pid > 0, "clone: errno {}", errno());
+    let mut status = 0;
+    // SAFETY: waits for the child just made.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "the child closed its copy: {status:#x}");
+    // This process's descriptor is still the device.
+    assert_eq!(get_config(fd), (0, 0));
+    assert_eq!(close_fd(fd), 0);
+    println!("child_a_vfork_childs_close_leaves_the_parents_instance: done");
+}
