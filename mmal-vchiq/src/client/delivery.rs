@@ -39,7 +39,7 @@ pub(super) fn run(client: Client) {
         };
         match item {
             Some(Item::Closed) | None => break,
-            Some(item) => process(&client, item),
+            Some(item) => process_guarded(&client, item),
         }
     }
     finish(&client);
@@ -65,8 +65,20 @@ pub(super) fn pump(client: &Client, deadline: Instant) -> bool {
             }
         }
     };
-    process(client, item);
+    process_guarded(client, item);
     true
+}
+
+/// [`process`], a panic caught: the thread goes on (a dead delivery thread
+/// would never finish: no close, no drain). A buffer taken out of the slab
+/// when it panicked is lost; its port is no longer counted as delivering.
+fn process_guarded(client: &Client, item: Item) {
+    let depth = client.core.buffers.lock().delivering.len();
+    if catch_unwind(AssertUnwindSafe(|| process(client, item))).is_err() {
+        log::error!("mmal-vchiq: the delivery thread panicked on a message from the VideoCore; it goes on");
+        client.core.buffers.lock().delivering.truncate(depth);
+        client.core.buffers_cond.notify_all();
+    }
 }
 
 fn process(client: &Client, item: Item) {
@@ -360,7 +372,7 @@ fn finish(client: &Client) {
     loop {
         let item = core.router.state.lock().queue.pop_front();
         match item {
-            Some(item) => process(client, item),
+            Some(item) => process_guarded(client, item),
             None => break,
         }
     }
