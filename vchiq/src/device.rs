@@ -251,6 +251,8 @@ pub struct MessageBuffers {
     pub(crate) available: usize,
     count: usize,
     size: usize,
+    /// Made with memory ([`new`](MessageBuffers::new)).
+    memory: bool,
 }
 
 /// Bytes of the `vchiq_header` in front of every message in a buffer.
@@ -263,7 +265,13 @@ impl MessageBuffers {
     /// assert_eq!(vchiq::MessageBuffers::new(8, 4096).count(), 8);
     /// ```
     pub fn new(count: usize, size: usize) -> MessageBuffers {
-        MessageBuffers { buffers: (0..count).map(|_| vec![0; size]).collect(), available: count, count, size }
+        MessageBuffers {
+            buffers: (0..count).map(|_| vec![0; size]).collect(),
+            available: count,
+            count,
+            size,
+            memory: true,
+        }
     }
 
     /// The accounting of `count` buffers of `size` bytes, with no memory
@@ -288,7 +296,7 @@ impl MessageBuffers {
     /// assert_eq!(none.consume(64).unwrap_err().raw_os_error(), Some(libc::EMSGSIZE));
     /// ```
     pub fn accounting(count: usize, size: usize) -> MessageBuffers {
-        MessageBuffers { buffers: Vec::new(), available: count, count, size }
+        MessageBuffers { buffers: Vec::new(), available: count, count, size, memory: false }
     }
 
     /// Whether the buffers have memory (made by [`new`](MessageBuffers::new)).
@@ -296,9 +304,10 @@ impl MessageBuffers {
     /// ```
     /// assert!(vchiq::MessageBuffers::new(1, 16).has_memory());
     /// assert!(!vchiq::MessageBuffers::accounting(1, 16).has_memory());
+    /// assert!(!vchiq::MessageBuffers::accounting(0, 16).has_memory());
     /// ```
     pub fn has_memory(&self) -> bool {
-        self.buffers.len() == self.count
+        self.memory
     }
 
     /// How many buffers there are.
