@@ -103,9 +103,9 @@ impl Router {
 /// The memory of a buffer with the VideoCore.
 pub(crate) enum Held {
     Host(Vec<u8>),
-    /// Its data is on its way by bulk transmit: the buffer comes back with
-    /// the transfer.
-    Sending(BulkTransfer),
+    /// Its data (this many bytes, padded to a word for the transfer) is on
+    /// its way by bulk transmit: the buffer comes back with the transfer.
+    Sending(BulkTransfer, usize),
     VideoCore(u32),
     /// Its message is being sent (by the thread that inserted it, without
     /// the slab locked): what the memory becomes is known once that is done.

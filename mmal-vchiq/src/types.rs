@@ -367,7 +367,9 @@ pub struct Returned {
     pub memory: Memory,
     /// The buffer's size.
     pub alloc_size: u32,
-    /// Bytes of payload.
+    /// Bytes of payload. For host memory, `offset + length` never exceeds
+    /// the memory's length: an answer claiming more comes back with length
+    /// 0 and `TRANSMISSION_FAILED`.
     pub length: u32,
     /// Where the payload starts.
     pub offset: u32,

@@ -681,3 +681,48 @@ fn a_disable_with_a_buffer_still_in_the_handler_says_so() {
     assert_eq!(client.stats().buffers_in_flight, 0);
     client.close().unwrap();
 }
+
+/// A buffer's length never runs past the memory it comes back with: a host
+/// buffer answered as if zero copy (no data), and an input sent by bulk
+/// (padded to a word for the transfer) comes back as it went.
+#[test]
+fn a_returned_length_never_exceeds_its_memory() {
+    use std::mem::{offset_of, size_of};
+    let _s = serial();
+    let device = Faulty::new();
+    let connection = Connection::with_device(Arc::clone(&device), vchiq_options()).unwrap();
+    let recorder = Recorder::new();
+    let client = Client::open_with(&connection, client_options(), recorder.clone()).unwrap();
+    let camera = client.component_create("ril.camera").unwrap();
+    let video = video_port(&client, camera.handle, 64, 48);
+    let size = video.buffer_size_min;
+    // Capture off: the buffer stays with the VideoCore.
+    client.port_enable(&video.port, 1, size).unwrap();
+    let cookie = client.send_buffer(&video.port, BufferToSend::output(Vec::new(), size)).unwrap();
+    // Answered with 100 bytes "in the buffer's VideoCore memory": it has none.
+    let mut m = buffer_to_host(&video.port, cookie.to_u32(), 100);
+    let zc = size_of::<vchiq_sys::mmal_msg_header>() + offset_of!(vchiq_sys::mmal_msg_buffer_from_host, is_zero_copy);
+    m[zc..zc + 4].copy_from_slice(&1u32.to_le_bytes());
+    device.inject(m);
+    client.parameter_get_u32(&video.port, sys::MMAL_PARAMETER_CAPTURE).unwrap();
+    recorder.wait("the answer", |s| s.buffers.len() == 1);
+    let b = recorder.lock().buffers[0].clone();
+    let Memory::Host(v) = &b.memory else { panic!("{b:?}") };
+    assert!((b.offset + b.length) as usize <= v.len(), "{b:?}");
+    assert_ne!(b.flags & sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED, 0, "{b:?}");
+    client.port_disable(&video.port).unwrap();
+
+    let sink = client.component_create("null_sink").unwrap();
+    client.component_enable(sink.handle).unwrap();
+    let mut input = client.port_info_get(sink.handle, PortType::Input, 0).unwrap();
+    input.buffer_size = input.buffer_size_recommended.max(4096);
+    let input = client.port_info_set(&input).unwrap();
+    client.port_enable(&input.port, 1, input.buffer_size).unwrap();
+    let data = vec![9u8; 3001];
+    client.send_buffer(&input.port, BufferToSend::input(data.clone(), input.buffer_size)).unwrap();
+    recorder.wait("the input back", |s| s.buffers.iter().any(|b| b.port == input.port));
+    let back = recorder.lock().buffers.iter().find(|b| b.port == input.port).cloned().unwrap();
+    assert_eq!(back.memory, Memory::Host(data), "the memory as it went, unpadded");
+    client.port_disable(&input.port).unwrap();
+    client.close().unwrap();
+}

@@ -143,8 +143,12 @@ fn released(cookie: Cookie, e: InFlight) -> Returned {
         Held::VideoCore(handle) => Memory::VideoCore { handle },
         // Done by now if the VideoCore took the data; if not, the
         // transfer is abandoned (the driver drops the memory).
-        Held::Sending(t) if t.is_done() => Memory::Host(t.wait().unwrap_or_default()),
-        Held::Sending(_) | Held::Pending => Memory::Host(Vec::new()),
+        Held::Sending(t, length) if t.is_done() => {
+            let mut v = t.wait().unwrap_or_default();
+            v.truncate(length);
+            Memory::Host(v)
+        }
+        Held::Sending(..) | Held::Pending => Memory::Host(Vec::new()),
     };
     Returned {
         port: e.port,
@@ -238,13 +242,20 @@ fn buffer(client: &Client, m: &[u8]) {
         Held::Host(v) => Some(v),
         // Back from the VideoCore, which took its data before: the
         // transmit is done, or about to be reported done.
-        Held::Sending(t) => Some(t.wait_timeout(core.bulk_timeout).unwrap_or_else(|err| {
-            log::warn!("mmal-vchiq: an input buffer's data transfer: {err}");
-            // Still queued: the VideoCore would take it as another
-            // buffer's data.
-            core.fail_data_order("an input buffer came back before its data was taken");
-            Vec::new()
-        })),
+        Held::Sending(t, sent) => Some(t.wait_timeout(core.bulk_timeout).map_or_else(
+            |err| {
+                log::warn!("mmal-vchiq: an input buffer's data transfer: {err}");
+                // Still queued: the VideoCore would take it as another
+                // buffer's data.
+                core.fail_data_order("an input buffer came back before its data was taken");
+                Vec::new()
+            },
+            // The memory as it went, without the transfer's padding.
+            |mut v| {
+                v.truncate(sent);
+                v
+            },
+        )),
         Held::VideoCore(_) => None,
         Held::Pending => Some(Vec::new()),
     };
@@ -297,6 +308,19 @@ fn buffer(client: &Client, m: &[u8]) {
             Memory::VideoCore { handle }
         }
     };
+    if let Memory::Host(v) = &memory {
+        // A length the memory does not hold (an answer claiming zero copy
+        // for a host buffer, a refused buffer with a length): no data.
+        if u64::from(offset) + u64::from(length) > v.len() as u64 {
+            log::warn!(
+                "mmal-vchiq: a buffer came back with {length} bytes at offset {offset} and {} bytes of data; \
+                 delivered empty",
+                v.len()
+            );
+            (length, offset) = (0, 0);
+            flags |= sys::MMAL_MSG_BUFFER_FLAG_TRANSMISSION_FAILED;
+        }
+    }
     let returned = Returned {
         port: e.port,
         cookie,

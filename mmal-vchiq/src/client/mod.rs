@@ -850,7 +850,7 @@ impl Client {
         let result = match sent {
             Ok(transfer) => {
                 let memory = match (transfer, host) {
-                    (Some(t), _) => Held::Sending(t),
+                    (Some(t), _) => Held::Sending(t, length as usize),
                     (None, Some(v)) => Held::Host(v),
                     (None, None) => Held::VideoCore(data_word),
                 };
