@@ -27,6 +27,23 @@ macro_rules! table {
 
 sys::for_each_api!(table);
 
+/// The table of the VideoCore over VCHIQ (`crate::remote`): the same
+/// functions, but components are created on the VideoCore. Every other
+/// entry tells a remote object from a local one itself.
+#[cfg(feature = "vchiq")]
+pub(crate) static VCHIQ_API: sys::Api = sys::Api { component_create: remote_component_create, ..API };
+
+/// Runs `$remote` with the remote component behind `$core` (a
+/// `CoreState`) if there is one, returning its answer.
+macro_rules! remote {
+    ($core:expr, |$r:ident| $remote:expr) => {
+        #[cfg(feature = "vchiq")]
+        if let Some($r) = crate::remote::of(&$core) {
+            return $remote;
+        }
+    };
+}
+
 /// [`guarded`] for a function that answers a status: `MMAL_EFAULT` on a
 /// panic; the status is traced.
 fn guard(name: &str, f: impl FnOnce() -> sys::MMAL_STATUS_T) -> sys::MMAL_STATUS_T {
@@ -63,12 +80,37 @@ unsafe extern "C" fn component_create(name: *const c_char, out: *mut *mut sys::M
     })
 }
 
+/// `mmal_component_create` of the VCHIQ table: the component is the
+/// VideoCore's.
+#[cfg(feature = "vchiq")]
+unsafe extern "C" fn remote_component_create(
+    name: *const c_char,
+    out: *mut *mut sys::MMAL_COMPONENT_T,
+) -> sys::MMAL_STATUS_T {
+    guard("mmal_component_create", || {
+        if name.is_null() || out.is_null() {
+            return sys::MMAL_EINVAL;
+        }
+        // SAFETY: as in `component_create`.
+        let name = unsafe { CStr::from_ptr(name) };
+        let Ok(name) = name.to_str() else { return sys::MMAL_ENOSYS };
+        match crate::remote::create(name) {
+            Ok(c) => {
+                // SAFETY: `out` is a valid pointer to write the result to.
+                unsafe { out.write(c.as_raw()) };
+                sys::MMAL_SUCCESS
+            }
+            Err(status) => status,
+        }
+    })
+}
+
 unsafe extern "C" fn component_release(c: *mut sys::MMAL_COMPONENT_T) -> sys::MMAL_STATUS_T {
     guard("mmal_component_release", || {
         let Some(c) = ComponentPtr::live(c, "mmal_component_release") else { return sys::MMAL_EINVAL };
         match c.release() {
             Some(true) => {
-                let status = component::destroy(*c);
+                let status = destroy(*c);
                 if status != sys::MMAL_SUCCESS {
                     // Refused (called from its own thread): keep the reference.
                     c.acquire();
@@ -84,15 +126,25 @@ unsafe extern "C" fn component_release(c: *mut sys::MMAL_COMPONENT_T) -> sys::MM
     })
 }
 
+/// Destroys a component whose last reference went.
+fn destroy(c: ComponentPtr) -> sys::MMAL_STATUS_T {
+    remote!(c.core(), |r| crate::remote::destroy(c, &r));
+    component::destroy(c)
+}
+
 unsafe extern "C" fn component_enable(c: *mut sys::MMAL_COMPONENT_T) -> sys::MMAL_STATUS_T {
     guard("mmal_component_enable", || {
-        ComponentPtr::live(c, "mmal_component_enable").map_or(sys::MMAL_EINVAL, |c| component::component_enable(*c))
+        let Some(c) = ComponentPtr::live(c, "mmal_component_enable") else { return sys::MMAL_EINVAL };
+        remote!(c.core(), |r| crate::remote::component_enable(*c, &r));
+        component::component_enable(*c)
     })
 }
 
 unsafe extern "C" fn component_disable(c: *mut sys::MMAL_COMPONENT_T) -> sys::MMAL_STATUS_T {
     guard("mmal_component_disable", || {
-        ComponentPtr::live(c, "mmal_component_disable").map_or(sys::MMAL_EINVAL, |c| component::component_disable(*c))
+        let Some(c) = ComponentPtr::live(c, "mmal_component_disable") else { return sys::MMAL_EINVAL };
+        remote!(c.core(), |r| crate::remote::component_disable(*c, &r));
+        component::component_disable(*c)
     })
 }
 
@@ -113,19 +165,52 @@ fn with_port(
 }
 
 unsafe extern "C" fn port_format_commit(port: *mut sys::MMAL_PORT_T) -> sys::MMAL_STATUS_T {
-    with_port("mmal_port_format_commit", port, component::port_format_commit)
+    with_port("mmal_port_format_commit", port, format_commit)
+}
+
+/// `mmal_port_format_commit` of a live port, local or remote.
+fn format_commit(port: PortPtr) -> sys::MMAL_STATUS_T {
+    remote!(port.core(), |r| crate::remote::port_format_commit(port, &r));
+    component::port_format_commit(port)
+}
+
+/// `mmal_port_enable` of a live port, local or remote.
+fn enable(port: PortPtr, cb: Option<Callback>) -> sys::MMAL_STATUS_T {
+    remote!(port.core(), |r| crate::remote::port_enable(port, cb, &r));
+    component::port_enable(port, cb)
+}
+
+/// `mmal_port_disable` of a live port, local or remote.
+fn disable_port(port: PortPtr) -> sys::MMAL_STATUS_T {
+    remote!(port.core(), |r| crate::remote::port_disable(port, &r));
+    component::port_disable(port)
+}
+
+/// `mmal_port_send_buffer` of a live port, local or remote.
+fn send_buffer(port: PortPtr, buffer: BufPtr) -> sys::MMAL_STATUS_T {
+    remote!(port.core(), |r| crate::remote::port_send_buffer(port, buffer, &r));
+    component::port_send_buffer(port, buffer)
+}
+
+/// Whether pools for a live port come from VCSM.
+fn zero_copy(port: PortPtr) -> bool {
+    remote!(port.core(), |r| crate::remote::zero_copy(port, &r));
+    component::zero_copy(port)
 }
 
 unsafe extern "C" fn port_enable(port: *mut sys::MMAL_PORT_T, cb: sys::MMAL_PORT_BH_CB_T) -> sys::MMAL_STATUS_T {
-    with_port("mmal_port_enable", port, |p| component::port_enable(p, cb.map(Callback)))
+    with_port("mmal_port_enable", port, |p| enable(p, cb.map(Callback)))
 }
 
 unsafe extern "C" fn port_disable(port: *mut sys::MMAL_PORT_T) -> sys::MMAL_STATUS_T {
-    with_port("mmal_port_disable", port, component::port_disable)
+    with_port("mmal_port_disable", port, disable_port)
 }
 
 unsafe extern "C" fn port_flush(port: *mut sys::MMAL_PORT_T) -> sys::MMAL_STATUS_T {
-    with_port("mmal_port_flush", port, component::port_flush)
+    with_port("mmal_port_flush", port, |port| {
+        remote!(port.core(), |r| crate::remote::port_flush(port, &r));
+        component::port_flush(port)
+    })
 }
 
 // A parameter is a header (id, size) and `size` bytes in all, header
@@ -171,6 +256,7 @@ unsafe extern "C" fn port_parameter_set(
         // included (libmmal's contract; see above), at most the buffer's
         // length (checked); the two do not overlap.
         unsafe { std::ptr::copy_nonoverlapping(param.cast::<u8>(), data.as_mut_ptr(), size) };
+        remote!(port.core(), |r| crate::remote::parameter_set(port, header.id, &data[..size], &r));
         component::parameter_set(port, header.id, &data[..size])
     })
 }
@@ -201,7 +287,7 @@ unsafe extern "C" fn port_parameter_get(
             // is read after the header, unaligned.
             unsafe { std::ptr::copy_nonoverlapping(param.cast::<u8>().add(head), answer.as_mut_ptr(), request) };
         }
-        match component::parameter_get(port, header.id, &mut answer[..room]) {
+        match parameter_get(port, header.id, &mut answer[..room]) {
             Ok(full) => {
                 let status = if full > declared { sys::MMAL_ENOSPC } else { sys::MMAL_SUCCESS };
                 let written = full.min(room);
@@ -219,12 +305,31 @@ unsafe extern "C" fn port_parameter_get(
     })
 }
 
+/// `mmal_port_parameter_get` of a live port: the payload into `out`
+/// (which holds the request's payload, if the parameter takes one), its
+/// full length answered.
+fn parameter_get(port: PortPtr, id: u32, out: &mut [u8]) -> Result<usize, sys::MMAL_STATUS_T> {
+    remote!(port.core(), |r| {
+        // The VideoCore takes at most 384 bytes of payload.
+        let room = out.len().min(384);
+        let head = std::mem::size_of::<sys::MMAL_PARAMETER_HEADER_T>();
+        let mut request = Vec::with_capacity(head + room);
+        request.extend_from_slice(&id.to_le_bytes());
+        request.extend_from_slice(&((head + room) as u32).to_le_bytes());
+        if id == sys::MMAL_PARAMETER_CORE_STATISTICS {
+            request.extend_from_slice(&out[..room]);
+        }
+        crate::remote::parameter_get(port, &request, &mut out[..room], &r)
+    });
+    component::parameter_get(port, id, out)
+}
+
 unsafe extern "C" fn port_send_buffer(
     port: *mut sys::MMAL_PORT_T,
     buffer: *mut sys::MMAL_BUFFER_HEADER_T,
 ) -> sys::MMAL_STATUS_T {
     with_port("mmal_port_send_buffer", port, |port| match BufPtr::from_raw(buffer) {
-        Some(buffer) => component::port_send_buffer(port, buffer),
+        Some(buffer) => send_buffer(port, buffer),
         None => sys::MMAL_EINVAL,
     })
 }
@@ -236,7 +341,7 @@ unsafe extern "C" fn port_pool_create(
 ) -> *mut sys::MMAL_POOL_T {
     guarded("mmal_port_pool_create", std::ptr::null_mut(), || {
         let Some(port) = PortPtr::live(port, "mmal_port_pool_create") else { return std::ptr::null_mut() };
-        match PoolPtr::create(headers as usize, size as usize, component::zero_copy(*port)) {
+        match PoolPtr::create(headers as usize, size as usize, zero_copy(*port)) {
             Ok(pool) => pool.hand_to_client().as_raw(),
             Err(_) => std::ptr::null_mut(),
         }
@@ -295,7 +400,7 @@ unsafe extern "C" fn connection_create(
         }
         // The ports stay reserved (no enable, no other connection) until
         // `reserved` is dropped, once their userdata is written.
-        let (status, reserved) = component::connect(out, input, flags);
+        let (status, reserved) = connect(out, input, flags);
         // As libmmal: a port already connected still gets a connection
         // object (which connects nothing) along with EISCONN; any other
         // failure gets none.
@@ -344,6 +449,70 @@ unsafe extern "C" fn connection_create(
     })
 }
 
+/// The reservation [`connect`] holds: the core's, or none for the
+/// VideoCore's components (whose connecting is one call on the caller's
+/// thread, as libmmal's VC client does it).
+enum Reserved {
+    Core(component::Reservation),
+    #[cfg(feature = "vchiq")]
+    Remote,
+}
+
+impl Reserved {
+    fn holds(&self, port: PortPtr) -> bool {
+        match self {
+            Reserved::Core(r) => r.holds(port),
+            #[cfg(feature = "vchiq")]
+            Reserved::Remote => true,
+        }
+    }
+}
+
+/// Connects two live ports, local or remote.
+fn connect(out: PortPtr, input: PortPtr, flags: u32) -> (sys::MMAL_STATUS_T, Reserved) {
+    #[cfg(feature = "vchiq")]
+    if crate::remote::of(&out.core()).is_some() || crate::remote::of(&input.core()).is_some() {
+        return (crate::remote::connect(out, input, flags), Reserved::Remote);
+    }
+    let (status, reserved) = component::connect(out, input, flags);
+    (status, Reserved::Core(reserved))
+}
+
+/// A connection's output and input, each with whether its component is
+/// still there.
+fn connection_ends(c: ConnectionPtr) -> [(PortPtr, bool); 2] {
+    #[cfg(feature = "vchiq")]
+    {
+        let [out, input] = c.port_ptrs();
+        if let (Some(a), Some(b)) = (crate::remote::alive(out), crate::remote::alive(input)) {
+            return [(out, a), (input, b)];
+        }
+    }
+    component::connection_ends(c)
+}
+
+/// A connection's output and input, or `None` (and a message naming
+/// `func`) if either's component has been destroyed.
+fn connection_ports(c: ConnectionPtr, func: &str) -> Option<(PortPtr, PortPtr)> {
+    match connection_ends(c) {
+        [(out, true), (input, true)] => Some((out, input)),
+        _ => {
+            log::error!("{func}: a component of connection {:p} has been destroyed", c.as_raw());
+            None
+        }
+    }
+}
+
+/// Undoes a tunnel.
+fn disconnect(out: PortPtr, input: PortPtr) {
+    #[cfg(feature = "vchiq")]
+    if crate::remote::of(&out.core()).is_some() {
+        crate::remote::disconnect(out, input);
+        return;
+    }
+    component::disconnect(out, input);
+}
+
 unsafe extern "C" fn connection_enable(c: *mut sys::MMAL_CONNECTION_T) -> sys::MMAL_STATUS_T {
     guard("mmal_connection_enable", || {
         let Some(c) = ConnectionPtr::live(c, "mmal_connection_enable") else { return sys::MMAL_EINVAL };
@@ -353,7 +522,7 @@ unsafe extern "C" fn connection_enable(c: *mut sys::MMAL_CONNECTION_T) -> sys::M
         let Some(_op) = c.begin_enable() else { return sys::MMAL_EINVAL };
         // A component of it destroyed: EINVAL, even if it says it is
         // enabled (it no longer carries anything).
-        let Some((out, input)) = component::connection_ports(c, "mmal_connection_enable") else {
+        let Some((out, input)) = connection_ports(c, "mmal_connection_enable") else {
             return sys::MMAL_EINVAL;
         };
         if c.is_enabled() {
@@ -363,8 +532,7 @@ unsafe extern "C" fn connection_enable(c: *mut sys::MMAL_CONNECTION_T) -> sys::M
             out.use_recommended_buffers();
             input.use_recommended_buffers();
         }
-        let status =
-            if c.through_client() { enable_through_client(c, out, input) } else { component::port_enable(out, None) };
+        let status = if c.through_client() { enable_through_client(c, out, input) } else { enable(out, None) };
         if status == sys::MMAL_SUCCESS {
             c.set_enabled(true);
         }
@@ -392,11 +560,11 @@ fn disable(c: ConnectionPtr, func: &str) -> sys::MMAL_STATUS_T {
     if !c.is_enabled() {
         return sys::MMAL_SUCCESS;
     }
-    let Some((out, input)) = component::connection_ports(c, func) else { return sys::MMAL_EINVAL };
+    let Some((out, input)) = connection_ports(c, func) else { return sys::MMAL_EINVAL };
     if c.through_client() {
         for port in [input, out] {
             if port.is_enabled() {
-                let status = component::port_disable(port);
+                let status = disable_port(port);
                 if status != sys::MMAL_SUCCESS {
                     log::error!("{func}: {} could not be disabled", port.name());
                     return status;
@@ -407,7 +575,7 @@ fn disable(c: ConnectionPtr, func: &str) -> sys::MMAL_STATUS_T {
             b.release();
         }
     } else {
-        let status = component::port_disable(out);
+        let status = disable_port(out);
         if status != sys::MMAL_SUCCESS {
             return status;
         }
@@ -422,9 +590,9 @@ fn disable(c: ConnectionPtr, func: &str) -> sys::MMAL_STATUS_T {
 /// component, is enabled and still the connection's (its `userdata`), is
 /// disabled.
 fn disable_what_is_left(c: ConnectionPtr) -> sys::MMAL_STATUS_T {
-    for (port, alive) in component::connection_ends(c) {
+    for (port, alive) in connection_ends(c) {
         if alive && port.is_enabled() && port.userdata() == c.as_raw().cast() {
-            let status = component::port_disable(port);
+            let status = disable_port(port);
             if status != sys::MMAL_SUCCESS {
                 return status;
             }
@@ -460,7 +628,7 @@ fn enable_through_client(c: ConnectionPtr, out: PortPtr, input: PortPtr) -> sys:
     } else {
         out
     };
-    let allocator = if component::zero_copy(allocating) { Allocator::Vcsm } else { Allocator::Heap };
+    let allocator = if zero_copy(allocating) { Allocator::Vcsm } else { Allocator::Heap };
     c.queue().reserve(num as usize);
     // The connection's pool, made at create, resized (libmmal keeps it for
     // the connection's life, and clients may hold it or its callback).
@@ -468,13 +636,13 @@ fn enable_through_client(c: ConnectionPtr, out: PortPtr, input: PortPtr) -> sys:
     if let Err(status) = pool.resize_with(num as usize, size as usize, allocator) {
         return status;
     }
-    let status = component::port_enable(out, Some(Callback(objects::connection_output_cb)));
+    let status = enable(out, Some(Callback(objects::connection_output_cb)));
     if status != sys::MMAL_SUCCESS {
         return status;
     }
-    let status = component::port_enable(input, Some(Callback(objects::connection_input_cb)));
+    let status = enable(input, Some(Callback(objects::connection_input_cb)));
     if status != sys::MMAL_SUCCESS {
-        let _ = component::port_disable(out);
+        let _ = disable_port(out);
     }
     status
 }
@@ -495,7 +663,7 @@ unsafe extern "C" fn connection_event_format_changed(
         else {
             return sys::MMAL_EINVAL;
         };
-        let Some((out, input)) = component::connection_ports(*c, "mmal_connection_event_format_changed") else {
+        let Some((out, input)) = connection_ports(*c, "mmal_connection_event_format_changed") else {
             return sys::MMAL_EINVAL;
         };
         let Some((format, [num_min, size_min, _, _])) = objects::read_format_changed(buffer) else {
@@ -507,12 +675,12 @@ unsafe extern "C" fn connection_event_format_changed(
             && num_min <= out_num;
         if forward {
             out.write_format(&format);
-            let status = component::port_format_commit(out);
+            let status = format_commit(out);
             if status != sys::MMAL_SUCCESS {
                 return status;
             }
             buffer.acquire();
-            let status = component::port_send_buffer(input, buffer);
+            let status = send_buffer(input, buffer);
             if status != sys::MMAL_SUCCESS {
                 buffer.release();
             }
@@ -524,12 +692,12 @@ unsafe extern "C" fn connection_event_format_changed(
             return status;
         }
         out.write_format(&format);
-        let status = component::port_format_commit(out);
+        let status = format_commit(out);
         if status != sys::MMAL_SUCCESS {
             return status;
         }
         input.copy_format_from(out);
-        let status = component::port_format_commit(input);
+        let status = format_commit(input);
         if status != sys::MMAL_SUCCESS {
             return status;
         }
@@ -562,7 +730,7 @@ unsafe extern "C" fn connection_destroy(c: *mut sys::MMAL_CONNECTION_T) -> sys::
             Ok(true) => {}
         }
         // The last reference, still held: disable first.
-        let whole = component::connection_ends(conn).iter().all(|&(_, alive)| alive);
+        let whole = connection_ends(conn).iter().all(|&(_, alive)| alive);
         let status = if whole { disable(conn, "mmal_connection_destroy") } else { disable_what_is_left(conn) };
         if status != sys::MMAL_SUCCESS {
             conn.abort_destroy();
@@ -574,8 +742,8 @@ unsafe extern "C" fn connection_destroy(c: *mut sys::MMAL_CONNECTION_T) -> sys::
             // Another thread took a reference meanwhile: it is theirs now.
             return sys::MMAL_SUCCESS;
         };
-        if let ([(out, true), (input, true)], true) = (component::connection_ends(conn), conn.connects()) {
-            component::disconnect(out, input);
+        if let ([(out, true), (input, true)], true) = (connection_ends(conn), conn.connects()) {
+            disconnect(out, input);
         }
         if let Some(pool) = conn.set_pool(None) {
             pool.destroy();

@@ -153,6 +153,8 @@ mod guard;
 mod h264;
 mod objects;
 mod opaque;
+#[cfg(feature = "vchiq")]
+mod remote;
 mod scene;
 mod sensor;
 mod settings;
@@ -162,6 +164,8 @@ mod yuv;
 
 pub use core::{fail_next_port_disable, TestEvent};
 pub use objects::Usage;
+#[cfg(feature = "vchiq")]
+pub use remote::{vchiq_api, VCHIQ_API_SYMBOL};
 pub use scene::{Scene, SceneError};
 pub use sensor::{Sensor, SensorMode};
 

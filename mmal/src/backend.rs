@@ -18,6 +18,10 @@ pub enum Provider {
     Hardware,
     /// The software VideoCore (`mmal-emu`), linked into this program.
     Emulated,
+    /// MMAL spoken over `/dev/vchiq` by this crate itself, without
+    /// libmmal (`VIDEOCORE=vchiq`; `auto` on 64-bit Raspberry Pi OS, where
+    /// no libmmal exists).
+    Vchiq,
 }
 
 impl std::fmt::Display for Provider {
@@ -25,6 +29,7 @@ impl std::fmt::Display for Provider {
         f.write_str(match self {
             Provider::Hardware => "libmmal (hardware)",
             Provider::Emulated => "the software VideoCore",
+            Provider::Vchiq => "MMAL over /dev/vchiq",
         })
     }
 }
@@ -44,6 +49,9 @@ pub(crate) struct Backend {
     /// until the process exits, as libmmal expects: its components and
     /// threads live in them.
     _libraries: Option<loader::Libraries>,
+    /// The VCHIQ provider's connection, kept open for the process.
+    #[cfg(feature = "vchiq")]
+    _connection: Option<vchiq::Connection>,
 }
 
 static BACKEND: Mutex<Option<&'static Backend>> = Mutex::new(None);
@@ -56,6 +64,8 @@ fn emulated() -> Result<Backend> {
         vc_components: true,
         software: true,
         _libraries: None,
+        #[cfg(feature = "vchiq")]
+        _connection: None,
     })
 }
 
@@ -86,7 +96,53 @@ fn hardware() -> Result<Backend> {
         vc_components: loaded.vc_components,
         software: loaded.software,
         _libraries: Some(loaded.libraries),
+        #[cfg(feature = "vchiq")]
+        _connection: None,
     })
+}
+
+/// Chooses the VCHIQ provider's device: `emulated` (the software VideoCore
+/// behind an emulated `/dev/vchiq`, in this process), or unset for the
+/// real `/dev/vchiq`.
+pub const VCHIQ_DEVICE_VAR: &str = "VIDEOCORE_VCHIQ_DEVICE";
+
+#[cfg(feature = "vchiq")]
+fn vchiq() -> Result<Backend> {
+    let emulated = match std::env::var(VCHIQ_DEVICE_VAR).ok().as_deref().map(str::trim) {
+        None | Some("") => false,
+        Some("emulated") => true,
+        Some(other) => {
+            return Err(Error::Vcsm(vcsm::Error::InvalidEnvironment {
+                name: VCHIQ_DEVICE_VAR,
+                value: other.to_owned(),
+                expected: "emulated, or unset for /dev/vchiq",
+            }))
+        }
+    };
+    let connection = if emulated {
+        let device = std::sync::Arc::new(vchiq_emu::EmulatedVchiq::new());
+        vchiq::Connection::with_device(device, vchiq::Options::default())
+    } else {
+        vchiq::Connection::open()
+    }
+    .map_err(|e| Error::VchiqService(e.into()))?;
+    let api = mmal_emu::vchiq_api(&connection).map_err(Error::VchiqService)?;
+    Ok(Backend {
+        api: *api,
+        provider: Provider::Vchiq,
+        vc_components: true,
+        software: emulated,
+        _libraries: None,
+        _connection: Some(connection),
+    })
+}
+
+#[cfg(not(feature = "vchiq"))]
+fn vchiq() -> Result<Backend> {
+    Err(Error::Unsupported(
+        "this program was built without the VCHIQ provider (the `vchiq` feature of the mmal crate); \
+         rebuild with it, or unset VIDEOCORE",
+    ))
 }
 
 /// The provider, chosen once per process (a failure is retried next time).
@@ -102,11 +158,17 @@ pub(crate) fn backend() -> Result<&'static Backend> {
     let backend = match VideoCoreChoice::from_env()? {
         VideoCoreChoice::Emulated => emulated()?,
         VideoCoreChoice::Hardware => hardware()?,
+        VideoCoreChoice::Vchiq => vchiq()?,
         // Asked for by name: use it, or say why not.
         VideoCoreChoice::Auto if std::env::var_os(loader::MMAL_LIB_DIR_VAR).is_some() => hardware()?,
         VideoCoreChoice::Auto => {
             if std::path::Path::new("/dev/vchiq").exists() {
-                match hardware() {
+                // No libmmal exists for 64-bit processes: speak MMAL itself.
+                #[cfg(all(feature = "vchiq", target_pointer_width = "64"))]
+                let attempt = hardware().or_else(|_| vchiq());
+                #[cfg(not(all(feature = "vchiq", target_pointer_width = "64")))]
+                let attempt = hardware();
+                match attempt {
                     Ok(b) => b,
                     // Emulate only if the memory is emulated too; on a Pi,
                     // why libmmal failed is the error to report.
@@ -121,7 +183,11 @@ pub(crate) fn backend() -> Result<&'static Backend> {
             }
         }
     };
-    check_pair(backend.provider, backend.software, vcsm::ServiceManager::get().map(|m| m.driver()))?;
+    // Over a real /dev/vchiq, memory is only needed for zero copy, which
+    // asks for it itself.
+    if backend.provider != Provider::Vchiq || backend.software {
+        check_pair(backend.provider, backend.software, vcsm::ServiceManager::get().map(|m| m.driver()))?;
+    }
     log::info!("MMAL provider: {}{}", backend.provider, if backend.software { " (software VideoCore)" } else { "" });
     let backend: &'static Backend = Box::leak(Box::new(backend));
     *slot = Some(backend);

@@ -190,6 +190,16 @@ pub enum Error {
         /// Why they differ.
         hint: &'static str,
     },
+    /// The VCHIQ provider (`VIDEOCORE=vchiq`) could not open the
+    /// VideoCore's MMAL service over `/dev/vchiq`.
+    #[cfg(feature = "vchiq")]
+    #[error(
+        "cannot open the VideoCore's MMAL service over /dev/vchiq: {0}. On a Raspberry Pi, enable the legacy camera \
+         stack (start_x=1 and gpu_mem=128 or more in /boot/config.txt) and add yourself to the video group; \
+         elsewhere set VIDEOCORE=emulated, or VIDEOCORE_VCHIQ_DEVICE=emulated for the software VideoCore behind an \
+         emulated /dev/vchiq"
+    )]
+    VchiqService(#[source] mmal_vchiq::Error),
     /// The VCSM service could not be opened.
     #[error(transparent)]
     Vcsm(#[from] vcsm::Error),

@@ -156,7 +156,7 @@ mod recorder;
 mod stream;
 mod view;
 
-pub use backend::{is_software_videocore, provider, Provider};
+pub use backend::{is_software_videocore, provider, Provider, VCHIQ_DEVICE_VAR};
 pub use camera::{
     Camera, CameraOptions, CircularBuffer, FrameCallback, Frames, Recording, SensorModeInfo, Settings, StillOptions,
     VideoOutput, WithMotion,

@@ -91,6 +91,10 @@ pub enum Choice {
     Hardware,
     /// `emulated`: the software VideoCore, even on a Pi.
     Emulated,
+    /// `vchiq`: MMAL spoken over `/dev/vchiq` without libmmal (the `mmal`
+    /// crate's VCHIQ provider, for 64-bit Raspberry Pi OS). Memory is
+    /// chosen as for `auto`.
+    Vchiq,
 }
 
 impl Choice {
@@ -99,10 +103,11 @@ impl Choice {
             None | Some("" | "auto") => Ok(Choice::Auto),
             Some("hardware") => Ok(Choice::Hardware),
             Some("emulated") => Ok(Choice::Emulated),
+            Some("vchiq") => Ok(Choice::Vchiq),
             Some(other) => Err(Error::InvalidEnvironment {
                 name: VIDEOCORE_VAR,
                 value: other.to_owned(),
-                expected: "auto, hardware or emulated",
+                expected: "auto, hardware, emulated or vchiq",
             }),
         }
     }
@@ -112,7 +117,7 @@ impl Choice {
     /// # Errors
     ///
     /// [`Error::InvalidEnvironment`] for a value other than `auto`,
-    /// `hardware` or `emulated`.
+    /// `hardware`, `emulated` or `vchiq`.
     pub fn from_env() -> Result<Choice> {
         Choice::parse(std::env::var(VIDEOCORE_VAR).ok().as_deref())
     }
@@ -492,7 +497,8 @@ mod tests {
         assert_eq!(Choice::parse(Some("hardware")).unwrap(), Choice::Hardware);
         assert_eq!(Choice::parse(Some(" emulated ")).unwrap(), Choice::Emulated);
         let err = Choice::parse(Some("gpu")).unwrap_err();
-        assert!(err.to_string().contains("auto, hardware or emulated"), "{err}");
+        assert!(err.to_string().contains("auto, hardware, emulated or vchiq"), "{err}");
+        assert_eq!(Choice::parse(Some("vchiq")).unwrap(), Choice::Vchiq);
     }
 
     #[test]
@@ -503,6 +509,8 @@ mod tests {
         assert!(matches!(plan(Auto, &probe(false, true, true, false)), Plan::Fail(m) if m.contains("64-bit")));
         assert_eq!(plan(Auto, &probe(false, false, false, false)), Plan::Emulated { announce: true });
         assert_eq!(plan(Emulated, &probe(true, true, true, true)), Plan::Emulated { announce: false });
+        assert_eq!(plan(Vchiq, &probe(true, false, true, false)), Plan::Cma, "vchiq: memory as for auto");
+        assert_eq!(plan(Vchiq, &probe(false, false, false, false)), Plan::Emulated { announce: true });
         assert_eq!(plan(Hardware, &probe(true, false, false, false)), Plan::Cma);
         let Plan::Fail(advice) = plan(Auto, &probe(false, false, true, true)) else {
             panic!("a Pi without driver must fail")

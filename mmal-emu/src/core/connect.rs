@@ -154,15 +154,3 @@ pub(crate) fn disconnect(out: PortPtr, input: PortPtr) {
 pub(crate) fn connection_ends(connection: ConnectionPtr) -> [(PortPtr, bool); 2] {
     connection.port_ptrs().map(|p| (p, !p.shared().state.lock().destroyed))
 }
-
-/// A connection's output and input, or `None` (and a message naming
-/// `func`) if either's component has been destroyed.
-pub(crate) fn connection_ports(connection: ConnectionPtr, func: &str) -> Option<(PortPtr, PortPtr)> {
-    match connection_ends(connection) {
-        [(out, true), (input, true)] => Some((out, input)),
-        _ => {
-            log::error!("{func}: a component of connection {:p} has been destroyed", connection.as_raw());
-            None
-        }
-    }
-}

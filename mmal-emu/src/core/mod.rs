@@ -50,7 +50,7 @@ mod state;
 mod worker;
 
 pub(crate) use component::{component_disable, component_enable, create, destroy, post_test_event};
-pub(crate) use connect::{connect, connection_ends, connection_ports, disconnect, disconnect_port};
+pub(crate) use connect::{connect, connection_ends, disconnect, disconnect_port, Reservation};
 pub use events::TestEvent;
 pub(crate) use params::{parameter_get, parameter_set};
 pub use port::fail_next_port_disable;

@@ -139,6 +139,18 @@ impl BufPtr {
         raw.dts = pts;
     }
 
+    #[cfg(feature = "vchiq")]
+    pub(crate) fn dts(self) -> i64 {
+        self.raw().dts
+    }
+
+    #[cfg(feature = "vchiq")]
+    /// Sets the decode timestamp (after [`set`](Self::set), which sets it
+    /// to the presentation time).
+    pub(crate) fn set_dts(mut self, dts: i64) {
+        self.raw_mut().dts = dts;
+    }
+
     pub(crate) fn pts(self) -> i64 {
         self.raw().pts
     }

@@ -21,6 +21,34 @@ use super::{Status, COMPONENTS};
 /// that the objects need not know the core above them.
 pub(crate) type CoreState = Arc<dyn Any + Send + Sync>;
 
+#[cfg(feature = "vchiq")]
+/// A port's format, every field but extradata (see
+/// [`PortPtr::read_es_format`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct EsFormat {
+    pub(crate) es_type: u32,
+    pub(crate) encoding: u32,
+    pub(crate) encoding_variant: u32,
+    pub(crate) bitrate: u32,
+    pub(crate) flags: u32,
+    pub(crate) video: sys::MMAL_VIDEO_FORMAT_T,
+}
+
+#[cfg(feature = "vchiq")]
+/// A port's buffer fields and capabilities (see
+/// [`PortPtr::set_buffer_fields`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct PortFields {
+    pub(crate) num_min: u32,
+    pub(crate) size_min: u32,
+    pub(crate) alignment_min: u32,
+    pub(crate) num_recommended: u32,
+    pub(crate) size_recommended: u32,
+    pub(crate) num: u32,
+    pub(crate) size: u32,
+    pub(crate) capabilities: u32,
+}
+
 /// A client's port callback.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Callback(pub(crate) unsafe extern "C" fn(*mut sys::MMAL_PORT_T, *mut sys::MMAL_BUFFER_HEADER_T));
@@ -362,6 +390,60 @@ impl PortPtr {
                 par: sys::MMAL_RATIONAL_T { num: 1, den: 1 },
                 color_space: sys::MMAL_COLOR_SPACE_UNKNOWN,
             });
+        }
+    }
+
+    #[cfg(feature = "vchiq")]
+    /// The whole format as the client left it (extradata excepted), for a
+    /// provider that hands it on as it is (the VideoCore over VCHIQ); or
+    /// `MMAL_EFAULT` if the client replaced the format pointer (see
+    /// [`read_format`](Self::read_format), which puts it back).
+    pub(crate) fn read_es_format(self) -> Result<EsFormat, Status> {
+        self.read_format()?;
+        // SAFETY: live (see `boxed`); single fields read through their own
+        // pointers; `es` is a union of plain integers, read as video.
+        unsafe {
+            Ok(EsFormat {
+                es_type: port_field!(self, format.type_).read(),
+                encoding: port_field!(self, format.encoding).read(),
+                encoding_variant: port_field!(self, format.encoding_variant).read(),
+                bitrate: port_field!(self, format.bitrate).read(),
+                flags: port_field!(self, format.flags).read(),
+                video: ptr::addr_of!((*port_field!(self, es)).video).read(),
+            })
+        }
+    }
+
+    #[cfg(feature = "vchiq")]
+    /// Writes `f` over the port's format (extradata left as it is).
+    pub(crate) fn write_es_format(self, f: &EsFormat) {
+        // SAFETY: live (see `boxed`); field by field, on a call that
+        // configures the port.
+        unsafe {
+            port_field!(self, format.type_).write(f.es_type);
+            port_field!(self, format.encoding).write(f.encoding);
+            port_field!(self, format.encoding_variant).write(f.encoding_variant);
+            port_field!(self, format.bitrate).write(f.bitrate);
+            port_field!(self, format.flags).write(f.flags);
+            port_field!(self, es.video).write(f.video);
+        }
+    }
+
+    #[cfg(feature = "vchiq")]
+    /// Sets what `mmal_port_format_commit` reports of a port besides its
+    /// format: its buffer needs and numbers, alignment and capabilities.
+    pub(crate) fn set_buffer_fields(self, fields: &PortFields) {
+        // SAFETY: live (see `boxed`); field by field, on a call that
+        // configures the port.
+        unsafe {
+            port_field!(self, raw.buffer_num_min).write(fields.num_min);
+            port_field!(self, raw.buffer_size_min).write(fields.size_min);
+            port_field!(self, raw.buffer_alignment_min).write(fields.alignment_min);
+            port_field!(self, raw.buffer_num_recommended).write(fields.num_recommended);
+            port_field!(self, raw.buffer_size_recommended).write(fields.size_recommended);
+            port_field!(self, raw.buffer_num).write(fields.num);
+            port_field!(self, raw.buffer_size).write(fields.size);
+            port_field!(self, raw.capabilities).write(fields.capabilities);
         }
     }
 

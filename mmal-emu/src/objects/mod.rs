@@ -46,6 +46,8 @@ mod queues;
 
 pub(crate) use buffers::{BufPtr, PreReleaseCb};
 pub(crate) use components::{Callback, ComponentPtr, CoreState, PortPtr};
+#[cfg(feature = "vchiq")]
+pub(crate) use components::{EsFormat, PortFields};
 pub(crate) use connections::{connection_input_cb, connection_output_cb, ConnectionPtr};
 pub(crate) use events::{format_changed_payload, read_format_changed, write_format_changed};
 pub(crate) use live::Live;

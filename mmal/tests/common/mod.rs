@@ -219,7 +219,9 @@ pub(crate) mod emu {
     /// library behind the loader).
     pub(crate) fn linked() -> bool {
         match mmal::provider().expect("an MMAL provider") {
-            Provider::Emulated => true,
+            // Over VCHIQ, the tests' device is the emulated one, in this
+            // process (VIDEOCORE_VCHIQ_DEVICE=emulated).
+            Provider::Emulated | Provider::Vchiq => true,
             _ => {
                 assert!(
                     mmal::is_software_videocore().unwrap(),

@@ -1,0 +1,648 @@
+//! The VideoCore over VCHIQ: components whose C objects are the
+//! emulator's own (`crate::objects`) and whose work is done by the
+//! firmware's MMAL service, reached through an [`mmal_vchiq::Client`].
+//! This is what libmmal's VC client (`mmal_vc_api`) is to libmmal's core:
+//! every call on such a component is a message to the VideoCore, and the
+//! buffers it returns come back to the client's port callbacks.
+//!
+//! A remote component's `CoreState` is its [`Remote`]; the entry points
+//! (`crate::abi`) ask [`of`] first and call here for a remote component,
+//! into `crate::core` for a local one.
+//!
+//! Buffers travel under tokens: each header sent is entered under a fresh
+//! 64-bit token (never reused) carried in the message's `user_data` tag,
+//! which the VideoCore echoes; a buffer coming back is looked up by token
+//! and checked against its port before its header is touched. The client
+//! beneath already refuses a context that is not out (its cookies), so a
+//! header is handed back at most once, and only while its port is enabled.
+//!
+//! Threads: the client's delivery thread runs the client's port callbacks
+//! (never VCHIQ's completion thread), and the callbacks may call back in
+//! (send the buffer again, disable the port). A port disable returns once
+//! every buffer of the port has been through its callback, so a component
+//! whose ports are all disabled has no callback left to run.
+
+mod session;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use mmal_sys as sys;
+use mmal_vchiq::{BufferToSend, Error, Memory, PortInfo, PortRef, PortType, Returned};
+use parking_lot::Mutex;
+
+use crate::objects::{BufPtr, Callback, ComponentPtr, CoreState, EsFormat, PoolPtr, PortFields, PortPtr, Status};
+
+pub(crate) use session::client;
+pub use session::{vchiq_api, VCHIQ_API_SYMBOL};
+
+/// What the entry points keep of a remote component.
+pub(crate) struct Remote {
+    /// The VideoCore's handle of the component.
+    handle: u32,
+    /// Its ports as the VideoCore names them, by `index_all`.
+    ports: Vec<PortRef>,
+    /// Its C ports, by `index_all` (set once the C struct is made).
+    c_ports: OnceLock<Vec<PortPtr>>,
+    /// Buffers for the events the control port's callback gets.
+    events: PoolPtr,
+    state: Mutex<State>,
+}
+
+/// The room in an event buffer: the largest event payload MMAL sends.
+const EVENT_PAYLOAD: usize = 256;
+
+#[derive(Default)]
+struct State {
+    /// The client's callback of each enabled port, by `index_all`.
+    callbacks: Vec<Option<Callback>>,
+    /// Headers with the VideoCore, by token: the port (`index_all`) and
+    /// the header.
+    out: HashMap<u64, (usize, BufPtr)>,
+    /// What each port's last format commit answered, by `index_all`.
+    info: Vec<Option<PortInfo>>,
+    /// `MMAL_PARAMETER_ZERO_COPY` of each port.
+    zero_copy: Vec<bool>,
+    /// The other end of each port's tunnel: its component and port
+    /// (`index_all`).
+    peers: Vec<Option<(std::sync::Weak<Remote>, usize)>>,
+    destroyed: bool,
+}
+
+static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
+
+/// The remote component behind `core`, if it is one.
+pub(crate) fn of(core: &CoreState) -> Option<Arc<Remote>> {
+    Arc::clone(core).downcast::<Remote>().ok()
+}
+
+/// An MMAL status for a client error: the VideoCore's own where it gave
+/// one, else what libmmal's VC client answers when the service fails.
+fn status(call: &str, e: &Error) -> Status {
+    log::error!("{call}: {e}");
+    match e {
+        Error::Mmal { status, .. } => status.to_u32(),
+        Error::InvalidArgument(_) => sys::MMAL_EINVAL,
+        Error::PortNotEnabled { .. } => sys::MMAL_EINVAL,
+        Error::NoCookies { .. } => sys::MMAL_ENOSPC,
+        Error::ParameterTooSmall { .. } => sys::MMAL_ENOSPC,
+        Error::Timeout { .. } => sys::MMAL_EIO,
+        _ => sys::MMAL_EIO,
+    }
+}
+
+/// `mmal_component_create` of the VideoCore's component `name`.
+pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
+    let Some(client) = client() else {
+        log::error!("mmal_component_create: no VCHIQ connection is open");
+        return Err(sys::MMAL_ENXIO);
+    };
+    let c = client.component_create(name).map_err(|e| status("mmal_component_create", &e))?;
+    let mut ports = Vec::with_capacity(1 + (c.inputs + c.outputs) as usize);
+    let mut infos = Vec::with_capacity(ports.capacity());
+    let kinds = std::iter::once((PortType::Control, 0))
+        .chain((0..c.inputs).map(|i| (PortType::Input, i)))
+        .chain((0..c.outputs).map(|i| (PortType::Output, i)));
+    for (kind, index) in kinds {
+        match client.port_info_get(c.handle, kind, index) {
+            Ok(info) => {
+                ports.push(info.port);
+                infos.push(info);
+            }
+            Err(e) => {
+                let _ = client.component_destroy(c.handle);
+                return Err(status("mmal_component_create", &e));
+            }
+        }
+    }
+    let n = ports.len();
+    let events = match PoolPtr::create(sys::MMAL_CONTROL_PORT_BUFFERS_MIN as usize, EVENT_PAYLOAD, false) {
+        Ok(pool) => pool,
+        Err(status) => {
+            let _ = client.component_destroy(c.handle);
+            return Err(status);
+        }
+    };
+    let remote = Arc::new(Remote {
+        handle: c.handle,
+        ports,
+        c_ports: OnceLock::new(),
+        events,
+        state: Mutex::new(State {
+            callbacks: vec![None; n],
+            out: HashMap::new(),
+            info: vec![None; n],
+            zero_copy: vec![false; n],
+            peers: vec![None; n],
+            destroyed: false,
+        }),
+    });
+    let core: CoreState = remote.clone();
+    let component = ComponentPtr::create(name, c.handle, c.inputs as usize, c.outputs as usize, core);
+    let c_ports = component.ports();
+    for (port, info) in c_ports.iter().zip(&infos) {
+        write_info(*port, info);
+    }
+    let _ = remote.c_ports.set(c_ports);
+    session::register(c.handle, &remote);
+    Ok(component)
+}
+
+/// Writes what the VideoCore says of a port into its C struct.
+fn write_info(port: PortPtr, info: &PortInfo) {
+    let f = &info.format;
+    let v = &f.video;
+    port.write_es_format(&EsFormat {
+        es_type: f.es_type,
+        encoding: f.encoding,
+        encoding_variant: f.encoding_variant,
+        bitrate: f.bitrate,
+        flags: f.flags,
+        video: sys::MMAL_VIDEO_FORMAT_T {
+            width: v.width,
+            height: v.height,
+            crop: sys::MMAL_RECT_T { x: v.crop.x, y: v.crop.y, width: v.crop.width, height: v.crop.height },
+            frame_rate: sys::MMAL_RATIONAL_T { num: v.frame_rate.num, den: v.frame_rate.den },
+            par: sys::MMAL_RATIONAL_T { num: v.par.num, den: v.par.den },
+            color_space: v.color_space,
+        },
+    });
+    port.set_buffer_fields(&PortFields {
+        num_min: info.buffer_num_min,
+        size_min: info.buffer_size_min,
+        alignment_min: info.buffer_alignment_min,
+        num_recommended: info.buffer_num_recommended,
+        size_recommended: info.buffer_size_recommended,
+        num: info.buffer_num,
+        size: info.buffer_size,
+        capabilities: info.capabilities,
+    });
+}
+
+impl Remote {
+    fn c_port(&self, index_all: usize) -> Option<PortPtr> {
+        self.c_ports.get().and_then(|p| p.get(index_all).copied())
+    }
+
+    fn port_ref(&self, port: PortPtr) -> Result<PortRef, Status> {
+        self.ports.get(port.index_all()).copied().ok_or(sys::MMAL_EINVAL)
+    }
+
+    /// `index_all` of the VideoCore's port `port`.
+    fn index_of(&self, port: &PortRef) -> Option<usize> {
+        self.ports.iter().position(|p| p.kind == port.kind && p.index == port.index)
+    }
+
+    /// A buffer the VideoCore (or the client, on a disable) handed back:
+    /// into its header, then to its port's callback.
+    pub(crate) fn returned(&self, b: Returned) {
+        let entry = {
+            let mut st = self.state.lock();
+            match st.out.get(&b.tag) {
+                Some(&(index, _)) if Some(index) == self.index_of(&b.port) => {
+                    st.out.remove(&b.tag).map(|(index, header)| (index, header, st.callbacks[index]))
+                }
+                _ => None,
+            }
+        };
+        let Some((index, header, callback)) = entry else {
+            log::error!("mmal_vc_port_send_callback: a buffer of {:?} with an unknown tag {:#x}", b.port, b.tag);
+            return;
+        };
+        let Some(port) = self.c_port(index) else { return };
+        fill(header, &b);
+        match callback {
+            Some(cb) => port.call(cb, header),
+            None => header.release(),
+        }
+    }
+
+    /// An event from the VideoCore: to the control port's callback, in a
+    /// buffer of the component's event pool, as libmmal's VC client
+    /// delivers it. Dropped (as libmmal drops it) if the control port is
+    /// not enabled or no event buffer is free.
+    pub(crate) fn event(&self, event: mmal_vchiq::Event) {
+        let callback = self.state.lock().callbacks[0];
+        let (Some(cb), Some(control)) = (callback, self.c_port(0)) else {
+            log::debug!("mmal_vc: event {:#x} dropped: the control port is not enabled", event.cmd);
+            return;
+        };
+        if event.cmd == sys::MMAL_EVENT_FORMAT_CHANGED {
+            log::warn!("mmal_vc: a FORMAT_CHANGED event is not handed on yet; dropped");
+            return;
+        }
+        let Some(header) = self.events.queue().get() else {
+            log::error!("mmal_vc: no event buffer left for event {:#x}", event.cmd);
+            return;
+        };
+        let length = header.with_payload(|payload| {
+            let n = event.data.len().min(payload.len());
+            payload[..n].copy_from_slice(&event.data[..n]);
+            n
+        });
+        header.set(event.cmd, length, 0, sys::MMAL_TIME_UNKNOWN);
+        control.call(cb, header);
+    }
+
+    /// Every header still out, handed back empty (the service closed).
+    pub(crate) fn fail_all(&self) {
+        let drained: Vec<_> = {
+            let mut st = self.state.lock();
+            let callbacks = st.callbacks.clone();
+            st.out.drain().map(|(_, (index, header))| (index, header, callbacks[index])).collect()
+        };
+        for (index, header, callback) in drained {
+            header.set(0, 0, sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED, sys::MMAL_TIME_UNKNOWN);
+            match (self.c_port(index), callback) {
+                (Some(port), Some(cb)) => port.call(cb, header),
+                _ => header.release(),
+            }
+        }
+    }
+}
+
+/// Writes a returned buffer's data and fields into its header.
+fn fill(header: BufPtr, b: &Returned) {
+    let mut flags = b.flags;
+    let length = match &b.memory {
+        _ if b.released || !b.status.is_success() => {
+            if !b.status.is_success() {
+                flags |= sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED;
+            }
+            0
+        }
+        Memory::Host(data) => {
+            let start = b.offset as usize;
+            let end = start.saturating_add(b.length as usize);
+            let valid = data.get(start..end.min(data.len())).unwrap_or(&[]);
+            header.with_payload(|payload| {
+                let n = valid.len().min(payload.len());
+                payload[..n].copy_from_slice(&valid[..n]);
+                if n < valid.len() {
+                    flags |= sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED;
+                }
+                n
+            })
+        }
+        Memory::VideoCore { .. } => (b.length as usize).min(header.alloc_size()),
+    };
+    let cmd = if b.released { 0 } else { b.cmd };
+    header.set(cmd, length, flags, b.pts);
+    header.set_dts(b.dts);
+}
+
+// ---------------------------------------------------------------------------
+// The entry points, for a remote component
+
+pub(crate) fn destroy(component: ComponentPtr, remote: &Remote) -> Status {
+    let Some(client) = client() else { return sys::MMAL_ENXIO };
+    for port in component.ports() {
+        if port.is_enabled() {
+            let status = port_disable(port, remote);
+            if status != sys::MMAL_SUCCESS {
+                return status;
+            }
+        }
+    }
+    for port in component.ports() {
+        let peer = remote.state.lock().peers[port.index_all()].clone();
+        if let Some((other, index)) = peer.and_then(|(w, i)| Some((w.upgrade()?, i))) {
+            if port.port_type() == sys::MMAL_PORT_TYPE_OUTPUT {
+                if let Ok(port_ref) = remote.port_ref(port) {
+                    let _ = client.port_disconnect(&port_ref);
+                }
+            } else if let Some(out) = other.c_port(index) {
+                let _ = other.port_ref(out).map(|r| client.port_disconnect(&r));
+            }
+            other.state.lock().peers[index] = None;
+        }
+    }
+    {
+        let mut st = remote.state.lock();
+        st.destroyed = true;
+        st.peers.iter_mut().for_each(|p| *p = None);
+    }
+    if let Err(e) = client.component_destroy(remote.handle) {
+        // The component is gone for this process either way: the
+        // VideoCore frees a client's components when its service closes.
+        status("mmal_component_destroy", &e);
+    }
+    session::unregister(remote.handle);
+    remote.events.destroy();
+    component.free();
+    sys::MMAL_SUCCESS
+}
+
+pub(crate) fn component_enable(component: ComponentPtr, remote: &Remote) -> Status {
+    let Some(client) = client() else { return sys::MMAL_ENXIO };
+    match client.component_enable(remote.handle) {
+        Ok(()) => {
+            component.set_enabled(true);
+            sys::MMAL_SUCCESS
+        }
+        Err(e) => status("mmal_component_enable", &e),
+    }
+}
+
+pub(crate) fn component_disable(component: ComponentPtr, remote: &Remote) -> Status {
+    let Some(client) = client() else { return sys::MMAL_ENXIO };
+    match client.component_disable(remote.handle) {
+        Ok(()) => {
+            component.set_enabled(false);
+            sys::MMAL_SUCCESS
+        }
+        Err(e) => status("mmal_component_disable", &e),
+    }
+}
+
+/// `mmal_port_format_commit`: the port's format and buffer numbers go to
+/// the VideoCore (PORT_INFO_SET); what it answers (the format as it
+/// takes it, its buffer needs) comes back into the port.
+pub(crate) fn port_format_commit(port: PortPtr, remote: &Remote) -> Status {
+    let Some(client) = client() else { return sys::MMAL_ENXIO };
+    let Ok(port_ref) = remote.port_ref(port) else { return sys::MMAL_EINVAL };
+    if port_ref.kind == PortType::Control {
+        return sys::MMAL_EINVAL;
+    }
+    let format = match port.read_es_format() {
+        Ok(f) => f,
+        Err(status) => return status,
+    };
+    let mut info = match client.port_info_get(remote.handle, port_ref.kind, port_ref.index) {
+        Ok(info) => info,
+        Err(e) => return status("mmal_port_format_commit", &e),
+    };
+    let v = format.video;
+    info.format.es_type = format.es_type;
+    info.format.encoding = format.encoding;
+    info.format.encoding_variant = format.encoding_variant;
+    info.format.bitrate = format.bitrate;
+    info.format.flags = format.flags;
+    info.format.video = mmal_vchiq::VideoFormat {
+        width: v.width,
+        height: v.height,
+        crop: mmal_vchiq::Rect { x: v.crop.x, y: v.crop.y, width: v.crop.width, height: v.crop.height },
+        frame_rate: mmal_vchiq::Rational { num: v.frame_rate.num, den: v.frame_rate.den },
+        par: mmal_vchiq::Rational { num: v.par.num, den: v.par.den },
+        color_space: v.color_space,
+    };
+    let (num, size, _, _) = port.buffers();
+    info.buffer_num = num;
+    info.buffer_size = size;
+    match client.port_info_set(&info) {
+        Ok(answer) => {
+            write_info(port, &answer);
+            // Every port of the component may have changed (an output
+            // follows its input): read them again.
+            refresh_others(&client, remote, port);
+            remote.state.lock().info[port.index_all()] = Some(answer);
+            sys::MMAL_SUCCESS
+        }
+        Err(e) => status("mmal_port_format_commit", &e),
+    }
+}
+
+/// Reads the formats of the component's other ports that are not enabled
+/// again from the VideoCore, as libmmal's VC client does after a commit.
+fn refresh_others(client: &mmal_vchiq::Client, remote: &Remote, committed: PortPtr) {
+    let Some(ports) = remote.c_ports.get() else { return };
+    for (port, port_ref) in ports.iter().zip(&remote.ports) {
+        if *port == committed || port.is_enabled() || port_ref.kind == PortType::Control {
+            continue;
+        }
+        if let Ok(info) = client.port_info_get(remote.handle, port_ref.kind, port_ref.index) {
+            write_info(*port, &info);
+        }
+    }
+}
+
+pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>, remote: &Remote) -> Status {
+    let Some(client) = client() else { return sys::MMAL_ENXIO };
+    let Ok(port_ref) = remote.port_ref(port) else { return sys::MMAL_EINVAL };
+    if port.is_enabled() {
+        log::error!("mmal_port_enable: {} is already enabled", port.name());
+        return sys::MMAL_EINVAL;
+    }
+    let peer = remote.state.lock().peers[port.index_all()].clone();
+    if peer.is_some() && port_ref.kind != PortType::Output {
+        log::error!("mmal_port_enable: {} is the input of a tunnel: enable its output", port.name());
+        return sys::MMAL_EINVAL;
+    }
+    if peer.is_none() && cb.is_none() {
+        log::error!("mmal_port_enable: {} needs a callback", port.name());
+        return sys::MMAL_EINVAL;
+    }
+    let (num, size, num_min, size_min) = port.buffers();
+    if port_ref.kind != PortType::Control && (num < num_min || size < size_min) {
+        log::error!("mmal_port_enable: {}: buffers {num}x{size} below the minimum {num_min}x{size_min}", port.name());
+        return sys::MMAL_EINVAL;
+    }
+    remote.state.lock().callbacks[port.index_all()] = cb;
+    match client.port_enable(&port_ref, num, size) {
+        Ok(()) => {
+            port.set_enabled(true);
+            // A tunnel: its input is enabled with it, as libmmal marks it.
+            if let Some((other, index)) = peer.and_then(|(w, i)| Some((w.upgrade()?, i))) {
+                if let Some(input) = other.c_port(index) {
+                    input.set_enabled(true);
+                }
+            }
+            sys::MMAL_SUCCESS
+        }
+        Err(e) => {
+            remote.state.lock().callbacks[port.index_all()] = None;
+            status("mmal_port_enable", &e)
+        }
+    }
+}
+
+/// `mmal_port_disable`: returns once every buffer the port had is back
+/// with the client's callback.
+pub(crate) fn port_disable(port: PortPtr, remote: &Remote) -> Status {
+    let Some(client) = client() else { return sys::MMAL_ENXIO };
+    let Ok(port_ref) = remote.port_ref(port) else { return sys::MMAL_EINVAL };
+    if !port.is_enabled() {
+        log::error!("mmal_port_disable: {} is not enabled", port.name());
+        return sys::MMAL_EINVAL;
+    }
+    let peer = remote.state.lock().peers[port.index_all()].clone();
+    let peer = peer.and_then(|(w, i)| Some((w.upgrade()?, i)));
+    if port_ref.kind == PortType::Input {
+        if let Some((other, index)) = peer {
+            // The input of a tunnel: the tunnel is disabled from its output.
+            return match other.c_port(index) {
+                Some(out) if out.is_enabled() => port_disable(out, &other),
+                _ => sys::MMAL_SUCCESS,
+            };
+        }
+    }
+    if let Err(e) = client.port_disable(&port_ref) {
+        return status("mmal_port_disable", &e);
+    }
+    port.set_enabled(false);
+    remote.state.lock().callbacks[port.index_all()] = None;
+    if let Some((other, index)) = peer {
+        if let Some(input) = other.c_port(index) {
+            input.set_enabled(false);
+        }
+    }
+    sys::MMAL_SUCCESS
+}
+
+/// `mmal_connection_create` (and `mmal_port_connect`) of two remote ports:
+/// the format is copied across and committed on the input (unless asked
+/// not to), and a tunnel is made on the VideoCore (PORT_ACTION CONNECT).
+/// An enabled port, a control port or a port on the wrong side is
+/// `MMAL_EINVAL`; a port already in a tunnel is `MMAL_EISCONN`.
+pub(crate) fn connect(out: PortPtr, input: PortPtr, flags: u32) -> Status {
+    let (Some(client), Some(ro), Some(ri)) = (client(), of(&out.core()), of(&input.core())) else {
+        log::error!("mmal_connection_create: a VideoCore component can only be connected to another");
+        return sys::MMAL_EINVAL;
+    };
+    let (Ok(out_ref), Ok(in_ref)) = (ro.port_ref(out), ri.port_ref(input)) else { return sys::MMAL_EINVAL };
+    if out_ref.kind != PortType::Output || in_ref.kind != PortType::Input || out.is_enabled() || input.is_enabled() {
+        log::error!(
+            "mmal_connection_create: {} to {}: an output and an input, neither enabled",
+            out.name(),
+            input.name()
+        );
+        return sys::MMAL_EINVAL;
+    }
+    let tunnel = flags & sys::MMAL_CONNECTION_FLAG_TUNNELLING != 0;
+    if tunnel && Arc::ptr_eq(&ro, &ri) {
+        return sys::MMAL_EINVAL;
+    }
+    let connected =
+        ro.state.lock().peers[out.index_all()].is_some() || ri.state.lock().peers[input.index_all()].is_some();
+    if connected {
+        log::error!("mmal_connection_create: {} or {} is already connected", out.name(), input.name());
+        return sys::MMAL_EISCONN;
+    }
+    if flags & sys::MMAL_CONNECTION_FLAG_KEEP_PORT_FORMATS == 0 {
+        input.copy_format_from(out);
+        let status = port_format_commit(input, &ri);
+        if status != sys::MMAL_SUCCESS {
+            return status;
+        }
+    }
+    if tunnel {
+        if let Err(e) = client.port_connect(&out_ref, &in_ref) {
+            return status("mmal_connection_create", &e);
+        }
+        ro.state.lock().peers[out.index_all()] = Some((Arc::downgrade(&ri), input.index_all()));
+        ri.state.lock().peers[input.index_all()] = Some((Arc::downgrade(&ro), out.index_all()));
+    }
+    sys::MMAL_SUCCESS
+}
+
+/// Undoes a tunnel [`connect`] made (PORT_ACTION DISCONNECT), disabling
+/// it first if it is enabled.
+pub(crate) fn disconnect(out: PortPtr, input: PortPtr) -> Status {
+    let (Some(client), Some(ro), Some(ri)) = (client(), of(&out.core()), of(&input.core())) else {
+        return sys::MMAL_EINVAL;
+    };
+    if ro.state.lock().peers[out.index_all()].is_none() {
+        return sys::MMAL_ENOTCONN;
+    }
+    if out.is_enabled() {
+        let status = port_disable(out, &ro);
+        if status != sys::MMAL_SUCCESS {
+            return status;
+        }
+    }
+    if let Ok(out_ref) = ro.port_ref(out) {
+        if let Err(e) = client.port_disconnect(&out_ref) {
+            status("mmal_port_disconnect", &e);
+        }
+    }
+    ro.state.lock().peers[out.index_all()] = None;
+    ri.state.lock().peers[input.index_all()] = None;
+    sys::MMAL_SUCCESS
+}
+
+/// Whether the remote component of `port` is still there (not destroyed);
+/// `None` if it is not a remote component.
+pub(crate) fn alive(port: PortPtr) -> Option<bool> {
+    of(&port.core()).map(|r| !r.state.lock().destroyed)
+}
+
+pub(crate) fn port_flush(port: PortPtr, remote: &Remote) -> Status {
+    let Some(client) = client() else { return sys::MMAL_ENXIO };
+    let Ok(port_ref) = remote.port_ref(port) else { return sys::MMAL_EINVAL };
+    match client.port_flush(&port_ref) {
+        Ok(()) => sys::MMAL_SUCCESS,
+        Err(e) => status("mmal_port_flush", &e),
+    }
+}
+
+/// `mmal_port_send_buffer`: the header goes out under a fresh token; an
+/// input's data is copied into the message (or its bulk transfer).
+pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -> Status {
+    let Some(client) = client() else { return sys::MMAL_ENXIO };
+    let Ok(port_ref) = remote.port_ref(port) else { return sys::MMAL_EINVAL };
+    if !port.is_enabled() {
+        log::error!("mmal_port_send_buffer: {} is not enabled", port.name());
+        return sys::MMAL_EINVAL;
+    }
+    let alloc_size = u32::try_from(header.alloc_size()).unwrap_or(u32::MAX);
+    let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
+    let mut buffer = if port_ref.kind == PortType::Output {
+        BufferToSend::output(Vec::new(), alloc_size)
+    } else {
+        let mut b = BufferToSend::input(header.with_data(<[u8]>::to_vec), alloc_size);
+        b.flags = header.flags();
+        b.pts = header.pts();
+        b.dts = header.dts();
+        b
+    };
+    buffer.tag = token;
+    // Entered before it is sent: the VideoCore may return it at once.
+    remote.state.lock().out.insert(token, (port.index_all(), header));
+    match client.send_buffer(&port_ref, buffer) {
+        Ok(_) => sys::MMAL_SUCCESS,
+        Err(e) => {
+            remote.state.lock().out.remove(&token);
+            status("mmal_port_send_buffer", &e)
+        }
+    }
+}
+
+/// `mmal_port_parameter_set` of `param` (header included).
+pub(crate) fn parameter_set(port: PortPtr, id: u32, param: &[u8], remote: &Remote) -> Status {
+    let Some(client) = client() else { return sys::MMAL_ENXIO };
+    let Ok(port_ref) = remote.port_ref(port) else { return sys::MMAL_EINVAL };
+    match client.parameter_set(&port_ref, param) {
+        Ok(()) => {
+            if id == sys::MMAL_PARAMETER_ZERO_COPY {
+                let on = param.get(8..12).is_some_and(|v| v != [0, 0, 0, 0]);
+                remote.state.lock().zero_copy[port.index_all()] = on;
+            }
+            sys::MMAL_SUCCESS
+        }
+        Err(e) => status("mmal_port_parameter_set", &e),
+    }
+}
+
+/// `mmal_port_parameter_get`: `request` is the header (with the room the
+/// caller has) and any input the parameter takes; the answer's payload
+/// goes into `out` (whose length is that room); returns its full length.
+pub(crate) fn parameter_get(port: PortPtr, request: &[u8], out: &mut [u8], remote: &Remote) -> Result<usize, Status> {
+    let Some(client) = client() else { return Err(sys::MMAL_ENXIO) };
+    let port_ref = remote.port_ref(port)?;
+    match client.parameter_get(&port_ref, request) {
+        Ok(answer) => {
+            let payload = answer.get(8..).unwrap_or(&[]);
+            let n = payload.len().min(out.len());
+            out[..n].copy_from_slice(&payload[..n]);
+            Ok(payload.len())
+        }
+        Err(Error::ParameterTooSmall { needed, .. }) => Ok((needed as usize).saturating_sub(8)),
+        Err(e) => Err(status("mmal_port_parameter_get", &e)),
+    }
+}
+
+/// Whether pools for `port` come from VCSM (`MMAL_PARAMETER_ZERO_COPY`).
+pub(crate) fn zero_copy(port: PortPtr, remote: &Remote) -> bool {
+    remote.state.lock().zero_copy.get(port.index_all()).copied().unwrap_or(false)
+}

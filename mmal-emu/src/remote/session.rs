@@ -1,0 +1,93 @@
+//! The process's MMAL client over VCHIQ, the remote components it serves,
+//! and the handler through which the VideoCore's buffers and events come
+//! back.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+
+use mmal_sys as sys;
+use mmal_vchiq::{Client, Event, Handler, Returned};
+use parking_lot::Mutex;
+
+use super::Remote;
+
+/// The client every remote component is made on: installed once per
+/// process by [`vchiq_api`], kept until the process exits (its components
+/// and buffers point into it, as libmmal's do into its connection).
+static CLIENT: Mutex<Option<Client>> = Mutex::new(None);
+
+/// The live remote components, by the VideoCore's handle.
+static COMPONENTS: Mutex<Option<HashMap<u32, Weak<Remote>>>> = Mutex::new(None);
+
+/// The name of the symbol under which the VCHIQ provider's table is
+/// exported by the software VideoCore's C library.
+pub const VCHIQ_API_SYMBOL: &str = "mmal_videocore_vchiq_api";
+
+/// The installed client, if any.
+pub(crate) fn client() -> Option<Client> {
+    CLIENT.lock().clone()
+}
+
+pub(super) fn register(handle: u32, remote: &Arc<Remote>) {
+    COMPONENTS.lock().get_or_insert_with(HashMap::new).insert(handle, Arc::downgrade(remote));
+}
+
+pub(super) fn unregister(handle: u32) {
+    if let Some(map) = COMPONENTS.lock().as_mut() {
+        map.remove(&handle);
+    }
+}
+
+fn component(handle: u32) -> Option<Arc<Remote>> {
+    COMPONENTS.lock().as_ref()?.get(&handle)?.upgrade()
+}
+
+/// Hands the VideoCore's buffers to the remote components they belong to.
+struct Router;
+
+impl Handler for Router {
+    fn buffer(&self, _client: &Client, buffer: Returned) {
+        match component(buffer.port.component) {
+            Some(remote) => remote.returned(buffer),
+            None => log::error!("mmal_vc: a buffer for component {:#x}, which is gone", buffer.port.component),
+        }
+    }
+
+    fn event(&self, _client: &Client, event: Event) {
+        match component(event.component) {
+            Some(remote) => remote.event(event),
+            None => log::debug!("mmal_vc: an event for component {:#x}, which is gone", event.component),
+        }
+    }
+
+    fn closed(&self) {
+        let all: Vec<Arc<Remote>> =
+            COMPONENTS.lock().as_ref().map(|m| m.values().filter_map(Weak::upgrade).collect()).unwrap_or_default();
+        log::error!("mmal_vc: the VideoCore closed the MMAL service; {} components lose their buffers", all.len());
+        for remote in all {
+            remote.fail_all();
+        }
+    }
+}
+
+/// Opens the MMAL service on `connection` for this process (once: later
+/// calls keep the first client) and returns the function table whose
+/// components are the VideoCore's, reached over that connection.
+///
+/// # Errors
+///
+/// The client's, if the MMAL service cannot be opened (the VideoCore
+/// refuses it, or speaks an incompatible MMAL version).
+pub fn vchiq_api(connection: &vchiq::Connection) -> Result<&'static sys::Api, mmal_vchiq::Error> {
+    install(connection)?;
+    Ok(&crate::abi::VCHIQ_API)
+}
+
+/// Installs a client on `connection` unless one is installed already.
+pub(crate) fn install(connection: &vchiq::Connection) -> Result<(), mmal_vchiq::Error> {
+    let mut slot = CLIENT.lock();
+    if slot.is_none() {
+        *slot = Some(Client::open(connection, Router)?);
+    }
+    Ok(())
+}
