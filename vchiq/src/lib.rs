@@ -7,7 +7,8 @@
 //! completion and close from the driver. On it, [`Service`]s (by 4CC, for
 //! example MMAL's) send messages, make requests whose replies are matched by
 //! a context the caller gives, move data by bulk transfer in order (at most
-//! four queued per direction), and hold the VideoCore's use count around
+//! four queued per direction; [`Service::send_with_bulk`] sends a message
+//! and the bulk data it announces as one ordered step), and hold the VideoCore's use count around
 //! their traffic so it stays powered while it works. Every wait has a
 //! timeout and every failure a clear [`Error`].
 //!
