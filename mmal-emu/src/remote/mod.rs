@@ -34,8 +34,8 @@ use parking_lot::Mutex;
 
 use crate::objects::{BufPtr, Callback, ComponentPtr, CoreState, EsFormat, PoolPtr, PortFields, PortPtr, Status};
 
-pub(crate) use session::client;
-pub use session::{vchiq_api, VCHIQ_API_SYMBOL};
+pub use session::VCHIQ_API_SYMBOL;
+pub(crate) use session::{client, install};
 
 /// What the entry points keep of a remote component.
 pub(crate) struct Remote {
@@ -218,31 +218,43 @@ impl Remote {
         }
     }
 
-    /// An event from the VideoCore: to the control port's callback, in a
-    /// buffer of the component's event pool, as libmmal's VC client
-    /// delivers it. Dropped (as libmmal drops it) if the control port is
-    /// not enabled or no event buffer is free.
+    /// An event from the VideoCore, on the port it names (the control
+    /// port, or an output's FORMAT_CHANGED), in a buffer of the component's
+    /// event pool, as libmmal's VC client delivers it. Dropped (as libmmal
+    /// drops it) if that port is not enabled or no event buffer is free.
     pub(crate) fn event(&self, event: mmal_vchiq::Event) {
-        let callback = self.state.lock().callbacks[0];
-        let (Some(cb), Some(control)) = (callback, self.c_port(0)) else {
-            log::debug!("mmal_vc: event {:#x} dropped: the control port is not enabled", event.cmd);
+        let Some(index) = self.ports.iter().position(|p| p.kind == event.port_type && p.index == event.port_index)
+        else {
+            log::error!("mmal_vc: event {:#x} for a port the component does not have", event.cmd);
             return;
         };
-        if event.cmd == sys::MMAL_EVENT_FORMAT_CHANGED {
-            log::warn!("mmal_vc: a FORMAT_CHANGED event is not handed on yet; dropped");
+        let callback = self.state.lock().callbacks[index];
+        let (Some(cb), Some(port)) = (callback, self.c_port(index)) else {
+            log::debug!("mmal_vc: event {:#x} dropped: its port is not enabled", event.cmd);
             return;
-        }
+        };
         let Some(header) = self.events.queue().get() else {
             log::error!("mmal_vc: no event buffer left for event {:#x}", event.cmd);
             return;
         };
-        let length = header.with_payload(|payload| {
-            let n = event.data.len().min(payload.len());
-            payload[..n].copy_from_slice(&event.data[..n]);
+        let length = if event.cmd == sys::MMAL_EVENT_FORMAT_CHANGED {
+            let written = format_changed(&event.data)
+                .and_then(|(requirements, format)| crate::objects::write_format_changed(header, requirements, &format));
+            let Some(n) = written else {
+                log::error!("mmal_vc: a FORMAT_CHANGED event of {} bytes that does not parse", event.data.len());
+                header.release();
+                return;
+            };
             n
-        });
+        } else {
+            header.with_payload(|payload| {
+                let n = event.data.len().min(payload.len());
+                payload[..n].copy_from_slice(&event.data[..n]);
+                n
+            })
+        };
         header.set(event.cmd, length, 0, sys::MMAL_TIME_UNKNOWN);
-        control.call(cb, header);
+        port.call(cb, header);
     }
 
     /// Every header still out, handed back empty (the service closed).
@@ -433,7 +445,16 @@ pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>, remote: &Remote) 
         log::error!("mmal_port_enable: {} needs a callback", port.name());
         return sys::MMAL_EINVAL;
     }
-    let (num, size, num_min, size_min) = port.buffers();
+    let peer = peer.and_then(|(w, i)| Some((w.upgrade()?, i)));
+    let (mut num, mut size, num_min, size_min) = port.buffers();
+    if let Some(input) = peer.as_ref().and_then(|(other, index)| other.c_port(*index)) {
+        // A tunnel: both ends take the larger numbers, as libmmal's core
+        // gives them.
+        let (in_num, in_size, _, _) = input.buffers();
+        (num, size) = (num.max(in_num), size.max(in_size));
+        port.set_buffers(num, size);
+        input.set_buffers(num, size);
+    }
     if port_ref.kind != PortType::Control && (num < num_min || size < size_min) {
         log::error!("mmal_port_enable: {}: buffers {num}x{size} below the minimum {num_min}x{size_min}", port.name());
         return sys::MMAL_EINVAL;
@@ -443,7 +464,7 @@ pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>, remote: &Remote) 
         Ok(()) => {
             port.set_enabled(true);
             // A tunnel: its input is enabled with it, as libmmal marks it.
-            if let Some((other, index)) = peer.and_then(|(w, i)| Some((w.upgrade()?, i))) {
+            if let Some((other, index)) = peer {
                 if let Some(input) = other.c_port(index) {
                     input.set_enabled(true);
                 }
@@ -645,4 +666,39 @@ pub(crate) fn parameter_get(port: PortPtr, request: &[u8], out: &mut [u8], remot
 /// Whether pools for `port` come from VCSM (`MMAL_PARAMETER_ZERO_COPY`).
 pub(crate) fn zero_copy(port: PortPtr, remote: &Remote) -> bool {
     remote.state.lock().zero_copy.get(port.index_all()).copied().unwrap_or(false)
+}
+
+/// The payload of a FORMAT_CHANGED event as the firmware lays it out (its
+/// 32-bit `MMAL_EVENT_FORMAT_CHANGED_T`: the four buffer words, the format
+/// pointer's word, then the format and its video part): the requirements
+/// (`size_min`, `num_min`, `size_recommended`, `num_recommended`) and the
+/// new format.
+fn format_changed(data: &[u8]) -> Option<([u32; 4], crate::format::VideoFormat)> {
+    use std::mem::{offset_of, size_of};
+    use vchiq_sys::{
+        mmal_msg_es_format as Es, mmal_msg_rational as Ratio, mmal_msg_rect as Rect, mmal_msg_video_format as Video,
+    };
+    let word = |at: usize| data.get(at..at + 4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
+    let format = 5 * 4;
+    let video = format + size_of::<Es>();
+    if data.len() < video + size_of::<Video>() {
+        return None;
+    }
+    let requirements = [word(0)?, word(4)?, word(8)?, word(12)?];
+    let crop = video + offset_of!(Video, crop);
+    let rate = video + offset_of!(Video, frame_rate);
+    let f = crate::format::VideoFormat {
+        encoding: word(format + offset_of!(Es, encoding))?,
+        width: word(video + offset_of!(Video, width))?,
+        height: word(video + offset_of!(Video, height))?,
+        crop: (
+            word(crop + offset_of!(Rect, x))?,
+            word(crop + offset_of!(Rect, y))?,
+            word(crop + offset_of!(Rect, width))?,
+            word(crop + offset_of!(Rect, height))?,
+        ),
+        frame_rate: (word(rate + offset_of!(Ratio, num))? as i32, word(rate + offset_of!(Ratio, den))? as i32),
+        bitrate: word(format + offset_of!(Es, bitrate))?,
+    };
+    Some((requirements, f))
 }

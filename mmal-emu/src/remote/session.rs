@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
-use mmal_sys as sys;
 use mmal_vchiq::{Client, Event, Handler, Returned};
 use parking_lot::Mutex;
 
@@ -68,19 +67,6 @@ impl Handler for Router {
             remote.fail_all();
         }
     }
-}
-
-/// Opens the MMAL service on `connection` for this process (once: later
-/// calls keep the first client) and returns the function table whose
-/// components are the VideoCore's, reached over that connection.
-///
-/// # Errors
-///
-/// The client's, if the MMAL service cannot be opened (the VideoCore
-/// refuses it, or speaks an incompatible MMAL version).
-pub fn vchiq_api(connection: &vchiq::Connection) -> Result<&'static sys::Api, mmal_vchiq::Error> {
-    install(connection)?;
-    Ok(&crate::abi::VCHIQ_API)
 }
 
 /// Installs a client on `connection` unless one is installed already.
