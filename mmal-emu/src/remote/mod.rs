@@ -30,7 +30,7 @@ use std::sync::{Arc, OnceLock};
 
 use mmal_sys as sys;
 use mmal_vchiq::{BufferToSend, Error, Memory, PortInfo, PortRef, PortType, Returned};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, ReentrantMutex};
 
 use crate::objects::{BufPtr, Callback, ComponentPtr, CoreState, EsFormat, PoolPtr, PortFields, PortPtr, Status};
 
@@ -47,6 +47,11 @@ pub(crate) struct Remote {
     c_ports: OnceLock<Vec<PortPtr>>,
     /// Buffers for the events the control port's callback gets.
     events: PoolPtr,
+    /// Held while an event is handed to a port's callback, and by a port
+    /// disable while it takes the callback away: once a disable returns,
+    /// no event reaches that port (the client may free what its callback
+    /// uses). Reentrant: the callback may disable the port itself.
+    delivering: ReentrantMutex<()>,
     state: Mutex<State>,
 }
 
@@ -129,6 +134,7 @@ pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
         ports,
         c_ports: OnceLock::new(),
         events,
+        delivering: ReentrantMutex::new(()),
         state: Mutex::new(State {
             callbacks: vec![None; n],
             out: HashMap::new(),
@@ -228,6 +234,7 @@ impl Remote {
             log::error!("mmal_vc: event {:#x} for a port the component does not have", event.cmd);
             return;
         };
+        let _delivering = self.delivering.lock();
         let callback = self.state.lock().callbacks[index];
         let (Some(cb), Some(port)) = (callback, self.c_port(index)) else {
             log::debug!("mmal_vc: event {:#x} dropped: its port is not enabled", event.cmd);
@@ -502,7 +509,11 @@ pub(crate) fn port_disable(port: PortPtr, remote: &Remote) -> Status {
         return status("mmal_port_disable", &e);
     }
     port.set_enabled(false);
-    remote.state.lock().callbacks[port.index_all()] = None;
+    {
+        // Waits for an event being handed to this port's callback.
+        let _delivering = remote.delivering.lock();
+        remote.state.lock().callbacks[port.index_all()] = None;
+    }
     if let Some((other, index)) = peer {
         if let Some(input) = other.c_port(index) {
             input.set_enabled(false);
