@@ -376,7 +376,14 @@ pub unsafe extern "C" fn mmal_port_payload_alloc(port: *mut sys::MMAL_PORT_T, si
             log::error!("mmal_port_payload_alloc: {size} bytes is more than the VideoCore's memory");
             return ptr::null_mut();
         }
-        let (payload, addr) = if crate::core::zero_copy(*port) {
+        #[cfg(feature = "vchiq")]
+        let zero_copy = match crate::remote::of(&port.core()) {
+            Some(remote) => crate::remote::zero_copy(*port, &remote),
+            None => crate::core::zero_copy(*port),
+        };
+        #[cfg(not(feature = "vchiq"))]
+        let zero_copy = crate::core::zero_copy(*port);
+        let (payload, addr) = if zero_copy {
             let block = vcsm::ServiceManager::emulated()
                 .and_then(|_| vcsm::SharedMemory::new(size.max(1) as usize, "mmal_vc_port payload"));
             match block {
@@ -444,7 +451,14 @@ pub unsafe extern "C" fn mmal_port_event_get(
 
 /// The work of [`mmal_port_event_get`], on a live port.
 fn event_get(port: PortPtr, buffer: *mut *mut sys::MMAL_BUFFER_HEADER_T, event: u32) -> sys::MMAL_STATUS_T {
-    match port.shared().event_pool.queue().get() {
+    #[cfg(feature = "vchiq")]
+    let pooled = match crate::remote::of(&port.core()) {
+        Some(remote) => remote.event_buffer(),
+        None => port.shared().event_pool.queue().get(),
+    };
+    #[cfg(not(feature = "vchiq"))]
+    let pooled = port.shared().event_pool.queue().get();
+    match pooled {
         Some(b) => {
             // A FORMAT_CHANGED event comes with its payload laid out (a
             // format for the client to fill in), as libmmal's does.
@@ -489,6 +503,10 @@ pub unsafe extern "C" fn mmal_port_connect(
         // lock (a check here, before any lock, would prove nothing).
         let (out, input) = if a.port_type() == sys::MMAL_PORT_TYPE_INPUT { (b, a) } else { (a, b) };
         let flags = sys::MMAL_CONNECTION_FLAG_TUNNELLING | sys::MMAL_CONNECTION_FLAG_KEEP_PORT_FORMATS;
+        #[cfg(feature = "vchiq")]
+        if crate::remote::of(&out.core()).is_some() || crate::remote::of(&input.core()).is_some() {
+            return crate::remote::connect(out, input, flags);
+        }
         // No userdata to write: the reservation ends here.
         crate::core::connect(out, input, flags).0
     })
@@ -504,7 +522,12 @@ pub unsafe extern "C" fn mmal_port_connect(
 #[cfg_attr(feature = "c-exports", no_mangle)]
 pub unsafe extern "C" fn mmal_port_disconnect(port: *mut sys::MMAL_PORT_T) -> sys::MMAL_STATUS_T {
     guarded("mmal_port_disconnect", sys::MMAL_EFAULT, || {
-        PortPtr::live(port, "mmal_port_disconnect").map_or(sys::MMAL_EINVAL, |p| crate::core::disconnect_port(*p))
+        let Some(port) = PortPtr::live(port, "mmal_port_disconnect") else { return sys::MMAL_EINVAL };
+        #[cfg(feature = "vchiq")]
+        if let Some(remote) = crate::remote::of(&port.core()) {
+            return crate::remote::disconnect_port(*port, &remote);
+        }
+        crate::core::disconnect_port(*port)
     })
 }
 

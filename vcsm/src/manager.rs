@@ -140,11 +140,23 @@ impl Probe {
             .ok()
             .map(|bytes| String::from_utf8_lossy(&bytes).trim_end_matches('\0').trim().to_owned());
         Probe {
-            cma_node: Path::new(cma::PATH).exists(),
-            legacy_node: Path::new(legacy::PATH).exists(),
+            cma_node: node_present(cma::PATH),
+            legacy_node: node_present(legacy::PATH),
             raspberry_pi: model.filter(|m| m.contains("Raspberry Pi")),
             legacy_usable: cfg!(target_pointer_width = "32"),
         }
+    }
+}
+
+/// Whether the device node `path` is there: it opens, or fails for another
+/// reason than its absence (a user outside the `video` group is told so
+/// when it is opened for real). Probed by opening rather than by `stat`,
+/// so that a device answered by an interposed `open` (the preload
+/// library's emulated `/dev/vcsm-cma`) is found as a program finds it.
+fn node_present(path: &str) -> bool {
+    match open_device(path) {
+        Ok(_) => true,
+        Err(e) => e.kind() != io::ErrorKind::NotFound && Path::new(path).exists(),
     }
 }
 

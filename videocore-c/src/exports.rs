@@ -24,7 +24,7 @@ static AT_LOAD: extern "C" fn() = at_load;
 extern "C" fn at_load() {
     guarded("the software VideoCore's constructor", (), || {
         crate::logger::install();
-        if let Err(e) = vcsm::ServiceManager::emulated() {
+        if let Err(e) = crate::provider::memory() {
             log::error!("the software VideoCore's memory: {e}");
         }
     });
@@ -49,7 +49,7 @@ macro_rules! forward {
             }
             // SAFETY: the caller keeps libmmal's contract, which is the
             // table entry's.
-            unsafe { (mmal_emu::api().$field)($($arg),*) }
+            unsafe { (crate::provider::api().$field)($($arg),*) }
         }
     )*};
 }
@@ -95,7 +95,9 @@ const VCHIQ_VAR: &str = "VIDEOCORE_EMU_VCHIQ";
 /// `mmal_vc_init` (libmmal_vc_client): the software VideoCore needs no VCHIQ
 /// connection, so this succeeds, unless `VIDEOCORE_EMU_VCHIQ=missing`, when
 /// it fails with `MMAL_EIO` as on a machine without `/dev/vchiq`; it can be
-/// called again after a failure (see above).
+/// called again after a failure (see above). With `VIDEOCORE=vchiq` it
+/// opens `/dev/vchiq` and the VideoCore's MMAL service (once), and fails
+/// with `MMAL_EIO` if it cannot.
 #[no_mangle]
 pub extern "C" fn mmal_vc_init() -> sys::MMAL_STATUS_T {
     guarded("mmal_vc_init", sys::MMAL_EIO, || {
@@ -104,7 +106,7 @@ pub extern "C" fn mmal_vc_init() -> sys::MMAL_STATUS_T {
             log::error!("mmal_vc_init: no VCHIQ ({VCHIQ_VAR}=missing)");
             return sys::MMAL_EIO;
         }
-        sys::MMAL_SUCCESS
+        crate::provider::init()
     })
 }
 
@@ -251,7 +253,7 @@ pub unsafe extern "C" fn videocore_emu_vcsm_usage(out: *mut u64) {
         return;
     }
     let (blocks, bytes) = guarded("videocore_emu_vcsm_usage", (0, 0), || {
-        let stats = vcsm::ServiceManager::emulated().map(|m| m.stats());
+        let stats = crate::provider::memory().map(|m| m.stats());
         stats.map_or((0, 0), |s| (s.live_allocations, s.live_bytes))
     });
     // SAFETY: the caller passes room for two values (checked non-null).

@@ -34,6 +34,11 @@
 //!
 //! `VIDEOCORE_EMU_LOG=error|warn|info|debug|trace` prints the library's
 //! messages on standard error.
+//!
+//! `VIDEOCORE=vchiq` makes the components the VideoCore's behind
+//! `/dev/vchiq`, reached in MMAL over VCHIQ without libmmal: built for
+//! aarch64, this library is then libmmal for 64-bit Raspberry Pi OS
+//! (`mmal_vc_init` opens the connection).
 #![deny(unsafe_code)]
 
 #[allow(unsafe_code)]
@@ -43,6 +48,7 @@ pub mod exports;
 #[allow(unsafe_code)]
 pub mod libvcsm;
 mod logger;
+mod provider;
 #[allow(unsafe_code)]
 pub mod util;
 pub mod vcos;

@@ -14,7 +14,7 @@ use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
 use std::os::fd::{BorrowedFd, IntoRawFd};
 
 use parking_lot::Mutex;
-use vcsm::{CacheMode, ServiceManager, SharedMemory};
+use vcsm::{CacheMode, SharedMemory};
 
 struct Block {
     memory: SharedMemory,
@@ -78,7 +78,7 @@ fn handle_of(b: &Blocks, ptr: *const c_void) -> Option<c_uint> {
 }
 
 fn init() -> c_int {
-    guarded("vcsm_init", -1, || match ServiceManager::emulated() {
+    guarded("vcsm_init", -1, || match crate::provider::memory() {
         Ok(_) => {
             with_blocks(|b| b.users += 1);
             0
@@ -150,7 +150,7 @@ pub unsafe extern "C" fn vcsm_malloc_cache(size: c_uint, cache: c_int, name: *co
     };
     let name = block_name(name);
     guarded("vcsm_malloc", 0, || {
-        match ServiceManager::emulated().and_then(|_| SharedMemory::with_cache(size as usize, &name, cache)) {
+        match crate::provider::memory().and_then(|_| SharedMemory::with_cache(size as usize, &name, cache)) {
             Ok(memory) => add(memory),
             Err(e) => {
                 log::error!("vcsm_malloc: {size} bytes ({name:?}): {e}");
@@ -316,7 +316,7 @@ pub unsafe extern "C" fn vcsm_import_dmabuf(fd: c_int, name: *const c_char) -> c
     // SAFETY: the caller keeps `fd` open for the call; it is only borrowed.
     let fd = unsafe { BorrowedFd::borrow_raw(fd) };
     guarded("vcsm_import_dmabuf", 0, || {
-        match ServiceManager::emulated().and_then(|_| SharedMemory::import_dmabuf(fd, &name)) {
+        match crate::provider::memory().and_then(|_| SharedMemory::import_dmabuf(fd, &name)) {
             Ok(memory) => add(memory),
             Err(e) => {
                 log::error!("vcsm_import_dmabuf: {e}");
@@ -377,7 +377,7 @@ unsafe extern "C" fn table_alloc(size: u64, name: *const c_char, cache: u32, out
     };
     guarded("vcsm table alloc", 5, || {
         let size = usize::try_from(size).unwrap_or(usize::MAX);
-        match ServiceManager::emulated().and_then(|_| SharedMemory::with_cache(size, &name, cache)) {
+        match crate::provider::memory().and_then(|_| SharedMemory::with_cache(size, &name, cache)) {
             Ok(memory) => keep(memory, out),
             Err(e) => {
                 log::debug!("vcsm table alloc: {e}");
@@ -395,7 +395,7 @@ unsafe extern "C" fn table_import(fd: c_int, name: *const c_char, out: *mut Libr
     // SAFETY: the caller keeps `fd` open for the call; it is only borrowed.
     let fd = unsafe { BorrowedFd::borrow_raw(fd) };
     guarded("vcsm table import", 5, || {
-        match ServiceManager::emulated().and_then(|_| SharedMemory::import_dmabuf(fd, &name)) {
+        match crate::provider::memory().and_then(|_| SharedMemory::import_dmabuf(fd, &name)) {
             Ok(memory) => keep(memory, out),
             Err(e) => {
                 log::debug!("vcsm table import: {e}");
@@ -433,7 +433,7 @@ unsafe extern "C" fn table_pool(out: *mut u64) {
     if out.is_null() {
         return;
     }
-    let stats = ServiceManager::emulated().map(|m| m.stats()).ok();
+    let stats = crate::provider::memory().map(|m| m.stats()).ok();
     let values = stats
         .map_or([0; 3], |s| [s.pool_total.unwrap_or(0), s.pool_free.unwrap_or(0), s.largest_free_block.unwrap_or(0)]);
     // SAFETY: the caller passes room for three values (checked non-null).

@@ -264,6 +264,12 @@ impl Remote {
         port.call(cb, header);
     }
 
+    /// A free buffer of the component's event pool
+    /// (`mmal_port_event_get`).
+    pub(crate) fn event_buffer(&self) -> Option<BufPtr> {
+        self.events.queue().get()
+    }
+
     /// Every header still out, handed back empty (the service closed).
     pub(crate) fn fail_all(&self) {
         let drained: Vec<_> = {
@@ -591,6 +597,22 @@ pub(crate) fn disconnect(out: PortPtr, input: PortPtr) -> Status {
     ro.state.lock().peers[out.index_all()] = None;
     ri.state.lock().peers[input.index_all()] = None;
     sys::MMAL_SUCCESS
+}
+
+/// `mmal_port_disconnect` of either end of a tunnel; `MMAL_ENOTCONN` for
+/// a port in none.
+pub(crate) fn disconnect_port(port: PortPtr, remote: &Remote) -> Status {
+    let peer = remote.state.lock().peers.get(port.index_all()).cloned().flatten();
+    let Some((other, index)) = peer.and_then(|(w, i)| Some((w.upgrade()?, i))) else {
+        log::error!("mmal_port_disconnect: {} is not connected", port.name());
+        return sys::MMAL_ENOTCONN;
+    };
+    let Some(peer_port) = other.c_port(index) else { return sys::MMAL_ENOTCONN };
+    if port.port_type() == sys::MMAL_PORT_TYPE_OUTPUT {
+        disconnect(port, peer_port)
+    } else {
+        disconnect(peer_port, port)
+    }
 }
 
 /// Whether the remote component of `port` is still there (not destroyed);

@@ -63,7 +63,7 @@ unsafe fn set_parameter<T>(port: *mut sys::MMAL_PORT_T, param: &T) -> sys::MMAL_
     }
     // SAFETY: as the caller promises: `param` starts with a header giving
     // a size it holds.
-    unsafe { (mmal_emu::api().port_parameter_set)(port, ptr::from_ref(param).cast()) }
+    unsafe { (crate::provider::api().port_parameter_set)(port, ptr::from_ref(param).cast()) }
 }
 
 /// Reads the parameter struct `param` (header filled in) from `port`;
@@ -78,7 +78,7 @@ unsafe fn get_parameter<T>(port: *mut sys::MMAL_PORT_T, param: &mut T) -> sys::M
     }
     // SAFETY: as the caller promises: `param` starts with a header giving
     // a size it holds, which the port fills at most.
-    unsafe { (mmal_emu::api().port_parameter_get)(port, ptr::from_mut(param).cast()) }
+    unsafe { (crate::provider::api().port_parameter_get)(port, ptr::from_mut(param).cast()) }
 }
 
 /// Sets a parameter of `size` bytes, header included, whose data begins
@@ -119,7 +119,7 @@ unsafe fn set_variable_parameter(port: *mut sys::MMAL_PORT_T, id: u32, data: &[u
     }
     // SAFETY: `base` is a parameter of `size` bytes, its header first;
     // `port` is as the caller promises. The buffer outlives the call.
-    unsafe { (mmal_emu::api().port_parameter_set)(port, base.cast_const().cast()) }
+    unsafe { (crate::provider::api().port_parameter_set)(port, base.cast_const().cast()) }
 }
 
 /// Exports `mmal_port_parameter_set_<kind>` and `_get_<kind>` for a
@@ -270,7 +270,7 @@ unsafe fn alloc_get(
         let Some((param, layout)) = alloc_parameter(id, size) else { return (ptr::null_mut(), sys::MMAL_ENOMEM) };
         // SAFETY: `param` holds the `layout.size()` bytes its header gives;
         // `port` is as the caller promises.
-        let status = unsafe { (mmal_emu::api().port_parameter_get)(port, param) };
+        let status = unsafe { (crate::provider::api().port_parameter_get)(port, param) };
         if status == sys::MMAL_SUCCESS {
             PARAMETERS.lock().insert(param as usize, layout);
             return (param, status);
