@@ -359,17 +359,15 @@ impl Service {
             extradata_size,
         };
         let before = pe.port.info();
-        let status = if pe.tunnelled {
-            // The input of a tunnel takes its format from the output.
-            MMAL_MSG_STATUS_EINVAL
-        } else {
-            let status = pe.port.set(port.buffer_num, port.buffer_size, &f);
-            if status != 0 {
-                // Refused: the port keeps the format it had.
-                pe.port.set(before.buffer_num, before.buffer_size, &before.format);
-            }
-            status
-        };
+        // The firmware's core decides, as it does for a local client: a
+        // format may be committed on an enabled port, or on the input of a
+        // tunnel (picamera re-commits its splitter's input while the camera
+        // is connected to it).
+        let status = pe.port.set(port.buffer_num, port.buffer_size, &f);
+        if status != 0 {
+            // Refused: the port keeps the format it had.
+            pe.port.set(before.buffer_num, before.buffer_size, &before.format);
+        }
         if status == 0 {
             pe.userdata = port.userdata;
         }

@@ -511,10 +511,16 @@ pub(crate) fn port_disable(port: PortPtr, remote: &Remote) -> Status {
             };
         }
     }
+    // Not enabled from here on, as libmmal's core marks it before the
+    // buffers come back: a callback that would send its buffer again sees
+    // the port disabled (and its send is refused).
+    port.set_enabled(false);
     if let Err(e) = client.port_disable(&port_ref) {
+        if !matches!(e, Error::Closed | Error::ServiceClosed | Error::DataOrderLost { .. }) {
+            port.set_enabled(true);
+        }
         return status("mmal_port_disable", &e);
     }
-    port.set_enabled(false);
     {
         // Waits for an event being handed to this port's callback.
         let _delivering = remote.delivering.lock();
