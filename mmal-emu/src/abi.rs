@@ -256,7 +256,7 @@ unsafe extern "C" fn port_parameter_set(
         // included (libmmal's contract; see above), at most the buffer's
         // length (checked); the two do not overlap.
         unsafe { std::ptr::copy_nonoverlapping(param.cast::<u8>(), data.as_mut_ptr(), size) };
-        remote!(port.core(), |r| crate::remote::parameter_set(port, header.id, &data[..size], &r));
+        remote!(port.core(), |r| crate::remote::parameter_set(port, &data[..size], &r));
         component::parameter_set(port, header.id, &data[..size])
     })
 }

@@ -67,8 +67,6 @@ struct State {
     out: HashMap<u64, (usize, BufPtr)>,
     /// What each port's last format commit answered, by `index_all`.
     info: Vec<Option<PortInfo>>,
-    /// `MMAL_PARAMETER_ZERO_COPY` of each port.
-    zero_copy: Vec<bool>,
     /// The other end of each port's tunnel: its component and port
     /// (`index_all`).
     peers: Vec<Option<(std::sync::Weak<Remote>, usize)>>,
@@ -139,7 +137,6 @@ pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
             callbacks: vec![None; n],
             out: HashMap::new(),
             info: vec![None; n],
-            zero_copy: vec![false; n],
             peers: vec![None; n],
             destroyed: false,
         }),
@@ -322,6 +319,12 @@ fn fill(header: BufPtr, b: &Returned) {
 
 pub(crate) fn destroy(component: ComponentPtr, remote: &Remote) -> Status {
     let Some(client) = client() else { return sys::MMAL_ENXIO };
+    if session::on_delivery_thread() {
+        // As the core refuses it on a component's own thread: the caller
+        // still holds a buffer or event of it.
+        log::error!("mmal_component_destroy: destroyed from one of its callbacks");
+        return sys::MMAL_EINVAL;
+    }
     for port in component.ports() {
         if port.is_enabled() {
             let status = port_disable(port, remote);
@@ -353,7 +356,7 @@ pub(crate) fn destroy(component: ComponentPtr, remote: &Remote) -> Status {
         // VideoCore frees a client's components when its service closes.
         status("mmal_component_destroy", &e);
     }
-    session::unregister(remote.handle);
+    session::unregister(remote.handle, remote);
     remote.events.destroy();
     component.free();
     sys::MMAL_SUCCESS
@@ -516,10 +519,15 @@ pub(crate) fn port_disable(port: PortPtr, remote: &Remote) -> Status {
     // the port disabled (and its send is refused).
     port.set_enabled(false);
     if let Err(e) = client.port_disable(&port_ref) {
-        if !matches!(e, Error::Closed | Error::ServiceClosed | Error::DataOrderLost { .. }) {
+        let closed = matches!(e, Error::Closed | Error::ServiceClosed | Error::DataOrderLost { .. });
+        // The service is gone: once its buffers have all been handed back
+        // (the delivery thread's last work), the port has nothing more to
+        // deliver, and is disabled.
+        if !(closed && session::wait_closed()) {
             port.set_enabled(true);
+            return status("mmal_port_disable", &e);
         }
-        return status("mmal_port_disable", &e);
+        log::warn!("mmal_port_disable: {}: {e}; disabled with the service", port.name());
     }
     {
         // Waits for an event being handed to this port's callback.
@@ -645,6 +653,12 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
         log::error!("mmal_port_send_buffer: {} is not enabled", port.name());
         return sys::MMAL_EINVAL;
     }
+    if header.cmd() != 0 {
+        // An event (a FORMAT_CHANGED a connection forwards): the message
+        // for it carries a format this client does not lay out yet.
+        log::error!("mmal_port_send_buffer: {}: events cannot be sent to the VideoCore's ports yet", port.name());
+        return sys::MMAL_ENOSYS;
+    }
     let alloc_size = u32::try_from(header.alloc_size()).unwrap_or(u32::MAX);
     let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
     let mut buffer = if port_ref.kind == PortType::Output {
@@ -662,24 +676,25 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
     match client.send_buffer(&port_ref, buffer) {
         Ok(_) => sys::MMAL_SUCCESS,
         Err(e) => {
-            remote.state.lock().out.remove(&token);
+            // The header has one owner: whoever takes its token out. Gone
+            // already, it has been handed back (through the callback, or
+            // to its pool) while this send failed, and is not the
+            // caller's again.
+            if remote.state.lock().out.remove(&token).is_none() {
+                log::warn!("mmal_port_send_buffer: {}: {e}; the buffer was handed back meanwhile", port.name());
+                return sys::MMAL_SUCCESS;
+            }
             status("mmal_port_send_buffer", &e)
         }
     }
 }
 
 /// `mmal_port_parameter_set` of `param` (header included).
-pub(crate) fn parameter_set(port: PortPtr, id: u32, param: &[u8], remote: &Remote) -> Status {
+pub(crate) fn parameter_set(port: PortPtr, param: &[u8], remote: &Remote) -> Status {
     let Some(client) = client() else { return sys::MMAL_ENXIO };
     let Ok(port_ref) = remote.port_ref(port) else { return sys::MMAL_EINVAL };
     match client.parameter_set(&port_ref, param) {
-        Ok(()) => {
-            if id == sys::MMAL_PARAMETER_ZERO_COPY {
-                let on = param.get(8..12).is_some_and(|v| v != [0, 0, 0, 0]);
-                remote.state.lock().zero_copy[port.index_all()] = on;
-            }
-            sys::MMAL_SUCCESS
-        }
+        Ok(()) => sys::MMAL_SUCCESS,
         Err(e) => status("mmal_port_parameter_set", &e),
     }
 }
@@ -702,9 +717,12 @@ pub(crate) fn parameter_get(port: PortPtr, request: &[u8], out: &mut [u8], remot
     }
 }
 
-/// Whether pools for `port` come from VCSM (`MMAL_PARAMETER_ZERO_COPY`).
-pub(crate) fn zero_copy(port: PortPtr, remote: &Remote) -> bool {
-    remote.state.lock().zero_copy.get(port.index_all()).copied().unwrap_or(false)
+/// Whether pools for `port` come from VCSM (`MMAL_PARAMETER_ZERO_COPY`):
+/// never yet. The parameter goes to the VideoCore, but buffers are still
+/// sent by copy, and the emulator's VCSM memory is not the VideoCore's
+/// behind `/dev/vcsm-cma`.
+pub(crate) fn zero_copy(_port: PortPtr, _remote: &Remote) -> bool {
+    false
 }
 
 /// The payload of a FORMAT_CHANGED event as the firmware lays it out (its

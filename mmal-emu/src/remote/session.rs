@@ -31,10 +31,44 @@ pub(super) fn register(handle: u32, remote: &Arc<Remote>) {
     COMPONENTS.lock().get_or_insert_with(HashMap::new).insert(handle, Arc::downgrade(remote));
 }
 
-pub(super) fn unregister(handle: u32) {
+/// Forgets `remote` (and not a newer component the VideoCore gave the
+/// same handle).
+pub(super) fn unregister(handle: u32, remote: &Remote) {
     if let Some(map) = COMPONENTS.lock().as_mut() {
-        map.remove(&handle);
+        if map.get(&handle).is_some_and(|w| std::ptr::eq(w.as_ptr(), remote)) {
+            map.remove(&handle);
+        }
     }
+}
+
+/// Set once the service has closed and every buffer it held has been
+/// handed back ([`Handler::closed`] ran).
+static CLOSED: Mutex<bool> = Mutex::new(false);
+static CLOSED_CHANGED: parking_lot::Condvar = parking_lot::Condvar::new();
+
+/// The name of the client's delivery thread, which runs the callbacks.
+const DELIVERY_THREAD: &str = "mmal-delivery";
+
+/// Whether this is the thread that runs the client's callbacks.
+pub(super) fn on_delivery_thread() -> bool {
+    std::thread::current().name() == Some(DELIVERY_THREAD)
+}
+
+/// Waits until the closed service has handed back every buffer; `false` on
+/// the delivery thread itself (which does that work) or if it takes more
+/// than a minute.
+pub(super) fn wait_closed() -> bool {
+    if on_delivery_thread() {
+        return false;
+    }
+    let mut closed = CLOSED.lock();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !*closed {
+        if CLOSED_CHANGED.wait_until(&mut closed, deadline).timed_out() {
+            return *closed;
+        }
+    }
+    true
 }
 
 fn component(handle: u32) -> Option<Arc<Remote>> {
@@ -66,6 +100,8 @@ impl Handler for Router {
         for remote in all {
             remote.fail_all();
         }
+        *CLOSED.lock() = true;
+        CLOSED_CHANGED.notify_all();
     }
 }
 
