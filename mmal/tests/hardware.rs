@@ -1,5 +1,9 @@
 //! On a Raspberry Pi with the legacy camera stack:
-//! `VIDEOCORE=hardware cargo test -p mmal --features hardware-tests --test hardware`.
+//! `VIDEOCORE=hardware cargo test -p mmal --features hardware-tests --test hardware`
+//! (32-bit, through libmmal), or
+//! `VIDEOCORE=vchiq cargo test -p mmal --features hardware-tests --test hardware`
+//! (64-bit Raspberry Pi OS, or 32-bit: MMAL over `/dev/vchiq` without
+//! libmmal).
 #![cfg(feature = "hardware-tests")]
 
 use std::time::Duration;
@@ -9,7 +13,9 @@ use mmal::{Component, Encoding, Format, LensShadingTable, Provider};
 
 #[test]
 fn libmmal_streams_and_takes_a_lens_shading_table() {
-    assert_eq!(mmal::provider().unwrap(), Provider::Hardware);
+    let provider = mmal::provider().unwrap();
+    assert!(matches!(provider, Provider::Hardware | Provider::Vchiq), "{provider}");
+    assert!(!mmal::is_software_videocore().unwrap(), "this test needs a Raspberry Pi");
     let info = Component::new("vc.camera_info").unwrap().control().get::<CameraInfo>().unwrap();
     let cam = info.cameras.first().expect("a camera is attached");
     let camera = Component::new("vc.ril.camera").unwrap();
