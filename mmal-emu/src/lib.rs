@@ -125,12 +125,15 @@
 //! | `convert`, `opaque`, `h264` | picture conversion and scaling, OPAQUE image handles, H.264 bitstream details |
 //! | `yuv` | an I420 picture, its planes and the BT.601 matrix, shared by the ISP, the conversions and the encoders (a leaf: components → convert, h264 → yuv) |
 //! | `objects` | the C-visible objects (components, ports, pools, queues, buffer headers, connections) |
+//! | `remote` | (feature `vchiq`) the VideoCore over VCHIQ: components whose C objects are `objects`' and whose work is the firmware's, through an `mmal-vchiq` client ([`vchiq_api`]) |
 //! | `abi` | the `extern "C"` functions of the [`api()`] table |
 //! | [`c_api`] | the rest of libmmal's C functions (buffer headers, queues, pools, port helpers) |
 //! | `guard` | the panic guard every C entry point runs its body in |
 //!
 //! Imports point one way, from the entry points down: `abi` and `c_api`
-//! import `components`, `core` and `objects`; `components` import `core`
+//! import `components`, `core`, `remote` and `objects` (each entry point
+//! asks `remote` whether an object is the VideoCore's before it asks
+//! `core`); `remote` imports `objects` and `format`; `components` import `core`
 //! (the trait they implement), `objects` and the picture modules; `core`
 //! imports `objects`; `objects` imports only `format`. No module imports
 //! one that imports it (`.ci/module_cycles.py` checks every crate of the

@@ -184,6 +184,20 @@ fn write_info(port: PortPtr, info: &PortInfo) {
 }
 
 impl Remote {
+    /// A remote component of no VideoCore and no C struct, for tests of
+    /// the bookkeeping.
+    #[cfg(test)]
+    pub(super) fn detached(handle: u32) -> Arc<Remote> {
+        Arc::new(Remote {
+            handle,
+            ports: Vec::new(),
+            c_ports: OnceLock::new(),
+            events: PoolPtr::create(0, 0, false).expect("an empty pool"),
+            delivering: ReentrantMutex::new(()),
+            state: Mutex::new(State::default()),
+        })
+    }
+
     fn c_port(&self, index_all: usize) -> Option<PortPtr> {
         self.c_ports.get().and_then(|p| p.get(index_all).copied())
     }
@@ -259,6 +273,15 @@ impl Remote {
         };
         header.set(event.cmd, length, 0, sys::MMAL_TIME_UNKNOWN);
         port.call(cb, header);
+    }
+
+    /// Takes back the header sent under `token` whose send failed: `true`
+    /// if it is the caller's again. The header has one owner, whoever
+    /// takes its token out: gone already, it has been handed back (through
+    /// the callback, or to its pool) while the send failed, and is not the
+    /// caller's again.
+    fn take_back(&self, token: u64) -> bool {
+        self.state.lock().out.remove(&token).is_some()
     }
 
     /// A free buffer of the component's event pool
@@ -676,11 +699,7 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
     match client.send_buffer(&port_ref, buffer) {
         Ok(_) => sys::MMAL_SUCCESS,
         Err(e) => {
-            // The header has one owner: whoever takes its token out. Gone
-            // already, it has been handed back (through the callback, or
-            // to its pool) while this send failed, and is not the
-            // caller's again.
-            if remote.state.lock().out.remove(&token).is_none() {
+            if !remote.take_back(token) {
                 log::warn!("mmal_port_send_buffer: {}: {e}; the buffer was handed back meanwhile", port.name());
                 return sys::MMAL_SUCCESS;
             }
@@ -758,4 +777,29 @@ fn format_changed(data: &[u8]) -> Option<([u32; 4], crate::format::VideoFormat)>
         bitrate: word(format + offset_of!(Es, bitrate))?,
     };
     Some((requirements, f))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_header_handed_back_while_its_send_fails_is_not_the_callers_again() {
+        let pool = PoolPtr::create(1, 16, false).expect("a pool");
+        let header = pool.queue().get().expect("its header");
+        let remote = Remote::detached(1);
+        remote.state.lock().callbacks = vec![None];
+        // Entered for a send; the service closes and hands it back (to its
+        // pool: no callback) before the send reports its failure.
+        remote.state.lock().out.insert(9, (0, header));
+        remote.fail_all();
+        assert_eq!(pool.queue().len(), 1, "handed back once, to its pool");
+        assert!(!remote.take_back(9), "the failed send must not give it to the caller too");
+        // A send that fails with its header still entered gives it back.
+        let header = pool.queue().get().expect("the header again");
+        remote.state.lock().out.insert(10, (0, header));
+        assert!(remote.take_back(10));
+        header.release();
+        pool.destroy();
+    }
 }

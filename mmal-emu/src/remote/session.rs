@@ -113,3 +113,21 @@ pub(crate) fn install(connection: &vchiq::Connection) -> Result<(), mmal_vchiq::
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_component_is_unregistered_only_by_itself() {
+        // The VideoCore may give a new component the handle of one being
+        // destroyed: the destroy must not forget the new one.
+        let (old, new) = (Remote::detached(7), Remote::detached(7));
+        register(7, &old);
+        register(7, &new);
+        unregister(7, &old);
+        assert!(component(7).is_some_and(|r| Arc::ptr_eq(&r, &new)), "the newer component stays");
+        unregister(7, &new);
+        assert!(component(7).is_none());
+    }
+}
