@@ -237,12 +237,20 @@ impl Port {
     /// Sets the writable fields (buffer count and size) and the format,
     /// and commits the format (`mmal_port_format_commit`).
     pub(crate) fn set(self, buffer_num: u32, buffer_size: u32, f: &Format) -> u32 {
-        // SAFETY: a live port, not enabled by anyone else (the service owns
-        // its component); the format and es are the port's own.
+        // SAFETY: a live port of the service's own component, configured
+        // by the service alone (one request at a time); the format and es
+        // are the port's own. The port may be enabled (a format committed
+        // in band), when the component's thread reads the buffer numbers:
+        // they are written only if they change, as a client changes them
+        // only while the port is disabled.
         unsafe {
             let p = self.0.as_ptr();
-            (*p).buffer_num = buffer_num;
-            (*p).buffer_size = buffer_size;
+            if (*p).buffer_num != buffer_num {
+                (*p).buffer_num = buffer_num;
+            }
+            if (*p).buffer_size != buffer_size {
+                (*p).buffer_size = buffer_size;
+            }
             if let Some(fmt) = (*p).format.as_mut() {
                 fmt.type_ = f.type_;
                 fmt.encoding = f.encoding;

@@ -191,6 +191,8 @@ pub struct Faulty {
     faked: Mutex<Vec<Completion>>,
     pub fakes_taken: AtomicU32,
     userdata: AtomicU32,
+    /// Every message the host queued, whole, in order.
+    pub sent: Mutex<Vec<Vec<u8>>>,
 }
 
 impl Faulty {
@@ -204,6 +206,7 @@ impl Faulty {
             faked: Mutex::new(Vec::new()),
             fakes_taken: AtomicU32::new(0),
             userdata: AtomicU32::new(0),
+            sent: Mutex::new(Vec::new()),
         })
     }
 
@@ -260,6 +263,7 @@ impl Device for Faulty {
     }
     fn queue_message(&self, handle: ServiceHandle, elements: &[&[u8]]) -> io::Result<()> {
         let message = elements.concat();
+        self.sent.lock().push(message.clone());
         let ty = u32::from_le_bytes(message[4..8].try_into().unwrap());
         let fault = {
             let mut f = self.fault.lock();
