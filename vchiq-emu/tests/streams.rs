@@ -230,8 +230,11 @@ fn a_tunnel_is_connected_enabled_and_taken_down() {
     // The far end is driven through the output only.
     assert_eq!(connect(&m, camera, out, MMAL_MSG_PORT_ACTION_TYPE_CONNECT, (sink, input)), 0);
     assert_eq!(m.port_action(sink, input, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, None), MMAL_MSG_STATUS_EINVAL);
+    // Its format may be committed, as the firmware's core judges it
+    // (picamera re-commits its splitter's input while the camera is
+    // connected to it).
     let info = m.port_info(sink, MMAL_MSG_PORT_TYPE_INPUT, 0);
-    assert_eq!(Mmal::status(&m.request(MMAL_MSG_TYPE_PORT_INFO_SET, &info_set_from(&info))), 3);
+    assert_eq!(Mmal::status(&m.request(MMAL_MSG_TYPE_PORT_INFO_SET, &info_set_from(&info))), 0);
     // Destroying the input's component while the tunnel runs takes the
     // tunnel down first; the output is free again.
     assert_eq!(m.port_action(camera, out, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, None), 0);
