@@ -55,6 +55,9 @@ pub(crate) struct Remote {
     state: Mutex<State>,
 }
 
+/// How many buffers' memory a component keeps for its next sends.
+const SPARE: usize = 8;
+
 /// The room in an event buffer: the largest event payload MMAL sends.
 const EVENT_PAYLOAD: usize = 256;
 
@@ -67,6 +70,10 @@ struct State {
     out: HashMap<u64, (usize, BufPtr)>,
     /// What each port's last format commit answered, by `index_all`.
     info: Vec<Option<PortInfo>>,
+    /// Host memory of buffers that came back, kept for the next sends (a
+    /// frame's memory is then allocated and faulted in once, not per
+    /// frame).
+    spare: Vec<Vec<u8>>,
     /// The other end of each port's tunnel: its component and port
     /// (`index_all`).
     peers: Vec<Option<(std::sync::Weak<Remote>, usize)>>,
@@ -137,6 +144,7 @@ pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
             callbacks: vec![None; n],
             out: HashMap::new(),
             info: vec![None; n],
+            spare: Vec::new(),
             peers: vec![None; n],
             destroyed: false,
         }),
@@ -229,6 +237,13 @@ impl Remote {
         };
         let Some(port) = self.c_port(index) else { return };
         fill(header, &b);
+        if let Memory::Host(mut memory) = b.memory {
+            memory.clear();
+            let mut st = self.state.lock();
+            if st.spare.len() < SPARE {
+                st.spare.push(memory);
+            }
+        }
         match callback {
             Some(cb) => port.call(cb, header),
             None => header.release(),
@@ -684,10 +699,12 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
     }
     let alloc_size = u32::try_from(header.alloc_size()).unwrap_or(u32::MAX);
     let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
+    let mut memory = remote.state.lock().spare.pop().unwrap_or_default();
     let mut buffer = if port_ref.kind == PortType::Output {
-        BufferToSend::output(Vec::new(), alloc_size)
+        BufferToSend::output(memory, alloc_size)
     } else {
-        let mut b = BufferToSend::input(header.with_data(<[u8]>::to_vec), alloc_size);
+        header.with_data(|data| memory.extend_from_slice(data));
+        let mut b = BufferToSend::input(memory, alloc_size);
         b.flags = header.flags();
         b.pts = header.pts();
         b.dts = header.dts();
