@@ -679,6 +679,10 @@ fn a_disable_with_a_buffer_still_in_the_handler_says_so() {
     }
     recorder.wait("the buffer delivered", |s| s.buffers.len() == 1);
     assert_eq!(client.stats().buffers_in_flight, 0);
+    // Once the handler has returned, the disable can be finished: the port
+    // is not disabled on the VideoCore a second time (which refuses it).
+    client.port_disable(&input.port).unwrap();
+    client.port_disable(&input.port).unwrap();
     client.close().unwrap();
 }
 

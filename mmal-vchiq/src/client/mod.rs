@@ -492,7 +492,12 @@ impl Client {
     /// Those of a request (the port stays enabled if the VideoCore refuses);
     /// [`Error::HandlerBusy`] if the port is disabled but one of its buffers
     /// is still in the handler (on another thread) after the drain timeout,
-    /// twice.
+    /// twice: call again once the handler has returned.
+    ///
+    /// A port this client does not hold enabled (disabled already, or
+    /// after [`Error::HandlerBusy`]) is not disabled again on the
+    /// VideoCore: its buffers are only waited for, so a disable can be
+    /// retried and is idempotent, as libmmal's is.
     ///
     /// ```no_run
     /// # fn f(client: &mmal_vchiq::Client, port: &mmal_vchiq::PortRef) -> mmal_vchiq::Result<()> {
@@ -503,6 +508,9 @@ impl Client {
     pub fn port_disable(&self, port: &PortRef) -> Result<()> {
         let k = key(port);
         let was_enabled = self.core.buffers.lock().enabled.remove(&k);
+        if !was_enabled {
+            return self.drain(|p| key(p) == k);
+        }
         if let Err(e) = self.port_action(port, sys::MMAL_MSG_PORT_ACTION_TYPE_DISABLE, 0, 0) {
             if was_enabled && matches!(e, Error::Mmal { .. }) {
                 // Refused: the port is still enabled on the VideoCore.
