@@ -34,7 +34,7 @@ use parking_lot::{Mutex, ReentrantMutex};
 
 use crate::objects::{BufPtr, Callback, ComponentPtr, CoreState, EsFormat, PoolPtr, PortFields, PortPtr, Status};
 
-pub use session::VCHIQ_API_SYMBOL;
+pub use session::vchiq_stats;
 pub(crate) use session::{client, install};
 
 /// What the entry points keep of a remote component.

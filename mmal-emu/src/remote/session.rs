@@ -18,10 +18,6 @@ static CLIENT: Mutex<Option<Client>> = Mutex::new(None);
 /// The live remote components, by the VideoCore's handle.
 static COMPONENTS: Mutex<Option<HashMap<u32, Weak<Remote>>>> = Mutex::new(None);
 
-/// The name of the symbol under which the VCHIQ provider's table is
-/// exported by the software VideoCore's C library.
-pub const VCHIQ_API_SYMBOL: &str = "mmal_videocore_vchiq_api";
-
 /// The installed client, if any.
 pub(crate) fn client() -> Option<Client> {
     CLIENT.lock().clone()
@@ -103,6 +99,13 @@ impl Handler for Router {
         *CLOSED.lock() = true;
         CLOSED_CHANGED.notify_all();
     }
+}
+
+/// The VCHIQ provider's client counters (buffers out under cookies, stale
+/// and released ones, components), if its client is installed: for leak
+/// checks.
+pub fn vchiq_stats() -> Option<mmal_vchiq::Stats> {
+    client().map(|c| c.stats())
 }
 
 /// Installs a client on `connection` unless one is installed already.
