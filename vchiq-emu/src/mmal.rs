@@ -513,7 +513,20 @@ impl Service {
     /// header, length 0, the host's words unchanged).
     fn buffer_from_host(&mut self, h: &mmal_msg_header, p: &[u8]) -> Option<Vec<u8>> {
         let b: mmal_msg_buffer_from_host = read(p);
-        let refuse = |status: u32| {
+        let kernel = Arc::clone(&self.kernel);
+        let service = self.handle;
+        // Data the host announced by bulk transmit (an input's, neither
+        // inline nor zero copy) is taken even when the buffer is refused:
+        // left queued, it would be taken as the next buffer's.
+        let announced = p.len() >= BUFFER_FIXED
+            && b.drvbuf.magic == MMAL_MAGIC
+            && b.buffer_header.length > 0
+            && b.payload_in_message == 0
+            && b.is_zero_copy == 0;
+        let refuse = |status: u32, data_taken: bool| {
+            if announced && !data_taken {
+                let _ = kernel.vc_receive(service, BULK_WAIT);
+            }
             let mut back = b;
             back.buffer_header.length = 0;
             let rh = mmal_msg_header { type_: MMAL_MSG_TYPE_BUFFER_TO_HOST, status, padding: 0, ..*h };
@@ -527,22 +540,20 @@ impl Service {
             || p.len() < BUFFER_FIXED + b.payload_in_message as usize
             || b.has_reference != 0
         {
-            return refuse(MMAL_MSG_STATUS_EINVAL);
+            return refuse(MMAL_MSG_STATUS_EINVAL, false);
         }
-        let kernel = Arc::clone(&self.kernel);
-        let service = self.handle;
         let Some((c, i)) = self.port(b.drvbuf.component_handle, b.drvbuf.port_handle) else {
-            return refuse(MMAL_MSG_STATUS_EINVAL);
+            return refuse(MMAL_MSG_STATUS_EINVAL, false);
         };
         let pe = &mut c.ports[i];
         let (Some(pool), Some(ctx)) = (pe.pool.as_ref(), pe.ctx.as_ref()) else {
-            return refuse(MMAL_MSG_STATUS_EINVAL);
+            return refuse(MMAL_MSG_STATUS_EINVAL, false);
         };
         let info = pe.port.info();
         let bh = b.buffer_header;
         let input = pe.wire_type == sys::MMAL_PORT_TYPE_INPUT;
         if info.is_enabled == 0 || bh.alloc_size < info.buffer_size || bh.length > bh.alloc_size {
-            return refuse(MMAL_MSG_STATUS_EINVAL);
+            return refuse(MMAL_MSG_STATUS_EINVAL, false);
         }
         let zero_copy = b.is_zero_copy != 0;
         if zero_copy {
@@ -550,7 +561,7 @@ impl Service {
             // a live block of at least `alloc_size` bytes.
             let fits = emu::block_size(bh.data).is_some_and(|size| size >= bh.alloc_size as usize);
             if !pe.zero_copy || !fits || b.payload_in_message != 0 {
-                return refuse(MMAL_MSG_STATUS_EINVAL);
+                return refuse(MMAL_MSG_STATUS_EINVAL, false);
             }
         }
         let data = if !input || bh.length == 0 {
@@ -558,12 +569,12 @@ impl Service {
         } else if zero_copy {
             let mut d = vec![0u8; bh.length as usize];
             if !emu::block_read(bh.data, &mut d) {
-                return refuse(MMAL_MSG_STATUS_EFAULT);
+                return refuse(MMAL_MSG_STATUS_EFAULT, false);
             }
             d
         } else if b.payload_in_message > 0 {
             if bh.length > b.payload_in_message {
-                return refuse(MMAL_MSG_STATUS_EINVAL);
+                return refuse(MMAL_MSG_STATUS_EINVAL, false);
             }
             b.short_data[..bh.length as usize].to_vec()
         } else {
@@ -573,12 +584,12 @@ impl Service {
                     d.truncate(bh.length as usize);
                     d
                 }
-                _ => return refuse(MMAL_MSG_STATUS_EIO),
+                _ => return refuse(MMAL_MSG_STATUS_EIO, true),
             }
         };
         let Some(header) = pool.get() else {
             // More buffers than the port was enabled with.
-            return refuse(MMAL_MSG_STATUS_ENOSPC);
+            return refuse(MMAL_MSG_STATUS_ENOSPC, true);
         };
         let n = header.write(&data);
         header.set(if input { n as u32 } else { 0 }, bh.flags, bh.pts, bh.dts);
@@ -587,7 +598,7 @@ impl Service {
         if status != 0 {
             ctx.inflight.lock().remove(&header.key());
             header.release();
-            return refuse(status);
+            return refuse(status, true);
         }
         None
     }

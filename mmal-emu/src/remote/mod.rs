@@ -70,6 +70,8 @@ struct State {
     out: HashMap<u64, (usize, BufPtr)>,
     /// What each port's last format commit answered, by `index_all`.
     info: Vec<Option<PortInfo>>,
+    /// Whether each port is being enabled (claimed by one enable).
+    enabling: Vec<bool>,
     /// Host memory of buffers that came back, kept for the next sends (a
     /// frame's memory is then allocated and faulted in once, not per
     /// frame).
@@ -144,6 +146,7 @@ pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
             callbacks: vec![None; n],
             out: HashMap::new(),
             info: vec![None; n],
+            enabling: vec![false; n],
             spare: Vec::new(),
             peers: vec![None; n],
             destroyed: false,
@@ -486,20 +489,48 @@ fn refresh_others(client: &mmal_vchiq::Client, remote: &Remote, committed: PortP
 pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>, remote: &Remote) -> Status {
     let Some(client) = client() else { return sys::MMAL_ENXIO };
     let Ok(port_ref) = remote.port_ref(port) else { return sys::MMAL_EINVAL };
-    if port.is_enabled() {
-        log::error!("mmal_port_enable: {} is already enabled", port.name());
-        return sys::MMAL_EINVAL;
-    }
-    let peer = remote.state.lock().peers[port.index_all()].clone();
-    if peer.is_some() && port_ref.kind != PortType::Output {
-        log::error!("mmal_port_enable: {} is the input of a tunnel: enable its output", port.name());
-        return sys::MMAL_EINVAL;
-    }
-    if peer.is_none() && cb.is_none() {
-        log::error!("mmal_port_enable: {} needs a callback", port.name());
-        return sys::MMAL_EINVAL;
-    }
+    let index = port.index_all();
+    let peer = {
+        // Checked and claimed under the lock: of two enables at once, one
+        // goes on and the other is refused, and never touches the
+        // winner's callback.
+        let mut st = remote.state.lock();
+        if port.is_enabled() || st.enabling[index] {
+            log::error!("mmal_port_enable: {} is already enabled", port.name());
+            return sys::MMAL_EINVAL;
+        }
+        let peer = st.peers[index].clone();
+        // A tunnel is enabled from its output, which takes no callback;
+        // any other port needs one.
+        if peer.is_some() && port_ref.kind != PortType::Output {
+            log::error!("mmal_port_enable: {} is the input of a tunnel: enable its output", port.name());
+            return sys::MMAL_EINVAL;
+        }
+        if peer.is_none() && cb.is_none() {
+            log::error!("mmal_port_enable: {} needs a callback", port.name());
+            return sys::MMAL_EINVAL;
+        }
+        st.enabling[index] = true;
+        st.callbacks[index] = cb;
+        peer
+    };
     let peer = peer.and_then(|(w, i)| Some((w.upgrade()?, i)));
+    let status = enable_claimed(&client, port, port_ref, peer);
+    let mut st = remote.state.lock();
+    st.enabling[index] = false;
+    if status != sys::MMAL_SUCCESS {
+        st.callbacks[index] = None;
+    }
+    status
+}
+
+/// The work of [`port_enable`] once the port is claimed.
+fn enable_claimed(
+    client: &mmal_vchiq::Client,
+    port: PortPtr,
+    port_ref: PortRef,
+    peer: Option<(Arc<Remote>, usize)>,
+) -> Status {
     let (mut num, mut size, num_min, size_min) = port.buffers();
     if let Some(input) = peer.as_ref().and_then(|(other, index)| other.c_port(*index)) {
         // A tunnel: both ends take the larger numbers, as libmmal's core
@@ -513,7 +544,6 @@ pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>, remote: &Remote) 
         log::error!("mmal_port_enable: {}: buffers {num}x{size} below the minimum {num_min}x{size_min}", port.name());
         return sys::MMAL_EINVAL;
     }
-    remote.state.lock().callbacks[port.index_all()] = cb;
     match client.port_enable(&port_ref, num, size) {
         Ok(()) => {
             port.set_enabled(true);
@@ -525,10 +555,7 @@ pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>, remote: &Remote) 
             }
             sys::MMAL_SUCCESS
         }
-        Err(e) => {
-            remote.state.lock().callbacks[port.index_all()] = None;
-            status("mmal_port_enable", &e)
-        }
+        Err(e) => status("mmal_port_enable", &e),
     }
 }
 
