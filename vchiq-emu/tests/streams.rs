@@ -138,6 +138,19 @@ fn input_buffers_take_their_data_inline_or_by_bulk_and_come_back_empty() {
     let r = m.next_message();
     assert_eq!((w(&r, STATUS), w(&r, COOKIE), w(&r, LENGTH)), (0, 0x1A_0002, 0));
 
+    // A refused buffer's data is taken all the same, so the next buffer
+    // gets its own (alloc_size below the port's: EINVAL).
+    let b = buffer_msg(comp, port, 0x1A_0004, size / 2, 200);
+    m.send(&b);
+    let first = m.svc.bulk_transmit(vec![4; 200]).unwrap();
+    assert_eq!(w(&m.next_message(), STATUS), MMAL_MSG_STATUS_EINVAL);
+    first.wait_timeout(std::time::Duration::from_secs(10)).expect("the refused buffer's data taken");
+    let b = buffer_msg(comp, port, 0x1A_0005, size, 256);
+    m.send(&b);
+    m.svc.bulk_transmit(vec![5; 256]).unwrap().wait_timeout(std::time::Duration::from_secs(10)).unwrap();
+    let r = m.next_message();
+    assert_eq!((w(&r, STATUS), w(&r, COOKIE)), (0, 0x1A_0005));
+
     // An empty EOS buffer: the 8-byte dummy follows it by bulk.
     let mut b = buffer_msg(comp, port, 0x1A_0003, size, 0);
     put(&mut b, FLAGS, MMAL_MSG_BUFFER_FLAG_EOS);
