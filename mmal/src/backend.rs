@@ -251,9 +251,12 @@ pub(crate) fn check_pair(provider: Provider, software: bool, memory: vcsm::Resul
 ///
 /// `VIDEOCORE` chooses, as for `vcsm`: `emulated` links the software
 /// VideoCore in; `hardware` loads libmmal (from `MMAL_LIB_DIR` if set, else
-/// `/opt/vc/lib` and the system path); `auto` (the default) loads libmmal if
-/// `MMAL_LIB_DIR` is set or `/dev/vchiq` exists, and otherwise uses the
-/// software VideoCore.
+/// `/opt/vc/lib` and the system path); `vchiq` speaks MMAL over
+/// `/dev/vchiq` itself, without libmmal ([`VCHIQ_DEVICE_VAR`]`=emulated`:
+/// over the software VideoCore behind an emulated device); `auto` (the
+/// default) loads libmmal if `MMAL_LIB_DIR` is set or `/dev/vchiq` exists
+/// (on 64-bit, where no libmmal loads, it speaks MMAL over `/dev/vchiq`),
+/// and otherwise uses the software VideoCore.
 ///
 /// Loaded libraries stay loaded until the process exits: everything made
 /// from them (components, ports, buffers, the callbacks they call) points
@@ -266,7 +269,8 @@ pub(crate) fn check_pair(provider: Provider, software: bool, memory: vcsm::Resul
 /// VCSM and MMAL would come from different VideoCores; [`Error::Vcsm`]
 /// carrying `vcsm::Error::InvalidEnvironment` for a bad `VIDEOCORE`;
 /// [`Error::Unsupported`] when the software VideoCore is needed but this
-/// build left it out.
+/// build left it out; [`Error::VchiqService`] when the VCHIQ provider
+/// cannot open the VideoCore's MMAL service.
 pub fn provider() -> Result<Provider> {
     backend().map(|b| b.provider)
 }

@@ -3,10 +3,12 @@
 //!
 //! MMAL is the VideoCore's multimedia API on Raspberry Pi OS Buster, and on
 //! Bullseye 32-bit with the legacy camera stack. This crate loads libmmal at
-//! run time on a Pi; anywhere else (or with `VIDEOCORE=emulated`) it uses
-//! the software VideoCore of the `mmal-emu` crate, whose camera, null sink,
-//! splitter, resizer and encoders behave like the firmware's. The same
-//! program runs on both.
+//! run time on a Pi, or on 64-bit Raspberry Pi OS (where there is no
+//! libmmal) speaks MMAL over `/dev/vchiq` itself (`VIDEOCORE=vchiq`);
+//! anywhere else (or with `VIDEOCORE=emulated`) it uses the software
+//! VideoCore of the `mmal-emu` crate, whose camera, null sink, splitter,
+//! resizer and encoders behave like the firmware's. The same program runs
+//! on all three.
 //!
 //! # A camera in a few lines
 //!
