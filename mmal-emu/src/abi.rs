@@ -449,13 +449,12 @@ unsafe extern "C" fn connection_create(
     })
 }
 
-/// The reservation [`connect`] holds: the core's, or none for the
-/// VideoCore's components (whose connecting is one call on the caller's
-/// thread, as libmmal's VC client does it).
+/// The reservation [`connect`] holds: the core's, or the remote
+/// components' for the VideoCore's.
 enum Reserved {
     Core(component::Reservation),
     #[cfg(feature = "vchiq")]
-    Remote,
+    Remote(crate::remote::Reservation),
 }
 
 impl Reserved {
@@ -463,7 +462,7 @@ impl Reserved {
         match self {
             Reserved::Core(r) => r.holds(port),
             #[cfg(feature = "vchiq")]
-            Reserved::Remote => true,
+            Reserved::Remote(r) => r.holds(port),
         }
     }
 }
@@ -472,7 +471,8 @@ impl Reserved {
 fn connect(out: PortPtr, input: PortPtr, flags: u32) -> (sys::MMAL_STATUS_T, Reserved) {
     #[cfg(feature = "vchiq")]
     if crate::remote::of(&out.core()).is_some() || crate::remote::of(&input.core()).is_some() {
-        return (crate::remote::connect(out, input, flags), Reserved::Remote);
+        let (status, reserved) = crate::remote::connect(out, input, flags);
+        return (status, Reserved::Remote(reserved));
     }
     let (status, reserved) = component::connect(out, input, flags);
     (status, Reserved::Core(reserved))

@@ -505,7 +505,8 @@ pub unsafe extern "C" fn mmal_port_connect(
         let flags = sys::MMAL_CONNECTION_FLAG_TUNNELLING | sys::MMAL_CONNECTION_FLAG_KEEP_PORT_FORMATS;
         #[cfg(feature = "vchiq")]
         if crate::remote::of(&out.core()).is_some() || crate::remote::of(&input.core()).is_some() {
-            return crate::remote::connect(out, input, flags);
+            // No userdata to write: the reservation ends here.
+            return crate::remote::connect(out, input, flags).0;
         }
         // No userdata to write: the reservation ends here.
         crate::core::connect(out, input, flags).0

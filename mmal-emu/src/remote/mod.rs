@@ -72,6 +72,9 @@ struct State {
     info: Vec<Option<PortInfo>>,
     /// Whether each port is being enabled (claimed by one enable).
     enabling: Vec<bool>,
+    /// Whether each port is reserved by a connection being made (see
+    /// [`Reservation`]).
+    connecting: Vec<bool>,
     /// Host memory of buffers that came back, kept for the next sends (a
     /// frame's memory is then allocated and faulted in once, not per
     /// frame).
@@ -147,6 +150,7 @@ pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
             out: HashMap::new(),
             info: vec![None; n],
             enabling: vec![false; n],
+            connecting: vec![false; n],
             spare: Vec::new(),
             peers: vec![None; n],
             destroyed: false,
@@ -499,6 +503,11 @@ pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>, remote: &Remote) 
             log::error!("mmal_port_enable: {} is already enabled", port.name());
             return sys::MMAL_EINVAL;
         }
+        // A connection being made on the port is decided first.
+        if st.connecting[index] {
+            log::error!("mmal_port_enable: {}: a connection is being made on the port", port.name());
+            return sys::MMAL_EINVAL;
+        }
         let peer = st.peers[index].clone();
         // A tunnel is enabled from its output, which takes no callback;
         // any other port needs one.
@@ -607,50 +616,94 @@ pub(crate) fn port_disable(port: PortPtr, remote: &Remote) -> Status {
     sys::MMAL_SUCCESS
 }
 
+/// The ports a [`connect`] reserved: until this is dropped, each takes no
+/// enable and no other connection, so that the caller can write the
+/// connection into their `userdata` before anyone else can use them (as
+/// the core's reservation does for its components).
+#[must_use = "the ports stay reserved until this is dropped"]
+pub(crate) struct Reservation {
+    ends: Vec<(Arc<Remote>, usize, PortPtr)>,
+}
+
+impl Reservation {
+    /// Whether this reservation holds `port`.
+    pub(crate) fn holds(&self, port: PortPtr) -> bool {
+        self.ends.iter().any(|&(_, _, p)| p == port)
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        for (remote, index, _) in self.ends.drain(..) {
+            remote.state.lock().connecting[index] = false;
+        }
+    }
+}
+
 /// `mmal_connection_create` (and `mmal_port_connect`) of two remote ports:
 /// the format is copied across and committed on the input (unless asked
 /// not to), and a tunnel is made on the VideoCore (PORT_ACTION CONNECT).
 /// An enabled port, a control port or a port on the wrong side is
-/// `MMAL_EINVAL`; a port already in a tunnel is `MMAL_EISCONN`.
-pub(crate) fn connect(out: PortPtr, input: PortPtr, flags: u32) -> Status {
+/// `MMAL_EINVAL`; a port already in a tunnel, or being connected by
+/// another caller, is `MMAL_EISCONN`. Each port is checked and reserved
+/// under its component's lock, and stays reserved until the caller drops
+/// the [`Reservation`] (with `MMAL_EISCONN`, only the ports no other caller
+/// was connecting).
+pub(crate) fn connect(out: PortPtr, input: PortPtr, flags: u32) -> (Status, Reservation) {
+    let mut reservation = Reservation { ends: Vec::with_capacity(2) };
     let (Some(client), Some(ro), Some(ri)) = (client(), of(&out.core()), of(&input.core())) else {
         log::error!("mmal_connection_create: a VideoCore component can only be connected to another");
-        return sys::MMAL_EINVAL;
+        return (sys::MMAL_EINVAL, reservation);
     };
-    let (Ok(out_ref), Ok(in_ref)) = (ro.port_ref(out), ri.port_ref(input)) else { return sys::MMAL_EINVAL };
-    if out_ref.kind != PortType::Output || in_ref.kind != PortType::Input || out.is_enabled() || input.is_enabled() {
-        log::error!(
-            "mmal_connection_create: {} to {}: an output and an input, neither enabled",
-            out.name(),
-            input.name()
-        );
-        return sys::MMAL_EINVAL;
-    }
+    let (Ok(out_ref), Ok(in_ref)) = (ro.port_ref(out), ri.port_ref(input)) else {
+        return (sys::MMAL_EINVAL, reservation);
+    };
     let tunnel = flags & sys::MMAL_CONNECTION_FLAG_TUNNELLING != 0;
-    if tunnel && Arc::ptr_eq(&ro, &ri) {
-        return sys::MMAL_EINVAL;
+    if out_ref.kind != PortType::Output || in_ref.kind != PortType::Input || (tunnel && Arc::ptr_eq(&ro, &ri)) {
+        log::error!("mmal_connection_create: {} to {}: an output and an input", out.name(), input.name());
+        return (sys::MMAL_EINVAL, reservation);
     }
-    let connected =
-        ro.state.lock().peers[out.index_all()].is_some() || ri.state.lock().peers[input.index_all()].is_some();
+    let (mut invalid, mut connected) = (false, false);
+    for (remote, port) in [(&ro, out), (&ri, input)] {
+        let index = port.index_all();
+        let mut st = remote.state.lock();
+        if st.destroyed || port.is_enabled() || st.enabling[index] {
+            log::error!("mmal_connection_create: {} should not be enabled", port.name());
+            invalid = true;
+        } else if st.connecting[index] {
+            log::error!("mmal_connection_create: {} is being connected", port.name());
+            connected = true;
+        } else {
+            if st.peers[index].is_some() {
+                log::error!("mmal_connection_create: {} is already connected", port.name());
+                connected = true;
+            }
+            st.connecting[index] = true;
+            reservation.ends.push((Arc::clone(remote), index, port));
+        }
+    }
+    if invalid {
+        drop(reservation);
+        return (sys::MMAL_EINVAL, Reservation { ends: Vec::new() });
+    }
     if connected {
-        log::error!("mmal_connection_create: {} or {} is already connected", out.name(), input.name());
-        return sys::MMAL_EISCONN;
+        return (sys::MMAL_EISCONN, reservation);
     }
     if flags & sys::MMAL_CONNECTION_FLAG_KEEP_PORT_FORMATS == 0 {
         input.copy_format_from(out);
         let status = port_format_commit(input, &ri);
         if status != sys::MMAL_SUCCESS {
-            return status;
+            return (status, reservation);
         }
     }
     if tunnel {
         if let Err(e) = client.port_connect(&out_ref, &in_ref) {
-            return status("mmal_connection_create", &e);
+            return (status("mmal_connection_create", &e), reservation);
         }
         ro.state.lock().peers[out.index_all()] = Some((Arc::downgrade(&ri), input.index_all()));
         ri.state.lock().peers[input.index_all()] = Some((Arc::downgrade(&ro), out.index_all()));
     }
-    sys::MMAL_SUCCESS
+    (sys::MMAL_SUCCESS, reservation)
 }
 
 /// Undoes a tunnel [`connect`] made (PORT_ACTION DISCONNECT), disabling
