@@ -75,6 +75,9 @@ struct State {
     /// Whether each port is reserved by a connection being made (see
     /// [`Reservation`]).
     connecting: Vec<bool>,
+    /// Whether each port is being disabled (its buffers draining): no
+    /// enable or connection meanwhile.
+    disabling: Vec<bool>,
     /// Host memory of buffers that came back, kept for the next sends (a
     /// frame's memory is then allocated and faulted in once, not per
     /// frame).
@@ -151,6 +154,7 @@ pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
             info: vec![None; n],
             enabling: vec![false; n],
             connecting: vec![false; n],
+            disabling: vec![false; n],
             spare: Vec::new(),
             peers: vec![None; n],
             destroyed: false,
@@ -310,22 +314,6 @@ impl Remote {
     /// (`mmal_port_event_get`).
     pub(crate) fn event_buffer(&self) -> Option<BufPtr> {
         self.events.queue().get()
-    }
-
-    /// Every header still out, handed back empty (the service closed).
-    pub(crate) fn fail_all(&self) {
-        let drained: Vec<_> = {
-            let mut st = self.state.lock();
-            let callbacks = st.callbacks.clone();
-            st.out.drain().map(|(_, (index, header))| (index, header, callbacks[index])).collect()
-        };
-        for (index, header, callback) in drained {
-            header.set(0, 0, sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED, sys::MMAL_TIME_UNKNOWN);
-            match (self.c_port(index), callback) {
-                (Some(port), Some(cb)) => port.call(cb, header),
-                _ => header.release(),
-            }
-        }
     }
 }
 
@@ -499,8 +487,8 @@ pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>, remote: &Remote) 
         // goes on and the other is refused, and never touches the
         // winner's callback.
         let mut st = remote.state.lock();
-        if port.is_enabled() || st.enabling[index] {
-            log::error!("mmal_port_enable: {} is already enabled", port.name());
+        if port.is_enabled() || st.enabling[index] || st.disabling[index] {
+            log::error!("mmal_port_enable: {} is already enabled, or being disabled", port.name());
             return sys::MMAL_EINVAL;
         }
         // A connection being made on the port is decided first.
@@ -588,6 +576,29 @@ pub(crate) fn port_disable(port: PortPtr, remote: &Remote) -> Status {
             };
         }
     }
+    {
+        // Claimed: one disable at a time, and no enable or connection
+        // until it is done.
+        let mut st = remote.state.lock();
+        if st.disabling[port.index_all()] {
+            log::error!("mmal_port_disable: {} is being disabled", port.name());
+            return sys::MMAL_EINVAL;
+        }
+        st.disabling[port.index_all()] = true;
+    }
+    let status = disable_claimed(&client, port, port_ref, peer, remote);
+    remote.state.lock().disabling[port.index_all()] = false;
+    status
+}
+
+/// The work of [`port_disable`] once the port is claimed.
+fn disable_claimed(
+    client: &mmal_vchiq::Client,
+    port: PortPtr,
+    port_ref: PortRef,
+    peer: Option<(Arc<Remote>, usize)>,
+    remote: &Remote,
+) -> Status {
     // Not enabled from here on, as libmmal's core marks it before the
     // buffers come back: a callback that would send its buffer again sees
     // the port disabled (and its send is refused).
@@ -667,7 +678,7 @@ pub(crate) fn connect(out: PortPtr, input: PortPtr, flags: u32) -> (Status, Rese
     for (remote, port) in [(&ro, out), (&ri, input)] {
         let index = port.index_all();
         let mut st = remote.state.lock();
-        if st.destroyed || port.is_enabled() || st.enabling[index] {
+        if st.destroyed || port.is_enabled() || st.enabling[index] || st.disabling[index] {
             log::error!("mmal_connection_create: {} should not be enabled", port.name());
             invalid = true;
         } else if st.connecting[index] {
@@ -885,11 +896,11 @@ mod tests {
         let pool = PoolPtr::create(1, 16, false).expect("a pool");
         let header = pool.queue().get().expect("its header");
         let remote = Remote::detached(1);
-        remote.state.lock().callbacks = vec![None];
-        // Entered for a send; the service closes and hands it back (to its
-        // pool: no callback) before the send reports its failure.
+        // Entered for a send; it comes back (taken out, as `returned`
+        // takes it, and handed on) before the send reports its failure.
         remote.state.lock().out.insert(9, (0, header));
-        remote.fail_all();
+        let (_, back) = remote.state.lock().out.remove(&9).expect("entered");
+        back.release();
         assert_eq!(pool.queue().len(), 1, "handed back once, to its pool");
         assert!(!remote.take_back(9), "the failed send must not give it to the caller too");
         // A send that fails with its header still entered gives it back.

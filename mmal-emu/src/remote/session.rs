@@ -90,12 +90,11 @@ impl Handler for Router {
     }
 
     fn closed(&self) {
-        let all: Vec<Arc<Remote>> =
-            COMPONENTS.lock().as_ref().map(|m| m.values().filter_map(Weak::upgrade).collect()).unwrap_or_default();
-        log::error!("mmal_vc: the VideoCore closed the MMAL service; {} components lose their buffers", all.len());
-        for remote in all {
-            remote.fail_all();
-        }
+        // Every buffer the client held has come back through `buffer`
+        // already; a token still entered is a send that is failing, whose
+        // caller takes its header back.
+        let n = COMPONENTS.lock().as_ref().map_or(0, |m| m.values().filter(|w| w.strong_count() > 0).count());
+        log::error!("mmal_vc: the MMAL service is closed; {n} components can no longer be used");
         *CLOSED.lock() = true;
         CLOSED_CHANGED.notify_all();
     }
