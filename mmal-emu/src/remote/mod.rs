@@ -55,8 +55,8 @@ pub(crate) struct Remote {
     state: Mutex<State>,
 }
 
-/// How many buffers' memory a component keeps for its next sends.
-const SPARE: usize = 8;
+/// How many buffers' memory a port keeps for its next sends.
+const SPARE: usize = 4;
 
 /// The room in an event buffer: the largest event payload MMAL sends.
 const EVENT_PAYLOAD: usize = 256;
@@ -78,10 +78,10 @@ struct State {
     /// Whether each port is being disabled (its buffers draining): no
     /// enable or connection meanwhile.
     disabling: Vec<bool>,
-    /// Host memory of buffers that came back, kept for the next sends (a
-    /// frame's memory is then allocated and faulted in once, not per
-    /// frame).
-    spare: Vec<Vec<u8>>,
+    /// Host memory of buffers that came back, by port, kept for the port's
+    /// next sends while it is enabled (a frame's memory is then allocated
+    /// and faulted in once, not per frame); a disable drops it.
+    spare: Vec<Vec<Vec<u8>>>,
     /// The other end of each port's tunnel: its component and port
     /// (`index_all`).
     peers: Vec<Option<(std::sync::Weak<Remote>, usize)>>,
@@ -155,7 +155,7 @@ pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
             enabling: vec![false; n],
             connecting: vec![false; n],
             disabling: vec![false; n],
-            spare: Vec::new(),
+            spare: vec![Vec::new(); n],
             peers: vec![None; n],
             destroyed: false,
         }),
@@ -251,8 +251,9 @@ impl Remote {
         if let Memory::Host(mut memory) = b.memory {
             memory.clear();
             let mut st = self.state.lock();
-            if st.spare.len() < SPARE {
-                st.spare.push(memory);
+            // Kept while the port is enabled (dropped by its disable).
+            if port.is_enabled() && st.spare[index].len() < SPARE {
+                st.spare[index].push(memory);
             }
         }
         match callback {
@@ -617,7 +618,9 @@ fn disable_claimed(
     {
         // Waits for an event being handed to this port's callback.
         let _delivering = remote.delivering.lock();
-        remote.state.lock().callbacks[port.index_all()] = None;
+        let mut st = remote.state.lock();
+        st.callbacks[port.index_all()] = None;
+        st.spare[port.index_all()] = Vec::new();
     }
     if let Some((other, index)) = peer {
         if let Some(input) = other.c_port(index) {
@@ -790,7 +793,7 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
     }
     let alloc_size = u32::try_from(header.alloc_size()).unwrap_or(u32::MAX);
     let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
-    let mut memory = remote.state.lock().spare.pop().unwrap_or_default();
+    let mut memory = remote.state.lock().spare[port.index_all()].pop().unwrap_or_default();
     let mut buffer = if port_ref.kind == PortType::Output {
         BufferToSend::output(memory, alloc_size)
     } else {
