@@ -67,7 +67,16 @@ fn a_thousand_camera_cycles_leak_nothing() {
     let fds = count("/proc/self/fd");
     let maps = mappings();
     let vcsm_before = emu::vcsm_usage();
-    let heap = common::live_bytes();
+    let mut heap = common::live_bytes();
+    if mmal::provider().unwrap() == mmal::Provider::Vchiq {
+        // Over VCHIQ the client's queues and cookie slab grow to the most
+        // buffers ever out at once, which a loaded machine reaches late:
+        // measured over a second thousand cycles, growth is a leak.
+        for i in 0..1000 {
+            cycle(i);
+        }
+        heap = common::live_bytes();
+    }
     for i in 0..1000 {
         cycle(i);
     }
