@@ -135,7 +135,7 @@ fn destroy(c: ComponentPtr) -> sys::MMAL_STATUS_T {
 unsafe extern "C" fn component_enable(c: *mut sys::MMAL_COMPONENT_T) -> sys::MMAL_STATUS_T {
     guard("mmal_component_enable", || {
         let Some(c) = ComponentPtr::live(c, "mmal_component_enable") else { return sys::MMAL_EINVAL };
-        remote!(c.core(), |r| crate::remote::component_enable(*c, &r));
+        remote!(c.core(), |r| crate::remote::component_set_enabled(*c, &r, true));
         component::component_enable(*c)
     })
 }
@@ -143,7 +143,7 @@ unsafe extern "C" fn component_enable(c: *mut sys::MMAL_COMPONENT_T) -> sys::MMA
 unsafe extern "C" fn component_disable(c: *mut sys::MMAL_COMPONENT_T) -> sys::MMAL_STATUS_T {
     guard("mmal_component_disable", || {
         let Some(c) = ComponentPtr::live(c, "mmal_component_disable") else { return sys::MMAL_EINVAL };
-        remote!(c.core(), |r| crate::remote::component_disable(*c, &r));
+        remote!(c.core(), |r| crate::remote::component_set_enabled(*c, &r, false));
         component::component_disable(*c)
     })
 }

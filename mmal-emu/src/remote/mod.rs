@@ -202,7 +202,18 @@ fn write_info(port: PortPtr, info: &PortInfo) {
     });
 }
 
+/// The other end of a tunnel, if its component is still there.
+fn upgrade(peer: Option<(std::sync::Weak<Remote>, usize)>) -> Option<(Arc<Remote>, usize)> {
+    peer.and_then(|(w, i)| Some((w.upgrade()?, i)))
+}
+
 impl Remote {
+    /// The other end of port `index`'s tunnel, if any and its component
+    /// is still there.
+    fn peer(&self, index: usize) -> Option<(Arc<Remote>, usize)> {
+        upgrade(self.state.lock().peers.get(index).cloned().flatten())
+    }
+
     /// A remote component of no VideoCore and no C struct, for tests of
     /// the bookkeeping.
     #[cfg(test)]
@@ -368,8 +379,7 @@ pub(crate) fn destroy(component: ComponentPtr, remote: &Remote) -> Status {
         }
     }
     for port in component.ports() {
-        let peer = remote.state.lock().peers[port.index_all()].clone();
-        if let Some((other, index)) = peer.and_then(|(w, i)| Some((w.upgrade()?, i))) {
+        if let Some((other, index)) = remote.peer(port.index_all()) {
             if port.port_type() == sys::MMAL_PORT_TYPE_OUTPUT {
                 if let Ok(port_ref) = remote.port_ref(port) {
                     let _ = client.port_disconnect(&port_ref);
@@ -396,25 +406,20 @@ pub(crate) fn destroy(component: ComponentPtr, remote: &Remote) -> Status {
     sys::MMAL_SUCCESS
 }
 
-pub(crate) fn component_enable(component: ComponentPtr, remote: &Remote) -> Status {
+/// `mmal_component_enable` (`on`) or `mmal_component_disable`.
+pub(crate) fn component_set_enabled(component: ComponentPtr, remote: &Remote, on: bool) -> Status {
     let Some(client) = client() else { return sys::MMAL_ENXIO };
-    match client.component_enable(remote.handle) {
+    let (done, call) = if on {
+        (client.component_enable(remote.handle), "mmal_component_enable")
+    } else {
+        (client.component_disable(remote.handle), "mmal_component_disable")
+    };
+    match done {
         Ok(()) => {
-            component.set_enabled(true);
+            component.set_enabled(on);
             sys::MMAL_SUCCESS
         }
-        Err(e) => status("mmal_component_enable", &e),
-    }
-}
-
-pub(crate) fn component_disable(component: ComponentPtr, remote: &Remote) -> Status {
-    let Some(client) = client() else { return sys::MMAL_ENXIO };
-    match client.component_disable(remote.handle) {
-        Ok(()) => {
-            component.set_enabled(false);
-            sys::MMAL_SUCCESS
-        }
-        Err(e) => status("mmal_component_disable", &e),
+        Err(e) => status(call, &e),
     }
 }
 
@@ -512,7 +517,7 @@ pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>, remote: &Remote) 
         st.callbacks[index] = cb;
         peer
     };
-    let peer = peer.and_then(|(w, i)| Some((w.upgrade()?, i)));
+    let peer = upgrade(peer);
     let status = enable_claimed(&client, port, port_ref, peer);
     let mut st = remote.state.lock();
     st.enabling[index] = false;
@@ -566,8 +571,7 @@ pub(crate) fn port_disable(port: PortPtr, remote: &Remote) -> Status {
         log::error!("mmal_port_disable: {} is not enabled", port.name());
         return sys::MMAL_EINVAL;
     }
-    let peer = remote.state.lock().peers[port.index_all()].clone();
-    let peer = peer.and_then(|(w, i)| Some((w.upgrade()?, i)));
+    let peer = remote.peer(port.index_all());
     if port_ref.kind == PortType::Input {
         if let Some((other, index)) = peer {
             // The input of a tunnel: the tunnel is disabled from its output.
@@ -748,8 +752,7 @@ pub(crate) fn disconnect(out: PortPtr, input: PortPtr) -> Status {
 /// `mmal_port_disconnect` of either end of a tunnel; `MMAL_ENOTCONN` for
 /// a port in none.
 pub(crate) fn disconnect_port(port: PortPtr, remote: &Remote) -> Status {
-    let peer = remote.state.lock().peers.get(port.index_all()).cloned().flatten();
-    let Some((other, index)) = peer.and_then(|(w, i)| Some((w.upgrade()?, i))) else {
+    let Some((other, index)) = remote.peer(port.index_all()) else {
         log::error!("mmal_port_disconnect: {} is not connected", port.name());
         return sys::MMAL_ENOTCONN;
     };
