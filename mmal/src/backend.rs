@@ -162,7 +162,7 @@ pub(crate) fn backend() -> Result<&'static Backend> {
         // Asked for by name: use it, or say why not.
         VideoCoreChoice::Auto if std::env::var_os(loader::MMAL_LIB_DIR_VAR).is_some() => hardware()?,
         VideoCoreChoice::Auto => {
-            if vchiq_present() {
+            if vcsm::device_node_present("/dev/vchiq") {
                 // No libmmal exists for 64-bit processes: speak MMAL itself.
                 #[cfg(all(feature = "vchiq", target_pointer_width = "64"))]
                 let attempt = hardware().or_else(|_| vchiq());
@@ -192,19 +192,6 @@ pub(crate) fn backend() -> Result<&'static Backend> {
     let backend: &'static Backend = Box::leak(Box::new(backend));
     *slot = Some(backend);
     Ok(backend)
-}
-
-/// Whether `/dev/vchiq` is there: it opens, or fails for another reason
-/// than its absence (permissions, reported when it is opened for real).
-/// Probed by opening rather than by `stat`, so that a device answered by
-/// an interposed `open` (the preload library's) is found as libmmal finds
-/// it.
-fn vchiq_present() -> bool {
-    const PATH: &str = "/dev/vchiq";
-    match std::fs::OpenOptions::new().read(true).write(true).open(PATH) {
-        Ok(_) => true,
-        Err(e) => e.kind() != std::io::ErrorKind::NotFound && std::path::Path::new(PATH).exists(),
-    }
 }
 
 /// The provider if one was chosen already.

@@ -80,7 +80,7 @@ pub use bytemuck;
 pub use ndarray;
 
 pub use error::{Error, Result};
-pub use manager::{Choice as VideoCoreChoice, DriverKind, ServiceManager, VIDEOCORE_VAR};
+pub use manager::{device_node_present, Choice as VideoCoreChoice, DriverKind, ServiceManager, VIDEOCORE_VAR};
 pub use memory::{CacheMode, Lock, SharedMemory, VcHandle};
 pub use pool::{BufferPool, PoolStats, PooledMemory};
 pub use stats::Stats;

@@ -140,20 +140,26 @@ impl Probe {
             .ok()
             .map(|bytes| String::from_utf8_lossy(&bytes).trim_end_matches('\0').trim().to_owned());
         Probe {
-            cma_node: node_present(cma::PATH),
-            legacy_node: node_present(legacy::PATH),
+            cma_node: device_node_present(cma::PATH),
+            legacy_node: device_node_present(legacy::PATH),
             raspberry_pi: model.filter(|m| m.contains("Raspberry Pi")),
             legacy_usable: cfg!(target_pointer_width = "32"),
         }
     }
 }
 
-/// Whether the device node `path` is there: it opens, or fails for another
-/// reason than its absence (a user outside the `video` group is told so
-/// when it is opened for real). Probed by opening rather than by `stat`,
-/// so that a device answered by an interposed `open` (the preload
-/// library's emulated `/dev/vcsm-cma`) is found as a program finds it.
-fn node_present(path: &str) -> bool {
+/// Whether the device node `path` (`/dev/vcsm-cma`, `/dev/vchiq`...) is
+/// there: it opens, or fails for another reason than its absence (a user
+/// outside the `video` group is told so when it is opened for real).
+/// Probed by opening rather than by `stat`, so that a device answered by an
+/// interposed `open` (the preload library's emulated `/dev/vchiq` and
+/// `/dev/vcsm-cma`) is found as a program finds it. The `mmal` crate probes
+/// `/dev/vchiq` with it too.
+///
+/// ```
+/// assert!(!vcsm::device_node_present("/dev/no-such-videocore-node"));
+/// ```
+pub fn device_node_present(path: &str) -> bool {
     match open_device(path) {
         Ok(_) => true,
         Err(e) => e.kind() != io::ErrorKind::NotFound && Path::new(path).exists(),
