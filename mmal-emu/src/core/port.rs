@@ -320,6 +320,11 @@ fn disable(port: PortPtr, by_output: bool) -> Status {
         return sys::MMAL_EIO;
     }
     let p = &mut st.ports[index];
+    // What an encoder made before the disable still goes out, in the
+    // buffers the port holds: a Pi's firmware fills a buffer as it arrives,
+    // so one sent back before the disable takes the picture waiting for it
+    // (the stream does not end on headers whose picture was dropped).
+    let filled = if p.cb.is_some() && !p.awaiting_commit { fill_queued(p) } else { Vec::new() };
     p.enabled = false;
     p.disabling = true;
     p.awaiting_commit = false;
@@ -339,13 +344,13 @@ fn disable(port: PortPtr, by_output: bool) -> Status {
     drop(st);
     let status = match pool {
         None => {
-            give_back(&shared, port, cb, returned);
+            give_back(&shared, port, cb, filled, returned);
             sys::MMAL_SUCCESS
         }
         Some(pool) => {
             // A tunnel: the buffers belong to the connection's pool, which
             // the input holds too until it is disabled.
-            give_back(&shared, port, None, returned);
+            give_back(&shared, port, None, filled, returned);
             disable_input_and_free(port, peer, pool)
         }
     };
@@ -424,19 +429,35 @@ fn take_held(p: &mut PortState) -> Vec<BufPtr> {
     p.queue.drain(..).chain(p.rejected.drain(..)).collect()
 }
 
-/// Gives buffers a port held back to their owner: empty, through the
-/// port's callback under the action lock; without a callback (a tunnel's
-/// ends, a port enabled without one) to their pool.
-fn give_back(shared: &Shared, port: PortPtr, cb: Option<Callback>, returned: Vec<BufPtr>) {
+/// Takes the buffers queued on `p` that its pending output fills, filled,
+/// in order.
+fn fill_queued(p: &mut PortState) -> Vec<BufPtr> {
+    let mut filled = Vec::new();
+    while !p.pending.is_empty() {
+        let Some(buffer) = p.queue.pop_front() else { break };
+        p.fill_pending(buffer);
+        filled.push(buffer);
+    }
+    filled
+}
+
+/// Gives buffers a port held back to their owner: those `filled` as they
+/// are, then the rest empty, through the port's callback under the action
+/// lock; without a callback (a tunnel's ends, a port enabled without one)
+/// to their pool.
+fn give_back(shared: &Shared, port: PortPtr, cb: Option<Callback>, filled: Vec<BufPtr>, returned: Vec<BufPtr>) {
     match cb {
         Some(cb) => {
             let _action = shared.action.lock();
+            for b in filled {
+                port.call(cb, b);
+            }
             for b in returned {
                 b.set(0, 0, 0, sys::MMAL_TIME_UNKNOWN);
                 port.call(cb, b);
             }
         }
-        None => returned.into_iter().for_each(BufPtr::release),
+        None => filled.into_iter().chain(returned).for_each(BufPtr::release),
     }
 }
 
@@ -463,7 +484,7 @@ pub(crate) fn port_flush(port: PortPtr) -> Status {
     drop(st);
     // A tunnel's buffers go back to its pool, whose hook sends them to the
     // output again.
-    give_back(&shared, port, cb, returned);
+    give_back(&shared, port, cb, Vec::new(), returned);
     sys::MMAL_SUCCESS
 }
 

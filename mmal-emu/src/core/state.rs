@@ -90,6 +90,37 @@ pub(crate) struct PortState {
     pub(crate) stats: [sys::MMAL_CORE_STATISTICS_T; 2],
 }
 
+/// Flags that end a part: on its last buffer only. The others (what the
+/// part is: `CONFIG`, `KEYFRAME`, `CODECSIDEINFO`) go on every buffer of
+/// it, as a Pi's encoder sends them (raspivid takes a buffer with no flags
+/// at all for the middle of a frame).
+const ENDING_FLAGS: u32 =
+    sys::MMAL_BUFFER_HEADER_FLAG_FRAME_END | sys::MMAL_BUFFER_HEADER_FLAG_NAL_END | sys::MMAL_BUFFER_HEADER_FLAG_EOS;
+
+impl PortState {
+    /// Fills `buffer` with the next part of the port's first pending
+    /// output, and drops that once all of it went out; the last buffer of a
+    /// part ends it.
+    pub(crate) fn fill_pending(&mut self, buffer: BufPtr) {
+        let pending = &mut self.pending;
+        let Some((data, sent, flags, pts)) = pending.front_mut() else { return };
+        let n = (data.len() - *sent).min(buffer.alloc_size());
+        if n == 0 && *sent < data.len() {
+            log::error!("an encoder's output buffer has no room: the picture is dropped");
+            buffer.set(0, 0, sys::MMAL_BUFFER_HEADER_FLAG_CORRUPTED, *pts);
+            pending.pop_front();
+            return;
+        }
+        buffer.with_payload(|out| out[..n].copy_from_slice(&data[*sent..*sent + n]));
+        *sent += n;
+        let last = *sent == data.len();
+        buffer.set(0, n, if last { *flags } else { *flags & !ENDING_FLAGS }, *pts);
+        if last {
+            pending.pop_front();
+        }
+    }
+}
+
 pub(crate) struct State {
     pub(crate) enabled: bool,
     /// `mmal_component_disable` pauses the inputs (their buffers wait) until

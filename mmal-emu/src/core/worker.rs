@@ -148,33 +148,6 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
         .unwrap_or("?")
 }
 
-/// Flags that end a part: on its last buffer only. The others (what the
-/// part is: `CONFIG`, `KEYFRAME`, `CODECSIDEINFO`) go on every buffer of
-/// it, as a Pi's encoder sends them (raspivid takes a buffer with no flags
-/// at all for the middle of a frame).
-const ENDING_FLAGS: u32 =
-    sys::MMAL_BUFFER_HEADER_FLAG_FRAME_END | sys::MMAL_BUFFER_HEADER_FLAG_NAL_END | sys::MMAL_BUFFER_HEADER_FLAG_EOS;
-
-/// Fills `buffer` with the next part of the first pending output, and drops
-/// it once all of it went out; the last buffer of a part ends it.
-fn fill_pending(pending: &mut std::collections::VecDeque<(Vec<u8>, usize, u32, i64)>, buffer: BufPtr) {
-    let Some((data, sent, flags, pts)) = pending.front_mut() else { return };
-    let n = (data.len() - *sent).min(buffer.alloc_size());
-    if n == 0 && *sent < data.len() {
-        log::error!("an encoder's output buffer has no room: the picture is dropped");
-        buffer.set(0, 0, sys::MMAL_BUFFER_HEADER_FLAG_CORRUPTED, *pts);
-        pending.pop_front();
-        return;
-    }
-    buffer.with_payload(|out| out[..n].copy_from_slice(&data[*sent..*sent + n]));
-    *sent += n;
-    let last = *sent == data.len();
-    buffer.set(0, n, if last { *flags } else { *flags & !ENDING_FLAGS }, *pts);
-    if last {
-        pending.pop_front();
-    }
-}
-
 impl State {
     fn next_work(&mut self, now: Instant) -> Work {
         if let Some((port, event)) = self.events.pop_front() {
@@ -198,7 +171,7 @@ impl State {
             .position(|p| p.id.is_output() && p.enabled && !p.pending.is_empty() && !p.queue.is_empty())
         {
             if let Some(to) = take(&mut self.ports, o) {
-                fill_pending(&mut self.ports[o].pending, to.buffer);
+                self.ports[o].fill_pending(to.buffer);
                 return Work::Deliver(to);
             }
         }

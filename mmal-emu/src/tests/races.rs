@@ -303,3 +303,94 @@ fn releasing_a_tunnels_input_component_from_a_callback_of_its_output_component_i
         assert_eq!((api.component_release)(resize), sys::MMAL_SUCCESS);
     }
 }
+
+// --- an encoder's output disabled between a picture's headers and frame ----
+
+/// What the encoder's output callback saw: (length, flags) of each buffer.
+static ENCODED: Mutex<Vec<(u32, u32)>> = Mutex::new(Vec::new());
+/// The headers' callback sent its buffer back and blocks until `HEADERS_GO`.
+static HEADERS_BACK: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
+static HEADERS_GO: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
+
+unsafe extern "C" fn encoded_cb(port: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
+    // SAFETY: the header is handed to the callback; the port is live while
+    // its callback runs.
+    unsafe {
+        let (length, flags) = ((*b).length, (*b).flags);
+        ENCODED.lock().push((length, flags));
+        if flags & sys::MMAL_BUFFER_HEADER_FLAG_CONFIG == 0 {
+            (api().buffer_header_release)(b);
+            return;
+        }
+        // The headers: the buffer goes back to the port (the picture
+        // waits for it), and this callback holds the worker until the
+        // disable has begun.
+        assert_eq!((api().port_send_buffer)(port, b), sys::MMAL_SUCCESS);
+    }
+    *HEADERS_BACK.0.lock() = true;
+    HEADERS_BACK.1.notify_all();
+    let mut go = HEADERS_GO.0.lock();
+    let timeout = HEADERS_GO.1.wait_while_for(&mut go, |go| !*go, PATIENCE);
+    assert!(!timeout.timed_out(), "the test never let the callback go");
+}
+
+#[test]
+fn a_disable_after_a_buffer_came_back_still_fills_it_with_the_picture_waiting_for_it() {
+    let api = api();
+    let encoder = create(c"vc.ril.video_encode");
+    // SAFETY: pointers from the live component, used as a C client would;
+    // released at the end.
+    unsafe {
+        let (input, output) = (*(*encoder).input, *(*encoder).output);
+        let video = &mut (*(*(*input).format).es).video;
+        (video.width, video.height) = (64, 48);
+        video.crop = sys::MMAL_RECT_T { x: 0, y: 0, width: 64, height: 48 };
+        video.frame_rate = sys::MMAL_RATIONAL_T { num: 30, den: 1 };
+        (*(*input).format).encoding = sys::MMAL_ENCODING_I420;
+        assert_eq!((api.port_format_commit)(input), sys::MMAL_SUCCESS);
+        (*(*output).format).encoding = sys::MMAL_ENCODING_H264;
+        (*(*output).format).bitrate = 1_000_000;
+        assert_eq!((api.port_format_commit)(output), sys::MMAL_SUCCESS);
+
+        // One output buffer: the headers take it, and the picture waits
+        // for it to come back.
+        (*output).buffer_num = 1;
+        let out_pool = (api.port_pool_create)(output, 1, (*output).buffer_size_recommended);
+        assert_eq!((api.port_enable)(output, Some(encoded_cb)), sys::MMAL_SUCCESS);
+        assert_eq!((api.port_send_buffer)(output, (api.queue_get)((*out_pool).queue)), sys::MMAL_SUCCESS);
+        (*input).buffer_num = 1;
+        let in_pool = (api.port_pool_create)(input, 1, (*input).buffer_size_min);
+        assert_eq!((api.port_enable)(input, Some(other_cb)), sys::MMAL_SUCCESS);
+        let picture = (api.queue_get)((*in_pool).queue);
+        (*picture).length = (*input).buffer_size_min;
+        assert_eq!((api.port_send_buffer)(input, picture), sys::MMAL_SUCCESS);
+
+        let mut back = HEADERS_BACK.0.lock();
+        let timeout = HEADERS_BACK.1.wait_while_for(&mut back, |back| !*back, PATIENCE);
+        assert!(!timeout.timed_out(), "no headers");
+        drop(back);
+        // The worker is in the headers' callback, so only the disable can
+        // fill the buffer that came back.
+        let key = output as usize;
+        pause::set("disable: draining", key, || {
+            *HEADERS_GO.0.lock() = true;
+            HEADERS_GO.1.notify_all();
+        });
+        assert_eq!((api.port_disable)(output), sys::MMAL_SUCCESS);
+        pause::clear(key);
+
+        let seen = ENCODED.lock().clone();
+        assert_eq!(seen.len(), 2, "{seen:?}");
+        assert!(seen[0].0 > 0 && seen[0].1 & sys::MMAL_BUFFER_HEADER_FLAG_CONFIG != 0, "{seen:?}");
+        let (length, flags) = seen[1];
+        assert!(length > 0, "the picture after the headers was dropped: {seen:?}");
+        let keyframe = sys::MMAL_BUFFER_HEADER_FLAG_KEYFRAME | sys::MMAL_BUFFER_HEADER_FLAG_FRAME_END;
+        assert_eq!(flags & keyframe, keyframe, "{seen:?}");
+        assert_eq!((api.queue_length)((*out_pool).queue), 1);
+
+        assert_eq!((api.port_disable)(input), sys::MMAL_SUCCESS);
+        (api.port_pool_destroy)(output, out_pool);
+        (api.port_pool_destroy)(input, in_pool);
+        assert_eq!((api.component_release)(encoder), sys::MMAL_SUCCESS);
+    }
+}
