@@ -162,7 +162,7 @@ impl Emulated {
         .map_err(|e| Error::syscall("mmap of the emulated dma-buf", e))?;
         // The pool is at most 1 GiB, so the alias address fits 32 bits.
         let bus_address = BUS_BASE + extent.offset as u32;
-        let registration = self.local().register(map.raw(), len, bus_address, name);
+        let registration = self.local().register(map.raw(), fd.as_fd(), len, bus_address, name);
         let vc_handle = VcHandle::new(registration.handle())
             .ok_or_else(|| Error::BadReply { operation: "emulated allocation", detail: "VideoCore handle 0".into() })?;
         Ok(Block {

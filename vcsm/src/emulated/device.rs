@@ -70,6 +70,18 @@ pub fn lookup(handle: u32) -> Result<BlockInfo> {
     with_videocore(handle, |e| Ok(e.info.clone()))
 }
 
+/// Whether the device side may use the first `len` bytes of the block
+/// behind `handle` now (a zero-copy buffer handed over): `Ok` if the block
+/// is live, holds `len` bytes and the CPU is not using it. Allocates
+/// nothing (it runs per frame).
+///
+/// # Errors
+///
+/// [`Error::UnknownHandle`], [`Error::OutOfBounds`], [`Error::CpuLocked`].
+pub fn check(handle: u32, len: usize) -> Result<()> {
+    with_idle_block(handle, |e| check_range(0, len, e.info.size))
+}
+
 /// Copies `out.len()` bytes from `offset` of the block behind `handle`: what
 /// the VideoCore reads.
 ///
@@ -108,6 +120,73 @@ pub unsafe fn write(handle: u32, offset: usize, data: &[u8]) -> Result<()> {
         check_range(offset, data.len(), e.info.size)?;
         e.region.write(offset, data);
         Ok(())
+    })
+}
+
+/// The device side's own mapping of a block: what the VideoCore renders
+/// into or reads from in place (a zero-copy buffer), instead of copying
+/// through [`read`] and [`write()`]. It maps the block's descriptor anew,
+/// so it stays valid after the block is freed (the memory then lives on
+/// until this is dropped, as a dma-buf a device imported does); reading or
+/// writing through [`as_ptr`](Self::as_ptr) is the caller's to do safely
+/// (see [`write()`]).
+///
+/// ```
+/// # fn main() -> vcsm::Result<()> {
+/// # if vcsm::ServiceManager::get()?.driver() != vcsm::DriverKind::Emulated { return Ok(()); }
+/// let mut frame = vcsm::SharedMemory::new(4096, "frame")?;
+/// let mapping = vcsm::emulated::map(frame.vc_handle().get())?;
+/// assert_eq!(mapping.len(), frame.size());
+/// drop(frame);
+/// // The block is freed; the device's mapping is still there.
+/// assert_eq!(mapping.len(), 4096);
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct DeviceMapping {
+    map: crate::sys::Mapping,
+    handle: u32,
+}
+
+impl DeviceMapping {
+    /// The first byte. Valid for [`len`](Self::len) bytes while `self`
+    /// lives.
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.map.addr() as *mut u8
+    }
+
+    /// The size in bytes (the block's, page-rounded).
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Never: blocks are at least a page.
+    pub fn is_empty(&self) -> bool {
+        self.map.len() == 0
+    }
+
+    /// The VideoCore handle the block had when it was mapped.
+    pub fn handle(&self) -> u32 {
+        self.handle
+    }
+}
+
+/// Maps the block behind `handle` for the device side; see
+/// [`DeviceMapping`].
+///
+/// # Errors
+///
+/// [`Error::UnknownHandle`]; [`Error::CpuLocked`] while the CPU is using
+/// the block; [`Error::Syscall`] if `mmap` fails.
+pub fn map(handle: u32) -> Result<DeviceMapping> {
+    with_idle_block(handle, |e| {
+        // SAFETY: the entry's descriptor is open while the entry is listed,
+        // and the registry's lock is held (see `Entry::fd`); the mapping
+        // made from it does not keep the borrow.
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(e.fd) };
+        let map = crate::sys::Mapping::new(fd, e.info.size, 0)
+            .map_err(|err| Error::syscall("mmap of a block for the VideoCore side", err))?;
+        Ok(DeviceMapping { map, handle })
     })
 }
 

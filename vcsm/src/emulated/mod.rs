@@ -81,6 +81,10 @@ pub struct BlockInfo {
 #[cfg_attr(not(feature = "device-access"), allow(dead_code))]
 struct Entry {
     region: RawRegion,
+    /// The block's descriptor (its memfd or dma-buf), open while the entry
+    /// is listed: the registration goes before the block's descriptor
+    /// closes. The device side maps it for itself ([`device::map`]).
+    fd: std::os::fd::RawFd,
     info: BlockInfo,
     /// CPU accesses in progress (locks, copies, reads back). The device side
     /// refuses the block while any is, so the two never touch the bytes at
@@ -214,6 +218,7 @@ impl VideoCore {
     pub(crate) fn register(
         &'static self,
         region: RawRegion,
+        fd: std::os::fd::BorrowedFd<'_>,
         size: usize,
         bus_address: u32,
         name: &str,
@@ -231,7 +236,7 @@ impl VideoCore {
             }
         };
         let info = BlockInfo { handle, size, bus_address, name: name.to_owned() };
-        registry.insert(handle, Entry { region, info, cpu_accesses: 0 });
+        registry.insert(handle, Entry { region, fd: std::os::fd::AsRawFd::as_raw_fd(&fd), info, cpu_accesses: 0 });
         Registration { vc: self, handle }
     }
 
@@ -286,7 +291,7 @@ impl std::fmt::Debug for VideoCore {
 #[cfg(feature = "device-access")]
 mod device;
 #[cfg(feature = "device-access")]
-pub use device::{begin_cpu, end_cpu, lookup, read, write};
+pub use device::{begin_cpu, check, end_cpu, lookup, map, read, write, DeviceMapping};
 
 #[cfg(test)]
 mod tests {
