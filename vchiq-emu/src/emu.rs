@@ -88,6 +88,8 @@ pub(crate) struct Format {
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct HeaderInfo {
     pub(crate) cmd: u32,
+    pub(crate) offset: u32,
+    pub(crate) length: u32,
     pub(crate) flags: u32,
     pub(crate) pts: i64,
     pub(crate) dts: i64,
@@ -411,7 +413,7 @@ impl Header {
     pub(crate) fn info(self) -> HeaderInfo {
         // SAFETY: a header the service holds.
         let h = unsafe { self.0.as_ref() };
-        HeaderInfo { cmd: h.cmd, flags: h.flags, pts: h.pts, dts: h.dts }
+        HeaderInfo { cmd: h.cmd, offset: h.offset, length: h.length, flags: h.flags, pts: h.pts, dts: h.dts }
     }
 
     /// Sets what the host sent: length, offset, flags, timestamps.
@@ -455,6 +457,38 @@ impl Header {
             let n = bytes.len().min(h.alloc_size as usize);
             ptr::copy_nonoverlapping(bytes.as_ptr(), h.data, n);
             n
+        }
+    }
+
+    /// Points the header at `memory` (a zero-copy block, mapped for the
+    /// VideoCore) of which the first `alloc_size` bytes are the payload,
+    /// as a C client may point a header it holds at its own memory; returns
+    /// the payload it had, for [`restore`](Self::restore).
+    ///
+    /// # Safety
+    ///
+    /// `memory` stays mapped, and no one else touches those bytes, until
+    /// the header is restored (before it is released); `alloc_size` is at
+    /// most the mapping's size.
+    pub(crate) unsafe fn lend(self, memory: *mut u8, alloc_size: u32) -> Payload {
+        // SAFETY: a header the service holds and has not sent.
+        unsafe {
+            let h = self.0.as_ptr();
+            let own = Payload { data: (*h).data, alloc_size: (*h).alloc_size };
+            (*h).data = memory;
+            (*h).alloc_size = alloc_size;
+            own
+        }
+    }
+
+    /// Gives the header back the payload [`lend`](Self::lend) took.
+    pub(crate) fn restore(self, own: Payload) {
+        // SAFETY: a header the service holds again (the component gave it
+        // back), not yet released.
+        unsafe {
+            let h = self.0.as_ptr();
+            (*h).data = own.data;
+            (*h).alloc_size = own.alloc_size;
         }
     }
 
@@ -508,26 +542,27 @@ impl Header {
     }
 }
 
-/// The VCSM block behind a VideoCore handle: its size, or `None` if no
-/// live block has that handle.
-pub(crate) fn block_size(handle: u32) -> Option<usize> {
-    vcsm::emulated::lookup(handle).ok().map(|b| b.size)
+/// A header's own payload, while it carries a lent one.
+#[derive(Debug)]
+pub(crate) struct Payload {
+    data: *mut u8,
+    alloc_size: u32,
 }
 
-/// What the VideoCore reads of a zero-copy input buffer.
-pub(crate) fn block_read(handle: u32, out: &mut [u8]) -> bool {
-    vcsm::emulated::read(handle, 0, out).is_ok()
+// SAFETY: an address and a size, used only by whoever holds the header.
+unsafe impl Send for Payload {}
+
+/// Whether the VideoCore may use the first `len` bytes of the block behind
+/// `handle` now: `Err(true)` if the CPU holds it, `Err(false)` if no live
+/// block of that size has the handle.
+pub(crate) fn block_ready(handle: u32, len: usize) -> Result<(), bool> {
+    vcsm::emulated::check(handle, len).map_err(|e| matches!(e, vcsm::Error::CpuLocked { .. }))
 }
 
-/// What the VideoCore writes into a zero-copy output buffer: `false` if
-/// the block is gone, too small, or in use by the CPU.
-pub(crate) fn block_write(handle: u32, data: &[u8]) -> bool {
-    // SAFETY: the block belongs to a buffer the host has handed to the
-    // VideoCore (BUFFER_FROM_HOST) and not yet got back: by the MMAL
-    // contract the host keeps no reference to its bytes until the
-    // BUFFER_TO_HOST this write precedes; a CPU access it still counts
-    // makes the write fail (CpuLocked) instead.
-    unsafe { vcsm::emulated::write(handle, 0, data) }.is_ok()
+/// The VideoCore's own mapping of the block behind `handle`, for a
+/// zero-copy buffer: `None` if the block is gone or the CPU holds it.
+pub(crate) fn block_map(handle: u32) -> Option<vcsm::emulated::DeviceMapping> {
+    vcsm::emulated::map(handle).ok()
 }
 
 /// A port's video format as the wire's eleven words: size, crop, frame

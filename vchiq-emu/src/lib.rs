@@ -82,9 +82,9 @@
 //!   buffer size, `length` above `alloc_size`, inline data over 128 bytes
 //!   or shorter than `length`, a reference, zero copy on a port without
 //!   `MMAL_PARAMETER_ZERO_COPY` or naming no live VCSM block of
-//!   `alloc_size` bytes; `ENOSPC` for more buffers than the port was
+//!   `alloc_size` bytes (`EFAULT`, with one the CPU holds); `ENOSPC` for more buffers than the port was
 //!   enabled with; `EIO` for input data whose bulk transmit does not come
-//!   within 5 s; `EFAULT` for a zero-copy block the VideoCore cannot read.
+//!   within 5 s.
 //!
 //! Replies echo the request's header (magic, type, `control_service`,
 //! `context`). COMPONENT_CREATE takes the name without `vc.` (as the host
@@ -101,12 +101,14 @@
 //! (length 0, no data); input data comes inline (`payload_in_message`) or by
 //! the bulk transmit that follows the message. Zero copy, once
 //! `MMAL_PARAMETER_ZERO_COPY` is on for the port: `data` is the VideoCore
-//! handle of an emulated VCSM block (`vcsm`'s emulated memory); the
-//! VideoCore reads an input's data from it and writes an output's frame into
-//! it (a copy the VideoCore makes, from the component's own buffer: the
-//! client copies nothing), and the buffer comes back with `is_zero_copy`
-//! and no bulk (`EFAULT` in the header if the block went away or the CPU
-//! holds it locked).
+//! handle of an emulated VCSM block (`vcsm`'s emulated memory), which the
+//! VideoCore maps for itself (once per port and block, while the port is
+//! enabled) and the component works in directly: an input's data is read
+//! and an output's frame is written in the block, with no copy on either
+//! side. The buffer comes back with `is_zero_copy`, its offset and length,
+//! and no bulk; a block that is gone, smaller than `alloc_size` or held by
+//! the CPU is refused (`EFAULT`). The mapping keeps the memory alive while
+//! the component holds the buffer, even if the host frees the block.
 //! EVENT_TO_HOST carries the event's first 256 bytes; a FORMAT_CHANGED event
 //! carries the four buffer words, a null format word, the format and its
 //! video `es` (96 bytes). GET_VERSION answers 16.1, minimum 10.

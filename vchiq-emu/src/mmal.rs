@@ -63,7 +63,45 @@ struct PortCtx {
     wire_type: u32,
     index: u32,
     /// Buffers the host sent, by the header carrying each.
-    inflight: Mutex<HashMap<usize, (mmal_msg_header, mmal_msg_buffer_from_host)>>,
+    inflight: Mutex<HashMap<usize, Sent>>,
+    /// The zero-copy blocks this port was given, mapped for the VideoCore:
+    /// kept while the port is enabled (mapped once, not per buffer), up to
+    /// [`MAPPED_MAX`] that are not in flight.
+    mapped: Mutex<HashMap<u32, Arc<vcsm::emulated::DeviceMapping>>>,
+}
+
+/// Zero-copy blocks a port keeps mapped beyond those in flight.
+const MAPPED_MAX: usize = 32;
+
+/// A buffer the host sent: its message, and for a zero-copy buffer the
+/// block its header carries instead of its own payload.
+struct Sent {
+    header: mmal_msg_header,
+    buffer: mmal_msg_buffer_from_host,
+    lent: Option<Lent>,
+}
+
+/// A zero-copy block lent to a header: mapped while the header carries it.
+struct Lent {
+    _mapping: Arc<vcsm::emulated::DeviceMapping>,
+    own: emu::Payload,
+}
+
+impl PortCtx {
+    /// The VideoCore's mapping of zero-copy block `handle` (checked by
+    /// the caller): `None` if it cannot be mapped.
+    fn mapping(&self, handle: u32) -> Option<Arc<vcsm::emulated::DeviceMapping>> {
+        let mut mapped = self.mapped.lock();
+        if let Some(m) = mapped.get(&handle) {
+            return Some(Arc::clone(m));
+        }
+        let m = Arc::new(emu::block_map(handle)?);
+        if mapped.len() >= MAPPED_MAX {
+            mapped.retain(|_, m| Arc::strong_count(m) > 1);
+        }
+        mapped.insert(handle, Arc::clone(&m));
+        Some(m)
+    }
 }
 
 struct PortEntry {
@@ -556,22 +594,29 @@ impl Service {
             return refuse(MMAL_MSG_STATUS_EINVAL, false);
         }
         let zero_copy = b.is_zero_copy != 0;
-        if zero_copy {
+        let block = if zero_copy {
             // Only where the port was told (ZERO_COPY), and `data` must be
             // a live block of at least `alloc_size` bytes.
-            let fits = emu::block_size(bh.data).is_some_and(|size| size >= bh.alloc_size as usize);
-            if !pe.zero_copy || !fits || b.payload_in_message != 0 {
+            if !pe.zero_copy || b.payload_in_message != 0 {
                 return refuse(MMAL_MSG_STATUS_EINVAL, false);
             }
-        }
-        let data = if !input || bh.length == 0 {
-            Vec::new()
-        } else if zero_copy {
-            let mut d = vec![0u8; bh.length as usize];
-            if !emu::block_read(bh.data, &mut d) {
-                return refuse(MMAL_MSG_STATUS_EFAULT, false);
+            // Asked each time, mapped or not: a block freed since it was
+            // mapped is refused, as is one the CPU holds now.
+            match emu::block_ready(bh.data, bh.alloc_size as usize) {
+                Ok(()) => {}
+                Err(false) => return refuse(MMAL_MSG_STATUS_EINVAL, false),
+                Err(true) => return refuse(MMAL_MSG_STATUS_EFAULT, false),
             }
-            d
+            match ctx.mapping(bh.data) {
+                Some(m) => Some(m),
+                None => return refuse(MMAL_MSG_STATUS_EFAULT, false),
+            }
+        } else {
+            None
+        };
+        let data = if !input || bh.length == 0 || zero_copy {
+            // A zero-copy input's data is in its block already.
+            Vec::new()
         } else if b.payload_in_message > 0 {
             if bh.length > b.payload_in_message {
                 return refuse(MMAL_MSG_STATUS_EINVAL, false);
@@ -591,12 +636,30 @@ impl Service {
             // More buffers than the port was enabled with.
             return refuse(MMAL_MSG_STATUS_ENOSPC, true);
         };
-        let n = header.write(&data);
-        header.set(if input { n as u32 } else { 0 }, bh.flags, bh.pts, bh.dts);
-        ctx.inflight.lock().insert(header.key(), (*h, b));
+        let (length, lent) = match block {
+            Some(mapping) => {
+                // The component works in the block itself (the bounds and
+                // the block's size were checked by `mapping`).
+                // SAFETY: the mapping stays alive in `Sent::lent` until the
+                // header is restored, and the host keeps off the block
+                // while the VideoCore holds its buffer (MMAL's contract;
+                // a block the CPU holds was refused).
+                let own = unsafe { header.lend(mapping.as_ptr(), bh.alloc_size) };
+                (if input { bh.length } else { 0 }, Some(Lent { _mapping: mapping, own }))
+            }
+            None => {
+                let n = header.write(&data);
+                (if input { n as u32 } else { 0 }, None)
+            }
+        };
+        header.set(length, bh.flags, bh.pts, bh.dts);
+        ctx.inflight.lock().insert(header.key(), Sent { header: *h, buffer: b, lent });
         let status = pe.port.send(header);
         if status != 0 {
-            ctx.inflight.lock().remove(&header.key());
+            // Refused: the header is still the service's.
+            if let Some(sent) = ctx.inflight.lock().remove(&header.key()) {
+                restore(header, sent.lent);
+            }
             header.release();
             return refuse(status, true);
         }
@@ -716,6 +779,7 @@ fn enable(
         wire_type: pe.wire_type,
         index: pe.index,
         inflight: Mutex::new(HashMap::new()),
+        mapped: Mutex::new(HashMap::new()),
     });
     PORTS.lock().insert(pe.port.key(), Arc::clone(&ctx));
     let status = pe.port.enable();
@@ -795,22 +859,29 @@ fn on_buffer(port: Port, header: Header) {
         return;
     }
     let sent = ctx.inflight.lock().remove(&header.key());
-    let data = header.data();
+    let Some(Sent { header: h, buffer: mut b, lent }) = sent else {
+        header.release();
+        return;
+    };
+    let zero_copy = lent.is_some();
+    // An input buffer comes back consumed (empty); a zero-copy output's
+    // data is in the host's block already, where the component wrote it.
+    let data = if ctx.wire_type == sys::MMAL_PORT_TYPE_INPUT || zero_copy { Vec::new() } else { header.data() };
+    let (offset, length) = match ctx.wire_type {
+        sys::MMAL_PORT_TYPE_INPUT => (0, 0),
+        _ if zero_copy => {
+            let alloc = b.buffer_header.alloc_size;
+            let offset = info.offset.min(alloc);
+            (offset, info.length.min(alloc - offset))
+        }
+        _ => (0, data.len() as u32),
+    };
+    restore(header, lent);
     header.release();
-    let Some((h, mut b)) = sent else { return };
-    // An input buffer comes back consumed: empty.
-    let data = if ctx.wire_type == sys::MMAL_PORT_TYPE_INPUT { Vec::new() } else { data };
-    let mut status = 0;
-    let zero_copy = b.is_zero_copy != 0;
-    let mut length = data.len() as u32;
-    if zero_copy && !data.is_empty() && !emu::block_write(b.buffer_header.data, &data) {
-        status = MMAL_MSG_STATUS_EFAULT;
-        length = 0;
-    }
     let bh = &mut b.buffer_header;
     bh.cmd = 0;
     bh.length = length;
-    bh.offset = 0;
+    bh.offset = offset;
     bh.flags = info.flags;
     bh.pts = info.pts;
     bh.dts = info.dts;
@@ -826,10 +897,18 @@ fn on_buffer(port: Port, header: Header) {
     } else {
         None
     };
-    let rh = mmal_msg_header { type_: MMAL_MSG_TYPE_BUFFER_TO_HOST, status, padding: 0, ..h };
+    let rh = mmal_msg_header { type_: MMAL_MSG_TYPE_BUFFER_TO_HOST, status: 0, padding: 0, ..h };
     let mut m = bytes(&rh);
     m.extend_from_slice(&bytes(&b));
     ctx.kernel.push_with_bulk(ctx.service, m, bulk);
+}
+
+/// Gives a header that carried a zero-copy block its own payload back
+/// (then the block's mapping may go).
+fn restore(header: Header, lent: Option<Lent>) {
+    if let Some(Lent { _mapping, own }) = lent {
+        header.restore(own);
+    }
 }
 
 fn event_message(ctx: &PortCtx, header: Header, cmd: u32) -> Vec<u8> {

@@ -75,6 +75,14 @@ fn zero_copy_frames_land_in_the_hosts_vcsm_blocks_without_bulk() {
     m.send(&b);
     let r = m.next_message();
     assert_eq!(w(&r, STATUS), MMAL_MSG_STATUS_EINVAL);
+    // A block the CPU holds locked is kept off.
+    let mut held = vcsm::SharedMemory::new(size as usize, "held").unwrap();
+    put(&mut b, DATA, held.vc_handle().get());
+    let lock = held.lock().unwrap();
+    m.send(&b);
+    let r = m.next_message();
+    assert_eq!(w(&r, STATUS), MMAL_MSG_STATUS_EFAULT);
+    drop(lock);
 
     for (i, block) in blocks.iter().enumerate() {
         let mut b = buffer_msg(comp, port, 0x2C_0010 + i as u32, size, 0);
