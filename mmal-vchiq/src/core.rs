@@ -168,6 +168,9 @@ pub(crate) struct Core {
     pub(crate) delivery_thread: OnceLock<ThreadId>,
     pub(crate) stale: AtomicU64,
     pub(crate) released: AtomicU64,
+    /// Data bytes received and sent (see `Stats`).
+    pub(crate) bytes_received: AtomicU64,
+    pub(crate) bytes_sent: AtomicU64,
 }
 
 impl Core {
@@ -196,6 +199,8 @@ impl Core {
             delivery_thread: OnceLock::new(),
             stale: AtomicU64::new(0),
             released: AtomicU64::new(0),
+            bytes_received: AtomicU64::new(0),
+            bytes_sent: AtomicU64::new(0),
         }
     }
 

@@ -431,4 +431,11 @@ pub struct Stats {
     pub released_buffers: u64,
     /// Components created and not yet destroyed.
     pub components: usize,
+    /// Bytes of data the client received by bulk transfer (an output's
+    /// frames, events' overflow, data dropped to keep the order): what it
+    /// copied in. Zero-copy buffers add nothing.
+    pub bytes_received: u64,
+    /// Bytes of input data the client sent, inline or by bulk transfer:
+    /// what it copied out. Zero-copy buffers add nothing.
+    pub bytes_sent: u64,
 }

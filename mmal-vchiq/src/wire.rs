@@ -426,8 +426,12 @@ pub(crate) struct BufferOut<'a> {
     pub(crate) inline: Option<&'a [u8]>,
 }
 
-pub(crate) fn buffer_from_host(b: &BufferOut<'_>) -> Vec<u8> {
-    let mut m = message(MMAL_MSG_TYPE_BUFFER_FROM_HOST, 0, BUFFER_MSG - H);
+/// The BUFFER_FROM_HOST message for `b`, on the stack: a buffer is sent
+/// per frame, with no allocation.
+pub(crate) fn buffer_from_host(b: &BufferOut<'_>) -> [u8; BUFFER_MSG] {
+    let mut m = [0u8; BUFFER_MSG];
+    put(&mut m, MAGIC, MMAL_MAGIC);
+    put(&mut m, TYPE, MMAL_MSG_TYPE_BUFFER_FROM_HOST);
     put(&mut m, DRV + offset_of!(mmal_msg_driver_buffer, magic), MMAL_MAGIC);
     put(&mut m, DRV + offset_of!(mmal_msg_driver_buffer, component_handle), b.port.component);
     put(&mut m, DRV + offset_of!(mmal_msg_driver_buffer, port_handle), b.port.handle);
@@ -601,10 +605,10 @@ mod tests {
         };
         let m = buffer_from_host(&out);
         assert!(buffer_to_host(&m[..SHORT_DATA - 1]).is_err(), "short");
-        let mut bad = m.clone();
+        let mut bad = m;
         put(&mut bad, DRV, 0);
         assert!(buffer_to_host(&bad).is_err(), "driver magic");
-        let mut bad = m.clone();
+        let mut bad = m;
         put(&mut bad, PAYLOAD_IN_MESSAGE, 129);
         assert!(buffer_to_host(&bad).is_err(), "inline too long");
         let mut bad = m[..SHORT_DATA + 10].to_vec();

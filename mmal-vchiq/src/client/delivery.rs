@@ -180,8 +180,11 @@ fn receive(client: &Client, mut buffer: Vec<u8>, size: usize) -> Result<Vec<u8>>
         .core
         .with_service(|s| s.bulk_receive(buffer, n).map_err(Error::from))
         .and_then(|t| t.wait_timeout(client.core.bulk_timeout).map_err(Error::from));
-    if received.is_err() {
-        client.core.fail_data_order("a bulk receive of the VideoCore's data failed or timed out");
+    match &received {
+        Ok(_) => {
+            client.core.bytes_received.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+        Err(_) => client.core.fail_data_order("a bulk receive of the VideoCore's data failed or timed out"),
     }
     received
 }

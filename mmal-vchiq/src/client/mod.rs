@@ -275,7 +275,8 @@ impl Client {
         self.version
     }
 
-    /// Counters: buffers out, stale cookies dropped, buffers released.
+    /// Counters: buffers out, stale cookies dropped, buffers released,
+    /// data bytes moved.
     ///
     /// ```no_run
     /// # fn f(client: &mmal_vchiq::Client) {
@@ -288,6 +289,8 @@ impl Client {
             stale_buffers: self.core.stale.load(std::sync::atomic::Ordering::Relaxed),
             released_buffers: self.core.released.load(std::sync::atomic::Ordering::Relaxed),
             components: self.core.components.lock().len(),
+            bytes_received: self.core.bytes_received.load(std::sync::atomic::Ordering::Relaxed),
+            bytes_sent: self.core.bytes_sent.load(std::sync::atomic::Ordering::Relaxed),
         }
     }
 
@@ -854,6 +857,9 @@ impl Client {
                 s.send(&[&message]).map(|()| None).map_err(Error::from)
             }
         });
+        if sent.is_ok() && (bulk || inline.is_some()) {
+            self.core.bytes_sent.fetch_add(u64::from(length), std::sync::atomic::Ordering::Relaxed);
+        }
         let mut buffers = self.core.buffers.lock();
         let result = match sent {
             Ok(transfer) => {
