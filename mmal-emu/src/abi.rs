@@ -192,10 +192,19 @@ fn send_buffer(port: PortPtr, buffer: BufPtr) -> sys::MMAL_STATUS_T {
     component::port_send_buffer(port, buffer)
 }
 
-/// Whether pools for a live port come from VCSM.
-fn zero_copy(port: PortPtr) -> bool {
-    remote!(port.core(), |r| crate::remote::zero_copy(port, &r));
-    component::zero_copy(port)
+/// Where payloads for a live port come from: VCSM for a zero-copy port
+/// (see [`crate::objects::vcsm_block`]), else the heap.
+pub(crate) fn payload_source(port: PortPtr) -> Allocator {
+    remote!(port.core(), |r| if crate::remote::zero_copy(port, &r) {
+        Allocator::Vcsm { remote: true }
+    } else {
+        Allocator::Heap
+    });
+    if component::zero_copy(port) {
+        Allocator::Vcsm { remote: false }
+    } else {
+        Allocator::Heap
+    }
 }
 
 unsafe extern "C" fn port_enable(port: *mut sys::MMAL_PORT_T, cb: sys::MMAL_PORT_BH_CB_T) -> sys::MMAL_STATUS_T {
@@ -341,7 +350,7 @@ unsafe extern "C" fn port_pool_create(
 ) -> *mut sys::MMAL_POOL_T {
     guarded("mmal_port_pool_create", std::ptr::null_mut(), || {
         let Some(port) = PortPtr::live(port, "mmal_port_pool_create") else { return std::ptr::null_mut() };
-        match PoolPtr::create(headers as usize, size as usize, zero_copy(*port)) {
+        match PoolPtr::create_with(headers as usize, size as usize, payload_source(*port)) {
             Ok(pool) => pool.hand_to_client().as_raw(),
             Err(_) => std::ptr::null_mut(),
         }
@@ -628,7 +637,7 @@ fn enable_through_client(c: ConnectionPtr, out: PortPtr, input: PortPtr) -> sys:
     } else {
         out
     };
-    let allocator = if zero_copy(allocating) { Allocator::Vcsm } else { Allocator::Heap };
+    let allocator = payload_source(allocating);
     c.queue().reserve(num as usize);
     // The connection's pool, made at create, resized (libmmal keeps it for
     // the connection's life, and clients may hold it or its callback).

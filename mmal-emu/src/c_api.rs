@@ -377,16 +377,14 @@ pub unsafe extern "C" fn mmal_port_payload_alloc(port: *mut sys::MMAL_PORT_T, si
             return ptr::null_mut();
         }
         #[cfg(feature = "vchiq")]
-        let zero_copy = match crate::remote::of(&port.core()) {
-            Some(remote) => crate::remote::zero_copy(*port, &remote),
-            None => crate::core::zero_copy(*port),
+        let (zero_copy, remote) = match crate::remote::of(&port.core()) {
+            Some(remote) => (crate::remote::zero_copy(*port, &remote), true),
+            None => (crate::core::zero_copy(*port), false),
         };
         #[cfg(not(feature = "vchiq"))]
-        let zero_copy = crate::core::zero_copy(*port);
+        let (zero_copy, remote) = (crate::core::zero_copy(*port), false);
         let (payload, addr) = if zero_copy {
-            let block = vcsm::ServiceManager::emulated()
-                .and_then(|_| vcsm::SharedMemory::new(size.max(1) as usize, "mmal_vc_port payload"));
-            match block {
+            match crate::objects::vcsm_block(size.max(1) as usize, remote, "mmal_vc_port payload") {
                 Ok(mut block) => {
                     let addr = block.as_mut_ptr();
                     (Payload::Vcsm(block), addr)

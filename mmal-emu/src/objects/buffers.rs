@@ -90,7 +90,7 @@ impl BufPtr {
 
     /// The header's pool, how to give it back there, and its own payload,
     /// fixed at creation.
-    fn home(&self) -> (*const c_void, GiveBack, (*mut u8, u32)) {
+    pub(super) fn home(&self) -> (*const c_void, GiveBack, (*mut u8, u32)) {
         let b = self.boxed();
         // SAFETY: as in `raw`; plain values written once, when the pool
         // was made (or resized, with every header home).
@@ -124,6 +124,12 @@ impl BufPtr {
         self.raw().flags
     }
 
+    /// `offset`.
+    #[cfg(feature = "vchiq")]
+    pub(crate) fn offset(self) -> usize {
+        self.raw().offset as usize
+    }
+
     pub(crate) fn alloc_size(self) -> usize {
         self.raw().alloc_size as usize
     }
@@ -137,6 +143,12 @@ impl BufPtr {
         raw.flags = flags;
         raw.pts = pts;
         raw.dts = pts;
+    }
+
+    #[cfg(feature = "vchiq")]
+    /// Sets `offset` (after [`set`](Self::set), which clears it).
+    pub(crate) fn set_offset(mut self, offset: usize) {
+        self.raw_mut().offset = offset as u32;
     }
 
     #[cfg(feature = "vchiq")]

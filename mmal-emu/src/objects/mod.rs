@@ -51,8 +51,10 @@ pub(crate) use components::{EsFormat, PortFields};
 pub(crate) use connections::{connection_input_cb, connection_output_cb, ConnectionPtr};
 pub(crate) use events::{format_changed_payload, read_format_changed, write_format_changed};
 pub(crate) use live::Live;
+#[cfg(feature = "vchiq")]
+pub(crate) use pools::vcsm_handle;
 pub(crate) use pools::{
-    payload_limit, AllocFn, Allocator, ClientAllocator, FreeFn, HeapCharge, PoolCb, PoolPtr, ZeroedBlock,
+    payload_limit, vcsm_block, AllocFn, Allocator, ClientAllocator, FreeFn, HeapCharge, PoolCb, PoolPtr, ZeroedBlock,
 };
 pub(crate) use queues::QueueBox;
 

@@ -24,7 +24,11 @@ pub(crate) type Hook = Box<dyn Fn(BufPtr) -> bool + Send + Sync>;
 
 enum Payloads {
     Heap(#[allow(dead_code)] Vec<ZeroedBlock>, #[allow(dead_code)] Option<HeapCharge>),
-    Vcsm(#[allow(dead_code)] Vec<vcsm::SharedMemory>),
+    /// The blocks, and each one's address and VideoCore handle.
+    Vcsm(
+        #[allow(dead_code)] Vec<vcsm::SharedMemory>,
+        #[cfg_attr(not(feature = "vchiq"), allow(dead_code))] Vec<(usize, u32)>,
+    ),
     /// From a client's allocator (`mmal_pool_create_with_allocator`),
     /// given back to its free function when the pool goes.
     Client {
@@ -132,9 +136,44 @@ pub(crate) struct ClientAllocator {
 #[derive(Clone, Copy)]
 pub(crate) enum Allocator {
     Heap,
-    /// Emulated VCSM memory (zero-copy ports).
-    Vcsm,
+    /// VCSM memory, for zero-copy ports: see [`vcsm_block`].
+    Vcsm {
+        /// For a port of the VideoCore over VCHIQ.
+        remote: bool,
+    },
     Client(ClientAllocator),
+}
+
+/// A VCSM block of `size` bytes for a zero-copy payload: the emulator's
+/// own memory for its components' ports; for the VideoCore's ports over
+/// VCHIQ (`remote`), the memory of the process's VCSM driver, which that
+/// VideoCore shares (vc-sm-cma on a Pi, or the one the preload library
+/// serves).
+pub(crate) fn vcsm_block(size: usize, remote: bool, name: &str) -> vcsm::Result<vcsm::SharedMemory> {
+    if !remote {
+        vcsm::ServiceManager::emulated()?;
+    }
+    vcsm::SharedMemory::new(size, name)
+}
+
+/// The VideoCore handle of the VCSM block `buffer` carries as the payload
+/// its pool gave it: `None` for other memory, or for a header whose client
+/// pointed it elsewhere (`data` is compared, never followed).
+#[cfg(feature = "vchiq")]
+pub(crate) fn vcsm_handle(buffer: BufPtr) -> Option<u32> {
+    let (home, _, (own, own_size)) = buffer.home();
+    let raw = buffer.raw();
+    if home.is_null() || raw.data != own || raw.alloc_size > own_size || own.is_null() {
+        return None;
+    }
+    // SAFETY: a header's `home` is its live pool (see `give_back`); the
+    // caller holds the header, so the pool cannot be resized meanwhile
+    // (a resize needs every header home) and its payloads stay as read.
+    let payloads = unsafe { &*ptr::addr_of!((*home.cast::<PoolBox>()).payloads) };
+    match payloads {
+        Payloads::Vcsm(_, handles) => handles.iter().find(|&&(addr, _)| addr == own as usize).map(|&(_, h)| h),
+        _ => None,
+    }
 }
 
 impl Drop for Payloads {
@@ -241,7 +280,7 @@ impl PoolPtr {
     /// A pool of `n` headers with `size`-byte payloads, from the heap or,
     /// for a zero-copy port, from emulated VCSM memory.
     pub(crate) fn create(n: usize, size: usize, zero_copy: bool) -> Result<PoolPtr, Status> {
-        PoolPtr::create_with(n, size, if zero_copy { Allocator::Vcsm } else { Allocator::Heap })
+        PoolPtr::create_with(n, size, if zero_copy { Allocator::Vcsm { remote: false } } else { Allocator::Heap })
     }
 
     /// A pool of `n` headers with `size`-byte payloads from `allocator`.
@@ -448,22 +487,21 @@ impl PoolPtr {
                 data.push(block);
             }
             payloads
-        } else if matches!(allocator, Allocator::Vcsm) {
-            vcsm::ServiceManager::emulated().map_err(|e| {
-                log::error!("mmal_vc_port_payload_alloc: {e}");
-                sys::MMAL_ENOMEM
-            })?;
+        } else if let Allocator::Vcsm { remote } = allocator {
             let mut blocks = Vec::new();
+            let mut handles = Vec::new();
             blocks.try_reserve_exact(n).map_err(|_| no_memory("VCSM blocks"))?;
+            handles.try_reserve_exact(n).map_err(|_| no_memory("VCSM blocks"))?;
             for _ in 0..n {
-                let mut block = vcsm::SharedMemory::new(size, "mmal_vc_port buffer").map_err(|e| {
+                let mut block = vcsm_block(size, remote, "mmal_vc_port buffer").map_err(|e| {
                     log::error!("mmal_vc_port_payload_alloc: cannot allocate {size} bytes of VCSM: {e}");
                     sys::MMAL_ENOMEM
                 })?;
                 data.push(block.as_mut_ptr());
+                handles.push((block.as_mut_ptr() as usize, block.vc_handle().get()));
                 blocks.push(block);
             }
-            Payloads::Vcsm(blocks)
+            Payloads::Vcsm(blocks, handles)
         } else {
             // `n * size` cannot overflow (checked above).
             let charge = HeapCharge::take(n * size).ok_or_else(|| no_memory("the VideoCore's memory is used up"))?;

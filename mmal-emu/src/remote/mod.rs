@@ -85,6 +85,9 @@ struct State {
     /// The other end of each port's tunnel: its component and port
     /// (`index_all`).
     peers: Vec<Option<(std::sync::Weak<Remote>, usize)>>,
+    /// Whether each port took `MMAL_PARAMETER_ZERO_COPY` (on): its pools
+    /// are VCSM, and buffers in them go by handle.
+    zero_copy: Vec<bool>,
     destroyed: bool,
 }
 
@@ -157,6 +160,7 @@ pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
             disabling: vec![false; n],
             spare: vec![Vec::new(); n],
             peers: vec![None; n],
+            zero_copy: vec![false; n],
             destroyed: false,
         }),
     });
@@ -332,6 +336,7 @@ impl Remote {
 /// Writes a returned buffer's data and fields into its header.
 fn fill(header: BufPtr, b: &Returned) {
     let mut flags = b.flags;
+    let mut offset = 0;
     let length = match &b.memory {
         _ if b.released || !b.status.is_success() => {
             if !b.status.is_success() {
@@ -352,10 +357,16 @@ fn fill(header: BufPtr, b: &Returned) {
                 n
             })
         }
-        Memory::VideoCore { .. } => (b.length as usize).min(header.alloc_size()),
+        Memory::VideoCore { .. } => {
+            // The data is in the block, where the VideoCore wrote it.
+            let alloc = header.alloc_size();
+            offset = (b.offset as usize).min(alloc);
+            (b.length as usize).min(alloc - offset)
+        }
     };
     let cmd = if b.released { 0 } else { b.cmd };
     header.set(cmd, length, flags, b.pts);
+    header.set_offset(offset);
     header.set_dts(b.dts);
 }
 
@@ -796,17 +807,39 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
     }
     let alloc_size = u32::try_from(header.alloc_size()).unwrap_or(u32::MAX);
     let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
-    let mut memory = remote.state.lock().spare[port.index_all()].pop().unwrap_or_default();
-    let mut buffer = if port_ref.kind == PortType::Output {
-        BufferToSend::output(memory, alloc_size)
+    let input = port_ref.kind != PortType::Output;
+    // Zero copy: a header carrying its pool's VCSM payload, from its
+    // start, goes by the block's handle, and the VideoCore works in the
+    // block. Other memory (a payload the client put there) goes by bulk.
+    let block = if zero_copy(port, remote) && (!input || header.offset() == 0) {
+        crate::objects::vcsm_handle(header)
     } else {
-        header.with_data(|data| memory.extend_from_slice(data));
-        let mut b = BufferToSend::input(memory, alloc_size);
-        b.flags = header.flags();
-        b.pts = header.pts();
-        b.dts = header.dts();
-        b
+        None
     };
+    let mut buffer = match block {
+        Some(handle) => {
+            let length = if input { u32::try_from(header.length()).unwrap_or(u32::MAX) } else { 0 };
+            BufferToSend {
+                memory: Memory::VideoCore { handle },
+                length,
+                ..BufferToSend::output(Vec::new(), alloc_size)
+            }
+        }
+        None => {
+            let mut memory = remote.state.lock().spare[port.index_all()].pop().unwrap_or_default();
+            if input {
+                header.with_data(|data| memory.extend_from_slice(data));
+                BufferToSend::input(memory, alloc_size)
+            } else {
+                BufferToSend::output(memory, alloc_size)
+            }
+        }
+    };
+    if input {
+        buffer.flags = header.flags();
+        buffer.pts = header.pts();
+        buffer.dts = header.dts();
+    }
     buffer.tag = token;
     // Entered before it is sent: the VideoCore may return it at once.
     remote.state.lock().out.insert(token, (port.index_all(), header));
@@ -827,9 +860,23 @@ pub(crate) fn parameter_set(port: PortPtr, param: &[u8], remote: &Remote) -> Sta
     let Some(client) = client() else { return sys::MMAL_ENXIO };
     let Ok(port_ref) = remote.port_ref(port) else { return sys::MMAL_EINVAL };
     match client.parameter_set(&port_ref, param) {
-        Ok(()) => sys::MMAL_SUCCESS,
+        Ok(()) => {
+            if let Some(on) = zero_copy_set(param) {
+                if let Some(z) = remote.state.lock().zero_copy.get_mut(port.index_all()) {
+                    *z = on;
+                }
+            }
+            sys::MMAL_SUCCESS
+        }
         Err(e) => status("mmal_port_parameter_set", &e),
     }
+}
+
+/// The value of a `MMAL_PARAMETER_ZERO_COPY` being set, if `param` (header
+/// included) is one.
+fn zero_copy_set(param: &[u8]) -> Option<bool> {
+    let word = |at: usize| param.get(at..at + 4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
+    (word(0)? == sys::MMAL_PARAMETER_ZERO_COPY).then(|| word(8).is_some_and(|v| v != 0))
 }
 
 /// `mmal_port_parameter_get`: `request` is the header (with the room the
@@ -850,12 +897,10 @@ pub(crate) fn parameter_get(port: PortPtr, request: &[u8], out: &mut [u8], remot
     }
 }
 
-/// Whether pools for `port` come from VCSM (`MMAL_PARAMETER_ZERO_COPY`):
-/// never yet. The parameter goes to the VideoCore, but buffers are still
-/// sent by copy, and the emulator's VCSM memory is not the VideoCore's
-/// behind `/dev/vcsm-cma`.
-pub(crate) fn zero_copy(_port: PortPtr, _remote: &Remote) -> bool {
-    false
+/// Whether pools for `port` come from VCSM: it took
+/// `MMAL_PARAMETER_ZERO_COPY` (on), which the VideoCore accepted.
+pub(crate) fn zero_copy(port: PortPtr, remote: &Remote) -> bool {
+    remote.state.lock().zero_copy.get(port.index_all()).copied().unwrap_or(false)
 }
 
 /// The payload of a FORMAT_CHANGED event as the firmware lays it out (its
