@@ -1,0 +1,159 @@
+//! 1920x1080 I420 frames from the emulated camera, side by side in one run,
+//! through the VCHIQ provider (`VIDEOCORE=vchiq` over the emulated
+//! `/dev/vchiq`) and through the C libraries (`VIDEOCORE=hardware`, the
+//! software VideoCore's libmmal loaded as a Pi program loads libmmal), each
+//! with and without zero copy: the process's CPU time per frame (the
+//! client and the VideoCore both run in it, at the camera's 30 frames per
+//! second) and, over VCHIQ, the bytes the client copied per frame.
+//!
+//! ```sh
+//! cargo xtask videocore-libs --release
+//! cargo bench -p mmal --bench vchiq
+//! ```
+//!
+//! Each case runs in a process of its own (a process has one provider).
+//! The C libraries are taken from `MMAL_LIB_DIR`, else from
+//! `target/videocore/<target>/lib`. Prints figures measured in one run;
+//! nothing is asserted.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use mmal::params::{Capture, ZeroCopy};
+use mmal::{Component, Encoding, Format};
+
+const CASE_VAR: &str = "MMAL_BENCH_VCHIQ_CASE";
+const WIDTH: u32 = 1920;
+const HEIGHT: u32 = 1080;
+const FRAMES: u32 = 150;
+/// Runs of each case; the median is shown.
+const RUNS: usize = 3;
+
+/// The process's CPU time (user and system) so far, in microseconds.
+fn cpu_micros() -> u64 {
+    // SAFETY: `getrusage` fills the zeroed struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    micros(usage.ru_utime) + micros(usage.ru_stime)
+}
+
+/// One case, in this process: prints `cpu_us_per_frame bytes_per_frame`.
+fn run_case(zero_copy: bool) -> mmal::Result<()> {
+    let camera = Component::new("vc.ril.camera")?;
+    let video = camera.output(1)?;
+    video.set_format(&Format::video(Encoding::I420, WIDTH, HEIGHT).with_frame_rate(30))?;
+    if zero_copy {
+        video.set(&ZeroCopy(true))?;
+    }
+    let frames = video.enable_stream(4)?;
+    camera.enable()?;
+    video.set(&Capture(true))?;
+    let mut checksum = 0u64;
+    for _ in 0..10 {
+        let f = frames.next_timeout(Duration::from_secs(10))?;
+        checksum = checksum.wrapping_add(u64::from(f[f.len() / 2]));
+    }
+    let received = || mmal_emu::vchiq_stats().map_or(0, |s| s.bytes_received);
+    let (cpu, bytes) = (cpu_micros(), received());
+    for _ in 0..FRAMES {
+        let f = frames.next_timeout(Duration::from_secs(10))?;
+        checksum = checksum.wrapping_add(u64::from(f[f.len() / 2]));
+    }
+    let (cpu, bytes) = (cpu_micros() - cpu, received() - bytes);
+    std::hint::black_box(checksum);
+    println!("{} {}", cpu as f64 / f64::from(FRAMES), bytes as f64 / f64::from(FRAMES));
+    Ok(())
+}
+
+/// The software VideoCore's C libraries for this machine.
+fn library_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("MMAL_LIB_DIR") {
+        return Some(dir.into());
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/videocore");
+    let arch = match std::env::consts::ARCH {
+        "arm" => "armv7",
+        arch => arch,
+    };
+    std::fs::read_dir(&root)
+        .ok()?
+        .flatten()
+        .map(|e| e.path().join("lib"))
+        .find(|p| p.parent().and_then(|t| t.file_name()).is_some_and(|n| n.to_string_lossy().starts_with(arch)))
+        .filter(|p| p.join("libmmal.so").exists())
+}
+
+/// The run with the median CPU time.
+fn median(mut runs: Vec<(f64, f64)>) -> Option<(f64, f64)> {
+    runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    runs.get(runs.len() / 2).copied()
+}
+
+/// Runs one case in a child process: (CPU microseconds, bytes copied) per
+/// frame.
+fn run_child(envs: &[(&str, String)], zero_copy: bool) -> Option<(f64, f64)> {
+    let exe = std::env::current_exe().ok()?;
+    let mut cmd = Command::new(exe);
+    cmd.env(CASE_VAR, if zero_copy { "zero-copy" } else { "copy" });
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().last()?;
+    let mut words = line.split_whitespace().map(|w| w.parse::<f64>().ok());
+    let result = (words.next()??, words.next()??);
+    if !out.status.success() {
+        eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+        return None;
+    }
+    Some(result)
+}
+
+fn main() {
+    if let Ok(case) = std::env::var(CASE_VAR) {
+        if let Err(e) = run_case(case == "zero-copy") {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    let vchiq = vec![("VIDEOCORE", "vchiq".to_string()), ("VIDEOCORE_VCHIQ_DEVICE", "emulated".to_string())];
+    let library = library_dir();
+    let hardware = library
+        .as_ref()
+        .map(|dir| vec![("VIDEOCORE", "hardware".to_string()), ("MMAL_LIB_DIR", dir.to_string_lossy().into_owned())]);
+    println!("{WIDTH}x{HEIGHT} I420 from the emulated camera at 30 frames/s, {FRAMES} frames per run, median of {RUNS} runs:");
+    match &library {
+        Some(dir) => println!(
+            "  C libraries: {}",
+            std::fs::canonicalize(dir.join("libmmal.so")).unwrap_or(dir.clone()).display()
+        ),
+        None => println!("  C libraries: not built (cargo xtask videocore-libs --release): that side is left out"),
+    }
+    println!("  {:<38} {:>14} {:>18}", "case", "CPU us/frame", "client copied B/frame");
+    for zero_copy in [false, true] {
+        let label = if zero_copy { "zero copy" } else { "copied" };
+        // The two providers take turns (the machine's load drifts).
+        let (mut v, mut c) = (Vec::new(), Vec::new());
+        for _ in 0..RUNS {
+            v.extend(run_child(&vchiq, zero_copy));
+            c.extend(hardware.as_ref().and_then(|envs| run_child(envs, zero_copy)));
+        }
+        let (over_vchiq, through_c) = (median(v), median(c));
+        if let Some((cpu, bytes)) = over_vchiq {
+            println!("  {:<38} {cpu:>14.0} {bytes:>18.0}", format!("VIDEOCORE=vchiq, {label}"));
+        }
+        if let Some((cpu, _)) = through_c {
+            println!("  {:<38} {cpu:>14.0} {:>18}", format!("VIDEOCORE=hardware (C libraries), {label}"), "-");
+        }
+        if let (Some((v, _)), Some((c, _))) = (over_vchiq, through_c) {
+            println!("  {:<38} {:>14.2}", format!("  ratio vchiq / hardware, {label}"), v / c);
+        }
+    }
+}
