@@ -146,29 +146,34 @@ fn main() -> Result<()> {
     let file = std::fs::read(&o.input).map_err(|e| Error::new(format!("{input}: {e}")))?;
     let raw = RawImage::parse(&file).map_err(|e| Error::new(format!("{input}: {e}")))?;
     let h = raw.header();
-    println!(
+    examples::outln!(
         "{input}: {}x{} {}-bit raw, Bayer order {:?}, transform {} (mode {:?})",
-        h.width, h.height, h.bit_depth, h.bayer_order, h.transform, h.mode_name
+        h.width,
+        h.height,
+        h.bit_depth,
+        h.bayer_order,
+        h.transform,
+        h.mode_name
     );
     check_for_picamerax(h);
     let table = LensShadingTable::from_raw(&raw, o.normalise, None)?;
     let (w, hh) = (table.width() as usize, table.height() as usize);
     write_npy(&o.table, "|u1", &[4, hh, w], table.gains()).map_err(|e| Error::new(format!("{table_path}: {e}")))?;
     let (min, max) = table.gains().iter().fold((u8::MAX, 0), |(lo, hi), &g| (lo.min(g), hi.max(g)));
-    println!("wrote {table_path}: {w}x{hh} cells, gains {min}..{max} (32 is x1.0)");
+    examples::outln!("wrote {table_path}: {w}x{hh} cells, gains {min}..{max} (32 is x1.0)");
     if let Some(path) = &o.bayer {
         let pixels = raw.pixels();
         let (rows, cols) = pixels.dim();
         write_npy(path, "<u2", &[rows, cols], &u16_bytes(pixels.iter()))
             .map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
-        println!("wrote {}: the pixels, {rows}x{cols}", path.display());
+        examples::outln!("wrote {}: the pixels, {rows}x{cols}", path.display());
     }
     if let Some(path) = &o.planes {
         let p = raw.planes();
         let (rows, cols) = p.r.dim();
         let data = u16_bytes(p.r.iter().chain(&p.gr).chain(&p.gb).chain(&p.b));
         write_npy(path, "<u2", &[4, rows, cols], &data).map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
-        println!("wrote {}: R, Gr, Gb, B, each {rows}x{cols}", path.display());
+        examples::outln!("wrote {}: R, Gr, Gb, B, each {rows}x{cols}", path.display());
     }
     Ok(())
 }

@@ -67,7 +67,7 @@ fn main() -> Result<()> {
     let (width, height) = o.size;
     let camera = Camera::open(o.camera, &CameraOptions::new().resolution(width, height).frame_rate(o.fps))?;
     let frames = camera.frames(Encoding::I420, width, height)?;
-    println!(
+    examples::outln!(
         "streaming {} from the {} camera through {} for {} s",
         frames.format(),
         camera.sensor(),
@@ -99,7 +99,7 @@ fn main() -> Result<()> {
                 })
                 .unwrap_or_default();
             let dropped = frames.dropped();
-            println!(
+            examples::outln!(
                 "{:5.1} fps over the last second, frame {}, mean level {mean:5.1}{used}, dropped {}",
                 (count - last_count) as f64 / since.as_secs_f64(),
                 frame.index(),
@@ -109,7 +109,7 @@ fn main() -> Result<()> {
         }
     }
     let seconds = start.elapsed().as_secs_f64();
-    println!(
+    examples::outln!(
         "{} in {seconds:.2} s ({:.1} fps), {} dropped",
         examples::plural(count, "frame"),
         count as f64 / seconds,

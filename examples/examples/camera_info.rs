@@ -35,22 +35,28 @@ fn main() -> Result<()> {
         }
     }
     examples::check_environment()?;
-    println!("MMAL provider: {}", mmal::provider()?);
+    examples::outln!("MMAL provider: {}", mmal::provider()?);
     let info = mmal::components::CameraInfoComponent::new()?.info()?;
     if info.cameras.is_empty() {
-        println!("no camera detected: check the cable, and that the camera is enabled (raspi-config)");
+        examples::outln!("no camera detected: check the cable, and that the camera is enabled (raspi-config)");
     }
     for (i, cam) in info.cameras.iter().enumerate() {
         let lens = if cam.lens_present { "yes" } else { "no" };
-        println!("camera {i}: {} ({}x{}), lens control: {lens}", cam.name, cam.max_width, cam.max_height);
+        examples::outln!("camera {i}: {} ({}x{}), lens control: {lens}", cam.name, cam.max_width, cam.max_height);
         if modes {
             let camera = Camera::open(i as u32, &CameraOptions::default())
                 .map_err(|e| Error::new(format!("camera {i}: {e}")))?;
             for m in camera.sensor_modes() {
                 let (x, y, w, h) = m.field_of_view;
-                println!(
+                examples::outln!(
                     "  mode {}: {}x{} at {} to {} fps, binning {}x{}, field of view {w}x{h} at ({x}, {y})",
-                    m.mode, m.size.0, m.size.1, m.fps.0, m.fps.1, m.binning.0, m.binning.1
+                    m.mode,
+                    m.size.0,
+                    m.size.1,
+                    m.fps.0,
+                    m.fps.1,
+                    m.binning.0,
+                    m.binning.1
                 );
             }
         }

@@ -222,7 +222,7 @@ struct Figures {
 }
 
 fn print(f: &Figures) {
-    println!(
+    examples::outln!(
         "frames={} seconds={:.4} cpu_seconds={:.6} main_thread_cpu_seconds={:.6} allocations={} copied_frames={} bytes_per_frame={} \
          distinct_buffers={} checksum={}",
         f.frames,

@@ -89,21 +89,32 @@ fn main() -> Result<()> {
         let file = camera.capture_as(Encoding::JPEG, &still)?;
         let raw = RawImage::parse(&file)?;
         std::fs::write(&path, &file).map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))?;
-        println!(
+        examples::outln!(
             "{}: a {width}x{height} JPEG at quality {} with raw data, {} bytes",
             path.display(),
             o.quality,
             file.len()
         );
         let h = raw.header();
-        println!(
+        examples::outln!(
             "raw: {}x{} {:?} {}-bit, stride {} bytes, {} rows, transform {}, mode {:?}",
-            h.width, h.height, h.bayer_order, h.bit_depth, h.stride, h.rows, h.transform, h.mode_name
+            h.width,
+            h.height,
+            h.bayer_order,
+            h.bit_depth,
+            h.stride,
+            h.rows,
+            h.transform,
+            h.mode_name
         );
     } else {
         camera.capture_with(&path, &still)?;
         let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        println!("{}: a {width}x{height} still from the {} sensor, {bytes} bytes", path.display(), camera.sensor());
+        examples::outln!(
+            "{}: a {width}x{height} still from the {} sensor, {bytes} bytes",
+            path.display(),
+            camera.sensor()
+        );
     }
     Ok(())
 }

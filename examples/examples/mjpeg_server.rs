@@ -213,15 +213,15 @@ fn main() -> Result<()> {
     let address = listener.local_addr().map_err(|e| Error::new(format!("the listening socket: {e}")))?;
     let url_host = if address.ip().is_loopback() { "localhost".to_owned() } else { address.ip().to_string() };
     if address.ip().is_unspecified() {
-        println!(
+        examples::outln!(
             "http://<this machine's address>:{}/ (listening on {address}): {w}x{h} MJPEG at {} fps",
             address.port(),
             o.fps
         );
     } else if address.is_ipv6() && !address.ip().is_loopback() {
-        println!("http://[{url_host}]:{}/: {w}x{h} MJPEG at {} fps", address.port(), o.fps);
+        examples::outln!("http://[{url_host}]:{}/: {w}x{h} MJPEG at {} fps", address.port(), o.fps);
     } else {
-        println!("http://{url_host}:{}/: {w}x{h} MJPEG at {} fps", address.port(), o.fps);
+        examples::outln!("http://{url_host}:{}/: {w}x{h} MJPEG at {} fps", address.port(), o.fps);
     }
     // Polled, so that the loop sees the camera fail or the viewers done.
     listener.set_nonblocking(true).map_err(|e| Error::new(format!("the listening socket: {e}")))?;
@@ -264,7 +264,7 @@ fn main() -> Result<()> {
             }
             shared.lock().watching += 1;
             shared.changed.notify_all();
-            println!("{peer}: watching");
+            examples::outln!("{peer}: watching");
             let shared = &shared;
             scope.spawn(move || {
                 let result = serve(client, shared);
@@ -275,8 +275,8 @@ fn main() -> Result<()> {
                 }
                 shared.changed.notify_all();
                 match result {
-                    Ok(sent) => println!("{peer}: gone after {}", plural(sent, "frame")),
-                    Err(e) => println!("{peer}: gone ({e})"),
+                    Ok(sent) => examples::outln!("{peer}: gone after {}", plural(sent, "frame")),
+                    Err(e) => examples::outln!("{peer}: gone ({e})"),
                 }
             });
         }

@@ -173,7 +173,7 @@ fn main() -> Result<()> {
                 }
                 let next = Part::create(part_path(&path, done.len() + 1))?;
                 let old = recording.split(next)?.finish()?;
-                println!("{}: {}", old.path.display(), plural(old.frames, "frame"));
+                examples::outln!("{}: {}", old.path.display(), plural(old.frames, "frame"));
                 done.push(old);
             }
         }
@@ -183,12 +183,12 @@ fn main() -> Result<()> {
     // The video's length by its frame rate, as a player shows it.
     let seconds = frames_total as f64 / f64::from(o.fps);
     if o.split.is_some() {
-        println!("{}: {}", last.path.display(), plural(last.frames, "frame"));
+        examples::outln!("{}: {}", last.path.display(), plural(last.frames, "frame"));
     }
     done.push(last);
     let (frames, keyframes, bytes) =
         done.iter().fold((0, 0, 0), |(f, k, b), p| (f + p.frames, k + p.keyframes, b + p.bytes));
-    println!(
+    examples::outln!(
         "{}: {w}x{h} at {} fps, {} ({}), {seconds:.1} s of video: {:.2} Mbit/s (asked for {:.2}){}",
         if o.split.is_some() {
             format!("{} to {}", part_path(&path, 0).display(), part_path(&path, done.len() - 1).display())

@@ -231,7 +231,7 @@ fn main() -> Result<()> {
         .first()
         .ok_or_else(|| Error::new("no camera detected: check the cable, and that the camera is enabled"))?;
     let (full_w, full_h) = (camera.max_width, camera.max_height);
-    println!("camera {} ({full_w}x{full_h}) through {}", camera.name, mmal::provider()?);
+    examples::outln!("camera {} ({full_w}x{full_h}) through {}", camera.name, mmal::provider()?);
     std::fs::create_dir_all(&folder).map_err(|e| Error::new(format!("cannot make {}: {e}", folder.display())))?;
     let size = (full_w / 2, full_h / 2);
 
@@ -240,21 +240,25 @@ fn main() -> Result<()> {
     let flat = still(size, Some(&LensShadingTable::unity(gw, gh)?), true)?;
     let raw = RawImage::parse(&flat)?;
     let header = raw.header();
-    println!(
+    examples::outln!(
         "raw: {}x{} {:?}, {}-bit, transform {}",
-        header.width, header.height, header.bayer_order, header.bit_depth, header.transform
+        header.width,
+        header.height,
+        header.bayer_order,
+        header.bit_depth,
+        header.transform
     );
     let table = LensShadingTable::from_raw(&raw, Normalise::Centre, None)?;
     let before = still(size, None, false)?;
     let after = still(size, Some(&table), false)?;
 
     let (b, a) = (corner_ratios(&before), corner_ratios(&after));
-    println!("corner-to-centre level of the JPEGs   before   after");
+    examples::outln!("corner-to-centre level of the JPEGs   before   after");
     for (c, name) in ["red", "green", "blue"].iter().enumerate() {
-        println!("  {name:<34} {:6.3}  {:6.3}", b[c], a[c]);
+        examples::outln!("  {name:<34} {:6.3}  {:6.3}", b[c], a[c]);
     }
     let corner_gain = |plane: usize| table.gain(plane, 0, 0).map_or(0.0, |g| f64::from(g) / 32.0);
-    println!(
+    examples::outln!(
         "a {gw}x{gh} table; gains at the top-left corner: R x{:.2}, Gr x{:.2}, Gb x{:.2}, B x{:.2}",
         corner_gain(0),
         corner_gain(1),
@@ -270,8 +274,11 @@ fn main() -> Result<()> {
         write(&folder, &format!("gains-{name}.png"), &png(&rgb, w, h))?;
         scales.push(format!("{label} x{:.2}", f64::from(max) / 32.0));
     }
-    println!("wrote {}/: flat-field-with-raw.jpg before.jpg after.jpg gains-{{r,gr,gb,b}}.png", folder.display());
-    println!(
+    examples::outln!(
+        "wrote {}/: flat-field-with-raw.jpg before.jpg after.jpg gains-{{r,gr,gb,b}}.png",
+        folder.display()
+    );
+    examples::outln!(
         "heatmaps: {GRID}x{GRID} pixels a cell, blue at x1.00 to red at the plane's largest gain ({}), a colour bar of that scale below",
         scales.join(", ")
     );

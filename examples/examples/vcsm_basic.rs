@@ -43,7 +43,7 @@ fn main() -> Result<()> {
         }
     }
     let manager = ServiceManager::get()?;
-    println!("VideoCore shared memory driver: {}", manager.driver());
+    examples::outln!("VideoCore shared memory driver: {}", manager.driver());
 
     // Gains are unsigned 3.5 fixed point: 32 is 1.0. A gentle radial boost
     // towards the corners, as a vignetting correction would have.
@@ -56,20 +56,24 @@ fn main() -> Result<()> {
     let mut memory = SharedMemory::new(table.len(), "lens shading")?;
     memory.copy_from_array(&table)?;
 
-    println!("lens shading table {:?}, {} bytes", table.dim(), table.len());
-    println!("  VideoCore handle  {}", memory.vc_handle());
-    println!("  bus address       {:#010x}", memory.bus_address());
-    println!("  requested size    {} bytes", memory.requested_size());
-    println!("  allocated size    {} bytes (page-rounded)", memory.size());
+    examples::outln!("lens shading table {:?}, {} bytes", table.dim(), table.len());
+    examples::outln!("  VideoCore handle  {}", memory.vc_handle());
+    examples::outln!("  bus address       {:#010x}", memory.bus_address());
+    examples::outln!("  requested size    {} bytes", memory.requested_size());
+    examples::outln!("  allocated size    {} bytes (page-rounded)", memory.size());
 
     // Read back what the VideoCore will see: the centre and a corner cell.
     let bytes = memory.to_vec()?;
     let centre = bytes[(ROWS / 2) * COLUMNS + COLUMNS / 2];
-    println!("  gain at centre    {:.2}, at corner {:.2}", f32::from(centre) / 32.0, f32::from(bytes[0]) / 32.0);
+    examples::outln!(
+        "  gain at centre    {:.2}, at corner {:.2}",
+        f32::from(centre) / 32.0,
+        f32::from(bytes[0]) / 32.0
+    );
 
-    println!();
-    println!("{}", manager.stats());
+    examples::outln!();
+    examples::outln!("{}", manager.stats());
     drop(memory);
-    println!("after free: {}", manager.stats());
+    examples::outln!("after free: {}", manager.stats());
     Ok(())
 }

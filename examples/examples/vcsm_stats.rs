@@ -43,7 +43,7 @@ fn report(stats: &Stats) {
         (Some(total), Some(free)) => Some(total.saturating_sub(free)),
         _ => None,
     };
-    println!(
+    examples::outln!(
         "{:<10} {:>10} {:>10} {:>10} {:>14} {:>12} {:>10}",
         stats.driver.to_string(),
         mib(stats.pool_total),
@@ -81,9 +81,15 @@ fn main() -> Result<()> {
     let (interval, count) = (interval.unwrap_or(0.0), count.unwrap_or(1));
 
     let manager = ServiceManager::get()?;
-    println!(
+    examples::outln!(
         "{:<10} {:>10} {:>10} {:>10} {:>14} {:>12} {:>10}",
-        "MiB", "total", "used", "free", "largest free", "our blocks", "our MiB"
+        "MiB",
+        "total",
+        "used",
+        "free",
+        "largest free",
+        "our blocks",
+        "our MiB"
     );
     for i in 0..count {
         if i > 0 {
@@ -92,7 +98,7 @@ fn main() -> Result<()> {
         report(&manager.stats());
     }
     if manager.stats().pool_total.is_none() {
-        println!("(the legacy driver allocates from gpu_mem, which Linux cannot see)");
+        examples::outln!("(the legacy driver allocates from gpu_mem, which Linux cannot see)");
     }
     Ok(())
 }

@@ -87,6 +87,6 @@ fn main() -> Result<()> {
         checksum = checksum.wrapping_add(u64::from(frame[frame.len() / 2]));
     }
     let (seconds, cpu) = (start.elapsed().as_secs_f64(), examples::process_cpu_seconds() - cpu_start);
-    println!("frames={frames_wanted} seconds={seconds:.4} cpu_seconds={cpu:.4} checksum={checksum}");
+    examples::outln!("frames={frames_wanted} seconds={seconds:.4} cpu_seconds={cpu:.4} checksum={checksum}");
     Ok(())
 }

@@ -67,8 +67,40 @@ impl From<lexopt::Error> for Error {
 
 /// Prints `text` (an example's `--help`) and exits with success.
 pub fn print_help(text: &str) -> ! {
-    print!("{text}");
+    write_out(format_args!("{text}"));
     std::process::exit(0)
+}
+
+/// Writes to standard output, as `print!` does, except that a reader that
+/// went away (`camera_info | head -1`) ends the program quietly with
+/// success, as command-line tools end, instead of a panic; any other
+/// failure to write ends it with the error.
+pub fn write_out(args: fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: writing to standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// `println!` through [`write_out`]: a closed pipe ends the program
+/// quietly.
+///
+/// ```
+/// examples::outln!("{} frames", 3);
+/// ```
+#[macro_export]
+macro_rules! outln {
+    () => {
+        $crate::write_out(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::write_out(format_args!("{}\n", format_args!($($arg)*)))
+    };
 }
 
 /// The text of an option's value.

@@ -260,3 +260,18 @@ fn mjpeg_server_serves_two_viewers_at_once_on_the_port_it_prints() {
     };
     assert!(status.success());
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_listing_quietly() {
+    // `camera_info --modes | head -1`: the pipe closes after the first
+    // line, and every later write fails with EPIPE.
+    for (name, args) in [("camera_info", &["--modes"][..]), ("vcsm_stats", &[][..]), ("camera_info", &["--help"][..])] {
+        let mut child = command(name).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        drop(child.stdout.take());
+        let mut stderr = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+        let status = child.wait().unwrap();
+        assert!(status.success(), "{name} {args:?}: {status}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{name} {args:?}: {stderr}");
+    }
+}
