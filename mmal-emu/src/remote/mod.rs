@@ -514,14 +514,15 @@ pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>, remote: &Remote) 
             return sys::MMAL_EINVAL;
         }
         let peer = st.peers[index].clone();
-        // A tunnel is enabled from its output, which takes no callback;
-        // any other port needs one.
-        if peer.is_some() && port_ref.kind != PortType::Output {
-            log::error!("mmal_port_enable: {} is the input of a tunnel: enable its output", port.name());
+        // As libmmal's core: a connected port takes no callback, any other
+        // may have none (what it returns is then released, and its events
+        // dropped). A tunnel is enabled from its output.
+        if peer.is_some() && cb.is_some() {
+            log::error!("mmal_port_enable: {}: a connected port takes no callback", port.name());
             return sys::MMAL_EINVAL;
         }
-        if peer.is_none() && cb.is_none() {
-            log::error!("mmal_port_enable: {} needs a callback", port.name());
+        if peer.is_some() && port_ref.kind != PortType::Output {
+            log::error!("mmal_port_enable: {} is the input of a tunnel: enable its output", port.name());
             return sys::MMAL_EINVAL;
         }
         st.enabling[index] = true;
