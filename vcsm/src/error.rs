@@ -152,6 +152,18 @@ pub enum Error {
         handle: u32,
     },
 
+    /// The CPU side asked for a block the emulated VideoCore is working in
+    /// (a zero-copy buffer it has not given back). Wait for the buffer to
+    /// come back before locking, copying or reading the block.
+    #[error(
+        "VideoCore handle {handle:#x}: the VideoCore is working in this block (a buffer it has not given back); \
+         wait for the buffer before the CPU uses the block"
+    )]
+    DeviceBusy {
+        /// The handle.
+        handle: u32,
+    },
+
     /// A dma-buf was imported that this process already maps as a live
     /// [`SharedMemory`](crate::SharedMemory) (or is importing on another
     /// thread): two blocks over the same bytes would let a

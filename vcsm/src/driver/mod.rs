@@ -132,7 +132,7 @@ impl Driver {
             Driver::Legacy(d) => d.lock(block),
             Driver::Emulated(_) => {
                 if let Some(r) = &block.registration {
-                    r.begin_cpu();
+                    r.begin_cpu()?;
                 }
                 emulated::Emulated::library_access(block, true);
                 Ok(())

@@ -70,18 +70,6 @@ pub fn lookup(handle: u32) -> Result<BlockInfo> {
     with_videocore(handle, |e| Ok(e.info.clone()))
 }
 
-/// Whether the device side may use the first `len` bytes of the block
-/// behind `handle` now (a zero-copy buffer handed over): `Ok` if the block
-/// is live, holds `len` bytes and the CPU is not using it. Allocates
-/// nothing (it runs per frame).
-///
-/// # Errors
-///
-/// [`Error::UnknownHandle`], [`Error::OutOfBounds`], [`Error::CpuLocked`].
-pub fn check(handle: u32, len: usize) -> Result<()> {
-    with_idle_block(handle, |e| check_range(0, len, e.info.size))
-}
-
 /// Copies `out.len()` bytes from `offset` of the block behind `handle`: what
 /// the VideoCore reads.
 ///
@@ -171,6 +159,61 @@ impl DeviceMapping {
     }
 }
 
+/// The device side working in a block itself (a zero-copy buffer it
+/// holds): while this lives the CPU side's locks, copies and
+/// [`begin_cpu`] are refused ([`Error::DeviceBusy`]), and no other hold is
+/// given, so the device's writes and the CPU's references never meet.
+/// Dropping it gives the block back to the CPU side.
+#[derive(Debug)]
+pub struct DeviceHold {
+    handle: u32,
+}
+
+impl Drop for DeviceHold {
+    fn drop(&mut self) {
+        let Some(vc) = VIDEOCORE.get() else { return };
+        // A block freed meanwhile has no entry left: nothing to give back.
+        if let Some(entry) = crate::lock(&vc.registry).get_mut(&self.handle) {
+            entry.device_holds = entry.device_holds.saturating_sub(1);
+        }
+    }
+}
+
+/// Takes the first `len` bytes of the block behind `handle` for the device
+/// side; see [`DeviceHold`].
+///
+/// ```
+/// # fn main() -> vcsm::Result<()> {
+/// # if vcsm::ServiceManager::get()?.driver() != vcsm::DriverKind::Emulated { return Ok(()); }
+/// let mut frame = vcsm::SharedMemory::new(4096, "frame")?;
+/// let held = vcsm::emulated::hold(frame.vc_handle().get(), 4096)?;
+/// assert!(matches!(frame.lock(), Err(vcsm::Error::DeviceBusy { .. })));
+/// assert!(vcsm::emulated::hold(frame.vc_handle().get(), 4096).is_err(), "one hold at a time");
+/// drop(held);
+/// frame.lock()?;
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// [`Error::UnknownHandle`], [`Error::OutOfBounds`], [`Error::CpuLocked`]
+/// while the CPU uses the block, [`Error::DeviceBusy`] while another hold
+/// lives.
+pub fn hold(handle: u32, len: usize) -> Result<DeviceHold> {
+    let vc = VIDEOCORE.get().ok_or(Error::UnknownHandle { handle })?;
+    let mut registry = crate::lock(&vc.registry);
+    let entry = registry.get_mut(&handle).ok_or(Error::UnknownHandle { handle })?;
+    check_range(0, len, entry.info.size)?;
+    if entry.cpu_accesses > 0 {
+        return Err(Error::CpuLocked { handle });
+    }
+    if entry.device_holds > 0 {
+        return Err(Error::DeviceBusy { handle });
+    }
+    entry.device_holds = 1;
+    Ok(DeviceHold { handle })
+}
+
 /// Maps the block behind `handle` for the device side; see
 /// [`DeviceMapping`].
 ///
@@ -208,6 +251,9 @@ pub unsafe fn begin_cpu(handle: u32) -> Result<()> {
     let vc = VIDEOCORE.get().ok_or(Error::UnknownHandle { handle })?;
     let mut registry = crate::lock(&vc.registry);
     let entry = registry.get_mut(&handle).ok_or(Error::UnknownHandle { handle })?;
+    if entry.device_holds > 0 {
+        return Err(Error::DeviceBusy { handle });
+    }
     entry.cpu_accesses += 1;
     Ok(())
 }

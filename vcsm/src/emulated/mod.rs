@@ -91,6 +91,9 @@ struct Entry {
     /// the same time: both sides change or check this under the registry
     /// mutex, and the device copies while holding it.
     cpu_accesses: u32,
+    /// The device side works in the block itself (a zero-copy buffer it
+    /// holds, see [`device::hold`]): the CPU side keeps off it meanwhile.
+    device_holds: u32,
 }
 
 /// The emulated VideoCore's memory state (one per process, like the
@@ -236,7 +239,8 @@ impl VideoCore {
             }
         };
         let info = BlockInfo { handle, size, bus_address, name: name.to_owned() };
-        registry.insert(handle, Entry { region, fd: std::os::fd::AsRawFd::as_raw_fd(&fd), info, cpu_accesses: 0 });
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&fd);
+        registry.insert(handle, Entry { region, fd, info, cpu_accesses: 0, device_holds: 0 });
         Registration { vc: self, handle }
     }
 
@@ -262,10 +266,18 @@ impl Registration {
 
     /// The CPU starts using the block: the device side keeps off it until
     /// [`end_cpu`](Self::end_cpu).
-    pub(crate) fn begin_cpu(&self) {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DeviceBusy`] while the device side works in the block.
+    pub(crate) fn begin_cpu(&self) -> Result<()> {
         if let Some(entry) = lock(&self.vc.registry).get_mut(&self.handle) {
+            if entry.device_holds > 0 {
+                return Err(Error::DeviceBusy { handle: self.handle });
+            }
             entry.cpu_accesses += 1;
         }
+        Ok(())
     }
 
     /// Ends one [`begin_cpu`](Self::begin_cpu).
@@ -291,7 +303,7 @@ impl std::fmt::Debug for VideoCore {
 #[cfg(feature = "device-access")]
 mod device;
 #[cfg(feature = "device-access")]
-pub use device::{begin_cpu, check, end_cpu, lookup, map, read, write, DeviceMapping};
+pub use device::{begin_cpu, end_cpu, hold, lookup, map, read, write, DeviceHold, DeviceMapping};
 
 #[cfg(test)]
 mod tests {
