@@ -338,16 +338,21 @@ impl Port {
     }
 
     /// `mmal_port_pool_create(port, num, size)`.
+    /// A pool of `num` headers with `size`-byte payloads for the port's
+    /// buffers from the host: on the heap, whether or not the port is zero
+    /// copy (a zero-copy buffer is lent the host's block instead, see
+    /// [`Header::lend`], so VCSM payloads here would be memory unused).
     pub(crate) fn pool_create(self, num: u32, size: u32) -> Option<Pool> {
-        // SAFETY: a live port.
-        NonNull::new(unsafe { (api().port_pool_create)(self.0.as_ptr(), num, size) }).map(Pool)
+        let _ = self;
+        NonNull::new(mmal_emu::c_api::mmal_pool_create(num, size)).map(Pool)
     }
 
     /// `mmal_port_pool_destroy`.
     pub(crate) fn pool_destroy(self, pool: Pool) {
+        let _ = self;
         // SAFETY: a pool made for this port, whose headers are all back
         // (the port is disabled), destroyed once (consumed).
-        unsafe { (api().port_pool_destroy)(self.0.as_ptr(), pool.0.as_ptr()) }
+        unsafe { mmal_emu::c_api::mmal_pool_destroy(pool.0.as_ptr()) }
     }
 
     /// `mmal_port_send_buffer`.
@@ -416,13 +421,13 @@ impl Header {
         HeaderInfo { cmd: h.cmd, offset: h.offset, length: h.length, flags: h.flags, pts: h.pts, dts: h.dts }
     }
 
-    /// Sets what the host sent: length, offset, flags, timestamps.
-    pub(crate) fn set(self, length: u32, flags: u32, pts: i64, dts: i64) {
+    /// Sets what the host sent: offset, length, flags, timestamps.
+    pub(crate) fn set(self, offset: u32, length: u32, flags: u32, pts: i64, dts: i64) {
         // SAFETY: a header the service holds, not yet sent.
         unsafe {
             let h = self.0.as_ptr();
             (*h).length = length;
-            (*h).offset = 0;
+            (*h).offset = offset;
             (*h).flags = flags;
             (*h).pts = pts;
             (*h).dts = dts;
@@ -461,34 +466,31 @@ impl Header {
     }
 
     /// Points the header at `memory` (a zero-copy block, mapped for the
-    /// VideoCore) of which the first `alloc_size` bytes are the payload,
-    /// as a C client may point a header it holds at its own memory; returns
-    /// the payload it had, for [`restore`](Self::restore).
+    /// VideoCore), of which the first `alloc_size` bytes are the payload,
+    /// as a C client may point a header it holds at its own memory. `keep`
+    /// (the block's mapping and hold) lives until the header's last
+    /// release, which gives the header its own payload back first, on every
+    /// path a header takes back to its pool (a component's panic too): a
+    /// pre-release callback, the one place `keep` is dropped.
     ///
     /// # Safety
     ///
-    /// `memory` stays mapped, and no one else touches those bytes, until
-    /// the header is restored (before it is released); `alloc_size` is at
-    /// most the mapping's size.
-    pub(crate) unsafe fn lend(self, memory: *mut u8, alloc_size: u32) -> Payload {
-        // SAFETY: a header the service holds and has not sent.
+    /// `keep` keeps `memory` mapped, and the block to the VideoCore, until
+    /// it is dropped; `alloc_size` is at most the mapping's size. The
+    /// header has no pre-release callback of its own.
+    pub(crate) unsafe fn lend(self, memory: *mut u8, alloc_size: u32, keep: Box<dyn Send>) {
+        // SAFETY: a header the service holds and has not sent; its payload
+        // fields are put back by `give_back_payload` before it goes home.
         unsafe {
             let h = self.0.as_ptr();
-            let own = Payload { data: (*h).data, alloc_size: (*h).alloc_size };
+            let lent = Box::new(Lent { data: (*h).data, alloc_size: (*h).alloc_size, _keep: keep });
             (*h).data = memory;
             (*h).alloc_size = alloc_size;
-            own
-        }
-    }
-
-    /// Gives the header back the payload [`lend`](Self::lend) took.
-    pub(crate) fn restore(self, own: Payload) {
-        // SAFETY: a header the service holds again (the component gave it
-        // back), not yet released.
-        unsafe {
-            let h = self.0.as_ptr();
-            (*h).data = own.data;
-            (*h).alloc_size = own.alloc_size;
+            mmal_emu::c_api::mmal_buffer_header_pre_release_cb_set(
+                h,
+                Some(give_back_payload),
+                Box::into_raw(lent).cast(),
+            );
         }
     }
 
@@ -542,21 +544,46 @@ impl Header {
     }
 }
 
-/// A header's own payload, while it carries a lent one.
-#[derive(Debug)]
-pub(crate) struct Payload {
+/// A header's own payload while it carries a lent one, and what keeps the
+/// lent one alive (see [`Header::lend`]).
+struct Lent {
     data: *mut u8,
     alloc_size: u32,
+    _keep: Box<dyn Send>,
 }
 
-// SAFETY: an address and a size, used only by whoever holds the header.
-unsafe impl Send for Payload {}
+/// The pre-release callback of a header [`Header::lend`] pointed at a
+/// block: its own payload back, the callback cleared, the block's mapping
+/// and hold dropped; then the release goes on (0).
+unsafe extern "C" fn give_back_payload(
+    header: *mut sys::MMAL_BUFFER_HEADER_T,
+    userdata: *mut std::ffi::c_void,
+) -> sys::MMAL_BOOL_T {
+    // SAFETY: `userdata` is the `Lent` `lend` boxed for this header, taken
+    // back once: the callback clears itself before anything else can
+    // release the header again (its last reference is being released).
+    unsafe {
+        let lent = Box::from_raw(userdata.cast::<Lent>());
+        (*header).data = lent.data;
+        (*header).alloc_size = lent.alloc_size;
+        mmal_emu::c_api::mmal_buffer_header_pre_release_cb_set(header, None, std::ptr::null_mut());
+        drop(lent);
+    }
+    0
+}
 
-/// Whether the VideoCore may use the first `len` bytes of the block behind
-/// `handle` now: `Err(true)` if the CPU holds it, `Err(false)` if no live
-/// block of that size has the handle.
-pub(crate) fn block_ready(handle: u32, len: usize) -> Result<(), bool> {
-    vcsm::emulated::check(handle, len).map_err(|e| matches!(e, vcsm::Error::CpuLocked { .. }))
+/// The block behind `handle`, its first `len` bytes taken for the
+/// VideoCore (see `vcsm::emulated::DeviceHold`): `Err(true)` if the CPU
+/// holds it or the VideoCore has it already, `Err(false)` if no live block
+/// of that size has the handle.
+pub(crate) fn block_hold(handle: u32, len: usize) -> Result<vcsm::emulated::DeviceHold, bool> {
+    vcsm::emulated::hold(handle, len)
+        .map_err(|e| matches!(e, vcsm::Error::CpuLocked { .. } | vcsm::Error::DeviceBusy { .. }))
+}
+
+/// Whether a live block has `handle`.
+pub(crate) fn block_live(handle: u32) -> bool {
+    vcsm::emulated::lookup(handle).is_ok()
 }
 
 /// The VideoCore's own mapping of the block behind `handle`, for a

@@ -73,18 +73,10 @@ struct PortCtx {
 /// Zero-copy blocks a port keeps mapped beyond those in flight.
 const MAPPED_MAX: usize = 32;
 
-/// A buffer the host sent: its message, and for a zero-copy buffer the
-/// block its header carries instead of its own payload.
+/// A buffer the host sent: its message.
 struct Sent {
     header: mmal_msg_header,
     buffer: mmal_msg_buffer_from_host,
-    lent: Option<Lent>,
-}
-
-/// A zero-copy block lent to a header: mapped while the header carries it.
-struct Lent {
-    _mapping: Arc<vcsm::emulated::DeviceMapping>,
-    own: emu::Payload,
 }
 
 impl PortCtx {
@@ -96,6 +88,10 @@ impl PortCtx {
             return Some(Arc::clone(m));
         }
         let m = Arc::new(emu::block_map(handle)?);
+        // Mappings of blocks the host has freed go (their memory with
+        // them, once no buffer holds them); past the bound, every one no
+        // buffer holds.
+        mapped.retain(|&h, m| Arc::strong_count(m) > 1 || emu::block_live(h));
         if mapped.len() >= MAPPED_MAX {
             mapped.retain(|_, m| Arc::strong_count(m) > 1);
         }
@@ -140,13 +136,21 @@ struct Service {
 pub(crate) fn run(kernel: Arc<Kernel>, handle: ServiceHandle, inbox: Receiver<Vec<u8>>) {
     emu::set_handler(on_buffer);
     let mut svc = Service { kernel, handle, comps: HashMap::new() };
+    let mut refused = false;
     while let Ok(m) = inbox.recv() {
         if !svc.message(&m) {
-            svc.kernel.close(handle);
+            refused = true;
             break;
         }
     }
+    // What the service made goes first, its buffers back to the host, and
+    // only then is the service closed: a host told of the close takes its
+    // buffers back, so the VideoCore must be done with them (with the
+    // blocks of zero-copy ones above all).
     svc.teardown();
+    if refused {
+        svc.kernel.close(handle);
+    }
     THREADS.fetch_sub(1, Ordering::SeqCst);
 }
 
@@ -600,15 +604,20 @@ impl Service {
             if !pe.zero_copy || b.payload_in_message != 0 {
                 return refuse(MMAL_MSG_STATUS_EINVAL, false);
             }
-            // Asked each time, mapped or not: a block freed since it was
-            // mapped is refused, as is one the CPU holds now.
-            match emu::block_ready(bh.data, bh.alloc_size as usize) {
-                Ok(()) => {}
+            // Taken each time, mapped or not: a block freed since it was
+            // mapped is refused, as is one the CPU holds now, or that the
+            // VideoCore has already (in another buffer).
+            let hold = match emu::block_hold(bh.data, bh.alloc_size as usize) {
+                Ok(hold) => hold,
                 Err(false) => return refuse(MMAL_MSG_STATUS_EINVAL, false),
                 Err(true) => return refuse(MMAL_MSG_STATUS_EFAULT, false),
+            };
+            // An input's data lies inside the buffer.
+            if input && bh.offset.checked_add(bh.length).is_none_or(|end| end > bh.alloc_size) {
+                return refuse(MMAL_MSG_STATUS_EINVAL, false);
             }
             match ctx.mapping(bh.data) {
-                Some(m) => Some(m),
+                Some(m) => Some((m, hold)),
                 None => return refuse(MMAL_MSG_STATUS_EFAULT, false),
             }
         } else {
@@ -636,30 +645,32 @@ impl Service {
             // More buffers than the port was enabled with.
             return refuse(MMAL_MSG_STATUS_ENOSPC, true);
         };
-        let (length, lent) = match block {
-            Some(mapping) => {
-                // The component works in the block itself (the bounds and
-                // the block's size were checked by `mapping`).
-                // SAFETY: the mapping stays alive in `Sent::lent` until the
-                // header is restored, and the host keeps off the block
-                // while the VideoCore holds its buffer (MMAL's contract;
-                // a block the CPU holds was refused).
-                let own = unsafe { header.lend(mapping.as_ptr(), bh.alloc_size) };
-                (if input { bh.length } else { 0 }, Some(Lent { _mapping: mapping, own }))
+        let (offset, length) = match block {
+            Some((mapping, hold)) => {
+                // The component works in the block itself (its size was
+                // checked by the hold).
+                // SAFETY: the mapping and the hold live in the header's
+                // pre-release callback until its last release, and the
+                // hold keeps the host's CPU side off the block meanwhile.
+                unsafe { header.lend(mapping.as_ptr(), bh.alloc_size, Box::new((mapping, hold))) };
+                if input {
+                    (bh.offset, bh.length)
+                } else {
+                    (0, 0)
+                }
             }
             None => {
                 let n = header.write(&data);
-                (if input { n as u32 } else { 0 }, None)
+                (0, if input { n as u32 } else { 0 })
             }
         };
-        header.set(length, bh.flags, bh.pts, bh.dts);
-        ctx.inflight.lock().insert(header.key(), Sent { header: *h, buffer: b, lent });
+        header.set(offset, length, bh.flags, bh.pts, bh.dts);
+        ctx.inflight.lock().insert(header.key(), Sent { header: *h, buffer: b });
         let status = pe.port.send(header);
         if status != 0 {
-            // Refused: the header is still the service's.
-            if let Some(sent) = ctx.inflight.lock().remove(&header.key()) {
-                restore(header, sent.lent);
-            }
+            // Refused: the header is still the service's (its release
+            // gives back a lent block).
+            ctx.inflight.lock().remove(&header.key());
             header.release();
             return refuse(status, true);
         }
@@ -859,11 +870,11 @@ fn on_buffer(port: Port, header: Header) {
         return;
     }
     let sent = ctx.inflight.lock().remove(&header.key());
-    let Some(Sent { header: h, buffer: mut b, lent }) = sent else {
+    let Some(Sent { header: h, buffer: mut b }) = sent else {
         header.release();
         return;
     };
-    let zero_copy = lent.is_some();
+    let zero_copy = b.is_zero_copy != 0;
     // An input buffer comes back consumed (empty); a zero-copy output's
     // data is in the host's block already, where the component wrote it.
     let data = if ctx.wire_type == sys::MMAL_PORT_TYPE_INPUT || zero_copy { Vec::new() } else { header.data() };
@@ -876,7 +887,7 @@ fn on_buffer(port: Port, header: Header) {
         }
         _ => (0, data.len() as u32),
     };
-    restore(header, lent);
+    // The last release: a lent block is given back (see `Header::lend`).
     header.release();
     let bh = &mut b.buffer_header;
     bh.cmd = 0;
@@ -901,14 +912,6 @@ fn on_buffer(port: Port, header: Header) {
     let mut m = bytes(&rh);
     m.extend_from_slice(&bytes(&b));
     ctx.kernel.push_with_bulk(ctx.service, m, bulk);
-}
-
-/// Gives a header that carried a zero-copy block its own payload back
-/// (then the block's mapping may go).
-fn restore(header: Header, lent: Option<Lent>) {
-    if let Some(Lent { _mapping, own }) = lent {
-        header.restore(own);
-    }
 }
 
 fn event_message(ctx: &PortCtx, header: Header, cmd: u32) -> Vec<u8> {

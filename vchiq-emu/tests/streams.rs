@@ -36,6 +36,7 @@ const B: usize = H + offset_of!(mmal_msg_buffer_from_host, buffer_header);
 const DATA: usize = B + offset_of!(mmal_msg_buffer_header, data);
 const PAYLOAD_IN_MESSAGE: usize = H + offset_of!(mmal_msg_buffer_from_host, payload_in_message);
 const SHORT_DATA: usize = H + offset_of!(mmal_msg_buffer_from_host, short_data);
+const OFFSET_FIELD: usize = B + offset_of!(mmal_msg_buffer_header, offset);
 
 #[test]
 fn zero_copy_frames_land_in_the_hosts_vcsm_blocks_without_bulk() {
@@ -108,6 +109,130 @@ fn zero_copy_frames_land_in_the_hosts_vcsm_blocks_without_bulk() {
     assert_eq!(m.component(MMAL_MSG_TYPE_COMPONENT_DESTROY, comp), 0);
     m.svc.close().unwrap();
     drop(blocks);
+    assert_nothing_left();
+}
+
+#[test]
+fn a_block_the_videocore_holds_is_kept_from_the_cpu_and_not_taken_twice() {
+    let _s = serial();
+    vcsm::ServiceManager::emulated().unwrap();
+    let m = open();
+    let comp = create(&m, "ril.camera");
+    // The video port: no frame until a capture, so the buffer stays out.
+    let info = m.port_info(comp, MMAL_MSG_PORT_TYPE_OUTPUT, 1);
+    let port = port_handle(&info);
+    let info = set_buffers(&m, &info, 2);
+    let size = w(&info, info_port(offset_of!(mmal_msg_port, buffer_size)));
+    let mut block = vcsm::SharedMemory::new(size as usize, "held by the VideoCore").unwrap();
+    let r = m.parameter_set(comp, port, sys::MMAL_PARAMETER_ZERO_COPY, &1u32.to_le_bytes());
+    assert_eq!(Mmal::status(&r), 0);
+    assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, Some(&info)), 0);
+    let mut b = buffer_msg(comp, port, 0x2D_0001, size, 0);
+    put(&mut b, IS_ZERO_COPY, 1);
+    put(&mut b, DATA, block.vc_handle().get());
+    m.send(&b);
+    // The message is taken in order: a reply to a later request says the
+    // buffer was taken first.
+    m.port_info(comp, MMAL_MSG_PORT_TYPE_OUTPUT, 1);
+    assert!(matches!(block.lock(), Err(vcsm::Error::DeviceBusy { .. })), "the CPU took a block the VideoCore holds");
+    assert!(matches!(block.to_vec(), Err(vcsm::Error::DeviceBusy { .. })));
+    // The same block in a second buffer at once is refused.
+    put(&mut b, COOKIE, 0x2D_0002);
+    m.send(&b);
+    let r = m.next_message();
+    assert_eq!((w(&r, STATUS), w(&r, COOKIE)), (MMAL_MSG_STATUS_EFAULT, 0x2D_0002));
+    // Back from the VideoCore (the disable), the block is the CPU's again.
+    assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_DISABLE, None), 0);
+    let r = m.next_message();
+    assert_eq!((w(&r, 4), w(&r, COOKIE)), (MMAL_MSG_TYPE_BUFFER_TO_HOST, 0x2D_0001));
+    block.lock().unwrap()[0] = 1;
+    assert_eq!(m.component(MMAL_MSG_TYPE_COMPONENT_DESTROY, comp), 0);
+    m.svc.close().unwrap();
+    drop(block);
+    assert_nothing_left();
+}
+
+/// Commits a 64x48 I420 format on a port; the reply of PORT_INFO_SET.
+fn i420_64x48(m: &Mmal, info: &[u8], num: u32, size: u32) -> Vec<u8> {
+    let mut set = info_set_from(info);
+    put(&mut set, SET_FORMAT + offset_of!(mmal_msg_es_format, encoding), sys::MMAL_ENCODING_I420);
+    let v = |f| SET_ES + f;
+    let crop = offset_of!(mmal_msg_video_format, crop);
+    for (field, value) in [
+        (offset_of!(mmal_msg_video_format, width), 64),
+        (offset_of!(mmal_msg_video_format, height), 48),
+        (crop + offset_of!(mmal_msg_rect, width), 64),
+        (crop + offset_of!(mmal_msg_rect, height), 48),
+    ] {
+        put(&mut set, v(field), value);
+    }
+    put(&mut set, SET_PORT + offset_of!(mmal_msg_port, buffer_num), num);
+    put(&mut set, SET_PORT + offset_of!(mmal_msg_port, buffer_size), size);
+    let r = m.request(MMAL_MSG_TYPE_PORT_INFO_SET, &set);
+    assert_eq!(Mmal::status(&r), 0);
+    r
+}
+
+#[test]
+fn a_zero_copy_input_is_read_at_its_offset() {
+    let _s = serial();
+    vcsm::ServiceManager::emulated().unwrap();
+    let m = open();
+    let splitter = create(&m, "ril.video_splitter");
+    const FRAME: u32 = 64 * 48 * 3 / 2;
+    const OFFSET: u32 = 64;
+    let size = (FRAME + OFFSET).next_multiple_of(4096);
+    let input = i420_64x48(&m, &m.port_info(splitter, MMAL_MSG_PORT_TYPE_INPUT, 0), 1, size);
+    let output = i420_64x48(&m, &m.port_info(splitter, MMAL_MSG_PORT_TYPE_OUTPUT, 0), 1, size);
+    let (in_port, out_port) = (port_handle(&input), port_handle(&output));
+    for port in [in_port, out_port] {
+        let r = m.parameter_set(splitter, port, sys::MMAL_PARAMETER_ZERO_COPY, &1u32.to_le_bytes());
+        assert_eq!(Mmal::status(&r), 0);
+    }
+    let mut picture = vcsm::SharedMemory::new(size as usize, "picture").unwrap();
+    let copy = vcsm::SharedMemory::new(size as usize, "copy").unwrap();
+    {
+        let mut bytes = picture.lock().unwrap();
+        bytes.fill(0xEE);
+        for (i, b) in bytes[OFFSET as usize..(OFFSET + FRAME) as usize].iter_mut().enumerate() {
+            *b = (i % 251) as u8;
+        }
+    }
+    assert_eq!(m.port_action(splitter, out_port, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, Some(&output)), 0);
+    assert_eq!(m.port_action(splitter, in_port, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, Some(&input)), 0);
+    let mut b = buffer_msg(splitter, out_port, 0x2E_0001, size, 0);
+    put(&mut b, IS_ZERO_COPY, 1);
+    put(&mut b, DATA, copy.vc_handle().get());
+    m.send(&b);
+    // The picture at an offset in its block; a length past the end is
+    // refused.
+    let mut b = buffer_msg(splitter, in_port, 0x2E_0002, size, FRAME);
+    put(&mut b, IS_ZERO_COPY, 1);
+    put(&mut b, DATA, picture.vc_handle().get());
+    put(&mut b, OFFSET_FIELD, size - FRAME + 4);
+    m.send(&b);
+    let r = m.next_message();
+    assert_eq!((w(&r, STATUS), w(&r, COOKIE)), (MMAL_MSG_STATUS_EINVAL, 0x2E_0002));
+    put(&mut b, OFFSET_FIELD, OFFSET);
+    m.send(&b);
+    let mut copied = None;
+    while copied.is_none() {
+        let r = m.next_message();
+        assert_eq!((w(&r, 4), w(&r, STATUS)), (MMAL_MSG_TYPE_BUFFER_TO_HOST, 0));
+        if w(&r, COOKIE) == 0x2E_0001 {
+            copied = Some((w(&r, OFFSET_FIELD) as usize, w(&r, LENGTH) as usize));
+        }
+    }
+    let (at, len) = copied.unwrap();
+    assert_eq!(len, FRAME as usize);
+    let copy_bytes = copy.to_vec().unwrap();
+    let picture_bytes = picture.to_vec().unwrap();
+    assert_eq!(copy_bytes[at..at + len], picture_bytes[OFFSET as usize..(OFFSET + FRAME) as usize]);
+    assert_eq!(m.port_action(splitter, in_port, MMAL_MSG_PORT_ACTION_TYPE_DISABLE, None), 0);
+    assert_eq!(m.port_action(splitter, out_port, MMAL_MSG_PORT_ACTION_TYPE_DISABLE, None), 0);
+    assert_eq!(m.component(MMAL_MSG_TYPE_COMPONENT_DESTROY, splitter), 0);
+    m.svc.close().unwrap();
+    drop((picture, copy));
     assert_nothing_left();
 }
 
