@@ -430,13 +430,28 @@ fn take_held(p: &mut PortState) -> Vec<BufPtr> {
 }
 
 /// Takes the buffers queued on `p` that its pending output fills, filled,
-/// in order.
+/// in order: whole parts only (the rest of a part the buffers cannot take
+/// is dropped with it, so the stream never ends on a cut part).
 fn fill_queued(p: &mut PortState) -> Vec<BufPtr> {
     let mut filled = Vec::new();
-    while !p.pending.is_empty() {
-        let Some(buffer) = p.queue.pop_front() else { break };
-        p.fill_pending(buffer);
-        filled.push(buffer);
+    while let Some((data, sent, _, _)) = p.pending.front() {
+        // The buffers the rest of the part takes (an empty part, one).
+        let (mut left, mut need) = (data.len() - sent, 0);
+        for b in &p.queue {
+            if left == 0 && need > 0 {
+                break;
+            }
+            left = left.saturating_sub(b.alloc_size().max(1));
+            need += 1;
+        }
+        if left > 0 || need == 0 {
+            break;
+        }
+        for _ in 0..need {
+            let buffer = p.queue.pop_front().expect("counted above");
+            p.fill_pending(buffer);
+            filled.push(buffer);
+        }
     }
     filled
 }
