@@ -430,30 +430,49 @@ fn take_held(p: &mut PortState) -> Vec<BufPtr> {
 }
 
 /// Takes the buffers queued on `p` that its pending output fills, filled,
-/// in order: whole parts only (the rest of a part the buffers cannot take
-/// is dropped with it, so the stream never ends on a cut part).
+/// in order: whole parts only, and headers (`CONFIG`) only with the part
+/// after them (the picture they open), so the stream never ends on a cut
+/// part or on headers alone; what the buffers cannot take is dropped.
 fn fill_queued(p: &mut PortState) -> Vec<BufPtr> {
     let mut filled = Vec::new();
-    while let Some((data, sent, _, _)) = p.pending.front() {
-        // The buffers the rest of the part takes (an empty part, one).
-        let (mut left, mut need) = (data.len() - sent, 0);
-        for b in &p.queue {
-            if left == 0 && need > 0 {
-                break;
+    while let Some(&(ref data, sent, flags, _)) = p.pending.front() {
+        let mut unit = vec![data.len() - sent];
+        if flags & sys::MMAL_BUFFER_HEADER_FLAG_CONFIG != 0 {
+            match p.pending.get(1) {
+                Some((next, _, _, _)) => unit.push(next.len()),
+                None => break,
             }
-            left = left.saturating_sub(b.alloc_size().max(1));
-            need += 1;
         }
-        if left > 0 || need == 0 {
-            break;
-        }
+        let Some(need) = buffers_for(&unit, p.queue.iter().map(|b| b.alloc_size())) else { break };
         for _ in 0..need {
-            let buffer = p.queue.pop_front().expect("counted above");
+            let buffer = p.queue.pop_front().expect("counted by buffers_for");
             p.fill_pending(buffer);
             filled.push(buffer);
         }
     }
     filled
+}
+
+/// How many of the buffers (their sizes, in order) the parts of `sizes`
+/// take, each part starting a buffer of its own (an empty one takes one):
+/// `None` if they do not all fit. A buffer with no room takes nothing.
+fn buffers_for(sizes: &[usize], mut buffers: impl Iterator<Item = usize>) -> Option<usize> {
+    let mut need = 0;
+    for &size in sizes {
+        let mut left = size;
+        loop {
+            let room = buffers.next()?;
+            if room == 0 {
+                return None;
+            }
+            need += 1;
+            left = left.saturating_sub(room);
+            if left == 0 {
+                break;
+            }
+        }
+    }
+    Some(need)
 }
 
 /// Gives buffers a port held back to their owner: those `filled` as they
@@ -591,4 +610,23 @@ pub fn fail_next_port_disable() {
 /// Consumes the fault [`fail_next_port_disable`] injected, if any.
 fn take_port_disable_fault() -> bool {
     FAIL_NEXT_PORT_DISABLE.swap(false, Ordering::SeqCst)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::buffers_for;
+
+    #[test]
+    fn parts_are_counted_whole_each_from_a_buffer_of_its_own() {
+        // Headers of 26 bytes and a picture of 300, in buffers of 100.
+        assert_eq!(buffers_for(&[26, 300], [100; 5].into_iter()), Some(4));
+        assert_eq!(buffers_for(&[26, 300], [100; 3].into_iter()), None, "the picture would be cut");
+        assert_eq!(buffers_for(&[26], [64].into_iter()), Some(1));
+        // An empty part (an EOS) takes a buffer.
+        assert_eq!(buffers_for(&[0], [64].into_iter()), Some(1));
+        assert_eq!(buffers_for(&[0], std::iter::empty()), None);
+        // A buffer with no room cannot take a part (its filler drops it).
+        assert_eq!(buffers_for(&[5, 20], [0, 10].into_iter()), None);
+        assert_eq!(buffers_for(&[5], [8, 0].into_iter()), Some(1));
+    }
 }

@@ -55,9 +55,19 @@ fn with_videocore<R>(handle: u32, f: impl FnOnce(&Entry) -> Result<R>) -> Result
     }
 }
 
-/// Runs `f` on the block's entry if no CPU access is in progress.
+/// Runs `f` on the block's entry if no CPU access is in progress, and the
+/// device side is not working in the block in place (a [`DeviceHold`],
+/// whose writes copies here would race).
 fn with_idle_block<R>(handle: u32, f: impl FnOnce(&Entry) -> Result<R>) -> Result<R> {
-    with_videocore(handle, |e| if e.cpu_accesses > 0 { Err(Error::CpuLocked { handle }) } else { f(e) })
+    with_videocore(handle, |e| {
+        if e.cpu_accesses > 0 {
+            Err(Error::CpuLocked { handle })
+        } else if e.device_holds > 0 {
+            Err(Error::DeviceBusy { handle })
+        } else {
+            f(e)
+        }
+    })
 }
 
 /// Resolves a VideoCore handle (as found in an MMAL struct) to the block
@@ -161,8 +171,8 @@ impl DeviceMapping {
 
 /// The device side working in a block itself (a zero-copy buffer it
 /// holds): while this lives the CPU side's locks, copies and
-/// [`begin_cpu`] are refused ([`Error::DeviceBusy`]), and no other hold is
-/// given, so the device's writes and the CPU's references never meet.
+/// [`begin_cpu`], and the device side's own [`read`] and [`write()`], are
+/// refused ([`Error::DeviceBusy`]), and no other hold is given, so the device's writes and the CPU's references never meet.
 /// Dropping it gives the block back to the CPU side.
 #[derive(Debug)]
 pub struct DeviceHold {
@@ -189,6 +199,10 @@ impl Drop for DeviceHold {
 /// let held = vcsm::emulated::hold(frame.vc_handle().get(), 4096)?;
 /// assert!(matches!(frame.lock(), Err(vcsm::Error::DeviceBusy { .. })));
 /// assert!(vcsm::emulated::hold(frame.vc_handle().get(), 4096).is_err(), "one hold at a time");
+/// // The device side's own copies keep off it too.
+/// let mut bytes = [0u8; 4];
+/// let read = vcsm::emulated::read(frame.vc_handle().get(), 0, &mut bytes);
+/// assert!(matches!(read, Err(vcsm::Error::DeviceBusy { .. })));
 /// drop(held);
 /// frame.lock()?;
 /// # Ok(()) }
@@ -219,10 +233,10 @@ pub fn hold(handle: u32, len: usize) -> Result<DeviceHold> {
 ///
 /// # Errors
 ///
-/// [`Error::UnknownHandle`]; [`Error::CpuLocked`] while the CPU is using
-/// the block; [`Error::Syscall`] if `mmap` fails.
+/// [`Error::UnknownHandle`]; [`Error::Syscall`] if `mmap` fails.
 pub fn map(handle: u32) -> Result<DeviceMapping> {
-    with_idle_block(handle, |e| {
+    // Mapping touches no byte: whoever uses the bytes takes a hold.
+    with_videocore(handle, |e| {
         // SAFETY: the entry's descriptor is open while the entry is listed,
         // and the registry's lock is held (see `Entry::fd`); the mapping
         // made from it does not keep the borrow.
