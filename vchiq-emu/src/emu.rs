@@ -337,24 +337,6 @@ impl Port {
         (status, size, value)
     }
 
-    /// `mmal_port_pool_create(port, num, size)`.
-    /// A pool of `num` headers with `size`-byte payloads for the port's
-    /// buffers from the host: on the heap, whether or not the port is zero
-    /// copy (a zero-copy buffer is lent the host's block instead, see
-    /// [`Header::lend`], so VCSM payloads here would be memory unused).
-    pub(crate) fn pool_create(self, num: u32, size: u32) -> Option<Pool> {
-        let _ = self;
-        NonNull::new(mmal_emu::c_api::mmal_pool_create(num, size)).map(Pool)
-    }
-
-    /// `mmal_port_pool_destroy`.
-    pub(crate) fn pool_destroy(self, pool: Pool) {
-        let _ = self;
-        // SAFETY: a pool made for this port, whose headers are all back
-        // (the port is disabled), destroyed once (consumed).
-        unsafe { mmal_emu::c_api::mmal_pool_destroy(pool.0.as_ptr()) }
-    }
-
     /// `mmal_port_send_buffer`.
     pub(crate) fn send(self, header: Header) -> u32 {
         // SAFETY: a live port and a header from its pool.
@@ -376,6 +358,22 @@ impl Port {
 }
 
 impl Pool {
+    /// A pool of `num` headers with `size`-byte payloads (`mmal_pool_create`)
+    /// for a port's buffers from the host: on the heap, whether or not the
+    /// port is zero copy (a zero-copy buffer is lent the host's block
+    /// instead, see [`Header::lend`], so VCSM payloads here would be memory
+    /// unused).
+    pub(crate) fn create(num: u32, size: u32) -> Option<Pool> {
+        NonNull::new(mmal_emu::c_api::mmal_pool_create(num, size)).map(Pool)
+    }
+
+    /// `mmal_pool_destroy`, once every header is back (its port disabled).
+    pub(crate) fn destroy(self) {
+        // SAFETY: a pool from `create`, whose headers are all back,
+        // destroyed once (consumed).
+        unsafe { mmal_emu::c_api::mmal_pool_destroy(self.0.as_ptr()) }
+    }
+
     /// A free header, if any.
     pub(crate) fn get(&self) -> Option<Header> {
         // SAFETY: a live pool; its queue is live; queue_get never blocks.
@@ -587,7 +585,7 @@ pub(crate) fn block_live(handle: u32) -> bool {
 }
 
 /// The VideoCore's own mapping of the block behind `handle`, for a
-/// zero-copy buffer: `None` if the block is gone or the CPU holds it.
+/// zero-copy buffer: `None` if the block is gone or cannot be mapped.
 pub(crate) fn block_map(handle: u32) -> Option<vcsm::emulated::DeviceMapping> {
     vcsm::emulated::map(handle).ok()
 }

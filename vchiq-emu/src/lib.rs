@@ -82,9 +82,11 @@
 //!   buffer size, `length` above `alloc_size`, inline data over 128 bytes
 //!   or shorter than `length`, a reference, zero copy on a port without
 //!   `MMAL_PARAMETER_ZERO_COPY` or naming no live VCSM block of
-//!   `alloc_size` bytes (`EFAULT`, with one the CPU holds); `ENOSPC` for more buffers than the port was
-//!   enabled with; `EIO` for input data whose bulk transmit does not come
-//!   within 5 s.
+//!   `alloc_size` bytes, a zero-copy input's `offset + length` past
+//!   `alloc_size`; `EFAULT` for a zero-copy block the CPU holds or the
+//!   VideoCore holds already (in another buffer); `ENOSPC` for more
+//!   buffers than the port was enabled with; `EIO` for input data whose
+//!   bulk transmit does not come within 5 s.
 //!
 //! Replies echo the request's header (magic, type, `control_service`,
 //! `context`). COMPONENT_CREATE takes the name without `vc.` (as the host
@@ -106,9 +108,9 @@
 //! enabled) and the component works in directly: an input's data is read
 //! and an output's frame is written in the block, with no copy on either
 //! side. The buffer comes back with `is_zero_copy`, its offset and length,
-//! and no bulk; a block that is gone, smaller than `alloc_size` or held by
-//! the CPU is refused (`EFAULT`). The mapping keeps the memory alive while
-//! the component holds the buffer, even if the host frees the block.
+//! and no bulk. While the component holds the buffer, the block is held
+//! from the host's CPU side (`vcsm::Error::DeviceBusy`), and the mapping
+//! keeps the memory alive even if the host frees the block.
 //! EVENT_TO_HOST carries the event's first 256 bytes; a FORMAT_CHANGED event
 //! carries the four buffer words, a null format word, the format and its
 //! video `es` (96 bytes). GET_VERSION answers 16.1, minimum 10.

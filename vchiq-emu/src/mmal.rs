@@ -774,7 +774,7 @@ fn enable(
     let pool = if pe.wire_type == sys::MMAL_PORT_TYPE_CONTROL {
         None
     } else {
-        match pe.port.pool_create(info.buffer_num, info.buffer_size) {
+        match Pool::create(info.buffer_num, info.buffer_size) {
             Some(p) => Some(p),
             None => {
                 undo(pe);
@@ -797,7 +797,7 @@ fn enable(
     if status != 0 {
         PORTS.lock().remove(&pe.port.key());
         if let Some(p) = pool {
-            pe.port.pool_destroy(p);
+            p.destroy();
         }
         undo(pe);
         return status;
@@ -823,7 +823,7 @@ fn disable(pe: &mut PortEntry) -> u32 {
     PORTS.lock().remove(&pe.port.key());
     pe.ctx = None;
     if let Some(p) = pe.pool.take() {
-        pe.port.pool_destroy(p);
+        p.destroy();
     }
     0
 }

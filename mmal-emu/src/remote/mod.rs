@@ -876,8 +876,9 @@ pub(crate) fn parameter_set(port: PortPtr, param: &[u8], remote: &Remote) -> Sta
 /// The value of a `MMAL_PARAMETER_ZERO_COPY` being set, if `param` (header
 /// included) is one.
 fn zero_copy_set(param: &[u8]) -> Option<bool> {
-    let word = |at: usize| param.get(at..at + 4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
-    (word(0)? == sys::MMAL_PARAMETER_ZERO_COPY).then(|| word(8).is_some_and(|v| v != 0))
+    use crate::core::params::{read, read_bool};
+    let header: sys::MMAL_PARAMETER_HEADER_T = read(param).ok()?;
+    (header.id == sys::MMAL_PARAMETER_ZERO_COPY).then(|| read_bool(param).unwrap_or(false))
 }
 
 /// `mmal_port_parameter_get`: `request` is the header (with the room the
