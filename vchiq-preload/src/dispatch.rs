@@ -2,7 +2,10 @@
 //! decisions behind the interposed functions (`exports`).
 
 use std::ffi::{c_int, c_uint};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use crate::cma;
 use crate::sys::{self, Errno};
@@ -67,10 +70,54 @@ extern "C" fn fork_child() {
     TABLE.fork_child();
 }
 
+/// The process in which the emulated VideoCore started (the first open of
+/// an emulated device), 0 until then.
+///
+/// The VideoCore's state (its memory, components, ports and their locks)
+/// lives in that process's memory and threads. A fork copies the memory
+/// but not the threads, and a lock one of them held at that moment stays
+/// held in the child for ever, so a child of a process where the
+/// VideoCore started cannot start one of its own: its opens fail with
+/// `ENODEV`. A child forked before the first open is free to open, and
+/// then the VideoCore is its own.
+static STARTED_IN: AtomicI32 = AtomicI32::new(0);
+
+/// Whether the fork handlers are registered (retried on the next open if
+/// `pthread_atfork` failed).
+static FORK_HANDLERS: Mutex<bool> = Mutex::new(false);
+
+/// Claims the emulated VideoCore for this process, before anything of it
+/// is touched: `ENODEV` in the child of a process that had claimed it.
+fn claim() -> Result<(), Errno> {
+    let me = sys::pid();
+    match STARTED_IN.compare_exchange(0, me, Ordering::SeqCst, Ordering::SeqCst) {
+        Ok(_) => Ok(()),
+        Err(owner) if owner == me => Ok(()),
+        Err(_) => {
+            static TOLD: AtomicI32 = AtomicI32::new(0);
+            if TOLD.swap(me, Ordering::SeqCst) != me {
+                sys::note(
+                    b"vchiq-preload: a process forked after its parent opened the emulated VideoCore cannot \
+                      open it (the VideoCore lives in the parent's memory and threads): exec a new program \
+                      in the child (Python's multiprocessing: the 'spawn' or 'forkserver' start method), \
+                      or fork before the first open\n",
+                );
+            }
+            Err(Errno(libc::ENODEV))
+        }
+    }
+}
+
 /// An open of an emulated device: a new instance behind a new descriptor.
 pub(crate) fn on_open(target: Target, flags: c_int) -> Result<c_int, Errno> {
-    static FORK_HANDLERS: OnceLock<Result<(), Errno>> = OnceLock::new();
-    (*FORK_HANDLERS.get_or_init(|| sys::register_fork_handlers(fork_prepare, fork_parent, fork_child)))?;
+    claim()?;
+    {
+        let mut registered = FORK_HANDLERS.lock();
+        if !*registered {
+            sys::register_fork_handlers(fork_prepare, fork_parent, fork_child)?;
+            *registered = true;
+        }
+    }
     let instance = match target {
         Target::Vchiq => Instance::Vchiq(vchiq::Vchiq::new()),
         Target::VcsmCma => Instance::VcsmCma(cma::Cma),

@@ -46,7 +46,12 @@
 //! A
 //! descriptor inherited across `fork` is unusable in the child (`EIO`; the
 //! emulated VideoCore lives in the parent's memory) and its `close` only
-//! closes it.
+//! closes it; a process forked after its parent's first open of either
+//! device cannot open one itself (`ENODEV`, and a line on the standard
+//! error that says why: the parent's threads, which the VideoCore's state
+//! and locks belong to, are not in the child), where a Pi would let it.
+//! Fork before the first open, or exec (Python's `multiprocessing`: the
+//! `spawn` or `forkserver` start method).
 //!
 //! `close` and `ioctl` on any other descriptor take no lock (they are
 //! async-signal-safe, as POSIX makes them), and a `vfork` child's `close`

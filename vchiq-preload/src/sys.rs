@@ -429,6 +429,14 @@ pub(crate) fn borrow_fd(fd: c_int) -> Result<std::os::fd::BorrowedFd<'static>, E
     Ok(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) })
 }
 
+/// Writes `message` to the standard error (one `write`, no allocation, no
+/// lock: it may run in a forked child), for what an errno cannot say.
+pub(crate) fn note(message: &[u8]) {
+    // SAFETY: `message` is a live slice of `message.len()` bytes; a
+    // failed or short write is ignored (the errno still tells the caller).
+    let _ = unsafe { libc::write(libc::STDERR_FILENO, message.as_ptr().cast(), message.len()) };
+}
+
 /// This process's id (a system call, async-signal-safe: in a `vfork`
 /// child it is the child's, though the memory is the parent's).
 pub(crate) fn pid() -> c_int {

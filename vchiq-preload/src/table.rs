@@ -11,7 +11,9 @@
 //! `EIO`: the emulated VideoCore lives in the parent's memory, and the
 //! kernel's sharing of one instance between the two processes cannot be
 //! emulated) nor ended (its drop would join threads that do not exist
-//! here): its `close` forgets it.
+//! here): its `close` forgets it. A child forked without the handlers
+//! (glibc's `_Fork`, or a `vfork`) is told apart by its process id: it
+//! never takes the lock, and every entry is inherited.
 //!
 //! Whether a descriptor is in the table at all is answered without the
 //! lock, so that `close` and `ioctl` on every other descriptor (a pipe
@@ -160,6 +162,12 @@ impl<T: End> Table<T> {
     pub(crate) fn get(&self, fd: c_int) -> Option<Lookup<T>> {
         if !self.may_hold(fd) {
             return None;
+        }
+        if !owned_here() {
+            // A child forked without the fork handlers (glibc's `_Fork`),
+            // whose copy of the lock may be held: every entry is the
+            // parent's.
+            return Some(Lookup::Inherited);
         }
         let (lookup, identity) = {
             let map = self.map.lock();

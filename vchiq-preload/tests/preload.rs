@@ -769,6 +769,194 @@ fn child_a_forked_child_cannot_use_the_parents_instance() {
     println!("child_a_forked_child_cannot_use_the_parents_instance: done");
 }
 
+extern "C" {
+    /// glibc's fork without the fork handlers (since 2.34).
+    fn _Fork() -> libc::pid_t;
+}
+
+#[test]
+fn a_child_forked_without_the_handlers_cannot_use_the_parents_instance() {
+    run_child("child_a_child_forked_without_the_handlers_cannot_use_the_parents_instance");
+}
+
+#[test]
+fn child_a_child_forked_without_the_handlers_cannot_use_the_parents_instance() {
+    if !is_child("child_a_child_forked_without_the_handlers_cannot_use_the_parents_instance") {
+        return;
+    }
+    let fd = open_device(libc::O_RDWR);
+    // SAFETY: as `fork`, without the handlers; the child runs only the
+    // library's `ioctl` and `close` and leaves with `_exit`.
+    let pid = unsafe { _Fork() };
+    assert!(pid >= 0, "_Fork");
+    if pid == 0 {
+        let mut config = vchiq_config::default();
+        let mut arg = vchiq_get_config { config_size: size_of::<vchiq_config>() as u32, pconfig: &mut config };
+        // The parent's instance is not the child's, told by the process
+        // id alone (the generation did not change, and the table's lock
+        // is not to be taken).
+        let code = if ioctl_ptr(fd, VCHIQ_IOC_GET_CONFIG, &mut arg) != (-1, libc::EIO) {
+            1
+        } else if close_fd(fd) != 0 {
+            2
+        } else {
+            0
+        };
+        // SAFETY: ends the child without the parent's destructors.
+        unsafe { libc::_exit(code) };
+    }
+    assert_eq!(wait_child(pid, Duration::from_secs(10)), Some(0), "the child's ioctl is EIO, its close closes");
+    let mut config = vchiq_config::default();
+    let mut arg = vchiq_get_config { config_size: size_of::<vchiq_config>() as u32, pconfig: &mut config };
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_GET_CONFIG, &mut arg), (0, 0), "the parent's instance works on");
+    assert_eq!(close_fd(fd), 0);
+    println!("child_a_child_forked_without_the_handlers_cannot_use_the_parents_instance: done");
+}
+
+/// `open` without a check: its result and errno (for a forked child).
+fn try_open(path: &std::ffi::CStr, flags: i32) -> (i32, i32) {
+    // SAFETY: a NUL-terminated path; the flags take no mode.
+    let fd = unsafe { libc::open(path.as_ptr(), flags) };
+    (fd, if fd < 0 { errno() } else { 0 })
+}
+
+/// Waits up to `limit` for the forked child `pid`: its exit code, or
+/// `None` if it hung (it is killed) or did not exit.
+fn wait_child(pid: libc::pid_t, limit: Duration) -> Option<i32> {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let mut wait = 0;
+        // SAFETY: polls the child this test forked.
+        let rc = unsafe { libc::waitpid(pid, &mut wait, libc::WNOHANG) };
+        if rc == pid {
+            return libc::WIFEXITED(wait).then(|| libc::WEXITSTATUS(wait));
+        }
+        if std::time::Instant::now() > deadline {
+            // SAFETY: kills and reaps the hung child this test forked.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, &mut wait, 0);
+            }
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn a_child_forked_after_the_first_open_is_refused_the_videocore() {
+    let out = run_child("child_a_child_forked_after_the_first_open_is_refused_the_videocore");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("forked after its parent opened the emulated VideoCore") && stderr.contains("'spawn'"),
+        "the refused child says why and what to do:\n{stderr}"
+    );
+}
+
+#[test]
+fn child_a_child_forked_after_the_first_open_is_refused_the_videocore() {
+    if !is_child("child_a_child_forked_after_the_first_open_is_refused_the_videocore") {
+        return;
+    }
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let vchiq_path = CString::new(vchiq::DEVICE_PATH).unwrap();
+    let cma_path = c"/dev/vcsm-cma";
+    let cma = open_path("/dev/vcsm-cma", libc::O_RDWR);
+    // A thread allocating and freeing blocks all along: the forks land
+    // while it holds the emulated memory's locks (a child that went on to
+    // use them would hang for ever).
+    let stop = AtomicBool::new(false);
+    let (allocations, children) = std::thread::scope(|scope| {
+        let churn = scope.spawn(|| {
+            let mut n = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                let (e, a) = alloc(cma, 4096, b"fork");
+                assert_eq!(e, 0, "ALLOC");
+                assert_eq!(close_fd(a.handle), 0);
+                n += 1;
+            }
+            n
+        });
+        let mut children = Vec::new();
+        for _ in 0..50 {
+            // SAFETY: the child calls only `open` (the library's: a
+            // getpid, atomics and a write) and `_exit`.
+            let pid = unsafe { libc::fork() };
+            assert!(pid >= 0, "fork");
+            if pid == 0 {
+                let code = match (try_open(&vchiq_path, libc::O_RDWR), try_open(cma_path, libc::O_RDWR)) {
+                    ((-1, libc::ENODEV), (-1, libc::ENODEV)) => 0,
+                    ((-1, libc::ENODEV), _) => 2,
+                    _ => 1,
+                };
+                // SAFETY: ends the child without the parent's destructors.
+                unsafe { libc::_exit(code) };
+            }
+            children.push(wait_child(pid, Duration::from_secs(10)));
+            if children.last() != Some(&Some(0)) {
+                break;
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        (churn.join().unwrap(), children)
+    });
+    // 1: a child opened the parent's VideoCore; None: it hung.
+    assert_eq!(children, vec![Some(0); 50], "every child's opens are ENODEV, promptly");
+    assert!(allocations > 0, "the blocks churned while forking");
+    // The parent's VideoCore is untouched.
+    let (e, a) = alloc(cma, 4096, b"after");
+    assert_eq!(e, 0);
+    assert_eq!(close_fd(a.handle), 0);
+    assert_eq!(close_fd(cma), 0);
+    let fd = open_device(libc::O_RDWR);
+    assert_eq!(close_fd(fd), 0);
+    println!("child_a_child_forked_after_the_first_open_is_refused_the_videocore: done");
+}
+
+#[test]
+fn a_child_forked_before_the_first_open_has_a_videocore_of_its_own() {
+    run_child("child_a_child_forked_before_the_first_open_has_a_videocore_of_its_own");
+}
+
+#[test]
+fn child_a_child_forked_before_the_first_open_has_a_videocore_of_its_own() {
+    if !is_child("child_a_child_forked_before_the_first_open_has_a_videocore_of_its_own") {
+        return;
+    }
+    let vchiq_path = CString::new(vchiq::DEVICE_PATH).unwrap();
+    // SAFETY: the child opens the device, reads its configuration and
+    // closes it (the library's calls, in a process whose emulated VideoCore
+    // has not started: none of its locks can be held), then `_exit`s.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork");
+    if pid == 0 {
+        let code = match try_open(&vchiq_path, libc::O_RDWR) {
+            (fd, 0) => {
+                let mut config = vchiq_config::default();
+                let mut arg = vchiq_get_config { config_size: size_of::<vchiq_config>() as u32, pconfig: &mut config };
+                if ioctl_ptr(fd, VCHIQ_IOC_GET_CONFIG, &mut arg) != (0, 0) || config.version == 0 {
+                    2
+                } else if close_fd(fd) != 0 {
+                    3
+                } else {
+                    0
+                }
+            }
+            _ => 1,
+        };
+        // SAFETY: ends the child without the parent's destructors.
+        unsafe { libc::_exit(code) };
+    }
+    assert_eq!(wait_child(pid, Duration::from_secs(30)), Some(0), "the child opened and used its own VideoCore");
+    // And the parent, which had not opened it either, still can.
+    let fd = open_device(libc::O_RDWR);
+    let mut config = vchiq_config::default();
+    let mut arg = vchiq_get_config { config_size: size_of::<vchiq_config>() as u32, pconfig: &mut config };
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_GET_CONFIG, &mut arg), (0, 0));
+    assert_eq!(close_fd(fd), 0);
+    println!("child_a_child_forked_before_the_first_open_has_a_videocore_of_its_own: done");
+}
+
 /// Sends a camera's video port (640x480 I420, `buffers` buffers) a
 /// PORT_INFO_SET and returns (component, port, reply, frame size).
 fn camera_video_port(svc: &Service, buffers: u32) -> (u32, u32, Vec<u8>, u32) {
