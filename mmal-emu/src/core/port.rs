@@ -559,15 +559,29 @@ impl Shared {
         if buffer.cmd() != 0 && !p.id.is_output() {
             // An event sent to an input (by a tunnel, or a connection
             // through the client): a format change is taken as committed,
-            // and the buffer goes back to its pool at once.
-            if let Some((format, _)) = crate::objects::read_format_changed(buffer) {
-                let changed = commit_locked(&mut st, index, format)?;
-                apply(&st, &changed, usize::MAX);
+            // any other event dropped. A tunnel's buffer goes back to its
+            // pool; the client's comes back at once, empty, through the
+            // port's callback (to its pool without one), as libmmal's
+            // VideoCore client hands it back, on the sender's thread.
+            let back = if from_client && p.peer.is_none() { p.cb.map(|cb| (p.ptr, cb)) } else { None };
+            match crate::objects::read_format_changed(buffer) {
+                Some((format, _)) => match commit_locked(&mut st, index, format) {
+                    Ok(changed) => apply(&st, &changed, usize::MAX),
+                    Err(_) => log::error!("mmal_port_send_buffer: the format an event carried was not taken"),
+                },
+                None => log::error!(
+                    "mmal_port_send_buffer: event {:#x} dropped (a port takes only a format change)",
+                    buffer.cmd()
+                ),
             }
             drop(st);
-            buffer.release();
             // An output's format may have followed, with an event to send.
             self.wake.notify_all();
+            buffer.set(buffer.cmd(), 0, buffer.flags(), buffer.pts());
+            match back {
+                Some((port, cb)) => port.call(cb, buffer),
+                None => buffer.release(),
+            }
             return Ok(());
         }
         p.queue.push_back(buffer);

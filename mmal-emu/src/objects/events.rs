@@ -82,6 +82,35 @@ pub(crate) fn write_format_changed(buffer: BufPtr, requirements: [u32; 4], forma
 /// struct), whatever pointers the payload holds; the whole of it must lie
 /// within the payload (see [`format_changed_payload`]).
 pub(crate) fn read_format_changed(buffer: BufPtr) -> Option<(VideoFormat, [u32; 4])> {
+    let (event, fmt, v) = read_raw(buffer)?;
+    let format = VideoFormat::from_c(fmt.encoding, &v);
+    Some((
+        format,
+        [event.buffer_num_min, event.buffer_size_min, event.buffer_num_recommended, event.buffer_size_recommended],
+    ))
+}
+
+#[cfg(feature = "vchiq")]
+/// The whole format a FORMAT_CHANGED event carries (extradata excepted),
+/// as `mmal_format_copy` takes it out of the event (see
+/// [`read_format_changed`] for where it is read).
+pub(crate) fn read_format_changed_es(buffer: BufPtr) -> Option<super::EsFormat> {
+    let (_, fmt, video) = read_raw(buffer)?;
+    Some(super::EsFormat {
+        es_type: fmt.type_,
+        encoding: fmt.encoding,
+        encoding_variant: fmt.encoding_variant,
+        bitrate: fmt.bitrate,
+        flags: fmt.flags,
+        video,
+    })
+}
+
+/// The event struct, the format and its video part of a FORMAT_CHANGED
+/// event, at the layout's offsets.
+fn read_raw(
+    buffer: BufPtr,
+) -> Option<(sys::MMAL_EVENT_FORMAT_CHANGED_T, sys::MMAL_ES_FORMAT_T, sys::MMAL_VIDEO_FORMAT_T)> {
     let (fmt_at, es_at, _) = format_changed_layout();
     let head = format_changed_payload(buffer);
     if head.is_null() {
@@ -91,19 +120,14 @@ pub(crate) fn read_format_changed(buffer: BufPtr) -> Option<(VideoFormat, [u32; 
     // event struct, the format and its ES part at the layout's offsets (and
     // pointed the payload's pointers at them); each is read unaligned, as
     // plain integers and pointers that are not followed.
-    let (event, fmt, v) = unsafe {
+    Some(unsafe {
         let base = head.cast::<u8>();
         (
             head.read_unaligned(),
             base.add(fmt_at).cast::<sys::MMAL_ES_FORMAT_T>().read_unaligned(),
             base.add(es_at).cast::<sys::MMAL_VIDEO_FORMAT_T>().read_unaligned(),
         )
-    };
-    let format = VideoFormat::from_c(fmt.encoding, &v);
-    Some((
-        format,
-        [event.buffer_num_min, event.buffer_size_min, event.buffer_num_recommended, event.buffer_size_recommended],
-    ))
+    })
 }
 
 /// `mmal_event_format_changed_get`: the payload of a FORMAT_CHANGED event,

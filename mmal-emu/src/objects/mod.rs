@@ -49,6 +49,8 @@ pub(crate) use components::{Callback, ComponentPtr, CoreState, PortPtr};
 #[cfg(feature = "vchiq")]
 pub(crate) use components::{EsFormat, PortFields};
 pub(crate) use connections::{connection_input_cb, connection_output_cb, ConnectionPtr};
+#[cfg(feature = "vchiq")]
+pub(crate) use events::read_format_changed_es;
 pub(crate) use events::{format_changed_payload, read_format_changed, write_format_changed};
 pub(crate) use live::Live;
 #[cfg(feature = "vchiq")]

@@ -499,7 +499,7 @@ pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>, remote: &Remote) 
     let Some(client) = client() else { return sys::MMAL_ENXIO };
     let Ok(port_ref) = remote.port_ref(port) else { return sys::MMAL_EINVAL };
     let index = port.index_all();
-    let peer = {
+    let (peer, from_input) = {
         // Checked and claimed under the lock: of two enables at once, one
         // goes on and the other is refused, and never touches the
         // winner's callback.
@@ -516,20 +516,33 @@ pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>, remote: &Remote) 
         let peer = st.peers[index].clone();
         // As libmmal's core: a connected port takes no callback, any other
         // may have none (what it returns is then released, and its events
-        // dropped). A tunnel is enabled from its output.
+        // dropped).
         if peer.is_some() && cb.is_some() {
             log::error!("mmal_port_enable: {}: a connected port takes no callback", port.name());
             return sys::MMAL_EINVAL;
         }
         if peer.is_some() && port_ref.kind != PortType::Output {
-            log::error!("mmal_port_enable: {} is the input of a tunnel: enable its output", port.name());
-            return sys::MMAL_EINVAL;
+            (peer, true)
+        } else {
+            st.enabling[index] = true;
+            st.callbacks[index] = cb;
+            (peer, false)
         }
-        st.enabling[index] = true;
-        st.callbacks[index] = cb;
-        peer
     };
     let peer = upgrade(peer);
+    if from_input {
+        // Either end of a tunnel enables all of it, as libmmal's core
+        // does; the VideoCore is told through the output, as for an enable
+        // from there (which claims the output, and refuses a tunnel that
+        // is enabled already).
+        return match peer.and_then(|(other, i)| Some((other.c_port(i)?, other))) {
+            Some((out, other)) => port_enable(out, None, &other),
+            None => {
+                log::error!("mmal_port_enable: {}: the component it is tunnelled to is destroyed", port.name());
+                sys::MMAL_EINVAL
+            }
+        };
+    }
     let status = enable_claimed(&client, port, port_ref, peer);
     let mut st = remote.state.lock();
     st.enabling[index] = false;
@@ -801,10 +814,7 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
         return sys::MMAL_EINVAL;
     }
     if header.cmd() != 0 {
-        // An event (a FORMAT_CHANGED a connection forwards): the message
-        // for it carries a format this client does not lay out yet.
-        log::error!("mmal_port_send_buffer: {}: events cannot be sent to the VideoCore's ports yet", port.name());
-        return sys::MMAL_ENOSYS;
+        return event_to_port(port, header, remote);
     }
     let alloc_size = u32::try_from(header.alloc_size()).unwrap_or(u32::MAX);
     let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
@@ -854,6 +864,38 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
             status("mmal_port_send_buffer", &e)
         }
     }
+}
+
+/// An event sent to one of the VideoCore's ports (a FORMAT_CHANGED a
+/// connection hands on to its input) goes no further, as in libmmal's
+/// VideoCore client: a format change becomes the port's format and is
+/// committed (a failure logged), any other event is dropped (logged).
+/// Either way the buffer comes back at once, empty, through the port's
+/// callback (to its pool if the port has none).
+fn event_to_port(port: PortPtr, header: BufPtr, remote: &Remote) -> Status {
+    match crate::objects::read_format_changed_es(header) {
+        Some(format) => {
+            port.write_es_format(&format);
+            let status = port_format_commit(port, remote);
+            if status != sys::MMAL_SUCCESS {
+                log::error!("mmal_port_send_buffer: {}: the format an event carried was not taken", port.name());
+            }
+        }
+        None => log::error!(
+            "mmal_port_send_buffer: {}: event {:#x} dropped (a port takes only a format change)",
+            port.name(),
+            header.cmd()
+        ),
+    }
+    header.set(header.cmd(), 0, header.flags(), header.pts());
+    // As for an event from the VideoCore: a disable waits for it.
+    let _delivering = remote.delivering.lock();
+    let callback = remote.state.lock().callbacks[port.index_all()];
+    match callback {
+        Some(cb) => port.call(cb, header),
+        None => header.release(),
+    }
+    sys::MMAL_SUCCESS
 }
 
 /// `mmal_port_parameter_set` of `param` (header included).

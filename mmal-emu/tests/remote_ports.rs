@@ -1,0 +1,231 @@
+//! Port calls on the VideoCore's ports over VCHIQ follow libmmal (its core,
+//! and its VideoCore client): an unconnected port may be enabled without a
+//! callback (what it returns is released), a connected port takes none,
+//! either end of a tunnel enables (and disables) all of it, and an event
+//! sent to a port is taken by the client (a format change committed) and
+//! handed straight back (as it is by the emulator in process).
+#![cfg(feature = "vchiq")]
+#![allow(unsafe_code)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mmal_sys as sys;
+
+fn api() -> &'static sys::Api {
+    static API: std::sync::OnceLock<&'static sys::Api> = std::sync::OnceLock::new();
+    API.get_or_init(|| {
+        let device = Arc::new(vchiq_emu::EmulatedVchiq::new());
+        let connection = vchiq::Connection::with_device(device, vchiq::Options::default()).expect("a connection");
+        let api = mmal_emu::vchiq_api(&connection).expect("the MMAL service");
+        // The client keeps what it needs of the connection.
+        std::mem::forget(connection);
+        api
+    })
+}
+
+fn create(name: &std::ffi::CStr) -> *mut sys::MMAL_COMPONENT_T {
+    let mut c = std::ptr::null_mut();
+    // SAFETY: a NUL-terminated name and a place for the answer.
+    assert_eq!(unsafe { (api().component_create)(name.as_ptr(), &mut c) }, sys::MMAL_SUCCESS);
+    c
+}
+
+unsafe extern "C" fn release_cb(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
+    // SAFETY: the header is handed to the callback.
+    unsafe { (api().buffer_header_release)(b) };
+}
+
+#[test]
+fn an_unconnected_port_enables_without_a_callback_and_a_connected_one_takes_none() {
+    let api = api();
+    let camera = create(c"vc.ril.camera");
+    let sink = create(c"vc.null_sink");
+    // SAFETY: pointers from the live components, used as a C client would;
+    // released at the end.
+    unsafe {
+        let video = *(*camera).output.add(1);
+        let pool = (api.port_pool_create)(video, 2, (*video).buffer_size_recommended);
+        (*video).buffer_num = 2;
+        (*video).buffer_size = (*video).buffer_size_recommended;
+        assert_eq!((api.port_enable)(video, None), sys::MMAL_SUCCESS);
+        assert_eq!((*video).is_enabled, 1);
+        for _ in 0..2 {
+            assert_eq!((api.port_send_buffer)(video, (api.queue_get)((*pool).queue)), sys::MMAL_SUCCESS);
+        }
+        // With no callback, what the port gives back goes to its pool.
+        assert_eq!((api.port_disable)(video), sys::MMAL_SUCCESS);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while (api.queue_length)((*pool).queue) < 2 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!((api.queue_length)((*pool).queue), 2, "the buffers went back to their pool");
+        (api.port_pool_destroy)(video, pool);
+
+        // A tunnel's output takes no callback, and nothing changes.
+        let (out, input) = (*(*camera).output, *(*sink).input);
+        let mut connection = std::ptr::null_mut();
+        let flags = sys::MMAL_CONNECTION_FLAG_TUNNELLING;
+        assert_eq!((api.connection_create)(&mut connection, out, input, flags), sys::MMAL_SUCCESS);
+        assert_eq!((api.port_enable)(out, Some(release_cb)), sys::MMAL_EINVAL);
+        assert_eq!((*out).is_enabled, 0);
+        assert_eq!((api.connection_enable)(connection), sys::MMAL_SUCCESS);
+        assert_eq!((*out).is_enabled, 1);
+        assert_eq!((api.connection_destroy)(connection), sys::MMAL_SUCCESS);
+
+        assert_eq!((api.component_release)(sink), sys::MMAL_SUCCESS);
+        assert_eq!((api.component_release)(camera), sys::MMAL_SUCCESS);
+    }
+}
+
+#[test]
+fn either_end_of_a_tunnel_enables_and_disables_all_of_it() {
+    let api = api();
+    let camera = create(c"vc.ril.camera");
+    let sink = create(c"vc.null_sink");
+    // SAFETY: pointers from the live components, used as a C client would;
+    // released at the end.
+    unsafe {
+        let (out, input) = (*(*camera).output, *(*sink).input);
+        let mut connection = std::ptr::null_mut();
+        let flags = sys::MMAL_CONNECTION_FLAG_TUNNELLING;
+        assert_eq!((api.connection_create)(&mut connection, out, input, flags), sys::MMAL_SUCCESS);
+        for _ in 0..2 {
+            assert_eq!(
+                (api.port_enable)(input, Some(release_cb)),
+                sys::MMAL_EINVAL,
+                "a connected port takes no callback"
+            );
+            assert_eq!((api.port_enable)(input, None), sys::MMAL_SUCCESS, "enabled from its input");
+            assert_eq!(((*out).is_enabled, (*input).is_enabled), (1, 1));
+            assert_eq!((api.port_enable)(input, None), sys::MMAL_EINVAL, "enabled already");
+            assert_eq!((api.port_enable)(out, None), sys::MMAL_EINVAL, "enabled already");
+            assert_eq!((api.port_disable)(input), sys::MMAL_SUCCESS, "disabled from its input");
+            assert_eq!(((*out).is_enabled, (*input).is_enabled), (0, 0));
+        }
+        assert_eq!((api.port_enable)(out, None), sys::MMAL_SUCCESS, "enabled from its output");
+        assert_eq!(((*out).is_enabled, (*input).is_enabled), (1, 1));
+        assert_eq!((api.port_disable)(out), sys::MMAL_SUCCESS);
+        assert_eq!(((*out).is_enabled, (*input).is_enabled), (0, 0));
+        assert_eq!((api.connection_destroy)(connection), sys::MMAL_SUCCESS);
+        assert_eq!((api.component_release)(sink), sys::MMAL_SUCCESS);
+        assert_eq!((api.component_release)(camera), sys::MMAL_SUCCESS);
+    }
+}
+
+/// What came back through [`record_cb`]: port, command, length.
+static RETURNED: std::sync::Mutex<Vec<(usize, u32, u32)>> = std::sync::Mutex::new(Vec::new());
+
+unsafe extern "C" fn record_cb(port: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
+    // SAFETY: the header is handed to the callback, and released here
+    // (both providers release through the same function).
+    unsafe {
+        RETURNED.lock().unwrap().push((port as usize, (*b).cmd, (*b).length));
+        (api().buffer_header_release)(b);
+    }
+}
+
+/// What came back through [`record_cb`] from `port`.
+fn returned(port: *mut sys::MMAL_PORT_T) -> Vec<(u32, u32)> {
+    RETURNED.lock().unwrap().iter().filter(|r| r.0 == port as usize).map(|r| (r.1, r.2)).collect()
+}
+
+/// Makes `b` a FORMAT_CHANGED event carrying `port`'s format at `width`x`height`.
+///
+/// # Safety
+///
+/// `b` is a free header with room for the event; `port` is live.
+unsafe fn format_changed(
+    api: &sys::Api,
+    b: *mut sys::MMAL_BUFFER_HEADER_T,
+    port: *mut sys::MMAL_PORT_T,
+    width: u32,
+    height: u32,
+) {
+    use std::mem::size_of;
+    // SAFETY: as the caller promises; the payload is laid out by
+    // `mmal_event_format_changed_get`, which points its pointers into it.
+    unsafe {
+        (*b).cmd = sys::MMAL_EVENT_FORMAT_CHANGED;
+        (*b).length = (size_of::<sys::MMAL_EVENT_FORMAT_CHANGED_T>()
+            + size_of::<sys::MMAL_ES_FORMAT_T>()
+            + size_of::<sys::MMAL_ES_SPECIFIC_FORMAT_T>()) as u32;
+        let event = (api.event_format_changed_get)(b);
+        assert!(!event.is_null(), "the buffer holds a FORMAT_CHANGED event");
+        let (to, from) = ((*event).format, (*port).format);
+        (*to).type_ = (*from).type_;
+        (*to).encoding = (*from).encoding;
+        (*to).flags = (*from).flags;
+        (*(*to).es).video = (*(*from).es).video;
+        (*(*to).es).video.width = width;
+        (*(*to).es).video.height = height;
+        (*(*to).es).video.crop = sys::MMAL_RECT_T { x: 0, y: 0, width: width as i32, height: height as i32 };
+    }
+}
+
+#[test]
+fn an_event_sent_to_a_port_is_taken_by_the_client_and_handed_straight_back() {
+    event_round_trip(api());
+}
+
+#[test]
+fn an_event_sent_to_a_port_comes_back_the_same_way_from_the_emulator_in_process() {
+    event_round_trip(mmal_emu::api());
+}
+
+fn event_round_trip(api: &'static sys::Api) {
+    let mut splitter = std::ptr::null_mut();
+    // SAFETY: a NUL-terminated name and a place for the answer.
+    let created = unsafe { (api.component_create)(c"vc.ril.video_splitter".as_ptr(), &mut splitter) };
+    assert_eq!(created, sys::MMAL_SUCCESS);
+    // SAFETY: pointers from the live component, used as a C client would;
+    // released at the end.
+    unsafe {
+        let input = *(*splitter).input;
+        (*(*input).format).encoding = sys::MMAL_ENCODING_I420;
+        let video = &mut (*(*(*input).format).es).video;
+        (video.width, video.height) = (320, 240);
+        video.crop = sys::MMAL_RECT_T { x: 0, y: 0, width: 320, height: 240 };
+        assert_eq!((api.port_format_commit)(input), sys::MMAL_SUCCESS);
+        assert_eq!((*input).buffer_size_min, 320 * 240 * 3 / 2);
+        let size = (*input).buffer_size_min;
+        let pool = (api.port_pool_create)(input, 2, size);
+        (*input).buffer_num = (*input).buffer_num_min.max(1);
+        (*input).buffer_size = size;
+        assert_eq!((api.port_enable)(input, Some(record_cb)), sys::MMAL_SUCCESS);
+
+        // A format change: committed with the VideoCore, which gives the
+        // port its new needs; the buffer comes back empty, still an event.
+        let b = (api.queue_get)((*pool).queue);
+        format_changed(api, b, input, 640, 480);
+        assert_eq!((api.port_send_buffer)(input, b), sys::MMAL_SUCCESS);
+        assert_eq!((*(*(*input).format).es).video.width, 640);
+        assert_eq!((*input).buffer_size_min, 640 * 480 * 3 / 2, "the VideoCore took the new format");
+        // Any other event: dropped, and back the same way.
+        let b = (api.queue_get)((*pool).queue);
+        (*b).cmd = sys::MMAL_EVENT_EOS;
+        (*b).length = 4;
+        assert_eq!((api.port_send_buffer)(input, b), sys::MMAL_SUCCESS);
+        assert_eq!((*(*(*input).format).es).video.width, 640, "no format change");
+        assert_eq!(
+            returned(input),
+            [(sys::MMAL_EVENT_FORMAT_CHANGED, 0), (sys::MMAL_EVENT_EOS, 0)],
+            "each came back at once, empty, through the callback"
+        );
+        assert_eq!((api.queue_length)((*pool).queue), 2);
+        assert_eq!((api.port_disable)(input), sys::MMAL_SUCCESS);
+
+        // A port enabled without a callback: the event goes back to its pool.
+        assert_eq!((api.port_enable)(input, None), sys::MMAL_SUCCESS);
+        let b = (api.queue_get)((*pool).queue);
+        format_changed(api, b, input, 320, 240);
+        assert_eq!((api.port_send_buffer)(input, b), sys::MMAL_SUCCESS);
+        assert_eq!((*input).buffer_size_min, 320 * 240 * 3 / 2);
+        assert_eq!((api.queue_length)((*pool).queue), 2, "back in its pool");
+        assert_eq!(returned(input).len(), 2, "no callback");
+        assert_eq!((api.port_disable)(input), sys::MMAL_SUCCESS);
+
+        (api.port_pool_destroy)(input, pool);
+        assert_eq!((api.component_release)(splitter), sys::MMAL_SUCCESS);
+    }
+}
