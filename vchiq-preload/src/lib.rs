@@ -58,7 +58,11 @@
 //! of its copy leaves the parent's instance alone. A size the caller gives
 //! (a bulk receive's, the message buffers') allocates nothing that cannot
 //! be had: a receive too large to allocate fails with `ENOMEM`, and the
-//! message buffers are the caller's own.
+//! message buffers are the caller's own. The caller's memory is read and
+//! written as the kernel's user copies do it, through `process_vm_readv` and
+//! `process_vm_writev`: a pointer to memory that is not there (or not
+//! writable) gives `EFAULT`, not a crash (where those calls are not to be
+//! had, as under qemu-user, only a null pointer is caught).
 //!
 //! This crate has no Rust API: it is built as a `cdylib` (its rlib exists
 //! only so that cargo builds it before the tests).

@@ -272,15 +272,66 @@ pub(crate) fn real_close_range(first: c_uint, last: c_uint, flags: c_int) -> c_i
 /// from a struct it points to).
 ///
 /// The kernel reads and writes such addresses with `copy_from_user` and
-/// `copy_to_user`, which fail with `EFAULT` on an unmapped address; a
-/// library in the same process cannot check a mapping without a system call
-/// per access, so it relies on what `ioctl(2)`'s contract (and the
-/// program's own `ioctl` declaration) promises: every pointer a request
-/// takes is valid for the access the driver makes. Only null is refused
-/// with `EFAULT`; a wild pointer faults as it would in any library call.
-/// Accesses are unaligned-safe.
+/// `copy_to_user`, which fail with `EFAULT` on an unmapped address and are
+/// defined whatever other threads do to the memory meanwhile. This library
+/// does the same through `process_vm_readv` and `process_vm_writev` on its
+/// own process: one system call per copy, `EFAULT` for an address that is
+/// not mapped (or not writable), and no Rust reference to memory the
+/// program's other threads may be writing. Where those calls are not to be
+/// had (`ENOSYS` under qemu-user, `EPERM` under a seccomp filter) it falls
+/// back, for the rest of the process, to plain unaligned accesses, relying
+/// on what `ioctl(2)`'s contract promises (every pointer a request takes is
+/// valid for the access the driver makes): then only null is refused with
+/// `EFAULT`, and a wild pointer faults as it would in any library call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct User(pub(crate) usize);
+
+/// Whether `process_vm_readv`/`writev` were found wanting (set once, for
+/// good).
+static NO_VM_COPY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Copies `len` bytes between this library's `local` memory and the
+/// program's `remote` address, as the kernel's user copies do: `Ok(true)`
+/// when done, `Ok(false)` when the system calls are not to be had (the
+/// caller copies directly), `Err(EFAULT)` when the program's memory is not
+/// there for the whole length.
+fn vm_copy(local: *mut u8, remote: usize, len: usize, to_program: bool) -> Result<bool, Errno> {
+    if len == 0 {
+        return Ok(true);
+    }
+    if NO_VM_COPY.load(Ordering::Relaxed) {
+        return Ok(false);
+    }
+    let local_iov = libc::iovec { iov_base: local.cast(), iov_len: len };
+    let remote_iov = libc::iovec { iov_base: remote as *mut libc::c_void, iov_len: len };
+    // SAFETY: `local` is this library's own memory, valid for `len` bytes
+    // of the access (read for a write to the program, written for a read
+    // from it); the program's address is checked by the kernel, which
+    // reports what it cannot reach instead of faulting.
+    let n = unsafe {
+        if to_program {
+            libc::process_vm_writev(libc::getpid(), &local_iov, 1, &remote_iov, 1, 0)
+        } else {
+            libc::process_vm_readv(libc::getpid(), &local_iov, 1, &remote_iov, 1, 0)
+        }
+    };
+    if n == len as isize {
+        return Ok(true);
+    }
+    if n < 0 {
+        match std::io::Error::last_os_error().raw_os_error() {
+            Some(libc::ENOSYS | libc::EPERM) => {
+                NO_VM_COPY.store(true, Ordering::Relaxed);
+                return Ok(false);
+            }
+            Some(libc::ENOMEM) => return Err(Errno(libc::ENOMEM)),
+            _ => {}
+        }
+    }
+    // A short copy, or the address refused: the program's memory is not
+    // all there.
+    Err(Errno(libc::EFAULT))
+}
 
 impl User {
     fn checked(self) -> Result<usize, Errno> {
@@ -300,10 +351,16 @@ impl User {
     /// integer: `Copy`, no invariants beyond its bits).
     pub(crate) fn read<T: Copy>(self) -> Result<T, Errno> {
         let addr = self.checked()?;
+        let mut value = std::mem::MaybeUninit::<T>::uninit();
+        if vm_copy(value.as_mut_ptr().cast(), addr, size_of::<T>(), false)? {
+            // SAFETY: all `size_of::<T>()` bytes were copied in, and the
+            // `T`s read are C structs of integers and pointers, valid for
+            // any bits.
+            return Ok(unsafe { value.assume_init() });
+        }
         // SAFETY: the ioctl contract (see the type's docs) makes `addr`
         // readable for a `T`; `read_unaligned` needs no alignment, and the
-        // `T`s read are C structs of integers and pointers, valid for any
-        // bits.
+        // `T`s read are valid for any bits.
         Ok(unsafe { std::ptr::read_unaligned(addr as *const T) })
     }
 
@@ -315,6 +372,12 @@ impl User {
     /// Writes a `T`.
     pub(crate) fn write<T: Copy>(self, value: T) -> Result<(), Errno> {
         let addr = self.checked()?;
+        // The kernel copies `value`'s bytes as they are, its padding (a
+        // `vchiq_completion_data` has some on LP64) included, as
+        // `write_unaligned` below does; no Rust code reads them.
+        if vm_copy((&value as *const T).cast_mut().cast(), addr, size_of::<T>(), true)? {
+            return Ok(());
+        }
         // SAFETY: the ioctl contract makes `addr` writable for a `T` the
         // driver returns there; no alignment is needed.
         unsafe { std::ptr::write_unaligned(addr as *mut T, value) };
@@ -334,6 +397,12 @@ impl User {
         let addr = self.checked()?;
         let mut copy = Vec::new();
         copy.try_reserve_exact(len).map_err(|_| Errno(libc::ENOMEM))?;
+        if vm_copy(copy.as_mut_ptr(), addr, len, false)? {
+            // SAFETY: the capacity is `len`, and all `len` bytes were
+            // copied in.
+            unsafe { copy.set_len(len) };
+            return Ok(copy);
+        }
         // SAFETY: the ioctl contract makes `len` bytes at `addr` readable
         // (a message element or a bulk transmit's buffer) for the call.
         copy.extend_from_slice(unsafe { std::slice::from_raw_parts(addr as *const u8, len) });
@@ -346,6 +415,9 @@ impl User {
             return Ok(());
         }
         let addr = self.checked()?;
+        if vm_copy(data.as_ptr().cast_mut(), addr, data.len(), true)? {
+            return Ok(());
+        }
         // SAFETY: the ioctl contract makes `data.len()` bytes at `addr`
         // writable (a message buffer of `msgbufsize` bytes, a bulk
         // receive's buffer of its `size`, both checked by the caller), and

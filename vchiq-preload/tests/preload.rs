@@ -647,6 +647,87 @@ fn child_raw_ioctls_answer_as_the_kernel_does() {
 }
 
 #[test]
+fn bad_pointers_are_efault_as_from_the_kernel() {
+    run_child("child_bad_pointers_are_efault_as_from_the_kernel");
+}
+
+#[test]
+fn child_bad_pointers_are_efault_as_from_the_kernel() {
+    if !is_child("child_bad_pointers_are_efault_as_from_the_kernel") {
+        return;
+    }
+    // The library copies through process_vm_readv/writev, where the system
+    // has them; under qemu-user (ENOSYS) it falls back to plain accesses
+    // and a wild pointer faults, as the crate docs say.
+    let probe = [7u8; 4];
+    let mut into = [0u8; 4];
+    let local = libc::iovec { iov_base: into.as_mut_ptr().cast(), iov_len: 4 };
+    let remote = libc::iovec { iov_base: probe.as_ptr().cast_mut().cast(), iov_len: 4 };
+    // SAFETY: copies 4 bytes between two live arrays of this process.
+    let n = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
+    if n != 4 {
+        println!("process_vm_readv is not available here (errno {}): wild pointers are not checked", errno());
+        println!("child_bad_pointers_are_efault_as_from_the_kernel: done");
+        return;
+    }
+    let page = 4096;
+    // SAFETY: a fresh private read-only page, unmapped at the end.
+    let read_only = unsafe {
+        libc::mmap(std::ptr::null_mut(), page, libc::PROT_READ, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+    };
+    assert_ne!(read_only, libc::MAP_FAILED);
+    let wild = 8usize as *mut vchiq_config;
+
+    let fd = open_device(libc::O_RDWR);
+    // An argument, or a pointer inside it, that is not mapped; a struct the
+    // driver would write in memory it cannot write.
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_GET_CONFIG, wild.cast::<vchiq_get_config>()), (-1, libc::EFAULT));
+    let mut arg = vchiq_get_config { config_size: size_of::<vchiq_config>() as u32, pconfig: wild };
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_GET_CONFIG, &mut arg), (-1, libc::EFAULT));
+    arg.pconfig = read_only.cast();
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_GET_CONFIG, &mut arg), (-1, libc::EFAULT));
+    // The device answers on.
+    let mut config = vchiq_config::default();
+    arg.pconfig = &mut config;
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_GET_CONFIG, &mut arg), (0, 0));
+    assert_eq!(config.max_msg_size, VCHIQ_MAX_MSG_SIZE);
+    assert_eq!(close_fd(fd), 0);
+
+    // vc-sm-cma: an allocation whose answer cannot be written back is
+    // taken back (no descriptor left behind).
+    let cma = open_path("/dev/vcsm-cma", libc::O_RDWR);
+    let fds = open_fds();
+    // SAFETY: a fresh private page, written, then made read-only, and
+    // unmapped at the end.
+    let request = unsafe {
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            page,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        assert_ne!(p, libc::MAP_FAILED);
+        let a = p.cast::<vcsm::vc_sm_cma_ioctl_alloc>();
+        a.write(vcsm::vc_sm_cma_ioctl_alloc { size: 4096, num: 1, handle: -1, ..Default::default() });
+        assert_eq!(libc::mprotect(p, page, libc::PROT_READ), 0);
+        a
+    };
+    assert_eq!(ioctl_ptr(cma, vcsm::VC_SM_CMA_IOCTL_MEM_ALLOC, request), (-1, libc::EFAULT));
+    assert_eq!(open_fds(), fds, "the allocation was taken back");
+    // SAFETY: the page mapped above.
+    assert_eq!(unsafe { libc::munmap(request.cast(), page) }, 0);
+    let (e, a) = alloc(cma, 4096, b"after");
+    assert_eq!(e, 0);
+    assert_eq!(close_fd(a.handle), 0);
+    assert_eq!(close_fd(cma), 0);
+    // SAFETY: the page mapped above.
+    assert_eq!(unsafe { libc::munmap(read_only, page) }, 0);
+    println!("child_bad_pointers_are_efault_as_from_the_kernel: done");
+}
+
+#[test]
 fn other_files_and_ioctls_pass_through() {
     run_child("child_other_files_and_ioctls_pass_through");
 }
