@@ -182,6 +182,8 @@ fn event_round_trip(api: &'static sys::Api) {
     // released at the end.
     unsafe {
         let input = *(*splitter).input;
+        // What an earlier test's port at the same address got.
+        RETURNED.lock().unwrap().retain(|r| r.0 != input as usize);
         (*(*input).format).encoding = sys::MMAL_ENCODING_I420;
         let video = &mut (*(*(*input).format).es).video;
         (video.width, video.height) = (320, 240);
@@ -228,4 +230,20 @@ fn event_round_trip(api: &'static sys::Api) {
         (api.port_pool_destroy)(input, pool);
         assert_eq!((api.component_release)(splitter), sys::MMAL_SUCCESS);
     }
+}
+
+#[test]
+fn a_program_thread_named_like_the_delivery_thread_may_destroy_a_component() {
+    // Only the client's own delivery thread is refused a destroy (from a
+    // callback); a thread's name proves nothing.
+    std::thread::Builder::new()
+        .name("mmal-delivery".into())
+        .spawn(|| {
+            let sink = create(c"vc.null_sink");
+            // SAFETY: a live component, released once.
+            assert_eq!(unsafe { (api().component_release)(sink) }, sys::MMAL_SUCCESS);
+        })
+        .unwrap()
+        .join()
+        .unwrap();
 }

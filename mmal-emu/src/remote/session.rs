@@ -42,12 +42,10 @@ pub(super) fn unregister(handle: u32, remote: &Remote) {
 static CLOSED: Mutex<bool> = Mutex::new(false);
 static CLOSED_CHANGED: parking_lot::Condvar = parking_lot::Condvar::new();
 
-/// The name of the client's delivery thread, which runs the callbacks.
-const DELIVERY_THREAD: &str = "mmal-delivery";
-
-/// Whether this is the thread that runs the client's callbacks.
+/// Whether this is the thread that runs the client's callbacks (told by
+/// the client, not by a thread name a program could give its own).
 pub(super) fn on_delivery_thread() -> bool {
-    std::thread::current().name() == Some(DELIVERY_THREAD)
+    client().is_some_and(|c| c.on_delivery_thread())
 }
 
 /// Waits until the closed service has handed back every buffer; `false` on

@@ -275,6 +275,19 @@ impl Client {
         self.version
     }
 
+    /// Whether the caller is this client's delivery thread: inside one of
+    /// the handler's calls (where, for one, a component the buffer being
+    /// handled belongs to cannot be destroyed).
+    ///
+    /// ```no_run
+    /// # fn f(client: &mmal_vchiq::Client) {
+    /// assert!(!client.on_delivery_thread());
+    /// # }
+    /// ```
+    pub fn on_delivery_thread(&self) -> bool {
+        self.core.on_delivery_thread()
+    }
+
     /// Counters: buffers out, stale cookies dropped, buffers released,
     /// data bytes moved.
     ///
