@@ -492,6 +492,31 @@ impl Header {
         }
     }
 
+    /// The size of its payload.
+    pub(crate) fn alloc_size(self) -> u32 {
+        // SAFETY: a header the service holds.
+        unsafe { self.0.as_ref().alloc_size }
+    }
+
+    /// Lends the header a zeroed heap payload of `size` bytes until its
+    /// last release (see [`lend`](Self::lend)); `false` if the memory
+    /// cannot be had.
+    pub(crate) fn lend_heap(self, size: usize) -> bool {
+        let Ok(alloc_size) = u32::try_from(size) else { return false };
+        let mut memory = Vec::new();
+        if memory.try_reserve_exact(size).is_err() {
+            return false;
+        }
+        memory.resize(size, 0u8);
+        let data = memory.as_mut_ptr();
+        // SAFETY: the vector's buffer does not move when the vector does
+        // (into the box `lend` keeps until the header's last release), and
+        // holds `size` bytes; the header is the service's, unsent, with no
+        // pre-release callback of its own (it is lent once per send).
+        unsafe { self.lend(data, alloc_size, Box::new(memory)) };
+        true
+    }
+
     /// `mmal_buffer_header_release`.
     pub(crate) fn release(self) {
         // SAFETY: a header the service holds, released once.

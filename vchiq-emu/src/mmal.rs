@@ -660,6 +660,12 @@ impl Service {
                 }
             }
             None => {
+                // A header of a zero-copy port's pool has no payload: one
+                // is lent for this buffer.
+                if header.alloc_size() < info.buffer_size && !header.lend_heap(info.buffer_size as usize) {
+                    header.release();
+                    return refuse(MMAL_MSG_STATUS_ENOMEM, true);
+                }
                 let n = header.write(&data);
                 (0, if input { n as u32 } else { 0 })
             }
@@ -774,7 +780,11 @@ fn enable(
     let pool = if pe.wire_type == sys::MMAL_PORT_TYPE_CONTROL {
         None
     } else {
-        match Pool::create(info.buffer_num, info.buffer_size) {
+        // A zero-copy port's buffers each bring their block: its headers
+        // need no payload of their own (one is lent for a buffer that comes
+        // by bulk all the same).
+        let payload = if pe.zero_copy { 0 } else { info.buffer_size };
+        match Pool::create(info.buffer_num, payload) {
             Some(p) => Some(p),
             None => {
                 undo(pe);

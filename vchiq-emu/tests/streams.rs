@@ -51,7 +51,10 @@ fn zero_copy_frames_land_in_the_hosts_vcsm_blocks_without_bulk() {
     let mut blocks: Vec<vcsm::SharedMemory> =
         (0..2).map(|_| vcsm::SharedMemory::new(size as usize, "zero copy").unwrap()).collect();
 
+    let payloads = mmal_emu::usage().heap_payload_bytes;
     assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, Some(&info)), 0);
+    let pool = mmal_emu::usage().heap_payload_bytes - payloads;
+    assert!(pool >= 2 * size as usize, "a pool of 2 payloads: {pool} bytes");
     // Before ZERO_COPY the port takes no VCSM handle.
     let mut b = buffer_msg(comp, port, 0x2C_0000, size, 0);
     put(&mut b, IS_ZERO_COPY, 1);
@@ -63,7 +66,10 @@ fn zero_copy_frames_land_in_the_hosts_vcsm_blocks_without_bulk() {
 
     let r = m.parameter_set(comp, port, sys::MMAL_PARAMETER_ZERO_COPY, &1u32.to_le_bytes());
     assert_eq!(Mmal::status(&r), 0);
+    let payloads = mmal_emu::usage().heap_payload_bytes;
     assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, Some(&info)), 0);
+    // The buffers bring their blocks: the pool holds no payloads.
+    assert_eq!(mmal_emu::usage().heap_payload_bytes - payloads, pool - 2 * size as usize);
     // A handle no block has, or a block smaller than the buffer.
     let mut b = buffer_msg(comp, port, 0x2C_0001, size, 0);
     put(&mut b, IS_ZERO_COPY, 1);
@@ -105,6 +111,16 @@ fn zero_copy_frames_land_in_the_hosts_vcsm_blocks_without_bulk() {
         assert!(bytes[..len].iter().any(|&b| b != 0), "the frame is in the block");
         got += 1;
     }
+    // A buffer without a block on the zero-copy port (whose pool has no
+    // payloads of its own): its frame still comes, by bulk.
+    m.send(&buffer_msg(comp, port, 0x2C_0020, size, 0));
+    let r = m.next_message();
+    assert_eq!((w(&r, STATUS), w(&r, COOKIE), w(&r, IS_ZERO_COPY)), (0, 0x2C_0020, 0));
+    let len = w(&r, LENGTH);
+    assert!(len > 0 && len <= size);
+    let n = len.next_multiple_of(4) as usize;
+    let data = m.svc.bulk_receive(vec![0; n], n).unwrap().wait().unwrap();
+    assert!(data[..len as usize].iter().any(|&b| b != 0), "a picture, by bulk");
     assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_DISABLE, None), 0);
     assert_eq!(m.component(MMAL_MSG_TYPE_COMPONENT_DESTROY, comp), 0);
     m.svc.close().unwrap();

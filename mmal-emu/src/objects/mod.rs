@@ -83,6 +83,11 @@ pub struct Usage {
     pub pools: usize,
     /// Connections.
     pub connections: usize,
+    /// Bytes of payload on the heap: pools' (the client's, the ports', the
+    /// connections') and `mmal_port_payload_alloc`'s, which count against
+    /// the emulated VideoCore's memory. VCSM blocks are not counted here
+    /// (see `vcsm::ServiceManager::stats`).
+    pub heap_payload_bytes: usize,
 }
 
 /// Counts the emulator's live objects.
@@ -92,5 +97,6 @@ pub(crate) fn usage() -> Usage {
         threads: THREADS.load(Ordering::SeqCst),
         pools: POOLS.load(Ordering::SeqCst),
         connections: CONNECTIONS.load(Ordering::SeqCst),
+        heap_payload_bytes: pools::heap_payload_bytes(),
     }
 }

@@ -75,6 +75,11 @@ impl Drop for ZeroedBlock {
 /// connections') and the C API's `mmal_port_payload_alloc`'s.
 static HEAP_PAYLOAD_BYTES: AtomicUsize = AtomicUsize::new(0);
 
+/// Heap payload bytes live now.
+pub(crate) fn heap_payload_bytes() -> usize {
+    HEAP_PAYLOAD_BYTES.load(Ordering::Acquire)
+}
+
 /// `bytes` of heap payload counted against [`payload_limit`], given back
 /// when this value goes.
 #[derive(Debug)]
