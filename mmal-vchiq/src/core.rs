@@ -13,7 +13,7 @@ use vchiq::{BulkTransfer, Service, ServiceEvent};
 
 use crate::error::{Error, Result};
 use crate::slab::Slab;
-use crate::types::{Cookie, PortRef};
+use crate::types::{Cookie, Event, PortRef, Returned};
 use crate::wire;
 
 /// Why the client no longer talks to the VideoCore.
@@ -100,6 +100,13 @@ impl Router {
     }
 }
 
+/// What an [`Item`] comes to once its data is in: what the handler is
+/// given.
+pub(crate) enum Ready {
+    Buffer(Returned),
+    Event(Event),
+}
+
 /// The memory of a buffer with the VideoCore.
 pub(crate) enum Held {
     Host(Vec<u8>),
@@ -150,6 +157,11 @@ pub(crate) struct Buffers {
     pub(crate) enabled: HashSet<PortKey>,
     /// The client is closing (or closed): the slab no longer grows.
     pub(crate) closing: bool,
+    /// Taken off the queue, data received, not yet handed to the handler:
+    /// what the delivery thread received while a call from the handler
+    /// waited for its reply (see [`Core::request`]). Handed over, in
+    /// order, before anything still queued.
+    pub(crate) staged: VecDeque<Ready>,
 }
 
 /// The client's shared state.
@@ -171,6 +183,11 @@ pub(crate) struct Core {
     /// Data bytes received and sent (see `Stats`).
     pub(crate) bytes_received: AtomicU64,
     pub(crate) bytes_sent: AtomicU64,
+    /// Takes the next queued item and receives its data, keeping what it
+    /// comes to for the handler (`Buffers::staged`); `false` if nothing
+    /// (but a close) was queued. The delivery thread's, given at
+    /// construction.
+    stage: fn(&Core) -> bool,
 }
 
 impl Core {
@@ -180,6 +197,7 @@ impl Core {
         cookies: usize,
         reply_timeout: Duration,
         bulk_timeout: Duration,
+        stage: fn(&Core) -> bool,
     ) -> Core {
         Core {
             service: RwLock::new(Some(service)),
@@ -189,6 +207,7 @@ impl Core {
                 delivering: Vec::new(),
                 enabled: HashSet::new(),
                 closing: false,
+                staged: VecDeque::new(),
             }),
             buffers_cond: Condvar::new(),
             components: Mutex::new(HashMap::new()),
@@ -201,6 +220,7 @@ impl Core {
             released: AtomicU64::new(0),
             bytes_received: AtomicU64::new(0),
             bytes_sent: AtomicU64::new(0),
+            stage,
         }
     }
 
@@ -224,6 +244,13 @@ impl Core {
 
     /// Sends a request built by `build` (given its context) and waits for
     /// its reply.
+    ///
+    /// On the delivery thread (a call from the handler) the wait goes on
+    /// receiving the data of the buffers that came meanwhile, in order:
+    /// the VideoCore may answer only once that data is taken (a port's
+    /// buffers are its own until then, and its disable waits for them),
+    /// and no other thread receives it. What they come to is handed to
+    /// the handler after this call returns.
     pub(crate) fn request(&self, ty: u32, build: impl FnOnce(u32) -> Result<Vec<u8>>) -> Result<Vec<u8>> {
         let call = wire::type_name(ty);
         if self.router.on_completion_thread() {
@@ -259,6 +286,7 @@ impl Core {
             return Err(e);
         }
         let deadline = Instant::now() + self.reply_timeout;
+        let receiving = self.on_delivery_thread();
         let mut st = self.router.state.lock();
         loop {
             if let Some(Some(_)) = st.replies.get(&context) {
@@ -267,6 +295,12 @@ impl Core {
             if let Some(why) = st.closed {
                 st.replies.remove(&context);
                 return Err(why.error());
+            }
+            if receiving && st.queue.front().is_some_and(|i| !matches!(i, Item::Closed)) {
+                parking_lot::MutexGuard::unlocked(&mut st, || (self.stage)(self));
+                if Instant::now() < deadline {
+                    continue;
+                }
             }
             if self.router.cond.wait_until(&mut st, deadline).timed_out()
                 && !matches!(st.replies.get(&context), Some(Some(_)))
@@ -322,9 +356,11 @@ impl Core {
     }
 
     /// Buffers of `port` still out: with the VideoCore, released and not
-    /// yet delivered, or (seen from another thread) being delivered.
+    /// yet delivered, received and not yet delivered, or (seen from another
+    /// thread) being delivered.
     pub(crate) fn outstanding(&self, b: &Buffers, of: impl Fn(&PortRef) -> bool) -> usize {
-        let with_vc = b.slab.count_where(|e| of(&e.port));
+        let staged = b.staged.iter().filter(|r| matches!(r, Ready::Buffer(r) if of(&r.port))).count();
+        let with_vc = b.slab.count_where(|e| of(&e.port)) + staged;
         if self.on_delivery_thread() {
             // What the delivery thread is delivering is its caller's own.
             with_vc

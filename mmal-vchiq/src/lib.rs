@@ -27,7 +27,11 @@
 //!   order, receives each buffer's data (the bulk transfer that follows its
 //!   message; inline data; none for zero copy) and calls the handler. No
 //!   synchronous call is made on the completion thread, and the handler may
-//!   make any call (send a buffer again, get a parameter, disable a port).
+//!   make any call (send a buffer again, get a parameter, disable a port):
+//!   while such a call waits for its reply, the delivery thread goes on
+//!   receiving the data of the buffers queued behind, in order (the
+//!   VideoCore may answer a disable only once it is taken), and hands them
+//!   to the handler after the call.
 //! * **Disable.** [`Client::port_disable`] returns once every buffer of
 //!   the port has been through the handler (the VideoCore's, or released
 //!   by the client after [`Options::drain_timeout`]), as

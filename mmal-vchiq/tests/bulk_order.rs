@@ -109,3 +109,74 @@ fn an_input_without_a_bulk_slot_is_not_sent() {
     client.port_disable(&input.port).unwrap();
     client.close().unwrap();
 }
+
+/// The disable's result, and every buffer seen (length, released).
+type DisableSeen = (Option<mmal_vchiq::Result<()>>, Vec<(u32, bool)>);
+
+/// Disables its port from the handler, on the first frame, after the
+/// VideoCore has sent the next frames (their data still to be received).
+struct DisableOnFirstFrame {
+    seen: parking_lot::Mutex<DisableSeen>,
+    cond: parking_lot::Condvar,
+}
+
+impl mmal_vchiq::Handler for DisableOnFirstFrame {
+    fn buffer(&self, client: &Client, b: mmal_vchiq::Returned) {
+        let first = {
+            let mut seen = self.seen.lock();
+            seen.1.push((b.length, b.released));
+            seen.0.is_none() && b.length > 0
+        };
+        if first {
+            // The camera fills the other buffers meanwhile.
+            std::thread::sleep(Duration::from_millis(300));
+            let result = client.port_disable(&b.port);
+            self.seen.lock().0 = Some(result);
+        }
+        self.cond.notify_all();
+    }
+}
+
+/// A port disabled from the handler while the VideoCore answers DISABLE
+/// only once the data it sent before has been received
+/// (`EmulatedVchiq::disable_after_bulks`): the delivery thread, waiting
+/// for the reply, goes on receiving that data (and hands those buffers to
+/// the handler after), so the disable succeeds and every buffer comes back.
+#[test]
+fn a_disable_from_the_handler_receives_the_data_sent_before_it() {
+    let _s = serial();
+    let emu = Arc::new(EmulatedVchiq::new());
+    emu.disable_after_bulks(true);
+    let connection = Connection::with_device(Arc::clone(&emu), vchiq_options()).unwrap();
+    let handler = Arc::new(DisableOnFirstFrame { seen: Default::default(), cond: Default::default() });
+    let mut options = client_options();
+    // Shorter than the VideoCore's own wait for the data (5 s).
+    options.reply_timeout = Duration::from_secs(2);
+    let client = Client::open_with(&connection, options, Arc::clone(&handler)).unwrap();
+    let camera = client.component_create("ril.camera").unwrap();
+    client.component_enable(camera.handle).unwrap();
+    let video = video_port(&client, camera.handle, 64, 48);
+    let size = video.buffer_size_min;
+    client.parameter_set_u32(&video.port, sys::MMAL_PARAMETER_CAPTURE, 1).unwrap();
+    client.port_enable(&video.port, 3, size).unwrap();
+    for _ in 0..3 {
+        client.send_buffer(&video.port, BufferToSend::output(Vec::new(), size)).unwrap();
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut seen = handler.seen.lock();
+    while seen.0.is_none() || seen.1.len() < 3 {
+        assert!(!handler.cond.wait_until(&mut seen, deadline).timed_out(), "the disable and all 3 buffers");
+    }
+    assert!(matches!(seen.0, Some(Ok(()))), "the disable from the handler: {:?}", seen.0);
+    assert_eq!(seen.1.len(), 3, "each buffer once");
+    assert!(seen.1.iter().all(|&(_, released)| !released), "none released: {:?}", seen.1);
+    assert!(
+        seen.1.iter().filter(|&&(length, _)| length > 0).count() >= 2,
+        "frames came before the disable: {:?}",
+        seen.1
+    );
+    drop(seen);
+    assert_eq!(client.stats().buffers_in_flight, 0);
+    client.component_destroy(camera.handle).unwrap();
+    client.close().unwrap();
+}

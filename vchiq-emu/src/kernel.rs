@@ -50,6 +50,10 @@ pub(crate) struct State {
     /// A test knob ([`EmulatedVchiq::hold_bulks`](crate::EmulatedVchiq::hold_bulks)):
     /// while set, no bulk data moves in either direction.
     pub(crate) hold_bulks: bool,
+    /// A setting ([`EmulatedVchiq::disable_after_bulks`](crate::EmulatedVchiq::disable_after_bulks)):
+    /// a port's DISABLE is answered once the host has taken the data sent
+    /// before it.
+    pub(crate) disable_after_bulks: bool,
 }
 
 /// The driver's state, shared by the device and the VideoCore's threads.
@@ -159,6 +163,27 @@ impl Kernel {
         }
         drop(guard);
         self.cond.notify_all();
+    }
+
+    /// Waits (at most `timeout`) until the host has received every byte
+    /// the VideoCore sent on the service so far; `false` if it has not
+    /// (or the service is gone).
+    pub(crate) fn wait_vc_data_taken(&self, handle: ServiceHandle, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut st = self.state.lock();
+        loop {
+            match st.services.get(&handle.0) {
+                Some(s) if !s.closed => {
+                    if s.vc_tx.is_empty() {
+                        return true;
+                    }
+                }
+                _ => return false,
+            }
+            if self.cond.wait_until(&mut st, deadline).timed_out() {
+                return st.services.get(&handle.0).is_some_and(|s| s.vc_tx.is_empty());
+            }
+        }
     }
 
     /// Completes host receives with the VideoCore's data, in order.

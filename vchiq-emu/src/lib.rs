@@ -206,6 +206,22 @@ impl EmulatedVchiq {
         self.kernel.hold_bulks(hold);
     }
 
+    /// A setting (off by default): a port's DISABLE is answered only once
+    /// the host has received the data of every buffer the VideoCore sent
+    /// before it, as a firmware would whose port disable waits for its
+    /// buffers, each still the VideoCore's until its bulk transfer is done
+    /// (at most 5 s, then it answers anyway). A host that queues its bulk
+    /// receives only on the thread that waits for the reply stalls on it:
+    /// what the setting is for.
+    ///
+    /// ```
+    /// let vchiq = vchiq_emu::EmulatedVchiq::new();
+    /// vchiq.disable_after_bulks(true);
+    /// ```
+    pub fn disable_after_bulks(&self, on: bool) {
+        self.kernel.state.lock().disable_after_bulks = on;
+    }
+
     /// Services known to the driver (open, or closed and not yet freed).
     ///
     /// ```

@@ -467,7 +467,16 @@ impl Service {
                 let wp: mmal_msg_port = read(&p[12..]);
                 enable(pe, &wp, kernel, service, client_component, control_service)
             }
-            MMAL_MSG_PORT_ACTION_TYPE_DISABLE => disable(pe),
+            MMAL_MSG_PORT_ACTION_TYPE_DISABLE => {
+                let status = disable(pe);
+                if status == 0
+                    && kernel.state.lock().disable_after_bulks
+                    && !kernel.wait_vc_data_taken(service, BULK_WAIT)
+                {
+                    log::warn!("vchiq-emu: the host has not taken the data sent before a DISABLE; answered anyway");
+                }
+                status
+            }
             MMAL_MSG_PORT_ACTION_TYPE_FLUSH => pe.port.flush(),
             MMAL_MSG_PORT_ACTION_TYPE_CONNECT => {
                 if pe.tunnel.is_some() || pe.ctx.is_some() || pe.wire_type != sys::MMAL_PORT_TYPE_OUTPUT {

@@ -1,6 +1,8 @@
 //! The delivery thread: takes what the VCHIQ callback queued, in order,
 //! receives each buffer's data (the bulk transfer that follows its
-//! message), and calls the handler.
+//! message), and calls the handler. While a call from the handler waits for
+//! its reply, the thread goes on receiving ([`stage`]), and hands what it
+//! received to the handler once the call is done.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
@@ -9,7 +11,7 @@ use std::time::Instant;
 use vchiq_sys as sys;
 
 use super::Client;
-use crate::core::{key, Held, InFlight, Item};
+use crate::core::{key, Core, Held, InFlight, Item, Ready};
 use crate::error::{Error, Result};
 use crate::types::{Cookie, Event, Memory, PortType, Returned, VideoPlanes};
 use crate::wire::{self, BufferIn};
@@ -25,6 +27,10 @@ pub(super) fn run(client: Client) {
     let core = &client.core;
     let _ = core.delivery_thread.set(std::thread::current().id());
     loop {
+        if let Some(ready) = unstage(core) {
+            hand_over_guarded(&client, ready);
+            continue;
+        }
         let item = {
             let mut st = core.router.state.lock();
             loop {
@@ -50,6 +56,10 @@ pub(super) fn run(client: Client) {
 /// close for the thread's loop. Returns whether it delivered something.
 pub(super) fn pump(client: &Client, deadline: Instant) -> bool {
     let core = &client.core;
+    if let Some(ready) = unstage(core) {
+        hand_over_guarded(client, ready);
+        return true;
+    }
     let item = {
         let mut st = core.router.state.lock();
         loop {
@@ -69,35 +79,104 @@ pub(super) fn pump(client: &Client, deadline: Instant) -> bool {
     true
 }
 
-/// [`process`], a panic caught: the thread goes on (a dead delivery thread
-/// would never finish: no close, no drain). A buffer taken out of the slab
-/// when it panicked is lost; its port is no longer counted as delivering.
+/// Receives what `item` comes to and hands it to the handler, a panic
+/// caught: the thread goes on (a dead delivery thread would never finish:
+/// no close, no drain). A buffer taken out of the slab when it panicked is
+/// lost; its port is no longer counted as delivering.
 fn process_guarded(client: &Client, item: Item) {
-    let depth = client.core.buffers.lock().delivering.len();
-    if catch_unwind(AssertUnwindSafe(|| process(client, item))).is_err() {
+    guarded(&client.core, || {
+        if let Some(ready) = prepare(&client.core, item) {
+            hand_over(client, ready);
+        }
+    });
+}
+
+/// Hands a staged `ready` to the handler, a panic caught (as
+/// [`process_guarded`]).
+fn hand_over_guarded(client: &Client, ready: Ready) {
+    guarded(&client.core, || hand_over(client, ready));
+}
+
+fn guarded(core: &Core, f: impl FnOnce()) {
+    let depth = core.buffers.lock().delivering.len();
+    if catch_unwind(AssertUnwindSafe(f)).is_err() {
         log::error!("mmal-vchiq: the delivery thread panicked on a message from the VideoCore; it goes on");
-        client.core.buffers.lock().delivering.truncate(depth);
-        client.core.buffers_cond.notify_all();
+        core.buffers.lock().delivering.truncate(depth);
+        core.buffers_cond.notify_all();
     }
 }
 
-fn process(client: &Client, item: Item) {
+/// A call from the handler is waiting for its reply (on this thread): the
+/// next queued item's data is received, and what it comes to kept for the
+/// handler, in order ([`crate::core::Buffers::staged`]). `false` if nothing
+/// but a close was queued. Given to the client's core at construction.
+pub(crate) fn stage(core: &Core) -> bool {
+    let item = {
+        let mut st = core.router.state.lock();
+        match st.queue.front() {
+            None | Some(Item::Closed) => return false,
+            Some(_) => st.queue.pop_front().expect("not empty"),
+        }
+    };
+    guarded(core, || {
+        if let Some(ready) = prepare(core, item) {
+            let mut b = core.buffers.lock();
+            if let Ready::Buffer(r) = &ready {
+                // Counted as staged from here on, no longer as delivering.
+                if let Some(i) = b.delivering.iter().rposition(|p| key(p) == key(&r.port)) {
+                    b.delivering.remove(i);
+                }
+            }
+            b.staged.push_back(ready);
+        }
+    });
+    true
+}
+
+/// The oldest staged item, counted as delivering again (for its port).
+fn unstage(core: &Core) -> Option<Ready> {
+    let mut b = core.buffers.lock();
+    let ready = b.staged.pop_front()?;
+    if let Ready::Buffer(r) = &ready {
+        b.delivering.push(r.port);
+    }
+    Some(ready)
+}
+
+/// Receives the data of `item`: what it comes to for the handler, if
+/// anything. A buffer's port is counted as delivering from here.
+fn prepare(core: &Core, item: Item) -> Option<Ready> {
     match item {
         Item::Message(m) => match wire::message_type(&m) {
-            Some(sys::MMAL_MSG_TYPE_BUFFER_TO_HOST) => buffer(client, &m),
-            Some(sys::MMAL_MSG_TYPE_EVENT_TO_HOST) => event(client, &m),
+            Some(sys::MMAL_MSG_TYPE_BUFFER_TO_HOST) => buffer(core, &m),
+            Some(sys::MMAL_MSG_TYPE_EVENT_TO_HOST) => event(core, &m),
             Some(ty) => {
-                log::warn!("mmal-vchiq: unexpected {} (type {ty}) from the VideoCore; dropped", wire::type_name(ty))
+                log::warn!("mmal-vchiq: unexpected {} (type {ty}) from the VideoCore; dropped", wire::type_name(ty));
+                None
             }
-            None => log::warn!("mmal-vchiq: a message of {} bytes without an MMAL header; dropped", m.len()),
+            None => {
+                log::warn!("mmal-vchiq: a message of {} bytes without an MMAL header; dropped", m.len());
+                None
+            }
         },
         Item::Released(cookie) => {
-            let entry = take(client, cookie, true, |e| e.released);
-            if let Some(e) = entry {
-                deliver(client, released(cookie, e));
+            let entry = take(core, cookie, true, |e| e.released);
+            entry.map(|e| Ready::Buffer(released(cookie, e)))
+        }
+        Item::Closed => None,
+    }
+}
+
+/// Gives `ready` to the handler.
+fn hand_over(client: &Client, ready: Ready) {
+    match ready {
+        Ready::Buffer(returned) => deliver(client, returned),
+        Ready::Event(event) => {
+            let handler = &client.handler;
+            if catch_unwind(AssertUnwindSafe(|| handler.event(client, event))).is_err() {
+                log::error!("mmal-vchiq: the event handler panicked");
             }
         }
-        Item::Closed => {}
     }
 }
 
@@ -105,8 +184,7 @@ fn process(client: &Client, item: Item) {
 /// marking its port as being delivered. An entry whose message is still
 /// being sent is waited for (bounded: the sender's waits are); if it is
 /// still pending then, it is taken only if `pending_too`.
-fn take(client: &Client, cookie: Cookie, pending_too: bool, ok: impl FnOnce(&InFlight) -> bool) -> Option<InFlight> {
-    let core = &client.core;
+fn take(core: &Core, cookie: Cookie, pending_too: bool, ok: impl FnOnce(&InFlight) -> bool) -> Option<InFlight> {
     let mut b = core.buffers.lock();
     let deadline = Instant::now() + core.bulk_timeout + core.reply_timeout;
     let pending = |b: &crate::core::Buffers| b.slab.get(cookie).is_some_and(|e| matches!(e.memory, Held::Pending));
@@ -173,18 +251,17 @@ fn released(cookie: Cookie, e: InFlight) -> Returned {
 /// or queued and not completed in time (it cannot be withdrawn, and would
 /// take the next buffer's data), loses the data order, which is fatal for
 /// the client.
-fn receive(client: &Client, mut buffer: Vec<u8>, size: usize) -> Result<Vec<u8>> {
+fn receive(core: &Core, mut buffer: Vec<u8>, size: usize) -> Result<Vec<u8>> {
     let n = size.next_multiple_of(4);
     buffer.resize(n, 0);
-    let received = client
-        .core
+    let received = core
         .with_service(|s| s.bulk_receive(buffer, n).map_err(Error::from))
-        .and_then(|t| t.wait_timeout(client.core.bulk_timeout).map_err(Error::from));
+        .and_then(|t| t.wait_timeout(core.bulk_timeout).map_err(Error::from));
     match &received {
         Ok(_) => {
-            client.core.bytes_received.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+            core.bytes_received.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
         }
-        Err(_) => client.core.fail_data_order("a bulk receive of the VideoCore's data failed or timed out"),
+        Err(_) => core.fail_data_order("a bulk receive of the VideoCore's data failed or timed out"),
     }
     received
 }
@@ -204,28 +281,27 @@ fn bulk_size(b: &BufferIn) -> Option<usize> {
 }
 
 /// Receives and drops data nobody will read, to keep the bulk order.
-fn discard(client: &Client, size: usize, why: &str) {
+fn discard(core: &Core, size: usize, why: &str) {
     if size > MAX_STRAY {
         log::error!("mmal-vchiq: {why}: {size} bytes of data follow, too many to skip");
-        client.core.fail_data_order("data too large to skip followed a buffer");
+        core.fail_data_order("data too large to skip followed a buffer");
         return;
     }
-    if let Err(e) = receive(client, Vec::new(), size) {
+    if let Err(e) = receive(core, Vec::new(), size) {
         log::warn!("mmal-vchiq: {why}: skipping its data: {e}");
     }
 }
 
-fn buffer(client: &Client, m: &[u8]) {
-    let core = &client.core;
+fn buffer(core: &Core, m: &[u8]) -> Option<Ready> {
     let b = match wire::buffer_to_host(m) {
         Ok(b) => b,
         Err(e) => {
             log::error!("mmal-vchiq: {e}; dropped");
-            return;
+            return None;
         }
     };
     let cookie = Cookie(b.cookie);
-    let entry = take(client, cookie, false, |e| !e.released && key(&e.port) == (b.component, b.port));
+    let entry = take(core, cookie, false, |e| !e.released && key(&e.port) == (b.component, b.port));
     let Some(e) = entry else {
         core.stale.fetch_add(1, Ordering::Relaxed);
         log::warn!(
@@ -233,9 +309,9 @@ fn buffer(client: &Client, m: &[u8]) {
             b.cookie
         );
         if let Some(size) = bulk_size(&b) {
-            discard(client, size, "a stale buffer");
+            discard(core, size, "a stale buffer");
         }
-        return;
+        return None;
     };
     let mut flags = b.flags;
     let mut length = b.length;
@@ -277,13 +353,13 @@ fn buffer(client: &Client, m: &[u8]) {
                         b.length,
                         b.offset
                     );
-                    discard(client, size, "an oversized buffer");
+                    discard(core, size, "an oversized buffer");
                     (length, offset) = (0, 0);
                     flags |= sys::MMAL_MSG_BUFFER_FLAG_TRANSMISSION_FAILED;
                 } else if b.length == 0 {
-                    discard(client, size, "an empty EOS buffer");
+                    discard(core, size, "an empty EOS buffer");
                 } else {
-                    match receive(client, v, size) {
+                    match receive(core, v, size) {
                         Ok(mut d) => {
                             d.truncate(length as usize);
                             if offset > 0 {
@@ -306,7 +382,7 @@ fn buffer(client: &Client, m: &[u8]) {
         }
         (None, handle) => {
             if let Some(size) = bulk_size(&b) {
-                discard(client, size, "a zero-copy buffer answered by bulk");
+                discard(core, size, "a zero-copy buffer answered by bulk");
             }
             Memory::VideoCore { handle }
         }
@@ -340,15 +416,15 @@ fn buffer(client: &Client, m: &[u8]) {
         video: b.video,
         released: false,
     };
-    deliver(client, returned);
+    Some(Ready::Buffer(returned))
 }
 
-fn event(client: &Client, m: &[u8]) {
+fn event(core: &Core, m: &[u8]) -> Option<Ready> {
     let e = match wire::event_to_host(m) {
         Ok(e) => e,
         Err(err) => {
             log::error!("mmal-vchiq: {err}; dropped");
-            return;
+            return None;
         }
     };
     let data = match e.data {
@@ -357,22 +433,22 @@ fn event(client: &Client, m: &[u8]) {
             let size = e.length as usize;
             if size > MAX_EVENT {
                 log::error!("mmal-vchiq: an event of {size} bytes; dropped");
-                client.core.fail_data_order("an event's data was too large to receive");
-                return;
+                core.fail_data_order("an event's data was too large to receive");
+                return None;
             }
-            match receive(client, Vec::new(), size) {
+            match receive(core, Vec::new(), size) {
                 Ok(mut d) => {
                     d.truncate(size);
                     d
                 }
                 Err(err) => {
                     log::warn!("mmal-vchiq: receiving an event's data: {err}; dropped");
-                    return;
+                    return None;
                 }
             }
         }
     };
-    let component = client.core.components.lock().get(&e.client_component).copied();
+    let component = core.components.lock().get(&e.client_component).copied();
     let (Some(component), Some(port_type)) = (component, PortType::from_u32(e.port_type)) else {
         log::warn!(
             "mmal-vchiq: an event {:#x} for component cookie {:#x}, port type {}, which are not known; dropped",
@@ -380,13 +456,9 @@ fn event(client: &Client, m: &[u8]) {
             e.client_component,
             e.port_type
         );
-        return;
+        return None;
     };
-    let event = Event { component, port_type, port_index: e.port_num, cmd: e.cmd, data };
-    let handler = &client.handler;
-    if catch_unwind(AssertUnwindSafe(|| handler.event(client, event))).is_err() {
-        log::error!("mmal-vchiq: the event handler panicked");
-    }
+    Some(Ready::Event(Event { component, port_type, port_index: e.port_num, cmd: e.cmd, data }))
 }
 
 /// The client closed: what is still queued is delivered (its data can no
@@ -397,6 +469,10 @@ fn finish(client: &Client) {
     // Closed by the VideoCore: no more buffers go into the slab either.
     core.buffers.lock().closing = true;
     loop {
+        if let Some(ready) = unstage(core) {
+            hand_over_guarded(client, ready);
+            continue;
+        }
         let item = core.router.state.lock().queue.pop_front();
         match item {
             Some(item) => process_guarded(client, item),
@@ -410,7 +486,7 @@ fn finish(client: &Client) {
         }
         core.released.fetch_add(cookies.len() as u64, Ordering::Relaxed);
         for c in cookies {
-            if let Some(e) = take(client, c, true, |_| true) {
+            if let Some(e) = take(core, c, true, |_| true) {
                 deliver(client, released(c, e));
             }
         }

@@ -222,7 +222,14 @@ impl Client {
             .reply_context(wire::reply_context)
             .on_event(move |event| callback_router.on_event(event));
         let service = connection.open_service(service_options).map_err(Error::from)?;
-        let core = Arc::new(Core::new(service, router, options.cookies, options.reply_timeout, options.bulk_timeout));
+        let core = Arc::new(Core::new(
+            service,
+            router,
+            options.cookies,
+            options.reply_timeout,
+            options.bulk_timeout,
+            delivery::stage,
+        ));
         let owner = Arc::new(Owner { core: Arc::clone(&core), thread: Mutex::new(None) });
         let mut client = Client {
             core,
