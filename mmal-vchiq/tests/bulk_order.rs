@@ -28,12 +28,8 @@ fn a_bulk_receive_that_times_out_closes_the_client() {
     let mut options = client_options();
     options.bulk_timeout = Duration::from_millis(100);
     let client = Client::open_with(&connection, options, recorder.clone()).unwrap();
-    let camera = client.component_create("ril.camera").unwrap();
-    client.component_enable(camera.handle).unwrap();
-    let video = video_port(&client, camera.handle, 64, 48);
+    let (_, video) = capturing_video(&client, 2);
     let size = video.buffer_size_min;
-    client.parameter_set_u32(&video.port, sys::MMAL_PARAMETER_CAPTURE, 1).unwrap();
-    client.port_enable(&video.port, 2, size).unwrap();
 
     // The VideoCore's data stalls: the first frame's receive times out.
     emu.hold_bulks(true);
@@ -153,12 +149,8 @@ fn a_disable_from_the_handler_receives_the_data_sent_before_it() {
     // Shorter than the VideoCore's own wait for the data (5 s).
     options.reply_timeout = Duration::from_secs(2);
     let client = Client::open_with(&connection, options, Arc::clone(&handler)).unwrap();
-    let camera = client.component_create("ril.camera").unwrap();
-    client.component_enable(camera.handle).unwrap();
-    let video = video_port(&client, camera.handle, 64, 48);
+    let (camera, video) = capturing_video(&client, 3);
     let size = video.buffer_size_min;
-    client.parameter_set_u32(&video.port, sys::MMAL_PARAMETER_CAPTURE, 1).unwrap();
-    client.port_enable(&video.port, 3, size).unwrap();
     for _ in 0..3 {
         client.send_buffer(&video.port, BufferToSend::output(Vec::new(), size)).unwrap();
     }
@@ -177,6 +169,6 @@ fn a_disable_from_the_handler_receives_the_data_sent_before_it() {
     );
     drop(seen);
     assert_eq!(client.stats().buffers_in_flight, 0);
-    client.component_destroy(camera.handle).unwrap();
+    client.component_destroy(camera).unwrap();
     client.close().unwrap();
 }

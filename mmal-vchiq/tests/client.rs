@@ -537,12 +537,8 @@ fn a_port_disabled_from_the_handler_returns_every_buffer() {
     let connection = connect();
     let handler = Arc::new(Disabler { calls: Mutex::new(Vec::new()), done: Condvar::new() });
     let client = Client::open_with(&connection, client_options(), Arc::clone(&handler)).unwrap();
-    let camera = client.component_create("ril.camera").unwrap();
-    client.component_enable(camera.handle).unwrap();
-    let video = video_port(&client, camera.handle, 64, 48);
+    let (_, video) = capturing_video(&client, 3);
     let size = video.buffer_size_min;
-    client.parameter_set_u32(&video.port, sys::MMAL_PARAMETER_CAPTURE, 1).unwrap();
-    client.port_enable(&video.port, 3, size).unwrap();
     for tag in 0..3 {
         client.send_buffer(&video.port, BufferToSend { tag, ..BufferToSend::output(Vec::new(), size) }).unwrap();
     }

@@ -29,12 +29,8 @@ fn open_stream_close_cycles_leave_no_thread() {
         let connection = connect();
         let recorder = Recorder::resending();
         let client = Client::open_with(&connection, client_options(), recorder.clone()).unwrap();
-        let camera = client.component_create("ril.camera").unwrap();
-        client.component_enable(camera.handle).unwrap();
-        let video = video_port(&client, camera.handle, 64, 48);
+        let (camera, video) = capturing_video(&client, 2);
         let size = video.buffer_size_min;
-        client.parameter_set_u32(&video.port, sys::MMAL_PARAMETER_CAPTURE, 1).unwrap();
-        client.port_enable(&video.port, 2, size).unwrap();
         for _ in 0..2 {
             client.send_buffer(&video.port, BufferToSend::output(Vec::new(), size)).unwrap();
         }
@@ -45,7 +41,7 @@ fn open_stream_close_cycles_leave_no_thread() {
             drop(client);
         } else {
             client.port_disable(&video.port).unwrap();
-            client.component_destroy(camera.handle).unwrap();
+            client.component_destroy(camera).unwrap();
             client.close().unwrap();
         }
         recorder.wait("the close", |s| s.closed);

@@ -138,6 +138,18 @@ pub fn connect() -> Connection {
     Connection::with_device(Arc::new(EmulatedVchiq::new()), vchiq_options()).expect("connect")
 }
 
+/// A camera streaming 64x48 I420 frames: created, enabled, its video port
+/// set, capturing and enabled with `buffers` buffers of the least size.
+/// Returns the camera's handle and its video port.
+pub fn capturing_video(client: &Client, buffers: u32) -> (u32, PortInfo) {
+    let camera = client.component_create("ril.camera").expect("a camera");
+    client.component_enable(camera.handle).expect("enabled");
+    let video = video_port(client, camera.handle, 64, 48);
+    client.parameter_set_u32(&video.port, mmal_sys::MMAL_PARAMETER_CAPTURE, 1).expect("capturing");
+    client.port_enable(&video.port, buffers, video.buffer_size_min).expect("the video port enabled");
+    (camera.handle, video)
+}
+
 /// The camera's video port (output 1) set to I420 at `width`×`height`.
 pub fn video_port(client: &Client, camera: u32, width: u32, height: u32) -> PortInfo {
     let mut info = client.port_info_get(camera, PortType::Output, 1).expect("video port");
