@@ -250,7 +250,10 @@ impl Core {
     /// the VideoCore may answer only once that data is taken (a port's
     /// buffers are its own until then, and its disable waits for them),
     /// and no other thread receives it. What they come to is handed to
-    /// the handler after this call returns.
+    /// the handler once the handler's current call has returned (or
+    /// sooner, by a port disable waiting for its buffers), in order. An
+    /// event is matched to its component when it is received, so it may
+    /// reach the handler after that component's destroy has returned.
     pub(crate) fn request(&self, ty: u32, build: impl FnOnce(u32) -> Result<Vec<u8>>) -> Result<Vec<u8>> {
         let call = wire::type_name(ty);
         if self.router.on_completion_thread() {

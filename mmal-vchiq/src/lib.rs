@@ -31,7 +31,8 @@
 //!   while such a call waits for its reply, the delivery thread goes on
 //!   receiving the data of the buffers queued behind, in order (the
 //!   VideoCore may answer a disable only once it is taken), and hands them
-//!   to the handler after the call.
+//!   to the handler once its current call has returned (a disable waiting
+//!   for its port's buffers hands them over itself).
 //! * **Disable.** [`Client::port_disable`] returns once every buffer of
 //!   the port has been through the handler (the VideoCore's, or released
 //!   by the client after [`Options::drain_timeout`]), as

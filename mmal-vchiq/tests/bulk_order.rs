@@ -109,23 +109,22 @@ fn an_input_without_a_bulk_slot_is_not_sent() {
 /// The disable's result, and every buffer seen (length, released).
 type DisableSeen = (Option<mmal_vchiq::Result<()>>, Vec<(u32, bool)>);
 
-/// Disables its port from the handler, on the first frame, after the
-/// VideoCore has sent the next frames (their data still to be received).
+/// Disables its port from the handler, on the first frame, once the
+/// VideoCore has sent the next two frames (their data still to be
+/// received).
 struct DisableOnFirstFrame {
+    emu: Arc<EmulatedVchiq>,
+    disabling: std::sync::atomic::AtomicBool,
     seen: parking_lot::Mutex<DisableSeen>,
     cond: parking_lot::Condvar,
 }
 
 impl mmal_vchiq::Handler for DisableOnFirstFrame {
     fn buffer(&self, client: &Client, b: mmal_vchiq::Returned) {
-        let first = {
-            let mut seen = self.seen.lock();
-            seen.1.push((b.length, b.released));
-            seen.0.is_none() && b.length > 0
-        };
-        if first {
-            // The camera fills the other buffers meanwhile.
-            std::thread::sleep(Duration::from_millis(300));
+        self.seen.lock().1.push((b.length, b.released));
+        if b.length > 0 && !self.disabling.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            // The camera fills the other two buffers meanwhile.
+            wait_until("the next two frames sent", || self.emu.data_to_host() >= 2);
             let result = client.port_disable(&b.port);
             self.seen.lock().0 = Some(result);
         }
@@ -144,7 +143,12 @@ fn a_disable_from_the_handler_receives_the_data_sent_before_it() {
     let emu = Arc::new(EmulatedVchiq::new());
     emu.disable_after_bulks(true);
     let connection = Connection::with_device(Arc::clone(&emu), vchiq_options()).unwrap();
-    let handler = Arc::new(DisableOnFirstFrame { seen: Default::default(), cond: Default::default() });
+    let handler = Arc::new(DisableOnFirstFrame {
+        emu: Arc::clone(&emu),
+        disabling: Default::default(),
+        seen: Default::default(),
+        cond: Default::default(),
+    });
     let mut options = client_options();
     // Shorter than the VideoCore's own wait for the data (5 s).
     options.reply_timeout = Duration::from_secs(2);
@@ -162,11 +166,7 @@ fn a_disable_from_the_handler_receives_the_data_sent_before_it() {
     assert!(matches!(seen.0, Some(Ok(()))), "the disable from the handler: {:?}", seen.0);
     assert_eq!(seen.1.len(), 3, "each buffer once");
     assert!(seen.1.iter().all(|&(_, released)| !released), "none released: {:?}", seen.1);
-    assert!(
-        seen.1.iter().filter(|&&(length, _)| length > 0).count() >= 2,
-        "frames came before the disable: {:?}",
-        seen.1
-    );
+    assert_eq!(seen.1.iter().filter(|&&(length, _)| length > 0).count(), 3, "three frames: {:?}", seen.1);
     drop(seen);
     assert_eq!(client.stats().buffers_in_flight, 0);
     client.component_destroy(camera).unwrap();

@@ -35,7 +35,11 @@ pub(crate) struct Svc {
     /// Host receives not yet filled.
     host_rx: VecDeque<Bulk>,
     /// Data the VideoCore sends, not yet received by the host.
-    vc_tx: VecDeque<Vec<u8>>,
+    pub(crate) vc_tx: VecDeque<Vec<u8>>,
+    /// Transmits the VideoCore has made on the service, and how many of
+    /// them the host has received.
+    vc_sent: u64,
+    vc_taken: u64,
 }
 
 #[derive(Default)]
@@ -88,6 +92,8 @@ impl Kernel {
                 host_tx: VecDeque::new(),
                 host_rx: VecDeque::new(),
                 vc_tx: VecDeque::new(),
+                vc_sent: 0,
+                vc_taken: 0,
             },
         );
         st.completions.push_back(Completion::ServiceOpened { service: userdata });
@@ -143,6 +149,7 @@ impl Kernel {
         st.completions.push_back(Completion::Message { service: s.userdata, data });
         if let Some(b) = bulk {
             s.vc_tx.push_back(b);
+            s.vc_sent += 1;
         }
         if !st.hold_bulks {
             Self::pair(s, &mut st.completions);
@@ -165,23 +172,25 @@ impl Kernel {
         self.cond.notify_all();
     }
 
-    /// Waits (at most `timeout`) until the host has received every byte
-    /// the VideoCore sent on the service so far; `false` if it has not
-    /// (or the service is gone).
+    /// Waits (at most `timeout`) until the host has received the data of
+    /// every transmit the VideoCore has made on the service so far (not
+    /// those it makes meanwhile); `false` if it has not (or the service is
+    /// gone).
     pub(crate) fn wait_vc_data_taken(&self, handle: ServiceHandle, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         let mut st = self.state.lock();
+        let Some(target) = st.services.get(&handle.0).map(|s| s.vc_sent) else { return false };
         loop {
             match st.services.get(&handle.0) {
                 Some(s) if !s.closed => {
-                    if s.vc_tx.is_empty() {
+                    if s.vc_taken >= target {
                         return true;
                     }
                 }
                 _ => return false,
             }
             if self.cond.wait_until(&mut st, deadline).timed_out() {
-                return st.services.get(&handle.0).is_some_and(|s| s.vc_tx.is_empty());
+                return st.services.get(&handle.0).is_some_and(|s| s.vc_taken >= target);
             }
         }
     }
@@ -190,6 +199,7 @@ impl Kernel {
     fn pair(s: &mut Svc, completions: &mut VecDeque<Completion>) {
         while !s.vc_tx.is_empty() && !s.host_rx.is_empty() {
             let data = s.vc_tx.pop_front().expect("not empty");
+            s.vc_taken += 1;
             let mut bulk = s.host_rx.pop_front().expect("not empty");
             let n = data.len().min(bulk.size);
             bulk.buffer[..n].copy_from_slice(&data[..n]);

@@ -222,6 +222,16 @@ impl EmulatedVchiq {
         self.kernel.state.lock().disable_after_bulks = on;
     }
 
+    /// Bulk transmits the VideoCore has made (on every service) whose data
+    /// the host has not received yet.
+    ///
+    /// ```
+    /// assert_eq!(vchiq_emu::EmulatedVchiq::new().data_to_host(), 0);
+    /// ```
+    pub fn data_to_host(&self) -> usize {
+        self.kernel.state.lock().services.values().map(|s| s.vc_tx.len()).sum()
+    }
+
     /// Services known to the driver (open, or closed and not yet freed).
     ///
     /// ```

@@ -671,7 +671,8 @@ impl Service {
             None => {
                 // A header of a zero-copy port's pool has no payload: one
                 // is lent for this buffer.
-                if header.alloc_size() < info.buffer_size && !header.lend_heap(info.buffer_size as usize) {
+                let need = (info.buffer_size as usize).max(data.len());
+                if (header.alloc_size() as usize) < need && !header.lend_heap(need) {
                     header.release();
                     return refuse(MMAL_MSG_STATUS_ENOMEM, true);
                 }

@@ -2,7 +2,7 @@
 //! decisions behind the interposed functions (`exports`).
 
 use std::ffi::{c_int, c_uint};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -71,7 +71,8 @@ extern "C" fn fork_child() {
 }
 
 /// The process in which the emulated VideoCore started (the first open of
-/// an emulated device), 0 until then.
+/// an emulated device): its id and fork generation (see [`process`]), 0
+/// until then.
 ///
 /// The VideoCore's state (its memory, components, ports and their locks)
 /// lives in that process's memory and threads. A fork copies the memory
@@ -80,7 +81,14 @@ extern "C" fn fork_child() {
 /// VideoCore started cannot start one of its own: its opens fail with
 /// `ENODEV`. A child forked before the first open is free to open, and
 /// then the VideoCore is its own.
-static STARTED_IN: AtomicI32 = AtomicI32::new(0);
+static STARTED_IN: AtomicU64 = AtomicU64::new(0);
+
+/// This process, as [`STARTED_IN`] records it: its id, and the forks (with
+/// the handlers) in its line, so that a child is told apart even if it is
+/// given the id of an ancestor that has ended (never 0: an id is not).
+fn process() -> u64 {
+    (u64::from(sys::pid() as u32) << 32) | (crate::table::generation() & 0xFFFF_FFFF)
+}
 
 /// Whether the fork handlers are registered (retried on the next open if
 /// `pthread_atfork` failed).
@@ -89,12 +97,12 @@ static FORK_HANDLERS: Mutex<bool> = Mutex::new(false);
 /// Claims the emulated VideoCore for this process, before anything of it
 /// is touched: `ENODEV` in the child of a process that had claimed it.
 fn claim() -> Result<(), Errno> {
-    let me = sys::pid();
+    let me = process();
     match STARTED_IN.compare_exchange(0, me, Ordering::SeqCst, Ordering::SeqCst) {
         Ok(_) => Ok(()),
         Err(owner) if owner == me => Ok(()),
         Err(_) => {
-            static TOLD: AtomicI32 = AtomicI32::new(0);
+            static TOLD: AtomicU64 = AtomicU64::new(0);
             if TOLD.swap(me, Ordering::SeqCst) != me {
                 sys::note(
                     b"vchiq-preload: a process forked after its parent opened the emulated VideoCore cannot \

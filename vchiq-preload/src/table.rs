@@ -54,6 +54,12 @@ struct Entry<T> {
 /// Forks since the library was loaded, in this process's line.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 
+/// Forks (with the handlers) since the library was loaded, in this
+/// process's line: a child's count is its parent's and one more.
+pub(crate) fn generation() -> u64 {
+    GENERATION.load(Ordering::SeqCst)
+}
+
 /// The process the table belongs to (0 until the first entry): a `vfork`
 /// child (or a `clone` sharing the memory) runs in it without the fork
 /// handlers, with descriptors of its own, and must not end the parent's
@@ -165,9 +171,14 @@ impl<T: End> Table<T> {
         }
         if !owned_here() {
             // A child forked without the fork handlers (glibc's `_Fork`),
-            // whose copy of the lock may be held: every entry is the
-            // parent's.
-            return Some(Lookup::Inherited);
+            // whose copy of the lock may be held for good (then every
+            // entry counts as the parent's): every entry is the parent's,
+            // and a descriptor that is another file now (closed here, its
+            // number reused) is the real call's.
+            let Some(map) = self.map.try_lock() else { return Some(Lookup::Inherited) };
+            let identity = map.get(&fd)?.identity;
+            drop(map);
+            return (identity.is_none() || sys::identity(fd) == identity).then_some(Lookup::Inherited);
         }
         let (lookup, identity) = {
             let map = self.map.lock();

@@ -556,14 +556,22 @@ impl Shared {
         if !p.enabled {
             return Err(sys::MMAL_EINVAL);
         }
-        if buffer.cmd() != 0 && !p.id.is_output() {
-            // An event sent to an input (by a tunnel, or a connection
-            // through the client): a format change is taken as committed,
-            // any other event dropped. A tunnel's buffer goes back to its
-            // pool; the client's comes back at once, empty, through the
-            // port's callback (to its pool without one), as libmmal's
-            // VideoCore client hands it back, on the sender's thread.
+        if buffer.cmd() != 0 && (from_client || !p.id.is_output()) {
+            // An event sent to a port (by the client: a connection hands a
+            // FORMAT_CHANGED on to its input; by a tunnel): a format change
+            // is taken as committed, any other event dropped. A tunnel's
+            // buffer goes back to its pool; the client's comes back at
+            // once, empty, through the port's callback (to its pool without
+            // one), as libmmal's VideoCore client hands it back, on the
+            // sender's thread; counted in flight meanwhile, so that a
+            // disable waits for that callback.
             let back = if from_client && p.peer.is_none() { p.cb.map(|cb| (p.ptr, cb)) } else { None };
+            if from_client {
+                count(&mut p.stats[sys::MMAL_CORE_STATS_RX as usize]);
+            }
+            if back.is_some() {
+                p.in_flight += 1;
+            }
             match crate::objects::read_format_changed(buffer) {
                 Some((format, _)) => match commit_locked(&mut st, index, format) {
                     Ok(changed) => apply(&st, &changed, usize::MAX),
@@ -579,7 +587,11 @@ impl Shared {
             self.wake.notify_all();
             buffer.set(buffer.cmd(), 0, buffer.flags(), buffer.pts());
             match back {
-                Some((port, cb)) => port.call(cb, buffer),
+                Some((port, cb)) => {
+                    port.call(cb, buffer);
+                    self.state.lock().ports[index].in_flight -= 1;
+                    self.wake.notify_all();
+                }
                 None => buffer.release(),
             }
             return Ok(());

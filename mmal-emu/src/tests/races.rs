@@ -394,3 +394,60 @@ fn a_disable_after_a_buffer_came_back_still_fills_it_with_the_picture_waiting_fo
         assert_eq!((api.component_release)(encoder), sys::MMAL_SUCCESS);
     }
 }
+
+// --- a disable waits for the callback of an event the client sent --------
+
+static EVENT_GO: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
+static EVENT_IN_CALLBACK: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
+
+unsafe extern "C" fn event_blocking_cb(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
+    *EVENT_IN_CALLBACK.0.lock() = true;
+    EVENT_IN_CALLBACK.1.notify_all();
+    let mut go = EVENT_GO.0.lock();
+    let timeout = EVENT_GO.1.wait_while_for(&mut go, |go| !*go, PATIENCE);
+    assert!(!timeout.timed_out(), "the test never let the callback go");
+    // SAFETY: the header is handed to the callback.
+    unsafe { (api().buffer_header_release)(b) };
+}
+
+#[test]
+fn a_disable_waits_for_the_callback_of_an_event_the_client_sent() {
+    let api = api();
+    let sink = create(c"vc.null_sink");
+    // SAFETY: pointers from the live component, used as a C client would
+    // (the port and header handed to other threads as addresses).
+    unsafe {
+        let input = *(*sink).input;
+        let pool = (api.port_pool_create)(input, 1, (*input).buffer_size_min);
+        (*input).buffer_num = 1;
+        assert_eq!((api.port_enable)(input, Some(event_blocking_cb)), sys::MMAL_SUCCESS);
+        let b = (api.queue_get)((*pool).queue);
+        (*b).cmd = sys::MMAL_EVENT_EOS;
+        let (port_at, buffer_at) = (input as usize, b as usize);
+        // The event comes back through the callback on the sender's thread,
+        // which blocks there.
+        // SAFETY (this closure and the disabler's, inside the block above):
+        // the live port and a header of its pool.
+        let sender = std::thread::spawn(move || (api.port_send_buffer)(port_at as *mut _, buffer_at as *mut _));
+        let mut entered = EVENT_IN_CALLBACK.0.lock();
+        let timeout = EVENT_IN_CALLBACK.1.wait_while_for(&mut entered, |e| !*e, PATIENCE);
+        assert!(!timeout.timed_out(), "the event came back through the callback");
+        drop(entered);
+        let (tx, rx) = sync_channel(1);
+        let disabler = std::thread::spawn(move || {
+            let _ = tx.send((api.port_disable)(port_at as *mut _));
+        });
+        assert!(
+            rx.recv_timeout(Duration::from_millis(200)).is_err(),
+            "the disable returned while the event's callback still ran"
+        );
+        *EVENT_GO.0.lock() = true;
+        EVENT_GO.1.notify_all();
+        assert_eq!(rx.recv_timeout(PATIENCE), Ok(sys::MMAL_SUCCESS), "the disable, once the callback is done");
+        disabler.join().unwrap();
+        assert_eq!(sender.join().unwrap(), sys::MMAL_SUCCESS);
+        assert_eq!((api.queue_length)((*pool).queue), 1, "the event is back in its pool");
+        (api.port_pool_destroy)(input, pool);
+        assert_eq!((api.component_release)(sink), sys::MMAL_SUCCESS);
+    }
+}

@@ -27,8 +27,7 @@ pub(super) fn run(client: Client) {
     let core = &client.core;
     let _ = core.delivery_thread.set(std::thread::current().id());
     loop {
-        if let Some(ready) = unstage(core) {
-            hand_over_guarded(&client, ready);
+        if hand_over_staged(&client) {
             continue;
         }
         let item = {
@@ -56,8 +55,7 @@ pub(super) fn run(client: Client) {
 /// close for the thread's loop. Returns whether it delivered something.
 pub(super) fn pump(client: &Client, deadline: Instant) -> bool {
     let core = &client.core;
-    if let Some(ready) = unstage(core) {
-        hand_over_guarded(client, ready);
+    if hand_over_staged(client) {
         return true;
     }
     let item = {
@@ -91,12 +89,21 @@ fn process_guarded(client: &Client, item: Item) {
     });
 }
 
-/// Hands a staged `ready` to the handler, a panic caught (as
-/// [`process_guarded`]).
-fn hand_over_guarded(client: &Client, ready: Ready) {
-    guarded(&client.core, || hand_over(client, ready));
+/// Hands the oldest staged item to the handler, a panic caught (as
+/// [`process_guarded`]); `false` if nothing is staged.
+fn hand_over_staged(client: &Client) -> bool {
+    let mut staged = false;
+    guarded(&client.core, || {
+        if let Some(ready) = unstage(&client.core) {
+            staged = true;
+            hand_over(client, ready);
+        }
+    });
+    staged
 }
 
+/// Runs `f`, a panic caught: the ports `f` marked as delivering are no
+/// longer counted.
 fn guarded(core: &Core, f: impl FnOnce()) {
     let depth = core.buffers.lock().delivering.len();
     if catch_unwind(AssertUnwindSafe(f)).is_err() {
@@ -469,8 +476,7 @@ fn finish(client: &Client) {
     // Closed by the VideoCore: no more buffers go into the slab either.
     core.buffers.lock().closing = true;
     loop {
-        if let Some(ready) = unstage(core) {
-            hand_over_guarded(client, ready);
+        if hand_over_staged(client) {
             continue;
         }
         let item = core.router.state.lock().queue.pop_front();
