@@ -433,8 +433,14 @@ static void format_changed(void)
     CHECK(mmal_event_format_changed_get(b) == NULL);
     MMAL_PORT_T *input = sink->input[0];
     OK(mmal_port_enable(input, to_returned));
-    /* An event sent to an input goes back to its pool at once. */
+    /* An event sent to an input comes back at once, empty, through the
+     * port's callback (as libmmal's VideoCore client hands it back). */
     OK(mmal_port_send_buffer(input, b));
+    CHECK(mmal_queue_length(returned) == 1);
+    MMAL_BUFFER_HEADER_T *back = mmal_queue_get(returned);
+    CHECK(back == b && back->cmd == MMAL_EVENT_FORMAT_CHANGED && back->length == 0);
+    if (back)
+        mmal_buffer_header_release(back);
     OK(mmal_port_disable(input));
     CHECK(mmal_queue_length(returned) == 0);
     CHECK(mmal_queue_length(small->queue) == 1);

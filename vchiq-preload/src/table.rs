@@ -12,8 +12,10 @@
 //! kernel's sharing of one instance between the two processes cannot be
 //! emulated) nor ended (its drop would join threads that do not exist
 //! here): its `close` forgets it. A child forked without the handlers
-//! (glibc's `_Fork`, or a `vfork`) is told apart by its process id: it
-//! never takes the lock, and every entry is inherited.
+//! (glibc's `_Fork`, or a `vfork`) is told apart by its process id: every
+//! entry is inherited, it never waits for the lock (a `try_lock`, to tell a
+//! reused descriptor number apart; when that fails, the entry counts as
+//! inherited), and it ends nothing.
 //!
 //! Whether a descriptor is in the table at all is answered without the
 //! lock, so that `close` and `ioctl` on every other descriptor (a pipe

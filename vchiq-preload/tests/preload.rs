@@ -870,18 +870,18 @@ fn child_a_child_forked_without_the_handlers_cannot_use_the_parents_instance() {
         return;
     }
     // SAFETY: `_Fork` is `pid_t _Fork(void)`.
-    let fork_without_handlers: extern "C" fn() -> libc::pid_t = unsafe { std::mem::transmute(found) };
+    let fork_without_handlers: unsafe extern "C" fn() -> libc::pid_t = unsafe { std::mem::transmute(found) };
     let fd = open_device(libc::O_RDWR);
-    // As `fork`, without the handlers; the child runs only the library's
-    // `ioctl` and `close` and leaves with `_exit`.
-    let pid = fork_without_handlers();
+    // SAFETY: as `fork`, without the handlers; the child runs only the
+    // library's `ioctl` and `close` and leaves with `_exit`.
+    let pid = unsafe { fork_without_handlers() };
     assert!(pid >= 0, "_Fork");
     if pid == 0 {
         let mut config = vchiq_config::default();
         let mut arg = vchiq_get_config { config_size: size_of::<vchiq_config>() as u32, pconfig: &mut config };
         // The parent's instance is not the child's, told by the process
-        // id alone (the generation did not change, and the table's lock
-        // is not to be taken).
+        // id (the generation did not change, and the table's lock may not
+        // be waited for).
         let code = if ioctl_ptr(fd, VCHIQ_IOC_GET_CONFIG, &mut arg) != (-1, libc::EIO) {
             1
         } else if close_fd(fd) != 0 {

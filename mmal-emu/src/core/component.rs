@@ -68,6 +68,7 @@ pub(crate) fn create(name: &str, component: Box<dyn Component>) -> Result<Compon
                 queue: VecDeque::new(),
                 rejected: Vec::new(),
                 in_flight: 0,
+                events_handed_back: 0,
                 format: VideoFormat::default(),
                 requirements: [0; 4],
                 zero_copy: false,
@@ -153,7 +154,7 @@ fn short_name(name: &str) -> String {
 /// and the other end never needs its ports again.
 pub(crate) fn destroy(component: ComponentPtr) -> Status {
     let shared = component.shared();
-    if shared.on_worker() {
+    if shared.in_callback() {
         log::error!("mmal_component_destroy: {} destroyed from its own callback", shared.name);
         return sys::MMAL_EINVAL;
     }

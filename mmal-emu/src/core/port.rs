@@ -283,7 +283,7 @@ pub(crate) fn port_disable(port: PortPtr) -> Status {
 /// install a callback that the disable would then take.
 fn disable(port: PortPtr, by_output: bool) -> Status {
     let shared = port.shared();
-    if shared.on_worker() {
+    if shared.in_callback() {
         log::error!("mmal_port_disable: {} disabled from its own callback would deadlock", port.name());
         return sys::MMAL_EINVAL;
     }
@@ -334,7 +334,7 @@ fn disable(port: PortPtr, by_output: bool) -> Status {
     // pool look free while the input may still hold its buffers.
     let peer = p.peer.clone();
     super::pause::at("disable: draining", port.as_raw() as usize);
-    while st.ports[index].in_flight > 0 {
+    while st.ports[index].in_flight > 0 || st.ports[index].events_handed_back > 0 {
         shared.wait(&mut st);
     }
     let p = &mut st.ports[index];
@@ -563,18 +563,22 @@ impl Shared {
             // buffer goes back to its pool; the client's comes back at
             // once, empty, through the port's callback (to its pool without
             // one), as libmmal's VideoCore client hands it back, on the
-            // sender's thread; counted in flight meanwhile, so that a
-            // disable waits for that callback.
+            // sender's thread; counted meanwhile, so that a disable waits
+            // for that callback (and one from inside it is refused).
             let back = if from_client && p.peer.is_none() { p.cb.map(|cb| (p.ptr, cb)) } else { None };
             if from_client {
                 count(&mut p.stats[sys::MMAL_CORE_STATS_RX as usize]);
             }
             if back.is_some() {
-                p.in_flight += 1;
+                p.events_handed_back += 1;
             }
             match crate::objects::read_format_changed(buffer) {
                 Some((format, _)) => match commit_locked(&mut st, index, format) {
-                    Ok(changed) => apply(&st, &changed, usize::MAX),
+                    Ok(changed) => {
+                        apply(&st, &changed, usize::MAX);
+                        // Committed, as by `mmal_port_format_commit`.
+                        st.ports[index].awaiting_commit = false;
+                    }
                     Err(_) => log::error!("mmal_port_send_buffer: the format an event carried was not taken"),
                 },
                 None => log::error!(
@@ -588,8 +592,8 @@ impl Shared {
             buffer.set(buffer.cmd(), 0, buffer.flags(), buffer.pts());
             match back {
                 Some((port, cb)) => {
-                    port.call(cb, buffer);
-                    self.state.lock().ports[index].in_flight -= 1;
+                    self.handing_back(|| port.call(cb, buffer));
+                    self.state.lock().ports[index].events_handed_back -= 1;
                     self.wake.notify_all();
                 }
                 None => buffer.release(),

@@ -61,6 +61,9 @@ pub(crate) struct PortState {
     pub(crate) rejected: Vec<BufPtr>,
     /// Buffers of this port the worker is handling right now.
     pub(crate) in_flight: u32,
+    /// Events the client sent to this port whose callback runs right now
+    /// (on the sender's thread): a disable waits for them too.
+    pub(crate) events_handed_back: u32,
     pub(crate) format: VideoFormat,
     /// The committed format's requirements.
     pub(crate) requirements: Requirements,
@@ -266,9 +269,38 @@ pub(crate) struct Shared {
     pub(crate) event_pool: PoolPtr,
 }
 
+thread_local! {
+    /// The components (their `Shared`'s address) for which this thread runs
+    /// the callback of an event the client sent, innermost last.
+    static HANDING_BACK: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl Shared {
     pub(crate) fn on_worker(&self) -> bool {
         self.worker_id.get() == Some(&std::thread::current().id())
+    }
+
+    /// Whether this thread runs one of the component's callbacks: on its
+    /// worker, or the callback of an event the client sent to one of its
+    /// ports (see [`handing_back`](Self::handing_back)). A port disable or
+    /// destroy from there would wait for itself.
+    pub(crate) fn in_callback(&self) -> bool {
+        let me = self as *const Shared as usize;
+        self.on_worker() || HANDING_BACK.with(|h| h.borrow().contains(&me))
+    }
+
+    /// Runs `f`, the callback of an event the client sent to one of the
+    /// component's ports, on this thread.
+    pub(crate) fn handing_back(&self, f: impl FnOnce()) {
+        let me = self as *const Shared as usize;
+        HANDING_BACK.with(|h| h.borrow_mut().push(me));
+        f();
+        HANDING_BACK.with(|h| {
+            let mut h = h.borrow_mut();
+            if let Some(i) = h.iter().rposition(|&s| s == me) {
+                h.remove(i);
+            }
+        });
     }
 
     pub(crate) fn wait(&self, guard: &mut MutexGuard<'_, State>) {

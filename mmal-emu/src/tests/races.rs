@@ -434,9 +434,16 @@ fn a_disable_waits_for_the_callback_of_an_event_the_client_sent() {
         assert!(!timeout.timed_out(), "the event came back through the callback");
         drop(entered);
         let (tx, rx) = sync_channel(1);
+        let (reached, draining) = channel();
+        pause::set("disable: draining", port_at, move || {
+            let _ = reached.lock().send("draining");
+        });
         let disabler = std::thread::spawn(move || {
             let _ = tx.send((api.port_disable)(port_at as *mut _));
         });
+        // The disable is at its wait for the port's callbacks.
+        assert_eq!(draining.recv_timeout(PATIENCE), Ok("draining"));
+        pause::clear(port_at);
         assert!(
             rx.recv_timeout(Duration::from_millis(200)).is_err(),
             "the disable returned while the event's callback still ran"
@@ -447,6 +454,42 @@ fn a_disable_waits_for_the_callback_of_an_event_the_client_sent() {
         disabler.join().unwrap();
         assert_eq!(sender.join().unwrap(), sys::MMAL_SUCCESS);
         assert_eq!((api.queue_length)((*pool).queue), 1, "the event is back in its pool");
+        (api.port_pool_destroy)(input, pool);
+        assert_eq!((api.component_release)(sink), sys::MMAL_SUCCESS);
+    }
+}
+
+// --- a disable from inside an event's callback is refused ----------------
+
+static SELF_DISABLE: Mutex<Option<sys::MMAL_STATUS_T>> = Mutex::new(None);
+
+unsafe extern "C" fn self_disabling_cb(port: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
+    // SAFETY: the live port whose callback this is; the header is handed
+    // to the callback.
+    unsafe {
+        *SELF_DISABLE.lock() = Some((api().port_disable)(port));
+        (api().buffer_header_release)(b);
+    }
+}
+
+#[test]
+fn a_disable_from_the_callback_of_an_event_the_client_sent_is_refused_not_hung() {
+    let api = api();
+    let sink = create(c"vc.null_sink");
+    // SAFETY: pointers from the live component, used as a C client would.
+    unsafe {
+        let input = *(*sink).input;
+        let pool = (api.port_pool_create)(input, 1, (*input).buffer_size_min);
+        (*input).buffer_num = 1;
+        assert_eq!((api.port_enable)(input, Some(self_disabling_cb)), sys::MMAL_SUCCESS);
+        let b = (api.queue_get)((*pool).queue);
+        (*b).cmd = sys::MMAL_EVENT_EOS;
+        // Its callback runs on this thread, inside the send: a disable
+        // there would wait for itself.
+        assert_eq!((api.port_send_buffer)(input, b), sys::MMAL_SUCCESS);
+        assert_eq!(*SELF_DISABLE.lock(), Some(sys::MMAL_EINVAL));
+        assert_eq!((*input).is_enabled, 1);
+        assert_eq!((api.port_disable)(input), sys::MMAL_SUCCESS, "from outside the callback");
         (api.port_pool_destroy)(input, pool);
         assert_eq!((api.component_release)(sink), sys::MMAL_SUCCESS);
     }
