@@ -410,19 +410,33 @@ unsafe extern "C" fn event_blocking_cb(_: *mut sys::MMAL_PORT_T, b: *mut sys::MM
     unsafe { (api().buffer_header_release)(b) };
 }
 
-#[test]
-fn a_disable_waits_for_the_callback_of_an_event_the_client_sent() {
+/// A null sink whose input is enabled with `cb` and a pool of one header,
+/// and that header made an EOS event for the client to send: the sink, its
+/// input, the pool and the event.
+fn sink_and_event(
+    cb: unsafe extern "C" fn(*mut sys::MMAL_PORT_T, *mut sys::MMAL_BUFFER_HEADER_T),
+) -> (*mut sys::MMAL_COMPONENT_T, *mut sys::MMAL_PORT_T, *mut sys::MMAL_POOL_T, *mut sys::MMAL_BUFFER_HEADER_T) {
     let api = api();
     let sink = create(c"vc.null_sink");
-    // SAFETY: pointers from the live component, used as a C client would
-    // (the port and header handed to other threads as addresses).
+    // SAFETY: pointers from the live component, used as a C client would.
     unsafe {
         let input = *(*sink).input;
         let pool = (api.port_pool_create)(input, 1, (*input).buffer_size_min);
         (*input).buffer_num = 1;
-        assert_eq!((api.port_enable)(input, Some(event_blocking_cb)), sys::MMAL_SUCCESS);
+        assert_eq!((api.port_enable)(input, Some(cb)), sys::MMAL_SUCCESS);
         let b = (api.queue_get)((*pool).queue);
         (*b).cmd = sys::MMAL_EVENT_EOS;
+        (sink, input, pool, b)
+    }
+}
+
+#[test]
+fn a_disable_waits_for_the_callback_of_an_event_the_client_sent() {
+    let api = api();
+    let (sink, input, pool, b) = sink_and_event(event_blocking_cb);
+    // SAFETY: pointers from the live component, used as a C client would
+    // (the port and header handed to other threads as addresses).
+    unsafe {
         let (port_at, buffer_at) = (input as usize, b as usize);
         // The event comes back through the callback on the sender's thread,
         // which blocks there.
@@ -475,15 +489,9 @@ unsafe extern "C" fn self_disabling_cb(port: *mut sys::MMAL_PORT_T, b: *mut sys:
 #[test]
 fn a_disable_from_the_callback_of_an_event_the_client_sent_is_refused_not_hung() {
     let api = api();
-    let sink = create(c"vc.null_sink");
+    let (sink, input, pool, b) = sink_and_event(self_disabling_cb);
     // SAFETY: pointers from the live component, used as a C client would.
     unsafe {
-        let input = *(*sink).input;
-        let pool = (api.port_pool_create)(input, 1, (*input).buffer_size_min);
-        (*input).buffer_num = 1;
-        assert_eq!((api.port_enable)(input, Some(self_disabling_cb)), sys::MMAL_SUCCESS);
-        let b = (api.queue_get)((*pool).queue);
-        (*b).cmd = sys::MMAL_EVENT_EOS;
         // Its callback runs on this thread, inside the send: a disable
         // there would wait for itself.
         assert_eq!((api.port_send_buffer)(input, b), sys::MMAL_SUCCESS);
