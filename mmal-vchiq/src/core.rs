@@ -155,6 +155,9 @@ pub(crate) struct Buffers {
     /// checked and changed under the same lock as the slab, so that a
     /// buffer is either in the slab before a disable looks, or refused.
     pub(crate) enabled: HashSet<PortKey>,
+    /// Ports that have sent data by bulk (flushed with PORT_FLUSH), until
+    /// their component's destroy.
+    pub(crate) sent_bulk: HashSet<PortKey>,
     /// The client is closing (or closed): the slab no longer grows.
     pub(crate) closing: bool,
     /// Taken off the queue, data received, not yet handed to the handler:
@@ -206,6 +209,7 @@ impl Core {
                 slab: Slab::new(cookies),
                 delivering: Vec::new(),
                 enabled: HashSet::new(),
+                sent_bulk: HashSet::new(),
                 closing: false,
                 staged: VecDeque::new(),
             }),
@@ -255,6 +259,26 @@ impl Core {
     /// event is matched to its component when it is received, so it may
     /// reach the handler after that component's destroy has returned.
     pub(crate) fn request(&self, ty: u32, build: impl FnOnce(u32) -> Result<Vec<u8>>) -> Result<Vec<u8>> {
+        self.request_inner(ty, build, None)
+    }
+
+    /// [`request`](Core::request) for a message with a bulk transmit of
+    /// `data` behind it (PORT_FLUSH's dummy), queued together.
+    pub(crate) fn request_with_bulk(
+        &self,
+        ty: u32,
+        build: impl FnOnce(u32) -> Result<Vec<u8>>,
+        data: Vec<u8>,
+    ) -> Result<Vec<u8>> {
+        self.request_inner(ty, build, Some(data))
+    }
+
+    fn request_inner(
+        &self,
+        ty: u32,
+        build: impl FnOnce(u32) -> Result<Vec<u8>>,
+        data: Option<Vec<u8>>,
+    ) -> Result<Vec<u8>> {
         let call = wire::type_name(ty);
         if self.router.on_completion_thread() {
             return Err(Error::Vchiq(vchiq::Error::OnCompletionThread("an MMAL request")));
@@ -283,9 +307,24 @@ impl Core {
                 return Err(e);
             }
         };
-        let sent = self.with_service(|s| s.send(&[&message]).map_err(Error::from));
+        let sent = self.with_service(|s| match data {
+            None => s.send(&[&message]).map(drop).map_err(Error::from),
+            // The transfer completes, or is abandoned at a close, on its
+            // own: the reply says the VideoCore took it.
+            Some(data) => match s.send_with_bulk(&[&message], data) {
+                Ok(_transfer) => Ok(()),
+                Err(vchiq::Error::BulkNotQueued(e)) => {
+                    log::warn!("mmal-vchiq: the dummy bulk of {call} could not follow its message: {e}");
+                    Err(Error::DataOrderLost { what: "a dummy bulk could not follow its message" })
+                }
+                Err(e) => Err(Error::from(e)),
+            },
+        });
         if let Err(e) = sent {
             forget();
+            if matches!(e, Error::DataOrderLost { .. }) {
+                self.fail_data_order("a dummy bulk could not follow its message");
+            }
             return Err(e);
         }
         let deadline = Instant::now() + self.reply_timeout;

@@ -96,13 +96,27 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # As libmmal sends it
+//!
+//! Where the order of data and messages matters, the client sends what
+//! libmmal's VC client sends: an input's payload goes by bulk transfer
+//! right behind its message (in the message itself only when
+//! [`BufferToSend::inline`] asks, as libmmal does for opaque and clock
+//! ports); an empty EOS buffer goes as `BUFFER_FROM_HOST_ZEROLEN` with an
+//! 8-byte dummy bulk behind it (MMAL 12.2 on), and a flush of a port that
+//! has sent data by bulk as PORT_FLUSH with the same dummy (MMAL 15 on), so
+//! that neither overtakes data still on its way.
+//! [`Client::port_set_requirements`] (PORT_ACTION SET_REQUIREMENTS) tells
+//! a tunnel's input its buffer numbers, which libmmal does before enabling
+//! the tunnel from its output (as the `mmal` crate's VCHIQ provider does).
+//!
 //! # Not here
 //!
 //! No C objects (`MMAL_PORT_T`, pools): the C `Api` builds those on top of
-//! this crate. Not emulated by this client: reference buffers
-//! (`has_reference`), `BUFFER_FROM_HOST_ZEROLEN` (an empty EOS input is a
-//! plain zero-length buffer), PORT_FLUSH with its dummy bulk, GET_STATS and
-//! the other debugging messages.
+//! this crate. Not sent by this client: reference buffers
+//! (`has_reference`), GET_STATS and the other debugging messages. The
+//! VideoCore's use count is held around each message and bulk transfer,
+//! not from a request to its reply as libmmal holds it.
 #![forbid(unsafe_code)]
 
 mod client;

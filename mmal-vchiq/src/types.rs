@@ -265,6 +265,11 @@ pub struct BufferToSend {
     /// The host's own word about the buffer, never sent to the VideoCore:
     /// it comes back in [`Returned::tag`].
     pub tag: u64,
+    /// An input's payload of at most 128 bytes goes in the message itself
+    /// instead of by bulk transfer. libmmal does this only for a port
+    /// whose format is `MMAL_ENCODING_OPAQUE` (an opaque image handle) and
+    /// for clock ports; false by default.
+    pub inline: bool,
 }
 
 impl BufferToSend {
@@ -284,6 +289,7 @@ impl BufferToSend {
             pts: sys::MMAL_MSG_TIME_UNKNOWN,
             dts: sys::MMAL_MSG_TIME_UNKNOWN,
             tag: 0,
+            inline: false,
         }
     }
 

@@ -49,6 +49,8 @@ pub(crate) fn type_name(ty: u32) -> &'static str {
         MMAL_MSG_TYPE_PORT_INFO_SET => "PORT_INFO_SET",
         MMAL_MSG_TYPE_PORT_ACTION => "PORT_ACTION",
         MMAL_MSG_TYPE_BUFFER_FROM_HOST => "BUFFER_FROM_HOST",
+        MMAL_MSG_TYPE_BUFFER_FROM_HOST_ZEROLEN => "BUFFER_FROM_HOST_ZEROLEN",
+        MMAL_MSG_TYPE_PORT_FLUSH => "PORT_FLUSH",
         MMAL_MSG_TYPE_BUFFER_TO_HOST => "BUFFER_TO_HOST",
         MMAL_MSG_TYPE_PORT_PARAMETER_SET => "PORT_PARAMETER_SET",
         MMAL_MSG_TYPE_PORT_PARAMETER_GET => "PORT_PARAMETER_GET",
@@ -424,14 +426,22 @@ pub(crate) struct BufferOut<'a> {
     pub(crate) dts: i64,
     pub(crate) zero_copy: bool,
     pub(crate) inline: Option<&'a [u8]>,
+    /// BUFFER_FROM_HOST_ZEROLEN: an empty EOS buffer, followed by an
+    /// 8-byte dummy bulk.
+    pub(crate) zerolen: bool,
 }
+
+/// Bytes of the dummy bulk that follows BUFFER_FROM_HOST_ZEROLEN and
+/// PORT_FLUSH.
+pub(crate) const DUMMY_BULK: usize = 8;
 
 /// The BUFFER_FROM_HOST message for `b`, on the stack: a buffer is sent
 /// per frame, with no allocation.
 pub(crate) fn buffer_from_host(b: &BufferOut<'_>) -> [u8; BUFFER_MSG] {
     let mut m = [0u8; BUFFER_MSG];
     put(&mut m, MAGIC, MMAL_MAGIC);
-    put(&mut m, TYPE, MMAL_MSG_TYPE_BUFFER_FROM_HOST);
+    let ty = if b.zerolen { MMAL_MSG_TYPE_BUFFER_FROM_HOST_ZEROLEN } else { MMAL_MSG_TYPE_BUFFER_FROM_HOST };
+    put(&mut m, TYPE, ty);
     put(&mut m, DRV + offset_of!(mmal_msg_driver_buffer, magic), MMAL_MAGIC);
     put(&mut m, DRV + offset_of!(mmal_msg_driver_buffer, component_handle), b.port.component);
     put(&mut m, DRV + offset_of!(mmal_msg_driver_buffer, port_handle), b.port.handle);
@@ -447,6 +457,16 @@ pub(crate) fn buffer_from_host(b: &BufferOut<'_>) -> [u8; BUFFER_MSG] {
         put(&mut m, PAYLOAD_IN_MESSAGE, d.len() as u32);
         m[SHORT_DATA..SHORT_DATA + d.len()].copy_from_slice(d);
     }
+    m
+}
+
+/// PORT_FLUSH (libmmal's flush of a port that has sent data by bulk): a
+/// buffer message naming the port in its driver buffer, nothing else.
+pub(crate) fn port_flush(context: u32, port: &PortRef) -> Vec<u8> {
+    let mut m = message(MMAL_MSG_TYPE_PORT_FLUSH, context, BUFFER_MSG - H);
+    put(&mut m, DRV + offset_of!(mmal_msg_driver_buffer, magic), MMAL_MAGIC);
+    put(&mut m, DRV + offset_of!(mmal_msg_driver_buffer, component_handle), port.component);
+    put(&mut m, DRV + offset_of!(mmal_msg_driver_buffer, port_handle), port.handle);
     m
 }
 
@@ -578,6 +598,7 @@ mod tests {
             dts: 1 << 40,
             zero_copy: false,
             inline: Some(&data),
+            zerolen: false,
         });
         assert_eq!(m.len(), 292);
         put(&mut m, TYPE, MMAL_MSG_TYPE_BUFFER_TO_HOST);
@@ -602,6 +623,7 @@ mod tests {
             dts: 0,
             zero_copy: false,
             inline: None,
+            zerolen: false,
         };
         let m = buffer_from_host(&out);
         assert!(buffer_to_host(&m[..SHORT_DATA - 1]).is_err(), "short");

@@ -207,7 +207,8 @@ fn input_buffers_go_inline_or_by_bulk_and_come_back_with_their_memory() {
     client.port_enable(&input.port, 3, size).unwrap();
     let small = vec![7u8; 100];
     let big = vec![9u8; 3001];
-    client.send_buffer(&input.port, BufferToSend { tag: 1, ..BufferToSend::input(small.clone(), size) }).unwrap();
+    let inline = BufferToSend { tag: 1, inline: true, ..BufferToSend::input(small.clone(), size) };
+    client.send_buffer(&input.port, inline).unwrap();
     client.send_buffer(&input.port, BufferToSend { tag: 2, ..BufferToSend::input(big.clone(), size) }).unwrap();
     let eos = BufferToSend { tag: 3, flags: sys::MMAL_BUFFER_HEADER_FLAG_EOS, ..BufferToSend::input(Vec::new(), size) };
     client.send_buffer(&input.port, eos).unwrap();
@@ -243,6 +244,22 @@ fn input_buffers_go_inline_or_by_bulk_and_come_back_with_their_memory() {
     recorder.wait("the refused buffer", |s| s.buffers.len() == 4);
     let refused = recorder.lock().buffers[3].clone();
     assert_eq!((refused.tag, refused.status), (4, Status::Einval));
+    // The dummy bulks keep the data in step: an empty EOS
+    // (BUFFER_FROM_HOST_ZEROLEN) and a flush of a port that has sent data
+    // by bulk (PORT_FLUSH) each put 8 bytes behind their message, which
+    // the VideoCore takes; data sent after them is still its buffer's own
+    // (a misplaced dummy would be taken as the next buffer's data, which
+    // the VideoCore refuses as too short).
+    let eos = BufferToSend { tag: 5, flags: sys::MMAL_BUFFER_HEADER_FLAG_EOS, ..BufferToSend::input(Vec::new(), size) };
+    client.send_buffer(&input.port, eos).unwrap();
+    client.send_buffer(&input.port, BufferToSend { tag: 6, ..BufferToSend::input(big.clone(), size) }).unwrap();
+    recorder.wait("the EOS and the data after it", |s| s.buffers.len() == 6);
+    client.port_flush(&input.port).unwrap();
+    client.send_buffer(&input.port, BufferToSend { tag: 7, ..BufferToSend::input(big.clone(), size) }).unwrap();
+    recorder.wait("the data after the flush", |s| s.buffers.len() == 7);
+    for b in &recorder.lock().buffers[4..] {
+        assert!(b.status.is_success(), "{b:?}");
+    }
     client.port_disable(&input.port).unwrap();
     assert_eq!(client.stats().buffers_in_flight, 0);
     client.close().unwrap();

@@ -117,6 +117,7 @@ fn each_call_sends_the_documented_message() {
     let mut b = BufferToSend::input(vec![7; 16], input.buffer_size);
     b.flags = sys::MMAL_BUFFER_HEADER_FLAG_EOS;
     b.pts = 1234;
+    b.inline = true;
     let cookie = client.send_buffer(&input.port, b).unwrap();
     let buffer = one(&device, n, 11);
     assert_eq!(buffer.len(), H + 268);
@@ -133,10 +134,56 @@ fn each_call_sends_the_documented_message() {
     assert_eq!(&buffer[H + 140..H + 156], &[7; 16], "the short data");
     recorder.wait("the buffer back", |s| s.buffers.len() == 1);
 
-    // PORT_ACTION DISABLE (2), COMPONENT_DISABLE (7), COMPONENT_DESTROY (5).
+    // The same bytes without `inline` (libmmal inlines only for opaque and
+    // clock ports): payload_in_message 0, and a bulk transmit of 16
+    // bytes right behind the message.
+    n = device.sent.lock().len();
+    client.send_buffer(&input.port, BufferToSend::input(vec![7; 16], input.buffer_size)).unwrap();
+    let buffer = one(&device, n, 11);
+    assert_eq!((word(&buffer, header + 20), word(&buffer, H + 136)), (16, 0), "length 16, none inline");
+    assert!(device.transmits.lock().contains(&(n + 1, 16)), "16 bytes by bulk behind the message");
+
+    // An empty EOS: BUFFER_FROM_HOST_ZEROLEN (24), the buffer message's
+    // layout with length 0, and an 8-byte dummy bulk behind it.
+    n = device.sent.lock().len();
+    let mut eos = BufferToSend::input(Vec::new(), input.buffer_size);
+    eos.flags = sys::MMAL_BUFFER_HEADER_FLAG_EOS;
+    client.send_buffer(&input.port, eos).unwrap();
+    let zerolen = one(&device, n, 24);
+    assert_eq!(zerolen.len(), H + 268);
+    assert_eq!((word(&zerolen, H + 4), word(&zerolen, H + 8)), (sink.handle, input.port.handle));
+    assert_eq!(word(&zerolen, header + 20), 0, "length");
+    assert_eq!(word(&zerolen, header + 28), sys::MMAL_BUFFER_HEADER_FLAG_EOS, "flags");
+    assert!(device.transmits.lock().contains(&(n + 1, 8)), "the 8-byte dummy behind it");
+    recorder.wait("both back", |s| s.buffers.len() == 3);
+
+    // A flush of a port that has sent data by bulk: PORT_FLUSH (25), the
+    // buffer message's size with the driver buffer naming the port, and
+    // an 8-byte dummy bulk behind it.
+    n = device.sent.lock().len();
+    client.port_flush(&input.port).unwrap();
+    let flush = one(&device, n, 25);
+    assert_eq!(flush.len(), H + 268);
+    assert_eq!(word(&flush, H), MAGIC, "drvbuf.magic");
+    assert_eq!((word(&flush, H + 4), word(&flush, H + 8)), (sink.handle, input.port.handle));
+    assert!(device.transmits.lock().contains(&(n + 1, 8)), "the 8-byte dummy behind it");
+
+    // PORT_ACTION DISABLE (2), SET_REQUIREMENTS (6: the port struct's
+    // buffer_num and buffer_size, on the disabled port),
+    // COMPONENT_DISABLE (7), COMPONENT_DESTROY (5).
     n = device.sent.lock().len();
     client.port_disable(&input.port).unwrap();
     assert_eq!(word(&one(&device, n, 10), H + 8), 2);
+    n = device.sent.lock().len();
+    client.port_set_requirements(&input.port, input.buffer_num + 1, input.buffer_size).unwrap();
+    let requirements = one(&device, n, 10);
+    assert_eq!(requirements.len(), H + 76);
+    assert_eq!((word(&requirements, H + 4), word(&requirements, H + 8)), (input.port.handle, 6));
+    assert_eq!(
+        (word(&requirements, port + 44), word(&requirements, port + 48)),
+        (input.buffer_num + 1, input.buffer_size)
+    );
+    assert_eq!(client.port_info_get(sink.handle, PortType::Input, 0).unwrap().buffer_num, input.buffer_num + 1);
     n = device.sent.lock().len();
     client.component_disable(sink.handle).unwrap();
     assert_eq!(word(&one(&device, n, 7), H), sink.handle);

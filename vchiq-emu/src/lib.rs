@@ -97,7 +97,14 @@
 //! `buffer_size` (after the counts in the message's port struct), DISABLE
 //! returns every buffer the port holds (length 0), FLUSH returns them and
 //! keeps the port enabled, CONNECT/DISCONNECT make and destroy a tunnel
-//! (enabled and disabled through its output port). Output buffers come back
+//! (enabled and disabled through its output port), SET_REQUIREMENTS sets a
+//! disabled port's buffer count and size (libmmal tells a tunnel's input
+//! before enabling its output). The PORT_FLUSH message (libmmal's flush of
+//! a port that has sent data by bulk) takes the 8-byte dummy bulk that
+//! follows it, then flushes as FLUSH does; BUFFER_FROM_HOST_ZEROLEN
+//! (libmmal's empty EOS buffer) takes its 8-byte dummy bulk, then is an
+//! empty buffer: each dummy keeps the message behind the data sent before
+//! it. Output buffers come back
 //! with their data by bulk (offset 0; an empty EOS buffer with the 8-byte
 //! dummy the kernel's client receives); input buffers come back consumed
 //! (length 0, no data); input data comes inline (`payload_in_message`) or by
@@ -119,9 +126,8 @@
 //!
 //! Reference buffers (`has_reference`, passthrough) are refused; events
 //! longer than 256 bytes are cut (no delayed bulk);
-//! GET_STATS, OPAQUE_ALLOCATOR, CONSUME_MEM, LMK, DRM_*, HOST_LOG,
-//! COMPACT and PORT_FLUSH (the message; PORT_ACTION FLUSH works) answer
-//! `ENOSYS`; VCHI-style services (DEQUEUE_MESSAGE), SET_SERVICE_OPTION and
+//! GET_STATS, OPAQUE_ALLOCATOR, CONSUME_MEM, LMK, DRM_*, HOST_LOG and
+//! COMPACT answer `ENOSYS`; VCHI-style services (DEQUEUE_MESSAGE), SET_SERVICE_OPTION and
 //! synchronous mode are not part of the trait.
 
 mod emu;

@@ -215,6 +215,7 @@ impl Service {
                 MMAL_MSG_TYPE_PORT_PARAMETER_SET => Some(self.parameter_set(&h, p)),
                 MMAL_MSG_TYPE_PORT_PARAMETER_GET => Some(self.parameter_get(&h, p)),
                 MMAL_MSG_TYPE_BUFFER_FROM_HOST | MMAL_MSG_TYPE_BUFFER_FROM_HOST_ZEROLEN => self.buffer_from_host(&h, p),
+                MMAL_MSG_TYPE_PORT_FLUSH => Some(self.port_flush(&h, p)),
                 _ => Some(error_reply(&h, MMAL_MSG_STATUS_ENOSYS)),
             }
         };
@@ -423,9 +424,10 @@ impl Service {
         }
         let (comp, port, action) = (word(p, 0), word(p, 4), word(p, 8));
         let needed = match action {
-            MMAL_MSG_PORT_ACTION_TYPE_ENABLE | MMAL_MSG_PORT_ACTION_TYPE_DISABLE | MMAL_MSG_PORT_ACTION_TYPE_FLUSH => {
-                std::mem::size_of::<mmal_msg_port_action_port>()
-            }
+            MMAL_MSG_PORT_ACTION_TYPE_ENABLE
+            | MMAL_MSG_PORT_ACTION_TYPE_DISABLE
+            | MMAL_MSG_PORT_ACTION_TYPE_FLUSH
+            | MMAL_MSG_PORT_ACTION_TYPE_SET_REQUIREMENTS => std::mem::size_of::<mmal_msg_port_action_port>(),
             MMAL_MSG_PORT_ACTION_TYPE_CONNECT | MMAL_MSG_PORT_ACTION_TYPE_DISCONNECT => {
                 std::mem::size_of::<mmal_msg_port_action_handle>()
             }
@@ -456,8 +458,9 @@ impl Service {
         };
         let (client_component, control_service) = (c.client_component, c.control_service);
         let pe = &mut c.ports[i];
-        if pe.tunnelled {
-            // The far end of a tunnel is driven through its output.
+        if pe.tunnelled && action != MMAL_MSG_PORT_ACTION_TYPE_SET_REQUIREMENTS {
+            // The far end of a tunnel is driven through its output (told
+            // its buffer requirements first, as libmmal does).
             return error_reply(h, MMAL_MSG_STATUS_EINVAL);
         }
         let mut connected = None;
@@ -478,6 +481,20 @@ impl Service {
                 status
             }
             MMAL_MSG_PORT_ACTION_TYPE_FLUSH => pe.port.flush(),
+            MMAL_MSG_PORT_ACTION_TYPE_SET_REQUIREMENTS => {
+                // The buffer count and size of the port struct (libmmal
+                // sends the input's before enabling a tunnel from its
+                // output), on a disabled port, at least its minimums.
+                let wp: mmal_msg_port = read(&p[12..]);
+                let info = pe.port.info();
+                if info.is_enabled != 0 || wp.buffer_num < info.buffer_num_min || wp.buffer_size < info.buffer_size_min
+                {
+                    MMAL_MSG_STATUS_EINVAL
+                } else {
+                    pe.port.set_buffers(wp.buffer_num, wp.buffer_size);
+                    0
+                }
+            }
             MMAL_MSG_PORT_ACTION_TYPE_CONNECT => {
                 if pe.tunnel.is_some() || pe.ctx.is_some() || pe.wire_type != sys::MMAL_PORT_TYPE_OUTPUT {
                     MMAL_MSG_STATUS_EINVAL
@@ -511,6 +528,32 @@ impl Service {
                 c.ports[i].tunnelled = tunnelled;
             }
         }
+        reply(h, status, &status.to_le_bytes())
+    }
+
+    /// PORT_FLUSH, libmmal's flush of a port that has sent data by bulk:
+    /// a buffer message whose `drvbuf` names the port, followed by an
+    /// 8-byte dummy bulk. The VideoCore takes the dummy first, so the
+    /// flush comes after every buffer whose data was on its way, then
+    /// flushes as PORT_ACTION FLUSH does.
+    fn port_flush(&mut self, h: &mmal_msg_header, p: &[u8]) -> Vec<u8> {
+        // The dummy follows whatever the message holds: taken first, or it
+        // would be taken as the next buffer's data.
+        if self.kernel.vc_receive(self.handle, BULK_WAIT).is_none() {
+            return error_reply(h, MMAL_MSG_STATUS_EIO);
+        }
+        if p.len() < std::mem::size_of::<mmal_msg_driver_buffer>() {
+            return error_reply(h, MMAL_MSG_STATUS_EINVAL);
+        }
+        let drvbuf = read::<mmal_msg_buffer_from_host>(p).drvbuf;
+        if drvbuf.magic != MMAL_MAGIC {
+            return error_reply(h, MMAL_MSG_STATUS_EINVAL);
+        }
+        let status = match self.port(drvbuf.component_handle, drvbuf.port_handle) {
+            // The far end of a tunnel is driven through its output.
+            Some((c, i)) if !c.ports[i].tunnelled => c.ports[i].port.flush(),
+            _ => MMAL_MSG_STATUS_EINVAL,
+        };
         reply(h, status, &status.to_le_bytes())
     }
 
@@ -566,14 +609,20 @@ impl Service {
         let b: mmal_msg_buffer_from_host = read(p);
         let kernel = Arc::clone(&self.kernel);
         let service = self.handle;
+        // BUFFER_FROM_HOST_ZEROLEN (libmmal's empty EOS buffer) is followed
+        // by an 8-byte dummy bulk, which keeps it behind the data sent
+        // before it; the buffer carries no data of its own.
+        let zerolen = h.type_ == MMAL_MSG_TYPE_BUFFER_FROM_HOST_ZEROLEN;
         // Data the host announced by bulk transmit (an input's, neither
-        // inline nor zero copy) is taken even when the buffer is refused:
-        // left queued, it would be taken as the next buffer's.
-        let announced = p.len() >= BUFFER_FIXED
-            && b.drvbuf.magic == MMAL_MAGIC
-            && b.buffer_header.length > 0
-            && b.payload_in_message == 0
-            && b.is_zero_copy == 0;
+        // inline nor zero copy), or that dummy, is taken even when the
+        // buffer is refused: left queued, it would be taken as the next
+        // buffer's.
+        let announced = zerolen
+            || (p.len() >= BUFFER_FIXED
+                && b.drvbuf.magic == MMAL_MAGIC
+                && b.buffer_header.length > 0
+                && b.payload_in_message == 0
+                && b.is_zero_copy == 0);
         let refuse = |status: u32, data_taken: bool| {
             if announced && !data_taken {
                 let _ = kernel.vc_receive(service, BULK_WAIT);
@@ -632,6 +681,16 @@ impl Service {
         } else {
             None
         };
+        if zerolen {
+            // The dummy, in order; a ZEROLEN buffer with data of its own
+            // outside a zero-copy block is malformed.
+            if kernel.vc_receive(service, BULK_WAIT).is_none() {
+                return refuse(MMAL_MSG_STATUS_EIO, true);
+            }
+            if !zero_copy && (bh.length != 0 || b.payload_in_message != 0) {
+                return refuse(MMAL_MSG_STATUS_EINVAL, true);
+            }
+        }
         let data = if !input || bh.length == 0 || zero_copy {
             // A zero-copy input's data is in its block already.
             Vec::new()

@@ -311,6 +311,62 @@ fn bad_buffers_come_straight_back_with_their_cookie() {
 }
 
 #[test]
+fn zerolen_buffers_and_port_flush_take_their_dummy_bulk_even_when_refused() {
+    let _s = serial();
+    let m = open();
+    let (comp, port, info) = camera(&m);
+    let size = w(&info, info_port(offset_of!(mmal_msg_port, buffer_size_recommended)));
+    let mut set = info_set_from(&info);
+    put(&mut set, SET_PORT + offset_of!(mmal_msg_port, buffer_num), 1);
+    put(&mut set, SET_PORT + offset_of!(mmal_msg_port, buffer_size), size);
+    let info = m.request(MMAL_MSG_TYPE_PORT_INFO_SET, &set);
+    assert_eq!(Mmal::status(&info), 0);
+    assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, Some(&info)), 0);
+    // Each message goes with its 8-byte dummy behind it, as libmmal sends
+    // it; the VideoCore takes the dummy whatever it answers (left queued,
+    // it would be taken as the next buffer's data).
+    let with_dummy = |message: &[u8]| m.svc.send_with_bulk(&[message], vec![0; 8]).expect("queued");
+    let taken = |t: vchiq::BulkTransfer| t.wait_timeout(Duration::from_secs(5)).expect("the dummy taken");
+    // PORT_FLUSH: naming no port, EINVAL; naming the port, done.
+    for (component, status, context) in [(0, MMAL_MSG_STATUS_EINVAL, 0xF1), (comp, 0, 0xF2)] {
+        let mut flush = buffer_msg(component, port, 0, size, 0);
+        put(&mut flush, TYPE, MMAL_MSG_TYPE_PORT_FLUSH);
+        put(&mut flush, CONTEXT, context);
+        let t = with_dummy(&flush);
+        // A reply no request waits for.
+        let r = match m.svc.next_event(Duration::from_secs(10)).expect("the reply") {
+            ServiceEvent::LateReply { message, .. } => message,
+            other => panic!("expected the reply, got {other:?}"),
+        };
+        assert_eq!((w(&r, TYPE), w(&r, CONTEXT)), (MMAL_MSG_TYPE_PORT_FLUSH, context));
+        assert_eq!(Mmal::status(&r), status, "PORT_FLUSH of component {component:#x}");
+        taken(t);
+    }
+    // BUFFER_FROM_HOST_ZEROLEN with a length of its own (outside a
+    // zero-copy block): refused.
+    let mut zerolen = buffer_msg(comp, port, 0xB1_0001, size, 4);
+    put(&mut zerolen, TYPE, MMAL_MSG_TYPE_BUFFER_FROM_HOST_ZEROLEN);
+    let t = with_dummy(&zerolen);
+    expect_refused(&m, 0xB1_0001, MMAL_MSG_STATUS_EINVAL);
+    taken(t);
+    // An empty one is an empty buffer: the output's comes back with a
+    // frame, its data by bulk, in order.
+    let mut zerolen = buffer_msg(comp, port, 0xB1_0002, size, 0);
+    put(&mut zerolen, TYPE, MMAL_MSG_TYPE_BUFFER_FROM_HOST_ZEROLEN);
+    let t = with_dummy(&zerolen);
+    let b = m.next_message();
+    assert_eq!((w(&b, TYPE), w(&b, STATUS), w(&b, COOKIE)), (MMAL_MSG_TYPE_BUFFER_TO_HOST, 0, 0xB1_0002));
+    let len = w(&b, LENGTH).next_multiple_of(4) as usize;
+    assert!(len > 0, "a frame");
+    m.svc.bulk_receive(vec![0; len], len).unwrap().wait().unwrap();
+    taken(t);
+    assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_DISABLE, None), 0);
+    assert_eq!(m.component(MMAL_MSG_TYPE_COMPONENT_DESTROY, comp), 0);
+    m.svc.close().unwrap();
+    assert_nothing_left();
+}
+
+#[test]
 fn other_services_and_versions_are_refused() {
     let _s = serial();
     let device = Arc::new(EmulatedVchiq::new());

@@ -572,6 +572,14 @@ fn enable_claimed(
         log::error!("mmal_port_enable: {}: buffers {num}x{size} below the minimum {num_min}x{size_min}", port.name());
         return sys::MMAL_EINVAL;
     }
+    // A tunnel's input is told its numbers first, as libmmal tells it.
+    if let Some((other, index)) = &peer {
+        if let Some(in_ref) = other.ports.get(*index) {
+            if let Err(e) = client.port_set_requirements(in_ref, num, size) {
+                return status("mmal_port_enable", &e);
+            }
+        }
+    }
     match client.port_enable(&port_ref, num, size) {
         Ok(()) => {
             port.set_enabled(true);
@@ -850,6 +858,10 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
         buffer.flags = header.flags();
         buffer.pts = header.pts();
         buffer.dts = header.dts();
+        // A short payload goes in the message only on an opaque port (an
+        // image handle), as libmmal sends it.
+        let opaque = |i: &PortInfo| i.format.encoding == sys::MMAL_ENCODING_OPAQUE;
+        buffer.inline = remote.state.lock().info[port.index_all()].as_ref().is_some_and(opaque);
     }
     buffer.tag = token;
     // Entered before it is sent: the VideoCore may return it at once.

@@ -15,6 +15,12 @@ use crate::error::{Error, Result};
 use crate::types::{BufferToSend, Component, Cookie, Event, Memory, PortInfo, PortRef, PortType, Returned, Stats};
 use crate::wire;
 
+/// The first MMAL version (major, minor) that takes an empty EOS buffer as
+/// BUFFER_FROM_HOST_ZEROLEN.
+const ZEROLEN_SINCE: (u32, u32) = (12, 2);
+/// The first major MMAL version that takes the PORT_FLUSH message.
+const PORT_FLUSH_SINCE: u32 = 15;
+
 /// Receives what the VideoCore sends on its own: returned buffers and
 /// events, in arrival order, on the client's delivery thread (never on the
 /// VCHIQ completion thread). The handler may call back into the client
@@ -373,6 +379,7 @@ impl Client {
     pub fn component_destroy(&self, handle: u32) -> Result<()> {
         let removed: Vec<_> = {
             let mut b = self.core.buffers.lock();
+            b.sent_bulk.retain(|k| k.0 != handle);
             let ports: Vec<_> = b.enabled.iter().filter(|k| k.0 == handle).copied().collect();
             ports.iter().for_each(|k| {
                 b.enabled.remove(k);
@@ -610,7 +617,30 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn port_flush(&self, port: &PortRef) -> Result<()> {
-        self.port_action(port, sys::MMAL_MSG_PORT_ACTION_TYPE_FLUSH, 0, 0)
+        let sent_bulk = self.core.buffers.lock().sent_bulk.contains(&key(port));
+        if !sent_bulk || self.version.0 < PORT_FLUSH_SINCE {
+            return self.port_action(port, sys::MMAL_MSG_PORT_ACTION_TYPE_FLUSH, 0, 0);
+        }
+        // A port that has sent data by bulk is flushed as libmmal flushes
+        // it (firmware 15 on): PORT_FLUSH, with a dummy bulk behind it, so
+        // that the flush cannot overtake data still on its way.
+        let ty = sys::MMAL_MSG_TYPE_PORT_FLUSH;
+        let reply =
+            self.core.request_with_bulk(ty, |ctx| Ok(wire::port_flush(ctx, port)), vec![0; wire::DUMMY_BULK])?;
+        wire::check_reply(&reply, ty, 4, true)
+    }
+
+    /// Sets a disabled port's buffer count and size on the VideoCore
+    /// (PORT_ACTION SET_REQUIREMENTS), as libmmal tells the input of a
+    /// tunnel before enabling the tunnel from its output.
+    ///
+    /// ```no_run
+    /// # fn f(client: &mmal_vchiq::Client, input: &mmal_vchiq::PortInfo) -> mmal_vchiq::Result<()> {
+    /// client.port_set_requirements(&input.port, 3, input.buffer_size)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn port_set_requirements(&self, port: &PortRef, buffer_num: u32, buffer_size: u32) -> Result<()> {
+        self.port_action(port, sys::MMAL_MSG_PORT_ACTION_TYPE_SET_REQUIREMENTS, buffer_num, buffer_size)
     }
 
     /// Connects an output port to an input port on the VideoCore
@@ -817,9 +847,16 @@ impl Client {
                 (0, false, Some(v))
             }
         };
-        let inline = host.as_ref().filter(|_| length > 0 && length as usize <= wire::SHORT_DATA_MAX);
+        let inline = host.as_ref().filter(|_| buffer.inline && length > 0 && length as usize <= wire::SHORT_DATA_MAX);
         let inline = inline.map(|v| v[..length as usize].to_vec());
         let bulk = host.is_some() && inline.is_none() && length > 0;
+        // An empty EOS buffer goes as BUFFER_FROM_HOST_ZEROLEN with a dummy
+        // bulk behind it (firmware 12.2 on, as libmmal sends it), so that
+        // it cannot overtake the data of the buffers sent before it.
+        let zerolen = host.is_some()
+            && length == 0
+            && buffer.flags & sys::MMAL_MSG_BUFFER_FLAG_EOS != 0
+            && (self.version.0, self.version.1) >= ZEROLEN_SINCE;
         let cookie = {
             // Checked under the lock that guards them: a disable or a close
             // that has begun sees this buffer in the slab, or refuses it.
@@ -841,7 +878,11 @@ impl Client {
                 released: false,
             };
             let capacity = buffers.slab.capacity();
-            buffers.slab.insert(entry).map_err(|_| Error::NoCookies { capacity })?
+            let cookie = buffers.slab.insert(entry).map_err(|_| Error::NoCookies { capacity })?;
+            if bulk {
+                buffers.sent_bulk.insert(key(port));
+            }
+            cookie
         };
         let message = wire::buffer_from_host(&wire::BufferOut {
             port,
@@ -854,15 +895,23 @@ impl Client {
             dts: buffer.dts,
             zero_copy,
             inline: inline.as_deref(),
+            zerolen,
         });
         // Sent without the slab locked (the send may block); the entry
         // stays pending until it is known what its memory is: a buffer
         // that comes back meanwhile waits for that.
         let sent = self.core.with_service(|s| {
-            if bulk {
+            if bulk || zerolen {
                 let mut data = host.take().expect("bulk data is host memory");
-                // VCHIQ moves whole words: the payload, rounded up.
-                data.resize((length as usize).next_multiple_of(4), 0);
+                if zerolen {
+                    // The dummy: the buffer's own memory, 8 bytes of it
+                    // (it comes back empty).
+                    data.clear();
+                    data.resize(wire::DUMMY_BULK, 0);
+                } else {
+                    // VCHIQ moves whole words: the payload, rounded up.
+                    data.resize((length as usize).next_multiple_of(4), 0);
+                }
                 // The bulk slot is reserved before the message goes out:
                 // the message never promises data that cannot follow.
                 match s.send_with_bulk(&[&message], data) {

@@ -205,6 +205,9 @@ pub struct Faulty {
     userdata: AtomicU32,
     /// Every message the host queued, whole, in order.
     pub sent: Mutex<Vec<Vec<u8>>>,
+    /// Every bulk transmit the host queued: the number of messages queued
+    /// before it, and its size.
+    pub transmits: Mutex<Vec<(usize, usize)>>,
 }
 
 impl Faulty {
@@ -219,6 +222,7 @@ impl Faulty {
             fakes_taken: AtomicU32::new(0),
             userdata: AtomicU32::new(0),
             sent: Mutex::new(Vec::new()),
+            transmits: Mutex::new(Vec::new()),
         })
     }
 
@@ -302,6 +306,10 @@ impl Device for Faulty {
         }
     }
     fn queue_bulk(&self, handle: ServiceHandle, mut bulk: Bulk) -> Result<(), (io::Error, Bulk)> {
+        if bulk.direction == vchiq::BulkDirection::Transmit {
+            let messages = self.sent.lock().len();
+            self.transmits.lock().push((messages, bulk.size));
+        }
         if bulk.direction == vchiq::BulkDirection::Receive {
             if let Some(data) = self.fake_rx.lock().take() {
                 let n = data.len().min(bulk.size);

@@ -29,8 +29,8 @@ pub fn put(m: &mut [u8], off: usize, v: u32) {
 }
 
 pub const H: usize = size_of::<mmal_msg_header>();
-const TYPE: usize = offset_of!(mmal_msg_header, type_);
-const CONTEXT: usize = offset_of!(mmal_msg_header, context);
+pub const TYPE: usize = offset_of!(mmal_msg_header, type_);
+pub const CONTEXT: usize = offset_of!(mmal_msg_header, context);
 pub const STATUS: usize = offset_of!(mmal_msg_header, status);
 
 pub fn header(ty: u32, context: u32) -> Vec<u8> {
