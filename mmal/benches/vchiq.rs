@@ -6,6 +6,16 @@
 //! client and the VideoCore both run in it, at the camera's 30 frames per
 //! second) and, over VCHIQ, the bytes the client copied per frame.
 //!
+//! The process's CPU time is also split by thread. The emulated
+//! VideoCore's threads (its components' workers and, over VCHIQ, the MMAL
+//! service's thread `vc-mmal`) do the work a Pi's VideoCore does; the rest
+//! (the program's own thread, and over VCHIQ the client's completion and
+//! delivery threads, with the emulated kernel's copies made on them) is
+//! what a Pi's ARM cores would spend. Through the C libraries the
+//! client's callbacks run on the components' workers, so their share is
+//! counted on the VideoCore's side there: that column is a lower bound,
+//! and only the whole process's times are compared.
+//!
 //! ```sh
 //! cargo xtask videocore-libs --release
 //! cargo bench -p mmal --bench vchiq
@@ -42,7 +52,46 @@ fn cpu_micros() -> u64 {
     micros(usage.ru_utime) + micros(usage.ru_stime)
 }
 
-/// One case, in this process: prints `cpu_us_per_frame bytes_per_frame`.
+/// The CPU time (user and system) of each of the process's threads so
+/// far, in nanoseconds, with the thread's name.
+fn thread_cpu_nanos() -> Vec<(String, u64)> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Vec::new() };
+    tasks
+        .flatten()
+        .filter_map(|task| {
+            let tid: libc::pid_t = task.file_name().to_str()?.parse().ok()?;
+            let name = std::fs::read_to_string(task.path().join("comm")).ok()?;
+            // A thread's CPU clock, as the kernel numbers it (what glibc's
+            // `pthread_getcpuclockid` gives): the bitwise complement of the
+            // thread id, shifted by 3, with CPUCLOCK_PERTHREAD (4) and
+            // CPUCLOCK_SCHED (2).
+            let clock = ((!tid) << 3) | 6;
+            // SAFETY: `clock_gettime` writes the zeroed timespec it is
+            // given; a thread that has exited gives an error, not a read.
+            let (rc, t) = unsafe {
+                let mut t: libc::timespec = std::mem::zeroed();
+                (libc::clock_gettime(clock as libc::clockid_t, &mut t), t)
+            };
+            (rc == 0).then(|| (name.trim_end().to_string(), t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64))
+        })
+        .collect()
+}
+
+/// Whether a thread of this name is the emulated VideoCore's: the MMAL
+/// service's thread over VCHIQ, or a component's worker (named after the
+/// component, `vc.` left off).
+fn videocore_thread(name: &str) -> bool {
+    name == "vc-mmal" || name.starts_with("ril.")
+}
+
+/// The CPU time of the emulated VideoCore's threads so far, in
+/// microseconds.
+fn videocore_cpu_micros() -> u64 {
+    thread_cpu_nanos().iter().filter(|(name, _)| videocore_thread(name)).map(|(_, ns)| ns / 1000).sum()
+}
+
+/// One case, in this process: prints `cpu_us_per_frame bytes_per_frame
+/// videocore_cpu_us_per_frame`.
 fn run_case(zero_copy: bool) -> mmal::Result<()> {
     let camera = Component::new("vc.ril.camera")?;
     let video = camera.output(1)?;
@@ -59,14 +108,15 @@ fn run_case(zero_copy: bool) -> mmal::Result<()> {
         checksum = checksum.wrapping_add(u64::from(f[f.len() / 2]));
     }
     let received = || mmal_emu::vchiq_stats().map_or(0, |s| s.bytes_received);
-    let (cpu, bytes) = (cpu_micros(), received());
+    let (cpu, bytes, videocore) = (cpu_micros(), received(), videocore_cpu_micros());
     for _ in 0..FRAMES {
         let f = frames.next_timeout(Duration::from_secs(10))?;
         checksum = checksum.wrapping_add(u64::from(f[f.len() / 2]));
     }
-    let (cpu, bytes) = (cpu_micros() - cpu, received() - bytes);
+    let (videocore, cpu, bytes) = (videocore_cpu_micros() - videocore, cpu_micros() - cpu, received() - bytes);
     std::hint::black_box(checksum);
-    println!("{} {}", cpu as f64 / f64::from(FRAMES), bytes as f64 / f64::from(FRAMES));
+    let per_frame = |n: u64| n as f64 / f64::from(FRAMES);
+    println!("{} {} {}", per_frame(cpu), per_frame(bytes), per_frame(videocore));
     Ok(())
 }
 
@@ -88,15 +138,32 @@ fn library_dir() -> Option<PathBuf> {
         .filter(|p| p.join("libmmal.so").exists())
 }
 
+/// One run's figures, per frame.
+#[derive(Clone, Copy)]
+struct Run {
+    /// The process's CPU time, microseconds.
+    cpu: f64,
+    /// The bytes the VCHIQ client copied.
+    copied: f64,
+    /// The CPU time of the emulated VideoCore's threads, microseconds.
+    videocore: f64,
+}
+
+impl Run {
+    /// The CPU time outside the emulated VideoCore's threads.
+    fn arm(&self) -> f64 {
+        self.cpu - self.videocore
+    }
+}
+
 /// The run with the median CPU time.
-fn median(mut runs: Vec<(f64, f64)>) -> Option<(f64, f64)> {
-    runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+fn median(mut runs: Vec<Run>) -> Option<Run> {
+    runs.sort_by(|a, b| a.cpu.total_cmp(&b.cpu));
     runs.get(runs.len() / 2).copied()
 }
 
-/// Runs one case in a child process: (CPU microseconds, bytes copied) per
-/// frame.
-fn run_child(envs: &[(&str, String)], zero_copy: bool) -> Option<(f64, f64)> {
+/// Runs one case in a child process.
+fn run_child(envs: &[(&str, String)], zero_copy: bool) -> Option<Run> {
     let exe = std::env::current_exe().ok()?;
     let mut cmd = Command::new(exe);
     cmd.env(CASE_VAR, if zero_copy { "zero-copy" } else { "copy" });
@@ -104,15 +171,13 @@ fn run_child(envs: &[(&str, String)], zero_copy: bool) -> Option<(f64, f64)> {
         cmd.env(k, v);
     }
     let out = cmd.output().ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().last()?;
-    let mut words = line.split_whitespace().map(|w| w.parse::<f64>().ok());
-    let result = (words.next()??, words.next()??);
     if !out.status.success() {
         eprintln!("{}", String::from_utf8_lossy(&out.stderr));
         return None;
     }
-    Some(result)
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut words = text.lines().last()?.split_whitespace().map(|w| w.parse::<f64>().ok());
+    Some(Run { cpu: words.next()??, copied: words.next()??, videocore: words.next()?? })
 }
 
 fn main() {
@@ -136,7 +201,7 @@ fn main() {
         ),
         None => println!("  C libraries: not built (cargo xtask videocore-libs --release): that side is left out"),
     }
-    println!("  {:<38} {:>14} {:>18}", "case", "CPU us/frame", "client copied B/frame");
+    println!("  {:<38} {:>14} {:>16} {:>18}", "case", "CPU us/frame", "ARM side us/frame", "client copied B/frame");
     for zero_copy in [false, true] {
         let label = if zero_copy { "zero copy" } else { "copied" };
         // The two providers take turns (the machine's load drifts).
@@ -146,14 +211,17 @@ fn main() {
             c.extend(hardware.as_ref().and_then(|envs| run_child(envs, zero_copy)));
         }
         let (over_vchiq, through_c) = (median(v), median(c));
-        if let Some((cpu, bytes)) = over_vchiq {
-            println!("  {:<38} {cpu:>14.0} {bytes:>18.0}", format!("VIDEOCORE=vchiq, {label}"));
+        if let Some(r) = over_vchiq {
+            let name = format!("VIDEOCORE=vchiq, {label}");
+            println!("  {name:<38} {:>14.0} {:>16.0} {:>18.0}", r.cpu, r.arm(), r.copied);
         }
-        if let Some((cpu, _)) = through_c {
-            println!("  {:<38} {cpu:>14.0} {:>18}", format!("VIDEOCORE=hardware (C libraries), {label}"), "-");
+        if let Some(r) = through_c {
+            let name = format!("VIDEOCORE=hardware (C libraries), {label}");
+            println!("  {name:<38} {:>14.0} {:>16.0} {:>18}", r.cpu, r.arm(), "-");
         }
-        if let (Some((v, _)), Some((c, _))) = (over_vchiq, through_c) {
-            println!("  {:<38} {:>14.2}", format!("  ratio vchiq / hardware, {label}"), v / c);
+        if let (Some(v), Some(c)) = (over_vchiq, through_c) {
+            let name = format!("  ratio vchiq / hardware, {label}");
+            println!("  {name:<38} {:>14.2}", v.cpu / c.cpu);
         }
     }
 }

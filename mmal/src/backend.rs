@@ -163,10 +163,23 @@ pub(crate) fn backend() -> Result<&'static Backend> {
         VideoCoreChoice::Auto if std::env::var_os(loader::MMAL_LIB_DIR_VAR).is_some() => hardware()?,
         VideoCoreChoice::Auto => {
             if vcsm::device_node_present("/dev/vchiq") {
-                // No libmmal exists for 64-bit processes: speak MMAL itself.
-                #[cfg(all(feature = "vchiq", target_pointer_width = "64"))]
-                let attempt = hardware().or_else(|_| vchiq());
-                #[cfg(not(all(feature = "vchiq", target_pointer_width = "64")))]
+                #[cfg(feature = "vchiq")]
+                let attempt = if cfg!(target_pointer_width = "64") {
+                    // libmmal is 32-bit: the 64-bit builds some
+                    // distributions ship hand back freed contexts (the
+                    // reason userland reverted its port), so a 64-bit
+                    // process speaks MMAL itself (`VIDEOCORE=hardware`
+                    // still loads such a library when asked by name).
+                    vchiq()
+                } else {
+                    // 32-bit: libmmal where it is installed, else MMAL
+                    // spoken over the same device.
+                    hardware().or_else(|e| {
+                        log::info!("speaking MMAL over /dev/vchiq: {e}");
+                        vchiq()
+                    })
+                };
+                #[cfg(not(feature = "vchiq"))]
                 let attempt = hardware();
                 match attempt {
                     Ok(b) => b,

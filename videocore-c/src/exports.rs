@@ -95,9 +95,10 @@ const VCHIQ_VAR: &str = "VIDEOCORE_EMU_VCHIQ";
 /// `mmal_vc_init` (libmmal_vc_client): the software VideoCore needs no VCHIQ
 /// connection, so this succeeds, unless `VIDEOCORE_EMU_VCHIQ=missing`, when
 /// it fails with `MMAL_EIO` as on a machine without `/dev/vchiq`; it can be
-/// called again after a failure (see above). With `VIDEOCORE=vchiq` it
-/// opens `/dev/vchiq` and the VideoCore's MMAL service (once), and fails
-/// with `MMAL_EIO` if it cannot.
+/// called again after a failure (see above). With the VideoCore over VCHIQ
+/// (`VIDEOCORE=vchiq`, or `auto` where `/dev/vchiq` opens) it opens
+/// `/dev/vchiq` and the VideoCore's MMAL service (once), and fails with
+/// `MMAL_EIO` if it cannot.
 #[no_mangle]
 pub extern "C" fn mmal_vc_init() -> sys::MMAL_STATUS_T {
     guarded("mmal_vc_init", sys::MMAL_EIO, || {

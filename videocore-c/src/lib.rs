@@ -35,10 +35,11 @@
 //! `VIDEOCORE_EMU_LOG=error|warn|info|debug|trace` prints the library's
 //! messages on standard error.
 //!
-//! `VIDEOCORE=vchiq` makes the components the VideoCore's behind
-//! `/dev/vchiq`, reached in MMAL over VCHIQ without libmmal: built for
-//! aarch64, this library is then libmmal for 64-bit Raspberry Pi OS
-//! (`mmal_vc_init` opens the connection).
+//! Where `/dev/vchiq` opens (a Pi), or with `VIDEOCORE=vchiq`, the
+//! components are the VideoCore's behind it, reached in MMAL over VCHIQ
+//! without libmmal: built for aarch64, this library is then libmmal for
+//! 64-bit Raspberry Pi OS (`mmal_vc_init` opens the connection).
+//! `VIDEOCORE=emulated` keeps the software VideoCore there too.
 #![deny(unsafe_code)]
 
 #[allow(unsafe_code)]

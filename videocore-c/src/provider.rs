@@ -1,9 +1,13 @@
 //! Where the library's components are made: on the software VideoCore
-//! linked in (the default), or, with `VIDEOCORE=vchiq`, on the VideoCore
-//! behind `/dev/vchiq`, spoken to in MMAL over VCHIQ by the software
-//! VideoCore's own client (`mmal_emu::vchiq_api`): the way C programs and
-//! picamera get MMAL on 64-bit Raspberry Pi OS, where no libmmal exists.
-//! Off a Pi, the preload library (`vchiq-preload`) answers `/dev/vchiq`.
+//! linked in, or on the VideoCore behind `/dev/vchiq`, spoken to in MMAL
+//! over VCHIQ by the software VideoCore's own client
+//! (`mmal_emu::vchiq_api`): the way C programs and picamera get MMAL on
+//! 64-bit Raspberry Pi OS, where no libmmal exists. `VIDEOCORE=vchiq`
+//! asks for the VideoCore; `auto` (or no value) takes it where
+//! `/dev/vchiq` opens, as on a Pi, else the software VideoCore; any other
+//! value (`emulated`, and `hardware`, with which the `mmal` crate loads
+//! this library as libmmal) the software VideoCore. Off a Pi, the preload
+//! library (`vchiq-preload`) answers `/dev/vchiq`.
 //!
 //! Only `mmal_component_create` differs between the two tables; every
 //! other entry tells the VideoCore's objects from local ones itself.
@@ -16,21 +20,50 @@ use parking_lot::Mutex;
 /// The table of the VCHIQ provider, once its connection is open.
 static CONNECTED: Mutex<Option<&'static sys::Api>> = Mutex::new(None);
 
-/// The table while `VIDEOCORE=vchiq` and `/dev/vchiq` cannot be opened:
-/// the local one, but a component cannot be created.
+/// The table while the VideoCore over VCHIQ is chosen and `/dev/vchiq`
+/// or its MMAL service cannot be opened: the local one, but a component
+/// cannot be created.
 static UNAVAILABLE: LazyLock<sys::Api> =
     LazyLock::new(|| sys::Api { component_create: unavailable_create, ..*mmal_emu::api() });
 
-/// Whether `VIDEOCORE=vchiq` asks for the VideoCore over VCHIQ.
+/// Where components are made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Choice {
+    /// The software VideoCore linked in.
+    Local,
+    /// The VideoCore behind `/dev/vchiq`.
+    Vchiq,
+}
+
+/// The choice for a value of `VIDEOCORE`; `vchiq_present` is asked only
+/// for `auto`.
+fn choose(value: Option<&str>, vchiq_present: impl FnOnce() -> bool) -> Choice {
+    match value.map(str::trim) {
+        Some("vchiq") => Choice::Vchiq,
+        None | Some("" | "auto") => {
+            if vchiq_present() {
+                Choice::Vchiq
+            } else {
+                Choice::Local
+            }
+        }
+        _ => Choice::Local,
+    }
+}
+
+/// Whether the VideoCore over VCHIQ is chosen, decided once.
 fn vchiq_chosen() -> bool {
-    static CHOSEN: LazyLock<bool> =
-        LazyLock::new(|| std::env::var(vcsm::VIDEOCORE_VAR).is_ok_and(|v| v.trim() == "vchiq"));
+    static CHOSEN: LazyLock<bool> = LazyLock::new(|| {
+        let value = std::env::var(vcsm::VIDEOCORE_VAR).ok();
+        choose(value.as_deref(), || vcsm::device_node_present("/dev/vchiq")) == Choice::Vchiq
+    });
     *CHOSEN
 }
 
 /// The VCSM memory libvcsm's functions allocate from: the software
-/// VideoCore's own, or with `VIDEOCORE=vchiq` the VideoCore's behind
-/// `/dev/vcsm-cma` (the memory its handles name), as `auto` chooses it.
+/// VideoCore's own, or with the VideoCore over VCHIQ its own behind
+/// `/dev/vcsm-cma` (the memory its handles name), as vcsm's `auto`
+/// chooses it.
 pub(crate) fn memory() -> vcsm::Result<&'static vcsm::ServiceManager> {
     if vchiq_chosen() {
         vcsm::ServiceManager::get()
@@ -52,8 +85,8 @@ pub(crate) fn api() -> &'static sys::Api {
 
 /// Opens `/dev/vchiq` and the MMAL service on it, once (a failure is tried
 /// again on the next call); `MMAL_EIO` if that fails, as userland's
-/// `mmal_vc_init` answers without VCHIQ. Nothing if `VIDEOCORE` is not
-/// `vchiq`.
+/// `mmal_vc_init` answers without VCHIQ. Nothing if the software
+/// VideoCore is chosen.
 pub(crate) fn init() -> sys::MMAL_STATUS_T {
     if !vchiq_chosen() {
         return sys::MMAL_SUCCESS;
@@ -70,13 +103,14 @@ fn connect() -> Result<&'static sys::Api, sys::MMAL_STATUS_T> {
         return Ok(api);
     }
     let connection = vchiq::Connection::open().map_err(|e| {
-        log::error!("mmal_vc_init: VIDEOCORE=vchiq, but {e}");
+        log::error!("mmal_vc_init: the VideoCore over /dev/vchiq is chosen, but {e}");
         sys::MMAL_EIO
     })?;
     let api = mmal_emu::vchiq_api(&connection).map_err(|e| {
         log::error!("mmal_vc_init: the VideoCore's MMAL service over /dev/vchiq: {e}");
         sys::MMAL_EIO
     })?;
+    log::info!("MMAL over /dev/vchiq: the VideoCore's MMAL service is open");
     // Kept for the life of the process, as libmmal keeps its VCHIQ
     // connection: the components made on it live there.
     std::mem::forget(connection);
@@ -89,6 +123,27 @@ extern "C" fn unavailable_create(
     _name: *const std::ffi::c_char,
     _out: *mut *mut sys::MMAL_COMPONENT_T,
 ) -> sys::MMAL_STATUS_T {
-    log::error!("mmal_component_create: VIDEOCORE=vchiq, but /dev/vchiq or its MMAL service cannot be opened");
+    log::error!("mmal_component_create: /dev/vchiq or its MMAL service cannot be opened (VIDEOCORE=emulated uses the software VideoCore)");
     sys::MMAL_ENXIO
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{choose, Choice};
+
+    #[test]
+    fn vchiq_when_asked_or_when_auto_finds_the_device() {
+        let never = || -> bool { panic!("the device is probed only for auto") };
+        assert_eq!(choose(Some("vchiq"), never), Choice::Vchiq);
+        assert_eq!(choose(Some(" vchiq\n"), never), Choice::Vchiq);
+        for auto in [None, Some(""), Some("auto")] {
+            assert_eq!(choose(auto, || true), Choice::Vchiq, "{auto:?} with /dev/vchiq");
+            assert_eq!(choose(auto, || false), Choice::Local, "{auto:?} without /dev/vchiq");
+        }
+        // `hardware` is how the mmal crate loads this library as libmmal:
+        // the software VideoCore, as `emulated`.
+        for other in ["emulated", "hardware", "gpu"] {
+            assert_eq!(choose(Some(other), never), Choice::Local, "{other}");
+        }
+    }
 }
