@@ -8,17 +8,13 @@ use std::time::Duration;
 
 mod common;
 
-use common::{count, emu};
+use common::{count, emu, vcsm_mappings as mappings};
 use mmal::emulator::Pacing;
 use mmal::params::{AnalogGain, CameraConfig, Capture, ShutterSpeed, ZeroCopy};
 use mmal::{Component, Connection, ConnectionFlags, Encoding, Format};
 
 #[global_allocator]
 static ALLOCATOR: common::Counting = common::Counting;
-
-fn mappings() -> usize {
-    std::fs::read_to_string("/proc/self/maps").map(|m| m.lines().filter(|l| l.contains("vcsm")).count()).unwrap_or(0)
-}
 
 fn cycle(i: usize) {
     let camera = Component::new("vc.ril.camera").unwrap();

@@ -1,10 +1,12 @@
 //! The VCHIQ provider's soak: 10 000 cycles (`MMAL_SOAK_CYCLES` sets
 //! another number) of components and streams over `/dev/vchiq`, with stills
 //! and recordings through `Camera` every 100th cycle, frames held and
-//! released in a shuffled order, and ports disabled mid-stream (a stream
-//! dropped while frames flow, with frames of it still held), leave nothing
-//! behind: no buffer out under a cookie, no component on the VideoCore,
-//! thread, file descriptor, emulator object or VCSM block.
+//! released in a shuffled order, ports disabled mid-stream (a stream
+//! dropped while frames flow, with frames of it still held), and half the
+//! streams zero copy (frames in VCSM blocks the VideoCore writes in place),
+//! leave nothing behind: no buffer out under a cookie, no component on the
+//! VideoCore, thread, file descriptor, emulator object, VCSM block or
+//! mapping of one.
 //!
 //! Only through the VCHIQ provider (`VIDEOCORE=vchiq
 //! VIDEOCORE_VCHIQ_DEVICE=emulated`, as CI runs the suite); with another
@@ -15,9 +17,9 @@ use std::time::Duration;
 
 mod common;
 
-use common::{count, emu};
+use common::{count, emu, vcsm_mappings};
 use mmal::emulator::Pacing;
-use mmal::params::Capture;
+use mmal::params::{Capture, ZeroCopy};
 use mmal::{Camera, CameraOptions, Component, Encoding, Format, Provider, RecorderConfig};
 
 /// A small deterministic generator for the release order (xorshift).
@@ -42,6 +44,11 @@ fn stream_cycle(i: usize, rng: &mut Shuffle) {
     let camera = Component::new("vc.ril.camera").unwrap();
     let video = camera.output(1).unwrap();
     video.set_format(&Format::video(Encoding::I420, 64, 48).with_frame_rate(30)).unwrap();
+    // Two cycles of four bulk, two zero copy: each kind is disabled both
+    // ways below.
+    if i % 4 >= 2 {
+        video.set(&ZeroCopy(true)).unwrap();
+    }
     let frames = video.enable_stream(4).unwrap();
     camera.enable().unwrap();
     video.set(&Capture(true)).unwrap();
@@ -92,12 +99,14 @@ fn ten_thousand_cycles_over_vchiq_leave_nothing() {
     let mut rng = Shuffle(0x9E37_79B9_7F4A_7C15);
     // Warm up: first-use allocations and threads.
     stream_cycle(0, &mut rng);
+    stream_cycle(2, &mut rng);
     emu::set_pacing(Pacing::FrameRate);
     camera_cycle();
     emu::set_pacing(Pacing::Unlimited);
     let threads = common::settled_threads();
     let fds = count("/proc/self/fd");
     let vcsm = emu::vcsm_usage();
+    let mappings = vcsm_mappings();
     for i in 0..cycles {
         stream_cycle(i, &mut rng);
         if i % 100 == 99 {
@@ -113,5 +122,6 @@ fn ten_thousand_cycles_over_vchiq_leave_nothing() {
     assert_eq!(common::threads_back_to(threads), threads, "threads");
     assert_eq!(count("/proc/self/fd"), fds, "file descriptors");
     assert_eq!(emu::vcsm_usage(), vcsm, "VCSM blocks and bytes");
+    assert_eq!(vcsm_mappings(), mappings, "mappings of VCSM blocks");
     assert_eq!(mmal_emu::vchiq_stats().map(|s| s.stale_buffers), Some(0), "stale cookies");
 }

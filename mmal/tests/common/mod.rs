@@ -52,6 +52,13 @@ pub(crate) fn count(dir: &str) -> usize {
     std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
 }
 
+/// The process's mappings of VCSM blocks (the emulated memory's memfds
+/// are named after the driver), the client's and the VideoCore's.
+#[allow(dead_code)] // Not every test binary counts them.
+pub(crate) fn vcsm_mappings() -> usize {
+    std::fs::read_to_string("/proc/self/maps").map(|m| m.lines().filter(|l| l.contains("vcsm")).count()).unwrap_or(0)
+}
+
 /// Waits up to `limit` for `done`; whether it came.
 pub(crate) fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     let deadline = std::time::Instant::now() + limit;
