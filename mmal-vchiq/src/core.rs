@@ -176,6 +176,10 @@ pub(crate) struct Core {
     /// Live components: the host's cookie for each (echoed in events) and
     /// the VideoCore's handle.
     pub(crate) components: Mutex<HashMap<u32, u32>>,
+    /// A use of the VideoCore for each live component, by its handle, as
+    /// libmmal holds one from a component's create to its destroy (a
+    /// zero-copy stream has no bulk transfers to hold one).
+    pub(crate) component_uses: Mutex<HashMap<u32, vchiq::UseGuard>>,
     next_context: AtomicU32,
     pub(crate) next_component: AtomicU32,
     pub(crate) reply_timeout: Duration,
@@ -215,6 +219,7 @@ impl Core {
             }),
             buffers_cond: Condvar::new(),
             components: Mutex::new(HashMap::new()),
+            component_uses: Mutex::new(HashMap::new()),
             next_context: AtomicU32::new(1),
             next_component: AtomicU32::new(1),
             reply_timeout,
@@ -307,6 +312,15 @@ impl Core {
                 return Err(e);
             }
         };
+        // The VideoCore is kept awake from the request to its reply, as
+        // libmmal keeps it.
+        let _awake = match self.with_service(|s| s.hold_use().map_err(Error::from)) {
+            Ok(guard) => guard,
+            Err(e) => {
+                forget();
+                return Err(e);
+            }
+        };
         let sent = self.with_service(|s| match data {
             None => s.send(&[&message]).map(drop).map_err(Error::from),
             // The transfer completes, or is abandoned at a close, on its
@@ -387,6 +401,9 @@ impl Core {
         }
         self.router.cond.notify_all();
         self.buffers_cond.notify_all();
+        // The components' uses go back while the service is open.
+        let uses = std::mem::take(&mut *self.component_uses.lock());
+        drop(uses);
         let service = self.service.write().take();
         match service {
             Some(s) => match s.close() {

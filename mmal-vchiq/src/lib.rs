@@ -109,14 +109,15 @@
 //! [`Client::port_set_requirements`] (PORT_ACTION SET_REQUIREMENTS) tells
 //! a tunnel's input its buffer numbers, which libmmal does before enabling
 //! the tunnel from its output (as the `mmal` crate's VCHIQ provider does).
+//! The VideoCore is kept awake (its use count held) from a request to its
+//! reply and for each component's life, as libmmal keeps it, and around
+//! each bulk transfer.
 //!
 //! # Not here
 //!
 //! No C objects (`MMAL_PORT_T`, pools): the C `Api` builds those on top of
 //! this crate. Not sent by this client: reference buffers
-//! (`has_reference`), GET_STATS and the other debugging messages. The
-//! VideoCore's use count is held around each message and bulk transfer,
-//! not from a request to its reply as libmmal holds it.
+//! (`has_reference`), GET_STATS and the other debugging messages.
 #![forbid(unsafe_code)]
 
 mod client;

@@ -11,7 +11,7 @@ use mmal_sys as sys;
 use mmal_vchiq::{BufferToSend, Client, Error, Memory, PortType, Status};
 use parking_lot::{Condvar, Mutex};
 use vchiq::Connection;
-use vchiq_sys::{MMAL_MSG_TYPE_BUFFER_FROM_HOST, MMAL_MSG_TYPE_PORT_PARAMETER_GET};
+use vchiq_sys::{MMAL_MSG_TYPE_BUFFER_FROM_HOST, MMAL_MSG_TYPE_COMPONENT_CREATE, MMAL_MSG_TYPE_PORT_PARAMETER_GET};
 
 const FRAME: u32 = 640 * 480 * 3 / 2;
 
@@ -373,6 +373,34 @@ fn close_fails_a_request_waiting_on_another_thread() {
     client.close().unwrap();
     let r = waiting.join().unwrap();
     assert!(matches!(r, Err(Error::Closed)), "{r:?}");
+}
+
+#[test]
+fn the_videocore_is_kept_awake_for_a_component_and_from_a_request_to_its_reply() {
+    let _s = serial();
+    let device = Faulty::new();
+    let connection = Connection::with_device(Arc::clone(&device), vchiq_options()).unwrap();
+    let mut options = client_options();
+    options.reply_timeout = Duration::from_millis(500);
+    let client = Client::open_with(&connection, options, Recorder::new()).unwrap();
+    assert_eq!(device.inner.uses(), 0, "none held between calls");
+    // A component holds one for its life, as libmmal's do.
+    let camera = client.component_create("ril.camera").unwrap();
+    assert_eq!(device.inner.uses(), 1, "the component's");
+    client.component_destroy(camera.handle).unwrap();
+    assert_eq!(device.inner.uses(), 0, "given back at the destroy");
+    // A request holds one until its reply (here, one that never comes).
+    device.arm(MMAL_MSG_TYPE_COMPONENT_CREATE, Fault::Swallow);
+    let waiting = {
+        let client = client.clone();
+        std::thread::spawn(move || client.component_create("ril.camera"))
+    };
+    wait_until("the request to be sent", || device.faulted.load(std::sync::atomic::Ordering::SeqCst));
+    assert_eq!(device.inner.uses(), 1, "held while the reply is awaited");
+    let r = waiting.join().unwrap();
+    assert!(matches!(r, Err(Error::Timeout { .. })), "{r:?}");
+    assert_eq!(device.inner.uses(), 0, "given back when the wait ends");
+    client.close().unwrap();
 }
 
 #[test]

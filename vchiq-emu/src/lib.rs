@@ -238,6 +238,16 @@ impl EmulatedVchiq {
         self.kernel.state.lock().services.values().map(|s| s.vc_tx.len()).sum()
     }
 
+    /// The uses of the VideoCore (USE_SERVICE less RELEASE_SERVICE) that
+    /// the open services hold.
+    ///
+    /// ```
+    /// assert_eq!(vchiq_emu::EmulatedVchiq::new().uses(), 0);
+    /// ```
+    pub fn uses(&self) -> i64 {
+        self.kernel.state.lock().services.values().filter(|s| !s.closed).map(|s| i64::from(s.uses)).sum()
+    }
+
     /// Services known to the driver (open, or closed and not yet freed).
     ///
     /// ```

@@ -47,20 +47,26 @@ impl std::fmt::Debug for Service {
 /// drop(streaming);
 /// # Ok::<(), vchiq::Error>(())
 /// ```
+///
+/// The guard owns its hold on the service's state, so it may outlive the
+/// borrow it came from (a request waiting for its reply, a component's
+/// life); one dropped after the service closed gives nothing back to the
+/// driver, which released the service's uses with it.
 #[must_use = "the use is given back when the guard is dropped"]
-pub struct UseGuard<'a> {
-    service: &'a Service,
+pub struct UseGuard {
+    owner: Arc<Owner>,
+    shared: Arc<ServiceShared>,
 }
 
-impl Drop for UseGuard<'_> {
+impl Drop for UseGuard {
     fn drop(&mut self) {
-        self.service.shared.release_use(self.service.inner());
+        self.shared.release_use(&self.owner.inner);
     }
 }
 
-impl std::fmt::Debug for UseGuard<'_> {
+impl std::fmt::Debug for UseGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UseGuard").field("service", &self.service.shared.fourcc).finish()
+        f.debug_struct("UseGuard").field("service", &self.shared.fourcc).finish()
     }
 }
 
@@ -285,12 +291,12 @@ impl Service {
     /// let _awake = service.hold_use()?;
     /// # Ok::<(), vchiq::Error>(())
     /// ```
-    pub fn hold_use(&self) -> Result<UseGuard<'_>> {
+    pub fn hold_use(&self) -> Result<UseGuard> {
         if let Some(e) = self.shared.closed_error(self.inner(), &self.shared.state.lock()) {
             return Err(e);
         }
         self.shared.acquire_use(self.inner())?;
-        Ok(UseGuard { service: self })
+        Ok(UseGuard { owner: Arc::clone(&self.owner), shared: Arc::clone(&self.shared) })
     }
 
     /// Sends `data` to the VideoCore by bulk transfer (QUEUE_BULK_TRANSMIT).

@@ -11,7 +11,7 @@ fn handles_are_send_and_sync() {
     assert_send_sync::<vchiq::Connection>();
     assert_send_sync::<vchiq::Service>();
     assert_send_sync::<vchiq::BulkTransfer>();
-    assert_send_sync::<vchiq::UseGuard<'_>>();
+    assert_send_sync::<vchiq::UseGuard>();
     assert_send_sync::<vchiq::Error>();
 }
 

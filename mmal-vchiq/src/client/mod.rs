@@ -354,6 +354,13 @@ impl Client {
         let reply = self.core.request(ty, |ctx| Ok(wire::component_create(ctx, cookie, wire_name)))?;
         let component = wire::component_create_reply(&reply)?;
         self.core.components.lock().insert(cookie, component.handle);
+        // A use for the component's life, as libmmal holds one.
+        match self.core.with_service(|s| s.hold_use().map_err(Error::from)) {
+            Ok(guard) => {
+                self.core.component_uses.lock().insert(component.handle, guard);
+            }
+            Err(e) => log::warn!("mmal-vchiq: a use of the VideoCore for {name}: {e}"),
+        }
         Ok(component)
     }
 
@@ -393,6 +400,8 @@ impl Client {
             return Err(e);
         }
         self.core.components.lock().retain(|_, h| *h != handle);
+        let component_use = self.core.component_uses.lock().remove(&handle);
+        drop(component_use);
         self.drain(|p| p.component == handle)
     }
 
