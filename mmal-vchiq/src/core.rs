@@ -322,11 +322,9 @@ impl Core {
             }
         };
         let sent = self.with_service(|s| match data {
-            None => s.send(&[&message]).map(drop).map_err(Error::from),
-            // The transfer completes, or is abandoned at a close, on its
-            // own: the reply says the VideoCore took it.
+            None => s.send(&[&message]).map(|()| None).map_err(Error::from),
             Some(data) => match s.send_with_bulk(&[&message], data) {
-                Ok(_transfer) => Ok(()),
+                Ok(transfer) => Ok(Some(transfer)),
                 Err(vchiq::Error::BulkNotQueued(e)) => {
                     log::warn!("mmal-vchiq: the dummy bulk of {call} could not follow its message: {e}");
                     Err(Error::DataOrderLost { what: "a dummy bulk could not follow its message" })
@@ -334,23 +332,26 @@ impl Core {
                 Err(e) => Err(Error::from(e)),
             },
         });
-        if let Err(e) = sent {
-            forget();
-            if matches!(e, Error::DataOrderLost { .. }) {
-                self.fail_data_order("a dummy bulk could not follow its message");
+        let transfer = match sent {
+            Ok(t) => t,
+            Err(e) => {
+                forget();
+                if matches!(e, Error::DataOrderLost { .. }) {
+                    self.fail_data_order("a dummy bulk could not follow its message");
+                }
+                return Err(e);
             }
-            return Err(e);
-        }
+        };
         let deadline = Instant::now() + self.reply_timeout;
         let receiving = self.on_delivery_thread();
         let mut st = self.router.state.lock();
-        loop {
+        let outcome = loop {
             if let Some(Some(_)) = st.replies.get(&context) {
-                return Ok(st.replies.remove(&context).flatten().expect("checked above"));
+                break Ok(st.replies.remove(&context).flatten().expect("checked above"));
             }
             if let Some(why) = st.closed {
                 st.replies.remove(&context);
-                return Err(why.error());
+                break Err(why.error());
             }
             if receiving && st.queue.front().is_some_and(|i| !matches!(i, Item::Closed)) {
                 parking_lot::MutexGuard::unlocked(&mut st, || (self.stage)(self));
@@ -362,9 +363,19 @@ impl Core {
                 && !matches!(st.replies.get(&context), Some(Some(_)))
             {
                 st.replies.remove(&context);
-                return Err(Error::Timeout { call, after: self.reply_timeout });
+                break Err(Error::Timeout { call, after: self.reply_timeout });
+            }
+        };
+        drop(st);
+        // A dummy bulk behind an unanswered request: if the VideoCore has
+        // not taken it, it would take it as the next buffer's data. (A
+        // reply says it was taken; a close aborts it.)
+        if let (Some(t), Err(Error::Timeout { .. })) = (transfer, &outcome) {
+            if t.wait_timeout(self.bulk_timeout).is_err() {
+                self.fail_data_order("a dummy bulk behind an unanswered request was not taken");
             }
         }
+        outcome
     }
 
     /// Closes the client: calls waiting fail, the service closes (a

@@ -165,18 +165,28 @@ pub(crate) fn backend() -> Result<&'static Backend> {
             if vcsm::device_node_present("/dev/vchiq") {
                 #[cfg(feature = "vchiq")]
                 let attempt = if cfg!(target_pointer_width = "64") {
-                    // libmmal is 32-bit: the 64-bit builds some
-                    // distributions ship hand back freed contexts (the
-                    // reason userland reverted its port), so a 64-bit
-                    // process speaks MMAL itself (`VIDEOCORE=hardware`
-                    // still loads such a library when asked by name).
-                    vchiq()
+                    // libmmal is 32-bit; userland reverted its 64-bit port
+                    // (its buffers came back with freed contexts), so a
+                    // 64-bit process speaks MMAL itself, and loads a
+                    // 64-bit libmmal (some distributions build one) only
+                    // if that fails. `VIDEOCORE=hardware` asks for it.
+                    vchiq().or_else(|e| {
+                        hardware()
+                            .inspect(|_| log::warn!("MMAL over /dev/vchiq: {e}; using the libmmal found"))
+                            .map_err(|h| {
+                                log::info!("libmmal: {h}");
+                                e
+                            })
+                    })
                 } else {
                     // 32-bit: libmmal where it is installed, else MMAL
-                    // spoken over the same device.
+                    // spoken over the same device; if neither, why libmmal
+                    // failed is the error (the other is logged).
                     hardware().or_else(|e| {
-                        log::info!("speaking MMAL over /dev/vchiq: {e}");
-                        vchiq()
+                        vchiq().inspect(|_| log::info!("speaking MMAL over /dev/vchiq: {e}")).map_err(|v| {
+                            log::warn!("MMAL over /dev/vchiq: {v}");
+                            e
+                        })
                     })
                 };
                 #[cfg(not(feature = "vchiq"))]

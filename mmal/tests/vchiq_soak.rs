@@ -46,9 +46,12 @@ fn stream_cycle(i: usize, rng: &mut Shuffle) {
     video.set_format(&Format::video(Encoding::I420, 64, 48).with_frame_rate(30)).unwrap();
     // Two cycles of four bulk, two zero copy: each kind is disabled both
     // ways below.
-    if i % 4 >= 2 {
+    let zero_copy = i % 4 >= 2;
+    if zero_copy {
         video.set(&ZeroCopy(true)).unwrap();
     }
+    let received = || mmal_emu::vchiq_stats().map(|s| s.bytes_received);
+    let before = received();
     let frames = video.enable_stream(4).unwrap();
     camera.enable().unwrap();
     video.set(&Capture(true)).unwrap();
@@ -57,6 +60,12 @@ fn stream_cycle(i: usize, rng: &mut Shuffle) {
         let frame = frames.next_timeout(Duration::from_secs(10)).unwrap();
         assert_eq!(frame.len(), 64 * 48 * 3 / 2);
         held.push(frame);
+    }
+    if zero_copy {
+        // The frames were written in place: nothing came by bulk.
+        assert_eq!(received(), before, "cycle {i}: a zero-copy stream's frames came by bulk");
+    } else {
+        assert!(received() > before, "cycle {i}: the frames came by bulk");
     }
     rng.shuffle(&mut held);
     // Some frames go back before the port is disabled, in a shuffled

@@ -154,6 +154,26 @@ pub(crate) fn run(kernel: Arc<Kernel>, handle: ServiceHandle, inbox: Receiver<Ve
     THREADS.fetch_sub(1, Ordering::SeqCst);
 }
 
+/// Whether the host sends a bulk transmit behind this message: the data
+/// of a BUFFER_FROM_HOST it announces (an input's, neither inline nor zero
+/// copy), or the 8-byte dummy behind BUFFER_FROM_HOST_ZEROLEN (libmmal's
+/// empty EOS buffer, which carries no data of its own) and PORT_FLUSH,
+/// which keeps the message behind the data sent before it.
+fn bulk_follows(h: &mmal_msg_header, p: &[u8]) -> bool {
+    match h.type_ {
+        MMAL_MSG_TYPE_BUFFER_FROM_HOST_ZEROLEN | MMAL_MSG_TYPE_PORT_FLUSH => true,
+        MMAL_MSG_TYPE_BUFFER_FROM_HOST => {
+            let b: mmal_msg_buffer_from_host = read(p);
+            p.len() >= BUFFER_FIXED
+                && b.drvbuf.magic == MMAL_MAGIC
+                && b.buffer_header.length > 0
+                && b.payload_in_message == 0
+                && b.is_zero_copy == 0
+        }
+        _ => false,
+    }
+}
+
 fn word(p: &[u8], off: usize) -> u32 {
     p.get(off..off + 4).map_or(0, |b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
 }
@@ -198,6 +218,11 @@ impl Service {
         }
         let p = &m[HEADER..];
         let out = if m.len() > MAX_MSG {
+            // Refused, but what follows it by bulk is taken all the same
+            // (left queued, it would be taken as the next buffer's data).
+            if bulk_follows(&h, p) {
+                let _ = self.kernel.vc_receive(self.handle, BULK_WAIT);
+            }
             Some(error_reply(&h, MMAL_MSG_STATUS_EINVAL))
         } else {
             match h.type_ {
@@ -609,20 +634,10 @@ impl Service {
         let b: mmal_msg_buffer_from_host = read(p);
         let kernel = Arc::clone(&self.kernel);
         let service = self.handle;
-        // BUFFER_FROM_HOST_ZEROLEN (libmmal's empty EOS buffer) is followed
-        // by an 8-byte dummy bulk, which keeps it behind the data sent
-        // before it; the buffer carries no data of its own.
         let zerolen = h.type_ == MMAL_MSG_TYPE_BUFFER_FROM_HOST_ZEROLEN;
-        // Data the host announced by bulk transmit (an input's, neither
-        // inline nor zero copy), or that dummy, is taken even when the
-        // buffer is refused: left queued, it would be taken as the next
-        // buffer's.
-        let announced = zerolen
-            || (p.len() >= BUFFER_FIXED
-                && b.drvbuf.magic == MMAL_MAGIC
-                && b.buffer_header.length > 0
-                && b.payload_in_message == 0
-                && b.is_zero_copy == 0);
+        // What follows by bulk is taken even when the buffer is refused:
+        // left queued, it would be taken as the next buffer's.
+        let announced = bulk_follows(h, p);
         let refuse = |status: u32, data_taken: bool| {
             if announced && !data_taken {
                 let _ = kernel.vc_receive(service, BULK_WAIT);

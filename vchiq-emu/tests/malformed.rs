@@ -342,6 +342,18 @@ fn zerolen_buffers_and_port_flush_take_their_dummy_bulk_even_when_refused() {
         assert_eq!(Mmal::status(&r), status, "PORT_FLUSH of component {component:#x}");
         taken(t);
     }
+    // Over 512 bytes: refused, the dummy taken all the same.
+    let mut long = buffer_msg(comp, port, 0, size, 0);
+    long.resize(600, 0);
+    put(&mut long, TYPE, MMAL_MSG_TYPE_PORT_FLUSH);
+    put(&mut long, CONTEXT, 0xF3);
+    let t = with_dummy(&long);
+    let r = match m.svc.next_event(Duration::from_secs(10)).expect("the reply") {
+        ServiceEvent::LateReply { message, .. } => message,
+        other => panic!("expected the reply, got {other:?}"),
+    };
+    assert_eq!((w(&r, CONTEXT), w(&r, STATUS)), (0xF3, MMAL_MSG_STATUS_EINVAL));
+    taken(t);
     // BUFFER_FROM_HOST_ZEROLEN with a length of its own (outside a
     // zero-copy block): refused.
     let mut zerolen = buffer_msg(comp, port, 0xB1_0001, size, 4);

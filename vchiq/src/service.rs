@@ -50,8 +50,9 @@ impl std::fmt::Debug for Service {
 ///
 /// The guard owns its hold on the service's state, so it may outlive the
 /// borrow it came from (a request waiting for its reply, a component's
-/// life); one dropped after the service closed gives nothing back to the
-/// driver, which released the service's uses with it.
+/// life), and keeps the connection (its device and completion thread)
+/// open until it is dropped; one dropped after the service closed gives
+/// nothing back to the driver, which released the service's uses with it.
 #[must_use = "the use is given back when the guard is dropped"]
 pub struct UseGuard {
     owner: Arc<Owner>,

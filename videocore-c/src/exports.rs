@@ -25,7 +25,7 @@ extern "C" fn at_load() {
     guarded("the software VideoCore's constructor", (), || {
         crate::logger::install();
         if let Err(e) = crate::provider::memory() {
-            log::error!("the software VideoCore's memory: {e}");
+            log::error!("the VCSM memory: {e}");
         }
     });
 }
@@ -46,6 +46,9 @@ macro_rules! forward {
                 // libmmal's core sets up its log category before creating
                 // its first component.
                 crate::vcos::mmal_core_init();
+                // The VideoCore's connection, if it is chosen and not yet
+                // open, as libmmal's create opens it.
+                crate::provider::init();
             }
             // SAFETY: the caller keeps libmmal's contract, which is the
             // table entry's.

@@ -3,22 +3,26 @@
 //! over VCHIQ by the software VideoCore's own client
 //! (`mmal_emu::vchiq_api`): the way C programs and picamera get MMAL on
 //! 64-bit Raspberry Pi OS, where no libmmal exists. `VIDEOCORE=vchiq`
-//! asks for the VideoCore; `auto` (or no value) takes it where
-//! `/dev/vchiq` opens, as on a Pi, else the software VideoCore; any other
-//! value (`emulated`, and `hardware`, with which the `mmal` crate loads
-//! this library as libmmal) the software VideoCore. Off a Pi, the preload
-//! library (`vchiq-preload`) answers `/dev/vchiq`.
+//! asks for the VideoCore and `emulated` for the software one; `auto` (or
+//! no value) and `hardware` (with which the `mmal` crate loads this library
+//! as libmmal) take the VideoCore where `/dev/vchiq` opens, as on a Pi,
+//! else the software VideoCore. Off a Pi, the preload library
+//! (`vchiq-preload`) answers `/dev/vchiq`.
 //!
 //! Only `mmal_component_create` differs between the two tables; every
 //! other entry tells the VideoCore's objects from local ones itself.
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use mmal_sys as sys;
 use parking_lot::Mutex;
 
-/// The table of the VCHIQ provider, once its connection is open.
-static CONNECTED: Mutex<Option<&'static sys::Api>> = Mutex::new(None);
+/// The table of the VCHIQ provider, once its connection is open; set
+/// under [`CONNECTED`]'s lock.
+static READY: OnceLock<&'static sys::Api> = OnceLock::new();
+
+/// Held while the connection is opened (one attempt at a time).
+static CONNECTED: Mutex<()> = Mutex::new(());
 
 /// The table while the VideoCore over VCHIQ is chosen and `/dev/vchiq`
 /// or its MMAL service cannot be opened: the local one, but a component
@@ -36,18 +40,20 @@ enum Choice {
 }
 
 /// The choice for a value of `VIDEOCORE`; `vchiq_present` is asked only
-/// for `auto`.
+/// where the device decides. `hardware` (a real VideoCore where there is
+/// one: the `mmal` crate loads this library as libmmal with it, off a Pi)
+/// decides as `auto` does; a value vcsm would refuse is said so, then
+/// taken as `auto`.
 fn choose(value: Option<&str>, vchiq_present: impl FnOnce() -> bool) -> Choice {
+    let probe = |present: bool| if present { Choice::Vchiq } else { Choice::Local };
     match value.map(str::trim) {
         Some("vchiq") => Choice::Vchiq,
-        None | Some("" | "auto") => {
-            if vchiq_present() {
-                Choice::Vchiq
-            } else {
-                Choice::Local
-            }
+        Some("emulated") => Choice::Local,
+        None | Some("" | "auto" | "hardware") => probe(vchiq_present()),
+        Some(other) => {
+            log::error!("VIDEOCORE={other}: not one of auto, hardware, emulated or vchiq; taken as auto");
+            probe(vchiq_present())
         }
-        _ => Choice::Local,
     }
 }
 
@@ -72,14 +78,17 @@ pub(crate) fn memory() -> vcsm::Result<&'static vcsm::ServiceManager> {
     }
 }
 
-/// The function table the exports forward to.
+/// The function table the exports forward to: once the connection is
+/// open, without a lock (every export, per frame too, comes here). Until
+/// then, only a component's create tries to open it (as libmmal's opens
+/// its connection from `mmal_vc_component_create`), and `mmal_vc_init`.
 pub(crate) fn api() -> &'static sys::Api {
     if !vchiq_chosen() {
         return mmal_emu::api();
     }
-    match connect() {
-        Ok(api) => api,
-        Err(_) => &UNAVAILABLE,
+    match READY.get() {
+        Some(api) => api,
+        None => &UNAVAILABLE,
     }
 }
 
@@ -98,8 +107,8 @@ pub(crate) fn init() -> sys::MMAL_STATUS_T {
 }
 
 fn connect() -> Result<&'static sys::Api, sys::MMAL_STATUS_T> {
-    let mut slot = CONNECTED.lock();
-    if let Some(api) = *slot {
+    let _one_at_a_time = CONNECTED.lock();
+    if let Some(api) = READY.get() {
         return Ok(api);
     }
     let connection = vchiq::Connection::open().map_err(|e| {
@@ -114,8 +123,7 @@ fn connect() -> Result<&'static sys::Api, sys::MMAL_STATUS_T> {
     // Kept for the life of the process, as libmmal keeps its VCHIQ
     // connection: the components made on it live there.
     std::mem::forget(connection);
-    *slot = Some(api);
-    Ok(api)
+    Ok(READY.get_or_init(|| api))
 }
 
 /// `mmal_component_create` while the VCHIQ connection cannot be opened.
@@ -133,17 +141,16 @@ mod tests {
 
     #[test]
     fn vchiq_when_asked_or_when_auto_finds_the_device() {
-        let never = || -> bool { panic!("the device is probed only for auto") };
+        let never = || -> bool { panic!("the device is probed only where it decides") };
         assert_eq!(choose(Some("vchiq"), never), Choice::Vchiq);
         assert_eq!(choose(Some(" vchiq\n"), never), Choice::Vchiq);
-        for auto in [None, Some(""), Some("auto")] {
+        assert_eq!(choose(Some("emulated"), never), Choice::Local);
+        // `hardware` is how the mmal crate loads this library as libmmal
+        // (off a Pi, where the device is missing); a value vcsm refuses is
+        // taken as auto.
+        for auto in [None, Some(""), Some("auto"), Some("hardware"), Some("gpu")] {
             assert_eq!(choose(auto, || true), Choice::Vchiq, "{auto:?} with /dev/vchiq");
             assert_eq!(choose(auto, || false), Choice::Local, "{auto:?} without /dev/vchiq");
-        }
-        // `hardware` is how the mmal crate loads this library as libmmal:
-        // the software VideoCore, as `emulated`.
-        for other in ["emulated", "hardware", "gpu"] {
-            assert_eq!(choose(Some(other), never), Choice::Local, "{other}");
         }
     }
 }

@@ -358,6 +358,12 @@ impl Client {
         match self.core.with_service(|s| s.hold_use().map_err(Error::from)) {
             Ok(guard) => {
                 self.core.component_uses.lock().insert(component.handle, guard);
+                // A close that emptied the map meanwhile: the use goes
+                // too (a guard keeps the connection alive).
+                if self.core.buffers.lock().closing {
+                    let component_use = self.core.component_uses.lock().remove(&component.handle);
+                    drop(component_use);
+                }
             }
             Err(e) => log::warn!("mmal-vchiq: a use of the VideoCore for {name}: {e}"),
         }
@@ -386,7 +392,6 @@ impl Client {
     pub fn component_destroy(&self, handle: u32) -> Result<()> {
         let removed: Vec<_> = {
             let mut b = self.core.buffers.lock();
-            b.sent_bulk.retain(|k| k.0 != handle);
             let ports: Vec<_> = b.enabled.iter().filter(|k| k.0 == handle).copied().collect();
             ports.iter().for_each(|k| {
                 b.enabled.remove(k);
@@ -395,10 +400,17 @@ impl Client {
         };
         if let Err(e) = self.component_op(sys::MMAL_MSG_TYPE_COMPONENT_DESTROY, handle) {
             if matches!(e, Error::Mmal { .. }) {
+                // Refused: the component lives on, with its use.
                 self.core.buffers.lock().enabled.extend(removed);
+            } else {
+                // No answer: its use goes back, as libmmal's does on every
+                // path.
+                let component_use = self.core.component_uses.lock().remove(&handle);
+                drop(component_use);
             }
             return Err(e);
         }
+        self.core.buffers.lock().sent_bulk.retain(|k| k.0 != handle);
         self.core.components.lock().retain(|_, h| *h != handle);
         let component_use = self.core.component_uses.lock().remove(&handle);
         drop(component_use);
@@ -887,11 +899,7 @@ impl Client {
                 released: false,
             };
             let capacity = buffers.slab.capacity();
-            let cookie = buffers.slab.insert(entry).map_err(|_| Error::NoCookies { capacity })?;
-            if bulk {
-                buffers.sent_bulk.insert(key(port));
-            }
-            cookie
+            buffers.slab.insert(entry).map_err(|_| Error::NoCookies { capacity })?
         };
         let message = wire::buffer_from_host(&wire::BufferOut {
             port,
@@ -941,6 +949,11 @@ impl Client {
         let mut buffers = self.core.buffers.lock();
         let result = match sent {
             Ok(transfer) => {
+                if bulk || zerolen {
+                    // Data, or a dummy, went by bulk: a flush now goes
+                    // behind it (PORT_FLUSH), as libmmal's does.
+                    buffers.sent_bulk.insert(key(port));
+                }
                 let memory = match (transfer, host) {
                     (Some(t), _) => Held::Sending(t, length as usize),
                     (None, Some(v)) => Held::Host(v),
