@@ -168,7 +168,7 @@ mod yuv;
 pub use core::{fail_next_port_disable, TestEvent};
 pub use objects::Usage;
 #[cfg(feature = "vchiq")]
-pub use remote::vchiq_stats;
+pub use remote::{vchiq_payload_copies, vchiq_stats};
 pub use scene::{Scene, SceneError};
 pub use sensor::{Sensor, SensorMode};
 

@@ -34,8 +34,8 @@ use parking_lot::{Mutex, ReentrantMutex};
 
 use crate::objects::{BufPtr, Callback, ComponentPtr, CoreState, EsFormat, PoolPtr, PortFields, PortPtr, Status};
 
-pub use session::vchiq_stats;
 pub(crate) use session::{client, install};
+pub use session::{vchiq_payload_copies, vchiq_stats};
 
 /// What the entry points keep of a remote component.
 pub(crate) struct Remote {
@@ -351,6 +351,7 @@ fn fill(header: BufPtr, b: &Returned) {
             header.with_payload(|payload| {
                 let n = valid.len().min(payload.len());
                 payload[..n].copy_from_slice(&valid[..n]);
+                session::PAYLOAD_COPIES.fetch_add(n as u64, Ordering::Relaxed);
                 if n < valid.len() {
                     flags |= sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED;
                 }
@@ -847,7 +848,10 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
         None => {
             let mut memory = remote.state.lock().spare[port.index_all()].pop().unwrap_or_default();
             if input {
-                header.with_data(|data| memory.extend_from_slice(data));
+                header.with_data(|data| {
+                    memory.extend_from_slice(data);
+                    session::PAYLOAD_COPIES.fetch_add(data.len() as u64, Ordering::Relaxed);
+                });
                 BufferToSend::input(memory, alloc_size)
             } else {
                 BufferToSend::output(memory, alloc_size)

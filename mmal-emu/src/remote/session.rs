@@ -98,6 +98,21 @@ impl Handler for Router {
     }
 }
 
+/// Bytes the VCHIQ provider copied between buffer headers' payloads and
+/// the host memory its client sends and receives (an output's frame into
+/// its header, an input's data out of it): on top of the client's own
+/// `bytes_received` and `bytes_sent`. Zero-copy buffers add nothing.
+///
+/// ```
+/// let _copied: u64 = mmal_emu::vchiq_payload_copies();
+/// ```
+pub fn vchiq_payload_copies() -> u64 {
+    PAYLOAD_COPIES.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// See [`vchiq_payload_copies`].
+pub(crate) static PAYLOAD_COPIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// The VCHIQ provider's client counters (buffers out under cookies, stale
 /// and released ones, components), if its client is installed: for leak
 /// checks.
