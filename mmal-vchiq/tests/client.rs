@@ -354,14 +354,20 @@ fn the_service_closed_under_a_request_fails_it() {
     assert_eq!(device.inner.open_services(), 0);
 }
 
-#[test]
-fn close_fails_a_request_waiting_on_another_thread() {
-    let _s = serial();
+/// A client over the fault-injecting device, with this reply timeout.
+fn faulty_client(reply_timeout: Duration) -> (Arc<Faulty>, Connection, Client) {
     let device = Faulty::new();
     let connection = Connection::with_device(Arc::clone(&device), vchiq_options()).unwrap();
     let mut options = client_options();
-    options.reply_timeout = Duration::from_secs(60);
+    options.reply_timeout = reply_timeout;
     let client = Client::open_with(&connection, options, Recorder::new()).unwrap();
+    (device, connection, client)
+}
+
+#[test]
+fn close_fails_a_request_waiting_on_another_thread() {
+    let _s = serial();
+    let (device, _connection, client) = faulty_client(Duration::from_secs(60));
     let camera = client.component_create("ril.camera").unwrap();
     let control = client.port_info_get(camera.handle, PortType::Control, 0).unwrap().port;
     device.arm(MMAL_MSG_TYPE_PORT_PARAMETER_GET, Fault::Swallow);
@@ -378,11 +384,7 @@ fn close_fails_a_request_waiting_on_another_thread() {
 #[test]
 fn the_videocore_is_kept_awake_for_a_component_and_from_a_request_to_its_reply() {
     let _s = serial();
-    let device = Faulty::new();
-    let connection = Connection::with_device(Arc::clone(&device), vchiq_options()).unwrap();
-    let mut options = client_options();
-    options.reply_timeout = Duration::from_millis(500);
-    let client = Client::open_with(&connection, options, Recorder::new()).unwrap();
+    let (device, _connection, client) = faulty_client(Duration::from_millis(500));
     assert_eq!(device.inner.uses(), 0, "none held between calls");
     // A component holds one for its life, as libmmal's do.
     let camera = client.component_create("ril.camera").unwrap();

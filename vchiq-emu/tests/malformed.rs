@@ -25,6 +25,16 @@ fn camera(m: &Mmal) -> (u32, u32, Vec<u8>) {
     (comp, port, info)
 }
 
+/// Sets the port's buffers to one of `size` bytes and enables it.
+fn enable_with_one_buffer(m: &Mmal, comp: u32, port: u32, info: &[u8], size: u32) {
+    let mut set = info_set_from(info);
+    put(&mut set, SET_PORT + offset_of!(mmal_msg_port, buffer_num), 1);
+    put(&mut set, SET_PORT + offset_of!(mmal_msg_port, buffer_size), size);
+    let info = m.request(MMAL_MSG_TYPE_PORT_INFO_SET, &set);
+    assert_eq!(Mmal::status(&info), 0);
+    assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, Some(&info)), 0);
+}
+
 fn expect_closed(m: &Mmal) {
     match m.svc.next_event(Duration::from_secs(10)) {
         Ok(ServiceEvent::Closed) | Err(Error::ServiceClosed(_)) => {}
@@ -249,12 +259,7 @@ fn bad_buffers_come_straight_back_with_their_cookie() {
     // A disabled port.
     m.send(&buffer_msg(comp, port, 0xB0_0001, size, 0));
     expect_refused(&m, 0xB0_0001, MMAL_MSG_STATUS_EINVAL);
-    let mut set = info_set_from(&info);
-    put(&mut set, SET_PORT + offset_of!(mmal_msg_port, buffer_num), 1);
-    put(&mut set, SET_PORT + offset_of!(mmal_msg_port, buffer_size), size);
-    let info = m.request(MMAL_MSG_TYPE_PORT_INFO_SET, &set);
-    assert_eq!(Mmal::status(&info), 0);
-    assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, Some(&info)), 0);
+    enable_with_one_buffer(&m, comp, port, &info, size);
     // The driver buffer's magic.
     let mut b = buffer_msg(comp, port, 0xB0_0002, size, 0);
     put(&mut b, DRV_MAGIC, 0xDEAD);
@@ -316,12 +321,7 @@ fn zerolen_buffers_and_port_flush_take_their_dummy_bulk_even_when_refused() {
     let m = open();
     let (comp, port, info) = camera(&m);
     let size = w(&info, info_port(offset_of!(mmal_msg_port, buffer_size_recommended)));
-    let mut set = info_set_from(&info);
-    put(&mut set, SET_PORT + offset_of!(mmal_msg_port, buffer_num), 1);
-    put(&mut set, SET_PORT + offset_of!(mmal_msg_port, buffer_size), size);
-    let info = m.request(MMAL_MSG_TYPE_PORT_INFO_SET, &set);
-    assert_eq!(Mmal::status(&info), 0);
-    assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, Some(&info)), 0);
+    enable_with_one_buffer(&m, comp, port, &info, size);
     // Each message goes with its 8-byte dummy behind it, as libmmal sends
     // it; the VideoCore takes the dummy whatever it answers (left queued,
     // it would be taken as the next buffer's data).
