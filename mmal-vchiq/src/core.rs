@@ -314,7 +314,7 @@ impl Core {
         };
         // The VideoCore is kept awake from the request to its reply, as
         // libmmal keeps it.
-        let _awake = match self.with_service(|s| s.hold_use().map_err(Error::from)) {
+        let awake = match self.with_service(|s| s.hold_use().map_err(Error::from)) {
             Ok(guard) => guard,
             Err(e) => {
                 forget();
@@ -337,6 +337,8 @@ impl Core {
             Err(e) => {
                 forget();
                 if matches!(e, Error::DataOrderLost { .. }) {
+                    // The use goes back while the service is open.
+                    drop(awake);
                     self.fail_data_order("a dummy bulk could not follow its message");
                 }
                 return Err(e);
@@ -371,7 +373,17 @@ impl Core {
         // not taken it, it would take it as the next buffer's data. (A
         // reply says it was taken; a close aborts it.)
         if let (Some(t), Err(Error::Timeout { .. })) = (transfer, &outcome) {
-            if t.wait_timeout(self.bulk_timeout).is_err() {
+            let deadline = Instant::now() + self.bulk_timeout;
+            // On the delivery thread, the VideoCore may be waiting for the
+            // host to take data it sent first: take it meanwhile.
+            while receiving && !t.is_done() && Instant::now() < deadline {
+                if !(self.stage)(self) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if let Err(vchiq::Error::Timeout { .. } | vchiq::Error::BulkOutOfOrder) = t.wait_timeout(left) {
+                drop(awake);
                 self.fail_data_order("a dummy bulk behind an unanswered request was not taken");
             }
         }

@@ -11,7 +11,10 @@ use mmal_sys as sys;
 use mmal_vchiq::{BufferToSend, Client, Error, Memory, PortType, Status};
 use parking_lot::{Condvar, Mutex};
 use vchiq::Connection;
-use vchiq_sys::{MMAL_MSG_TYPE_BUFFER_FROM_HOST, MMAL_MSG_TYPE_COMPONENT_CREATE, MMAL_MSG_TYPE_PORT_PARAMETER_GET};
+use vchiq_sys::{
+    MMAL_MSG_TYPE_BUFFER_FROM_HOST, MMAL_MSG_TYPE_COMPONENT_CREATE, MMAL_MSG_TYPE_COMPONENT_DESTROY,
+    MMAL_MSG_TYPE_PORT_FLUSH, MMAL_MSG_TYPE_PORT_PARAMETER_GET,
+};
 
 const FRAME: u32 = 640 * 480 * 3 / 2;
 
@@ -354,14 +357,52 @@ fn the_service_closed_under_a_request_fails_it() {
     assert_eq!(device.inner.open_services(), 0);
 }
 
-/// A client over the fault-injecting device, with this reply timeout.
+/// A client over the fault-injecting device, with this reply timeout (and
+/// bulk timeout).
 fn faulty_client(reply_timeout: Duration) -> (Arc<Faulty>, Connection, Client) {
     let device = Faulty::new();
     let connection = Connection::with_device(Arc::clone(&device), vchiq_options()).unwrap();
     let mut options = client_options();
     options.reply_timeout = reply_timeout;
+    options.bulk_timeout = reply_timeout;
     let client = Client::open_with(&connection, options, Recorder::new()).unwrap();
     (device, connection, client)
+}
+
+#[test]
+fn a_flush_whose_dummy_is_never_taken_closes_the_client_for_the_data_order() {
+    let _s = serial();
+    let (device, _connection, client) = faulty_client(Duration::from_secs(2));
+    let sink = client.component_create("null_sink").unwrap();
+    client.component_enable(sink.handle).unwrap();
+    let mut input = client.port_info_get(sink.handle, PortType::Input, 0).unwrap();
+    input.buffer_size = input.buffer_size.max(4096);
+    let input = client.port_info_set(&input).unwrap();
+    client.port_enable(&input.port, 0, 0).unwrap();
+    // Data by bulk: the port's flush is PORT_FLUSH, with its dummy.
+    client.send_buffer(&input.port, BufferToSend::input(vec![3; 1000], input.buffer_size)).unwrap();
+    wait_until("the buffer back", || client.stats().buffers_in_flight == 0);
+    // The message never reaches the VideoCore, so neither its reply nor
+    // the taking of its dummy comes: left queued, the dummy would be the
+    // next buffer's data, so the client closes.
+    device.arm(MMAL_MSG_TYPE_PORT_FLUSH, Fault::Swallow);
+    let r = client.port_flush(&input.port);
+    assert!(matches!(r, Err(Error::Timeout { .. })), "{r:?}");
+    let r = client.send_buffer(&input.port, BufferToSend::input(vec![3; 1000], input.buffer_size));
+    assert!(matches!(r, Err(Error::DataOrderLost { .. })), "{r:?}");
+}
+
+#[test]
+fn a_destroy_without_an_answer_gives_the_components_use_back() {
+    let _s = serial();
+    let (device, _connection, client) = faulty_client(Duration::from_secs(2));
+    let camera = client.component_create("ril.camera").unwrap();
+    assert_eq!(device.inner.uses(), 1);
+    device.arm(MMAL_MSG_TYPE_COMPONENT_DESTROY, Fault::Swallow);
+    let r = client.component_destroy(camera.handle);
+    assert!(matches!(r, Err(Error::Timeout { .. })), "{r:?}");
+    assert_eq!(device.inner.uses(), 0, "given back, as libmmal gives it back on every path");
+    client.close().unwrap();
 }
 
 #[test]
@@ -384,7 +425,7 @@ fn close_fails_a_request_waiting_on_another_thread() {
 #[test]
 fn the_videocore_is_kept_awake_for_a_component_and_from_a_request_to_its_reply() {
     let _s = serial();
-    let (device, _connection, client) = faulty_client(Duration::from_millis(500));
+    let (device, _connection, client) = faulty_client(Duration::from_secs(2));
     assert_eq!(device.inner.uses(), 0, "none held between calls");
     // A component holds one for its life, as libmmal's do.
     let camera = client.component_create("ril.camera").unwrap();

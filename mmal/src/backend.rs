@@ -167,17 +167,10 @@ pub(crate) fn backend() -> Result<&'static Backend> {
                 let attempt = if cfg!(target_pointer_width = "64") {
                     // libmmal is 32-bit; userland reverted its 64-bit port
                     // (its buffers came back with freed contexts), so a
-                    // 64-bit process speaks MMAL itself, and loads a
-                    // 64-bit libmmal (some distributions build one) only
-                    // if that fails. `VIDEOCORE=hardware` asks for it.
-                    vchiq().or_else(|e| {
-                        hardware()
-                            .inspect(|_| log::warn!("MMAL over /dev/vchiq: {e}; using the libmmal found"))
-                            .map_err(|h| {
-                                log::info!("libmmal: {h}");
-                                e
-                            })
-                    })
+                    // 64-bit process speaks MMAL itself. A 64-bit libmmal
+                    // (some distributions build one) only when asked for
+                    // by name: `VIDEOCORE=hardware`.
+                    vchiq()
                 } else {
                     // 32-bit: libmmal where it is installed, else MMAL
                     // spoken over the same device; if neither, why libmmal

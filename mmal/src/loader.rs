@@ -124,6 +124,13 @@ pub(crate) fn load() -> Result<Loaded> {
         optional::<unsafe extern "C" fn() -> *const std::ffi::c_char>(&libraries, sys::SOFTWARE_VIDEOCORE_SYMBOL)
     }
     .is_some();
+    // userland's `bcm_host_init` ends the process if it cannot reach the
+    // VideoCore: a device that will not open (a user not in the `video`
+    // group) is said first, as an error. The software VideoCore needs no
+    // device.
+    if !software {
+        check_vchiq()?;
+    }
     // SAFETY: `void bcm_host_init(void)`.
     if let Some(init) = unsafe { optional::<unsafe extern "C" fn()>(&libraries, "bcm_host_init") } {
         // SAFETY: takes nothing; called once per process (the backend is

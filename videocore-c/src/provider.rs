@@ -25,8 +25,8 @@ static READY: OnceLock<&'static sys::Api> = OnceLock::new();
 static CONNECTED: Mutex<()> = Mutex::new(());
 
 /// The table while the VideoCore over VCHIQ is chosen and `/dev/vchiq`
-/// or its MMAL service cannot be opened: the local one, but a component
-/// cannot be created.
+/// or its MMAL service cannot be opened (or `VIDEOCORE` is invalid): the
+/// local one, but a component cannot be created.
 static UNAVAILABLE: LazyLock<sys::Api> =
     LazyLock::new(|| sys::Api { component_create: unavailable_create, ..*mmal_emu::api() });
 
@@ -37,33 +37,51 @@ enum Choice {
     Local,
     /// The VideoCore behind `/dev/vchiq`.
     Vchiq,
+    /// Neither: `VIDEOCORE` has a value vcsm refuses too. Components
+    /// cannot be created (the log says why), and libvcsm's memory fails
+    /// with vcsm's error.
+    Invalid,
 }
 
 /// The choice for a value of `VIDEOCORE`; `vchiq_present` is asked only
 /// where the device decides. `hardware` (a real VideoCore where there is
 /// one: the `mmal` crate loads this library as libmmal with it, off a Pi)
-/// decides as `auto` does; a value vcsm would refuse is said so, then
-/// taken as `auto`.
+/// decides as `auto` does.
 fn choose(value: Option<&str>, vchiq_present: impl FnOnce() -> bool) -> Choice {
-    let probe = |present: bool| if present { Choice::Vchiq } else { Choice::Local };
     match value.map(str::trim) {
         Some("vchiq") => Choice::Vchiq,
         Some("emulated") => Choice::Local,
-        None | Some("" | "auto" | "hardware") => probe(vchiq_present()),
-        Some(other) => {
-            log::error!("VIDEOCORE={other}: not one of auto, hardware, emulated or vchiq; taken as auto");
-            probe(vchiq_present())
+        None | Some("" | "auto" | "hardware") => {
+            if vchiq_present() {
+                Choice::Vchiq
+            } else {
+                Choice::Local
+            }
         }
+        Some(_) => Choice::Invalid,
     }
 }
 
-/// Whether the VideoCore over VCHIQ is chosen, decided once.
-fn vchiq_chosen() -> bool {
-    static CHOSEN: LazyLock<bool> = LazyLock::new(|| {
+/// The choice, made once.
+fn chosen() -> Choice {
+    static CHOSEN: LazyLock<Choice> = LazyLock::new(|| {
         let value = std::env::var(vcsm::VIDEOCORE_VAR).ok();
-        choose(value.as_deref(), || vcsm::device_node_present("/dev/vchiq")) == Choice::Vchiq
+        let choice = choose(value.as_deref(), || vcsm::device_node_present("/dev/vchiq"));
+        if choice == Choice::Invalid {
+            log::error!(
+                "VIDEOCORE={}: not one of auto, hardware, emulated or vchiq; no component can be made",
+                value.as_deref().unwrap_or_default().trim()
+            );
+        }
+        choice
     });
     *CHOSEN
+}
+
+/// Whether the software VideoCore is chosen (else the VideoCore over
+/// VCHIQ, or nothing).
+fn local_chosen() -> bool {
+    chosen() == Choice::Local
 }
 
 /// The VCSM memory libvcsm's functions allocate from: the software
@@ -71,10 +89,10 @@ fn vchiq_chosen() -> bool {
 /// `/dev/vcsm-cma` (the memory its handles name), as vcsm's `auto`
 /// chooses it.
 pub(crate) fn memory() -> vcsm::Result<&'static vcsm::ServiceManager> {
-    if vchiq_chosen() {
-        vcsm::ServiceManager::get()
-    } else {
+    if local_chosen() {
         vcsm::ServiceManager::emulated()
+    } else {
+        vcsm::ServiceManager::get()
     }
 }
 
@@ -83,7 +101,7 @@ pub(crate) fn memory() -> vcsm::Result<&'static vcsm::ServiceManager> {
 /// then, only a component's create tries to open it (as libmmal's opens
 /// its connection from `mmal_vc_component_create`), and `mmal_vc_init`.
 pub(crate) fn api() -> &'static sys::Api {
-    if !vchiq_chosen() {
+    if local_chosen() {
         return mmal_emu::api();
     }
     match READY.get() {
@@ -97,8 +115,10 @@ pub(crate) fn api() -> &'static sys::Api {
 /// `mmal_vc_init` answers without VCHIQ. Nothing if the software
 /// VideoCore is chosen.
 pub(crate) fn init() -> sys::MMAL_STATUS_T {
-    if !vchiq_chosen() {
-        return sys::MMAL_SUCCESS;
+    match chosen() {
+        Choice::Local => return sys::MMAL_SUCCESS,
+        Choice::Invalid => return sys::MMAL_EIO,
+        Choice::Vchiq => {}
     }
     match connect() {
         Ok(_) => sys::MMAL_SUCCESS,
@@ -131,7 +151,14 @@ extern "C" fn unavailable_create(
     _name: *const std::ffi::c_char,
     _out: *mut *mut sys::MMAL_COMPONENT_T,
 ) -> sys::MMAL_STATUS_T {
-    log::error!("mmal_component_create: /dev/vchiq or its MMAL service cannot be opened (VIDEOCORE=emulated uses the software VideoCore)");
+    if chosen() == Choice::Invalid {
+        log::error!("mmal_component_create: VIDEOCORE is not one of auto, hardware, emulated or vchiq");
+    } else {
+        log::error!(
+            "mmal_component_create: /dev/vchiq or its MMAL service cannot be opened \
+             (VIDEOCORE=emulated uses the software VideoCore)"
+        );
+    }
     sys::MMAL_ENXIO
 }
 
@@ -145,10 +172,11 @@ mod tests {
         assert_eq!(choose(Some("vchiq"), never), Choice::Vchiq);
         assert_eq!(choose(Some(" vchiq\n"), never), Choice::Vchiq);
         assert_eq!(choose(Some("emulated"), never), Choice::Local);
+        // A value vcsm refuses: nothing (and no probe).
+        assert_eq!(choose(Some("gpu"), never), Choice::Invalid);
         // `hardware` is how the mmal crate loads this library as libmmal
-        // (off a Pi, where the device is missing); a value vcsm refuses is
-        // taken as auto.
-        for auto in [None, Some(""), Some("auto"), Some("hardware"), Some("gpu")] {
+        // (off a Pi, where the device is missing).
+        for auto in [None, Some(""), Some("auto"), Some("hardware")] {
             assert_eq!(choose(auto, || true), Choice::Vchiq, "{auto:?} with /dev/vchiq");
             assert_eq!(choose(auto, || false), Choice::Local, "{auto:?} without /dev/vchiq");
         }
