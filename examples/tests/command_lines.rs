@@ -201,7 +201,13 @@ fn watch(port: u16) -> TcpStream {
 fn jpegs_seen(stream: &mut TcpStream, wanted: usize) -> usize {
     let (mut seen, mut data, mut buf) = (0, Vec::new(), [0u8; 65536]);
     while seen < wanted {
-        let n = stream.read(&mut buf).unwrap();
+        let n = match stream.read(&mut buf) {
+            Ok(n) => n,
+            // A receive with a timeout is interrupted (not restarted) when
+            // the process is stopped and continued: read again.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => panic!("reading the stream: {e}"),
+        };
         if n == 0 {
             break;
         }
