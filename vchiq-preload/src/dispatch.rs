@@ -1,6 +1,7 @@
 //! Which descriptors are emulated devices, and what answers them: the
 //! decisions behind the interposed functions (`exports`).
 
+use std::cell::RefCell;
 use std::ffi::{c_int, c_uint};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use parking_lot::Mutex;
 
 use crate::cma;
 use crate::sys::{self, Errno};
-use crate::table::{End, Lookup, Table};
+use crate::table::{End, ForkHold, Lookup, Table};
 use crate::vchiq;
 
 /// The path of vc-sm-cma's device node.
@@ -58,16 +59,28 @@ impl End for Instance {
 
 static TABLE: Table<Instance> = Table::new();
 
+thread_local! {
+    /// The table's lock, held by the forking thread from the fork's
+    /// prepare handler to its parent's or child's (the same thread runs
+    /// them, and goes on as the child's only thread).
+    static FORK_HOLD: RefCell<Option<ForkHold<Instance>>> = const { RefCell::new(None) };
+}
+
 extern "C" fn fork_prepare() {
-    TABLE.fork_prepare();
+    let hold = TABLE.fork_prepare();
+    FORK_HOLD.with(|h| *h.borrow_mut() = Some(hold));
 }
 
 extern "C" fn fork_parent() {
-    TABLE.fork_parent();
+    if let Some(hold) = FORK_HOLD.with(|h| h.borrow_mut().take()) {
+        TABLE.fork_parent(hold);
+    }
 }
 
 extern "C" fn fork_child() {
-    TABLE.fork_child();
+    if let Some(hold) = FORK_HOLD.with(|h| h.borrow_mut().take()) {
+        TABLE.fork_child(hold);
+    }
 }
 
 /// The process in which the emulated VideoCore started (the first open of

@@ -2,7 +2,7 @@
 //! crate (the crate root denies unsafe code; each block here says why it
 //! is sound): libc's own functions, looked up once with
 //! `dlsym(RTLD_NEXT)` and called; the caller's memory an ioctl names;
-//! `errno`; the fork handlers' registration and lock release.
+//! `errno`; the fork handlers' registration.
 //!
 //! # ABI of the interposed functions
 //!
@@ -476,15 +476,6 @@ pub(crate) fn register_fork_handlers(
     } else {
         Err(Errno(rc))
     }
-}
-
-/// Releases the table's lock taken by the fork's prepare handler (in the
-/// parent and the child alike).
-pub(crate) fn force_unlock<T>(mutex: &parking_lot::Mutex<T>) {
-    // SAFETY: called only from the fork's parent and child handlers, after
-    // the prepare handler locked `mutex` and forgot its guard on the same
-    // (forking) thread: the lock is held and owned by this thread.
-    unsafe { mutex.force_unlock() };
 }
 
 /// A descriptor the caller names in an ioctl's struct (IMPORT_DMABUF's

@@ -5,7 +5,10 @@
 //! A fork copies the table but none of the threads behind its instances,
 //! and a lock another thread held at the fork would stay held in the child
 //! for ever; so the fork's prepare handler takes the table's lock (the
-//! child starts with a consistent table and releases it), and every entry
+//! child starts with a consistent table and releases it: `std`'s futex
+//! lock, whose release wakes no one there and touches nothing the
+//! parent's other threads shared, as releasing a `parking_lot` lock with
+//! parked waiters would: a child could hang on that), and every entry
 //! records the process generation it was made in: the child counts one
 //! more, and an entry it inherited is never used (its ioctls fail with
 //! `EIO`: the emulated VideoCore lives in the parent's memory, and the
@@ -31,9 +34,7 @@ use std::collections::BTreeMap;
 use std::ffi::c_int;
 use std::ops::RangeInclusive;
 use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
-
-use parking_lot::Mutex;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
 use crate::sys;
 
@@ -85,9 +86,23 @@ pub(crate) enum Lookup<T> {
 /// hard limit is far below it).
 const BITMAP_FDS: usize = 1 << 16;
 
+/// The table's map.
+type Map<T> = BTreeMap<c_int, Entry<T>>;
+
+/// The table's lock held across a fork, from the prepare handler to the
+/// parent's or child's (on the forking thread): releasing it is a plain
+/// release of `std`'s futex lock (in the child, a wake-up no thread
+/// waits for), never a lookup in a table shared with threads that do not
+/// exist in the child, as `parking_lot`'s release of a lock with parked
+/// waiters is.
+pub(crate) struct ForkHold<T: 'static> {
+    /// Released when the hold is dropped.
+    _guard: MutexGuard<'static, Map<T>>,
+}
+
 /// Descriptors and what is behind them.
 pub(crate) struct Table<T> {
-    map: Mutex<BTreeMap<c_int, Entry<T>>>,
+    map: Mutex<Map<T>>,
     /// Bit `fd % 64` of word `fd / 64`: `fd` (below [`BITMAP_FDS`]) is in
     /// the map. Written under the lock only.
     bits: [AtomicU64; BITMAP_FDS / 64],
@@ -113,6 +128,12 @@ impl<T: End> Table<T> {
             bits: [const { AtomicU64::new(0) }; BITMAP_FDS / 64],
             high: AtomicUsize::new(0),
         }
+    }
+
+    /// The lock (a panic while it was held, which nothing here does,
+    /// leaves the map as it was: every change is one insert or remove).
+    fn lock(&self) -> MutexGuard<'_, Map<T>> {
+        self.map.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether `fd` may be in the table (false: it is not), without the
@@ -154,7 +175,7 @@ impl<T: End> Table<T> {
         let entry = Entry { generation: GENERATION.load(Ordering::SeqCst), identity: sys::identity(fd), value };
         let _ = OWNER.compare_exchange(0, sys::pid(), Ordering::SeqCst, Ordering::SeqCst);
         let old = {
-            let mut map = self.map.lock();
+            let mut map = self.lock();
             let old = map.insert(fd, entry);
             if old.is_none() {
                 self.mark(fd, true);
@@ -177,13 +198,17 @@ impl<T: End> Table<T> {
             // entry counts as the parent's): every entry is the parent's,
             // and a descriptor that is another file now (closed here, its
             // number reused) is the real call's.
-            let Some(map) = self.map.try_lock() else { return Some(Lookup::Inherited) };
+            let map = match self.map.try_lock() {
+                Ok(map) => map,
+                Err(TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(TryLockError::WouldBlock) => return Some(Lookup::Inherited),
+            };
             let identity = map.get(&fd)?.identity;
             drop(map);
             return (identity.is_none() || sys::identity(fd) == identity).then_some(Lookup::Inherited);
         }
         let (lookup, identity) = {
-            let map = self.map.lock();
+            let map = self.lock();
             let entry = map.get(&fd)?;
             let lookup = if entry.generation == GENERATION.load(Ordering::SeqCst) {
                 Lookup::Live(Arc::clone(&entry.value))
@@ -212,7 +237,7 @@ impl<T: End> Table<T> {
             return;
         }
         let entry = {
-            let mut map = self.map.lock();
+            let mut map = self.lock();
             if map.get(&fd).is_none_or(|e| e.identity != identity) {
                 return;
             }
@@ -232,7 +257,7 @@ impl<T: End> Table<T> {
             return;
         }
         let entry = {
-            let mut map = self.map.lock();
+            let mut map = self.lock();
             let entry = map.remove(&fd);
             if entry.is_some() {
                 self.mark(fd, false);
@@ -251,7 +276,7 @@ impl<T: End> Table<T> {
             return;
         }
         let taken = {
-            let mut map = self.map.lock();
+            let mut map = self.lock();
             let keys: Vec<c_int> = map.range(fds).map(|(&fd, _)| fd).collect();
             let mut taken = Vec::with_capacity(keys.len());
             for fd in keys {
@@ -268,19 +293,20 @@ impl<T: End> Table<T> {
     }
 
     /// The fork's prepare handler: hold the table still across the fork.
-    pub(crate) fn fork_prepare(&self) {
-        std::mem::forget(self.map.lock());
+    pub(crate) fn fork_prepare(&'static self) -> ForkHold<T> {
+        ForkHold { _guard: self.lock() }
     }
 
-    /// The fork's handler in the parent.
-    pub(crate) fn fork_parent(&self) {
-        sys::force_unlock(&self.map);
+    /// The fork's handler in the parent: the lock goes back.
+    pub(crate) fn fork_parent(&self, hold: ForkHold<T>) {
+        drop(hold);
     }
 
-    /// The fork's handler in the child: every entry so far is inherited.
-    pub(crate) fn fork_child(&self) {
+    /// The fork's handler in the child: every entry so far is inherited,
+    /// and the lock goes back.
+    pub(crate) fn fork_child(&self, hold: ForkHold<T>) {
         GENERATION.fetch_add(1, Ordering::SeqCst);
         OWNER.store(sys::pid(), Ordering::SeqCst);
-        sys::force_unlock(&self.map);
+        drop(hold);
     }
 }
