@@ -310,11 +310,7 @@ fn a_stale_cookie_is_logged_and_dropped() {
     let connection = Connection::with_device(Arc::clone(&device), vchiq_options()).unwrap();
     let recorder = Recorder::new();
     let client = Client::open_with(&connection, client_options(), recorder.clone()).unwrap();
-    let sink = client.component_create("null_sink").unwrap();
-    client.component_enable(sink.handle).unwrap();
-    let mut input = client.port_info_get(sink.handle, PortType::Input, 0).unwrap();
-    input.buffer_size = input.buffer_size.max(256);
-    let input = client.port_info_set(&input).unwrap();
+    let input = sink_input(&client, 256);
     client.port_enable(&input.port, 0, 0).unwrap();
     let cookie = client.send_buffer(&input.port, BufferToSend::input(vec![5; 16], input.buffer_size)).unwrap();
     recorder.wait("the buffer back", |s| s.buffers.len() == 1);
@@ -373,11 +369,7 @@ fn faulty_client(reply_timeout: Duration) -> (Arc<Faulty>, Connection, Client) {
 fn a_flush_whose_dummy_is_never_taken_closes_the_client_for_the_data_order() {
     let _s = serial();
     let (device, _connection, client) = faulty_client(Duration::from_secs(2));
-    let sink = client.component_create("null_sink").unwrap();
-    client.component_enable(sink.handle).unwrap();
-    let mut input = client.port_info_get(sink.handle, PortType::Input, 0).unwrap();
-    input.buffer_size = input.buffer_size.max(4096);
-    let input = client.port_info_set(&input).unwrap();
+    let input = sink_input(&client, 4096);
     client.port_enable(&input.port, 0, 0).unwrap();
     // Data by bulk: the port's flush is PORT_FLUSH, with its dummy.
     client.send_buffer(&input.port, BufferToSend::input(vec![3; 1000], input.buffer_size)).unwrap();
@@ -738,11 +730,7 @@ fn a_disable_with_a_buffer_still_in_the_handler_says_so() {
     let mut options = client_options();
     options.drain_timeout = Duration::from_millis(50);
     let client = Client::open_with(&connection, options, recorder.clone()).unwrap();
-    let sink = client.component_create("null_sink").unwrap();
-    client.component_enable(sink.handle).unwrap();
-    let mut input = client.port_info_get(sink.handle, PortType::Input, 0).unwrap();
-    input.buffer_size = input.buffer_size.max(64);
-    let input = client.port_info_set(&input).unwrap();
+    let input = sink_input(&client, 64);
     client.port_enable(&input.port, 0, 0).unwrap();
     client.send_buffer(&input.port, BufferToSend::input(vec![1; 8], input.buffer_size)).unwrap();
     {

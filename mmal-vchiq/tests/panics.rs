@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use common::*;
 use mmal_sys as sys;
-use mmal_vchiq::{BufferToSend, Client, PortType};
+use mmal_vchiq::{BufferToSend, Client};
 use vchiq::Connection;
 
 /// A logger that panics on the client's stale-buffer warning.
@@ -35,11 +35,7 @@ fn a_panic_outside_the_handler_does_not_stop_delivery() {
     let connection = Connection::with_device(Arc::clone(&device), vchiq_options()).unwrap();
     let recorder = Recorder::new();
     let client = Client::open_with(&connection, client_options(), recorder.clone()).unwrap();
-    let sink = client.component_create("null_sink").unwrap();
-    client.component_enable(sink.handle).unwrap();
-    let mut input = client.port_info_get(sink.handle, PortType::Input, 0).unwrap();
-    input.buffer_size = input.buffer_size.max(256);
-    let input = client.port_info_set(&input).unwrap();
+    let input = sink_input(&client, 256);
     client.port_enable(&input.port, 0, 0).unwrap();
 
     // A buffer message with a cookie never given out: its warning panics.

@@ -68,11 +68,7 @@ fn the_last_handle_dropped_in_the_handler_detaches_the_delivery_thread() {
         }
     });
     let client = Client::open_with(&connection, client_options(), recorder.clone()).unwrap();
-    let sink = client.component_create("null_sink").unwrap();
-    client.component_enable(sink.handle).unwrap();
-    let mut input = client.port_info_get(sink.handle, mmal_vchiq::PortType::Input, 0).unwrap();
-    input.buffer_size = input.buffer_size.max(64);
-    let input = client.port_info_set(&input).unwrap();
+    let input = sink_input(&client, 64);
     client.port_enable(&input.port, 0, 0).unwrap();
     client.send_buffer(&input.port, BufferToSend::input(vec![1; 8], input.buffer_size)).unwrap();
     *slot.lock() = Some(client);
@@ -171,15 +167,6 @@ fn send_until(
     }
 }
 
-/// A null sink's input, enabled.
-fn sink_input(client: &Client) -> mmal_vchiq::PortInfo {
-    let sink = client.component_create("null_sink").unwrap();
-    client.component_enable(sink.handle).unwrap();
-    let mut input = client.port_info_get(sink.handle, mmal_vchiq::PortType::Input, 0).unwrap();
-    input.buffer_size = input.buffer_size.max(64);
-    client.port_info_set(&input).unwrap()
-}
-
 /// Buffers sent while the port is being disabled: each send either fails
 /// (`PortNotEnabled`) or its buffer has been through the handler by the
 /// time the disable returns.
@@ -191,7 +178,7 @@ fn a_buffer_sent_during_a_disable_is_back_before_it_returns() {
     let mut options = client_options();
     options.drain_timeout = std::time::Duration::from_millis(50);
     let client = Client::open_with(&connection, options, Arc::clone(&count)).unwrap();
-    let input = sink_input(&client);
+    let input = sink_input(&client, 64);
     let size = input.buffer_size;
     for round in 0..300 {
         client.port_enable(&input.port, 0, 0).unwrap();
@@ -229,7 +216,7 @@ fn a_buffer_sent_during_a_close_is_back_before_closed() {
     for round in 0..200 {
         let count = Arc::new(Count::default());
         let client = Client::open_with(&connection, client_options(), Arc::clone(&count)).unwrap();
-        let input = sink_input(&client);
+        let input = sink_input(&client, 64);
         let size = input.buffer_size;
         client.port_enable(&input.port, 0, 0).unwrap();
         let sent = std::thread::scope(|scope| {

@@ -150,6 +150,17 @@ pub fn capturing_video(client: &Client, buffers: u32) -> (u32, PortInfo) {
     (camera.handle, video)
 }
 
+/// A null sink, created and enabled: its input port, its buffers at least
+/// `min_size` bytes (the port itself not yet enabled).
+#[allow(dead_code)] // Not every test binary uses it.
+pub fn sink_input(client: &Client, min_size: u32) -> PortInfo {
+    let sink = client.component_create("null_sink").expect("a null sink");
+    client.component_enable(sink.handle).expect("enabled");
+    let mut input = client.port_info_get(sink.handle, PortType::Input, 0).expect("its input");
+    input.buffer_size = input.buffer_size.max(min_size);
+    client.port_info_set(&input).expect("the input set")
+}
+
 /// The camera's video port (output 1) set to I420 at `width`×`height`.
 pub fn video_port(client: &Client, camera: u32, width: u32, height: u32) -> PortInfo {
     let mut info = client.port_info_get(camera, PortType::Output, 1).expect("video port");
