@@ -251,6 +251,13 @@ impl Core {
         }
     }
 
+    /// Gives back the use a component held (none if it held none), with
+    /// the map unlocked.
+    pub(crate) fn release_component_use(&self, handle: u32) {
+        let component_use = self.component_uses.lock().remove(&handle);
+        drop(component_use);
+    }
+
     /// Sends a request built by `build` (given its context) and waits for
     /// its reply.
     ///

@@ -361,8 +361,7 @@ impl Client {
                 // A close that emptied the map meanwhile: the use goes
                 // too (a guard keeps the connection alive).
                 if self.core.buffers.lock().closing {
-                    let component_use = self.core.component_uses.lock().remove(&component.handle);
-                    drop(component_use);
+                    self.core.release_component_use(component.handle);
                 }
             }
             Err(e) => log::warn!("mmal-vchiq: a use of the VideoCore for {name}: {e}"),
@@ -405,15 +404,13 @@ impl Client {
             } else {
                 // No answer: its use goes back, as libmmal's does on every
                 // path.
-                let component_use = self.core.component_uses.lock().remove(&handle);
-                drop(component_use);
+                self.core.release_component_use(handle);
             }
             return Err(e);
         }
         self.core.buffers.lock().sent_bulk.retain(|k| k.0 != handle);
         self.core.components.lock().retain(|_, h| *h != handle);
-        let component_use = self.core.component_uses.lock().remove(&handle);
-        drop(component_use);
+        self.core.release_component_use(handle);
         self.drain(|p| p.component == handle)
     }
 
