@@ -21,6 +21,7 @@
 use std::collections::HashMap;
 use std::ffi::{c_uint, c_void};
 use std::ptr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use mmal_sys as sys;
@@ -352,7 +353,8 @@ static PAYLOADS: Mutex<Option<HashMap<usize, Payload>>> = Mutex::new(None);
 enum Payload {
     /// 8-byte aligned, so payloads are aligned for C structs; counted
     /// against the VideoCore's memory until freed.
-    Heap(#[allow(dead_code)] ZeroedBlock, #[allow(dead_code)] HeapCharge),
+    /// Shared, so that a block lent to a transfer outlives its free.
+    Heap(#[cfg_attr(not(feature = "vchiq"), allow(dead_code))] Arc<ZeroedBlock>, #[allow(dead_code)] HeapCharge),
     Vcsm(#[allow(dead_code)] vcsm::SharedMemory),
 }
 
@@ -399,13 +401,22 @@ pub unsafe extern "C" fn mmal_port_payload_alloc(port: *mut sys::MMAL_PORT_T, si
                 log::error!("mmal_port_payload_alloc: {size} bytes more than the VideoCore's memory has left");
                 return ptr::null_mut();
             };
-            let Some(mut block) = ZeroedBlock::new(size as usize) else { return ptr::null_mut() };
+            let Some(block) = ZeroedBlock::new(size as usize) else { return ptr::null_mut() };
             let addr = block.as_mut_ptr();
-            (Payload::Heap(block, charge), addr)
+            (Payload::Heap(Arc::new(block), charge), addr)
         };
         PAYLOADS.lock().get_or_insert_with(HashMap::new).insert(addr as usize, payload);
         addr
     })
+}
+
+/// The heap block [`mmal_port_payload_alloc`] gave at `payload`, if any.
+#[cfg(feature = "vchiq")]
+pub(crate) fn payload_block(payload: *mut u8) -> Option<Arc<ZeroedBlock>> {
+    match PAYLOADS.lock().as_ref()?.get(&(payload as usize))? {
+        Payload::Heap(block, _) => Some(Arc::clone(block)),
+        Payload::Vcsm(_) => None,
+    }
 }
 
 /// `mmal_port_payload_free`: gives back a payload from

@@ -110,6 +110,9 @@ pub(crate) enum Ready {
 /// The memory of a buffer with the VideoCore.
 pub(crate) enum Held {
     Host(Vec<u8>),
+    /// An output's lent memory, not in a transfer (the data is received
+    /// into it when the buffer comes back).
+    Lent(vchiq::BulkBuffer),
     /// Its data (this many bytes, padded to a word for the transfer) is on
     /// its way by bulk transmit: the buffer comes back with the transfer.
     Sending(BulkTransfer, usize),

@@ -225,12 +225,23 @@ pub struct PortInfo {
 /// let vc = mmal_vchiq::Memory::VideoCore { handle: 0x1234 };
 /// assert!(matches!(host, mmal_vchiq::Memory::Host(_)) && matches!(vc, mmal_vchiq::Memory::VideoCore { .. }));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum Memory {
     /// In this process: data moves by bulk transfer (or inline, at most 128
     /// bytes). An input's payload is `data[..length]`; an output's data is
     /// received into it (it grows as needed).
     Host(Vec<u8>),
+    /// Memory in this process that its owner lends for an output buffer
+    /// (see [`vchiq::BulkBuffer::lend`]), such as a C buffer header's
+    /// payload: the VideoCore's data is received into it in place, from
+    /// its start (the buffer comes back with offset 0), and the client
+    /// copies nothing. It comes back as `Lent` in [`Returned::memory`].
+    /// If its data transfer fails, it stays with the driver until the
+    /// driver is done with it (for good, if the driver never says): the
+    /// buffer then comes back with empty `Host` memory, and the owner
+    /// learns that the memory is free from the lease it gave being
+    /// dropped. Input buffers take `Host` or `VideoCore` memory.
+    Lent(vchiq::BulkBuffer),
     /// Zero copy: a VCSM block the VideoCore reads or writes itself, named
     /// by its VideoCore handle (`MMAL_PARAMETER_ZERO_COPY` must be on for
     /// the port). Nothing is copied by the client.
@@ -248,7 +259,7 @@ pub enum Memory {
 /// let full = mmal_vchiq::BufferToSend::input(vec![1, 2, 3], 4096);
 /// assert_eq!(full.length, 3);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct BufferToSend {
     /// The payload's memory.
     pub memory: Memory,
@@ -357,7 +368,7 @@ pub struct VideoPlanes {
 ///     }
 /// }
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Returned {
     /// The port it was sent to.
     pub port: PortRef,

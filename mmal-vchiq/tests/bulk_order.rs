@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::*;
 use mmal_sys as sys;
-use mmal_vchiq::{BufferToSend, Client, Error, PortType, Status};
+use mmal_vchiq::{BufferToSend, Client, Error, Memory, PortType, Status};
 use vchiq::Connection;
 use vchiq_emu::EmulatedVchiq;
 
@@ -171,4 +171,42 @@ fn a_disable_from_the_handler_receives_the_data_sent_before_it() {
     assert_eq!(client.stats().buffers_in_flight, 0);
     client.component_destroy(camera).unwrap();
     client.close().unwrap();
+}
+
+/// A frame received into lent memory whose transfer never completes: the
+/// memory stays with the driver, which may still write it. The buffer
+/// comes back without it (empty host memory, TRANSMISSION_FAILED), the
+/// client closes for the data order, and the lease ends only when the
+/// driver lets go of the transfer.
+#[test]
+fn lent_memory_stays_with_the_driver_until_it_lets_go() {
+    let _s = serial();
+    let device = Faulty::new();
+    let connection = Connection::with_device(Arc::clone(&device), vchiq_options()).unwrap();
+    let recorder = Recorder::new();
+    let mut options = client_options();
+    options.bulk_timeout = Duration::from_millis(100);
+    let client = Client::open_with(&connection, options, recorder.clone()).unwrap();
+    let (_, video) = capturing_video(&client, 1);
+    let size = video.buffer_size_min;
+
+    device.keep_receives.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (memory, held) = lent(size as usize);
+    let sent = BufferToSend { memory: Memory::Lent(memory), ..BufferToSend::output(Vec::new(), size) };
+    client.send_buffer(&video.port, sent).unwrap();
+    recorder.wait("the buffer back and the client closed", |s| s.closed && !s.buffers.is_empty());
+
+    let seen = recorder.lock();
+    let b = &seen.buffers[0];
+    assert_eq!(b.memory, Memory::Host(Vec::new()), "not the lent memory: {b:?}");
+    assert_ne!(b.flags & sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED, 0, "{b:?}");
+    assert_eq!(b.length, 0);
+    drop(seen);
+    assert_eq!(device.kept.lock().len(), 1, "the receive the driver kept");
+    assert!(held.load(std::sync::atomic::Ordering::SeqCst), "lent while the driver has it");
+    client.close().unwrap();
+    drop(connection);
+    assert!(held.load(std::sync::atomic::Ordering::SeqCst), "the client's close does not end the loan");
+    device.kept.lock().clear();
+    assert!(!held.load(std::sync::atomic::Ordering::SeqCst), "ended when the driver lets go");
 }

@@ -245,8 +245,8 @@ fn input_buffers_go_inline_or_by_bulk_and_come_back_with_their_memory() {
     // comes back with the status.
     client.send_buffer(&input.port, BufferToSend { tag: 4, ..BufferToSend::input(vec![1; 8], 8) }).unwrap();
     recorder.wait("the refused buffer", |s| s.buffers.len() == 4);
-    let refused = recorder.lock().buffers[3].clone();
-    assert_eq!((refused.tag, refused.status), (4, Status::Einval));
+    let refused = recorder.lock().buffers.get(3).map(|b| (b.tag, b.status));
+    assert_eq!(refused, Some((4, Status::Einval)));
     // The dummy bulks keep the data in step: an empty EOS
     // (BUFFER_FROM_HOST_ZEROLEN) and a flush of a port that has sent data
     // by bulk (PORT_FLUSH) each put 8 bytes behind their message, which
@@ -665,7 +665,7 @@ fn a_stale_buffers_data_is_received_and_dropped() {
     client.parameter_set_u32(&video.port, sys::MMAL_PARAMETER_CAPTURE, 1).unwrap();
     client.send_buffer(&video.port, BufferToSend::output(Vec::new(), size)).unwrap();
     recorder.wait("a frame", |s| s.buffers.len() == 1);
-    let frame = recorder.lock().buffers[0].clone();
+    let frame = recorder.lock().buffers.remove(0);
     assert_eq!(frame.length, size);
     let Memory::Host(data) = &frame.memory else { panic!() };
     assert_ne!(data[..100], [0xEE; 100], "not the stale buffer's data");
@@ -782,7 +782,7 @@ fn a_returned_length_never_exceeds_its_memory() {
     device.inject(m);
     client.parameter_get_u32(&video.port, sys::MMAL_PARAMETER_CAPTURE).unwrap();
     recorder.wait("the answer", |s| s.buffers.len() == 1);
-    let b = recorder.lock().buffers[0].clone();
+    let b = recorder.lock().buffers.remove(0);
     let Memory::Host(v) = &b.memory else { panic!("{b:?}") };
     assert!((b.offset + b.length) as usize <= v.len(), "{b:?}");
     assert_ne!(b.flags & sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED, 0, "{b:?}");
@@ -797,8 +797,54 @@ fn a_returned_length_never_exceeds_its_memory() {
     let data = vec![9u8; 3001];
     client.send_buffer(&input.port, BufferToSend::input(data.clone(), input.buffer_size)).unwrap();
     recorder.wait("the input back", |s| s.buffers.iter().any(|b| b.port == input.port));
-    let back = recorder.lock().buffers.iter().find(|b| b.port == input.port).cloned().unwrap();
+    let back = {
+        let mut s = recorder.lock();
+        let at = s.buffers.iter().position(|b| b.port == input.port).unwrap();
+        s.buffers.remove(at)
+    };
     assert_eq!(back.memory, Memory::Host(data), "the memory as it went, unpadded");
     client.port_disable(&input.port).unwrap();
+    client.close().unwrap();
+}
+
+/// Lent memory (a C header's payload, say) receives its frame in place,
+/// from its start, and comes back as lent memory; the owner's lease ends
+/// only when the returned buffer is dropped. An input cannot be lent:
+/// refused, with the lease given back at once and no cookie used.
+#[test]
+fn lent_memory_receives_its_frame_in_place() {
+    let _s = serial();
+    let connection = connect();
+    let recorder = Recorder::new();
+    let client = Client::open_with(&connection, client_options(), recorder.clone()).unwrap();
+    let (_, video) = capturing_video(&client, 1);
+    let size = video.buffer_size_min;
+    let received = client.stats().bytes_received;
+
+    let (memory, held) = lent(size as usize);
+    let sent = BufferToSend { tag: 7, memory: Memory::Lent(memory), ..BufferToSend::output(Vec::new(), size) };
+    client.send_buffer(&video.port, sent).unwrap();
+    recorder.wait("a frame", |s| s.buffers.len() == 1);
+    let frame = recorder.lock().buffers.remove(0);
+    assert_eq!((frame.tag, frame.length, frame.offset), (7, size, 0), "{frame:?}");
+    assert_eq!(frame.flags & sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED, 0);
+    let Memory::Lent(data) = &frame.memory else { panic!("lent memory back: {frame:?}") };
+    assert!(data.is_lent() && data.len() == size as usize);
+    assert!(data.iter().any(|&b| b != 0), "the frame was written into the lent memory");
+    assert!(client.stats().bytes_received - received >= u64::from(size), "by bulk transfer");
+    assert!(held.load(std::sync::atomic::Ordering::SeqCst), "lent until the buffer is dropped");
+    drop(frame);
+    assert!(!held.load(std::sync::atomic::Ordering::SeqCst));
+
+    let sink = sink_input(&client, 4096);
+    client.port_enable(&sink.port, 1, sink.buffer_size).unwrap();
+    let (memory, held) = lent(4096);
+    let input = BufferToSend { memory: Memory::Lent(memory), ..BufferToSend::input(Vec::new(), sink.buffer_size) };
+    let err = client.send_buffer(&sink.port, input).unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+    assert!(!held.load(std::sync::atomic::Ordering::SeqCst), "given back with the refusal");
+    assert_eq!(client.stats().buffers_in_flight, 0);
+    client.port_disable(&sink.port).unwrap();
+    client.port_disable(&video.port).unwrap();
     client.close().unwrap();
 }

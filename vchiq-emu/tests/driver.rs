@@ -81,14 +81,16 @@ fn messages_uses_and_bulks_are_bounded_as_the_kernels() {
     assert_eq!(errno(d.queue_message(ServiceHandle(0xBAD), &[e])), 22);
     // Four bulks per direction; empty ones refused.
     for _ in 0..4 {
-        d.queue_bulk(h, Bulk { direction: BulkDirection::Receive, buffer: vec![0; 8], size: 8, userdata: 1 }).unwrap();
+        d.queue_bulk(h, Bulk { direction: BulkDirection::Receive, buffer: vec![0; 8].into(), size: 8, userdata: 1 })
+            .unwrap();
     }
     let (err, back) = d
-        .queue_bulk(h, Bulk { direction: BulkDirection::Receive, buffer: vec![0; 8], size: 8, userdata: 5 })
+        .queue_bulk(h, Bulk { direction: BulkDirection::Receive, buffer: vec![0; 8].into(), size: 8, userdata: 5 })
         .unwrap_err();
     assert_eq!((err.raw_os_error(), back.userdata), (Some(16), 5));
-    let (err, _) =
-        d.queue_bulk(h, Bulk { direction: BulkDirection::Transmit, buffer: vec![], size: 0, userdata: 6 }).unwrap_err();
+    let (err, _) = d
+        .queue_bulk(h, Bulk { direction: BulkDirection::Transmit, buffer: Vec::new().into(), size: 0, userdata: 6 })
+        .unwrap_err();
     assert_eq!(err.raw_os_error(), Some(22));
     // A message that does not fit the caller's buffers: EMSGSIZE, and it
     // stays queued for a call with room.

@@ -318,7 +318,7 @@ fn input_buffers_take_their_data_inline_or_by_bulk_and_come_back_empty() {
     assert_eq!((w(&r, STATUS), w(&r, COOKIE), w(&r, LENGTH)), (0, 0x1A_0003, 0));
     assert_ne!(w(&r, FLAGS) & MMAL_MSG_BUFFER_FLAG_EOS, 0);
     let dummy = m.svc.bulk_receive(vec![1; 8], 8).unwrap().wait().unwrap();
-    assert_eq!(dummy, [0; 8]);
+    assert_eq!(dummy[..], [0; 8]);
 
     assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_FLUSH, None), 0);
     assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_DISABLE, None), 0);

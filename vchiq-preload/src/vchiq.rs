@@ -239,7 +239,7 @@ impl Vchiq {
             t.bulks.insert(token, pending);
             token
         };
-        let bulk = Bulk { direction, buffer, size, userdata: token };
+        let bulk = Bulk { direction, buffer: buffer.into(), size, userdata: token };
         match self.device.queue_bulk(ServiceHandle(a.handle), bulk) {
             Ok(()) => Ok(0),
             Err((e, _)) => {

@@ -8,6 +8,8 @@
 use std::fmt;
 use std::io;
 
+use crate::buffer::BulkBuffer;
+
 /// A service's four-character code, packed as `VCHIQ_MAKE_FOURCC` packs it
 /// (first character in the most significant byte).
 ///
@@ -157,7 +159,7 @@ pub enum BulkDirection {
 ///
 /// ```
 /// use vchiq::{Bulk, BulkDirection};
-/// let bulk = Bulk { direction: BulkDirection::Transmit, buffer: vec![1, 2, 3, 4], size: 4, userdata: 9 };
+/// let bulk = Bulk { direction: BulkDirection::Transmit, buffer: vec![1, 2, 3, 4].into(), size: 4, userdata: 9 };
 /// assert_eq!(bulk.data(), &[1, 2, 3, 4]);
 /// ```
 #[derive(Debug, PartialEq, Eq)]
@@ -165,8 +167,9 @@ pub struct Bulk {
     /// Which way.
     pub direction: BulkDirection,
     /// Transmit: the data is `buffer[..size]`. Receive: the VideoCore writes
-    /// `buffer[..size]`.
-    pub buffer: Vec<u8>,
+    /// `buffer[..size]`. A device that hands the memory to a driver keeps
+    /// the buffer until the driver is done with it (never drops it before).
+    pub buffer: BulkBuffer,
     /// Bytes to transfer (at most `buffer.len()`).
     pub size: usize,
     /// Returned in the transfer's completion.
@@ -178,7 +181,7 @@ impl Bulk {
     ///
     /// ```
     /// use vchiq::{Bulk, BulkDirection};
-    /// let bulk = Bulk { direction: BulkDirection::Receive, buffer: vec![0; 8], size: 3, userdata: 1 };
+    /// let bulk = Bulk { direction: BulkDirection::Receive, buffer: vec![0; 8].into(), size: 3, userdata: 1 };
     /// assert_eq!(bulk.data().len(), 3);
     /// ```
     pub fn data(&self) -> &[u8] {

@@ -42,6 +42,7 @@
 //! (`EINTR` is retried, other errors surface as [`Error`]s).
 #![deny(unsafe_code)]
 
+mod buffer;
 mod connection;
 mod device;
 mod error;
@@ -51,6 +52,7 @@ mod options;
 mod service;
 mod shared;
 
+pub use buffer::BulkBuffer;
 pub use connection::{Connection, DEVICE_PATH};
 pub use device::{
     Bulk, BulkDirection, Completion, Config, Device, Fourcc, MessageBuffers, ServiceHandle, ServiceParams,

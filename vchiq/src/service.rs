@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use parking_lot::MutexGuard;
 use vchiq_sys as sys;
 
+use crate::buffer::BulkBuffer;
 use crate::device::{Bulk, BulkDirection, Fourcc, ServiceHandle};
 use crate::error::{Error, Result};
 use crate::event::ServiceEvent;
@@ -310,7 +311,8 @@ impl Service {
     /// let buffer = sent.wait()?; // the buffer comes back
     /// # Ok::<(), vchiq::Error>(())
     /// ```
-    pub fn bulk_transmit(&self, data: Vec<u8>) -> Result<BulkTransfer> {
+    pub fn bulk_transmit(&self, data: impl Into<BulkBuffer>) -> Result<BulkTransfer> {
+        let data = data.into();
         let size = data.len();
         self.queue_bulk(BulkDirection::Transmit, data, size)
     }
@@ -339,8 +341,8 @@ impl Service {
     /// println!("first byte {}", frame[0]);
     /// # Ok::<(), vchiq::Error>(())
     /// ```
-    pub fn bulk_receive(&self, buffer: Vec<u8>, size: usize) -> Result<BulkTransfer> {
-        self.queue_bulk(BulkDirection::Receive, buffer, size)
+    pub fn bulk_receive(&self, buffer: impl Into<BulkBuffer>, size: usize) -> Result<BulkTransfer> {
+        self.queue_bulk(BulkDirection::Receive, buffer.into(), size)
     }
 
     /// Sends one message made of `elements` and queues `data` as the bulk
@@ -368,7 +370,8 @@ impl Service {
     /// let buffer = sent.wait()?;
     /// # Ok::<(), vchiq::Error>(())
     /// ```
-    pub fn send_with_bulk(&self, elements: &[&[u8]], data: Vec<u8>) -> Result<BulkTransfer> {
+    pub fn send_with_bulk(&self, elements: &[&[u8]], data: impl Into<BulkBuffer>) -> Result<BulkTransfer> {
+        let data = data.into();
         let size = data.len();
         self.check_bulk(&data, size)?;
         self.check_message(elements)?;
@@ -393,7 +396,7 @@ impl Service {
         Ok(())
     }
 
-    fn queue_bulk(&self, direction: BulkDirection, buffer: Vec<u8>, size: usize) -> Result<BulkTransfer> {
+    fn queue_bulk(&self, direction: BulkDirection, buffer: BulkBuffer, size: usize) -> Result<BulkTransfer> {
         self.check_bulk(&buffer, size)?;
         let (_order, id) = self.reserve(direction)?;
         self.submit(direction, id, buffer, size)
@@ -439,7 +442,7 @@ impl Service {
 
     /// Hands a reserved transfer to the driver; on failure, its slot and
     /// use are given back.
-    fn submit(&self, direction: BulkDirection, id: u32, buffer: Vec<u8>, size: usize) -> Result<BulkTransfer> {
+    fn submit(&self, direction: BulkDirection, id: u32, buffer: BulkBuffer, size: usize) -> Result<BulkTransfer> {
         let inner = self.inner();
         let mut bulk = Bulk { direction, buffer, size, userdata: id };
         let call = match direction {
@@ -621,7 +624,7 @@ impl BulkTransfer {
     /// assert_eq!(buffer.len(), 64);
     /// # Ok::<(), vchiq::Error>(())
     /// ```
-    pub fn wait(self) -> Result<Vec<u8>> {
+    pub fn wait(self) -> Result<BulkBuffer> {
         let timeout = self.owner.inner.options.bulk_timeout;
         self.wait_timeout(timeout)
     }
@@ -634,7 +637,7 @@ impl BulkTransfer {
     /// let buffer = service.bulk_transmit(vec![1; 64])?.wait_timeout(std::time::Duration::from_secs(1))?;
     /// # Ok::<(), vchiq::Error>(())
     /// ```
-    pub fn wait_timeout(mut self, timeout: Duration) -> Result<Vec<u8>> {
+    pub fn wait_timeout(mut self, timeout: Duration) -> Result<BulkBuffer> {
         let inner = &self.owner.inner;
         if inner.on_completion_thread() {
             return Err(Error::OnCompletionThread("BulkTransfer::wait"));

@@ -12,6 +12,7 @@ use std::thread::{self, JoinHandle, ThreadId};
 use parking_lot::{Condvar, Mutex};
 use vchiq_sys as sys;
 
+use crate::buffer::BulkBuffer;
 use crate::device::{
     Bulk, BulkDirection, Completion, Config, Device, Fourcc, MessageBuffers, ServiceHandle, ServiceParams, HEADER_SIZE,
 };
@@ -232,7 +233,7 @@ pub(crate) enum Closed {
 /// How a bulk transfer ended.
 #[derive(Debug)]
 pub(crate) enum BulkOutcome {
-    Done(Vec<u8>),
+    Done(BulkBuffer),
     Aborted,
     OutOfOrder,
 }

@@ -164,7 +164,7 @@ fn bulk_transmit_and_receive_move_the_data() {
     let vc = FakeVc::new();
     let c = connect(&vc);
     let s = c.open_service(echo_options()).unwrap();
-    let back = s.bulk_transmit((0..=255).collect()).unwrap().wait().unwrap();
+    let back = s.bulk_transmit((0..=255).collect::<Vec<u8>>()).unwrap().wait().unwrap();
     assert_eq!(back, (0..=255).collect::<Vec<u8>>());
     assert_eq!(vc.received(), vec![(0..=255).collect::<Vec<u8>>()]);
 

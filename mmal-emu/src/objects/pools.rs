@@ -23,7 +23,11 @@ const MAX_POOL_HEADERS: usize = 1 << 16;
 pub(crate) type Hook = Box<dyn Fn(BufPtr) -> bool + Send + Sync>;
 
 enum Payloads {
-    Heap(#[allow(dead_code)] Vec<ZeroedBlock>, #[allow(dead_code)] Option<HeapCharge>),
+    /// Shared, so that a block lent to a transfer outlives its pool.
+    Heap(
+        #[cfg_attr(not(feature = "vchiq"), allow(dead_code))] Vec<Arc<ZeroedBlock>>,
+        #[allow(dead_code)] Option<HeapCharge>,
+    ),
     /// The blocks, and each one's address and VideoCore handle.
     Vcsm(
         #[allow(dead_code)] Vec<vcsm::SharedMemory>,
@@ -31,10 +35,7 @@ enum Payloads {
     ),
     /// From a client's allocator (`mmal_pool_create_with_allocator`),
     /// given back to its free function when the pool goes.
-    Client {
-        allocator: ClientAllocator,
-        blocks: Vec<*mut u8>,
-    },
+    Client { allocator: ClientAllocator, blocks: Vec<*mut u8> },
 }
 
 /// Zeroed heap memory, 8-byte aligned (as C structs in event payloads
@@ -42,13 +43,23 @@ enum Payloads {
 /// system as pages that are zero until written, so a large pool costs
 /// memory only as its buffers fill, and a block that cannot be had is an
 /// error, never an abort.
+///
+/// A block may be lent to a bulk transfer ([`lend_payload`]), which then
+/// holds it (so it outlives its pool) and is the only access to its bytes
+/// until the loan ends.
 pub(crate) struct ZeroedBlock {
     ptr: NonNull<u8>,
     layout: std::alloc::Layout,
+    /// Whether a bulk transfer has it now.
+    #[cfg_attr(not(feature = "vchiq"), allow(dead_code))]
+    lent: std::sync::atomic::AtomicBool,
 }
 
 // SAFETY: the block is plain bytes owned by this value.
 unsafe impl Send for ZeroedBlock {}
+// SAFETY: through `&ZeroedBlock` only the block's address, size and loan
+// flag (atomic) are reached, never its bytes.
+unsafe impl Sync for ZeroedBlock {}
 
 impl ZeroedBlock {
     /// `size` zeroed bytes (at least one); `None` if they cannot be had.
@@ -56,12 +67,82 @@ impl ZeroedBlock {
         let layout = std::alloc::Layout::from_size_align(size.max(1), 8).ok()?;
         // SAFETY: the layout is not zero-sized.
         let ptr = NonNull::new(unsafe { std::alloc::alloc_zeroed(layout) })?;
-        Some(ZeroedBlock { ptr, layout })
+        Some(ZeroedBlock { ptr, layout, lent: std::sync::atomic::AtomicBool::new(false) })
     }
 
-    pub(crate) fn as_mut_ptr(&mut self) -> *mut u8 {
+    pub(crate) fn as_mut_ptr(&self) -> *mut u8 {
         self.ptr.as_ptr()
     }
+
+    /// Whether a bulk transfer has the block now (see [`lend_payload`]).
+    #[cfg(feature = "vchiq")]
+    pub(crate) fn is_lent(&self) -> bool {
+        self.lent.load(Ordering::Acquire)
+    }
+}
+
+/// The loan of a [`ZeroedBlock`] to a bulk transfer: dropped by the
+/// transfer's buffer once nothing reaches the block through it.
+#[cfg(feature = "vchiq")]
+struct Lease(Arc<ZeroedBlock>);
+
+#[cfg(feature = "vchiq")]
+impl Drop for Lease {
+    fn drop(&mut self) {
+        // Release: the transfer's writes happen before whoever sees the
+        // loan ended touches the bytes.
+        self.0.lent.store(false, Ordering::Release);
+    }
+}
+
+/// Lends the heap payload `buffer` carries to a bulk transfer, for the
+/// VideoCore to write in place: the block (one of its pool's, or one from
+/// `mmal_port_payload_alloc`, found by `lookup`), and a buffer over its
+/// first `alloc_size` bytes. `None` for other memory (the client's own, or
+/// a block of another size), or a block already lent (a header sent
+/// twice). The caller holds the header, sent to the VideoCore: by MMAL's
+/// rules the client does not touch its payload until it comes back, and
+/// the caller hands it back only once the loan has ended
+/// ([`ZeroedBlock::is_lent`]).
+#[cfg(feature = "vchiq")]
+pub(crate) fn lend_payload(
+    buffer: BufPtr,
+    lookup: impl FnOnce(*mut u8) -> Option<Arc<ZeroedBlock>>,
+) -> Option<(vchiq::BulkBuffer, Arc<ZeroedBlock>)> {
+    let raw = buffer.raw();
+    let (data, size) = (raw.data, raw.alloc_size as usize);
+    if data.is_null() || size == 0 {
+        return None;
+    }
+    let (home, _, (own, _)) = buffer.home();
+    let block = if !home.is_null() && data == own {
+        // SAFETY: a header's `home` is its live pool (see `give_back`); the
+        // caller holds the header, so the pool cannot be resized meanwhile
+        // (a resize needs every header home) and its payloads stay as read.
+        let payloads = unsafe { &*ptr::addr_of!((*home.cast::<PoolBox>()).payloads) };
+        match payloads {
+            Payloads::Heap(blocks, _) => blocks.iter().find(|b| b.as_mut_ptr() == data).cloned(),
+            _ => None,
+        }
+    } else {
+        lookup(data)
+    }?;
+    // The bytes the header names must all be the block's (`data` is
+    // compared, never followed).
+    if block.as_mut_ptr() != data || size > block.layout.size() {
+        return None;
+    }
+    if block.lent.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_err() {
+        return None;
+    }
+    let start = NonNull::new(data)?;
+    // SAFETY: `size` bytes from the start of a block of at least that many,
+    // zeroed when made (initialised), kept alive by the lease's `Arc`. The
+    // loan flag was clear and is now set, so no other transfer has them;
+    // the client does not touch them while the header is sent, and the
+    // caller does not until the lease is dropped (the flag clears).
+    let memory = unsafe { vchiq::BulkBuffer::lend(start, size, Box::new(Lease(Arc::clone(&block)))) };
+    Some((memory, block))
 }
 
 impl Drop for ZeroedBlock {
@@ -510,12 +591,12 @@ impl PoolPtr {
         } else {
             // `n * size` cannot overflow (checked above).
             let charge = HeapCharge::take(n * size).ok_or_else(|| no_memory("the VideoCore's memory is used up"))?;
-            let mut blocks: Vec<ZeroedBlock> = Vec::new();
+            let mut blocks: Vec<Arc<ZeroedBlock>> = Vec::new();
             blocks.try_reserve_exact(n).map_err(|_| no_memory("payloads"))?;
             for _ in 0..n {
-                blocks.push(ZeroedBlock::new(size).ok_or_else(|| no_memory("payloads"))?);
+                blocks.push(Arc::new(ZeroedBlock::new(size).ok_or_else(|| no_memory("payloads"))?));
             }
-            data.extend(blocks.iter_mut().map(ZeroedBlock::as_mut_ptr));
+            data.extend(blocks.iter().map(|b| b.as_mut_ptr()));
             Payloads::Heap(blocks, Some(charge))
         };
         Ok((payloads, data))

@@ -32,7 +32,9 @@ use mmal_sys as sys;
 use mmal_vchiq::{BufferToSend, Error, Memory, PortInfo, PortRef, PortType, Returned};
 use parking_lot::{Mutex, ReentrantMutex};
 
-use crate::objects::{BufPtr, Callback, ComponentPtr, CoreState, EsFormat, PoolPtr, PortFields, PortPtr, Status};
+use crate::objects::{
+    BufPtr, Callback, ComponentPtr, CoreState, EsFormat, PoolPtr, PortFields, PortPtr, Status, ZeroedBlock,
+};
 
 pub(crate) use session::{client, install};
 pub use session::{vchiq_payload_copies, vchiq_stats};
@@ -65,9 +67,10 @@ const EVENT_PAYLOAD: usize = 256;
 struct State {
     /// The client's callback of each enabled port, by `index_all`.
     callbacks: Vec<Option<Callback>>,
-    /// Headers with the VideoCore, by token: the port (`index_all`) and
-    /// the header.
-    out: HashMap<u64, (usize, BufPtr)>,
+    /// Headers with the VideoCore, by token: the port (`index_all`), the
+    /// header, and the payload block lent for the VideoCore's data to be
+    /// received in place, if it was.
+    out: HashMap<u64, Sent>,
     /// What each port's last format commit answered, by `index_all`.
     info: Vec<Option<PortInfo>>,
     /// Whether each port is being enabled (claimed by one enable).
@@ -90,6 +93,9 @@ struct State {
     zero_copy: Vec<bool>,
     destroyed: bool,
 }
+
+/// A header with the VideoCore (see [`State::out`]).
+type Sent = (usize, BufPtr, Option<Arc<ZeroedBlock>>);
 
 static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
 
@@ -247,27 +253,45 @@ impl Remote {
 
     /// A buffer the VideoCore (or the client, on a disable) handed back:
     /// into its header, then to its port's callback.
-    pub(crate) fn returned(&self, b: Returned) {
+    pub(crate) fn returned(&self, mut b: Returned) {
         let entry = {
             let mut st = self.state.lock();
             match st.out.get(&b.tag) {
-                Some(&(index, _)) if Some(index) == self.index_of(&b.port) => {
-                    st.out.remove(&b.tag).map(|(index, header)| (index, header, st.callbacks[index]))
+                Some(&(index, ..)) if Some(index) == self.index_of(&b.port) => {
+                    st.out.remove(&b.tag).map(|(index, header, lent)| (index, header, lent, st.callbacks[index]))
                 }
                 _ => None,
             }
         };
-        let Some((index, header, callback)) = entry else {
+        let Some((index, header, lent, callback)) = entry else {
             log::error!("mmal_vc_port_send_callback: a buffer of {:?} with an unknown tag {:#x}", b.port, b.tag);
             return;
         };
+        let mut in_place = false;
+        if let Some(block) = lent {
+            // The loan ends when the client gives the memory back (dropped
+            // here). If the driver kept it (a failed transfer), the
+            // VideoCore may still write the payload: the header is not
+            // handed back (leaked rather than reused while written).
+            let memory = std::mem::replace(&mut b.memory, Memory::Host(Vec::new()));
+            in_place = matches!(memory, Memory::Lent(_));
+            drop(memory);
+            if block.is_lent() {
+                log::error!(
+                    "mmal_vc_port_send_callback: {:?}: the payload of a buffer whose data transfer failed is still \
+                     with the driver; the buffer is kept, not handed back",
+                    b.port
+                );
+                return;
+            }
+        }
         let Some(port) = self.c_port(index) else { return };
-        fill(header, &b);
+        fill(header, &b, in_place);
         if let Memory::Host(mut memory) = b.memory {
             memory.clear();
             let mut st = self.state.lock();
             // Kept while the port is enabled (dropped by its disable).
-            if port.is_enabled() && st.spare[index].len() < SPARE {
+            if memory.capacity() > 0 && port.is_enabled() && st.spare[index].len() < SPARE {
                 st.spare[index].push(memory);
             }
         }
@@ -323,7 +347,16 @@ impl Remote {
     /// the callback, or to its pool) while the send failed, and is not the
     /// caller's again.
     fn take_back(&self, token: u64) -> bool {
-        self.state.lock().out.remove(&token).is_some()
+        match self.state.lock().out.remove(&token) {
+            None => false,
+            // The failed send gave the lent memory back (a send that fails
+            // never leaves it with the driver); if not, kept, as above.
+            Some((.., Some(block))) if block.is_lent() => {
+                log::error!("mmal_port_send_buffer: a failed send's payload is still lent; the buffer is kept");
+                false
+            }
+            Some(_) => true,
+        }
     }
 
     /// A free buffer of the component's event pool
@@ -333,8 +366,9 @@ impl Remote {
     }
 }
 
-/// Writes a returned buffer's data and fields into its header.
-fn fill(header: BufPtr, b: &Returned) {
+/// Writes a returned buffer's data and fields into its header; `in_place`:
+/// its data was received into the header's payload (lent memory).
+fn fill(header: BufPtr, b: &Returned, in_place: bool) {
     let mut flags = b.flags;
     let mut offset = 0;
     let length = match &b.memory {
@@ -344,7 +378,7 @@ fn fill(header: BufPtr, b: &Returned) {
             }
             0
         }
-        Memory::Host(data) => {
+        Memory::Host(data) if !in_place => {
             let start = b.offset as usize;
             let end = start.saturating_add(b.length as usize);
             let valid = data.get(start..end.min(data.len())).unwrap_or(&[]);
@@ -358,8 +392,9 @@ fn fill(header: BufPtr, b: &Returned) {
                 n
             })
         }
-        Memory::VideoCore { .. } => {
-            // The data is in the block, where the VideoCore wrote it.
+        // The data is in the payload, where the VideoCore wrote it (in the
+        // block, or received in place).
+        Memory::Host(_) | Memory::VideoCore { .. } | Memory::Lent(_) => {
             let alloc = header.alloc_size();
             offset = (b.offset as usize).min(alloc);
             (b.length as usize).min(alloc - offset)
@@ -836,6 +871,7 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
     } else {
         None
     };
+    let mut lent = None;
     let mut buffer = match block {
         Some(handle) => {
             let length = if input { u32::try_from(header.length()).unwrap_or(u32::MAX) } else { 0 };
@@ -845,6 +881,17 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
                 ..BufferToSend::output(Vec::new(), alloc_size)
             }
         }
+        None if !input => match crate::objects::lend_payload(header, crate::c_api::payload_block) {
+            // The header's own heap payload: the VideoCore's data is
+            // received into it, with no copy.
+            Some((memory, block)) => {
+                lent = Some(block);
+                BufferToSend { memory: Memory::Lent(memory), ..BufferToSend::output(Vec::new(), alloc_size) }
+            }
+            None => {
+                BufferToSend::output(remote.state.lock().spare[port.index_all()].pop().unwrap_or_default(), alloc_size)
+            }
+        },
         None => {
             let mut memory = remote.state.lock().spare[port.index_all()].pop().unwrap_or_default();
             if input {
@@ -869,7 +916,7 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
     }
     buffer.tag = token;
     // Entered before it is sent: the VideoCore may return it at once.
-    remote.state.lock().out.insert(token, (port.index_all(), header));
+    remote.state.lock().out.insert(token, (port.index_all(), header, lent));
     match client.send_buffer(&port_ref, buffer) {
         Ok(_) => sys::MMAL_SUCCESS,
         Err(e) => {
@@ -1009,14 +1056,14 @@ mod tests {
         let remote = Remote::detached(1);
         // Entered for a send; it comes back (taken out, as `returned`
         // takes it, and handed on) before the send reports its failure.
-        remote.state.lock().out.insert(9, (0, header));
-        let (_, back) = remote.state.lock().out.remove(&9).expect("entered");
+        remote.state.lock().out.insert(9, (0, header, None));
+        let (_, back, _) = remote.state.lock().out.remove(&9).expect("entered");
         back.release();
         assert_eq!(pool.queue().len(), 1, "handed back once, to its pool");
         assert!(!remote.take_back(9), "the failed send must not give it to the caller too");
         // A send that fails with its header still entered gives it back.
         let header = pool.queue().get().expect("the header again");
-        remote.state.lock().out.insert(10, (0, header));
+        remote.state.lock().out.insert(10, (0, header, None));
         assert!(remote.take_back(10));
         header.release();
         pool.destroy();

@@ -228,8 +228,9 @@ fn released(cookie: Cookie, e: InFlight) -> Returned {
         Held::VideoCore(handle) => Memory::VideoCore { handle },
         // Done by now if the VideoCore took the data; if not, the
         // transfer is abandoned (the driver drops the memory).
+        Held::Lent(b) => Memory::Lent(b),
         Held::Sending(t, length) if t.is_done() => {
-            let mut v = t.wait().unwrap_or_default();
+            let mut v = t.wait().ok().and_then(vchiq::BulkBuffer::into_vec).unwrap_or_default();
             v.truncate(length);
             Memory::Host(v)
         }
@@ -259,8 +260,15 @@ fn released(cookie: Cookie, e: InFlight) -> Returned {
 /// take the next buffer's data), loses the data order, which is fatal for
 /// the client.
 fn receive(core: &Core, mut buffer: Vec<u8>, size: usize) -> Result<Vec<u8>> {
+    buffer.resize(size.next_multiple_of(4), 0);
+    receive_into(core, buffer.into(), size).map(|b| b.into_vec().unwrap_or_default())
+}
+
+/// [`receive`] into `buffer`, which holds at least `size` rounded up to a
+/// word. Only a transfer that completed gives the buffer back; otherwise
+/// the driver keeps it until it is done with it.
+fn receive_into(core: &Core, buffer: vchiq::BulkBuffer, size: usize) -> Result<vchiq::BulkBuffer> {
     let n = size.next_multiple_of(4);
-    buffer.resize(n, 0);
     let received = core
         .with_service(|s| s.bulk_receive(buffer, n).map_err(Error::from))
         .and_then(|t| t.wait_timeout(core.bulk_timeout).map_err(Error::from));
@@ -325,6 +333,29 @@ fn buffer(core: &Core, m: &[u8]) -> Option<Ready> {
     let mut offset = b.offset;
     let handle = e.memory_handle();
     let memory = match e.memory {
+        Held::Lent(lent) => {
+            let (memory, got, failed) = into_lent(core, &b, lent);
+            (length, offset) = (got, 0);
+            if failed {
+                flags |= sys::MMAL_MSG_BUFFER_FLAG_TRANSMISSION_FAILED;
+            }
+            return Some(Ready::Buffer(Returned {
+                port: e.port,
+                cookie,
+                tag: e.tag,
+                status: b.status,
+                memory,
+                alloc_size: e.alloc_size,
+                length,
+                offset,
+                flags,
+                pts: b.pts,
+                dts: b.dts,
+                cmd: b.cmd,
+                video: b.video,
+                released: false,
+            }));
+        }
         Held::Host(v) => Some(v),
         // Back from the VideoCore, which took its data before: the
         // transmit is done, or about to be reported done.
@@ -337,7 +368,8 @@ fn buffer(core: &Core, m: &[u8]) -> Option<Ready> {
                 Vec::new()
             },
             // The memory as it went, without the transfer's padding.
-            |mut v| {
+            |v| {
+                let mut v = v.into_vec().unwrap_or_default();
                 v.truncate(sent);
                 v
             },
@@ -424,6 +456,60 @@ fn buffer(core: &Core, m: &[u8]) -> Option<Ready> {
         released: false,
     };
     Some(Ready::Buffer(returned))
+}
+
+/// The data of an output buffer sent with lent memory, received into it
+/// in place from its start: the memory to hand back, the data's length,
+/// and whether data was lost. Data that does not fit is dropped. If the
+/// transfer fails, the memory stays with the driver and empty host memory
+/// comes back instead.
+fn into_lent(core: &Core, b: &BufferIn, mut lent: vchiq::BulkBuffer) -> (Memory, u32, bool) {
+    if let Some(d) = &b.inline {
+        return match lent.get_mut(..d.len()) {
+            Some(to) => {
+                to.copy_from_slice(d);
+                (Memory::Lent(lent), d.len() as u32, false)
+            }
+            None => (Memory::Lent(lent), 0, true),
+        };
+    }
+    let Some(size) = bulk_size(b) else {
+        // No data: refused, or empty.
+        return (Memory::Lent(lent), 0, false);
+    };
+    if b.length == 0 {
+        discard(core, size, "an empty EOS buffer");
+        return (Memory::Lent(lent), 0, false);
+    }
+    if b.length as usize > lent.len() {
+        log::warn!(
+            "mmal-vchiq: a buffer of {} bytes came back with {} bytes of data; its data is dropped",
+            lent.len(),
+            b.length
+        );
+        discard(core, size, "an oversized buffer");
+        return (Memory::Lent(lent), 0, true);
+    }
+    if size.next_multiple_of(4) > lent.len() {
+        // The transfer's padding does not fit: through host memory.
+        return match receive(core, Vec::new(), size) {
+            Ok(d) => {
+                lent[..size].copy_from_slice(&d[..size]);
+                (Memory::Lent(lent), size as u32, false)
+            }
+            Err(err) => {
+                log::warn!("mmal-vchiq: receiving a buffer's data: {err}");
+                (Memory::Lent(lent), 0, true)
+            }
+        };
+    }
+    match receive_into(core, lent, size) {
+        Ok(back) => (Memory::Lent(back), size as u32, false),
+        Err(err) => {
+            log::warn!("mmal-vchiq: receiving a buffer's data: {err}; its memory stays with the driver");
+            (Memory::Host(Vec::new()), 0, true)
+        }
+    }
 }
 
 fn event(core: &Core, m: &[u8]) -> Option<Ready> {

@@ -856,14 +856,18 @@ impl Client {
         if length > buffer.alloc_size {
             return Err(Error::InvalidArgument("a buffer's length is at most its alloc_size"));
         }
-        let (data_word, zero_copy, mut host) = match buffer.memory {
-            Memory::VideoCore { handle } => (handle, true, None),
+        let (data_word, zero_copy, mut host, lent) = match buffer.memory {
+            Memory::VideoCore { handle } => (handle, true, None, None),
             Memory::Host(v) => {
                 if (v.len() as u64) < u64::from(length) {
                     return Err(Error::InvalidArgument("a buffer's length is more than its memory holds"));
                 }
-                (0, false, Some(v))
+                (0, false, Some(v), None)
             }
+            Memory::Lent(_) if input => {
+                return Err(Error::InvalidArgument("lent memory is for output buffers (inputs go as Host memory)"))
+            }
+            Memory::Lent(b) => (0, false, None, Some(b)),
         };
         let inline = host.as_ref().filter(|_| buffer.inline && length > 0 && length as usize <= wire::SHORT_DATA_MAX);
         let inline = inline.map(|v| v[..length as usize].to_vec());
@@ -951,10 +955,11 @@ impl Client {
                     // behind it (PORT_FLUSH), as libmmal's does.
                     buffers.sent_bulk.insert(key(port));
                 }
-                let memory = match (transfer, host) {
-                    (Some(t), _) => Held::Sending(t, length as usize),
-                    (None, Some(v)) => Held::Host(v),
-                    (None, None) => Held::VideoCore(data_word),
+                let memory = match (transfer, host, lent) {
+                    (Some(t), ..) => Held::Sending(t, length as usize),
+                    (None, Some(v), _) => Held::Host(v),
+                    (None, None, Some(b)) => Held::Lent(b),
+                    (None, None, None) => Held::VideoCore(data_word),
                 };
                 match buffers.slab.get_mut(cookie) {
                     Some(e) => e.memory = memory,

@@ -13,6 +13,33 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 use vchiq::{Bulk, Completion, Config, Connection, Device, MessageBuffers, ServiceHandle, ServiceParams};
 use vchiq_emu::EmulatedVchiq;
 
+/// `size` zeroed bytes lent to a transfer ([`vchiq::BulkBuffer::lend`]),
+/// and whether the lease is still held (the buffer, or what it went into,
+/// not yet dropped).
+pub fn lent(size: usize) -> (vchiq::BulkBuffer, Arc<AtomicBool>) {
+    /// Owns the block; frees it when the buffer lets go.
+    struct Lease {
+        block: *mut [u8],
+        held: Arc<AtomicBool>,
+    }
+    // SAFETY: the block is plain bytes owned by the lease.
+    unsafe impl Send for Lease {}
+    impl Drop for Lease {
+        fn drop(&mut self) {
+            self.held.store(false, Ordering::SeqCst);
+            // SAFETY: made by `Box::into_raw` below, freed once, here.
+            drop(unsafe { Box::from_raw(self.block) });
+        }
+    }
+    let block = Box::into_raw(vec![0u8; size.max(1)].into_boxed_slice());
+    let held = Arc::new(AtomicBool::new(true));
+    let data = std::ptr::NonNull::new(block.cast::<u8>()).expect("a box is not null");
+    // SAFETY: the block, `size` zeroed bytes, lives until the lease is
+    // dropped, and nothing but the buffer reaches it.
+    let buffer = unsafe { vchiq::BulkBuffer::lend(data, size, Box::new(Lease { block, held: Arc::clone(&held) })) };
+    (buffer, held)
+}
+
 /// The tests of a file share the emulator's counters: one at a time.
 pub fn serial() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
@@ -219,6 +246,10 @@ pub struct Faulty {
     /// Every bulk transmit the host queued: the number of messages queued
     /// before it, and its size.
     pub transmits: Mutex<Vec<(usize, usize)>>,
+    /// While set, the host's bulk receives are kept here, never completed,
+    /// as a driver keeps a transfer it has pinned.
+    pub keep_receives: AtomicBool,
+    pub kept: Mutex<Vec<Bulk>>,
 }
 
 impl Faulty {
@@ -234,6 +265,8 @@ impl Faulty {
             userdata: AtomicU32::new(0),
             sent: Mutex::new(Vec::new()),
             transmits: Mutex::new(Vec::new()),
+            keep_receives: AtomicBool::new(false),
+            kept: Mutex::new(Vec::new()),
         })
     }
 
@@ -322,6 +355,10 @@ impl Device for Faulty {
             self.transmits.lock().push((messages, bulk.size));
         }
         if bulk.direction == vchiq::BulkDirection::Receive {
+            if self.keep_receives.load(Ordering::SeqCst) {
+                self.kept.lock().push(bulk);
+                return Ok(());
+            }
             if let Some(data) = self.fake_rx.lock().take() {
                 let n = data.len().min(bulk.size);
                 bulk.buffer[..n].copy_from_slice(&data[..n]);
