@@ -4,7 +4,8 @@
 //! software VideoCore's libmmal loaded as a Pi program loads libmmal), each
 //! with and without zero copy: the process's CPU time per frame (the
 //! client and the VideoCore both run in it, at the camera's 30 frames per
-//! second) and, over VCHIQ, the bytes the client copied per frame.
+//! second) and, over VCHIQ, the bytes moved by bulk transfer and those the
+//! client copied per frame.
 //!
 //! The process's CPU time is also split by thread. The emulated
 //! VideoCore's threads (its components' workers and, over VCHIQ, the MMAL
@@ -15,6 +16,13 @@
 //! client's callbacks run on the components' workers, so their share is
 //! counted on the VideoCore's side there: that column is a lower bound,
 //! and only the whole process's times are compared.
+//!
+//! Over VCHIQ the frames' bytes move by bulk transfer, which a Pi's
+//! DMA engine does; the emulated driver does it with the CPU, on
+//! whichever thread completes the transfer. That time is measured
+//! (`vchiq_emu::bulk_copy_time`) and shown on its own, and the comparison
+//! is made both with it and without it ("less DMA"): the latter is what
+//! the two providers cost a Pi's CPU.
 //!
 //! ```sh
 //! cargo xtask videocore-libs --release
@@ -90,8 +98,9 @@ fn videocore_cpu_micros() -> u64 {
     thread_cpu_nanos().iter().filter(|(name, _)| videocore_thread(name)).map(|(_, ns)| ns / 1000).sum()
 }
 
-/// One case, in this process: prints `cpu_us_per_frame bytes_per_frame
-/// videocore_cpu_us_per_frame`.
+/// One case, in this process: prints, per frame, the CPU time (µs), the
+/// bytes moved by bulk, the bytes the client copied, the emulated
+/// VideoCore's CPU time and the emulated DMA's (µs).
 fn run_case(zero_copy: bool) -> mmal::Result<()> {
     let camera = Component::new("vc.ril.camera")?;
     let video = camera.output(1)?;
@@ -107,20 +116,35 @@ fn run_case(zero_copy: bool) -> mmal::Result<()> {
         let f = frames.next_timeout(Duration::from_secs(10))?;
         checksum = checksum.wrapping_add(u64::from(f[f.len() / 2]));
     }
-    // What the client copied: the frames it received by bulk, and their
-    // copies into the buffer headers' payloads.
-    let received = || mmal_emu::vchiq_stats().map_or(0, |s| s.bytes_received) + mmal_emu::vchiq_payload_copies();
-    let (cpu, bytes, videocore) = (cpu_micros(), received(), videocore_cpu_micros());
+    // The bytes the frames' bulk transfers moved (a Pi's DMA moves them),
+    // and those the client copied into the buffer headers' payloads.
+    let received = || mmal_emu::vchiq_stats().map_or(0, |s| s.bytes_received);
+    let copies = mmal_emu::vchiq_payload_copies;
+    let dma = || vchiq_emu::bulk_copy_time().as_micros() as u64;
+    let (cpu, bytes, copied, videocore, copying) = (cpu_micros(), received(), copies(), videocore_cpu_micros(), dma());
+    let threads = thread_cpu_nanos();
     for _ in 0..FRAMES {
         let f = frames.next_timeout(Duration::from_secs(10))?;
         checksum = checksum.wrapping_add(u64::from(f[f.len() / 2]));
     }
     // A thread that ended meanwhile takes its time with it: never below 0.
     let videocore = videocore_cpu_micros().saturating_sub(videocore);
-    let (cpu, bytes) = (cpu_micros() - cpu, received() - bytes);
+    if std::env::var_os("MMAL_BENCH_THREADS").is_some() {
+        // Each thread's share, for a closer look (to stderr).
+        let mut by_name: std::collections::BTreeMap<String, u64> = Default::default();
+        for (name, ns) in thread_cpu_nanos() {
+            let before = threads.iter().find(|(n, _)| *n == name).map_or(0, |(_, b)| *b);
+            *by_name.entry(name).or_default() += ns.saturating_sub(before);
+        }
+        for (name, ns) in by_name {
+            eprintln!("  {name:<16} {:>8.1} us/frame", ns as f64 / 1000.0 / f64::from(FRAMES));
+        }
+    }
+    let (cpu, bytes, copied, copying) = (cpu_micros() - cpu, received() - bytes, copies() - copied, dma() - copying);
     std::hint::black_box(checksum);
     let per_frame = |n: u64| n as f64 / f64::from(FRAMES);
-    println!("{} {} {}", per_frame(cpu), per_frame(bytes), per_frame(videocore));
+    let figures = [cpu, bytes, copied, videocore, copying].map(per_frame);
+    println!("{} {} {} {} {}", figures[0], figures[1], figures[2], figures[3], figures[4]);
     Ok(())
 }
 
@@ -147,16 +171,25 @@ fn library_dir() -> Option<PathBuf> {
 struct Run {
     /// The process's CPU time, microseconds.
     cpu: f64,
+    /// The bytes moved by bulk transfer.
+    bulk: f64,
     /// The bytes the VCHIQ client copied.
     copied: f64,
     /// The CPU time of the emulated VideoCore's threads, microseconds.
     videocore: f64,
+    /// The emulated driver's bulk copies (a Pi's DMA), microseconds.
+    dma: f64,
 }
 
 impl Run {
     /// The CPU time outside the emulated VideoCore's threads.
     fn arm(&self) -> f64 {
         self.cpu - self.videocore
+    }
+
+    /// The CPU time less the emulated DMA's.
+    fn less_dma(&self) -> f64 {
+        self.cpu - self.dma
     }
 }
 
@@ -181,7 +214,13 @@ fn run_child(envs: &[(&str, String)], zero_copy: bool) -> Option<Run> {
     }
     let text = String::from_utf8_lossy(&out.stdout);
     let mut words = text.lines().last()?.split_whitespace().map(|w| w.parse::<f64>().ok());
-    Some(Run { cpu: words.next()??, copied: words.next()??, videocore: words.next()?? })
+    Some(Run {
+        cpu: words.next()??,
+        bulk: words.next()??,
+        copied: words.next()??,
+        videocore: words.next()??,
+        dma: words.next()??,
+    })
 }
 
 fn main() {
@@ -205,7 +244,11 @@ fn main() {
         ),
         None => println!("  C libraries: not built (cargo xtask videocore-libs --release): that side is left out"),
     }
-    println!("  {:<38} {:>14} {:>16} {:>18}", "case", "CPU us/frame", "ARM side us/frame", "client copied B/frame");
+    println!("  (CPU, emulated DMA, CPU less DMA and ARM side in us per frame; bulk and copied in bytes per frame)");
+    println!(
+        "  {:<38} {:>8} {:>13} {:>13} {:>9} {:>9} {:>8}",
+        "case", "CPU", "emulated DMA", "CPU less DMA", "ARM side", "bulk", "copied"
+    );
     for zero_copy in [false, true] {
         let label = if zero_copy { "zero copy" } else { "copied" };
         // The two providers take turns (the machine's load drifts).
@@ -217,15 +260,23 @@ fn main() {
         let (over_vchiq, through_c) = (median(v), median(c));
         if let Some(r) = over_vchiq {
             let name = format!("VIDEOCORE=vchiq, {label}");
-            println!("  {name:<38} {:>14.0} {:>16.0} {:>18.0}", r.cpu, r.arm(), r.copied);
+            println!(
+                "  {name:<38} {:>8.0} {:>13.0} {:>13.0} {:>9.0} {:>9.0} {:>8.0}",
+                r.cpu,
+                r.dma,
+                r.less_dma(),
+                r.arm(),
+                r.bulk,
+                r.copied
+            );
         }
         if let Some(r) = through_c {
             let name = format!("VIDEOCORE=hardware (C libraries), {label}");
-            println!("  {name:<38} {:>14.0} {:>16.0} {:>18}", r.cpu, r.arm(), "-");
+            println!("  {name:<38} {:>8.0} {:>13} {:>13.0} {:>9.0} {:>9} {:>8}", r.cpu, "-", r.cpu, r.arm(), "-", "-");
         }
         if let (Some(v), Some(c)) = (over_vchiq, through_c) {
             let name = format!("  ratio vchiq / hardware, {label}");
-            println!("  {name:<38} {:>14.2}", v.cpu / c.cpu);
+            println!("  {name:<38} {:>8.2} {:>13} {:>13.2}", v.cpu / c.cpu, "", v.less_dma() / c.cpu);
         }
     }
 }

@@ -11,7 +11,9 @@
 
 use std::ffi::CStr;
 use std::ptr::{self, NonNull};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::Mutex;
 
 use mmal_sys as sys;
 
@@ -498,23 +500,34 @@ impl Header {
         unsafe { self.0.as_ref().alloc_size }
     }
 
-    /// Lends the header a zeroed heap payload of `size` bytes until its
-    /// last release (see [`lend`](Self::lend)); `false` if the memory
-    /// cannot be had.
-    pub(crate) fn lend_heap(self, size: usize) -> bool {
-        let Ok(alloc_size) = u32::try_from(size) else { return false };
-        let mut memory = Vec::new();
-        if memory.try_reserve_exact(size).is_err() {
-            return false;
-        }
-        memory.resize(size, 0u8);
+    /// Lends the header a heap payload of `size` bytes until its last
+    /// release (see [`lend`](Self::lend)): `memory` if it holds that many
+    /// (as last written), else a zeroed block. Returns where the memory
+    /// goes once the header lets go of it (at that release), so that the
+    /// caller can take it back without a copy; `None` if the memory cannot
+    /// be had.
+    pub(crate) fn lend_vec(self, size: usize, memory: Option<Vec<u8>>) -> Option<Arc<Mutex<Option<Vec<u8>>>>> {
+        let alloc_size = u32::try_from(size).ok()?;
+        let mut memory = match memory {
+            Some(v) if v.len() >= size => v,
+            _ => {
+                let mut v = Vec::new();
+                v.try_reserve_exact(size).ok()?;
+                v.resize(size, 0u8);
+                v
+            }
+        };
         let data = memory.as_mut_ptr();
+        let back = Arc::new(Mutex::new(None));
+        let returner = Returner { memory, back: Arc::clone(&back) };
         // SAFETY: the vector's buffer does not move when the vector does
-        // (into the box `lend` keeps until the header's last release), and
-        // holds `size` bytes; the header is the service's, unsent, with no
-        // pre-release callback of its own (it is lent once per send).
-        unsafe { self.lend(data, alloc_size, Box::new(memory)) };
-        true
+        // (into the returner, boxed by `lend` until the header's last
+        // release, which puts the header's own payload back before the
+        // returner hands the vector on), and holds `size` bytes; the
+        // header is the service's, unsent, with no pre-release callback of
+        // its own (it is lent once per send).
+        unsafe { self.lend(data, alloc_size, Box::new(returner)) };
+        Some(back)
     }
 
     /// `mmal_buffer_header_release`.
@@ -564,6 +577,19 @@ impl Header {
                 format,
             })
         }
+    }
+}
+
+/// The memory [`Header::lend_vec`] lent, handed on to `back` when the
+/// header lets go of it.
+struct Returner {
+    memory: Vec<u8>,
+    back: Arc<Mutex<Option<Vec<u8>>>>,
+}
+
+impl Drop for Returner {
+    fn drop(&mut self) {
+        *self.back.lock() = Some(std::mem::take(&mut self.memory));
     }
 }
 

@@ -8,6 +8,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -35,7 +36,7 @@ pub(crate) struct Svc {
     /// Host receives not yet filled.
     host_rx: VecDeque<Bulk>,
     /// Data the VideoCore sends, not yet received by the host.
-    pub(crate) vc_tx: VecDeque<Vec<u8>>,
+    pub(crate) vc_tx: VecDeque<VcBulk>,
     /// Transmits the VideoCore has made on the service, and how many of
     /// them the host has received.
     vc_sent: u64,
@@ -64,6 +65,69 @@ pub(crate) struct State {
 pub(crate) struct Kernel {
     pub(crate) state: Mutex<State>,
     pub(crate) cond: Condvar,
+}
+
+/// Memory a port's frames went out in, kept for its next ones (see
+/// [`VcBulk::home`]): at most `SPARE_MAX` blocks of at least `SPARE_MIN`
+/// bytes.
+pub(crate) type Spare = Mutex<Vec<Vec<u8>>>;
+const SPARE_MAX: usize = 8;
+const SPARE_MIN: usize = 4096;
+
+/// At least `size` bytes from `spare` (initialised, as last written), if
+/// a block there is large enough: memory already faulted in, so a frame
+/// costs no fresh allocation.
+pub(crate) fn spare_memory(spare: &Spare, size: usize) -> Option<Vec<u8>> {
+    let mut blocks = spare.lock();
+    let at = blocks.iter().position(|v| v.capacity() >= size)?;
+    let mut v = blocks.swap_remove(at);
+    drop(blocks);
+    if v.len() < size {
+        v.resize(size, 0);
+    }
+    Some(v)
+}
+
+/// Nanoseconds the emulated driver has spent copying bulk data between
+/// the host and the VideoCore: the work of a Pi's DMA engine.
+static COPY_NANOS: AtomicU64 = AtomicU64::new(0);
+
+/// See [`crate::bulk_copy_time`].
+pub(crate) fn copy_time() -> Duration {
+    Duration::from_nanos(COPY_NANOS.load(Ordering::Relaxed))
+}
+
+/// Runs `copy`, timed as the DMA's work.
+fn dma<R>(copy: impl FnOnce() -> R) -> R {
+    let start = Instant::now();
+    let r = copy();
+    COPY_NANOS.fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    r
+}
+
+/// Data the VideoCore transmits: `bytes[start..start + len]`.
+pub(crate) struct VcBulk {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) start: usize,
+    pub(crate) len: usize,
+    /// Where the memory (all of `bytes`) goes once the host has the data,
+    /// if its port is still there: its spare memory. Taken inside the
+    /// state's lock, never the other way round.
+    pub(crate) home: Option<std::sync::Weak<Spare>>,
+}
+
+impl VcBulk {
+    fn data(&self) -> &[u8] {
+        let start = self.start.min(self.bytes.len());
+        &self.bytes[start..start.saturating_add(self.len).min(self.bytes.len())]
+    }
+}
+
+impl From<Vec<u8>> for VcBulk {
+    fn from(bytes: Vec<u8>) -> VcBulk {
+        let len = bytes.len();
+        VcBulk { bytes, start: 0, len, home: None }
+    }
 }
 
 pub(crate) fn errno(e: i32) -> io::Error {
@@ -139,7 +203,7 @@ impl Kernel {
     /// A message and, right after it in the bulk order, the data the
     /// VideoCore transmits for it: both at once, so that messages and bulk
     /// data from several threads stay in the same order.
-    pub(crate) fn push_with_bulk(&self, handle: ServiceHandle, data: Vec<u8>, bulk: Option<Vec<u8>>) {
+    pub(crate) fn push_with_bulk(&self, handle: ServiceHandle, data: Vec<u8>, bulk: Option<VcBulk>) {
         let mut st = self.state.lock();
         let st = &mut *st;
         let Some(s) = st.services.get_mut(&handle.0) else { return };
@@ -201,9 +265,16 @@ impl Kernel {
             let data = s.vc_tx.pop_front().expect("not empty");
             s.vc_taken += 1;
             let mut bulk = s.host_rx.pop_front().expect("not empty");
-            let n = data.len().min(bulk.size);
-            bulk.buffer[..n].copy_from_slice(&data[..n]);
+            let (from, size) = (data.data(), bulk.size);
+            let n = from.len().min(size);
+            dma(|| bulk.buffer[..n].copy_from_slice(&from[..n]));
             completions.push_back(Completion::BulkDone { service: s.userdata, bulk });
+            if let Some(spare) = data.home.as_ref().and_then(std::sync::Weak::upgrade) {
+                let mut blocks = spare.lock();
+                if blocks.len() < SPARE_MAX && data.bytes.capacity() >= SPARE_MIN {
+                    blocks.push(data.bytes);
+                }
+            }
         }
     }
 
@@ -224,7 +295,7 @@ impl Kernel {
                 continue;
             }
             if let Some(bulk) = s.host_tx.pop_front() {
-                let data = bulk.data().to_vec();
+                let data = dma(|| bulk.data().to_vec());
                 st2.completions.push_back(Completion::BulkDone { service: s.userdata, bulk });
                 self.cond.notify_all();
                 return Some(data);

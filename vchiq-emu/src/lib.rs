@@ -178,6 +178,19 @@ pub fn threads() -> usize {
     mmal::THREADS.load(Ordering::SeqCst)
 }
 
+/// The time the emulated drivers of the process have spent copying bulk
+/// data between the host and the VideoCore. On a Pi that is the work of
+/// the DMA engine, not of the ARM cores; a benchmark books it to the
+/// VideoCore.
+///
+/// ```
+/// let before = vchiq_emu::bulk_copy_time();
+/// assert!(vchiq_emu::bulk_copy_time() >= before);
+/// ```
+pub fn bulk_copy_time() -> std::time::Duration {
+    kernel::copy_time()
+}
+
 /// The software VideoCore's id (`MMAL_COMPONENT_T::id`) of the live
 /// component with this handle on the wire (COMPONENT_CREATE's reply), for
 /// [`mmal_emu::post_event`] in tests.

@@ -16,7 +16,7 @@ use vchiq::ServiceHandle;
 use vchiq_sys::*;
 
 use crate::emu::{self, Comp, Format, Header, Pool, Port, PortInfo, Tunnel};
-use crate::kernel::Kernel;
+use crate::kernel::{spare_memory, Kernel, Spare, VcBulk};
 use crate::wire::{bytes, read, zeroed};
 
 const HEADER: usize = MMAL_MSG_HEADER_SIZE as usize;
@@ -68,15 +68,20 @@ struct PortCtx {
     /// kept while the port is enabled (mapped once, not per buffer), up to
     /// [`MAPPED_MAX`] that are not in flight.
     mapped: Mutex<HashMap<u32, Arc<vcsm::emulated::DeviceMapping>>>,
+    /// Memory an output's frames went out in, for its next buffers:
+    /// dropped with the port's context, at its disable.
+    spare: Arc<Spare>,
 }
 
 /// Zero-copy blocks a port keeps mapped beyond those in flight.
 const MAPPED_MAX: usize = 32;
 
-/// A buffer the host sent: its message.
+/// A buffer the host sent: its message, and where the heap payload lent
+/// to an output's header goes once the header lets go of it.
 struct Sent {
     header: mmal_msg_header,
     buffer: mmal_msg_buffer_from_host,
+    lent: Option<Arc<Mutex<Option<Vec<u8>>>>>,
 }
 
 impl PortCtx {
@@ -728,6 +733,7 @@ impl Service {
             // More buffers than the port was enabled with.
             return refuse(MMAL_MSG_STATUS_ENOSPC, true);
         };
+        let mut lent = None;
         let (offset, length) = match block {
             Some((mapping, hold)) => {
                 // The component works in the block itself (its size was
@@ -743,19 +749,27 @@ impl Service {
                 }
             }
             None => {
-                // A header of a zero-copy port's pool has no payload: one
-                // is lent for this buffer.
+                // The headers of an output's pool (and of a zero-copy
+                // port's) have no payload: one is lent for this buffer. An
+                // output's is memory an earlier frame went out in, its data
+                // sent from it (no copy) when the buffer comes back.
                 let need = (info.buffer_size as usize).max(data.len());
-                if (header.alloc_size() as usize) < need && !header.lend_heap(need) {
-                    header.release();
-                    return refuse(MMAL_MSG_STATUS_ENOMEM, true);
+                if (header.alloc_size() as usize) < need {
+                    let memory = if input { None } else { spare_memory(&ctx.spare, need) };
+                    match header.lend_vec(need, memory) {
+                        Some(back) => lent = (!input).then_some(back),
+                        None => {
+                            header.release();
+                            return refuse(MMAL_MSG_STATUS_ENOMEM, true);
+                        }
+                    }
                 }
                 let n = header.write(&data);
                 (0, if input { n as u32 } else { 0 })
             }
         };
         header.set(offset, length, bh.flags, bh.pts, bh.dts);
-        ctx.inflight.lock().insert(header.key(), Sent { header: *h, buffer: b });
+        ctx.inflight.lock().insert(header.key(), Sent { header: *h, buffer: b, lent });
         let status = pe.port.send(header);
         if status != 0 {
             // Refused: the header is still the service's (its release
@@ -864,10 +878,12 @@ fn enable(
     let pool = if pe.wire_type == sys::MMAL_PORT_TYPE_CONTROL {
         None
     } else {
-        // A zero-copy port's buffers each bring their block: its headers
+        // A zero-copy port's buffers each bring their block, and an
+        // output's frames go out in memory lent per buffer: their headers
         // need no payload of their own (one is lent for a buffer that comes
         // by bulk all the same).
-        let payload = if pe.zero_copy { 0 } else { info.buffer_size };
+        let output = pe.wire_type != sys::MMAL_PORT_TYPE_INPUT;
+        let payload = if pe.zero_copy || output { 0 } else { info.buffer_size };
         match Pool::create(info.buffer_num, payload) {
             Some(p) => Some(p),
             None => {
@@ -885,6 +901,7 @@ fn enable(
         index: pe.index,
         inflight: Mutex::new(HashMap::new()),
         mapped: Mutex::new(HashMap::new()),
+        spare: Arc::default(),
     });
     PORTS.lock().insert(pe.port.key(), Arc::clone(&ctx));
     let status = pe.port.enable();
@@ -964,14 +981,48 @@ fn on_buffer(port: Port, header: Header) {
         return;
     }
     let sent = ctx.inflight.lock().remove(&header.key());
-    let Some(Sent { header: h, buffer: mut b }) = sent else {
+    let Some(Sent { header: h, buffer: mut b, lent }) = sent else {
         header.release();
         return;
     };
     let zero_copy = b.is_zero_copy != 0;
+    let mut flags = info.flags;
     // An input buffer comes back consumed (empty); a zero-copy output's
-    // data is in the host's block already, where the component wrote it.
-    let data = if ctx.wire_type == sys::MMAL_PORT_TYPE_INPUT || zero_copy { Vec::new() } else { header.data() };
+    // data is in the host's block already, where the component wrote it;
+    // an output's lent memory is sent as it is, once its header lets go.
+    let data: VcBulk = if ctx.wire_type == sys::MMAL_PORT_TYPE_INPUT || zero_copy {
+        Vec::new().into()
+    } else if lent.is_none() {
+        header.data().into()
+    } else {
+        VcBulk {
+            bytes: Vec::new(),
+            start: info.offset as usize,
+            len: info.length as usize,
+            home: Some(Arc::downgrade(&ctx.spare)),
+        }
+    };
+    // The last release: a lent block is given back (see `Header::lend`).
+    header.release();
+    let data = match lent.map(|back| back.lock().take()) {
+        // Within the memory (the component's offset and length are
+        // checked, not trusted).
+        Some(Some(bytes)) if data.start.checked_add(data.len).is_some_and(|end| end <= bytes.len()) => {
+            VcBulk { bytes, ..data }
+        }
+        Some(Some(_)) => {
+            log::error!("vc-mmal: a buffer's data lies outside its payload; sent empty");
+            flags |= sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED;
+            Vec::new().into()
+        }
+        Some(None) => {
+            // Still referenced elsewhere: its memory was not given back.
+            log::error!("vc-mmal: a buffer's payload is still in use after its last release; sent empty");
+            flags |= sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED;
+            Vec::new().into()
+        }
+        None => data,
+    };
     let (offset, length) = match ctx.wire_type {
         sys::MMAL_PORT_TYPE_INPUT => (0, 0),
         _ if zero_copy => {
@@ -979,26 +1030,24 @@ fn on_buffer(port: Port, header: Header) {
             let offset = info.offset.min(alloc);
             (offset, info.length.min(alloc - offset))
         }
-        _ => (0, data.len() as u32),
+        _ => (0, data.len as u32),
     };
-    // The last release: a lent block is given back (see `Header::lend`).
-    header.release();
     let bh = &mut b.buffer_header;
     bh.cmd = 0;
     bh.length = length;
     bh.offset = offset;
-    bh.flags = info.flags;
+    bh.flags = flags;
     bh.pts = info.pts;
     bh.dts = info.dts;
     b.payload_in_message = 0;
     let bulk = if zero_copy {
         // The data is in the host's block already.
         None
-    } else if !data.is_empty() {
+    } else if data.len > 0 {
         Some(data)
-    } else if info.flags & MMAL_MSG_BUFFER_FLAG_EOS != 0 {
+    } else if flags & MMAL_MSG_BUFFER_FLAG_EOS != 0 {
         // The host receives an 8-byte dummy for an empty EOS buffer.
-        Some(vec![0; 8])
+        Some(vec![0; 8].into())
     } else {
         None
     };

@@ -95,6 +95,8 @@ fn camera_streams_i420_frames_by_bulk() {
     for c in cookies {
         m.send(&buffer_msg(comp, port, c, frame, 0));
     }
+    let copying = vchiq_emu::bulk_copy_time();
+    let mut seen: Vec<Vec<u8>> = Vec::new();
     let mut frames = 0;
     while frames < 6 {
         let b = m.next_message();
@@ -110,9 +112,16 @@ fn camera_streams_i420_frames_by_bulk() {
         let data = m.svc.bulk_receive(vec![0; size], size).unwrap().wait().unwrap();
         assert_eq!(data.len(), size);
         assert!(data[..len as usize].iter().any(|&b| b != 0), "a picture, not zeros");
+        // The frames go out in memory used again (the VideoCore's spare
+        // memory): each is new, never an earlier one's data.
+        let picture = data[..len as usize].to_vec();
+        assert!(!seen.contains(&picture), "frame {frames} repeats an earlier one");
+        seen.push(picture);
         frames += 1;
         m.send(&buffer_msg(comp, port, cookie, frame, 0));
     }
+
+    assert!(vchiq_emu::bulk_copy_time() > copying, "the emulated DMA's copies are timed");
 
     // Disable: the three buffers the port holds come back, empty.
     assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_DISABLE, None), 0);
