@@ -236,11 +236,12 @@ pub enum Memory {
     /// payload: the VideoCore's data is received into it in place, from
     /// its start (the buffer comes back with offset 0), and the client
     /// copies nothing. It comes back as `Lent` in [`Returned::memory`].
-    /// If its data transfer fails, it stays with the driver until the
-    /// driver is done with it (for good, if the driver never says): the
-    /// buffer then comes back with empty `Host` memory, and the owner
-    /// learns that the memory is free from the lease it gave being
-    /// dropped. Input buffers take `Host` or `VideoCore` memory.
+    /// If its data transfer fails, the buffer comes back with empty `Host`
+    /// memory instead, and the lent memory is dropped when nothing can
+    /// write it any more: at once if the receive was never queued, else
+    /// when the driver is done with it (for good, if the driver never
+    /// says); its owner learns that from its token being dropped. Input
+    /// buffers take `Host` or `VideoCore` memory.
     Lent(vchiq::BulkBuffer),
     /// Zero copy: a VCSM block the VideoCore reads or writes itself, named
     /// by its VideoCore handle (`MMAL_PARAMETER_ZERO_COPY` must be on for

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use mmal_sys as sys;
-use mmal_vchiq::{BufferToSend, Client, Error, Memory, PortType, Status};
+use mmal_vchiq::{BufferToSend, Client, Error, Memory, PortType, Returned, Status};
 use parking_lot::{Condvar, Mutex};
 use vchiq::Connection;
 use vchiq_sys::{
@@ -845,6 +845,82 @@ fn lent_memory_receives_its_frame_in_place() {
     assert!(!held.load(std::sync::atomic::Ordering::SeqCst), "given back with the refusal");
     assert_eq!(client.stats().buffers_in_flight, 0);
     client.port_disable(&sink.port).unwrap();
+    client.port_disable(&video.port).unwrap();
+    client.close().unwrap();
+}
+
+/// Lent memory gets exactly the data that came for its buffer, from its
+/// start, whatever the VideoCore says: data whose transfer's padding does
+/// not fit goes through host memory; data larger than the memory is
+/// dropped (and flagged); an empty EOS buffer's dummy is skipped. Each
+/// case's data is the bulk the client receives next, so a case that took
+/// too little or too much would give the next one the wrong bytes.
+#[test]
+fn lent_memory_gets_exactly_its_data() {
+    use std::mem::{offset_of, size_of};
+    let _s = serial();
+    let device = Faulty::new();
+    let connection = Connection::with_device(Arc::clone(&device), vchiq_options()).unwrap();
+    let recorder = Recorder::new();
+    let client = Client::open_with(&connection, client_options(), recorder.clone()).unwrap();
+    let camera = client.component_create("ril.camera").unwrap();
+    client.component_enable(camera.handle).unwrap();
+    let video = video_port(&client, camera.handle, 64, 48);
+    let size = video.buffer_size_min;
+    // Capture off: the VideoCore keeps the buffers; their returns are
+    // played here instead.
+    client.port_enable(&video.port, 8, size).unwrap();
+    let flags_at = size_of::<vchiq_sys::mmal_msg_header>()
+        + offset_of!(vchiq_sys::mmal_msg_buffer_from_host, buffer_header)
+        + offset_of!(vchiq_sys::mmal_msg_buffer_header, flags);
+    let deliver = |lent_len: usize, length: u32, flags: u32, bulk: Vec<u8>| -> Returned {
+        let (memory, _held) = lent(lent_len);
+        let sent = BufferToSend { memory: Memory::Lent(memory), ..BufferToSend::output(Vec::new(), size) };
+        let cookie = client.send_buffer(&video.port, sent).unwrap();
+        let before = recorder.lock().buffers.len();
+        let mut m = buffer_to_host(&video.port, cookie.to_u32(), length);
+        m[flags_at..flags_at + 4].copy_from_slice(&flags.to_le_bytes());
+        device.fake_bulk(bulk);
+        device.inject(m);
+        wait_until("the buffer back", || {
+            client.parameter_get_u32(&video.port, sys::MMAL_PARAMETER_CAPTURE).unwrap();
+            recorder.lock().buffers.len() > before
+        });
+        recorder.lock().buffers.pop().unwrap()
+    };
+    let failed = |b: &Returned| b.flags & sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED != 0;
+    let bytes = |b: &Returned| match &b.memory {
+        Memory::Lent(m) => m.to_vec(),
+        other => panic!("lent memory back: {other:?}"),
+    };
+
+    // In place: 40 bytes, the rest of the memory untouched.
+    let data: Vec<u8> = (1..=40).collect();
+    let b = deliver(64, 40, 0, data.clone());
+    assert_eq!((b.length, b.offset, failed(&b)), (40, 0, false), "{b:?}");
+    assert_eq!(bytes(&b)[..40], data[..]);
+    assert!(bytes(&b)[40..].iter().all(|&x| x == 0), "nothing written past the data");
+
+    // 10 bytes into 10: the transfer moves 12, through host memory.
+    let b = deliver(10, 10, 0, (101..=112).collect());
+    assert_eq!((b.length, failed(&b)), (10, false), "{b:?}");
+    assert_eq!(bytes(&b), (101..=110).collect::<Vec<u8>>());
+
+    // 20 bytes for 16: dropped, flagged, the memory untouched.
+    let b = deliver(16, 20, 0, vec![0xAB; 20]);
+    assert_eq!((b.length, failed(&b)), (0, true), "{b:?}");
+    assert_eq!(bytes(&b), vec![0; 16]);
+
+    // An empty EOS buffer: its 8-byte dummy is skipped.
+    let b = deliver(16, 0, sys::MMAL_BUFFER_HEADER_FLAG_EOS, vec![0xCD; 8]);
+    assert_eq!((b.length, failed(&b)), (0, false), "{b:?}");
+    assert_ne!(b.flags & sys::MMAL_BUFFER_HEADER_FLAG_EOS, 0);
+    assert_eq!(bytes(&b), vec![0; 16]);
+
+    // And the data order held: the next buffer gets its own data.
+    let b = deliver(8, 8, 0, vec![7; 8]);
+    assert_eq!(bytes(&b), vec![7; 8]);
+    assert_eq!(client.stats().stale_buffers, 0);
     client.port_disable(&video.port).unwrap();
     client.close().unwrap();
 }

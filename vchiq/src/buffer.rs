@@ -39,12 +39,19 @@ enum Repr {
 // contract, reached by nothing but this value while its owner lives, and
 // the owner is `Send`: moving the value moves sole access to the bytes.
 unsafe impl Send for BulkBuffer {}
+// SAFETY: through `&BulkBuffer` only `&[u8]` of the bytes is reached (a
+// `Vec`'s, or lent memory that nothing else reaches), never the owner.
+unsafe impl Sync for BulkBuffer {}
 
 impl BulkBuffer {
     /// Lends `len` bytes at `data` to a transfer. `owner` keeps the memory
     /// alive and is dropped when the buffer is (after a transfer's
     /// completion, or never if the transfer never completes): dropping it
     /// is how the memory's owner learns that the VideoCore is done with it.
+    ///
+    /// `owner` may be dropped on the connection's completion thread, or
+    /// with the connection's locks held: its `Drop` must not call back into
+    /// the connection (keep it to releasing memory and setting flags).
     ///
     /// # Safety
     ///

@@ -17,9 +17,10 @@ use crate::device::{
 /// The running kernel's VCHIQ driver.
 pub(crate) struct Kernel {
     fd: OwnedFd,
-    /// Bulk transfers the kernel is working on, by userdata: their buffers
-    /// are pinned by the kernel and must not be freed or moved until their
-    /// completion (or never, if the device goes away first).
+    /// Bulk transfers the kernel is working on, by userdata: their memory
+    /// is pinned by the kernel and must not be freed, moved or given back
+    /// to a lender until their completion (or ever, if the device goes
+    /// away first).
     bulks: Mutex<HashMap<u32, Bulk>>,
 }
 
@@ -171,7 +172,8 @@ impl Device for Kernel {
         };
         let data = bulk.buffer.as_mut_ptr().cast::<c_void>();
         // Stash first: the completion may be read by the completion thread
-        // before this ioctl returns. Moving the Vec keeps its heap block.
+        // before this ioctl returns. Moving the buffer keeps its memory
+        // where it is (a Vec's heap block, or lent memory).
         let mut bulks = self.bulks.lock();
         if bulks.contains_key(&userdata) {
             drop(bulks);
@@ -186,11 +188,14 @@ impl Device for Kernel {
             userdata: userdata as usize as *mut c_void,
             mode: sys::VCHIQ_BULK_MODE_CALLBACK,
         };
-        // SAFETY: the transfer's `size` bytes at `data` are the heap block of
-        // a Vec now owned by `self.bulks`, which neither frees nor moves it
-        // until the kernel reports the transfer done or aborted (or ever, if
-        // `self` is dropped first). The userdata pointer is an integer the
-        // kernel hands back without dereferencing it.
+        // SAFETY: the transfer's `size` bytes at `data` (checked against the
+        // buffer's length above) are the memory of a `BulkBuffer` now owned
+        // by `self.bulks`: a Vec's heap block, or memory valid and ours
+        // alone under `BulkBuffer::lend`'s contract until the buffer's
+        // owner is dropped with it. `self.bulks` neither drops nor moves the
+        // buffer until the kernel reports the transfer done or aborted (or
+        // ever, if `self` is dropped first). The userdata pointer is an
+        // integer the kernel hands back without dereferencing it.
         match unsafe { self.ioctl_ptr(request, &mut arg) } {
             Ok(_) => Ok(()),
             Err(e) => {

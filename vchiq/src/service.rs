@@ -669,10 +669,14 @@ impl Drop for BulkTransfer {
             return;
         }
         let mut st = self.shared.state.lock();
-        if st.finished.remove(&self.id).is_none() {
+        let finished = st.finished.remove(&self.id);
+        if finished.is_none() {
             // Still with the driver (or about to be handed over): its
             // completion drops the buffer.
             st.abandoned.insert(self.id);
         }
+        drop(st);
+        // Dropped without the lock (a lent buffer's owner runs).
+        drop(finished);
     }
 }

@@ -339,17 +339,29 @@ impl ServiceShared {
         // The use goes back before the waiter learns of the end, so that a
         // finished transfer never still holds the VideoCore awake.
         self.release_use(inner);
+        // A buffer that goes no further is dropped (lent memory given back
+        // to its owner) before anyone learns that the transfer ended.
         let outcome = match (in_order, aborted) {
-            (false, _) => BulkOutcome::OutOfOrder,
-            (true, true) => BulkOutcome::Aborted,
             (true, false) => BulkOutcome::Done(bulk.buffer),
+            (false, _) => {
+                drop(bulk);
+                BulkOutcome::OutOfOrder
+            }
+            (true, true) => {
+                drop(bulk);
+                BulkOutcome::Aborted
+            }
         };
         let mut st = self.state.lock();
         // Nobody waits for an abandoned transfer: its buffer is dropped.
-        if !st.abandoned.remove(&id) {
+        let unclaimed = if st.abandoned.remove(&id) {
+            Some(outcome)
+        } else {
             st.finished.insert(id, outcome);
-        }
+            None
+        };
         drop(st);
+        drop(unclaimed);
         self.cond.notify_all();
     }
 

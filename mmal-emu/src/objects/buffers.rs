@@ -112,6 +112,19 @@ impl BufPtr {
         unsafe { &mut *self.0.as_ptr() }
     }
 
+    /// Points the header at `data` (`alloc_size` bytes), as a client may.
+    #[cfg(all(test, feature = "vchiq"))]
+    pub(crate) fn set_payload_for_test(mut self, data: *mut u8, alloc_size: u32) {
+        let raw = self.raw_mut();
+        (raw.data, raw.alloc_size) = (data, alloc_size);
+    }
+
+    /// Where the header's payload is, and its size.
+    #[cfg(all(test, feature = "vchiq"))]
+    pub(crate) fn payload_for_test(self) -> (*mut u8, u32) {
+        (self.raw().data, self.raw().alloc_size)
+    }
+
     pub(crate) fn cmd(self) -> u32 {
         self.raw().cmd
     }

@@ -54,7 +54,7 @@ pub(crate) use events::read_format_changed_es;
 pub(crate) use events::{format_changed_payload, read_format_changed, write_format_changed};
 pub(crate) use live::Live;
 #[cfg(feature = "vchiq")]
-pub(crate) use pools::{lend_payload, vcsm_handle};
+pub(crate) use pools::{lend_payload, payload_lent, vcsm_handle, Loan};
 pub(crate) use pools::{
     payload_limit, vcsm_block, AllocFn, Allocator, ClientAllocator, FreeFn, HeapCharge, PoolCb, PoolPtr, ZeroedBlock,
 };

@@ -95,27 +95,32 @@ impl Drop for Lease {
     }
 }
 
-/// Lends the heap payload `buffer` carries to a bulk transfer, for the
-/// VideoCore to write in place: the block (one of its pool's, or one from
-/// `mmal_port_payload_alloc`, found by `lookup`), and a buffer over its
-/// first `alloc_size` bytes. `None` for other memory (the client's own, or
-/// a block of another size), or a block already lent (a header sent
-/// twice). The caller holds the header, sent to the VideoCore: by MMAL's
-/// rules the client does not touch its payload until it comes back, and
-/// the caller hands it back only once the loan has ended
-/// ([`ZeroedBlock::is_lent`]).
+/// What [`lend_payload`] did with a header's payload.
 #[cfg(feature = "vchiq")]
-pub(crate) fn lend_payload(
-    buffer: BufPtr,
-    lookup: impl FnOnce(*mut u8) -> Option<Arc<ZeroedBlock>>,
-) -> Option<(vchiq::BulkBuffer, Arc<ZeroedBlock>)> {
+pub(crate) enum Loan {
+    /// Lent: a buffer over the payload's `alloc_size` bytes, and its block.
+    Lent(vchiq::BulkBuffer, Arc<ZeroedBlock>),
+    /// Its block is lent already: the header, or another one naming the
+    /// same payload, is with the VideoCore.
+    Busy,
+    /// Not a heap block of ours (the client's own memory).
+    Other,
+}
+
+/// The heap block `buffer`'s payload is, if it is one of ours: one of its
+/// pool's, or another block found by `lookup` (one from
+/// `mmal_port_payload_alloc`, or from a pool whose allocator is that),
+/// holding all of the header's `alloc_size` bytes from its start (`data`
+/// is compared, never followed).
+#[cfg(feature = "vchiq")]
+fn heap_block(buffer: BufPtr, lookup: impl FnOnce(*mut u8) -> Option<Arc<ZeroedBlock>>) -> Option<Arc<ZeroedBlock>> {
     let raw = buffer.raw();
     let (data, size) = (raw.data, raw.alloc_size as usize);
     if data.is_null() || size == 0 {
         return None;
     }
     let (home, _, (own, _)) = buffer.home();
-    let block = if !home.is_null() && data == own {
+    let in_pool = if !home.is_null() && data == own {
         // SAFETY: a header's `home` is its live pool (see `give_back`); the
         // caller holds the header, so the pool cannot be resized meanwhile
         // (a resize needs every header home) and its payloads stay as read.
@@ -125,24 +130,43 @@ pub(crate) fn lend_payload(
             _ => None,
         }
     } else {
-        lookup(data)
-    }?;
-    // The bytes the header names must all be the block's (`data` is
-    // compared, never followed).
-    if block.as_mut_ptr() != data || size > block.layout.size() {
-        return None;
-    }
+        None
+    };
+    let block = in_pool.or_else(|| lookup(data))?;
+    (block.as_mut_ptr() == data && size <= block.layout.size()).then_some(block)
+}
+
+/// Whether `buffer`'s payload is a heap block of ours that a bulk transfer
+/// has now (see [`lend_payload`]): the client sent it twice, or two of its
+/// headers name one payload.
+#[cfg(feature = "vchiq")]
+pub(crate) fn payload_lent(buffer: BufPtr, lookup: impl FnOnce(*mut u8) -> Option<Arc<ZeroedBlock>>) -> bool {
+    heap_block(buffer, lookup).is_some_and(|b| b.is_lent())
+}
+
+/// Lends the heap payload `buffer` carries (see [`heap_block`]) to a bulk
+/// transfer, for the VideoCore to write in place, unless a transfer has
+/// it already. The caller holds the header, sent to the VideoCore: by
+/// MMAL's rules the client does not touch its payload until it comes back,
+/// and the caller hands it back only once the loan has ended
+/// ([`ZeroedBlock::is_lent`]). The loan holds the block, so it outlives a
+/// pool destroyed meanwhile (whose payload bytes are no longer counted
+/// from then on).
+#[cfg(feature = "vchiq")]
+pub(crate) fn lend_payload(buffer: BufPtr, lookup: impl FnOnce(*mut u8) -> Option<Arc<ZeroedBlock>>) -> Loan {
+    let Some(block) = heap_block(buffer, lookup) else { return Loan::Other };
     if block.lent.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_err() {
-        return None;
+        return Loan::Busy;
     }
-    let start = NonNull::new(data)?;
-    // SAFETY: `size` bytes from the start of a block of at least that many,
-    // zeroed when made (initialised), kept alive by the lease's `Arc`. The
-    // loan flag was clear and is now set, so no other transfer has them;
-    // the client does not touch them while the header is sent, and the
-    // caller does not until the lease is dropped (the flag clears).
-    let memory = unsafe { vchiq::BulkBuffer::lend(start, size, Box::new(Lease(Arc::clone(&block)))) };
-    Some((memory, block))
+    let size = buffer.raw().alloc_size as usize;
+    // SAFETY: `size` bytes from the start of a block of at least that many
+    // (`heap_block`), zeroed when made (initialised), kept alive by the
+    // lease's `Arc`. The loan flag was clear and is now set, so no other
+    // transfer has them; the client does not touch them while the header
+    // is sent, and the caller does not until the lease is dropped (the
+    // flag clears).
+    let memory = unsafe { vchiq::BulkBuffer::lend(block.ptr, size, Box::new(Lease(Arc::clone(&block)))) };
+    Loan::Lent(memory, block)
 }
 
 impl Drop for ZeroedBlock {

@@ -33,7 +33,7 @@ use mmal_vchiq::{BufferToSend, Error, Memory, PortInfo, PortRef, PortType, Retur
 use parking_lot::{Mutex, ReentrantMutex};
 
 use crate::objects::{
-    BufPtr, Callback, ComponentPtr, CoreState, EsFormat, PoolPtr, PortFields, PortPtr, Status, ZeroedBlock,
+    BufPtr, Callback, ComponentPtr, CoreState, EsFormat, Loan, PoolPtr, PortFields, PortPtr, Status, ZeroedBlock,
 };
 
 pub(crate) use session::{client, install};
@@ -267,24 +267,14 @@ impl Remote {
             log::error!("mmal_vc_port_send_callback: a buffer of {:?} with an unknown tag {:#x}", b.port, b.tag);
             return;
         };
-        let mut in_place = false;
-        if let Some(block) = lent {
-            // The loan ends when the client gives the memory back (dropped
-            // here). If the driver kept it (a failed transfer), the
-            // VideoCore may still write the payload: the header is not
-            // handed back (leaked rather than reused while written).
-            let memory = std::mem::replace(&mut b.memory, Memory::Host(Vec::new()));
-            in_place = matches!(memory, Memory::Lent(_));
-            drop(memory);
-            if block.is_lent() {
-                log::error!(
-                    "mmal_vc_port_send_callback: {:?}: the payload of a buffer whose data transfer failed is still \
-                     with the driver; the buffer is kept, not handed back",
-                    b.port
-                );
-                return;
-            }
-        }
+        let Some(in_place) = end_loan(lent, &mut b.memory) else {
+            log::error!(
+                "mmal_vc_port_send_callback: {:?}: the payload of a buffer whose data transfer failed is still with \
+                 the driver; the buffer is kept, not handed back",
+                b.port
+            );
+            return;
+        };
         let Some(port) = self.c_port(index) else { return };
         fill(header, &b, in_place);
         if let Memory::Host(mut memory) = b.memory {
@@ -364,6 +354,20 @@ impl Remote {
     pub(crate) fn event_buffer(&self) -> Option<BufPtr> {
         self.events.queue().get()
     }
+}
+
+/// Ends the loan of a returned buffer's payload block, if it was lent
+/// (`lent`): the memory the client gave back is dropped (`memory` is left
+/// empty). Returns whether the data was received in place, or `None` if
+/// the block is still lent: the driver kept it (a failed transfer) and
+/// the VideoCore may still write it, so the header must not be handed
+/// back (it is leaked rather than reused while written).
+fn end_loan(lent: Option<Arc<ZeroedBlock>>, memory: &mut Memory) -> Option<bool> {
+    let Some(block) = lent else { return Some(false) };
+    let back = std::mem::replace(memory, Memory::Host(Vec::new()));
+    let in_place = matches!(back, Memory::Lent(_));
+    drop(back);
+    (!block.is_lent()).then_some(in_place)
 }
 
 /// Writes a returned buffer's data and fields into its header; `in_place`:
@@ -884,15 +888,19 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
         None if !input => match crate::objects::lend_payload(header, crate::c_api::payload_block) {
             // The header's own heap payload: the VideoCore's data is
             // received into it, with no copy.
-            Some((memory, block)) => {
+            Loan::Lent(memory, block) => {
                 lent = Some(block);
                 BufferToSend { memory: Memory::Lent(memory), ..BufferToSend::output(Vec::new(), alloc_size) }
             }
-            None => {
+            Loan::Busy => return payload_busy(port),
+            Loan::Other => {
                 BufferToSend::output(remote.state.lock().spare[port.index_all()].pop().unwrap_or_default(), alloc_size)
             }
         },
         None => {
+            if crate::objects::payload_lent(header, crate::c_api::payload_block) {
+                return payload_busy(port);
+            }
             let mut memory = remote.state.lock().spare[port.index_all()].pop().unwrap_or_default();
             if input {
                 header.with_data(|data| {
@@ -927,6 +935,18 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
             status("mmal_port_send_buffer", &e)
         }
     }
+}
+
+/// A header whose payload a transfer has now (the VideoCore writes it): it
+/// is already with the VideoCore, or another header naming the same
+/// payload is. Refused, as MMAL forbids it; the memory is never read or
+/// written meanwhile.
+fn payload_busy(port: PortPtr) -> Status {
+    log::error!(
+        "mmal_port_send_buffer: {}: the buffer's payload is with the VideoCore already (a buffer sent twice?)",
+        port.name()
+    );
+    sys::MMAL_EINVAL
 }
 
 /// An event sent to one of the VideoCore's ports (a FORMAT_CHANGED a
@@ -1065,6 +1085,66 @@ mod tests {
         let header = pool.queue().get().expect("the header again");
         remote.state.lock().out.insert(10, (0, header, None));
         assert!(remote.take_back(10));
+        header.release();
+        pool.destroy();
+    }
+
+    #[test]
+    fn a_lent_payload_is_lent_once_outlives_its_pool_and_keeps_its_header_until_the_driver_lets_go() {
+        let pool = PoolPtr::create(1, 64, false).expect("a pool");
+        let header = pool.queue().get().expect("its header");
+        let none = |_: *mut u8| None;
+        let Loan::Lent(mut memory, block) = crate::objects::lend_payload(header, none) else {
+            panic!("a heap payload of the pool is lent");
+        };
+        assert_eq!(memory.len(), 64);
+        assert!(matches!(crate::objects::lend_payload(header, none), Loan::Busy), "lent once");
+        assert!(crate::objects::payload_lent(header, none));
+        let remote = Remote::detached(1);
+        // A failed send whose memory the driver still has: the header is
+        // not the caller's again.
+        remote.state.lock().out.insert(11, (0, header, Some(Arc::clone(&block))));
+        assert!(!remote.take_back(11), "kept while lent");
+        // A return without the memory (the driver kept it): kept too.
+        let mut back = Memory::Host(Vec::new());
+        assert_eq!(end_loan(Some(Arc::clone(&block)), &mut back), None);
+        // The pool goes (its header back first); the lent block stays.
+        header.release();
+        pool.destroy();
+        memory[63] = 9;
+        assert_eq!(memory[63], 9, "the block outlives its pool while lent");
+        // The memory comes back: the loan ends, in place.
+        let mut back = Memory::Lent(memory);
+        assert_eq!(end_loan(Some(Arc::clone(&block)), &mut back), Some(true));
+        assert!(!block.is_lent());
+        assert_eq!(back, Memory::Host(Vec::new()));
+        assert_eq!(end_loan(None, &mut Memory::Host(vec![1])), Some(false), "nothing lent");
+    }
+
+    #[test]
+    fn only_our_heap_blocks_are_lent_and_only_whole() {
+        let none = |_: *mut u8| None;
+        // A client's memory in place of the pool's: not ours.
+        let pool = PoolPtr::create(1, 64, false).expect("a pool");
+        let header = pool.queue().get().expect("its header");
+        let mut own = [0u8; 64];
+        let (data, alloc) = header.payload_for_test();
+        header.set_payload_for_test(own.as_mut_ptr(), 64);
+        assert!(matches!(crate::objects::lend_payload(header, none), Loan::Other));
+        // More than the block holds: not lent.
+        header.set_payload_for_test(data, alloc + 1);
+        assert!(matches!(crate::objects::lend_payload(header, none), Loan::Other));
+        // A block found by the lookup (`mmal_port_payload_alloc`'s).
+        let block = Arc::new(ZeroedBlock::new(32).expect("a block"));
+        header.set_payload_for_test(block.as_mut_ptr(), 32);
+        let found = |p: *mut u8| (p == block.as_mut_ptr()).then(|| Arc::clone(&block));
+        let Loan::Lent(memory, lent) = crate::objects::lend_payload(header, found) else {
+            panic!("a block the lookup knows is lent");
+        };
+        assert!(Arc::ptr_eq(&lent, &block) && block.is_lent());
+        drop(memory);
+        assert!(!block.is_lent());
+        header.set_payload_for_test(data, alloc);
         header.release();
         pool.destroy();
     }

@@ -226,9 +226,9 @@ fn released(cookie: Cookie, e: InFlight) -> Returned {
     let memory = match e.memory {
         Held::Host(v) => Memory::Host(v),
         Held::VideoCore(handle) => Memory::VideoCore { handle },
+        Held::Lent(b) => Memory::Lent(b),
         // Done by now if the VideoCore took the data; if not, the
         // transfer is abandoned (the driver drops the memory).
-        Held::Lent(b) => Memory::Lent(b),
         Held::Sending(t, length) if t.is_done() => {
             let mut v = t.wait().ok().and_then(vchiq::BulkBuffer::into_vec).unwrap_or_default();
             v.truncate(length);
@@ -266,7 +266,8 @@ fn receive(core: &Core, mut buffer: Vec<u8>, size: usize) -> Result<Vec<u8>> {
 
 /// [`receive`] into `buffer`, which holds at least `size` rounded up to a
 /// word. Only a transfer that completed gives the buffer back; otherwise
-/// the driver keeps it until it is done with it.
+/// it is dropped at once if the receive was never queued, or kept by the
+/// driver until it is done with it.
 fn receive_into(core: &Core, buffer: vchiq::BulkBuffer, size: usize) -> Result<vchiq::BulkBuffer> {
     let n = size.next_multiple_of(4);
     let received = core
@@ -461,8 +462,8 @@ fn buffer(core: &Core, m: &[u8]) -> Option<Ready> {
 /// The data of an output buffer sent with lent memory, received into it
 /// in place from its start: the memory to hand back, the data's length,
 /// and whether data was lost. Data that does not fit is dropped. If the
-/// transfer fails, the memory stays with the driver and empty host memory
-/// comes back instead.
+/// transfer fails, the memory is not handed back (the driver keeps it
+/// while it may still write it) and empty host memory comes back instead.
 fn into_lent(core: &Core, b: &BufferIn, mut lent: vchiq::BulkBuffer) -> (Memory, u32, bool) {
     if let Some(d) = &b.inline {
         return match lent.get_mut(..d.len()) {
@@ -474,8 +475,10 @@ fn into_lent(core: &Core, b: &BufferIn, mut lent: vchiq::BulkBuffer) -> (Memory,
         };
     }
     let Some(size) = bulk_size(b) else {
-        // No data: refused, or empty.
-        return (Memory::Lent(lent), 0, false);
+        // No data: refused, or empty; a length with no data (zero copy
+        // claimed for host memory) is data lost.
+        let lost = b.status.is_success() && b.length > 0;
+        return (Memory::Lent(lent), 0, lost);
     };
     if b.length == 0 {
         discard(core, size, "an empty EOS buffer");
