@@ -18,19 +18,17 @@
 //! behaviour. Buffer headers are trusted, as libmmal trusts them.
 #![allow(unsafe_code)]
 
-use std::collections::HashMap;
 use std::ffi::{c_uint, c_void};
 use std::ptr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use mmal_sys as sys;
-use parking_lot::Mutex;
 
 use crate::core::SharedOf;
 use crate::objects::{
-    AllocFn, Allocator, BufPtr, ClientAllocator, ComponentPtr, ConnectionPtr, FreeFn, HeapCharge, PoolCb, PoolPtr,
-    PortPtr, PreReleaseCb, QueueBox, ZeroedBlock,
+    free_port_payload, keep_port_payload, AllocFn, Allocator, BufPtr, ClientAllocator, ComponentPtr, ConnectionPtr,
+    FreeFn, HeapCharge, PoolCb, PoolPtr, PortPayload, PortPtr, PreReleaseCb, QueueBox, ZeroedBlock,
 };
 
 #[doc(hidden)]
@@ -347,17 +345,6 @@ pub unsafe extern "C" fn mmal_pool_pre_release_callback_set(
 // ---------------------------------------------------------------------------
 // Ports and components
 
-/// Payloads from [`mmal_port_payload_alloc`], by address, until freed.
-static PAYLOADS: Mutex<Option<HashMap<usize, Payload>>> = Mutex::new(None);
-
-enum Payload {
-    /// 8-byte aligned, so payloads are aligned for C structs; counted
-    /// against the VideoCore's memory until freed.
-    /// Shared, so that a block lent to a transfer outlives its free.
-    Heap(#[cfg_attr(not(feature = "vchiq"), allow(dead_code))] Arc<ZeroedBlock>, #[allow(dead_code)] HeapCharge),
-    Vcsm(#[allow(dead_code)] vcsm::SharedMemory),
-}
-
 /// `mmal_port_payload_alloc`: `size` bytes for a buffer of `port`: emulated
 /// VCSM memory for a zero-copy port, else the heap. NULL if it cannot be
 /// had: heap payloads, with the heap pools, may not hold more than the
@@ -389,7 +376,7 @@ pub unsafe extern "C" fn mmal_port_payload_alloc(port: *mut sys::MMAL_PORT_T, si
             match crate::objects::vcsm_block(size.max(1) as usize, remote, "mmal_vc_port payload") {
                 Ok(mut block) => {
                     let addr = block.as_mut_ptr();
-                    (Payload::Vcsm(block), addr)
+                    (PortPayload::Vcsm(block), addr)
                 }
                 Err(e) => {
                     log::error!("mmal_port_payload_alloc: {}: {e}", port.name());
@@ -403,20 +390,11 @@ pub unsafe extern "C" fn mmal_port_payload_alloc(port: *mut sys::MMAL_PORT_T, si
             };
             let Some(block) = ZeroedBlock::new(size as usize) else { return ptr::null_mut() };
             let addr = block.as_mut_ptr();
-            (Payload::Heap(Arc::new(block), charge), addr)
+            (PortPayload::Heap(Arc::new(block), charge), addr)
         };
-        PAYLOADS.lock().get_or_insert_with(HashMap::new).insert(addr as usize, payload);
+        keep_port_payload(addr, payload);
         addr
     })
-}
-
-/// The heap block [`mmal_port_payload_alloc`] gave at `payload`, if any.
-#[cfg(feature = "vchiq")]
-pub(crate) fn payload_block(payload: *mut u8) -> Option<Arc<ZeroedBlock>> {
-    match PAYLOADS.lock().as_ref()?.get(&(payload as usize))? {
-        Payload::Heap(block, _) => Some(Arc::clone(block)),
-        Payload::Vcsm(_) => None,
-    }
 }
 
 /// `mmal_port_payload_free`: gives back a payload from
@@ -430,8 +408,7 @@ pub unsafe extern "C" fn mmal_port_payload_free(_port: *mut sys::MMAL_PORT_T, pa
     if payload.is_null() {
         return;
     }
-    let freed = PAYLOADS.lock().as_mut().and_then(|m| m.remove(&(payload as usize)));
-    if freed.is_none() {
+    if !free_port_payload(payload) {
         log::error!("mmal_port_payload_free: {payload:p} is not a payload of this VideoCore");
     }
 }

@@ -181,12 +181,9 @@ fn a_disable_from_the_handler_receives_the_data_sent_before_it() {
 #[test]
 fn lent_memory_stays_with_the_driver_until_it_lets_go() {
     let _s = serial();
-    let device = Faulty::new();
-    let connection = Connection::with_device(Arc::clone(&device), vchiq_options()).unwrap();
-    let recorder = Recorder::new();
     let mut options = client_options();
     options.bulk_timeout = Duration::from_millis(100);
-    let client = Client::open_with(&connection, options, recorder.clone()).unwrap();
+    let (device, connection, recorder, client) = faulty_client(options);
     let (_, video) = capturing_video(&client, 1);
     let size = video.buffer_size_min;
 

@@ -480,3 +480,38 @@ impl Device for EmulatedVchiq {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use vchiq::{Connection, Fourcc, Options, ServiceOptions};
+    use vchiq_sys::{MMAL_MAGIC, MMAL_MSG_TYPE_GET_VERSION};
+
+    use super::*;
+
+    #[test]
+    fn a_fault_of_the_service_closes_it_and_ends_its_thread() {
+        let device = Arc::new(EmulatedVchiq::new());
+        let mut options = Options::default();
+        options.reply_timeout = Duration::from_secs(10);
+        let conn = Connection::with_device(Arc::clone(&device), options).unwrap();
+        let svc = conn.open_service(ServiceOptions::new(Fourcc::MMAL, 15, 10)).unwrap();
+        let mut m = vec![0u8; 24];
+        m[..4].copy_from_slice(&MMAL_MAGIC.to_le_bytes());
+        m[4..8].copy_from_slice(&MMAL_MSG_TYPE_GET_VERSION.to_le_bytes());
+        mmal::FAIL_NEXT.store(true, Ordering::SeqCst);
+        svc.send(&[&m]).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !svc.is_closed() {
+            assert!(Instant::now() < deadline, "the service did not close");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(device.open_services(), 0);
+        drop(svc);
+        drop(conn);
+        assert_eq!(threads(), 0, "its thread ended");
+    }
+}

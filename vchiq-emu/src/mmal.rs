@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::ffi::CString;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, LazyLock};
@@ -140,21 +141,36 @@ struct Service {
 /// every component it created is destroyed.
 pub(crate) fn run(kernel: Arc<Kernel>, handle: ServiceHandle, inbox: Receiver<Vec<u8>>) {
     emu::set_handler(on_buffer);
-    let mut svc = Service { kernel, handle, comps: HashMap::new() };
+    let mut svc = Service { kernel: Arc::clone(&kernel), handle, comps: HashMap::new() };
     let mut refused = false;
     while let Ok(m) = inbox.recv() {
-        if !svc.message(&m) {
-            refused = true;
-            break;
+        // A fault of the VideoCore's own (a panic) closes the service, as
+        // a bad message does, rather than leave the host waiting.
+        match catch_unwind(AssertUnwindSafe(|| svc.message(&m))) {
+            Ok(true) => {}
+            Ok(false) => {
+                refused = true;
+                break;
+            }
+            Err(_) => {
+                log::error!("vchiq-emu: the MMAL service failed on a message of {} bytes: closing it", m.len());
+                refused = true;
+                break;
+            }
         }
     }
     // What the service made goes first, its buffers back to the host, and
     // only then is the service closed: a host told of the close takes its
     // buffers back, so the VideoCore must be done with them (with the
     // blocks of zero-copy ones above all).
-    svc.teardown();
+    if catch_unwind(AssertUnwindSafe(|| svc.teardown())).is_err() {
+        log::error!("vchiq-emu: the MMAL service failed while taking down its components; what is left is kept");
+        // Leaked rather than dropped half torn down.
+        std::mem::forget(svc);
+        refused = true;
+    }
     if refused {
-        svc.kernel.close(handle);
+        kernel.close(handle);
     }
     THREADS.fetch_sub(1, Ordering::SeqCst);
 }
@@ -212,6 +228,10 @@ fn error_reply(h: &mmal_msg_header, status: u32) -> Vec<u8> {
 impl Service {
     /// Handles one message; `false` closes the service.
     fn message(&mut self, m: &[u8]) -> bool {
+        #[cfg(test)]
+        if FAIL_NEXT.swap(false, Ordering::SeqCst) {
+            panic!("a fault of the VideoCore's, injected by a test");
+        }
         if m.len() < HEADER {
             log::warn!("vchiq-emu: MMAL message of {} bytes, shorter than its header: closing the service", m.len());
             return false;
@@ -1097,3 +1117,8 @@ fn event_message(ctx: &PortCtx, header: Header, cmd: u32) -> Vec<u8> {
     m.extend_from_slice(&bytes(&e));
     m
 }
+
+/// A test's fault injection: the next message the service handles makes
+/// it panic.
+#[cfg(test)]
+pub(crate) static FAIL_NEXT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);

@@ -53,11 +53,12 @@ pub(crate) use connections::{connection_input_cb, connection_output_cb, Connecti
 pub(crate) use events::read_format_changed_es;
 pub(crate) use events::{format_changed_payload, read_format_changed, write_format_changed};
 pub(crate) use live::Live;
-#[cfg(feature = "vchiq")]
-pub(crate) use pools::{lend_payload, payload_lent, vcsm_handle, Loan};
 pub(crate) use pools::{
-    payload_limit, vcsm_block, AllocFn, Allocator, ClientAllocator, FreeFn, HeapCharge, PoolCb, PoolPtr, ZeroedBlock,
+    free_port_payload, keep_port_payload, payload_limit, vcsm_block, AllocFn, Allocator, ClientAllocator, FreeFn,
+    HeapCharge, PoolCb, PoolPtr, PortPayload, ZeroedBlock,
 };
+#[cfg(feature = "vchiq")]
+pub(crate) use pools::{lend_payload, payload_lent, port_payload_block, vcsm_handle, Loan};
 pub(crate) use queues::QueueBox;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

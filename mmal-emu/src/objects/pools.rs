@@ -95,6 +95,37 @@ impl Drop for Lease {
     }
 }
 
+/// A payload from `mmal_port_payload_alloc`, kept by address until
+/// `mmal_port_payload_free`.
+pub(crate) enum PortPayload {
+    /// 8-byte aligned, so payloads are aligned for C structs; counted
+    /// against the VideoCore's memory until freed. Shared, so that a block
+    /// lent to a transfer outlives its free.
+    Heap(#[cfg_attr(not(feature = "vchiq"), allow(dead_code))] Arc<ZeroedBlock>, #[allow(dead_code)] HeapCharge),
+    Vcsm(#[allow(dead_code)] vcsm::SharedMemory),
+}
+
+static PORT_PAYLOADS: Mutex<Option<std::collections::HashMap<usize, PortPayload>>> = Mutex::new(None);
+
+/// Keeps `payload`, allocated at `addr`, until [`free_port_payload`].
+pub(crate) fn keep_port_payload(addr: *mut u8, payload: PortPayload) {
+    PORT_PAYLOADS.lock().get_or_insert_with(Default::default).insert(addr as usize, payload);
+}
+
+/// Frees the payload kept at `addr`; `false` if there is none.
+pub(crate) fn free_port_payload(addr: *mut u8) -> bool {
+    PORT_PAYLOADS.lock().as_mut().and_then(|m| m.remove(&(addr as usize))).is_some()
+}
+
+/// The heap block kept at `addr` (see [`keep_port_payload`]), if any.
+#[cfg(feature = "vchiq")]
+pub(crate) fn port_payload_block(addr: *mut u8) -> Option<Arc<ZeroedBlock>> {
+    match PORT_PAYLOADS.lock().as_ref()?.get(&(addr as usize))? {
+        PortPayload::Heap(block, _) => Some(Arc::clone(block)),
+        PortPayload::Vcsm(_) => None,
+    }
+}
+
 /// What [`lend_payload`] did with a header's payload.
 #[cfg(feature = "vchiq")]
 pub(crate) enum Loan {

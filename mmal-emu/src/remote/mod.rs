@@ -885,7 +885,7 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
                 ..BufferToSend::output(Vec::new(), alloc_size)
             }
         }
-        None if !input => match crate::objects::lend_payload(header, crate::c_api::payload_block) {
+        None if !input => match crate::objects::lend_payload(header, crate::objects::port_payload_block) {
             // The header's own heap payload: the VideoCore's data is
             // received into it, with no copy.
             Loan::Lent(memory, block) => {
@@ -898,7 +898,7 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
             }
         },
         None => {
-            if crate::objects::payload_lent(header, crate::c_api::payload_block) {
+            if crate::objects::payload_lent(header, crate::objects::port_payload_block) {
                 return payload_busy(port);
             }
             let mut memory = remote.state.lock().spare[port.index_all()].pop().unwrap_or_default();

@@ -329,33 +329,40 @@ fn buffer(core: &Core, m: &[u8]) -> Option<Ready> {
         }
         return None;
     };
+    let handle = e.memory_handle();
+    let (memory, length, offset, flags) = data(core, &b, e.memory, handle, e.alloc_size);
+    let returned = Returned {
+        port: e.port,
+        cookie,
+        tag: e.tag,
+        status: b.status,
+        memory,
+        alloc_size: e.alloc_size,
+        length,
+        offset,
+        flags,
+        pts: b.pts,
+        dts: b.dts,
+        cmd: b.cmd,
+        video: b.video,
+        released: false,
+    };
+    Some(Ready::Buffer(returned))
+}
+
+/// The data of a buffer back from the VideoCore, into the memory it went
+/// with: that memory, and the data's length, offset and flags.
+fn data(core: &Core, b: &BufferIn, held: Held, handle: u32, alloc_size: u32) -> (Memory, u32, u32, u32) {
     let mut flags = b.flags;
     let mut length = b.length;
     let mut offset = b.offset;
-    let handle = e.memory_handle();
-    let memory = match e.memory {
+    let memory = match held {
         Held::Lent(lent) => {
-            let (memory, got, failed) = into_lent(core, &b, lent);
-            (length, offset) = (got, 0);
+            let (memory, got, failed) = into_lent(core, b, lent);
             if failed {
                 flags |= sys::MMAL_MSG_BUFFER_FLAG_TRANSMISSION_FAILED;
             }
-            return Some(Ready::Buffer(Returned {
-                port: e.port,
-                cookie,
-                tag: e.tag,
-                status: b.status,
-                memory,
-                alloc_size: e.alloc_size,
-                length,
-                offset,
-                flags,
-                pts: b.pts,
-                dts: b.dts,
-                cmd: b.cmd,
-                video: b.video,
-                released: false,
-            }));
+            return (memory, got, 0, flags);
         }
         Held::Host(v) => Some(v),
         // Back from the VideoCore, which took its data before: the
@@ -384,12 +391,12 @@ fn buffer(core: &Core, m: &[u8]) -> Option<Ready> {
                 v.clear();
                 v.extend_from_slice(d);
                 (length, offset) = (d.len() as u32, 0);
-            } else if let Some(size) = bulk_size(&b) {
-                let fits = b.length == 0 || u64::from(b.offset) + u64::from(b.length) <= u64::from(e.alloc_size);
+            } else if let Some(size) = bulk_size(b) {
+                let fits = b.length == 0 || u64::from(b.offset) + u64::from(b.length) <= u64::from(alloc_size);
                 if !fits {
                     log::warn!(
                         "mmal-vchiq: a buffer of {} bytes came back with {} at offset {}; its data is dropped",
-                        e.alloc_size,
+                        alloc_size,
                         b.length,
                         b.offset
                     );
@@ -421,7 +428,7 @@ fn buffer(core: &Core, m: &[u8]) -> Option<Ready> {
             Memory::Host(v)
         }
         (None, handle) => {
-            if let Some(size) = bulk_size(&b) {
+            if let Some(size) = bulk_size(b) {
                 discard(core, size, "a zero-copy buffer answered by bulk");
             }
             Memory::VideoCore { handle }
@@ -440,23 +447,7 @@ fn buffer(core: &Core, m: &[u8]) -> Option<Ready> {
             flags |= sys::MMAL_MSG_BUFFER_FLAG_TRANSMISSION_FAILED;
         }
     }
-    let returned = Returned {
-        port: e.port,
-        cookie,
-        tag: e.tag,
-        status: b.status,
-        memory,
-        alloc_size: e.alloc_size,
-        length,
-        offset,
-        flags,
-        pts: b.pts,
-        dts: b.dts,
-        cmd: b.cmd,
-        video: b.video,
-        released: false,
-    };
-    Some(Ready::Buffer(returned))
+    (memory, length, offset, flags)
 }
 
 /// The data of an output buffer sent with lent memory, received into it

@@ -217,6 +217,17 @@ pub fn buffer_to_host(port: &PortRef, cookie: u32, length: u32) -> Vec<u8> {
     m
 }
 
+/// A client over a [`Faulty`] device, with `options` and a recorder: the
+/// device, the connection (drop it after the client), the recorder and
+/// the client.
+pub fn faulty_client(options: Options) -> (Arc<Faulty>, Connection, Recorder, Client) {
+    let device = Faulty::new();
+    let connection = Connection::with_device(Arc::clone(&device), vchiq_options()).unwrap();
+    let recorder = Recorder::new();
+    let client = Client::open_with(&connection, options, recorder.clone()).unwrap();
+    (device, connection, recorder, client)
+}
+
 /// What a [`Faulty`] device does to the next message of a type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
