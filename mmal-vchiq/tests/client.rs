@@ -873,6 +873,9 @@ fn lent_memory_gets_exactly_its_data() {
     let flags_at = size_of::<vchiq_sys::mmal_msg_header>()
         + offset_of!(vchiq_sys::mmal_msg_buffer_from_host, buffer_header)
         + offset_of!(vchiq_sys::mmal_msg_buffer_header, flags);
+    let zero_copy_at =
+        size_of::<vchiq_sys::mmal_msg_header>() + offset_of!(vchiq_sys::mmal_msg_buffer_from_host, is_zero_copy);
+    // `bulk` empty: no data follows.
     let deliver = |lent_len: usize, length: u32, flags: u32, bulk: Vec<u8>| -> Returned {
         let (memory, _held) = lent(lent_len);
         let sent = BufferToSend { memory: Memory::Lent(memory), ..BufferToSend::output(Vec::new(), size) };
@@ -880,7 +883,11 @@ fn lent_memory_gets_exactly_its_data() {
         let before = recorder.lock().buffers.len();
         let mut m = buffer_to_host(&video.port, cookie.to_u32(), length);
         m[flags_at..flags_at + 4].copy_from_slice(&flags.to_le_bytes());
-        device.fake_bulk(bulk);
+        if bulk.is_empty() {
+            m[zero_copy_at..zero_copy_at + 4].copy_from_slice(&1u32.to_le_bytes());
+        } else {
+            device.fake_bulk(bulk);
+        }
         device.inject(m);
         wait_until("the buffer back", || {
             client.parameter_get_u32(&video.port, sys::MMAL_PARAMETER_CAPTURE).unwrap();
@@ -915,6 +922,12 @@ fn lent_memory_gets_exactly_its_data() {
     let b = deliver(16, 0, sys::MMAL_BUFFER_HEADER_FLAG_EOS, vec![0xCD; 8]);
     assert_eq!((b.length, failed(&b)), (0, false), "{b:?}");
     assert_ne!(b.flags & sys::MMAL_BUFFER_HEADER_FLAG_EOS, 0);
+    assert_eq!(bytes(&b), vec![0; 16]);
+
+    // Zero copy claimed for lent memory, with a length: no data came, and
+    // that is flagged.
+    let b = deliver(16, 8, 0, Vec::new());
+    assert_eq!((b.length, failed(&b)), (0, true), "{b:?}");
     assert_eq!(bytes(&b), vec![0; 16]);
 
     // And the data order held: the next buffer gets its own data.

@@ -466,18 +466,19 @@ impl Header {
     }
 
     /// Points the header at `memory` (a zero-copy block, mapped for the
-    /// VideoCore), of which the first `alloc_size` bytes are the payload,
-    /// as a C client may point a header it holds at its own memory. `keep`
-    /// (the block's mapping and hold) lives until the header's last
-    /// release, which gives the header its own payload back first, on every
-    /// path a header takes back to its pool (a component's panic too): a
-    /// pre-release callback, the one place `keep` is dropped.
+    /// VideoCore, or heap memory, see [`lend_vec`](Self::lend_vec)), of
+    /// which the first `alloc_size` bytes are the payload, as a C client
+    /// may point a header it holds at its own memory. `keep` (the block's
+    /// mapping and hold, or the memory itself) lives until the header's
+    /// last release, which gives the header its own payload back first, on
+    /// every path a header takes back to its pool (a component's panic
+    /// too): a pre-release callback, the one place `keep` is dropped.
     ///
     /// # Safety
     ///
-    /// `keep` keeps `memory` mapped, and the block to the VideoCore, until
-    /// it is dropped; `alloc_size` is at most the mapping's size. The
-    /// header has no pre-release callback of its own.
+    /// `keep` keeps `memory` valid (mapped, and a block kept to the
+    /// VideoCore) until it is dropped; `alloc_size` is at most its size.
+    /// The header has no pre-release callback of its own.
     pub(crate) unsafe fn lend(self, memory: *mut u8, alloc_size: u32, keep: Box<dyn Send>) {
         // SAFETY: a header the service holds and has not sent; its payload
         // fields are put back by `give_back_payload` before it goes home.
@@ -492,6 +493,12 @@ impl Header {
                 Box::into_raw(lent).cast(),
             );
         }
+    }
+
+    /// Where its payload is (compared, never followed).
+    pub(crate) fn data_ptr(self) -> usize {
+        // SAFETY: a header the service holds.
+        unsafe { self.0.as_ref().data as usize }
     }
 
     /// The size of its payload.

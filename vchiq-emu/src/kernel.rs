@@ -67,25 +67,43 @@ pub(crate) struct Kernel {
     pub(crate) cond: Condvar,
 }
 
-/// Memory a port's frames went out in, kept for its next ones (see
-/// [`VcBulk::home`]): at most `SPARE_MAX` blocks of at least `SPARE_MIN`
-/// bytes.
-pub(crate) type Spare = Mutex<Vec<Vec<u8>>>;
-const SPARE_MAX: usize = 8;
+/// Memory an output port's frames went out in, kept for its next ones
+/// (see [`VcBulk::home`]): as many blocks as the port has buffers, of at
+/// least `SPARE_MIN` bytes. Locked inside the state's lock, or alone.
+pub(crate) struct Spare {
+    blocks: Mutex<Vec<Vec<u8>>>,
+    max: usize,
+}
+
 const SPARE_MIN: usize = 4096;
 
-/// At least `size` bytes from `spare` (initialised, as last written), if
-/// a block there is large enough: memory already faulted in, so a frame
-/// costs no fresh allocation.
-pub(crate) fn spare_memory(spare: &Spare, size: usize) -> Option<Vec<u8>> {
-    let mut blocks = spare.lock();
-    let at = blocks.iter().position(|v| v.capacity() >= size)?;
-    let mut v = blocks.swap_remove(at);
-    drop(blocks);
-    if v.len() < size {
-        v.resize(size, 0);
+impl Spare {
+    /// Room for `max` blocks.
+    pub(crate) fn new(max: usize) -> Spare {
+        Spare { blocks: Mutex::new(Vec::new()), max }
     }
-    Some(v)
+
+    /// At least `size` bytes (initialised, as last written), if a block
+    /// is large enough: memory already faulted in, so a frame costs no
+    /// fresh allocation.
+    pub(crate) fn take(&self, size: usize) -> Option<Vec<u8>> {
+        let mut blocks = self.blocks.lock();
+        let at = blocks.iter().position(|v| v.capacity() >= size)?;
+        let mut v = blocks.swap_remove(at);
+        drop(blocks);
+        if v.len() < size {
+            v.resize(size, 0);
+        }
+        Some(v)
+    }
+
+    /// Keeps `block` for the next frames, if there is room.
+    pub(crate) fn put(&self, block: Vec<u8>) {
+        let mut blocks = self.blocks.lock();
+        if blocks.len() < self.max && block.capacity() >= SPARE_MIN {
+            blocks.push(block);
+        }
+    }
 }
 
 /// Nanoseconds the emulated driver has spent copying bulk data between
@@ -97,7 +115,8 @@ pub(crate) fn copy_time() -> Duration {
     Duration::from_nanos(COPY_NANOS.load(Ordering::Relaxed))
 }
 
-/// Runs `copy`, timed as the DMA's work.
+/// Runs `copy`, timed as the DMA's work (wall-clock time: a copy the
+/// scheduler interrupts counts its wait too).
 fn dma<R>(copy: impl FnOnce() -> R) -> R {
     let start = Instant::now();
     let r = copy();
@@ -270,10 +289,7 @@ impl Kernel {
             dma(|| bulk.buffer[..n].copy_from_slice(&from[..n]));
             completions.push_back(Completion::BulkDone { service: s.userdata, bulk });
             if let Some(spare) = data.home.as_ref().and_then(std::sync::Weak::upgrade) {
-                let mut blocks = spare.lock();
-                if blocks.len() < SPARE_MAX && data.bytes.capacity() >= SPARE_MIN {
-                    blocks.push(data.bytes);
-                }
+                spare.put(data.bytes);
             }
         }
     }

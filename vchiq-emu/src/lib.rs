@@ -85,8 +85,15 @@
 //!   `alloc_size` bytes, a zero-copy input's `offset + length` past
 //!   `alloc_size`; `EFAULT` for a zero-copy block the CPU holds or the
 //!   VideoCore holds already (in another buffer); `ENOSPC` for more
-//!   buffers than the port was enabled with; `EIO` for input data whose
-//!   bulk transmit does not come within 5 s.
+//!   buffers than the port was enabled with; `ENOMEM` for a buffer whose
+//!   memory cannot be had; `EIO` for input data whose bulk transmit does
+//!   not come within 5 s.
+//!
+//! An output's frame goes to the host from the memory it was written in,
+//! lent to its buffer (the port's pool payloads count against the
+//! VideoCore's memory but stay untouched); that memory is kept for the
+//! port's next buffers (as many blocks as it has buffers) until its
+//! disable.
 //!
 //! Replies echo the request's header (magic, type, `control_service`,
 //! `context`). COMPONENT_CREATE takes the name without `vc.` (as the host

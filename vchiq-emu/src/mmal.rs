@@ -17,7 +17,7 @@ use vchiq::ServiceHandle;
 use vchiq_sys::*;
 
 use crate::emu::{self, Comp, Format, Header, Pool, Port, PortInfo, Tunnel};
-use crate::kernel::{spare_memory, Kernel, Spare, VcBulk};
+use crate::kernel::{Kernel, Spare, VcBulk};
 use crate::wire::{bytes, read, zeroed};
 
 const HEADER: usize = MMAL_MSG_HEADER_SIZE as usize;
@@ -77,12 +77,21 @@ struct PortCtx {
 /// Zero-copy blocks a port keeps mapped beyond those in flight.
 const MAPPED_MAX: usize = 32;
 
-/// A buffer the host sent: its message, and where the heap payload lent
-/// to an output's header goes once the header lets go of it.
+/// A buffer the host sent: its message, and the payload lent to an
+/// output's header.
 struct Sent {
     header: mmal_msg_header,
     buffer: mmal_msg_buffer_from_host,
-    lent: Option<Arc<Mutex<Option<Vec<u8>>>>>,
+    lent: Option<LentOut>,
+}
+
+/// The memory lent to an output's header for one buffer (see
+/// [`Header::lend_vec`]): where it goes once the header lets go of it,
+/// where it lies and its size.
+struct LentOut {
+    back: Arc<Mutex<Option<Vec<u8>>>>,
+    data: usize,
+    size: usize,
 }
 
 impl PortCtx {
@@ -769,15 +778,18 @@ impl Service {
                 }
             }
             None => {
-                // The headers of an output's pool (and of a zero-copy
-                // port's) have no payload: one is lent for this buffer. An
-                // output's is memory an earlier frame went out in, its data
-                // sent from it (no copy) when the buffer comes back.
+                // An output's frame goes out in memory lent for the buffer
+                // (an earlier frame's, as a rule), its data sent from it
+                // with no copy when the buffer comes back; its pool's own
+                // payloads count against the VideoCore's memory and are
+                // left untouched. A header of a zero-copy port's pool has
+                // no payload: an input's is lent one too.
                 let need = (info.buffer_size as usize).max(data.len());
-                if (header.alloc_size() as usize) < need {
-                    let memory = if input { None } else { spare_memory(&ctx.spare, need) };
+                if !input || (header.alloc_size() as usize) < need {
+                    let memory = if input { None } else { ctx.spare.take(need) };
                     match header.lend_vec(need, memory) {
-                        Some(back) => lent = (!input).then_some(back),
+                        Some(back) if !input => lent = Some(LentOut { back, data: header.data_ptr(), size: need }),
+                        Some(_) => {}
                         None => {
                             header.release();
                             return refuse(MMAL_MSG_STATUS_ENOMEM, true);
@@ -793,9 +805,12 @@ impl Service {
         let status = pe.port.send(header);
         if status != 0 {
             // Refused: the header is still the service's (its release
-            // gives back a lent block).
-            ctx.inflight.lock().remove(&header.key());
+            // gives back a lent block, kept for the next frames).
+            let sent = ctx.inflight.lock().remove(&header.key());
             header.release();
+            if let Some(memory) = sent.and_then(|s| s.lent).and_then(|l| l.back.lock().take()) {
+                ctx.spare.put(memory);
+            }
             return refuse(status, true);
         }
         None
@@ -898,12 +913,10 @@ fn enable(
     let pool = if pe.wire_type == sys::MMAL_PORT_TYPE_CONTROL {
         None
     } else {
-        // A zero-copy port's buffers each bring their block, and an
-        // output's frames go out in memory lent per buffer: their headers
+        // A zero-copy port's buffers each bring their block: its headers
         // need no payload of their own (one is lent for a buffer that comes
         // by bulk all the same).
-        let output = pe.wire_type != sys::MMAL_PORT_TYPE_INPUT;
-        let payload = if pe.zero_copy || output { 0 } else { info.buffer_size };
+        let payload = if pe.zero_copy { 0 } else { info.buffer_size };
         match Pool::create(info.buffer_num, payload) {
             Some(p) => Some(p),
             None => {
@@ -921,7 +934,7 @@ fn enable(
         index: pe.index,
         inflight: Mutex::new(HashMap::new()),
         mapped: Mutex::new(HashMap::new()),
-        spare: Arc::default(),
+        spare: Arc::new(Spare::new(info.buffer_num as usize)),
     });
     PORTS.lock().insert(pe.port.key(), Arc::clone(&ctx));
     let status = pe.port.enable();
@@ -1007,40 +1020,46 @@ fn on_buffer(port: Port, header: Header) {
     };
     let zero_copy = b.is_zero_copy != 0;
     let mut flags = info.flags;
+    // Whether the header's data is still in the memory lent to it (a
+    // component that pointed it elsewhere has its data copied from there).
+    let lent = lent.map(|l| {
+        let here = header.data_ptr() == l.data;
+        (l, here)
+    });
     // An input buffer comes back consumed (empty); a zero-copy output's
     // data is in the host's block already, where the component wrote it;
-    // an output's lent memory is sent as it is, once its header lets go.
-    let data: VcBulk = if ctx.wire_type == sys::MMAL_PORT_TYPE_INPUT || zero_copy {
-        Vec::new().into()
-    } else if lent.is_none() {
-        header.data().into()
-    } else {
-        VcBulk {
-            bytes: Vec::new(),
-            start: info.offset as usize,
-            len: info.length as usize,
-            home: Some(Arc::downgrade(&ctx.spare)),
+    // an output's lent memory is sent as it is, once its header lets go
+    // (the component's offset and length clamped to it, as to a payload).
+    let data: VcBulk = match &lent {
+        _ if ctx.wire_type == sys::MMAL_PORT_TYPE_INPUT || zero_copy => Vec::new().into(),
+        Some((l, true)) => {
+            let start = (info.offset as usize).min(l.size);
+            VcBulk {
+                bytes: Vec::new(),
+                start,
+                len: (info.length as usize).min(l.size - start),
+                home: Some(Arc::downgrade(&ctx.spare)),
+            }
         }
+        _ => header.data().into(),
     };
     // The last release: a lent block is given back (see `Header::lend`).
     header.release();
-    let data = match lent.map(|back| back.lock().take()) {
-        // Within the memory (the component's offset and length are
-        // checked, not trusted).
-        Some(Some(bytes)) if data.start.checked_add(data.len).is_some_and(|end| end <= bytes.len()) => {
-            VcBulk { bytes, ..data }
-        }
-        Some(Some(_)) => {
-            log::error!("vc-mmal: a buffer's data lies outside its payload; sent empty");
-            flags |= sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED;
-            Vec::new().into()
-        }
-        Some(None) => {
-            // Still referenced elsewhere: its memory was not given back.
-            log::error!("vc-mmal: a buffer's payload is still in use after its last release; sent empty");
-            flags |= sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED;
-            Vec::new().into()
-        }
+    let data = match lent {
+        Some((l, here)) => match (l.back.lock().take(), here) {
+            (Some(bytes), true) => VcBulk { bytes, ..data },
+            (Some(bytes), false) => {
+                ctx.spare.put(bytes);
+                data
+            }
+            (None, false) => data,
+            (None, true) => {
+                // Still referenced elsewhere: its memory was not given back.
+                log::error!("vc-mmal: a buffer's payload is still in use after its last release; sent empty");
+                flags |= sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED;
+                Vec::new().into()
+            }
+        },
         None => data,
     };
     let (offset, length) = match ctx.wire_type {
@@ -1065,11 +1084,11 @@ fn on_buffer(port: Port, header: Header) {
         None
     } else if data.len > 0 {
         Some(data)
-    } else if flags & MMAL_MSG_BUFFER_FLAG_EOS != 0 {
-        // The host receives an 8-byte dummy for an empty EOS buffer.
-        Some(vec![0; 8].into())
     } else {
-        None
+        // No data: the memory is kept for the next frames.
+        ctx.spare.put(data.bytes);
+        // The host receives an 8-byte dummy for an empty EOS buffer.
+        (flags & MMAL_MSG_BUFFER_FLAG_EOS != 0).then(|| vec![0; 8].into())
     };
     let rh = mmal_msg_header { type_: MMAL_MSG_TYPE_BUFFER_TO_HOST, status: 0, padding: 0, ..h };
     let mut m = bytes(&rh);

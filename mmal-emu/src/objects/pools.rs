@@ -143,8 +143,12 @@ pub(crate) enum Loan {
 /// `mmal_port_payload_alloc`, or from a pool whose allocator is that),
 /// holding all of the header's `alloc_size` bytes from its start (`data`
 /// is compared, never followed).
+/// Returns the block and the header's `alloc_size`, as read once.
 #[cfg(feature = "vchiq")]
-fn heap_block(buffer: BufPtr, lookup: impl FnOnce(*mut u8) -> Option<Arc<ZeroedBlock>>) -> Option<Arc<ZeroedBlock>> {
+fn heap_block(
+    buffer: BufPtr,
+    lookup: impl FnOnce(*mut u8) -> Option<Arc<ZeroedBlock>>,
+) -> Option<(Arc<ZeroedBlock>, usize)> {
     let raw = buffer.raw();
     let (data, size) = (raw.data, raw.alloc_size as usize);
     if data.is_null() || size == 0 {
@@ -164,15 +168,7 @@ fn heap_block(buffer: BufPtr, lookup: impl FnOnce(*mut u8) -> Option<Arc<ZeroedB
         None
     };
     let block = in_pool.or_else(|| lookup(data))?;
-    (block.as_mut_ptr() == data && size <= block.layout.size()).then_some(block)
-}
-
-/// Whether `buffer`'s payload is a heap block of ours that a bulk transfer
-/// has now (see [`lend_payload`]): the client sent it twice, or two of its
-/// headers name one payload.
-#[cfg(feature = "vchiq")]
-pub(crate) fn payload_lent(buffer: BufPtr, lookup: impl FnOnce(*mut u8) -> Option<Arc<ZeroedBlock>>) -> bool {
-    heap_block(buffer, lookup).is_some_and(|b| b.is_lent())
+    (block.as_mut_ptr() == data && size <= block.layout.size()).then_some((block, size))
 }
 
 /// Lends the heap payload `buffer` carries (see [`heap_block`]) to a bulk
@@ -185,11 +181,10 @@ pub(crate) fn payload_lent(buffer: BufPtr, lookup: impl FnOnce(*mut u8) -> Optio
 /// from then on).
 #[cfg(feature = "vchiq")]
 pub(crate) fn lend_payload(buffer: BufPtr, lookup: impl FnOnce(*mut u8) -> Option<Arc<ZeroedBlock>>) -> Loan {
-    let Some(block) = heap_block(buffer, lookup) else { return Loan::Other };
+    let Some((block, size)) = heap_block(buffer, lookup) else { return Loan::Other };
     if block.lent.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_err() {
         return Loan::Busy;
     }
-    let size = buffer.raw().alloc_size as usize;
     // SAFETY: `size` bytes from the start of a block of at least that many
     // (`heap_block`), zeroed when made (initialised), kept alive by the
     // lease's `Arc`. The loan flag was clear and is now set, so no other

@@ -898,19 +898,22 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
             }
         },
         None => {
-            if crate::objects::payload_lent(header, crate::objects::port_payload_block) {
-                return payload_busy(port);
-            }
             let mut memory = remote.state.lock().spare[port.index_all()].pop().unwrap_or_default();
-            if input {
-                header.with_data(|data| {
-                    memory.extend_from_slice(data);
-                    session::PAYLOAD_COPIES.fetch_add(data.len() as u64, Ordering::Relaxed);
-                });
-                BufferToSend::input(memory, alloc_size)
-            } else {
-                BufferToSend::output(memory, alloc_size)
+            let mut copy = |data: &[u8]| {
+                memory.extend_from_slice(data);
+                session::PAYLOAD_COPIES.fetch_add(data.len() as u64, Ordering::Relaxed);
+            };
+            match crate::objects::lend_payload(header, crate::objects::port_payload_block) {
+                // Our block: held for the copy, so that no transfer writes
+                // it meanwhile.
+                Loan::Lent(payload, _) => {
+                    let (offset, length) = (header.offset(), header.length());
+                    copy(offset.checked_add(length).and_then(|end| payload.get(offset..end)).unwrap_or(&[]));
+                }
+                Loan::Busy => return payload_busy(port),
+                Loan::Other => header.with_data(copy),
             }
+            BufferToSend::input(memory, alloc_size)
         }
     };
     if input {
@@ -929,7 +932,9 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
         Ok(_) => sys::MMAL_SUCCESS,
         Err(e) => {
             if !remote.take_back(token) {
-                log::warn!("mmal_port_send_buffer: {}: {e}; the buffer was handed back meanwhile", port.name());
+                // Handed back through its callback meanwhile, or kept (its
+                // payload still lent, see `take_back`): not the caller's.
+                log::warn!("mmal_port_send_buffer: {}: {e}; the buffer is no longer the caller's", port.name());
                 return sys::MMAL_SUCCESS;
             }
             status("mmal_port_send_buffer", &e)
@@ -1099,7 +1104,6 @@ mod tests {
         };
         assert_eq!(memory.len(), 64);
         assert!(matches!(crate::objects::lend_payload(header, none), Loan::Busy), "lent once");
-        assert!(crate::objects::payload_lent(header, none));
         let remote = Remote::detached(1);
         // A failed send whose memory the driver still has: the header is
         // not the caller's again.
@@ -1111,6 +1115,7 @@ mod tests {
         // The pool goes (its header back first); the lent block stays.
         header.release();
         pool.destroy();
+        assert_eq!(Arc::strong_count(&block), 2, "held by the loan (and here), not the pool");
         memory[63] = 9;
         assert_eq!(memory[63], 9, "the block outlives its pool while lent");
         // The memory comes back: the loan ends, in place.
