@@ -69,7 +69,8 @@ pub(crate) struct Kernel {
 
 /// Memory an output port's frames went out in, kept for its next ones
 /// (see [`VcBulk::home`]): as many blocks as the port has buffers, of at
-/// least `SPARE_MIN` bytes. Locked inside the state's lock, or alone.
+/// least `SPARE_MIN` bytes. Locked inside the state's lock, or alone
+/// (never holding another).
 pub(crate) struct Spare {
     blocks: Mutex<Vec<Vec<u8>>>,
     max: usize,
@@ -97,11 +98,19 @@ impl Spare {
         Some(v)
     }
 
-    /// Keeps `block` for the next frames, if there is room.
+    /// Keeps `block` for the next frames, if there is room, or in place of
+    /// a smaller one (the port's buffers may have grown).
     pub(crate) fn put(&self, block: Vec<u8>) {
+        if block.capacity() < SPARE_MIN {
+            return;
+        }
         let mut blocks = self.blocks.lock();
-        if blocks.len() < self.max && block.capacity() >= SPARE_MIN {
+        if blocks.len() < self.max {
             blocks.push(block);
+        } else if let Some(smallest) = blocks.iter_mut().min_by_key(|b| b.capacity()) {
+            if smallest.capacity() < block.capacity() {
+                *smallest = block;
+            }
         }
     }
 }

@@ -85,6 +85,11 @@ struct Sent {
     lent: Option<LentOut>,
 }
 
+/// The memory in `back`, its lock let go at once.
+fn take(back: &Mutex<Option<Vec<u8>>>) -> Option<Vec<u8>> {
+    back.lock().take()
+}
+
 /// The memory lent to an output's header for one buffer (see
 /// [`Header::lend_vec`]): where it goes once the header lets go of it,
 /// where it lies and its size.
@@ -808,7 +813,7 @@ impl Service {
             // gives back a lent block, kept for the next frames).
             let sent = ctx.inflight.lock().remove(&header.key());
             header.release();
-            if let Some(memory) = sent.and_then(|s| s.lent).and_then(|l| l.back.lock().take()) {
+            if let Some(memory) = sent.and_then(|s| s.lent).and_then(|l| take(&l.back)) {
                 ctx.spare.put(memory);
             }
             return refuse(status, true);
@@ -1046,7 +1051,7 @@ fn on_buffer(port: Port, header: Header) {
     // The last release: a lent block is given back (see `Header::lend`).
     header.release();
     let data = match lent {
-        Some((l, here)) => match (l.back.lock().take(), here) {
+        Some((l, here)) => match (take(&l.back), here) {
             (Some(bytes), true) => VcBulk { bytes, ..data },
             (Some(bytes), false) => {
                 ctx.spare.put(bytes);

@@ -46,14 +46,20 @@ enum Payloads {
 ///
 /// A block may be lent to a bulk transfer ([`lend_payload`]), which then
 /// holds it (so it outlives its pool) and is the only access to its bytes
-/// until the loan ends.
+/// until the loan ends; or read by copies of an input's data
+/// ([`read_payload`]), any number at once, but never while lent.
 pub(crate) struct ZeroedBlock {
     ptr: NonNull<u8>,
     layout: std::alloc::Layout,
-    /// Whether a bulk transfer has it now.
+    /// [`WRITER`] while a bulk transfer has it, else how many copies read
+    /// it now.
     #[cfg_attr(not(feature = "vchiq"), allow(dead_code))]
-    lent: std::sync::atomic::AtomicBool,
+    loan: AtomicUsize,
 }
+
+/// [`ZeroedBlock::loan`]'s bit for a bulk transfer's loan.
+#[cfg(feature = "vchiq")]
+const WRITER: usize = 1 << (usize::BITS - 1);
 
 // SAFETY: the block is plain bytes owned by this value.
 unsafe impl Send for ZeroedBlock {}
@@ -67,7 +73,7 @@ impl ZeroedBlock {
         let layout = std::alloc::Layout::from_size_align(size.max(1), 8).ok()?;
         // SAFETY: the layout is not zero-sized.
         let ptr = NonNull::new(unsafe { std::alloc::alloc_zeroed(layout) })?;
-        Some(ZeroedBlock { ptr, layout, lent: std::sync::atomic::AtomicBool::new(false) })
+        Some(ZeroedBlock { ptr, layout, loan: AtomicUsize::new(0) })
     }
 
     pub(crate) fn as_mut_ptr(&self) -> *mut u8 {
@@ -77,7 +83,7 @@ impl ZeroedBlock {
     /// Whether a bulk transfer has the block now (see [`lend_payload`]).
     #[cfg(feature = "vchiq")]
     pub(crate) fn is_lent(&self) -> bool {
-        self.lent.load(Ordering::Acquire)
+        self.loan.load(Ordering::Acquire) & WRITER != 0
     }
 }
 
@@ -90,8 +96,8 @@ struct Lease(Arc<ZeroedBlock>);
 impl Drop for Lease {
     fn drop(&mut self) {
         // Release: the transfer's writes happen before whoever sees the
-        // loan ended touches the bytes.
-        self.0.lent.store(false, Ordering::Release);
+        // loan ended touches the bytes. No copy reads while it is lent.
+        self.0.loan.fetch_and(!WRITER, Ordering::Release);
     }
 }
 
@@ -131,8 +137,9 @@ pub(crate) fn port_payload_block(addr: *mut u8) -> Option<Arc<ZeroedBlock>> {
 pub(crate) enum Loan {
     /// Lent: a buffer over the payload's `alloc_size` bytes, and its block.
     Lent(vchiq::BulkBuffer, Arc<ZeroedBlock>),
-    /// Its block is lent already: the header, or another one naming the
-    /// same payload, is with the VideoCore.
+    /// Its block is lent already (the header, or another one naming the
+    /// same payload, is with the VideoCore), or is being read by a copy of
+    /// another header's input data.
     Busy,
     /// Not a heap block of ours (the client's own memory).
     Other,
@@ -182,17 +189,60 @@ fn heap_block(
 #[cfg(feature = "vchiq")]
 pub(crate) fn lend_payload(buffer: BufPtr, lookup: impl FnOnce(*mut u8) -> Option<Arc<ZeroedBlock>>) -> Loan {
     let Some((block, size)) = heap_block(buffer, lookup) else { return Loan::Other };
-    if block.lent.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_err() {
+    if block.loan.compare_exchange(0, WRITER, Ordering::AcqRel, Ordering::Acquire).is_err() {
         return Loan::Busy;
     }
     // SAFETY: `size` bytes from the start of a block of at least that many
     // (`heap_block`), zeroed when made (initialised), kept alive by the
-    // lease's `Arc`. The loan flag was clear and is now set, so no other
-    // transfer has them; the client does not touch them while the header
-    // is sent, and the caller does not until the lease is dropped (the
-    // flag clears).
+    // lease's `Arc`. The loan was free (no transfer, no copy reading) and
+    // is now the transfer's, so nothing else of ours reaches them until
+    // the lease is dropped; the client does not touch them while the
+    // header is sent, and the caller hands it back only after that.
     let memory = unsafe { vchiq::BulkBuffer::lend(block.ptr, size, Box::new(Lease(Arc::clone(&block)))) };
     Loan::Lent(memory, block)
+}
+
+/// What [`read_payload`] did.
+#[cfg(feature = "vchiq")]
+pub(crate) enum Read<R> {
+    /// Read: what the reader returned.
+    Done(R),
+    /// The block is lent to a bulk transfer (see [`Loan::Busy`]).
+    Busy,
+    /// Not a heap block of ours (see [`Loan::Other`]).
+    Other,
+}
+
+/// Runs `read` on the heap payload `buffer` carries (see [`heap_block`]),
+/// its `alloc_size` bytes, unless a bulk transfer has it: copies of input
+/// data (which only read) share a block, a transfer (which writes) has it
+/// alone.
+#[cfg(feature = "vchiq")]
+pub(crate) fn read_payload<R>(
+    buffer: BufPtr,
+    lookup: impl FnOnce(*mut u8) -> Option<Arc<ZeroedBlock>>,
+    read: impl FnOnce(&[u8]) -> R,
+) -> Read<R> {
+    /// A copy's share of a block, given back when dropped.
+    struct Share<'a>(&'a ZeroedBlock);
+    impl Drop for Share<'_> {
+        fn drop(&mut self) {
+            self.0.loan.fetch_sub(1, Ordering::Release);
+        }
+    }
+    let Some((block, size)) = heap_block(buffer, lookup) else { return Read::Other };
+    let shared = block.loan.fetch_update(Ordering::AcqRel, Ordering::Acquire, |l| (l & WRITER == 0).then_some(l + 1));
+    if shared.is_err() {
+        return Read::Busy;
+    }
+    let _share = Share(&block);
+    // SAFETY: `size` bytes from the start of a block of at least that many
+    // (`heap_block`), initialised (zeroed when made), alive while `block`
+    // is held. While the share is held no transfer can take the block (a
+    // loan needs it free), other copies only read, and the client does not
+    // write a payload it has sent.
+    let bytes = unsafe { std::slice::from_raw_parts(block.ptr.as_ptr(), size) };
+    Read::Done(read(bytes))
 }
 
 impl Drop for ZeroedBlock {

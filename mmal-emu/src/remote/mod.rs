@@ -33,7 +33,7 @@ use mmal_vchiq::{BufferToSend, Error, Memory, PortInfo, PortRef, PortType, Retur
 use parking_lot::{Mutex, ReentrantMutex};
 
 use crate::objects::{
-    BufPtr, Callback, ComponentPtr, CoreState, EsFormat, Loan, PoolPtr, PortFields, PortPtr, Status, ZeroedBlock,
+    BufPtr, Callback, ComponentPtr, CoreState, EsFormat, Loan, PoolPtr, PortFields, PortPtr, Read, Status, ZeroedBlock,
 };
 
 pub(crate) use session::{client, install};
@@ -903,15 +903,19 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
                 memory.extend_from_slice(data);
                 session::PAYLOAD_COPIES.fetch_add(data.len() as u64, Ordering::Relaxed);
             };
-            match crate::objects::lend_payload(header, crate::objects::port_payload_block) {
-                // Our block: held for the copy, so that no transfer writes
-                // it meanwhile.
-                Loan::Lent(payload, _) => {
-                    let (offset, length) = (header.offset(), header.length());
-                    copy(offset.checked_add(length).and_then(|end| payload.get(offset..end)).unwrap_or(&[]));
+            let (offset, length) = (header.offset(), header.length());
+            // Our block: read under a share, so that no transfer writes it
+            // meanwhile.
+            let read = crate::objects::read_payload(header, crate::objects::port_payload_block, |payload| {
+                copy(offset.checked_add(length).and_then(|end| payload.get(offset..end)).unwrap_or(&[]));
+            });
+            match read {
+                Read::Done(()) => {}
+                Read::Busy => {
+                    remote.state.lock().spare[port.index_all()].push(memory);
+                    return payload_busy(port);
                 }
-                Loan::Busy => return payload_busy(port),
-                Loan::Other => header.with_data(copy),
+                Read::Other => header.with_data(copy),
             }
             BufferToSend::input(memory, alloc_size)
         }
@@ -942,13 +946,14 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
     }
 }
 
-/// A header whose payload a transfer has now (the VideoCore writes it): it
-/// is already with the VideoCore, or another header naming the same
-/// payload is. Refused, as MMAL forbids it; the memory is never read or
+/// A header whose payload is in use: lent to a transfer (the header, or
+/// another naming the same payload, is with the VideoCore), or, for an
+/// output, being read for another header's input data. Refused, as MMAL
+/// forbids sending a buffer that is still out; the memory is never read or
 /// written meanwhile.
 fn payload_busy(port: PortPtr) -> Status {
     log::error!(
-        "mmal_port_send_buffer: {}: the buffer's payload is with the VideoCore already (a buffer sent twice?)",
+        "mmal_port_send_buffer: {}: the buffer's payload is in use (with the VideoCore already: a buffer sent twice?)",
         port.name()
     );
     sys::MMAL_EINVAL
@@ -1104,6 +1109,7 @@ mod tests {
         };
         assert_eq!(memory.len(), 64);
         assert!(matches!(crate::objects::lend_payload(header, none), Loan::Busy), "lent once");
+        assert!(matches!(crate::objects::read_payload(header, none, |_| ()), Read::Busy), "not read while lent");
         let remote = Remote::detached(1);
         // A failed send whose memory the driver still has: the header is
         // not the caller's again.
@@ -1124,6 +1130,27 @@ mod tests {
         assert!(!block.is_lent());
         assert_eq!(back, Memory::Host(Vec::new()));
         assert_eq!(end_loan(None, &mut Memory::Host(vec![1])), Some(false), "nothing lent");
+    }
+
+    #[test]
+    fn copies_read_a_payload_together_but_never_while_it_is_lent() {
+        let pool = PoolPtr::create(1, 16, false).expect("a pool");
+        let header = pool.queue().get().expect("its header");
+        let none = |_: *mut u8| None;
+        let read = crate::objects::read_payload(header, none, |outer| {
+            // A second copy of the same payload (a replica sent to another
+            // input) reads at the same time; a transfer cannot have it.
+            let inner = crate::objects::read_payload(header, none, |inner| inner.len());
+            let lend = crate::objects::lend_payload(header, none);
+            (outer.len(), matches!(inner, Read::Done(16)), matches!(lend, Loan::Busy))
+        });
+        assert!(matches!(read, Read::Done((16, true, true))));
+        // Read and done: free to lend again.
+        let Loan::Lent(memory, block) = crate::objects::lend_payload(header, none) else { panic!("free again") };
+        drop(memory);
+        assert!(!block.is_lent());
+        header.release();
+        pool.destroy();
     }
 
     #[test]
