@@ -183,7 +183,7 @@ fn lent_memory_stays_with_the_driver_until_it_lets_go() {
     let _s = serial();
     let mut options = client_options();
     options.bulk_timeout = Duration::from_millis(100);
-    let (device, connection, recorder, client) = faulty_client(options);
+    let (device, connection, recorder, client) = recorded_over_faulty(options);
     let (_, video) = capturing_video(&client, 1);
     let size = video.buffer_size_min;
 

@@ -306,10 +306,7 @@ fn cookies_run_out_with_a_clear_error_and_come_back() {
 #[test]
 fn a_stale_cookie_is_logged_and_dropped() {
     let _s = serial();
-    let device = Faulty::new();
-    let connection = Connection::with_device(Arc::clone(&device), vchiq_options()).unwrap();
-    let recorder = Recorder::new();
-    let client = Client::open_with(&connection, client_options(), recorder.clone()).unwrap();
+    let (device, _connection, recorder, client) = recorded_over_faulty(client_options());
     let input = sink_input(&client, 256);
     client.port_enable(&input.port, 0, 0).unwrap();
     let cookie = client.send_buffer(&input.port, BufferToSend::input(vec![5; 16], input.buffer_size)).unwrap();
@@ -640,10 +637,7 @@ fn a_port_disabled_from_the_handler_returns_every_buffer() {
 #[test]
 fn a_stale_buffers_data_is_received_and_dropped() {
     let _s = serial();
-    let device = Faulty::new();
-    let connection = Connection::with_device(Arc::clone(&device), vchiq_options()).unwrap();
-    let recorder = Recorder::new();
-    let client = Client::open_with(&connection, client_options(), recorder.clone()).unwrap();
+    let (device, _connection, recorder, client) = recorded_over_faulty(client_options());
     let camera = client.component_create("ril.camera").unwrap();
     client.component_enable(camera.handle).unwrap();
     let video = video_port(&client, camera.handle, 64, 48);
@@ -678,10 +672,7 @@ fn a_stale_buffers_data_is_received_and_dropped() {
 #[test]
 fn an_old_generation_of_a_reused_slot_is_stale() {
     let _s = serial();
-    let device = Faulty::new();
-    let connection = Connection::with_device(Arc::clone(&device), vchiq_options()).unwrap();
-    let recorder = Recorder::new();
-    let client = Client::open_with(&connection, client_options(), recorder.clone()).unwrap();
+    let (device, _connection, recorder, client) = recorded_over_faulty(client_options());
     let camera = client.component_create("ril.camera").unwrap();
     let video = video_port(&client, camera.handle, 64, 48);
     let size = video.buffer_size_min;
@@ -765,10 +756,7 @@ fn a_disable_with_a_buffer_still_in_the_handler_says_so() {
 fn a_returned_length_never_exceeds_its_memory() {
     use std::mem::{offset_of, size_of};
     let _s = serial();
-    let device = Faulty::new();
-    let connection = Connection::with_device(Arc::clone(&device), vchiq_options()).unwrap();
-    let recorder = Recorder::new();
-    let client = Client::open_with(&connection, client_options(), recorder.clone()).unwrap();
+    let (device, _connection, recorder, client) = recorded_over_faulty(client_options());
     let camera = client.component_create("ril.camera").unwrap();
     let video = video_port(&client, camera.handle, 64, 48);
     let size = video.buffer_size_min;
@@ -859,10 +847,7 @@ fn lent_memory_receives_its_frame_in_place() {
 fn lent_memory_gets_exactly_its_data() {
     use std::mem::{offset_of, size_of};
     let _s = serial();
-    let device = Faulty::new();
-    let connection = Connection::with_device(Arc::clone(&device), vchiq_options()).unwrap();
-    let recorder = Recorder::new();
-    let client = Client::open_with(&connection, client_options(), recorder.clone()).unwrap();
+    let (device, _connection, recorder, client) = recorded_over_faulty(client_options());
     let camera = client.component_create("ril.camera").unwrap();
     client.component_enable(camera.handle).unwrap();
     let video = video_port(&client, camera.handle, 64, 48);

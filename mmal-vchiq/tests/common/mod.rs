@@ -220,7 +220,7 @@ pub fn buffer_to_host(port: &PortRef, cookie: u32, length: u32) -> Vec<u8> {
 /// A client over a [`Faulty`] device, with `options` and a recorder: the
 /// device, the connection (drop it after the client), the recorder and
 /// the client.
-pub fn faulty_client(options: Options) -> (Arc<Faulty>, Connection, Recorder, Client) {
+pub fn recorded_over_faulty(options: Options) -> (Arc<Faulty>, Connection, Recorder, Client) {
     let device = Faulty::new();
     let connection = Connection::with_device(Arc::clone(&device), vchiq_options()).unwrap();
     let recorder = Recorder::new();
