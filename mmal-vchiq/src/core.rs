@@ -133,16 +133,6 @@ pub(crate) struct InFlight {
     pub(crate) released: bool,
 }
 
-impl InFlight {
-    /// The VideoCore handle of a zero-copy buffer (0 otherwise).
-    pub(crate) fn memory_handle(&self) -> u32 {
-        match self.memory {
-            Held::VideoCore(h) => h,
-            _ => 0,
-        }
-    }
-}
-
 pub(crate) type PortKey = (u32, u32);
 
 pub(crate) fn key(port: &PortRef) -> PortKey {

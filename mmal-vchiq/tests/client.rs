@@ -638,11 +638,8 @@ fn a_port_disabled_from_the_handler_returns_every_buffer() {
 fn a_stale_buffers_data_is_received_and_dropped() {
     let _s = serial();
     let (device, _connection, recorder, client) = recorded_over_faulty(client_options());
-    let camera = client.component_create("ril.camera").unwrap();
-    client.component_enable(camera.handle).unwrap();
-    let video = video_port(&client, camera.handle, 64, 48);
+    let (_, video) = idle_video(&client, 1);
     let size = video.buffer_size_min;
-    client.port_enable(&video.port, 1, size).unwrap();
 
     // A BUFFER_TO_HOST for a cookie never given out, 100 bytes of data
     // following it by bulk: the next bulk the host receives.
@@ -848,13 +845,10 @@ fn lent_memory_gets_exactly_its_data() {
     use std::mem::{offset_of, size_of};
     let _s = serial();
     let (device, _connection, recorder, client) = recorded_over_faulty(client_options());
-    let camera = client.component_create("ril.camera").unwrap();
-    client.component_enable(camera.handle).unwrap();
-    let video = video_port(&client, camera.handle, 64, 48);
-    let size = video.buffer_size_min;
     // Capture off: the VideoCore keeps the buffers; their returns are
     // played here instead.
-    client.port_enable(&video.port, 8, size).unwrap();
+    let (_, video) = idle_video(&client, 8);
+    let size = video.buffer_size_min;
     let flags_at = size_of::<vchiq_sys::mmal_msg_header>()
         + offset_of!(vchiq_sys::mmal_msg_buffer_from_host, buffer_header)
         + offset_of!(vchiq_sys::mmal_msg_buffer_header, flags);

@@ -161,19 +161,10 @@ fn heap_block(
     if data.is_null() || size == 0 {
         return None;
     }
-    let (home, _, (own, _)) = buffer.home();
-    let in_pool = if !home.is_null() && data == own {
-        // SAFETY: a header's `home` is its live pool (see `give_back`); the
-        // caller holds the header, so the pool cannot be resized meanwhile
-        // (a resize needs every header home) and its payloads stay as read.
-        let payloads = unsafe { &*ptr::addr_of!((*home.cast::<PoolBox>()).payloads) };
-        match payloads {
-            Payloads::Heap(blocks, _) => blocks.iter().find(|b| b.as_mut_ptr() == data).cloned(),
-            _ => None,
-        }
-    } else {
-        None
-    };
+    let in_pool = own_payloads(buffer, data, |payloads| match payloads {
+        Payloads::Heap(blocks, _) => blocks.iter().find(|b| b.as_mut_ptr() == data).cloned(),
+        _ => None,
+    });
     let block = in_pool.or_else(|| lookup(data))?;
     (block.as_mut_ptr() == data && size <= block.layout.size()).then_some((block, size))
 }
@@ -347,19 +338,29 @@ pub(crate) fn vcsm_block(size: usize, remote: bool, name: &str) -> vcsm::Result<
 /// pointed it elsewhere (`data` is compared, never followed).
 #[cfg(feature = "vchiq")]
 pub(crate) fn vcsm_handle(buffer: BufPtr) -> Option<u32> {
-    let (home, _, (own, own_size)) = buffer.home();
+    let (_, _, (own, own_size)) = buffer.home();
     let raw = buffer.raw();
-    if home.is_null() || raw.data != own || raw.alloc_size > own_size || own.is_null() {
+    if raw.data != own || raw.alloc_size > own_size || own.is_null() {
+        return None;
+    }
+    own_payloads(buffer, own, |payloads| match payloads {
+        Payloads::Vcsm(_, handles) => handles.iter().find(|&&(addr, _)| addr == own as usize).map(|&(_, h)| h),
+        _ => None,
+    })
+}
+
+/// Runs `f` on the payloads of `buffer`'s pool, if `data` is the payload
+/// the pool gave the header (compared, never followed); `None` otherwise.
+#[cfg(feature = "vchiq")]
+fn own_payloads<R>(buffer: BufPtr, data: *mut u8, f: impl FnOnce(&Payloads) -> Option<R>) -> Option<R> {
+    let (home, _, (own, _)) = buffer.home();
+    if home.is_null() || data != own {
         return None;
     }
     // SAFETY: a header's `home` is its live pool (see `give_back`); the
     // caller holds the header, so the pool cannot be resized meanwhile
     // (a resize needs every header home) and its payloads stay as read.
-    let payloads = unsafe { &*ptr::addr_of!((*home.cast::<PoolBox>()).payloads) };
-    match payloads {
-        Payloads::Vcsm(_, handles) => handles.iter().find(|&&(addr, _)| addr == own as usize).map(|&(_, h)| h),
-        _ => None,
-    }
+    f(unsafe { &*ptr::addr_of!((*home.cast::<PoolBox>()).payloads) })
 }
 
 impl Drop for Payloads {

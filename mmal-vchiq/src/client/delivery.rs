@@ -329,8 +329,7 @@ fn buffer(core: &Core, m: &[u8]) -> Option<Ready> {
         }
         return None;
     };
-    let handle = e.memory_handle();
-    let (memory, length, offset, flags) = data(core, &b, e.memory, handle, e.alloc_size);
+    let (memory, length, offset, flags) = data(core, &b, e.memory, e.alloc_size);
     let returned = Returned {
         port: e.port,
         cookie,
@@ -352,11 +351,11 @@ fn buffer(core: &Core, m: &[u8]) -> Option<Ready> {
 
 /// The data of a buffer back from the VideoCore, into the memory it went
 /// with: that memory, and the data's length, offset and flags.
-fn data(core: &Core, b: &BufferIn, held: Held, handle: u32, alloc_size: u32) -> (Memory, u32, u32, u32) {
+fn data(core: &Core, b: &BufferIn, held: Held, alloc_size: u32) -> (Memory, u32, u32, u32) {
     let mut flags = b.flags;
     let mut length = b.length;
     let mut offset = b.offset;
-    let memory = match held {
+    let mut v = match held {
         Held::Lent(lent) => {
             let (memory, got, failed) = into_lent(core, b, lent);
             if failed {
@@ -364,10 +363,10 @@ fn data(core: &Core, b: &BufferIn, held: Held, handle: u32, alloc_size: u32) -> 
             }
             return (memory, got, 0, flags);
         }
-        Held::Host(v) => Some(v),
+        Held::Host(v) => v,
         // Back from the VideoCore, which took its data before: the
         // transmit is done, or about to be reported done.
-        Held::Sending(t, sent) => Some(t.wait_timeout(core.bulk_timeout).map_or_else(
+        Held::Sending(t, sent) => t.wait_timeout(core.bulk_timeout).map_or_else(
             |err| {
                 log::warn!("mmal-vchiq: an input buffer's data transfer: {err}");
                 // Still queued: the VideoCore would take it as another
@@ -381,73 +380,65 @@ fn data(core: &Core, b: &BufferIn, held: Held, handle: u32, alloc_size: u32) -> 
                 v.truncate(sent);
                 v
             },
-        )),
-        Held::VideoCore(_) => None,
-        Held::Pending => Some(Vec::new()),
-    };
-    let memory = match (memory, handle) {
-        (Some(mut v), _) => {
-            if let Some(d) = &b.inline {
-                v.clear();
-                v.extend_from_slice(d);
-                (length, offset) = (d.len() as u32, 0);
-            } else if let Some(size) = bulk_size(b) {
-                let fits = b.length == 0 || u64::from(b.offset) + u64::from(b.length) <= u64::from(alloc_size);
-                if !fits {
-                    log::warn!(
-                        "mmal-vchiq: a buffer of {} bytes came back with {} at offset {}; its data is dropped",
-                        alloc_size,
-                        b.length,
-                        b.offset
-                    );
-                    discard(core, size, "an oversized buffer");
-                    (length, offset) = (0, 0);
-                    flags |= sys::MMAL_MSG_BUFFER_FLAG_TRANSMISSION_FAILED;
-                } else if b.length == 0 {
-                    discard(core, size, "an empty EOS buffer");
-                } else {
-                    match receive(core, v, size) {
-                        Ok(mut d) => {
-                            d.truncate(length as usize);
-                            if offset > 0 {
-                                d.splice(0..0, std::iter::repeat_n(0, offset as usize));
-                            }
-                            v = d;
-                        }
-                        Err(err) => {
-                            log::warn!("mmal-vchiq: receiving a buffer's data: {err}");
-                            v = Vec::new();
-                            (length, offset) = (0, 0);
-                            flags |= sys::MMAL_MSG_BUFFER_FLAG_TRANSMISSION_FAILED;
-                        }
-                    }
-                }
-            }
-            // Otherwise no data: an input comes back consumed (its memory
-            // as it went), a refused buffer empty.
-            Memory::Host(v)
-        }
-        (None, handle) => {
+        ),
+        Held::VideoCore(handle) => {
             if let Some(size) = bulk_size(b) {
                 discard(core, size, "a zero-copy buffer answered by bulk");
             }
-            Memory::VideoCore { handle }
+            return (Memory::VideoCore { handle }, length, offset, flags);
         }
+        Held::Pending => Vec::new(),
     };
-    if let Memory::Host(v) = &memory {
-        // A length the memory does not hold (an answer claiming zero copy
-        // for a host buffer, a refused buffer with a length): no data.
-        if u64::from(offset) + u64::from(length) > v.len() as u64 {
+    if let Some(d) = &b.inline {
+        v.clear();
+        v.extend_from_slice(d);
+        (length, offset) = (d.len() as u32, 0);
+    } else if let Some(size) = bulk_size(b) {
+        let fits = b.length == 0 || u64::from(b.offset) + u64::from(b.length) <= u64::from(alloc_size);
+        if !fits {
             log::warn!(
-                "mmal-vchiq: a buffer came back with {length} bytes at offset {offset} and {} bytes of data; \
-                 delivered empty",
-                v.len()
+                "mmal-vchiq: a buffer of {} bytes came back with {} at offset {}; its data is dropped",
+                alloc_size,
+                b.length,
+                b.offset
             );
+            discard(core, size, "an oversized buffer");
             (length, offset) = (0, 0);
             flags |= sys::MMAL_MSG_BUFFER_FLAG_TRANSMISSION_FAILED;
+        } else if b.length == 0 {
+            discard(core, size, "an empty EOS buffer");
+        } else {
+            match receive(core, v, size) {
+                Ok(mut d) => {
+                    d.truncate(length as usize);
+                    if offset > 0 {
+                        d.splice(0..0, std::iter::repeat_n(0, offset as usize));
+                    }
+                    v = d;
+                }
+                Err(err) => {
+                    log::warn!("mmal-vchiq: receiving a buffer's data: {err}");
+                    v = Vec::new();
+                    (length, offset) = (0, 0);
+                    flags |= sys::MMAL_MSG_BUFFER_FLAG_TRANSMISSION_FAILED;
+                }
+            }
         }
     }
-    (memory, length, offset, flags)
+    // Otherwise no data: an input comes back consumed (its memory as it
+    // went), a refused buffer empty. A length the memory does not hold (an
+    // answer claiming zero copy for a host buffer, a refused buffer with a
+    // length): no data.
+    if u64::from(offset) + u64::from(length) > v.len() as u64 {
+        log::warn!(
+            "mmal-vchiq: a buffer came back with {length} bytes at offset {offset} and {} bytes of data; \
+             delivered empty",
+            v.len()
+        );
+        (length, offset) = (0, 0);
+        flags |= sys::MMAL_MSG_BUFFER_FLAG_TRANSMISSION_FAILED;
+    }
+    (Memory::Host(v), length, offset, flags)
 }
 
 /// The data of an output buffer sent with lent memory, received into it

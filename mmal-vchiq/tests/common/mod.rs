@@ -177,6 +177,18 @@ pub fn capturing_video(client: &Client, buffers: u32) -> (u32, PortInfo) {
     (camera.handle, video)
 }
 
+/// A camera, created and enabled, its video port at 64x48 enabled with
+/// `buffers` buffers and capture off (the VideoCore keeps what it is
+/// given): the camera's handle and the port.
+#[allow(dead_code)] // Not every test binary uses it.
+pub fn idle_video(client: &Client, buffers: u32) -> (u32, PortInfo) {
+    let camera = client.component_create("ril.camera").expect("a camera");
+    client.component_enable(camera.handle).expect("enabled");
+    let video = video_port(client, camera.handle, 64, 48);
+    client.port_enable(&video.port, buffers, video.buffer_size_min).expect("the video port enabled");
+    (camera.handle, video)
+}
+
 /// A null sink, created and enabled: its input port, its buffers at least
 /// `min_size` bytes (the port itself not yet enabled).
 #[allow(dead_code)] // Not every test binary uses it.
