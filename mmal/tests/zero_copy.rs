@@ -20,9 +20,9 @@ const FRAMES: u64 = 20;
 const SIZE: (u32, u32) = (320, 240);
 
 /// `FRAMES` frames of the emulated camera's video port, with or without
-/// zero copy: the bytes the VCHIQ client received meanwhile and those it
-/// copied into the buffers' payloads (`None` under another provider), and
-/// the last frame's bytes.
+/// zero copy: the bytes the VCHIQ client received until the last of them
+/// and those it copied into the buffers' payloads (`None` under another
+/// provider), and the last frame's bytes.
 fn stream(zero_copy: bool) -> (Option<(u64, u64)>, Vec<u8>) {
     let camera = Component::new("vc.ril.camera").unwrap();
     let video = camera.output(1).unwrap();
@@ -36,14 +36,14 @@ fn stream(zero_copy: bool) -> (Option<(u64, u64)>, Vec<u8>) {
     // the client's blocks, with no VCSM payloads of its own.
     let in_vcsm = emu::vcsm_usage().0 - blocks;
     assert_eq!(in_vcsm, if zero_copy { 4 } else { 0 }, "buffers in VCSM blocks, zero copy {zero_copy}");
-    camera.enable().unwrap();
-    video.set(&Capture(true)).unwrap();
-    // The first frames are let through: the stream settles.
-    for _ in 0..5 {
-        frames.next_timeout(WAIT).unwrap();
-    }
+    // Counted from before the first frame: a frame is counted when its
+    // bulk transfer ends, before it is delivered, so the bytes counted by
+    // the time the last frame is taken cover every frame taken (and may
+    // include frames still queued behind it).
     let received = || mmal_emu::vchiq_stats().map(|s| (s.bytes_received, mmal_emu::vchiq_payload_copies()));
     let before = received();
+    camera.enable().unwrap();
+    video.set(&Capture(true)).unwrap();
     let mut last = Vec::new();
     for _ in 0..FRAMES {
         let frame = frames.next_timeout(WAIT).unwrap();
