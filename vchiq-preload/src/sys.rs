@@ -372,9 +372,11 @@ impl User {
     /// Writes a `T`.
     pub(crate) fn write<T: Copy>(self, value: T) -> Result<(), Errno> {
         let addr = self.checked()?;
-        // The kernel copies `value`'s bytes as they are, its padding (a
-        // `vchiq_completion_data` has some on LP64) included, as
-        // `write_unaligned` below does; no Rust code reads them.
+        // `value`'s bytes are copied as they are: the `T`s written are
+        // scalars and C structs without padding (vc-sm-cma's), so every
+        // byte is initialised. A struct with padding is written field by
+        // field instead (`vchiq::write_completion`), never its padding from
+        // this stack.
         if vm_copy((&value as *const T).cast_mut().cast(), addr, size_of::<T>(), true)? {
             return Ok(());
         }
@@ -382,11 +384,6 @@ impl User {
         // driver returns there; no alignment is needed.
         unsafe { std::ptr::write_unaligned(addr as *mut T, value) };
         Ok(())
-    }
-
-    /// Writes the `index`th `T` of an array at this address.
-    pub(crate) fn write_at<T: Copy>(self, index: usize, value: T) -> Result<(), Errno> {
-        self.offset(index.wrapping_mul(size_of::<T>())).write(value)
     }
 
     /// Copies `len` bytes out (`ENOMEM` if they cannot be allocated).

@@ -362,12 +362,12 @@ impl Vchiq {
             Completion::ServiceOpened { service } => {
                 data.reason = sys::VCHIQ_SERVICE_OPENED;
                 data.service_userdata = ptr(service_userdata(*service));
-                out.write_at(index, data)?;
+                write_completion(out, index, &data)?;
             }
             Completion::ServiceClosed { service } => {
                 data.reason = sys::VCHIQ_SERVICE_CLOSED;
                 data.service_userdata = ptr(service_userdata(*service));
-                out.write_at(index, data)?;
+                write_completion(out, index, &data)?;
                 // The service's last completion: its token is done with.
                 self.tables.lock().services.remove(service);
             }
@@ -387,7 +387,7 @@ impl Vchiq {
                 data.reason = sys::VCHIQ_MESSAGE_AVAILABLE;
                 data.service_userdata = ptr(service_userdata(*service));
                 data.header = ptr(buf.0);
-                out.write_at(index, data)?;
+                write_completion(out, index, &data)?;
                 *msgbufcount = next;
             }
             Completion::BulkDone { service, bulk } => return self.report_bulk(*service, bulk, true, out, index),
@@ -420,11 +420,26 @@ impl Vchiq {
                 service_userdata: ptr(userdata),
                 bulk_userdata: ptr(pending.userdata),
             };
-            out.write_at(index, data)?;
+            write_completion(out, index, &data)?;
         }
         self.tables.lock().bulks.remove(&bulk.userdata);
         Ok(if pending.report { Outcome::Reported } else { Outcome::Silent })
     }
+}
+
+/// Writes completion `c` as the caller's `index`th (`out` the caller's
+/// array), its fields at their offsets and its padding (4 bytes after
+/// `reason` on LP64) zero: a copy of the struct as it is would hand the
+/// caller whatever bytes this library's stack held there.
+fn write_completion(out: User, index: usize, c: &sys::vchiq_completion_data) -> Result<(), Errno> {
+    type C = sys::vchiq_completion_data;
+    let mut bytes = [0u8; size_of::<C>()];
+    let mut put = |offset: usize, field: &[u8]| bytes[offset..offset + field.len()].copy_from_slice(field);
+    put(offset_of!(C, reason), &c.reason.to_ne_bytes());
+    put(offset_of!(C, header), &(c.header as usize).to_ne_bytes());
+    put(offset_of!(C, service_userdata), &(c.service_userdata as usize).to_ne_bytes());
+    put(offset_of!(C, bulk_userdata), &(c.bulk_userdata as usize).to_ne_bytes());
+    out.offset(index.wrapping_mul(size_of::<C>())).write_bytes(&bytes)
 }
 
 /// AWAIT_COMPLETION's message buffers: the caller's array of pointers and

@@ -457,6 +457,28 @@ fn close_fd(fd: i32) -> i32 {
     unsafe { libc::close(fd) }
 }
 
+/// The padding in a completion: on LP64, 4 bytes between `reason` and
+/// `header`; none on ILP32.
+const PADDING: usize = offset_of!(vchiq_completion_data, header) - size_of::<u32>();
+
+/// Fills `completions` with a pattern: padding the driver leaves unwritten
+/// shows it.
+fn scribble(completions: &mut [vchiq_completion_data]) {
+    // SAFETY: the completions' own bytes; their pointers are only read once
+    // the ioctl has written them.
+    unsafe { std::ptr::write_bytes(completions.as_mut_ptr().cast::<u8>(), 0xAA, size_of_val(completions)) };
+}
+
+/// The padding bytes of a completion AWAIT_COMPLETION wrote, which must be
+/// zero (as the kernel's zeroed struct has them), never bytes of the
+/// library's stack.
+fn padding(c: &vchiq_completion_data) -> [u8; PADDING] {
+    // SAFETY: a completion in place (not a copy, which need not keep its
+    // padding), every byte written by `scribble` and then the ioctl.
+    let bytes = unsafe { std::slice::from_raw_parts((c as *const vchiq_completion_data).cast::<u8>(), size_of_val(c)) };
+    bytes[size_of::<u32>()..][..PADDING].try_into().expect("PADDING bytes")
+}
+
 #[test]
 fn raw_ioctls_answer_as_the_kernel_does() {
     run_child("child_raw_ioctls_answer_as_the_kernel_does");
@@ -574,8 +596,10 @@ fn child_raw_ioctls_answer_as_the_kernel_does() {
     await_arg.msgbufsize = 16;
     assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_AWAIT_COMPLETION, &mut await_arg).1, libc::EMSGSIZE);
     await_arg.msgbufsize = 256;
+    scribble(&mut completions);
     let (n, _) = ioctl_ptr(fd, VCHIQ_IOC_AWAIT_COMPLETION, &mut await_arg);
     assert_eq!((n, completions[0].reason), (1, VCHIQ_MESSAGE_AVAILABLE));
+    assert_eq!(padding(&completions[0]), [0; PADDING], "the message's completion's padding");
 
     // Bulk transfers: a zero size EINVAL, a blocking one not emulated.
     let mut data = [0u8; 64];
@@ -602,8 +626,12 @@ fn child_raw_ioctls_answer_as_the_kernel_does() {
     let closer = std::thread::spawn(move || ioctl_value(fd, VCHIQ_IOC_CLOSE_SERVICE, create.handle));
     let mut got = Vec::new();
     while got.len() < 2 {
+        scribble(&mut completions);
         let (n, e) = ioctl_ptr(fd, VCHIQ_IOC_AWAIT_COMPLETION, &mut await_arg);
         assert!(n > 0, "AWAIT_COMPLETION: {n} errno {e}");
+        for c in &completions[..n as usize] {
+            assert_eq!(padding(c), [0; PADDING], "completion {}'s padding", c.reason);
+        }
         got.extend_from_slice(&completions[..n as usize]);
     }
     assert_eq!(got.len(), 2, "no completion for the NOCALLBACK receive");
