@@ -20,7 +20,6 @@
 
 use std::ffi::{c_uint, c_void};
 use std::ptr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use mmal_sys as sys;
@@ -388,9 +387,9 @@ pub unsafe extern "C" fn mmal_port_payload_alloc(port: *mut sys::MMAL_PORT_T, si
                 log::error!("mmal_port_payload_alloc: {size} bytes more than the VideoCore's memory has left");
                 return ptr::null_mut();
             };
-            let Some(block) = ZeroedBlock::new(size as usize) else { return ptr::null_mut() };
+            let Some(block) = ZeroedBlock::new(size as usize, charge) else { return ptr::null_mut() };
             let addr = block.as_mut_ptr();
-            (PortPayload::Heap(Arc::new(block), charge), addr)
+            (PortPayload::Heap(block), addr)
         };
         keep_port_payload(addr, payload);
         addr

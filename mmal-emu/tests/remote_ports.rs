@@ -247,3 +247,80 @@ fn a_program_thread_named_like_the_delivery_thread_may_destroy_a_component() {
         .join()
         .unwrap();
 }
+
+/// What came back through [`header_cb`]: header, length.
+static HEADERS_BACK: std::sync::Mutex<Vec<(usize, u32)>> = std::sync::Mutex::new(Vec::new());
+
+unsafe extern "C" fn header_cb(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
+    // SAFETY: the header is handed to the callback, and released here.
+    unsafe {
+        HEADERS_BACK.lock().unwrap().push((b as usize, (*b).length));
+        (api().buffer_header_release)(b);
+    }
+}
+
+/// MMAL forbids sending a buffer the port still holds. Over VCHIQ an
+/// output's frame is received straight into its header's payload, so a
+/// second send of that header, or a send of another header naming the same
+/// payload (to an output, or to an input, which would read it), is refused
+/// with EINVAL and touches nothing; the first send comes back once, with
+/// its frame in that payload.
+#[test]
+fn a_buffer_sent_twice_is_refused_and_comes_back_once() {
+    let api = api();
+    let camera = create(c"vc.ril.camera");
+    let sink = create(c"vc.null_sink");
+    let (width, height) = (96u32, 64u32);
+    let frame = width * height * 3 / 2;
+    // SAFETY: pointers from the live components and their pool, used as a
+    // C client would; released at the end.
+    unsafe {
+        let video = *(*camera).output.add(1);
+        (*(*video).format).encoding = sys::MMAL_ENCODING_I420;
+        let es = &mut (*(*(*video).format).es).video;
+        (es.width, es.height) = (width, height);
+        es.crop = sys::MMAL_RECT_T { x: 0, y: 0, width: width as i32, height: height as i32 };
+        assert_eq!((api.port_format_commit)(video), sys::MMAL_SUCCESS);
+        let size = (*video).buffer_size_recommended.max(frame);
+        let pool = (api.port_pool_create)(video, 2, size);
+        assert!(!pool.is_null());
+        ((*video).buffer_num, (*video).buffer_size) = (2, size);
+        assert_eq!((api.port_enable)(video, Some(header_cb)), sys::MMAL_SUCCESS);
+        let input = *(*sink).input;
+        assert_eq!((api.port_enable)(input, Some(header_cb)), sys::MMAL_SUCCESS);
+        let (a, b) = ((api.queue_get)((*pool).queue), (api.queue_get)((*pool).queue));
+        assert!(!a.is_null() && !b.is_null());
+        // Without capture the camera holds what it is sent.
+        assert_eq!((api.port_send_buffer)(video, a), sys::MMAL_SUCCESS);
+        assert_eq!((api.port_send_buffer)(video, a), sys::MMAL_EINVAL, "the same header again");
+        let own = (*b).data;
+        (*b).data = (*a).data;
+        assert_eq!((api.port_send_buffer)(video, b), sys::MMAL_EINVAL, "another header naming its payload");
+        (*b).length = 16;
+        assert_eq!((api.port_send_buffer)(input, b), sys::MMAL_EINVAL, "its payload as an input's data");
+        ((*b).data, (*b).length) = (own, 0);
+        assert_eq!((api.port_send_buffer)(video, b), sys::MMAL_SUCCESS, "a header of its own");
+
+        assert_eq!((api.component_enable)(camera), sys::MMAL_SUCCESS);
+        let mut capture =
+            <sys::MMAL_PARAMETER_BOOLEAN_T as mmal_sys::param::ParameterStruct>::with_id(sys::MMAL_PARAMETER_CAPTURE);
+        capture.enable = 1;
+        assert_eq!((api.port_parameter_set)(video, &mut capture.hdr), sys::MMAL_SUCCESS);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let back = |h: *mut sys::MMAL_BUFFER_HEADER_T| {
+            HEADERS_BACK.lock().unwrap().iter().filter(|r| r.0 == h as usize).map(|r| r.1).collect::<Vec<_>>()
+        };
+        while (back(a).is_empty() || back(b).is_empty()) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        capture.enable = 0;
+        assert_eq!((api.port_parameter_set)(video, &mut capture.hdr), sys::MMAL_SUCCESS);
+        assert_eq!((api.port_disable)(video), sys::MMAL_SUCCESS);
+        assert_eq!((api.port_disable)(input), sys::MMAL_SUCCESS);
+        assert_eq!((back(a), back(b)), (vec![frame], vec![frame]), "each came back once, with a frame");
+        assert_eq!((api.queue_length)((*pool).queue), 2, "both back in their pool");
+        (api.port_pool_destroy)(video, pool);
+        assert_eq!((api.component_release)(sink), sys::MMAL_SUCCESS);
+        assert_eq!((api.component_release)(camera), sys::MMAL_SUCCESS);
+    }
+}

@@ -23,11 +23,9 @@ const MAX_POOL_HEADERS: usize = 1 << 16;
 pub(crate) type Hook = Box<dyn Fn(BufPtr) -> bool + Send + Sync>;
 
 enum Payloads {
-    /// Shared, so that a block lent to a transfer outlives its pool.
-    Heap(
-        #[cfg_attr(not(feature = "vchiq"), allow(dead_code))] Vec<Arc<ZeroedBlock>>,
-        #[allow(dead_code)] Option<HeapCharge>,
-    ),
+    /// Shared, so that a block lent to a transfer outlives its pool (and
+    /// is counted until it goes).
+    Heap(#[allow(dead_code)] Vec<Arc<ZeroedBlock>>),
     /// The blocks, and each one's address and VideoCore handle.
     Vcsm(
         #[allow(dead_code)] Vec<vcsm::SharedMemory>,
@@ -55,6 +53,9 @@ pub(crate) struct ZeroedBlock {
     /// it now.
     #[cfg_attr(not(feature = "vchiq"), allow(dead_code))]
     loan: AtomicUsize,
+    /// Its bytes, counted against the VideoCore's memory while it lives.
+    #[allow(dead_code)]
+    charge: HeapCharge,
 }
 
 /// [`ZeroedBlock::loan`]'s bit for a bulk transfer's loan.
@@ -67,13 +68,24 @@ unsafe impl Send for ZeroedBlock {}
 // flag (atomic) are reached, never its bytes.
 unsafe impl Sync for ZeroedBlock {}
 
+/// Every live [`ZeroedBlock`], by address: a header may carry any of them
+/// as its payload (its pool's, another header's, one from
+/// `mmal_port_payload_alloc`), and the block it names is the one lent or
+/// read, whoever else names it too.
+#[cfg(feature = "vchiq")]
+static BLOCKS: Mutex<Option<std::collections::HashMap<usize, std::sync::Weak<ZeroedBlock>>>> = Mutex::new(None);
+
 impl ZeroedBlock {
-    /// `size` zeroed bytes (at least one); `None` if they cannot be had.
-    pub(crate) fn new(size: usize) -> Option<ZeroedBlock> {
+    /// `size` zeroed bytes (at least one), counted by `charge` (of `size`
+    /// bytes) while the block lives; `None` if they cannot be had.
+    pub(crate) fn new(size: usize, charge: HeapCharge) -> Option<Arc<ZeroedBlock>> {
         let layout = std::alloc::Layout::from_size_align(size.max(1), 8).ok()?;
         // SAFETY: the layout is not zero-sized.
         let ptr = NonNull::new(unsafe { std::alloc::alloc_zeroed(layout) })?;
-        Some(ZeroedBlock { ptr, layout, loan: AtomicUsize::new(0) })
+        let block = Arc::new(ZeroedBlock { ptr, layout, loan: AtomicUsize::new(0), charge });
+        #[cfg(feature = "vchiq")]
+        BLOCKS.lock().get_or_insert_with(Default::default).insert(ptr.as_ptr() as usize, Arc::downgrade(&block));
+        Some(block)
     }
 
     pub(crate) fn as_mut_ptr(&self) -> *mut u8 {
@@ -105,9 +117,9 @@ impl Drop for Lease {
 /// `mmal_port_payload_free`.
 pub(crate) enum PortPayload {
     /// 8-byte aligned, so payloads are aligned for C structs; counted
-    /// against the VideoCore's memory until freed. Shared, so that a block
-    /// lent to a transfer outlives its free.
-    Heap(#[cfg_attr(not(feature = "vchiq"), allow(dead_code))] Arc<ZeroedBlock>, #[allow(dead_code)] HeapCharge),
+    /// against the VideoCore's memory while it lives. Shared, so that a
+    /// block lent to a transfer outlives its free.
+    Heap(#[allow(dead_code)] Arc<ZeroedBlock>),
     Vcsm(#[allow(dead_code)] vcsm::SharedMemory),
 }
 
@@ -123,15 +135,6 @@ pub(crate) fn free_port_payload(addr: *mut u8) -> bool {
     PORT_PAYLOADS.lock().as_mut().and_then(|m| m.remove(&(addr as usize))).is_some()
 }
 
-/// The heap block kept at `addr` (see [`keep_port_payload`]), if any.
-#[cfg(feature = "vchiq")]
-pub(crate) fn port_payload_block(addr: *mut u8) -> Option<Arc<ZeroedBlock>> {
-    match PORT_PAYLOADS.lock().as_ref()?.get(&(addr as usize))? {
-        PortPayload::Heap(block, _) => Some(Arc::clone(block)),
-        PortPayload::Vcsm(_) => None,
-    }
-}
-
 /// What [`lend_payload`] did with a header's payload.
 #[cfg(feature = "vchiq")]
 pub(crate) enum Loan {
@@ -145,28 +148,21 @@ pub(crate) enum Loan {
     Other,
 }
 
-/// The heap block `buffer`'s payload is, if it is one of ours: one of its
-/// pool's, or another block found by `lookup` (one from
-/// `mmal_port_payload_alloc`, or from a pool whose allocator is that),
-/// holding all of the header's `alloc_size` bytes from its start (`data`
-/// is compared, never followed).
+/// The heap block `buffer`'s payload is, if it is one of ours (see
+/// [`BLOCKS`]) holding all of the header's `alloc_size` bytes from its
+/// start (`data` is compared, never followed). A payload elsewhere in a
+/// block (a client that splits one among headers) is not lent.
 /// Returns the block and the header's `alloc_size`, as read once.
 #[cfg(feature = "vchiq")]
-fn heap_block(
-    buffer: BufPtr,
-    lookup: impl FnOnce(*mut u8) -> Option<Arc<ZeroedBlock>>,
-) -> Option<(Arc<ZeroedBlock>, usize)> {
+fn heap_block(buffer: BufPtr) -> Option<(Arc<ZeroedBlock>, usize)> {
     let raw = buffer.raw();
     let (data, size) = (raw.data, raw.alloc_size as usize);
     if data.is_null() || size == 0 {
         return None;
     }
-    let in_pool = own_payloads(buffer, data, |payloads| match payloads {
-        Payloads::Heap(blocks, _) => blocks.iter().find(|b| b.as_mut_ptr() == data).cloned(),
-        _ => None,
-    });
-    let block = in_pool.or_else(|| lookup(data))?;
-    (block.as_mut_ptr() == data && size <= block.layout.size()).then_some((block, size))
+    // A block being dropped (its last `Arc` gone) no longer upgrades.
+    let block = BLOCKS.lock().as_ref()?.get(&(data as usize))?.upgrade()?;
+    (size <= block.layout.size()).then_some((block, size))
 }
 
 /// Lends the heap payload `buffer` carries (see [`heap_block`]) to a bulk
@@ -178,8 +174,8 @@ fn heap_block(
 /// pool destroyed meanwhile (whose payload bytes are no longer counted
 /// from then on).
 #[cfg(feature = "vchiq")]
-pub(crate) fn lend_payload(buffer: BufPtr, lookup: impl FnOnce(*mut u8) -> Option<Arc<ZeroedBlock>>) -> Loan {
-    let Some((block, size)) = heap_block(buffer, lookup) else { return Loan::Other };
+pub(crate) fn lend_payload(buffer: BufPtr) -> Loan {
+    let Some((block, size)) = heap_block(buffer) else { return Loan::Other };
     if block.loan.compare_exchange(0, WRITER, Ordering::AcqRel, Ordering::Acquire).is_err() {
         return Loan::Busy;
     }
@@ -209,11 +205,7 @@ pub(crate) enum Read<R> {
 /// data (which only read) share a block, a transfer (which writes) has it
 /// alone.
 #[cfg(feature = "vchiq")]
-pub(crate) fn read_payload<R>(
-    buffer: BufPtr,
-    lookup: impl FnOnce(*mut u8) -> Option<Arc<ZeroedBlock>>,
-    read: impl FnOnce(&[u8]) -> R,
-) -> Read<R> {
+pub(crate) fn read_payload<R>(buffer: BufPtr, read: impl FnOnce(&[u8]) -> R) -> Read<R> {
     /// A copy's share of a block, given back when dropped.
     struct Share<'a>(&'a ZeroedBlock);
     impl Drop for Share<'_> {
@@ -221,7 +213,7 @@ pub(crate) fn read_payload<R>(
             self.0.loan.fetch_sub(1, Ordering::Release);
         }
     }
-    let Some((block, size)) = heap_block(buffer, lookup) else { return Read::Other };
+    let Some((block, size)) = heap_block(buffer) else { return Read::Other };
     let shared = block.loan.fetch_update(Ordering::AcqRel, Ordering::Acquire, |l| (l & WRITER == 0).then_some(l + 1));
     if shared.is_err() {
         return Read::Busy;
@@ -238,6 +230,14 @@ pub(crate) fn read_payload<R>(
 
 impl Drop for ZeroedBlock {
     fn drop(&mut self) {
+        // Out of the registry before the address can be had again.
+        #[cfg(feature = "vchiq")]
+        if let Some(blocks) = BLOCKS.lock().as_mut() {
+            let addr = self.ptr.as_ptr() as usize;
+            if blocks.get(&addr).is_some_and(|w| ptr::eq(w.as_ptr(), self)) {
+                blocks.remove(&addr);
+            }
+        }
         // SAFETY: allocated in `new` with this layout, freed once.
         unsafe { std::alloc::dealloc(self.ptr.as_ptr(), self.layout) };
     }
@@ -268,6 +268,13 @@ impl HeapCharge {
             })
             .ok()
             .map(|_| HeapCharge(bytes))
+    }
+
+    /// `bytes` of this charge (at most all of it), as a charge of their own.
+    pub(crate) fn split_off(&mut self, bytes: usize) -> HeapCharge {
+        let bytes = bytes.min(self.0);
+        self.0 -= bytes;
+        HeapCharge(bytes)
     }
 }
 
@@ -656,7 +663,7 @@ impl PoolPtr {
         data.try_reserve_exact(n).map_err(|_| no_memory("headers"))?;
         let payloads = if size == 0 {
             data.resize(n, ptr::null_mut());
-            Payloads::Heap(Vec::new(), None)
+            Payloads::Heap(Vec::new())
         } else if let Allocator::Client(allocator) = allocator {
             let mut payloads = Payloads::Client { allocator, blocks: Vec::new() };
             let Payloads::Client { blocks, .. } = &mut payloads else { unreachable!() };
@@ -691,14 +698,17 @@ impl PoolPtr {
             Payloads::Vcsm(blocks, handles)
         } else {
             // `n * size` cannot overflow (checked above).
-            let charge = HeapCharge::take(n * size).ok_or_else(|| no_memory("the VideoCore's memory is used up"))?;
+            // Taken for all of them at once: a pool is made whole or not
+            // at all; each block keeps its share.
+            let mut charge =
+                HeapCharge::take(n * size).ok_or_else(|| no_memory("the VideoCore's memory is used up"))?;
             let mut blocks: Vec<Arc<ZeroedBlock>> = Vec::new();
             blocks.try_reserve_exact(n).map_err(|_| no_memory("payloads"))?;
             for _ in 0..n {
-                blocks.push(Arc::new(ZeroedBlock::new(size).ok_or_else(|| no_memory("payloads"))?));
+                blocks.push(ZeroedBlock::new(size, charge.split_off(size)).ok_or_else(|| no_memory("payloads"))?);
             }
             data.extend(blocks.iter().map(|b| b.as_mut_ptr()));
-            Payloads::Heap(blocks, Some(charge))
+            Payloads::Heap(blocks)
         };
         Ok((payloads, data))
     }

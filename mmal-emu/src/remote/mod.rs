@@ -885,7 +885,7 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
                 ..BufferToSend::output(Vec::new(), alloc_size)
             }
         }
-        None if !input => match crate::objects::lend_payload(header, crate::objects::port_payload_block) {
+        None if !input => match crate::objects::lend_payload(header) {
             // The header's own heap payload: the VideoCore's data is
             // received into it, with no copy.
             Loan::Lent(memory, block) => {
@@ -906,7 +906,7 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
             let (offset, length) = (header.offset(), header.length());
             // Our block: read under a share, so that no transfer writes it
             // meanwhile.
-            let read = crate::objects::read_payload(header, crate::objects::port_payload_block, |payload| {
+            let read = crate::objects::read_payload(header, |payload| {
                 copy(offset.checked_add(length).and_then(|end| payload.get(offset..end)).unwrap_or(&[]));
             });
             match read {
@@ -1103,13 +1103,12 @@ mod tests {
     fn a_lent_payload_is_lent_once_outlives_its_pool_and_keeps_its_header_until_the_driver_lets_go() {
         let pool = PoolPtr::create(1, 64, false).expect("a pool");
         let header = pool.queue().get().expect("its header");
-        let none = |_: *mut u8| None;
-        let Loan::Lent(mut memory, block) = crate::objects::lend_payload(header, none) else {
+        let Loan::Lent(mut memory, block) = crate::objects::lend_payload(header) else {
             panic!("a heap payload of the pool is lent");
         };
         assert_eq!(memory.len(), 64);
-        assert!(matches!(crate::objects::lend_payload(header, none), Loan::Busy), "lent once");
-        assert!(matches!(crate::objects::read_payload(header, none, |_| ()), Read::Busy), "not read while lent");
+        assert!(matches!(crate::objects::lend_payload(header), Loan::Busy), "lent once");
+        assert!(matches!(crate::objects::read_payload(header, |_| ()), Read::Busy), "not read while lent");
         let remote = Remote::detached(1);
         // A failed send whose memory the driver still has: the header is
         // not the caller's again.
@@ -1136,17 +1135,16 @@ mod tests {
     fn copies_read_a_payload_together_but_never_while_it_is_lent() {
         let pool = PoolPtr::create(1, 16, false).expect("a pool");
         let header = pool.queue().get().expect("its header");
-        let none = |_: *mut u8| None;
-        let read = crate::objects::read_payload(header, none, |outer| {
+        let read = crate::objects::read_payload(header, |outer| {
             // A second copy of the same payload (a replica sent to another
             // input) reads at the same time; a transfer cannot have it.
-            let inner = crate::objects::read_payload(header, none, |inner| inner.len());
-            let lend = crate::objects::lend_payload(header, none);
+            let inner = crate::objects::read_payload(header, |inner| inner.len());
+            let lend = crate::objects::lend_payload(header);
             (outer.len(), matches!(inner, Read::Done(16)), matches!(lend, Loan::Busy))
         });
         assert!(matches!(read, Read::Done((16, true, true))));
         // Read and done: free to lend again.
-        let Loan::Lent(memory, block) = crate::objects::lend_payload(header, none) else { panic!("free again") };
+        let Loan::Lent(memory, block) = crate::objects::lend_payload(header) else { panic!("free again") };
         drop(memory);
         assert!(!block.is_lent());
         header.release();
@@ -1155,29 +1153,41 @@ mod tests {
 
     #[test]
     fn only_our_heap_blocks_are_lent_and_only_whole() {
-        let none = |_: *mut u8| None;
         // A client's memory in place of the pool's: not ours.
-        let pool = PoolPtr::create(1, 64, false).expect("a pool");
+        let pool = PoolPtr::create(2, 64, false).expect("a pool");
         let header = pool.queue().get().expect("its header");
+        let other = pool.queue().get().expect("another header");
         let mut own = [0u8; 64];
         let (data, alloc) = header.payload_for_test();
         header.set_payload_for_test(own.as_mut_ptr(), 64);
-        assert!(matches!(crate::objects::lend_payload(header, none), Loan::Other));
-        // More than the block holds: not lent.
+        assert!(matches!(crate::objects::lend_payload(header), Loan::Other));
+        // More than the block holds, or inside it but not from its start:
+        // not lent.
         header.set_payload_for_test(data, alloc + 1);
-        assert!(matches!(crate::objects::lend_payload(header, none), Loan::Other));
-        // A block found by the lookup (`mmal_port_payload_alloc`'s).
-        let block = Arc::new(ZeroedBlock::new(32).expect("a block"));
+        assert!(matches!(crate::objects::lend_payload(header), Loan::Other));
+        header.set_payload_for_test(data.wrapping_add(8), alloc - 8);
+        assert!(matches!(crate::objects::lend_payload(header), Loan::Other));
+        // Any block of ours (here `mmal_port_payload_alloc`'s kind).
+        let block = ZeroedBlock::new(32, crate::objects::HeapCharge::take(32).expect("room")).expect("a block");
         header.set_payload_for_test(block.as_mut_ptr(), 32);
-        let found = |p: *mut u8| (p == block.as_mut_ptr()).then(|| Arc::clone(&block));
-        let Loan::Lent(memory, lent) = crate::objects::lend_payload(header, found) else {
-            panic!("a block the lookup knows is lent");
+        let Loan::Lent(memory, lent) = crate::objects::lend_payload(header) else {
+            panic!("a block of ours is lent");
         };
         assert!(Arc::ptr_eq(&lent, &block) && block.is_lent());
         drop(memory);
         assert!(!block.is_lent());
+        // Another header's payload: lent as that header's, so never twice.
         header.set_payload_for_test(data, alloc);
+        let (theirs, _) = other.payload_for_test();
+        other.set_payload_for_test(data, alloc);
+        let Loan::Lent(memory, _) = crate::objects::lend_payload(header) else { panic!("its own block") };
+        assert!(matches!(crate::objects::lend_payload(other), Loan::Busy), "the same block, through another header");
+        assert!(matches!(crate::objects::read_payload(other, |_| ()), Read::Busy), "nor read through it");
+        drop(memory);
+        assert!(matches!(crate::objects::lend_payload(other), Loan::Lent(..)), "free again");
+        other.set_payload_for_test(theirs, alloc);
         header.release();
+        other.release();
         pool.destroy();
     }
 }
