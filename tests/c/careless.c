@@ -11,7 +11,13 @@
  *       -lmmal -lvcsm -lbcm_host -lpthread -o target/careless
  *   LD_LIBRARY_PATH="$LIB" target/careless [case...]
  *
- * With no argument every case runs; otherwise the cases named.
+ * With no argument every case runs; otherwise the cases named. With
+ * --vchiq first, the library's VideoCore is the one behind /dev/vchiq (the
+ * VCHIQ-backed libmmal, and the preload library's device): the cases that
+ * steer the library's own software VideoCore (a port disable made to fail,
+ * its memory's limit) are left out, since that VideoCore does not run
+ * them, and where the two differ by design (a tunnel disabled from its
+ * input's callback) each is checked for what it does.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -75,6 +81,17 @@ void videocore_emu_fail_next_port_disable(void);
 int videocore_emu_set_scene(const char *value);
 
 #include "check.h"
+
+/* The VideoCore is behind /dev/vchiq (--vchiq). */
+static int over_vchiq;
+
+/* Whether a case that steers the library's own VideoCore runs. */
+static int local_videocore(const char *name)
+{
+    if (over_vchiq)
+        printf("%s: skipped (the VideoCore is behind /dev/vchiq)\n", name);
+    return !over_vchiq;
+}
 
 static uint64_t live(int what)
 {
@@ -243,6 +260,8 @@ static void connection_disable_fails_through_client(void)
 {
     MMAL_COMPONENT_T *camera, *sink;
     MMAL_CONNECTION_T *connection;
+    if (!local_videocore("connection_disable_fails_through_client"))
+        return;
     if (!connect_preview(&camera, &sink, &connection, 0))
         return;
     OK(mmal_connection_enable(connection));
@@ -319,6 +338,9 @@ static void payloads_share_the_memory(void)
         printf("payloads_share_the_memory: skipped (VIDEOCORE_EMU_CMA is set)\n");
         return;
     }
+    /* Over VCHIQ the pools are the ARM's memory, as libmmal's are. */
+    if (!local_videocore("payloads_share_the_memory"))
+        return;
     uint32_t size = (uint32_t)((256u << 20) / 10 * 6);
     MMAL_POOL_T *first = mmal_pool_create(1, size);
     CHECK(first != NULL);
@@ -367,6 +389,8 @@ static void connection_destroy_fails(void)
 {
     MMAL_COMPONENT_T *camera, *sink;
     MMAL_CONNECTION_T *connection;
+    if (!local_videocore("connection_destroy_fails"))
+        return;
     if (!tunnel(&camera, &sink, &connection))
         return;
     OK(mmal_connection_enable(connection));
@@ -477,7 +501,9 @@ static void parameter_sizes(void)
 /* Finding 2: the tunnel's output disabled from the input component's own
  * callback. The input cannot be disabled on its own thread, so the disable
  * must fail and leave the tunnel as it was (its pool, which the input's
- * headers belong to, alive). */
+ * headers belong to, alive). Over VCHIQ the callback runs on the client's
+ * delivery thread, not the component's (which is the VideoCore's): there
+ * the tunnel comes apart from it, its output with it. */
 static MMAL_CONNECTION_T *cb_connection;
 static MMAL_PORT_T *cb_camera_out;
 static volatile int cb_done;
@@ -537,11 +563,18 @@ static void disable_tunnel_from_input_callback(void)
     for (int i = 0; i < 3000 && !__atomic_load_n(&cb_done, __ATOMIC_ACQUIRE); i++)
         sleep_ms(10);
     CHECK(__atomic_load_n(&cb_done, __ATOMIC_ACQUIRE));
-    if (cb_connection_status == MMAL_SUCCESS)
-        fprintf(stderr, "mmal_connection_disable from the input's callback: %s\n",
-                mmal_status_to_string(cb_connection_status));
-    CHECK(cb_connection_status != MMAL_SUCCESS);
-    CHECK(cb_port_status != MMAL_SUCCESS);
+    if (over_vchiq) {
+        IS(cb_connection_status, MMAL_SUCCESS);
+        CHECK(!connection->is_enabled && !video->is_enabled && !splitter->input[0]->is_enabled);
+        /* Disabled with the tunnel already. */
+        IS(cb_port_status, MMAL_EINVAL);
+    } else {
+        if (cb_connection_status == MMAL_SUCCESS)
+            fprintf(stderr, "mmal_connection_disable from the input's callback: %s\n",
+                    mmal_status_to_string(cb_connection_status));
+        CHECK(cb_connection_status != MMAL_SUCCESS);
+        CHECK(cb_port_status != MMAL_SUCCESS);
+    }
     /* From this thread, everything comes apart as usual. */
     mmal_port_parameter_set_boolean(video, MMAL_PARAMETER_CAPTURE, 0);
     OK(mmal_port_disable(out));
@@ -551,6 +584,80 @@ static void disable_tunnel_from_input_callback(void)
     OK(mmal_component_destroy(splitter));
     OK(mmal_component_destroy(camera));
     CHECK(live(CONNECTIONS) == 0 && live(COMPONENTS) == 0);
+}
+
+/* A buffer sent while the port still holds it (again, or as another header
+ * naming its payload, to an output or an input): libmmal's contract forbids
+ * it. Over VCHIQ an output's frame is received straight into its payload,
+ * so such a send is refused with EINVAL and the payload is neither read nor
+ * written for it; the first send comes back once, with its frame. */
+static MMAL_QUEUE_T *twice_back;
+
+static void to_twice_back(MMAL_PORT_T *port, MMAL_BUFFER_HEADER_T *buffer)
+{
+    (void)port;
+    mmal_queue_put(twice_back, buffer);
+}
+
+static void sent_twice(void)
+{
+    if (!over_vchiq) {
+        printf("sent_twice: skipped (checked over VCHIQ, where the VideoCore writes the payload)\n");
+        return;
+    }
+    MMAL_COMPONENT_T *camera = NULL, *sink = NULL;
+    OK(mmal_component_create("vc.ril.camera", &camera));
+    OK(mmal_component_create("vc.null_sink", &sink));
+    twice_back = mmal_queue_create();
+    if (!camera || !sink || !twice_back)
+        return;
+    MMAL_PORT_T *video = camera->output[1], *input = sink->input[0];
+    video->format->encoding = MMAL_ENCODING_I420;
+    video->format->es->video.width = 96;
+    video->format->es->video.height = 64;
+    video->format->es->video.crop.width = 96;
+    video->format->es->video.crop.height = 64;
+    OK(mmal_port_format_commit(video));
+    video->buffer_num = 2;
+    video->buffer_size = video->buffer_size_recommended;
+    MMAL_POOL_T *pool = mmal_port_pool_create(video, 2, video->buffer_size);
+    CHECK(pool != NULL);
+    if (!pool)
+        return;
+    OK(mmal_port_enable(video, to_twice_back));
+    OK(mmal_port_enable(input, to_twice_back));
+    MMAL_BUFFER_HEADER_T *a = mmal_queue_get(pool->queue), *b = mmal_queue_get(pool->queue);
+    /* Without capture the camera holds what it is sent. */
+    OK(mmal_port_send_buffer(video, a));
+    IS(mmal_port_send_buffer(video, a), MMAL_EINVAL);
+    uint8_t *own = b->data;
+    b->data = a->data;
+    IS(mmal_port_send_buffer(video, b), MMAL_EINVAL);
+    b->length = 16;
+    IS(mmal_port_send_buffer(input, b), MMAL_EINVAL);
+    b->data = own;
+    b->length = 0;
+    OK(mmal_port_send_buffer(video, b));
+    OK(mmal_component_enable(camera));
+    OK(mmal_port_parameter_set_boolean(video, MMAL_PARAMETER_CAPTURE, 1));
+    MMAL_BUFFER_HEADER_T *first = mmal_queue_timedwait(twice_back, 10000);
+    MMAL_BUFFER_HEADER_T *second = mmal_queue_timedwait(twice_back, 10000);
+    mmal_port_parameter_set_boolean(video, MMAL_PARAMETER_CAPTURE, 0);
+    OK(mmal_port_disable(video));
+    OK(mmal_port_disable(input));
+    CHECK(first && second && first != second);
+    CHECK((first == a || first == b) && (second == a || second == b));
+    CHECK(first && first->length == 96 * 64 * 3 / 2 && second && second->length == 96 * 64 * 3 / 2);
+    CHECK(mmal_queue_length(twice_back) == 0);
+    if (first)
+        mmal_buffer_header_release(first);
+    if (second)
+        mmal_buffer_header_release(second);
+    CHECK(mmal_queue_length(pool->queue) == 2);
+    mmal_port_pool_destroy(video, pool);
+    mmal_queue_destroy(twice_back);
+    OK(mmal_component_destroy(sink));
+    OK(mmal_component_destroy(camera));
 }
 
 /* Requests far past the VideoCore's memory are NULL at once. */
@@ -624,6 +731,7 @@ static const struct {
     {"format_changed", format_changed},
     {"parameter", parameter_sizes},
     {"disable_from_callback", disable_tunnel_from_input_callback},
+    {"sent_twice", sent_twice},
     {"oversized", oversized_pools},
     {"hooks", hooks_do_not_abort},
     {"gencmd", gencmd_is_variadic},
@@ -633,6 +741,11 @@ static const struct {
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc > 1 && strcmp(argv[1], "--vchiq") == 0) {
+        over_vchiq = 1;
+        argv++;
+        argc--;
+    }
     bcm_host_init();
     size_t n = sizeof cases / sizeof cases[0];
     for (size_t i = 0; i < n; i++) {
