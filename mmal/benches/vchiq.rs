@@ -85,6 +85,23 @@ fn thread_cpu_nanos() -> Vec<(String, u64)> {
         .collect()
 }
 
+/// The times each of the process's threads has been switched out so far,
+/// by name: waits (a thread that blocked, to be woken again) and
+/// preemptions.
+fn thread_switches() -> Vec<(String, u64, u64)> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Vec::new() };
+    tasks
+        .flatten()
+        .filter_map(|task| {
+            let status = std::fs::read_to_string(task.path().join("status")).ok()?;
+            let field = |key: &str| status.lines().find_map(|l| l.strip_prefix(key)).map(str::trim);
+            let count = |key: &str| field(key).and_then(|v| v.parse::<u64>().ok());
+            let name = field("Name:")?.to_string();
+            Some((name, count("voluntary_ctxt_switches:")?, count("nonvoluntary_ctxt_switches:")?))
+        })
+        .collect()
+}
+
 /// Whether a thread of this name is the emulated VideoCore's: the MMAL
 /// service's thread over VCHIQ, or a component's worker (named after the
 /// component, `vc.` left off).
@@ -123,6 +140,7 @@ fn run_case(zero_copy: bool) -> mmal::Result<()> {
     let dma = || vchiq_emu::bulk_copy_time().as_micros() as u64;
     let (cpu, bytes, copied, videocore, copying) = (cpu_micros(), received(), copies(), videocore_cpu_micros(), dma());
     let threads = thread_cpu_nanos();
+    let switches = thread_switches();
     for _ in 0..FRAMES {
         let f = frames.next_timeout(Duration::from_secs(10))?;
         checksum = checksum.wrapping_add(u64::from(f[f.len() / 2]));
@@ -136,8 +154,21 @@ fn run_case(zero_copy: bool) -> mmal::Result<()> {
             let before = threads.iter().find(|(n, _)| *n == name).map_or(0, |(_, b)| *b);
             *by_name.entry(name).or_default() += ns.saturating_sub(before);
         }
+        let mut waits: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+        for (name, v, n) in thread_switches() {
+            let (v0, n0) = switches.iter().find(|(m, ..)| *m == name).map_or((0, 0), |(_, v, n)| (*v, *n));
+            let w = waits.entry(name).or_default();
+            *w = (w.0 + v.saturating_sub(v0), w.1 + n.saturating_sub(n0));
+        }
+        let per_frame = |n: u64| n as f64 / f64::from(FRAMES);
         for (name, ns) in by_name {
-            eprintln!("  {name:<16} {:>8.1} us/frame", ns as f64 / 1000.0 / f64::from(FRAMES));
+            let (v, n) = waits.get(&name).copied().unwrap_or_default();
+            eprintln!(
+                "  {name:<16} {:>8.1} us/frame, {:>5.2} waits and {:>5.2} preemptions per frame",
+                ns as f64 / 1000.0 / f64::from(FRAMES),
+                per_frame(v),
+                per_frame(n)
+            );
         }
     }
     let (cpu, bytes, copied, copying) = (cpu_micros() - cpu, received() - bytes, copies() - copied, dma() - copying);
