@@ -387,7 +387,7 @@ pub unsafe extern "C" fn mmal_port_payload_alloc(port: *mut sys::MMAL_PORT_T, si
                 log::error!("mmal_port_payload_alloc: {size} bytes more than the VideoCore's memory has left");
                 return ptr::null_mut();
             };
-            let Some(block) = ZeroedBlock::new(size as usize, charge) else { return ptr::null_mut() };
+            let Some(block) = ZeroedBlock::new(size as usize, charge, true) else { return ptr::null_mut() };
             let addr = block.as_mut_ptr();
             (PortPayload::Heap(block), addr)
         };

@@ -248,13 +248,17 @@ fn a_program_thread_named_like_the_delivery_thread_may_destroy_a_component() {
         .unwrap();
 }
 
-/// What came back through [`header_cb`]: header, length.
-static HEADERS_BACK: std::sync::Mutex<Vec<(usize, u32)>> = std::sync::Mutex::new(Vec::new());
+/// What came back through [`header_cb`]: header, length, and whether any
+/// of its data's bytes is not zero.
+static HEADERS_BACK: std::sync::Mutex<Vec<(usize, u32, bool)>> = std::sync::Mutex::new(Vec::new());
 
 unsafe extern "C" fn header_cb(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
-    // SAFETY: the header is handed to the callback, and released here.
+    // SAFETY: the header is handed to the callback, its data inside its
+    // payload (the provider clamps offset and length to it), and it is
+    // released here.
     unsafe {
-        HEADERS_BACK.lock().unwrap().push((b as usize, (*b).length));
+        let data = std::slice::from_raw_parts((*b).data.add((*b).offset as usize), (*b).length as usize);
+        HEADERS_BACK.lock().unwrap().push((b as usize, (*b).length, data.iter().any(|&x| x != 0)));
         (api().buffer_header_release)(b);
     }
 }
@@ -282,14 +286,15 @@ fn a_buffer_sent_twice_is_refused_and_comes_back_once() {
         es.crop = sys::MMAL_RECT_T { x: 0, y: 0, width: width as i32, height: height as i32 };
         assert_eq!((api.port_format_commit)(video), sys::MMAL_SUCCESS);
         let size = (*video).buffer_size_recommended.max(frame);
-        let pool = (api.port_pool_create)(video, 2, size);
+        let pool = (api.port_pool_create)(video, 3, size);
         assert!(!pool.is_null());
         ((*video).buffer_num, (*video).buffer_size) = (2, size);
         assert_eq!((api.port_enable)(video, Some(header_cb)), sys::MMAL_SUCCESS);
         let input = *(*sink).input;
         assert_eq!((api.port_enable)(input, Some(header_cb)), sys::MMAL_SUCCESS);
-        let (a, b) = ((api.queue_get)((*pool).queue), (api.queue_get)((*pool).queue));
-        assert!(!a.is_null() && !b.is_null());
+        let (a, b, c) =
+            ((api.queue_get)((*pool).queue), (api.queue_get)((*pool).queue), (api.queue_get)((*pool).queue));
+        assert!(!a.is_null() && !b.is_null() && !c.is_null());
         // Without capture the camera holds what it is sent.
         assert_eq!((api.port_send_buffer)(video, a), sys::MMAL_SUCCESS);
         assert_eq!((api.port_send_buffer)(video, a), sys::MMAL_EINVAL, "the same header again");
@@ -299,7 +304,10 @@ fn a_buffer_sent_twice_is_refused_and_comes_back_once() {
         (*b).length = 16;
         assert_eq!((api.port_send_buffer)(input, b), sys::MMAL_EINVAL, "its payload as an input's data");
         ((*b).data, (*b).length) = (own, 0);
-        assert_eq!((api.port_send_buffer)(video, b), sys::MMAL_SUCCESS, "a header of its own");
+        // The refusals were the busy payload's: headers of their own go.
+        (*c).length = 16;
+        assert_eq!((api.port_send_buffer)(input, c), sys::MMAL_SUCCESS, "an input's data of its own");
+        assert_eq!((api.port_send_buffer)(video, b), sys::MMAL_SUCCESS, "an output's payload of its own");
 
         assert_eq!((api.component_enable)(camera), sys::MMAL_SUCCESS);
         let mut capture =
@@ -308,17 +316,18 @@ fn a_buffer_sent_twice_is_refused_and_comes_back_once() {
         assert_eq!((api.port_parameter_set)(video, &mut capture.hdr), sys::MMAL_SUCCESS);
         let deadline = Instant::now() + Duration::from_secs(10);
         let back = |h: *mut sys::MMAL_BUFFER_HEADER_T| {
-            HEADERS_BACK.lock().unwrap().iter().filter(|r| r.0 == h as usize).map(|r| r.1).collect::<Vec<_>>()
+            HEADERS_BACK.lock().unwrap().iter().filter(|r| r.0 == h as usize).map(|r| (r.1, r.2)).collect::<Vec<_>>()
         };
-        while (back(a).is_empty() || back(b).is_empty()) && Instant::now() < deadline {
+        while (back(a).is_empty() || back(b).is_empty() || back(c).is_empty()) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
         }
         capture.enable = 0;
         assert_eq!((api.port_parameter_set)(video, &mut capture.hdr), sys::MMAL_SUCCESS);
         assert_eq!((api.port_disable)(video), sys::MMAL_SUCCESS);
         assert_eq!((api.port_disable)(input), sys::MMAL_SUCCESS);
-        assert_eq!((back(a), back(b)), (vec![frame], vec![frame]), "each came back once, with a frame");
-        assert_eq!((api.queue_length)((*pool).queue), 2, "both back in their pool");
+        assert_eq!((back(a), back(b)), (vec![(frame, true)], vec![(frame, true)]), "each came back once, with a frame");
+        assert_eq!(back(c), [(0, false)], "the input's buffer came back once, consumed");
+        assert_eq!((api.queue_length)((*pool).queue), 3, "all back in their pool");
         (api.port_pool_destroy)(video, pool);
         assert_eq!((api.component_release)(sink), sys::MMAL_SUCCESS);
         assert_eq!((api.component_release)(camera), sys::MMAL_SUCCESS);

@@ -58,7 +58,7 @@ pub(crate) use pools::{
     HeapCharge, PoolCb, PoolPtr, PortPayload, ZeroedBlock,
 };
 #[cfg(feature = "vchiq")]
-pub(crate) use pools::{lend_payload, read_payload, vcsm_handle, Loan, Read};
+pub(crate) use pools::{lend_payload, read_payload, vcsm_handle, Loan, LoanTicket, Read};
 pub(crate) use queues::QueueBox;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

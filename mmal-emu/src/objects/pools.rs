@@ -68,23 +68,30 @@ unsafe impl Send for ZeroedBlock {}
 // flag (atomic) are reached, never its bytes.
 unsafe impl Sync for ZeroedBlock {}
 
-/// Every live [`ZeroedBlock`], by address: a header may carry any of them
-/// as its payload (its pool's, another header's, one from
-/// `mmal_port_payload_alloc`), and the block it names is the one lent or
-/// read, whoever else names it too.
+/// Every live [`ZeroedBlock`] of the client's allocations (its pools',
+/// connections' and `mmal_port_payload_alloc`'s, see
+/// [`Allocator::Heap`]), by address: a header may carry any of them as its
+/// payload (its own, another header's) from the block's start, and that
+/// block is the one lent or read, whichever header names it. (A payload
+/// elsewhere in a block is not found: it goes by a copy.)
 #[cfg(feature = "vchiq")]
 static BLOCKS: Mutex<Option<std::collections::HashMap<usize, std::sync::Weak<ZeroedBlock>>>> = Mutex::new(None);
 
 impl ZeroedBlock {
     /// `size` zeroed bytes (at least one), counted by `charge` (of `size`
-    /// bytes) while the block lives; `None` if they cannot be had.
-    pub(crate) fn new(size: usize, charge: HeapCharge) -> Option<Arc<ZeroedBlock>> {
+    /// bytes) while the block lives, and found by [`heap_block`] (so lent)
+    /// if `lendable`; `None` if they cannot be had.
+    pub(crate) fn new(size: usize, charge: HeapCharge, lendable: bool) -> Option<Arc<ZeroedBlock>> {
         let layout = std::alloc::Layout::from_size_align(size.max(1), 8).ok()?;
         // SAFETY: the layout is not zero-sized.
         let ptr = NonNull::new(unsafe { std::alloc::alloc_zeroed(layout) })?;
         let block = Arc::new(ZeroedBlock { ptr, layout, loan: AtomicUsize::new(0), charge });
         #[cfg(feature = "vchiq")]
-        BLOCKS.lock().get_or_insert_with(Default::default).insert(ptr.as_ptr() as usize, Arc::downgrade(&block));
+        if lendable {
+            BLOCKS.lock().get_or_insert_with(Default::default).insert(ptr.as_ptr() as usize, Arc::downgrade(&block));
+        }
+        #[cfg(not(feature = "vchiq"))]
+        let _ = lendable;
         Some(block)
     }
 
@@ -93,23 +100,49 @@ impl ZeroedBlock {
     }
 
     /// Whether a bulk transfer has the block now (see [`lend_payload`]).
-    #[cfg(feature = "vchiq")]
+    #[cfg(all(feature = "vchiq", test))]
     pub(crate) fn is_lent(&self) -> bool {
         self.loan.load(Ordering::Acquire) & WRITER != 0
+    }
+}
+
+/// One loan of a block ([`lend_payload`]), as the sender of the header
+/// keeps it: whether that loan has ended. The block's own flag cannot say:
+/// once this loan ends, another header naming the block may take it.
+#[cfg(feature = "vchiq")]
+#[derive(Clone)]
+pub(crate) struct LoanTicket {
+    block: Arc<ZeroedBlock>,
+    ended: Arc<std::sync::atomic::AtomicBool>,
+}
+
+#[cfg(feature = "vchiq")]
+impl LoanTicket {
+    /// Whether this loan has ended: nothing writes the block for it any
+    /// more, and its writes are visible to the caller.
+    pub(crate) fn ended(&self) -> bool {
+        self.ended.load(Ordering::Acquire)
+    }
+
+    /// The block lent.
+    #[cfg(test)]
+    pub(crate) fn block(&self) -> &Arc<ZeroedBlock> {
+        &self.block
     }
 }
 
 /// The loan of a [`ZeroedBlock`] to a bulk transfer: dropped by the
 /// transfer's buffer once nothing reaches the block through it.
 #[cfg(feature = "vchiq")]
-struct Lease(Arc<ZeroedBlock>);
+struct Lease(LoanTicket);
 
 #[cfg(feature = "vchiq")]
 impl Drop for Lease {
     fn drop(&mut self) {
         // Release: the transfer's writes happen before whoever sees the
         // loan ended touches the bytes. No copy reads while it is lent.
-        self.0.loan.fetch_and(!WRITER, Ordering::Release);
+        self.0.block.loan.fetch_and(!WRITER, Ordering::Release);
+        self.0.ended.store(true, Ordering::Release);
     }
 }
 
@@ -138,8 +171,8 @@ pub(crate) fn free_port_payload(addr: *mut u8) -> bool {
 /// What [`lend_payload`] did with a header's payload.
 #[cfg(feature = "vchiq")]
 pub(crate) enum Loan {
-    /// Lent: a buffer over the payload's `alloc_size` bytes, and its block.
-    Lent(vchiq::BulkBuffer, Arc<ZeroedBlock>),
+    /// Lent: a buffer over the payload's `alloc_size` bytes, and the loan.
+    Lent(vchiq::BulkBuffer, LoanTicket),
     /// Its block is lent already (the header, or another one naming the
     /// same payload, is with the VideoCore), or is being read by a copy of
     /// another header's input data.
@@ -167,26 +200,29 @@ fn heap_block(buffer: BufPtr) -> Option<(Arc<ZeroedBlock>, usize)> {
 
 /// Lends the heap payload `buffer` carries (see [`heap_block`]) to a bulk
 /// transfer, for the VideoCore to write in place, unless a transfer has
-/// it already. The caller holds the header, sent to the VideoCore: by
-/// MMAL's rules the client does not touch its payload until it comes back,
-/// and the caller hands it back only once the loan has ended
-/// ([`ZeroedBlock::is_lent`]). The loan holds the block, so it outlives a
-/// pool destroyed meanwhile (whose payload bytes are no longer counted
-/// from then on).
+/// it already (through this header or another naming the same block).
+/// The caller holds the header, sent to the VideoCore: by MMAL's rules the
+/// client does not touch its payload, nor send another header naming it,
+/// until it comes back, and the caller hands it back only once the loan
+/// has ended ([`LoanTicket::ended`]). The loan holds the block, so it
+/// outlives a pool destroyed meanwhile (and is counted until it goes).
 #[cfg(feature = "vchiq")]
 pub(crate) fn lend_payload(buffer: BufPtr) -> Loan {
     let Some((block, size)) = heap_block(buffer) else { return Loan::Other };
     if block.loan.compare_exchange(0, WRITER, Ordering::AcqRel, Ordering::Acquire).is_err() {
         return Loan::Busy;
     }
+    let ticket = LoanTicket { block, ended: Default::default() };
     // SAFETY: `size` bytes from the start of a block of at least that many
     // (`heap_block`), zeroed when made (initialised), kept alive by the
     // lease's `Arc`. The loan was free (no transfer, no copy reading) and
     // is now the transfer's, so nothing else of ours reaches them until
-    // the lease is dropped; the client does not touch them while the
-    // header is sent, and the caller hands it back only after that.
-    let memory = unsafe { vchiq::BulkBuffer::lend(block.ptr, size, Box::new(Lease(Arc::clone(&block)))) };
-    Loan::Lent(memory, block)
+    // the lease is dropped (the library's own writers never see the block:
+    // only the client's allocations are lendable); the client does not
+    // touch them while a header naming them is sent, and the caller hands
+    // it back only after that.
+    let memory = unsafe { vchiq::BulkBuffer::lend(ticket.block.ptr, size, Box::new(Lease(ticket.clone()))) };
+    Loan::Lent(memory, ticket)
 }
 
 /// What [`read_payload`] did.
@@ -319,7 +355,12 @@ pub(crate) struct ClientAllocator {
 /// Where a pool's payloads come from.
 #[derive(Clone, Copy)]
 pub(crate) enum Allocator {
+    /// Heap blocks for the client's pools, connections and payloads: over
+    /// VCHIQ a header carrying one may be lent it (see [`lend_payload`]).
     Heap,
+    /// Heap blocks of the library's own pools (events, the in-process
+    /// components' tunnels), which the library writes itself: never lent.
+    Internal,
     /// VCSM memory, for zero-copy ports: see [`vcsm_block`].
     Vcsm {
         /// For a port of the VideoCore over VCHIQ.
@@ -471,10 +512,11 @@ unsafe impl Send for PoolPtr {}
 unsafe impl Sync for PoolPtr {}
 
 impl PoolPtr {
-    /// A pool of `n` headers with `size`-byte payloads, from the heap or,
-    /// for a zero-copy port, from emulated VCSM memory.
+    /// A pool of the library's own of `n` headers with `size`-byte
+    /// payloads, from the heap (never lent, see [`Allocator::Internal`])
+    /// or, for a zero-copy port, from emulated VCSM memory.
     pub(crate) fn create(n: usize, size: usize, zero_copy: bool) -> Result<PoolPtr, Status> {
-        PoolPtr::create_with(n, size, if zero_copy { Allocator::Vcsm { remote: false } } else { Allocator::Heap })
+        PoolPtr::create_with(n, size, if zero_copy { Allocator::Vcsm { remote: false } } else { Allocator::Internal })
     }
 
     /// A pool of `n` headers with `size`-byte payloads from `allocator`.
@@ -659,6 +701,7 @@ impl PoolPtr {
         if size > 0 && n * size > payload_limit() {
             return Err(no_memory("more than the VideoCore's memory"));
         }
+        let lendable = matches!(allocator, Allocator::Heap);
         let mut data: Vec<*mut u8> = Vec::new();
         data.try_reserve_exact(n).map_err(|_| no_memory("headers"))?;
         let payloads = if size == 0 {
@@ -705,7 +748,8 @@ impl PoolPtr {
             let mut blocks: Vec<Arc<ZeroedBlock>> = Vec::new();
             blocks.try_reserve_exact(n).map_err(|_| no_memory("payloads"))?;
             for _ in 0..n {
-                blocks.push(ZeroedBlock::new(size, charge.split_off(size)).ok_or_else(|| no_memory("payloads"))?);
+                let block = ZeroedBlock::new(size, charge.split_off(size), lendable);
+                blocks.push(block.ok_or_else(|| no_memory("payloads"))?);
             }
             data.extend(blocks.iter().map(|b| b.as_mut_ptr()));
             Payloads::Heap(blocks)

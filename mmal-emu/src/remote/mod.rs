@@ -33,7 +33,7 @@ use mmal_vchiq::{BufferToSend, Error, Memory, PortInfo, PortRef, PortType, Retur
 use parking_lot::{Mutex, ReentrantMutex};
 
 use crate::objects::{
-    BufPtr, Callback, ComponentPtr, CoreState, EsFormat, Loan, PoolPtr, PortFields, PortPtr, Read, Status, ZeroedBlock,
+    BufPtr, Callback, ComponentPtr, CoreState, EsFormat, Loan, LoanTicket, PoolPtr, PortFields, PortPtr, Read, Status,
 };
 
 pub(crate) use session::{client, install};
@@ -95,7 +95,7 @@ struct State {
 }
 
 /// A header with the VideoCore (see [`State::out`]).
-type Sent = (usize, BufPtr, Option<Arc<ZeroedBlock>>);
+type Sent = (usize, BufPtr, Option<LoanTicket>);
 
 static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
 
@@ -341,7 +341,7 @@ impl Remote {
             None => false,
             // The failed send gave the lent memory back (a send that fails
             // never leaves it with the driver); if not, kept, as above.
-            Some((.., Some(block))) if block.is_lent() => {
+            Some((.., Some(loan))) if !loan.ended() => {
                 log::error!("mmal_port_send_buffer: a failed send's payload is still lent; the buffer is kept");
                 false
             }
@@ -362,12 +362,12 @@ impl Remote {
 /// the block is still lent: the driver kept it (a failed transfer) and
 /// the VideoCore may still write it, so the header must not be handed
 /// back (it is leaked rather than reused while written).
-fn end_loan(lent: Option<Arc<ZeroedBlock>>, memory: &mut Memory) -> Option<bool> {
-    let Some(block) = lent else { return Some(false) };
+fn end_loan(lent: Option<LoanTicket>, memory: &mut Memory) -> Option<bool> {
+    let Some(loan) = lent else { return Some(false) };
     let back = std::mem::replace(memory, Memory::Host(Vec::new()));
     let in_place = matches!(back, Memory::Lent(_));
     drop(back);
-    (!block.is_lent()).then_some(in_place)
+    loan.ended().then_some(in_place)
 }
 
 /// Writes a returned buffer's data and fields into its header; `in_place`:
@@ -886,10 +886,11 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
             }
         }
         None if !input => match crate::objects::lend_payload(header) {
-            // The header's own heap payload: the VideoCore's data is
-            // received into it, with no copy.
-            Loan::Lent(memory, block) => {
-                lent = Some(block);
+            // A heap block of the client's (the header's own, or another
+            // header's it names): the VideoCore's data is received into
+            // it, with no copy.
+            Loan::Lent(memory, loan) => {
+                lent = Some(loan);
                 BufferToSend { memory: Memory::Lent(memory), ..BufferToSend::output(Vec::new(), alloc_size) }
             }
             Loan::Busy => return payload_busy(port),
@@ -930,8 +931,17 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
         buffer.inline = remote.state.lock().info[port.index_all()].as_ref().is_some_and(opaque);
     }
     buffer.tag = token;
-    // Entered before it is sent: the VideoCore may return it at once.
-    remote.state.lock().out.insert(token, (port.index_all(), header, lent));
+    // Entered before it is sent: the VideoCore may return it at once. A
+    // header this component has already (sent twice) is refused, whatever
+    // its memory (a heap block's second send is refused above).
+    {
+        let mut st = remote.state.lock();
+        if st.out.values().any(|&(_, h, _)| h == header) {
+            drop(st);
+            return payload_busy(port);
+        }
+        st.out.insert(token, (port.index_all(), header, lent));
+    }
     match client.send_buffer(&port_ref, buffer) {
         Ok(_) => sys::MMAL_SUCCESS,
         Err(e) => {
@@ -946,11 +956,11 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
     }
 }
 
-/// A header whose payload is in use: lent to a transfer (the header, or
-/// another naming the same payload, is with the VideoCore), or, for an
-/// output, being read for another header's input data. Refused, as MMAL
-/// forbids sending a buffer that is still out; the memory is never read or
-/// written meanwhile.
+/// A header that is with the VideoCore already (sent twice), or whose
+/// payload block is in use: lent to a transfer (another header naming the
+/// same block is with the VideoCore), or, for an output, being read for
+/// another header's input data. Refused, as MMAL forbids sending a buffer
+/// that is still out; the memory is never read or written for it.
 fn payload_busy(port: PortPtr) -> Status {
     log::error!(
         "mmal_port_send_buffer: {}: the buffer's payload is in use (with the VideoCore already: a buffer sent twice?)",
@@ -1078,6 +1088,12 @@ fn format_changed(data: &[u8]) -> Option<([u32; 4], crate::format::VideoFormat)>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::objects::{Allocator, HeapCharge, ZeroedBlock};
+
+    /// A pool of the client's kind, whose payloads may be lent.
+    fn client_pool(n: usize, size: usize) -> PoolPtr {
+        PoolPtr::create_with(n, size, Allocator::Heap).expect("a pool")
+    }
 
     #[test]
     fn a_header_handed_back_while_its_send_fails_is_not_the_callers_again() {
@@ -1101,9 +1117,9 @@ mod tests {
 
     #[test]
     fn a_lent_payload_is_lent_once_outlives_its_pool_and_keeps_its_header_until_the_driver_lets_go() {
-        let pool = PoolPtr::create(1, 64, false).expect("a pool");
+        let pool = client_pool(1, 64);
         let header = pool.queue().get().expect("its header");
-        let Loan::Lent(mut memory, block) = crate::objects::lend_payload(header) else {
+        let Loan::Lent(mut memory, loan) = crate::objects::lend_payload(header) else {
             panic!("a heap payload of the pool is lent");
         };
         assert_eq!(memory.len(), 64);
@@ -1112,28 +1128,28 @@ mod tests {
         let remote = Remote::detached(1);
         // A failed send whose memory the driver still has: the header is
         // not the caller's again.
-        remote.state.lock().out.insert(11, (0, header, Some(Arc::clone(&block))));
+        remote.state.lock().out.insert(11, (0, header, Some(loan.clone())));
         assert!(!remote.take_back(11), "kept while lent");
         // A return without the memory (the driver kept it): kept too.
         let mut back = Memory::Host(Vec::new());
-        assert_eq!(end_loan(Some(Arc::clone(&block)), &mut back), None);
+        assert_eq!(end_loan(Some(loan.clone()), &mut back), None);
         // The pool goes (its header back first); the lent block stays.
         header.release();
         pool.destroy();
-        assert_eq!(Arc::strong_count(&block), 2, "held by the loan (and here), not the pool");
+        assert_eq!(Arc::strong_count(loan.block()), 2, "held by the loan (and its ticket here), not the pool");
         memory[63] = 9;
         assert_eq!(memory[63], 9, "the block outlives its pool while lent");
         // The memory comes back: the loan ends, in place.
         let mut back = Memory::Lent(memory);
-        assert_eq!(end_loan(Some(Arc::clone(&block)), &mut back), Some(true));
-        assert!(!block.is_lent());
+        assert_eq!(end_loan(Some(loan.clone()), &mut back), Some(true));
+        assert!(loan.ended() && !loan.block().is_lent());
         assert_eq!(back, Memory::Host(Vec::new()));
         assert_eq!(end_loan(None, &mut Memory::Host(vec![1])), Some(false), "nothing lent");
     }
 
     #[test]
     fn copies_read_a_payload_together_but_never_while_it_is_lent() {
-        let pool = PoolPtr::create(1, 16, false).expect("a pool");
+        let pool = client_pool(1, 16);
         let header = pool.queue().get().expect("its header");
         let read = crate::objects::read_payload(header, |outer| {
             // A second copy of the same payload (a replica sent to another
@@ -1144,17 +1160,23 @@ mod tests {
         });
         assert!(matches!(read, Read::Done((16, true, true))));
         // Read and done: free to lend again.
-        let Loan::Lent(memory, block) = crate::objects::lend_payload(header) else { panic!("free again") };
+        let Loan::Lent(memory, loan) = crate::objects::lend_payload(header) else { panic!("free again") };
         drop(memory);
-        assert!(!block.is_lent());
+        assert!(loan.ended() && !loan.block().is_lent());
         header.release();
         pool.destroy();
     }
 
     #[test]
-    fn only_our_heap_blocks_are_lent_and_only_whole() {
+    fn only_the_client_allocations_heap_blocks_are_lent_and_only_whole() {
+        // The library's own pools' blocks (events, tunnels): never lent.
+        let own_pool = PoolPtr::create(1, 64, false).expect("a pool");
+        let own_header = own_pool.queue().get().expect("its header");
+        assert!(matches!(crate::objects::lend_payload(own_header), Loan::Other));
+        own_header.release();
+        own_pool.destroy();
         // A client's memory in place of the pool's: not ours.
-        let pool = PoolPtr::create(2, 64, false).expect("a pool");
+        let pool = client_pool(2, 64);
         let header = pool.queue().get().expect("its header");
         let other = pool.queue().get().expect("another header");
         let mut own = [0u8; 64];
@@ -1168,23 +1190,27 @@ mod tests {
         header.set_payload_for_test(data.wrapping_add(8), alloc - 8);
         assert!(matches!(crate::objects::lend_payload(header), Loan::Other));
         // Any block of ours (here `mmal_port_payload_alloc`'s kind).
-        let block = ZeroedBlock::new(32, crate::objects::HeapCharge::take(32).expect("room")).expect("a block");
+        let block = ZeroedBlock::new(32, HeapCharge::take(32).expect("room"), true).expect("a block");
         header.set_payload_for_test(block.as_mut_ptr(), 32);
         let Loan::Lent(memory, lent) = crate::objects::lend_payload(header) else {
             panic!("a block of ours is lent");
         };
-        assert!(Arc::ptr_eq(&lent, &block) && block.is_lent());
+        assert!(Arc::ptr_eq(lent.block(), &block) && block.is_lent() && !lent.ended());
         drop(memory);
-        assert!(!block.is_lent());
+        assert!(!block.is_lent() && lent.ended());
         // Another header's payload: lent as that header's, so never twice.
         header.set_payload_for_test(data, alloc);
         let (theirs, _) = other.payload_for_test();
         other.set_payload_for_test(data, alloc);
-        let Loan::Lent(memory, _) = crate::objects::lend_payload(header) else { panic!("its own block") };
+        let Loan::Lent(memory, first) = crate::objects::lend_payload(header) else { panic!("its own block") };
         assert!(matches!(crate::objects::lend_payload(other), Loan::Busy), "the same block, through another header");
         assert!(matches!(crate::objects::read_payload(other, |_| ()), Read::Busy), "nor read through it");
         drop(memory);
-        assert!(matches!(crate::objects::lend_payload(other), Loan::Lent(..)), "free again");
+        let Loan::Lent(memory, second) = crate::objects::lend_payload(other) else { panic!("free again") };
+        // Each loan knows its own end: the first has ended, though the
+        // block is lent again.
+        assert!(first.ended() && !second.ended() && first.block().is_lent());
+        drop(memory);
         other.set_payload_for_test(theirs, alloc);
         header.release();
         other.release();
