@@ -60,15 +60,26 @@ fn cpu_micros() -> u64 {
     micros(usage.ru_utime) + micros(usage.ru_stime)
 }
 
-/// The CPU time (user and system) of each of the process's threads so
-/// far, in nanoseconds, with the thread's name.
-fn thread_cpu_nanos() -> Vec<(String, u64)> {
+/// One of the process's threads, so far.
+struct Thread {
+    tid: libc::pid_t,
+    name: String,
+    /// CPU time (user and system), nanoseconds.
+    cpu_ns: u64,
+    /// Times it was switched out to wait (to be woken again), and
+    /// preempted; zero where the kernel does not say.
+    waits: u64,
+    preemptions: u64,
+}
+
+/// The process's threads, each with its CPU time and switches so far.
+fn threads() -> Vec<Thread> {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Vec::new() };
     tasks
         .flatten()
         .filter_map(|task| {
             let tid: libc::pid_t = task.file_name().to_str()?.parse().ok()?;
-            let name = std::fs::read_to_string(task.path().join("comm")).ok()?;
+            let name = std::fs::read_to_string(task.path().join("comm")).ok()?.trim_end().to_string();
             // A thread's CPU clock, as the kernel numbers it (what glibc's
             // `pthread_getcpuclockid` gives): the bitwise complement of the
             // thread id, shifted by 3, with CPUCLOCK_PERTHREAD (4) and
@@ -80,24 +91,20 @@ fn thread_cpu_nanos() -> Vec<(String, u64)> {
                 let mut t: libc::timespec = std::mem::zeroed();
                 (libc::clock_gettime(clock as libc::clockid_t, &mut t), t)
             };
-            (rc == 0).then(|| (name.trim_end().to_string(), t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64))
-        })
-        .collect()
-}
-
-/// The times each of the process's threads has been switched out so far,
-/// by name: waits (a thread that blocked, to be woken again) and
-/// preemptions.
-fn thread_switches() -> Vec<(String, u64, u64)> {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Vec::new() };
-    tasks
-        .flatten()
-        .filter_map(|task| {
-            let status = std::fs::read_to_string(task.path().join("status")).ok()?;
-            let field = |key: &str| status.lines().find_map(|l| l.strip_prefix(key)).map(str::trim);
-            let count = |key: &str| field(key).and_then(|v| v.parse::<u64>().ok());
-            let name = field("Name:")?.to_string();
-            Some((name, count("voluntary_ctxt_switches:")?, count("nonvoluntary_ctxt_switches:")?))
+            if rc != 0 {
+                return None;
+            }
+            let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+            let count = |key: &str| {
+                status.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(0)
+            };
+            Some(Thread {
+                tid,
+                name,
+                cpu_ns: t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64,
+                waits: count("voluntary_ctxt_switches:"),
+                preemptions: count("nonvoluntary_ctxt_switches:"),
+            })
         })
         .collect()
 }
@@ -112,7 +119,7 @@ fn videocore_thread(name: &str) -> bool {
 /// The CPU time of the emulated VideoCore's threads so far, in
 /// microseconds.
 fn videocore_cpu_micros() -> u64 {
-    thread_cpu_nanos().iter().filter(|(name, _)| videocore_thread(name)).map(|(_, ns)| ns / 1000).sum()
+    threads().iter().filter(|t| videocore_thread(&t.name)).map(|t| t.cpu_ns / 1000).sum()
 }
 
 /// One case, in this process: prints, per frame, the CPU time (µs), the
@@ -139,8 +146,7 @@ fn run_case(zero_copy: bool) -> mmal::Result<()> {
     let copies = mmal_emu::vchiq_payload_copies;
     let dma = || vchiq_emu::bulk_copy_time().as_micros() as u64;
     let (cpu, bytes, copied, videocore, copying) = (cpu_micros(), received(), copies(), videocore_cpu_micros(), dma());
-    let threads = thread_cpu_nanos();
-    let switches = thread_switches();
+    let before = threads();
     for _ in 0..FRAMES {
         let f = frames.next_timeout(Duration::from_secs(10))?;
         checksum = checksum.wrapping_add(u64::from(f[f.len() / 2]));
@@ -148,26 +154,25 @@ fn run_case(zero_copy: bool) -> mmal::Result<()> {
     // A thread that ended meanwhile takes its time with it: never below 0.
     let videocore = videocore_cpu_micros().saturating_sub(videocore);
     if std::env::var_os("MMAL_BENCH_THREADS").is_some() {
-        // Each thread's share, for a closer look (to stderr).
-        let mut by_name: std::collections::BTreeMap<String, u64> = Default::default();
-        for (name, ns) in thread_cpu_nanos() {
-            let before = threads.iter().find(|(n, _)| *n == name).map_or(0, |(_, b)| *b);
-            *by_name.entry(name).or_default() += ns.saturating_sub(before);
-        }
-        let mut waits: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
-        for (name, v, n) in thread_switches() {
-            let (v0, n0) = switches.iter().find(|(m, ..)| *m == name).map_or((0, 0), |(_, v, n)| (*v, *n));
-            let w = waits.entry(name).or_default();
-            *w = (w.0 + v.saturating_sub(v0), w.1 + n.saturating_sub(n0));
+        // Each thread's share, for a closer look (to stderr): what each
+        // thread did meanwhile (a thread started meanwhile, all it did),
+        // summed over the threads of a name.
+        let mut by_name: std::collections::BTreeMap<String, [u64; 3]> = Default::default();
+        for t in threads() {
+            let was = before.iter().find(|b| b.tid == t.tid);
+            let since = |now: u64, then: fn(&Thread) -> u64| now.saturating_sub(was.map_or(0, then));
+            let sum = by_name.entry(t.name.clone()).or_default();
+            sum[0] += since(t.cpu_ns, |b| b.cpu_ns);
+            sum[1] += since(t.waits, |b| b.waits);
+            sum[2] += since(t.preemptions, |b| b.preemptions);
         }
         let per_frame = |n: u64| n as f64 / f64::from(FRAMES);
-        for (name, ns) in by_name {
-            let (v, n) = waits.get(&name).copied().unwrap_or_default();
+        for (name, [ns, waits, preemptions]) in by_name {
             eprintln!(
                 "  {name:<16} {:>8.1} us/frame, {:>5.2} waits and {:>5.2} preemptions per frame",
-                ns as f64 / 1000.0 / f64::from(FRAMES),
-                per_frame(v),
-                per_frame(n)
+                per_frame(ns) / 1000.0,
+                per_frame(waits),
+                per_frame(preemptions)
             );
         }
     }
