@@ -163,37 +163,13 @@ pub(crate) fn backend() -> Result<&'static Backend> {
         VideoCoreChoice::Auto if std::env::var_os(loader::MMAL_LIB_DIR_VAR).is_some() => hardware()?,
         VideoCoreChoice::Auto => {
             if vcsm::device_node_present("/dev/vchiq") {
-                #[cfg(feature = "vchiq")]
-                let attempt = if cfg!(target_pointer_width = "64") {
-                    // libmmal is 32-bit; userland reverted its 64-bit port
-                    // (its buffers came back with freed contexts), so a
-                    // 64-bit process speaks MMAL itself. A 64-bit libmmal
-                    // (some distributions build one) only when asked for
-                    // by name: `VIDEOCORE=hardware`.
-                    vchiq()
-                } else {
-                    // 32-bit: libmmal where it is installed, else MMAL
-                    // spoken over the same device; if neither, why libmmal
-                    // failed is the error (the other is logged).
-                    hardware().or_else(|e| {
-                        vchiq().inspect(|_| log::info!("speaking MMAL over /dev/vchiq: {e}")).map_err(|v| {
-                            log::warn!("MMAL over /dev/vchiq: {v}");
-                            e
-                        })
-                    })
-                };
-                #[cfg(not(feature = "vchiq"))]
-                let attempt = hardware();
-                match attempt {
-                    Ok(b) => b,
-                    // Emulate only if the memory is emulated too; on a Pi,
-                    // why libmmal failed is the error to report.
-                    Err(e) if vcsm::ServiceManager::get().is_ok_and(|m| m.driver() == vcsm::DriverKind::Emulated) => {
-                        log::info!("using the software VideoCore: {e}");
-                        emulated().map_err(|_| e)?
-                    }
-                    Err(e) => return Err(e),
-                }
+                auto_on_a_pi(
+                    AutoPlatform { vchiq_built: cfg!(feature = "vchiq"), wide: cfg!(target_pointer_width = "64") },
+                    hardware,
+                    vchiq,
+                    || vcsm::ServiceManager::get().is_ok_and(|m| m.driver() == vcsm::DriverKind::Emulated),
+                    emulated,
+                )?
             } else {
                 emulated()?
             }
@@ -208,6 +184,55 @@ pub(crate) fn backend() -> Result<&'static Backend> {
     let backend: &'static Backend = Box::leak(Box::new(backend));
     *slot = Some(backend);
     Ok(backend)
+}
+
+/// What `auto` chooses among where `/dev/vchiq` exists.
+#[derive(Clone, Copy)]
+struct AutoPlatform {
+    /// This build has the VCHIQ provider (the `vchiq` feature).
+    vchiq_built: bool,
+    /// A 64-bit process.
+    wide: bool,
+}
+
+/// `auto` where `/dev/vchiq` exists (a Pi, or the preload library's
+/// device), each provider tried by calling its constructor:
+/// - a 64-bit process speaks MMAL over the device itself: libmmal is
+///   32-bit (userland reverted its 64-bit port, whose buffers came back
+///   with freed contexts); a 64-bit libmmal, which some distributions
+///   build, only when asked for by name (`VIDEOCORE=hardware`);
+/// - a 32-bit one loads libmmal where it is installed, else speaks MMAL
+///   over the device; if neither works, why libmmal failed is the error
+///   (the other is logged);
+/// - a build without the VCHIQ provider loads libmmal.
+///
+/// If that fails, the software VideoCore is used only if the memory is
+/// emulated too (`memory_emulated`): on a Pi, the failure is the error.
+fn auto_on_a_pi<B>(
+    platform: AutoPlatform,
+    hardware: impl FnOnce() -> Result<B>,
+    vchiq: impl FnOnce() -> Result<B>,
+    memory_emulated: impl FnOnce() -> bool,
+    emulated: impl FnOnce() -> Result<B>,
+) -> Result<B> {
+    let attempt = match platform {
+        AutoPlatform { vchiq_built: false, .. } => hardware(),
+        AutoPlatform { wide: true, .. } => vchiq(),
+        AutoPlatform { wide: false, .. } => hardware().or_else(|e| {
+            vchiq().inspect(|_| log::info!("speaking MMAL over /dev/vchiq: {e}")).map_err(|v| {
+                log::warn!("MMAL over /dev/vchiq: {v}");
+                e
+            })
+        }),
+    };
+    match attempt {
+        Ok(b) => Ok(b),
+        Err(e) if memory_emulated() => {
+            log::info!("using the software VideoCore: {e}");
+            emulated().map_err(|_| e)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The provider if one was chosen already.
@@ -286,4 +311,92 @@ pub fn provider() -> Result<Provider> {
 /// As for [`provider`].
 pub fn is_software_videocore() -> Result<bool> {
     backend().map(|b| b.software)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::{auto_on_a_pi, AutoPlatform};
+    use crate::{Error, Result};
+
+    /// `auto_on_a_pi` with providers that succeed or fail as asked: the
+    /// result, and the order in which the providers (and the memory's
+    /// kind) were asked for.
+    fn run(
+        platform: AutoPlatform,
+        hardware: bool,
+        vchiq: bool,
+        memory_emulated: bool,
+    ) -> (Result<&'static str>, Vec<&'static str>) {
+        let asked = RefCell::new(Vec::new());
+        let provider = |name: &'static str, works: bool| {
+            let asked = &asked;
+            move || {
+                asked.borrow_mut().push(name);
+                if works {
+                    Ok(name)
+                } else {
+                    Err(Error::Unsupported(name))
+                }
+            }
+        };
+        let memory = || {
+            asked.borrow_mut().push("memory");
+            memory_emulated
+        };
+        let result = auto_on_a_pi(
+            platform,
+            provider("hardware", hardware),
+            provider("vchiq", vchiq),
+            memory,
+            provider("emulated", true),
+        );
+        (result, asked.into_inner())
+    }
+
+    fn failed_with(r: &Result<&str>) -> &'static str {
+        match r {
+            Err(Error::Unsupported(name)) => name,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    const WIDE: AutoPlatform = AutoPlatform { vchiq_built: true, wide: true };
+    const ARM32: AutoPlatform = AutoPlatform { vchiq_built: true, wide: false };
+
+    #[test]
+    fn a_64_bit_process_speaks_mmal_itself_and_never_loads_libmmal() {
+        let (r, asked) = run(WIDE, true, true, false);
+        assert_eq!((r.unwrap(), asked), ("vchiq", vec!["vchiq"]));
+        // On a Pi (real memory) its failure is the error.
+        let (r, asked) = run(WIDE, true, false, false);
+        assert_eq!((failed_with(&r), asked), ("vchiq", vec!["vchiq", "memory"]));
+    }
+
+    #[test]
+    fn a_32_bit_process_loads_libmmal_first_then_speaks_mmal_itself() {
+        let (r, asked) = run(ARM32, true, true, false);
+        assert_eq!((r.unwrap(), asked), ("hardware", vec!["hardware"]));
+        let (r, asked) = run(ARM32, false, true, false);
+        assert_eq!((r.unwrap(), asked), ("vchiq", vec!["hardware", "vchiq"]));
+        // Neither: why libmmal failed is the error.
+        let (r, asked) = run(ARM32, false, false, false);
+        assert_eq!((failed_with(&r), asked), ("hardware", vec!["hardware", "vchiq", "memory"]));
+    }
+
+    #[test]
+    fn a_build_without_the_vchiq_provider_loads_libmmal() {
+        let platform = AutoPlatform { vchiq_built: false, wide: true };
+        let (r, asked) = run(platform, true, true, false);
+        assert_eq!((r.unwrap(), asked), ("hardware", vec!["hardware"]));
+    }
+
+    #[test]
+    fn the_software_videocore_only_where_the_memory_is_emulated_too() {
+        let (r, asked) = run(WIDE, true, false, true);
+        assert_eq!((r.unwrap(), asked), ("emulated", vec!["vchiq", "memory", "emulated"]));
+        let (r, asked) = run(ARM32, false, false, true);
+        assert_eq!((r.unwrap(), asked), ("emulated", vec!["hardware", "vchiq", "memory", "emulated"]));
+    }
 }
