@@ -107,6 +107,17 @@ static void sleep_ms(long ms)
     nanosleep(&t, NULL);
 }
 
+/* Gives `port` an I420 format of `width` x `height` and commits it. */
+static MMAL_STATUS_T i420(MMAL_PORT_T *port, uint32_t width, uint32_t height)
+{
+    port->format->encoding = MMAL_ENCODING_I420;
+    port->format->es->video.width = width;
+    port->format->es->video.height = height;
+    port->format->es->video.crop.width = (int32_t)width;
+    port->format->es->video.crop.height = (int32_t)height;
+    return mmal_port_format_commit(port);
+}
+
 static void release_cb(MMAL_PORT_T *port, MMAL_BUFFER_HEADER_T *buffer)
 {
     (void)port;
@@ -528,23 +539,13 @@ static void disable_tunnel_from_input_callback(void)
     if (!camera || !splitter)
         return;
     MMAL_PORT_T *video = camera->output[1];
-    video->format->encoding = MMAL_ENCODING_I420;
-    video->format->es->video.width = 96;
-    video->format->es->video.height = 64;
-    video->format->es->video.crop.width = 96;
-    video->format->es->video.crop.height = 64;
-    OK(mmal_port_format_commit(video));
+    OK(i420(video, 96, 64));
     MMAL_CONNECTION_T *connection = NULL;
     OK(mmal_connection_create(&connection, video, splitter->input[0], MMAL_CONNECTION_FLAG_TUNNELLING));
     if (!connection)
         return;
     MMAL_PORT_T *out = splitter->output[0];
-    out->format->encoding = MMAL_ENCODING_I420;
-    out->format->es->video.width = 96;
-    out->format->es->video.height = 64;
-    out->format->es->video.crop.width = 96;
-    out->format->es->video.crop.height = 64;
-    OK(mmal_port_format_commit(out));
+    OK(i420(out, 96, 64));
     out->buffer_num = 2;
     MMAL_POOL_T *pool = mmal_port_pool_create(out, out->buffer_num, out->buffer_size);
     CHECK(pool != NULL);
@@ -617,12 +618,7 @@ static void sent_twice(void)
         goto out;
     video = camera->output[1];
     input = sink->input[0];
-    video->format->encoding = MMAL_ENCODING_I420;
-    video->format->es->video.width = 96;
-    video->format->es->video.height = 64;
-    video->format->es->video.crop.width = 96;
-    video->format->es->video.crop.height = 64;
-    OK(mmal_port_format_commit(video));
+    OK(i420(video, 96, 64));
     video->buffer_num = 2;
     video->buffer_size = video->buffer_size_recommended > frame ? video->buffer_size_recommended : frame;
     pool = mmal_port_pool_create(video, 3, video->buffer_size);
