@@ -268,7 +268,8 @@ unsafe extern "C" fn header_cb(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFE
 /// second send of that header, or a send of another header naming the same
 /// payload (to an output, or to an input, which would read it), is refused
 /// with EINVAL and touches nothing; the first send comes back once, with
-/// its frame in that payload.
+/// its frame in that payload. A header carrying the client's own memory is
+/// refused a second send too.
 #[test]
 fn a_buffer_sent_twice_is_refused_and_comes_back_once() {
     let api = api();
@@ -286,15 +287,14 @@ fn a_buffer_sent_twice_is_refused_and_comes_back_once() {
         es.crop = sys::MMAL_RECT_T { x: 0, y: 0, width: width as i32, height: height as i32 };
         assert_eq!((api.port_format_commit)(video), sys::MMAL_SUCCESS);
         let size = (*video).buffer_size_recommended.max(frame);
-        let pool = (api.port_pool_create)(video, 3, size);
+        let pool = (api.port_pool_create)(video, 4, size);
         assert!(!pool.is_null());
-        ((*video).buffer_num, (*video).buffer_size) = (2, size);
+        ((*video).buffer_num, (*video).buffer_size) = (3, size);
         assert_eq!((api.port_enable)(video, Some(header_cb)), sys::MMAL_SUCCESS);
         let input = *(*sink).input;
         assert_eq!((api.port_enable)(input, Some(header_cb)), sys::MMAL_SUCCESS);
-        let (a, b, c) =
-            ((api.queue_get)((*pool).queue), (api.queue_get)((*pool).queue), (api.queue_get)((*pool).queue));
-        assert!(!a.is_null() && !b.is_null() && !c.is_null());
+        let [a, b, c, d] = [(); 4].map(|()| (api.queue_get)((*pool).queue));
+        assert!(!a.is_null() && !b.is_null() && !c.is_null() && !d.is_null());
         // Without capture the camera holds what it is sent.
         assert_eq!((api.port_send_buffer)(video, a), sys::MMAL_SUCCESS);
         assert_eq!((api.port_send_buffer)(video, a), sys::MMAL_EINVAL, "the same header again");
@@ -308,6 +308,12 @@ fn a_buffer_sent_twice_is_refused_and_comes_back_once() {
         (*c).length = 16;
         assert_eq!((api.port_send_buffer)(input, c), sys::MMAL_SUCCESS, "an input's data of its own");
         assert_eq!((api.port_send_buffer)(video, b), sys::MMAL_SUCCESS, "an output's payload of its own");
+        // The client's own memory (received by copy): sent once only.
+        let mut mine = vec![0u8; size as usize];
+        let pool_payload = (*d).data;
+        (*d).data = mine.as_mut_ptr();
+        assert_eq!((api.port_send_buffer)(video, d), sys::MMAL_SUCCESS);
+        assert_eq!((api.port_send_buffer)(video, d), sys::MMAL_EINVAL, "the same header again, whatever its memory");
 
         assert_eq!((api.component_enable)(camera), sys::MMAL_SUCCESS);
         let mut capture =
@@ -318,7 +324,7 @@ fn a_buffer_sent_twice_is_refused_and_comes_back_once() {
         let back = |h: *mut sys::MMAL_BUFFER_HEADER_T| {
             HEADERS_BACK.lock().unwrap().iter().filter(|r| r.0 == h as usize).map(|r| (r.1, r.2)).collect::<Vec<_>>()
         };
-        while (back(a).is_empty() || back(b).is_empty() || back(c).is_empty()) && Instant::now() < deadline {
+        while [a, b, c, d].iter().any(|&h| back(h).is_empty()) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
         }
         capture.enable = 0;
@@ -327,7 +333,10 @@ fn a_buffer_sent_twice_is_refused_and_comes_back_once() {
         assert_eq!((api.port_disable)(input), sys::MMAL_SUCCESS);
         assert_eq!((back(a), back(b)), (vec![(frame, true)], vec![(frame, true)]), "each came back once, with a frame");
         assert_eq!(back(c), [(0, false)], "the input's buffer came back once, consumed");
-        assert_eq!((api.queue_length)((*pool).queue), 3, "all back in their pool");
+        assert_eq!(back(d), [(frame, true)], "the client's memory came back once, with a frame");
+        assert!(mine[..frame as usize].iter().any(|&x| x != 0));
+        (*d).data = pool_payload;
+        assert_eq!((api.queue_length)((*pool).queue), 4, "all back in their pool");
         (api.port_pool_destroy)(video, pool);
         assert_eq!((api.component_release)(sink), sys::MMAL_SUCCESS);
         assert_eq!((api.component_release)(camera), sys::MMAL_SUCCESS);
