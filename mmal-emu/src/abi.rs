@@ -420,7 +420,9 @@ unsafe extern "C" fn connection_create(
         let connection = ConnectionPtr::create(out, input, flags, tunnel && status == sys::MMAL_SUCCESS);
         if !tunnel {
             // As libmmal: an empty pool from the start, resized on enable,
-            // whose release callback tells the client.
+            // whose release callback tells the client. The resize takes
+            // its payloads from the ports' source (`payload_source`): the
+            // client's kind of pool from then on, lendable over VCHIQ.
             match PoolPtr::create(0, 0, false) {
                 Ok(pool) => {
                     // The connection is looked up, not trusted: a header can

@@ -116,12 +116,6 @@ fn videocore_thread(name: &str) -> bool {
     name == "vc-mmal" || name.starts_with("ril.")
 }
 
-/// The CPU time of the emulated VideoCore's threads so far, in
-/// microseconds.
-fn videocore_cpu_micros() -> u64 {
-    threads().iter().filter(|t| videocore_thread(&t.name)).map(|t| t.cpu_ns / 1000).sum()
-}
-
 /// One case, in this process: prints, per frame, the CPU time (µs), the
 /// bytes moved by bulk, the bytes the client copied, the emulated
 /// VideoCore's CPU time and the emulated DMA's (µs).
@@ -145,26 +139,33 @@ fn run_case(zero_copy: bool) -> mmal::Result<()> {
     let received = || mmal_emu::vchiq_stats().map_or(0, |s| s.bytes_received);
     let copies = mmal_emu::vchiq_payload_copies;
     let dma = || vchiq_emu::bulk_copy_time().as_micros() as u64;
-    let (cpu, bytes, copied, videocore, copying) = (cpu_micros(), received(), copies(), videocore_cpu_micros(), dma());
+    // The threads' counts first and last, so that reading them is not
+    // billed to the frames.
     let before = threads();
+    let (bytes, copied, copying) = (received(), copies(), dma());
+    let cpu = cpu_micros();
     for _ in 0..FRAMES {
         let f = frames.next_timeout(Duration::from_secs(10))?;
         checksum = checksum.wrapping_add(u64::from(f[f.len() / 2]));
     }
-    // A thread that ended meanwhile takes its time with it: never below 0.
-    let videocore = videocore_cpu_micros().saturating_sub(videocore);
+    let cpu = cpu_micros() - cpu;
+    let (bytes, copied, copying) = (received() - bytes, copies() - copied, dma() - copying);
+    let after = threads();
+    // What a thread did meanwhile, against its own earlier count (a thread
+    // started meanwhile: all it did; one that ended took its count along).
+    let since = |t: &Thread, count: fn(&Thread) -> u64| {
+        count(t).saturating_sub(before.iter().find(|b| b.tid == t.tid).map_or(0, count))
+    };
+    let videocore =
+        after.iter().filter(|t| videocore_thread(&t.name)).map(|t| since(t, |t| t.cpu_ns)).sum::<u64>() / 1000;
     if std::env::var_os("MMAL_BENCH_THREADS").is_some() {
-        // Each thread's share, for a closer look (to stderr): what each
-        // thread did meanwhile (a thread started meanwhile, all it did),
-        // summed over the threads of a name.
-        let mut by_name: std::collections::BTreeMap<String, [u64; 3]> = Default::default();
-        for t in threads() {
-            let was = before.iter().find(|b| b.tid == t.tid);
-            let since = |now: u64, then: fn(&Thread) -> u64| now.saturating_sub(was.map_or(0, then));
-            let sum = by_name.entry(t.name.clone()).or_default();
-            sum[0] += since(t.cpu_ns, |b| b.cpu_ns);
-            sum[1] += since(t.waits, |b| b.waits);
-            sum[2] += since(t.preemptions, |b| b.preemptions);
+        // Each thread name's share, for a closer look (to stderr).
+        let mut by_name: std::collections::BTreeMap<&str, [u64; 3]> = Default::default();
+        for t in &after {
+            let sum = by_name.entry(&t.name).or_default();
+            sum[0] += since(t, |t| t.cpu_ns);
+            sum[1] += since(t, |t| t.waits);
+            sum[2] += since(t, |t| t.preemptions);
         }
         let per_frame = |n: u64| n as f64 / f64::from(FRAMES);
         for (name, [ns, waits, preemptions]) in by_name {
@@ -176,7 +177,6 @@ fn run_case(zero_copy: bool) -> mmal::Result<()> {
             );
         }
     }
-    let (cpu, bytes, copied, copying) = (cpu_micros() - cpu, received() - bytes, copies() - copied, dma() - copying);
     std::hint::black_box(checksum);
     let per_frame = |n: u64| n as f64 / f64::from(FRAMES);
     let figures = [cpu, bytes, copied, videocore, copying].map(per_frame);

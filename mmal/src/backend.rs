@@ -329,6 +329,17 @@ mod tests {
         vchiq: bool,
         memory_emulated: bool,
     ) -> (Result<&'static str>, Vec<&'static str>) {
+        run_with(platform, hardware, vchiq, memory_emulated, true)
+    }
+
+    /// As [`run`], the software VideoCore working or not.
+    fn run_with(
+        platform: AutoPlatform,
+        hardware: bool,
+        vchiq: bool,
+        memory_emulated: bool,
+        emulated: bool,
+    ) -> (Result<&'static str>, Vec<&'static str>) {
         let asked = RefCell::new(Vec::new());
         let provider = |name: &'static str, works: bool| {
             let asked = &asked;
@@ -350,7 +361,7 @@ mod tests {
             provider("hardware", hardware),
             provider("vchiq", vchiq),
             memory,
-            provider("emulated", true),
+            provider("emulated", emulated),
         );
         (result, asked.into_inner())
     }
@@ -390,6 +401,8 @@ mod tests {
         let platform = AutoPlatform { vchiq_built: false, wide: true };
         let (r, asked) = run(platform, true, true, false);
         assert_eq!((r.unwrap(), asked), ("hardware", vec!["hardware"]));
+        let (r, asked) = run(platform, false, true, true);
+        assert_eq!((r.unwrap(), asked), ("emulated", vec!["hardware", "memory", "emulated"]));
     }
 
     #[test]
@@ -398,5 +411,8 @@ mod tests {
         assert_eq!((r.unwrap(), asked), ("emulated", vec!["vchiq", "memory", "emulated"]));
         let (r, asked) = run(ARM32, false, false, true);
         assert_eq!((r.unwrap(), asked), ("emulated", vec!["hardware", "vchiq", "memory", "emulated"]));
+        // If it fails too, the first error is the one given.
+        let (r, asked) = run_with(WIDE, true, false, true, false);
+        assert_eq!((failed_with(&r), asked), ("vchiq", vec!["vchiq", "memory", "emulated"]));
     }
 }

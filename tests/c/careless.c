@@ -630,8 +630,13 @@ static void sent_twice(void)
     MMAL_BUFFER_HEADER_T *a = mmal_queue_get(pool->queue), *b = mmal_queue_get(pool->queue);
     MMAL_BUFFER_HEADER_T *c = mmal_queue_get(pool->queue);
     CHECK(a && b && c);
-    if (!a || !b || !c)
+    if (!a || !b || !c) {
+        MMAL_BUFFER_HEADER_T *got[] = {a, b, c};
+        for (int i = 0; i < 3; i++)
+            if (got[i])
+                mmal_buffer_header_release(got[i]);
         goto out;
+    }
     /* Without capture the camera holds what it is sent. */
     OK(mmal_port_send_buffer(video, a));
     IS(mmal_port_send_buffer(video, a), MMAL_EINVAL);

@@ -42,10 +42,11 @@ enum Payloads {
 /// memory only as its buffers fill, and a block that cannot be had is an
 /// error, never an abort.
 ///
-/// A block may be lent to a bulk transfer ([`lend_payload`]), which then
-/// holds it (so it outlives its pool) and is the only access to its bytes
-/// until the loan ends; or read by copies of an input's data
-/// ([`read_payload`]), any number at once, but never while lent.
+/// A block of the client's allocations (see [`Allocator::Heap`]) may be
+/// lent to a bulk transfer ([`lend_payload`]), which then holds it (so it
+/// outlives its pool) and is the only access to its bytes until the loan
+/// ends; or read by copies of an input's data ([`read_payload`]), any
+/// number at once, but never while lent.
 pub(crate) struct ZeroedBlock {
     ptr: NonNull<u8>,
     layout: std::alloc::Layout,

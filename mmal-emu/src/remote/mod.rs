@@ -68,8 +68,8 @@ struct State {
     /// The client's callback of each enabled port, by `index_all`.
     callbacks: Vec<Option<Callback>>,
     /// Headers with the VideoCore, by token: the port (`index_all`), the
-    /// header, and the payload block lent for the VideoCore's data to be
-    /// received in place, if it was.
+    /// header, and the loan of the payload block its VideoCore's data is
+    /// received into in place, if it was lent.
     out: HashMap<u64, Sent>,
     /// What each port's last format commit answered, by `index_all`.
     info: Vec<Option<PortInfo>>,
@@ -349,6 +349,11 @@ impl Remote {
         }
     }
 
+    /// Whether `header` is with the VideoCore (sent, not back yet).
+    fn has_out(&self, header: BufPtr) -> bool {
+        self.state.lock().out.values().any(|&(_, h, _)| h == header)
+    }
+
     /// A free buffer of the component's event pool
     /// (`mmal_port_event_get`).
     pub(crate) fn event_buffer(&self) -> Option<BufPtr> {
@@ -359,8 +364,8 @@ impl Remote {
 /// Ends the loan of a returned buffer's payload block, if it was lent
 /// (`lent`): the memory the client gave back is dropped (`memory` is left
 /// empty). Returns whether the data was received in place, or `None` if
-/// the block is still lent: the driver kept it (a failed transfer) and
-/// the VideoCore may still write it, so the header must not be handed
+/// this loan has not ended: the driver kept the memory (a failed transfer)
+/// and the VideoCore may still write it, so the header must not be handed
 /// back (it is leaked rather than reused while written).
 fn end_loan(lent: Option<LoanTicket>, memory: &mut Memory) -> Option<bool> {
     let Some(loan) = lent else { return Some(false) };
@@ -864,6 +869,12 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
     if header.cmd() != 0 {
         return event_to_port(port, header, remote);
     }
+    // A header with the VideoCore already (sent twice): refused before its
+    // payload is read or lent (checked again as it is entered, for a
+    // second send racing this one).
+    if remote.has_out(header) {
+        return payload_busy(port);
+    }
     let alloc_size = u32::try_from(header.alloc_size()).unwrap_or(u32::MAX);
     let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
     let input = port_ref.kind != PortType::Output;
@@ -937,6 +948,15 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
     {
         let mut st = remote.state.lock();
         if st.out.values().any(|&(_, h, _)| h == header) {
+            // Its memory goes back to the port's spare (a lent block's
+            // loan ends as `buffer` is dropped).
+            if let Memory::Host(mut v) = buffer.memory {
+                v.clear();
+                let spare = &mut st.spare[port.index_all()];
+                if v.capacity() > 0 && spare.len() < SPARE {
+                    spare.push(v);
+                }
+            }
             drop(st);
             return payload_busy(port);
         }
@@ -1163,6 +1183,22 @@ mod tests {
         let Loan::Lent(memory, loan) = crate::objects::lend_payload(header) else { panic!("free again") };
         drop(memory);
         assert!(loan.ended() && !loan.block().is_lent());
+        header.release();
+        pool.destroy();
+    }
+
+    #[test]
+    fn a_connections_pool_is_lendable_once_resized_for_its_ports() {
+        // As `mmal_connection_create` makes it: empty, the library's own;
+        // its enable resizes it with the ports' payload source.
+        let pool = PoolPtr::create(0, 0, false).expect("a pool");
+        pool.resize_with(1, 64, Allocator::Heap).expect("resized");
+        let header = pool.queue().get().expect("its header");
+        let Loan::Lent(memory, loan) = crate::objects::lend_payload(header) else {
+            panic!("a connection's payload is lent");
+        };
+        drop(memory);
+        assert!(loan.ended());
         header.release();
         pool.destroy();
     }
