@@ -381,21 +381,34 @@ impl ServiceShared {
         if st.closed.is_none() {
             st.closed = Some(Closed::ByVideoCore);
         }
-        drop(st);
-        self.cond.notify_all();
-        self.deliver(ServiceEvent::Closed);
+        self.tell_closed(st);
     }
 
     /// The connection failed (completion thread, on its way out).
     pub(crate) fn on_connection_failed(&self) {
         let mut st = self.state.lock();
-        let was_open = st.closed.is_none();
-        if was_open {
+        if st.closed.is_none() {
             st.closed = Some(Closed::ConnectionFailed);
+            self.tell_closed(st);
+        } else {
+            drop(st);
+            self.cond.notify_all();
+        }
+    }
+
+    /// Wakes the waiters of a service just marked closed (in `st`) and
+    /// gives the Closed event: queued under the same lock, so that
+    /// [`Service::next_event`](crate::Service::next_event) never sees the
+    /// service closed before its Closed event; or to the callback, once the
+    /// lock is let go.
+    fn tell_closed(&self, mut st: parking_lot::MutexGuard<'_, State>) {
+        let queued = self.callback.is_none();
+        if queued {
+            st.events.push_back(ServiceEvent::Closed);
         }
         drop(st);
         self.cond.notify_all();
-        if was_open {
+        if !queued {
             self.deliver(ServiceEvent::Closed);
         }
     }
