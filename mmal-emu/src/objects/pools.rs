@@ -387,29 +387,19 @@ pub(crate) fn vcsm_block(size: usize, remote: bool, name: &str) -> vcsm::Result<
 /// pointed it elsewhere (`data` is compared, never followed).
 #[cfg(feature = "vchiq")]
 pub(crate) fn vcsm_handle(buffer: BufPtr) -> Option<u32> {
-    let (_, _, (own, own_size)) = buffer.home();
+    let (home, _, (own, own_size)) = buffer.home();
     let raw = buffer.raw();
-    if raw.data != own || raw.alloc_size > own_size || own.is_null() {
-        return None;
-    }
-    own_payloads(buffer, own, |payloads| match payloads {
-        Payloads::Vcsm(_, handles) => handles.iter().find(|&&(addr, _)| addr == own as usize).map(|&(_, h)| h),
-        _ => None,
-    })
-}
-
-/// Runs `f` on the payloads of `buffer`'s pool, if `data` is the payload
-/// the pool gave the header (compared, never followed); `None` otherwise.
-#[cfg(feature = "vchiq")]
-fn own_payloads<R>(buffer: BufPtr, data: *mut u8, f: impl FnOnce(&Payloads) -> Option<R>) -> Option<R> {
-    let (home, _, (own, _)) = buffer.home();
-    if home.is_null() || data != own {
+    if home.is_null() || raw.data != own || raw.alloc_size > own_size || own.is_null() {
         return None;
     }
     // SAFETY: a header's `home` is its live pool (see `give_back`); the
     // caller holds the header, so the pool cannot be resized meanwhile
     // (a resize needs every header home) and its payloads stay as read.
-    f(unsafe { &*ptr::addr_of!((*home.cast::<PoolBox>()).payloads) })
+    let payloads = unsafe { &*ptr::addr_of!((*home.cast::<PoolBox>()).payloads) };
+    match payloads {
+        Payloads::Vcsm(_, handles) => handles.iter().find(|&&(addr, _)| addr == own as usize).map(|&(_, h)| h),
+        _ => None,
+    }
 }
 
 impl Drop for Payloads {

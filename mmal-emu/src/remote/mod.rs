@@ -97,6 +97,22 @@ struct State {
 /// A header with the VideoCore (see [`State::out`]).
 type Sent = (usize, BufPtr, Option<LoanTicket>);
 
+impl State {
+    /// Whether `header` is with the VideoCore (sent, not back yet).
+    fn has_out(&self, header: BufPtr) -> bool {
+        self.out.values().any(|&(_, h, _)| h == header)
+    }
+
+    /// Keeps `memory` (emptied) for the next sends of port `index`, if it
+    /// has any room and the port has fewer than [`SPARE`] kept.
+    fn keep_spare(&mut self, index: usize, mut memory: Vec<u8>) {
+        memory.clear();
+        if memory.capacity() > 0 && self.spare[index].len() < SPARE {
+            self.spare[index].push(memory);
+        }
+    }
+}
+
 static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
 
 /// The remote component behind `core`, if it is one.
@@ -277,12 +293,11 @@ impl Remote {
         };
         let Some(port) = self.c_port(index) else { return };
         fill(header, &b, in_place);
-        if let Memory::Host(mut memory) = b.memory {
-            memory.clear();
+        if let Memory::Host(memory) = b.memory {
             let mut st = self.state.lock();
             // Kept while the port is enabled (dropped by its disable).
-            if memory.capacity() > 0 && port.is_enabled() && st.spare[index].len() < SPARE {
-                st.spare[index].push(memory);
+            if port.is_enabled() {
+                st.keep_spare(index, memory);
             }
         }
         match callback {
@@ -347,11 +362,6 @@ impl Remote {
             }
             Some(_) => true,
         }
-    }
-
-    /// Whether `header` is with the VideoCore (sent, not back yet).
-    fn has_out(&self, header: BufPtr) -> bool {
-        self.state.lock().out.values().any(|&(_, h, _)| h == header)
     }
 
     /// A free buffer of the component's event pool
@@ -872,7 +882,7 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
     // A header with the VideoCore already (sent twice): refused before its
     // payload is read or lent (checked again as it is entered, for a
     // second send racing this one).
-    if remote.has_out(header) {
+    if remote.state.lock().has_out(header) {
         return payload_busy(port);
     }
     let alloc_size = u32::try_from(header.alloc_size()).unwrap_or(u32::MAX);
@@ -924,7 +934,7 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
             match read {
                 Read::Done(()) => {}
                 Read::Busy => {
-                    remote.state.lock().spare[port.index_all()].push(memory);
+                    remote.state.lock().keep_spare(port.index_all(), memory);
                     return payload_busy(port);
                 }
                 Read::Other => header.with_data(copy),
@@ -947,15 +957,11 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
     // its memory (a heap block's second send is refused above).
     {
         let mut st = remote.state.lock();
-        if st.out.values().any(|&(_, h, _)| h == header) {
+        if st.has_out(header) {
             // Its memory goes back to the port's spare (a lent block's
             // loan ends as `buffer` is dropped).
-            if let Memory::Host(mut v) = buffer.memory {
-                v.clear();
-                let spare = &mut st.spare[port.index_all()];
-                if v.capacity() > 0 && spare.len() < SPARE {
-                    spare.push(v);
-                }
+            if let Memory::Host(memory) = buffer.memory {
+                st.keep_spare(port.index_all(), memory);
             }
             drop(st);
             return payload_busy(port);
