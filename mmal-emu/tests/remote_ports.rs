@@ -113,21 +113,40 @@ fn either_end_of_a_tunnel_enables_and_disables_all_of_it() {
     }
 }
 
-/// What came back through [`record_cb`]: port, command, length.
-static RETURNED: std::sync::Mutex<Vec<(usize, u32, u32)>> = std::sync::Mutex::new(Vec::new());
+/// A buffer that came back through [`record_cb`].
+struct Back {
+    port: usize,
+    header: usize,
+    cmd: u32,
+    length: u32,
+    /// Some byte of its data is not zero.
+    lit: bool,
+}
+
+/// What came back through [`record_cb`].
+static RETURNED: std::sync::Mutex<Vec<Back>> = std::sync::Mutex::new(Vec::new());
 
 unsafe extern "C" fn record_cb(port: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
-    // SAFETY: the header is handed to the callback, and released here
-    // (both providers release through the same function).
+    // SAFETY: the header is handed to the callback, its data inside its
+    // payload (the providers clamp offset and length to it), and it is
+    // released here (both providers release through the same function).
     unsafe {
-        RETURNED.lock().unwrap().push((port as usize, (*b).cmd, (*b).length));
+        let data = std::slice::from_raw_parts((*b).data.add((*b).offset as usize), (*b).length as usize);
+        let lit = data.iter().any(|&x| x != 0);
+        RETURNED.lock().unwrap().push(Back {
+            port: port as usize,
+            header: b as usize,
+            cmd: (*b).cmd,
+            length: (*b).length,
+            lit,
+        });
         (api().buffer_header_release)(b);
     }
 }
 
-/// What came back through [`record_cb`] from `port`.
+/// What came back through [`record_cb`] from `port`: command, length.
 fn returned(port: *mut sys::MMAL_PORT_T) -> Vec<(u32, u32)> {
-    RETURNED.lock().unwrap().iter().filter(|r| r.0 == port as usize).map(|r| (r.1, r.2)).collect()
+    RETURNED.lock().unwrap().iter().filter(|r| r.port == port as usize).map(|r| (r.cmd, r.length)).collect()
 }
 
 /// Makes `b` a FORMAT_CHANGED event carrying `port`'s format at `width`x`height`.
@@ -183,7 +202,7 @@ fn event_round_trip(api: &'static sys::Api) {
     unsafe {
         let input = *(*splitter).input;
         // What an earlier test's port at the same address got.
-        RETURNED.lock().unwrap().retain(|r| r.0 != input as usize);
+        RETURNED.lock().unwrap().retain(|r| r.port != input as usize);
         (*(*input).format).encoding = sys::MMAL_ENCODING_I420;
         let video = &mut (*(*(*input).format).es).video;
         (video.width, video.height) = (320, 240);
@@ -248,21 +267,6 @@ fn a_program_thread_named_like_the_delivery_thread_may_destroy_a_component() {
         .unwrap();
 }
 
-/// What came back through [`header_cb`]: header, length, and whether any
-/// of its data's bytes is not zero.
-static HEADERS_BACK: std::sync::Mutex<Vec<(usize, u32, bool)>> = std::sync::Mutex::new(Vec::new());
-
-unsafe extern "C" fn header_cb(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
-    // SAFETY: the header is handed to the callback, its data inside its
-    // payload (the provider clamps offset and length to it), and it is
-    // released here.
-    unsafe {
-        let data = std::slice::from_raw_parts((*b).data.add((*b).offset as usize), (*b).length as usize);
-        HEADERS_BACK.lock().unwrap().push((b as usize, (*b).length, data.iter().any(|&x| x != 0)));
-        (api().buffer_header_release)(b);
-    }
-}
-
 /// MMAL forbids sending a buffer the port still holds. Over VCHIQ an
 /// output's frame is received straight into its header's payload, so a
 /// second send of that header, or a send of another header naming the same
@@ -290,11 +294,13 @@ fn a_buffer_sent_twice_is_refused_and_comes_back_once() {
         let pool = (api.port_pool_create)(video, 4, size);
         assert!(!pool.is_null());
         ((*video).buffer_num, (*video).buffer_size) = (3, size);
-        assert_eq!((api.port_enable)(video, Some(header_cb)), sys::MMAL_SUCCESS);
+        assert_eq!((api.port_enable)(video, Some(record_cb)), sys::MMAL_SUCCESS);
         let input = *(*sink).input;
-        assert_eq!((api.port_enable)(input, Some(header_cb)), sys::MMAL_SUCCESS);
+        assert_eq!((api.port_enable)(input, Some(record_cb)), sys::MMAL_SUCCESS);
         let [a, b, c, d] = [(); 4].map(|()| (api.queue_get)((*pool).queue));
         assert!(!a.is_null() && !b.is_null() && !c.is_null() && !d.is_null());
+        // What an earlier test's headers at the same addresses got.
+        RETURNED.lock().unwrap().retain(|r| ![a, b, c, d].iter().any(|&h| r.header == h as usize));
         // Without capture the camera holds what it is sent.
         assert_eq!((api.port_send_buffer)(video, a), sys::MMAL_SUCCESS);
         assert_eq!((api.port_send_buffer)(video, a), sys::MMAL_EINVAL, "the same header again");
@@ -322,7 +328,13 @@ fn a_buffer_sent_twice_is_refused_and_comes_back_once() {
         assert_eq!((api.port_parameter_set)(video, &mut capture.hdr), sys::MMAL_SUCCESS);
         let deadline = Instant::now() + Duration::from_secs(10);
         let back = |h: *mut sys::MMAL_BUFFER_HEADER_T| {
-            HEADERS_BACK.lock().unwrap().iter().filter(|r| r.0 == h as usize).map(|r| (r.1, r.2)).collect::<Vec<_>>()
+            RETURNED
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|r| r.header == h as usize)
+                .map(|r| (r.length, r.lit))
+                .collect::<Vec<_>>()
         };
         while [a, b, c, d].iter().any(|&h| back(h).is_empty()) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
