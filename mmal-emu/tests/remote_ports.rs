@@ -24,6 +24,14 @@ fn api() -> &'static sys::Api {
     })
 }
 
+/// Held by the tests that use the camera, one at a time, as a Pi has one:
+/// side by side their streams ran the emulated VideoCore's memory out
+/// (`MMAL_ENOMEM` at an enable, or a buffer refused with it at once).
+fn one_camera() -> std::sync::MutexGuard<'static, ()> {
+    static CAMERA: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    CAMERA.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn create(name: &std::ffi::CStr) -> *mut sys::MMAL_COMPONENT_T {
     let mut c = std::ptr::null_mut();
     // SAFETY: a NUL-terminated name and a place for the answer.
@@ -38,6 +46,7 @@ unsafe extern "C" fn release_cb(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFF
 
 #[test]
 fn an_unconnected_port_enables_without_a_callback_and_a_connected_one_takes_none() {
+    let _camera = one_camera();
     let api = api();
     let camera = create(c"vc.ril.camera");
     let sink = create(c"vc.null_sink");
@@ -80,6 +89,7 @@ fn an_unconnected_port_enables_without_a_callback_and_a_connected_one_takes_none
 
 #[test]
 fn either_end_of_a_tunnel_enables_and_disables_all_of_it() {
+    let _camera = one_camera();
     let api = api();
     let camera = create(c"vc.ril.camera");
     let sink = create(c"vc.null_sink");
@@ -276,6 +286,7 @@ fn a_program_thread_named_like_the_delivery_thread_may_destroy_a_component() {
 /// refused a second send too.
 #[test]
 fn a_buffer_sent_twice_is_refused_and_comes_back_once() {
+    let _camera = one_camera();
     let api = api();
     let camera = create(c"vc.ril.camera");
     let sink = create(c"vc.null_sink");
