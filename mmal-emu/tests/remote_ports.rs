@@ -25,8 +25,8 @@ fn api() -> &'static sys::Api {
 }
 
 /// Held by the tests that use the camera, one at a time, as a Pi has one:
-/// side by side their streams ran the emulated VideoCore's memory out
-/// (`MMAL_ENOMEM` at an enable, or a buffer refused with it at once).
+/// while the sent-twice test has it enabled and capturing, another test's
+/// enable of a camera port is refused (`MMAL_ENOSPC`).
 fn one_camera() -> std::sync::MutexGuard<'static, ()> {
     static CAMERA: std::sync::Mutex<()> = std::sync::Mutex::new(());
     CAMERA.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
