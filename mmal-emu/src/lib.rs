@@ -139,7 +139,7 @@
 //! one that imports it (`.ci/module_cycles.py` checks every crate of the
 //! workspace for cycles, in CI).
 //!
-//! `unsafe` code is in `objects`, `abi` and `c_api`, in the camera lock's
+//! `unsafe` code is in `objects`, `abi`, `c_api` and `controls`, in the camera lock's
 //! fork handler, and in the video encoder's two calls into OpenH264 the
 //! `openh264` crate does not wrap (and in tests); the rest of the crate
 //! denies it.
@@ -148,6 +148,7 @@
 mod abi;
 pub mod c_api;
 mod components;
+pub mod controls;
 mod convert;
 mod core;
 pub mod display;

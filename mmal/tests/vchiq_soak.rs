@@ -17,30 +17,12 @@ use std::time::Duration;
 
 mod common;
 
-use common::{count, emu, vcsm_mappings};
+use common::{count, emu, vcsm_mappings, Rng};
 use mmal::emulator::Pacing;
 use mmal::params::{Capture, ZeroCopy};
 use mmal::{Camera, CameraOptions, Component, Encoding, Format, Provider, RecorderConfig};
 
-/// A small deterministic generator for the release order (xorshift).
-struct Shuffle(u64);
-
-impl Shuffle {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn shuffle<T>(&mut self, items: &mut [T]) {
-        for i in (1..items.len()).rev() {
-            items.swap(i, (self.next() % (i as u64 + 1)) as usize);
-        }
-    }
-}
-
-fn stream_cycle(i: usize, rng: &mut Shuffle) {
+fn stream_cycle(i: usize, rng: &mut Rng) {
     let camera = Component::new("vc.ril.camera").unwrap();
     let video = camera.output(1).unwrap();
     video.set_format(&Format::video(Encoding::I420, 64, 48).with_frame_rate(30)).unwrap();
@@ -105,7 +87,7 @@ fn ten_thousand_cycles_over_vchiq_leave_nothing() {
     }
     let cycles: usize = std::env::var("MMAL_SOAK_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     emu::set_pacing(Pacing::Unlimited);
-    let mut rng = Shuffle(0x9E37_79B9_7F4A_7C15);
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     // Warm up: first-use allocations and threads.
     stream_cycle(0, &mut rng);
     stream_cycle(2, &mut rng);

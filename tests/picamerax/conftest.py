@@ -6,7 +6,11 @@ Run with the libraries on the loader's path, as `.ci/run` does:
 
 Every test gets a fresh `PiCamera` through the `camera` fixture, or makes
 its own. `emu` reaches the software VideoCore's controls (sensor, scene,
-camera faults, live-object counts) in the same library picamerax loaded.
+camera faults, live-object counts, display) in the same library picamerax
+loaded, or over VCHIQ in the preload library, whose /dev/vchiq it is:
+
+    VIDEOCORE=vchiq LD_PRELOAD=$PWD/target/debug/libvchiq_preload.so \
+        LD_LIBRARY_PATH=$(cargo xtask videocore-libs) target/venv/bin/python -m pytest tests/picamerax
 """
 
 import ctypes as ct
@@ -17,42 +21,69 @@ import pytest
 
 
 class Emulator:
-    """The `videocore_emu_*` controls of the library picamerax loaded."""
+    """The controls of the software VideoCore picamerax's camera is.
+
+    On the C libraries that is the library picamerax loaded as libmmal
+    (`videocore_emu_*`). Over VCHIQ (`VIDEOCORE=vchiq` with the preload
+    library in `LD_PRELOAD`) it is the one behind the preload library's
+    /dev/vchiq (`vchiq_preload_emu_*`); libmmal's own is idle then.
+    """
 
     def __init__(self):
-        # The same file under the name picamerax opens: one VideoCore.
-        self.lib = ct.CDLL("libmmal.so")
-        self.lib.videocore_emu_identify.restype = ct.c_char_p
-        self.lib.videocore_emu_set_sensor.argtypes = [ct.c_char_p]
-        self.lib.videocore_emu_set_scene.argtypes = [ct.c_char_p]
-        self.lib.videocore_emu_set_camera_fault.argtypes = [ct.c_int]
-        self.lib.videocore_emu_set_pacing.argtypes = [ct.c_int]
-        self.lib.videocore_emu_usage.argtypes = [ct.POINTER(ct.c_uint64)]
-        self.lib.videocore_emu_vcsm_usage.argtypes = [ct.POINTER(ct.c_uint64)]
+        self.over_vchiq = os.environ.get("VIDEOCORE") == "vchiq" and "vchiq_preload" in os.environ.get(
+            "LD_PRELOAD", ""
+        )
+        if self.over_vchiq:
+            # The preload library's symbols, in the process's global scope.
+            self.lib, self.prefix = ct.CDLL(None), "vchiq_preload_emu_"
+        else:
+            # The same file under the name picamerax opens: one VideoCore.
+            self.lib, self.prefix = ct.CDLL("libmmal.so"), "videocore_emu_"
+        self.fn("set_sensor").argtypes = [ct.c_char_p]
+        self.fn("set_scene").argtypes = [ct.c_char_p]
+        self.fn("set_camera_fault").argtypes = [ct.c_int]
+        self.fn("set_pacing").argtypes = [ct.c_int]
+        self.fn("usage").argtypes = [ct.POINTER(ct.c_uint64)]
+        self.fn("vcsm_usage").argtypes = [ct.POINTER(ct.c_uint64)]
+        self.fn("display_read").argtypes = [
+            ct.c_void_p,
+            ct.c_size_t,
+            ct.POINTER(ct.c_uint32),
+            ct.POINTER(ct.c_uint32),
+        ]
+        self.fn("display_dump").argtypes = [ct.c_char_p]
+        self.fn("set_display_size").argtypes = [ct.c_uint32, ct.c_uint32]
+
+    def fn(self, name):
+        """The control `name` (`usage`, `set_sensor`, `display_read`...)."""
+        return getattr(self.lib, self.prefix + name)
 
     def identify(self):
-        return self.lib.videocore_emu_identify().decode()
+        """The libmmal picamerax loaded says it is the software VideoCore."""
+        lib = ct.CDLL("libmmal.so")
+        lib.videocore_emu_identify.restype = ct.c_char_p
+        return lib.videocore_emu_identify().decode()
 
     def set_sensor(self, name):
-        assert self.lib.videocore_emu_set_sensor(name.encode() if name else None) == 0
+        assert self.fn("set_sensor")(name.encode() if name else None) == 0
 
     def set_scene(self, scene):
-        assert self.lib.videocore_emu_set_scene(scene.encode() if scene else None) == 0
+        assert self.fn("set_scene")(scene.encode() if scene else None) == 0
 
     def set_camera_fault(self, fault):
         """None: as the environment says; "ok", "disabled" or "missing"."""
         code = {None: -1, "ok": 0, "disabled": 1, "missing": 2}[fault]
-        self.lib.videocore_emu_set_camera_fault(code)
+        self.fn("set_camera_fault")(code)
 
     def set_pacing(self, unlimited):
-        self.lib.videocore_emu_set_pacing(1 if unlimited else 0)
+        self.fn("set_pacing")(1 if unlimited else 0)
 
     def usage(self):
         out = (ct.c_uint64 * 4)()
-        self.lib.videocore_emu_usage(out)
+        self.fn("usage")(out)
         counts = dict(zip(("components", "threads", "pools", "connections"), out))
         vcsm = (ct.c_uint64 * 2)()
-        self.lib.videocore_emu_vcsm_usage(vcsm)
+        self.fn("vcsm_usage")(vcsm)
         counts["vcsm_blocks"], counts["vcsm_bytes"] = vcsm
         return counts
 
@@ -65,7 +96,8 @@ def emu():
     except (OSError, AttributeError) as err:
         pytest.fail(
             "these tests need the software VideoCore's libraries on LD_LIBRARY_PATH "
-            f"(LD_LIBRARY_PATH=$(cargo xtask videocore-libs)): {err}"
+            f"(LD_LIBRARY_PATH=$(cargo xtask videocore-libs)), and over VCHIQ the preload "
+            f"library in LD_PRELOAD: {err}"
         )
     return e
 

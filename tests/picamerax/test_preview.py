@@ -1,6 +1,7 @@
 """picamerax's preview and overlays on the software VideoCore: the renderer
 (`vc.ril.video_render`) shows on an off-screen display, read back here
-through `videocore_emu_display_read` in the library picamerax loaded.
+through the `display_read` control of the software VideoCore picamerax's
+camera is (see `conftest.Emulator`).
 
 The display is made 320x180 (16:9, as a 1080p monitor) for these tests.
 The camera looks at a scene whose top-left quadrant is white and the rest
@@ -35,30 +36,26 @@ TRANSFORMS = {
 
 
 class Display:
-    """The off-screen display of the library picamerax loaded."""
+    """The off-screen display of the VideoCore picamerax's camera is."""
 
     def __init__(self, emu):
-        lib = emu.lib
-        lib.videocore_emu_display_read.argtypes = [
-            ct.c_void_p,
-            ct.c_size_t,
-            ct.POINTER(ct.c_uint32),
-            ct.POINTER(ct.c_uint32),
-        ]
-        lib.videocore_emu_display_dump.argtypes = [ct.c_char_p]
-        lib.videocore_emu_set_display_size.argtypes = [ct.c_uint32, ct.c_uint32]
-        self.lib = lib
+        self.emu = emu
 
     def set_size(self, w, h):
-        assert self.lib.videocore_emu_set_display_size(w, h) == 0
+        assert self.emu.fn("set_display_size")(w, h) == 0
 
     def read(self):
         """The display now, as a (height, width, 3) array."""
         w, h = ct.c_uint32(), ct.c_uint32()
-        assert self.lib.videocore_emu_display_read(None, 0, ct.byref(w), ct.byref(h)) == -1
+        read = self.emu.fn("display_read")
+        assert read(None, 0, ct.byref(w), ct.byref(h)) == -1
         out = np.zeros((h.value, w.value, 3), dtype=np.uint8)
-        assert self.lib.videocore_emu_display_read(out.ctypes.data, out.nbytes, ct.byref(w), ct.byref(h)) == 0
+        assert read(out.ctypes.data, out.nbytes, ct.byref(w), ct.byref(h)) == 0
         return out
+
+    def dump(self, path):
+        """Writes the display to `path` as a PNG; whether it did."""
+        return self.emu.fn("display_dump")(str(path).encode()) == 0
 
     def wait(self, check, what, timeout=20):
         """The display once `check(display)` holds; fails after `timeout`."""
@@ -315,7 +312,7 @@ def test_the_display_is_written_as_a_png_on_request(small_camera, display, tmp_p
     small_camera.start_preview()
     display.wait(lambda d: bright_box(d) is not None, "the preview")
     path = tmp_path / "display.png"
-    assert display.lib.videocore_emu_display_dump(str(path).encode()) == 0
+    assert display.dump(path)
     with Image.open(path) as png:
         assert png.size == DISPLAY and png.mode == "RGB"
         shown = np.asarray(png)

@@ -42,7 +42,7 @@ fn name(field: &[std::ffi::c_char]) -> String {
 }
 
 /// The emulated memory's manager.
-fn manager() -> Result<&'static ServiceManager, Errno> {
+pub(crate) fn manager() -> Result<&'static ServiceManager, Errno> {
     ServiceManager::emulated().map_err(|e| errno(&e))
 }
 

@@ -9,9 +9,10 @@
 //! fortified `__open_2`, `__open64_2`, `__openat_2`, `__openat64_2`),
 //! `ioctl` (and on 32-bit targets `__ioctl_time64`, glibc's `ioctl` for a
 //! program built with 64-bit `time_t`), `close`, and the other calls that
-//! close a descriptor, `dup2`, `dup3` and `close_range`, and nothing else
-//! (no MMAL or VCSM symbol, so a program's own libraries are never
-//! displaced). An open of `/dev/vchiq` or `/dev/vcsm-cma` (the path
+//! close a descriptor, `dup2`, `dup3` and `close_range`; besides those only
+//! the `vchiq_preload_emu_*` controls of its software VideoCore, for test
+//! suites (see `controls`): no MMAL or VCSM symbol, so a program's own
+//! libraries are never displaced. An open of `/dev/vchiq` or `/dev/vcsm-cma` (the path
 //! exactly as given, or absolute under `openat`) returns a real, unique
 //! descriptor (of an empty, sealed memfd named after the device, so
 //! `/proc/self/fd` shows `/memfd:/dev/vchiq (deleted)`, with the caller's
@@ -69,8 +70,10 @@
 #![deny(unsafe_code)]
 
 // The modules, each using only those above it: the unsafe primitives, the
-// descriptor table, the two devices, the dispatch, the exported functions.
+// descriptor table, the two devices, the dispatch, the exported functions
+// and the emulated VideoCore's controls.
 mod cma;
+mod controls;
 mod dispatch;
 mod exports;
 mod sys;

@@ -9,7 +9,7 @@ use std::ffi::{c_char, c_int, CStr};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use mmal_emu::c_api::guarded;
-use mmal_emu::{CameraFault, Pacing, Scene, Sensor, TestEvent};
+use mmal_emu::TestEvent;
 use mmal_sys as sys;
 
 /// Run by the dynamic loader when the library is loaded (an ELF
@@ -160,120 +160,18 @@ pub extern "C" fn videocore_emu_identify() -> *const c_char {
     ID.as_ptr()
 }
 
-/// Counts the live objects into `out`: components, worker threads, pools,
-/// connections. Does nothing if `out` is NULL.
-///
-/// # Safety
-///
-/// `out` is NULL or points at four writable `u64`s.
-#[no_mangle]
-pub unsafe extern "C" fn videocore_emu_usage(out: *mut u64) {
-    if out.is_null() {
-        return;
-    }
-    let Some(u) = guarded("videocore_emu_usage", None, || Some(mmal_emu::usage())) else { return };
-    let values = [u.components, u.threads, u.pools, u.connections].map(|v| v as u64);
-    // SAFETY: the caller passes room for four u64s (checked non-null).
-    unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), out, values.len()) };
-}
-
-/// Reads an optional C string argument: NULL is `None`.
-///
-/// # Safety
-///
-/// `text` is NULL or a NUL-terminated string.
-unsafe fn optional_str<'a>(text: *const c_char) -> Option<std::borrow::Cow<'a, str>> {
-    // SAFETY: as the caller promises.
-    (!text.is_null()).then(|| unsafe { CStr::from_ptr(text) }.to_string_lossy())
-}
-
-/// Chooses the sensor cameras created from now on emulate (`imx219`,
-/// `ov5647`, `imx477`); NULL goes back to `VIDEOCORE_EMU_SENSOR`. Returns 0,
-/// or -1 for an unknown name (nothing changes).
-///
-/// # Safety
-///
-/// `name` is NULL or a NUL-terminated string.
-#[no_mangle]
-pub unsafe extern "C" fn videocore_emu_set_sensor(name: *const c_char) -> c_int {
-    guarded("videocore_emu_set_sensor", -1, || {
-        // SAFETY: as the caller promises.
-        match unsafe { optional_str(name) } {
-            None => mmal_emu::set_sensor(None),
-            Some(name) => match Sensor::from_name(&name) {
-                Some(sensor) => mmal_emu::set_sensor(Some(sensor)),
-                None => return -1,
-            },
-        }
-        0
-    })
-}
-
-/// Sets the scene as `VIDEOCORE_EMU_SCENE` would (`chart`, `flat`, or an
-/// image path); NULL goes back to the variable. Returns 0, or -1 if the
-/// scene cannot be read (nothing changes).
-///
-/// # Safety
-///
-/// `value` is NULL or a NUL-terminated string.
-#[no_mangle]
-pub unsafe extern "C" fn videocore_emu_set_scene(value: *const c_char) -> c_int {
-    guarded("videocore_emu_set_scene", -1, || {
-        // SAFETY: as the caller promises.
-        match unsafe { optional_str(value) } {
-            None => mmal_emu::set_scene(None),
-            Some(value) => match Scene::from_env_value(&value) {
-                Ok(scene) => mmal_emu::set_scene(Some(scene)),
-                Err(_) => return -1,
-            },
-        }
-        0
-    })
-}
-
-/// Injects a camera fault: 0 none, 1 disabled, 2 missing; any other value
-/// goes back to `VIDEOCORE_EMU_CAMERA`.
-#[no_mangle]
-pub extern "C" fn videocore_emu_set_camera_fault(fault: c_int) {
-    guarded("videocore_emu_set_camera_fault", (), || {
-        mmal_emu::set_camera_fault(match fault {
-            0 => Some(None),
-            1 => Some(Some(CameraFault::Disabled)),
-            2 => Some(Some(CameraFault::Missing)),
-            _ => None,
-        })
-    });
-}
-
-/// The emulated VCSM memory in use: `out[0]` blocks, `out[1]` bytes (0
-/// and 0 before any use).
-///
-/// # Safety
-///
-/// `out` is null or points at two `u64`s.
-#[no_mangle]
-pub unsafe extern "C" fn videocore_emu_vcsm_usage(out: *mut u64) {
-    if out.is_null() {
-        return;
-    }
-    let (blocks, bytes) = guarded("videocore_emu_vcsm_usage", (0, 0), || {
-        let stats = crate::provider::memory().map(|m| m.stats());
-        stats.map_or((0, 0), |s| (s.live_allocations, s.live_bytes))
-    });
-    // SAFETY: the caller passes room for two values (checked non-null).
-    unsafe {
-        out.write(blocks);
-        out.add(1).write(bytes);
-    }
-}
-
-/// Camera pacing: 0 at the frame rate, anything else as fast as buffers
-/// come back.
-#[no_mangle]
-pub extern "C" fn videocore_emu_set_pacing(unlimited: c_int) {
-    guarded("videocore_emu_set_pacing", (), || {
-        mmal_emu::set_pacing(if unlimited == 0 { Pacing::FrameRate } else { Pacing::Unlimited })
-    });
+// The controls (sensor, scene, faults, pacing, live objects, VCSM memory,
+// the display) as `videocore_emu_*`.
+mmal_emu::export_controls! {
+    usage: videocore_emu_usage,
+    set_sensor: videocore_emu_set_sensor,
+    set_scene: videocore_emu_set_scene,
+    set_camera_fault: videocore_emu_set_camera_fault,
+    set_pacing: videocore_emu_set_pacing,
+    vcsm_usage: videocore_emu_vcsm_usage = || crate::provider::memory().ok().map(|m| m.stats()),
+    display_read: videocore_emu_display_read,
+    display_dump: videocore_emu_display_dump,
+    set_display_size: videocore_emu_set_display_size,
 }
 
 /// Posts an event on the control port of the component with `id`: `kind` 0

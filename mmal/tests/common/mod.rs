@@ -59,6 +59,33 @@ pub(crate) fn vcsm_mappings() -> usize {
     std::fs::read_to_string("/proc/self/maps").map(|m| m.lines().filter(|l| l.contains("vcsm")).count()).unwrap_or(0)
 }
 
+/// A small xorshift generator, reproducible from its seed (not zero),
+/// for the tests that pick steps or orders at random.
+#[allow(dead_code)] // Not every test binary draws numbers.
+pub(crate) struct Rng(pub(crate) u64);
+
+#[allow(dead_code)]
+impl Rng {
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number below `n` (not zero).
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    /// `items` in a random order (Fisher-Yates).
+    pub(crate) fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            items.swap(i, self.below(i + 1));
+        }
+    }
+}
+
 /// Waits up to `limit` for `done`; whether it came.
 pub(crate) fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     let deadline = std::time::Instant::now() + limit;
