@@ -33,7 +33,8 @@ use mmal_vchiq::{BufferToSend, Error, Memory, PortInfo, PortRef, PortType, Retur
 use parking_lot::{Mutex, ReentrantMutex};
 
 use crate::objects::{
-    BufPtr, Callback, ComponentPtr, CoreState, EsFormat, Loan, LoanTicket, PoolPtr, PortFields, PortPtr, Read, Status,
+    BufPtr, Callback, ComponentPtr, CoreState, EsFormat, Live, Loan, LoanTicket, PoolPtr, PortFields, PortPtr, Read,
+    Status,
 };
 
 pub(crate) use session::{client, install};
@@ -47,7 +48,10 @@ pub(crate) struct Remote {
     ports: Vec<PortRef>,
     /// Its C ports, by `index_all` (set once the C struct is made).
     c_ports: OnceLock<Vec<PortPtr>>,
-    /// Buffers for the events the control port's callback gets.
+    /// Buffers for the events the control port's callback gets. Destroyed
+    /// when the `Remote` is dropped, with the component's memory (its core
+    /// holds the last reference): a C call that pinned the component (an
+    /// `mmal_port_event_get` racing the destroy) still finds the pool.
     events: PoolPtr,
     /// Held while an event is handed to a port's callback, and by a port
     /// disable while it takes the callback away: once a disable returns,
@@ -110,6 +114,14 @@ impl State {
         if memory.capacity() > 0 && self.spare[index].len() < SPARE {
             self.spare[index].push(memory);
         }
+    }
+}
+
+impl Drop for Remote {
+    /// The event pool goes with the last reference, the component's core
+    /// (see [`Remote::events`]).
+    fn drop(&mut self) {
+        self.events.destroy();
     }
 }
 
@@ -254,8 +266,25 @@ impl Remote {
         })
     }
 
+    /// One of the component's own C ports: for a caller that has the
+    /// component pinned (a C call on it, or its delivery).
     fn c_port(&self, index_all: usize) -> Option<PortPtr> {
         self.c_ports.get().and_then(|p| p.get(index_all).copied())
+    }
+
+    /// A C port of the component, pinned (its memory stays while the
+    /// answer lives): for a caller that reached this component as the
+    /// other end of a tunnel, which another thread may be destroying.
+    /// `None` once the destroy has begun to let go of it. The destroy
+    /// marks the component destroyed under the state's lock before it
+    /// frees anything, so a pin taken under that lock is of memory that
+    /// is still there.
+    fn peer_port(&self, index_all: usize) -> Option<Live<PortPtr>> {
+        let st = self.state.lock();
+        if st.destroyed {
+            return None;
+        }
+        PortPtr::live(self.c_port(index_all)?.as_raw(), "the other end of a tunnel")
     }
 
     fn port_ref(&self, port: PortPtr) -> Result<PortRef, Status> {
@@ -450,8 +479,8 @@ pub(crate) fn destroy(component: ComponentPtr, remote: &Remote) -> Status {
                 if let Ok(port_ref) = remote.port_ref(port) {
                     let _ = client.port_disconnect(&port_ref);
                 }
-            } else if let Some(out) = other.c_port(index) {
-                let _ = other.port_ref(out).map(|r| client.port_disconnect(&r));
+            } else if let Some(out) = other.peer_port(index) {
+                let _ = other.port_ref(*out).map(|r| client.port_disconnect(&r));
             }
             other.state.lock().peers[index] = None;
         }
@@ -467,7 +496,6 @@ pub(crate) fn destroy(component: ComponentPtr, remote: &Remote) -> Status {
         status("mmal_component_destroy", &e);
     }
     session::unregister(remote.handle, remote);
-    remote.events.destroy();
     component.free();
     sys::MMAL_SUCCESS
 }
@@ -590,8 +618,8 @@ pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>, remote: &Remote) 
         // does; the VideoCore is told through the output, as for an enable
         // from there (which claims the output, and refuses a tunnel that
         // is enabled already).
-        return match peer.and_then(|(other, i)| Some((other.c_port(i)?, other))) {
-            Some((out, other)) => port_enable(out, None, &other),
+        return match peer.and_then(|(other, i)| Some((other.peer_port(i)?, other))) {
+            Some((out, other)) => port_enable(*out, None, &other),
             None => {
                 log::error!("mmal_port_enable: {}: the component it is tunnelled to is destroyed", port.name());
                 sys::MMAL_EINVAL
@@ -615,7 +643,7 @@ fn enable_claimed(
     peer: Option<(Arc<Remote>, usize)>,
 ) -> Status {
     let (mut num, mut size, num_min, size_min) = port.buffers();
-    if let Some(input) = peer.as_ref().and_then(|(other, index)| other.c_port(*index)) {
+    if let Some(input) = peer.as_ref().and_then(|(other, index)| other.peer_port(*index)) {
         // A tunnel: both ends take the larger numbers, as libmmal's core
         // gives them.
         let (in_num, in_size, _, _) = input.buffers();
@@ -640,7 +668,7 @@ fn enable_claimed(
             port.set_enabled(true);
             // A tunnel: its input is enabled with it, as libmmal marks it.
             if let Some((other, index)) = peer {
-                if let Some(input) = other.c_port(index) {
+                if let Some(input) = other.peer_port(index) {
                     input.set_enabled(true);
                 }
             }
@@ -663,8 +691,8 @@ pub(crate) fn port_disable(port: PortPtr, remote: &Remote) -> Status {
     if port_ref.kind == PortType::Input {
         if let Some((other, index)) = peer {
             // The input of a tunnel: the tunnel is disabled from its output.
-            return match other.c_port(index) {
-                Some(out) if out.is_enabled() => port_disable(out, &other),
+            return match other.peer_port(index) {
+                Some(out) if out.is_enabled() => port_disable(*out, &other),
                 _ => sys::MMAL_SUCCESS,
             };
         }
@@ -715,7 +743,7 @@ fn disable_claimed(
         st.spare[port.index_all()] = Vec::new();
     }
     if let Some((other, index)) = peer {
-        if let Some(input) = other.c_port(index) {
+        if let Some(input) = other.peer_port(index) {
             input.set_enabled(false);
         }
     }
@@ -844,11 +872,11 @@ pub(crate) fn disconnect_port(port: PortPtr, remote: &Remote) -> Status {
         log::error!("mmal_port_disconnect: {} is not connected", port.name());
         return sys::MMAL_ENOTCONN;
     };
-    let Some(peer_port) = other.c_port(index) else { return sys::MMAL_ENOTCONN };
+    let Some(peer_port) = other.peer_port(index) else { return sys::MMAL_ENOTCONN };
     if port.port_type() == sys::MMAL_PORT_TYPE_OUTPUT {
-        disconnect(port, peer_port)
+        disconnect(port, *peer_port)
     } else {
-        disconnect(peer_port, port)
+        disconnect(*peer_port, port)
     }
 }
 
