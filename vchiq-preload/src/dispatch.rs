@@ -152,9 +152,20 @@ pub(crate) fn on_open(target: Target, flags: c_int) -> Result<c_int, Errno> {
     Ok(fd)
 }
 
-/// An ioctl: `None` if `fd` is not an emulated device's (the real ioctl
-/// then runs).
+/// The requests the kernel answers for any file before its driver sees
+/// them (`do_vfs_ioctl`): close-on-exec, non-blocking and async flags,
+/// the size. On an emulated device's descriptor they go to the real file
+/// behind it, which answers them as for any.
+#[allow(clippy::unnecessary_cast)] // The numbers' type differs between targets.
+const GENERIC: [u32; 5] =
+    [libc::FIOCLEX as u32, libc::FIONCLEX as u32, libc::FIONBIO as u32, libc::FIOASYNC as u32, libc::FIOQSIZE as u32];
+
+/// An ioctl: `None` if `fd` is not an emulated device's, or the request is
+/// one the kernel answers for any file (the real ioctl then runs).
 pub(crate) fn on_ioctl(fd: c_int, request: u32, arg: usize) -> Option<Result<c_int, Errno>> {
+    if GENERIC.contains(&request) {
+        return None;
+    }
     let instance = match TABLE.get(fd)? {
         Lookup::Live(instance) => instance,
         Lookup::Inherited => return Some(Err(Errno(libc::EIO))),

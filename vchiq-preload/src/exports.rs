@@ -10,8 +10,13 @@
 //! there is no `unsafe` block: what needs one is in `sys`. The variadic
 //! functions are defined with a fixed trailing argument (see `sys` for why
 //! that is the same ABI on every target built). No panic crosses the C
-//! boundary: each body runs under `catch_unwind`, and a panic becomes `-1`
-//! with `errno` `EIO`.
+//! boundary: the emulated devices' work runs under `catch_unwind`, and a
+//! panic becomes `-1` with `errno` `EIO`. libc's own function is called
+//! after that, outside it, with nothing left to drop: `open` and `close`
+//! are cancellation points, and a thread cancelled in one (glibc unwinds
+//! it by force) passes through these frames, which are `"C-unwind"` for
+//! that, as it would through libc's; under `catch_unwind` it would abort
+//! the process.
 #![allow(unsafe_code)]
 // Exported by their symbol names, not by path.
 #![allow(unreachable_pub)]
@@ -22,17 +27,23 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use crate::dispatch::{on_close, on_close_range, on_ioctl, on_open, on_replaced, Target};
 use crate::sys::{self, fail, Errno};
 
-/// Runs `f`; a panic becomes -1/`EIO`.
-fn guarded(f: impl FnOnce() -> c_int) -> c_int {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| fail(Errno(libc::EIO)))
+/// Runs the library's own part of a call, `f`: its result, or a panic as
+/// -1/`EIO` (`Err`, `errno` set).
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, c_int> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|_| fail(Errno(libc::EIO)))
 }
 
-/// An open of a path: the emulated device's, or the real one.
+/// An open of a path: the emulated device's, or the real one (called
+/// outside [`guarded`]).
 fn open_with(path: *const c_char, flags: c_int, real: impl FnOnce() -> c_int) -> c_int {
-    guarded(|| match sys::path_bytes(path).and_then(Target::of) {
-        Some(t) => on_open(t, flags).unwrap_or_else(fail),
-        None => real(),
-    })
+    let emulated = guarded(|| {
+        let target = sys::path_bytes(path).and_then(Target::of)?;
+        Some(on_open(target, flags).unwrap_or_else(fail))
+    });
+    match emulated {
+        Ok(Some(fd)) | Err(fd) => fd,
+        Ok(None) => real(),
+    }
 }
 
 /// `open(2)`: `/dev/vchiq` and `/dev/vcsm-cma` emulated, anything else
@@ -42,7 +53,7 @@ fn open_with(path: *const c_char, flags: c_int, real: impl FnOnce() -> c_int) ->
 ///
 /// As `open(2)`: `path` is null or a NUL-terminated string.
 #[no_mangle]
-pub unsafe extern "C" fn open(path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+pub unsafe extern "C-unwind" fn open(path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
     open_with(path, flags, || sys::real_open(path, flags, mode))
 }
 
@@ -52,7 +63,7 @@ pub unsafe extern "C" fn open(path: *const c_char, flags: c_int, mode: c_uint) -
 ///
 /// As `open(2)`.
 #[no_mangle]
-pub unsafe extern "C" fn open64(path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+pub unsafe extern "C-unwind" fn open64(path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
     open_with(path, flags, || sys::real_open64(path, flags, mode))
 }
 
@@ -63,7 +74,7 @@ pub unsafe extern "C" fn open64(path: *const c_char, flags: c_int, mode: c_uint)
 ///
 /// As `open(2)`.
 #[no_mangle]
-pub unsafe extern "C" fn __open_2(path: *const c_char, flags: c_int) -> c_int {
+pub unsafe extern "C-unwind" fn __open_2(path: *const c_char, flags: c_int) -> c_int {
     open_with(path, flags, || sys::real_open_2(path, flags))
 }
 
@@ -73,7 +84,7 @@ pub unsafe extern "C" fn __open_2(path: *const c_char, flags: c_int) -> c_int {
 ///
 /// As `open(2)`.
 #[no_mangle]
-pub unsafe extern "C" fn __open64_2(path: *const c_char, flags: c_int) -> c_int {
+pub unsafe extern "C-unwind" fn __open64_2(path: *const c_char, flags: c_int) -> c_int {
     open_with(path, flags, || sys::real_open64_2(path, flags))
 }
 
@@ -83,7 +94,7 @@ pub unsafe extern "C" fn __open64_2(path: *const c_char, flags: c_int) -> c_int 
 ///
 /// As `openat(2)`.
 #[no_mangle]
-pub unsafe extern "C" fn openat(dirfd: c_int, path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+pub unsafe extern "C-unwind" fn openat(dirfd: c_int, path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
     open_with(path, flags, || sys::real_openat(dirfd, path, flags, mode))
 }
 
@@ -93,7 +104,7 @@ pub unsafe extern "C" fn openat(dirfd: c_int, path: *const c_char, flags: c_int,
 ///
 /// As `openat(2)`.
 #[no_mangle]
-pub unsafe extern "C" fn openat64(dirfd: c_int, path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+pub unsafe extern "C-unwind" fn openat64(dirfd: c_int, path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
     open_with(path, flags, || sys::real_openat64(dirfd, path, flags, mode))
 }
 
@@ -103,7 +114,7 @@ pub unsafe extern "C" fn openat64(dirfd: c_int, path: *const c_char, flags: c_in
 ///
 /// As `openat(2)`.
 #[no_mangle]
-pub unsafe extern "C" fn __openat_2(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int {
+pub unsafe extern "C-unwind" fn __openat_2(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int {
     open_with(path, flags, || sys::real_openat_2(dirfd, path, flags))
 }
 
@@ -113,22 +124,23 @@ pub unsafe extern "C" fn __openat_2(dirfd: c_int, path: *const c_char, flags: c_
 ///
 /// As `openat(2)`.
 #[no_mangle]
-pub unsafe extern "C" fn __openat64_2(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int {
+pub unsafe extern "C-unwind" fn __openat64_2(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int {
     open_with(path, flags, || sys::real_openat64_2(dirfd, path, flags))
 }
 
 /// An ioctl: the emulated device's answer, or the real call's.
 fn ioctl_with(fd: c_int, request: c_ulong, arg: usize, real: impl FnOnce() -> c_int) -> c_int {
-    guarded(|| {
+    let emulated = guarded(|| {
         // The kernel's `cmd` is an `unsigned int`: the upper bits of a
         // 64-bit `unsigned long` are dropped, as the system call does.
         #[allow(clippy::unnecessary_cast)] // `c_ulong` is `u32` on 32-bit ARM.
         let cmd = request as u32;
-        match on_ioctl(fd, cmd, arg) {
-            Some(result) => result.unwrap_or_else(fail),
-            None => real(),
-        }
-    })
+        Some(on_ioctl(fd, cmd, arg)?.unwrap_or_else(fail))
+    });
+    match emulated {
+        Ok(Some(result)) | Err(result) => result,
+        Ok(None) => real(),
+    }
 }
 
 /// `ioctl(2)`: on a descriptor of an emulated device, the device's answer;
@@ -139,7 +151,7 @@ fn ioctl_with(fd: c_int, request: c_ulong, arg: usize, real: impl FnOnce() -> c_
 /// As `ioctl(2)`: `arg` is what `request` takes (for the emulated device,
 /// every pointer in it valid for what the kernel would read and write).
 #[no_mangle]
-pub unsafe extern "C" fn ioctl(fd: c_int, request: c_ulong, arg: usize) -> c_int {
+pub unsafe extern "C-unwind" fn ioctl(fd: c_int, request: c_ulong, arg: usize) -> c_int {
     ioctl_with(fd, request, arg, || sys::real_ioctl(fd, request, arg))
 }
 
@@ -154,51 +166,51 @@ pub unsafe extern "C" fn ioctl(fd: c_int, request: c_ulong, arg: usize) -> c_int
 /// As `ioctl(2)`.
 #[cfg(target_pointer_width = "32")]
 #[no_mangle]
-pub unsafe extern "C" fn __ioctl_time64(fd: c_int, request: c_ulong, arg: usize) -> c_int {
+pub unsafe extern "C-unwind" fn __ioctl_time64(fd: c_int, request: c_ulong, arg: usize) -> c_int {
     ioctl_with(fd, request, arg, || sys::real_ioctl_time64(fd, request, arg))
 }
 
 /// `close(2)`: an emulated device's instance ends with its descriptor.
 #[no_mangle]
-pub extern "C" fn close(fd: c_int) -> c_int {
-    guarded(|| {
-        on_close(fd);
-        sys::close_real(fd)
-    })
+pub extern "C-unwind" fn close(fd: c_int) -> c_int {
+    match guarded(|| on_close(fd)) {
+        Ok(()) => sys::close_real(fd),
+        Err(failed) => failed,
+    }
 }
 
 /// `dup2(2)`: a descriptor of an emulated device that `new` was is closed
 /// by it, and its instance ends.
 #[no_mangle]
-pub extern "C" fn dup2(old: c_int, new: c_int) -> c_int {
-    guarded(|| {
-        let fd = sys::real_dup2(old, new);
-        if fd >= 0 && old != new {
-            on_replaced(new);
+pub extern "C-unwind" fn dup2(old: c_int, new: c_int) -> c_int {
+    let fd = sys::real_dup2(old, new);
+    if fd >= 0 && old != new {
+        if let Err(failed) = guarded(|| on_replaced(new)) {
+            return failed;
         }
-        fd
-    })
+    }
+    fd
 }
 
 /// `dup3(2)`, as [`dup2`].
 #[no_mangle]
-pub extern "C" fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
-    guarded(|| {
-        let fd = sys::real_dup3(old, new, flags);
-        if fd >= 0 {
-            on_replaced(new);
+pub extern "C-unwind" fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
+    let fd = sys::real_dup3(old, new, flags);
+    if fd >= 0 {
+        if let Err(failed) = guarded(|| on_replaced(new)) {
+            return failed;
         }
-        fd
-    })
+    }
+    fd
 }
 
 /// `close_range(2)`: the emulated devices' descriptors in the range end
 /// first, as with [`close`] (unless the call only marks them
 /// close-on-exec, or has flags the kernel refuses).
 #[no_mangle]
-pub extern "C" fn close_range(first: c_uint, last: c_uint, flags: c_int) -> c_int {
-    guarded(|| {
-        on_close_range(first, last, flags);
-        sys::real_close_range(first, last, flags)
-    })
+pub extern "C-unwind" fn close_range(first: c_uint, last: c_uint, flags: c_int) -> c_int {
+    match guarded(|| on_close_range(first, last, flags)) {
+        Ok(()) => sys::real_close_range(first, last, flags),
+        Err(failed) => failed,
+    }
 }

@@ -88,16 +88,19 @@ static REAL_DUP3: Real = Real::new(c"dup3");
 static REAL_CLOSE_RANGE: Real = Real::new(c"close_range");
 
 // libc's variadic functions are called as what they are (so that the
-// x86_64 caller's `%al` is set as a variadic callee expects).
-type OpenFn = unsafe extern "C" fn(*const c_char, c_int, ...) -> c_int;
-type OpenatFn = unsafe extern "C" fn(c_int, *const c_char, c_int, ...) -> c_int;
-type Open2Fn = unsafe extern "C" fn(*const c_char, c_int) -> c_int;
-type Openat2Fn = unsafe extern "C" fn(c_int, *const c_char, c_int) -> c_int;
-type IoctlFn = unsafe extern "C" fn(c_int, c_ulong, ...) -> c_int;
-type CloseFn = unsafe extern "C" fn(c_int) -> c_int;
-type Dup2Fn = unsafe extern "C" fn(c_int, c_int) -> c_int;
-type Dup3Fn = unsafe extern "C" fn(c_int, c_int, c_int) -> c_int;
-type CloseRangeFn = unsafe extern "C" fn(c_uint, c_uint, c_int) -> c_int;
+// x86_64 caller's `%al` is set as a variadic callee expects). "C-unwind":
+// `open` and `close` are cancellation points, and a thread cancelled in
+// one unwinds (glibc's forced unwind) through the library's frames, which
+// hold nothing to drop there (see `exports`).
+type OpenFn = unsafe extern "C-unwind" fn(*const c_char, c_int, ...) -> c_int;
+type OpenatFn = unsafe extern "C-unwind" fn(c_int, *const c_char, c_int, ...) -> c_int;
+type Open2Fn = unsafe extern "C-unwind" fn(*const c_char, c_int) -> c_int;
+type Openat2Fn = unsafe extern "C-unwind" fn(c_int, *const c_char, c_int) -> c_int;
+type IoctlFn = unsafe extern "C-unwind" fn(c_int, c_ulong, ...) -> c_int;
+type CloseFn = unsafe extern "C-unwind" fn(c_int) -> c_int;
+type Dup2Fn = unsafe extern "C-unwind" fn(c_int, c_int) -> c_int;
+type Dup3Fn = unsafe extern "C-unwind" fn(c_int, c_int, c_int) -> c_int;
+type CloseRangeFn = unsafe extern "C-unwind" fn(c_uint, c_uint, c_int) -> c_int;
 
 /// Sets `errno` and returns -1.
 pub(crate) fn fail(e: Errno) -> c_int {

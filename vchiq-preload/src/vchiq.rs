@@ -10,7 +10,9 @@
 //! pointer, returned in every completion of the service) and bulk
 //! transfers (a token → the caller's buffer, size and `userdata`; a
 //! receive's data is copied into the caller's buffer when its completion
-//! is collected, before AWAIT_COMPLETION reports it).
+//! is collected, before AWAIT_COMPLETION reports it; a buffer that cannot
+//! take it, or one of a descriptor closed meanwhile, is not written, and
+//! the transfer is reported aborted).
 //!
 //! As the kernel, AWAIT_COMPLETION removes a completion from the queue only
 //! once it has been copied out: one that cannot be (a message buffer that
@@ -24,6 +26,7 @@ use std::collections::{HashMap, VecDeque};
 use std::ffi::{c_int, c_void};
 use std::io;
 use std::mem::{offset_of, size_of};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::Mutex;
 use vchiq::{Bulk, BulkDirection, Completion, Device, Fourcc, MessageBuffers, ServiceHandle, ServiceParams};
@@ -74,6 +77,15 @@ enum Outcome {
 pub(crate) struct Vchiq {
     device: EmulatedVchiq,
     tables: Mutex<Tables>,
+    /// Held by an AWAIT_COMPLETION from taking completions until it has
+    /// copied them out or put them back, so that two threads waiting at
+    /// once report them in order (the kernel copies out under its
+    /// `completion_mutex`).
+    awaiting: Mutex<()>,
+    /// The descriptor was closed: no received data is written into the
+    /// caller's buffers from then on (they may be freed; the kernel never
+    /// writes after its release either).
+    closed: AtomicBool,
 }
 
 fn errno(e: io::Error) -> Errno {
@@ -92,13 +104,19 @@ fn token<V>(next: &mut u32, map: &HashMap<u32, V>) -> u32 {
 
 impl Vchiq {
     pub(crate) fn new() -> Vchiq {
-        Vchiq { device: EmulatedVchiq::new(), tables: Mutex::new(Tables::default()) }
+        Vchiq {
+            device: EmulatedVchiq::new(),
+            tables: Mutex::new(Tables::default()),
+            awaiting: Mutex::new(()),
+            closed: AtomicBool::new(false),
+        }
     }
 
     /// The descriptor is closing: close every service and wake a thread in
     /// AWAIT_COMPLETION (as the kernel's release does; a thread still in an
     /// ioctl then returns, and the instance ends with the last of them).
     pub(crate) fn shut_down(&self) {
+        self.closed.store(true, Ordering::SeqCst);
         let _ = self.device.shutdown();
     }
 
@@ -177,8 +195,14 @@ impl Vchiq {
         };
         match self.device.create_service(&params) {
             Ok(handle) => {
-                // Only the handle is written back, as the kernel does.
-                arg.offset(offset_of!(sys::vchiq_create_service, handle)).write::<u32>(handle.0)?;
+                // Only the handle is written back, as the kernel does; if
+                // it cannot be, the service goes again (as the kernel
+                // removes it), since the caller cannot name it.
+                if let Err(e) = arg.offset(offset_of!(sys::vchiq_create_service, handle)).write::<u32>(handle.0) {
+                    let _ = self.device.remove_service(handle);
+                    self.tables.lock().services.remove(&token);
+                    return Err(e);
+                }
                 Ok(0)
             }
             Err(e) => {
@@ -281,8 +305,12 @@ impl Vchiq {
             return Err(Errno(libc::EFAULT));
         }
         let max = a.count as usize;
+        let _in_order = self.awaiting.lock();
         let msgbufs = Msgbufs { at: addr(a.msgbufs), size: a.msgbufsize as usize };
-        let mut msgbufcount = a.msgbufcount as usize;
+        // The kernel reads the count as an `int`: one that is not
+        // positive is no buffer (and is not written back).
+        let given = (a.msgbufcount as i32).max(0) as usize;
+        let mut msgbufcount = given;
         let mut written = 0usize;
         let mut failed = None;
         // Completions the caller is not told of (NOCALLBACK transfers) do
@@ -332,7 +360,7 @@ impl Vchiq {
                 break;
             }
         }
-        if msgbufcount != a.msgbufcount as usize {
+        if msgbufcount != given {
             arg.offset(offset_of!(sys::vchiq_await_completion, msgbufcount)).write::<u32>(msgbufcount as u32)?;
         }
         match failed {
@@ -403,9 +431,19 @@ impl Vchiq {
         };
         // A transfer this instance did not queue cannot complete here.
         let Some(pending) = pending else { return Ok(Outcome::Silent) };
+        let mut done = done;
         if done && pending.direction == BulkDirection::Receive {
+            // The kernel's DMA wrote the data before the transfer
+            // completed; here it is written now. Not once the descriptor
+            // is closed (the buffer may be gone), nor where the caller's
+            // buffer cannot take it (the kernel refuses such a buffer when
+            // the transfer is queued): the transfer is then reported as
+            // aborted, its data not delivered, and the completions after
+            // it go on.
             let n = bulk.data().len().min(pending.size);
-            pending.data.write_bytes(&bulk.data()[..n])?;
+            if self.closed.load(Ordering::SeqCst) || pending.data.write_bytes(&bulk.data()[..n]).is_err() {
+                done = false;
+            }
         }
         if pending.report {
             let reason = match (pending.direction, done) {

@@ -719,6 +719,43 @@ fn child_bad_pointers_are_efault_as_from_the_kernel() {
     arg.pconfig = &mut config;
     assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_GET_CONFIG, &mut arg), (0, 0));
     assert_eq!(config.max_msg_size, VCHIQ_MAX_MSG_SIZE);
+    // A service whose handle cannot be written back is removed again, as
+    // the kernel removes it (the caller could never name it): its thread
+    // ends.
+    assert_eq!(ioctl_value(fd, VCHIQ_IOC_CONNECT, 0), (0, 0));
+    let threads_before = threads();
+    // SAFETY: a fresh private page, written, then made read-only, and
+    // unmapped below.
+    let create = unsafe {
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            page,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        assert_ne!(p, libc::MAP_FAILED);
+        let c = p.cast::<vchiq_create_service>();
+        c.write(vchiq_create_service {
+            params: vchiq_service_params {
+                fourcc: make_fourcc(*b"mmal") as i32,
+                callback: std::ptr::null_mut(),
+                userdata: std::ptr::null_mut(),
+                version: VC_MMAL_VER as i16,
+                version_min: VC_MMAL_MIN_VER as i16,
+            },
+            is_open: 1,
+            is_vchi: 0,
+            handle: 0,
+        });
+        assert_eq!(libc::mprotect(p, page, libc::PROT_READ), 0);
+        c
+    };
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_CREATE_SERVICE, create), (-1, libc::EFAULT));
+    assert_eq!(settled_threads(threads_before), threads_before, "the service was removed");
+    // SAFETY: the page mapped above.
+    assert_eq!(unsafe { libc::munmap(create.cast(), page) }, 0);
     assert_eq!(close_fd(fd), 0);
 
     // vc-sm-cma: an allocation whose answer cannot be written back is
@@ -824,6 +861,23 @@ fn child_other_files_and_ioctls_pass_through() {
     // Closing what is not open: the real EBADF.
     assert_eq!(close_fd(9999), -1);
     assert_eq!(errno(), libc::EBADF);
+
+    // The requests the kernel answers for any file, on the devices'
+    // descriptors too: close-on-exec set and cleared, non-blocking set.
+    for path in [vchiq::DEVICE_PATH, "/dev/vcsm-cma"] {
+        let fd = open_path(path, libc::O_RDWR);
+        // SAFETY: F_GETFD and F_GETFL take no argument.
+        let flags = || unsafe { (libc::fcntl(fd, libc::F_GETFD), libc::fcntl(fd, libc::F_GETFL)) };
+        assert_eq!(flags().0 & libc::FD_CLOEXEC, 0, "{path}");
+        assert_eq!(ioctl_value(fd, libc_request(libc::FIOCLEX), 0), (0, 0), "{path}");
+        assert_ne!(flags().0 & libc::FD_CLOEXEC, 0, "{path}");
+        assert_eq!(ioctl_value(fd, libc_request(libc::FIONCLEX), 0), (0, 0), "{path}");
+        assert_eq!(flags().0 & libc::FD_CLOEXEC, 0, "{path}");
+        let mut on: libc::c_int = 1;
+        assert_eq!(ioctl_ptr(fd, libc_request(libc::FIONBIO), &mut on), (0, 0), "{path}");
+        assert_ne!(flags().1 & libc::O_NONBLOCK, 0, "{path}");
+        assert_eq!(close_fd(fd), 0);
+    }
     println!("child_other_files_and_ioctls_pass_through: done");
 }
 
@@ -1632,6 +1686,19 @@ fn child_a_completion_that_cannot_be_copied_out_is_kept() {
     let mut queue = vchiq_queue_message { handle, count: 1, elements: elements.as_ptr() };
     assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_QUEUE_MESSAGE, &mut queue), (0, 0));
     assert_eq!(await_into(fd, &mut completions, 256, &mut []), (0, 0, 0));
+    // A count of message buffers the kernel reads as a negative `int`: no
+    // buffer, a stall, and the count not written back (nothing is read
+    // from the array, which would be read far past its end).
+    let mut one: [*mut libc::c_void; 1] = [std::ptr::null_mut()];
+    let mut negative = vchiq_await_completion {
+        count: completions.len() as u32,
+        buf: completions.as_mut_ptr(),
+        msgbufsize: 256,
+        msgbufcount: 0x8000_0000,
+        msgbufs: one.as_mut_ptr(),
+    };
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_AWAIT_COMPLETION, &mut negative), (0, 0));
+    assert_eq!(negative.msgbufcount, 0x8000_0000);
     // A receive, then the close: three completions pending, in order (the
     // message, the receive aborted, the service closed).
     let mut data = [0u8; 64];
@@ -1886,4 +1953,62 @@ fn child_a_vfork_childs_close_leaves_the_parents_instance() {
     assert_eq!(get_config(fd), (0, 0));
     assert_eq!(close_fd(fd), 0);
     println!("child_a_vfork_childs_close_leaves_the_parents_instance: done");
+}
+
+#[test]
+fn a_thread_cancelled_in_open_is_cancelled() {
+    run_child("child_a_thread_cancelled_in_open_is_cancelled");
+}
+
+// libc's `open`, which the library's takes over, declared as it may
+// unwind: glibc cancels a thread blocked in it by a forced unwind.
+extern "C-unwind" {
+    #[link_name = "open"]
+    fn open_unwinding(path: *const libc::c_char, flags: libc::c_int, ...) -> libc::c_int;
+}
+
+/// A thread's body: opens the FIFO `path` for reading, which blocks until
+/// a writer comes (none does).
+extern "C-unwind" fn open_fifo(path: *mut libc::c_void) -> *mut libc::c_void {
+    // SAFETY: `path` is a NUL-terminated path the test keeps alive.
+    let fd = unsafe { open_unwinding(path.cast(), libc::O_RDONLY) };
+    fd as isize as *mut libc::c_void
+}
+
+#[test]
+fn child_a_thread_cancelled_in_open_is_cancelled() {
+    if !is_child("child_a_thread_cancelled_in_open_is_cancelled") {
+        return;
+    }
+    // The library's `open` calls libc's, a cancellation point, outside its
+    // own `catch_unwind`, through "C-unwind" frames: the cancelled thread
+    // ends as without the library, where under `catch_unwind` glibc's
+    // forced unwind would abort the process.
+    let dir = std::env::temp_dir().join(format!("vchiq-preload-cancel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = CString::new(dir.join("fifo").to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path and a mode.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    let mut thread: libc::pthread_t = 0;
+    // SAFETY: `open_fifo` has the start routine's signature, its unwind
+    // ABI aside (a start routine may be cancelled); `fifo` outlives the
+    // thread, which is joined below.
+    let started = unsafe {
+        let start: extern "C" fn(*mut libc::c_void) -> *mut libc::c_void =
+            std::mem::transmute(open_fifo as extern "C-unwind" fn(*mut libc::c_void) -> *mut libc::c_void);
+        libc::pthread_create(&mut thread, std::ptr::null(), start, fifo.as_ptr().cast_mut().cast())
+    };
+    assert_eq!(started, 0);
+    // Cancelled in its open: blocked there, or (cancellation being
+    // deferred) on entering it.
+    std::thread::sleep(Duration::from_millis(50));
+    // SAFETY: `thread` is the thread made above, not yet joined.
+    assert_eq!(unsafe { libc::pthread_cancel(thread) }, 0);
+    let mut result: *mut libc::c_void = std::ptr::null_mut();
+    // SAFETY: as above; joined once.
+    assert_eq!(unsafe { libc::pthread_join(thread, &mut result) }, 0);
+    // PTHREAD_CANCELED is ((void *) -1).
+    assert_eq!(result as isize, -1, "the thread was cancelled in its open");
+    std::fs::remove_dir_all(&dir).unwrap();
+    println!("child_a_thread_cancelled_in_open_is_cancelled: done");
 }
