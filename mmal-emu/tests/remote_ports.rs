@@ -365,3 +365,23 @@ fn a_buffer_sent_twice_is_refused_and_comes_back_once() {
         assert_eq!((api.component_release)(camera), sys::MMAL_SUCCESS);
     }
 }
+
+/// As libmmal's destroy, a port whose disable fails does not keep its
+/// component alive: the destroy goes on (and succeeds), where a C program
+/// that seldom checks the status would otherwise leak the component.
+#[test]
+fn a_port_that_fails_to_disable_does_not_keep_its_component() {
+    let _camera = one_camera();
+    let api = api();
+    let sink = create(c"vc.null_sink");
+    // SAFETY: a live component's input, enabled, then the component
+    // released once.
+    unsafe {
+        let input = *(*sink).input;
+        assert_eq!((api.port_enable)(input, Some(release_cb)), sys::MMAL_SUCCESS);
+        // The VideoCore's next port disable fails (the emulated firmware
+        // is in this process).
+        mmal_emu::fail_next_port_disable();
+        assert_eq!((api.component_release)(sink), sys::MMAL_SUCCESS);
+    }
+}

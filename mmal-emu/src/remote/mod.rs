@@ -27,6 +27,7 @@ mod session;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use mmal_sys as sys;
 use mmal_vchiq::{BufferToSend, Error, Memory, PortInfo, PortRef, PortType, Returned};
@@ -60,6 +61,11 @@ pub(crate) struct Remote {
     delivering: ReentrantMutex<()>,
     state: Mutex<State>,
 }
+
+/// How long a destroy waits for an enable or disable of one of its ports
+/// that another thread is making (a disable waits up to the client's
+/// reply and drain timeouts).
+const CLAIM_WAIT: Duration = Duration::from_secs(10);
 
 /// How many buffers' memory a port keeps for its next sends.
 const SPARE: usize = 4;
@@ -266,6 +272,23 @@ impl Remote {
         })
     }
 
+    /// Waits until no port of the component is being enabled or disabled
+    /// (by another thread), or until `deadline`; whether none is.
+    fn wait_unclaimed(&self, deadline: Instant) -> bool {
+        loop {
+            {
+                let st = self.state.lock();
+                if !st.enabling.iter().chain(&st.disabling).any(|&claimed| claimed) {
+                    return true;
+                }
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
     /// One of the component's own C ports: for a caller that has the
     /// component pinned (a C call on it, or its delivery).
     fn c_port(&self, index_all: usize) -> Option<PortPtr> {
@@ -465,12 +488,22 @@ pub(crate) fn destroy(component: ComponentPtr, remote: &Remote) -> Status {
         log::error!("mmal_component_destroy: destroyed from one of its callbacks");
         return sys::MMAL_EINVAL;
     }
-    for port in component.ports() {
-        if port.is_enabled() {
-            let status = port_disable(port, remote);
-            if status != sys::MMAL_SUCCESS {
-                return status;
-            }
+    // An enable or disable another thread is making (a callback disabling
+    // its own port) is let finish first; then every port still enabled is
+    // disabled. As libmmal's destroy, a port whose disable fails does not
+    // keep the component: it goes on to be destroyed (the VideoCore
+    // returns or drops what it held), rather than be left for a caller
+    // that seldom checks the status.
+    if !remote.wait_unclaimed(Instant::now() + CLAIM_WAIT) {
+        log::warn!("mmal_component_destroy: a port of it is still being enabled or disabled; destroyed anyway");
+    }
+    // In libmmal's order: inputs, outputs, then the control port last (its
+    // events go on while the others drain).
+    let mut ports = component.ports();
+    ports.rotate_left(1);
+    for port in ports {
+        if port.is_enabled() && port_disable(port, remote) != sys::MMAL_SUCCESS {
+            log::warn!("mmal_component_destroy: {} could not be disabled; destroyed anyway", port.name());
         }
     }
     for port in component.ports() {
