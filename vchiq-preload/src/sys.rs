@@ -39,8 +39,9 @@ pub(crate) struct Errno(pub(crate) c_int);
 // ---------------------------------------------------------------------------
 // The real functions, resolved once with dlsym(RTLD_NEXT).
 
-/// A libc function's address, looked up on first use. A race between two
-/// first uses resolves it twice to the same address.
+/// A libc function's address, looked up when the library is loaded
+/// ([`AT_LOAD`]), or else on first use. A race between two first uses
+/// resolves it twice to the same address.
 struct Real {
     name: &'static CStr,
     addr: AtomicUsize,
@@ -86,6 +87,38 @@ static REAL_CLOSE: Real = Real::new(c"close");
 static REAL_DUP2: Real = Real::new(c"dup2");
 static REAL_DUP3: Real = Real::new(c"dup3");
 static REAL_CLOSE_RANGE: Real = Real::new(c"close_range");
+
+/// Run by the dynamic loader when the library is loaded (an ELF
+/// constructor): looks libc's functions up at once, so that no call made
+/// later runs `dlsym`, which is not async-signal-safe (a program's first
+/// `close` may be made in a signal handler, or in a `vfork` child). One not
+/// found then is looked up again on use.
+#[used]
+#[link_section = ".init_array"]
+static AT_LOAD: extern "C" fn() = look_up_all;
+
+extern "C" fn look_up_all() {
+    let all = [
+        &REAL_OPEN,
+        &REAL_OPEN64,
+        &REAL_OPENAT,
+        &REAL_OPENAT64,
+        &REAL_OPEN_2,
+        &REAL_OPEN64_2,
+        &REAL_OPENAT_2,
+        &REAL_OPENAT64_2,
+        &REAL_IOCTL,
+        #[cfg(target_pointer_width = "32")]
+        &REAL_IOCTL_TIME64,
+        &REAL_CLOSE,
+        &REAL_DUP2,
+        &REAL_DUP3,
+        &REAL_CLOSE_RANGE,
+    ];
+    for real in all {
+        let _ = real.addr();
+    }
+}
 
 // libc's variadic functions are called as what they are (so that the
 // x86_64 caller's `%al` is set as a variadic callee expects). "C-unwind":
