@@ -46,11 +46,14 @@
 //!   other connection) until it has written the connection into their
 //!   `userdata`; an `MMAL_EISCONN` answer writes only the `userdata` of the
 //!   ports no other call is connecting;
-//! * a component whose port cannot be disabled is not destroyed: the last
-//!   release returns the port's status and frees nothing (the reference
-//!   stays with the caller, who may release it again), rather than free a
-//!   port a callback may still use. A tunnel's pool is likewise kept, not
-//!   freed, if its input could not be disabled;
+//! * a component of this VideoCore whose port cannot be disabled is not
+//!   destroyed: the last release returns the port's status and frees
+//!   nothing (the reference stays with the caller, who may release it
+//!   again), rather than free a port a callback may still use. A tunnel's
+//!   pool is likewise kept, not freed, if its input could not be disabled.
+//!   A component reached over VCHIQ is destroyed on the VideoCore anyway,
+//!   as libmmal destroys it, and the release succeeds; its memory is then
+//!   kept (leaked, and logged), for the same reason;
 //! * a component that fails (panics) is reported with an `MMAL_EVENT_ERROR`
 //!   event (`MMAL_EFAULT`) on its control port, and what it held is given
 //!   back, so a disable never waits forever.

@@ -26,7 +26,9 @@ fn api() -> &'static sys::Api {
 
 /// Held by the tests that use the camera, one at a time, as a Pi has one:
 /// while the sent-twice test has it enabled and capturing, another test's
-/// enable of a camera port is refused (`MMAL_ENOSPC`).
+/// enable of a camera port is refused (`MMAL_ENOSPC`). Every test that
+/// disables a port holds it too: one injects a failure of the next
+/// disable (a process-wide fault), which no other test may take.
 fn one_camera() -> std::sync::MutexGuard<'static, ()> {
     static CAMERA: std::sync::Mutex<()> = std::sync::Mutex::new(());
     CAMERA.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -203,6 +205,8 @@ fn an_event_sent_to_a_port_comes_back_the_same_way_from_the_emulator_in_process(
 }
 
 fn event_round_trip(api: &'static sys::Api) {
+    // Its port disables must not meet the fault another test injects.
+    let _turn = one_camera();
     let mut splitter = std::ptr::null_mut();
     // SAFETY: a NUL-terminated name and a place for the answer.
     let created = unsafe { (api.component_create)(c"vc.ril.video_splitter".as_ptr(), &mut splitter) };
@@ -367,8 +371,10 @@ fn a_buffer_sent_twice_is_refused_and_comes_back_once() {
 }
 
 /// As libmmal's destroy, a port whose disable fails does not keep its
-/// component alive: the destroy goes on (and succeeds), where a C program
-/// that seldom checks the status would otherwise leak the component.
+/// component alive on the VideoCore: the destroy goes on (and succeeds),
+/// where a C program that seldom checks the status would otherwise leak
+/// the component there (its memory here is kept, as a callback of that
+/// port could still run).
 #[test]
 fn a_port_that_fails_to_disable_does_not_keep_its_component() {
     let _camera = one_camera();

@@ -24,27 +24,31 @@ class Emulator:
     """The controls of the software VideoCore picamerax's camera is.
 
     On the C libraries that is the library picamerax loaded as libmmal
-    (`videocore_emu_*`). Over VCHIQ (`VIDEOCORE=vchiq` with the preload
-    library in `LD_PRELOAD`) it is the one behind the preload library's
-    /dev/vchiq (`vchiq_preload_emu_*`); libmmal's own is idle then.
+    (`videocore_emu_*`). Over VCHIQ (the preload library in `LD_PRELOAD`,
+    and `VIDEOCORE` other than `emulated`, so libmmal takes its
+    /dev/vchiq) it is the one behind the preload library's /dev/vchiq
+    (`vchiq_preload_emu_*`). libmmal then holds the client's side (its
+    remote components, pools, connections): the live-object counts add
+    both up, so that a leak on either side shows.
     """
 
     def __init__(self):
-        self.over_vchiq = os.environ.get("VIDEOCORE") == "vchiq" and "vchiq_preload" in os.environ.get(
-            "LD_PRELOAD", ""
-        )
+        # The same file under the name picamerax opens: one VideoCore.
+        self.mmal = ct.CDLL("libmmal.so")
+        # The preload library's symbols, in the process's global scope.
+        preload = ct.CDLL(None)
+        self.over_vchiq = os.environ.get("VIDEOCORE") != "emulated" and hasattr(preload, "vchiq_preload_emu_usage")
         if self.over_vchiq:
-            # The preload library's symbols, in the process's global scope.
-            self.lib, self.prefix = ct.CDLL(None), "vchiq_preload_emu_"
+            self.lib, self.prefix = preload, "vchiq_preload_emu_"
         else:
-            # The same file under the name picamerax opens: one VideoCore.
-            self.lib, self.prefix = ct.CDLL("libmmal.so"), "videocore_emu_"
+            self.lib, self.prefix = self.mmal, "videocore_emu_"
+        for lib, prefix in {(self.lib, self.prefix), (self.mmal, "videocore_emu_")}:
+            getattr(lib, prefix + "usage").argtypes = [ct.POINTER(ct.c_uint64)]
+            getattr(lib, prefix + "vcsm_usage").argtypes = [ct.POINTER(ct.c_uint64)]
         self.fn("set_sensor").argtypes = [ct.c_char_p]
         self.fn("set_scene").argtypes = [ct.c_char_p]
         self.fn("set_camera_fault").argtypes = [ct.c_int]
         self.fn("set_pacing").argtypes = [ct.c_int]
-        self.fn("usage").argtypes = [ct.POINTER(ct.c_uint64)]
-        self.fn("vcsm_usage").argtypes = [ct.POINTER(ct.c_uint64)]
         self.fn("display_read").argtypes = [
             ct.c_void_p,
             ct.c_size_t,
@@ -60,9 +64,8 @@ class Emulator:
 
     def identify(self):
         """The libmmal picamerax loaded says it is the software VideoCore."""
-        lib = ct.CDLL("libmmal.so")
-        lib.videocore_emu_identify.restype = ct.c_char_p
-        return lib.videocore_emu_identify().decode()
+        self.mmal.videocore_emu_identify.restype = ct.c_char_p
+        return self.mmal.videocore_emu_identify().decode()
 
     def set_sensor(self, name):
         assert self.fn("set_sensor")(name.encode() if name else None) == 0
@@ -79,12 +82,18 @@ class Emulator:
         self.fn("set_pacing")(1 if unlimited else 0)
 
     def usage(self):
-        out = (ct.c_uint64 * 4)()
-        self.fn("usage")(out)
-        counts = dict(zip(("components", "threads", "pools", "connections"), out))
-        vcsm = (ct.c_uint64 * 2)()
-        self.fn("vcsm_usage")(vcsm)
-        counts["vcsm_blocks"], counts["vcsm_bytes"] = vcsm
+        """Live objects: the VideoCore's, and over VCHIQ libmmal's too."""
+        sides = [(self.lib, self.prefix)]
+        if self.over_vchiq:
+            sides.append((self.mmal, "videocore_emu_"))
+        counts = dict.fromkeys(("components", "threads", "pools", "connections", "vcsm_blocks", "vcsm_bytes"), 0)
+        for lib, prefix in sides:
+            out = (ct.c_uint64 * 4)()
+            getattr(lib, prefix + "usage")(out)
+            vcsm = (ct.c_uint64 * 2)()
+            getattr(lib, prefix + "vcsm_usage")(vcsm)
+            for key, value in zip(counts, list(out) + list(vcsm)):
+                counts[key] += value
         return counts
 
 

@@ -2,9 +2,10 @@
 //! `/dev/vchiq` ([`mmal_emu::controls`]: its sensor, scene, camera faults
 //! and pacing, its live objects and VCSM memory, its display), exported as
 //! `vchiq_preload_emu_*` for test suites: a program that loads the
-//! software VideoCore's libmmal as well has two VideoCores in it (that
-//! library's own, idle when its components are reached over VCHIQ, answers
-//! to `videocore_emu_*`), and these names reach the one its camera is.
+//! software VideoCore's libmmal as well has two in it (that library's own
+//! answers to `videocore_emu_*`, and holds only the client's side of
+//! components reached over VCHIQ), and these names reach the one its
+//! camera is.
 //!
 //! ```c
 //! void vchiq_preload_emu_usage(uint64_t out[4]);

@@ -153,12 +153,12 @@ pub(crate) fn on_open(target: Target, flags: c_int) -> Result<c_int, Errno> {
 }
 
 /// The requests the kernel answers for any file before its driver sees
-/// them (`do_vfs_ioctl`): close-on-exec, non-blocking and async flags,
-/// the size. On an emulated device's descriptor they go to the real file
-/// behind it, which answers them as for any.
+/// them (`do_vfs_ioctl`): the close-on-exec, non-blocking and async flags.
+/// On an emulated device's descriptor they go to the real file behind it,
+/// which answers them as for any. (`FIOQSIZE`, answered only for regular
+/// files, directories and links, is the device's: `ENOTTY`.)
 #[allow(clippy::unnecessary_cast)] // The numbers' type differs between targets.
-const GENERIC: [u32; 5] =
-    [libc::FIOCLEX as u32, libc::FIONCLEX as u32, libc::FIONBIO as u32, libc::FIOASYNC as u32, libc::FIOQSIZE as u32];
+const GENERIC: [u32; 4] = [libc::FIOCLEX as u32, libc::FIONCLEX as u32, libc::FIONBIO as u32, libc::FIOASYNC as u32];
 
 /// An ioctl: `None` if `fd` is not an emulated device's, or the request is
 /// one the kernel answers for any file (the real ioctl then runs).

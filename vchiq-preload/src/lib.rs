@@ -22,8 +22,8 @@
 //! LP64 on x86_64 and aarch64, ILP32 on 32-bit ARM), and its results are
 //! written into the caller's structs as the kernel writes them; errors are
 //! `-1` with `errno`, an unknown request `ENOTTY`. The requests the kernel
-//! answers for any file (`FIOCLEX`, `FIONCLEX`, `FIONBIO`, `FIOASYNC`,
-//! `FIOQSIZE`) go to the real file behind the descriptor. A thread
+//! answers for any file (`FIOCLEX`, `FIONCLEX`, `FIONBIO`, `FIOASYNC`) go
+//! to the real file behind the descriptor. A thread
 //! cancelled in `open` or `close` (cancellation points) is cancelled as
 //! without the library: libc's call is made outside the library's own
 //! panic guard, through `"C-unwind"` frames. Every other path,

@@ -53,20 +53,23 @@ impl Real {
     }
 
     /// The next definition after this library's (libc's), or `None` if
-    /// there is none (`ENOSYS` for the caller).
+    /// there is none (`ENOSYS` for the caller). That there is none is kept
+    /// too (as [`NOT_FOUND`], an address no function has), so that `dlsym`
+    /// runs once for each.
     fn addr(&self) -> Option<usize> {
-        let cached = self.addr.load(Ordering::Acquire);
-        if cached != 0 {
-            return Some(cached);
-        }
-        // SAFETY: `name` is a NUL-terminated static string; RTLD_NEXT is a
-        // valid pseudo-handle for a shared object looking past itself.
-        let found = unsafe { libc::dlsym(libc::RTLD_NEXT, self.name.as_ptr()) } as usize;
-        if found == 0 {
-            return None;
-        }
-        self.addr.store(found, Ordering::Release);
-        Some(found)
+        let found = match self.addr.load(Ordering::Acquire) {
+            0 => {
+                // SAFETY: `name` is a NUL-terminated static string;
+                // RTLD_NEXT is a valid pseudo-handle for a shared object
+                // looking past itself.
+                let found = unsafe { libc::dlsym(libc::RTLD_NEXT, self.name.as_ptr()) } as usize;
+                let found = if found == 0 { NOT_FOUND } else { found };
+                self.addr.store(found, Ordering::Release);
+                found
+            }
+            cached => cached,
+        };
+        (found != NOT_FOUND).then_some(found)
     }
 }
 
@@ -88,11 +91,16 @@ static REAL_DUP2: Real = Real::new(c"dup2");
 static REAL_DUP3: Real = Real::new(c"dup3");
 static REAL_CLOSE_RANGE: Real = Real::new(c"close_range");
 
+/// [`Real::addr`]'s mark of a function libc does not have.
+const NOT_FOUND: usize = 1;
+
 /// Run by the dynamic loader when the library is loaded (an ELF
 /// constructor): looks libc's functions up at once, so that no call made
 /// later runs `dlsym`, which is not async-signal-safe (a program's first
-/// `close` may be made in a signal handler, or in a `vfork` child). One not
-/// found then is looked up again on use.
+/// `close` may be made in a signal handler, or in a `vfork` child). A
+/// constructor that runs before this one and calls an export looks its
+/// function up then, as before. The function reads and writes only the
+/// atomics of the statics, and cannot panic.
 #[used]
 #[link_section = ".init_array"]
 static AT_LOAD: extern "C" fn() = look_up_all;

@@ -197,10 +197,11 @@ impl Vchiq {
             Ok(handle) => {
                 // Only the handle is written back, as the kernel does; if
                 // it cannot be, the service goes again (as the kernel
-                // removes it), since the caller cannot name it.
+                // removes it), since the caller cannot name it. Its token
+                // stays for the SERVICE_CLOSED that removal reports (with
+                // the caller's userdata), which takes it.
                 if let Err(e) = arg.offset(offset_of!(sys::vchiq_create_service, handle)).write::<u32>(handle.0) {
                     let _ = self.device.remove_service(handle);
-                    self.tables.lock().services.remove(&token);
                     return Err(e);
                 }
                 Ok(0)

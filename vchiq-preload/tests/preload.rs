@@ -411,6 +411,29 @@ fn child_services_and_connections_leak_no_descriptor() {
     println!("child_services_and_connections_leak_no_descriptor: done");
 }
 
+/// `value` alone in a fresh private page, then made read-only (a struct
+/// the driver reads but cannot write back into); the caller unmaps it.
+fn read_only_page<T>(value: T) -> *mut T {
+    let page = 4096;
+    assert!(size_of::<T>() <= page);
+    // SAFETY: a fresh private page, written (`T` fits in it, and a page is
+    // aligned for any `T` here), then made read-only.
+    unsafe {
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            page,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        assert_ne!(p, libc::MAP_FAILED);
+        p.cast::<T>().write(value);
+        assert_eq!(libc::mprotect(p, page, libc::PROT_READ), 0);
+        p.cast()
+    }
+}
+
 fn errno() -> i32 {
     std::io::Error::last_os_error().raw_os_error().unwrap()
 }
@@ -724,36 +747,26 @@ fn child_bad_pointers_are_efault_as_from_the_kernel() {
     // ends.
     assert_eq!(ioctl_value(fd, VCHIQ_IOC_CONNECT, 0), (0, 0));
     let threads_before = threads();
-    // SAFETY: a fresh private page, written, then made read-only, and
-    // unmapped below.
-    let create = unsafe {
-        let p = libc::mmap(
-            std::ptr::null_mut(),
-            page,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        );
-        assert_ne!(p, libc::MAP_FAILED);
-        let c = p.cast::<vchiq_create_service>();
-        c.write(vchiq_create_service {
-            params: vchiq_service_params {
-                fourcc: make_fourcc(*b"mmal") as i32,
-                callback: std::ptr::null_mut(),
-                userdata: std::ptr::null_mut(),
-                version: VC_MMAL_VER as i16,
-                version_min: VC_MMAL_MIN_VER as i16,
-            },
-            is_open: 1,
-            is_vchi: 0,
-            handle: 0,
-        });
-        assert_eq!(libc::mprotect(p, page, libc::PROT_READ), 0);
-        c
-    };
+    let create = read_only_page(vchiq_create_service {
+        params: vchiq_service_params {
+            fourcc: make_fourcc(*b"mmal") as i32,
+            callback: std::ptr::null_mut(),
+            userdata: 0x5EED as *mut libc::c_void,
+            version: VC_MMAL_VER as i16,
+            version_min: VC_MMAL_MIN_VER as i16,
+        },
+        is_open: 1,
+        is_vchi: 0,
+        handle: 0,
+    });
     assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_CREATE_SERVICE, create), (-1, libc::EFAULT));
     assert_eq!(settled_threads(threads_before), threads_before, "the service was removed");
+    // Its close is reported with the caller's userdata, as the kernel's.
+    let mut completions = [vchiq_completion_data::default(); 4];
+    let (n, e, _) = await_into(fd, &mut completions, 256, &mut []);
+    assert!(n >= 1 && e == 0, "{n} completions, errno {e}");
+    let closed = completions[..n as usize].iter().find(|c| c.reason == VCHIQ_SERVICE_CLOSED);
+    assert_eq!(closed.map(|c| c.service_userdata as usize), Some(0x5EED));
     // SAFETY: the page mapped above.
     assert_eq!(unsafe { libc::munmap(create.cast(), page) }, 0);
     assert_eq!(close_fd(fd), 0);
@@ -762,23 +775,7 @@ fn child_bad_pointers_are_efault_as_from_the_kernel() {
     // taken back (no descriptor left behind).
     let cma = open_path("/dev/vcsm-cma", libc::O_RDWR);
     let fds = open_fds();
-    // SAFETY: a fresh private page, written, then made read-only, and
-    // unmapped at the end.
-    let request = unsafe {
-        let p = libc::mmap(
-            std::ptr::null_mut(),
-            page,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        );
-        assert_ne!(p, libc::MAP_FAILED);
-        let a = p.cast::<vcsm::vc_sm_cma_ioctl_alloc>();
-        a.write(vcsm::vc_sm_cma_ioctl_alloc { size: 4096, num: 1, handle: -1, ..Default::default() });
-        assert_eq!(libc::mprotect(p, page, libc::PROT_READ), 0);
-        a
-    };
+    let request = read_only_page(vcsm::vc_sm_cma_ioctl_alloc { size: 4096, num: 1, handle: -1, ..Default::default() });
     assert_eq!(ioctl_ptr(cma, vcsm::VC_SM_CMA_IOCTL_MEM_ALLOC, request), (-1, libc::EFAULT));
     assert_eq!(open_fds(), fds, "the allocation was taken back");
     // SAFETY: the page mapped above.

@@ -632,7 +632,8 @@ static FAIL_NEXT_PORT_DISABLE: AtomicBool = AtomicBool::new(false);
 /// `MMAL_EIO` and leave the port enabled, as when the VideoCore stops
 /// answering: for testing what a client does then. The disable a
 /// component's last release makes counts: that release then fails with
-/// `MMAL_EIO` and frees nothing.
+/// `MMAL_EIO` and frees nothing (for a component of this VideoCore; one
+/// reached over VCHIQ, whose firmware this is, is destroyed there anyway).
 pub fn fail_next_port_disable() {
     FAIL_NEXT_PORT_DISABLE.store(true, Ordering::SeqCst);
 }

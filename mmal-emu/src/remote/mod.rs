@@ -491,10 +491,13 @@ pub(crate) fn destroy(component: ComponentPtr, remote: &Remote) -> Status {
     // An enable or disable another thread is making (a callback disabling
     // its own port) is let finish first; then every port still enabled is
     // disabled. As libmmal's destroy, a port whose disable fails does not
-    // keep the component: it goes on to be destroyed (the VideoCore
-    // returns or drops what it held), rather than be left for a caller
-    // that seldom checks the status.
-    if !remote.wait_unclaimed(Instant::now() + CLAIM_WAIT) {
+    // keep the component: it goes on to be destroyed on the VideoCore
+    // (which returns or drops what it held), rather than be left for a
+    // caller that seldom checks the status. Its memory is then kept
+    // (leaked, and logged): that port may still have a callback and
+    // buffers, which the delivery thread could be handing back into it.
+    let mut clean = remote.wait_unclaimed(Instant::now() + CLAIM_WAIT);
+    if !clean {
         log::warn!("mmal_component_destroy: a port of it is still being enabled or disabled; destroyed anyway");
     }
     // In libmmal's order: inputs, outputs, then the control port last (its
@@ -504,6 +507,7 @@ pub(crate) fn destroy(component: ComponentPtr, remote: &Remote) -> Status {
     for port in ports {
         if port.is_enabled() && port_disable(port, remote) != sys::MMAL_SUCCESS {
             log::warn!("mmal_component_destroy: {} could not be disabled; destroyed anyway", port.name());
+            clean = false;
         }
     }
     for port in component.ports() {
@@ -529,7 +533,11 @@ pub(crate) fn destroy(component: ComponentPtr, remote: &Remote) -> Status {
         status("mmal_component_destroy", &e);
     }
     session::unregister(remote.handle, remote);
-    component.free();
+    if clean {
+        component.free();
+    } else {
+        log::error!("mmal_component_destroy: {}: its memory is kept, as a port of it was not disabled", remote.handle);
+    }
     sys::MMAL_SUCCESS
 }
 
