@@ -233,3 +233,58 @@ fn a_buffer_sent_during_a_close_is_back_before_closed() {
         assert_eq!(at_close, sent, "round {round}: every buffer sent is back before closed()");
     }
 }
+
+/// Holds the delivery thread in its first call for `hold`, and records
+/// each buffer's port and whether it came back released.
+struct Slow {
+    hold: std::time::Duration,
+    first: std::sync::atomic::AtomicBool,
+    inside: std::sync::atomic::AtomicBool,
+    seen: Mutex<Vec<(u32, bool)>>,
+}
+
+impl mmal_vchiq::Handler for Slow {
+    fn buffer(&self, _: &Client, b: mmal_vchiq::Returned) {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.first.swap(false, SeqCst) {
+            self.inside.store(true, SeqCst);
+            std::thread::sleep(self.hold);
+        }
+        self.seen.lock().push((b.port.handle, b.released));
+    }
+}
+
+/// A disable whose drain times out (the delivery thread is held by a slow
+/// handler of another port) does not release a buffer the VideoCore has
+/// returned already: its message is queued behind the handler, and it
+/// comes back as returned, with its data and flags, not as released.
+#[test]
+fn a_buffer_returned_behind_a_slow_handler_is_not_released_by_a_disable() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let _s = serial();
+    let connection = connect();
+    let slow = Arc::new(Slow {
+        hold: std::time::Duration::from_millis(800),
+        first: true.into(),
+        inside: false.into(),
+        seen: Mutex::new(Vec::new()),
+    });
+    let mut options = client_options();
+    options.drain_timeout = std::time::Duration::from_millis(100);
+    let client = Client::open_with(&connection, options, Arc::clone(&slow)).unwrap();
+    let (a, b) = (sink_input(&client, 64), sink_input(&client, 64));
+    client.port_enable(&a.port, 0, 0).unwrap();
+    client.port_enable(&b.port, 0, 0).unwrap();
+    client.send_buffer(&a.port, BufferToSend::input(vec![1; 8], a.buffer_size)).unwrap();
+    wait_until("the handler holding the delivery thread", || slow.inside.load(SeqCst));
+    // The sink takes it at once; its return waits behind the handler.
+    client.send_buffer(&b.port, BufferToSend::input(vec![2; 8], b.buffer_size)).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    // The handler still holds the thread: the drain times out (the disable
+    // may answer that the handler is busy).
+    let _ = client.port_disable(&b.port);
+    wait_until("both buffers back", || slow.seen.lock().len() == 2);
+    let seen = slow.seen.lock().clone();
+    assert_eq!(seen, [(a.port.handle, false), (b.port.handle, false)], "returned, not released");
+    client.close().unwrap();
+}

@@ -570,14 +570,30 @@ impl Client {
     }
 
     /// Waits (bounded) until no buffer `of` picks is out; releases those
-    /// left and waits for their delivery.
+    /// left and waits for their delivery. A buffer the VideoCore has
+    /// returned already (its message queued behind a handler that takes
+    /// long) is not released: it comes back with its data and flags when
+    /// the delivery thread gets to it.
     fn drain(&self, of: impl Fn(&PortRef) -> bool + Copy) -> Result<()> {
         if self.wait_drained(of, Instant::now() + self.options.drain_timeout) {
             return Ok(());
         }
+        let returned: std::collections::HashSet<u32> = {
+            let st = self.core.router.state.lock();
+            st.queue
+                .iter()
+                .filter_map(|item| match item {
+                    Item::Message(m) if wire::message_type(m) == Some(sys::MMAL_MSG_TYPE_BUFFER_TO_HOST) => {
+                        wire::buffer_to_host(m).ok().map(|b| b.cookie)
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
         let cookies = {
             let mut b = self.core.buffers.lock();
-            let cookies = b.slab.cookies_where(|e| of(&e.port) && !e.released);
+            let mut cookies = b.slab.cookies_where(|e| of(&e.port) && !e.released);
+            cookies.retain(|c| !returned.contains(&c.to_u32()));
             for c in &cookies {
                 if let Some(e) = b.slab.get_mut(*c) {
                     e.released = true;
