@@ -391,3 +391,52 @@ fn a_port_that_fails_to_disable_does_not_keep_its_component() {
         assert_eq!((api.component_release)(sink), sys::MMAL_SUCCESS);
     }
 }
+
+/// The component the callback below destroys, and the status it got.
+static OTHER: std::sync::atomic::AtomicPtr<sys::MMAL_COMPONENT_T> =
+    std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
+static OTHER_STATUS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(u32::MAX);
+
+unsafe extern "C" fn destroy_other_cb(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
+    use std::sync::atomic::Ordering::SeqCst;
+    // SAFETY: the header is handed to the callback; the other component is
+    // live and released once (its pointer taken).
+    unsafe {
+        (api().buffer_header_release)(b);
+        let other = OTHER.swap(std::ptr::null_mut(), SeqCst);
+        if !other.is_null() {
+            OTHER_STATUS.store((api().component_release)(other), SeqCst);
+        }
+    }
+}
+
+/// As in libmmal, whose components each have a thread, one component's
+/// callback may destroy another component (only its own is refused).
+#[test]
+fn a_callback_may_destroy_another_component() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let _turn = one_camera();
+    let api = api();
+    let (a, b) = (create(c"vc.null_sink"), create(c"vc.null_sink"));
+    // SAFETY: live components' ports, as a C client uses them; `a`
+    // released at the end, `b` by the callback.
+    unsafe {
+        let input = *(*a).input;
+        let pool = (api.port_pool_create)(input, 1, (*input).buffer_size_recommended.max(64));
+        (*input).buffer_num = 1;
+        (*input).buffer_size = (*input).buffer_size_recommended.max(64);
+        assert_eq!((api.port_enable)(input, Some(destroy_other_cb)), sys::MMAL_SUCCESS);
+        OTHER.store(b, SeqCst);
+        let header = (api.queue_get)((*pool).queue);
+        (*header).length = 8;
+        assert_eq!((api.port_send_buffer)(input, header), sys::MMAL_SUCCESS);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while OTHER_STATUS.load(SeqCst) == u32::MAX && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(OTHER_STATUS.load(SeqCst), sys::MMAL_SUCCESS, "the other component destroyed from a callback");
+        assert_eq!((api.port_disable)(input), sys::MMAL_SUCCESS);
+        (api.port_pool_destroy)(input, pool);
+        assert_eq!((api.component_release)(a), sys::MMAL_SUCCESS);
+    }
+}

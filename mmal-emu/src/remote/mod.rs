@@ -18,7 +18,9 @@
 //!
 //! Threads: the client's delivery thread runs the client's port callbacks
 //! (never VCHIQ's completion thread), and the callbacks may call back in
-//! (send the buffer again, disable the port). A port disable returns once
+//! (send the buffer again, disable the port, destroy another component).
+//! One thread serves every component, where libmmal gives each its own: a
+//! callback that blocks holds up the others'. A port disable returns once
 //! every buffer of the port has been through its callback, so a component
 //! whose ports are all disabled has no callback left to run.
 
@@ -482,9 +484,12 @@ fn fill(header: BufPtr, b: &Returned, in_place: bool) {
 
 pub(crate) fn destroy(component: ComponentPtr, remote: &Remote) -> Status {
     let Some(client) = client() else { return sys::MMAL_ENXIO };
-    if session::on_delivery_thread() {
+    if session::delivering_to(remote.handle) {
         // As the core refuses it on a component's own thread: the caller
-        // still holds a buffer or event of it.
+        // still holds a buffer or event of it. (From another component's
+        // callback it goes ahead, as libmmal's, whose components each
+        // have a thread: the disables below hand over what is left,
+        // nested, as a callback's own disable does.)
         log::error!("mmal_component_destroy: destroyed from one of its callbacks");
         return sys::MMAL_EINVAL;
     }

@@ -69,20 +69,47 @@ fn component(handle: u32) -> Option<Arc<Remote>> {
     COMPONENTS.lock().as_ref()?.get(&handle)?.upgrade()
 }
 
+thread_local! {
+    /// The components whose buffers or events this thread is handing to
+    /// the client's callbacks, innermost last (a callback's disable hands
+    /// over more, nested, while it waits).
+    static DELIVERING: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f`, a delivery to component `handle`, as one this thread is in
+/// ([`delivering_to`]) until it returns or unwinds.
+fn delivering<R>(handle: u32, f: impl FnOnce() -> R) -> R {
+    struct Done;
+    impl Drop for Done {
+        fn drop(&mut self) {
+            DELIVERING.with(|d| d.borrow_mut().pop());
+        }
+    }
+    DELIVERING.with(|d| d.borrow_mut().push(handle));
+    let _done = Done;
+    f()
+}
+
+/// Whether this thread is inside a callback of component `handle` (it
+/// holds a buffer or event of it).
+pub(super) fn delivering_to(handle: u32) -> bool {
+    DELIVERING.with(|d| d.borrow().contains(&handle))
+}
+
 /// Hands the VideoCore's buffers to the remote components they belong to.
 struct Router;
 
 impl Handler for Router {
     fn buffer(&self, _client: &Client, buffer: Returned) {
         match component(buffer.port.component) {
-            Some(remote) => remote.returned(buffer),
+            Some(remote) => delivering(remote.handle, || remote.returned(buffer)),
             None => log::error!("mmal_vc: a buffer for component {:#x}, which is gone", buffer.port.component),
         }
     }
 
     fn event(&self, _client: &Client, event: Event) {
         match component(event.component) {
-            Some(remote) => remote.event(event),
+            Some(remote) => delivering(remote.handle, || remote.event(event)),
             None => log::debug!("mmal_vc: an event for component {:#x}, which is gone", event.component),
         }
     }
