@@ -24,7 +24,6 @@
 //! as it says on a failure.
 #![allow(unsafe_code)]
 
-use std::borrow::Cow;
 use std::ffi::{c_char, c_int, CStr};
 use std::os::unix::ffi::OsStrExt;
 
@@ -47,14 +46,34 @@ pub unsafe fn usage(out: *mut u64) {
     unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), out, values.len()) };
 }
 
-/// Reads an optional C string argument: NULL is `None`.
+/// Sets a named control from C: `text` NULL sets `None` (back to the
+/// environment's value); otherwise what `parse` makes of it, or -1 with
+/// nothing changed if it makes nothing. Returns 0 once set.
 ///
 /// # Safety
 ///
 /// `text` is NULL or a NUL-terminated string.
-unsafe fn optional_str<'a>(text: *const c_char) -> Option<Cow<'a, str>> {
-    // SAFETY: as the caller promises.
-    (!text.is_null()).then(|| unsafe { CStr::from_ptr(text) }.to_string_lossy())
+unsafe fn set_named<T>(
+    control: &str,
+    text: *const c_char,
+    parse: impl FnOnce(&str) -> Option<T>,
+    set: impl FnOnce(Option<T>),
+) -> c_int {
+    guarded(control, -1, || {
+        if text.is_null() {
+            set(None);
+            return 0;
+        }
+        // SAFETY: a NUL-terminated string, as the caller promises.
+        let text = unsafe { CStr::from_ptr(text) }.to_string_lossy();
+        match parse(&text) {
+            Some(value) => {
+                set(Some(value));
+                0
+            }
+            None => -1,
+        }
+    })
 }
 
 /// Chooses the sensor cameras created from now on emulate (`imx219`,
@@ -65,17 +84,8 @@ unsafe fn optional_str<'a>(text: *const c_char) -> Option<Cow<'a, str>> {
 ///
 /// `name` is NULL or a NUL-terminated string.
 pub unsafe fn set_sensor(name: *const c_char) -> c_int {
-    guarded("controls::set_sensor", -1, || {
-        // SAFETY: as the caller promises.
-        match unsafe { optional_str(name) } {
-            None => crate::set_sensor(None),
-            Some(name) => match Sensor::from_name(&name) {
-                Some(sensor) => crate::set_sensor(Some(sensor)),
-                None => return -1,
-            },
-        }
-        0
-    })
+    // SAFETY: as the caller promises.
+    unsafe { set_named("controls::set_sensor", name, Sensor::from_name, crate::set_sensor) }
 }
 
 /// Sets the scene as `VIDEOCORE_EMU_SCENE` would (`chart`, `flat`, or an
@@ -86,17 +96,8 @@ pub unsafe fn set_sensor(name: *const c_char) -> c_int {
 ///
 /// `value` is NULL or a NUL-terminated string.
 pub unsafe fn set_scene(value: *const c_char) -> c_int {
-    guarded("controls::set_scene", -1, || {
-        // SAFETY: as the caller promises.
-        match unsafe { optional_str(value) } {
-            None => crate::set_scene(None),
-            Some(value) => match Scene::from_env_value(&value) {
-                Ok(scene) => crate::set_scene(Some(scene)),
-                Err(_) => return -1,
-            },
-        }
-        0
-    })
+    // SAFETY: as the caller promises.
+    unsafe { set_named("controls::set_scene", value, |v| Scene::from_env_value(v).ok(), crate::set_scene) }
 }
 
 /// Injects a camera fault: 0 none, 1 disabled, 2 missing; any other value

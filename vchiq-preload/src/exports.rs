@@ -33,17 +33,24 @@ fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, c_int> {
     catch_unwind(AssertUnwindSafe(f)).map_err(|_| fail(Errno(libc::EIO)))
 }
 
-/// An open of a path: the emulated device's, or the real one (called
-/// outside [`guarded`]).
-fn open_with(path: *const c_char, flags: c_int, real: impl FnOnce() -> c_int) -> c_int {
-    let emulated = guarded(|| {
-        let target = sys::path_bytes(path).and_then(Target::of)?;
-        Some(on_open(target, flags).unwrap_or_else(fail))
-    });
-    match emulated {
-        Ok(Some(fd)) | Err(fd) => fd,
+/// A call's answer: the library's own (`ours`, run under [`guarded`]),
+/// or where it gives none libc's (`real`, called after it, outside it).
+fn ours_or_real(ours: impl FnOnce() -> Option<c_int>, real: impl FnOnce() -> c_int) -> c_int {
+    match guarded(ours) {
+        Ok(Some(result)) | Err(result) => result,
         Ok(None) => real(),
     }
+}
+
+/// An open of a path: the emulated device's, or the real one.
+fn open_with(path: *const c_char, flags: c_int, real: impl FnOnce() -> c_int) -> c_int {
+    ours_or_real(
+        || {
+            let target = sys::path_bytes(path).and_then(Target::of)?;
+            Some(on_open(target, flags).unwrap_or_else(fail))
+        },
+        real,
+    )
 }
 
 /// `open(2)`: `/dev/vchiq` and `/dev/vcsm-cma` emulated, anything else
@@ -130,17 +137,16 @@ pub unsafe extern "C-unwind" fn __openat64_2(dirfd: c_int, path: *const c_char, 
 
 /// An ioctl: the emulated device's answer, or the real call's.
 fn ioctl_with(fd: c_int, request: c_ulong, arg: usize, real: impl FnOnce() -> c_int) -> c_int {
-    let emulated = guarded(|| {
-        // The kernel's `cmd` is an `unsigned int`: the upper bits of a
-        // 64-bit `unsigned long` are dropped, as the system call does.
-        #[allow(clippy::unnecessary_cast)] // `c_ulong` is `u32` on 32-bit ARM.
-        let cmd = request as u32;
-        Some(on_ioctl(fd, cmd, arg)?.unwrap_or_else(fail))
-    });
-    match emulated {
-        Ok(Some(result)) | Err(result) => result,
-        Ok(None) => real(),
-    }
+    ours_or_real(
+        || {
+            // The kernel's `cmd` is an `unsigned int`: the upper bits of a
+            // 64-bit `unsigned long` are dropped, as the system call does.
+            #[allow(clippy::unnecessary_cast)] // `c_ulong` is `u32` on 32-bit ARM.
+            let cmd = request as u32;
+            Some(on_ioctl(fd, cmd, arg)?.unwrap_or_else(fail))
+        },
+        real,
+    )
 }
 
 /// `ioctl(2)`: on a descriptor of an emulated device, the device's answer;
@@ -173,10 +179,13 @@ pub unsafe extern "C-unwind" fn __ioctl_time64(fd: c_int, request: c_ulong, arg:
 /// `close(2)`: an emulated device's instance ends with its descriptor.
 #[no_mangle]
 pub extern "C-unwind" fn close(fd: c_int) -> c_int {
-    match guarded(|| on_close(fd)) {
-        Ok(()) => sys::close_real(fd),
-        Err(failed) => failed,
-    }
+    ours_or_real(
+        || {
+            on_close(fd);
+            None
+        },
+        || sys::close_real(fd),
+    )
 }
 
 /// `dup2(2)`: a descriptor of an emulated device that `new` was is closed
@@ -209,8 +218,11 @@ pub extern "C-unwind" fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
 /// close-on-exec, or has flags the kernel refuses).
 #[no_mangle]
 pub extern "C-unwind" fn close_range(first: c_uint, last: c_uint, flags: c_int) -> c_int {
-    match guarded(|| on_close_range(first, last, flags)) {
-        Ok(()) => sys::real_close_range(first, last, flags),
-        Err(failed) => failed,
-    }
+    ours_or_real(
+        || {
+            on_close_range(first, last, flags);
+            None
+        },
+        || sys::real_close_range(first, last, flags),
+    )
 }
