@@ -331,36 +331,41 @@ impl Kernel {
         }
     }
 
-    /// QUEUE_BULK_TRANSMIT/RECEIVE.
+    /// QUEUE_BULK_TRANSMIT/RECEIVE. With four already queued in its
+    /// direction, waits until one completes, as the kernel does (whose
+    /// wait a signal may interrupt; this one is not); `EINVAL` if the
+    /// service closes meanwhile.
     pub(crate) fn queue_bulk(&self, handle: ServiceHandle, bulk: Bulk) -> Result<(), (io::Error, Bulk)> {
-        let mut st = self.state.lock();
-        let st = &mut *st;
-        let Some(s) = st.services.get_mut(&handle.0).filter(|s| !s.closed) else {
-            return Err((errno(EINVAL), bulk));
-        };
         if bulk.size == 0 || bulk.size > bulk.buffer.len() {
             return Err((errno(EINVAL), bulk));
         }
-        let queue = match bulk.direction {
-            BulkDirection::Transmit => &mut s.host_tx,
-            BulkDirection::Receive => &mut s.host_rx,
-        };
-        if queue.len() >= MAX_BULKS {
-            return Err((errno(EBUSY), bulk));
+        let mut guard = self.state.lock();
+        loop {
+            let st = &mut *guard;
+            let Some(s) = st.services.get_mut(&handle.0).filter(|s| !s.closed) else {
+                return Err((errno(EINVAL), bulk));
+            };
+            let queue = match bulk.direction {
+                BulkDirection::Transmit => &mut s.host_tx,
+                BulkDirection::Receive => &mut s.host_rx,
+            };
+            if queue.len() >= MAX_BULKS {
+                self.cond.wait(&mut guard);
+                continue;
+            }
+            queue.push_back(bulk);
+            if !st.hold_bulks {
+                Self::pair(s, &mut st.completions);
+            }
+            self.cond.notify_all();
+            return Ok(());
         }
-        queue.push_back(bulk);
-        if !st.hold_bulks {
-            Self::pair(s, &mut st.completions);
-        }
-        self.cond.notify_all();
-        Ok(())
     }
 }
 
-/// `EINVAL`, `EBUSY` and the rest, as Linux numbers them (the emulated
+/// `EINVAL` and the rest, as Linux numbers them (the emulated
 /// driver answers as Linux's does, whatever the host).
 pub(crate) const EINVAL: i32 = 22;
-pub(crate) const EBUSY: i32 = 16;
 pub(crate) const ENOTCONN: i32 = 107;
 pub(crate) const EAGAIN: i32 = 11;
 pub(crate) const ETIMEDOUT: i32 = 110;

@@ -31,8 +31,9 @@
 //! as the kernel does when the VideoCore refuses the open; a service opens with one use held
 //! (USE/RELEASE_SERVICE count it, a release below zero is `EINVAL`).
 //! QUEUE_MESSAGE takes at most 8 elements and `max_msg_size` bytes
-//! (`EINVAL`). QUEUE_BULK_* take at most 4 transfers per direction
-//! (`EBUSY`), and complete in order: a host receive takes the next data the
+//! (`EINVAL`). QUEUE_BULK_* queue at most 4 transfers per direction (a
+//! fifth waits until one completes, as in the kernel, though no signal
+//! interrupts it), and complete in order: a host receive takes the next data the
 //! VideoCore transmits, a VideoCore receive the next host transmit.
 //! AWAIT_COMPLETION blocks until something is there (or SHUTDOWN), takes a
 //! message buffer per message from the caller's ([`vchiq::MessageBuffers`]:

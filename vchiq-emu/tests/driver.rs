@@ -2,7 +2,9 @@
 //! the kernel answers.
 
 use std::io;
+use std::mem::size_of;
 use std::sync::Arc;
+use std::time::Duration;
 
 use vchiq::{Bulk, BulkDirection, Completion, Device, Fourcc, MessageBuffers, ServiceHandle, ServiceParams};
 use vchiq_emu::EmulatedVchiq;
@@ -79,15 +81,12 @@ fn messages_uses_and_bulks_are_bounded_as_the_kernels() {
     assert_eq!(errno(d.queue_message(h, &[e; 9])), 22);
     assert_eq!(errno(d.queue_message(h, &[&[0; 4089]])), 22);
     assert_eq!(errno(d.queue_message(ServiceHandle(0xBAD), &[e])), 22);
-    // Four bulks per direction; empty ones refused.
+    // Four bulks per direction (a fifth waits: see below); empty ones
+    // refused.
     for _ in 0..4 {
         d.queue_bulk(h, Bulk { direction: BulkDirection::Receive, buffer: vec![0; 8].into(), size: 8, userdata: 1 })
             .unwrap();
     }
-    let (err, back) = d
-        .queue_bulk(h, Bulk { direction: BulkDirection::Receive, buffer: vec![0; 8].into(), size: 8, userdata: 5 })
-        .unwrap_err();
-    assert_eq!((err.raw_os_error(), back.userdata), (Some(16), 5));
     let (err, _) = d
         .queue_bulk(h, Bulk { direction: BulkDirection::Transmit, buffer: Vec::new().into(), size: 0, userdata: 6 })
         .unwrap_err();
@@ -132,4 +131,59 @@ fn shutdown_wakes_the_completion_waiter() {
     d.shutdown().unwrap();
     let got = waiter.join().unwrap().unwrap();
     assert!(got.is_empty());
+}
+
+#[test]
+fn a_fifth_bulk_waits_for_room_as_in_the_kernel() {
+    let d = Arc::new(connected());
+    let h = d.create_service(&mmal(3)).unwrap();
+    assert_eq!(await_one(&d), Completion::ServiceOpened { service: 3 });
+    let transmit = |userdata| Bulk { direction: BulkDirection::Transmit, buffer: vec![0; 8].into(), size: 8, userdata };
+    let queue_on_a_thread = |userdata| {
+        let d = Arc::clone(&d);
+        std::thread::spawn(move || d.queue_bulk(h, transmit(userdata)).map_err(|(e, b)| (e.raw_os_error(), b.userdata)))
+    };
+    for userdata in 1..=4 {
+        d.queue_bulk(h, transmit(userdata)).unwrap();
+    }
+    let fifth = queue_on_a_thread(5);
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(!fifth.is_finished(), "the fifth transmit waits while four are queued");
+    // A PORT_FLUSH has an 8-byte transfer behind it, which the VideoCore
+    // takes whatever it answers: the first transmit completes, and the
+    // fifth is queued.
+    let mut flush =
+        vec![0u8; size_of::<vchiq_sys::mmal_msg_header>() + size_of::<vchiq_sys::mmal_msg_buffer_from_host>()];
+    flush[..4].copy_from_slice(&vchiq_sys::MMAL_MAGIC.to_le_bytes());
+    flush[4..8].copy_from_slice(&vchiq_sys::MMAL_MSG_TYPE_PORT_FLUSH.to_le_bytes());
+    d.queue_message(h, &[&flush]).unwrap();
+    assert_eq!(fifth.join().unwrap(), Ok(()));
+    let (mut replied, mut done) = (false, None);
+    while !(replied && done.is_some()) {
+        match await_one(&d) {
+            Completion::BulkDone { service: 3, bulk } => done = Some(bulk.userdata),
+            Completion::Message { service: 3, .. } => replied = true,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(done, Some(1));
+    // Four queued again: a sixth waits, and is refused when the service
+    // closes; the four are aborted in the order they were queued.
+    let sixth = queue_on_a_thread(6);
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(!sixth.is_finished(), "the sixth transmit waits while four are queued");
+    let d2 = Arc::clone(&d);
+    let closer = std::thread::spawn(move || d2.close_service(h));
+    assert_eq!(sixth.join().unwrap(), Err((Some(22), 6)));
+    let mut aborted = Vec::new();
+    loop {
+        match await_one(&d) {
+            Completion::BulkAborted { service: 3, bulk } => aborted.push(bulk.userdata),
+            Completion::ServiceClosed { service: 3 } => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(aborted, [2, 3, 4, 5]);
+    d.close_delivered(h).unwrap();
+    closer.join().unwrap().unwrap();
 }
