@@ -222,16 +222,17 @@ pub fn set_display_size(width: u32, height: u32) -> c_int {
 
 /// Exports the [controls](crate::controls) as `extern "C"` functions under
 /// the names given, the VCSM usage read with the expression given (an
-/// `FnOnce() -> Option<vcsm::Stats>`):
+/// `FnOnce() -> Option<vcsm::Stats>`). As the C libraries export them
+/// (whose VCSM usage is their own memory's; `None` here):
 ///
-/// ```ignore
+/// ```no_run
 /// mmal_emu::export_controls! {
 ///     usage: videocore_emu_usage,
 ///     set_sensor: videocore_emu_set_sensor,
 ///     set_scene: videocore_emu_set_scene,
 ///     set_camera_fault: videocore_emu_set_camera_fault,
 ///     set_pacing: videocore_emu_set_pacing,
-///     vcsm_usage: videocore_emu_vcsm_usage = || memory().ok().map(|m| m.stats()),
+///     vcsm_usage: videocore_emu_vcsm_usage = || None,
 ///     display_read: videocore_emu_display_read,
 ///     display_dump: videocore_emu_display_dump,
 ///     set_display_size: videocore_emu_set_display_size,

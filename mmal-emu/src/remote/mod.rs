@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use mmal_sys as sys;
 use mmal_vchiq::{BufferToSend, Error, Memory, PortInfo, PortRef, PortType, Returned};
-use parking_lot::{Mutex, ReentrantMutex};
+use parking_lot::{Condvar, Mutex, ReentrantMutex};
 
 use crate::objects::{
     BufPtr, Callback, ComponentPtr, CoreState, EsFormat, Live, Loan, LoanTicket, PoolPtr, PortFields, PortPtr, Read,
@@ -62,6 +62,9 @@ pub(crate) struct Remote {
     /// uses). Reentrant: the callback may disable the port itself.
     delivering: ReentrantMutex<()>,
     state: Mutex<State>,
+    /// Notified (with `state`'s lock) whenever an enable or disable of a
+    /// port lets go of its claim: what a destroy waits on.
+    unclaimed: Condvar,
 }
 
 /// How long a destroy waits for an enable or disable of one of its ports
@@ -193,6 +196,7 @@ pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
         c_ports: OnceLock::new(),
         events,
         delivering: ReentrantMutex::new(()),
+        unclaimed: Condvar::new(),
         state: Mutex::new(State {
             callbacks: vec![None; n],
             out: HashMap::new(),
@@ -271,24 +275,27 @@ impl Remote {
             events: PoolPtr::create(0, 0, false).expect("an empty pool"),
             delivering: ReentrantMutex::new(()),
             state: Mutex::new(State::default()),
+            unclaimed: Condvar::new(),
         })
     }
 
     /// Waits until no port of the component is being enabled or disabled
     /// (by another thread), or until `deadline`; whether none is.
     fn wait_unclaimed(&self, deadline: Instant) -> bool {
-        loop {
-            {
-                let st = self.state.lock();
-                if !st.enabling.iter().chain(&st.disabling).any(|&claimed| claimed) {
-                    return true;
-                }
+        let mut st = self.state.lock();
+        while st.enabling.iter().chain(&st.disabling).any(|&claimed| claimed) {
+            if self.unclaimed.wait_until(&mut st, deadline).timed_out() {
+                return !st.enabling.iter().chain(&st.disabling).any(|&claimed| claimed);
             }
-            if Instant::now() >= deadline {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(1));
         }
+        true
+    }
+
+    /// Lets go of the claim an enable or disable made (its flag in the
+    /// state, under the state's lock), and wakes a destroy waiting for it.
+    fn unclaim(&self, claim: &mut bool) {
+        *claim = false;
+        self.unclaimed.notify_all();
     }
 
     /// One of the component's own C ports: for a caller that has the
@@ -674,7 +681,7 @@ pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>, remote: &Remote) 
     }
     let status = enable_claimed(&client, port, port_ref, peer);
     let mut st = remote.state.lock();
-    st.enabling[index] = false;
+    remote.unclaim(&mut st.enabling[index]);
     if status != sys::MMAL_SUCCESS {
         st.callbacks[index] = None;
     }
@@ -754,7 +761,7 @@ pub(crate) fn port_disable(port: PortPtr, remote: &Remote) -> Status {
         st.disabling[port.index_all()] = true;
     }
     let status = disable_claimed(&client, port, port_ref, peer, remote);
-    remote.state.lock().disabling[port.index_all()] = false;
+    remote.unclaim(&mut remote.state.lock().disabling[port.index_all()]);
     status
 }
 
