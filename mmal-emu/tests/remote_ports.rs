@@ -440,3 +440,60 @@ fn a_callback_may_destroy_another_component() {
         assert_eq!((api.component_release)(a), sys::MMAL_SUCCESS);
     }
 }
+
+/// The type-specific part of the last header back through [`planes_cb`].
+static PLANES: std::sync::Mutex<Option<sys::MMAL_BUFFER_HEADER_VIDEO_SPECIFIC_T>> = std::sync::Mutex::new(None);
+
+unsafe extern "C" fn planes_cb(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
+    // SAFETY: the header is handed to the callback; its `type` points at
+    // its own type-specific part, as the pool made it.
+    unsafe {
+        *PLANES.lock().unwrap() = Some((*(*b).type_).video);
+        (api().buffer_header_release)(b);
+    }
+}
+
+/// As libmmal's VideoCore client: a header's type-specific part (a
+/// frame's planes, offsets and pitches) goes to the VideoCore with the
+/// header, and what the VideoCore returns is written into the header that
+/// comes back. The emulated firmware returns what it was given (no
+/// emulated component writes planes), so a header cleared while the
+/// VideoCore has it comes back with what it was sent with.
+#[test]
+fn a_headers_planes_go_to_the_videocore_and_come_back_from_it() {
+    let _turn = one_camera();
+    let api = api();
+    let splitter = create(c"vc.ril.video_splitter");
+    let sent = sys::MMAL_BUFFER_HEADER_VIDEO_SPECIFIC_T {
+        planes: 3,
+        offset: [0, 76_800, 96_000, 0],
+        pitch: [320, 160, 160, 0],
+        flags: sys::MMAL_BUFFER_HEADER_VIDEO_FLAG_INTERLACED,
+    };
+    // SAFETY: pointers from the live component and its pool, used as a C
+    // client would; released at the end.
+    unsafe {
+        let (input, out) = (*(*splitter).input, *(*splitter).output);
+        (*(*input).format).encoding = sys::MMAL_ENCODING_I420;
+        let video = &mut (*(*(*input).format).es).video;
+        (video.width, video.height) = (320, 240);
+        video.crop = sys::MMAL_RECT_T { x: 0, y: 0, width: 320, height: 240 };
+        assert_eq!((api.port_format_commit)(input), sys::MMAL_SUCCESS);
+        let size = (*out).buffer_size_recommended.max((*out).buffer_size_min);
+        let pool = (api.port_pool_create)(out, 1, size);
+        (*out).buffer_num = (*out).buffer_num_min.max(1);
+        (*out).buffer_size = size;
+        assert_eq!((api.port_enable)(out, Some(planes_cb)), sys::MMAL_SUCCESS);
+        let b = (api.queue_get)((*pool).queue);
+        (*(*b).type_).video = sent;
+        *PLANES.lock().unwrap() = None;
+        assert_eq!((api.port_send_buffer)(out, b), sys::MMAL_SUCCESS);
+        // No input comes: the VideoCore holds the buffer until the disable
+        // hands it back.
+        (*(*b).type_).video = sys::MMAL_BUFFER_HEADER_VIDEO_SPECIFIC_T::default();
+        assert_eq!((api.port_disable)(out), sys::MMAL_SUCCESS);
+        assert_eq!(*PLANES.lock().unwrap(), Some(sent), "the VideoCore's type-specific part, written back");
+        (api.port_pool_destroy)(out, pool);
+        assert_eq!((api.component_release)(splitter), sys::MMAL_SUCCESS);
+    }
+}

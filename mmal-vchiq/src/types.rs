@@ -282,6 +282,9 @@ pub struct BufferToSend {
     /// whose format is `MMAL_ENCODING_OPAQUE` (an opaque image handle) and
     /// for clock ports; false by default.
     pub inline: bool,
+    /// The video part of the header (planes, their offsets and pitches),
+    /// sent as libmmal sends its header's `type->video`; zero by default.
+    pub video: VideoPlanes,
 }
 
 impl BufferToSend {
@@ -302,6 +305,7 @@ impl BufferToSend {
             dts: sys::MMAL_MSG_TIME_UNKNOWN,
             tag: 0,
             inline: false,
+            video: VideoPlanes::default(),
         }
     }
 

@@ -426,6 +426,7 @@ pub(crate) struct BufferOut<'a> {
     pub(crate) dts: i64,
     pub(crate) zero_copy: bool,
     pub(crate) inline: Option<&'a [u8]>,
+    pub(crate) video: &'a VideoPlanes,
     /// BUFFER_FROM_HOST_ZEROLEN: an empty EOS buffer, followed by an
     /// 8-byte dummy bulk.
     pub(crate) zerolen: bool,
@@ -452,6 +453,13 @@ pub(crate) fn buffer_from_host(b: &BufferOut<'_>) -> [u8; BUFFER_MSG] {
     put(&mut m, B + offset_of!(mmal_msg_buffer_header, flags), b.flags);
     put64(&mut m, B + offset_of!(mmal_msg_buffer_header, pts), b.pts);
     put64(&mut m, B + offset_of!(mmal_msg_buffer_header, dts), b.dts);
+    let v = b.video;
+    put(&mut m, VIDEO + offset_of!(mmal_msg_buffer_header_video, planes), v.planes);
+    for (i, (&offset, &pitch)) in v.offset.iter().zip(&v.pitch).enumerate() {
+        put(&mut m, VIDEO + offset_of!(mmal_msg_buffer_header_video, offset) + 4 * i, offset);
+        put(&mut m, VIDEO + offset_of!(mmal_msg_buffer_header_video, pitch) + 4 * i, pitch);
+    }
+    put(&mut m, VIDEO + offset_of!(mmal_msg_buffer_header_video, flags), v.flags);
     put(&mut m, IS_ZERO_COPY, b.zero_copy as u32);
     if let Some(d) = b.inline {
         put(&mut m, PAYLOAD_IN_MESSAGE, d.len() as u32);
@@ -587,6 +595,7 @@ mod tests {
     fn a_buffer_round_trips_through_its_message() {
         let port = PortRef { component: 5, handle: 6, kind: PortType::Input, index: 0 };
         let data = [7u8; 100];
+        let video = VideoPlanes { planes: 3, offset: [0, 1000, 1250, 0], pitch: [40, 20, 20, 0], flags: 8 };
         let mut m = buffer_from_host(&BufferOut {
             port: &port,
             cookie: 0x0010_0001,
@@ -598,6 +607,7 @@ mod tests {
             dts: 1 << 40,
             zero_copy: false,
             inline: Some(&data),
+            video: &video,
             zerolen: false,
         });
         assert_eq!(m.len(), 292);
@@ -606,6 +616,12 @@ mod tests {
         assert_eq!((b.cookie, b.component, b.port, b.length, b.flags), (0x0010_0001, 5, 6, 100, 4));
         assert_eq!((b.pts, b.dts), (-5, 1 << 40));
         assert_eq!(b.inline.as_deref(), Some(&data[..]));
+        assert_eq!(b.video, video);
+        // Where the firmware's struct has them (research/vchiq.md: the
+        // type-specific part at 88 after the header).
+        assert_eq!(get(&m, H + 88), 3, "planes");
+        assert_eq!((get(&m, H + 96), get(&m, H + 108)), (1000, 40), "offset[1], pitch[0]");
+        assert_eq!(get(&m, H + 124), 8, "flags");
         assert!(message_type(&m) == Some(MMAL_MSG_TYPE_BUFFER_TO_HOST) && reply_context(&m).is_none());
     }
 
@@ -623,6 +639,7 @@ mod tests {
             dts: 0,
             zero_copy: false,
             inline: None,
+            video: &VideoPlanes::default(),
             zerolen: false,
         };
         let m = buffer_from_host(&out);

@@ -176,6 +176,23 @@ impl BufPtr {
         self.raw_mut().dts = dts;
     }
 
+    #[cfg(feature = "vchiq")]
+    /// The header's type-specific part (`*type`), read where the header's
+    /// own `type` points when it is made, not through the pointer, which
+    /// a client could move.
+    pub(crate) fn video(self) -> sys::MMAL_BUFFER_HEADER_VIDEO_SPECIFIC_T {
+        // SAFETY: as in `raw`; the union holds only plain integers, so
+        // any bytes read as `video` are valid.
+        unsafe { ptr::addr_of!((*self.boxed()).video.video).read() }
+    }
+
+    #[cfg(feature = "vchiq")]
+    /// Sets the header's type-specific part (see [`video`](Self::video)).
+    pub(crate) fn set_video(self, video: sys::MMAL_BUFFER_HEADER_VIDEO_SPECIFIC_T) {
+        // SAFETY: as in `raw`; the holder owns the header.
+        unsafe { ptr::addr_of_mut!((*self.boxed()).video.video).write(video) };
+    }
+
     pub(crate) fn pts(self) -> i64 {
         self.raw().pts
     }

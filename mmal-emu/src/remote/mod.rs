@@ -484,6 +484,15 @@ fn fill(header: BufPtr, b: &Returned, in_place: bool) {
     header.set(cmd, length, flags, b.pts);
     header.set_offset(offset);
     header.set_dts(b.dts);
+    // As libmmal's VC client: the VideoCore's type-specific part (a
+    // frame's planes) into the header's.
+    let v = &b.video;
+    header.set_video(sys::MMAL_BUFFER_HEADER_VIDEO_SPECIFIC_T {
+        planes: v.planes,
+        offset: v.offset,
+        pitch: v.pitch,
+        flags: v.flags,
+    });
 }
 
 // ---------------------------------------------------------------------------
@@ -1032,6 +1041,9 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
         let opaque = |i: &PortInfo| i.format.encoding == sys::MMAL_ENCODING_OPAQUE;
         buffer.inline = remote.state.lock().info[port.index_all()].as_ref().is_some_and(opaque);
     }
+    // The header's type-specific part goes with it, as libmmal sends it.
+    let v = header.video();
+    buffer.video = mmal_vchiq::VideoPlanes { planes: v.planes, offset: v.offset, pitch: v.pitch, flags: v.flags };
     buffer.tag = token;
     // Entered before it is sent: the VideoCore may return it at once. A
     // header this component has already (sent twice) is refused, whatever

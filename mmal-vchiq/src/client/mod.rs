@@ -929,6 +929,7 @@ impl Client {
             dts: buffer.dts,
             zero_copy,
             inline: inline.as_deref(),
+            video: &buffer.video,
             zerolen,
         });
         // Sent without the slab locked (the send may block); the entry
