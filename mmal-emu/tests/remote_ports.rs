@@ -497,3 +497,108 @@ fn a_headers_planes_go_to_the_videocore_and_come_back_from_it() {
         assert_eq!((api.component_release)(splitter), sys::MMAL_SUCCESS);
     }
 }
+
+/// What reached [`log_cb`], in order: a command (0 for a data buffer) and
+/// the first word of its data.
+static LOG: std::sync::Mutex<Vec<(u32, u32)>> = std::sync::Mutex::new(Vec::new());
+
+unsafe extern "C" fn log_cb(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
+    // SAFETY: the header is handed to the callback, its data inside its
+    // payload; released here.
+    unsafe {
+        let data = std::slice::from_raw_parts((*b).data.add((*b).offset as usize), (*b).length as usize);
+        let word = data.get(..4).map_or(0, |w| u32::from_le_bytes(w.try_into().unwrap()));
+        LOG.lock().unwrap().push(((*b).cmd, word));
+        (api().buffer_header_release)(b);
+    }
+}
+
+/// As libmmal's VideoCore client: a buffer that comes back flagged
+/// TRANSMISSION_FAILED raises an error event (`MMAL_EIO`) on its
+/// component's control port before the buffer is handed back. (The
+/// emulated null sink returns an input with the flags it was sent with.)
+#[test]
+fn a_buffer_whose_transmission_failed_raises_an_error_event_first() {
+    // Its port disables must not meet the fault another test injects.
+    let _turn = one_camera();
+    let api = api();
+    let sink = create(c"vc.null_sink");
+    // SAFETY: pointers from the live component and its pool, used as a C
+    // client would; released at the end.
+    unsafe {
+        let (control, input) = ((*sink).control, *(*sink).input);
+        LOG.lock().unwrap().clear();
+        assert_eq!((api.port_enable)(control, Some(log_cb)), sys::MMAL_SUCCESS);
+        (*input).buffer_num = (*input).buffer_num_min.max(1);
+        (*input).buffer_size = (*input).buffer_size_recommended.max(64);
+        let pool = (api.port_pool_create)(input, 2, (*input).buffer_size);
+        assert_eq!((api.port_enable)(input, Some(log_cb)), sys::MMAL_SUCCESS);
+        let wait_for = |n: usize| {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while LOG.lock().unwrap().len() < n && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        };
+        for (flags, expected) in [
+            (0, vec![(0, 0)]),
+            (sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED, vec![(sys::MMAL_EVENT_ERROR, sys::MMAL_EIO), (0, 0)]),
+        ] {
+            LOG.lock().unwrap().clear();
+            let b = (api.queue_get)((*pool).queue);
+            (*b).length = 4;
+            (*b).flags = flags;
+            std::ptr::write_bytes((*b).data, 0, 4);
+            assert_eq!((api.port_send_buffer)(input, b), sys::MMAL_SUCCESS);
+            wait_for(expected.len());
+            // A moment for anything more to arrive.
+            std::thread::sleep(Duration::from_millis(50));
+            assert_eq!(*LOG.lock().unwrap(), expected, "flags {flags:#x}");
+        }
+        assert_eq!((api.port_disable)(input), sys::MMAL_SUCCESS);
+        assert_eq!((api.port_disable)(control), sys::MMAL_SUCCESS);
+        (api.port_pool_destroy)(input, pool);
+        assert_eq!((api.component_release)(sink), sys::MMAL_SUCCESS);
+    }
+}
+
+#[test]
+fn a_header_without_a_payload_is_refused_over_vchiq() {
+    a_header_without_a_payload_is_refused(api());
+}
+
+#[test]
+fn a_header_without_a_payload_is_refused_by_the_emulator_in_process() {
+    a_header_without_a_payload_is_refused(mmal_emu::api());
+}
+
+/// As libmmal's core: `mmal_port_send_buffer` refuses a header whose
+/// `data` is NULL (`EINVAL`) on a port that does not pass headers through,
+/// and the header stays the caller's.
+fn a_header_without_a_payload_is_refused(api: &'static sys::Api) {
+    let _turn = one_camera();
+    let mut sink = std::ptr::null_mut();
+    // SAFETY: a NUL-terminated name and a place for the answer.
+    assert_eq!(unsafe { (api.component_create)(c"vc.null_sink".as_ptr(), &mut sink) }, sys::MMAL_SUCCESS);
+    // SAFETY: pointers from the live component and its pool, used as a C
+    // client would; released at the end.
+    unsafe {
+        let input = *(*sink).input;
+        assert_eq!((*input).capabilities & sys::MMAL_PORT_CAPABILITY_PASSTHROUGH, 0);
+        (*input).buffer_num = (*input).buffer_num_min.max(1);
+        (*input).buffer_size = (*input).buffer_size_recommended.max(64);
+        let pool = (api.port_pool_create)(input, 1, (*input).buffer_size);
+        assert_eq!((api.port_enable)(input, Some(release_cb)), sys::MMAL_SUCCESS);
+        let b = (api.queue_get)((*pool).queue);
+        let data = (*b).data;
+        (*b).data = std::ptr::null_mut();
+        (*b).length = 4;
+        assert_eq!((api.port_send_buffer)(input, b), sys::MMAL_EINVAL);
+        // Still the caller's: with its payload back, it goes.
+        (*b).data = data;
+        assert_eq!((api.port_send_buffer)(input, b), sys::MMAL_SUCCESS);
+        assert_eq!((api.port_disable)(input), sys::MMAL_SUCCESS);
+        assert_eq!((api.queue_length)((*pool).queue), 1, "back in its pool");
+        (api.port_pool_destroy)(input, pool);
+        assert_eq!((api.component_release)(sink), sys::MMAL_SUCCESS);
+    }
+}

@@ -125,6 +125,11 @@ impl BufPtr {
         (self.raw().data, self.raw().alloc_size)
     }
 
+    /// Whether the header has a payload (`data` is not NULL).
+    pub(crate) fn has_data(self) -> bool {
+        !self.raw().data.is_null()
+    }
+
     pub(crate) fn cmd(self) -> u32 {
         self.raw().cmd
     }
@@ -201,8 +206,11 @@ impl BufPtr {
     /// nothing if they do not lie inside the payload.
     pub(crate) fn with_data<R>(self, f: impl FnOnce(&[u8]) -> R) -> R {
         let (offset, length) = (self.raw().offset as usize, self.length());
-        let inside = offset.checked_add(length).is_some_and(|end| end <= self.alloc_size());
-        self.with_payload(|payload| if inside { f(&payload[offset..offset + length]) } else { f(&[]) })
+        // Checked against the payload `with_payload` found (none if `data`
+        // is NULL), not against `alloc_size` read apart from it.
+        self.with_payload(|payload| {
+            f(offset.checked_add(length).and_then(|end| payload.get(offset..end)).unwrap_or(&[]))
+        })
     }
 
     /// Runs `f` on the whole payload.

@@ -354,6 +354,19 @@ impl Remote {
         };
         let Some(port) = self.c_port(index) else { return };
         fill(header, &b, in_place);
+        if header.flags() & sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED != 0 {
+            // As libmmal's VC client: a buffer whose transmission failed
+            // raises an error event (`MMAL_EIO`) on the component's control
+            // port, before the buffer is handed back (dropped, as there, if
+            // that port is not enabled).
+            self.event(mmal_vchiq::Event {
+                component: self.handle,
+                port_type: PortType::Control,
+                port_index: 0,
+                cmd: sys::MMAL_EVENT_ERROR,
+                data: sys::MMAL_EIO.to_le_bytes().to_vec(),
+            });
+        }
         if let Memory::Host(memory) = b.memory {
             let mut st = self.state.lock();
             // Kept while the port is enabled (dropped by its disable).
