@@ -166,6 +166,13 @@ pub(crate) struct Core {
     pub(crate) router: Arc<Router>,
     pub(crate) buffers: Mutex<Buffers>,
     pub(crate) buffers_cond: Condvar,
+    /// Orders sends before disables, as libmmal's per-port send lock does:
+    /// a send holds it (shared) from its check that the port is enabled
+    /// until its message is queued; a disable takes it (exclusive) to mark
+    /// the port disabled. So every buffer a send let through reaches the
+    /// VideoCore before the disable does, and none is refused there for a
+    /// port disabled under it.
+    pub(crate) send_order: RwLock<()>,
     /// Live components: the host's cookie for each (echoed in events) and
     /// the VideoCore's handle.
     pub(crate) components: Mutex<HashMap<u32, u32>>,
@@ -211,6 +218,7 @@ impl Core {
                 staged: VecDeque::new(),
             }),
             buffers_cond: Condvar::new(),
+            send_order: RwLock::new(()),
             components: Mutex::new(HashMap::new()),
             component_uses: Mutex::new(HashMap::new()),
             next_context: AtomicU32::new(1),

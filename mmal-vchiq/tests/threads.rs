@@ -288,3 +288,40 @@ fn a_buffer_returned_behind_a_slow_handler_is_not_released_by_a_disable() {
     assert_eq!(seen, [(a.port.handle, false), (b.port.handle, false)], "returned, not released");
     client.close().unwrap();
 }
+
+/// A send that found its port enabled reaches the VideoCore before a
+/// disable that began meanwhile, as libmmal's send lock orders them: the
+/// disable waits for its message, and the buffer comes back from the
+/// VideoCore as any other (where the VideoCore, told of the disable first,
+/// refused it).
+#[test]
+fn a_send_that_found_its_port_enabled_reaches_the_videocore_before_a_disable() {
+    let _s = serial();
+    let (device, _connection, recorder, client) = recorded_over_faulty(client_options());
+    let (_, video) = idle_video(&client, 1);
+    let size = video.buffer_size_min;
+    device.arm(vchiq_sys::MMAL_MSG_TYPE_BUFFER_FROM_HOST, Fault::Hold);
+    std::thread::scope(|scope| {
+        let sender = scope.spawn(|| client.send_buffer(&video.port, BufferToSend::output(Vec::new(), size)));
+        // The send has checked the port and is about to queue its message.
+        device.wait_held();
+        let disable = scope.spawn(|| client.port_disable(&video.port));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        device.let_go();
+        sender.join().unwrap().expect("sent");
+        disable.join().unwrap().expect("disabled");
+    });
+    let seen = recorder.lock();
+    assert_eq!(seen.buffers.len(), 1);
+    let b = &seen.buffers[0];
+    assert!(b.status.is_success() && !b.released, "back from the VideoCore, not refused: {b:?}");
+    drop(seen);
+    let sent = device.sent.lock();
+    let position = |ty: u32| sent.iter().rposition(|m| u32::from_le_bytes(m[4..8].try_into().unwrap()) == ty);
+    assert!(
+        position(vchiq_sys::MMAL_MSG_TYPE_BUFFER_FROM_HOST) < position(vchiq_sys::MMAL_MSG_TYPE_PORT_ACTION),
+        "the buffer's message first"
+    );
+    drop(sent);
+    client.close().unwrap();
+}

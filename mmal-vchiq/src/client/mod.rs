@@ -555,7 +555,13 @@ impl Client {
     /// ```
     pub fn port_disable(&self, port: &PortRef) -> Result<()> {
         let k = key(port);
-        let was_enabled = self.core.buffers.lock().enabled.remove(&k);
+        // After every send that found the port enabled has queued its
+        // message, and before any other finds it disabled: the VideoCore
+        // gets the disable after all of them.
+        let was_enabled = {
+            let _order = self.core.send_order.write();
+            self.core.buffers.lock().enabled.remove(&k)
+        };
         if !was_enabled {
             return self.drain(|p| key(p) == k);
         }
@@ -895,6 +901,9 @@ impl Client {
             && length == 0
             && buffer.flags & sys::MMAL_MSG_BUFFER_FLAG_EOS != 0
             && (self.version.0, self.version.1) >= ZEROLEN_SINCE;
+        // Held until the message is queued: a disable marks the port
+        // disabled only once it is (see `Core::send_order`).
+        let order = self.core.send_order.read();
         let cookie = {
             // Checked under the lock that guards them: a disable or a close
             // that has begun sees this buffer in the slab, or refuses it.
@@ -961,6 +970,7 @@ impl Client {
                 s.send(&[&message]).map(|()| None).map_err(Error::from)
             }
         });
+        drop(order);
         if sent.is_ok() && (bulk || inline.is_some()) {
             self.core.bytes_sent.fetch_add(u64::from(length), std::sync::atomic::Ordering::Relaxed);
         }

@@ -247,6 +247,9 @@ pub enum Fault {
     BreakMagic,
     /// Never sends it: no reply comes.
     Swallow,
+    /// Holds the call that queues it until [`Faulty::let_go`]: a sender
+    /// slowed between its checks and its message.
+    Hold,
 }
 
 /// The emulated device, with faults on demand: a message of a type broken
@@ -273,6 +276,8 @@ pub struct Faulty {
     /// as a driver keeps a transfer it has pinned.
     pub keep_receives: AtomicBool,
     pub kept: Mutex<Vec<Bulk>>,
+    /// A [`Fault::Hold`]: whether a call is held, whether it may go.
+    hold: (Mutex<(bool, bool)>, Condvar),
 }
 
 impl Faulty {
@@ -290,6 +295,7 @@ impl Faulty {
             transmits: Mutex::new(Vec::new()),
             keep_receives: AtomicBool::new(false),
             kept: Mutex::new(Vec::new()),
+            hold: (Mutex::new((false, false)), Condvar::new()),
         })
     }
 
@@ -302,6 +308,22 @@ impl Faulty {
     /// reported with the next completions: make a request after it).
     pub fn fake_bulk(&self, data: Vec<u8>) {
         *self.fake_rx.lock() = Some(data);
+    }
+
+    /// Waits (bounded) until a [`Fault::Hold`] holds a call.
+    pub fn wait_held(&self) {
+        let (lock, cond) = &self.hold;
+        let mut st = lock.lock();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !st.0 {
+            assert!(!cond.wait_until(&mut st, deadline).timed_out(), "no call was held");
+        }
+    }
+
+    /// Lets the held call go on.
+    pub fn let_go(&self) {
+        self.hold.0.lock().1 = true;
+        self.hold.1.notify_all();
     }
 
     /// `message` arrives as if the VideoCore sent it, once the device is
@@ -362,6 +384,17 @@ impl Device for Faulty {
             Some(Fault::Swallow) => {
                 self.faulted.store(true, Ordering::SeqCst);
                 Ok(())
+            }
+            Some(Fault::Hold) => {
+                let (lock, cond) = &self.hold;
+                let mut st = lock.lock();
+                st.0 = true;
+                cond.notify_all();
+                while !st.1 {
+                    cond.wait(&mut st);
+                }
+                drop(st);
+                self.inner.queue_message(handle, elements)
             }
             Some(Fault::BreakMagic) => {
                 let mut broken = message;
