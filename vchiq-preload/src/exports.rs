@@ -16,7 +16,8 @@
 //! are cancellation points, and a thread cancelled in one (glibc unwinds
 //! it by force) passes through these frames, which are `"C-unwind"` for
 //! that, as it would through libc's; under `catch_unwind` it would abort
-//! the process.
+//! the process. Cancellation is off while the library's own part runs, so
+//! that no cancellation point it reaches unwinds into the guard.
 #![allow(unsafe_code)]
 // Exported by their symbol names, not by path.
 #![allow(unreachable_pub)]
@@ -28,8 +29,15 @@ use crate::dispatch::{on_close, on_close_range, on_ioctl, on_open, on_replaced, 
 use crate::sys::{self, fail, Errno};
 
 /// Runs the library's own part of a call, `f`: its result, or a panic as
-/// -1/`EIO` (`Err`, `errno` set).
+/// -1/`EIO` (`Err`, `errno` set). Thread cancellation is off meanwhile:
+/// a cancellation point the library's part reaches (a `write` of a note,
+/// a `close` of a descriptor it takes back) does not act there, where
+/// glibc's forced unwind would meet the `catch_unwind` and abort the
+/// process; a cancel that came meanwhile acts at the caller's next
+/// cancellation point. (The kernel's answers to these calls are not
+/// cancellation points either.)
 fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, c_int> {
+    let _off = sys::CancelOff::new();
     catch_unwind(AssertUnwindSafe(f)).map_err(|_| fail(Errno(libc::EIO)))
 }
 

@@ -26,7 +26,9 @@
 //! to the real file behind the descriptor. A thread
 //! cancelled in `open` or `close` (cancellation points) is cancelled as
 //! without the library: libc's call is made outside the library's own
-//! panic guard, through `"C-unwind"` frames. Every other path,
+//! panic guard, through `"C-unwind"` frames; inside it, cancellation is
+//! off (a pending cancel acts at the caller's next cancellation point, as
+//! after the kernel's own answer). Every other path,
 //! descriptor and request goes to libc's own function (looked up once with
 //! `dlsym(RTLD_NEXT)`), untouched.
 //!

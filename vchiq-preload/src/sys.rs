@@ -218,6 +218,39 @@ pub(crate) fn identity(fd: c_int) -> Option<(u64, u64)> {
     Some((st.st_dev as u64, st.st_ino as u64))
 }
 
+// glibc's, which the `libc` crate does not declare; the states are
+// glibc's enum (the same on every architecture). "C-unwind": putting an
+// asynchronous thread's cancellation back on acts on a pending cancel at
+// once, by a forced unwind.
+extern "C-unwind" {
+    fn pthread_setcancelstate(state: c_int, oldstate: *mut c_int) -> c_int;
+}
+const PTHREAD_CANCEL_ENABLE: c_int = 0;
+const PTHREAD_CANCEL_DISABLE: c_int = 1;
+
+/// Thread cancellation turned off until dropped, then put back as it was.
+pub(crate) struct CancelOff(c_int);
+
+impl CancelOff {
+    pub(crate) fn new() -> CancelOff {
+        let mut old = PTHREAD_CANCEL_ENABLE;
+        // SAFETY: sets the calling thread's cancel state; `old` is a
+        // valid place for the previous one. (Not formally async-signal-
+        // safe; glibc's is a few atomic operations on the thread's own
+        // descriptor.)
+        unsafe { pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &mut old) };
+        CancelOff(old)
+    }
+}
+
+impl Drop for CancelOff {
+    fn drop(&mut self) {
+        let mut previous = 0;
+        // SAFETY: as in `new`.
+        unsafe { pthread_setcancelstate(self.0, &mut previous) };
+    }
+}
+
 /// The real `close`.
 pub(crate) fn close_real(fd: c_int) -> c_int {
     let Some(addr) = REAL_CLOSE.addr() else { return fail(Errno(libc::ENOSYS)) };

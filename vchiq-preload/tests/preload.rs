@@ -697,6 +697,23 @@ fn child_raw_ioctls_answer_as_the_kernel_does() {
     println!("child_raw_ioctls_answer_as_the_kernel_does: done");
 }
 
+/// Whether the library's copies to and from the caller are checked: it
+/// copies through process_vm_readv/writev where the system has them;
+/// under qemu-user (ENOSYS) it falls back to plain accesses and a wild
+/// pointer faults, as the crate docs say.
+fn copies_are_checked() -> bool {
+    let probe = [7u8; 4];
+    let mut into = [0u8; 4];
+    let local = libc::iovec { iov_base: into.as_mut_ptr().cast(), iov_len: 4 };
+    let remote = libc::iovec { iov_base: probe.as_ptr().cast_mut().cast(), iov_len: 4 };
+    // SAFETY: copies 4 bytes between two live arrays of this process.
+    let n = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
+    if n != 4 {
+        println!("process_vm_readv is not available here (errno {}): wild pointers are not checked", errno());
+    }
+    n == 4
+}
+
 #[test]
 fn bad_pointers_are_efault_as_from_the_kernel() {
     run_child("child_bad_pointers_are_efault_as_from_the_kernel");
@@ -707,17 +724,7 @@ fn child_bad_pointers_are_efault_as_from_the_kernel() {
     if !is_child("child_bad_pointers_are_efault_as_from_the_kernel") {
         return;
     }
-    // The library copies through process_vm_readv/writev, where the system
-    // has them; under qemu-user (ENOSYS) it falls back to plain accesses
-    // and a wild pointer faults, as the crate docs say.
-    let probe = [7u8; 4];
-    let mut into = [0u8; 4];
-    let local = libc::iovec { iov_base: into.as_mut_ptr().cast(), iov_len: 4 };
-    let remote = libc::iovec { iov_base: probe.as_ptr().cast_mut().cast(), iov_len: 4 };
-    // SAFETY: copies 4 bytes between two live arrays of this process.
-    let n = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
-    if n != 4 {
-        println!("process_vm_readv is not available here (errno {}): wild pointers are not checked", errno());
+    if !copies_are_checked() {
         println!("child_bad_pointers_are_efault_as_from_the_kernel: done");
         return;
     }
@@ -2008,4 +2015,80 @@ fn child_a_thread_cancelled_in_open_is_cancelled() {
     assert_eq!(result as isize, -1, "the thread was cancelled in its open");
     std::fs::remove_dir_all(&dir).unwrap();
     println!("child_a_thread_cancelled_in_open_is_cancelled: done");
+}
+
+#[test]
+fn a_cancel_pending_in_the_librarys_own_part_waits_for_the_callers_next_cancellation_point() {
+    run_child("child_a_cancel_pending_in_the_librarys_own_part_waits_for_the_callers_next_cancellation_point");
+}
+
+// glibc's, which the `libc` crate does not declare (the states are
+// glibc's enum); `pthread_testcancel` may unwind (a forced unwind).
+extern "C-unwind" {
+    fn pthread_setcancelstate(state: libc::c_int, oldstate: *mut libc::c_int) -> libc::c_int;
+    fn pthread_testcancel();
+}
+const PTHREAD_CANCEL_ENABLE: libc::c_int = 0;
+const PTHREAD_CANCEL_DISABLE: libc::c_int = 1;
+
+/// A thread's body: with a cancel pending (deferred, so far held off),
+/// asks `/dev/vcsm-cma` (the descriptor in `arg`'s first word) for an
+/// allocation whose answer cannot be written back: the library takes the
+/// block back, closing its descriptor (a cancellation point). Returns
+/// the ioctl's errno, unless cancelled at `pthread_testcancel` after it.
+extern "C-unwind" fn alloc_with_a_cancel_pending(arg: *mut libc::c_void) -> *mut libc::c_void {
+    // SAFETY: `arg` points at the descriptor and the read-only request,
+    // which the test keeps alive until it has joined this thread.
+    let (cma, request) = unsafe { *arg.cast::<(i32, *mut vcsm::vc_sm_cma_ioctl_alloc)>() };
+    let mut old = 0;
+    // SAFETY: this thread's own cancel state.
+    unsafe { pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &mut old) };
+    // SAFETY: this thread, not yet joined.
+    unsafe { libc::pthread_cancel(libc::pthread_self()) };
+    // SAFETY: as above: deferred, so the pending cancel waits for the
+    // next cancellation point.
+    unsafe { pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &mut old) };
+    let (_, e) = ioctl_ptr(cma, vcsm::VC_SM_CMA_IOCTL_MEM_ALLOC, request);
+    // SAFETY: a cancellation point of this thread.
+    unsafe { pthread_testcancel() };
+    e as isize as *mut libc::c_void
+}
+
+#[test]
+fn child_a_cancel_pending_in_the_librarys_own_part_waits_for_the_callers_next_cancellation_point() {
+    if !is_child("child_a_cancel_pending_in_the_librarys_own_part_waits_for_the_callers_next_cancellation_point") {
+        return;
+    }
+    // The library's part runs with cancellation off: its `close` of the
+    // block it takes back does not unwind into its `catch_unwind` (which
+    // aborted the process); the ioctl answers EFAULT, and the cancel acts
+    // at the thread's next cancellation point.
+    if !copies_are_checked() {
+        println!("child_a_cancel_pending_in_the_librarys_own_part_waits_for_the_callers_next_cancellation_point: done");
+        return;
+    }
+    let cma = open_path("/dev/vcsm-cma", libc::O_RDWR);
+    let fds = open_fds();
+    let request = read_only_page(vcsm::vc_sm_cma_ioctl_alloc { size: 4096, num: 1, handle: -1, ..Default::default() });
+    let mut arg = (cma, request);
+    let mut thread: libc::pthread_t = 0;
+    // SAFETY: the start routine's signature, its unwind ABI aside (a start
+    // routine may be cancelled); `arg` outlives the thread, joined below.
+    let started = unsafe {
+        let start: extern "C" fn(*mut libc::c_void) -> *mut libc::c_void = std::mem::transmute(
+            alloc_with_a_cancel_pending as extern "C-unwind" fn(*mut libc::c_void) -> *mut libc::c_void,
+        );
+        libc::pthread_create(&mut thread, std::ptr::null(), start, (&raw mut arg).cast())
+    };
+    assert_eq!(started, 0);
+    let mut result: *mut libc::c_void = std::ptr::null_mut();
+    // SAFETY: the thread made above, joined once.
+    assert_eq!(unsafe { libc::pthread_join(thread, &mut result) }, 0);
+    // PTHREAD_CANCELED is ((void *) -1).
+    assert_eq!(result as isize, -1, "cancelled after the ioctl, at pthread_testcancel");
+    assert_eq!(open_fds(), fds, "the allocation was taken back");
+    // SAFETY: the page `read_only_page` mapped.
+    assert_eq!(unsafe { libc::munmap(request.cast(), 4096) }, 0);
+    assert_eq!(close_fd(cma), 0);
+    println!("child_a_cancel_pending_in_the_librarys_own_part_waits_for_the_callers_next_cancellation_point: done");
 }
