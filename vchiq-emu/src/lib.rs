@@ -35,7 +35,8 @@
 //! fifth waits until one completes, as in the kernel, though no signal
 //! interrupts it), and complete in order: a host receive takes the next data the
 //! VideoCore transmits, a VideoCore receive the next host transmit.
-//! AWAIT_COMPLETION blocks until something is there (or SHUTDOWN), takes a
+//! AWAIT_COMPLETION blocks until something is there (or SHUTDOWN; a count
+//! of 0 then returns, taking nothing, as the kernel's loop does), takes a
 //! message buffer per message from the caller's ([`vchiq::MessageBuffers`]:
 //! `EMSGSIZE` for a message that does not fit, none left returns what it
 //! has). CLOSE_SERVICE aborts the service's queued transfers, queues
@@ -471,8 +472,10 @@ impl Device for EmulatedVchiq {
         while st.completions.is_empty() && !st.shutdown {
             self.kernel.cond.wait(&mut st);
         }
+        // As the kernel: the wait comes first, so a call for none (`max`
+        // 0) returns once there is something, taking nothing.
         let mut out = Vec::new();
-        while out.len() < max.max(1) {
+        while out.len() < max {
             let Some(c) = st.completions.pop_front() else { break };
             if let Completion::Message { data, .. } = &c {
                 if let Err(e) = buffers.consume(data.len()) {

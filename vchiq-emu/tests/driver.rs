@@ -187,3 +187,21 @@ fn a_fifth_bulk_waits_for_room_as_in_the_kernel() {
     d.close_delivered(h).unwrap();
     closer.join().unwrap().unwrap();
 }
+
+#[test]
+fn an_await_for_no_completion_waits_for_one_and_takes_nothing() {
+    let d = Arc::new(connected());
+    let d2 = Arc::clone(&d);
+    let waiter = std::thread::spawn(move || d2.await_completion(0, &mut MessageBuffers::new(0, 0)));
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(!waiter.is_finished(), "nothing there yet: it waits");
+    let h = d.create_service(&mmal(4)).unwrap();
+    assert_eq!(waiter.join().unwrap().unwrap(), Vec::new(), "woken, nothing taken");
+    // Still there for the next call.
+    assert_eq!(await_one(&d), Completion::ServiceOpened { service: 4 });
+    let d2 = Arc::clone(&d);
+    let closer = std::thread::spawn(move || d2.close_service(h));
+    assert_eq!(await_one(&d), Completion::ServiceClosed { service: 4 });
+    d.close_delivered(h).unwrap();
+    closer.join().unwrap().unwrap();
+}

@@ -299,6 +299,11 @@ impl Vchiq {
             return Err(Errno(libc::ENOTCONN));
         }
         if a.count == 0 {
+            // As the kernel: waits until there is something, takes nothing.
+            let _in_order = self.awaiting.lock();
+            if self.tables.lock().carry.is_empty() {
+                self.device.await_completion(0, &mut MessageBuffers::accounting(0, 0)).map_err(errno)?;
+            }
             return Ok(0);
         }
         let out = addr(a.buf);

@@ -624,6 +624,24 @@ fn child_raw_ioctls_answer_as_the_kernel_does() {
     assert_eq!((n, completions[0].reason), (1, VCHIQ_MESSAGE_AVAILABLE));
     assert_eq!(padding(&completions[0]), [0; PADDING], "the message's completion's padding");
 
+    // A count of 0: waits until there is a completion, and takes none.
+    let waiter = std::thread::spawn(move || {
+        let mut none = vchiq_await_completion {
+            count: 0,
+            buf: std::ptr::null_mut(),
+            msgbufsize: 0,
+            msgbufcount: 0,
+            msgbufs: std::ptr::null_mut(),
+        };
+        ioctl_ptr(fd, VCHIQ_IOC_AWAIT_COMPLETION, &mut none)
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(!waiter.is_finished(), "nothing there: a count of 0 waits");
+    assert_eq!(ioctl_ptr(fd, VCHIQ_IOC_QUEUE_MESSAGE, &mut queue), (0, 0));
+    assert_eq!(waiter.join().unwrap(), (0, 0));
+    let (n, _) = ioctl_ptr(fd, VCHIQ_IOC_AWAIT_COMPLETION, &mut await_arg);
+    assert_eq!((n, completions[0].reason), (1, VCHIQ_MESSAGE_AVAILABLE), "the reply is still there");
+
     // Bulk transfers: a zero size EINVAL, a blocking one not emulated.
     let mut data = [0u8; 64];
     let mut bulk = vchiq_queue_bulk_transfer {

@@ -418,7 +418,8 @@ pub trait Device: Send + Sync + 'static {
     /// at once with the error if the transfer was not queued.
     fn queue_bulk(&self, handle: ServiceHandle, bulk: Bulk) -> Result<(), (io::Error, Bulk)>;
     /// AWAIT_COMPLETION: waits for at least one completion and returns up
-    /// to `max`, message payloads taken through `buffers`.
+    /// to `max` (none for `max` 0: the wait alone, as the kernel answers a
+    /// count of 0), message payloads taken through `buffers`.
     fn await_completion(&self, max: usize, buffers: &mut MessageBuffers) -> io::Result<Vec<Completion>>;
 }
 
