@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex, RwLock};
+use parking_lot::{Condvar, Mutex, MutexGuard, RwLock};
 use vchiq::{BulkTransfer, Service, ServiceEvent};
 
 use crate::error::{Error, Result};
@@ -148,6 +148,13 @@ pub(crate) struct Buffers {
     /// checked and changed under the same lock as the slab, so that a
     /// buffer is either in the slab before a disable looks, or refused.
     pub(crate) enabled: HashSet<PortKey>,
+    /// Sends under way, by port: counted from the check that the port is
+    /// enabled until the message is queued (or fails). A disable waits for
+    /// its port's to end before its own message goes, as libmmal's
+    /// per-port send lock orders them: every buffer a send let through
+    /// reaches the VideoCore before the disable, and none is refused there
+    /// for a port disabled under it.
+    pub(crate) sending: HashMap<PortKey, usize>,
     /// Ports that have sent data by bulk (flushed with PORT_FLUSH), until
     /// their component's destroy.
     pub(crate) sent_bulk: HashSet<PortKey>,
@@ -166,13 +173,6 @@ pub(crate) struct Core {
     pub(crate) router: Arc<Router>,
     pub(crate) buffers: Mutex<Buffers>,
     pub(crate) buffers_cond: Condvar,
-    /// Orders sends before disables, as libmmal's per-port send lock does:
-    /// a send holds it (shared) from its check that the port is enabled
-    /// until its message is queued; a disable takes it (exclusive) to mark
-    /// the port disabled. So every buffer a send let through reaches the
-    /// VideoCore before the disable does, and none is refused there for a
-    /// port disabled under it.
-    pub(crate) send_order: RwLock<()>,
     /// Live components: the host's cookie for each (echoed in events) and
     /// the VideoCore's handle.
     pub(crate) components: Mutex<HashMap<u32, u32>>,
@@ -197,7 +197,50 @@ pub(crate) struct Core {
     stage: fn(&Core) -> bool,
 }
 
+/// A send under way on a port (see [`Buffers::sending`]): counted while
+/// this lives.
+pub(crate) struct Sending<'a> {
+    core: &'a Core,
+    port: PortKey,
+}
+
+impl<'a> Sending<'a> {
+    /// Counts a send on `port`; `buffers` is the core's, locked.
+    pub(crate) fn begin(core: &'a Core, buffers: &mut Buffers, port: PortKey) -> Sending<'a> {
+        *buffers.sending.entry(port).or_default() += 1;
+        Sending { core, port }
+    }
+}
+
+impl Drop for Sending<'_> {
+    fn drop(&mut self) {
+        let mut buffers = self.core.buffers.lock();
+        if let Some(n) = buffers.sending.get_mut(&self.port) {
+            *n -= 1;
+            if *n == 0 {
+                buffers.sending.remove(&self.port);
+            }
+        }
+        drop(buffers);
+        self.core.buffers_cond.notify_all();
+    }
+}
+
 impl Core {
+    /// Waits until no send on `port` is under way (see
+    /// [`Buffers::sending`]), at most `timeout`: each send's own waits are
+    /// bounded, so this one is only a guard. `buffers` is the core's,
+    /// locked; the port is no longer enabled, so no send begins meanwhile.
+    pub(crate) fn wait_sends(&self, buffers: &mut MutexGuard<'_, Buffers>, port: PortKey, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while buffers.sending.contains_key(&port) {
+            if self.buffers_cond.wait_until(buffers, deadline).timed_out() {
+                log::warn!("mmal-vchiq: a send on port {port:?} did not end within {timeout:?}; disabled anyway");
+                return;
+            }
+        }
+    }
+
     pub(crate) fn new(
         service: Service,
         router: Arc<Router>,
@@ -213,12 +256,12 @@ impl Core {
                 slab: Slab::new(cookies),
                 delivering: Vec::new(),
                 enabled: HashSet::new(),
+                sending: HashMap::new(),
                 sent_bulk: HashSet::new(),
                 closing: false,
                 staged: VecDeque::new(),
             }),
             buffers_cond: Condvar::new(),
-            send_order: RwLock::new(()),
             components: Mutex::new(HashMap::new()),
             component_uses: Mutex::new(HashMap::new()),
             next_context: AtomicU32::new(1),

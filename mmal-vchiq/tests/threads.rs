@@ -296,6 +296,22 @@ fn a_buffer_returned_behind_a_slow_handler_is_not_released_by_a_disable() {
 /// refused it).
 #[test]
 fn a_send_that_found_its_port_enabled_reaches_the_videocore_before_a_disable() {
+    send_then(vchiq_sys::MMAL_MSG_TYPE_PORT_ACTION, |client, video| client.port_disable(&video.port));
+}
+
+/// As a disable, a component's destroy waits for the sends that found one
+/// of its ports enabled.
+#[test]
+fn a_send_that_found_its_port_enabled_reaches_the_videocore_before_a_destroy() {
+    send_then(vchiq_sys::MMAL_MSG_TYPE_COMPONENT_DESTROY, |client, video| {
+        client.component_destroy(video.port.component)
+    });
+}
+
+/// Holds a send to an idle camera's video port between its check and its
+/// message, makes `then` (whose message is of type `then_type`) on another
+/// thread meanwhile, and checks that the buffer's message went first.
+fn send_then(then_type: u32, then: impl Fn(&Client, &mmal_vchiq::PortInfo) -> mmal_vchiq::Result<()> + Sync) {
     let _s = serial();
     let (device, _connection, recorder, client) = recorded_over_faulty(client_options());
     let (_, video) = idle_video(&client, 1);
@@ -305,11 +321,11 @@ fn a_send_that_found_its_port_enabled_reaches_the_videocore_before_a_disable() {
         let sender = scope.spawn(|| client.send_buffer(&video.port, BufferToSend::output(Vec::new(), size)));
         // The send has checked the port and is about to queue its message.
         device.wait_held();
-        let disable = scope.spawn(|| client.port_disable(&video.port));
+        let then = scope.spawn(|| then(&client, &video));
         std::thread::sleep(std::time::Duration::from_millis(200));
         device.let_go();
         sender.join().unwrap().expect("sent");
-        disable.join().unwrap().expect("disabled");
+        then.join().unwrap().expect("done");
     });
     let seen = recorder.lock();
     assert_eq!(seen.buffers.len(), 1);
@@ -317,10 +333,11 @@ fn a_send_that_found_its_port_enabled_reaches_the_videocore_before_a_disable() {
     assert!(b.status.is_success() && !b.released, "back from the VideoCore, not refused: {b:?}");
     drop(seen);
     let sent = device.sent.lock();
-    let position = |ty: u32| sent.iter().rposition(|m| u32::from_le_bytes(m[4..8].try_into().unwrap()) == ty);
+    let position =
+        |ty: u32| sent.iter().rposition(|m| u32::from_le_bytes(m[4..8].try_into().unwrap()) == ty).expect("sent");
     assert!(
-        position(vchiq_sys::MMAL_MSG_TYPE_BUFFER_FROM_HOST) < position(vchiq_sys::MMAL_MSG_TYPE_PORT_ACTION),
-        "the buffer's message first"
+        position(vchiq_sys::MMAL_MSG_TYPE_BUFFER_FROM_HOST) < position(then_type),
+        "the buffer's message went to the device first"
     );
     drop(sent);
     client.close().unwrap();

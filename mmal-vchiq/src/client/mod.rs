@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 use vchiq::{Connection, Fourcc, ServiceOptions};
 use vchiq_sys as sys;
 
-use crate::core::{key, Core, Held, InFlight, Item, Router};
+use crate::core::{key, Core, Held, InFlight, Item, Router, Sending};
 use crate::error::{Error, Result};
 use crate::types::{BufferToSend, Component, Cookie, Event, Memory, PortInfo, PortRef, PortType, Returned, Stats};
 use crate::wire;
@@ -395,6 +395,10 @@ impl Client {
             ports.iter().for_each(|k| {
                 b.enabled.remove(k);
             });
+            // As a disable: the sends that found a port enabled go first.
+            for k in &ports {
+                self.core.wait_sends(&mut b, *k, self.core.reply_timeout);
+            }
             ports
         };
         if let Err(e) = self.component_op(sys::MMAL_MSG_TYPE_COMPONENT_DESTROY, handle) {
@@ -555,12 +559,13 @@ impl Client {
     /// ```
     pub fn port_disable(&self, port: &PortRef) -> Result<()> {
         let k = key(port);
-        // After every send that found the port enabled has queued its
-        // message, and before any other finds it disabled: the VideoCore
-        // gets the disable after all of them.
+        // No send finds the port enabled from here on, and those that did
+        // have queued their messages before the disable's goes.
         let was_enabled = {
-            let _order = self.core.send_order.write();
-            self.core.buffers.lock().enabled.remove(&k)
+            let mut b = self.core.buffers.lock();
+            let was_enabled = b.enabled.remove(&k);
+            self.core.wait_sends(&mut b, k, self.core.reply_timeout);
+            was_enabled
         };
         if !was_enabled {
             return self.drain(|p| key(p) == k);
@@ -901,10 +906,7 @@ impl Client {
             && length == 0
             && buffer.flags & sys::MMAL_MSG_BUFFER_FLAG_EOS != 0
             && (self.version.0, self.version.1) >= ZEROLEN_SINCE;
-        // Held until the message is queued: a disable marks the port
-        // disabled only once it is (see `Core::send_order`).
-        let order = self.core.send_order.read();
-        let cookie = {
+        let (cookie, sending) = {
             // Checked under the lock that guards them: a disable or a close
             // that has begun sees this buffer in the slab, or refuses it.
             let mut buffers = self.core.buffers.lock();
@@ -925,7 +927,10 @@ impl Client {
                 released: false,
             };
             let capacity = buffers.slab.capacity();
-            buffers.slab.insert(entry).map_err(|_| Error::NoCookies { capacity })?
+            let cookie = buffers.slab.insert(entry).map_err(|_| Error::NoCookies { capacity })?;
+            // Counted until the message is queued (the guard's drop): a
+            // disable waits for it (see `Buffers::sending`).
+            (cookie, Sending::begin(&self.core, &mut buffers, key(port)))
         };
         let message = wire::buffer_from_host(&wire::BufferOut {
             port,
@@ -970,7 +975,6 @@ impl Client {
                 s.send(&[&message]).map(|()| None).map_err(Error::from)
             }
         });
-        drop(order);
         if sent.is_ok() && (bulk || inline.is_some()) {
             self.core.bytes_sent.fetch_add(u64::from(length), std::sync::atomic::Ordering::Relaxed);
         }
@@ -1004,6 +1008,8 @@ impl Client {
             }
         };
         drop(buffers);
+        // Its message is queued (or failed): a disable may go on.
+        drop(sending);
         self.core.buffers_cond.notify_all();
         if let Err(Error::DataOrderLost { what }) = &result {
             self.core.fail_data_order(what);

@@ -368,7 +368,6 @@ impl Device for Faulty {
     }
     fn queue_message(&self, handle: ServiceHandle, elements: &[&[u8]]) -> io::Result<()> {
         let message = elements.concat();
-        self.sent.lock().push(message.clone());
         let ty = u32::from_le_bytes(message[4..8].try_into().unwrap());
         let fault = {
             let mut f = self.fault.lock();
@@ -380,6 +379,10 @@ impl Device for Faulty {
                 _ => None,
             }
         };
+        // Recorded as it goes to the device (a held one once let go).
+        if fault != Some(Fault::Hold) {
+            self.sent.lock().push(message.clone());
+        }
         match fault {
             Some(Fault::Swallow) => {
                 self.faulted.store(true, Ordering::SeqCst);
@@ -394,6 +397,7 @@ impl Device for Faulty {
                     cond.wait(&mut st);
                 }
                 drop(st);
+                self.sent.lock().push(message);
                 self.inner.queue_message(handle, elements)
             }
             Some(Fault::BreakMagic) => {
