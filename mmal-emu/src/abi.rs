@@ -188,9 +188,12 @@ fn disable_port(port: PortPtr) -> sys::MMAL_STATUS_T {
 
 /// `mmal_port_send_buffer` of a live port, local or remote.
 fn send_buffer(port: PortPtr, buffer: BufPtr) -> sys::MMAL_STATUS_T {
-    // As libmmal's core: a header without a payload is refused, unless the
-    // port passes headers through.
-    if !buffer.has_data() && port.capabilities() & sys::MMAL_PORT_CAPABILITY_PASSTHROUGH == 0 {
+    // As libmmal's core: a header without a payload (but a size) is
+    // refused, unless the port passes headers through.
+    if buffer.alloc_size() != 0
+        && !buffer.has_data()
+        && port.capabilities() & sys::MMAL_PORT_CAPABILITY_PASSTHROUGH == 0
+    {
         log::error!("mmal_port_send_buffer: {}: a buffer header without a payload (data is NULL)", port.name());
         return sys::MMAL_EINVAL;
     }

@@ -498,9 +498,9 @@ fn a_headers_planes_go_to_the_videocore_and_come_back_from_it() {
     }
 }
 
-/// What reached [`log_cb`], in order: a command (0 for a data buffer) and
-/// the first word of its data.
-static LOG: std::sync::Mutex<Vec<(u32, u32)>> = std::sync::Mutex::new(Vec::new());
+/// What reached [`log_cb`], in order: a command (0 for a data buffer), the
+/// first word of its data, and whether it was flagged TRANSMISSION_FAILED.
+static LOG: std::sync::Mutex<Vec<(u32, u32, bool)>> = std::sync::Mutex::new(Vec::new());
 
 unsafe extern "C" fn log_cb(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
     // SAFETY: the header is handed to the callback, its data inside its
@@ -508,7 +508,8 @@ unsafe extern "C" fn log_cb(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_H
     unsafe {
         let data = std::slice::from_raw_parts((*b).data.add((*b).offset as usize), (*b).length as usize);
         let word = data.get(..4).map_or(0, |w| u32::from_le_bytes(w.try_into().unwrap()));
-        LOG.lock().unwrap().push(((*b).cmd, word));
+        let failed = (*b).flags & sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED != 0;
+        LOG.lock().unwrap().push(((*b).cmd, word, failed));
         (api().buffer_header_release)(b);
     }
 }
@@ -517,6 +518,8 @@ unsafe extern "C" fn log_cb(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_H
 /// TRANSMISSION_FAILED raises an error event (`MMAL_EIO`) on its
 /// component's control port before the buffer is handed back. (The
 /// emulated null sink returns an input with the flags it was sent with.)
+/// A buffer the VideoCore refuses (smaller than the port's buffers) comes
+/// back flagged, but raises none: its data was not lost on the way.
 #[test]
 fn a_buffer_whose_transmission_failed_raises_an_error_event_first() {
     // Its port disables must not meet the fault another test injects.
@@ -539,12 +542,18 @@ fn a_buffer_whose_transmission_failed_raises_an_error_event_first() {
                 std::thread::sleep(Duration::from_millis(2));
             }
         };
-        for (flags, expected) in [
-            (0, vec![(0, 0)]),
-            (sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED, vec![(sys::MMAL_EVENT_ERROR, sys::MMAL_EIO), (0, 0)]),
+        let failed = sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED;
+        for (flags, too_small, expected) in [
+            (0, false, vec![(0, 0, false)]),
+            (failed, false, vec![(sys::MMAL_EVENT_ERROR, sys::MMAL_EIO, false), (0, 0, true)]),
+            (0, true, vec![(0, 0, true)]),
         ] {
             LOG.lock().unwrap().clear();
             let b = (api.queue_get)((*pool).queue);
+            let alloc_size = (*b).alloc_size;
+            if too_small {
+                (*b).alloc_size = 4;
+            }
             (*b).length = 4;
             (*b).flags = flags;
             std::ptr::write_bytes((*b).data, 0, 4);
@@ -552,7 +561,9 @@ fn a_buffer_whose_transmission_failed_raises_an_error_event_first() {
             wait_for(expected.len());
             // A moment for anything more to arrive.
             std::thread::sleep(Duration::from_millis(50));
-            assert_eq!(*LOG.lock().unwrap(), expected, "flags {flags:#x}");
+            assert_eq!(*LOG.lock().unwrap(), expected, "flags {flags:#x}, too small: {too_small}");
+            // Back in its pool.
+            (*b).alloc_size = alloc_size;
         }
         assert_eq!((api.port_disable)(input), sys::MMAL_SUCCESS);
         assert_eq!((api.port_disable)(control), sys::MMAL_SUCCESS);
@@ -589,15 +600,83 @@ fn a_header_without_a_payload_is_refused(api: &'static sys::Api) {
         let pool = (api.port_pool_create)(input, 1, (*input).buffer_size);
         assert_eq!((api.port_enable)(input, Some(release_cb)), sys::MMAL_SUCCESS);
         let b = (api.queue_get)((*pool).queue);
-        let data = (*b).data;
+        let (data, alloc_size) = ((*b).data, (*b).alloc_size);
         (*b).data = std::ptr::null_mut();
         (*b).length = 4;
         assert_eq!((api.port_send_buffer)(input, b), sys::MMAL_EINVAL);
+        // With no size either, it is taken (libmmal's check is of a header
+        // with a size), and comes back.
+        (*b).alloc_size = 0;
+        (*b).length = 0;
+        assert_eq!((api.port_send_buffer)(input, b), sys::MMAL_SUCCESS);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while (api.queue_length)((*pool).queue) < 1 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert_eq!((api.queue_length)((*pool).queue), 1, "back in its pool");
+        let b = (api.queue_get)((*pool).queue);
         // Still the caller's: with its payload back, it goes.
         (*b).data = data;
+        (*b).alloc_size = alloc_size;
+        (*b).length = 4;
         assert_eq!((api.port_send_buffer)(input, b), sys::MMAL_SUCCESS);
         assert_eq!((api.port_disable)(input), sys::MMAL_SUCCESS);
         assert_eq!((api.queue_length)((*pool).queue), 1, "back in its pool");
+        (api.port_pool_destroy)(input, pool);
+        assert_eq!((api.component_release)(sink), sys::MMAL_SUCCESS);
+    }
+}
+
+/// The input [`disabling_cb`] disables when an error event reaches it.
+static TO_DISABLE: std::sync::atomic::AtomicPtr<sys::MMAL_PORT_T> =
+    std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
+
+unsafe extern "C" fn disabling_cb(port: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
+    // SAFETY: the header is handed to the callback; the port to disable is
+    // live (the test disables it no other way while this can run).
+    unsafe {
+        let input = TO_DISABLE.load(std::sync::atomic::Ordering::SeqCst);
+        if (*b).cmd == sys::MMAL_EVENT_ERROR && !input.is_null() {
+            assert_eq!((api().port_disable)(input), sys::MMAL_SUCCESS);
+        }
+        log_cb(port, b);
+    }
+}
+
+/// A control callback that disables a data port on an error event raised
+/// for that port's buffer: once its disable has returned, the buffer no
+/// longer goes to the callback the disable took away; it goes back to its
+/// pool.
+#[test]
+fn a_port_disabled_by_the_error_event_of_its_buffer_does_not_get_the_buffer() {
+    let _turn = one_camera();
+    let api = api();
+    let sink = create(c"vc.null_sink");
+    // SAFETY: pointers from the live component and its pool, used as a C
+    // client would; released at the end.
+    unsafe {
+        let (control, input) = ((*sink).control, *(*sink).input);
+        LOG.lock().unwrap().clear();
+        TO_DISABLE.store(input, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!((api.port_enable)(control, Some(disabling_cb)), sys::MMAL_SUCCESS);
+        (*input).buffer_num = (*input).buffer_num_min.max(1);
+        (*input).buffer_size = (*input).buffer_size_recommended.max(64);
+        let pool = (api.port_pool_create)(input, 1, (*input).buffer_size);
+        assert_eq!((api.port_enable)(input, Some(log_cb)), sys::MMAL_SUCCESS);
+        let b = (api.queue_get)((*pool).queue);
+        (*b).length = 4;
+        (*b).flags = sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED;
+        assert_eq!((api.port_send_buffer)(input, b), sys::MMAL_SUCCESS);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while (api.queue_length)((*pool).queue) < 1 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        TO_DISABLE.store(std::ptr::null_mut(), std::sync::atomic::Ordering::SeqCst);
+        assert_eq!((api.queue_length)((*pool).queue), 1, "back in its pool");
+        assert_eq!(*LOG.lock().unwrap(), [(sys::MMAL_EVENT_ERROR, sys::MMAL_EIO, false)], "the event alone");
+        assert_eq!((*input).is_enabled, 0);
+        assert_eq!((api.port_disable)(control), sys::MMAL_SUCCESS);
         (api.port_pool_destroy)(input, pool);
         assert_eq!((api.component_release)(sink), sys::MMAL_SUCCESS);
     }

@@ -353,12 +353,12 @@ impl Remote {
             return;
         };
         let Some(port) = self.c_port(index) else { return };
-        fill(header, &b, in_place);
-        if header.flags() & sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED != 0 {
-            // As libmmal's VC client: a buffer whose transmission failed
-            // raises an error event (`MMAL_EIO`) on the component's control
-            // port, before the buffer is handed back (dropped, as there, if
-            // that port is not enabled).
+        let mut callback = callback;
+        if fill(header, &b, in_place) {
+            // As libmmal's VC client: a buffer whose data was lost on the
+            // way raises an error event (`MMAL_EIO`) on the component's
+            // control port, before the buffer is handed back (dropped, as
+            // there, if that port is not enabled).
             self.event(mmal_vchiq::Event {
                 component: self.handle,
                 port_type: PortType::Control,
@@ -366,6 +366,10 @@ impl Remote {
                 cmd: sys::MMAL_EVENT_ERROR,
                 data: sys::MMAL_EIO.to_le_bytes().to_vec(),
             });
+            // The event's callback may have disabled the port (a nested
+            // disable, which does not wait for this buffer): once it has
+            // returned, nothing reaches the callback it took away.
+            callback = self.state.lock().callbacks[index];
         }
         if let Memory::Host(memory) = b.memory {
             let mut st = self.state.lock();
@@ -460,8 +464,15 @@ fn end_loan(lent: Option<LoanTicket>, memory: &mut Memory) -> Option<bool> {
 }
 
 /// Writes a returned buffer's data and fields into its header; `in_place`:
-/// its data was received into the header's payload (lent memory).
-fn fill(header: BufPtr, b: &Returned, in_place: bool) {
+/// its data was received into the header's payload (lent memory). Returns
+/// whether its data was lost on the way (`TRANSMISSION_FAILED` as it came:
+/// the VideoCore's, or a receive that failed; or data that did not fit),
+/// which libmmal's VC client reports with an error event. A buffer the
+/// VideoCore refused is flagged `TRANSMISSION_FAILED` too (libmmal passes
+/// the firmware's flags alone), but that is no loss of data: it raises no
+/// event, which a C client such as picamera takes for a dead sensor.
+fn fill(header: BufPtr, b: &Returned, in_place: bool) -> bool {
+    let mut lost = b.flags & sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED != 0;
     let mut flags = b.flags;
     let mut offset = 0;
     let length = match &b.memory {
@@ -481,6 +492,7 @@ fn fill(header: BufPtr, b: &Returned, in_place: bool) {
                 session::PAYLOAD_COPIES.fetch_add(n as u64, Ordering::Relaxed);
                 if n < valid.len() {
                     flags |= sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED;
+                    lost = true;
                 }
                 n
             })
@@ -498,14 +510,18 @@ fn fill(header: BufPtr, b: &Returned, in_place: bool) {
     header.set_offset(offset);
     header.set_dts(b.dts);
     // As libmmal's VC client: the VideoCore's type-specific part (a
-    // frame's planes) into the header's.
-    let v = &b.video;
-    header.set_video(sys::MMAL_BUFFER_HEADER_VIDEO_SPECIFIC_T {
-        planes: v.planes,
-        offset: v.offset,
-        pitch: v.pitch,
-        flags: v.flags,
-    });
+    // frame's planes) into the header's. (A buffer the client released
+    // has none: the header keeps its own.)
+    if !b.released {
+        let v = &b.video;
+        header.set_video(sys::MMAL_BUFFER_HEADER_VIDEO_SPECIFIC_T {
+            planes: v.planes,
+            offset: v.offset,
+            pitch: v.pitch,
+            flags: v.flags,
+        });
+    }
+    lost
 }
 
 // ---------------------------------------------------------------------------
