@@ -229,6 +229,11 @@ const PTHREAD_CANCEL_ENABLE: c_int = 0;
 const PTHREAD_CANCEL_DISABLE: c_int = 1;
 
 /// Thread cancellation turned off until dropped, then put back as it was.
+/// Two limits: a signal handler that `siglongjmp`s out of the library's
+/// part leaves it off; and a thread whose cancellation is asynchronous (a
+/// mode POSIX allows only around async-cancel-safe calls, which these are
+/// not) may be cancelled as it is put back, unwinding through the guard's
+/// caller.
 pub(crate) struct CancelOff(c_int);
 
 impl CancelOff {
