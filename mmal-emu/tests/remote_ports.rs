@@ -35,15 +35,52 @@ fn one_camera() -> std::sync::MutexGuard<'static, ()> {
 }
 
 fn create(name: &std::ffi::CStr) -> *mut sys::MMAL_COMPONENT_T {
+    create_in(api(), name)
+}
+
+/// A component made through `api` (over VCHIQ, or by the emulator in
+/// process).
+fn create_in(api: &sys::Api, name: &std::ffi::CStr) -> *mut sys::MMAL_COMPONENT_T {
     let mut c = std::ptr::null_mut();
     // SAFETY: a NUL-terminated name and a place for the answer.
-    assert_eq!(unsafe { (api().component_create)(name.as_ptr(), &mut c) }, sys::MMAL_SUCCESS);
+    assert_eq!(unsafe { (api.component_create)(name.as_ptr(), &mut c) }, sys::MMAL_SUCCESS);
     c
 }
 
 unsafe extern "C" fn release_cb(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
     // SAFETY: the header is handed to the callback.
     unsafe { (api().buffer_header_release)(b) };
+}
+
+/// Sizes a null sink's input (its least number of buffers, of 64 bytes at
+/// least) and makes a pool of `headers` for it.
+///
+/// # Safety
+///
+/// `input` is a live null sink's input, not enabled.
+unsafe fn sink_pool(api: &sys::Api, input: *mut sys::MMAL_PORT_T, headers: u32) -> *mut sys::MMAL_POOL_T {
+    // SAFETY: as the caller promises.
+    unsafe {
+        (*input).buffer_num = (*input).buffer_num_min.max(1);
+        (*input).buffer_size = (*input).buffer_size_recommended.max(64);
+        (api.port_pool_create)(input, headers, (*input).buffer_size)
+    }
+}
+
+/// Waits (10 s at most) until `pool` holds `n` headers; how many it holds.
+///
+/// # Safety
+///
+/// `pool` is live.
+unsafe fn wait_for_pool(api: &sys::Api, pool: *mut sys::MMAL_POOL_T, n: u32) -> u32 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // SAFETY: as the caller promises.
+    unsafe {
+        while (api.queue_length)((*pool).queue) < n && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        (api.queue_length)((*pool).queue)
+    }
 }
 
 #[test]
@@ -66,11 +103,7 @@ fn an_unconnected_port_enables_without_a_callback_and_a_connected_one_takes_none
         }
         // With no callback, what the port gives back goes to its pool.
         assert_eq!((api.port_disable)(video), sys::MMAL_SUCCESS);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while (api.queue_length)((*pool).queue) < 2 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        assert_eq!((api.queue_length)((*pool).queue), 2, "the buffers went back to their pool");
+        assert_eq!(wait_for_pool(api, pool, 2), 2, "the buffers went back to their pool");
         (api.port_pool_destroy)(video, pool);
 
         // A tunnel's output takes no callback, and nothing changes.
@@ -207,10 +240,7 @@ fn an_event_sent_to_a_port_comes_back_the_same_way_from_the_emulator_in_process(
 fn event_round_trip(api: &'static sys::Api) {
     // Its port disables must not meet the fault another test injects.
     let _turn = one_camera();
-    let mut splitter = std::ptr::null_mut();
-    // SAFETY: a NUL-terminated name and a place for the answer.
-    let created = unsafe { (api.component_create)(c"vc.ril.video_splitter".as_ptr(), &mut splitter) };
-    assert_eq!(created, sys::MMAL_SUCCESS);
+    let splitter = create_in(api, c"vc.ril.video_splitter");
     // SAFETY: pointers from the live component, used as a C client would;
     // released at the end.
     unsafe {
@@ -422,9 +452,7 @@ fn a_callback_may_destroy_another_component() {
     // released at the end, `b` by the callback.
     unsafe {
         let input = *(*a).input;
-        let pool = (api.port_pool_create)(input, 1, (*input).buffer_size_recommended.max(64));
-        (*input).buffer_num = 1;
-        (*input).buffer_size = (*input).buffer_size_recommended.max(64);
+        let pool = sink_pool(api, input, 1);
         assert_eq!((api.port_enable)(input, Some(destroy_other_cb)), sys::MMAL_SUCCESS);
         OTHER.store(b, SeqCst);
         let header = (api.queue_get)((*pool).queue);
@@ -441,66 +469,12 @@ fn a_callback_may_destroy_another_component() {
     }
 }
 
-/// The type-specific part of the last header back through [`planes_cb`].
-static PLANES: std::sync::Mutex<Option<sys::MMAL_BUFFER_HEADER_VIDEO_SPECIFIC_T>> = std::sync::Mutex::new(None);
-
-unsafe extern "C" fn planes_cb(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
-    // SAFETY: the header is handed to the callback; its `type` points at
-    // its own type-specific part, as the pool made it.
-    unsafe {
-        *PLANES.lock().unwrap() = Some((*(*b).type_).video);
-        (api().buffer_header_release)(b);
-    }
-}
-
-/// As libmmal's VideoCore client: a header's type-specific part (a
-/// frame's planes, offsets and pitches) goes to the VideoCore with the
-/// header, and what the VideoCore returns is written into the header that
-/// comes back. The emulated firmware returns what it was given (no
-/// emulated component writes planes), so a header cleared while the
-/// VideoCore has it comes back with what it was sent with.
-#[test]
-fn a_headers_planes_go_to_the_videocore_and_come_back_from_it() {
-    let _turn = one_camera();
-    let api = api();
-    let splitter = create(c"vc.ril.video_splitter");
-    let sent = sys::MMAL_BUFFER_HEADER_VIDEO_SPECIFIC_T {
-        planes: 3,
-        offset: [0, 76_800, 96_000, 0],
-        pitch: [320, 160, 160, 0],
-        flags: sys::MMAL_BUFFER_HEADER_VIDEO_FLAG_INTERLACED,
-    };
-    // SAFETY: pointers from the live component and its pool, used as a C
-    // client would; released at the end.
-    unsafe {
-        let (input, out) = (*(*splitter).input, *(*splitter).output);
-        (*(*input).format).encoding = sys::MMAL_ENCODING_I420;
-        let video = &mut (*(*(*input).format).es).video;
-        (video.width, video.height) = (320, 240);
-        video.crop = sys::MMAL_RECT_T { x: 0, y: 0, width: 320, height: 240 };
-        assert_eq!((api.port_format_commit)(input), sys::MMAL_SUCCESS);
-        let size = (*out).buffer_size_recommended.max((*out).buffer_size_min);
-        let pool = (api.port_pool_create)(out, 1, size);
-        (*out).buffer_num = (*out).buffer_num_min.max(1);
-        (*out).buffer_size = size;
-        assert_eq!((api.port_enable)(out, Some(planes_cb)), sys::MMAL_SUCCESS);
-        let b = (api.queue_get)((*pool).queue);
-        (*(*b).type_).video = sent;
-        *PLANES.lock().unwrap() = None;
-        assert_eq!((api.port_send_buffer)(out, b), sys::MMAL_SUCCESS);
-        // No input comes: the VideoCore holds the buffer until the disable
-        // hands it back.
-        (*(*b).type_).video = sys::MMAL_BUFFER_HEADER_VIDEO_SPECIFIC_T::default();
-        assert_eq!((api.port_disable)(out), sys::MMAL_SUCCESS);
-        assert_eq!(*PLANES.lock().unwrap(), Some(sent), "the VideoCore's type-specific part, written back");
-        (api.port_pool_destroy)(out, pool);
-        assert_eq!((api.component_release)(splitter), sys::MMAL_SUCCESS);
-    }
-}
-
 /// What reached [`log_cb`], in order: a command (0 for a data buffer), the
 /// first word of its data, and whether it was flagged TRANSMISSION_FAILED.
 static LOG: std::sync::Mutex<Vec<(u32, u32, bool)>> = std::sync::Mutex::new(Vec::new());
+
+/// The type-specific part of the last header that reached [`log_cb`].
+static PLANES: std::sync::Mutex<Option<sys::MMAL_BUFFER_HEADER_VIDEO_SPECIFIC_T>> = std::sync::Mutex::new(None);
 
 unsafe extern "C" fn log_cb(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
     // SAFETY: the header is handed to the callback, its data inside its
@@ -510,6 +484,9 @@ unsafe extern "C" fn log_cb(_: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_H
         let word = data.get(..4).map_or(0, |w| u32::from_le_bytes(w.try_into().unwrap()));
         let failed = (*b).flags & sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED != 0;
         LOG.lock().unwrap().push(((*b).cmd, word, failed));
+        // Its `type` points at its own type-specific part, as the pool
+        // made it.
+        *PLANES.lock().unwrap() = Some((*(*b).type_).video);
         (api().buffer_header_release)(b);
     }
 }
@@ -532,9 +509,7 @@ fn a_buffer_whose_transmission_failed_raises_an_error_event_first() {
         let (control, input) = ((*sink).control, *(*sink).input);
         LOG.lock().unwrap().clear();
         assert_eq!((api.port_enable)(control, Some(log_cb)), sys::MMAL_SUCCESS);
-        (*input).buffer_num = (*input).buffer_num_min.max(1);
-        (*input).buffer_size = (*input).buffer_size_recommended.max(64);
-        let pool = (api.port_pool_create)(input, 2, (*input).buffer_size);
+        let pool = sink_pool(api, input, 2);
         assert_eq!((api.port_enable)(input, Some(log_cb)), sys::MMAL_SUCCESS);
         let wait_for = |n: usize| {
             let deadline = Instant::now() + Duration::from_secs(10);
@@ -587,17 +562,13 @@ fn a_header_without_a_payload_is_refused_by_the_emulator_in_process() {
 /// and the header stays the caller's.
 fn a_header_without_a_payload_is_refused(api: &'static sys::Api) {
     let _turn = one_camera();
-    let mut sink = std::ptr::null_mut();
-    // SAFETY: a NUL-terminated name and a place for the answer.
-    assert_eq!(unsafe { (api.component_create)(c"vc.null_sink".as_ptr(), &mut sink) }, sys::MMAL_SUCCESS);
+    let sink = create_in(api, c"vc.null_sink");
     // SAFETY: pointers from the live component and its pool, used as a C
     // client would; released at the end.
     unsafe {
         let input = *(*sink).input;
         assert_eq!((*input).capabilities & sys::MMAL_PORT_CAPABILITY_PASSTHROUGH, 0);
-        (*input).buffer_num = (*input).buffer_num_min.max(1);
-        (*input).buffer_size = (*input).buffer_size_recommended.max(64);
-        let pool = (api.port_pool_create)(input, 1, (*input).buffer_size);
+        let pool = sink_pool(api, input, 1);
         assert_eq!((api.port_enable)(input, Some(release_cb)), sys::MMAL_SUCCESS);
         let b = (api.queue_get)((*pool).queue);
         let (data, alloc_size) = ((*b).data, (*b).alloc_size);
@@ -609,11 +580,7 @@ fn a_header_without_a_payload_is_refused(api: &'static sys::Api) {
         (*b).alloc_size = 0;
         (*b).length = 0;
         assert_eq!((api.port_send_buffer)(input, b), sys::MMAL_SUCCESS);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while (api.queue_length)((*pool).queue) < 1 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        assert_eq!((api.queue_length)((*pool).queue), 1, "back in its pool");
+        assert_eq!(wait_for_pool(api, pool, 1), 1, "back in its pool");
         let b = (api.queue_get)((*pool).queue);
         // Still the caller's: with its payload back, it goes.
         (*b).data = data;
@@ -659,25 +626,65 @@ fn a_port_disabled_by_the_error_event_of_its_buffer_does_not_get_the_buffer() {
         LOG.lock().unwrap().clear();
         TO_DISABLE.store(input, std::sync::atomic::Ordering::SeqCst);
         assert_eq!((api.port_enable)(control, Some(disabling_cb)), sys::MMAL_SUCCESS);
-        (*input).buffer_num = (*input).buffer_num_min.max(1);
-        (*input).buffer_size = (*input).buffer_size_recommended.max(64);
-        let pool = (api.port_pool_create)(input, 1, (*input).buffer_size);
+        let pool = sink_pool(api, input, 1);
         assert_eq!((api.port_enable)(input, Some(log_cb)), sys::MMAL_SUCCESS);
         let b = (api.queue_get)((*pool).queue);
         (*b).length = 4;
         (*b).flags = sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED;
         assert_eq!((api.port_send_buffer)(input, b), sys::MMAL_SUCCESS);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while (api.queue_length)((*pool).queue) < 1 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        let back = wait_for_pool(api, pool, 1);
         std::thread::sleep(Duration::from_millis(50));
         TO_DISABLE.store(std::ptr::null_mut(), std::sync::atomic::Ordering::SeqCst);
-        assert_eq!((api.queue_length)((*pool).queue), 1, "back in its pool");
+        assert_eq!(back, 1, "back in its pool");
         assert_eq!(*LOG.lock().unwrap(), [(sys::MMAL_EVENT_ERROR, sys::MMAL_EIO, false)], "the event alone");
         assert_eq!((*input).is_enabled, 0);
         assert_eq!((api.port_disable)(control), sys::MMAL_SUCCESS);
         (api.port_pool_destroy)(input, pool);
         assert_eq!((api.component_release)(sink), sys::MMAL_SUCCESS);
+    }
+}
+
+/// As libmmal's VideoCore client: a header's type-specific part (a
+/// frame's planes, offsets and pitches) goes to the VideoCore with the
+/// header, and what the VideoCore returns is written into the header that
+/// comes back. The emulated firmware returns what it was given (no
+/// emulated component writes planes), so a header cleared while the
+/// VideoCore has it comes back with what it was sent with.
+#[test]
+fn a_headers_planes_go_to_the_videocore_and_come_back_from_it() {
+    let _turn = one_camera();
+    let api = api();
+    let splitter = create(c"vc.ril.video_splitter");
+    let sent = sys::MMAL_BUFFER_HEADER_VIDEO_SPECIFIC_T {
+        planes: 3,
+        offset: [0, 76_800, 96_000, 0],
+        pitch: [320, 160, 160, 0],
+        flags: sys::MMAL_BUFFER_HEADER_VIDEO_FLAG_INTERLACED,
+    };
+    // SAFETY: pointers from the live component and its pool, used as a C
+    // client would; released at the end.
+    unsafe {
+        let (input, out) = (*(*splitter).input, *(*splitter).output);
+        (*(*input).format).encoding = sys::MMAL_ENCODING_I420;
+        let video = &mut (*(*(*input).format).es).video;
+        (video.width, video.height) = (320, 240);
+        video.crop = sys::MMAL_RECT_T { x: 0, y: 0, width: 320, height: 240 };
+        assert_eq!((api.port_format_commit)(input), sys::MMAL_SUCCESS);
+        let size = (*out).buffer_size_recommended.max((*out).buffer_size_min);
+        let pool = (api.port_pool_create)(out, 1, size);
+        (*out).buffer_num = (*out).buffer_num_min.max(1);
+        (*out).buffer_size = size;
+        assert_eq!((api.port_enable)(out, Some(log_cb)), sys::MMAL_SUCCESS);
+        let b = (api.queue_get)((*pool).queue);
+        (*(*b).type_).video = sent;
+        *PLANES.lock().unwrap() = None;
+        assert_eq!((api.port_send_buffer)(out, b), sys::MMAL_SUCCESS);
+        // No input comes: the VideoCore holds the buffer until the disable
+        // hands it back.
+        (*(*b).type_).video = sys::MMAL_BUFFER_HEADER_VIDEO_SPECIFIC_T::default();
+        assert_eq!((api.port_disable)(out), sys::MMAL_SUCCESS);
+        assert_eq!(*PLANES.lock().unwrap(), Some(sent), "the VideoCore's type-specific part, written back");
+        (api.port_pool_destroy)(out, pool);
+        assert_eq!((api.component_release)(splitter), sys::MMAL_SUCCESS);
     }
 }
