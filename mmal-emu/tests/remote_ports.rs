@@ -598,49 +598,68 @@ fn a_header_without_a_payload_is_refused(api: &'static sys::Api) {
 static TO_DISABLE: std::sync::atomic::AtomicPtr<sys::MMAL_PORT_T> =
     std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
 
+/// Whether [`disabling_cb`] enables the input again (with [`log_cb`]).
+static REENABLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 unsafe extern "C" fn disabling_cb(port: *mut sys::MMAL_PORT_T, b: *mut sys::MMAL_BUFFER_HEADER_T) {
+    use std::sync::atomic::Ordering::SeqCst;
     // SAFETY: the header is handed to the callback; the port to disable is
     // live (the test disables it no other way while this can run).
     unsafe {
-        let input = TO_DISABLE.load(std::sync::atomic::Ordering::SeqCst);
+        let input = TO_DISABLE.load(SeqCst);
         if (*b).cmd == sys::MMAL_EVENT_ERROR && !input.is_null() {
             assert_eq!((api().port_disable)(input), sys::MMAL_SUCCESS);
+            if REENABLE.load(SeqCst) {
+                assert_eq!((api().port_enable)(input, Some(log_cb)), sys::MMAL_SUCCESS);
+            }
         }
         log_cb(port, b);
     }
 }
 
 /// A control callback that disables a data port on an error event raised
-/// for that port's buffer: once its disable has returned, the buffer no
-/// longer goes to the callback the disable took away; it goes back to its
-/// pool.
+/// for that port's buffer (and enables it again): once its disable has
+/// returned, the buffer no longer goes to the port's callback; it goes
+/// back to its pool.
 #[test]
 fn a_port_disabled_by_the_error_event_of_its_buffer_does_not_get_the_buffer() {
+    use std::sync::atomic::Ordering::SeqCst;
     let _turn = one_camera();
     let api = api();
-    let sink = create(c"vc.null_sink");
-    // SAFETY: pointers from the live component and its pool, used as a C
-    // client would; released at the end.
-    unsafe {
-        let (control, input) = ((*sink).control, *(*sink).input);
-        LOG.lock().unwrap().clear();
-        TO_DISABLE.store(input, std::sync::atomic::Ordering::SeqCst);
-        assert_eq!((api.port_enable)(control, Some(disabling_cb)), sys::MMAL_SUCCESS);
-        let pool = sink_pool(api, input, 1);
-        assert_eq!((api.port_enable)(input, Some(log_cb)), sys::MMAL_SUCCESS);
-        let b = (api.queue_get)((*pool).queue);
-        (*b).length = 4;
-        (*b).flags = sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED;
-        assert_eq!((api.port_send_buffer)(input, b), sys::MMAL_SUCCESS);
-        let back = wait_for_pool(api, pool, 1);
-        std::thread::sleep(Duration::from_millis(50));
-        TO_DISABLE.store(std::ptr::null_mut(), std::sync::atomic::Ordering::SeqCst);
-        assert_eq!(back, 1, "back in its pool");
-        assert_eq!(*LOG.lock().unwrap(), [(sys::MMAL_EVENT_ERROR, sys::MMAL_EIO, false)], "the event alone");
-        assert_eq!((*input).is_enabled, 0);
-        assert_eq!((api.port_disable)(control), sys::MMAL_SUCCESS);
-        (api.port_pool_destroy)(input, pool);
-        assert_eq!((api.component_release)(sink), sys::MMAL_SUCCESS);
+    for reenable in [false, true] {
+        let sink = create(c"vc.null_sink");
+        // SAFETY: pointers from the live component and its pool, used as
+        // a C client would; released at the end.
+        unsafe {
+            let (control, input) = ((*sink).control, *(*sink).input);
+            LOG.lock().unwrap().clear();
+            TO_DISABLE.store(input, SeqCst);
+            REENABLE.store(reenable, SeqCst);
+            assert_eq!((api.port_enable)(control, Some(disabling_cb)), sys::MMAL_SUCCESS);
+            let pool = sink_pool(api, input, 1);
+            assert_eq!((api.port_enable)(input, Some(log_cb)), sys::MMAL_SUCCESS);
+            let b = (api.queue_get)((*pool).queue);
+            (*b).length = 4;
+            (*b).flags = sys::MMAL_BUFFER_HEADER_FLAG_TRANSMISSION_FAILED;
+            assert_eq!((api.port_send_buffer)(input, b), sys::MMAL_SUCCESS);
+            let back = wait_for_pool(api, pool, 1);
+            std::thread::sleep(Duration::from_millis(50));
+            TO_DISABLE.store(std::ptr::null_mut(), SeqCst);
+            assert_eq!(back, 1, "back in its pool (enabled again: {reenable})");
+            let log = LOG.lock().unwrap().clone();
+            assert_eq!(
+                log,
+                [(sys::MMAL_EVENT_ERROR, sys::MMAL_EIO, false)],
+                "the event alone (enabled again: {reenable})"
+            );
+            assert_eq!((*input).is_enabled, u32::from(reenable));
+            if reenable {
+                assert_eq!((api.port_disable)(input), sys::MMAL_SUCCESS);
+            }
+            assert_eq!((api.port_disable)(control), sys::MMAL_SUCCESS);
+            (api.port_pool_destroy)(input, pool);
+            assert_eq!((api.component_release)(sink), sys::MMAL_SUCCESS);
+        }
     }
 }
 

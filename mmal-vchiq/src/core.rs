@@ -197,48 +197,78 @@ pub(crate) struct Core {
     stage: fn(&Core) -> bool,
 }
 
-/// A send under way on a port (see [`Buffers::sending`]): counted while
-/// this lives.
+/// A send under way on a port (see [`Buffers::sending`]): counted until
+/// [`end`](Self::end)ed, or dropped (a panic on the way).
 pub(crate) struct Sending<'a> {
     core: &'a Core,
     port: PortKey,
+    ended: bool,
 }
 
 impl<'a> Sending<'a> {
     /// Counts a send on `port`; `buffers` is the core's, locked.
     pub(crate) fn begin(core: &'a Core, buffers: &mut Buffers, port: PortKey) -> Sending<'a> {
         *buffers.sending.entry(port).or_default() += 1;
-        Sending { core, port }
+        Sending { core, port, ended: false }
+    }
+
+    /// The send's message is queued (or failed): no longer counted.
+    /// `buffers` is the core's, locked; the caller notifies
+    /// `buffers_cond` once it lets go of it.
+    pub(crate) fn end(mut self, buffers: &mut Buffers) {
+        Self::uncount(buffers, self.port);
+        self.ended = true;
+    }
+
+    fn uncount(buffers: &mut Buffers, port: PortKey) {
+        if let Some(n) = buffers.sending.get_mut(&port) {
+            *n -= 1;
+            if *n == 0 {
+                buffers.sending.remove(&port);
+            }
+        }
     }
 }
 
 impl Drop for Sending<'_> {
     fn drop(&mut self) {
-        let mut buffers = self.core.buffers.lock();
-        if let Some(n) = buffers.sending.get_mut(&self.port) {
-            *n -= 1;
-            if *n == 0 {
-                buffers.sending.remove(&self.port);
-            }
+        if !self.ended {
+            Self::uncount(&mut self.core.buffers.lock(), self.port);
+            self.core.buffers_cond.notify_all();
         }
-        drop(buffers);
-        self.core.buffers_cond.notify_all();
     }
 }
 
 impl Core {
     /// Waits until no send on `port` is under way (see
-    /// [`Buffers::sending`]), at most `timeout`: each send's own waits are
-    /// bounded, so this one is only a guard. `buffers` is the core's,
+    /// [`Buffers::sending`]), at most until `deadline` (past a send's own
+    /// bounds: a reply's and a bulk slot's). `buffers` is the core's,
     /// locked; the port is no longer enabled, so no send begins meanwhile.
-    pub(crate) fn wait_sends(&self, buffers: &mut MutexGuard<'_, Buffers>, port: PortKey, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
+    /// On the delivery thread (a disable from the handler), what the
+    /// VideoCore sent meanwhile is taken, as a request from there takes
+    /// it: the VideoCore may be waiting for the host to take its data
+    /// before it takes the send's.
+    pub(crate) fn wait_sends(&self, buffers: &mut MutexGuard<'_, Buffers>, port: PortKey, deadline: Instant) {
+        let receiving = self.on_delivery_thread();
         while buffers.sending.contains_key(&port) {
-            if self.buffers_cond.wait_until(buffers, deadline).timed_out() {
-                log::warn!("mmal-vchiq: a send on port {port:?} did not end within {timeout:?}; disabled anyway");
+            if Instant::now() >= deadline {
+                log::warn!("mmal-vchiq: a send on port {port:?} has not ended; the port is disabled anyway");
                 return;
             }
+            if receiving {
+                if !MutexGuard::unlocked(buffers, || (self.stage)(self)) {
+                    self.buffers_cond.wait_for(buffers, Duration::from_millis(1));
+                }
+            } else {
+                self.buffers_cond.wait_until(buffers, deadline);
+            }
         }
+    }
+
+    /// How long a disable or destroy waits for the sends under way on its
+    /// ports: past a send's own bounds.
+    pub(crate) fn sends_deadline(&self) -> Instant {
+        Instant::now() + self.reply_timeout + self.bulk_timeout
     }
 
     pub(crate) fn new(

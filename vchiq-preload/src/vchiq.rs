@@ -300,6 +300,9 @@ impl Vchiq {
         }
         if a.count == 0 {
             // As the kernel: waits until there is something, takes nothing.
+            // (Unlike the kernel's, the wait also ends for a completion the
+            // caller is never told of, a NOCALLBACK transfer's, until a
+            // call with room takes it.)
             let _in_order = self.awaiting.lock();
             if self.tables.lock().carry.is_empty() {
                 self.device.await_completion(0, &mut MessageBuffers::accounting(0, 0)).map_err(errno)?;

@@ -82,6 +82,9 @@ const EVENT_PAYLOAD: usize = 256;
 struct State {
     /// The client's callback of each enabled port, by `index_all`.
     callbacks: Vec<Option<Callback>>,
+    /// How many times each port has been enabled: a buffer from before a
+    /// disable is told apart from the next enable's.
+    enables: Vec<u64>,
     /// Headers with the VideoCore, by token: the port (`index_all`), the
     /// header, and the loan of the payload block its VideoCore's data is
     /// received into in place, if it was lent.
@@ -199,6 +202,7 @@ pub(crate) fn create(name: &str) -> Result<ComponentPtr, Status> {
         unclaimed: Condvar::new(),
         state: Mutex::new(State {
             callbacks: vec![None; n],
+            enables: vec![0; n],
             out: HashMap::new(),
             info: vec![None; n],
             enabling: vec![false; n],
@@ -334,13 +338,14 @@ impl Remote {
         let entry = {
             let mut st = self.state.lock();
             match st.out.get(&b.tag) {
-                Some(&(index, ..)) if Some(index) == self.index_of(&b.port) => {
-                    st.out.remove(&b.tag).map(|(index, header, lent)| (index, header, lent, st.callbacks[index]))
-                }
+                Some(&(index, ..)) if Some(index) == self.index_of(&b.port) => st
+                    .out
+                    .remove(&b.tag)
+                    .map(|(index, header, lent)| (index, header, lent, st.callbacks[index], st.enables[index])),
                 _ => None,
             }
         };
-        let Some((index, header, lent, callback)) = entry else {
+        let Some((index, header, lent, callback, enabled_as)) = entry else {
             log::error!("mmal_vc_port_send_callback: a buffer of {:?} with an unknown tag {:#x}", b.port, b.tag);
             return;
         };
@@ -367,9 +372,15 @@ impl Remote {
                 data: sys::MMAL_EIO.to_le_bytes().to_vec(),
             });
             // The event's callback may have disabled the port (a nested
-            // disable, which does not wait for this buffer): once it has
-            // returned, nothing reaches the callback it took away.
-            callback = self.state.lock().callbacks[index];
+            // disable, which does not wait for this buffer), and enabled
+            // it again: once the disable has returned, the buffer is not
+            // the port's (it goes back to its pool).
+            let st = self.state.lock();
+            if st.enables[index] != enabled_as {
+                callback = None;
+            } else {
+                callback = st.callbacks[index];
+            }
         }
         if let Memory::Host(memory) = b.memory {
             let mut st = self.state.lock();
@@ -700,6 +711,7 @@ pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>, remote: &Remote) 
         } else {
             st.enabling[index] = true;
             st.callbacks[index] = cb;
+            st.enables[index] += 1;
             (peer, false)
         }
     };

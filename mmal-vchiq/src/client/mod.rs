@@ -396,8 +396,9 @@ impl Client {
                 b.enabled.remove(k);
             });
             // As a disable: the sends that found a port enabled go first.
+            let deadline = self.core.sends_deadline();
             for k in &ports {
-                self.core.wait_sends(&mut b, *k, self.core.reply_timeout);
+                self.core.wait_sends(&mut b, *k, deadline);
             }
             ports
         };
@@ -564,7 +565,7 @@ impl Client {
         let was_enabled = {
             let mut b = self.core.buffers.lock();
             let was_enabled = b.enabled.remove(&k);
-            self.core.wait_sends(&mut b, k, self.core.reply_timeout);
+            self.core.wait_sends(&mut b, k, self.core.sends_deadline());
             was_enabled
         };
         if !was_enabled {
@@ -1007,9 +1008,9 @@ impl Client {
                 Err(e)
             }
         };
-        drop(buffers);
         // Its message is queued (or failed): a disable may go on.
-        drop(sending);
+        sending.end(&mut buffers);
+        drop(buffers);
         self.core.buffers_cond.notify_all();
         if let Err(Error::DataOrderLost { what }) = &result {
             self.core.fail_data_order(what);
