@@ -361,6 +361,32 @@ pub struct VideoPlanes {
     pub flags: u32,
 }
 
+/// From a C buffer header's type-specific part, field for field.
+///
+/// ```
+/// let c = mmal_sys::MMAL_BUFFER_HEADER_VIDEO_SPECIFIC_T { planes: 3, ..Default::default() };
+/// let v = mmal_vchiq::VideoPlanes::from(c);
+/// assert_eq!(v.planes, 3);
+/// assert_eq!(mmal_sys::MMAL_BUFFER_HEADER_VIDEO_SPECIFIC_T::from(v), c);
+/// ```
+impl From<mmal_sys::MMAL_BUFFER_HEADER_VIDEO_SPECIFIC_T> for VideoPlanes {
+    fn from(v: mmal_sys::MMAL_BUFFER_HEADER_VIDEO_SPECIFIC_T) -> VideoPlanes {
+        VideoPlanes { planes: v.planes, offset: v.offset, pitch: v.pitch, flags: v.flags }
+    }
+}
+
+/// Into a C buffer header's type-specific part, field for field.
+impl From<VideoPlanes> for mmal_sys::MMAL_BUFFER_HEADER_VIDEO_SPECIFIC_T {
+    fn from(v: VideoPlanes) -> mmal_sys::MMAL_BUFFER_HEADER_VIDEO_SPECIFIC_T {
+        mmal_sys::MMAL_BUFFER_HEADER_VIDEO_SPECIFIC_T {
+            planes: v.planes,
+            offset: v.offset,
+            pitch: v.pitch,
+            flags: v.flags,
+        }
+    }
+}
+
 /// A buffer back from the VideoCore (BUFFER_TO_HOST), or released by the
 /// client because its port was disabled or the client closed without the
 /// VideoCore returning it.

@@ -286,10 +286,11 @@ impl Remote {
     /// Waits until no port of the component is being enabled or disabled
     /// (by another thread), or until `deadline`; whether none is.
     fn wait_unclaimed(&self, deadline: Instant) -> bool {
+        let claimed = |st: &State| st.enabling.iter().chain(&st.disabling).any(|&claimed| claimed);
         let mut st = self.state.lock();
-        while st.enabling.iter().chain(&st.disabling).any(|&claimed| claimed) {
+        while claimed(&st) {
             if self.unclaimed.wait_until(&mut st, deadline).timed_out() {
-                return !st.enabling.iter().chain(&st.disabling).any(|&claimed| claimed);
+                return !claimed(&st);
             }
         }
         true
@@ -358,8 +359,7 @@ impl Remote {
             return;
         };
         let Some(port) = self.c_port(index) else { return };
-        let mut callback = callback;
-        if fill(header, &b, in_place) {
+        let callback = if fill(header, &b, in_place) {
             // As libmmal's VC client: a buffer whose data was lost on the
             // way raises an error event (`MMAL_EIO`) on the component's
             // control port, before the buffer is handed back (dropped, as
@@ -376,12 +376,14 @@ impl Remote {
             // it again: once the disable has returned, the buffer is not
             // the port's (it goes back to its pool).
             let st = self.state.lock();
-            if st.enables[index] != enabled_as {
-                callback = None;
+            if st.enables[index] == enabled_as {
+                st.callbacks[index]
             } else {
-                callback = st.callbacks[index];
+                None
             }
-        }
+        } else {
+            callback
+        };
         if let Memory::Host(memory) = b.memory {
             let mut st = self.state.lock();
             // Kept while the port is enabled (dropped by its disable).
@@ -524,13 +526,7 @@ fn fill(header: BufPtr, b: &Returned, in_place: bool) -> bool {
     // frame's planes) into the header's. (A buffer the client released
     // has none: the header keeps its own.)
     if !b.released {
-        let v = &b.video;
-        header.set_video(sys::MMAL_BUFFER_HEADER_VIDEO_SPECIFIC_T {
-            planes: v.planes,
-            offset: v.offset,
-            pitch: v.pitch,
-            flags: v.flags,
-        });
+        header.set_video(b.video.into());
     }
     lost
 }
@@ -1083,8 +1079,7 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
         buffer.inline = remote.state.lock().info[port.index_all()].as_ref().is_some_and(opaque);
     }
     // The header's type-specific part goes with it, as libmmal sends it.
-    let v = header.video();
-    buffer.video = mmal_vchiq::VideoPlanes { planes: v.planes, offset: v.offset, pitch: v.pitch, flags: v.flags };
+    buffer.video = header.video().into();
     buffer.tag = token;
     // Entered before it is sent: the VideoCore may return it at once. A
     // header this component has already (sent twice) is refused, whatever
