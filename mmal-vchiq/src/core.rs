@@ -158,6 +158,12 @@ pub(crate) struct Buffers {
     /// Ports that have sent data by bulk (flushed with PORT_FLUSH), until
     /// their component's destroy.
     pub(crate) sent_bulk: HashSet<PortKey>,
+    /// Ports this client turned `MMAL_PARAMETER_ZERO_COPY` on for, until
+    /// it turns it off or their component's destroy. The firmware goes by
+    /// the port, not by a buffer's message (libmmal leaves the message's
+    /// `is_zero_copy` unset): every buffer of such a port names a block,
+    /// and no other port's does.
+    pub(crate) zero_copy: HashSet<PortKey>,
     /// The client is closing (or closed): the slab no longer grows.
     pub(crate) closing: bool,
     /// Taken off the queue, data received, not yet handed to the handler:
@@ -288,6 +294,7 @@ impl Core {
                 enabled: HashSet::new(),
                 sending: HashMap::new(),
                 sent_bulk: HashSet::new(),
+                zero_copy: HashSet::new(),
                 closing: false,
                 staged: VecDeque::new(),
             }),

@@ -1017,9 +1017,22 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
     let input = port_ref.kind != PortType::Output;
     // Zero copy: a header carrying its pool's VCSM payload, from its
     // start, goes by the block's handle, and the VideoCore works in the
-    // block. Other memory (a payload the client put there) goes by bulk.
-    let block = if zero_copy(port, remote) && (!input || header.offset() == 0) {
-        crate::objects::vcsm_handle(header)
+    // block. The firmware takes every buffer of a zero-copy port as a
+    // block's (the message does not say, as libmmal sends it), so other
+    // memory there (a payload the client put in the header, an input's
+    // data past the block's start) is refused.
+    let block = if zero_copy(port, remote) {
+        match crate::objects::vcsm_handle(header).filter(|_| !input || header.offset() == 0) {
+            Some(handle) => Some(handle),
+            None => {
+                log::error!(
+                    "mmal_port_send_buffer: {}: a zero-copy port takes its pool's VCSM payloads only, from their start \
+                     (allocate with mmal_port_pool_create after MMAL_PARAMETER_ZERO_COPY)",
+                    port.name()
+                );
+                return sys::MMAL_EINVAL;
+            }
+        }
     } else {
         None
     };

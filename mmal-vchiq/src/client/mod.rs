@@ -413,7 +413,11 @@ impl Client {
             }
             return Err(e);
         }
-        self.core.buffers.lock().sent_bulk.retain(|k| k.0 != handle);
+        {
+            let mut buffers = self.core.buffers.lock();
+            buffers.sent_bulk.retain(|k| k.0 != handle);
+            buffers.zero_copy.retain(|k| k.0 != handle);
+        }
         self.core.components.lock().retain(|_, h| *h != handle);
         self.core.release_component_use(handle);
         self.drain(|p| p.component == handle)
@@ -756,7 +760,16 @@ impl Client {
         }
         let ty = sys::MMAL_MSG_TYPE_PORT_PARAMETER_SET;
         let reply = self.core.request(ty, |ctx| Ok(wire::parameter_set(ctx, port, id, value)))?;
-        wire::check_reply(&reply, ty, 4, true)
+        wire::check_reply(&reply, ty, 4, true)?;
+        if id == mmal_sys::MMAL_PARAMETER_ZERO_COPY {
+            let mut buffers = self.core.buffers.lock();
+            if value.iter().any(|&b| b != 0) {
+                buffers.zero_copy.insert(key(port));
+            } else {
+                buffers.zero_copy.remove(&key(port));
+            }
+        }
+        Ok(())
     }
 
     /// Gets a parameter given as MMAL lays it out: `param` holds its header
@@ -860,7 +873,10 @@ impl Client {
     ///
     /// [`Error::PortNotEnabled`] (also once a disable of the port has
     /// begun), [`Error::NoCookies`], [`Error::InvalidArgument`] (a control
-    /// port, `length` over `alloc_size` or over the memory given),
+    /// port, `length` over `alloc_size` or over the memory given; memory
+    /// other than [`Memory::VideoCore`] to a port this client turned
+    /// `MMAL_PARAMETER_ZERO_COPY` on for, or a block to any other port: the
+    /// firmware takes every buffer as its port makes it),
     /// [`Error::Closed`], [`Error::ServiceClosed`], [`Error::DataOrderLost`];
     /// `Error::Vchiq(vchiq::Error::Timeout { .. })` when an input's bulk
     /// transfer gets no slot within the connection's bulk timeout (nothing
@@ -919,6 +935,21 @@ impl Client {
             }
             if !buffers.enabled.contains(&key(port)) {
                 return Err(Error::PortNotEnabled { component: port.component, port: port.handle });
+            }
+            // The firmware takes a buffer as its port makes it, whatever
+            // the message says: a mismatch would be misread there.
+            match (buffers.zero_copy.contains(&key(port)), zero_copy) {
+                (true, false) => {
+                    return Err(Error::InvalidArgument(
+                        "a port with MMAL_PARAMETER_ZERO_COPY on takes VideoCore blocks only (Memory::VideoCore)",
+                    ))
+                }
+                (false, true) => {
+                    return Err(Error::InvalidArgument(
+                        "a VideoCore block goes only to a port with MMAL_PARAMETER_ZERO_COPY on (set it through this client)",
+                    ))
+                }
+                _ => {}
             }
             let entry = InFlight {
                 port: *port,
