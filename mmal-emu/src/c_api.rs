@@ -92,7 +92,9 @@ pub unsafe extern "C" fn mmal_buffer_header_pre_release_cb_set(
 }
 
 /// `mmal_buffer_header_replicate`: `dest` takes `src`'s payload and fields,
-/// and holds a reference to `src` until `dest` is released.
+/// and holds a reference to `src` until `dest` is released. Then `dest`
+/// has its own payload again; userland's core leaves it pointing at
+/// `src`'s, which may be freed by then (a deliberate difference).
 ///
 /// # Safety
 ///
@@ -281,7 +283,8 @@ pub unsafe extern "C" fn mmal_pool_destroy(pool: *mut sys::MMAL_POOL_T) {
 }
 
 /// `mmal_pool_resize`: `headers` headers of `payload_size` bytes, in place;
-/// every header must be back in the pool (EINVAL otherwise).
+/// every header must be back in the pool (EINVAL otherwise: userland's core
+/// frees the payloads of headers still in use, a deliberate difference).
 ///
 /// # Safety
 ///

@@ -99,14 +99,20 @@
 //!
 //! Replies echo the request's header (magic, type, `control_service`,
 //! `context`). COMPONENT_CREATE takes the name without `vc.` (as the host
-//! sends it); handles are process-unique integers, never 0. PORT_INFO_GET
+//! sends it). A component's handle is a block of the firmware's pool of
+//! 256 (`(index + 1) << 3`, the form libmmal checks before it sends a
+//! buffer; the last one freed is the next one given out; the 257th live
+//! component in the process: `ENOMEM`), a port's is its place in its
+//! component counted from 1 (libmmal refuses one over 255). PORT_INFO_GET
 //! and _SET answer the 292-byte reply (`found` 1); _SET writes
 //! `buffer_num`, `buffer_size`, `userdata` and the format, and commits it.
 //! PORT_ACTION ENABLE makes a pool of the port's `buffer_num` buffers of
 //! `buffer_size` (after the counts in the message's port struct), DISABLE
 //! returns every buffer the port holds (length 0), FLUSH returns them and
 //! keeps the port enabled, CONNECT/DISCONNECT make and destroy a tunnel
-//! (enabled and disabled through its output port), SET_REQUIREMENTS sets a
+//! (enabled and disabled through its output port; the input's own ENABLE
+//! and DISABLE, which libmmal sends around its output's, are taken and
+//! change nothing), SET_REQUIREMENTS sets a
 //! disabled port's buffer count and size (libmmal tells a tunnel's input
 //! before enabling its output). The PORT_FLUSH message (libmmal's flush of
 //! a port that has sent data by bulk) takes the 8-byte dummy bulk that

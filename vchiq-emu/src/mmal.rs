@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::ffi::CString;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -32,8 +32,9 @@ pub(crate) const VERSION: (u32, u32, u32) = (16, 1, 10);
 
 /// Service threads running.
 pub(crate) static THREADS: AtomicUsize = AtomicUsize::new(0);
-/// Handles of components and ports: unique in the process, never 0.
-static NEXT_HANDLE: AtomicU32 = AtomicU32::new(1);
+/// The components' handles on the wire, taken from one pool for every
+/// service (see [`ComponentHandles`]).
+static COMPONENT_HANDLES: Mutex<ComponentHandles> = Mutex::new(ComponentHandles { fresh: 0, free: Vec::new() });
 /// Ports the services have enabled, by address, for the callbacks.
 static PORTS: LazyLock<Mutex<HashMap<usize, Arc<PortCtx>>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
@@ -46,13 +47,46 @@ pub(crate) fn component_id(handle: u32) -> Option<u32> {
     COMPONENT_IDS.lock().get(&handle).copied()
 }
 
-fn next_handle() -> u32 {
-    loop {
-        let h = NEXT_HANDLE.fetch_add(1, Ordering::Relaxed);
-        if h != 0 {
-            return h;
-        }
+/// The firmware's component handles are blocks of a vcos block pool of
+/// 256: `(index + 1) << 3`, the low three bits naming the sub-pool (0
+/// here). libmmal checks that form before it sends a buffer (`mmal_vc_api.c`,
+/// `VCOS_BLOCKPOOL_IS_VALID_HANDLE_FORMAT(handle, 256)`) and refuses the
+/// send otherwise. A freed block is the next one taken, as vcos's free list
+/// goes (last in, first out), so a handle comes back once its component is
+/// destroyed.
+struct ComponentHandles {
+    /// Blocks never taken yet start here.
+    fresh: u32,
+    /// Blocks given back, the last one on top.
+    free: Vec<u32>,
+}
+
+/// Blocks in the firmware's pool of components.
+const COMPONENT_BLOCKS: u32 = 256;
+
+impl ComponentHandles {
+    /// A handle, or `None` when all 256 are taken.
+    fn take(&mut self) -> Option<u32> {
+        let index = match self.free.pop() {
+            Some(i) => i,
+            None if self.fresh < COMPONENT_BLOCKS => {
+                self.fresh += 1;
+                self.fresh - 1
+            }
+            None => return None,
+        };
+        Some((index + 1) << 3)
     }
+
+    fn give_back(&mut self, handle: u32) {
+        self.free.push((handle >> 3) - 1);
+    }
+}
+
+/// A destroyed component's handle and emulator id go.
+fn forget_component(handle: u32) {
+    COMPONENT_IDS.lock().remove(&handle);
+    COMPONENT_HANDLES.lock().give_back(handle);
 }
 
 /// What a callback needs to know of an enabled port.
@@ -130,7 +164,8 @@ struct PortEntry {
     /// The tunnel from this output, and the input's (component, port)
     /// handles.
     tunnel: Option<(Tunnel, (u32, u32))>,
-    /// This input is the far end of a tunnel: driven through its output.
+    /// This input is the far end of a tunnel: driven through its output
+    /// (its own ENABLE and DISABLE are taken and change nothing).
     tunnelled: bool,
     ctx: Option<Arc<PortCtx>>,
     /// `MMAL_PARAMETER_ZERO_COPY` is on: buffers may name VCSM blocks.
@@ -189,26 +224,6 @@ pub(crate) fn run(kernel: Arc<Kernel>, handle: ServiceHandle, inbox: Receiver<Ve
     THREADS.fetch_sub(1, Ordering::SeqCst);
 }
 
-/// Whether the host sends a bulk transmit behind this message: the data
-/// of a BUFFER_FROM_HOST it announces (an input's, neither inline nor zero
-/// copy), or the 8-byte dummy behind BUFFER_FROM_HOST_ZEROLEN (libmmal's
-/// empty EOS buffer, which carries no data of its own) and PORT_FLUSH,
-/// which keeps the message behind the data sent before it.
-fn bulk_follows(h: &mmal_msg_header, p: &[u8]) -> bool {
-    match h.type_ {
-        MMAL_MSG_TYPE_BUFFER_FROM_HOST_ZEROLEN | MMAL_MSG_TYPE_PORT_FLUSH => true,
-        MMAL_MSG_TYPE_BUFFER_FROM_HOST => {
-            let b: mmal_msg_buffer_from_host = read(p);
-            p.len() >= BUFFER_FIXED
-                && b.drvbuf.magic == MMAL_MAGIC
-                && b.buffer_header.length > 0
-                && b.payload_in_message == 0
-                && b.is_zero_copy == 0
-        }
-        _ => false,
-    }
-}
-
 fn word(p: &[u8], off: usize) -> u32 {
     p.get(off..off + 4).map_or(0, |b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
 }
@@ -259,7 +274,7 @@ impl Service {
         let out = if m.len() > MAX_MSG {
             // Refused, but what follows it by bulk is taken all the same
             // (left queued, it would be taken as the next buffer's data).
-            if bulk_follows(&h, p) {
+            if self.bulk_follows(&h, p) {
                 let _ = self.kernel.vc_receive(self.handle, BULK_WAIT);
             }
             Some(error_reply(&h, MMAL_MSG_STATUS_EINVAL))
@@ -289,6 +304,30 @@ impl Service {
         true
     }
 
+    /// Whether the host sends a bulk transmit behind this message: the data
+    /// of a BUFFER_FROM_HOST it announces (an input's, neither inline nor zero
+    /// copy), or the 8-byte dummy behind BUFFER_FROM_HOST_ZEROLEN (libmmal's
+    /// empty EOS buffer, which carries no data of its own) and PORT_FLUSH,
+    /// which keeps the message behind the data sent before it.
+    /// (Zero copy goes by the port's ZERO_COPY, as the firmware's does: a
+    /// zero-copy input's data is in its block.)
+    fn bulk_follows(&mut self, h: &mmal_msg_header, p: &[u8]) -> bool {
+        match h.type_ {
+            MMAL_MSG_TYPE_BUFFER_FROM_HOST_ZEROLEN | MMAL_MSG_TYPE_PORT_FLUSH => true,
+            MMAL_MSG_TYPE_BUFFER_FROM_HOST => {
+                let b: mmal_msg_buffer_from_host = read(p);
+                p.len() >= BUFFER_FIXED
+                    && b.drvbuf.magic == MMAL_MAGIC
+                    && b.buffer_header.length > 0
+                    && b.payload_in_message == 0
+                    && !self
+                        .port(b.drvbuf.component_handle, b.drvbuf.port_handle)
+                        .is_some_and(|(c, i)| c.ports[i].zero_copy)
+            }
+            _ => false,
+        }
+    }
+
     fn create(&mut self, h: &mmal_msg_header, p: &[u8]) -> Vec<u8> {
         if p.len() < std::mem::size_of::<mmal_msg_component_create>() {
             return error_reply(h, MMAL_MSG_STATUS_EINVAL);
@@ -305,19 +344,25 @@ impl Service {
         let mut name = b"vc.".to_vec();
         name.extend_from_slice(&raw[..nul]);
         let name = CString::new(name).expect("no NUL before `nul`");
+        let Some(handle) = COMPONENT_HANDLES.lock().take() else {
+            return error_reply(h, MMAL_MSG_STATUS_ENOMEM);
+        };
         let comp = match emu::create(&name) {
             Ok(c) => c,
-            Err(status) => return error_reply(h, status),
+            Err(status) => {
+                COMPONENT_HANDLES.lock().give_back(handle);
+                return error_reply(h, status);
+            }
         };
-        // The component's handle on the wire is the emulator's own id of
-        // it (unique, never 0), so that what a client over VCHIQ sees as
-        // the component's id names the same component in the emulator.
-        let handle = comp.id();
+        // A port's handle is its place in the component, counted from 1
+        // (control, inputs, outputs, clocks): libmmal refuses to send a
+        // buffer to a port handle over 255.
         let ports: Vec<PortEntry> = comp
             .ports()
             .into_iter()
-            .map(|(ty, index, port)| PortEntry {
-                handle: next_handle(),
+            .enumerate()
+            .map(|(place, (ty, index, port))| PortEntry {
+                handle: place as u32 + 1,
                 wire_type: ty,
                 index,
                 port,
@@ -363,7 +408,7 @@ impl Service {
                 let entry = self.comps.remove(&handle).expect("checked");
                 match destroy(entry) {
                     Ok(()) => {
-                        COMPONENT_IDS.lock().remove(&handle);
+                        forget_component(handle);
                         0
                     }
                     Err((status, entry)) => {
@@ -522,10 +567,22 @@ impl Service {
         };
         let (client_component, control_service) = (c.client_component, c.control_service);
         let pe = &mut c.ports[i];
-        if pe.tunnelled && action != MMAL_MSG_PORT_ACTION_TYPE_SET_REQUIREMENTS {
-            // The far end of a tunnel is driven through its output (told
-            // its buffer requirements first, as libmmal does).
-            return error_reply(h, MMAL_MSG_STATUS_EINVAL);
+        if pe.tunnelled {
+            match action {
+                // Told its buffer requirements before its output is
+                // enabled, as libmmal tells it.
+                MMAL_MSG_PORT_ACTION_TYPE_SET_REQUIREMENTS => {}
+                // libmmal's core enables a tunnel's input before its output
+                // and disables it after (`mmal_port_enable`,
+                // `mmal_port_disable`), each with its own PORT_ACTION; the
+                // kernel's driver sends only the output's. Both work on the
+                // firmware: the input's are taken, and the tunnel follows
+                // its output.
+                MMAL_MSG_PORT_ACTION_TYPE_ENABLE | MMAL_MSG_PORT_ACTION_TYPE_DISABLE => {
+                    return reply(h, 0, &0u32.to_le_bytes());
+                }
+                _ => return error_reply(h, MMAL_MSG_STATUS_EINVAL),
+            }
         }
         let mut connected = None;
         let mut disconnected = None;
@@ -670,13 +727,25 @@ impl Service {
     /// case it comes straight back (BUFFER_TO_HOST, the status in the
     /// header, length 0, the host's words unchanged).
     fn buffer_from_host(&mut self, h: &mmal_msg_header, p: &[u8]) -> Option<Vec<u8>> {
-        let b: mmal_msg_buffer_from_host = read(p);
+        let mut b: mmal_msg_buffer_from_host = read(p);
+        // libmmal never writes `is_zero_copy`, `has_reference` or
+        // `drvbuf_ref` (its message is not cleared, `mmal_vc_port_send`):
+        // the firmware goes by the port's ZERO_COPY, takes no reference,
+        // and writes its own into what it sends back (libmmal reads both:
+        // a reference's header is replicated, a zero-copy buffer's data is
+        // not received by bulk).
+        let port_zero_copy =
+            self.port(b.drvbuf.component_handle, b.drvbuf.port_handle).is_some_and(|(c, i)| c.ports[i].zero_copy);
+        b.is_zero_copy = i32::from(port_zero_copy);
+        b.has_reference = 0;
+        b.drvbuf_ref = mmal_msg_driver_buffer { magic: 0, component_handle: 0, port_handle: 0, client_context: 0 };
+        let b = b;
         let kernel = Arc::clone(&self.kernel);
         let service = self.handle;
         let zerolen = h.type_ == MMAL_MSG_TYPE_BUFFER_FROM_HOST_ZEROLEN;
         // What follows by bulk is taken even when the buffer is refused:
         // left queued, it would be taken as the next buffer's.
-        let announced = bulk_follows(h, p);
+        let announced = self.bulk_follows(h, p);
         let refuse = |status: u32, data_taken: bool| {
             if announced && !data_taken {
                 let _ = kernel.vc_receive(service, BULK_WAIT);
@@ -692,7 +761,6 @@ impl Service {
             || b.drvbuf.magic != MMAL_MAGIC
             || b.payload_in_message > MMAL_VC_SHORT_DATA
             || p.len() < BUFFER_FIXED + b.payload_in_message as usize
-            || b.has_reference != 0
         {
             return refuse(MMAL_MSG_STATUS_EINVAL, false);
         }
@@ -709,11 +777,10 @@ impl Service {
         if info.is_enabled == 0 || bh.alloc_size < info.buffer_size || bh.length > bh.alloc_size {
             return refuse(MMAL_MSG_STATUS_EINVAL, false);
         }
-        let zero_copy = b.is_zero_copy != 0;
+        let zero_copy = pe.zero_copy;
         let block = if zero_copy {
-            // Only where the port was told (ZERO_COPY), and `data` must be
-            // a live block of at least `alloc_size` bytes.
-            if !pe.zero_copy || b.payload_in_message != 0 {
+            // `data` must be a live block of at least `alloc_size` bytes.
+            if b.payload_in_message != 0 {
                 return refuse(MMAL_MSG_STATUS_EINVAL, false);
             }
             // Taken each time, mapped or not: a block freed since it was
@@ -857,10 +924,14 @@ impl Service {
             log::warn!("vchiq-emu: a tunnel could not be destroyed: status {status}");
         }
         for (handle, entry) in self.comps.drain() {
-            COMPONENT_IDS.lock().remove(&handle);
-            if let Err((status, _)) = destroy(entry) {
-                // Left alive (leaked) rather than freed under a callback.
-                log::warn!("vchiq-emu: component {handle:#x} could not be destroyed: status {status}");
+            match destroy(entry) {
+                Ok(()) => forget_component(handle),
+                Err((status, _)) => {
+                    // Left alive (leaked) rather than freed under a
+                    // callback; its handle is not given out again.
+                    COMPONENT_IDS.lock().remove(&handle);
+                    log::warn!("vchiq-emu: component {handle:#x} could not be destroyed: status {status}");
+                }
             }
         }
     }

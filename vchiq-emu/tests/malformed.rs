@@ -166,10 +166,13 @@ fn handles_are_checked() {
     assert_eq!(Mmal::status(&m.port_info(comp, MMAL_MSG_PORT_TYPE_OUTPUT, 3)), MMAL_MSG_STATUS_ENOENT);
     assert_eq!(Mmal::status(&m.port_info(comp, MMAL_MSG_PORT_TYPE_INPUT, 0)), MMAL_MSG_STATUS_ENOENT);
     assert_eq!(Mmal::status(&m.port_info(comp, 77, 0)), MMAL_MSG_STATUS_ENOENT);
-    // A port handle of another component, or a component handle as a port.
-    assert_eq!(m.port_action(sink, port, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, None), MMAL_MSG_STATUS_EINVAL);
+    // A port handle the component does not have (the camera's third
+    // output, past the sink's two ports), or a component handle as a port.
+    let third =
+        w(&m.port_info(comp, MMAL_MSG_PORT_TYPE_OUTPUT, 2), H + offset_of!(mmal_msg_port_info_get_reply, port_handle));
+    assert_eq!(m.port_action(sink, third, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, None), MMAL_MSG_STATUS_EINVAL);
     assert_eq!(m.port_action(comp, comp, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, None), MMAL_MSG_STATUS_EINVAL);
-    assert_eq!(Mmal::status(&m.parameter_set(sink, port, sys::MMAL_PARAMETER_CAPTURE, &[1, 0, 0, 0])), 3);
+    assert_eq!(Mmal::status(&m.parameter_set(sink, third, sys::MMAL_PARAMETER_CAPTURE, &[1, 0, 0, 0])), 3);
     assert_eq!(Mmal::status(&m.parameter_get(comp, 0, sys::MMAL_PARAMETER_CAPTURE, 12)), 3);
     // Unknown actions, and a disable of a port never enabled.
     assert_eq!(m.port_action(comp, port, 0, None), MMAL_MSG_STATUS_EINVAL);
@@ -282,16 +285,6 @@ fn bad_buffers_come_straight_back_with_their_cookie() {
     let b = buffer_msg(comp, port, 0xB0_0007, size, 0);
     m.send(&b[..H + 100]);
     expect_refused(&m, 0xB0_0007, MMAL_MSG_STATUS_EINVAL);
-    // Zero copy on a port without ZERO_COPY.
-    let mut b = buffer_msg(comp, port, 0xB0_0008, size, 0);
-    put(&mut b, IS_ZERO_COPY, 1);
-    m.send(&b);
-    expect_refused(&m, 0xB0_0008, MMAL_MSG_STATUS_EINVAL);
-    // A reference (passthrough) buffer.
-    let mut b = buffer_msg(comp, port, 0xB0_000B, size, 0);
-    put(&mut b, H + std::mem::offset_of!(mmal_msg_buffer_from_host, has_reference), 1);
-    m.send(&b);
-    expect_refused(&m, 0xB0_000B, MMAL_MSG_STATUS_EINVAL);
     // More buffers than the port was enabled with (1): the second comes
     // back at once, the first (kept: no capture) with the disable, empty.
     m.send(&buffer_msg(comp, port, 0xB0_0009, size, 0));
@@ -306,6 +299,87 @@ fn bad_buffers_come_straight_back_with_their_cookie() {
     );
     assert_eq!(m.component(MMAL_MSG_TYPE_COMPONENT_DESTROY, comp), 0);
     m.svc.close().unwrap();
+    assert_nothing_left();
+}
+
+#[test]
+fn words_libmmal_leaves_unset_are_the_firmwares_own_when_a_buffer_comes_back() {
+    let _s = serial();
+    let m = open();
+    let (comp, port, info) = camera(&m);
+    let size = w(&info, info_port(offset_of!(mmal_msg_port, buffer_size_recommended)));
+    enable_with_one_buffer(&m, comp, port, &info, size);
+    // libmmal's BUFFER_FROM_HOST is not cleared: `is_zero_copy`,
+    // `has_reference` and `drvbuf_ref` hold whatever its memory held. The
+    // buffer is taken as the port makes it (no ZERO_COPY: an ordinary one),
+    // and comes back with the firmware's words (libmmal would replicate a
+    // reference's header, and leave a zero-copy buffer's data unreceived).
+    let mut b = buffer_msg(comp, port, 0xB1_0001, size, 0);
+    let from_host = |field: usize| H + field;
+    put(&mut b, IS_ZERO_COPY, 0x5A5A_5A5A);
+    put(&mut b, from_host(offset_of!(mmal_msg_buffer_from_host, has_reference)), 0xA5A5_A5A5);
+    let drvbuf_ref = from_host(offset_of!(mmal_msg_buffer_from_host, drvbuf_ref));
+    for i in 0..4 {
+        put(&mut b, drvbuf_ref + 4 * i, 0xDEAD_0000 + i as u32);
+    }
+    m.send(&b);
+    // Kept (no capture) until the disable, which sends it back empty.
+    assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_DISABLE, None), 0);
+    let r = m.next_message();
+    assert_eq!(
+        (w(&r, 4), w(&r, COOKIE), w(&r, STATUS), w(&r, LENGTH)),
+        (MMAL_MSG_TYPE_BUFFER_TO_HOST, 0xB1_0001, 0, 0)
+    );
+    assert_eq!(w(&r, IS_ZERO_COPY), 0);
+    assert_eq!(w(&r, from_host(offset_of!(mmal_msg_buffer_from_host, has_reference))), 0);
+    assert_eq!([0, 1, 2, 3].map(|i| w(&r, drvbuf_ref + 4 * i)), [0; 4]);
+    assert_eq!(m.component(MMAL_MSG_TYPE_COMPONENT_DESTROY, comp), 0);
+    m.svc.close().unwrap();
+    assert_nothing_left();
+}
+
+#[test]
+fn handles_have_the_firmwares_form() {
+    let _s = serial();
+    let services: Vec<Mmal> = (0..5).map(|_| open()).collect();
+    let handle = |m: &Mmal, name: &str| {
+        let (status, r) = m.create(name);
+        (status, w(&r, H + offset_of!(mmal_msg_component_create_reply, component_handle)))
+    };
+    // Blocks of a vcos pool of 256, as libmmal checks them before it sends
+    // a buffer: `(index + 1) << 3`.
+    let (status, camera) = handle(&services[0], "ril.camera");
+    assert_eq!(status, 0);
+    assert!(camera & 7 == 0 && camera >> 3 >= 1 && (camera >> 3) - 1 < 256, "{camera:#x}");
+    // Its ports are numbered from 1, in the order control, inputs, outputs.
+    let port = |ty, index| {
+        let r = services[0].port_info(camera, ty, index);
+        w(&r, H + offset_of!(mmal_msg_port_info_get_reply, port_handle))
+    };
+    assert_eq!(port(MMAL_MSG_PORT_TYPE_CONTROL, 0), 1);
+    assert_eq!([0, 1, 2].map(|i| port(MMAL_MSG_PORT_TYPE_OUTPUT, i)), [2, 3, 4]);
+    // The last handle freed is the next one given out, to any service.
+    let (_, sink) = handle(&services[0], "null_sink");
+    assert_eq!(services[0].component(MMAL_MSG_TYPE_COMPONENT_DESTROY, sink), 0);
+    assert_eq!(handle(&services[1], "null_sink"), (0, sink));
+    // 256 live components in all (64 a service): the next is refused.
+    let mut live = 2;
+    for m in &services {
+        while live < 256 {
+            let (status, h) = handle(m, "null_sink");
+            if status == MMAL_MSG_STATUS_ENOMEM {
+                break;
+            }
+            assert_eq!(status, 0);
+            assert!(h & 7 == 0 && (h >> 3) - 1 < 256, "{h:#x}");
+            live += 1;
+        }
+    }
+    assert_eq!(live, 256);
+    assert_eq!(handle(&services[4], "null_sink").0, MMAL_MSG_STATUS_ENOMEM);
+    for m in services {
+        m.svc.close().unwrap();
+    }
     assert_nothing_left();
 }
 

@@ -62,13 +62,21 @@ fn zero_copy_frames_land_in_the_hosts_vcsm_blocks_without_bulk() {
     // frames go out in memory lent per buffer).
     let pool = heap_payload_bytes() - payloads;
     assert!(pool >= 2 * i64::from(size), "a pool of 2 payloads: {pool} bytes");
-    // Before ZERO_COPY the port takes no VCSM handle.
+    // Before ZERO_COPY the port takes no VCSM handle: whatever the
+    // message's `is_zero_copy` says (libmmal never writes it), the buffer
+    // is an ordinary one, its frame comes by bulk, and it comes back
+    // saying so.
     let mut b = buffer_msg(comp, port, 0x2C_0000, size, 0);
     put(&mut b, IS_ZERO_COPY, 1);
     put(&mut b, DATA, blocks[0].vc_handle().get());
     m.send(&b);
     let r = m.next_message();
-    assert_eq!((w(&r, STATUS), w(&r, COOKIE)), (MMAL_MSG_STATUS_EINVAL, 0x2C_0000));
+    assert_eq!((w(&r, STATUS), w(&r, COOKIE), w(&r, IS_ZERO_COPY)), (0, 0x2C_0000, 0));
+    let len = w(&r, LENGTH);
+    assert!(len > 0 && len <= size);
+    let n = len.next_multiple_of(4) as usize;
+    m.svc.bulk_receive(vec![0; n], n).unwrap().wait().unwrap();
+    assert!(blocks[0].lock().unwrap().iter().all(|&b| b == 0), "the block is untouched");
     assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_DISABLE, None), 0);
 
     let r = m.parameter_set(comp, port, sys::MMAL_PARAMETER_ZERO_COPY, &1u32.to_le_bytes());
@@ -119,16 +127,23 @@ fn zero_copy_frames_land_in_the_hosts_vcsm_blocks_without_bulk() {
         assert!(bytes[..len].iter().any(|&b| b != 0), "the frame is in the block");
         got += 1;
     }
-    // A buffer without a block on the zero-copy port (whose pool has no
-    // payloads of its own): its frame still comes, by bulk.
-    m.send(&buffer_msg(comp, port, 0x2C_0020, size, 0));
+    // On the zero-copy port every buffer is a zero-copy one, whatever its
+    // message says (libmmal never writes `is_zero_copy`): one naming a
+    // block gets its frame there, and comes back saying so; one naming
+    // none is refused.
+    blocks[0].lock().unwrap().fill(0);
+    m.send(&{
+        let mut b = buffer_msg(comp, port, 0x2C_0020, size, 0);
+        put(&mut b, DATA, blocks[0].vc_handle().get());
+        b
+    });
     let r = m.next_message();
-    assert_eq!((w(&r, STATUS), w(&r, COOKIE), w(&r, IS_ZERO_COPY)), (0, 0x2C_0020, 0));
-    let len = w(&r, LENGTH);
-    assert!(len > 0 && len <= size);
-    let n = len.next_multiple_of(4) as usize;
-    let data = m.svc.bulk_receive(vec![0; n], n).unwrap().wait().unwrap();
-    assert!(data[..len as usize].iter().any(|&b| b != 0), "a picture, by bulk");
+    assert_eq!((w(&r, STATUS), w(&r, COOKIE), w(&r, IS_ZERO_COPY)), (0, 0x2C_0020, 1));
+    let len = w(&r, LENGTH) as usize;
+    assert!(blocks[0].lock().unwrap()[..len].iter().any(|&b| b != 0), "the frame is in the block");
+    m.send(&buffer_msg(comp, port, 0x2C_0021, size, 0));
+    let r = m.next_message();
+    assert_eq!((w(&r, STATUS), w(&r, COOKIE), w(&r, IS_ZERO_COPY)), (MMAL_MSG_STATUS_EINVAL, 0x2C_0021, 1));
     assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_DISABLE, None), 0);
     assert_eq!(m.component(MMAL_MSG_TYPE_COMPONENT_DESTROY, comp), 0);
     m.svc.close().unwrap();
@@ -387,7 +402,7 @@ fn a_tunnel_is_connected_enabled_and_taken_down() {
     let out = port_handle(&m.port_info(camera, MMAL_MSG_PORT_TYPE_OUTPUT, 0));
     let input = port_handle(&m.port_info(sink, MMAL_MSG_PORT_TYPE_INPUT, 0));
     // Unknown peers, an input as the source, a disconnect of nothing.
-    assert_eq!(connect(&m, camera, out, MMAL_MSG_PORT_ACTION_TYPE_CONNECT, (sink, out)), MMAL_MSG_STATUS_EINVAL);
+    assert_eq!(connect(&m, camera, out, MMAL_MSG_PORT_ACTION_TYPE_CONNECT, (sink, 77)), MMAL_MSG_STATUS_EINVAL);
     assert_eq!(connect(&m, sink, input, MMAL_MSG_PORT_ACTION_TYPE_CONNECT, (camera, out)), MMAL_MSG_STATUS_EINVAL);
     assert_eq!(connect(&m, camera, out, MMAL_MSG_PORT_ACTION_TYPE_DISCONNECT, (0, 0)), MMAL_MSG_STATUS_ENOTCONN);
 
@@ -401,9 +416,21 @@ fn a_tunnel_is_connected_enabled_and_taken_down() {
     assert_eq!(connect(&m, camera, out, MMAL_MSG_PORT_ACTION_TYPE_DISCONNECT, (0, 0)), 0);
     assert_eq!(mmal_emu::usage().connections, 0);
 
-    // The far end is driven through the output only.
+    // The far end is driven through the output: its own ENABLE and
+    // DISABLE, which libmmal's core sends around the output's, are taken
+    // and change nothing; other actions on it are refused.
     assert_eq!(connect(&m, camera, out, MMAL_MSG_PORT_ACTION_TYPE_CONNECT, (sink, input)), 0);
-    assert_eq!(m.port_action(sink, input, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, None), MMAL_MSG_STATUS_EINVAL);
+    let enabled = |m: &Mmal| {
+        let info = m.port_info(sink, MMAL_MSG_PORT_TYPE_INPUT, 0);
+        w(&info, info_port(offset_of!(mmal_msg_port, is_enabled)))
+    };
+    assert_eq!(m.port_action(sink, input, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, None), 0);
+    assert_eq!(enabled(&m), 0, "the input waits for its output");
+    assert_eq!(m.port_action(camera, out, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, None), 0);
+    assert_eq!(enabled(&m), 1);
+    assert_eq!(m.port_action(camera, out, MMAL_MSG_PORT_ACTION_TYPE_DISABLE, None), 0);
+    assert_eq!(m.port_action(sink, input, MMAL_MSG_PORT_ACTION_TYPE_DISABLE, None), 0);
+    assert_eq!(m.port_action(sink, input, MMAL_MSG_PORT_ACTION_TYPE_FLUSH, None), MMAL_MSG_STATUS_EINVAL);
     // Its format may be committed, as the firmware's core judges it
     // (picamera re-commits its splitter's input while the camera is
     // connected to it).

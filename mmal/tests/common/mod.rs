@@ -251,6 +251,18 @@ pub(crate) mod emu {
 
     /// Whether the software VideoCore is linked in (else it is the C
     /// library behind the loader).
+    /// The emulator's id of a component the tests hold: over VCHIQ a
+    /// component's id is the VideoCore's handle of it (in the firmware's
+    /// form), which the emulated firmware maps to its own (`None`: no
+    /// such component).
+    fn emulator_id(component_id: u32) -> Option<u32> {
+        match mmal::provider().expect("an MMAL provider") {
+            #[cfg(feature = "vchiq")]
+            Provider::Vchiq => vchiq_emu::component_id(component_id),
+            _ => Some(component_id),
+        }
+    }
+
     pub(crate) fn linked() -> bool {
         match mmal::provider().expect("an MMAL provider") {
             // Over VCHIQ, the tests' device is the emulated one, in this
@@ -357,7 +369,7 @@ pub(crate) mod emu {
 
     pub(crate) fn post_event(component_id: u32, event: TestEvent) -> bool {
         if linked() {
-            return emulator::post_event(component_id, event);
+            return emulator_id(component_id).is_some_and(|id| emulator::post_event(id, event));
         }
         let (kind, a, b) = match event {
             TestEvent::Error(status) => (0, status, 0),
