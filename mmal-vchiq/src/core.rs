@@ -186,6 +186,13 @@ pub(crate) struct Core {
     /// libmmal holds one from a component's create to its destroy (a
     /// zero-copy stream has no bulk transfers to hold one).
     pub(crate) component_uses: Mutex<HashMap<u32, vchiq::UseGuard>>,
+    /// Held by a component's create (its request and bookkeeping) and
+    /// destroy (its request, clean-up and drain): the firmware gives a
+    /// destroyed component's handle to the next component it creates, and
+    /// what the client keeps by handle (ports, cookies, uses, buffers to
+    /// drain) must not mix the two. Reentrant: a destroy's drain on the
+    /// delivery thread may run the handler, which may create or destroy.
+    pub(crate) lifecycle: parking_lot::ReentrantMutex<()>,
     next_context: AtomicU32,
     pub(crate) next_component: AtomicU32,
     pub(crate) reply_timeout: Duration,
@@ -301,6 +308,7 @@ impl Core {
             buffers_cond: Condvar::new(),
             components: Mutex::new(HashMap::new()),
             component_uses: Mutex::new(HashMap::new()),
+            lifecycle: parking_lot::ReentrantMutex::new(()),
             next_context: AtomicU32::new(1),
             next_component: AtomicU32::new(1),
             reply_timeout,

@@ -244,8 +244,12 @@ pub enum Memory {
     /// buffers take `Host` or `VideoCore` memory.
     Lent(vchiq::BulkBuffer),
     /// Zero copy: a VCSM block the VideoCore reads or writes itself, named
-    /// by its VideoCore handle (`MMAL_PARAMETER_ZERO_COPY` must be on for
-    /// the port). Nothing is copied by the client.
+    /// by its VideoCore handle. Nothing is copied by the client. The
+    /// firmware takes a buffer as its port makes it, so this goes exactly
+    /// to the ports this client turned `MMAL_PARAMETER_ZERO_COPY` on for,
+    /// and `Host` and `Lent` memory to the others
+    /// ([`Client::send_buffer`](crate::Client::send_buffer) refuses a
+    /// mismatch).
     VideoCore {
         /// The block's VideoCore handle.
         handle: u32,
@@ -268,6 +272,10 @@ pub struct BufferToSend {
     pub alloc_size: u32,
     /// Bytes of payload (inputs; 0 for an output port, whatever is said).
     pub length: u32,
+    /// Where an input's payload starts in its VideoCore block (zero copy:
+    /// `offset + length` is at most `alloc_size`); 0 for any other buffer
+    /// (host memory's payload is `data[..length]`).
+    pub offset: u32,
     /// `MMAL_BUFFER_HEADER_FLAG_*`.
     pub flags: u32,
     /// Presentation time, µs (`MMAL_TIME_UNKNOWN` if none).
@@ -300,6 +308,7 @@ impl BufferToSend {
             memory: Memory::Host(data),
             alloc_size,
             length: 0,
+            offset: 0,
             flags: 0,
             pts: sys::MMAL_MSG_TIME_UNKNOWN,
             dts: sys::MMAL_MSG_TIME_UNKNOWN,

@@ -421,6 +421,8 @@ pub(crate) struct BufferOut<'a> {
     pub(crate) data: u32,
     pub(crate) alloc_size: u32,
     pub(crate) length: u32,
+    /// Where a zero-copy input's data starts in its block.
+    pub(crate) offset: u32,
     pub(crate) flags: u32,
     pub(crate) pts: i64,
     pub(crate) dts: i64,
@@ -450,6 +452,7 @@ pub(crate) fn buffer_from_host(b: &BufferOut<'_>) -> [u8; BUFFER_MSG] {
     put(&mut m, B + offset_of!(mmal_msg_buffer_header, data), b.data);
     put(&mut m, B + offset_of!(mmal_msg_buffer_header, alloc_size), b.alloc_size);
     put(&mut m, B + offset_of!(mmal_msg_buffer_header, length), b.length);
+    put(&mut m, B + offset_of!(mmal_msg_buffer_header, offset), b.offset);
     put(&mut m, B + offset_of!(mmal_msg_buffer_header, flags), b.flags);
     put64(&mut m, B + offset_of!(mmal_msg_buffer_header, pts), b.pts);
     put64(&mut m, B + offset_of!(mmal_msg_buffer_header, dts), b.dts);
@@ -602,6 +605,7 @@ mod tests {
             data: 0,
             alloc_size: 4096,
             length: 100,
+            offset: 24,
             flags: 4,
             pts: -5,
             dts: 1 << 40,
@@ -614,6 +618,7 @@ mod tests {
         put(&mut m, TYPE, MMAL_MSG_TYPE_BUFFER_TO_HOST);
         let b = buffer_to_host(&m).unwrap();
         assert_eq!((b.cookie, b.component, b.port, b.length, b.flags), (0x0010_0001, 5, 6, 100, 4));
+        assert_eq!(b.offset, 24);
         assert_eq!((b.pts, b.dts), (-5, 1 << 40));
         assert_eq!(b.inline.as_deref(), Some(&data[..]));
         assert_eq!(b.video, video);
@@ -634,6 +639,7 @@ mod tests {
             data: 0,
             alloc_size: 1,
             length: 0,
+            offset: 0,
             flags: 0,
             pts: 0,
             dts: 0,

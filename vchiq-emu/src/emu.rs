@@ -345,12 +345,22 @@ impl Port {
         unsafe { (api().port_send_buffer)(self.0.as_ptr(), header.0.as_ptr()) }
     }
 
-    /// `mmal_connection_create(out = self, in, TUNNELLING)`.
+    /// `mmal_connection_create(out = self, in, TUNNELLING |
+    /// KEEP_BUFFER_REQUIREMENTS)`: the firmware's tunnel keeps the buffer
+    /// numbers and sizes the host set (libmmal tells the input its
+    /// requirements, and the output's enable carries its own, then reads
+    /// the input's back), the two ends taking the larger at its enable; it
+    /// does not put back the ports' recommended ones.
     pub(crate) fn connect(self, input: Port) -> Result<Tunnel, u32> {
         let mut out = ptr::null_mut();
         // SAFETY: two live ports; `out` receives the connection.
         let status = unsafe {
-            (api().connection_create)(&mut out, self.0.as_ptr(), input.0.as_ptr(), sys::MMAL_CONNECTION_FLAG_TUNNELLING)
+            (api().connection_create)(
+                &mut out,
+                self.0.as_ptr(),
+                input.0.as_ptr(),
+                sys::MMAL_CONNECTION_FLAG_TUNNELLING | sys::MMAL_CONNECTION_FLAG_KEEP_BUFFER_REQUIREMENTS,
+            )
         };
         match NonNull::new(out) {
             Some(c) if status == sys::MMAL_SUCCESS => Ok(Tunnel(c)),

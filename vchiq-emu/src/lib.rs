@@ -101,9 +101,10 @@
 //! `context`). COMPONENT_CREATE takes the name without `vc.` (as the host
 //! sends it). A component's handle is a block of the firmware's pool of
 //! 256 (`(index + 1) << 3`, the form libmmal checks before it sends a
-//! buffer; the last one freed is the next one given out; the 257th live
-//! component in the process: `ENOMEM`), a port's is its place in its
-//! component counted from 1 (libmmal refuses one over 255). PORT_INFO_GET
+//! buffer; given out as vcos's free list goes, the highest first and the
+//! last one freed next; the 257th live component in the process:
+//! `ENOMEM`), a port's is its place in its component counted from 1
+//! (libmmal refuses one over 255). PORT_INFO_GET
 //! and _SET answer the 292-byte reply (`found` 1); _SET writes
 //! `buffer_num`, `buffer_size`, `userdata` and the format, and commits it.
 //! PORT_ACTION ENABLE makes a pool of the port's `buffer_num` buffers of
@@ -139,7 +140,8 @@
 //!
 //! # Not emulated
 //!
-//! Reference buffers (`has_reference`, passthrough) are refused; events
+//! Reference buffers (passthrough): a buffer's `has_reference` is not
+//! read (libmmal leaves it unset), and one is never sent back; events
 //! longer than 256 bytes are cut (no delayed bulk);
 //! GET_STATS, OPAQUE_ALLOCATOR, CONSUME_MEM, LMK, DRM_*, HOST_LOG and
 //! COMPACT answer `ENOSYS`; VCHI-style services (DEQUEUE_MESSAGE), SET_SERVICE_OPTION and

@@ -34,7 +34,8 @@ pub(crate) const VERSION: (u32, u32, u32) = (16, 1, 10);
 pub(crate) static THREADS: AtomicUsize = AtomicUsize::new(0);
 /// The components' handles on the wire, taken from one pool for every
 /// service (see [`ComponentHandles`]).
-static COMPONENT_HANDLES: Mutex<ComponentHandles> = Mutex::new(ComponentHandles { fresh: 0, free: Vec::new() });
+static COMPONENT_HANDLES: Mutex<ComponentHandles> =
+    Mutex::new(ComponentHandles { fresh: COMPONENT_BLOCKS, free: Vec::new() });
 /// Ports the services have enabled, by address, for the callbacks.
 static PORTS: LazyLock<Mutex<HashMap<usize, Arc<PortCtx>>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
@@ -51,11 +52,12 @@ pub(crate) fn component_id(handle: u32) -> Option<u32> {
 /// 256: `(index + 1) << 3`, the low three bits naming the sub-pool (0
 /// here). libmmal checks that form before it sends a buffer (`mmal_vc_api.c`,
 /// `VCOS_BLOCKPOOL_IS_VALID_HANDLE_FORMAT(handle, 256)`) and refuses the
-/// send otherwise. A freed block is the next one taken, as vcos's free list
-/// goes (last in, first out), so a handle comes back once its component is
-/// destroyed.
+/// send otherwise. Taken as vcos's free list gives them: built by pushing
+/// the blocks in order (so the highest comes first), a freed block pushed
+/// back on top (so a destroyed component's handle is the next one given
+/// out).
 struct ComponentHandles {
-    /// Blocks never taken yet start here.
+    /// Blocks below this were never taken (taken from the top down).
     fresh: u32,
     /// Blocks given back, the last one on top.
     free: Vec<u32>,
@@ -69,9 +71,9 @@ impl ComponentHandles {
     fn take(&mut self) -> Option<u32> {
         let index = match self.free.pop() {
             Some(i) => i,
-            None if self.fresh < COMPONENT_BLOCKS => {
-                self.fresh += 1;
-                self.fresh - 1
+            None if self.fresh > 0 => {
+                self.fresh -= 1;
+                self.fresh
             }
             None => return None,
         };
@@ -168,7 +170,7 @@ struct PortEntry {
     /// (its own ENABLE and DISABLE are taken and change nothing).
     tunnelled: bool,
     ctx: Option<Arc<PortCtx>>,
-    /// `MMAL_PARAMETER_ZERO_COPY` is on: buffers may name VCSM blocks.
+    /// `MMAL_PARAMETER_ZERO_COPY` is on: every buffer names a VCSM block.
     zero_copy: bool,
 }
 
@@ -693,7 +695,8 @@ impl Service {
         let pe = &mut c.ports[i];
         let status = pe.port.parameter_set(id, value);
         if status == 0 && id == sys::MMAL_PARAMETER_ZERO_COPY {
-            pe.zero_copy = value.iter().any(|&b| b != 0);
+            // MMAL_PARAMETER_BOOLEAN_T: its `enable`.
+            pe.zero_copy = value.get(..4).is_some_and(|w| w != [0; 4]);
         }
         let mut out = status.to_le_bytes().to_vec();
         out.extend_from_slice(&id.to_le_bytes());
@@ -752,6 +755,11 @@ impl Service {
             }
             let mut back = b;
             back.buffer_header.length = 0;
+            // Nothing follows it, and libmmal, which reads no status,
+            // would wait for an EOS buffer's dummy bulk or copy a payload
+            // from the message: neither is said.
+            back.buffer_header.flags &= !MMAL_MSG_BUFFER_FLAG_EOS;
+            back.payload_in_message = 0;
             let rh = mmal_msg_header { type_: MMAL_MSG_TYPE_BUFFER_TO_HOST, status, padding: 0, ..*h };
             let mut m = bytes(&rh);
             m.extend_from_slice(&bytes(&back));
@@ -812,6 +820,12 @@ impl Service {
                 return refuse(MMAL_MSG_STATUS_EINVAL, true);
             }
         }
+        if announced && !input {
+            // An output's length is no data for it (libmmal sends a length
+            // it was given by bulk all the same): taken and dropped, or it
+            // would be taken as the next buffer's.
+            let _ = kernel.vc_receive(service, BULK_WAIT);
+        }
         let data = if !input || bh.length == 0 || zero_copy {
             // A zero-copy input's data is in its block already.
             Vec::new()
@@ -854,8 +868,7 @@ impl Service {
                 // (an earlier frame's, as a rule), its data sent from it
                 // with no copy when the buffer comes back; its pool's own
                 // payloads count against the VideoCore's memory and are
-                // left untouched. A header of a zero-copy port's pool has
-                // no payload: an input's is lent one too.
+                // left untouched.
                 let need = (info.buffer_size as usize).max(data.len());
                 if !input || (header.alloc_size() as usize) < need {
                     let memory = if input { None } else { ctx.spare.take(need) };
@@ -990,8 +1003,7 @@ fn enable(
         None
     } else {
         // A zero-copy port's buffers each bring their block: its headers
-        // need no payload of their own (one is lent for a buffer that comes
-        // by bulk all the same).
+        // need no payload of their own.
         let payload = if pe.zero_copy { 0 } else { info.buffer_size };
         match Pool::create(info.buffer_num, payload) {
             Some(p) => Some(p),

@@ -47,6 +47,9 @@ struct Known {
     ports: Vec<(u32, u32)>,
     /// The last PORT_INFO_GET reply, for a PORT_INFO_SET.
     info: Option<Vec<u8>>,
+    /// Ports whose ZERO_COPY a PARAMETER_SET turned on, by (component,
+    /// port) handle: their buffers' data is never sent by bulk.
+    zero_copy: std::collections::HashSet<(u32, u32)>,
 }
 
 const TYPES: [u32; 12] = [
@@ -172,8 +175,9 @@ fn mutate(rng: &mut Rng, m: &mut Vec<u8>, known: &Known) {
 }
 
 /// The bytes a host sends by bulk behind `m`, as the firmware's rule has
-/// it (see `vchiq-emu`'s `bulk_follows`); `None` if none.
-fn announced(m: &[u8]) -> Option<usize> {
+/// it (see `vchiq-emu`'s `bulk_follows`: zero copy goes by the port, not
+/// by the message); `None` if none.
+fn announced(m: &[u8], known: &Known) -> Option<usize> {
     if m.len() < H {
         return None;
     }
@@ -187,8 +191,12 @@ fn announced(m: &[u8]) -> Option<usize> {
             let length =
                 word(offset_of!(mmal_msg_buffer_from_host, buffer_header) + offset_of!(mmal_msg_buffer_header, length));
             let inline = word(offset_of!(mmal_msg_buffer_from_host, payload_in_message));
-            let zero_copy = word(offset_of!(mmal_msg_buffer_from_host, is_zero_copy));
-            (word(drv) == MMAL_MAGIC && length > 0 && inline == 0 && zero_copy == 0)
+            let handles = offset_of!(mmal_msg_buffer_from_host, drvbuf);
+            let port = (
+                word(handles + offset_of!(mmal_msg_driver_buffer, component_handle)),
+                word(handles + offset_of!(mmal_msg_driver_buffer, port_handle)),
+            );
+            (word(drv) == MMAL_MAGIC && length > 0 && inline == 0 && !known.zero_copy.contains(&port))
                 .then(|| (length as usize).next_multiple_of(4))
         }
         _ => None,
@@ -215,7 +223,10 @@ fn learn(mm: &Mmal, r: &[u8], known: &mut Known) {
     }
     match w(r, TYPE) {
         MMAL_MSG_TYPE_COMPONENT_CREATE if r.len() >= H + 20 => {
-            known.components.push(w(r, H + offset_of!(mmal_msg_component_create_reply, component_handle)));
+            let handle = w(r, H + offset_of!(mmal_msg_component_create_reply, component_handle));
+            // A handle given again: its ports are new.
+            known.zero_copy.retain(|p| p.0 != handle);
+            known.components.push(handle);
         }
         MMAL_MSG_TYPE_PORT_INFO_GET if r.len() >= 292 => {
             let comp = w(r, H + offset_of!(mmal_msg_port_info_get_reply, component_handle));
@@ -281,8 +292,8 @@ fn random_messages_get_answers_or_a_closed_service_never_a_crash_or_a_hang() {
                 | MMAL_MSG_TYPE_BUFFER_TO_HOST
                 | MMAL_MSG_TYPE_EVENT_TO_HOST
         );
-        let request = m.len() >= H && w(&m, 0) == MMAL_MAGIC && answered_types && announced(&m).is_none();
-        let sent = match announced(&m) {
+        let request = m.len() >= H && w(&m, 0) == MMAL_MAGIC && answered_types && announced(&m, &known).is_none();
+        let sent = match announced(&m, &known) {
             // Data too large to send: that message is not sent.
             Some(size) if size > 1 << 20 => {
                 refused += 1;
@@ -293,6 +304,21 @@ fn random_messages_get_answers_or_a_closed_service_never_a_crash_or_a_hang() {
                 Ok(r) => {
                     assert_eq!((w(&r, 0), w(&r, TYPE)), (MMAL_MAGIC, ty), "round {round}: the answer's header");
                     learn(&mm, &r, &mut known);
+                    // A ZERO_COPY the port took (its `enable`, the first
+                    // word of a value of at least 4 bytes).
+                    if ty == MMAL_MSG_TYPE_PORT_PARAMETER_SET
+                        && w(&r, STATUS) == 0
+                        && m.len() >= H + 20
+                        && w(&m, H + 8) == sys::MMAL_PARAMETER_ZERO_COPY
+                        && w(&m, H + 12) >= 12
+                    {
+                        let port = (w(&m, H), w(&m, H + 4));
+                        if w(&m, H + 16) != 0 {
+                            known.zero_copy.insert(port);
+                        } else {
+                            known.zero_copy.remove(&port);
+                        }
+                    }
                     Ok(())
                 }
                 Err(e) => Err(e),

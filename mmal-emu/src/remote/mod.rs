@@ -1015,18 +1015,18 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
     let alloc_size = u32::try_from(header.alloc_size()).unwrap_or(u32::MAX);
     let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
     let input = port_ref.kind != PortType::Output;
-    // Zero copy: a header carrying its pool's VCSM payload, from its
-    // start, goes by the block's handle, and the VideoCore works in the
-    // block. The firmware takes every buffer of a zero-copy port as a
-    // block's (the message does not say, as libmmal sends it), so other
-    // memory there (a payload the client put in the header, an input's
-    // data past the block's start) is refused.
+    // Zero copy: a header carrying its pool's VCSM payload goes by the
+    // block's handle (an input's data at its offset), and the VideoCore
+    // works in the block. The firmware takes every buffer of a zero-copy
+    // port as a block's (the message does not say, as libmmal sends it),
+    // so other memory there (a payload the client put in the header) is
+    // refused.
     let block = if zero_copy(port, remote) {
-        match crate::objects::vcsm_handle(header).filter(|_| !input || header.offset() == 0) {
+        match crate::objects::vcsm_handle(header) {
             Some(handle) => Some(handle),
             None => {
                 log::error!(
-                    "mmal_port_send_buffer: {}: a zero-copy port takes its pool's VCSM payloads only, from their start \
+                    "mmal_port_send_buffer: {}: a zero-copy port takes its pool's VCSM payloads only \
                      (allocate with mmal_port_pool_create after MMAL_PARAMETER_ZERO_COPY)",
                     port.name()
                 );
@@ -1039,10 +1039,16 @@ pub(crate) fn port_send_buffer(port: PortPtr, header: BufPtr, remote: &Remote) -
     let mut lent = None;
     let mut buffer = match block {
         Some(handle) => {
-            let length = if input { u32::try_from(header.length()).unwrap_or(u32::MAX) } else { 0 };
+            let (length, offset) = if input {
+                let word = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+                (word(header.length()), word(header.offset()))
+            } else {
+                (0, 0)
+            };
             BufferToSend {
                 memory: Memory::VideoCore { handle },
                 length,
+                offset,
                 ..BufferToSend::output(Vec::new(), alloc_size)
             }
         }

@@ -350,10 +350,25 @@ impl Client {
                 break c;
             }
         };
+        // Not beside a destroy: its handle may be the one given out now.
+        let _lifecycle = self.core.lifecycle.lock();
         let ty = sys::MMAL_MSG_TYPE_COMPONENT_CREATE;
         let reply = self.core.request(ty, |ctx| Ok(wire::component_create(ctx, cookie, wire_name)))?;
         let component = wire::component_create_reply(&reply)?;
-        self.core.components.lock().insert(cookie, component.handle);
+        // The handle is new to the firmware: whatever the client still
+        // kept under it (a destroy that got no answer) was another's.
+        {
+            let mut b = self.core.buffers.lock();
+            let stale = |k: &crate::core::PortKey| k.0 != component.handle;
+            b.enabled.retain(stale);
+            b.sent_bulk.retain(stale);
+            b.zero_copy.retain(stale);
+        }
+        self.core.release_component_use(component.handle);
+        let mut components = self.core.components.lock();
+        components.retain(|_, h| *h != component.handle);
+        components.insert(cookie, component.handle);
+        drop(components);
         // A use for the component's life, as libmmal holds one.
         match self.core.with_service(|s| s.hold_use().map_err(Error::from)) {
             Ok(guard) => {
@@ -389,6 +404,9 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn component_destroy(&self, handle: u32) -> Result<()> {
+        // Until its buffers are drained: no new component takes the handle
+        // meanwhile.
+        let _lifecycle = self.core.lifecycle.lock();
         let removed: Vec<_> = {
             let mut b = self.core.buffers.lock();
             let ports: Vec<_> = b.enabled.iter().filter(|k| k.0 == handle).copied().collect();
@@ -763,7 +781,8 @@ impl Client {
         wire::check_reply(&reply, ty, 4, true)?;
         if id == mmal_sys::MMAL_PARAMETER_ZERO_COPY {
             let mut buffers = self.core.buffers.lock();
-            if value.iter().any(|&b| b != 0) {
+            // MMAL_PARAMETER_BOOLEAN_T: its `enable`, as the firmware reads it.
+            if value.get(..4).is_some_and(|w| w != [0; 4]) {
                 buffers.zero_copy.insert(key(port));
             } else {
                 buffers.zero_copy.remove(&key(port));
@@ -900,8 +919,21 @@ impl Client {
         if length > buffer.alloc_size {
             return Err(Error::InvalidArgument("a buffer's length is at most its alloc_size"));
         }
+        let offset = if input { buffer.offset } else { 0 };
         let (data_word, zero_copy, mut host, lent) = match buffer.memory {
-            Memory::VideoCore { handle } => (handle, true, None, None),
+            Memory::VideoCore { handle } => {
+                if offset.checked_add(length).is_none_or(|end| end > buffer.alloc_size) {
+                    return Err(Error::InvalidArgument(
+                        "an input's offset and length lie inside its block's alloc_size",
+                    ));
+                }
+                (handle, true, None, None)
+            }
+            _ if offset != 0 => {
+                return Err(Error::InvalidArgument(
+                    "an offset is for an input's VideoCore block (host memory starts at 0)",
+                ))
+            }
             Memory::Host(v) => {
                 if (v.len() as u64) < u64::from(length) {
                     return Err(Error::InvalidArgument("a buffer's length is more than its memory holds"));
@@ -970,6 +1002,7 @@ impl Client {
             data: data_word,
             alloc_size: buffer.alloc_size,
             length,
+            offset,
             flags: buffer.flags,
             pts: buffer.pts,
             dts: buffer.dts,

@@ -249,8 +249,6 @@ pub(crate) mod emu {
         })
     }
 
-    /// Whether the software VideoCore is linked in (else it is the C
-    /// library behind the loader).
     /// The emulator's id of a component the tests hold: over VCHIQ a
     /// component's id is the VideoCore's handle of it (in the firmware's
     /// form), which the emulated firmware maps to its own (`None`: no
@@ -263,6 +261,8 @@ pub(crate) mod emu {
         }
     }
 
+    /// Whether the software VideoCore is linked in (else it is the C
+    /// library behind the loader).
     pub(crate) fn linked() -> bool {
         match mmal::provider().expect("an MMAL provider") {
             // Over VCHIQ, the tests' device is the emulated one, in this
