@@ -820,10 +820,11 @@ impl Service {
                 return refuse(MMAL_MSG_STATUS_EINVAL, true);
             }
         }
-        if announced && !input {
+        if announced && !input && !zerolen {
             // An output's length is no data for it (libmmal sends a length
             // it was given by bulk all the same): taken and dropped, or it
-            // would be taken as the next buffer's.
+            // would be taken as the next buffer's. (A ZEROLEN buffer's
+            // dummy was taken above.)
             let _ = kernel.vc_receive(service, BULK_WAIT);
         }
         let data = if !input || bh.length == 0 || zero_copy {

@@ -422,12 +422,23 @@ fn zerolen_buffers_and_port_flush_take_their_dummy_bulk_even_when_refused() {
     };
     assert_eq!((w(&r, CONTEXT), w(&r, STATUS)), (0xF3, MMAL_MSG_STATUS_EINVAL));
     taken(t);
-    // BUFFER_FROM_HOST_ZEROLEN with a length of its own (outside a
-    // zero-copy block): refused.
+    // BUFFER_FROM_HOST_ZEROLEN with data of its own (outside a zero-copy
+    // block): refused. It comes back without EOS and with no payload in
+    // its message: libmmal reads no status, and would wait for an EOS
+    // buffer's dummy bulk (taking the next transfer for it) or copy the
+    // payload as returned data.
     let mut zerolen = buffer_msg(comp, port, 0xB1_0001, size, 4);
     put(&mut zerolen, TYPE, MMAL_MSG_TYPE_BUFFER_FROM_HOST_ZEROLEN);
+    put(&mut zerolen, FLAGS, sys::MMAL_BUFFER_HEADER_FLAG_EOS | sys::MMAL_BUFFER_HEADER_FLAG_KEYFRAME);
+    let inline = H + offset_of!(mmal_msg_buffer_from_host, payload_in_message);
+    put(&mut zerolen, inline, 4);
     let t = with_dummy(&zerolen);
-    expect_refused(&m, 0xB1_0001, MMAL_MSG_STATUS_EINVAL);
+    let r = m.next_message();
+    assert_eq!(
+        (w(&r, TYPE), w(&r, COOKIE), w(&r, STATUS)),
+        (MMAL_MSG_TYPE_BUFFER_TO_HOST, 0xB1_0001, MMAL_MSG_STATUS_EINVAL)
+    );
+    assert_eq!((w(&r, LENGTH), w(&r, FLAGS), w(&r, inline)), (0, sys::MMAL_BUFFER_HEADER_FLAG_KEYFRAME, 0));
     taken(t);
     // An empty one is an empty buffer: the output's comes back with a
     // frame, its data by bulk, in order.
@@ -440,6 +451,16 @@ fn zerolen_buffers_and_port_flush_take_their_dummy_bulk_even_when_refused() {
     assert!(len > 0, "a frame");
     m.svc.bulk_receive(vec![0; len], len).unwrap().wait().unwrap();
     taken(t);
+    // An output buffer sent with a length has it sent by bulk behind it
+    // (libmmal sends a length it was given, whatever the port): taken and
+    // dropped, and the buffer comes back with a frame as any other.
+    let t = m.svc.send_with_bulk(&[&buffer_msg(comp, port, 0xB1_0003, size, 16)], vec![0x5A; 16]).expect("queued");
+    taken(t);
+    let b = m.next_message();
+    assert_eq!((w(&b, STATUS), w(&b, COOKIE)), (0, 0xB1_0003));
+    let len = w(&b, LENGTH).next_multiple_of(4) as usize;
+    let frame = m.svc.bulk_receive(vec![0; len], len).unwrap().wait().unwrap();
+    assert!(len > 16 && frame.iter().any(|&x| x != 0x5A), "a frame, not the host's bytes");
     assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_DISABLE, None), 0);
     assert_eq!(m.component(MMAL_MSG_TYPE_COMPONENT_DESTROY, comp), 0);
     m.svc.close().unwrap();
