@@ -173,6 +173,17 @@ pub(crate) struct Buffers {
     pub(crate) staged: VecDeque<Ready>,
 }
 
+impl Buffers {
+    /// Forgets what is kept by port for `component`'s ports: it is
+    /// destroyed, or its handle was given to a new component.
+    pub(crate) fn forget_component(&mut self, component: u32) {
+        let other = |k: &PortKey| k.0 != component;
+        self.enabled.retain(other);
+        self.sent_bulk.retain(other);
+        self.zero_copy.retain(other);
+    }
+}
+
 /// The client's shared state.
 pub(crate) struct Core {
     pub(crate) service: RwLock<Option<Service>>,

@@ -322,12 +322,16 @@ impl Service {
                     && b.drvbuf.magic == MMAL_MAGIC
                     && b.buffer_header.length > 0
                     && b.payload_in_message == 0
-                    && !self
-                        .port(b.drvbuf.component_handle, b.drvbuf.port_handle)
-                        .is_some_and(|(c, i)| c.ports[i].zero_copy)
+                    && !self.zero_copy(&b.drvbuf)
             }
             _ => false,
         }
+    }
+
+    /// Whether the port a buffer names has ZERO_COPY on (false for no such
+    /// port): the firmware goes by the port, not by the buffer's message.
+    fn zero_copy(&mut self, drvbuf: &mmal_msg_driver_buffer) -> bool {
+        self.port(drvbuf.component_handle, drvbuf.port_handle).is_some_and(|(c, i)| c.ports[i].zero_copy)
     }
 
     fn create(&mut self, h: &mmal_msg_header, p: &[u8]) -> Vec<u8> {
@@ -728,7 +732,8 @@ impl Service {
 
     /// BUFFER_FROM_HOST: no reply unless the buffer is refused, in which
     /// case it comes straight back (BUFFER_TO_HOST, the status in the
-    /// header, length 0, the host's words unchanged).
+    /// header, length 0, neither EOS nor an inline payload, the host's
+    /// other words unchanged but those the firmware writes itself).
     fn buffer_from_host(&mut self, h: &mmal_msg_header, p: &[u8]) -> Option<Vec<u8>> {
         let mut b: mmal_msg_buffer_from_host = read(p);
         // libmmal never writes `is_zero_copy`, `has_reference` or
@@ -737,9 +742,7 @@ impl Service {
         // and writes its own into what it sends back (libmmal reads both:
         // a reference's header is replicated, a zero-copy buffer's data is
         // not received by bulk).
-        let port_zero_copy =
-            self.port(b.drvbuf.component_handle, b.drvbuf.port_handle).is_some_and(|(c, i)| c.ports[i].zero_copy);
-        b.is_zero_copy = i32::from(port_zero_copy);
+        b.is_zero_copy = i32::from(self.zero_copy(&b.drvbuf));
         b.has_reference = 0;
         b.drvbuf_ref = mmal_msg_driver_buffer { magic: 0, component_handle: 0, port_handle: 0, client_context: 0 };
         let b = b;

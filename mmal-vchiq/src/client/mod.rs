@@ -357,13 +357,7 @@ impl Client {
         let component = wire::component_create_reply(&reply)?;
         // The handle is new to the firmware: whatever the client still
         // kept under it (a destroy that got no answer) was another's.
-        {
-            let mut b = self.core.buffers.lock();
-            let stale = |k: &crate::core::PortKey| k.0 != component.handle;
-            b.enabled.retain(stale);
-            b.sent_bulk.retain(stale);
-            b.zero_copy.retain(stale);
-        }
+        self.core.buffers.lock().forget_component(component.handle);
         self.core.release_component_use(component.handle);
         let mut components = self.core.components.lock();
         components.retain(|_, h| *h != component.handle);
@@ -431,11 +425,8 @@ impl Client {
             }
             return Err(e);
         }
-        {
-            let mut buffers = self.core.buffers.lock();
-            buffers.sent_bulk.retain(|k| k.0 != handle);
-            buffers.zero_copy.retain(|k| k.0 != handle);
-        }
+        // Its ports were taken out of `enabled` above.
+        self.core.buffers.lock().forget_component(handle);
         self.core.components.lock().retain(|_, h| *h != handle);
         self.core.release_component_use(handle);
         self.drain(|p| p.component == handle)
