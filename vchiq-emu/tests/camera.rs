@@ -30,7 +30,7 @@ fn camera_streams_i420_frames_by_bulk() {
     let (status, r) = m.create("ril.camera");
     assert_eq!(status, 0);
     assert_eq!(r.len(), H + 20);
-    let comp = w(&r, H + offset_of!(mmal_msg_component_create_reply, component_handle));
+    let comp = component_handle(&r);
     assert_ne!(comp, 0);
     assert_eq!(w(&r, H + offset_of!(mmal_msg_component_create_reply, input_num)), 0);
     assert_eq!(w(&r, H + offset_of!(mmal_msg_component_create_reply, output_num)), 3);
@@ -40,7 +40,7 @@ fn camera_streams_i420_frames_by_bulk() {
     let info = m.port_info(comp, MMAL_MSG_PORT_TYPE_OUTPUT, 1);
     assert_eq!(info.len(), H + 292);
     assert_eq!(Mmal::status(&info), 0);
-    let port = w(&info, H + offset_of!(mmal_msg_port_info_get_reply, port_handle));
+    let port = port_handle(&info);
     assert_ne!(port, 0);
     assert_eq!(w(&info, info_port(offset_of!(mmal_msg_port, type_))), MMAL_MSG_PORT_TYPE_OUTPUT);
     assert_eq!(w(&info, info_port(offset_of!(mmal_msg_port, component))), comp);
@@ -152,9 +152,9 @@ fn closing_the_service_destroys_what_it_left() {
     let m = open();
     let (status, r) = m.create("ril.camera");
     assert_eq!(status, 0);
-    let comp = w(&r, H + offset_of!(mmal_msg_component_create_reply, component_handle));
+    let comp = component_handle(&r);
     let info = m.port_info(comp, MMAL_MSG_PORT_TYPE_OUTPUT, 0);
-    let port = w(&info, H + offset_of!(mmal_msg_port_info_get_reply, port_handle));
+    let port = port_handle(&info);
     assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, Some(&info)), 0);
     let (_, other) = m.create("null_sink");
     assert_eq!(Mmal::status(&other), 0);

@@ -18,10 +18,10 @@ use vchiq_sys::*;
 fn camera(m: &Mmal) -> (u32, u32, Vec<u8>) {
     let (status, r) = m.create("ril.camera");
     assert_eq!(status, 0);
-    let comp = w(&r, H + offset_of!(mmal_msg_component_create_reply, component_handle));
+    let comp = component_handle(&r);
     assert_eq!(m.component(MMAL_MSG_TYPE_COMPONENT_ENABLE, comp), 0);
     let info = m.port_info(comp, MMAL_MSG_PORT_TYPE_OUTPUT, 0);
-    let port = w(&info, H + offset_of!(mmal_msg_port_info_get_reply, port_handle));
+    let port = port_handle(&info);
     (comp, port, info)
 }
 
@@ -154,7 +154,7 @@ fn handles_are_checked() {
     let (comp, port, _) = camera(&m);
     let (status, r) = m.create("null_sink");
     assert_eq!(status, 0);
-    let sink = w(&r, H + offset_of!(mmal_msg_component_create_reply, component_handle));
+    let sink = component_handle(&r);
     let bogus = [0, comp ^ 0x8000_0000, port, u32::MAX];
     for h in bogus {
         for ty in [MMAL_MSG_TYPE_COMPONENT_ENABLE, MMAL_MSG_TYPE_COMPONENT_DISABLE, MMAL_MSG_TYPE_COMPONENT_DESTROY] {
@@ -168,8 +168,7 @@ fn handles_are_checked() {
     assert_eq!(Mmal::status(&m.port_info(comp, 77, 0)), MMAL_MSG_STATUS_ENOENT);
     // A port handle the component does not have (the camera's third
     // output, past the sink's two ports), or a component handle as a port.
-    let third =
-        w(&m.port_info(comp, MMAL_MSG_PORT_TYPE_OUTPUT, 2), H + offset_of!(mmal_msg_port_info_get_reply, port_handle));
+    let third = port_handle(&m.port_info(comp, MMAL_MSG_PORT_TYPE_OUTPUT, 2));
     assert_eq!(m.port_action(sink, third, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, None), MMAL_MSG_STATUS_EINVAL);
     assert_eq!(m.port_action(comp, comp, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, None), MMAL_MSG_STATUS_EINVAL);
     assert_eq!(Mmal::status(&m.parameter_set(sink, third, sys::MMAL_PARAMETER_CAPTURE, &[1, 0, 0, 0])), 3);
@@ -260,7 +259,7 @@ fn bad_buffers_come_straight_back_with_their_cookie() {
     let (comp, _, _) = camera(&m);
     // The video port: without capture it keeps the buffers it is given.
     let info = m.port_info(comp, MMAL_MSG_PORT_TYPE_OUTPUT, 1);
-    let port = w(&info, H + offset_of!(mmal_msg_port_info_get_reply, port_handle));
+    let port = port_handle(&info);
     let size = w(&info, info_port(offset_of!(mmal_msg_port, buffer_size_recommended)));
     // A disabled port.
     m.send(&buffer_msg(comp, port, 0xB0_0001, size, 0));
@@ -344,7 +343,7 @@ fn handles_have_the_firmwares_form() {
     let services: Vec<Mmal> = (0..5).map(|_| open()).collect();
     let handle = |m: &Mmal, name: &str| {
         let (status, r) = m.create(name);
-        (status, w(&r, H + offset_of!(mmal_msg_component_create_reply, component_handle)))
+        (status, component_handle(&r))
     };
     // Blocks of a vcos pool of 256, as libmmal checks them before it sends
     // a buffer: `(index + 1) << 3`.
@@ -354,7 +353,7 @@ fn handles_have_the_firmwares_form() {
     // Its ports are numbered from 1, in the order control, inputs, outputs.
     let port = |ty, index| {
         let r = services[0].port_info(camera, ty, index);
-        w(&r, H + offset_of!(mmal_msg_port_info_get_reply, port_handle))
+        port_handle(&r)
     };
     assert_eq!(port(MMAL_MSG_PORT_TYPE_CONTROL, 0), 1);
     assert_eq!([0, 1, 2].map(|i| port(MMAL_MSG_PORT_TYPE_OUTPUT, i)), [2, 3, 4]);

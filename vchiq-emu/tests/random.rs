@@ -223,14 +223,14 @@ fn learn(mm: &Mmal, r: &[u8], known: &mut Known) {
     }
     match w(r, TYPE) {
         MMAL_MSG_TYPE_COMPONENT_CREATE if r.len() >= H + 20 => {
-            let handle = w(r, H + offset_of!(mmal_msg_component_create_reply, component_handle));
+            let handle = component_handle(r);
             // A handle given again: its ports are new.
             known.zero_copy.retain(|p| p.0 != handle);
             known.components.push(handle);
         }
         MMAL_MSG_TYPE_PORT_INFO_GET if r.len() >= 292 => {
             let comp = w(r, H + offset_of!(mmal_msg_port_info_get_reply, component_handle));
-            let port = w(r, H + offset_of!(mmal_msg_port_info_get_reply, port_handle));
+            let port = port_handle(r);
             known.ports.push((comp, port));
             known.info = Some(r.to_vec());
         }

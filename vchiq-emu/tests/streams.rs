@@ -12,13 +12,9 @@ use vchiq_sys::*;
 fn create(m: &Mmal, name: &str) -> u32 {
     let (status, r) = m.create(name);
     assert_eq!(status, 0, "{name}");
-    let comp = w(&r, H + offset_of!(mmal_msg_component_create_reply, component_handle));
+    let comp = component_handle(&r);
     assert_eq!(m.component(MMAL_MSG_TYPE_COMPONENT_ENABLE, comp), 0);
     comp
-}
-
-fn port_handle(info: &[u8]) -> u32 {
-    w(info, H + offset_of!(mmal_msg_port_info_get_reply, port_handle))
 }
 
 /// Sets `num` buffers of the recommended size; the reply.

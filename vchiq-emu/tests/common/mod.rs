@@ -162,6 +162,16 @@ impl Mmal {
     }
 }
 
+/// The component's handle in a COMPONENT_CREATE reply (whole message).
+pub fn component_handle(reply: &[u8]) -> u32 {
+    w(reply, H + offset_of!(mmal_msg_component_create_reply, component_handle))
+}
+
+/// The port's handle in a PORT_INFO_GET reply (whole message).
+pub fn port_handle(info: &[u8]) -> u32 {
+    w(info, H + offset_of!(mmal_msg_port_info_get_reply, port_handle))
+}
+
 /// Offsets in a PORT_INFO_GET reply (whole message).
 pub fn info_port(field: usize) -> usize {
     H + offset_of!(mmal_msg_port_info_get_reply, port) + field
