@@ -342,3 +342,94 @@ fn send_then(then_type: u32, then: impl Fn(&Client, &mmal_vchiq::PortInfo) -> mm
     drop(sent);
     client.close().unwrap();
 }
+
+/// Holds the delivery thread on the buffer tagged 1 until let go, sends a
+/// buffer tagged 2 straight back to its port until stopped, and records
+/// each buffer's tag and whether the client released it.
+#[derive(Default)]
+struct Gate {
+    /// Whether the handler holds the buffer tagged 1; whether it may go.
+    hold: (Mutex<(bool, bool)>, parking_lot::Condvar),
+    stop: std::sync::atomic::AtomicBool,
+    seen: Mutex<Vec<(u64, bool)>>,
+}
+
+impl Gate {
+    fn holding(&self) -> bool {
+        self.hold.0.lock().0
+    }
+
+    fn let_go(&self) {
+        self.hold.0.lock().1 = true;
+        self.hold.1.notify_all();
+    }
+}
+
+impl mmal_vchiq::Handler for Gate {
+    fn buffer(&self, client: &Client, b: mmal_vchiq::Returned) {
+        self.seen.lock().push((b.tag, b.released));
+        if b.tag == 1 {
+            let mut st = self.hold.0.lock();
+            st.0 = true;
+            while !st.1 {
+                self.hold.1.wait(&mut st);
+            }
+        } else if let (2, false, mmal_vchiq::Memory::Host(data)) = (b.tag, b.released, b.memory) {
+            if !self.stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let _ = client.send_buffer(&b.port, BufferToSend { tag: 2, ..BufferToSend::input(data, b.alloc_size) });
+            }
+        }
+    }
+}
+
+/// The VideoCore gives a destroyed component's handle to the next one at
+/// once, while the client may still be draining the destroyed one's
+/// buffers (one is held in the handler here). A create on another thread
+/// waits for that drain: else the new component's buffers, under the same
+/// handle, would be drained as the old one's, and released when the drain
+/// times out, while the VideoCore still has them.
+#[test]
+fn a_create_waits_for_the_drain_of_a_destroy_whose_handle_it_gets() {
+    let _s = serial();
+    let connection = connect();
+    let gate = Arc::new(Gate::default());
+    let mut options = client_options();
+    // Past the handler's hold below: the destroy's own drain ends in time.
+    options.drain_timeout = std::time::Duration::from_secs(3);
+    let client = Client::open_with(&connection, options, Arc::clone(&gate)).unwrap();
+    let old = sink_input(&client, 64);
+    client.port_enable(&old.port, 0, 0).unwrap();
+    let held = BufferToSend { tag: 1, ..BufferToSend::input(vec![1; 8], old.buffer_size) };
+    client.send_buffer(&old.port, held).unwrap();
+    wait_until("the handler holding the old sink's buffer", || gate.holding());
+    let new = std::thread::scope(|s| {
+        let destroy = s.spawn(|| client.component_destroy(old.port.component));
+        wait_until("the old sink destroyed by the VideoCore", || vchiq_emu::component_id(old.port.component).is_none());
+        let (sent, sent_rx) = std::sync::mpsc::channel();
+        let client = &client;
+        let create = s.spawn(move || {
+            let new = sink_input(client, 64);
+            client.port_enable(&new.port, 0, 0).unwrap();
+            let ping = BufferToSend { tag: 2, ..BufferToSend::input(vec![2; 8], new.buffer_size) };
+            client.send_buffer(&new.port, ping).unwrap();
+            sent.send(()).unwrap();
+            new
+        });
+        // The create waits for the destroy (which waits for the handler):
+        // this only gives a create that does not wait the time to send.
+        let _ = sent_rx.recv_timeout(std::time::Duration::from_secs(1));
+        gate.let_go();
+        destroy.join().unwrap().expect("the old sink destroyed and drained");
+        create.join().unwrap()
+    });
+    assert_eq!(new.port.component, old.port.component, "the handle given again (else this proves nothing)");
+    wait_until("the new sink's buffer back 20 times", || gate.seen.lock().iter().filter(|s| s.0 == 2).count() >= 20);
+    gate.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    client.component_destroy(new.port.component).unwrap();
+    let seen = gate.seen.lock().clone();
+    assert_eq!(seen[0], (1, false));
+    assert!(seen[1..].iter().all(|s| s.0 == 2));
+    let released = seen.iter().filter(|s| s.1).count();
+    assert_eq!(released, 0, "the new sink's buffer released by the old one's drain (of {} returns)", seen.len());
+    client.close().unwrap();
+}
