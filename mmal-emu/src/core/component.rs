@@ -38,6 +38,7 @@ pub(crate) fn create(name: &str, component: Box<dyn Component>) -> Result<Compon
             ports: Vec::with_capacity(1 + inputs + outputs),
             component,
             events: VecDeque::with_capacity(16),
+            events_taken: 0,
             change_events: Vec::with_capacity(4),
             started: Instant::now(),
             taken: Vec::with_capacity(4),

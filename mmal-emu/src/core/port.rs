@@ -7,6 +7,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use mmal_sys as sys;
 
+use parking_lot::MutexGuard;
+
 use super::state::{announce_format, PortState, Requirements, Shared, SharedOf, State};
 use crate::format::VideoFormat;
 use crate::objects::{BufPtr, Callback, Live, PoolPtr, PortPtr, Status};
@@ -289,6 +291,7 @@ fn disable(port: PortPtr, by_output: bool) -> Status {
     }
     let index = port.index_all();
     let mut st = shared.state.lock();
+    deliver_queued_events(&shared, &mut st, index);
     if !st.ports[index].enabled {
         let why = if st.ports[index].disabling { "is being disabled" } else { "is not enabled" };
         log::error!("mmal_port_disable: {}: port {why}", port.name());
@@ -360,6 +363,28 @@ fn disable(port: PortPtr, by_output: bool) -> Status {
     drop(st);
     shared.wake.notify_all();
     status
+}
+
+/// Waits until the worker has taken the events queued on port `index`
+/// now, if the port is enabled to deliver them (with a callback, or a
+/// tunnel). libmmal's disable runs the callbacks queued for the component
+/// before it returns (`mmal_vc_port_disable`), and an event the VideoCore
+/// sent before it answered a call (the camera's error with its failed
+/// enable) is queued by the time the call returns: a program that
+/// disables the port next still hears of it (picamera's "No data received
+/// from sensor"). Events posted meanwhile are not waited for.
+fn deliver_queued_events(shared: &Shared, st: &mut MutexGuard<'_, State>, index: usize) {
+    let p = &st.ports[index];
+    if !p.enabled || (p.cb.is_none() && p.peer.is_none()) {
+        return;
+    }
+    let Some(last) = st.events.iter().rposition(|&(port, _)| port == index) else { return };
+    let until = st.events_taken + last as u64 + 1;
+    // The worker takes events before any other work, and wakes this wait
+    // once it has delivered one (its `in_flight`).
+    while st.events_taken < until && !st.shutdown {
+        shared.wait(st);
+    }
 }
 
 /// The second half of a tunnel output's disable: its input (reached

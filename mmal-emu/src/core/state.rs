@@ -143,6 +143,9 @@ pub(crate) struct State {
     /// Events waiting to go out, each with the port it goes out on (0,
     /// the control port, for most).
     pub(crate) events: VecDeque<(usize, PendingEvent)>,
+    /// Events the worker has taken from `events` so far: a disable waits
+    /// for those queued before it (see `port::disable`).
+    pub(crate) events_taken: u64,
     /// Parameters whose changes the client asked to hear of.
     pub(crate) change_events: Vec<u32>,
     pub(crate) started: Instant,

@@ -151,6 +151,7 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
 impl State {
     fn next_work(&mut self, now: Instant) -> Work {
         if let Some((port, event)) = self.events.pop_front() {
+            self.events_taken += 1;
             let p = &mut self.ports[port];
             let target = match (p.enabled, p.cb, &p.peer) {
                 (true, Some(cb), _) => Some(EventTarget::Callback(p.ptr, cb)),
