@@ -58,6 +58,12 @@ pub(crate) struct RouterState {
     pub(crate) queue: VecDeque<Item>,
     /// The delivery thread is to finish.
     pub(crate) stop: bool,
+    /// EVENT_TO_HOST messages by the host's component cookie: how many
+    /// were queued, and how many of those the delivery thread is done with
+    /// (handed to the handler, or dropped). A port disable waits for the
+    /// component's events queued before its reply (see
+    /// `Client::wait_events`).
+    pub(crate) events: HashMap<u32, [u64; 2]>,
 }
 
 /// Routes what the VCHIQ callback receives (on the completion thread,
@@ -73,6 +79,15 @@ pub(crate) struct Router {
 }
 
 impl Router {
+    /// The delivery thread is done with an EVENT_TO_HOST for component
+    /// `cookie` (see [`RouterState::events`]).
+    pub(crate) fn event_done(&self, cookie: u32) {
+        if let Some(counts) = self.state.lock().events.get_mut(&cookie) {
+            counts[1] += 1;
+        }
+        self.cond.notify_all();
+    }
+
     /// Whether the caller is the connection's completion thread, where a
     /// request could only wait for itself.
     pub(crate) fn on_completion_thread(&self) -> bool {
@@ -84,7 +99,12 @@ impl Router {
         let _ = self.completion_thread.set(thread::current().id());
         let mut st = self.state.lock();
         match event {
-            ServiceEvent::Message(m) => st.queue.push_back(Item::Message(m)),
+            ServiceEvent::Message(m) => {
+                if let Some(cookie) = crate::wire::event_cookie(&m) {
+                    st.events.entry(cookie).or_default()[0] += 1;
+                }
+                st.queue.push_back(Item::Message(m));
+            }
             ServiceEvent::LateReply { context, message } => match st.replies.get_mut(&context) {
                 Some(slot @ None) => *slot = Some(message),
                 _ => log::warn!("mmal-vchiq: a reply with context {context} nobody waits for; dropped"),
@@ -104,7 +124,8 @@ impl Router {
 /// given.
 pub(crate) enum Ready {
     Buffer(Returned),
-    Event(Event),
+    /// An event, with the host's component cookie its message named.
+    Event(Event, u32),
 }
 
 /// The memory of a buffer with the VideoCore.

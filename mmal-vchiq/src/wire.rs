@@ -555,6 +555,13 @@ pub(crate) struct EventIn {
 const EV_DATA: usize = H + offset_of!(mmal_msg_event_to_host, data);
 const EVENT_SPACE: usize = MMAL_WORKER_EVENT_SPACE as usize;
 
+/// The host's component cookie an EVENT_TO_HOST is for, if the message
+/// is one and reaches that far (read as [`event_to_host`] reads it).
+pub(crate) fn event_cookie(m: &[u8]) -> Option<u32> {
+    let at = H + offset_of!(mmal_msg_event_to_host, client_component);
+    (message_type(m) == Some(MMAL_MSG_TYPE_EVENT_TO_HOST) && m.len() >= at + 4).then(|| get(m, at))
+}
+
 pub(crate) fn event_to_host(m: &[u8]) -> Result<EventIn> {
     let ty = MMAL_MSG_TYPE_EVENT_TO_HOST;
     if m.len() < EV_DATA {

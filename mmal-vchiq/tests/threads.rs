@@ -345,13 +345,15 @@ fn send_then(then_type: u32, then: impl Fn(&Client, &mmal_vchiq::PortInfo) -> mm
 
 /// Holds the delivery thread on the buffer tagged 1 until let go, sends a
 /// buffer tagged 2 straight back to its port until stopped, and records
-/// each buffer's tag and whether the client released it.
+/// each buffer's tag and whether the client released it, and each event.
 #[derive(Default)]
 struct Gate {
     /// Whether the handler holds the buffer tagged 1; whether it may go.
     hold: (Mutex<(bool, bool)>, parking_lot::Condvar),
     stop: std::sync::atomic::AtomicBool,
     seen: Mutex<Vec<(u64, bool)>>,
+    /// The events' commands.
+    events: Mutex<Vec<u32>>,
 }
 
 impl Gate {
@@ -366,6 +368,10 @@ impl Gate {
 }
 
 impl mmal_vchiq::Handler for Gate {
+    fn event(&self, _: &Client, event: mmal_vchiq::Event) {
+        self.events.lock().push(event.cmd);
+    }
+
     fn buffer(&self, client: &Client, b: mmal_vchiq::Returned) {
         self.seen.lock().push((b.tag, b.released));
         if b.tag == 1 {
@@ -431,5 +437,48 @@ fn a_create_waits_for_the_drain_of_a_destroy_whose_handle_it_gets() {
     assert!(seen[1..].iter().all(|s| s.0 == 2));
     let released = seen.iter().filter(|s| s.1).count();
     assert_eq!(released, 0, "the new sink's buffer released by the old one's drain (of {} returns)", seen.len());
+    client.close().unwrap();
+}
+
+/// An event the VideoCore sent before it answered a port's disable (the
+/// firmware sends a port's queued events before it disables it) reaches
+/// the handler before the disable returns, even behind a handler that
+/// holds the delivery thread, as libmmal's disable runs the callbacks
+/// queued for the component first. picamera reads a camera's error event
+/// that way when it closes a camera whose enable failed.
+#[test]
+fn an_event_sent_before_a_disable_answered_is_delivered_before_it_returns() {
+    let _s = serial();
+    let connection = connect();
+    let gate = Arc::new(Gate::default());
+    let client = Client::open_with(&connection, client_options(), Arc::clone(&gate)).unwrap();
+    let held = sink_input(&client, 64);
+    client.port_enable(&held.port, 0, 0).unwrap();
+    client
+        .send_buffer(&held.port, BufferToSend { tag: 1, ..BufferToSend::input(vec![1; 8], held.buffer_size) })
+        .unwrap();
+    wait_until("the handler holding the delivery thread", || gate.holding());
+    let other = client.component_create("null_sink").unwrap();
+    let control = client.port_info_get(other.handle, mmal_vchiq::PortType::Control, 0).unwrap().port;
+    client.port_enable(&control, 0, 0).unwrap();
+    let id = vchiq_emu::component_id(other.handle).expect("live");
+    assert!(mmal_emu::post_event(id, mmal_emu::TestEvent::Error(sys::MMAL_ENOSPC)));
+    let events_when_disabled = std::thread::scope(|s| {
+        let (done, done_rx) = std::sync::mpsc::channel();
+        let (client, gate, control) = (&client, &gate, &control);
+        let disable = s.spawn(move || {
+            client.port_disable(control).unwrap();
+            let events = gate.events.lock().clone();
+            done.send(()).unwrap();
+            events
+        });
+        // The disable waits for the event, which waits behind the handler:
+        // this only gives a disable that does not wait the time to return.
+        let _ = done_rx.recv_timeout(std::time::Duration::from_millis(500));
+        gate.let_go();
+        disable.join().unwrap()
+    });
+    assert_eq!(events_when_disabled, [sys::MMAL_EVENT_ERROR], "the event was delivered before the disable returned");
+    client.component_destroy(other.handle).unwrap();
     client.close().unwrap();
 }

@@ -156,7 +156,13 @@ fn prepare(core: &Core, item: Item) -> Option<Ready> {
     match item {
         Item::Message(m) => match wire::message_type(&m) {
             Some(sys::MMAL_MSG_TYPE_BUFFER_TO_HOST) => buffer(core, &m),
-            Some(sys::MMAL_MSG_TYPE_EVENT_TO_HOST) => event(core, &m),
+            Some(sys::MMAL_MSG_TYPE_EVENT_TO_HOST) => {
+                let ready = event(core, &m);
+                if let (None, Some(cookie)) = (&ready, wire::event_cookie(&m)) {
+                    core.router.event_done(cookie);
+                }
+                ready
+            }
             Some(ty) => {
                 log::warn!("mmal-vchiq: unexpected {} (type {ty}) from the VideoCore; dropped", wire::type_name(ty));
                 None
@@ -178,11 +184,12 @@ fn prepare(core: &Core, item: Item) -> Option<Ready> {
 fn hand_over(client: &Client, ready: Ready) {
     match ready {
         Ready::Buffer(returned) => deliver(client, returned),
-        Ready::Event(event) => {
+        Ready::Event(event, cookie) => {
             let handler = &client.handler;
             if catch_unwind(AssertUnwindSafe(|| handler.event(client, event))).is_err() {
                 log::error!("mmal-vchiq: the event handler panicked");
             }
+            client.core.router.event_done(cookie);
         }
     }
 }
@@ -536,7 +543,7 @@ fn event(core: &Core, m: &[u8]) -> Option<Ready> {
         );
         return None;
     };
-    Some(Ready::Event(Event { component, port_type, port_index: e.port_num, cmd: e.cmd, data }))
+    Some(Ready::Event(Event { component, port_type, port_index: e.port_num, cmd: e.cmd, data }, e.client_component))
 }
 
 /// The client closed: what is still queued is delivered (its data can no

@@ -427,7 +427,15 @@ impl Client {
         }
         // Its ports were taken out of `enabled` above.
         self.core.buffers.lock().forget_component(handle);
-        self.core.components.lock().retain(|_, h| *h != handle);
+        let mut components = self.core.components.lock();
+        let cookies: Vec<u32> = components.iter().filter(|(_, &h)| h == handle).map(|(&c, _)| c).collect();
+        components.retain(|_, h| *h != handle);
+        drop(components);
+        let mut router = self.core.router.state.lock();
+        cookies.iter().for_each(|c| {
+            router.events.remove(c);
+        });
+        drop(router);
         self.core.release_component_use(handle);
         self.drain(|p| p.component == handle)
     }
@@ -591,7 +599,38 @@ impl Client {
             }
             return Err(e);
         }
+        // As libmmal's disable runs the callbacks queued for the component
+        // before it returns: an event the VideoCore sent before its answer
+        // (the camera's error with a failed enable, sent at the latest as
+        // its control port disables) reaches the handler first.
+        self.wait_events(port.component, Instant::now() + self.options.drain_timeout);
         self.drain(|p| key(p) == k)
+    }
+
+    /// Waits (until `deadline`) until the handler has been given every
+    /// event of component `handle` that came in before now (or the
+    /// delivery thread has dropped it). On the delivery thread, delivers
+    /// them itself.
+    fn wait_events(&self, handle: u32, deadline: Instant) {
+        let cookie = self.core.components.lock().iter().find_map(|(&cookie, &h)| (h == handle).then_some(cookie));
+        let Some(cookie) = cookie else { return };
+        let on_delivery = self.core.on_delivery_thread();
+        let router = &self.core.router;
+        let mut st = router.state.lock();
+        let Some(&[until, _]) = st.events.get(&cookie) else { return };
+        while st.events.get(&cookie).is_some_and(|&[_, done]| done < until) {
+            if Instant::now() >= deadline || st.closed.is_some() {
+                log::warn!("mmal-vchiq: events of component {handle:#x} not delivered within the port's disable");
+                return;
+            }
+            if on_delivery {
+                drop(st);
+                delivery::pump(self, deadline);
+                st = router.state.lock();
+            } else {
+                router.cond.wait_until(&mut st, deadline);
+            }
+        }
     }
 
     /// Waits (bounded) until no buffer `of` picks is out; releases those
