@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mmal_sys as sys;
 
@@ -291,8 +291,7 @@ fn disable(port: PortPtr, by_output: bool) -> Status {
     }
     let index = port.index_all();
     let mut st = shared.state.lock();
-    deliver_queued_events(&shared, &mut st, index);
-    if !st.ports[index].enabled {
+    if !st.ports[index].enabled || st.ports[index].disabling {
         let why = if st.ports[index].disabling { "is being disabled" } else { "is not enabled" };
         log::error!("mmal_port_disable: {}: port {why}", port.name());
         return sys::MMAL_EINVAL;
@@ -322,6 +321,13 @@ fn disable(port: PortPtr, by_output: bool) -> Status {
         log::error!("mmal_vc_port_disable: {}: the VideoCore did not answer (EIO)", port.name());
         return sys::MMAL_EIO;
     }
+    // Claimed (a second disable is refused, an enable, a send or a
+    // connection too, and a tunnel's input waits for it), and `is_enabled`
+    // reads 0, as libmmal clears it first; then the events queued on the
+    // port go out while it can still deliver them.
+    st.ports[index].disabling = true;
+    port.set_enabled(false);
+    deliver_queued_events(&shared, &mut st, index);
     let p = &mut st.ports[index];
     // What an encoder made before the disable still goes out, in the
     // buffers the port holds: a Pi's firmware fills a buffer as it arrives,
@@ -329,10 +335,8 @@ fn disable(port: PortPtr, by_output: bool) -> Status {
     // (the stream does not end on headers whose picture was dropped).
     let filled = if p.cb.is_some() && !p.awaiting_commit { fill_queued(p) } else { Vec::new() };
     p.enabled = false;
-    p.disabling = true;
     p.awaiting_commit = false;
     p.pending.clear();
-    port.set_enabled(false);
     // The tunnel as it is now: a disconnect meanwhile must not make its
     // pool look free while the input may still hold its buffers.
     let peer = p.peer.clone();
@@ -365,26 +369,46 @@ fn disable(port: PortPtr, by_output: bool) -> Status {
     status
 }
 
+/// How long a disable waits for the events queued on its port: the
+/// worker takes events first, so only a callback that never returns (one
+/// waiting for the disabling thread) holds it this long.
+const EVENTS_WAIT: Duration = Duration::from_secs(5);
+
 /// Waits until the worker has taken the events queued on port `index`
-/// now, if the port is enabled to deliver them (with a callback, or a
-/// tunnel). libmmal's disable runs the callbacks queued for the component
-/// before it returns (`mmal_vc_port_disable`), and an event the VideoCore
-/// sent before it answered a call (the camera's error with its failed
-/// enable) is queued by the time the call returns: a program that
-/// disables the port next still hears of it (picamera's "No data received
-/// from sensor"). Events posted meanwhile are not waited for.
+/// now, if the port can deliver them (a callback, or a tunnel); the port
+/// is still enabled, and claimed by its disable. libmmal's disable runs
+/// the callbacks queued for the component before it returns
+/// (`mmal_vc_port_disable`), and an event the VideoCore sent before it
+/// answered a call (the camera's error with its failed enable) is queued
+/// by the time the call returns: a program that disables the port next
+/// still hears of it (picamera's "No data received from sensor"). Events
+/// posted meanwhile are not waited for; nor, past [`EVENTS_WAIT`], those
+/// of a worker held in a callback (logged).
 fn deliver_queued_events(shared: &Shared, st: &mut MutexGuard<'_, State>, index: usize) {
     let p = &st.ports[index];
-    if !p.enabled || (p.cb.is_none() && p.peer.is_none()) {
+    if p.cb.is_none() && p.peer.is_none() {
         return;
     }
     let Some(last) = st.events.iter().rposition(|&(port, _)| port == index) else { return };
     let until = st.events_taken + last as u64 + 1;
-    // The worker takes events before any other work, and wakes this wait
-    // once it has delivered one (its `in_flight`).
+    let deadline = Instant::now() + EVENTS_WAIT;
+    // The worker takes events before any other work, and wakes waiters
+    // after each one.
     while st.events_taken < until && !st.shutdown {
-        shared.wait(st);
+        if shared.wake.wait_until(st, deadline).timed_out() && st.events_taken < until {
+            log::error!(
+                "mmal_port_disable: {}: its component's thread did not take the port's events within {EVENTS_WAIT:?} \
+                 (held in a callback?); they are dropped",
+                p_name(st, index)
+            );
+            return;
+        }
     }
+}
+
+/// A port's name, for a log line.
+fn p_name(st: &State, index: usize) -> String {
+    st.ports[index].ptr.name().to_owned()
 }
 
 /// The second half of a tunnel output's disable: its input (reached
@@ -578,7 +602,7 @@ impl Shared {
         if p.id.is_control() {
             return Err(sys::MMAL_ENOSYS);
         }
-        if !p.enabled {
+        if !p.enabled || p.disabling {
             return Err(sys::MMAL_EINVAL);
         }
         if buffer.cmd() != 0 && (from_client || !p.id.is_output()) {

@@ -305,11 +305,15 @@ impl Shared {
     fn perform(&self, work: Work, held: &InFlight<'_>) {
         match work {
             Work::Wait(_) => {}
-            Work::Event { event, target, .. } => {
-                if let Some(target) = target {
-                    self.send_event(event, target);
+            Work::Event { event, target, .. } => match target {
+                Some(target) => self.send_event(event, target),
+                // Dropped: a disable waiting for the events queued before
+                // it hears of it here (a delivered one wakes it when its
+                // `in_flight` drops).
+                None => {
+                    self.wake.notify_all();
                 }
-            }
+            },
             Work::Input { port, buffer, outputs, process } => {
                 let flags = buffer.flags();
                 for out in outputs.iter().flatten() {
