@@ -58,12 +58,13 @@ pub(crate) struct RouterState {
     pub(crate) queue: VecDeque<Item>,
     /// The delivery thread is to finish.
     pub(crate) stop: bool,
-    /// EVENT_TO_HOST messages by the host's component cookie: how many
-    /// were queued, and how many of those the delivery thread is done with
-    /// (handed to the handler, or dropped). A port disable waits for the
-    /// component's events queued before its reply (see
-    /// `Client::wait_events`).
-    pub(crate) events: HashMap<u32, [u64; 2]>,
+    /// EVENT_TO_HOST messages by the host's component cookie, for each
+    /// live component (an entry from its create to its destroy): how many
+    /// were queued, how many of those the delivery thread is done with
+    /// (handed to the handler, or dropped), and how many the handler has
+    /// now. A port disable waits for the component's events queued before
+    /// its reply (see `Client::wait_events`).
+    pub(crate) events: HashMap<u32, [u64; 3]>,
 }
 
 /// Routes what the VCHIQ callback receives (on the completion thread,
@@ -80,11 +81,33 @@ pub(crate) struct Router {
 
 impl Router {
     /// The delivery thread is done with an EVENT_TO_HOST for component
-    /// `cookie` (see [`RouterState::events`]).
-    pub(crate) fn event_done(&self, cookie: u32) {
+    /// `cookie` (see [`RouterState::events`]): `handed` if the handler had
+    /// it.
+    pub(crate) fn event_done(&self, cookie: u32, handed: bool) {
         if let Some(counts) = self.state.lock().events.get_mut(&cookie) {
             counts[1] += 1;
+            counts[2] -= u64::from(handed);
         }
+        self.cond.notify_all();
+    }
+
+    /// The handler is given an event of component `cookie`.
+    pub(crate) fn event_handing(&self, cookie: u32) {
+        if let Some(counts) = self.state.lock().events.get_mut(&cookie) {
+            counts[2] += 1;
+        }
+    }
+
+    /// Starts (`true`) or ends the count of component `cookie`'s events;
+    /// an end wakes whoever waits for them.
+    pub(crate) fn count_events(&self, cookie: u32, on: bool) {
+        let mut st = self.state.lock();
+        if on {
+            st.events.insert(cookie, [0; 3]);
+        } else {
+            st.events.remove(&cookie);
+        }
+        drop(st);
         self.cond.notify_all();
     }
 
@@ -100,8 +123,8 @@ impl Router {
         let mut st = self.state.lock();
         match event {
             ServiceEvent::Message(m) => {
-                if let Some(cookie) = crate::wire::event_cookie(&m) {
-                    st.events.entry(cookie).or_default()[0] += 1;
+                if let Some(counts) = crate::wire::event_cookie(&m).and_then(|c| st.events.get_mut(&c)) {
+                    counts[0] += 1;
                 }
                 st.queue.push_back(Item::Message(m));
             }

@@ -482,3 +482,46 @@ fn an_event_sent_before_a_disable_answered_is_delivered_before_it_returns() {
     client.component_destroy(other.handle).unwrap();
     client.close().unwrap();
 }
+
+/// Disables its component's control port from the handler, on the first
+/// event, and says how that went.
+struct DisableOnEvent {
+    control: Mutex<Option<mmal_vchiq::PortRef>>,
+    done: Mutex<Option<std::sync::mpsc::Sender<mmal_vchiq::Result<()>>>>,
+}
+
+impl mmal_vchiq::Handler for DisableOnEvent {
+    fn buffer(&self, _: &Client, _: mmal_vchiq::Returned) {}
+
+    fn event(&self, client: &Client, _: mmal_vchiq::Event) {
+        if let (Some(control), Some(done)) = (self.control.lock().take(), self.done.lock().take()) {
+            let _ = done.send(client.port_disable(&control));
+        }
+    }
+}
+
+/// A disable from the handler, of the port whose event it is handling,
+/// does not wait for that event (the handler has it): it returns at once,
+/// where it would wait out the drain timeout.
+#[test]
+fn a_disable_from_the_event_handler_does_not_wait_for_its_own_event() {
+    let _s = serial();
+    let connection = connect();
+    let (done, done_rx) = std::sync::mpsc::channel();
+    let handler = Arc::new(DisableOnEvent { control: Mutex::new(None), done: Mutex::new(Some(done)) });
+    let mut options = client_options();
+    options.drain_timeout = std::time::Duration::from_secs(60);
+    let client = Client::open_with(&connection, options, Arc::clone(&handler)).unwrap();
+    let sink = client.component_create("null_sink").unwrap();
+    let control = client.port_info_get(sink.handle, mmal_vchiq::PortType::Control, 0).unwrap().port;
+    client.port_enable(&control, 0, 0).unwrap();
+    *handler.control.lock() = Some(control);
+    let id = vchiq_emu::component_id(sink.handle).expect("live");
+    assert!(mmal_emu::post_event(id, mmal_emu::TestEvent::Error(sys::MMAL_EIO)));
+    // A tenth of the drain timeout: a disable waiting for its own event
+    // would still be waiting.
+    let disabled = done_rx.recv_timeout(std::time::Duration::from_secs(6)).expect("the disable returned");
+    disabled.unwrap();
+    client.component_destroy(sink.handle).unwrap();
+    client.close().unwrap();
+}

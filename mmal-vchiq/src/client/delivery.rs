@@ -157,11 +157,12 @@ fn prepare(core: &Core, item: Item) -> Option<Ready> {
         Item::Message(m) => match wire::message_type(&m) {
             Some(sys::MMAL_MSG_TYPE_BUFFER_TO_HOST) => buffer(core, &m),
             Some(sys::MMAL_MSG_TYPE_EVENT_TO_HOST) => {
-                let ready = event(core, &m);
-                if let (None, Some(cookie)) = (&ready, wire::event_cookie(&m)) {
-                    core.router.event_done(cookie);
+                // Done with unless it goes to the handler, also by a panic.
+                let ready = catch_unwind(AssertUnwindSafe(|| event(core, &m)));
+                if let (Ok(None) | Err(_), Some(cookie)) = (&ready, wire::event_cookie(&m)) {
+                    core.router.event_done(cookie, false);
                 }
-                ready
+                ready.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
             }
             Some(ty) => {
                 log::warn!("mmal-vchiq: unexpected {} (type {ty}) from the VideoCore; dropped", wire::type_name(ty));
@@ -186,10 +187,11 @@ fn hand_over(client: &Client, ready: Ready) {
         Ready::Buffer(returned) => deliver(client, returned),
         Ready::Event(event, cookie) => {
             let handler = &client.handler;
+            client.core.router.event_handing(cookie);
             if catch_unwind(AssertUnwindSafe(|| handler.event(client, event))).is_err() {
                 log::error!("mmal-vchiq: the event handler panicked");
             }
-            client.core.router.event_done(cookie);
+            client.core.router.event_done(cookie, true);
         }
     }
 }

@@ -352,17 +352,24 @@ impl Client {
         };
         // Not beside a destroy: its handle may be the one given out now.
         let _lifecycle = self.core.lifecycle.lock();
+        // Its events are counted from the first (see `wait_events`).
+        self.core.router.count_events(cookie, true);
         let ty = sys::MMAL_MSG_TYPE_COMPONENT_CREATE;
-        let reply = self.core.request(ty, |ctx| Ok(wire::component_create(ctx, cookie, wire_name)))?;
-        let component = wire::component_create_reply(&reply)?;
+        let created = self
+            .core
+            .request(ty, |ctx| Ok(wire::component_create(ctx, cookie, wire_name)))
+            .and_then(|reply| wire::component_create_reply(&reply));
+        let component = created.inspect_err(|_| self.core.router.count_events(cookie, false))?;
         // The handle is new to the firmware: whatever the client still
         // kept under it (a destroy that got no answer) was another's.
         self.core.buffers.lock().forget_component(component.handle);
         self.core.release_component_use(component.handle);
         let mut components = self.core.components.lock();
+        let stale: Vec<u32> = components.iter().filter(|(_, &h)| h == component.handle).map(|(&c, _)| c).collect();
         components.retain(|_, h| *h != component.handle);
         components.insert(cookie, component.handle);
         drop(components);
+        stale.into_iter().for_each(|c| self.core.router.count_events(c, false));
         // A use for the component's life, as libmmal holds one.
         match self.core.with_service(|s| s.hold_use().map_err(Error::from)) {
             Ok(guard) => {
@@ -431,11 +438,7 @@ impl Client {
         let cookies: Vec<u32> = components.iter().filter(|(_, &h)| h == handle).map(|(&c, _)| c).collect();
         components.retain(|_, h| *h != handle);
         drop(components);
-        let mut router = self.core.router.state.lock();
-        cookies.iter().for_each(|c| {
-            router.events.remove(c);
-        });
-        drop(router);
+        cookies.into_iter().for_each(|c| self.core.router.count_events(c, false));
         self.core.release_component_use(handle);
         self.drain(|p| p.component == handle)
     }
@@ -610,16 +613,21 @@ impl Client {
     /// Waits (until `deadline`) until the handler has been given every
     /// event of component `handle` that came in before now (or the
     /// delivery thread has dropped it). On the delivery thread, delivers
-    /// them itself.
+    /// them itself; those the handler has now (the caller's own) count as
+    /// given.
     fn wait_events(&self, handle: u32, deadline: Instant) {
         let cookie = self.core.components.lock().iter().find_map(|(&cookie, &h)| (h == handle).then_some(cookie));
         let Some(cookie) = cookie else { return };
         let on_delivery = self.core.on_delivery_thread();
         let router = &self.core.router;
         let mut st = router.state.lock();
-        let Some(&[until, _]) = st.events.get(&cookie) else { return };
-        while st.events.get(&cookie).is_some_and(|&[_, done]| done < until) {
-            if Instant::now() >= deadline || st.closed.is_some() {
+        let Some(&[until, _, _]) = st.events.get(&cookie) else { return };
+        let given = |&[_, done, in_hand]: &[u64; 3]| done + if on_delivery { in_hand } else { 0 };
+        while st.events.get(&cookie).is_some_and(|counts| given(counts) < until) {
+            if st.closed.is_some() {
+                return;
+            }
+            if Instant::now() >= deadline {
                 log::warn!("mmal-vchiq: events of component {handle:#x} not delivered within the port's disable");
                 return;
             }
