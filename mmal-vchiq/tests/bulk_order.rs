@@ -133,8 +133,8 @@ impl mmal_vchiq::Handler for DisableOnFirstFrame {
 }
 
 /// A port disabled from the handler while the VideoCore answers DISABLE
-/// only once the data it sent before has been received
-/// (`EmulatedVchiq::disable_after_bulks`): the delivery thread, waiting
+/// only once the data it sent before has been received (as the firmware
+/// does: `EmulatedVchiq::disable_after_bulks`): the delivery thread, waiting
 /// for the reply, goes on receiving that data (and hands those buffers to
 /// the handler after), so the disable succeeds and every buffer comes back.
 #[test]

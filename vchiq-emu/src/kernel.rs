@@ -55,9 +55,9 @@ pub(crate) struct State {
     /// A test knob ([`EmulatedVchiq::hold_bulks`](crate::EmulatedVchiq::hold_bulks)):
     /// while set, no bulk data moves in either direction.
     pub(crate) hold_bulks: bool,
-    /// A setting ([`EmulatedVchiq::disable_after_bulks`](crate::EmulatedVchiq::disable_after_bulks)):
-    /// a port's DISABLE is answered once the host has taken the data sent
-    /// before it.
+    /// A setting ([`EmulatedVchiq::disable_after_bulks`](crate::EmulatedVchiq::disable_after_bulks),
+    /// on unless a test turns it off): a port's DISABLE is answered once
+    /// the host has taken the data sent before it.
     pub(crate) disable_after_bulks: bool,
 }
 
@@ -164,7 +164,10 @@ pub(crate) fn errno(e: i32) -> io::Error {
 
 impl Kernel {
     pub(crate) fn new() -> Kernel {
-        Kernel { state: Mutex::new(State { next_handle: 0x1000, ..State::default() }), cond: Condvar::new() }
+        Kernel {
+            state: Mutex::new(State { next_handle: 0x1000, disable_after_bulks: true, ..State::default() }),
+            cond: Condvar::new(),
+        }
     }
 
     /// Adds an open service (its opening completion queued).

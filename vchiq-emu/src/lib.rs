@@ -242,17 +242,21 @@ impl EmulatedVchiq {
         self.kernel.hold_bulks(hold);
     }
 
-    /// A setting (off by default): a port's DISABLE is answered only once
-    /// the host has received the data of every buffer the VideoCore sent
-    /// before it, as a firmware would whose port disable waits for its
-    /// buffers, each still the VideoCore's until its bulk transfer is done
-    /// (at most 5 s, then it answers anyway). A host that queues its bulk
-    /// receives only on the thread that waits for the reply stalls on it:
-    /// what the setting is for.
+    /// A setting (on by default, as the firmware does): a port's DISABLE is
+    /// answered only once the host has received the data of every buffer
+    /// the VideoCore sent before it, each still the VideoCore's until its
+    /// bulk transfer is done (at most 5 s, then it answers anyway).
+    /// userland's libmmal relies on it: its disable checks, once answered,
+    /// that every buffer of the port is back, and a buffer with data is
+    /// back only when its bulk receive is done (`mmal_vc_port_disable`
+    /// asserts it, then frees the buffers' contexts, which a later
+    /// completion would use). A host that queues its bulk receives only on
+    /// the thread that waits for the reply stalls on it; off, a test can
+    /// show what such a host does against a VideoCore that answers first.
     ///
     /// ```
     /// let vchiq = vchiq_emu::EmulatedVchiq::new();
-    /// vchiq.disable_after_bulks(true);
+    /// vchiq.disable_after_bulks(false);
     /// ```
     pub fn disable_after_bulks(&self, on: bool) {
         self.kernel.state.lock().disable_after_bulks = on;

@@ -123,19 +123,26 @@ fn camera_streams_i420_frames_by_bulk() {
 
     assert!(vchiq_emu::bulk_copy_time() > copying, "the emulated DMA's copies are timed");
 
-    // Disable: the three buffers the port holds come back, empty.
-    assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_DISABLE, None), 0);
-    let mut back: Vec<u32> = Vec::new();
-    while back.len() < 3 {
-        let b = m.next_message();
-        assert_eq!(w(&b, 4), MMAL_MSG_TYPE_BUFFER_TO_HOST);
-        if w(&b, LENGTH) != 0 {
-            // A frame finished before the disable: its data comes too.
-            let size = w(&b, LENGTH).next_multiple_of(4) as usize;
-            m.svc.bulk_receive(vec![0; size], size).unwrap().wait().unwrap();
+    // Disable: the three buffers the port holds come back, empty. A frame
+    // finished before the disable comes with its data, which the host
+    // receives while the disable waits for it (the firmware answers once
+    // the host has it).
+    let mut back: Vec<u32> = std::thread::scope(|s| {
+        let m = &m;
+        let disable = s.spawn(move || m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_DISABLE, None));
+        let mut back = Vec::new();
+        while back.len() < 3 {
+            let b = m.next_message();
+            assert_eq!(w(&b, 4), MMAL_MSG_TYPE_BUFFER_TO_HOST);
+            if w(&b, LENGTH) != 0 {
+                let size = w(&b, LENGTH).next_multiple_of(4) as usize;
+                m.svc.bulk_receive(vec![0; size], size).unwrap().wait().unwrap();
+            }
+            back.push(w(&b, COOKIE));
         }
-        back.push(w(&b, COOKIE));
-    }
+        assert_eq!(disable.join().unwrap(), 0);
+        back
+    });
     back.sort_unstable();
     assert_eq!(back, cookies);
 

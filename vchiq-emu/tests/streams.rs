@@ -455,3 +455,44 @@ fn a_tunnel_is_connected_enabled_and_taken_down() {
     m.svc.close().unwrap();
     assert_nothing_left();
 }
+
+/// The firmware answers a port's DISABLE only once the host has the data
+/// of the buffers it sent back before: each is the VideoCore's until its
+/// bulk transfer is done, and userland's libmmal checks, once answered,
+/// that every buffer of the port is back (a buffer with data is back when
+/// its bulk receive is done).
+#[test]
+fn a_disable_is_answered_once_the_host_has_the_data_sent_before_it() {
+    let _s = serial();
+    let m = open();
+    let comp = create(&m, "ril.camera");
+    let info = m.port_info(comp, MMAL_MSG_PORT_TYPE_OUTPUT, 1);
+    let port = port_handle(&info);
+    let size = 64 * 48 * 3 / 2;
+    let info = i420_64x48(&m, &info, 1, size);
+    let r = m.parameter_set(comp, port, sys::MMAL_PARAMETER_CAPTURE, &1u32.to_le_bytes());
+    assert_eq!(Mmal::status(&r), 0);
+    assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, Some(&info)), 0);
+    m.send(&buffer_msg(comp, port, 0xD5_0001, size, 0));
+    let frame = m.next_message();
+    assert_eq!((w(&frame, 4), w(&frame, COOKIE), w(&frame, LENGTH)), (MMAL_MSG_TYPE_BUFFER_TO_HOST, 0xD5_0001, size));
+    std::thread::scope(|s| {
+        let (answered, answered_rx) = std::sync::mpsc::channel();
+        let m = &m;
+        let disable = s.spawn(move || {
+            let status = m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_DISABLE, None);
+            answered.send(()).unwrap();
+            status
+        });
+        assert!(
+            answered_rx.recv_timeout(std::time::Duration::from_millis(300)).is_err(),
+            "DISABLE answered before the host took the frame's data"
+        );
+        let data = m.svc.bulk_receive(vec![0; size as usize], size as usize).unwrap().wait().unwrap();
+        assert!(data.iter().any(|&b| b != 0), "the frame");
+        assert_eq!(disable.join().unwrap(), 0);
+    });
+    assert_eq!(m.component(MMAL_MSG_TYPE_COMPONENT_DESTROY, comp), 0);
+    m.svc.close().unwrap();
+    assert_nothing_left();
+}
