@@ -74,18 +74,27 @@ fn write(buffers: &[(Vec<u8>, u32)], name: &str) -> PathBuf {
     path
 }
 
+/// An ffmpeg tool, without the preload library this suite may run with
+/// (under qemu-user, a guest's `LD_PRELOAD` names a library of the
+/// guest's ABI, which the host's tool would warn about on its stderr).
+fn tool(name: &str) -> Command {
+    let mut command = Command::new(name);
+    command.env_remove("LD_PRELOAD");
+    command
+}
+
 /// Runs an ffmpeg tool, with a clear failure when it is not installed.
-fn run(tool: &str, args: &[&str]) -> String {
-    let out = Command::new(tool).args(args).output().unwrap_or_else(|e| {
-        panic!("{tool}: {e}: these tests check streams with ffmpeg's tools (apt-get install ffmpeg)")
+fn run(name: &str, args: &[&str]) -> String {
+    let out = tool(name).args(args).output().unwrap_or_else(|e| {
+        panic!("{name}: {e}: these tests check streams with ffmpeg's tools (apt-get install ffmpeg)")
     });
-    assert!(out.status.success(), "{tool} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{name} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 
 /// Decodes the whole file: no errors.
 fn decodes_cleanly(path: &Path) {
-    let out = Command::new("ffmpeg")
+    let out = tool("ffmpeg")
         .args(["-v", "error", "-i"])
         .arg(path)
         .args(["-f", "null", "-"])
@@ -96,7 +105,7 @@ fn decodes_cleanly(path: &Path) {
     if path.extension().is_some_and(|e| e == "h264") {
         // ffmpeg's strict parser of the H.264 syntax (its decoder forgives
         // trailing bits and more): every header field where it belongs.
-        let out = Command::new("ffmpeg")
+        let out = tool("ffmpeg")
             .args(["-v", "error", "-i"])
             .arg(path)
             .args(["-c", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"])

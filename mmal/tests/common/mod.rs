@@ -193,7 +193,8 @@ pub(crate) fn rgb(width: u32, height: u32) -> Format {
 }
 
 /// The software VideoCore's settings and counters, in whichever form this
-/// process uses it: linked in, or the C library the loader opened.
+/// process uses it: linked in, the C library the loader opened, or the one
+/// behind the preload library's `/dev/vchiq` (under any libmmal).
 pub(crate) mod emu {
     use std::ffi::{c_char, c_int, CString};
     use std::sync::OnceLock;
@@ -201,7 +202,12 @@ pub(crate) mod emu {
     use mmal::emulator::{self, CameraFault, Pacing, Sensor, TestEvent, Usage};
     use mmal::Provider;
 
-    /// The C library's control functions (see the `videocore-c` crate).
+    /// The control functions of a software VideoCore the tests reach
+    /// through a library: the C library's (`videocore_emu_*`, see the
+    /// `videocore-c` crate), or, in a process that runs with the preload
+    /// library, that library's (`vchiq_preload_emu_*`). The preload
+    /// library's VideoCore is then the one the components are made on,
+    /// whichever libmmal the loader opened: ours over VCHIQ, or userland's.
     struct Library {
         _library: libloading::Library,
         usage: unsafe extern "C" fn(*mut u64),
@@ -209,43 +215,78 @@ pub(crate) mod emu {
         set_scene: unsafe extern "C" fn(*const c_char) -> c_int,
         set_camera_fault: unsafe extern "C" fn(c_int),
         set_pacing: unsafe extern "C" fn(c_int),
+        vcsm_usage: unsafe extern "C" fn(*mut u64),
+        /// The C library's own (`None` behind the preload library).
+        own: Option<Own>,
+    }
+
+    /// The controls only the C library has: its components' events go by
+    /// the ids its `MMAL_COMPONENT_T`s show (the preload library's
+    /// VideoCore knows its components by their VideoCore handles, which
+    /// no libmmal shows), and it counts its own initialisation.
+    struct Own {
         post_event: unsafe extern "C" fn(u32, u32, u32, u32) -> c_int,
         change_output_format: unsafe extern "C" fn(u32, u32, u32, u32, u32) -> c_int,
-        vcsm_usage: unsafe extern "C" fn(*mut u64),
         init_calls: unsafe extern "C" fn(*mut u32),
         fail_next_port_disable: unsafe extern "C" fn(),
     }
 
-    /// The loaded library: opening it again gives the instance the loader
-    /// loaded (same file), whose functions these are.
+    /// The preload library's controls if it is in the process, else the C
+    /// library's: opening that again gives the instance the loader loaded
+    /// (same file), whose functions these are.
     fn library() -> &'static Library {
         static LIBRARY: OnceLock<Library> = OnceLock::new();
         LIBRARY.get_or_init(|| {
-            let dir = std::env::var_os("MMAL_LIB_DIR").expect("the loader tests set MMAL_LIB_DIR");
-            let path = std::path::Path::new(&dir).join("libmmal_core.so");
-            // SAFETY: the library is already loaded (by the mmal loader);
-            // opening it again only takes a reference.
-            let library = unsafe { libloading::Library::new(&path) }.expect("the software VideoCore's library");
+            let this = libloading::os::unix::Library::this();
+            // SAFETY: only looks the symbol up; nothing is called.
+            let preload = unsafe { this.get::<unsafe extern "C" fn(*mut u64)>(b"vchiq_preload_emu_usage") }.is_ok();
+            let (library, prefix) = if preload {
+                (libloading::Library::from(this), "vchiq_preload_emu_")
+            } else {
+                let dir = std::env::var_os("MMAL_LIB_DIR").expect("the loader tests set MMAL_LIB_DIR");
+                let path = std::path::Path::new(&dir).join("libmmal_core.so");
+                // SAFETY: the library is already loaded (by the mmal
+                // loader); opening it again only takes a reference.
+                (
+                    unsafe { libloading::Library::new(&path) }.expect("the software VideoCore's library"),
+                    "videocore_emu_",
+                )
+            };
             macro_rules! get {
-                ($name:literal) => {
-                    // SAFETY: the field's type is the C signature that the
-                    // videocore-c crate exports under this name.
-                    *unsafe { library.get($name.as_bytes()) }.expect($name)
-                };
+                ($name:literal) => {{
+                    let name = format!("{prefix}{}", $name);
+                    // SAFETY: the field's type is the C signature exported
+                    // under this name (`mmal_emu::export_controls!`, and the
+                    // videocore-c crate's own).
+                    *unsafe { library.get(name.as_bytes()) }.expect(&name)
+                }};
             }
+            let own = (!preload).then(|| Own {
+                post_event: get!("post_event"),
+                change_output_format: get!("change_output_format"),
+                init_calls: get!("init_calls"),
+                fail_next_port_disable: get!("fail_next_port_disable"),
+            });
             Library {
-                usage: get!("videocore_emu_usage"),
-                set_sensor: get!("videocore_emu_set_sensor"),
-                set_scene: get!("videocore_emu_set_scene"),
-                set_camera_fault: get!("videocore_emu_set_camera_fault"),
-                set_pacing: get!("videocore_emu_set_pacing"),
-                post_event: get!("videocore_emu_post_event"),
-                change_output_format: get!("videocore_emu_change_output_format"),
-                vcsm_usage: get!("videocore_emu_vcsm_usage"),
-                init_calls: get!("videocore_emu_init_calls"),
-                fail_next_port_disable: get!("videocore_emu_fail_next_port_disable"),
+                usage: get!("usage"),
+                set_sensor: get!("set_sensor"),
+                set_scene: get!("set_scene"),
+                set_camera_fault: get!("set_camera_fault"),
+                set_pacing: get!("set_pacing"),
+                vcsm_usage: get!("vcsm_usage"),
+                own,
                 _library: library,
             }
+        })
+    }
+
+    /// The C library's own controls, for a test that needs them.
+    fn own(what: &str) -> &'static Own {
+        library().own.as_ref().unwrap_or_else(|| {
+            panic!(
+                "{what} needs the software VideoCore linked in or as the C library: behind the preload library, \
+                 components are known by VideoCore handles that a libmmal does not show"
+            )
         })
     }
 
@@ -270,8 +311,9 @@ pub(crate) mod emu {
             Provider::Emulated | Provider::Vchiq => true,
             _ => {
                 assert!(
-                    mmal::is_software_videocore().unwrap(),
-                    "these tests need the software VideoCore, linked in or as the C library"
+                    mmal::is_software_videocore().unwrap() || library().own.is_none(),
+                    "these tests need the software VideoCore: linked in, as the C library, or behind the \
+                     preload library's /dev/vchiq (LD_PRELOAD)"
                 );
                 false
             }
@@ -279,8 +321,8 @@ pub(crate) mod emu {
     }
 
     /// Blocks and bytes of the emulated VCSM memory in use, the components'
-    /// (zero-copy payloads) included: one memory per process, linked in or
-    /// the C library's.
+    /// (zero-copy payloads) included: one memory per process, linked in,
+    /// the C library's, or the preload library's.
     pub(crate) fn vcsm_usage() -> (u64, u64) {
         if linked() {
             let stats = mmal::vcsm::ServiceManager::get().expect("VCSM").stats();
@@ -377,12 +419,14 @@ pub(crate) mod emu {
             TestEvent::FormatChanged { output } => (2, output, 0),
             TestEvent::OutputFormatChanged { output, encoding, width, height } => {
                 // SAFETY: plain integers.
-                return unsafe { (library().change_output_format)(component_id, output, encoding, width, height) != 0 };
+                return unsafe {
+                    (own("posting an event").change_output_format)(component_id, output, encoding, width, height) != 0
+                };
             }
             _ => unreachable!("an event the tests do not post"),
         };
         // SAFETY: plain integers.
-        unsafe { (library().post_event)(component_id, kind, a, b) != 0 }
+        unsafe { (own("posting an event").post_event)(component_id, kind, a, b) != 0 }
     }
 
     pub(crate) fn fail_next_port_disable() {
@@ -390,14 +434,14 @@ pub(crate) mod emu {
             return emulator::fail_next_port_disable();
         }
         // SAFETY: takes nothing.
-        unsafe { (library().fail_next_port_disable)() };
+        unsafe { (own("a port disable's fault").fail_next_port_disable)() };
     }
 
     /// `[bcm_host_init, mmal_vc_init]` calls seen by the C library.
     pub(crate) fn init_calls() -> [u32; 2] {
         let mut out = [0u32; 2];
         // SAFETY: room for two counts.
-        unsafe { (library().init_calls)(out.as_mut_ptr()) };
+        unsafe { (own("the count of initialisations").init_calls)(out.as_mut_ptr()) };
         out
     }
 }
