@@ -179,8 +179,15 @@ pub(crate) fn destroy(component: ComponentPtr) -> Status {
     };
     for port in enabled {
         let status = port::port_disable(port);
-        // A port someone else disabled meanwhile is not a failure.
-        if status != sys::MMAL_SUCCESS && shared.state.lock().ports[port.index_all()].enabled {
+        // A port someone else is disabling: that disable is waited for
+        // (its callbacks end with it); one that disabled it is no failure.
+        let mut st = shared.state.lock();
+        while st.ports[port.index_all()].disabling {
+            shared.wait(&mut st);
+        }
+        let still_enabled = st.ports[port.index_all()].enabled;
+        drop(st);
+        if status != sys::MMAL_SUCCESS && still_enabled {
             log::error!("mmal_component_destroy: {}: {} could not be disabled ({status})", shared.name, port.name());
             return status;
         }

@@ -112,12 +112,11 @@ pub(crate) fn port_enable(port: PortPtr, cb: Option<Callback>) -> Status {
         return sys::MMAL_EINVAL;
     }
     let p = &st.ports[index];
-    if p.enabled {
+    if p.enabled && !p.disabling {
         log::error!("mmal_port_enable: {}: port is already enabled", port.name());
         return sys::MMAL_EINVAL;
     }
-    // Still enabled for the client (`is_enabled` reads 1) until its
-    // disable has drained: libmmal's enable would wait for it on the port
+    // A disable under way: libmmal's enable would wait for it on the port
     // lock; this one refuses, as for an enabled port.
     if p.disabling {
         log::error!("mmal_port_enable: {}: port is being disabled", port.name());
@@ -398,7 +397,7 @@ fn deliver_queued_events(shared: &Shared, st: &mut MutexGuard<'_, State>, index:
         if shared.wake.wait_until(st, deadline).timed_out() && st.events_taken < until {
             log::error!(
                 "mmal_port_disable: {}: its component's thread did not take the port's events within {EVENTS_WAIT:?} \
-                 (held in a callback?); they are dropped",
+                 (held in a callback?); disabled without them",
                 p_name(st, index)
             );
             return;
@@ -558,7 +557,8 @@ pub(crate) fn port_flush(port: PortPtr) -> Status {
     if st.ports[index].id.is_control() {
         return sys::MMAL_ENOSYS;
     }
-    if !st.ports[index].enabled {
+    // A port being disabled: its disable gives everything back.
+    if !st.ports[index].enabled || st.ports[index].disabling {
         return sys::MMAL_SUCCESS;
     }
     let p = &mut st.ports[index];

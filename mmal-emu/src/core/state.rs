@@ -74,9 +74,11 @@ pub(crate) struct PortState {
     /// enable and no other connection until that is done (see
     /// `port::connect`).
     pub(crate) connecting: bool,
-    /// A disable has begun (`enabled` is false) and not ended (the C
-    /// struct's `is_enabled` still reads 1): the port takes no enable and
-    /// no connection (see `port::disable`).
+    /// A disable has begun and not ended (the C struct's `is_enabled`
+    /// reads 0; `enabled` stays true while the port's queued events go
+    /// out, then turns false while its buffers come back): the port takes
+    /// no enable, no buffer and no connection, and a second disable is
+    /// refused (see `port::disable`).
     pub(crate) disabling: bool,
     /// A tunnel's pool, owned by its output port while enabled.
     pub(crate) tunnel_pool: Option<PoolPtr>,
