@@ -86,7 +86,7 @@ impl Router {
     pub(crate) fn event_done(&self, cookie: u32, handed: bool) {
         if let Some(counts) = self.state.lock().events.get_mut(&cookie) {
             counts[1] += 1;
-            counts[2] -= u64::from(handed);
+            counts[2] = counts[2].saturating_sub(u64::from(handed));
         }
         self.cond.notify_all();
     }
@@ -103,7 +103,7 @@ impl Router {
     pub(crate) fn count_events(&self, cookie: u32, on: bool) {
         let mut st = self.state.lock();
         if on {
-            st.events.insert(cookie, [0; 3]);
+            st.events.entry(cookie).or_insert([0; 3]);
         } else {
             st.events.remove(&cookie);
         }
