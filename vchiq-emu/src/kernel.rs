@@ -33,6 +33,10 @@ pub(crate) struct Svc {
     pub(crate) thread: Option<JoinHandle<()>>,
     /// Host transmits not yet taken by the VideoCore.
     host_tx: VecDeque<Bulk>,
+    /// Host data the VideoCore took while its service thread waited for
+    /// the host (see [`Kernel::wait_vc_data_taken`]), for the messages it
+    /// goes with, in order.
+    vc_rx: VecDeque<Vec<u8>>,
     /// Host receives not yet filled.
     host_rx: VecDeque<Bulk>,
     /// Data the VideoCore sends, not yet received by the host.
@@ -185,6 +189,7 @@ impl Kernel {
                 inbox: Some(inbox),
                 thread: None,
                 host_tx: VecDeque::new(),
+                vc_rx: VecDeque::new(),
                 host_rx: VecDeque::new(),
                 vc_tx: VecDeque::new(),
                 vc_sent: 0,
@@ -210,6 +215,7 @@ impl Kernel {
         s.closed = true;
         s.inbox = None;
         s.vc_tx.clear();
+        s.vc_rx.clear();
         let service = s.userdata;
         let aborted: Vec<Bulk> = s.host_tx.drain(..).chain(s.host_rx.drain(..)).collect();
         for bulk in aborted {
@@ -270,16 +276,28 @@ impl Kernel {
     /// Waits (at most `timeout`) until the host has received the data of
     /// every transmit the VideoCore has made on the service so far (not
     /// those it makes meanwhile); `false` if it has not (or the service is
-    /// gone).
+    /// gone). Meanwhile the host's own transmits are taken as they come
+    /// (kept for [`vc_receive`](Self::vc_receive)), as a VideoCore moves
+    /// bulk data apart from the thread that answers: a host sending data
+    /// from the thread that is to receive ours gets its transfer slots
+    /// back, and goes on to receive.
     pub(crate) fn wait_vc_data_taken(&self, handle: ServiceHandle, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         let mut st = self.state.lock();
         let Some(target) = st.services.get(&handle.0).map(|s| s.vc_sent) else { return false };
         loop {
-            match st.services.get(&handle.0) {
+            let st2 = &mut *st;
+            match st2.services.get_mut(&handle.0) {
                 Some(s) if !s.closed => {
                     if s.vc_taken >= target {
                         return true;
+                    }
+                    if !st2.hold_bulks && !s.host_tx.is_empty() {
+                        while let Some(bulk) = s.host_tx.pop_front() {
+                            s.vc_rx.push_back(dma(|| bulk.data().to_vec()));
+                            st2.completions.push_back(Completion::BulkDone { service: s.userdata, bulk });
+                        }
+                        self.cond.notify_all();
                     }
                 }
                 _ => return false,
@@ -316,6 +334,9 @@ impl Kernel {
             let s = st2.services.get_mut(&handle.0)?;
             if s.closed {
                 return None;
+            }
+            if let Some(data) = s.vc_rx.pop_front() {
+                return Some(data);
             }
             if st2.hold_bulks {
                 // Held: the wait does not count.

@@ -245,7 +245,8 @@ impl EmulatedVchiq {
     /// A setting (on by default, as the firmware does): a port's DISABLE is
     /// answered only once the host has received the data of every buffer
     /// the VideoCore sent before it, each still the VideoCore's until its
-    /// bulk transfer is done (at most 5 s, then it answers anyway).
+    /// bulk transfer is done (at most 2 s, then it answers anyway; the
+    /// host's own data is taken meanwhile).
     /// userland's libmmal relies on it: its disable checks, once answered,
     /// that every buffer of the port is back, and a buffer with data is
     /// back only when its bulk receive is done (`mmal_vc_port_disable`

@@ -27,6 +27,11 @@ const BUFFER_FIXED: usize = 140;
 /// How long the VideoCore waits for the bulk transmit that carries an
 /// input buffer's data.
 const BULK_WAIT: Duration = Duration::from_secs(5);
+/// How long a port's DISABLE waits for the host to receive the data sent
+/// before it: within `mmal-vchiq`'s wait for an answer (3 s by default;
+/// libmmal's waits without a limit), so that a client that does not
+/// receive still gets the answer.
+const DISABLE_BULK_WAIT: Duration = Duration::from_secs(2);
 /// The MMAL worker version the firmware reports (VC 16.1, minimum 10).
 pub(crate) const VERSION: (u32, u32, u32) = (16, 1, 10);
 
@@ -601,7 +606,7 @@ impl Service {
                 let status = disable(pe);
                 if status == 0
                     && kernel.state.lock().disable_after_bulks
-                    && !kernel.wait_vc_data_taken(service, BULK_WAIT)
+                    && !kernel.wait_vc_data_taken(service, DISABLE_BULK_WAIT)
                 {
                     log::warn!("vchiq-emu: the host has not taken the data sent before a DISABLE; answered anyway");
                 }

@@ -496,3 +496,65 @@ fn a_disable_is_answered_once_the_host_has_the_data_sent_before_it() {
     m.svc.close().unwrap();
     assert_nothing_left();
 }
+
+/// While a DISABLE waits for the host to receive its data, the VideoCore
+/// takes the host's own bulk data: a host that sends more than four
+/// transfers from the thread that is to receive (a handler feeding an
+/// input) gets its slots back and goes on to receive, where both sides
+/// would wait until the VideoCore gave up and answered first.
+#[test]
+fn a_disable_waiting_for_the_host_takes_the_hosts_data_meanwhile() {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    let _s = serial();
+    let m = open();
+    let camera = create(&m, "ril.camera");
+    let info = m.port_info(camera, MMAL_MSG_PORT_TYPE_OUTPUT, 1);
+    let video = port_handle(&info);
+    let size = 64 * 48 * 3 / 2;
+    let info = i420_64x48(&m, &info, 1, size);
+    let r = m.parameter_set(camera, video, sys::MMAL_PARAMETER_CAPTURE, &1u32.to_le_bytes());
+    assert_eq!(Mmal::status(&r), 0);
+    assert_eq!(m.port_action(camera, video, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, Some(&info)), 0);
+    let sink = create(&m, "null_sink");
+    let input = m.port_info(sink, MMAL_MSG_PORT_TYPE_INPUT, 0);
+    let input_port = port_handle(&input);
+    let input = set_buffers(&m, &input, 6);
+    let input_size = w(&input, info_port(offset_of!(mmal_msg_port, buffer_size)));
+    assert_eq!(m.port_action(sink, input_port, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, Some(&input)), 0);
+    m.send(&buffer_msg(camera, video, 0xD6_0001, size, 0));
+    let frame = m.next_message();
+    assert_eq!((w(&frame, COOKIE), w(&frame, LENGTH)), (0xD6_0001, size));
+    let all_sent = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let (m, all_sent) = (&m, &all_sent);
+        let disable = s.spawn(move || {
+            let status = m.port_action(camera, video, MMAL_MSG_PORT_ACTION_TYPE_DISABLE, None);
+            (status, all_sent.load(SeqCst))
+        });
+        // Time for the DISABLE to be taken first (else the inputs' data
+        // would be taken with their messages, and this proves nothing).
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        // Six inputs with their data by bulk, their messages behind the
+        // DISABLE: the fifth transfer needs a slot the VideoCore frees.
+        let sent: Vec<_> = (0..6)
+            .map(|i| {
+                m.send(&buffer_msg(sink, input_port, 0xD6_0100 + i, input_size, 64));
+                m.svc.bulk_transmit(vec![i as u8; 64]).unwrap()
+            })
+            .collect();
+        all_sent.store(true, SeqCst);
+        m.svc.bulk_receive(vec![0; size as usize], size as usize).unwrap().wait().unwrap();
+        assert_eq!(disable.join().unwrap(), (0, true), "every transfer queued before the DISABLE was answered");
+        for t in sent {
+            t.wait_timeout(std::time::Duration::from_secs(10)).expect("each input's data taken");
+        }
+    });
+    let mut back: Vec<u32> = (0..6).map(|_| w(&m.next_message(), COOKIE)).collect();
+    back.sort_unstable();
+    assert_eq!(back, (0..6).map(|i| 0xD6_0100 + i).collect::<Vec<u32>>(), "every input back, in its own data's place");
+    for comp in [camera, sink] {
+        assert_eq!(m.component(MMAL_MSG_TYPE_COMPONENT_DESTROY, comp), 0);
+    }
+    m.svc.close().unwrap();
+    assert_nothing_left();
+}
