@@ -241,6 +241,20 @@ impl ServiceManager {
         Ok(MANAGER.get_or_init(|| manager))
     }
 
+    /// The process's service manager if one is open already (by
+    /// [`get`](Self::get) or [`emulated`](Self::emulated)), without
+    /// opening one: for code that reads the memory's figures where it is
+    /// open, and must not choose the process's memory by asking.
+    ///
+    /// ```
+    /// if let Some(manager) = vcsm::ServiceManager::opened() {
+    ///     println!("{:?}", manager.driver());
+    /// }
+    /// ```
+    pub fn opened() -> Option<&'static ServiceManager> {
+        MANAGER.get()
+    }
+
     /// The process's service manager on the emulated VideoCore, whatever
     /// `VIDEOCORE` says: for the software VideoCore itself, whose
     /// components know no other memory. Opens it if no manager is open yet.

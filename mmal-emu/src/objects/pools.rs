@@ -327,12 +327,15 @@ impl Drop for HeapCharge {
 /// ENOMEM (or NULL) at once, rather than a process that grows until the
 /// system's OOM killer ends it. (Emulated VCSM blocks count against the
 /// same memory through VCSM's own allocator; a client's allocator is the
-/// client's business.)
+/// client's business.) The memory is read where the process has opened
+/// it, never opened here: over a real `/dev/vchiq` (or the preload
+/// library's), the process's VCSM memory is the driver's, which a
+/// zero-copy pool opens later ([`vcsm_block`]); opening the emulated one
+/// here made those pools' blocks emulated ones, whose handles that
+/// VideoCore does not know.
 pub(crate) fn payload_limit() -> usize {
-    let total = vcsm::ServiceManager::emulated()
-        .ok()
-        .and_then(|m| m.stats().pool_total)
-        .unwrap_or(vcsm::emulated::MAX_POOL_SIZE);
+    let total =
+        vcsm::ServiceManager::opened().and_then(|m| m.stats().pool_total).unwrap_or(vcsm::emulated::MAX_POOL_SIZE);
     usize::try_from(total).unwrap_or(usize::MAX)
 }
 
