@@ -308,6 +308,17 @@ impl Drop for Sending<'_> {
 }
 
 impl Core {
+    /// Forgets the host's cookies for the component with VideoCore handle
+    /// `handle` (destroyed, or its handle given to a new component), and
+    /// ends the count of their events.
+    pub(crate) fn forget_cookies(&self, handle: u32) {
+        let mut components = self.components.lock();
+        let cookies: Vec<u32> = components.iter().filter(|(_, &h)| h == handle).map(|(&c, _)| c).collect();
+        components.retain(|_, h| *h != handle);
+        drop(components);
+        cookies.into_iter().for_each(|c| self.router.count_events(c, false));
+    }
+
     /// Waits until no send on `port` is under way (see
     /// [`Buffers::sending`]), at most until `deadline` (past a send's own
     /// bounds: a reply's and a bulk slot's). `buffers` is the core's,

@@ -47,6 +47,17 @@ pub(crate) struct Svc {
     vc_taken: u64,
 }
 
+impl Svc {
+    /// The VideoCore takes the host's next transmit: its data, its
+    /// completion queued.
+    fn take_transmit(&mut self, completions: &mut VecDeque<Completion>) -> Option<Vec<u8>> {
+        let bulk = self.host_tx.pop_front()?;
+        let data = dma(|| bulk.data().to_vec());
+        completions.push_back(Completion::BulkDone { service: self.userdata, bulk });
+        Some(data)
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct State {
     /// LIB_VERSION's argument (0 until given).
@@ -293,9 +304,8 @@ impl Kernel {
                         return true;
                     }
                     if !st2.hold_bulks && !s.host_tx.is_empty() {
-                        while let Some(bulk) = s.host_tx.pop_front() {
-                            s.vc_rx.push_back(dma(|| bulk.data().to_vec()));
-                            st2.completions.push_back(Completion::BulkDone { service: s.userdata, bulk });
+                        while let Some(data) = s.take_transmit(&mut st2.completions) {
+                            s.vc_rx.push_back(data);
                         }
                         self.cond.notify_all();
                     }
@@ -343,9 +353,7 @@ impl Kernel {
                 self.cond.wait(&mut st);
                 continue;
             }
-            if let Some(bulk) = s.host_tx.pop_front() {
-                let data = dma(|| bulk.data().to_vec());
-                st2.completions.push_back(Completion::BulkDone { service: s.userdata, bulk });
+            if let Some(data) = s.take_transmit(&mut st2.completions) {
                 self.cond.notify_all();
                 return Some(data);
             }

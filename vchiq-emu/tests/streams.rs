@@ -456,6 +456,20 @@ fn a_tunnel_is_connected_enabled_and_taken_down() {
     assert_nothing_left();
 }
 
+/// A camera whose video port captures 64x48 I420, enabled with one
+/// buffer: the camera's handle, the port's, and a frame's size.
+fn capturing_64x48_one_buffer(m: &Mmal) -> (u32, u32, u32) {
+    let camera = create(m, "ril.camera");
+    let info = m.port_info(camera, MMAL_MSG_PORT_TYPE_OUTPUT, 1);
+    let video = port_handle(&info);
+    let size = 64 * 48 * 3 / 2;
+    let info = i420_64x48(m, &info, 1, size);
+    let r = m.parameter_set(camera, video, sys::MMAL_PARAMETER_CAPTURE, &1u32.to_le_bytes());
+    assert_eq!(Mmal::status(&r), 0);
+    assert_eq!(m.port_action(camera, video, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, Some(&info)), 0);
+    (camera, video, size)
+}
+
 /// The firmware answers a port's DISABLE only once the host has the data
 /// of the buffers it sent back before: each is the VideoCore's until its
 /// bulk transfer is done, and userland's libmmal checks, once answered,
@@ -465,14 +479,7 @@ fn a_tunnel_is_connected_enabled_and_taken_down() {
 fn a_disable_is_answered_once_the_host_has_the_data_sent_before_it() {
     let _s = serial();
     let m = open();
-    let comp = create(&m, "ril.camera");
-    let info = m.port_info(comp, MMAL_MSG_PORT_TYPE_OUTPUT, 1);
-    let port = port_handle(&info);
-    let size = 64 * 48 * 3 / 2;
-    let info = i420_64x48(&m, &info, 1, size);
-    let r = m.parameter_set(comp, port, sys::MMAL_PARAMETER_CAPTURE, &1u32.to_le_bytes());
-    assert_eq!(Mmal::status(&r), 0);
-    assert_eq!(m.port_action(comp, port, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, Some(&info)), 0);
+    let (comp, port, size) = capturing_64x48_one_buffer(&m);
     m.send(&buffer_msg(comp, port, 0xD5_0001, size, 0));
     let frame = m.next_message();
     assert_eq!((w(&frame, 4), w(&frame, COOKIE), w(&frame, LENGTH)), (MMAL_MSG_TYPE_BUFFER_TO_HOST, 0xD5_0001, size));
@@ -507,14 +514,7 @@ fn a_disable_waiting_for_the_host_takes_the_hosts_data_meanwhile() {
     use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
     let _s = serial();
     let m = open();
-    let camera = create(&m, "ril.camera");
-    let info = m.port_info(camera, MMAL_MSG_PORT_TYPE_OUTPUT, 1);
-    let video = port_handle(&info);
-    let size = 64 * 48 * 3 / 2;
-    let info = i420_64x48(&m, &info, 1, size);
-    let r = m.parameter_set(camera, video, sys::MMAL_PARAMETER_CAPTURE, &1u32.to_le_bytes());
-    assert_eq!(Mmal::status(&r), 0);
-    assert_eq!(m.port_action(camera, video, MMAL_MSG_PORT_ACTION_TYPE_ENABLE, Some(&info)), 0);
+    let (camera, video, size) = capturing_64x48_one_buffer(&m);
     let sink = create(&m, "null_sink");
     let input = m.port_info(sink, MMAL_MSG_PORT_TYPE_INPUT, 0);
     let input_port = port_handle(&input);

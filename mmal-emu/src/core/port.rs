@@ -398,16 +398,11 @@ fn deliver_queued_events(shared: &Shared, st: &mut MutexGuard<'_, State>, index:
             log::error!(
                 "mmal_port_disable: {}: its component's thread did not take the port's events within {EVENTS_WAIT:?} \
                  (held in a callback?); disabled without them",
-                p_name(st, index)
+                st.ports[index].ptr.name()
             );
             return;
         }
     }
-}
-
-/// A port's name, for a log line.
-fn p_name(st: &State, index: usize) -> String {
-    st.ports[index].ptr.name().to_owned()
 }
 
 /// The second half of a tunnel output's disable: its input (reached

@@ -364,12 +364,8 @@ impl Client {
         // kept under it (a destroy that got no answer) was another's.
         self.core.buffers.lock().forget_component(component.handle);
         self.core.release_component_use(component.handle);
-        let mut components = self.core.components.lock();
-        let stale: Vec<u32> = components.iter().filter(|(_, &h)| h == component.handle).map(|(&c, _)| c).collect();
-        components.retain(|_, h| *h != component.handle);
-        components.insert(cookie, component.handle);
-        drop(components);
-        stale.into_iter().for_each(|c| self.core.router.count_events(c, false));
+        self.core.forget_cookies(component.handle);
+        self.core.components.lock().insert(cookie, component.handle);
         // A use for the component's life, as libmmal holds one.
         match self.core.with_service(|s| s.hold_use().map_err(Error::from)) {
             Ok(guard) => {
@@ -434,11 +430,7 @@ impl Client {
         }
         // Its ports were taken out of `enabled` above.
         self.core.buffers.lock().forget_component(handle);
-        let mut components = self.core.components.lock();
-        let cookies: Vec<u32> = components.iter().filter(|(_, &h)| h == handle).map(|(&c, _)| c).collect();
-        components.retain(|_, h| *h != handle);
-        drop(components);
-        cookies.into_iter().for_each(|c| self.core.router.count_events(c, false));
+        self.core.forget_cookies(handle);
         self.core.release_component_use(handle);
         self.drain(|p| p.component == handle)
     }
